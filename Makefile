@@ -1,0 +1,58 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is a step of theirs.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: install demo test lint typecheck migrations-check pytest browsers bench bench-webhooks bench-sandbox clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## install: create or update .venv with every dependency (dev ones included)
+install: $(STAMP)
+
+## demo: the whole marketplace on embedded SQLite with eager tasks and the Stripe sandbox
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	$(PY) manage.py run_demo
+
+## browsers: Debian's Chromium for the browser tests (never `playwright install`)
+browsers:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; fi; }
+
+migrations-check: install
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+pytest: install browsers
+	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## test: the whole suite, with makemigrations --check, ruff and mypy
+test: migrations-check lint typecheck pytest
+
+## bench: benchmarks print figures against a baseline measured in the same run
+bench: bench-sandbox bench-webhooks
+
+bench-sandbox: install
+	$(PY) benchmarks/bench_sandbox.py
+
+bench-webhooks: install
+	$(PY) benchmarks/bench_webhooks.py
+
+clean:
+	rm -rf $(VENV) .cache staticfiles db.sqlite3 .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,52 @@
+"""The one NinjaAPI of the project, mounted at /api/v1/ with a router per app.
+
+Authentication is the Django session; CSRF is enforced on every unsafe method by
+`marketplace.middleware.ApiCsrfMiddleware` (ninja alone only checks it inside cookie auth).
+Domain errors are mapped here, once, to `{"error": {"code", "message"}}`.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import SessionAuth
+
+from marketplace.api import router as marketplace_router
+from marketplace.errors import DomainError
+
+api = NinjaAPI(
+    title="Marketplace API",
+    version="1",
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    auth=SessionAuth(),
+)
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str, **extra: object) -> HttpResponse:
+    body: dict[str, object] = {"code": code, "message": message, **extra}
+    return api.create_response(request, {"error": body}, status=status)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return _error(request, 422, "invalid_input", "Some fields are not valid.", fields=exc.errors)
+
+
+@api.exception_handler(AuthenticationError)
+def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "not_authenticated", "Sign in to use this endpoint.")
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, "http_error", str(exc))
+
+
+api.add_router("/", marketplace_router)

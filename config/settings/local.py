@@ -1,0 +1,12 @@
+"""`make demo`: embedded SQLite, tasks run in-process, mail to the console, the sandbox as Stripe."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# No Redis in the demo: a per-process cache is enough for one runserver.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://demo")}
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="optional")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="http://127.0.0.1:12111")
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

@@ -1,0 +1,13 @@
+"""pytest: Postgres when DATABASE_URL is set (CI), the real Redis for cache and broker,
+the mail outbox, and the sandbox started by the test session."""
+
+from .base import *  # noqa: F403
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+CELERY_TASK_ALWAYS_EAGER = True
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = "mkt-test"  # noqa: F405
+STRIPE_WEBHOOK_SECRETS = ["whsec_test_platform"]
+STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_test_connect"]

@@ -1,0 +1,69 @@
+"""Cross-cutting request checks that must hold for every view, whatever its author forgot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from ninja.utils import check_csrf
+
+from marketplace.roles import is_platform_admin
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+API_PREFIX = "/api/"
+CONSOLE_PREFIXES = ("/console/", "/django-admin/")
+
+
+class ApiCsrfMiddleware:
+    """Enforce CSRF on every unsafe API call, signed in or not.
+
+    django-ninja marks its views csrf_exempt and checks CSRF only inside cookie-based auth, so an
+    operation without auth (or with another auth) would accept a cross-site POST. This closes that
+    door for the whole `/api/` tree at once.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if request.method in SAFE_METHODS or not request.path.startswith(API_PREFIX):
+            return None
+        if check_csrf(request) is None:
+            return None
+        return JsonResponse(
+            {"error": {"code": "csrf_failed", "message": "CSRF verification failed. Reload the page and retry."}},
+            status=403,
+        )
+
+
+class PlatformAdminMfaMiddleware:
+    """In production, a platform admin without an authenticator app cannot use the console."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            settings.PLATFORM_ADMIN_REQUIRE_MFA
+            and request.path.startswith(CONSOLE_PREFIXES)
+            and is_platform_admin(request.user)
+            and not _has_totp(request.user)
+        ):
+            messages.warning(request, "Platform admins must set up an authenticator app before using the console.")
+            return redirect("mfa_activate_totp")
+        return self.get_response(request)
+
+
+def _has_totp(user: Any) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()

@@ -1,0 +1,85 @@
+"""The API's cross-cutting rules: CSRF on every unsafe method, errors in one shape."""
+
+from __future__ import annotations
+
+import pytest
+from django.http import HttpRequest
+from django.test import Client
+from ninja import Router
+
+from config.api import api
+from marketplace.errors import Conflict, NotFound
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+# Throwaway operations, registered once, that exercise the error mapping and anonymous POSTs.
+_probe = Router(auth=None)
+
+
+@_probe.post("/probe/anonymous")
+def _anonymous_post(request: HttpRequest) -> dict[str, bool]:
+    return {"ok": True}
+
+
+@_probe.get("/probe/missing")
+def _missing(request: HttpRequest) -> None:
+    raise NotFound("No such order.")
+
+
+@_probe.get("/probe/conflict")
+def _conflict(request: HttpRequest) -> None:
+    raise Conflict("The order changed meanwhile.", code="order_changed")
+
+
+api.add_router("/_test", _probe)
+# URLs were built at import; rebuild them so the probe router is reachable.
+from django.urls import clear_url_caches  # noqa: E402
+
+clear_url_caches()
+
+
+@pytest.fixture
+def csrf_client() -> Client:
+    return Client(enforce_csrf_checks=True)
+
+
+def test_anonymous_post_without_csrf_token_is_refused(csrf_client: Client) -> None:
+    response = csrf_client.post("/api/v1/_test/probe/anonymous")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "csrf_failed"
+
+
+def test_anonymous_post_with_csrf_token_goes_through(csrf_client: Client) -> None:
+    csrf_client.get("/")  # sets the csrftoken cookie
+    token = csrf_client.cookies["csrftoken"].value
+    response = csrf_client.post("/api/v1/_test/probe/anonymous", headers={"X-CSRFToken": token})
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
+
+
+def test_signed_in_post_without_csrf_token_is_refused(csrf_client: Client) -> None:
+    csrf_client.force_login(UserFactory())
+    response = csrf_client.post("/api/v1/_test/probe/anonymous")
+    assert response.status_code == 403
+
+
+def test_domain_errors_map_to_one_shape_with_their_status(client: Client) -> None:
+    response = client.get("/api/v1/_test/probe/missing")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such order."}}
+    response = client.get("/api/v1/_test/probe/conflict")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "order_changed"
+
+
+def test_me_requires_a_session_and_answers_in_the_error_shape(client: Client) -> None:
+    assert client.get("/api/v1/me").json()["error"]["code"] == "not_authenticated"
+    user = UserFactory()
+    client.force_login(user)
+    assert client.get("/api/v1/me").json() == {"email": user.email, "is_seller": False, "is_platform_admin": False}
+
+
+def test_openapi_docs_are_served(client: Client) -> None:
+    assert client.get("/api/v1/docs").status_code == 200
+    assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Marketplace API"

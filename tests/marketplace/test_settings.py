@@ -1,0 +1,71 @@
+"""Settings that must hold wherever the code runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_production_settings_pass_check_deploy_with_zero_warnings() -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "x7!" + "k2Pq9vZr4tLm8wNb3yHc6jFd1sGa5eUo0iXy" * 2,
+        "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+        "DATABASE_URL": "sqlite:////tmp/check-deploy.sqlite3",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_ALLOWED_HOSTS": "x",
+        "DATABASE_URL": "sqlite://",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_connections_are_kept_alive() -> None:
+    assert settings.DATABASES["default"]["CONN_MAX_AGE"] >= 60
+
+
+@pytest.mark.django_db
+def test_database_vendor_is_postgres_when_database_url_is_set() -> None:
+    if not os.environ.get("DATABASE_URL"):
+        pytest.skip("DATABASE_URL unset: the embedded SQLite of the demo")
+    assert connection.vendor == "postgresql"
+
+
+def test_celery_is_configured_for_at_least_once_delivery() -> None:
+    from config.celery import app
+
+    conf = app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.task_time_limit and conf.task_soft_time_limit < conf.task_time_limit
+    assert conf.worker_prefetch_multiplier == 1
+    # Celery's Django fixup reads this to keep DB connections across tasks.
+    assert conf.get("CELERY_DB_REUSE_MAX") or conf.get("db_reuse_max")
