@@ -5,6 +5,10 @@ Why one door: every call must carry the same pinned API version, the same retry 
 every call that creates or changes something, and every `StripeError` must become one of our own
 errors. Doing that in one place is the only way it stays true. Tests patch nothing here: they point
 `STRIPE_API_BASE` at the sandbox and talk HTTP through the real SDK.
+
+This package is the gateway: `__init__` holds the client, keys, options and error translation;
+one module per Stripe area (accounts, checkout, events, ...) holds the calls of that area. No
+other package imports `stripe`.
 """
 
 from __future__ import annotations
