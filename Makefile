@@ -20,7 +20,6 @@ install: $(STAMP)
 ## demo: the whole marketplace on embedded SQLite with eager tasks and the Stripe sandbox
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
 	$(PY) manage.py run_demo
 
 ## browsers: Debian's Chromium for the browser tests (never `playwright install`)

@@ -24,3 +24,42 @@ def clean_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+# --- The Stripe sandbox -----------------------------------------------------------------------
+# One sandbox per test session, over HTTP; each test that uses it starts from an empty Stripe
+# and points the gateway at it through settings only (nothing inside the gateway is patched).
+
+
+@pytest.fixture(scope="session")
+def stripe_sandbox_server() -> Any:
+    from stripe_sandbox import Sandbox
+
+    server = Sandbox(retry_base=0.05, max_attempts=4)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sandbox(stripe_sandbox_server: Any, settings: Any) -> Any:
+    """The sandbox, reset, with the gateway pointed at it (webhook deliveries off)."""
+    stripe_sandbox_server.reset()
+    stripe_sandbox_server.configure_webhooks(
+        webhook_url=None, webhook_secret=None, connect_webhook_url=None, connect_webhook_secret=None
+    )
+    settings.STRIPE_API_BASE = stripe_sandbox_server.url
+    settings.STRIPE_SECRET_KEY = "sk_test_marketplace"
+    return stripe_sandbox_server
+
+
+@pytest.fixture
+def sandbox_webhooks(sandbox: Any, live_server: Any, settings: Any) -> Any:
+    """The sandbox delivering signed webhooks to this test's live server."""
+    sandbox.configure_webhooks(
+        webhook_url=f"{live_server.url}/webhooks/stripe/",
+        webhook_secret=settings.STRIPE_WEBHOOK_SECRETS[0],
+        connect_webhook_url=f"{live_server.url}/webhooks/stripe/connect/",
+        connect_webhook_secret=settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0],
+    )
+    return sandbox
