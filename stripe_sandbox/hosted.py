@@ -1,0 +1,269 @@
+"""Stripe's hosted pages, plain server-rendered HTML: Express onboarding, Checkout, 3-D Secure, Express dashboard.
+
+No JavaScript, no CDN; every input has a label so browser tests can drive them by role and name.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs
+
+from . import money
+from .core import Core, Route
+from .errors import StripeError
+from .resources import accounts, checkout, payments
+from .store import PLATFORM, Obj
+
+Response = tuple[int, str, bytes, dict[str, str]]
+TEST_CARDS = [
+    ("4242424242424242", "succeeds"),
+    ("4000000000000077", "succeeds, funds available immediately"),
+    ("4000000000000002", "is declined (generic_decline)"),
+    ("4000000000009995", "is declined (insufficient_funds)"),
+    ("4000002500003155", "asks for authentication (3-D Secure)"),
+    ("4000000000000259", "succeeds, then is disputed"),
+]
+_CSS = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1f36}
+h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}td,th{padding:.3rem;border-bottom:1px solid #ddd;
+text-align:left}button{background:#635bff;color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;
+cursor:pointer}button.secondary{background:#697386}[role=alert]{color:#b3093c;font-weight:600}input[type=text],
+input[type=email]{padding:.4rem;width:100%;box-sizing:border-box}.note{color:#697386;font-size:.9rem}"""
+
+
+def page(title: str, body: str, status: int = 200) -> Response:
+    doc = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>'
+        f'<body><main><p class="note">Stripe sandbox (test mode)</p>{body}</main></body></html>'
+    )
+    return status, "text/html; charset=utf-8", doc.encode(), {}
+
+
+def redirect(url: str) -> Response:
+    return 303, "text/plain; charset=utf-8", b"", {"Location": url}
+
+
+def form(body: bytes) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+# -- onboarding ----------------------------------------------------------------------------------------------------
+def onboarding(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, token: str) -> Response:
+    with core.store.lock:
+        rec, state = accounts.link_state(core, token)
+        if rec is None:
+            return page("Link not found", "<h1>This link is not valid</h1>", 404)
+        if state != "valid" or (req.command == "GET" and rec.get("opened")):
+            rec["used"] = True
+            core.store.save()
+            return redirect(rec["refresh_url"])
+        acct = core.store.get(rec["account"], "account", PLATFORM)
+        if req.command == "POST":
+            data = form(body)
+            rec["used"] = True
+            accounts.onboarding_complete(core, acct["id"], requirements_due=data.get("requirements_due") == "true")
+            core.store.save()
+            return redirect(rec["return_url"])
+        rec["opened"] = True
+        core.store.save()
+    due = "".join(f"<li>{esc(code)}</li>" for code in acct["requirements"]["currently_due"])
+    return page(
+        "Set up payouts",
+        f"""<h1>Set up your account</h1>
+<p>Platform account <code>{esc(acct["id"])}</code> ({esc(acct["email"] or "no email")}), {esc(acct["country"])}.</p>
+<details><summary>Information Stripe needs</summary><ul>{due}</ul></details>
+<form method="post">
+<p><label for="legal_name">Legal name</label>
+<input type="text" id="legal_name" name="legal_name" value="Jenny Rosen"></p>
+<p><label><input type="checkbox" name="requirements_due" value="true"> Leave identity verification for later
+(requirements stay due)</label></p>
+<p><button type="submit">Agree and submit</button></p>
+</form>""",
+    )
+
+
+# -- checkout ------------------------------------------------------------------------------------------------------
+def _session(core: Core, cs_id: str) -> Obj | None:
+    obj = core.store.objects.get(cs_id)
+    return obj if obj and obj.get("object") == "checkout.session" else None
+
+
+def checkout_page(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, cs_id: str) -> Response:
+    with core.store.lock:
+        session = _session(core, cs_id)
+        if session is None:
+            return page("Not found", "<h1>Checkout session not found</h1>", 404)
+        error = None
+        if req.command == "POST" and session["status"] == "open":
+            data = form(body)
+            result = checkout.pay(core, session, data.get("cardNumber", ""), data.get("email") or None)
+            core.store.save()
+            if result["status"] in ("succeeded", "requires_action") and result["redirect_url"]:
+                return redirect(result["redirect_url"])
+            if result["status"] == "succeeded":
+                return page("Paid", "<h1>Payment successful</h1>")
+            error = result["error"]
+        return _render_checkout(core, session, error)
+
+
+def _render_checkout(core: Core, session: Obj, error: str | None) -> Response:
+    cur = session["currency"]
+    if session["status"] == "complete":
+        return page("Paid", "<h1>This payment is complete</h1><p>Thank you.</p>")
+    if session["status"] == "expired":
+        return page("Expired", "<h1>This checkout session has expired</h1>", 410)
+    rows = "".join(
+        f"<tr><td>{esc(li['description'])}</td><td>{li['quantity']}</td>"
+        f"<td>{esc(money.format_amount(li['amount_total'], cur))}</td></tr>"
+        for li in session["_line_items"]
+    )
+    cards = "".join(f"<li><code>{n}</code> {esc(what)}</li>" for n, what in TEST_CARDS)
+    options = "".join(f'<option value="{n}">' for n, _ in TEST_CARDS)
+    alert = f'<p role="alert" id="error">{esc(error)}</p>' if error else ""
+    cancel = f'<p><a href="{esc(session["cancel_url"])}">Cancel</a></p>' if session["cancel_url"] else ""
+    email = session["customer_email"] or ""
+    return page(
+        "Checkout",
+        f"""<h1>Pay {esc(money.format_amount(session["amount_total"], cur))}</h1>
+<table><thead><tr><th>Item</th><th>Qty</th><th>Amount</th></tr></thead><tbody>{rows}</tbody>
+<tfoot><tr><th colspan="2">Total</th><th id="total">{esc(money.format_amount(session["amount_total"], cur))}</th></tr>
+</tfoot></table>
+{alert}
+<form method="post">
+<p><label for="email">Email</label><input type="email" id="email" name="email" value="{esc(email)}"></p>
+<p><label for="cardNumber">Card number</label>
+<input type="text" id="cardNumber" name="cardNumber" inputmode="numeric" autocomplete="cc-number" list="test-cards"
+ required></p><datalist id="test-cards">{options}</datalist>
+<p><button type="submit">Pay</button></p>
+</form>
+<section aria-labelledby="cards-h"><h2 id="cards-h">Test cards</h2><ul>{cards}</ul></section>
+{cancel}""",
+    )
+
+
+def checkout_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, cs_id: str) -> Response:
+    with core.store.lock:
+        session = _session(core, cs_id)
+        if session is None:
+            return page("Not found", "<h1>Checkout session not found</h1>", 404)
+        if req.command == "POST":
+            result = checkout.authenticate(core, session, form(body).get("action") == "complete")
+            core.store.save()
+            if result["status"] == "succeeded" and result["redirect_url"]:
+                return redirect(result["redirect_url"])
+            return _render_checkout(core, session, result["error"])
+    return _auth_page(money.format_amount(session["amount_total"], session["currency"]))
+
+
+def _auth_page(amount: str) -> Response:
+    return page(
+        "Authenticate payment",
+        f"""<h1>3D Secure test page</h1><p>Authenticate a payment of {esc(amount)}.</p>
+<form method="post"><button type="submit" name="action" value="complete">Complete</button>
+<button type="submit" name="action" value="fail" class="secondary">Fail</button></form>""",
+    )
+
+
+def pi_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, pi_id: str) -> Response:
+    """``next_action.redirect_to_url`` of a PaymentIntent confirmed directly with a 3-D Secure card."""
+    with core.store.lock:
+        pi = core.store.get(pi_id, "payment_intent", None)
+        if req.command == "POST":
+            if pi["status"] == "requires_action":
+                if form(body).get("action") == "complete":
+                    payments.confirm(core, pi, raise_on_decline=False, authenticated=True)
+                else:
+                    pi.update(
+                        status="requires_payment_method",
+                        next_action=None,
+                        last_payment_error={
+                            "code": "payment_intent_authentication_failure",
+                            "message": payments.AUTH_FAILED,
+                            "type": "invalid_request_error",
+                        },
+                    )
+                    core.emit("payment_intent.payment_failed", pi, account=core.store.owner[pi_id])
+                core.store.save()
+            return page("Done", f"<h1>Authentication finished</h1><p>Status: {esc(pi['status'])}</p>")
+    return _auth_page(money.format_amount(pi["amount"], pi["currency"]))
+
+
+# -- express dashboard ---------------------------------------------------------------------------------------------
+def express(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, token: str) -> Response:
+    with core.store.lock:
+        rec = core.store.tokens.get(token)
+        if rec is None or rec.get("kind") != "login":
+            return page("Not found", "<h1>This login link is not valid</h1>", 404)
+        acct_id = rec["account"]
+        bal = money.balance(core.store, acct_id)
+        pays = core.store.find("charge", acct_id)[:50]
+        payouts = core.store.find("payout", acct_id)[:50]
+
+    def fmt(rows: list[dict[str, Any]]) -> str:
+        return ", ".join(money.format_amount(r["amount"], r["currency"]) for r in rows)
+
+    pay_rows = "".join(
+        f"<tr><td>{esc(p['id'])}</td><td>{esc(money.format_amount(p['amount'], p['currency']))}</td>"
+        f"<td>{esc(money.format_amount(p['amount_refunded'], p['currency']))}</td></tr>"
+        for p in pays
+    )
+    payout_rows = "".join(
+        f"<tr><td>{esc(p['id'])}</td><td>{esc(money.format_amount(p['amount'], p['currency']))}</td>"
+        f"<td>{esc(p['status'])}</td></tr>"
+        for p in payouts
+    )
+    return page(
+        "Express dashboard",
+        f"""<h1>Express dashboard</h1><p>Account <code>{esc(acct_id)}</code></p>
+<h2>Balance</h2><p>Available: <span id="available">{esc(fmt(bal["available"]))}</span></p>
+<p>Pending: <span id="pending">{esc(fmt(bal["pending"]))}</span></p>
+<h2>Payments</h2><table><thead><tr><th>ID</th><th>Amount</th><th>Refunded</th></tr></thead>
+<tbody>{pay_rows}</tbody></table>
+<h2>Payouts</h2><table><thead><tr><th>ID</th><th>Amount</th><th>Status</th></tr></thead>
+<tbody>{payout_rows}</tbody></table>""",
+    )
+
+
+def receipt(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, ch_id: str) -> Response:
+    with core.store.lock:
+        charge = core.store.objects.get(ch_id)
+        if not charge or charge.get("object") != "charge":
+            return page("Not found", "<h1>Receipt not found</h1>", 404)
+        amount = money.format_amount(charge["amount"], charge["currency"])
+    return page("Receipt", f"<h1>Receipt</h1><p>{esc(amount)} paid, charge <code>{esc(ch_id)}</code>.</p>")
+
+
+def file_contents(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, file_id: str) -> Response:
+    import base64
+
+    with core.store.lock:
+        data = core.store.files.get(file_id)
+        if data is None:
+            raise StripeError(404, f"No such file upload: '{file_id}'", code="resource_missing", param="id")
+    return 200, "application/octet-stream", base64.b64decode(data), {}
+
+
+def as_json(obj: Any, status: int = 200) -> Response:
+    return status, "application/json", json.dumps(obj, indent=2).encode(), {}
+
+
+ROUTES: list[Route] = [
+    ("GET", r"/hosted/onboarding/([^/]+)", onboarding),
+    ("POST", r"/hosted/onboarding/([^/]+)", onboarding),
+    ("GET", r"/hosted/checkout/([^/]+)", checkout_page),
+    ("POST", r"/hosted/checkout/([^/]+)", checkout_page),
+    ("GET", r"/hosted/checkout/([^/]+)/authenticate", checkout_auth),
+    ("POST", r"/hosted/checkout/([^/]+)/authenticate", checkout_auth),
+    ("GET", r"/hosted/authenticate/([^/]+)", pi_auth),
+    ("POST", r"/hosted/authenticate/([^/]+)", pi_auth),
+    ("GET", r"/hosted/express/([^/]+)", express),
+    ("GET", r"/hosted/receipts/([^/]+)", receipt),
+    ("GET", r"/v1/files/([^/]+)/contents", file_contents),
+]

@@ -1,0 +1,1 @@
+"""One module per Stripe resource family; each exposes ``ROUTES`` for the router."""

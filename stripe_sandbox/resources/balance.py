@@ -1,0 +1,198 @@
+"""Balances, balance transactions and payouts (automatic daily payouts run from the scheduler)."""
+
+from __future__ import annotations
+
+import copy
+
+from .. import money
+from ..core import Core, Ctx, Route, diff
+from ..errors import invalid
+from ..store import Obj, new_id, template
+
+PAYOUT_FAILURES = {
+    "account_closed": "The bank account has been closed.",
+    "account_frozen": "The bank account has been frozen.",
+    "could_not_process": "The bank could not process this payout.",
+    "insufficient_funds": "Your Stripe account has insufficient funds to cover the payout.",
+    "invalid_account_number": "The bank account number seems invalid.",
+    "no_account": "The bank account details on file are probably incorrect.",
+}
+
+
+def balance_retrieve(ctx: Ctx) -> Obj:
+    ctx.params({})
+    return money.balance(ctx.store, ctx.owner)
+
+
+def txn_retrieve(ctx: Ctx, txn_id: str) -> Obj:
+    ctx.params({})
+    return ctx.store.get(txn_id, "balance_transaction", ctx.owner, label="balance transaction")
+
+
+def txn_list(ctx: Ctx) -> Obj:
+    p = ctx.params({"type": "str", "source": "str", "currency": "str", "payout": "str"}, listing=True)
+    match = {k: p[k] for k in ("type", "source", "currency") if p.get(k)}
+    items = ctx.store.find("balance_transaction", ctx.owner, **match)
+    if p.get("payout"):
+        payout = ctx.store.get(p["payout"], "payout", ctx.owner)
+        items = [t for t in items if t["id"] in payout.get("_txns", [])]
+    return ctx.store.page(items, p, "/v1/balance_transactions")
+
+
+def create_payout(
+    core: Core,
+    owner: str,
+    amount: int,
+    currency: str,
+    *,
+    automatic: bool,
+    arrival_date: int,
+    metadata: dict[str, str] | None = None,
+    description: str | None = None,
+) -> Obj:
+    """Debit the available balance now; the payout is ``paid`` once the sandbox clock reaches ``arrival_date``."""
+    now = core.store.now()
+    acct = core.store.objects.get(owner) or {}
+    bank = ((acct.get("external_accounts") or {}).get("data") or [{}])[0].get("id")
+    payout = template(
+        "payout",
+        id=new_id("po_"),
+        amount=amount,
+        arrival_date=arrival_date,
+        automatic=automatic,
+        created=now,
+        currency=currency,
+        description="STRIPE PAYOUT" if automatic else description,
+        destination=bank,
+        metadata=metadata or {},
+        reconciliation_status="not_applicable" if not automatic else "in_progress",
+        source_type="card",
+        status="in_transit" if automatic else "pending",
+        statement_descriptor=None,
+    )
+    core.store.add(payout, owner)
+    txn = money.add_txn(
+        core.store,
+        owner,
+        amount=-amount,
+        currency=currency,
+        type="payout",
+        source=payout["id"],
+        reporting_category="payout",
+        description=payout["description"],
+    )
+    payout["balance_transaction"] = txn["id"]
+    payout["_txns"] = [t["id"] for t in core.store.find("balance_transaction", owner) if t["type"] != "payout"]
+    core.emit("payout.created", payout, account=owner)
+    return payout
+
+
+def _emit(core: Core, type: str, payout: Obj, previous: Obj | None = None) -> None:
+    owner = core.store.owner[payout["id"]]
+    core.emit(type, payout, account=owner, previous=previous)
+
+
+def payout_create(ctx: Ctx) -> Obj:
+    p = ctx.params(
+        {
+            "!amount": "int",
+            "!currency": "str",
+            "metadata": "meta",
+            "description": "str",
+            "method": ("standard", "instant"),
+            "statement_descriptor": "str",
+            "destination": "str",
+        }
+    )
+    currency = p["currency"].lower()
+    if p["amount"] < 1:
+        raise invalid("Amount must be at least 1", param="amount", code="amount_too_small")
+    if money.available(ctx.store, ctx.owner, currency) < p["amount"]:
+        raise invalid(
+            "You have insufficient funds in your Stripe account for this transfer. Your card balance is too low. "
+            "You can use the /v1/balance endpoint to view your Stripe balance (for more details, see "
+            "stripe.com/docs/api#balance).",
+            code="balance_insufficient",
+        )
+    arrival = (ctx.store.now() // 86400 + 2) * 86400
+    return create_payout(
+        ctx.core,
+        ctx.owner,
+        p["amount"],
+        currency,
+        automatic=False,
+        arrival_date=arrival,
+        metadata=p.get("metadata"),
+        description=p.get("description"),
+    )
+
+
+def payout_retrieve(ctx: Ctx, po_id: str) -> Obj:
+    ctx.params({})
+    return ctx.store.get(po_id, "payout", ctx.owner)
+
+
+def payout_list(ctx: Ctx) -> Obj:
+    p = ctx.params({"status": "str", "destination": "str", "arrival_date": "any"}, listing=True)
+    match = {"status": p["status"]} if p.get("status") else {}
+    return ctx.store.page(ctx.store.find("payout", ctx.owner, **match), p, "/v1/payouts")
+
+
+def payout_cancel(ctx: Ctx, po_id: str) -> Obj:
+    payout = ctx.store.get(po_id, "payout", ctx.owner)
+    ctx.params({})
+    if payout["status"] != "pending":
+        raise invalid(f"Payouts can only be canceled while they are pending. This payout is {payout['status']}.")
+    return finish_payout(ctx.core, payout, "canceled")
+
+
+def finish_payout(core: Core, payout: Obj, status: str, failure_code: str | None = None) -> Obj:
+    """``paid``, or ``failed`` / ``canceled`` which put the money back on the account's balance."""
+    owner = core.store.owner[payout["id"]]
+    before = copy.deepcopy(payout)
+    payout["status"] = status
+    if status in ("failed", "canceled"):
+        txn = money.add_txn(
+            core.store,
+            owner,
+            amount=payout["amount"],
+            currency=payout["currency"],
+            type="payout_failure" if status == "failed" else "payout_cancel",
+            source=payout["id"],
+            reporting_category="payout_reversal",
+        )
+        payout["failure_balance_transaction"] = txn["id"]
+        if status == "failed":
+            code = failure_code or "could_not_process"
+            payout["failure_code"] = code
+            payout["failure_message"] = PAYOUT_FAILURES.get(code, "The payout failed.")
+    else:
+        payout["reconciliation_status"] = "completed" if payout["automatic"] else "not_applicable"
+    _emit(core, f"payout.{status}", payout, diff(before, payout))
+    return payout
+
+
+def automatic_payouts(core: Core, midnight: int) -> None:
+    """Daily schedule: every connected account with payouts enabled is paid its available balance."""
+    for acct in core.store.find("account"):
+        if not acct["payouts_enabled"]:
+            continue
+        if acct["settings"]["payouts"]["schedule"].get("interval", "daily") != "daily":
+            continue
+        bal = money.balance(core.store, acct["id"])
+        for row in bal["available"]:
+            if row["amount"] > 0:
+                create_payout(
+                    core, acct["id"], row["amount"], row["currency"], automatic=True, arrival_date=midnight + 86400
+                )
+
+
+ROUTES: list[Route] = [
+    ("GET", r"/v1/balance", balance_retrieve),
+    ("GET", r"/v1/balance_transactions", txn_list),
+    ("GET", r"/v1/balance_transactions/([^/]+)", txn_retrieve),
+    ("POST", r"/v1/payouts", payout_create),
+    ("GET", r"/v1/payouts", payout_list),
+    ("GET", r"/v1/payouts/([^/]+)", payout_retrieve),
+    ("POST", r"/v1/payouts/([^/]+)/cancel", payout_cancel),
+]

@@ -1,0 +1,360 @@
+"""Checkout Sessions (``mode=payment``) and paying them, shared by the hosted page and the control API."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..core import Core, Ctx, Route
+from ..errors import StripeError, invalid
+from ..store import Obj, list_envelope, new_id, template
+from . import payments
+
+LINE_ITEM: dict[str, Any] = {
+    "price": "str",
+    "quantity": "int",
+    "price_data": {
+        "!currency": "str",
+        "unit_amount": "int",
+        "product": "str",
+        "product_data": {"!name": "str", "description": "str", "images": ["str"], "metadata": "meta"},
+        "tax_behavior": ("exclusive", "inclusive", "unspecified"),
+    },
+}
+SESSION_SCHEMA: dict[str, Any] = {
+    "!mode": ("payment", "setup", "subscription"),
+    "line_items": [LINE_ITEM],
+    "payment_intent_data": {
+        "application_fee_amount": "int",
+        "transfer_data": {"!destination": "str", "amount": "int"},
+        "on_behalf_of": "str",
+        "transfer_group": "str",
+        "metadata": "meta",
+        "description": "str",
+        "capture_method": ("automatic", "automatic_async", "manual"),
+        "receipt_email": "str",
+        "statement_descriptor": "str",
+        "statement_descriptor_suffix": "str",
+    },
+    "customer": "str",
+    "customer_email": "str",
+    "client_reference_id": "str",
+    "metadata": "meta",
+    "expires_at": "int",
+    "success_url": "str",
+    "cancel_url": "str",
+    "payment_method_types": ["str"],
+    "locale": "str",
+    "currency": "str",
+    "submit_type": ("auto", "book", "donate", "pay"),
+    "billing_address_collection": ("auto", "required"),
+    "customer_creation": ("always", "if_required"),
+    "allow_promotion_codes": "bool",
+    "phone_number_collection": {"enabled": "bool"},
+}
+
+
+def _line_item(ctx: Ctx, i: int, item: dict[str, Any]) -> Obj:
+    prefix = f"line_items[{i}]"
+    qty = item.get("quantity")
+    if qty is None:
+        raise StripeError(
+            400, f"Missing required param: {prefix}[quantity].", code="parameter_missing", param=f"{prefix}[quantity]"
+        )
+    if item.get("price"):
+        price = ctx.store.get(item["price"], "price", ctx.owner)
+    elif item.get("price_data"):
+        pd = item["price_data"]
+        if pd.get("unit_amount") is None:
+            raise StripeError(
+                400,
+                f"Missing required param: {prefix}[price_data][unit_amount].",
+                code="parameter_missing",
+                param=f"{prefix}[price_data][unit_amount]",
+            )
+        if not pd.get("product") and not pd.get("product_data"):
+            raise StripeError(
+                400,
+                f"Missing required param: {prefix}[price_data][product_data].",
+                code="parameter_missing",
+                param=f"{prefix}[price_data][product_data]",
+            )
+        now = ctx.store.now()
+        product_id = pd.get("product")
+        if not product_id:
+            prod = template(
+                "product",
+                id=new_id("prod_", 14),
+                created=now,
+                updated=now,
+                active=False,
+                name=pd["product_data"]["name"],
+                description=pd["product_data"].get("description"),
+                images=pd["product_data"].get("images") or [],
+                metadata=pd["product_data"].get("metadata") or {},
+            )
+            product_id = ctx.store.add(prod, ctx.owner)["id"]
+        price = template(
+            "price",
+            id=new_id("price_"),
+            created=now,
+            currency=pd["currency"].lower(),
+            product=product_id,
+            unit_amount=pd["unit_amount"],
+            unit_amount_decimal=str(pd["unit_amount"]),
+            active=False,
+        )
+        ctx.store.add(price, ctx.owner)
+    else:
+        raise invalid(f"You must specify either `price` or `price_data` in {prefix}.", param=prefix)
+    if qty < 1:
+        raise invalid("Quantity must be at least 1.", param=f"{prefix}[quantity]")
+    total = price["unit_amount"] * qty
+    product = ctx.store.objects.get(price["product"]) or {}
+    item_obj = template(
+        "item",
+        id=new_id("li_"),
+        amount_discount=0,
+        amount_subtotal=total,
+        amount_tax=0,
+        amount_total=total,
+        currency=price["currency"],
+        description=product.get("name"),
+        price=copy.deepcopy(price),
+        quantity=qty,
+        metadata={},
+    )
+    return item_obj
+
+
+def session_create(ctx: Ctx) -> Obj:
+    p = ctx.params(SESSION_SCHEMA)
+    if p["mode"] != "payment":
+        raise invalid("The sandbox supports only `mode=payment`.", param="mode")
+    items = p.get("line_items") or []
+    if not items:
+        raise StripeError(400, "Missing required param: line_items.", code="parameter_missing", param="line_items")
+    line_items = [_line_item(ctx, i, item) for i, item in enumerate(items)]
+    currencies = {li["currency"] for li in line_items}
+    if len(currencies) > 1:
+        raise invalid("All line items must have the same currency.", param="line_items")
+    currency = currencies.pop()
+    total = sum(li["amount_total"] for li in line_items)
+    pid = p.get("payment_intent_data") or {}
+    td = pid.get("transfer_data")
+    if td:
+        payments.check_destination(ctx.core, td["destination"], "payment_intent_data[transfer_data][destination]")
+    payments.check_amounts(total, pid.get("application_fee_amount"), (td or {}).get("amount"), "payment_intent_data[")
+    if p.get("customer"):
+        ctx.store.get(p["customer"], "customer", ctx.owner)
+        if p.get("customer_email"):
+            raise invalid(
+                "You may only specify one of these parameters: customer, customer_email.", param="customer_email"
+            )
+    now = ctx.store.now()
+    expires_at = p.get("expires_at") or now + 86400
+    if not now + 1800 <= expires_at <= now + 86400:
+        raise invalid(
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation and at least "
+            "30 minutes from now.",
+            param="expires_at",
+        )
+    cs_id = "cs_test_" + new_id("", 58)
+    session = template(
+        "checkout.session",
+        id=cs_id,
+        amount_subtotal=total,
+        amount_total=total,
+        cancel_url=p.get("cancel_url"),
+        client_reference_id=p.get("client_reference_id"),
+        created=now,
+        currency=currency,
+        customer=p.get("customer"),
+        customer_email=p.get("customer_email"),
+        expires_at=expires_at,
+        locale=p.get("locale"),
+        metadata=p.get("metadata") or {},
+        mode="payment",
+        payment_method_types=p.get("payment_method_types") or ["card"],
+        payment_status="unpaid",
+        status="open",
+        submit_type=p.get("submit_type"),
+        success_url=p.get("success_url"),
+        url=f"{ctx.core.base_url}/hosted/checkout/{cs_id}",
+        _line_items=line_items,
+        _pi_data=pid,
+    )
+    session["invoice_creation"]["enabled"] = False
+    return ctx.store.add(session, ctx.owner)
+
+
+def session_retrieve(ctx: Ctx, cs_id: str) -> Obj:
+    ctx.params({})
+    return ctx.store.get(cs_id, "checkout.session", ctx.owner, label="checkout.session")
+
+
+def session_list(ctx: Ctx) -> Obj:
+    p = ctx.params(
+        {
+            "payment_intent": "str",
+            "customer": "str",
+            "status": ("open", "complete", "expired"),
+            "payment_link": "str",
+            "client_reference_id": "str",
+        },
+        listing=True,
+    )
+    match = {k: p[k] for k in ("payment_intent", "customer", "status") if p.get(k)}
+    items = ctx.store.find("checkout.session", ctx.owner, **match)
+    if p.get("client_reference_id"):
+        items = [s for s in items if s["client_reference_id"] == p["client_reference_id"]]
+    return ctx.store.page(items, p, "/v1/checkout/sessions")
+
+
+def session_line_items(ctx: Ctx, cs_id: str) -> Obj:
+    session = ctx.store.get(cs_id, "checkout.session", ctx.owner, label="checkout.session")
+    p = ctx.params({}, listing=True)
+    items = session["_line_items"]
+    limit = p.get("limit") or 10
+    data = items
+    if p.get("starting_after"):
+        ids = [i["id"] for i in items]
+        data = items[ids.index(p["starting_after"]) + 1 :] if p["starting_after"] in ids else []
+    return list_envelope(data[:limit], f"/v1/checkout/sessions/{cs_id}/line_items", len(data) > limit)
+
+
+def session_expire(ctx: Ctx, cs_id: str) -> Obj:
+    session = ctx.store.get(cs_id, "checkout.session", ctx.owner, label="checkout.session")
+    ctx.params({})
+    if session["status"] != "open":
+        raise invalid(
+            f'Only Checkout Sessions with a status in ["open"] can be expired. This Checkout Session has a status '
+            f'of "{session["status"]}".',
+        )
+    return expire_session(ctx.core, session)
+
+
+def expire_session(core: Core, session: Obj) -> Obj:
+    session["status"] = "expired"
+    session["url"] = None
+    core.emit("checkout.session.expired", session, account=core.store.owner[session["id"]])
+    return session
+
+
+def pay(core: Core, session: Obj, card_number: str, email: str | None = None) -> dict[str, Any]:
+    """Submit the hosted payment form: returns ``status`` (succeeded|declined|requires_action), a redirect and PI.
+
+    A declined card leaves the session open (the buyer may try another card), as Stripe's Checkout does.
+    """
+    if session["status"] != "open":
+        raise invalid(f"This Checkout Session is no longer active (status {session['status']}).")
+    number = card_number.replace(" ", "")
+    pm = payments.PM_BY_NUMBER.get(number)
+    if pm is None:
+        return {
+            "status": "declined",
+            "error": "Your card number is invalid.",
+            "code": "invalid_number",
+            "redirect_url": None,
+            "payment_intent": session["payment_intent"],
+        }
+    owner = core.store.owner[session["id"]]
+    pi = core.store.objects.get(session["payment_intent"] or "")
+    if pi is None:
+        pid = session["_pi_data"]
+        pi = payments.new_payment_intent(
+            core,
+            owner,
+            {
+                "amount": session["amount_total"],
+                "currency": session["currency"],
+                "application_fee_amount": pid.get("application_fee_amount"),
+                "transfer_data": pid.get("transfer_data"),
+                "on_behalf_of": pid.get("on_behalf_of"),
+                "transfer_group": pid.get("transfer_group"),
+                "metadata": pid.get("metadata") or {},
+                "description": pid.get("description"),
+                "capture_method": pid.get("capture_method"),
+                "customer": session["customer"],
+                "receipt_email": pid.get("receipt_email") or session["customer_email"] or email,
+            },
+        )
+        session["payment_intent"] = pi["id"]
+    pi["payment_method"] = pm
+    return _after_confirm(core, session, payments.confirm(core, pi, raise_on_decline=False), email)
+
+
+def authenticate(core: Core, session: Obj, success: bool) -> dict[str, Any]:
+    """The 3-D Secure page's Complete / Fail buttons."""
+    pi = core.store.get(session["payment_intent"] or "", "payment_intent", None)
+    if pi["status"] != "requires_action":
+        raise invalid("This payment does not require authentication.")
+    if success:
+        return _after_confirm(core, session, payments.confirm(core, pi, raise_on_decline=False, authenticated=True))
+    owner = core.store.owner[pi["id"]]
+    pi.update(
+        status="requires_payment_method",
+        next_action=None,
+        last_payment_error={
+            "code": "payment_intent_authentication_failure",
+            "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+            "message": payments.AUTH_FAILED,
+            "type": "invalid_request_error",
+        },
+    )
+    core.emit("payment_intent.payment_failed", pi, account=owner)
+    return {
+        "status": "declined",
+        "error": payments.AUTH_FAILED,
+        "code": "payment_intent_authentication_failure",
+        "redirect_url": None,
+        "payment_intent": pi["id"],
+    }
+
+
+def _after_confirm(core: Core, session: Obj, pi: Obj, email: str | None = None) -> dict[str, Any]:
+    if pi["status"] == "requires_action":
+        return {
+            "status": "requires_action",
+            "redirect_url": f"{core.base_url}/hosted/checkout/{session['id']}/authenticate",
+            "payment_intent": pi["id"],
+            "error": None,
+        }
+    if pi["status"] in ("succeeded", "requires_capture"):
+        owner = core.store.owner[session["id"]]
+        session.update(status="complete", payment_status="paid", url=None)
+        session["customer_details"] = {
+            "address": {
+                "city": None,
+                "country": "US",
+                "line1": None,
+                "line2": None,
+                "postal_code": "94103",
+                "state": None,
+            },
+            "email": session["customer_email"] or email or "buyer@example.com",
+            "name": "Sandbox Buyer",
+            "phone": None,
+            "tax_exempt": "none",
+            "tax_ids": [],
+        }
+        core.emit("checkout.session.completed", session, account=owner)
+        url = (session["success_url"] or "").replace("{CHECKOUT_SESSION_ID}", session["id"])
+        return {"status": "succeeded", "redirect_url": url or None, "payment_intent": pi["id"], "error": None}
+    err = pi.get("last_payment_error") or {}
+    return {
+        "status": "declined",
+        "redirect_url": None,
+        "payment_intent": pi["id"],
+        "error": err.get("message"),
+        "code": err.get("decline_code") or err.get("code"),
+    }
+
+
+ROUTES: list[Route] = [
+    ("POST", r"/v1/checkout/sessions", session_create),
+    ("GET", r"/v1/checkout/sessions", session_list),
+    ("GET", r"/v1/checkout/sessions/([^/]+)", session_retrieve),
+    ("GET", r"/v1/checkout/sessions/([^/]+)/line_items", session_line_items),
+    ("POST", r"/v1/checkout/sessions/([^/]+)/expire", session_expire),
+]

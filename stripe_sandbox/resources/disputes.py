@@ -1,0 +1,166 @@
+"""Disputes: opened by the dispute test card, answered with evidence, closed as won or lost."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .. import money
+from ..core import Core, Ctx, Route, diff
+from ..errors import invalid
+from ..store import Obj, new_id, template
+
+EVIDENCE_DAYS = 7
+_TEXT_FIELDS = [
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_tracking_number",
+    "uncategorized_text",
+]
+_FILE_FIELDS = [
+    "cancellation_policy",
+    "customer_communication",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "receipt",
+    "refund_policy",
+    "service_documentation",
+    "shipping_documentation",
+    "uncategorized_file",
+]
+EVIDENCE_SCHEMA: dict[str, Any] = dict.fromkeys(_TEXT_FIELDS + _FILE_FIELDS, "str")
+
+
+def open_dispute(core: Core, charge: Obj) -> Obj:
+    """Stripe debits the disputed amount plus the dispute fee from the balance the charge landed on."""
+    owner = core.store.owner[charge["id"]]
+    now = core.store.now()
+    dispute = template(
+        "dispute",
+        id=new_id("dp_"),
+        amount=charge["amount"],
+        charge=charge["id"],
+        created=now,
+        currency=charge["currency"],
+        is_charge_refundable=False,
+        metadata={},
+        payment_intent=charge["payment_intent"],
+        reason="fraudulent",
+        status="needs_response",
+    )
+    dispute["evidence_details"] = {
+        "due_by": now + EVIDENCE_DAYS * 86400,
+        "has_evidence": False,
+        "past_due": False,
+        "submission_count": 0,
+        "enhanced_eligibility": {},
+    }
+    dispute["payment_method_details"]["card"].update(brand=charge["payment_method_details"]["card"]["brand"])
+    fee = money.dispute_fee(charge["currency"])
+    txn = money.add_txn(
+        core.store,
+        owner,
+        amount=-charge["amount"],
+        currency=charge["currency"],
+        type="adjustment",
+        source=dispute["id"],
+        reporting_category="dispute",
+        fee=fee,
+        fee_details=money.stripe_fee_details(fee, charge["currency"], "Dispute fee"),
+        description=f"Chargeback withdrawal for {charge['id']}",
+    )
+    dispute["balance_transactions"] = [copy.deepcopy(txn)]
+    core.store.add(dispute, owner)
+    charge["disputed"] = True
+    charge["dispute"] = dispute["id"]
+    core.emit("charge.dispute.created", dispute, account=owner)
+    core.emit("charge.dispute.funds_withdrawn", dispute, account=owner)
+    return dispute
+
+
+def dispute_retrieve(ctx: Ctx, dp_id: str) -> Obj:
+    ctx.params({})
+    return ctx.store.get(dp_id, "dispute", ctx.owner)
+
+
+def dispute_list(ctx: Ctx) -> Obj:
+    p = ctx.params({"charge": "str", "payment_intent": "str"}, listing=True)
+    match = {k: p[k] for k in ("charge", "payment_intent") if p.get(k)}
+    return ctx.store.page(ctx.store.find("dispute", ctx.owner, **match), p, "/v1/disputes")
+
+
+def dispute_update(ctx: Ctx, dp_id: str) -> Obj:
+    dispute = ctx.store.get(dp_id, "dispute", ctx.owner)
+    p = ctx.params({"evidence": EVIDENCE_SCHEMA, "metadata": "meta", "submit": "bool"})
+    if dispute["status"] not in ("needs_response", "warning_needs_response"):
+        raise invalid(
+            "This dispute is already closed or under review and can no longer be updated "
+            f"(status {dispute['status']}).",
+        )
+    before = copy.deepcopy(dispute)
+    for key, value in (p.get("evidence") or {}).items():
+        if key in _FILE_FIELDS and value:
+            ctx.store.get(value, "file", None)
+        dispute["evidence"][key] = value
+    if "metadata" in p:
+        dispute["metadata"] = {k: v for k, v in {**dispute["metadata"], **p["metadata"]}.items() if v}
+    dispute["evidence_details"]["has_evidence"] = any(dispute["evidence"].get(k) for k in _TEXT_FIELDS + _FILE_FIELDS)
+    if p.get("submit"):
+        dispute["status"] = "under_review"
+        dispute["evidence_details"]["submission_count"] += 1
+    changed = diff(before, dispute)
+    ctx.core.emit("charge.dispute.updated", dispute, account=ctx.owner, previous=changed)
+    return dispute
+
+
+def dispute_close(ctx: Ctx, dp_id: str) -> Obj:
+    """Accepting the dispute: it is lost, the funds stay withdrawn."""
+    dispute = ctx.store.get(dp_id, "dispute", ctx.owner)
+    ctx.params({})
+    if dispute["status"] in ("won", "lost"):
+        raise invalid(f"This dispute is already closed ({dispute['status']}).")
+    return close_dispute(ctx.core, dispute, "lost")
+
+
+def close_dispute(core: Core, dispute: Obj, outcome: str) -> Obj:
+    """Won: the disputed amount comes back (the dispute fee is not returned); lost: nothing moves."""
+    owner = core.store.owner[dispute["id"]]
+    before = copy.deepcopy(dispute)
+    dispute["status"] = outcome
+    if outcome == "won":
+        txn = money.add_txn(
+            core.store,
+            owner,
+            amount=dispute["amount"],
+            currency=dispute["currency"],
+            type="adjustment",
+            source=dispute["id"],
+            reporting_category="dispute_reversal",
+            description=f"Chargeback reversal for {dispute['charge']}",
+        )
+        dispute["balance_transactions"].append(copy.deepcopy(txn))
+        core.emit("charge.dispute.funds_reinstated", dispute, account=owner)
+    core.emit("charge.dispute.closed", dispute, account=owner, previous=diff(before, dispute))
+    return dispute
+
+
+ROUTES: list[Route] = [
+    ("GET", r"/v1/disputes", dispute_list),
+    ("GET", r"/v1/disputes/([^/]+)", dispute_retrieve),
+    ("POST", r"/v1/disputes/([^/]+)", dispute_update),
+    ("POST", r"/v1/disputes/([^/]+)/close", dispute_close),
+]

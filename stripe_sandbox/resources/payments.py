@@ -1,0 +1,618 @@
+"""PaymentIntents, Charges and Refunds, with Stripe's test cards and the money each payment moves."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from .. import money
+from ..core import Core, Ctx, Route, diff
+from ..errors import StripeError, invalid
+from ..store import Obj, list_envelope, new_id, template
+
+
+@dataclass(frozen=True)
+class TestCard:
+    """One of Stripe's documented test cards (docs.stripe.com/testing) and what happens when it is used."""
+
+    number: str
+    brand: str = "visa"
+    decline_code: str | None = None
+    three_ds: bool = False
+    dispute: bool = False
+    available_now: bool = False
+    funding: str = "credit"
+
+
+CARDS: dict[str, TestCard] = {
+    "pm_card_visa": TestCard("4242424242424242"),
+    "pm_card_mastercard": TestCard("5555555555554444", brand="mastercard"),
+    "pm_card_chargeDeclined": TestCard("4000000000000002", decline_code="generic_decline"),
+    "pm_card_chargeDeclinedInsufficientFunds": TestCard("4000000000009995", decline_code="insufficient_funds"),
+    "pm_card_authenticationRequired": TestCard("4000002500003155", three_ds=True),
+    "pm_card_createDispute": TestCard("4000000000000259", dispute=True),
+    "pm_card_bypassPending": TestCard("4000000000000077", available_now=True),
+}
+PM_BY_NUMBER = {card.number: pm for pm, card in CARDS.items()}
+DECLINE_MESSAGES = {
+    "generic_decline": "Your card was declined.",
+    "insufficient_funds": "Your card has insufficient funds.",
+}
+AUTH_FAILED = (
+    "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+)
+
+PI_SCHEMA: dict[str, Any] = {
+    "amount": "int",
+    "currency": "str",
+    "application_fee_amount": "int",
+    "automatic_payment_methods": {"enabled": "bool", "allow_redirects": ("always", "never")},
+    "capture_method": ("automatic", "automatic_async", "manual"),
+    "confirm": "bool",
+    "customer": "str",
+    "description": "str",
+    "metadata": "meta",
+    "on_behalf_of": "str",
+    "payment_method": "str",
+    "payment_method_types": ["str"],
+    "receipt_email": "str",
+    "return_url": "str",
+    "off_session": "bool",
+    "statement_descriptor": "str",
+    "statement_descriptor_suffix": "str",
+    "transfer_data": {"!destination": "str", "amount": "int"},
+    "transfer_group": "str",
+}
+
+
+def check_destination(core: Core, destination: str, param: str) -> None:
+    """Stripe refuses destination charges to unknown accounts and to ones without an active ``transfers``."""
+    acct = core.store.objects.get(destination)
+    if not acct or acct.get("object") != "account" or acct.get("_deleted"):
+        raise StripeError(400, f"No such destination: '{destination}'", code="resource_missing", param=param)
+    if acct["capabilities"].get("transfers") != "active" and acct["capabilities"].get("card_payments") != "active":
+        raise StripeError(
+            400,
+            "Your destination account needs to have at least one of the following capabilities enabled: "
+            "transfers, crypto_transfers, legacy_payments",
+            code="insufficient_capabilities_for_transfer",
+            param=param,
+        )
+
+
+def check_amounts(amount: int, fee: int | None, transfer_amount: int | None, prefix: str = "") -> None:
+    if amount < 1:
+        raise StripeError(400, "Amount must be at least 1", code="amount_too_small", param=f"{prefix}amount")
+    if fee is not None and not 0 <= fee <= amount:
+        raise invalid(
+            "The application fee amount must be positive and cannot exceed the amount of the payment.",
+            param=f"{prefix}application_fee_amount",
+        )
+    if transfer_amount is not None and not 0 < transfer_amount <= amount:
+        raise invalid(
+            "The transfer amount cannot be greater than the amount of the payment.",
+            param=f"{prefix}transfer_data[amount]",
+        )
+
+
+def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
+    now = core.store.now()
+    pi_id = new_id("pi_")
+    transfer_data = p.get("transfer_data")
+    if transfer_data:
+        if owner:
+            raise invalid("Destination charges cannot be created on behalf of a connected account.")
+        check_destination(core, transfer_data["destination"], "transfer_data[destination]")
+    check_amounts(p["amount"], p.get("application_fee_amount"), (transfer_data or {}).get("amount"))
+    if p.get("customer"):
+        core.store.get(p["customer"], "customer", owner)
+    pi = template(
+        "payment_intent",
+        id=pi_id,
+        amount=p["amount"],
+        amount_received=0,
+        amount_capturable=0,
+        application_fee_amount=p.get("application_fee_amount"),
+        automatic_payment_methods=None,
+        capture_method=p.get("capture_method") or "automatic",
+        client_secret=f"{pi_id}_secret_{new_id('', 24)}",
+        created=now,
+        currency=p["currency"].lower(),
+        customer=p.get("customer"),
+        description=p.get("description"),
+        metadata=p.get("metadata") or {},
+        on_behalf_of=p.get("on_behalf_of"),
+        payment_method=p.get("payment_method"),
+        payment_method_types=p.get("payment_method_types") or ["card"],
+        receipt_email=p.get("receipt_email"),
+        statement_descriptor=p.get("statement_descriptor"),
+        statement_descriptor_suffix=p.get("statement_descriptor_suffix"),
+        status="requires_payment_method" if not p.get("payment_method") else "requires_confirmation",
+        transfer_data=(
+            {"destination": transfer_data["destination"], "amount": transfer_data.get("amount")}
+            if transfer_data
+            else None
+        ),
+        transfer_group=p.get("transfer_group"),
+    )
+    if pi["transfer_data"] and pi["transfer_data"]["amount"] is None:
+        del pi["transfer_data"]["amount"]
+    return core.store.add(pi, owner)
+
+
+def pi_create(ctx: Ctx) -> Obj:
+    p = ctx.params(PI_SCHEMA)
+    for key in ("amount", "currency"):
+        if p.get(key) is None:
+            raise StripeError(400, f"Missing required param: {key}.", code="parameter_missing", param=key)
+    pi = new_payment_intent(ctx.core, ctx.owner, p)
+    if p.get("confirm"):
+        return confirm(ctx.core, pi, raise_on_decline=True)
+    return pi
+
+
+def pi_retrieve(ctx: Ctx, pi_id: str) -> Obj:
+    ctx.params({"client_secret": "str"})
+    return ctx.store.get(pi_id, "payment_intent", ctx.owner)
+
+
+def pi_update(ctx: Ctx, pi_id: str) -> Obj:
+    pi = ctx.store.get(pi_id, "payment_intent", ctx.owner)
+    schema = {k: v for k, v in PI_SCHEMA.items() if k not in ("confirm", "return_url", "off_session", "on_behalf_of")}
+    p = ctx.params(schema)
+    if pi["status"] in ("succeeded", "canceled", "processing") and "amount" in p:
+        raise invalid(
+            f"This PaymentIntent's amount could not be updated because it has a status of {pi['status']}. "
+            "You may only update the amount of a PaymentIntent with one of the following statuses: "
+            "requires_payment_method, requires_confirmation, requires_action.",
+            code="payment_intent_unexpected_state",
+        )
+    if "metadata" in p:
+        pi["metadata"] = {k: v for k, v in {**pi["metadata"], **p.pop("metadata")}.items() if v}
+    if "transfer_data" in p:
+        td = p.pop("transfer_data")
+        check_destination(ctx.core, td["destination"], "transfer_data[destination]")
+        pi["transfer_data"] = dict(td)
+    for key, value in p.items():
+        if key != "expand":
+            pi[key] = value
+    if p.get("payment_method") and pi["status"] == "requires_payment_method":
+        pi["status"] = "requires_confirmation"
+    return pi
+
+
+def pi_confirm(ctx: Ctx, pi_id: str) -> Obj:
+    pi = ctx.store.get(pi_id, "payment_intent", ctx.owner)
+    p = ctx.params({"payment_method": "str", "return_url": "str", "off_session": "bool", "receipt_email": "str"})
+    if pi["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
+        raise invalid(
+            f"This PaymentIntent's payment_method could not be updated because it has a status of {pi['status']}. "
+            "You may only update the payment_method of a PaymentIntent with one of the following statuses: "
+            "requires_payment_method, requires_confirmation, requires_action.",
+            code="payment_intent_unexpected_state",
+        )
+    if p.get("payment_method"):
+        pi["payment_method"] = p["payment_method"]
+    if not pi["payment_method"]:
+        raise invalid(
+            "You cannot confirm this PaymentIntent because it's missing a payment method. You can either update "
+            "the PaymentIntent with a payment method and then confirm it again, or confirm it again directly "
+            "with a payment method.",
+            code="payment_intent_unexpected_state",
+        )
+    return confirm(ctx.core, pi, raise_on_decline=True)
+
+
+def card_for(pm: str | None, param: str = "payment_method") -> TestCard:
+    card = CARDS.get(pm or "")
+    if card is None:
+        raise StripeError(404, f"No such PaymentMethod: '{pm}'", code="resource_missing", param=param)
+    return card
+
+
+def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool = False) -> Obj:
+    """Run the payment: 3-D Secure step, decline, or a successful charge and everything it moves."""
+    owner = core.store.owner[pi["id"]]
+    card = card_for(pi["payment_method"])
+    if card.three_ds and not authenticated:
+        pi["status"] = "requires_action"
+        pi["next_action"] = {
+            "type": "redirect_to_url",
+            "redirect_to_url": {"return_url": None, "url": f"{core.base_url}/hosted/authenticate/{pi['id']}"},
+        }
+        return pi
+    pi["next_action"] = None
+    charge = _new_charge(core, pi, card, owner)
+    if card.decline_code:
+        charge.update(
+            status="failed",
+            paid=False,
+            captured=False,
+            failure_code="card_declined",
+            failure_message=DECLINE_MESSAGES[card.decline_code],
+        )
+        charge["outcome"].update(
+            network_status="declined_by_network",
+            reason=card.decline_code,
+            risk_level="normal",
+            seller_message="The bank did not return any further details with this decline.",
+            type="issuer_declined",
+        )
+        pi["latest_charge"] = charge["id"]
+        pi["status"] = "requires_payment_method"
+        pi["last_payment_error"] = {
+            "charge": charge["id"],
+            "code": "card_declined",
+            "decline_code": card.decline_code,
+            "doc_url": "https://stripe.com/docs/error-codes/card-declined",
+            "message": DECLINE_MESSAGES[card.decline_code],
+            "type": "card_error",
+        }
+        core.emit("charge.failed", charge, account=owner)
+        core.emit("payment_intent.payment_failed", pi, account=owner)
+        if raise_on_decline:
+            raise StripeError(
+                402,
+                DECLINE_MESSAGES[card.decline_code],
+                type="card_error",
+                code="card_declined",
+                decline_code=card.decline_code,
+                extra={"charge": charge["id"], "payment_intent": copy.deepcopy(pi)},
+            )
+        return pi
+    pi["latest_charge"] = charge["id"]
+    pi["last_payment_error"] = None
+    if pi["capture_method"] == "manual":
+        charge["captured"] = False
+        charge["amount_captured"] = 0
+        pi["status"] = "requires_capture"
+        pi["amount_capturable"] = pi["amount"]
+        core.emit("charge.succeeded", charge, account=owner)
+        core.emit("payment_intent.amount_capturable_updated", pi, account=owner)
+        return pi
+    _capture(core, pi, charge, pi["amount"], card, owner)
+    return pi
+
+
+def _new_charge(core: Core, pi: Obj, card: TestCard, owner: str) -> Obj:
+    ch_id = new_id("ch_")
+    charge = template(
+        "charge",
+        id=ch_id,
+        amount=pi["amount"],
+        amount_captured=pi["amount"],
+        amount_refunded=0,
+        application_fee=None,
+        application_fee_amount=pi["application_fee_amount"],
+        balance_transaction=None,
+        billing_details={
+            "address": {
+                "city": None,
+                "country": None,
+                "line1": None,
+                "line2": None,
+                "postal_code": None,
+                "state": None,
+            },
+            "email": pi.get("receipt_email"),
+            "name": None,
+            "phone": None,
+            "tax_id": None,
+        },
+        calculated_statement_descriptor="SANDBOX",
+        captured=True,
+        created=core.store.now(),
+        currency=pi["currency"],
+        customer=pi["customer"],
+        description=pi["description"],
+        disputed=False,
+        metadata=copy.deepcopy(pi["metadata"]),
+        on_behalf_of=pi["on_behalf_of"],
+        paid=True,
+        payment_intent=pi["id"],
+        payment_method=pi["payment_method"],
+        receipt_email=pi.get("receipt_email"),
+        receipt_url=f"{core.base_url}/hosted/receipts/{ch_id}",
+        refunded=False,
+        refunds=list_envelope([], f"/v1/charges/{ch_id}/refunds"),
+        status="succeeded",
+        transfer_data=copy.deepcopy(pi["transfer_data"]) if pi["transfer_data"] else None,
+        transfer_group=pi["transfer_group"],
+        _card=card.number,
+    )
+    if charge["transfer_data"] is not None:
+        charge["transfer_data"].setdefault("amount", None)
+        charge["destination"] = charge["transfer_data"]["destination"]
+    details = charge["payment_method_details"]["card"]
+    details.update(
+        brand=card.brand,
+        network=card.brand,
+        last4=card.number[-4:],
+        funding=card.funding,
+        fingerprint=f"fp{card.number[-8:]}",
+        exp_month=12,
+        exp_year=2034,
+    )
+    details["overcapture"]["maximum_amount_capturable"] = pi["amount"]
+    details["checks"] = {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"}
+    return core.store.add(charge, owner)
+
+
+def _capture(core: Core, pi: Obj, charge: Obj, amount: int, card: TestCard, owner: str) -> None:
+    """Money for a captured card payment: the charge, then the destination transfer and application fee."""
+    from . import connect, disputes
+
+    now = core.store.now()
+    available_on = now if card.available_now else now + money.PENDING_SECONDS
+    fee = money.processing_fee(amount, charge["currency"])
+    txn = money.add_txn(
+        core.store,
+        owner,
+        amount=amount,
+        currency=charge["currency"],
+        type="charge",
+        source=charge["id"],
+        reporting_category="charge",
+        fee=fee,
+        fee_details=money.stripe_fee_details(fee, charge["currency"]),
+        available_on=available_on,
+        description=charge["description"],
+    )
+    charge.update(balance_transaction=txn["id"], captured=True, amount_captured=amount)
+    charge["_available_on"] = available_on
+    pi.update(status="succeeded", amount_received=amount, amount_capturable=0)
+    core.emit("charge.succeeded", charge, account=owner)
+    core.emit("payment_intent.succeeded", pi, account=owner)
+    td = pi.get("transfer_data")
+    if td:
+        transfer_amount = td.get("amount") or amount
+        transfer = connect.create_transfer(
+            core,
+            amount=transfer_amount,
+            currency=charge["currency"],
+            destination=td["destination"],
+            source_transaction=charge["id"],
+            transfer_group=pi["transfer_group"],
+            metadata={},
+            available_on=available_on,
+            application_fee_amount=pi["application_fee_amount"] if not td.get("amount") else None,
+        )
+        charge["transfer"] = transfer["id"]
+        fee_amount = pi["application_fee_amount"]
+        if fee_amount and not td.get("amount"):
+            app_fee = connect.create_application_fee(core, charge, transfer, fee_amount, available_on)
+            charge["application_fee"] = app_fee["id"]
+    if card.dispute:
+        disputes.open_dispute(core, charge)
+
+
+def pi_capture(ctx: Ctx, pi_id: str) -> Obj:
+    pi = ctx.store.get(pi_id, "payment_intent", ctx.owner)
+    p = ctx.params({"amount_to_capture": "int", "application_fee_amount": "int", "metadata": "meta"})
+    if pi["status"] != "requires_capture":
+        raise invalid(
+            f"This PaymentIntent could not be captured because it has a status of {pi['status']}. Only a "
+            "PaymentIntent with one of the following statuses may be captured: requires_capture.",
+            code="payment_intent_unexpected_state",
+        )
+    amount = p.get("amount_to_capture") or pi["amount"]
+    if amount > pi["amount_capturable"]:
+        raise invalid("The amount to capture cannot exceed the amount capturable.", param="amount_to_capture")
+    if "application_fee_amount" in p:
+        pi["application_fee_amount"] = p["application_fee_amount"]
+    charge = ctx.store.get(pi["latest_charge"], "charge", ctx.owner)
+    _capture(ctx.core, pi, charge, amount, card_for(pi["payment_method"]), ctx.owner)
+    return pi
+
+
+def pi_cancel(ctx: Ctx, pi_id: str) -> Obj:
+    pi = ctx.store.get(pi_id, "payment_intent", ctx.owner)
+    p = ctx.params({"cancellation_reason": ("duplicate", "fraudulent", "requested_by_customer", "abandoned")})
+    if pi["status"] in ("succeeded", "canceled", "processing"):
+        raise invalid(
+            f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. Only a PaymentIntent "
+            "with one of the following statuses may be canceled: requires_payment_method, requires_capture, "
+            "requires_confirmation, requires_action, processing.",
+            code="payment_intent_unexpected_state",
+        )
+    pi.update(
+        status="canceled",
+        canceled_at=ctx.store.now(),
+        cancellation_reason=p.get("cancellation_reason"),
+        amount_capturable=0,
+        next_action=None,
+    )
+    ctx.core.emit("payment_intent.canceled", pi, account=ctx.owner)
+    return pi
+
+
+def pi_list(ctx: Ctx) -> Obj:
+    p = ctx.params({"customer": "str"}, listing=True)
+    match = {"customer": p["customer"]} if p.get("customer") else {}
+    return ctx.store.page(ctx.store.find("payment_intent", ctx.owner, **match), p, "/v1/payment_intents")
+
+
+def charge_retrieve(ctx: Ctx, ch_id: str) -> Obj:
+    ctx.params({})
+    return ctx.store.get(ch_id, "charge", ctx.owner)
+
+
+def charge_list(ctx: Ctx) -> Obj:
+    p = ctx.params({"customer": "str", "payment_intent": "str", "transfer_group": "str"}, listing=True)
+    match = {k: p[k] for k in ("customer", "payment_intent", "transfer_group") if p.get(k)}
+    return ctx.store.page(ctx.store.find("charge", ctx.owner, **match), p, "/v1/charges")
+
+
+def charge_update(ctx: Ctx, ch_id: str) -> Obj:
+    charge = ctx.store.get(ch_id, "charge", ctx.owner)
+    p = ctx.params({"description": "str", "metadata": "meta", "transfer_group": "str", "receipt_email": "str"})
+    before = copy.deepcopy(charge)
+    if "metadata" in p:
+        charge["metadata"] = {k: v for k, v in {**charge["metadata"], **p.pop("metadata")}.items() if v}
+    charge.update({k: v for k, v in p.items() if k != "expand"})
+    changed = diff(before, charge)
+    if changed:
+        ctx.core.emit("charge.updated", charge, account=ctx.owner, previous=changed)
+    return charge
+
+
+# -- refunds -----------------------------------------------------------------------------------------------------
+REFUND_SCHEMA: dict[str, Any] = {
+    "charge": "str",
+    "payment_intent": "str",
+    "amount": "int",
+    "reason": ("duplicate", "fraudulent", "requested_by_customer"),
+    "reverse_transfer": "bool",
+    "refund_application_fee": "bool",
+    "metadata": "meta",
+    "instructions_email": "str",
+}
+
+
+def refund_create(ctx: Ctx) -> Obj:
+    p = ctx.params(REFUND_SCHEMA)
+    if p.get("payment_intent"):
+        pi = ctx.store.get(p["payment_intent"], "payment_intent", ctx.owner)
+        if pi["status"] != "succeeded" or not pi["latest_charge"]:
+            raise invalid("This PaymentIntent does not have a successful charge to refund.", param="payment_intent")
+        charge = ctx.store.get(pi["latest_charge"], "charge", ctx.owner)
+    elif p.get("charge"):
+        charge = ctx.store.get(p["charge"], "charge", ctx.owner)
+    else:
+        raise StripeError(
+            400,
+            "One of the following params should be provided for this request: payment_intent or charge.",
+            code="parameter_missing",
+        )
+    return create_refund(
+        ctx.core,
+        charge,
+        amount=p.get("amount"),
+        reason=p.get("reason"),
+        metadata=p.get("metadata") or {},
+        reverse_transfer=bool(p.get("reverse_transfer")),
+        refund_application_fee=bool(p.get("refund_application_fee")),
+    )
+
+
+def create_refund(
+    core: Core,
+    charge: Obj,
+    *,
+    amount: int | None,
+    reason: str | None,
+    metadata: dict[str, str],
+    reverse_transfer: bool,
+    refund_application_fee: bool,
+) -> Obj:
+    """Refund part or all of a charge; on a destination charge also pull back the seller's share and the fee."""
+    from . import connect
+
+    owner = core.store.owner[charge["id"]]
+    remaining = charge["amount_captured"] - charge["amount_refunded"]
+    cur = charge["currency"]
+    if charge["status"] != "succeeded" or not charge["captured"]:
+        raise invalid(f"Charge {charge['id']} has not been captured and cannot be refunded.", param="charge")
+    if remaining <= 0:
+        raise invalid(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
+    amount = remaining if amount is None else amount
+    if amount <= 0:
+        raise invalid("Refund amount must be a positive integer.", param="amount", code="amount_too_small")
+    if amount > remaining:
+        raise invalid(
+            f"Refund amount ({money.format_amount(amount, cur)}) is greater than unrefunded amount on charge "
+            f"({money.format_amount(remaining, cur)})",
+            param="amount",
+        )
+    if reverse_transfer and not charge.get("transfer"):
+        raise invalid("You can only reverse a transfer for a destination charge.", param="reverse_transfer")
+    if refund_application_fee and not charge.get("application_fee"):
+        refund_application_fee = False
+    now = core.store.now()
+    refund = template(
+        "refund",
+        id=new_id("re_"),
+        amount=amount,
+        charge=charge["id"],
+        created=now,
+        currency=cur,
+        metadata=metadata,
+        payment_intent=charge["payment_intent"],
+        reason=reason,
+        status="succeeded",
+        payment_method=charge["payment_method"],
+        customer=charge["customer"],
+    )
+    core.store.add(refund, owner)
+    txn = money.add_txn(
+        core.store,
+        owner,
+        amount=-amount,
+        currency=cur,
+        type="refund",
+        source=refund["id"],
+        reporting_category="refund",
+        description="REFUND FOR CHARGE",
+    )
+    refund["balance_transaction"] = txn["id"]
+    before = copy.deepcopy(charge)
+    charge["amount_refunded"] += amount
+    charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
+    full = charge["refunded"]
+    if reverse_transfer:
+        transfer = core.store.get(charge["transfer"], "transfer", None)
+        left = transfer["amount"] - transfer["amount_reversed"]
+        share = left if full else min(left, money.proportional(amount, charge["amount"], transfer["amount"]))
+        if share > 0:
+            reversal = connect.create_reversal(core, transfer, share, metadata={}, source_refund=refund["id"])
+            refund["transfer_reversal"] = reversal["id"]
+    if refund_application_fee:
+        fee = core.store.get(charge["application_fee"], "application_fee", None)
+        left = fee["amount"] - fee["amount_refunded"]
+        share = left if full else min(left, money.proportional(amount, charge["amount"], fee["amount"]))
+        if share > 0:
+            connect.create_fee_refund(core, fee, share, metadata={})
+    charge["refunds"]["data"].insert(0, refund)
+    charge["refunds"]["data"] = charge["refunds"]["data"][:10]
+    core.emit("refund.created", refund, account=owner)
+    core.emit("charge.refunded", charge, account=owner, previous=diff(before, charge))
+    return refund
+
+
+def refund_retrieve(ctx: Ctx, re_id: str) -> Obj:
+    ctx.params({})
+    return ctx.store.get(re_id, "refund", ctx.owner)
+
+
+def refund_update(ctx: Ctx, re_id: str) -> Obj:
+    refund = ctx.store.get(re_id, "refund", ctx.owner)
+    p = ctx.params({"metadata": "meta"})
+    before = copy.deepcopy(refund)
+    refund["metadata"] = {k: v for k, v in {**refund["metadata"], **(p.get("metadata") or {})}.items() if v}
+    ctx.core.emit("refund.updated", refund, account=ctx.owner, previous=diff(before, refund))
+    return refund
+
+
+def refund_list(ctx: Ctx) -> Obj:
+    p = ctx.params({"charge": "str", "payment_intent": "str"}, listing=True)
+    match = {k: p[k] for k in ("charge", "payment_intent") if p.get(k)}
+    return ctx.store.page(ctx.store.find("refund", ctx.owner, **match), p, "/v1/refunds")
+
+
+ROUTES: list[Route] = [
+    ("POST", r"/v1/payment_intents", pi_create),
+    ("GET", r"/v1/payment_intents", pi_list),
+    ("GET", r"/v1/payment_intents/([^/]+)", pi_retrieve),
+    ("POST", r"/v1/payment_intents/([^/]+)", pi_update),
+    ("POST", r"/v1/payment_intents/([^/]+)/confirm", pi_confirm),
+    ("POST", r"/v1/payment_intents/([^/]+)/capture", pi_capture),
+    ("POST", r"/v1/payment_intents/([^/]+)/cancel", pi_cancel),
+    ("GET", r"/v1/charges", charge_list),
+    ("GET", r"/v1/charges/([^/]+)", charge_retrieve),
+    ("POST", r"/v1/charges/([^/]+)", charge_update),
+    ("POST", r"/v1/refunds", refund_create),
+    ("GET", r"/v1/refunds", refund_list),
+    ("GET", r"/v1/refunds/([^/]+)", refund_retrieve),
+    ("POST", r"/v1/refunds/([^/]+)", refund_update),
+]

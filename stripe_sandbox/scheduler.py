@@ -1,0 +1,66 @@
+"""The sandbox clock moving forward: whatever Stripe would do as time passes happens here, in order.
+
+Advancing walks through every UTC midnight in between, so a three-day jump pays out three times, each with only
+the funds that had become available by then.
+"""
+
+from __future__ import annotations
+
+import time
+
+from . import money
+from .core import Core
+from .resources import balance, checkout
+
+DAY = 86400
+
+
+def advance(core: Core, seconds: int) -> int:
+    """Move the sandbox clock forward by ``seconds`` (>= 0) and run what falls due; returns the new time."""
+    if seconds < 0:
+        raise ValueError("the sandbox clock only moves forward")
+    store = core.store
+    with store.lock:
+        base = int(time.time())
+        start = base + store.clock_offset
+        end = start + seconds
+        checkpoints = list(range((start // DAY + 1) * DAY, end + 1, DAY))
+        if not checkpoints or checkpoints[-1] != end:
+            checkpoints.append(end)
+        for t in checkpoints:
+            store.clock_offset = t - base
+            run_due(core, midnight=t % DAY == 0 and t > start)
+        store.clock_offset = end - base
+        store.save()
+        return end
+
+
+def run_due(core: Core, *, midnight: bool = False) -> None:
+    store = core.store
+    now = store.now()
+    became: set[str] = set()
+    for txn in store.find("balance_transaction", None, status="pending"):
+        if txn["available_on"] <= now:
+            txn["status"] = "available"
+            became.add(store.owner[txn["id"]])
+    for owner in sorted(became):
+        core.emit("balance.available", money.balance(store, owner), account=owner)
+    for payout in store.find("payout", None):
+        if payout["status"] in ("pending", "in_transit") and payout["arrival_date"] <= now:
+            balance.finish_payout(core, payout, "paid")
+    if midnight:
+        balance.automatic_payouts(core, now)
+    for session in store.find("checkout.session", None, status="open"):
+        if session["expires_at"] <= now:
+            checkout.expire_session(core, session)
+    for dispute in store.find("dispute", None):
+        details = dispute["evidence_details"]
+        open_ = dispute["status"] in ("needs_response", "warning_needs_response")
+        if open_ and details["due_by"] <= now and not details["past_due"]:
+            details["past_due"] = True
+            core.emit(
+                "charge.dispute.updated",
+                dispute,
+                account=store.owner[dispute["id"]],
+                previous={"evidence_details": {**details, "past_due": False}},
+            )

@@ -1,0 +1,174 @@
+"""Worked examples: every balance on both sides checked to the cent (and to the yen)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import stripe
+
+from stripe_sandbox import Sandbox
+from stripe_sandbox.money import processing_fee
+
+from .helpers import balances, control, destination_session, onboarded_account
+
+DAY = 86400
+
+
+@pytest.mark.parametrize(
+    ("currency", "country", "stripe_fee", "dispute_fee"),
+    [("usd", "US", 320, 1500), ("jpy", "JP", 360, 1500)],
+)
+def test_destination_charge_refund_payout(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, country: str, stripe_fee: int, dispute_fee: int
+) -> None:
+    seller = onboarded_account(client, sb, country=country)
+    assert processing_fee(10_000, currency) == stripe_fee
+    session = destination_session(client, seller, 10_000, 1_000, currency)
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")
+    assert result["status"] == "succeeded"
+    assert result["redirect_url"] == f"http://app/success?session={session.id}"
+
+    pi = client.v1.payment_intents.retrieve(result["payment_intent"])
+    charge = client.v1.charges.retrieve(pi.latest_charge, params={"expand": ["balance_transaction"]})
+    assert (pi.status, pi.amount_received, pi.application_fee_amount) == ("succeeded", 10_000, 1_000)
+    txn = charge.balance_transaction
+    assert (txn.amount, txn.fee, txn.net, txn.status) == (10_000, stripe_fee, 10_000 - stripe_fee, "pending")
+    assert txn.fee_details[0].type == "stripe_fee"
+    assert txn.available_on == txn.created + 2 * DAY
+
+    transfer = client.v1.transfers.retrieve(charge.transfer)
+    assert (transfer.amount, transfer.destination, transfer.source_transaction) == (10_000, seller, charge.id)
+    fee = client.v1.application_fees.retrieve(charge.application_fee)
+    assert (fee.amount, fee.account, fee.originating_transaction) == (1_000, seller, charge.id)
+    assert fee.charge == transfer.destination_payment
+    payment = client.v1.charges.retrieve(transfer.destination_payment, options={"stripe_account": seller})
+    assert payment.id.startswith("py_") and payment.amount == 10_000
+
+    # Platform keeps fee minus Stripe's fee; the seller gets the rest; all pending for two days.
+    assert balances(client, None, currency) == (0, 1_000 - stripe_fee)
+    assert balances(client, seller, currency) == (0, 9_000)
+
+    refund = client.v1.refunds.create(
+        params={"charge": charge.id, "amount": 3_000, "reverse_transfer": True, "refund_application_fee": True}
+    )
+    assert refund.transfer_reversal is not None
+    assert client.v1.transfers.retrieve(transfer.id).amount_reversed == 3_000
+    assert client.v1.application_fees.retrieve(fee.id).amount_refunded == 300
+    # Refunds debit the available balance right away.
+    assert balances(client, None, currency) == (-300, 1_000 - stripe_fee)
+    assert balances(client, seller, currency) == (-2_700, 9_000)
+
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.refunds.create(params={"charge": charge.id, "amount": 7_001})
+    assert exc.value.param == "amount" and "greater than unrefunded amount" in str(exc.value.user_message)
+
+    control(sb, "clock/advance", seconds=3 * DAY)
+    assert balances(client, None, currency) == (700 - stripe_fee, 0)
+    payouts = client.v1.payouts.list(options={"stripe_account": seller})
+    assert [(p.amount, p.status, p.automatic) for p in payouts.data] == [(6_300, "in_transit", True)]
+    assert balances(client, seller, currency) == (0, 0)
+    control(sb, "clock/advance", seconds=DAY)
+    assert client.v1.payouts.retrieve(payouts.data[0].id, options={"stripe_account": seller}).status == "paid"
+    types = [e.type for e in client.v1.events.list(params={"limit": 100}, options={"stripe_account": seller}).data]
+    assert "payout.paid" in types and "payout.created" in types and "balance.available" in types
+
+
+@pytest.mark.parametrize(("currency", "country", "stripe_fee"), [("usd", "US", 320), ("jpy", "JP", 360)])
+def test_lost_dispute_recovered_from_seller(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, country: str, stripe_fee: int
+) -> None:
+    seller = onboarded_account(client, sb, country=country)
+    session = destination_session(client, seller, 10_000, 1_000, currency)
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4000000000000259")
+    assert result["status"] == "succeeded"
+    pi = client.v1.payment_intents.retrieve(result["payment_intent"])
+    disputes = client.v1.disputes.list(params={"payment_intent": pi.id}).data
+    assert len(disputes) == 1
+    dispute = disputes[0]
+    assert (dispute.status, dispute.amount, dispute.charge) == ("needs_response", 10_000, pi.latest_charge)
+    assert dispute.evidence_details.due_by == dispute.created + 7 * DAY
+    debit = dispute.balance_transactions[0]
+    assert (debit.amount, debit.fee, debit.net) == (-10_000, 1_500, -11_500)
+    assert sum(balances(client, None, currency)) == 1_000 - stripe_fee - 11_500
+
+    upload = io.BytesIO(b"proof of delivery")
+    upload.name = "receipt.txt"
+    file = client.v1.files.create(params={"purpose": "dispute_evidence", "file": upload})
+    assert (file.size, file.purpose, file.filename) == (17, "dispute_evidence", "receipt.txt")
+    updated = client.v1.disputes.update(
+        dispute.id, params={"evidence": {"uncategorized_text": "Delivered", "receipt": file.id}, "submit": True}
+    )
+    assert updated.status == "under_review" and updated.evidence.receipt == file.id
+    closed = control(sb, f"disputes/{dispute.id}/resolve", outcome="lost")
+    assert closed["status"] == "lost"
+
+    # The platform recovers the seller's share (amount - application fee) with a transfer reversal.
+    charge = client.v1.charges.retrieve(pi.latest_charge)
+    client.v1.transfers.reversals.create(charge.transfer, params={"amount": 9_000})
+    assert sum(balances(client, None, currency)) == 1_000 - stripe_fee - 11_500 + 9_000
+    assert sum(balances(client, seller, currency)) == 0
+
+
+def test_won_dispute_reinstates_funds(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session = destination_session(client, seller, 5_000, 500)
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4000000000000259")
+    dispute = client.v1.disputes.list(params={"payment_intent": result["payment_intent"]}).data[0]
+    before = sum(balances(client))
+    control(sb, f"disputes/{dispute.id}/resolve", outcome="won")
+    assert sum(balances(client)) == before + 5_000
+    assert client.v1.disputes.retrieve(dispute.id).status == "won"
+
+
+def test_separate_charge_and_transfer_with_source_transaction(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller_a = onboarded_account(client, sb, email="a@example.com")
+    seller_b = onboarded_account(client, sb, email="b@example.com")
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 20_000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "transfer_group": "cart_1",
+        }
+    )
+    assert pi.status == "succeeded"
+    for seller, amount in ((seller_a, 12_000), (seller_b, 6_000)):
+        tr = client.v1.transfers.create(
+            params={
+                "amount": amount,
+                "currency": "usd",
+                "destination": seller,
+                "source_transaction": pi.latest_charge,
+                "transfer_group": "cart_1",
+            }
+        )
+        assert tr.transfer_group == "cart_1"
+    assert balances(client, seller_a) == (0, 12_000)
+    assert balances(client, seller_b) == (0, 6_000)
+    assert sum(balances(client)) == 20_000 - 610 - 18_000
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.transfers.create(
+            params={"amount": 5_000, "currency": "usd", "destination": seller_a, "source_transaction": pi.latest_charge}
+        )
+    # Without source_transaction, only available funds can be transferred.
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.transfers.create(params={"amount": 100, "currency": "usd", "destination": seller_a})
+    assert exc.value.code == "balance_insufficient"
+
+
+def test_available_immediately_card_and_manual_payout(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session = destination_session(client, seller, 10_000, 1_000)
+    control(sb, f"checkout/sessions/{session.id}/pay", card="4000000000000077")
+    assert balances(client, seller) == (9_000, 0)
+    payout = client.v1.payouts.create(params={"amount": 4_000, "currency": "usd"}, options={"stripe_account": seller})
+    assert (payout.status, payout.automatic) == ("pending", False)
+    assert balances(client, seller) == (5_000, 0)
+    failed = control(sb, f"payouts/{payout.id}/fail", failure_code="account_closed")
+    assert (failed["status"], failed["failure_code"]) == ("failed", "account_closed")
+    assert balances(client, seller) == (9_000, 0)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payouts.create(params={"amount": 10_000, "currency": "usd"}, options={"stripe_account": seller})
+    assert exc.value.code == "balance_insufficient"
