@@ -1,0 +1,154 @@
+"""Money arithmetic: exponents, formatting for people, parsing sellers' input, the largest-remainder split."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from marketplace import money
+from marketplace.errors import InvalidInput
+
+
+@pytest.mark.parametrize(
+    ("currency", "places"), [("usd", 2), ("USD", 2), ("jpy", 0), ("krw", 0), ("xof", 0), ("kwd", 3), ("bhd", 3)]
+)
+def test_exponent_table_follows_stripe(currency: str, places: int) -> None:
+    assert money.exponent(currency) == places
+
+
+def test_every_stripe_zero_and_three_decimal_currency_is_listed() -> None:
+    assert frozenset(
+        ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]
+    ) == (money.ZERO_DECIMAL_CURRENCIES)
+    assert {"bhd", "jod", "kwd", "omr", "tnd"} == money.THREE_DECIMAL_CURRENCIES
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (1000, "usd", "$10.00"),
+        (5, "usd", "$0.05"),
+        (123456789, "usd", "$1,234,567.89"),
+        (1000, "jpy", "¥1,000"),
+        (50, "jpy", "¥50"),
+        (-350, "eur", "-€3.50"),
+        (1500, "kwd", "KWD 1.500"),
+        (0, "gbp", "£0.00"),
+    ],
+)
+def test_format_money_for_people(amount: int, currency: str, text: str) -> None:
+    assert money.format_money(amount, currency) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "amount"),
+    [
+        ("10", "usd", 1000),
+        ("10.5", "usd", 1050),
+        ("10.50", "usd", 1050),
+        (" 1,234.56 ", "usd", 123456),
+        (".99", "usd", 99),
+        ("1000", "jpy", 1000),
+        ("1,000", "jpy", 1000),
+        ("1000.00", "jpy", 1000),  # trailing zeros are not decimals
+        ("1.234", "kwd", 1234),
+    ],
+)
+def test_parse_major_units(text: str, currency: str, amount: int) -> None:
+    assert money.parse_major_units(text, currency) == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "code"),
+    [
+        ("1.5", "jpy", "too_many_decimals"),
+        ("1.005", "usd", "too_many_decimals"),
+        ("-1", "usd", "negative_amount"),
+        ("+1", "usd", "invalid_amount"),
+        ("1e3", "usd", "invalid_amount"),
+        ("NaN", "usd", "invalid_amount"),
+        ("Infinity", "usd", "invalid_amount"),
+        ("", "usd", "invalid_amount"),
+        ("10,00", "usd", "invalid_amount"),
+        ("1,0000", "usd", "invalid_amount"),
+        ("abc", "usd", "invalid_amount"),
+        ("1000000", "usd", "amount_too_large"),
+    ],
+)
+def test_parse_major_units_refuses_what_a_seller_did_not_mean(text: str, currency: str, code: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        money.parse_major_units(text, currency)
+    assert caught.value.code == code
+
+
+def test_yen_error_says_there_are_no_decimals() -> None:
+    with pytest.raises(InvalidInput, match="JPY has no decimals"):
+        money.parse_major_units("99.9", "jpy")
+
+
+@given(
+    amount=st.integers(min_value=0, max_value=money.MAXIMUM_CHARGE_AMOUNT),
+    currency=st.sampled_from(["usd", "jpy", "kwd", "eur", "krw"]),
+)
+def test_parse_inverts_format_major_units(amount: int, currency: str) -> None:
+    assert money.parse_major_units(money.format_major_units(amount, currency), currency) == amount
+
+
+@given(
+    amount=st.integers(min_value=0, max_value=money.MAXIMUM_CHARGE_AMOUNT),
+    currency=st.sampled_from(["usd", "jpy", "kwd"]),
+)
+def test_formatted_money_parses_back_without_its_symbol(amount: int, currency: str) -> None:
+    text = money.format_money(amount, currency)
+    number = text.lstrip("$¥").removeprefix("KWD ")
+    assert money.parse_major_units(number, currency) == amount
+
+
+def test_minimum_charge_amounts() -> None:
+    assert money.minimum_charge_amount("usd") == 50
+    assert money.minimum_charge_amount("jpy") == 50
+    assert money.minimum_charge_amount("gbp") == 30
+
+
+# --- Largest remainder --------------------------------------------------------------------------
+
+
+def test_split_worked_examples() -> None:
+    assert money.split_by_largest_remainder(100, [1, 1, 1]) == [34, 33, 33]
+    assert money.split_by_largest_remainder(1030, [5000, 5000]) == [515, 515]
+    assert money.split_by_largest_remainder(10, [0, 1]) == [0, 10]
+    assert money.split_by_largest_remainder(-100, [1, 1, 1]) == [-34, -33, -33]
+    assert money.split_by_largest_remainder(0, [0, 0]) == [0, 0]
+    with pytest.raises(ValueError):
+        money.split_by_largest_remainder(5, [0, 0])
+
+
+@given(
+    total=st.integers(min_value=-(10**12), max_value=10**12),
+    weights=st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=30).filter(lambda w: sum(w) > 0),
+)
+def test_split_parts_sum_exactly_and_stay_within_one_unit_of_the_exact_share(total: int, weights: list[int]) -> None:
+    parts = money.split_by_largest_remainder(total, weights)
+    assert sum(parts) == total
+    assert len(parts) == len(weights)
+    weight_sum = sum(weights)
+    for part, weight in zip(parts, weights, strict=True):
+        exact_numerator = abs(total) * weight  # exact share = numerator / weight_sum
+        assert abs(abs(part) * weight_sum - exact_numerator) < weight_sum
+        if weight == 0:
+            assert part == 0
+
+
+@given(total=st.integers(min_value=0, max_value=10**9), n=st.integers(min_value=1, max_value=20))
+def test_equal_weights_differ_by_at_most_one_unit(total: int, n: int) -> None:
+    parts = money.split_by_largest_remainder(total, [1] * n)
+    assert max(parts) - min(parts) <= 1
+    assert parts == sorted(parts, reverse=True)  # ties go to the earlier parts
+
+
+@given(numerator=st.integers(min_value=0, max_value=10**15), denominator=st.integers(min_value=1, max_value=10**6))
+def test_round_half_up_div(numerator: int, denominator: int) -> None:
+    result = money.round_half_up_div(numerator, denominator)
+    # result is the integer nearest to n/d, halves going up: n/d - 1/2 < result <= n/d + 1/2 ... with ties up.
+    assert 2 * numerator - denominator < 2 * result * denominator <= 2 * numerator + denominator
