@@ -14,6 +14,7 @@ from ninja.security import SessionAuth
 
 from marketplace.api import router as marketplace_router
 from marketplace.errors import DomainError
+from sellers.api import router as sellers_router
 
 api = NinjaAPI(
     title="Marketplace API",
@@ -50,3 +51,4 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 
 api.add_router("/", marketplace_router)
+api.add_router("/", sellers_router)

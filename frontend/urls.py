@@ -1,9 +1,21 @@
 from django.urls import path
 
+from frontend import console_sellers as cs
+from frontend import sell_views as sv
 from frontend import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("sell/", views.sell_home, name="sell_home"),
+    path("sell/", sv.sell_home, name="sell_home"),
+    path("sell/start/", sv.sell_start, name="sell_start"),
+    path("sell/onboarding/continue/", sv.sell_onboarding_continue, name="sell_onboarding_continue"),
+    path("sell/onboarding/<int:seller_id>/refresh/", sv.sell_onboarding_refresh, name="sell_onboarding_refresh"),
+    path("sell/onboarding/<int:seller_id>/return/", sv.sell_onboarding_return, name="sell_onboarding_return"),
+    path("sell/dashboard/", sv.sell_dashboard, name="sell_dashboard"),
     path("console/", views.console_home, name="console_home"),
+    path("console/sellers/", cs.console_sellers, name="console_sellers"),
+    path("console/sellers/<int:seller_id>/", cs.console_seller_detail, name="console_seller_detail"),
+    path("console/sellers/<int:seller_id>/pause/", cs.console_seller_pause, name="console_seller_pause"),
+    path("console/sellers/<int:seller_id>/unpause/", cs.console_seller_unpause, name="console_seller_unpause"),
+    path("console/sellers/<int:seller_id>/refresh/", cs.console_seller_refresh, name="console_seller_refresh"),
 ]

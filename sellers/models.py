@@ -1,9 +1,54 @@
-"""A seller is a user with a shop and, behind it, a Stripe Connect Express account."""
+"""A seller is a user with a shop and, behind it, a Stripe Connect Express account.
+
+The Stripe side of the seller (details submitted, charges/payouts enabled, capabilities,
+requirements, disabled reason) is mirrored here by `sellers.services.seller_sync_from_stripe_account`
+only; nothing else writes those columns. `status` is a denormalised column derived from them (and
+from the platform's own pause / Stripe's deauthorization) by `sellers.status.derive_status`, kept
+by the same services: storing it lets the console filter and count by status in SQL and lets
+listings join on it cheaply, while deriving it in one pure function keeps it impossible to
+contradict the columns it is computed from.
+"""
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
+
+
+class SellerStatus(models.TextChoices):
+    ONBOARDING = "onboarding", "Onboarding"
+    PENDING_VERIFICATION = "pending_verification", "Pending verification"
+    ACTIVE = "active", "Active"
+    ACTION_REQUIRED = "action_required", "Action required"
+    RESTRICTED = "restricted", "Restricted"
+    REJECTED = "rejected", "Rejected"
+    PAUSED = "paused", "Paused by the platform"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+def empty_requirements() -> dict[str, Any]:
+    return {"currently_due": [], "eventually_due": [], "past_due": [], "pending_verification": [], "errors": []}
+
+
+class SellerQuerySet(models.QuerySet["Seller"]):
+    def sellable(self) -> SellerQuerySet:
+        """Sellers whose listings may be shown and bought: Stripe lets them charge, we have not paused
+        them, and they have not disconnected their account from the platform."""
+        return self.filter(charges_enabled=True, paused_at__isnull=True, disconnected_at__isnull=True).exclude(
+            stripe_account_id__isnull=True
+        )
+
+    def can_sell(self) -> SellerQuerySet:
+        """Alias of `sellable()` (the name the listings code was promised)."""
+        return self.sellable()
+
+    def with_status(self, status: str) -> SellerQuerySet:
+        return self.filter(status=status)
+
+
+SellerManager = models.Manager.from_queryset(SellerQuerySet)
 
 
 class Seller(models.Model):
@@ -13,5 +58,82 @@ class Seller(models.Model):
     default_currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217, e.g. usd, jpy")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # --- Stripe's side, mirrored (written only by seller_sync_from_stripe_account) ---------------
+    stripe_account_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    details_submitted = models.BooleanField(default=False)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    capabilities = models.JSONField(default=dict, blank=True, help_text="{capability name: status}")
+    requirements = models.JSONField(default=empty_requirements, blank=True)
+    current_deadline = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=100, blank=True, default="")
+    stripe_state_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the mirrored snapshot was read from Stripe; older ones are ignored."
+    )
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+
+    # --- The platform's side ----------------------------------------------------------------------
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pause_reason = models.TextField(blank=True, default="")
+
+    # --- Denormalised and bookkeeping ---------------------------------------------------------------
+    status = models.CharField(max_length=32, choices=SellerStatus.choices, default=SellerStatus.ONBOARDING)
+    onboarding_completed_at = models.DateTimeField(
+        null=True, blank=True, help_text="First time the seller became active (the 'you can sell' email)."
+    )
+    reminder_sent_for_deadline = models.DateTimeField(
+        null=True, blank=True, help_text="The current_deadline a reminder was last sent for (one per deadline)."
+    )
+
+    objects: ClassVar[SellerQuerySet] = SellerManager()  # type: ignore[assignment]
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["status"], name="seller_status_idx")]
+
     def __str__(self) -> str:
         return self.shop_name
+
+    @property
+    def currently_due(self) -> list[str]:
+        return list(self.requirements.get("currently_due") or [])
+
+    @property
+    def past_due(self) -> list[str]:
+        return list(self.requirements.get("past_due") or [])
+
+    @property
+    def eventually_due(self) -> list[str]:
+        return list(self.requirements.get("eventually_due") or [])
+
+    @property
+    def requirement_errors(self) -> list[dict[str, Any]]:
+        return list(self.requirements.get("errors") or [])
+
+    @property
+    def due_count(self) -> int:
+        """How many distinct things Stripe needs now (currently or past due)."""
+        return len(set(self.currently_due) | set(self.past_due))
+
+
+class SellerModerationEntry(models.Model):
+    """Who paused or unpaused a seller, when and why: the console's history, never edited."""
+
+    class Action(models.TextChoices):
+        PAUSE = "pause", "Paused"
+        UNPAUSE = "unpause", "Unpaused"
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="moderation_entries")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    reason = models.TextField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        verbose_name_plural = "seller moderation entries"
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.seller} ({self.created_at:%Y-%m-%d})"

@@ -1,0 +1,93 @@
+"""Platform admin pages for sellers: the list (status filters, requirement counts), one seller's
+Stripe state, pause / unpause with a reason, and a re-read from Stripe."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from frontend.decorators import platform_admin_required
+from marketplace.errors import DomainError
+from sellers import selectors, services
+from sellers.models import Seller, SellerStatus
+
+PAGE_SIZE = 50
+
+
+class ModerationForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+@platform_admin_required
+@require_GET
+def console_sellers(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or ""
+    if status not in SellerStatus.values:
+        status = ""
+    query = (request.GET.get("q") or "").strip()
+    page = Paginator(selectors.sellers_for_console(status=status or None, query=query or None), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    counts = selectors.seller_status_counts()
+    filters = [(s.value, s.label, counts.get(s.value, 0)) for s in SellerStatus]
+    context = {"page": page, "status": status, "query": query, "filters": filters, "total": sum(counts.values())}
+    return render(request, "console/sellers.html", context)
+
+
+@platform_admin_required
+@require_GET
+def console_seller_detail(request: HttpRequest, seller_id: int) -> HttpResponse:
+    seller = get_object_or_404(Seller.objects.select_related("user", "paused_by"), pk=seller_id)
+    context = {
+        "o": selectors.seller_overview(seller=seller),
+        "seller": seller,
+        "history": seller.moderation_entries.select_related("actor")[:50],
+        "form": ModerationForm(),
+    }
+    return render(request, "console/sellers_detail.html", context)
+
+
+@platform_admin_required
+@require_POST
+def console_seller_pause(request: HttpRequest, seller_id: int) -> HttpResponse:
+    return _moderate(request, seller_id, pause=True)
+
+
+@platform_admin_required
+@require_POST
+def console_seller_unpause(request: HttpRequest, seller_id: int) -> HttpResponse:
+    return _moderate(request, seller_id, pause=False)
+
+
+def _moderate(request: HttpRequest, seller_id: int, *, pause: bool) -> HttpResponse:
+    seller = get_object_or_404(Seller, pk=seller_id)
+    form = ModerationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Give a reason: the seller and other admins will read it.")
+        return redirect("console_seller_detail", seller_id=seller.pk)
+    try:
+        if pause:
+            services.seller_pause(seller=seller, actor=request.user, reason=form.cleaned_data["reason"])
+            messages.success(request, f"{seller.shop_name} is paused: its listings are hidden.")
+        else:
+            services.seller_unpause(seller=seller, actor=request.user, reason=form.cleaned_data["reason"])
+            messages.success(request, f"{seller.shop_name} is unpaused.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("console_seller_detail", seller_id=seller.pk)
+
+
+@platform_admin_required
+@require_POST
+def console_seller_refresh(request: HttpRequest, seller_id: int) -> HttpResponse:
+    seller = get_object_or_404(Seller, pk=seller_id)
+    try:
+        services.seller_refresh_from_stripe(seller=seller)
+        messages.success(request, "Re-read from Stripe.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("console_seller_detail", seller_id=seller.pk)

@@ -1,0 +1,66 @@
+"""`/api/v1/seller/`: the signed-in user's own seller, never anyone else's (no id in any path:
+the seller is always the one of the session, so another seller's data is not addressable)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.http import HttpRequest
+from ninja import Router
+
+from sellers import selectors, services
+from sellers.links import onboarding_urls
+from sellers.schemas import LinkOut, RequirementsOut, SellerOut
+
+router = Router(tags=["seller"])
+
+
+def _out(request: HttpRequest) -> SellerOut:
+    seller = selectors.seller_for_user(user=request.user)
+    o = selectors.seller_overview(seller=seller)
+    reqs = seller.requirements
+    return SellerOut(
+        id=seller.pk,
+        shop_name=seller.shop_name,
+        country=seller.country,
+        default_currency=seller.default_currency,
+        status=o.status,
+        status_label=o.status_label,
+        status_explanation=o.status_explanation,
+        disabled_reason=seller.disabled_reason or None,
+        disabled_reason_sentence=o.disabled_reason_sentence,
+        details_submitted=seller.details_submitted,
+        charges_enabled=seller.charges_enabled,
+        payouts_enabled=seller.payouts_enabled,
+        can_sell=o.can_sell,
+        capabilities=seller.capabilities,
+        requirements=RequirementsOut(
+            currently_due=reqs.get("currently_due") or [],
+            past_due=reqs.get("past_due") or [],
+            eventually_due=reqs.get("eventually_due") or [],
+            pending_verification=reqs.get("pending_verification") or [],
+            current_deadline=seller.current_deadline,
+            sentences=o.due_sentences,
+            errors=o.errors,
+        ),
+    )
+
+
+@router.get("/seller/", response=SellerOut, url_name="seller_detail")
+def seller_detail(request: HttpRequest) -> SellerOut:
+    return _out(request)
+
+
+@router.post("/seller/onboarding-link", response=LinkOut, url_name="seller_onboarding_link")
+def seller_onboarding_link(request: HttpRequest) -> LinkOut:
+    seller = selectors.seller_for_user(user=request.user)
+    refresh_url, return_url = onboarding_urls(request, seller)
+    link = services.seller_onboarding_link_create(seller=seller, refresh_url=refresh_url, return_url=return_url)
+    expires = datetime.fromtimestamp(link.expires_at, tz=UTC) if link.expires_at else None
+    return LinkOut(url=link.url, expires_at=expires)
+
+
+@router.post("/seller/dashboard-link", response=LinkOut, url_name="seller_dashboard_link")
+def seller_dashboard_link(request: HttpRequest) -> LinkOut:
+    seller = selectors.seller_for_user(user=request.user)
+    return LinkOut(url=services.seller_dashboard_link_create(seller=seller))

@@ -1,0 +1,141 @@
+"""Reads about sellers, for pages, the API and the other apps (listings, checkout)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from marketplace.errors import NotFound
+from sellers.models import Seller, SellerStatus
+from sellers.requirements import disabled_reason_sentence, requirement_sentences
+from sellers.status import STATUS_BADGE, STATUS_EXPLANATIONS
+
+
+def seller_can_sell(seller: Seller | None) -> bool:
+    """May this seller's listings be shown and bought right now?
+
+    The same rule as `Seller.objects.sellable()`: Stripe lets the account take charges, the
+    platform has not paused it and it is still connected. Listings and checkout call this (and the
+    QuerySet for lists) so the rule lives in one place.
+    """
+    return bool(
+        seller is not None
+        and seller.stripe_account_id
+        and seller.charges_enabled
+        and seller.paused_at is None
+        and seller.disconnected_at is None
+    )
+
+
+CANNOT_SELL_MESSAGE = "{shop} can't take orders right now, so this item can't be bought. Please try again later."
+
+
+def seller_cannot_sell_message(seller: Seller) -> str:
+    """What checkout tells a buyer whose cart holds items of a seller who cannot sell."""
+    return CANNOT_SELL_MESSAGE.format(shop=seller.shop_name)
+
+
+def seller_for_user(*, user: Any) -> Seller:
+    """The signed-in user's own seller profile, or NotFound (never anyone else's)."""
+    if not getattr(user, "is_authenticated", False):
+        raise NotFound("You don't have a shop yet.", code="seller_not_found")
+    try:
+        return Seller.objects.get(user=user)
+    except Seller.DoesNotExist:
+        raise NotFound("You don't have a shop yet.", code="seller_not_found") from None
+
+
+def seller_owned_by(*, user: Any, seller_id: int) -> Seller:
+    """The seller `seller_id` if `user` owns it; NotFound otherwise (no hint that it exists)."""
+    try:
+        return Seller.objects.get(pk=seller_id, user_id=user.pk)
+    except Seller.DoesNotExist:
+        raise NotFound("No such shop.", code="seller_not_found") from None
+
+
+@dataclass(frozen=True)
+class SellerOverview:
+    """Everything the seller's status card (and the API) shows, worked out once."""
+
+    seller: Seller
+    status: str
+    status_label: str
+    status_explanation: str
+    badge: str
+    due_sentences: list[str]
+    eventually_due_sentences: list[str]
+    errors: list[str]
+    disabled_reason_sentence: str | None
+    current_deadline: datetime | None
+    can_sell: bool
+    can_continue_onboarding: bool
+    onboarding_action_label: str | None
+    can_open_dashboard: bool
+    pending_verification: list[str] = field(default_factory=list)
+
+
+def seller_overview(*, seller: Seller) -> SellerOverview:
+    status = SellerStatus(seller.status)
+    due = list(dict.fromkeys([*seller.past_due, *seller.currently_due]))
+    later = [c for c in seller.eventually_due if c not in due]
+    errors = [
+        str(e.get("reason") or "") or f"Stripe could not verify: {e.get('requirement')}"
+        for e in seller.requirement_errors
+    ]
+    open_for_changes = seller.disconnected_at is None and status != SellerStatus.REJECTED
+    if not open_for_changes:
+        label = None
+    elif not seller.details_submitted or due:
+        label = "Continue onboarding"
+    else:
+        label = "Update details"
+    return SellerOverview(
+        seller=seller,
+        status=status.value,
+        status_label=status.label,
+        status_explanation=STATUS_EXPLANATIONS[status],
+        badge=STATUS_BADGE[status],
+        due_sentences=requirement_sentences(due),
+        eventually_due_sentences=requirement_sentences(later),
+        errors=errors,
+        disabled_reason_sentence=disabled_reason_sentence(seller.disabled_reason)
+        if status not in (SellerStatus.PAUSED, SellerStatus.DISCONNECTED)
+        else None,
+        current_deadline=seller.current_deadline if due else None,
+        can_sell=seller_can_sell(seller),
+        can_continue_onboarding=label is not None,
+        onboarding_action_label=label,
+        can_open_dashboard=bool(seller.details_submitted and seller.disconnected_at is None),
+        pending_verification=requirement_sentences(seller.requirements.get("pending_verification") or []),
+    )
+
+
+def sellers_for_console(*, status: str | None = None, query: str | None = None) -> QuerySet[Seller]:
+    qs = Seller.objects.select_related("user").order_by("-created_at", "-id")
+    if status:
+        qs = qs.filter(status=status)
+    if query:
+        qs = qs.filter(shop_name__icontains=query) | qs.filter(user__email__icontains=query)
+    return qs
+
+
+def seller_status_counts() -> dict[str, int]:
+    rows = Seller.objects.values("status").annotate(n=Count("id")).order_by()
+    counts = {s.value: 0 for s in SellerStatus}
+    for row in rows:
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def sellers_with_deadline_between(*, start: datetime, end: datetime) -> QuerySet[Seller]:
+    """Sellers with something due by a deadline in [start, end) who were not reminded of it yet."""
+    from django.db.models import F, Q
+
+    return (
+        Seller.objects.filter(current_deadline__gte=start, current_deadline__lt=end, disconnected_at__isnull=True)
+        .filter(Q(reminder_sent_for_deadline__isnull=True) | ~Q(reminder_sent_for_deadline=F("current_deadline")))
+        .select_related("user")
+    )

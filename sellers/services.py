@@ -1,0 +1,304 @@
+"""Writes about sellers: creating the shop and its Express account, links, mirroring Stripe's state,
+pausing. Every write of the mirrored Stripe columns goes through `seller_sync_from_stripe_account`,
+and every write recomputes the denormalised `status` (see sellers/models.py)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from marketplace.errors import Conflict, InvalidInput
+from marketplace.gateway import accounts as stripe_accounts
+from marketplace.tasks import enqueue_on_commit
+from sellers.models import Seller, SellerModerationEntry, SellerStatus, empty_requirements
+from sellers.status import derive_status
+
+logger = logging.getLogger(__name__)
+
+# The countries we onboard and the payout currencies Stripe accepts for each (first = default).
+SUPPORTED_COUNTRIES: dict[str, tuple[str, list[str]]] = {
+    "US": ("United States", ["usd"]),
+    "JP": ("Japan", ["jpy"]),
+    "GB": ("United Kingdom", ["gbp", "eur", "usd"]),
+    "FR": ("France", ["eur", "usd", "gbp"]),
+    "DE": ("Germany", ["eur", "usd", "gbp"]),
+    "IE": ("Ireland", ["eur", "usd", "gbp"]),
+    "CA": ("Canada", ["cad", "usd"]),
+    "AU": ("Australia", ["aud"]),
+}
+SUPPORTED_CURRENCIES = sorted({c for _, currencies in SUPPORTED_COUNTRIES.values() for c in currencies})
+
+ACTION_STATUSES = frozenset({SellerStatus.ACTION_REQUIRED, SellerStatus.RESTRICTED})
+
+
+def _refresh_status(seller: Seller) -> SellerStatus:
+    seller.status = derive_status(seller)
+    return seller.status
+
+
+# --- Start selling -----------------------------------------------------------------------------------
+
+
+def seller_create(*, user: Any, shop_name: str, country: str, default_currency: str) -> Seller:
+    """Create the user's seller profile and its Express account; safe to call twice (double submit).
+
+    The profile is unique per user, so a second submit finds the first row; the Stripe account is
+    created under a row lock with an idempotency key from the seller id, so both submits end with
+    the one account.
+    """
+    shop_name = shop_name.strip()
+    country = country.upper()
+    default_currency = default_currency.lower()
+    if not shop_name:
+        raise InvalidInput("Give your shop a name.", code="shop_name_missing")
+    if country not in SUPPORTED_COUNTRIES:
+        raise InvalidInput("We can't onboard sellers from this country yet.", code="country_unsupported")
+    if default_currency not in SUPPORTED_COUNTRIES[country][1]:
+        raise InvalidInput(
+            f"Payouts in {default_currency.upper()} are not available in {SUPPORTED_COUNTRIES[country][0]}.",
+            code="currency_unsupported",
+        )
+    try:
+        seller, _ = Seller.objects.get_or_create(
+            user=user, defaults={"shop_name": shop_name, "country": country, "default_currency": default_currency}
+        )
+    except IntegrityError:  # the other submit inserted between our get and create
+        seller = Seller.objects.get(user=user)
+    return seller_stripe_account_ensure(seller=seller)
+
+
+def seller_stripe_account_ensure(*, seller: Seller) -> Seller:
+    """Make sure the seller has its Express account (creates it at most once).
+
+    The row lock is held across the Stripe call on purpose: it serialises a double click, so the
+    second request waits and then sees the account id instead of racing the first.
+    """
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().select_related("user").get(pk=seller.pk)
+        if locked.stripe_account_id:
+            return locked
+        account = stripe_accounts.account_create_express(
+            seller_id=locked.pk,
+            country=locked.country,
+            default_currency=locked.default_currency,
+            email=locked.user.email,
+            business_name=locked.shop_name,
+        )
+        locked.stripe_account_id = account["id"]
+        locked.save(update_fields=["stripe_account_id"])
+        _apply_account(locked, account, timezone.now())
+        return locked
+
+
+# --- Links ---------------------------------------------------------------------------------------------
+
+
+def seller_onboarding_link_create(*, seller: Seller, refresh_url: str, return_url: str) -> stripe_accounts.Link:
+    """A fresh hosted-onboarding link: `account_onboarding` while there is anything to give Stripe
+    (details not submitted, or requirements due), `account_update` to change details otherwise."""
+    if seller.disconnected_at is not None:
+        raise Conflict("Your Stripe account is disconnected from the marketplace.", code="seller_disconnected")
+    seller = seller_stripe_account_ensure(seller=seller)
+    assert seller.stripe_account_id is not None
+    link_type = "account_update" if seller.details_submitted and not seller.due_count else "account_onboarding"
+    return stripe_accounts.account_link_create(
+        account_id=seller.stripe_account_id, link_type=link_type, refresh_url=refresh_url, return_url=return_url
+    )
+
+
+def seller_dashboard_link_create(*, seller: Seller) -> str:
+    """A login link to the Express dashboard; Stripe only makes them once onboarding was completed."""
+    if seller.disconnected_at is not None:
+        raise Conflict("Your Stripe account is disconnected from the marketplace.", code="seller_disconnected")
+    if not seller.stripe_account_id or not seller.details_submitted:
+        raise Conflict("Finish onboarding with Stripe first.", code="onboarding_incomplete")
+    return stripe_accounts.login_link_create(account_id=seller.stripe_account_id)
+
+
+# --- Mirroring Stripe's state ------------------------------------------------------------------------
+
+
+def _ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def _requirements(account: dict[str, Any]) -> dict[str, Any]:
+    raw = account.get("requirements") or {}
+    out = empty_requirements()
+    for key in ("currently_due", "eventually_due", "past_due", "pending_verification"):
+        out[key] = list(raw.get(key) or [])
+    out["errors"] = [
+        {"code": e.get("code"), "reason": e.get("reason"), "requirement": e.get("requirement")}
+        for e in raw.get("errors") or []
+    ]
+    return out
+
+
+def _apply_account(seller: Seller, account: dict[str, Any], snapshot_at: datetime) -> None:
+    before_status = seller.status
+    before_deadline = seller.current_deadline
+    reqs = account.get("requirements") or {}
+    seller.details_submitted = bool(account.get("details_submitted"))
+    seller.charges_enabled = bool(account.get("charges_enabled"))
+    seller.payouts_enabled = bool(account.get("payouts_enabled"))
+    seller.capabilities = dict(account.get("capabilities") or {})
+    seller.requirements = _requirements(account)
+    seller.current_deadline = _ts(reqs.get("current_deadline"))
+    seller.disabled_reason = reqs.get("disabled_reason") or ""
+    seller.stripe_state_updated_at = snapshot_at
+    status = _refresh_status(seller)
+    fields = [
+        "details_submitted",
+        "charges_enabled",
+        "payouts_enabled",
+        "capabilities",
+        "requirements",
+        "current_deadline",
+        "disabled_reason",
+        "stripe_state_updated_at",
+        "status",
+    ]
+    if status == SellerStatus.ACTIVE and seller.onboarding_completed_at is None:
+        seller.onboarding_completed_at = timezone.now()
+        fields.append("onboarding_completed_at")
+        from sellers import tasks
+
+        enqueue_on_commit(tasks.send_seller_onboarding_complete_email, seller.pk)
+    elif (
+        status in ACTION_STATUSES
+        and seller.details_submitted
+        and seller.due_count
+        and (before_status != status or before_deadline != seller.current_deadline)
+    ):
+        from sellers import tasks
+
+        enqueue_on_commit(tasks.send_seller_action_required_email, seller.pk)
+    seller.save(update_fields=fields)
+    if before_status != status:
+        logger.info("seller %s status %s -> %s", seller.pk, before_status, status)
+
+
+def seller_sync_from_stripe_account(*, seller: Seller, account: dict[str, Any], event_created: int | None) -> bool:
+    """Mirror one snapshot of the Express account onto the seller row; False if it was stale.
+
+    Out-of-order safety, chosen: the webhook handlers use events only as a trigger and re-read the
+    account through the gateway, so what they hand in here is Stripe's state at the time of reading,
+    never an old event payload. Two handlers (or the return page and a handler) can still race,
+    so each snapshot carries a time (`event_created`, else the moment we read it) and the row,
+    locked, keeps the newest: `stripe_state_updated_at` only moves forward. Callers must not mix
+    the two clocks for one seller: the app always passes `None` after a fresh read.
+    """
+    if account.get("id") != seller.stripe_account_id:
+        raise ValueError("the account does not belong to this seller")
+    snapshot_at = _ts(event_created) if event_created else timezone.now()
+    assert snapshot_at is not None
+    return _sync(seller, account, snapshot_at)
+
+
+def _sync(seller: Seller, account: dict[str, Any], snapshot_at: datetime) -> bool:
+    if account.get("id") != seller.stripe_account_id:
+        raise ValueError("the account does not belong to this seller")
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().get(pk=seller.pk)
+        if locked.stripe_state_updated_at and snapshot_at < locked.stripe_state_updated_at:
+            logger.info("seller %s: ignoring a stale account snapshot", seller.pk)
+            return False
+        _apply_account(locked, account, snapshot_at)
+    _copy_state(locked, seller)
+    return True
+
+
+def _copy_state(src: Seller, dst: Seller) -> None:
+    for field in src._meta.concrete_fields:
+        setattr(dst, field.attname, getattr(src, field.attname))
+
+
+def seller_refresh_from_stripe(*, seller: Seller) -> Seller:
+    """Read the account from Stripe now and mirror it (the return page and every webhook use this,
+    so the status is right even before, or without, the webhook)."""
+    if not seller.stripe_account_id or seller.disconnected_at is not None:
+        return seller
+    read_at = timezone.now()  # before the request: the state returned is at least this fresh
+    try:
+        account = stripe_accounts.account_retrieve(seller.stripe_account_id)
+    except stripe_accounts.AccountAccessRevoked:
+        return seller_mark_disconnected(seller=seller)
+    _sync(seller, account, read_at)
+    return seller
+
+
+def seller_mark_disconnected(*, seller: Seller) -> Seller:
+    """`account.application.deauthorized`: the seller removed the platform's access. Final: no later
+    account snapshot can bring the seller back (derive_status puts disconnected first)."""
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().get(pk=seller.pk)
+        if locked.disconnected_at is None:
+            locked.disconnected_at = timezone.now()
+            locked.charges_enabled = False
+            locked.payouts_enabled = False
+            _refresh_status(locked)
+            locked.save(update_fields=["disconnected_at", "charges_enabled", "payouts_enabled", "status"])
+    _copy_state(locked, seller)
+    return seller
+
+
+# --- Platform moderation --------------------------------------------------------------------------
+
+
+def seller_pause(*, seller: Seller, actor: Any, reason: str) -> Seller:
+    """Hide the seller's listings and refuse checkout of their items, with who, when and why."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why the seller is paused; the seller and other admins will read it.")
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().get(pk=seller.pk)
+        if locked.paused_at is not None:
+            raise Conflict("This seller is already paused.", code="already_paused")
+        locked.paused_at = timezone.now()
+        locked.paused_by = actor
+        locked.pause_reason = reason
+        _refresh_status(locked)
+        locked.save(update_fields=["paused_at", "paused_by", "pause_reason", "status"])
+        SellerModerationEntry.objects.create(
+            seller=locked, action=SellerModerationEntry.Action.PAUSE, reason=reason, actor=actor
+        )
+    _copy_state(locked, seller)
+    return seller
+
+
+def seller_unpause(*, seller: Seller, actor: Any, reason: str) -> Seller:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why the seller is unpaused.")
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().get(pk=seller.pk)
+        if locked.paused_at is None:
+            raise Conflict("This seller is not paused.", code="not_paused")
+        locked.paused_at = None
+        locked.paused_by = None
+        locked.pause_reason = ""
+        _refresh_status(locked)
+        locked.save(update_fields=["paused_at", "paused_by", "pause_reason", "status"])
+        SellerModerationEntry.objects.create(
+            seller=locked, action=SellerModerationEntry.Action.UNPAUSE, reason=reason, actor=actor
+        )
+    _copy_state(locked, seller)
+    return seller
+
+
+# --- Reminders ------------------------------------------------------------------------------------------
+
+
+def seller_deadline_reminder_mark_sent(*, seller: Seller) -> bool:
+    """Claim the reminder for the seller's current deadline; False if already sent (one per deadline)."""
+    with transaction.atomic():
+        locked = Seller.objects.select_for_update().get(pk=seller.pk)
+        if locked.current_deadline is None or locked.reminder_sent_for_deadline == locked.current_deadline:
+            return False
+        locked.reminder_sent_for_deadline = locked.current_deadline
+        locked.save(update_fields=["reminder_sent_for_deadline"])
+    return True

@@ -1,0 +1,151 @@
+"""Start selling, the hosted onboarding round trip and the links, against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from django.test import Client
+
+from marketplace import gateway
+from sellers.models import Seller, SellerStatus
+from tests.factories import UserFactory
+from tests.sellers.conftest import complete_onboarding, set_requirements, signed_in_client, start_selling
+
+pytestmark = pytest.mark.django_db
+
+
+def _accounts_on_stripe() -> list[Any]:
+    return list(gateway.client().v1.accounts.list().data)
+
+
+def test_start_selling_creates_an_express_account_and_sends_to_onboarding(sandbox: Any, seller_client: Client) -> None:
+    url = start_selling(seller_client, shop="Kyoto Paper", country="JP", currency="jpy")
+
+    assert url.startswith(f"{sandbox.url}/hosted/onboarding/")
+    seller = Seller.objects.get()
+    account = gateway.client().v1.accounts.retrieve(seller.stripe_account_id)
+    assert account.type == "express"
+    assert account.country == "JP" and account.default_currency == "jpy"
+    assert account.metadata["seller_id"] == str(seller.pk)
+    assert set(account.capabilities.to_dict()) == {"card_payments", "transfers"}
+    assert seller.status == SellerStatus.ONBOARDING
+
+
+def test_double_submit_of_start_selling_makes_one_stripe_account(sandbox: Any, seller_client: Client) -> None:
+    first = start_selling(seller_client)
+    second = start_selling(seller_client)
+
+    assert Seller.objects.count() == 1
+    assert len(_accounts_on_stripe()) == 1
+    assert first != second  # each submit gets its own fresh single-use link, to the same account
+
+
+def test_currency_not_available_in_country_is_refused_with_a_message(sandbox: Any, seller_client: Client) -> None:
+    response = seller_client.post("/sell/start/", {"shop_name": "X", "country": "JP", "default_currency": "usd"})
+
+    assert response.status_code == 422
+    assert "For this country, choose one of: JPY." in response.content.decode()
+    assert not Seller.objects.exists() and _accounts_on_stripe() == []
+
+
+def test_return_url_shows_the_status_read_from_stripe_not_assumed(sandbox: Any, seller_client: Client) -> None:
+    url = start_selling(seller_client)
+    seller = Seller.objects.get()
+
+    # Back without finishing (the person closed the form): still onboarding, whatever the URL says.
+    page = seller_client.get(f"/sell/onboarding/{seller.pk}/return/", follow=True).content.decode()
+    assert "Onboarding isn&#x27;t finished yet" in page
+    assert 'data-testid="seller-status">Onboarding<' in page
+
+    done = complete_onboarding(sandbox, url)
+    assert done["redirect_url"].endswith(f"/sell/onboarding/{seller.pk}/return/")
+    page = seller_client.get(f"/sell/onboarding/{seller.pk}/return/", follow=True).content.decode()
+    assert 'data-testid="seller-status">Active<' in page
+    assert "You&#x27;re all set" in page
+    assert "Open Stripe Express dashboard" in page
+    seller.refresh_from_db()
+    assert seller.charges_enabled and seller.payouts_enabled and seller.details_submitted
+    assert seller.capabilities == {"card_payments": "active", "transfers": "active"}
+
+
+def test_expired_link_goes_through_refresh_url_to_a_new_link(sandbox: Any, seller_client: Client) -> None:
+    old = start_selling(seller_client)
+    sandbox.advance(301)  # account links live five minutes
+
+    hosted = requests.get(old, allow_redirects=False, timeout=10)
+    assert hosted.status_code == 303
+    refresh_path = hosted.headers["Location"].split("://", 1)[1].split("/", 1)[1]
+    response = seller_client.get("/" + refresh_path)
+
+    assert response.status_code == 302
+    new = response["Location"]
+    assert new.startswith(f"{sandbox.url}/hosted/onboarding/") and new != old
+    assert requests.get(new, allow_redirects=False, timeout=10).status_code == 200  # the new one works
+    complete_onboarding(sandbox, new)
+
+
+def test_a_user_cannot_open_another_sellers_refresh_or_return_url(sandbox: Any, seller_client: Client) -> None:
+    start_selling(seller_client)
+    seller = Seller.objects.get()
+    intruder = signed_in_client(UserFactory())
+
+    assert intruder.get(f"/sell/onboarding/{seller.pk}/refresh/").status_code == 404
+    assert intruder.get(f"/sell/onboarding/{seller.pk}/return/").status_code == 404
+    anonymous = Client().get(f"/sell/onboarding/{seller.pk}/refresh/")
+    assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"]
+
+
+def test_requirements_due_path_shows_sentences_deadline_and_continue_goes_to_a_fresh_link(
+    sandbox: Any, seller_client: Client
+) -> None:
+    url = start_selling(seller_client)
+    complete_onboarding(sandbox, url, requirements_due=True)
+    seller = Seller.objects.get()
+    page = seller_client.get(f"/sell/onboarding/{seller.pk}/return/", follow=True).content.decode()
+    assert 'data-testid="seller-status">Restricted<' in page
+    assert "Provide your identity document" in page
+
+    deadline = sandbox_now(sandbox) + 5 * 86400
+    set_requirements(
+        sandbox,
+        seller.stripe_account_id,
+        currently_due=["individual.dob.day", "individual.dob.month", "individual.dob.year", "external_account"],
+        past_due=[],
+        current_deadline=deadline,
+    )
+    page = seller_client.get(f"/sell/onboarding/{seller.pk}/return/", follow=True).content.decode()
+    assert 'data-testid="seller-status">Action required<' in page
+    assert page.count("Provide your date of birth.") == 1
+    assert "Add the bank account where you want to receive payouts." in page
+    seller.refresh_from_db()
+    assert seller.current_deadline is not None and int(seller.current_deadline.timestamp()) == deadline
+    assert f"Due by {seller.current_deadline:%-d %B %Y}" in page
+
+    response = seller_client.post("/sell/onboarding/continue/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{sandbox.url}/hosted/onboarding/") and response["Location"] != url
+
+
+def test_dashboard_button_opens_a_login_link_once_onboarded(sandbox: Any, seller_client: Client) -> None:
+    url = start_selling(seller_client)
+    before = seller_client.post("/sell/dashboard/", follow=True).content.decode()
+    assert "Finish onboarding with Stripe first." in before
+
+    complete_onboarding(sandbox, url)
+    seller_client.get(f"/sell/onboarding/{Seller.objects.get().pk}/return/")
+    response = seller_client.post("/sell/dashboard/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"{sandbox.url}/hosted/express/")
+
+
+def test_seller_home_query_count(sandbox: Any, seller_client: Client, django_assert_max_num_queries: Any) -> None:
+    start_selling(seller_client)
+    with django_assert_max_num_queries(4):
+        response = seller_client.get("/sell/")
+    assert "Continue onboarding" in response.content.decode()
+
+
+def sandbox_now(sandbox: Any) -> int:
+    return int(requests.get(f"{sandbox.url}/_sandbox/clock", timeout=10).json()["now"])
