@@ -1,6 +1,8 @@
 """pytest: Postgres when DATABASE_URL is set (CI), the real Redis for cache and broker,
 the mail outbox, and the sandbox started by the test session."""
 
+import os
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -11,3 +13,9 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 CACHES["default"]["KEY_PREFIX"] = "mkt-test"  # noqa: F405
 STRIPE_WEBHOOK_SECRETS = ["whsec_test_platform"]
 STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_test_connect"]
+
+# A test database per pytest process: several runs on one machine (engineers, CI) never drop
+# each other's database. pytest-django destroys it at the end of the run.
+DATABASES["default"].setdefault("TEST", {})  # noqa: F405
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"]["NAME"] = f"test_{DATABASES['default']['NAME']}_{os.getpid()}"  # noqa: F405
