@@ -1,0 +1,98 @@
+"""The inbox: every Stripe event we accepted, unique on its id, with what became of it.
+
+The row is the unit of "nothing lost, nothing done twice": intake inserts it before answering
+2xx, the worker locks it, runs the handlers and marks it processed in one transaction, and the
+sweeper finds rows that never got there (dj-stripe `WebhookEventTrigger`, Zulip's Stripe state).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+
+
+class WebhookEvent(models.Model):
+    class Source(models.TextChoices):
+        PLATFORM = "platform", "Platform"
+        CONNECT = "connect", "Connect"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"  # stored, waiting for (or being run by) a worker
+        FAILED = "failed", "Failed, will retry"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"  # no handler, other mode, unknown account: kept, not acted on
+        DEAD = "dead", "Dead"  # failed its last attempt: an admin must look and replay
+
+    id = models.CharField(primary_key=True, max_length=255, help_text="Stripe's event id, evt_...")
+    type = models.CharField(max_length=100)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    account = models.CharField(max_length=255, blank=True, default="", help_text="Connected account, acct_...")
+    livemode = models.BooleanField(default=False)
+    created = models.BigIntegerField(help_text="Stripe's `created`: Unix seconds when Stripe made the event")
+    api_version = models.CharField(max_length=64, blank=True, default="")
+    payload = models.JSONField(help_text="The event exactly as Stripe sent it (parsed)")
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    ignored_reason = models.CharField(max_length=200, blank=True, default="")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, help_text="Last status change or (re)enqueue")
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-received_at",)
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="webhookevent_status_upd"),
+            models.Index(fields=["-received_at"], name="webhookevent_received"),
+            models.Index(fields=["type", "-received_at"], name="webhookevent_type"),
+            models.Index(fields=["account", "-received_at"], name="webhookevent_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+    @property
+    def data_object(self) -> dict[str, Any]:
+        """`data.object`: the Stripe object as it was when the event was made."""
+        data = self.payload.get("data") or {}
+        return dict(data.get("object") or {})
+
+    @property
+    def previous_attributes(self) -> dict[str, Any]:
+        data = self.payload.get("data") or {}
+        return dict(data.get("previous_attributes") or {})
+
+    @property
+    def created_at(self) -> datetime:
+        return datetime.fromtimestamp(self.created, tz=UTC)
+
+    @property
+    def replayable(self) -> bool:
+        return self.status in (self.Status.DEAD, self.Status.PROCESSED, self.Status.IGNORED, self.Status.FAILED)
+
+
+class StripeObjectSnapshot(models.Model):
+    """The newest version of a Stripe object that an event brought us, keyed by the object's id.
+
+    Stripe does not deliver in order: an `account.updated` made at 10:00:05 may arrive after the one
+    made at 10:00:07. A handler calls `services.stripe_object_advance(event=...)` and acts only if
+    the event is not older than what is stored, so state never moves backwards. `created` has
+    one-second resolution: within the same second the last one processed wins, so handlers whose
+    state matters within a second re-read the object through the gateway instead.
+    """
+
+    object_id = models.CharField(primary_key=True, max_length=255)
+    object_type = models.CharField(max_length=64)
+    account = models.CharField(max_length=255, blank=True, default="")
+    event_id = models.CharField(max_length=255)
+    event_created = models.BigIntegerField()
+    data = models.JSONField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id}"

@@ -1,0 +1,380 @@
+"""Writes of the webhook pipeline: store an event, process it, sweep, catch up, replay.
+
+The two promises and where they are kept:
+
+- *Nothing lost*: `webhook_event_store` inserts the row before the view answers 2xx; the
+  enqueue happens on commit and may fail (Redis down) without failing the request, because
+  `webhook_events_sweep` re-enqueues rows left pending, and `webhook_events_catch_up` fills gaps
+  from Stripe's own list of events.
+- *Nothing done twice*: the row is unique on Stripe's id (a duplicate is one `ON CONFLICT DO
+  NOTHING`), and `webhook_event_process` locks the row, runs the handlers and marks it processed in
+  one transaction, so a processed mark never exists without its effects (dj-stripe issue 832) and
+  a redelivered task finds the row already processed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import FieldError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from marketplace.gateway import events as gateway_events
+from marketplace.webhooks import registry
+from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
+
+logger = logging.getLogger("marketplace.webhooks")
+
+Status = WebhookEvent.Status
+Source = WebhookEvent.Source
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def max_attempts() -> int:
+    """Handler runs before an event is dead (first run included)."""
+    return int(_setting("WEBHOOK_MAX_ATTEMPTS", 8))
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff with jitter: base·2^(n-1), capped; 10 s, 20 s, 40 s ... ~21 min by default."""
+    base = float(_setting("WEBHOOK_RETRY_BASE_SECONDS", 10))
+    cap = float(_setting("WEBHOOK_RETRY_MAX_SECONDS", 3600))
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return delay * random.uniform(0.8, 1.2)  # jitter, not security
+
+
+class MalformedEvent(ValueError):
+    """A correctly signed body that is not a Stripe event (bad JSON, missing id/type)."""
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    event_id: str
+    created: bool  # False: we had it already (a duplicate delivery)
+    status: str
+    ignored_reason: str = ""
+
+
+# --- Intake ---------------------------------------------------------------------------------------
+
+
+def parse_event(body: bytes) -> dict[str, Any]:
+    """The event as a dict, or MalformedEvent: the view answers 400, never 500."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedEvent("body is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise MalformedEvent("body is not a JSON object")
+    if payload.get("object", "event") != "event":
+        raise MalformedEvent("body is not an event")
+    event_id, event_type, created = payload.get("id"), payload.get("type"), payload.get("created")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+        raise MalformedEvent("event has no id")
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+        raise MalformedEvent("event has no type")
+    if not isinstance(created, int) or isinstance(created, bool):
+        raise MalformedEvent("event has no created time")
+    account = payload.get("account")
+    if account is not None and (not isinstance(account, str) or len(account) > 255):
+        raise MalformedEvent("event account is not an id")
+    if not isinstance(payload.get("data"), dict):
+        raise MalformedEvent("event has no data")
+    return payload
+
+
+def known_account(account_id: str) -> bool:
+    """Is `account_id` the Stripe account of one of our sellers?
+
+    Looked up defensively: `Seller.stripe_account_id` is owned by the sellers app; if it is not
+    there (yet), no account is known and Connect events are stored but ignored.
+    """
+    if not account_id:
+        return False
+    from sellers.models import Seller
+
+    try:
+        return Seller.objects.filter(stripe_account_id=account_id).exists()
+    except FieldError:
+        logger.warning("sellers.Seller has no stripe_account_id: Connect event for %s ignored", account_id)
+        return False
+
+
+def _ignored_reason(payload: dict[str, Any], source: str) -> str:
+    """Why an event must be kept but not acted on; empty when it should be processed."""
+    ours = gateway_events.key_is_live()
+    if bool(payload.get("livemode")) != ours:
+        return f"livemode={str(bool(payload.get('livemode'))).lower()} but our keys are {'live' if ours else 'test'}"
+    account = payload.get("account") or ""
+    if source == Source.CONNECT:
+        if not account:
+            return "Connect event without an account"
+        if not known_account(account):
+            return f"unknown account {account}"
+    if not registry.handlers_for(payload["type"]):
+        return "no handler for this event type"
+    return ""
+
+
+def _insert_sql() -> str:
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    columns = [
+        "id",
+        "type",
+        "source",
+        "account",
+        "livemode",
+        "created",
+        "api_version",
+        "payload",
+        "status",
+        "ignored_reason",
+        "attempts",
+        "last_error",
+        "received_at",
+        "updated_at",
+    ]
+    names = ", ".join(connection.ops.quote_name(c) for c in columns)
+    marks = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT (id) DO NOTHING RETURNING id"  # noqa: S608
+
+
+def webhook_event_store(*, payload: dict[str, Any], source: str) -> StoreResult:
+    """Insert the event unless we have it; enqueue its processing once the insert commits.
+
+    One `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: ten concurrent deliveries of one event
+    make one row, and only the delivery that inserted it enqueues a task. Run outside a transaction
+    it commits by itself; inside one, the task is sent on commit.
+    """
+    reason = _ignored_reason(payload, source)
+    status = Status.IGNORED if reason else Status.PENDING
+    now = timezone.now()
+    payload_field = WebhookEvent._meta.get_field("payload")
+    params = [
+        payload["id"],
+        payload["type"],
+        source,
+        payload.get("account") or "",
+        bool(payload.get("livemode")),
+        payload["created"],
+        str(payload.get("api_version") or "")[:64],
+        payload_field.get_db_prep_value(payload, connection),
+        status,
+        reason[:200],
+        0,
+        "",
+        now,
+        now,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), params)
+        created = cursor.fetchone() is not None
+    if created and status == Status.PENDING:
+        transaction.on_commit(lambda: enqueue_processing(payload["id"]))
+    elif created:
+        logger.info("webhook %s %s stored and ignored: %s", payload["type"], payload["id"], reason)
+    return StoreResult(event_id=payload["id"], created=created, status=status, ignored_reason=reason)
+
+
+def enqueue_processing(event_id: str) -> bool:
+    """Send the processing task; a broker failure is logged, not raised.
+
+    The event is already committed: failing the request now would make Stripe resend an event we
+    have, while the sweeper will enqueue it once the broker is back.
+    """
+    from marketplace.webhooks.tasks import process_event
+
+    try:
+        process_event.apply_async(args=(event_id,), retry=False)
+    except Exception:  # any broker failure: the sweeper is the net
+        logger.warning(
+            "webhook %s stored but not enqueued (broker unavailable); the sweeper will", event_id, exc_info=True
+        )
+        return False
+    return True
+
+
+# --- Processing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    status: str  # the event's status after this run ("busy": another worker holds it; "missing")
+    retry_in: float | None = None
+
+
+def _short_error(exc: BaseException) -> str:
+    lines = traceback.format_exception(exc)
+    text = "".join(lines[-12:])
+    return text[-4000:]
+
+
+def webhook_event_process(*, event_id: str) -> ProcessResult:
+    """Run the handlers of one event, once.
+
+    The row is locked (`SELECT ... FOR UPDATE SKIP LOCKED`: a second worker with the same event
+    skips it instead of queueing behind), the handlers run in a savepoint, and the processed mark
+    is written in the same transaction as their writes. A failing handler's writes are rolled back
+    to the savepoint and the failure (attempts, error, next attempt) is committed instead.
+    """
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update(skip_locked=True).filter(pk=event_id).first()
+        if event is None:
+            exists = WebhookEvent.objects.filter(pk=event_id).exists()
+            return ProcessResult(status="busy" if exists else "missing")
+        if event.status not in (Status.PENDING, Status.FAILED):
+            return ProcessResult(status=event.status)  # a redelivered or duplicate task: done already
+        handlers = registry.handlers_for(event.type)
+        now = timezone.now()
+        if not handlers:
+            event.status, event.ignored_reason, event.updated_at = Status.IGNORED, "no handler for this event type", now
+            event.save(update_fields=["status", "ignored_reason", "updated_at"])
+            return ProcessResult(status=event.status)
+        event.attempts += 1
+        try:
+            with transaction.atomic():
+                for handler in handlers:
+                    handler(event)
+        except Exception as exc:  # noqa: BLE001 - any handler failure is recorded and retried
+            event.last_error = _short_error(exc)
+            event.updated_at = now
+            if event.attempts >= max_attempts():
+                event.status, event.next_attempt_at = Status.DEAD, None
+                logger.error("webhook %s %s is dead after %d attempts", event.type, event.id, event.attempts)
+                retry_in = None
+            else:
+                retry_in = retry_delay(event.attempts)
+                event.status, event.next_attempt_at = Status.FAILED, now + timedelta(seconds=retry_in)
+                logger.warning("webhook %s %s failed (attempt %d): %s", event.type, event.id, event.attempts, exc)
+            event.save(update_fields=["attempts", "last_error", "status", "next_attempt_at", "updated_at"])
+            return ProcessResult(status=event.status, retry_in=retry_in)
+        event.status, event.processed_at, event.updated_at, event.next_attempt_at = Status.PROCESSED, now, now, None
+        event.save(update_fields=["attempts", "status", "processed_at", "updated_at", "next_attempt_at"])
+        return ProcessResult(status=event.status)
+
+
+def stripe_object_advance(*, event: WebhookEvent) -> bool:
+    """Record `event.data_object` as the newest known state of its object, unless we have newer.
+
+    Returns False when a later event for the same object was already applied: the caller then
+    does nothing, so an old `account.updated` arriving late cannot undo a newer one. One upsert
+    with a condition, so two workers racing on one object cannot both win.
+    """
+    obj = event.data_object
+    object_id = str(obj.get("id") or "")
+    if not object_id:
+        raise ValueError(f"event {event.id} has no data.object.id")
+    table = connection.ops.quote_name(StripeObjectSnapshot._meta.db_table)
+    data_field = StripeObjectSnapshot._meta.get_field("data")
+    sql = (
+        f"INSERT INTO {table} (object_id, object_type, account, event_id, event_created, data, updated_at) "  # noqa: S608
+        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (object_id) DO UPDATE SET "
+        "object_type = EXCLUDED.object_type, account = EXCLUDED.account, event_id = EXCLUDED.event_id, "
+        "event_created = EXCLUDED.event_created, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at "
+        f"WHERE {table}.event_created <= EXCLUDED.event_created RETURNING object_id"
+    )
+    params = [
+        object_id,
+        str(obj.get("object") or ""),
+        event.account,
+        event.id,
+        event.created,
+        data_field.get_db_prep_value(obj, connection),
+        timezone.now(),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() is not None
+
+
+# --- Recovery -------------------------------------------------------------------------------------
+
+
+def webhook_events_sweep(*, older_than: timedelta | None = None, limit: int = 1000) -> int:
+    """Re-enqueue events stuck unprocessed: a lost broker message, Redis down at intake, a dead worker.
+
+    Pending rows untouched for `older_than` and failed rows whose retry is overdue by as much are
+    re-sent. Their `updated_at` is bumped so a long queue is not flooded with copies every run;
+    a copy that does arrive twice finds the row processed and does nothing.
+    """
+    if older_than is None:
+        older_than = timedelta(seconds=int(_setting("WEBHOOK_SWEEP_AFTER_SECONDS", 300)))
+    cutoff = timezone.now() - older_than
+    stuck = WebhookEvent.objects.filter(status=Status.PENDING, updated_at__lte=cutoff) | WebhookEvent.objects.filter(
+        status=Status.FAILED, next_attempt_at__lte=cutoff
+    )
+    ids = list(stuck.order_by("received_at").values_list("id", flat=True)[:limit])
+    sent: list[str] = []
+    for event_id in ids:
+        if not enqueue_processing(event_id):
+            break  # the broker is still down: try again next run
+        sent.append(event_id)
+    if sent:
+        WebhookEvent.objects.filter(pk__in=sent).update(updated_at=timezone.now())
+        logger.info("webhook sweeper re-enqueued %d events", len(sent))
+    return len(sent)
+
+
+def _known_account_ids() -> list[str]:
+    from sellers.models import Seller
+
+    try:
+        sellers = Seller.objects.exclude(stripe_account_id__isnull=True).exclude(stripe_account_id="")
+        return [str(a) for a in sellers.values_list("stripe_account_id", flat=True)]
+    except FieldError:
+        return []
+
+
+def webhook_events_catch_up(*, days: int = 30, accounts: Iterable[str] | None = None) -> int:
+    """Store every event Stripe still lists (it keeps 30 days) that we never received.
+
+    Deliveries can be lost for good (an endpoint disabled, a secret misconfigured for days); the
+    Events API is the source of truth. Platform events first, then each known connected account's.
+    Returns how many events were new.
+    """
+    since = int(time.time()) - days * 86400
+    stored = 0
+    for payload in gateway_events.list_events(created_gte=since):
+        stored += webhook_event_store(payload=payload, source=Source.PLATFORM).created
+    for account in _known_account_ids() if accounts is None else accounts:
+        for payload in gateway_events.list_events(created_gte=since, account=account):
+            payload.setdefault("account", account)
+            stored += webhook_event_store(payload=payload, source=Source.CONNECT).created
+    if stored:
+        logger.info("webhook catch-up stored %d missing events", stored)
+    return stored
+
+
+def webhook_event_replay(*, event: WebhookEvent) -> WebhookEvent:
+    """Process an event again: an admin fixed the cause of a dead one, or wants effects re-applied.
+
+    The attempts start over. The intake checks are re-run, so an event ignored because its account
+    was unknown is processed once the seller exists. Handlers are idempotent, so replaying a
+    processed event is safe.
+    """
+    with transaction.atomic():
+        locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
+        reason = _ignored_reason(locked.payload, locked.source)
+        locked.status = Status.IGNORED if reason else Status.PENDING
+        locked.ignored_reason = reason
+        locked.attempts = 0
+        locked.next_attempt_at = None
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["status", "ignored_reason", "attempts", "next_attempt_at", "updated_at"])
+        if locked.status == Status.PENDING:
+            transaction.on_commit(lambda: enqueue_processing(locked.pk))
+        logger.info("webhook %s %s replayed: %s", locked.type, locked.pk, locked.status)
+    return locked
