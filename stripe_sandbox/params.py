@@ -95,6 +95,8 @@ def validate(data: Any, schema: Schema, path: str = "") -> Any:
             if not isinstance(v, str):
                 raise invalid(f"Invalid value for {_path(path, k)}", param=_path(path, k))
         return dict(data)
+    if schema == "any":
+        return data
     if isinstance(data, dict):
         raise invalid(f"Invalid {schema}", param=path)
     if schema == "int":

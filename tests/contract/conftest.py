@@ -8,7 +8,6 @@ import pytest
 import stripe
 
 from stripe_sandbox import Sandbox
-
 from tests.sandbox.helpers import client_for
 
 

@@ -121,9 +121,10 @@ def balances(client: stripe.StripeClient, account: str | None = None, currency: 
 class Receiver:
     """A local webhook endpoint that records every request and answers from a scripted list of statuses."""
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, fail: dict[str, int] | None = None) -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses = list(statuses or [])
+        self.fail = dict(fail or {})  # event type -> how many times to answer 500 first
         self.lock = threading.Lock()
         outer = self
 
@@ -135,6 +136,10 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 with outer.lock:
                     status = outer.statuses.pop(0) if outer.statuses else 200
+                    event_type = json.loads(body).get("type", "")
+                    if outer.fail.get(event_type, 0) > 0:
+                        outer.fail[event_type] -= 1
+                        status = 500
                     outer.requests.append(
                         {
                             "path": self.path,
