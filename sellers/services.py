@@ -114,6 +114,8 @@ def seller_dashboard_link_create(*, seller: Seller) -> str:
     """A login link to the Express dashboard; Stripe only makes them once onboarding was completed."""
     if seller.disconnected_at is not None:
         raise Conflict("Your Stripe account is disconnected from the marketplace.", code="seller_disconnected")
+    if seller.stripe_account_id and not seller.details_submitted:
+        seller = seller_refresh_from_stripe(seller=seller)  # the webhook may not have arrived yet
     if not seller.stripe_account_id or not seller.details_submitted:
         raise Conflict("Finish onboarding with Stripe first.", code="onboarding_incomplete")
     return stripe_accounts.login_link_create(account_id=seller.stripe_account_id)

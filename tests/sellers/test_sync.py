@@ -1,0 +1,90 @@
+"""Mirroring Stripe's state: newest snapshot wins, disconnection is final, sellable() follows it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from marketplace.gateway import accounts as stripe_accounts
+from sellers.models import Seller, SellerStatus
+from sellers.selectors import seller_can_sell, seller_cannot_sell_message
+from sellers.services import (
+    seller_create,
+    seller_mark_disconnected,
+    seller_pause,
+    seller_refresh_from_stripe,
+    seller_sync_from_stripe_account,
+    seller_unpause,
+)
+from tests.factories import UserFactory, make_platform_admin
+from tests.sellers.conftest import complete_onboarding
+
+pytestmark = pytest.mark.django_db
+
+
+def _onboarded_seller(sandbox: Any, *, country: str = "US", currency: str = "usd") -> Seller:
+    seller = seller_create(user=UserFactory(), shop_name="Shop", country=country, default_currency=currency)
+    link = stripe_accounts.account_link_create(
+        account_id=str(seller.stripe_account_id),
+        link_type="account_onboarding",
+        refresh_url="http://testserver/r",
+        return_url="http://testserver/b",
+    )
+    complete_onboarding(sandbox, link.url)
+    return seller_refresh_from_stripe(seller=seller)
+
+
+@pytest.mark.parametrize(("country", "currency"), [("US", "usd"), ("JP", "jpy")])
+def test_an_older_snapshot_never_moves_the_seller_backwards(sandbox: Any, country: str, currency: str) -> None:
+    seller = Seller.objects.get(pk=_onboarded_seller(sandbox, country=country, currency=currency).pk)
+    assert seller.status == SellerStatus.ACTIVE and seller.default_currency == currency
+    stale = {
+        "id": seller.stripe_account_id,
+        "details_submitted": False,
+        "charges_enabled": False,
+        "payouts_enabled": False,
+        "requirements": {"currently_due": ["external_account"], "disabled_reason": "requirements.past_due"},
+    }
+    applied = seller_sync_from_stripe_account(seller=seller, account=stale, event_created=int(time.time()) - 3600)
+
+    assert applied is False
+    seller.refresh_from_db()
+    assert seller.status == SellerStatus.ACTIVE and seller.charges_enabled
+    assert Seller.objects.sellable().filter(pk=seller.pk).exists()
+
+
+def test_paused_or_disconnected_sellers_cannot_sell(sandbox: Any) -> None:
+    seller = _onboarded_seller(sandbox)
+    admin = make_platform_admin()
+    assert seller_can_sell(seller)
+
+    seller_pause(seller=seller, actor=admin, reason="Counterfeit goods reported")
+    assert not seller_can_sell(seller) and seller.status == SellerStatus.PAUSED
+    assert not Seller.objects.sellable().exists() and not Seller.objects.can_sell().exists()
+    assert seller_cannot_sell_message(seller) == (
+        "Shop can't take orders right now, so this item can't be bought. Please try again later."
+    )
+    # Stripe's state keeps syncing underneath, but the pause wins until an admin lifts it.
+    seller_refresh_from_stripe(seller=seller)
+    assert seller.status == SellerStatus.PAUSED
+
+    seller_unpause(seller=seller, actor=admin, reason="Checked: genuine")
+    assert seller.status == SellerStatus.ACTIVE and seller_can_sell(seller)
+    assert [e.action for e in seller.moderation_entries.all()] == ["unpause", "pause"]
+
+    seller_mark_disconnected(seller=seller)
+    seller_refresh_from_stripe(seller=seller)  # a later read changes nothing: disconnection is final
+    assert seller.status == SellerStatus.DISCONNECTED and not seller_can_sell(seller)
+
+
+def test_deleted_account_marks_the_seller_disconnected_on_next_read(sandbox: Any) -> None:
+    from marketplace import gateway
+
+    seller = _onboarded_seller(sandbox)
+    gateway.client().v1.accounts.delete(str(seller.stripe_account_id))
+
+    seller_refresh_from_stripe(seller=seller)
+    seller.refresh_from_db()
+    assert seller.status == SellerStatus.DISCONNECTED
