@@ -1,0 +1,97 @@
+"""Platform admins: the seller list with status filters and requirement counts, pause/unpause, Stripe state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from sellers.models import Seller, SellerStatus
+from sellers.services import seller_create, seller_refresh_from_stripe
+from tests.factories import UserFactory, make_platform_admin
+from tests.sellers.conftest import complete_onboarding, signed_in_client, start_selling
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client() -> Client:
+    return signed_in_client(make_platform_admin())
+
+
+def _three_sellers(sandbox: Any) -> tuple[Seller, Seller, Seller]:
+    active_client = signed_in_client(UserFactory())
+    complete_onboarding(sandbox, start_selling(active_client, shop="Active Shop"))
+    restricted_client = signed_in_client(UserFactory())
+    complete_onboarding(sandbox, start_selling(restricted_client, shop="Restricted Shop"), requirements_due=True)
+    onboarding = seller_create(user=UserFactory(), shop_name="New Shop", country="JP", default_currency="jpy")
+    for s in Seller.objects.all():
+        seller_refresh_from_stripe(seller=s)
+    return (
+        Seller.objects.get(shop_name="Active Shop"),
+        Seller.objects.get(shop_name="Restricted Shop"),
+        Seller.objects.get(pk=onboarding.pk),
+    )
+
+
+def test_seller_list_filters_by_status_and_counts_requirements(
+    sandbox: Any, admin_client: Client, django_assert_max_num_queries: Any
+) -> None:
+    _three_sellers(sandbox)
+
+    with django_assert_max_num_queries(8):
+        page = admin_client.get("/console/sellers/").content.decode()
+    assert "Active (1)" in page and "Restricted (1)" in page and "Onboarding (1)" in page
+    assert page.count('data-testid="seller-row"') == 3
+
+    page = admin_client.get("/console/sellers/?status=restricted").content.decode()
+    assert page.count('data-testid="seller-row"') == 1 and "Restricted Shop" in page
+    # Two things due now, both past due.
+    assert "<td>2</td>\n      <td>2</td>" in page
+
+    page = admin_client.get("/console/sellers/?q=new shop").content.decode()
+    assert "New Shop" in page and "Active Shop" not in page
+
+
+def test_pause_and_unpause_with_a_reason_recorded_with_who_and_when(sandbox: Any) -> None:
+    admin = make_platform_admin()
+    client = signed_in_client(admin)
+    active, _, _ = _three_sellers(sandbox)
+
+    refused = client.post(f"/console/sellers/{active.pk}/pause/", {"reason": ""}, follow=True).content.decode()
+    assert "Give a reason" in refused
+    page = client.post(
+        f"/console/sellers/{active.pk}/pause/", {"reason": "Chargebacks under review"}, follow=True
+    ).content.decode()
+    assert "Active Shop is paused" in page
+    assert f"by {admin.email}: Chargebacks under review" in page
+    active.refresh_from_db()
+    assert active.status == SellerStatus.PAUSED and active.paused_by == admin
+
+    seller_page = signed_in_client(active.user).get("/sell/").content.decode()
+    assert "Paused by the platform" in seller_page and "Reason given: Chargebacks under review" in seller_page
+
+    page = client.post(
+        f"/console/sellers/{active.pk}/unpause/", {"reason": "Resolved with the seller"}, follow=True
+    ).content.decode()
+    assert "Active Shop is unpaused" in page
+    assert "Unpaused by" in page and "Paused by" in page
+    active.refresh_from_db()
+    assert active.status == SellerStatus.ACTIVE
+
+
+def test_seller_detail_shows_the_stripe_state(sandbox: Any, admin_client: Client) -> None:
+    _, restricted, _ = _three_sellers(sandbox)
+    page = admin_client.get(f"/console/sellers/{restricted.pk}/").content.decode()
+    assert restricted.stripe_account_id in page
+    assert "requirements.past_due" in page and "individual.verification.document" in page
+    assert "Provide your identity document" in page
+
+
+def test_console_seller_pages_do_not_exist_for_non_admins(sandbox: Any) -> None:
+    seller = seller_create(user=UserFactory(), shop_name="S", country="US", default_currency="usd")
+    client = signed_in_client(UserFactory())
+    assert client.get("/console/sellers/").status_code == 404
+    assert client.get(f"/console/sellers/{seller.pk}/").status_code == 404
+    assert client.post(f"/console/sellers/{seller.pk}/pause/", {"reason": "x"}).status_code == 404

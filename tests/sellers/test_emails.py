@@ -1,0 +1,95 @@
+"""The seller's emails: onboarding complete, action required with the deadline, and the reminder."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from marketplace.gateway import accounts as stripe_accounts
+from sellers.models import Seller
+from sellers.services import seller_create, seller_refresh_from_stripe
+from sellers.tasks import send_seller_deadline_reminders
+from tests.factories import UserFactory
+from tests.sellers.conftest import complete_onboarding, set_requirements
+
+pytestmark = pytest.mark.django_db
+
+
+def _onboard(sandbox: Any, **kw: Any) -> Seller:
+    seller = seller_create(user=UserFactory(), shop_name="Mailed Shop", country="US", default_currency="usd")
+    link = stripe_accounts.account_link_create(
+        account_id=str(seller.stripe_account_id),
+        link_type="account_onboarding",
+        refresh_url="http://testserver/r",
+        return_url="http://testserver/b",
+    )
+    complete_onboarding(sandbox, link.url, **kw)
+    return seller
+
+
+def test_onboarding_complete_email_is_sent_once(sandbox: Any, django_capture_on_commit_callbacks: Any) -> None:
+    seller = _onboard(sandbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_refresh_from_stripe(seller=seller)
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_refresh_from_stripe(seller=seller)
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [seller.user.email]
+    assert mail.outbox[0].subject == "[Marketplace] Mailed Shop is ready to sell"
+    assert "can now take payments and receive payouts" in mail.outbox[0].body
+
+
+def test_action_required_email_lists_sentences_and_deadline(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    seller = _onboard(sandbox)
+    seller_refresh_from_stripe(seller=seller)
+    deadline = int(time.time()) + 10 * 86400
+    set_requirements(
+        sandbox,
+        str(seller.stripe_account_id),
+        currently_due=["individual.id_number"],
+        past_due=[],
+        current_deadline=deadline,
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_refresh_from_stripe(seller=seller)
+
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert mail.outbox[0].subject.startswith("[Marketplace] Action required")
+    assert "- Provide your full ID number (such as a Social Security number)." in body
+    assert f"Please provide it by {seller.current_deadline:%-d %B %Y}" in body
+
+
+def test_deadline_reminder_is_sent_once_per_deadline(sandbox: Any) -> None:
+    seller = _onboard(sandbox)
+    soon = int(time.time()) + 2 * 86400
+    later = int(time.time()) + 20 * 86400
+    set_requirements(
+        sandbox, str(seller.stripe_account_id), currently_due=["external_account"], past_due=[], current_deadline=later
+    )
+    seller_refresh_from_stripe(seller=seller)
+    mail.outbox.clear()
+    assert send_seller_deadline_reminders() == 0  # too far away
+
+    set_requirements(
+        sandbox, str(seller.stripe_account_id), currently_due=["external_account"], past_due=[], current_deadline=soon
+    )
+    seller_refresh_from_stripe(seller=seller)
+    mail.outbox.clear()
+    assert send_seller_deadline_reminders() == 1
+    assert send_seller_deadline_reminders() == 0  # beat runs again: no second email
+    assert len(mail.outbox) == 1
+    assert "Reminder: Stripe needs information for Mailed Shop by" in mail.outbox[0].subject
+    assert "Add the bank account where you want to receive payouts." in mail.outbox[0].body
+    seller.refresh_from_db()
+    assert seller.current_deadline is not None
+    assert seller.current_deadline - timezone.now() < timedelta(days=3)
