@@ -1,0 +1,92 @@
+"""A person signs up, starts selling, completes Stripe's hosted onboarding and comes back "Active";
+then Stripe asks for more, the seller reads it in plain words with the deadline, and "Continue
+onboarding" opens a fresh hosted link. Chromium, the live server and the sandbox, all over HTTP."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import pytest
+import requests
+from django.core import mail
+from playwright.sync_api import Page, expect
+
+from sellers.models import Seller
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-pass-phrase-9"
+
+
+def _sign_up_and_log_in(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/accounts/signup/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_label("Password (again):").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Sign Up", re.I)).click()
+    expect(page.get_by_role("heading", name=re.compile("Verify Your Email Address", re.I))).to_be_visible()
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body)
+    assert link
+    page.goto(link.group(0))
+    page.get_by_role("button", name="Confirm").click()
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
+
+
+def test_seller_onboards_to_active_then_handles_requirements_due(
+    live_server: Any, page: Page, sandbox_webhooks: Any, clean_cache: None
+) -> None:
+    _sign_up_and_log_in(page, live_server.url, "jenny@example.com")
+
+    page.get_by_role("link", name="Sell").click()
+    page.get_by_label("Shop name").fill("Jenny's Ceramics")
+    page.get_by_label("Country where your business is based").select_option("US")
+    page.get_by_label("Currency for prices and payouts").select_option("usd")
+    page.get_by_role("button", name="Start selling").click()
+
+    # Stripe's hosted onboarding (the sandbox's page), then back to our return URL.
+    expect(page.get_by_role("heading", name="Set up your account")).to_be_visible()
+    first_link = page.url
+    page.get_by_role("button", name="Agree and submit").click()
+    expect(page.get_by_test_id("seller-status")).to_have_text("Active")
+    expect(page.get_by_text("You're all set: your shop can take payments.")).to_be_visible()
+    expect(page.get_by_role("button", name="Open Stripe Express dashboard")).to_be_visible()
+    expect(page.get_by_test_id("listings-visibility")).to_have_text("Your listings are visible to buyers.")
+
+    # Stripe now needs more, by a deadline; the webhook brings it in.
+    seller = Seller.objects.get()
+    deadline = int(time.time()) + 4 * 86400
+    requests.post(
+        f"{sandbox_webhooks.url}/_sandbox/accounts/{seller.stripe_account_id}/requirements",
+        json={
+            "currently_due": ["individual.verification.document", "individual.dob.day", "individual.dob.year"],
+            "past_due": [],
+            "current_deadline": deadline,
+        },
+        timeout=10,
+    ).raise_for_status()
+    assert sandbox_webhooks.wait_for_webhooks()
+    for _ in range(50):
+        page.reload()
+        if page.get_by_test_id("seller-status").inner_text() == "Action required":
+            break
+        time.sleep(0.1)
+    expect(page.get_by_test_id("seller-status")).to_have_text("Action required")
+    requirements = page.get_by_test_id("requirements")
+    expect(requirements).to_contain_text("Provide your identity document")
+    expect(requirements).to_contain_text("Provide your date of birth.")
+    seller.refresh_from_db()
+    assert seller.current_deadline is not None
+    expect(page.get_by_test_id("deadline")).to_contain_text(f"Due by {seller.current_deadline:%-d %B %Y}")
+
+    page.get_by_role("button", name="Continue onboarding").click()
+    expect(page.get_by_role("heading", name="Set up your account")).to_be_visible()
+    assert page.url != first_link and "/hosted/onboarding/" in page.url
+    page.get_by_role("button", name="Agree and submit").click()
+    expect(page.get_by_test_id("seller-status")).to_have_text("Active")
+    expect(page.get_by_test_id("requirements")).to_have_count(0)
