@@ -1,0 +1,104 @@
+"""Checkout Sessions: creation rules, paying with each test card, expiry, listing and line items."""
+
+from __future__ import annotations
+
+import pytest
+import stripe
+
+from stripe_sandbox import Sandbox
+
+from .helpers import control, destination_session, fetch_no_redirect, onboarded_account
+
+
+def test_session_shape_and_line_items(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    product = client.v1.products.create(params={"name": "Teapot"})
+    price = client.v1.prices.create(params={"currency": "jpy", "unit_amount": 2500, "product": product.id})
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "line_items": [
+                {"price": price.id, "quantity": 2},
+                {
+                    "price_data": {"currency": "jpy", "unit_amount": 1000, "product_data": {"name": "Cup"}},
+                    "quantity": 1,
+                },
+            ],
+            "payment_intent_data": {"application_fee_amount": 600, "transfer_data": {"destination": seller}},
+            "customer_email": "buyer@example.com",
+            "client_reference_id": "order-9",
+            "metadata": {"order": "9"},
+            "success_url": "http://app/ok",
+            "cancel_url": "http://app/cancel",
+        }
+    )
+    assert session.id.startswith("cs_test_") and session.url.endswith(f"/hosted/checkout/{session.id}")
+    assert (session.amount_total, session.currency, session.status, session.payment_status) == (
+        6000,
+        "jpy",
+        "open",
+        "unpaid",
+    )
+    assert session.payment_intent is None and session.expires_at == session.created + 86400
+    items = client.v1.checkout.sessions.line_items.list(session.id)
+    assert [(i.description, i.quantity, i.amount_total) for i in items.data] == [("Teapot", 2, 5000), ("Cup", 1, 1000)]
+    status, _, page = fetch_no_redirect(session.url)
+    assert status == 200 and "¥6,000" in page and 'id="cardNumber"' in page and "Cancel" in page
+
+
+def test_decline_then_success_and_list_filter(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session = destination_session(client, seller, 2_000, 200)
+    declined = control(sb, f"checkout/sessions/{session.id}/pay", card="4000000000009995")
+    assert (declined["status"], declined["code"], declined["redirect_url"]) == ("declined", "insufficient_funds", None)
+    assert declined["error"] == "Your card has insufficient funds."
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
+    ok = control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")
+    assert ok["status"] == "succeeded" and ok["payment_intent"] == declined["payment_intent"]
+    charges = client.v1.charges.list(params={"payment_intent": ok["payment_intent"]}).data
+    assert sorted(c.status for c in charges) == ["failed", "succeeded"]
+    found = client.v1.checkout.sessions.list(params={"payment_intent": ok["payment_intent"]}).data
+    assert [s.id for s in found] == [session.id] and found[0].status == "complete"
+
+
+def test_three_d_secure_complete_and_fail(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session = destination_session(client, seller, 2_000, 200)
+    step = control(sb, f"checkout/sessions/{session.id}/pay", card="4000002500003155")
+    assert step["status"] == "requires_action" and step["redirect_url"].endswith("/authenticate")
+    assert client.v1.payment_intents.retrieve(step["payment_intent"]).status == "requires_action"
+    failed = control(sb, f"checkout/sessions/{session.id}/authenticate", outcome="fail")
+    assert failed["status"] == "declined"
+    control(sb, f"checkout/sessions/{session.id}/pay", card="4000002500003155")
+    done = control(sb, f"checkout/sessions/{session.id}/authenticate", outcome="complete")
+    assert done["status"] == "succeeded" and done["redirect_url"].startswith("http://app/success")
+
+
+def test_expire_and_clock_expiry(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    first = destination_session(client, seller, 2_000, 200)
+    expired = client.v1.checkout.sessions.expire(first.id)
+    assert expired.status == "expired" and expired.url is None
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.checkout.sessions.expire(first.id)
+    second = destination_session(
+        client, seller, 2_000, 200, expires_at=client.v1.checkout.sessions.retrieve(first.id).created + 1800
+    )
+    control(sb, "clock/advance", seconds=1801)
+    assert client.v1.checkout.sessions.retrieve(second.id).status == "expired"
+    types = [e.type for e in client.v1.events.list(params={"type": "checkout.session.expired"}).data]
+    assert types == ["checkout.session.expired", "checkout.session.expired"]
+
+
+def test_refund_errors(client: stripe.StripeClient, sb: Sandbox) -> None:
+    pi = client.v1.payment_intents.create(
+        params={"amount": 1000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+    )
+    refund = client.v1.refunds.create(params={"payment_intent": pi.id, "reason": "requested_by_customer"})
+    assert (refund.amount, refund.status, refund.reason) == (1000, "succeeded", "requested_by_customer")
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.refunds.create(params={"payment_intent": pi.id})
+    assert exc.value.code == "charge_already_refunded"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.refunds.create(params={"charge": pi.latest_charge, "reverse_transfer": True})
+    assert client.v1.charges.retrieve(pi.latest_charge).refunded is True
