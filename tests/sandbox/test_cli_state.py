@@ -1,0 +1,67 @@
+"""``python -m stripe_sandbox`` with ``--state``: what was created survives a restart; env vars configure it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import stripe
+
+from stripe_sandbox import Sandbox
+
+from .helpers import client_for
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _start(state: Path) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "STRIPE_SANDBOX_PORT": "0", "STRIPE_SANDBOX_STATE": str(state)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stripe_sandbox", "--host", "127.0.0.1"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert "listening on" in line, line
+    return proc, line.split("listening on ", 1)[1].split()[0]
+
+
+def _client(url: str) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        "sk_test_cli", base_addresses={"api": url, "files": url, "connect": url}, max_network_retries=0
+    )
+
+
+def test_state_survives_restart(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.json"
+    proc, url = _start(state)
+    try:
+        cus = _client(url).v1.customers.create(params={"email": "keep@example.com"})
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert state.exists()
+    proc, url = _start(state)
+    try:
+        assert _client(url).v1.customers.retrieve(cus.id).email == "keep@example.com"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_embedded_state_file_and_clock(tmp_path: Path) -> None:
+    state = str(tmp_path / "embedded.json")
+    with Sandbox(state_file=state) as sb:
+        client = client_for(sb)
+        acct = client.v1.accounts.create(params={"type": "express"})
+        sb.advance(3600)
+        now = sb.store.now()
+    with Sandbox(state_file=state) as sb:
+        assert client_for(sb).v1.accounts.retrieve(acct.id).id == acct.id
+        assert sb.store.now() >= now
