@@ -1,11 +1,13 @@
-from django.urls import path
+from django.urls import include, path
 
 from frontend import console_sellers as cs
 from frontend import sell_views as sv
 from frontend import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("frontend.storefront_views")),  # home, categories, search, listings, shops, cart
+    path("", include("frontend.sell_listings_views")),
+    path("", include("frontend.console_fees")),
     path("sell/", sv.sell_home, name="sell_home"),
     path("sell/start/", sv.sell_start, name="sell_start"),
     path("sell/onboarding/continue/", sv.sell_onboarding_continue, name="sell_onboarding_continue"),

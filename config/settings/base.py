@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "ninja",
     "marketplace",
+    "marketplace.catalog",
+    "marketplace.fees",
     "sellers",
     "orders",
     "payouts",

@@ -1,0 +1,181 @@
+"""The seller's listing pages in the Sell area: list, create, edit, publish, unpublish, images.
+
+Every page works on the signed-in user's own seller; another seller's listing is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from marketplace import money
+from marketplace.catalog import selectors, services
+from marketplace.catalog.forms import ListingForm
+from marketplace.errors import InvalidInput, NotFound
+from sellers.models import Seller
+
+# Which form field a service error belongs to, so the message appears next to it.
+ERROR_FIELDS = {
+    "price_below_minimum": "price",
+    "price_above_maximum": "price",
+    "title_required": "title",
+    "negative_stock": "stock",
+    "image_empty": "image",
+    "image_too_large": "image",
+    "image_type": "image",
+    "too_many_images": "image",
+}
+
+
+def _seller_or_none(request: HttpRequest) -> Seller | None:
+    if not request.user.is_authenticated:
+        return None
+    return Seller.objects.filter(user_id=request.user.pk).first()
+
+
+def _seller(request: HttpRequest) -> Seller:
+    seller = _seller_or_none(request)
+    if seller is None:
+        raise Http404("You don't have a shop yet.")
+    return seller
+
+
+def _own_listing(seller: Seller, listing_id: int) -> Any:
+    try:
+        return selectors.listing_for_seller(seller=seller, listing_id=listing_id)
+    except NotFound:
+        raise Http404("No such listing.") from None
+
+
+def _attach_error(form: ListingForm, exc: InvalidInput) -> None:
+    form.add_error(ERROR_FIELDS.get(exc.code), exc.message)
+
+
+@login_required
+def listings(request: HttpRequest) -> HttpResponse:
+    seller = _seller_or_none(request)
+    if seller is None:
+        messages.info(request, "Open a shop first, then list your products.")
+        return redirect("sell_home")
+    from sellers.selectors import seller_can_sell
+
+    return render(
+        request,
+        "sell/listings.html",
+        {
+            "seller": seller,
+            "listings": selectors.listings_for_seller(seller=seller),
+            "can_sell": seller_can_sell(seller),
+        },
+    )
+
+
+@login_required
+def listing_new(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    currency = money.normalise_currency(seller.default_currency)
+    form = ListingForm(request.POST or None, request.FILES or None, currency=currency)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            listing = services.listing_create(
+                seller=seller,
+                title=data["title"],
+                description=data["description"],
+                price=data["price"],
+                stock=data["stock"],
+                category=data["category"],
+                image=data.get("image"),
+                image_alt=data.get("image_alt") or "",
+            )
+        except InvalidInput as exc:
+            _attach_error(form, exc)
+        else:
+            messages.success(request, f"“{listing.title}” is saved as a draft. Publish it when you are ready.")
+            return redirect("sell_listing_edit", listing_id=listing.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "sell/listings_form.html", {"form": form, "listing": None}, status=status)
+
+
+@login_required
+def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
+    seller = _seller(request)
+    listing = _own_listing(seller, listing_id)
+    initial = {
+        "title": listing.title,
+        "description": listing.description,
+        "price": money.format_major_units(listing.price, listing.currency),
+        "stock": listing.stock,
+        "category": listing.category_id,
+    }
+    form = ListingForm(request.POST or None, request.FILES or None, currency=listing.currency, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        fields = {k: data[k] for k in ("title", "description", "price", "stock", "category")}
+        try:
+            services.listing_update(
+                listing=listing, data=fields, image=data.get("image"), image_alt=data.get("image_alt") or ""
+            )
+        except InvalidInput as exc:
+            listing.refresh_from_db()
+            _attach_error(form, exc)
+        else:
+            messages.success(request, "Your changes are saved.")
+            return redirect("sell_listing_edit", listing_id=listing.pk)
+    status = 422 if request.method == "POST" else 200
+    context = {"form": form, "listing": listing, "images": selectors.listing_images(listing=listing)}
+    return render(request, "sell/listings_form.html", context, status=status)
+
+
+@login_required
+@require_POST
+def listing_publish(request: HttpRequest, listing_id: int) -> HttpResponse:
+    listing = _own_listing(_seller(request), listing_id)
+    try:
+        services.listing_publish(listing=listing)
+    except InvalidInput as exc:
+        messages.error(request, f"Not published: {exc.message}")
+    else:
+        messages.success(request, f"“{listing.title}” is published.")
+    return redirect("sell_listings")
+
+
+@login_required
+@require_POST
+def listing_unpublish(request: HttpRequest, listing_id: int) -> HttpResponse:
+    listing = _own_listing(_seller(request), listing_id)
+    services.listing_unpublish(listing=listing)
+    messages.success(request, f"“{listing.title}” is no longer shown in the shop.")
+    return redirect("sell_listings")
+
+
+@login_required
+@require_POST
+def listing_image_remove(request: HttpRequest, listing_id: int, image_id: int) -> HttpResponse:
+    listing = _own_listing(_seller(request), listing_id)
+    image = listing.images.filter(pk=image_id).first()
+    if image is None:
+        raise Http404("No such image.")
+    services.listing_image_remove(image=image)
+    messages.success(request, "The image is removed.")
+    return redirect("sell_listing_edit", listing_id=listing.pk)
+
+
+urlpatterns = [
+    path("sell/listings/", listings, name="sell_listings"),
+    path("sell/listings/new/", listing_new, name="sell_listing_new"),
+    path("sell/listings/<int:listing_id>/edit/", listing_edit, name="sell_listing_edit"),
+    path("sell/listings/<int:listing_id>/publish/", listing_publish, name="sell_listing_publish"),
+    path("sell/listings/<int:listing_id>/unpublish/", listing_unpublish, name="sell_listing_unpublish"),
+    path(
+        "sell/listings/<int:listing_id>/images/<int:image_id>/remove/",
+        listing_image_remove,
+        name="sell_listing_image_remove",
+    ),
+]

@@ -1,0 +1,136 @@
+"""The buyer's pages: home, categories, search, listing, seller shops and the cart.
+
+Each list page costs a fixed number of queries (count + page, with seller, category and cover image
+joined in), whatever the number of listings; tests/catalog/test_storefront.py asserts it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from marketplace.catalog import selectors, services
+from marketplace.catalog.models import Category
+from marketplace.errors import DomainError, NotFound
+
+PAGE_SIZE = 24
+
+
+def _page(request: HttpRequest, queryset: Any) -> Any:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _list(request: HttpRequest, template: str, queryset: Any, **context: Any) -> HttpResponse:
+    context |= {"page": _page(request, queryset), "categories": selectors.categories()}
+    return render(request, template, context)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return _list(request, "storefront/home.html", selectors.storefront_listings())
+
+
+def category(request: HttpRequest, slug: str) -> HttpResponse:
+    current = get_object_or_404(Category, slug=slug)
+    return _list(request, "storefront/category.html", selectors.storefront_listings(category=current), current=current)
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:100]
+    listings = selectors.storefront_listings(query=query) if query else selectors.storefront_listings().none()
+    return _list(request, "storefront/search.html", listings, query=query)
+
+
+def shop(request: HttpRequest, seller_id: int) -> HttpResponse:
+    try:
+        seller = selectors.storefront_seller(seller_id=seller_id)
+    except NotFound:
+        raise Http404("This shop is not open.") from None
+    return _list(request, "storefront/shop.html", selectors.storefront_listings(seller_id=seller.pk), seller=seller)
+
+
+def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
+    try:
+        item = selectors.storefront_listing(listing_id=listing_id)
+    except NotFound:
+        raise Http404("This listing is not for sale.") from None
+    return render(
+        request, "storefront/listing.html", {"listing": item, "images": selectors.listing_images(listing=item)}
+    )
+
+
+# --- Cart ----------------------------------------------------------------------------------------
+
+
+def cart(request: HttpRequest) -> HttpResponse:
+    current = services.cart_find(user=request.user, session=request.session)
+    return render(request, "storefront/cart.html", {"cart": selectors.cart_view(cart=current)})
+
+
+def _quantity(request: HttpRequest) -> int:
+    try:
+        return int(request.POST.get("quantity", "1"))
+    except ValueError:
+        return 0
+
+
+@require_POST
+def cart_add(request: HttpRequest) -> HttpResponse:
+    try:
+        listing_id = int(request.POST.get("listing", ""))
+    except ValueError:
+        raise Http404("No such listing.") from None
+    try:
+        current = services.cart_get_or_create(user=request.user, session=request.session)
+        item = services.cart_item_add(cart=current, listing_id=listing_id, quantity=_quantity(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("storefront_listing", listing_id=listing_id)
+    messages.success(request, f"Added to your cart: {item.listing.title} (now {item.quantity}).")
+    return redirect("cart")
+
+
+@require_POST
+def cart_item_update(request: HttpRequest, item_id: int) -> HttpResponse:
+    current = services.cart_find(user=request.user, session=request.session)
+    if current is None:
+        raise Http404("Your cart is empty.")
+    try:
+        services.cart_item_set_quantity(cart=current, item_id=item_id, quantity=_quantity(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Quantity updated.")
+    return redirect("cart")
+
+
+@require_POST
+def cart_item_remove(request: HttpRequest, item_id: int) -> HttpResponse:
+    current = services.cart_find(user=request.user, session=request.session)
+    if current is None:
+        raise Http404("Your cart is empty.")
+    try:
+        services.cart_item_remove(cart=current, item_id=item_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Removed from your cart.")
+    return redirect("cart")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("category/<slug:slug>/", category, name="storefront_category"),
+    path("search/", search, name="storefront_search"),
+    path("shop/<int:seller_id>/", shop, name="storefront_shop"),
+    path("listing/<int:listing_id>/", listing, name="storefront_listing"),
+    path("cart/", cart, name="cart"),
+    path("cart/add/", cart_add, name="cart_add"),
+    path("cart/items/<int:item_id>/update/", cart_item_update, name="cart_item_update"),
+    path("cart/items/<int:item_id>/remove/", cart_item_remove, name="cart_item_remove"),
+]

@@ -1,0 +1,170 @@
+"""Reads of the catalog. Each page's reads cost a fixed number of queries, whatever the number of rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Exists, OuterRef, Subquery
+
+from marketplace.catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingQuerySet
+from marketplace.errors import NotFound
+
+if TYPE_CHECKING:
+    from sellers.models import Seller
+
+
+def categories() -> list[Category]:
+    return list(Category.objects.all())
+
+
+def storefront_listings(*, category: Category | None = None, seller_id: int | None = None, query: str = "") -> Any:
+    """Visible listings for a storefront page, newest first, ready for cards (one query per page)."""
+    qs: ListingQuerySet = Listing.objects.visible().for_cards()
+    if category is not None:
+        qs = qs.filter(category=category)
+    if seller_id is not None:
+        qs = qs.filter(seller_id=seller_id)
+    if query:
+        qs = qs.search(query)
+    return qs.order_by("-published_at", "-id")
+
+
+def storefront_listing(*, listing_id: int) -> Listing:
+    listing = Listing.objects.visible().select_related("seller", "category").filter(pk=listing_id).first()
+    if listing is None:
+        raise NotFound("This listing is not for sale.")
+    return listing
+
+
+def storefront_seller(*, seller_id: int) -> Seller:
+    from sellers.models import Seller
+
+    seller = Seller.objects.sellable().filter(pk=seller_id).first()
+    if seller is None:
+        raise NotFound("This shop is not open.")
+    return seller
+
+
+def listings_for_seller(*, seller: Seller) -> Any:
+    """The seller's own listings, all statuses, for the Sell area."""
+    return Listing.objects.filter(seller=seller).for_cards().order_by("-updated_at", "-id")
+
+
+def listing_for_seller(*, seller: Seller, listing_id: int) -> Listing:
+    """Only the seller's own listing; anyone else's is a 404 (we do not confirm it exists)."""
+    listing = Listing.objects.select_related("category").filter(seller=seller, pk=listing_id).first()
+    if listing is None:
+        raise NotFound("No such listing.")
+    return listing
+
+
+def listing_images(*, listing: Listing) -> list[ListingImage]:
+    return list(listing.images.all())
+
+
+# --- Cart ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class CartLine:
+    item_id: int
+    listing: Listing
+    quantity: int
+    unit_price: int
+    currency: str
+    line_total: int
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+@dataclass
+class CartGroup:
+    """The items of one seller in one currency: what one checkout will pay."""
+
+    seller: Seller
+    currency: str
+    lines: list[CartLine] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.line_total for line in self.lines if line.ok)
+
+    @property
+    def payable(self) -> bool:
+        return any(line.ok for line in self.lines) and all(line.ok for line in self.lines)
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines if line.ok)
+
+
+@dataclass
+class CartView:
+    cart_id: int | None
+    groups: list[CartGroup]
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.groups
+
+    @property
+    def totals(self) -> dict[str, int]:
+        """Per-currency totals: amounts in different currencies are never added together."""
+        out: dict[str, int] = {}
+        for group in self.groups:
+            out[group.currency] = out.get(group.currency, 0) + group.subtotal
+        return out
+
+    @property
+    def item_count(self) -> int:
+        return sum(group.item_count for group in self.groups)
+
+
+def cart_view(*, cart: Cart | None) -> CartView:
+    """The cart grouped by seller (and currency), with per-line problems (unpublished, out of stock).
+
+    One query for the items, their listings, sellers, categories, cover images and visibility.
+    """
+    if cart is None:
+        return CartView(cart_id=None, groups=[])
+    cover = ListingImage.objects.filter(listing=OuterRef("listing_id")).order_by("position", "id").values("image")
+    items = (
+        CartItem.objects.filter(cart=cart)
+        .select_related("listing__seller", "listing__category")
+        .annotate(
+            listing_visible=Exists(Listing.objects.visible().filter(pk=OuterRef("listing_id"))),
+            cover_name=Subquery(cover[:1]),
+        )
+        .order_by("added_at", "id")
+    )
+    groups: dict[tuple[int, str], CartGroup] = {}
+    for item in items:
+        listing = item.listing
+        listing.cover_name = item.cover_name  # type: ignore[attr-defined]
+        problem = ""
+        if not item.listing_visible:
+            problem = "No longer for sale: remove it to pay for the rest."
+        elif listing.stock == 0:
+            problem = "Out of stock: remove it to pay for the rest."
+        elif item.quantity > listing.stock:
+            problem = f"Only {listing.stock} left: lower the quantity."
+        key = (listing.seller_id, listing.currency)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = CartGroup(seller=listing.seller, currency=listing.currency)
+        group.lines.append(
+            CartLine(
+                item_id=item.pk,
+                listing=listing,
+                quantity=item.quantity,
+                unit_price=listing.price,
+                currency=listing.currency,
+                line_total=listing.price * item.quantity,
+                problem=problem,
+            )
+        )
+    return CartView(cart_id=cart.pk, groups=list(groups.values()))

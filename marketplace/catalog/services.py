@@ -1,0 +1,256 @@
+"""Writes of the catalog: listings, their images, carts. Every function is `<entity>_<action>(*, ...)`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from marketplace import money
+from marketplace.catalog.images import MAX_IMAGES_PER_LISTING, check_image_upload
+from marketplace.catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingStatus
+from marketplace.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from marketplace.models import User
+    from sellers.models import Seller
+
+CART_SESSION_KEY = "cart_id"
+MAX_QUANTITY_PER_ITEM = 99
+
+
+# --- Listings ------------------------------------------------------------------------------------
+
+
+def _check_price(price: int, currency: str) -> None:
+    minimum = money.minimum_charge_amount(currency)
+    if price < minimum:
+        raise InvalidInput(
+            f"The lowest price Stripe can charge in {currency.upper()} is {money.format_money(minimum, currency)}.",
+            code="price_below_minimum",
+        )
+    if price > money.MAXIMUM_CHARGE_AMOUNT:
+        raise InvalidInput(
+            f"The highest price is {money.format_money(money.MAXIMUM_CHARGE_AMOUNT, currency)}.",
+            code="price_above_maximum",
+        )
+
+
+def _check_fields(*, title: str, stock: int) -> None:
+    if not title.strip():
+        raise InvalidInput("Give the listing a title.", code="title_required")
+    if stock < 0:
+        raise InvalidInput("Stock cannot be negative.", code="negative_stock")
+
+
+@transaction.atomic
+def listing_create(
+    *,
+    seller: Seller,
+    title: str,
+    description: str,
+    price: int,
+    stock: int,
+    category: Category,
+    image: UploadedFile | None = None,
+    image_alt: str = "",
+) -> Listing:
+    """A draft in the seller's currency (with its first image if given); visible only once published."""
+    currency = money.normalise_currency(seller.default_currency)
+    _check_fields(title=title, stock=stock)
+    _check_price(price, currency)
+    listing = Listing.objects.create(
+        seller=seller,
+        title=title.strip(),
+        description=description.strip(),
+        price=price,
+        currency=currency,
+        stock=stock,
+        category=category,
+    )
+    if image is not None:
+        listing_image_add(listing=listing, upload=image, alt_text=image_alt)
+    return listing
+
+
+UPDATABLE_FIELDS = frozenset({"title", "description", "price", "stock", "category"})
+
+
+@transaction.atomic
+def listing_update(
+    *, listing: Listing, data: Mapping[str, Any], image: UploadedFile | None = None, image_alt: str = ""
+) -> Listing:
+    """Change some fields (and add an image); the currency never changes (orders and carts rely on it)."""
+    unknown = set(data) - UPDATABLE_FIELDS
+    if unknown:
+        raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="readonly_field")
+    for field, value in data.items():
+        setattr(listing, field, value.strip() if isinstance(value, str) else value)
+    _check_fields(title=listing.title, stock=listing.stock)
+    _check_price(listing.price, listing.currency)
+    listing.save()
+    if image is not None:
+        listing_image_add(listing=listing, upload=image, alt_text=image_alt)
+    return listing
+
+
+def listing_publish(*, listing: Listing) -> Listing:
+    _check_fields(title=listing.title, stock=listing.stock)
+    _check_price(listing.price, listing.currency)
+    listing.status = ListingStatus.PUBLISHED
+    listing.published_at = listing.published_at or timezone.now()
+    listing.save(update_fields=["status", "published_at", "updated_at"])
+    return listing
+
+
+def listing_unpublish(*, listing: Listing) -> Listing:
+    """Hidden from the storefront at once; carts holding it show it as no longer available."""
+    listing.status = ListingStatus.UNPUBLISHED
+    listing.save(update_fields=["status", "updated_at"])
+    return listing
+
+
+def listing_image_add(*, listing: Listing, upload: UploadedFile, alt_text: str = "") -> ListingImage:
+    """Store an uploaded image after checking its real type and size."""
+    content_type = check_image_upload(upload)
+    count = listing.images.count()
+    if count >= MAX_IMAGES_PER_LISTING:
+        raise InvalidInput(f"A listing can have at most {MAX_IMAGES_PER_LISTING} images.", code="too_many_images")
+    image = ListingImage(
+        listing=listing,
+        content_type=content_type,
+        size=upload.size or 0,
+        alt_text=(alt_text or listing.title)[:200],
+        position=count,
+    )
+    image.image.save(upload.name or "upload", upload, save=False)
+    image.save()
+    return image
+
+
+def listing_image_remove(*, image: ListingImage) -> None:
+    """Delete the row, then the stored file once the deletion is committed."""
+    name = image.image.name
+    storage = image.image.storage
+    image.delete()
+    transaction.on_commit(lambda: storage.delete(name))
+
+
+# --- Carts ---------------------------------------------------------------------------------------
+
+
+def cart_find(*, user: Any, session: SessionBase) -> Cart | None:
+    """The current cart without creating one: the user's once signed in, else the session's."""
+    if user is not None and user.is_authenticated:
+        return Cart.objects.filter(user=user).first()
+    cart_id = session.get(CART_SESSION_KEY)
+    if cart_id is None:
+        return None
+    return Cart.objects.filter(pk=cart_id, user__isnull=True).first()
+
+
+def cart_get_or_create(*, user: Any, session: SessionBase) -> Cart:
+    cart = cart_find(user=user, session=session)
+    if cart is not None:
+        return cart
+    if user is not None and user.is_authenticated:
+        cart, _ = Cart.objects.get_or_create(user=user)
+    else:
+        cart = Cart.objects.create()
+        session[CART_SESSION_KEY] = cart.pk
+    return cart
+
+
+def _buyable(listing_id: int) -> Listing:
+    listing = Listing.objects.visible().filter(pk=listing_id).first()
+    if listing is None:
+        raise NotFound("This listing is not for sale.", code="listing_unavailable")
+    return listing
+
+
+def _check_quantity(quantity: int, listing: Listing) -> None:
+    if quantity < 1:
+        raise InvalidInput("Choose a quantity of at least 1.", code="invalid_quantity")
+    if quantity > listing.stock:
+        if listing.stock == 0:
+            raise InvalidInput(f"“{listing.title}” is out of stock.", code="out_of_stock")
+        raise InvalidInput(
+            f"Only {listing.stock} of “{listing.title}” left: choose {listing.stock} or fewer.",
+            code="not_enough_stock",
+        )
+    if quantity > MAX_QUANTITY_PER_ITEM:
+        raise InvalidInput(f"At most {MAX_QUANTITY_PER_ITEM} per item.", code="invalid_quantity")
+
+
+@transaction.atomic
+def cart_item_add(*, cart: Cart, listing_id: int, quantity: int) -> CartItem:
+    """Add `quantity` units (on top of any already in the cart), within the stock."""
+    listing = _buyable(listing_id)
+    item = CartItem.objects.select_for_update().filter(cart=cart, listing=listing).first()
+    total = quantity + (item.quantity if item else 0)
+    if quantity < 1:
+        _check_quantity(quantity, listing)
+    _check_quantity(total, listing)
+    if item is None:
+        item = CartItem.objects.create(cart=cart, listing=listing, quantity=total)
+    else:
+        item.quantity = total
+        item.save(update_fields=["quantity"])
+    cart.save(update_fields=["updated_at"])
+    return item
+
+
+def _item_of(cart: Cart, item_id: int) -> CartItem:
+    item = CartItem.objects.select_related("listing").filter(cart=cart, pk=item_id).first()
+    if item is None:
+        raise NotFound("This item is not in your cart.")
+    return item
+
+
+def cart_item_set_quantity(*, cart: Cart, item_id: int, quantity: int) -> CartItem:
+    item = _item_of(cart, item_id)
+    listing = _buyable(item.listing_id)
+    _check_quantity(quantity, listing)
+    item.quantity = quantity
+    item.save(update_fields=["quantity"])
+    return item
+
+
+def cart_item_remove(*, cart: Cart, item_id: int) -> None:
+    _item_of(cart, item_id).delete()
+
+
+@transaction.atomic
+def cart_merge_on_login(*, user: User, session: SessionBase) -> Cart | None:
+    """Bring the anonymous session cart into the user's cart when they sign in.
+
+    Quantities of the same listing add up, capped at the stock (never below what the user already had);
+    the anonymous cart is then deleted and the session points at nothing, since the user's cart is found
+    by user from now on.
+    """
+    cart_id = session.pop(CART_SESSION_KEY, None)
+    anonymous = Cart.objects.filter(pk=cart_id, user__isnull=True).first() if cart_id else None
+    if anonymous is None:
+        return Cart.objects.filter(user=user).first()
+    mine = Cart.objects.select_for_update().filter(user=user).first()
+    if mine is None:
+        anonymous.user = user
+        anonymous.save(update_fields=["user", "updated_at"])
+        return anonymous
+    existing = {item.listing_id: item for item in mine.items.select_related("listing")}
+    for incoming in anonymous.items.select_related("listing"):
+        current = existing.get(incoming.listing_id)
+        if current is None:
+            incoming.cart = mine
+            incoming.save(update_fields=["cart"])
+            continue
+        merged = min(current.quantity + incoming.quantity, max(incoming.listing.stock, current.quantity))
+        current.quantity = min(merged, MAX_QUANTITY_PER_ITEM)
+        current.save(update_fields=["quantity"])
+    anonymous.delete()
+    mine.save(update_fields=["updated_at"])
+    return mine

@@ -1,0 +1,9 @@
+from django.contrib import admin
+
+from marketplace.fees.models import FeeRule
+
+
+@admin.register(FeeRule)
+class FeeRuleAdmin(admin.ModelAdmin):
+    list_display = ("currency", "seller", "category", "basis_points", "fixed_amount", "updated_at")
+    list_filter = ("currency",)

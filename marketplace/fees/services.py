@@ -1,0 +1,50 @@
+"""Writes of the fee policy (platform admins only, through the console); `fee_for` is re-exported for callers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from marketplace import money
+from marketplace.errors import InvalidInput
+from marketplace.fees.models import MAX_BASIS_POINTS, FeeRule
+from marketplace.fees.policy import FeeLine, FeeQuote, fee_for
+
+if TYPE_CHECKING:
+    from marketplace.catalog.models import Category
+    from sellers.models import Seller
+
+__all__ = ["FeeLine", "FeeQuote", "fee_for", "fee_rule_delete", "fee_rule_set"]
+
+
+@transaction.atomic
+def fee_rule_set(
+    *,
+    currency: str,
+    basis_points: int,
+    fixed_amount: int,
+    seller: Seller | None = None,
+    category: Category | None = None,
+    actor: Any = None,
+) -> FeeRule:
+    """Create or replace the one rule of this scope and currency. Past orders keep their snapshot."""
+    code = money.normalise_currency(currency)
+    if not 0 <= basis_points <= MAX_BASIS_POINTS:
+        raise InvalidInput("The percentage must be between 0 % and 100 %.", code="invalid_basis_points")
+    if fixed_amount < 0:
+        raise InvalidInput("The fixed amount cannot be negative.", code="invalid_fixed_amount")
+    if fixed_amount > money.MAXIMUM_CHARGE_AMOUNT:
+        raise InvalidInput("The fixed amount is too large.", code="invalid_fixed_amount")
+    rule = FeeRule.objects.select_for_update().filter(currency=code, seller=seller, category=category).first()
+    if rule is None:
+        rule = FeeRule(currency=code, seller=seller, category=category)
+    rule.basis_points = basis_points
+    rule.fixed_amount = fixed_amount
+    rule.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+    rule.save()
+    return rule
+
+
+def fee_rule_delete(*, rule: FeeRule) -> None:
+    rule.delete()

@@ -1,0 +1,115 @@
+"""The storefront: what buyers see, where, and at a fixed cost in queries per page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from marketplace.catalog.models import ListingStatus
+from marketplace.catalog.services import listing_image_add
+from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_upload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_shows_published_listings_of_sellers_who_can_sell_with_prices_in_their_currency(client: Client) -> None:
+    ListingFactory(title="Blue mug", price=1250)
+    ListingFactory(title="Tea bowl", price=3000, seller=jpy_seller())
+    ListingFactory(title="Secret draft", status=ListingStatus.DRAFT)
+    ListingFactory(title="Blocked seller's vase", seller=SellerFactory(charges_enabled=False))
+    page = client.get(reverse("home")).content.decode()
+    assert "Blue mug" in page and "$12.50" in page
+    assert "Tea bowl" in page and "¥3,000" in page
+    assert "Secret draft" not in page
+    assert "Blocked seller" not in page
+
+
+def test_category_page_lists_only_its_category(client: Client) -> None:
+    kitchen, books = CategoryFactory(name="Kitchen", slug="kitchen"), CategoryFactory(name="Books", slug="books")
+    ListingFactory(title="Blue mug", category=kitchen)
+    ListingFactory(title="Poems", category=books)
+    page = client.get(reverse("storefront_category", args=["kitchen"])).content.decode()
+    assert "Blue mug" in page and "Poems" not in page
+    assert client.get(reverse("storefront_category", args=["nope"])).status_code == 404
+
+
+def test_search_matches_every_word_in_title_or_description(client: Client) -> None:
+    ListingFactory(title="Blue mug", description="Stoneware")
+    ListingFactory(title="Red mug", description="Porcelain")
+    ListingFactory(title="Blue scarf", description="Wool", status=ListingStatus.UNPUBLISHED)
+    page = client.get(reverse("storefront_search"), {"q": "blue stoneware"}).content.decode()
+    assert "Blue mug" in page and "Red mug" not in page
+    assert "1 listing found" in page
+    page = client.get(reverse("storefront_search"), {"q": "scarf"}).content.decode()
+    assert "No listing matches" in page
+
+
+def test_shop_page_shows_a_sellers_listings_and_hides_a_shop_that_cannot_sell(client: Client) -> None:
+    seller = SellerFactory(shop_name="Kiln & Co")
+    ListingFactory(seller=seller, title="Blue mug")
+    ListingFactory(title="Someone else's mug")
+    page = client.get(reverse("storefront_shop", args=[seller.pk])).content.decode()
+    assert "Kiln &amp; Co" in page and "Blue mug" in page and "Someone else" not in page
+    closed = SellerFactory(charges_enabled=False)
+    assert client.get(reverse("storefront_shop", args=[closed.pk])).status_code == 404
+
+
+def test_listing_page_and_hidden_listings_are_404(client: Client) -> None:
+    listing = ListingFactory(title="Blue mug", price=1250, stock=3)
+    listing_image_add(listing=listing, upload=png_upload(), alt_text="A blue mug on a table")
+    page = client.get(reverse("storefront_listing", args=[listing.pk])).content.decode()
+    assert "Blue mug" in page and "$12.50" in page and 'alt="A blue mug on a table"' in page and "3 in stock" in page
+    draft = ListingFactory(status=ListingStatus.DRAFT)
+    assert client.get(reverse("storefront_listing", args=[draft.pk])).status_code == 404
+
+
+def test_pages_are_paginated(client: Client) -> None:
+    category = CategoryFactory()
+    seller = SellerFactory()
+    ListingFactory.create_batch(30, seller=seller, category=category)
+    first = client.get(reverse("home")).content.decode()
+    assert first.count('data-testid="listing-card"') == 24 and "Page 1 of 2" in first
+    second = client.get(reverse("home"), {"page": 2}).content.decode()
+    assert second.count('data-testid="listing-card"') == 6
+
+
+def _populate(n: int, ctx: dict[str, Any] | None = None) -> dict[str, Any]:
+    if ctx is None:
+        ctx = {"category": CategoryFactory(slug="kitchen"), "sellers": [SellerFactory(), jpy_seller()]}
+    for i in range(n):
+        listing = ListingFactory(seller=ctx["sellers"][i % 2], category=ctx["category"], title=f"Mug {i}")
+        if i % 3 == 0:
+            listing_image_add(listing=listing, upload=png_upload())
+    ctx.setdefault("listing", listing)
+    ctx["seller"] = ctx["sellers"][0]
+    return ctx
+
+
+PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+    ("home", lambda ctx: reverse("home")),
+    ("category", lambda ctx: reverse("storefront_category", args=["kitchen"])),
+    ("search", lambda ctx: reverse("storefront_search") + "?q=mug"),
+    ("shop", lambda ctx: reverse("storefront_shop", args=[ctx["seller"].pk])),
+    ("listing", lambda ctx: reverse("storefront_listing", args=[ctx["listing"].pk])),
+]
+MAX_QUERIES = 7  # session + user + seller (header) + categories + count + page (+ images on a listing page)
+
+
+@pytest.mark.parametrize(("name", "url"), PAGES, ids=[p[0] for p in PAGES])
+def test_query_count_per_page_is_the_same_with_5_and_50_listings(
+    client: Client, django_assert_max_num_queries: Any, name: str, url: Callable[[dict[str, Any]], str]
+) -> None:
+    ctx = _populate(5)
+    client.force_login(ctx["seller"].user)  # a signed-in seller: the heaviest header
+    with django_assert_max_num_queries(MAX_QUERIES) as with_5:
+        response = client.get(url(ctx))
+    assert response.status_code == 200 and "Mug" in response.content.decode()
+    _populate(45, ctx)
+    with django_assert_max_num_queries(MAX_QUERIES) as with_50:
+        response = client.get(url(ctx))
+    assert response.status_code == 200 and "Mug" in response.content.decode()
+    assert len(with_5.captured_queries) == len(with_50.captured_queries)
