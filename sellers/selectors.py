@@ -86,12 +86,9 @@ def seller_overview(*, seller: Seller) -> SellerOverview:
         for e in seller.requirement_errors
     ]
     open_for_changes = seller.disconnected_at is None and status != SellerStatus.REJECTED
-    if not open_for_changes:
-        label = None
-    elif not seller.details_submitted or due:
-        label = "Continue onboarding"
-    else:
-        label = "Update details"
+    # "Update details" of an onboarded Express account happens in its Stripe dashboard (see
+    # seller_onboarding_link_create), so the onboarding button shows only while Stripe needs something.
+    label = "Continue onboarding" if open_for_changes and (not seller.details_submitted or due) else None
     return SellerOverview(
         seller=seller,
         status=status.value,

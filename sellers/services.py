@@ -98,15 +98,22 @@ def seller_stripe_account_ensure(*, seller: Seller) -> Seller:
 
 
 def seller_onboarding_link_create(*, seller: Seller, refresh_url: str, return_url: str) -> stripe_accounts.Link:
-    """A fresh hosted-onboarding link: `account_onboarding` while there is anything to give Stripe
-    (details not submitted, or requirements due), `account_update` to change details otherwise."""
+    """A fresh hosted-onboarding link (`account_onboarding`), for a first onboarding or to collect
+    what Stripe asks for later.
+
+    Never `account_update`: Stripe only makes those for accounts whose platform collects the
+    requirements (Custom); an Express account has the Stripe-hosted dashboard, which is where its
+    owner updates details (`seller_dashboard_link_create`). An onboarding link on an onboarded
+    Express account collects exactly what is currently due."""
     if seller.disconnected_at is not None:
         raise Conflict("Your Stripe account is disconnected from the marketplace.", code="seller_disconnected")
     seller = seller_stripe_account_ensure(seller=seller)
     assert seller.stripe_account_id is not None
-    link_type = "account_update" if seller.details_submitted and not seller.due_count else "account_onboarding"
     return stripe_accounts.account_link_create(
-        account_id=seller.stripe_account_id, link_type=link_type, refresh_url=refresh_url, return_url=return_url
+        account_id=seller.stripe_account_id,
+        link_type="account_onboarding",
+        refresh_url=refresh_url,
+        return_url=return_url,
     )
 
 
