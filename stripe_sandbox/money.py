@@ -26,6 +26,9 @@ DEFAULT_PROCESSING_FEE = (290, 30)
 
 # Dispute fee debited on top of the disputed amount. Source: Stripe pricing pages ("Disputes": US $15.00,
 # JP ¥1,500, GB £20.00, EU €20.00, CA C$15.00, AU A$25.00).
+# A won dispute returns the disputed amount; the fee is kept by default (set True to model the older US rule where
+# Stripe also returned the fee on a win).
+DISPUTE_FEE_RETURNED_ON_WIN = False
 DISPUTE_FEES: dict[str, int] = {"usd": 1500, "jpy": 1500, "gbp": 2000, "eur": 2000, "cad": 1500, "aud": 2500}
 
 ZERO_DECIMAL = {

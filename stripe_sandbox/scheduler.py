@@ -10,7 +10,7 @@ import time
 
 from . import money
 from .core import Core
-from .resources import balance, checkout
+from .resources import accounts, balance, checkout
 
 DAY = 86400
 
@@ -50,6 +50,18 @@ def run_due(core: Core, *, midnight: bool = False) -> None:
             balance.finish_payout(core, payout, "paid")
     if midnight:
         balance.automatic_payouts(core, now)
+    for acct in store.find("account"):
+        req = acct["requirements"]
+        if req["current_deadline"] and req["current_deadline"] <= now and req["currently_due"]:
+            # Past the deadline Stripe moves what is still due to past_due and disables the account.
+            accounts.set_requirements(
+                core,
+                acct,
+                currently_due=req["currently_due"],
+                past_due=req["currently_due"],
+                disabled_reason="requirements.past_due",
+                current_deadline=None,
+            )
     for session in store.find("checkout.session", None, status="open"):
         if session["expires_at"] <= now:
             checkout.expire_session(core, session)

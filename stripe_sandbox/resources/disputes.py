@@ -137,15 +137,16 @@ def dispute_close(ctx: Ctx, dp_id: str) -> Obj:
 
 
 def close_dispute(core: Core, dispute: Obj, outcome: str) -> Obj:
-    """Won: the disputed amount comes back (the dispute fee is not returned); lost: nothing moves."""
+    """Won: the disputed amount comes back (fee: see ``money.DISPUTE_FEE_RETURNED_ON_WIN``); lost: nothing."""
     owner = core.store.owner[dispute["id"]]
     before = copy.deepcopy(dispute)
     dispute["status"] = outcome
     if outcome == "won":
+        fee = money.dispute_fee(dispute["currency"]) if money.DISPUTE_FEE_RETURNED_ON_WIN else 0
         txn = money.add_txn(
             core.store,
             owner,
-            amount=dispute["amount"],
+            amount=dispute["amount"] + fee,
             currency=dispute["currency"],
             type="adjustment",
             source=dispute["id"],

@@ -121,3 +121,16 @@ def test_delete_account_deauthorizes(client: stripe.StripeClient, sb: Sandbox) -
     with pytest.raises(stripe.PermissionError):
         client.v1.balance.retrieve(options={"stripe_account": seller})
     assert get_json(sb, "/_sandbox/clock")["now"] > 0
+
+
+def test_deadline_passing_disables_the_account(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    now = get_json(sb, "/_sandbox/clock")["now"]
+    control(sb, f"accounts/{seller}/requirements", currently_due="individual.id_number", current_deadline=now + 3600)
+    acct = client.v1.accounts.retrieve(seller)
+    assert acct.charges_enabled and acct.requirements.past_due == []
+    control(sb, "clock/advance", seconds=3601)
+    acct = client.v1.accounts.retrieve(seller)
+    assert not acct.charges_enabled and not acct.payouts_enabled
+    assert acct.requirements.past_due == ["individual.id_number"]
+    assert acct.requirements.disabled_reason == "requirements.past_due"
