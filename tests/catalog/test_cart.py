@@ -1,0 +1,133 @@
+"""The cart: per session, follows the buyer at login, checks stock, groups by seller, totals per currency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from marketplace.catalog.models import Cart, CartItem
+from marketplace.catalog.services import listing_unpublish
+from tests.catalog.factories import ListingFactory, SellerFactory, jpy_seller
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def add(client: Client, listing: Any, quantity: int = 1) -> Any:
+    return client.post(reverse("cart_add"), {"listing": listing.pk, "quantity": quantity}, follow=True)
+
+
+def test_an_anonymous_visitor_fills_a_cart_kept_in_the_session(client: Client) -> None:
+    mug = ListingFactory(title="Blue mug", price=1250, stock=5)
+    response = add(client, mug, 2)
+    page = response.content.decode()
+    assert "Added to your cart: Blue mug (now 2)" in page
+    assert "$25.00" in page
+    add(client, mug, 1)
+    assert CartItem.objects.get().quantity == 3
+    # Another browser has its own (empty) cart.
+    assert "Your cart is empty" in Client().get(reverse("cart")).content.decode()
+
+
+def test_quantities_are_checked_against_stock(client: Client) -> None:
+    mug = ListingFactory(title="Blue mug", stock=2)
+    page = add(client, mug, 3).content.decode()
+    assert "Only 2 of “Blue mug” left" in page
+    add(client, mug, 2)
+    page = add(client, mug, 1).content.decode()
+    assert "Only 2 of “Blue mug” left" in page
+    assert CartItem.objects.get().quantity == 2
+    item = CartItem.objects.get()
+    page = client.post(reverse("cart_item_update", args=[item.pk]), {"quantity": 5}, follow=True).content.decode()
+    assert "Only 2 of" in page
+    sold_out = ListingFactory(title="Rare vase", stock=0)
+    assert "out of stock" in add(client, sold_out).content.decode()
+
+
+def test_cart_groups_items_by_seller_with_totals_per_currency_and_says_each_shop_is_paid_separately(
+    client: Client,
+) -> None:
+    usd_shop = SellerFactory(shop_name="Kiln & Co")
+    jpy_shop = jpy_seller(shop_name="Tokyo Tea")
+    add(client, ListingFactory(seller=usd_shop, title="Blue mug", price=1250), 2)
+    add(client, ListingFactory(seller=usd_shop, title="Saucer", price=499), 1)
+    add(client, ListingFactory(seller=jpy_shop, title="Tea bowl", price=3000), 2)
+    page = client.get(reverse("cart")).content.decode()
+    assert page.count('data-testid="cart-group"') == 2
+    assert "Each shop is paid separately" in page
+    assert '<li data-testid="total-usd">USD: <strong>$29.99</strong></li>' in page
+    assert '<li data-testid="total-jpy">JPY: <strong>¥6,000</strong></li>' in page
+    # No pretend checkout: the pay buttons are disabled and say why.
+    assert page.count("Checkout coming soon") == 2
+    assert page.count("disabled") >= 2
+
+
+def test_a_line_that_can_no_longer_be_bought_is_flagged_and_left_out_of_the_total(client: Client) -> None:
+    mug = ListingFactory(title="Blue mug", price=1000, stock=5)
+    vase = ListingFactory(seller=mug.seller, title="Vase", price=2000, stock=5)
+    add(client, mug, 1)
+    add(client, vase, 3)
+    listing_unpublish(listing=mug)
+    vase.stock = 1
+    vase.save()
+    page = client.get(reverse("cart")).content.decode()
+    assert "No longer for sale" in page
+    assert "Only 1 left: lower the quantity." in page
+
+
+def test_remove_an_item(client: Client) -> None:
+    add(client, ListingFactory(title="Blue mug"))
+    item = CartItem.objects.get()
+    page = client.post(reverse("cart_item_remove", args=[item.pk]), follow=True).content.decode()
+    assert "Your cart is empty" in page
+    # Someone else's item id is not found in my cart.
+    other = Client()
+    add(other, ListingFactory())
+    foreign = CartItem.objects.get()
+    client.post(reverse("cart_item_remove", args=[foreign.pk]))
+    assert CartItem.objects.filter(pk=foreign.pk).exists()
+
+
+def test_the_cart_follows_the_buyer_when_they_log_in_and_merges_with_their_saved_cart(client: Client) -> None:
+    buyer = UserFactory(email="ada@example.com")
+    mug = ListingFactory(title="Blue mug", stock=3)
+    bowl = ListingFactory(title="Tea bowl", stock=10)
+    # Earlier, signed in on another device: 2 mugs saved in the buyer's cart.
+    saved = Cart.objects.create(user=buyer)
+    CartItem.objects.create(cart=saved, listing=mug, quantity=2)
+    # Now anonymous: 2 more mugs (only 3 exist) and a bowl.
+    add(client, mug, 2)
+    add(client, bowl, 1)
+    response = client.post(reverse("account_login"), {"login": "ada@example.com", "password": PASSWORD})
+    assert response.status_code == 302
+    assert Cart.objects.count() == 1
+    items = {item.listing.title: item.quantity for item in Cart.objects.get(user=buyer).items.all()}
+    assert items == {"Blue mug": 3, "Tea bowl": 1}
+    page = client.get(reverse("cart")).content.decode()
+    assert "Tea bowl" in page and "Blue mug" in page
+
+
+def test_an_anonymous_cart_becomes_the_users_cart_at_login(client: Client) -> None:
+    buyer = UserFactory(email="bo@example.com")
+    add(client, ListingFactory(title="Blue mug"), 1)
+    client.post(reverse("account_login"), {"login": "bo@example.com", "password": PASSWORD})
+    assert Cart.objects.get().user == buyer
+    client.post(reverse("account_logout"))
+    assert "Your cart is empty" in client.get(reverse("cart")).content.decode()
+
+
+def test_cart_page_query_count_does_not_grow_with_items(client: Client, django_assert_max_num_queries: Any) -> None:
+    seller = SellerFactory()
+    for listing in ListingFactory.create_batch(3, seller=seller):
+        add(client, listing)
+    with django_assert_max_num_queries(4) as few:
+        client.get(reverse("cart"))
+    for listing in ListingFactory.create_batch(20):
+        add(client, listing)
+    with django_assert_max_num_queries(4) as many:
+        page = client.get(reverse("cart")).content.decode()
+    assert page.count('data-testid="cart-line"') == 23
+    assert len(few.captured_queries) == len(many.captured_queries)

@@ -1,0 +1,126 @@
+"""The Sell area's listing pages and the console's fee page, as a seller and an admin use them."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from marketplace.catalog.models import Listing, ListingStatus
+from marketplace.fees.models import FeeRule
+from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_upload
+from tests.factories import UserFactory, make_platform_admin
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_seller_creates_a_listing_with_an_image_then_publishes_it(client: Client) -> None:
+    seller = SellerFactory()
+    category = CategoryFactory(name="Kitchen")
+    client.force_login(seller.user)
+    response = client.post(
+        reverse("sell_listing_new"),
+        {
+            "title": "Blue mug",
+            "description": "Stoneware",
+            "price": "12.50",
+            "stock": "4",
+            "category": category.pk,
+            "image": png_upload(),
+            "image_alt": "A blue mug",
+        },
+        follow=True,
+    )
+    listing = Listing.objects.get()
+    assert (listing.price, listing.currency, listing.status) == (1250, "usd", ListingStatus.DRAFT)
+    assert listing.images.get().alt_text == "A blue mug"
+    assert "saved as a draft" in response.content.decode()
+    page = client.post(reverse("sell_listing_publish", args=[listing.pk]), follow=True).content.decode()
+    assert "“Blue mug” is published." in page
+    assert "Blue mug" in client.get(reverse("home")).content.decode()
+    page = client.post(reverse("sell_listing_unpublish", args=[listing.pk]), follow=True).content.decode()
+    assert "“Blue mug” is no longer shown in the shop." in page
+    assert 'data-testid="listing-card"' not in client.get(reverse("home")).content.decode()
+
+
+def test_form_errors_are_shown_next_to_their_field(client: Client) -> None:
+    seller = jpy_seller()
+    client.force_login(seller.user)
+    response = client.post(
+        reverse("sell_listing_new"),
+        {"title": "Tea bowl", "price": "1500.5", "stock": "1", "category": CategoryFactory().pk},
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "JPY has no decimals: enter a whole number." in page
+    assert 'aria-invalid="true"' in page and 'aria-describedby="id_price_helptext id_price_error"' in page
+    response = client.post(
+        reverse("sell_listing_new"),
+        {"title": "Tea bowl", "price": "49", "stock": "1", "category": CategoryFactory().pk},
+    )
+    assert "The lowest price Stripe can charge in JPY is ¥50." in response.content.decode()
+    response = client.post(
+        reverse("sell_listing_new"),
+        {
+            "title": "Tea bowl",
+            "price": "500",
+            "stock": "1",
+            "category": CategoryFactory().pk,
+            "image": SimpleUploadedFile("x.png", b"<svg onload=alert(1)>", "image/png"),
+        },
+    )
+    assert "not an image we accept (PNG, JPEG or WebP)" in response.content.decode()
+    assert not Listing.objects.exists()
+
+
+def test_edit_keeps_the_currency_and_prefills_major_units(client: Client) -> None:
+    listing = ListingFactory(price=1250)
+    client.force_login(listing.seller.user)
+    page = client.get(reverse("sell_listing_edit", args=[listing.pk])).content.decode()
+    assert 'value="12.50"' in page and "Price (USD)" in page
+    client.post(
+        reverse("sell_listing_edit", args=[listing.pk]),
+        {"title": "Bigger mug", "price": "15", "stock": "2", "category": listing.category_id},
+    )
+    listing.refresh_from_db()
+    assert (listing.title, listing.price, listing.currency, listing.stock) == ("Bigger mug", 1500, "usd", 2)
+
+
+def test_another_sellers_listing_is_a_404(client: Client) -> None:
+    listing = ListingFactory()
+    client.force_login(SellerFactory().user)
+    assert client.get(reverse("sell_listing_edit", args=[listing.pk])).status_code == 404
+    assert client.post(reverse("sell_listing_unpublish", args=[listing.pk])).status_code == 404
+    listing.refresh_from_db()
+    assert listing.status == ListingStatus.PUBLISHED
+
+
+def test_listings_page_warns_a_seller_whose_listings_are_hidden(client: Client) -> None:
+    seller = SellerFactory(charges_enabled=False)
+    ListingFactory(seller=seller, title="Blue mug")
+    client.force_login(seller.user)
+    page = client.get(reverse("sell_listings")).content.decode()
+    assert "Buyers can't see your listings yet" in page and "Blue mug" in page
+    client.force_login(UserFactory())
+    assert client.get(reverse("sell_listings")).status_code == 302
+
+
+def test_admin_sets_fee_rules_in_the_console(client: Client) -> None:
+    client.force_login(make_platform_admin())
+    seller = SellerFactory(shop_name="Kiln & Co")
+    rule_data = {"currency": "usd", "percent": "2.9", "fixed": "0.30", "seller": seller.pk}
+    response = client.post(reverse("console_fees"), rule_data, follow=True)
+    rule = FeeRule.objects.get(seller=seller)
+    assert (rule.basis_points, rule.fixed_amount, rule.currency) == (290, 30, "usd")
+    page = response.content.decode()
+    assert "Kiln &amp; Co" in page and "2.9 %" in page and "$0.30" in page
+    response = client.post(reverse("console_fees"), {"currency": "jpy", "percent": "10", "fixed": "0.5"})
+    assert response.status_code == 422 and "JPY has no decimals" in response.content.decode()
+    client.post(reverse("console_fee_rule_delete", args=[rule.pk]))
+    assert not FeeRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_the_fee_console_does_not_exist_for_sellers(client: Client) -> None:
+    client.force_login(SellerFactory().user)
+    assert client.get(reverse("console_fees")).status_code == 404
