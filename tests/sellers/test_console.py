@@ -81,9 +81,12 @@ def test_pause_and_unpause_with_a_reason_recorded_with_who_and_when(sandbox: Any
     assert active.status == SellerStatus.ACTIVE
 
 
-def test_seller_detail_shows_the_stripe_state(sandbox: Any, admin_client: Client) -> None:
+def test_seller_detail_shows_the_stripe_state(
+    sandbox: Any, admin_client: Client, django_assert_max_num_queries: Any
+) -> None:
     _, restricted, _ = _three_sellers(sandbox)
-    page = admin_client.get(f"/console/sellers/{restricted.pk}/").content.decode()
+    with django_assert_max_num_queries(6):
+        page = admin_client.get(f"/console/sellers/{restricted.pk}/").content.decode()
     assert restricted.stripe_account_id in page
     assert "requirements.past_due" in page and "individual.verification.document" in page
     assert "Provide your identity document" in page
