@@ -14,6 +14,7 @@ The two promises and where they are kept:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import random
@@ -190,21 +191,48 @@ def webhook_event_store(*, payload: dict[str, Any], source: str) -> StoreResult:
 
 
 def enqueue_processing(event_id: str) -> bool:
-    """Send the processing task; a broker failure is logged, not raised.
+    """Send the processing task; a broker failure is logged, not raised, and costs no waiting.
 
     The event is already committed: failing the request now would make Stripe resend an event we
-    have, while the sweeper will enqueue it once the broker is back.
+    have, and waiting on Redis would stall intake, while the sweeper will enqueue it once the broker
+    is back. So the message goes through a connection pool of its own that does not retry to
+    connect (Celery's default pool sleeps and retries for seconds before giving up).
     """
     from marketplace.webhooks.tasks import process_event
 
     try:
-        process_event.apply_async(args=(event_id,), retry=False)
+        if process_event.app.conf.task_always_eager:
+            process_event.apply_async(args=(event_id,))
+            return True
+        with _publish_pool().acquire(block=True, timeout=2) as conn:
+            process_event.apply_async(args=(event_id,), retry=False, connection=conn)
     except Exception:  # any broker failure: the sweeper is the net
         logger.warning(
             "webhook %s stored but not enqueued (broker unavailable); the sweeper will", event_id, exc_info=True
         )
         return False
     return True
+
+
+def _publish_pool() -> Any:
+    """kombu's pool for a broker connection that fails at once instead of retrying to connect."""
+    from kombu.pools import connections
+
+    from marketplace.webhooks.tasks import process_event
+
+    app = process_event.app
+    url = app.conf.broker_write_url or app.conf.broker_url
+    return connections[_publish_connection(app, url)]
+
+
+@functools.lru_cache(maxsize=4)
+def _publish_connection(app: Any, url: str) -> Any:
+    timeout = float(_setting("WEBHOOK_BROKER_CONNECT_TIMEOUT", 2.0))
+    return app.connection_for_write(
+        url,
+        connect_timeout=timeout,
+        transport_options={"max_retries": 0, "socket_connect_timeout": timeout, "socket_timeout": timeout},
+    )
 
 
 # --- Processing -----------------------------------------------------------------------------------
@@ -237,8 +265,13 @@ def webhook_event_process(*, event_id: str) -> ProcessResult:
             return ProcessResult(status="busy" if exists else "missing")
         if event.status not in (Status.PENDING, Status.FAILED):
             return ProcessResult(status=event.status)  # a redelivered or duplicate task: done already
-        handlers = registry.handlers_for(event.type)
         now = timezone.now()
+        due = event.next_attempt_at is None or event.next_attempt_at <= now + timedelta(seconds=1)
+        if event.status == Status.FAILED and not due:
+            # A copy of the task arriving early (Redis redelivers a countdown task held past its
+            # visibility timeout): the scheduled one, or the sweeper, runs it when it is due.
+            return ProcessResult(status="not_due")
+        handlers = registry.handlers_for(event.type)
         if not handlers:
             event.status, event.ignored_reason, event.updated_at = Status.IGNORED, "no handler for this event type", now
             event.save(update_fields=["status", "ignored_reason", "updated_at"])

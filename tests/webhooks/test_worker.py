@@ -1,0 +1,281 @@
+"""The asynchronous path with real parts: a Celery worker on a real Redis, committed rows in Postgres.
+
+Every test here uses a private redis-server on its own port, so no other test run's worker can
+take our messages (or we theirs), and the Redis-down test can stop and start it at will.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.db import connection
+from django.test import Client
+
+from config.celery import app as celery_app
+from marketplace.webhooks import services
+from marketplace.webhooks.models import WebhookEvent
+from tests.webhooks.conftest import PLATFORM_URL, make_event, signed
+from tests.webhooks.handlers import BLOCK, EFFECT, effects
+
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.usefixtures("handlers")]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivateRedis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for(lambda: _connects(self.port), 10, "redis did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+def _connects(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_for(check: Callable[[], object], timeout: float, message: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(message)
+
+
+def _reset_broker_pools() -> None:
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def redis_broker() -> Iterator[PrivateRedis]:
+    """A private Redis as the broker, and tasks sent to it for real (not eager)."""
+    redis = PrivateRedis()
+    redis.start()
+    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = redis.url
+    celery_app.conf.task_always_eager = False
+    _reset_broker_pools()
+    try:
+        yield redis
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+        _reset_broker_pools()
+        redis.stop()
+
+
+@contextmanager
+def thread_worker() -> Iterator[None]:
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"):
+        yield
+
+
+def status_of(event_id: str) -> str:
+    return WebhookEvent.objects.get(pk=event_id).status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_posted_is_processed_by_the_worker_after_the_response(redis_broker: PrivateRedis) -> None:
+    event = make_event(EFFECT)
+    body, header = signed(event)
+    with thread_worker():
+        response = Client().post(
+            PLATFORM_URL, data=body, content_type="application/json", headers={"Stripe-Signature": header}
+        )
+        assert response.status_code == 200
+        wait_for(lambda: status_of(event["id"]) == "processed", 20, "the worker did not process the event")
+    assert effects(event["id"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_arriving_while_redis_is_down_are_stored_and_processed_once_it_is_back(
+    redis_broker: PrivateRedis,
+) -> None:
+    client = Client()
+    before = make_event(EFFECT)  # sent while Redis is up: the publishing connection is open and pooled
+    body, header = signed(before)
+    assert (
+        client.post(
+            PLATFORM_URL, data=body, content_type="application/json", headers={"Stripe-Signature": header}
+        ).status_code
+        == 200
+    )
+    redis_broker.stop()
+    events = [make_event(EFFECT) for _ in range(3)]
+    for event in events:
+        body, header = signed(event)
+        started = time.perf_counter()
+        response = client.post(
+            PLATFORM_URL, data=body, content_type="application/json", headers={"Stripe-Signature": header}
+        )
+        assert response.status_code == 200, response.content
+        assert time.perf_counter() - started < 3, "a broker outage must not stall intake"
+    assert [status_of(e["id"]) for e in events] == ["pending"] * 3
+    redis_broker.start()
+    _reset_broker_pools()
+    with thread_worker():
+        # `before` is lost too: its message lived in the Redis that stopped without saving.
+        assert services.webhook_events_sweep(older_than=timedelta(0)) == 4
+        wait_for(lambda: all(status_of(e["id"]) == "processed" for e in [before, *events]), 20, "not processed")
+    assert [effects(e["id"]) for e in [before, *events]] == [1, 1, 1, 1]
+
+
+def _worker_env(redis: PrivateRedis) -> dict[str, str]:
+    db = connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.webhooks.worker_settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        "CELERY_BROKER_URL": redis.url,
+        "REDIS_URL": redis.url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_VISIBILITY_TIMEOUT": "3",
+        "WEBHOOK_HANDLER_MODULES": "tests.webhooks.handlers",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _spawn_worker(redis: PrivateRedis, log: Path) -> subprocess.Popen[bytes]:
+    celery = Path(sys.executable).parent / "celery"
+    return subprocess.Popen(
+        [
+            str(celery),
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--logfile={log}",
+        ],
+        cwd=ROOT,
+        env=_worker_env(redis),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_task_leaves_the_event_to_be_processed_once_after_redelivery(
+    redis_broker: PrivateRedis, tmp_path: Path
+) -> None:
+    event = make_event(
+        BLOCK, obj={"id": "clock_block", "object": "test_helpers.test_clock", "metadata": {"dir": str(tmp_path)}}
+    )
+    services.webhook_event_store(payload=event, source="platform")  # committed, task sent to Redis
+    first = _spawn_worker(redis_broker, tmp_path / "worker1.log")
+    try:
+        wait_for(lambda: (tmp_path / "started-1").exists(), 60, "the handler never started")
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # The killed worker's transaction died with its connection: nothing of it remains.
+    wait_for(lambda: status_of(event["id"]) == "pending" and effects(event["id"]) == 0, 10, "kill left effects")
+    (tmp_path / "started-1").unlink()
+    (tmp_path / "release").write_text("go")
+    second = _spawn_worker(redis_broker, tmp_path / "worker2.log")
+    try:
+        wait_for(lambda: status_of(event["id"]) == "processed", 60, "the message was never redelivered")
+    finally:
+        second.terminate()
+        second.wait(20)
+    assert (tmp_path / "started-1").exists()  # the redelivered task ran the handler again
+    assert effects(event["id"]) == 1
+    assert WebhookEvent.objects.get(pk=event["id"]).attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_intake_with_the_database_refusing_connections_is_a_5xx_and_never_a_2xx() -> None:
+    event = make_event(EFFECT)
+    body, header = signed(event)
+    saved_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = free_port()  # nothing listens there
+    try:
+        response = Client(raise_request_exception=False).post(
+            PLATFORM_URL, data=body, content_type="application/json", headers={"Stripe-Signature": header}
+        )
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = saved_port
+    assert response.status_code == 503
+    assert not WebhookEvent.objects.filter(pk=event["id"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_intake_with_the_connections_terminated_is_a_5xx_and_never_a_2xx() -> None:
+    db = connection.settings_dict
+    name = db["NAME"]
+    admin = psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", autocommit=True
+    )
+    client = Client(raise_request_exception=False)
+    warm_body, warm_header = signed(make_event(EFFECT))
+    assert (
+        client.post(
+            PLATFORM_URL, data=warm_body, content_type="application/json", headers={"Stripe-Signature": warm_header}
+        ).status_code
+        == 200
+    )  # a live, kept connection
+    event = make_event(EFFECT)
+    body, header = signed(event)
+    try:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [name])
+        response = client.post(
+            PLATFORM_URL, data=body, content_type="application/json", headers={"Stripe-Signature": header}
+        )
+    finally:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.close()
+        connection.close()
+    assert response.status_code == 503
+    assert not WebhookEvent.objects.filter(pk=event["id"]).exists()
+    # And once the database is back, Stripe's retry of the same delivery is stored.
+    assert (
+        client.post(
+            PLATFORM_URL, data=body, content_type="application/json", headers={"Stripe-Signature": header}
+        ).status_code
+        == 200
+    )
