@@ -205,7 +205,8 @@ def enqueue_processing(event_id: str) -> bool:
             process_event.apply_async(args=(event_id,))
             return True
         with _publish_pool().acquire(block=True, timeout=2) as conn:
-            process_event.apply_async(args=(event_id,), retry=False, connection=conn)
+            # `connection` is documented by Celery but missing from celery-types.
+            process_event.apply_async(args=(event_id,), retry=False, connection=conn)  # type: ignore[call-arg]
     except Exception:  # any broker failure: the sweeper is the net
         logger.warning(
             "webhook %s stored but not enqueued (broker unavailable); the sweeper will", event_id, exc_info=True
