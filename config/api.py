@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
 from marketplace.api import router as marketplace_router
+from marketplace.catalog.api import cart_router, public_router, seller_router
 from marketplace.errors import DomainError
 from sellers.api import router as sellers_router
 
@@ -52,3 +53,6 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", marketplace_router)
 api.add_router("/", sellers_router)
+api.add_router("/", public_router)  # listings (catalog)
+api.add_router("/", seller_router)  # seller/listings (catalog)
+api.add_router("/", cart_router)  # cart (catalog)

@@ -1,0 +1,219 @@
+"""`/api/v1/listings` (public reads), `/api/v1/seller/listings` (the signed-in seller's own listings:
+anyone else's is a 404) and `/api/v1/cart` (the session's cart, signed in or not; CSRF still applies)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+from ninja import File, Router, Status, UploadedFile
+
+from marketplace import money
+from marketplace.catalog import selectors, services
+from marketplace.catalog.models import Category, Listing
+from marketplace.catalog.schemas import (
+    CartGroupOut,
+    CartItemIn,
+    CartItemPatch,
+    CartLineOut,
+    CartOut,
+    CategoryOut,
+    ListingIn,
+    ListingOut,
+    ListingPageOut,
+    ListingPatch,
+    MoneyOut,
+    SellerBriefOut,
+)
+from marketplace.errors import InvalidInput
+from sellers.selectors import seller_for_user
+
+public_router = Router(tags=["listings"], auth=None)
+seller_router = Router(tags=["seller listings"])
+cart_router = Router(tags=["cart"], auth=None)
+
+API_PAGE_SIZE = 24
+MULTI_SELLER_NOTE = (
+    "Each seller is paid by its own checkout: a cart with items from several sellers is paid once per group."
+)
+
+
+def money_out(amount: int, currency: str) -> MoneyOut:
+    return MoneyOut(amount=amount, currency=currency, display=money.format_money(amount, currency))
+
+
+def listing_out(listing: Listing, image_urls: list[str] | None = None) -> ListingOut:
+    urls = image_urls if image_urls is not None else ([listing.cover_url] if listing.cover_url else [])
+    return ListingOut(
+        id=listing.pk,
+        title=listing.title,
+        description=listing.description,
+        price=money_out(listing.price, listing.currency),
+        stock=listing.stock,
+        status=listing.status,
+        category=CategoryOut(id=listing.category.pk, slug=listing.category.slug, name=listing.category.name),
+        seller=SellerBriefOut(id=listing.seller.pk, shop_name=listing.seller.shop_name),
+        image_urls=urls,
+        published_at=listing.published_at,
+    )
+
+
+def _category(slug: str) -> Category:
+    category = Category.objects.filter(slug=slug).first()
+    if category is None:
+        raise InvalidInput(f"No category “{slug}”.", code="unknown_category")
+    return category
+
+
+def _page(queryset: Any, page: int) -> ListingPageOut:
+    paginator = Paginator(queryset, API_PAGE_SIZE)
+    current = paginator.get_page(page)
+    return ListingPageOut(
+        items=[listing_out(item) for item in current.object_list],
+        count=paginator.count,
+        page=current.number,
+        pages=paginator.num_pages,
+    )
+
+
+# --- Public --------------------------------------------------------------------------------------
+
+
+@public_router.get("/listings", response=ListingPageOut, url_name="listings")
+def listings(
+    request: HttpRequest, q: str = "", category: str = "", seller: int | None = None, page: int = 1
+) -> ListingPageOut:
+    current = Category.objects.filter(slug=category).first() if category else None
+    if category and current is None:
+        return ListingPageOut(items=[], count=0, page=1, pages=1)
+    qs = selectors.storefront_listings(category=current, seller_id=seller, query=q.strip()[:100])
+    return _page(qs, page)
+
+
+@public_router.get("/listings/{listing_id}", response=ListingOut, url_name="listing")
+def listing(request: HttpRequest, listing_id: int) -> ListingOut:
+    item = selectors.storefront_listing(listing_id=listing_id)
+    return listing_out(item, [image.image.url for image in selectors.listing_images(listing=item)])
+
+
+# --- Seller --------------------------------------------------------------------------------------
+
+
+def _own(request: HttpRequest, listing_id: int) -> Listing:
+    seller = seller_for_user(user=request.user)
+    return selectors.listing_for_seller(seller=seller, listing_id=listing_id)
+
+
+@seller_router.get("/seller/listings", response=ListingPageOut, url_name="seller_listings")
+def seller_listings(request: HttpRequest, page: int = 1) -> ListingPageOut:
+    return _page(selectors.listings_for_seller(seller=seller_for_user(user=request.user)), page)
+
+
+@seller_router.post("/seller/listings", response={201: ListingOut}, url_name="seller_listing_create")
+def seller_listing_create(request: HttpRequest, payload: ListingIn) -> Status[ListingOut]:
+    seller = seller_for_user(user=request.user)
+    created = services.listing_create(
+        seller=seller,
+        title=payload.title,
+        description=payload.description,
+        price=payload.price,
+        stock=payload.stock,
+        category=_category(payload.category),
+    )
+    return Status(201, listing_out(created, []))
+
+
+@seller_router.patch("/seller/listings/{listing_id}", response=ListingOut, url_name="seller_listing_update")
+def seller_listing_update(request: HttpRequest, listing_id: int, payload: ListingPatch) -> ListingOut:
+    item = _own(request, listing_id)
+    data: dict[str, Any] = payload.dict(exclude_unset=True)
+    if "category" in data:
+        data["category"] = _category(str(data["category"]))
+    services.listing_update(listing=item, data=data)
+    return listing_out(item)
+
+
+@seller_router.post("/seller/listings/{listing_id}/publish", response=ListingOut, url_name="seller_listing_publish")
+def seller_listing_publish(request: HttpRequest, listing_id: int) -> ListingOut:
+    return listing_out(services.listing_publish(listing=_own(request, listing_id)))
+
+
+@seller_router.post("/seller/listings/{listing_id}/unpublish", response=ListingOut, url_name="seller_listing_unpublish")
+def seller_listing_unpublish(request: HttpRequest, listing_id: int) -> ListingOut:
+    return listing_out(services.listing_unpublish(listing=_own(request, listing_id)))
+
+
+@seller_router.post(
+    "/seller/listings/{listing_id}/images", response={201: ListingOut}, url_name="seller_listing_image_add"
+)
+def seller_listing_image_add(request: HttpRequest, listing_id: int, image: File[UploadedFile]) -> Status[ListingOut]:
+    item = _own(request, listing_id)
+    services.listing_image_add(listing=item, upload=image)
+    return Status(201, listing_out(item, [i.image.url for i in selectors.listing_images(listing=item)]))
+
+
+# --- Cart ----------------------------------------------------------------------------------------
+
+
+def cart_out(request: HttpRequest) -> CartOut:
+    view = selectors.cart_view(cart=services.cart_find(user=request.user, session=request.session))
+    return CartOut(
+        groups=[
+            CartGroupOut(
+                seller=SellerBriefOut(id=group.seller.pk, shop_name=group.seller.shop_name),
+                currency=group.currency,
+                lines=[
+                    CartLineOut(
+                        id=line.item_id,
+                        listing_id=line.listing.pk,
+                        title=line.listing.title,
+                        quantity=line.quantity,
+                        unit_price=money_out(line.unit_price, line.currency),
+                        line_total=money_out(line.line_total, line.currency),
+                        problem=line.problem or None,
+                    )
+                    for line in group.lines
+                ],
+                subtotal=money_out(group.subtotal, group.currency),
+                payable=group.payable,
+                checkout_available=False,
+            )
+            for group in view.groups
+        ],
+        totals=[money_out(total, currency) for currency, total in view.totals.items()],
+        note=MULTI_SELLER_NOTE,
+    )
+
+
+@cart_router.get("/cart", response=CartOut, url_name="cart")
+def cart(request: HttpRequest) -> CartOut:
+    return cart_out(request)
+
+
+@cart_router.post("/cart/items", response={201: CartOut}, url_name="cart_items")
+def cart_item_add(request: HttpRequest, payload: CartItemIn) -> Status[CartOut]:
+    current = services.cart_get_or_create(user=request.user, session=request.session)
+    services.cart_item_add(cart=current, listing_id=payload.listing_id, quantity=payload.quantity)
+    return Status(201, cart_out(request))
+
+
+def _cart_or_404(request: HttpRequest) -> Any:
+    from marketplace.errors import NotFound
+
+    current = services.cart_find(user=request.user, session=request.session)
+    if current is None:
+        raise NotFound("This item is not in your cart.")
+    return current
+
+
+@cart_router.patch("/cart/items/{item_id}", response=CartOut, url_name="cart_item")
+def cart_item_update(request: HttpRequest, item_id: int, payload: CartItemPatch) -> CartOut:
+    services.cart_item_set_quantity(cart=_cart_or_404(request), item_id=item_id, quantity=payload.quantity)
+    return cart_out(request)
+
+
+@cart_router.delete("/cart/items/{item_id}", response=CartOut, url_name="cart_item_delete")
+def cart_item_delete(request: HttpRequest, item_id: int) -> CartOut:
+    services.cart_item_remove(cart=_cart_or_404(request), item_id=item_id)
+    return cart_out(request)

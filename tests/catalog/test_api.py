@@ -1,0 +1,125 @@
+"""The catalog API: public listings, the seller's own listings (others' are 404), the session cart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from marketplace.catalog.models import Listing, ListingStatus
+from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_bytes
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def csrf_client() -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/")
+    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    return client
+
+
+def test_public_listings_show_only_visible_ones_with_money_in_minor_units(client: Client) -> None:
+    ListingFactory(title="Blue mug", price=1250)
+    ListingFactory(title="Tea bowl", price=3000, seller=jpy_seller())
+    ListingFactory(title="Draft", status=ListingStatus.DRAFT)
+    body = client.get("/api/v1/listings").json()
+    assert body["count"] == 2
+    prices = {item["title"]: item["price"] for item in body["items"]}
+    assert prices["Blue mug"] == {"amount": 1250, "currency": "usd", "display": "$12.50"}
+    assert prices["Tea bowl"] == {"amount": 3000, "currency": "jpy", "display": "¥3,000"}
+    assert client.get("/api/v1/listings", {"q": "bowl"}).json()["count"] == 1
+
+
+def test_public_listing_detail_and_404_for_hidden(client: Client) -> None:
+    shown = ListingFactory(title="Blue mug")
+    hidden = ListingFactory(status=ListingStatus.UNPUBLISHED)
+    assert client.get(f"/api/v1/listings/{shown.pk}").json()["title"] == "Blue mug"
+    response = client.get(f"/api/v1/listings/{hidden.pk}")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_a_seller_creates_updates_publishes_and_adds_an_image() -> None:
+    seller = SellerFactory()
+    CategoryFactory(slug="kitchen")
+    client = csrf_client()
+    client.force_login(seller.user)
+    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    payload = {"title": "Blue mug", "price": 1250, "stock": 3, "category": "kitchen"}
+    response = client.post("/api/v1/seller/listings", payload, content_type="application/json")
+    assert response.status_code == 201, response.content
+    listing_id = response.json()["id"]
+    assert response.json()["status"] == "draft" and response.json()["price"]["currency"] == "usd"
+    response = client.patch(f"/api/v1/seller/listings/{listing_id}", {"price": 1500}, content_type="application/json")
+    assert response.json()["price"]["display"] == "$15.00"
+    assert client.post(f"/api/v1/seller/listings/{listing_id}/publish").json()["status"] == "published"
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post(
+        f"/api/v1/seller/listings/{listing_id}/images", {"image": SimpleUploadedFile("a.png", png_bytes())}
+    )
+    assert response.status_code == 201 and response.json()["image_urls"][0].endswith(".png")
+
+
+def test_seller_writes_are_validated_in_the_error_shape() -> None:
+    seller = jpy_seller()
+    CategoryFactory(slug="tea")
+    client = csrf_client()
+    client.force_login(seller.user)
+    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    bad = {"title": "Bowl", "price": 10, "stock": 1, "category": "tea"}
+    response = client.post("/api/v1/seller/listings", bad, content_type="application/json")
+    assert response.status_code == 422
+    assert response.json()["error"] == {
+        "code": "price_below_minimum",
+        "message": "The lowest price Stripe can charge in JPY is ¥50.",
+    }
+    response = client.post("/api/v1/seller/listings", {"title": "Bowl"}, content_type="application/json")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_input"
+    assert response.json()["error"]["fields"]
+
+
+def test_another_sellers_listing_is_a_404_and_non_sellers_get_404() -> None:
+    others = ListingFactory()
+    client = csrf_client()
+    client.force_login(SellerFactory().user)
+    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    response = client.patch(f"/api/v1/seller/listings/{others.pk}", {"price": 1}, content_type="application/json")
+    assert response.status_code == 404
+    assert client.post(f"/api/v1/seller/listings/{others.pk}/unpublish").status_code == 404
+    assert Listing.objects.get(pk=others.pk).status == ListingStatus.PUBLISHED
+    client.force_login(UserFactory())
+    assert client.get("/api/v1/seller/listings").status_code == 404
+    assert Client().get("/api/v1/seller/listings").status_code == 401
+
+
+def test_cart_api_groups_by_seller_and_checks_stock() -> None:
+    client = csrf_client()
+    mug = ListingFactory(title="Blue mug", price=1250, stock=2)
+    bowl = ListingFactory(title="Tea bowl", price=3000, seller=jpy_seller())
+    post: Any = client.post
+    assert (
+        post("/api/v1/cart/items", {"listing_id": mug.pk, "quantity": 2}, content_type="application/json").status_code
+        == 201
+    )
+    response = post("/api/v1/cart/items", {"listing_id": mug.pk, "quantity": 1}, content_type="application/json")
+    assert response.status_code == 422 and response.json()["error"]["code"] == "not_enough_stock"
+    body = post("/api/v1/cart/items", {"listing_id": bowl.pk, "quantity": 2}, content_type="application/json").json()
+    assert [g["seller"]["shop_name"] for g in body["groups"]] == [mug.seller.shop_name, bowl.seller.shop_name]
+    assert {t["currency"]: t["display"] for t in body["totals"]} == {"usd": "$25.00", "jpy": "¥6,000"}
+    assert all(g["checkout_available"] is False for g in body["groups"])
+    item_id = body["groups"][1]["lines"][0]["id"]
+    body = client.patch(f"/api/v1/cart/items/{item_id}", {"quantity": 1}, content_type="application/json").json()
+    assert body["groups"][1]["subtotal"]["amount"] == 3000
+    body = client.delete(f"/api/v1/cart/items/{item_id}").json()
+    assert len(body["groups"]) == 1
+    assert client.delete(f"/api/v1/cart/items/{item_id}").status_code == 404
+
+
+def test_cart_writes_need_the_csrf_token() -> None:
+    client = Client(enforce_csrf_checks=True)
+    mug = ListingFactory()
+    response = client.post("/api/v1/cart/items", {"listing_id": mug.pk}, content_type="application/json")
+    assert response.status_code == 403 and response.json()["error"]["code"] == "csrf_failed"
