@@ -72,6 +72,12 @@ class WebhookEvent(models.Model):
         return datetime.fromtimestamp(self.created, tz=UTC)
 
     @property
+    def error_summary(self) -> str:
+        """The exception line of `last_error` (its last line), for lists."""
+        lines = [line for line in self.last_error.strip().splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
+    @property
     def replayable(self) -> bool:
         return self.status in (self.Status.DEAD, self.Status.PROCESSED, self.Status.IGNORED, self.Status.FAILED)
 
