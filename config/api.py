@@ -15,6 +15,7 @@ from ninja.security import SessionAuth
 from marketplace.api import router as marketplace_router
 from marketplace.catalog.api import cart_router, public_router, seller_router
 from marketplace.errors import DomainError
+from orders.api import router as orders_router
 from sellers.api import router as sellers_router
 
 api = NinjaAPI(
@@ -56,3 +57,4 @@ api.add_router("/", sellers_router)
 api.add_router("/", public_router)  # listings (catalog)
 api.add_router("/", seller_router)  # seller/listings (catalog)
 api.add_router("/", cart_router)  # cart (catalog)
+api.add_router("/", orders_router)

@@ -1,0 +1,145 @@
+"""Orders: what one buyer bought from one seller, paid by one Checkout Session (a destination charge).
+
+An order snapshots everything money depends on at checkout (titles, unit prices, quantities, the
+application fee and its split over lines), so a later price or fee-rule change never alters what
+was agreed. Amounts are integer minor units of `currency`.
+
+Lifecycle::
+
+    pending_payment ──> paid ──> fulfilled ──> completed
+          │  │  └──> payment_failed (async payment failed)
+          │  └────> expired (session expired: stock released)
+          └───────> canceled (buyer canceled, or replaced by a changed cart)
+    paid late for stock that was released and is gone ──> refunded
+
+Transitions happen only in `orders.services`, each under a row lock with a status check, so the
+webhook and the success page can both try one and only the first succeeds.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Pending payment"
+    PAID = "paid", "Paid"
+    FULFILLED = "fulfilled", "Shipped"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
+    CANCELED = "canceled", "Canceled"
+    REFUNDED = "refunded", "Refunded"
+
+
+PAID_STATUSES = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.COMPLETED)
+
+
+class StripeCustomer(models.Model):
+    """The buyer's Stripe Customer: created once, reused for every checkout (saved details, receipts)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stripe_customer")
+    stripe_customer_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.stripe_customer_id
+
+
+class Order(models.Model):
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
+    currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217.")
+    amount_total = models.BigIntegerField(help_text="Minor units: what the buyer pays.")
+    application_fee_amount = models.BigIntegerField(help_text="Minor units: the platform's fee, snapshotted.")
+    version = models.PositiveIntegerField(default=1, help_text="Bumped whenever a new Checkout Session is needed.")
+    cart_fingerprint = models.CharField(max_length=64, help_text="What was in the cart group (listings, qty, prices).")
+    stock_reserved = models.BooleanField(default=False, help_text="Units are taken off the listings' stock.")
+
+    # --- Stripe ----------------------------------------------------------------------------------
+    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True, default="")
+    checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    charge_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    transfer_id = models.CharField(max_length=255, blank=True, default="")
+    application_fee_id = models.CharField(max_length=255, blank=True, default="")
+    amount_received = models.BigIntegerField(default=0)
+    refund_id = models.CharField(max_length=255, blank=True, default="")
+    amount_refunded = models.BigIntegerField(default=0)
+    payment_error = models.CharField(
+        max_length=300, blank=True, default="", help_text="Why the last payment attempt failed, in the bank's words."
+    )
+    status_message = models.CharField(max_length=300, blank=True, default="", help_text="Shown to the buyer.")
+
+    # --- Fulfilment ------------------------------------------------------------------------------
+    tracking_number = models.CharField(max_length=100, blank=True, default="")
+    carrier = models.CharField(max_length=60, blank=True, default="")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="Expired, canceled, failed or refunded.")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["buyer", "-created_at"], name="order_buyer_created"),
+            models.Index(fields=["seller", "status", "-created_at"], name="order_seller_status"),
+            models.Index(fields=["status", "checkout_expires_at"], name="order_status_expires"),
+        ]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount_total__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(application_fee_amount__gte=0) & Q(application_fee_amount__lte=F("amount_total")),
+                name="order_fee_within_amount",
+            ),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="order_currency_lowercase_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk}"
+
+    @property
+    def seller_net(self) -> int:
+        """What the seller keeps: the amount minus the platform's fee (Stripe's own fee is the platform's)."""
+        return self.amount_total - self.application_fee_amount
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID_STATUSES
+
+    @property
+    def can_pay(self) -> bool:
+        return self.status == OrderStatus.PENDING_PAYMENT and bool(self.checkout_url)
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    listing = models.ForeignKey("catalog.Listing", on_delete=models.PROTECT, related_name="order_lines")
+    title = models.CharField(max_length=140)
+    unit_amount = models.BigIntegerField(help_text="Minor units of the order's currency.")
+    quantity = models.PositiveIntegerField()
+    fee_amount = models.BigIntegerField(help_text="This line's share of the order's fee (largest remainder).")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_amount__gt=0), name="order_line_unit_amount_positive"),
+            models.CheckConstraint(condition=Q(fee_amount__gte=0), name="order_line_fee_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.title}"
+
+    @property
+    def amount(self) -> int:
+        return self.unit_amount * self.quantity

@@ -208,6 +208,8 @@ CELERY_BEAT_SCHEDULE["webhooks-sweep-stuck-events"] = {"task": "webhooks.sweep_s
 CELERY_BEAT_SCHEDULE["webhooks-catch-up-events"] = {"task": "webhooks.catch_up_events", "schedule": 6 * 3600.0}
 # Remind sellers of a Stripe deadline a few days ahead (once per deadline; hourly so none is missed).
 CELERY_BEAT_SCHEDULE["sellers-deadline-reminders"] = {"task": "sellers.send_deadline_reminders", "schedule": 3600.0}
+# Orders: release the stock of checkouts whose session expired without a webhook reaching us.
+CELERY_BEAT_SCHEDULE["orders-sweep-expired-checkouts"] = {"task": "orders.sweep_expired_checkouts", "schedule": 300.0}
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)

@@ -1,0 +1,201 @@
+"""Order pages: checkout (cart group -> Stripe's hosted page), the return pages, the buyer's orders,
+and the seller's orders received with the fulfil form.
+
+Views parse, call one service or selector, render. The success page re-reads the session from
+Stripe and goes through the same `order_mark_paid` as the webhook, so the buyer sees "Paid" even
+before (or without) the webhook, and nothing is ever done twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from marketplace.catalog.selectors import cart_view
+from marketplace.catalog.services import cart_find
+from marketplace.errors import DomainError, NotFound
+from orders import selectors, services
+from orders.api import checkout_urls
+from orders.models import OrderStatus
+from sellers.models import Seller
+from sellers.selectors import seller_for_user
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest) -> HttpResponse:
+    """GET: review the cart, one "Pay" button per shop. POST (that button, or the cart's): 303 to
+    Stripe's hosted page for that shop's group."""
+    if request.method == "GET":
+        cart = cart_view(cart=cart_find(user=request.user, session=request.session))
+        return render(request, "orders/checkout.html", {"cart": cart})
+    try:
+        seller_id = int(request.POST.get("seller_id", ""))
+    except ValueError:
+        messages.error(request, "Choose which shop to pay.")
+        return redirect("cart")
+    success, cancel = checkout_urls(request)
+    try:
+        started = services.checkout_start(
+            buyer=request.user,
+            cart=cart_find(user=request.user, session=request.session),
+            seller_id=seller_id,
+            currency=request.POST.get("currency", ""),
+            success_url=success,
+            cancel_url=cancel,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("cart")
+    return HttpResponseRedirect(started.url, status=303)
+
+
+@login_required
+@require_GET
+def checkout_success(request: HttpRequest) -> HttpResponse:
+    """Stripe's success_url: re-read the session (never trust the query string) and mark it paid."""
+    session_id = request.GET.get("session_id", "")
+    order = selectors.order_by_session(session_id=session_id) if session_id else None
+    if order is None or order.buyer_id != request.user.pk:
+        raise Http404("No such checkout.")
+    try:
+        order = services.order_sync_from_stripe(order=order)
+    except DomainError as exc:
+        messages.warning(request, f"We could not confirm your payment yet: {exc.message}")
+    if order.is_paid:
+        messages.success(request, "Thank you! Your payment went through.")
+    return redirect("order_detail", order_id=order.pk)
+
+
+@login_required
+@require_GET
+def checkout_canceled(request: HttpRequest) -> HttpResponse:
+    """Stripe's cancel_url: the buyer left the hosted page; the cart is intact, the order unpaid."""
+    try:
+        order = selectors.order_for_buyer(buyer=request.user, order_id=int(request.GET.get("order", "")))
+    except (ValueError, NotFound):
+        raise Http404("No such order.") from None
+    with contextlib.suppress(DomainError):
+        order = services.order_sync_from_stripe(order=order)
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        messages.warning(request, services.PAYMENT_NOT_COMPLETED)
+    return redirect("order_detail", order_id=order.pk)
+
+
+@login_required
+@require_GET
+def order_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "orders/list.html", {"orders": list(selectors.orders_for_buyer(buyer=request.user)[:100])})
+
+
+@login_required
+@require_GET
+def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    try:
+        order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
+    except NotFound:
+        raise Http404("No such order.") from None
+    return render(request, "orders/detail.html", {"order": order, "lines": list(order.lines.all())})
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    try:
+        order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
+        order = services.order_cancel(order=order, buyer=request.user)
+    except NotFound:
+        raise Http404("No such order.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if order.status == OrderStatus.CANCELED:
+            messages.success(request, "Order canceled. Nothing was charged.")
+    return redirect("order_detail", order_id=order_id)
+
+
+@login_required
+@require_POST
+def order_received(request: HttpRequest, order_id: int) -> HttpResponse:
+    try:
+        order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
+        services.order_complete(order=order, buyer=request.user)
+    except NotFound:
+        raise Http404("No such order.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Thanks for confirming: the order is completed.")
+    return redirect("order_detail", order_id=order_id)
+
+
+# --- Seller -------------------------------------------------------------------------------------------
+
+
+def _seller(request: HttpRequest) -> Seller:
+    try:
+        return seller_for_user(user=request.user)
+    except NotFound:
+        raise Http404("You don't have a shop yet.") from None
+
+
+@login_required
+@require_GET
+def sell_orders(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    orders = list(selectors.orders_for_seller(seller=seller)[:100])
+    return render(request, "sell/orders.html", {"seller": seller, "orders": orders})
+
+
+@login_required
+@require_GET
+def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
+    seller = _seller(request)
+    try:
+        order = selectors.order_for_seller(seller=seller, order_id=order_id)
+    except NotFound:
+        raise Http404("No such order.") from None
+    return render(
+        request, "sell/orders_detail.html", {"seller": seller, "order": order, "lines": list(order.lines.all())}
+    )
+
+
+@login_required
+@require_POST
+def sell_order_fulfil(request: HttpRequest, order_id: int) -> HttpResponse:
+    seller = _seller(request)
+    try:
+        order = selectors.order_for_seller(seller=seller, order_id=order_id)
+        services.order_mark_fulfilled(
+            order=order,
+            seller=seller,
+            tracking_number=request.POST.get("tracking_number", ""),
+            carrier=request.POST.get("carrier", ""),
+        )
+    except NotFound:
+        raise Http404("No such order.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Marked as shipped. The buyer gets the tracking number by email.")
+    return redirect("sell_order_detail", order_id=order_id)
+
+
+urlpatterns = [
+    path("checkout/", checkout, name="checkout"),
+    path("checkout/success/", checkout_success, name="checkout_success"),
+    path("checkout/canceled/", checkout_canceled, name="checkout_canceled"),
+    path("orders/", order_list, name="order_list"),
+    path("orders/<int:order_id>/", order_detail, name="order_detail"),
+    path("orders/<int:order_id>/cancel/", order_cancel, name="order_cancel"),
+    path("orders/<int:order_id>/received/", order_received, name="order_received"),
+    path("sell/orders/", sell_orders, name="sell_orders"),
+    path("sell/orders/<int:order_id>/", sell_order_detail, name="sell_order_detail"),
+    path("sell/orders/<int:order_id>/fulfil/", sell_order_fulfil, name="sell_order_fulfil"),
+]

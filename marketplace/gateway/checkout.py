@@ -1,0 +1,142 @@
+"""Checkout Sessions, Customers, and the payment reads and refunds that orders need.
+
+Why here: these are Stripe calls like any other, so they go through the one door. Everything
+returns plain dicts (Stripe's objects as JSON), so the orders app stores and compares them
+without touching the SDK's types. Every call that creates or changes something takes an
+idempotency key derived from our own ids; callers pass the ids, this module builds the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from marketplace import gateway
+
+# What the success page and the webhook handlers need to record an order's money in one read.
+PAYMENT_EXPAND = ["payment_intent", "payment_intent.latest_charge"]
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    result: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return result
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One line of the hosted page: a name, a unit amount in minor units and a quantity."""
+
+    name: str
+    unit_amount: int
+    quantity: int
+
+
+def customer_create(*, user_id: int, email: str) -> dict[str, Any]:
+    """The buyer's Stripe Customer (one per user: the key is the user's id, so a retry or a double
+    click finds the one created first). The user id goes into metadata to trace it back."""
+    options = gateway.request_options(idempotency_key=gateway.idempotency_key("customer-create", user_id))
+    params: dict[str, Any] = {"email": email, "metadata": {"user_id": str(user_id)}}
+    return _as_dict(gateway.call(gateway.client().v1.customers.create, params=params, options=options))
+
+
+def checkout_session_create(
+    *,
+    order_id: int,
+    order_version: int,
+    customer: str,
+    currency: str,
+    lines: Sequence[LineItem],
+    application_fee_amount: int,
+    destination: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
+) -> dict[str, Any]:
+    """A `mode=payment` session paying one seller's order as a destination charge.
+
+    Stripe moves the whole amount to `destination` and takes `application_fee_amount` back for the
+    platform. The order id travels in `client_reference_id`, the session's metadata and the
+    payment intent's metadata, so every later event (session, payment intent, charge) leads back to
+    the order. The key is the order and its version: a double click gets the same session; a new
+    version (the order's contents changed) gets a new one, as Stripe refuses a reused key with
+    other parameters.
+    """
+    metadata = {"order_id": str(order_id), "order_version": str(order_version)}
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "customer": customer,
+        "client_reference_id": str(order_id),
+        "metadata": metadata,
+        "line_items": [
+            {
+                "quantity": line.quantity,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": line.unit_amount,
+                    "product_data": {"name": line.name},
+                },
+            }
+            for line in lines
+        ],
+        "payment_intent_data": {
+            "application_fee_amount": application_fee_amount,
+            "transfer_data": {"destination": destination},
+            "metadata": metadata,
+        },
+        "expires_at": expires_at,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    options = gateway.request_options(
+        idempotency_key=gateway.idempotency_key("checkout-session-create", order_id, order_version)
+    )
+    return _as_dict(gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options))
+
+
+def checkout_session_retrieve(session_id: str, *, expand_payment: bool = True) -> dict[str, Any]:
+    """The session as Stripe sees it now; with its payment intent and charge expanded, so the ids
+    and amounts of the charge, the transfer and the application fee come in the same read."""
+    params: dict[str, Any] = {"expand": PAYMENT_EXPAND} if expand_payment else {}
+    return _as_dict(gateway.call(gateway.client().v1.checkout.sessions.retrieve, session_id, params=params))
+
+
+def checkout_session_expire(*, session_id: str, order_id: int) -> dict[str, Any]:
+    """Close an open session so nobody can pay it any more (the buyer changed their cart, or the
+    sweeper found it overdue). Stripe refuses to expire a session that is not open; the caller
+    re-reads the session then, because it may have been paid meanwhile."""
+    options = gateway.request_options(idempotency_key=gateway.idempotency_key("checkout-session-expire", order_id))
+    return _as_dict(gateway.call(gateway.client().v1.checkout.sessions.expire, session_id, options=options))
+
+
+def payment_intent_retrieve(payment_intent_id: str) -> dict[str, Any]:
+    """The payment intent with its latest charge expanded (charge, transfer, fee ids and amounts)."""
+    params = {"expand": ["latest_charge"]}
+    return _as_dict(gateway.call(gateway.client().v1.payment_intents.retrieve, payment_intent_id, params=params))
+
+
+def refund_create(
+    *,
+    payment_intent: str,
+    idempotency_ids: Sequence[object],
+    amount: int | None = None,
+    reverse_transfer: bool = True,
+    refund_application_fee: bool = True,
+    reason: str = "requested_by_customer",
+    metadata: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Refund (part of) a destination charge. `reverse_transfer` takes the seller's share back and
+    `refund_application_fee` gives the platform's fee back, both in proportion to the refund.
+    `idempotency_ids` are our own ids of this refund (e.g. order id and a reason), so a retried
+    webhook never refunds twice."""
+    params: dict[str, Any] = {
+        "payment_intent": payment_intent,
+        "reverse_transfer": reverse_transfer,
+        "refund_application_fee": refund_application_fee,
+        "reason": reason,
+        "metadata": metadata or {},
+    }
+    if amount is not None:
+        params["amount"] = amount
+    options = gateway.request_options(idempotency_key=gateway.idempotency_key("refund-create", *idempotency_ids))
+    return _as_dict(gateway.call(gateway.client().v1.refunds.create, params=params, options=options))

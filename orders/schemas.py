@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Schema
+
+
+class CheckoutIn(Schema):
+    seller_id: int
+    currency: str
+
+
+class CheckoutOut(Schema):
+    order_id: int
+    url: str
+
+
+class OrderLineOut(Schema):
+    title: str
+    listing_id: int
+    unit_amount: int
+    quantity: int
+    amount: int
+    fee_amount: int
+
+
+class OrderOut(Schema):
+    id: int
+    status: str
+    status_label: str
+    status_message: str
+    payment_error: str
+    shop_name: str
+    currency: str
+    amount_total: int
+    amount_total_display: str
+    application_fee_amount: int
+    seller_net: int
+    tracking_number: str
+    carrier: str
+    created_at: datetime
+    paid_at: datetime | None
+    fulfilled_at: datetime | None
+    lines: list[OrderLineOut]
+
+
+class FulfilIn(Schema):
+    tracking_number: str
+    carrier: str = ""
