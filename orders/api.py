@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Router
+from ninja import Router, Status
 
 from marketplace.catalog.services import cart_find
 from marketplace.money import format_money
@@ -60,7 +60,7 @@ def checkout_urls(request: HttpRequest) -> tuple[str, str]:
 
 
 @router.post("/checkout", response={201: CheckoutOut}, url_name="checkout")
-def checkout(request: HttpRequest, payload: CheckoutIn) -> tuple[int, CheckoutOut]:
+def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
     success, cancel = checkout_urls(request)
     started = services.checkout_start(
         buyer=request.user,
@@ -70,7 +70,7 @@ def checkout(request: HttpRequest, payload: CheckoutIn) -> tuple[int, CheckoutOu
         success_url=success,
         cancel_url=cancel,
     )
-    return 201, CheckoutOut(order_id=started.order.pk, url=started.url)
+    return Status(201, CheckoutOut(order_id=started.order.pk, url=started.url))
 
 
 @router.get("/orders", response=list[OrderOut], url_name="orders")
