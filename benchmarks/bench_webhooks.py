@@ -1,0 +1,327 @@
+"""Webhook intake throughput: the real endpoint against a bare verify-and-insert view, then the worker.
+
+Runs gunicorn on a scratch Postgres database (`bench_webhooks`, recreated and migrated) with a private
+redis-server as the broker, posts unique pre-signed events (30% of the requests repeat an earlier
+event) at concurrency 16 for 30 s to `/webhooks/stripe/`, then the same to `/bare/` (a view that only
+verifies the signature and inserts), and prints events/s, p50 and p99 for both and their ratio.
+Then a Celery worker drains the queue the intake filled and the end-to-end processing rate is printed.
+Targets on the 2-core machine: >= 1,000 events/s, p99 <= 50 ms, >= 0.8 of the bare view.
+
+Usage: ``.venv/bin/python benchmarks/bench_webhooks.py [--seconds 30] [--concurrency 16] [--workers 2]``.
+Needs the local Postgres (DATABASE_URL's server; database name ignored) and redis-server on PATH.
+Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import multiprocessing as mp
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET = "whsec_test_platform"  # config.settings.test's STRIPE_WEBHOOK_SECRETS
+BENCH_TYPE = "customer.updated"
+DB_NAME = "bench_webhooks"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def make_bodies(n: int, prefix: str) -> list[tuple[bytes, str]]:
+    """n requests: unique events, 30% of the requests repeating an earlier one (Stripe's duplicates)."""
+    unique: list[tuple[bytes, str]] = []
+    out: list[tuple[bytes, str]] = []
+    for i in range(n):
+        if unique and random.random() < 0.3:
+            out.append(random.choice(unique))
+            continue
+        event = {
+            "id": f"evt_{prefix}{uuid.uuid4().hex[:22]}",
+            "object": "event",
+            "api_version": "2026-10-28.endive",
+            "created": int(time.time()),
+            "data": {
+                "object": {
+                    "id": f"cus_{i % 5000}",
+                    "object": "customer",
+                    "email": f"c{i}@example.com",
+                    "metadata": {"tier": "gold"},
+                }
+            },
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": BENCH_TYPE,
+        }
+        body = json.dumps(event, indent=2).encode()
+        t = int(time.time())
+        mac = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        pair = (body, f"t={t},v1={mac}")
+        unique.append(pair)
+        out.append(pair)
+    return out
+
+
+def _client(args: tuple[int, str, float, int, list[tuple[bytes, str]], int]) -> tuple[list[float], int]:
+    """One load process: `threads` keep-alive connections posting until the deadline."""
+    import threading
+
+    port, path, deadline, threads, bodies, seed = args
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def run(k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        mine: list[float] = []
+        i = k
+        while time.time() < deadline:
+            body, sig = bodies[i % len(bodies)]
+            i += threads
+            started = time.perf_counter()
+            try:
+                conn.request(
+                    "POST", path, body=body, headers={"Stripe-Signature": sig, "Content-Type": "application/json"}
+                )
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+                if response.getheader("Connection", "").lower() == "close":
+                    conn.close()
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            elapsed = time.perf_counter() - started
+            if ok:
+                mine.append(elapsed)
+            else:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    pool = [threading.Thread(target=run, args=(k + seed,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return latencies, errors[0]
+
+
+def load(port: int, path: str, seconds: float, concurrency: int, processes: int, prefix: str) -> dict[str, float]:
+    per = concurrency // processes
+    estimate = int(seconds * 4000)
+    bodies = make_bodies(estimate, prefix)
+    deadline = time.time() + seconds
+    with mp.Pool(processes) as pool:
+        results = pool.map(_client, [(port, path, deadline, per, bodies, p * per) for p in range(processes)])
+    latencies = sorted(x for lat, _ in results for x in lat)
+    errors = sum(e for _, e in results)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [0.0] * 99
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": q[49] * 1000,
+        "p99": q[98] * 1000,
+        "n": len(latencies),
+        "errors": errors,
+    }
+
+
+def psql(sql: str, db: str = "postgres") -> None:
+    base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    subprocess.run(
+        [
+            "psql",
+            "-q",
+            "-h",
+            base.hostname or "127.0.0.1",
+            "-p",
+            str(base.port or 5432),
+            "-U",
+            base.username or "postgres",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ],
+        check=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument("--load-processes", type=int, default=2)
+    args = parser.parse_args()
+
+    base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    db_url = f"postgres://{base.username or 'postgres'}@{base.hostname or '127.0.0.1'}:{base.port or 5432}/{DB_NAME}"
+    redis_port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+        "DATABASE_URL": db_url,
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "PYTHONPATH": str(ROOT),
+        "CACHE_URL": "locmemcache://",
+    }
+    bin_dir = Path(sys.executable).parent
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(
+            subprocess.Popen(
+                ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+            )
+        )
+        wait_port(redis_port)
+        psql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        psql(f'CREATE DATABASE "{DB_NAME}"')
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        psql(
+            "CREATE TABLE bench_bare_event (id varchar(255) PRIMARY KEY, type varchar(100), payload jsonb, "
+            "received_at timestamptz)",
+            DB_NAME,
+        )
+        port = free_port()
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(bin_dir / "gunicorn"),
+                    "config.wsgi",
+                    "-b",
+                    f"127.0.0.1:{port}",
+                    "-w",
+                    str(args.workers),
+                    "-k",
+                    "gthread",
+                    "--threads",
+                    str(args.threads),
+                    "--keep-alive",
+                    "30",
+                    "--log-level",
+                    "warning",
+                    "--backlog",
+                    "256",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+        )
+        wait_port(port)
+        time.sleep(1)
+        print(
+            f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); load: concurrency "
+            f"{args.concurrency} in {args.load_processes} processes, {args.seconds:.0f} s each, 30% duplicates"
+        )
+        load(port, "/bare/", 3, args.concurrency, args.load_processes, "warm")  # warm both paths
+        load(port, "/webhooks/stripe/", 3, args.concurrency, args.load_processes, "warm")
+        psql("TRUNCATE webhooks_webhookevent, bench_bare_event", DB_NAME)
+        subprocess.run(["redis-cli", "-p", str(redis_port), "FLUSHALL"], check=True, stdout=subprocess.DEVNULL)
+
+        real = load(port, "/webhooks/stripe/", args.seconds, args.concurrency, args.load_processes, "real")
+        bare = load(port, "/bare/", args.seconds, args.concurrency, args.load_processes, "bare")
+        for name, r in (("pipeline /webhooks/stripe/", real), ("bare verify+insert view", bare)):
+            print(
+                f"{name:28s} {r['rps']:8.0f} events/s   p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms"
+                f"   ({r['n']} answered 200, {r['errors']} errors)"
+            )
+        print(f"ratio pipeline / bare       {real['rps'] / bare['rps']:8.2f}")
+        print(
+            f"targets: >= 1000 events/s: {'met' if real['rps'] >= 1000 else 'NOT met'};"
+            f" p99 <= 50 ms: {'met' if real['p99'] <= 50 else 'NOT met'};"
+            f" >= 0.8 of bare: {'met' if real['rps'] >= 0.8 * bare['rps'] else 'NOT met'}"
+        )
+
+        procs[-1].terminate()
+        procs[-1].wait(20)
+        drain(env, bin_dir)
+    finally:
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(20)
+
+
+def drain(env: dict[str, str], bin_dir: Path) -> None:
+    """Start a worker on the queue intake filled and time it until every stored event is processed."""
+    import psycopg
+
+    base = urlsplit(env["DATABASE_URL"])
+    conn = psycopg.connect(host=base.hostname, port=base.port, user=base.username, dbname=DB_NAME, autocommit=True)
+
+    def count(status: str) -> int:
+        row = conn.execute("SELECT count(*) FROM webhooks_webhookevent WHERE status = %s", [status]).fetchone()
+        return int(row[0]) if row else 0
+
+    pending = count("pending")
+    worker = subprocess.Popen(
+        [
+            str(bin_dir / "celery"),
+            "-A",
+            "config",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "--prefetch-multiplier=4",
+            "--loglevel=WARNING",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        while count("processed") == 0:
+            time.sleep(0.05)
+        started, first = time.perf_counter(), count("processed")
+        deadline = time.monotonic() + 600
+        while count("pending") > 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - started
+        done = count("processed") - first
+        print(
+            f"worker (prefork x2)         {done / elapsed:8.0f} events/s processed end to end "
+            f"({count('processed')} of {pending} queued events, {count('failed') + count('dead')} failed)"
+        )
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
