@@ -123,3 +123,14 @@ def test_cart_writes_need_the_csrf_token() -> None:
     mug = ListingFactory()
     response = client.post("/api/v1/cart/items", {"listing_id": mug.pk}, content_type="application/json")
     assert response.status_code == 403 and response.json()["error"]["code"] == "csrf_failed"
+
+
+def test_public_listings_query_count_does_not_grow(client: Client, django_assert_max_num_queries: Any) -> None:
+    seller = SellerFactory()
+    ListingFactory.create_batch(5, seller=seller)
+    with django_assert_max_num_queries(3) as few:
+        assert client.get("/api/v1/listings").json()["count"] == 5
+    ListingFactory.create_batch(45, seller=seller)
+    with django_assert_max_num_queries(3) as many:
+        assert len(client.get("/api/v1/listings").json()["items"]) == 24
+    assert len(few.captured_queries) == len(many.captured_queries)

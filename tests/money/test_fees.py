@@ -165,3 +165,17 @@ def test_same_rule_split_is_proportional_to_line_amounts(amounts: list[int], rul
     for line in quote.lines:
         # within one unit of the exact proportional share
         assert abs(line.fee * total - quote.fee * line.amount) < total
+
+
+def test_a_line_never_carries_more_fee_than_its_own_amount() -> None:
+    # 100 % on one line, 0 % on the other, 0.50 fixed: the first line's share (100 + 25) would exceed its
+    # amount, so the excess moves to the other line; the parts still add up to the fee.
+    quote = compute_fee(
+        currency="usd",
+        lines=[
+            (100, AppliedRule(basis_points=10_000, fixed_amount=50)),
+            (100, AppliedRule(basis_points=0, fixed_amount=0)),
+        ],
+    )
+    assert quote.fee == 150
+    assert [line.fee for line in quote.lines] == [100, 50]
