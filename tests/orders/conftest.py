@@ -6,6 +6,7 @@ call, so their Stripe accounts exist and can receive destination charges.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -38,10 +39,16 @@ def active_seller(sandbox: Any, *, currency: str = "usd", shop: str = "Rosen Cer
     )
     token = link.url.rstrip("/").rsplit("/", 1)[-1]
     requests.post(f"{sandbox.url}/_sandbox/account_links/{token}/complete", json={}, timeout=10).raise_for_status()
-    seller.refresh_from_db()
-    seller = seller_services.seller_refresh_from_stripe(seller=seller)
-    assert seller.charges_enabled, "the sandbox account should take charges after onboarding"
-    return seller
+    # Re-read the account (as the return page does); a webhook may be applying it at the same time,
+    # and whichever snapshot is newer wins, so the row is read back rather than the object trusted.
+    for _ in range(50):
+        seller.refresh_from_db()
+        seller_services.seller_refresh_from_stripe(seller=seller)
+        seller.refresh_from_db()
+        if seller.charges_enabled:
+            return seller
+        time.sleep(0.1)
+    raise AssertionError("the sandbox account should take charges after onboarding")
 
 
 def listing_of(seller: Seller, *, price: int, stock: int = 10, title: str = "Stoneware mug") -> Listing:

@@ -1,0 +1,123 @@
+"""In Chromium, against the sandbox's hosted Checkout and its signed webhooks: a buyer pays a seller's
+items with 4242 and lands on "Paid"; the seller sees the net after the fee; a declined card leaves
+the cart intact; a JPY listing is bought end to end."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from marketplace.catalog.models import CartItem
+from orders.models import Order, OrderStatus
+from tests.factories import PASSWORD, UserFactory
+from tests.orders.conftest import active_seller, listing_of
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password:", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    page.context.clear_cookies()
+
+
+def add_to_cart(page: Page, base: str, listing_id: int, quantity: int = 1) -> None:
+    page.goto(f"{base}/listing/{listing_id}/")
+    quantity_box = page.get_by_label(re.compile("Quantity", re.I))
+    if quantity_box.count():
+        quantity_box.first.fill(str(quantity))
+    page.get_by_role("button", name="Add to cart").click()
+
+
+def pay_on_hosted_page(page: Page, card: str) -> None:
+    expect(page.get_by_role("heading", name=re.compile("^Pay "))).to_be_visible()
+    page.get_by_label("Card number").fill(card)
+    page.get_by_role("button", name="Pay", exact=True).click()
+
+
+def test_buyer_pays_with_4242_and_seller_sees_net_after_fee(
+    live_server: Any, sandbox_webhooks: Any, page: Page, clean_cache: None
+) -> None:
+    base = live_server.url
+    seller = active_seller(sandbox_webhooks, shop="Kiln and Co")
+    mug = listing_of(seller, price=6_000, stock=5, title="Speckled mug")
+    plate = listing_of(seller, price=4_000, stock=5, title="Side plate")
+    buyer = UserFactory()
+
+    log_in(page, base, buyer.email)
+    add_to_cart(page, base, mug.pk)
+    add_to_cart(page, base, plate.pk)
+    page.goto(base + "/checkout/")
+    page.get_by_role("button", name="Pay $100.00 to Kiln and Co").click()
+    pay_on_hosted_page(page, "4242424242424242")
+
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+    expect(page.get_by_test_id("order-total")).to_have_text("$100.00")
+    expect(page.get_by_text("Thank you! Your payment went through.")).to_be_visible()
+    assert sandbox_webhooks.wait_for_webhooks(10)
+    order = Order.objects.get(buyer=buyer)
+    assert order.status == OrderStatus.PAID and order.transfer_id and order.application_fee_id
+
+    log_out(page)
+    log_in(page, base, seller.user.email)
+    page.goto(base + "/sell/orders/")
+    row = page.get_by_test_id("seller-order-row")
+    expect(row.get_by_test_id("seller-net")).to_have_text("$89.70")  # $100.00 - (10 % + $0.30)
+    row.get_by_role("link", name=f"Order {order.pk}").click()
+    page.get_by_label("Tracking number").fill("1Z999AA10123456784")
+    page.get_by_role("button", name="Mark as shipped").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Shipped")
+
+
+def test_declined_card_shows_why_and_the_cart_is_still_there(
+    live_server: Any, sandbox_webhooks: Any, page: Page, clean_cache: None
+) -> None:
+    base = live_server.url
+    seller = active_seller(sandbox_webhooks, shop="Kiln and Co")
+    mug = listing_of(seller, price=2_500, stock=1, title="Speckled mug")
+    buyer = UserFactory()
+
+    log_in(page, base, buyer.email)
+    add_to_cart(page, base, mug.pk)
+    page.goto(base + "/checkout/")
+    page.get_by_role("button", name="Pay $25.00 to Kiln and Co").click()
+    pay_on_hosted_page(page, "4000000000000002")
+    expect(page.get_by_role("alert")).to_contain_text("declined")
+
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Pending payment")
+    expect(page.get_by_text("Payment not completed").first).to_be_visible()
+    expect(page.get_by_test_id("payment-error")).to_contain_text("declined")
+    page.get_by_role("link", name="Back to your cart").click()
+    expect(page.get_by_role("link", name="Speckled mug")).to_be_visible()
+    assert CartItem.objects.filter(cart__user=buyer, listing=mug).exists()
+
+
+def test_jpy_listing_bought_end_to_end(live_server: Any, sandbox_webhooks: Any, page: Page, clean_cache: None) -> None:
+    base = live_server.url
+    seller = active_seller(sandbox_webhooks, currency="jpy", shop="Tokyo Tea")
+    bowl = listing_of(seller, price=10_000, stock=2, title="Tea bowl")
+    buyer = UserFactory()
+
+    log_in(page, base, buyer.email)
+    add_to_cart(page, base, bowl.pk)
+    page.goto(base + "/checkout/")
+    page.get_by_role("button", name="Pay ¥10,000 to Tokyo Tea").click()
+    pay_on_hosted_page(page, "4242424242424242")
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+    expect(page.get_by_test_id("order-total")).to_have_text("¥10,000")
+
+    log_out(page)
+    log_in(page, base, seller.user.email)
+    page.goto(base + "/sell/orders/")
+    expect(page.get_by_test_id("seller-net")).to_have_text("¥9,000")
