@@ -1,0 +1,86 @@
+"""Demo orders: the demo buyer pays one listing of each of two active shops (USD and JPY), for real
+through the sandbox: the app's own checkout creates the order and the Checkout Session, and only the
+buyer's part (submitting the hosted page with 4242 4242 4242 4242) goes through the sandbox's control
+API, which is for demo and test seeding only. The order then becomes paid the way the success page
+makes it paid (the session is re-read from Stripe).
+
+Called by `seed_demo` after sellers and listings. Idempotent: a shop the demo buyer already paid is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
+
+from marketplace.catalog.models import Cart, CartItem, Listing
+from marketplace.errors import DomainError
+from marketplace.models import User
+from orders import services
+from orders.models import PAID_STATUSES, Order
+from sellers.models import Seller
+
+DEMO_BUYER = "buyer@marketplace.test"
+CURRENCIES = ("usd", "jpy")
+
+
+def _pay(session_id: str) -> dict[str, Any]:
+    base = (settings.STRIPE_API_BASE or "").rstrip("/")
+    if not base:
+        raise CommandError("STRIPE_API_BASE is not set: demo orders are paid through the Stripe sandbox.")
+    request = urllib.request.Request(  # noqa: S310 - our own sandbox's address from settings
+        f"{base}/_sandbox/checkout/sessions/{session_id}/pay",
+        data=json.dumps({"card": "4242424242424242"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
+        result: dict[str, Any] = json.loads(response.read())
+    return result
+
+
+class Command(BaseCommand):
+    help = "Seed a couple of paid demo orders (USD and JPY) through the Stripe sandbox."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        buyer = User.objects.filter(email=DEMO_BUYER).first()
+        if buyer is None:
+            raise CommandError(f"Run seed_demo first: the demo buyer {DEMO_BUYER} does not exist.")
+        site = settings.SITE_URL.rstrip("/")
+        success = site + reverse("checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"
+        cancel = site + reverse("checkout_canceled") + "?order={ORDER_ID}"
+        self.stdout.write("Demo orders (buyer " + DEMO_BUYER + ")")
+        for currency in CURRENCIES:
+            seller = Seller.objects.sellable().filter(default_currency=currency).order_by("pk").first()
+            if seller is None:
+                self.stdout.write(f"  no active {currency.upper()} shop: skipped")
+                continue
+            if Order.objects.filter(buyer=buyer, seller=seller, status__in=PAID_STATUSES).exists():
+                self.stdout.write(f"  {seller.shop_name}: already has a paid demo order")
+                continue
+            listing = Listing.objects.visible().filter(seller=seller, currency=currency, stock__gt=0).first()
+            if listing is None:
+                self.stdout.write(f"  {seller.shop_name}: no listing in stock, skipped")
+                continue
+            cart, _ = Cart.objects.get_or_create(user=buyer)
+            CartItem.objects.update_or_create(cart=cart, listing=listing, defaults={"quantity": 1})
+            try:
+                started = services.checkout_start(
+                    buyer=buyer,
+                    cart=cart,
+                    seller_id=seller.pk,
+                    currency=currency,
+                    success_url=success,
+                    cancel_url=cancel,
+                )
+                _pay(str(started.order.checkout_session_id))
+                order = services.order_sync_from_stripe(order=started.order)
+            except (DomainError, OSError) as exc:
+                raise CommandError(f"could not seed an order from {seller.shop_name}: {exc}") from exc
+            self.stdout.write(
+                f"  order {order.pk} {order.get_status_display():<8} {seller.shop_name}: {listing.title}, "
+                f"fee {order.application_fee_amount} / net {order.seller_net} {currency.upper()} (minor units)"
+            )
