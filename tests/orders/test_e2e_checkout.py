@@ -64,13 +64,15 @@ def test_buyer_pays_with_4242_and_seller_sees_net_after_fee(
     expect(page.get_by_test_id("order-status")).to_have_text("Paid")
     expect(page.get_by_test_id("order-total")).to_have_text("$100.00")
     expect(page.get_by_text("Thank you! Your payment went through.")).to_be_visible()
+    page.get_by_role("link", name="Your orders", exact=True).click()
+    expect(page.get_by_test_id("order-row")).to_contain_text("Paid")
     assert sandbox_webhooks.wait_for_webhooks(10)
     order = Order.objects.get(buyer=buyer)
     assert order.status == OrderStatus.PAID and order.transfer_id and order.application_fee_id
 
     log_out(page)
     log_in(page, base, seller.user.email)
-    page.goto(base + "/sell/orders/")
+    page.get_by_role("link", name="Orders received", exact=True).click()
     row = page.get_by_test_id("seller-order-row")
     expect(row.get_by_test_id("seller-net")).to_have_text("$89.70")  # $100.00 - (10 % + $0.30)
     row.get_by_role("link", name=f"Order {order.pk}").click()
