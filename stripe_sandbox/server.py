@@ -128,7 +128,7 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
                 status, result, extra = self._api_inner(method, path, query, body, request_id)
                 headers.update(extra)
             except StripeError as exc:
-                status, result = exc.status, exc.body()
+                status, result = exc.status, exc.body(f"https://dashboard.stripe.com/test/logs/{request_id}")
             except Exception:  # noqa: BLE001 - a bug in the sandbox: Stripe's api_error shape, traceback to stderr
                 traceback.print_exc()
                 status, result = 500, StripeError(500, "An unknown error occurred", type="api_error").body()
