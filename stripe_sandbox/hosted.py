@@ -101,6 +101,7 @@ def checkout_page(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
         if session is None:
             return page("Not found", "<h1>Checkout session not found</h1>", 404)
         error = None
+        data: dict[str, str] = {}
         if req.command == "POST" and session["status"] == "open":
             data = form(body)
             result = checkout.pay(core, session, data.get("cardNumber", ""), data.get("email") or None)
@@ -110,10 +111,10 @@ def checkout_page(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
             if result["status"] == "succeeded":
                 return page("Paid", "<h1>Payment successful</h1>")
             error = result["error"]
-        return _render_checkout(core, session, error)
+        return _render_checkout(core, session, error, data.get("email"))
 
 
-def _render_checkout(core: Core, session: Obj, error: str | None) -> Response:
+def _render_checkout(core: Core, session: Obj, error: str | None, email: str | None = None) -> Response:
     cur = session["currency"]
     if session["status"] == "complete":
         return page("Paid", "<h1>This payment is complete</h1><p>Thank you.</p>")
@@ -128,7 +129,7 @@ def _render_checkout(core: Core, session: Obj, error: str | None) -> Response:
     options = "".join(f'<option value="{n}">' for n, _ in TEST_CARDS)
     alert = f'<p role="alert" id="error">{esc(error)}</p>' if error else ""
     cancel = f'<p><a href="{esc(session["cancel_url"])}">Cancel</a></p>' if session["cancel_url"] else ""
-    email = session["customer_email"] or ""
+    email = email or session["customer_email"] or ""
     return page(
         "Checkout",
         f"""<h1>Pay {esc(money.format_amount(session["amount_total"], cur))}</h1>

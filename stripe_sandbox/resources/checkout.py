@@ -153,6 +153,10 @@ def session_create(ctx: Ctx) -> Obj:
             )
     now = ctx.store.now()
     expires_at = p.get("expires_at") or now + 86400
+    offset = ctx.store.clock_offset
+    if offset and not now + 1800 <= expires_at <= now + 86400 and now + 1800 <= expires_at + offset <= now + 86400:
+        # The app computed it from its wall clock while the sandbox clock was advanced: same duration, our time.
+        expires_at += offset
     if not now + 1800 <= expires_at <= now + 86400:
         raise invalid(
             "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation and at least "
