@@ -515,6 +515,8 @@ def create_refund(
         raise invalid(f"Charge {charge['id']} has not been captured and cannot be refunded.", param="charge")
     if remaining <= 0:
         raise invalid(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
+    if charge.get("disputed"):
+        raise invalid(f"Charge {charge['id']} has been charged back; cannot issue a refund.", code="charge_disputed")
     amount = remaining if amount is None else amount
     if amount <= 0:
         raise invalid("Refund amount must be a positive integer.", param="amount", code="amount_too_small")

@@ -100,6 +100,9 @@ def test_lost_dispute_recovered_from_seller(
         dispute.id, params={"evidence": {"uncategorized_text": "Delivered", "receipt": file.id}, "submit": True}
     )
     assert updated.status == "under_review" and updated.evidence.receipt == file.id
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.refunds.create(params={"charge": dispute.charge})
+    assert refused.value.code == "charge_disputed"
     closed = control(sb, f"disputes/{dispute.id}/resolve", outcome="lost")
     assert closed["status"] == "lost"
 
