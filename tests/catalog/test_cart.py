@@ -60,9 +60,10 @@ def test_cart_groups_items_by_seller_with_totals_per_currency_and_says_each_shop
     assert "Each shop is paid separately" in page
     assert '<li data-testid="total-usd">USD: <strong>$29.99</strong></li>' in page
     assert '<li data-testid="total-jpy">JPY: <strong>¥6,000</strong></li>' in page
-    # No pretend checkout: the pay buttons are disabled and say why.
-    assert page.count("Checkout coming soon") == 2
-    assert page.count("disabled") >= 2
+    # One checkout per shop: each group posts its own seller and currency to the checkout.
+    assert page.count('data-testid="pay-button"') == 2
+    assert page.count(f'action="{reverse("checkout")}"') == 2
+    assert f'name="seller_id" value="{jpy_shop.pk}"' in page and 'name="currency" value="jpy"' in page
 
 
 def test_a_line_that_can_no_longer_be_bought_is_flagged_and_left_out_of_the_total(client: Client) -> None:
@@ -76,6 +77,9 @@ def test_a_line_that_can_no_longer_be_bought_is_flagged_and_left_out_of_the_tota
     page = client.get(reverse("cart")).content.decode()
     assert "No longer for sale" in page
     assert "Only 1 left: lower the quantity." in page
+    # Nothing is paid while a line needs fixing: the shop's Pay button is disabled and says why.
+    assert 'data-testid="pay-button"' not in page
+    assert "Fix the items marked above to pay this shop." in page
 
 
 def test_remove_an_item(client: Client) -> None:
