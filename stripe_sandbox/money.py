@@ -136,9 +136,10 @@ def balance(store: Store, owner: str) -> Obj:
         bucket = avail if txn["available_on"] <= now else pend
         bucket[txn["currency"]] = bucket.get(txn["currency"], 0) + txn["net"]
         (pend if bucket is avail else avail).setdefault(txn["currency"], 0)
-    if not avail:
-        avail["usd"] = 0
-        pend["usd"] = 0
+    if not avail:  # an empty balance still lists the account's default currency, as Stripe's does
+        currency = (store.objects.get(owner) or {}).get("default_currency") or "usd"
+        avail[currency] = 0
+        pend[currency] = 0
 
     def rows(d: dict[str, int]) -> list[dict[str, Any]]:
         return [{"amount": v, "currency": c, "source_types": {"card": v}} for c, v in sorted(d.items())]
