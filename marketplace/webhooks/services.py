@@ -367,15 +367,20 @@ def webhook_events_sweep(*, older_than: timedelta | None = None, limit: int = 10
         status=Status.FAILED, next_attempt_at__lte=cutoff
     )
     ids = list(stuck.order_by("received_at").values_list("id", flat=True)[:limit])
-    sent: list[str] = []
+    if not ids:
+        return 0
+    # Bump first, publish after: an UPDATE after publishing holds the rows' locks just when a fast
+    # worker takes them with SKIP LOCKED, and that worker would skip the event as "busy" and leave
+    # it pending (seen in tests). Rows the broker refuses below are simply swept again next run.
+    WebhookEvent.objects.filter(pk__in=ids).update(updated_at=timezone.now())
+    sent = 0
     for event_id in ids:
         if not enqueue_processing(event_id):
             break  # the broker is still down: try again next run
-        sent.append(event_id)
+        sent += 1
     if sent:
-        WebhookEvent.objects.filter(pk__in=sent).update(updated_at=timezone.now())
-        logger.info("webhook sweeper re-enqueued %d events", len(sent))
-    return len(sent)
+        logger.info("webhook sweeper re-enqueued %d events", sent)
+    return sent
 
 
 def _known_account_ids() -> list[str]:

@@ -68,13 +68,13 @@ def _connects(port: int) -> bool:
         return False
 
 
-def wait_for(check: Callable[[], object], timeout: float, message: str) -> None:
+def wait_for(check: Callable[[], object], timeout: float, message: str | Callable[[], str]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.05)
-    raise AssertionError(message)
+    raise AssertionError(message() if callable(message) else message)
 
 
 def _reset_broker_pools() -> None:
@@ -153,7 +153,14 @@ def test_events_arriving_while_redis_is_down_are_stored_and_processed_once_it_is
     with thread_worker():
         # `before` is lost too: its message lived in the Redis that stopped without saving.
         assert services.webhook_events_sweep(older_than=timedelta(0)) == 4
-        wait_for(lambda: all(status_of(e["id"]) == "processed" for e in [before, *events]), 20, "not processed")
+        wait_for(
+            lambda: all(status_of(e["id"]) == "processed" for e in [before, *events]),
+            20,
+            lambda: (
+                "not processed: "
+                + repr(list(WebhookEvent.objects.values_list("id", "status", "attempts", "last_error")))
+            ),
+        )
     assert [effects(e["id"]) for e in [before, *events]] == [1, 1, 1, 1]
 
 
