@@ -38,8 +38,13 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy .
 
+# The suite needs Postgres (row locks, ON CONFLICT) and Redis: the local ones unless told otherwise.
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/marketplace)
+TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
+
 pytest: install browsers
-	DJANGO_SETTINGS_MODULE=config.settings.test $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## test: the whole suite, with makemigrations --check, ruff and mypy
 test: migrations-check lint typecheck pytest
