@@ -33,6 +33,10 @@ def _wait_for_port(host: str, port: int, timeout: float = 15.0) -> None:
     raise CommandError(f"nothing answered on {host}:{port} after {timeout:.0f} s")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 class Command(BaseCommand):
     help = "Run the demo: the Stripe sandbox, the seed data and the web app."
 
@@ -41,6 +45,10 @@ class Command(BaseCommand):
         parser.add_argument("--no-seed", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Ctrl-C (SIGINT) and a plain `kill` (SIGTERM) both stop everything, even when started from a
+        # shell that ignores SIGINT for background jobs.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
         api = urlsplit(settings.STRIPE_API_BASE or "http://127.0.0.1:12111")
         state_dir = settings.BASE_DIR / ".demo"
         state_dir.mkdir(exist_ok=True)
@@ -81,7 +89,7 @@ class Command(BaseCommand):
         finally:
             for child in reversed(children):
                 if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
+                    child.terminate()
             for child in children:
                 try:
                     child.wait(timeout=10)
