@@ -96,3 +96,18 @@ def test_signup_requires_email_verification_before_login(client: Client, mailout
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
     assert len(mailoutbox) == 1 and "new@example.com" in mailoutbox[0].to
+
+
+def test_password_reset_by_email_link(client: Client, mailoutbox: list) -> None:
+    import re
+
+    UserFactory(email="kim@example.com")
+    client.post(reverse("account_reset_password"), {"email": "kim@example.com"})
+    assert len(mailoutbox) == 1
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mailoutbox[0].body)
+    assert link, mailoutbox[0].body
+    form_page = client.get(link.group(1), follow=True)
+    new_password = "another-long-phrase-7"
+    client.post(form_page.request["PATH_INFO"], {"password1": new_password, "password2": new_password})
+    assert Client().login(email="kim@example.com", password=new_password)
+    assert not Client().login(email="kim@example.com", password=PASSWORD)
