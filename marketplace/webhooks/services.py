@@ -33,7 +33,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from marketplace.gateway import events as gateway_events
-from marketplace.webhooks import registry
+from marketplace.webhooks import broker, registry
 from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
 
 logger = logging.getLogger("marketplace.webhooks")
@@ -208,7 +208,14 @@ def enqueue_processing(event_id: str) -> bool:
             return True
         producer = _publisher()
         try:
-            process_event.apply_async(args=(event_id,), retry=False, producer=producer)
+            # argsrepr given: Celery would otherwise saferepr() the arguments on every publish.
+            process_event.apply_async(
+                args=(event_id,),
+                retry=False,
+                producer=producer,
+                argsrepr=repr((event_id,)),  # type: ignore[call-arg]  # Celery option missing from the stubs
+                kwargsrepr="{}",
+            )
         except Exception:
             _local.__dict__.pop("producer", None)  # reconnect next time
             with contextlib.suppress(Exception):
@@ -247,6 +254,7 @@ def _publish_connection(app: Any, url: str) -> Any:
     timeout = float(_setting("WEBHOOK_BROKER_CONNECT_TIMEOUT", 2.0))
     return app.connection_for_write(
         url,
+        transport=broker.transport_for(url),
         connect_timeout=timeout,
         transport_options={"max_retries": 0, "socket_connect_timeout": timeout, "socket_timeout": timeout},
     )
