@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -32,25 +33,37 @@ def clean_cache() -> None:
 
 
 @pytest.fixture(scope="session")
-def stripe_sandbox_server() -> Any:
+def sandbox_server() -> Iterator[Any]:
     from stripe_sandbox import Sandbox
 
-    server = Sandbox(retry_base=0.05, max_attempts=4)
-    server.start()
-    yield server
-    server.stop()
+    with Sandbox(retry_base=0.05, max_attempts=3) as server:
+        yield server
 
 
 @pytest.fixture
-def sandbox(stripe_sandbox_server: Any, settings: Any) -> Any:
-    """The sandbox, reset, with the gateway pointed at it (webhook deliveries off)."""
-    stripe_sandbox_server.reset()
-    stripe_sandbox_server.configure_webhooks(
-        webhook_url=None, webhook_secret=None, connect_webhook_url=None, connect_webhook_secret=None
+def sb(sandbox_server: Any) -> Any:
+    """The shared sandbox, emptied, with webhook deliveries off unless a test turns them on.
+
+    Needs no Django: the sandbox's own tests and the contract tests use it as it is."""
+    sandbox_server.reset()
+    sandbox_server.configure_webhooks(
+        webhook_url=None,
+        webhook_secret=None,
+        connect_webhook_url=None,
+        connect_webhook_secret=None,
+        retry_base=0.05,
+        max_attempts=3,
     )
-    settings.STRIPE_API_BASE = stripe_sandbox_server.url
+    return sandbox_server
+
+
+@pytest.fixture
+def sandbox(sb: Any, settings: Any) -> Any:
+    """The emptied sandbox with the gateway pointed at it through settings."""
+    sb.configure_webhooks(max_attempts=4)
+    settings.STRIPE_API_BASE = sb.url
     settings.STRIPE_SECRET_KEY = "sk_test_marketplace"
-    return stripe_sandbox_server
+    return sb
 
 
 @pytest.fixture
