@@ -40,6 +40,12 @@ def template(kind: str, **fields: Any) -> Obj:
     return obj
 
 
+def empty_billing_details(email: str | None = None) -> Obj:
+    """A charge's `billing_details` when the test card carried no billing address."""
+    address = dict.fromkeys(("city", "country", "line1", "line2", "postal_code", "state"))
+    return {"address": address, "email": email, "name": None, "phone": None, "tax_id": None}
+
+
 def list_envelope(data: list[Obj], url: str, has_more: bool = False) -> Obj:
     return {"object": "list", "data": data, "has_more": has_more, "url": url}
 

@@ -11,7 +11,7 @@ from typing import Any
 from .. import money
 from ..core import Core, Ctx, Route, diff
 from ..errors import StripeError, invalid
-from ..store import PLATFORM, Obj, list_envelope, new_id, template
+from ..store import PLATFORM, Obj, empty_billing_details, list_envelope, new_id, template
 from .payments import check_destination
 
 INSUFFICIENT_FUNDS = (
@@ -75,20 +75,7 @@ def create_transfer(
         amount_captured=amount,
         amount_refunded=0,
         application_fee_amount=None,
-        billing_details={
-            "address": {
-                "city": None,
-                "country": None,
-                "line1": None,
-                "line2": None,
-                "postal_code": None,
-                "state": None,
-            },
-            "email": None,
-            "name": None,
-            "phone": None,
-            "tax_id": None,
-        },
+        billing_details=empty_billing_details(),
         calculated_statement_descriptor=None,
         captured=True,
         created=now,

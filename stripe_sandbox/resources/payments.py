@@ -9,7 +9,7 @@ from typing import Any
 from .. import money
 from ..core import Core, Ctx, Route, diff
 from ..errors import StripeError, invalid
-from ..store import Obj, list_envelope, new_id, template
+from ..store import Obj, empty_billing_details, list_envelope, new_id, template
 
 
 @dataclass(frozen=True)
@@ -286,20 +286,7 @@ def _new_charge(core: Core, pi: Obj, card: TestCard, owner: str) -> Obj:
         application_fee=None,
         application_fee_amount=pi["application_fee_amount"],
         balance_transaction=None,
-        billing_details={
-            "address": {
-                "city": None,
-                "country": None,
-                "line1": None,
-                "line2": None,
-                "postal_code": None,
-                "state": None,
-            },
-            "email": pi.get("receipt_email"),
-            "name": None,
-            "phone": None,
-            "tax_id": None,
-        },
+        billing_details=empty_billing_details(email=pi.get("receipt_email")),
         calculated_statement_descriptor="SANDBOX",
         captured=True,
         created=core.store.now(),
