@@ -14,6 +14,40 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/bin/chromium"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Drop test databases left by killed runs (config/settings/test.py names one per process)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return
+    from urllib.parse import urlsplit
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    prefix = f"test_{parts.path.lstrip('/')}_"
+    server = parts._replace(path="/postgres").geturl()
+    try:
+        with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+            query = "SELECT datname FROM pg_database WHERE datname LIKE %s"
+            for (name,) in conn.execute(query, [prefix + "%"]).fetchall():
+                pid = name.removeprefix(prefix)
+                if pid.isdigit() and not _alive(int(pid)):
+                    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    except psycopg.Error:
+        pass  # no server yet: pytest-django reports that more clearly
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ["--disable-gpu", "--disable-quic"]}
