@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 import pytest
@@ -11,17 +9,10 @@ import pytest
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.webhooks import services
 from marketplace.webhooks.models import WebhookEvent
+from tests.sandbox.helpers import control
 from tests.webhooks.conftest import make_seller
 
 pytestmark = pytest.mark.django_db
-
-
-def _control(sandbox: Any, path: str, **data: str) -> Any:
-    request = urllib.request.Request(
-        f"{sandbox.url}{path}", data=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def test_events_lost_in_delivery_are_stored_and_processed_by_the_catch_up(
@@ -32,7 +23,7 @@ def test_events_lost_in_delivery_are_stored_and_processed_by_the_catch_up(
         seller_id=1, country="US", default_currency="usd", email="shop@example.com", business_name="Blue Mugs"
     )
     seller = make_seller(account["id"])
-    _control(sandbox, f"/_sandbox/accounts/{account['id']}/requirements", currently_due="individual.id_number")
+    control(sandbox, f"accounts/{account['id']}/requirements", currently_due="individual.id_number")
     assert not WebhookEvent.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):  # the enqueue happens on commit
