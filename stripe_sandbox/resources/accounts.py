@@ -243,6 +243,15 @@ LINK_TTL = 300
 def account_link_create(ctx: Ctx) -> Obj:
     p = ctx.params(LINK_SCHEMA)
     acct = ctx.store.get(p["account"], "account", PLATFORM)
+    # Stripe's docs: `account_update` links exist only for accounts whose platform collects the
+    # requirements (Custom); accounts with a Stripe-hosted Dashboard (Express, Standard) update their
+    # details there. (The wording of Stripe's refusal is not documented; this one says the rule.)
+    if p["type"] == "account_update" and acct.get("type") in ("express", "standard"):
+        raise invalid(
+            "You cannot create `account_update` type Account Links for accounts that have access to a "
+            "Stripe-hosted Dashboard.",
+            param="type",
+        )
     if p["type"] == "account_update" and not acct["details_submitted"]:
         raise invalid("You cannot create `account_update` type Account Links for this account.", param="type")
     for key in ("refresh_url", "return_url"):

@@ -134,3 +134,21 @@ def test_deadline_passing_disables_the_account(client: stripe.StripeClient, sb: 
     assert not acct.charges_enabled and not acct.payouts_enabled
     assert acct.requirements.past_due == ["individual.id_number"]
     assert acct.requirements.disabled_reason == "requirements.past_due"
+
+
+def test_account_update_links_are_refused_for_express_accounts_even_once_onboarded(
+    client: stripe.StripeClient, sb: Sandbox
+) -> None:
+    """Stripe creates `account_update` links only where the platform collects requirements."""
+    account_id = onboarded_account(client, sb)
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.account_links.create(
+            params={
+                "account": account_id,
+                "type": "account_update",
+                "refresh_url": "http://app/refresh",
+                "return_url": "http://app/return",
+            }
+        )
+    assert refused.value.param == "type"
+    assert "Stripe-hosted Dashboard" in str(refused.value.user_message)
