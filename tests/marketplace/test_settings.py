@@ -69,3 +69,13 @@ def test_celery_is_configured_for_at_least_once_delivery() -> None:
     assert conf.worker_prefetch_multiplier == 1
     # Celery's Django fixup reads this to keep DB connections across tasks.
     assert conf.get("CELERY_DB_REUSE_MAX") or conf.get("db_reuse_max")
+
+
+def test_every_scheduled_task_exists() -> None:
+    """A typo in the beat schedule would make a sweeper silently never run."""
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled, "nothing is scheduled"
+    assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
