@@ -1,0 +1,87 @@
+"""Stripe unreachable: the buyer and the seller get a clear sentence, and nothing is lost.
+
+The gateway is pointed (through settings only) at a port nobody listens on, then back at the
+sandbox: the retry works as if nothing had happened.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from marketplace.catalog.models import CartItem, Listing
+from orders.models import Order, OrderStatus
+from sellers.models import Seller
+from tests.factories import UserFactory
+from tests.orders.conftest import active_seller, cart_with, listing_of, signed_in
+
+pytestmark = pytest.mark.django_db
+
+UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
+
+
+@pytest.fixture
+def stripe_down(sandbox: Any, settings: Any) -> Any:
+    """Turn Stripe off and on again: `stripe_down(True)` / `stripe_down(False)`."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]  # nobody listens once the socket is closed
+
+    def switch(down: bool) -> None:
+        settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port}" if down else sandbox.url
+        settings.STRIPE_MAX_NETWORK_RETRIES = 0
+
+    return switch
+
+
+def _messages(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_checkout_during_an_outage_says_so_and_keeps_cart_and_stock(
+    sandbox: Any, stripe_down: Any, currency: str
+) -> None:
+    seller = active_seller(sandbox, currency=currency)
+    listing = listing_of(seller, price=2500, stock=5)
+    buyer = UserFactory()
+    cart_with(buyer, (listing, 2))
+    client = signed_in(buyer)
+    form = {"seller_id": seller.pk, "currency": currency}
+
+    stripe_down(True)
+    response = client.post(reverse("checkout"), form)
+    assert response.status_code == 302 and response["Location"] == reverse("cart")
+    assert UNREACHABLE in _messages(response)
+    assert Listing.objects.get(pk=listing.pk).stock == 5  # the reservation was given back
+    assert CartItem.objects.get(listing=listing).quantity == 2
+    assert list(Order.objects.values_list("status", flat=True)) == [OrderStatus.CANCELED]
+
+    stripe_down(False)
+    response = client.post(reverse("checkout"), form)
+    assert response.status_code == 303 and response["Location"].startswith(sandbox.url)
+    order = Order.objects.get(status=OrderStatus.PENDING_PAYMENT)
+    assert (order.amount_total, order.currency) == (5000, currency)
+    assert Listing.objects.get(pk=listing.pk).stock == 3
+
+
+def test_start_selling_during_an_outage_keeps_the_shop_and_finishes_on_retry(sandbox: Any, stripe_down: Any) -> None:
+    user = UserFactory()
+    client = signed_in(user)
+    form = {"shop_name": "Rain Check Ceramics", "country": "US", "default_currency": "usd"}
+
+    stripe_down(True)
+    response = client.post(reverse("sell_start"), form)
+    assert UNREACHABLE in _messages(response)
+    seller = Seller.objects.get(user=user)
+    assert seller.shop_name == "Rain Check Ceramics" and seller.stripe_account_id is None
+
+    stripe_down(False)
+    response = client.post(reverse("sell_start"), form)
+    assert response.status_code == 302 and response["Location"].startswith(f"{sandbox.url}/hosted/onboarding/")
+    seller.refresh_from_db()
+    assert seller.stripe_account_id and seller.stripe_account_id.startswith("acct_")
