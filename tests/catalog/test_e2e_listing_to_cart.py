@@ -3,24 +3,14 @@ cart next to 2 tea bowls from a Japanese shop, and sees one total in USD and one
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Page, expect
 
 from marketplace.catalog.models import Listing
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_bytes
-from tests.factories import PASSWORD
+from tests.e2e.browser import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
 
 
 def test_seller_lists_buyer_finds_and_fills_a_two_currency_cart(  # type: ignore[no-untyped-def]

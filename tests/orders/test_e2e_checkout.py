@@ -12,18 +12,11 @@ from playwright.sync_api import Page, expect
 
 from marketplace.catalog.models import CartItem
 from orders.models import Order, OrderStatus
-from tests.factories import PASSWORD, UserFactory
+from tests.e2e.browser import log_in
+from tests.factories import UserFactory
 from tests.orders.conftest import active_seller, listing_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page: Page, base: str, email: str) -> None:
-    page.goto(base + "/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password:", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
-    expect(page.get_by_test_id("signed-in-as")).to_have_text(email)
 
 
 def log_out(page: Page) -> None:
