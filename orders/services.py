@@ -296,8 +296,11 @@ def _remove_from_cart(order: Order) -> None:
     CartItem.objects.filter(cart__user_id=order.buyer_id, listing_id__in=listing_ids).delete()
 
 
-def _order_id_of(session: dict[str, Any]) -> int | None:
-    raw = (session.get("metadata") or {}).get("order_id") or session.get("client_reference_id")
+def order_id_of(obj: dict[str, Any]) -> int | None:
+    """Our order id on a Stripe object (session, payment intent, charge): `metadata.order_id`, or a
+    session's `client_reference_id`; None when the object is not one of our orders."""
+    metadata = obj.get("metadata")
+    raw = (metadata.get("order_id") if isinstance(metadata, dict) else None) or obj.get("client_reference_id")
     try:
         return int(raw) if raw is not None else None
     except (TypeError, ValueError):
@@ -311,7 +314,7 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
     the second finds the order paid and only fills in ids it did not know. Returns None when the
     session is not one of our orders.
     """
-    order_id = _order_id_of(session)
+    order_id = order_id_of(session)
     if order_id is None:
         return None
     with transaction.atomic():
@@ -380,7 +383,7 @@ def _refund_sold_out(order: Order) -> None:
 def order_expire(*, session: dict[str, Any]) -> Order | None:
     """`checkout.session.expired`: release the stock of a still-unpaid order (a paid or replaced one
     is left alone; an old session of an order never moves it backwards)."""
-    order_id = _order_id_of(session)
+    order_id = order_id_of(session)
     if order_id is None:
         return None
     with transaction.atomic():
@@ -395,7 +398,7 @@ def order_expire(*, session: dict[str, Any]) -> Order | None:
 
 def order_mark_payment_failed(*, session: dict[str, Any]) -> Order | None:
     """`checkout.session.async_payment_failed`: the bank refused a delayed payment; stock goes back."""
-    order_id = _order_id_of(session)
+    order_id = order_id_of(session)
     if order_id is None:
         return None
     with transaction.atomic():

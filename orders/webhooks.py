@@ -14,20 +14,11 @@ from marketplace.webhooks.registry import webhook_handler
 from orders import services
 
 
-def _order_id(obj: dict[str, object]) -> int | None:
-    metadata = obj.get("metadata")
-    raw = metadata.get("order_id") if isinstance(metadata, dict) else None
-    try:
-        return int(str(raw)) if raw else None
-    except ValueError:
-        return None
-
-
 @webhook_handler("checkout.session.completed", "checkout.session.async_payment_succeeded")
 def session_paid(event: WebhookEvent) -> None:
     """Paid now (card) or later (a delayed method succeeded): re-read, then the one paid path."""
     obj = event.data_object
-    if _order_id(obj) is None or obj.get("payment_status") != "paid":
+    if services.order_id_of(obj) is None or obj.get("payment_status") != "paid":
         return  # not ours, or an async payment still processing: its own event will follow
     session = gateway_checkout.checkout_session_retrieve(str(obj["id"]))
     services.order_mark_paid(session=session)
@@ -47,7 +38,7 @@ def session_payment_failed(event: WebhookEvent) -> None:
 def payment_attempt_failed(event: WebhookEvent) -> None:
     """A declined card: the order stays payable and tells the buyer the bank's reason."""
     obj = event.data_object
-    order_id = _order_id(obj)
+    order_id = services.order_id_of(obj)
     error = obj.get("last_payment_error") or {}
     if order_id is not None and isinstance(error, dict):
         services.order_record_payment_error(order_id=order_id, message=str(error.get("message") or "Declined."))
@@ -55,7 +46,7 @@ def payment_attempt_failed(event: WebhookEvent) -> None:
 
 @webhook_handler("charge.succeeded")
 def charge_succeeded(event: WebhookEvent) -> None:
-    services.order_record_charge(order_id=_order_id(event.data_object), charge=event.data_object)
+    services.order_record_charge(order_id=services.order_id_of(event.data_object), charge=event.data_object)
 
 
 @webhook_handler("transfer.created")
