@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from config.celery import app as celery_app
 from marketplace.webhooks import registry
+from tests.webhooks.broker import PrivateRedis, reset_broker_pools
 from tests.webhooks.handlers import TEST_HANDLERS
 
 PLATFORM_SECRET = "whsec_test_platform"
@@ -74,3 +76,20 @@ def make_seller(account_id: str) -> Any:
     return Seller.objects.create(
         user=UserFactory(), shop_name="Shop", country="US", default_currency="usd", stripe_account_id=account_id
     )
+
+
+@pytest.fixture
+def redis_broker() -> Iterator[PrivateRedis]:
+    """A private Redis as the broker, and tasks sent to it for real (not eager)."""
+    redis = PrivateRedis()
+    redis.start()
+    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    celery_app.conf.broker_url = redis.url
+    celery_app.conf.task_always_eager = False
+    reset_broker_pools()
+    try:
+        yield redis
+    finally:
+        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+        reset_broker_pools()
+        redis.stop()

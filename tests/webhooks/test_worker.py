@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -26,79 +25,13 @@ from django.test import Client
 from config.celery import app as celery_app
 from marketplace.webhooks import services
 from marketplace.webhooks.models import WebhookEvent
+from tests.webhooks.broker import PrivateRedis, free_port, reset_broker_pools, wait_for
 from tests.webhooks.conftest import PLATFORM_URL, make_event, signed
 from tests.webhooks.handlers import BLOCK, EFFECT, effects
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.usefixtures("handlers")]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class PrivateRedis:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for(lambda: _connects(self.port), 10, "redis did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(10)
-            self.proc = None
-
-
-def _connects(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
-
-
-def wait_for(check: Callable[[], object], timeout: float, message: str | Callable[[], str]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(message() if callable(message) else message)
-
-
-def _reset_broker_pools() -> None:
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def redis_broker() -> Iterator[PrivateRedis]:
-    """A private Redis as the broker, and tasks sent to it for real (not eager)."""
-    redis = PrivateRedis()
-    redis.start()
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    celery_app.conf.broker_url = redis.url
-    celery_app.conf.task_always_eager = False
-    _reset_broker_pools()
-    try:
-        yield redis
-    finally:
-        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
-        _reset_broker_pools()
-        redis.stop()
 
 
 @contextmanager
@@ -149,7 +82,7 @@ def test_events_arriving_while_redis_is_down_are_stored_and_processed_once_it_is
         assert time.perf_counter() - started < 3, "a broker outage must not stall intake"
     assert [status_of(e["id"]) for e in events] == ["pending"] * 3
     redis_broker.start()
-    _reset_broker_pools()
+    reset_broker_pools()
     with thread_worker():
         # `before` is lost too: its message lived in the Redis that stopped without saving.
         assert services.webhook_events_sweep(older_than=timedelta(0)) == 4
