@@ -8,10 +8,11 @@ from marketplace.health import healthz
 from marketplace.webhooks import views as webhook_views
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
-    path("api/v1/", api.urls),
+    # The webhook endpoints first: they take the most requests, and each pattern before them is tried.
     path("webhooks/stripe/", webhook_views.stripe_webhook, name="stripe_webhook"),
     path("webhooks/stripe/connect/", webhook_views.stripe_connect_webhook, name="stripe_connect_webhook"),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("frontend.urls")),

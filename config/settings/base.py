@@ -217,6 +217,8 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
 WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.0)
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=300)
+# How long the intake's relay lets ids gather before publishing them in one round trip
+WEBHOOK_RELAY_LINGER_SECONDS = env.float("WEBHOOK_RELAY_LINGER_SECONDS", default=0.02)
 WEBHOOK_HANDLER_MODULES = env.list("WEBHOOK_HANDLER_MODULES", default=[])  # extra modules with @webhook_handler
 
 LOGGING = {
