@@ -49,7 +49,8 @@ class TaskRelay:
         if self._pid != os.getpid():
             self._start()
         self._pending.append(event_id)
-        self._wake.set()
+        if not self._wake.is_set():  # under load it is: set() takes a lock and notifies, every time
+            self._wake.set()
 
     def _start(self) -> None:
         with self._start_lock:
