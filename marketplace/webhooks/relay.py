@@ -9,7 +9,7 @@ answered without waiting on Redis at all, and a busy intake spends far less CPU 
 What an id in memory risks is what a refused publish risks: the process dies before the flush
 (the flush at interpreter exit covers a graceful stop), or the broker is down. Either way the row
 is committed and pending, and `webhook_events_sweep` enqueues it. With `CELERY_TASK_ALWAYS_EAGER`
-(tests, the demo) `submit()` processes the event at once instead.
+(tests, the demo) the intake does not use the relay: it processes the event at once.
 """
 
 from __future__ import annotations
