@@ -6,8 +6,10 @@ to arrive and publishes them together: on Redis, one round trip for the lot. Str
 answered without waiting on Redis at all, and a busy intake spends far less CPU per event
 (measured by `make bench-webhooks`).
 
-What an id in memory risks is what a refused publish risks: the process dies before the flush
-(the flush at interpreter exit covers a graceful stop), or the broker is down. Either way the row
+Only the web intake uses it (its processes exit through the interpreter); the catch-up job and the
+sweeper, which run in Celery's worker processes, send their tasks at once. What an id in memory
+risks is what a refused publish risks: the process dies before the flush (the flush at
+interpreter exit covers a graceful stop), or the broker is down. Either way the row
 is committed and pending, and `webhook_events_sweep` enqueues it. With `CELERY_TASK_ALWAYS_EAGER`
 (tests, the demo) the intake does not use the relay: it processes the event at once.
 """
@@ -66,7 +68,10 @@ class TaskRelay:
             self._wake.wait()
             time.sleep(linger)  # let a batch gather
             self._wake.clear()  # ids added from here on wake the next round
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a bug must not end the thread: later ids would wait for the sweeper
+                logger.exception("webhook task relay failed; its batch is left to the sweeper")
 
     def flush(self) -> int:
         """Publish every queued id now; returns how many were sent (0 if the broker refused)."""

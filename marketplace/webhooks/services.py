@@ -161,13 +161,17 @@ def _insert_sql(vendor: str) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT (id) DO NOTHING RETURNING id"  # noqa: S608
 
 
-def webhook_event_store(*, payload: dict[str, Any], source: str, body: bytes | None = None) -> StoreResult:
+def webhook_event_store(
+    *, payload: dict[str, Any], source: str, body: bytes | None = None, batched: bool = False
+) -> StoreResult:
     """Insert the event unless we have it; enqueue its processing once the insert commits.
 
     One `INSERT ... ON CONFLICT DO NOTHING RETURNING id`: ten concurrent deliveries of one event
     make one row, and only the delivery that inserted it enqueues a task. Run outside a transaction
     it commits by itself; inside one, the task is sent on commit. `body`, the JSON `payload` was
-    parsed from, is stored as it came instead of serializing `payload` again.
+    parsed from, is stored as it came instead of serializing `payload` again. `batched` (the web
+    intake) sends the task through `relay`; other callers, such as the catch-up job in a worker
+    process, send it at once.
     """
     reason = _ignored_reason(payload, source)
     status = Status.IGNORED if reason else Status.PENDING
@@ -192,7 +196,7 @@ def webhook_event_store(*, payload: dict[str, Any], source: str, body: bytes | N
         cursor.execute(_insert_sql(connection.vendor), params)
         created = cursor.fetchone() is not None
     if created and status == Status.PENDING:
-        transaction.on_commit(lambda: _enqueue_stored(payload["id"]))
+        transaction.on_commit(lambda: _enqueue_stored(payload["id"], batched=batched))
     elif created:
         logger.info("webhook %s %s stored and ignored: %s", payload["type"], payload["id"], reason)
     return StoreResult(event_id=payload["id"], created=created, status=status, ignored_reason=reason)
@@ -203,7 +207,7 @@ def enqueue_processing(event_id: str) -> bool:
 
     The event is already committed: failing the caller would lose nothing but make it retry (Stripe
     would resend an event we have), while the sweeper enqueues it once the broker is back. The
-    intake goes through `relay` instead, which batches; this is for the sweeper and replays.
+    web intake goes through `relay` instead, which batches; this is for everything else.
     """
     from marketplace.webhooks.tasks import process_event
 
@@ -220,14 +224,15 @@ def enqueue_processing(event_id: str) -> bool:
     return True
 
 
-def _enqueue_stored(event_id: str) -> None:
-    """The intake's hand-off once the row commits: through the relay, or inline when tasks are eager."""
+def _enqueue_stored(event_id: str, *, batched: bool) -> None:
+    """The hand-off once a stored event's row commits: through the relay when `batched`, unless
+    tasks are eager (tests, the demo: the event is processed at once)."""
     from marketplace.webhooks.tasks import process_event
 
-    if process_event.app.conf.task_always_eager:
-        enqueue_processing(event_id)
-    else:
+    if batched and not process_event.app.conf.task_always_eager:
         relay.submit(event_id)
+    else:
+        enqueue_processing(event_id)
 
 
 # --- Processing -----------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def _intake(request: HttpRequest, *, source: str, secrets: list[str]) -> HttpRes
     except services.MalformedEvent as exc:
         return _refuse(request, 400, "malformed_event", str(exc))
     try:
-        result = services.webhook_event_store(payload=payload, source=source, body=body)
+        result = services.webhook_event_store(payload=payload, source=source, body=body, batched=True)
     except DatabaseError:
         logger.exception("webhook %s not stored: database unavailable", payload.get("id"))
         return JsonResponse({"error": {"code": "unavailable", "message": "event not stored, retry later"}}, status=503)

@@ -18,7 +18,7 @@ import pytest
 import redis
 from django.test import Client
 
-from marketplace.webhooks import broker
+from marketplace.webhooks import broker, services
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.relay import TaskRelay
 from tests.webhooks.broker import PrivateRedis, wait_for
@@ -116,3 +116,12 @@ def test_ids_still_in_memory_are_sent_when_the_process_exits(redis_broker: Priva
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, timeout=60, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert redis_broker.queued_tasks() == [(TASK, ["evt_exit"])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_stored_outside_the_intake_are_sent_at_once_not_through_the_relay(redis_broker: PrivateRedis) -> None:
+    # The catch-up job stores events inside Celery's worker processes, which end without the
+    # interpreter's exit: nothing of theirs may wait in memory.
+    event = make_event(EFFECT)
+    services.webhook_event_store(payload=event, source="platform")
+    assert redis_broker.queued_tasks() == [(TASK, [event["id"]])]
