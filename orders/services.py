@@ -383,21 +383,24 @@ def _refund_sold_out(order: Order) -> None:
 def order_expire(*, session: dict[str, Any]) -> Order | None:
     """`checkout.session.expired`: release the stock of a still-unpaid order (a paid or replaced one
     is left alone; an old session of an order never moves it backwards)."""
-    order_id = order_id_of(session)
-    if order_id is None:
-        return None
-    with transaction.atomic():
-        order = Order.objects.select_for_update().filter(pk=order_id).first()
-        if order is None or order.status != OrderStatus.PENDING_PAYMENT:
-            return order
-        if order.checkout_session_id and order.checkout_session_id != session.get("id"):
-            return order
-        _close(order, OrderStatus.EXPIRED, EXPIRED_MESSAGE)
-        return order
+    return _close_unpaid(session, OrderStatus.EXPIRED, EXPIRED_MESSAGE, only_current_session=True)
 
 
 def order_mark_payment_failed(*, session: dict[str, Any]) -> Order | None:
     """`checkout.session.async_payment_failed`: the bank refused a delayed payment; stock goes back."""
+    return _close_unpaid(
+        session,
+        OrderStatus.PAYMENT_FAILED,
+        "Your bank did not complete the payment. Nothing was charged.",
+        only_current_session=False,
+    )
+
+
+def _close_unpaid(session: dict[str, Any], status: str, message: str, *, only_current_session: bool) -> Order | None:
+    """Close the order of `session` with `status` if it is still awaiting payment, under its row lock.
+
+    `only_current_session`: leave the order alone when `session` is not its current Checkout Session.
+    """
     order_id = order_id_of(session)
     if order_id is None:
         return None
@@ -405,7 +408,9 @@ def order_mark_payment_failed(*, session: dict[str, Any]) -> Order | None:
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None or order.status != OrderStatus.PENDING_PAYMENT:
             return order
-        _close(order, OrderStatus.PAYMENT_FAILED, "Your bank did not complete the payment. Nothing was charged.")
+        if only_current_session and order.checkout_session_id and order.checkout_session_id != session.get("id"):
+            return order
+        _close(order, status, message)
         return order
 
 
