@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from sellers.models import Seller, SellerModerationEntry
+from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry
 
 
 class ModerationInline(admin.TabularInline):
@@ -22,14 +22,7 @@ class SellerAdmin(admin.ModelAdmin):
     search_fields = ("shop_name", "user__email", "stripe_account_id")
     readonly_fields = (
         "stripe_account_id",
-        "details_submitted",
-        "charges_enabled",
-        "payouts_enabled",
-        "capabilities",
-        "requirements",
-        "current_deadline",
-        "disabled_reason",
-        "stripe_state_updated_at",
+        *STRIPE_MIRROR_FIELDS,
         "disconnected_at",
         "paused_at",
         "paused_by",

@@ -51,6 +51,20 @@ class SellerQuerySet(models.QuerySet["Seller"]):
 SellerManager = models.Manager.from_queryset(SellerQuerySet)
 
 
+# The fields that mirror the seller's Stripe account: written only from Stripe (services._apply_account),
+# never edited by hand (read-only in the admin).
+STRIPE_MIRROR_FIELDS = (
+    "details_submitted",
+    "charges_enabled",
+    "payouts_enabled",
+    "capabilities",
+    "requirements",
+    "current_deadline",
+    "disabled_reason",
+    "stripe_state_updated_at",
+)
+
+
 class Seller(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="seller")
     shop_name = models.CharField(max_length=120)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
 from marketplace.tasks import enqueue_on_commit
-from sellers.models import Seller, SellerModerationEntry, SellerStatus, empty_requirements
+from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus, empty_requirements
 from sellers.status import derive_status
 
 logger = logging.getLogger(__name__)
@@ -160,17 +160,7 @@ def _apply_account(seller: Seller, account: dict[str, Any], snapshot_at: datetim
     seller.disabled_reason = reqs.get("disabled_reason") or ""
     seller.stripe_state_updated_at = snapshot_at
     status = _refresh_status(seller)
-    fields = [
-        "details_submitted",
-        "charges_enabled",
-        "payouts_enabled",
-        "capabilities",
-        "requirements",
-        "current_deadline",
-        "disabled_reason",
-        "stripe_state_updated_at",
-        "status",
-    ]
+    fields = [*STRIPE_MIRROR_FIELDS, "status"]
     if status == SellerStatus.ACTIVE and seller.onboarding_completed_at is None:
         seller.onboarding_completed_at = timezone.now()
         fields.append("onboarding_completed_at")
