@@ -12,7 +12,8 @@ not stall intake. Three things differ from a plain `apply_async()`:
   thread, so nothing is shared across threads that was not before. Celery's workers and beat use
   kombu's own transport.
 
-`publish()` sends a list of ids inside kombu's `Producer.batch()`: on Redis, one round trip for
+`send()` is the door for callers: it logs a refusal instead of raising. `publish()` sends a list
+of ids inside kombu's `Producer.batch()`: on Redis, one round trip for
 the whole list.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +30,8 @@ from typing import Any
 from django.conf import settings
 from kombu.transport import redis as kombu_redis
 from kombu.utils.uuid import uuid
+
+logger = logging.getLogger("marketplace.webhooks")
 
 
 class _PublishingChannel(kombu_redis.Channel):
@@ -50,6 +54,32 @@ class PublishingRedisTransport(kombu_redis.Transport):
 def transport_for(url: str) -> type[kombu_redis.Transport] | None:
     """Our transport for a Redis broker URL; None (kombu's choice) for any other broker."""
     return PublishingRedisTransport if url.startswith("redis://") else None
+
+
+def send(event_ids: Sequence[str]) -> bool:
+    """Send the `process_event` tasks of `event_ids` now, together; False (logged, not raised) if
+    the broker refused. With eager tasks (tests, the demo) they run here instead.
+
+    The events are committed already: failing the caller would lose nothing but make it retry
+    (Stripe would resend an event we have), and the sweeper sends them again once the broker is back.
+    """
+    from marketplace.webhooks.tasks import process_event
+
+    try:
+        if process_event.app.conf.task_always_eager:
+            for event_id in event_ids:
+                process_event.apply_async(args=(event_id,))
+        else:
+            publish(event_ids)
+    except Exception:  # any broker failure: the sweeper is the net
+        logger.warning(
+            "%d webhook events stored but not enqueued (broker unavailable); the sweeper will: %s",
+            len(event_ids),
+            " ".join(event_ids[:10]),
+            exc_info=True,
+        )
+        return False
+    return True
 
 
 def publish(event_ids: Sequence[str]) -> None:

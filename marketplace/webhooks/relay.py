@@ -34,8 +34,8 @@ logger = logging.getLogger("marketplace.webhooks")
 class TaskRelay:
     """Queues ids in memory and publishes them in batches from a daemon thread (one per process)."""
 
-    def __init__(self, publish: Callable[[Sequence[str]], None]) -> None:
-        self._publish = publish
+    def __init__(self, send: Callable[[Sequence[str]], bool]) -> None:
+        self._send = send
         self._pid = 0
         self._start_lock = threading.Lock()
         self._reset()
@@ -74,24 +74,15 @@ class TaskRelay:
                 logger.exception("webhook task relay failed; its batch is left to the sweeper")
 
     def flush(self) -> int:
-        """Publish every queued id now; returns how many were sent (0 if the broker refused)."""
+        """Send every queued id now; returns how many were sent (0 if the broker refused: logged)."""
         with self._flush_lock:
             batch: list[str] = []
             while self._pending:
                 batch.append(self._pending.popleft())
             if not batch:
                 return 0
-            try:
-                self._publish(batch)
-            except Exception:  # any broker failure: the rows are pending, the sweeper is the net
-                logger.warning(
-                    "%d webhook events stored but not enqueued (broker unavailable); the sweeper will",
-                    len(batch),
-                    exc_info=True,
-                )
-                return 0
-            return len(batch)
+            return len(batch) if self._send(batch) else 0
 
 
-relay = TaskRelay(broker.publish)
+relay = TaskRelay(broker.send)
 atexit.register(relay.flush)

@@ -202,26 +202,13 @@ def webhook_event_store(
     return StoreResult(event_id=payload["id"], created=created, status=status, ignored_reason=reason)
 
 
-def enqueue_processing(event_id: str) -> bool:
-    """Send the processing task now; a broker failure is logged, not raised, and costs no waiting.
+def enqueue_processing(*event_ids: str) -> bool:
+    """Send the processing tasks of `event_ids` now, in one batch; False if the broker refused.
 
-    The event is already committed: failing the caller would lose nothing but make it retry (Stripe
-    would resend an event we have), while the sweeper enqueues it once the broker is back. The
-    web intake goes through `relay` instead, which batches; this is for everything else.
+    The web intake goes through `relay` instead, which gathers ids across requests; this is for
+    everything else (the sweeper, replays, the catch-up job).
     """
-    from marketplace.webhooks.tasks import process_event
-
-    try:
-        if process_event.app.conf.task_always_eager:
-            process_event.apply_async(args=(event_id,))
-        else:
-            broker.publish([event_id])
-    except Exception:  # any broker failure: the sweeper is the net
-        logger.warning(
-            "webhook %s stored but not enqueued (broker unavailable); the sweeper will", event_id, exc_info=True
-        )
-        return False
-    return True
+    return broker.send(event_ids)
 
 
 def _enqueue_stored(event_id: str, *, batched: bool) -> None:
@@ -356,14 +343,10 @@ def webhook_events_sweep(*, older_than: timedelta | None = None, limit: int = 10
     # worker takes them with SKIP LOCKED, and that worker would skip the event as "busy" and leave
     # it pending (seen in tests). Rows the broker refuses below are simply swept again next run.
     WebhookEvent.objects.filter(pk__in=ids).update(updated_at=timezone.now())
-    sent = 0
-    for event_id in ids:
-        if not enqueue_processing(event_id):
-            break  # the broker is still down: try again next run
-        sent += 1
-    if sent:
-        logger.info("webhook sweeper re-enqueued %d events", sent)
-    return sent
+    if not enqueue_processing(*ids):
+        return 0  # the broker is still down: try again next run
+    logger.info("webhook sweeper re-enqueued %d events", len(ids))
+    return len(ids)
 
 
 def _known_account_ids() -> list[str]:

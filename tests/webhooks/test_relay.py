@@ -1,6 +1,6 @@
 """The intake's task relay on a real Redis: batches, broker refusals, exit and fork.
 
-Each test uses its own `TaskRelay` around the real `broker.publish` (only the process-wide one is
+Each test uses its own `TaskRelay` around the real `broker.send` (only the process-wide one is
 started by the intake), so what it sends can be counted without patching anything it calls.
 """
 
@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -32,15 +33,15 @@ TASK = "webhooks.process_event"
 
 
 class CountingRelay(TaskRelay):
-    """A relay that records the size of every batch it hands to `broker.publish`."""
+    """A relay that records the size of every batch it hands to `broker.send`."""
 
     def __init__(self) -> None:
         self.batches: list[int] = []
-        super().__init__(self._publish_and_count)
+        super().__init__(self._send_and_count)
 
-    def _publish_and_count(self, event_ids: Sequence[str]) -> None:
+    def _send_and_count(self, event_ids: Sequence[str]) -> bool:
         self.batches.append(len(event_ids))
-        broker.publish(event_ids)
+        return broker.send(event_ids)
 
 
 def test_ids_submitted_together_reach_the_broker_as_tasks_in_few_batches(redis_broker: PrivateRedis) -> None:
@@ -108,7 +109,7 @@ def test_ids_still_in_memory_are_sent_when_the_process_exits(redis_broker: Priva
     script = "import django; django.setup(); from marketplace.webhooks.relay import relay; relay.submit('evt_exit')"
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DJANGO_SETTINGS_MODULE": "tests.webhooks.worker_settings",  # tasks sent to the broker, not eager
         "CELERY_BROKER_URL": redis_broker.url,
         "WEBHOOK_RELAY_LINGER_SECONDS": "60",
         "PYTHONPATH": str(ROOT),
@@ -125,3 +126,15 @@ def test_events_stored_outside_the_intake_are_sent_at_once_not_through_the_relay
     event = make_event(EFFECT)
     services.webhook_event_store(payload=event, source="platform")
     assert redis_broker.queued_tasks() == [(TASK, [event["id"]])]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweeper_sends_what_it_finds_in_one_batch_once_the_broker_is_back(redis_broker: PrivateRedis) -> None:
+    redis_broker.stop()
+    events = [make_event(EFFECT) for _ in range(3)]
+    for event in events:
+        services.webhook_event_store(payload=event, source="platform")  # refused: stays pending
+    assert services.webhook_events_sweep(older_than=timedelta(0)) == 0  # still down: nothing claimed as sent
+    redis_broker.start()
+    assert services.webhook_events_sweep(older_than=timedelta(0)) == 3
+    assert redis_broker.queued_tasks() == [(TASK, [e["id"]]) for e in events]
