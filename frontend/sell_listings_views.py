@@ -64,6 +64,7 @@ def listings(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Open a shop first, then list your products.")
         return redirect("sell_home")
     from sellers.selectors import seller_can_sell
+    from sellers.status import listings_sentence
 
     return render(
         request,
@@ -72,6 +73,7 @@ def listings(request: HttpRequest) -> HttpResponse:
             "seller": seller,
             "listings": selectors.listings_for_seller(seller=seller),
             "can_sell": seller_can_sell(seller),
+            "hidden_because": listings_sentence(seller),
         },
     )
 

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_GET, require_POST
 from marketplace.errors import DomainError, NotFound
 from sellers import selectors, services
 from sellers.links import onboarding_urls
-from sellers.models import Seller, SellerStatus
+from sellers.models import Seller
+from sellers.status import Situation, derive_situation
 
 COUNTRY_CHOICES = [(code, name) for code, (name, _) in services.SUPPORTED_COUNTRIES.items()]
 CURRENCY_CHOICES = [(c, c.upper()) for c in services.SUPPORTED_CURRENCIES]
@@ -101,9 +102,10 @@ def sell_onboarding_refresh(request: HttpRequest, seller_id: int) -> HttpRespons
 
 
 RETURN_MESSAGES = {
-    SellerStatus.ACTIVE: (messages.SUCCESS, "You're all set: your shop can take payments."),
-    SellerStatus.PENDING_VERIFICATION: (messages.INFO, "Thanks! Stripe is verifying your details."),
-    SellerStatus.ONBOARDING: (messages.WARNING, "Onboarding isn't finished yet. Continue whenever you're ready."),
+    Situation.ACTIVE: (messages.SUCCESS, "You're all set: your shop can take payments."),
+    Situation.PENDING_VERIFICATION: (messages.INFO, "Thanks! Stripe is verifying your details."),
+    Situation.ONBOARDING: (messages.WARNING, "Onboarding isn't finished yet. Continue whenever you're ready."),
+    Situation.LATER: (messages.INFO, "Thanks! Stripe needs a few more details before your shop can take payments."),
 }
 
 
@@ -121,7 +123,7 @@ def sell_onboarding_return(request: HttpRequest, seller_id: int) -> HttpResponse
         messages.error(request, exc.message)
         return redirect("sell_home")
     level, text = RETURN_MESSAGES.get(
-        SellerStatus(seller.status), (messages.WARNING, "Stripe still needs a few things from you: see below.")
+        derive_situation(seller), (messages.WARNING, "Stripe still needs a few things from you: see below.")
     )
     messages.add_message(request, level, text)
     return redirect("sell_home")

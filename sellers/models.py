@@ -61,6 +61,7 @@ STRIPE_MIRROR_FIELDS = (
     "requirements",
     "current_deadline",
     "disabled_reason",
+    "charges_first_enabled_at",
     "stripe_state_updated_at",
 )
 
@@ -81,6 +82,12 @@ class Seller(models.Model):
     requirements = models.JSONField(default=empty_requirements, blank=True)
     current_deadline = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=100, blank=True, default="")
+    charges_first_enabled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When Stripe first let the account take payments. Until then the seller is still onboarding, "
+        "even when Stripe reports the information it needs as past due.",
+    )
     stripe_state_updated_at = models.DateTimeField(
         null=True, blank=True, help_text="When the mirrored snapshot was read from Stripe; older ones are ignored."
     )

@@ -100,26 +100,34 @@ OWNER_WORDS: dict[str, str] = {
 }
 _PERSON = re.compile(r"^person_[A-Za-z0-9]+$")
 
-# Why Stripe disabled an account (requirements.disabled_reason), as Stripe documents it.
+# Why Stripe disabled an account (requirements.disabled_reason), in plain words, each saying what
+# happens next. Meanings from Stripe's API reference and its "Handle verification with the API" guide
+# (docs.stripe.com/connect/handling-api-verification); e.g. `requirements.past_due` is "additional
+# verification information is required to enable payout or charge capabilities", which for an account
+# that never took a payment means "not set up yet", not "late" (sellers.status says it that way).
 DISABLED_REASON_SENTENCES: dict[str, str] = {
-    "requirements.past_due": "Payments are paused because required information is overdue. Provide it to re-enable "
+    "requirements.past_due": "Stripe needs the information below before it re-enables payments and payouts on "
     "your account.",
-    "requirements.pending_verification": "Stripe is verifying the information you provided. Payments resume once "
-    "it is done.",
-    "listed": "Your account matched a restricted-parties list and is being reviewed by Stripe.",
+    "requirements.pending_verification": "Stripe is verifying the information you sent. There is nothing to do "
+    "for now.",
+    "listed": "Stripe is checking whether your account matches a list of people or companies it can't work with. "
+    "Stripe will contact you if it needs anything; your Stripe Express dashboard shows where it stands.",
+    "under_review": "Stripe is reviewing your account and will contact you by email if it needs anything.",
+    "other": "Stripe has disabled your account for a reason it explains in your Stripe Express dashboard, with "
+    "what to do next.",
+    "action_required.requested_capabilities": "The marketplace still has to ask Stripe for the payment features "
+    "your shop needs. This is on our side: contact support and we will fix it.",
     "platform_paused": "The marketplace has paused your account.",
-    "rejected.fraud": "Stripe closed your account because of suspected fraud.",
-    "rejected.terms_of_service": "Stripe closed your account for a breach of its terms of service.",
-    "rejected.listed": "Stripe closed your account because it matched a restricted-parties list.",
+    "rejected.fraud": "Stripe closed your account because it suspects fraud or illegal activity.",
+    "rejected.terms_of_service": "Stripe closed your account because it suspects a breach of its services agreement.",
+    "rejected.listed": "Stripe closed your account because it matches a list of people or companies Stripe can't "
+    "work with.",
+    "rejected.incomplete_verification": "Stripe closed your account because the verification it asked for was "
+    "not completed in time.",
     "rejected.other": "Stripe closed your account.",
-    "rejected.incomplete_verification": "Stripe closed your account because verification was not completed in time.",
     "rejected.platform_fraud": "The marketplace closed your account because of suspected fraud.",
     "rejected.platform_terms_of_service": "The marketplace closed your account for a breach of its terms.",
     "rejected.platform_other": "The marketplace closed your account.",
-    "under_review": "Stripe is reviewing your account. Payments are paused until the review is complete.",
-    "other": "Stripe has disabled your account. Contact Stripe support through your Express dashboard.",
-    "action_required.requested_capabilities": "Stripe needs you to finish setting up the payment methods your shop "
-    "uses.",
 }
 
 

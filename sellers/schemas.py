@@ -22,6 +22,7 @@ class SellerOut(Schema):
     default_currency: str
     status: str
     status_label: str
+    status_headline: str
     status_explanation: str
     disabled_reason: str | None
     disabled_reason_sentence: str | None

@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from marketplace.errors import NotFound
 from sellers.models import Seller, SellerStatus
 from sellers.requirements import disabled_reason_sentence, requirement_sentences
-from sellers.status import STATUS_BADGE, STATUS_EXPLANATIONS
+from sellers.status import STATUS_BADGE, NextStep, StatusMessage, status_message
 
 
 def seller_can_sell(seller: Seller | None) -> bool:
@@ -58,42 +59,53 @@ def seller_owned_by(*, user: Any, seller_id: int) -> Seller:
 
 @dataclass(frozen=True)
 class SellerOverview:
-    """Everything the seller's status card (and the API) shows, worked out once."""
+    """Everything the seller's status card (and the API and emails) shows, worked out once."""
 
     seller: Seller
     status: str
     status_label: str
-    status_explanation: str
+    message: StatusMessage
     badge: str
     due_sentences: list[str]
     eventually_due_sentences: list[str]
     errors: list[str]
     disabled_reason_sentence: str | None
     current_deadline: datetime | None
+    deadline_passed: bool
     can_sell: bool
-    can_continue_onboarding: bool
-    onboarding_action_label: str | None
-    can_open_dashboard: bool
+    actions: list[NextStep]
     pending_verification: list[str] = field(default_factory=list)
+
+    @property
+    def status_explanation(self) -> str:
+        return self.message.sentence
 
 
 def seller_overview(*, seller: Seller) -> SellerOverview:
     status = SellerStatus(seller.status)
+    message = status_message(seller)
     due = list(dict.fromkeys([*seller.past_due, *seller.currently_due]))
     later = [c for c in seller.eventually_due if c not in due]
     errors = [
         str(e.get("reason") or "") or f"Stripe could not verify: {e.get('requirement')}"
         for e in seller.requirement_errors
     ]
+    # The next step first; then, while Stripe still needs something and the account can still take it,
+    # the hosted form, and the Express dashboard once onboarded (where an Express account's owner
+    # changes details and bank account: see seller_onboarding_link_create).
+    actions = [message.next_step]
     open_for_changes = seller.disconnected_at is None and status != SellerStatus.REJECTED
-    # "Update details" of an onboarded Express account happens in its Stripe dashboard (see
-    # seller_onboarding_link_create), so the onboarding button shows only while Stripe needs something.
-    label = "Continue onboarding" if open_for_changes and (not seller.details_submitted or due) else None
+    kinds = {message.next_step.kind}
+    if open_for_changes and due and "onboarding" not in kinds:
+        actions.append(NextStep("onboarding", "Provide what Stripe needs"))
+    if seller.details_submitted and seller.disconnected_at is None and "dashboard" not in kinds:
+        actions.append(NextStep("dashboard", "Open Stripe Express dashboard"))
+    deadline = seller.current_deadline if due else None
     return SellerOverview(
         seller=seller,
         status=status.value,
         status_label=status.label,
-        status_explanation=STATUS_EXPLANATIONS[status],
+        message=message,
         badge=STATUS_BADGE[status],
         due_sentences=requirement_sentences(due),
         eventually_due_sentences=requirement_sentences(later),
@@ -101,11 +113,10 @@ def seller_overview(*, seller: Seller) -> SellerOverview:
         disabled_reason_sentence=disabled_reason_sentence(seller.disabled_reason)
         if status not in (SellerStatus.PAUSED, SellerStatus.DISCONNECTED)
         else None,
-        current_deadline=seller.current_deadline if due else None,
+        current_deadline=deadline,
+        deadline_passed=bool(deadline and deadline <= timezone.now()),
         can_sell=seller_can_sell(seller),
-        can_continue_onboarding=label is not None,
-        onboarding_action_label=label,
-        can_open_dashboard=bool(seller.details_submitted and seller.disconnected_at is None),
+        actions=actions,
         pending_verification=requirement_sentences(seller.requirements.get("pending_verification") or []),
     )
 

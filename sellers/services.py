@@ -158,6 +158,8 @@ def _apply_account(seller: Seller, account: dict[str, Any], snapshot_at: datetim
     seller.requirements = _requirements(account)
     seller.current_deadline = _ts(reqs.get("current_deadline"))
     seller.disabled_reason = reqs.get("disabled_reason") or ""
+    if seller.charges_enabled and seller.charges_first_enabled_at is None:
+        seller.charges_first_enabled_at = snapshot_at
     seller.stripe_state_updated_at = snapshot_at
     status = _refresh_status(seller)
     fields = [*STRIPE_MIRROR_FIELDS, "status"]

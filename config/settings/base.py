@@ -174,6 +174,8 @@ STORAGES = {
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Marketplace <noreply@marketplace.example>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where sellers write when the marketplace paused or closed their shop (the status card links to it).
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@marketplace.example")
 
 # --- Stripe ---------------------------------------------------------------------------------
 # STRIPE_API_BASE points the SDK at the sandbox; unset means api.stripe.com.

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from marketplace.catalog.models import Listing, ListingStatus
 from marketplace.fees.models import FeeRule
@@ -101,7 +102,11 @@ def test_listings_page_warns_a_seller_whose_listings_are_hidden(client: Client) 
     ListingFactory(seller=seller, title="Blue mug")
     client.force_login(seller.user)
     page = client.get(reverse("sell_listings")).content.decode()
-    assert "Buyers can't see your listings yet" in page and "Blue mug" in page
+    assert "Your listings are hidden from buyers until your shop can take payments." in page and "Blue mug" in page
+    paused = SellerFactory(paused_at=timezone.now(), status="paused")
+    client.force_login(paused.user)
+    page = client.get(reverse("sell_listings")).content.decode()
+    assert "hidden from buyers because the marketplace paused your shop" in page
     client.force_login(UserFactory())
     assert client.get(reverse("sell_listings")).status_code == 302
 

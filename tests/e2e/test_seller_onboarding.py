@@ -84,9 +84,13 @@ def test_seller_onboards_to_active_then_handles_requirements_due(
     assert seller.current_deadline is not None
     expect(page.get_by_test_id("deadline")).to_contain_text(f"Due by {seller.current_deadline:%-d %B %Y}")
 
-    page.get_by_role("button", name="Continue onboarding").click()
+    expect(page.get_by_test_id("status-headline")).to_have_text(
+        f"Stripe needs more information by {seller.current_deadline:%-d %B %Y}"
+    )
+    page.get_by_role("button", name="Provide the information").click()
     expect(page.get_by_role("heading", name="Set up your account")).to_be_visible()
     assert page.url != first_link and "/hosted/onboarding/" in page.url
     page.get_by_role("button", name="Agree and submit").click()
     expect(page.get_by_test_id("seller-status")).to_have_text("Active")
+    expect(page.get_by_test_id("status-headline")).to_have_text("Your shop is ready to sell")
     expect(page.get_by_test_id("requirements")).to_have_count(0)

@@ -9,8 +9,9 @@ from django.test import Client
 
 from sellers.models import Seller, SellerStatus
 from sellers.services import seller_create, seller_refresh_from_stripe
+from sellers.status import PAST_DUE
 from tests.factories import UserFactory, make_platform_admin
-from tests.sellers.conftest import complete_onboarding, signed_in_client, start_selling
+from tests.sellers.conftest import complete_onboarding, set_requirements, signed_in_client, start_selling
 
 pytestmark = pytest.mark.django_db
 
@@ -24,10 +25,17 @@ def _three_sellers(sandbox: Any) -> tuple[Seller, Seller, Seller]:
     active_client = signed_in_client(UserFactory())
     complete_onboarding(sandbox, start_selling(active_client, shop="Active Shop"))
     restricted_client = signed_in_client(UserFactory())
-    complete_onboarding(sandbox, start_selling(restricted_client, shop="Restricted Shop"), requirements_due=True)
+    complete_onboarding(sandbox, start_selling(restricted_client, shop="Restricted Shop"))
     onboarding = seller_create(user=UserFactory(), shop_name="New Shop", country="JP", default_currency="jpy")
     for s in Seller.objects.all():
         seller_refresh_from_stripe(seller=s)
+    # Stripe later asked the (active) seller for more, which was not given in time.
+    restricted = Seller.objects.get(shop_name="Restricted Shop")
+    due = ["individual.id_number", "individual.verification.document"]
+    set_requirements(
+        sandbox, str(restricted.stripe_account_id), currently_due=due, past_due=due, disabled_reason=PAST_DUE
+    )
+    seller_refresh_from_stripe(seller=restricted)
     return (
         Seller.objects.get(shop_name="Active Shop"),
         Seller.objects.get(shop_name="Restricted Shop"),
@@ -70,7 +78,10 @@ def test_pause_and_unpause_with_a_reason_recorded_with_who_and_when(sandbox: Any
     assert active.status == SellerStatus.PAUSED and active.paused_by == admin
 
     seller_page = signed_in_client(active.user).get("/sell/").content.decode()
-    assert "Paused by the platform" in seller_page and "Reason given: Chargebacks under review" in seller_page
+    assert "Paused by the platform" in seller_page
+    assert "Reason given by the marketplace: Chargebacks under review" in seller_page
+    assert "hidden from buyers because the marketplace paused your shop" in seller_page
+    assert "until your shop can take payments" not in seller_page
 
     page = client.post(
         f"/console/sellers/{active.pk}/unpause/", {"reason": "Resolved with the seller"}, follow=True

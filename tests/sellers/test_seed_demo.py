@@ -24,10 +24,14 @@ def test_seed_demo_sellers_makes_every_state_and_prints_logins(sandbox: Any) -> 
     assert statuses["seller.action@marketplace.test"] == SellerStatus.ACTION_REQUIRED
     assert statuses["seller.restricted@marketplace.test"] == SellerStatus.RESTRICTED
     assert statuses["seller.onboarding@marketplace.test"] == SellerStatus.ONBOARDING
+    assert statuses["seller.later@marketplace.test"] == SellerStatus.ONBOARDING  # never enabled: not "restricted"
+    assert statuses["seller.paused@marketplace.test"] == SellerStatus.PAUSED
+    restricted = Seller.objects.get(user__email="seller.restricted@marketplace.test")
+    assert restricted.charges_first_enabled_at is not None and not restricted.charges_enabled
     assert "seller.action@marketplace.test" in text and "Stripe deadline:" in text
     assert f"Express dashboard (single use): {sandbox.url}/hosted/express/" in text
     jp = Seller.objects.get(user__email="seller.active@marketplace.test")
     assert gateway.client().v1.accounts.retrieve(str(jp.stripe_account_id)).default_currency == "jpy"
 
     call_command("seed_demo_sellers", stdout=StringIO())  # again: nothing new
-    assert Seller.objects.count() == 5 and len(gateway.client().v1.accounts.list({"limit": 100}).data) == 5
+    assert Seller.objects.count() == 7 and len(gateway.client().v1.accounts.list({"limit": 100}).data) == 7

@@ -77,7 +77,25 @@ def state(**kw: Any) -> StripeState:
                 "charges_enabled": False,
                 "requirements": {"currently_due": ["external_account"], "past_due": ["external_account"]},
                 "disabled_reason": "requirements.past_due",
+                "charges_first_enabled_at": DEADLINE,
             },
+            SellerStatus.RESTRICTED,
+        ),
+        (  # details submitted, some left for later, never enabled: still onboarding, not "restricted"
+            {
+                "charges_enabled": False,
+                "payouts_enabled": False,
+                "requirements": {"currently_due": LEFT_DUE, "past_due": LEFT_DUE},
+                "disabled_reason": "requirements.past_due",
+            },
+            SellerStatus.ONBOARDING,
+        ),
+        (  # never enabled, but Stripe is verifying: pending, not onboarding
+            {"charges_enabled": False, "disabled_reason": "requirements.pending_verification"},
+            SellerStatus.PENDING_VERIFICATION,
+        ),
+        (  # never enabled, and Stripe's review found a listed match: restricted, not onboarding
+            {"charges_enabled": False, "requirements": {"past_due": ["company.tax_id"]}, "disabled_reason": "listed"},
             SellerStatus.RESTRICTED,
         ),
         ({"charges_enabled": False, "disabled_reason": "rejected.fraud"}, SellerStatus.REJECTED),

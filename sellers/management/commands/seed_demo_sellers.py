@@ -25,7 +25,7 @@ from marketplace.gateway import accounts as stripe_accounts
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from marketplace.models import User
 from sellers.models import Seller
-from sellers.services import seller_create, seller_dashboard_link_create, seller_refresh_from_stripe
+from sellers.services import seller_create, seller_dashboard_link_create, seller_pause, seller_refresh_from_stripe
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class DemoSeller:
     shop: str
     country: str
     currency: str
-    state: str  # active | action_required | restricted | onboarding
+    state: str  # active | action_required | restricted | later | onboarding | paused
 
 
 DEMO_SELLERS = [
@@ -42,8 +42,11 @@ DEMO_SELLERS = [
     DemoSeller("seller.active.us@marketplace.test", "Brooklyn Ceramics", "US", "usd", "active"),
     DemoSeller("seller.action@marketplace.test", "Lisbon Linen", "US", "usd", "action_required"),
     DemoSeller("seller.restricted@marketplace.test", "Berlin Bikes", "DE", "eur", "restricted"),
+    DemoSeller("seller.later@marketplace.test", "Dublin Wool", "IE", "eur", "later"),
     DemoSeller("seller.onboarding@marketplace.test", "Paris Textiles", "FR", "eur", "onboarding"),
+    DemoSeller("seller.paused@marketplace.test", "Austin Leather", "US", "usd", "paused"),
 ]
+PAUSE_REASON = "Demo: several buyers reported items that did not match their photos."
 
 
 def _control(path: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +76,7 @@ def _site(name: str, seller: Seller) -> str:
 
 
 class Command(BaseCommand):
-    help = "Seed demo sellers (active, action required, restricted, mid-onboarding) through the Stripe sandbox."
+    help = "Seed demo sellers in every state (active ... paused) through the Stripe sandbox."
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write(f"Demo sellers (password for all: {DEMO_PASSWORD})")
@@ -105,7 +108,9 @@ class Command(BaseCommand):
             return_url=_site("sell_onboarding_return", seller),
         )
         token = link.url.rstrip("/").rsplit("/", 1)[-1]
-        _control(f"/_sandbox/account_links/{token}/complete", {"requirements_due": demo.state == "restricted"})
+        # "later": the person ticks "leave identity verification for later" on Stripe's form.
+        _control(f"/_sandbox/account_links/{token}/complete", {"requirements_due": demo.state == "later"})
+        seller = seller_refresh_from_stripe(seller=seller)  # active (or still onboarding, for "later")
         if demo.state == "action_required":
             _control(
                 f"/_sandbox/accounts/{seller.stripe_account_id}/requirements",
@@ -115,4 +120,12 @@ class Command(BaseCommand):
                     "current_deadline": int(time.time()) + 5 * 86400,
                 },
             )
+        elif demo.state == "restricted":  # an active seller who did not answer in time
+            due = ["individual.verification.document"]
+            _control(
+                f"/_sandbox/accounts/{seller.stripe_account_id}/requirements",
+                {"currently_due": due, "past_due": due, "disabled_reason": "requirements.past_due"},
+            )
+        elif demo.state == "paused":
+            seller_pause(seller=seller, actor=None, reason=PAUSE_REASON)
         return seller_refresh_from_stripe(seller=seller)
