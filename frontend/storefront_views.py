@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from marketplace.catalog import selectors, services
 from marketplace.catalog.models import Category
 from marketplace.errors import DomainError, NotFound
+from sellers.selectors import seller_can_sell
 
 PAGE_SIZE = 24
 
@@ -50,7 +51,14 @@ def shop(request: HttpRequest, seller_id: int) -> HttpResponse:
     try:
         seller = selectors.storefront_seller(seller_id=seller_id)
     except NotFound:
-        raise Http404("This shop is not open.") from None
+        closed = selectors.storefront_closed_shop(seller_id=seller_id)
+        if closed is None:
+            raise Http404("No such shop.") from None
+        return _unavailable(
+            request,
+            f"{closed.shop_name} isn't open right now",
+            "This shop can't take orders at the moment, so its items are hidden. It may be back later.",
+        )
     return _list(request, "storefront/shop.html", selectors.storefront_listings(seller_id=seller.pk), seller=seller)
 
 
@@ -58,10 +66,26 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
     try:
         item = selectors.storefront_listing(listing_id=listing_id)
     except NotFound:
-        raise Http404("This listing is not for sale.") from None
+        gone = selectors.storefront_unavailable_listing(listing_id=listing_id)
+        if gone is None:
+            raise Http404("No such listing.") from None
+        return _unavailable(
+            request,
+            f"{gone.title} isn't available right now",
+            "This item can't be bought at the moment. It may be back later.",
+            shop=gone.seller if seller_can_sell(gone.seller) else None,
+        )
     return render(
         request, "storefront/listing.html", {"listing": item, "images": selectors.listing_images(listing=item)}
     )
+
+
+def _unavailable(request: HttpRequest, heading: str, text: str, *, shop: Any = None) -> HttpResponse:
+    """An old link to a shop or listing that can't take orders now (a paused shop, an unpublished item):
+    the site's own page, saying so, with the way back. 404, not 410: it may well come back. It never
+    says why (a pause is between the platform and the seller)."""
+    context = {"heading": heading, "text": text, "shop": shop}
+    return render(request, "storefront/unavailable.html", context, status=404)
 
 
 # --- Cart ----------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Exists, OuterRef, Subquery
 
-from marketplace.catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingQuerySet
+from marketplace.catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingQuerySet, ListingStatus
 from marketplace.errors import NotFound
 
 if TYPE_CHECKING:
@@ -44,6 +44,20 @@ def storefront_seller(*, seller_id: int) -> Seller:
     if seller is None:
         raise NotFound("This shop is not open.")
     return seller
+
+
+def storefront_closed_shop(*, seller_id: int) -> Seller | None:
+    """A shop that exists but can't take orders now (paused by the platform, not or no longer able to
+    take payments, disconnected), so that an old link to it gets a page saying so; None if no such shop."""
+    from sellers.models import Seller
+
+    return Seller.objects.filter(pk=seller_id).first()
+
+
+def storefront_unavailable_listing(*, listing_id: int) -> Listing | None:
+    """A listing buyers could once see but can't now (unpublished, or its shop can't take orders), for
+    the same page; None for drafts, which were never public, and for listings that don't exist."""
+    return Listing.objects.exclude(status=ListingStatus.DRAFT).select_related("seller").filter(pk=listing_id).first()
 
 
 def listings_for_seller(*, seller: Seller) -> Any:

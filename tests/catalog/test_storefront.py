@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from marketplace.catalog.models import ListingStatus
 from marketplace.catalog.services import listing_image_add
@@ -56,6 +57,50 @@ def test_shop_page_shows_a_sellers_listings_and_hides_a_shop_that_cannot_sell(cl
     assert "Kiln &amp; Co" in page and "Blue mug" in page and "Someone else" not in page
     closed = SellerFactory(charges_enabled=False)
     assert client.get(reverse("storefront_shop", args=[closed.pk])).status_code == 404
+
+
+def test_a_paused_shops_old_links_say_it_is_not_available_in_the_sites_layout(client: Client) -> None:
+    seller = SellerFactory(shop_name="Kiln & Co", paused_at=timezone.now(), pause_reason="Chargebacks", status="paused")
+    mug = ListingFactory(seller=seller, title="Blue mug")
+
+    response = client.get(reverse("storefront_shop", args=[seller.pk]))
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "<h1>Kiln &amp; Co isn&#x27;t open right now</h1>" in page
+    assert 'class="site-header"' in page and f'href="{reverse("home")}">Back to the storefront</a>' in page
+    assert "Chargebacks" not in page and "Blue mug" not in page  # why, and what it sells, stay private
+
+    response = client.get(reverse("storefront_listing", args=[mug.pk]))
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert "<h1>Blue mug isn&#x27;t available right now</h1>" in page and "Back to the storefront" in page
+    assert "More from" not in page  # the shop is closed too: no link into it
+
+    seller.paused_at = None
+    seller.save(update_fields=["paused_at"])
+    assert client.get(reverse("storefront_shop", args=[seller.pk])).status_code == 200
+
+
+def test_an_unpublished_listing_of_an_open_shop_links_to_the_shop(client: Client) -> None:
+    seller = SellerFactory(shop_name="Kiln & Co")
+    vase = ListingFactory(seller=seller, title="Tall vase", status=ListingStatus.UNPUBLISHED)
+
+    page = client.get(reverse("storefront_listing", args=[vase.pk])).content.decode()
+
+    assert "Tall vase isn&#x27;t available right now" in page
+    assert f'href="{reverse("storefront_shop", args=[seller.pk])}">More from Kiln &amp; Co</a>' in page
+
+
+def test_drafts_and_unknown_ids_stay_plain_404s(client: Client) -> None:
+    draft = ListingFactory(title="Secret draft", status=ListingStatus.DRAFT)
+    for url in (
+        reverse("storefront_listing", args=[draft.pk]),
+        reverse("storefront_listing", args=[draft.pk + 1000]),
+        reverse("storefront_shop", args=[draft.seller_id + 1000]),
+    ):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert "Secret draft" not in response.content.decode() and "right now" not in response.content.decode()
 
 
 def test_listing_page_and_hidden_listings_are_404(client: Client) -> None:
