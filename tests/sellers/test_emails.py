@@ -66,7 +66,8 @@ def test_action_required_email_lists_sentences_and_deadline(
     body = mail.outbox[0].body
     assert mail.outbox[0].subject.startswith("[Marketplace] Action required")
     assert "- Provide your full ID number (such as a Social Security number)." in body
-    assert f"Please provide it by {seller.current_deadline:%-d %B %Y}" in body
+    assert f"Stripe needs more information by {seller.current_deadline:%-d %B %Y}." in body
+    assert "can take payments and receive payouts for now" in body
 
 
 def test_deadline_reminder_is_sent_once_per_deadline(sandbox: Any) -> None:
