@@ -76,10 +76,6 @@ class SellerOverview:
     actions: list[NextStep]
     pending_verification: list[str] = field(default_factory=list)
 
-    @property
-    def status_explanation(self) -> str:
-        return self.message.sentence
-
 
 def seller_overview(*, seller: Seller) -> SellerOverview:
     status = SellerStatus(seller.status)

@@ -25,28 +25,16 @@ from sellers.status import PAST_DUE, Situation, StripeState, status_message
 from stripe_sandbox.resources.accounts import INITIAL_REQUIREMENTS, LEFT_DUE
 from tests.factories import UserFactory, make_platform_admin
 from tests.sellers.conftest import complete_onboarding, set_requirements, signed_in_client, start_selling
+from tests.sellers.test_status_and_requirements import DEADLINE
+from tests.sellers.test_status_and_requirements import state as onboarded_state
 
-DEADLINE = datetime(2030, 1, 15, tzinfo=UTC)
 ENABLED_AT = datetime(2029, 6, 1, tzinfo=UTC)
 ID_DOCUMENT = ["individual.verification.document"]
 
 
 def state(**kw: Any) -> StripeState:
-    """An onboarded, enabled account with nothing due; each case changes what its state needs."""
-    base: dict[str, Any] = {
-        "stripe_account_id": "acct_1",
-        "details_submitted": True,
-        "charges_enabled": True,
-        "payouts_enabled": True,
-        "requirements": {"currently_due": [], "past_due": []},
-        "current_deadline": None,
-        "disabled_reason": "",
-        "paused_at": None,
-        "disconnected_at": None,
-        "charges_first_enabled_at": ENABLED_AT,
-        "shop_name": "Kiln & Co",
-    }
-    return StripeState(**{**base, **kw})
+    """An onboarded account Stripe enabled once, with nothing due; each case changes what its state needs."""
+    return onboarded_state(**{"charges_first_enabled_at": ENABLED_AT, "shop_name": "Kiln & Co", **kw})
 
 
 NEVER_ENABLED = {"charges_enabled": False, "payouts_enabled": False, "charges_first_enabled_at": None}
