@@ -29,5 +29,6 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def make_platform_admin(**kwargs: Any) -> User:
     user = UserFactory(is_staff=True, **kwargs)
-    user.groups.add(Group.objects.get(name="platform admins"))
+    # get_or_create: a transactional test's flush removes the group its data migration made.
+    user.groups.add(Group.objects.get_or_create(name="platform admins")[0])
     return user
