@@ -9,6 +9,9 @@ needs them "to enable the account", which is not "overdue" in any sense a new se
 an account Stripe disabled for a reason other than "we are verifying" is restricted; an account with
 things due (but still enabled) needs action, usually by a deadline; an account with nothing due but
 not yet charging is waiting for Stripe's verification; everything on is active.
+
+`status_message` turns the same fields into what the seller reads (the Sell pages, the console's
+copy of it, the API and the action-required email): a headline, a sentence and the next step.
 """
 
 from __future__ import annotations
@@ -119,6 +122,8 @@ class NextStep:
 
 @dataclass(frozen=True)
 class StatusMessage:
+    """What the status card says, worked out once from the seller's fields."""
+
     situation: Situation
     headline: str
     sentence: str
@@ -164,7 +169,6 @@ def _new_listing(label: str) -> NextStep:
     return NextStep("new_listing", label, reverse("sell_listing_new"))
 
 
-HIDDEN_UNTIL_PAYMENTS = "Your listings are hidden from buyers until your shop can take payments."
 LISTINGS_HIDDEN_BECAUSE = {
     Situation.PAUSED: "Your listings are hidden from buyers because the marketplace paused your shop.",
     Situation.REJECTED: "Your listings are hidden from buyers because your account was closed.",
@@ -179,7 +183,7 @@ def listings_sentence(s: Any, situation: Situation | None = None) -> str:
         return LISTINGS_HIDDEN_BECAUSE[situation]
     if s.stripe_account_id and s.charges_enabled:
         return "Your listings are visible to buyers."
-    return HIDDEN_UNTIL_PAYMENTS
+    return "Your listings are hidden from buyers until your shop can take payments."
 
 
 def status_message(s: Any) -> StatusMessage:
