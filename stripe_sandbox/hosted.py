@@ -9,7 +9,7 @@ import html
 import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from . import money
 from .core import Core, Route
@@ -39,7 +39,18 @@ def page(title: str, body: str, status: int = 200) -> Response:
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>'
         f'<body><main><p class="note">Stripe sandbox (test mode)</p>{body}</main></body></html>'
     )
-    return status, "text/html; charset=utf-8", doc.encode(), {}
+    # Every page shows live state: Back must fetch it again, not show a stale form (e.g. a paid checkout).
+    return status, "text/html; charset=utf-8", doc.encode(), {"Cache-Control": "no-store"}
+
+
+def wants_html(req: BaseHTTPRequestHandler) -> bool:
+    """A browser navigating (a link, a form) asks for HTML; the SDK, curl and urllib do not."""
+    return "text/html" in (req.headers.get("Accept") or "")
+
+
+def error_page(exc: StripeError, extra: str = "") -> Response:
+    title = "Something went wrong" if exc.status >= 500 else "That did not work"
+    return page(title, f'<h1>{title}</h1><p role="alert">{html.escape(exc.message)}</p>{extra}', exc.status)
 
 
 def redirect(url: str) -> Response:
@@ -47,7 +58,7 @@ def redirect(url: str) -> Response:
 
 
 def form(body: bytes) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+    return {k: v[-1] for k, v in parse_qs(body.decode(errors="replace"), keep_blank_values=True).items()}
 
 
 def esc(value: Any) -> str:
@@ -90,36 +101,89 @@ def onboarding(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes,
 
 
 # -- checkout ------------------------------------------------------------------------------------------------------
+# Stripe's Checkout page takes any number of attempts on one session: a declined card or a failed 3-D Secure step
+# leaves the session open with the error shown, and the buyer tries again with any card. Every POST answers with a
+# redirect or a page; once the session is complete or expired, every URL of it shows where to go next.
+
+
 def _session(core: Core, cs_id: str) -> Obj | None:
     obj = core.store.objects.get(cs_id)
     return obj if obj and obj.get("object") == "checkout.session" else None
+
+
+def _checkout_url(core: Core, session: Obj) -> str:
+    return f"{core.base_url}/hosted/checkout/{session['id']}"
+
+
+def _session_not_found() -> Response:
+    return page("Not found", "<h1>Checkout session not found</h1><p>This payment link is not valid.</p>", 404)
 
 
 def checkout_page(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, cs_id: str) -> Response:
     with core.store.lock:
         session = _session(core, cs_id)
         if session is None:
-            return page("Not found", "<h1>Checkout session not found</h1>", 404)
-        error = None
-        data: dict[str, str] = {}
-        if req.command == "POST" and session["status"] == "open":
-            data = form(body)
-            result = checkout.pay(core, session, data.get("cardNumber", ""), data.get("email") or None)
-            core.store.save()
-            if result["status"] in ("succeeded", "requires_action") and result["redirect_url"]:
-                return redirect(result["redirect_url"])
-            if result["status"] == "succeeded":
-                return page("Paid", "<h1>Payment successful</h1>")
-            error = result["error"]
-        return _render_checkout(core, session, error, data.get("email"))
+            return _session_not_found()
+        if session["status"] != "open":
+            return _closed_session(session)
+        if req.command == "GET":
+            return _render_checkout(core, session, _last_error(core, session))
+        data = form(body)
+        result = checkout.pay(core, session, data.get("cardNumber", ""), data.get("email") or None)
+        core.store.save()
+        if result["redirect_url"]:  # the 3-D Secure step, or success_url once paid
+            return redirect(result["redirect_url"])
+        if result["status"] == "succeeded":
+            return _closed_session(session)
+        if result["code"] == "invalid_number":  # never reached the PaymentIntent: nothing to show after a redirect
+            return _render_checkout(core, session, result["error"], data.get("email"))
+        return redirect(_checkout_url(core, session))  # declined: the page shows why and takes another card
+
+
+def _last_error(core: Core, session: Obj) -> str | None:
+    """Why the last attempt failed (a declined card, a failed 3-D Secure step): each redirects here after."""
+    pi = core.store.objects.get(session["payment_intent"] or "")
+    if pi is None or pi["status"] != "requires_payment_method":
+        return None
+    return payments.buyer_message(pi)
+
+
+def _closed_session(session: Obj) -> Response:
+    """A complete or expired session: a clear sentence and the way back to the merchant's site.
+
+    Stripe: once a session expires "customers loading the Checkout Session see a message saying the Checkout
+    Session is expired" (API reference, Expire a Checkout Session), and `cancel_url` is where Checkout's back
+    button leads. For a complete session the link is the session's success page."""
+    if session["status"] == "complete":
+        amount = money.format_amount(session["amount_total"], session["currency"])
+        back = checkout.success_url(session)
+        link = _back_link(back, "Return to") if back else ""
+        return page(
+            "Payment complete",
+            f'<h1>Payment complete</h1><p role="status">Your payment of {esc(amount)} has been received. '
+            f"There is nothing more to pay on this page.</p>{link}",
+        )
+    back = session["cancel_url"] or _site_of(session["success_url"])
+    link = _back_link(back, "Return to") if back else ""
+    return page(
+        "Checkout expired",
+        '<h1>This checkout session has expired</h1><p role="status">Nothing was charged. Go back to the shop to '
+        f"start the payment again.</p>{link}",
+        410,
+    )
+
+
+def _back_link(url: str, verb: str) -> str:
+    return f'<p><a id="back" href="{esc(url)}">{esc(verb)} {esc(urlsplit(url).netloc or url)}</a></p>'
+
+
+def _site_of(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme and parts.netloc else None
 
 
 def _render_checkout(core: Core, session: Obj, error: str | None, email: str | None = None) -> Response:
     cur = session["currency"]
-    if session["status"] == "complete":
-        return page("Paid", "<h1>This payment is complete</h1><p>Thank you.</p>")
-    if session["status"] == "expired":
-        return page("Expired", "<h1>This checkout session has expired</h1>", 410)
     rows = "".join(
         f"<tr><td>{esc(li['description'])}</td><td>{li['quantity']}</td>"
         f"<td>{esc(money.format_amount(li['amount_total'], cur))}</td></tr>"
@@ -129,7 +193,8 @@ def _render_checkout(core: Core, session: Obj, error: str | None, email: str | N
     options = "".join(f'<option value="{n}">' for n, _ in TEST_CARDS)
     alert = f'<p role="alert" id="error">{esc(error)}</p>' if error else ""
     cancel = f'<p><a href="{esc(session["cancel_url"])}">Cancel</a></p>' if session["cancel_url"] else ""
-    email = email or session["customer_email"] or ""
+    pi = core.store.objects.get(session["payment_intent"] or "") or {}
+    email = email or session["customer_email"] or pi.get("receipt_email") or ""
     return page(
         "Checkout",
         f"""<h1>Pay {esc(money.format_amount(session["amount_total"], cur))}</h1>
@@ -137,7 +202,7 @@ def _render_checkout(core: Core, session: Obj, error: str | None, email: str | N
 <tfoot><tr><th colspan="2">Total</th><th id="total">{esc(money.format_amount(session["amount_total"], cur))}</th></tr>
 </tfoot></table>
 {alert}
-<form method="post">
+<form method="post" action="{esc(_checkout_url(core, session))}">
 <p><label for="email">Email</label><input type="email" id="email" name="email" value="{esc(email)}"></p>
 <p><label for="cardNumber">Card number</label>
 <input type="text" id="cardNumber" name="cardNumber" inputmode="numeric" autocomplete="cc-number" list="test-cards"
@@ -150,17 +215,26 @@ def _render_checkout(core: Core, session: Obj, error: str | None, email: str | N
 
 
 def checkout_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, cs_id: str) -> Response:
+    """The 3-D Secure step of a Checkout payment. Reached again after it is over (Back, reload, a second tab), it
+    sends the buyer to the session's page, which shows the outcome or lets them pay."""
     with core.store.lock:
         session = _session(core, cs_id)
         if session is None:
-            return page("Not found", "<h1>Checkout session not found</h1>", 404)
-        if req.command == "POST":
-            result = checkout.authenticate(core, session, form(body).get("action") == "complete")
-            core.store.save()
-            if result["status"] == "succeeded" and result["redirect_url"]:
-                return redirect(result["redirect_url"])
-            return _render_checkout(core, session, result["error"])
-    return _auth_page(money.format_amount(session["amount_total"], session["currency"]))
+            return _session_not_found()
+        if session["status"] != "open":
+            return _closed_session(session)
+        pi = core.store.objects.get(session["payment_intent"] or "")
+        if pi is None or pi["status"] != "requires_action":
+            return redirect(_checkout_url(core, session))
+        if req.command == "GET":
+            return _auth_page(money.format_amount(pi["amount"], pi["currency"]))
+        result = checkout.authenticate(core, session, form(body).get("action") == "complete")
+        core.store.save()
+        if result["redirect_url"]:
+            return redirect(result["redirect_url"])
+        if result["status"] == "succeeded":
+            return _closed_session(session)
+        return redirect(_checkout_url(core, session))  # failed: the page shows why and takes another card
 
 
 def _auth_page(amount: str) -> Response:
@@ -175,23 +249,16 @@ def _auth_page(amount: str) -> Response:
 def pi_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, pi_id: str) -> Response:
     """``next_action.redirect_to_url`` of a PaymentIntent confirmed directly with a 3-D Secure card."""
     with core.store.lock:
-        pi = core.store.get(pi_id, "payment_intent", None)
-        if req.command == "POST":
-            if pi["status"] == "requires_action":
-                if form(body).get("action") == "complete":
-                    payments.confirm(core, pi, raise_on_decline=False, authenticated=True)
-                else:
-                    pi.update(
-                        status="requires_payment_method",
-                        next_action=None,
-                        last_payment_error={
-                            "code": "payment_intent_authentication_failure",
-                            "message": payments.AUTH_FAILED,
-                            "type": "invalid_request_error",
-                        },
-                    )
-                    core.emit("payment_intent.payment_failed", pi, account=core.store.owner[pi_id])
-                core.store.save()
+        pi = core.store.objects.get(pi_id)
+        if pi is None or pi.get("object") != "payment_intent":
+            return page("Not found", "<h1>Payment not found</h1><p>This authentication link is not valid.</p>", 404)
+        if req.command == "POST" and pi["status"] == "requires_action":
+            if form(body).get("action") == "complete":
+                payments.confirm(core, pi, raise_on_decline=False, authenticated=True)
+            else:
+                payments.fail_authentication(core, pi)
+            core.store.save()
+        if req.command == "POST" or pi["status"] != "requires_action":
             return page("Done", f"<h1>Authentication finished</h1><p>Status: {esc(pi['status'])}</p>")
     return _auth_page(money.format_amount(pi["amount"], pi["currency"]))
 

@@ -16,9 +16,11 @@ from urllib.parse import urlencode, urlsplit
 
 from .core import Core, Ctx, Route
 from .errors import StripeError
+from .hosted import error_page, wants_html
 from .params import decode_form
 from .store import PLATFORM, new_id, render
 
+BACK_TO_CONTROL = '<p><a href="/_sandbox/">Back to the control page</a></p>'
 _KEY = re.compile(r"^sk_test_[A-Za-z0-9_]+$")
 
 
@@ -117,9 +119,17 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
             try:
                 status, ctype, out, headers = handler(core, self, split.query, body, *groups)
             except StripeError as exc:
-                self._json(exc.status, exc.body(), {})
-                return
+                status, ctype, out, headers = self._web_error(path, exc)
+            except Exception:  # noqa: BLE001 - a sandbox bug: say so in the caller's language, traceback to stderr
+                traceback.print_exc()
+                status, ctype, out, headers = self._web_error(path, StripeError(500, "An unknown error occurred"))
             self._send(status, out, ctype, headers)
+
+        def _web_error(self, path: str, exc: StripeError) -> tuple[int, str, bytes, dict[str, str]]:
+            """A person (hosted pages, the control page's forms) reads a page; scripts read Stripe's JSON."""
+            if path.startswith("/hosted/") or wants_html(self):
+                return error_page(exc, BACK_TO_CONTROL if path.startswith("/_sandbox") else "")
+            return exc.status, "application/json", json.dumps(exc.body(), indent=2).encode(), {}
 
         def _api(self, method: str, path: str, query: str, body: bytes) -> None:
             request_id = new_id("req_", 14)

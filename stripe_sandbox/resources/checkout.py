@@ -289,31 +289,20 @@ def pay(core: Core, session: Obj, card_number: str, email: str | None = None) ->
 
 
 def authenticate(core: Core, session: Obj, success: bool) -> dict[str, Any]:
-    """The 3-D Secure page's Complete / Fail buttons."""
+    """The 3-D Secure page's Complete / Fail buttons. A failure leaves the session open: the buyer may pay again
+    with any card, as on Stripe's page."""
     pi = core.store.get(session["payment_intent"] or "", "payment_intent", None)
     if pi["status"] != "requires_action":
         raise invalid("This payment does not require authentication.")
     if success:
         return _after_confirm(core, session, payments.confirm(core, pi, raise_on_decline=False, authenticated=True))
-    owner = core.store.owner[pi["id"]]
-    pi.update(
-        status="requires_payment_method",
-        next_action=None,
-        last_payment_error={
-            "code": "payment_intent_authentication_failure",
-            "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
-            "message": payments.AUTH_FAILED,
-            "type": "invalid_request_error",
-        },
-    )
-    core.emit("payment_intent.payment_failed", pi, account=owner)
-    return {
-        "status": "declined",
-        "error": payments.AUTH_FAILED,
-        "code": "payment_intent_authentication_failure",
-        "redirect_url": None,
-        "payment_intent": pi["id"],
-    }
+    return _after_confirm(core, session, payments.fail_authentication(core, pi))
+
+
+def success_url(session: Obj) -> str | None:
+    """Where Stripe sends the buyer after paying: ``success_url`` with ``{CHECKOUT_SESSION_ID}`` filled in."""
+    url = (session["success_url"] or "").replace("{CHECKOUT_SESSION_ID}", session["id"])
+    return url or None
 
 
 def _after_confirm(core: Core, session: Obj, pi: Obj, email: str | None = None) -> dict[str, Any]:
@@ -343,14 +332,13 @@ def _after_confirm(core: Core, session: Obj, pi: Obj, email: str | None = None) 
             "tax_ids": [],
         }
         core.emit("checkout.session.completed", session, account=owner)
-        url = (session["success_url"] or "").replace("{CHECKOUT_SESSION_ID}", session["id"])
-        return {"status": "succeeded", "redirect_url": url or None, "payment_intent": pi["id"], "error": None}
+        return {"status": "succeeded", "redirect_url": success_url(session), "payment_intent": pi["id"], "error": None}
     err = pi.get("last_payment_error") or {}
     return {
         "status": "declined",
         "redirect_url": None,
         "payment_intent": pi["id"],
-        "error": err.get("message"),
+        "error": payments.buyer_message(pi),
         "code": err.get("decline_code") or err.get("code"),
     }
 

@@ -39,7 +39,13 @@ DECLINE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
 }
+# What the API puts in `last_payment_error.message` when 3-D Secure fails (a real payload's wording) ...
 AUTH_FAILED = (
+    "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new "
+    "PaymentMethod to attempt to fulfill this PaymentIntent again."
+)
+# ... and what Stripe's own pages (Stripe.js, hosted Checkout) tell the buyer for the same failure.
+AUTH_FAILED_BUYER = (
     "We are unable to authenticate your payment method. Please choose a different payment method and try again."
 )
 
@@ -221,6 +227,7 @@ def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool 
             "type": "redirect_to_url",
             "redirect_to_url": {"return_url": None, "url": f"{core.base_url}/hosted/authenticate/{pi['id']}"},
         }
+        core.emit("payment_intent.requires_action", pi, account=owner)
         return pi
     pi["next_action"] = None
     charge = _new_charge(core, pi, card, owner)
@@ -273,6 +280,32 @@ def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool 
         return pi
     _capture(core, pi, charge, pi["amount"], card, owner)
     return pi
+
+
+def fail_authentication(core: Core, pi: Obj) -> Obj:
+    """The buyer failed 3-D Secure: Stripe puts the PaymentIntent back to ``requires_payment_method`` with
+    ``payment_intent_authentication_failure``, so the same PaymentIntent can be confirmed again with any card."""
+    pi.update(
+        status="requires_payment_method",
+        next_action=None,
+        last_payment_error={
+            "code": "payment_intent_authentication_failure",
+            "doc_url": "https://stripe.com/docs/error-codes/payment-intent-authentication-failure",
+            "message": AUTH_FAILED,
+            "type": "invalid_request_error",
+        },
+    )
+    core.emit("payment_intent.payment_failed", pi, account=core.store.owner[pi["id"]])
+    return pi
+
+
+def buyer_message(pi: Obj) -> str | None:
+    """The sentence a Stripe-hosted page shows the buyer for the PaymentIntent's last failed attempt."""
+    err = pi.get("last_payment_error") or {}
+    if err.get("code") == "payment_intent_authentication_failure":
+        return AUTH_FAILED_BUYER
+    message = err.get("message")
+    return str(message) if message else None
 
 
 def _new_charge(core: Core, pi: Obj, card: TestCard, owner: str) -> Obj:

@@ -177,7 +177,11 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep(client.v1.checkout.sessions.expire(declined.id))
     three_ds = destination_session(client, seller, 3_000, 300)
     control(sb, f"checkout/sessions/{three_ds.id}/pay", card="4000002500003155")
-    keep(client.v1.payment_intents.retrieve(client.v1.checkout.sessions.retrieve(three_ds.id).payment_intent))
+    three_ds_pi = client.v1.checkout.sessions.retrieve(three_ds.id).payment_intent
+    keep(client.v1.payment_intents.retrieve(three_ds_pi))
+    control(sb, f"checkout/sessions/{three_ds.id}/authenticate", outcome="fail")
+    keep(client.v1.payment_intents.retrieve(three_ds_pi))  # back to requires_payment_method
+    control(sb, f"checkout/sessions/{three_ds.id}/pay", card="4242424242424242")
 
     disputed = destination_session(client, seller, 5_000, 500)
     control(sb, f"checkout/sessions/{disputed.id}/pay", card="4000000000000259")
@@ -226,6 +230,7 @@ def test_world_covers_every_object_type(world: dict[str, list[dict[str, Any]]]) 
         "checkout.session.expired",
         "payment_intent.succeeded",
         "payment_intent.payment_failed",
+        "payment_intent.requires_action",
         "payment_intent.canceled",
         "charge.succeeded",
         "charge.failed",
