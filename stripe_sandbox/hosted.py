@@ -30,14 +30,19 @@ _CSS = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}td,th{padding:.3rem;border-bottom:1px solid #ddd;
 text-align:left}button{background:#635bff;color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;
 cursor:pointer}button.secondary{background:#697386}[role=alert]{color:#b3093c;font-weight:600}input[type=text],
-input[type=email]{padding:.4rem;width:100%;box-sizing:border-box}.note{color:#697386;font-size:.9rem}"""
+input[type=email]{padding:.4rem;width:100%;box-sizing:border-box}.note{color:#697386;font-size:.9rem}
+body.wide{max-width:72rem}.scroll{overflow-x:auto;position:relative}code{overflow-wrap:anywhere}
+td form{display:inline;margin:0}select,input{padding:.4rem}
+button.small{padding:.25rem .6rem;font-size:.85rem}[role=status]{font-weight:600}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"""
 
 
-def page(title: str, body: str, status: int = 200) -> Response:
+def page(title: str, body: str, status: int = 200, *, wide: bool = False) -> Response:
+    body_class = ' class="wide"' if wide else ""
     doc = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>'
-        f'<body><main><p class="note">Stripe sandbox (test mode)</p>{body}</main></body></html>'
+        f'<body{body_class}><main><p class="note">Stripe sandbox (test mode)</p>{body}</main></body></html>'
     )
     # Every page shows live state: Back must fetch it again, not show a stale form (e.g. a paid checkout).
     return status, "text/html; charset=utf-8", doc.encode(), {"Cache-Control": "no-store"}

@@ -59,6 +59,7 @@ def run_due(core: Core, *, midnight: bool = False) -> None:
                 acct,
                 currently_due=req["currently_due"],
                 past_due=req["currently_due"],
+                eventually_due=req["eventually_due"],
                 disabled_reason="requirements.past_due",
                 current_deadline=None,
             )

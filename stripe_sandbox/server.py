@@ -14,13 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from . import control_page
 from .core import Core, Ctx, Route
 from .errors import StripeError
 from .hosted import error_page, wants_html
 from .params import decode_form
 from .store import PLATFORM, new_id, render
 
-BACK_TO_CONTROL = '<p><a href="/_sandbox/">Back to the control page</a></p>'
 _KEY = re.compile(r"^sk_test_[A-Za-z0-9_]+$")
 
 
@@ -128,7 +128,7 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
         def _web_error(self, path: str, exc: StripeError) -> tuple[int, str, bytes, dict[str, str]]:
             """A person (hosted pages, the control page's forms) reads a page; scripts read Stripe's JSON."""
             if path.startswith("/hosted/") or wants_html(self):
-                return error_page(exc, BACK_TO_CONTROL if path.startswith("/_sandbox") else "")
+                return error_page(exc, control_page.BACK if path.startswith("/_sandbox") else "")
             return exc.status, "application/json", json.dumps(exc.body(), indent=2).encode(), {}
 
         def _api(self, method: str, path: str, query: str, body: bytes) -> None:

@@ -33,6 +33,25 @@ INITIAL_REQUIREMENTS = [
 ]
 # What stays due when the person leaves onboarding with verification outstanding.
 LEFT_DUE = ["individual.id_number", "individual.verification.document"]
+# Stripe's values of `requirements.disabled_reason` (Account object; the `rejected.platform_*` ones since
+# 2024-11-20.acacia).
+DISABLED_REASONS = [
+    "action_required.requested_capabilities",
+    "listed",
+    "other",
+    "platform_paused",
+    "rejected.fraud",
+    "rejected.incomplete_verification",
+    "rejected.listed",
+    "rejected.other",
+    "rejected.platform_fraud",
+    "rejected.platform_other",
+    "rejected.platform_terms_of_service",
+    "rejected.terms_of_service",
+    "requirements.past_due",
+    "requirements.pending_verification",
+    "under_review",
+]
 
 _ADDRESS = {"city": "str", "country": "str", "line1": "str", "line2": "str", "postal_code": "str", "state": "str"}
 _CAPS = {name: {"requested": "bool"} for name in ("card_payments", "transfers", "us_bank_account_ach_payments")}
@@ -329,23 +348,37 @@ def set_requirements(
     *,
     currently_due: list[str],
     past_due: list[str] | None = None,
+    eventually_due: list[str] | None = None,
     disabled_reason: str | None = None,
     current_deadline: int | None = None,
     emit: bool = True,
 ) -> Obj:
-    """Set what Stripe still needs; charges and payouts follow ``disabled_reason`` like Stripe's own logic."""
+    """Set what Stripe still needs, keeping Stripe's invariants: what is past due is also currently due, what is
+    currently due is also eventually due, and fields past due disable the account (``requirements.past_due``)
+    unless another reason is given. Charges and payouts follow ``disabled_reason`` like Stripe's own logic.
+
+    ``past_due=None`` means "all of ``currently_due``" when a ``disabled_reason`` is given, else nothing."""
     before = copy.deepcopy(acct)
-    req = _requirements(currently_due, disabled_reason, current_deadline)
-    req["past_due"] = list(past_due if past_due is not None else (currently_due if disabled_reason else []))
+    past = list(past_due if past_due is not None else (currently_due if disabled_reason else []))
+    current = _union(currently_due, past)
+    if past and disabled_reason is None:
+        disabled_reason = "requirements.past_due"
+    req = _requirements(current, disabled_reason, current_deadline)
+    req["past_due"] = past
+    req["eventually_due"] = _union(eventually_due or [], current)
     acct["requirements"] = req
     enabled = disabled_reason is None
     acct["charges_enabled"] = enabled and acct["details_submitted"]
     acct["payouts_enabled"] = enabled and acct["details_submitted"]
-    status = "active" if acct["charges_enabled"] else ("pending" if not currently_due else "inactive")
+    status = "active" if acct["charges_enabled"] else ("pending" if not current else "inactive")
     acct["capabilities"] = dict.fromkeys(acct["capabilities"], status)
     if emit:
         _emit_account_changes(core, before, acct)
     return acct
+
+
+def _union(first: list[str], second: list[str]) -> list[str]:
+    return list(dict.fromkeys([*first, *second]))
 
 
 def _emit_account_changes(core: Core, before: Obj, acct: Obj) -> None:

@@ -1,4 +1,4 @@
-"""Disputes: opened by the dispute test card, answered with evidence, closed as won or lost."""
+"""Disputes: opened by the dispute test card or the control API, answered with evidence, closed as won or lost."""
 
 from __future__ import annotations
 
@@ -45,21 +45,65 @@ _FILE_FIELDS = [
 EVIDENCE_SCHEMA: dict[str, Any] = dict.fromkeys(_TEXT_FIELDS + _FILE_FIELDS, "str")
 
 
-def open_dispute(core: Core, charge: Obj) -> Obj:
-    """Stripe debits the disputed amount plus the dispute fee from the balance the charge landed on."""
+# Stripe's dispute reasons (Dispute object, `reason`).
+REASONS = [
+    "bank_cannot_process",
+    "check_returned",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+]
+OPEN_STATUSES = ("needs_response", "warning_needs_response", "under_review", "warning_under_review")
+
+
+def disputable_amount(charge: Obj) -> int:
+    """What a cardholder can still dispute: the captured amount not refunded; 0 when the charge cannot be disputed
+    (not a captured card payment, already disputed, or fully refunded: "Disputes and chargebacks aren't possible on
+    credit card charges that are fully refunded")."""
+    if not charge.get("payment_intent") or charge["status"] != "succeeded" or not charge["captured"]:
+        return 0
+    if charge.get("disputed"):
+        return 0
+    return int(charge["amount_captured"] - charge["amount_refunded"])
+
+
+def open_dispute(core: Core, charge: Obj, *, reason: str = "fraudulent", amount: int | None = None) -> Obj:
+    """The card network opens a dispute: Stripe debits the disputed amount plus the dispute fee from the balance the
+    charge landed on (the platform's, for destination charges) and sends ``charge.dispute.created`` and
+    ``charge.dispute.funds_withdrawn``."""
+    left = disputable_amount(charge)
+    if left <= 0:
+        raise invalid(f"Charge {charge['id']} cannot be disputed (already disputed, refunded, or not paid).")
+    if reason not in REASONS:
+        raise invalid(f"Invalid reason: must be one of {', '.join(REASONS)}", param="reason")
+    amount = left if amount is None else amount
+    if not 0 < amount <= left:
+        raise invalid(
+            f"The disputed amount must be between 1 and {left} ({money.format_amount(left, charge['currency'])}).",
+            param="amount",
+        )
     owner = core.store.owner[charge["id"]]
     now = core.store.now()
     dispute = template(
         "dispute",
         id=new_id("dp_"),
-        amount=charge["amount"],
+        amount=amount,
         charge=charge["id"],
         created=now,
         currency=charge["currency"],
         is_charge_refundable=False,
         metadata={},
         payment_intent=charge["payment_intent"],
-        reason="fraudulent",
+        reason=reason,
         status="needs_response",
     )
     dispute["evidence_details"] = {
@@ -74,7 +118,7 @@ def open_dispute(core: Core, charge: Obj) -> Obj:
     txn = money.add_txn(
         core.store,
         owner,
-        amount=-charge["amount"],
+        amount=-amount,
         currency=charge["currency"],
         type="adjustment",
         source=dispute["id"],

@@ -191,6 +191,10 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     dispute = client.v1.disputes.list().data[0]
     keep(client.v1.disputes.update(dispute.id, params={"evidence": {"receipt": file.id}, "submit": True}))
     control(sb, f"disputes/{dispute.id}/resolve", outcome="lost")
+    # The control page's card network: a partial dispute on the partly refunded charge, won.
+    opened = control(sb, f"charges/{charge.id}/dispute", reason="product_not_received", amount=3_000)
+    control(sb, f"disputes/{opened['id']}/resolve", outcome="won")
+    keep(client.v1.disputes.retrieve(opened["id"]))
 
     manual = keep(
         client.v1.payment_intents.create(params={"amount": 900, "currency": "usd", "capture_method": "manual"})
@@ -201,7 +205,20 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     for payout in payouts:
         keep(payout)
     control(sb, f"payouts/{payouts[0].id}/fail", failure_code="account_closed")
-    control(sb, "clock/advance", seconds=2 * 86400)  # the returned funds are paid out again, and arrive
+    control(sb, "clock/advance", seconds=86400)  # the returned funds are paid out again ...
+    repaid = client.v1.payouts.list(params={"status": "in_transit"}, options={"stripe_account": seller}).data[0]
+    control(sb, f"payouts/{repaid.id}/pay")  # ... and the bank pays one at once
+    keep(client.v1.payouts.retrieve(repaid.id, options={"stripe_account": seller}))
+    control(sb, "clock/advance", seconds=86400)  # the others arrive
+    control(
+        sb,
+        f"accounts/{seller}/requirements",
+        currently_due="individual.id_number",
+        eventually_due="company.tax_id",
+        current_deadline="2031-01-01T00:00",
+    )
+    control(sb, f"accounts/{seller}/requirements", past_due="individual.id_number")
+    keep(client.v1.accounts.retrieve(seller))
     keep_list(client.v1.balance_transactions.list(params={"limit": 100}))
     keep_list(client.v1.balance_transactions.list(params={"limit": 100}, options={"stripe_account": seller}))
 
@@ -244,6 +261,7 @@ def test_world_covers_every_object_type(world: dict[str, list[dict[str, Any]]]) 
         "charge.dispute.updated",
         "charge.dispute.closed",
         "charge.dispute.funds_withdrawn",
+        "charge.dispute.funds_reinstated",
         "balance.available",
         "payout.created",
         "payout.paid",

@@ -62,6 +62,18 @@ def fetch_no_redirect(url: str, data: bytes | None = None) -> tuple[int, str | N
         return exc.code, exc.headers.get("Location"), exc.read().decode()
 
 
+def browser_post(url: str, **data: Any) -> tuple[int, str]:
+    """POST a form as a browser does (``Accept: text/html``): (status, page)."""
+    req = urllib.request.Request(
+        url, data=urlencode(data).encode(), method="POST", headers={"Accept": "text/html,*/*;q=0.8"}
+    )
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
 def onboarded_account(
     client: stripe.StripeClient, sb: Sandbox, country: str = "US", email: str = "s@example.com"
 ) -> str:
