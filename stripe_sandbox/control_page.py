@@ -44,9 +44,10 @@ def _table(caption: str, headers: list[str], rows: Iterable[str], empty: str) ->
     if not body:
         return f'<p class="note">{esc(empty)}</p>'
     head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
+    # A box that scrolls sideways on a phone; focusable and named so a keyboard can scroll it too.
     return (
-        f'<div class="scroll"><table><caption class="vh">{esc(caption)}</caption><thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table></div>"
+        f'<div class="scroll" tabindex="0" role="region" aria-label="{esc(caption)} table"><table>'
+        f'<caption class="vh">{esc(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
     )
 
 

@@ -32,7 +32,7 @@ text-align:left}button{background:#635bff;color:#fff;border:0;border-radius:4px;
 cursor:pointer}button.secondary{background:#697386}[role=alert]{color:#b3093c;font-weight:600}input[type=text],
 input[type=email]{padding:.4rem;width:100%;box-sizing:border-box}.note{color:#697386;font-size:.9rem}
 body.wide{max-width:72rem}.scroll{overflow-x:auto;position:relative}code{overflow-wrap:anywhere}
-td form{display:inline;margin:0}select,input{padding:.4rem}
+td form{display:inline;margin:0}select,input{padding:.4rem;max-width:100%}
 button.small{padding:.25rem .6rem;font-size:.85rem}[role=status]{font-weight:600}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}"""
 

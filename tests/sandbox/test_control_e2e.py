@@ -4,6 +4,7 @@ back to the control page, each effect seen through the SDK as the app would see 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -27,7 +28,9 @@ def _back(page: Page, sb: Sandbox) -> None:
     expect(page).to_have_url(f"{sb.url}/_sandbox/")
 
 
-def test_click_through_every_control_form(page: Page, client: stripe.StripeClient, sb: Sandbox) -> None:
+def test_click_through_every_control_form(
+    page: Page, client: stripe.StripeClient, sb: Sandbox, page_is_usable: Callable[[], None]
+) -> None:
     seller = onboarded_account(client, sb)
     session = destination_session(client, seller, 12_000, 1_200)
     control(sb, f"checkout/sessions/{session.id}/pay", card="4000000000000077")
@@ -36,12 +39,14 @@ def test_click_through_every_control_form(page: Page, client: stripe.StripeClien
 
     # The card network: a partial dispute, for a chosen reason.
     _row(page, charge.id).get_by_role("link", name=re.compile("^Open a dispute")).click()
+    page_is_usable()
     page.get_by_label("Reason").select_option("product_unacceptable")
     page.get_by_label("Amount in the currency's minor unit").fill("4500")
     page.get_by_role("button", name="Open dispute").click()
     expect(page.get_by_role("heading", name="Dispute opened")).to_be_visible()
     expect(page.get_by_role("status")).to_contain_text("$45.00 (product_unacceptable)")
     expect(page.get_by_role("listitem").filter(has_text="charge.dispute.funds_withdrawn")).to_be_visible()
+    page_is_usable()
     dispute = client.v1.disputes.list().data[0]
     assert (dispute.charge, dispute.amount, dispute.reason) == (charge.id, 4_500, "product_unacceptable")
     _back(page, sb)
@@ -58,10 +63,12 @@ def test_click_through_every_control_form(page: Page, client: stripe.StripeClien
     page.get_by_role("button", name="Advance clock").click()
     expect(page.get_by_role("heading", name="Clock advanced")).to_be_visible()
     _back(page, sb)
+    page_is_usable()  # now with an account, a disputed charge, a won dispute and a payout listed
     payout = client.v1.payouts.list(options={"stripe_account": seller}).data[0]
 
     # The bank returns the payout.
     _row(page, payout.id).get_by_role("link", name=re.compile("^Fail")).click()
+    page_is_usable()
     page.get_by_label("Failure code").select_option("account_frozen")
     page.get_by_role("button", name="Fail payout").click()
     expect(page.get_by_role("heading", name="Payout failed")).to_be_visible()
@@ -82,6 +89,7 @@ def test_click_through_every_control_form(page: Page, client: stripe.StripeClien
 
     # Stripe's verification: new requirements with a deadline, then past due.
     _row(page, seller).get_by_role("link", name=re.compile("^Change requirements")).click()
+    page_is_usable()
     page.get_by_label("Currently due").fill("individual.verification.document")
     page.get_by_label("Eventually due").fill("individual.id_number")
     page.get_by_label("Deadline (UTC, sandbox time)").fill("2031-03-01T09:30")

@@ -4,6 +4,7 @@ checkout and what the buyer sees coming back to it, an expired one."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 import stripe
@@ -80,18 +81,21 @@ def test_three_d_secure_page(page: Page, client: stripe.StripeClient, sb: Sandbo
 
 
 def test_failed_authentication_then_another_card_then_back(
-    page: Page, client: stripe.StripeClient, sb: Sandbox
+    page: Page, client: stripe.StripeClient, sb: Sandbox, page_is_usable: Callable[[], None]
 ) -> None:
     """Issue 10 items 2 and 8: fail 3-D Secure, pay with 4242 on the same page, then press Back."""
     seller = onboarded_account(client, sb)
     success = f"{sb.url}/_sandbox/?paid={{CHECKOUT_SESSION_ID}}"
     session = destination_session(client, seller, 3_000, 300, success_url=success, cancel_url=f"{sb.url}/_sandbox/")
     page.goto(session.url)
+    page_is_usable()
     page.get_by_label("Card number").fill("4000002500003155")
     page.get_by_role("button", name="Pay").click()
+    page_is_usable()
     page.get_by_role("button", name="Fail").click()
     expect(page).to_have_url(session.url)
     expect(page.get_by_role("alert")).to_have_text(AUTH_FAILED_BUYER)
+    page_is_usable()
     page.get_by_label("Card number").fill("4000000000000002")
     page.get_by_role("button", name="Pay").click()
     expect(page.get_by_role("alert")).to_have_text("Your card was declined.")
@@ -102,16 +106,20 @@ def test_failed_authentication_then_another_card_then_back(
 
     page.go_back()
     expect(page.get_by_role("heading", name="Payment complete")).to_be_visible()
+    page_is_usable()
     expect(page.get_by_role("status")).to_contain_text("$30.00")
     page.get_by_role("link", name=re.compile("^Return to ")).click()
     expect(page).to_have_url(f"{sb.url}/_sandbox/?paid={session.id}")
 
 
-def test_expired_session_page_leads_back_to_the_shop(page: Page, client: stripe.StripeClient, sb: Sandbox) -> None:
+def test_expired_session_page_leads_back_to_the_shop(
+    page: Page, client: stripe.StripeClient, sb: Sandbox, page_is_usable: Callable[[], None]
+) -> None:
     seller = onboarded_account(client, sb)
     session = destination_session(client, seller, 1_000, 100, cancel_url=f"{sb.url}/_sandbox/?cancelled=1")
     client.v1.checkout.sessions.expire(session.id)
     page.goto(session.url)
     expect(page.get_by_role("heading", name="This checkout session has expired")).to_be_visible()
+    page_is_usable()
     page.get_by_role("link", name=re.compile("^Return to ")).click()
     expect(page).to_have_url(f"{sb.url}/_sandbox/?cancelled=1")
