@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from marketplace.catalog.models import Cart, CartItem, Listing
 from marketplace.catalog.selectors import CartGroup, cart_view
-from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
+from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.fees.policy import FeeLine, fee_for
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.tasks import enqueue_on_commit
@@ -51,6 +51,7 @@ SOLD_OUT_REFUNDED = (
     "Your payment arrived after your reservation ran out, and the item has sold out meanwhile. "
     "We refunded you in full; the refund shows on your statement within 5 to 10 days."
 )
+CHECKOUT_UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
 PAYMENT_NOT_COMPLETED = "Payment not completed. Your cart is still there; you can pay again whenever you like."
 EXPIRED_MESSAGE = "The payment window closed before payment, so the reserved items were released."
 
@@ -249,11 +250,14 @@ def checkout_start(
             cancel_url=cancel_url.replace("{ORDER_ID}", str(order.pk)),
             expires_at=int(expires.timestamp()),
         )
-    except DomainError:
+    except DomainError as exc:
+        # No payment page was given out, so nothing can have been charged, whatever Stripe did.
         with transaction.atomic():
             locked = Order.objects.select_for_update().get(pk=order.pk)
             if locked.status == OrderStatus.PENDING_PAYMENT and not locked.checkout_session_id:
                 _close(locked, OrderStatus.CANCELED, "We could not start the payment. Nothing was charged.")
+        if isinstance(exc, PaymentProviderError):
+            raise PaymentProviderError(CHECKOUT_UNREACHABLE, code=exc.code) from exc
         raise
     expires_at = datetime.fromtimestamp(int(session["expires_at"]), tz=UTC)
     Order.objects.filter(pk=order.pk, checkout_session_id__isnull=True).update(

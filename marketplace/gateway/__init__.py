@@ -15,23 +15,32 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import stripe
 from django.conf import settings
 
-from marketplace.errors import CardDeclined, DomainError, InvalidInput, PaymentProviderError
+from marketplace.errors import CardDeclined, InvalidInput, PaymentProviderError
 
 logger = logging.getLogger(__name__)
+
+# What a person reads when Stripe could not be reached (or timed out). It says nothing about money:
+# after a timeout nobody knows whether Stripe did it, so only the caller, who knows what the call
+# was for, may add "nothing was charged" (a checkout that never gave out its payment page).
+UNREACHABLE = "Our payment provider could not be reached; please try again in a moment."
 
 StripeObject = stripe.StripeObject
 
 
 @functools.cache
-def _client_for(key: str, api_base: str | None, version: str | None, retries: int) -> stripe.StripeClient:
+def _client_for(
+    key: str, api_base: str | None, version: str | None, retries: int, timeouts: tuple[float, float]
+) -> stripe.StripeClient:
     base_addresses: dict[str, str] = {}
     if api_base:
         base_addresses = {"api": api_base, "files": api_base, "connect": api_base}
@@ -40,17 +49,58 @@ def _client_for(key: str, api_base: str | None, version: str | None, retries: in
         stripe_version=version,
         base_addresses=base_addresses,  # type: ignore[arg-type]
         max_network_retries=retries,
+        http_client=stripe.RequestsClient(timeout=timeouts),
     )
 
 
 def client() -> stripe.StripeClient:
-    """The StripeClient configured from settings (cached per configuration)."""
+    """The StripeClient configured from settings (cached per configuration).
+
+    Its HTTP client has connect and read timeouts (`STRIPE_CONNECT_TIMEOUT`, `STRIPE_READ_TIMEOUT`):
+    the SDK's own default waits 80 s, so a hanging Stripe held a web worker until gunicorn killed it
+    mid-checkout, leaving the order pending with its stock reserved. `worst_case_seconds()` is
+    what one call can take at most; it must stay under the web worker's timeout.
+    """
     return _client_for(
         settings.STRIPE_SECRET_KEY,
         settings.STRIPE_API_BASE,
         settings.STRIPE_API_VERSION,
         settings.STRIPE_MAX_NETWORK_RETRIES,
+        (float(settings.STRIPE_CONNECT_TIMEOUT), float(settings.STRIPE_READ_TIMEOUT)),
     )
+
+
+def worst_case_seconds() -> float:
+    """The longest one SDK call can take when Stripe hangs: every attempt waits out its connect and
+    read timeouts, plus the SDK's longest backoffs between attempts. (The read timeout bounds each
+    wait for bytes, so a Stripe that trickles a response byte by byte could exceed it; a hanging
+    or unreachable one cannot.)"""
+    retries = int(settings.STRIPE_MAX_NETWORK_RETRIES)
+    attempt = float(settings.STRIPE_CONNECT_TIMEOUT) + float(settings.STRIPE_READ_TIMEOUT)
+    http = stripe.HTTPClient
+    backoff = sum(min(http.INITIAL_DELAY * 2 ** (n - 1), http.MAX_DELAY) for n in range(1, retries + 1))
+    return (retries + 1) * attempt + backoff
+
+
+def ping(*, timeout: float) -> dict[str, Any]:
+    """Can Stripe answer right now, and how fast? One cheap authenticated read (the platform's
+    balance) on a client of its own, without retries and with `timeout` for connect and read.
+
+    For `/healthz`: a TCP connect says nothing about a Stripe that accepts connections and then
+    hangs, which is how a hanging Stripe looked healthy while checkouts timed out.
+    """
+    probe = _client_for(
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, settings.STRIPE_API_VERSION, 0, (timeout, timeout)
+    )
+    started = time.monotonic()
+    try:
+        probe.v1.balance.retrieve()
+    except stripe.APIConnectionError as exc:
+        cause = exc.__cause__
+        return {"ok": False, "error": cause.__class__.__name__ if cause else "APIConnectionError"}
+    except stripe.StripeError as exc:
+        return {"ok": False, "error": exc.__class__.__name__, "http_status": exc.http_status}
+    return {"ok": True, "ms": round((time.monotonic() - started) * 1000)}
 
 
 def api_base() -> str:
@@ -62,13 +112,18 @@ def api_version() -> str:
     return settings.STRIPE_API_VERSION or stripe.api_version
 
 
-def idempotency_key(operation: str, *ids: object) -> str:
-    """A key derived from our own ids: the same operation on the same rows is the same request.
+def idempotency_key(operation: str, *ids: object, params: Mapping[str, Any] | None = None) -> str:
+    """A key derived from what the request really is: the operation, our own ids, and its parameters.
 
-    Stripe keeps keys for 24 hours and refuses a reused key with other parameters, so callers
-    include a version (e.g. the order's version) in `ids` whenever the parameters may change.
+    Same request, same key: a retry (the SDK's, or the buyer's after a timeout) returns what the
+    first attempt made instead of making a second one. Different parameters, different key: Stripe
+    keeps keys for 24 hours and refuses a reused key with other parameters ("Keys for idempotent
+    requests can only be used with the same parameters"), which is what a retried checkout met
+    when only its `expires_at` had changed. The parameters enter as a hash of their canonical JSON.
     """
-    raw = ":".join([operation, *(str(i) for i in ids)])
+    canonical = json.dumps(params or {}, sort_keys=True, separators=(",", ":"), default=str)
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    raw = ":".join([operation, *(str(i) for i in ids), digest])
     if len(raw) <= 200:
         return raw
     return f"{operation}:{hashlib.sha256(raw.encode()).hexdigest()}"
@@ -97,12 +152,12 @@ def translate_errors() -> Iterator[None]:
             exc.user_message or "Stripe refused the request.", code=exc.code or "invalid_request"
         ) from exc
     except stripe.IdempotencyError as exc:
-        raise DomainError(str(exc.user_message), code="idempotency_error") from exc
+        # Our keys hash the parameters, so this is a bug of ours; Stripe's sentence is for developers.
+        logger.error("stripe refused an idempotency key: %s", exc)
+        raise PaymentProviderError(UNREACHABLE, code="idempotency_error") from exc
     except stripe.StripeError as exc:
         logger.error("stripe error: %s", exc)
-        raise PaymentProviderError(
-            "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
-        ) from exc
+        raise PaymentProviderError(UNREACHABLE) from exc
 
 
 def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

@@ -51,8 +51,8 @@ def account_create_express(
 ) -> dict[str, Any]:
     """Create the seller's Express account with the capabilities a marketplace seller needs.
 
-    The idempotency key is the seller's id, so a double click (or a retry after a timeout) returns
-    the account created the first time instead of a second one; the seller id also goes into
+    The idempotency key is the seller's id and the parameters, so a double click (or a retry after a
+    timeout) returns the account created the first time instead of a second one; the seller id also goes into
     metadata so an account found on Stripe's side can always be traced back to its row.
     """
     params: dict[str, Any] = {
@@ -66,7 +66,8 @@ def account_create_express(
         params["email"] = email
     if business_name:
         params["business_profile"] = {"name": business_name}
-    options = gateway.request_options(idempotency_key=gateway.idempotency_key("seller-account-create", seller_id))
+    key = gateway.idempotency_key("seller-account-create", seller_id, params=params)
+    options = gateway.request_options(idempotency_key=key)
     account = _call(gateway.client().v1.accounts.create, params=params, options=options)
     return _as_dict(account)
 
@@ -98,7 +99,7 @@ def account_link_create(*, account_id: str, link_type: str, refresh_url: str, re
         "return_url": return_url,
         "collection_options": {"fields": "currently_due"},
     }
-    key = gateway.idempotency_key("account-link", account_id, link_type, uuid.uuid4().hex)
+    key = gateway.idempotency_key("account-link", account_id, uuid.uuid4().hex, params=params)
     link = _call(
         gateway.client().v1.account_links.create, params=params, options=gateway.request_options(idempotency_key=key)
     )

@@ -35,8 +35,10 @@ class LineItem:
 def customer_create(*, user_id: int, email: str) -> dict[str, Any]:
     """The buyer's Stripe Customer (one per user: the key is the user's id, so a retry or a double
     click finds the one created first). The user id goes into metadata to trace it back."""
-    options = gateway.request_options(idempotency_key=gateway.idempotency_key("customer-create", user_id))
     params: dict[str, Any] = {"email": email, "metadata": {"user_id": str(user_id)}}
+    options = gateway.request_options(
+        idempotency_key=gateway.idempotency_key("customer-create", user_id, params=params)
+    )
     return _as_dict(gateway.call(gateway.client().v1.customers.create, params=params, options=options))
 
 
@@ -58,9 +60,9 @@ def checkout_session_create(
     Stripe moves the whole amount to `destination` and takes `application_fee_amount` back for the
     platform. The order id travels in `client_reference_id`, the session's metadata and the
     payment intent's metadata, so every later event (session, payment intent, charge) leads back to
-    the order. The key is the order and its version: a double click gets the same session; a new
-    version (the order's contents changed) gets a new one, as Stripe refuses a reused key with
-    other parameters.
+    the order. The key is the order, its version and the parameters: the SDK's retry of a timed-out
+    request gets the session the first attempt made, and an attempt with other parameters (a later
+    `expires_at`, a new version of the order) gets a new session instead of Stripe's refusal.
     """
     metadata = {"order_id": str(order_id), "order_version": str(order_version)}
     params: dict[str, Any] = {
@@ -89,7 +91,7 @@ def checkout_session_create(
         "cancel_url": cancel_url,
     }
     options = gateway.request_options(
-        idempotency_key=gateway.idempotency_key("checkout-session-create", order_id, order_version)
+        idempotency_key=gateway.idempotency_key("checkout-session-create", order_id, order_version, params=params)
     )
     return _as_dict(gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options))
 
@@ -105,7 +107,8 @@ def checkout_session_expire(*, session_id: str, order_id: int) -> dict[str, Any]
     """Close an open session so nobody can pay it any more (the buyer changed their cart, or the
     sweeper found it overdue). Stripe refuses to expire a session that is not open; the caller
     re-reads the session then, because it may have been paid meanwhile."""
-    options = gateway.request_options(idempotency_key=gateway.idempotency_key("checkout-session-expire", order_id))
+    key = gateway.idempotency_key("checkout-session-expire", order_id, session_id)
+    options = gateway.request_options(idempotency_key=key)
     return _as_dict(gateway.call(gateway.client().v1.checkout.sessions.expire, session_id, options=options))
 
 
@@ -138,5 +141,6 @@ def refund_create(
     }
     if amount is not None:
         params["amount"] = amount
-    options = gateway.request_options(idempotency_key=gateway.idempotency_key("refund-create", *idempotency_ids))
+    key = gateway.idempotency_key("refund-create", *idempotency_ids, params=params)
+    options = gateway.request_options(idempotency_key=key)
     return _as_dict(gateway.call(gateway.client().v1.refunds.create, params=params, options=options))

@@ -79,3 +79,21 @@ def test_every_scheduled_task_exists() -> None:
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled, "nothing is scheduled"
     assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
+
+
+def test_a_hanging_stripe_ends_a_call_before_gunicorn_kills_the_worker() -> None:
+    """Otherwise the worker dies mid-checkout: the order stays pending with its stock reserved."""
+    import re
+
+    from marketplace import gateway
+
+    commands = [
+        line for name in ("Dockerfile", "docker-compose.yml") for line in (ROOT / name).read_text().splitlines()
+    ]
+    timeouts = [
+        int(m.group(1)) for line in commands if "gunicorn" in line for m in [re.search(r"--timeout\W+(\d+)", line)] if m
+    ]
+    assert len(timeouts) == 2, "both gunicorn commands state their worker timeout"
+    assert settings.STRIPE_CONNECT_TIMEOUT <= 5 and settings.STRIPE_READ_TIMEOUT <= 10  # "a few seconds"
+    assert gateway.worst_case_seconds() == 22.5  # 3 attempts x (2 + 5) s + 0.5 s + 1 s of backoff
+    assert gateway.worst_case_seconds() < min(timeouts)

@@ -1,0 +1,122 @@
+"""Stripe hanging or killed in the middle of a checkout: every sentence stays true, the stock comes
+back, the retry is clean, `/healthz` says what is wrong. Against a private sandbox, through the
+real SDK; the hang is a TCP proxy that stops answering (nothing inside the gateway is patched)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from marketplace import gateway
+from marketplace.catalog.models import CartItem, Listing
+from marketplace.gateway import checkout as gateway_checkout
+from orders.models import Order, OrderStatus
+from orders.services import CHECKOUT_LIFETIME, EXPIRES_AT_MARGIN
+from tests.factories import UserFactory
+from tests.faults.conftest import PrivateSandbox
+from tests.orders.conftest import active_seller, cart_with, listing_of, signed_in
+from tests.webhooks.broker import wait_for
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+CHECKOUT_UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
+
+
+def _api_checkout(client: Client, seller_id: int, currency: str) -> Any:
+    return client.post(
+        "/api/v1/checkout", json.dumps({"seller_id": seller_id, "currency": currency}), "application/json"
+    )
+
+
+@pytest.mark.parametrize(("mode", "currency"), [("blackhole", "usd"), ("swallow", "jpy")])
+def test_a_hanging_stripe_ends_the_checkout_in_seconds_with_a_true_sentence_and_a_clean_retry(
+    private_sandbox: PrivateSandbox, mode: str, currency: str
+) -> None:
+    seller = active_seller(private_sandbox, currency=currency)
+    listing = listing_of(seller, price=2500, stock=5)
+    buyer = UserFactory()
+    cart_with(buyer, (listing, 2))
+    client = Client()
+    client.force_login(buyer)
+    gateway_checkout.customer_create(user_id=buyer.pk, email=buyer.email)  # warm: only the session call hangs
+
+    private_sandbox.proxy.mode = mode  # blackhole: Stripe never hears us; swallow: it does, we never hear back
+    started = time.monotonic()
+    response = _api_checkout(client, seller.pk, currency)
+    elapsed = time.monotonic() - started
+    # Two timed-out calls at most (the Customer, the session), not gunicorn's 30 s.
+    assert elapsed < 2 * gateway.worst_case_seconds() + 1, elapsed
+    assert response.status_code == 502
+    assert response.json()["error"]["message"] == CHECKOUT_UNREACHABLE
+    assert Listing.objects.get(pk=listing.pk).stock == 5  # the reservation was given back
+    assert CartItem.objects.get(listing=listing).quantity == 2
+    assert list(Order.objects.values_list("status", flat=True)) == [OrderStatus.CANCELED]
+
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "degraded"
+    assert health.json()["checks"]["stripe"]["ok"] is False
+    assert health.json()["checks"]["stripe"]["error"] == "ReadTimeout"
+
+    private_sandbox.proxy.mode = "forward"
+    assert client.get("/healthz").json()["checks"]["stripe"]["ok"] is True
+    response = _api_checkout(client, seller.pk, currency)
+    assert response.status_code == 201, response.content
+    assert response.json()["url"].startswith(f"{private_sandbox.url}/hosted/checkout/")
+    order = Order.objects.get(status=OrderStatus.PENDING_PAYMENT)
+    assert order.pk == response.json()["order_id"] and Listing.objects.get(pk=listing.pk).stock == 3
+
+
+def test_a_checkout_left_pending_by_a_killed_worker_is_retried_without_an_idempotency_error(
+    private_sandbox: PrivateSandbox,
+) -> None:
+    """The issue's case: gunicorn killed the worker after Stripe made the session and before we stored
+    it, so the order stayed pending with its stock reserved; the retry reused the order and sent the
+    same key with another `expires_at`, and the buyer read Stripe's "Keys for idempotent requests"."""
+    seller = active_seller(private_sandbox)
+    listing = listing_of(seller, price=1200, stock=4)
+    buyer = UserFactory()
+    cart_with(buyer, (listing, 1))
+    client = signed_in(buyer)
+    assert client.post(reverse("checkout"), {"seller_id": seller.pk, "currency": "usd"}).status_code == 303
+    order = Order.objects.get()
+    first_session, first_expiry = order.checkout_session_id, order.checkout_expires_at
+    assert first_expiry is not None
+    Order.objects.filter(pk=order.pk).update(checkout_session_id=None, checkout_url="")  # what the kill left
+    # The retry's `expires_at` must differ (other parameters, the case Stripe refused): the next second.
+    lifetime = CHECKOUT_LIFETIME + EXPIRES_AT_MARGIN
+    wait_for(lambda: time.time() + lifetime.total_seconds() >= first_expiry.timestamp() + 1, 5, "the clock stood still")
+
+    response = client.post(reverse("checkout"), {"seller_id": seller.pk, "currency": "usd"})
+    assert response.status_code == 303 and response["Location"].startswith(private_sandbox.url)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT and order.checkout_session_id not in (None, first_session)
+    assert Listing.objects.get(pk=listing.pk).stock == 3
+
+
+def test_idempotency_keys_follow_the_parameters(private_sandbox: PrivateSandbox) -> None:
+    seller = active_seller(private_sandbox)
+    customer = gateway_checkout.customer_create(user_id=1, email="key@example.com")["id"]
+    expires = int(time.time()) + 3600
+
+    def create(expires_at: int) -> str:
+        return gateway_checkout.checkout_session_create(
+            order_id=7,
+            order_version=1,
+            customer=customer,
+            currency="usd",
+            lines=[gateway_checkout.LineItem(name="Mug", unit_amount=1500, quantity=1)],
+            application_fee_amount=180,
+            destination=str(seller.stripe_account_id),
+            success_url="http://testserver/ok?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url="http://testserver/cancel",
+            expires_at=expires_at,
+        )["id"]
+
+    first = create(expires)
+    assert create(expires) == first  # the same request: Stripe replays the first answer
+    assert create(expires + 60) != first  # other parameters: another session, not Stripe's refusal
