@@ -1,7 +1,8 @@
 """The Celery app. Settings come from Django settings prefixed CELERY_ (see config/settings/base.py).
 
-Tasks are enqueued with `transaction.on_commit` (marketplace.tasks.enqueue_on_commit) so a worker
-never sees an id whose row is not committed yet.
+Work that follows a committed change is a row first (the webhook inbox, the outbox in
+`marketplace.outbox`), and its task is sent after the commit, so a worker never sees an id whose row
+is not committed yet, and a broker outage only delays it: the sweepers send what never went.
 """
 
 import os

@@ -13,6 +13,8 @@ The promises and where they are kept:
   webhook, the success page and the sweeper. It locks the order row and checks the status, so
   the order and its emails happen once whoever comes first. A payment that arrives after its
   stock was released re-reserves it if it can, and otherwise refunds the buyer automatically.
+- *Nothing lost*: emails and the calls that close sessions at Stripe are outbox rows written with
+  the change (`marketplace.outbox`), so a broker outage delays them and never loses them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from marketplace.catalog.selectors import CartGroup, cart_view
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.fees.policy import FeeLine, fee_for
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.tasks import enqueue_on_commit
+from marketplace.outbox.services import outbox_add
 from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, StripeCustomer
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
@@ -129,22 +131,27 @@ def _close(order: Order, status: str, message: str) -> None:
 
 
 def _expire_session_later(order: Order) -> None:
-    """Close the order's open session at Stripe after our commit, so nobody pays a replaced order.
+    """Close the order's open session at Stripe once our change commits, so nobody pays a replaced
+    order: an outbox row, so neither a Stripe nor a broker outage delays the buyer's page, and the
+    call is retried until Stripe answers. If the buyer pays first, the payment reaches
+    `order_mark_paid`, which re-reserves the stock or refunds."""
+    if order.checkout_session_id:
+        outbox_add(
+            "orders.checkout_session_expire",
+            order.pk,
+            order.checkout_session_id,
+            key=f"checkout-session-expire:{order.checkout_session_id}",
+        )
 
-    Best effort: if it fails or the buyer pays first, the payment reaches `order_mark_paid`, which
-    re-reserves the stock or refunds.
-    """
-    session_id, order_id = order.checkout_session_id, order.pk
-    if not session_id:
-        return
 
-    def expire() -> None:
-        try:
-            gateway_checkout.checkout_session_expire(session_id=session_id, order_id=order_id)
-        except DomainError as exc:
-            logger.info("could not expire session of order %s: %s", order_id, exc.message)
-
-    transaction.on_commit(expire)
+def order_session_expire(*, order_id: int, session_id: str) -> None:
+    """Expire one session at Stripe (the follow-up of `_expire_session_later`). Stripe refusing
+    because the session is not open any more (paid or expired meanwhile) is the end of it; Stripe
+    unreachable raises, and the outbox tries again later."""
+    try:
+        gateway_checkout.checkout_session_expire(session_id=session_id, order_id=order_id)
+    except InvalidInput as exc:
+        logger.info("session %s of order %s was not open any more: %s", session_id, order_id, exc.message)
 
 
 def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
@@ -357,9 +364,8 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
             ]
         )
         _remove_from_cart(order)
-        from orders import tasks
-
-        enqueue_on_commit(tasks.send_order_paid_emails, order.pk)
+        outbox_add("orders.email.order_confirmation", order.pk, key=f"order-confirmation:{order.pk}")
+        outbox_add("orders.email.new_order_for_seller", order.pk, key=f"order-new-for-seller:{order.pk}")
         return order
 
 
@@ -379,9 +385,7 @@ def _refund_sold_out(order: Order) -> None:
     order.status_message = SOLD_OUT_REFUNDED
     order.closed_at = timezone.now()
     order.save(update_fields=["refund_id", "amount_refunded", "status", "status_message", "closed_at"])
-    from orders import tasks
-
-    enqueue_on_commit(tasks.send_order_refunded_email, order.pk)
+    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}:{refund['id']}")
 
 
 def order_expire(*, session: dict[str, Any]) -> Order | None:
@@ -552,9 +556,7 @@ def order_mark_fulfilled(*, order: Order, seller: Seller, tracking_number: str, 
         locked.carrier = (carrier or "").strip()[:60]
         locked.fulfilled_at = timezone.now()
         locked.save(update_fields=["status", "tracking_number", "carrier", "fulfilled_at", "updated_at"])
-        from orders import tasks
-
-        enqueue_on_commit(tasks.send_order_shipped_email, locked.pk)
+        outbox_add("orders.email.order_shipped", locked.pk, key=f"order-shipped:{locked.pk}")
         return locked
 
 

@@ -1,4 +1,4 @@
-"""Thin tasks: order ids in, one email or one service out, bounded retries."""
+"""Thin tasks of orders (the emails are outbox follow-ups: `orders/follow_ups.py`)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,9 @@ import logging
 
 from celery import shared_task
 
-from orders import emails, services
-from orders.models import Order
+from orders import services
 
 logger = logging.getLogger(__name__)
-
-
-def _order(order_id: int) -> Order:
-    return Order.objects.select_related("buyer", "seller__user").prefetch_related("lines").get(pk=order_id)
-
-
-@shared_task(name="orders.send_order_paid_emails", autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
-def send_order_paid_emails(order_id: int) -> None:
-    """The buyer's confirmation and the seller's "new order", sent once when the order became paid."""
-    order = _order(order_id)
-    emails.send_order_confirmation(order)
-    emails.send_new_order_to_seller(order)
-
-
-@shared_task(name="orders.send_order_refunded_email", autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
-def send_order_refunded_email(order_id: int) -> None:
-    emails.send_order_refunded(_order(order_id))
-
-
-@shared_task(name="orders.send_order_shipped_email", autoretry_for=(OSError,), retry_backoff=30, max_retries=5)
-def send_order_shipped_email(order_id: int) -> None:
-    emails.send_order_shipped(_order(order_id))
 
 
 @shared_task(name="orders.sweep_expired_checkouts")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
-from marketplace.tasks import enqueue_on_commit
+from marketplace.outbox.services import outbox_add
 from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus, empty_requirements
 from sellers.status import derive_status
 
@@ -166,18 +166,14 @@ def _apply_account(seller: Seller, account: dict[str, Any], snapshot_at: datetim
     if status == SellerStatus.ACTIVE and seller.onboarding_completed_at is None:
         seller.onboarding_completed_at = timezone.now()
         fields.append("onboarding_completed_at")
-        from sellers import tasks
-
-        enqueue_on_commit(tasks.send_seller_onboarding_complete_email, seller.pk)
+        outbox_add("sellers.email.onboarding_complete", seller.pk, key=f"seller-onboarding-complete:{seller.pk}")
     elif (
         status in ACTION_STATUSES
         and seller.details_submitted
         and seller.due_count
         and (before_status != status or before_deadline != seller.current_deadline)
     ):
-        from sellers import tasks
-
-        enqueue_on_commit(tasks.send_seller_action_required_email, seller.pk)
+        outbox_add("sellers.email.action_required", seller.pk)
     seller.save(update_fields=fields)
     if before_status != status:
         logger.info("seller %s status %s -> %s", seller.pk, before_status, status)
@@ -294,12 +290,15 @@ def seller_unpause(*, seller: Seller, actor: Any, reason: str) -> Seller:
 # --- Reminders ------------------------------------------------------------------------------------------
 
 
-def seller_deadline_reminder_mark_sent(*, seller: Seller) -> bool:
-    """Claim the reminder for the seller's current deadline; False if already sent (one per deadline)."""
+def seller_deadline_reminder_queue(*, seller: Seller) -> bool:
+    """Claim the reminder for the seller's current deadline and queue its email in the same
+    transaction (the outbox), so a claimed reminder is never lost; False if already claimed (one
+    per deadline)."""
     with transaction.atomic():
         locked = Seller.objects.select_for_update().get(pk=seller.pk)
         if locked.current_deadline is None or locked.reminder_sent_for_deadline == locked.current_deadline:
             return False
         locked.reminder_sent_for_deadline = locked.current_deadline
         locked.save(update_fields=["reminder_sent_for_deadline"])
+        outbox_add("sellers.email.deadline_reminder", locked.pk)
     return True

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "payouts",
     "frontend",
     "marketplace.webhooks",
+    "marketplace.outbox",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +134,7 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
 }
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Marketplace] "
+ACCOUNT_ADAPTER = "marketplace.account_adapter.AccountAdapter"  # its emails go through the outbox
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Marketplace"
 # Platform admins must have TOTP before they can use the console (forced in production).
@@ -213,6 +215,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Re-enqueue webhook events stuck unprocessed (lost message, Redis down), and fill gaps from /v1/events.
     "webhooks-sweep-stuck-events": {"task": "webhooks.sweep_stuck_events", "schedule": 60.0},
     "webhooks-catch-up-events": {"task": "webhooks.catch_up_events", "schedule": 6 * 3600.0},
+    # Deliver outbox rows (emails, follow-ups) whose task never ran (Redis down) or that failed.
+    "outbox-sweep": {"task": "outbox.sweep", "schedule": 60.0},
     # Remind sellers of a Stripe deadline a few days ahead (once per deadline; hourly so none is missed).
     "sellers-deadline-reminders": {"task": "sellers.send_deadline_reminders", "schedule": 3600.0},
     # Release the stock of checkouts whose session expired without a webhook reaching us.
@@ -226,6 +230,8 @@ WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=300)
 # How long the intake's relay lets ids gather before publishing them in one round trip
 WEBHOOK_RELAY_LINGER_SECONDS = env.float("WEBHOOK_RELAY_LINGER_SECONDS", default=0.02)
+# An outbox row never tried for this long is delivered by the sweeper (its own task was lost)
+OUTBOX_SWEEP_AFTER_SECONDS = env.int("OUTBOX_SWEEP_AFTER_SECONDS", default=60)
 WEBHOOK_HANDLER_MODULES = env.list("WEBHOOK_HANDLER_MODULES", default=[])  # extra modules with @webhook_handler
 
 LOGGING = {

@@ -1,7 +1,8 @@
-"""The pipeline's own way of sending `process_event` tasks to the broker, made cheap and quick to fail.
+"""The way committed work is sent to the broker, made cheap and quick to fail: the webhook pipeline's
+`process_event` tasks, and the outbox's deliveries (`marketplace.outbox`).
 
 Every stored event costs one publish, so its CPU bounds intake throughput, and a broker outage must
-not stall intake. Three things differ from a plain `apply_async()`:
+stall neither intake nor a page. Three things differ from a plain `apply_async()`:
 
 - the connection does not retry to connect (Celery's default pool sleeps and retries for seconds);
   a refused publish raises at once and the caller leaves the event to the sweeper;
@@ -12,9 +13,9 @@ not stall intake. Three things differ from a plain `apply_async()`:
   thread, so nothing is shared across threads that was not before. Celery's workers and beat use
   kombu's own transport.
 
-`send()` is the door for callers: it logs a refusal instead of raising. `publish()` sends a list
-of ids inside kombu's `Producer.batch()`: on Redis, one round trip for
-the whole list.
+`send()` (webhook events) and `send_tasks()` (any task) are the doors for callers: they log a
+refusal instead of raising. `publish()` sends a list of messages inside kombu's `Producer.batch()`:
+on Redis, one round trip for the whole list.
 """
 
 from __future__ import annotations
@@ -65,25 +66,36 @@ def send(event_ids: Sequence[str]) -> bool:
     """
     from marketplace.webhooks.tasks import process_event
 
+    return send_tasks(process_event, [(event_id,) for event_id in event_ids], what="webhook events")
+
+
+def send_tasks(task: Any, arg_tuples: Sequence[tuple[Any, ...]], *, what: str) -> bool:
+    """Send one `task` per tuple of arguments, together; False (logged, not raised) if the broker
+    refused. With eager tasks they run here instead, and their errors are logged the same way.
+
+    For work whose rows are committed and swept (webhook events, outbox messages): a refusal
+    only delays it, so no caller (a request, above all) ever fails because the broker is down.
+    """
     try:
-        if process_event.app.conf.task_always_eager:
-            for event_id in event_ids:
-                process_event.apply_async(args=(event_id,))
+        if task.app.conf.task_always_eager:
+            for args in arg_tuples:
+                task.apply_async(args=args)
         else:
-            publish(event_ids)
+            publish(task, arg_tuples)
     except Exception:  # any broker failure: the sweeper is the net
         logger.warning(
-            "%d webhook events stored but not enqueued (broker unavailable); the sweeper will: %s",
-            len(event_ids),
-            " ".join(event_ids[:10]),
+            "%d %s stored but not enqueued (broker unavailable); the sweeper will: %s",
+            len(arg_tuples),
+            what,
+            " ".join(str(args[0]) for args in arg_tuples[:10]),
             exc_info=True,
         )
         return False
     return True
 
 
-def publish(event_ids: Sequence[str]) -> None:
-    """Send one `process_event` task per id; raises if the broker refuses (nothing is retried).
+def publish(task: Any, arg_tuples: Sequence[tuple[Any, ...]]) -> None:
+    """Send one `task` message per tuple of arguments; raises if the broker refuses (nothing is retried).
 
     The messages are built and sent with the two halves of `apply_async()` that Celery's AMQP
     class exposes (`create_task_message`, `send_task_message`), routed by the app's router as
@@ -91,18 +103,15 @@ def publish(event_ids: Sequence[str]) -> None:
     skipped is its per-call option merging and configuration lookups, which cost twice the rest
     (measured: 204 µs against 105 µs of CPU per message), and declaring the queue on every
     message (the workers declare it). On a failure this thread's producer is dropped, so the next
-    call connects afresh; some ids may have gone before it, and a task sent twice finds its event
-    already processed.
+    call connects afresh; some messages may have gone before it, and a task sent twice finds its
+    row already done.
     """
-    from marketplace.webhooks.tasks import process_event
-
-    amqp, name = process_event.app.amqp, process_event.name
-    producer = _producer()
+    amqp, name = task.app.amqp, task.name
+    producer = _producer(task.app)
     try:
         with producer.batch():
-            for event_id in event_ids:
-                args = (event_id,)
-                route = amqp.router.route({}, name, args, {}, process_event)  # type: ignore[arg-type]  # an instance, as apply_async passes it
+            for args in arg_tuples:
+                route = amqp.router.route({}, name, args, {}, task)
                 message = amqp.create_task_message(uuid(), name, args, {}, argsrepr=repr(args), kwargsrepr="{}")
                 amqp.send_task_message(producer, name, message, retry=False, declare=[], **route)
     except Exception:
@@ -115,11 +124,8 @@ def publish(event_ids: Sequence[str]) -> None:
 _local = threading.local()
 
 
-def _producer() -> Any:
+def _producer(app: Any) -> Any:
     """This thread's producer on a connection to the current broker URL."""
-    from marketplace.webhooks.tasks import process_event
-
-    app = process_event.app
     url = app.conf.broker_write_url or app.conf.broker_url
     producer = getattr(_local, "producer", None)
     if producer is None or getattr(_local, "url", None) != url:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
@@ -88,21 +90,27 @@ def test_platform_admin_without_totp_is_sent_to_set_it_up(client: Client) -> Non
     assert client.get(reverse("console_home")).status_code == 200
 
 
-def test_signup_requires_email_verification_before_login(client: Client, mailoutbox: list) -> None:
-    response = client.post(
-        reverse("account_signup"),
-        {"email": "new@example.com", "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"},
-    )
+def test_signup_requires_email_verification_before_login(
+    client: Client, mailoutbox: list, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # the email is an outbox row until the commit
+        response = client.post(
+            reverse("account_signup"),
+            {"email": "new@example.com", "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"},
+        )
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
     assert len(mailoutbox) == 1 and "new@example.com" in mailoutbox[0].to
 
 
-def test_password_reset_by_email_link(client: Client, mailoutbox: list) -> None:
+def test_password_reset_by_email_link(
+    client: Client, mailoutbox: list, django_capture_on_commit_callbacks: Any
+) -> None:
     import re
 
     UserFactory(email="kim@example.com")
-    client.post(reverse("account_reset_password"), {"email": "kim@example.com"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_reset_password"), {"email": "kim@example.com"})
     assert len(mailoutbox) == 1
     link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mailoutbox[0].body)
     assert link, mailoutbox[0].body

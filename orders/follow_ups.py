@@ -1,0 +1,37 @@
+"""Follow-ups of order changes, delivered through the outbox: the emails, and closing Checkout
+Sessions at Stripe. Thin: ids in, one email or one service out."""
+
+from __future__ import annotations
+
+from marketplace.outbox.services import follow_up
+from orders import emails, services
+from orders.models import Order
+
+
+def _order(order_id: int) -> Order:
+    return Order.objects.select_related("buyer", "seller__user").prefetch_related("lines").get(pk=order_id)
+
+
+@follow_up("orders.email.order_confirmation")
+def order_confirmation_email(order_id: int) -> None:
+    emails.send_order_confirmation(_order(order_id))
+
+
+@follow_up("orders.email.new_order_for_seller")
+def new_order_for_seller_email(order_id: int) -> None:
+    emails.send_new_order_to_seller(_order(order_id))
+
+
+@follow_up("orders.email.order_refunded")
+def order_refunded_email(order_id: int) -> None:
+    emails.send_order_refunded(_order(order_id))
+
+
+@follow_up("orders.email.order_shipped")
+def order_shipped_email(order_id: int) -> None:
+    emails.send_order_shipped(_order(order_id))
+
+
+@follow_up("orders.checkout_session_expire")
+def checkout_session_expire(order_id: int, session_id: str) -> None:
+    services.order_session_expire(order_id=order_id, session_id=session_id)

@@ -1,0 +1,29 @@
+"""Follow-ups of seller changes, delivered through the outbox: the seller's emails. Thin: an id
+in, one email out."""
+
+from __future__ import annotations
+
+from marketplace.outbox.services import follow_up
+from sellers import emails
+from sellers.models import Seller
+
+
+def _seller(seller_id: int) -> Seller:
+    return Seller.objects.select_related("user").get(pk=seller_id)
+
+
+@follow_up("sellers.email.onboarding_complete")
+def onboarding_complete_email(seller_id: int) -> None:
+    emails.send_onboarding_complete(_seller(seller_id))
+
+
+@follow_up("sellers.email.action_required")
+def action_required_email(seller_id: int) -> None:
+    seller = _seller(seller_id)
+    if seller.due_count:  # solved meanwhile: nothing to ask for
+        emails.send_action_required(seller)
+
+
+@follow_up("sellers.email.deadline_reminder")
+def deadline_reminder_email(seller_id: int) -> None:
+    emails.send_deadline_reminder(_seller(seller_id))
