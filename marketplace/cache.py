@@ -1,0 +1,104 @@
+"""The cache backend: Redis, and this process's memory for as long as Redis does not answer.
+
+What the cache holds here is allauth's rate-limit counters (failed logins, signups, password resets)
+and its record of used TOTP codes. With Redis down, Django's RedisCache raises on every call, so
+login and password reset were 500s.
+
+Decision: fall back, not fail open. Failing open (a failing cache read as a miss, writes dropped)
+would switch the login limits off for as long as Redis is down, precisely when someone may be
+making it so, and let a TOTP code be replayed. Falling back to a per-process memory cache keeps
+both working inside each process: limits are counted per process (a client can get up to one
+limit per web process), used TOTP codes are refused within a process. Counters start from zero
+on each switch, in either direction. After a failure Redis is tried again every
+`RETRY_AFTER_SECONDS`, so an outage costs each process one failed connection per interval, not one
+per request (the connect and socket timeouts in settings keep that failure short).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5.0
+
+# Per process, per server: Django makes one backend instance per thread.
+_down_until: dict[str, float] = {}
+_lock = threading.Lock()
+
+
+class FallbackRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._server_key = str(server)
+        # LocMemCache instances with one name share their storage across the process's threads.
+        self._fallback = LocMemCache(
+            f"redis-fallback:{self._server_key}",
+            {"TIMEOUT": params.get("TIMEOUT", 300), "KEY_PREFIX": params.get("KEY_PREFIX", "")},
+        )
+
+    def _use(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        if time.monotonic() >= _down_until.get(self._server_key, 0.0):
+            try:
+                result = getattr(super(), method)(*args, **kwargs)
+            except (RedisError, OSError) as exc:
+                self._went_down(exc)
+            else:
+                self._came_back()
+                return result
+        return getattr(self._fallback, method)(*args, **kwargs)
+
+    def _went_down(self, exc: BaseException) -> None:
+        with _lock:
+            was_up = _down_until.get(self._server_key, 0.0) == 0.0
+            _down_until[self._server_key] = time.monotonic() + RETRY_AFTER_SECONDS
+        if was_up:
+            logger.warning(
+                "cache %s unreachable (%s): using this process's memory until it answers", self._server_key, exc
+            )
+
+    def _came_back(self) -> None:
+        if _down_until.get(self._server_key, 0.0) != 0.0:
+            with _lock:
+                _down_until[self._server_key] = 0.0
+            logger.warning("cache %s answers again", self._server_key)
+
+    def add(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("add", *args, **kwargs)
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("get", *args, **kwargs)
+
+    def set(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("set", *args, **kwargs)
+
+    def touch(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("touch", *args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("delete", *args, **kwargs)
+
+    def get_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("get_many", *args, **kwargs)
+
+    def has_key(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("has_key", *args, **kwargs)
+
+    def incr(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("incr", *args, **kwargs)
+
+    def set_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("set_many", *args, **kwargs)
+
+    def delete_many(self, *args: Any, **kwargs: Any) -> Any:
+        return self._use("delete_many", *args, **kwargs)
+
+    def clear(self) -> Any:
+        return self._use("clear")
