@@ -59,15 +59,15 @@ def checkout(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def checkout_success(request: HttpRequest) -> HttpResponse:
-    """Stripe's success_url: re-read the session (never trust the query string) and mark it paid."""
+    """Stripe's success_url: re-read the session (never trust the query string) and mark it paid.
+
+    If Stripe cannot tell us now, the buyer may have been charged: the order says "we are
+    confirming your payment" until the webhook or the sweeper knows (never "nothing was charged")."""
     session_id = request.GET.get("session_id", "")
     order = selectors.order_by_session(session_id=session_id) if session_id else None
     if order is None or order.buyer_id != request.user.pk:
         raise Http404("No such checkout.")
-    try:
-        order = services.order_sync_from_stripe(order=order)
-    except DomainError as exc:
-        messages.warning(request, f"We could not confirm your payment yet: {exc.message}")
+    order = services.order_confirm_payment(order=order)
     if order.is_paid:
         messages.success(request, "Thank you! Your payment went through.")
     return redirect("order_detail", order_id=order.pk)

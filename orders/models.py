@@ -9,8 +9,11 @@ Lifecycle::
     pending_payment ──> paid ──> fulfilled ──> completed
           │  │  └──> payment_failed (async payment failed)
           │  └────> expired (session expired: stock released)
-          └───────> canceled (buyer canceled, or replaced by a changed cart)
-    paid late for stock that was released and is gone ──> refunded
+          └───────> canceled (buyer canceled, replaced by a changed cart, or the shop stopped selling)
+    paid late for stock that was released and is gone, or to a shop that stopped selling ──> refunded
+
+While Stripe cannot confirm a payment the buyer came back from, a pending order carries
+`payment_confirming_since` and says "we are confirming your payment".
 
 Transitions happen only in `orders.services`, each under a row lock with a status check, so the
 webhook and the success page can both try one and only the first succeeds.
@@ -76,6 +79,11 @@ class Order(models.Model):
         max_length=300, blank=True, default="", help_text="Why the last payment attempt failed, in the bank's words."
     )
     status_message = models.CharField(max_length=300, blank=True, default="", help_text="Shown to the buyer.")
+    payment_confirming_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The buyer came back from paying and Stripe could not confirm it yet: the page says so.",
+    )
 
     # --- Fulfilment ------------------------------------------------------------------------------
     tracking_number = models.CharField(max_length=100, blank=True, default="")

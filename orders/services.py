@@ -13,6 +13,9 @@ The promises and where they are kept:
   webhook, the success page and the sweeper. It locks the order row and checks the status, so
   the order and its emails happen once whoever comes first. A payment that arrives after its
   stock was released re-reserves it if it can, and otherwise refunds the buyer automatically.
+- *True sentences*: after paying, the buyer reads "paid", or "we are confirming your payment" for
+  as long as Stripe cannot tell us (`order_confirm_payment`); never "nothing was charged" unless
+  Stripe said the session was not paid.
 - *Nothing lost*: emails and the calls that close sessions at Stripe are outbox rows written with
   the change (`marketplace.outbox`), so a broker outage delays them and never loses them.
 """
@@ -53,7 +56,13 @@ SOLD_OUT_REFUNDED = (
     "Your payment arrived after your reservation ran out, and the item has sold out meanwhile. "
     "We refunded you in full; the refund shows on your statement within 5 to 10 days."
 )
+CONFIRMING = (
+    "We are confirming your payment with our payment provider. This page shows the result as soon as "
+    "we know, and we will email you."
+)
 CHECKOUT_UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
+# A payment we are confirming is re-read by the sweeper once it is this old (the webhook may beat it).
+CONFIRM_AFTER = timedelta(seconds=30)
 PAYMENT_NOT_COMPLETED = "Payment not completed. Your cart is still there; you can pay again whenever you like."
 EXPIRED_MESSAGE = "The payment window closed before payment, so the reserved items were released."
 
@@ -341,7 +350,7 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
             return order
         _record_payment(order, session)
         if not _try_reserve(order):
-            _refund_sold_out(order)
+            _refund_late(order, why="sold_out_after_reservation_expired", message=SOLD_OUT_REFUNDED)
             order.save(update_fields=[*fields, "updated_at"])
             return order
         order.status = OrderStatus.PAID
@@ -349,6 +358,7 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
         order.closed_at = None
         order.status_message = ""
         order.payment_error = ""
+        order.payment_confirming_since = None
         order.checkout_session_id = order.checkout_session_id or str(session.get("id") or "") or None
         order.save(
             update_fields=[
@@ -360,6 +370,7 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
                 "payment_error",
                 "stock_reserved",
                 "checkout_session_id",
+                "payment_confirming_since",
                 "updated_at",
             ]
         )
@@ -369,22 +380,38 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
         return order
 
 
-def _refund_sold_out(order: Order) -> None:
-    """A late payment for stock that is gone: refund it all, the seller's share and our fee included."""
+def _refund_late(order: Order, *, why: str, message: str) -> None:
+    """A payment we will not keep (the stock is gone): refund it all, the seller's share and our fee
+    included, release what the order still holds, tell the buyer.
+
+    The refund's key is the order and its parameters, so the webhook and the success page racing,
+    or a retried webhook, refund once."""
     if not order.payment_intent_id:
         raise Conflict(f"order {order.pk} is paid but has no payment intent to refund")
     refund = gateway_checkout.refund_create(
         payment_intent=order.payment_intent_id,
-        idempotency_ids=("order-sold-out", order.pk),
+        idempotency_ids=("order-late-payment", order.pk),
         reason="requested_by_customer",
-        metadata={"order_id": str(order.pk), "why": "sold_out_after_reservation_expired"},
+        metadata={"order_id": str(order.pk), "why": why},
     )
+    _release_stock(order)
     order.refund_id = refund["id"]
     order.amount_refunded = int(refund.get("amount") or order.amount_total)
     order.status = OrderStatus.REFUNDED
-    order.status_message = SOLD_OUT_REFUNDED
+    order.status_message = message
     order.closed_at = timezone.now()
-    order.save(update_fields=["refund_id", "amount_refunded", "status", "status_message", "closed_at"])
+    order.payment_confirming_since = None
+    order.save(
+        update_fields=[
+            "refund_id",
+            "amount_refunded",
+            "status",
+            "status_message",
+            "closed_at",
+            "stock_reserved",
+            "payment_confirming_since",
+        ]
+    )
     outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}:{refund['id']}")
 
 
@@ -454,8 +481,9 @@ def order_record_application_fee(*, fee: dict[str, Any]) -> None:
 
 
 def order_sync_from_stripe(*, order: Order) -> Order:
-    """Re-read the order's session and apply it: paid, expired, or still open (the success page, the
-    sweeper and the cancel return use this, so they never depend on a webhook having arrived)."""
+    """Re-read the order's session and apply it: paid, expired, complete with the payment still
+    processing (we are confirming), or open (not paid: the buyer has not finished). The success
+    page, the sweepers and the cancel return use this, so they never depend on a webhook."""
     if not order.checkout_session_id:
         return order
     session = gateway_checkout.checkout_session_retrieve(order.checkout_session_id)
@@ -463,7 +491,56 @@ def order_sync_from_stripe(*, order: Order) -> Order:
         return order_mark_paid(session=session) or order
     if session.get("status") == "expired":
         return order_expire(session=session) or order
+    if session.get("status") == "complete":
+        return _mark_confirming(order)
+    if order.payment_confirming_since is not None:  # Stripe says open and unpaid: nothing to confirm
+        Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT).update(
+            payment_confirming_since=None, status_message="", updated_at=timezone.now()
+        )
+        order.refresh_from_db()
     return order
+
+
+def _mark_confirming(order: Order) -> Order:
+    Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT, payment_confirming_since__isnull=True).update(
+        payment_confirming_since=timezone.now(), status_message=CONFIRMING, updated_at=timezone.now()
+    )
+    order.refresh_from_db()
+    return order
+
+
+def order_confirm_payment(*, order: Order) -> Order:
+    """The buyer is back from Stripe's payment page: settle the order if Stripe can tell us now.
+
+    When it cannot (unreachable, slow, or any error of ours on the way), the buyer may well have
+    been charged, so the order says "we are confirming your payment" (`CONFIRMING`) until the
+    webhook or `orders_confirm_payments` settles it. Never raises a payment-provider error: the
+    page after paying must say something true, not "nothing was charged".
+    """
+    try:
+        return order_sync_from_stripe(order=order)
+    except DomainError as exc:
+        logger.warning("could not confirm the payment of order %s yet: %s", order.pk, exc.message)
+        return _mark_confirming(order)
+
+
+def orders_confirm_payments(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Beat: re-read the orders whose payment we are confirming; returns how many were settled."""
+    now = now or timezone.now()
+    ids = list(
+        Order.objects.filter(
+            status=OrderStatus.PENDING_PAYMENT, payment_confirming_since__lt=now - CONFIRM_AFTER
+        ).values_list("pk", flat=True)[:limit]
+    )
+    settled = 0
+    for order_id in ids:
+        try:
+            synced = order_sync_from_stripe(order=Order.objects.get(pk=order_id))
+        except DomainError as exc:
+            logger.warning("still confirming the payment of order %s: %s", order_id, exc.message)
+            continue
+        settled += synced.status != OrderStatus.PENDING_PAYMENT
+    return settled
 
 
 def order_cancel(*, order: Order, buyer: Any) -> Order:

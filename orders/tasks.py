@@ -13,8 +13,9 @@ logger = logging.getLogger(__name__)
 
 @shared_task(name="orders.sweep_expired_checkouts")
 def sweep_expired_checkouts() -> int:
-    """Beat: settle pending orders whose Checkout Session should have expired (a lost webhook)."""
-    changed = services.orders_sweep_expired()
+    """Beat: settle pending orders whose Checkout Session should have expired (a lost webhook), and
+    orders whose payment we are still confirming (Stripe was unreachable when the buyer came back)."""
+    changed = services.orders_sweep_expired() + services.orders_confirm_payments()
     if changed:
         logger.info("orders sweeper settled %s orders", changed)
     return changed

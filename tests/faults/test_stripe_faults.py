@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
@@ -19,12 +20,16 @@ from orders.models import Order, OrderStatus
 from orders.services import CHECKOUT_LIFETIME, EXPIRES_AT_MARGIN
 from tests.factories import UserFactory
 from tests.faults.conftest import PrivateSandbox
-from tests.orders.conftest import active_seller, cart_with, listing_of, signed_in
+from tests.orders.conftest import active_seller, cart_with, listing_of, pay, signed_in
 from tests.webhooks.broker import wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 CHECKOUT_UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
+CONFIRMING = (
+    "We are confirming your payment with our payment provider. This page shows the result as soon as "
+    "we know, and we will email you."
+)
 
 
 def _api_checkout(client: Client, seller_id: int, currency: str) -> Any:
@@ -120,3 +125,39 @@ def test_idempotency_keys_follow_the_parameters(private_sandbox: PrivateSandbox)
     first = create(expires)
     assert create(expires) == first  # the same request: Stripe replays the first answer
     assert create(expires + 60) != first  # other parameters: another session, not Stripe's refusal
+
+
+def test_stripe_killed_after_the_payment_says_we_are_confirming_and_the_sweeper_settles_it(
+    private_sandbox: PrivateSandbox, django_capture_on_commit_callbacks: Any
+) -> None:
+    seller = active_seller(private_sandbox)
+    listing = listing_of(seller, price=3000, stock=2)
+    buyer = UserFactory()
+    cart_with(buyer, (listing, 1))
+    client = signed_in(buyer)
+    client.post(reverse("checkout"), {"seller_id": seller.pk, "currency": "usd"})
+    order = Order.objects.get()
+    pay(private_sandbox, str(order.checkout_session_id))  # charged
+
+    private_sandbox.kill()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.get(reverse("checkout_success"), {"session_id": order.checkout_session_id}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert CONFIRMING in page
+    assert "Nothing was charged" not in page and "Payment not completed" not in page and "Pay now" not in page
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING_PAYMENT and order.payment_confirming_since is not None
+    assert mail.outbox == []
+
+    private_sandbox.restart()
+    Order.objects.filter(pk=order.pk).update(payment_confirming_since=order.payment_confirming_since.replace(year=2000))
+    from orders.tasks import sweep_expired_checkouts
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_expired_checkouts() == 1
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID and order.payment_confirming_since is None and order.status_message == ""
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([buyer.email, seller.user.email])
+    assert "Thank you" not in page  # the first page did not claim it either
+    assert "Paid" in client.get(reverse("order_detail", args=[order.pk])).content.decode()
