@@ -35,3 +35,8 @@ def order_shipped_email(order_id: int) -> None:
 @follow_up("orders.checkout_session_expire")
 def checkout_session_expire(order_id: int, session_id: str) -> None:
     services.order_session_expire(order_id=order_id, session_id=session_id)
+
+
+@follow_up("orders.close_checkouts_of_seller")
+def close_checkouts_of_seller(seller_id: int) -> None:
+    services.orders_close_checkouts_of_seller(seller_id=seller_id)

@@ -12,7 +12,9 @@ The promises and where they are kept:
 - *Paid once*: `order_mark_paid` is the one path from "Stripe says paid" to "paid", used by the
   webhook, the success page and the sweeper. It locks the order row and checks the status, so
   the order and its emails happen once whoever comes first. A payment that arrives after its
-  stock was released re-reserves it if it can, and otherwise refunds the buyer automatically.
+  stock was released re-reserves it if it can, and otherwise refunds the buyer automatically; so
+  does a payment for a shop that stopped selling meanwhile (paused, disconnected, disabled), whose
+  open sessions are also expired at Stripe (`orders_close_checkouts_of_seller`).
 - *True sentences*: after paying, the buyer reads "paid", or "we are confirming your payment" for
   as long as Stripe cannot tell us (`order_confirm_payment`); never "nothing was charged" unless
   Stripe said the session was not paid.
@@ -56,6 +58,11 @@ SOLD_OUT_REFUNDED = (
     "Your payment arrived after your reservation ran out, and the item has sold out meanwhile. "
     "We refunded you in full; the refund shows on your statement within 5 to 10 days."
 )
+SHOP_STOPPED_REFUNDED = (
+    "Your payment arrived after this shop stopped taking orders, so we refunded you in full; "
+    "the refund shows on your statement within 5 to 10 days."
+)
+SHOP_STOPPED = "This shop stopped taking orders before you paid, so the order was canceled. Nothing was charged."
 CONFIRMING = (
     "We are confirming your payment with our payment provider. This page shows the result as soon as "
     "we know, and we will email you."
@@ -349,6 +356,10 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
             order.save(update_fields=[*fields, "updated_at"])
             return order
         _record_payment(order, session)
+        if not seller_can_sell(Seller.objects.get(pk=order.seller_id)):
+            _refund_late(order, why="seller_stopped_selling", message=SHOP_STOPPED_REFUNDED)
+            order.save(update_fields=[*fields, "updated_at"])
+            return order
         if not _try_reserve(order):
             _refund_late(order, why="sold_out_after_reservation_expired", message=SOLD_OUT_REFUNDED)
             order.save(update_fields=[*fields, "updated_at"])
@@ -381,8 +392,8 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
 
 
 def _refund_late(order: Order, *, why: str, message: str) -> None:
-    """A payment we will not keep (the stock is gone): refund it all, the seller's share and our fee
-    included, release what the order still holds, tell the buyer.
+    """A payment we will not keep (the stock is gone, or the shop stopped selling): refund it all,
+    the seller's share and our fee included, release what the order still holds, tell the buyer.
 
     The refund's key is the order and its parameters, so the webhook and the success page racing,
     or a retried webhook, refund once."""
@@ -541,6 +552,32 @@ def orders_confirm_payments(*, now: datetime | None = None, limit: int = 200) ->
             continue
         settled += synced.status != OrderStatus.PENDING_PAYMENT
     return settled
+
+
+def orders_close_checkouts_of_seller(*, seller_id: int) -> int:
+    """The shop stopped selling (paused, disconnected, or Stripe disabled its charges): expire its open
+    Checkout Sessions at Stripe so nobody can pay them, and cancel their orders (stock released).
+
+    Idempotent (the outbox may run it twice): a session expired already is read back and applied,
+    and one paid meanwhile goes through `order_mark_paid`, which refunds it because the shop cannot
+    sell. Stripe unreachable raises, so the outbox tries again. Returns how many orders it closed.
+    """
+    closed = 0
+    pending = Order.objects.filter(
+        seller_id=seller_id, status=OrderStatus.PENDING_PAYMENT, checkout_session_id__isnull=False
+    ).values_list("pk", "checkout_session_id")
+    for order_id, session_id in list(pending):
+        assert session_id is not None
+        try:
+            session = gateway_checkout.checkout_session_expire(session_id=session_id, order_id=order_id)
+        except InvalidInput:  # not open any more: paid or expired meanwhile
+            session = gateway_checkout.checkout_session_retrieve(session_id)
+        if session.get("payment_status") == "paid":
+            order_mark_paid(session=session)
+        elif session.get("status") == "expired":
+            order = _close_unpaid(session, OrderStatus.CANCELED, SHOP_STOPPED, only_current_session=True)
+            closed += order is not None and order.status == OrderStatus.CANCELED
+    return closed
 
 
 def order_cancel(*, order: Order, buyer: Any) -> Order:

@@ -15,6 +15,7 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
 from marketplace.outbox.services import outbox_add
 from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus, empty_requirements
+from sellers.selectors import seller_can_sell
 from sellers.status import derive_status
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,14 @@ ACTION_STATUSES = frozenset({SellerStatus.ACTION_REQUIRED, SellerStatus.RESTRICT
 def _refresh_status(seller: Seller) -> SellerStatus:
     seller.status = derive_status(seller)
     return seller.status
+
+
+def _close_checkouts_if_stopped(seller: Seller, *, could_sell: bool) -> None:
+    """A seller who could sell and now cannot (paused, disconnected, charges disabled by Stripe):
+    an outbox follow-up expires their open Checkout Sessions at Stripe, so a session made before
+    cannot be paid afterwards (the orders app does it; a payment that still lands is refunded)."""
+    if could_sell and not seller_can_sell(seller):
+        outbox_add("orders.close_checkouts_of_seller", seller.pk)
 
 
 # --- Start selling -----------------------------------------------------------------------------------
@@ -149,6 +158,7 @@ def _requirements(account: dict[str, Any]) -> dict[str, Any]:
 
 def _apply_account(seller: Seller, account: dict[str, Any], snapshot_at: datetime) -> None:
     before_status = seller.status
+    could_sell = seller_can_sell(seller)
     before_deadline = seller.current_deadline
     reqs = account.get("requirements") or {}
     seller.details_submitted = bool(account.get("details_submitted"))
@@ -175,6 +185,7 @@ def _apply_account(seller: Seller, account: dict[str, Any], snapshot_at: datetim
     ):
         outbox_add("sellers.email.action_required", seller.pk)
     seller.save(update_fields=fields)
+    _close_checkouts_if_stopped(seller, could_sell=could_sell)
     if before_status != status:
         logger.info("seller %s status %s -> %s", seller.pk, before_status, status)
 
@@ -234,11 +245,13 @@ def seller_mark_disconnected(*, seller: Seller) -> Seller:
     with transaction.atomic():
         locked = Seller.objects.select_for_update().get(pk=seller.pk)
         if locked.disconnected_at is None:
+            could_sell = seller_can_sell(locked)
             locked.disconnected_at = timezone.now()
             locked.charges_enabled = False
             locked.payouts_enabled = False
             _refresh_status(locked)
             locked.save(update_fields=["disconnected_at", "charges_enabled", "payouts_enabled", "status"])
+            _close_checkouts_if_stopped(locked, could_sell=could_sell)
     _copy_state(locked, seller)
     return seller
 
@@ -247,7 +260,8 @@ def seller_mark_disconnected(*, seller: Seller) -> Seller:
 
 
 def seller_pause(*, seller: Seller, actor: Any, reason: str) -> Seller:
-    """Hide the seller's listings and refuse checkout of their items, with who, when and why."""
+    """Hide the seller's listings and refuse checkout of their items, with who, when and why; their
+    open Checkout Sessions are expired at Stripe (an outbox follow-up), so none can be paid after."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Say why the seller is paused; the seller and other admins will read it.")
@@ -255,6 +269,7 @@ def seller_pause(*, seller: Seller, actor: Any, reason: str) -> Seller:
         locked = Seller.objects.select_for_update().get(pk=seller.pk)
         if locked.paused_at is not None:
             raise Conflict("This seller is already paused.", code="already_paused")
+        could_sell = seller_can_sell(locked)
         locked.paused_at = timezone.now()
         locked.paused_by = actor
         locked.pause_reason = reason
@@ -263,6 +278,7 @@ def seller_pause(*, seller: Seller, actor: Any, reason: str) -> Seller:
         SellerModerationEntry.objects.create(
             seller=locked, action=SellerModerationEntry.Action.PAUSE, reason=reason, actor=actor
         )
+        _close_checkouts_if_stopped(locked, could_sell=could_sell)
     _copy_state(locked, seller)
     return seller
 
