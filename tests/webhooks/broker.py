@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import redis
 from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -83,3 +88,46 @@ def reset_broker_pools() -> None:
     kombu_pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+
+
+def spawn_worker(
+    redis: PrivateRedis,
+    log: Path,
+    *,
+    settings_module: str = "tests.webhooks.worker_settings",
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """A real `celery worker` process (solo pool) on `redis`, using this test's database."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    celery = Path(sys.executable).parent / "celery"
+    return subprocess.Popen(
+        [
+            str(celery),
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            f"--logfile={log}",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": settings_module,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+            "CELERY_BROKER_URL": redis.url,
+            "REDIS_URL": redis.url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "CELERY_VISIBILITY_TIMEOUT": "3",
+            "WEBHOOK_HANDLER_MODULES": "tests.webhooks.handlers",
+            "PYTHONPATH": str(ROOT),
+            **(env or {}),
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )

@@ -6,10 +6,7 @@ take our messages (or we theirs), and the Redis-down test can stop and start it 
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,13 +22,11 @@ from django.test import Client
 from config.celery import app as celery_app
 from marketplace.webhooks import services
 from marketplace.webhooks.models import WebhookEvent
-from tests.webhooks.broker import PrivateRedis, free_port, reset_broker_pools, wait_for
+from tests.webhooks.broker import PrivateRedis, free_port, reset_broker_pools, spawn_worker, wait_for
 from tests.webhooks.conftest import PLATFORM_URL, make_event, signed
 from tests.webhooks.handlers import BLOCK, EFFECT, effects
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.usefixtures("handlers")]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
@@ -97,43 +92,6 @@ def test_events_arriving_while_redis_is_down_are_stored_and_processed_once_it_is
     assert [effects(e["id"]) for e in [before, *events]] == [1, 1, 1, 1]
 
 
-def _worker_env(redis: PrivateRedis) -> dict[str, str]:
-    db = connection.settings_dict
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.webhooks.worker_settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        "CELERY_BROKER_URL": redis.url,
-        "REDIS_URL": redis.url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CELERY_VISIBILITY_TIMEOUT": "3",
-        "WEBHOOK_HANDLER_MODULES": "tests.webhooks.handlers",
-        "PYTHONPATH": str(ROOT),
-    }
-
-
-def _spawn_worker(redis: PrivateRedis, log: Path) -> subprocess.Popen[bytes]:
-    celery = Path(sys.executable).parent / "celery"
-    return subprocess.Popen(
-        [
-            str(celery),
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--logfile={log}",
-        ],
-        cwd=ROOT,
-        env=_worker_env(redis),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_task_leaves_the_event_to_be_processed_once_after_redelivery(
     redis_broker: PrivateRedis, tmp_path: Path
@@ -142,7 +100,7 @@ def test_a_worker_killed_mid_task_leaves_the_event_to_be_processed_once_after_re
         BLOCK, obj={"id": "clock_block", "object": "test_helpers.test_clock", "metadata": {"dir": str(tmp_path)}}
     )
     services.webhook_event_store(payload=event, source="platform")  # committed, task sent to Redis
-    first = _spawn_worker(redis_broker, tmp_path / "worker1.log")
+    first = spawn_worker(redis_broker, tmp_path / "worker1.log")
     try:
         wait_for(lambda: (tmp_path / "started-1").exists(), 60, "the handler never started")
         first.send_signal(signal.SIGKILL)
@@ -154,7 +112,7 @@ def test_a_worker_killed_mid_task_leaves_the_event_to_be_processed_once_after_re
     wait_for(lambda: status_of(event["id"]) == "pending" and effects(event["id"]) == 0, 10, "kill left effects")
     (tmp_path / "started-1").unlink()
     (tmp_path / "release").write_text("go")
-    second = _spawn_worker(redis_broker, tmp_path / "worker2.log")
+    second = spawn_worker(redis_broker, tmp_path / "worker2.log")
     try:
         wait_for(lambda: status_of(event["id"]) == "processed", 60, "the message was never redelivered")
     finally:
