@@ -12,6 +12,7 @@ import pytest
 from stripe_sandbox import Sandbox
 from tests.faults.proxy import HangingProxy
 from tests.orders.conftest import default_fees  # noqa: F401 - autouse: the platform's fee rules
+from tests.webhooks.conftest import redis_broker  # noqa: F401 - a private Redis as the broker
 
 
 class PrivateSandbox:

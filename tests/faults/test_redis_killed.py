@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from config.celery import app as celery_app
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import outbox_sweep
 from marketplace.webhooks.models import WebhookEvent
@@ -36,24 +34,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.worker]
 
 
 @pytest.fixture
-def redis_for_everything(settings: Any, tmp_path: Path) -> Iterator[PrivateRedis]:
-    """A private Redis as broker and cache, tasks sent for real, emails to files."""
-    server = PrivateRedis()
-    server.start()
-    saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = server.url, False
+def redis_for_everything(redis_broker: PrivateRedis, settings: Any, tmp_path: Path) -> PrivateRedis:
+    """The private Redis broker (tasks sent for real) is the cache too; emails go to files."""
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CELERY_BROKER_URL = server.url
-    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": server.url}}
+    settings.CELERY_BROKER_URL = redis_broker.url
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": redis_broker.url}}
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
-    reset_broker_pools()
-    try:
-        yield server
-    finally:
-        celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
-        reset_broker_pools()
-        server.stop()
+    return redis_broker
 
 
 class Traffic(threading.Thread):
