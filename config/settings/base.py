@@ -222,8 +222,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "outbox-sweep": {"task": "outbox.sweep", "schedule": 60.0},
     # Remind sellers of a Stripe deadline a few days ahead (once per deadline; hourly so none is missed).
     "sellers-deadline-reminders": {"task": "sellers.send_deadline_reminders", "schedule": 3600.0},
-    # Release the stock of checkouts whose session expired without a webhook reaching us.
-    "orders-sweep-expired-checkouts": {"task": "orders.sweep_expired_checkouts", "schedule": 300.0},
+    # Release the stock of checkouts whose session expired without a webhook reaching us, and settle
+    # payments we are still confirming (a buyer is waiting on those: every minute).
+    "orders-sweep-expired-checkouts": {"task": "orders.sweep_expired_checkouts", "schedule": 60.0},
 }
 
 # --- Webhook pipeline -------------------------------------------------------------------------
