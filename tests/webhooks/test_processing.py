@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from marketplace.webhooks import registry, services
+from marketplace.webhooks import broker, registry, services
 from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
 from marketplace.webhooks.tasks import process_event
 from tests.webhooks.conftest import PLATFORM_URL, make_event, signed
@@ -157,6 +157,24 @@ def test_the_sweeper_re_enqueues_events_left_pending(django_capture_on_commit_ca
     assert services.webhook_events_sweep(older_than=timedelta(minutes=5)) == 1  # eager: runs now
     assert WebhookEvent.objects.get(pk=stuck.pk).status == "processed"
     assert WebhookEvent.objects.get(pk=fresh.pk).status == "pending"
+
+
+@pytest.mark.django_db
+def test_with_eager_tasks_an_event_the_database_refuses_stays_pending_and_the_rest_of_the_batch_runs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The demo's "Pending, 0 attempts, no error": the database failed under the processing (there,
+    a locked SQLite), the error escaped the task, and it was logged as a broker outage while the
+    rest of the batch was dropped. Here the database refuses the processed mark (its attempts
+    counter is at the column's limit): that event stays pending for the sweeper, the next one runs."""
+    refused, fine = store(make_event(EFFECT)), store(make_event(EFFECT))  # pending: on_commit never ran
+    WebhookEvent.objects.filter(pk=refused.pk).update(attempts=2**31 - 1)  # +1 overflows Postgres' integer
+    assert broker.send([refused.pk, fine.pk]) is False
+    assert WebhookEvent.objects.get(pk=fine.pk).status == "processed" and effects(fine.pk) == 1
+    refused.refresh_from_db()
+    assert refused.status == "pending" and refused.attempts == 2**31 - 1 and effects(refused.pk) == 0
+    assert f"webhook {refused.pk} stored but not processed; the sweeper will retry it" in caplog.text
+    assert "broker unavailable" not in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
