@@ -1,7 +1,7 @@
 from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 
 from config.api import api
 from marketplace.health import healthz
@@ -17,5 +17,10 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("", include("frontend.urls")),
 ]
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded images: S3 in production; the demo (DEBUG off, see config/settings/local.py) has Django serve them.
+if settings.DEBUG or settings.SERVE_MEDIA:
+    media = settings.MEDIA_URL.strip("/")
+    urlpatterns += [re_path(rf"^{media}/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
+
+handler404 = "frontend.error_views.page_not_found"
+handler500 = "frontend.error_views.server_error"

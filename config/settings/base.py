@@ -160,6 +160,7 @@ WHITENOISE_USE_FINDERS = True
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+SERVE_MEDIA = False  # Django serves MEDIA_ROOT itself: the demo only (production uses S3)
 
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="local")  # "local" or "s3"
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")

@@ -3,7 +3,11 @@
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off, as in production: a newcomer sees the site's own 404 and 500 pages, never Django's debug
+# page (DJANGO_DEBUG=true brings it back). Static files come from WhiteNoise's finders, uploads
+# from SERVE_MEDIA.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SERVE_MEDIA = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 # No Redis in the demo: a per-process cache is enough for one runserver.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://demo")}

@@ -1,0 +1,68 @@
+"""The site's own 404 and 500 pages, in its layout, each with a way back (`config.urls` names them).
+
+404 renders with the request, so the header knows who is signed in. 500 renders without it: what
+failed may be the database or the session, and the error page must not fail the same way; if even
+its template fails, a plain page with a link home goes out. Under `/api/` both answer in the API's
+error shape instead of HTML.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+from django.urls import Resolver404, reverse
+
+logger = logging.getLogger(__name__)
+
+# Path prefix -> the way back that fits the part of the site the visitor was in.
+_AREAS = (
+    ("/sell/", "Your shop", "sell_home"),
+    ("/console/", "Admin console", "console_home"),
+    ("/orders/", "Your orders", "order_list"),
+    ("/checkout/", "Your orders", "order_list"),
+    ("/cart/", "Your cart", "cart"),
+)
+PAID_NOTE = "If you have just paid, your payment is safe: your order shows it as soon as Stripe confirms it."
+
+
+def ways_back(path: str) -> list[tuple[str, str]]:
+    """Links out of an error page: the area's own page first, then the storefront."""
+    links = [(label, reverse(name)) for prefix, label, name in _AREAS if path.startswith(prefix)][:1]
+    return [*links, ("Back to the storefront", reverse("home"))]
+
+
+def _api_error(status: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_error(404, "not_found", "No such endpoint.")
+    # A view's own Http404 sentence ("No such order.") says more than the generic one; the
+    # resolver's (no URL matched) carries a dict for the debug page, not a sentence.
+    message = ""
+    if isinstance(exception, Http404) and not isinstance(exception, Resolver404) and exception.args:
+        message = str(exception.args[0]) if isinstance(exception.args[0], str) else ""
+    template = loader.get_template("404.html")
+    context = {"message": message, "ways_back": ways_back(request.path)}
+    return HttpResponse(template.render(context, request), status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_error(500, "server_error", "Something went wrong on our side; try again in a moment.")
+    context = {
+        "ways_back": ways_back(request.path),
+        "note": PAID_NOTE if request.path.startswith("/checkout/") else "",
+    }
+    try:
+        body = loader.get_template("500.html").render(context)  # no request: no context processors
+    except Exception:
+        logger.exception("the 500 page itself failed to render")
+        body = (
+            '<!DOCTYPE html><html lang="en"><title>Server error · Marketplace</title>'
+            '<h1>Something went wrong on our side</h1><p><a href="/">Back to the storefront</a></p></html>'
+        )
+    return HttpResponse(body, status=500)

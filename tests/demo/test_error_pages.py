@@ -1,0 +1,86 @@
+"""The site's own 404 and 500 pages: in its layout, with a way back that fits where the visitor was,
+never Django's debug page; in the test settings and in the running demo (DEBUG off there too)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from tests.factories import UserFactory
+
+DEBUG_PAGE_MARKERS = ("Using the URLconf", "DEBUG = True", "Traceback", "Request Method:")
+
+
+def assert_site_page(html: str, heading: str) -> None:
+    assert 'class="site-header"' in html and 'class="site-footer"' in html  # base.html's layout
+    assert f"<h1>{heading}</h1>" in html
+    assert '<a href="/">Back to the storefront</a>' in html
+    assert not [m for m in DEBUG_PAGE_MARKERS if m in html]
+
+
+def links(html: str) -> list[tuple[str, str]]:
+    """The error card's links, as (text, href)."""
+    card = html.split('data-testid="error-page"', 1)[1].split("</section>", 1)[0]
+    return [(text, href) for href, text in re.findall(r'<a href="([^"]+)">([^<]+)</a>', card)]
+
+
+pytestmark = pytest.mark.urls("tests.demo.urls")
+
+
+@pytest.mark.django_db
+def test_a_missing_page_is_the_sites_404_with_a_way_back(client: Client) -> None:
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert_site_page(html, "Page not found")
+    assert "There is nothing at this address" in html
+    assert links(html) == [("Back to the storefront", "/")]
+
+
+@pytest.mark.django_db
+def test_a_views_own_404_sentence_is_shown_with_the_way_back_of_its_area(client: Client) -> None:
+    buyer = UserFactory()
+    client.force_login(buyer)
+    html = client.get("/orders/987654/").content.decode()
+    assert_site_page(html, "Page not found")
+    assert "No such order." in html and buyer.email in html  # rendered with the request: signed in
+    assert links(html) == [("Your orders", "/orders/"), ("Back to the storefront", "/")]
+    html = client.get("/sell/orders/1/").content.decode()
+    assert "You don&#x27;t have a shop yet." in html
+    assert links(html) == [("Your shop", "/sell/"), ("Back to the storefront", "/")]
+
+
+def test_an_unknown_api_path_answers_in_the_apis_error_shape(client: Client) -> None:
+    response = client.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such endpoint."}}
+
+
+@pytest.mark.django_db
+def test_a_failing_view_is_the_sites_500_page(client: Client) -> None:
+    client.raise_request_exception = False
+    response = client.get("/test-error/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert_site_page(html, "Something went wrong on our side")
+    assert "a bug in a view" not in html
+    assert links(html) == [("Back to the storefront", "/")]
+    checkout = client.get("/checkout/test-error/").content.decode()
+    assert "If you have just paid, your payment is safe" in checkout
+    assert links(checkout) == [("Your orders", "/orders/"), ("Back to the storefront", "/")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_500_page_renders_when_the_database_itself_is_gone(client: Client) -> None:
+    """Signed in, so the layout would want the user from the session table: the 500 page must not ask."""
+    client.force_login(UserFactory())
+    client.raise_request_exception = False
+    try:
+        response = client.get("/test-error/database/")
+    finally:
+        connection.close()  # the server ended it; the next query connects afresh
+    assert response.status_code == 500
+    assert_site_page(response.content.decode(), "Something went wrong on our side")
