@@ -86,6 +86,20 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's SQLite is written by several requests at once (a success page, and the webhook
+    # intake whose eager tasks write too). WAL: readers never wait for the writer. IMMEDIATE: a
+    # transaction takes the write lock when it begins, so two that read then write queue behind
+    # each other; a deferred one cannot wait for its upgrade and fails at once with "database is
+    # locked". `timeout`: seconds a writer waits for the lock. SQLite has no row locks, so
+    # select_for_update is a no-op there; the database-wide write lock gives the same exclusion.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 from django.db import connection
 from django.test import Client
 
+from tests.demo.conftest import Demo
 from tests.factories import UserFactory
 
 DEBUG_PAGE_MARKERS = ("Using the URLconf", "DEBUG = True", "Traceback", "Request Method:")
@@ -84,3 +86,20 @@ def test_the_500_page_renders_when_the_database_itself_is_gone(client: Client) -
         connection.close()  # the server ended it; the next query connects afresh
     assert response.status_code == 500
     assert_site_page(response.content.decode(), "Something went wrong on our side")
+
+
+@pytest.mark.slow
+def test_the_demo_shows_the_sites_own_404_and_500_and_still_serves_static_files_and_uploads(demo: Demo) -> None:
+    missing = requests.get(f"{demo.url}/no-such-page/", timeout=60)
+    assert missing.status_code == 404
+    assert_site_page(missing.text, "Page not found")
+    failing = requests.get(f"{demo.url}/test-error/", timeout=60)
+    assert failing.status_code == 500
+    assert_site_page(failing.text, "Something went wrong on our side")
+    assert "RuntimeError: a bug in a view" in demo.output  # the error is recorded where the demo logs
+    css = requests.get(f"{demo.url}/static/css/site.css", timeout=60)
+    assert css.status_code == 200 and ".site-header" in css.text
+    listings = requests.get(f"{demo.url}/api/v1/listings", timeout=60).json()["items"]
+    image = next(url for item in listings for url in item["image_urls"])
+    upload = requests.get(image if image.startswith("http") else f"{demo.url}{image}", timeout=60)
+    assert upload.status_code == 200 and upload.headers["Content-Type"].startswith("image/")

@@ -1,0 +1,147 @@
+"""The demo's embedded SQLite under the race the issue saw: buyers coming back from the hosted Checkout
+while the webhooks of their payments are taken in and processed (eager tasks, in the same requests).
+
+Everything goes over HTTP to `run_demo` (the `demo` fixture): buyers sign up, fill a cart and check
+out through the pages; the sandbox's control API pays their sessions while its webhook deliveries
+are held. Then, all at once: every buyer opens the success page, copies of each payment's
+`checkout.session.completed` are posted to the webhook endpoint from several threads, and the
+sandbox releases its own deliveries. Before WAL, a busy timeout and BEGIN IMMEDIATE (see
+config/settings/base.py), some of these requests failed with "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from stripe_sandbox.webhooks import sign
+from tests.demo.conftest import Demo
+from tests.webhooks.broker import wait_for
+
+pytestmark = pytest.mark.slow
+
+BUYERS = 8
+PASSWORD = "a-long-demo-password-9"
+
+
+def _post(session: requests.Session, url: str, data: dict[str, Any]) -> requests.Response:
+    token = session.cookies.get("csrftoken")
+    if token is None:  # no form page seen yet: any page with a form sets the cookie
+        session.get(url)
+        token = session.cookies["csrftoken"]
+    return session.post(url, data={"csrfmiddlewaretoken": token, **data}, allow_redirects=False, timeout=60)
+
+
+def sign_up(demo: Demo, email: str) -> requests.Session:
+    browser = requests.Session()
+    page = browser.get(f"{demo.url}/accounts/signup/", timeout=60)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    answer = browser.post(
+        f"{demo.url}/accounts/signup/",
+        data={"csrfmiddlewaretoken": token.group(1), "email": email, "password1": PASSWORD, "password2": PASSWORD},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert answer.status_code == 302, answer.text[:2000]
+    return browser
+
+
+def check_out(demo: Demo, browser: requests.Session, listing: dict[str, Any]) -> str:
+    """Add one unit to the cart and press Pay: the id of the Checkout Session it sends us to."""
+    added = _post(browser, f"{demo.url}/cart/add/", {"listing": listing["id"], "quantity": 1})
+    assert added.status_code == 302 and added.headers["Location"] == "/cart/", added.text[:2000]
+    currency = listing["price"]["currency"]
+    started = _post(browser, f"{demo.url}/checkout/", {"seller_id": listing["seller"]["id"], "currency": currency})
+    assert started.status_code == 303 and started.headers["Location"].startswith(demo.sandbox_url), started.text[:2000]
+    return str(started.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+
+def sandbox(demo: Demo, method: str, path: str, **kwargs: Any) -> Any:
+    answer = requests.request(method, f"{demo.sandbox_url}{path}", timeout=30, **kwargs)
+    answer.raise_for_status()
+    return answer.json()
+
+
+def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Every call at the same moment (a barrier), each in its own thread."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[], Any]) -> Any:
+        barrier.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_buyers_returning_from_checkout_while_webhooks_arrive_all_see_their_paid_order(demo: Demo) -> None:
+    listings = requests.get(f"{demo.url}/api/v1/listings", timeout=60).json()["items"]
+    listings = [item for item in listings if item["stock"] >= BUYERS]
+    assert listings, "the demo seeds listings in stock"
+    stamp = int(time.time() * 1000)
+    buyers = [sign_up(demo, f"racer{stamp}.{n}@example.com") for n in range(BUYERS)]
+    sessions = [check_out(demo, browser, listings[n % len(listings)]) for n, browser in enumerate(buyers)]
+
+    sandbox(demo, "POST", "/_sandbox/deliveries/hold")
+    returns = [
+        sandbox(demo, "POST", f"/_sandbox/checkout/sessions/{cs}/pay", json={"card": "4242424242424242"})
+        for cs in sessions
+    ]
+    assert all(r["status"] == "succeeded" for r in returns), returns
+    key = {"Authorization": "Bearer sk_test_sandbox"}
+    completed = sandbox(
+        demo, "GET", "/v1/events", params={"type": "checkout.session.completed", "limit": 100}, headers=key
+    )
+    ours = [e for e in completed["data"] if e["data"]["object"]["id"] in sessions]
+    assert len(ours) == BUYERS
+    delivered_before = len(sandbox(demo, "GET", "/_sandbox/deliveries")["data"])
+
+    def come_back(browser: requests.Session, url: str) -> tuple[int, str, str]:
+        answer = browser.get(url, allow_redirects=False, timeout=60)
+        order_page = browser.get(f"{demo.url}{answer.headers.get('Location', '/')}", timeout=60)
+        return answer.status_code, answer.headers.get("Location", ""), order_page.text
+
+    def deliver_copy(event: dict[str, Any]) -> int:
+        body = json.dumps(event)
+        headers = {"Stripe-Signature": sign(body, "whsec_demo_platform"), "Content-Type": "application/json"}
+        return requests.post(f"{demo.url}/webhooks/stripe/", data=body, headers=headers, timeout=60).status_code
+
+    calls: list[Callable[[], Any]] = [
+        (lambda b=browser, r=ret: come_back(b, r["redirect_url"])) for browser, ret in zip(buyers, returns, strict=True)
+    ]
+    calls += [(lambda e=event: deliver_copy(e)) for event in ours for _copy in range(2)]
+    calls.append(lambda: sandbox(demo, "POST", "/_sandbox/deliveries/release")["released"])
+    results = run_together(calls)
+
+    back, posted, released = results[:BUYERS], results[BUYERS:-1], results[-1]
+    for status, location, order_page in back:
+        assert status == 302 and re.fullmatch(r"/orders/\d+/", location), (status, location, order_page[:3000])
+        assert re.search(r'data-testid="order-status">Paid<', order_page), order_page[:3000]
+    assert posted == [200] * len(posted)
+
+    def attempts_after_release() -> list[dict[str, Any]]:
+        return list(sandbox(demo, "GET", "/_sandbox/deliveries")["data"][delivered_before:])
+
+    wait_for(
+        lambda: len({a["event"] for a in attempts_after_release() if a["succeeded"]}) >= released,
+        60,
+        lambda: f"the sandbox's held deliveries did not all succeed: {attempts_after_release()}",
+    )
+    assert all(a["succeeded"] for a in attempts_after_release()), "no delivery needs a retry"
+    orders = demo.query(
+        f"SELECT status FROM orders_order WHERE checkout_session_id IN ({', '.join('?' * BUYERS)})",
+        tuple(sessions),
+    )
+    assert sorted(orders) == [("paid",)] * BUYERS
+    unfinished = demo.query("SELECT id FROM webhooks_webhookevent WHERE status IN ('pending', 'failed', 'dead')")
+    assert unfinished == []
+    assert "database is locked" not in demo.output and "OperationalError" not in demo.output
