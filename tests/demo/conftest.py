@@ -1,11 +1,15 @@
 """`make demo` as a newcomer runs it, once per test session: `manage.py run_demo` in a subprocess on
 a fresh SQLite file with the demo's settings (`tests/demo/settings.py`: `config.settings.local` plus
 one failing URL), its own Stripe sandbox and web server on free ports, eager tasks, in-process beat.
+
+Before the demo starts, the fixture migrates the database and leaves one webhook event stuck
+"pending" in it, as the demo used to leave them, so a test can see the demo's beat sweep it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -15,6 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 READY = "The marketplace is running"
+STUCK_EVENT = "evt_demo_stuck_since_last_session"
 
 
 def free_port() -> int:
@@ -82,12 +88,35 @@ class Demo:
             return conn.execute(sql, params).fetchall()
 
 
+def insert_stuck_event(db_path: Path) -> None:
+    """A `checkout.session.completed` (of a session that is not one of our orders) received 20 minutes
+    ago and never processed: "Pending, 0 attempts, no error", what the issue found in the console."""
+    long_ago = (datetime.now(UTC) - timedelta(minutes=20)).replace(tzinfo=None).isoformat(" ")
+    payload = {
+        "id": STUCK_EVENT,
+        "object": "event",
+        "type": "checkout.session.completed",
+        "created": int(datetime.now(UTC).timestamp()) - 1200,
+        "livemode": False,
+        "data": {"object": {"id": "cs_not_ours", "object": "checkout.session", "metadata": {}}},
+    }
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO webhooks_webhookevent (id, type, source, account, livemode, created, api_version, payload,"
+            " status, ignored_reason, attempts, last_error, received_at, updated_at)"
+            " VALUES (?, ?, 'platform', '', 0, ?, '', ?, 'pending', '', 0, '', ?, ?)",
+            (STUCK_EVENT, payload["type"], payload["created"], json.dumps(payload), long_ago, long_ago),
+        )
+
+
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     tmp = tmp_path_factory.mktemp("demo")
     web_port, sandbox_port = free_port(), free_port()
     env = demo_env(tmp, web_port, sandbox_port)
     manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=300)
+    insert_stuck_event(tmp / "db.sqlite3")
     process = subprocess.Popen(
         [*manage, "run_demo", "--addr", f"127.0.0.1:{web_port}"],
         cwd=ROOT,

@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from stripe_sandbox.webhooks import sign
-from tests.demo.conftest import Demo
+from tests.demo.conftest import STUCK_EVENT, Demo
 from tests.webhooks.broker import wait_for
 
 pytestmark = pytest.mark.slow
@@ -142,6 +142,9 @@ def test_buyers_returning_from_checkout_while_webhooks_arrive_all_see_their_paid
         tuple(sessions),
     )
     assert sorted(orders) == [("paid",)] * BUYERS
-    unfinished = demo.query("SELECT id FROM webhooks_webhookevent WHERE status IN ('pending', 'failed', 'dead')")
+    unfinished = demo.query(
+        "SELECT id, type, status FROM webhooks_webhookevent WHERE status IN ('pending', 'failed', 'dead') AND id != ?",
+        (STUCK_EVENT,),  # left by the fixture for the beat's test
+    )
     assert unfinished == []
     assert "database is locked" not in demo.output and "OperationalError" not in demo.output

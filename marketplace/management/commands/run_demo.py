@@ -1,5 +1,5 @@
-"""`make demo`'s one command: migrate, start the Stripe sandbox and the web app, seed; Ctrl-C stops
-everything.
+"""`make demo`'s one command: migrate, start the Stripe sandbox and the web app, seed, and run the
+beat jobs in-process; Ctrl-C stops everything.
 
 The steps overlap where they can: the database migrates while the sandbox starts, and the demo data
 is seeded while the web app boots (the sandbox retries the webhooks it sends meanwhile). It prints
@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from marketplace.beat import InProcessBeat
 
 WEB = "127.0.0.1:8000"
 
@@ -73,7 +75,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 class Command(BaseCommand):
-    help = "Run the demo: migrate, the Stripe sandbox, the seed data and the web app."
+    help = "Run the demo: migrate, the Stripe sandbox, the seed data, the web app and the beat jobs."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--addr", default=WEB)
@@ -109,6 +111,7 @@ class Command(BaseCommand):
         web_cmd = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "runserver", options["addr"]]
         web_cmd += ["--noreload", "--skip-checks"]
         children: list[subprocess.Popen[bytes]] = []
+        beat: InProcessBeat | None = None
         try:
             sandbox = subprocess.Popen(sandbox_cmd)
             children.append(sandbox)
@@ -122,6 +125,9 @@ class Command(BaseCommand):
                 call_command("seed_demo", stdout=self.stdout)
                 self._step("Demo data seeded")
             _wait_for_port(web_host, int(web_port or 8000), web)
+            if settings.CELERY_TASK_ALWAYS_EAGER:  # else a real `celery beat` runs them
+                beat = InProcessBeat(settings.CELERY_BEAT_SCHEDULE).start()
+                self.stdout.write(f"Beat jobs run in this process: {', '.join(settings.CELERY_BEAT_SCHEDULE)}")
             self.stdout.write(
                 self.style.SUCCESS(f"\nThe marketplace is running (ready in {time.time() - self.started:.1f} s):")
             )
@@ -139,6 +145,8 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             self.stdout.write("\nStopping the demo...")
         finally:
+            if beat is not None:
+                beat.stop()
             for child in reversed(children):
                 if child.poll() is None:
                     child.terminate()
