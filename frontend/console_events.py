@@ -1,4 +1,8 @@
-"""Platform admin pages for the webhook event log: filter it, read one event, replay it."""
+"""Platform admin pages for the webhook event log: filter it, read one event, replay it.
+
+A pending event older than the sweeper's delay is shown as stuck: its task was lost or its
+processing failed on the database. Any event can be replayed, a stuck one included.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
@@ -32,8 +37,9 @@ def console_events(request: HttpRequest) -> HttpResponse:
         status=status or None, event_type=event_type or None, account=account or None, query=query or None
     )
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
-    counts = selectors.event_status_counts()
-    filters = [(s.value, s.label, counts.get(s.value, 0)) for s in WebhookEvent.Status]
+    stuck_before = selectors.stuck_before()
+    counts = selectors.event_counts(stuck_before=stuck_before)
+    filters = [(s.value, s.label, counts.by_status.get(s.value, 0)) for s in WebhookEvent.Status]
     keep = {k: v for k, v in {"type": event_type, "account": account, "q": query}.items() if v}
     context = {
         "page": page,
@@ -42,10 +48,13 @@ def console_events(request: HttpRequest) -> HttpResponse:
         "account": account,
         "query": query,
         "filters": filters,
-        "total": sum(counts.values()),
+        "total": sum(counts.by_status.values()),
         "types": selectors.event_types_seen(),
         "keep": "&".join(f"{k}={v}" for k, v in keep.items()),
         "badges": STATUS_BADGE,
+        "stuck_before": stuck_before,
+        "stuck_count": counts.stuck,
+        "stuck_after": timesince(stuck_before),
     }
     return render(request, "console/events.html", context)
 
@@ -58,6 +67,7 @@ def console_event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
         "event": event,
         "payload": json.dumps(event.payload, indent=2, sort_keys=True),
         "badge": STATUS_BADGE.get(event.status, ""),
+        "stuck": event.status == WebhookEvent.Status.PENDING and event.received_at <= selectors.stuck_before(),
     }
     return render(request, "console/events_detail.html", context)
 
@@ -66,14 +76,16 @@ def console_event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
 @require_POST
 def console_event_replay(request: HttpRequest, event_id: str) -> HttpResponse:
     event = get_object_or_404(WebhookEvent, pk=event_id)
-    if not event.replayable:
-        messages.error(request, f"This event is {event.get_status_display().lower()}: it cannot be replayed now.")
-        return redirect("console_event_detail", event_id=event.pk)
     replayed = services.webhook_event_replay(event=event)
+    replayed.refresh_from_db()  # with eager tasks (the demo) it was processed on commit already
     if replayed.status == WebhookEvent.Status.IGNORED:
         messages.warning(request, f"Replayed, but ignored again: {replayed.ignored_reason}.")
-    else:
+    elif replayed.status == WebhookEvent.Status.PROCESSED:
+        messages.success(request, "Replayed: the event was processed.")
+    elif replayed.status == WebhookEvent.Status.PENDING:
         messages.success(request, "Replayed: the event is queued for processing.")
+    else:
+        messages.error(request, "Replayed, but its processing failed again: see the last error.")
     return redirect("console_event_detail", event_id=event.pk)
 
 

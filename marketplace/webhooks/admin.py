@@ -26,9 +26,8 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def replay(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         count = 0
         for event in queryset:
-            if event.replayable:
-                services.webhook_event_replay(event=event)
-                count += 1
+            services.webhook_event_replay(event=event)
+            count += 1
         messages.success(request, f"{count} events replayed.")
 
 

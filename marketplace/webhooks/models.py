@@ -85,10 +85,6 @@ class WebhookEvent(models.Model):
         lines = [line for line in self.last_error.strip().splitlines() if line.strip()]
         return lines[-1].strip() if lines else ""
 
-    @property
-    def replayable(self) -> bool:
-        return self.status in (self.Status.DEAD, self.Status.PROCESSED, self.Status.IGNORED, self.Status.FAILED)
-
 
 class StripeObjectSnapshot(models.Model):
     """The newest version of a Stripe object that an event brought us, keyed by the object's id.

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from marketplace.webhooks.models import WebhookEvent
 
@@ -23,11 +28,25 @@ def events_for_console(
     return events
 
 
-def event_status_counts() -> dict[str, int]:
-    rows = WebhookEvent.objects.order_by().values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in rows}
+@dataclass(frozen=True)
+class EventCounts:
+    by_status: dict[str, int]
+    stuck: int  # pending, received before `stuck_before()`
+
+
+def event_counts(*, stuck_before: datetime) -> EventCounts:
+    """Events per status, and how many pending ones are stuck: one query."""
+    stuck = Count("id", filter=Q(status=WebhookEvent.Status.PENDING, received_at__lte=stuck_before))
+    rows = WebhookEvent.objects.order_by().values("status").annotate(n=Count("id"), stuck=stuck)
+    return EventCounts(by_status={row["status"]: row["n"] for row in rows}, stuck=sum(row["stuck"] for row in rows))
 
 
 def event_types_seen() -> list[str]:
     """The types present in the log, for the type filter."""
     return list(WebhookEvent.objects.order_by("type").values_list("type", flat=True).distinct())
+
+
+def stuck_before() -> datetime:
+    """A pending event received before this is stuck: the sweeper's delay has passed and it is still
+    not processed (its task was lost, or its processing failed on the database)."""
+    return timezone.now() - timedelta(seconds=int(settings.WEBHOOK_SWEEP_AFTER_SECONDS))

@@ -380,11 +380,12 @@ def webhook_events_catch_up(*, days: int = 30, accounts: Iterable[str] | None = 
 
 
 def webhook_event_replay(*, event: WebhookEvent) -> WebhookEvent:
-    """Process an event again: an admin fixed the cause of a dead one, or wants effects re-applied.
+    """Process an event again: an admin fixed the cause of a dead one, wants effects re-applied, or
+    runs one left pending (its task lost) without waiting for the sweeper.
 
-    The attempts start over. The intake checks are re-run, so an event ignored because its account
-    was unknown is processed once the seller exists. Handlers are idempotent, so replaying a
-    processed event is safe.
+    Any status can be replayed. The attempts start over. The intake checks are re-run, so an event
+    ignored because its account was unknown is processed once the seller exists. Handlers are
+    idempotent, so replaying a processed event is safe.
     """
     with transaction.atomic():
         locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)

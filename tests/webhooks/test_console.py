@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import html
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
+from playwright.sync_api import Page, expect
 
 from marketplace.webhooks import services
 from marketplace.webhooks.models import WebhookEvent
+from tests.e2e.browser import log_in
 from tests.factories import UserFactory, make_platform_admin
 from tests.webhooks.conftest import make_event
 from tests.webhooks.handlers import ALWAYS_FAIL, EFFECT, effects
@@ -88,8 +93,66 @@ def test_an_admin_replays_a_dead_event_from_its_page(
     assert dead.status == "processed" and effects(dead.pk) == 1
 
 
-def test_a_pending_event_cannot_be_replayed(admin_client: Client) -> None:
-    pending = stored(EFFECT)
-    response = admin_client.post(f"/console/events/{pending.pk}/replay/", follow=True)
-    assert "cannot be replayed" in response.content.decode()
-    assert "Replay this event" not in admin_client.get(f"/console/events/{pending.pk}/").content.decode()
+def left_pending(event_type: str, *, minutes_ago: int) -> WebhookEvent:
+    """The row of an event whose processing never ran (a lost task), received `minutes_ago`."""
+    payload = make_event(event_type)
+    when = timezone.now() - timedelta(minutes=minutes_ago)
+    return WebhookEvent.objects.create(
+        id=payload["id"],
+        type=payload["type"],
+        source="platform",
+        created=payload["created"],
+        payload=payload,
+        received_at=when,
+        updated_at=when,
+    )
+
+
+def test_a_pending_event_older_than_the_sweep_delay_is_shown_as_stuck(admin_client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.WEBHOOK_SWEEP_AFTER_SECONDS = 300
+    stuck = left_pending(EFFECT, minutes_ago=13)
+    fresh = left_pending(EFFECT, minutes_ago=1)
+    page = html.unescape(admin_client.get("/console/events/").content.decode())
+    assert "1 pending event</a> stuck for more than 5\xa0minutes." in page
+    rows = [row.split("</tr>")[0] for row in page.split('data-testid="event-row"')[1:]]
+    stuck_row, fresh_row = (next(row for row in rows if event.pk in row) for event in (stuck, fresh))
+    assert "Pending" in stuck_row and "Stuck since" in stuck_row and "(13\xa0minutes)" in stuck_row
+    assert "Pending" in fresh_row and "Stuck since" not in fresh_row
+    detail = html.unescape(admin_client.get(f"/console/events/{stuck.pk}/").content.decode())
+    assert "stuck since" in detail and "Replay this event" in detail
+    detail = html.unescape(admin_client.get(f"/console/events/{fresh.pk}/").content.decode())
+    assert "stuck since" not in detail and "Replay this event" in detail  # pending: replayable too
+
+
+@pytest.mark.django_db(transaction=True)  # real commits: the eager task runs on commit, as in the demo
+def test_an_admin_replays_a_stuck_pending_event(admin_client: Client) -> None:
+    stuck = left_pending(EFFECT, minutes_ago=13)
+    response = admin_client.post(f"/console/events/{stuck.pk}/replay/", follow=True)
+    page = response.content.decode()
+    assert "Replayed: the event was processed." in page
+    stuck.refresh_from_db()
+    assert stuck.status == "processed" and stuck.attempts == 1 and effects(stuck.pk) == 1
+    assert "stuck since" not in page
+    assert "stuck for more than" not in admin_client.get("/console/events/").content.decode()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_an_admin_finds_the_stuck_event_and_replays_it(live_server: Any, page: Page) -> None:
+    stuck = left_pending(EFFECT, minutes_ago=13)
+    left_pending(EFFECT, minutes_ago=0)  # just received: pending, not stuck
+    admin = make_platform_admin()
+    log_in(page, live_server.url, admin.email)
+    page.goto(f"{live_server.url}/console/events/")
+    expect(page.get_by_test_id("stuck-count")).to_contain_text("1 pending event stuck for more than 5")
+    expect(page.get_by_test_id("stuck")).to_have_count(1)
+    page.get_by_test_id("stuck-count").get_by_role("link").click()
+    expect(page.get_by_test_id("event-row")).to_have_count(2)
+    page.get_by_test_id("event-row").filter(has=page.get_by_test_id("stuck")).get_by_role("link").click()
+    expect(page.get_by_test_id("event-status")).to_have_text("Pending")
+    expect(page.get_by_test_id("stuck")).to_contain_text("stuck since")
+    page.get_by_test_id("replay").click()
+    expect(page.get_by_text("Replayed: the event was processed.")).to_be_visible()
+    expect(page.get_by_test_id("event-status")).to_have_text("Processed")
+    expect(page.get_by_test_id("event-attempts")).to_have_text("1")
+    assert effects(stuck.pk) == 1

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         replay = sub.add_parser("replay", help="process events again")
         replay.add_argument("--id", action="append", default=[], dest="ids", help="an event id (repeatable)")
-        replay.add_argument("--type", dest="event_type", help="every replayable event of this type")
+        replay.add_argument("--type", dest="event_type", help="every event of this type")
         replay.add_argument("--failed", action="store_true", help="every dead or failing event")
         replay.add_argument("--since", help="only events received since this ISO date-time")
         sweep = sub.add_parser("sweep", help="re-enqueue events stuck unprocessed")
@@ -67,9 +67,6 @@ class Command(BaseCommand):
             events = events.filter(received_at__gte=since)
         count = 0
         for event in events.order_by("received_at").iterator():
-            if not event.replayable:
-                self.stdout.write(f"skipped {event.pk}: {event.status}")
-                continue
             replayed = services.webhook_event_replay(event=event)
             self.stdout.write(f"replayed {replayed.pk} ({replayed.type}): {replayed.status}")
             count += 1
