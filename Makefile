@@ -19,9 +19,10 @@ install: $(STAMP)
 
 ## demo: the whole marketplace on embedded SQLite with eager tasks and the Stripe sandbox
 # run_demo migrates, seeds and prints how long it took from here to "The marketplace is running".
+DEMO_ADDR ?= 127.0.0.1:8000
 demo: export DEMO_STARTED_AT := $(shell date +%s.%N)
 demo: install
-	$(PY) manage.py run_demo
+	SITE_URL=$${SITE_URL:-http://$(DEMO_ADDR)} $(PY) manage.py run_demo --addr $(DEMO_ADDR)
 
 ## browsers: Debian's Chromium for the browser tests (never `playwright install`)
 browsers:
