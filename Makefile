@@ -61,4 +61,4 @@ bench-webhooks: install
 	$(PY) benchmarks/bench_webhooks.py
 
 clean:
-	rm -rf $(VENV) .cache staticfiles db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm .demo .pytest_cache .mypy_cache .ruff_cache
