@@ -1,9 +1,11 @@
-"""The demo's embedded SQLite under the race the issue saw: buyers coming back from the hosted Checkout
-while the webhooks of their payments are taken in and processed (eager tasks, in the same requests).
+"""The demo's embedded SQLite under the race the issue saw: buyers coming back from the hosted Checkout,
+and sellers from the hosted onboarding, while the webhooks of their payments and accounts are taken
+in and processed (eager tasks, in the same requests).
 
 Everything goes over HTTP to `run_demo` (the `demo` fixture): buyers sign up, fill a cart and check
-out through the pages; the sandbox's control API pays their sessions while its webhook deliveries
-are held. Then, all at once: every buyer opens the success page, copies of each payment's
+out through the pages, sellers open a shop; the sandbox's control API pays the sessions and
+completes the onboardings while its webhook deliveries are held. Then, all at once: every buyer
+opens the success page, every seller the onboarding return page, copies of each payment's
 `checkout.session.completed` are posted to the webhook endpoint from several threads, and the
 sandbox releases its own deliveries. Before WAL, a busy timeout and BEGIN IMMEDIATE (see
 config/settings/base.py), some of these requests failed with "database is locked".
@@ -29,6 +31,7 @@ from tests.webhooks.broker import wait_for
 pytestmark = pytest.mark.slow
 
 BUYERS = 8
+SELLERS = 3
 PASSWORD = "a-long-demo-password-9"
 
 
@@ -65,6 +68,14 @@ def check_out(demo: Demo, browser: requests.Session, listing: dict[str, Any]) ->
     return str(started.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
 
 
+def start_selling(demo: Demo, browser: requests.Session, shop: str) -> str:
+    """Open a shop and press on to Stripe's hosted onboarding: the account link's token."""
+    form = {"shop_name": shop, "country": "US", "default_currency": "usd"}
+    started = _post(browser, f"{demo.url}/sell/start/", form)
+    assert started.status_code == 302 and started.headers["Location"].startswith(demo.sandbox_url), started.text[:2000]
+    return str(started.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+
+
 def sandbox(demo: Demo, method: str, path: str, **kwargs: Any) -> Any:
     answer = requests.request(method, f"{demo.sandbox_url}{path}", timeout=30, **kwargs)
     answer.raise_for_status()
@@ -83,20 +94,23 @@ def run_together(calls: list[Callable[[], Any]]) -> list[Any]:
         return list(pool.map(run, calls))
 
 
-def test_buyers_returning_from_checkout_while_webhooks_arrive_all_see_their_paid_order(demo: Demo) -> None:
+def test_buyers_and_sellers_returning_from_stripe_while_webhooks_arrive_all_land_on_their_page(demo: Demo) -> None:
     listings = requests.get(f"{demo.url}/api/v1/listings", timeout=60).json()["items"]
     listings = [item for item in listings if item["stock"] >= BUYERS]
     assert listings, "the demo seeds listings in stock"
     stamp = int(time.time() * 1000)
     buyers = [sign_up(demo, f"racer{stamp}.{n}@example.com") for n in range(BUYERS)]
     sessions = [check_out(demo, browser, listings[n % len(listings)]) for n, browser in enumerate(buyers)]
+    sellers = [sign_up(demo, f"maker{stamp}.{n}@example.com") for n in range(SELLERS)]
+    links = [start_selling(demo, browser, f"Race Shop {n}") for n, browser in enumerate(sellers)]
 
     sandbox(demo, "POST", "/_sandbox/deliveries/hold")
-    returns = [
+    paid = [
         sandbox(demo, "POST", f"/_sandbox/checkout/sessions/{cs}/pay", json={"card": "4242424242424242"})
         for cs in sessions
     ]
-    assert all(r["status"] == "succeeded" for r in returns), returns
+    assert all(p["status"] == "succeeded" for p in paid), paid
+    onboarded = [sandbox(demo, "POST", f"/_sandbox/account_links/{token}/complete", json={}) for token in links]
     key = {"Authorization": "Bearer sk_test_sandbox"}
     completed = sandbox(
         demo, "GET", "/v1/events", params={"type": "checkout.session.completed", "limit": 100}, headers=key
@@ -107,25 +121,27 @@ def test_buyers_returning_from_checkout_while_webhooks_arrive_all_see_their_paid
 
     def come_back(browser: requests.Session, url: str) -> tuple[int, str, str]:
         answer = browser.get(url, allow_redirects=False, timeout=60)
-        order_page = browser.get(f"{demo.url}{answer.headers.get('Location', '/')}", timeout=60)
-        return answer.status_code, answer.headers.get("Location", ""), order_page.text
+        landing = browser.get(f"{demo.url}{answer.headers.get('Location', '/')}", timeout=60)
+        return answer.status_code, answer.headers.get("Location", ""), landing.text
 
     def deliver_copy(event: dict[str, Any]) -> int:
         body = json.dumps(event)
         headers = {"Stripe-Signature": sign(body, "whsec_demo_platform"), "Content-Type": "application/json"}
         return requests.post(f"{demo.url}/webhooks/stripe/", data=body, headers=headers, timeout=60).status_code
 
-    calls: list[Callable[[], Any]] = [
-        (lambda b=browser, r=ret: come_back(b, r["redirect_url"])) for browser, ret in zip(buyers, returns, strict=True)
-    ]
+    returns = [*zip(buyers, paid, strict=True), *zip(sellers, onboarded, strict=True)]
+    calls: list[Callable[[], Any]] = [(lambda b=b, r=r: come_back(b, r["redirect_url"])) for b, r in returns]
     calls += [(lambda e=event: deliver_copy(e)) for event in ours for _copy in range(2)]
     calls.append(lambda: sandbox(demo, "POST", "/_sandbox/deliveries/release")["released"])
     results = run_together(calls)
 
-    back, posted, released = results[:BUYERS], results[BUYERS:-1], results[-1]
-    for status, location, order_page in back:
+    back, posted, released = results[: len(returns)], results[len(returns) : -1], results[-1]
+    for status, location, order_page in back[:BUYERS]:
         assert status == 302 and re.fullmatch(r"/orders/\d+/", location), (status, location, order_page[:3000])
         assert re.search(r'data-testid="order-status">Paid<', order_page), order_page[:3000]
+    for status, location, shop_page in back[BUYERS:]:
+        assert (status, location) == (302, "/sell/"), shop_page[:3000]
+        assert "Race Shop" in shop_page
     assert posted == [200] * len(posted)
 
     def attempts_after_release() -> list[dict[str, Any]]:
@@ -142,6 +158,8 @@ def test_buyers_returning_from_checkout_while_webhooks_arrive_all_see_their_paid
         tuple(sessions),
     )
     assert sorted(orders) == [("paid",)] * BUYERS
+    shops = demo.query("SELECT status, charges_enabled FROM sellers_seller WHERE shop_name LIKE 'Race Shop %'")
+    assert shops == [("active", 1)] * SELLERS
     unfinished = demo.query(
         "SELECT id, type, status FROM webhooks_webhookevent WHERE status IN ('pending', 'failed', 'dead') AND id != ?",
         (STUCK_EVENT,),  # left by the fixture for the beat's test
