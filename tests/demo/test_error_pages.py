@@ -96,7 +96,7 @@ def test_the_demo_shows_the_sites_own_404_and_500_and_still_serves_static_files_
     failing = requests.get(f"{demo.url}/test-error/", timeout=60)
     assert failing.status_code == 500
     assert_site_page(failing.text, "Something went wrong on our side")
-    assert "RuntimeError: a bug in a view" in demo.output  # the error is recorded where the demo logs
+    demo.wait_for_output("RuntimeError: a bug in a view", timeout=30)  # recorded where the demo logs
     css = requests.get(f"{demo.url}/static/css/site.css", timeout=60)
     assert css.status_code == 200 and ".site-header" in css.text
     listings = requests.get(f"{demo.url}/api/v1/listings", timeout=60).json()["items"]
