@@ -101,7 +101,7 @@ def _run_here(task: Any, arg_tuples: Sequence[tuple[Any, ...]], *, what: str) ->
         try:
             task.apply_async(args=args)
         except Exception:
-            logger.warning("%s %s stored but not processed; the sweeper will retry it", what, args[0], exc_info=True)
+            logger.warning("%s stored but not processed; the sweeper will retry: %s", what, args[0], exc_info=True)
             failed += 1
     return not failed
 

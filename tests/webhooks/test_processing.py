@@ -173,7 +173,7 @@ def test_with_eager_tasks_an_event_the_database_refuses_stays_pending_and_the_re
     assert WebhookEvent.objects.get(pk=fine.pk).status == "processed" and effects(fine.pk) == 1
     refused.refresh_from_db()
     assert refused.status == "pending" and refused.attempts == 2**31 - 1 and effects(refused.pk) == 0
-    assert f"webhook {refused.pk} stored but not processed; the sweeper will retry it" in caplog.text
+    assert f"webhook events stored but not processed; the sweeper will retry: {refused.pk}" in caplog.text
     assert "broker unavailable" not in caplog.text
 
 
