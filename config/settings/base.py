@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "frontend",
     "marketplace.webhooks",
     "marketplace.outbox",
+    "marketplace.ledger",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,218 @@
+"""The postings of each money movement Stripe makes for a Connect marketplace, built from its amounts.
+
+One posting per Stripe object, because each reaches us on its own (`charge.succeeded`,
+`transfer.created`, `application_fee.created` ...), in any order and maybe twice; the posting's
+source is that object's id, so each is posted once whatever the order. Each mirrors the balance
+transactions Stripe writes (`../shared/stripe-reference/connect-behaviour.md`), so that the Stripe
+balance accounts follow Stripe's balances to the cent.
+
+A destination charge of 10000 (USD cents) with a 1000 application fee and a 320 Stripe fee:
+
+=========================================  ==============  ===========  ===========
+account                                    charge ch_      transfer tr  fee fee_
+=========================================  ==============  ===========  ===========
+Stripe balance — platform                  +10000, -320    -10000       +1000
+Stripe balance — seller acct_…                             +10000       -1000
+Payments from buyers                       -10000
+Stripe processing fees                     +320
+Application fees                                                        -1000
+Application fees paid — seller acct_…                                   +1000
+=========================================  ==============  ===========  ===========
+
+leaves the platform 680 and the seller 9000, as Stripe's balances say (`tests/ledger/test_worked_examples.py`).
+Amounts are positive minor units; the sign of each leg is decided here, once.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from marketplace.errors import InvalidInput
+from marketplace.ledger.chart import (
+    APPLICATION_FEE_REFUNDS,
+    APPLICATION_FEES,
+    BUYER_PAYMENTS,
+    BUYER_REFUNDS,
+    DISPUTE_FEES,
+    DISPUTE_LOSSES,
+    PLATFORM_BALANCE,
+    STRIPE_FEES,
+    AccountRef,
+    bank_payouts,
+    seller_application_fees,
+    stripe_balance,
+)
+from marketplace.ledger.services import Leg, Posting
+from marketplace.money import format_money
+
+
+class PostingKind(StrEnum):
+    """What a posting records about its source; named after Stripe's balance transaction types."""
+
+    CHARGE = "charge"
+    TRANSFER = "transfer"
+    APPLICATION_FEE = "application_fee"
+    REFUND = "refund"
+    TRANSFER_REVERSAL = "transfer_reversal"
+    APPLICATION_FEE_REFUND = "application_fee_refund"
+    DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn"
+    DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated"
+    PAYOUT = "payout"
+
+
+def charge(*, charge_id: str, amount: int, stripe_fee: int, currency: str) -> Posting:
+    """A buyer's payment lands on the platform's Stripe balance, less Stripe's processing fee
+    (read from the charge's balance transaction: Stripe decides it, not us)."""
+    _positive(amount=amount)
+    _positive_or_zero(stripe_fee=stripe_fee)
+    legs = [_debit(PLATFORM_BALANCE, amount, currency), _credit(BUYER_PAYMENTS, amount, currency)]
+    if stripe_fee:
+        legs += [_debit(STRIPE_FEES, stripe_fee, currency), _credit(PLATFORM_BALANCE, stripe_fee, currency)]
+    text = f"Charge {charge_id}: {format_money(amount, currency)} from a buyer"
+    if stripe_fee:
+        text += f", Stripe fee {format_money(stripe_fee, currency)}"
+    return Posting(charge_id, PostingKind.CHARGE, text, tuple(legs))
+
+
+def transfer(*, transfer_id: str, seller: str, amount: int, currency: str) -> Posting:
+    """The platform sends a seller its share (all of a destination charge, a cart line's share of a
+    separate charge)."""
+    _positive(amount=amount)
+    legs = (_debit(stripe_balance(seller), amount, currency), _credit(PLATFORM_BALANCE, amount, currency))
+    return Posting(
+        transfer_id, PostingKind.TRANSFER, f"Transfer {transfer_id}: {format_money(amount, currency)} to {seller}", legs
+    )
+
+
+def application_fee(*, application_fee_id: str, seller: str, amount: int, currency: str) -> Posting:
+    """The platform's fee comes back from the seller's balance: the platform's revenue, the seller's
+    deduction."""
+    _positive(amount=amount)
+    legs = (
+        _debit(PLATFORM_BALANCE, amount, currency),
+        _credit(APPLICATION_FEES, amount, currency),
+        _debit(seller_application_fees(seller), amount, currency),
+        _credit(stripe_balance(seller), amount, currency),
+    )
+    text = f"Application fee {application_fee_id}: {format_money(amount, currency)} from {seller}"
+    return Posting(application_fee_id, PostingKind.APPLICATION_FEE, text, legs)
+
+
+def destination_charge(
+    *,
+    charge_id: str,
+    transfer_id: str,
+    application_fee_id: str,
+    seller: str,
+    amount: int,
+    application_fee_amount: int,
+    stripe_fee: int,
+    currency: str,
+) -> list[Posting]:
+    """The three postings of a paid destination charge: Stripe transfers the whole amount to the
+    seller and takes the application fee back (no fee object when the fee is 0)."""
+    postings = [
+        charge(charge_id=charge_id, amount=amount, stripe_fee=stripe_fee, currency=currency),
+        transfer(transfer_id=transfer_id, seller=seller, amount=amount, currency=currency),
+    ]
+    if application_fee_amount:
+        postings.append(
+            application_fee(
+                application_fee_id=application_fee_id, seller=seller, amount=application_fee_amount, currency=currency
+            )
+        )
+    return postings
+
+
+def refund(*, refund_id: str, amount: int, currency: str) -> Posting:
+    """The platform pays a buyer back. Stripe keeps its processing fee; getting the seller's share back
+    is a separate transfer reversal."""
+    _positive(amount=amount)
+    legs = (_debit(BUYER_REFUNDS, amount, currency), _credit(PLATFORM_BALANCE, amount, currency))
+    return Posting(
+        refund_id, PostingKind.REFUND, f"Refund {refund_id}: {format_money(amount, currency)} to a buyer", legs
+    )
+
+
+def transfer_reversal(*, reversal_id: str, seller: str, amount: int, currency: str) -> Posting:
+    """Money comes back from a seller to the platform (a refund with `reverse_transfer`, a lost dispute)."""
+    _positive(amount=amount)
+    legs = (_debit(PLATFORM_BALANCE, amount, currency), _credit(stripe_balance(seller), amount, currency))
+    text = f"Transfer reversal {reversal_id}: {format_money(amount, currency)} back from {seller}"
+    return Posting(reversal_id, PostingKind.TRANSFER_REVERSAL, text, legs)
+
+
+def application_fee_refund(*, fee_refund_id: str, seller: str, amount: int, currency: str) -> Posting:
+    """The platform gives (part of) its fee back to the seller: `application_fee` the other way."""
+    _positive(amount=amount)
+    legs = (
+        _debit(APPLICATION_FEE_REFUNDS, amount, currency),
+        _credit(PLATFORM_BALANCE, amount, currency),
+        _debit(stripe_balance(seller), amount, currency),
+        _credit(seller_application_fees(seller), amount, currency),
+    )
+    text = f"Application fee refund {fee_refund_id}: {format_money(amount, currency)} back to {seller}"
+    return Posting(fee_refund_id, PostingKind.APPLICATION_FEE_REFUND, text, legs)
+
+
+def dispute_funds_withdrawn(*, dispute_id: str, amount: int, dispute_fee: int, currency: str) -> Posting:
+    """Stripe debits the platform the disputed amount and its dispute fee (destination and separate
+    charges alike: recovering from the seller is the platform's own transfer reversal)."""
+    _positive(amount=amount)
+    _positive_or_zero(dispute_fee=dispute_fee)
+    legs = [_debit(DISPUTE_LOSSES, amount, currency)]
+    if dispute_fee:
+        legs.append(_debit(DISPUTE_FEES, dispute_fee, currency))
+    legs.append(_credit(PLATFORM_BALANCE, amount + dispute_fee, currency))
+    text = (
+        f"Dispute {dispute_id}: {format_money(amount, currency)} withdrawn, fee {format_money(dispute_fee, currency)}"
+    )
+    return Posting(dispute_id, PostingKind.DISPUTE_FUNDS_WITHDRAWN, text, tuple(legs))
+
+
+def dispute_funds_reinstated(*, dispute_id: str, amount: int, fee_returned: int, currency: str) -> Posting:
+    """A won dispute: Stripe gives the disputed amount back, and the fee where its rules return it."""
+    _positive(amount=amount)
+    _positive_or_zero(fee_returned=fee_returned)
+    legs = [_debit(PLATFORM_BALANCE, amount + fee_returned, currency), _credit(DISPUTE_LOSSES, amount, currency)]
+    if fee_returned:
+        legs.append(_credit(DISPUTE_FEES, fee_returned, currency))
+    text = f"Dispute {dispute_id} won: {format_money(amount + fee_returned, currency)} reinstated"
+    return Posting(dispute_id, PostingKind.DISPUTE_FUNDS_REINSTATED, text, tuple(legs))
+
+
+def payout(*, payout_id: str, stripe_account: str, amount: int, currency: str) -> Posting:
+    """Stripe pays a balance out to the owner's bank account (`stripe_account` "" for the platform).
+    A failed payout is undone with `services.ledger_reverse`."""
+    _positive(amount=amount)
+    legs = (
+        _debit(bank_payouts(stripe_account), amount, currency),
+        _credit(stripe_balance(stripe_account), amount, currency),
+    )
+    return Posting(
+        payout_id, PostingKind.PAYOUT, f"Payout {payout_id}: {format_money(amount, currency)} to the bank", legs
+    )
+
+
+def _debit(account: AccountRef, amount: int, currency: str) -> Leg:
+    return Leg(account, amount, currency)
+
+
+def _credit(account: AccountRef, amount: int, currency: str) -> Leg:
+    return Leg(account, -amount, currency)
+
+
+def _positive(**amounts: int) -> None:
+    for name, value in amounts.items():
+        if type(value) is not int or value <= 0:
+            raise InvalidInput(
+                f"{name} must be a positive integer of minor units, not {value!r}.", code="invalid_amount"
+            )
+
+
+def _positive_or_zero(**amounts: int) -> None:
+    for name, value in amounts.items():
+        if type(value) is not int or value < 0:
+            raise InvalidInput(
+                f"{name} must be zero or a positive integer of minor units, not {value!r}.", code="invalid_amount"
+            )

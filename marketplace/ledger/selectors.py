@@ -1,0 +1,108 @@
+"""Reading the ledger: balances and reports, always summed from the legs, in one SQL aggregate each.
+
+A balance is given on the account's normal side (`AccountKind.normal_sign`): an asset's or an
+expense's balance is the sum of its legs, a revenue account's is minus that sum, so every figure a
+person reads is positive in the normal case. Times are `occurred_at` (when Stripe moved the money).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from marketplace.errors import InvalidInput
+from marketplace.ledger.chart import AccountCode, AccountKind, AccountRef
+from marketplace.ledger.models import Account, LedgerLeg
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    account: AccountRef
+    currency: str
+    balance: int  # minor units, on the account's normal side
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One account's movements in one currency over the report's period."""
+
+    account: AccountRef
+    currency: str
+    debits: int  # sum of the debit legs, >= 0
+    credits: int  # sum of the credit legs, as a positive number
+
+    @property
+    def net(self) -> int:
+        """The change of the account's balance over the period, on its normal side."""
+        return self.account.kind.normal_sign * (self.debits - self.credits)
+
+
+@dataclass(frozen=True)
+class MonthlyReport:
+    start: datetime
+    end: datetime  # exclusive
+    lines: list[ReportLine]  # by currency, then kind and name
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted({line.currency for line in self.lines})
+
+    def lines_in(self, currency: str) -> list[ReportLine]:
+        return [line for line in self.lines if line.currency == currency]
+
+
+def ledger_balance(*, account: AccountRef, at: datetime | None = None) -> dict[str, int]:
+    """The account's balance per currency, of everything that occurred up to `at` (inclusive; now
+    when None). A currency appears once the account has had a leg in it, even if it is back to 0."""
+    legs = LedgerLeg.objects.filter(account__code=account.code, account__stripe_account=account.stripe_account)
+    if at is not None:
+        legs = legs.filter(occurred_at__lte=at)
+    rows = legs.values_list("currency").annotate(total=Sum("amount")).order_by("currency")
+    sign = account.kind.normal_sign
+    return {currency: sign * total for currency, total in rows}
+
+
+def ledger_balances_of_kind(*, kind: AccountKind, at: datetime | None = None) -> list[AccountBalance]:
+    """Every account of `kind` with its balance per currency (e.g. all Stripe balances and bank
+    payouts for `ASSET`), ordered by account name then currency."""
+    legs = LedgerLeg.objects.filter(account__kind=kind)
+    if at is not None:
+        legs = legs.filter(occurred_at__lte=at)
+    rows = list(legs.values_list("account_id", "currency").annotate(total=Sum("amount")))
+    refs = _refs({account_id for account_id, _, _ in rows})
+    balances = [
+        AccountBalance(refs[account_id], currency, kind.normal_sign * total) for account_id, currency, total in rows
+    ]
+    return sorted(balances, key=lambda b: (b.account.name, b.currency))
+
+
+def ledger_monthly_report(*, year: int, month: int) -> MonthlyReport:
+    """What moved on each account in each currency during a calendar month (in the site's time zone):
+    debits, credits and the net change, one aggregate over the month's legs."""
+    if not (1 <= month <= 12 and 2000 <= year <= 9998):
+        raise InvalidInput("Pick a month between January 2000 and December 9998.", code="invalid_month")
+    zone = timezone.get_default_timezone()
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    rows = list(
+        LedgerLeg.objects.filter(occurred_at__gte=start, occurred_at__lt=end)
+        .values_list("account_id", "currency")
+        .annotate(
+            debits=Coalesce(Sum("amount", filter=Q(amount__gt=0)), 0),
+            credits=Coalesce(Sum("amount", filter=Q(amount__lt=0)), 0),
+        )
+    )
+    refs = _refs({account_id for account_id, _, _, _ in rows})
+    lines = [ReportLine(refs[account_id], currency, debits, -credits) for account_id, currency, debits, credits in rows]
+    order = list(AccountKind)
+    lines.sort(key=lambda line: (line.currency, order.index(line.account.kind), line.account.name))
+    return MonthlyReport(start=start, end=end, lines=lines)
+
+
+def _refs(account_ids: set[int]) -> dict[int, AccountRef]:
+    rows = Account.objects.filter(id__in=account_ids).values_list("id", "code", "stripe_account")
+    return {pk: AccountRef(AccountCode(code), stripe_account) for pk, code, stripe_account in rows}

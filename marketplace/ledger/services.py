@@ -1,0 +1,265 @@
+"""Writing to the ledger: post a transaction once per source, or reverse one. Nothing else writes.
+
+`ledger_post` is what a webhook handler or a service calls when Stripe has moved money. It is
+
+- checked: the legs must balance per currency, amounts be non-zero integers, currencies ISO codes.
+  This check is what protects the demo's SQLite; on Postgres the database checks again at commit.
+- idempotent on (source_id, kind): posting the same source again returns the transaction already
+  there, and posting *different* legs for it raises `PostingConflict` (a bug, or Stripe changed
+  its mind: either way a person must look, nothing is silently overwritten).
+- concurrency-safe without locks: the transaction row is inserted with `ON CONFLICT DO NOTHING`
+  (Postgres and SQLite >= 3.35), so of two workers posting the same source at once, one inserts and
+  the other waits for its commit, then finds its row.
+- atomic: the transaction and its legs are written in one database transaction (the caller's, when
+  there is one), so a failure leaves nothing half-posted.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from marketplace.errors import Conflict, InvalidInput
+from marketplace.ledger.chart import AccountRef
+from marketplace.ledger.models import Account, LedgerLeg, LedgerTransaction
+from marketplace.money import format_money, normalise_currency
+
+_MAX_AMOUNT = 2**63 - 1  # BigIntegerField
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One side of a posting: `amount` minor units of `currency` on `account`, debit positive."""
+
+    account: AccountRef
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class Posting:
+    """A transaction not yet posted: what `flows` builds and `ledger_post_all` posts."""
+
+    source_id: str
+    kind: str
+    description: str
+    legs: tuple[Leg, ...]
+
+
+class UnbalancedPosting(InvalidInput):
+    code = "ledger_unbalanced"
+
+
+class PostingConflict(Conflict):
+    """The source was posted before with other legs."""
+
+    code = "ledger_posting_conflict"
+
+
+class AlreadyReversed(Conflict):
+    code = "ledger_already_reversed"
+
+
+def ledger_post(
+    *, source_id: str, kind: str, description: str, legs: Sequence[Leg], occurred_at: datetime
+) -> LedgerTransaction:
+    """Record that money moved: one transaction for the Stripe object `source_id` seen as `kind`.
+
+    Returns the new transaction, or the one already posted for (source_id, kind) when its legs are
+    the same (as a multiset: their order does not matter). Raises `UnbalancedPosting` or
+    `InvalidInput` for legs that could never be posted, `PostingConflict` for a source already
+    posted with other legs.
+    """
+    return _post(
+        source_id=source_id, kind=kind, description=description, legs=legs, occurred_at=occurred_at, reverses=None
+    )
+
+
+def ledger_post_all(*, postings: Sequence[Posting], occurred_at: datetime) -> list[LedgerTransaction]:
+    """Post several postings at once (e.g. the three of a destination charge): all or none."""
+    with transaction.atomic():
+        return [
+            ledger_post(
+                source_id=p.source_id, kind=p.kind, description=p.description, legs=p.legs, occurred_at=occurred_at
+            )
+            for p in postings
+        ]
+
+
+def ledger_reverse(
+    *, original: LedgerTransaction, kind: str, description: str, occurred_at: datetime, source_id: str | None = None
+) -> LedgerTransaction:
+    """Undo `original` with a new transaction of the opposite legs, posted under `kind`.
+
+    The source is the original's unless another Stripe object caused the correction (`source_id`).
+    Idempotent like `ledger_post`; a transaction can be reversed once (`AlreadyReversed`).
+    """
+    legs = [Leg(leg.account.ref, -leg.amount, leg.currency) for leg in original.legs.select_related("account")]
+    return _post(
+        source_id=source_id or original.source_id,
+        kind=kind,
+        description=description,
+        legs=legs,
+        occurred_at=occurred_at,
+        reverses=original,
+    )
+
+
+def _post(
+    *,
+    source_id: str,
+    kind: str,
+    description: str,
+    legs: Sequence[Leg],
+    occurred_at: datetime,
+    reverses: LedgerTransaction | None,
+) -> LedgerTransaction:
+    checked = _checked_legs(legs)
+    _check_source(source_id, kind, occurred_at)
+    created_at = timezone.now()
+    reverses_id = reverses.pk if reverses is not None else None
+    # savepoint=False: inside a caller's transaction an error must abort it all, not a part.
+    with transaction.atomic(savepoint=False):
+        account_ids = _account_ids({leg.account for leg in checked})
+        txn_id = _insert_transaction(
+            source_id=source_id,
+            kind=kind,
+            description=description,
+            occurred_at=occurred_at,
+            created_at=created_at,
+            reverses_id=reverses_id,
+        )
+        if txn_id is not None:
+            LedgerLeg.objects.bulk_create(
+                LedgerLeg(
+                    transaction_id=txn_id,
+                    account_id=account_ids[leg.account],
+                    amount=leg.amount,
+                    currency=leg.currency,
+                    occurred_at=occurred_at,
+                )
+                for leg in checked
+            )
+    if txn_id is None:
+        return _already_posted(source_id, kind, checked, account_ids, reverses_id)
+    row = {
+        "id": txn_id,
+        "source_id": source_id,
+        "kind": kind,
+        "description": description,
+        "occurred_at": occurred_at,
+        "created_at": created_at,
+        "reverses_id": reverses_id,
+    }
+    fields = [f.attname for f in LedgerTransaction._meta.concrete_fields]
+    return LedgerTransaction.from_db(connection.alias, fields, [row[name] for name in fields])
+
+
+def _checked_legs(legs: Iterable[Leg]) -> list[Leg]:
+    """The legs with normalised currencies, or the reason they can never be posted."""
+    checked: list[Leg] = []
+    for leg in legs:
+        if not isinstance(leg.account, AccountRef):
+            raise InvalidInput(f"A leg's account must be an AccountRef, not {leg.account!r}.", code="ledger_bad_leg")
+        if type(leg.amount) is not int or leg.amount == 0 or abs(leg.amount) > _MAX_AMOUNT:
+            raise InvalidInput(
+                f"A leg's amount must be a non-zero integer of minor units, not {leg.amount!r}.", code="ledger_bad_leg"
+            )
+        checked.append(Leg(leg.account, leg.amount, normalise_currency(leg.currency)))
+    if len(checked) < 2:
+        raise UnbalancedPosting("A transaction needs at least two legs.")
+    totals: defaultdict[str, int] = defaultdict(int)
+    for leg in checked:
+        totals[leg.currency] += leg.amount
+    off = {currency: total for currency, total in sorted(totals.items()) if total}
+    if off:
+        sums = ", ".join(f"{format_money(total, currency)} ({currency})" for currency, total in off.items())
+        raise UnbalancedPosting(f"The legs do not balance: they sum to {sums}, not zero.")
+    return checked
+
+
+def _check_source(source_id: str, kind: str, occurred_at: datetime) -> None:
+    if not source_id or len(source_id) > 255:
+        raise InvalidInput("A posting needs its source: the Stripe object id (255 characters at most).")
+    if not kind or len(kind) > 60:
+        raise InvalidInput("A posting needs a kind (60 characters at most).")
+    if timezone.is_naive(occurred_at):
+        raise InvalidInput("occurred_at must carry its time zone.")
+
+
+def _account_ids(refs: set[AccountRef]) -> dict[AccountRef, int]:
+    """The ids of the accounts, creating those that do not exist yet (in a stable order, so that two
+    concurrent posts creating the same accounts wait for each other rather than deadlock)."""
+    found = _find_accounts(refs)
+    missing = sorted(refs - found.keys())
+    if missing:
+        Account.objects.bulk_create(
+            [Account(code=r.code, stripe_account=r.stripe_account, name=r.name, kind=r.kind) for r in missing],
+            ignore_conflicts=True,
+        )
+        found = _find_accounts(refs)
+    return found
+
+
+def _find_accounts(refs: set[AccountRef]) -> dict[AccountRef, int]:
+    match = functools.reduce(operator.or_, (Q(code=r.code, stripe_account=r.stripe_account) for r in refs))
+    rows = Account.objects.filter(match).values_list("id", "code", "stripe_account")
+    by_key = {(code, stripe_account): pk for pk, code, stripe_account in rows}
+    return {r: by_key[(r.code, r.stripe_account)] for r in refs if (r.code, r.stripe_account) in by_key}
+
+
+def _insert_transaction(
+    *,
+    source_id: str,
+    kind: str,
+    description: str,
+    occurred_at: datetime,
+    created_at: datetime,
+    reverses_id: int | None,
+) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new id, or None when the source (or the
+    reversed transaction) is taken. The ORM cannot say this in one statement: `bulk_create` with
+    `ignore_conflicts` does not return the id, and a savepoint around `create` costs two round trips."""
+    meta = LedgerTransaction._meta
+    when = meta.get_field("occurred_at")
+    qn = connection.ops.quote_name
+    # The table name is the model's, quoted; every value is a parameter.
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} (source_id, kind, description, occurred_at, created_at, reverses_id)"  # noqa: S608
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id"
+    )
+    params = [
+        source_id,
+        kind,
+        description,
+        when.get_db_prep_value(occurred_at, connection),
+        when.get_db_prep_value(created_at, connection),
+        reverses_id,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+def _already_posted(
+    source_id: str, kind: str, legs: list[Leg], account_ids: dict[AccountRef, int], reverses_id: int | None
+) -> LedgerTransaction:
+    existing = LedgerTransaction.objects.filter(source_id=source_id, kind=kind).first()
+    if existing is None:  # the conflict was on `reverses`: someone else reversed that transaction
+        raise AlreadyReversed(f"Ledger transaction {reverses_id} is already reversed.")
+    stored = Counter(existing.legs.values_list("account_id", "amount", "currency"))
+    given = Counter((account_ids[leg.account], leg.amount, leg.currency) for leg in legs)
+    if stored != given or existing.reverses_id != reverses_id:
+        raise PostingConflict(
+            f"{source_id} was already posted as {kind} (ledger transaction {existing.pk}) with other legs."
+        )
+    return existing

@@ -1,0 +1,255 @@
+"""`ledger_post` and `ledger_reverse`: checked before writing, once per source, safe under concurrency."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection, transaction
+
+from marketplace.errors import InvalidInput
+from marketplace.ledger import flows
+from marketplace.ledger.chart import (
+    BUYER_PAYMENTS,
+    PLATFORM_BALANCE,
+    STRIPE_FEES,
+    AccountCode,
+    AccountKind,
+    AccountRef,
+    seller_application_fees,
+    stripe_balance,
+)
+from marketplace.ledger.models import Account, LedgerLeg, LedgerTransaction
+from marketplace.ledger.selectors import ledger_balance
+from marketplace.ledger.services import (
+    AlreadyReversed,
+    Leg,
+    PostingConflict,
+    UnbalancedPosting,
+    ledger_post,
+    ledger_post_all,
+    ledger_reverse,
+)
+
+WHEN = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+SELLER = "acct_1SellerUSD"
+CHARGE_LEGS = [
+    Leg(PLATFORM_BALANCE, 10_000, "usd"),
+    Leg(BUYER_PAYMENTS, -10_000, "usd"),
+    Leg(STRIPE_FEES, 320, "usd"),
+    Leg(PLATFORM_BALANCE, -320, "usd"),
+]
+
+
+def _post(source_id: str = "ch_1", legs: list[Leg] = CHARGE_LEGS, kind: str = "charge") -> LedgerTransaction:
+    return ledger_post(source_id=source_id, kind=kind, description="A charge", legs=legs, occurred_at=WHEN)
+
+
+@pytest.mark.django_db
+def test_a_balanced_posting_is_stored_with_its_accounts_created_on_first_use() -> None:
+    txn = _post()
+    assert (txn.source_id, txn.kind, txn.occurred_at, txn.description) == ("ch_1", "charge", WHEN, "A charge")
+    stored = LedgerTransaction.objects.get()
+    assert stored.pk == txn.pk
+    legs = sorted(stored.legs.values_list("account__name", "amount", "currency", "occurred_at"))
+    assert legs == [
+        ("Payments from buyers", -10_000, "usd", WHEN),
+        ("Stripe balance — platform", -320, "usd", WHEN),
+        ("Stripe balance — platform", 10_000, "usd", WHEN),
+        ("Stripe processing fees", 320, "usd", WHEN),
+    ]
+    assert sorted(Account.objects.values_list("name", "kind")) == [
+        ("Payments from buyers", "revenue"),
+        ("Stripe balance — platform", "asset"),
+        ("Stripe processing fees", "expense"),
+    ]
+    assert ledger_balance(account=PLATFORM_BALANCE) == {"usd": 9_680}
+
+
+@pytest.mark.django_db
+def test_per_seller_accounts_are_keyed_by_the_stripe_account() -> None:
+    for seller, currency in ((SELLER, "usd"), ("acct_2SellerJPY", "jpy")):
+        ledger_post_all(
+            postings=[
+                flows.application_fee(application_fee_id=f"fee_{seller}", seller=seller, amount=700, currency=currency)
+            ],
+            occurred_at=WHEN,
+        )
+    assert sorted(Account.objects.filter(stripe_account__startswith="acct_").values_list("name", flat=True)) == [
+        "Application fees paid — seller acct_1SellerUSD",
+        "Application fees paid — seller acct_2SellerJPY",
+        "Stripe balance — seller acct_1SellerUSD",
+        "Stripe balance — seller acct_2SellerJPY",
+    ]
+    assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": -700}
+    assert ledger_balance(account=stripe_balance("acct_2SellerJPY")) == {"jpy": -700}
+    assert ledger_balance(account=seller_application_fees(SELLER)) == {"usd": 700}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("legs", "error", "message"),
+    [
+        (
+            [Leg(PLATFORM_BALANCE, 10_000, "usd"), Leg(BUYER_PAYMENTS, -9_999, "usd")],
+            UnbalancedPosting,
+            r"\$0\.01 \(usd\)",
+        ),
+        ([Leg(PLATFORM_BALANCE, 1_000, "jpy"), Leg(BUYER_PAYMENTS, -1_000, "usd")], UnbalancedPosting, "¥1,000"),
+        ([Leg(PLATFORM_BALANCE, 1_000, "jpy")], UnbalancedPosting, "at least two legs"),
+        ([], UnbalancedPosting, "at least two legs"),
+        ([Leg(PLATFORM_BALANCE, 0, "usd"), Leg(BUYER_PAYMENTS, 0, "usd")], InvalidInput, "non-zero integer"),
+        ([Leg(PLATFORM_BALANCE, 1.5, "usd"), Leg(BUYER_PAYMENTS, -1.5, "usd")], InvalidInput, "non-zero integer"),  # type: ignore[arg-type]
+        ([Leg(PLATFORM_BALANCE, True, "usd"), Leg(BUYER_PAYMENTS, -1, "usd")], InvalidInput, "non-zero integer"),
+        ([Leg(PLATFORM_BALANCE, 2**63, "usd"), Leg(BUYER_PAYMENTS, -(2**63), "usd")], InvalidInput, "non-zero"),
+        ([Leg(PLATFORM_BALANCE, 1, "dollars"), Leg(BUYER_PAYMENTS, -1, "dollars")], InvalidInput, "not a currency"),
+        ([Leg("stripe_balance", 1, "usd"), Leg(BUYER_PAYMENTS, -1, "usd")], InvalidInput, "AccountRef"),  # type: ignore[arg-type]
+    ],
+    ids=[
+        "one-cent-off",
+        "yen-against-dollars",
+        "one-leg",
+        "no-legs",
+        "zero",
+        "float",
+        "bool",
+        "overflow",
+        "currency",
+        "bare-code",
+    ],
+)
+def test_postings_that_could_never_be_right_are_refused_before_writing(
+    legs: list[Leg], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        _post(legs=legs)
+    assert not LedgerTransaction.objects.exists() and not Account.objects.exists()
+
+
+@pytest.mark.django_db
+def test_source_and_time_are_required() -> None:
+    with pytest.raises(InvalidInput, match="source"):
+        ledger_post(source_id="", kind="charge", description="", legs=CHARGE_LEGS, occurred_at=WHEN)
+    with pytest.raises(InvalidInput, match="kind"):
+        ledger_post(source_id="ch_1", kind="", description="", legs=CHARGE_LEGS, occurred_at=WHEN)
+    with pytest.raises(InvalidInput, match="time zone"):
+        ledger_post(source_id="ch_1", kind="charge", description="", legs=CHARGE_LEGS, occurred_at=datetime(2026, 1, 1))
+
+
+def test_the_chart_refuses_refs_it_does_not_have() -> None:
+    with pytest.raises(ValueError, match="platform's account"):
+        AccountRef(AccountCode.STRIPE_FEES, SELLER)
+    with pytest.raises(ValueError, match="once per seller"):
+        AccountRef(AccountCode.SELLER_APPLICATION_FEES)
+    with pytest.raises(ValueError, match="not a Stripe account id"):
+        stripe_balance("cus_123")
+    assert stripe_balance(SELLER).name == "Stripe balance — seller acct_1SellerUSD"
+    assert BUYER_PAYMENTS.kind is AccountKind.REVENUE and BUYER_PAYMENTS.kind.normal_sign == -1
+
+
+@pytest.mark.django_db
+def test_a_redelivered_source_posts_once_whatever_the_order_of_its_legs() -> None:
+    first = _post()
+    again = _post(legs=list(reversed(CHARGE_LEGS)))
+    assert again.pk == first.pk
+    assert LedgerTransaction.objects.count() == 1 and LedgerLeg.objects.count() == 4
+    assert ledger_balance(account=PLATFORM_BALANCE) == {"usd": 9_680}
+
+
+@pytest.mark.django_db
+def test_other_legs_for_a_source_already_posted_are_refused() -> None:
+    _post()
+    other_fee = [Leg(PLATFORM_BALANCE, 10_000, "usd"), Leg(BUYER_PAYMENTS, -10_000, "usd")]
+    with pytest.raises(PostingConflict, match="ch_1 was already posted as charge"):
+        _post(legs=other_fee)
+    assert ledger_balance(account=PLATFORM_BALANCE) == {"usd": 9_680}
+    # The same Stripe object under another kind is another posting.
+    _post(kind="charge.adjustment", legs=[Leg(PLATFORM_BALANCE, 1, "usd"), Leg(BUYER_PAYMENTS, -1, "usd")])
+    assert LedgerTransaction.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_reversal_undoes_a_transaction_once() -> None:
+    [payout] = ledger_post_all(
+        postings=[flows.payout(payout_id="po_1", stripe_account=SELLER, amount=9_000, currency="usd")], occurred_at=WHEN
+    )
+    assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": -9_000}
+    later = WHEN + timedelta(days=2)
+    failed = ledger_reverse(original=payout, kind="payout_failure", description="Payout failed", occurred_at=later)
+    assert (failed.source_id, failed.reverses_id, failed.occurred_at) == ("po_1", payout.pk, later)
+    assert sorted(failed.legs.values_list("amount", flat=True)) == [-9_000, 9_000]
+    assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": 0}
+    assert ledger_balance(account=stripe_balance(SELLER), at=later - timedelta(seconds=1)) == {"usd": -9_000}
+    # Redelivered: the same reversal. Another correction of the same transaction: refused.
+    again = ledger_reverse(original=payout, kind="payout_failure", description="Payout failed", occurred_at=later)
+    assert again.pk == failed.pk
+    with pytest.raises(AlreadyReversed):
+        ledger_reverse(original=payout, kind="payout_cancel", description="", occurred_at=later)
+    assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": 0}
+
+
+@pytest.mark.django_db
+def test_postings_posted_together_are_all_or_nothing() -> None:
+    _post()  # ch_1 already posted with the charge's legs
+    postings = flows.destination_charge(
+        charge_id="ch_1",
+        transfer_id="tr_1",
+        application_fee_id="fee_1",
+        seller=SELLER,
+        amount=10_000,
+        application_fee_amount=1_000,
+        stripe_fee=300,  # not what was posted: a conflict, after the transfer and fee were written
+        currency="usd",
+    )
+    postings.append(postings.pop(0))
+    with pytest.raises(PostingConflict):
+        ledger_post_all(postings=postings, occurred_at=WHEN)
+    assert list(LedgerTransaction.objects.values_list("source_id", flat=True)) == ["ch_1"]
+
+
+@pytest.mark.django_db
+def test_a_failure_in_the_callers_transaction_takes_the_posting_with_it() -> None:
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _post()
+        raise RuntimeError("the handler failed after posting")
+    assert not LedgerTransaction.objects.exists() and not LedgerLeg.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, available_apps=["marketplace.ledger"])
+def test_ten_threads_posting_the_same_source_make_one_transaction() -> None:
+    """Ten workers handle the same redelivered event at once: one posts, nine find its posting."""
+    start = threading.Barrier(10)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+    legs = flows.destination_charge(
+        charge_id="ch_race",
+        transfer_id="tr_race",
+        application_fee_id="fee_race",
+        seller=SELLER,
+        amount=10_000,
+        application_fee_amount=1_000,
+        stripe_fee=320,
+        currency="usd",
+    )
+
+    def worker() -> None:
+        try:
+            start.wait(timeout=30)
+            ids.extend(t.pk for t in ledger_post_all(postings=legs, occurred_at=WHEN))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(ids) == 30 and len(set(ids)) == 3
+    assert LedgerTransaction.objects.count() == 3 and LedgerLeg.objects.count() == 10
+    assert Account.objects.count() == 6  # created on demand by racing threads, once each
+    assert ledger_balance(account=PLATFORM_BALANCE) == {"usd": 680}
+    assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": 9_000}
