@@ -1,0 +1,102 @@
+"""Balances at a time, balances of a kind, and the monthly report: sums of legs, by occurred_at."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from marketplace.errors import InvalidInput
+from marketplace.ledger import flows
+from marketplace.ledger.chart import PLATFORM_BALANCE, AccountKind, stripe_balance
+from marketplace.ledger.selectors import (
+    AccountBalance,
+    ledger_balance,
+    ledger_balances_of_kind,
+    ledger_monthly_report,
+)
+from marketplace.ledger.services import ledger_post_all
+
+USD_SELLER, JPY_SELLER = "acct_1Usd", "acct_2Jpy"
+OCT_31_LAST_SECOND = datetime(2026, 10, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+NOV_1 = datetime(2026, 11, 1, tzinfo=UTC)
+DEC_1 = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _sale(n: int, seller: str, currency: str, stripe_fee: int, when: datetime) -> None:
+    ledger_post_all(
+        postings=flows.destination_charge(
+            charge_id=f"ch_{n}",
+            transfer_id=f"tr_{n}",
+            application_fee_id=f"fee_{n}",
+            seller=seller,
+            amount=10_000,
+            application_fee_amount=1_000,
+            stripe_fee=stripe_fee,
+            currency=currency,
+        ),
+        occurred_at=when,
+    )
+
+
+@pytest.fixture
+def sales() -> None:
+    _sale(1, USD_SELLER, "usd", 320, OCT_31_LAST_SECOND)  # October's, by a microsecond
+    _sale(2, USD_SELLER, "usd", 320, NOV_1)  # November's first instant
+    _sale(3, JPY_SELLER, "jpy", 360, NOV_1 + timedelta(days=10))
+    _sale(4, USD_SELLER, "usd", 320, DEC_1)  # December's
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sales")
+def test_balance_at_a_time_counts_what_occurred_up_to_then() -> None:
+    assert ledger_balance(account=PLATFORM_BALANCE, at=OCT_31_LAST_SECOND - timedelta(microseconds=1)) == {}
+    assert ledger_balance(account=PLATFORM_BALANCE, at=OCT_31_LAST_SECOND) == {"usd": 680}
+    assert ledger_balance(account=PLATFORM_BALANCE, at=DEC_1 - timedelta(microseconds=1)) == {"usd": 1_360, "jpy": 640}
+    assert ledger_balance(account=PLATFORM_BALANCE) == {"usd": 2_040, "jpy": 640}
+    assert ledger_balance(account=stripe_balance("acct_9NeverSeen")) == {}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sales")
+def test_balances_of_a_kind_list_each_account_and_currency() -> None:
+    assert ledger_balances_of_kind(kind=AccountKind.ASSET, at=NOV_1) == [
+        AccountBalance(PLATFORM_BALANCE, "usd", 1_360),
+        AccountBalance(stripe_balance(USD_SELLER), "usd", 18_000),
+    ]
+    revenue = ledger_balances_of_kind(kind=AccountKind.REVENUE)
+    assert [(b.account.name, b.currency, b.balance) for b in revenue] == [
+        ("Application fees", "jpy", 1_000),
+        ("Application fees", "usd", 3_000),
+        ("Payments from buyers", "jpy", 10_000),
+        ("Payments from buyers", "usd", 30_000),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("sales")
+def test_the_monthly_report_has_the_months_movements_per_currency_by_account() -> None:
+    report = ledger_monthly_report(year=2026, month=11)
+    assert (report.start, report.end) == (NOV_1, DEC_1)
+    assert report.currencies == ["jpy", "usd"]
+    usd = [(line.account.name, line.debits, line.credits, line.net) for line in report.lines_in("usd")]
+    assert usd == [
+        ("Stripe balance — platform", 11_000, 10_320, 680),
+        ("Stripe balance — seller acct_1Usd", 10_000, 1_000, 9_000),
+        ("Application fees", 0, 1_000, 1_000),
+        ("Payments from buyers", 0, 10_000, 10_000),
+        ("Application fees paid — seller acct_1Usd", 1_000, 0, 1_000),
+        ("Stripe processing fees", 320, 0, 320),
+    ]
+    for currency in report.currencies:  # each month balances on its own, in each currency
+        lines = report.lines_in(currency)
+        assert sum(line.debits for line in lines) == sum(line.credits for line in lines)
+    december = ledger_monthly_report(year=2026, month=12)
+    assert (december.end, december.currencies) == (datetime(2027, 1, 1, tzinfo=UTC), ["usd"])
+    assert ledger_monthly_report(year=2026, month=9).lines == []
+
+
+@pytest.mark.parametrize(("year", "month"), [(2026, 0), (2026, 13), (1999, 12), (9999, 12)])
+def test_the_monthly_report_refuses_months_that_do_not_exist(year: int, month: int) -> None:
+    with pytest.raises(InvalidInput, match="Pick a month"):
+        ledger_monthly_report(year=year, month=month)
