@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,3 +40,35 @@ def test_the_sandbox_imports_no_django() -> None:
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             assert not any(n.split(".")[0] == "django" for n in names), path
+
+
+def _imported_modules(source: str) -> set[str]:
+    """Every module a file imports, wherever the import statement is (also inside functions); a relative
+    import keeps its dots, so that no allow-list matches it."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add("." * node.level + (node.module or ""))
+    return names
+
+
+# The ledger is part of the platform core: it knows Django, the standard library and the core's money
+# and errors, and nothing of the domain apps that post to it (sellers, orders, catalog, fees, payouts ...).
+LEDGER_MAY_IMPORT = ("django", "marketplace.ledger", "marketplace.money", "marketplace.errors")
+
+
+def test_the_ledger_imports_no_domain_app() -> None:
+    ledger = ROOT / "marketplace" / "ledger"
+    offenders = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in ledger.rglob("*.py")
+        for name in _imported_modules(path.read_text())
+        if name.split(".")[0] not in sys.stdlib_module_names
+        and not any(name == allowed or name.startswith(allowed + ".") for allowed in LEDGER_MAY_IMPORT)
+    )
+    assert offenders == []
+    # The check sees imports, even the lazy ones inside a function.
+    assert "marketplace.money" in _imported_modules((ledger / "services.py").read_text())
+    assert _imported_modules("def f():\n    from sellers.models import Seller\n") == {"sellers.models"}
