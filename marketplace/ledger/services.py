@@ -16,15 +16,13 @@
 
 from __future__ import annotations
 
-import functools
-import operator
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from marketplace.errors import Conflict, InvalidInput
@@ -128,7 +126,6 @@ def _post(
     reverses_id = reverses.pk if reverses is not None else None
     # savepoint=False: inside a caller's transaction an error must abort it all, not a part.
     with transaction.atomic(savepoint=False):
-        account_ids = _account_ids({leg.account for leg in checked})
         txn_id = _insert_transaction(
             source_id=source_id,
             kind=kind,
@@ -138,18 +135,13 @@ def _post(
             reverses_id=reverses_id,
         )
         if txn_id is not None:
-            LedgerLeg.objects.bulk_create(
-                LedgerLeg(
-                    transaction_id=txn_id,
-                    account_id=account_ids[leg.account],
-                    amount=leg.amount,
-                    currency=leg.currency,
-                    occurred_at=occurred_at,
-                )
-                for leg in checked
-            )
+            missing = _insert_legs(txn_id, checked, occurred_at)
+            if missing:  # the first posting to these accounts: create them, then write their legs
+                _create_accounts({leg.account for leg in missing})
+                if _insert_legs(txn_id, missing, occurred_at):  # pragma: no cover - accounts are never deleted
+                    raise RuntimeError(f"ledger accounts vanished while posting {source_id}")
     if txn_id is None:
-        return _already_posted(source_id, kind, checked, account_ids, reverses_id)
+        return _already_posted(source_id, kind, checked, reverses_id)
     row = {
         "id": txn_id,
         "source_id": source_id,
@@ -195,25 +187,44 @@ def _check_source(source_id: str, kind: str, occurred_at: datetime) -> None:
         raise InvalidInput("occurred_at must carry its time zone.")
 
 
-def _account_ids(refs: set[AccountRef]) -> dict[AccountRef, int]:
-    """The ids of the accounts, creating those that do not exist yet (in a stable order, so that two
-    concurrent posts creating the same accounts wait for each other rather than deadlock)."""
-    found = _find_accounts(refs)
-    missing = sorted(refs - found.keys())
-    if missing:
-        Account.objects.bulk_create(
-            [Account(code=r.code, stripe_account=r.stripe_account, name=r.name, kind=r.kind) for r in missing],
-            ignore_conflicts=True,
-        )
-        found = _find_accounts(refs)
-    return found
+def _create_accounts(refs: set[AccountRef]) -> None:
+    """Create the accounts (in a stable order, so that two posts creating the same accounts at once wait
+    for each other rather than deadlock); one created meanwhile by another post is left as it is."""
+    Account.objects.bulk_create(
+        [Account(code=r.code, stripe_account=r.stripe_account, name=r.name, kind=r.kind) for r in sorted(refs)],
+        ignore_conflicts=True,
+    )
 
 
-def _find_accounts(refs: set[AccountRef]) -> dict[AccountRef, int]:
-    match = functools.reduce(operator.or_, (Q(code=r.code, stripe_account=r.stripe_account) for r in refs))
-    rows = Account.objects.filter(match).values_list("id", "code", "stripe_account")
-    by_key = {(code, stripe_account): pk for pk, code, stripe_account in rows}
-    return {r: by_key[(r.code, r.stripe_account)] for r in refs if (r.code, r.stripe_account) in by_key}
+def _insert_legs(txn_id: int, legs: list[Leg], occurred_at: datetime) -> list[Leg]:
+    """Write the legs whose accounts exist, finding the accounts in the same statement (one round trip
+    per posting instead of two: posting throughput is round trips); return the legs left unwritten."""
+    qn = connection.ops.quote_name
+    values = " UNION ALL ".join(["SELECT %s AS code, %s AS stripe_account, %s AS amount, %s AS currency"] * len(legs))
+    sql = (
+        f"INSERT INTO {qn(LedgerLeg._meta.db_table)} (transaction_id, account_id, amount, currency, occurred_at)"  # noqa: S608
+        f" SELECT %s, a.id, v.amount, v.currency, %s FROM ({values}) v JOIN {qn(Account._meta.db_table)} a"
+        " ON a.code = v.code AND a.stripe_account = v.stripe_account"
+    )
+    when = LedgerLeg._meta.get_field("occurred_at").get_db_prep_value(occurred_at, connection)
+    params: list[Any] = [txn_id, when]
+    for leg in legs:
+        params += [str(leg.account.code), leg.account.stripe_account, leg.amount, leg.currency]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount == len(legs):
+            return []
+    written = Counter(
+        LedgerLeg.objects.filter(transaction_id=txn_id).values_list("account__code", "account__stripe_account")
+    )
+    unwritten: list[Leg] = []
+    for leg in legs:
+        key = (str(leg.account.code), leg.account.stripe_account)
+        if written[key]:
+            written[key] -= 1
+        else:
+            unwritten.append(leg)
+    return unwritten
 
 
 def _insert_transaction(
@@ -250,14 +261,12 @@ def _insert_transaction(
     return int(row[0]) if row else None
 
 
-def _already_posted(
-    source_id: str, kind: str, legs: list[Leg], account_ids: dict[AccountRef, int], reverses_id: int | None
-) -> LedgerTransaction:
+def _already_posted(source_id: str, kind: str, legs: list[Leg], reverses_id: int | None) -> LedgerTransaction:
     existing = LedgerTransaction.objects.filter(source_id=source_id, kind=kind).first()
     if existing is None:  # the conflict was on `reverses`: someone else reversed that transaction
         raise AlreadyReversed(f"Ledger transaction {reverses_id} is already reversed.")
-    stored = Counter(existing.legs.values_list("account_id", "amount", "currency"))
-    given = Counter((account_ids[leg.account], leg.amount, leg.currency) for leg in legs)
+    stored = Counter(existing.legs.values_list("account__code", "account__stripe_account", "amount", "currency"))
+    given = Counter((str(leg.account.code), leg.account.stripe_account, leg.amount, leg.currency) for leg in legs)
     if stored != given or existing.reverses_id != reverses_id:
         raise PostingConflict(
             f"{source_id} was already posted as {kind} (ledger transaction {existing.pk}) with other legs."
