@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: install demo test lint typecheck migrations-check pytest browsers bench bench-webhooks bench-sandbox clean
+.PHONY: install demo test lint typecheck migrations-check pytest browsers bench bench-webhooks bench-sandbox bench-ledger clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,13 +52,16 @@ pytest: install browsers
 test: migrations-check lint typecheck pytest
 
 ## bench: benchmarks print figures against a baseline measured in the same run
-bench: bench-sandbox bench-webhooks
+bench: bench-sandbox bench-webhooks bench-ledger
 
 bench-sandbox: install
 	$(PY) benchmarks/bench_sandbox.py
 
 bench-webhooks: install
 	$(PY) benchmarks/bench_webhooks.py
+
+bench-ledger: install
+	$(PY) benchmarks/bench_ledger.py
 
 clean:
 	rm -rf $(VENV) .cache staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm .demo .pytest_cache .mypy_cache .ruff_cache
