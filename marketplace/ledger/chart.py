@@ -107,7 +107,6 @@ class AccountRef:
 
 # The platform's accounts, and constructors for the per-seller ones.
 PLATFORM_BALANCE = AccountRef(AccountCode.STRIPE_BALANCE)
-PLATFORM_BANK_PAYOUTS = AccountRef(AccountCode.BANK_PAYOUTS)
 BUYER_PAYMENTS = AccountRef(AccountCode.BUYER_PAYMENTS)
 BUYER_REFUNDS = AccountRef(AccountCode.BUYER_REFUNDS)
 APPLICATION_FEES = AccountRef(AccountCode.APPLICATION_FEES)

@@ -7,17 +7,16 @@ so these tests commit for real: `transaction=True`, and the IntegrityError comes
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from marketplace.ledger import flows
 from marketplace.ledger.chart import BUYER_PAYMENTS, PLATFORM_BALANCE
 from marketplace.ledger.models import Account, LedgerLeg, LedgerTransaction
 from marketplace.ledger.services import Leg, ledger_post, ledger_post_all
+from tests.ledger.helpers import WHEN, sale
 
-WHEN = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 # Transactional tests flush what they committed; flushing the ledger's tables alone is seconds faster.
 LEDGER_ONLY = ["marketplace.ledger"]
 
@@ -152,17 +151,7 @@ def _resave_leg() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
 def test_entries_are_immutable(mutation: str) -> None:
-    postings = flows.destination_charge(
-        charge_id="ch_1",
-        transfer_id="tr_1",
-        application_fee_id="fee_1",
-        seller="acct_1",
-        amount=10_000,
-        application_fee_amount=1_000,
-        stripe_fee=320,
-        currency="usd",
-    )
-    ledger_post_all(postings=postings, occurred_at=WHEN)
+    ledger_post_all(postings=sale(1, seller="acct_1"), occurred_at=WHEN)
     before = sorted(LedgerLeg.objects.values_list("id", "transaction_id", "account_id", "amount", "currency"))
     with pytest.raises(IntegrityError, match="refused"), transaction.atomic():
         MUTATIONS[mutation]()

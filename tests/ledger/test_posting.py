@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection, transaction
@@ -31,8 +31,8 @@ from marketplace.ledger.services import (
     ledger_post_all,
     ledger_reverse,
 )
+from tests.ledger.helpers import WHEN, sale
 
-WHEN = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 SELLER = "acct_1SellerUSD"
 CHARGE_LEGS = [
     Leg(PLATFORM_BALANCE, 10_000, "usd"),
@@ -192,16 +192,7 @@ def test_a_reversal_undoes_a_transaction_once() -> None:
 @pytest.mark.django_db
 def test_postings_posted_together_are_all_or_nothing() -> None:
     _post()  # ch_1 already posted with the charge's legs
-    postings = flows.destination_charge(
-        charge_id="ch_1",
-        transfer_id="tr_1",
-        application_fee_id="fee_1",
-        seller=SELLER,
-        amount=10_000,
-        application_fee_amount=1_000,
-        stripe_fee=300,  # not what was posted: a conflict, after the transfer and fee were written
-        currency="usd",
-    )
+    postings = sale(1, seller=SELLER, stripe_fee=300)  # not what was posted: a conflict, after tr_1 and fee_1
     postings.append(postings.pop(0))
     with pytest.raises(PostingConflict):
         ledger_post_all(postings=postings, occurred_at=WHEN)
@@ -222,21 +213,12 @@ def test_ten_threads_posting_the_same_source_make_one_transaction() -> None:
     start = threading.Barrier(10)
     ids: list[int] = []
     errors: list[BaseException] = []
-    legs = flows.destination_charge(
-        charge_id="ch_race",
-        transfer_id="tr_race",
-        application_fee_id="fee_race",
-        seller=SELLER,
-        amount=10_000,
-        application_fee_amount=1_000,
-        stripe_fee=320,
-        currency="usd",
-    )
+    postings = sale("race", seller=SELLER)
 
     def worker() -> None:
         try:
             start.wait(timeout=30)
-            ids.extend(t.pk for t in ledger_post_all(postings=legs, occurred_at=WHEN))
+            ids.extend(t.pk for t in ledger_post_all(postings=postings, occurred_at=WHEN))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:

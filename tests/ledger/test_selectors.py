@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from marketplace.errors import InvalidInput
-from marketplace.ledger import flows
 from marketplace.ledger.chart import PLATFORM_BALANCE, AccountKind, stripe_balance
 from marketplace.ledger.selectors import (
     AccountBalance,
@@ -16,6 +15,7 @@ from marketplace.ledger.selectors import (
     ledger_monthly_report,
 )
 from marketplace.ledger.services import ledger_post_all
+from tests.ledger.helpers import sale
 
 USD_SELLER, JPY_SELLER = "acct_1Usd", "acct_2Jpy"
 OCT_31_LAST_SECOND = datetime(2026, 10, 31, 23, 59, 59, 999_999, tzinfo=UTC)
@@ -23,28 +23,13 @@ NOV_1 = datetime(2026, 11, 1, tzinfo=UTC)
 DEC_1 = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def _sale(n: int, seller: str, currency: str, stripe_fee: int, when: datetime) -> None:
-    ledger_post_all(
-        postings=flows.destination_charge(
-            charge_id=f"ch_{n}",
-            transfer_id=f"tr_{n}",
-            application_fee_id=f"fee_{n}",
-            seller=seller,
-            amount=10_000,
-            application_fee_amount=1_000,
-            stripe_fee=stripe_fee,
-            currency=currency,
-        ),
-        occurred_at=when,
-    )
-
-
 @pytest.fixture
 def sales() -> None:
-    _sale(1, USD_SELLER, "usd", 320, OCT_31_LAST_SECOND)  # October's, by a microsecond
-    _sale(2, USD_SELLER, "usd", 320, NOV_1)  # November's first instant
-    _sale(3, JPY_SELLER, "jpy", 360, NOV_1 + timedelta(days=10))
-    _sale(4, USD_SELLER, "usd", 320, DEC_1)  # December's
+    ledger_post_all(postings=sale(1, seller=USD_SELLER), occurred_at=OCT_31_LAST_SECOND)  # October's, just
+    ledger_post_all(postings=sale(2, seller=USD_SELLER), occurred_at=NOV_1)  # November's first instant
+    jpy = sale(3, seller=JPY_SELLER, currency="jpy", stripe_fee=360)
+    ledger_post_all(postings=jpy, occurred_at=NOV_1 + timedelta(days=10))
+    ledger_post_all(postings=sale(4, seller=USD_SELLER), occurred_at=DEC_1)  # December's
 
 
 @pytest.mark.django_db

@@ -6,8 +6,6 @@ in USD and 3.6% = ¥360 in JPY (zero-decimal: ¥10,000 is 10000).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from marketplace.errors import InvalidInput
@@ -28,26 +26,14 @@ from marketplace.ledger.chart import (
 )
 from marketplace.ledger.selectors import ledger_balance, ledger_balances_of_kind
 from marketplace.ledger.services import Posting, ledger_post_all, ledger_reverse
+from tests.ledger.helpers import WHEN, sale
 
-WHEN = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 SELLER = "acct_1WorkedExample"
 CURRENCIES = [("usd", 320), ("jpy", 360)]
 
 
 def _paid(currency: str, stripe_fee: int) -> None:
-    ledger_post_all(
-        postings=flows.destination_charge(
-            charge_id="ch_1",
-            transfer_id="tr_1",
-            application_fee_id="fee_1",
-            seller=SELLER,
-            amount=10_000,
-            application_fee_amount=1_000,
-            stripe_fee=stripe_fee,
-            currency=currency,
-        ),
-        occurred_at=WHEN,
-    )
+    ledger_post_all(postings=sale(1, seller=SELLER, currency=currency, stripe_fee=stripe_fee), occurred_at=WHEN)
 
 
 def _post(*postings: Posting) -> None:
