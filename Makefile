@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: install demo test lint typecheck migrations-check pytest browsers bench bench-webhooks bench-sandbox bench-ledger clean
+.PHONY: install demo test lint typecheck migrations-check pytest browsers axe bench bench-webhooks bench-sandbox bench-ledger clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,20 @@ browsers:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; fi; }
 
+## axe: axe-core (npm) for the browser tests' accessibility checks, into .cache/axe once; no CDN at test time
+AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
+AXE_VERSION ?= 4.14
+
+$(AXE_JS):
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else echo "Install npm (sudo apt-get install npm) for axe-core, the browser tests' accessibility checks"; exit 1; fi; }
+	mkdir -p .cache/axe
+	cd .cache/axe && { test -f package.json || npm init -y >/dev/null; } && \
+	  npm install --silent --no-audit --no-fund --save-exact axe-core@$(AXE_VERSION)
+
+axe: $(AXE_JS)
+
 migrations-check: install
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 
@@ -44,7 +58,7 @@ typecheck: install
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/marketplace)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/15)
 
-pytest: install browsers
+pytest: install browsers axe
 	DJANGO_SETTINGS_MODULE=config.settings.test DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 
