@@ -32,7 +32,7 @@ browsers:
 
 ## axe: axe-core (npm) for the browser tests' accessibility checks, into .cache/axe once; no CDN at test time
 AXE_JS := .cache/axe/node_modules/axe-core/axe.min.js
-AXE_VERSION ?= 4.14
+AXE_VERSION ?= 4.14.1
 
 $(AXE_JS):
 	@command -v npm >/dev/null || { \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,6 +52,18 @@ def _alive(pid: int) -> bool:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": ["--disable-gpu", "--disable-quic"]}
+
+
+AXE_JS = Path(__file__).resolve().parents[1] / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_js() -> Path:
+    """axe-core from npm for the accessibility checks: `make axe` (a step of `make pytest`) puts it
+    under .cache/, so no test fetches it, from a CDN or anywhere else."""
+    if not AXE_JS.exists():
+        pytest.fail(f"axe-core is missing ({AXE_JS}): run `make axe` (npm installs it into .cache/axe)", pytrace=False)
+    return AXE_JS
 
 
 @pytest.fixture
