@@ -66,6 +66,17 @@ def axe_js() -> Path:
     return AXE_JS
 
 
+@pytest.fixture(autouse=True)
+def _celery_results_joinable() -> None:
+    """Celery's eager `apply` sets a process-wide "joining would block" flag while a task runs and puts
+    the old value back after; eager tasks running at once in the live server's threads (webhook
+    deliveries) can leave it set, and a later test's `result.get()` then raises "Never call
+    result.get() within a task". Each test starts with it cleared."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+
+
 @pytest.fixture
 def clean_cache() -> None:
     """Rate-limit counters live in the (real, shared) cache: each test starts from zero."""
