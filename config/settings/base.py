@@ -6,7 +6,12 @@ demo, the tests and production alike. See README.md for the table of settings.
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
+
+# Django's generic classes typed as generics by django-stubs (`admin.ModelAdmin[Listing]`) must be
+# subscriptable when the class statement runs, too.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 

@@ -4,30 +4,30 @@ from marketplace.catalog.models import Cart, CartItem, Category, Listing, Listin
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(admin.ModelAdmin[Category]):
     list_display = ("name", "slug", "position")
     prepopulated_fields = {"slug": ("name",)}
 
 
-class ListingImageInline(admin.TabularInline):
+class ListingImageInline(admin.TabularInline[ListingImage, Listing]):
     model = ListingImage
     extra = 0
 
 
 @admin.register(Listing)
-class ListingAdmin(admin.ModelAdmin):
+class ListingAdmin(admin.ModelAdmin[Listing]):
     list_display = ("title", "seller", "category", "price", "currency", "stock", "status")
     list_filter = ("status", "currency", "category")
     search_fields = ("title",)
     inlines = [ListingImageInline]
 
 
-class CartItemInline(admin.TabularInline):
+class CartItemInline(admin.TabularInline[CartItem, Cart]):
     model = CartItem
     extra = 0
 
 
 @admin.register(Cart)
-class CartAdmin(admin.ModelAdmin):
+class CartAdmin(admin.ModelAdmin[Cart]):
     list_display = ("id", "user", "updated_at")
     inlines = [CartItemInline]

@@ -138,7 +138,7 @@ class ListingImage(models.Model):
         ordering = ("position", "id")
 
     def __str__(self) -> str:
-        return self.image.name
+        return str(self.image.name)
 
 
 class Cart(models.Model):

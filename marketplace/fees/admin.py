@@ -4,6 +4,6 @@ from marketplace.fees.models import FeeRule
 
 
 @admin.register(FeeRule)
-class FeeRuleAdmin(admin.ModelAdmin):
+class FeeRuleAdmin(admin.ModelAdmin[FeeRule]):
     list_display = ("currency", "seller", "category", "basis_points", "fixed_amount", "updated_at")
     list_filter = ("currency",)

@@ -79,7 +79,7 @@ def worst_case_seconds() -> float:
     attempt = float(settings.STRIPE_CONNECT_TIMEOUT) + float(settings.STRIPE_READ_TIMEOUT)
     http = stripe.HTTPClient
     backoff = sum(min(http.INITIAL_DELAY * 2 ** (n - 1), http.MAX_DELAY) for n in range(1, retries + 1))
-    return (retries + 1) * attempt + backoff
+    return float((retries + 1) * attempt + backoff)
 
 
 def ping(*, timeout: float) -> dict[str, Any]:

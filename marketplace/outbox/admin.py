@@ -4,7 +4,7 @@ from marketplace.outbox.models import OutboxMessage
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(admin.ModelAdmin[OutboxMessage]):
     """Read-only: where a dead follow-up is found. `args` is left out (a stored email may hold a
     password-reset link)."""
 

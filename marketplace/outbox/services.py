@@ -68,7 +68,7 @@ def _nudge(message_id: int) -> None:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    return min(RETRY_MAX, RETRY_BASE * 2 ** max(0, attempts - 1))
+    return min(RETRY_MAX, RETRY_BASE * (1 << max(0, attempts - 1)))
 
 
 def outbox_deliver(*, message_id: int) -> str:

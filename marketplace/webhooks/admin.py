@@ -11,7 +11,7 @@ from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
     list_display = ("id", "type", "account", "status", "attempts", "received_at", "processed_at")
     list_filter = ("status", "source", "livemode", "type")
     search_fields = ("id", "type", "account")
@@ -32,7 +32,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(StripeObjectSnapshot)
-class StripeObjectSnapshotAdmin(admin.ModelAdmin):
+class StripeObjectSnapshotAdmin(admin.ModelAdmin[StripeObjectSnapshot]):
     list_display = ("object_id", "object_type", "account", "event_id", "event_created")
     search_fields = ("object_id", "account")
     readonly_fields = [f.name for f in StripeObjectSnapshot._meta.fields]

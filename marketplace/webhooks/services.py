@@ -54,7 +54,7 @@ def retry_delay(attempts: int) -> float:
     """Exponential backoff with jitter: base·2^(n-1), capped; 10 s, 20 s, 40 s ... ~21 min by default."""
     base = float(_setting("WEBHOOK_RETRY_BASE_SECONDS", 10))
     cap = float(_setting("WEBHOOK_RETRY_MAX_SECONDS", 3600))
-    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    delay = min(cap, base * (1 << max(0, attempts - 1)))
     return delay * random.uniform(0.8, 1.2)  # jitter, not security
 
 
