@@ -40,6 +40,7 @@ from marketplace.catalog.selectors import CartGroup, cart_view
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.fees.policy import FeeLine, fee_for
 from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway.types import ApplicationFee, Charge, CheckoutSession, PaymentIntent, Transfer
 from marketplace.outbox.services import outbox_add
 from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, StripeCustomer
 from sellers.models import Seller
@@ -90,7 +91,7 @@ def buyer_customer_ensure(*, user: Any) -> str:
     if existing:
         return existing
     customer = gateway_checkout.customer_create(user_id=user.pk, email=user.email)
-    row, _ = StripeCustomer.objects.get_or_create(user=user, defaults={"stripe_customer_id": customer["id"]})
+    row, _ = StripeCustomer.objects.get_or_create(user=user, defaults={"stripe_customer_id": customer.id})
     return row.stripe_customer_id
 
 
@@ -282,38 +283,32 @@ def checkout_start(
         if isinstance(exc, PaymentProviderError):
             raise PaymentProviderError(CHECKOUT_UNREACHABLE, code=exc.code) from exc
         raise
-    expires_at = datetime.fromtimestamp(int(session["expires_at"]), tz=UTC)
+    expires_at = datetime.fromtimestamp(session.expires_at, tz=UTC)
     Order.objects.filter(pk=order.pk, checkout_session_id__isnull=True).update(
-        checkout_session_id=session["id"], checkout_url=session["url"] or "", checkout_expires_at=expires_at
+        checkout_session_id=session.id, checkout_url=session.url or "", checkout_expires_at=expires_at
     )
     order.refresh_from_db()
-    return CheckoutStart(order=order, url=order.checkout_url or session["url"])
+    return CheckoutStart(order=order, url=order.checkout_url or session.url or "")
 
 
 # --- Payment lifecycle (webhooks, success page, sweeper) -------------------------------------------------
 
 
-def _id(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("id") or "")
-    return str(value or "")
-
-
-def _record_payment(order: Order, session: dict[str, Any]) -> None:
+def _record_payment(order: Order, session: CheckoutSession) -> None:
     """Copy the payment's ids and amounts from a session whose payment intent may be expanded."""
-    pi = session.get("payment_intent")
-    if isinstance(pi, str) and pi:
-        pi = gateway_checkout.payment_intent_retrieve(pi)
-    if not isinstance(pi, dict):
+    intent = session.payment_intent
+    if isinstance(intent, str):
+        intent = gateway_checkout.payment_intent_retrieve(intent)
+    if intent is None:
         return
-    order.payment_intent_id = order.payment_intent_id or _id(pi)
-    order.amount_received = int(pi.get("amount_received") or order.amount_received)
-    charge = pi.get("latest_charge")
-    if isinstance(charge, dict) and charge.get("status") == "succeeded":
-        order.charge_id = charge["id"]
-        order.transfer_id = order.transfer_id or _id(charge.get("transfer"))
-        order.application_fee_id = order.application_fee_id or _id(charge.get("application_fee"))
-    elif isinstance(charge, str) and charge and not order.charge_id:
+    order.payment_intent_id = order.payment_intent_id or intent.id
+    order.amount_received = intent.amount_received or order.amount_received
+    charge = intent.latest_charge
+    if isinstance(charge, Charge) and charge.status == "succeeded":
+        order.charge_id = charge.id
+        order.transfer_id = order.transfer_id or charge.transfer or ""
+        order.application_fee_id = order.application_fee_id or charge.application_fee or ""
+    elif isinstance(charge, str) and not order.charge_id:
         order.charge_id = charge
 
 
@@ -323,18 +318,17 @@ def _remove_from_cart(order: Order) -> None:
     CartItem.objects.filter(cart__user_id=order.buyer_id, listing_id__in=listing_ids).delete()
 
 
-def order_id_of(obj: dict[str, Any]) -> int | None:
+def order_id_of(obj: CheckoutSession | PaymentIntent | Charge) -> int | None:
     """Our order id on a Stripe object (session, payment intent, charge): `metadata.order_id`, or a
     session's `client_reference_id`; None when the object is not one of our orders."""
-    metadata = obj.get("metadata")
-    raw = (metadata.get("order_id") if isinstance(metadata, dict) else None) or obj.get("client_reference_id")
+    raw = obj.metadata.get("order_id") or (obj.client_reference_id if isinstance(obj, CheckoutSession) else None)
     try:
         return int(raw) if raw is not None else None
-    except (TypeError, ValueError):
+    except ValueError:
         return None
 
 
-def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
+def order_mark_paid(*, session: CheckoutSession) -> Order | None:
     """Stripe says the session is paid: make the order paid, once, whoever calls first.
 
     Row lock + status check: the webhook and the success page may run this at the same moment;
@@ -348,7 +342,7 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             return None
-        if session.get("payment_status") != "paid":
+        if session.payment_status != "paid":
             return order
         fields = ["payment_intent_id", "charge_id", "transfer_id", "application_fee_id", "amount_received"]
         if order.status in PAID_STATUSES or order.status == OrderStatus.REFUNDED:
@@ -370,7 +364,7 @@ def order_mark_paid(*, session: dict[str, Any]) -> Order | None:
         order.status_message = ""
         order.payment_error = ""
         order.payment_confirming_since = None
-        order.checkout_session_id = order.checkout_session_id or str(session.get("id") or "") or None
+        order.checkout_session_id = order.checkout_session_id or session.id
         order.save(
             update_fields=[
                 *fields,
@@ -406,8 +400,8 @@ def _refund_late(order: Order, *, why: str, message: str) -> None:
         metadata={"order_id": str(order.pk), "why": why},
     )
     _release_stock(order)
-    order.refund_id = refund["id"]
-    order.amount_refunded = int(refund.get("amount") or order.amount_total)
+    order.refund_id = refund.id
+    order.amount_refunded = refund.amount
     order.status = OrderStatus.REFUNDED
     order.status_message = message
     order.closed_at = timezone.now()
@@ -423,16 +417,16 @@ def _refund_late(order: Order, *, why: str, message: str) -> None:
             "payment_confirming_since",
         ]
     )
-    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}:{refund['id']}")
+    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}:{refund.id}")
 
 
-def order_expire(*, session: dict[str, Any]) -> Order | None:
+def order_expire(*, session: CheckoutSession) -> Order | None:
     """`checkout.session.expired`: release the stock of a still-unpaid order (a paid or replaced one
     is left alone; an old session of an order never moves it backwards)."""
     return _close_unpaid(session, OrderStatus.EXPIRED, EXPIRED_MESSAGE, only_current_session=True)
 
 
-def order_mark_payment_failed(*, session: dict[str, Any]) -> Order | None:
+def order_mark_payment_failed(*, session: CheckoutSession) -> Order | None:
     """`checkout.session.async_payment_failed`: the bank refused a delayed payment; stock goes back."""
     return _close_unpaid(
         session,
@@ -442,7 +436,7 @@ def order_mark_payment_failed(*, session: dict[str, Any]) -> Order | None:
     )
 
 
-def _close_unpaid(session: dict[str, Any], status: str, message: str, *, only_current_session: bool) -> Order | None:
+def _close_unpaid(session: CheckoutSession, status: str, message: str, *, only_current_session: bool) -> Order | None:
     """Close the order of `session` with `status` if it is still awaiting payment, under its row lock.
 
     `only_current_session`: leave the order alone when `session` is not its current Checkout Session.
@@ -454,7 +448,7 @@ def _close_unpaid(session: dict[str, Any], status: str, message: str, *, only_cu
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None or order.status != OrderStatus.PENDING_PAYMENT:
             return order
-        if only_current_session and order.checkout_session_id and order.checkout_session_id != session.get("id"):
+        if only_current_session and order.checkout_session_id and order.checkout_session_id != session.id:
             return order
         _close(order, status, message)
         return order
@@ -467,28 +461,26 @@ def order_record_payment_error(*, order_id: int, message: str) -> None:
     )
 
 
-def order_record_charge(*, order_id: int | None, charge: dict[str, Any]) -> None:
+def order_record_charge(*, order_id: int | None, charge: Charge) -> None:
     """`charge.succeeded`: fill in the payment's ids if the order does not have them yet."""
-    if order_id is None or charge.get("status") != "succeeded":
+    if order_id is None or charge.status != "succeeded":
         return
-    Order.objects.filter(pk=order_id, charge_id="").update(charge_id=charge["id"])
-    Order.objects.filter(pk=order_id, payment_intent_id="").update(payment_intent_id=_id(charge.get("payment_intent")))
-    if charge.get("transfer"):
-        Order.objects.filter(pk=order_id, transfer_id="").update(transfer_id=_id(charge["transfer"]))
+    Order.objects.filter(pk=order_id, charge_id="").update(charge_id=charge.id)
+    if charge.payment_intent:
+        Order.objects.filter(pk=order_id, payment_intent_id="").update(payment_intent_id=charge.payment_intent)
+    if charge.transfer:
+        Order.objects.filter(pk=order_id, transfer_id="").update(transfer_id=charge.transfer)
 
 
-def order_record_transfer(*, transfer: dict[str, Any]) -> None:
+def order_record_transfer(*, transfer: Transfer) -> None:
     """`transfer.created` of a destination charge: its `source_transaction` is the order's charge."""
-    charge_id = _id(transfer.get("source_transaction"))
-    if charge_id:
-        Order.objects.filter(charge_id=charge_id, transfer_id="").update(transfer_id=transfer["id"])
+    if transfer.source_transaction:
+        Order.objects.filter(charge_id=transfer.source_transaction, transfer_id="").update(transfer_id=transfer.id)
 
 
-def order_record_application_fee(*, fee: dict[str, Any]) -> None:
+def order_record_application_fee(*, fee: ApplicationFee) -> None:
     """`application_fee.created`: the platform's fee on the order's charge."""
-    charge_id = _id(fee.get("charge"))
-    if charge_id:
-        Order.objects.filter(charge_id=charge_id, application_fee_id="").update(application_fee_id=fee["id"])
+    Order.objects.filter(charge_id=fee.charge, application_fee_id="").update(application_fee_id=fee.id)
 
 
 def order_sync_from_stripe(*, order: Order) -> Order:
@@ -498,11 +490,11 @@ def order_sync_from_stripe(*, order: Order) -> Order:
     if not order.checkout_session_id:
         return order
     session = gateway_checkout.checkout_session_retrieve(order.checkout_session_id)
-    if session.get("payment_status") == "paid":
+    if session.payment_status == "paid":
         return order_mark_paid(session=session) or order
-    if session.get("status") == "expired":
+    if session.status == "expired":
         return order_expire(session=session) or order
-    if session.get("status") == "complete":
+    if session.status == "complete":
         return _mark_confirming(order)
     if order.payment_confirming_since is not None:  # Stripe says open and unpaid: nothing to confirm
         Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT).update(
@@ -572,9 +564,9 @@ def orders_close_checkouts_of_seller(*, seller_id: int) -> int:
             session = gateway_checkout.checkout_session_expire(session_id=session_id, order_id=order_id)
         except InvalidInput:  # not open any more: paid or expired meanwhile
             session = gateway_checkout.checkout_session_retrieve(session_id)
-        if session.get("payment_status") == "paid":
+        if session.payment_status == "paid":
             order_mark_paid(session=session)
-        elif session.get("status") == "expired":
+        elif session.status == "expired":
             order = _close_unpaid(session, OrderStatus.CANCELED, SHOP_STOPPED, only_current_session=True)
             closed += order is not None and order.status == OrderStatus.CANCELED
     return closed

@@ -3,12 +3,14 @@
 Stripe delivers late, twice and out of order, so every handler is idempotent and re-reads or
 checks state before acting: the "paid" path re-reads the session from Stripe (with its payment
 expanded) and goes through `order_mark_paid`, which the success page uses too; the others only
-move an order forward from `pending_payment` or fill in ids still blank.
+move an order forward from `pending_payment` or fill in ids still blank. Each reads `data.object`
+as the gateway's typed object (`event.stripe_object`).
 """
 
 from __future__ import annotations
 
 from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway.types import ApplicationFee, Charge, CheckoutSession, PaymentIntent, Transfer
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from orders import services
@@ -17,43 +19,43 @@ from orders import services
 @webhook_handler("checkout.session.completed", "checkout.session.async_payment_succeeded")
 def session_paid(event: WebhookEvent) -> None:
     """Paid now (card) or later (a delayed method succeeded): re-read, then the one paid path."""
-    obj = event.data_object
-    if services.order_id_of(obj) is None or obj.get("payment_status") != "paid":
+    obj = event.stripe_object(CheckoutSession)
+    if services.order_id_of(obj) is None or obj.payment_status != "paid":
         return  # not ours, or an async payment still processing: its own event will follow
-    session = gateway_checkout.checkout_session_retrieve(str(obj["id"]))
-    services.order_mark_paid(session=session)
+    services.order_mark_paid(session=gateway_checkout.checkout_session_retrieve(obj.id))
 
 
 @webhook_handler("checkout.session.expired")
 def session_expired(event: WebhookEvent) -> None:
-    services.order_expire(session=event.data_object)
+    services.order_expire(session=event.stripe_object(CheckoutSession))
 
 
 @webhook_handler("checkout.session.async_payment_failed")
 def session_payment_failed(event: WebhookEvent) -> None:
-    services.order_mark_payment_failed(session=event.data_object)
+    services.order_mark_payment_failed(session=event.stripe_object(CheckoutSession))
 
 
 @webhook_handler("payment_intent.payment_failed")
 def payment_attempt_failed(event: WebhookEvent) -> None:
     """A declined card: the order stays payable and tells the buyer the bank's reason."""
-    obj = event.data_object
-    order_id = services.order_id_of(obj)
-    error = obj.get("last_payment_error") or {}
-    if order_id is not None and isinstance(error, dict):
-        services.order_record_payment_error(order_id=order_id, message=str(error.get("message") or "Declined."))
+    intent = event.stripe_object(PaymentIntent)
+    order_id = services.order_id_of(intent)
+    if order_id is not None:
+        error = intent.last_payment_error
+        services.order_record_payment_error(order_id=order_id, message=(error and error.message) or "Declined.")
 
 
 @webhook_handler("charge.succeeded")
 def charge_succeeded(event: WebhookEvent) -> None:
-    services.order_record_charge(order_id=services.order_id_of(event.data_object), charge=event.data_object)
+    charge = event.stripe_object(Charge)
+    services.order_record_charge(order_id=services.order_id_of(charge), charge=charge)
 
 
 @webhook_handler("transfer.created")
 def transfer_created(event: WebhookEvent) -> None:
-    services.order_record_transfer(transfer=event.data_object)
+    services.order_record_transfer(transfer=event.stripe_object(Transfer))
 
 
 @webhook_handler("application_fee.created")
 def application_fee_created(event: WebhookEvent) -> None:
-    services.order_record_application_fee(fee=event.data_object)
+    services.order_record_application_fee(fee=event.stripe_object(ApplicationFee))

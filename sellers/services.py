@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
+from marketplace.gateway.types import Account, AccountLink
 from marketplace.outbox.services import outbox_add
-from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus, empty_requirements
+from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus
 from sellers.selectors import seller_can_sell
 from sellers.status import derive_status
 
@@ -97,7 +98,7 @@ def seller_stripe_account_ensure(*, seller: Seller) -> Seller:
             email=locked.user.email,
             business_name=locked.shop_name,
         )
-        locked.stripe_account_id = account["id"]
+        locked.stripe_account_id = account.id
         locked.save(update_fields=["stripe_account_id"])
         _apply_account(locked, account, timezone.now())
         return locked
@@ -106,7 +107,7 @@ def seller_stripe_account_ensure(*, seller: Seller) -> Seller:
 # --- Links ---------------------------------------------------------------------------------------------
 
 
-def seller_onboarding_link_create(*, seller: Seller, refresh_url: str, return_url: str) -> stripe_accounts.Link:
+def seller_onboarding_link_create(*, seller: Seller, refresh_url: str, return_url: str) -> AccountLink:
     """A fresh hosted-onboarding link (`account_onboarding`), for a first onboarding or to collect
     what Stripe asks for later.
 
@@ -144,30 +145,29 @@ def _ts(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(value, tz=UTC) if value else None
 
 
-def _requirements(account: dict[str, Any]) -> dict[str, Any]:
-    raw = account.get("requirements") or {}
-    out = empty_requirements()
-    for key in ("currently_due", "eventually_due", "past_due", "pending_verification"):
-        out[key] = list(raw.get(key) or [])
-    out["errors"] = [
-        {"code": e.get("code"), "reason": e.get("reason"), "requirement": e.get("requirement")}
-        for e in raw.get("errors") or []
-    ]
-    return out
+def _requirements(account: Account) -> dict[str, Any]:
+    """The requirements as the seller row stores them (`sellers.models.empty_requirements`)."""
+    reqs = account.requirements
+    return {
+        "currently_due": list(reqs.currently_due),
+        "eventually_due": list(reqs.eventually_due),
+        "past_due": list(reqs.past_due),
+        "pending_verification": list(reqs.pending_verification),
+        "errors": [{"code": e.code, "reason": e.reason, "requirement": e.requirement} for e in reqs.errors],
+    }
 
 
-def _apply_account(seller: Seller, account: dict[str, Any], snapshot_at: datetime) -> None:
+def _apply_account(seller: Seller, account: Account, snapshot_at: datetime) -> None:
     before_status = seller.status
     could_sell = seller_can_sell(seller)
     before_deadline = seller.current_deadline
-    reqs = account.get("requirements") or {}
-    seller.details_submitted = bool(account.get("details_submitted"))
-    seller.charges_enabled = bool(account.get("charges_enabled"))
-    seller.payouts_enabled = bool(account.get("payouts_enabled"))
-    seller.capabilities = dict(account.get("capabilities") or {})
+    seller.details_submitted = account.details_submitted
+    seller.charges_enabled = account.charges_enabled
+    seller.payouts_enabled = account.payouts_enabled
+    seller.capabilities = dict(account.capabilities)
     seller.requirements = _requirements(account)
-    seller.current_deadline = _ts(reqs.get("current_deadline"))
-    seller.disabled_reason = reqs.get("disabled_reason") or ""
+    seller.current_deadline = _ts(account.requirements.current_deadline)
+    seller.disabled_reason = account.requirements.disabled_reason or ""
     if seller.charges_enabled and seller.charges_first_enabled_at is None:
         seller.charges_first_enabled_at = snapshot_at
     seller.stripe_state_updated_at = snapshot_at
@@ -190,7 +190,7 @@ def _apply_account(seller: Seller, account: dict[str, Any], snapshot_at: datetim
         logger.info("seller %s status %s -> %s", seller.pk, before_status, status)
 
 
-def seller_sync_from_stripe_account(*, seller: Seller, account: dict[str, Any], event_created: int | None) -> bool:
+def seller_sync_from_stripe_account(*, seller: Seller, account: Account, event_created: int | None) -> bool:
     """Mirror one snapshot of the Express account onto the seller row; False if it was stale.
 
     Out-of-order safety, chosen: the webhook handlers use events only as a trigger and re-read the
@@ -200,15 +200,15 @@ def seller_sync_from_stripe_account(*, seller: Seller, account: dict[str, Any], 
     locked, keeps the newest: `stripe_state_updated_at` only moves forward. Callers must not mix
     the two clocks for one seller: the app always passes `None` after a fresh read.
     """
-    if account.get("id") != seller.stripe_account_id:
+    if account.id != seller.stripe_account_id:
         raise ValueError("the account does not belong to this seller")
     snapshot_at = _ts(event_created) if event_created else timezone.now()
     assert snapshot_at is not None
     return _sync(seller, account, snapshot_at)
 
 
-def _sync(seller: Seller, account: dict[str, Any], snapshot_at: datetime) -> bool:
-    if account.get("id") != seller.stripe_account_id:
+def _sync(seller: Seller, account: Account, snapshot_at: datetime) -> bool:
+    if account.id != seller.stripe_account_id:
         raise ValueError("the account does not belong to this seller")
     with transaction.atomic():
         locked = Seller.objects.select_for_update().get(pk=seller.pk)

@@ -5,7 +5,8 @@ mirrors what Stripe says now (`seller_refresh_from_stripe`), so an old `account.
 late (or replayed by an admin) can only re-confirm the present, never move the seller backwards;
 the row additionally keeps only the newest snapshot (`stripe_state_updated_at`) when two reads race.
 `capability.updated` carries a Capability, not an Account, and is handled the same way for that
-reason. Deauthorization is final and needs no read (Stripe refuses it anyway).
+reason. Deauthorization is final and needs no read (Stripe refuses it anyway). Connect events name
+the account (`event.account`); the platform's own account events name it in their typed object.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from marketplace.gateway.types import Account, Capability
 from marketplace.webhooks.registry import webhook_handler
 from sellers.models import Seller
 from sellers.services import seller_mark_disconnected, seller_refresh_from_stripe
@@ -23,9 +25,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _seller_for(event: WebhookEvent) -> Seller | None:
-    obj = event.data_object or {}
-    account_id = event.account or (obj.get("id") if obj.get("object") == "account" else obj.get("account"))
+def _seller_for(event: WebhookEvent, account_id: str | None) -> Seller | None:
     if not account_id:
         return None
     seller = Seller.objects.filter(stripe_account_id=account_id).first()
@@ -34,15 +34,24 @@ def _seller_for(event: WebhookEvent) -> Seller | None:
     return seller
 
 
-@webhook_handler("account.updated", "capability.updated")
-def account_changed(event: WebhookEvent) -> None:
-    seller = _seller_for(event)
+@webhook_handler("account.updated")
+def account_updated(event: WebhookEvent) -> None:
+    seller = _seller_for(event, event.account or event.stripe_object(Account).id)
+    if seller is not None:
+        seller_refresh_from_stripe(seller=seller)
+
+
+@webhook_handler("capability.updated")
+def capability_updated(event: WebhookEvent) -> None:
+    seller = _seller_for(event, event.account or event.stripe_object(Capability).account)
     if seller is not None:
         seller_refresh_from_stripe(seller=seller)
 
 
 @webhook_handler("account.application.deauthorized")
 def account_deauthorized(event: WebhookEvent) -> None:
-    seller = _seller_for(event)
+    """`data.object` is the platform's Connect application, not the account: only `event.account`
+    says whose access ended."""
+    seller = _seller_for(event, event.account)
     if seller is not None:
         seller_mark_disconnected(seller=seller)

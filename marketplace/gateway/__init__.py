@@ -7,7 +7,8 @@ errors. Doing that in one place is the only way it stays true. Tests patch nothi
 `STRIPE_API_BASE` at the sandbox and talk HTTP through the real SDK.
 
 This package is the gateway: `__init__` holds the client, keys, options and error translation;
-one module per Stripe area (accounts, checkout, events, ...) holds the calls of that area. No
+`types` the typed objects every call returns (and webhook handlers parse `data.object` into); one
+module per Stripe area (accounts, balances, checkout, events) holds the calls of that area. No
 other package imports `stripe`.
 """
 
@@ -33,8 +34,6 @@ logger = logging.getLogger(__name__)
 # after a timeout nobody knows whether Stripe did it, so only the caller, who knows what the call
 # was for, may add "nothing was charged" (a checkout that never gave out its payment page).
 UNREACHABLE = "Our payment provider could not be reached; please try again in a moment."
-
-StripeObject = stripe.StripeObject
 
 
 @functools.cache

@@ -1,19 +1,19 @@
 """Connect Express accounts: create, read, account links and Express dashboard login links.
 
-Everything returns plain dicts (the account as Stripe sends it), so the sellers app can store and
-compare snapshots without ever touching the SDK's types.
+Accounts come back as `gateway.types.Account` (its requirements a typed sub-object), links as
+`AccountLink`, so the sellers app never touches the SDK's types nor picks dicts apart.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import stripe
 
 from marketplace import gateway
 from marketplace.errors import DomainError
+from marketplace.gateway.types import Account, AccountLink
 
 
 class AccountAccessRevoked(DomainError):
@@ -22,17 +22,6 @@ class AccountAccessRevoked(DomainError):
 
     status = 410
     code = "account_disconnected"
-
-
-@dataclass(frozen=True)
-class Link:
-    url: str
-    expires_at: int | None
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    result: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-    return result
 
 
 def _call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
@@ -48,7 +37,7 @@ def _call(fn: Any, /, *args: Any, **kwargs: Any) -> Any:
 
 def account_create_express(
     *, seller_id: int, country: str, default_currency: str, email: str | None, business_name: str | None
-) -> dict[str, Any]:
+) -> Account:
     """Create the seller's Express account with the capabilities a marketplace seller needs.
 
     The idempotency key is the seller's id and the parameters, so a double click (or a retry after a
@@ -68,22 +57,21 @@ def account_create_express(
         params["business_profile"] = {"name": business_name}
     key = gateway.idempotency_key("seller-account-create", seller_id, params=params)
     options = gateway.request_options(idempotency_key=key)
-    account = _call(gateway.client().v1.accounts.create, params=params, options=options)
-    return _as_dict(account)
+    return Account.from_stripe(_call(gateway.client().v1.accounts.create, params=params, options=options))
 
 
-def account_retrieve(account_id: str) -> dict[str, Any]:
+def account_retrieve(account_id: str) -> Account:
     """The account as Stripe sees it now (raises AccountAccessRevoked once the seller disconnected:
     Stripe answers 403 `account_invalid`, or 404 for an account deleted outright)."""
     try:
-        return _as_dict(_call(gateway.client().v1.accounts.retrieve, account_id))
+        return Account.from_stripe(_call(gateway.client().v1.accounts.retrieve, account_id))
     except DomainError as exc:
         if exc.code == "resource_missing":
             raise AccountAccessRevoked("The Stripe account no longer exists.") from exc
         raise
 
 
-def account_link_create(*, account_id: str, link_type: str, refresh_url: str, return_url: str) -> Link:
+def account_link_create(*, account_id: str, link_type: str, refresh_url: str, return_url: str) -> AccountLink:
     """A fresh hosted onboarding (or update) link.
 
     Links are single-use and expire within minutes, so every call must make a new one: the
@@ -103,8 +91,7 @@ def account_link_create(*, account_id: str, link_type: str, refresh_url: str, re
     link = _call(
         gateway.client().v1.account_links.create, params=params, options=gateway.request_options(idempotency_key=key)
     )
-    data = _as_dict(link)
-    return Link(url=data["url"], expires_at=data.get("expires_at"))
+    return AccountLink.from_stripe(link)
 
 
 def login_link_create(*, account_id: str) -> str:

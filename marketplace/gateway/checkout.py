@@ -1,9 +1,9 @@
-"""Checkout Sessions, Customers, and the payment reads and refunds that orders need.
+"""Checkout Sessions, Customers, and the payment reads and refunds that orders and the ledger need.
 
 Why here: these are Stripe calls like any other, so they go through the one door. Everything
-returns plain dicts (Stripe's objects as JSON), so the orders app stores and compares them
-without touching the SDK's types. Every call that creates or changes something takes an
-idempotency key derived from our own ids; callers pass the ids, this module builds the key.
+returns the typed objects of `gateway.types`, so the orders app never touches the SDK's types nor
+picks dicts apart. Every call that creates or changes something takes an idempotency key derived
+from our own ids; callers pass the ids, this module builds the key.
 """
 
 from __future__ import annotations
@@ -13,14 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace import gateway
+from marketplace.gateway.types import Charge, CheckoutSession, Customer, PaymentIntent, Refund
 
 # What the success page and the webhook handlers need to record an order's money in one read.
 PAYMENT_EXPAND = ["payment_intent", "payment_intent.latest_charge"]
-
-
-def _as_dict(obj: Any) -> dict[str, Any]:
-    result: dict[str, Any] = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-    return result
 
 
 @dataclass(frozen=True)
@@ -32,14 +28,14 @@ class LineItem:
     quantity: int
 
 
-def customer_create(*, user_id: int, email: str) -> dict[str, Any]:
+def customer_create(*, user_id: int, email: str) -> Customer:
     """The buyer's Stripe Customer (one per user: the key is the user's id, so a retry or a double
     click finds the one created first). The user id goes into metadata to trace it back."""
     params: dict[str, Any] = {"email": email, "metadata": {"user_id": str(user_id)}}
     options = gateway.request_options(
         idempotency_key=gateway.idempotency_key("customer-create", user_id, params=params)
     )
-    return _as_dict(gateway.call(gateway.client().v1.customers.create, params=params, options=options))
+    return Customer.from_stripe(gateway.call(gateway.client().v1.customers.create, params=params, options=options))
 
 
 def checkout_session_create(
@@ -54,7 +50,7 @@ def checkout_session_create(
     success_url: str,
     cancel_url: str,
     expires_at: int,
-) -> dict[str, Any]:
+) -> CheckoutSession:
     """A `mode=payment` session paying one seller's order as a destination charge.
 
     Stripe moves the whole amount to `destination` and takes `application_fee_amount` back for the
@@ -93,29 +89,43 @@ def checkout_session_create(
     options = gateway.request_options(
         idempotency_key=gateway.idempotency_key("checkout-session-create", order_id, order_version, params=params)
     )
-    return _as_dict(gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options))
+    session = gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)
+    return CheckoutSession.from_stripe(session)
 
 
-def checkout_session_retrieve(session_id: str, *, expand_payment: bool = True) -> dict[str, Any]:
+def checkout_session_retrieve(session_id: str, *, expand_payment: bool = True) -> CheckoutSession:
     """The session as Stripe sees it now; with its payment intent and charge expanded, so the ids
     and amounts of the charge, the transfer and the application fee come in the same read."""
     params: dict[str, Any] = {"expand": PAYMENT_EXPAND} if expand_payment else {}
-    return _as_dict(gateway.call(gateway.client().v1.checkout.sessions.retrieve, session_id, params=params))
+    session = gateway.call(gateway.client().v1.checkout.sessions.retrieve, session_id, params=params)
+    return CheckoutSession.from_stripe(session)
 
 
-def checkout_session_expire(*, session_id: str, order_id: int) -> dict[str, Any]:
+def checkout_session_expire(*, session_id: str, order_id: int) -> CheckoutSession:
     """Close an open session so nobody can pay it any more (the buyer changed their cart, or the
     sweeper found it overdue). Stripe refuses to expire a session that is not open; the caller
     re-reads the session then, because it may have been paid meanwhile."""
     key = gateway.idempotency_key("checkout-session-expire", order_id, session_id)
     options = gateway.request_options(idempotency_key=key)
-    return _as_dict(gateway.call(gateway.client().v1.checkout.sessions.expire, session_id, options=options))
+    session = gateway.call(gateway.client().v1.checkout.sessions.expire, session_id, options=options)
+    return CheckoutSession.from_stripe(session)
 
 
-def payment_intent_retrieve(payment_intent_id: str) -> dict[str, Any]:
+def payment_intent_retrieve(payment_intent_id: str) -> PaymentIntent:
     """The payment intent with its latest charge expanded (charge, transfer, fee ids and amounts)."""
     params = {"expand": ["latest_charge"]}
-    return _as_dict(gateway.call(gateway.client().v1.payment_intents.retrieve, payment_intent_id, params=params))
+    intent = gateway.call(gateway.client().v1.payment_intents.retrieve, payment_intent_id, params=params)
+    return PaymentIntent.from_stripe(intent)
+
+
+def charge_retrieve(charge_id: str, *, account: str | None = None) -> Charge:
+    """The charge with its balance transaction expanded: `charge.balance_transaction.fee` is what
+    Stripe took for processing it, which only the balance transaction says. For a charge on a
+    connected account (a destination charge's `py_` payment) pass the account."""
+    params = {"expand": ["balance_transaction"]}
+    options = gateway.request_options(account=account)
+    charge = gateway.call(gateway.client().v1.charges.retrieve, charge_id, params=params, options=options)
+    return Charge.from_stripe(charge)
 
 
 def refund_create(
@@ -127,7 +137,7 @@ def refund_create(
     refund_application_fee: bool = True,
     reason: str = "requested_by_customer",
     metadata: dict[str, str] | None = None,
-) -> dict[str, Any]:
+) -> Refund:
     """Refund (part of) a destination charge. `reverse_transfer` takes the seller's share back and
     `refund_application_fee` gives the platform's fee back, both in proportion to the refund.
     `idempotency_ids` are our own ids of this refund (e.g. order id and a reason), so a retried
@@ -143,4 +153,4 @@ def refund_create(
         params["amount"] = amount
     key = gateway.idempotency_key("refund-create", *idempotency_ids, params=params)
     options = gateway.request_options(idempotency_key=key)
-    return _as_dict(gateway.call(gateway.client().v1.refunds.create, params=params, options=options))
+    return Refund.from_stripe(gateway.call(gateway.client().v1.refunds.create, params=params, options=options))

@@ -7,11 +7,16 @@ sweeper finds rows that never got there (dj-stripe `WebhookEventTrigger`, Zulip'
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 from django.utils import timezone
+
+from marketplace.gateway.types import StripeObject, parse_as
+
+ObjectT = TypeVar("ObjectT", bound=StripeObject)
 
 
 class WebhookEvent(models.Model):
@@ -69,6 +74,12 @@ class WebhookEvent(models.Model):
         """`data.object`: the Stripe object as it was when the event was made."""
         data = self.payload.get("data") or {}
         return dict(data.get("object") or {})
+
+    def stripe_object(self, kind: builtins.type[ObjectT]) -> ObjectT:  # `type` is a field here
+        """`data.object` read as the typed `kind` (`gateway.types`), the way handlers read it: the
+        same types and the same parser as every gateway call, so a shape we cannot read fails the
+        event loudly (and it is retried, then dead) instead of being half-read."""
+        return parse_as(kind, self.data_object)
 
     @property
     def previous_attributes(self) -> dict[str, Any]:

@@ -3,18 +3,20 @@
 Usage, in `<app>/webhooks.py` (imported at start-up by `WebhooksConfig.ready()` for every
 installed app that has one)::
 
+    from marketplace.gateway.types import Charge
     from marketplace.webhooks.models import WebhookEvent
     from marketplace.webhooks.registry import webhook_handler
 
-    @webhook_handler("account.updated", "capability.updated")
-    def account_changed(event: WebhookEvent) -> None:
-        account_id = event.account or event.data_object["id"]
+    @webhook_handler("charge.succeeded")
+    def charge_succeeded(event: WebhookEvent) -> None:
+        charge = event.stripe_object(Charge)
         ...
 
 Contract of a handler:
 
 - It takes the stored `WebhookEvent` (`event.type`, `event.account`, `event.created` (int, Stripe's
-  second), `event.data_object`, `event.previous_attributes`, `event.payload`) and returns nothing.
+  second), `event.stripe_object(Type)` (`data.object` parsed with the gateway's typed objects),
+  `event.previous_attributes`, `event.payload`) and returns nothing.
 - It runs inside the transaction that marks the event processed, with the event row locked: its
   writes and the "processed" mark commit together or not at all. If it raises, its writes are
   rolled back (a savepoint) and the event is retried with backoff; after the last attempt it is dead.

@@ -108,7 +108,7 @@ def test_a_checkout_left_pending_by_a_killed_worker_is_retried_without_an_idempo
 
 def test_idempotency_keys_follow_the_parameters(private_sandbox: PrivateSandbox) -> None:
     seller = active_seller(private_sandbox)
-    customer = gateway_checkout.customer_create(user_id=1, email="key@example.com")["id"]
+    customer = gateway_checkout.customer_create(user_id=1, email="key@example.com").id
     expires = int(time.time()) + 3600
 
     def create(expires_at: int) -> str:
@@ -123,7 +123,7 @@ def test_idempotency_keys_follow_the_parameters(private_sandbox: PrivateSandbox)
             success_url="http://testserver/ok?session_id={CHECKOUT_SESSION_ID}",
             cancel_url="http://testserver/cancel",
             expires_at=expires_at,
-        )["id"]
+        ).id
 
     first = create(expires)
     assert create(expires) == first  # the same request: Stripe replays the first answer

@@ -47,22 +47,22 @@ def test_worked_example_destination_charge_with_fee_snapshot(
     assert listing.stock == 2, "one unit is reserved while the buyer pays"
 
     session = gateway_checkout.checkout_session_retrieve(order.checkout_session_id, expand_payment=False)
-    assert started.url == session["url"]
-    assert session["client_reference_id"] == str(order.pk)
-    assert session["metadata"]["order_id"] == str(order.pk)
-    assert session["customer"] == StripeCustomer.objects.get(user=buyer).stripe_customer_id
-    assert session["amount_total"] == price and session["currency"] == currency
-    assert 30 * 60 <= session["expires_at"] - int(time.time()) <= 32 * 60
+    assert started.url == session.url
+    assert session.client_reference_id == str(order.pk)
+    assert session.metadata["order_id"] == str(order.pk)
+    assert session.customer == StripeCustomer.objects.get(user=buyer).stripe_customer_id
+    assert session.amount_total == price and session.currency == currency
+    assert 30 * 60 <= session.expires_at - int(time.time()) <= 32 * 60
 
-    pay(sandbox, session["id"])
+    pay(sandbox, session.id)
     with django_capture_on_commit_callbacks(execute=True):
         paid = services.order_sync_from_stripe(order=order)
     assert paid.status == OrderStatus.PAID
     assert paid.charge_id.startswith("ch_") and paid.transfer_id.startswith("tr_")
     assert paid.application_fee_id.startswith("fee_") and paid.amount_received == price
     pi = gateway_checkout.payment_intent_retrieve(paid.payment_intent_id)
-    assert pi["application_fee_amount"] == fee
-    assert pi["transfer_data"]["destination"] == seller.stripe_account_id
+    assert pi.application_fee_amount == fee
+    assert pi.transfer_data.destination == seller.stripe_account_id
     assert not CartItem.objects.filter(cart=cart).exists(), "what was paid leaves the cart"
     assert sorted(m.to[0] for m in mail.outbox) == sorted([buyer.email, seller.user.email])
 
@@ -145,9 +145,10 @@ def test_expired_session_releases_stock_and_a_late_payment_is_re_reserved(
     listing = listing_of(seller, price=1500, stock=1)
     buyer = UserFactory()
     order = start(buyer, cart_with(buyer, (listing, 1)), seller).order
-    pay(sandbox, str(order.checkout_session_id))
+    session = gateway_checkout.checkout_session_retrieve(str(order.checkout_session_id), expand_payment=False)
+    pay(sandbox, session.id)
     # The expiry was applied first (the sweeper or an event), the payment comes after.
-    services.order_expire(session={"id": order.checkout_session_id, "metadata": {"order_id": str(order.pk)}})
+    services.order_expire(session=session)
     listing.refresh_from_db()
     assert listing.stock == 1 and Order.objects.get(pk=order.pk).status == OrderStatus.EXPIRED
     with django_capture_on_commit_callbacks(execute=True):
@@ -164,7 +165,9 @@ def test_a_late_payment_for_sold_out_stock_is_refunded_with_a_message(
     listing = listing_of(seller, price=1500, stock=1)
     late_buyer, other_buyer = UserFactory(), UserFactory()
     order = start(late_buyer, cart_with(late_buyer, (listing, 1)), seller).order
-    services.order_expire(session={"id": order.checkout_session_id, "metadata": {"order_id": str(order.pk)}})
+    services.order_expire(
+        session=gateway_checkout.checkout_session_retrieve(str(order.checkout_session_id), expand_payment=False)
+    )
     other = start(other_buyer, cart_with(other_buyer, (listing, 1)), seller).order  # takes the last unit
     assert other.stock_reserved
     pay(sandbox, str(order.checkout_session_id))
@@ -173,8 +176,8 @@ def test_a_late_payment_for_sold_out_stock_is_refunded_with_a_message(
         again = services.order_sync_from_stripe(order=Order.objects.get(pk=order.pk))  # a retried webhook
     assert refunded.status == again.status == OrderStatus.REFUNDED
     assert refunded.amount_refunded == 1500 and "sold out" in refunded.status_message
-    charge = gateway_checkout.payment_intent_retrieve(refunded.payment_intent_id)["latest_charge"]
-    assert charge["amount_refunded"] == 1500, "refunded once, in full"
+    charge = gateway_checkout.payment_intent_retrieve(refunded.payment_intent_id).latest_charge
+    assert charge.amount_refunded == 1500, "refunded once, in full"
     assert [m.to for m in mail.outbox] == [[late_buyer.email]] and "refunded" in mail.outbox[0].subject
     listing.refresh_from_db()
     assert listing.stock == 0
@@ -188,7 +191,7 @@ def test_canceling_closes_the_session_and_releases_stock(sandbox: Any) -> None:
     canceled = services.order_cancel(order=order, buyer=buyer)
     assert canceled.status == OrderStatus.CANCELED
     session = gateway_checkout.checkout_session_retrieve(str(order.checkout_session_id), expand_payment=False)
-    assert session["status"] == "expired"
+    assert session.status == "expired"
     listing.refresh_from_db()
     assert listing.stock == 2
 

@@ -15,6 +15,7 @@ from orders import services
 from orders.models import Order, OrderStatus
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
+from tests.sandbox.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -41,19 +42,15 @@ def pending_order(sandbox: Any, stock: int = 1) -> Order:
     ).order
 
 
-def session_obj(order: Order, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": order.checkout_session_id,
-        "object": "checkout.session",
-        "metadata": {"order_id": str(order.pk)},
-        "client_reference_id": str(order.pk),
-        **fields,
-    }
+def session_obj(sandbox: Any, order: Order, **fields: Any) -> dict[str, Any]:
+    """The order's session as the sandbox has it, with `fields` as the event says they were."""
+    session = client_for(sandbox).v1.checkout.sessions.retrieve(str(order.checkout_session_id))
+    return {**session.to_dict(), **fields}
 
 
 def test_async_payment_failed_closes_the_order_and_releases_stock(sandbox: Any) -> None:
     order = pending_order(sandbox)
-    status = deliver("checkout.session.async_payment_failed", session_obj(order, payment_status="unpaid"))
+    status = deliver("checkout.session.async_payment_failed", session_obj(sandbox, order, payment_status="unpaid"))
     assert status == "processed"
     order.refresh_from_db()
     assert order.status == OrderStatus.PAYMENT_FAILED and "did not complete" in order.status_message
@@ -63,10 +60,10 @@ def test_async_payment_failed_closes_the_order_and_releases_stock(sandbox: Any) 
 def test_an_expired_event_arriving_after_payment_changes_nothing(sandbox: Any) -> None:
     order = pending_order(sandbox)
     pay(sandbox, str(order.checkout_session_id))
-    assert deliver("checkout.session.completed", session_obj(order, payment_status="paid", status="complete"))
+    assert deliver("checkout.session.completed", session_obj(sandbox, order, payment_status="paid", status="complete"))
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
-    assert deliver("checkout.session.expired", session_obj(order, payment_status="unpaid", status="expired"))
+    assert deliver("checkout.session.expired", session_obj(sandbox, order, payment_status="unpaid", status="expired"))
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID and order.stock_reserved
     assert Listing.objects.get(pk=order.lines.get().listing_id).stock == 0
@@ -74,6 +71,6 @@ def test_an_expired_event_arriving_after_payment_changes_nothing(sandbox: Any) -
 
 def test_a_completed_event_still_unpaid_waits_for_the_async_result(sandbox: Any) -> None:
     order = pending_order(sandbox)
-    deliver("checkout.session.completed", session_obj(order, payment_status="unpaid", status="complete"))
+    deliver("checkout.session.completed", session_obj(sandbox, order, payment_status="unpaid", status="complete"))
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_PAYMENT and order.stock_reserved

@@ -76,4 +76,4 @@ def test_a_buyer_double_clicking_five_times_at_once_gets_one_order_and_one_sessi
     assert Listing.objects.get(pk=listing.pk).stock == 3
     order = Order.objects.get()
     session = gateway_checkout.checkout_session_retrieve(str(order.checkout_session_id), expand_payment=False)
-    assert session["url"] == results[0].url
+    assert session.url == results[0].url

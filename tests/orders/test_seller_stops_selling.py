@@ -51,7 +51,7 @@ def test_pausing_a_seller_expires_their_open_sessions_so_they_cannot_be_paid(
     assert Listing.objects.get(pk=listing.pk).stock == 1
     with django_capture_on_commit_callbacks(execute=True):
         seller_pause(seller=seller, actor=make_platform_admin(), reason="Counterfeit reports")
-    assert _session(order)["status"] == "expired"
+    assert _session(order).status == "expired"
     order.refresh_from_db()
     assert (order.status, order.status_message) == (OrderStatus.CANCELED, SHOP_STOPPED)
     assert Listing.objects.get(pk=listing.pk).stock == 3
@@ -85,8 +85,8 @@ def test_a_payment_that_lands_after_the_pause_is_refunded_in_full_with_a_sentenc
         2 * price,
         SHOP_STOPPED_REFUNDED,
     )
-    charge = gateway_checkout.payment_intent_retrieve(order.payment_intent_id)["latest_charge"]
-    assert (charge["amount_refunded"], charge["currency"]) == (2 * price, currency)
+    charge = gateway_checkout.payment_intent_retrieve(order.payment_intent_id).latest_charge
+    assert (charge.amount_refunded, charge.currency) == (2 * price, currency)
     assert Listing.objects.get(pk=listing.pk).stock == 3, "nothing is held for a refunded order"
     assert [m.to for m in mail.outbox] == [[buyer.email]]
     assert "refunded" in mail.outbox[0].subject and SHOP_STOPPED_REFUNDED in mail.outbox[0].body
@@ -95,8 +95,8 @@ def test_a_payment_that_lands_after_the_pause_is_refunded_in_full_with_a_sentenc
     with django_capture_on_commit_callbacks(execute=True):
         services.orders_close_checkouts_of_seller(seller_id=seller.pk)
         services.order_sync_from_stripe(order=order)
-    charge = gateway_checkout.payment_intent_retrieve(order.payment_intent_id)["latest_charge"]
-    assert charge["amount_refunded"] == 2 * price and len(mail.outbox) == 1
+    charge = gateway_checkout.payment_intent_retrieve(order.payment_intent_id).latest_charge
+    assert charge.amount_refunded == 2 * price and len(mail.outbox) == 1
 
 
 def test_a_seller_disabled_by_stripe_has_their_open_sessions_expired(
@@ -113,6 +113,6 @@ def test_a_seller_disabled_by_stripe_has_their_open_sessions_expired(
         seller_refresh_from_stripe(seller=seller)  # what the account.updated webhook does
     seller.refresh_from_db()
     assert not seller.charges_enabled
-    assert _session(order)["status"] == "expired"
+    assert _session(order).status == "expired"
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELED and Listing.objects.get(pk=listing.pk).stock == 3

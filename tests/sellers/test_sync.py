@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from marketplace.gateway import accounts as stripe_accounts
+from marketplace.gateway.types import Account
 from sellers.models import Seller, SellerStatus
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 from sellers.services import (
@@ -40,13 +41,16 @@ def _onboarded_seller(sandbox: Any, *, country: str = "US", currency: str = "usd
 def test_an_older_snapshot_never_moves_the_seller_backwards(sandbox: Any, country: str, currency: str) -> None:
     seller = Seller.objects.get(pk=_onboarded_seller(sandbox, country=country, currency=currency).pk)
     assert seller.status == SellerStatus.ACTIVE and seller.default_currency == currency
-    stale = {
-        "id": seller.stripe_account_id,
-        "details_submitted": False,
-        "charges_enabled": False,
-        "payouts_enabled": False,
-        "requirements": {"currently_due": ["external_account"], "disabled_reason": "requirements.past_due"},
-    }
+    stale = Account.from_stripe(
+        {
+            "object": "account",
+            "id": seller.stripe_account_id,
+            "details_submitted": False,
+            "charges_enabled": False,
+            "payouts_enabled": False,
+            "requirements": {"currently_due": ["external_account"], "disabled_reason": "requirements.past_due"},
+        }
+    )
     applied = seller_sync_from_stripe_account(seller=seller, account=stale, event_created=int(time.time()) - 3600)
 
     assert applied is False

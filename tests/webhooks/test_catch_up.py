@@ -22,14 +22,14 @@ def test_events_lost_in_delivery_are_stored_and_processed_by_the_catch_up(
     account = gateway_accounts.account_create_express(
         seller_id=1, country="US", default_currency="usd", email="shop@example.com", business_name="Blue Mugs"
     )
-    seller = make_seller(account["id"])
-    control(sandbox, f"accounts/{account['id']}/requirements", currently_due="individual.id_number")
+    seller = make_seller(account.id)
+    control(sandbox, f"accounts/{account.id}/requirements", currently_due="individual.id_number")
     assert not WebhookEvent.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):  # the enqueue happens on commit
         stored = services.webhook_events_catch_up(days=30)
 
-    caught = WebhookEvent.objects.filter(type="account.updated", account=account["id"])
+    caught = WebhookEvent.objects.filter(type="account.updated", account=account.id)
     assert stored >= 1 and caught.exists()
     assert set(caught.values_list("source", "status")) == {("connect", "processed")}
     seller.refresh_from_db()  # the sellers' handler re-read the account: the missed change is here
