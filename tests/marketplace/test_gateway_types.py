@@ -1,5 +1,6 @@
-"""The gateway's typed Stripe objects against Stripe's own example objects (fixtures3.json, MIT), with
-fields Stripe may add later, and with shapes we must refuse rather than half-read."""
+"""The gateway's typed Stripe objects against Stripe's own example objects (fixtures3.json, MIT; the
+resources read are copied in stripe_fixtures/), with fields Stripe may add later, and with shapes we
+must refuse rather than half-read."""
 
 from __future__ import annotations
 
@@ -31,14 +32,12 @@ from marketplace.gateway.types import (
     UnexpectedStripeObject,
 )
 
-FIXTURES = Path("/work/shared/stripe-reference/fixtures3.json")
+FIXTURES = Path(__file__).parent / "stripe_fixtures" / "fixtures3.json"
 TYPES: dict[str, type[types.StripeResource]] = {**types.PARSERS, "balance": Balance, "account_link": AccountLink}
 
 
 @cache
 def _resources() -> dict[str, Any]:
-    if not FIXTURES.exists():
-        pytest.skip(f"Stripe's fixtures are not at {FIXTURES}")
     resources: dict[str, Any] = json.loads(FIXTURES.read_text())["resources"]
     return resources
 
