@@ -479,8 +479,11 @@ def order_record_transfer(*, transfer: Transfer) -> None:
 
 
 def order_record_application_fee(*, fee: ApplicationFee) -> None:
-    """`application_fee.created`: the platform's fee on the order's charge."""
-    Order.objects.filter(charge_id=fee.charge, application_fee_id="").update(application_fee_id=fee.id)
+    """`application_fee.created`: the platform's fee on the order's charge. On a destination charge
+    the fee's `charge` is the seller's `py_` payment; the platform's charge, which the order knows,
+    is its `originating_transaction`."""
+    charge_id = fee.originating_transaction or fee.charge
+    Order.objects.filter(charge_id=charge_id, application_fee_id="").update(application_fee_id=fee.id)
 
 
 def order_sync_from_stripe(*, order: Order) -> Order:

@@ -74,3 +74,17 @@ def test_a_completed_event_still_unpaid_waits_for_the_async_result(sandbox: Any)
     deliver("checkout.session.completed", session_obj(sandbox, order, payment_status="unpaid", status="complete"))
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING_PAYMENT and order.stock_reserved
+
+
+def test_a_late_application_fee_event_finds_the_order_by_the_platform_charge(sandbox: Any) -> None:
+    """On a destination charge the fee's `charge` is the seller's py_ payment; the order is found by
+    `originating_transaction`, the platform's charge."""
+    order = pending_order(sandbox)
+    pay(sandbox, str(order.checkout_session_id))
+    paid = services.order_sync_from_stripe(order=order)
+    fee_id = paid.application_fee_id
+    Order.objects.filter(pk=order.pk).update(application_fee_id="")  # as if the session read had not said it
+    fee = client_for(sandbox).v1.application_fees.retrieve(fee_id).to_dict()
+    assert fee["charge"].startswith("py_") and fee["originating_transaction"] == paid.charge_id
+    assert deliver("application_fee.created", fee) == "processed"
+    assert Order.objects.get(pk=order.pk).application_fee_id == fee_id
