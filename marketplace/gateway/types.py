@@ -83,7 +83,8 @@ R = TypeVar("R", bound="StripeResource")
 
 
 class StripeResource(StripeModel):
-    """A whole object Stripe answers with; `OBJECT` is its `object` name, which `from_stripe` checks."""
+    """A whole object Stripe answers with; `OBJECT` is its `object` name, which `from_stripe` checks
+    and by which `parse_object` finds the class."""
 
     OBJECT: ClassVar[str]
 
@@ -105,7 +106,7 @@ class StripeResource(StripeModel):
 
 
 class StripeObject(StripeResource):
-    """An object with an id (everything but the balance); `parse_object` finds its class by `OBJECT`."""
+    """An object with an id (everything but the balance)."""
 
     id: str
 
@@ -430,11 +431,12 @@ class AccountLink(StripeResource):
     expires_at: int
 
 
-PARSERS: dict[str, type[StripeObject]] = {
+PARSERS: dict[str, type[StripeResource]] = {
     cls.OBJECT: cls
     for cls in (
         Account,
         ApplicationFee,
+        Balance,
         BalanceTransaction,
         Capability,
         Charge,
@@ -450,11 +452,11 @@ PARSERS: dict[str, type[StripeObject]] = {
 }
 
 
-def parse_object(data: Mapping[str, Any]) -> StripeObject:
+def parse_object(data: Mapping[str, Any]) -> StripeResource:
     """The typed object for a webhook's `data.object`, chosen by its `object` name."""
     cls = PARSERS.get(str(data.get("object")))
     if cls is None:
-        raise _unreadable(StripeObject, f"no type for object {data.get('object')!r}", object_id=data.get("id"))
+        raise _unreadable(StripeResource, f"no type for object {data.get('object')!r}", object_id=data.get("id"))
     return cls.from_stripe(data)
 
 
@@ -462,5 +464,5 @@ def parse_as(cls: type[R], data: Mapping[str, Any]) -> R:
     """`parse_object`, insisting on `cls`: a handler says what its event carries."""
     obj = parse_object(data)
     if not isinstance(obj, cls):
-        raise _unreadable(cls, f"the event carries a {type(obj).__name__}", object_id=obj.id)
+        raise _unreadable(cls, f"the event carries a {type(obj).__name__}", object_id=data.get("id"))
     return obj

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from django.db import models
 from django.utils import timezone
 
-from marketplace.gateway.types import StripeObject, parse_as
+from marketplace.gateway.types import StripeResource, parse_as
 
-ObjectT = TypeVar("ObjectT", bound=StripeObject)
+ObjectT = TypeVar("ObjectT", bound=StripeResource)
 
 
 class WebhookEvent(models.Model):

@@ -33,7 +33,7 @@ from marketplace.gateway.types import (
 )
 
 FIXTURES = Path(__file__).parent / "stripe_fixtures" / "fixtures3.json"
-TYPES: dict[str, type[types.StripeResource]] = {**types.PARSERS, "balance": Balance, "account_link": AccountLink}
+TYPES: dict[str, type[types.StripeResource]] = {**types.PARSERS, "account_link": AccountLink}
 
 
 @cache
