@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class MarketplaceConfig(AppConfig):
     name = "marketplace"
     verbose_name = "Marketplace platform"
+
+    def ready(self) -> None:
+        from marketplace.gateway.checks import stripe_api_version_check
+
+        checks.register(stripe_api_version_check, checks.Tags.compatibility)

@@ -207,7 +207,11 @@ SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@marketplace.example")
 # STRIPE_API_BASE points the SDK at the sandbox; unset means api.stripe.com.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_sandbox")
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="") or None
-STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="") or None  # None: the SDK's pinned version
+# The Stripe API version every request asks for. Default: the version the installed `stripe` package
+# (16.1.0) is typed for, which `marketplace.gateway.types` follows; Django refuses to start when the
+# two differ (marketplace/gateway/checks.py). Webhook endpoints must send this version too: events of
+# another one are stored and held, not processed (marketplace/webhooks/services.py).
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="") or "2026-10-28.endive"
 STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
 STRIPE_CONNECT_WEBHOOK_SECRETS = env.list("STRIPE_CONNECT_WEBHOOK_SECRETS", default=[])
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)

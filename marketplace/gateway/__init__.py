@@ -38,7 +38,7 @@ UNREACHABLE = "Our payment provider could not be reached; please try again in a 
 
 @functools.cache
 def _client_for(
-    key: str, api_base: str | None, version: str | None, retries: int, timeouts: tuple[float, float]
+    key: str, api_base: str | None, version: str, retries: int, timeouts: tuple[float, float]
 ) -> stripe.StripeClient:
     base_addresses: dict[str, str] = {}
     if api_base:
@@ -108,7 +108,8 @@ def api_base() -> str:
 
 
 def api_version() -> str:
-    return settings.STRIPE_API_VERSION or stripe.api_version
+    """The Stripe API version we pin (`STRIPE_API_VERSION`, checked at start-up against the SDK)."""
+    return str(settings.STRIPE_API_VERSION)
 
 
 def idempotency_key(operation: str, *ids: object, params: Mapping[str, Any] | None = None) -> str:

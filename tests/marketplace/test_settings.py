@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -97,3 +98,36 @@ def test_a_hanging_stripe_ends_a_call_before_gunicorn_kills_the_worker() -> None
     assert settings.STRIPE_CONNECT_TIMEOUT <= 5 and settings.STRIPE_READ_TIMEOUT <= 10  # "a few seconds"
     assert gateway.worst_case_seconds() == 22.5  # 3 attempts x (2 + 5) s + 0.5 s + 1 s of backoff
     assert gateway.worst_case_seconds() < min(timeouts)
+
+
+def test_the_stripe_api_version_is_pinned_to_the_one_the_sdk_is_typed_for() -> None:
+    from marketplace import gateway
+    from marketplace.gateway.checks import stripe_api_version_check
+
+    assert settings.STRIPE_API_VERSION == "2026-10-28.endive" == gateway.api_version()
+    assert stripe_api_version_check() == []
+
+
+def test_another_stripe_api_version_is_refused_with_a_clear_message(settings: Any) -> None:
+    from django.core.checks import Error
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from marketplace.gateway.checks import API_VERSION_MISMATCH, stripe_api_version_check
+
+    settings.STRIPE_API_VERSION = "2024-04-10"
+    [error] = stripe_api_version_check()
+    assert isinstance(error, Error) and error.id == API_VERSION_MISMATCH
+    assert "'2024-04-10'" in error.msg and "'2026-10-28.endive'" in error.msg and "stripe package" in error.msg
+    with pytest.raises(SystemCheckError, match="STRIPE_API_VERSION is '2024-04-10'"):
+        call_command("check")
+
+
+def test_the_app_does_not_start_with_another_stripe_api_version() -> None:
+    """`migrate` (which the web container runs before gunicorn) and `runserver` run the checks too."""
+    env = {**os.environ, "STRIPE_API_VERSION": "2025-03-31.basil"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "marketplace.E001" in result.stderr and "'2025-03-31.basil'" in result.stderr
