@@ -17,11 +17,12 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
+from marketplace import gateway
 from marketplace.webhooks import selectors, services
 from marketplace.webhooks.models import WebhookEvent
 
 PAGE_SIZE = 50
-STATUS_BADGE = {"processed": "ok", "ignored": "", "pending": "warn", "failed": "warn", "dead": "err"}
+STATUS_BADGE = {"processed": "ok", "ignored": "", "pending": "warn", "failed": "warn", "dead": "err", "held": "err"}
 
 
 @platform_admin_required
@@ -68,6 +69,7 @@ def console_event_detail(request: HttpRequest, event_id: str) -> HttpResponse:
         "payload": json.dumps(event.payload, indent=2, sort_keys=True),
         "badge": STATUS_BADGE.get(event.status, ""),
         "stuck": event.status == WebhookEvent.Status.PENDING and event.received_at <= selectors.stuck_before(),
+        "our_api_version": gateway.api_version(),
     }
     return render(request, "console/events_detail.html", context)
 

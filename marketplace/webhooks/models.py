@@ -30,6 +30,8 @@ class WebhookEvent(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"  # no handler, other mode, unknown account: kept, not acted on
         DEAD = "dead", "Dead"  # failed its last attempt: an admin must look and replay
+        # Rendered in another Stripe API version than ours: kept, not processed until an admin replays it
+        HELD = "held", "Held: other API version"
 
     id = models.CharField(primary_key=True, max_length=255, help_text="Stripe's event id, evt_...")
     type = models.CharField(max_length=100)
@@ -37,11 +39,11 @@ class WebhookEvent(models.Model):
     account = models.CharField(max_length=255, blank=True, default="", help_text="Connected account, acct_...")
     livemode = models.BooleanField(default=False)
     created = models.BigIntegerField(help_text="Stripe's `created`: Unix seconds when Stripe made the event")
-    api_version = models.CharField(max_length=64, blank=True, default="")
+    api_version = models.CharField(max_length=64, blank=True, default="", help_text="The version Stripe rendered it in")
     payload = models.JSONField(help_text="The event exactly as Stripe sent it (parsed)")
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    ignored_reason = models.CharField(max_length=200, blank=True, default="")
+    ignored_reason = models.CharField(max_length=200, blank=True, default="", help_text="Why it was ignored or held")
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
     received_at = models.DateTimeField(default=timezone.now)

@@ -10,6 +10,9 @@ The two promises and where they are kept:
   NOTHING`), and `webhook_event_process` locks the row, runs the handlers and marks it processed in
   one transaction, so a processed mark never exists without its effects (dj-stripe issue 832) and
   a redelivered task finds the row already processed.
+- *Nothing read in the wrong shape*: an event rendered in another Stripe API version than ours
+  (`STRIPE_API_VERSION`) is stored, answered 2xx and *held*: not processed, logged as an error and
+  shown in the console's event log, until an admin replays it (`_held_reason`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from django.core.exceptions import FieldError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from marketplace import gateway
 from marketplace.gateway import events as gateway_events
 from marketplace.webhooks import broker, registry
 from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
@@ -131,6 +135,22 @@ def _ignored_reason(payload: dict[str, Any], source: str) -> str:
     return ""
 
 
+def _held_reason(payload: dict[str, Any]) -> str:
+    """Why an event that should be processed is held instead: Stripe rendered it in another API
+    version than ours, so its `data.object` may have fields renamed, moved or missing.
+
+    The rule comes from Zulip's billing webhook, which refuses such events; unlike Zulip we do not
+    answer 400 (Stripe would retry for three days and then drop the event, and disable an endpoint
+    that keeps failing): the inbox stores it, so nothing is lost, and holds it, so nothing is read
+    in a shape the code was not written for. An admin sees it in the console (status "held") and
+    replays it once the endpoint's version is fixed or the event checked; the typed objects then
+    still refuse any shape they cannot read, loudly."""
+    theirs, ours = str(payload.get("api_version") or ""), gateway.api_version()
+    if theirs == ours:
+        return ""
+    return f"API version {theirs or 'unknown'} is not ours ({ours}): held for an admin"
+
+
 # Column -> the SQL of its value: a named parameter, or a constant every new row starts with
 # (constants in the SQL rather than parameters: each parameter costs CPU to adapt, on every event).
 _INSERT_VALUES = {
@@ -175,6 +195,8 @@ def webhook_event_store(
     """
     reason = _ignored_reason(payload, source)
     status = Status.IGNORED if reason else Status.PENDING
+    if status == Status.PENDING and (held := _held_reason(payload)):
+        status, reason = Status.HELD, held
     params = {
         "id": payload["id"],
         "type": payload["type"],
@@ -197,6 +219,8 @@ def webhook_event_store(
         created = cursor.fetchone() is not None
     if created and status == Status.PENDING:
         transaction.on_commit(lambda: _enqueue_stored(payload["id"], batched=batched))
+    elif created and status == Status.HELD:
+        logger.error("webhook %s %s stored and held: %s", payload["type"], payload["id"], reason)
     elif created:
         logger.info("webhook %s %s stored and ignored: %s", payload["type"], payload["id"], reason)
     return StoreResult(event_id=payload["id"], created=created, status=status, ignored_reason=reason)
@@ -385,7 +409,9 @@ def webhook_event_replay(*, event: WebhookEvent) -> WebhookEvent:
 
     Any status can be replayed. The attempts start over. The intake checks are re-run, so an event
     ignored because its account was unknown is processed once the seller exists. Handlers are
-    idempotent, so replaying a processed event is safe.
+    idempotent, so replaying a processed event is safe. The API version is not checked again: an
+    admin's replay is the decision to process an event held for its version (a shape the typed
+    objects cannot read still fails the event, visibly).
     """
     with transaction.atomic():
         locked = WebhookEvent.objects.select_for_update().get(pk=event.pk)
