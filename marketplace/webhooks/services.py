@@ -140,7 +140,7 @@ def _held_reason(payload: dict[str, Any]) -> str:
     version than ours, so its `data.object` may have fields renamed, moved or missing.
 
     The rule comes from Zulip's billing webhook, which refuses such events; unlike Zulip we do not
-    answer 400 (Stripe would retry for three days and then drop the event, and disable an endpoint
+    answer 400 (Stripe would retry for three days and then drop the event, and may disable an endpoint
     that keeps failing): the inbox stores it, so nothing is lost, and holds it, so nothing is read
     in a shape the code was not written for. An admin sees it in the console (status "held") and
     replays it once the endpoint's version is fixed or the event checked; the typed objects then
