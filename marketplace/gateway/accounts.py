@@ -1,7 +1,7 @@
 """Connect Express accounts: create, read, account links and Express dashboard login links.
 
 Accounts come back as `gateway.types.Account` (its requirements a typed sub-object), links as
-`AccountLink`, so the sellers app never touches the SDK's types nor picks dicts apart.
+`AccountLink` and `LoginLink`, so the sellers app never touches the SDK's types nor picks dicts apart.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import stripe
 
 from marketplace import gateway
 from marketplace.errors import DomainError
-from marketplace.gateway.types import Account, AccountLink
+from marketplace.gateway.types import Account, AccountLink, LoginLink
 
 
 class AccountAccessRevoked(DomainError):
@@ -103,4 +103,4 @@ def login_link_create(*, account_id: str) -> str:
         account_id,
         options=gateway.request_options(idempotency_key=key),
     )
-    return str(link["url"])
+    return LoginLink.from_stripe(link).url

@@ -431,6 +431,14 @@ class AccountLink(StripeResource):
     expires_at: int
 
 
+class LoginLink(StripeResource):
+    """A single-use URL into an Express account's dashboard."""
+
+    OBJECT = "login_link"
+
+    url: str
+
+
 PARSERS: dict[str, type[StripeResource]] = {
     cls.OBJECT: cls
     for cls in (

@@ -24,6 +24,7 @@ from marketplace.gateway.types import (
     CheckoutSession,
     Customer,
     Dispute,
+    LoginLink,
     PaymentIntent,
     Payout,
     Refund,
@@ -33,7 +34,11 @@ from marketplace.gateway.types import (
 )
 
 FIXTURES = Path(__file__).parent / "stripe_fixtures" / "fixtures3.json"
-TYPES: dict[str, type[types.StripeResource]] = {**types.PARSERS, "account_link": AccountLink}
+TYPES: dict[str, type[types.StripeResource]] = {
+    **types.PARSERS,
+    "account_link": AccountLink,
+    "login_link": LoginLink,
+}
 
 
 @cache
@@ -58,6 +63,7 @@ def test_every_type_the_app_reads_has_a_parser() -> None:
         "checkout.session",
         "customer",
         "dispute",
+        "login_link",
         "payment_intent",
         "payout",
         "refund",
