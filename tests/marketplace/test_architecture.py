@@ -72,3 +72,22 @@ def test_the_ledger_imports_no_domain_app() -> None:
     # The check sees imports, even the lazy ones inside a function.
     assert "marketplace.money" in _imported_modules((ledger / "services.py").read_text())
     assert _imported_modules("def f():\n    from sellers.models import Seller\n") == {"sellers.models"}
+
+
+def test_the_gateway_hands_out_typed_objects_not_dicts() -> None:
+    """Every call of the gateway's Stripe areas returns a type of `gateway.types` (or a plain value),
+    so no caller picks a Stripe dict apart. The Events API's raw events (`gateway.events`), which the
+    inbox stores exactly as they came, are the one exception."""
+    import inspect
+    import typing
+
+    from marketplace.gateway import accounts, balances, checkout
+
+    returns = {
+        f"{module.__name__}.{name}": typing.get_type_hints(fn)["return"]
+        for module in (accounts, balances, checkout)
+        for name, fn in inspect.getmembers(module, inspect.isfunction)
+        if fn.__module__ == module.__name__ and not name.startswith("_")
+    }
+    assert len(returns) >= 10
+    assert [name for name, ret in returns.items() if "dict" in str(ret).lower() or ret is typing.Any] == []
