@@ -92,20 +92,32 @@ def insert_stuck_event(db_path: Path) -> None:
     """A `checkout.session.completed` (of a session that is not one of our orders) received 20 minutes
     ago and never processed: "Pending, 0 attempts, no error", what the issue found in the console."""
     long_ago = (datetime.now(UTC) - timedelta(minutes=20)).replace(tzinfo=None).isoformat(" ")
+    # A whole session, as Stripe sends it (its own example object): the handler reads it typed.
+    fixtures = json.loads((ROOT / "tests" / "marketplace" / "stripe_fixtures" / "fixtures3.json").read_text())
+    session = {**fixtures["resources"]["checkout.session"], "id": "cs_not_ours", "metadata": {}}
     payload = {
         "id": STUCK_EVENT,
         "object": "event",
+        "api_version": "2026-10-28.endive",
         "type": "checkout.session.completed",
         "created": int(datetime.now(UTC).timestamp()) - 1200,
         "livemode": False,
-        "data": {"object": {"id": "cs_not_ours", "object": "checkout.session", "metadata": {}}},
+        "data": {"object": session},
     }
     with sqlite3.connect(db_path) as conn:
         conn.execute(
             "INSERT INTO webhooks_webhookevent (id, type, source, account, livemode, created, api_version, payload,"
             " status, ignored_reason, attempts, last_error, received_at, updated_at)"
-            " VALUES (?, ?, 'platform', '', 0, ?, '', ?, 'pending', '', 0, '', ?, ?)",
-            (STUCK_EVENT, payload["type"], payload["created"], json.dumps(payload), long_ago, long_ago),
+            " VALUES (?, ?, 'platform', '', 0, ?, ?, ?, 'pending', '', 0, '', ?, ?)",
+            (
+                STUCK_EVENT,
+                payload["type"],
+                payload["created"],
+                payload["api_version"],
+                json.dumps(payload),
+                long_ago,
+                long_ago,
+            ),
         )
 
 

@@ -24,6 +24,7 @@ def deliver(event_type: str, obj: dict[str, Any]) -> str:
     event = {
         "id": f"evt_{uuid.uuid4().hex[:24]}",
         "object": "event",
+        "api_version": "2026-10-28.endive",
         "type": event_type,
         "created": int(time.time()),
         "livemode": False,
