@@ -10,7 +10,7 @@ as the gateway's typed object (`event.stripe_object`).
 from __future__ import annotations
 
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import ApplicationFee, Charge, CheckoutSession, PaymentIntent, Transfer
+from marketplace.gateway.types import ApplicationFee, Charge, CheckoutSession, PaymentError, PaymentIntent, Transfer
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from orders import services
@@ -37,12 +37,22 @@ def session_payment_failed(event: WebhookEvent) -> None:
 
 @webhook_handler("payment_intent.payment_failed")
 def payment_attempt_failed(event: WebhookEvent) -> None:
-    """A declined card: the order stays payable and tells the buyer the bank's reason."""
+    """A failed attempt (declined card, failed 3-D Secure): the order stays payable and says why."""
     intent = event.stripe_object(PaymentIntent)
     order_id = services.order_id_of(intent)
     if order_id is not None:
-        error = intent.last_payment_error
-        services.order_record_payment_error(order_id=order_id, message=(error and error.message) or "Declined.")
+        services.order_record_payment_error(order_id=order_id, message=buyer_sentence(intent.last_payment_error))
+
+
+def buyer_sentence(error: PaymentError | None) -> str:
+    """Why an attempt failed, in words for the buyer. Stripe means only a `card_error`'s message for
+    the customer; other errors (a failed authentication is an `invalid_request_error`) carry text
+    written for developers, so those get our own sentence."""
+    if error is not None and error.code == "payment_intent_authentication_failure":
+        return "Your bank could not confirm it was you (3-D Secure). Try again, or use another card."
+    if error is not None and error.type == "card_error" and error.message:
+        return error.message
+    return "The payment did not go through. Try again, or use another card."
 
 
 @webhook_handler("charge.succeeded")

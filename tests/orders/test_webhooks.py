@@ -80,6 +80,32 @@ def test_declined_card_keeps_the_cart_and_the_order_says_why(sandbox_webhooks: A
     assert order_mails() == []
 
 
+def test_failed_authentication_tells_the_buyer_in_plain_words(sandbox_webhooks: Any) -> None:
+    """Stripe's message for a failed 3-D Secure step is written for developers ("The provided
+    PaymentMethod has failed authentication..."): the buyer reads our sentence instead."""
+    seller = active_seller(sandbox_webhooks)
+    listing = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    order = services.checkout_start(
+        buyer=buyer, cart=cart_with(buyer, (listing, 1)), seller_id=seller.pk, currency="usd", **URLS
+    ).order
+    session_id = str(order.checkout_session_id)
+
+    assert pay(sandbox_webhooks, session_id, card="4000002500003155")["status"] == "requires_action"
+    requests.post(
+        f"{sandbox_webhooks.url}/_sandbox/checkout/sessions/{session_id}/authenticate",
+        json={"outcome": "fail"},
+        timeout=10,
+    ).raise_for_status()
+    assert sandbox_webhooks.wait_for_webhooks(10)
+    assert wait_until(lambda: bool(Order.objects.get(pk=order.pk).payment_error))
+    failed = Order.objects.get(pk=order.pk)
+    assert failed.status == OrderStatus.PENDING_PAYMENT
+    assert (
+        failed.payment_error == "Your bank could not confirm it was you (3-D Secure). Try again, or use another card."
+    )
+
+
 def test_session_expiry_releases_the_stock(sandbox_webhooks: Any) -> None:
     seller = active_seller(sandbox_webhooks)
     listing = listing_of(seller, price=2_000, stock=1)
