@@ -7,6 +7,7 @@ call, so their Stripe accounts exist and can receive destination charges.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -82,3 +83,13 @@ URLS = {
     "success_url": "http://testserver/checkout/success/?session_id={CHECKOUT_SESSION_ID}",
     "cancel_url": "http://testserver/checkout/canceled/?order={ORDER_ID}",
 }
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll `check` until it holds (True) or `timeout` passes (its last answer): a condition, not a sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()

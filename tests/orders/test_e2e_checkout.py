@@ -14,7 +14,7 @@ from marketplace.catalog.models import CartItem
 from orders.models import Order, OrderStatus
 from tests.e2e.browser import log_in
 from tests.factories import UserFactory
-from tests.orders.conftest import active_seller, listing_of
+from tests.orders.conftest import active_seller, listing_of, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -88,6 +88,9 @@ def test_declined_card_shows_why_and_the_cart_is_still_there(
     page.get_by_role("button", name="Pay $25.00 to Kiln and Co").click()
     pay_on_hosted_page(page, "4000000000000002")
     expect(page.get_by_role("alert")).to_contain_text("declined")
+    # The reason reaches our order page by webhook (payment_intent.payment_failed), processed on its
+    # own time: wait until it is, as a buyer reading the page a moment later would find it.
+    assert wait_until(lambda: bool(Order.objects.get(buyer=buyer).payment_error))
 
     page.get_by_role("link", name="Cancel").click()
     expect(page.get_by_test_id("order-status")).to_have_text("Pending payment")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,18 +13,9 @@ from marketplace.webhooks.models import WebhookEvent
 from orders import services
 from orders.models import Order, OrderStatus
 from tests.factories import UserFactory
-from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def order_mails() -> list[Any]:
