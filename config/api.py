@@ -12,8 +12,8 @@ from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import SessionAuth
 
+from catalog.api import cart_router, public_router, seller_router
 from marketplace.api import router as marketplace_router
-from marketplace.catalog.api import cart_router, public_router, seller_router
 from marketplace.errors import DomainError
 from orders.api import router as orders_router
 from sellers.api import router as sellers_router

@@ -11,11 +11,11 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from catalog.forms import FeeRuleForm
+from fees import selectors, services
+from fees.models import FeeRule
 from frontend.decorators import platform_admin_required
-from marketplace.catalog.forms import FeeRuleForm
 from marketplace.errors import InvalidInput
-from marketplace.fees import selectors, services
-from marketplace.fees.models import FeeRule
 from sellers.models import Seller
 
 

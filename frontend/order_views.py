@@ -17,8 +17,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from marketplace.catalog.selectors import cart_view
-from marketplace.catalog.services import cart_find
+from catalog.selectors import cart_view
+from catalog.services import cart_find
 from marketplace.errors import DomainError, NotFound
 from orders import selectors, services
 from orders.api import checkout_urls

@@ -14,9 +14,9 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from catalog import selectors, services
+from catalog.forms import ListingForm
 from marketplace import money
-from marketplace.catalog import selectors, services
-from marketplace.catalog.forms import ListingForm
 from marketplace.errors import InvalidInput, NotFound
 from sellers.models import Seller
 

@@ -15,8 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from marketplace.catalog import selectors, services
-from marketplace.catalog.models import Category
+from catalog import selectors, services
+from catalog.models import Category
 from marketplace.errors import DomainError, NotFound
 from sellers.selectors import seller_can_sell
 

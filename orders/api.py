@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Router, Status
 
-from marketplace.catalog.services import cart_find
+from catalog.services import cart_find
 from marketplace.money import format_money
 from orders import selectors, services
 from orders.models import Order

@@ -35,10 +35,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from marketplace.catalog.models import Cart, CartItem, Listing
-from marketplace.catalog.selectors import CartGroup, cart_view
+from catalog.models import Cart, CartItem, Listing
+from catalog.selectors import CartGroup, cart_view
+from fees.policy import FeeLine, fee_for
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
-from marketplace.fees.policy import FeeLine, fee_for
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import ApplicationFee, Charge, CheckoutSession, PaymentIntent, Transfer
 from marketplace.outbox.services import outbox_add

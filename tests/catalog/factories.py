@@ -10,7 +10,7 @@ import factory
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from marketplace.catalog.models import Category, Listing, ListingStatus
+from catalog.models import Category, Listing, ListingStatus
 from sellers.models import Seller
 from tests.factories import UserFactory
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from marketplace.catalog.models import Listing, ListingStatus
+from catalog.models import Listing, ListingStatus
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_bytes
 from tests.factories import UserFactory
 

@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from marketplace.catalog.models import Cart, CartItem
-from marketplace.catalog.services import listing_unpublish
+from catalog.models import Cart, CartItem
+from catalog.services import listing_unpublish
 from tests.catalog.factories import ListingFactory, SellerFactory, jpy_seller
 from tests.factories import PASSWORD, UserFactory
 

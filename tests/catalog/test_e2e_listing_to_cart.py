@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from marketplace.catalog.models import Listing
+from catalog.models import Listing
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_bytes
 from tests.e2e.browser import log_in
 

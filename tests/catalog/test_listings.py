@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from moto import mock_aws
 
-from marketplace.catalog.models import Listing, ListingImage, ListingStatus
-from marketplace.catalog.services import (
+from catalog.models import Listing, ListingImage, ListingStatus
+from catalog.services import (
     listing_create,
     listing_image_add,
     listing_image_remove,

@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from marketplace.catalog.images import sniff_image
-from marketplace.catalog.models import Category, Listing
+from catalog.images import sniff_image
+from catalog.models import Category, Listing
 from tests.catalog.factories import SellerFactory, jpy_seller
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from marketplace.catalog.models import Listing, ListingStatus
-from marketplace.fees.models import FeeRule
+from catalog.models import Listing, ListingStatus
+from fees.models import FeeRule
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_upload
 from tests.factories import UserFactory, make_platform_admin
 

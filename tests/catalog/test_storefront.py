@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from marketplace.catalog.models import ListingStatus
-from marketplace.catalog.services import listing_image_add
+from catalog.models import ListingStatus
+from catalog.services import listing_image_add
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_upload
 
 pytestmark = pytest.mark.django_db

@@ -27,7 +27,7 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from marketplace.catalog.models import Category, Listing
+from catalog.models import Category, Listing
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order

@@ -14,8 +14,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from catalog.models import CartItem, Listing
 from marketplace import gateway
-from marketplace.catalog.models import CartItem, Listing
 from marketplace.gateway import checkout as gateway_checkout
 from orders import services
 from orders.models import Order, OrderStatus

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_PACKAGES = ("config", "marketplace", "sellers", "orders", "payouts", "frontend")
+APP_PACKAGES = ("config", "marketplace", "catalog", "fees", "sellers", "orders", "payouts", "frontend")
 GATEWAY = ROOT / "marketplace" / "gateway"
 
 

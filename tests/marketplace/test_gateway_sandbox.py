@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from marketplace.fees.services import fee_rule_set
+from fees.services import fee_rule_set
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
 from marketplace.gateway import checkout as gateway_checkout

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fees.models import FeeRule
+from fees.policy import AppliedRule, FeeLine, compute_fee
+from fees.services import fee_for, fee_rule_set
 from marketplace.errors import InvalidInput
-from marketplace.fees.models import FeeRule
-from marketplace.fees.policy import AppliedRule, FeeLine, compute_fee
-from marketplace.fees.services import fee_for, fee_rule_set
 from tests.catalog.factories import CategoryFactory, SellerFactory, jpy_seller
 
 # --- Worked examples -----------------------------------------------------------------------------

@@ -14,8 +14,8 @@ import pytest
 import requests
 from django.test import Client
 
-from marketplace.catalog.models import Cart, CartItem, Listing
-from marketplace.fees.services import fee_rule_set
+from catalog.models import Cart, CartItem, Listing
+from fees.services import fee_rule_set
 from sellers import services as seller_services
 from sellers.models import Seller
 from tests.catalog.factories import ListingFactory

@@ -9,7 +9,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from marketplace.catalog.models import CartItem, Listing
+from catalog.models import CartItem, Listing
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
 from orders import services

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from marketplace.catalog.models import CartItem
+from catalog.models import CartItem
 from orders.models import Order, OrderStatus
 from tests.e2e.browser import log_in
 from tests.factories import UserFactory

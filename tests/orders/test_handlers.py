@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from marketplace.catalog.models import Listing
+from catalog.models import Listing
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from orders import services
 from orders.models import Order, OrderStatus

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from marketplace.catalog.models import Listing
+from catalog.models import Listing
 from marketplace.errors import DomainError
 from marketplace.gateway import checkout as gateway_checkout
 from orders import services

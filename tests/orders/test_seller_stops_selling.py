@@ -11,7 +11,7 @@ import requests
 from django.core import mail
 from django.urls import reverse
 
-from marketplace.catalog.models import Listing
+from catalog.models import Listing
 from marketplace.gateway import checkout as gateway_checkout
 from orders import services
 from orders.models import Order, OrderStatus

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from marketplace.catalog.models import CartItem, Listing
+from catalog.models import CartItem, Listing
 from orders.models import Order, OrderStatus
 from sellers.models import Seller
 from tests.factories import UserFactory

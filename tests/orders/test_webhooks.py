@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.core import mail
 
-from marketplace.catalog.models import CartItem
+from catalog.models import CartItem
 from marketplace.webhooks.models import WebhookEvent
 from orders import services
 from orders.models import Order, OrderStatus

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from marketplace.catalog.models import Cart, CartItem, Listing
+from catalog.models import Cart, CartItem, Listing
 from marketplace.errors import DomainError
 from marketplace.models import User
 from orders import services

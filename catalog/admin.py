@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from marketplace.catalog.models import Cart, CartItem, Category, Listing, ListingImage
+from catalog.models import Cart, CartItem, Category, Listing, ListingImage
 
 
 @admin.register(Category)

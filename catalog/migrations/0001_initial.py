@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import marketplace.catalog.models
+import catalog.models
 
 
 class Migration(migrations.Migration):
@@ -114,7 +114,7 @@ class Migration(migrations.Migration):
             name="ListingImage",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("image", models.FileField(max_length=255, upload_to=marketplace.catalog.models.listing_image_path)),
+                ("image", models.FileField(max_length=255, upload_to=catalog.models.listing_image_path)),
                 ("content_type", models.CharField(max_length=20)),
                 ("size", models.PositiveIntegerField()),
                 ("alt_text", models.CharField(blank=True, default="", max_length=200)),

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Exists, OuterRef, Subquery
 
-from marketplace.catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingQuerySet, ListingStatus
+from catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingQuerySet, ListingStatus
 from marketplace.errors import NotFound
 
 if TYPE_CHECKING:

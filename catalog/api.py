@@ -9,10 +9,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest
 from ninja import File, Router, Status, UploadedFile
 
-from marketplace import money
-from marketplace.catalog import selectors, services
-from marketplace.catalog.models import Category, Listing
-from marketplace.catalog.schemas import (
+from catalog import selectors, services
+from catalog.models import Category, Listing
+from catalog.schemas import (
     CartGroupOut,
     CartItemIn,
     CartItemPatch,
@@ -26,6 +25,7 @@ from marketplace.catalog.schemas import (
     MoneyOut,
     SellerBriefOut,
 )
+from marketplace import money
 from marketplace.errors import InvalidInput
 from sellers.selectors import seller_for_user
 

@@ -10,9 +10,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.images import MAX_IMAGES_PER_LISTING, check_image_upload
+from catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingStatus
 from marketplace import money
-from marketplace.catalog.images import MAX_IMAGES_PER_LISTING, check_image_upload
-from marketplace.catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingStatus
 from marketplace.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:

@@ -2,6 +2,6 @@ from django.apps import AppConfig
 
 
 class FeesConfig(AppConfig):
-    name = "marketplace.fees"
+    name = "fees"
     label = "fees"
     verbose_name = "Fee policy"

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from marketplace.fees.models import FeeRule
+from fees.models import FeeRule
 
 
 @admin.register(FeeRule)

@@ -6,13 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
+from fees.models import MAX_BASIS_POINTS, FeeRule
+from fees.policy import FeeLine, FeeQuote, fee_for
 from marketplace import money
 from marketplace.errors import InvalidInput
-from marketplace.fees.models import MAX_BASIS_POINTS, FeeRule
-from marketplace.fees.policy import FeeLine, FeeQuote, fee_for
 
 if TYPE_CHECKING:
-    from marketplace.catalog.models import Category
+    from catalog.models import Category
     from sellers.models import Seller
 
 __all__ = ["FeeLine", "FeeQuote", "fee_for", "fee_rule_delete", "fee_rule_set"]

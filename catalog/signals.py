@@ -8,7 +8,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from marketplace.catalog.services import cart_merge_on_login
+from catalog.services import cart_merge_on_login
 
 
 @receiver(user_logged_in, dispatch_uid="catalog_cart_merge_on_login")

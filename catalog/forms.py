@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
+from catalog.images import ACCEPTED, MAX_IMAGE_BYTES
+from catalog.models import Category
 from marketplace import money
-from marketplace.catalog.images import ACCEPTED, MAX_IMAGE_BYTES
-from marketplace.catalog.models import Category
 from marketplace.errors import InvalidInput
 
 

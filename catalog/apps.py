@@ -2,9 +2,9 @@ from django.apps import AppConfig
 
 
 class CatalogConfig(AppConfig):
-    name = "marketplace.catalog"
+    name = "catalog"
     label = "catalog"
     verbose_name = "Catalog: listings and carts"
 
     def ready(self) -> None:
-        from marketplace.catalog import signals  # noqa: F401  (connects the login receiver)
+        from catalog import signals  # noqa: F401  (connects the login receiver)

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
+from fees.models import FeeRule
 from marketplace import money
 from marketplace.errors import InvalidInput
-from marketplace.fees.models import FeeRule
 
 if TYPE_CHECKING:
     from sellers.models import Seller

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marketplace.fees.models import FeeRule
+from fees.models import FeeRule
 
 
 def fee_rules() -> list[FeeRule]:

@@ -17,9 +17,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from catalog.models import Category, Listing
+from catalog.services import listing_create, listing_publish
 from marketplace import money
-from marketplace.catalog.models import Category, Listing
-from marketplace.catalog.services import listing_create, listing_publish
 from sellers.models import Seller
 
 CATEGORIES = [
