@@ -143,3 +143,15 @@ def sellers_with_deadline_between(*, start: datetime, end: datetime) -> QuerySet
         .filter(Q(reminder_sent_for_deadline__isnull=True) | ~Q(reminder_sent_for_deadline=F("current_deadline")))
         .select_related("user")
     )
+
+
+def seller_account_is_known(account_id: str) -> bool:
+    """Is this Stripe account one of our sellers'? The webhook inbox asks (through the hook
+    `SellersConfig.ready()` registers) before acting on a Connect event."""
+    return Seller.objects.filter(stripe_account_id=account_id).exists()
+
+
+def seller_account_ids() -> list[str]:
+    """Every seller's Stripe account id, for the webhook catch-up (same hook)."""
+    ids = Seller.objects.exclude(stripe_account_id__isnull=True).exclude(stripe_account_id="")
+    return [str(a) for a in ids.values_list("stripe_account_id", flat=True)]

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -376,3 +377,36 @@ def override(mapping: dict[str, list[Handler]]) -> Iterator[None]:
     finally:
         _handlers.clear()
         _handlers.update(saved)
+
+
+# -- Connected accounts ----------------------------------------------------------------------------------
+# The inbox must know which connected accounts are ours (a Connect event of any other is kept but
+# ignored) and list them (the catch-up reads each one's events), but the platform core imports no
+# domain app. So the app that owns connected accounts tells it, once, from its `AppConfig.ready()`:
+#
+#     register_connected_accounts(is_known=seller_account_is_known, all_ids=seller_account_ids)
+#
+# Until an app does, no connected account is known.
+
+
+@dataclass(frozen=True)
+class ConnectedAccounts:
+    is_known: Callable[[str], bool]
+    """Is this Stripe account id one of ours? Asked for every Connect event."""
+    all_ids: Callable[[], list[str]]
+    """Every connected account id we have, for the catch-up."""
+
+
+_NO_CONNECTED_ACCOUNTS = ConnectedAccounts(is_known=lambda account_id: False, all_ids=list)
+_connected_accounts = _NO_CONNECTED_ACCOUNTS
+
+
+def register_connected_accounts(*, is_known: Callable[[str], bool], all_ids: Callable[[], list[str]]) -> None:
+    """Tell the inbox how to know the platform's connected accounts (the last registration wins)."""
+    global _connected_accounts
+    _connected_accounts = ConnectedAccounts(is_known=is_known, all_ids=all_ids)
+
+
+def connected_accounts() -> ConnectedAccounts:
+    """What the owning app registered, or a source that knows no account when none did."""
+    return _connected_accounts

@@ -29,7 +29,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import FieldError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -103,20 +102,9 @@ def parse_event(body: bytes) -> dict[str, Any]:
 
 
 def known_account(account_id: str) -> bool:
-    """Is `account_id` the Stripe account of one of our sellers?
-
-    Looked up defensively: `Seller.stripe_account_id` is owned by the sellers app; if it is not
-    there (yet), no account is known and Connect events are stored but ignored.
-    """
-    if not account_id:
-        return False
-    from sellers.models import Seller
-
-    try:
-        return Seller.objects.filter(stripe_account_id=account_id).exists()
-    except FieldError:
-        logger.warning("sellers.Seller has no stripe_account_id: Connect event for %s ignored", account_id)
-        return False
+    """Is `account_id` the Stripe account of one of ours? The app that owns connected accounts (sellers)
+    answers, through the hook it registers (`registry.register_connected_accounts`)."""
+    return bool(account_id) and registry.connected_accounts().is_known(account_id)
 
 
 def _ignored_reason(payload: dict[str, Any], source: str) -> str:
@@ -373,16 +361,6 @@ def webhook_events_sweep(*, older_than: timedelta | None = None, limit: int = 10
     return len(ids)
 
 
-def _known_account_ids() -> list[str]:
-    from sellers.models import Seller
-
-    try:
-        sellers = Seller.objects.exclude(stripe_account_id__isnull=True).exclude(stripe_account_id="")
-        return [str(a) for a in sellers.values_list("stripe_account_id", flat=True)]
-    except FieldError:
-        return []
-
-
 def webhook_events_catch_up(*, days: int = 30, accounts: Iterable[str] | None = None) -> int:
     """Store every event Stripe still lists (it keeps 30 days) that we never received.
 
@@ -394,7 +372,7 @@ def webhook_events_catch_up(*, days: int = 30, accounts: Iterable[str] | None = 
     stored = 0
     for payload in gateway_events.list_events(created_gte=since):
         stored += webhook_event_store(payload=payload, source=Source.PLATFORM).created
-    for account in _known_account_ids() if accounts is None else accounts:
+    for account in registry.connected_accounts().all_ids() if accounts is None else accounts:
         for payload in gateway_events.list_events(created_gte=since, account=account):
             payload.setdefault("account", account)
             stored += webhook_event_store(payload=payload, source=Source.CONNECT).created

@@ -7,39 +7,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_PACKAGES = ("config", "marketplace", "catalog", "fees", "sellers", "orders", "payouts", "frontend")
-GATEWAY = ROOT / "marketplace" / "gateway"
-
-
-def _imports_stripe(path: Path) -> bool:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "stripe" for a in node.names):
-            return True
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "stripe":
-            return True
-    return False
-
-
-def test_only_the_gateway_imports_stripe() -> None:
-    offenders = [
-        str(path.relative_to(ROOT))
-        for package in APP_PACKAGES
-        for path in (ROOT / package).rglob("*.py")
-        if GATEWAY not in path.parents and _imports_stripe(path)
-    ]
-    assert offenders == []
-    assert _imports_stripe(GATEWAY / "__init__.py")  # the check can see an import when there is one
-
-
-def test_the_sandbox_imports_no_django() -> None:
-    for path in (ROOT / "stripe_sandbox").rglob("*.py"):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            assert not any(n.split(".")[0] == "django" for n in names), path
+# Every top-level package of the project, found rather than listed, so that a new app (payments/ ...)
+# is under these rules the day it is created.
+PROJECT_PACKAGES = frozenset(p.name for p in ROOT.iterdir() if (p / "__init__.py").is_file())
+NOT_APP_CODE = frozenset({"tests", "benchmarks", "stripe_sandbox"})
+APP_PACKAGES = tuple(sorted(PROJECT_PACKAGES - NOT_APP_CODE))
+# The apps of the marketplace's domain, which the platform core must not know.
+DOMAIN_APPS = tuple(sorted(set(APP_PACKAGES) - {"config", "marketplace"}))
+CORE = ROOT / "marketplace"
+GATEWAY = CORE / "gateway"
 
 
 def _imported_modules(source: str) -> set[str]:
@@ -52,6 +28,51 @@ def _imported_modules(source: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             names.add("." * node.level + (node.module or ""))
     return names
+
+
+def _top_levels(path: Path) -> set[str]:
+    return {name.split(".")[0] for name in _imported_modules(path.read_text())}
+
+
+def test_the_app_packages_are_found() -> None:
+    assert {"config", "marketplace", "catalog", "fees", "sellers", "orders", "payouts", "frontend"} <= set(APP_PACKAGES)
+    assert {"catalog", "fees", "sellers", "orders", "payouts", "frontend"} <= set(DOMAIN_APPS)
+
+
+def test_only_the_gateway_imports_stripe() -> None:
+    offenders = [
+        str(path.relative_to(ROOT))
+        for package in APP_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if GATEWAY not in path.parents and "stripe" in _top_levels(path)
+    ]
+    assert offenders == []
+    assert "stripe" in _top_levels(GATEWAY / "__init__.py")  # the check can see an import when there is one
+
+
+def test_the_platform_core_imports_no_domain_app() -> None:
+    """`marketplace/` is the platform core: what it must know of a domain app reaches it through a hook
+    the app registers (the sellers' connected accounts: `registry.register_connected_accounts`)."""
+    offenders = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in CORE.rglob("*.py")
+        for name in _imported_modules(path.read_text())
+        if name.split(".")[0] in DOMAIN_APPS
+    )
+    assert offenders == []
+
+
+def test_the_sandbox_imports_nothing_of_the_project() -> None:
+    """The sandbox stands for Stripe: it knows neither Django nor any package of this project (tests
+    included), so that it cannot bend to the app."""
+    forbidden = (PROJECT_PACKAGES - {"stripe_sandbox"}) | {"django"}
+    offenders = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in (ROOT / "stripe_sandbox").rglob("*.py")
+        for name in _top_levels(path) & forbidden
+    )
+    assert offenders == []
+    assert "tests" in forbidden and "marketplace" in forbidden
 
 
 # The ledger is part of the platform core: it knows Django, the standard library and the core's money
