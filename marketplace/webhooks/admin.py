@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from marketplace.webhooks import services
-from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
+from marketplace.webhooks.models import WebhookEvent
 
 
 @admin.register(WebhookEvent)
@@ -29,10 +29,3 @@ class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
             services.webhook_event_replay(event=event)
             count += 1
         messages.success(request, f"{count} events replayed.")
-
-
-@admin.register(StripeObjectSnapshot)
-class StripeObjectSnapshotAdmin(admin.ModelAdmin[StripeObjectSnapshot]):
-    list_display = ("object_id", "object_type", "account", "event_id", "event_created")
-    search_fields = ("object_id", "account")
-    readonly_fields = [f.name for f in StripeObjectSnapshot._meta.fields]

@@ -97,25 +97,3 @@ class WebhookEvent(models.Model):
         """The exception line of `last_error` (its last line), for lists."""
         lines = [line for line in self.last_error.strip().splitlines() if line.strip()]
         return lines[-1].strip() if lines else ""
-
-
-class StripeObjectSnapshot(models.Model):
-    """The newest version of a Stripe object that an event brought us, keyed by the object's id.
-
-    Stripe does not deliver in order: an `account.updated` made at 10:00:05 may arrive after the one
-    made at 10:00:07. A handler calls `services.stripe_object_advance(event=...)` and acts only if
-    the event is not older than what is stored, so state never moves backwards. `created` has
-    one-second resolution: within the same second the last one processed wins, so handlers whose
-    state matters within a second re-read the object through the gateway instead.
-    """
-
-    object_id = models.CharField(primary_key=True, max_length=255)
-    object_type = models.CharField(max_length=64)
-    account = models.CharField(max_length=255, blank=True, default="")
-    event_id = models.CharField(max_length=255)
-    event_created = models.BigIntegerField()
-    data = models.JSONField()
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"{self.object_type} {self.object_id}"

@@ -22,7 +22,8 @@ Contract of a handler:
   rolled back (a savepoint) and the event is retried with backoff; after the last attempt it is dead.
 - Stripe delivers out of order and more than once, and admins replay events, so a handler must be
   idempotent and must never move state backwards: re-read the object through the gateway, or
-  compare `event.created` with what you stored (see `services.stripe_object_advance`).
+  compare `event.created` with the time you stored with the state (as `sellers.services` does with
+  `Seller.stripe_state_updated_at`).
 - It should not call Stripe to *change* things without an idempotency key from our own ids.
 
 Several handlers may register for one type (an order and a ledger both care about

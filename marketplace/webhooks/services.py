@@ -35,7 +35,7 @@ from django.utils import timezone
 from marketplace import gateway
 from marketplace.gateway import events as gateway_events
 from marketplace.webhooks import broker, registry
-from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
+from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.relay import relay
 
 logger = logging.getLogger("marketplace.webhooks")
@@ -296,40 +296,6 @@ def webhook_event_process(*, event_id: str) -> ProcessResult:
         event.status, event.processed_at, event.updated_at, event.next_attempt_at = Status.PROCESSED, now, now, None
         event.save(update_fields=["attempts", "status", "processed_at", "updated_at", "next_attempt_at"])
         return ProcessResult(status=event.status)
-
-
-def stripe_object_advance(*, event: WebhookEvent) -> bool:
-    """Record `event.data_object` as the newest known state of its object, unless we have newer.
-
-    Returns False when a later event for the same object was already applied: the caller then
-    does nothing, so an old `account.updated` arriving late cannot undo a newer one. One upsert
-    with a condition, so two workers racing on one object cannot both win.
-    """
-    obj = event.data_object
-    object_id = str(obj.get("id") or "")
-    if not object_id:
-        raise ValueError(f"event {event.id} has no data.object.id")
-    table = connection.ops.quote_name(StripeObjectSnapshot._meta.db_table)
-    data_field = StripeObjectSnapshot._meta.get_field("data")
-    sql = (
-        f"INSERT INTO {table} (object_id, object_type, account, event_id, event_created, data, updated_at) "  # noqa: S608
-        "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (object_id) DO UPDATE SET "
-        "object_type = EXCLUDED.object_type, account = EXCLUDED.account, event_id = EXCLUDED.event_id, "
-        "event_created = EXCLUDED.event_created, data = EXCLUDED.data, updated_at = EXCLUDED.updated_at "
-        f"WHERE {table}.event_created <= EXCLUDED.event_created RETURNING object_id"
-    )
-    params = [
-        object_id,
-        str(obj.get("object") or ""),
-        event.account,
-        event.id,
-        event.created,
-        data_field.get_db_prep_value(obj, connection),
-        timezone.now(),
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone() is not None
 
 
 # --- Recovery -------------------------------------------------------------------------------------

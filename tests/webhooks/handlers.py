@@ -13,7 +13,6 @@ from pathlib import Path
 
 from django.contrib.auth.models import Group
 
-from marketplace.webhooks import services
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import Handler, webhook_handler
 
@@ -62,16 +61,10 @@ def block_until_released(event: WebhookEvent) -> None:
         time.sleep(0.05)
 
 
-def account_state(event: WebhookEvent) -> None:
-    """Like a seller's `account.updated` handler: apply only if not older than what we have."""
-    if services.stripe_object_advance(event=event):
-        _effect(event)
-
-
 TEST_HANDLERS: dict[str, list[Handler]] = {
     EFFECT: [record_effect],
     FAIL_FIRST: [fail_first_attempt],
     ALWAYS_FAIL: [always_fail],
     BLOCK: [block_until_released],
-    "account.updated": [account_state],
+    "account.updated": [record_effect],
 }

@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from marketplace.webhooks import broker, registry, services
-from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
+from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.tasks import process_event
 from tests.webhooks.conftest import PLATFORM_URL, make_event, signed
 from tests.webhooks.handlers import ALWAYS_FAIL, EFFECT, FAIL_FIRST, effects
@@ -129,24 +129,6 @@ def test_a_processed_event_delivered_to_a_worker_again_does_nothing() -> None:
     assert process_event.apply(args=(row.pk,)).get() == "processed"
     assert effects(row.pk) == 1
     assert WebhookEvent.objects.get(pk=row.pk).attempts == 1
-
-
-@pytest.mark.django_db
-def test_an_older_account_updated_after_a_newer_one_leaves_the_newer_state() -> None:
-    newer = make_event(
-        "account.updated", created=2_000_000_100, obj={"id": "acct_order", "object": "account", "charges_enabled": True}
-    )
-    older = make_event(
-        "account.updated",
-        created=2_000_000_000,
-        obj={"id": "acct_order", "object": "account", "charges_enabled": False},
-    )
-    for event in (newer, older):
-        services.webhook_event_process(event_id=store(event).pk)
-    snapshot = StripeObjectSnapshot.objects.get(pk="acct_order")
-    assert snapshot.data["charges_enabled"] is True and snapshot.event_id == newer["id"]
-    assert effects(newer["id"]) == 1 and effects(older["id"]) == 0
-    assert WebhookEvent.objects.get(pk=older["id"]).status == "processed"  # handled: nothing to do
 
 
 @pytest.mark.django_db
