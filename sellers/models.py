@@ -1,12 +1,12 @@
 """A seller is a user with a shop and, behind it, a Stripe Connect Express account.
 
 The Stripe side of the seller (details submitted, charges/payouts enabled, capabilities,
-requirements, disabled reason) is mirrored here by `sellers.services.seller_sync_from_stripe_account`
-only; nothing else writes those columns. `status` is a denormalised column derived from them (and
-from the platform's own pause / Stripe's deauthorization) by `sellers.status.derive_status`, kept
-by the same services: storing it lets the console filter and count by status in SQL and lets
-listings join on it cheaply, while deriving it in one pure function keeps it impossible to
-contradict the columns it is computed from.
+requirements, disabled reason) is mirrored here by `sellers.services.seller_refresh_from_stripe`
+(and cleared by `seller_mark_disconnected`); nothing else writes those columns. `status` is a
+denormalised column derived from them (and from the platform's own pause / Stripe's deauthorization)
+by `sellers.status.derive_status`, kept by the same services: storing it lets the console filter and
+count by status in SQL and lets listings join on it cheaply, while deriving it in one pure function
+keeps it impossible to contradict the columns it is computed from.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Seller(models.Model):
     default_currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217, e.g. usd, jpy")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # --- Stripe's side, mirrored (written only by seller_sync_from_stripe_account) ---------------
+    # --- Stripe's side: the account's id, then its state mirrored (see the module docstring) ------
     stripe_account_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     details_submitted = models.BooleanField(default=False)
     charges_enabled = models.BooleanField(default=False)

@@ -1,6 +1,7 @@
 """Writes about sellers: creating the shop and its Express account, links, mirroring Stripe's state,
-pausing. Every write of the mirrored Stripe columns goes through `seller_sync_from_stripe_account`,
-and every write recomputes the denormalised `status` (see sellers/models.py)."""
+pausing. The mirrored Stripe columns are written by `seller_refresh_from_stripe` (a fresh read of the
+account, newest read wins) and cleared by `seller_mark_disconnected`; every write recomputes the
+denormalised `status` (see sellers/models.py)."""
 
 from __future__ import annotations
 
@@ -190,24 +191,15 @@ def _apply_account(seller: Seller, account: Account, snapshot_at: datetime) -> N
         logger.info("seller %s status %s -> %s", seller.pk, before_status, status)
 
 
-def seller_sync_from_stripe_account(*, seller: Seller, account: Account, event_created: int | None) -> bool:
-    """Mirror one snapshot of the Express account onto the seller row; False if it was stale.
+def _sync(seller: Seller, account: Account, snapshot_at: datetime) -> bool:
+    """Mirror one read of the Express account onto the seller row; False if it was stale.
 
     Out-of-order safety, chosen: the webhook handlers use events only as a trigger and re-read the
-    account through the gateway, so what they hand in here is Stripe's state at the time of reading,
-    never an old event payload. Two handlers (or the return page and a handler) can still race,
-    so each snapshot carries a time (`event_created`, else the moment we read it) and the row,
-    locked, keeps the newest: `stripe_state_updated_at` only moves forward. Callers must not mix
-    the two clocks for one seller: the app always passes `None` after a fresh read.
+    account through the gateway, so what arrives here is Stripe's state at the time of reading,
+    never an old event payload. Two readers (two workers, or the return page and a handler) can
+    still race, so each read carries the moment it started and the row, locked, keeps the newest:
+    `stripe_state_updated_at` only moves forward.
     """
-    if account.id != seller.stripe_account_id:
-        raise ValueError("the account does not belong to this seller")
-    snapshot_at = _ts(event_created) if event_created else timezone.now()
-    assert snapshot_at is not None
-    return _sync(seller, account, snapshot_at)
-
-
-def _sync(seller: Seller, account: Account, snapshot_at: datetime) -> bool:
     if account.id != seller.stripe_account_id:
         raise ValueError("the account does not belong to this seller")
     with transaction.atomic():

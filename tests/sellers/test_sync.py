@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from marketplace.gateway import accounts as stripe_accounts
-from marketplace.gateway.types import Account
 from sellers.models import Seller, SellerStatus
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 from sellers.services import (
@@ -16,10 +16,10 @@ from sellers.services import (
     seller_mark_disconnected,
     seller_pause,
     seller_refresh_from_stripe,
-    seller_sync_from_stripe_account,
     seller_unpause,
 )
 from tests.factories import UserFactory, make_platform_admin
+from tests.sandbox.helpers import control
 from tests.sellers.conftest import complete_onboarding
 
 pytestmark = pytest.mark.django_db
@@ -41,22 +41,20 @@ def _onboarded_seller(sandbox: Any, *, country: str = "US", currency: str = "usd
 def test_an_older_snapshot_never_moves_the_seller_backwards(sandbox: Any, country: str, currency: str) -> None:
     seller = Seller.objects.get(pk=_onboarded_seller(sandbox, country=country, currency=currency).pk)
     assert seller.status == SellerStatus.ACTIVE and seller.default_currency == currency
-    stale = Account.from_stripe(
-        {
-            "object": "account",
-            "id": seller.stripe_account_id,
-            "details_submitted": False,
-            "charges_enabled": False,
-            "payouts_enabled": False,
-            "requirements": {"currently_due": ["external_account"], "disabled_reason": "requirements.past_due"},
-        }
-    )
-    applied = seller_sync_from_stripe_account(seller=seller, account=stale, event_created=int(time.time()) - 3600)
+    # Another reader (a worker, the return page) already applied a read that started later than ours will.
+    newer = timezone.now() + timedelta(minutes=1)
+    Seller.objects.filter(pk=seller.pk).update(stripe_state_updated_at=newer)
+    control(sandbox, f"accounts/{seller.stripe_account_id}/requirements", past_due="external_account")
 
-    assert applied is False
+    seller_refresh_from_stripe(seller=seller)  # reads the account now: older than what the row has
+
     seller.refresh_from_db()
-    assert seller.status == SellerStatus.ACTIVE and seller.charges_enabled
+    assert seller.status == SellerStatus.ACTIVE and seller.charges_enabled and seller.stripe_state_updated_at == newer
     assert Seller.objects.sellable().filter(pk=seller.pk).exists()
+    # Once that newer read is in the past, the next read is applied: the check compared times, nothing else.
+    Seller.objects.filter(pk=seller.pk).update(stripe_state_updated_at=newer - timedelta(hours=1))
+    seller_refresh_from_stripe(seller=seller)
+    assert not seller.charges_enabled and seller.status != SellerStatus.ACTIVE
 
 
 def test_paused_or_disconnected_sellers_cannot_sell(sandbox: Any) -> None:
