@@ -40,13 +40,6 @@ class SellerQuerySet(models.QuerySet["Seller"]):
             stripe_account_id__isnull=True
         )
 
-    def can_sell(self) -> SellerQuerySet:
-        """Alias of `sellable()` (the name the listings code was promised)."""
-        return self.sellable()
-
-    def with_status(self, status: str) -> SellerQuerySet:
-        return self.filter(status=status)
-
 
 SellerManager = models.Manager.from_queryset(SellerQuerySet)
 
