@@ -94,11 +94,6 @@ def minimum_charge_amount(currency: str) -> int:
     return MINIMUM_CHARGE_AMOUNTS.get(normalise_currency(currency), 50)
 
 
-def to_major(amount: int, currency: str) -> Decimal:
-    """Minor units to an exact Decimal of major units (for display and JSON for people only)."""
-    return Decimal(amount).scaleb(-exponent(currency))
-
-
 def format_money(amount: int, currency: str) -> str:
     """For people: "$10.00", "¥1,000", "-€3.50", "KWD 1.500". Never fed back into arithmetic."""
     code = normalise_currency(currency)

@@ -360,10 +360,6 @@ def handlers_for(event_type: str) -> tuple[Handler, ...]:
     return tuple(_handlers.get(event_type, ()))
 
 
-def registered_types() -> frozenset[str]:
-    return frozenset(t for t, hs in _handlers.items() if hs)
-
-
 @contextmanager
 def override(mapping: dict[str, list[Handler]]) -> Iterator[None]:
     """Replace the whole registry for the duration of the block (tests: only these handlers run)."""
