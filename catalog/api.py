@@ -177,7 +177,6 @@ def cart_out(request: HttpRequest) -> CartOut:
                 ],
                 subtotal=money_out(group.subtotal, group.currency),
                 payable=group.payable,
-                checkout_available=False,
             )
             for group in view.groups
         ],

@@ -85,8 +85,10 @@ class CartGroupOut(Schema):
     currency: str
     lines: list[CartLineOut]
     subtotal: MoneyOut
-    payable: bool
-    checkout_available: bool = Field(description="False until checkout ships: each group is paid by its own checkout.")
+    payable: bool = Field(
+        description="Every line can be bought now: POST /api/v1/checkout with this group's seller id and currency "
+        "pays it (each group is paid by its own checkout)."
+    )
 
 
 class CartOut(Schema):
