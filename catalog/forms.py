@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
-from catalog.images import ACCEPTED, MAX_IMAGE_BYTES
-from catalog.models import Category
 from marketplace import money
+from catalog.images import ACCEPTED, MAX_IMAGE_BYTES
+from catalog.models import DESCRIPTION_MAX_LENGTH, Category
 from marketplace.errors import InvalidInput
 
 
@@ -35,7 +35,9 @@ class PriceField(forms.CharField):
 
 class ListingForm(forms.Form):
     title = forms.CharField(max_length=140)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=DESCRIPTION_MAX_LENGTH
+    )
     category = forms.ModelChoiceField(queryset=Category.objects.all(), empty_label="Choose a category")
     stock = forms.IntegerField(min_value=0, max_value=1_000_000, help_text="Units you can ship.")
     image = forms.FileField(

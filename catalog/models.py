@@ -18,6 +18,9 @@ from django.core.files.storage import default_storage
 from django.db import models
 from django.db.models import Q
 
+# The one limit of a listing's description, for the API, the Sell form and the services alike.
+DESCRIPTION_MAX_LENGTH = 10_000
+
 
 class Category(models.Model):
     name = models.CharField(max_length=80, unique=True)
@@ -114,7 +117,7 @@ class Listing(models.Model):
 
 
 def listing_image_path(instance: ListingImage, filename: str) -> str:
-    """Never trust the uploaded name: a random name with the extension of the sniffed type."""
+    """Never trust the uploaded name: a random name with the extension of the decoded type."""
     extension = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}.get(instance.content_type, "bin")
     return f"listings/{instance.listing_id}/{uuid.uuid4().hex}.{extension}"
 
@@ -122,8 +125,8 @@ def listing_image_path(instance: ListingImage, filename: str) -> str:
 class ListingImage(models.Model):
     """An image of a listing, stored through Django's default storage (local folder or S3).
 
-    A FileField, not an ImageField: the type is sniffed from the bytes by `catalog.images.sniff_image`
-    (Pillow is not a dependency), and the sniffed type, not the browser's claim, is stored.
+    A FileField, not an ImageField: the stored file is the one `catalog.images.clean_image_upload` wrote
+    from the decoded pixels, with the type Pillow found, never the browser's claim or the upload's bytes.
     """
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="images")

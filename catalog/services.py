@@ -6,13 +6,22 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.images import MAX_IMAGES_PER_LISTING, check_image_upload
-from catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingStatus
 from marketplace import money
+from catalog.images import MAX_IMAGES_PER_LISTING, clean_image_upload
+from catalog.models import (
+    DESCRIPTION_MAX_LENGTH,
+    Cart,
+    CartItem,
+    Category,
+    Listing,
+    ListingImage,
+    ListingStatus,
+)
 from marketplace.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -40,9 +49,14 @@ def _check_price(price: int, currency: str) -> None:
         )
 
 
-def _check_fields(*, title: str, stock: int) -> None:
+def _check_fields(*, title: str, stock: int, description: str = "") -> None:
     if not title.strip():
         raise InvalidInput("Give the listing a title.", code="title_required")
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        raise InvalidInput(
+            f"The description can be at most {DESCRIPTION_MAX_LENGTH:,} characters; this one has {len(description):,}.",
+            code="description_too_long",
+        )
     if stock < 0:
         raise InvalidInput("Stock cannot be negative.", code="negative_stock")
 
@@ -61,7 +75,7 @@ def listing_create(
 ) -> Listing:
     """A draft in the seller's currency (with its first image if given); visible only once published."""
     currency = money.normalise_currency(seller.default_currency)
-    _check_fields(title=title, stock=stock)
+    _check_fields(title=title, stock=stock, description=description)
     _check_price(price, currency)
     listing = Listing.objects.create(
         seller=seller,
@@ -90,7 +104,7 @@ def listing_update(
         raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="readonly_field")
     for field, value in data.items():
         setattr(listing, field, value.strip() if isinstance(value, str) else value)
-    _check_fields(title=listing.title, stock=listing.stock)
+    _check_fields(title=listing.title, stock=listing.stock, description=listing.description)
     _check_price(listing.price, listing.currency)
     listing.save()
     if image is not None:
@@ -115,19 +129,19 @@ def listing_unpublish(*, listing: Listing) -> Listing:
 
 
 def listing_image_add(*, listing: Listing, upload: UploadedFile, alt_text: str = "") -> ListingImage:
-    """Store an uploaded image after checking its real type and size."""
-    content_type = check_image_upload(upload)
+    """Store an uploaded image as we re-encoded it (`images.clean_image_upload`), never the upload's bytes."""
     count = listing.images.count()
     if count >= MAX_IMAGES_PER_LISTING:
         raise InvalidInput(f"A listing can have at most {MAX_IMAGES_PER_LISTING} images.", code="too_many_images")
+    clean = clean_image_upload(upload)
     image = ListingImage(
         listing=listing,
-        content_type=content_type,
-        size=upload.size or 0,
+        content_type=clean.content_type,
+        size=len(clean.content),
         alt_text=(alt_text or listing.title)[:200],
         position=count,
     )
-    image.image.save(upload.name or "upload", upload, save=False)
+    image.image.save("upload", ContentFile(clean.content), save=False)
     image.save()
     return image
 

@@ -25,10 +25,12 @@ ERROR_FIELDS = {
     "price_below_minimum": "price",
     "price_above_maximum": "price",
     "title_required": "title",
+    "description_too_long": "description",
     "negative_stock": "stock",
     "image_empty": "image",
     "image_too_large": "image",
     "image_type": "image",
+    "image_too_many_pixels": "image",
     "too_many_images": "image",
 }
 

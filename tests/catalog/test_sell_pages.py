@@ -129,3 +129,19 @@ def test_admin_sets_fee_rules_in_the_console(client: Client) -> None:
 def test_the_fee_console_does_not_exist_for_sellers(client: Client) -> None:
     client.force_login(SellerFactory().user)
     assert client.get(reverse("console_fees")).status_code == 404
+
+
+@pytest.mark.parametrize("length", [10_001, 2 * 1024 * 1024])
+def test_the_sell_form_refuses_a_description_over_the_api_limit(client: Client, length: int) -> None:
+    """The form took 2 MB where the API capped at 10,000 characters; now one limit holds for both."""
+    listing = ListingFactory(description="Glazed.")
+    client.force_login(listing.seller.user)
+    form = {"title": "Mug", "price": "12.00", "stock": "1", "category": listing.category_id}
+    for url in (reverse("sell_listing_new"), reverse("sell_listing_edit", args=[listing.pk])):
+        response = client.post(url, {**form, "description": "x" * length})
+        assert response.status_code == 422
+        page = response.content.decode()
+        assert 'id="id_description_error"' in page and "at most 10000 characters" in page
+    assert Listing.objects.count() == 1 and Listing.objects.get().description == "Glazed."
+    saved = client.post(reverse("sell_listing_new"), {**form, "description": "x" * 10_000})
+    assert saved.status_code == 302 and Listing.objects.filter(description="x" * 10_000).exists()
