@@ -27,6 +27,7 @@ from catalog.schemas import (
 )
 from marketplace import money
 from marketplace.errors import InvalidInput
+from marketplace.schemas import Text, errors
 from sellers.selectors import seller_for_user
 
 public_router = Router(tags=["listings"], auth=None)
@@ -82,7 +83,7 @@ def _page(queryset: Any, page: int) -> ListingPageOut:
 
 @public_router.get("/listings", response=ListingPageOut, url_name="listings")
 def listings(
-    request: HttpRequest, q: str = "", category: str = "", seller: int | None = None, page: int = 1
+    request: HttpRequest, q: Text = "", category: Text = "", seller: int | None = None, page: int = 1
 ) -> ListingPageOut:
     current = Category.objects.filter(slug=category).first() if category else None
     if category and current is None:
@@ -91,7 +92,7 @@ def listings(
     return _page(qs, page)
 
 
-@public_router.get("/listings/{listing_id}", response=ListingOut, url_name="listing")
+@public_router.get("/listings/{listing_id}", response={200: ListingOut, **errors(404)}, url_name="listing")
 def listing(request: HttpRequest, listing_id: int) -> ListingOut:
     item = selectors.storefront_listing(listing_id=listing_id)
     return listing_out(item, [image.image.url for image in selectors.listing_images(listing=item)])
@@ -105,12 +106,12 @@ def _own(request: HttpRequest, listing_id: int) -> Listing:
     return selectors.listing_for_seller(seller=seller, listing_id=listing_id)
 
 
-@seller_router.get("/seller/listings", response=ListingPageOut, url_name="seller_listings")
+@seller_router.get("/seller/listings", response={200: ListingPageOut, **errors(404)}, url_name="seller_listings")
 def seller_listings(request: HttpRequest, page: int = 1) -> ListingPageOut:
     return _page(selectors.listings_for_seller(seller=seller_for_user(user=request.user)), page)
 
 
-@seller_router.post("/seller/listings", response={201: ListingOut}, url_name="seller_listing_create")
+@seller_router.post("/seller/listings", response={201: ListingOut, **errors(404)}, url_name="seller_listing_create")
 def seller_listing_create(request: HttpRequest, payload: ListingIn) -> Status[ListingOut]:
     seller = seller_for_user(user=request.user)
     created = services.listing_create(
@@ -124,7 +125,9 @@ def seller_listing_create(request: HttpRequest, payload: ListingIn) -> Status[Li
     return Status(201, listing_out(created, []))
 
 
-@seller_router.patch("/seller/listings/{listing_id}", response=ListingOut, url_name="seller_listing_update")
+@seller_router.patch(
+    "/seller/listings/{listing_id}", response={200: ListingOut, **errors(404)}, url_name="seller_listing_update"
+)
 def seller_listing_update(request: HttpRequest, listing_id: int, payload: ListingPatch) -> ListingOut:
     item = _own(request, listing_id)
     data: dict[str, Any] = payload.dict(exclude_unset=True)
@@ -134,18 +137,28 @@ def seller_listing_update(request: HttpRequest, listing_id: int, payload: Listin
     return listing_out(item)
 
 
-@seller_router.post("/seller/listings/{listing_id}/publish", response=ListingOut, url_name="seller_listing_publish")
+@seller_router.post(
+    "/seller/listings/{listing_id}/publish",
+    response={200: ListingOut, **errors(404)},
+    url_name="seller_listing_publish",
+)
 def seller_listing_publish(request: HttpRequest, listing_id: int) -> ListingOut:
     return listing_out(services.listing_publish(listing=_own(request, listing_id)))
 
 
-@seller_router.post("/seller/listings/{listing_id}/unpublish", response=ListingOut, url_name="seller_listing_unpublish")
+@seller_router.post(
+    "/seller/listings/{listing_id}/unpublish",
+    response={200: ListingOut, **errors(404)},
+    url_name="seller_listing_unpublish",
+)
 def seller_listing_unpublish(request: HttpRequest, listing_id: int) -> ListingOut:
     return listing_out(services.listing_unpublish(listing=_own(request, listing_id)))
 
 
 @seller_router.post(
-    "/seller/listings/{listing_id}/images", response={201: ListingOut}, url_name="seller_listing_image_add"
+    "/seller/listings/{listing_id}/images",
+    response={201: ListingOut, **errors(404)},
+    url_name="seller_listing_image_add",
 )
 def seller_listing_image_add(request: HttpRequest, listing_id: int, image: File[UploadedFile]) -> Status[ListingOut]:
     item = _own(request, listing_id)
@@ -190,7 +203,7 @@ def cart(request: HttpRequest) -> CartOut:
     return cart_out(request)
 
 
-@cart_router.post("/cart/items", response={201: CartOut}, url_name="cart_items")
+@cart_router.post("/cart/items", response={201: CartOut, **errors(404)}, url_name="cart_items")
 def cart_item_add(request: HttpRequest, payload: CartItemIn) -> Status[CartOut]:
     current = services.cart_get_or_create(user=request.user, session=request.session)
     services.cart_item_add(cart=current, listing_id=payload.listing_id, quantity=payload.quantity)
@@ -206,13 +219,13 @@ def _cart_or_404(request: HttpRequest) -> Any:
     return current
 
 
-@cart_router.patch("/cart/items/{item_id}", response=CartOut, url_name="cart_item")
+@cart_router.patch("/cart/items/{item_id}", response={200: CartOut, **errors(404)}, url_name="cart_item")
 def cart_item_update(request: HttpRequest, item_id: int, payload: CartItemPatch) -> CartOut:
     services.cart_item_set_quantity(cart=_cart_or_404(request), item_id=item_id, quantity=payload.quantity)
     return cart_out(request)
 
 
-@cart_router.delete("/cart/items/{item_id}", response=CartOut, url_name="cart_item_delete")
+@cart_router.delete("/cart/items/{item_id}", response={200: CartOut, **errors(404)}, url_name="cart_item_delete")
 def cart_item_delete(request: HttpRequest, item_id: int) -> CartOut:
     services.cart_item_remove(cart=_cart_or_404(request), item_id=item_id)
     return cart_out(request)

@@ -4,8 +4,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from pydantic import ConfigDict, field_validator
+
+from marketplace.catalog.models import DESCRIPTION_MAX_LENGTH
+from marketplace.schemas import Text
 
 
 class MoneyOut(Schema):
@@ -45,20 +50,50 @@ class ListingPageOut(Schema):
     pages: int
 
 
+ListingTitle = Annotated[Text, Field(min_length=1, max_length=140)]
+ListingDescription = Annotated[Text, Field(max_length=DESCRIPTION_MAX_LENGTH)]
+Price = Annotated[int, Field(gt=0, description="Minor units of the seller's currency (cents; yen for JPY).")]
+Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+CategorySlug = Annotated[Text, Field(description="Category slug.")]
+
+
 class ListingIn(Schema):
-    title: str = Field(min_length=1, max_length=140)
-    description: str = Field(default="", max_length=10_000)
-    price: int = Field(gt=0, description="Minor units of the seller's currency (cents; yen for JPY).")
-    stock: int = Field(ge=0, le=1_000_000)
-    category: str = Field(description="Category slug.")
+    title: ListingTitle
+    description: ListingDescription = ""
+    price: Price
+    stock: Stock
+    category: CategorySlug
+
+
+# The value of a field left out of a patch. It is never read (the view reads `dict(exclude_unset=True)`),
+# and an explicit null is refused by `_not_null`, so the fields' types stay what a client may send.
+LEFT_OUT: Any = None
+
+
+def _without_defaults(schema: dict[str, Any]) -> None:
+    """A field left out of a patch is unchanged; its Python default (None) is not a value to send."""
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
 
 
 class ListingPatch(Schema):
-    title: str | None = Field(default=None, min_length=1, max_length=140)
-    description: str | None = Field(default=None, max_length=10_000)
-    price: int | None = Field(default=None, gt=0)
-    stock: int | None = Field(default=None, ge=0, le=1_000_000)
-    category: str | None = None
+    """Only the fields sent change. A field left out keeps its value; `null` is refused (422), since
+    none of these fields can be empty: send `""` to clear the description."""
+
+    model_config = ConfigDict(json_schema_extra=_without_defaults)
+
+    title: ListingTitle = LEFT_OUT
+    description: ListingDescription = LEFT_OUT
+    price: Price = LEFT_OUT
+    stock: Stock = LEFT_OUT
+    category: CategorySlug = LEFT_OUT
+
+    @field_validator("title", "description", "price", "stock", "category", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("cannot be null: leave the field out to keep its value")
+        return value
 
 
 class CartItemIn(Schema):

@@ -2,19 +2,25 @@
 
 Authentication is the Django session; CSRF is enforced on every unsafe method by
 `marketplace.middleware.ApiCsrfMiddleware` (ninja alone only checks it inside cookie auth).
-Domain errors are mapped here, once, to `{"error": {"code", "message"}}`.
+Domain errors are mapped here, once, to `{"error": {"code", "message"}}`; the OpenAPI document lists,
+for every operation, the errors it can answer in that shape: the ones its router declares
+(`marketplace.schemas.errors`) and the ones every operation shares, added here (`_document_common_errors`).
 """
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import REF_TEMPLATE, NinjaGenerateJsonSchema, OpenAPISchema
 from ninja.security import SessionAuth
 
 from catalog.api import cart_router, public_router, seller_router
 from marketplace.api import router as marketplace_router
 from marketplace.errors import DomainError
+from marketplace.schemas import ErrorOut
 from orders.api import router as orders_router
 from sellers.api import router as sellers_router
 
@@ -28,7 +34,45 @@ class AccessibleSwagger(Swagger):
     default_settings = {**Swagger.default_settings, "deepLinking": False}
 
 
-api = NinjaAPI(
+UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})
+COMMON_ERRORS = {
+    "400": "Invalid characters in the request (NUL), or a body that is not JSON.",
+    "401": "Not signed in.",
+    "403": "CSRF check failed: send the `csrftoken` cookie's value in `X-CSRFToken`.",
+    "422": "Invalid input: `error.fields` says which.",
+}
+
+
+def _document_common_errors(schema: OpenAPISchema) -> None:
+    """Add to every operation the errors that come from outside its own code: the NUL check and
+    the JSON parser (400, all), the session auth (401, signed-in operations), the CSRF check
+    (403, unsafe methods) and validation (422, operations that take input)."""
+    error_schema = ErrorOut.model_json_schema(
+        ref_template=REF_TEMPLATE, schema_generator=NinjaGenerateJsonSchema, mode="serialization"
+    )
+    schema["components"]["schemas"].update(error_schema.pop("$defs", {}), ErrorOut=error_schema)
+    content = {"application/json": {"schema": {"$ref": REF_TEMPLATE.format(model="ErrorOut")}}}
+    for methods in schema["paths"].values():
+        for method, operation in methods.items():
+            applies = {
+                "400": True,
+                "401": bool(operation.get("security")),
+                "403": method in UNSAFE_METHODS,
+                "422": bool(operation.get("parameters") or operation.get("requestBody")),
+            }
+            for status, description in COMMON_ERRORS.items():
+                if applies[status]:
+                    operation["responses"].setdefault(status, {"description": description, "content": content})
+
+
+class MarketplaceApi(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> OpenAPISchema:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        _document_common_errors(schema)
+        return schema
+
+
+api = MarketplaceApi(
     title="Marketplace API",
     version="1",
     urls_namespace="api-v1",
@@ -50,12 +94,22 @@ def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return _error(request, 422, "invalid_input", "Some fields are not valid.", fields=exc.errors)
+    # Only what a client needs: pydantic's `ctx` may hold the exception object, which is not JSON.
+    fields = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors
+    ]
+    return _error(request, 422, "invalid_input", "Some fields are not valid.", fields=fields)
 
 
 @api.exception_handler(AuthenticationError)
 def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
     return _error(request, 401, "not_authenticated", "Sign in to use this endpoint.")
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found.")
 
 
 @api.exception_handler(HttpError)

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
 from ninja.utils import check_csrf
 
 from marketplace.roles import is_platform_admin
@@ -16,6 +16,49 @@ from marketplace.roles import is_platform_admin
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 API_PREFIX = "/api/"
 CONSOLE_PREFIXES = ("/console/", "/django-admin/")
+
+
+NUL = "\x00"
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+UNREADABLE_INPUT = (
+    "This request contains a NUL character (%00), which is not valid in an address or a form. "
+    "Check the link, or retype what you entered."
+)
+
+
+class RejectNulMiddleware:
+    """Answer 400 to a NUL character in the path, the query string or a form field.
+
+    Postgres refuses NUL in text, so such a value reached the database as a 500 in whichever view read
+    it (search, filters, ids in paths, forms). Checking every request once here covers every view,
+    present and future. JSON bodies of the API are checked by its schemas (`marketplace.schemas.Text`).
+    The API gets the project's error shape; pages get a page that says what is wrong.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            if request.path.startswith(API_PREFIX):
+                return JsonResponse({"error": {"code": "invalid_characters", "message": UNREADABLE_INPUT}}, status=400)
+            return render(request, "bad_request.html", {"message": UNREADABLE_INPUT}, status=400)
+        return self.get_response(request)
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if NUL in request.path_info or _any_nul(request.GET):
+        return True
+    if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
+        # Parsing the form here is what CsrfViewMiddleware does anyway; a body too large or too many
+        # fields raises Django's own 400 (RequestDataTooBig, TooManyFieldsSent) from this access.
+        # Uploaded files' names need no check: Django drops non-printable characters from them.
+        return _any_nul(request.POST)
+    return False
+
+
+def _any_nul(data: QueryDict) -> bool:
+    return any(NUL in key or any(NUL in value for value in values) for key, values in data.lists())
 
 
 class ApiCsrfMiddleware:

@@ -12,6 +12,7 @@ from ninja import Router, Status
 
 from catalog.services import cart_find
 from marketplace.money import format_money
+from marketplace.schemas import errors
 from orders import selectors, services
 from orders.models import Order
 from orders.schemas import CheckoutIn, CheckoutOut, FulfilIn, OrderLineOut, OrderOut
@@ -59,7 +60,8 @@ def checkout_urls(request: HttpRequest) -> tuple[str, str]:
     return success, cancel
 
 
-@router.post("/checkout", response={201: CheckoutOut}, url_name="checkout")
+# 404: nothing from this shop in the cart; 409: the shop cannot sell now; 502: Stripe could not be reached.
+@router.post("/checkout", response={201: CheckoutOut, **errors(404, 409, 502)}, url_name="checkout")
 def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
     success, cancel = checkout_urls(request)
     started = services.checkout_start(
@@ -79,19 +81,22 @@ def orders(request: HttpRequest) -> list[OrderOut]:
     return [order_out(order) for order in qs]
 
 
-@router.get("/orders/{order_id}", response=OrderOut, url_name="order")
+@router.get("/orders/{order_id}", response={200: OrderOut, **errors(404)}, url_name="order")
 def order(request: HttpRequest, order_id: int) -> OrderOut:
     return order_out(selectors.order_for_buyer(buyer=request.user, order_id=order_id))
 
 
-@router.get("/seller/orders", response=list[OrderOut], url_name="seller_orders")
+@router.get("/seller/orders", response={200: list[OrderOut], **errors(404)}, url_name="seller_orders")
 def seller_orders(request: HttpRequest) -> list[OrderOut]:
     seller = seller_for_user(user=request.user)
     qs = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")[:100]
     return [order_out(order) for order in qs]
 
 
-@router.post("/seller/orders/{order_id}/fulfil", response=OrderOut, url_name="seller_order_fulfil")
+# 409: only a paid order ships.
+@router.post(
+    "/seller/orders/{order_id}/fulfil", response={200: OrderOut, **errors(404, 409)}, url_name="seller_order_fulfil"
+)
 def seller_order_fulfil(request: HttpRequest, order_id: int, payload: FulfilIn) -> OrderOut:
     seller = seller_for_user(user=request.user)
     order = selectors.order_for_seller(seller=seller, order_id=order_id)

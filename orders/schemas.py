@@ -4,10 +4,12 @@ from datetime import datetime
 
 from ninja import Schema
 
+from marketplace.schemas import Text
+
 
 class CheckoutIn(Schema):
     seller_id: int
-    currency: str
+    currency: Text
 
 
 class CheckoutOut(Schema):
@@ -45,5 +47,5 @@ class OrderOut(Schema):
 
 
 class FulfilIn(Schema):
-    tracking_number: str
-    carrier: str = ""
+    tracking_number: Text
+    carrier: Text = ""

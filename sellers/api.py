@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from django.http import HttpRequest
 from ninja import Router
 
+from marketplace.schemas import errors
 from sellers import selectors, services
 from sellers.links import onboarding_urls
 from sellers.schemas import LinkOut, RequirementsOut, SellerOut
@@ -47,12 +48,15 @@ def _out(request: HttpRequest) -> SellerOut:
     )
 
 
-@router.get("/seller/", response=SellerOut, url_name="seller_detail")
+@router.get("/seller/", response={200: SellerOut, **errors(404)}, url_name="seller_detail")
 def seller_detail(request: HttpRequest) -> SellerOut:
     return _out(request)
 
 
-@router.post("/seller/onboarding-link", response=LinkOut, url_name="seller_onboarding_link")
+# 409: the Stripe account is disconnected; 502: Stripe could not be reached.
+@router.post(
+    "/seller/onboarding-link", response={200: LinkOut, **errors(404, 409, 502)}, url_name="seller_onboarding_link"
+)
 def seller_onboarding_link(request: HttpRequest) -> LinkOut:
     seller = selectors.seller_for_user(user=request.user)
     refresh_url, return_url = onboarding_urls(request, seller)
@@ -61,7 +65,10 @@ def seller_onboarding_link(request: HttpRequest) -> LinkOut:
     return LinkOut(url=link.url, expires_at=expires)
 
 
-@router.post("/seller/dashboard-link", response=LinkOut, url_name="seller_dashboard_link")
+# 409: onboarding unfinished or account disconnected; 502: Stripe could not be reached.
+@router.post(
+    "/seller/dashboard-link", response={200: LinkOut, **errors(404, 409, 502)}, url_name="seller_dashboard_link"
+)
 def seller_dashboard_link(request: HttpRequest) -> LinkOut:
     seller = selectors.seller_for_user(user=request.user)
     return LinkOut(url=services.seller_dashboard_link_create(seller=seller))

@@ -134,3 +134,74 @@ def test_public_listings_query_count_does_not_grow(client: Client, django_assert
     with django_assert_max_num_queries(3) as many:
         assert len(client.get("/api/v1/listings").json()["items"]) == 24
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def seller_client(seller: Any) -> Client:
+    client = csrf_client()
+    client.force_login(seller.user)
+    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    return client
+
+
+@pytest.mark.parametrize("field", ["title", "description", "price", "stock", "category"])
+def test_patch_with_null_is_a_422_that_says_to_leave_the_field_out(field: str) -> None:
+    listing = ListingFactory(title="Blue mug", description="Glazed.", price=1250, stock=3)
+    client = seller_client(listing.seller)
+    response = client.patch(f"/api/v1/seller/listings/{listing.pk}", {field: None}, content_type="application/json")
+    assert response.status_code == 422, response.content
+    assert response.json()["error"]["fields"] == [
+        {
+            "loc": ["body", "payload", field],
+            "msg": "Value error, cannot be null: leave the field out to keep its value",
+            "type": "value_error",
+        }
+    ]
+    listing.refresh_from_db()
+    assert (listing.title, listing.description, listing.price, listing.stock) == ("Blue mug", "Glazed.", 1250, 3)
+
+
+def test_patch_changes_only_the_fields_sent_and_an_empty_string_clears_the_description() -> None:
+    listing = ListingFactory(title="Blue mug", description="Glazed.", price=1250, stock=3)
+    client = seller_client(listing.seller)
+    url = f"/api/v1/seller/listings/{listing.pk}"
+    body = client.patch(url, {"stock": 7}, content_type="application/json").json()
+    assert (body["title"], body["description"], body["price"]["amount"], body["stock"]) == (
+        "Blue mug",
+        "Glazed.",
+        1250,
+        7,
+    )
+    assert client.patch(url, {"description": ""}, content_type="application/json").json()["description"] == ""
+
+
+def test_the_openapi_document_says_patch_fields_are_optional_and_never_null(client: Client) -> None:
+    patch = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["ListingPatch"]
+    assert "required" not in patch and "`null` is refused (422)" in patch["description"]
+    for name, field in patch["properties"].items():
+        assert field["type"] in ("string", "integer") and "anyOf" not in field and "default" not in field, name
+
+
+def test_one_description_limit_for_the_api_and_its_document(client: Client) -> None:
+    from marketplace.catalog.forms import ListingForm
+    from marketplace.catalog.models import DESCRIPTION_MAX_LENGTH
+
+    schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
+    form = ListingForm(currency="usd")
+    limits = {
+        schemas["ListingIn"]["properties"]["description"]["maxLength"],
+        schemas["ListingPatch"]["properties"]["description"]["maxLength"],
+        form.fields["description"].max_length,
+    }
+    assert limits == {DESCRIPTION_MAX_LENGTH} == {10_000}
+    seller = SellerFactory()
+    CategoryFactory(slug="kitchen")
+    api = seller_client(seller)
+    payload = {"title": "Mug", "price": 1250, "stock": 1, "category": "kitchen"}
+    too_long = api.post(
+        "/api/v1/seller/listings", {**payload, "description": "x" * 10_001}, content_type="application/json"
+    )
+    assert too_long.status_code == 422 and too_long.json()["error"]["fields"][0]["loc"][-1] == "description"
+    created = api.post(
+        "/api/v1/seller/listings", {**payload, "description": "x" * 10_000}, content_type="application/json"
+    )
+    assert created.status_code == 201 and len(created.json()["description"]) == 10_000

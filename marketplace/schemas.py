@@ -1,0 +1,37 @@
+"""API shapes shared by every router: the one error body, and the text type of every string input.
+
+Why `Text`: Postgres refuses NUL characters in text, so a JSON string carrying `\\u0000` reached the
+database as a 500. Its pattern refuses NUL with a 422 in the project's error shape, and the OpenAPI
+document states it, so clients and schemathesis know such strings are not valid input. (A lone
+surrogate such as `\\ud800`, which cannot be encoded to UTF-8, is refused by pydantic itself.)
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from ninja import Schema
+from pydantic import Field
+
+NO_NUL_PATTERN = "^[^\\x00]*$"
+
+Text = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
+
+
+class ErrorBody(Schema):
+    code: str = Field(description="Stable, machine-readable reason, e.g. `not_found`, `invalid_input`.")
+    message: str = Field(description="A sentence for a person.")
+    fields: list[dict[str, Any]] | None = Field(
+        default=None, description="With `invalid_input` from validation: one entry per invalid field."
+    )
+
+
+class ErrorOut(Schema):
+    """Every 4xx and 5xx answer of the API: `{"error": {"code", "message"}}`."""
+
+    error: ErrorBody
+
+
+def errors(*statuses: int) -> dict[int, type[ErrorOut]]:
+    """Response entries for the domain errors an operation can answer, e.g. `{200: X, **errors(404)}`."""
+    return dict.fromkeys(statuses, ErrorOut)
