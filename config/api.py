@@ -36,7 +36,7 @@ class AccessibleSwagger(Swagger):
 
 UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})
 COMMON_ERRORS = {
-    "400": "Invalid characters in the request (NUL), or a body that is not JSON.",
+    "400": "A NUL character in the request, or a body that cannot be parsed (not JSON, a broken form).",
     "401": "Not signed in.",
     "403": "CSRF check failed: send the `csrftoken` cookie's value in `X-CSRFToken`.",
     "422": "Invalid input: `error.fields` says which.",

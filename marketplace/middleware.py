@@ -7,7 +7,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
 from ninja.utils import check_csrf
 
@@ -20,14 +22,16 @@ CONSOLE_PREFIXES = ("/console/", "/django-admin/")
 
 NUL = "\x00"
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-UNREADABLE_INPUT = (
+NUL_IN_INPUT = (
     "This request contains a NUL character (%00), which is not valid in an address or a form. "
     "Check the link, or retype what you entered."
 )
+UNREADABLE_FORM = "This form could not be read: it is malformed or too large. Reload the page and try again."
 
 
-class RejectNulMiddleware:
-    """Answer 400 to a NUL character in the path, the query string or a form field.
+class RejectUnreadableInputMiddleware:
+    """Answer 400, in words, to a NUL character in the path, the query string or a form field, and to a
+    form Django cannot parse (a broken multipart body, too many fields, too large).
 
     Postgres refuses NUL in text, so such a value reached the database as a 500 in whichever view read
     it (search, filters, ids in paths, forms). Checking every request once here covers every view,
@@ -39,19 +43,27 @@ class RejectNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _has_nul(request):
-            if request.path.startswith(API_PREFIX):
-                return JsonResponse({"error": {"code": "invalid_characters", "message": UNREADABLE_INPUT}}, status=400)
-            return render(request, "bad_request.html", {"message": UNREADABLE_INPUT}, status=400)
+        try:
+            has_nul = _has_nul(request)
+        except (MultiPartParserError, SuspiciousOperation):
+            # Parsing the form here is what CsrfViewMiddleware would do next; Django's own answer to
+            # these errors is a bare 400 page, and for the API not the error shape it documents.
+            return _bad_request(request, "unreadable_form", UNREADABLE_FORM)
+        if has_nul:
+            return _bad_request(request, "invalid_characters", NUL_IN_INPUT)
         return self.get_response(request)
+
+
+def _bad_request(request: HttpRequest, code: str, message: str) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": {"code": code, "message": message}}, status=400)
+    return render(request, "bad_request.html", {"message": message}, status=400)
 
 
 def _has_nul(request: HttpRequest) -> bool:
     if NUL in request.path_info or _any_nul(request.GET):
         return True
     if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
-        # Parsing the form here is what CsrfViewMiddleware does anyway; a body too large or too many
-        # fields raises Django's own 400 (RequestDataTooBig, TooManyFieldsSent) from this access.
         # Uploaded files' names need no check: Django drops non-printable characters from them.
         return _any_nul(request.POST)
     return False

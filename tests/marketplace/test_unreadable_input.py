@@ -1,6 +1,6 @@
-"""A NUL character anywhere in a request is a 400 that says so, never a 500 (Postgres refuses NUL in text).
-
-Each URL below gave a 500 before (issue 11): query strings, a path part, form fields and API bodies.
+"""A NUL character anywhere in a request is a 400 (or, in an API body, a 422) that says so, never a 500:
+Postgres refuses NUL in text. Each URL below gave a 500 before (issue 11): query strings, a path part,
+form fields and API bodies. A form Django cannot parse is a 400 in words too.
 """
 
 from __future__ import annotations
@@ -127,3 +127,14 @@ def test_checkout_and_fulfil_bodies() -> None:
         "/api/v1/seller/orders/1/fulfil", {"tracking_number": "\u0000"}, content_type="application/json"
     )
     assert response.status_code == 422
+
+
+def test_a_form_django_cannot_parse_is_a_400_in_words_on_pages_and_in_the_error_shape_on_the_api() -> None:
+    listing = ListingFactory()
+    client = signed_in(listing.seller.user)
+    broken = "multipart/form-data"  # no boundary: Django cannot split the body
+    page = client.post("/sell/listings/new/", "x", content_type=broken)
+    assert page.status_code == 400 and "This form could not be read" in page.content.decode()
+    api = client.post(f"/api/v1/seller/listings/{listing.pk}/images", "x", content_type=broken)
+    assert api.status_code == 400
+    assert api.json()["error"]["code"] == "unreadable_form"
