@@ -83,3 +83,31 @@ def test_me_requires_a_session_and_answers_in_the_error_shape(client: Client) ->
 def test_openapi_docs_are_served(client: Client) -> None:
     assert client.get("/api/v1/docs").status_code == 200
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Marketplace API"
+
+
+def test_the_openapi_document_lists_every_operations_errors_in_the_error_shape(client: Client) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    error = document["components"]["schemas"]["ErrorOut"]
+    assert error["required"] == ["error"]
+    body = document["components"]["schemas"][error["properties"]["error"]["$ref"].rsplit("/", 1)[-1]]
+    assert {"code", "message"} <= set(body["required"])
+    operations = [
+        (path, method, operation)
+        for path, methods in document["paths"].items()
+        if not path.startswith("/api/v1/_test/")  # this module's probes
+        for method, operation in methods.items()
+    ]
+    assert len(operations) >= 20
+    for path, method, operation in operations:
+        errors = {status: r for status, r in operation["responses"].items() if status.startswith("4")}
+        expected = {"400"}
+        expected |= {"401"} if operation.get("security") else set()
+        expected |= {"403"} if method in ("post", "put", "patch", "delete") else set()
+        expected |= {"422"} if operation.get("parameters") or operation.get("requestBody") else set()
+        expected |= {"404"} if "{" in path else set()
+        assert expected <= set(errors), (method, path, sorted(errors))
+        for status, response in errors.items():
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+    checkout = document["paths"]["/api/v1/checkout"]["post"]["responses"]
+    assert {"400", "401", "403", "404", "409", "422", "502"} <= set(checkout)
