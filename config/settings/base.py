@@ -157,6 +157,11 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
 }
+# The rate limits "per ip" above count per client address. Behind proxies, every request comes from
+# the proxy's address, so allauth must take the client's from X-Forwarded-For: the entry written by
+# the outermost of this many proxies of ours (the ones before it are the client's to invent). 0 (the
+# default, for a server reached directly) ignores the header, so a client cannot choose its address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Marketplace] "
 ACCOUNT_ADAPTER = "marketplace.account_adapter.AccountAdapter"  # its emails go through the outbox
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from sellers.models import Seller
 from tests.factories import PASSWORD, UserFactory, make_platform_admin
 
 pytestmark = pytest.mark.django_db
+
+LIMITED = "Too many failed login attempts"
 
 
 def test_login_is_by_email(client: Client) -> None:
@@ -121,3 +124,73 @@ def test_password_reset_by_email_link(
     client.post(form_page.request["PATH_INFO"], {"password1": new_password, "password2": new_password})
     assert Client().login(email="kim@example.com", password=new_password)
     assert not Client().login(email="kim@example.com", password=PASSWORD)
+
+
+# --- Behind a proxy: the failed-login limit per IP is per client, not per proxy ------------------
+
+PROXY = "10.0.0.2"  # the address every request comes from, behind the proxy
+
+
+def _compose_default(name: str) -> str:
+    """The value docker-compose.yml gives a variable of the app when the environment does not."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())
+    value = str(spec["x-app"]["environment"][name])
+    match = re.fullmatch(r"\$\{\w+:-(.*)\}", value)
+    return match.group(1) if match else value
+
+
+def _fail_logins(client: Client, times: int) -> list[str]:
+    """Wrong passwords for accounts that do not exist, so only the per-IP limit can trip."""
+    pages = []
+    for _ in range(times):
+        email = f"nobody-{uuid.uuid4().hex[:8]}@example.com"
+        response = client.post(reverse("account_login"), {"login": email, "password": "wrong"})
+        pages.append(response.content.decode())
+    return pages
+
+
+def test_behind_the_production_proxy_clients_do_not_share_the_failed_login_limit(
+    settings: Any, clean_cache: None
+) -> None:
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = int(_compose_default("ALLAUTH_TRUSTED_PROXY_COUNT"))
+    assert settings.ALLAUTH_TRUSTED_PROXY_COUNT == 1
+    UserFactory(email="carol@example.com")
+    attacker = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.66")
+    pages = _fail_logins(attacker, 11)
+    assert not any(LIMITED in page for page in pages[:10]) and LIMITED in pages[10]
+    # Inventing an address in front of the one the proxy wrote does not help the attacker.
+    spoofing = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.66")
+    assert LIMITED in _fail_logins(spoofing, 1)[0]
+    # Everyone else behind the same proxy still signs in.
+    carol = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="192.0.2.10")
+    response = carol.post(reverse("account_login"), {"login": "carol@example.com", "password": PASSWORD})
+    assert response.status_code == 302 and "_auth_user_id" in carol.session
+
+
+def test_without_trusted_proxies_a_client_cannot_escape_the_limit_with_a_forwarded_header(
+    settings: Any, clean_cache: None
+) -> None:
+    assert settings.ALLAUTH_TRUSTED_PROXY_COUNT == 0  # the default: a server reached directly
+    pages = [
+        _fail_logins(Client(REMOTE_ADDR="203.0.113.66", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}"), 1)[0]
+        for n in range(11)
+    ]
+    assert not any(LIMITED in page for page in pages[:10]) and LIMITED in pages[10]
+
+
+def test_the_trusted_proxy_count_comes_from_the_environment() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ALLAUTH_TRUSTED_PROXY_COUNT": "2", "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.ALLAUTH_TRUSTED_PROXY_COUNT)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "2", result.stderr
