@@ -26,7 +26,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events, from_schema
 
 from config.wsgi import application
-from tests.fuzz.conftest import World
+from tests.site.conftest import World
 
 pytestmark = [pytest.mark.slow]
 

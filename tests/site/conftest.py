@@ -1,7 +1,7 @@
-"""A small marketplace for the fuzz tests, with someone in every role.
+"""A small marketplace for the tests that sweep every page and operation, with someone in every role.
 
-The seller is onboarded on the sandbox (its Stripe account can take charges), so a fuzzed checkout
-really reaches Stripe's API; the buyer has paid one order of that seller and has its listing in the cart.
+The seller is onboarded on the sandbox (its Stripe account can take charges), so a checkout sent by
+these tests really reaches Stripe's API; the buyer has paid one order of that seller and has its listing in the cart.
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -25,10 +24,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from django.test import Client
-from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.urls import URLPattern
 
-from marketplace.fees.models import FeeRule
-from tests.fuzz.conftest import ROLES, World
+from tests.site.conftest import ROLES, World
+from tests.site.pages import page_url, path_params, project_pages, real_path_values, url_for
 
 pytestmark = [pytest.mark.slow]
 
@@ -36,7 +35,6 @@ NUL = "a\x00b"
 # Longer than any field's limit (the description's 10,000 included), and digits past Python's
 # 4,300-digit int() limit and Postgres's bigint, for the views that read numbers.
 OVERSIZE = "9" * 20_000
-SKIPPED_PREFIXES = ("api/", "django-admin/")
 QUERY_READ = re.compile(r"""request\.GET(?:\.get|\.getlist)?\(\s*["'](\w+)["']|request\.GET\[["'](\w+)["']\]""")
 NOT_FUZZED = {"csrfmiddlewaretoken"}  # the page's own token, so the view gets past the CSRF check
 
@@ -72,26 +70,6 @@ class FormParser(HTMLParser):
             self.forms[-1].fields[self._select] = a.get("value", "")
 
 
-def patterns(resolvers: list[Any] | None = None, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
-    """Every URL pattern of the project with its full route, from the resolver."""
-    for entry in resolvers if resolvers is not None else get_resolver().url_patterns:
-        if isinstance(entry, URLResolver):
-            yield from patterns(entry.url_patterns, prefix + str(entry.pattern))
-        else:
-            yield prefix + str(entry.pattern), entry
-
-
-def path_params(route: str, pattern: URLPattern) -> list[str]:
-    return list(pattern.pattern.regex.groupindex) or re.findall(r"<(?:\w+:)?(\w+)>", route)
-
-
-def url_for(name: str, values: dict[str, Any]) -> str | None:
-    try:
-        return reverse(name, kwargs=values)
-    except NoReverseMatch:
-        return None  # the converter refuses this value: the resolver answers 404 before any view
-
-
 def query_names_read_by(pattern: URLPattern) -> set[str]:
     module = inspect.getmodule(inspect.unwrap(pattern.callback))
     try:
@@ -99,22 +77,6 @@ def query_names_read_by(pattern: URLPattern) -> set[str]:
     except (OSError, TypeError):
         return set()
     return {a or b for a, b in QUERY_READ.findall(source)}
-
-
-def real_path_values(world: World) -> dict[str, Any]:
-    cart_item = world.order.buyer.cart.items.first()
-    return {
-        "slug": world.listing.category.slug,
-        "seller_id": world.seller.pk,
-        "listing_id": world.listing.pk,
-        "image_id": world.listing.images.first().pk,
-        "item_id": cart_item.pk if cart_item else 1,
-        "order_id": world.order.pk,
-        "event_id": world.event.pk,
-        "rule_id": FeeRule.objects.values_list("pk", flat=True).first(),
-        "key": "not-a-real-key",
-        "uidb36": "1",
-    }
 
 
 @dataclass
@@ -145,7 +107,7 @@ class Fuzz:
 
     def page(self, route: str, pattern: URLPattern, real: dict[str, Any]) -> None:
         params = path_params(route, pattern)
-        url = url_for(pattern.name, {p: real.get(p, 1) for p in params}) if pattern.name else None
+        url = page_url(route, pattern, real)
         if url is None:
             return
         response = self.send("get", url)
@@ -199,7 +161,7 @@ def test_no_page_answers_5xx_to_nul_or_oversize_input(world: World, role: str, c
     world.sign_in(client, role)
     fuzz = Fuzz(world=world, role=role, client=client)
     real = real_path_values(world)
-    pages = [(route, p) for route, p in patterns() if not route.startswith(SKIPPED_PREFIXES)]
+    pages = project_pages()
     for route, pattern in pages:
         fuzz.page(route, pattern, real)
     print(f"\n{role}: {len(pages)} pages, {len(fuzz.forms_seen)} forms, {fuzz.requests} requests")
