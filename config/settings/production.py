@@ -31,4 +31,11 @@ PLATFORM_ADMIN_REQUIRE_MFA = True
 STORAGE_BACKEND = env.str("STORAGE_BACKEND", default="s3")
 if STORAGE_BACKEND == "s3":
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}  # noqa: F405
+    # Listing images are served by the bucket: the Content-Security-Policy must let pages show them.
+    bucket_origins = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com"]  # noqa: F405
+    bucket_origins += [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_S3_REGION_NAME}.amazonaws.com"]  # noqa: F405
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += env.list(  # noqa: F405
+        "CSP_MEDIA_ORIGINS",
+        default=[AWS_S3_ENDPOINT_URL] if AWS_S3_ENDPOINT_URL else bucket_origins,  # noqa: F405
+    )
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="marketplace.email.SesEmailBackend")
