@@ -57,7 +57,7 @@ class RejectUnreadableInputMiddleware:
 def _bad_request(request: HttpRequest, code: str, message: str) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"error": {"code": code, "message": message}}, status=400)
-    return render(request, "bad_request.html", {"message": message}, status=400)
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 def _has_nul(request: HttpRequest) -> bool:

@@ -32,7 +32,7 @@ def signed_in(user: Any) -> Client:
 def assert_page_400(response: Any) -> None:
     assert response.status_code == 400
     page = response.content.decode()
-    assert SENTENCE in page and "Back to the shop" in page
+    assert SENTENCE in page and "Back to the storefront" in page
 
 
 def assert_api_400(response: Any) -> None:
@@ -138,3 +138,10 @@ def test_a_form_django_cannot_parse_is_a_400_in_words_on_pages_and_in_the_error_
     api = client.post(f"/api/v1/seller/listings/{listing.pk}/images", "x", content_type=broken)
     assert api.status_code == 400
     assert api.json()["error"]["code"] == "unreadable_form"
+
+
+def test_djangos_own_400_uses_the_same_page() -> None:
+    """Other bad requests Django refuses itself (here an unknown Host) get the site's 400 page too."""
+    response = Client().get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "We could not read this request" in response.content.decode()
