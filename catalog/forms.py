@@ -6,9 +6,9 @@ from typing import Any
 
 from django import forms
 
-from marketplace import money
 from catalog.images import ACCEPTED, MAX_IMAGE_BYTES
 from catalog.models import DESCRIPTION_MAX_LENGTH, Category
+from marketplace import money
 from marketplace.errors import InvalidInput
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from marketplace.catalog.models import DESCRIPTION_MAX_LENGTH
+from catalog.models import DESCRIPTION_MAX_LENGTH
 from marketplace.schemas import Text
 
 

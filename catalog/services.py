@@ -11,7 +11,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from marketplace import money
 from catalog.images import MAX_IMAGES_PER_LISTING, clean_image_upload
 from catalog.models import (
     DESCRIPTION_MAX_LENGTH,
@@ -22,6 +21,7 @@ from catalog.models import (
     ListingImage,
     ListingStatus,
 )
+from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:

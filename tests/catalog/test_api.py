@@ -182,8 +182,8 @@ def test_the_openapi_document_says_patch_fields_are_optional_and_never_null(clie
 
 
 def test_one_description_limit_for_the_api_and_its_document(client: Client) -> None:
-    from marketplace.catalog.forms import ListingForm
-    from marketplace.catalog.models import DESCRIPTION_MAX_LENGTH
+    from catalog.forms import ListingForm
+    from catalog.models import DESCRIPTION_MAX_LENGTH
 
     schemas = client.get("/api/v1/openapi.json").json()["components"]["schemas"]
     form = ListingForm(currency="usd")

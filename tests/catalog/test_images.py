@@ -19,9 +19,9 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from marketplace.catalog.images import MAX_IMAGE_PIXELS
-from marketplace.catalog.models import Listing, ListingImage
-from marketplace.catalog.services import listing_image_add
+from catalog.images import MAX_IMAGE_PIXELS
+from catalog.models import Listing, ListingImage
+from catalog.services import listing_image_add
 from marketplace.errors import InvalidInput
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_bytes
 

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from marketplace.catalog.models import Listing
+from catalog.models import Listing
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_bytes
 from tests.factories import UserFactory, make_platform_admin
 

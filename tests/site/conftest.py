@@ -14,9 +14,9 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
-from marketplace.catalog.models import Listing, ListingStatus
-from marketplace.catalog.services import listing_image_add
-from marketplace.fees.services import fee_rule_set
+from catalog.models import Listing, ListingStatus
+from catalog.services import listing_image_add
+from fees.services import fee_rule_set
 from marketplace.webhooks.models import WebhookEvent
 from orders import services as order_services
 from orders.models import Order

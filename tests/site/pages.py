@@ -9,7 +9,7 @@ from typing import Any
 
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
-from marketplace.fees.models import FeeRule
+from fees.models import FeeRule
 from tests.site.conftest import World
 
 # The API is swept by schemathesis against its own document; Django's admin is Django's code.
