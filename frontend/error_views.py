@@ -1,6 +1,8 @@
-"""The site's own 404 and 500 pages, in its layout, each with a way back (`config.urls` names them).
+"""The site's own 403, 404 and 500 pages, in its layout, each with a way back (`config.urls` names
+them; `CSRF_FAILURE_VIEW` names the 403 of a form sent with a stale or missing CSRF token, which
+Django would otherwise answer with its own bare page).
 
-404 renders with the request, so the header knows who is signed in. 500 renders without it: what
+403 and 404 render with the request, so the header knows who is signed in. 500 renders without it: what
 failed may be the database or the session, and the error page must not fail the same way; if even
 its template fails, a plain page with a link home goes out. Under `/api/` both answer in the API's
 error shape instead of HTML.
@@ -48,6 +50,26 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     template = loader.get_template("404.html")
     context = {"message": message, "ways_back": ways_back(request.path)}
     return HttpResponse(template.render(context, request), status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _api_error(403, "forbidden", "You are not allowed to do this.")
+    return _forbidden(request, "403.html")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form whose CSRF token no longer matches (a tab left open across a log-out or a new
+    session, or a cookie the browser dropped): say so and how to retry, never Django's bare page.
+    The reason is logged by Django; it is for us, not for the visitor."""
+    if request.path.startswith("/api/"):
+        return _api_error(403, "csrf_failed", "CSRF verification failed. Reload the page and retry.")
+    return _forbidden(request, "403_csrf.html")
+
+
+def _forbidden(request: HttpRequest, template_name: str) -> HttpResponse:
+    context = {"ways_back": ways_back(request.path)}
+    return HttpResponse(loader.get_template(template_name).render(context, request), status=403)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -23,6 +23,8 @@ SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-dev-key-change-me-in
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# A form sent with a stale or missing token gets the site's own 403 page with a way to retry.
+CSRF_FAILURE_VIEW = "frontend.error_views.csrf_failure"
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 INSTALLED_APPS = [

@@ -62,6 +62,50 @@ def test_an_unknown_api_path_answers_in_the_apis_error_shape(client: Client) -> 
 
 
 @pytest.mark.django_db
+def test_a_form_sent_with_a_stale_csrf_token_is_the_sites_403_with_a_way_back() -> None:
+    """A tab left open across a log-out or a new session posts a token that no longer matches:
+    the buyer reads what happened and how to retry, in the site's layout, signed in as they are."""
+    buyer = UserFactory()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(buyer)
+    client.get("/cart/")
+    response = client.post("/checkout/", {"seller_id": "1", "csrfmiddlewaretoken": "stale"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert_site_page(html, "This form has expired")
+    assert "Reload the page" in html and buyer.email in html
+    assert links(html) == [("Your orders", "/orders/"), ("Back to the storefront", "/")]
+    assert "CSRF_FAILURE_VIEW" not in html and "csrfmiddlewaretoken" not in html.split("error-page")[1]
+
+
+@pytest.mark.django_db
+def test_a_page_post_without_any_csrf_cookie_is_the_sites_403() -> None:
+    anonymous = Client(enforce_csrf_checks=True)
+    response = anonymous.post("/accounts/login/", {"login": "a@example.com", "password": "x"})
+    assert response.status_code == 403
+    assert_site_page(response.content.decode(), "This form has expired")
+
+
+@pytest.mark.django_db
+def test_an_api_call_with_a_wrong_csrf_token_stays_in_the_apis_error_shape() -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.get("/")
+    response = client.post("/api/v1/cart/items", {}, content_type="application/json", HTTP_X_CSRFTOKEN="wrong")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "csrf_failed"
+
+
+@pytest.mark.django_db
+def test_permission_denied_is_the_sites_403_page(client: Client) -> None:
+    client.raise_request_exception = False
+    response = client.get("/test-error/forbidden/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert_site_page(html, "You can't open this page")
+    assert links(html) == [("Back to the storefront", "/")]
+
+
+@pytest.mark.django_db
 def test_a_failing_view_is_the_sites_500_page(client: Client) -> None:
     client.raise_request_exception = False
     response = client.get("/test-error/")

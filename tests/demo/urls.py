@@ -1,13 +1,14 @@
-"""The project's URLs plus views that fail as a bug or a lost database would (for the 500 page tests)."""
+"""The project's URLs plus views that fail as a bug, a lost database or a refusal would (for the error page tests)."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from config.urls import handler404, handler500
+from config.urls import handler403, handler404, handler500
 from config.urls import urlpatterns as project_urlpatterns
 
-__all__ = ["handler404", "handler500", "urlpatterns"]
+__all__ = ["handler403", "handler404", "handler500", "urlpatterns"]
 
 
 def failing_view(request: HttpRequest) -> HttpResponse:
@@ -22,7 +23,12 @@ def database_gone(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("unreachable: the statement above fails")
 
 
+def forbidden_view(request: HttpRequest) -> HttpResponse:
+    raise PermissionDenied("staff only")
+
+
 urlpatterns = [
+    path("test-error/forbidden/", forbidden_view),
     path("test-error/", failing_view),
     path("test-error/database/", database_gone),
     path("checkout/test-error/", failing_view),
