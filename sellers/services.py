@@ -192,7 +192,9 @@ def _apply_account(seller: Seller, account: Account, snapshot_at: datetime) -> N
 
 
 def _sync(seller: Seller, account: Account, snapshot_at: datetime) -> bool:
-    """Mirror one read of the Express account onto the seller row; False if it was stale.
+    """Mirror one read of the Express account onto the seller row; False if it was stale. Either
+    way `seller` leaves with the row's state, so a caller that picks a sentence from it (the
+    onboarding return page) never reads the copy it loaded before a newer read landed.
 
     Out-of-order safety, chosen: the webhook handlers use events only as a trigger and re-read the
     account through the gateway, so what arrives here is Stripe's state at the time of reading,
@@ -206,6 +208,7 @@ def _sync(seller: Seller, account: Account, snapshot_at: datetime) -> bool:
         locked = Seller.objects.select_for_update().get(pk=seller.pk)
         if locked.stripe_state_updated_at and snapshot_at < locked.stripe_state_updated_at:
             logger.info("seller %s: ignoring a stale account snapshot", seller.pk)
+            _copy_state(locked, seller)
             return False
         _apply_account(locked, account, snapshot_at)
     _copy_state(locked, seller)

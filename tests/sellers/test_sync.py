@@ -57,6 +57,30 @@ def test_an_older_snapshot_never_moves_the_seller_backwards(sandbox: Any, countr
     assert not seller.charges_enabled and seller.status != SellerStatus.ACTIVE
 
 
+def test_a_stale_read_returns_the_newer_state_the_row_has(sandbox: Any) -> None:
+    """The return page's read races the account.updated webhook: when the webhook's newer read is
+    already on the row, the caller (the return page, which picks its sentence from the result) gets
+    that state, not the copy it loaded before, so it never says "not finished" beside "Active"."""
+    seller = seller_create(user=UserFactory(), shop_name="Shop", country="US", default_currency="usd")
+    loaded_by_return_page = Seller.objects.get(pk=seller.pk)
+    assert loaded_by_return_page.status == SellerStatus.ONBOARDING
+    link = stripe_accounts.account_link_create(
+        account_id=str(seller.stripe_account_id),
+        link_type="account_onboarding",
+        refresh_url="http://testserver/r",
+        return_url="http://testserver/b",
+    )
+    complete_onboarding(sandbox, link.url)
+    seller_refresh_from_stripe(seller=seller)  # the webhook's read lands first...
+    newer = timezone.now() + timedelta(minutes=1)  # ...and started after the return page's will
+    Seller.objects.filter(pk=seller.pk).update(stripe_state_updated_at=newer)
+
+    returned = seller_refresh_from_stripe(seller=loaded_by_return_page)
+
+    assert returned.status == SellerStatus.ACTIVE and returned.charges_enabled
+    assert returned.stripe_state_updated_at == newer
+
+
 def test_paused_or_disconnected_sellers_cannot_sell(sandbox: Any) -> None:
     seller = _onboarded_seller(sandbox)
     admin = make_platform_admin()
