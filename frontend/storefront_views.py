@@ -109,6 +109,8 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         listing_id = int(request.POST.get("listing", ""))
     except ValueError:
         raise Http404("No such listing.") from None
+    if listing_id < 1:  # no listing has it, and the way back below could not be built
+        raise Http404("No such listing.")
     try:
         current = services.cart_get_or_create(user=request.user, session=request.session)
         item = services.cart_item_add(cart=current, listing_id=listing_id, quantity=_quantity(request))

@@ -82,6 +82,16 @@ def test_a_line_that_can_no_longer_be_bought_is_flagged_and_left_out_of_the_tota
     assert "Fix the items marked above to pay this shop." in page
 
 
+@pytest.mark.parametrize("listing_id", ["-1", "0", "-99999999999999999999"])
+def test_adding_an_impossible_listing_id_is_a_404_page_not_a_500(client: Client, listing_id: str) -> None:
+    """A hand-made form with an id no listing can have gets the site's "No such listing", as a word
+    does (it was sent back to a listing URL that cannot be built: a 500)."""
+    client.raise_request_exception = False
+    response = client.post(reverse("cart_add"), {"listing": listing_id, "quantity": "1"})
+    assert response.status_code == 404
+    assert "No such listing." in response.content.decode()
+
+
 def test_remove_an_item(client: Client) -> None:
     add(client, ListingFactory(title="Blue mug"))
     item = CartItem.objects.get()
