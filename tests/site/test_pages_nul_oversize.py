@@ -1,4 +1,4 @@
-"""A NUL and oversize fuzz of every page, as an anonymous visitor, a buyer, a seller and a platform admin.
+"""A NUL, oversize and -1 fuzz of every page, as an anonymous visitor, a buyer, a seller and a platform admin.
 
 The pages come from the URL resolver (so a new page cannot escape), their path ids are filled with
 rows that exist, and for each role:
@@ -6,7 +6,8 @@ rows that exist, and for each role:
   its GET forms and its links carry) is sent with a NUL, then with an oversize value;
 - every path part that can hold text is sent with a NUL, and every path part with an oversize value;
 - every form rendered on the page, as that role sees it, is submitted with a NUL in every field, then
-  with an oversize value in every field (with the page's own CSRF token, so the view really runs).
+  with an oversize value, then with -1 in every field (with the page's own CSRF token, so the view
+  really runs).
 Nothing may answer 5xx; a NUL in a query string or a form is a 400 that says so.
 
 The API is left to schemathesis (test_api_schemathesis.py), Django's own admin to Django (it is not
@@ -35,6 +36,9 @@ NUL = "a\x00b"
 # Longer than any field's limit (the description's 10,000 included), and digits past Python's
 # 4,300-digit int() limit and Postgres's bigint, for the views that read numbers.
 OVERSIZE = "9" * 20_000
+# A number no row has and no URL can carry (path converters take digits only): a view that sends
+# the visitor back to a URL built from it must not fail building it.
+NEGATIVE = "-1"
 QUERY_READ = re.compile(r"""request\.GET(?:\.get|\.getlist)?\(\s*["'](\w+)["']|request\.GET\[["'](\w+)["']\]""")
 NOT_FUZZED = {"csrfmiddlewaretoken"}  # the page's own token, so the view gets past the CSRF check
 
@@ -135,7 +139,7 @@ class Fuzz:
         if not fuzzable or key in self.forms_seen:
             return
         self.forms_seen.add(key)
-        for value, nul in ((NUL, True), (OVERSIZE, False)):
+        for value, nul in ((NUL, True), (OVERSIZE, False), (NEGATIVE, False)):
             self.send(form.method, action, {**form.fields, **dict.fromkeys(fuzzable, value)}, nul=nul)
 
 
