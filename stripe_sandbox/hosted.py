@@ -27,8 +27,9 @@ TEST_CARDS = [
     ("4000000000000259", "succeeds, then is disputed"),
 ]
 _CSS = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1f36}
-h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}td,th{padding:.3rem;border-bottom:1px solid #ddd;
-text-align:left}button{background:#635bff;color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;
+h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}
+td,th{padding:.3rem;border-bottom:1px solid #ddd;text-align:left;overflow-wrap:anywhere}
+button{background:#635bff;color:#fff;border:0;border-radius:4px;padding:.6rem 1.2rem;font-size:1rem;
 cursor:pointer}button.secondary{background:#697386}[role=alert]{color:#b3093c;font-weight:600}input[type=text],
 input[type=email]{padding:.4rem;width:100%;box-sizing:border-box}.note{color:#697386;font-size:.9rem}
 body.wide{max-width:72rem}.scroll{overflow-x:auto;position:relative}code{overflow-wrap:anywhere}

@@ -123,3 +123,31 @@ def test_expired_session_page_leads_back_to_the_shop(
     page_is_usable()
     page.get_by_role("link", name=re.compile("^Return to ")).click()
     expect(page).to_have_url(f"{sb.url}/_sandbox/?cancelled=1")
+
+
+def test_a_long_item_name_wraps_on_a_phone(
+    page: Page, client: stripe.StripeClient, sb: Sandbox, page_is_usable: Callable[[], None]
+) -> None:
+    """A seller may name an item with one long word (140 characters are allowed by the app): the hosted
+    page wraps it instead of making the buyer scroll sideways to find the Pay button."""
+    acct = onboarded_account(client, sb, country="JP")
+    name = "W" * 140
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "success_url": "http://app/success?session={CHECKOUT_SESSION_ID}",
+            "cancel_url": "http://app/cancel",
+            "line_items": [
+                {
+                    "price_data": {"currency": "jpy", "unit_amount": 3_000, "product_data": {"name": name}},
+                    "quantity": 2,
+                }
+            ],
+            "payment_intent_data": {"application_fee_amount": 300, "transfer_data": {"destination": acct}},
+        }
+    )
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(session.url)
+    expect(page.get_by_role("cell", name=name)).to_be_visible()
+    expect(page.locator("#total")).to_have_text("¥6,000")
+    page_is_usable()
