@@ -38,6 +38,7 @@ from django.utils import timezone
 from catalog.models import Cart, CartItem, Listing
 from catalog.selectors import CartGroup, cart_view
 from fees.policy import FeeLine, fee_for
+from marketplace import money
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import ApplicationFee, Charge, CheckoutSession, PaymentIntent, Transfer
@@ -242,8 +243,10 @@ def checkout_start(
     """Turn one seller's group of the cart into an order with reserved stock and a Checkout Session.
 
     `success_url` must contain `{CHECKOUT_SESSION_ID}`; `cancel_url` may contain `{ORDER_ID}`.
-    Refuses items of a seller who cannot take charges, unavailable items and short stock, with a
-    sentence for the buyer; the cart itself is never changed here (only payment empties it).
+    Refuses items of a seller who cannot take charges, unavailable items, short stock and a total
+    over the largest amount Stripe charges at once (each price is capped, a quantity of them is
+    not), with a sentence for the buyer; the cart itself is never changed here (only payment
+    empties it).
     """
     if cart is None:
         raise NotFound("Your cart is empty.", code="cart_empty")
@@ -253,6 +256,13 @@ def checkout_start(
     problems = [f"“{line.listing.title}”: {line.problem}" for line in group.lines if not line.ok]
     if problems or not group.lines:
         raise InvalidInput(" ".join(problems) or "Nothing to pay.", code="cart_not_payable")
+    if group.subtotal > money.MAXIMUM_CHARGE_AMOUNT:
+        most = money.format_money(money.MAXIMUM_CHARGE_AMOUNT, group.currency)
+        raise InvalidInput(
+            f"{money.format_money(group.subtotal, group.currency)} is more than one card payment can be ({most}):"
+            " lower the quantities and pay the rest in another order.",
+            code="cart_not_payable",
+        )
     order = _order_for_checkout(buyer=buyer, cart=cart, group=group)
     if order.checkout_session_id and order.checkout_url:
         return CheckoutStart(order=order, url=order.checkout_url)

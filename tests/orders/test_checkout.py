@@ -126,6 +126,25 @@ def test_seller_who_cannot_sell_is_refused_with_a_clear_message(sandbox: Any) ->
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize(("currency", "most"), [("usd", "$999,999.99"), ("jpy", "¥99,999,999")], ids=["usd", "jpy"])
+def test_a_group_over_the_largest_card_payment_is_refused_before_stripe_is_asked(
+    sandbox: Any, currency: str, most: str
+) -> None:
+    """Each listing's price is capped at Stripe's largest amount, but two of them are not: Stripe
+    refuses a charge of more than 8 digits in minor units, so the buyer reads why here, nothing is
+    reserved and the cart is kept."""
+    seller = active_seller(sandbox, currency=currency)
+    listing = listing_of(seller, price=60_000_000, stock=5)
+    buyer = UserFactory()
+    cart = cart_with(buyer, (listing, 2))
+    with pytest.raises(InvalidInput) as exc:
+        start(buyer, cart, seller)
+    assert f"more than one card payment can be ({most})" in exc.value.message
+    assert not Order.objects.exists()
+    listing.refresh_from_db()
+    assert listing.stock == 5 and CartItem.objects.get(cart=cart).quantity == 2
+
+
 def test_short_stock_is_refused_and_the_cart_kept(sandbox: Any) -> None:
     seller = active_seller(sandbox)
     listing = listing_of(seller, price=1200, stock=3)
