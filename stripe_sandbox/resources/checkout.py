@@ -144,7 +144,9 @@ def session_create(ctx: Ctx) -> Obj:
     td = pid.get("transfer_data")
     if td:
         payments.check_destination(ctx.core, td["destination"], "payment_intent_data[transfer_data][destination]")
-    payments.check_amounts(total, pid.get("application_fee_amount"), (td or {}).get("amount"), "payment_intent_data[")
+    payments.check_amounts(
+        total, pid.get("application_fee_amount"), (td or {}).get("amount"), "payment_intent_data[", currency=currency
+    )
     if p.get("customer"):
         ctx.store.get(p["customer"], "customer", ctx.owner)
         if p.get("customer_email"):

@@ -87,9 +87,18 @@ def check_destination(core: Core, destination: str, param: str) -> None:
         )
 
 
-def check_amounts(amount: int, fee: int | None, transfer_amount: int | None, prefix: str = "") -> None:
+# Stripe's amount field takes at most 8 digits in minor units ($999,999.99, ¥99,999,999).
+MAXIMUM_AMOUNT = 99_999_999
+
+
+def check_amounts(
+    amount: int, fee: int | None, transfer_amount: int | None, prefix: str = "", *, currency: str = "usd"
+) -> None:
     if amount < 1:
         raise StripeError(400, "Amount must be at least 1", code="amount_too_small", param=f"{prefix}amount")
+    if amount > MAXIMUM_AMOUNT:
+        most = money.format_amount(MAXIMUM_AMOUNT, currency)
+        raise StripeError(400, f"Amount must be no more than {most}", code="amount_too_large", param=f"{prefix}amount")
     if fee is not None and not 0 <= fee <= amount:
         raise invalid(
             "The application fee amount must be positive and cannot exceed the amount of the payment.",
@@ -110,7 +119,9 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
         if owner:
             raise invalid("Destination charges cannot be created on behalf of a connected account.")
         check_destination(core, transfer_data["destination"], "transfer_data[destination]")
-    check_amounts(p["amount"], p.get("application_fee_amount"), (transfer_data or {}).get("amount"))
+    check_amounts(
+        p["amount"], p.get("application_fee_amount"), (transfer_data or {}).get("amount"), currency=p["currency"]
+    )
     if p.get("customer"):
         core.store.get(p["customer"], "customer", owner)
     pi = template(

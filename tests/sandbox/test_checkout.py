@@ -103,3 +103,20 @@ def test_refund_errors(client: stripe.StripeClient, sb: Sandbox) -> None:
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.refunds.create(params={"charge": pi.latest_charge, "reverse_transfer": True})
     assert client.v1.charges.retrieve(pi.latest_charge).refunded is True
+
+
+@pytest.mark.parametrize(("currency", "most"), [("usd", "$999,999.99"), ("jpy", "¥99,999,999")])
+def test_a_charge_over_eight_digits_is_refused_as_stripe_does(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, most: str
+) -> None:
+    """Stripe refuses an amount over 99,999,999 minor units (amount_too_large), for a Checkout
+    Session's total as for a PaymentIntent; 99,999,999 itself is accepted."""
+    acct = onboarded_account(client, sb)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        destination_session(client, acct, 100_000_000, 1_000, currency=currency)
+    assert exc.value.code == "amount_too_large"
+    assert exc.value.user_message == f"Amount must be no more than {most}"
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.payment_intents.create(params={"amount": 100_000_000, "currency": currency})
+    assert exc.value.code == "amount_too_large"
+    assert destination_session(client, acct, 99_999_999, 1_000, currency=currency).amount_total == 99_999_999
