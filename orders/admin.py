@@ -23,19 +23,21 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("status", "currency")
-    search_fields = ("id", "checkout_session_id", "payment_intent_id", "charge_id", "buyer__email")
-    raw_id_fields = ("buyer", "seller")
+    search_fields = (
+        "id",
+        "checkout_session_id",
+        "payment__stripe_payment_intent_id",
+        "payment__stripe_charge_id",
+        "buyer__email",
+    )
+    raw_id_fields = ("buyer", "seller", "payment")
     inlines = (OrderLineInline,)
     readonly_fields = (
         "amount_total",
         "application_fee_amount",
         "currency",
         "checkout_session_id",
-        "payment_intent_id",
-        "charge_id",
-        "transfer_id",
-        "application_fee_id",
-        "refund_id",
+        "payment",
     )
 
 

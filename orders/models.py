@@ -12,6 +12,10 @@ Lifecycle::
           └───────> canceled (buyer canceled, replaced by a changed cart, or the shop stopped selling)
     paid late for stock that was released and is gone, or to a shop that stopped selling ──> refunded
 
+The money itself lives elsewhere: what the buyer paid is a `payments.Payment` (`order.payment`),
+what reached the seller a `payouts.Transfer` and `payouts.ApplicationFee`; the order keeps its
+Checkout Session, which is the order's own way to be paid.
+
 While Stripe cannot confirm a payment the buyer came back from, a pending order carries
 `payment_confirming_since` and says "we are confirming your payment".
 
@@ -68,13 +72,14 @@ class Order(models.Model):
     checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True, default="")
     checkout_expires_at = models.DateTimeField(null=True, blank=True)
-    payment_intent_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
-    charge_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
-    transfer_id = models.CharField(max_length=255, blank=True, default="")
-    application_fee_id = models.CharField(max_length=255, blank=True, default="")
-    amount_received = models.BigIntegerField(default=0)
-    refund_id = models.CharField(max_length=255, blank=True, default="")
-    amount_refunded = models.BigIntegerField(default=0)
+    payment = models.ForeignKey(
+        "payments.Payment",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text="What the buyer paid (one payment may pay several orders).",
+    )
     payment_error = models.CharField(
         max_length=300, blank=True, default="", help_text="Why the last payment attempt failed, in the bank's words."
     )

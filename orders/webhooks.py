@@ -3,14 +3,15 @@
 Stripe delivers late, twice and out of order, so every handler is idempotent and re-reads or
 checks state before acting: the "paid" path re-reads the session from Stripe (with its payment
 expanded) and goes through `order_mark_paid`, which the success page uses too; the others only
-move an order forward from `pending_payment` or fill in ids still blank. Each reads `data.object`
+move an order forward from `pending_payment` or link its payment. The seller's side of the money
+(`transfer.created`, `application_fee.created`) is `payouts.webhooks`. Each reads `data.object`
 as the gateway's typed object (`event.stripe_object`).
 """
 
 from __future__ import annotations
 
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import ApplicationFee, Charge, CheckoutSession, PaymentError, PaymentIntent, Transfer
+from marketplace.gateway.types import Charge, CheckoutSession, PaymentError, PaymentIntent
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from orders import services
@@ -57,15 +58,7 @@ def buyer_sentence(error: PaymentError | None) -> str:
 
 @webhook_handler("charge.succeeded")
 def charge_succeeded(event: WebhookEvent) -> None:
+    """The payment and its ledger postings; an outage reading the balance transaction raises, so
+    the event is retried with nothing half-posted (the handler commits with the event)."""
     charge = event.stripe_object(Charge)
     services.order_record_charge(order_id=services.order_id_of(charge), charge=charge)
-
-
-@webhook_handler("transfer.created")
-def transfer_created(event: WebhookEvent) -> None:
-    services.order_record_transfer(transfer=event.stripe_object(Transfer))
-
-
-@webhook_handler("application_fee.created")
-def application_fee_created(event: WebhookEvent) -> None:
-    services.order_record_application_fee(fee=event.stripe_object(ApplicationFee))

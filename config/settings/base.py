@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "fees",
     "sellers",
     "orders",
+    "payments",
     "payouts",
     "frontend",
     "marketplace.webhooks",

@@ -16,7 +16,7 @@ from marketplace import gateway
 from marketplace.gateway.types import Charge, CheckoutSession, Customer, PaymentIntent, Refund
 
 # What the success page and the webhook handlers need to record an order's money in one read.
-PAYMENT_EXPAND = ["payment_intent", "payment_intent.latest_charge"]
+PAYMENT_EXPAND = ["payment_intent", "payment_intent.latest_charge", "payment_intent.latest_charge.balance_transaction"]
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,9 @@ def checkout_session_create(
 
 
 def checkout_session_retrieve(session_id: str, *, expand_payment: bool = True) -> CheckoutSession:
-    """The session as Stripe sees it now; with its payment intent and charge expanded, so the ids
-    and amounts of the charge, the transfer and the application fee come in the same read."""
+    """The session as Stripe sees it now; with its payment intent, charge and the charge's balance
+    transaction expanded, so the ids and amounts of the charge, the transfer, the application fee
+    and Stripe's processing fee come in the same read."""
     params: dict[str, Any] = {"expand": PAYMENT_EXPAND} if expand_payment else {}
     session = gateway.call(gateway.client().v1.checkout.sessions.retrieve, session_id, params=params)
     return CheckoutSession.from_stripe(session)
@@ -112,8 +113,9 @@ def checkout_session_expire(*, session_id: str, order_id: int) -> CheckoutSessio
 
 
 def payment_intent_retrieve(payment_intent_id: str) -> PaymentIntent:
-    """The payment intent with its latest charge expanded (charge, transfer, fee ids and amounts)."""
-    params = {"expand": ["latest_charge"]}
+    """The payment intent with its latest charge and its balance transaction expanded (charge,
+    transfer, fee ids and amounts, Stripe's processing fee)."""
+    params = {"expand": ["latest_charge", "latest_charge.balance_transaction"]}
     intent = gateway.call(gateway.client().v1.payment_intents.retrieve, payment_intent_id, params=params)
     return PaymentIntent.from_stripe(intent)
 

@@ -65,7 +65,7 @@ def paid_order(sandbox: Any, currency: str) -> Paid:
     pay(sandbox, str(order.checkout_session_id))
     order = services.order_sync_from_stripe(order=order)
     assert order.status == OrderStatus.PAID and order.application_fee_amount == 1_000
-    return Paid(order, str(seller.stripe_account_id), gateway_checkout.charge_retrieve(order.charge_id))
+    return Paid(order, str(seller.stripe_account_id), gateway_checkout.charge_retrieve(order.payment.stripe_charge_id))
 
 
 def txn_sum(currency: str, account: str | None = None) -> int:
@@ -87,14 +87,17 @@ def test_a_paid_checkout_reads_back_as_typed_objects(sandbox: Any, currency: str
     )
     assert session.metadata["order_id"] == str(paid.order.pk) and session.client_reference_id == str(paid.order.pk)
     intent = session.payment_intent
-    assert isinstance(intent, PaymentIntent) and intent.id == paid.order.payment_intent_id
+    assert isinstance(intent, PaymentIntent) and intent.id == paid.order.payment.stripe_payment_intent_id
     assert (intent.amount_received, intent.application_fee_amount, intent.status) == (10_000, 1_000, "succeeded")
     assert intent.transfer_data is not None and intent.transfer_data.destination == paid.account
     assert isinstance(intent.latest_charge, Charge) and intent.latest_charge.id == paid.charge.id
 
     charge = paid.charge
     assert (charge.amount, charge.currency, charge.status, charge.refunded) == (10_000, currency, "succeeded", False)
-    assert (charge.transfer, charge.application_fee) == (paid.order.transfer_id, paid.order.application_fee_id)
+    assert (charge.transfer, charge.application_fee) == (
+        paid.order.payment.transfers.get().stripe_id,
+        paid.order.payment.application_fees.get().stripe_id,
+    )
     assert charge.payment_intent == intent.id and charge.application_fee_amount == 1_000
     stripe_fee, _ = WORKED[currency]
     txn = charge.balance_transaction
@@ -137,7 +140,9 @@ def test_balances_match_the_worked_example_and_their_streamed_transactions(sandb
 def test_a_refund_reads_back_with_its_reversal_and_fee_refund(sandbox: Any, currency: str) -> None:
     paid = paid_order(sandbox, currency)
     refund = gateway_checkout.refund_create(
-        payment_intent=paid.order.payment_intent_id, idempotency_ids=("test-refund", paid.order.pk), amount=2_500
+        payment_intent=paid.order.payment.stripe_payment_intent_id,
+        idempotency_ids=("test-refund", paid.order.pk),
+        amount=2_500,
     )
     assert isinstance(refund, Refund)
     assert (refund.amount, refund.currency, refund.status) == (2_500, currency, "succeeded")
@@ -146,15 +151,21 @@ def test_a_refund_reads_back_with_its_reversal_and_fee_refund(sandbox: Any, curr
 
     sdk = client_for(sandbox, "sk_test_marketplace")
     reversal = TransferReversal.from_stripe(
-        sdk.v1.transfers.reversals.retrieve(paid.order.transfer_id, refund.transfer_reversal)
+        sdk.v1.transfers.reversals.retrieve(paid.order.payment.transfers.get().stripe_id, refund.transfer_reversal)
     )
     # A destination charge transfers the whole amount (the fee comes back separately): a quarter of
     # the charge refunded reverses a quarter of the transfer and refunds a quarter of the fee.
-    assert (reversal.amount, reversal.currency, reversal.transfer) == (2_500, currency, paid.order.transfer_id)
-    transfer = Transfer.from_stripe(sdk.v1.transfers.retrieve(paid.order.transfer_id))
+    assert (reversal.amount, reversal.currency, reversal.transfer) == (
+        2_500,
+        currency,
+        paid.order.payment.transfers.get().stripe_id,
+    )
+    transfer = Transfer.from_stripe(sdk.v1.transfers.retrieve(paid.order.payment.transfers.get().stripe_id))
     assert (transfer.amount, transfer.amount_reversed, transfer.destination) == (10_000, 2_500, paid.account)
     assert transfer.source_transaction == paid.charge.id
-    fee = ApplicationFee.from_stripe(sdk.v1.application_fees.retrieve(paid.order.application_fee_id))
+    fee = ApplicationFee.from_stripe(
+        sdk.v1.application_fees.retrieve(paid.order.payment.application_fees.get().stripe_id)
+    )
     assert (fee.amount, fee.amount_refunded, fee.account) == (1_000, 250, paid.account)
     assert fee.originating_transaction == paid.charge.id and fee.charge == transfer.destination_payment  # the py_
     charge = gateway_checkout.charge_retrieve(paid.charge.id)

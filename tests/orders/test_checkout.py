@@ -58,9 +58,9 @@ def test_worked_example_destination_charge_with_fee_snapshot(
     with django_capture_on_commit_callbacks(execute=True):
         paid = services.order_sync_from_stripe(order=order)
     assert paid.status == OrderStatus.PAID
-    assert paid.charge_id.startswith("ch_") and paid.transfer_id.startswith("tr_")
-    assert paid.application_fee_id.startswith("fee_") and paid.amount_received == price
-    pi = gateway_checkout.payment_intent_retrieve(paid.payment_intent_id)
+    assert paid.payment.stripe_charge_id.startswith("ch_") and paid.payment.transfers.get().stripe_id.startswith("tr_")
+    assert paid.payment.application_fees.get().stripe_id.startswith("fee_") and paid.payment.amount == price
+    pi = gateway_checkout.payment_intent_retrieve(paid.payment.stripe_payment_intent_id)
     assert pi.application_fee_amount == fee
     assert pi.transfer_data.destination == seller.stripe_account_id
     assert not CartItem.objects.filter(cart=cart).exists(), "what was paid leaves the cart"
@@ -194,8 +194,8 @@ def test_a_late_payment_for_sold_out_stock_is_refunded_with_a_message(
         refunded = services.order_sync_from_stripe(order=Order.objects.get(pk=order.pk))
         again = services.order_sync_from_stripe(order=Order.objects.get(pk=order.pk))  # a retried webhook
     assert refunded.status == again.status == OrderStatus.REFUNDED
-    assert refunded.amount_refunded == 1500 and "sold out" in refunded.status_message
-    charge = gateway_checkout.payment_intent_retrieve(refunded.payment_intent_id).latest_charge
+    assert refunded.payment.amount_refunded == 1500 and "sold out" in refunded.status_message
+    charge = gateway_checkout.payment_intent_retrieve(refunded.payment.stripe_payment_intent_id).latest_charge
     assert charge.amount_refunded == 1500, "refunded once, in full"
     assert [m.to for m in mail.outbox] == [[late_buyer.email]] and "refunded" in mail.outbox[0].subject
     listing.refresh_from_db()

@@ -61,7 +61,11 @@ def test_buyer_pays_with_4242_and_seller_sees_net_after_fee(
     expect(page.get_by_test_id("order-row")).to_contain_text("Paid")
     assert sandbox_webhooks.wait_for_webhooks(10)
     order = Order.objects.get(buyer=buyer)
-    assert order.status == OrderStatus.PAID and order.transfer_id and order.application_fee_id
+    assert (
+        order.status == OrderStatus.PAID
+        and order.payment.transfers.get().stripe_id
+        and order.payment.application_fees.get().stripe_id
+    )
 
     log_out(page)
     log_in(page, base, seller.user.email)

@@ -10,9 +10,13 @@ from typing import Any
 import pytest
 
 from catalog.models import Listing
+from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway.types import Charge, PaymentIntent
+from marketplace.ledger.models import LedgerTransaction
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from orders import services
 from orders.models import Order, OrderStatus
+from payouts.models import ApplicationFee
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
 from tests.sandbox.helpers import client_for
@@ -77,15 +81,21 @@ def test_a_completed_event_still_unpaid_waits_for_the_async_result(sandbox: Any)
     assert order.status == OrderStatus.PENDING_PAYMENT and order.stock_reserved
 
 
-def test_a_late_application_fee_event_finds_the_order_by_the_platform_charge(sandbox: Any) -> None:
-    """On a destination charge the fee's `charge` is the seller's py_ payment; the order is found by
-    `originating_transaction`, the platform's charge."""
+def test_an_application_fee_event_before_the_charge_posts_once_and_links_to_the_payment(sandbox: Any) -> None:
+    """Out of order: `application_fee.created` comes before the payment is recorded. On a destination
+    charge the fee's `charge` is the seller's py_ payment; its payment is found later by
+    `originating_transaction`, the platform's charge, and the fee is posted once."""
     order = pending_order(sandbox)
     pay(sandbox, str(order.checkout_session_id))
-    paid = services.order_sync_from_stripe(order=order)
-    fee_id = paid.application_fee_id
-    Order.objects.filter(pk=order.pk).update(application_fee_id="")  # as if the session read had not said it
-    fee = client_for(sandbox).v1.application_fees.retrieve(fee_id).to_dict()
-    assert fee["charge"].startswith("py_") and fee["originating_transaction"] == paid.charge_id
+    session = gateway_checkout.checkout_session_retrieve(str(order.checkout_session_id))
+    intent = session.payment_intent
+    assert isinstance(intent, PaymentIntent) and isinstance(intent.latest_charge, Charge)
+    fee = client_for(sandbox).v1.application_fees.retrieve(str(intent.latest_charge.application_fee)).to_dict()
+    assert fee["charge"].startswith("py_") and fee["originating_transaction"] == intent.latest_charge.id
     assert deliver("application_fee.created", fee) == "processed"
-    assert Order.objects.get(pk=order.pk).application_fee_id == fee_id
+    assert ApplicationFee.objects.get(stripe_id=fee["id"]).payment is None  # no payment recorded yet
+
+    paid = services.order_sync_from_stripe(order=order)
+    assert paid.payment is not None and ApplicationFee.objects.get(stripe_id=fee["id"]).payment == paid.payment
+    assert deliver("application_fee.created", fee) == "processed"
+    assert LedgerTransaction.objects.filter(source_id=fee["id"], kind="application_fee").count() == 1

@@ -25,5 +25,5 @@ def test_seed_demo_orders_pays_one_usd_and_one_jpy_order_through_the_sandbox_onc
         ("jpy", OrderStatus.PAID, 4_800),
         ("usd", OrderStatus.PAID, 3_200),
     ]
-    assert all(o.charge_id and o.transfer_id for o in orders)
+    assert all(o.payment and o.payment.transfers.get().stripe_id for o in orders)
     assert "already has a paid demo order" in out.getvalue()

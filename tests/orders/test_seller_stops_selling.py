@@ -80,12 +80,12 @@ def test_a_payment_that_lands_after_the_pause_is_refunded_in_full_with_a_sentenc
     assert SHOP_STOPPED_REFUNDED in response.content.decode()
     assert "Thank you" not in response.content.decode()
     order.refresh_from_db()
-    assert (order.status, order.amount_refunded, order.status_message) == (
+    assert (order.status, order.payment.amount_refunded, order.status_message) == (
         OrderStatus.REFUNDED,
         2 * price,
         SHOP_STOPPED_REFUNDED,
     )
-    charge = gateway_checkout.payment_intent_retrieve(order.payment_intent_id).latest_charge
+    charge = gateway_checkout.payment_intent_retrieve(order.payment.stripe_payment_intent_id).latest_charge
     assert (charge.amount_refunded, charge.currency) == (2 * price, currency)
     assert Listing.objects.get(pk=listing.pk).stock == 3, "nothing is held for a refunded order"
     assert [m.to for m in mail.outbox] == [[buyer.email]]
@@ -95,7 +95,7 @@ def test_a_payment_that_lands_after_the_pause_is_refunded_in_full_with_a_sentenc
     with django_capture_on_commit_callbacks(execute=True):
         services.orders_close_checkouts_of_seller(seller_id=seller.pk)
         services.order_sync_from_stripe(order=order)
-    charge = gateway_checkout.payment_intent_retrieve(order.payment_intent_id).latest_charge
+    charge = gateway_checkout.payment_intent_retrieve(order.payment.stripe_payment_intent_id).latest_charge
     assert charge.amount_refunded == 2 * price and len(mail.outbox) == 1
 
 

@@ -38,7 +38,12 @@ def test_paid_by_webhook_alone_with_all_ids_and_one_pair_of_emails(sandbox_webho
     assert sandbox_webhooks.wait_for_webhooks(10)
     assert wait_until(lambda: status_of(order) == OrderStatus.PAID)
     paid = Order.objects.get(pk=order.pk)
-    assert paid.charge_id and paid.transfer_id and paid.application_fee_id and paid.payment_intent_id
+    assert (
+        paid.payment.stripe_charge_id
+        and paid.payment.transfers.get().stripe_id
+        and paid.payment.application_fees.get().stripe_id
+        and paid.payment.stripe_payment_intent_id
+    )
     assert (paid.amount_total, paid.application_fee_amount, paid.seller_net) == (10_000, 1_030, 8_970)
     assert not CartItem.objects.filter(cart=cart).exists()
     assert sorted(m.to[0] for m in order_mails()) == sorted([buyer.email, seller.user.email])

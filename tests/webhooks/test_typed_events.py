@@ -38,12 +38,12 @@ def test_every_event_of_the_money_flows_reads_as_typed_objects(sandbox_webhooks:
     ).order
     pay(sb, str(order.checkout_session_id))
     assert sb.wait_for_webhooks(10)
-    assert wait_until(lambda: bool(type(order).objects.get(pk=order.pk).charge_id))
+    assert wait_until(lambda: type(order).objects.get(pk=order.pk).payment_id is not None)
     order.refresh_from_db()
     gateway_checkout.refund_create(
-        payment_intent=order.payment_intent_id, idempotency_ids=("typed-events", order.pk), amount=1_000
+        payment_intent=order.payment.stripe_payment_intent_id, idempotency_ids=("typed-events", order.pk), amount=1_000
     )
-    control(sb, f"charges/{order.charge_id}/dispute")
+    control(sb, f"charges/{order.payment.stripe_charge_id}/dispute")
     control(sb, f"accounts/{seller.stripe_account_id}/requirements", currently_due=["individual.id_number"])
     control(sb, "clock/advance", seconds=3 * 86400)
     assert sb.wait_for_webhooks(15)

@@ -1,0 +1,52 @@
+"""Writes of orders, one module per concern:
+
+- `checkout`: a cart group becomes an order with reserved stock and a Checkout Session;
+- `payment_state`: Stripe's answers (webhooks, success page, sweepers) settle it: paid once (with
+  its `payments.Payment` and ledger postings), expired, failed, canceled, refunded late;
+- `fulfilment`: shipped, then received.
+
+Callers import the names below from `orders.services`; they are what other apps, pages, tasks and
+tests use, and nothing more.
+"""
+
+from orders.services.checkout import CHECKOUT_LIFETIME, CheckoutStart, checkout_start, order_session_expire
+from orders.services.fulfilment import order_complete, order_mark_fulfilled
+from orders.services.payment_state import (
+    PAYMENT_NOT_COMPLETED,
+    SWEEP_GRACE,
+    order_cancel,
+    order_confirm_payment,
+    order_expire,
+    order_id_of,
+    order_mark_paid,
+    order_mark_payment_failed,
+    order_record_charge,
+    order_record_payment_error,
+    order_sync_from_stripe,
+    orders_close_checkouts_of_seller,
+    orders_confirm_payments,
+    orders_sweep_expired,
+)
+
+__all__ = [
+    "CHECKOUT_LIFETIME",
+    "PAYMENT_NOT_COMPLETED",
+    "SWEEP_GRACE",
+    "CheckoutStart",
+    "checkout_start",
+    "order_cancel",
+    "order_complete",
+    "order_confirm_payment",
+    "order_expire",
+    "order_id_of",
+    "order_mark_fulfilled",
+    "order_mark_paid",
+    "order_mark_payment_failed",
+    "order_record_charge",
+    "order_record_payment_error",
+    "order_session_expire",
+    "order_sync_from_stripe",
+    "orders_close_checkouts_of_seller",
+    "orders_confirm_payments",
+    "orders_sweep_expired",
+]

@@ -1,0 +1,50 @@
+"""Stock held by orders, shared by checkout and the payment lifecycle. Callers hold the order's row lock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Listing
+from orders.models import Order
+
+
+def lock_listings(ids: Iterable[int]) -> dict[int, Listing]:
+    """Row locks on listings, always in id order: two checkouts sharing listings queue, never deadlock."""
+    wanted = sorted(set(ids))
+    return {listing.pk: listing for listing in Listing.objects.select_for_update().filter(pk__in=wanted).order_by("pk")}
+
+
+def release_stock(order: Order) -> None:
+    """Give the order's units back to its listings (the caller holds the order's row lock)."""
+    if not order.stock_reserved:
+        return
+    lines = list(order.lines.all())
+    lock_listings(line.listing_id for line in lines)
+    for line in lines:
+        Listing.objects.filter(pk=line.listing_id).update(stock=F("stock") + line.quantity)
+    order.stock_reserved = False
+
+
+def try_reserve(order: Order) -> bool:
+    """Take the order's units off stock, all or nothing (the caller holds the order's row lock)."""
+    if order.stock_reserved:
+        return True
+    lines = list(order.lines.all())
+    locked = lock_listings(line.listing_id for line in lines)
+    if any(locked[line.listing_id].stock < line.quantity for line in lines):
+        return False
+    for line in lines:
+        Listing.objects.filter(pk=line.listing_id).update(stock=F("stock") - line.quantity)
+    order.stock_reserved = True
+    return True
+
+
+def close_order(order: Order, status: str, message: str) -> None:
+    release_stock(order)
+    order.status = status
+    order.status_message = message
+    order.closed_at = timezone.now()
+    order.save(update_fields=["status", "status_message", "closed_at", "stock_reserved", "updated_at"])

@@ -1,0 +1,227 @@
+"""Checkout: a cart group becomes an order with reserved stock and one Checkout Session.
+
+- *One session per order version*: `checkout_start` locks the buyer's cart, reuses the pending
+  order whose contents match the cart, and creates its session with an idempotency key from the
+  order id and version, so a double click gives one session; a changed cart gives a new order
+  (the old one is canceled and its stock released) and so a new key.
+- *No overselling*: stock is reserved when the session is created, with `select_for_update` on the
+  listings in id order (so two checkouts never deadlock), and released when the session expires
+  (webhook or the sweeper), the buyer cancels, or the payment fails (`payment_state`).
+- *Nothing lost*: the calls that close replaced sessions at Stripe are outbox rows written with the
+  change (`marketplace.outbox`), so a broker outage delays them and never loses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Cart, Listing
+from catalog.selectors import CartGroup, cart_view
+from fees.policy import FeeLine, fee_for
+from marketplace import money
+from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
+from marketplace.gateway import checkout as gateway_checkout
+from marketplace.outbox.services import outbox_add
+from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
+from orders.services._stock import close_order, lock_listings
+from sellers.selectors import seller_can_sell, seller_cannot_sell_message
+
+logger = logging.getLogger(__name__)
+
+# Stripe refuses `expires_at` under 30 minutes from creation; the margin absorbs the request's
+# travel time and clock skew, so "30 minutes" is never refused as 29:59.
+CHECKOUT_LIFETIME = timedelta(minutes=30)
+EXPIRES_AT_MARGIN = timedelta(seconds=60)
+CHECKOUT_UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
+
+
+@dataclass(frozen=True)
+class CheckoutStart:
+    order: Order
+    url: str
+
+
+def buyer_customer_ensure(*, user: Any) -> str:
+    """The buyer's Stripe Customer id, created on first checkout (the key is the user id, so two
+    concurrent first checkouts get the same Customer and the unique row settles who stores it)."""
+    existing = StripeCustomer.objects.filter(user=user).values_list("stripe_customer_id", flat=True).first()
+    if existing:
+        return existing
+    customer = gateway_checkout.customer_create(user_id=user.pk, email=user.email)
+    row, _ = StripeCustomer.objects.get_or_create(user=user, defaults={"stripe_customer_id": customer.id})
+    return row.stripe_customer_id
+
+
+def _group_of(cart: Cart | None, seller_id: int, currency: str) -> CartGroup:
+    view = cart_view(cart=cart)
+    for group in view.groups:
+        if group.seller.pk == seller_id and group.currency == currency.lower():
+            return group
+    raise NotFound("Nothing from this shop is in your cart.", code="cart_group_not_found")
+
+
+def _fingerprint(items: Iterable[tuple[int, int, int]]) -> str:
+    raw = ";".join(f"{listing}:{qty}:{price}" for listing, qty, price in sorted(items))
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _expire_session_later(order: Order) -> None:
+    """Close the order's open session at Stripe once our change commits, so nobody pays a replaced
+    order: an outbox row, so neither a Stripe nor a broker outage delays the buyer's page, and the
+    call is retried until Stripe answers. If the buyer pays first, the payment reaches
+    `order_mark_paid`, which re-reserves the stock or refunds."""
+    if order.checkout_session_id:
+        outbox_add(
+            "orders.checkout_session_expire",
+            order.pk,
+            order.checkout_session_id,
+            key=f"checkout-session-expire:{order.checkout_session_id}",
+        )
+
+
+def order_session_expire(*, order_id: int, session_id: str) -> None:
+    """Expire one session at Stripe (the follow-up of `_expire_session_later`). Stripe refusing
+    because the session is not open any more (paid or expired meanwhile) is the end of it; Stripe
+    unreachable raises, and the outbox tries again later."""
+    try:
+        gateway_checkout.checkout_session_expire(session_id=session_id, order_id=order_id)
+    except InvalidInput as exc:
+        logger.info("session %s of order %s was not open any more: %s", session_id, order_id, exc.message)
+
+
+def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
+    """Reuse the pending order matching the cart group, or create one and reserve its stock."""
+    with transaction.atomic():
+        Cart.objects.select_for_update().filter(pk=cart.pk).first()  # one checkout per cart at a time
+        pending = list(
+            Order.objects.select_for_update()
+            .filter(buyer=buyer, seller_id=group.seller.pk, currency=group.currency, status=OrderStatus.PENDING_PAYMENT)
+            .prefetch_related("lines")
+        )
+        listing_ids = [line.listing.pk for line in group.lines]
+        stale_ids = [line.listing_id for o in pending for line in o.lines.all()]
+        locked = lock_listings([*listing_ids, *stale_ids])
+        quantities = {line.listing.pk: line.quantity for line in group.lines}
+        fingerprint = _fingerprint((pk, qty, locked[pk].price) for pk, qty in quantities.items())
+        now = timezone.now()
+        for order in pending:
+            fresh = order.checkout_expires_at is None or order.checkout_expires_at > now + timedelta(minutes=2)
+            if order.cart_fingerprint == fingerprint and fresh:
+                return order
+            _expire_session_later(order)
+            close_order(order, OrderStatus.CANCELED, "Replaced by a newer checkout of your cart.")
+        for pk in listing_ids:
+            listing = locked[pk]
+            if listing.stock < quantities[pk]:
+                left = f"only {listing.stock} left" if listing.stock else "it is sold out"
+                raise InvalidInput(
+                    f"“{listing.title}”: {left}. Your cart is unchanged; adjust it and try again.", code="out_of_stock"
+                )
+        quote = fee_for(
+            seller=group.seller,
+            lines=[
+                FeeLine(
+                    amount=locked[pk].price * quantities[pk],
+                    currency=group.currency,
+                    category_id=locked[pk].category_id,
+                )
+                for pk in listing_ids
+            ],
+        )
+        order = Order.objects.create(
+            buyer=buyer,
+            seller=group.seller,
+            currency=group.currency,
+            amount_total=quote.amount,
+            application_fee_amount=quote.fee,
+            cart_fingerprint=fingerprint,
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                listing_id=pk,
+                title=locked[pk].title,
+                unit_amount=locked[pk].price,
+                quantity=quantities[pk],
+                fee_amount=fee_line.fee,
+            )
+            for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
+        )
+        for pk in listing_ids:
+            Listing.objects.filter(pk=pk).update(stock=F("stock") - quantities[pk])
+        order.stock_reserved = True
+        order.save(update_fields=["stock_reserved"])
+        return order
+
+
+def checkout_start(
+    *, buyer: Any, cart: Cart | None, seller_id: int, currency: str, success_url: str, cancel_url: str
+) -> CheckoutStart:
+    """Turn one seller's group of the cart into an order with reserved stock and a Checkout Session.
+
+    `success_url` must contain `{CHECKOUT_SESSION_ID}`; `cancel_url` may contain `{ORDER_ID}`.
+    Refuses items of a seller who cannot take charges, unavailable items, short stock and a total
+    over the largest amount Stripe charges at once (each price is capped, a quantity of them is
+    not), with a sentence for the buyer; the cart itself is never changed here (only payment
+    empties it).
+    """
+    if cart is None:
+        raise NotFound("Your cart is empty.", code="cart_empty")
+    group = _group_of(cart, seller_id, currency)
+    if not seller_can_sell(group.seller):
+        raise Conflict(seller_cannot_sell_message(group.seller), code="seller_cannot_sell")
+    problems = [f"“{line.listing.title}”: {line.problem}" for line in group.lines if not line.ok]
+    if problems or not group.lines:
+        raise InvalidInput(" ".join(problems) or "Nothing to pay.", code="cart_not_payable")
+    if group.subtotal > money.MAXIMUM_CHARGE_AMOUNT:
+        most = money.format_money(money.MAXIMUM_CHARGE_AMOUNT, group.currency)
+        raise InvalidInput(
+            f"{money.format_money(group.subtotal, group.currency)} is more than one card payment can be ({most}):"
+            " lower the quantities and pay the rest in another order.",
+            code="cart_not_payable",
+        )
+    order = _order_for_checkout(buyer=buyer, cart=cart, group=group)
+    if order.checkout_session_id and order.checkout_url:
+        return CheckoutStart(order=order, url=order.checkout_url)
+    try:
+        customer = buyer_customer_ensure(user=buyer)
+        expires = timezone.now() + CHECKOUT_LIFETIME + EXPIRES_AT_MARGIN
+        session = gateway_checkout.checkout_session_create(
+            order_id=order.pk,
+            order_version=order.version,
+            customer=customer,
+            currency=order.currency,
+            lines=[
+                gateway_checkout.LineItem(name=line.title, unit_amount=line.unit_amount, quantity=line.quantity)
+                for line in order.lines.all()
+            ],
+            application_fee_amount=order.application_fee_amount,
+            destination=str(group.seller.stripe_account_id),
+            success_url=success_url,
+            cancel_url=cancel_url.replace("{ORDER_ID}", str(order.pk)),
+            expires_at=int(expires.timestamp()),
+        )
+    except DomainError as exc:
+        # No payment page was given out, so nothing can have been charged, whatever Stripe did.
+        with transaction.atomic():
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            if locked.status == OrderStatus.PENDING_PAYMENT and not locked.checkout_session_id:
+                close_order(locked, OrderStatus.CANCELED, "We could not start the payment. Nothing was charged.")
+        if isinstance(exc, PaymentProviderError):
+            raise PaymentProviderError(CHECKOUT_UNREACHABLE, code=exc.code) from exc
+        raise
+    expires_at = datetime.fromtimestamp(session.expires_at, tz=UTC)
+    Order.objects.filter(pk=order.pk, checkout_session_id__isnull=True).update(
+        checkout_session_id=session.id, checkout_url=session.url or "", checkout_expires_at=expires_at
+    )
+    order.refresh_from_db()
+    return CheckoutStart(order=order, url=order.checkout_url or session.url or "")

@@ -1,0 +1,383 @@
+"""The payment lifecycle of orders: webhooks, the success page and the sweepers settle them here.
+
+- *Paid once*: `order_mark_paid` is the one path from "Stripe says paid" to "paid", used by the
+  webhook, the success page and the sweeper. It locks the order row and checks the status, so
+  the order and its emails happen once whoever comes first. A payment that arrives after its
+  stock was released re-reserves it if it can, and otherwise refunds the buyer automatically; so
+  does a payment for a shop that stopped selling meanwhile (paused, disconnected, disabled), whose
+  open sessions are also expired at Stripe (`orders_close_checkouts_of_seller`).
+- *Money recorded where it is learnt*: the paid charge becomes a `payments.Payment` (with its
+  ledger postings: charge, Stripe fee, transfer, application fee) in the same database
+  transaction as the order turning paid, whichever of the session and `charge.succeeded` comes first.
+- *True sentences*: after paying, the buyer reads "paid", or "we are confirming your payment" for
+  as long as Stripe cannot tell us (`order_confirm_payment`); never "nothing was charged" unless
+  Stripe said the session was not paid.
+- *Nothing lost*: emails and the calls that close sessions at Stripe are outbox rows written with
+  the change (`marketplace.outbox`), so a broker outage delays them and never loses them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import CartItem
+from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
+from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway.types import BalanceTransaction, Charge, CheckoutSession, PaymentIntent
+from marketplace.outbox.services import outbox_add
+from orders.models import PAID_STATUSES, Order, OrderStatus
+from orders.services._stock import close_order, release_stock, try_reserve
+from orders.services.checkout import CHECKOUT_LIFETIME
+from payments.services import payment_record_charge, payment_record_refunded
+from sellers.models import Seller
+from sellers.selectors import seller_can_sell
+
+logger = logging.getLogger(__name__)
+
+# A pending order older than its session's expiry plus this is swept (webhook lost or late).
+# A pending order older than its session's expiry plus this is swept (webhook lost or late).
+SWEEP_GRACE = timedelta(minutes=5)
+
+SOLD_OUT_REFUNDED = (
+    "Your payment arrived after your reservation ran out, and the item has sold out meanwhile. "
+    "We refunded you in full; the refund shows on your statement within 5 to 10 days."
+)
+SHOP_STOPPED_REFUNDED = (
+    "Your payment arrived after this shop stopped taking orders, so we refunded you in full; "
+    "the refund shows on your statement within 5 to 10 days."
+)
+SHOP_STOPPED = "This shop stopped taking orders before you paid, so the order was canceled. Nothing was charged."
+CONFIRMING = (
+    "We are confirming your payment with our payment provider. This page shows the result as soon as "
+    "we know, and we will email you."
+)
+# A payment we are confirming is re-read by the sweeper once it is this old (the webhook may beat it).
+CONFIRM_AFTER = timedelta(seconds=30)
+PAYMENT_NOT_COMPLETED = "Payment not completed. Your cart is still there; you can pay again whenever you like."
+EXPIRED_MESSAGE = "The payment window closed before payment, so the reserved items were released."
+
+
+def _paid_charge(session: CheckoutSession) -> Charge | None:
+    """The session's succeeded charge with its balance transaction expanded, read before any row
+    is locked: the session read expands it (`gateway.checkout.PAYMENT_EXPAND`), other sessions
+    (an expire's answer) are completed through the gateway. Stripe unreachable raises."""
+    intent = session.payment_intent
+    if isinstance(intent, str):
+        intent = gateway_checkout.payment_intent_retrieve(intent)
+    charge = intent.latest_charge if intent is not None else None
+    if isinstance(charge, str):
+        charge = gateway_checkout.charge_retrieve(charge)
+    if charge is None or charge.status != "succeeded":
+        return None
+    if not isinstance(charge.balance_transaction, BalanceTransaction):
+        charge = gateway_checkout.charge_retrieve(charge.id)
+    return charge
+
+
+def _remove_from_cart(order: Order) -> None:
+    """What was paid leaves the buyer's cart (and only then: a declined card leaves it intact)."""
+    listing_ids = [line.listing_id for line in order.lines.all()]
+    CartItem.objects.filter(cart__user_id=order.buyer_id, listing_id__in=listing_ids).delete()
+
+
+def order_id_of(obj: CheckoutSession | PaymentIntent | Charge) -> int | None:
+    """Our order id on a Stripe object (session, payment intent, charge): `metadata.order_id`, or a
+    session's `client_reference_id`; None when the object is not one of our orders."""
+    raw = obj.metadata.get("order_id") or (obj.client_reference_id if isinstance(obj, CheckoutSession) else None)
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def order_mark_paid(*, session: CheckoutSession) -> Order | None:
+    """Stripe says the session is paid: make the order paid, once, whoever calls first.
+
+    Row lock + status check: the webhook and the success page may run this at the same moment;
+    the second finds the order paid and only links its payment. The payment and its ledger postings
+    are recorded in the same transaction (`payments.services.payment_record_charge`); the charge
+    is read before the row lock is taken. Returns None when the session is not one of our orders.
+    """
+    order_id = order_id_of(session)
+    if order_id is None:
+        return None
+    charge = _paid_charge(session) if session.payment_status == "paid" else None
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if order is None:
+            return None
+        if session.payment_status != "paid":
+            return order
+        fields = ["payment"]
+        if charge is not None:
+            order.payment = payment_record_charge(charge=charge) or order.payment
+        if order.status in PAID_STATUSES or order.status == OrderStatus.REFUNDED:
+            order.save(update_fields=[*fields, "updated_at"])
+            return order
+        if not seller_can_sell(Seller.objects.get(pk=order.seller_id)):
+            _refund_late(order, why="seller_stopped_selling", message=SHOP_STOPPED_REFUNDED)
+            order.save(update_fields=[*fields, "updated_at"])
+            return order
+        if not try_reserve(order):
+            _refund_late(order, why="sold_out_after_reservation_expired", message=SOLD_OUT_REFUNDED)
+            order.save(update_fields=[*fields, "updated_at"])
+            return order
+        order.status = OrderStatus.PAID
+        order.paid_at = timezone.now()
+        order.closed_at = None
+        order.status_message = ""
+        order.payment_error = ""
+        order.payment_confirming_since = None
+        order.checkout_session_id = order.checkout_session_id or session.id
+        order.save(
+            update_fields=[
+                *fields,
+                "status",
+                "paid_at",
+                "closed_at",
+                "status_message",
+                "payment_error",
+                "stock_reserved",
+                "checkout_session_id",
+                "payment_confirming_since",
+                "updated_at",
+            ]
+        )
+        _remove_from_cart(order)
+        outbox_add("orders.email.order_confirmation", order.pk, key=f"order-confirmation:{order.pk}")
+        outbox_add("orders.email.new_order_for_seller", order.pk, key=f"order-new-for-seller:{order.pk}")
+        return order
+
+
+def _refund_late(order: Order, *, why: str, message: str) -> None:
+    """A payment we will not keep (the stock is gone, or the shop stopped selling): refund it all,
+    the seller's share and our fee included, release what the order still holds, tell the buyer.
+
+    The refund's key is the order and its parameters, so the webhook and the success page racing,
+    or a retried webhook, refund once."""
+    payment = order.payment
+    if payment is None:
+        raise Conflict(f"order {order.pk} is paid but has no payment to refund")
+    refund = gateway_checkout.refund_create(
+        payment_intent=payment.stripe_payment_intent_id,
+        idempotency_ids=("order-late-payment", order.pk),
+        reason="requested_by_customer",
+        metadata={"order_id": str(order.pk), "why": why},
+    )
+    payment_record_refunded(payment=payment, amount_refunded=refund.amount)
+    release_stock(order)
+    order.status = OrderStatus.REFUNDED
+    order.status_message = message
+    order.closed_at = timezone.now()
+    order.payment_confirming_since = None
+    order.save(update_fields=["status", "status_message", "closed_at", "stock_reserved", "payment_confirming_since"])
+    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}:{refund.id}")
+
+
+def order_expire(*, session: CheckoutSession) -> Order | None:
+    """`checkout.session.expired`: release the stock of a still-unpaid order (a paid or replaced one
+    is left alone; an old session of an order never moves it backwards)."""
+    return _close_unpaid(session, OrderStatus.EXPIRED, EXPIRED_MESSAGE, only_current_session=True)
+
+
+def order_mark_payment_failed(*, session: CheckoutSession) -> Order | None:
+    """`checkout.session.async_payment_failed`: the bank refused a delayed payment; stock goes back."""
+    return _close_unpaid(
+        session,
+        OrderStatus.PAYMENT_FAILED,
+        "Your bank did not complete the payment. Nothing was charged.",
+        only_current_session=False,
+    )
+
+
+def _close_unpaid(session: CheckoutSession, status: str, message: str, *, only_current_session: bool) -> Order | None:
+    """Close the order of `session` with `status` if it is still awaiting payment, under its row lock.
+
+    `only_current_session`: leave the order alone when `session` is not its current Checkout Session.
+    """
+    order_id = order_id_of(session)
+    if order_id is None:
+        return None
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if order is None or order.status != OrderStatus.PENDING_PAYMENT:
+            return order
+        if only_current_session and order.checkout_session_id and order.checkout_session_id != session.id:
+            return order
+        close_order(order, status, message)
+        return order
+
+
+def order_record_payment_error(*, order_id: int, message: str) -> None:
+    """A declined attempt (`payment_intent.payment_failed`): the order stays payable and says why."""
+    Order.objects.filter(pk=order_id, status=OrderStatus.PENDING_PAYMENT).update(
+        payment_error=message[:300], updated_at=timezone.now()
+    )
+
+
+def order_record_charge(*, order_id: int | None, charge: Charge) -> None:
+    """`charge.succeeded`: record the payment (and its postings) and link it to its order, which may
+    still be pending: the session's own event makes the order paid."""
+    if order_id is None or charge.status != "succeeded":
+        return
+    payment = payment_record_charge(charge=charge)
+    if payment is not None:
+        Order.objects.filter(pk=order_id, payment__isnull=True).update(payment=payment)
+
+
+def order_sync_from_stripe(*, order: Order) -> Order:
+    """Re-read the order's session and apply it: paid, expired, complete with the payment still
+    processing (we are confirming), or open (not paid: the buyer has not finished). The success
+    page, the sweepers and the cancel return use this, so they never depend on a webhook."""
+    if not order.checkout_session_id:
+        return order
+    session = gateway_checkout.checkout_session_retrieve(order.checkout_session_id)
+    if session.payment_status == "paid":
+        return order_mark_paid(session=session) or order
+    if session.status == "expired":
+        return order_expire(session=session) or order
+    if session.status == "complete":
+        return _mark_confirming(order)
+    if order.payment_confirming_since is not None:  # Stripe says open and unpaid: nothing to confirm
+        Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT).update(
+            payment_confirming_since=None, status_message="", updated_at=timezone.now()
+        )
+        order.refresh_from_db()
+    return order
+
+
+def _mark_confirming(order: Order) -> Order:
+    Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT, payment_confirming_since__isnull=True).update(
+        payment_confirming_since=timezone.now(), status_message=CONFIRMING, updated_at=timezone.now()
+    )
+    order.refresh_from_db()
+    return order
+
+
+def order_confirm_payment(*, order: Order) -> Order:
+    """The buyer is back from Stripe's payment page: settle the order if Stripe can tell us now.
+
+    When it cannot (unreachable, slow, or any error of ours on the way), the buyer may well have
+    been charged, so the order says "we are confirming your payment" (`CONFIRMING`) until the
+    webhook or `orders_confirm_payments` settles it. Never raises a payment-provider error: the
+    page after paying must say something true, not "nothing was charged".
+    """
+    try:
+        return order_sync_from_stripe(order=order)
+    except DomainError as exc:
+        logger.warning("could not confirm the payment of order %s yet: %s", order.pk, exc.message)
+        return _mark_confirming(order)
+
+
+def orders_confirm_payments(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Beat: re-read the orders whose payment we are confirming; returns how many were settled."""
+    now = now or timezone.now()
+    ids = list(
+        Order.objects.filter(
+            status=OrderStatus.PENDING_PAYMENT, payment_confirming_since__lt=now - CONFIRM_AFTER
+        ).values_list("pk", flat=True)[:limit]
+    )
+    settled = 0
+    for order_id in ids:
+        try:
+            synced = order_sync_from_stripe(order=Order.objects.get(pk=order_id))
+        except DomainError as exc:
+            logger.warning("still confirming the payment of order %s: %s", order_id, exc.message)
+            continue
+        settled += synced.status != OrderStatus.PENDING_PAYMENT
+    return settled
+
+
+def orders_close_checkouts_of_seller(*, seller_id: int) -> int:
+    """The shop stopped selling (paused, disconnected, or Stripe disabled its charges): expire its open
+    Checkout Sessions at Stripe so nobody can pay them, and cancel their orders (stock released).
+
+    Idempotent (the outbox may run it twice): a session expired already is read back and applied,
+    and one paid meanwhile goes through `order_mark_paid`, which refunds it because the shop cannot
+    sell. Stripe unreachable raises, so the outbox tries again. Returns how many orders it closed.
+    """
+    closed = 0
+    pending = Order.objects.filter(
+        seller_id=seller_id, status=OrderStatus.PENDING_PAYMENT, checkout_session_id__isnull=False
+    ).values_list("pk", "checkout_session_id")
+    for order_id, session_id in list(pending):
+        assert session_id is not None
+        try:
+            session = gateway_checkout.checkout_session_expire(session_id=session_id, order_id=order_id)
+        except InvalidInput:  # not open any more: paid or expired meanwhile
+            session = gateway_checkout.checkout_session_retrieve(session_id)
+        if session.payment_status == "paid":
+            order_mark_paid(session=session)
+        elif session.status == "expired":
+            order = _close_unpaid(session, OrderStatus.CANCELED, SHOP_STOPPED, only_current_session=True)
+            closed += order is not None and order.status == OrderStatus.CANCELED
+    return closed
+
+
+def order_cancel(*, order: Order, buyer: Any) -> Order:
+    """The buyer gives up a pending order: the session is closed at Stripe first (so it cannot be
+    paid afterwards), then the stock is released. A session paid meanwhile makes the order paid."""
+    if order.buyer_id != buyer.pk:
+        raise NotFound("No such order.")
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise Conflict("Only an order waiting for payment can be canceled.", code="order_not_cancelable")
+    if order.checkout_session_id:
+        try:
+            gateway_checkout.checkout_session_expire(session_id=order.checkout_session_id, order_id=order.pk)
+        except DomainError:
+            synced = order_sync_from_stripe(order=order)
+            if synced.status != OrderStatus.PENDING_PAYMENT:
+                return synced
+            raise
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == OrderStatus.PENDING_PAYMENT:
+            close_order(locked, OrderStatus.CANCELED, "You canceled this order. Nothing was charged.")
+        return locked
+
+
+def orders_sweep_expired(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Beat: pending orders whose session should have expired, in case the webhook never came.
+
+    Each is re-read from Stripe: paid ones become paid, expired ones release their stock, and a
+    session still open past its time is expired now. Returns how many orders changed.
+    """
+    now = now or timezone.now()
+    due = list(
+        Order.objects.filter(status=OrderStatus.PENDING_PAYMENT, checkout_expires_at__lt=now - SWEEP_GRACE)
+        .order_by("checkout_expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    stuck_before_session = list(
+        Order.objects.filter(
+            status=OrderStatus.PENDING_PAYMENT,
+            checkout_session_id__isnull=True,
+            created_at__lt=now - CHECKOUT_LIFETIME - SWEEP_GRACE,
+        ).values_list("pk", flat=True)[:limit]
+    )
+    changed = 0
+    for order_id in due:
+        order = Order.objects.get(pk=order_id)
+        try:
+            synced = order_sync_from_stripe(order=order)
+            if synced.status == OrderStatus.PENDING_PAYMENT and order.checkout_session_id:
+                session = gateway_checkout.checkout_session_expire(
+                    session_id=order.checkout_session_id, order_id=order.pk
+                )
+                synced = order_expire(session=session) or synced
+        except DomainError as exc:
+            logger.warning("sweeper could not settle order %s: %s", order_id, exc.message)
+            continue
+        changed += synced.status != OrderStatus.PENDING_PAYMENT
+    for order_id in stuck_before_session:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=order_id)
+            if order.status == OrderStatus.PENDING_PAYMENT and not order.checkout_session_id:
+                close_order(order, OrderStatus.CANCELED, "We could not start the payment. Nothing was charged.")
+                changed += 1
+    return changed
