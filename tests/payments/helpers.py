@@ -1,0 +1,54 @@
+"""What the money tests share: Stripe's balances read through the gateway, the ledger's beside them,
+and the sandbox's real events fed to the webhook pipeline (store, then process) in a chosen order."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from marketplace.gateway.balances import balance_retrieve
+from marketplace.gateway.events import list_events
+from marketplace.ledger.chart import stripe_balance
+from marketplace.ledger.selectors import ledger_balance
+from marketplace.webhooks.services import webhook_event_process, webhook_event_store
+from sellers.models import Seller
+
+
+def stripe_balances(account: str = "") -> dict[str, int]:
+    """Stripe's balance (available + pending) per currency, as the gateway reads it; zeros left out."""
+    balance = balance_retrieve(account=account or None)
+    totals: dict[str, int] = {}
+    for part in (*balance.available, *balance.pending):
+        totals[part.currency] = totals.get(part.currency, 0) + part.amount
+    return {currency: amount for currency, amount in totals.items() if amount}
+
+
+def ledger_balances(account: str = "") -> dict[str, int]:
+    return {c: a for c, a in ledger_balance(account=stripe_balance(account)).items() if a}
+
+
+def assert_ledger_equals_stripe() -> None:
+    """The invariant: for the platform and every connected account, in every currency, the ledger's
+    Stripe balance equals Stripe's, to the cent (and the yen)."""
+    accounts = ["", *Seller.objects.exclude(stripe_account_id=None).values_list("stripe_account_id", flat=True)]
+    for account in accounts:
+        assert ledger_balances(account) == stripe_balances(account), account or "platform"
+
+
+def new_events(seen: set[str]) -> list[dict[str, Any]]:
+    """The platform's events the sandbox emitted since the last call (oldest first), marked seen."""
+    events = [e for e in list_events(created_gte=0) if e["id"] not in seen]
+    seen.update(e["id"] for e in events)
+    return list(reversed(events))
+
+
+def process(events: Iterable[dict[str, Any]], *, copy: bool = False) -> list[str]:
+    """Store and process each event as the worker would; `copy` stores it under a new id, as a
+    replay from Stripe's side (a resend, or the catch-up job finding it again) would."""
+    statuses = []
+    for event in events:
+        payload = {**event, "id": f"evt_{uuid.uuid4().hex[:24]}"} if copy else event
+        webhook_event_store(payload=payload, source="platform")
+        statuses.append(str(webhook_event_process(event_id=payload["id"]).status))
+    return statuses

@@ -1,0 +1,30 @@
+"""The demo's ledger is real from the start: `seed_demo` pays its orders through the sandbox and the
+app's own services, which post them, so the platform's and every seller's ledger balance equals
+Stripe's as soon as the demo starts."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from marketplace.ledger.models import LedgerTransaction
+from orders.models import PAID_STATUSES, Order
+from tests.payments.helpers import assert_ledger_equals_stripe, ledger_balances
+
+pytestmark = pytest.mark.django_db
+
+
+def test_after_seed_demo_the_ledger_equals_stripe_for_every_account(sandbox: Any) -> None:
+    call_command("seed_demo", stdout=StringIO())
+
+    paid = list(Order.objects.filter(status__in=PAID_STATUSES).select_related("payment"))
+    assert sorted(o.currency for o in paid) == ["jpy", "usd"]
+    charges = {o.payment.stripe_charge_id for o in paid if o.payment is not None}
+    assert len(charges) == 2
+    assert set(LedgerTransaction.objects.filter(kind="charge").values_list("source_id", flat=True)) == charges
+    assert LedgerTransaction.objects.count() == 6  # charge, transfer, application fee of each order
+    assert set(ledger_balances()) == {"jpy", "usd"}  # the platform kept a net fee in each currency
+    assert_ledger_equals_stripe()
