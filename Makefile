@@ -73,6 +73,7 @@ bench-sandbox: install
 
 bench-webhooks: install
 	$(PY) benchmarks/bench_webhooks.py
+	$(PY) benchmarks/bench_webhooks.py --money
 
 bench-ledger: install
 	$(PY) benchmarks/bench_ledger.py

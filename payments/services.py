@@ -26,7 +26,7 @@ from marketplace.errors import PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import BalanceTransaction, Charge
 from marketplace.ledger import flows
-from marketplace.ledger.services import ledger_post_all
+from marketplace.ledger.services import ledger_post_one
 from payments.models import Payment, PaymentStatus
 from payouts.services import application_fee_record, transfer_record
 
@@ -46,7 +46,7 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
     if not isinstance(balance_txn, BalanceTransaction):
         raise PaymentProviderError(f"Charge {charge.id} has no balance transaction yet.", code="charge_not_settled")
     when = datetime.fromtimestamp(charge.created, tz=UTC)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         payment, _ = Payment.objects.get_or_create(
             stripe_charge_id=charge.id,
             defaults={
@@ -64,7 +64,7 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
         posting = flows.charge(
             charge_id=charge.id, amount=charge.amount, stripe_fee=balance_txn.fee, currency=charge.currency
         )
-        ledger_post_all(postings=[posting], occurred_at=when)
+        ledger_post_one(posting=posting, occurred_at=when)
         destination = charge.transfer_data.destination if charge.transfer_data else None
         if destination and charge.transfer:
             amount = charge.transfer_data.amount if charge.transfer_data and charge.transfer_data.amount else None
