@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.fees.services import fee_rule_set
+from fees.services import fee_rule_set
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.ledger.chart import PLATFORM_BALANCE, stripe_balance
 from marketplace.ledger.models import LedgerTransaction
