@@ -31,6 +31,19 @@ from payments.models import Payment, PaymentStatus
 from payouts.services import application_fee_record, transfer_record
 
 
+def charge_with_balance_transaction(*, charge: Charge) -> tuple[Charge, BalanceTransaction]:
+    """The charge with its balance transaction expanded, re-read through the gateway when it is not
+    (as in a `charge.succeeded` event). Callers that lock rows call this first, so that no lock is
+    held while Stripe answers. Stripe unreachable, or a charge with no balance transaction yet,
+    raises `PaymentProviderError`."""
+    if not isinstance(charge.balance_transaction, BalanceTransaction):
+        charge = gateway_checkout.charge_retrieve(charge.id)
+    balance_txn = charge.balance_transaction
+    if not isinstance(balance_txn, BalanceTransaction):
+        raise PaymentProviderError(f"Charge {charge.id} has no balance transaction yet.", code="charge_not_settled")
+    return charge, balance_txn
+
+
 def payment_record_charge(*, charge: Charge) -> Payment | None:
     """Record a succeeded charge and post it; None for a charge that has not succeeded.
 
@@ -40,11 +53,7 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
     """
     if charge.status != "succeeded":
         return None
-    if not isinstance(charge.balance_transaction, BalanceTransaction):
-        charge = gateway_checkout.charge_retrieve(charge.id)
-    balance_txn = charge.balance_transaction
-    if not isinstance(balance_txn, BalanceTransaction):
-        raise PaymentProviderError(f"Charge {charge.id} has no balance transaction yet.", code="charge_not_settled")
+    charge, balance_txn = charge_with_balance_transaction(charge=charge)
     when = datetime.fromtimestamp(charge.created, tz=UTC)
     with transaction.atomic(savepoint=False):
         payment, _ = Payment.objects.get_or_create(

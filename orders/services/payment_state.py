@@ -28,12 +28,12 @@ from django.utils import timezone
 from catalog.models import CartItem
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import BalanceTransaction, Charge, CheckoutSession, PaymentIntent
+from marketplace.gateway.types import Charge, CheckoutSession, PaymentIntent
 from marketplace.outbox.services import outbox_add
 from orders.models import PAID_STATUSES, Order, OrderStatus
 from orders.services._stock import close_order, release_stock, try_reserve
 from orders.services.checkout import CHECKOUT_LIFETIME
-from payments.services import payment_record_charge, payment_record_refunded
+from payments.services import charge_with_balance_transaction, payment_record_charge, payment_record_refunded
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell
 
@@ -74,9 +74,7 @@ def _paid_charge(session: CheckoutSession) -> Charge | None:
         charge = gateway_checkout.charge_retrieve(charge)
     if charge is None or charge.status != "succeeded":
         return None
-    if not isinstance(charge.balance_transaction, BalanceTransaction):
-        charge = gateway_checkout.charge_retrieve(charge.id)
-    return charge
+    return charge_with_balance_transaction(charge=charge)[0]
 
 
 def _remove_from_cart(order: Order) -> None:
@@ -222,12 +220,20 @@ def order_record_payment_error(*, order_id: int, message: str) -> None:
 
 def order_record_charge(*, order_id: int | None, charge: Charge) -> None:
     """`charge.succeeded`: record the payment (and its postings) and link it to its order, which may
-    still be pending: the session's own event makes the order paid."""
-    if order_id is None or charge.status != "succeeded":
+    still be pending: the session's own event makes the order paid.
+
+    The charge is completed through Stripe first, then the order's row is locked before the payment
+    is written, in the same order as `order_mark_paid` takes them: the two racing (the success page
+    and this webhook) queue on the order instead of deadlocking on each other's rows."""
+    if charge.status != "succeeded":
         return
-    payment = payment_record_charge(charge=charge)
-    if payment is not None:
-        Order.objects.filter(pk=order_id, payment__isnull=True).update(payment=payment)
+    charge, _ = charge_with_balance_transaction(charge=charge)
+    with transaction.atomic():
+        if order_id is not None:
+            order_id = Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True).first()
+        payment = payment_record_charge(charge=charge)
+        if payment is not None and order_id is not None:
+            Order.objects.filter(pk=order_id, payment__isnull=True).update(payment=payment)
 
 
 def order_sync_from_stripe(*, order: Order) -> Order:
