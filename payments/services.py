@@ -26,7 +26,7 @@ from marketplace.errors import PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import BalanceTransaction, Charge
 from marketplace.ledger import flows
-from marketplace.ledger.services import ledger_post_one
+from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
 from payments.models import Payment, PaymentStatus
 from payouts.services import application_fee_record, transfer_record
 
@@ -55,7 +55,9 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
         return None
     charge, balance_txn = charge_with_balance_transaction(charge=charge)
     when = datetime.fromtimestamp(charge.created, tz=UTC)
+    destination = charge.transfer_data.destination if charge.transfer_data else None
     with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=destination or "")  # first: see its docstring
         payment, _ = Payment.objects.get_or_create(
             stripe_charge_id=charge.id,
             defaults={
@@ -74,7 +76,6 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
             charge_id=charge.id, amount=charge.amount, stripe_fee=balance_txn.fee, currency=charge.currency
         )
         ledger_post_one(posting=posting, occurred_at=when)
-        destination = charge.transfer_data.destination if charge.transfer_data else None
         if destination and charge.transfer:
             amount = charge.transfer_data.amount if charge.transfer_data and charge.transfer_data.amount else None
             transfer_record(

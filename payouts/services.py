@@ -7,9 +7,11 @@ second insert does nothing) and the posting is unique on (Stripe id, kind) with 
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
 Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work stays at three
-statements (the mirror row, the ledger transaction, its legs), which is what keeps the worker's
-rate with postings on close to its rate without (`make bench-webhooks`).
+savepoint of their own: an error aborts the whole change, and a webhook's work stays at four
+statements (the seller's ledger lock, the mirror row, the ledger transaction, its legs), which is
+what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
+The lock (`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the
+same seller, queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from marketplace.ledger import flows
-from marketplace.ledger.services import ledger_post_one
+from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
 from payments.models import Payment
 from payouts.models import ApplicationFee, Transfer
 
@@ -36,6 +38,7 @@ def transfer_record(
     """Mirror a transfer to a seller and post it (platform balance -> seller balance)."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=destination)
         row = Transfer(
             stripe_id=transfer_id,
             destination=destination,
@@ -64,6 +67,7 @@ def application_fee_record(
     balance, the platform's revenue and the seller's deduction)."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=account)
         row = ApplicationFee(
             stripe_id=application_fee_id,
             account=account,

@@ -81,6 +81,20 @@ def ledger_post(
     )
 
 
+def ledger_lock_stripe_account(*, stripe_account: str) -> None:
+    """Serialize, until the caller's transaction ends, every money write touching this connected
+    account's ledger accounts (a Postgres transaction-scoped advisory lock; SQLite serializes writers
+    anyway).
+
+    Why: a paid charge posts three times (charge, transfer, fee) while the transfer's and the fee's
+    own webhooks may post the same at the same moment, each creating the seller's accounts on
+    first use and inserting its mirror row in its own order; without one lock taken first, two of
+    them can each hold what the other waits for (Postgres then kills one as a deadlock)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"ledger:{stripe_account}"])
+
+
 def ledger_post_one(*, posting: Posting, occurred_at: datetime) -> LedgerTransaction:
     """`ledger_post` of a `Posting` built by `flows`. Without a savepoint of its own: inside a
     caller's transaction (a webhook handler's) a failure aborts the caller's whole change, and a

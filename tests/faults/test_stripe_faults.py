@@ -19,7 +19,7 @@ from marketplace import gateway
 from marketplace.gateway import checkout as gateway_checkout
 from orders import services
 from orders.models import Order, OrderStatus
-from orders.services import CHECKOUT_LIFETIME, EXPIRES_AT_MARGIN
+from orders.services.checkout import CHECKOUT_LIFETIME, EXPIRES_AT_MARGIN
 from orders.tasks import sweep_expired_checkouts
 from tests.factories import UserFactory
 from tests.faults.conftest import PrivateSandbox

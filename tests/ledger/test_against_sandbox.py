@@ -3,7 +3,7 @@ returned, leaves the ledger's Stripe balances equal to the sandbox's (available 
 cent and to the yen, for the platform and the seller after every step.
 
 Read through the real `stripe` SDK over HTTP, as the gateway will; this test posts by hand what the
-payment services will post from webhooks, so it checks the chart and the flows, not the handlers.
+payment services post from webhooks (`tests/payments/`), so it checks the chart and the flows, not the handlers.
 """
 
 from __future__ import annotations
