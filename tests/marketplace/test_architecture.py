@@ -35,8 +35,22 @@ def _top_levels(path: Path) -> set[str]:
 
 
 def test_the_app_packages_are_found() -> None:
-    assert {"config", "marketplace", "catalog", "fees", "sellers", "orders", "payouts", "frontend"} <= set(APP_PACKAGES)
-    assert {"catalog", "fees", "sellers", "orders", "payouts", "frontend"} <= set(DOMAIN_APPS)
+    assert {"config", "marketplace", "catalog", "fees", "sellers", "orders", "payments", "payouts", "frontend"} <= set(
+        APP_PACKAGES
+    )
+    assert {"catalog", "fees", "sellers", "orders", "payments", "payouts", "frontend"} <= set(DOMAIN_APPS)
+
+
+def test_only_the_money_apps_services_post_to_the_ledger() -> None:
+    """Postings come from the services that record money (`payments/`, `payouts/`), never from views,
+    signals, handlers or other apps: one place to read what posts what."""
+    posters = sorted(
+        str(path.relative_to(ROOT))
+        for package in DOMAIN_APPS
+        for path in (ROOT / package).rglob("*.py")
+        if "marketplace.ledger.services" in _imported_modules(path.read_text())
+    )
+    assert posters == ["payments/services.py", "payouts/services.py"]
 
 
 def test_only_the_gateway_imports_stripe() -> None:
