@@ -124,7 +124,7 @@ steps = st.one_of(
 )
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(sequence=st.lists(steps, min_size=1, max_size=5), order_seed=st.randoms(use_true_random=False))
 def test_the_ledger_equals_stripe_after_every_step_of_any_sequence(
     sandbox: Any, sequence: list[tuple[Any, ...]], order_seed: Any
