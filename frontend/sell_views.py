@@ -17,7 +17,7 @@ from marketplace.errors import DomainError, NotFound
 from sellers import selectors, services
 from sellers.links import onboarding_urls
 from sellers.models import Seller
-from sellers.status import Situation, derive_situation
+from sellers.status import Situation
 
 COUNTRY_CHOICES = [(code, name) for code, (name, _) in services.SUPPORTED_COUNTRIES.items()]
 CURRENCY_CHOICES = [(c, c.upper()) for c in services.SUPPORTED_CURRENCIES]
@@ -50,7 +50,11 @@ def sell_home(request: HttpRequest) -> HttpResponse:
     seller = _own_seller(request)
     if seller is None:
         return render(request, "sell/start.html", {"form": StartSellingForm()})
-    return render(request, "sell/seller_home.html", {"o": selectors.seller_overview(seller=seller)})
+    overview = selectors.seller_overview(seller=seller)
+    if request.session.pop(RETURNED_FROM_ONBOARDING, False):
+        level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
+        messages.add_message(request, level, text)
+    return render(request, "sell/seller_home.html", {"o": overview})
 
 
 @login_required
@@ -101,31 +105,35 @@ def sell_onboarding_refresh(request: HttpRequest, seller_id: int) -> HttpRespons
     return _to_fresh_link(request, seller)
 
 
+# The sentence the seller home shows once after the return from Stripe, chosen from the same row
+# (and the same moment) as the status it shows: the two cannot disagree, even when an
+# `account.updated` webhook lands between the return and the page.
+RETURNED_FROM_ONBOARDING = "sell_returned_from_onboarding"
 RETURN_MESSAGES = {
     Situation.ACTIVE: (messages.SUCCESS, "You're all set: your shop can take payments."),
     Situation.PENDING_VERIFICATION: (messages.INFO, "Thanks! Stripe is verifying your details."),
     Situation.ONBOARDING: (messages.WARNING, "Onboarding isn't finished yet. Continue whenever you're ready."),
     Situation.LATER: (messages.INFO, "Thanks! Stripe needs a few more details before your shop can take payments."),
 }
+RETURN_MESSAGE_OTHERWISE = (messages.WARNING, "Stripe still needs a few things from you: see below.")
 
 
 @login_required
 @require_GET
 def sell_onboarding_return(request: HttpRequest, seller_id: int) -> HttpResponse:
-    """Stripe's return_url. Coming back says nothing about completion: read the account now."""
+    """Stripe's return_url. Coming back says nothing about completion: read the account now (under
+    the same row lock and newest-snapshot rule as the webhooks), then let the seller home say how
+    it went, from the state it shows (see RETURN_MESSAGES)."""
     try:
         seller = selectors.seller_owned_by(user=request.user, seller_id=seller_id)
     except NotFound:
         raise Http404 from None
     try:
-        seller = services.seller_refresh_from_stripe(seller=seller)
+        services.seller_refresh_from_stripe(seller=seller)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("sell_home")
-    level, text = RETURN_MESSAGES.get(
-        derive_situation(seller), (messages.WARNING, "Stripe still needs a few things from you: see below.")
-    )
-    messages.add_message(request, level, text)
+    request.session[RETURNED_FROM_ONBOARDING] = True
     return redirect("sell_home")
 
 

@@ -193,8 +193,8 @@ def _apply_account(seller: Seller, account: Account, snapshot_at: datetime) -> N
 
 def _sync(seller: Seller, account: Account, snapshot_at: datetime) -> bool:
     """Mirror one read of the Express account onto the seller row; False if it was stale. Either
-    way `seller` leaves with the row's state, so a caller that picks a sentence from it (the
-    onboarding return page) never reads the copy it loaded before a newer read landed.
+    way `seller` leaves with the row's state, so a caller that decides from it (the dashboard
+    link, the console) never reads the copy it loaded before a newer read landed.
 
     Out-of-order safety, chosen: the webhook handlers use events only as a trigger and re-read the
     account through the gateway, so what arrives here is Stripe's state at the time of reading,
