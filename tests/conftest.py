@@ -125,12 +125,20 @@ def sandbox(sb: Any, settings: Any) -> Any:
 
 
 @pytest.fixture
-def sandbox_webhooks(sandbox: Any, live_server: Any, settings: Any) -> Any:
-    """The sandbox delivering signed webhooks to this test's live server."""
+def sandbox_webhooks(sandbox: Any, live_server: Any, settings: Any) -> Iterator[Any]:
+    """The sandbox delivering signed webhooks to this test's live server.
+
+    At the end, deliveries still queued or waiting for a retry are dropped and the one in flight
+    is let finish, while this test's database is still there: the live server lives for the whole
+    session, and a late delivery would otherwise land in a later test (a 500 where the database
+    is closed to it, or a stray event row where it is not)."""
     sandbox.configure_webhooks(
         webhook_url=f"{live_server.url}/webhooks/stripe/",
         webhook_secret=settings.STRIPE_WEBHOOK_SECRETS[0],
         connect_webhook_url=f"{live_server.url}/webhooks/stripe/connect/",
         connect_webhook_secret=settings.STRIPE_CONNECT_WEBHOOK_SECRETS[0],
     )
-    return sandbox
+    yield sandbox
+    sandbox.configure_webhooks(webhook_url=None, connect_webhook_url=None)
+    sandbox.reset()
+    assert sandbox.wait_for_webhooks(), "a webhook delivery was still running after the test"
