@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import stripe
 
 from stripe_sandbox import Sandbox
@@ -83,7 +81,7 @@ def test_hold_release_reverse_and_redeliver(client: stripe.StripeClient, sb: San
         pi = client.v1.payment_intents.create(
             params={"amount": 700, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
         )
-        time.sleep(0.2)
+        assert sb.wait_for_webhooks()  # returns at once: held deliveries are neither queued nor in flight
         assert rx.requests == []
         assert get_json(sb, "/_sandbox/deliveries")["held"] == 2
         assert control(sb, "deliveries/release", order="reverse")["released"] == 2
