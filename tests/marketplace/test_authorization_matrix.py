@@ -47,14 +47,13 @@ from marketplace.catalog import services as catalog_services
 from marketplace.catalog.models import Cart, CartItem, Listing, ListingStatus
 from marketplace.fees.models import FeeRule
 from marketplace.fees.services import fee_rule_set
-from marketplace.gateway import accounts as stripe_accounts
 from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
 from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_upload
 from tests.factories import UserFactory, make_platform_admin
-from tests.sellers.conftest import complete_onboarding
+from tests.sellers.conftest import submit_onboarding
 
 pytestmark = pytest.mark.django_db
 
@@ -576,13 +575,7 @@ class World:
 
 def _onboarded_seller(sandbox: Any, user: Any, shop: str) -> Seller:
     seller = seller_create(user=user, shop_name=shop, country="US", default_currency="usd")
-    link = stripe_accounts.account_link_create(
-        account_id=str(seller.stripe_account_id),
-        link_type="account_onboarding",
-        refresh_url="http://testserver/r",
-        return_url="http://testserver/b",
-    )
-    complete_onboarding(sandbox, link.url)
+    submit_onboarding(sandbox, seller)
     seller_refresh_from_stripe(seller=seller)
     assert seller.charges_enabled
     return seller

@@ -8,6 +8,7 @@ import pytest
 import requests
 from django.test import Client
 
+from marketplace.gateway import accounts as stripe_accounts
 from tests.factories import PASSWORD, UserFactory
 
 
@@ -25,6 +26,17 @@ def complete_onboarding(sandbox: Any, link_url: str, *, requirements_due: bool =
     )
     r.raise_for_status()
     return dict(r.json())
+
+
+def submit_onboarding(sandbox: Any, seller: Any, *, requirements_due: bool = False) -> dict[str, Any]:
+    """The seller opens a fresh hosted-onboarding link and submits the form; our row is not told."""
+    link = stripe_accounts.account_link_create(
+        account_id=str(seller.stripe_account_id),
+        link_type="account_onboarding",
+        refresh_url="http://testserver/r",
+        return_url="http://testserver/b",
+    )
+    return complete_onboarding(sandbox, link.url, requirements_due=requirements_due)
 
 
 def set_requirements(sandbox: Any, account_id: str, **params: Any) -> dict[str, Any]:

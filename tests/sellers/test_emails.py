@@ -10,25 +10,18 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from marketplace.gateway import accounts as stripe_accounts
 from sellers.models import Seller
 from sellers.services import seller_create, seller_refresh_from_stripe
 from sellers.tasks import send_seller_deadline_reminders
 from tests.factories import UserFactory
-from tests.sellers.conftest import complete_onboarding, set_requirements
+from tests.sellers.conftest import set_requirements, submit_onboarding
 
 pytestmark = pytest.mark.django_db
 
 
 def _onboard(sandbox: Any, **kw: Any) -> Seller:
     seller = seller_create(user=UserFactory(), shop_name="Mailed Shop", country="US", default_currency="usd")
-    link = stripe_accounts.account_link_create(
-        account_id=str(seller.stripe_account_id),
-        link_type="account_onboarding",
-        refresh_url="http://testserver/r",
-        return_url="http://testserver/b",
-    )
-    complete_onboarding(sandbox, link.url, **kw)
+    submit_onboarding(sandbox, seller, **kw)
     return seller
 
 

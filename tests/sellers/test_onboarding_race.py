@@ -19,14 +19,13 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
-from marketplace.gateway import accounts as stripe_accounts
 from marketplace.gateway.events import list_events
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from sellers.models import Seller, SellerStatus
 from sellers.services import seller_create
 from tests.factories import UserFactory
-from tests.sellers.conftest import complete_onboarding, set_requirements, signed_in_client
+from tests.sellers.conftest import set_requirements, signed_in_client, submit_onboarding
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,13 +38,7 @@ def _back_from_stripe(sandbox: Any) -> tuple[Seller, Client]:
     """A seller who just submitted Stripe's hosted form; our row still says onboarding."""
     user = UserFactory()
     seller = seller_create(user=user, shop_name="Racing Pots", country="US", default_currency="usd")
-    link = stripe_accounts.account_link_create(
-        account_id=str(seller.stripe_account_id),
-        link_type="account_onboarding",
-        refresh_url="http://testserver/r",
-        return_url="http://testserver/b",
-    )
-    complete_onboarding(sandbox, link.url)
+    submit_onboarding(sandbox, seller)
     seller.refresh_from_db()
     assert seller.status == SellerStatus.ONBOARDING
     return seller, signed_in_client(user)

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from marketplace.gateway import accounts as stripe_accounts
 from sellers.models import Seller, SellerStatus
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 from sellers.services import (
@@ -20,20 +19,14 @@ from sellers.services import (
 )
 from tests.factories import UserFactory, make_platform_admin
 from tests.sandbox.helpers import control
-from tests.sellers.conftest import complete_onboarding
+from tests.sellers.conftest import submit_onboarding
 
 pytestmark = pytest.mark.django_db
 
 
 def _onboarded_seller(sandbox: Any, *, country: str = "US", currency: str = "usd") -> Seller:
     seller = seller_create(user=UserFactory(), shop_name="Shop", country=country, default_currency=currency)
-    link = stripe_accounts.account_link_create(
-        account_id=str(seller.stripe_account_id),
-        link_type="account_onboarding",
-        refresh_url="http://testserver/r",
-        return_url="http://testserver/b",
-    )
-    complete_onboarding(sandbox, link.url)
+    submit_onboarding(sandbox, seller)
     return seller_refresh_from_stripe(seller=seller)
 
 

@@ -9,26 +9,16 @@ import pytest
 import requests
 
 from marketplace import gateway
-from marketplace.gateway import accounts as stripe_accounts
 from marketplace.webhooks.models import WebhookEvent
 from sellers.models import Seller, SellerStatus
 from sellers.services import seller_create
 from tests.factories import UserFactory
-from tests.sellers.conftest import complete_onboarding, set_requirements
+from tests.sellers.conftest import set_requirements, submit_onboarding
 
 
 def _new_seller() -> Seller:
     seller = seller_create(user=UserFactory(), shop_name="Hooked", country="US", default_currency="usd")
     return seller
-
-
-def _link(seller: Seller) -> str:
-    return stripe_accounts.account_link_create(
-        account_id=str(seller.stripe_account_id),
-        link_type="account_onboarding",
-        refresh_url="http://testserver/r",
-        return_url="http://testserver/b",
-    ).url
 
 
 def _wait_for(seller: Seller, predicate: Any, timeout: float = 10) -> Seller:
@@ -43,7 +33,7 @@ def _wait_for(seller: Seller, predicate: Any, timeout: float = 10) -> Seller:
 
 def test_account_updated_makes_the_seller_active_without_the_return_page(sandbox_webhooks: Any) -> None:
     seller = _new_seller()
-    complete_onboarding(sandbox_webhooks, _link(seller))
+    submit_onboarding(sandbox_webhooks, seller)
     assert sandbox_webhooks.wait_for_webhooks()
 
     seller = _wait_for(seller, lambda s: s.status == SellerStatus.ACTIVE)
@@ -54,7 +44,7 @@ def test_account_updated_makes_the_seller_active_without_the_return_page(sandbox
 def test_out_of_order_events_never_move_status_backwards(sandbox_webhooks: Any) -> None:
     seller = _new_seller()
     requests.post(f"{sandbox_webhooks.url}/_sandbox/deliveries/hold", timeout=10).raise_for_status()
-    complete_onboarding(sandbox_webhooks, _link(seller))  # -> active (older events)
+    submit_onboarding(sandbox_webhooks, seller)  # -> active (older events)
     deadline = int(time.time()) + 7 * 86400
     set_requirements(  # -> action required (newer events)
         sandbox_webhooks,
@@ -82,7 +72,7 @@ def test_out_of_order_events_never_move_status_backwards(sandbox_webhooks: Any) 
 
 def test_deauthorization_disconnects_the_seller_and_hides_its_listings(sandbox_webhooks: Any) -> None:
     seller = _new_seller()
-    complete_onboarding(sandbox_webhooks, _link(seller))
+    submit_onboarding(sandbox_webhooks, seller)
     seller = _wait_for(seller, lambda s: s.status == SellerStatus.ACTIVE)
 
     gateway.client().v1.accounts.delete(str(seller.stripe_account_id))
