@@ -17,8 +17,14 @@ declared in one table, and three things are checked for each request:
 - no response shows a private string (canary) to anyone but its owners: an email, a draft title,
   a tracking number, an event payload, an admin's note.
 
-Each request runs in a savepoint rolled back afterwards, so every role meets the same world.
-The Stripe calls of allowed requests reach the sandbox over HTTP; the sellers were onboarded there.
+Every private string is also seen by one of its owners somewhere, so the leak check looks for
+text that pages really show. Every page is tried with GET and POST; every API path with each of
+GET, POST, PATCH, PUT and DELETE (those that are not operations must be 405s).
+
+Each request runs in a savepoint rolled back afterwards, so every role meets the same world. The
+Django test client skips CSRF checks, so a refusal here is the authorization's, not CSRF's
+(tests/marketplace/test_api.py covers CSRF). The Stripe calls of allowed requests reach the sandbox
+over HTTP; the sellers were onboarded there.
 """
 
 from __future__ import annotations
