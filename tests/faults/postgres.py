@@ -42,7 +42,11 @@ class PrivatePostgres:
 
     def _run(self, *args: str) -> None:
         prefix = ["runuser", "-u", "postgres", "--"] if self._as_postgres else []
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=60)
+        try:
+            subprocess.run([*prefix, *args], check=True, capture_output=True, text=True, timeout=60)
+        except subprocess.CalledProcessError as exc:  # say why: the output is captured, not shown
+            exc.add_note(f"{Path(args[0]).name} said: {(exc.stderr or exc.stdout or '').strip()[-2000:]}")
+            raise
 
     def url(self, dbname: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
