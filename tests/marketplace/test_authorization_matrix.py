@@ -48,12 +48,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from django.utils.http import int_to_base36
 
+from catalog import services as catalog_services
+from catalog.models import Cart, CartItem, Listing, ListingStatus
 from config.api import api
-from marketplace.catalog import services as catalog_services
-from marketplace.catalog.models import Cart, CartItem, Listing, ListingStatus
-from marketplace.fees.models import FeeRule
-from marketplace.fees.services import fee_rule_set
-from marketplace.webhooks.models import StripeObjectSnapshot, WebhookEvent
+from fees.models import FeeRule
+from fees.services import fee_rule_set
+from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
@@ -657,14 +657,6 @@ def build_world(sandbox: Any) -> World:
     # Every model the Django admin shows has a row, so that its object pages are reached.
     StripeCustomer.objects.create(user=paused.user, stripe_customer_id="cus_CANARYCUSTOMER")
     Authenticator.objects.create(user=paused.user, type=Authenticator.Type.RECOVERY_CODES, data={"seed": "x"})
-    StripeObjectSnapshot.objects.create(
-        object_id=str(seller.stripe_account_id),
-        object_type="account",
-        account=str(seller.stripe_account_id),
-        event_id=event.pk,
-        event_created=event.created,
-        data={"note": "CANARYPAYLOAD"},
-    )
 
     objects = {
         "category": category.slug,
