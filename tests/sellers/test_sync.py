@@ -52,18 +52,12 @@ def test_an_older_snapshot_never_moves_the_seller_backwards(sandbox: Any, countr
 
 def test_a_stale_read_returns_the_newer_state_the_row_has(sandbox: Any) -> None:
     """The return page's read races the account.updated webhook: when the webhook's newer read is
-    already on the row, the caller (the return page, which picks its sentence from the result) gets
-    that state, not the copy it loaded before, so it never says "not finished" beside "Active"."""
+    already on the row, the caller gets that state, not the copy it loaded before (the return
+    page's sentence itself comes from the row: tests/sellers/test_onboarding_race.py)."""
     seller = seller_create(user=UserFactory(), shop_name="Shop", country="US", default_currency="usd")
     loaded_by_return_page = Seller.objects.get(pk=seller.pk)
     assert loaded_by_return_page.status == SellerStatus.ONBOARDING
-    link = stripe_accounts.account_link_create(
-        account_id=str(seller.stripe_account_id),
-        link_type="account_onboarding",
-        refresh_url="http://testserver/r",
-        return_url="http://testserver/b",
-    )
-    complete_onboarding(sandbox, link.url)
+    submit_onboarding(sandbox, seller)
     seller_refresh_from_stripe(seller=seller)  # the webhook's read lands first...
     newer = timezone.now() + timedelta(minutes=1)  # ...and started after the return page's will
     Seller.objects.filter(pk=seller.pk).update(stripe_state_updated_at=newer)
