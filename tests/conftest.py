@@ -77,12 +77,27 @@ def _celery_results_joinable() -> None:
     _set_task_join_will_block(False)
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clean_cache() -> None:
-    """Rate-limit counters live in the (real, shared) cache: each test starts from zero."""
-    from django.core.cache import cache
+    """Every test starts with no rate-limit counters. allauth counts logins per client address, and
+    every test client is 127.0.0.1: left to add up across tests, a run that signs in often enough
+    in a minute got 429s in tests that never meant to hit a limit. Only this run's keys go (their
+    prefix is its own, config/settings/test.py): the Redis database is shared with the broker and
+    other runs, so it is not flushed."""
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
 
-    cache.clear()
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        backend.clear()  # in this process's memory: nobody else's
+        return
+    client = backend._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=backend.make_key("*"), count=1000))
+    if keys:
+        client.delete(*keys)
+    fallback = getattr(backend, "_fallback", None)  # marketplace.cache: the counters kept while Redis was down
+    if fallback is not None:
+        fallback.clear()
 
 
 # --- The Stripe sandbox -----------------------------------------------------------------------

@@ -10,7 +10,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
-CACHES["default"]["KEY_PREFIX"] = "mkt-test"  # noqa: F405
+# This run's own cache keys: the Redis database is shared with the broker and with any other run on
+# the machine, and allauth's per-address login limits (every test client is 127.0.0.1) must not add
+# up across runs. Processes this run starts (app servers, workers) inherit the prefix.
+CACHES["default"]["KEY_PREFIX"] = os.environ.setdefault("TEST_CACHE_KEY_PREFIX", f"mkt-test-{os.getpid()}")  # noqa: F405
 STRIPE_WEBHOOK_SECRETS = ["whsec_test_platform"]
 STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_test_connect"]
 

@@ -81,5 +81,6 @@ def test_with_redis_killed_login_and_reset_work_and_failed_logins_are_still_limi
 
     cache_redis.start()  # empty, on the same port
     with caplog.at_level(logging.WARNING, logger="marketplace.cache"):
-        wait_for(lambda: cache.set("probe", 1) or b"mkt-test:1:probe" in _keys(cache_redis), 15, "Redis not used again")
+        probe = cache.make_key("probe").encode()
+        wait_for(lambda: cache.set("probe", 1) or probe in _keys(cache_redis), 15, "Redis not used again")
     assert "answers again" in caplog.text
