@@ -111,6 +111,7 @@ def test_redis_killed_mid_traffic_no_5xx_nothing_lost_every_email_once(
             "STRIPE_SECRET_KEY": settings.STRIPE_SECRET_KEY,
         },
     )
+    traffic: Traffic | None = None
     try:
         seller = active_seller(sandbox_webhooks)
         listing = listing_of(seller, price=1800, stock=10)
@@ -159,9 +160,12 @@ def test_redis_killed_mid_traffic_no_5xx_nothing_lost_every_email_once(
         wait_for(lambda: webhook_events_sweep(older_than=timedelta(0)) > 0 or not _events_left(), 20, "sweep refused")
         wait_for(lambda: not _events_left(), 60, lambda: f"events left: {_events_left()}")
         wait_for(lambda: outbox_sweep() >= 0 and not _outbox_left(), 30, lambda: f"outbox left: {_outbox_left()}")
-        traffic.done.set()
-        traffic.join(30)
     finally:
+        # Stopped even when the test fails: left running, it went on hitting the app (and the login
+        # limits) through every later test of the run.
+        if traffic is not None:
+            traffic.done.set()
+            traffic.join(30)
         worker.terminate()
         worker.wait(30)
 
