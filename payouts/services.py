@@ -17,6 +17,7 @@ same seller, queue instead of deadlocking.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from django.db import transaction
 
@@ -24,6 +25,8 @@ from marketplace.ledger import flows
 from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
 from payments.models import Payment
 from payouts.models import ApplicationFee, Transfer
+
+Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
 
 def transfer_record(
@@ -39,17 +42,16 @@ def transfer_record(
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
         ledger_lock_stripe_account(stripe_account=destination)
-        row = Transfer(
-            stripe_id=transfer_id,
-            destination=destination,
-            amount=amount,
-            currency=currency,
-            payment=payment,
-            created_at=when,
+        _mirror_once(
+            Transfer(
+                stripe_id=transfer_id,
+                destination=destination,
+                amount=amount,
+                currency=currency,
+                payment=payment,
+                created_at=when,
+            )
         )
-        Transfer.objects.bulk_create([row], ignore_conflicts=True)
-        if payment is not None:
-            Transfer.objects.filter(stripe_id=transfer_id, payment__isnull=True).update(payment=payment)
         posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
         ledger_post_one(posting=posting, occurred_at=when)
 
@@ -68,18 +70,26 @@ def application_fee_record(
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
         ledger_lock_stripe_account(stripe_account=account)
-        row = ApplicationFee(
-            stripe_id=application_fee_id,
-            account=account,
-            amount=amount,
-            currency=currency,
-            payment=payment,
-            created_at=when,
+        _mirror_once(
+            ApplicationFee(
+                stripe_id=application_fee_id,
+                account=account,
+                amount=amount,
+                currency=currency,
+                payment=payment,
+                created_at=when,
+            )
         )
-        ApplicationFee.objects.bulk_create([row], ignore_conflicts=True)
-        if payment is not None:
-            ApplicationFee.objects.filter(stripe_id=application_fee_id, payment__isnull=True).update(payment=payment)
         posting = flows.application_fee(
             application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
         )
         ledger_post_one(posting=posting, occurred_at=when)
+
+
+def _mirror_once(row: Mirror) -> None:
+    """Insert the mirror row unless its Stripe id is there already (one INSERT ... ON CONFLICT DO
+    NOTHING), and link it to its payment when this path knows the payment and the row does not."""
+    model = type(row)
+    model.objects.bulk_create([row], ignore_conflicts=True)
+    if row.payment is not None:
+        model.objects.filter(stripe_id=row.stripe_id, payment__isnull=True).update(payment=row.payment)
