@@ -60,7 +60,7 @@ def watch_violations(page: Page) -> list[str]:
 
     def on_console(message: Any) -> None:
         url = message.location.get("url", "")
-        if message.type == "error" and not url.endswith("/favicon.ico"):  # the site has none; browsers ask anyway
+        if message.type == "error":
             seen.append(f"{message.text} ({url})")
 
     page.on("console", on_console)
