@@ -136,7 +136,8 @@ def _disputed(client: stripe.StripeClient, sb: Sandbox, currency: str = "usd", a
 def test_an_update_without_submit_submits_and_a_draft_does_not(client: stripe.StripeClient, sb: Sandbox) -> None:
     """Stripe's `submit` defaults to true: only `submit=false` stages evidence."""
     dispute = _disputed(client, sb)
-    draft = client.v1.disputes.update(dispute.id, params={"evidence": {"product_description": "A mug"}, "submit": False})
+    staged = {"evidence": {"product_description": "A mug"}, "submit": False}
+    draft = client.v1.disputes.update(dispute.id, params=staged)
     assert (draft.status, draft.evidence_details.submission_count, draft.evidence_details.has_evidence) == (
         "needs_response",
         0,
