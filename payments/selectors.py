@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.errors import NotFound
@@ -90,26 +91,24 @@ def seller_dispute_rate(*, seller: Any, now: datetime | None = None) -> DisputeR
 
 
 def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None) -> dict[int, DisputeRate]:
-    """`seller_dispute_rate` for many sellers in two queries (the sellers list)."""
+    """`seller_dispute_rate` for many sellers in one query (the sellers list)."""
     from orders.models import Order
+    from sellers.models import Seller
 
     since = (now or timezone.now()) - RATE_WINDOW
-    disputes = dict(
-        Dispute.objects.filter(seller_id__in=seller_ids, stripe_created_at__gte=since)
-        .values_list("seller_id")
-        .annotate(n=Count("pk"))
-        .values_list("seller_id", "n")
-    )
-    paid = dict(
-        Order.objects.filter(seller_id__in=seller_ids, paid_at__gte=since)
-        .values_list("seller_id")
-        .annotate(n=Count("pk"))
-        .values_list("seller_id", "n")
+
+    def count_of(qs: QuerySet[Any]) -> Subquery:
+        counted = qs.order_by().values("seller_id").annotate(n=Count("pk")).values("n")
+        return Subquery(counted, output_field=IntegerField())
+
+    disputes = Dispute.objects.filter(seller_id=OuterRef("pk"), stripe_created_at__gte=since)
+    paid = Order.objects.filter(seller_id=OuterRef("pk"), paid_at__gte=since)
+    rows = Seller.objects.filter(pk__in=seller_ids).annotate(
+        n_disputes=Coalesce(count_of(disputes), 0), n_paid=Coalesce(count_of(paid), 0)
     )
     threshold = int(settings.DISPUTE_RATE_THRESHOLD_BPS)
     rates = {}
-    for seller_id in seller_ids:
-        n, orders = disputes.get(seller_id, 0), paid.get(seller_id, 0)
+    for seller_id, n, orders in rows.values_list("pk", "n_disputes", "n_paid"):
         bps = (n * 10_000 // orders) if orders else (10_000 if n else 0)
         rates[seller_id] = DisputeRate(disputes=n, paid_orders=orders, basis_points=bps, flagged=bps > threshold)
     return rates
