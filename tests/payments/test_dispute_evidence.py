@@ -121,7 +121,7 @@ def test_submission_after_the_deadline_is_refused_with_a_sentence(sandbox: Any) 
     _, _, dispute = _opened(sandbox)
     Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
     dispute.refresh_from_db()
-    with pytest.raises(Conflict, match="The evidence deadline passed .*Stripe no longer takes evidence"):
+    with pytest.raises(Conflict, match=r"The evidence deadline passed .*Stripe no longer takes evidence"):
         dispute_evidence_save(dispute=dispute, evidence={"uncategorized_text": "Late"}, submit=True)
     assert _stripe().v1.disputes.retrieve(dispute.stripe_id).evidence_details.submission_count == 0
 
