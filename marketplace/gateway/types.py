@@ -328,11 +328,34 @@ class DisputeEvidenceDetails(StripeModel):
     submission_count: int
 
 
+class DisputeEvidence(StripeModel):
+    """The evidence fields the app edits (text, and file ids of uploads with purpose
+    `dispute_evidence`); Stripe's other fields stay in the raw object."""
+
+    product_description: str | None = None
+    customer_communication: IdRef | None = None
+    customer_email_address: str | None = None
+    customer_name: str | None = None
+    shipping_carrier: str | None = None
+    shipping_tracking_number: str | None = None
+    shipping_date: str | None = None
+    shipping_address: str | None = None
+    shipping_documentation: IdRef | None = None
+    refund_policy: IdRef | None = None
+    refund_policy_disclosure: str | None = None
+    refund_refusal_explanation: str | None = None
+    receipt: IdRef | None = None
+    uncategorized_text: str | None = None
+    uncategorized_file: IdRef | None = None
+
+
 class Dispute(StripeObject):
     """A buyer's bank contesting a charge. Stripe debits the platform (`balance_transactions`: the
     amount and the dispute fee) and, if won, credits it back."""
 
     OBJECT = "dispute"
+
+    evidence: DisputeEvidence = Field(default_factory=DisputeEvidence)
 
     amount: int
     currency: Currency
@@ -344,6 +367,18 @@ class Dispute(StripeObject):
     evidence_details: DisputeEvidenceDetails
     is_charge_refundable: bool
     metadata: Metadata = Field(default_factory=dict)
+    created: int
+
+
+class File(StripeObject):
+    """An upload to Stripe's Files API (dispute evidence)."""
+
+    OBJECT = "file"
+
+    purpose: str
+    size: int
+    filename: str | None = None
+    type: str | None = None
     created: int
 
 

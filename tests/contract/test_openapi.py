@@ -213,6 +213,15 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     opened = control(sb, f"charges/{charge.id}/dispute", reason="product_not_received", amount=3_000)
     control(sb, f"disputes/{opened['id']}/resolve", outcome="won")
     keep(client.v1.disputes.retrieve(opened["id"]))
+    # A draft (submit=false), then a submission by default with Stripe's test-mode winning evidence: closed won,
+    # the countered fee charged on submission and returned with the win (both found by their source).
+    magic = destination_session(client, seller, 4_000, 400)
+    control(sb, f"checkout/sessions/{magic.id}/pay", card="4000000000000259")
+    magic_pi = client.v1.checkout.sessions.retrieve(magic.id).payment_intent
+    won = client.v1.disputes.list(params={"payment_intent": magic_pi}).data[0]
+    keep(client.v1.disputes.update(won.id, params={"evidence": {"product_description": "Mug"}, "submit": False}))
+    keep(client.v1.disputes.update(won.id, params={"evidence": {"uncategorized_text": "winning_evidence"}}))
+    keep_list(client.v1.balance_transactions.list(params={"source": won.id}))
 
     manual = keep(
         client.v1.payment_intents.create(params={"amount": 900, "currency": "usd", "capture_method": "manual"})
