@@ -189,8 +189,21 @@ class Charge(StripeObject):
     created: int
 
 
+class RedirectToUrl(StripeModel):
+    url: str
+    return_url: str | None = None
+
+
+class NextAction(StripeModel):
+    """What the buyer must do before the payment can go on: for 3-D Secure, a page to visit."""
+
+    type: str
+    redirect_to_url: RedirectToUrl | None = None
+
+
 class PaymentIntent(StripeObject):
-    """The buyer's payment; `latest_charge` (expand it) is the charge that took the money."""
+    """The buyer's payment; `latest_charge` (expand it) is the charge that took the money.
+    `requires_action` with `next_action.redirect_to_url`: the buyer must authenticate (3-D Secure)."""
 
     OBJECT = "payment_intent"
 
@@ -198,6 +211,9 @@ class PaymentIntent(StripeObject):
     amount_received: int
     currency: Currency
     status: str
+    customer: IdRef | None = None
+    payment_method: IdRef | None = None
+    next_action: NextAction | None = None
     latest_charge: Expandable[Charge] | None = None
     last_payment_error: PaymentError | None = None
     application_fee_amount: int | None = None
@@ -219,19 +235,57 @@ class CheckoutSession(StripeObject):
     client_reference_id: str | None = None
     customer: IdRef | None = None
     payment_intent: Expandable[PaymentIntent] | None = None
+    setup_intent: Expandable[SetupIntent] | None = None
+    mode: str = "payment"
     url: str | None = None
     expires_at: int
     metadata: Metadata = Field(default_factory=dict)
     created: int
 
 
+class InvoiceSettings(StripeModel):
+    default_payment_method: IdRef | None = None
+
+
 class Customer(StripeObject):
-    """The buyer at Stripe (one per user)."""
+    """The buyer at Stripe (one per user). `invoice_settings.default_payment_method` is the saved
+    card used by default (for one-click buying and subscription renewals)."""
 
     OBJECT = "customer"
 
     email: str | None = None
+    invoice_settings: InvoiceSettings = Field(default_factory=InvoiceSettings)
     metadata: Metadata = Field(default_factory=dict)
+
+
+class CardDetails(StripeModel):
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class PaymentMethod(StripeObject):
+    """A saved card: what the buyer recognises it by (brand, last four, expiry) and whose it is."""
+
+    OBJECT = "payment_method"
+
+    type: str
+    card: CardDetails | None = None
+    customer: IdRef | None = None
+    created: int
+
+
+class SetupIntent(StripeObject):
+    """Saving a card for later: `succeeded` once the card is attached to the customer."""
+
+    OBJECT = "setup_intent"
+
+    status: str
+    customer: IdRef | None = None
+    payment_method: IdRef | None = None
+    usage: str
+    created: int
 
 
 # --- Connect: the seller's side ---------------------------------------------------------------------
@@ -505,8 +559,10 @@ PARSERS: dict[str, type[StripeResource]] = {
         Customer,
         Dispute,
         PaymentIntent,
+        PaymentMethod,
         Payout,
         Refund,
+        SetupIntent,
         Transfer,
         TransferReversal,
     )

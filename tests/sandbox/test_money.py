@@ -11,7 +11,7 @@ import stripe
 from stripe_sandbox import Sandbox
 from stripe_sandbox.money import processing_fee
 
-from .helpers import balances, control, destination_session, onboarded_account
+from .helpers import RETURN_URL, balances, control, destination_session, onboarded_account
 
 DAY = 86400
 
@@ -202,6 +202,7 @@ def test_separate_charge_and_transfer_with_source_transaction(client: stripe.Str
             "currency": "usd",
             "payment_method": "pm_card_visa",
             "confirm": True,
+            "return_url": RETURN_URL,
             "transfer_group": "cart_1",
         }
     )

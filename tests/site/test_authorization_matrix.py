@@ -56,11 +56,13 @@ from fees.models import FeeRule
 from fees.services import fee_rule_set
 from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order, OrderLine, OrderStatus
+from orders.services.checkout import buyer_customer_ensure
 from payments.models import Dispute, DisputeFile
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_upload
 from tests.factories import UserFactory, make_platform_admin
+from tests.sandbox.helpers import client_for
 from tests.sellers.conftest import submit_onboarding
 
 pytestmark = pytest.mark.django_db
@@ -174,6 +176,42 @@ PAGES: dict[str, Row] = {
         {"order_id": "fulfilled_order"},
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302+   404    404    404    404    404",
+    ),
+    # Saved cards live on the user's own Stripe Customer: another user's card is not found. Adding one
+    # makes a Customer for a user who never paid (a row); a card changed at Stripe writes none here.
+    "saved_cards": Row(
+        GET=                              "login  200    200    200    200    200    200",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "saved_card_add": Row(
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  303    303+   303+   303+   303+   303+",
+    ),
+    "saved_card_added": Row(
+        query={"session_id": "paid_session"},
+        GET=                              "login  404    404    404    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "saved_card_default": Row(
+        {"payment_method": "buyer_card"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302    404    404    404    404    404",
+    ),
+    "saved_card_remove": Row(
+        {"payment_method": "buyer_card"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302    404    404    404    404    404",
+    ),
+    "buy_now": Row(
+        {"listing_id": "listing"},
+        body={"payment_method": Ref("buyer_card")},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302+   302    302    302    302    302",
+    ),
+    "buy_now_return": Row(
+        query={"order": "paid_order", "payment_intent": "paid_session"},
+        GET=                              "login  404    404    404    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
     ),
     # The Sell area: the signed-in user's own shop; another shop's listing or order is a 404.
     "sell_home": Row(
@@ -783,6 +821,19 @@ def build_world(sandbox: Any) -> World:
         size=15,
         uploaded_by=users["seller"],
     )
+    # A card saved on the buyer's Stripe Customer (the matrix removes it last, as the buyer).
+    buyer_card = (
+        client_for(sandbox)
+        .v1.setup_intents.create(
+            params={
+                "customer": buyer_customer_ensure(user=users["buyer"]),
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "return_url": "https://shop.example/return",
+            }
+        )
+        .payment_method
+    )
 
     objects = {
         "dispute": str(dispute.pk),
@@ -801,6 +852,7 @@ def build_world(sandbox: Any) -> World:
         "paid_session": str(paid.checkout_session_id),
         "fulfilled_order": str(fulfilled.pk),
         "fee_rule": str(rule.pk),
+        "buyer_card": buyer_card,
         "event": event.pk,
         "order_content_type": str(ContentType.objects.get_for_model(Order).pk),
         "buyer_uidb36": int_to_base36(buyer.pk),
