@@ -1,10 +1,17 @@
-"""Follow-ups of dispute changes, delivered through the outbox: the emails. Thin: ids in, one email out."""
+"""Follow-ups of payments, delivered through the outbox: sending a written refund to Stripe, with the
+same idempotency key however many times it takes to reach Stripe; and the dispute emails. Thin: ids
+in, one call or one email out."""
 
 from __future__ import annotations
 
 from marketplace.outbox.services import follow_up
-from payments import emails
+from payments import emails, services
 from payments.models import Dispute
+
+
+@follow_up(services.REFUND_SUBMIT)
+def refund_submit(refund_id: int) -> None:
+    services.refund_submit(refund_id=refund_id)
 
 
 def _dispute(dispute_id: int) -> Dispute:
