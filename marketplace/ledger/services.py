@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from marketplace.errors import Conflict, InvalidInput
-from marketplace.ledger.chart import AccountRef
+from marketplace.ledger.chart import AccountRef, accounts_of
 from marketplace.ledger.models import Account, LedgerLeg, LedgerTransaction
 from marketplace.money import format_money, normalise_currency
 
@@ -211,10 +211,26 @@ def _check_source(source_id: str, kind: str, occurred_at: datetime) -> None:
 
 
 def _create_accounts(refs: set[AccountRef]) -> None:
-    """Create the accounts (in a stable order, so that two posts creating the same accounts at once wait
-    for each other rather than deadlock); one created meanwhile by another post is left as it is."""
+    """Create the accounts of `refs` together with every other account of their owners (the
+    platform's whole chart, a seller's whole set), in one statement, platform first, each owner's in
+    chart order; one created meanwhile by another post is left as it is.
+
+    Why whole sets: a new row holds its key until its transaction ends, and a posting that finds an
+    account missing waits there for the transaction that created it. Created one posting's needs at
+    a time, the first sales of two sellers deadlocked (tests/ledger/test_posting.py): seller B's
+    charge created the platform's balance, seller A's fee created the fee revenue and waited for
+    that balance, and B's own fee then waited for A's fee revenue. Creating an owner's set at once
+    means a transaction never creates one of its accounts after another: it holds all of them or
+    none, so whoever waits holds none that the other needs. A seller's set is contended only by
+    posts for that seller, which take the seller's lock first (`ledger_lock_stripe_account`).
+    """
+    owners = sorted({ref.stripe_account for ref in refs})
     Account.objects.bulk_create(
-        [Account(code=r.code, stripe_account=r.stripe_account, name=r.name, kind=r.kind) for r in sorted(refs)],
+        [
+            Account(code=r.code, stripe_account=r.stripe_account, name=r.name, kind=r.kind)
+            for owner in owners
+            for r in accounts_of(owner)
+        ],
         ignore_conflicts=True,
     )
 
