@@ -3,6 +3,7 @@
 - `Transfer`: what the platform sent a seller's connected account (all of a destination charge).
 - `TransferReversal`: a transfer taken (partly) back, e.g. with a refund.
 - `ApplicationFee`: the platform's fee taken back from the seller's share, and `ApplicationFeeRefund`.
+- `Payout`: what Stripe paid from a seller's balance to its bank (or failed to).
 
 Written only by `payouts.services`, which also posts each to the ledger, from whichever arrives
 first: the paid charge (which names its transfer and fee) or their own webhooks. Amounts are
@@ -85,6 +86,48 @@ class ApplicationFeeRefund(models.Model):
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="application_fee_refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+
+class PayoutStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_TRANSIT = "in_transit", "In transit"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+class Payout(models.Model):
+    """Money Stripe sends from a seller's balance to its bank account, mirrored from `payout.*`
+    Connect events (re-read through the gateway each time, so the row is Stripe's latest word).
+
+    Posted to the ledger when first seen (the seller's balance to its bank payouts) and reversed
+    when it fails or is canceled, as Stripe's `payout` and `payout_failure` balance transactions do.
+    """
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    account = models.CharField(max_length=255, db_index=False, help_text="The connected account paid out, acct_...")
+    amount = models.BigIntegerField(help_text="Minor units.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=PayoutStatus.choices)
+    automatic = models.BooleanField(default=True)
+    arrival_date = models.DateTimeField(help_text="When Stripe expects the bank to have it.")
+    failure_code = models.CharField(max_length=60, blank=True, default="")
+    failure_message = models.TextField(blank=True, default="")
+    reconciliation_status = models.CharField(max_length=20, blank=True, default="")
+    created_at = models.DateTimeField(help_text="When Stripe created it.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["account", "-created_at"], name="payout_account_newest"),
+        ]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
         ]
 
     def __str__(self) -> str:

@@ -21,10 +21,12 @@ from typing import TypeVar
 
 from django.db import transaction
 
+from marketplace.gateway.types import Payout as StripePayout
 from marketplace.ledger import flows
-from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
+from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
+from marketplace.outbox.services import outbox_add
 from payments.models import Payment
-from payouts.models import ApplicationFee, Transfer
+from payouts.models import ApplicationFee, Payout, PayoutStatus, Transfer
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
@@ -93,3 +95,49 @@ def _mirror_once(row: Mirror) -> None:
     model.objects.bulk_create([row], ignore_conflicts=True)
     if row.payment is not None:
         model.objects.filter(stripe_id=row.stripe_id, payment__isnull=True).update(payment=row.payment)
+
+
+def payout_record(*, payout: StripePayout, account: str, seen_at: int) -> Payout:
+    """Mirror a payout as Stripe has it now (`payout`, re-read by the caller) and keep the ledger
+    with it: posted once when first seen (Stripe debits the balance when it creates the payout),
+    reversed once when it failed or was canceled (the money is back on the balance). A payout that
+    turns failed for the first time emails the seller, once (the outbox key).
+
+    `seen_at` (Unix seconds: the event's `created`) dates the reversal: the moment Stripe said so.
+    """
+    when = datetime.fromtimestamp(payout.created, tz=UTC)
+    fields = {
+        "account": account,
+        "amount": payout.amount,
+        "currency": payout.currency,
+        "status": payout.status,
+        "automatic": payout.automatic,
+        "arrival_date": datetime.fromtimestamp(payout.arrival_date, tz=UTC),
+        "failure_code": payout.failure_code or "",
+        "failure_message": payout.failure_message or "",
+        "reconciliation_status": payout.reconciliation_status or "",
+        "created_at": when,
+    }
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=account)
+        row, created = Payout.objects.select_for_update().get_or_create(stripe_id=payout.id, defaults=fields)
+        was = None if created else row.status
+        if not created:
+            Payout.objects.filter(pk=row.pk).update(**fields)
+            row.refresh_from_db()
+        posting = flows.payout(
+            payout_id=payout.id, stripe_account=account, amount=payout.amount, currency=payout.currency
+        )
+        original = ledger_post_one(posting=posting, occurred_at=when)
+        if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED):
+            failed = payout.status == PayoutStatus.FAILED
+            kind = flows.PostingKind.PAYOUT_FAILURE if failed else flows.PostingKind.PAYOUT_CANCEL
+            ledger_reverse(
+                original=original,
+                kind=kind,
+                description=f"Payout {payout.id} {payout.status}: back on the balance",
+                occurred_at=datetime.fromtimestamp(max(seen_at, payout.created), tz=UTC),
+            )
+        if payout.status == PayoutStatus.FAILED and was != PayoutStatus.FAILED and account:
+            outbox_add("payouts.email.payout_failed", row.pk, key=f"payout-failed:{payout.id}")
+        return row

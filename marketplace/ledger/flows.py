@@ -58,6 +58,8 @@ class PostingKind(StrEnum):
     DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn"
     DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated"
     PAYOUT = "payout"
+    PAYOUT_FAILURE = "payout_failure"  # a payout returned by the bank: `payout` reversed
+    PAYOUT_CANCEL = "payout_cancel"
 
 
 def charge(*, charge_id: str, amount: int, stripe_fee: int, currency: str) -> Posting:
