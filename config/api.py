@@ -22,6 +22,8 @@ from marketplace.api import router as marketplace_router
 from marketplace.errors import DomainError
 from marketplace.schemas import ErrorOut
 from orders.api import router as orders_router
+from payments.api import router as console_revenue_router
+from payouts.api import router as payouts_router
 from sellers.api import router as sellers_router
 
 
@@ -123,3 +125,5 @@ api.add_router("/", public_router)  # listings (catalog)
 api.add_router("/", seller_router)  # seller/listings (catalog)
 api.add_router("/", cart_router)  # cart (catalog)
 api.add_router("/", orders_router)
+api.add_router("/", payouts_router)  # seller/balance, seller/payouts
+api.add_router("/", console_revenue_router)  # console/revenue

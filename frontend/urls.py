@@ -9,7 +9,11 @@ urlpatterns = [
     path("", include("frontend.sell_listings_views")),
     path("", include("frontend.console_fees")),
     path("", include("frontend.console_events")),  # webhook event log, replay
-    path("", include("frontend.order_views")),  # checkout, buyer orders, seller orders received
+    path("", include("frontend.console_revenue")),  # revenue by month, payment health
+    path("", include("frontend.order_views")),
+    path(
+        "", include("frontend.sell_money_views")
+    ),  # balance, payouts, schedule, earnings, statement  # checkout, buyer orders, seller orders received
     path("sell/", sv.sell_home, name="sell_home"),
     path("sell/start/", sv.sell_start, name="sell_start"),
     path("sell/onboarding/continue/", sv.sell_onboarding_continue, name="sell_onboarding_continue"),

@@ -21,7 +21,7 @@ def send_payout_failed(payout: Payout, seller: Seller) -> None:
         "seller": seller,
         "payout": payout,
         "sentence": failure_sentence(payout.failure_code),
-        "payout_url": settings.SITE_URL.rstrip("/") + reverse("sell_home"),
+        "payout_url": settings.SITE_URL.rstrip("/") + reverse("sell_payout_detail", args=[payout.pk]),
     }
     subject = render_to_string("emails/payout_failed_subject.txt", context).strip()
     body = render_to_string("emails/payout_failed.txt", context)

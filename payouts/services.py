@@ -21,12 +21,16 @@ from typing import TypeVar
 
 from django.db import transaction
 
+from marketplace.errors import InvalidInput
+from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway.types import Payout as StripePayout
+from marketplace.gateway.types import PayoutSchedule
 from marketplace.ledger import flows
 from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
 from marketplace.outbox.services import outbox_add
 from payments.models import Payment
 from payouts.models import ApplicationFee, Payout, PayoutStatus, Transfer
+from payouts.selectors import schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
@@ -141,3 +145,40 @@ def payout_record(*, payout: StripePayout, account: str, seen_at: int) -> Payout
         if payout.status == PayoutStatus.FAILED and was != PayoutStatus.FAILED and account:
             outbox_add("payouts.email.payout_failed", row.pk, key=f"payout-failed:{payout.id}")
         return row
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+INTERVALS = ("daily", "weekly", "monthly", "manual")
+
+
+def seller_payout_schedule_set(
+    *,
+    account: str,
+    seller_id: int,
+    interval: str,
+    weekly_anchor: str | None = None,
+    monthly_anchor: int | None = None,
+    form_token: str,
+) -> PayoutSchedule:
+    """Change when Stripe pays the seller out (Express accounts' schedule is the platform's to set:
+    an account update through the gateway). Refuses a schedule Stripe would refuse, with a sentence;
+    `form_token` makes a double submit of one form one change at Stripe (see the gateway)."""
+    if interval not in INTERVALS:
+        raise InvalidInput("Choose daily, weekly, monthly or manual payouts.", code="invalid_schedule")
+    if interval == "weekly" and weekly_anchor not in WEEKDAYS:
+        raise InvalidInput("Choose the day of the week your payouts are sent.", code="invalid_schedule")
+    if interval == "monthly" and (monthly_anchor is None or not 1 <= monthly_anchor <= 31):
+        raise InvalidInput("Choose a day of the month between 1 and 31.", code="invalid_schedule")
+    if not form_token or len(form_token) > 64:
+        raise InvalidInput("This form has expired: reload the page and try again.", code="invalid_schedule")
+    wanted = PayoutSchedule(
+        interval=interval,
+        weekly_anchor=weekly_anchor if interval == "weekly" else None,
+        monthly_anchor=monthly_anchor if interval == "monthly" else None,
+    )
+    updated = gateway_accounts.account_payout_schedule_update(
+        account_id=account, seller_id=seller_id, schedule=wanted, form_token=form_token
+    )
+    schedule = updated.payout_schedule or wanted
+    schedule_remember(account=account, schedule=schedule)
+    return schedule

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 
 # Django's generic classes typed as generics by django-stubs (`admin.ModelAdmin[Listing]`) must be
@@ -280,6 +281,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Release the stock of checkouts whose session expired without a webhook reaching us, and settle
     # payments we are still confirming (a buyer is waiting on those: every minute).
     "orders-sweep-expired-checkouts": {"task": "orders.sweep_expired_checkouts", "schedule": 60.0},
+    # Match every Stripe balance transaction to the ledger (differences: the console's reconciliation page).
+    "payouts-reconcile-nightly": {"task": "payouts.reconcile_nightly", "schedule": crontab(hour=3, minute=15)},
 }
 
 # --- Webhook pipeline -------------------------------------------------------------------------
