@@ -3,8 +3,10 @@ to the ledger by source, amount, fee and net; every difference recorded for admi
 
 How it stays fast and flat in memory: Stripe's transactions are streamed page by page (the
 gateway's generator) and written to `ReconciliationLine` a page at a time, each under the key of
-the ledger posting that must match it: its `source`, except a seller's `py_` payment, which the
-ledger knows as the transfer it came from (`source_transfer`, read with `data.source` expanded).
+the ledger posting that must match it: its `source`, except a seller's `py_` payment and `pyr_`
+refund, which the ledger knows as the transfer and the transfer reversal they came from
+(`source_transfer`, `source_transfer_reversal`, read with `data.source` expanded), and a dispute's
+countered fee (`stripe_fee`), which the ledger posts under the balance transaction's own id.
 Then one SQL statement sums both sides per (account, key, currency) and keeps only the rows that
 differ, so neither side is ever held whole in Python.
 
@@ -12,8 +14,9 @@ Sums per key rather than per transaction, because one Stripe object can have sev
 transactions (a payout and its `payout_failure`, a dispute withdrawn and reinstated) and several
 ledger postings (a posting and its reversal). The fee side: Stripe's `fee` is the processing or
 dispute fee on the platform (the ledger's legs on *Stripe processing fees* and *Dispute fees* of
-that posting) and the platform's application fee on a seller's payment (the seller's leg of the
-`application_fee` posting, keyed to the payment's transfer through the mirrored fee and transfer).
+that posting; a countered fee is the amount itself, not a fee) and the platform's application fee
+on a seller's payment (the seller's leg of the `application_fee` posting, keyed to the payment's
+transfer through the mirrored fee and transfer).
 
 A ledger group that sums to nothing and that Stripe does not know (a posting and its reversal)
 is no difference. Idempotent: a run records what it finds, refreshes the differences still there, and deletes
@@ -77,6 +80,10 @@ def stripe_key(txn: BalanceTransaction, account: str) -> str:
     """The ledger source a balance transaction must match (see the module docstring)."""
     if account and txn.type == "payment" and txn.source_transfer:
         return txn.source_transfer
+    if account and txn.type == "payment_refund" and txn.source_transfer_reversal:
+        return txn.source_transfer_reversal
+    if txn.type == "stripe_fee":  # a dispute's countered fee: the ledger posts each under its own id
+        return txn.id
     return txn.source or txn.id
 
 
@@ -208,7 +215,8 @@ def _differences(run: ReconciliationRun, accounts: list[str], since: datetime | 
                     ELSE t.source_id END AS key,
                bal.currency,
                SUM(bal.net) AS net,
-               SUM(CASE WHEN bal.stripe_account = '' THEN COALESCE(fees.fee, 0)
+               SUM(CASE WHEN t.kind = %s THEN 0
+                        WHEN bal.stripe_account = '' THEN COALESCE(fees.fee, 0)
                         WHEN t.kind = %s THEN -bal.net ELSE 0 END) AS fee,
                MIN(bal.occurred_at) AS occurred_at
         FROM bal JOIN {txn} t ON t.id = bal.transaction_id
@@ -239,6 +247,7 @@ def _differences(run: ReconciliationRun, accounts: list[str], since: datetime | 
         *fee_codes,
         *since_params,
         PostingKind.APPLICATION_FEE,
+        PostingKind.DISPUTE_COUNTERED_FEE,
         PostingKind.APPLICATION_FEE,
         PostingKind.APPLICATION_FEE,
         run.pk,

@@ -7,9 +7,9 @@ second insert does nothing) and the posting is unique on (Stripe id, kind) with 
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
 Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work stays at four
-statements (the seller's ledger lock, the mirror row, the ledger transaction, its legs), which is
-what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
+savepoint of their own: an error aborts the whole change, and a webhook's work stays at three
+statements (the seller's ledger lock, the mirror row, the posting: its transaction and legs in one),
+which is what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
 The lock (`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the
 same seller, queue instead of deadlocking.
 """
@@ -20,16 +20,18 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from django.db import transaction
+from django.db.models import Sum
 
-from marketplace.errors import InvalidInput
+from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway.types import Payout as StripePayout
 from marketplace.gateway.types import PayoutSchedule
+from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from marketplace.ledger import flows
 from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
 from marketplace.outbox.services import outbox_add
 from payments.models import Payment
-from payouts.models import ApplicationFee, Payout, PayoutStatus, Transfer
+from payouts.models import ApplicationFee, ApplicationFeeRefund, Payout, PayoutStatus, Transfer, TransferReversal
 from payouts.selectors import schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
@@ -90,6 +92,95 @@ def application_fee_record(
             application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
         )
         ledger_post_one(posting=posting, occurred_at=when)
+
+
+class NotRecordedYet(Conflict):
+    """What a reversal or fee refund belongs to is not recorded yet (its event came first): the
+    caller records it first, or the event is retried."""
+
+    code = "not_recorded_yet"
+
+
+def transfer_reversal_record(
+    *,
+    reversal_id: str,
+    transfer_id: str,
+    destination: str,
+    amount: int,
+    currency: str,
+    created: int,
+    source_refund: str = "",
+) -> TransferReversal:
+    """Mirror a transfer reversal (money back from the seller: a refund's share, a dispute's
+    recovery) and post it (seller balance -> platform balance). Once per Stripe id, whoever calls
+    first (the refund's own recording, `transfer.reversed`); the transfer must be recorded."""
+    when = datetime.fromtimestamp(created, tz=UTC)
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=destination)
+        transfer = Transfer.objects.filter(stripe_id=transfer_id).first()
+        if transfer is None:
+            raise NotRecordedYet(f"Transfer {transfer_id} of reversal {reversal_id} is not recorded yet.")
+        TransferReversal.objects.bulk_create(
+            [
+                TransferReversal(
+                    stripe_id=reversal_id,
+                    transfer=transfer,
+                    amount=amount,
+                    currency=currency,
+                    source_refund=source_refund,
+                    created_at=when,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        reversed_total = transfer.reversals.aggregate(total=Sum("amount"))["total"] or 0
+        Transfer.objects.filter(pk=transfer.pk).update(amount_reversed=reversed_total)
+        posting = flows.transfer_reversal(reversal_id=reversal_id, seller=destination, amount=amount, currency=currency)
+        ledger_post_one(posting=posting, occurred_at=when)
+        return TransferReversal.objects.get(stripe_id=reversal_id)
+
+
+def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destination: str) -> TransferReversal:
+    """`transfer_reversal_record` of the gateway's typed reversal."""
+    return transfer_reversal_record(
+        reversal_id=reversal.id,
+        transfer_id=reversal.transfer,
+        destination=destination,
+        amount=reversal.amount,
+        currency=reversal.currency,
+        created=reversal.created,
+        source_refund=reversal.source_refund or "",
+    )
+
+
+def application_fee_refund_record(
+    *,
+    fee_refund_id: str,
+    application_fee_id: str,
+    account: str,
+    amount: int,
+    currency: str,
+    created: int,
+) -> ApplicationFeeRefund:
+    """Mirror a refund of the platform's fee (money from the platform's balance back to the
+    seller's) and post it. Once per Stripe id; the fee must be recorded."""
+    when = datetime.fromtimestamp(created, tz=UTC)
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=account)
+        fee = ApplicationFee.objects.filter(stripe_id=application_fee_id).first()
+        if fee is None:
+            raise NotRecordedYet(f"Application fee {application_fee_id} of {fee_refund_id} is not recorded yet.")
+        ApplicationFeeRefund.objects.bulk_create(
+            [ApplicationFeeRefund(stripe_id=fee_refund_id, fee=fee, amount=amount, currency=currency, created_at=when)],
+            ignore_conflicts=True,
+        )
+        refunded_total = fee.refunds.aggregate(total=Sum("amount"))["total"] or 0
+        ApplicationFee.objects.filter(pk=fee.pk).update(amount_refunded=refunded_total)
+        posting = flows.application_fee_refund(
+            fee_refund_id=fee_refund_id, seller=account, amount=amount, currency=currency
+        )
+        ledger_post_one(posting=posting, occurred_at=when)
+        return ApplicationFeeRefund.objects.get(stripe_id=fee_refund_id)
 
 
 def _mirror_once(row: Mirror) -> None:

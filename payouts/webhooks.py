@@ -5,11 +5,13 @@ Payouts (`payout.*`, on the Connect endpoint) are re-read through the gateway an
 A destination charge's transfer and application fee are usually recorded with the paid charge
 (`payments.services`), which names them; these events record and post them when they arrive first,
 and are no-ops otherwise (same Stripe id, same posting). They do not look for the payment: the
-charge's path links the rows to it whichever comes first, so each event costs three statements.
+charge's path links the rows to it whichever comes first, so each event costs three statements
+(the seller's ledger lock, the mirror row, the posting).
 """
 
 from __future__ import annotations
 
+from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.payouts import payout_retrieve
 from marketplace.gateway.types import ApplicationFee, Payout, Transfer
 from marketplace.webhooks.models import WebhookEvent
@@ -41,6 +43,46 @@ def application_fee_created(event: WebhookEvent) -> None:
         currency=fee.currency,
         created=fee.created,
     )
+
+
+@webhook_handler("transfer.reversed")
+def transfer_reversed(event: WebhookEvent) -> None:
+    """Record every reversal of the transfer (the event carries the transfer, not the reversal),
+    the transfer itself first if its own event has not come yet."""
+    transfer = event.stripe_object(Transfer)
+    if not transfer.destination:
+        return
+    services.transfer_record(
+        transfer_id=transfer.id,
+        destination=transfer.destination,
+        amount=transfer.amount,
+        currency=transfer.currency,
+        created=transfer.created,
+    )
+    for reversal in gateway_checkout.transfer_reversals_list(transfer.id):
+        services.transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)
+
+
+@webhook_handler("application_fee.refunded")
+def application_fee_refunded(event: WebhookEvent) -> None:
+    """Record every refund of the fee (the event carries the fee), the fee itself first."""
+    fee = event.stripe_object(ApplicationFee)
+    services.application_fee_record(
+        application_fee_id=fee.id,
+        account=fee.account,
+        amount=fee.amount,
+        currency=fee.currency,
+        created=fee.created,
+    )
+    for fee_refund in gateway_checkout.application_fee_refunds_list(fee.id):
+        services.application_fee_refund_record(
+            fee_refund_id=fee_refund.id,
+            application_fee_id=fee.id,
+            account=fee.account,
+            amount=fee_refund.amount,
+            currency=fee_refund.currency,
+            created=fee_refund.created,
+        )
 
 
 @webhook_handler(

@@ -33,7 +33,14 @@ from marketplace.outbox.services import outbox_add
 from orders.models import PAID_STATUSES, Order, OrderStatus
 from orders.services._stock import close_order, release_stock, try_reserve
 from orders.services.checkout import CHECKOUT_LIFETIME
-from payments.services import charge_with_balance_transaction, payment_record_charge, payment_record_refunded
+from payments.models import RefundOrigin
+from payments.services import (
+    charge_with_balance_transaction,
+    payment_record_charge,
+    payment_refundable,
+    refund_create,
+    refund_submit,
+)
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell
 
@@ -104,13 +111,31 @@ def order_mark_paid(*, session: CheckoutSession) -> Order | None:
     order_id = order_id_of(session)
     if order_id is None:
         return None
-    charge = _paid_charge(session) if session.payment_status == "paid" else None
+    if session.payment_status != "paid":
+        return Order.objects.filter(pk=order_id).first()
+    return _settle_paid(order_id, _paid_charge(session), session_id=session.id)
+
+
+def order_mark_paid_by_intent(*, intent: PaymentIntent) -> Order | None:
+    """Stripe says a PaymentIntent of ours succeeded (a saved card paid without Checkout): the same
+    paid path as a Checkout Session's, with its payment, postings and emails, once."""
+    order_id = order_id_of(intent)
+    if order_id is None or intent.status != "succeeded":
+        return None
+    charge = intent.latest_charge
+    if isinstance(charge, str) or charge is None:
+        intent = gateway_checkout.payment_intent_retrieve(intent.id)
+        charge = intent.latest_charge
+    paid = charge_with_balance_transaction(charge=charge)[0] if isinstance(charge, Charge) else None
+    return _settle_paid(order_id, paid, session_id=None)
+
+
+def _settle_paid(order_id: int, charge: Charge | None, *, session_id: str | None) -> Order | None:
+    """The one paid path, under the order's row lock (the charge is read before it is taken)."""
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             return None
-        if session.payment_status != "paid":
-            return order
         fields = ["payment"]
         if charge is not None:
             order.payment = payment_record_charge(charge=charge) or order.payment
@@ -131,7 +156,7 @@ def order_mark_paid(*, session: CheckoutSession) -> Order | None:
         order.status_message = ""
         order.payment_error = ""
         order.payment_confirming_since = None
-        order.checkout_session_id = order.checkout_session_id or session.id
+        order.checkout_session_id = order.checkout_session_id or session_id
         order.save(
             update_fields=[
                 *fields,
@@ -156,25 +181,40 @@ def _refund_late(order: Order, *, why: str, message: str) -> None:
     """A payment we will not keep (the stock is gone, or the shop stopped selling): refund it all,
     the seller's share and our fee included, release what the order still holds, tell the buyer.
 
-    The refund's key is the order and its parameters, so the webhook and the success page racing,
-    or a retried webhook, refund once."""
+    The refund is a `payments.Refund` like any other, written here in the order's transaction and
+    sent to Stripe once it commits (keyed by its row, retried by the outbox), then recorded and
+    posted with its transfer reversal and fee refund. The order is locked and turns refunded here,
+    so the webhook and the success page racing, or a retried webhook, refund once."""
     payment = order.payment
     if payment is None:
         raise Conflict(f"order {order.pk} is paid but has no payment to refund")
-    refund = gateway_checkout.refund_create(
-        payment_intent=payment.stripe_payment_intent_id,
-        idempotency_ids=("order-late-payment", order.pk),
-        reason="requested_by_customer",
-        metadata={"order_id": str(order.pk), "why": why},
-    )
-    payment_record_refunded(payment=payment, amount_refunded=refund.amount)
+    left = payment_refundable(payment=payment)
+    if left > 0:
+        refund = refund_create(
+            payment=payment,
+            amount=left,
+            origin=RefundOrigin.LATE_PAYMENT,
+            reason=why.replace("_", " ").capitalize() + ".",
+            order_id=order.pk,
+            reverse_transfer=True,
+            refund_application_fee=True,
+        )
+        transaction.on_commit(lambda: _submit_quietly(refund.pk))
     release_stock(order)
     order.status = OrderStatus.REFUNDED
     order.status_message = message
     order.closed_at = timezone.now()
     order.payment_confirming_since = None
     order.save(update_fields=["status", "status_message", "closed_at", "stock_reserved", "payment_confirming_since"])
-    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}:{refund.id}")
+    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}")
+
+
+def _submit_quietly(refund_id: int) -> None:
+    """Send the refund now, after the commit; when Stripe cannot be reached, the outbox sends it."""
+    try:
+        refund_submit(refund_id=refund_id)
+    except DomainError as exc:
+        logger.warning("refund %s not sent yet (the outbox will retry): %s", refund_id, exc.message)
 
 
 def order_expire(*, session: CheckoutSession) -> Order | None:

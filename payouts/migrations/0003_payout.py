@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payouts", "0001_initial"),
+        ("payouts", "0002_transferreversal_source_refund"),
     ]
 
     operations = [

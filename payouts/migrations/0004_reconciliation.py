@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("orders", "0003_order_payment"),
-        ("payouts", "0002_payout"),
+        ("payouts", "0003_payout"),
     ]
 
     operations = [
