@@ -24,8 +24,9 @@ from django.db import transaction
 
 from marketplace.errors import PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import BalanceTransaction, Charge
+from marketplace.gateway.types import BalanceTransaction, Charge, Refund
 from marketplace.ledger import flows
+from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
 from payments.models import Payment, PaymentStatus
 from payouts.services import application_fee_record, transfer_record
@@ -94,6 +95,24 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
                 currency=charge.currency,
                 created=charge.created,
                 payment=payment,
+            )
+        return payment
+
+
+def payment_record_refund(*, payment: Payment, refund: Refund) -> Payment:
+    """A refund of (part of) a platform charge that moved no seller's money (a payment for several
+    shops, one shop's order refunded before any transfer was made for it): the platform pays the
+    buyer back, posted once under the refund's id (`flows.refund`), and the payment's refunded
+    amount grows by it once. The caller holds the payment's row lock."""
+    when = datetime.fromtimestamp(refund.created, tz=UTC)
+    with transaction.atomic(savepoint=False):
+        first_time = not LedgerTransaction.objects.filter(source_id=refund.id, kind=flows.PostingKind.REFUND).exists()
+        ledger_post_one(
+            posting=flows.refund(refund_id=refund.id, amount=refund.amount, currency=refund.currency), occurred_at=when
+        )
+        if first_time:
+            payment = payment_record_refunded(
+                payment=payment, amount_refunded=min(payment.amount, payment.amount_refunded + refund.amount)
             )
         return payment
 

@@ -37,8 +37,13 @@ def transfer_record(
     currency: str,
     created: int,
     payment: Payment | None = None,
+    platform_fee: int | None = None,
 ) -> None:
-    """Mirror a transfer to a seller and post it (platform balance -> seller balance)."""
+    """Mirror a transfer to a seller and post it (platform balance -> seller balance).
+
+    `platform_fee` is given for a transfer the platform made itself from a payment for several
+    shops (`flows.separate_transfer`: the fee it kept by not sending it); None for a destination
+    charge's transfer, whose fee is its own application fee object."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
         ledger_lock_stripe_account(stripe_account=destination)
@@ -52,7 +57,12 @@ def transfer_record(
                 created_at=when,
             )
         )
-        posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
+        if platform_fee is None:
+            posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
+        else:
+            posting = flows.separate_transfer(
+                transfer_id=transfer_id, seller=destination, amount=amount, platform_fee=platform_fee, currency=currency
+            )
         ledger_post_one(posting=posting, occurred_at=when)
 
 

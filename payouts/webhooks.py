@@ -25,7 +25,18 @@ def transfer_created(event: WebhookEvent) -> None:
         amount=transfer.amount,
         currency=transfer.currency,
         created=transfer.created,
+        platform_fee=platform_fee_of(transfer),
     )
+
+
+def platform_fee_of(transfer: Transfer) -> int | None:
+    """The fee the platform kept on a transfer it made for a seller's order in a payment for several
+    shops (written in its metadata by `orders`, so this event posts the same legs as the path that
+    made it); None for a destination charge's transfer, which Stripe made."""
+    raw = transfer.metadata.get("platform_fee")
+    if raw is None or not raw.isdigit():
+        return None
+    return int(raw)
 
 
 @webhook_handler("application_fee.created")
