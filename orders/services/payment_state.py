@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import CartItem
@@ -77,6 +78,10 @@ GROUP_SHOP_STOPPED_REFUNDED = (
     "Your payment arrived after this shop stopped taking orders, so we refunded this order ({amount}) in full; "
     "your orders from the other shops in the same payment go ahead. The refund shows on your statement within "
     "5 to 10 days."
+)
+GROUP_SHOP_STOPPED = (
+    "A shop in this payment stopped taking orders before you paid, so the payment was canceled for every shop "
+    "in it. Nothing was charged, and your cart is as it was: you can pay for the other shops again."
 )
 GROUP_CANCELED = "You canceled this payment, so its orders from every shop in it are canceled. Nothing was charged."
 
@@ -397,9 +402,14 @@ def order_sync_from_stripe(*, order: Order) -> Order:
 
 
 def _mark_confirming(order: Order) -> Order:
-    Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT, payment_confirming_since__isnull=True).update(
-        payment_confirming_since=timezone.now(), status_message=CONFIRMING, updated_at=timezone.now()
-    )
+    """The order, and the other shops' orders of its payment when it is a group's, say "we are
+    confirming your payment"."""
+    same_payment = Q(pk=order.pk)
+    if order.checkout_group_id is not None:
+        same_payment |= Q(checkout_group_id=order.checkout_group_id)
+    Order.objects.filter(
+        same_payment, status=OrderStatus.PENDING_PAYMENT, payment_confirming_since__isnull=True
+    ).update(payment_confirming_since=timezone.now(), status_message=CONFIRMING, updated_at=timezone.now())
     order.refresh_from_db()
     return order
 
@@ -459,7 +469,8 @@ def orders_close_checkouts_of_seller(*, seller_id: int) -> int:
         if session.payment_status == "paid":
             order_mark_paid(session=session)
         elif session.status == "expired":
-            order = _close_unpaid(session, OrderStatus.CANCELED, SHOP_STOPPED, only_current_session=True)
+            message = SHOP_STOPPED if checkout_group_id_of(session) is None else GROUP_SHOP_STOPPED
+            order = _close_unpaid(session, OrderStatus.CANCELED, message, only_current_session=True)
             closed += order is not None and order.status == OrderStatus.CANCELED
     return closed
 
