@@ -142,8 +142,17 @@ class CartPayment:
         return sum(group.subtotal for group in self.groups)
 
     @property
+    def too_large(self) -> str:
+        """Why the total cannot be one card payment ("" if it can)."""
+        return CartGroup(seller=self.groups[0].seller, currency=self.currency, lines=self.lines).too_large
+
+    @property
+    def lines(self) -> list[CartLine]:
+        return [line for group in self.groups for line in group.lines]
+
+    @property
     def payable(self) -> bool:
-        return all(group.payable for group in self.groups)
+        return all(group.payable for group in self.groups) and not self.too_large
 
     @property
     def shop_count(self) -> int:

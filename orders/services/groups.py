@@ -27,9 +27,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Cart, Listing
-from catalog.selectors import CartGroup, cart_view
+from catalog.selectors import CartGroup, CartPayment, cart_view
 from fees.policy import FeeLine, fee_for
-from marketplace import money
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
@@ -92,14 +91,9 @@ def checkout_start_cart(
     problems = [f"“{line.listing.title}”: {line.problem}" for group in groups for line in group.lines if not line.ok]
     if problems:
         raise InvalidInput(" ".join(problems), code="cart_not_payable")
-    total = sum(group.subtotal for group in groups)
-    if total > money.MAXIMUM_CHARGE_AMOUNT:
-        most = money.format_money(money.MAXIMUM_CHARGE_AMOUNT, currency)
-        raise InvalidInput(
-            f"{money.format_money(total, currency)} is more than one card payment can be ({most}):"
-            " lower the quantities and pay the rest in another order.",
-            code="cart_not_payable",
-        )
+    too_large = CartPayment(currency=currency, groups=groups).too_large
+    if too_large:
+        raise InvalidInput(too_large, code="cart_not_payable")
     checkout_group = _group_for_checkout(buyer=buyer, cart=cart, groups=groups, currency=currency)
     orders = list(checkout_group.orders.order_by("pk").select_related("seller").prefetch_related("lines"))
     if checkout_group.checkout_session_id and checkout_group.checkout_url:

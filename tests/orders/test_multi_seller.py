@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from catalog.models import CartItem, Listing
 from fees.services import fee_rule_set
-from marketplace.errors import NotFound
+from marketplace.errors import InvalidInput, NotFound
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
 from marketplace.gateway.types import CheckoutSession
@@ -247,3 +247,14 @@ def test_property_the_transfers_and_the_platforms_fees_add_up_to_the_charge(
     assert transferred + sum(o.application_fee_amount for o in orders) == payment.amount
     assert all(o.status == OrderStatus.PAID for o in orders)
     assert_ledger_equals_stripe()
+
+
+def test_shops_that_together_are_more_than_one_card_payment_say_so_before_pay(sandbox: Any) -> None:
+    shops = [active_seller(sandbox, shop=name) for name in ("Kiln & Co", "Tea House")]
+    buyer = UserFactory()
+    cart = cart_with(buyer, *((listing_of(shop, price=60_000_000), 1) for shop in shops))
+    page = signed_in(buyer).get("/cart/").content.decode()
+    assert "$1,200,000.00 is more than one card payment can be ($999,999.99)" in page
+    with pytest.raises(InvalidInput) as exc:
+        services.checkout_start_cart(buyer=buyer, cart=cart, currency="usd", **URLS)
+    assert exc.value.code == "cart_not_payable" and not Order.objects.exists()
