@@ -1,8 +1,10 @@
 """Stripe events of the seller's side of money. Registered with the webhook pipeline's registry.
 
 A destination charge's transfer and application fee are usually recorded with the paid charge
-(`payments.services`), which names them; these events record and post them when they arrive first,
-and are no-ops otherwise (same Stripe id, same posting). They do not look for the payment: the
+(`payments.services`), which names them, and a group order's transfer by the path that made it
+(`orders.services.groups`); these events record and post them when they arrive first, and are
+no-ops otherwise (same Stripe id, same posting: a group order's transfer carries its platform fee
+in its metadata, so the legs are the same). They do not look for the payment: the
 charge's path links the rows to it whichever comes first, so each event costs three statements.
 """
 

@@ -17,9 +17,11 @@ platform keeps $11.97 - $4.53 = $7.44 and ¥1,167 - ¥525 = ¥642.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -258,3 +260,25 @@ def test_shops_that_together_are_more_than_one_card_payment_say_so_before_pay(sa
     with pytest.raises(InvalidInput) as exc:
         services.checkout_start_cart(buyer=buyer, cart=cart, currency="usd", **URLS)
     assert exc.value.code == "cart_not_payable" and not Order.objects.exists()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_api_pays_a_cart_of_two_shops_at_once_without_a_seller_id(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    shops = [active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House")]
+    buyer = UserFactory()
+    cart_with(buyer, *((listing_of(shop, price=1_000 * (i + 1)), 1) for i, shop in enumerate(shops)))
+    client = Client()
+    client.force_login(buyer)
+    created = client.post("/api/v1/checkout", json.dumps({"currency": currency}), "application/json")
+    assert created.status_code == 201, created.content
+    body = created.json()
+    orders = list(Order.objects.filter(buyer=buyer).order_by("pk"))
+    assert body["order_ids"] == [o.pk for o in orders] and body["order_id"] == orders[0].pk
+    pay(sandbox, body["url"].rsplit("/", 1)[-1])
+    settle(orders[0], django_capture_on_commit_callbacks)
+    listed = client.get("/api/v1/orders").json()
+    assert sorted((o["shop_name"], o["status"]) for o in listed) == [("Kiln & Co", "paid"), ("Tea House", "paid")]
+    missing = client.post("/api/v1/checkout", json.dumps({"currency": "eur"}), "application/json")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "cart_group_not_found"
