@@ -112,7 +112,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
     except NotFound:
         raise Http404("No such order.") from None
-    return render(request, "orders/detail.html", {"order": order, "lines": list(order.lines.all())})
+    together = selectors.orders_paid_together(order=order)
+    return render(
+        request, "orders/detail.html", {"order": order, "lines": list(order.lines.all()), "together": together}
+    )
 
 
 @login_required

@@ -282,3 +282,20 @@ def test_the_api_pays_a_cart_of_two_shops_at_once_without_a_seller_id(
     assert sorted((o["shop_name"], o["status"]) for o in listed) == [("Kiln & Co", "paid"), ("Tea House", "paid")]
     missing = client.post("/api/v1/checkout", json.dumps({"currency": "eur"}), "application/json")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "cart_group_not_found"
+
+
+def test_a_group_orders_page_names_the_other_shops_of_its_payment_at_a_fixed_query_count(
+    sandbox: Any, django_assert_max_num_queries: Any
+) -> None:
+    shops = [active_seller(sandbox, shop=name) for name in ("Kiln & Co", "Tea House", "Paper Mill")]
+    buyer = UserFactory()
+    started = start_cart(buyer, "usd", *((listing_of(shop, price=1_000), 1) for shop in shops))
+    client = signed_in(buyer)
+    first, *others = started.orders
+    with django_assert_max_num_queries(9):
+        page = client.get(f"/orders/{first.pk}/").content.decode()
+    assert "One payment with your orders from" in page
+    assert f"Tea House (order {others[0].pk})" in page and f"Paper Mill (order {others[1].pk})" in page
+    assert "Cancel this payment, for every shop in it" in page
+    with django_assert_max_num_queries(8):
+        assert client.get("/orders/").status_code == 200
