@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -50,3 +51,81 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_charge_id
+
+
+class RefundStatus(models.TextChoices):
+    CREATED = "created", "Sending"
+    PENDING = "pending", "Pending"
+    SUCCEEDED = "succeeded", "Refunded"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+# Refunds that count against what is left of a payment: sent or being sent, and not failed.
+OPEN_REFUND_STATUSES = (RefundStatus.CREATED, RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+# How far a refund has got; Stripe's events arrive in any order, and a refund only moves forward.
+REFUND_STATUS_RANK = {
+    RefundStatus.CREATED: 0,
+    RefundStatus.PENDING: 1,
+    RefundStatus.SUCCEEDED: 2,
+    RefundStatus.FAILED: 3,
+    RefundStatus.CANCELED: 3,
+}
+
+
+class RefundOrigin(models.TextChoices):
+    BUYER_REQUEST = "buyer_request", "The buyer's request"
+    SELLER = "seller", "The seller"
+    ADMIN = "admin", "A platform admin"
+    LATE_PAYMENT = "late_payment", "A payment that came too late"
+    DASHBOARD = "dashboard", "The Stripe Dashboard"
+
+
+class Refund(models.Model):
+    """Money given back to the buyer on a payment: many per payment, one per Stripe refund.
+
+    The row is written *before* Stripe is called, under a lock on the payment, and its id is the
+    idempotency key of the Stripe call: two refunds at once can never together exceed the payment,
+    and a double click or a retry makes one Stripe refund. A refund nobody here started (the Stripe
+    Dashboard) is recorded when its event arrives. `failure_message` says in a sentence why Stripe
+    refused or failed it; `attention` is set when an admin must look (the platform paid a refund
+    that took nothing back from the seller)."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
+    origin = models.CharField(max_length=20, choices=RefundOrigin.choices)
+    status = models.CharField(max_length=20, choices=RefundStatus.choices, default=RefundStatus.CREATED)
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Minor units given back to the buyer.")
+    reverse_transfer = models.BooleanField(help_text="The seller's share is taken back (in proportion).")
+    refund_application_fee = models.BooleanField(
+        help_text="The platform's fee goes back to the seller (in proportion)."
+    )
+    reason = models.CharField(max_length=300, blank=True, default="", help_text="Why, in words people read.")
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    stripe_transfer_reversal_id = models.CharField(max_length=255, blank=True, default="")
+    failure_code = models.CharField(max_length=60, blank=True, default="")
+    failure_message = models.CharField(max_length=500, blank=True, default="")
+    attention = models.CharField(max_length=500, blank=True, default="", help_text="Why an admin must look.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="refund_currency_lowercase_iso"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["payment", "status"], name="refund_payment_status")
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_refund_id or f"refund {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_REFUND_STATUSES

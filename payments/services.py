@@ -1,4 +1,5 @@
-"""Writes of payments: record a paid charge once, with its ledger postings, in one transaction.
+"""Writes of payments: record a paid charge once, with its ledger postings, in one transaction;
+and refunds, from the row written before Stripe is called to the postings of what Stripe did.
 
 `payment_record_charge` is the one path from "Stripe says this charge succeeded" to a `Payment`
 row and the ledger. It is reached from the Checkout Session (webhook, success page, sweeper) and
@@ -19,17 +20,37 @@ half-posted.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
-from marketplace.errors import PaymentProviderError
+from marketplace.errors import InvalidInput, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import BalanceTransaction, Charge, Refund
+from marketplace.gateway.types import ApplicationFeeRefund, BalanceTransaction, Charge, TransferReversal
+from marketplace.gateway.types import Refund as StripeRefund
 from marketplace.ledger import flows
-from marketplace.ledger.models import LedgerTransaction
-from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
-from payments.models import Payment, PaymentStatus
-from payouts.services import application_fee_record, transfer_record
+from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
+from marketplace.money import format_money
+from marketplace.outbox.services import outbox_add
+from payments.models import (
+    OPEN_REFUND_STATUSES,
+    REFUND_STATUS_RANK,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundOrigin,
+    RefundStatus,
+)
+from payouts.models import ApplicationFee, Transfer
+from payouts.services import (
+    NotRecordedYet,
+    application_fee_record,
+    application_fee_refund_record,
+    transfer_record,
+    transfer_reversal_from_stripe,
+)
 
 
 def charge_with_balance_transaction(*, charge: Charge) -> tuple[Charge, BalanceTransaction]:
@@ -66,13 +87,10 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
                 "stripe_balance_transaction_id": balance_txn.id,
                 "currency": charge.currency,
                 "amount": charge.amount,
-                "amount_refunded": charge.amount_refunded,
                 "stripe_fee": balance_txn.fee,
                 "created_at": when,
             },
         )
-        if charge.amount_refunded > payment.amount_refunded:
-            payment_record_refunded(payment=payment, amount_refunded=charge.amount_refunded)
         posting = flows.charge(
             charge_id=charge.id, amount=charge.amount, stripe_fee=balance_txn.fee, currency=charge.currency
         )
@@ -99,29 +117,257 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
         return payment
 
 
-def payment_record_refund(*, payment: Payment, refund: Refund) -> Payment:
-    """A refund of (part of) a platform charge that moved no seller's money (a payment for several
-    shops, one shop's order refunded before any transfer was made for it): the platform pays the
-    buyer back, posted once under the refund's id (`flows.refund`), and the payment's refunded
-    amount grows by it once. The caller holds the payment's row lock."""
-    when = datetime.fromtimestamp(refund.created, tz=UTC)
-    with transaction.atomic(savepoint=False):
-        first_time = not LedgerTransaction.objects.filter(source_id=refund.id, kind=flows.PostingKind.REFUND).exists()
-        ledger_post_one(
-            posting=flows.refund(refund_id=refund.id, amount=refund.amount, currency=refund.currency), occurred_at=when
-        )
-        if first_time:
-            payment = payment_record_refunded(
-                payment=payment, amount_refunded=min(payment.amount, payment.amount_refunded + refund.amount)
+# --- Refunds -------------------------------------------------------------------------------------------
+#
+# A refund is a row first (`refund_create`, under the payment's row lock, so that refunds at once
+# can never together exceed the payment), then a Stripe refund whose idempotency key is that row
+# (`refund_submit`, called right after the commit and again by the outbox until Stripe answers), then
+# what Stripe answered, recorded and posted (`refund_record_stripe`, also the path of every refund
+# event, and of refunds made in the Stripe Dashboard, which have no row until their event comes).
+
+REFUND_SUBMIT = "payments.refund_submit"  # the outbox follow-up that sends a written refund to Stripe
+
+# Stripe's refund statuses as ours.
+_STATUS_OF_STRIPE = {
+    "pending": RefundStatus.PENDING,
+    "requires_action": RefundStatus.PENDING,
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.CANCELED,
+}
+
+# Why Stripe refused a refund, for the seller and the admin.
+REFUSALS = {
+    "balance_insufficient": (
+        "The seller's Stripe balance is too low to give back their share of this refund, so Stripe refused it "
+        "and nothing was refunded. A platform admin can refund it from the platform's balance instead."
+    ),
+    "charge_disputed": (
+        "The buyer's bank has opened a dispute on this payment; Stripe refuses refunds while it is disputed, "
+        "so nothing was refunded."
+    ),
+    "charge_already_refunded": "This payment was already refunded in full at Stripe; nothing more was refunded.",
+}
+# Why a refund failed after Stripe took it (docs.stripe.com/api/refunds/object, failure_reason).
+FAILURES = {
+    "expired_or_canceled_card": "the buyer's card has expired or was canceled",
+    "lost_or_stolen_card": "the buyer's card was reported lost or stolen",
+    "declined": "the buyer's bank declined it",
+    "insufficient_funds": "the platform's Stripe balance could not cover it",
+}
+
+
+def payment_refundable(*, payment: Payment) -> int:
+    """What can still be refunded of a payment: its amount less every refund sent or being sent."""
+    taken = payment.refunds.filter(status__in=OPEN_REFUND_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
+    return int(payment.amount - taken)
+
+
+def refund_create(
+    *,
+    payment: Payment,
+    amount: int,
+    origin: str,
+    reason: str = "",
+    order_id: int | None = None,
+    order_limit: int | None = None,
+    reverse_transfer: bool = True,
+    refund_application_fee: bool | None = None,
+    created_by: Any = None,
+) -> Refund:
+    """Write a refund of `amount` and queue it for Stripe; refused when more than what is left.
+
+    Under the payment's row lock: two refunds at once (ten, in the tests) can never together exceed
+    the payment, nor, with `order_limit` (what is left of the order's own amount), the order. The
+    seller's share is taken back (`reverse_transfer`) unless an admin decides the platform absorbs
+    it; the fee goes back to the seller as the platform's policy says (`REFUND_APPLICATION_FEE`),
+    which Stripe only allows together with the reversal. The Stripe call happens after the commit
+    (`refund_submit`): the caller calls it, and the outbox calls it again if Stripe could not be
+    reached, with the same key, so one Stripe refund is made whatever happens.
+    """
+    if type(amount) is not int or amount <= 0:
+        raise InvalidInput("A refund must be a positive whole amount.", code="invalid_amount")
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        left = payment_refundable(payment=locked)
+        if order_limit is not None:
+            left = min(left, order_limit)
+        if amount > left:
+            raise InvalidInput(
+                f"At most {format_money(max(left, 0), locked.currency)} can still be refunded"
+                f" ({format_money(amount, locked.currency)} was asked).",
+                code="refund_exceeds_remaining",
             )
-        return payment
+        destination = Transfer.objects.filter(payment=locked).exists()
+        reverse = reverse_transfer and destination
+        fee_policy = settings.REFUND_APPLICATION_FEE if refund_application_fee is None else refund_application_fee
+        refund_fee = fee_policy and reverse and ApplicationFee.objects.filter(payment=locked).exists()
+        refund = Refund.objects.create(
+            payment=locked,
+            order_id=order_id,
+            origin=origin,
+            currency=locked.currency,
+            amount=amount,
+            reverse_transfer=reverse,
+            refund_application_fee=refund_fee,
+            reason=reason[:300],
+            created_by=created_by,
+        )
+        outbox_add(REFUND_SUBMIT, refund.pk, key=f"refund-submit:{refund.pk}")
+    return refund
 
 
-def payment_record_refunded(*, payment: Payment, amount_refunded: int) -> Payment:
-    """Stripe says `amount_refunded` of the payment is refunded now (it only grows)."""
-    status = PaymentStatus.REFUNDED if amount_refunded >= payment.amount else PaymentStatus.SUCCEEDED
-    Payment.objects.filter(pk=payment.pk, amount_refunded__lt=amount_refunded).update(
-        amount_refunded=amount_refunded, status=status
+def refund_submit(*, refund_id: int) -> Refund:
+    """Send a written refund to Stripe, keyed by its row, and record the answer. Called after the
+    row is committed, by its creator and by the outbox: the second finds it sent, or sends it with
+    the same key and gets the same Stripe refund. Stripe refusing it (the seller's balance too low,
+    a dispute) marks it failed with a sentence saying why, and its amount is open again; Stripe
+    unreachable raises `PaymentProviderError` and leaves it to the outbox's retries."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != RefundStatus.CREATED or refund.stripe_refund_id:
+        return refund
+    metadata = {"refund_id": str(refund.pk)}
+    if refund.order_id is not None:
+        metadata["order_id"] = str(refund.order_id)
+    try:
+        stripe_refund = gateway_checkout.refund_create(
+            charge=refund.payment.stripe_charge_id,
+            idempotency_ids=("refund", refund.pk),
+            amount=refund.amount,
+            reverse_transfer=refund.reverse_transfer,
+            refund_application_fee=refund.refund_application_fee,
+            metadata=metadata,
+        )
+    except InvalidInput as exc:
+        Refund.objects.filter(pk=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None).update(
+            status=RefundStatus.FAILED,
+            failure_code=exc.code[:60],
+            failure_message=REFUSALS.get(exc.code, f"Stripe refused the refund: {exc.message}")[:500],
+        )
+        refund.refresh_from_db()
+        return refund
+    return refund_record_stripe(stripe_refund=stripe_refund)
+
+
+def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
+    """Record a Stripe refund as it is now, with its transfer reversal and the fee refunds, and post
+    them: from our own call's answer, from any refund event (any order, any number of times), or for
+    a refund made in the Stripe Dashboard (a new row, flagged when the platform paid it all).
+
+    The status only moves forward (pending, succeeded, then maybe failed); a failed refund's posting
+    is reversed by a new `refund_failure` one, and its amount is open again. Stripe is read (the
+    reversal, the fee refunds) before any lock is taken."""
+    payment = Payment.objects.filter(stripe_charge_id=stripe_refund.charge or "").first()
+    if payment is None:
+        raise NotRecordedYet(f"The charge of refund {stripe_refund.id} is not recorded yet.")
+    reversal = stripe_refund.transfer_reversal
+    if isinstance(reversal, str):
+        reversal = gateway_checkout.refund_retrieve(stripe_refund.id).transfer_reversal
+    assert reversal is None or isinstance(reversal, TransferReversal)
+    fees = list(ApplicationFee.objects.filter(payment=payment))
+    fee_refunds: list[tuple[ApplicationFee, ApplicationFeeRefund]] = [
+        (fee, fee_refund) for fee in fees for fee_refund in gateway_checkout.application_fee_refunds_list(fee.stripe_id)
+    ]
+    transfer = Transfer.objects.filter(payment=payment).first()
+    status = _STATUS_OF_STRIPE.get(stripe_refund.status or "", RefundStatus.PENDING)
+    when = datetime.fromtimestamp(stripe_refund.created, tz=UTC)
+    with transaction.atomic():
+        ledger_lock_stripe_account(stripe_account=transfer.destination if transfer else "")
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        refund = _refund_row_for(stripe_refund, payment=payment, reversal=reversal, transfer=transfer)
+        if REFUND_STATUS_RANK[status] > REFUND_STATUS_RANK[RefundStatus(refund.status)]:
+            refund.status = status
+            if status == RefundStatus.FAILED:
+                why = FAILURES.get(stripe_refund.failure_reason or "", "Stripe could not complete it")
+                refund.failure_code = (stripe_refund.failure_reason or "failed")[:60]
+                refund.failure_message = f"The refund failed after it was sent: {why}. Its amount is open again."
+                if reversal is not None:
+                    refund.attention = (
+                        f"Refund failed after the seller's share ({format_money(reversal.amount, refund.currency)}) "
+                        "was taken back; that money stays on the platform's balance. Refund the buyer again "
+                        "without taking it from the seller."
+                    )
+        refund.stripe_refund_id = stripe_refund.id
+        if reversal is not None:
+            refund.stripe_transfer_reversal_id = reversal.id
+        refund.save()
+        if status != RefundStatus.CANCELED:  # a canceled refund never moved money
+            posted = ledger_post_one(
+                posting=flows.refund(refund_id=stripe_refund.id, amount=stripe_refund.amount, currency=refund.currency),
+                occurred_at=when,
+            )
+            if refund.status == RefundStatus.FAILED:
+                ledger_reverse(
+                    original=posted,
+                    kind=flows.PostingKind.REFUND_FAILURE,
+                    description=f"Refund {stripe_refund.id} failed: "
+                    f"{format_money(stripe_refund.amount, refund.currency)} back from the buyer's bank",
+                    occurred_at=when,
+                )
+        if reversal is not None and transfer is not None:
+            transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)
+        for fee, fee_refund in fee_refunds:
+            application_fee_refund_record(
+                fee_refund_id=fee_refund.id,
+                application_fee_id=fee.stripe_id,
+                account=fee.account,
+                amount=fee_refund.amount,
+                currency=fee_refund.currency,
+                created=fee_refund.created,
+            )
+        _payment_refresh_refunded(payment)
+        return refund
+
+
+def _refund_row_for(
+    stripe_refund: StripeRefund, *, payment: Payment, reversal: TransferReversal | None, transfer: Transfer | None
+) -> Refund:
+    """Our row of a Stripe refund: by its id, by the row id we put in its metadata (our own call's
+    answer, or its event arriving first), or a new row for a refund nobody here started."""
+    refund = Refund.objects.select_for_update().filter(stripe_refund_id=stripe_refund.id).first()
+    if refund is None and stripe_refund.metadata.get("refund_id", "").isdigit():
+        refund = (
+            Refund.objects.select_for_update()
+            .filter(pk=int(stripe_refund.metadata["refund_id"]), payment=payment)
+            .first()
+        )
+    if refund is not None:
+        return refund
+    order_ids = list(payment.orders.values_list("pk", flat=True)[:2])
+    attention = ""
+    if transfer is not None and reversal is None:
+        attention = (
+            f"Refunded outside the app (Stripe Dashboard) without taking the seller's share back: the platform "
+            f"paid all {format_money(stripe_refund.amount, payment.currency)} of it."
+        )
+    return Refund.objects.create(
+        payment=payment,
+        order_id=order_ids[0] if len(order_ids) == 1 else None,
+        origin=RefundOrigin.DASHBOARD,
+        currency=stripe_refund.currency,
+        amount=stripe_refund.amount,
+        reverse_transfer=reversal is not None,
+        refund_application_fee=False,
+        reason="Refunded in the Stripe Dashboard.",
+        stripe_refund_id=stripe_refund.id,
+        attention=attention,
     )
-    payment.refresh_from_db()
-    return payment
+
+
+def _payment_refresh_refunded(payment: Payment) -> None:
+    """The payment's refunded amount: its refunds that Stripe took and that have not failed."""
+    refunded = (
+        payment.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED)).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    status = PaymentStatus.REFUNDED if refunded >= payment.amount else PaymentStatus.SUCCEEDED
+    Payment.objects.filter(pk=payment.pk).update(amount_refunded=refunded, status=status)
+    payment.amount_refunded, payment.status = refunded, status
+
+
+def refunds_record_for_charge(*, charge_id: str) -> list[Refund]:
+    """Record every refund Stripe has on a charge (`charge.refunded`: the event names the charge,
+    not the refund, and a Dashboard refund reaches us first this way)."""
+    return [refund_record_stripe(stripe_refund=r) for r in gateway_checkout.refunds_of_charge(charge_id)]

@@ -44,6 +44,9 @@ class TransferReversal(models.Model):
     transfer = models.ForeignKey(Transfer, on_delete=models.PROTECT, related_name="reversals")
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3)
+    source_refund = models.CharField(
+        max_length=255, blank=True, default="", help_text="The refund (re_...) that made it, if a refund did."
+    )
     created_at = models.DateTimeField()
 
     class Meta:

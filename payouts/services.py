@@ -20,11 +20,14 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from django.db import transaction
+from django.db.models import Sum
 
+from marketplace.errors import Conflict
+from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from marketplace.ledger import flows
 from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
 from payments.models import Payment
-from payouts.models import ApplicationFee, Transfer
+from payouts.models import ApplicationFee, ApplicationFeeRefund, Transfer, TransferReversal
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
@@ -94,6 +97,95 @@ def application_fee_record(
             application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
         )
         ledger_post_one(posting=posting, occurred_at=when)
+
+
+class NotRecordedYet(Conflict):
+    """What a reversal or fee refund belongs to is not recorded yet (its event came first): the
+    caller records it first, or the event is retried."""
+
+    code = "not_recorded_yet"
+
+
+def transfer_reversal_record(
+    *,
+    reversal_id: str,
+    transfer_id: str,
+    destination: str,
+    amount: int,
+    currency: str,
+    created: int,
+    source_refund: str = "",
+) -> TransferReversal:
+    """Mirror a transfer reversal (money back from the seller: a refund's share, a dispute's
+    recovery) and post it (seller balance -> platform balance). Once per Stripe id, whoever calls
+    first (the refund's own recording, `transfer.reversed`); the transfer must be recorded."""
+    when = datetime.fromtimestamp(created, tz=UTC)
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=destination)
+        transfer = Transfer.objects.filter(stripe_id=transfer_id).first()
+        if transfer is None:
+            raise NotRecordedYet(f"Transfer {transfer_id} of reversal {reversal_id} is not recorded yet.")
+        TransferReversal.objects.bulk_create(
+            [
+                TransferReversal(
+                    stripe_id=reversal_id,
+                    transfer=transfer,
+                    amount=amount,
+                    currency=currency,
+                    source_refund=source_refund,
+                    created_at=when,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        reversed_total = transfer.reversals.aggregate(total=Sum("amount"))["total"] or 0
+        Transfer.objects.filter(pk=transfer.pk).update(amount_reversed=reversed_total)
+        posting = flows.transfer_reversal(reversal_id=reversal_id, seller=destination, amount=amount, currency=currency)
+        ledger_post_one(posting=posting, occurred_at=when)
+        return TransferReversal.objects.get(stripe_id=reversal_id)
+
+
+def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destination: str) -> TransferReversal:
+    """`transfer_reversal_record` of the gateway's typed reversal."""
+    return transfer_reversal_record(
+        reversal_id=reversal.id,
+        transfer_id=reversal.transfer,
+        destination=destination,
+        amount=reversal.amount,
+        currency=reversal.currency,
+        created=reversal.created,
+        source_refund=reversal.source_refund or "",
+    )
+
+
+def application_fee_refund_record(
+    *,
+    fee_refund_id: str,
+    application_fee_id: str,
+    account: str,
+    amount: int,
+    currency: str,
+    created: int,
+) -> ApplicationFeeRefund:
+    """Mirror a refund of the platform's fee (money from the platform's balance back to the
+    seller's) and post it. Once per Stripe id; the fee must be recorded."""
+    when = datetime.fromtimestamp(created, tz=UTC)
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=account)
+        fee = ApplicationFee.objects.filter(stripe_id=application_fee_id).first()
+        if fee is None:
+            raise NotRecordedYet(f"Application fee {application_fee_id} of {fee_refund_id} is not recorded yet.")
+        ApplicationFeeRefund.objects.bulk_create(
+            [ApplicationFeeRefund(stripe_id=fee_refund_id, fee=fee, amount=amount, currency=currency, created_at=when)],
+            ignore_conflicts=True,
+        )
+        refunded_total = fee.refunds.aggregate(total=Sum("amount"))["total"] or 0
+        ApplicationFee.objects.filter(pk=fee.pk).update(amount_refunded=refunded_total)
+        posting = flows.application_fee_refund(
+            fee_refund_id=fee_refund_id, seller=account, amount=amount, currency=currency
+        )
+        ledger_post_one(posting=posting, occurred_at=when)
+        return ApplicationFeeRefund.objects.get(stripe_id=fee_refund_id)
 
 
 def _mirror_once(row: Mirror) -> None:

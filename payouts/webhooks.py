@@ -10,6 +10,7 @@ charge's path links the rows to it whichever comes first, so each event costs th
 
 from __future__ import annotations
 
+from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import ApplicationFee, Transfer
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
@@ -51,3 +52,43 @@ def application_fee_created(event: WebhookEvent) -> None:
         currency=fee.currency,
         created=fee.created,
     )
+
+
+@webhook_handler("transfer.reversed")
+def transfer_reversed(event: WebhookEvent) -> None:
+    """Record every reversal of the transfer (the event carries the transfer, not the reversal),
+    the transfer itself first if its own event has not come yet."""
+    transfer = event.stripe_object(Transfer)
+    if not transfer.destination:
+        return
+    services.transfer_record(
+        transfer_id=transfer.id,
+        destination=transfer.destination,
+        amount=transfer.amount,
+        currency=transfer.currency,
+        created=transfer.created,
+    )
+    for reversal in gateway_checkout.transfer_reversals_list(transfer.id):
+        services.transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)
+
+
+@webhook_handler("application_fee.refunded")
+def application_fee_refunded(event: WebhookEvent) -> None:
+    """Record every refund of the fee (the event carries the fee), the fee itself first."""
+    fee = event.stripe_object(ApplicationFee)
+    services.application_fee_record(
+        application_fee_id=fee.id,
+        account=fee.account,
+        amount=fee.amount,
+        currency=fee.currency,
+        created=fee.created,
+    )
+    for fee_refund in gateway_checkout.application_fee_refunds_list(fee.id):
+        services.application_fee_refund_record(
+            fee_refund_id=fee_refund.id,
+            application_fee_id=fee.id,
+            account=fee.account,
+            amount=fee_refund.amount,
+            currency=fee_refund.currency,
+            created=fee_refund.created,
+        )

@@ -151,6 +151,11 @@ def balance(store: Store, owner: str) -> Obj:
     return out
 
 
+def total(store: Store, owner: str, currency: str) -> int:
+    """What ``owner`` holds in ``currency``: available plus pending."""
+    return sum(t["net"] for t in store.find("balance_transaction", owner) if t["currency"] == currency)
+
+
 def available(store: Store, owner: str, currency: str) -> int:
     now = store.now()
     return sum(

@@ -233,6 +233,15 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where sellers write when the marketplace paused or closed their shop (the status card links to it).
 SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="support@marketplace.example")
 
+# --- Refunds --------------------------------------------------------------------------------
+# A buyer may ask for a refund this many days after paying; a request the seller has not answered
+# for this many days goes to the platform admins' console; and whether a refund gives the seller the
+# platform's fee back in proportion (Stripe's `refund_application_fee`, paid to the seller) or the
+# platform keeps it.
+REFUND_WINDOW_DAYS = env.int("REFUND_WINDOW_DAYS", default=30)
+REFUND_ADMIN_AFTER_DAYS = env.int("REFUND_ADMIN_AFTER_DAYS", default=3)
+REFUND_APPLICATION_FEE = env.bool("REFUND_APPLICATION_FEE", default=True)
+
 # --- Stripe ---------------------------------------------------------------------------------
 # STRIPE_API_BASE points the SDK at the sandbox; unset means api.stripe.com.
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="sk_test_sandbox")

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace import gateway
-from marketplace.gateway.types import Charge, CheckoutSession, Customer, PaymentIntent, Refund
+from marketplace.gateway.types import (
+    ApplicationFeeRefund,
+    Charge,
+    CheckoutSession,
+    Customer,
+    PaymentIntent,
+    Refund,
+    TransferReversal,
+)
 
 # What the success page and the webhook handlers need to record an order's money in one read.
 PAYMENT_EXPAND = ["payment_intent", "payment_intent.latest_charge", "payment_intent.latest_charge.balance_transaction"]
@@ -181,27 +189,65 @@ def charge_retrieve(charge_id: str, *, account: str | None = None) -> Charge:
 
 def refund_create(
     *,
-    payment_intent: str,
+    charge: str,
     idempotency_ids: Sequence[object],
-    amount: int | None = None,
-    reverse_transfer: bool = True,
-    refund_application_fee: bool = True,
-    reason: str = "requested_by_customer",
+    amount: int,
+    reverse_transfer: bool,
+    refund_application_fee: bool,
+    reason: str | None = "requested_by_customer",
     metadata: dict[str, str] | None = None,
 ) -> Refund:
-    """Refund (part of) a destination charge. `reverse_transfer` takes the seller's share back and
-    `refund_application_fee` gives the platform's fee back, both in proportion to the refund.
-    `idempotency_ids` are our own ids of this refund (e.g. order id and a reason), so a retried
-    webhook never refunds twice."""
+    """Refund `amount` of a charge, with its transfer reversal expanded.
+
+    On a destination charge, `reverse_transfer` takes the seller's share back from the connected
+    account, in proportion to the refund; `refund_application_fee` gives the same proportion of the
+    platform's fee back *to the seller* (Stripe allows it only together with `reverse_transfer`).
+    Without either the platform pays the whole refund. `idempotency_ids` are our own ids of the
+    refund (its row), so a double click or a retry makes one Stripe refund. Stripe refuses a
+    reversal the seller's balance cannot cover: `InvalidInput` with code `balance_insufficient`."""
     params: dict[str, Any] = {
-        "payment_intent": payment_intent,
-        "reverse_transfer": reverse_transfer,
-        "refund_application_fee": refund_application_fee,
-        "reason": reason,
+        "charge": charge,
+        "amount": amount,
         "metadata": metadata or {},
+        "expand": ["transfer_reversal"],
     }
-    if amount is not None:
-        params["amount"] = amount
+    if reason:
+        params["reason"] = reason
+    if reverse_transfer:
+        params["reverse_transfer"] = True
+    if refund_application_fee:
+        params["refund_application_fee"] = True
     key = gateway.idempotency_key("refund-create", *idempotency_ids, params=params)
     options = gateway.request_options(idempotency_key=key)
     return Refund.from_stripe(gateway.call(gateway.client().v1.refunds.create, params=params, options=options))
+
+
+def refund_retrieve(refund_id: str) -> Refund:
+    """The refund as Stripe sees it now, with its transfer reversal expanded (webhook handlers
+    re-read, because refund events arrive late and out of order)."""
+    params = {"expand": ["transfer_reversal"]}
+    return Refund.from_stripe(gateway.call(gateway.client().v1.refunds.retrieve, refund_id, params=params))
+
+
+def refunds_of_charge(charge_id: str) -> list[Refund]:
+    """Every refund of a charge (newest first), transfer reversals expanded: how a refund made in
+    the Stripe Dashboard, which we never started, is found and recorded."""
+    params: dict[str, Any] = {"charge": charge_id, "limit": 100, "expand": ["data.transfer_reversal"]}
+    with gateway.translate_errors():
+        page = gateway.client().v1.refunds.list(params)  # type: ignore[arg-type]
+        return [Refund.from_stripe(refund) for refund in page.auto_paging_iter()]
+
+
+def transfer_reversals_list(transfer_id: str) -> list[TransferReversal]:
+    """Every reversal of a transfer (a refund's share, a dispute's recovery)."""
+    with gateway.translate_errors():
+        page = gateway.client().v1.transfers.reversals.list(transfer_id, {"limit": 100})
+        return [TransferReversal.from_stripe(reversal) for reversal in page.auto_paging_iter()]
+
+
+def application_fee_refunds_list(application_fee_id: str) -> list[ApplicationFeeRefund]:
+    """Every refund of an application fee. Stripe links a fee refund to neither the refund nor the
+    reversal that caused it, so the ledger records each fee refund on its own id."""
+    with gateway.translate_errors():
+        page = gateway.client().v1.application_fees.refunds.list(application_fee_id, {"limit": 100})
+        return [ApplicationFeeRefund.from_stripe(fee_refund) for fee_refund in page.auto_paging_iter()]

@@ -225,24 +225,6 @@ class CheckoutSession(StripeObject):
     created: int
 
 
-class Refund(StripeObject):
-    """Money given back on a charge. On a destination charge with `reverse_transfer`, its
-    `transfer_reversal` took the seller's share back."""
-
-    OBJECT = "refund"
-
-    amount: int
-    currency: Currency
-    status: str | None = None
-    reason: str | None = None
-    charge: IdRef | None = None
-    payment_intent: IdRef | None = None
-    balance_transaction: IdRef | None = None
-    transfer_reversal: IdRef | None = None
-    metadata: Metadata = Field(default_factory=dict)
-    created: int
-
-
 class Customer(StripeObject):
     """The buyer at Stripe (one per user)."""
 
@@ -284,6 +266,41 @@ class TransferReversal(StripeObject):
     transfer: IdRef
     balance_transaction: IdRef | None = None
     source_refund: IdRef | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    created: int
+
+
+class Refund(StripeObject):
+    """Money given back on a charge. On a destination charge with `reverse_transfer`, its
+    `transfer_reversal` (expand it) took the seller's share back. `status`: pending, succeeded,
+    failed (`failure_reason`; the money came back to the platform), canceled, requires_action."""
+
+    OBJECT = "refund"
+
+    amount: int
+    currency: Currency
+    status: str | None = None
+    reason: str | None = None
+    charge: IdRef | None = None
+    payment_intent: IdRef | None = None
+    balance_transaction: IdRef | None = None
+    transfer_reversal: Expandable[TransferReversal] | None = None
+    failure_reason: str | None = None
+    failure_balance_transaction: IdRef | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    created: int
+
+
+class ApplicationFeeRefund(StripeObject):
+    """Part of an application fee given back to the connected account (`fee`), by a refund with
+    `refund_application_fee` or directly."""
+
+    OBJECT = "fee_refund"
+
+    amount: int
+    currency: Currency
+    fee: IdRef
+    balance_transaction: IdRef | None = None
     metadata: Metadata = Field(default_factory=dict)
     created: int
 
@@ -444,6 +461,7 @@ PARSERS: dict[str, type[StripeResource]] = {
     for cls in (
         Account,
         ApplicationFee,
+        ApplicationFeeRefund,
         Balance,
         BalanceTransaction,
         Capability,

@@ -53,6 +53,7 @@ class PostingKind(StrEnum):
     TRANSFER = "transfer"
     APPLICATION_FEE = "application_fee"
     REFUND = "refund"
+    REFUND_FAILURE = "refund_failure"
     TRANSFER_REVERSAL = "transfer_reversal"
     APPLICATION_FEE_REFUND = "application_fee_refund"
     DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn"

@@ -35,12 +35,13 @@ from marketplace.outbox.services import outbox_add
 from orders.models import PAID_STATUSES, Order, OrderStatus
 from orders.services._stock import close_order, release_stock, try_reserve
 from orders.services.checkout import CHECKOUT_LIFETIME
-from payments.models import Payment
+from payments.models import RefundOrigin
 from payments.services import (
     charge_with_balance_transaction,
     payment_record_charge,
-    payment_record_refund,
-    payment_record_refunded,
+    payment_refundable,
+    refund_create,
+    refund_submit,
 )
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell
@@ -258,22 +259,25 @@ def _make_paid(order: Order, session: CheckoutSession) -> None:
 
 
 def _refund_group_order(order: Order, *, why: str, message: str) -> None:
-    """Refund one shop's order of a payment for several shops: its amount from the platform's charge
-    (nothing was transferred for it, so nothing is reversed and no fee is involved), posted to the
-    ledger; release what it holds and tell the buyer what happened to this part."""
+    """Refund one shop's order of a payment for several shops: its amount from the platform's charge.
+    Nothing was transferred for it, so nothing is reversed and no fee is involved. A
+    `payments.Refund` like any other (written here, sent after the commit, recorded and posted with
+    what Stripe answers); release what the order holds and tell the buyer what happened to this part."""
     payment = order.payment
     if payment is None:
         raise Conflict(f"order {order.pk} is paid but has no payment to refund")
-    refund = gateway_checkout.refund_create(
-        payment_intent=payment.stripe_payment_intent_id,
-        idempotency_ids=("order-late-payment", order.pk),
-        amount=order.amount_total,
-        reverse_transfer=False,
-        refund_application_fee=False,
-        reason="requested_by_customer",
-        metadata={"order_id": str(order.pk), "why": why},
-    )
-    payment_record_refund(payment=Payment.objects.select_for_update().get(pk=payment.pk), refund=refund)
+    amount = min(order.amount_total, payment_refundable(payment=payment))
+    if amount > 0:
+        refund = refund_create(
+            payment=payment,
+            amount=amount,
+            origin=RefundOrigin.LATE_PAYMENT,
+            reason=why.replace("_", " ").capitalize() + ".",
+            order_id=order.pk,
+            reverse_transfer=False,
+            refund_application_fee=False,
+        )
+        transaction.on_commit(lambda: _submit_quietly(refund.pk))
     release_stock(order)
     order.status = OrderStatus.REFUNDED
     order.status_message = message.format(amount=money.format_money(order.amount_total, order.currency))
@@ -290,32 +294,47 @@ def _refund_group_order(order: Order, *, why: str, message: str) -> None:
             "updated_at",
         ]
     )
-    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}:{refund.id}")
+    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}")
 
 
 def _refund_late(order: Order, *, why: str, message: str) -> None:
     """A payment we will not keep (the stock is gone, or the shop stopped selling): refund it all,
     the seller's share and our fee included, release what the order still holds, tell the buyer.
 
-    The refund's key is the order and its parameters, so the webhook and the success page racing,
-    or a retried webhook, refund once."""
+    The refund is a `payments.Refund` like any other, written here in the order's transaction and
+    sent to Stripe once it commits (keyed by its row, retried by the outbox), then recorded and
+    posted with its transfer reversal and fee refund. The order is locked and turns refunded here,
+    so the webhook and the success page racing, or a retried webhook, refund once."""
     payment = order.payment
     if payment is None:
         raise Conflict(f"order {order.pk} is paid but has no payment to refund")
-    refund = gateway_checkout.refund_create(
-        payment_intent=payment.stripe_payment_intent_id,
-        idempotency_ids=("order-late-payment", order.pk),
-        reason="requested_by_customer",
-        metadata={"order_id": str(order.pk), "why": why},
-    )
-    payment_record_refunded(payment=payment, amount_refunded=refund.amount)
+    left = payment_refundable(payment=payment)
+    if left > 0:
+        refund = refund_create(
+            payment=payment,
+            amount=left,
+            origin=RefundOrigin.LATE_PAYMENT,
+            reason=why.replace("_", " ").capitalize() + ".",
+            order_id=order.pk,
+            reverse_transfer=True,
+            refund_application_fee=True,
+        )
+        transaction.on_commit(lambda: _submit_quietly(refund.pk))
     release_stock(order)
     order.status = OrderStatus.REFUNDED
     order.status_message = message
     order.closed_at = timezone.now()
     order.payment_confirming_since = None
     order.save(update_fields=["status", "status_message", "closed_at", "stock_reserved", "payment_confirming_since"])
-    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}:{refund.id}")
+    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}")
+
+
+def _submit_quietly(refund_id: int) -> None:
+    """Send the refund now, after the commit; when Stripe cannot be reached, the outbox sends it."""
+    try:
+        refund_submit(refund_id=refund_id)
+    except DomainError as exc:
+        logger.warning("refund %s not sent yet (the outbox will retry): %s", refund_id, exc.message)
 
 
 def order_expire(*, session: CheckoutSession) -> Order | None:

@@ -23,6 +23,7 @@ class TestCard:
     dispute: bool = False
     available_now: bool = False
     funding: str = "credit"
+    refund: str | None = None  # "pending": refunds stay pending, then succeed; "fail": they succeed, then fail
 
 
 CARDS: dict[str, TestCard] = {
@@ -33,8 +34,13 @@ CARDS: dict[str, TestCard] = {
     "pm_card_authenticationRequired": TestCard("4000002500003155", three_ds=True),
     "pm_card_createDispute": TestCard("4000000000000259", dispute=True),
     "pm_card_bypassPending": TestCard("4000000000000077", available_now=True),
+    # docs.stripe.com/testing "Refunds": a refund starts pending and succeeds later / succeeds, then fails.
+    "pm_card_pendingRefund": TestCard("4000000000007726", refund="pending"),
+    "pm_card_refundFail": TestCard("4000000000005126", refund="fail"),
 }
 PM_BY_NUMBER = {card.number: pm for pm, card in CARDS.items()}
+# Sandbox seconds after which a test card's asynchronous refund outcome happens (on the next clock advance).
+REFUND_SETTLE_SECONDS = 60
 DECLINE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
@@ -536,7 +542,13 @@ def create_refund(
     reverse_transfer: bool,
     refund_application_fee: bool,
 ) -> Obj:
-    """Refund part or all of a charge; on a destination charge also pull back the seller's share and the fee."""
+    """Refund part or all of a charge; on a destination charge also pull back the seller's share and the fee.
+
+    Everything is checked before anything moves, so a refused refund leaves no trace: Stripe "returns an error
+    instead of creating a refund" when the transfer reversal needs more than the connected account holds
+    (connect/charges, "Refunds"). Which balance counts is UNCONFIRMED; the sandbox counts available + pending
+    (a refund right after the sale, while the seller's funds are pending, goes through), net of the fee share the
+    same refund pays back to the seller."""
     from . import connect
 
     owner = core.store.owner[charge["id"]]
@@ -560,7 +572,35 @@ def create_refund(
     if reverse_transfer and not charge.get("transfer"):
         raise invalid("You can only reverse a transfer for a destination charge.", param="reverse_transfer")
     if refund_application_fee and not charge.get("application_fee"):
-        refund_application_fee = False
+        # alf.io#739 quotes Stripe's answer for a charge without a fee.
+        raise invalid(
+            f"Attempting to refund_application_fee on {charge['id']}, but it has no application fee.",
+            param="refund_application_fee",
+        )
+    if refund_application_fee and charge.get("transfer") and not reverse_transfer:
+        # connect/destination-charges: "if you refund the application fee for a destination charge, you must also
+        # reverse the transfer" (Stripe's exact error text is UNCONFIRMED).
+        raise invalid(
+            "To refund the application fee of a destination charge you must also reverse the transfer "
+            "(reverse_transfer=true).",
+            param="refund_application_fee",
+        )
+    full = amount == remaining
+    transfer = core.store.get(charge["transfer"], "transfer", None) if reverse_transfer else None
+    fee = core.store.get(charge["application_fee"], "application_fee", None) if refund_application_fee else None
+    reversal_share = _share(transfer, "amount_reversed", amount, charge["amount"], full) if transfer else 0
+    fee_share = _share(fee, "amount_refunded", amount, charge["amount"], full) if fee else 0
+    if transfer is not None and reversal_share > 0:
+        seller = transfer["destination"]
+        holds = money.total(core.store, seller, cur)
+        if holds + fee_share < reversal_share:
+            raise invalid(
+                f"Insufficient funds in the destination account {seller} to reverse the transfer: it holds "
+                f"{money.format_amount(holds, cur)}, the reversal needs "
+                f"{money.format_amount(reversal_share - fee_share, cur)}.",
+                code="balance_insufficient",
+            )
+    card = CARDS.get(PM_BY_NUMBER.get(charge.get("_card") or "", ""), CARDS["pm_card_visa"])
     now = core.store.now()
     refund = template(
         "refund",
@@ -572,10 +612,13 @@ def create_refund(
         metadata=metadata,
         payment_intent=charge["payment_intent"],
         reason=reason,
-        status="succeeded",
+        status="pending" if card.refund == "pending" else "succeeded",
         payment_method=charge["payment_method"],
         customer=charge["customer"],
     )
+    if card.refund:
+        refund["_settle_at"] = now + REFUND_SETTLE_SECONDS
+        refund["_outcome"] = "failed" if card.refund == "fail" else "succeeded"
     core.store.add(refund, owner)
     txn = money.add_txn(
         core.store,
@@ -591,25 +634,55 @@ def create_refund(
     before = copy.deepcopy(charge)
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
-    full = charge["refunded"]
-    if reverse_transfer:
-        transfer = core.store.get(charge["transfer"], "transfer", None)
-        left = transfer["amount"] - transfer["amount_reversed"]
-        share = left if full else min(left, money.proportional(amount, charge["amount"], transfer["amount"]))
-        if share > 0:
-            reversal = connect.create_reversal(core, transfer, share, metadata={}, source_refund=refund["id"])
-            refund["transfer_reversal"] = reversal["id"]
-    if refund_application_fee:
-        fee = core.store.get(charge["application_fee"], "application_fee", None)
-        left = fee["amount"] - fee["amount_refunded"]
-        share = left if full else min(left, money.proportional(amount, charge["amount"], fee["amount"]))
-        if share > 0:
-            connect.create_fee_refund(core, fee, share, metadata={})
+    if transfer is not None and reversal_share > 0:
+        reversal = connect.create_reversal(core, transfer, reversal_share, metadata={}, source_refund=refund["id"])
+        refund["transfer_reversal"] = reversal["id"]
+    if fee is not None and fee_share > 0:
+        connect.create_fee_refund(core, fee, fee_share, metadata={})
     charge["refunds"]["data"].insert(0, refund)
     charge["refunds"]["data"] = charge["refunds"]["data"][:10]
     core.emit("refund.created", refund, account=owner)
     core.emit("charge.refunded", charge, account=owner, previous=diff(before, charge))
     return refund
+
+
+def _share(obj: Obj, done_field: str, amount: int, charge_amount: int, full: bool) -> int:
+    """What of a transfer (or fee) a refund of ``amount`` moves back: in proportion, the rest on a full refund."""
+    left = int(obj["amount"] - obj[done_field])
+    return left if full else min(left, money.proportional(amount, charge_amount, obj["amount"]))
+
+
+def settle_refund(core: Core, refund: Obj) -> None:
+    """The asynchronous outcome of a test card's refund (docs.stripe.com/testing "Refunds"): a pending refund
+    succeeds; a failing one fails, its amount comes back to the platform (a ``refund_failure`` balance
+    transaction, reporting category ``refund_failure``) and leaves the charge's ``amount_refunded``. What happens
+    to the transfer reversal and fee refund of a failed destination-charge refund is UNCONFIRMED: they stay."""
+    outcome = refund.pop("_outcome")
+    refund.pop("_settle_at", None)
+    owner = core.store.owner[refund["id"]]
+    before = copy.deepcopy(refund)
+    if outcome == "failed":
+        txn = money.add_txn(
+            core.store,
+            owner,
+            amount=refund["amount"],
+            currency=refund["currency"],
+            type="refund_failure",
+            source=refund["id"],
+            reporting_category="refund_failure",
+            description="REFUND FAILURE",
+        )
+        refund.update(status="failed", failure_reason="expired_or_canceled_card", failure_balance_transaction=txn["id"])
+        charge = core.store.objects[refund["charge"]]
+        charge["amount_refunded"] -= refund["amount"]
+        charge["refunded"] = False
+    else:
+        refund["status"] = "succeeded"
+    previous = diff(before, refund)
+    core.emit("refund.updated", refund, account=owner, previous=previous)
+    core.emit("charge.refund.updated", refund, account=owner, previous=previous)
+    if outcome == "failed":
+        core.emit("refund.failed", refund, account=owner)
 
 
 def refund_retrieve(ctx: Ctx, re_id: str) -> Obj:

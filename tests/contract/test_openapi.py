@@ -218,6 +218,24 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep(client.v1.payment_intents.retrieve(three_ds_pi))  # back to requires_payment_method
     control(sb, f"checkout/sessions/{three_ds.id}/pay", card="4242424242424242")
 
+    # A refund that succeeds, then fails when the clock moves (test card 5126), and one that stays pending (7726).
+    failing = destination_session(client, seller, 4_000, 400)
+    control(sb, f"checkout/sessions/{failing.id}/pay", card="4000000000005126")
+    failing_charge = client.v1.payment_intents.retrieve(
+        client.v1.checkout.sessions.retrieve(failing.id).payment_intent
+    ).latest_charge
+    keep(
+        client.v1.refunds.create(
+            params={"charge": failing_charge, "amount": 1_000, "reverse_transfer": True, "refund_application_fee": True}
+        )
+    )
+    pending = destination_session(client, seller, 4_000, 400)
+    control(sb, f"checkout/sessions/{pending.id}/pay", card="4000000000007726")
+    pending_charge = client.v1.payment_intents.retrieve(
+        client.v1.checkout.sessions.retrieve(pending.id).payment_intent
+    ).latest_charge
+    keep(client.v1.refunds.create(params={"charge": pending_charge, "amount": 1_000}))
+
     disputed = destination_session(client, seller, 5_000, 500)
     control(sb, f"checkout/sessions/{disputed.id}/pay", card="4000000000000259")
     upload = io.BytesIO(b"evidence")
@@ -288,6 +306,9 @@ def test_world_covers_every_object_type(world: dict[str, list[dict[str, Any]]]) 
         "charge.failed",
         "charge.refunded",
         "refund.created",
+        "refund.updated",
+        "refund.failed",
+        "charge.refund.updated",
         "transfer.created",
         "transfer.reversed",
         "application_fee.created",

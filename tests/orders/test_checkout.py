@@ -195,6 +195,7 @@ def test_a_late_payment_for_sold_out_stock_is_refunded_with_a_message(
         refunded = services.order_sync_from_stripe(order=Order.objects.get(pk=order.pk))
         again = services.order_sync_from_stripe(order=Order.objects.get(pk=order.pk))  # a retried webhook
     assert refunded.status == again.status == OrderStatus.REFUNDED
+    refunded.payment.refresh_from_db()  # the refund is sent and recorded once the order's change commits
     assert refunded.payment.amount_refunded == 1500 and "sold out" in refunded.status_message
     charge = gateway_checkout.payment_intent_retrieve(refunded.payment.stripe_payment_intent_id).latest_charge
     assert charge.amount_refunded == 1500, "refunded once, in full"

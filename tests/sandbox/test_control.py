@@ -136,7 +136,7 @@ def test_open_dispute_refuses_bad_input(
 def test_a_refunded_charge_cannot_be_disputed(client: stripe.StripeClient, sb: Sandbox) -> None:
     seller = onboarded_account(client, sb)
     charge = _paid_charge(client, sb, seller, 4_000, "usd")
-    client.v1.refunds.create(params={"charge": charge.id, "reverse_transfer": True})
+    client.v1.refunds.create(params={"charge": charge.id, "reverse_transfer": True, "refund_application_fee": True})
     status, _, page = fetch_no_redirect(f"{sb.url}/_sandbox/charges/{charge.id}/dispute")
     assert status == 400 and "cannot be disputed" in page
 

@@ -1,0 +1,41 @@
+"""Stripe events of refunds. Registered with the webhook pipeline's registry.
+
+Every refund event re-reads the refund from Stripe (with its transfer reversal) and goes through
+`refund_record_stripe`, the path our own refunds take too, so that the events can come in any order
+and any number of times: the status only moves forward and every posting is unique on its Stripe id.
+`charge.refunded` names the charge, not the refund: every refund of the charge is recorded, which
+is how a refund made in the Stripe Dashboard reaches us. `charge.refund.updated` carries a Refund,
+not a Charge (dj-stripe#1039).
+"""
+
+from __future__ import annotations
+
+from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway.types import Charge, Refund
+from marketplace.webhooks.models import WebhookEvent
+from marketplace.webhooks.registry import webhook_handler
+from payments import services
+from payments.models import Payment
+
+
+@webhook_handler("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
+def refund_changed(event: WebhookEvent) -> None:
+    refund = event.stripe_object(Refund)
+    if not refund.charge:
+        return
+    _payment_recorded(refund.charge)
+    services.refund_record_stripe(stripe_refund=gateway_checkout.refund_retrieve(refund.id))
+
+
+@webhook_handler("charge.refunded")
+def charge_refunded(event: WebhookEvent) -> None:
+    charge = event.stripe_object(Charge)
+    _payment_recorded(charge.id)
+    services.refunds_record_for_charge(charge_id=charge.id)
+
+
+def _payment_recorded(charge_id: str) -> None:
+    """A refund event may come before the charge's: record the payment first (same path, same
+    postings as `charge.succeeded`)."""
+    if not Payment.objects.filter(stripe_charge_id=charge_id).exists():
+        services.payment_record_charge(charge=gateway_checkout.charge_retrieve(charge_id))
