@@ -67,6 +67,7 @@ def transfer_reversed(event: WebhookEvent) -> None:
         amount=transfer.amount,
         currency=transfer.currency,
         created=transfer.created,
+        platform_fee=platform_fee_of(transfer),
     )
     for reversal in gateway_checkout.transfer_reversals_list(transfer.id):
         services.transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)

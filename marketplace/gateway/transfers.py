@@ -9,10 +9,11 @@ platform's available balance and its funds follow the charge's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from marketplace import gateway
-from marketplace.gateway.types import Transfer
+from marketplace.gateway.types import Transfer, TransferReversal
 
 
 def transfer_create(
@@ -42,3 +43,17 @@ def transfer_create(
         idempotency_key=gateway.idempotency_key("order-transfer-create", order_id, params=params)
     )
     return Transfer.from_stripe(gateway.call(gateway.client().v1.transfers.create, params=params, options=options))
+
+
+def transfer_reversal_create(
+    *, transfer_id: str, amount: int, idempotency_ids: Sequence[object], metadata: dict[str, str]
+) -> TransferReversal:
+    """Take `amount` of a transfer the platform made back from the seller (a refund of that seller's
+    order in a payment for several shops). Stripe allows it only up to the seller's *available*
+    balance: refused with `InvalidInput` code `balance_insufficient` otherwise. `idempotency_ids`
+    are our own ids of what causes it (the refund's row), so a retry makes one reversal."""
+    params: dict[str, Any] = {"amount": amount, "metadata": metadata}
+    key = gateway.idempotency_key("transfer-reversal-create", transfer_id, *idempotency_ids, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    reversal = gateway.call(gateway.client().v1.transfers.reversals.create, transfer_id, params=params, options=options)
+    return TransferReversal.from_stripe(reversal)

@@ -166,6 +166,27 @@ def transfer_reversal(*, reversal_id: str, seller: str, amount: int, currency: s
     return Posting(reversal_id, PostingKind.TRANSFER_REVERSAL, text, legs)
 
 
+def separate_transfer_reversal(
+    *, reversal_id: str, seller: str, amount: int, platform_fee_refunded: int, currency: str
+) -> Posting:
+    """Money back from a seller on a transfer the platform made itself (a refund of one shop's
+    order in a payment for several shops), and the part of the platform's fee it gives up, booked as
+    `separate_transfer` booked the fee: as a refund of the fee (Application fee refunds) and less
+    deducted from the seller. Only the balances move, by `amount`."""
+    _positive(amount=amount)
+    _positive_or_zero(platform_fee_refunded=platform_fee_refunded)
+    legs = [_debit(PLATFORM_BALANCE, amount, currency), _credit(stripe_balance(seller), amount, currency)]
+    if platform_fee_refunded:
+        legs += [
+            _debit(APPLICATION_FEE_REFUNDS, platform_fee_refunded, currency),
+            _credit(seller_application_fees(seller), platform_fee_refunded, currency),
+        ]
+    text = f"Transfer reversal {reversal_id}: {format_money(amount, currency)} back from {seller}"
+    if platform_fee_refunded:
+        text += f", platform fee {format_money(platform_fee_refunded, currency)} given back"
+    return Posting(reversal_id, PostingKind.TRANSFER_REVERSAL, text, tuple(legs))
+
+
 def application_fee_refund(*, fee_refund_id: str, seller: str, amount: int, currency: str) -> Posting:
     """The platform gives (part of) its fee back to the seller: `application_fee` the other way round,
     with the refund on its own account so that the fee revenue stays readable."""

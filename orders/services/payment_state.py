@@ -215,6 +215,8 @@ def _group_mark_paid(*, session: CheckoutSession, group_id: int) -> Order | None
         if not orders or session.payment_status != "paid":
             return orders[0] if orders else None
         payment = payment_record_charge(charge=charge) if charge is not None else None
+        if payment is not None:  # linked first: a refund of one of them finds it among the payment's orders
+            Order.objects.filter(pk__in=[o.pk for o in orders], payment__isnull=True).update(payment=payment)
         for order in orders:
             order.payment = payment or order.payment
             if order.status in PAID_STATUSES or order.status == OrderStatus.REFUNDED:
