@@ -4,7 +4,9 @@
 - `groups`: a cart with several shops paid once (a checkout group), and each seller's transfer;
 - `payment_state`: Stripe's answers (webhooks, success page, sweepers) settle it: paid once (with
   its `payments.Payment` and ledger postings), expired, failed, canceled, refunded late;
-- `fulfilment`: shipped, then received.
+- `fulfilment`: shipped, then received;
+- `saved_cards`: cards saved on the buyer's Customer, and "Buy now" with one (settled by the same
+  paid path as Checkout).
 
 Callers import the names below from `orders.services`; they are what other apps, pages, tasks and
 tests use, and nothing more.
@@ -22,6 +24,7 @@ from orders.services.payment_state import (
     order_id_of,
     order_ids_of,
     order_mark_paid,
+    order_mark_paid_by_intent,
     order_mark_payment_failed,
     order_record_charge,
     order_record_payment_error,
@@ -47,6 +50,7 @@ __all__ = [
     "order_ids_of",
     "order_mark_fulfilled",
     "order_mark_paid",
+    "order_mark_paid_by_intent",
     "order_mark_payment_failed",
     "order_record_charge",
     "order_record_payment_error",

@@ -89,6 +89,10 @@ PAGES: dict[str, Address] = {
     "checkout_canceled": lambda s: reverse("checkout_canceled") + f"?order={s.order.pk}",
     "order_list": _url("order_list"),
     "order_detail": _url("order_detail", lambda s: s.order.pk),
+    "saved_cards": _url("saved_cards"),
+    # Stripe's return pages of saved cards: an unknown setup or payment is the site's 404
+    "saved_card_added": _url("saved_card_added", query="?session_id=cs_test_unknown"),
+    "buy_now_return": lambda s: reverse("buy_now_return") + f"?order={s.order.pk}&payment_intent=pi_unknown",
     "sell_orders": _url("sell_orders"),
     "sell_order_detail": _url("sell_order_detail", lambda s: s.order.pk),
     # the Sell area; Stripe's return page shows the seller home with a flash message
@@ -150,6 +154,10 @@ POST_ONLY: dict[str, Address] = {
     "cart_item_update": _url("cart_item_update", 1),
     "cart_item_remove": _url("cart_item_remove", 1),
     "order_cancel": _url("order_cancel", 1),
+    "saved_card_add": _url("saved_card_add"),
+    "saved_card_default": _url("saved_card_default", "pm_1"),
+    "saved_card_remove": _url("saved_card_remove", "pm_1"),
+    "buy_now": _url("buy_now", 1),
     "order_received": _url("order_received", 1),
     "sell_order_fulfil": _url("sell_order_fulfil", 1),
     "sell_start": _url("sell_start"),
