@@ -14,7 +14,13 @@ tests use, and nothing more.
 
 from orders.services.checkout import CHECKOUT_LIFETIME, CheckoutStart, checkout_start, order_session_expire
 from orders.services.fulfilment import order_complete, order_mark_fulfilled
-from orders.services.groups import CartCheckoutStart, checkout_start_cart, order_transfer_to_seller
+from orders.services.groups import (
+    CartCheckoutStart,
+    DisputeShare,
+    checkout_start_cart,
+    group_dispute_shares,
+    order_transfer_to_seller,
+)
 from orders.services.payment_state import (
     PAYMENT_NOT_COMPLETED,
     SWEEP_GRACE,
@@ -40,8 +46,10 @@ __all__ = [
     "SWEEP_GRACE",
     "CartCheckoutStart",
     "CheckoutStart",
+    "DisputeShare",
     "checkout_start",
     "checkout_start_cart",
+    "group_dispute_shares",
     "order_cancel",
     "order_complete",
     "order_confirm_payment",

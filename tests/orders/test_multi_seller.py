@@ -299,3 +299,41 @@ def test_a_group_orders_page_names_the_other_shops_of_its_payment_at_a_fixed_que
     assert "Cancel this payment, for every shop in it" in page
     with django_assert_max_num_queries(8):
         assert client.get("/orders/").status_code == 200
+
+
+@settings(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_dispute_splits_over_the_shops_by_largest_remainder_and_each_recovers_its_net_share(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str, data: st.DataObject
+) -> None:
+    """Worked example (the module's three shops) disputed for 5000: parts 3429, 1143, 428 (the two
+    largest remainders get the two units left); reversals 3076, 1086, 428 in USD (transfers 8970,
+    3166, 1250) and 3086, 1086, 428 in JPY (transfer 9000). Then, for random disputed amounts: the
+    parts add up to the dispute, each reversal plus the fee given back is its part, never more than
+    its transfer; in full, each transfer and each fee exactly."""
+    amounts, fees, _stripe_fee, _net = WORKED[currency]
+    shops = three_shops(sandbox, currency)
+    started = start_cart(
+        UserFactory(), currency, *((listing_of(s, price=a), 1) for s, a in zip(shops, amounts, strict=True))
+    )
+    pay(sandbox, str(started.group and started.group.checkout_session_id))
+    settle(started.orders[0], django_capture_on_commit_callbacks)
+    payment = Payment.objects.get()
+
+    shares = services.group_dispute_shares(payment=payment, amount=5_000)
+    assert [s.disputed for s in shares] == [3_429, 1_143, 428]
+    first = 3_076 if currency == "usd" else 3_086
+    assert [s.reversal for s in shares] == [first, 1_086, 428]
+    assert [s.fee_given_back for s in shares] == [3_429 - first, 57, 0]
+
+    full = services.group_dispute_shares(payment=payment, amount=payment.amount)
+    assert [s.reversal for s in full] == [a - f for a, f in zip(amounts, fees, strict=True)]
+    assert [s.fee_given_back for s in full] == list(fees)
+    for _ in range(40):
+        amount = data.draw(st.integers(min_value=1, max_value=payment.amount))
+        shares = services.group_dispute_shares(payment=payment, amount=amount)
+        assert sum(s.disputed for s in shares) == amount
+        for share in shares:
+            assert share.reversal + share.fee_given_back == share.disputed
+            assert 0 <= share.reversal <= share.order.seller_net and share.fee_given_back >= 0
