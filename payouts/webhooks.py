@@ -3,8 +3,8 @@
 A destination charge's transfer and application fee are usually recorded with the paid charge
 (`payments.services`), which names them; these events record and post them when they arrive first,
 and are no-ops otherwise (same Stripe id, same posting). They do not look for the payment: the
-charge's path links the rows to it whichever comes first, so each event costs three statements
-(the seller's ledger lock, the mirror row, the posting).
+charge's path links the rows to it whichever comes first, so each event costs two statements
+(the posting with the seller's ledger lock, the mirror row).
 """
 
 from __future__ import annotations
