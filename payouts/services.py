@@ -7,11 +7,11 @@ second insert does nothing) and the posting is unique on (Stripe id, kind) with 
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
 Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work stays at three
-statements (the seller's ledger lock, the mirror row, the posting: its transaction and legs in one),
-which is what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
-The lock (`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the
-same seller, queue instead of deadlocking.
+savepoint of their own: an error aborts the whole change, and a webhook's work stays at two
+statements (the posting, which takes the seller's ledger lock first, its transaction and its legs
+in one; then the mirror row), which is what keeps the worker's rate with postings on close to its
+rate without (`make bench-webhooks`). The lock (`ledger_lock_stripe_account`) makes the charge's
+path and these events, racing for the same seller, queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -54,7 +54,13 @@ def transfer_record(
     charge's transfer, whose fee is its own application fee object."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
-        ledger_lock_stripe_account(stripe_account=destination)
+        if platform_fee is None:
+            posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
+        else:
+            posting = flows.separate_transfer(
+                transfer_id=transfer_id, seller=destination, amount=amount, platform_fee=platform_fee, currency=currency
+            )
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=destination)
         _mirror_once(
             Transfer(
                 stripe_id=transfer_id,
@@ -65,13 +71,6 @@ def transfer_record(
                 created_at=when,
             )
         )
-        if platform_fee is None:
-            posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
-        else:
-            posting = flows.separate_transfer(
-                transfer_id=transfer_id, seller=destination, amount=amount, platform_fee=platform_fee, currency=currency
-            )
-        ledger_post_one(posting=posting, occurred_at=when)
 
 
 def application_fee_record(
@@ -87,7 +86,10 @@ def application_fee_record(
     balance, the platform's revenue and the seller's deduction)."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
-        ledger_lock_stripe_account(stripe_account=account)
+        posting = flows.application_fee(
+            application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
+        )
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=account)
         _mirror_once(
             ApplicationFee(
                 stripe_id=application_fee_id,
@@ -98,10 +100,6 @@ def application_fee_record(
                 created_at=when,
             )
         )
-        posting = flows.application_fee(
-            application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
-        )
-        ledger_post_one(posting=posting, occurred_at=when)
 
 
 class NotRecordedYet(Conflict):
