@@ -27,6 +27,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from catalog.cache import storefront_changed
 from catalog.models import Listing
 from fees.policy import rules_for
 from marketplace.errors import Conflict, InvalidInput, NotFound
@@ -45,16 +46,20 @@ CHECKOUT_LIFETIME = timedelta(minutes=30)
 
 
 def plan_set(*, seller: Seller, listing_id: int, interval: str) -> SubscriptionPlan | None:
-    """Sell a listing of this seller by subscription (`month`/`year`), or once again (`""`)."""
+    """Sell a listing of this seller by subscription (`month`/`year`), or once again (`""`). The
+    listing page shows which (Subscribe or Add to cart): the storefront's cache is renewed."""
     listing = Listing.objects.filter(pk=listing_id, seller=seller).first()
     if listing is None:
         raise NotFound("No such listing.")
-    if interval == "":
-        SubscriptionPlan.objects.filter(listing=listing).delete()
-        return None
-    if interval not in Interval.values:
-        raise InvalidInput("Choose monthly or yearly.", code="invalid_interval")
-    plan, _ = SubscriptionPlan.objects.update_or_create(listing=listing, defaults={"interval": interval})
+    if interval not in ("", *Interval.values):
+        raise InvalidInput("Choose once, monthly or yearly.", code="invalid_interval")
+    with transaction.atomic():
+        if interval == "":
+            SubscriptionPlan.objects.filter(listing=listing).delete()
+            plan = None
+        else:
+            plan, _ = SubscriptionPlan.objects.update_or_create(listing=listing, defaults={"interval": interval})
+        storefront_changed()
     return plan
 
 

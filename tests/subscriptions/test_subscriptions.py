@@ -12,12 +12,14 @@ import requests
 from django.core import mail
 
 from fees.models import FeeRule
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, InvalidInput, NotFound
+from orders.services import saved_cards
+from orders.services.checkout import buyer_customer_ensure
 from payments.models import Payment
 from subscriptions import selectors, services
 from subscriptions.models import Subscription, SubscriptionInvoice, SubscriptionPlan, SubscriptionStatus
 from tests.factories import UserFactory
-from tests.orders.conftest import active_seller, listing_of, pay, wait_until
+from tests.orders.conftest import active_seller, listing_of, pay, signed_in, wait_until
 from tests.payments.helpers import assert_ledger_equals_stripe
 from tests.sandbox.helpers import client_for, fetch_no_redirect
 
@@ -137,3 +139,35 @@ def test_subscribe_refuses_what_it_must(sandbox: Any) -> None:
         )
     with pytest.raises(NotFound):
         services.plan_set(seller=active_seller(sandbox, shop="Other"), listing_id=one_off.pk, interval="month")
+
+
+def test_the_listing_page_offers_subscribe_once_sold_by_subscription(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    box = listing_of(seller, price=1_800, title="Coffee box")
+    buyer = UserFactory()
+    client = signed_in(buyer)
+    page = client.get(f"/listing/{box.pk}/").content.decode()  # cached for every visitor from now on
+    assert "Add to cart" in page and "Subscribe" not in page
+    services.plan_set(seller=seller, listing_id=box.pk, interval="month")
+    page = client.get(f"/listing/{box.pk}/").content.decode()
+    assert "$18.00 monthly" in page and 'data-testid="subscribe"' in page and "Add to cart" not in page
+    refused = client.post("/cart/add/", {"listing": box.pk, "quantity": 1}, follow=True).content.decode()
+    assert "This is sold by subscription: press Subscribe on its page." in refused
+    with pytest.raises(InvalidInput):
+        services.plan_set(seller=seller, listing_id=box.pk, interval="week")
+    services.plan_set(seller=seller, listing_id=box.pk, interval="")
+    assert "Add to cart" in client.get(f"/listing/{box.pk}/").content.decode()
+
+
+def test_buy_now_refuses_a_listing_sold_by_subscription(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    box = listing_of(seller, price=1_800, title="Coffee box")
+    services.plan_set(seller=seller, listing_id=box.pk, interval="year")
+    buyer = UserFactory()
+    pm = client_for(sandbox).v1.payment_methods.attach(
+        "pm_card_visa", params={"customer": buyer_customer_ensure(user=buyer)}
+    )
+    with pytest.raises(InvalidInput, match="sold by subscription"):
+        saved_cards.buy_now(
+            buyer=buyer, listing_id=box.pk, payment_method=pm.id, attempt="c" * 32, return_url="http://app/r"
+        )
