@@ -314,3 +314,19 @@ def test_subscription_checkout_refuses_what_stripe_refuses(client: stripe.Stripe
     )
     assert price.type == "recurring" and price.recurring.interval == "year" and price.recurring.interval_count == 1
     assert seller
+
+
+def test_first_payment_with_3ds_in_checkout_then_renewals_off_session(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session, result = _subscribe(client, sb, seller, amount=1_500, currency="usd", card="4000002500003155")
+    assert result["status"] == "requires_action" and result["redirect_url"].endswith("/authenticate")
+    assert session.status == "open"
+    result = control(sb, f"checkout/sessions/{session.id}/authenticate", outcome="complete")
+    session = client.v1.checkout.sessions.retrieve(session.id)
+    assert result["status"] == "succeeded" and session.status == "complete"
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    assert sub.status == "active"
+    # The "authenticate unless set up" card was set up by that payment: the renewal needs nobody.
+    control(sb, "clock/advance", seconds=MONTH)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    assert sub.status == "active" and client.v1.invoices.retrieve(sub.latest_invoice).status == "paid"
