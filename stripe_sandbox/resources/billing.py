@@ -207,7 +207,12 @@ def _period(sub: Obj) -> tuple[int, int]:
     return item["current_period_start"], item["current_period_end"]
 
 
-def _new_invoice(core: Core, sub: Obj, start: int, end: int, reason: str) -> Obj:
+def _new_invoice(
+    core: Core, sub: Obj, start: int, end: int, reason: str, previous: tuple[int, int] | None = None
+) -> Obj:
+    """A draft invoice for the period ``start``..``end`` (its lines); the invoice's own ``period_start`` /
+    ``period_end`` are the period just ended for a renewal (Stripe bills usage of the past period there), and
+    its creation time for the first invoice."""
     owner = core.store.owner[sub["id"]]
     now = core.store.now()
     in_id = new_id("in_")
@@ -318,8 +323,8 @@ def _new_invoice(core: Core, sub: Obj, start: int, end: int, reason: str) -> Obj
         },
         "payment_settings": {"default_mandate": None, "payment_method_options": None, "payment_method_types": None},
         "payments": list_envelope([], f"/v1/invoice_payments?invoice={in_id}"),
-        "period_end": start if reason == "subscription_cycle" else now,
-        "period_start": start if reason == "subscription_cycle" else now,
+        "period_end": previous[1] if previous else now,
+        "period_start": previous[0] if previous else now,
         "post_payment_credit_notes_amount": 0,
         "pre_payment_credit_notes_amount": 0,
         "receipt_number": None,
@@ -597,12 +602,13 @@ def run_due(core: Core) -> None:
 def _renew(core: Core, sub: Obj, start: int) -> None:
     owner = core.store.owner[sub["id"]]
     before = copy.deepcopy(sub)
+    previous = _period(sub)
     for item in sub["items"]["data"]:
         rec = item["price"]["recurring"]
         item["current_period_start"] = start
         item["current_period_end"] = period_end(start, rec["interval"], rec["interval_count"])
     end = _period(sub)[1]
-    invoice = _new_invoice(core, sub, start, end, "subscription_cycle")
+    invoice = _new_invoice(core, sub, start, end, "subscription_cycle", previous)
     core.emit("customer.subscription.updated", sub, account=owner, previous=diff(before, sub))
     core.emit("invoice.created", invoice, account=owner)
     _finalize(core, invoice)

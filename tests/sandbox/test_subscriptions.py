@@ -140,6 +140,7 @@ def test_the_clock_renews_each_month_with_invoice_charge_transfer_and_fee(
     ]
     renewal = invoices[0]
     assert renewal.lines.data[0].period.start == first_end and sub.latest_invoice == renewal.id
+    assert (renewal.period_start, renewal.period_end) == (invoices[1].lines.data[0].period.start, first_end)
     pi = client.v1.payment_intents.retrieve(renewal.payments.data[0].payment.payment_intent)
     charge = client.v1.charges.retrieve(pi.latest_charge)
     assert (charge.amount, charge.application_fee_amount, charge.created) == (amount, amount // 10, first_end)
