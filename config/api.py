@@ -62,7 +62,8 @@ def _document_common_errors(schema: OpenAPISchema) -> None:
                 "422": bool(operation.get("parameters") or operation.get("requestBody")),
             }
             for status, description in COMMON_ERRORS.items():
-                if applies[status]:
+                # An operation may declare the same status itself (as an int key): one entry, not two.
+                if applies[status] and int(status) not in operation["responses"]:
                     operation["responses"].setdefault(status, {"description": description, "content": content})
 
 

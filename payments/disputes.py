@@ -102,6 +102,11 @@ def dispute_sync(*, dispute_id: str) -> Dispute:
     fee_transactions = [t for t in gateway_disputes.balance_transactions_of(source=remote.id) if t.type == "stripe_fee"]
     order_id = _order_id(charge.metadata)
     with transaction.atomic():
+        # The order's row first, as `order_record_charge` and `order_mark_paid` take it: the dispute's
+        # row references it (a key-share lock), and taking it after the ledger lock deadlocked with
+        # `charge.succeeded` holding the order and waiting for the ledger lock.
+        if order_id is not None:
+            Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True).first()
         payment = payment_record_charge(charge=charge)
         order = _order_for(payment=payment, order_id=order_id)
         dispute = _apply(remote, payment=payment, order=order)

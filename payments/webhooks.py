@@ -7,9 +7,9 @@ and any number of times: the status only moves forward and every posting is uniq
 is how a refund made in the Stripe Dashboard reaches us. `charge.refund.updated` carries a Refund,
 not a Charge (dj-stripe#1039).
 
-Dispute events arrive on the platform endpoint (destination charges are the platform's). Each is a
-trigger only: `dispute_sync` re-reads the dispute, so any order and any number of deliveries end in
-Stripe's latest state, with the money posted once.
+The dispute events (platform endpoint: destination charges are the platform's) are triggers only:
+`dispute_sync` re-reads the dispute, so any order and any number of deliveries end in Stripe's
+latest state, with the money posted once.
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ second insert does nothing) and the posting is unique on (Stripe id, kind) with 
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
 Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work stays at four
-statements (the seller's ledger lock, the mirror row, the ledger transaction, its legs), which is
-what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
+savepoint of their own: an error aborts the whole change, and a webhook's work stays at three
+statements (the seller's ledger lock, the mirror row, the posting: its transaction and legs in one),
+which is what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
 The lock (`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the
 same seller, queue instead of deadlocking.
 """

@@ -5,7 +5,8 @@ A destination charge's transfer and application fee are usually recorded with th
 (`orders.services.groups`); these events record and post them when they arrive first, and are
 no-ops otherwise (same Stripe id, same posting: a group order's transfer carries its platform fee
 in its metadata, so the legs are the same). They do not look for the payment: the
-charge's path links the rows to it whichever comes first, so each event costs three statements.
+charge's path links the rows to it whichever comes first, so each event costs three statements
+(the seller's ledger lock, the mirror row, the posting).
 """
 
 from __future__ import annotations

@@ -60,3 +60,11 @@ def balance_transactions_of(*, source: str) -> list[BalanceTransaction]:
     with gateway.translate_errors():
         page = gateway.client().v1.balance_transactions.list({"source": source, "limit": 100})
         return [BalanceTransaction.from_stripe(txn) for txn in page.auto_paging_iter()]
+
+
+def disputes_of_charge(charge_id: str) -> list[Dispute]:
+    """The disputes of a charge (at most one in practice): how a seeder or a check finds the dispute
+    of a payment without waiting for its events."""
+    with gateway.translate_errors():
+        page = gateway.client().v1.disputes.list({"charge": charge_id, "limit": 100})
+        return [Dispute.from_stripe(dispute) for dispute in page.auto_paging_iter()]
