@@ -32,6 +32,7 @@ from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order
 from payments.models import Dispute
+from payouts.models import Payout
 from sellers.models import Seller
 from tests.e2e.browser import log_in
 from tests.factories import make_platform_admin
@@ -57,6 +58,7 @@ class Seeded:
     order: Order  # the demo buyer's paid order from the seller above
     event: WebhookEvent
     dispute: Dispute  # the seeded dispute on the seller above (seed_demo_disputes)
+    payout_id: int = 0  # the seller's first payout, 0 when it has none
 
     @classmethod
     def load(cls) -> Seeded:
@@ -66,7 +68,16 @@ class Seeded:
         assert listing is not None and event is not None
         order = Order.objects.get(buyer__email=ROLES["buyer"], seller=seller)
         dispute = Dispute.objects.get(seller=seller)
-        return cls(listing=listing, category=listing.category, seller=seller, order=order, event=event, dispute=dispute)
+        payout = Payout.objects.filter(account=seller.stripe_account_id or "").order_by("pk").first()
+        return cls(
+            listing=listing,
+            category=listing.category,
+            seller=seller,
+            order=order,
+            event=event,
+            dispute=dispute,
+            payout_id=payout.pk if payout else 0,
+        )
 
 
 Address = Callable[[Seeded], str]
@@ -104,11 +115,17 @@ PAGES: dict[str, Address] = {
     "sell_listings": _url("sell_listings"),
     "sell_listing_new": _url("sell_listing_new"),
     "sell_listing_edit": _url("sell_listing_edit", lambda s: s.listing.pk),
+    "sell_money": _url("sell_money"),
+    "sell_payouts": _url("sell_payouts"),
+    # the demo seeds no payout yet: the seller's first one when there is one, else the site's 404
+    "sell_payout_detail": _url("sell_payout_detail", lambda s: s.payout_id),
     # the admin console
     "console_home": _url("console_home"),
     "console_sellers": _url("console_sellers"),
     "console_seller_detail": _url("console_seller_detail", lambda s: s.seller.pk),
     "console_fees": _url("console_fees"),
+    "console_revenue": _url("console_revenue"),
+    "console_reconciliation": _url("console_reconciliation"),
     "console_events": _url("console_events"),
     "console_event_detail": _url("console_event_detail", lambda s: s.event.pk),
     "console_disputes": _url("console_disputes"),
@@ -171,6 +188,7 @@ POST_ONLY: dict[str, Address] = {
     "sell_start": _url("sell_start"),
     "sell_onboarding_continue": _url("sell_onboarding_continue"),
     "sell_dashboard": _url("sell_dashboard"),
+    "sell_payout_schedule": _url("sell_payout_schedule"),
     "sell_listing_publish": _url("sell_listing_publish", 1),
     "sell_listing_unpublish": _url("sell_listing_unpublish", 1),
     "sell_listing_image_remove": _url("sell_listing_image_remove", 1, 1),
@@ -193,6 +211,8 @@ NOT_PAGES = {
     "healthz": "JSON for load balancers",
     "sell_onboarding_refresh": "Stripe's refresh_url: always a redirect to Stripe's hosted onboarding",
     "mfa_download_recovery_codes": "a text file download",
+    "sell_statement": "a CSV file download",
+    "console_revenue_csv": "a CSV file download",
     "console_dispute_file_download": "a proof file download (PDF, PNG, JPEG)",
     "api-v1:openapi-json": "the OpenAPI schema (JSON)",
     "api-v1:api-root": "the API's root (JSON)",
