@@ -2,7 +2,7 @@
 
 Why a row of its own: an order says what was bought; a payment says what Stripe took from the
 buyer, what was refunded and disputed of it, and under which Stripe ids, so that one payment can
-pay several orders (a cart with several shops, later) and refunds and disputes can hang off it.
+pay several orders (a cart with several shops: `orders.CheckoutGroup`) and refunds and disputes can hang off it.
 Orders point at their payment (`Order.payment`). Amounts are integer minor units of `currency`.
 
 Written only by `payments.services`, which also posts the money it records to the ledger.
