@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Exists, OuterRef, Subquery
 
 from catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingQuerySet, ListingStatus
+from marketplace import money
 from marketplace.errors import NotFound
 
 if TYPE_CHECKING:
@@ -108,12 +109,54 @@ class CartGroup:
         return sum(line.line_total for line in self.lines if line.ok)
 
     @property
+    def too_large(self) -> str:
+        """Why the total cannot be one card payment ("" if it can): each price is capped, a quantity of them is not."""
+        if self.subtotal <= money.MAXIMUM_CHARGE_AMOUNT:
+            return ""
+        most = money.format_money(money.MAXIMUM_CHARGE_AMOUNT, self.currency)
+        return (
+            f"{money.format_money(self.subtotal, self.currency)} is more than one card payment can be ({most}):"
+            " lower the quantities and pay the rest in another order."
+        )
+
+    @property
     def payable(self) -> bool:
-        return any(line.ok for line in self.lines) and all(line.ok for line in self.lines)
+        lines_ok = any(line.ok for line in self.lines) and all(line.ok for line in self.lines)
+        return lines_ok and not self.too_large
 
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines if line.ok)
+
+
+@dataclass
+class CartPayment:
+    """What one payment covers: the cart's groups in one currency (one shop: a destination charge;
+    several: one payment for all of them, an order per shop)."""
+
+    currency: str
+    groups: list[CartGroup] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> int:
+        return sum(group.subtotal for group in self.groups)
+
+    @property
+    def too_large(self) -> str:
+        """Why the total cannot be one card payment ("" if it can)."""
+        return CartGroup(seller=self.groups[0].seller, currency=self.currency, lines=self.lines).too_large
+
+    @property
+    def lines(self) -> list[CartLine]:
+        return [line for group in self.groups for line in group.lines]
+
+    @property
+    def payable(self) -> bool:
+        return all(group.payable for group in self.groups) and not self.too_large
+
+    @property
+    def shop_count(self) -> int:
+        return len(self.groups)
 
 
 @dataclass
@@ -136,6 +179,14 @@ class CartView:
     @property
     def item_count(self) -> int:
         return sum(group.item_count for group in self.groups)
+
+    @property
+    def payments(self) -> list[CartPayment]:
+        """One payment per currency, in the order the currencies first appear in the cart."""
+        out: dict[str, CartPayment] = {}
+        for group in self.groups:
+            out.setdefault(group.currency, CartPayment(currency=group.currency)).groups.append(group)
+        return list(out.values())
 
 
 def cart_view(*, cart: Cart | None) -> CartView:

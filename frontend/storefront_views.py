@@ -10,6 +10,7 @@ page (the header with the visitor's name, the CSRF token, messages) is rendered 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from catalog import selectors, services
 from catalog.cache import storefront_cached
 from catalog.models import Category, Listing, ListingImage
 from marketplace.errors import DomainError, NotFound
+from orders.services import saved_cards
 from sellers.selectors import seller_can_sell
 
 PAGE_SIZE = 24
@@ -144,7 +146,26 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
             "This item can't be bought at the moment. It may be back later.",
             shop=gone.seller if seller_can_sell(gone.seller) else None,
         )
-    return render(request, "storefront/listing.html", {"listing": item, "images": images})
+    return render(
+        request,
+        "storefront/listing.html",
+        {
+            "listing": item,
+            "images": images,
+            "buy_card": _buy_now_card(request),
+            "attempt": uuid.uuid4().hex,  # one "Buy now" submit pays once, however often it is sent
+        },
+    )
+
+
+def _buy_now_card(request: HttpRequest) -> saved_cards.SavedCard | None:
+    """The saved card "Buy now" offers; none when Stripe cannot tell us now (the cart still works)."""
+    if not request.user.is_authenticated:
+        return None
+    try:
+        return saved_cards.default_card_for(user=request.user)
+    except DomainError:
+        return None
 
 
 def _unavailable(request: HttpRequest, heading: str, text: str, *, shop: Any = None) -> HttpResponse:

@@ -14,16 +14,31 @@ from sellers.models import Seller
 
 def orders_for_buyer(*, buyer: Any) -> QuerySet[Order]:
     """The buyer's orders, newest first, with the shop and a line count (one query)."""
-    return Order.objects.filter(buyer_id=buyer.pk).select_related("seller").annotate(line_count=Count("lines"))
+    return (
+        Order.objects.filter(buyer_id=buyer.pk).select_related("seller", "payment").annotate(line_count=Count("lines"))
+    )
 
 
 def order_for_buyer(*, buyer: Any, order_id: int) -> Order:
     order = (
-        Order.objects.filter(buyer_id=buyer.pk, pk=order_id).select_related("seller").prefetch_related("lines").first()
+        Order.objects.filter(buyer_id=buyer.pk, pk=order_id)
+        .select_related("seller", "payment")
+        .prefetch_related("lines")
+        .first()
     )
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
     return order
+
+
+def orders_paid_together(*, order: Order) -> list[Order]:
+    """The other shops' orders of the same payment (a checkout group); none for a single-shop order
+    (no query then)."""
+    if order.checkout_group_id is None:
+        return []
+    return list(
+        Order.objects.filter(checkout_group_id=order.checkout_group_id).exclude(pk=order.pk).select_related("seller")
+    )
 
 
 def orders_for_seller(*, seller: Seller) -> QuerySet[Order]:
@@ -31,7 +46,7 @@ def orders_for_seller(*, seller: Seller) -> QuerySet[Order]:
     return (
         Order.objects.filter(seller=seller)
         .exclude(paid_at__isnull=True)
-        .select_related("buyer")
+        .select_related("buyer", "payment")
         .annotate(line_count=Count("lines"))
         .order_by("-paid_at", "-id")
     )
@@ -41,7 +56,7 @@ def order_for_seller(*, seller: Seller, order_id: int) -> Order:
     order = (
         Order.objects.filter(seller=seller, pk=order_id)
         .exclude(paid_at__isnull=True)
-        .select_related("buyer")
+        .select_related("buyer", "payment")
         .prefetch_related("lines")
         .first()
     )

@@ -15,13 +15,14 @@ from marketplace.gateway.types import Charge, CheckoutSession, PaymentError, Pay
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from orders import services
+from orders.services import saved_cards
 
 
 @webhook_handler("checkout.session.completed", "checkout.session.async_payment_succeeded")
 def session_paid(event: WebhookEvent) -> None:
     """Paid now (card) or later (a delayed method succeeded): re-read, then the one paid path."""
     obj = event.stripe_object(CheckoutSession)
-    if services.order_id_of(obj) is None or obj.payment_status != "paid":
+    if not services.order_ids_of(obj) or obj.payment_status != "paid":
         return  # not ours, or an async payment still processing: its own event will follow
     services.order_mark_paid(session=gateway_checkout.checkout_session_retrieve(obj.id))
 
@@ -36,12 +37,25 @@ def session_payment_failed(event: WebhookEvent) -> None:
     services.order_mark_payment_failed(session=event.stripe_object(CheckoutSession))
 
 
+@webhook_handler("payment_intent.succeeded")
+def payment_intent_succeeded(event: WebhookEvent) -> None:
+    """A saved-card payment ("Buy now") succeeded, perhaps after a 3-D Secure page the buyer never
+    came back from: re-read it and settle the order through the one paid path. Checkout's own
+    payment intents are settled by their session's events."""
+    intent = event.stripe_object(PaymentIntent)
+    if intent.metadata.get("flow") == "saved_card":
+        saved_cards.buy_now_event(intent=intent)
+
+
 @webhook_handler("payment_intent.payment_failed")
 def payment_attempt_failed(event: WebhookEvent) -> None:
-    """A failed attempt (declined card, failed 3-D Secure): the order stays payable and says why."""
+    """A failed attempt (declined card, failed 3-D Secure): a Checkout order stays payable and says
+    why; a saved-card order is closed with the reason."""
     intent = event.stripe_object(PaymentIntent)
-    order_id = services.order_id_of(intent)
-    if order_id is not None:
+    if intent.metadata.get("flow") == "saved_card":
+        saved_cards.buy_now_event(intent=intent)
+        return
+    for order_id in services.order_ids_of(intent):
         services.order_record_payment_error(order_id=order_id, message=buyer_sentence(intent.last_payment_error))
 
 

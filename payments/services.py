@@ -1,4 +1,5 @@
-"""Writes of payments: record a paid charge once, with its ledger postings, in one transaction.
+"""Writes of payments: record a paid charge once, with its ledger postings, in one transaction;
+and refunds, from the row written before Stripe is called to the postings of what Stripe did.
 
 `payment_record_charge` is the one path from "Stripe says this charge succeeded" to a `Payment`
 row and the ledger. It is reached from the Checkout Session (webhook, success page, sweeper) and
@@ -18,17 +19,41 @@ half-posted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 
-from marketplace.errors import PaymentProviderError
+from marketplace import money
+from marketplace.errors import InvalidInput, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import BalanceTransaction, Charge
+from marketplace.gateway import transfers as gateway_transfers
+from marketplace.gateway.types import ApplicationFeeRefund, BalanceTransaction, Charge, TransferReversal
+from marketplace.gateway.types import Refund as StripeRefund
 from marketplace.ledger import flows
-from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
-from payments.models import Payment, PaymentStatus
-from payouts.services import application_fee_record, transfer_record
+from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
+from marketplace.money import format_money
+from marketplace.outbox.services import outbox_add
+from payments.models import (
+    OPEN_REFUND_STATUSES,
+    REFUND_STATUS_RANK,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundOrigin,
+    RefundStatus,
+)
+from payouts.models import ApplicationFee, Transfer
+from payouts.services import (
+    NotRecordedYet,
+    application_fee_record,
+    application_fee_refund_record,
+    transfer_record,
+    transfer_reversal_from_stripe,
+)
 
 
 def charge_with_balance_transaction(*, charge: Charge) -> tuple[Charge, BalanceTransaction]:
@@ -65,13 +90,10 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
                 "stripe_balance_transaction_id": balance_txn.id,
                 "currency": charge.currency,
                 "amount": charge.amount,
-                "amount_refunded": charge.amount_refunded,
                 "stripe_fee": balance_txn.fee,
                 "created_at": when,
             },
         )
-        if charge.amount_refunded > payment.amount_refunded:
-            payment_record_refunded(payment=payment, amount_refunded=charge.amount_refunded)
         posting = flows.charge(
             charge_id=charge.id, amount=charge.amount, stripe_fee=balance_txn.fee, currency=charge.currency
         )
@@ -98,11 +120,406 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
         return payment
 
 
-def payment_record_refunded(*, payment: Payment, amount_refunded: int) -> Payment:
-    """Stripe says `amount_refunded` of the payment is refunded now (it only grows)."""
-    status = PaymentStatus.REFUNDED if amount_refunded >= payment.amount else PaymentStatus.SUCCEEDED
-    Payment.objects.filter(pk=payment.pk, amount_refunded__lt=amount_refunded).update(
-        amount_refunded=amount_refunded, status=status
+# --- Refunds -------------------------------------------------------------------------------------------
+#
+# A refund is a row first (`refund_create`, under the payment's row lock, so that refunds at once
+# can never together exceed the payment), then a Stripe refund whose idempotency key is that row
+# (`refund_submit`, called right after the commit and again by the outbox until Stripe answers), then
+# what Stripe answered, recorded and posted (`refund_record_stripe`, also the path of every refund
+# event, and of refunds made in the Stripe Dashboard, which have no row until their event comes).
+
+REFUND_SUBMIT = "payments.refund_submit"  # the outbox follow-up that sends a written refund to Stripe
+
+# Stripe's refund statuses as ours.
+_STATUS_OF_STRIPE = {
+    "pending": RefundStatus.PENDING,
+    "requires_action": RefundStatus.PENDING,
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.CANCELED,
+}
+
+# Why Stripe refused a refund, for the seller and the admin.
+REFUSALS = {
+    "balance_insufficient": (
+        "The seller's Stripe balance is too low to give back their share of this refund, so Stripe refused it "
+        "and nothing was refunded. A platform admin can refund it from the platform's balance instead."
+    ),
+    "charge_disputed": (
+        "The buyer's bank has opened a dispute on this payment; Stripe refuses refunds while it is disputed, "
+        "so nothing was refunded."
+    ),
+    "charge_already_refunded": "This payment was already refunded in full at Stripe; nothing more was refunded.",
+}
+# Why a refund failed after Stripe took it (docs.stripe.com/api/refunds/object, failure_reason).
+FAILURES = {
+    "expired_or_canceled_card": "the buyer's card has expired or was canceled",
+    "lost_or_stolen_card": "the buyer's card was reported lost or stolen",
+    "declined": "the buyer's bank declined it",
+    "insufficient_funds": "the platform's Stripe balance could not cover it",
+}
+
+
+def payment_refundable(*, payment: Payment) -> int:
+    """What can still be refunded of a payment: its amount less every refund sent or being sent."""
+    taken = payment.refunds.filter(status__in=OPEN_REFUND_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
+    return int(payment.amount - taken)
+
+
+def refund_create(
+    *,
+    payment: Payment,
+    amount: int,
+    origin: str,
+    reason: str = "",
+    order_id: int | None = None,
+    order_limit: int | None = None,
+    reverse_transfer: bool = True,
+    refund_application_fee: bool | None = None,
+    created_by: Any = None,
+) -> Refund:
+    """Write a refund of `amount` and queue it for Stripe; refused when more than what is left.
+
+    Under the payment's row lock: two refunds at once (ten, in the tests) can never together exceed
+    the payment, nor, with `order_limit` (what is left of the order's own amount), the order. The
+    seller's share is taken back (`reverse_transfer`) unless an admin decides the platform absorbs
+    it; the fee goes back to the seller as the platform's policy says (`REFUND_APPLICATION_FEE`),
+    which Stripe only allows together with the reversal. The Stripe call happens after the commit
+    (`refund_submit`): the caller calls it, and the outbox calls it again if Stripe could not be
+    reached, with the same key, so one Stripe refund is made whatever happens.
+    """
+    if type(amount) is not int or amount <= 0:
+        raise InvalidInput("A refund must be a positive whole amount.", code="invalid_amount")
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        left = payment_refundable(payment=locked)
+        if order_limit is not None:
+            left = min(left, order_limit)
+        if amount > left:
+            raise InvalidInput(
+                f"At most {format_money(max(left, 0), locked.currency)} can still be refunded"
+                f" ({format_money(amount, locked.currency)} was asked).",
+                code="refund_exceeds_remaining",
+            )
+        fee_policy = settings.REFUND_APPLICATION_FEE if refund_application_fee is None else refund_application_fee
+        if locked.orders.filter(checkout_group__isnull=False).exists():  # separate charges and transfers
+            transfer_id = _group_order_transfer(payment=locked, order_id=order_id, amount=amount)
+            reverse = reverse_transfer and bool(transfer_id)
+            refund_fee = fee_policy and reverse
+        else:
+            destination = Transfer.objects.filter(payment=locked).exists()
+            reverse = reverse_transfer and destination
+            refund_fee = fee_policy and reverse and ApplicationFee.objects.filter(payment=locked).exists()
+        refund = Refund.objects.create(
+            payment=locked,
+            order_id=order_id,
+            origin=origin,
+            currency=locked.currency,
+            amount=amount,
+            reverse_transfer=reverse,
+            refund_application_fee=refund_fee,
+            reason=reason[:300],
+            created_by=created_by,
+        )
+        outbox_add(REFUND_SUBMIT, refund.pk, key=f"refund-submit:{refund.pk}")
+    return refund
+
+
+def refund_submit(*, refund_id: int) -> Refund:
+    """Send a written refund to Stripe, keyed by its row, and record the answer. Called after the
+    row is committed, by its creator and by the outbox: the second finds it sent, or sends it with
+    the same key and gets the same Stripe refund. Stripe refusing it (the seller's balance too low,
+    a dispute) marks it failed with a sentence saying why, and its amount is open again; Stripe
+    unreachable raises `PaymentProviderError` and leaves it to the outbox's retries."""
+    refund = Refund.objects.select_related("payment", "order__seller").get(pk=refund_id)
+    if refund.status != RefundStatus.CREATED or refund.stripe_refund_id:
+        return refund
+    metadata = {"refund_id": str(refund.pk)}
+    if refund.order_id is not None:
+        metadata["order_id"] = str(refund.order_id)
+    if refund.order is not None and refund.order.checkout_group_id is not None:
+        return _group_refund_submit(refund, metadata=metadata)
+    try:
+        stripe_refund = gateway_checkout.refund_create(
+            charge=refund.payment.stripe_charge_id,
+            idempotency_ids=("refund", refund.pk),
+            amount=refund.amount,
+            reverse_transfer=refund.reverse_transfer,
+            refund_application_fee=refund.refund_application_fee,
+            metadata=metadata,
+        )
+    except InvalidInput as exc:
+        Refund.objects.filter(pk=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None).update(
+            status=RefundStatus.FAILED,
+            failure_code=exc.code[:60],
+            failure_message=REFUSALS.get(exc.code, f"Stripe refused the refund: {exc.message}")[:500],
+        )
+        refund.refresh_from_db()
+        return refund
+    return refund_record_stripe(stripe_refund=stripe_refund)
+
+
+def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
+    """Record a Stripe refund as it is now, with its transfer reversal and the fee refunds, and post
+    them: from our own call's answer, from any refund event (any order, any number of times), or for
+    a refund made in the Stripe Dashboard (a new row, flagged when the platform paid it all).
+
+    The status only moves forward (pending, succeeded, then maybe failed); a failed refund's posting
+    is reversed by a new `refund_failure` one, and its amount is open again. Stripe is read (the
+    reversal, the fee refunds) before any lock is taken."""
+    payment = Payment.objects.filter(stripe_charge_id=stripe_refund.charge or "").first()
+    if payment is None:
+        raise NotRecordedYet(f"The charge of refund {stripe_refund.id} is not recorded yet.")
+    reversal = stripe_refund.transfer_reversal
+    if isinstance(reversal, str):
+        reversal = gateway_checkout.refund_retrieve(stripe_refund.id).transfer_reversal
+    assert reversal is None or isinstance(reversal, TransferReversal)
+    fees = list(ApplicationFee.objects.filter(payment=payment))
+    fee_refunds: list[tuple[ApplicationFee, ApplicationFeeRefund]] = [
+        (fee, fee_refund) for fee in fees for fee_refund in gateway_checkout.application_fee_refunds_list(fee.stripe_id)
+    ]
+    transfer = Transfer.objects.filter(payment=payment).first()
+    status = _STATUS_OF_STRIPE.get(stripe_refund.status or "", RefundStatus.PENDING)
+    when = datetime.fromtimestamp(stripe_refund.created, tz=UTC)
+    with transaction.atomic():
+        ledger_lock_stripe_account(stripe_account=transfer.destination if transfer else "")
+        payment = Payment.objects.select_for_update().get(pk=payment.pk)
+        refund = _refund_row_for(stripe_refund, payment=payment, reversal=reversal, transfer=transfer)
+        if REFUND_STATUS_RANK[status] > REFUND_STATUS_RANK[RefundStatus(refund.status)]:
+            refund.status = status
+            if status == RefundStatus.FAILED:
+                why = FAILURES.get(stripe_refund.failure_reason or "", "Stripe could not complete it")
+                refund.failure_code = (stripe_refund.failure_reason or "failed")[:60]
+                refund.failure_message = f"The refund failed after it was sent: {why}. Its amount is open again."
+                if reversal is not None:
+                    refund.attention = (
+                        f"Refund failed after the seller's share ({format_money(reversal.amount, refund.currency)}) "
+                        "was taken back; that money stays on the platform's balance. Refund the buyer again "
+                        "without taking it from the seller."
+                    )
+        refund.stripe_refund_id = stripe_refund.id
+        if reversal is not None:
+            refund.stripe_transfer_reversal_id = reversal.id
+        refund.save()
+        if status != RefundStatus.CANCELED:  # a canceled refund never moved money
+            posted = ledger_post_one(
+                posting=flows.refund(refund_id=stripe_refund.id, amount=stripe_refund.amount, currency=refund.currency),
+                occurred_at=when,
+            )
+            if refund.status == RefundStatus.FAILED:
+                ledger_reverse(
+                    original=posted,
+                    kind=flows.PostingKind.REFUND_FAILURE,
+                    description=f"Refund {stripe_refund.id} failed: "
+                    f"{format_money(stripe_refund.amount, refund.currency)} back from the buyer's bank",
+                    occurred_at=when,
+                )
+        if reversal is not None and transfer is not None:
+            transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)
+        for fee, fee_refund in fee_refunds:
+            application_fee_refund_record(
+                fee_refund_id=fee_refund.id,
+                application_fee_id=fee.stripe_id,
+                account=fee.account,
+                amount=fee_refund.amount,
+                currency=fee_refund.currency,
+                created=fee_refund.created,
+            )
+        _payment_refresh_refunded(payment)
+        return refund
+
+
+def _refund_row_for(
+    stripe_refund: StripeRefund, *, payment: Payment, reversal: TransferReversal | None, transfer: Transfer | None
+) -> Refund:
+    """Our row of a Stripe refund: by its id, by the row id we put in its metadata (our own call's
+    answer, or its event arriving first), or a new row for a refund nobody here started."""
+    refund = Refund.objects.select_for_update().filter(stripe_refund_id=stripe_refund.id).first()
+    if refund is None and stripe_refund.metadata.get("refund_id", "").isdigit():
+        refund = (
+            Refund.objects.select_for_update()
+            .filter(pk=int(stripe_refund.metadata["refund_id"]), payment=payment)
+            .first()
+        )
+    if refund is not None:
+        return refund
+    order_ids = list(payment.orders.values_list("pk", flat=True)[:2])
+    attention = ""
+    if transfer is not None and reversal is None:
+        attention = (
+            f"Refunded outside the app (Stripe Dashboard) without taking the seller's share back: the platform "
+            f"paid all {format_money(stripe_refund.amount, payment.currency)} of it."
+        )
+    return Refund.objects.create(
+        payment=payment,
+        order_id=order_ids[0] if len(order_ids) == 1 else None,
+        origin=RefundOrigin.DASHBOARD,
+        currency=stripe_refund.currency,
+        amount=stripe_refund.amount,
+        reverse_transfer=reversal is not None,
+        refund_application_fee=False,
+        reason="Refunded in the Stripe Dashboard.",
+        stripe_refund_id=stripe_refund.id,
+        attention=attention,
     )
     payment.refresh_from_db()
     return payment
+
+
+def dispute_post_balance_transactions(*, dispute_id: str, transactions: Sequence[BalanceTransaction]) -> None:
+    """Post what Stripe moved for a dispute, read from its balance transactions (Stripe's figures):
+    the withdrawal (amount and dispute fee), the reinstatement of a win (the fee too where Stripe
+    returns it, as a negative fee), and the countered fee charged on submission and returned on a win
+    (`stripe_fee` transactions with the dispute as source). Each posts once whatever calls it."""
+    for txn in transactions:
+        when = datetime.fromtimestamp(txn.created, tz=UTC)
+        if txn.reporting_category == "dispute" and txn.amount < 0:
+            posting = flows.dispute_funds_withdrawn(
+                dispute_id=dispute_id, amount=-txn.amount, dispute_fee=txn.fee, currency=txn.currency
+            )
+        elif txn.reporting_category == "dispute_reversal" and txn.amount > 0:
+            posting = flows.dispute_funds_reinstated(
+                dispute_id=dispute_id, amount=txn.amount, fee_returned=max(0, -txn.fee), currency=txn.currency
+            )
+        elif txn.type == "stripe_fee" and txn.net:
+            posting = flows.dispute_countered_fee(
+                balance_transaction_id=txn.id, dispute_id=dispute_id, amount=txn.net, currency=txn.currency
+            )
+        else:
+            continue
+        ledger_post_one(posting=posting, occurred_at=when)
+
+
+def _payment_refresh_refunded(payment: Payment) -> None:
+    """The payment's refunded amount: its refunds that Stripe took and that have not failed."""
+    refunded = (
+        payment.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED)).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    status = PaymentStatus.REFUNDED if refunded >= payment.amount else PaymentStatus.SUCCEEDED
+    Payment.objects.filter(pk=payment.pk).update(amount_refunded=refunded, status=status)
+    payment.amount_refunded, payment.status = refunded, status
+
+
+def refunds_record_for_charge(*, charge_id: str) -> list[Refund]:
+    """Record every refund Stripe has on a charge (`charge.refunded`: the event names the charge,
+    not the refund, and a Dashboard refund reaches us first this way)."""
+    return [refund_record_stripe(stripe_refund=r) for r in gateway_checkout.refunds_of_charge(charge_id)]
+
+
+# --- Refunds of a payment for several shops (separate charges and transfers) -----------------------------
+#
+# Stripe's `reverse_transfer` belongs to destination charges: here the platform refunds the buyer
+# from its own charge and takes back, by its own reversal, only the refunded shop's share from that
+# shop's transfer (`../shared/stripe-reference/connect-behaviour.md` §f). The reversal goes first:
+# Stripe allows it only up to the seller's available balance, and when it refuses, nothing is
+# refunded and the refund fails with the same sentence as a destination charge's (`REFUSALS`), so
+# an admin can refund it from the platform's balance instead (`reverse_transfer=False`).
+
+
+def _group_order_transfer(*, payment: Payment, order_id: int | None, amount: int) -> str:
+    """The transfer of the one shop's order a refund of a payment for several shops is for ("" when
+    nothing was transferred for it); refused without an order of this payment, or beyond what is left
+    of that order."""
+    order = payment.orders.filter(pk=order_id).first() if order_id is not None else None
+    if order is None:
+        raise InvalidInput(
+            "A payment for several shops is refunded one shop's order at a time: choose the order.",
+            code="refund_needs_order",
+        )
+    taken = order.refunds.filter(status__in=OPEN_REFUND_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
+    left = order.amount_total - taken
+    if amount > left:
+        raise InvalidInput(
+            f"At most {format_money(max(left, 0), order.currency)} of this order can still be refunded"
+            f" ({format_money(amount, order.currency)} was asked).",
+            code="refund_exceeds_remaining",
+        )
+    return order.stripe_transfer_id
+
+
+def group_refund_shares(*, refund: Refund) -> tuple[int, int]:
+    """What a refund of one shop's order takes back from that shop's transfer, and the part of the
+    platform's fee given back with it (the fee policy): with the fee refunded, the seller gives back
+    its net share of the refund (the transfer x refund / order total, rounded half up) and the
+    platform gives up the rest, its fee's share; without, the seller gives back the whole refund, as
+    far as its transfer goes. The refund that completes the order's refunds takes whatever is left
+    of the transfer, so the shares always add up to the transfer and the fee."""
+    order = refund.order
+    assert order is not None
+    transfer = Transfer.objects.get(stripe_id=order.stripe_transfer_id)
+    left = transfer.amount - transfer.amount_reversed
+    others = (
+        order.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED))
+        .exclude(pk=refund.pk)
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    if not refund.refund_application_fee:
+        return min(refund.amount, left), 0
+    if others + refund.amount >= order.amount_total:
+        share = left
+    else:
+        share = min(left, money.round_half_up_div(transfer.amount * refund.amount, order.amount_total))
+    return share, refund.amount - share
+
+
+def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
+    """Send a refund of one shop's order in a payment for several shops: that shop's reversal (if
+    any), then the platform's refund to the buyer, then record and post both."""
+    order = refund.order
+    assert order is not None
+    reversal = None
+    if refund.reverse_transfer:
+        share, fee_back = group_refund_shares(refund=refund)
+        if share > 0:
+            try:
+                reversal = gateway_transfers.transfer_reversal_create(
+                    transfer_id=order.stripe_transfer_id,
+                    amount=share,
+                    idempotency_ids=("refund", refund.pk),
+                    metadata={**metadata, "platform_fee_refunded": str(fee_back)},
+                )
+            except InvalidInput as exc:
+                return _refund_refused(refund, exc)
+    try:
+        stripe_refund = gateway_checkout.refund_create(
+            charge=refund.payment.stripe_charge_id,
+            idempotency_ids=("refund", refund.pk),
+            amount=refund.amount,
+            reverse_transfer=False,
+            refund_application_fee=False,
+            metadata=metadata,
+        )
+    except InvalidInput as exc:
+        refused = _refund_refused(refund, exc)
+        if reversal is not None:
+            Refund.objects.filter(pk=refund.pk).update(
+                attention=(
+                    "Stripe refused the refund after the seller's share "
+                    f"({format_money(reversal.amount, refund.currency)}) was taken back; that money stays on the "
+                    "platform's balance. Send it back to the seller, or refund the buyer again without taking it "
+                    "from the seller."
+                )[:500]
+            )
+            refused.refresh_from_db()
+        return refused
+    with transaction.atomic():
+        recorded = refund_record_stripe(stripe_refund=stripe_refund)
+        if reversal is not None:
+            transfer_reversal_from_stripe(reversal=reversal, destination=str(order.seller.stripe_account_id))
+            Refund.objects.filter(pk=refund.pk).update(stripe_transfer_reversal_id=reversal.id)
+            recorded.stripe_transfer_reversal_id = reversal.id
+    return recorded
+
+
+def _refund_refused(refund: Refund, exc: InvalidInput) -> Refund:
+    Refund.objects.filter(pk=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None).update(
+        status=RefundStatus.FAILED,
+        failure_code=exc.code[:60],
+        failure_message=REFUSALS.get(exc.code, f"Stripe refused the refund: {exc.message}")[:500],
+    )
+    refund.refresh_from_db()
+    return refund

@@ -7,11 +7,11 @@ second insert does nothing) and the posting is unique on (Stripe id, kind) with 
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
 Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work stays at four
-statements (the seller's ledger lock, the mirror row, the ledger transaction, its legs), which is
-what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
-The lock (`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the
-same seller, queue instead of deadlocking.
+savepoint of their own: an error aborts the whole change, and a webhook's work stays at two
+statements (the posting, which takes the seller's ledger lock first, its transaction and its legs
+in one; then the mirror row), which is what keeps the worker's rate with postings on close to its
+rate without (`make bench-webhooks`). The lock (`ledger_lock_stripe_account`) makes the charge's
+path and these events, racing for the same seller, queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -20,11 +20,19 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from django.db import transaction
+from django.db.models import Sum
 
+from marketplace.errors import Conflict, InvalidInput
+from marketplace.gateway import accounts as gateway_accounts
+from marketplace.gateway.types import Payout as StripePayout
+from marketplace.gateway.types import PayoutSchedule
+from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from marketplace.ledger import flows
-from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
+from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
+from marketplace.outbox.services import outbox_add
 from payments.models import Payment
-from payouts.models import ApplicationFee, Transfer
+from payouts.models import ApplicationFee, ApplicationFeeRefund, Payout, PayoutStatus, Transfer, TransferReversal
+from payouts.selectors import schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
@@ -37,11 +45,22 @@ def transfer_record(
     currency: str,
     created: int,
     payment: Payment | None = None,
+    platform_fee: int | None = None,
 ) -> None:
-    """Mirror a transfer to a seller and post it (platform balance -> seller balance)."""
+    """Mirror a transfer to a seller and post it (platform balance -> seller balance).
+
+    `platform_fee` is given for a transfer the platform made itself from a payment for several
+    shops (`flows.separate_transfer`: the fee it kept by not sending it); None for a destination
+    charge's transfer, whose fee is its own application fee object."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
-        ledger_lock_stripe_account(stripe_account=destination)
+        if platform_fee is None:
+            posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
+        else:
+            posting = flows.separate_transfer(
+                transfer_id=transfer_id, seller=destination, amount=amount, platform_fee=platform_fee, currency=currency
+            )
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=destination)
         _mirror_once(
             Transfer(
                 stripe_id=transfer_id,
@@ -52,8 +71,6 @@ def transfer_record(
                 created_at=when,
             )
         )
-        posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
-        ledger_post_one(posting=posting, occurred_at=when)
 
 
 def application_fee_record(
@@ -69,7 +86,10 @@ def application_fee_record(
     balance, the platform's revenue and the seller's deduction)."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
-        ledger_lock_stripe_account(stripe_account=account)
+        posting = flows.application_fee(
+            application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
+        )
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=account)
         _mirror_once(
             ApplicationFee(
                 stripe_id=application_fee_id,
@@ -80,10 +100,120 @@ def application_fee_record(
                 created_at=when,
             )
         )
-        posting = flows.application_fee(
-            application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
+
+
+class NotRecordedYet(Conflict):
+    """What a reversal or fee refund belongs to is not recorded yet (its event came first): the
+    caller records it first, or the event is retried."""
+
+    code = "not_recorded_yet"
+
+
+def transfer_reversal_record(
+    *,
+    reversal_id: str,
+    transfer_id: str,
+    destination: str,
+    amount: int,
+    currency: str,
+    created: int,
+    source_refund: str = "",
+    platform_fee_refunded: int | None = None,
+) -> TransferReversal:
+    """Mirror a transfer reversal (money back from the seller: a refund's share, a dispute's
+    recovery) and post it (seller balance -> platform balance). Once per Stripe id, whoever calls
+    first (the refund's own recording, `transfer.reversed`); the transfer must be recorded.
+
+    `platform_fee_refunded` is given for a reversal of a transfer the platform made itself (a
+    payment for several shops): the part of its fee the platform gives up with it
+    (`flows.separate_transfer_reversal`); written in the reversal's metadata so every path posts
+    the same legs."""
+    when = datetime.fromtimestamp(created, tz=UTC)
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=destination)
+        transfer = Transfer.objects.filter(stripe_id=transfer_id).first()
+        if transfer is None:
+            raise NotRecordedYet(f"Transfer {transfer_id} of reversal {reversal_id} is not recorded yet.")
+        TransferReversal.objects.bulk_create(
+            [
+                TransferReversal(
+                    stripe_id=reversal_id,
+                    transfer=transfer,
+                    amount=amount,
+                    currency=currency,
+                    source_refund=source_refund,
+                    created_at=when,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        reversed_total = transfer.reversals.aggregate(total=Sum("amount"))["total"] or 0
+        Transfer.objects.filter(pk=transfer.pk).update(amount_reversed=reversed_total)
+        if platform_fee_refunded is None:
+            posting = flows.transfer_reversal(
+                reversal_id=reversal_id, seller=destination, amount=amount, currency=currency
+            )
+        else:
+            posting = flows.separate_transfer_reversal(
+                reversal_id=reversal_id,
+                seller=destination,
+                amount=amount,
+                platform_fee_refunded=platform_fee_refunded,
+                currency=currency,
+            )
+        ledger_post_one(posting=posting, occurred_at=when)
+        return TransferReversal.objects.get(stripe_id=reversal_id)
+
+
+def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destination: str) -> TransferReversal:
+    """`transfer_reversal_record` of the gateway's typed reversal."""
+    return transfer_reversal_record(
+        reversal_id=reversal.id,
+        transfer_id=reversal.transfer,
+        destination=destination,
+        amount=reversal.amount,
+        currency=reversal.currency,
+        created=reversal.created,
+        source_refund=reversal.source_refund or "",
+        platform_fee_refunded=_metadata_amount(reversal.metadata, "platform_fee_refunded"),
+    )
+
+
+def _metadata_amount(metadata: dict[str, str], key: str) -> int | None:
+    """An amount we wrote in a Stripe object's metadata (a separate transfer's fee, or the part of it
+    a reversal gives back); None when absent."""
+    raw = metadata.get(key)
+    return int(raw) if raw is not None and raw.isdigit() else None
+
+
+def application_fee_refund_record(
+    *,
+    fee_refund_id: str,
+    application_fee_id: str,
+    account: str,
+    amount: int,
+    currency: str,
+    created: int,
+) -> ApplicationFeeRefund:
+    """Mirror a refund of the platform's fee (money from the platform's balance back to the
+    seller's) and post it. Once per Stripe id; the fee must be recorded."""
+    when = datetime.fromtimestamp(created, tz=UTC)
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=account)
+        fee = ApplicationFee.objects.filter(stripe_id=application_fee_id).first()
+        if fee is None:
+            raise NotRecordedYet(f"Application fee {application_fee_id} of {fee_refund_id} is not recorded yet.")
+        ApplicationFeeRefund.objects.bulk_create(
+            [ApplicationFeeRefund(stripe_id=fee_refund_id, fee=fee, amount=amount, currency=currency, created_at=when)],
+            ignore_conflicts=True,
+        )
+        refunded_total = fee.refunds.aggregate(total=Sum("amount"))["total"] or 0
+        ApplicationFee.objects.filter(pk=fee.pk).update(amount_refunded=refunded_total)
+        posting = flows.application_fee_refund(
+            fee_refund_id=fee_refund_id, seller=account, amount=amount, currency=currency
         )
         ledger_post_one(posting=posting, occurred_at=when)
+        return ApplicationFeeRefund.objects.get(stripe_id=fee_refund_id)
 
 
 def _mirror_once(row: Mirror) -> None:
@@ -93,3 +223,86 @@ def _mirror_once(row: Mirror) -> None:
     model.objects.bulk_create([row], ignore_conflicts=True)
     if row.payment is not None:
         model.objects.filter(stripe_id=row.stripe_id, payment__isnull=True).update(payment=row.payment)
+
+
+def payout_record(*, payout: StripePayout, account: str, seen_at: int) -> Payout:
+    """Mirror a payout as Stripe has it now (`payout`, re-read by the caller) and keep the ledger
+    with it: posted once when first seen (Stripe debits the balance when it creates the payout),
+    reversed once when it failed or was canceled (the money is back on the balance). A payout that
+    turns failed for the first time emails the seller, once (the outbox key).
+
+    `seen_at` (Unix seconds: the event's `created`) dates the reversal: the moment Stripe said so.
+    """
+    when = datetime.fromtimestamp(payout.created, tz=UTC)
+    fields = {
+        "account": account,
+        "amount": payout.amount,
+        "currency": payout.currency,
+        "status": payout.status,
+        "automatic": payout.automatic,
+        "arrival_date": datetime.fromtimestamp(payout.arrival_date, tz=UTC),
+        "failure_code": payout.failure_code or "",
+        "failure_message": payout.failure_message or "",
+        "reconciliation_status": payout.reconciliation_status or "",
+        "created_at": when,
+    }
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=account)
+        row, created = Payout.objects.select_for_update().get_or_create(stripe_id=payout.id, defaults=fields)
+        was = None if created else row.status
+        if not created:
+            Payout.objects.filter(pk=row.pk).update(**fields)
+            row.refresh_from_db()
+        posting = flows.payout(
+            payout_id=payout.id, stripe_account=account, amount=payout.amount, currency=payout.currency
+        )
+        original = ledger_post_one(posting=posting, occurred_at=when)
+        if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED):
+            failed = payout.status == PayoutStatus.FAILED
+            kind = flows.PostingKind.PAYOUT_FAILURE if failed else flows.PostingKind.PAYOUT_CANCEL
+            ledger_reverse(
+                original=original,
+                kind=kind,
+                description=f"Payout {payout.id} {payout.status}: back on the balance",
+                occurred_at=datetime.fromtimestamp(max(seen_at, payout.created), tz=UTC),
+            )
+        if payout.status == PayoutStatus.FAILED and was != PayoutStatus.FAILED and account:
+            outbox_add("payouts.email.payout_failed", row.pk, key=f"payout-failed:{payout.id}")
+        return row
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+INTERVALS = ("daily", "weekly", "monthly", "manual")
+
+
+def seller_payout_schedule_set(
+    *,
+    account: str,
+    seller_id: int,
+    interval: str,
+    weekly_anchor: str | None = None,
+    monthly_anchor: int | None = None,
+    form_token: str,
+) -> PayoutSchedule:
+    """Change when Stripe pays the seller out (Express accounts' schedule is the platform's to set:
+    an account update through the gateway). Refuses a schedule Stripe would refuse, with a sentence;
+    `form_token` makes a double submit of one form one change at Stripe (see the gateway)."""
+    if interval not in INTERVALS:
+        raise InvalidInput("Choose daily, weekly, monthly or manual payouts.", code="invalid_schedule")
+    if interval == "weekly" and weekly_anchor not in WEEKDAYS:
+        raise InvalidInput("Choose the day of the week your payouts are sent.", code="invalid_schedule")
+    if interval == "monthly" and (monthly_anchor is None or not 1 <= monthly_anchor <= 31):
+        raise InvalidInput("Choose a day of the month between 1 and 31.", code="invalid_schedule")
+    if not form_token or len(form_token) > 64:
+        raise InvalidInput("This form has expired: reload the page and try again.", code="invalid_schedule")
+    wanted = PayoutSchedule(
+        interval=interval,
+        weekly_anchor=weekly_anchor if interval == "weekly" else None,
+        monthly_anchor=monthly_anchor if interval == "monthly" else None,
+    )
+    updated = gateway_accounts.account_payout_schedule_update(
+        account_id=account, seller_id=seller_id, schedule=wanted, form_token=form_token
+    )
+    schedule = updated.payout_schedule or wanted
+    schedule_remember(account=account, schedule=schedule)
+    return schedule

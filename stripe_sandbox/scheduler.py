@@ -10,7 +10,7 @@ import time
 
 from . import money
 from .core import Core
-from .resources import accounts, balance, checkout
+from .resources import accounts, balance, checkout, payments
 
 DAY = 86400
 
@@ -63,17 +63,9 @@ def run_due(core: Core, *, midnight: bool = False) -> None:
                 disabled_reason="requirements.past_due",
                 current_deadline=None,
             )
+    for refund in reversed(store.find("refund", None)):
+        if refund.get("_settle_at") is not None and refund["_settle_at"] <= now:
+            payments.settle_refund(core, refund)
     for session in store.find("checkout.session", None, status="open"):
         if session["expires_at"] <= now:
             checkout.expire_session(core, session)
-    for dispute in store.find("dispute", None):
-        details = dispute["evidence_details"]
-        open_ = dispute["status"] in ("needs_response", "warning_needs_response")
-        if open_ and details["due_by"] <= now and not details["past_due"]:
-            details["past_due"] = True
-            core.emit(
-                "charge.dispute.updated",
-                dispute,
-                account=store.owner[dispute["id"]],
-                previous={"evidence_details": {**details, "past_due": False}},
-            )

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from marketplace import gateway
-from marketplace.gateway.types import Charge, CheckoutSession, Customer, PaymentIntent, Refund
+from marketplace.gateway.types import (
+    ApplicationFeeRefund,
+    Charge,
+    CheckoutSession,
+    Customer,
+    PaymentIntent,
+    Refund,
+    TransferReversal,
+)
 
 # What the success page and the webhook handlers need to record an order's money in one read.
 PAYMENT_EXPAND = ["payment_intent", "payment_intent.latest_charge", "payment_intent.latest_charge.balance_transaction"]
@@ -41,7 +49,6 @@ def customer_create(*, user_id: int, email: str) -> Customer:
 def checkout_session_create(
     *,
     order_id: int,
-    order_version: int,
     customer: str,
     currency: str,
     lines: Sequence[LineItem],
@@ -56,11 +63,12 @@ def checkout_session_create(
     Stripe moves the whole amount to `destination` and takes `application_fee_amount` back for the
     platform. The order id travels in `client_reference_id`, the session's metadata and the
     payment intent's metadata, so every later event (session, payment intent, charge) leads back to
-    the order. The key is the order, its version and the parameters: the SDK's retry of a timed-out
-    request gets the session the first attempt made, and an attempt with other parameters (a later
-    `expires_at`, a new version of the order) gets a new session instead of Stripe's refusal.
+    the order. The key is the order and the parameters: the SDK's retry of a timed-out request gets
+    the session the first attempt made, and an attempt with other parameters (a later `expires_at`)
+    gets a new session instead of Stripe's refusal. An order's contents never change (a changed cart
+    is a new order), so the order id and the parameters say all the request is.
     """
-    metadata = {"order_id": str(order_id), "order_version": str(order_version)}
+    metadata = {"order_id": str(order_id)}
     params: dict[str, Any] = {
         "mode": "payment",
         "customer": customer,
@@ -87,7 +95,56 @@ def checkout_session_create(
         "cancel_url": cancel_url,
     }
     options = gateway.request_options(
-        idempotency_key=gateway.idempotency_key("checkout-session-create", order_id, order_version, params=params)
+        idempotency_key=gateway.idempotency_key("checkout-session-create", order_id, params=params)
+    )
+    session = gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)
+    return CheckoutSession.from_stripe(session)
+
+
+def checkout_session_create_for_group(
+    *,
+    group_id: int,
+    customer: str,
+    currency: str,
+    lines: Sequence[LineItem],
+    transfer_group: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
+) -> CheckoutSession:
+    """A `mode=payment` session paying the orders of several shops at once (separate charges and
+    transfers): the charge stays on the platform, in `transfer_group`, and each seller's share is
+    sent afterwards by its own transfer (`gateway.transfers.transfer_create`). No `transfer_data`,
+    no application fee: what the platform does not transfer is its fee.
+
+    The group id travels in the session's and the payment intent's metadata (`checkout_group`), so
+    every later event leads back to its orders. The key is the group and the parameters, as for
+    `checkout_session_create`.
+    """
+    metadata = {"checkout_group": str(group_id)}
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "customer": customer,
+        "client_reference_id": f"checkout_group_{group_id}",
+        "metadata": metadata,
+        "line_items": [
+            {
+                "quantity": line.quantity,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": line.unit_amount,
+                    "product_data": {"name": line.name},
+                },
+            }
+            for line in lines
+        ],
+        "payment_intent_data": {"transfer_group": transfer_group, "metadata": metadata},
+        "expires_at": expires_at,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    options = gateway.request_options(
+        idempotency_key=gateway.idempotency_key("checkout-group-session-create", group_id, params=params)
     )
     session = gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)
     return CheckoutSession.from_stripe(session)
@@ -132,27 +189,65 @@ def charge_retrieve(charge_id: str, *, account: str | None = None) -> Charge:
 
 def refund_create(
     *,
-    payment_intent: str,
+    charge: str,
     idempotency_ids: Sequence[object],
-    amount: int | None = None,
-    reverse_transfer: bool = True,
-    refund_application_fee: bool = True,
-    reason: str = "requested_by_customer",
+    amount: int,
+    reverse_transfer: bool,
+    refund_application_fee: bool,
+    reason: str | None = "requested_by_customer",
     metadata: dict[str, str] | None = None,
 ) -> Refund:
-    """Refund (part of) a destination charge. `reverse_transfer` takes the seller's share back and
-    `refund_application_fee` gives the platform's fee back, both in proportion to the refund.
-    `idempotency_ids` are our own ids of this refund (e.g. order id and a reason), so a retried
-    webhook never refunds twice."""
+    """Refund `amount` of a charge, with its transfer reversal expanded.
+
+    On a destination charge, `reverse_transfer` takes the seller's share back from the connected
+    account, in proportion to the refund; `refund_application_fee` gives the same proportion of the
+    platform's fee back *to the seller* (Stripe allows it only together with `reverse_transfer`).
+    Without either the platform pays the whole refund. `idempotency_ids` are our own ids of the
+    refund (its row), so a double click or a retry makes one Stripe refund. Stripe refuses a
+    reversal the seller's balance cannot cover: `InvalidInput` with code `balance_insufficient`."""
     params: dict[str, Any] = {
-        "payment_intent": payment_intent,
-        "reverse_transfer": reverse_transfer,
-        "refund_application_fee": refund_application_fee,
-        "reason": reason,
+        "charge": charge,
+        "amount": amount,
         "metadata": metadata or {},
+        "expand": ["transfer_reversal"],
     }
-    if amount is not None:
-        params["amount"] = amount
+    if reason:
+        params["reason"] = reason
+    if reverse_transfer:
+        params["reverse_transfer"] = True
+    if refund_application_fee:
+        params["refund_application_fee"] = True
     key = gateway.idempotency_key("refund-create", *idempotency_ids, params=params)
     options = gateway.request_options(idempotency_key=key)
     return Refund.from_stripe(gateway.call(gateway.client().v1.refunds.create, params=params, options=options))
+
+
+def refund_retrieve(refund_id: str) -> Refund:
+    """The refund as Stripe sees it now, with its transfer reversal expanded (webhook handlers
+    re-read, because refund events arrive late and out of order)."""
+    params = {"expand": ["transfer_reversal"]}
+    return Refund.from_stripe(gateway.call(gateway.client().v1.refunds.retrieve, refund_id, params=params))
+
+
+def refunds_of_charge(charge_id: str) -> list[Refund]:
+    """Every refund of a charge (newest first), transfer reversals expanded: how a refund made in
+    the Stripe Dashboard, which we never started, is found and recorded."""
+    params: dict[str, Any] = {"charge": charge_id, "limit": 100, "expand": ["data.transfer_reversal"]}
+    with gateway.translate_errors():
+        page = gateway.client().v1.refunds.list(params)  # type: ignore[arg-type]
+        return [Refund.from_stripe(refund) for refund in page.auto_paging_iter()]
+
+
+def transfer_reversals_list(transfer_id: str) -> list[TransferReversal]:
+    """Every reversal of a transfer (a refund's share, a dispute's recovery)."""
+    with gateway.translate_errors():
+        page = gateway.client().v1.transfers.reversals.list(transfer_id, {"limit": 100})
+        return [TransferReversal.from_stripe(reversal) for reversal in page.auto_paging_iter()]
+
+
+def application_fee_refunds_list(application_fee_id: str) -> list[ApplicationFeeRefund]:
+    """Every refund of an application fee. Stripe links a fee refund to neither the refund nor the
+    reversal that caused it, so the ledger records each fee refund on its own id."""
+    with gateway.translate_errors():
+        page = gateway.client().v1.application_fees.refunds.list(application_fee_id, {"limit": 100})
+        return [ApplicationFeeRefund.from_stripe(fee_refund) for fee_refund in page.auto_paging_iter()]

@@ -33,7 +33,7 @@ import logging
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from marketplace.errors import PaymentProviderError
 
@@ -163,6 +163,24 @@ class BalanceTransaction(StripeObject):
     created: int
     fee_details: list[BalanceFeeDetail]
     description: str | None = None
+    # Only when the list was read with `data.source` expanded: the transfer a connected account's
+    # `py_` payment came from (Stripe's `source_transfer`), which is how reconciliation finds the
+    # ledger's posting of it (our ledger knows the transfer, not the `py_`).
+    source_transfer: str | None = None
+    # Likewise: the transfer reversal a connected account's `pyr_` refund came from.
+    source_transfer_reversal: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expanded_source(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("source"), Mapping):
+            source = data["source"]
+            return {
+                **data,
+                "source_transfer": _id_of_expanded(source.get("source_transfer")),
+                "source_transfer_reversal": _id_of_expanded(source.get("source_transfer_reversal")),
+            }
+        return data
 
 
 class Charge(StripeObject):
@@ -189,8 +207,21 @@ class Charge(StripeObject):
     created: int
 
 
+class RedirectToUrl(StripeModel):
+    url: str
+    return_url: str | None = None
+
+
+class NextAction(StripeModel):
+    """What the buyer must do before the payment can go on: for 3-D Secure, a page to visit."""
+
+    type: str
+    redirect_to_url: RedirectToUrl | None = None
+
+
 class PaymentIntent(StripeObject):
-    """The buyer's payment; `latest_charge` (expand it) is the charge that took the money."""
+    """The buyer's payment; `latest_charge` (expand it) is the charge that took the money.
+    `requires_action` with `next_action.redirect_to_url`: the buyer must authenticate (3-D Secure)."""
 
     OBJECT = "payment_intent"
 
@@ -198,6 +229,9 @@ class PaymentIntent(StripeObject):
     amount_received: int
     currency: Currency
     status: str
+    customer: IdRef | None = None
+    payment_method: IdRef | None = None
+    next_action: NextAction | None = None
     latest_charge: Expandable[Charge] | None = None
     last_payment_error: PaymentError | None = None
     application_fee_amount: int | None = None
@@ -219,37 +253,57 @@ class CheckoutSession(StripeObject):
     client_reference_id: str | None = None
     customer: IdRef | None = None
     payment_intent: Expandable[PaymentIntent] | None = None
+    setup_intent: Expandable[SetupIntent] | None = None
+    mode: str = "payment"
     url: str | None = None
     expires_at: int
     metadata: Metadata = Field(default_factory=dict)
     created: int
 
 
-class Refund(StripeObject):
-    """Money given back on a charge. On a destination charge with `reverse_transfer`, its
-    `transfer_reversal` took the seller's share back."""
-
-    OBJECT = "refund"
-
-    amount: int
-    currency: Currency
-    status: str | None = None
-    reason: str | None = None
-    charge: IdRef | None = None
-    payment_intent: IdRef | None = None
-    balance_transaction: IdRef | None = None
-    transfer_reversal: IdRef | None = None
-    metadata: Metadata = Field(default_factory=dict)
-    created: int
+class InvoiceSettings(StripeModel):
+    default_payment_method: IdRef | None = None
 
 
 class Customer(StripeObject):
-    """The buyer at Stripe (one per user)."""
+    """The buyer at Stripe (one per user). `invoice_settings.default_payment_method` is the saved
+    card used by default (for one-click buying and subscription renewals)."""
 
     OBJECT = "customer"
 
     email: str | None = None
+    invoice_settings: InvoiceSettings = Field(default_factory=InvoiceSettings)
     metadata: Metadata = Field(default_factory=dict)
+
+
+class CardDetails(StripeModel):
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class PaymentMethod(StripeObject):
+    """A saved card: what the buyer recognises it by (brand, last four, expiry) and whose it is."""
+
+    OBJECT = "payment_method"
+
+    type: str
+    card: CardDetails | None = None
+    customer: IdRef | None = None
+    created: int
+
+
+class SetupIntent(StripeObject):
+    """Saving a card for later: `succeeded` once the card is attached to the customer."""
+
+    OBJECT = "setup_intent"
+
+    status: str
+    customer: IdRef | None = None
+    payment_method: IdRef | None = None
+    usage: str
+    created: int
 
 
 # --- Connect: the seller's side ---------------------------------------------------------------------
@@ -288,6 +342,41 @@ class TransferReversal(StripeObject):
     created: int
 
 
+class Refund(StripeObject):
+    """Money given back on a charge. On a destination charge with `reverse_transfer`, its
+    `transfer_reversal` (expand it) took the seller's share back. `status`: pending, succeeded,
+    failed (`failure_reason`; the money came back to the platform), canceled, requires_action."""
+
+    OBJECT = "refund"
+
+    amount: int
+    currency: Currency
+    status: str | None = None
+    reason: str | None = None
+    charge: IdRef | None = None
+    payment_intent: IdRef | None = None
+    balance_transaction: IdRef | None = None
+    transfer_reversal: Expandable[TransferReversal] | None = None
+    failure_reason: str | None = None
+    failure_balance_transaction: IdRef | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    created: int
+
+
+class ApplicationFeeRefund(StripeObject):
+    """Part of an application fee given back to the connected account (`fee`), by a refund with
+    `refund_application_fee` or directly."""
+
+    OBJECT = "fee_refund"
+
+    amount: int
+    currency: Currency
+    fee: IdRef
+    balance_transaction: IdRef | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    created: int
+
+
 class ApplicationFee(StripeObject):
     """The platform's fee on a charge, collected from the connected `account`."""
 
@@ -311,11 +400,34 @@ class DisputeEvidenceDetails(StripeModel):
     submission_count: int
 
 
+class DisputeEvidence(StripeModel):
+    """The evidence fields the app edits (text, and file ids of uploads with purpose
+    `dispute_evidence`); Stripe's other fields stay in the raw object."""
+
+    product_description: str | None = None
+    customer_communication: IdRef | None = None
+    customer_email_address: str | None = None
+    customer_name: str | None = None
+    shipping_carrier: str | None = None
+    shipping_tracking_number: str | None = None
+    shipping_date: str | None = None
+    shipping_address: str | None = None
+    shipping_documentation: IdRef | None = None
+    refund_policy: IdRef | None = None
+    refund_policy_disclosure: str | None = None
+    refund_refusal_explanation: str | None = None
+    receipt: IdRef | None = None
+    uncategorized_text: str | None = None
+    uncategorized_file: IdRef | None = None
+
+
 class Dispute(StripeObject):
     """A buyer's bank contesting a charge. Stripe debits the platform (`balance_transactions`: the
     amount and the dispute fee) and, if won, credits it back."""
 
     OBJECT = "dispute"
+
+    evidence: DisputeEvidence = Field(default_factory=DisputeEvidence)
 
     amount: int
     currency: Currency
@@ -327,6 +439,18 @@ class Dispute(StripeObject):
     evidence_details: DisputeEvidenceDetails
     is_charge_refundable: bool
     metadata: Metadata = Field(default_factory=dict)
+    created: int
+
+
+class File(StripeObject):
+    """An upload to Stripe's Files API (dispute evidence)."""
+
+    OBJECT = "file"
+
+    purpose: str
+    size: int
+    filename: str | None = None
+    type: str | None = None
     created: int
 
 
@@ -346,8 +470,22 @@ class Payout(StripeObject):
     failure_message: str | None = None
     balance_transaction: IdRef | None = None
     failure_balance_transaction: IdRef | None = None
+    reconciliation_status: str | None = None
+    destination: IdRef | None = None
     metadata: Metadata = Field(default_factory=dict)
     created: int
+
+
+class BankAccount(StripeModel):
+    """A connected account's bank account (an external account, inside the account). `status`
+    `errored` after a failed payout: Stripe then sends no payout until the details are updated."""
+
+    id: str
+    account: IdRef | None = None
+    status: str | None = None
+    last4: str | None = None
+    bank_name: str | None = None
+    currency: Currency | None = None
 
 
 class BalanceAmount(StripeModel):
@@ -394,6 +532,27 @@ class AccountRequirements(StripeModel):
     disabled_reason: str | None = None
 
 
+class PayoutSchedule(StripeModel):
+    """`settings.payouts.schedule`: when Stripe pays a connected account out."""
+
+    interval: str = "daily"
+    delay_days: int | None = None
+    weekly_anchor: str | None = None
+    monthly_anchor: int | None = None
+
+
+class _PayoutSettings(StripeModel):
+    schedule: PayoutSchedule = Field(default_factory=PayoutSchedule)
+
+
+class _AccountSettings(StripeModel):
+    payouts: _PayoutSettings | None = None
+
+
+class _ExternalAccounts(StripeModel):
+    data: list[BankAccount] = Field(default_factory=list)
+
+
 class Account(StripeObject):
     """A connected (Express) account. Stripe leaves out most fields of an account the platform
     does not control, hence the defaults."""
@@ -410,6 +569,17 @@ class Account(StripeObject):
     capabilities: Annotated[dict[str, str], BeforeValidator(_empty_if_null)] = Field(default_factory=dict)
     requirements: AccountRequirements = Field(default_factory=AccountRequirements)
     metadata: Metadata = Field(default_factory=dict)
+    settings: _AccountSettings | None = None
+    external_accounts: _ExternalAccounts | None = None
+
+    @property
+    def payout_schedule(self) -> PayoutSchedule | None:
+        """The payout schedule, when Stripe shows it (it does to the platform of an Express account)."""
+        return self.settings.payouts.schedule if self.settings and self.settings.payouts else None
+
+    @property
+    def bank_accounts(self) -> list[BankAccount]:
+        return list(self.external_accounts.data) if self.external_accounts else []
 
 
 class Capability(StripeObject):
@@ -444,6 +614,7 @@ PARSERS: dict[str, type[StripeResource]] = {
     for cls in (
         Account,
         ApplicationFee,
+        ApplicationFeeRefund,
         Balance,
         BalanceTransaction,
         Capability,
@@ -452,8 +623,10 @@ PARSERS: dict[str, type[StripeResource]] = {
         Customer,
         Dispute,
         PaymentIntent,
+        PaymentMethod,
         Payout,
         Refund,
+        SetupIntent,
         Transfer,
         TransferReversal,
     )

@@ -1,9 +1,9 @@
 """Checkout: a cart group becomes an order with reserved stock and one Checkout Session.
 
-- *One session per order version*: `checkout_start` locks the buyer's cart, reuses the pending
-  order whose contents match the cart, and creates its session with an idempotency key from the
-  order id and version, so a double click gives one session; a changed cart gives a new order
-  (the old one is canceled and its stock released) and so a new key.
+- *One session per order*: `checkout_start` locks the buyer's cart, reuses the pending order whose
+  contents match the cart (`cart_fingerprint`), and creates its session with an idempotency key
+  from the order id and the request's parameters, so a double click gives one session; a changed
+  cart gives a new order (the old one is canceled and its stock released) and so a new key.
 - *No overselling*: stock is reserved when the session is created, with `select_for_update` on the
   listings in id order (so two checkouts never deadlock), and released when the session expires
   (webhook or the sweeper), the buyer cancels, or the payment fails (`payment_state`).
@@ -26,7 +26,6 @@ from django.utils import timezone
 from catalog.models import Cart
 from catalog.selectors import CartGroup, cart_view
 from fees.policy import FeeLine, fee_for
-from marketplace import money
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.outbox.services import outbox_add
@@ -179,13 +178,8 @@ def checkout_start(
     problems = [f"“{line.listing.title}”: {line.problem}" for line in group.lines if not line.ok]
     if problems or not group.lines:
         raise InvalidInput(" ".join(problems) or "Nothing to pay.", code="cart_not_payable")
-    if group.subtotal > money.MAXIMUM_CHARGE_AMOUNT:
-        most = money.format_money(money.MAXIMUM_CHARGE_AMOUNT, group.currency)
-        raise InvalidInput(
-            f"{money.format_money(group.subtotal, group.currency)} is more than one card payment can be ({most}):"
-            " lower the quantities and pay the rest in another order.",
-            code="cart_not_payable",
-        )
+    if group.too_large:
+        raise InvalidInput(group.too_large, code="cart_not_payable")
     order = _order_for_checkout(buyer=buyer, cart=cart, group=group)
     if order.checkout_session_id and order.checkout_url:
         return CheckoutStart(order=order, url=order.checkout_url)
@@ -194,7 +188,6 @@ def checkout_start(
         expires = timezone.now() + CHECKOUT_LIFETIME + EXPIRES_AT_MARGIN
         session = gateway_checkout.checkout_session_create(
             order_id=order.pk,
-            order_version=order.version,
             customer=customer,
             currency=order.currency,
             lines=[

@@ -19,10 +19,15 @@ class TestCard:
     number: str
     brand: str = "visa"
     decline_code: str | None = None
-    three_ds: bool = False
+    three_ds: bool = False  # an on-session payment asks for 3-D Secure
+    auth_on_setup: bool = False  # saving it (SetupIntent) asks for 3-D Secure
+    auth_off_session: bool = False  # off-session payments need the buyer even once it was set up
+    decline_after_auth: str | None = None  # authenticates, then the bank declines with this code
+    attach_only: bool = False  # saving it succeeds; every charge is declined
     dispute: bool = False
     available_now: bool = False
     funding: str = "credit"
+    refund: str | None = None  # "pending": refunds stay pending, then succeed; "fail": they succeed, then fail
 
 
 CARDS: dict[str, TestCard] = {
@@ -30,14 +35,36 @@ CARDS: dict[str, TestCard] = {
     "pm_card_mastercard": TestCard("5555555555554444", brand="mastercard"),
     "pm_card_chargeDeclined": TestCard("4000000000000002", decline_code="generic_decline"),
     "pm_card_chargeDeclinedInsufficientFunds": TestCard("4000000000009995", decline_code="insufficient_funds"),
-    "pm_card_authenticationRequired": TestCard("4000002500003155", three_ds=True),
+    # docs.stripe.com/testing, "Authentication and setup" (connect-behaviour.md section g).
+    "pm_card_authenticationRequiredOnSetup": TestCard("4000002500003155", three_ds=True, auth_on_setup=True),
+    "pm_card_authenticationRequired": TestCard(
+        "4000002760003184", three_ds=True, auth_on_setup=True, auth_off_session=True
+    ),
+    "pm_card_authenticationRequiredSetupForOffSession": TestCard("4000003800000446", three_ds=True),
+    "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds": TestCard(
+        "4000008260003178",
+        three_ds=True,
+        auth_on_setup=True,
+        auth_off_session=True,
+        decline_after_auth="insufficient_funds",
+    ),
+    "pm_card_threeDSecure2Required": TestCard(
+        "4000000000003220", three_ds=True, auth_on_setup=True, auth_off_session=True
+    ),
+    "pm_card_chargeCustomerFail": TestCard("4000000000000341", attach_only=True),
     "pm_card_createDispute": TestCard("4000000000000259", dispute=True),
     "pm_card_bypassPending": TestCard("4000000000000077", available_now=True),
+    # docs.stripe.com/testing "Refunds": a refund starts pending and succeeds later / succeeds, then fails.
+    "pm_card_pendingRefund": TestCard("4000000000007726", refund="pending"),
+    "pm_card_refundFail": TestCard("4000000000005126", refund="fail"),
 }
 PM_BY_NUMBER = {card.number: pm for pm, card in CARDS.items()}
+# Sandbox seconds after which a test card's asynchronous refund outcome happens (on the next clock advance).
+REFUND_SETTLE_SECONDS = 60
 DECLINE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
+    "authentication_required": "Your card was declined. This transaction requires authentication.",
 }
 # What the API puts in `last_payment_error.message` when 3-D Secure fails (a real payload's wording) ...
 AUTH_FAILED = (
@@ -61,7 +88,12 @@ PI_SCHEMA: dict[str, Any] = {
     "metadata": "meta",
     "on_behalf_of": "str",
     "payment_method": "str",
-    "payment_method_types": ["str"],
+    "payment_method_types": "any",
+    "allowed_payment_method_types": ["str"],
+    "excluded_payment_method_types": ["str"],
+    "payment_method_options": "any",
+    "setup_future_usage": ("off_session", "on_session"),
+    "error_on_requires_action": "bool",
     "receipt_email": "str",
     "return_url": "str",
     "off_session": "bool",
@@ -70,6 +102,37 @@ PI_SCHEMA: dict[str, Any] = {
     "transfer_data": {"!destination": "str", "amount": "int"},
     "transfer_group": "str",
 }
+
+
+# https://docs.stripe.com/changelog/2023-08-16/automatic-payment-methods (wording quoted in
+# woocommerce-gateway-stripe#2982).
+RETURN_URL_REQUIRED = (
+    "A `return_url` must be specified because this Payment Intent is configured to automatically accept the payment "
+    "methods enabled in the Dashboard, some of which may require a full page redirect to succeed. If you do not want "
+    "to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and "
+    "`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents."
+)
+
+
+def refuse_payment_method_types(p: dict[str, Any]) -> None:
+    """The pinned version (endive, 2026-09-30 changelog) no longer takes `payment_method_types` on PaymentIntents and
+    SetupIntents."""
+    if "payment_method_types" in p:
+        raise invalid(
+            "The parameter `payment_method_types` is no longer supported in this API version. Use "
+            "`allowed_payment_method_types` or `excluded_payment_method_types` instead.",
+            param="payment_method_types",
+            code="payment_method_types_no_longer_supported",
+        )
+
+
+def require_return_url(intent: Obj, return_url: str | None, *, off_session: bool) -> None:
+    """Since 2023-08-16 confirming an intent with automatic payment methods needs a `return_url`, unless the
+    payment is off-session or redirects were turned off (`allow_redirects=never`)."""
+    apm = intent.get("automatic_payment_methods") or {}
+    redirects = apm.get("enabled") and apm.get("allow_redirects") != "never"
+    if redirects and not off_session and not return_url and not intent.get("_return_url"):
+        raise invalid(RETURN_URL_REQUIRED, param="return_url")
 
 
 def check_destination(core: Core, destination: str, param: str) -> None:
@@ -112,6 +175,8 @@ def check_amounts(
 
 
 def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
+    """A PaymentIntent (``payment_intent.created``); through the API it has automatic payment methods on, the
+    default since 2023-08-16, while Checkout's own intents list ``card``."""
     now = core.store.now()
     pi_id = new_id("pi_")
     transfer_data = p.get("transfer_data")
@@ -124,6 +189,16 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
     )
     if p.get("customer"):
         core.store.get(p["customer"], "customer", owner)
+    pm_id = p.get("payment_method")
+    if pm_id and pm_id not in CARDS:
+        pm = core.store.objects.get(pm_id)
+        if pm is None or pm.get("object") != "payment_method" or core.store.owner.get(pm_id) != owner:
+            raise StripeError(404, f"No such PaymentMethod: '{pm_id}'", code="resource_missing", param="payment_method")
+        if pm["customer"] and pm["customer"] != p.get("customer"):
+            raise invalid(
+                "The provided PaymentMethod belongs to a Customer, so the Customer must be given too.",
+                param="customer",
+            )
     pi = template(
         "payment_intent",
         id=pi_id,
@@ -131,7 +206,7 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
         amount_received=0,
         amount_capturable=0,
         application_fee_amount=p.get("application_fee_amount"),
-        automatic_payment_methods=None,
+        automatic_payment_methods=p.get("_automatic_payment_methods"),
         capture_method=p.get("capture_method") or "automatic",
         client_secret=f"{pi_id}_secret_{new_id('', 24)}",
         created=now,
@@ -141,7 +216,8 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
         metadata=p.get("metadata") or {},
         on_behalf_of=p.get("on_behalf_of"),
         payment_method=p.get("payment_method"),
-        payment_method_types=p.get("payment_method_types") or ["card"],
+        payment_method_types=["card"],
+        setup_future_usage=p.get("setup_future_usage"),
         receipt_email=p.get("receipt_email"),
         statement_descriptor=p.get("statement_descriptor"),
         statement_descriptor_suffix=p.get("statement_descriptor_suffix"),
@@ -155,16 +231,37 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
     )
     if pi["transfer_data"] and pi["transfer_data"]["amount"] is None:
         del pi["transfer_data"]["amount"]
-    return core.store.add(pi, owner)
+    core.store.add(pi, owner)
+    core.emit("payment_intent.created", pi, account=owner)
+    return pi
 
 
 def pi_create(ctx: Ctx) -> Obj:
     p = ctx.params(PI_SCHEMA)
+    refuse_payment_method_types(p)
     for key in ("amount", "currency"):
         if p.get(key) is None:
             raise StripeError(400, f"Missing required param: {key}.", code="parameter_missing", param=key)
+    if not p.get("confirm"):
+        for key in ("return_url", "off_session", "error_on_requires_action"):
+            if key in p:
+                raise invalid(f"You can only pass `{key}` when `confirm=true`.", param=key)
+    apm = p.get("automatic_payment_methods") or {"enabled": True}
+    if p.get("error_on_requires_action") and apm.get("allow_redirects") != "never":
+        raise invalid(
+            "`error_on_requires_action` cannot be used with `automatic_payment_methods` unless "
+            "`allow_redirects` is `never`.",
+            param="error_on_requires_action",
+        )
+    p["_automatic_payment_methods"] = {"allow_redirects": apm.get("allow_redirects") or "always", "enabled": True}
+    if p.get("confirm"):
+        probe = {"automatic_payment_methods": p["_automatic_payment_methods"]}
+        require_return_url(probe, p.get("return_url"), off_session=bool(p.get("off_session")))
     pi = new_payment_intent(ctx.core, ctx.owner, p)
     if p.get("confirm"):
+        pi["_return_url"] = p.get("return_url")
+        pi["_off_session"] = bool(p.get("off_session"))
+        pi["_error_on_requires_action"] = bool(p.get("error_on_requires_action"))
         return confirm(ctx.core, pi, raise_on_decline=True)
     return pi
 
@@ -176,8 +273,13 @@ def pi_retrieve(ctx: Ctx, pi_id: str) -> Obj:
 
 def pi_update(ctx: Ctx, pi_id: str) -> Obj:
     pi = ctx.store.get(pi_id, "payment_intent", ctx.owner)
-    schema = {k: v for k, v in PI_SCHEMA.items() if k not in ("confirm", "return_url", "off_session", "on_behalf_of")}
+    schema = {
+        k: v
+        for k, v in PI_SCHEMA.items()
+        if k not in ("confirm", "return_url", "off_session", "on_behalf_of", "error_on_requires_action")
+    }
     p = ctx.params(schema)
+    refuse_payment_method_types(p)
     if pi["status"] in ("succeeded", "canceled", "processing") and "amount" in p:
         raise invalid(
             f"This PaymentIntent's amount could not be updated because it has a status of {pi['status']}. "
@@ -201,7 +303,16 @@ def pi_update(ctx: Ctx, pi_id: str) -> Obj:
 
 def pi_confirm(ctx: Ctx, pi_id: str) -> Obj:
     pi = ctx.store.get(pi_id, "payment_intent", ctx.owner)
-    p = ctx.params({"payment_method": "str", "return_url": "str", "off_session": "bool", "receipt_email": "str"})
+    p = ctx.params(
+        {
+            "payment_method": "str",
+            "return_url": "str",
+            "off_session": "bool",
+            "receipt_email": "str",
+            "error_on_requires_action": "bool",
+            "setup_future_usage": ("off_session", "on_session"),
+        }
+    )
     if pi["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
         raise invalid(
             f"This PaymentIntent's payment_method could not be updated because it has a status of {pi['status']}. "
@@ -218,41 +329,72 @@ def pi_confirm(ctx: Ctx, pi_id: str) -> Obj:
             "with a payment method.",
             code="payment_intent_unexpected_state",
         )
+    require_return_url(pi, p.get("return_url"), off_session=bool(p.get("off_session")))
+    if p.get("return_url"):
+        pi["_return_url"] = p["return_url"]
+    pi["_off_session"] = bool(p.get("off_session"))
+    pi["_error_on_requires_action"] = bool(p.get("error_on_requires_action"))
+    if p.get("setup_future_usage"):
+        pi["setup_future_usage"] = p["setup_future_usage"]
     return confirm(ctx.core, pi, raise_on_decline=True)
 
 
-def card_for(pm: str | None, param: str = "payment_method") -> TestCard:
+def card_for(core: Core, pm: str | None, param: str = "payment_method") -> TestCard:
+    """The test card behind a magic id (``pm_card_visa``) or a saved ``pm_`` object."""
     card = CARDS.get(pm or "")
+    if card is None and pm:
+        obj = core.store.objects.get(pm)
+        if obj is not None and obj.get("object") == "payment_method":
+            card = CARDS[PM_BY_NUMBER[obj["_card"]]]
     if card is None:
         raise StripeError(404, f"No such PaymentMethod: '{pm}'", code="resource_missing", param=param)
     return card
 
 
+def _set_up_for_off_session(core: Core, pm: str | None) -> bool:
+    obj = core.store.objects.get(pm or "")
+    return bool(obj and obj.get("object") == "payment_method" and obj.get("_set_up"))
+
+
 def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool = False) -> Obj:
     """Run the payment: 3-D Secure step, decline, or a successful charge and everything it moves."""
     owner = core.store.owner[pi["id"]]
-    card = card_for(pi["payment_method"])
-    if card.three_ds and not authenticated:
+    card = card_for(core, pi["payment_method"])
+    decline_code = card.decline_code or ("generic_decline" if card.attach_only else None)
+    if authenticated and card.decline_after_auth:
+        decline_code = card.decline_after_auth
+    needs_auth = card.three_ds and not authenticated
+    if needs_auth and pi.get("_off_session"):
+        # Off-session, nobody can authenticate: the bank declines unless the card was set up for it.
+        if card.auth_off_session or not _set_up_for_off_session(core, pi["payment_method"]):
+            decline_code = "authentication_required"
+        needs_auth = False
+    elif needs_auth and pi.get("_error_on_requires_action"):
+        decline_code, needs_auth = "authentication_required", False
+    if needs_auth:
         pi["status"] = "requires_action"
         pi["next_action"] = {
             "type": "redirect_to_url",
-            "redirect_to_url": {"return_url": None, "url": f"{core.base_url}/hosted/authenticate/{pi['id']}"},
+            "redirect_to_url": {
+                "return_url": pi.get("_return_url"),
+                "url": f"{core.base_url}/hosted/authenticate/{pi['id']}",
+            },
         }
         core.emit("payment_intent.requires_action", pi, account=owner)
         return pi
     pi["next_action"] = None
     charge = _new_charge(core, pi, card, owner)
-    if card.decline_code:
+    if decline_code:
         charge.update(
             status="failed",
             paid=False,
             captured=False,
             failure_code="card_declined",
-            failure_message=DECLINE_MESSAGES[card.decline_code],
+            failure_message=DECLINE_MESSAGES[decline_code],
         )
         charge["outcome"].update(
             network_status="declined_by_network",
-            reason=card.decline_code,
+            reason=decline_code,
             risk_level="normal",
             seller_message="The bank did not return any further details with this decline.",
             type="issuer_declined",
@@ -261,10 +403,10 @@ def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool 
         pi["status"] = "requires_payment_method"
         pi["last_payment_error"] = {
             "charge": charge["id"],
-            "code": "card_declined",
-            "decline_code": card.decline_code,
+            "code": "authentication_required" if decline_code == "authentication_required" else "card_declined",
+            "decline_code": decline_code,
             "doc_url": "https://stripe.com/docs/error-codes/card-declined",
-            "message": DECLINE_MESSAGES[card.decline_code],
+            "message": DECLINE_MESSAGES[decline_code],
             "type": "card_error",
         }
         core.emit("charge.failed", charge, account=owner)
@@ -272,10 +414,10 @@ def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool 
         if raise_on_decline:
             raise StripeError(
                 402,
-                DECLINE_MESSAGES[card.decline_code],
+                DECLINE_MESSAGES[decline_code],
                 type="card_error",
-                code="card_declined",
-                decline_code=card.decline_code,
+                code="authentication_required" if decline_code == "authentication_required" else "card_declined",
+                decline_code=decline_code,
                 extra={"charge": charge["id"], "payment_intent": copy.deepcopy(pi)},
             )
         return pi
@@ -290,6 +432,13 @@ def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool 
         core.emit("payment_intent.amount_capturable_updated", pi, account=owner)
         return pi
     _capture(core, pi, charge, pi["amount"], card, owner)
+    if pi.get("setup_future_usage") and pi["customer"]:
+        from . import methods
+
+        pm = methods.concrete(core, owner, pi["payment_method"])
+        methods.attach(core, pm, pi["customer"])
+        pm["_set_up"] = pm["_set_up"] or pi["setup_future_usage"] == "off_session"
+        pi["payment_method"] = charge["payment_method"] = pm["id"]
     return pi
 
 
@@ -432,7 +581,7 @@ def pi_capture(ctx: Ctx, pi_id: str) -> Obj:
     if "application_fee_amount" in p:
         pi["application_fee_amount"] = p["application_fee_amount"]
     charge = ctx.store.get(pi["latest_charge"], "charge", ctx.owner)
-    _capture(ctx.core, pi, charge, amount, card_for(pi["payment_method"]), ctx.owner)
+    _capture(ctx.core, pi, charge, amount, card_for(ctx.core, pi["payment_method"]), ctx.owner)
     return pi
 
 
@@ -536,7 +685,13 @@ def create_refund(
     reverse_transfer: bool,
     refund_application_fee: bool,
 ) -> Obj:
-    """Refund part or all of a charge; on a destination charge also pull back the seller's share and the fee."""
+    """Refund part or all of a charge; on a destination charge also pull back the seller's share and the fee.
+
+    Everything is checked before anything moves, so a refused refund leaves no trace: Stripe "returns an error
+    instead of creating a refund" when the transfer reversal needs more than the connected account holds
+    (connect/charges, "Refunds"). Which balance counts is UNCONFIRMED; the sandbox counts available + pending
+    (a refund right after the sale, while the seller's funds are pending, goes through), net of the fee share the
+    same refund pays back to the seller."""
     from . import connect
 
     owner = core.store.owner[charge["id"]]
@@ -560,7 +715,35 @@ def create_refund(
     if reverse_transfer and not charge.get("transfer"):
         raise invalid("You can only reverse a transfer for a destination charge.", param="reverse_transfer")
     if refund_application_fee and not charge.get("application_fee"):
-        refund_application_fee = False
+        # alf.io#739 quotes Stripe's answer for a charge without a fee.
+        raise invalid(
+            f"Attempting to refund_application_fee on {charge['id']}, but it has no application fee.",
+            param="refund_application_fee",
+        )
+    if refund_application_fee and charge.get("transfer") and not reverse_transfer:
+        # connect/destination-charges: "if you refund the application fee for a destination charge, you must also
+        # reverse the transfer" (Stripe's exact error text is UNCONFIRMED).
+        raise invalid(
+            "To refund the application fee of a destination charge you must also reverse the transfer "
+            "(reverse_transfer=true).",
+            param="refund_application_fee",
+        )
+    full = amount == remaining
+    transfer = core.store.get(charge["transfer"], "transfer", None) if reverse_transfer else None
+    fee = core.store.get(charge["application_fee"], "application_fee", None) if refund_application_fee else None
+    reversal_share = _share(transfer, "amount_reversed", amount, charge["amount"], full) if transfer else 0
+    fee_share = _share(fee, "amount_refunded", amount, charge["amount"], full) if fee else 0
+    if transfer is not None and reversal_share > 0:
+        seller = transfer["destination"]
+        holds = money.total(core.store, seller, cur)
+        if holds + fee_share < reversal_share:
+            raise invalid(
+                f"Insufficient funds in the destination account {seller} to reverse the transfer: it holds "
+                f"{money.format_amount(holds, cur)}, the reversal needs "
+                f"{money.format_amount(reversal_share - fee_share, cur)}.",
+                code="balance_insufficient",
+            )
+    card = CARDS.get(PM_BY_NUMBER.get(charge.get("_card") or "", ""), CARDS["pm_card_visa"])
     now = core.store.now()
     refund = template(
         "refund",
@@ -572,10 +755,13 @@ def create_refund(
         metadata=metadata,
         payment_intent=charge["payment_intent"],
         reason=reason,
-        status="succeeded",
+        status="pending" if card.refund == "pending" else "succeeded",
         payment_method=charge["payment_method"],
         customer=charge["customer"],
     )
+    if card.refund:
+        refund["_settle_at"] = now + REFUND_SETTLE_SECONDS
+        refund["_outcome"] = "failed" if card.refund == "fail" else "succeeded"
     core.store.add(refund, owner)
     txn = money.add_txn(
         core.store,
@@ -591,25 +777,55 @@ def create_refund(
     before = copy.deepcopy(charge)
     charge["amount_refunded"] += amount
     charge["refunded"] = charge["amount_refunded"] == charge["amount_captured"]
-    full = charge["refunded"]
-    if reverse_transfer:
-        transfer = core.store.get(charge["transfer"], "transfer", None)
-        left = transfer["amount"] - transfer["amount_reversed"]
-        share = left if full else min(left, money.proportional(amount, charge["amount"], transfer["amount"]))
-        if share > 0:
-            reversal = connect.create_reversal(core, transfer, share, metadata={}, source_refund=refund["id"])
-            refund["transfer_reversal"] = reversal["id"]
-    if refund_application_fee:
-        fee = core.store.get(charge["application_fee"], "application_fee", None)
-        left = fee["amount"] - fee["amount_refunded"]
-        share = left if full else min(left, money.proportional(amount, charge["amount"], fee["amount"]))
-        if share > 0:
-            connect.create_fee_refund(core, fee, share, metadata={})
+    if transfer is not None and reversal_share > 0:
+        reversal = connect.create_reversal(core, transfer, reversal_share, metadata={}, source_refund=refund["id"])
+        refund["transfer_reversal"] = reversal["id"]
+    if fee is not None and fee_share > 0:
+        connect.create_fee_refund(core, fee, fee_share, metadata={})
     charge["refunds"]["data"].insert(0, refund)
     charge["refunds"]["data"] = charge["refunds"]["data"][:10]
     core.emit("refund.created", refund, account=owner)
     core.emit("charge.refunded", charge, account=owner, previous=diff(before, charge))
     return refund
+
+
+def _share(obj: Obj, done_field: str, amount: int, charge_amount: int, full: bool) -> int:
+    """What of a transfer (or fee) a refund of ``amount`` moves back: in proportion, the rest on a full refund."""
+    left = int(obj["amount"] - obj[done_field])
+    return left if full else min(left, money.proportional(amount, charge_amount, obj["amount"]))
+
+
+def settle_refund(core: Core, refund: Obj) -> None:
+    """The asynchronous outcome of a test card's refund (docs.stripe.com/testing "Refunds"): a pending refund
+    succeeds; a failing one fails, its amount comes back to the platform (a ``refund_failure`` balance
+    transaction, reporting category ``refund_failure``) and leaves the charge's ``amount_refunded``. What happens
+    to the transfer reversal and fee refund of a failed destination-charge refund is UNCONFIRMED: they stay."""
+    outcome = refund.pop("_outcome")
+    refund.pop("_settle_at", None)
+    owner = core.store.owner[refund["id"]]
+    before = copy.deepcopy(refund)
+    if outcome == "failed":
+        txn = money.add_txn(
+            core.store,
+            owner,
+            amount=refund["amount"],
+            currency=refund["currency"],
+            type="refund_failure",
+            source=refund["id"],
+            reporting_category="refund_failure",
+            description="REFUND FAILURE",
+        )
+        refund.update(status="failed", failure_reason="expired_or_canceled_card", failure_balance_transaction=txn["id"])
+        charge = core.store.objects[refund["charge"]]
+        charge["amount_refunded"] -= refund["amount"]
+        charge["refunded"] = False
+    else:
+        refund["status"] = "succeeded"
+    previous = diff(before, refund)
+    core.emit("refund.updated", refund, account=owner, previous=previous)
+    core.emit("charge.refund.updated", refund, account=owner, previous=previous)
+    if outcome == "failed":
+        core.emit("refund.failed", refund, account=owner)
 
 
 def refund_retrieve(ctx: Ctx, re_id: str) -> Obj:

@@ -140,19 +140,22 @@ def test_balances_match_the_worked_example_and_their_streamed_transactions(sandb
 def test_a_refund_reads_back_with_its_reversal_and_fee_refund(sandbox: Any, currency: str) -> None:
     paid = paid_order(sandbox, currency)
     refund = gateway_checkout.refund_create(
-        payment_intent=paid.order.payment.stripe_payment_intent_id,
+        charge=paid.order.payment.stripe_charge_id,
         idempotency_ids=("test-refund", paid.order.pk),
         amount=2_500,
+        reverse_transfer=True,
+        refund_application_fee=True,
     )
     assert isinstance(refund, Refund)
     assert (refund.amount, refund.currency, refund.status) == (2_500, currency, "succeeded")
     assert refund.charge == paid.charge.id
-    assert refund.metadata == {} and refund.transfer_reversal is not None
+    assert refund.metadata == {} and isinstance(refund.transfer_reversal, TransferReversal)  # expanded
 
     sdk = client_for(sandbox, "sk_test_marketplace")
     reversal = TransferReversal.from_stripe(
-        sdk.v1.transfers.reversals.retrieve(paid.order.payment.transfers.get().stripe_id, refund.transfer_reversal)
+        sdk.v1.transfers.reversals.retrieve(paid.order.payment.transfers.get().stripe_id, refund.transfer_reversal.id)
     )
+    assert reversal == refund.transfer_reversal
     # A destination charge transfers the whole amount (the fee comes back separately): a quarter of
     # the charge refunded reverses a quarter of the transfer and refunds a quarter of the fee.
     assert (reversal.amount, reversal.currency, reversal.transfer) == (

@@ -56,6 +56,7 @@ def test_every_type_the_app_reads_has_a_parser() -> None:
         "account",
         "account_link",
         "application_fee",
+        "fee_refund",
         "balance",
         "balance_transaction",
         "capability",
@@ -65,8 +66,10 @@ def test_every_type_the_app_reads_has_a_parser() -> None:
         "dispute",
         "login_link",
         "payment_intent",
+        "payment_method",
         "payout",
         "refund",
+        "setup_intent",
         "transfer",
         "transfer_reversal",
     }

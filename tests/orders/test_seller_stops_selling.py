@@ -15,9 +15,12 @@ from catalog.models import Listing
 from marketplace.gateway import checkout as gateway_checkout
 from orders import services
 from orders.models import Order, OrderStatus
+from payments.models import Refund, RefundOrigin, RefundStatus
+from payouts.models import ApplicationFeeRefund, TransferReversal
 from sellers.services import seller_pause, seller_refresh_from_stripe
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
+from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
 from tests.sellers.conftest import set_requirements
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +100,20 @@ def test_a_payment_that_lands_after_the_pause_is_refunded_in_full_with_a_sentenc
         services.order_sync_from_stripe(order=order)
     charge = gateway_checkout.payment_intent_retrieve(order.payment.stripe_payment_intent_id).latest_charge
     assert charge.amount_refunded == 2 * price and len(mail.outbox) == 1
+
+    # The refund went through the one refund path: a Refund row, the seller's share and the fee
+    # taken back and posted, so the ledger still equals Stripe for the platform and the seller.
+    refund = Refund.objects.get()
+    assert (refund.origin, refund.status, refund.amount, refund.order_id) == (
+        RefundOrigin.LATE_PAYMENT,
+        RefundStatus.SUCCEEDED,
+        2 * price,
+        order.pk,
+    )
+    assert TransferReversal.objects.get().amount == 2 * price
+    assert ApplicationFeeRefund.objects.get().amount == order.application_fee_amount
+    assert stripe_balances(str(seller.stripe_account_id)) == {}
+    assert_ledger_equals_stripe()
 
 
 def test_a_seller_disabled_by_stripe_has_their_open_sessions_expired(

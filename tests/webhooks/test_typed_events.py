@@ -41,7 +41,11 @@ def test_every_event_of_the_money_flows_reads_as_typed_objects(sandbox_webhooks:
     assert wait_until(lambda: type(order).objects.get(pk=order.pk).payment_id is not None)
     order.refresh_from_db()
     gateway_checkout.refund_create(
-        payment_intent=order.payment.stripe_payment_intent_id, idempotency_ids=("typed-events", order.pk), amount=1_000
+        charge=order.payment.stripe_charge_id,
+        idempotency_ids=("typed-events", order.pk),
+        amount=1_000,
+        reverse_transfer=True,
+        refund_application_fee=True,
     )
     control(sb, f"charges/{order.payment.stripe_charge_id}/dispute")
     control(sb, f"accounts/{seller.stripe_account_id}/requirements", currently_due=["individual.id_number"])
