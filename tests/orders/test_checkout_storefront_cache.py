@@ -13,6 +13,7 @@ from django.urls import reverse
 from catalog.models import CartItem
 from orders import services
 from orders.services import saved_cards
+from orders.services.checkout import buyer_customer_ensure
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of
 from tests.orders.test_saved_cards import saved_card
@@ -66,3 +67,22 @@ def test_the_unit_taken_by_buy_now_shows_at_once(sandbox: Any, client: Client, c
     card = saved_card(sandbox, buyer, "pm_card_visa")
     saved_cards.buy_now(buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="a" * 32, return_url="x")
     assert "1 in stock" in client.get(page).content.decode()
+
+
+def test_checkout_costs_the_same_statements_for_one_item_and_for_six(
+    sandbox: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Checkout's statements are as many for six lines as for one: the stock of every line is taken in
+    one UPDATE and the lines inserted in one INSERT. A returning buyer (the Stripe customer exists), as
+    `make bench-pages` measures it; the request adds the session and the user."""
+    seller = active_seller(sandbox)
+    listings = [listing_of(seller, price=1_000 + i, stock=10, title=f"Mug {i}") for i in range(6)]
+    counts = []
+    for items in (listings[:1], listings):
+        buyer = UserFactory()
+        buyer_customer_ensure(user=buyer)
+        cart = cart_with(buyer, *((listing, 1) for listing in items))
+        with django_assert_max_num_queries(14) as captured:
+            services.checkout_start(buyer=buyer, cart=cart, seller_id=seller.pk, currency="usd", **URLS)
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]
