@@ -40,7 +40,14 @@ from orders.services.checkout import buyer_customer_ensure
 from payments.services import payment_record_charge
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
-from subscriptions.models import Interval, Subscription, SubscriptionInvoice, SubscriptionPlan, SubscriptionStatus
+from subscriptions.models import (
+    LIVE_STATUSES,
+    Interval,
+    Subscription,
+    SubscriptionInvoice,
+    SubscriptionPlan,
+    SubscriptionStatus,
+)
 
 CHECKOUT_LIFETIME = timedelta(minutes=30)
 
@@ -86,7 +93,7 @@ def subscription_checkout_start(
         raise Conflict("You cannot subscribe to your own product.", code="own_listing")
     if not seller_can_sell(listing.seller):
         raise Conflict(seller_cannot_sell_message(listing.seller), code="seller_cannot_sell")
-    live = Subscription.objects.filter(buyer=buyer, listing=listing, status__in=LIVE).exists()
+    live = Subscription.objects.filter(buyer=buyer, listing=listing, status__in=LIVE_STATUSES).exists()
     if live:
         raise Conflict("You already subscribe to this. Manage it under Your subscriptions.", code="already_subscribed")
     customer = buyer_customer_ensure(user=buyer)
@@ -107,9 +114,6 @@ def subscription_checkout_start(
         expires_at=int(expires.timestamp()),
     )
     return SubscribeStart(url=session.url or "")
-
-
-LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING)
 
 
 def subscription_checkout_finish(*, buyer: Any, session_id: str) -> Subscription | None:
@@ -206,7 +210,10 @@ def _paid_charge(invoice: Invoice) -> Charge | None:
 
 def invoice_sync(*, stripe_invoice_id: str) -> SubscriptionInvoice | None:
     """Re-read an invoice and mirror it; a paid one's charge is recorded and posted like any charge."""
-    invoice = gateway_subscriptions.invoice_retrieve(stripe_invoice_id)
+    return _invoice_apply(gateway_subscriptions.invoice_retrieve(stripe_invoice_id))
+
+
+def _invoice_apply(invoice: Invoice) -> SubscriptionInvoice | None:
     if invoice.subscription is None:
         return None
     sub = Subscription.objects.filter(stripe_subscription_id=invoice.subscription).first()
@@ -240,14 +247,15 @@ def invoice_payment_failed(*, stripe_invoice_id: str) -> SubscriptionInvoice | N
     """A renewal was declined: the subscription is past due; the buyer gets the invoice's page to
     pay it (one email per attempt). The first payment failing in Checkout is the buyer's to see
     there: no email."""
-    row = invoice_sync(stripe_invoice_id=stripe_invoice_id)
+    invoice = gateway_subscriptions.invoice_retrieve(stripe_invoice_id)
+    row = _invoice_apply(invoice)
     if row is None or row.status != "open":
         return row
     sub = subscription_sync(stripe_subscription_id=row.subscription.stripe_subscription_id)
     if sub is None or sub.status == SubscriptionStatus.INCOMPLETE:
         return row
-    attempt = gateway_subscriptions.invoice_retrieve(stripe_invoice_id).attempt_count
-    outbox_add("subscriptions.email.payment_failed", row.pk, key=f"subscription-payment-failed:{row.pk}:{attempt}")
+    key = f"subscription-payment-failed:{row.pk}:{invoice.attempt_count}"
+    outbox_add("subscriptions.email.payment_failed", row.pk, key=key)
     return row
 
 
