@@ -25,6 +25,8 @@ TEST_CARDS = [
     ("4000000000009995", "is declined (insufficient_funds)"),
     ("4000002500003155", "asks for authentication (3-D Secure)"),
     ("4000000000000259", "succeeds, then is disputed"),
+    ("4000000000002685", "succeeds, then is disputed: product not received"),
+    ("4000000000001976", "succeeds, then an inquiry opens"),
 ]
 _CSS = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1f36}
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}
