@@ -23,6 +23,8 @@ from marketplace.errors import DomainError
 from marketplace.schemas import ErrorOut
 from orders.api import router as orders_router
 from payments.api import router as payments_router
+from payments.revenue_api import router as console_revenue_router
+from payouts.api import router as payouts_router
 from sellers.api import router as sellers_router
 
 
@@ -126,3 +128,5 @@ api.add_router("/", seller_router)  # seller/listings (catalog)
 api.add_router("/", cart_router)  # cart (catalog)
 api.add_router("/", orders_router)
 api.add_router("/", payments_router)  # disputes: console/disputes, seller/disputes
+api.add_router("/", payouts_router)  # seller/balance, seller/payouts
+api.add_router("/", console_revenue_router)  # console/revenue

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -294,6 +295,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "payments-dispute-reminders": {"task": "payments.send_dispute_reminders", "schedule": 3600.0},
     # Collect sellers' dispute debts from funds that arrived, should a balance.available event be missed.
     "payments-collect-seller-debts": {"task": "payments.collect_seller_debts", "schedule": 3600.0},
+    # Match every Stripe balance transaction to the ledger (differences: the console's reconciliation page).
+    "payouts-reconcile-nightly": {"task": "payouts.reconcile_nightly", "schedule": crontab(hour=3, minute=15)},
 }
 
 # --- Disputes ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import logging
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from marketplace.errors import PaymentProviderError
 
@@ -163,6 +163,24 @@ class BalanceTransaction(StripeObject):
     created: int
     fee_details: list[BalanceFeeDetail]
     description: str | None = None
+    # Only when the list was read with `data.source` expanded: the transfer a connected account's
+    # `py_` payment came from (Stripe's `source_transfer`), which is how reconciliation finds the
+    # ledger's posting of it (our ledger knows the transfer, not the `py_`).
+    source_transfer: str | None = None
+    # Likewise: the transfer reversal a connected account's `pyr_` refund came from.
+    source_transfer_reversal: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expanded_source(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("source"), Mapping):
+            source = data["source"]
+            return {
+                **data,
+                "source_transfer": _id_of_expanded(source.get("source_transfer")),
+                "source_transfer_reversal": _id_of_expanded(source.get("source_transfer_reversal")),
+            }
+        return data
 
 
 class Charge(StripeObject):
@@ -189,8 +207,21 @@ class Charge(StripeObject):
     created: int
 
 
+class RedirectToUrl(StripeModel):
+    url: str
+    return_url: str | None = None
+
+
+class NextAction(StripeModel):
+    """What the buyer must do before the payment can go on: for 3-D Secure, a page to visit."""
+
+    type: str
+    redirect_to_url: RedirectToUrl | None = None
+
+
 class PaymentIntent(StripeObject):
-    """The buyer's payment; `latest_charge` (expand it) is the charge that took the money."""
+    """The buyer's payment; `latest_charge` (expand it) is the charge that took the money.
+    `requires_action` with `next_action.redirect_to_url`: the buyer must authenticate (3-D Secure)."""
 
     OBJECT = "payment_intent"
 
@@ -198,6 +229,9 @@ class PaymentIntent(StripeObject):
     amount_received: int
     currency: Currency
     status: str
+    customer: IdRef | None = None
+    payment_method: IdRef | None = None
+    next_action: NextAction | None = None
     latest_charge: Expandable[Charge] | None = None
     last_payment_error: PaymentError | None = None
     application_fee_amount: int | None = None
@@ -219,19 +253,57 @@ class CheckoutSession(StripeObject):
     client_reference_id: str | None = None
     customer: IdRef | None = None
     payment_intent: Expandable[PaymentIntent] | None = None
+    setup_intent: Expandable[SetupIntent] | None = None
+    mode: str = "payment"
     url: str | None = None
     expires_at: int
     metadata: Metadata = Field(default_factory=dict)
     created: int
 
 
+class InvoiceSettings(StripeModel):
+    default_payment_method: IdRef | None = None
+
+
 class Customer(StripeObject):
-    """The buyer at Stripe (one per user)."""
+    """The buyer at Stripe (one per user). `invoice_settings.default_payment_method` is the saved
+    card used by default (for one-click buying and subscription renewals)."""
 
     OBJECT = "customer"
 
     email: str | None = None
+    invoice_settings: InvoiceSettings = Field(default_factory=InvoiceSettings)
     metadata: Metadata = Field(default_factory=dict)
+
+
+class CardDetails(StripeModel):
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class PaymentMethod(StripeObject):
+    """A saved card: what the buyer recognises it by (brand, last four, expiry) and whose it is."""
+
+    OBJECT = "payment_method"
+
+    type: str
+    card: CardDetails | None = None
+    customer: IdRef | None = None
+    created: int
+
+
+class SetupIntent(StripeObject):
+    """Saving a card for later: `succeeded` once the card is attached to the customer."""
+
+    OBJECT = "setup_intent"
+
+    status: str
+    customer: IdRef | None = None
+    payment_method: IdRef | None = None
+    usage: str
+    created: int
 
 
 # --- Connect: the seller's side ---------------------------------------------------------------------
@@ -398,8 +470,22 @@ class Payout(StripeObject):
     failure_message: str | None = None
     balance_transaction: IdRef | None = None
     failure_balance_transaction: IdRef | None = None
+    reconciliation_status: str | None = None
+    destination: IdRef | None = None
     metadata: Metadata = Field(default_factory=dict)
     created: int
+
+
+class BankAccount(StripeModel):
+    """A connected account's bank account (an external account, inside the account). `status`
+    `errored` after a failed payout: Stripe then sends no payout until the details are updated."""
+
+    id: str
+    account: IdRef | None = None
+    status: str | None = None
+    last4: str | None = None
+    bank_name: str | None = None
+    currency: Currency | None = None
 
 
 class BalanceAmount(StripeModel):
@@ -446,6 +532,27 @@ class AccountRequirements(StripeModel):
     disabled_reason: str | None = None
 
 
+class PayoutSchedule(StripeModel):
+    """`settings.payouts.schedule`: when Stripe pays a connected account out."""
+
+    interval: str = "daily"
+    delay_days: int | None = None
+    weekly_anchor: str | None = None
+    monthly_anchor: int | None = None
+
+
+class _PayoutSettings(StripeModel):
+    schedule: PayoutSchedule = Field(default_factory=PayoutSchedule)
+
+
+class _AccountSettings(StripeModel):
+    payouts: _PayoutSettings | None = None
+
+
+class _ExternalAccounts(StripeModel):
+    data: list[BankAccount] = Field(default_factory=list)
+
+
 class Account(StripeObject):
     """A connected (Express) account. Stripe leaves out most fields of an account the platform
     does not control, hence the defaults."""
@@ -462,6 +569,17 @@ class Account(StripeObject):
     capabilities: Annotated[dict[str, str], BeforeValidator(_empty_if_null)] = Field(default_factory=dict)
     requirements: AccountRequirements = Field(default_factory=AccountRequirements)
     metadata: Metadata = Field(default_factory=dict)
+    settings: _AccountSettings | None = None
+    external_accounts: _ExternalAccounts | None = None
+
+    @property
+    def payout_schedule(self) -> PayoutSchedule | None:
+        """The payout schedule, when Stripe shows it (it does to the platform of an Express account)."""
+        return self.settings.payouts.schedule if self.settings and self.settings.payouts else None
+
+    @property
+    def bank_accounts(self) -> list[BankAccount]:
+        return list(self.external_accounts.data) if self.external_accounts else []
 
 
 class Capability(StripeObject):
@@ -505,8 +623,10 @@ PARSERS: dict[str, type[StripeResource]] = {
         Customer,
         Dispute,
         PaymentIntent,
+        PaymentMethod,
         Payout,
         Refund,
+        SetupIntent,
         Transfer,
         TransferReversal,
     )

@@ -32,6 +32,7 @@ from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order
 from payments.models import Dispute
+from payouts.models import Payout
 from sellers.models import Seller
 from tests.e2e.browser import log_in
 from tests.factories import make_platform_admin
@@ -57,6 +58,7 @@ class Seeded:
     order: Order  # the demo buyer's paid order from the seller above
     event: WebhookEvent
     dispute: Dispute  # the seeded dispute on the seller above (seed_demo_disputes)
+    payout_id: int = 0  # the seller's first payout, 0 when it has none
 
     @classmethod
     def load(cls) -> Seeded:
@@ -66,7 +68,16 @@ class Seeded:
         assert listing is not None and event is not None
         order = Order.objects.get(buyer__email=ROLES["buyer"], seller=seller)
         dispute = Dispute.objects.get(seller=seller)
-        return cls(listing=listing, category=listing.category, seller=seller, order=order, event=event, dispute=dispute)
+        payout = Payout.objects.filter(account=seller.stripe_account_id or "").order_by("pk").first()
+        return cls(
+            listing=listing,
+            category=listing.category,
+            seller=seller,
+            order=order,
+            event=event,
+            dispute=dispute,
+            payout_id=payout.pk if payout else 0,
+        )
 
 
 Address = Callable[[Seeded], str]
@@ -92,6 +103,10 @@ PAGES: dict[str, Address] = {
     "checkout_canceled": lambda s: reverse("checkout_canceled") + f"?order={s.order.pk}",
     "order_list": _url("order_list"),
     "order_detail": _url("order_detail", lambda s: s.order.pk),
+    "saved_cards": _url("saved_cards"),
+    # Stripe's return pages of saved cards: an unknown setup or payment is the site's 404
+    "saved_card_added": _url("saved_card_added", query="?session_id=cs_test_unknown"),
+    "buy_now_return": lambda s: reverse("buy_now_return") + f"?order={s.order.pk}&payment_intent=pi_unknown",
     "sell_orders": _url("sell_orders"),
     "sell_order_detail": _url("sell_order_detail", lambda s: s.order.pk),
     # the Sell area; Stripe's return page shows the seller home with a flash message
@@ -100,11 +115,17 @@ PAGES: dict[str, Address] = {
     "sell_listings": _url("sell_listings"),
     "sell_listing_new": _url("sell_listing_new"),
     "sell_listing_edit": _url("sell_listing_edit", lambda s: s.listing.pk),
+    "sell_money": _url("sell_money"),
+    "sell_payouts": _url("sell_payouts"),
+    # the demo seeds no payout yet: the seller's first one when there is one, else the site's 404
+    "sell_payout_detail": _url("sell_payout_detail", lambda s: s.payout_id),
     # the admin console
     "console_home": _url("console_home"),
     "console_sellers": _url("console_sellers"),
     "console_seller_detail": _url("console_seller_detail", lambda s: s.seller.pk),
     "console_fees": _url("console_fees"),
+    "console_revenue": _url("console_revenue"),
+    "console_reconciliation": _url("console_reconciliation"),
     "console_events": _url("console_events"),
     "console_event_detail": _url("console_event_detail", lambda s: s.event.pk),
     "console_disputes": _url("console_disputes"),
@@ -158,11 +179,16 @@ POST_ONLY: dict[str, Address] = {
     "cart_item_update": _url("cart_item_update", 1),
     "cart_item_remove": _url("cart_item_remove", 1),
     "order_cancel": _url("order_cancel", 1),
+    "saved_card_add": _url("saved_card_add"),
+    "saved_card_default": _url("saved_card_default", "pm_1"),
+    "saved_card_remove": _url("saved_card_remove", "pm_1"),
+    "buy_now": _url("buy_now", 1),
     "order_received": _url("order_received", 1),
     "sell_order_fulfil": _url("sell_order_fulfil", 1),
     "sell_start": _url("sell_start"),
     "sell_onboarding_continue": _url("sell_onboarding_continue"),
     "sell_dashboard": _url("sell_dashboard"),
+    "sell_payout_schedule": _url("sell_payout_schedule"),
     "sell_listing_publish": _url("sell_listing_publish", 1),
     "sell_listing_unpublish": _url("sell_listing_unpublish", 1),
     "sell_listing_image_remove": _url("sell_listing_image_remove", 1, 1),
@@ -185,6 +211,8 @@ NOT_PAGES = {
     "healthz": "JSON for load balancers",
     "sell_onboarding_refresh": "Stripe's refresh_url: always a redirect to Stripe's hosted onboarding",
     "mfa_download_recovery_codes": "a text file download",
+    "sell_statement": "a CSV file download",
+    "console_revenue_csv": "a CSV file download",
     "console_dispute_file_download": "a proof file download (PDF, PNG, JPEG)",
     "api-v1:openapi-json": "the OpenAPI schema (JSON)",
     "api-v1:api-root": "the API's root (JSON)",

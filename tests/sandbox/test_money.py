@@ -11,7 +11,7 @@ import stripe
 from stripe_sandbox import Sandbox
 from stripe_sandbox.money import processing_fee
 
-from .helpers import balances, control, destination_session, onboarded_account
+from .helpers import RETURN_URL, balances, control, destination_session, onboarded_account
 
 DAY = 86400
 
@@ -221,6 +221,7 @@ def test_separate_charge_and_transfer_with_source_transaction(client: stripe.Str
             "currency": "usd",
             "payment_method": "pm_card_visa",
             "confirm": True,
+            "return_url": RETURN_URL,
             "transfer_group": "cart_1",
         }
     )
@@ -260,6 +261,7 @@ def test_available_immediately_card_and_manual_payout(client: stripe.StripeClien
     failed = control(sb, f"payouts/{payout.id}/fail", failure_code="account_closed")
     assert (failed["status"], failed["failure_code"]) == ("failed", "account_closed")
     assert balances(client, seller) == (9_000, 0)
+    control(sb, f"accounts/{seller}/bank_account")  # the failure blocked payouts until the bank is updated
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payouts.create(params={"amount": 10_000, "currency": "usd"}, options={"stripe_account": seller})
     assert exc.value.code == "balance_insufficient"

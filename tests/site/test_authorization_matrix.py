@@ -56,11 +56,14 @@ from fees.models import FeeRule
 from fees.services import fee_rule_set
 from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order, OrderLine, OrderStatus
+from orders.services.checkout import buyer_customer_ensure
 from payments.models import Dispute, DisputeFile
+from payouts.models import Payout, PayoutStatus
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_upload
 from tests.factories import UserFactory, make_platform_admin
+from tests.sandbox.helpers import client_for
 from tests.sellers.conftest import submit_onboarding
 
 pytestmark = pytest.mark.django_db
@@ -175,6 +178,42 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302+   404    404    404    404    404",
     ),
+    # Saved cards live on the user's own Stripe Customer: another user's card is not found. Adding one
+    # makes a Customer for a user who never paid (a row); a card changed at Stripe writes none here.
+    "saved_cards": Row(
+        GET=                              "login  200    200    200    200    200    200",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "saved_card_add": Row(
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  303    303+   303+   303+   303+   303+",
+    ),
+    "saved_card_added": Row(
+        query={"session_id": "paid_session"},
+        GET=                              "login  404    404    404    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "saved_card_default": Row(
+        {"payment_method": "buyer_card"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302    404    404    404    404    404",
+    ),
+    "saved_card_remove": Row(
+        {"payment_method": "buyer_card"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302    404    404    404    404    404",
+    ),
+    "buy_now": Row(
+        {"listing_id": "listing"},
+        body={"payment_method": Ref("buyer_card")},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302+   302    302    302    302    302",
+    ),
+    "buy_now_return": Row(
+        query={"order": "paid_order", "payment_intent": "paid_session"},
+        GET=                              "login  404    404    404    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
     # The Sell area: the signed-in user's own shop; another shop's listing or order is a 404.
     "sell_home": Row(
         GET=                              "login  200    200    200    200    200    200",
@@ -248,6 +287,30 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  404    404    302+   404    404    404",
     ),
+    # The seller's money: each shop its own; a payout of another shop does not exist.
+    "sell_money": Row(
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_payout_schedule": Row(
+        body={"interval": "daily", "form_token": "matrix"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302+   302+   404    404",
+    ),
+    "sell_statement": Row(
+        query={"start": "statement_start", "end": "statement_end"},
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_payouts": Row(
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_payout_detail": Row(
+        {"payout_id": "payout"},
+        GET=                              "login  404    404    200    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
     # The console: platform admins only; to everyone else it does not exist (staff included).
     "console_home": Row(
         GET=                              "login  404    404    404    404    200    404",
@@ -288,6 +351,18 @@ PAGES: dict[str, Row] = {
         {"rule_id": "fee_rule"},
         GET=                              "login  404    404    404    404    405    404",
         POST=                             "login  404    404    404    404    302+   404",
+    ),
+    "console_revenue": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    200    404",
+    ),
+    "console_reconciliation": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    200    404",
+    ),
+    "console_revenue_csv": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    200    404",
     ),
     "console_events": Row(
         GET=                              "login  404    404    404    404    200    404",
@@ -362,6 +437,7 @@ PAGES: dict[str, Row] = {
     "stripe_webhook": Row(GET=same("405"), POST=same("400")),
     "stripe_connect_webhook": Row(GET=same("405"), POST=same("400")),
     "healthz": Row(GET=same("200"), POST=same("405")),
+    "favicon.ico": Row(GET=same("301"), POST=same("301")),
     "api-v1:openapi-json": Row(GET=same("200"), POST=same("200")),
     "api-v1:openapi-view": Row(GET=same("200"), POST=same("200")),
     "api-v1:api-root": Row(GET=same("404"), POST=same("404")),
@@ -512,6 +588,15 @@ API: dict[str, Row] = {
     ),
     "POST /api/v1/seller/dashboard-link": Row(
         POST=                             "401    404    404    200    200    404    404",
+    ),
+    "GET /api/v1/console/revenue": Row(
+        GET=                              "401    404    404    404    404    200    404",
+    ),
+    "GET /api/v1/seller/balance": Row(GET=SELLERS),
+    "GET /api/v1/seller/payouts": Row(GET=SELLERS),
+    "GET /api/v1/seller/payouts/{payout_id}": Row(
+        {"payout_id": "payout"},
+        GET=                              "401    404    404    200    404    404    404",
     ),
     "GET /api/v1/listings": Row(query={"q": "draft_words"}, GET=same("200")),
     "GET /api/v1/listings/{listing_id}": Row({"listing_id": "listing"}, GET=same("200")),
@@ -782,8 +867,34 @@ def build_world(sandbox: Any) -> World:
         size=15,
         uploaded_by=users["seller"],
     )
+    # A card saved on the buyer's Stripe Customer (the matrix removes it last, as the buyer).
+    buyer_card = (
+        client_for(sandbox)
+        .v1.setup_intents.create(
+            params={
+                "customer": buyer_customer_ensure(user=users["buyer"]),
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "return_url": "https://shop.example/return",
+            }
+        )
+        .payment_method
+    )
+
+    payout = Payout.objects.create(
+        stripe_id="po_CANARYPAYOUT",
+        account=str(seller.stripe_account_id),
+        amount=1_234,
+        currency="usd",
+        status=PayoutStatus.IN_TRANSIT,
+        arrival_date=now,
+        created_at=now,
+    )
 
     objects = {
+        "payout": str(payout.pk),
+        "statement_start": str(now.date()),
+        "statement_end": str(now.date()),
         "dispute": str(dispute.pk),
         "dispute_file": str(proof.pk),
         "category": category.slug,
@@ -800,6 +911,7 @@ def build_world(sandbox: Any) -> World:
         "paid_session": str(paid.checkout_session_id),
         "fulfilled_order": str(fulfilled.pk),
         "fee_rule": str(rule.pk),
+        "buyer_card": buyer_card,
         "event": event.pk,
         "order_content_type": str(ContentType.objects.get_for_model(Order).pk),
         "buyer_uidb36": int_to_base36(buyer.pk),
@@ -825,6 +937,7 @@ def build_world(sandbox: Any) -> World:
         "CANARYEVENT": frozenset({"admin"}),
         "CANARYPAYLOAD": frozenset({"admin"}),
         "CANARYNOTE": frozenset({"admin"}),
+        "CANARYPAYOUT": frozenset({"seller"}),
         "CANARYSTATEMENT": frozenset({"seller", "admin"}),
         str(seller.stripe_account_id): frozenset({"seller", "admin"}),
         str(other_seller.stripe_account_id): frozenset({"other_seller", "admin"}),
