@@ -21,13 +21,13 @@ from tests.factories import make_platform_admin
 from tests.orders.conftest import pay, signed_in
 from tests.payments.helpers import (
     assert_ledger_equals_stripe,
-    ledger_balances,
     new_events,
     process,
     stripe_balances,
 )
 from tests.payments.test_disputes import PLATFORM_NET, control, disputed_order
 from tests.payments.test_ledger_invariant import _checkout
+from tests.payouts.helpers import process_connect
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +110,8 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     # Three days later the seller's 9000 was paid out to its bank: its Stripe balance is empty.
     requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 3 * 86400}, timeout=10).raise_for_status()
     assert stripe_balances(account) == {}
+    assert "failed" not in process_connect(account, set())  # the payout, posted (payouts app)
+    assert_ledger_equals_stripe()
     control(sandbox, f"disputes/{dispute_id}/resolve", outcome="lost")
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(new_events(seen))
@@ -138,7 +140,4 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     reversal = TransferReversal.objects.get()
     later.refresh_from_db()
     assert reversal.amount == 9_000 and reversal.transfer.payment == later.payment  # from the new sale
-    # Payouts are not posted to the ledger yet (i-money): the seller's ledger is over Stripe by the payout.
-    paid_out = 9_000
-    assert ledger_balances(account) == {currency: 10_800 - 9_000 + paid_out}
-    assert ledger_balances() == stripe_balances()
+    assert_ledger_equals_stripe()
