@@ -21,6 +21,7 @@ from orders import services as order_services
 from orders.models import Order
 from payments.disputes import disputes_send_reminders
 from payments.models import Dispute, Payment
+from payouts.models import TransferReversal
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
@@ -201,4 +202,29 @@ def test_an_inquiry_moves_no_money_and_closes_as_an_inquiry(
     closed = [m for m in mail.outbox if m.to == [order.buyer.email] and "dispute" in m.subject]
     assert len(closed) == 1 and "closed its inquiry" in closed[0].body
     assert stripe_balances() == {currency: PLATFORM_NET[currency]}
+    assert_ledger_equals_stripe()
+
+
+def test_a_dispute_on_a_payment_for_several_shops_blames_no_single_shop(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """One charge paid three shops (separate transfers): the dispute is the platform's to answer and
+    is posted, but no one shop's order or seller is named, and no shop's transfer is reversed."""
+    from tests.orders.test_multi_seller import settle, start_cart, three_shops
+
+    shops = three_shops(sandbox, "usd")
+    buyer = UserFactory()
+    started = start_cart(buyer, "usd", *((listing_of(shop, price=3_000), 1) for shop in shops))
+    seen = {e["id"] for e in new_events(set())}
+    pay(sandbox, str(started.orders[0].checkout_session_id), card=DISPUTE_CARD)
+    settle(started.orders[0], django_capture_on_commit_callbacks)
+    events = new_events(seen)
+    dispute_id = next(e for e in events if e["type"] == "charge.dispute.created")["data"]["object"]["id"]
+    control(sandbox, f"disputes/{dispute_id}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events + new_events({e["id"] for e in events}))
+    dispute = Dispute.objects.get()
+    assert (dispute.status, dispute.order, dispute.seller, dispute.amount) == ("lost", None, None, 9_000)
+    assert dispute.payment is not None and dispute.recovery == ""
+    assert not TransferReversal.objects.exists()
     assert_ledger_equals_stripe()
