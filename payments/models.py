@@ -278,11 +278,12 @@ class DisputeFile(models.Model):
 
 
 class SellerDebt(models.Model):
-    """What a seller owes the platform after a lost dispute its balance could not cover, collected
+    """What a seller owes the platform after a lost dispute its balance could not cover (one per shop
+    and dispute), collected
     by transfer reversals when funds arrive (`balance.available`, or the beat job), never twice."""
 
     seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="debts")
-    dispute = models.OneToOneField(Dispute, on_delete=models.PROTECT, related_name="debt")
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="debts")
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField(help_text="Minor units owed in all.")
     collected = models.BigIntegerField(default=0)
@@ -293,6 +294,8 @@ class SellerDebt(models.Model):
         ordering: ClassVar[list[str]] = ["created_at", "id"]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="seller_debt_amount_positive"),
+            # One debt per shop and dispute (a payment for several shops may leave several).
+            models.UniqueConstraint(fields=["dispute", "seller"], name="seller_debt_one_per_dispute_and_seller"),
             models.CheckConstraint(
                 condition=Q(collected__gte=0) & Q(collected__lte=F("amount")), name="seller_debt_collected_within"
             ),
