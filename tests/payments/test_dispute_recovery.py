@@ -149,3 +149,24 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     later.refresh_from_db()
     assert reversal.amount == 9_000 and reversal.transfer.payment == later.payment  # from the new sale
     assert_ledger_equals_stripe()
+
+
+def test_the_nightly_reconciliation_finds_no_difference_after_a_submitted_and_lost_dispute(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Every balance transaction of the dispute path (withdrawal, the countered fee charged on
+    submission, the recovery's reversal and fee refund) has its ledger posting, on both sides."""
+    from payments.disputes import dispute_evidence_save
+    from payouts.reconciliation import reconcile
+
+    _, _, events = disputed_order(sandbox, "usd")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+        dispute_evidence_save(
+            dispute=Dispute.objects.get(), evidence={"uncategorized_text": "losing_evidence"}, submit=True
+        )
+    dispute = Dispute.objects.get()
+    assert (dispute.status, dispute.recovery) == ("lost", "recovered")
+    assert stripe_balances() == {"usd": 680 - 11_500 - 1_500 + 9_000}  # and the countered fee
+    assert_ledger_equals_stripe()
+    assert reconcile().run.differences == 0
