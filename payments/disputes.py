@@ -125,15 +125,12 @@ def _order_id(metadata: Mapping[str, str]) -> int | None:
 
 
 def _order_for(*, payment: Payment | None, order_id: int | None) -> Order | None:
-    """The disputed order: the charge's `metadata.order_id`, or the payment's only order. A payment
-    for several shops' orders (one charge, separate transfers) has no single order or seller."""
     if order_id is not None:
         order = Order.objects.filter(pk=order_id).first()
         if order is not None:
             return order
     if payment is not None:
-        orders = list(Order.objects.filter(payment=payment).order_by("pk")[:2])
-        return orders[0] if len(orders) == 1 else None
+        return Order.objects.filter(payment=payment).order_by("pk").first()
     return None
 
 

@@ -29,9 +29,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from marketplace.errors import InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import disputes as gateway_disputes
 from marketplace.gateway.balances import balance_retrieve
+from payments.group_recovery import group_dispute_recover
 from payments.models import Dispute, DisputeStatus, RecoveryStatus, SellerDebt
 from payouts.models import ApplicationFee, Transfer, TransferReversal
 from payouts.services import application_fee_refund_record, transfer_reversal_from_stripe
@@ -42,45 +44,31 @@ logger = logging.getLogger(__name__)
 RECOVERY_MODES = ("seller_share", "seller_share_and_fee", "none")
 
 
-def seller_balance(*, stripe_account: str, currency: str) -> tuple[int, int]:
-    """What the seller holds at Stripe in `currency`: (available, available + pending). A destination
-    charge's transfer can be reversed from both; a transfer the platform made itself (a payment for
-    several shops) only "up to the connected account's available balance" (Stripe, separate charges
-    and transfers)."""
+def seller_balance(*, stripe_account: str, currency: str) -> int:
+    """What the seller holds at Stripe in `currency`: available + pending (a reversal takes from both)."""
     balance = balance_retrieve(account=stripe_account)
-    available = sum(part.amount for part in balance.available if part.currency == currency)
-    pending = sum(part.amount for part in balance.pending if part.currency == currency)
-    return available, available + pending
-
-
-def _reversible_from(transfer: Transfer, holds: tuple[int, int]) -> int:
-    """How much of what the seller holds a reversal of this transfer may take (see `seller_balance`)."""
-    destination_charge = transfer.payment is not None and transfer.amount == transfer.payment.amount
-    return max(0, holds[1] if destination_charge else holds[0])
+    return sum(part.amount for part in (*balance.available, *balance.pending) if part.currency == currency)
 
 
 def dispute_recover(*, dispute_id: int) -> Dispute:
     """Recover a lost dispute from its seller per `DISPUTE_RECOVERY`, once (the dispute's row lock and
-    its `recovery` mark; the reversal's key is the dispute)."""
+    its `recovery` mark; the reversal's key is the dispute). A dispute on a payment for several shops
+    is recovered from each of them (`group_recovery`)."""
+    group = group_dispute_recover(dispute_id=dispute_id)
+    if group is not None:
+        for seller in group[1]:
+            seller_debts_collect(seller=seller)
+        return group[0]
     with transaction.atomic():
         dispute = Dispute.objects.select_for_update(of=("self",)).select_related("seller", "payment").get(pk=dispute_id)
-        if dispute.status != DisputeStatus.LOST or dispute.recovery:
+        if dispute.status != DisputeStatus.LOST or dispute.recovery or dispute.seller is None:
             return dispute
         mode = str(settings.DISPUTE_RECOVERY)
         payment = dispute.payment
-        transfer = (
-            Transfer.objects.filter(payment=payment).select_related("payment").order_by("pk").first()
-            if payment
-            else None
-        )
-        if mode == "none" or transfer is None or payment is None:
+        transfer = Transfer.objects.filter(payment=payment).order_by("pk").first() if payment else None
+        if mode == "none" or transfer is None:
             dispute.recovery = RecoveryStatus.NOT_RECOVERED
             dispute.save(update_fields=["recovery", "updated_at"])
-            return dispute
-        if dispute.seller is None:  # one payment for several shops: each gives back its part
-            debtors = _recover_from_each_shop(dispute, payment_amount=payment.amount)
-            for seller in debtors:
-                seller_debts_collect(seller=seller)
             return dispute
         account = str(dispute.seller.stripe_account_id)
         fee = ApplicationFee.objects.filter(payment=payment).order_by("pk").first()
@@ -89,7 +77,7 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
         fee_share = _fee_share(fee, amount, transfer.amount)
         seller_share = amount - fee_share
         owed_fee = dispute.dispute_fee if mode == "seller_share_and_fee" else 0
-        holds = _reversible_from(transfer, seller_balance(stripe_account=account, currency=dispute.currency))
+        holds = seller_balance(stripe_account=account, currency=dispute.currency)
         recovered = 0
         if seller_share > 0 and holds >= seller_share:
             reversal = _reverse(transfer, amount, refund_fee=fee_share > 0, ids=("dispute", dispute.pk))
@@ -99,7 +87,7 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
             # Not enough for the whole share: take what is there (without the fee refund, which would
             # give part of it straight back) and the rest becomes the seller's debt.
             reversal = _reverse(transfer, holds, refund_fee=False, ids=("dispute", dispute.pk))
-            recovered = reversal.amount
+            recovered = holds
         else:
             reversal = None
         dispute.recovered_amount = recovered  # at once; a debt's collections add to it (`SellerDebt.collected`)
@@ -114,36 +102,6 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
     return dispute
 
 
-def _recover_from_each_shop(dispute: Dispute, *, payment_amount: int) -> list[Seller]:
-    """A payment for several shops (separate transfers, each already net of the platform's fee):
-    each shop gives back its transfer's share of the disputed amount (half up), from what it holds;
-    what it cannot cover is its debt. Returns the sellers left owing. The dispute fee stays the
-    platform's (it is not split between shops)."""
-    debtors: list[Seller] = []
-    recovered = 0
-    for transfer in Transfer.objects.filter(payment=dispute.payment).select_related("payment").order_by("pk"):
-        seller = Seller.objects.filter(stripe_account_id=transfer.destination).first()
-        share = min((2 * transfer.amount * dispute.amount + payment_amount) // (2 * payment_amount), transfer.amount)
-        share = min(share, transfer.amount - transfer.amount_reversed)
-        if seller is None or share <= 0:
-            continue
-        holds = _reversible_from(
-            transfer, seller_balance(stripe_account=transfer.destination, currency=dispute.currency)
-        )
-        taken = min(share, holds)
-        if taken:
-            row = _reverse(transfer, taken, refund_fee=False, ids=("dispute", dispute.pk, transfer.stripe_id))
-            taken = row.amount
-            recovered += taken
-        if share > taken:
-            SellerDebt.objects.create(seller=seller, dispute=dispute, currency=dispute.currency, amount=share - taken)
-            debtors.append(seller)
-    dispute.recovered_amount = recovered
-    dispute.recovery = RecoveryStatus.DEBT if debtors else RecoveryStatus.RECOVERED
-    dispute.save(update_fields=["recovered_amount", "recovery", "updated_at"])
-    return debtors
-
-
 def _fee_share(fee: ApplicationFee | None, amount: int, transfer_amount: int) -> int:
     """The part of the fee Stripe refunds with a reversal of `amount` (in proportion, rounded half up,
     never more than is left of the fee), as the sandbox and Stripe's docs describe it."""
@@ -154,20 +112,12 @@ def _fee_share(fee: ApplicationFee | None, amount: int, transfer_amount: int) ->
 
 
 def _reverse(transfer: Transfer, amount: int, *, refund_fee: bool, ids: tuple[object, ...]) -> TransferReversal:
-    """Reverse `amount` of the transfer for the recovery named by `ids`, once: the key is `ids` and
-    the amount, and a reversal Stripe already made for the same `ids` (found by its metadata, as
-    after a run that reversed and then failed before committing, whose retry reads a smaller
-    balance and so asks for another amount) is recorded instead of making a second one."""
-    tag = ":".join(str(i) for i in ids)
-    for existing in gateway_checkout.transfer_reversals_list(transfer.stripe_id):
-        if existing.metadata.get("recovery") == tag:
-            return transfer_reversal_from_stripe(reversal=existing, destination=transfer.destination)
     stripe_reversal = gateway_disputes.transfer_reversal_create(
         transfer_id=transfer.stripe_id,
         amount=amount,
         refund_application_fee=refund_fee,
         idempotency_ids=ids,
-        metadata={"reason": "dispute_recovery", "recovery": tag},
+        metadata={"reason": "dispute_recovery"},
     )
     return transfer_reversal_from_stripe(reversal=stripe_reversal, destination=transfer.destination)
 
@@ -201,29 +151,30 @@ def seller_debts_collect(*, seller: Seller) -> int:
             if debt.outstanding <= 0:
                 continue
             holds = seller_balance(stripe_account=account, currency=debt.currency)
-            wanted = min(debt.outstanding, max(holds))
-            transfers = (
-                Transfer.objects.filter(destination=account, currency=debt.currency)
-                .select_related("payment")
-                .order_by("-created_at")
-            )
-            taken_here = 0
+            wanted = min(debt.outstanding, holds)
+            transfers = Transfer.objects.filter(destination=account, currency=debt.currency).order_by("-created_at")
             for transfer in transfers:
                 if wanted <= 0:
                     break
-                room = _reversible_from(transfer, holds) - taken_here
-                take = min(wanted, transfer.amount - transfer.amount_reversed, room)
+                take = min(wanted, transfer.amount - transfer.amount_reversed)
                 if take <= 0:
                     continue
-                take = _reverse(transfer, take, refund_fee=False, ids=("debt", debt.pk, debt.collected)).amount
+                try:
+                    _reverse(transfer, take, refund_fee=False, ids=("debt", debt.pk, debt.collected))
+                except InvalidInput as exc:
+                    # A separate transfer (a payment for several shops) is reversed only from the
+                    # seller's *available* funds: what is pending is collected when it is available.
+                    if exc.code != "balance_insufficient":
+                        raise
+                    break
                 SellerDebt.objects.filter(pk=debt.pk).update(collected=F("collected") + take)
                 debt.refresh_from_db()
                 wanted -= take
-                taken_here += take
                 total += take
             if debt.outstanding <= 0:
                 SellerDebt.objects.filter(pk=debt.pk).update(settled_at=timezone.now())
-                if not SellerDebt.objects.filter(dispute_id=debt.dispute_id, settled_at__isnull=True).exists():
+                others = SellerDebt.objects.filter(dispute_id=debt.dispute_id, settled_at__isnull=True)
+                if not others.exists():  # a dispute on several shops' payment may leave several debts
                     Dispute.objects.filter(pk=debt.dispute_id).update(recovery=RecoveryStatus.RECOVERED)
     return total
 

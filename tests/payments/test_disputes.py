@@ -20,9 +20,7 @@ from marketplace.ledger.models import LedgerTransaction
 from orders import services as order_services
 from orders.models import Order
 from payments.disputes import disputes_send_reminders
-from payments.models import Dispute, Payment, SellerDebt
-from payments.recovery import seller_debts_collect_all
-from payouts.models import Transfer, TransferReversal
+from payments.models import Dispute, Payment
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
@@ -203,53 +201,4 @@ def test_an_inquiry_moves_no_money_and_closes_as_an_inquiry(
     closed = [m for m in mail.outbox if m.to == [order.buyer.email] and "dispute" in m.subject]
     assert len(closed) == 1 and "closed its inquiry" in closed[0].body
     assert stripe_balances() == {currency: PLATFORM_NET[currency]}
-    assert_ledger_equals_stripe()
-
-
-def test_a_dispute_on_a_payment_for_several_shops_is_recovered_from_each_shop(
-    sandbox: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    """One charge paid three shops (separate transfers): the dispute is the platform's to answer, no
-    one shop's order or seller is named, and when it is lost each shop owes its transfer's share of
-    the disputed amount (here all of it). A transfer the platform made itself can only be reversed
-    from the shop's available balance, and their funds are still pending: three debts, each
-    collected when that shop has available funds (a sale with 4000000000000077)."""
-    from tests.orders.test_multi_seller import settle, start_cart, three_shops
-
-    shops = three_shops(sandbox, "usd")
-    buyer = UserFactory()
-    started = start_cart(buyer, "usd", *((listing_of(shop, price=3_000), 1) for shop in shops))
-    seen = {e["id"] for e in new_events(set())}
-    pay(sandbox, str(started.orders[0].checkout_session_id), card=DISPUTE_CARD)
-    settle(started.orders[0], django_capture_on_commit_callbacks)
-    events = new_events(seen)
-    dispute_id = next(e for e in events if e["type"] == "charge.dispute.created")["data"]["object"]["id"]
-    control(sandbox, f"disputes/{dispute_id}/resolve", outcome="lost")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "failed" not in process(events + new_events({e["id"] for e in events}))
-    dispute = Dispute.objects.get()
-    assert (dispute.status, dispute.order, dispute.seller, dispute.amount) == ("lost", None, None, 9_000)
-    assert dispute.payment is not None and dispute.recovery == "debt" and not TransferReversal.objects.exists()
-    transfers = {t.destination: t for t in Transfer.objects.filter(payment=dispute.payment)}
-    debts = {d.seller.stripe_account_id: d.amount for d in SellerDebt.objects.select_related("seller")}
-    assert debts == {account: t.amount for account, t in transfers.items()}
-    assert_ledger_equals_stripe()
-
-    first = shops[0]
-    seen = {e["id"] for e in new_events(set())}
-    later = order_services.checkout_start(
-        buyer=buyer,
-        cart=cart_with(buyer, (listing_of(first, price=8_000), 1)),
-        seller_id=first.pk,
-        currency="usd",
-        **URLS,
-    ).order
-    pay(sandbox, str(later.checkout_session_id), card="4000000000000077")  # available at once
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "failed" not in process(new_events(seen))
-    owed = debts[first.stripe_account_id]
-    assert seller_debts_collect_all() == owed
-    assert seller_debts_collect_all() == 0
-    assert SellerDebt.objects.get(seller=first).settled_at is not None
-    assert Dispute.objects.get().recovery == "debt"  # the two other shops still owe theirs
     assert_ledger_equals_stripe()
