@@ -165,6 +165,10 @@ def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
             return existing
         if listing is None or not Listing.objects.visible().filter(pk=listing_id).exists():
             raise NotFound("This item is not available right now.")
+        if Listing.objects.filter(pk=listing_id, subscription_plan__isnull=False).exists():
+            raise InvalidInput(
+                "This is sold by subscription: press Subscribe on its page.", code="sold_by_subscription"
+            )
         if listing.stock < 1:
             raise InvalidInput(f"“{listing.title}” is sold out.", code="out_of_stock")
         seller = listing.seller
