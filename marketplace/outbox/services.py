@@ -74,6 +74,18 @@ def _nudge(message_id: int) -> None:
     send_tasks(deliver_outbox_message, [(message_id,)], what="outbox messages")
 
 
+def outbox_retry(*, key: str) -> bool:
+    """Give a dead row its attempts again, due now (a person fixed what made it fail). Returns
+    whether there was a dead row under `key`."""
+    revived = OutboxMessage.objects.filter(key=key, status=Status.DEAD).update(
+        status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    )
+    if revived:
+        message_id = OutboxMessage.objects.values_list("pk", flat=True).get(key=key)
+        transaction.on_commit(lambda: _nudge(message_id))
+    return bool(revived)
+
+
 def retry_delay(attempts: int) -> timedelta:
     return min(RETRY_MAX, RETRY_BASE * (1 << max(0, attempts - 1)))
 

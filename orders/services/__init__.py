@@ -18,6 +18,7 @@ from orders.services.groups import (
     CartCheckoutStart,
     checkout_start_cart,
     order_transfer_failed,
+    order_transfer_retry,
     order_transfer_to_seller,
 )
 from orders.services.payment_state import (
@@ -62,6 +63,7 @@ __all__ = [
     "order_session_expire",
     "order_sync_from_stripe",
     "order_transfer_failed",
+    "order_transfer_retry",
     "order_transfer_to_seller",
     "orders_close_checkouts_of_seller",
     "orders_confirm_payments",

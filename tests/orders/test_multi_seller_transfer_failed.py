@@ -83,3 +83,36 @@ def test_a_transfer_stripe_keeps_refusing_is_told_to_the_admins_once_and_listed_
 def test_the_console_home_has_no_banner_when_every_transfer_was_made(client: Client) -> None:
     client.force_login(make_platform_admin())
     assert 'data-testid="group-transfers-failed"' not in client.get(reverse("console_home")).content.decode()
+
+
+def test_the_admin_retries_the_transfer_once_the_shop_can_receive_it(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The console's Retry gives the dead row its attempts back, with the same key: once Stripe lets
+    the shop receive transfers again, its share is sent and the order leaves the console's list."""
+    admin = make_platform_admin()
+    shops = three_shops(sandbox, "usd")[1:]
+    started = start_cart(UserFactory(), "usd", *((listing_of(shop, price=1_500), 1) for shop in shops))
+    pay(sandbox, str(started.group and started.group.checkout_session_id))
+    with django_capture_on_commit_callbacks(execute=False):
+        services.order_sync_from_stripe(order=started.orders[0])
+    refused = started.orders[1]
+    account = str(shops[1].stripe_account_id)
+    set_requirements(sandbox, account, currently_due=["individual.id_number"], disabled_reason="requirements.past_due")
+    for _ in range(MAX_ATTEMPTS):
+        _deliver_now(f"order-transfer:{refused.pk}")
+    set_requirements(sandbox, account, currently_due=[], disabled_reason="")  # the shop sent what Stripe asked
+
+    client = Client()
+    client.force_login(admin)
+    url = reverse("console_group_transfer_retry", args=[refused.pk])
+    with django_capture_on_commit_callbacks(execute=False):
+        assert client.post(url).status_code == 302
+    assert _deliver_now(f"order-transfer:{refused.pk}") == "delivered"
+    assert Order.objects.get(pk=refused.pk).stripe_transfer_id
+    page = client.get(reverse("console_home")).content.decode()
+    assert 'data-testid="group-transfers-failed"' not in page
+    assert "has no failed transfer" not in page
+    assert client.post(url, follow=True).content.decode().count("transfer was made already") == 1
+    _deliver_now(f"order-transfer:{started.orders[0].pk}")
+    assert_ledger_equals_stripe()
