@@ -34,6 +34,18 @@ def _own(request: HttpRequest, dispute_id: int) -> tuple[Seller, Dispute]:
         raise Http404("No such dispute.") from None
 
 
+def _answers(seller: Seller, dispute: Dispute) -> bool:
+    """Only the seller the dispute names writes its side: a dispute on a payment for several shops
+    has one statement for the bank, and the other shops see it read-only."""
+    return dispute.seller_id == seller.pk
+
+
+def _not_yours(request: HttpRequest, dispute: Dispute) -> HttpResponse:
+    shop = dispute.seller.shop_name if dispute.seller else "the platform"
+    messages.error(request, f"{shop} answers this dispute for the whole payment; you can read it here.")
+    return redirect("sell_dispute_detail", dispute_id=dispute.pk)
+
+
 @login_required
 @require_GET
 def sell_disputes(request: HttpRequest) -> HttpResponse:
@@ -48,10 +60,13 @@ def sell_disputes(request: HttpRequest) -> HttpResponse:
 @require_GET
 def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
     seller, dispute = _own(request, dispute_id)
+    part = selectors.dispute_part_for_seller(dispute=dispute, seller=seller)
     context = {
         "seller": seller,
         "dispute": dispute,
-        "order": dispute.order,
+        "part": part,
+        "answers": _answers(seller, dispute),
+        "order": part.order if part else dispute.order,
         "reason_text": services.reason_text(dispute.reason),
         "days_left": selectors.days_left(dispute),
         "files": [f for f in dispute.files.all() if f.side == DisputeFileSide.SELLER],
@@ -64,7 +79,9 @@ def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def sell_dispute_statement(request: HttpRequest, dispute_id: int) -> HttpResponse:
-    _, dispute = _own(request, dispute_id)
+    seller, dispute = _own(request, dispute_id)
+    if not _answers(seller, dispute):
+        return _not_yours(request, dispute)
     try:
         services.dispute_statement_save(dispute=dispute, statement=request.POST.get("statement", ""))
     except DomainError as exc:
@@ -77,7 +94,9 @@ def sell_dispute_statement(request: HttpRequest, dispute_id: int) -> HttpRespons
 @login_required
 @require_POST
 def sell_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
-    _, dispute = _own(request, dispute_id)
+    seller, dispute = _own(request, dispute_id)
+    if not _answers(seller, dispute):
+        return _not_yours(request, dispute)
     upload = request.FILES.get("file")
     if upload is None:
         messages.error(request, "Choose a file to upload.")

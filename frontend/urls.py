@@ -23,6 +23,11 @@ urlpatterns = [
     path("sell/onboarding/<int:seller_id>/return/", sv.sell_onboarding_return, name="sell_onboarding_return"),
     path("sell/dashboard/", sv.sell_dashboard, name="sell_dashboard"),
     path("console/", views.console_home, name="console_home"),
+    path(
+        "console/transfers/<int:order_id>/retry/",
+        views.console_group_transfer_retry,
+        name="console_group_transfer_retry",
+    ),
     path("console/sellers/", cs.console_sellers, name="console_sellers"),
     path("console/sellers/<int:seller_id>/", cs.console_seller_detail, name="console_seller_detail"),
     path("console/sellers/<int:seller_id>/pause/", cs.console_seller_pause, name="console_seller_pause"),

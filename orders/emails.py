@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from orders.models import Order
+from orders.selectors import transfer_failure_reason
 
 
 def _send(order: Order, template: str, to: str, url_name: str) -> None:
@@ -39,3 +40,19 @@ def send_order_shipped(order: Order) -> None:
 
 def send_order_refunded(order: Order) -> None:
     _send(order, "order_refunded", order.buyer.email, "order_detail")
+
+
+def send_group_transfer_failed(order: Order) -> None:
+    """To every platform admin: a seller of a group payment is owed its share and Stripe keeps refusing it."""
+    from payments.disputes import platform_admin_emails  # payments imports orders: read at call time
+
+    context = {
+        "order": order,
+        "console_url": settings.SITE_URL.rstrip("/") + reverse("console_home"),
+        "error": transfer_failure_reason(order.pk),
+    }
+    subject = render_to_string("emails/group_transfer_failed_subject.txt", context).strip()
+    body = render_to_string("emails/group_transfer_failed.txt", context)
+    for address in platform_admin_emails():
+        if address:
+            send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [address])

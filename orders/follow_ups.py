@@ -6,6 +6,7 @@ from __future__ import annotations
 from marketplace.outbox.services import follow_up
 from orders import emails, services
 from orders.models import Order
+from orders.selectors import TRANSFER_TO_SELLER
 
 
 def _order(order_id: int) -> Order:
@@ -42,6 +43,17 @@ def close_checkouts_of_seller(seller_id: int) -> None:
     services.orders_close_checkouts_of_seller(seller_id=seller_id)
 
 
-@follow_up("orders.transfer_to_seller")
+def _transfer_failed(order_id: int) -> None:
+    services.order_transfer_failed(order_id=order_id)
+
+
+@follow_up("orders.email.group_transfer_failed")
+def group_transfer_failed_email(order_id: int) -> None:
+    emails.send_group_transfer_failed(
+        Order.objects.select_related("seller", "payment").prefetch_related("lines").get(pk=order_id)
+    )
+
+
+@follow_up(TRANSFER_TO_SELLER, on_dead=_transfer_failed)
 def transfer_to_seller(order_id: int) -> None:
     services.order_transfer_to_seller(order_id=order_id)

@@ -7,13 +7,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.errors import NotFound
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS
-from payments.models import OPEN_DISPUTE_STATUSES, Dispute, SellerDebt
+from payments.group_recovery import group_dispute_shares, pays_checkout_group
+from payments.models import OPEN_DISPUTE_STATUSES, Dispute, Payment, SellerDebt
 
 RATE_WINDOW = timedelta(days=90)
 
@@ -45,13 +46,27 @@ def dispute_for_console(*, dispute_id: int) -> Dispute:
     return dispute
 
 
+def _seller_sees(seller: Any) -> Q:
+    """A dispute is the seller's when it names the seller, or when it is on a payment for several
+    shops of which the seller had an order: each of them pays its part if it is lost. (A Dispute names
+    one seller, the first shop's, which alone answers it.)"""
+    group_payments = Payment.objects.filter(orders__seller=seller, orders__checkout_group__isnull=False)
+    return Q(seller=seller) | Q(payment__in=group_payments.values("pk"))
+
+
 def disputes_for_seller(*, seller: Any) -> QuerySet[Dispute]:
-    return Dispute.objects.filter(seller=seller).select_related("order").order_by("-stripe_created_at", "-pk")
+    return (
+        Dispute.objects.filter(_seller_sees(seller))
+        .select_related("order", "seller")
+        .order_by("-stripe_created_at", "-pk")
+    )
 
 
 def dispute_for_seller(*, seller: Any, dispute_id: int) -> Dispute:
-    """A seller's own dispute; another seller's is "not found", never "forbidden"."""
-    dispute = Dispute.objects.select_related("order").filter(pk=dispute_id, seller=seller).first()
+    """A dispute the seller sees (above); any other is "not found", never "forbidden"."""
+    dispute = (
+        Dispute.objects.select_related("order", "seller", "payment").filter(_seller_sees(seller), pk=dispute_id).first()
+    )
     if dispute is None:
         raise NotFound("No such dispute.")
     return dispute
@@ -123,3 +138,34 @@ def seller_debts_outstanding(*, seller: Any) -> dict[str, int]:
     ):
         owed[currency] = owed.get(currency, 0) + amount - collected
     return {c: a for c, a in owed.items() if a}
+
+
+@dataclass(frozen=True)
+class DisputePart:
+    """One shop's side of a dispute on a payment for several shops: its own order, its part of the
+    disputed amount (largest remainder over the orders, as recovery splits it) and what it owes."""
+
+    order: Any
+    disputed: int
+    debt: SellerDebt | None
+
+
+def dispute_part_for_seller(*, dispute: Dispute, seller: Any) -> DisputePart | None:
+    """The seller's part of a dispute on a group payment; None for a payment of one shop."""
+    if dispute.payment is None or not pays_checkout_group(dispute.payment):
+        return None
+    share = next(
+        (
+            s
+            for s in group_dispute_shares(payment=dispute.payment, amount=dispute.amount)
+            if s.order.seller_id == seller.pk
+        ),
+        None,
+    )
+    if share is None:
+        return None
+    return DisputePart(
+        order=share.order,
+        disputed=share.disputed,
+        debt=SellerDebt.objects.filter(dispute=dispute, seller=seller).first(),
+    )

@@ -20,6 +20,7 @@ Status = OutboxMessage.Status
 F = TypeVar("F", bound=Callable[..., None])
 
 _registry: dict[str, Callable[..., None]] = {}
+_on_dead: dict[str, Callable[..., None]] = {}
 
 MAX_ATTEMPTS = 10  # with the backoff below: about 8 hours of retries
 RETRY_BASE = timedelta(seconds=30)
@@ -27,13 +28,19 @@ RETRY_MAX = timedelta(hours=2)
 KEEP_DELIVERED = timedelta(days=2)
 
 
-def follow_up(name: str) -> Callable[[F], F]:
-    """Register `fn` as the follow-up called `name` (one function per name)."""
+def follow_up(name: str, *, on_dead: Callable[..., None] | None = None) -> Callable[[F], F]:
+    """Register `fn` as the follow-up called `name` (one function per name).
+
+    `on_dead(*args)` runs, in the same transaction, when the row gives up after `MAX_ATTEMPTS`: a
+    follow-up that moves money names someone to tell there, since a dead row is otherwise only a log line.
+    """
 
     def register(fn: F) -> F:
         if _registry.get(name, fn) is not fn:
             raise ValueError(f"two follow-ups are called {name!r}")
         _registry[name] = fn
+        if on_dead is not None:
+            _on_dead[name] = on_dead
         return fn
 
     return register
@@ -65,6 +72,18 @@ def _nudge(message_id: int) -> None:
     from marketplace.webhooks.broker import send_tasks
 
     send_tasks(deliver_outbox_message, [(message_id,)], what="outbox messages")
+
+
+def outbox_retry(*, key: str) -> bool:
+    """Give a dead row its attempts again, due now (a person fixed what made it fail). Returns
+    whether there was a dead row under `key`."""
+    revived = OutboxMessage.objects.filter(key=key, status=Status.DEAD).update(
+        status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    )
+    if revived:
+        message_id = OutboxMessage.objects.values_list("pk", flat=True).get(key=key)
+        transaction.on_commit(lambda: _nudge(message_id))
+    return bool(revived)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -100,6 +119,12 @@ def outbox_deliver(*, message_id: int) -> str:
                 logger.error(
                     "outbox %s %s is dead after %d attempts: %s", message.name, message.pk, message.attempts, exc
                 )
+                if (on_dead := _on_dead.get(message.name)) is not None:
+                    try:
+                        with transaction.atomic():
+                            on_dead(*message.args)
+                    except Exception:  # the row is dead either way; the log line is then the alert
+                        logger.exception("outbox %s %s: its on_dead failed", message.name, message.pk)
             else:
                 message.next_attempt_at = now + retry_delay(message.attempts)
                 logger.warning("outbox %s %s failed (attempt %d): %s", message.name, message.pk, message.attempts, exc)

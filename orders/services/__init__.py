@@ -17,6 +17,8 @@ from orders.services.fulfilment import order_complete, order_mark_fulfilled
 from orders.services.groups import (
     CartCheckoutStart,
     checkout_start_cart,
+    order_transfer_failed,
+    order_transfer_retry,
     order_transfer_to_seller,
 )
 from orders.services.payment_state import (
@@ -60,6 +62,8 @@ __all__ = [
     "order_record_payment_error",
     "order_session_expire",
     "order_sync_from_stripe",
+    "order_transfer_failed",
+    "order_transfer_retry",
     "order_transfer_to_seller",
     "orders_close_checkouts_of_seller",
     "orders_confirm_payments",

@@ -31,6 +31,7 @@ from fees.policy import FeeLine, fee_for
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
+from marketplace.outbox.services import outbox_add, outbox_retry
 from orders.models import PAID_STATUSES, CheckoutGroup, Order, OrderLine, OrderStatus
 from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import (
@@ -260,3 +261,22 @@ def order_transfer_to_seller(*, order_id: int) -> str | None:
         )
         Order.objects.filter(pk=order.pk, stripe_transfer_id="").update(stripe_transfer_id=transfer.id)
     return transfer.id
+
+
+def order_transfer_failed(*, order_id: int) -> None:
+    """Stripe refused a group order's transfer every time the outbox tried (about 8 hours): the
+    seller is owed its share and only a person can unblock it (the seller's account, the charge).
+    Tell the platform admins once, by email; the console's home lists such orders until sent."""
+    outbox_add("orders.email.group_transfer_failed", order_id, key=f"group-transfer-failed:{order_id}")
+
+
+def order_transfer_retry(*, order_id: int) -> None:
+    """An admin fixed what made Stripe refuse a group order's transfer: try it again, with the outbox's
+    full attempts and the same idempotency key. Refused with a sentence when there is nothing to retry."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.", code="order_not_found")
+    if order.stripe_transfer_id:
+        raise Conflict(f"Order {order.pk}'s transfer was made already.", code="transfer_made")
+    if not outbox_retry(key=f"order-transfer:{order.pk}"):
+        raise Conflict(f"Order {order.pk} has no failed transfer to retry.", code="transfer_not_failed")

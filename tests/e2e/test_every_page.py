@@ -201,6 +201,7 @@ POST_ONLY: dict[str, Address] = {
     "sell_listing_image_remove": _url("sell_listing_image_remove", 1, 1),
     "console_seller_pause": _url("console_seller_pause", 1),
     "console_seller_unpause": _url("console_seller_unpause", 1),
+    "console_group_transfer_retry": _url("console_group_transfer_retry", 1),
     "console_seller_refresh": _url("console_seller_refresh", 1),
     "console_fee_rule_delete": _url("console_fee_rule_delete", 1),
     "console_event_replay": _url("console_event_replay", "evt_1"),

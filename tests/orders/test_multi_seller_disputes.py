@@ -12,11 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
+from marketplace.money import format_money
+from orders.models import Order
 from payments.models import Dispute, SellerDebt
 from payouts.models import Transfer, TransferReversal
 from tests.factories import UserFactory
-from tests.orders.conftest import listing_of, pay
+from tests.orders.conftest import active_seller, listing_of, pay
 from tests.orders.test_multi_seller import WORKED, settle, start_cart, three_shops
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 from tests.payments.test_disputes import control
@@ -77,4 +81,65 @@ def test_what_a_sellers_available_balance_cannot_cover_is_that_sellers_debt(
     debts = {d.seller_id: d.amount for d in SellerDebt.objects.filter(dispute=dispute)}
     assert debts == {shop.pk: owed for shop, owed in zip(shops, RECOVERED["usd"], strict=True)}
     assert not TransferReversal.objects.exists()
+    assert_ledger_equals_stripe()
+
+
+def _pages_of(shop: Any, dispute: Dispute, queries: Any) -> tuple[Client, str]:
+    client = Client()
+    client.force_login(shop.user)
+    with queries(8):
+        listing = client.get(reverse("sell_disputes")).content.decode()
+    assert listing.count('data-testid="seller-dispute-row"') == 1
+    return client, client.get(reverse("sell_dispute_detail", args=[dispute.pk])).content.decode()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_only_the_first_answers(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, django_assert_max_num_queries: Any, currency: str
+) -> None:
+    """A Dispute names the first shop, which writes the payment's side for the bank; the other shops
+    see it on their disputes page, read-only, with their own order, their part of the disputed amount
+    and, once lost, their debt. A shop of another payment sees none of it."""
+    amounts = WORKED[currency][0]
+    shops = three_shops(sandbox, currency)
+    started = start_cart(
+        UserFactory(), currency, *((listing_of(s, price=a), 1) for s, a in zip(shops, amounts, strict=True))
+    )
+    seen = {e["id"] for e in new_events(set())}
+    pay(sandbox, str(started.group and started.group.checkout_session_id))  # 4242: funds pending, so debts
+    settle(started.orders[0], django_capture_on_commit_callbacks)
+    other = active_seller(sandbox, currency=currency, shop="Ink Well")  # its own payment with shops[1]
+    second = start_cart(UserFactory(), currency, *((listing_of(s, price=2_000), 1) for s in (shops[1], other)))
+    pay(sandbox, str(second.group and second.group.checkout_session_id))
+    settle(second.orders[0], django_capture_on_commit_callbacks)
+    charge_id = Order.objects.select_related("payment").get(pk=started.orders[0].pk).payment.stripe_charge_id  # type: ignore[union-attr]
+    opened = control(sandbox, f"charges/{charge_id}/dispute", reason="fraudulent", amount=5_000)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    dispute = Dispute.objects.get()
+
+    parts = [3_429, 1_143, 428]
+    for index, (shop, part) in enumerate(zip(shops, parts, strict=True)):
+        client, page = _pages_of(shop, dispute, django_assert_max_num_queries)
+        order = Order.objects.get(payment=dispute.payment, seller=shop)
+        assert f"{format_money(part, currency)} of your order {order.pk}" in page
+        assert reverse("sell_order_detail", args=[order.pk]) in page  # its own order, never another's
+        assert ('data-testid="statement-form"' in page) is (index == 0)
+        response = client.post(reverse("sell_dispute_statement", args=[dispute.pk]), {"statement": f"shop {index}"})
+        assert response.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.seller_statement == "shop 0"
+
+    client = Client()
+    client.force_login(other.user)
+    assert 'data-testid="seller-dispute-row"' not in client.get(reverse("sell_disputes")).content.decode()
+    assert client.get(reverse("sell_dispute_detail", args=[dispute.pk])).status_code == 404
+    assert client.post(reverse("sell_dispute_statement", args=[dispute.pk]), {"statement": "x"}).status_code == 404
+
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    for shop, owed in zip(shops, RECOVERED[currency], strict=True):
+        _, page = _pages_of(shop, dispute, django_assert_max_num_queries)
+        assert f"<strong>You owe the platform:</strong> {format_money(owed, currency)}" in page
     assert_ledger_equals_stripe()

@@ -7,8 +7,10 @@ import pytest
 from django.core.management import call_command
 
 from orders.models import Order, OrderStatus
+from payouts.models import Transfer
 from tests.factories import UserFactory
 from tests.orders.conftest import active_seller, listing_of
+from tests.payments.helpers import assert_ledger_equals_stripe
 
 pytestmark = pytest.mark.django_db
 
@@ -27,3 +29,27 @@ def test_seed_demo_orders_pays_one_usd_and_one_jpy_order_through_the_sandbox_onc
     ]
     assert all(o.payment and o.payment.transfers.get().stripe_id for o in orders)
     assert "already has a paid demo order" in out.getvalue()
+
+
+def test_seed_demo_orders_pays_two_usd_shops_at_once_once(sandbox: Any) -> None:
+    """The demo's payment for several shops: one charge, one order and one transfer per shop, in the
+    payment's transfer group; run again, it is not made twice. The ledger equals Stripe."""
+    UserFactory(email="buyer@marketplace.test")
+    shops = [active_seller(sandbox, currency="usd", shop=name) for name in ("Brooklyn Ceramics", "Lisbon Linen")]
+    for shop, price in zip(shops, (3_200, 2_450), strict=True):
+        listing_of(shop, price=price)
+    out = StringIO()
+    call_command("seed_demo_orders", stdout=out)
+    call_command("seed_demo_orders", stdout=out)
+    group_orders = list(Order.objects.filter(checkout_group__isnull=False).order_by("pk"))
+    assert [(o.seller.shop_name, o.status) for o in group_orders] == [
+        ("Brooklyn Ceramics", OrderStatus.PAID),
+        ("Lisbon Linen", OrderStatus.PAID),
+    ]
+    payment = group_orders[0].payment
+    assert payment is not None and {o.payment_id for o in group_orders} == {payment.pk}
+    transfers = {t.destination: t.amount for t in Transfer.objects.filter(payment=payment)}
+    assert transfers == {str(o.seller.stripe_account_id): o.seller_net for o in group_orders}
+    assert sum(transfers.values()) + sum(o.application_fee_amount for o in group_orders) == payment.amount
+    assert "payment for several shops: already made" in out.getvalue()
+    assert_ledger_equals_stripe()

@@ -24,12 +24,14 @@ def test_after_seed_demo_the_ledger_equals_stripe_for_every_account(sandbox: Any
     call_command("seed_demo", stdout=StringIO())
 
     paid = list(Order.objects.filter(status__in=PAID_STATUSES).select_related("payment"))
-    assert sorted(o.currency for o in paid) == ["jpy", "jpy", "usd"]  # the demo buyer's two, the disputed one
+    # the demo buyer's two, the disputed one, and the demo buyer's one payment for two USD shops
+    assert sorted(o.currency for o in paid) == ["jpy", "jpy", "usd", "usd", "usd"]
     charges = {o.payment.stripe_charge_id for o in paid if o.payment is not None}
-    assert len(charges) == 3
+    assert len(charges) == 4
     assert set(LedgerTransaction.objects.filter(kind="charge").values_list("source_id", flat=True)) == charges
-    # charge, transfer, application fee of each order, and the disputed one's withdrawal
-    assert LedgerTransaction.objects.count() == 10
+    # charge, transfer, application fee of each single-shop order, the disputed one's withdrawal, and
+    # the group payment's charge and its two transfers (the platform keeps its fee: no fee object)
+    assert LedgerTransaction.objects.count() == 10 + 3
     assert LedgerTransaction.objects.filter(kind="dispute_funds_withdrawn").count() == 1
     assert set(ledger_balances()) == {"jpy", "usd"}  # the platform kept a net fee in each currency
     assert_ledger_equals_stripe()

@@ -348,6 +348,11 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    200    404",
     ),
+    "console_group_transfer_retry": Row(
+        {"order_id": "paid_order"},  # a transfer that did not fail: refused with a sentence, nothing written
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302    404",
+    ),
     "console_sellers": Row(
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    405    404",

@@ -4,7 +4,12 @@ buyer's part (submitting the hosted page with 4242 4242 4242 4242) goes through 
 API, which is for demo and test seeding only. The order then becomes paid the way the success page
 makes it paid (the session is re-read from Stripe).
 
-Called by `seed_demo` after sellers and listings. Idempotent: a shop the demo buyer already paid is skipped.
+Then one payment for several shops: a cart with one listing of each active USD shop (two in the
+demo: Brooklyn Ceramics and Lisbon Linen) paid at once, so a newcomer sees one Checkout Session, one
+order per shop and one transfer per shop from the one charge (separate charges and transfers).
+
+Called by `seed_demo` after sellers and listings. Idempotent: a shop the demo buyer already paid,
+and a payment for several shops already made, are skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from sellers.models import Seller
 
 DEMO_BUYER = "buyer@marketplace.test"
 CURRENCIES = ("usd", "jpy")
+GROUP_CURRENCY = "usd"
 
 
 def _pay(session_id: str) -> dict[str, Any]:
@@ -84,3 +90,36 @@ class Command(BaseCommand):
                 f"  order {order.pk} {order.get_status_display():<8} {seller.shop_name}: {listing.title}, "
                 f"fee {order.application_fee_amount} / net {order.seller_net} {currency.upper()} (minor units)"
             )
+        self._group_payment(buyer, success=success, cancel=cancel)
+
+    def _group_payment(self, buyer: User, *, success: str, cancel: str) -> None:
+        if Order.objects.filter(buyer=buyer, checkout_group__isnull=False, status__in=PAID_STATUSES).exists():
+            self.stdout.write("  payment for several shops: already made")
+            return
+        listings = [
+            listing
+            for seller in Seller.objects.sellable().filter(default_currency=GROUP_CURRENCY).order_by("pk")[:3]
+            if (listing := Listing.objects.visible().filter(seller=seller, stock__gt=0).order_by("pk").last())
+        ]
+        if len(listings) < 2:
+            self.stdout.write("  payment for several shops: fewer than two active USD shops, skipped")
+            return
+        cart, _ = Cart.objects.get_or_create(user=buyer)
+        cart.items.all().delete()
+        for listing in listings:
+            CartItem.objects.create(cart=cart, listing=listing, quantity=1)
+        try:
+            started = services.checkout_start_cart(
+                buyer=buyer, cart=cart, currency=GROUP_CURRENCY, success_url=success, cancel_url=cancel
+            )
+            if started.group is None:
+                raise CommandError("the cart of several shops did not make one payment for them")
+            _pay(str(started.group.checkout_session_id))
+            services.order_sync_from_stripe(order=started.orders[0])
+            for order in started.orders:  # now, not at the outbox's commit: the seed is done when it returns
+                services.order_transfer_to_seller(order_id=order.pk)
+        except (DomainError, OSError) as exc:
+            raise CommandError(f"could not seed a payment for several shops: {exc}") from exc
+        orders = Order.objects.filter(checkout_group=started.group).select_related("seller").order_by("pk")
+        shops = ", ".join(f"order {o.pk} {o.seller.shop_name} net {o.seller_net}" for o in orders)
+        self.stdout.write(f"  one payment for {len(listings)} shops ({GROUP_CURRENCY.upper()}, minor units): {shops}")
