@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("frontend.console_fees")),
     path("", include("frontend.console_events")),  # webhook event log, replay
     path("", include("frontend.order_views")),  # checkout, buyer orders, seller orders received
+    path("", include("frontend.refund_views")),  # refund requests, decisions, the admins' refunds
     path("sell/", sv.sell_home, name="sell_home"),
     path("sell/start/", sv.sell_start, name="sell_start"),
     path("sell/onboarding/continue/", sv.sell_onboarding_continue, name="sell_onboarding_continue"),

@@ -3,12 +3,17 @@ other order is NotFound (we do not confirm it exists)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, QuerySet, Sum, Value, When
+from django.utils import timezone
 
 from marketplace.errors import NotFound
-from orders.models import Order
+from orders.models import Order, OrderLine, OrderLineRefund, RefundRequest, RefundRequestStatus
+from payments.models import OPEN_REFUND_STATUSES, Refund
 from sellers.models import Seller
 
 
@@ -19,7 +24,10 @@ def orders_for_buyer(*, buyer: Any) -> QuerySet[Order]:
 
 def order_for_buyer(*, buyer: Any, order_id: int) -> Order:
     order = (
-        Order.objects.filter(buyer_id=buyer.pk, pk=order_id).select_related("seller").prefetch_related("lines").first()
+        Order.objects.filter(buyer_id=buyer.pk, pk=order_id)
+        .select_related("seller", "payment")
+        .prefetch_related("lines")
+        .first()
     )
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
@@ -52,3 +60,87 @@ def order_for_seller(*, seller: Seller, order_id: int) -> Order:
 
 def order_by_session(*, session_id: str) -> Order | None:
     return Order.objects.filter(checkout_session_id=session_id).first()
+
+
+def refund_requests_for_seller(*, seller: Seller) -> QuerySet[RefundRequest]:
+    """The shop's refund requests, open ones first (oldest first: they have waited longest), then
+    the answered ones, newest first."""
+    return (
+        RefundRequest.objects.filter(order__seller=seller)
+        .select_related("order__buyer", "refund")
+        .prefetch_related("lines__line")
+        .annotate(
+            open_first=Case(
+                When(status=RefundRequestStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("open_first", "-created_at", "-id")
+    )
+
+
+def refund_request_for_seller(*, seller: Seller, request_id: int) -> RefundRequest:
+    request = refund_requests_for_seller(seller=seller).filter(pk=request_id).first()
+    if request is None:
+        raise NotFound("No such refund request.", code="refund_request_not_found")
+    return request
+
+
+def open_refund_request_count(*, seller: Seller) -> int:
+    return RefundRequest.objects.filter(order__seller=seller, status=RefundRequestStatus.OPEN).count()
+
+
+def refund_requests_overdue(*, now: datetime | None = None) -> QuerySet[RefundRequest]:
+    """Open requests no seller answered within `REFUND_ADMIN_AFTER_DAYS`: the admins' to decide."""
+    before = (now or timezone.now()) - timedelta(days=settings.REFUND_ADMIN_AFTER_DAYS)
+    return (
+        RefundRequest.objects.filter(status=RefundRequestStatus.OPEN, created_at__lt=before)
+        .select_related("order__seller", "order__buyer")
+        .prefetch_related("lines__line")
+        .order_by("created_at", "id")
+    )
+
+
+def refund_request_by_id(*, request_id: int) -> RefundRequest:
+    request = RefundRequest.objects.select_related("order__seller", "order__buyer").filter(pk=request_id).first()
+    if request is None:
+        raise NotFound("No such refund request.", code="refund_request_not_found")
+    return request
+
+
+def order_by_id(*, order_id: int) -> Order | None:
+    """Any order (the admins' console)."""
+    return Order.objects.select_related("seller", "buyer").filter(pk=order_id).first()
+
+
+@dataclass(frozen=True)
+class RefundPanel:
+    """What an order page shows of refunds: the refunds, the requests, and what can still be asked
+    (each line with the units left to refund)."""
+
+    refunds: list[Refund]
+    requests: list[RefundRequest]
+    lines_left: list[tuple[OrderLine, int]]
+    can_request: bool
+    window_ends: datetime | None
+
+
+def order_refund_panel(*, order: Order) -> RefundPanel:
+    refunds = list(order.refunds.all())
+    requests = list(order.refund_requests.prefetch_related("lines__line"))
+    taken: dict[int, int] = {}
+    for row in (
+        OrderLineRefund.objects.filter(line__order=order, refund__status__in=OPEN_REFUND_STATUSES)
+        .values("line_id")
+        .annotate(total=Sum("quantity"))
+    ):
+        taken[row["line_id"]] = int(row["total"])
+    lines_left = [(line, line.quantity - taken.get(line.pk, 0)) for line in order.lines.all()]
+    ends = order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
+    can_request = (
+        order.is_paid
+        and ends is not None
+        and timezone.now() <= ends
+        and order.amount_refundable > 0
+        and not any(r.status == RefundRequestStatus.OPEN for r in requests)
+    )
+    return RefundPanel(refunds, requests, lines_left, can_request, ends)

@@ -53,7 +53,7 @@ from config.api import api
 from fees.models import FeeRule
 from fees.services import fee_rule_set
 from marketplace.webhooks.models import WebhookEvent
-from orders.models import Order, OrderLine, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus, RefundRequest
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_upload
@@ -171,6 +171,12 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302+   404    404    404    404    404",
     ),
+    "order_refund_request": Row(
+        {"order_id": "paid_order"},
+        body={"reason": "damaged", "scope": "whole"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302+   404    404    404    404    404",
+    ),
     # The Sell area: the signed-in user's own shop; another shop's listing or order is a 404.
     "sell_home": Row(
         GET=                              "login  200    200    200    200    200    200",
@@ -244,6 +250,28 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  404    404    302+   404    404    404",
     ),
+    # Refunds: the world's orders have no payment, so a refund is refused (a sentence, nothing written).
+    "sell_order_refund": Row(
+        {"order_id": "paid_order"},
+        body={"reason": "Goodwill"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302    404    404    404",
+    ),
+    "sell_refund_requests": Row(
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_refund_request_approve": Row(
+        {"request_id": "refund_request"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302    404    404    404",
+    ),
+    "sell_refund_request_decline": Row(
+        {"request_id": "refund_request"},
+        body=REASON,
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302+   404    404    404",
+    ),
     # The console: platform admins only; to everyone else it does not exist (staff included).
     "console_home": Row(
         GET=                              "login  404    404    404    404    200    404",
@@ -274,6 +302,26 @@ PAGES: dict[str, Row] = {
         {"seller_id": "seller"},
         GET=                              "login  404    404    404    404    405    404",
         POST=                             "login  404    404    404    404    302+   404",
+    ),
+    "console_refunds": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
+    ),
+    "console_refund_request_approve": Row(
+        {"request_id": "refund_request"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302    404",
+    ),
+    "console_refund_request_decline": Row(
+        {"request_id": "refund_request"},
+        body=REASON,
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302+   404",
+    ),
+    "console_order_refund": Row(
+        body={"order_id": Ref("paid_order"), "from_seller": "on"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302    404",
     ),
     "console_fees": Row(
         body={"currency": "usd", "percent": "7", "fixed": "0.10"},
@@ -497,7 +545,28 @@ API: dict[str, Row] = {
     "GET /api/v1/orders": Row(GET=SIGNED_IN),
     "GET /api/v1/orders/{order_id}": Row(
         {"order_id": "paid_order"},
-        GET=                              "401    200    404    404    404    404    404",
+        GET=                              "401    200    404    200    404    404    404",
+    ),
+    "POST /api/v1/orders/{order_id}/refund-requests": Row(
+        {"order_id": "paid_order"},
+        body={"reason": "damaged", "note": "", "lines": None},
+        POST=                             "401    201+   404    404    404    404    404",
+    ),
+    "GET /api/v1/seller/refund-requests": Row(GET=SELLERS),
+    "POST /api/v1/seller/refund-requests/{request_id}/approve": Row(
+        {"request_id": "refund_request"},
+        body={"amount": None, "restock": False},
+        POST=                             "401    404    404    409    404    404    404",
+    ),
+    "POST /api/v1/seller/refund-requests/{request_id}/decline": Row(
+        {"request_id": "refund_request"},
+        body={"reason": "Used already"},
+        POST=                             "401    404    404    200+   404    404    404",
+    ),
+    "POST /api/v1/seller/orders/{order_id}/refunds": Row(
+        {"order_id": "paid_order"},
+        body={"amount": None, "lines": None, "reason": "Goodwill", "restock": False},
+        POST=                             "401    404    404    409    404    404    404",
     ),
     "GET /api/v1/seller/orders": Row(GET=SELLERS),
     "POST /api/v1/seller/orders/{order_id}/fulfil": Row(
@@ -650,6 +719,10 @@ def build_world(sandbox: Any) -> World:
         other, other_listing, "Paper lamp CANARYLINE2", OrderStatus.FULFILLED, tracking_number="CANARYTRACK2", **shipped
     )
 
+    refund_request = RefundRequest.objects.create(
+        order=fulfilled, reason="damaged", note="Cracked CANARYREFUNDNOTE", whole_order=True, amount=2500
+    )
+
     seller_pause(seller=seller, actor=users["admin"], reason="CANARYNOTE checking a complaint")
     seller_unpause(seller=seller, actor=users["admin"], reason="CANARYNOTE complaint was unfounded")
     paused = SellerFactory(shop_name="Paused shop")
@@ -679,6 +752,7 @@ def build_world(sandbox: Any) -> World:
         "paid_order": str(paid.pk),
         "paid_session": str(paid.checkout_session_id),
         "fulfilled_order": str(fulfilled.pk),
+        "refund_request": str(refund_request.pk),
         "fee_rule": str(rule.pk),
         "event": event.pk,
         "order_content_type": str(ContentType.objects.get_for_model(Order).pk),
@@ -701,6 +775,7 @@ def build_world(sandbox: Any) -> World:
         "CANARYLINE2": frozenset({"other_buyer", "other_seller"}),
         "CANARYTRACK1": frozenset({"buyer", "seller"}),
         "CANARYTRACK2": frozenset({"other_buyer", "other_seller"}),
+        "CANARYREFUNDNOTE": frozenset({"buyer", "seller"}),
         "CANARYSESSION": frozenset(),
         "CANARYEVENT": frozenset({"admin"}),
         "CANARYPAYLOAD": frozenset({"admin"}),
