@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Exists, OuterRef, Subquery
 
 from catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingQuerySet, ListingStatus
+from marketplace import money
 from marketplace.errors import NotFound
 
 if TYPE_CHECKING:
@@ -108,8 +109,20 @@ class CartGroup:
         return sum(line.line_total for line in self.lines if line.ok)
 
     @property
+    def too_large(self) -> str:
+        """Why the total cannot be one card payment ("" if it can): each price is capped, a quantity of them is not."""
+        if self.subtotal <= money.MAXIMUM_CHARGE_AMOUNT:
+            return ""
+        most = money.format_money(money.MAXIMUM_CHARGE_AMOUNT, self.currency)
+        return (
+            f"{money.format_money(self.subtotal, self.currency)} is more than one card payment can be ({most}):"
+            " lower the quantities and pay the rest in another order."
+        )
+
+    @property
     def payable(self) -> bool:
-        return any(line.ok for line in self.lines) and all(line.ok for line in self.lines)
+        lines_ok = any(line.ok for line in self.lines) and all(line.ok for line in self.lines)
+        return lines_ok and not self.too_large
 
     @property
     def item_count(self) -> int:

@@ -22,6 +22,7 @@ from marketplace.api import router as marketplace_router
 from marketplace.errors import DomainError
 from marketplace.schemas import ErrorOut
 from orders.api import router as orders_router
+from payments.api import router as payments_router
 from sellers.api import router as sellers_router
 
 
@@ -123,3 +124,4 @@ api.add_router("/", public_router)  # listings (catalog)
 api.add_router("/", seller_router)  # seller/listings (catalog)
 api.add_router("/", cart_router)  # cart (catalog)
 api.add_router("/", orders_router)
+api.add_router("/", payments_router)  # disputes: console/disputes, seller/disputes

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponsePermanentRedirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
 from django.views.static import serve
 
@@ -7,11 +9,18 @@ from config.api import api
 from marketplace.health import healthz
 from marketplace.webhooks import views as webhook_views
 
+
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """Browsers ask for /favicon.ico whatever the page says (the API docs, files, error pages)."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
 urlpatterns = [
     # The webhook endpoints first: they take the most requests, and each pattern before them is tried.
     path("webhooks/stripe/", webhook_views.stripe_webhook, name="stripe_webhook"),
     path("webhooks/stripe/connect/", webhook_views.stripe_connect_webhook, name="stripe_connect_webhook"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),

@@ -7,6 +7,7 @@ processing failed on the database. Any event can be replayed, a stuck one includ
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -51,7 +52,7 @@ def console_events(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "total": sum(counts.by_status.values()),
         "types": selectors.event_types_seen(),
-        "keep": "&".join(f"{k}={v}" for k, v in keep.items()),
+        "keep": urlencode(keep),
         "badges": STATUS_BADGE,
         "stuck_before": stuck_before,
         "stuck_count": counts.stuck,

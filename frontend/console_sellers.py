@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
 from marketplace.errors import DomainError
+from payments.selectors import disputes_for_console, seller_dispute_rate, sellers_dispute_rates
 from sellers import selectors, services
 from sellers.models import Seller, SellerStatus
 
@@ -34,7 +35,15 @@ def console_sellers(request: HttpRequest) -> HttpResponse:
     )
     counts = selectors.seller_status_counts()
     filters = [(s.value, s.label, counts.get(s.value, 0)) for s in SellerStatus]
-    context = {"page": page, "status": status, "query": query, "filters": filters, "total": sum(counts.values())}
+    rates = sellers_dispute_rates(seller_ids=[s.pk for s in page])
+    context = {
+        "page": page,
+        "status": status,
+        "query": query,
+        "filters": filters,
+        "total": sum(counts.values()),
+        "flagged": {seller_id for seller_id, rate in rates.items() if rate.flagged},
+    }
     return render(request, "console/sellers.html", context)
 
 
@@ -46,6 +55,8 @@ def console_seller_detail(request: HttpRequest, seller_id: int) -> HttpResponse:
         "o": selectors.seller_overview(seller=seller),
         "seller": seller,
         "history": seller.moderation_entries.select_related("actor")[:50],
+        "dispute_rate": seller_dispute_rate(seller=seller),
+        "disputes": list(disputes_for_console(status="all", seller_id=seller.pk)[:50]),
         "form": ModerationForm(),
     }
     return render(request, "console/sellers_detail.html", context)

@@ -6,6 +6,7 @@ joined in), whatever the number of listings; tests/catalog/test_storefront.py as
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 from catalog import selectors, services
 from catalog.models import Category
 from marketplace.errors import DomainError, NotFound
+from orders.services import saved_cards
 from sellers.selectors import seller_can_sell
 
 PAGE_SIZE = 24
@@ -76,8 +78,25 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
             shop=gone.seller if seller_can_sell(gone.seller) else None,
         )
     return render(
-        request, "storefront/listing.html", {"listing": item, "images": selectors.listing_images(listing=item)}
+        request,
+        "storefront/listing.html",
+        {
+            "listing": item,
+            "images": selectors.listing_images(listing=item),
+            "buy_card": _buy_now_card(request),
+            "attempt": uuid.uuid4().hex,  # one "Buy now" submit pays once, however often it is sent
+        },
     )
+
+
+def _buy_now_card(request: HttpRequest) -> saved_cards.SavedCard | None:
+    """The saved card "Buy now" offers; none when Stripe cannot tell us now (the cart still works)."""
+    if not request.user.is_authenticated:
+        return None
+    try:
+        return saved_cards.default_card_for(user=request.user)
+    except DomainError:
+        return None
 
 
 def _unavailable(request: HttpRequest, heading: str, text: str, *, shop: Any = None) -> HttpResponse:

@@ -19,7 +19,9 @@ from sellers.models import Seller
 
 def orders_for_buyer(*, buyer: Any) -> QuerySet[Order]:
     """The buyer's orders, newest first, with the shop and a line count (one query)."""
-    return Order.objects.filter(buyer_id=buyer.pk).select_related("seller").annotate(line_count=Count("lines"))
+    return (
+        Order.objects.filter(buyer_id=buyer.pk).select_related("seller", "payment").annotate(line_count=Count("lines"))
+    )
 
 
 def order_for_buyer(*, buyer: Any, order_id: int) -> Order:
@@ -39,7 +41,7 @@ def orders_for_seller(*, seller: Seller) -> QuerySet[Order]:
     return (
         Order.objects.filter(seller=seller)
         .exclude(paid_at__isnull=True)
-        .select_related("buyer")
+        .select_related("buyer", "payment")
         .annotate(line_count=Count("lines"))
         .order_by("-paid_at", "-id")
     )
@@ -49,7 +51,7 @@ def order_for_seller(*, seller: Seller, order_id: int) -> Order:
     order = (
         Order.objects.filter(seller=seller, pk=order_id)
         .exclude(paid_at__isnull=True)
-        .select_related("buyer")
+        .select_related("buyer", "payment")
         .prefetch_related("lines")
         .first()
     )

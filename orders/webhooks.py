@@ -15,6 +15,7 @@ from marketplace.gateway.types import Charge, CheckoutSession, PaymentError, Pay
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from orders import services
+from orders.services import saved_cards
 
 
 @webhook_handler("checkout.session.completed", "checkout.session.async_payment_succeeded")
@@ -36,10 +37,24 @@ def session_payment_failed(event: WebhookEvent) -> None:
     services.order_mark_payment_failed(session=event.stripe_object(CheckoutSession))
 
 
+@webhook_handler("payment_intent.succeeded")
+def payment_intent_succeeded(event: WebhookEvent) -> None:
+    """A saved-card payment ("Buy now") succeeded, perhaps after a 3-D Secure page the buyer never
+    came back from: re-read it and settle the order through the one paid path. Checkout's own
+    payment intents are settled by their session's events."""
+    intent = event.stripe_object(PaymentIntent)
+    if intent.metadata.get("flow") == "saved_card":
+        saved_cards.buy_now_event(intent=intent)
+
+
 @webhook_handler("payment_intent.payment_failed")
 def payment_attempt_failed(event: WebhookEvent) -> None:
-    """A failed attempt (declined card, failed 3-D Secure): the order stays payable and says why."""
+    """A failed attempt (declined card, failed 3-D Secure): a Checkout order stays payable and says
+    why; a saved-card order is closed with the reason."""
     intent = event.stripe_object(PaymentIntent)
+    if intent.metadata.get("flow") == "saved_card":
+        saved_cards.buy_now_event(intent=intent)
+        return
     order_id = services.order_id_of(intent)
     if order_id is not None:
         services.order_record_payment_error(order_id=order_id, message=buyer_sentence(intent.last_payment_error))

@@ -33,6 +33,9 @@ class Payment(models.Model):
     amount = models.BigIntegerField(help_text="Minor units: what the buyer paid.")
     amount_refunded = models.BigIntegerField(default=0)
     amount_disputed = models.BigIntegerField(default=0)
+    dispute_status = models.CharField(
+        max_length=30, blank=True, default="", help_text="Stripe's status of its latest dispute, if any."
+    )
     stripe_fee = models.BigIntegerField(default=0, help_text="Stripe's processing fee, from the balance transaction.")
     created_at = models.DateTimeField(help_text="When Stripe created the charge.")
     updated_at = models.DateTimeField(auto_now=True)
@@ -129,3 +132,134 @@ class Refund(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_REFUND_STATUSES
+
+
+# Stripe's dispute reasons (Dispute object, `reason`).
+REASONS = (
+    "bank_cannot_process",
+    "check_returned",
+    "credit_not_processed",
+    "customer_initiated",
+    "debit_not_authorized",
+    "duplicate",
+    "fraudulent",
+    "general",
+    "incorrect_account_details",
+    "insufficient_funds",
+    "product_not_received",
+    "product_unacceptable",
+    "subscription_canceled",
+    "unrecognized",
+)
+
+
+class DisputeStatus(models.TextChoices):
+    """Stripe's dispute statuses (`warning_*` are inquiries: no money moves until they escalate)."""
+
+    WARNING_NEEDS_RESPONSE = "warning_needs_response", "Inquiry: needs response"
+    WARNING_UNDER_REVIEW = "warning_under_review", "Inquiry: under review"
+    WARNING_CLOSED = "warning_closed", "Inquiry closed"
+    NEEDS_RESPONSE = "needs_response", "Needs response"
+    UNDER_REVIEW = "under_review", "Under review"
+    APPEAL_NEEDS_RESPONSE = "appeal_needs_response", "Appeal: needs response"
+    APPEAL_UNDER_REVIEW = "appeal_under_review", "Appeal: under review"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    PREVENTED = "prevented", "Prevented"
+
+
+OPEN_DISPUTE_STATUSES = (
+    DisputeStatus.WARNING_NEEDS_RESPONSE,
+    DisputeStatus.WARNING_UNDER_REVIEW,
+    DisputeStatus.NEEDS_RESPONSE,
+    DisputeStatus.UNDER_REVIEW,
+    DisputeStatus.APPEAL_NEEDS_RESPONSE,
+    DisputeStatus.APPEAL_UNDER_REVIEW,
+)
+ANSWERABLE_DISPUTE_STATUSES = (
+    DisputeStatus.WARNING_NEEDS_RESPONSE,
+    DisputeStatus.NEEDS_RESPONSE,
+    DisputeStatus.APPEAL_NEEDS_RESPONSE,
+)
+CLOSED_DISPUTE_STATUSES = (DisputeStatus.WARNING_CLOSED, DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.PREVENTED)
+
+
+class Dispute(models.Model):
+    """A buyer's bank contesting a payment: Stripe's dispute mirrored (re-read on every event, so the
+    row holds Stripe's latest state whatever order the events came in), plus our side of it: the
+    admin's evidence draft (Stripe's field names), the seller's statement, and the recovery."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    stripe_charge_id = models.CharField(max_length=255, db_index=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="disputes")
+    seller = models.ForeignKey(
+        "sellers.Seller", null=True, blank=True, on_delete=models.PROTECT, related_name="disputes"
+    )
+    amount = models.BigIntegerField(help_text="Minor units: what the bank disputes.")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=40)
+    status = models.CharField(max_length=30, choices=DisputeStatus.choices)
+    due_by = models.DateTimeField(null=True, blank=True, help_text="Stripe's evidence deadline.")
+    has_evidence = models.BooleanField(default=False)
+    submission_count = models.PositiveIntegerField(default=0)
+    past_due = models.BooleanField(default=False, help_text="Stripe: the last submission came after the deadline.")
+    stripe_created_at = models.DateTimeField()
+
+    evidence = models.JSONField(default=dict, blank=True, help_text="The admin's evidence text, Stripe's names.")
+    evidence_version = models.PositiveIntegerField(default=0, help_text="Saves sent to Stripe (idempotency).")
+    seller_statement = models.TextField(blank=True, default="")
+    seller_statement_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["due_by", "id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["status", "due_by"], name="dispute_status_due"),
+        ]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="dispute_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_DISPUTE_STATUSES
+
+    @property
+    def is_answerable(self) -> bool:
+        """Evidence may still be written and sent: Stripe awaits an answer and none was sent yet."""
+        return self.status in ANSWERABLE_DISPUTE_STATUSES and self.submitted_at is None
+
+
+class DisputeFileSide(models.TextChoices):
+    SELLER = "seller", "Seller"
+    ADMIN = "admin", "Platform"
+
+
+class DisputeFile(models.Model):
+    """One proof file (PDF, PNG, JPEG) kept in Django storage, uploaded to Stripe once when the
+    evidence is sent (`stripe_file_id`), under the evidence field it fills."""
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="files")
+    side = models.CharField(max_length=10, choices=DisputeFileSide.choices)
+    evidence_field = models.CharField(max_length=40, help_text="Stripe's evidence file field, e.g. receipt.")
+    file = models.FileField(upload_to="disputes/%Y/%m/")
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    stripe_file_id = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.filename

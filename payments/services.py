@@ -19,7 +19,7 @@ half-posted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -393,3 +393,27 @@ def refunds_record_for_charge(*, charge_id: str) -> list[Refund]:
     """Record every refund Stripe has on a charge (`charge.refunded`: the event names the charge,
     not the refund, and a Dashboard refund reaches us first this way)."""
     return [refund_record_stripe(stripe_refund=r) for r in gateway_checkout.refunds_of_charge(charge_id)]
+
+
+def dispute_post_balance_transactions(*, dispute_id: str, transactions: Sequence[BalanceTransaction]) -> None:
+    """Post what Stripe moved for a dispute, read from its balance transactions (Stripe's figures):
+    the withdrawal (amount and dispute fee), the reinstatement of a win (the fee too where Stripe
+    returns it, as a negative fee), and the countered fee charged on submission and returned on a win
+    (`stripe_fee` transactions with the dispute as source). Each posts once whatever calls it."""
+    for txn in transactions:
+        when = datetime.fromtimestamp(txn.created, tz=UTC)
+        if txn.reporting_category == "dispute" and txn.amount < 0:
+            posting = flows.dispute_funds_withdrawn(
+                dispute_id=dispute_id, amount=-txn.amount, dispute_fee=txn.fee, currency=txn.currency
+            )
+        elif txn.reporting_category == "dispute_reversal" and txn.amount > 0:
+            posting = flows.dispute_funds_reinstated(
+                dispute_id=dispute_id, amount=txn.amount, fee_returned=max(0, -txn.fee), currency=txn.currency
+            )
+        elif txn.type == "stripe_fee" and txn.net:
+            posting = flows.dispute_countered_fee(
+                balance_transaction_id=txn.id, dispute_id=dispute_id, amount=txn.net, currency=txn.currency
+            )
+        else:
+            continue
+        ledger_post_one(posting=posting, occurred_at=when)

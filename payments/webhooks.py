@@ -1,4 +1,4 @@
-"""Stripe events of refunds. Registered with the webhook pipeline's registry.
+"""Stripe events of refunds and disputes. Registered with the webhook pipeline's registry.
 
 Every refund event re-reads the refund from Stripe (with its transfer reversal) and goes through
 `refund_record_stripe`, the path our own refunds take too, so that the events can come in any order
@@ -6,15 +6,20 @@ and any number of times: the status only moves forward and every posting is uniq
 `charge.refunded` names the charge, not the refund: every refund of the charge is recorded, which
 is how a refund made in the Stripe Dashboard reaches us. `charge.refund.updated` carries a Refund,
 not a Charge (dj-stripe#1039).
+
+Dispute events arrive on the platform endpoint (destination charges are the platform's). Each is a
+trigger only: `dispute_sync` re-reads the dispute, so any order and any number of deliveries end in
+Stripe's latest state, with the money posted once.
 """
 
 from __future__ import annotations
 
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import Charge, Refund
+from marketplace.gateway.types import Charge, Dispute, Refund
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from payments import services
+from payments.disputes import dispute_sync
 from payments.models import Payment
 
 
@@ -39,3 +44,14 @@ def _payment_recorded(charge_id: str) -> None:
     postings as `charge.succeeded`)."""
     if not Payment.objects.filter(stripe_charge_id=charge_id).exists():
         services.payment_record_charge(charge=gateway_checkout.charge_retrieve(charge_id))
+
+
+@webhook_handler(
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
+    "charge.dispute.closed",
+)
+def dispute_changed(event: WebhookEvent) -> None:
+    dispute_sync(dispute_id=event.stripe_object(Dispute).id)

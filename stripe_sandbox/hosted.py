@@ -9,12 +9,12 @@ import html
 import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from . import money
 from .core import Core, Route
 from .errors import StripeError
-from .resources import accounts, checkout, payments
+from .resources import accounts, checkout, methods, payments
 from .store import PLATFORM, Obj
 
 Response = tuple[int, str, bytes, dict[str, str]]
@@ -23,7 +23,9 @@ TEST_CARDS = [
     ("4000000000000077", "succeeds, funds available immediately"),
     ("4000000000000002", "is declined (generic_decline)"),
     ("4000000000009995", "is declined (insufficient_funds)"),
-    ("4000002500003155", "asks for authentication (3-D Secure)"),
+    ("4000002500003155", "asks for authentication (3-D Secure) unless saved for later"),
+    ("4000002760003184", "always asks for authentication (3-D Secure)"),
+    ("4000000000000341", "can be saved, but every payment with it is declined"),
     ("4000000000000259", "succeeds, then is disputed"),
 ]
 _CSS = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1f36}
@@ -148,6 +150,10 @@ def checkout_page(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
 
 def _last_error(core: Core, session: Obj) -> str | None:
     """Why the last attempt failed (a declined card, a failed 3-D Secure step): each redirects here after."""
+    if session["mode"] == "setup":
+        seti = core.store.objects.get(session["setup_intent"] or "") or {}
+        err = seti.get("last_setup_error") or {}
+        return str(err["message"]) if seti.get("status") == "requires_payment_method" and err.get("message") else None
     pi = core.store.objects.get(session["payment_intent"] or "")
     if pi is None or pi["status"] != "requires_payment_method":
         return None
@@ -160,6 +166,13 @@ def _closed_session(session: Obj) -> Response:
     Stripe: once a session expires "customers loading the Checkout Session see a message saying the Checkout
     Session is expired" (API reference, Expire a Checkout Session), and `cancel_url` is where Checkout's back
     button leads. For a complete session the link is the session's success page."""
+    if session["status"] == "complete" and session["mode"] == "setup":
+        back = checkout.success_url(session)
+        link = _back_link(back, "Return to") if back else ""
+        return page(
+            "Card saved",
+            f'<h1>Card saved</h1><p role="status">Your card is saved for later payments.</p>{link}',
+        )
     if session["status"] == "complete":
         amount = money.format_amount(session["amount_total"], session["currency"])
         back = checkout.success_url(session)
@@ -189,6 +202,8 @@ def _site_of(url: str | None) -> str | None:
 
 
 def _render_checkout(core: Core, session: Obj, error: str | None, email: str | None = None) -> Response:
+    if session["mode"] == "setup":
+        return _render_setup(core, session, error)
     cur = session["currency"]
     rows = "".join(
         f"<tr><td>{esc(li['description'])}</td><td>{li['quantity']}</td>"
@@ -220,6 +235,26 @@ def _render_checkout(core: Core, session: Obj, error: str | None, email: str | N
     )
 
 
+def _render_setup(core: Core, session: Obj, error: str | None) -> Response:
+    cards = "".join(f"<li><code>{n}</code> {esc(what)}</li>" for n, what in TEST_CARDS)
+    options = "".join(f'<option value="{n}">' for n, _ in TEST_CARDS)
+    alert = f'<p role="alert" id="error">{esc(error)}</p>' if error else ""
+    cancel = f'<p><a href="{esc(session["cancel_url"])}">Cancel</a></p>' if session["cancel_url"] else ""
+    return page(
+        "Save a card",
+        f"""<h1>Save a card</h1><p>The card is saved for later payments; nothing is charged now.</p>
+{alert}
+<form method="post" action="{esc(_checkout_url(core, session))}">
+<p><label for="cardNumber">Card number</label>
+<input type="text" id="cardNumber" name="cardNumber" inputmode="numeric" autocomplete="cc-number" list="test-cards"
+ required></p><datalist id="test-cards">{options}</datalist>
+<p><button type="submit">Save card</button></p>
+</form>
+<section aria-labelledby="cards-h"><h2 id="cards-h">Test cards</h2><ul>{cards}</ul></section>
+{cancel}""",
+    )
+
+
 def checkout_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, cs_id: str) -> Response:
     """The 3-D Secure step of a Checkout payment. Reached again after it is over (Back, reload, a second tab), it
     sends the buyer to the session's page, which shows the outcome or lets them pay."""
@@ -229,11 +264,13 @@ def checkout_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
             return _session_not_found()
         if session["status"] != "open":
             return _closed_session(session)
-        pi = core.store.objects.get(session["payment_intent"] or "")
-        if pi is None or pi["status"] != "requires_action":
+        intent = core.store.objects.get(session["payment_intent"] or session.get("setup_intent") or "")
+        if intent is None or intent["status"] != "requires_action":
             return redirect(_checkout_url(core, session))
         if req.command == "GET":
-            return _auth_page(money.format_amount(pi["amount"], pi["currency"]))
+            if intent["object"] == "setup_intent":
+                return _auth_page(None)
+            return _auth_page(money.format_amount(intent["amount"], intent["currency"]))
         result = checkout.authenticate(core, session, form(body).get("action") == "complete")
         core.store.save()
         if result["redirect_url"]:
@@ -243,17 +280,31 @@ def checkout_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
         return redirect(_checkout_url(core, session))  # failed: the page shows why and takes another card
 
 
-def _auth_page(amount: str) -> Response:
+def _auth_page(amount: str | None) -> Response:
+    what = f"a payment of {esc(amount)}" if amount else "saving this card for later payments"
     return page(
         "Authenticate payment",
-        f"""<h1>3D Secure test page</h1><p>Authenticate a payment of {esc(amount)}.</p>
+        f"""<h1>3D Secure test page</h1><p>Authenticate {what}.</p>
 <form method="post"><button type="submit" name="action" value="complete">Complete</button>
 <button type="submit" name="action" value="fail" class="secondary">Fail</button></form>""",
     )
 
 
+def _back_to_merchant(intent: Obj, prefix: str, outcome: str) -> Response:
+    """Where Stripe.js/3-D Secure sends the buyer afterwards: the intent's ``return_url`` with
+    ``{prefix}``, ``{prefix}_client_secret`` and ``redirect_status`` appended (docs.stripe.com/payments/3d-secure)."""
+    url = intent.get("_return_url")
+    if not url:
+        return page("Done", f"<h1>Authentication finished</h1><p>Status: {esc(intent['status'])}</p>")
+    query = urlencode(
+        {prefix: intent["id"], f"{prefix}_client_secret": intent["client_secret"], "redirect_status": outcome}
+    )
+    return redirect(f"{url}{'&' if '?' in url else '?'}{query}")
+
+
 def pi_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, pi_id: str) -> Response:
-    """``next_action.redirect_to_url`` of a PaymentIntent confirmed directly with a 3-D Secure card."""
+    """``next_action.redirect_to_url`` of a PaymentIntent confirmed directly with a 3-D Secure card; afterwards the
+    buyer goes back to the ``return_url`` given at confirmation."""
     with core.store.lock:
         pi = core.store.objects.get(pi_id)
         if pi is None or pi.get("object") != "payment_intent":
@@ -265,8 +316,25 @@ def pi_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, pi
                 payments.fail_authentication(core, pi)
             core.store.save()
         if req.command == "POST" or pi["status"] != "requires_action":
-            return page("Done", f"<h1>Authentication finished</h1><p>Status: {esc(pi['status'])}</p>")
+            return _back_to_merchant(pi, "payment_intent", "succeeded" if pi["status"] == "succeeded" else "failed")
     return _auth_page(money.format_amount(pi["amount"], pi["currency"]))
+
+
+def seti_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes, seti_id: str) -> Response:
+    """``next_action.redirect_to_url`` of a SetupIntent saving a card that asks for 3-D Secure on setup."""
+    with core.store.lock:
+        seti = core.store.objects.get(seti_id)
+        if seti is None or seti.get("object") != "setup_intent":
+            return page("Not found", "<h1>Card not found</h1><p>This authentication link is not valid.</p>", 404)
+        if req.command == "POST" and seti["status"] == "requires_action":
+            if form(body).get("action") == "complete":
+                methods.confirm_setup(core, seti, return_url=None, raise_on_decline=False, authenticated=True)
+            else:
+                methods.fail_setup_authentication(core, seti)
+            core.store.save()
+        if req.command == "POST" or seti["status"] != "requires_action":
+            return _back_to_merchant(seti, "setup_intent", "succeeded" if seti["status"] == "succeeded" else "failed")
+    return _auth_page(None)
 
 
 # -- express dashboard ---------------------------------------------------------------------------------------------
@@ -337,6 +405,8 @@ ROUTES: list[Route] = [
     ("POST", r"/hosted/checkout/([^/]+)/authenticate", checkout_auth),
     ("GET", r"/hosted/authenticate/([^/]+)", pi_auth),
     ("POST", r"/hosted/authenticate/([^/]+)", pi_auth),
+    ("GET", r"/hosted/setup_authenticate/([^/]+)", seti_auth),
+    ("POST", r"/hosted/setup_authenticate/([^/]+)", seti_auth),
     ("GET", r"/hosted/express/([^/]+)", express),
     ("GET", r"/hosted/receipts/([^/]+)", receipt),
     ("GET", r"/v1/files/([^/]+)/contents", file_contents),

@@ -27,10 +27,17 @@ DEFAULT_PROCESSING_FEE = (290, 30)
 # Dispute fee debited on top of the disputed amount. Source: Stripe pricing pages ("Disputes": US $15.00,
 # JP ¥1,500, GB £20.00, EU €20.00, CA C$15.00, AU A$25.00). USD and JPY rows are the ones the worked examples pin;
 # re-check the others against the live pricing page before relying on them.
-# A won dispute returns the disputed amount; the fee is kept by default (set True to model the older US rule where
-# Stripe also returned the fee on a win).
-DISPUTE_FEE_RETURNED_ON_WIN = False
 DISPUTE_FEES: dict[str, int] = {"usd": 1500, "jpy": 1500, "gbp": 2000, "eur": 2000, "cad": 1500, "aud": 2500}
+# Whether a won dispute returns the dispute fee depends on the platform's country (CONFLICT in Stripe's pages, see
+# connect-behaviour.md (b)): since 2023-10 AU, BR, CA, HK, IN, SG, TH, NZ, MY, JP and AE keep it, and the current
+# disputes topic page returns only the amount and the countered fee. Default: the fee is kept everywhere; a country
+# listed here gets it back (the older US rule).
+DISPUTE_FEE_RETURNED_ON_WIN_COUNTRIES: frozenset[str] = frozenset()
+# The dispute countered fee, charged on submitting evidence and returned on a win (disputes after 2025-06-17).
+# US $15 (third-party pages); other currencies UNCONFIRMED, so none is charged in them. Not for businesses in
+# Japan or Mexico (support.stripe.com/topics/disputes).
+COUNTERED_FEES: dict[str, int] = {"usd": 1500}
+COUNTERED_FEE_EXEMPT_COUNTRIES = frozenset({"JP", "MX"})
 
 ZERO_DECIMAL = {
     "bif",
@@ -67,6 +74,14 @@ def processing_fee(amount: int, currency: str) -> int:
 
 def dispute_fee(currency: str) -> int:
     return DISPUTE_FEES.get(currency, 1500)
+
+
+def dispute_fee_returned_on_win(country: str) -> bool:
+    return country in DISPUTE_FEE_RETURNED_ON_WIN_COUNTRIES
+
+
+def countered_fee(currency: str, country: str) -> int:
+    return 0 if country in COUNTERED_FEE_EXEMPT_COUNTRIES else COUNTERED_FEES.get(currency, 0)
 
 
 def proportional(part: int, of: int, total: int) -> int:

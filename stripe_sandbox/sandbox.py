@@ -8,7 +8,7 @@ from typing import Any
 
 from . import control, hosted, scheduler
 from .core import Core, Route
-from .resources import accounts, balance, catalog, checkout, connect, disputes, events, files, payments
+from .resources import accounts, balance, catalog, checkout, connect, disputes, events, files, methods, payments
 from .server import Router, SandboxHTTPServer, make_handler
 from .store import Store
 from .webhooks import DEFAULT_API_VERSION, WebhookConfig, Webhooks
@@ -17,6 +17,7 @@ API_ROUTES: list[Route] = [
     *accounts.ROUTES,
     *checkout.ROUTES,
     *payments.ROUTES,
+    *methods.ROUTES,
     *connect.ROUTES,
     *disputes.ROUTES,
     *files.ROUTES,

@@ -69,14 +69,3 @@ def run_due(core: Core, *, midnight: bool = False) -> None:
     for session in store.find("checkout.session", None, status="open"):
         if session["expires_at"] <= now:
             checkout.expire_session(core, session)
-    for dispute in store.find("dispute", None):
-        details = dispute["evidence_details"]
-        open_ = dispute["status"] in ("needs_response", "warning_needs_response")
-        if open_ and details["due_by"] <= now and not details["past_due"]:
-            details["past_due"] = True
-            core.emit(
-                "charge.dispute.updated",
-                dispute,
-                account=store.owner[dispute["id"]],
-                previous={"evidence_details": {**details, "past_due": False}},
-            )

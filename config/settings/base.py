@@ -289,7 +289,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Release the stock of checkouts whose session expired without a webhook reaching us, and settle
     # payments we are still confirming (a buyer is waiting on those: every minute).
     "orders-sweep-expired-checkouts": {"task": "orders.sweep_expired_checkouts", "schedule": 60.0},
+    # Remind sellers and admins of dispute evidence due in 5 and in 2 days (once each; hourly so none is missed).
+    "payments-dispute-reminders": {"task": "payments.send_dispute_reminders", "schedule": 3600.0},
 }
+
+# --- Disputes ---------------------------------------------------------------------------------
+# A seller whose disputes over paid orders (90 days) exceed this, in basis points, is flagged (0.75%).
+DISPUTE_RATE_THRESHOLD_BPS = env.int("DISPUTE_RATE_THRESHOLD_BPS", default=75)
 
 # --- Webhook pipeline -------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)

@@ -189,8 +189,21 @@ class Charge(StripeObject):
     created: int
 
 
+class RedirectToUrl(StripeModel):
+    url: str
+    return_url: str | None = None
+
+
+class NextAction(StripeModel):
+    """What the buyer must do before the payment can go on: for 3-D Secure, a page to visit."""
+
+    type: str
+    redirect_to_url: RedirectToUrl | None = None
+
+
 class PaymentIntent(StripeObject):
-    """The buyer's payment; `latest_charge` (expand it) is the charge that took the money."""
+    """The buyer's payment; `latest_charge` (expand it) is the charge that took the money.
+    `requires_action` with `next_action.redirect_to_url`: the buyer must authenticate (3-D Secure)."""
 
     OBJECT = "payment_intent"
 
@@ -198,6 +211,9 @@ class PaymentIntent(StripeObject):
     amount_received: int
     currency: Currency
     status: str
+    customer: IdRef | None = None
+    payment_method: IdRef | None = None
+    next_action: NextAction | None = None
     latest_charge: Expandable[Charge] | None = None
     last_payment_error: PaymentError | None = None
     application_fee_amount: int | None = None
@@ -219,19 +235,57 @@ class CheckoutSession(StripeObject):
     client_reference_id: str | None = None
     customer: IdRef | None = None
     payment_intent: Expandable[PaymentIntent] | None = None
+    setup_intent: Expandable[SetupIntent] | None = None
+    mode: str = "payment"
     url: str | None = None
     expires_at: int
     metadata: Metadata = Field(default_factory=dict)
     created: int
 
 
+class InvoiceSettings(StripeModel):
+    default_payment_method: IdRef | None = None
+
+
 class Customer(StripeObject):
-    """The buyer at Stripe (one per user)."""
+    """The buyer at Stripe (one per user). `invoice_settings.default_payment_method` is the saved
+    card used by default (for one-click buying and subscription renewals)."""
 
     OBJECT = "customer"
 
     email: str | None = None
+    invoice_settings: InvoiceSettings = Field(default_factory=InvoiceSettings)
     metadata: Metadata = Field(default_factory=dict)
+
+
+class CardDetails(StripeModel):
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+class PaymentMethod(StripeObject):
+    """A saved card: what the buyer recognises it by (brand, last four, expiry) and whose it is."""
+
+    OBJECT = "payment_method"
+
+    type: str
+    card: CardDetails | None = None
+    customer: IdRef | None = None
+    created: int
+
+
+class SetupIntent(StripeObject):
+    """Saving a card for later: `succeeded` once the card is attached to the customer."""
+
+    OBJECT = "setup_intent"
+
+    status: str
+    customer: IdRef | None = None
+    payment_method: IdRef | None = None
+    usage: str
+    created: int
 
 
 # --- Connect: the seller's side ---------------------------------------------------------------------
@@ -328,11 +382,34 @@ class DisputeEvidenceDetails(StripeModel):
     submission_count: int
 
 
+class DisputeEvidence(StripeModel):
+    """The evidence fields the app edits (text, and file ids of uploads with purpose
+    `dispute_evidence`); Stripe's other fields stay in the raw object."""
+
+    product_description: str | None = None
+    customer_communication: IdRef | None = None
+    customer_email_address: str | None = None
+    customer_name: str | None = None
+    shipping_carrier: str | None = None
+    shipping_tracking_number: str | None = None
+    shipping_date: str | None = None
+    shipping_address: str | None = None
+    shipping_documentation: IdRef | None = None
+    refund_policy: IdRef | None = None
+    refund_policy_disclosure: str | None = None
+    refund_refusal_explanation: str | None = None
+    receipt: IdRef | None = None
+    uncategorized_text: str | None = None
+    uncategorized_file: IdRef | None = None
+
+
 class Dispute(StripeObject):
     """A buyer's bank contesting a charge. Stripe debits the platform (`balance_transactions`: the
     amount and the dispute fee) and, if won, credits it back."""
 
     OBJECT = "dispute"
+
+    evidence: DisputeEvidence = Field(default_factory=DisputeEvidence)
 
     amount: int
     currency: Currency
@@ -344,6 +421,18 @@ class Dispute(StripeObject):
     evidence_details: DisputeEvidenceDetails
     is_charge_refundable: bool
     metadata: Metadata = Field(default_factory=dict)
+    created: int
+
+
+class File(StripeObject):
+    """An upload to Stripe's Files API (dispute evidence)."""
+
+    OBJECT = "file"
+
+    purpose: str
+    size: int
+    filename: str | None = None
+    type: str | None = None
     created: int
 
 
@@ -470,8 +559,10 @@ PARSERS: dict[str, type[StripeResource]] = {
         Customer,
         Dispute,
         PaymentIntent,
+        PaymentMethod,
         Payout,
         Refund,
+        SetupIntent,
         Transfer,
         TransferReversal,
     )

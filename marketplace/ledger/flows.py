@@ -58,6 +58,7 @@ class PostingKind(StrEnum):
     APPLICATION_FEE_REFUND = "application_fee_refund"
     DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn"
     DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated"
+    DISPUTE_COUNTERED_FEE = "dispute_countered_fee"
     PAYOUT = "payout"
 
 
@@ -179,6 +180,18 @@ def dispute_funds_reinstated(*, dispute_id: str, amount: int, fee_returned: int,
         legs.append(_credit(DISPUTE_FEES, fee_returned, currency))
     text = f"Dispute {dispute_id} won: {format_money(amount + fee_returned, currency)} reinstated"
     return Posting(dispute_id, PostingKind.DISPUTE_FUNDS_REINSTATED, text, tuple(legs))
+
+
+def dispute_countered_fee(*, balance_transaction_id: str, dispute_id: str, amount: int, currency: str) -> Posting:
+    """Stripe's dispute countered fee, charged when evidence is submitted (`amount` < 0) and given back
+    on a win (`amount` > 0). It is not among the dispute's own balance transactions, so each of its
+    balance transactions is its own source."""
+    if type(amount) is not int or amount == 0:
+        raise InvalidInput(f"amount must be a non-zero integer of minor units, not {amount!r}.", code="invalid_amount")
+    legs = (_debit(PLATFORM_BALANCE, amount, currency), _credit(DISPUTE_FEES, amount, currency))
+    verb = "returned" if amount > 0 else "charged"
+    text = f"Dispute {dispute_id}: countered fee {format_money(abs(amount), currency)} {verb}"
+    return Posting(balance_transaction_id, PostingKind.DISPUTE_COUNTERED_FEE, text, legs)
 
 
 def payout(*, payout_id: str, stripe_account: str, amount: int, currency: str) -> Posting:

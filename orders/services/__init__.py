@@ -3,7 +3,9 @@
 - `checkout`: a cart group becomes an order with reserved stock and a Checkout Session;
 - `payment_state`: Stripe's answers (webhooks, success page, sweepers) settle it: paid once (with
   its `payments.Payment` and ledger postings), expired, failed, canceled, refunded late;
-- `fulfilment`: shipped, then received.
+- `fulfilment`: shipped, then received;
+- `saved_cards`: cards saved on the buyer's Customer, and "Buy now" with one (settled by the same
+  paid path as Checkout).
 
 Callers import the names below from `orders.services`; they are what other apps, pages, tasks and
 tests use, and nothing more.
@@ -19,6 +21,7 @@ from orders.services.payment_state import (
     order_expire,
     order_id_of,
     order_mark_paid,
+    order_mark_paid_by_intent,
     order_mark_payment_failed,
     order_record_charge,
     order_record_payment_error,
@@ -41,6 +44,7 @@ __all__ = [
     "order_id_of",
     "order_mark_fulfilled",
     "order_mark_paid",
+    "order_mark_paid_by_intent",
     "order_mark_payment_failed",
     "order_record_charge",
     "order_record_payment_error",

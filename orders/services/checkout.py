@@ -27,7 +27,6 @@ from django.utils import timezone
 from catalog.models import Cart, Listing
 from catalog.selectors import CartGroup, cart_view
 from fees.policy import FeeLine, fee_for
-from marketplace import money
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.outbox.services import outbox_add
@@ -182,13 +181,8 @@ def checkout_start(
     problems = [f"“{line.listing.title}”: {line.problem}" for line in group.lines if not line.ok]
     if problems or not group.lines:
         raise InvalidInput(" ".join(problems) or "Nothing to pay.", code="cart_not_payable")
-    if group.subtotal > money.MAXIMUM_CHARGE_AMOUNT:
-        most = money.format_money(money.MAXIMUM_CHARGE_AMOUNT, group.currency)
-        raise InvalidInput(
-            f"{money.format_money(group.subtotal, group.currency)} is more than one card payment can be ({most}):"
-            " lower the quantities and pay the rest in another order.",
-            code="cart_not_payable",
-        )
+    if group.too_large:
+        raise InvalidInput(group.too_large, code="cart_not_payable")
     order = _order_for_checkout(buyer=buyer, cart=cart, group=group)
     if order.checkout_session_id and order.checkout_url:
         return CheckoutStart(order=order, url=order.checkout_url)

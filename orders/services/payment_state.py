@@ -112,13 +112,31 @@ def order_mark_paid(*, session: CheckoutSession) -> Order | None:
     order_id = order_id_of(session)
     if order_id is None:
         return None
-    charge = _paid_charge(session) if session.payment_status == "paid" else None
+    if session.payment_status != "paid":
+        return Order.objects.filter(pk=order_id).first()
+    return _settle_paid(order_id, _paid_charge(session), session_id=session.id)
+
+
+def order_mark_paid_by_intent(*, intent: PaymentIntent) -> Order | None:
+    """Stripe says a PaymentIntent of ours succeeded (a saved card paid without Checkout): the same
+    paid path as a Checkout Session's, with its payment, postings and emails, once."""
+    order_id = order_id_of(intent)
+    if order_id is None or intent.status != "succeeded":
+        return None
+    charge = intent.latest_charge
+    if isinstance(charge, str) or charge is None:
+        intent = gateway_checkout.payment_intent_retrieve(intent.id)
+        charge = intent.latest_charge
+    paid = charge_with_balance_transaction(charge=charge)[0] if isinstance(charge, Charge) else None
+    return _settle_paid(order_id, paid, session_id=None)
+
+
+def _settle_paid(order_id: int, charge: Charge | None, *, session_id: str | None) -> Order | None:
+    """The one paid path, under the order's row lock (the charge is read before it is taken)."""
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             return None
-        if session.payment_status != "paid":
-            return order
         fields = ["payment"]
         if charge is not None:
             order.payment = payment_record_charge(charge=charge) or order.payment
@@ -139,7 +157,7 @@ def order_mark_paid(*, session: CheckoutSession) -> Order | None:
         order.status_message = ""
         order.payment_error = ""
         order.payment_confirming_since = None
-        order.checkout_session_id = order.checkout_session_id or session.id
+        order.checkout_session_id = order.checkout_session_id or session_id
         order.save(
             update_fields=[
                 *fields,

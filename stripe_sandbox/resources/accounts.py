@@ -31,6 +31,20 @@ INITIAL_REQUIREMENTS = [
     "tos_acceptance.date",
     "tos_acceptance.ip",
 ]
+# The fields of that list only some countries ask for: the SSN is American; a state (or province) is part of
+# an address in the United States, Canada and Australia only.
+_US_ONLY = {"individual.ssn_last_4"}
+_STATE_COUNTRIES = {"US", "CA", "AU"}
+
+
+def initial_requirements(country: str) -> list[str]:
+    """What a new Express individual of `country` is asked for: the US list without the fields foreign to it."""
+    foreign = set() if country == "US" else set(_US_ONLY)
+    if country not in _STATE_COUNTRIES:
+        foreign.add("individual.address.state")
+    return [code for code in INITIAL_REQUIREMENTS if code not in foreign]
+
+
 # What stays due when the person leaves onboarding with verification outstanding.
 LEFT_DUE = ["individual.id_number", "individual.verification.document"]
 # Stripe's values of `requirements.disabled_reason` (Account object; the `rejected.platform_*` ones since
@@ -149,7 +163,7 @@ def account_create(ctx: Ctx) -> Obj:
         charges_enabled=False,
         payouts_enabled=False,
         details_submitted=False,
-        requirements=_requirements(INITIAL_REQUIREMENTS, "requirements.past_due"),
+        requirements=_requirements(initial_requirements(country), "requirements.past_due"),
         capabilities={name: "inactive" for name, v in (p.get("capabilities") or {}).items() if v.get("requested")},
     )
     acct["external_accounts"]["url"] = f"/v1/accounts/{acct['id']}/external_accounts"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from ..core import Ctx, Route
-from ..errors import StripeError
+from ..core import Ctx, Route, diff
+from ..errors import StripeError, invalid
 from ..store import Obj, new_id, template
 
 _ADDRESS = {"city": "str", "country": "str", "line1": "str", "line2": "str", "postal_code": "str", "state": "str"}
@@ -17,6 +18,7 @@ CUSTOMER_SCHEMA: dict[str, Any] = {
     "metadata": "meta",
     "address": _ADDRESS,
     "preferred_locales": ["str"],
+    "invoice_settings": {"default_payment_method": "str", "footer": "str"},
 }
 PRODUCT_SCHEMA: dict[str, Any] = {
     "name": "str",
@@ -70,8 +72,26 @@ def customer_retrieve(ctx: Ctx, cus_id: str) -> Obj:
 
 
 def customer_update(ctx: Ctx, cus_id: str) -> Obj:
+    """Changes send ``customer.updated``; a default payment method must be one attached to this customer."""
     cus = ctx.store.get(cus_id, "customer", ctx.owner)
-    _merge_meta(cus, ctx.params(CUSTOMER_SCHEMA))
+    p = ctx.params(CUSTOMER_SCHEMA)
+    before = copy.deepcopy(cus)
+    settings = p.pop("invoice_settings", None)
+    if settings is not None:
+        pm_id = settings.get("default_payment_method")
+        if pm_id:
+            pm = ctx.store.objects.get(pm_id)
+            if pm is None or pm.get("object") != "payment_method" or pm.get("customer") != cus_id:
+                raise invalid(
+                    f"The customer does not have a payment method with the ID {pm_id}. The payment method must be "
+                    "attached to the customer.",
+                    param="invoice_settings[default_payment_method]",
+                )
+        cus["invoice_settings"] = {**cus["invoice_settings"], **settings}
+    _merge_meta(cus, p)
+    changed = diff(before, cus)
+    if changed:
+        ctx.core.emit("customer.updated", cus, account=ctx.owner, previous=changed)
     return cus
 
 

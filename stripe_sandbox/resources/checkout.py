@@ -8,7 +8,7 @@ from typing import Any
 from ..core import Core, Ctx, Route
 from ..errors import StripeError, invalid
 from ..store import Obj, list_envelope, new_id, template
-from . import payments
+from . import methods, payments
 
 LINE_ITEM: dict[str, Any] = {
     "price": "str",
@@ -43,7 +43,7 @@ SESSION_SCHEMA: dict[str, Any] = {
     "expires_at": "int",
     "success_url": "str",
     "cancel_url": "str",
-    "payment_method_types": ["str"],
+    "setup_intent_data": {"description": "str", "metadata": "meta", "on_behalf_of": "str"},
     "locale": "str",
     "currency": "str",
     "submit_type": ("auto", "book", "donate", "pay"),
@@ -129,8 +129,12 @@ def _line_item(ctx: Ctx, i: int, item: dict[str, Any]) -> Obj:
 
 def session_create(ctx: Ctx) -> Obj:
     p = ctx.params(SESSION_SCHEMA)
+    if p["mode"] == "setup":
+        return _setup_session_create(ctx, p)
     if p["mode"] != "payment":
-        raise invalid("The sandbox supports only `mode=payment`.", param="mode")
+        raise invalid("The sandbox supports only `mode=payment` and `mode=setup`.", param="mode")
+    if p.get("setup_intent_data"):
+        raise invalid("You can only pass `setup_intent_data` in `setup` mode.", param="setup_intent_data")
     items = p.get("line_items") or []
     if not items:
         raise StripeError(400, "Missing required param: line_items.", code="parameter_missing", param="line_items")
@@ -147,24 +151,8 @@ def session_create(ctx: Ctx) -> Obj:
     payments.check_amounts(
         total, pid.get("application_fee_amount"), (td or {}).get("amount"), "payment_intent_data[", currency=currency
     )
-    if p.get("customer"):
-        ctx.store.get(p["customer"], "customer", ctx.owner)
-        if p.get("customer_email"):
-            raise invalid(
-                "You may only specify one of these parameters: customer, customer_email.", param="customer_email"
-            )
-    now = ctx.store.now()
-    expires_at = p.get("expires_at") or now + 86400
-    offset = ctx.store.clock_offset
-    if offset and not now + 1800 <= expires_at <= now + 86400 and now + 1800 <= expires_at + offset <= now + 86400:
-        # The app computed it from its wall clock while the sandbox clock was advanced: same duration, our time.
-        expires_at += offset
-    if not now + 1800 <= expires_at <= now + 86400:
-        raise invalid(
-            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation and at least "
-            "30 minutes from now.",
-            param="expires_at",
-        )
+    _check_customer(ctx, p)
+    expires_at = _expires_at(ctx, p)
     cs_id = "cs_test_" + new_id("", 58)
     session = template(
         "checkout.session",
@@ -173,7 +161,7 @@ def session_create(ctx: Ctx) -> Obj:
         amount_total=total,
         cancel_url=p.get("cancel_url"),
         client_reference_id=p.get("client_reference_id"),
-        created=now,
+        created=ctx.store.now(),
         currency=currency,
         customer=p.get("customer"),
         customer_email=p.get("customer_email"),
@@ -181,7 +169,7 @@ def session_create(ctx: Ctx) -> Obj:
         locale=p.get("locale"),
         metadata=p.get("metadata") or {},
         mode="payment",
-        payment_method_types=p.get("payment_method_types") or ["card"],
+        payment_method_types=["card"],
         payment_status="unpaid",
         status="open",
         submit_type=p.get("submit_type"),
@@ -192,6 +180,81 @@ def session_create(ctx: Ctx) -> Obj:
     )
     session["invoice_creation"]["enabled"] = False
     return ctx.store.add(session, ctx.owner)
+
+
+def _setup_session_create(ctx: Ctx, p: dict[str, Any]) -> Obj:
+    """``mode=setup``: a page that saves a card for later. Stripe makes its SetupIntent with the session."""
+    for key in ("line_items", "payment_intent_data", "submit_type"):
+        if p.get(key):
+            raise invalid(f"You can not pass `{key}` in `setup` mode.", param=key)
+    _check_customer(ctx, p)
+    expires_at = _expires_at(ctx, p)
+    sid = p.get("setup_intent_data") or {}
+    seti = methods.new_setup_intent(
+        ctx.core,
+        ctx.owner,
+        {
+            "customer": p.get("customer"),
+            "usage": "off_session",
+            "metadata": sid.get("metadata") or {},
+            "description": sid.get("description"),
+            "on_behalf_of": sid.get("on_behalf_of"),
+            "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
+        },
+    )
+    cs_id = "cs_test_" + new_id("", 58)
+    session = template(
+        "checkout.session",
+        id=cs_id,
+        amount_subtotal=None,
+        amount_total=None,
+        cancel_url=p.get("cancel_url"),
+        client_reference_id=p.get("client_reference_id"),
+        created=ctx.store.now(),
+        currency=(p.get("currency") or "").lower() or None,
+        customer=p.get("customer"),
+        customer_email=p.get("customer_email"),
+        expires_at=expires_at,
+        locale=p.get("locale"),
+        metadata=p.get("metadata") or {},
+        mode="setup",
+        payment_intent=None,
+        payment_method_types=["card"],
+        payment_status="no_payment_required",
+        setup_intent=seti["id"],
+        status="open",
+        success_url=p.get("success_url"),
+        url=f"{ctx.core.base_url}/hosted/checkout/{cs_id}",
+        _line_items=[],
+        _pi_data={},
+    )
+    session["invoice_creation"] = None
+    return ctx.store.add(session, ctx.owner)
+
+
+def _check_customer(ctx: Ctx, p: dict[str, Any]) -> None:
+    if p.get("customer"):
+        ctx.store.get(p["customer"], "customer", ctx.owner)
+        if p.get("customer_email"):
+            raise invalid(
+                "You may only specify one of these parameters: customer, customer_email.", param="customer_email"
+            )
+
+
+def _expires_at(ctx: Ctx, p: dict[str, Any]) -> int:
+    now = ctx.store.now()
+    expires_at: int = p.get("expires_at") or now + 86400
+    offset = ctx.store.clock_offset
+    if offset and not now + 1800 <= expires_at <= now + 86400 and now + 1800 <= expires_at + offset <= now + 86400:
+        # The app computed it from its wall clock while the sandbox clock was advanced: same duration, our time.
+        expires_at += offset
+    if not now + 1800 <= expires_at <= now + 86400:
+        raise invalid(
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation and at least "
+            "30 minutes from now.",
+            param="expires_at",
+        )
+    return expires_at
 
 
 def session_retrieve(ctx: Ctx, cs_id: str) -> Obj:
@@ -265,6 +328,11 @@ def pay(core: Core, session: Obj, card_number: str, email: str | None = None) ->
             "payment_intent": session["payment_intent"],
         }
     owner = core.store.owner[session["id"]]
+    if session["mode"] == "setup":
+        seti = core.store.get(session["setup_intent"], "setup_intent", owner)
+        seti["payment_method"] = methods.new_payment_method(core, owner, payments.CARDS[pm])["id"]
+        seti = methods.confirm_setup(core, seti, return_url=None, raise_on_decline=False)
+        return _after_setup(core, session, seti, email)
     pi = core.store.objects.get(session["payment_intent"] or "")
     if pi is None:
         pid = session["_pi_data"]
@@ -293,6 +361,15 @@ def pay(core: Core, session: Obj, card_number: str, email: str | None = None) ->
 def authenticate(core: Core, session: Obj, success: bool) -> dict[str, Any]:
     """The 3-D Secure page's Complete / Fail buttons. A failure leaves the session open: the buyer may pay again
     with any card, as on Stripe's page."""
+    if session["mode"] == "setup":
+        seti = core.store.get(session["setup_intent"], "setup_intent", None)
+        if seti["status"] != "requires_action":
+            raise invalid("This card does not require authentication.")
+        if success:
+            seti = methods.confirm_setup(core, seti, return_url=None, raise_on_decline=False, authenticated=True)
+        else:
+            seti = methods.fail_setup_authentication(core, seti)
+        return _after_setup(core, session, seti)
     pi = core.store.get(session["payment_intent"] or "", "payment_intent", None)
     if pi["status"] != "requires_action":
         raise invalid("This payment does not require authentication.")
@@ -307,6 +384,39 @@ def success_url(session: Obj) -> str | None:
     return url or None
 
 
+def _customer_details(session: Obj, email: str | None) -> Obj:
+    return {
+        "address": {"city": None, "country": "US", "line1": None, "line2": None, "postal_code": "94103", "state": None},
+        "email": session["customer_email"] or email or "buyer@example.com",
+        "name": "Sandbox Buyer",
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
+def _after_setup(core: Core, session: Obj, seti: Obj, email: str | None = None) -> dict[str, Any]:
+    if seti["status"] == "requires_action":
+        return {
+            "status": "requires_action",
+            "redirect_url": f"{core.base_url}/hosted/checkout/{session['id']}/authenticate",
+            "payment_intent": None,
+            "error": None,
+        }
+    if seti["status"] == "succeeded":
+        session.update(status="complete", url=None, customer_details=_customer_details(session, email))
+        core.emit("checkout.session.completed", session, account=core.store.owner[session["id"]])
+        return {"status": "succeeded", "redirect_url": success_url(session), "payment_intent": None, "error": None}
+    err = seti.get("last_setup_error") or {}
+    return {
+        "status": "declined",
+        "redirect_url": None,
+        "payment_intent": None,
+        "error": err.get("message"),
+        "code": err.get("decline_code") or err.get("code"),
+    }
+
+
 def _after_confirm(core: Core, session: Obj, pi: Obj, email: str | None = None) -> dict[str, Any]:
     if pi["status"] == "requires_action":
         return {
@@ -318,21 +428,7 @@ def _after_confirm(core: Core, session: Obj, pi: Obj, email: str | None = None) 
     if pi["status"] in ("succeeded", "requires_capture"):
         owner = core.store.owner[session["id"]]
         session.update(status="complete", payment_status="paid", url=None)
-        session["customer_details"] = {
-            "address": {
-                "city": None,
-                "country": "US",
-                "line1": None,
-                "line2": None,
-                "postal_code": "94103",
-                "state": None,
-            },
-            "email": session["customer_email"] or email or "buyer@example.com",
-            "name": "Sandbox Buyer",
-            "phone": None,
-            "tax_exempt": "none",
-            "tax_ids": [],
-        }
+        session["customer_details"] = _customer_details(session, email)
         core.emit("checkout.session.completed", session, account=owner)
         return {"status": "succeeded", "redirect_url": success_url(session), "payment_intent": pi["id"], "error": None}
     err = pi.get("last_payment_error") or {}

@@ -43,6 +43,12 @@ _FILE_FIELDS = [
     "uncategorized_file",
 ]
 EVIDENCE_SCHEMA: dict[str, Any] = dict.fromkeys(_TEXT_FIELDS + _FILE_FIELDS, "str")
+EVIDENCE_MAX_CHARACTERS = 150_000  # [API]: "The combined character count of all fields is limited to 150,000."
+SUBMISSION_METHODS = ["automatic", "manual", "prefer_automatic", "prefer_manual"]
+# Test mode: evidence text that decides the outcome on submission (docs.stripe.com/testing, "Evidence").
+MAGIC_OUTCOMES = {"winning_evidence": "won", "losing_evidence": "lost"}
+# The platform account's country: where its fee rules come from (the emulated platform is a US business).
+PLATFORM_COUNTRY = "US"
 
 
 # Stripe's dispute reasons (Dispute object, `reason`).
@@ -148,26 +154,55 @@ def dispute_list(ctx: Ctx) -> Obj:
 
 
 def dispute_update(ctx: Ctx, dp_id: str) -> Obj:
+    """Evidence is staged with ``submit=false`` and sent to the bank otherwise: ``submit`` defaults to true
+    ([API] ``_dispute_update_params.py``: "...set to `true` (the default)"). A submission after ``due_by`` is
+    accepted and marks ``evidence_details.past_due`` ("the last evidence submission was submitted past the due
+    date"). In test mode, ``uncategorized_text`` ``winning_evidence`` / ``losing_evidence`` closes the submitted
+    dispute won / lost at once (docs.stripe.com/testing, "Evidence")."""
     dispute = ctx.store.get(dp_id, "dispute", ctx.owner)
-    p = ctx.params({"evidence": EVIDENCE_SCHEMA, "metadata": "meta", "submit": "bool"})
+    p = ctx.params(
+        {
+            "evidence": {**EVIDENCE_SCHEMA, "enhanced_evidence": "any", "appeal": "any"},
+            "metadata": "meta",
+            "submit": "bool",
+            "intended_submission_method": SUBMISSION_METHODS,
+        }
+    )
     if dispute["status"] not in ("needs_response", "warning_needs_response"):
         raise invalid(
             "This dispute is already closed or under review and can no longer be updated "
             f"(status {dispute['status']}).",
         )
+    evidence = dict(p.get("evidence") or {})
+    evidence.pop("enhanced_evidence", None)  # accepted (Visa CE 3.0 and friends), not modelled
+    evidence.pop("appeal", None)
+    if sum(len(str(v or "")) for v in {**dispute["evidence"], **evidence}.values()) > EVIDENCE_MAX_CHARACTERS:
+        raise invalid(
+            f"The combined character count of all evidence fields is limited to {EVIDENCE_MAX_CHARACTERS:,}.",
+            param="evidence",
+        )
     before = copy.deepcopy(dispute)
-    for key, value in (p.get("evidence") or {}).items():
+    for key, value in evidence.items():
         if key in _FILE_FIELDS and value:
             ctx.store.get(value, "file", None)
         dispute["evidence"][key] = value
     if "metadata" in p:
         dispute["metadata"] = {k: v for k, v in {**dispute["metadata"], **p["metadata"]}.items() if v}
-    dispute["evidence_details"]["has_evidence"] = any(dispute["evidence"].get(k) for k in _TEXT_FIELDS + _FILE_FIELDS)
-    if p.get("submit"):
-        dispute["status"] = "under_review"
-        dispute["evidence_details"]["submission_count"] += 1
+    details = dispute["evidence_details"]
+    details["has_evidence"] = any(dispute["evidence"].get(k) for k in _TEXT_FIELDS + _FILE_FIELDS)
+    submit = p.get("submit", True)
+    if submit:
+        inquiry = dispute["status"] == "warning_needs_response"
+        dispute["status"] = "warning_under_review" if inquiry else "under_review"
+        details["submission_count"] += 1
+        details["past_due"] = bool(details["due_by"] and ctx.store.now() > details["due_by"])
+        if not inquiry:
+            _charge_countered_fee(ctx.core, dispute)
     changed = diff(before, dispute)
     ctx.core.emit("charge.dispute.updated", dispute, account=ctx.owner, previous=changed)
+    magic = dispute["evidence"].get("uncategorized_text")
+    if submit and magic in MAGIC_OUTCOMES:
+        close_dispute(ctx.core, dispute, MAGIC_OUTCOMES[magic])
     return dispute
 
 
@@ -181,26 +216,66 @@ def dispute_close(ctx: Ctx, dp_id: str) -> Obj:
 
 
 def close_dispute(core: Core, dispute: Obj, outcome: str) -> Obj:
-    """Won: the disputed amount comes back (fee: see ``money.DISPUTE_FEE_RETURNED_ON_WIN``); lost: nothing."""
+    """Won: the disputed amount comes back, the dispute fee where ``money.dispute_fee_returned_on_win`` says so
+    (as a negative fee on the reversal, the way the withdrawal carried it), and a countered fee charged at
+    submission is returned; lost: nothing comes back. An inquiry (``warning_*``) closes as ``warning_closed``."""
     owner = core.store.owner[dispute["id"]]
     before = copy.deepcopy(dispute)
-    dispute["status"] = outcome
-    if outcome == "won":
-        fee = money.dispute_fee(dispute["currency"]) if money.DISPUTE_FEE_RETURNED_ON_WIN else 0
+    inquiry = dispute["status"].startswith("warning_")
+    dispute["status"] = "warning_closed" if inquiry else outcome
+    if outcome == "won" and not inquiry:
+        fee = money.dispute_fee(dispute["currency"]) if money.dispute_fee_returned_on_win(PLATFORM_COUNTRY) else 0
         txn = money.add_txn(
             core.store,
             owner,
-            amount=dispute["amount"] + fee,
+            amount=dispute["amount"],
             currency=dispute["currency"],
             type="adjustment",
             source=dispute["id"],
             reporting_category="dispute_reversal",
+            fee=-fee,
+            fee_details=money.stripe_fee_details(-fee, dispute["currency"], "Dispute fee") if fee else None,
             description=f"Chargeback reversal for {dispute['charge']}",
         )
         dispute["balance_transactions"].append(copy.deepcopy(txn))
+        countered = dispute.get("_countered_fee", 0)
+        if countered:
+            money.add_txn(
+                core.store,
+                owner,
+                amount=countered,
+                currency=dispute["currency"],
+                type="stripe_fee",
+                source=dispute["id"],
+                reporting_category="fee",
+                description=f"Dispute countered fee returned for {dispute['id']}",
+            )
         core.emit("charge.dispute.funds_reinstated", dispute, account=owner)
     core.emit("charge.dispute.closed", dispute, account=owner, previous=diff(before, dispute))
     return dispute
+
+
+def _charge_countered_fee(core: Core, dispute: Obj) -> None:
+    """The dispute countered fee (disputes opened after 2025-06-17): charged when evidence is submitted, once per
+    dispute, "applied directly to your account balance via a balance transfer" and "not shown in the
+    ``balance_transactions`` field of the Dispute API object" (support: calculate-dispute-countered-fees). Its
+    balance-transaction type is UNCONFIRMED: modelled as ``stripe_fee`` / ``fee`` with the dispute as ``source``,
+    so ``GET /v1/balance_transactions?source=dp_...`` finds it. Businesses in Japan and Mexico pay none, and
+    currencies without a known amount get none (``money.COUNTERED_FEES``)."""
+    fee = money.countered_fee(dispute["currency"], PLATFORM_COUNTRY)
+    if not fee or dispute.get("_countered_fee"):
+        return
+    dispute["_countered_fee"] = fee
+    money.add_txn(
+        core.store,
+        core.store.owner[dispute["id"]],
+        amount=-fee,
+        currency=dispute["currency"],
+        type="stripe_fee",
+        source=dispute["id"],
+        reporting_category="fee",
+        description=f"Dispute countered fee for {dispute['id']}",
+    )
 
 
 ROUTES: list[Route] = [

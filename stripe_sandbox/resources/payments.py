@@ -19,7 +19,11 @@ class TestCard:
     number: str
     brand: str = "visa"
     decline_code: str | None = None
-    three_ds: bool = False
+    three_ds: bool = False  # an on-session payment asks for 3-D Secure
+    auth_on_setup: bool = False  # saving it (SetupIntent) asks for 3-D Secure
+    auth_off_session: bool = False  # off-session payments need the buyer even once it was set up
+    decline_after_auth: str | None = None  # authenticates, then the bank declines with this code
+    attach_only: bool = False  # saving it succeeds; every charge is declined
     dispute: bool = False
     available_now: bool = False
     funding: str = "credit"
@@ -31,7 +35,23 @@ CARDS: dict[str, TestCard] = {
     "pm_card_mastercard": TestCard("5555555555554444", brand="mastercard"),
     "pm_card_chargeDeclined": TestCard("4000000000000002", decline_code="generic_decline"),
     "pm_card_chargeDeclinedInsufficientFunds": TestCard("4000000000009995", decline_code="insufficient_funds"),
-    "pm_card_authenticationRequired": TestCard("4000002500003155", three_ds=True),
+    # docs.stripe.com/testing, "Authentication and setup" (connect-behaviour.md section g).
+    "pm_card_authenticationRequiredOnSetup": TestCard("4000002500003155", three_ds=True, auth_on_setup=True),
+    "pm_card_authenticationRequired": TestCard(
+        "4000002760003184", three_ds=True, auth_on_setup=True, auth_off_session=True
+    ),
+    "pm_card_authenticationRequiredSetupForOffSession": TestCard("4000003800000446", three_ds=True),
+    "pm_card_authenticationRequiredChargeDeclinedInsufficientFunds": TestCard(
+        "4000008260003178",
+        three_ds=True,
+        auth_on_setup=True,
+        auth_off_session=True,
+        decline_after_auth="insufficient_funds",
+    ),
+    "pm_card_threeDSecure2Required": TestCard(
+        "4000000000003220", three_ds=True, auth_on_setup=True, auth_off_session=True
+    ),
+    "pm_card_chargeCustomerFail": TestCard("4000000000000341", attach_only=True),
     "pm_card_createDispute": TestCard("4000000000000259", dispute=True),
     "pm_card_bypassPending": TestCard("4000000000000077", available_now=True),
     # docs.stripe.com/testing "Refunds": a refund starts pending and succeeds later / succeeds, then fails.
@@ -44,6 +64,7 @@ REFUND_SETTLE_SECONDS = 60
 DECLINE_MESSAGES = {
     "generic_decline": "Your card was declined.",
     "insufficient_funds": "Your card has insufficient funds.",
+    "authentication_required": "Your card was declined. This transaction requires authentication.",
 }
 # What the API puts in `last_payment_error.message` when 3-D Secure fails (a real payload's wording) ...
 AUTH_FAILED = (
@@ -67,7 +88,12 @@ PI_SCHEMA: dict[str, Any] = {
     "metadata": "meta",
     "on_behalf_of": "str",
     "payment_method": "str",
-    "payment_method_types": ["str"],
+    "payment_method_types": "any",
+    "allowed_payment_method_types": ["str"],
+    "excluded_payment_method_types": ["str"],
+    "payment_method_options": "any",
+    "setup_future_usage": ("off_session", "on_session"),
+    "error_on_requires_action": "bool",
     "receipt_email": "str",
     "return_url": "str",
     "off_session": "bool",
@@ -76,6 +102,37 @@ PI_SCHEMA: dict[str, Any] = {
     "transfer_data": {"!destination": "str", "amount": "int"},
     "transfer_group": "str",
 }
+
+
+# https://docs.stripe.com/changelog/2023-08-16/automatic-payment-methods (wording quoted in
+# woocommerce-gateway-stripe#2982).
+RETURN_URL_REQUIRED = (
+    "A `return_url` must be specified because this Payment Intent is configured to automatically accept the payment "
+    "methods enabled in the Dashboard, some of which may require a full page redirect to succeed. If you do not want "
+    "to accept redirect-based payment methods, set `automatic_payment_methods[enabled]` to `true` and "
+    "`automatic_payment_methods[allow_redirects]` to `never` when creating Setup Intents and Payment Intents."
+)
+
+
+def refuse_payment_method_types(p: dict[str, Any]) -> None:
+    """The pinned version (endive, 2026-09-30 changelog) no longer takes `payment_method_types` on PaymentIntents and
+    SetupIntents."""
+    if "payment_method_types" in p:
+        raise invalid(
+            "The parameter `payment_method_types` is no longer supported in this API version. Use "
+            "`allowed_payment_method_types` or `excluded_payment_method_types` instead.",
+            param="payment_method_types",
+            code="payment_method_types_no_longer_supported",
+        )
+
+
+def require_return_url(intent: Obj, return_url: str | None, *, off_session: bool) -> None:
+    """Since 2023-08-16 confirming an intent with automatic payment methods needs a `return_url`, unless the
+    payment is off-session or redirects were turned off (`allow_redirects=never`)."""
+    apm = intent.get("automatic_payment_methods") or {}
+    redirects = apm.get("enabled") and apm.get("allow_redirects") != "never"
+    if redirects and not off_session and not return_url and not intent.get("_return_url"):
+        raise invalid(RETURN_URL_REQUIRED, param="return_url")
 
 
 def check_destination(core: Core, destination: str, param: str) -> None:
@@ -118,6 +175,8 @@ def check_amounts(
 
 
 def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
+    """A PaymentIntent (``payment_intent.created``); through the API it has automatic payment methods on, the
+    default since 2023-08-16, while Checkout's own intents list ``card``."""
     now = core.store.now()
     pi_id = new_id("pi_")
     transfer_data = p.get("transfer_data")
@@ -130,6 +189,16 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
     )
     if p.get("customer"):
         core.store.get(p["customer"], "customer", owner)
+    pm_id = p.get("payment_method")
+    if pm_id and pm_id not in CARDS:
+        pm = core.store.objects.get(pm_id)
+        if pm is None or pm.get("object") != "payment_method" or core.store.owner.get(pm_id) != owner:
+            raise StripeError(404, f"No such PaymentMethod: '{pm_id}'", code="resource_missing", param="payment_method")
+        if pm["customer"] and pm["customer"] != p.get("customer"):
+            raise invalid(
+                "The provided PaymentMethod belongs to a Customer, so the Customer must be given too.",
+                param="customer",
+            )
     pi = template(
         "payment_intent",
         id=pi_id,
@@ -137,7 +206,7 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
         amount_received=0,
         amount_capturable=0,
         application_fee_amount=p.get("application_fee_amount"),
-        automatic_payment_methods=None,
+        automatic_payment_methods=p.get("_automatic_payment_methods"),
         capture_method=p.get("capture_method") or "automatic",
         client_secret=f"{pi_id}_secret_{new_id('', 24)}",
         created=now,
@@ -147,7 +216,8 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
         metadata=p.get("metadata") or {},
         on_behalf_of=p.get("on_behalf_of"),
         payment_method=p.get("payment_method"),
-        payment_method_types=p.get("payment_method_types") or ["card"],
+        payment_method_types=["card"],
+        setup_future_usage=p.get("setup_future_usage"),
         receipt_email=p.get("receipt_email"),
         statement_descriptor=p.get("statement_descriptor"),
         statement_descriptor_suffix=p.get("statement_descriptor_suffix"),
@@ -161,16 +231,37 @@ def new_payment_intent(core: Core, owner: str, p: dict[str, Any]) -> Obj:
     )
     if pi["transfer_data"] and pi["transfer_data"]["amount"] is None:
         del pi["transfer_data"]["amount"]
-    return core.store.add(pi, owner)
+    core.store.add(pi, owner)
+    core.emit("payment_intent.created", pi, account=owner)
+    return pi
 
 
 def pi_create(ctx: Ctx) -> Obj:
     p = ctx.params(PI_SCHEMA)
+    refuse_payment_method_types(p)
     for key in ("amount", "currency"):
         if p.get(key) is None:
             raise StripeError(400, f"Missing required param: {key}.", code="parameter_missing", param=key)
+    if not p.get("confirm"):
+        for key in ("return_url", "off_session", "error_on_requires_action"):
+            if key in p:
+                raise invalid(f"You can only pass `{key}` when `confirm=true`.", param=key)
+    apm = p.get("automatic_payment_methods") or {"enabled": True}
+    if p.get("error_on_requires_action") and apm.get("allow_redirects") != "never":
+        raise invalid(
+            "`error_on_requires_action` cannot be used with `automatic_payment_methods` unless "
+            "`allow_redirects` is `never`.",
+            param="error_on_requires_action",
+        )
+    p["_automatic_payment_methods"] = {"allow_redirects": apm.get("allow_redirects") or "always", "enabled": True}
+    if p.get("confirm"):
+        probe = {"automatic_payment_methods": p["_automatic_payment_methods"]}
+        require_return_url(probe, p.get("return_url"), off_session=bool(p.get("off_session")))
     pi = new_payment_intent(ctx.core, ctx.owner, p)
     if p.get("confirm"):
+        pi["_return_url"] = p.get("return_url")
+        pi["_off_session"] = bool(p.get("off_session"))
+        pi["_error_on_requires_action"] = bool(p.get("error_on_requires_action"))
         return confirm(ctx.core, pi, raise_on_decline=True)
     return pi
 
@@ -182,8 +273,13 @@ def pi_retrieve(ctx: Ctx, pi_id: str) -> Obj:
 
 def pi_update(ctx: Ctx, pi_id: str) -> Obj:
     pi = ctx.store.get(pi_id, "payment_intent", ctx.owner)
-    schema = {k: v for k, v in PI_SCHEMA.items() if k not in ("confirm", "return_url", "off_session", "on_behalf_of")}
+    schema = {
+        k: v
+        for k, v in PI_SCHEMA.items()
+        if k not in ("confirm", "return_url", "off_session", "on_behalf_of", "error_on_requires_action")
+    }
     p = ctx.params(schema)
+    refuse_payment_method_types(p)
     if pi["status"] in ("succeeded", "canceled", "processing") and "amount" in p:
         raise invalid(
             f"This PaymentIntent's amount could not be updated because it has a status of {pi['status']}. "
@@ -207,7 +303,16 @@ def pi_update(ctx: Ctx, pi_id: str) -> Obj:
 
 def pi_confirm(ctx: Ctx, pi_id: str) -> Obj:
     pi = ctx.store.get(pi_id, "payment_intent", ctx.owner)
-    p = ctx.params({"payment_method": "str", "return_url": "str", "off_session": "bool", "receipt_email": "str"})
+    p = ctx.params(
+        {
+            "payment_method": "str",
+            "return_url": "str",
+            "off_session": "bool",
+            "receipt_email": "str",
+            "error_on_requires_action": "bool",
+            "setup_future_usage": ("off_session", "on_session"),
+        }
+    )
     if pi["status"] not in ("requires_payment_method", "requires_confirmation", "requires_action"):
         raise invalid(
             f"This PaymentIntent's payment_method could not be updated because it has a status of {pi['status']}. "
@@ -224,41 +329,72 @@ def pi_confirm(ctx: Ctx, pi_id: str) -> Obj:
             "with a payment method.",
             code="payment_intent_unexpected_state",
         )
+    require_return_url(pi, p.get("return_url"), off_session=bool(p.get("off_session")))
+    if p.get("return_url"):
+        pi["_return_url"] = p["return_url"]
+    pi["_off_session"] = bool(p.get("off_session"))
+    pi["_error_on_requires_action"] = bool(p.get("error_on_requires_action"))
+    if p.get("setup_future_usage"):
+        pi["setup_future_usage"] = p["setup_future_usage"]
     return confirm(ctx.core, pi, raise_on_decline=True)
 
 
-def card_for(pm: str | None, param: str = "payment_method") -> TestCard:
+def card_for(core: Core, pm: str | None, param: str = "payment_method") -> TestCard:
+    """The test card behind a magic id (``pm_card_visa``) or a saved ``pm_`` object."""
     card = CARDS.get(pm or "")
+    if card is None and pm:
+        obj = core.store.objects.get(pm)
+        if obj is not None and obj.get("object") == "payment_method":
+            card = CARDS[PM_BY_NUMBER[obj["_card"]]]
     if card is None:
         raise StripeError(404, f"No such PaymentMethod: '{pm}'", code="resource_missing", param=param)
     return card
 
 
+def _set_up_for_off_session(core: Core, pm: str | None) -> bool:
+    obj = core.store.objects.get(pm or "")
+    return bool(obj and obj.get("object") == "payment_method" and obj.get("_set_up"))
+
+
 def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool = False) -> Obj:
     """Run the payment: 3-D Secure step, decline, or a successful charge and everything it moves."""
     owner = core.store.owner[pi["id"]]
-    card = card_for(pi["payment_method"])
-    if card.three_ds and not authenticated:
+    card = card_for(core, pi["payment_method"])
+    decline_code = card.decline_code or ("generic_decline" if card.attach_only else None)
+    if authenticated and card.decline_after_auth:
+        decline_code = card.decline_after_auth
+    needs_auth = card.three_ds and not authenticated
+    if needs_auth and pi.get("_off_session"):
+        # Off-session, nobody can authenticate: the bank declines unless the card was set up for it.
+        if card.auth_off_session or not _set_up_for_off_session(core, pi["payment_method"]):
+            decline_code = "authentication_required"
+        needs_auth = False
+    elif needs_auth and pi.get("_error_on_requires_action"):
+        decline_code, needs_auth = "authentication_required", False
+    if needs_auth:
         pi["status"] = "requires_action"
         pi["next_action"] = {
             "type": "redirect_to_url",
-            "redirect_to_url": {"return_url": None, "url": f"{core.base_url}/hosted/authenticate/{pi['id']}"},
+            "redirect_to_url": {
+                "return_url": pi.get("_return_url"),
+                "url": f"{core.base_url}/hosted/authenticate/{pi['id']}",
+            },
         }
         core.emit("payment_intent.requires_action", pi, account=owner)
         return pi
     pi["next_action"] = None
     charge = _new_charge(core, pi, card, owner)
-    if card.decline_code:
+    if decline_code:
         charge.update(
             status="failed",
             paid=False,
             captured=False,
             failure_code="card_declined",
-            failure_message=DECLINE_MESSAGES[card.decline_code],
+            failure_message=DECLINE_MESSAGES[decline_code],
         )
         charge["outcome"].update(
             network_status="declined_by_network",
-            reason=card.decline_code,
+            reason=decline_code,
             risk_level="normal",
             seller_message="The bank did not return any further details with this decline.",
             type="issuer_declined",
@@ -267,10 +403,10 @@ def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool 
         pi["status"] = "requires_payment_method"
         pi["last_payment_error"] = {
             "charge": charge["id"],
-            "code": "card_declined",
-            "decline_code": card.decline_code,
+            "code": "authentication_required" if decline_code == "authentication_required" else "card_declined",
+            "decline_code": decline_code,
             "doc_url": "https://stripe.com/docs/error-codes/card-declined",
-            "message": DECLINE_MESSAGES[card.decline_code],
+            "message": DECLINE_MESSAGES[decline_code],
             "type": "card_error",
         }
         core.emit("charge.failed", charge, account=owner)
@@ -278,10 +414,10 @@ def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool 
         if raise_on_decline:
             raise StripeError(
                 402,
-                DECLINE_MESSAGES[card.decline_code],
+                DECLINE_MESSAGES[decline_code],
                 type="card_error",
-                code="card_declined",
-                decline_code=card.decline_code,
+                code="authentication_required" if decline_code == "authentication_required" else "card_declined",
+                decline_code=decline_code,
                 extra={"charge": charge["id"], "payment_intent": copy.deepcopy(pi)},
             )
         return pi
@@ -296,6 +432,13 @@ def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool 
         core.emit("payment_intent.amount_capturable_updated", pi, account=owner)
         return pi
     _capture(core, pi, charge, pi["amount"], card, owner)
+    if pi.get("setup_future_usage") and pi["customer"]:
+        from . import methods
+
+        pm = methods.concrete(core, owner, pi["payment_method"])
+        methods.attach(core, pm, pi["customer"])
+        pm["_set_up"] = pm["_set_up"] or pi["setup_future_usage"] == "off_session"
+        pi["payment_method"] = charge["payment_method"] = pm["id"]
     return pi
 
 
@@ -438,7 +581,7 @@ def pi_capture(ctx: Ctx, pi_id: str) -> Obj:
     if "application_fee_amount" in p:
         pi["application_fee_amount"] = p["application_fee_amount"]
     charge = ctx.store.get(pi["latest_charge"], "charge", ctx.owner)
-    _capture(ctx.core, pi, charge, amount, card_for(pi["payment_method"]), ctx.owner)
+    _capture(ctx.core, pi, charge, amount, card_for(ctx.core, pi["payment_method"]), ctx.owner)
     return pi
 
 

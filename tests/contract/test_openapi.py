@@ -20,7 +20,15 @@ import stripe
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from stripe_sandbox import Sandbox
-from tests.sandbox.helpers import control, destination_session, get_json, onboarded_account, raw
+from tests.sandbox.helpers import (
+    RETURN_URL,
+    control,
+    destination_session,
+    fetch_no_redirect,
+    get_json,
+    onboarded_account,
+    raw,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 OAS_DIR = REPO / ".cache" / "stripe-oas"
@@ -43,6 +51,8 @@ SDK_CLASSES: dict[str, Any] = {
     "item": stripe.LineItem,
     "login_link": stripe.LoginLink,
     "payment_intent": stripe.PaymentIntent,
+    "payment_method": stripe.PaymentMethod,
+    "setup_intent": stripe.SetupIntent,
     "payout": stripe.Payout,
     "price": stripe.Price,
     "product": stripe.Product,
@@ -213,6 +223,56 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     opened = control(sb, f"charges/{charge.id}/dispute", reason="product_not_received", amount=3_000)
     control(sb, f"disputes/{opened['id']}/resolve", outcome="won")
     keep(client.v1.disputes.retrieve(opened["id"]))
+    # A draft (submit=false), then a submission by default with Stripe's test-mode winning evidence: closed won,
+    # the countered fee charged on submission and returned with the win (both found by their source).
+    magic = destination_session(client, seller, 4_000, 400)
+    control(sb, f"checkout/sessions/{magic.id}/pay", card="4000000000000259")
+    magic_pi = client.v1.checkout.sessions.retrieve(magic.id).payment_intent
+    won = client.v1.disputes.list(params={"payment_intent": magic_pi}).data[0]
+    keep(client.v1.disputes.update(won.id, params={"evidence": {"product_description": "Mug"}, "submit": False}))
+    keep(client.v1.disputes.update(won.id, params={"evidence": {"uncategorized_text": "winning_evidence"}}))
+    keep_list(client.v1.balance_transactions.list(params={"source": won.id}))
+
+    # Saved cards and 3-D Secure (section g): a SetupIntent that authenticates, the card as the customer's default,
+    # a server-confirmed destination charge with it that authenticates too, then the card removed.
+    buyer = keep(client.v1.customers.create(params={"email": "saver@example.com"}))
+    seti = keep(
+        client.v1.setup_intents.create(
+            params={
+                "customer": buyer.id,
+                "payment_method": "pm_card_authenticationRequired",
+                "confirm": True,
+                "return_url": RETURN_URL,
+            }
+        )
+    )
+    fetch_no_redirect(seti.next_action.redirect_to_url.url, b"action=complete")
+    seti = keep(client.v1.setup_intents.retrieve(seti.id))
+    saved = keep(client.v1.payment_methods.retrieve(seti.payment_method))
+    keep(client.v1.customers.update(buyer.id, params={"invoice_settings": {"default_payment_method": saved.id}}))
+    keep_list(client.v1.customers.payment_methods.list(buyer.id))
+    one_click = keep(
+        client.v1.payment_intents.create(
+            params={
+                "amount": 2_500,
+                "currency": "usd",
+                "customer": buyer.id,
+                "payment_method": saved.id,
+                "application_fee_amount": 250,
+                "transfer_data": {"destination": seller},
+                "confirm": True,
+                "return_url": RETURN_URL,
+            }
+        )
+    )
+    fetch_no_redirect(one_click.next_action.redirect_to_url.url, b"action=complete")
+    keep(client.v1.payment_intents.retrieve(one_click.id))
+    setup_session = keep(
+        client.v1.checkout.sessions.create(params={"mode": "setup", "customer": buyer.id, "success_url": "http://a/ok"})
+    )
+    control(sb, f"checkout/sessions/{setup_session.id}/pay", card="4242424242424242")
+    keep(client.v1.checkout.sessions.retrieve(setup_session.id))
+    keep(client.v1.payment_methods.detach(saved.id))
 
     manual = keep(
         client.v1.payment_intents.create(params={"amount": 900, "currency": "usd", "capture_method": "manual"})
@@ -267,6 +327,13 @@ def test_world_covers_every_object_type(world: dict[str, list[dict[str, Any]]]) 
         "payment_intent.payment_failed",
         "payment_intent.requires_action",
         "payment_intent.canceled",
+        "payment_intent.created",
+        "setup_intent.created",
+        "setup_intent.requires_action",
+        "setup_intent.succeeded",
+        "payment_method.attached",
+        "payment_method.detached",
+        "customer.updated",
         "charge.succeeded",
         "charge.failed",
         "charge.refunded",

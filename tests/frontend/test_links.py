@@ -163,3 +163,10 @@ def test_templates_hold_no_hard_coded_internal_paths() -> None:
         if _dead(m.group(1))
     }
     assert found == set()
+
+
+def test_the_favicon_browsers_ask_for_on_their_own_is_there(client: Client) -> None:
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    icon = client.get(response["Location"])
+    assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)  # type: ignore[attr-defined]

@@ -194,3 +194,10 @@ def test_the_trusted_proxy_count_comes_from_the_environment() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "2", result.stderr
+
+
+def test_allauth_pages_carry_their_own_scripts_in_our_layout(client: Client) -> None:
+    """The email page confirms before removing an address: its script comes in allauth's extra_body block."""
+    client.force_login(UserFactory())
+    page = client.get(reverse("account_email")).content.decode()
+    assert "account/js/account.js" in page and "allauth.account.forms.manageEmailForm" in page

@@ -66,8 +66,10 @@ def test_every_type_the_app_reads_has_a_parser() -> None:
         "dispute",
         "login_link",
         "payment_intent",
+        "payment_method",
         "payout",
         "refund",
+        "setup_intent",
         "transfer",
         "transfer_reversal",
     }

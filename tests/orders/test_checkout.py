@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from catalog.models import CartItem, Listing
@@ -15,7 +16,7 @@ from marketplace.gateway import checkout as gateway_checkout
 from orders import services
 from orders.models import Order, OrderStatus, StripeCustomer
 from tests.factories import UserFactory
-from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -227,3 +228,16 @@ def test_sweeper_settles_overdue_orders(sandbox: Any) -> None:
     assert order.status == OrderStatus.EXPIRED
     listing.refresh_from_db()
     assert listing.stock == 2
+
+
+def test_the_cart_says_a_group_is_over_the_largest_card_payment_before_pay_is_pressed(sandbox: Any) -> None:
+    seller = active_seller(sandbox, currency="jpy")
+    listing = listing_of(seller, price=60_000_000, stock=5)
+    buyer = UserFactory()
+    cart_with(buyer, (listing, 2))
+    client = signed_in(buyer)
+    (group,) = client.get("/api/v1/cart").json()["groups"]
+    assert group["payable"] is False
+    page = client.get(reverse("cart")).content.decode()
+    assert "more than one card payment can be (¥99,999,999)" in page
+    assert 'data-testid="pay-button"' not in page

@@ -8,11 +8,13 @@ platform keeps ¥640 and the seller ¥9000.
 
 from __future__ import annotations
 
+import random
 import socket
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from django.db import transaction
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from fees.services import fee_rule_set
@@ -124,17 +126,39 @@ steps = st.one_of(
 )
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(sequence=st.lists(steps, min_size=1, max_size=5), order_seed=st.randoms(use_true_random=False))
+# Deterministic and bounded, because each example has effects outside Hypothesis (the sandbox, the
+# database): everything random is drawn before the first effect (a shuffle seed, not `st.randoms()`,
+# which draws while the test runs: an example Hypothesis abandoned mid-way for running out of data
+# left a paid checkout unprocessed, and every later example then failed on it); each example starts
+# from an empty sandbox and rolls its rows back; the examples are the same on every run
+# (`derandomize`, no example database); and a failure is reported as found, without shrinking
+# (whose replays, each re-running checkouts against the sandbox, took up to Hypothesis's 300 s
+# shrink limit on a loaded machine). Five steps at most need no shrinking to be read.
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sequence=st.lists(steps, min_size=1, max_size=5), shuffle_seed=st.integers(0, 2**32 - 1))
 def test_the_ledger_equals_stripe_after_every_step_of_any_sequence(
-    sandbox: Any, sequence: list[tuple[Any, ...]], order_seed: Any
+    sandbox: Any, sequence: list[tuple[Any, ...]], shuffle_seed: int
 ) -> None:
     """Paid checkouts, expired sessions and redelivered events, in any order (each step's events
     are processed shuffled, and redeliveries come as the same id or a new one): after each step the
     ledger's balance equals Stripe's for the platform and every seller, in every currency."""
-    sellers = {c: _seller(sandbox, c) for c in ("usd", "jpy")}
+    sandbox.reset()
+    with transaction.atomic():
+        _run_steps(sandbox, sequence, random.Random(shuffle_seed))
+        transaction.set_rollback(True)
+
+
+def _run_steps(sandbox: Any, sequence: list[tuple[Any, ...]], shuffler: random.Random) -> None:
+    sellers = {c: active_seller(sandbox, currency=c, shop=f"Invariant {c.upper()}") for c in ("usd", "jpy")}
     seen = {e["id"] for e in new_events(set())}
-    delivered: list[dict[str, Any]] = list(_delivered.values())
+    delivered: list[dict[str, Any]] = []
     for step in sequence:
         if step[0] == "redeliver":
             if delivered:
@@ -146,23 +170,9 @@ def test_the_ledger_equals_stripe_after_every_step_of_any_sequence(
             else:
                 gateway_checkout.checkout_session_expire(session_id=str(order.checkout_session_id), order_id=order.pk)
             events = new_events(seen)
-            order_seed.shuffle(events)
+            shuffler.shuffle(events)
             assert "failed" not in process(events)
             delivered += events
-            _delivered.update((e["id"], e) for e in events)
             order.refresh_from_db()
             assert order.status == (OrderStatus.PAID if step[0] == "pay" else OrderStatus.EXPIRED)
         assert_ledger_equals_stripe()
-
-
-_delivered: dict[str, dict[str, Any]] = {}
-
-
-def _seller(sandbox: Any, currency: str) -> Seller:
-    """One seller per currency for all of the test's examples (the database and the sandbox keep
-    them between examples; balances are compared in total, so earlier examples' money stays)."""
-    shop = f"Invariant {currency.upper()}"
-    existing = Seller.objects.filter(shop_name=shop).first()
-    if existing is None:
-        _delivered.clear()
-    return existing or active_seller(sandbox, currency=currency, shop=shop)

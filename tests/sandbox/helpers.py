@@ -14,6 +14,9 @@ import stripe
 
 from stripe_sandbox import Sandbox
 
+# Confirming a PaymentIntent through the API needs a return_url since 2023-08-16 (automatic payment methods).
+RETURN_URL = "https://shop.example/return"
+
 
 def client_for(sb: Sandbox, key: str = "sk_test_x") -> stripe.StripeClient:
     return stripe.StripeClient(

@@ -152,3 +152,15 @@ def test_account_update_links_are_refused_for_express_accounts_even_once_onboard
         )
     assert refused.value.param == "type"
     assert "Stripe-hosted Dashboard" in str(refused.value.user_message)
+
+
+@pytest.mark.parametrize(
+    ("country", "asks_ssn", "asks_state"), [("US", True, True), ("FR", False, False), ("JP", False, False)]
+)
+def test_a_new_account_is_asked_only_what_its_country_asks(
+    client: stripe.StripeClient, country: str, asks_ssn: bool, asks_state: bool
+) -> None:
+    acct = client.v1.accounts.create(params={"type": "express", "country": country})
+    due = acct.requirements.currently_due
+    assert ("individual.ssn_last_4" in due, "individual.address.state" in due) == (asks_ssn, asks_state)
+    assert "individual.first_name" in due and "external_account" in due

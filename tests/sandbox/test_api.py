@@ -7,7 +7,7 @@ import stripe
 
 from stripe_sandbox import Sandbox
 
-from .helpers import client_for, onboarded_account, raw
+from .helpers import RETURN_URL, client_for, onboarded_account, raw
 
 
 def test_missing_and_malformed_keys_are_401(sb: Sandbox) -> None:
@@ -78,7 +78,13 @@ def test_idempotency_replay_mismatch_and_scope(client: stripe.StripeClient, sb: 
 
 
 def test_declines_are_replayed_too(client: stripe.StripeClient) -> None:
-    params: dict = {"amount": 500, "currency": "usd", "payment_method": "pm_card_chargeDeclined", "confirm": True}
+    params: dict = {
+        "amount": 500,
+        "currency": "usd",
+        "payment_method": "pm_card_chargeDeclined",
+        "confirm": True,
+        "return_url": RETURN_URL,
+    }
     with pytest.raises(stripe.CardError) as first:
         client.v1.payment_intents.create(params=params, options={"idempotency_key": "pay-1"})
     assert first.value.http_status == 402 and first.value.code == "card_declined"
@@ -114,7 +120,13 @@ def test_pagination_and_expand(client: stripe.StripeClient) -> None:
     assert [c.id for c in back.data] == [c.id for c in page1.data]
     assert [c.id for c in client.v1.customers.list().auto_paging_iter()] == ids[::-1]
     pi = client.v1.payment_intents.create(
-        params={"amount": 1000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 1000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "return_url": RETURN_URL,
+        }
     )
     expanded = client.v1.payment_intents.retrieve(pi.id, params={"expand": ["latest_charge.balance_transaction"]})
     assert expanded.latest_charge.balance_transaction.amount == 1000
@@ -125,7 +137,7 @@ def test_pagination_and_expand(client: stripe.StripeClient) -> None:
 def test_payment_intent_lifecycle(client: stripe.StripeClient) -> None:
     pi = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd", "capture_method": "manual"})
     assert pi.status == "requires_payment_method"
-    pi = client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_visa"})
+    pi = client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_visa", "return_url": RETURN_URL})
     assert (pi.status, pi.amount_capturable) == ("requires_capture", 2000)
     pi = client.v1.payment_intents.capture(pi.id, params={"amount_to_capture": 1500})
     assert (pi.status, pi.amount_received) == ("succeeded", 1500)
@@ -142,6 +154,7 @@ def test_payment_intent_lifecycle(client: stripe.StripeClient) -> None:
                 "currency": "usd",
                 "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
                 "confirm": True,
+                "return_url": RETURN_URL,
             }
         )
     assert declined.value.json_body["error"]["decline_code"] == "insufficient_funds"

@@ -7,7 +7,7 @@ import stripe
 
 from stripe_sandbox import Sandbox
 
-from .helpers import control, destination_session, fetch_no_redirect, get_json, onboarded_account
+from .helpers import RETURN_URL, control, destination_session, fetch_no_redirect, get_json, onboarded_account
 
 
 def test_session_shape_and_line_items(client: stripe.StripeClient, sb: Sandbox) -> None:
@@ -93,7 +93,13 @@ def test_expire_and_clock_expiry(client: stripe.StripeClient, sb: Sandbox) -> No
 
 def test_refund_errors(client: stripe.StripeClient, sb: Sandbox) -> None:
     pi = client.v1.payment_intents.create(
-        params={"amount": 1000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 1000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "return_url": RETURN_URL,
+        }
     )
     refund = client.v1.refunds.create(params={"payment_intent": pi.id, "reason": "requested_by_customer"})
     assert (refund.amount, refund.status, refund.reason) == (1000, "succeeded", "requested_by_customer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 import stripe
@@ -10,7 +11,7 @@ import stripe
 from stripe_sandbox import Sandbox
 from stripe_sandbox.money import processing_fee
 
-from .helpers import balances, control, destination_session, onboarded_account
+from .helpers import RETURN_URL, balances, control, destination_session, onboarded_account
 
 DAY = 86400
 
@@ -100,6 +101,7 @@ def test_lost_dispute_recovered_from_seller(
         dispute.id, params={"evidence": {"uncategorized_text": "Delivered", "receipt": file.id}, "submit": True}
     )
     assert updated.status == "under_review" and updated.evidence.receipt == file.id
+    countered = 1_500 if currency == "usd" else 0  # the US countered fee; JPY's amount is unconfirmed: none
     with pytest.raises(stripe.InvalidRequestError) as refused:
         client.v1.refunds.create(params={"charge": dispute.charge})
     assert refused.value.code == "charge_disputed"
@@ -109,7 +111,7 @@ def test_lost_dispute_recovered_from_seller(
     # The platform recovers the seller's share (amount - application fee) with a transfer reversal.
     charge = client.v1.charges.retrieve(pi.latest_charge)
     client.v1.transfers.reversals.create(charge.transfer, params={"amount": 9_000})
-    assert sum(balances(client, None, currency)) == 1_000 - stripe_fee - 11_500 + 9_000
+    assert sum(balances(client, None, currency)) == 1_000 - stripe_fee - 11_500 - countered + 9_000
     assert sum(balances(client, seller, currency)) == 0
 
 
@@ -124,6 +126,73 @@ def test_won_dispute_reinstates_funds(client: stripe.StripeClient, sb: Sandbox) 
     assert client.v1.disputes.retrieve(dispute.id).status == "won"
 
 
+def _disputed(client: stripe.StripeClient, sb: Sandbox, currency: str = "usd", amount: int = 5_000) -> Any:
+    seller = onboarded_account(client, sb, country="JP" if currency == "jpy" else "US")
+    session = destination_session(client, seller, amount, amount // 10, currency)
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4000000000000259")
+    return client.v1.disputes.list(params={"payment_intent": result["payment_intent"]}).data[0]
+
+
+def test_an_update_without_submit_submits_and_a_draft_does_not(client: stripe.StripeClient, sb: Sandbox) -> None:
+    """Stripe's `submit` defaults to true: only `submit=false` stages evidence."""
+    dispute = _disputed(client, sb)
+    staged = {"evidence": {"product_description": "A mug"}, "submit": False}
+    draft = client.v1.disputes.update(dispute.id, params=staged)
+    assert (draft.status, draft.evidence_details.submission_count, draft.evidence_details.has_evidence) == (
+        "needs_response",
+        0,
+        True,
+    )
+    sent = client.v1.disputes.update(dispute.id, params={"evidence": {"shipping_carrier": "UPS"}})
+    assert (sent.status, sent.evidence_details.submission_count) == ("under_review", 1)
+    assert sent.evidence.product_description == "A mug" and sent.evidence_details.past_due is False
+    with pytest.raises(stripe.InvalidRequestError, match="under review"):
+        client.v1.disputes.update(dispute.id, params={"evidence": {"shipping_carrier": "DHL"}})
+
+
+@pytest.mark.parametrize(
+    ("currency", "magic", "status", "back", "countered"),
+    [
+        ("usd", "winning_evidence", "won", 5_000, 0),
+        ("usd", "losing_evidence", "lost", 0, -1_500),
+        ("jpy", "winning_evidence", "won", 5_000, 0),
+        ("jpy", "losing_evidence", "lost", 0, 0),
+    ],
+)
+def test_magic_evidence_decides_the_outcome_and_the_countered_fee_follows(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, magic: str, status: str, back: int, countered: int
+) -> None:
+    """Test mode: `winning_evidence` closes the submitted dispute won (the amount and the countered fee come back,
+    the dispute fee does not), `losing_evidence` lost (the countered fee stays charged: USD only)."""
+    dispute = _disputed(client, sb, currency)
+    before = sum(balances(client, None, currency))
+    closed = client.v1.disputes.update(dispute.id, params={"evidence": {"uncategorized_text": magic}})
+    assert closed.status == status
+    assert sum(balances(client, None, currency)) == before + back + countered
+    fees = client.v1.balance_transactions.list(params={"source": dispute.id, "type": "stripe_fee"}).data
+    assert sorted(t.amount for t in fees) == ([] if currency == "jpy" else sorted({-1_500, 1_500 if back else -1_500}))
+    types = [e.type for e in client.v1.events.list(params={"limit": 4}).data]
+    assert types[0] == "charge.dispute.closed"
+    assert ("charge.dispute.funds_reinstated" in types) is (status == "won")
+    assert len(closed.balance_transactions) == (2 if back else 1)
+
+
+def test_past_due_means_a_late_submission_not_the_clock(client: stripe.StripeClient, sb: Sandbox) -> None:
+    dispute = _disputed(client, sb)
+    control(sb, "clock/advance", seconds=8 * DAY)
+    after = client.v1.disputes.retrieve(dispute.id)
+    assert (after.status, after.evidence_details.past_due) == ("needs_response", False)
+    late = client.v1.disputes.update(dispute.id, params={"evidence": {"uncategorized_text": "Late but true"}})
+    assert (late.status, late.evidence_details.past_due) == ("under_review", True)
+
+
+def test_evidence_over_150000_characters_is_refused(client: stripe.StripeClient, sb: Sandbox) -> None:
+    dispute = _disputed(client, sb)
+    with pytest.raises(stripe.InvalidRequestError, match="150,000"):
+        client.v1.disputes.update(dispute.id, params={"evidence": {"uncategorized_text": "x" * 150_001}})
+    assert client.v1.disputes.retrieve(dispute.id).status == "needs_response"
+
+
 def test_separate_charge_and_transfer_with_source_transaction(client: stripe.StripeClient, sb: Sandbox) -> None:
     seller_a = onboarded_account(client, sb, email="a@example.com")
     seller_b = onboarded_account(client, sb, email="b@example.com")
@@ -133,6 +202,7 @@ def test_separate_charge_and_transfer_with_source_transaction(client: stripe.Str
             "currency": "usd",
             "payment_method": "pm_card_visa",
             "confirm": True,
+            "return_url": RETURN_URL,
             "transfer_group": "cart_1",
         }
     )

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from stripe_sandbox import Sandbox
 from stripe_sandbox.money import processing_fee, proportional
 
-from .helpers import balances, control, destination_session, onboarded_account
+from .helpers import RETURN_URL, balances, control, destination_session, onboarded_account
 
 
 @given(amount=st.integers(1, 10**9), currency=st.sampled_from(["usd", "jpy", "eur", "gbp", "xyz"]))
@@ -71,7 +71,13 @@ def test_money_is_conserved_across_refunds(
 
 def test_concurrent_refunds_never_exceed_the_charge(client: stripe.StripeClient, sb: Sandbox) -> None:
     pi = client.v1.payment_intents.create(
-        params={"amount": 1_000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 1_000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "return_url": RETURN_URL,
+        }
     )
     ok: list[str] = []
     refused: list[str] = []

@@ -7,14 +7,14 @@ import stripe
 
 from stripe_sandbox import Sandbox
 
-from .helpers import control, destination_session, onboarded_account
+from .helpers import RETURN_URL, control, destination_session, onboarded_account
 
 
 def test_updates_emit_events_with_previous_attributes(client: stripe.StripeClient) -> None:
     pi = client.v1.payment_intents.create(params={"amount": 1000, "currency": "usd", "metadata": {"a": "1"}})
     pi = client.v1.payment_intents.update(pi.id, params={"amount": 1200, "metadata": {"b": "2"}})
     assert pi.amount == 1200 and pi.metadata.to_dict() == {"a": "1", "b": "2"}
-    pi = client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_visa"})
+    pi = client.v1.payment_intents.confirm(pi.id, params={"payment_method": "pm_card_visa", "return_url": RETURN_URL})
     charge = client.v1.charges.update(pi.latest_charge, params={"description": "Order 7"})
     assert charge.description == "Order 7"
     event = client.v1.events.list(params={"type": "charge.updated"}).data[0]

@@ -6,7 +6,7 @@ import stripe
 
 from stripe_sandbox import Sandbox
 
-from .helpers import Receiver, control, destination_session, get_json, onboarded_account
+from .helpers import RETURN_URL, Receiver, control, destination_session, get_json, onboarded_account
 
 PLATFORM_SECRET = "whsec_platform_test"
 CONNECT_SECRET = "whsec_connect_test"
@@ -61,6 +61,7 @@ def test_retries_on_500_and_records_attempts(client: stripe.StripeClient, sb: Sa
                 "currency": "usd",
                 "payment_method": "pm_card_visa",
                 "confirm": True,
+                "return_url": RETURN_URL,
                 "customer": cus.id,
             }
         )
@@ -79,15 +80,21 @@ def test_hold_release_reverse_and_redeliver(client: stripe.StripeClient, sb: San
         control(sb, "deliveries/hold")
         a = client.v1.customers.create(params={"name": "a"})
         pi = client.v1.payment_intents.create(
-            params={"amount": 700, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+            params={
+                "amount": 700,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "return_url": RETURN_URL,
+            }
         )
         assert sb.wait_for_webhooks()  # returns at once: held deliveries are neither queued nor in flight
         assert rx.requests == []
-        assert get_json(sb, "/_sandbox/deliveries")["held"] == 2
-        assert control(sb, "deliveries/release", order="reverse")["released"] == 2
+        assert get_json(sb, "/_sandbox/deliveries")["held"] == 3
+        assert control(sb, "deliveries/release", order="reverse")["released"] == 3
         assert sb.wait_for_webhooks()
         types = [e.type for e in rx.events(PLATFORM_SECRET)]
-        assert types == ["payment_intent.succeeded", "charge.succeeded"]
+        assert types == ["payment_intent.succeeded", "charge.succeeded", "payment_intent.created"]
         evt = client.v1.events.list(params={"type": "charge.succeeded"}).data[0]
         control(sb, f"events/{evt.id}/redeliver")
         assert sb.wait_for_webhooks()
@@ -107,7 +114,13 @@ def test_registered_endpoints_receive_matching_events(client: stripe.StripeClien
         assert platform_we.secret.startswith("whsec_") and platform_we.id.startswith("we_")
         onboarded_account(client, sb)
         client.v1.payment_intents.create(
-            params={"amount": 700, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+            params={
+                "amount": 700,
+                "currency": "usd",
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "return_url": RETURN_URL,
+            }
         )
         assert sb.wait_for_webhooks()
         assert [e.type for e in rx.events(platform_we.secret, "/we")] == ["charge.succeeded"]
@@ -119,7 +132,13 @@ def test_registered_endpoints_receive_matching_events(client: stripe.StripeClien
 
 def test_events_list_filters(client: stripe.StripeClient) -> None:
     client.v1.payment_intents.create(
-        params={"amount": 700, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+        params={
+            "amount": 700,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "return_url": RETURN_URL,
+        }
     )
     assert {e.type for e in client.v1.events.list(params={"type": "charge.*"}).data} == {"charge.succeeded"}
     both = client.v1.events.list(params={"types": ["charge.succeeded", "payment_intent.succeeded"]}).data

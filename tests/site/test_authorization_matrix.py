@@ -33,6 +33,7 @@ import copy
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -41,6 +42,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
@@ -54,10 +56,13 @@ from fees.models import FeeRule
 from fees.services import fee_rule_set
 from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order, OrderLine, OrderStatus, RefundRequest
+from orders.services.checkout import buyer_customer_ensure
+from payments.models import Dispute, DisputeFile
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_upload
 from tests.factories import UserFactory, make_platform_admin
+from tests.sandbox.helpers import client_for
 from tests.sellers.conftest import submit_onboarding
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +91,7 @@ class Row:
     query: dict[str, str] = field(default_factory=dict)  # query parameter -> name of an object of the world
     body: dict[str, Any] = field(default_factory=dict)  # form fields (pages) or JSON (API); Ref = an object's id
     upload: bool = False  # send an image (multipart) instead of the body
+    upload_field: str = "image"  # the multipart field the image goes in
     GET: str = ""
     POST: str = ""
     PATCH: str = ""
@@ -176,6 +182,42 @@ PAGES: dict[str, Row] = {
         body={"reason": "damaged", "scope": "whole"},
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302+   404    404    404    404    404",
+    ),
+    # Saved cards live on the user's own Stripe Customer: another user's card is not found. Adding one
+    # makes a Customer for a user who never paid (a row); a card changed at Stripe writes none here.
+    "saved_cards": Row(
+        GET=                              "login  200    200    200    200    200    200",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "saved_card_add": Row(
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  303    303+   303+   303+   303+   303+",
+    ),
+    "saved_card_added": Row(
+        query={"session_id": "paid_session"},
+        GET=                              "login  404    404    404    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "saved_card_default": Row(
+        {"payment_method": "buyer_card"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302    404    404    404    404    404",
+    ),
+    "saved_card_remove": Row(
+        {"payment_method": "buyer_card"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302    404    404    404    404    404",
+    ),
+    "buy_now": Row(
+        {"listing_id": "listing"},
+        body={"payment_method": Ref("buyer_card")},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302+   302    302    302    302    302",
+    ),
+    "buy_now_return": Row(
+        query={"order": "paid_order", "payment_intent": "paid_session"},
+        GET=                              "login  404    404    404    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
     ),
     # The Sell area: the signed-in user's own shop; another shop's listing or order is a 404.
     "sell_home": Row(
@@ -347,10 +389,66 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    405    404",
         POST=                             "login  404    404    404    404    302+   404",
     ),
+    "console_disputes": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
+    ),
+    "console_dispute_detail": Row(
+        {"dispute_id": "dispute"},
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
+    ),
+    "console_dispute_evidence": Row(
+        {"dispute_id": "dispute"},
+        body={"product_description": "Matrix evidence", "action": "draft"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302+   404",
+    ),
+    "console_dispute_file": Row(
+        {"dispute_id": "dispute"},
+        upload=True,
+        upload_field="file",
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302+   404",
+    ),
+    "console_dispute_file_download": Row(
+        {"dispute_id": "dispute", "file_id": "dispute_file"},
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
+    ),
+    "console_dispute_accept": Row(
+        {"dispute_id": "dispute"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302+   404",
+    ),
+    # A seller's disputes: its own only; the others' do not exist for it.
+    "sell_disputes": Row(
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_dispute_detail": Row(
+        {"dispute_id": "dispute"},
+        GET=                              "login  404    404    200    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_dispute_statement": Row(
+        {"dispute_id": "dispute"},
+        body={"statement": "Matrix statement"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302+   404    404    404",
+    ),
+    "sell_dispute_file": Row(
+        {"dispute_id": "dispute"},
+        upload=True,
+        upload_field="file",
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302+   404    404    404",
+    ),
     # Platform endpoints: Stripe's (a signature decides, not a role), health, the API's documents.
     "stripe_webhook": Row(GET=same("405"), POST=same("400")),
     "stripe_connect_webhook": Row(GET=same("405"), POST=same("400")),
     "healthz": Row(GET=same("200"), POST=same("405")),
+    "favicon.ico": Row(GET=same("301"), POST=same("301")),
     "api-v1:openapi-json": Row(GET=same("200"), POST=same("200")),
     "api-v1:openapi-view": Row(GET=same("200"), POST=same("200")),
     "api-v1:api-root": Row(GET=same("404"), POST=same("404")),
@@ -492,6 +590,7 @@ LISTING_IN = {"title": "New mug", "description": "", "price": 1200, "stock": 2, 
 #                                          anon   buyer  o.buyer seller o.sell admin  staff
 SIGNED_IN =                               "401    200    200    200    200    200    200"
 SELLERS =                                 "401    404    404    200    200    404    404"
+CONSOLE_403 =                             "401    403    403    403    403    200    403"
 API: dict[str, Row] = {
     "GET /api/v1/me": Row(GET=SIGNED_IN),
     "GET /api/v1/seller/": Row(GET=SELLERS),
@@ -569,6 +668,40 @@ API: dict[str, Row] = {
         POST=                             "401    404    404    409    404    404    404",
     ),
     "GET /api/v1/seller/orders": Row(GET=SELLERS),
+    "GET /api/v1/console/disputes": Row(GET=CONSOLE_403),
+    "GET /api/v1/console/disputes/{dispute_id}": Row({"dispute_id": "dispute"}, GET=CONSOLE_403),
+    "PUT /api/v1/console/disputes/{dispute_id}/evidence": Row(
+        {"dispute_id": "dispute"},
+        body={"product_description": "Matrix evidence"},
+        PUT=                              "401    403    403    403    403    422+   403",
+    ),
+    "POST /api/v1/console/disputes/{dispute_id}/files": Row(
+        {"dispute_id": "dispute"},
+        upload=True,
+        upload_field="file",
+        POST=                             "401    403    403    403    403    201+   403",
+    ),
+    # The world's dispute is not at Stripe: Stripe's refusal is a 422 after the checks.
+    "POST /api/v1/console/disputes/{dispute_id}/submit": Row(
+        {"dispute_id": "dispute"},
+        POST=                             "401    403    403    403    403    422+   403",
+    ),
+    "POST /api/v1/console/disputes/{dispute_id}/accept": Row(
+        {"dispute_id": "dispute"},
+        POST=                             "401    403    403    403    403    422+   403",
+    ),
+    "GET /api/v1/seller/disputes": Row(GET=SELLERS),
+    "PUT /api/v1/seller/disputes/{dispute_id}/statement": Row(
+        {"dispute_id": "dispute"},
+        body={"statement": "Matrix statement"},
+        PUT=                              "401    404    404    200+   404    404    404",
+    ),
+    "POST /api/v1/seller/disputes/{dispute_id}/files": Row(
+        {"dispute_id": "dispute"},
+        upload=True,
+        upload_field="file",
+        POST=                             "401    404    404    201+   404    404    404",
+    ),
     "POST /api/v1/seller/orders/{order_id}/fulfil": Row(
         {"order_id": "paid_order"},
         body={"tracking_number": "ZX-NEW-2"},
@@ -738,7 +871,46 @@ def build_world(sandbox: Any) -> World:
         status=WebhookEvent.Status.DEAD,
     )
 
+    dispute = Dispute.objects.create(
+        stripe_id="dp_CANARYDISPUTE",
+        stripe_charge_id="ch_CANARYDISPUTE",
+        order=paid,
+        seller=seller,
+        amount=2500,
+        currency="usd",
+        reason="fraudulent",
+        status="needs_response",
+        due_by=now + timedelta(days=6),
+        stripe_created_at=now,
+        seller_statement="CANARYSTATEMENT the mug was delivered",
+    )
+    proof = DisputeFile.objects.create(
+        dispute=dispute,
+        side="seller",
+        evidence_field="receipt",
+        file=ContentFile(b"%PDF-1.4 matrix", name="receipt.pdf"),
+        filename="receipt.pdf",
+        content_type="application/pdf",
+        size=15,
+        uploaded_by=users["seller"],
+    )
+    # A card saved on the buyer's Stripe Customer (the matrix removes it last, as the buyer).
+    buyer_card = (
+        client_for(sandbox)
+        .v1.setup_intents.create(
+            params={
+                "customer": buyer_customer_ensure(user=users["buyer"]),
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+                "return_url": "https://shop.example/return",
+            }
+        )
+        .payment_method
+    )
+
     objects = {
+        "dispute": str(dispute.pk),
+        "dispute_file": str(proof.pk),
         "category": category.slug,
         "category_pk": str(category.pk),
         "seller": str(seller.pk),
@@ -754,6 +926,7 @@ def build_world(sandbox: Any) -> World:
         "fulfilled_order": str(fulfilled.pk),
         "refund_request": str(refund_request.pk),
         "fee_rule": str(rule.pk),
+        "buyer_card": buyer_card,
         "event": event.pk,
         "order_content_type": str(ContentType.objects.get_for_model(Order).pk),
         "buyer_uidb36": int_to_base36(buyer.pk),
@@ -764,14 +937,14 @@ def build_world(sandbox: Any) -> World:
     }
     canaries = {
         # A seller sees the email of whoever bought from it; the console shows sellers' emails.
-        "ada.canary@": frozenset({"buyer", "seller"}),
+        "ada.canary@": frozenset({"buyer", "seller", "admin"}),  # the admin reads a disputed order
         "bea.canary@": frozenset({"other_buyer", "other_seller"}),
         "cy.canary@": frozenset({"seller", "admin"}),
         "dee.canary@": frozenset({"other_seller", "admin"}),
         "eve.canary@": frozenset({"admin"}),
         "fay.canary@": frozenset({"staff"}),
         "CANARYDRAFT": frozenset({"seller"}),
-        "CANARYLINE1": frozenset({"buyer", "seller"}),
+        "CANARYLINE1": frozenset({"buyer", "seller", "admin"}),
         "CANARYLINE2": frozenset({"other_buyer", "other_seller"}),
         "CANARYTRACK1": frozenset({"buyer", "seller"}),
         "CANARYTRACK2": frozenset({"other_buyer", "other_seller"}),
@@ -780,6 +953,7 @@ def build_world(sandbox: Any) -> World:
         "CANARYEVENT": frozenset({"admin"}),
         "CANARYPAYLOAD": frozenset({"admin"}),
         "CANARYNOTE": frozenset({"admin"}),
+        "CANARYSTATEMENT": frozenset({"seller", "admin"}),
         str(seller.stripe_account_id): frozenset({"seller", "admin"}),
         str(other_seller.stripe_account_id): frozenset({"other_seller", "admin"}),
     }
@@ -862,8 +1036,8 @@ class Matrix:
     def _send(self, role: str, method: str, url: str, row: Row, *, api_call: bool) -> Any:
         client = self.clients[role]
         kwargs: dict[str, Any] = {}
-        if row.upload:
-            kwargs["data"] = {"image": png_upload()}
+        if row.upload and method != "GET":
+            kwargs["data"] = {row.upload_field: png_upload()}
         elif method != "GET" and api_call:
             body = {k: _resolve(v, self.world, as_json=True) for k, v in row.body.items()}
             kwargs["data"], kwargs["content_type"] = body, "application/json"

@@ -73,6 +73,12 @@ def test_filters_by_status_type_account_and_id(admin_client: Client) -> None:
     assert a.pk in page and b.pk not in page
 
 
+def test_the_status_links_keep_a_search_with_ampersands_and_hashes_intact(admin_client: Client) -> None:
+    page = admin_client.get("/console/events/", {"q": "a&status=dead#x", "type": EFFECT}).content.decode()
+    # Encoded, a searched "&" or "#" stays part of the search instead of becoming a new parameter or a fragment.
+    assert f'href="?type={EFFECT}&amp;q=a%26status%3Ddead%23x"' in page
+
+
 def test_an_admin_replays_a_dead_event_from_its_page(
     admin_client: Client,
     settings,

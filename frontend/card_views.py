@@ -1,0 +1,167 @@
+"""The buyer's saved cards, and "Buy now" with one.
+
+Saving happens on Stripe's hosted page (`mode=setup`); the list, the default and removal are read
+from and written to Stripe (the cards live on the buyer's Customer, never here). "Buy now" pays one
+unit of a listing with a saved card: paid at once, or after Stripe's 3-D Secure page, which sends
+the buyer back to `buy_now_return`. Views parse, call one service, render.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from marketplace.errors import DomainError, NotFound
+from orders import selectors
+from orders.models import Order, OrderStatus
+from orders.services import saved_cards
+
+
+@login_required
+@require_GET
+def cards(request: HttpRequest) -> HttpResponse:
+    try:
+        found = saved_cards.saved_cards_for(user=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        found = []
+    return render(request, "orders/cards.html", {"cards": found, "attempt": uuid.uuid4().hex})
+
+
+def _attempt(request: HttpRequest) -> str:
+    """The form's one-time token (a double submit sends it twice), or a fresh one."""
+    attempt = request.POST.get("attempt", "")
+    try:
+        return uuid.UUID(attempt).hex
+    except ValueError:
+        return uuid.uuid4().hex
+
+
+@login_required
+@require_POST
+def card_add(request: HttpRequest) -> HttpResponse:
+    """303 to Stripe's page that saves a card."""
+    back = request.build_absolute_uri(reverse("saved_cards"))
+    done = request.build_absolute_uri(reverse("saved_card_added")) + "?session_id={CHECKOUT_SESSION_ID}"
+    try:
+        url = saved_cards.saved_card_setup_start(
+            user=request.user, attempt=_attempt(request), success_url=done, cancel_url=back
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("saved_cards")
+    return HttpResponseRedirect(url, status=303)
+
+
+@login_required
+@require_GET
+def card_added(request: HttpRequest) -> HttpResponse:
+    session_id = request.GET.get("session_id", "")
+    if not session_id.startswith("cs_"):
+        raise Http404("No such card setup.")
+    try:
+        card = saved_cards.saved_card_setup_finish(user=request.user, session_id=session_id)
+    except NotFound:
+        raise Http404("No such card setup.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("saved_cards")
+    if card is None:
+        messages.warning(request, "The card was not saved.")
+    else:
+        messages.success(request, f"Saved: {card.label}{' (your default card)' if card.is_default else ''}.")
+    return redirect("saved_cards")
+
+
+@login_required
+@require_POST
+def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
+    try:
+        card = saved_cards.saved_card_make_default(user=request.user, payment_method=payment_method)
+    except NotFound:
+        raise Http404("No such saved card.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{card.label} is now your default card.")
+    return redirect("saved_cards")
+
+
+@login_required
+@require_POST
+def card_remove(request: HttpRequest, payment_method: str) -> HttpResponse:
+    try:
+        card = saved_cards.saved_card_remove(user=request.user, payment_method=payment_method)
+    except NotFound:
+        raise Http404("No such saved card.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Removed {card.label}.")
+    return redirect("saved_cards")
+
+
+@login_required
+@require_POST
+def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
+    """Pay one unit now with the saved card named in the form; 303 to the 3-D Secure page when the
+    bank asks for it. A decline comes back to the listing with the bank's reason."""
+    attempt = _attempt(request)
+    return_url = request.build_absolute_uri(reverse("buy_now_return")) + "?order={ORDER_ID}"
+    try:
+        started = saved_cards.buy_now(
+            buyer=request.user,
+            listing_id=listing_id,
+            payment_method=request.POST.get("payment_method", ""),
+            attempt=attempt,
+            return_url=return_url,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("storefront_listing", listing_id=listing_id)
+    if started.redirect_url:
+        return HttpResponseRedirect(started.redirect_url, status=303)
+    return _after(request, started.order)
+
+
+@login_required
+@require_GET
+def buy_now_return(request: HttpRequest) -> HttpResponse:
+    """Stripe's 3-D Secure page sends the buyer here; the PaymentIntent is re-read, never trusted
+    from the query string."""
+    try:
+        order = selectors.order_for_buyer(buyer=request.user, order_id=int(request.GET.get("order", "")))
+        order = saved_cards.buy_now_settle(order=order, payment_intent=request.GET.get("payment_intent", ""))
+    except (ValueError, NotFound):
+        raise Http404("No such payment.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("order_list")
+    return _after(request, order)
+
+
+def _after(request: HttpRequest, order: Order) -> HttpResponse:
+    if order.is_paid:
+        messages.success(request, "Thank you! Your payment went through.")
+        return redirect("order_detail", order_id=order.pk)
+    if order.status == OrderStatus.PAYMENT_FAILED:
+        messages.error(request, order.status_message)
+        return redirect("storefront_listing", listing_id=order.lines.values_list("listing_id", flat=True)[0])
+    return redirect("order_detail", order_id=order.pk)
+
+
+urlpatterns = [
+    path("listing/<int:listing_id>/buy-now/", buy_now, name="buy_now"),
+    path("buy-now/return/", buy_now_return, name="buy_now_return"),
+    path("account/cards/", cards, name="saved_cards"),
+    path("account/cards/add/", card_add, name="saved_card_add"),
+    path("account/cards/added/", card_added, name="saved_card_added"),
+    path("account/cards/<str:payment_method>/default/", card_default, name="saved_card_default"),
+    path("account/cards/<str:payment_method>/remove/", card_remove, name="saved_card_remove"),
+]

@@ -1,0 +1,191 @@
+"""Platform admin pages for disputes: the queue (soonest deadline first, filters), one dispute laid
+out as evidence (the order, its shipping and refunds, the seller's statement and files), the
+evidence form (draft / submit once, with a confirmation), proof files, and accepting the dispute."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils import timezone
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_GET, require_POST
+
+from frontend.decorators import platform_admin_required
+from marketplace.errors import DomainError, NotFound
+from payments import disputes as services
+from payments import selectors
+from payments.models import REASONS, Dispute, DisputeFile, DisputeFileSide, DisputeStatus
+from sellers.models import Seller
+
+PAGE_SIZE = 50
+
+
+def _dispute(dispute_id: int) -> Dispute:
+    try:
+        return selectors.dispute_for_console(dispute_id=dispute_id)
+    except NotFound:
+        raise Http404("No such dispute.") from None
+
+
+@platform_admin_required
+@require_GET
+def console_disputes(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status") or ""
+    if status not in (*DisputeStatus.values, "all"):
+        status = ""
+    reason = request.GET.get("reason") or ""
+    reason = reason if reason in REASONS else ""
+    currency = (request.GET.get("currency") or "").lower()[:3]
+    try:
+        seller_id = int(request.GET["seller"]) if request.GET.get("seller") else None
+    except ValueError:
+        seller_id = None
+    qs = selectors.disputes_for_console(status=status, reason=reason, seller_id=seller_id, currency=currency)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [
+        {
+            "d": d,
+            "days_left": selectors.days_left(d, now=now),
+            "complete": selectors.evidence_completeness(d, file_count=getattr(d, "file_count", None)),
+        }
+        for d in page
+    ]
+    context = {
+        "page": page,
+        "rows": rows,
+        "status": status,
+        "reason": reason,
+        "currency": currency,
+        "seller_id": seller_id,
+        "statuses": DisputeStatus.choices,
+        "reasons": sorted(REASONS),
+        "sellers": Seller.objects.filter(disputes__isnull=False).distinct().order_by("shop_name"),
+    }
+    return render(request, "console/disputes.html", context)
+
+
+@platform_admin_required
+@require_GET
+def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    dispute = _dispute(dispute_id)
+    order = dispute.order
+    files = list(dispute.files.all())
+    evidence = dict(dispute.evidence)
+    if not evidence.get("uncategorized_text") and dispute.seller_statement:
+        evidence["uncategorized_text"] = dispute.seller_statement
+    if order is not None:
+        evidence.setdefault("shipping_carrier", order.carrier)
+        evidence.setdefault("shipping_tracking_number", order.tracking_number)
+        if order.fulfilled_at:
+            evidence.setdefault("shipping_date", order.fulfilled_at.date().isoformat())
+        evidence.setdefault("customer_email_address", order.buyer.email)
+        evidence.setdefault("product_description", ", ".join(f"{li.quantity} x {li.title}" for li in order.lines.all()))
+    fields = [(name, label, evidence.get(name, "")) for name, label in services.EVIDENCE_TEXT_FIELDS.items()]
+    context = {
+        "dispute": dispute,
+        "order": order,
+        "lines": list(order.lines.all()) if order else [],
+        "payment": dispute.payment,
+        "reason_text": services.reason_text(dispute.reason),
+        "days_left": selectors.days_left(dispute),
+        "complete": selectors.evidence_completeness(dispute, file_count=len(files)),
+        "fields": fields,
+        "file_fields": services.EVIDENCE_FILE_FIELDS,
+        "seller_files": [f for f in files if f.side == DisputeFileSide.SELLER],
+        "admin_files": [f for f in files if f.side == DisputeFileSide.ADMIN],
+        "answerable": dispute.is_answerable,
+    }
+    return render(request, "console/disputes_detail.html", context)
+
+
+@platform_admin_required
+@require_POST
+def console_dispute_evidence(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    dispute = _dispute(dispute_id)
+    evidence = {name: request.POST.get(name, "") for name in services.EVIDENCE_TEXT_FIELDS}
+    submit = request.POST.get("action") == "submit"
+    if submit and request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the confirmation: evidence can be submitted to the bank only once.")
+        return redirect("console_dispute_detail", dispute_id=dispute.pk)
+    try:
+        services.dispute_evidence_save(dispute=dispute, evidence=evidence, submit=submit)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "Evidence submitted to the bank. It decides now; we email everyone when it does."
+            if submit
+            else "Draft saved at Stripe. Nothing was sent to the bank yet.",
+        )
+    return redirect("console_dispute_detail", dispute_id=dispute.pk)
+
+
+@platform_admin_required
+@require_POST
+def console_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    dispute = _dispute(dispute_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a file to upload.")
+        return redirect("console_dispute_detail", dispute_id=dispute.pk)
+    try:
+        services.dispute_file_add(
+            dispute=dispute,
+            upload=upload,
+            user=request.user,
+            side=DisputeFileSide.ADMIN,
+            evidence_field=request.POST.get("evidence_field", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{upload.name} attached. It goes to Stripe with the evidence.")
+    return redirect("console_dispute_detail", dispute_id=dispute.pk)
+
+
+@platform_admin_required
+@require_POST
+def console_dispute_accept(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    dispute = _dispute(dispute_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick the confirmation: accepting a dispute cannot be undone.")
+        return redirect("console_dispute_detail", dispute_id=dispute.pk)
+    try:
+        services.dispute_accept(dispute=dispute)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Dispute accepted: it is lost, and the buyer keeps the money.")
+    return redirect("console_dispute_detail", dispute_id=dispute.pk)
+
+
+@platform_admin_required
+@require_GET
+def console_dispute_file_download(request: HttpRequest, dispute_id: int, file_id: int) -> HttpResponse:
+    """The file as uploaded (at most 4 MB, so read whole), as an attachment: never rendered inline."""
+    upload = DisputeFile.objects.filter(pk=file_id, dispute_id=dispute_id).first()
+    if upload is None:
+        raise Http404("No such file.")
+    with upload.file.open("rb") as fh:
+        response = HttpResponse(fh.read(), content_type=upload.content_type)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=upload.filename) or ""
+    return response
+
+
+urlpatterns = [
+    path("console/disputes/", console_disputes, name="console_disputes"),
+    path("console/disputes/<int:dispute_id>/", console_dispute_detail, name="console_dispute_detail"),
+    path("console/disputes/<int:dispute_id>/evidence/", console_dispute_evidence, name="console_dispute_evidence"),
+    path("console/disputes/<int:dispute_id>/files/", console_dispute_file, name="console_dispute_file"),
+    path(
+        "console/disputes/<int:dispute_id>/files/<int:file_id>/",
+        console_dispute_file_download,
+        name="console_dispute_file_download",
+    ),
+    path("console/disputes/<int:dispute_id>/accept/", console_dispute_accept, name="console_dispute_accept"),
+]

@@ -1,0 +1,104 @@
+"""The seller's side of disputes: their own disputes with the deadline, and one dispute where they
+write what happened and upload proof (PDF, PNG, JPEG) until the admins send the evidence. Another
+seller's dispute is a 404; sellers never send anything to Stripe themselves."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_POST
+
+from marketplace.errors import DomainError, NotFound
+from payments import disputes as services
+from payments import selectors
+from payments.models import Dispute, DisputeFileSide
+from sellers.models import Seller
+from sellers.selectors import seller_for_user
+
+
+def _seller(request: HttpRequest) -> Seller:
+    try:
+        return seller_for_user(user=request.user)
+    except NotFound:
+        raise Http404("You don't have a shop yet.") from None
+
+
+def _own(request: HttpRequest, dispute_id: int) -> tuple[Seller, Dispute]:
+    seller = _seller(request)
+    try:
+        return seller, selectors.dispute_for_seller(seller=seller, dispute_id=dispute_id)
+    except NotFound:
+        raise Http404("No such dispute.") from None
+
+
+@login_required
+@require_GET
+def sell_disputes(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    disputes = list(selectors.disputes_for_seller(seller=seller)[:100])
+    rows = [{"d": d, "days_left": selectors.days_left(d)} for d in disputes]
+    return render(request, "sell/disputes.html", {"seller": seller, "rows": rows})
+
+
+@login_required
+@require_GET
+def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    seller, dispute = _own(request, dispute_id)
+    context = {
+        "seller": seller,
+        "dispute": dispute,
+        "order": dispute.order,
+        "reason_text": services.reason_text(dispute.reason),
+        "days_left": selectors.days_left(dispute),
+        "files": [f for f in dispute.files.all() if f.side == DisputeFileSide.SELLER],
+        "file_fields": services.EVIDENCE_FILE_FIELDS,
+        "answerable": dispute.is_answerable,
+    }
+    return render(request, "sell/disputes_detail.html", context)
+
+
+@login_required
+@require_POST
+def sell_dispute_statement(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    _, dispute = _own(request, dispute_id)
+    try:
+        services.dispute_statement_save(dispute=dispute, statement=request.POST.get("statement", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Saved. The platform's team reads it before sending the evidence.")
+    return redirect("sell_dispute_detail", dispute_id=dispute.pk)
+
+
+@login_required
+@require_POST
+def sell_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
+    _, dispute = _own(request, dispute_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a file to upload.")
+        return redirect("sell_dispute_detail", dispute_id=dispute.pk)
+    try:
+        services.dispute_file_add(
+            dispute=dispute,
+            upload=upload,
+            user=request.user,
+            side=DisputeFileSide.SELLER,
+            evidence_field=request.POST.get("evidence_field", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{upload.name} uploaded.")
+    return redirect("sell_dispute_detail", dispute_id=dispute.pk)
+
+
+urlpatterns = [
+    path("sell/disputes/", sell_disputes, name="sell_disputes"),
+    path("sell/disputes/<int:dispute_id>/", sell_dispute_detail, name="sell_dispute_detail"),
+    path("sell/disputes/<int:dispute_id>/statement/", sell_dispute_statement, name="sell_dispute_statement"),
+    path("sell/disputes/<int:dispute_id>/files/", sell_dispute_file, name="sell_dispute_file"),
+]

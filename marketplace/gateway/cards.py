@@ -1,0 +1,116 @@
+"""Saved cards and one-click payments: Checkout in `mode=setup`, PaymentMethods on the buyer's
+Customer, the customer's default card, and PaymentIntents the server confirms with a saved card.
+
+Why here: these are Stripe calls like any other, so they go through the one door and return the
+typed objects of `gateway.types`. Every call that creates or changes something takes an
+idempotency key derived from our own ids and the request's parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marketplace import gateway
+from marketplace.gateway.types import CheckoutSession, Customer, PaymentIntent, PaymentMethod
+
+
+def setup_session_create(
+    *, user_id: int, attempt: str, customer: str, success_url: str, cancel_url: str, expires_at: int
+) -> CheckoutSession:
+    """Stripe's hosted page that saves a card on the buyer's Customer (`mode=setup`, usage
+    off-session so renewals and one-click payments can use it). `attempt` (a token of the form the
+    buyer submitted) is part of the key: a double click gets the same page, a new visit a new one."""
+    params: dict[str, Any] = {
+        "mode": "setup",
+        "customer": customer,
+        "client_reference_id": f"user-{user_id}",
+        "metadata": {"user_id": str(user_id)},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": expires_at,
+    }
+    key = gateway.idempotency_key("setup-session-create", user_id, attempt)
+    options = gateway.request_options(idempotency_key=key)
+    return CheckoutSession.from_stripe(
+        gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)
+    )
+
+
+def setup_session_retrieve(session_id: str) -> CheckoutSession:
+    """A `mode=setup` session with its SetupIntent expanded (status, the saved card's id)."""
+    params = {"expand": ["setup_intent"]}
+    return CheckoutSession.from_stripe(
+        gateway.call(gateway.client().v1.checkout.sessions.retrieve, session_id, params=params)
+    )
+
+
+def customer_retrieve(customer: str) -> Customer:
+    """The Customer, for its default card (`invoice_settings.default_payment_method`)."""
+    return Customer.from_stripe(gateway.call(gateway.client().v1.customers.retrieve, customer))
+
+
+def payment_methods_list(*, customer: str) -> list[PaymentMethod]:
+    """The cards saved on the Customer, newest first (at most 100: a person has a handful)."""
+    page = gateway.call(
+        gateway.client().v1.customers.payment_methods.list, customer, params={"type": "card", "limit": 100}
+    )
+    return [PaymentMethod.from_stripe(pm) for pm in page.data]
+
+
+def payment_method_retrieve(payment_method: str) -> PaymentMethod:
+    return PaymentMethod.from_stripe(gateway.call(gateway.client().v1.payment_methods.retrieve, payment_method))
+
+
+def customer_default_payment_method_set(*, customer: str, payment_method: str) -> Customer:
+    """Make a saved card the one used by default (Stripe refuses a card of another customer)."""
+    params: dict[str, Any] = {"invoice_settings": {"default_payment_method": payment_method}}
+    key = gateway.idempotency_key("customer-default-card", customer, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return Customer.from_stripe(
+        gateway.call(gateway.client().v1.customers.update, customer, params=params, options=options)
+    )
+
+
+def payment_method_detach(*, payment_method: str) -> PaymentMethod:
+    """Remove a saved card from its customer (Stripe also clears it as the default)."""
+    key = gateway.idempotency_key("payment-method-detach", payment_method)
+    options = gateway.request_options(idempotency_key=key)
+    return PaymentMethod.from_stripe(
+        gateway.call(gateway.client().v1.payment_methods.detach, payment_method, options=options)
+    )
+
+
+def payment_intent_confirm_saved_card(
+    *,
+    order_id: int,
+    customer: str,
+    payment_method: str,
+    amount: int,
+    currency: str,
+    application_fee_amount: int,
+    destination: str,
+    return_url: str,
+) -> PaymentIntent:
+    """Pay an order now with a saved card: a destination charge with our fee, created and confirmed
+    by the server while the buyer is on the page (on-session, so a card that asks for 3-D Secure
+    answers `requires_action` with the page to send the buyer to, and `return_url` brings them back).
+
+    A decline raises `CardDeclined` with Stripe's sentence for the buyer. The key is the order: a
+    retried request gets the first attempt's PaymentIntent, never a second charge."""
+    metadata = {"order_id": str(order_id), "flow": "saved_card"}
+    params: dict[str, Any] = {
+        "amount": amount,
+        "currency": currency,
+        "customer": customer,
+        "payment_method": payment_method,
+        "application_fee_amount": application_fee_amount,
+        "transfer_data": {"destination": destination},
+        "metadata": metadata,
+        "confirm": True,
+        "return_url": return_url,
+    }
+    key = gateway.idempotency_key("saved-card-payment", order_id, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return PaymentIntent.from_stripe(
+        gateway.call(gateway.client().v1.payment_intents.create, params=params, options=options)
+    )

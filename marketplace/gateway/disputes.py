@@ -1,0 +1,62 @@
+"""Disputes: read them, send evidence (files through Stripe's Files API), accept them.
+
+Why here: like every Stripe call, through the one door, returning typed objects. Evidence goes to
+the bank with `submit=true` (Stripe's default when `submit` is left out, which is why this module
+always says which it means), and "typically you may only submit evidence once", so every changing
+call carries an idempotency key from our own ids and its parameters: a retried click or task
+never submits twice, and a draft saved with other fields gets a key of its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Mapping
+from typing import Any
+
+from marketplace import gateway
+from marketplace.gateway.types import BalanceTransaction, Dispute, File
+
+
+def dispute_retrieve(dispute_id: str) -> Dispute:
+    """The dispute as Stripe sees it now (its status, deadline, evidence and balance transactions).
+    Webhook handlers re-read through this, since dispute events arrive in any order."""
+    return Dispute.from_stripe(gateway.call(gateway.client().v1.disputes.retrieve, dispute_id))
+
+
+def dispute_update(*, dispute_id: str, evidence: Mapping[str, str], submit: bool, version: int) -> Dispute:
+    """Save the evidence at Stripe, staged (`submit=False`) or sent to the bank (`submit=True`).
+
+    `evidence` uses Stripe's field names; a file field holds a `file_...` id from `file_create`.
+    `version` is our own counter of the dispute's evidence saves, so a new save with the same
+    fields still reaches Stripe while a retry of one save does not."""
+    params: dict[str, Any] = {"evidence": dict(evidence), "submit": submit}
+    key = gateway.idempotency_key("dispute-update", dispute_id, version, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return Dispute.from_stripe(gateway.call(gateway.client().v1.disputes.update, dispute_id, params, options))
+
+
+def dispute_close(*, dispute_id: str) -> Dispute:
+    """Accept the dispute: Stripe marks it lost and the funds stay withdrawn. Irreversible."""
+    options = gateway.request_options(idempotency_key=gateway.idempotency_key("dispute-close", dispute_id))
+    return Dispute.from_stripe(gateway.call(gateway.client().v1.disputes.close, dispute_id, options=options))
+
+
+def file_create(*, upload_id: int, filename: str, content: bytes) -> File:
+    """Upload one evidence file (`purpose=dispute_evidence`) to Stripe's Files API. The key is our
+    own upload row and the content's hash, so each file reaches Stripe once."""
+    params: dict[str, Any] = {"purpose": "dispute_evidence"}
+    digest = hashlib.sha256(content).hexdigest()
+    key = gateway.idempotency_key("file-create", upload_id, params={**params, "sha256": digest})
+    stream = io.BytesIO(content)
+    stream.name = filename
+    options = gateway.request_options(idempotency_key=key)
+    return File.from_stripe(gateway.call(gateway.client().v1.files.create, {**params, "file": stream}, options))
+
+
+def balance_transactions_of(*, source: str) -> list[BalanceTransaction]:
+    """The platform's balance transactions whose source is `source` (a dispute: its withdrawal, its
+    reinstatement, and the countered fee, which the dispute object does not list)."""
+    with gateway.translate_errors():
+        page = gateway.client().v1.balance_transactions.list({"source": source, "limit": 100})
+        return [BalanceTransaction.from_stripe(txn) for txn in page.auto_paging_iter()]

@@ -1,0 +1,275 @@
+"""Saved cards and one-click buying ("Buy now with Visa ending 4242").
+
+- *Saving* goes through Stripe's hosted page in `mode=setup`; the card lands on the buyer's
+  Customer, and the first one saved becomes the default (`invoice_settings.default_payment_method`).
+- *Buying* makes a one-unit order with its stock reserved and its fee snapshotted, like a cart
+  checkout, then the server creates and confirms a PaymentIntent with the saved card: a
+  destination charge with our fee. Paid at once, or after the 3-D Secure page (the buyer comes
+  back to `return_url`), or by `payment_intent.succeeded`: all three settle through
+  `order_mark_paid_by_intent`, the same single paid path (payment, ledger, emails) as Checkout.
+- A decline or a failed authentication closes the order with the reason, releases the unit and
+  leaves the cart alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.models import Listing
+from fees.policy import FeeLine, fee_for
+from marketplace.errors import CardDeclined, Conflict, InvalidInput, NotFound
+from marketplace.gateway import cards as gateway_cards
+from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway.types import PaymentError, PaymentIntent, PaymentMethod
+from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
+from orders.services._stock import close_order, lock_listings
+from orders.services.checkout import buyer_customer_ensure
+from orders.services.payment_state import order_mark_paid_by_intent
+from sellers.selectors import seller_can_sell, seller_cannot_sell_message
+
+SETUP_LIFETIME = timedelta(minutes=30)
+AUTH_FAILED = (
+    "Your bank could not confirm it was you (3-D Secure), so nothing was charged. Try again, or use another card."
+)
+NOT_PAID = "The payment did not go through, so nothing was charged. Try again, or use another card."
+
+
+@dataclass(frozen=True)
+class SavedCard:
+    id: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    is_default: bool
+
+    @property
+    def label(self) -> str:
+        """How a person names the card: "Visa ending 4242"."""
+        brand = {"amex": "American Express", "mastercard": "Mastercard"}.get(self.brand, self.brand.title())
+        return f"{brand} ending {self.last4}"
+
+
+@dataclass(frozen=True)
+class BuyNow:
+    order: Order
+    redirect_url: str | None  # the 3-D Secure page, when the bank asks for it
+
+
+def _customer_of(user: Any) -> str | None:
+    return StripeCustomer.objects.filter(user=user).values_list("stripe_customer_id", flat=True).first()
+
+
+def _card(pm: PaymentMethod, default: str | None) -> SavedCard | None:
+    if pm.card is None:
+        return None
+    return SavedCard(pm.id, pm.card.brand, pm.card.last4, pm.card.exp_month, pm.card.exp_year, pm.id == default)
+
+
+def saved_cards_for(*, user: Any) -> list[SavedCard]:
+    """The buyer's saved cards, the default first; no Stripe call for a buyer who never paid."""
+    customer = _customer_of(user)
+    if customer is None:
+        return []
+    default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+    cards = [c for c in (_card(pm, default) for pm in gateway_cards.payment_methods_list(customer=customer)) if c]
+    return sorted(cards, key=lambda c: not c.is_default)
+
+
+def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_url: str) -> str:
+    """The URL of Stripe's page that saves a card on the buyer's Customer (`attempt`: the form's
+    token, so a double submit opens one page)."""
+    customer = buyer_customer_ensure(user=user)
+    expires = timezone.now() + SETUP_LIFETIME + timedelta(minutes=1)
+    session = gateway_cards.setup_session_create(
+        user_id=user.pk,
+        attempt=attempt,
+        customer=customer,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        expires_at=int(expires.timestamp()),
+    )
+    return session.url or ""
+
+
+def saved_card_setup_finish(*, user: Any, session_id: str) -> SavedCard | None:
+    """Back from the setup page: the card saved by that session, made the default when the buyer
+    has none yet. Re-reads the session (never trusts the query string) and checks it is theirs."""
+    customer = _customer_of(user)
+    if customer is None:
+        raise NotFound("No such card setup.")
+    try:
+        session = gateway_cards.setup_session_retrieve(session_id)
+    except InvalidInput:
+        raise NotFound("No such card setup.") from None
+    if session.mode != "setup" or session.customer != customer:
+        raise NotFound("No such card setup.")
+    seti = session.setup_intent
+    if isinstance(seti, str) or seti is None or seti.status != "succeeded" or not seti.payment_method:
+        return None
+    current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+    if current is None:
+        gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=seti.payment_method)
+        current = seti.payment_method
+    return _card(gateway_cards.payment_method_retrieve(seti.payment_method), current)
+
+
+def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
+    customer = _customer_of(user)
+    if customer is None or not payment_method.startswith("pm_"):
+        raise NotFound("No such saved card.")
+    try:
+        pm = gateway_cards.payment_method_retrieve(payment_method)
+    except InvalidInput:
+        raise NotFound("No such saved card.") from None
+    if pm.customer != customer:
+        raise NotFound("No such saved card.")
+    return customer, pm
+
+
+def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
+    customer, pm = _own_card(user, payment_method)
+    gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=pm.id)
+    card = _card(pm, pm.id)
+    assert card is not None
+    return card
+
+
+def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
+    _, pm = _own_card(user, payment_method)
+    gateway_cards.payment_method_detach(payment_method=pm.id)
+    card = _card(pm, None)
+    assert card is not None
+    return card
+
+
+def default_card_for(*, user: Any) -> SavedCard | None:
+    """The card "Buy now" pays with: the default, else the newest saved one."""
+    cards = saved_cards_for(user=user)
+    return cards[0] if cards else None
+
+
+def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
+    """A one-unit order with its unit reserved and its fee snapshotted. `attempt` (a token of the
+    form) makes a double submit find the first order instead of paying twice."""
+    fingerprint = f"buy-now:{attempt}"[:64]
+    with transaction.atomic():
+        listing = lock_listings([listing_id]).get(listing_id)  # first: two submits queue here
+        existing = Order.objects.filter(buyer=buyer, cart_fingerprint=fingerprint).first()
+        if existing is not None:
+            return existing
+        if listing is None or not Listing.objects.visible().filter(pk=listing_id).exists():
+            raise NotFound("This item is not available right now.")
+        if listing.stock < 1:
+            raise InvalidInput(f"“{listing.title}” is sold out.", code="out_of_stock")
+        seller = listing.seller
+        if not seller_can_sell(seller):
+            raise Conflict(seller_cannot_sell_message(seller), code="seller_cannot_sell")
+        quote = fee_for(
+            seller=seller,
+            lines=[FeeLine(amount=listing.price, currency=listing.currency, category_id=listing.category_id)],
+        )
+        order = Order.objects.create(
+            buyer=buyer,
+            seller=seller,
+            currency=listing.currency,
+            amount_total=quote.amount,
+            application_fee_amount=quote.fee,
+            cart_fingerprint=fingerprint,
+            stock_reserved=True,
+        )
+        OrderLine.objects.create(
+            order=order,
+            listing=listing,
+            title=listing.title,
+            unit_amount=listing.price,
+            quantity=1,
+            fee_amount=quote.lines[0].fee,
+        )
+        Listing.objects.filter(pk=listing.pk).update(stock=F("stock") - 1)
+        return order
+
+
+def buy_now(*, buyer: Any, listing_id: int, payment_method: str, attempt: str, return_url: str) -> BuyNow:
+    """Pay one unit of a listing with a saved card. `return_url` may contain `{ORDER_ID}`.
+
+    Raises `CardDeclined` (with the bank's reason; the order is closed and the unit released) and
+    the other domain errors with a sentence for the buyer."""
+    customer, pm = _own_card(buyer, payment_method)
+    order = _buy_now_order(buyer=buyer, listing_id=listing_id, attempt=attempt)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return BuyNow(order=order, redirect_url=None)
+    try:
+        intent = gateway_cards.payment_intent_confirm_saved_card(
+            order_id=order.pk,
+            customer=customer,
+            payment_method=pm.id,
+            amount=order.amount_total,
+            currency=order.currency,
+            application_fee_amount=order.application_fee_amount,
+            destination=str(order.seller.stripe_account_id),
+            return_url=return_url.replace("{ORDER_ID}", str(order.pk)),
+        )
+    except CardDeclined as exc:
+        sentence = f"{exc.message} Nothing was charged."
+        _close_failed(order.pk, sentence)
+        raise CardDeclined(sentence, code=exc.code) from exc
+    except InvalidInput:
+        _close_failed(order.pk, NOT_PAID)
+        raise
+    return _apply(order, intent)
+
+
+def buy_now_settle(*, order: Order, payment_intent: str) -> Order:
+    """Back from the 3-D Secure page, or a webhook about it: re-read the PaymentIntent, check it is
+    this order's, and apply what Stripe says."""
+    if not payment_intent.startswith("pi_"):
+        raise NotFound("No such payment.")
+    intent = gateway_checkout.payment_intent_retrieve(payment_intent)
+    if intent.metadata.get("order_id") != str(order.pk):
+        raise NotFound("No such payment.")
+    return _apply(order, intent).order
+
+
+def _apply(order: Order, intent: PaymentIntent) -> BuyNow:
+    if intent.status == "succeeded":
+        return BuyNow(order=order_mark_paid_by_intent(intent=intent) or order, redirect_url=None)
+    if intent.status == "requires_action" and intent.next_action and intent.next_action.redirect_to_url:
+        return BuyNow(order=order, redirect_url=intent.next_action.redirect_to_url.url)
+    if intent.status in ("requires_payment_method", "canceled"):
+        _close_failed(order.pk, failure_sentence(intent.last_payment_error))
+    order.refresh_from_db()
+    return BuyNow(order=order, redirect_url=None)
+
+
+def failure_sentence(error: PaymentError | None) -> str:
+    if error is not None and error.code == "payment_intent_authentication_failure":
+        return AUTH_FAILED
+    if error is not None and error.type == "card_error" and error.message:
+        return f"{error.message} Nothing was charged."
+    return NOT_PAID
+
+
+def _close_failed(order_id: int, message: str) -> None:
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        if order.status == OrderStatus.PENDING_PAYMENT:
+            close_order(order, OrderStatus.PAYMENT_FAILED, message)
+
+
+def buy_now_event(*, intent: PaymentIntent) -> None:
+    """`payment_intent.succeeded` / `.payment_failed` of a saved-card payment (the buyer may never
+    come back from the 3-D Secure page)."""
+    try:
+        order_id = int(intent.metadata.get("order_id", ""))
+    except ValueError:
+        return
+    order = Order.objects.filter(pk=order_id).first()
+    if order is not None:
+        buy_now_settle(order=order, payment_intent=intent.id)

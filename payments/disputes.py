@@ -1,0 +1,386 @@
+"""Writes of disputes: mirror Stripe's dispute, keep the evidence, send it, accept, remind.
+
+Stripe sends `charge.dispute.created`, `.updated`, `.funds_withdrawn`, `.funds_reinstated` and
+`.closed` in any order and more than once, so every one of them is only a trigger: `dispute_sync`
+re-reads the dispute (and its charge) through the gateway before any row is locked, then writes
+Stripe's latest state, posts the balance transactions it lists (each once: `payments.services`) and
+queues the emails its new state calls for (outbox keys: each once). A `closed` that arrives first
+therefore writes a closed dispute, and the `created` that follows changes nothing.
+
+Evidence goes to Stripe only from here: the admin's draft (`submit=false`) and the one submission
+(`submit=true`, refused after the deadline and after a first submission, with a sentence). Files are
+kept in Django storage and uploaded to Stripe's Files API when evidence is sent, each once (its row
+remembers the `file_...` id; the upload's idempotency key is the row's id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from marketplace.errors import Conflict, InvalidInput
+from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway import disputes as gateway_disputes
+from marketplace.gateway.types import Dispute as StripeDispute
+from marketplace.money import format_money
+from marketplace.outbox.services import outbox_add
+from orders.models import Order
+from payments.models import (
+    CLOSED_DISPUTE_STATUSES,
+    Dispute,
+    DisputeFile,
+    DisputeStatus,
+    Payment,
+)
+from payments.services import dispute_post_balance_transactions, payment_record_charge
+
+# The evidence text fields an admin edits, with Stripe's names, and the file fields a proof can fill.
+EVIDENCE_TEXT_FIELDS: dict[str, str] = {
+    "product_description": "Product description",
+    "customer_name": "Customer name",
+    "customer_email_address": "Customer email address",
+    "shipping_carrier": "Shipping carrier",
+    "shipping_tracking_number": "Shipping tracking number",
+    "shipping_date": "Shipping date",
+    "shipping_address": "Shipping address",
+    "refund_policy_disclosure": "Refund policy disclosure",
+    "refund_refusal_explanation": "Why no refund was given",
+    "uncategorized_text": "Anything else the bank should read",
+}
+EVIDENCE_FILE_FIELDS: dict[str, str] = {
+    "receipt": "Receipt",
+    "customer_communication": "Messages with the customer",
+    "shipping_documentation": "Shipping label or proof of delivery",
+    "refund_policy": "Refund policy",
+    "uncategorized_file": "Other proof",
+}
+EVIDENCE_TEXT_MAX = 20_000  # per field; Stripe's limit is 150,000 characters over all fields
+MAX_FILE_BYTES = 4 * 1024 * 1024
+FILE_TYPES = {  # first bytes -> extension, content type
+    b"%PDF-": ("pdf", "application/pdf"),
+    b"\x89PNG\r\n\x1a\n": ("png", "image/png"),
+    b"\xff\xd8\xff": ("jpg", "image/jpeg"),
+}
+REMINDER_DAYS = (5, 2)
+
+# Stripe's reasons, for people.
+REASON_TEXT: dict[str, str] = {
+    "fraudulent": "The cardholder says they did not make this payment.",
+    "product_not_received": "The buyer says they never received the order.",
+    "product_unacceptable": "The buyer says the item was defective, damaged or not as described.",
+    "duplicate": "The buyer says they were charged twice for the same order.",
+    "subscription_canceled": "The buyer says they canceled and were still charged.",
+    "credit_not_processed": "The buyer says they were promised a refund that never came.",
+    "unrecognized": "The buyer does not recognise this payment on their statement.",
+    "general": "The bank gave no specific reason.",
+    "bank_cannot_process": "The bank could not process the payment.",
+    "check_returned": "The payment was returned by the bank.",
+    "customer_initiated": "The buyer asked their bank to reverse the payment.",
+    "debit_not_authorized": "The account holder says the debit was not authorised.",
+    "incorrect_account_details": "The bank says the account details were wrong.",
+    "insufficient_funds": "The bank says the account did not have enough funds.",
+}
+
+
+def reason_text(reason: str) -> str:
+    return REASON_TEXT.get(reason, "The bank disputes this payment.")
+
+
+def dispute_sync(*, dispute_id: str) -> Dispute:
+    """Stripe says something happened to this dispute: re-read it and its charge, then write its
+    latest state, post its money and queue the emails of its new state (see the module docstring)."""
+    remote = gateway_disputes.dispute_retrieve(dispute_id)
+    charge = gateway_checkout.charge_retrieve(remote.charge)
+    fee_transactions = [t for t in gateway_disputes.balance_transactions_of(source=remote.id) if t.type == "stripe_fee"]
+    order_id = _order_id(charge.metadata)
+    with transaction.atomic():
+        payment = payment_record_charge(charge=charge)
+        order = _order_for(payment=payment, order_id=order_id)
+        dispute = _apply(remote, payment=payment, order=order)
+        dispute_post_balance_transactions(
+            dispute_id=remote.id, transactions=[*remote.balance_transactions, *fee_transactions]
+        )
+        _notify(dispute)
+        return dispute
+
+
+def _order_id(metadata: Mapping[str, str]) -> int | None:
+    try:
+        return int(metadata["order_id"]) if metadata.get("order_id") else None
+    except ValueError:
+        return None
+
+
+def _order_for(*, payment: Payment | None, order_id: int | None) -> Order | None:
+    if order_id is not None:
+        order = Order.objects.filter(pk=order_id).first()
+        if order is not None:
+            return order
+    if payment is not None:
+        return Order.objects.filter(payment=payment).order_by("pk").first()
+    return None
+
+
+def _when(ts: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ts, tz=UTC) if ts else None
+
+
+def _apply(remote: StripeDispute, *, payment: Payment | None, order: Order | None) -> Dispute:
+    """Write Stripe's state of the dispute on its row (created on first sight), under the row lock."""
+    state: dict[str, Any] = {
+        "stripe_charge_id": remote.charge,
+        "amount": remote.amount,
+        "currency": remote.currency,
+        "reason": remote.reason,
+        "status": remote.status,
+        "due_by": _when(remote.evidence_details.due_by),
+        "has_evidence": remote.evidence_details.has_evidence,
+        "submission_count": remote.evidence_details.submission_count,
+        "past_due": remote.evidence_details.past_due,
+        "stripe_created_at": _when(remote.created),
+    }
+    Dispute.objects.bulk_create([Dispute(stripe_id=remote.id, **state)], ignore_conflicts=True)
+    dispute = Dispute.objects.select_for_update().get(stripe_id=remote.id)
+    for field, value in state.items():
+        setattr(dispute, field, value)
+    dispute.payment = dispute.payment or payment
+    dispute.order = dispute.order or order
+    if dispute.order is not None and dispute.seller_id is None:
+        dispute.seller_id = dispute.order.seller_id
+    if remote.evidence_details.submission_count and dispute.submitted_at is None:
+        dispute.submitted_at = timezone.now()
+    if remote.status in CLOSED_DISPUTE_STATUSES and dispute.closed_at is None:
+        dispute.closed_at = timezone.now()
+    dispute.save()
+    if payment is not None:
+        Payment.objects.filter(pk=payment.pk).update(amount_disputed=remote.amount, dispute_status=remote.status)
+    return dispute
+
+
+def _notify(dispute: Dispute) -> None:
+    outbox_add("payments.email.dispute_opened", dispute.pk, key=f"dispute-opened:{dispute.pk}")
+    if dispute.status in CLOSED_DISPUTE_STATUSES:
+        outbox_add("payments.email.dispute_closed", dispute.pk, key=f"dispute-closed:{dispute.pk}")
+
+
+# --- Evidence -------------------------------------------------------------------------------------------
+
+
+def _locked(dispute: Dispute) -> Dispute:
+    return Dispute.objects.select_for_update().get(pk=dispute.pk)
+
+
+def _refuse_unless_answerable(dispute: Dispute, *, now: datetime | None = None) -> None:
+    now = now or timezone.now()
+    if dispute.submitted_at is not None or dispute.submission_count:
+        when = timezone.localtime(dispute.submitted_at).strftime("%-d %B %Y") if dispute.submitted_at else "earlier"
+        raise Conflict(
+            f"Evidence was already submitted ({when}); Stripe takes one submission per dispute.",
+            code="dispute_already_submitted",
+        )
+    if dispute.accepted_at is not None or dispute.status in CLOSED_DISPUTE_STATUSES:
+        raise Conflict("This dispute is closed; nothing more can be sent.", code="dispute_closed")
+    if not dispute.is_answerable:
+        raise Conflict("This dispute is under review at the bank; nothing more can be sent.", code="dispute_in_review")
+    if dispute.due_by is not None and dispute.due_by <= now:
+        deadline = timezone.localtime(dispute.due_by).strftime("%-d %B %Y, %H:%M")
+        raise Conflict(
+            f"The evidence deadline passed ({deadline}); Stripe no longer takes evidence for this dispute.",
+            code="dispute_past_deadline",
+        )
+
+
+def clean_evidence(evidence: Mapping[str, Any]) -> dict[str, str]:
+    """Only Stripe's text fields we edit, as trimmed strings within the length limit; unknown names
+    are refused with their name, so a typo is never silently dropped."""
+    unknown = sorted(set(evidence) - set(EVIDENCE_TEXT_FIELDS))
+    if unknown:
+        raise InvalidInput(f"Unknown evidence field: {', '.join(unknown)}.", code="unknown_evidence_field")
+    cleaned: dict[str, str] = {}
+    for name, value in evidence.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidInput(f"{EVIDENCE_TEXT_FIELDS[name]} must be text.", code="invalid_evidence")
+        if len(value) > EVIDENCE_TEXT_MAX:
+            raise InvalidInput(
+                f"{EVIDENCE_TEXT_FIELDS[name]} is longer than {EVIDENCE_TEXT_MAX:,} characters.",
+                code="evidence_too_long",
+            )
+        if value.strip():
+            cleaned[name] = value.strip()
+    return cleaned
+
+
+def dispute_evidence_save(*, dispute: Dispute, evidence: Mapping[str, Any], submit: bool) -> Dispute:
+    """The admin's evidence: saved as a draft at Stripe (`submit=False`), or sent to the bank once
+    (`submit=True`). Files not yet at Stripe are uploaded first (each once). Refused after the
+    deadline and after a first submission, with a sentence."""
+    cleaned = clean_evidence(evidence)
+    with transaction.atomic():
+        row = _locked(dispute)
+        _refuse_unless_answerable(row)
+        row.evidence = cleaned
+        row.evidence_version += 1
+        if submit:
+            row.submitted_at = timezone.now()  # claimed before Stripe answers: a second click is refused
+        row.save(update_fields=["evidence", "evidence_version", "submitted_at", "updated_at"])
+    try:
+        payload = {**cleaned, **_file_evidence(row)}
+        remote = gateway_disputes.dispute_update(
+            dispute_id=row.stripe_id, evidence=payload, submit=submit, version=row.evidence_version
+        )
+    except Exception:
+        if submit:
+            Dispute.objects.filter(pk=row.pk, submission_count=0).update(submitted_at=None)
+        raise
+    return _after_change(remote)
+
+
+def dispute_accept(*, dispute: Dispute) -> Dispute:
+    """Accept the dispute at Stripe (`close`): it is lost, for good. Refused once submitted or closed."""
+    with transaction.atomic():
+        row = _locked(dispute)
+        if row.status in CLOSED_DISPUTE_STATUSES or row.accepted_at is not None:
+            raise Conflict("This dispute is closed already.", code="dispute_closed")
+        if row.status not in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE):
+            raise Conflict("Evidence was submitted: the bank decides now.", code="dispute_in_review")
+        row.accepted_at = timezone.now()
+        row.save(update_fields=["accepted_at", "updated_at"])
+    try:
+        remote = gateway_disputes.dispute_close(dispute_id=row.stripe_id)
+    except Exception:
+        Dispute.objects.filter(pk=row.pk).exclude(status=DisputeStatus.LOST).update(accepted_at=None)
+        raise
+    return _after_change(remote)
+
+
+def _after_change(remote: StripeDispute) -> Dispute:
+    """Apply what Stripe answered at once (the events will say the same later)."""
+    fee_transactions = [t for t in gateway_disputes.balance_transactions_of(source=remote.id) if t.type == "stripe_fee"]
+    with transaction.atomic():
+        payment = Payment.objects.filter(stripe_charge_id=remote.charge).first()
+        dispute = _apply(remote, payment=payment, order=None)
+        dispute_post_balance_transactions(
+            dispute_id=remote.id, transactions=[*remote.balance_transactions, *fee_transactions]
+        )
+        _notify(dispute)
+        return dispute
+
+
+def _file_evidence(dispute: Dispute) -> dict[str, str]:
+    """Upload the dispute's files Stripe does not have yet (each once) and map them to their evidence
+    fields. Stripe takes one file per field: two files on one field are refused with a sentence."""
+    by_field: dict[str, DisputeFile] = {}
+    for upload in dispute.files.all():
+        if upload.evidence_field in by_field:
+            raise InvalidInput(
+                f"Two files are set as “{EVIDENCE_FILE_FIELDS[upload.evidence_field]}”; Stripe takes one file "
+                "per kind of proof. Choose another kind for one of them.",
+                code="evidence_file_field_taken",
+            )
+        by_field[upload.evidence_field] = upload
+    out: dict[str, str] = {}
+    for field, upload in by_field.items():
+        if not upload.stripe_file_id:
+            with upload.file.open("rb") as fh:
+                content = fh.read()
+            stripe_file = gateway_disputes.file_create(upload_id=upload.pk, filename=upload.filename, content=content)
+            DisputeFile.objects.filter(pk=upload.pk).update(stripe_file_id=stripe_file.id)
+            upload.stripe_file_id = stripe_file.id
+        out[field] = upload.stripe_file_id
+    return out
+
+
+def dispute_file_add(
+    *, dispute: Dispute, upload: UploadedFile, user: Any, side: str, evidence_field: str = ""
+) -> DisputeFile:
+    """Keep one proof file (PDF, PNG or JPEG, checked by its first bytes, at most 4 MB) in storage.
+    The seller's files and the admin's wait here until the admin sends the evidence."""
+    field = evidence_field or "uncategorized_file"
+    if field not in EVIDENCE_FILE_FIELDS:
+        raise InvalidInput(f"Unknown kind of proof: {field}.", code="unknown_evidence_field")
+    size = upload.size or 0
+    if size > MAX_FILE_BYTES:
+        raise InvalidInput("Files must be 4 MB or smaller.", code="file_too_large")
+    if size == 0:
+        raise InvalidInput("The file is empty.", code="file_empty")
+    head = upload.read(8)
+    upload.seek(0)
+    kind = next((v for magic, v in FILE_TYPES.items() if head.startswith(magic)), None)
+    if kind is None:
+        raise InvalidInput("Only PDF, PNG and JPEG files can be sent as proof.", code="file_type")
+    with transaction.atomic():
+        row = _locked(dispute)
+        _refuse_unless_answerable(row)
+        name = (upload.name or f"proof.{kind[0]}").rsplit("/", 1)[-1][:200]
+        return DisputeFile.objects.create(
+            dispute=row,
+            side=side,
+            evidence_field=field,
+            file=upload,
+            filename=name,
+            content_type=kind[1],
+            size=size,
+            uploaded_by=user,
+        )
+
+
+def dispute_statement_save(*, dispute: Dispute, statement: str) -> Dispute:
+    """The seller's account of what happened, until the evidence is sent."""
+    text = statement.strip()
+    if not text:
+        raise InvalidInput("Write what happened before saving.", code="statement_empty")
+    if len(text) > EVIDENCE_TEXT_MAX:
+        raise InvalidInput(f"Keep it under {EVIDENCE_TEXT_MAX:,} characters.", code="statement_too_long")
+    with transaction.atomic():
+        row = _locked(dispute)
+        _refuse_unless_answerable(row)
+        row.seller_statement = text
+        row.seller_statement_at = timezone.now()
+        row.save(update_fields=["seller_statement", "seller_statement_at", "updated_at"])
+        return row
+
+
+# --- Reminders ------------------------------------------------------------------------------------------
+
+
+def disputes_send_reminders(*, now: datetime | None = None) -> int:
+    """The beat job: for each dispute still awaiting evidence whose deadline is within 5 (then 2)
+    days, queue one reminder to the seller and the admins. The outbox key makes each reminder once,
+    however often the job runs."""
+    now = now or timezone.now()
+    queued = 0
+    windows = zip(REMINDER_DAYS, (*REMINDER_DAYS[1:], 0), strict=True)  # (5, 2], (2, 0]: never both at once
+    for days, after in windows:
+        due = Dispute.objects.filter(
+            status__in=(DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE),
+            submitted_at__isnull=True,
+            due_by__gt=now + timedelta(days=after),
+            due_by__lte=now + timedelta(days=days),
+        )
+        for dispute_id in due.values_list("pk", flat=True):
+            with transaction.atomic():
+                key = f"dispute-reminder:{dispute_id}:{days}"
+                if outbox_add("payments.email.dispute_reminder", dispute_id, days, key=key):
+                    queued += 1
+    return queued
+
+
+def platform_admin_emails() -> list[str]:
+    users = get_user_model().objects.filter(
+        Q(groups__name=settings.PLATFORM_ADMINS_GROUP), is_staff=True, is_active=True
+    )
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def amount_text(dispute: Dispute) -> str:
+    return format_money(dispute.amount, dispute.currency)

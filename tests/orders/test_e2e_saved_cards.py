@@ -1,0 +1,134 @@
+"""In Chromium, against the sandbox's hosted pages and its signed webhooks: a buyer saves cards on
+Stripe's page, sees them (brand, last four, expiry, default), changes the default, removes one,
+and buys in one click with a saved card: paid at once, paid after completing 3-D Secure, and not
+paid after failing it (the sentence says why, the cart is untouched). USD and JPY; after each, the
+ledger equals the sandbox's balances for the platform and the seller."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from catalog.models import CartItem
+from orders.models import Order, OrderStatus
+from tests.e2e.browser import log_in
+from tests.factories import UserFactory
+from tests.orders.conftest import active_seller, listing_of, wait_until
+from tests.orders.test_e2e_checkout import add_to_cart
+from tests.payments.helpers import assert_ledger_equals_stripe
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def save_card(page: Page, base: str, card: str, *, three_ds: str | None = None) -> None:
+    page.goto(base + "/account/cards/")
+    page.get_by_role("button", name="Add a card").click()
+    expect(page.get_by_role("heading", name="Save a card")).to_be_visible()
+    page.get_by_label("Card number").fill(card)
+    page.get_by_role("button", name="Save card").click()
+    if three_ds:
+        page.get_by_role("button", name=three_ds).click()
+    expect(page.get_by_role("heading", name="Saved cards")).to_be_visible()
+
+
+def test_saved_cards_page_default_and_remove(
+    live_server: Any, sandbox_webhooks: Any, page: Page, clean_cache: None
+) -> None:
+    base = live_server.url
+    buyer = UserFactory()
+    log_in(page, base, buyer.email)
+    page.goto(base + "/account/cards/")
+    expect(page.get_by_test_id("no-cards")).to_be_visible()
+
+    save_card(page, base, "4242424242424242")
+    expect(page.get_by_text("Saved: Visa ending 4242 (your default card).")).to_be_visible()
+    # The card that asks for 3-D Secure when it is saved: the challenge, then back to the list.
+    save_card(page, base, "4000002500003155", three_ds="Complete")
+    expect(page.get_by_text("Saved: Visa ending 3155.")).to_be_visible()
+    rows = page.get_by_test_id("card-row")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("Visa ending 4242")
+    expect(rows.first).to_contain_text("12/2034")
+    expect(rows.first).to_contain_text("Default")
+
+    page.get_by_role("button", name="Make Visa ending 3155 the default").click()
+    expect(page.get_by_text("Visa ending 3155 is now your default card.")).to_be_visible()
+    expect(page.get_by_test_id("card-row").first).to_contain_text("Visa ending 3155")
+    page.get_by_role("button", name="Remove Visa ending 3155").click()
+    expect(page.get_by_text("Removed Visa ending 3155.")).to_be_visible()
+    expect(page.get_by_test_id("card-row")).to_have_count(1)
+    expect(page.get_by_test_id("card-row")).to_contain_text("Visa ending 4242")
+
+    # A declined card is not saved, and the page says why.
+    page.get_by_role("button", name="Add a card").click()
+    page.get_by_label("Card number").fill("4000000000000002")
+    page.get_by_role("button", name="Save card").click()
+    expect(page.get_by_role("alert")).to_contain_text("declined")
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 4_500, "$45.00"), ("jpy", 4_500, "¥4,500")])
+def test_buy_now_with_saved_cards_and_3ds(
+    live_server: Any, sandbox_webhooks: Any, page: Page, clean_cache: None, currency: str, price: int, shown: str
+) -> None:
+    base = live_server.url
+    seller = active_seller(sandbox_webhooks, currency=currency, shop="Kiln and Co")
+    mug = listing_of(seller, price=price, stock=5, title="Speckled mug")
+    cup = listing_of(seller, price=price, stock=5, title="Tea cup")
+    buyer = UserFactory()
+    log_in(page, base, buyer.email)
+    add_to_cart(page, base, cup.pk)
+
+    # 4242: paid in one click.
+    save_card(page, base, "4242424242424242")
+    page.goto(f"{base}/listing/{mug.pk}/")
+    page.get_by_role("button", name="Buy now with Visa ending 4242").click()
+    expect(page.get_by_text("Thank you! Your payment went through.")).to_be_visible()
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+    expect(page.get_by_test_id("order-total")).to_have_text(shown)
+    first = Order.objects.filter(buyer=buyer).latest("pk")
+    assert first.status == OrderStatus.PAID and first.payment is not None
+    assert first.payment.transfers.get().amount == price
+    assert first.payment.application_fees.get().amount == first.application_fee_amount
+
+    # The "always authenticate" card: complete the challenge, back to a paid order.
+    save_card(page, base, "4000002760003184", three_ds="Complete")
+    page.get_by_role("button", name="Make Visa ending 3184 the default").click()
+    page.goto(f"{base}/listing/{mug.pk}/")
+    page.get_by_role("button", name="Buy now with Visa ending 3184").click()
+    expect(page.get_by_role("heading", name="3D Secure test page")).to_be_visible()
+    page.get_by_role("button", name="Complete").click()
+    expect(page.get_by_text("Thank you! Your payment went through.")).to_be_visible()
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+
+    # Fail the challenge: the sentence, back on the listing; nothing paid, the unit back in stock.
+    page.goto(f"{base}/listing/{mug.pk}/")
+    page.get_by_role("button", name="Buy now with Visa ending 3184").click()
+    page.get_by_role("button", name="Fail").click()
+    expect(page.get_by_text(re.compile("Your bank could not confirm it was you"))).to_be_visible()
+    expect(page.get_by_role("heading", name="Speckled mug")).to_be_visible()
+    failed = Order.objects.filter(buyer=buyer).latest("pk")
+    assert failed.status == OrderStatus.PAYMENT_FAILED and failed.payment is None
+    mug.refresh_from_db()
+    assert mug.stock == 3  # two sold, the failed one released
+    assert CartItem.objects.filter(cart__user=buyer, listing=cup).exists()  # the cart is untouched
+
+    assert sandbox_webhooks.wait_for_webhooks(10)
+    assert wait_until(lambda: Order.objects.filter(buyer=buyer, status=OrderStatus.PAID).count() == 2)
+    assert_ledger_equals_stripe()
+
+
+def test_buy_now_decline_says_why(live_server: Any, sandbox_webhooks: Any, page: Page, clean_cache: None) -> None:
+    base = live_server.url
+    seller = active_seller(sandbox_webhooks, shop="Kiln and Co")
+    mug = listing_of(seller, price=2_500, stock=1, title="Speckled mug")
+    buyer = UserFactory()
+    log_in(page, base, buyer.email)
+    save_card(page, base, "4000000000000341")  # saves fine; every payment with it is declined
+    page.goto(f"{base}/listing/{mug.pk}/")
+    page.get_by_role("button", name="Buy now with Visa ending 0341").click()
+    expect(page.get_by_text("Your card was declined. Nothing was charged.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Speckled mug")).to_be_visible()
+    expect(page.get_by_text("1 in stock")).to_be_visible()

@@ -1,0 +1,102 @@
+"""Buy now with a saved card, settled by Stripe's signed webhooks alone: the buyer completes (or
+fails) 3-D Secure on Stripe's page and never comes back to our `return_url`. USD and JPY; the
+ledger equals the sandbox's balances afterwards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import mail
+
+from marketplace.errors import CardDeclined, NotFound
+from orders.models import Order, OrderStatus
+from orders.services import saved_cards
+from orders.services.checkout import buyer_customer_ensure
+from tests.factories import UserFactory
+from tests.orders.conftest import active_seller, listing_of, wait_until
+from tests.payments.helpers import assert_ledger_equals_stripe
+from tests.sandbox.helpers import RETURN_URL, client_for, fetch_no_redirect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def saved_card(sandbox: Any, buyer: Any, pm: str) -> str:
+    """A card saved on the buyer's Customer (set up off-session, as Stripe's setup page does)."""
+    seti = client_for(sandbox).v1.setup_intents.create(
+        params={
+            "customer": buyer_customer_ensure(user=buyer),
+            "payment_method": pm,
+            "confirm": True,
+            "return_url": RETURN_URL,
+        }
+    )
+    if seti.status == "requires_action":
+        fetch_no_redirect(seti.next_action.redirect_to_url.url, b"action=complete")
+    return str(seti.payment_method)
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 3_300), ("jpy", 3_300)])
+def test_three_d_secure_completed_then_only_the_webhook_settles(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    seller = active_seller(sandbox_webhooks, currency=currency)
+    mug = listing_of(seller, price=price, stock=2)
+    buyer = UserFactory()
+    card = saved_card(sandbox_webhooks, buyer, "pm_card_authenticationRequired")
+    assert saved_cards.default_card_for(user=buyer) is not None
+
+    started = saved_cards.buy_now(
+        buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="a" * 32, return_url="http://app/r?o={ORDER_ID}"
+    )
+    assert started.redirect_url and started.order.status == OrderStatus.PENDING_PAYMENT
+    again = saved_cards.buy_now(
+        buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="a" * 32, return_url="http://app/r?o={ORDER_ID}"
+    )
+    assert again.order.pk == started.order.pk  # the same submit twice: one order, one payment
+
+    status, location, _ = fetch_no_redirect(started.redirect_url, b"action=complete")
+    assert status == 303 and location.startswith(f"http://app/r?o={started.order.pk}&payment_intent=pi_")
+    assert sandbox_webhooks.wait_for_webhooks(10)
+    assert wait_until(lambda: Order.objects.get(pk=started.order.pk).status == OrderStatus.PAID)
+    paid = Order.objects.get(pk=started.order.pk)
+    assert paid.payment is not None and paid.payment.amount == price
+    assert paid.payment.transfers.get().amount == price
+    assert paid.payment.application_fees.get().amount == paid.application_fee_amount
+    assert wait_until(lambda: any(buyer.email in m.to and "order" in m.subject.lower() for m in mail.outbox))
+    assert_ledger_equals_stripe()
+
+
+def test_failed_authentication_closes_the_order_by_webhook(sandbox_webhooks: Any) -> None:
+    seller = active_seller(sandbox_webhooks)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    card = saved_card(sandbox_webhooks, buyer, "pm_card_authenticationRequired")
+    started = saved_cards.buy_now(
+        buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="b" * 32, return_url="http://app/r"
+    )
+    assert started.redirect_url
+    fetch_no_redirect(started.redirect_url, b"action=fail")
+    assert sandbox_webhooks.wait_for_webhooks(10)
+    assert wait_until(lambda: Order.objects.get(pk=started.order.pk).status == OrderStatus.PAYMENT_FAILED)
+    failed = Order.objects.get(pk=started.order.pk)
+    assert failed.status_message == saved_cards.AUTH_FAILED and failed.payment is None
+    mug.refresh_from_db()
+    assert mug.stock == 1
+
+
+def test_decline_and_someone_elses_card(sandbox_webhooks: Any) -> None:
+    seller = active_seller(sandbox_webhooks)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer, other = UserFactory(), UserFactory()
+    declining = saved_card(sandbox_webhooks, buyer, "pm_card_chargeCustomerFail")
+    with pytest.raises(CardDeclined) as exc:
+        saved_cards.buy_now(buyer=buyer, listing_id=mug.pk, payment_method=declining, attempt="c" * 32, return_url="x")
+    assert exc.value.message == "Your card was declined. Nothing was charged."
+    order = Order.objects.get(buyer=buyer)
+    assert order.status == OrderStatus.PAYMENT_FAILED and not order.stock_reserved
+    with pytest.raises(NotFound):
+        saved_cards.buy_now(buyer=other, listing_id=mug.pk, payment_method=declining, attempt="d" * 32, return_url="x")
+    with pytest.raises(NotFound):
+        saved_cards.saved_card_remove(user=other, payment_method=declining)
+    assert not Order.objects.filter(buyer=other).exists()

@@ -1,0 +1,204 @@
+"""The admins' side and the seller's side of a dispute, through the API and the pages, against the
+sandbox over HTTP: statement and proof from the seller, evidence drafted and submitted once by an
+admin (files reach Stripe's Files API once each), refusals with a sentence, accepting, the pages'
+query counts, the dispute rate, and the files in S3 (moto)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+import stripe
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client, override_settings
+from django.utils import timezone
+from moto import mock_aws
+
+from marketplace.errors import Conflict
+from payments.disputes import dispute_evidence_save
+from payments.models import Dispute, DisputeFile
+from tests.factories import make_platform_admin
+from tests.orders.conftest import active_seller, signed_in
+from tests.payments.helpers import assert_ledger_equals_stripe, process, stripe_balances
+from tests.payments.test_disputes import PLATFORM_NET, disputed_order
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+
+
+def _stripe() -> stripe.StripeClient:
+    from marketplace import gateway
+
+    return gateway.client()
+
+
+def _opened(sandbox: Any, currency: str = "usd") -> tuple[Any, Any, Dispute]:
+    seller, order, events = disputed_order(sandbox, currency)
+    assert "failed" not in process(events)
+    return seller, order, Dispute.objects.get()
+
+
+def _json(client: Client, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
+    if method == "get":
+        response = client.get(url)
+    else:
+        response = getattr(client, method)(url, data=json.dumps(body or {}), content_type="application/json")
+    return response.status_code, response.json()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_seller_statement_and_proof_then_admin_draft_and_one_submission(sandbox: Any, currency: str) -> None:
+    seller, _, dispute = _opened(sandbox, currency)
+    seller_client = signed_in(seller.user)
+    other = signed_in(active_seller(sandbox, currency=currency, shop="Other shop").user)
+    admin = signed_in(make_platform_admin())
+
+    # The seller: its list, its statement and a PDF; another seller sees nothing of it.
+    status, listed = _json(seller_client, "get", "/api/v1/seller/disputes")
+    assert status == 200 and [d["id"] for d in listed] == [dispute.pk] and listed[0]["days_left"] in (6, 7)
+    assert _json(other, "get", "/api/v1/seller/disputes") == (200, [])
+    url = f"/api/v1/seller/disputes/{dispute.pk}"
+    assert _json(other, "put", f"{url}/statement", {"statement": "Not mine"})[0] == 404
+    status, body = _json(seller_client, "put", f"{url}/statement", {"statement": "Delivered on the 3rd, signed."})
+    assert status == 200 and body["seller_statement"] == "Delivered on the 3rd, signed."
+    upload = SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")
+    r = seller_client.post(f"{url}/files", {"file": upload, "evidence_field": "shipping_documentation"})
+    assert r.status_code == 201 and r.json()["files"][0]["filename"] == "label.pdf"
+    fake = SimpleUploadedFile("notes.pdf", b"just text, not a PDF", content_type="application/pdf")
+    r = seller_client.post(f"{url}/files", {"file": fake})
+    assert r.status_code == 422 and r.json()["error"]["message"] == "Only PDF, PNG and JPEG files can be sent as proof."
+    big = SimpleUploadedFile("big.pdf", PDF + b"0" * (4 * 1024 * 1024), content_type="application/pdf")
+    assert seller_client.post(f"{url}/files", {"file": big}).json()["error"]["message"] == (
+        "Files must be 4 MB or smaller."
+    )
+
+    # Non-admins: 403 on the console's API.
+    console = f"/api/v1/console/disputes/{dispute.pk}"
+    assert _json(seller_client, "get", "/api/v1/console/disputes")[0] == 403
+    assert _json(seller_client, "post", f"{console}/submit")[0] == 403
+
+    # The admin: the queue, a draft (nothing sent to the bank), a photo, the submission.
+    status, queue = _json(admin, "get", "/api/v1/console/disputes?status=needs_response")
+    assert status == 200 and [d["id"] for d in queue] == [dispute.pk]
+    assert queue[0]["seller_statement"] == "Delivered on the 3rd, signed."
+    evidence = {"product_description": "A stoneware mug", "shipping_carrier": "UPS", "uncategorized_text": "Signed."}
+    status, body = _json(admin, "put", f"{console}/evidence", evidence)
+    assert status == 200 and body["evidence"] == evidence and body["submission_count"] == 0
+    at_stripe = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    assert at_stripe.status == "needs_response" and at_stripe.evidence.shipping_carrier == "UPS"
+    photo = SimpleUploadedFile("mug.png", PNG, content_type="image/png")
+    assert admin.post(f"{console}/files", {"file": photo, "evidence_field": "receipt"}).status_code == 201
+
+    status, body = _json(admin, "post", f"{console}/submit")
+    assert status == 200 and body["status"] == "under_review" and body["submission_count"] == 1
+    at_stripe = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    files = {f.evidence_field: f.stripe_file_id for f in DisputeFile.objects.all()}
+    assert at_stripe.evidence.shipping_documentation == files["shipping_documentation"] != ""
+    assert at_stripe.evidence.receipt == files["receipt"] != ""
+    assert at_stripe.evidence.product_description == "A stoneware mug"
+    assert len(_stripe().v1.files.list(params={"purpose": "dispute_evidence"}).data) == 2  # each file once
+
+    # Once: a second submission, a new draft, the seller's statement: refused with a sentence.
+    status, body = _json(admin, "post", f"{console}/submit")
+    assert status == 409 and "Stripe takes one submission per dispute" in body["error"]["message"]
+    assert _json(admin, "put", f"{console}/evidence", evidence)[0] == 409
+    assert _json(seller_client, "put", f"{url}/statement", {"statement": "More"})[0] == 409
+    assert len(_stripe().v1.files.list(params={"purpose": "dispute_evidence"}).data) == 2
+
+    # The countered fee (USD only) is posted; the ledger equals Stripe.
+    countered = 1_500 if currency == "usd" else 0
+    assert stripe_balances() == {currency: PLATFORM_NET[currency] - 11_500 - countered}
+    assert_ledger_equals_stripe()
+
+
+def test_submission_after_the_deadline_is_refused_with_a_sentence(sandbox: Any) -> None:
+    _, _, dispute = _opened(sandbox)
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    dispute.refresh_from_db()
+    with pytest.raises(Conflict, match=r"The evidence deadline passed .*Stripe no longer takes evidence"):
+        dispute_evidence_save(dispute=dispute, evidence={"uncategorized_text": "Late"}, submit=True)
+    assert _stripe().v1.disputes.retrieve(dispute.stripe_id).evidence_details.submission_count == 0
+
+
+def test_the_pages_submit_with_a_confirmation_and_winning_evidence_wins(
+    sandbox: Any, django_assert_max_num_queries: Any
+) -> None:
+    seller, order, dispute = _opened(sandbox)
+    admin = signed_in(make_platform_admin())
+    with django_assert_max_num_queries(8):
+        queue = admin.get("/console/disputes/").content.decode()
+    assert f'href="/console/disputes/{dispute.pk}/"' in queue and "days left" in queue
+    with django_assert_max_num_queries(12):
+        page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert "The cardholder says they did not make this payment." in page and f"Order {order.pk}" in page
+
+    form = {"uncategorized_text": "winning_evidence", "action": "submit"}
+    r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", form, follow=True)
+    assert "Tick the confirmation" in r.content.decode()
+    assert Dispute.objects.get().submission_count == 0
+    r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", {**form, "confirm": "yes"}, follow=True)
+    assert "Evidence submitted to the bank" in r.content.decode()
+    dispute.refresh_from_db()
+    assert dispute.status == "won"  # Stripe's test-mode winning evidence closes it at once
+    assert stripe_balances() == {"usd": 680 - 11_500 + 10_000}  # the countered fee came back with the win
+    assert_ledger_equals_stripe()
+
+    seller_client = signed_in(seller.user)
+    with django_assert_max_num_queries(8):
+        listed = seller_client.get("/sell/disputes/").content.decode()
+    assert f'href="/sell/disputes/{dispute.pk}/"' in listed
+    with django_assert_max_num_queries(8):
+        mine = seller_client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    assert "The bank decided in your favour" in mine
+
+
+def test_accepting_asks_for_a_confirmation_and_loses_the_dispute(sandbox: Any) -> None:
+    _, _, dispute = _opened(sandbox, "jpy")
+    admin = signed_in(make_platform_admin())
+    r = admin.post(f"/console/disputes/{dispute.pk}/accept/", follow=True)
+    assert "Tick the confirmation" in r.content.decode() and Dispute.objects.get().status == "needs_response"
+    r = admin.post(f"/console/disputes/{dispute.pk}/accept/", {"confirm": "yes"}, follow=True)
+    assert "Dispute accepted" in r.content.decode()
+    assert Dispute.objects.get().status == "lost"
+    assert _stripe().v1.disputes.retrieve(dispute.stripe_id).status == "lost"
+    assert_ledger_equals_stripe()
+
+
+def test_the_seller_page_shows_the_dispute_rate_and_the_list_flags_it(sandbox: Any) -> None:
+    seller, _, _ = _opened(sandbox)
+    admin = signed_in(make_platform_admin())
+    page = admin.get(f"/console/sellers/{seller.pk}/").content.decode()
+    assert "1 dispute over 1 paid order in 90 days: <strong>100.00%</strong>" in page
+    assert 'data-testid="dispute-flag"' in admin.get("/console/sellers/").content.decode()
+
+
+@mock_aws
+def test_proof_files_are_stored_in_s3_and_read_back_for_stripe(sandbox: Any) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="marketplace-media")
+    s3_storage = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {"bucket_name": "marketplace-media", "region_name": "us-east-1"},
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    seller, _, dispute = _opened(sandbox)
+    with override_settings(STORAGES=s3_storage):
+        r = signed_in(seller.user).post(
+            f"/api/v1/seller/disputes/{dispute.pk}/files", {"file": SimpleUploadedFile("r.pdf", PDF)}
+        )
+        assert r.status_code == 201
+        stored = DisputeFile.objects.get()
+        assert s3.get_object(Bucket="marketplace-media", Key=stored.file.name)["Body"].read() == PDF
+        dispute_evidence_save(dispute=dispute, evidence={"uncategorized_text": "See the receipt"}, submit=True)
+    stored.refresh_from_db()
+    at_stripe = _stripe().v1.files.retrieve(stored.stripe_file_id)
+    assert (at_stripe.size, at_stripe.purpose) == (len(PDF), "dispute_evidence")
+    assert io.BytesIO(PDF).getbuffer().nbytes == at_stripe.size
