@@ -5,14 +5,17 @@ redis-server as the broker, posts unique pre-signed events (30% of the requests 
 event) at concurrency 16 for 30 s to `/webhooks/stripe/` and for 30 s to `/bare/` (a view that only
 verifies the signature and inserts), in alternating rounds, and prints events/s, p50, p99 and CPU per
 request for both and the ratio of their throughputs.
-Then a Celery worker drains the queue the intake filled and the end-to-end processing rate is printed.
 Targets on the 2-core machine: >= 1,000 events/s, p99 <= 50 ms, >= 0.8 of the bare view.
 
-With ``--money`` two thirds of the events are `transfer.created` and `application_fee.created` of
-destination charges, which the worker mirrors (`payouts`) and posts to the ledger: the end-to-end
-rate with postings on. Run it on the commit before and after a change to the handlers to compare.
+Then the worker (`worker_bench`): one queue of alternating blocks, bare one-row Celery tasks and
+stored events, drained by one Celery worker (prefork x2), each block timed from its own rows; the
+worker's rate is printed against the bare task's (goal >= 0.7, issue 18). With ``--money`` a third
+kind of block holds the money mix: two thirds `transfer.created` and `application_fee.created` of
+destination charges, which the worker mirrors (`payouts`) and posts to the ledger; its rate is
+printed against the plain events' (one row each, no posting: goal >= 0.9, issue 12).
 
-Usage: ``.venv/bin/python benchmarks/bench_webhooks.py [--seconds 30] [--concurrency 16] [--workers 2] [--money]``.
+Usage: ``.venv/bin/python benchmarks/bench_webhooks.py [--seconds 30] [--concurrency 16] [--workers 2] [--money]
+[--worker-only] [--db NAME]``.
 Needs the local Postgres (DATABASE_URL's server; database name ignored) and redis-server on PATH.
 Not a test: it prints figures.
 """
@@ -41,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "whsec_test_platform"  # config.settings.test's STRIPE_WEBHOOK_SECRETS
 BENCH_TYPE = "customer.updated"
 DB_NAME = "bench_webhooks"
+BARE_TASK_TABLE = "bench_bare_task"  # bench_handlers.BARE_TASK_TABLE
+BARE_ID_STRIDE = 1_000_000  # bench_worker_fill.BARE_ID_STRIDE
 
 
 def free_port() -> int:
@@ -289,12 +294,17 @@ def main() -> None:
     parser.add_argument(
         "--money", action="store_true", help="two thirds money events (transfer, application fee): postings on"
     )
+    parser.add_argument("--db", default=DB_NAME, help="scratch database (dropped and recreated)")
+    parser.add_argument("--worker-only", action="store_true", help="skip the intake; only the worker's figures")
+    parser.add_argument("--worker-events", type=int, default=1500, help="tasks per timed worker block")
+    parser.add_argument("--worker-rounds", type=int, default=3)
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="celery prefork processes")
     args = parser.parse_args()
     global MONEY_MIX
     MONEY_MIX = args.money
 
     base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    db_url = f"postgres://{base.username or 'postgres'}@{base.hostname or '127.0.0.1'}:{base.port or 5432}/{DB_NAME}"
+    db_url = f"postgres://{base.username or 'postgres'}@{base.hostname or '127.0.0.1'}:{base.port or 5432}/{args.db}"
     redis_port = free_port()
     env = {
         **os.environ,
@@ -302,6 +312,7 @@ def main() -> None:
         "DATABASE_URL": db_url,
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "REDIS_PORT": str(redis_port),
         "PYTHONPATH": str(ROOT),
         "CACHE_URL": "locmemcache://",
     }
@@ -315,85 +326,12 @@ def main() -> None:
             )
         )
         wait_port(redis_port)
-        psql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        psql(f'CREATE DATABASE "{DB_NAME}"')
+        psql(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        psql(f'CREATE DATABASE "{args.db}"')
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-        psql(
-            "CREATE TABLE bench_bare_event (id varchar(255) PRIMARY KEY, type varchar(100), payload jsonb, "
-            "received_at timestamptz)",
-            DB_NAME,
-        )
-        port = free_port()
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(bin_dir / "gunicorn"),
-                    "config.wsgi",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "-w",
-                    str(args.workers),
-                    "-k",
-                    "gthread",
-                    "--threads",
-                    str(args.threads),
-                    "--keep-alive",
-                    "30",
-                    "--log-level",
-                    "warning",
-                    "--backlog",
-                    "256",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-        wait_port(port)
-        time.sleep(1)
-        print(
-            f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); load: concurrency "
-            f"{args.concurrency} in {args.load_processes} processes, {args.seconds:.0f} s per path in {args.rounds}"
-            " alternating rounds, 30% duplicates"
-        )
-        warm = Run()
-        load(port, "/bare/", 3, args.concurrency, args.load_processes, "warm", warm)  # warm both paths
-        load(port, "/webhooks/stripe/", 3, args.concurrency, args.load_processes, "warm", warm)
-        psql("TRUNCATE webhooks_webhookevent, bench_bare_event", DB_NAME)
-        subprocess.run(["redis-cli", "-p", str(redis_port), "FLUSHALL"], check=True, stdout=subprocess.DEVNULL)
-
-        # The paths alternate (P B, B P, P B ...) so a slow spell of this shared machine falls on
-        # both: the ratio is of the totals over all rounds.
-        real, bare = Run(), Run()
-        per_round = args.seconds / args.rounds
-        for n in range(args.rounds):
-            order = [("/webhooks/stripe/", real), ("/bare/", bare)]
-            for path, run in order if n % 2 == 0 else order[::-1]:
-                load(port, path, per_round, args.concurrency, args.load_processes, f"r{n}", run)
-        for name, r in (("pipeline /webhooks/stripe/", real), ("bare verify+insert view", bare)):
-            print(
-                f"{name:28s} {r.rps:8.0f} events/s   p50 {r.quantile_ms(50):6.1f} ms   p99 {r.quantile_ms(99):6.1f} ms"
-                f"   ({len(r.latencies)} answered 200, {r.errors} errors)"
-            )
-            print(
-                f"{'':28s} rounds: {', '.join(f'{x:.0f}' for x in r.round_rates)} events/s;"
-                f" CPU per request: gunicorn {r.cpu_per_request_us('gunicorn'):.0f} µs,"
-                f" postgres {r.cpu_per_request_us('postgres'):.0f} µs,"
-                f" redis {r.cpu_per_request_us('redis-server'):.0f} µs"
-            )
-        ratios = [p / b for p, b in zip(real.round_rates, bare.round_rates, strict=True)]
-        print(
-            f"ratio pipeline / bare       {real.rps / bare.rps:8.2f}"
-            f"   (per round: {', '.join(f'{x:.2f}' for x in ratios)})"
-        )
-        print(
-            f"targets: >= 1000 events/s: {'met' if real.rps >= 1000 else 'NOT met'};"
-            f" p99 <= 50 ms: {'met' if real.quantile_ms(99) <= 50 else 'NOT met'};"
-            f" >= 0.8 of bare: {'met' if real.rps >= 0.8 * bare.rps else 'NOT met'}"
-        )
-
-        procs[-1].terminate()
-        procs[-1].wait(20)
-        drain(env, bin_dir)
+        if not args.worker_only:
+            intake_bench(args, env, bin_dir, procs)
+        worker_bench(env, bin_dir, args)
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -401,18 +339,126 @@ def main() -> None:
                 proc.wait(20)
 
 
-def drain(env: dict[str, str], bin_dir: Path) -> None:
-    """Start a worker on the queue intake filled and time it until every stored event is processed."""
+def intake_bench(
+    args: argparse.Namespace, env: dict[str, str], bin_dir: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """The intake endpoint against the bare view, under gunicorn, in alternating rounds."""
+    redis_port = env["REDIS_PORT"]
+    psql(
+        "CREATE TABLE bench_bare_event (id varchar(255) PRIMARY KEY, type varchar(100), payload jsonb, "
+        "received_at timestamptz)",
+        args.db,
+    )
+    port = free_port()
+    procs.append(
+        subprocess.Popen(
+            [
+                str(bin_dir / "gunicorn"),
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(args.workers),
+                "-k",
+                "gthread",
+                "--threads",
+                str(args.threads),
+                "--keep-alive",
+                "30",
+                "--log-level",
+                "warning",
+                "--backlog",
+                "256",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+    )
+    wait_port(port)
+    time.sleep(1)
+    print(
+        f"gunicorn: {args.workers} workers x {args.threads} threads (gthread); load: concurrency "
+        f"{args.concurrency} in {args.load_processes} processes, {args.seconds:.0f} s per path in {args.rounds}"
+        " alternating rounds, 30% duplicates"
+    )
+    warm = Run()
+    load(port, "/bare/", 3, args.concurrency, args.load_processes, "warm", warm)  # warm both paths
+    load(port, "/webhooks/stripe/", 3, args.concurrency, args.load_processes, "warm", warm)
+    psql("TRUNCATE webhooks_webhookevent, bench_bare_event", args.db)
+    subprocess.run(["redis-cli", "-p", str(redis_port), "FLUSHALL"], check=True, stdout=subprocess.DEVNULL)
+
+    # The paths alternate (P B, B P, P B ...) so a slow spell of this shared machine falls on
+    # both: the ratio is of the totals over all rounds.
+    real, bare = Run(), Run()
+    per_round = args.seconds / args.rounds
+    for n in range(args.rounds):
+        order = [("/webhooks/stripe/", real), ("/bare/", bare)]
+        for path, run in order if n % 2 == 0 else order[::-1]:
+            load(port, path, per_round, args.concurrency, args.load_processes, f"r{n}", run)
+    for name, r in (("pipeline /webhooks/stripe/", real), ("bare verify+insert view", bare)):
+        print(
+            f"{name:28s} {r.rps:8.0f} events/s   p50 {r.quantile_ms(50):6.1f} ms   p99 {r.quantile_ms(99):6.1f} ms"
+            f"   ({len(r.latencies)} answered 200, {r.errors} errors)"
+        )
+        print(
+            f"{'':28s} rounds: {', '.join(f'{x:.0f}' for x in r.round_rates)} events/s;"
+            f" CPU per request: gunicorn {r.cpu_per_request_us('gunicorn'):.0f} µs,"
+            f" postgres {r.cpu_per_request_us('postgres'):.0f} µs,"
+            f" redis {r.cpu_per_request_us('redis-server'):.0f} µs"
+        )
+    ratios = [p / b for p, b in zip(real.round_rates, bare.round_rates, strict=True)]
+    print(
+        f"ratio pipeline / bare       {real.rps / bare.rps:8.2f}   (per round: {', '.join(f'{x:.2f}' for x in ratios)})"
+    )
+    print(
+        f"targets: >= 1000 events/s: {'met' if real.rps >= 1000 else 'NOT met'};"
+        f" p99 <= 50 ms: {'met' if real.quantile_ms(99) <= 50 else 'NOT met'};"
+        f" >= 0.8 of bare: {'met' if real.rps >= 0.8 * bare.rps else 'NOT met'}"
+    )
+
+    procs[-1].terminate()
+    procs[-1].wait(20)
+
+
+def worker_bench(env: dict[str, str], bin_dir: Path, args: argparse.Namespace) -> None:
+    """The worker against a bare one-row task, with the same worker settings, in alternating blocks.
+
+    The queue is filled while no worker runs (`bench_worker_fill.py`) with blocks of `--worker-events`
+    each: bare one-row tasks, plain events (one row each: the pipeline without ledger postings) and,
+    with `--money`, the money mix (postings on), in an order that changes every round. One worker
+    then drains it all; each block is timed from its own rows' completion times (the first to the
+    last of the block), so the worker's start-up and a slow spell of this shared machine fall on
+    every kind alike. A first, untimed block of each kind warms the worker up.
+    """
     import psycopg
 
-    base = urlsplit(env["DATABASE_URL"])
-    conn = psycopg.connect(host=base.hostname, port=base.port, user=base.username, dbname=DB_NAME, autocommit=True)
+    kinds = ["bare", "plain", *(["money"] if args.money else [])]
+    plan: list[tuple[str, int, str]] = [(k, 200, f"w{k}") for k in kinds]  # warm-up
+    for n in range(args.worker_rounds):
+        order = kinds[n % len(kinds) :] + kinds[: n % len(kinds)]
+        plan += [(k, args.worker_events, f"r{n}{k}") for k in order]
+    timed = {label: kind for kind, _, label in plan[len(kinds) :]}
 
-    def count(status: str) -> int:
-        row = conn.execute("SELECT count(*) FROM webhooks_webhookevent WHERE status = %s", [status]).fetchone()
+    base = urlsplit(env["DATABASE_URL"])
+    conn = psycopg.connect(
+        host=base.hostname, port=base.port, user=base.username, dbname=base.path.lstrip("/"), autocommit=True
+    )
+    conn.execute(f"DROP TABLE IF EXISTS {BARE_TASK_TABLE}")
+    conn.execute("TRUNCATE webhooks_webhookevent")
+    subprocess.run(["redis-cli", "-p", env["REDIS_PORT"], "FLUSHALL"], check=True, stdout=subprocess.DEVNULL)
+    fill_started = time.perf_counter()
+    fill = [sys.executable, "-m", "benchmarks.bench_worker_fill", json.dumps(plan)]
+    subprocess.run(fill, cwd=ROOT, env=env, check=True)
+    expected = sum(count for _, count, _ in plan)
+    print(f"worker: {len(plan)} blocks, {expected} tasks queued in {time.perf_counter() - fill_started:.0f} s")
+
+    def done() -> int:
+        row = conn.execute(
+            f"SELECT (SELECT count(*) FROM {BARE_TASK_TABLE})"  # noqa: S608 - a constant
+            " + (SELECT count(*) FROM webhooks_webhookevent WHERE status <> 'pending')"
+        ).fetchone()
         return int(row[0]) if row else 0
 
-    pending = count("pending")
     worker = subprocess.Popen(
         [
             str(bin_dir / "celery"),
@@ -420,7 +466,7 @@ def drain(env: dict[str, str], bin_dir: Path) -> None:
             "config",
             "worker",
             "--pool=prefork",
-            "--concurrency=2",
+            f"--concurrency={args.worker_concurrency}",
             "--prefetch-multiplier=4",
             "--loglevel=WARNING",
             "--without-gossip",
@@ -431,22 +477,61 @@ def drain(env: dict[str, str], bin_dir: Path) -> None:
         env=env,
     )
     try:
-        while count("processed") == 0:
-            time.sleep(0.05)
-        started, first = time.perf_counter(), count("processed")
-        deadline = time.monotonic() + 600
-        while count("pending") > 0 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 900
+        while done() < expected and time.monotonic() < deadline:
             time.sleep(0.2)
-        elapsed = time.perf_counter() - started
-        done = count("processed") - first
-        print(
-            f"worker (prefork x2)         {done / elapsed:8.0f} events/s processed end to end "
-            f"({count('processed')} of {pending} queued events, {count('failed') + count('dead')} failed)"
-        )
     finally:
         worker.terminate()
         worker.wait(30)
-        conn.close()
+    failed = conn.execute("SELECT count(*) FROM webhooks_webhookevent WHERE status NOT IN ('processed', 'pending')")
+    failed_count = (failed.fetchone() or [0])[0]
+    spans: dict[str, tuple[int, float]] = {}
+    rows = conn.execute(
+        f"SELECT id / {BARE_ID_STRIDE}, count(*), extract(epoch FROM max(done_at) - min(done_at))"  # noqa: S608
+        f" FROM {BARE_TASK_TABLE} GROUP BY 1"
+    ).fetchall()
+    bare_labels = [label for kind, _, label in plan if kind == "bare"]
+    for index, count, seconds in rows:
+        spans[bare_labels[index]] = (int(count), float(seconds))
+    rows = conn.execute(
+        "SELECT split_part(id, '_', 2), count(*), extract(epoch FROM max(processed_at) - min(processed_at))"
+        " FROM webhooks_webhookevent WHERE status = 'processed' GROUP BY 1"
+    ).fetchall()
+    for label, count, seconds in rows:
+        spans[label] = (int(count), float(seconds))
+    conn.close()
+
+    rates: dict[str, list[float]] = {k: [] for k in kinds}
+    totals: dict[str, list[float]] = {k: [0.0, 0.0] for k in kinds}
+    for label, kind in timed.items():
+        count, seconds = spans.get(label, (0, 0.0))
+        if count > 1 and seconds > 0:
+            rates[kind].append((count - 1) / seconds)
+            totals[kind][0] += count - 1
+            totals[kind][1] += seconds
+    rate = {k: (n / s if s else 0.0) for k, (n, s) in totals.items()}
+    names = {
+        "bare": "bare one-row task",
+        "plain": "worker, one-row handler",
+        "money": "worker, money mix (postings)",
+    }
+    print(
+        f"worker: celery prefork x{args.worker_concurrency}, prefetch 4, {args.worker_rounds} rounds of"
+        f" {args.worker_events} per kind ({failed_count} events failed)"
+    )
+    for kind in kinds:
+        per_round = ", ".join(f"{x:.0f}" for x in rates[kind])
+        print(f"{names[kind]:30s} {rate[kind]:8.0f} tasks/s   (per round: {per_round})")
+    bare = rate["bare"] or 1.0
+    last = "money" if args.money else "plain"
+    ratio = rate[last] / bare
+    verdict = "met" if ratio >= 0.7 else "NOT met"
+    print(f"ratio worker ({last}) / bare task {ratio:8.2f}   goal >= 0.7 (issue 18): {verdict}")
+    if args.money:
+        drop = rate["money"] / (rate["plain"] or 1.0)
+        print(
+            f"ratio postings on / off       {drop:8.2f}   goal >= 0.9 (issue 12): {'met' if drop >= 0.9 else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

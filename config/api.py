@@ -23,6 +23,8 @@ from marketplace.errors import DomainError
 from marketplace.schemas import ErrorOut
 from orders.api import router as orders_router
 from payments.api import router as payments_router
+from payments.revenue_api import router as console_revenue_router
+from payouts.api import router as payouts_router
 from sellers.api import router as sellers_router
 
 
@@ -62,7 +64,8 @@ def _document_common_errors(schema: OpenAPISchema) -> None:
                 "422": bool(operation.get("parameters") or operation.get("requestBody")),
             }
             for status, description in COMMON_ERRORS.items():
-                if applies[status]:
+                # An operation may declare the same status itself (as an int key): one entry, not two.
+                if applies[status] and int(status) not in operation["responses"]:
                     operation["responses"].setdefault(status, {"description": description, "content": content})
 
 
@@ -125,3 +128,5 @@ api.add_router("/", seller_router)  # seller/listings (catalog)
 api.add_router("/", cart_router)  # cart (catalog)
 api.add_router("/", orders_router)
 api.add_router("/", payments_router)  # disputes: console/disputes, seller/disputes
+api.add_router("/", payouts_router)  # seller/balance, seller/payouts
+api.add_router("/", console_revenue_router)  # console/revenue

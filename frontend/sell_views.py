@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.errors import DomainError, NotFound
+from payouts.failures import failure_sentence
+from payouts.selectors import payout_failure_unresolved
 from sellers import selectors, services
 from sellers.links import onboarding_urls
 from sellers.models import Seller
@@ -54,7 +56,9 @@ def sell_home(request: HttpRequest) -> HttpResponse:
     if request.session.pop(RETURNED_FROM_ONBOARDING, False):
         level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
         messages.add_message(request, level, text)
-    return render(request, "sell/seller_home.html", {"o": overview})
+    failed = payout_failure_unresolved(account=seller.stripe_account_id) if seller.stripe_account_id else None
+    banner = {"failed": failed, "failed_sentence": failure_sentence(failed.failure_code) if failed else ""}
+    return render(request, "sell/seller_home.html", {"o": overview, **banner})
 
 
 @login_required

@@ -9,11 +9,13 @@ urlpatterns = [
     path("", include("frontend.sell_listings_views")),
     path("", include("frontend.console_fees")),
     path("", include("frontend.console_events")),  # webhook event log, replay
+    path("", include("frontend.console_revenue")),  # revenue by month, payment health, reconciliation
     path("", include("frontend.order_views")),  # checkout, buyer orders, seller orders received
     path("", include("frontend.refund_views")),  # refund requests, decisions, the admins' refunds
     path("", include("frontend.console_disputes")),  # the disputes queue, evidence, accept
     path("", include("frontend.sell_disputes")),  # the seller's disputes, statement and proof
     path("", include("frontend.card_views")),  # saved cards, buy now with one
+    path("", include("frontend.sell_money_views")),  # balance, payouts, schedule, earnings, statement
     path("sell/", sv.sell_home, name="sell_home"),
     path("sell/start/", sv.sell_start, name="sell_start"),
     path("sell/onboarding/continue/", sv.sell_onboarding_continue, name="sell_onboarding_continue"),

@@ -64,7 +64,6 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217.")
     amount_total = models.BigIntegerField(help_text="Minor units: what the buyer pays.")
     application_fee_amount = models.BigIntegerField(help_text="Minor units: the platform's fee, snapshotted.")
-    version = models.PositiveIntegerField(default=1, help_text="Bumped whenever a new Checkout Session is needed.")
     cart_fingerprint = models.CharField(max_length=64, help_text="What was in the cart group (listings, qty, prices).")
     stock_reserved = models.BooleanField(default=False, help_text="Units are taken off the listings' stock.")
     amount_refunded = models.BigIntegerField(

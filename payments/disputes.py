@@ -102,6 +102,11 @@ def dispute_sync(*, dispute_id: str) -> Dispute:
     fee_transactions = [t for t in gateway_disputes.balance_transactions_of(source=remote.id) if t.type == "stripe_fee"]
     order_id = _order_id(charge.metadata)
     with transaction.atomic():
+        # The order's row first, as `order_record_charge` and `order_mark_paid` take it: the dispute's
+        # row references it (a key-share lock), and taking it after the ledger lock deadlocked with
+        # `charge.succeeded` holding the order and waiting for the ledger lock.
+        if order_id is not None:
+            Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True).first()
         payment = payment_record_charge(charge=charge)
         order = _order_for(payment=payment, order_id=order_id)
         dispute = _apply(remote, payment=payment, order=order)
@@ -146,6 +151,7 @@ def _apply(remote: StripeDispute, *, payment: Payment | None, order: Order | Non
         "submission_count": remote.evidence_details.submission_count,
         "past_due": remote.evidence_details.past_due,
         "stripe_created_at": _when(remote.created),
+        "dispute_fee": sum(t.fee for t in remote.balance_transactions if t.reporting_category == "dispute"),
     }
     Dispute.objects.bulk_create([Dispute(stripe_id=remote.id, **state)], ignore_conflicts=True)
     dispute = Dispute.objects.select_for_update().get(stripe_id=remote.id)
@@ -169,6 +175,8 @@ def _notify(dispute: Dispute) -> None:
     outbox_add("payments.email.dispute_opened", dispute.pk, key=f"dispute-opened:{dispute.pk}")
     if dispute.status in CLOSED_DISPUTE_STATUSES:
         outbox_add("payments.email.dispute_closed", dispute.pk, key=f"dispute-closed:{dispute.pk}")
+    if dispute.status == DisputeStatus.LOST:
+        outbox_add("payments.dispute_recover", dispute.pk, key=f"dispute-recover:{dispute.pk}")
 
 
 # --- Evidence -------------------------------------------------------------------------------------------

@@ -374,25 +374,8 @@ def _refund_row_for(
         stripe_refund_id=stripe_refund.id,
         attention=attention,
     )
-
-
-def _payment_refresh_refunded(payment: Payment) -> None:
-    """The payment's refunded amount: its refunds that Stripe took and that have not failed."""
-    refunded = (
-        payment.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED)).aggregate(
-            total=Sum("amount")
-        )["total"]
-        or 0
-    )
-    status = PaymentStatus.REFUNDED if refunded >= payment.amount else PaymentStatus.SUCCEEDED
-    Payment.objects.filter(pk=payment.pk).update(amount_refunded=refunded, status=status)
-    payment.amount_refunded, payment.status = refunded, status
-
-
-def refunds_record_for_charge(*, charge_id: str) -> list[Refund]:
-    """Record every refund Stripe has on a charge (`charge.refunded`: the event names the charge,
-    not the refund, and a Dashboard refund reaches us first this way)."""
-    return [refund_record_stripe(stripe_refund=r) for r in gateway_checkout.refunds_of_charge(charge_id)]
+    payment.refresh_from_db()
+    return payment
 
 
 def dispute_post_balance_transactions(*, dispute_id: str, transactions: Sequence[BalanceTransaction]) -> None:
@@ -417,3 +400,22 @@ def dispute_post_balance_transactions(*, dispute_id: str, transactions: Sequence
         else:
             continue
         ledger_post_one(posting=posting, occurred_at=when)
+
+
+def _payment_refresh_refunded(payment: Payment) -> None:
+    """The payment's refunded amount: its refunds that Stripe took and that have not failed."""
+    refunded = (
+        payment.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED)).aggregate(
+            total=Sum("amount")
+        )["total"]
+        or 0
+    )
+    status = PaymentStatus.REFUNDED if refunded >= payment.amount else PaymentStatus.SUCCEEDED
+    Payment.objects.filter(pk=payment.pk).update(amount_refunded=refunded, status=status)
+    payment.amount_refunded, payment.status = refunded, status
+
+
+def refunds_record_for_charge(*, charge_id: str) -> list[Refund]:
+    """Record every refund Stripe has on a charge (`charge.refunded`: the event names the charge,
+    not the refund, and a Dashboard refund reaches us first this way)."""
+    return [refund_record_stripe(stripe_refund=r) for r in gateway_checkout.refunds_of_charge(charge_id)]

@@ -3,6 +3,7 @@
 - `Transfer`: what the platform sent a seller's connected account (all of a destination charge).
 - `TransferReversal`: a transfer taken (partly) back, e.g. with a refund.
 - `ApplicationFee`: the platform's fee taken back from the seller's share, and `ApplicationFeeRefund`.
+- `Payout`: what Stripe paid from a seller's balance to its bank (or failed to).
 
 Written only by `payouts.services`, which also posts each to the ledger, from whichever arrives
 first: the paid charge (which names its transfer and fee) or their own webhooks. Amounts are
@@ -15,6 +16,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Transfer(models.Model):
@@ -92,3 +94,127 @@ class ApplicationFeeRefund(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_id
+
+
+class PayoutStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_TRANSIT = "in_transit", "In transit"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+
+
+class Payout(models.Model):
+    """Money Stripe sends from a seller's balance to its bank account, mirrored from `payout.*`
+    Connect events (re-read through the gateway each time, so the row is Stripe's latest word).
+
+    Posted to the ledger when first seen (the seller's balance to its bank payouts) and reversed
+    when it fails or is canceled, as Stripe's `payout` and `payout_failure` balance transactions do.
+    """
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    account = models.CharField(max_length=255, db_index=False, help_text="The connected account paid out, acct_...")
+    amount = models.BigIntegerField(help_text="Minor units.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=20, choices=PayoutStatus.choices)
+    automatic = models.BooleanField(default=True)
+    arrival_date = models.DateTimeField(help_text="When Stripe expects the bank to have it.")
+    failure_code = models.CharField(max_length=60, blank=True, default="")
+    failure_message = models.TextField(blank=True, default="")
+    reconciliation_status = models.CharField(max_length=20, blank=True, default="")
+    created_at = models.DateTimeField(help_text="When Stripe created it.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["account", "-created_at"], name="payout_account_newest"),
+        ]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+
+class ReconciliationRun(models.Model):
+    """One pass of `payouts.reconciliation.reconcile`: Stripe's balance transactions of the platform
+    and the sellers (or one account, from `since`) against the ledger."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(null=True, blank=True)
+    account = models.CharField(max_length=255, blank=True, default="", help_text='acct_..., "" = every account')
+    accounts = models.IntegerField(default=0)
+    stripe_transactions = models.IntegerField(default=0)
+    differences = models.IntegerField(default=0)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reconciliation {self.pk}"
+
+
+class ReconciliationLine(models.Model):
+    """Stripe's side of a run while it runs: one balance transaction, under the key its ledger
+    posting has (its source, or for a seller's `py_` payment the transfer it came from). Written a
+    page at a time so that the comparison is one SQL statement and memory stays flat; deleted when
+    the run ends."""
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="lines", db_index=False)
+    stripe_account = models.CharField(max_length=255, blank=True, default="")
+    key = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3)
+    stripe_id = models.CharField(max_length=255)
+    type = models.CharField(max_length=60)
+    amount = models.BigIntegerField()
+    fee = models.BigIntegerField()
+    net = models.BigIntegerField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["run", "stripe_account", "key", "currency"], name="reconciliation_line_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_id
+
+
+class DifferenceKind(models.TextChoices):
+    MISSING_IN_LEDGER = "missing_in_ledger", "At Stripe, not in our ledger"
+    MISSING_AT_STRIPE = "missing_at_stripe", "In our ledger, not at Stripe"
+    AMOUNT_MISMATCH = "amount_mismatch", "Amounts differ"
+
+
+class ReconciliationDifference(models.Model):
+    """Where Stripe and the ledger disagree, for one Stripe object on one account in one currency.
+    Kept while runs keep finding it (`last_seen_run`); gone after the first run that does not."""
+
+    stripe_account = models.CharField(max_length=255, blank=True, default="")
+    key = models.CharField(max_length=255, help_text="The Stripe object: ch_, tr_, fee_, po_, dp_, re_ ...")
+    currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=30, choices=DifferenceKind.choices)
+    stripe_id = models.CharField(max_length=255, blank=True, default="", help_text="A balance transaction, txn_...")
+    stripe_type = models.CharField(max_length=60, blank=True, default="")
+    stripe_amount = models.BigIntegerField(null=True, blank=True)
+    stripe_fee = models.BigIntegerField(null=True, blank=True)
+    stripe_net = models.BigIntegerField(null=True, blank=True)
+    ledger_amount = models.BigIntegerField(null=True, blank=True)
+    ledger_fee = models.BigIntegerField(null=True, blank=True)
+    ledger_net = models.BigIntegerField(null=True, blank=True)
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-occurred_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["stripe_account", "key", "currency"], name="reconciliation_difference_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

@@ -7,9 +7,9 @@ second insert does nothing) and the posting is unique on (Stripe id, kind) with 
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
 Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work stays at four
-statements (the seller's ledger lock, the mirror row, the ledger transaction, its legs), which is
-what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
+savepoint of their own: an error aborts the whole change, and a webhook's work stays at three
+statements (the seller's ledger lock, the mirror row, the posting: its transaction and legs in one),
+which is what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
 The lock (`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the
 same seller, queue instead of deadlocking.
 """
@@ -22,12 +22,17 @@ from typing import TypeVar
 from django.db import transaction
 from django.db.models import Sum
 
-from marketplace.errors import Conflict
+from marketplace.errors import Conflict, InvalidInput
+from marketplace.gateway import accounts as gateway_accounts
+from marketplace.gateway.types import Payout as StripePayout
+from marketplace.gateway.types import PayoutSchedule
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from marketplace.ledger import flows
-from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one
+from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
+from marketplace.outbox.services import outbox_add
 from payments.models import Payment
-from payouts.models import ApplicationFee, ApplicationFeeRefund, Transfer, TransferReversal
+from payouts.models import ApplicationFee, ApplicationFeeRefund, Payout, PayoutStatus, Transfer, TransferReversal
+from payouts.selectors import schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
@@ -185,3 +190,86 @@ def _mirror_once(row: Mirror) -> None:
     model.objects.bulk_create([row], ignore_conflicts=True)
     if row.payment is not None:
         model.objects.filter(stripe_id=row.stripe_id, payment__isnull=True).update(payment=row.payment)
+
+
+def payout_record(*, payout: StripePayout, account: str, seen_at: int) -> Payout:
+    """Mirror a payout as Stripe has it now (`payout`, re-read by the caller) and keep the ledger
+    with it: posted once when first seen (Stripe debits the balance when it creates the payout),
+    reversed once when it failed or was canceled (the money is back on the balance). A payout that
+    turns failed for the first time emails the seller, once (the outbox key).
+
+    `seen_at` (Unix seconds: the event's `created`) dates the reversal: the moment Stripe said so.
+    """
+    when = datetime.fromtimestamp(payout.created, tz=UTC)
+    fields = {
+        "account": account,
+        "amount": payout.amount,
+        "currency": payout.currency,
+        "status": payout.status,
+        "automatic": payout.automatic,
+        "arrival_date": datetime.fromtimestamp(payout.arrival_date, tz=UTC),
+        "failure_code": payout.failure_code or "",
+        "failure_message": payout.failure_message or "",
+        "reconciliation_status": payout.reconciliation_status or "",
+        "created_at": when,
+    }
+    with transaction.atomic(savepoint=False):
+        ledger_lock_stripe_account(stripe_account=account)
+        row, created = Payout.objects.select_for_update().get_or_create(stripe_id=payout.id, defaults=fields)
+        was = None if created else row.status
+        if not created:
+            Payout.objects.filter(pk=row.pk).update(**fields)
+            row.refresh_from_db()
+        posting = flows.payout(
+            payout_id=payout.id, stripe_account=account, amount=payout.amount, currency=payout.currency
+        )
+        original = ledger_post_one(posting=posting, occurred_at=when)
+        if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED):
+            failed = payout.status == PayoutStatus.FAILED
+            kind = flows.PostingKind.PAYOUT_FAILURE if failed else flows.PostingKind.PAYOUT_CANCEL
+            ledger_reverse(
+                original=original,
+                kind=kind,
+                description=f"Payout {payout.id} {payout.status}: back on the balance",
+                occurred_at=datetime.fromtimestamp(max(seen_at, payout.created), tz=UTC),
+            )
+        if payout.status == PayoutStatus.FAILED and was != PayoutStatus.FAILED and account:
+            outbox_add("payouts.email.payout_failed", row.pk, key=f"payout-failed:{payout.id}")
+        return row
+
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+INTERVALS = ("daily", "weekly", "monthly", "manual")
+
+
+def seller_payout_schedule_set(
+    *,
+    account: str,
+    seller_id: int,
+    interval: str,
+    weekly_anchor: str | None = None,
+    monthly_anchor: int | None = None,
+    form_token: str,
+) -> PayoutSchedule:
+    """Change when Stripe pays the seller out (Express accounts' schedule is the platform's to set:
+    an account update through the gateway). Refuses a schedule Stripe would refuse, with a sentence;
+    `form_token` makes a double submit of one form one change at Stripe (see the gateway)."""
+    if interval not in INTERVALS:
+        raise InvalidInput("Choose daily, weekly, monthly or manual payouts.", code="invalid_schedule")
+    if interval == "weekly" and weekly_anchor not in WEEKDAYS:
+        raise InvalidInput("Choose the day of the week your payouts are sent.", code="invalid_schedule")
+    if interval == "monthly" and (monthly_anchor is None or not 1 <= monthly_anchor <= 31):
+        raise InvalidInput("Choose a day of the month between 1 and 31.", code="invalid_schedule")
+    if not form_token or len(form_token) > 64:
+        raise InvalidInput("This form has expired: reload the page and try again.", code="invalid_schedule")
+    wanted = PayoutSchedule(
+        interval=interval,
+        weekly_anchor=weekly_anchor if interval == "weekly" else None,
+        monthly_anchor=monthly_anchor if interval == "monthly" else None,
+    )
+    updated = gateway_accounts.account_payout_schedule_update(
+        account_id=account, seller_id=seller_id, schedule=wanted, form_token=form_token
+    )
+    schedule = updated.payout_schedule or wanted
+    schedule_remember(account=account, schedule=schedule)
+    return schedule

@@ -1,15 +1,19 @@
 """Stripe events of the seller's side of money. Registered with the webhook pipeline's registry.
 
+Payouts (`payout.*`, on the Connect endpoint) are re-read through the gateway and mirrored.
+
 A destination charge's transfer and application fee are usually recorded with the paid charge
 (`payments.services`), which names them; these events record and post them when they arrive first,
 and are no-ops otherwise (same Stripe id, same posting). They do not look for the payment: the
-charge's path links the rows to it whichever comes first, so each event costs three statements.
+charge's path links the rows to it whichever comes first, so each event costs three statements
+(the seller's ledger lock, the mirror row, the posting).
 """
 
 from __future__ import annotations
 
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import ApplicationFee, Transfer
+from marketplace.gateway.payouts import payout_retrieve
+from marketplace.gateway.types import ApplicationFee, Payout, Transfer
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from payouts import services
@@ -79,3 +83,19 @@ def application_fee_refunded(event: WebhookEvent) -> None:
             currency=fee_refund.currency,
             created=fee_refund.created,
         )
+
+
+@webhook_handler(
+    "payout.created",
+    "payout.updated",
+    "payout.paid",
+    "payout.failed",
+    "payout.canceled",
+    "payout.reconciliation_completed",
+)
+def payout_changed(event: WebhookEvent) -> None:
+    """Any payout event is a trigger: the payout is re-read with the seller's `Stripe-Account`
+    (events come out of order, and a paid payout can fail later), then mirrored and posted."""
+    announced = event.stripe_object(Payout)
+    payout = payout_retrieve(payout_id=announced.id, account=event.account or None)
+    services.payout_record(payout=payout, account=event.account, seen_at=event.created)

@@ -241,7 +241,10 @@ def payout_fail(core: Core, p: Params, po_id: str) -> Outcome:
         raise invalid(f"Payout {po_id} is {payout['status']} and cannot fail.")
     balance.finish_payout(core, payout, "failed", code)
     owner = core.store.owner[po_id] or "the platform"
-    sentence = f"Payout {po_id} of {_amount(payout)} failed ({code}); the money is back on {owner}'s balance."
+    sentence = (
+        f"Payout {po_id} of {_amount(payout)} failed ({code}); the money is back on {owner}'s balance, and its bank "
+        "account is errored: no payout goes out until the bank details are updated."
+    )
     return "Payout failed", sentence, render(payout)
 
 
@@ -254,6 +257,17 @@ def payout_pay(core: Core, p: Params, po_id: str) -> Outcome:
     balance.finish_payout(core, payout, "paid")
     sentence = f"Payout {po_id} of {_amount(payout)} to {core.store.owner[po_id] or 'the platform'} is paid."
     return "Payout paid", sentence, render(payout)
+
+
+@operation
+def bank_account_update(core: Core, p: Params, account_id: str) -> Outcome:
+    """The seller updates its bank details in the Express dashboard: an errored bank account is usable again
+    (`account.external_account.updated`), and the next payout day pays the account out."""
+    core.store.get(account_id, "account", PLATFORM)
+    bank = balance.bank_account_set_status(core, account_id, "new")
+    if bank is None:
+        raise invalid(f"Account {account_id} has no bank account yet: it has not finished onboarding.")
+    return "Bank account updated", f"{account_id}'s bank account {bank['id']} can receive payouts again.", render(bank)
 
 
 # -- webhooks and state --------------------------------------------------------------------------------------------
@@ -330,6 +344,7 @@ ROUTES: list[Route] = [
     ("GET", r"/_sandbox/payouts/([^/]+)/fail", control_page.payout_fail_form),
     ("POST", r"/_sandbox/payouts/([^/]+)/fail", payout_fail),
     ("POST", r"/_sandbox/payouts/([^/]+)/pay", payout_pay),
+    ("POST", r"/_sandbox/accounts/([^/]+)/bank_account", bank_account_update),
     ("GET", r"/_sandbox/deliveries", deliveries),
     ("POST", r"/_sandbox/deliveries/hold", hold),
     ("POST", r"/_sandbox/deliveries/release", release),

@@ -119,12 +119,20 @@ def _accounts(accts: list[Obj]) -> str:
         f"<td>{esc(when(a['requirements']['current_deadline']))}</td>"
         f"<td>{esc(a['requirements']['disabled_reason'] or '')}</td>"
         f'<td><a href="/_sandbox/accounts/{esc(a["id"])}/requirements">Change requirements'
-        f'<span class="vh"> of {esc(a["id"])}</span></a></td></tr>'
+        f'<span class="vh"> of {esc(a["id"])}</span></a>{_bank_errored(a)}</td></tr>'
         for a in accts
     )
     headers = ["ID", "Email", "Charges", "Payouts", "Due", "Past due", "Deadline", "Disabled reason", "Act"]
     intro = "Stripe's verification side: what it still needs from each connected account, and by when."
     return _section("accounts", "Connected accounts", intro, _table("Accounts", headers, rows, "No accounts yet."))
+
+
+def _bank_errored(acct: Obj) -> str:
+    """After a failed payout the bank account is errored: the seller fixing it in the Express dashboard."""
+    banks = acct["external_accounts"]["data"]
+    if not banks or banks[0].get("status") != "errored":
+        return ""
+    return " " + _button(f"/_sandbox/accounts/{acct['id']}/bank_account", "Bank details updated", acct["id"])
 
 
 def _charges(core: Core, charges: list[Obj]) -> str:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 # Django's generic classes typed as generics by django-stubs (`admin.ModelAdmin[Listing]`) must be
 # subscriptable when the class statement runs, too.
@@ -291,11 +293,20 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "orders-sweep-expired-checkouts": {"task": "orders.sweep_expired_checkouts", "schedule": 60.0},
     # Remind sellers and admins of dispute evidence due in 5 and in 2 days (once each; hourly so none is missed).
     "payments-dispute-reminders": {"task": "payments.send_dispute_reminders", "schedule": 3600.0},
+    # Collect sellers' dispute debts from funds that arrived, should a balance.available event be missed.
+    "payments-collect-seller-debts": {"task": "payments.collect_seller_debts", "schedule": 3600.0},
+    # Match every Stripe balance transaction to the ledger (differences: the console's reconciliation page).
+    "payouts-reconcile-nightly": {"task": "payouts.reconcile_nightly", "schedule": crontab(hour=3, minute=15)},
 }
 
 # --- Disputes ---------------------------------------------------------------------------------
 # A seller whose disputes over paid orders (90 days) exceed this, in basis points, is flagged (0.75%).
 DISPUTE_RATE_THRESHOLD_BPS = env.int("DISPUTE_RATE_THRESHOLD_BPS", default=75)
+# What a lost dispute takes back from the seller: seller_share (the transfer reversed with the
+# application fee refunded), seller_share_and_fee (plus Stripe's dispute fee), or none.
+DISPUTE_RECOVERY = env.str("DISPUTE_RECOVERY", default="seller_share")
+if DISPUTE_RECOVERY not in ("seller_share", "seller_share_and_fee", "none"):
+    raise ImproperlyConfigured("DISPUTE_RECOVERY must be seller_share, seller_share_and_fee or none.")
 
 # --- Webhook pipeline -------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)

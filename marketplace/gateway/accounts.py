@@ -13,7 +13,7 @@ import stripe
 
 from marketplace import gateway
 from marketplace.errors import DomainError
-from marketplace.gateway.types import Account, AccountLink, LoginLink
+from marketplace.gateway.types import Account, AccountLink, LoginLink, PayoutSchedule
 
 
 class AccountAccessRevoked(DomainError):
@@ -104,3 +104,30 @@ def login_link_create(*, account_id: str) -> str:
         options=gateway.request_options(idempotency_key=key),
     )
     return LoginLink.from_stripe(link).url
+
+
+def account_payout_schedule_update(
+    *, account_id: str, seller_id: int, schedule: PayoutSchedule, form_token: str
+) -> Account:
+    """Set when Stripe pays the seller out. Express accounts cannot change it themselves: the
+    platform sets it on the seller's behalf.
+
+    The key is the seller, the schedule asked for and the token of the form it came from: a double
+    submit of one form changes it once, while a later form asking for a schedule the seller had
+    before (A, then B, then A again within Stripe's 24 hours of keys) is a new request and is
+    applied, where a key of the parameters alone would get the first answer back and change nothing."""
+    wanted: dict[str, Any] = {"interval": schedule.interval}
+    if schedule.interval == "weekly":
+        wanted["weekly_anchor"] = schedule.weekly_anchor
+    if schedule.interval == "monthly":
+        wanted["monthly_anchor"] = schedule.monthly_anchor
+    params: dict[str, Any] = {"settings": {"payouts": {"schedule": wanted}}}
+    key = gateway.idempotency_key("payout-schedule", seller_id, account_id, form_token, params=params)
+    return Account.from_stripe(
+        _call(
+            gateway.client().v1.accounts.update,
+            account_id,
+            params=params,
+            options=gateway.request_options(idempotency_key=key),
+        )
+    )

@@ -21,16 +21,30 @@ def balance_retrieve(*, account: str | None = None) -> Balance:
 
 
 def balance_transactions_list(
-    *, account: str | None = None, created_gte: int | None = None, page_size: int = 100
+    *,
+    account: str | None = None,
+    created_gte: int | None = None,
+    payout: str | None = None,
+    expand_source: bool = False,
+    page_size: int = 100,
 ) -> Iterator[BalanceTransaction]:
     """Every balance transaction of the platform (or of `account`), newest first, streamed.
 
     A generator over Stripe's pages (`page_size` per request, at most 100): a year of movements is
     never held in memory, and the next page is only fetched when the caller gets that far. An error
-    on any page raises our own error, like every gateway call."""
+    on any page raises our own error, like every gateway call.
+
+    `payout`: only what that automatic payout paid out (Stripe answers it once
+    `payout.reconciliation_completed` was sent). `expand_source`: each transaction's source object
+    is read along, so that a connected account's `py_` payment names its transfer
+    (`BalanceTransaction.source_transfer`)."""
     params: dict[str, Any] = {"limit": page_size}
     if created_gte is not None:
         params["created"] = {"gte": created_gte}
+    if payout is not None:
+        params["payout"] = payout
+    if expand_source:
+        params["expand"] = ["data.source"]
     with gateway.translate_errors():
         page = gateway.client().v1.balance_transactions.list(params, gateway.request_options(account=account))  # type: ignore[arg-type]
         for txn in page.auto_paging_iter():

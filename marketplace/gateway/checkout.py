@@ -49,7 +49,6 @@ def customer_create(*, user_id: int, email: str) -> Customer:
 def checkout_session_create(
     *,
     order_id: int,
-    order_version: int,
     customer: str,
     currency: str,
     lines: Sequence[LineItem],
@@ -64,11 +63,12 @@ def checkout_session_create(
     Stripe moves the whole amount to `destination` and takes `application_fee_amount` back for the
     platform. The order id travels in `client_reference_id`, the session's metadata and the
     payment intent's metadata, so every later event (session, payment intent, charge) leads back to
-    the order. The key is the order, its version and the parameters: the SDK's retry of a timed-out
-    request gets the session the first attempt made, and an attempt with other parameters (a later
-    `expires_at`, a new version of the order) gets a new session instead of Stripe's refusal.
+    the order. The key is the order and the parameters: the SDK's retry of a timed-out request gets
+    the session the first attempt made, and an attempt with other parameters (a later `expires_at`)
+    gets a new session instead of Stripe's refusal. An order's contents never change (a changed cart
+    is a new order), so the order id and the parameters say all the request is.
     """
-    metadata = {"order_id": str(order_id), "order_version": str(order_version)}
+    metadata = {"order_id": str(order_id)}
     params: dict[str, Any] = {
         "mode": "payment",
         "customer": customer,
@@ -95,7 +95,7 @@ def checkout_session_create(
         "cancel_url": cancel_url,
     }
     options = gateway.request_options(
-        idempotency_key=gateway.idempotency_key("checkout-session-create", order_id, order_version, params=params)
+        idempotency_key=gateway.idempotency_key("checkout-session-create", order_id, params=params)
     )
     session = gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)
     return CheckoutSession.from_stripe(session)

@@ -33,7 +33,7 @@ import logging
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Self, TypeAlias, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from marketplace.errors import PaymentProviderError
 
@@ -163,6 +163,24 @@ class BalanceTransaction(StripeObject):
     created: int
     fee_details: list[BalanceFeeDetail]
     description: str | None = None
+    # Only when the list was read with `data.source` expanded: the transfer a connected account's
+    # `py_` payment came from (Stripe's `source_transfer`), which is how reconciliation finds the
+    # ledger's posting of it (our ledger knows the transfer, not the `py_`).
+    source_transfer: str | None = None
+    # Likewise: the transfer reversal a connected account's `pyr_` refund came from.
+    source_transfer_reversal: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expanded_source(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and isinstance(data.get("source"), Mapping):
+            source = data["source"]
+            return {
+                **data,
+                "source_transfer": _id_of_expanded(source.get("source_transfer")),
+                "source_transfer_reversal": _id_of_expanded(source.get("source_transfer_reversal")),
+            }
+        return data
 
 
 class Charge(StripeObject):
@@ -452,8 +470,22 @@ class Payout(StripeObject):
     failure_message: str | None = None
     balance_transaction: IdRef | None = None
     failure_balance_transaction: IdRef | None = None
+    reconciliation_status: str | None = None
+    destination: IdRef | None = None
     metadata: Metadata = Field(default_factory=dict)
     created: int
+
+
+class BankAccount(StripeModel):
+    """A connected account's bank account (an external account, inside the account). `status`
+    `errored` after a failed payout: Stripe then sends no payout until the details are updated."""
+
+    id: str
+    account: IdRef | None = None
+    status: str | None = None
+    last4: str | None = None
+    bank_name: str | None = None
+    currency: Currency | None = None
 
 
 class BalanceAmount(StripeModel):
@@ -500,6 +532,27 @@ class AccountRequirements(StripeModel):
     disabled_reason: str | None = None
 
 
+class PayoutSchedule(StripeModel):
+    """`settings.payouts.schedule`: when Stripe pays a connected account out."""
+
+    interval: str = "daily"
+    delay_days: int | None = None
+    weekly_anchor: str | None = None
+    monthly_anchor: int | None = None
+
+
+class _PayoutSettings(StripeModel):
+    schedule: PayoutSchedule = Field(default_factory=PayoutSchedule)
+
+
+class _AccountSettings(StripeModel):
+    payouts: _PayoutSettings | None = None
+
+
+class _ExternalAccounts(StripeModel):
+    data: list[BankAccount] = Field(default_factory=list)
+
+
 class Account(StripeObject):
     """A connected (Express) account. Stripe leaves out most fields of an account the platform
     does not control, hence the defaults."""
@@ -516,6 +569,17 @@ class Account(StripeObject):
     capabilities: Annotated[dict[str, str], BeforeValidator(_empty_if_null)] = Field(default_factory=dict)
     requirements: AccountRequirements = Field(default_factory=AccountRequirements)
     metadata: Metadata = Field(default_factory=dict)
+    settings: _AccountSettings | None = None
+    external_accounts: _ExternalAccounts | None = None
+
+    @property
+    def payout_schedule(self) -> PayoutSchedule | None:
+        """The payout schedule, when Stripe shows it (it does to the platform of an Express account)."""
+        return self.settings.payouts.schedule if self.settings and self.settings.payouts else None
+
+    @property
+    def bank_accounts(self) -> list[BankAccount]:
+        return list(self.external_accounts.data) if self.external_accounts else []
 
 
 class Capability(StripeObject):

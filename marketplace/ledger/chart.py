@@ -2,7 +2,7 @@
 
 Code refers to an account by an `AccountRef` (a code, plus the Stripe account for the accounts that
 exist once per Stripe account), never by a database id, so a posting can be built before its
-accounts exist: `services.ledger_post` creates them on first use.
+accounts exist: `services.ledger_post` creates them on first use (an owner's whole set at once).
 """
 
 from __future__ import annotations
@@ -114,6 +114,12 @@ APPLICATION_FEE_REFUNDS = AccountRef(AccountCode.APPLICATION_FEE_REFUNDS)
 STRIPE_FEES = AccountRef(AccountCode.STRIPE_FEES)
 DISPUTE_LOSSES = AccountRef(AccountCode.DISPUTE_LOSSES)
 DISPUTE_FEES = AccountRef(AccountCode.DISPUTE_FEES)
+
+
+def accounts_of(stripe_account: str) -> list[AccountRef]:
+    """Every account of the chart the platform ("") or the connected account `stripe_account` has."""
+    side = Owner.SELLER if stripe_account else Owner.PLATFORM
+    return [AccountRef(code, stripe_account) for code, entry in CHART.items() if entry.owner in (side, Owner.ANY)]
 
 
 def stripe_balance(stripe_account: str = "") -> AccountRef:

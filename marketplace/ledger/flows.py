@@ -60,6 +60,8 @@ class PostingKind(StrEnum):
     DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated"
     DISPUTE_COUNTERED_FEE = "dispute_countered_fee"
     PAYOUT = "payout"
+    PAYOUT_FAILURE = "payout_failure"  # a payout returned by the bank: `payout` reversed
+    PAYOUT_CANCEL = "payout_cancel"
 
 
 def charge(*, charge_id: str, amount: int, stripe_fee: int, currency: str) -> Posting:

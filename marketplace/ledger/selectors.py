@@ -7,11 +7,12 @@ person reads is positive in the normal case. Times are `occurred_at` (when Strip
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from marketplace.errors import InvalidInput
@@ -106,3 +107,75 @@ def ledger_monthly_report(*, year: int, month: int) -> MonthlyReport:
 def _refs(account_ids: set[int]) -> dict[int, AccountRef]:
     rows = Account.objects.filter(id__in=account_ids).values_list("id", "code", "stripe_account")
     return {pk: AccountRef(AccountCode(code), stripe_account) for pk, code, stripe_account in rows}
+
+
+@dataclass(frozen=True)
+class PeriodTotal:
+    """The movement of one account code in one currency over one period (a week, a month)."""
+
+    period: datetime  # the period's start
+    code: str
+    currency: str
+    amount: int  # sum of the legs, debit positive (not on the normal side: callers pick their sign)
+
+
+def ledger_totals_by_period(
+    *,
+    period: str,
+    start: datetime,
+    end: datetime | None = None,
+    codes: Iterable[str] | None = None,
+    stripe_account: str | None = None,
+    exclude_kinds: Iterable[str] = (),
+) -> list[PeriodTotal]:
+    """Sums of legs per `period` ("week", Monday 00:00 UTC; or "month", in UTC), account code and
+    currency, from `start` (inclusive) to `end` (exclusive): one aggregate, for the seller's
+    earnings chart and the platform's revenue by month. `stripe_account` narrows to one Stripe
+    account's accounts ("" the platform's); `exclude_kinds` leaves out postings of those kinds
+    (e.g. payouts, which move money without earning it)."""
+    trunc = {"week": TruncWeek, "month": TruncMonth}.get(period)
+    if trunc is None:
+        raise InvalidInput(f"Unknown period {period!r}: week or month.", code="invalid_period")
+    legs = LedgerLeg.objects.filter(occurred_at__gte=start)
+    if end is not None:
+        legs = legs.filter(occurred_at__lt=end)
+    if codes is not None:
+        legs = legs.filter(account__code__in=[str(c) for c in codes])
+    if stripe_account is not None:
+        legs = legs.filter(account__stripe_account=stripe_account)
+    kinds = [str(k) for k in exclude_kinds]
+    if kinds:
+        legs = legs.exclude(transaction__kind__in=kinds)
+    rows = (
+        legs.annotate(period=trunc("occurred_at", tzinfo=UTC))
+        .values_list("period", "account__code", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by("period", "account__code", "currency")
+    )
+    return [PeriodTotal(when, code, currency, total) for when, code, currency, total in rows]
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    occurred_at: datetime
+    kind: str
+    source_id: str
+    description: str
+    currency: str
+    amount: int  # on the account, debit positive
+
+
+def ledger_statement(*, account: AccountRef, start: datetime, end: datetime) -> Iterator[StatementLine]:
+    """Every leg on `account` from `start` (inclusive) to `end` (exclusive), oldest first, streamed
+    from the database in chunks (a CSV statement of years of sales never sits in memory)."""
+    legs = LedgerLeg.objects.filter(
+        account__code=account.code,
+        account__stripe_account=account.stripe_account,
+        occurred_at__gte=start,
+        occurred_at__lt=end,
+    ).order_by("occurred_at", "id")
+    rows = legs.values_list(
+        "occurred_at", "transaction__kind", "transaction__source_id", "transaction__description", "currency", "amount"
+    )
+    for when, kind, source, text, currency, amount in rows.iterator(chunk_size=2000):
+        yield StatementLine(when, kind, source, text, currency, amount)

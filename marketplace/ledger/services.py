@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from marketplace.errors import Conflict, InvalidInput
-from marketplace.ledger.chart import AccountRef
+from marketplace.ledger.chart import AccountRef, accounts_of
 from marketplace.ledger.models import Account, LedgerLeg, LedgerTransaction
 from marketplace.money import format_money, normalise_currency
 
@@ -98,7 +98,7 @@ def ledger_lock_stripe_account(*, stripe_account: str) -> None:
 def ledger_post_one(*, posting: Posting, occurred_at: datetime) -> LedgerTransaction:
     """`ledger_post` of a `Posting` built by `flows`. Without a savepoint of its own: inside a
     caller's transaction (a webhook handler's) a failure aborts the caller's whole change, and a
-    posting costs two statements, which keeps the webhook worker's rate up."""
+    posting costs one statement on Postgres, which keeps the webhook worker's rate up."""
     return ledger_post(
         source_id=posting.source_id,
         kind=posting.kind,
@@ -148,20 +148,21 @@ def _post(
     reverses_id = reverses.pk if reverses is not None else None
     # savepoint=False: inside a caller's transaction an error must abort it all, not a part.
     with transaction.atomic(savepoint=False):
-        txn_id = _insert_transaction(
+        txn_id, written = _insert_posting(
             source_id=source_id,
             kind=kind,
             description=description,
             occurred_at=occurred_at,
             created_at=created_at,
             reverses_id=reverses_id,
+            legs=checked,
         )
-        if txn_id is not None:
-            missing = _insert_legs(txn_id, checked, occurred_at)
-            if missing:  # the first posting to these accounts: create them, then write their legs
-                _create_accounts({leg.account for leg in missing})
-                if _insert_legs(txn_id, missing, occurred_at):  # pragma: no cover - accounts are never deleted
-                    raise RuntimeError(f"ledger accounts vanished while posting {source_id}")
+        if txn_id is not None and written < len(checked):
+            # The first posting to some of these accounts: create them, then write the legs left out.
+            missing = _unwritten_legs(txn_id, checked)
+            _create_accounts({leg.account for leg in missing})
+            if _insert_legs(txn_id, missing, occurred_at):  # pragma: no cover - accounts are never deleted
+                raise RuntimeError(f"ledger accounts vanished while posting {source_id}")
     if txn_id is None:
         return _already_posted(source_id, kind, checked, reverses_id)
     row = {
@@ -210,32 +211,122 @@ def _check_source(source_id: str, kind: str, occurred_at: datetime) -> None:
 
 
 def _create_accounts(refs: set[AccountRef]) -> None:
-    """Create the accounts (in a stable order, so that two posts creating the same accounts at once wait
-    for each other rather than deadlock); one created meanwhile by another post is left as it is."""
+    """Create the accounts of `refs` together with every other account of their owners (the
+    platform's whole chart, a seller's whole set), in one statement, platform first, each owner's in
+    chart order; one created meanwhile by another post is left as it is.
+
+    Why whole sets: a new row holds its key until its transaction ends, and a posting that finds an
+    account missing waits there for the transaction that created it. Created one posting's needs at
+    a time, the first sales of two sellers deadlocked (tests/ledger/test_posting.py): seller B's
+    charge created the platform's balance, seller A's fee created the fee revenue and waited for
+    that balance, and B's own fee then waited for A's fee revenue. Creating an owner's set at once
+    means a transaction never creates one of its accounts after another: it holds all of them or
+    none, so whoever waits holds none that the other needs. A seller's set is contended only by
+    posts for that seller, which take the seller's lock first (`ledger_lock_stripe_account`).
+    """
+    owners = sorted({ref.stripe_account for ref in refs})
     Account.objects.bulk_create(
-        [Account(code=r.code, stripe_account=r.stripe_account, name=r.name, kind=r.kind) for r in sorted(refs)],
+        [
+            Account(code=r.code, stripe_account=r.stripe_account, name=r.name, kind=r.kind)
+            for owner in owners
+            for r in accounts_of(owner)
+        ],
         ignore_conflicts=True,
     )
 
 
-def _insert_legs(txn_id: int, legs: list[Leg], occurred_at: datetime) -> list[Leg]:
-    """Write the legs whose accounts exist, finding the accounts in the same statement (one round trip
-    per posting instead of two: posting throughput is round trips); return the legs left unwritten."""
-    qn = connection.ops.quote_name
+def _legs_values(legs: Sequence[Leg]) -> tuple[str, list[Any]]:
+    """The legs as rows of SQL (code, stripe_account, amount, currency), and their parameters."""
     values = " UNION ALL ".join(["SELECT %s AS code, %s AS stripe_account, %s AS amount, %s AS currency"] * len(legs))
+    params: list[Any] = []
+    for leg in legs:
+        params += [str(leg.account.code), leg.account.stripe_account, leg.amount, leg.currency]
+    return values, params
+
+
+def _insert_posting(
+    *,
+    source_id: str,
+    kind: str,
+    description: str,
+    occurred_at: datetime,
+    created_at: datetime,
+    reverses_id: int | None,
+    legs: Sequence[Leg],
+) -> tuple[int | None, int]:
+    """The transaction and its legs in one statement on Postgres (one round trip: a webhook's posting
+    is mostly waiting on round trips): `INSERT ... ON CONFLICT DO NOTHING RETURNING id` of the transaction,
+    and in the same statement the legs whose accounts exist, joined to them by (code, Stripe account).
+
+    Returns the new id, or None when the source (or the reversed transaction) is taken, and how many
+    legs were written (fewer than given when an account does not exist yet). The ORM cannot say
+    this: `bulk_create` with `ignore_conflicts` does not return the id. The database's checks are
+    the same as for separate statements: the legs' statement trigger runs at the end of the
+    statement, when the transaction row is there, and the balance trigger at commit.
+    """
+    if connection.vendor != "postgresql":
+        txn_id = _insert_transaction(
+            source_id=source_id,
+            kind=kind,
+            description=description,
+            occurred_at=occurred_at,
+            created_at=created_at,
+            reverses_id=reverses_id,
+        )
+        if txn_id is None:
+            return None, 0
+        return txn_id, len(legs) - len(_insert_legs(txn_id, list(legs), occurred_at))
+    txn_meta, when = LedgerTransaction._meta, LedgerTransaction._meta.get_field("occurred_at")
+    qn = connection.ops.quote_name
+    values, leg_params = _legs_values(legs)
+    # Table names are the models', quoted; every value is a parameter.
+    sql = (
+        f"WITH t AS (INSERT INTO {qn(txn_meta.db_table)}"  # noqa: S608
+        " (source_id, kind, description, occurred_at, created_at, reverses_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id, occurred_at),"
+        f" l AS (INSERT INTO {qn(LedgerLeg._meta.db_table)} (transaction_id, account_id, amount, currency, occurred_at)"
+        f" SELECT t.id, a.id, v.amount, v.currency, t.occurred_at FROM t CROSS JOIN ({values}) v"
+        f" JOIN {qn(Account._meta.db_table)} a ON a.code = v.code AND a.stripe_account = v.stripe_account"
+        " RETURNING 1)"
+        " SELECT (SELECT id FROM t), (SELECT count(*) FROM l)"
+    )
+    params: list[Any] = [
+        source_id,
+        kind,
+        description,
+        when.get_db_prep_value(occurred_at, connection),
+        when.get_db_prep_value(created_at, connection),
+        reverses_id,
+        *leg_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None or row[0] is None:
+        return None, 0
+    return int(row[0]), int(row[1])
+
+
+def _insert_legs(txn_id: int, legs: list[Leg], occurred_at: datetime) -> list[Leg]:
+    """Write the legs whose accounts exist, finding the accounts in the same statement; return the
+    legs left unwritten."""
+    qn = connection.ops.quote_name
+    values, leg_params = _legs_values(legs)
     sql = (
         f"INSERT INTO {qn(LedgerLeg._meta.db_table)} (transaction_id, account_id, amount, currency, occurred_at)"  # noqa: S608
         f" SELECT %s, a.id, v.amount, v.currency, %s FROM ({values}) v JOIN {qn(Account._meta.db_table)} a"
         " ON a.code = v.code AND a.stripe_account = v.stripe_account"
     )
     when = LedgerLeg._meta.get_field("occurred_at").get_db_prep_value(occurred_at, connection)
-    params: list[Any] = [txn_id, when]
-    for leg in legs:
-        params += [str(leg.account.code), leg.account.stripe_account, leg.amount, leg.currency]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [txn_id, when, *leg_params])
         if cursor.rowcount == len(legs):
             return []
+    return _unwritten_legs(txn_id, legs)
+
+
+def _unwritten_legs(txn_id: int, legs: list[Leg]) -> list[Leg]:
+    """The legs of `legs` that transaction `txn_id` does not have yet (as a multiset)."""
     written = Counter(
         LedgerLeg.objects.filter(transaction_id=txn_id).values_list("account__code", "account__stripe_account")
     )
@@ -258,9 +349,8 @@ def _insert_transaction(
     created_at: datetime,
     reverses_id: int | None,
 ) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the new id, or None when the source (or the
-    reversed transaction) is taken. The ORM cannot say this in one statement: `bulk_create` with
-    `ignore_conflicts` does not return the id, and a savepoint around `create` costs two round trips."""
+    """The transaction alone (SQLite, whose CTEs cannot insert): INSERT ... ON CONFLICT DO NOTHING
+    RETURNING id, the new id or None when the source (or the reversed transaction) is taken."""
     meta = LedgerTransaction._meta
     when = meta.get_field("occurred_at")
     qn = connection.ops.quote_name

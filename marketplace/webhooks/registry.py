@@ -19,7 +19,8 @@ Contract of a handler:
   `event.previous_attributes`, `event.payload`) and returns nothing.
 - It runs inside the transaction that marks the event processed, with the event row locked: its
   writes and the "processed" mark commit together or not at all. If it raises, its writes are
-  rolled back (a savepoint) and the event is retried with backoff; after the last attempt it is dead.
+  rolled back with the whole transaction and the event is retried with backoff; after the last
+  attempt it is dead.
 - Stripe delivers out of order and more than once, and admins replay events, so a handler must be
   idempotent and must never move state backwards: re-read the object through the gateway, or
   compare `event.created` with the time you stored with the state (as `sellers.services` does with

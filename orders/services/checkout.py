@@ -1,9 +1,9 @@
 """Checkout: a cart group becomes an order with reserved stock and one Checkout Session.
 
-- *One session per order version*: `checkout_start` locks the buyer's cart, reuses the pending
-  order whose contents match the cart, and creates its session with an idempotency key from the
-  order id and version, so a double click gives one session; a changed cart gives a new order
-  (the old one is canceled and its stock released) and so a new key.
+- *One session per order*: `checkout_start` locks the buyer's cart, reuses the pending order whose
+  contents match the cart (`cart_fingerprint`), and creates its session with an idempotency key
+  from the order id and the request's parameters, so a double click gives one session; a changed
+  cart gives a new order (the old one is canceled and its stock released) and so a new key.
 - *No overselling*: stock is reserved when the session is created, with `select_for_update` on the
   listings in id order (so two checkouts never deadlock), and released when the session expires
   (webhook or the sweeper), the buyer cancels, or the payment fails (`payment_state`).
@@ -191,7 +191,6 @@ def checkout_start(
         expires = timezone.now() + CHECKOUT_LIFETIME + EXPIRES_AT_MARGIN
         session = gateway_checkout.checkout_session_create(
             order_id=order.pk,
-            order_version=order.version,
             customer=customer,
             currency=order.currency,
             lines=[

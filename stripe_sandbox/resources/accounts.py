@@ -67,6 +67,8 @@ DISABLED_REASONS = [
     "under_review",
 ]
 
+# `settings.payouts.schedule.weekly_anchor` values, in Python's weekday order (Monday is 0).
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ADDRESS = {"city": "str", "country": "str", "line1": "str", "line2": "str", "postal_code": "str", "state": "str"}
 _CAPS = {name: {"requested": "bool"} for name in ("card_payments", "transfers", "us_bank_account_ach_payments")}
 ACCOUNT_SCHEMA: dict[str, Any] = {
@@ -87,7 +89,18 @@ ACCOUNT_SCHEMA: dict[str, Any] = {
     },
     "default_currency": "str",
     "metadata": "meta",
-    "settings": {"payouts": {"schedule": {"interval": ("manual", "daily", "weekly", "monthly"), "delay_days": "any"}}},
+    "settings": {
+        "payouts": {
+            "schedule": {
+                "interval": ("manual", "daily", "weekly", "monthly"),
+                "delay_days": "any",
+                "weekly_anchor": WEEKDAYS,
+                "monthly_anchor": "int",
+            },
+            "debit_negative_balances": "bool",
+            "statement_descriptor": "str",
+        }
+    },
     "tos_acceptance": {"service_agreement": ("full", "recipient"), "date": "int", "ip": "str"},
     "controller": {
         "fees": {"payer": ("account", "application")},
@@ -172,6 +185,7 @@ def account_create(ctx: Ctx) -> Obj:
     if acct["type"] != "express":
         acct["controller"] = {"is_controller": True, "type": "application"}
     _merge(acct, {k: v for k, v in p.items() if k in ("business_profile", "settings", "tos_acceptance")})
+    _settle_schedule(acct, p)
     return ctx.store.add(acct, PLATFORM)
 
 
@@ -217,6 +231,9 @@ def account_update(ctx: Ctx, account_id: str) -> Obj:
     acct = _account(ctx, account_id)
     p = ctx.params(UPDATE_SCHEMA)
     before = copy.deepcopy(acct)
+    trial = copy.deepcopy(acct)  # refuse a bad schedule before anything changes
+    _merge(trial, {k: v for k, v in p.items() if k == "settings"})
+    _settle_schedule(trial, p)
     caps = p.pop("capabilities", None) or {}
     for name, v in caps.items():
         if v.get("requested") and name not in acct["capabilities"]:
@@ -226,10 +243,33 @@ def account_update(ctx: Ctx, account_id: str) -> Obj:
         acct["metadata"] = {**acct["metadata"], **meta}
         acct["metadata"] = {k: v for k, v in acct["metadata"].items() if v}
     _merge(acct, p)
+    _settle_schedule(acct, p)
     changed = diff(before, acct)
     if changed:
         ctx.core.emit("account.updated", acct, account=acct["id"], previous=changed)
     return acct
+
+
+def _settle_schedule(acct: Obj, p: Obj) -> None:
+    """Stripe's rules for `settings.payouts.schedule`: an anchor is required with (and kept only for) its interval,
+    `monthly_anchor` is a day 1-31 (paid on the month's last day when shorter), and `delay_days` stays at the last
+    configured value when the interval is `manual`. The account is left unchanged when the request is refused."""
+    requested = ((p.get("settings") or {}).get("payouts") or {}).get("schedule") or {}
+    schedule = acct["settings"]["payouts"]["schedule"]
+    anchor = requested.get("monthly_anchor")
+    if anchor is not None and not 1 <= anchor <= 31:
+        raise invalid(
+            "Invalid monthly_anchor: must be between 1 and 31", param="settings[payouts][schedule][monthly_anchor]"
+        )
+    interval = schedule.get("interval", "daily")
+    for kind in ("weekly", "monthly"):
+        key = f"{kind}_anchor"
+        if interval == kind and not schedule.get(key):
+            raise invalid(
+                f"You must specify a {key} when interval is {kind}.", param=f"settings[payouts][schedule][{key}]"
+            )
+        if interval != kind:
+            schedule.pop(key, None)
 
 
 def account_list(ctx: Ctx) -> Obj:

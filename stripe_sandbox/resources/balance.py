@@ -1,13 +1,22 @@
-"""Balances, balance transactions and payouts (automatic daily payouts run from the scheduler)."""
+"""Balances, balance transactions and payouts (automatic payouts run from the scheduler on each account's schedule).
+
+An automatic payout sweeps the available balance transactions no earlier payout took, and remembers them: they
+are what `GET /v1/balance_transactions?payout=po_...` lists once `payout.reconciliation_completed` was sent. A
+failed payout marks the bank account `errored` (`account.external_account.updated`), and no payout goes to it
+until the account's bank details are updated (the control API's `bank_account` call plays the seller doing so).
+"""
 
 from __future__ import annotations
 
+import calendar
 import copy
+from datetime import UTC, datetime
 
 from .. import money
 from ..core import Core, Ctx, Route, diff
 from ..errors import invalid
 from ..store import Obj, new_id, template
+from . import accounts
 
 # Stripe's payout failure codes with the description its "Payout failures" table gives each
 # (docs.stripe.com/api/payouts/failures). The wording Stripe puts in `failure_message` is not documented; the
@@ -54,7 +63,12 @@ def txn_list(ctx: Ctx) -> Obj:
     items = ctx.store.find("balance_transaction", ctx.owner, **match)
     if p.get("payout"):
         payout = ctx.store.get(p["payout"], "payout", ctx.owner)
-        items = [t for t in items if t["id"] in payout.get("_txns", [])]
+        if not payout["automatic"]:
+            raise invalid(
+                "Balance transaction history can only be filtered on automatic transfers, not manual.", param="payout"
+            )
+        swept = set(payout.get("_txns", []))
+        items = [t for t in items if t["id"] in swept]
     return ctx.store.page(items, p, "/v1/balance_transactions")
 
 
@@ -71,8 +85,7 @@ def create_payout(
 ) -> Obj:
     """Debit the available balance now; the payout is ``paid`` once the sandbox clock reaches ``arrival_date``."""
     now = core.store.now()
-    acct = core.store.objects.get(owner) or {}
-    bank = ((acct.get("external_accounts") or {}).get("data") or [{}])[0].get("id")
+    bank = (default_bank(core, owner) or {}).get("id")
     payout = template(
         "payout",
         id=new_id("po_"),
@@ -101,9 +114,41 @@ def create_payout(
         description=payout["description"],
     )
     payout["balance_transaction"] = txn["id"]
-    payout["_txns"] = [t["id"] for t in core.store.find("balance_transaction", owner) if t["type"] != "payout"]
+    if automatic:
+        swept = [
+            t
+            for t in core.store.find("balance_transaction", owner, currency=currency)
+            if t["type"] != "payout" and not t.get("_payout") and t["available_on"] <= now
+        ]
+        for t in swept:
+            t["_payout"] = payout["id"]
+        payout["_txns"] = [t["id"] for t in swept]
     core.emit("payout.created", payout, account=owner)
     return payout
+
+
+def default_bank(core: Core, owner: str) -> Obj | None:
+    """The connected account's bank account payouts go to (None for the platform or an account without one)."""
+    acct = core.store.objects.get(owner) or {}
+    banks = (acct.get("external_accounts") or {}).get("data") or []
+    return banks[0] if banks else None
+
+
+def payouts_blocked(core: Core, owner: str) -> bool:
+    """Stripe stops every payout of an account whose bank account errored until its details are updated."""
+    bank = default_bank(core, owner)
+    return bool(bank and bank.get("status") == "errored")
+
+
+def bank_account_set_status(core: Core, owner: str, status: str) -> Obj | None:
+    """Set the bank account's status and send `account.external_account.updated` (Connect endpoint) if it changed."""
+    bank = default_bank(core, owner)
+    if bank is None or bank.get("status") == status:
+        return bank
+    before = copy.deepcopy(bank)
+    bank["status"] = status
+    core.emit("account.external_account.updated", bank, account=owner, previous=diff(before, bank))
+    return bank
 
 
 def _emit(core: Core, type: str, payout: Obj, previous: Obj | None = None) -> None:
@@ -126,6 +171,12 @@ def payout_create(ctx: Ctx) -> Obj:
     currency = p["currency"].lower()
     if p["amount"] < 1:
         raise invalid("Amount must be at least 1", param="amount", code="amount_too_small")
+    if payouts_blocked(ctx.core, ctx.owner):
+        raise invalid(
+            "Payouts are disabled for this account because its bank account errored; update the external account "
+            "to resume payouts.",
+            code="payouts_not_allowed",
+        )
     if money.available(ctx.store, ctx.owner, currency) < p["amount"]:
         raise invalid(
             "You have insufficient funds in your Stripe account for this transfer. Your card balance is too low. "
@@ -185,18 +236,40 @@ def finish_payout(core: Core, payout: Obj, status: str, failure_code: str | None
             code = failure_code or "could_not_process"
             payout["failure_code"] = code
             payout["failure_message"] = PAYOUT_FAILURES[code]
-    else:
-        payout["reconciliation_status"] = "completed" if payout["automatic"] else "not_applicable"
     _emit(core, f"payout.{status}", payout, diff(before, payout))
+    if status == "failed":
+        bank_account_set_status(core, owner, "errored")
+    if status == "paid" and payout["automatic"] and payout["reconciliation_status"] == "in_progress":
+        # Stripe: "whenever balance transactions paid out in an automatic payout can be queried".
+        before = copy.deepcopy(payout)
+        payout["reconciliation_status"] = "completed"
+        _emit(core, "payout.reconciliation_completed", payout, diff(before, payout))
     return payout
 
 
+def payout_day(schedule: Obj, midnight: int) -> bool:
+    """Whether an account on `schedule` is paid out at this UTC midnight: every day (`daily`), on its
+    `weekly_anchor` day, or on its `monthly_anchor` date (the month's last day when the month is shorter);
+    never on `manual`."""
+    day = datetime.fromtimestamp(midnight, tz=UTC)
+    interval = schedule.get("interval", "daily")
+    if interval == "daily":
+        return True
+    if interval == "weekly":
+        return accounts.WEEKDAYS[day.weekday()] == schedule.get("weekly_anchor", "monday")
+    if interval == "monthly":
+        last = calendar.monthrange(day.year, day.month)[1]
+        return day.day == min(int(schedule.get("monthly_anchor") or 1), last)
+    return False
+
+
 def automatic_payouts(core: Core, midnight: int) -> None:
-    """Daily schedule: every connected account with payouts enabled is paid its available balance."""
+    """Every connected account with payouts enabled, a bank account that did not error and a payout day today on
+    its schedule is paid its available balance, per currency."""
     for acct in core.store.find("account"):
-        if not acct["payouts_enabled"]:
+        if not acct["payouts_enabled"] or payouts_blocked(core, acct["id"]):
             continue
-        if acct["settings"]["payouts"]["schedule"].get("interval", "daily") != "daily":
+        if not payout_day(acct["settings"]["payouts"]["schedule"], midnight):
             continue
         bal = money.balance(core.store, acct["id"])
         for row in bal["available"]:

@@ -193,7 +193,7 @@ def create_reversal(
         reporting_category="transfer_reversal",
     )
     reversal["balance_transaction"] = txn["id"]
-    money.add_txn(
+    seller_txn = money.add_txn(
         core.store,
         dest,
         amount=-amount,
@@ -202,6 +202,24 @@ def create_reversal(
         source=reversal["destination_payment_refund"],
         reporting_category="refund",
     )
+    # The seller's side is a Refund of its `py_` payment on the connected account (Stripe's `pyr_`), which
+    # names the reversal it came from (`source_transfer_reversal`).
+    payment_refund = template(
+        "refund",
+        id=reversal["destination_payment_refund"],
+        amount=amount,
+        balance_transaction=seller_txn["id"],
+        charge=transfer["destination_payment"],
+        created=reversal["created"],
+        currency=transfer["currency"],
+        metadata={},
+        payment_intent=None,
+        reason=None,
+        status="succeeded",
+        source_transfer_reversal=reversal["id"],
+        transfer_reversal=None,
+    )
+    core.store.add(payment_refund, dest)
     before = copy.deepcopy(transfer)
     transfer["amount_reversed"] += amount
     transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]

@@ -31,6 +31,8 @@ from catalog.models import Category, Listing
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order
+from payments.models import Dispute
+from payouts.models import Payout
 from sellers.models import Seller
 from tests.e2e.browser import log_in
 from tests.factories import make_platform_admin
@@ -55,6 +57,8 @@ class Seeded:
     seller: Seller
     order: Order  # the demo buyer's paid order from the seller above
     event: WebhookEvent
+    dispute: Dispute  # the seeded dispute on the seller above (seed_demo_disputes)
+    payout_id: int = 0  # the seller's first payout, 0 when it has none
 
     @classmethod
     def load(cls) -> Seeded:
@@ -63,7 +67,17 @@ class Seeded:
         event = WebhookEvent.objects.order_by("received_at").first()
         assert listing is not None and event is not None
         order = Order.objects.get(buyer__email=ROLES["buyer"], seller=seller)
-        return cls(listing=listing, category=listing.category, seller=seller, order=order, event=event)
+        dispute = Dispute.objects.get(seller=seller)
+        payout = Payout.objects.filter(account=seller.stripe_account_id or "").order_by("pk").first()
+        return cls(
+            listing=listing,
+            category=listing.category,
+            seller=seller,
+            order=order,
+            event=event,
+            dispute=dispute,
+            payout_id=payout.pk if payout else 0,
+        )
 
 
 Address = Callable[[Seeded], str]
@@ -102,14 +116,25 @@ PAGES: dict[str, Address] = {
     "sell_listings": _url("sell_listings"),
     "sell_listing_new": _url("sell_listing_new"),
     "sell_listing_edit": _url("sell_listing_edit", lambda s: s.listing.pk),
+    "sell_money": _url("sell_money"),
+    "sell_payouts": _url("sell_payouts"),
+    # the demo seeds no payout yet: the seller's first one when there is one, else the site's 404
+    "sell_payout_detail": _url("sell_payout_detail", lambda s: s.payout_id),
     # the admin console
     "console_home": _url("console_home"),
     "console_sellers": _url("console_sellers"),
     "console_seller_detail": _url("console_seller_detail", lambda s: s.seller.pk),
     "console_fees": _url("console_fees"),
     "console_refunds": _url("console_refunds"),
+    "console_revenue": _url("console_revenue"),
+    "console_reconciliation": _url("console_reconciliation"),
     "console_events": _url("console_events"),
     "console_event_detail": _url("console_event_detail", lambda s: s.event.pk),
+    "console_disputes": _url("console_disputes"),
+    "console_dispute_detail": _url("console_dispute_detail", lambda s: s.dispute.pk),
+    # the seller's disputes
+    "sell_disputes": _url("sell_disputes"),
+    "sell_dispute_detail": _url("sell_dispute_detail", lambda s: s.dispute.pk),
     # the API's docs (Swagger UI, drawn by script once the schema is loaded: see READY)
     "api-v1:openapi-view": _url("api-v1:openapi-view"),
     # accounts (allauth, in the site's layout); keys that allauth cannot match show its "bad link" page
@@ -172,6 +197,7 @@ POST_ONLY: dict[str, Address] = {
     "sell_start": _url("sell_start"),
     "sell_onboarding_continue": _url("sell_onboarding_continue"),
     "sell_dashboard": _url("sell_dashboard"),
+    "sell_payout_schedule": _url("sell_payout_schedule"),
     "sell_listing_publish": _url("sell_listing_publish", 1),
     "sell_listing_unpublish": _url("sell_listing_unpublish", 1),
     "sell_listing_image_remove": _url("sell_listing_image_remove", 1, 1),
@@ -180,6 +206,11 @@ POST_ONLY: dict[str, Address] = {
     "console_seller_refresh": _url("console_seller_refresh", 1),
     "console_fee_rule_delete": _url("console_fee_rule_delete", 1),
     "console_event_replay": _url("console_event_replay", "evt_1"),
+    "console_dispute_evidence": _url("console_dispute_evidence", 1),
+    "console_dispute_file": _url("console_dispute_file", 1),
+    "console_dispute_accept": _url("console_dispute_accept", 1),
+    "sell_dispute_statement": _url("sell_dispute_statement", 1),
+    "sell_dispute_file": _url("sell_dispute_file", 1),
     "admin:logout": _url("admin:logout"),
 }
 
@@ -187,8 +218,12 @@ NOT_PAGES = {
     "stripe_webhook": "Stripe's POSTs, signed",
     "stripe_connect_webhook": "Stripe's POSTs, signed",
     "healthz": "JSON for load balancers",
+    "None": "/favicon.ico (unnamed): a redirect to the static icon",
     "sell_onboarding_refresh": "Stripe's refresh_url: always a redirect to Stripe's hosted onboarding",
     "mfa_download_recovery_codes": "a text file download",
+    "sell_statement": "a CSV file download",
+    "console_revenue_csv": "a CSV file download",
+    "console_dispute_file_download": "a proof file download (PDF, PNG, JPEG)",
     "api-v1:openapi-json": "the OpenAPI schema (JSON)",
     "api-v1:api-root": "the API's root (JSON)",
     "admin:autocomplete": "JSON for the admin's select boxes",
@@ -241,7 +276,7 @@ def test_form_targets_refuse_get() -> None:
     """What POST_ONLY lists is really no page: a GET, even a platform admin's, gets 405."""
     client = Client()
     client.force_login(make_platform_admin())
-    unknown = Seeded(Listing(), Category(), Seller(), Order(), WebhookEvent())
+    unknown = Seeded(Listing(), Category(), Seller(), Order(), WebhookEvent(), Dispute())
     statuses = {name: client.get(address(unknown)).status_code for name, address in POST_ONLY.items()}
     assert statuses == dict.fromkeys(POST_ONLY, 405)
 

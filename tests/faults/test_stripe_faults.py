@@ -114,7 +114,6 @@ def test_idempotency_keys_follow_the_parameters(private_sandbox: PrivateSandbox)
     def create(expires_at: int) -> str:
         return gateway_checkout.checkout_session_create(
             order_id=7,
-            order_version=1,
             customer=customer,
             currency="usd",
             lines=[gateway_checkout.LineItem(name="Mug", unit_amount=1500, quantity=1)],

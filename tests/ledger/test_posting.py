@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from marketplace.errors import InvalidInput
 from marketplace.ledger import flows
@@ -17,6 +19,7 @@ from marketplace.ledger.chart import (
     AccountCode,
     AccountKind,
     AccountRef,
+    accounts_of,
     seller_application_fees,
     stripe_balance,
 )
@@ -27,8 +30,10 @@ from marketplace.ledger.services import (
     Leg,
     PostingConflict,
     UnbalancedPosting,
+    ledger_lock_stripe_account,
     ledger_post,
     ledger_post_all,
+    ledger_post_one,
     ledger_reverse,
 )
 from tests.ledger.helpers import WHEN, sale
@@ -59,11 +64,9 @@ def test_a_balanced_posting_is_stored_with_its_accounts_created_on_first_use() -
         ("Stripe balance — platform", 10_000, "usd", WHEN),
         ("Stripe processing fees", 320, "usd", WHEN),
     ]
-    assert sorted(Account.objects.values_list("name", "kind")) == [
-        ("Payments from buyers", "revenue"),
-        ("Stripe balance — platform", "asset"),
-        ("Stripe processing fees", "expense"),
-    ]
+    # The first posting to the platform's accounts creates its whole chart (see the deadlock test below).
+    assert sorted(Account.objects.values_list("name", "kind")) == sorted((r.name, str(r.kind)) for r in accounts_of(""))
+    assert ("Stripe processing fees", "expense") in Account.objects.values_list("name", "kind")
     assert ledger_balance(account=PLATFORM_BALANCE) == {"usd": 9_680}
 
 
@@ -79,6 +82,8 @@ def test_per_seller_accounts_are_keyed_by_the_stripe_account() -> None:
     assert sorted(Account.objects.filter(stripe_account__startswith="acct_").values_list("name", flat=True)) == [
         "Application fees paid — seller acct_1SellerUSD",
         "Application fees paid — seller acct_2SellerJPY",
+        "Bank payouts — seller acct_1SellerUSD",
+        "Bank payouts — seller acct_2SellerJPY",
         "Stripe balance — seller acct_1SellerUSD",
         "Stripe balance — seller acct_2SellerJPY",
     ]
@@ -232,6 +237,80 @@ def test_ten_threads_posting_the_same_source_make_one_transaction() -> None:
     assert errors == []
     assert len(ids) == 30 and len(set(ids)) == 3
     assert LedgerTransaction.objects.count() == 3 and LedgerLeg.objects.count() == 10
-    assert Account.objects.count() == 6  # created on demand by racing threads, once each
+    # Created on demand by racing threads, once each: the platform's chart and the seller's set.
+    assert Account.objects.count() == len(accounts_of("")) + len(accounts_of(SELLER))
     assert ledger_balance(account=PLATFORM_BALANCE) == {"usd": 680}
     assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": 9_000}
+
+
+@pytest.mark.django_db(transaction=True, available_apps=["marketplace.ledger"])
+def test_the_first_sales_of_two_sellers_at_once_both_create_accounts_without_deadlock() -> None:
+    """The first ever sales of two sellers, each in its own database transaction under its own
+    seller's lock, both find the platform's accounts missing. Seller B's sale posts its charge
+    (creating the platform's balance) and holds it; seller A's application fee webhook then posts
+    (creating the platform's fee revenue, then waiting for B's platform balance); B goes on to its
+    transfer and fee, which need the fee revenue A holds. Created on first use in whatever order each
+    posting needs them, the two wait for each other and Postgres kills one as a deadlock."""
+    seller_a, seller_b = "acct_1FirstSellerA", "acct_1FirstSellerB"
+    b_charged = threading.Event()
+    errors: list[BaseException] = []
+    charge, transfer, fee = sale("b", seller=seller_b)
+
+    def sale_of_b() -> None:
+        try:
+            with transaction.atomic():
+                ledger_lock_stripe_account(stripe_account=seller_b)
+                ledger_post_one(posting=charge, occurred_at=WHEN)
+                b_charged.set()
+                assert _wait_until(_someone_waits_on_a_lock), "seller A's posting never waited for B"
+                ledger_post_one(posting=transfer, occurred_at=WHEN)
+                ledger_post_one(posting=fee, occurred_at=WHEN)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            b_charged.set()
+            connection.close()
+
+    def fee_webhook_of_a() -> None:
+        try:
+            assert b_charged.wait(timeout=30)
+            with transaction.atomic():
+                ledger_lock_stripe_account(stripe_account=seller_a)
+                fee_a = flows.application_fee(application_fee_id="fee_a", seller=seller_a, amount=1_000, currency="usd")
+                ledger_post_one(posting=fee_a, occurred_at=WHEN)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sale_of_b), threading.Thread(target=fee_webhook_of_a)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert sorted(LedgerTransaction.objects.values_list("source_id", flat=True)) == ["ch_b", "fee_a", "fee_b", "tr_b"]
+    assert ledger_balance(account=stripe_balance(seller_b)) == {"usd": 9_000}
+    assert ledger_balance(account=stripe_balance(seller_a)) == {"usd": -1_000}
+    assert ledger_balance(account=PLATFORM_BALANCE) == {"usd": 680 + 1_000}
+
+
+def _someone_waits_on_a_lock() -> bool:
+    """Another connection of this database is waiting for a lock (a row or key another holds). Asked
+    from inside a transaction, whose statistics views keep their first snapshot unless cleared."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _wait_until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()

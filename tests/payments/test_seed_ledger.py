@@ -24,10 +24,12 @@ def test_after_seed_demo_the_ledger_equals_stripe_for_every_account(sandbox: Any
     call_command("seed_demo", stdout=StringIO())
 
     paid = list(Order.objects.filter(status__in=PAID_STATUSES).select_related("payment"))
-    assert sorted(o.currency for o in paid) == ["jpy", "usd"]
+    assert sorted(o.currency for o in paid) == ["jpy", "jpy", "usd"]  # the demo buyer's two, the disputed one
     charges = {o.payment.stripe_charge_id for o in paid if o.payment is not None}
-    assert len(charges) == 2
+    assert len(charges) == 3
     assert set(LedgerTransaction.objects.filter(kind="charge").values_list("source_id", flat=True)) == charges
-    assert LedgerTransaction.objects.count() == 6  # charge, transfer, application fee of each order
+    # charge, transfer, application fee of each order, and the disputed one's withdrawal
+    assert LedgerTransaction.objects.count() == 10
+    assert LedgerTransaction.objects.filter(kind="dispute_funds_withdrawn").count() == 1
     assert set(ledger_balances()) == {"jpy", "usd"}  # the platform kept a net fee in each currency
     assert_ledger_equals_stripe()

@@ -168,7 +168,8 @@ def test_mark_payout_paid_button(client: stripe.StripeClient, sb: Sandbox) -> No
     seller, payout = _seller_payout(client, sb)
     assert payout.status == "in_transit"
     status, page = browser_post(f"{sb.url}/_sandbox/payouts/{payout.id}/pay")
-    assert status == 200 and "<h1>Payout paid</h1>" in page and _events_listed(page) == ["payout.paid"]
+    assert status == 200 and "<h1>Payout paid</h1>" in page
+    assert _events_listed(page) == ["payout.paid", "payout.reconciliation_completed"]
     assert client.v1.payouts.retrieve(payout.id, options={"stripe_account": seller}).status == "paid"
     status, page = browser_post(f"{sb.url}/_sandbox/payouts/{payout.id}/pay")
     assert status == 400 and "only pending or in-transit payouts can be paid" in page
@@ -184,7 +185,7 @@ def test_fail_payout_form(client: stripe.StripeClient, sb: Sandbox) -> None:
     failed = client.v1.payouts.retrieve(payout.id, options={"stripe_account": seller})
     assert (failed.status, failed.failure_code) == ("failed", "bank_ownership_changed")
     assert failed.failure_message == PAYOUT_FAILURES["bank_ownership_changed"]
-    assert _events_listed(page) == ["payout.failed"] and "back on" in page
+    assert _events_listed(page) == ["payout.failed", "account.external_account.updated"] and "back on" in page
     assert balances(client, seller)[0] == payout.amount  # the money is back on the seller's balance
 
 

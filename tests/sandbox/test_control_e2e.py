@@ -76,7 +76,11 @@ def test_click_through_every_control_form(
     assert (failed.status, failed.failure_code) == ("failed", "account_frozen")
     _back(page, sb)
 
-    # The next midnight pays the returned money out again; this time the bank pays at once.
+    # The bank account is errored until the seller updates it; then the next midnight pays the returned money out
+    # again, and this time the bank pays at once.
+    _row(page, seller).get_by_role("button", name=re.compile("^Bank details updated")).click()
+    expect(page.get_by_role("heading", name="Bank account updated")).to_be_visible()
+    _back(page, sb)
     page.get_by_label("Advance the clock by (seconds)").fill("86400")
     page.get_by_role("button", name="Advance clock").click()
     _back(page, sb)

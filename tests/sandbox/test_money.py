@@ -242,6 +242,7 @@ def test_available_immediately_card_and_manual_payout(client: stripe.StripeClien
     failed = control(sb, f"payouts/{payout.id}/fail", failure_code="account_closed")
     assert (failed["status"], failed["failure_code"]) == ("failed", "account_closed")
     assert balances(client, seller) == (9_000, 0)
+    control(sb, f"accounts/{seller}/bank_account")  # the failure blocked payouts until the bank is updated
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.payouts.create(params={"amount": 10_000, "currency": "usd"}, options={"stripe_account": seller})
     assert exc.value.code == "balance_insufficient"

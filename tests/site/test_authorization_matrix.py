@@ -58,6 +58,7 @@ from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order, OrderLine, OrderStatus, RefundRequest
 from orders.services.checkout import buyer_customer_ensure
 from payments.models import Dispute, DisputeFile
+from payouts.models import Payout, PayoutStatus
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_upload
@@ -314,6 +315,30 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  404    404    302+   404    404    404",
     ),
+    # The seller's money: each shop its own; a payout of another shop does not exist.
+    "sell_money": Row(
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_payout_schedule": Row(
+        body={"interval": "daily", "form_token": "matrix"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302+   302+   404    404",
+    ),
+    "sell_statement": Row(
+        query={"start": "statement_start", "end": "statement_end"},
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_payouts": Row(
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_payout_detail": Row(
+        {"payout_id": "payout"},
+        GET=                              "login  404    404    200    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
     # The console: platform admins only; to everyone else it does not exist (staff included).
     "console_home": Row(
         GET=                              "login  404    404    404    404    200    404",
@@ -374,6 +399,18 @@ PAGES: dict[str, Row] = {
         {"rule_id": "fee_rule"},
         GET=                              "login  404    404    404    404    405    404",
         POST=                             "login  404    404    404    404    302+   404",
+    ),
+    "console_revenue": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    200    404",
+    ),
+    "console_reconciliation": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    200    404",
+    ),
+    "console_revenue_csv": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    200    404",
     ),
     "console_events": Row(
         GET=                              "login  404    404    404    404    200    404",
@@ -599,6 +636,15 @@ API: dict[str, Row] = {
     ),
     "POST /api/v1/seller/dashboard-link": Row(
         POST=                             "401    404    404    200    200    404    404",
+    ),
+    "GET /api/v1/console/revenue": Row(
+        GET=                              "401    404    404    404    404    200    404",
+    ),
+    "GET /api/v1/seller/balance": Row(GET=SELLERS),
+    "GET /api/v1/seller/payouts": Row(GET=SELLERS),
+    "GET /api/v1/seller/payouts/{payout_id}": Row(
+        {"payout_id": "payout"},
+        GET=                              "401    404    404    200    404    404    404",
     ),
     "GET /api/v1/listings": Row(query={"q": "draft_words"}, GET=same("200")),
     "GET /api/v1/listings/{listing_id}": Row({"listing_id": "listing"}, GET=same("200")),
@@ -908,7 +954,20 @@ def build_world(sandbox: Any) -> World:
         .payment_method
     )
 
+    payout = Payout.objects.create(
+        stripe_id="po_CANARYPAYOUT",
+        account=str(seller.stripe_account_id),
+        amount=1_234,
+        currency="usd",
+        status=PayoutStatus.IN_TRANSIT,
+        arrival_date=now,
+        created_at=now,
+    )
+
     objects = {
+        "payout": str(payout.pk),
+        "statement_start": str(now.date()),
+        "statement_end": str(now.date()),
         "dispute": str(dispute.pk),
         "dispute_file": str(proof.pk),
         "category": category.slug,
@@ -953,6 +1012,7 @@ def build_world(sandbox: Any) -> World:
         "CANARYEVENT": frozenset({"admin"}),
         "CANARYPAYLOAD": frozenset({"admin"}),
         "CANARYNOTE": frozenset({"admin"}),
+        "CANARYPAYOUT": frozenset({"seller"}),
         "CANARYSTATEMENT": frozenset({"seller", "admin"}),
         str(seller.stripe_account_id): frozenset({"seller", "admin"}),
         str(other_seller.stripe_account_id): frozenset({"other_seller", "admin"}),

@@ -18,7 +18,7 @@ from marketplace.models import User
 
 DEMO_PASSWORD = "demo-password-1"
 # Each app's own seeding command, run in this order when it exists.
-APP_SEEDERS = ("seed_demo_sellers", "seed_demo_listings", "seed_demo_orders")
+APP_SEEDERS = ("seed_demo_sellers", "seed_demo_listings", "seed_demo_orders", "seed_demo_disputes")
 
 
 def _user(email: str, *, staff: bool = False) -> User:

@@ -1,0 +1,113 @@
+"""The platform's revenue (by month and currency, from the ledger, with a chart and a CSV), payment
+health and the reconciliation's differences, in the admin console. Each page is a fixed number of
+queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from frontend.charts import Bar, bar_chart
+from frontend.decorators import platform_admin_required
+from marketplace.ledger.reports import FIGURES, RevenueMonth, month_start, next_month, revenue_by_month
+from payments.health import payment_health
+from payouts.models import ReconciliationDifference, ReconciliationRun
+
+MONTHS_SHOWN = 12
+LABELS = {
+    "gross_volume": "Gross volume",
+    "refunds_to_buyers": "Refunds to buyers",
+    "application_fees": "Application fees",
+    "fees_refunded": "Fees refunded",
+    "stripe_fees": "Stripe processing fees",
+    "dispute_losses": "Dispute losses",
+    "dispute_fees": "Dispute fees",
+    "net_revenue": "Net revenue",
+}
+
+
+def _window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The last `MONTHS_SHOWN` calendar months (UTC), this one included."""
+    now = now or datetime.now(tz=UTC)
+    end = next_month(month_start(now.year, now.month))
+    start = end
+    for _ in range(MONTHS_SHOWN):
+        start = month_start(start.year - (start.month == 1), (start.month - 2) % 12 + 1)
+    return start, end
+
+
+def _months_between(start: datetime, end: datetime) -> list[datetime]:
+    months, when = [], start
+    while when < end:
+        months.append(when)
+        when = next_month(when)
+    return months
+
+
+@platform_admin_required
+def console_revenue(request: HttpRequest) -> HttpResponse:
+    start, end = _window()
+    rows = revenue_by_month(start=start, end=end)
+    currencies = sorted({row.currency for row in rows})
+    months = _months_between(start, end)
+    tables = []
+    for currency in currencies:
+        of_month = {row.month: row for row in rows if row.currency == currency}
+        series = [of_month.get(month, RevenueMonth(month, currency)) for month in months]
+        bars = [Bar(month.strftime("%b %y"), row.net_revenue) for month, row in zip(months, series, strict=True)]
+        tables.append(
+            {
+                "currency": currency,
+                "rows": [r for r in reversed(series) if r.month in of_month],
+                "total": sum(r.net_revenue for r in series),
+                "svg": bar_chart(
+                    chart_id=f"revenue-{currency}",
+                    title=f"Net revenue per month, last {MONTHS_SHOWN} months, {currency.upper()}",
+                    bars=bars,
+                    currency=currency,
+                ),
+            }
+        )
+    return render(
+        request,
+        "console/revenue.html",
+        {"tables": tables, "labels": LABELS, "health": payment_health(start=start, end=end), "start": start},
+    )
+
+
+@platform_admin_required
+def console_revenue_csv(request: HttpRequest) -> HttpResponse:
+    start, end = _window()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    columns = ["month", "currency", *FIGURES, "net_revenue"]
+    writer.writerow(columns)
+    for row in revenue_by_month(start=start, end=end):
+        values = row.as_row()
+        writer.writerow([values[c] for c in columns])
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="revenue-{start:%Y-%m}-{end:%Y-%m}.csv"'
+    return response
+
+
+urlpatterns = [
+    path("console/revenue/", console_revenue, name="console_revenue"),
+    path("console/revenue.csv", console_revenue_csv, name="console_revenue_csv"),
+]
+
+
+@platform_admin_required
+def console_reconciliation(request: HttpRequest) -> HttpResponse:
+    """What the last reconciliation runs found: each difference with the Stripe object, both sides'
+    amounts and our order. Two queries, whatever the count (the table shows 200 at most)."""
+    differences = list(ReconciliationDifference.objects.select_related("order").order_by("-occurred_at", "-id")[:200])
+    runs = list(ReconciliationRun.objects.order_by("-started_at", "-id")[:5])
+    return render(request, "console/reconciliation.html", {"differences": differences, "runs": runs})
+
+
+urlpatterns.append(path("console/reconciliation/", console_reconciliation, name="console_reconciliation"))

@@ -1,0 +1,248 @@
+"""The seller's money pages: balance, payouts and what each contains, the payout schedule,
+earnings per order and per week (chart), and a CSV statement for any dates.
+
+Every page works on the signed-in user's own shop; another shop's payout is a 404 like one that
+does not exist. Balance and schedule come from Stripe through short caches, and a Stripe outage
+shows the last figure with a sentence (`payouts.selectors`), never an error page.
+"""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_POST
+
+from frontend.charts import Bar, bar_chart
+from marketplace.errors import DomainError, NotFound
+from marketplace.money import format_money
+from payouts import selectors, services
+from payouts.failures import failure_sentence
+from payouts.services import WEEKDAYS
+from sellers.models import Seller
+from sellers.selectors import seller_for_user
+
+EARNINGS_PER_PAGE = 25
+PAYOUTS_PER_PAGE = 25
+STATEMENT_MAX_DAYS = 3660
+
+
+def _seller(request: HttpRequest) -> Seller:
+    try:
+        seller = seller_for_user(user=request.user)
+    except NotFound:
+        raise Http404("You don't have a shop yet.") from None
+    if not seller.stripe_account_id:
+        raise Http404("Your shop has no Stripe account yet.")
+    return seller
+
+
+class ScheduleForm(forms.Form):
+    interval = forms.ChoiceField(
+        choices=[("daily", "Every day"), ("weekly", "Every week"), ("monthly", "Every month"), ("manual", "Manual")],
+        label="How often Stripe pays you out",
+    )
+    weekly_anchor = forms.ChoiceField(
+        choices=[(d, d.title()) for d in WEEKDAYS], required=False, label="Day of the week (weekly payouts)"
+    )
+    monthly_anchor = forms.IntegerField(min_value=1, max_value=31, required=False, label="Day of the month (monthly)")
+    form_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class StatementForm(forms.Form):
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if isinstance(start, date) and isinstance(end, date):
+            if end < start:
+                self.add_error("end", "The end date must be on or after the start date.")
+            elif (end - start).days > STATEMENT_MAX_DAYS:
+                self.add_error("end", "A statement covers ten years at most.")
+        return data
+
+
+def _chart_context(account: str) -> list[dict[str, object]]:
+    charts = []
+    for series in selectors.weekly_earnings(account=account):
+        bars = [Bar(start.strftime("%d %b"), amount) for start, amount in series.weeks]
+        charts.append(
+            {
+                "currency": series.currency,
+                "total": series.total,
+                "weeks": series.weeks,
+                "svg": bar_chart(
+                    chart_id=f"earnings-{series.currency}",
+                    title=f"Net earnings per week, last 12 weeks, {series.currency.upper()}",
+                    bars=bars,
+                    currency=series.currency,
+                ),
+            }
+        )
+    return charts
+
+
+@login_required
+@require_GET
+def sell_money(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    account = str(seller.stripe_account_id)
+    schedule = selectors.seller_payout_schedule(account=account)
+    failed = selectors.payout_failure_unresolved(account=account)
+    orders = Paginator(selectors.earnings_per_order(seller_id=seller.pk), EARNINGS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    earnings = [(order, selectors.order_net(order)) for order in orders.object_list]
+    today = datetime.now(tz=UTC).date()
+    initial = {
+        "interval": schedule.interval if schedule else "daily",
+        "weekly_anchor": (schedule.weekly_anchor if schedule else None) or "monday",
+        "monthly_anchor": (schedule.monthly_anchor if schedule else None) or 1,
+        "form_token": uuid.uuid4().hex,
+    }
+    return render(
+        request,
+        "sell/money.html",
+        {
+            "seller": seller,
+            "balance": selectors.seller_balance(account=account),
+            "schedule": schedule,
+            "schedule_sentence": selectors.schedule_sentence(schedule),
+            "schedule_form": ScheduleForm(initial=initial),
+            "failed": failed,
+            "failed_sentence": failure_sentence(failed.failure_code) if failed else "",
+            "payouts": list(selectors.payouts_for_account(account=account)[:5]),
+            "earnings": earnings,
+            "orders_page": orders,
+            "charts": _chart_context(account),
+            "statement_form": StatementForm(initial={"start": today - timedelta(days=30), "end": today}),
+        },
+    )
+
+
+@login_required
+@require_POST
+def sell_payout_schedule(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    form = ScheduleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose how often you are paid out (and the day, for weekly or monthly payouts).")
+        return redirect("sell_money")
+    data = form.cleaned_data
+    try:
+        schedule = services.seller_payout_schedule_set(
+            account=str(seller.stripe_account_id),
+            seller_id=seller.pk,
+            interval=data["interval"],
+            weekly_anchor=data.get("weekly_anchor") or None,
+            monthly_anchor=data.get("monthly_anchor"),
+            form_token=data["form_token"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("sell_money")
+    messages.success(request, "Payout schedule saved. " + selectors.schedule_sentence(schedule))
+    return redirect("sell_money")
+
+
+@login_required
+@require_GET
+def sell_payouts(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    page = Paginator(selectors.payouts_for_account(account=str(seller.stripe_account_id)), PAYOUTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "sell/payouts.html", {"seller": seller, "page": page})
+
+
+@login_required
+@require_GET
+def sell_payout_detail(request: HttpRequest, payout_id: int) -> HttpResponse:
+    seller = _seller(request)
+    payout = selectors.payout_for_account(account=str(seller.stripe_account_id), payout_id=payout_id)
+    if payout is None:
+        raise Http404("No such payout.")
+    contents = selectors.payout_contents(payout=payout, seller_id=seller.pk)
+    return render(
+        request,
+        "sell/payout_detail.html",
+        {
+            "seller": seller,
+            "payout": payout,
+            "contents": contents,
+            "failed_sentence": failure_sentence(payout.failure_code) if payout.status == "failed" else "",
+        },
+    )
+
+
+@login_required
+@require_GET
+def sell_statement(request: HttpRequest) -> HttpResponseBase:
+    seller = _seller(request)
+    form = StatementForm(request.GET)
+    if not form.is_valid():
+        errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
+        messages.error(request, f"The statement's dates are not valid: {errors}")
+        return redirect("sell_money")
+    start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=UTC)
+    end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=UTC)
+    lines = selectors.statement(account=str(seller.stripe_account_id), start=start, end=end)
+
+    def rows() -> Iterator[str]:
+        out = _Line()
+        writer = csv.writer(out)
+        writer.writerow(["date_utc", "kind", "stripe_object", "description", "currency", "amount_minor", "amount"])
+        yield out.take()
+        for line in lines:
+            writer.writerow(
+                [
+                    line.occurred_at.astimezone(UTC).isoformat(),
+                    line.kind,
+                    line.source_id,
+                    line.description,
+                    line.currency,
+                    line.amount,
+                    format_money(line.amount, line.currency),
+                ]
+            )
+            yield out.take()
+
+    name = f"statement-{form.cleaned_data['start']}-{form.cleaned_data['end']}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+class _Line:
+    """A file-like sink for `csv.writer` that hands back what was written since the last take."""
+
+    def __init__(self) -> None:
+        self.buffer: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.buffer.append(text)
+
+    def take(self) -> str:
+        text, self.buffer = "".join(self.buffer), []
+        return text
+
+
+urlpatterns = [
+    path("sell/money/", sell_money, name="sell_money"),
+    path("sell/money/schedule/", sell_payout_schedule, name="sell_payout_schedule"),
+    path("sell/money/statement.csv", sell_statement, name="sell_statement"),
+    path("sell/money/payouts/", sell_payouts, name="sell_payouts"),
+    path("sell/money/payouts/<int:payout_id>/", sell_payout_detail, name="sell_payout_detail"),
+]

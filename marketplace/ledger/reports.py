@@ -1,0 +1,75 @@
+"""The platform's revenue by month and currency, read from the ledger (one aggregate query).
+
+Why from the ledger: it is the record that equals Stripe's balances to the cent, so the revenue an
+admin reads is the money that really moved, not a counter kept beside it. Figures are on each
+account's normal side (positive in the normal case):
+
+- gross volume: *Payments from buyers* (the sellers' sales), and refunds to buyers against it;
+- the platform's result: *Application fees* less *Application fee refunds*, *Stripe processing
+  fees*, *Dispute losses* and *Dispute fees*. It equals the change of the platform's own Stripe
+  balance from sales, since the sellers' shares pass through it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+
+from marketplace.ledger.chart import CHART, AccountCode
+from marketplace.ledger.selectors import ledger_totals_by_period
+
+FIGURES: dict[str, AccountCode] = {
+    "gross_volume": AccountCode.BUYER_PAYMENTS,
+    "refunds_to_buyers": AccountCode.BUYER_REFUNDS,
+    "application_fees": AccountCode.APPLICATION_FEES,
+    "fees_refunded": AccountCode.APPLICATION_FEE_REFUNDS,
+    "stripe_fees": AccountCode.STRIPE_FEES,
+    "dispute_losses": AccountCode.DISPUTE_LOSSES,
+    "dispute_fees": AccountCode.DISPUTE_FEES,
+}
+
+
+@dataclass(frozen=True)
+class RevenueMonth:
+    month: datetime  # the 1st, 00:00 UTC
+    currency: str
+    gross_volume: int = 0
+    refunds_to_buyers: int = 0
+    application_fees: int = 0
+    fees_refunded: int = 0
+    stripe_fees: int = 0
+    dispute_losses: int = 0
+    dispute_fees: int = 0
+
+    @property
+    def net_revenue(self) -> int:
+        """What the platform kept: its fees less fee refunds, Stripe's fees and dispute costs."""
+        return self.application_fees - self.fees_refunded - self.stripe_fees - self.dispute_losses - self.dispute_fees
+
+    def as_row(self) -> dict[str, int | str]:
+        row: dict[str, int | str] = {"month": self.month.strftime("%Y-%m"), "currency": self.currency}
+        row.update({f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("month", "currency")})
+        row["net_revenue"] = self.net_revenue
+        return row
+
+
+def month_start(year: int, month: int) -> datetime:
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+def next_month(when: datetime) -> datetime:
+    return month_start(when.year + when.month // 12, when.month % 12 + 1)
+
+
+def revenue_by_month(*, start: datetime, end: datetime) -> list[RevenueMonth]:
+    """Every month from `start` (a month's 1st, UTC) up to `end` (exclusive) that had movements, per
+    currency, oldest first; a month without any is left out."""
+    codes = list(FIGURES.values())
+    totals = ledger_totals_by_period(period="month", start=start, end=end, codes=codes, stripe_account="")
+    figure_of = {code: name for name, code in FIGURES.items()}
+    months: dict[tuple[datetime, str], dict[str, int]] = {}
+    for row in totals:
+        code = AccountCode(row.code)
+        sign = CHART[code].kind.normal_sign
+        months.setdefault((row.period, row.currency), {})[figure_of[code]] = sign * row.amount
+    return [RevenueMonth(month, currency, **values) for (month, currency), values in sorted(months.items())]

@@ -1,0 +1,132 @@
+"""Payment health for the console: checkout success, declines by reason, refund and dispute rates
+per month, and the sellers whose Stripe balance is below zero. A few aggregate queries, whatever
+the number of orders.
+
+Checkout success is paid orders over orders that went to Stripe's payment page that month (an
+order is made when the buyer is sent there); declines are the bank's reasons recorded on orders
+whose last attempt failed. Refund and dispute rates are the share of that month's payments with
+any refund, or any dispute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+
+from marketplace.ledger.chart import AccountCode, AccountKind
+from marketplace.ledger.selectors import ledger_balances_of_kind
+from orders.models import Order
+from payments.models import Payment
+from sellers.models import Seller
+
+
+@dataclass(frozen=True)
+class HealthMonth:
+    month: datetime
+    checkouts: int
+    paid: int
+    payments: int
+    refunded: int
+    disputed: int
+
+    @staticmethod
+    def _rate(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def success_rate(self) -> float | None:
+        return self._rate(self.paid, self.checkouts)
+
+    @property
+    def refund_rate(self) -> float | None:
+        return self._rate(self.refunded, self.payments)
+
+    @property
+    def dispute_rate(self) -> float | None:
+        return self._rate(self.disputed, self.payments)
+
+
+@dataclass(frozen=True)
+class NegativeBalance:
+    seller_id: int | None
+    shop_name: str
+    currency: str
+    balance: int  # minor units, below zero
+
+
+@dataclass(frozen=True)
+class PaymentHealth:
+    months: list[HealthMonth]
+    declines: list[tuple[str, int]]  # (the bank's reason, how many orders), most frequent first
+    negative_balances: list[NegativeBalance]
+
+
+def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
+    orders = (
+        Order.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(month=TruncMonth("created_at", tzinfo=UTC))
+        .values("month")
+        .annotate(checkouts=Count("id"), paid=Count("id", filter=Q(paid_at__isnull=False)))
+    )
+    payments = (
+        Payment.objects.filter(created_at__gte=start, created_at__lt=end)
+        .annotate(month=TruncMonth("created_at", tzinfo=UTC))
+        .values("month")
+        .annotate(
+            payments=Count("id"),
+            refunded=Count("id", filter=Q(amount_refunded__gt=0)),
+            disputed=Count("id", filter=Q(amount_disputed__gt=0)),
+        )
+    )
+    by_month: dict[datetime, dict[str, int]] = {}
+    for row in orders:
+        by_month.setdefault(row["month"], {}).update(checkouts=row["checkouts"], paid=row["paid"])
+    for row in payments:
+        by_month.setdefault(row["month"], {}).update(
+            payments=row["payments"], refunded=row["refunded"], disputed=row["disputed"]
+        )
+    months = [
+        HealthMonth(
+            month=month,
+            checkouts=v.get("checkouts", 0),
+            paid=v.get("paid", 0),
+            payments=v.get("payments", 0),
+            refunded=v.get("refunded", 0),
+            disputed=v.get("disputed", 0),
+        )
+        for month, v in sorted(by_month.items())
+    ]
+    declines = list(
+        Order.objects.filter(created_at__gte=start, created_at__lt=end, paid_at__isnull=True)
+        .exclude(payment_error="")
+        .values_list("payment_error")
+        .annotate(n=Count("id"))
+        .order_by("-n", "payment_error")[:20]
+    )
+    negative = [
+        b
+        for b in ledger_balances_of_kind(kind=AccountKind.ASSET)
+        if b.account.code == AccountCode.STRIPE_BALANCE and b.account.stripe_account and b.balance < 0
+    ]
+    shops = dict(
+        Seller.objects.filter(stripe_account_id__in=[b.account.stripe_account for b in negative]).values_list(
+            "stripe_account_id", "id"
+        )
+    )
+    names = dict(Seller.objects.filter(id__in=shops.values()).values_list("id", "shop_name"))
+    return PaymentHealth(
+        months=months,
+        declines=[(str(reason), int(n)) for reason, n in declines],
+        negative_balances=[
+            NegativeBalance(
+                seller_id=shops.get(b.account.stripe_account),
+                shop_name=names.get(shops.get(b.account.stripe_account, 0), b.account.stripe_account),
+                currency=b.currency,
+                balance=b.balance,
+            )
+            for b in negative
+        ],
+    )

@@ -1,0 +1,49 @@
+"""`/api/v1/console/revenue`: the platform's revenue of one month in one currency, from the
+ledger (admins only: to anyone else it does not exist, like the console)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from marketplace.errors import InvalidInput, NotFound
+from marketplace.ledger.reports import RevenueMonth, month_start, next_month, revenue_by_month
+from marketplace.money import normalise_currency
+from marketplace.roles import is_platform_admin
+from marketplace.schemas import errors
+
+router = Router(tags=["console"])
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+class RevenueOut(Schema):
+    month: str
+    currency: str
+    gross_volume: int
+    refunds_to_buyers: int
+    application_fees: int
+    fees_refunded: int
+    stripe_fees: int
+    dispute_losses: int
+    dispute_fees: int
+    net_revenue: int
+
+
+@router.get("/console/revenue", response={200: RevenueOut, **errors(404)}, url_name="console_revenue")
+def revenue(request: HttpRequest, month: str = "", currency: str = "usd") -> RevenueOut:
+    """Amounts in minor units; `month` YYYY-MM (UTC; the current one when left out). A bad month
+    or currency is a 422 (documented for every operation with parameters)."""
+    if not is_platform_admin(request.user):
+        raise NotFound("Not found.")
+    now = datetime.now(tz=UTC)
+    match = MONTH.match(month) if month else None
+    if month and (match is None or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 9998):
+        raise InvalidInput("month must be YYYY-MM, between 2000-01 and 9998-12.", code="invalid_month")
+    start = month_start(int(match.group(1)), int(match.group(2))) if match else month_start(now.year, now.month)
+    code = normalise_currency(currency)
+    rows = [r for r in revenue_by_month(start=start, end=next_month(start)) if r.currency == code]
+    row = rows[0] if rows else RevenueMonth(start, code)
+    return RevenueOut.model_validate(row.as_row())

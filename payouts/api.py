@@ -1,0 +1,83 @@
+"""`/api/v1/seller/balance`, `/api/v1/seller/payouts` and `/api/v1/seller/payouts/{id}`: the
+signed-in seller's own money. Another shop's payout is a 404, like one that does not exist; a
+Stripe outage answers the last balance read with `stale` and a message, never a 5xx."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+from ninja import Router
+
+from marketplace.errors import NotFound
+from marketplace.schemas import errors
+from payouts import selectors
+from payouts.failures import failure_sentence
+from payouts.models import Payout, PayoutStatus
+from payouts.schemas import AmountOut, BalanceOut, PayoutDetailOut, PayoutLineOut, PayoutOut, PayoutPageOut
+from sellers.models import Seller
+from sellers.selectors import seller_for_user
+
+router = Router(tags=["seller money"])
+PAGE_SIZE = 25
+
+
+def _account(request: HttpRequest) -> tuple[Seller, str]:
+    seller = seller_for_user(user=request.user)
+    if not seller.stripe_account_id:
+        raise NotFound("Your shop has no Stripe account yet.")
+    return seller, str(seller.stripe_account_id)
+
+
+def payout_out(payout: Payout) -> PayoutOut:
+    return PayoutOut(
+        id=payout.pk,
+        stripe_id=payout.stripe_id,
+        amount=payout.amount,
+        currency=payout.currency,
+        status=payout.status,
+        automatic=payout.automatic,
+        arrival_date=payout.arrival_date,
+        created_at=payout.created_at,
+        failure_code=payout.failure_code,
+        failure_sentence=failure_sentence(payout.failure_code) if payout.status == PayoutStatus.FAILED else "",
+    )
+
+
+@router.get("/seller/balance", response={200: BalanceOut, **errors(404)}, url_name="seller_balance")
+def balance(request: HttpRequest) -> BalanceOut:
+    _, account = _account(request)
+    view = selectors.seller_balance(account=account)
+    return BalanceOut(
+        available=[AmountOut(amount=a.amount, currency=a.currency) for a in view.available],
+        pending=[AmountOut(amount=a.amount, currency=a.currency) for a in view.pending],
+        as_of=view.as_of,
+        stale=view.stale,
+        message=view.sentence,
+    )
+
+
+@router.get("/seller/payouts", response={200: PayoutPageOut, **errors(404)}, url_name="seller_payouts")
+def payouts(request: HttpRequest, page: int = 1) -> PayoutPageOut:
+    _, account = _account(request)
+    paginator = Paginator(selectors.payouts_for_account(account=account), PAGE_SIZE)
+    current = paginator.get_page(page)
+    return PayoutPageOut(
+        items=[payout_out(p) for p in current.object_list],
+        count=paginator.count,
+        page=current.number,
+        pages=paginator.num_pages,
+    )
+
+
+@router.get("/seller/payouts/{payout_id}", response={200: PayoutDetailOut, **errors(404)}, url_name="seller_payout")
+def payout(request: HttpRequest, payout_id: int) -> PayoutDetailOut:
+    seller, account = _account(request)
+    found = selectors.payout_for_account(account=account, payout_id=payout_id)
+    if found is None:
+        raise NotFound("No such payout.")
+    contents = selectors.payout_contents(payout=found, seller_id=seller.pk)
+    return PayoutDetailOut(
+        **payout_out(found).model_dump(),
+        lines=[PayoutLineOut(**vars(line)) for line in contents.lines],
+        lines_message=contents.sentence,
+    )

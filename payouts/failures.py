@@ -1,0 +1,41 @@
+"""Stripe's payout failure codes, each as a sentence a seller understands and the way out.
+
+Stripe's own `failure_message` texts are not documented (connect-behaviour.md §c); these follow
+its "Payout failures" table (docs.stripe.com/api/payouts/failures). Almost every way out is the
+same: correct the bank account in the Express dashboard, after which Stripe pays out again.
+"""
+
+from __future__ import annotations
+
+UPDATE_BANK = "Update your bank account in your Stripe Express dashboard; your next payout will be sent there."
+
+REASONS: dict[str, str] = {
+    "account_closed": "your bank account has been closed",
+    "account_frozen": "your bank account is frozen",
+    "bank_account_restricted": "your bank account does not accept this kind of payment (often a savings account)",
+    "bank_ownership_changed": "your bank's branch changed owner, so the account details are no longer valid",
+    "could_not_process": "your bank could not process it",
+    "debit_not_authorized": "your bank account does not allow debits, which Stripe needs",
+    "declined": "your bank declined it",
+    "incorrect_account_holder_address": "the account holder's address does not match your bank's records",
+    "incorrect_account_holder_name": "the account holder's name does not match your bank's records",
+    "incorrect_account_holder_tax_id": "the account holder's tax ID does not match your bank's records",
+    "insufficient_funds": "your Stripe balance could not cover it",
+    "invalid_account_number": "the account number is not valid",
+    "invalid_currency": "your bank account cannot receive this currency",
+    "no_account": "no bank account could be found with these details",
+    "unsupported_card": "your bank no longer supports payouts to this card",
+}
+WAYS_OUT: dict[str, str] = {
+    "could_not_process": "Stripe will try again; if it fails again, check your bank details in your Stripe "
+    "Express dashboard.",
+    "declined": "Contact your bank, then check your bank details in your Stripe Express dashboard.",
+    "insufficient_funds": "It will be sent again once your balance covers it; nothing to do on your side.",
+    "invalid_currency": "Add a bank account in this currency in your Stripe Express dashboard.",
+}
+
+
+def failure_sentence(code: str) -> str:
+    """Why the payout failed and what to do, in two sentences."""
+    reason = REASONS.get(code, "your bank returned it")
+    return f"This payout failed: {reason}. {WAYS_OUT.get(code, UPDATE_BANK)}"

@@ -1,0 +1,303 @@
+"""Reads of the seller's side of money: balance, payouts and what each contains, the schedule,
+earnings per order and per week, the statement, and the failed-payout banner.
+
+Balance and schedule come from Stripe (with the seller's `Stripe-Account`) and are cached briefly:
+a page view must not cost a Stripe call each time, and when Stripe cannot be reached the last
+figure read is shown with its time and a sentence instead of an error page. Everything else is
+read from our own rows and the ledger, in a fixed number of queries whatever the number of orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.core.cache import cache
+from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from marketplace.errors import PaymentProviderError
+from marketplace.gateway import accounts as gateway_accounts
+from marketplace.gateway import balances as gateway_balances
+from marketplace.gateway.types import BalanceTransaction, PayoutSchedule
+from marketplace.ledger.chart import stripe_balance
+from marketplace.ledger.flows import PostingKind
+from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
+from orders.models import Order
+from payouts.models import ApplicationFee, Payout, PayoutStatus, Transfer
+
+BALANCE_FRESH_SECONDS = 30  # "cached briefly": a seller reloading the page does not call Stripe each time
+LAST_KNOWN_SECONDS = 30 * 86400  # the figure shown, with its time, while Stripe cannot be reached
+SCHEDULE_FRESH_SECONDS = 300
+STALE_SENTENCE = (
+    "Stripe cannot be reached right now, so this is the last balance we read, at {when}. "
+    "It will update by itself once Stripe answers again."
+)
+NEVER_READ_SENTENCE = "Stripe cannot be reached right now, and we have not read your balance before. Try again soon."
+PAYOUT_KINDS = (PostingKind.PAYOUT, PostingKind.PAYOUT_FAILURE, PostingKind.PAYOUT_CANCEL)
+
+
+# --- Balance ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Amount:
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    """The seller's Stripe balance as last read; `stale` with a `sentence` when Stripe could not
+    be reached now (and `as_of` None when it never could)."""
+
+    available: list[Amount] = field(default_factory=list)
+    pending: list[Amount] = field(default_factory=list)
+    as_of: datetime | None = None
+    stale: bool = False
+    sentence: str = ""
+
+
+def seller_balance(*, account: str) -> BalanceView:
+    """The balance available and pending per currency, read with the seller's `Stripe-Account`
+    at most every `BALANCE_FRESH_SECONDS`; never raises for Stripe being down."""
+    fresh_key, last_key = f"payouts:balance:{account}", f"payouts:balance-last:{account}"
+    cached = cache.get(fresh_key)
+    if cached is not None:
+        return _balance_view(cached)
+    try:
+        balance = gateway_balances.balance_retrieve(account=account)
+    except PaymentProviderError:
+        last = cache.get(last_key)
+        if last is None:
+            return BalanceView(stale=True, sentence=NEVER_READ_SENTENCE)
+        view = _balance_view(last)
+        when = timezone.localtime(view.as_of).strftime("%d %b %Y, %H:%M %Z") if view.as_of else "an earlier time"
+        return BalanceView(view.available, view.pending, view.as_of, True, STALE_SENTENCE.format(when=when))
+    stored = {
+        "available": [(part.amount, part.currency) for part in balance.available],
+        "pending": [(part.amount, part.currency) for part in balance.pending],
+        "as_of": timezone.now().timestamp(),
+    }
+    cache.set(fresh_key, stored, BALANCE_FRESH_SECONDS)
+    cache.set(last_key, stored, LAST_KNOWN_SECONDS)
+    return _balance_view(stored)
+
+
+def _balance_view(stored: dict[str, object]) -> BalanceView:
+    def parts(key: str) -> list[Amount]:
+        rows = stored.get(key) or []
+        assert isinstance(rows, list)
+        return sorted((Amount(int(a), str(c)) for a, c in rows), key=lambda x: x.currency)
+
+    as_of = stored.get("as_of")
+    when = datetime.fromtimestamp(float(as_of), tz=UTC) if isinstance(as_of, int | float) else None
+    return BalanceView(parts("available"), parts("pending"), when)
+
+
+# --- Schedule -----------------------------------------------------------------------------------
+
+
+def seller_payout_schedule(*, account: str) -> PayoutSchedule | None:
+    """The payout schedule Stripe has for the account (cached); None when Stripe cannot say now."""
+    key = f"payouts:schedule:{account}"
+    cached = cache.get(key)
+    if cached is not None:
+        return PayoutSchedule.model_validate(cached)
+    try:
+        schedule = gateway_accounts.account_retrieve(account).payout_schedule
+    except PaymentProviderError:
+        return None
+    if schedule is not None:
+        cache.set(key, schedule.model_dump(), SCHEDULE_FRESH_SECONDS)
+    return schedule
+
+
+def schedule_remember(*, account: str, schedule: PayoutSchedule) -> None:
+    """What Stripe answered to a change is the schedule now: the page shows it at once."""
+    cache.set(f"payouts:schedule:{account}", schedule.model_dump(), SCHEDULE_FRESH_SECONDS)
+
+
+def schedule_sentence(schedule: PayoutSchedule | None) -> str:
+    if schedule is None:
+        return "Your payout schedule cannot be read from Stripe right now."
+    if schedule.interval == "daily":
+        return "Stripe pays your available balance out every day."
+    if schedule.interval == "weekly":
+        return f"Stripe pays your available balance out every {str(schedule.weekly_anchor or 'monday').title()}."
+    if schedule.interval == "monthly":
+        day = schedule.monthly_anchor or 1
+        suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+        last = " (or the month's last day when it is shorter)" if day > 28 else ""
+        return f"Stripe pays your available balance out on the {day}{suffix} of each month{last}."
+    return "Payouts are manual: Stripe keeps your balance until a payout is requested."
+
+
+# --- Payouts ------------------------------------------------------------------------------------
+
+
+def payouts_for_account(*, account: str) -> QuerySet[Payout]:
+    """The account's payouts, newest first."""
+    return Payout.objects.filter(account=account).order_by("-created_at", "-id")
+
+
+def payout_for_account(*, account: str, payout_id: int) -> Payout | None:
+    return Payout.objects.filter(account=account, pk=payout_id).first()
+
+
+def payout_failure_unresolved(*, account: str) -> Payout | None:
+    """The latest failed payout with no paid payout created after it: what the seller's banner is
+    about. One query; None once a later payout was paid."""
+    paid_later = Payout.objects.filter(account=account, status=PayoutStatus.PAID, created_at__gt=OuterRef("created_at"))
+    return (
+        Payout.objects.filter(account=account, status=PayoutStatus.FAILED)
+        .exclude(Exists(paid_later))
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+LINE_LABELS = {
+    "payment": "Sale",
+    "payment_refund": "Refund",
+    "transfer": "Transfer from the marketplace",
+    "transfer_refund": "Transfer reversed",
+    "payout_failure": "Returned payout",
+    "payout_cancel": "Canceled payout",
+    "adjustment": "Adjustment",
+    "application_fee_refund": "Marketplace fee refunded",
+}
+
+
+@dataclass(frozen=True)
+class PayoutLine:
+    """One balance transaction a payout paid out, with our order when we know it."""
+
+    stripe_id: str
+    type: str
+    label: str
+    amount: int
+    fee: int
+    net: int
+    currency: str
+    source: str
+    order_id: int | None
+
+
+@dataclass(frozen=True)
+class PayoutContents:
+    lines: list[PayoutLine]
+    sentence: str = ""  # why there are no lines (manual payout, Stripe still reconciling, Stripe down)
+
+
+def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
+    """What the payout paid out (Stripe's balance transactions of the payout, read with the
+    seller's `Stripe-Account`), each sale tied to our order: two queries, whatever the count."""
+    if not payout.automatic:
+        return PayoutContents([], "You asked for this payout yourself: Stripe does not list what it contains.")
+    if payout.reconciliation_status != "completed":
+        return PayoutContents(
+            [], "Stripe lists what a payout contains once it has arrived; look again after its arrival date."
+        )
+    try:
+        txns: list[BalanceTransaction] = list(
+            gateway_balances.balance_transactions_list(
+                account=payout.account, payout=payout.stripe_id, expand_source=True
+            )
+        )
+    except PaymentProviderError:
+        return PayoutContents([], "Stripe cannot be reached right now; what this payout contains will show here.")
+    transfers = {t.source_transfer for t in txns if t.source_transfer}
+    payment_of = dict(Transfer.objects.filter(stripe_id__in=transfers).values_list("stripe_id", "payment_id"))
+    order_of = dict(
+        Order.objects.filter(seller_id=seller_id, payment_id__in=[p for p in payment_of.values() if p]).values_list(
+            "payment_id", "id"
+        )
+    )
+    lines = [
+        PayoutLine(
+            stripe_id=t.id,
+            type=t.type,
+            label=LINE_LABELS.get(t.type, t.type.replace("_", " ").capitalize()),
+            amount=t.amount,
+            fee=t.fee,
+            net=t.net,
+            currency=t.currency,
+            source=t.source or "",
+            order_id=order_of.get(payment_of.get(t.source_transfer or "") or 0),
+        )
+        for t in txns
+    ]
+    return PayoutContents(lines)
+
+
+# --- Earnings -----------------------------------------------------------------------------------
+
+
+def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
+    """The seller's paid orders, newest first, each annotated with `fee_refunded` (the platform's
+    fee given back on refunds), `refunded` and `disputed` from its payment: one query per page.
+    Net = `amount_total` - (`application_fee_amount` - `fee_refunded`) - `refunded` - `disputed`."""
+    fee_refunded = (
+        ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"))
+        .values("payment_id")
+        .annotate(total=Sum("amount_refunded"))
+        .values("total")
+    )
+    return (
+        Order.objects.filter(seller_id=seller_id, payment__isnull=False)
+        .select_related("payment")
+        .annotate(
+            fee_refunded=Coalesce(Subquery(fee_refunded, output_field=IntegerField()), Value(0)),
+        )
+        .order_by("-paid_at", "-id")
+    )
+
+
+def order_net(order: Order) -> int:
+    payment = order.payment
+    refunded = payment.amount_refunded if payment else 0
+    disputed = payment.amount_disputed if payment else 0
+    fee = order.application_fee_amount - int(getattr(order, "fee_refunded", 0))
+    return order.amount_total - fee - refunded - disputed
+
+
+@dataclass(frozen=True)
+class WeeklyEarnings:
+    currency: str
+    weeks: list[tuple[datetime, int]]  # (Monday 00:00 UTC, net earnings), oldest first, 12 of them
+
+    @property
+    def total(self) -> int:
+        return sum(amount for _, amount in self.weeks)
+
+
+def weekly_earnings(*, account: str, weeks: int = 12, now: datetime | None = None) -> list[WeeklyEarnings]:
+    """Net earnings per week for the last `weeks` weeks (this one included), per currency, from
+    the ledger: what came onto the seller's Stripe balance less what left it, payouts aside
+    (sales less fees, refunds and disputes). One aggregate query."""
+    now = now or timezone.now()
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
+    totals = ledger_totals_by_period(
+        period="week",
+        start=first,
+        codes=[stripe_balance(account).code],
+        stripe_account=account,
+        exclude_kinds=PAYOUT_KINDS,
+    )
+    starts = [first + timedelta(weeks=i) for i in range(weeks)]
+    by_currency: dict[str, dict[datetime, int]] = {}
+    for row in totals:
+        by_currency.setdefault(row.currency, {})[row.period] = row.amount
+    return [
+        WeeklyEarnings(currency, [(start, amounts.get(start, 0)) for start in starts])
+        for currency, amounts in sorted(by_currency.items())
+    ]
+
+
+def statement(*, account: str, start: datetime, end: datetime) -> Iterator[StatementLine]:
+    """Every movement of the seller's Stripe balance in [start, end), payouts included, streamed."""
+    return ledger_statement(account=stripe_balance(account), start=start, end=end)

@@ -1,0 +1,74 @@
+"""The console's revenue (from the ledger) and payment health, with paid orders through the
+sandbox in USD and JPY: 10% + 30¢ on $100.00 less Stripe's $3.20 leaves $7.10; 10% on ¥10,000 less
+Stripe's ¥360 leaves ¥640. Query counts do not grow with orders; only admins see any of it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import UserFactory, make_platform_admin
+from tests.orders.conftest import active_seller, signed_in
+from tests.payouts.helpers import paid_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_revenue_by_month_and_currency_chart_csv_and_api(sandbox: Any) -> None:
+    usd, jpy = active_seller(sandbox), active_seller(sandbox, currency="jpy", shop="Kyoto Paper")
+    paid_order(sandbox, usd, 10_000)
+    paid_order(sandbox, jpy, 10_000)
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+
+    page = admin.get("/console/revenue/").content.decode()
+    assert 'data-currency="usd" data-total="710"' in page and 'data-currency="jpy" data-total="640"' in page
+    assert "$100.00" in page and "¥10,000" in page  # gross volume
+
+    rows = list(csv.DictReader(io.StringIO(admin.get("/console/revenue.csv").content.decode())))
+    figures = {r["currency"]: r for r in rows}
+    assert figures["usd"]["application_fees"] == "1030" and figures["usd"]["stripe_fees"] == "320"
+    assert figures["jpy"]["net_revenue"] == "640"
+
+    month = datetime.now(tz=UTC).strftime("%Y-%m")
+    api = admin.get("/api/v1/console/revenue", {"month": month, "currency": "jpy"}).json()
+    assert (api["gross_volume"], api["application_fees"], api["stripe_fees"], api["net_revenue"]) == (
+        10_000,
+        1_000,
+        360,
+        640,
+    )
+    assert admin.get("/api/v1/console/revenue").json()["net_revenue"] == 710  # this month, USD by default
+    assert admin.get("/api/v1/console/revenue", {"month": "2024-13"}).status_code == 422
+    assert admin.get("/api/v1/console/revenue", {"month": "1999-01"}).json()["error"]["code"] == "invalid_month"
+    assert signed_in(UserFactory()).get("/api/v1/console/revenue").status_code == 404
+    assert signed_in(UserFactory()).get("/console/revenue/").status_code == 404
+
+
+def test_payment_health_counts_checkouts_declines_and_rates(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    paid_order(sandbox, seller, 2_000)
+    declined = paid_order(sandbox, seller, 3_000, card="4000000000000002")
+    assert declined.payment_error
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    page = admin.get("/console/revenue/").content.decode()
+    assert 'data-testid="success-rate">50%' in page
+    assert f"{declined.payment_error}: 1" in page
+
+
+def test_revenue_page_queries_do_not_grow_with_orders(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    counts = []
+    for n in (1, 4):
+        while seller.orders.count() < n:
+            paid_order(sandbox, seller, 1_500)
+        with CaptureQueriesContext(connection) as queries:
+            assert admin.get("/console/revenue/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts

@@ -1,0 +1,153 @@
+"""The seller's money page, payouts pages, schedule, statement and API, against the sandbox over
+HTTP (USD and JPY): what the seller reads is Stripe's balance and the ledger's figures, a Stripe
+outage shows the last figure with a sentence, and query counts do not grow with the orders."""
+
+from __future__ import annotations
+
+import csv
+import io
+import socket
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from marketplace.gateway.accounts import account_retrieve
+from payouts.models import Payout
+from tests.orders.conftest import active_seller, signed_in
+from tests.payouts.helpers import DAY, advance, control, paid_order, process_connect
+
+pytestmark = pytest.mark.django_db
+NOW = "4000000000000077"  # funds available at once
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(("currency", "shown"), [("usd", "$89.70"), ("jpy", "¥9,000")])
+def test_money_page_shows_balance_payouts_chart_and_earnings(sandbox: Any, currency: str, shown: str) -> None:
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    order = paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+
+    page = client.get("/sell/money/").content.decode()
+    assert f'data-currency="{currency}"' in page and shown in page  # available now
+    assert 'data-testid="earnings-chart"' in page and f'data-total="{9_000 if currency == "jpy" else 8_970}"' in page
+    assert f"Order {order.pk}" in page and "Stripe pays your available balance out every day." in page
+
+    seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    payout = Payout.objects.get()
+    assert payout.status == "paid" and payout.reconciliation_status == "completed"
+    detail = client.get(f"/sell/money/payouts/{payout.pk}/").content.decode()
+    assert 'data-testid="payout-line"' in detail and f'href="/sell/orders/{order.pk}/"' in detail
+    assert "Sale" in detail and shown in detail
+
+    api = client.get(f"/api/v1/seller/payouts/{payout.pk}").json()
+    assert api["status"] == "paid" and [line["order_id"] for line in api["lines"]] == [order.pk]
+    assert client.get("/api/v1/seller/payouts").json()["items"][0]["stripe_id"] == payout.stripe_id
+    cache.delete(f"payouts:balance:{account}")  # the page read it a moment ago: cached briefly
+    balance = client.get("/api/v1/seller/balance").json()
+    assert balance["available"] == [{"amount": 0, "currency": currency}] and balance["stale"] is False
+
+
+def test_stripe_down_shows_the_last_balance_with_its_time_and_a_sentence(sandbox: Any, settings: Any) -> None:
+    seller = active_seller(sandbox)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    assert "$89.70" in client.get("/sell/money/").content.decode()
+
+    cache.delete(f"payouts:balance:{seller.stripe_account_id}")  # the brief cache ran out
+    settings.STRIPE_API_BASE, settings.STRIPE_MAX_NETWORK_RETRIES = f"http://127.0.0.1:{_closed_port()}", 0
+    response = client.get("/sell/money/")
+    page = response.content.decode()
+    assert response.status_code == 200 and "$89.70" in page
+    assert "Stripe cannot be reached right now, so this is the last balance we read, at" in page
+    assert client.get("/api/v1/seller/balance").json()["stale"] is True
+
+
+def test_the_seller_changes_the_payout_schedule_through_the_platform(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    client = signed_in(seller.user)
+    form = {"interval": "weekly", "weekly_anchor": "friday", "monthly_anchor": "", "form_token": "t1"}
+    for _ in range(2):  # a double submit: one change at Stripe
+        assert client.post("/sell/money/schedule/", form).status_code == 302
+    schedule = account_retrieve(str(seller.stripe_account_id)).payout_schedule
+    assert schedule is not None and (schedule.interval, schedule.weekly_anchor) == ("weekly", "friday")
+    assert "every Friday" in client.get("/sell/money/").content.decode()
+
+    bad = {"interval": "monthly", "monthly_anchor": "40", "form_token": "t2"}
+    page = client.post("/sell/money/schedule/", bad, follow=True).content.decode()
+    assert "Choose how often you are paid out" in page
+
+
+def test_a_failed_payout_shows_its_sentence_and_a_banner_until_a_later_one_is_paid(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    account = str(seller.stripe_account_id)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    payout = Payout.objects.get()
+    control(sandbox, f"payouts/{payout.stripe_id}/fail", failure_code="no_account")
+    process_connect(account, seen)
+    client = signed_in(seller.user)
+    sentence = "This payout failed: no bank account could be found with these details."
+    for url in ("/sell/", "/sell/money/", f"/sell/money/payouts/{payout.pk}/"):
+        assert sentence in client.get(url).content.decode(), url
+    control(sandbox, f"accounts/{account}/bank_account")
+    advance(sandbox, 2 * DAY)
+    process_connect(account, seen)
+    assert 'data-testid="payout-failed-banner"' not in client.get("/sell/").content.decode()
+
+
+def test_statement_csv_lists_every_movement_of_the_range(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    today = date.today()
+    span = {"start": str(today - timedelta(days=3)), "end": str(today + timedelta(days=3))}
+    response = client.get("/sell/money/statement.csv", span)
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert sorted((r["kind"], int(r["amount_minor"])) for r in rows) == [
+        ("application_fee", -1_030),
+        ("transfer", 10_000),
+    ]
+    bad = client.get("/sell/money/statement.csv", {"start": "2024-02-01", "end": "2024-01-01"}, follow=True)
+    assert "The statement&#x27;s dates are not valid" in bad.content.decode()
+
+
+def test_another_shops_payout_is_a_404(sandbox: Any) -> None:
+    seller, other = active_seller(sandbox), active_seller(sandbox, shop="Kyoto Paper")
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    advance(sandbox, DAY)
+    process_connect(str(seller.stripe_account_id), set())
+    payout = Payout.objects.get()
+    client = signed_in(other.user)
+    assert client.get(f"/sell/money/payouts/{payout.pk}/").status_code == 404
+    assert client.get(f"/api/v1/seller/payouts/{payout.pk}").status_code == 404
+
+
+def test_money_page_queries_do_not_grow_with_orders(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    client = signed_in(seller.user)
+    counts = []
+    for n in (1, 4):
+        while seller.orders.count() < n:
+            paid_order(sandbox, seller, 2_000, card=NOW)
+        client.get("/sell/money/")  # the balance and schedule come from the cache from now on
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/sell/money/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
