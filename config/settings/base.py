@@ -139,8 +139,8 @@ else:
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "marketplace.auth_backends.ModelBackend",
+    "marketplace.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -179,6 +179,7 @@ MFA_TOTP_ISSUER = "Marketplace"
 PLATFORM_ADMIN_REQUIRE_MFA = env.bool("PLATFORM_ADMIN_REQUIRE_MFA", default=False)
 PLATFORM_ADMINS_GROUP = "platform admins"
 
+SESSION_ENGINE = "marketplace.sessions"  # Django's database sessions, read with plain SQL (see the module)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

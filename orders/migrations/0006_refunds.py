@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0004_remove_order_version"),
+        ("orders", "0005_merge_0004_checkout_group_0004_remove_order_version"),
         ("payments", "0002_refund"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
