@@ -30,7 +30,7 @@ from orders.services.refunds import (
     refund_request_decline,
 )
 from payments.models import Refund, RefundOrigin, RefundStatus
-from payments.selectors import refunds_needing_attention
+from payments.selectors import refunds_needing_attention, refunds_recent
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
 
@@ -187,6 +187,7 @@ def console_refunds(request: HttpRequest) -> HttpResponse:
     context = {
         "overdue": list(selectors.refund_requests_overdue()[:100]),
         "attention": list(refunds_needing_attention()[:100]),
+        "recent": list(refunds_recent(limit=50)),
         "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS,
     }
     return render(request, "console/refunds.html", context)

@@ -130,3 +130,8 @@ def refunds_needing_attention() -> QuerySet[Refund]:
     """Refunds an admin must look at, newest first: made in the Stripe Dashboard without taking the
     seller's share back (the platform paid), or failed after the seller's share was taken."""
     return Refund.objects.exclude(attention="").select_related("order__seller", "payment").order_by("-created_at")
+
+
+def refunds_recent(*, limit: int = 50) -> QuerySet[Refund]:
+    """The latest refunds with their orders (and the orders' payments, for their status badges)."""
+    return Refund.objects.select_related("order__seller", "order__payment").order_by("-created_at", "-id")[:limit]

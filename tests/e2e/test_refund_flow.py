@@ -7,6 +7,7 @@ emails of each step are sent. The live server, the sandbox over HTTP, Debian's C
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +24,22 @@ from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+PHONE = {"width": 375, "height": 800}
+
+
+def fits_a_phone_and_passes_axe(page: Page) -> None:
+    """The page as it is now (its forms and tables filled): no wider than 375 px, no critical or
+    serious axe-core violation (axe-core is in every page: an init script, which the site's
+    Content-Security-Policy lets run)."""
+    violations = page.evaluate(
+        "async () => (await axe.run({resultTypes: ['violations']})).violations.map(v => [v.id, v.impact])"
+    )
+    assert [v for v in violations if v[1] in ("critical", "serious")] == [], page.url
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], page.url
+
 
 def test_buyer_asks_for_one_line_back_seller_approves_buyer_sees_refunded(
-    live_server: Any, page: Page, browser: Browser, sandbox: Any, clean_cache: None
+    live_server: Any, page: Page, browser: Browser, sandbox: Any, clean_cache: None, axe_js: Path
 ) -> None:
     base = live_server.url
     fee_rule_set(currency="usd", basis_points=1000, fixed_amount=0)
@@ -44,8 +58,11 @@ def test_buyer_asks_for_one_line_back_seller_approves_buyer_sees_refunded(
     mail.outbox.clear()
 
     page.set_default_timeout(20_000)
+    page.set_viewport_size(PHONE)
+    page.context.add_init_script(path=axe_js)
     log_in(page, base, buyer.email)
     page.goto(f"{base}/orders/{order.pk}/")
+    fits_a_phone_and_passes_axe(page)  # the request form
     form = page.get_by_test_id("refund-request-form")
     form.get_by_label("Reason").select_option(label="Arrived damaged")
     form.get_by_label(re.compile("What happened")).fill("One mug arrived cracked")
@@ -56,16 +73,19 @@ def test_buyer_asks_for_one_line_back_seller_approves_buyer_sees_refunded(
     expect(page.get_by_test_id("refund-request-status")).to_have_text("Waiting for the seller")
     assert wait_until(lambda: any(m.to == [seller.user.email] for m in mail.outbox), timeout=20)
 
-    seller_side = browser.new_context()
+    seller_side = browser.new_context(viewport=PHONE)
+    seller_side.add_init_script(path=axe_js)
     try:
         tab = seller_side.new_page()
         tab.set_default_timeout(20_000)
         log_in(tab, base, seller.user.email)
         nav = tab.get_by_test_id("nav-refund-requests")
         expect(nav).to_contain_text("1")
+        tab.locator(".menu > summary").click()  # at 375 px the navigation is behind the menu button
         nav.click()
         request = tab.get_by_test_id("seller-refund-request")
         expect(request).to_contain_text("One mug arrived cracked")
+        fits_a_phone_and_passes_axe(tab)  # the approve and decline forms
         expect(request).to_contain_text("Blue mug")
         request.get_by_label("Put the units back on stock").check()
         request.get_by_role("button", name="Approve and refund").click()
@@ -78,6 +98,7 @@ def test_buyer_asks_for_one_line_back_seller_approves_buyer_sees_refunded(
     expect(page.get_by_test_id("refund-status")).to_have_text("Refunded")
     expect(page.get_by_test_id("order-partially-refunded")).to_be_visible()
     expect(page.get_by_test_id("order-refunded")).to_have_text("$30.00")
+    fits_a_phone_and_passes_axe(page)  # the refunds and the answered request
 
     # The money, to the cent: the seller gives back 3000 less the fee's 300; the platform keeps 380.
     assert stripe_balances() == {"usd": 380} and stripe_balances(account) == {"usd": 6_300}

@@ -216,3 +216,28 @@ def test_a_refund_failing_later_reopens_the_order_and_tells_buyer_and_seller(
     assert sorted(m.to[0] for m in mail.outbox) == sorted([order.buyer.email, order.seller.user.email])
     assert all("failed" in m.subject for m in mail.outbox)
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_an_admin_refunds_from_the_platform_alone_and_sees_the_order_partially_refunded(
+    sandbox: Any, currency: str, django_assert_max_num_queries: Any
+) -> None:
+    from tests.factories import make_platform_admin
+
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    account = str(order.seller.stripe_account_id)
+    admin = _client(make_platform_admin())
+    amount = "25.00" if currency == "usd" else "2500"
+    response = admin.post(
+        "/console/refunds/order/", {"order_id": str(order.pk), "amount": amount, "reason": "Courier lost it"}
+    )  # "take it back from the seller" unticked: the platform pays
+    assert response.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.status, refund.amount, refund.reverse_transfer) == (RefundStatus.SUCCEEDED, 2_500, False)
+    assert stripe_balances(account) == {currency: 9_000}, "nothing was taken from the seller"
+    assert_ledger_equals_stripe()
+    with django_assert_max_num_queries(9):
+        page = admin.get("/console/refunds/").content.decode()
+    assert "Partially refunded" in page and "paid by the platform" in page
+    missing = admin.post("/console/refunds/order/", {"order_id": "999999"}, follow=True).content.decode()
+    assert "No order has that number." in missing
