@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from marketplace.roles import is_platform_admin, is_seller
+from marketplace.roles import SELLER_ID, is_platform_admin, is_seller
 
 
 def roles(request: HttpRequest) -> dict[str, bool | int]:
@@ -20,6 +20,9 @@ def roles(request: HttpRequest) -> dict[str, bool | int]:
 
 
 def _open_refund_requests(user: Any) -> int:
-    from orders.models import RefundRequest, RefundRequestStatus
+    from orders.selectors import open_refund_request_count
 
-    return RefundRequest.objects.filter(order__seller__user=user, status=RefundRequestStatus.OPEN).count()
+    seller_id = getattr(user, SELLER_ID, None)
+    if seller_id is None:
+        seller_id = user.seller.pk
+    return open_refund_request_count(seller_id=seller_id)

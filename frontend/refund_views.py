@@ -54,7 +54,7 @@ def _chosen_lines(request: HttpRequest, order: Order) -> list[LineQuantity] | No
         raw = (request.POST.get(f"qty_{line.pk}") or "").strip()
         if raw in ("", "0"):
             continue
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
             raise InvalidInput(f"Enter a number of “{line.title}”.", code="invalid_quantity")
         chosen.append(LineQuantity(line.pk, int(raw)))
     return chosen or None
@@ -238,7 +238,8 @@ def console_refund_request_decline(request: HttpRequest, request_id: int) -> Htt
 def console_order_refund(request: HttpRequest) -> HttpResponse:
     """Refund any order; unticking "take it back from the seller" makes the platform pay it."""
     raw_id = (request.POST.get("order_id") or "").strip().lstrip("#")
-    order = selectors.order_by_id(order_id=int(raw_id)) if raw_id.isdigit() else None
+    ok = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 9
+    order = selectors.order_by_id(order_id=int(raw_id)) if ok else None
     if order is None:
         messages.error(request, "No order has that number.")
         return redirect("console_refunds")

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Case, Count, IntegerField, QuerySet, Sum, Value, When
 from django.utils import timezone
 
@@ -97,8 +98,23 @@ def refund_request_for_seller(*, seller: Seller, request_id: int) -> RefundReque
     return request
 
 
-def open_refund_request_count(*, seller: Seller) -> int:
-    return RefundRequest.objects.filter(order__seller=seller, status=RefundRequestStatus.OPEN).count()
+OPEN_REQUESTS_CACHE_SECONDS = 300
+
+
+def open_refund_requests_cache_key(seller_id: int) -> str:
+    return f"refund-requests-open:{seller_id}"
+
+
+def open_refund_request_count(*, seller_id: int) -> int:
+    """The Sell area nav's count of requests waiting for the seller. Every page's header shows it, so
+    it is cached (the header costs the session and the user only); the services that open or answer
+    a request drop the entry when they commit (`orders.services.refunds`)."""
+    key = open_refund_requests_cache_key(seller_id)
+    count = cache.get(key)
+    if count is None:
+        count = RefundRequest.objects.filter(order__seller_id=seller_id, status=RefundRequestStatus.OPEN).count()
+        cache.set(key, count, OPEN_REQUESTS_CACHE_SECONDS)
+    return int(count)
 
 
 def refund_requests_overdue(*, now: datetime | None = None) -> QuerySet[RefundRequest]:

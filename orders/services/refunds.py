@@ -27,6 +27,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -46,6 +47,7 @@ from orders.models import (
     RefundRequestLine,
     RefundRequestStatus,
 )
+from orders.selectors import open_refund_requests_cache_key
 from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
 
@@ -108,6 +110,7 @@ def refund_request_create(
             [RefundRequestLine(request=request, line=line, quantity=qty) for line, qty in chosen]
         )
         outbox_add("orders.email.refund_requested", request.pk, key=f"refund-requested:{request.pk}")
+        _nav_count_changed(locked.seller_id)
         outbox_add("orders.email.refund_request_received", request.pk, key=f"refund-request-received:{request.pk}")
     return request
 
@@ -180,6 +183,7 @@ def refund_request_approve(
     )
     if updated:
         outbox_add("orders.email.refund_request_answered", request.pk, key=f"refund-request-answered:{request.pk}")
+        _nav_count_changed(order.seller_id)
     request.refresh_from_db()
     return refund
 
@@ -196,8 +200,15 @@ def refund_request_decline(*, request: RefundRequest, user: Any, reason: str) ->
         if not updated:
             raise Conflict("This request was answered already.", code="request_answered")
         outbox_add("orders.email.refund_request_answered", request.pk, key=f"refund-request-answered:{request.pk}")
+        _nav_count_changed(request.order.seller_id)
     request.refresh_from_db()
     return request
+
+
+def _nav_count_changed(seller_id: int) -> None:
+    """The seller's count of open requests (cached for the nav) is stale once this change commits."""
+    key = open_refund_requests_cache_key(seller_id)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 # --- The money --------------------------------------------------------------------------------------
