@@ -2,7 +2,7 @@
 
 Why a row of its own: an order says what was bought; a payment says what Stripe took from the
 buyer, what was refunded and disputed of it, and under which Stripe ids, so that one payment can
-pay several orders (a cart with several shops, later) and refunds and disputes can hang off it.
+pay several orders (a cart with several shops: `orders.CheckoutGroup`) and refunds and disputes can hang off it.
 Orders point at their payment (`Order.payment`). Amounts are integer minor units of `currency`.
 
 Written only by `payments.services`, which also posts the money it records to the ledger.
@@ -282,7 +282,7 @@ class SellerDebt(models.Model):
     by transfer reversals when funds arrive (`balance.available`, or the beat job), never twice."""
 
     seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="debts")
-    dispute = models.OneToOneField(Dispute, on_delete=models.PROTECT, related_name="debt")
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="debts")
     currency = models.CharField(max_length=3)
     amount = models.BigIntegerField(help_text="Minor units owed in all.")
     collected = models.BigIntegerField(default=0)
@@ -296,6 +296,8 @@ class SellerDebt(models.Model):
             models.CheckConstraint(
                 condition=Q(collected__gte=0) & Q(collected__lte=F("amount")), name="seller_debt_collected_within"
             ),
+            # One per dispute and seller: a dispute on a payment for several shops may leave several.
+            models.UniqueConstraint(fields=["dispute", "seller"], name="seller_debt_one_per_dispute_and_seller"),
         ]
 
     def __str__(self) -> str:

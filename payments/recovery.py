@@ -29,9 +29,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from marketplace.errors import InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import disputes as gateway_disputes
 from marketplace.gateway.balances import balance_retrieve
+from payments.group_recovery import group_dispute_recover
 from payments.models import Dispute, DisputeStatus, RecoveryStatus, SellerDebt
 from payouts.models import ApplicationFee, Transfer, TransferReversal
 from payouts.services import application_fee_refund_record, transfer_reversal_from_stripe
@@ -50,7 +52,13 @@ def seller_balance(*, stripe_account: str, currency: str) -> int:
 
 def dispute_recover(*, dispute_id: int) -> Dispute:
     """Recover a lost dispute from its seller per `DISPUTE_RECOVERY`, once (the dispute's row lock and
-    its `recovery` mark; the reversal's key is the dispute)."""
+    its `recovery` mark; the reversal's key is the dispute). A dispute on a payment for several shops
+    is recovered from each of them (`group_recovery`)."""
+    group = group_dispute_recover(dispute_id=dispute_id)
+    if group is not None:
+        for seller in group[1]:
+            seller_debts_collect(seller=seller)
+        return group[0]
     with transaction.atomic():
         dispute = Dispute.objects.select_for_update(of=("self",)).select_related("seller", "payment").get(pk=dispute_id)
         if dispute.status != DisputeStatus.LOST or dispute.recovery or dispute.seller is None:
@@ -151,14 +159,23 @@ def seller_debts_collect(*, seller: Seller) -> int:
                 take = min(wanted, transfer.amount - transfer.amount_reversed)
                 if take <= 0:
                     continue
-                _reverse(transfer, take, refund_fee=False, ids=("debt", debt.pk, debt.collected))
+                try:
+                    _reverse(transfer, take, refund_fee=False, ids=("debt", debt.pk, debt.collected))
+                except InvalidInput as exc:
+                    # A separate transfer (a payment for several shops) is reversed only from the
+                    # seller's *available* funds: what is pending is collected when it is available.
+                    if exc.code != "balance_insufficient":
+                        raise
+                    break
                 SellerDebt.objects.filter(pk=debt.pk).update(collected=F("collected") + take)
                 debt.refresh_from_db()
                 wanted -= take
                 total += take
             if debt.outstanding <= 0:
                 SellerDebt.objects.filter(pk=debt.pk).update(settled_at=timezone.now())
-                Dispute.objects.filter(pk=debt.dispute_id).update(recovery=RecoveryStatus.RECOVERED)
+                others = SellerDebt.objects.filter(dispute_id=debt.dispute_id, settled_at__isnull=True)
+                if not others.exists():  # a dispute on several shops' payment may leave several debts
+                    Dispute.objects.filter(pk=debt.dispute_id).update(recovery=RecoveryStatus.RECOVERED)
     return total
 
 

@@ -16,9 +16,7 @@ from orders.services.checkout import CHECKOUT_LIFETIME, CheckoutStart, checkout_
 from orders.services.fulfilment import order_complete, order_mark_fulfilled
 from orders.services.groups import (
     CartCheckoutStart,
-    DisputeShare,
     checkout_start_cart,
-    group_dispute_shares,
     order_transfer_to_seller,
 )
 from orders.services.payment_state import (
@@ -46,10 +44,8 @@ __all__ = [
     "SWEEP_GRACE",
     "CartCheckoutStart",
     "CheckoutStart",
-    "DisputeShare",
     "checkout_start",
     "checkout_start_cart",
-    "group_dispute_shares",
     "order_cancel",
     "order_complete",
     "order_confirm_payment",

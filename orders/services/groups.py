@@ -23,19 +23,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Cart, Listing
 from catalog.selectors import CartGroup, CartPayment, cart_view
 from fees.policy import FeeLine, fee_for
-from marketplace import money
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
 from orders.models import PAID_STATUSES, CheckoutGroup, Order, OrderLine, OrderStatus
-from orders.services._stock import close_order, lock_listings
+from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import (
     CHECKOUT_LIFETIME,
     CHECKOUT_UNREACHABLE,
@@ -45,8 +42,6 @@ from orders.services.checkout import (
     buyer_customer_ensure,
     checkout_start,
 )
-from payments.models import OPEN_REFUND_STATUSES, Payment
-from payouts.models import Transfer
 from payouts.services import transfer_record
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 
@@ -224,8 +219,7 @@ def _order_of_group(
         )
         for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
     )
-    for pk in listing_ids:
-        Listing.objects.filter(pk=pk).update(stock=F("stock") - quantities[pk])
+    change_stock({pk: -quantities[pk] for pk in listing_ids})
     return order
 
 
@@ -266,45 +260,3 @@ def order_transfer_to_seller(*, order_id: int) -> str | None:
         )
         Order.objects.filter(pk=order.pk, stripe_transfer_id="").update(stripe_transfer_id=transfer.id)
     return transfer.id
-
-
-@dataclass(frozen=True)
-class DisputeShare:
-    """One shop's part of a dispute on a payment for several shops, and what recovering it takes."""
-
-    order: Order
-    disputed: int  # the order's part of the disputed amount
-    reversal: int  # what its seller gives back from its transfer: its net share of that part
-    fee_given_back: int  # the platform fee's share of that part, which the platform bears
-
-
-def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]:
-    """Split a dispute of `amount` on a payment for several shops over its orders in proportion to
-    what each still holds of the charge (its total less its refunds), by largest remainder so the
-    parts add up to the disputed amount; each seller's recovery is its net share of its part (its
-    transfer x part / order total, rounded half up, never more than is left of the transfer), so a
-    seller ends as if that part of the sale never happened and the platform bears its fee's share.
-
-    Three orders of 10000, 3333 and 1250 (fees 1030, 167, 0) disputed for 5000: parts 3429, 1143,
-    428; reversals 3076, 1086, 428; fees given back 353, 57, 0."""
-    orders = list(
-        payment.orders.filter(checkout_group__isnull=False)
-        .annotate(refunded=Coalesce(Sum("refunds__amount", filter=Q(refunds__status__in=OPEN_REFUND_STATUSES)), 0))
-        .order_by("pk")
-    )
-    weights = [max(0, order.amount_total - order.refunded) for order in orders]
-    if not orders or sum(weights) == 0:
-        return []
-    parts = money.split_by_largest_remainder(min(amount, sum(weights)), weights)
-    transfers = {t.stripe_id: t for t in Transfer.objects.filter(stripe_id__in=[o.stripe_transfer_id for o in orders])}
-    shares = []
-    for order, part in zip(orders, parts, strict=True):
-        transfer = transfers.get(order.stripe_transfer_id)
-        reversal = 0
-        if transfer is not None and part:
-            reversal = min(
-                transfer.amount - transfer.amount_reversed,
-                money.round_half_up_div(transfer.amount * part, order.amount_total),
-            )
-        shares.append(DisputeShare(order=order, disputed=part, reversal=reversal, fee_given_back=part - reversal))
-    return shares

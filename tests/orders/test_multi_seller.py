@@ -34,6 +34,7 @@ from marketplace.gateway.types import CheckoutSession
 from marketplace.ledger.models import LedgerTransaction
 from orders import services
 from orders.models import CheckoutGroup, Order, OrderStatus
+from payments.group_recovery import group_dispute_shares
 from payments.models import Payment
 from payouts.models import Transfer
 from sellers.models import Seller
@@ -321,19 +322,30 @@ def test_a_dispute_splits_over_the_shops_by_largest_remainder_and_each_recovers_
     settle(started.orders[0], django_capture_on_commit_callbacks)
     payment = Payment.objects.get()
 
-    shares = services.group_dispute_shares(payment=payment, amount=5_000)
+    shares = group_dispute_shares(payment=payment, amount=5_000)
     assert [s.disputed for s in shares] == [3_429, 1_143, 428]
     first = 3_076 if currency == "usd" else 3_086
     assert [s.reversal for s in shares] == [first, 1_086, 428]
     assert [s.fee_given_back for s in shares] == [3_429 - first, 57, 0]
 
-    full = services.group_dispute_shares(payment=payment, amount=payment.amount)
+    full = group_dispute_shares(payment=payment, amount=payment.amount)
     assert [s.reversal for s in full] == [a - f for a, f in zip(amounts, fees, strict=True)]
     assert [s.fee_given_back for s in full] == list(fees)
     for _ in range(40):
         amount = data.draw(st.integers(min_value=1, max_value=payment.amount))
-        shares = services.group_dispute_shares(payment=payment, amount=amount)
+        shares = group_dispute_shares(payment=payment, amount=amount)
         assert sum(s.disputed for s in shares) == amount
         for share in shares:
             assert share.reversal + share.fee_given_back == share.disputed
             assert 0 <= share.reversal <= share.order.seller_net and share.fee_given_back >= 0
+
+
+@pytest.mark.parametrize("seller_id", ["²", "9" * 20_000, "12a", "-3"])
+def test_a_shop_id_that_is_no_id_is_sent_back_to_the_cart_with_a_sentence(sandbox: Any, seller_id: str) -> None:
+    seller = active_seller(sandbox, currency="usd", shop="Kiln & Co")
+    buyer = UserFactory()
+    cart_with(buyer, (listing_of(seller, price=1_000), 1))
+    client = signed_in(buyer)
+    response = client.post("/checkout/", {"seller_id": seller_id, "currency": "usd"}, follow=True)
+    assert response.status_code == 200 and "Choose which shop to pay." in response.content.decode()
+    assert not Order.objects.exists()
