@@ -22,7 +22,7 @@ from catalog.services import cart_find
 from marketplace.errors import DomainError, NotFound
 from orders import selectors, services
 from orders.api import checkout_urls
-from orders.models import OrderStatus
+from orders.models import OrderStatus, RefundReason
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
 
@@ -113,10 +113,14 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
     except NotFound:
         raise Http404("No such order.") from None
-    together = selectors.orders_paid_together(order=order)
-    return render(
-        request, "orders/detail.html", {"order": order, "lines": list(order.lines.all()), "together": together}
-    )
+    context = {
+        "order": order,
+        "lines": list(order.lines.all()),
+        "together": selectors.orders_paid_together(order=order),
+        "refunds": selectors.order_refund_panel(order=order),
+        "reasons": RefundReason.choices,
+    }
+    return render(request, "orders/detail.html", context)
 
 
 @login_required
@@ -176,9 +180,13 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         order = selectors.order_for_seller(seller=seller, order_id=order_id)
     except NotFound:
         raise Http404("No such order.") from None
-    return render(
-        request, "sell/orders_detail.html", {"seller": seller, "order": order, "lines": list(order.lines.all())}
-    )
+    context = {
+        "seller": seller,
+        "order": order,
+        "lines": list(order.lines.all()),
+        "refunds": selectors.order_refund_panel(order=order),
+    }
+    return render(request, "sell/orders_detail.html", context)
 
 
 @login_required

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("frontend.console_events")),  # webhook event log, replay
     path("", include("frontend.console_revenue")),  # revenue by month, payment health, reconciliation
     path("", include("frontend.order_views")),  # checkout, buyer orders, seller orders received
+    path("", include("frontend.refund_views")),  # refund requests, decisions, the admins' refunds
     path("", include("frontend.console_disputes")),  # the disputes queue, evidence, accept
     path("", include("frontend.sell_disputes")),  # the seller's disputes, statement and proof
     path("", include("frontend.card_views")),  # saved cards, buy now with one

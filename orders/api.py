@@ -11,11 +11,34 @@ from django.urls import reverse
 from ninja import Router, Status
 
 from catalog.services import cart_find
+from marketplace.errors import Conflict, NotFound
 from marketplace.money import format_money
 from marketplace.schemas import errors
 from orders import selectors, services
-from orders.models import Order
-from orders.schemas import CheckoutIn, CheckoutOut, FulfilIn, OrderLineOut, OrderOut
+from orders.models import Order, RefundRequest
+from orders.schemas import (
+    CheckoutIn,
+    CheckoutOut,
+    FulfilIn,
+    OrderLineOut,
+    OrderOut,
+    RefundApproveIn,
+    RefundDeclineIn,
+    RefundLineIn,
+    RefundOut,
+    RefundRequestIn,
+    RefundRequestLineOut,
+    RefundRequestOut,
+    SellerRefundIn,
+)
+from orders.services.refunds import (
+    LineQuantity,
+    order_refund,
+    refund_request_approve,
+    refund_request_create,
+    refund_request_decline,
+)
+from payments.models import Refund, RefundOrigin, RefundStatus
 from sellers.selectors import seller_for_user
 
 router = Router(tags=["orders"])
@@ -39,8 +62,11 @@ def order_out(order: Order) -> OrderOut:
         created_at=order.created_at,
         paid_at=order.paid_at,
         fulfilled_at=order.fulfilled_at,
+        amount_refunded=order.amount_refunded,
+        refunds=[refund_out(refund) for refund in order.refunds.all()],
         lines=[
             OrderLineOut(
+                id=line.pk,
                 title=line.title,
                 listing_id=line.listing_id,
                 unit_amount=line.unit_amount,
@@ -51,6 +77,54 @@ def order_out(order: Order) -> OrderOut:
             for line in order.lines.all()
         ],
     )
+
+
+def refund_out(refund: Refund) -> RefundOut:
+    return RefundOut(
+        id=refund.pk,
+        amount=refund.amount,
+        amount_display=format_money(refund.amount, refund.currency),
+        currency=refund.currency,
+        status=refund.status,
+        status_label=refund.get_status_display(),
+        reason=refund.reason,
+        failure_message=refund.failure_message,
+        created_at=refund.created_at,
+    )
+
+
+def refund_request_out(request: RefundRequest) -> RefundRequestOut:
+    return RefundRequestOut(
+        id=request.pk,
+        order_id=request.order_id,
+        status=request.status,
+        status_label=request.get_status_display(),
+        reason=request.reason,
+        reason_label=request.get_reason_display(),
+        note=request.note,
+        whole_order=request.whole_order,
+        lines=[
+            RefundRequestLineOut(line_id=rl.line_id, title=rl.line.title, quantity=rl.quantity)
+            for rl in request.lines.all()
+        ],
+        amount=request.amount,
+        currency=request.order.currency,
+        decision_note=request.decision_note,
+        created_at=request.created_at,
+        decided_at=request.decided_at,
+        refund=refund_out(request.refund) if request.refund else None,
+    )
+
+
+def _lines(lines: list[RefundLineIn] | None) -> list[LineQuantity] | None:
+    return None if lines is None else [LineQuantity(line.line_id, line.quantity) for line in lines]
+
+
+def refused(refund: Refund) -> Refund:
+    """Stripe refused the refund (the seller's balance, a dispute): a 409 with the sentence why."""
+    if refund.status == RefundStatus.FAILED:
+        raise Conflict(refund.failure_message, code=refund.failure_code or "refund_refused")
+    return refund
 
 
 def checkout_urls(request: HttpRequest) -> tuple[str, str]:
@@ -91,7 +165,85 @@ def orders(request: HttpRequest) -> list[OrderOut]:
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **errors(404)}, url_name="order")
 def order(request: HttpRequest, order_id: int) -> OrderOut:
-    return order_out(selectors.order_for_buyer(buyer=request.user, order_id=order_id))
+    """The buyer's order, or an order of the signed-in seller's shop (both see its refunds)."""
+    try:
+        found = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
+    except NotFound:
+        found = selectors.order_for_seller(seller=seller_for_user(user=request.user), order_id=order_id)
+    return order_out(found)
+
+
+# 404: not the buyer's order; 409: not refundable now (status, window, a request already open); 422: bad lines.
+@router.post(
+    "/orders/{order_id}/refund-requests",
+    response={201: RefundRequestOut, **errors(404, 409)},
+    url_name="order_refund_requests",
+)
+def order_refund_request(request: HttpRequest, order_id: int, payload: RefundRequestIn) -> Status[RefundRequestOut]:
+    order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
+    created = refund_request_create(
+        order=order, buyer=request.user, reason=payload.reason, note=payload.note, lines=_lines(payload.lines)
+    )
+    return Status(201, refund_request_out(RefundRequest.objects.select_related("order", "refund").get(pk=created.pk)))
+
+
+@router.get(
+    "/seller/refund-requests", response={200: list[RefundRequestOut], **errors(404)}, url_name="seller_refund_requests"
+)
+def seller_refund_requests(request: HttpRequest) -> list[RefundRequestOut]:
+    """The shop's refund requests, open ones first."""
+    seller = seller_for_user(user=request.user)
+    return [refund_request_out(r) for r in selectors.refund_requests_for_seller(seller=seller)[:100]]
+
+
+# 409: answered already, or Stripe refused the refund (the message says why); 422: more than asked.
+@router.post(
+    "/seller/refund-requests/{request_id}/approve",
+    response={200: RefundRequestOut, **errors(404, 409, 502)},
+    url_name="seller_refund_request_approve",
+)
+def seller_refund_request_approve(request: HttpRequest, request_id: int, payload: RefundApproveIn) -> RefundRequestOut:
+    seller = seller_for_user(user=request.user)
+    found = selectors.refund_request_for_seller(seller=seller, request_id=request_id)
+    refused(
+        refund_request_approve(
+            request=found, user=request.user, amount=payload.amount, restock=payload.restock, note=payload.note
+        )
+    )
+    return refund_request_out(selectors.refund_request_for_seller(seller=seller, request_id=request_id))
+
+
+@router.post(
+    "/seller/refund-requests/{request_id}/decline",
+    response={200: RefundRequestOut, **errors(404, 409)},
+    url_name="seller_refund_request_decline",
+)
+def seller_refund_request_decline(request: HttpRequest, request_id: int, payload: RefundDeclineIn) -> RefundRequestOut:
+    seller = seller_for_user(user=request.user)
+    found = selectors.refund_request_for_seller(seller=seller, request_id=request_id)
+    refund_request_decline(request=found, user=request.user, reason=payload.reason)
+    return refund_request_out(selectors.refund_request_for_seller(seller=seller, request_id=request_id))
+
+
+# The seller's own refund (out of stock, goodwill). 409: not refundable, or Stripe refused (why in the message).
+@router.post(
+    "/seller/orders/{order_id}/refunds",
+    response={201: RefundOut, **errors(404, 409, 502)},
+    url_name="seller_order_refunds",
+)
+def seller_order_refund(request: HttpRequest, order_id: int, payload: SellerRefundIn) -> Status[RefundOut]:
+    seller = seller_for_user(user=request.user)
+    order = selectors.order_for_seller(seller=seller, order_id=order_id)
+    refund = order_refund(
+        order=order,
+        actor=request.user,
+        origin=RefundOrigin.SELLER,
+        amount=payload.amount,
+        lines=_lines(payload.lines),
+        reason=payload.reason,
+        restock=payload.restock,
+    )
+    return Status(201, refund_out(refused(refund)))
 
 
 @router.get("/seller/orders", response={200: list[OrderOut], **errors(404)}, url_name="seller_orders")

@@ -1,4 +1,5 @@
-"""The order emails: confirmation to the buyer, "new order" to the seller, shipped, and refunded.
+"""The order emails: confirmation to the buyer, "new order" to the seller, shipped, refunded, and
+each step of a refund (asked, answered, made, failed).
 
 Each is a subject line and a plain-text body from `frontend/templates/emails/order_*`, with links
 built from SITE_URL (emails are read outside any request). Amounts are formatted for people.
@@ -6,13 +7,16 @@ built from SITE_URL (emails are read outside any request). Amounts are formatted
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from orders.models import Order
+from orders.models import Order, RefundRequest
 from orders.selectors import transfer_failure_reason
+from payments.models import Refund
 
 
 def _send(order: Order, template: str, to: str, url_name: str) -> None:
@@ -56,3 +60,51 @@ def send_group_transfer_failed(order: Order) -> None:
     for address in platform_admin_emails():
         if address:
             send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [address])
+
+
+def _send_refund(template: str, to: str, url: str, context: dict[str, Any]) -> None:
+    context = {**context, "url": settings.SITE_URL.rstrip("/") + url}
+    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    body = render_to_string(f"emails/{template}.txt", context)
+    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [to])
+
+
+def send_refund_requested(request: RefundRequest) -> None:
+    """To the seller: a buyer asks for a refund."""
+    order = request.order
+    url = reverse("sell_refund_requests")
+    _send_refund("refund_requested", order.seller.user.email, url, {"request": request, "order": order})
+
+
+def send_refund_request_received(request: RefundRequest) -> None:
+    """To the buyer: we passed the request on."""
+    order = request.order
+    url = reverse("order_detail", args=[order.pk])
+    context = {"request": request, "order": order, "days": settings.REFUND_ADMIN_AFTER_DAYS}
+    _send_refund("refund_request_received", order.buyer.email, url, context)
+
+
+def send_refund_request_answered(request: RefundRequest) -> None:
+    """To the buyer: approved (for how much) or declined (why)."""
+    order = request.order
+    url = reverse("order_detail", args=[order.pk])
+    _send_refund("refund_request_answered", order.buyer.email, url, {"request": request, "order": order})
+
+
+def send_refund_made(refund: Refund) -> None:
+    """To the buyer: a refund went through (or is on its way)."""
+    order = refund.order
+    assert order is not None
+    url = reverse("order_detail", args=[order.pk])
+    _send_refund("refund_made", order.buyer.email, url, {"refund": refund, "order": order})
+
+
+def send_refund_failed(refund: Refund) -> None:
+    """To the buyer and the seller: a refund failed after it was sent; its amount is open again."""
+    order = refund.order
+    assert order is not None
+    context = {"refund": refund, "order": order}
+    _send_refund("refund_failed", order.buyer.email, reverse("order_detail", args=[order.pk]), context)
+    _send_refund(
+        "refund_failed_seller", order.seller.user.email, reverse("sell_order_detail", args=[order.pk]), context
+    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from marketplace.outbox.services import follow_up
 from orders import emails, services
-from orders.models import Order
+from orders.models import Order, RefundRequest
 from orders.selectors import TRANSFER_TO_SELLER
+from payments.models import Refund
 
 
 def _order(order_id: int) -> Order:
@@ -26,6 +27,39 @@ def new_order_for_seller_email(order_id: int) -> None:
 @follow_up("orders.email.order_refunded")
 def order_refunded_email(order_id: int) -> None:
     emails.send_order_refunded(_order(order_id))
+
+
+@follow_up("orders.email.refund_requested")
+def refund_requested_email(request_id: int) -> None:
+    emails.send_refund_requested(_request(request_id))
+
+
+@follow_up("orders.email.refund_request_received")
+def refund_request_received_email(request_id: int) -> None:
+    emails.send_refund_request_received(_request(request_id))
+
+
+@follow_up("orders.email.refund_request_answered")
+def refund_request_answered_email(request_id: int) -> None:
+    emails.send_refund_request_answered(_request(request_id))
+
+
+@follow_up("orders.email.refund_made")
+def refund_made_email(refund_id: int) -> None:
+    emails.send_refund_made(_refund(refund_id))
+
+
+@follow_up("orders.email.refund_failed")
+def refund_failed_email(refund_id: int) -> None:
+    emails.send_refund_failed(_refund(refund_id))
+
+
+def _request(request_id: int) -> RefundRequest:
+    return RefundRequest.objects.select_related("order__buyer", "order__seller__user", "refund").get(pk=request_id)
+
+
+def _refund(refund_id: int) -> Refund:
+    return Refund.objects.select_related("order__buyer", "order__seller__user").get(pk=refund_id)
 
 
 @follow_up("orders.email.order_shipped")

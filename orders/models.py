@@ -107,6 +107,9 @@ class Order(models.Model):
     application_fee_amount = models.BigIntegerField(help_text="Minor units: the platform's fee, snapshotted.")
     cart_fingerprint = models.CharField(max_length=64, help_text="What was in the cart group (listings, qty, prices).")
     stock_reserved = models.BooleanField(default=False, help_text="Units are taken off the listings' stock.")
+    amount_refunded = models.BigIntegerField(
+        default=0, help_text="Minor units refunded or being refunded (its refunds not failed)."
+    )
 
     # --- Stripe ----------------------------------------------------------------------------------
     checkout_session_id = models.CharField(  # noqa: DJ001 (null: no session yet; shared by a group's orders)
@@ -190,6 +193,14 @@ class Order(models.Model):
         return self.status in PAID_STATUSES
 
     @property
+    def is_partially_refunded(self) -> bool:
+        return 0 < self.amount_refunded < self.amount_total
+
+    @property
+    def amount_refundable(self) -> int:
+        return self.amount_total - self.amount_refunded
+
+    @property
     def can_pay(self) -> bool:
         return self.status == OrderStatus.PENDING_PAYMENT and bool(self.checkout_url)
 
@@ -216,3 +227,84 @@ class OrderLine(models.Model):
     @property
     def amount(self) -> int:
         return self.unit_amount * self.quantity
+
+
+class RefundReason(models.TextChoices):
+    NOT_RECEIVED = "not_received", "Not received"
+    DAMAGED = "damaged", "Arrived damaged"
+    NOT_AS_DESCRIBED = "not_as_described", "Not as described"
+    CHANGED_MIND = "changed_mind", "Changed my mind"
+    OTHER = "other", "Other"
+
+
+class RefundRequestStatus(models.TextChoices):
+    OPEN = "open", "Waiting for the seller"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class RefundRequest(models.Model):
+    """A buyer asks for (part of) an order back; the seller approves (maybe for less) or declines, and
+    an admin steps in when the seller has not answered within `REFUND_ADMIN_AFTER_DAYS`. The money
+    itself is a `payments.Refund` (`refund`), made when the request is approved."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_requests")
+    reason = models.CharField(max_length=20, choices=RefundReason.choices)
+    note = models.CharField(max_length=500, blank=True, default="")
+    whole_order = models.BooleanField(default=True)
+    amount = models.BigIntegerField(help_text="Minor units asked for: the lines chosen, or what is left of the order.")
+    status = models.CharField(max_length=20, choices=RefundRequestStatus.choices, default=RefundRequestStatus.OPEN)
+    decision_note = models.CharField(max_length=500, blank=True, default="", help_text="The seller's note or reason.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    refund = models.ForeignKey(
+        "payments.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_request_amount_positive"),
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status="open"), name="refund_request_one_open_per_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund request {self.pk} of order {self.order_id}"
+
+
+class RefundRequestLine(models.Model):
+    request = models.ForeignKey(RefundRequest, on_delete=models.CASCADE, related_name="lines")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="refund_request_line_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x line {self.line_id}"
+
+
+class OrderLineRefund(models.Model):
+    """Units of a line given back with a refund: a line is never refunded beyond its quantity, and
+    `restock` puts them back on the listing once the refund is made."""
+
+    refund = models.ForeignKey("payments.Refund", on_delete=models.PROTECT, related_name="order_lines")
+    line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refunds")
+    quantity = models.PositiveIntegerField()
+    restock = models.BooleanField(default=False)
+    restocked = models.BooleanField(default=False)
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_refund_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x line {self.line_id} refunded"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from ninja import Field, Schema
 
@@ -20,7 +21,20 @@ class CheckoutOut(Schema):
     url: str
 
 
+class RefundOut(Schema):
+    id: int
+    amount: int
+    amount_display: str
+    currency: str
+    status: str
+    status_label: str
+    reason: str
+    failure_message: str
+    created_at: datetime
+
+
 class OrderLineOut(Schema):
+    id: int
     title: str
     listing_id: int
     unit_amount: int
@@ -47,8 +61,65 @@ class OrderOut(Schema):
     paid_at: datetime | None
     fulfilled_at: datetime | None
     lines: list[OrderLineOut]
+    amount_refunded: int
+    refunds: list[RefundOut]
 
 
 class FulfilIn(Schema):
     tracking_number: Text
     carrier: Text = ""
+
+
+RefundReasonIn = Literal["not_received", "damaged", "not_as_described", "changed_mind", "other"]
+
+
+class RefundLineIn(Schema):
+    line_id: int
+    quantity: int
+
+
+class RefundRequestIn(Schema):
+    reason: RefundReasonIn
+    note: Text = Field(default="", max_length=500)
+    lines: list[RefundLineIn] | None = None
+
+
+class RefundRequestLineOut(Schema):
+    line_id: int
+    title: str
+    quantity: int
+
+
+class RefundRequestOut(Schema):
+    id: int
+    order_id: int
+    status: str
+    status_label: str
+    reason: str
+    reason_label: str
+    note: str
+    whole_order: bool
+    lines: list[RefundRequestLineOut]
+    amount: int
+    currency: str
+    decision_note: str
+    created_at: datetime
+    decided_at: datetime | None
+    refund: RefundOut | None
+
+
+class RefundApproveIn(Schema):
+    amount: int | None = None
+    restock: bool = False
+    note: Text = Field(default="", max_length=500)
+
+
+class RefundDeclineIn(Schema):
+    reason: Text = Field(max_length=500)
+
+
+class SellerRefundIn(Schema):
+    amount: int | None = None
+    lines: list[RefundLineIn] | None = None
+    reason: Text = Field(max_length=300)
+    restock: bool = False

@@ -3,13 +3,19 @@ other order is NotFound (we do not confirm it exists)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Case, Count, IntegerField, QuerySet, Sum, Value, When
+from django.utils import timezone
 
 from marketplace.errors import NotFound
 from marketplace.outbox.models import OutboxMessage
-from orders.models import Order
+from orders.models import Order, OrderLine, OrderLineRefund, RefundRequest, RefundRequestStatus
+from payments.models import OPEN_REFUND_STATUSES, Refund
 from sellers.models import Seller
 
 TRANSFER_TO_SELLER = "orders.transfer_to_seller"  # the outbox follow-up that sends a group order's share
@@ -94,3 +100,102 @@ def transfer_failure_reason(order_id: int) -> str:
     )
     lines = [line for line in (error or "").splitlines() if line.strip()]
     return lines[-1].split(": ", 1)[-1] if lines else ""
+
+
+def refund_requests_for_seller(*, seller: Seller) -> QuerySet[RefundRequest]:
+    """The shop's refund requests, open ones first (oldest first: they have waited longest), then
+    the answered ones, newest first."""
+    return (
+        RefundRequest.objects.filter(order__seller=seller)
+        .select_related("order__buyer", "refund")
+        .prefetch_related("lines__line")
+        .annotate(
+            open_first=Case(
+                When(status=RefundRequestStatus.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
+            )
+        )
+        .order_by("open_first", "-created_at", "-id")
+    )
+
+
+def refund_request_for_seller(*, seller: Seller, request_id: int) -> RefundRequest:
+    request = refund_requests_for_seller(seller=seller).filter(pk=request_id).first()
+    if request is None:
+        raise NotFound("No such refund request.", code="refund_request_not_found")
+    return request
+
+
+OPEN_REQUESTS_CACHE_SECONDS = 300
+
+
+def open_refund_requests_cache_key(seller_id: int) -> str:
+    return f"refund-requests-open:{seller_id}"
+
+
+def open_refund_request_count(*, seller_id: int) -> int:
+    """The Sell area nav's count of requests waiting for the seller. Every page's header shows it, so
+    it is cached (the header costs the session and the user only); the services that open or answer
+    a request drop the entry when they commit (`orders.services.refunds`)."""
+    key = open_refund_requests_cache_key(seller_id)
+    count = cache.get(key)
+    if count is None:
+        count = RefundRequest.objects.filter(order__seller_id=seller_id, status=RefundRequestStatus.OPEN).count()
+        cache.set(key, count, OPEN_REQUESTS_CACHE_SECONDS)
+    return int(count)
+
+
+def refund_requests_overdue(*, now: datetime | None = None) -> QuerySet[RefundRequest]:
+    """Open requests no seller answered within `REFUND_ADMIN_AFTER_DAYS`: the admins' to decide."""
+    before = (now or timezone.now()) - timedelta(days=settings.REFUND_ADMIN_AFTER_DAYS)
+    return (
+        RefundRequest.objects.filter(status=RefundRequestStatus.OPEN, created_at__lt=before)
+        .select_related("order__seller", "order__buyer")
+        .prefetch_related("lines__line")
+        .order_by("created_at", "id")
+    )
+
+
+def refund_request_by_id(*, request_id: int) -> RefundRequest:
+    request = RefundRequest.objects.select_related("order__seller", "order__buyer").filter(pk=request_id).first()
+    if request is None:
+        raise NotFound("No such refund request.", code="refund_request_not_found")
+    return request
+
+
+def order_by_id(*, order_id: int) -> Order | None:
+    """Any order (the admins' console)."""
+    return Order.objects.select_related("seller", "buyer").filter(pk=order_id).first()
+
+
+@dataclass(frozen=True)
+class RefundPanel:
+    """What an order page shows of refunds: the refunds, the requests, and what can still be asked
+    (each line with the units left to refund)."""
+
+    refunds: list[Refund]
+    requests: list[RefundRequest]
+    lines_left: list[tuple[OrderLine, int]]
+    can_request: bool
+    window_ends: datetime | None
+
+
+def order_refund_panel(*, order: Order) -> RefundPanel:
+    refunds = list(order.refunds.all())
+    requests = list(order.refund_requests.prefetch_related("lines__line"))
+    taken: dict[int, int] = {}
+    for row in (
+        OrderLineRefund.objects.filter(line__order=order, refund__status__in=OPEN_REFUND_STATUSES)
+        .values("line_id")
+        .annotate(total=Sum("quantity"))
+    ):
+        taken[row["line_id"]] = int(row["total"])
+    lines_left = [(line, line.quantity - taken.get(line.pk, 0)) for line in order.lines.all()]
+    ends = order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
+    can_request = (
+        order.is_paid
+        and ends is not None
+        and timezone.now() <= ends
+        and order.amount_refundable > 0
+        and not any(r.status == RefundRequestStatus.OPEN for r in requests)
+    )
+    return RefundPanel(refunds, requests, lines_left, can_request, ends)

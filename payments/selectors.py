@@ -1,4 +1,5 @@
-"""Reads of disputes: the admins' queue, one dispute, a seller's own, and a seller's dispute rate."""
+"""Reads of disputes (the admins' queue, one dispute, a seller's own, a seller's dispute rate) and
+of refunds an admin must look at."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from marketplace.errors import NotFound
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS
 from payments.group_recovery import group_dispute_shares, pays_checkout_group
-from payments.models import OPEN_DISPUTE_STATUSES, Dispute, Payment, SellerDebt
+from payments.models import OPEN_DISPUTE_STATUSES, Dispute, Payment, Refund, SellerDebt
 
 RATE_WINDOW = timedelta(days=90)
 
@@ -169,3 +170,14 @@ def dispute_part_for_seller(*, dispute: Dispute, seller: Any) -> DisputePart | N
         disputed=share.disputed,
         debt=SellerDebt.objects.filter(dispute=dispute, seller=seller).first(),
     )
+
+
+def refunds_needing_attention() -> QuerySet[Refund]:
+    """Refunds an admin must look at, newest first: made in the Stripe Dashboard without taking the
+    seller's share back (the platform paid), or failed after the seller's share was taken."""
+    return Refund.objects.exclude(attention="").select_related("order__seller", "payment").order_by("-created_at")
+
+
+def refunds_recent(*, limit: int = 50) -> QuerySet[Refund]:
+    """The latest refunds with their orders (and the orders' payments, for their status badges)."""
+    return Refund.objects.select_related("order__seller", "order__payment").order_by("-created_at", "-id")[:limit]

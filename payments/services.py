@@ -19,7 +19,7 @@ half-posted.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -129,6 +129,24 @@ def payment_record_charge(*, charge: Charge) -> Payment | None:
 # event, and of refunds made in the Stripe Dashboard, which have no row until their event comes).
 
 REFUND_SUBMIT = "payments.refund_submit"  # the outbox follow-up that sends a written refund to Stripe
+
+RefundListener = Callable[[Refund], None]
+_refund_listeners: list[RefundListener] = []
+
+
+def refund_listener(fn: RefundListener) -> RefundListener:
+    """Call `fn(refund)` whenever a refund's state is recorded, inside that transaction: how the
+    orders app (which imports payments, never the other way round) makes an order follow its
+    refunds, whichever path (our own call, any refund event) recorded them."""
+    if fn not in _refund_listeners:
+        _refund_listeners.append(fn)
+    return fn
+
+
+def _tell_listeners(refund: Refund) -> None:
+    for listener in _refund_listeners:
+        listener(refund)
+
 
 # Stripe's refund statuses as ours.
 _STATUS_OF_STRIPE = {
@@ -249,12 +267,14 @@ def refund_submit(*, refund_id: int) -> Refund:
             metadata=metadata,
         )
     except InvalidInput as exc:
-        Refund.objects.filter(pk=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None).update(
-            status=RefundStatus.FAILED,
-            failure_code=exc.code[:60],
-            failure_message=REFUSALS.get(exc.code, f"Stripe refused the refund: {exc.message}")[:500],
-        )
-        refund.refresh_from_db()
+        with transaction.atomic():
+            Refund.objects.filter(pk=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None).update(
+                status=RefundStatus.FAILED,
+                failure_code=exc.code[:60],
+                failure_message=REFUSALS.get(exc.code, f"Stripe refused the refund: {exc.message}")[:500],
+            )
+            refund.refresh_from_db()
+            _tell_listeners(refund)
         return refund
     return refund_record_stripe(stripe_refund=stripe_refund)
 
@@ -326,6 +346,7 @@ def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
                 created=fee_refund.created,
             )
         _payment_refresh_refunded(payment)
+        _tell_listeners(refund)
         return refund
 
 

@@ -35,6 +35,7 @@ from marketplace.outbox.services import outbox_add
 from orders.models import PAID_STATUSES, Order, OrderStatus
 from orders.services._stock import close_order, release_stock, try_reserve
 from orders.services.checkout import CHECKOUT_LIFETIME
+from orders.services.refunds import order_refunds_refresh
 from payments.models import RefundOrigin
 from payments.services import (
     charge_with_balance_transaction,
@@ -346,6 +347,7 @@ def _refund_late(order: Order, *, why: str, message: str) -> None:
     order.closed_at = timezone.now()
     order.payment_confirming_since = None
     order.save(update_fields=["status", "status_message", "closed_at", "stock_reserved", "payment_confirming_since"])
+    order_refunds_refresh(order_id=order.pk)
     outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}")
 
 

@@ -9,6 +9,7 @@ ledger equals Stripe's balances for the platform and the seller.
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -17,9 +18,11 @@ import requests
 from django.db import connection
 
 from fees.services import fee_rule_set
-from marketplace.errors import InvalidInput
+from marketplace.errors import InvalidInput, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.ledger.models import LedgerTransaction
+from marketplace.outbox.models import OutboxMessage
+from marketplace.outbox.services import outbox_deliver
 from orders import services as order_services
 from orders.models import Order
 from payments.models import Payment, Refund, RefundOrigin, RefundStatus
@@ -176,4 +179,31 @@ def test_ten_refunds_at_once_never_exceed_the_payment(sandbox: Any) -> None:
         assert refund_submit(refund_id=refund_id).status == RefundStatus.SUCCEEDED
     assert gateway_checkout.charge_retrieve(payment.stripe_charge_id).amount_refunded == 9_000
     assert payment_refundable(payment=Payment.objects.get()) == 1_000
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.django_db
+def test_stripe_unreachable_leaves_the_refund_to_the_outbox_which_makes_one_stripe_refund(
+    sandbox: Any, settings: Any
+) -> None:
+    order = paid_order(sandbox, "usd")
+    assert order.payment is not None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    settings.STRIPE_API_BASE, settings.STRIPE_MAX_NETWORK_RETRIES = f"http://127.0.0.1:{closed_port}", 0
+    row = refund_create(payment=order.payment, amount=3_000, origin=RefundOrigin.SELLER, order_id=order.pk)
+    with pytest.raises(PaymentProviderError):
+        refund_submit(refund_id=row.pk)
+    row.refresh_from_db()
+    assert (row.status, row.stripe_refund_id) == (RefundStatus.CREATED, None)
+    assert payment_refundable(payment=order.payment) == 7_000, "a refund being sent still counts"
+
+    settings.STRIPE_API_BASE = sandbox.url
+    message = OutboxMessage.objects.get(name="payments.refund_submit")
+    assert outbox_deliver(message_id=message.pk) == "delivered"
+    row.refresh_from_db()
+    assert row.status == RefundStatus.SUCCEEDED and row.stripe_refund_id
+    assert refund_submit(refund_id=row.pk).stripe_refund_id == row.stripe_refund_id
+    assert gateway_checkout.charge_retrieve(order.payment.stripe_charge_id).amount_refunded == 3_000
     assert_ledger_equals_stripe()

@@ -55,7 +55,7 @@ from config.api import api
 from fees.models import FeeRule
 from fees.services import fee_rule_set
 from marketplace.webhooks.models import WebhookEvent
-from orders.models import Order, OrderLine, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus, RefundRequest
 from orders.services.checkout import buyer_customer_ensure
 from payments.models import Dispute, DisputeFile
 from payouts.models import Payout, PayoutStatus
@@ -175,6 +175,12 @@ PAGES: dict[str, Row] = {
     ),
     "order_received": Row(
         {"order_id": "fulfilled_order"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  302+   404    404    404    404    404",
+    ),
+    "order_refund_request": Row(
+        {"order_id": "paid_order"},
+        body={"reason": "damaged", "scope": "whole"},
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302+   404    404    404    404    404",
     ),
@@ -319,6 +325,28 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  404    404    302+   404    404    404",
     ),
+    # Refunds: the world's orders have no payment, so a refund is refused (a sentence, nothing written).
+    "sell_order_refund": Row(
+        {"order_id": "paid_order"},
+        body={"reason": "Goodwill"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302    404    404    404",
+    ),
+    "sell_refund_requests": Row(
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_refund_request_approve": Row(
+        {"request_id": "refund_request"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302    404    404    404",
+    ),
+    "sell_refund_request_decline": Row(
+        {"request_id": "refund_request"},
+        body=REASON,
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302+   404    404    404",
+    ),
     # The seller's money: each shop its own; a payout of another shop does not exist.
     "sell_money": Row(
         GET=                              "login  404    404    200    200    404    404",
@@ -378,6 +406,26 @@ PAGES: dict[str, Row] = {
         {"seller_id": "seller"},
         GET=                              "login  404    404    404    404    405    404",
         POST=                             "login  404    404    404    404    302+   404",
+    ),
+    "console_refunds": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
+    ),
+    "console_refund_request_approve": Row(
+        {"request_id": "refund_request"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302    404",
+    ),
+    "console_refund_request_decline": Row(
+        {"request_id": "refund_request"},
+        body=REASON,
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302+   404",
+    ),
+    "console_order_refund": Row(
+        body={"order_id": Ref("paid_order"), "from_seller": "on"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302    404",
     ),
     "console_fees": Row(
         body={"currency": "usd", "percent": "7", "fixed": "0.10"},
@@ -679,7 +727,28 @@ API: dict[str, Row] = {
     "GET /api/v1/orders": Row(GET=SIGNED_IN),
     "GET /api/v1/orders/{order_id}": Row(
         {"order_id": "paid_order"},
-        GET=                              "401    200    404    404    404    404    404",
+        GET=                              "401    200    404    200    404    404    404",
+    ),
+    "POST /api/v1/orders/{order_id}/refund-requests": Row(
+        {"order_id": "paid_order"},
+        body={"reason": "damaged", "note": "", "lines": None},
+        POST=                             "401    201+   404    404    404    404    404",
+    ),
+    "GET /api/v1/seller/refund-requests": Row(GET=SELLERS),
+    "POST /api/v1/seller/refund-requests/{request_id}/approve": Row(
+        {"request_id": "refund_request"},
+        body={"amount": None, "restock": False},
+        POST=                             "401    404    404    409    404    404    404",
+    ),
+    "POST /api/v1/seller/refund-requests/{request_id}/decline": Row(
+        {"request_id": "refund_request"},
+        body={"reason": "Used already"},
+        POST=                             "401    404    404    200+   404    404    404",
+    ),
+    "POST /api/v1/seller/orders/{order_id}/refunds": Row(
+        {"order_id": "paid_order"},
+        body={"amount": None, "lines": None, "reason": "Goodwill", "restock": False},
+        POST=                             "401    404    404    409    404    404    404",
     ),
     "GET /api/v1/seller/orders": Row(GET=SELLERS),
     "GET /api/v1/console/disputes": Row(GET=CONSOLE_403),
@@ -866,6 +935,10 @@ def build_world(sandbox: Any) -> World:
         other, other_listing, "Paper lamp CANARYLINE2", OrderStatus.FULFILLED, tracking_number="CANARYTRACK2", **shipped
     )
 
+    refund_request = RefundRequest.objects.create(
+        order=fulfilled, reason="damaged", note="Cracked CANARYREFUNDNOTE", whole_order=True, amount=2500
+    )
+
     seller_pause(seller=seller, actor=users["admin"], reason="CANARYNOTE checking a complaint")
     seller_unpause(seller=seller, actor=users["admin"], reason="CANARYNOTE complaint was unfounded")
     paused = SellerFactory(shop_name="Paused shop")
@@ -947,6 +1020,7 @@ def build_world(sandbox: Any) -> World:
         "paid_order": str(paid.pk),
         "paid_session": str(paid.checkout_session_id),
         "fulfilled_order": str(fulfilled.pk),
+        "refund_request": str(refund_request.pk),
         "fee_rule": str(rule.pk),
         "buyer_card": buyer_card,
         "event": event.pk,
@@ -970,6 +1044,7 @@ def build_world(sandbox: Any) -> World:
         "CANARYLINE2": frozenset({"other_buyer", "other_seller"}),
         "CANARYTRACK1": frozenset({"buyer", "seller"}),
         "CANARYTRACK2": frozenset({"other_buyer", "other_seller"}),
+        "CANARYREFUNDNOTE": frozenset({"buyer", "seller"}),
         "CANARYSESSION": frozenset(),
         "CANARYEVENT": frozenset({"admin"}),
         "CANARYPAYLOAD": frozenset({"admin"}),

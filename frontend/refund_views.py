@@ -1,0 +1,282 @@
+"""Refund pages of the three faces: the buyer's request form (on the order page), the seller's
+requests (open first) with approve / decline and the seller's own refund (on the order page), and
+the admins' console of requests no seller answered in time, refunds that need a look, and a refund
+of any order, with or without taking it back from the seller.
+
+Views parse, call one service, and say what happened in a sentence; a refund Stripe refused says
+why (the seller's balance too low, a dispute), and nothing is recorded as refunded.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.views.decorators.http import require_GET, require_POST
+
+from frontend.decorators import platform_admin_required
+from marketplace.errors import DomainError, InvalidInput, NotFound
+from marketplace.money import format_money, parse_major_units
+from orders import selectors
+from orders.models import Order, RefundRequest
+from orders.services.refunds import (
+    LineQuantity,
+    order_refund,
+    refund_request_approve,
+    refund_request_create,
+    refund_request_decline,
+)
+from payments.models import Refund, RefundOrigin, RefundStatus
+from payments.selectors import refunds_needing_attention, refunds_recent
+from sellers.models import Seller
+from sellers.selectors import seller_for_user
+
+
+def _seller(request: HttpRequest) -> Seller:
+    try:
+        return seller_for_user(user=request.user)
+    except NotFound:
+        raise Http404("You don't have a shop yet.") from None
+
+
+def _amount(text: str, currency: str) -> int | None:
+    """A form's amount in major units ("12.50"); blank means "all that was asked / is left"."""
+    return parse_major_units(text, currency) if (text or "").strip() else None
+
+
+def _chosen_lines(request: HttpRequest, order: Order) -> list[LineQuantity] | None:
+    """`qty_<line id>` fields: the units of each line to give back; none filled means the whole order."""
+    chosen = []
+    for line in order.lines.all():
+        raw = (request.POST.get(f"qty_{line.pk}") or "").strip()
+        if raw in ("", "0"):
+            continue
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
+            raise InvalidInput(f"Enter a number of “{line.title}”.", code="invalid_quantity")
+        chosen.append(LineQuantity(line.pk, int(raw)))
+    return chosen or None
+
+
+def _said(request: HttpRequest, refund: Refund, done: str) -> None:
+    """What happened to a refund, in a sentence."""
+    if refund.status == RefundStatus.FAILED:
+        messages.error(request, refund.failure_message)
+    elif refund.status == RefundStatus.CREATED:
+        messages.warning(request, "Stripe could not be reached; the refund is sent automatically as soon as it can.")
+    else:
+        messages.success(request, done.format(amount=format_money(refund.amount, refund.currency)))
+
+
+# --- Buyer --------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
+    try:
+        order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
+    except NotFound:
+        raise Http404("No such order.") from None
+    try:
+        lines = None if request.POST.get("scope") == "whole" else _chosen_lines(request, order)
+        if request.POST.get("scope") == "lines" and lines is None:
+            raise InvalidInput("Choose how many of which item, or ask for the whole order.", code="no_lines")
+        refund_request_create(
+            order=order,
+            buyer=request.user,
+            reason=request.POST.get("reason", ""),
+            note=request.POST.get("note", ""),
+            lines=lines,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Your refund request is with the seller. We email you their answer.")
+    return redirect("order_detail", order_id=order_id)
+
+
+# --- Seller -------------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def sell_refund_requests(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    found = list(selectors.refund_requests_for_seller(seller=seller)[:100])
+    return render(
+        request,
+        "sell/refund_requests.html",
+        {"seller": seller, "requests": found, "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS},
+    )
+
+
+def _seller_request(request: HttpRequest, request_id: int) -> RefundRequest:
+    try:
+        return selectors.refund_request_for_seller(seller=_seller(request), request_id=request_id)
+    except NotFound:
+        raise Http404("No such refund request.") from None
+
+
+@login_required
+@require_POST
+def sell_refund_request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
+    found = _seller_request(request, request_id)
+    try:
+        refund = refund_request_approve(
+            request=found,
+            user=request.user,
+            amount=_amount(request.POST.get("amount", ""), found.order.currency),
+            restock=request.POST.get("restock") == "on",
+            note=request.POST.get("note", ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        _said(request, refund, "Approved: {amount} refunded to the buyer.")
+    return redirect("sell_refund_requests")
+
+
+@login_required
+@require_POST
+def sell_refund_request_decline(request: HttpRequest, request_id: int) -> HttpResponse:
+    found = _seller_request(request, request_id)
+    try:
+        refund_request_decline(request=found, user=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Declined. The buyer gets your reason by email.")
+    return redirect("sell_refund_requests")
+
+
+@login_required
+@require_POST
+def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The seller's own refund (out of stock, goodwill)."""
+    seller = _seller(request)
+    try:
+        order = selectors.order_for_seller(seller=seller, order_id=order_id)
+    except NotFound:
+        raise Http404("No such order.") from None
+    try:
+        refund = order_refund(
+            order=order,
+            actor=request.user,
+            origin=RefundOrigin.SELLER,
+            amount=_amount(request.POST.get("amount", ""), order.currency),
+            lines=_chosen_lines(request, order),
+            reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
+            restock=request.POST.get("restock") == "on",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        _said(request, refund, "{amount} refunded to the buyer.")
+    return redirect("sell_order_detail", order_id=order_id)
+
+
+# --- Platform admin ---------------------------------------------------------------------------------------
+
+
+@platform_admin_required
+@require_GET
+def console_refunds(request: HttpRequest) -> HttpResponse:
+    context = {
+        "overdue": list(selectors.refund_requests_overdue()[:100]),
+        "attention": list(refunds_needing_attention()[:100]),
+        "recent": list(refunds_recent(limit=50)),
+        "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS,
+    }
+    return render(request, "console/refunds.html", context)
+
+
+def _any_request(request_id: int) -> RefundRequest:
+    try:
+        return selectors.refund_request_by_id(request_id=request_id)
+    except NotFound:
+        raise Http404("No such refund request.") from None
+
+
+@platform_admin_required
+@require_POST
+def console_refund_request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
+    found = _any_request(request_id)
+    try:
+        refund = refund_request_approve(
+            request=found,
+            user=request.user,
+            amount=_amount(request.POST.get("amount", ""), found.order.currency),
+            restock=False,
+            note=request.POST.get("note", ""),
+            admin=True,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        _said(request, refund, "Approved: {amount} refunded to the buyer.")
+    return redirect("console_refunds")
+
+
+@platform_admin_required
+@require_POST
+def console_refund_request_decline(request: HttpRequest, request_id: int) -> HttpResponse:
+    found = _any_request(request_id)
+    try:
+        refund_request_decline(request=found, user=request.user, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Declined. The buyer gets the reason by email.")
+    return redirect("console_refunds")
+
+
+@platform_admin_required
+@require_POST
+def console_order_refund(request: HttpRequest) -> HttpResponse:
+    """Refund any order; unticking "take it back from the seller" makes the platform pay it."""
+    raw_id = (request.POST.get("order_id") or "").strip().lstrip("#")
+    ok = raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 9
+    order = selectors.order_by_id(order_id=int(raw_id)) if ok else None
+    if order is None:
+        messages.error(request, "No order has that number.")
+        return redirect("console_refunds")
+    try:
+        refund = order_refund(
+            order=order,
+            actor=request.user,
+            origin=RefundOrigin.ADMIN,
+            amount=_amount(request.POST.get("amount", ""), order.currency),
+            lines=None,
+            reason=request.POST.get("reason", "").strip() or "Refunded by the platform",
+            restock=False,
+            reverse_transfer=request.POST.get("from_seller") == "on",
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        _said(request, refund, f"Order {order.pk}: {{amount}} refunded to the buyer.")
+    return redirect("console_refunds")
+
+
+urlpatterns = [
+    path("orders/<int:order_id>/refund-request/", order_refund_request, name="order_refund_request"),
+    path("sell/refunds/", sell_refund_requests, name="sell_refund_requests"),
+    path("sell/refunds/<int:request_id>/approve/", sell_refund_request_approve, name="sell_refund_request_approve"),
+    path("sell/refunds/<int:request_id>/decline/", sell_refund_request_decline, name="sell_refund_request_decline"),
+    path("sell/orders/<int:order_id>/refund/", sell_order_refund, name="sell_order_refund"),
+    path("console/refunds/", console_refunds, name="console_refunds"),
+    path(
+        "console/refunds/<int:request_id>/approve/",
+        console_refund_request_approve,
+        name="console_refund_request_approve",
+    ),
+    path(
+        "console/refunds/<int:request_id>/decline/",
+        console_refund_request_decline,
+        name="console_refund_request_decline",
+    ),
+    path("console/refunds/order/", console_order_refund, name="console_order_refund"),
+]

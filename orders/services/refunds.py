@@ -1,0 +1,328 @@
+"""Refunds of orders: the buyer asks, the seller (or an admin) decides, the money goes back.
+
+- *A request* (`refund_request_create`) is the buyer's: a paid, shipped or completed order, within
+  `REFUND_WINDOW_DAYS` of paying, the whole order or chosen lines and quantities, with a reason. One
+  open request per order at a time.
+- *A decision* is the seller's: approve (maybe for less, with a note, choosing whether the units
+  go back to stock) or decline with a reason. Requests the seller leaves unanswered for
+  `REFUND_ADMIN_AFTER_DAYS` show on the admins' console, and admins may decide them too.
+- *A refund* (`order_refund`) is the money: the seller's own, an approved request's, or an
+  admin's (who may take nothing back from the seller: the platform pays). It is a
+  `payments.Refund`, written under the payment's row lock with the line quantities it gives back
+  (a line is never refunded beyond its quantity, an order never beyond its amount), then sent to
+  Stripe right after the commit (`payments.services.refund_submit`).
+- *The order follows its refunds* (`order_refunds_refresh`, after each refund and each refund
+  event): how much is refunded, "Refunded" and closed once all of it is, back to its earlier state
+  if a refund fails, units back on stock when asked, and the emails of each step.
+
+Every email is an outbox row written with the change it reports, keyed so it is sent once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from catalog.models import Listing
+from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
+from marketplace.money import format_money
+from marketplace.outbox.services import outbox_add
+from orders.models import (
+    PAID_STATUSES,
+    Order,
+    OrderLine,
+    OrderLineRefund,
+    OrderStatus,
+    RefundReason,
+    RefundRequest,
+    RefundRequestLine,
+    RefundRequestStatus,
+)
+from orders.selectors import open_refund_requests_cache_key
+from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, RefundOrigin, RefundStatus
+from payments.services import refund_create, refund_submit
+
+logger = logging.getLogger(__name__)
+
+REFUNDABLE_STATUSES = (*PAID_STATUSES,)
+
+
+@dataclass(frozen=True)
+class LineQuantity:
+    """Units of one order line: what a request asks back, or a refund gives back."""
+
+    line_id: int
+    quantity: int
+
+
+# --- The buyer's request ----------------------------------------------------------------------------
+
+
+def refund_window_ends(order: Order) -> Any:
+    """When the buyer can no longer ask (None for an order never paid)."""
+    return order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
+
+
+def refund_request_create(
+    *, order: Order, buyer: Any, reason: str, note: str, lines: Sequence[LineQuantity] | None
+) -> RefundRequest:
+    """The buyer asks for the whole order (`lines` None) or chosen lines and quantities back."""
+    if order.buyer_id != buyer.pk:
+        raise NotFound("No such order.", code="order_not_found")
+    if reason not in RefundReason.values:
+        raise InvalidInput("Choose a reason for the refund.", code="invalid_reason")
+    note = note.strip()
+    if reason == RefundReason.OTHER and not note:
+        raise InvalidInput("Tell the seller what went wrong.", code="note_required")
+    if order.status not in REFUNDABLE_STATUSES:
+        raise Conflict("Only a paid, shipped or completed order can be refunded.", code="order_not_refundable")
+    ends = refund_window_ends(order)
+    if ends is None or timezone.now() > ends:
+        raise Conflict(
+            f"Refunds can be asked within {settings.REFUND_WINDOW_DAYS} days of paying; "
+            "this order's window has closed.",
+            code="refund_window_closed",
+        )
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.refund_requests.filter(status=RefundRequestStatus.OPEN).exists():
+            raise Conflict("You already asked for a refund of this order; the seller will answer.", code="request_open")
+        chosen = _checked_lines(locked, lines) if lines is not None else []
+        amount = sum(line.unit_amount * qty for line, qty in chosen) if chosen else locked.amount_refundable
+        if amount <= 0:
+            raise Conflict("Everything in this order has been refunded already.", code="nothing_to_refund")
+        try:
+            request = RefundRequest.objects.create(
+                order=locked, reason=reason, note=note[:500], whole_order=not chosen, amount=amount
+            )
+        except IntegrityError:  # pragma: no cover - the order's row lock serializes requests
+            raise Conflict("You already asked for a refund of this order.", code="request_open") from None
+        RefundRequestLine.objects.bulk_create(
+            [RefundRequestLine(request=request, line=line, quantity=qty) for line, qty in chosen]
+        )
+        outbox_add("orders.email.refund_requested", request.pk, key=f"refund-requested:{request.pk}")
+        _nav_count_changed(locked.seller_id)
+        outbox_add("orders.email.refund_request_received", request.pk, key=f"refund-request-received:{request.pk}")
+    return request
+
+
+def _checked_lines(order: Order, lines: Sequence[LineQuantity]) -> list[tuple[OrderLine, int]]:
+    """The order's lines with the quantities asked; refused when a line is not the order's, is asked
+    twice, or for more units than are left of it."""
+    if not lines:
+        raise InvalidInput("Choose at least one item, or ask for the whole order.", code="no_lines")
+    by_id = {line.pk: line for line in order.lines.all()}
+    refunded = _refunded_quantities(order)
+    chosen: list[tuple[OrderLine, int]] = []
+    seen: set[int] = set()
+    for item in lines:
+        line = by_id.get(item.line_id)
+        if line is None or item.line_id in seen:
+            raise InvalidInput(f"Item {item.line_id} is not in this order.", code="invalid_line")
+        seen.add(item.line_id)
+        left = line.quantity - refunded.get(line.pk, 0)
+        if type(item.quantity) is not int or not 1 <= item.quantity <= left:
+            raise InvalidInput(
+                f"At most {left} of “{line.title}” can be refunded (asked: {item.quantity}).", code="invalid_quantity"
+            )
+        chosen.append((line, item.quantity))
+    return chosen
+
+
+def _refunded_quantities(order: Order) -> dict[int, int]:
+    rows = (
+        OrderLineRefund.objects.filter(line__order=order, refund__status__in=OPEN_REFUND_STATUSES)
+        .values("line_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {row["line_id"]: int(row["total"]) for row in rows}
+
+
+# --- Decisions --------------------------------------------------------------------------------------
+
+
+def refund_request_approve(
+    *, request: RefundRequest, user: Any, amount: int | None, restock: bool, note: str = "", admin: bool = False
+) -> Refund:
+    """The seller (or an admin) approves: the refund of what was asked, or less (`amount`)."""
+    order = request.order
+    if request.status != RefundRequestStatus.OPEN:
+        raise Conflict("This request was answered already.", code="request_answered")
+    if amount is not None and amount > request.amount:
+        raise InvalidInput(
+            f"At most the {format_money(request.amount, order.currency)} asked for can be approved.",
+            code="amount_above_request",
+        )
+    lines = [LineQuantity(rl.line_id, rl.quantity) for rl in request.lines.all()] if not request.whole_order else None
+    refund = order_refund(
+        order=order,
+        actor=user,
+        origin=RefundOrigin.ADMIN if admin else RefundOrigin.BUYER_REQUEST,
+        amount=amount if amount is not None else request.amount,
+        lines=lines,
+        reason=f"{request.get_reason_display()}{': ' + request.note if request.note else ''}",
+        restock=restock,
+    )
+    if refund.status == RefundStatus.FAILED:  # Stripe refused it: the request stays open, the page says why
+        return refund
+    updated = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
+        status=RefundRequestStatus.APPROVED,
+        decided_by=user,
+        decided_at=timezone.now(),
+        decision_note=note.strip()[:500],
+        refund=refund,
+    )
+    if updated:
+        outbox_add("orders.email.refund_request_answered", request.pk, key=f"refund-request-answered:{request.pk}")
+        _nav_count_changed(order.seller_id)
+    request.refresh_from_db()
+    return refund
+
+
+def refund_request_decline(*, request: RefundRequest, user: Any, reason: str) -> RefundRequest:
+    """The seller (or an admin) declines, saying why (the buyer reads it)."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Say why you decline: the buyer reads it.", code="reason_required")
+    with transaction.atomic():
+        updated = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
+            status=RefundRequestStatus.DECLINED, decided_by=user, decided_at=timezone.now(), decision_note=reason[:500]
+        )
+        if not updated:
+            raise Conflict("This request was answered already.", code="request_answered")
+        outbox_add("orders.email.refund_request_answered", request.pk, key=f"refund-request-answered:{request.pk}")
+        _nav_count_changed(request.order.seller_id)
+    request.refresh_from_db()
+    return request
+
+
+def _nav_count_changed(seller_id: int) -> None:
+    """The seller's count of open requests (cached for the nav) is stale once this change commits."""
+    key = open_refund_requests_cache_key(seller_id)
+    transaction.on_commit(lambda: cache.delete(key))
+
+
+# --- The money --------------------------------------------------------------------------------------
+
+
+def order_refund(
+    *,
+    order: Order,
+    actor: Any,
+    origin: str,
+    amount: int | None,
+    lines: Sequence[LineQuantity] | None,
+    reason: str,
+    restock: bool,
+    reverse_transfer: bool = True,
+) -> Refund:
+    """Refund (part of) an order: `amount`, or the lines' value, or (neither) all that is left.
+
+    With lines and an amount, the amount may be less than the lines' value (a goodwill partial).
+    Written under the payment's row lock (the one lock of refunds: the order's own is not taken, so
+    a refund event recorded meanwhile cannot deadlock with it), then sent to Stripe; the returned
+    refund says what Stripe did: pending, succeeded, or failed with a sentence (the seller's balance
+    too low, a dispute). Stripe unreachable leaves it "sending", and the outbox sends it later."""
+    if order.status not in (*REFUNDABLE_STATUSES, OrderStatus.REFUNDED) or order.payment_id is None:
+        raise Conflict("Only a paid order can be refunded.", code="order_not_refundable")
+    if amount is not None and (type(amount) is not int or amount <= 0):
+        raise InvalidInput("A refund must be a positive amount.", code="invalid_amount")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=order.payment_id)
+        order_left = order.amount_total - _open_refunds_of(order)
+        chosen = _checked_lines(order, lines) if lines is not None else []
+        value = sum(line.unit_amount * qty for line, qty in chosen) if chosen else order_left
+        if amount is None:
+            amount = value
+        elif chosen and amount > value:
+            raise InvalidInput(
+                f"The items chosen come to {format_money(value, order.currency)}; refund at most that.",
+                code="amount_above_lines",
+            )
+        if amount <= 0:
+            raise Conflict("Everything in this order has been refunded already.", code="nothing_to_refund")
+        refund = refund_create(
+            payment=payment,
+            amount=amount,
+            origin=origin,
+            reason=reason,
+            order_id=order.pk,
+            order_limit=order_left,
+            reverse_transfer=reverse_transfer,
+            created_by=actor if getattr(actor, "pk", None) else None,
+        )
+        OrderLineRefund.objects.bulk_create(
+            [OrderLineRefund(refund=refund, line=line, quantity=qty, restock=restock) for line, qty in chosen]
+        )
+        _refresh(order.pk)
+    try:
+        refund = refund_submit(refund_id=refund.pk)
+    except DomainError as exc:
+        logger.warning("refund %s not sent yet (the outbox will retry): %s", refund.pk, exc.message)
+    order_refunds_refresh(order_id=order.pk)
+    return refund
+
+
+def _open_refunds_of(order: Order) -> int:
+    total = Refund.objects.filter(order=order, status__in=OPEN_REFUND_STATUSES).aggregate(total=Sum("amount"))["total"]
+    return int(total or 0)
+
+
+def order_follow_refund(refund: Refund) -> None:
+    """`payments` recorded a change of `refund` (inside its transaction): its order follows."""
+    if refund.order_id is not None:
+        _refresh(refund.order_id)
+
+
+def order_refunds_refresh(*, order_id: int) -> None:
+    """The order as its refunds now say, in one transaction: see `_refresh`."""
+    with transaction.atomic():
+        _refresh(order_id)
+
+
+def _refresh(order_id: int) -> None:
+    """Refunded amount; "Refunded" and closed once it is all; back to shipped / completed / paid if a
+    refund failed; units back on stock for refunds made with `restock`; and the emails of refunds
+    that went through or failed (once each)."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return
+    refunded = _open_refunds_of(order)
+    fields: dict[str, Any] = {"amount_refunded": refunded}
+    if refunded >= order.amount_total and order.status in PAID_STATUSES:
+        fields.update(status=OrderStatus.REFUNDED, closed_at=timezone.now())
+    elif refunded < order.amount_total and order.status == OrderStatus.REFUNDED and order.paid_at is not None:
+        if order.refunds.filter(origin=RefundOrigin.LATE_PAYMENT).exists():
+            pass  # a late payment's order was never the buyer's to keep: it stays closed
+        else:
+            reopened = (
+                OrderStatus.COMPLETED
+                if order.completed_at
+                else OrderStatus.FULFILLED
+                if order.fulfilled_at
+                else OrderStatus.PAID
+            )
+            fields.update(status=reopened, closed_at=None)
+    Order.objects.filter(pk=order.pk).update(**fields, updated_at=timezone.now())
+    for line_refund in OrderLineRefund.objects.filter(
+        line__order=order,
+        restock=True,
+        restocked=False,
+        refund__status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED),
+    ).select_related("line"):
+        if OrderLineRefund.objects.filter(pk=line_refund.pk, restocked=False).update(restocked=True):
+            Listing.objects.filter(pk=line_refund.line.listing_id).update(stock=F("stock") + line_refund.quantity)
+    for refund in order.refunds.exclude(origin=RefundOrigin.LATE_PAYMENT):
+        if refund.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED) and refund.stripe_refund_id:
+            outbox_add("orders.email.refund_made", refund.pk, key=f"refund-made:{refund.pk}")
+        if refund.status == RefundStatus.FAILED and refund.stripe_refund_id:
+            outbox_add("orders.email.refund_failed", refund.pk, key=f"refund-failed:{refund.pk}")

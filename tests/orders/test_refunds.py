@@ -1,0 +1,243 @@
+"""Refunds of orders through the API: the buyer asks (whole order or chosen lines), the seller
+approves (maybe for less) or declines, or refunds on their own; others' orders and requests are 404;
+the money moves at the sandbox and the ledger follows. USD and JPY."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import requests
+from django.core import mail
+from django.test import Client
+from django.utils import timezone
+
+from catalog.models import Listing
+from fees.services import fee_rule_set
+from marketplace.gateway import checkout as gateway_checkout
+from orders import services
+from orders.models import Order, OrderStatus, RefundRequest, RefundRequestStatus
+from payments.models import Refund, RefundStatus
+from tests.factories import UserFactory
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
+from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _post(client: Client, url: str, body: dict[str, Any]) -> Any:
+    return client.post(url, json.dumps(body), "application/json")
+
+
+def _paid_two_lines(sandbox: Any, currency: str, *, card: str = "4242424242424242") -> tuple[Order, Listing, Listing]:
+    """A paid order of two lines: 2 x 3000 (mugs) and 1 x 4000 (a vase), fee 10%."""
+    fee_rule_set(currency=currency, basis_points=1000, fixed_amount=0)
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=3_000, stock=5, title="Mug")
+    vase = listing_of(seller, price=4_000, stock=5, title="Vase")
+    buyer = UserFactory()
+    order = services.checkout_start(
+        buyer=buyer, cart=cart_with(buyer, (mug, 2), (vase, 1)), seller_id=seller.pk, currency=currency, **URLS
+    ).order
+    pay(sandbox, str(order.checkout_session_id), card=card)
+    order = services.order_sync_from_stripe(order=order)
+    assert order.status == OrderStatus.PAID and order.amount_total == 10_000
+    mail.outbox.clear()
+    return order, mug, vase
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_line_refund_asked_and_approved_moves_the_money_and_tells_the_buyer(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    order, mug, _ = _paid_two_lines(sandbox, currency)
+    account = str(order.seller.stripe_account_id)
+    mug_line = order.lines.get(listing=mug)
+    buyer, seller = _client(order.buyer), _client(order.seller.user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = _post(
+            buyer,
+            f"/api/v1/orders/{order.pk}/refund-requests",
+            {"reason": "damaged", "note": "Cracked", "lines": [{"line_id": mug_line.pk, "quantity": 1}]},
+        )
+    assert asked.status_code == 201, asked.content
+    request = asked.json()
+    assert (request["status"], request["amount"], request["whole_order"]) == ("open", 3_000, False)
+    assert request["lines"] == [{"line_id": mug_line.pk, "title": "Mug", "quantity": 1}]
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([order.buyer.email, order.seller.user.email])
+
+    listed = seller.get("/api/v1/seller/refund-requests").json()
+    assert [r["id"] for r in listed] == [request["id"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = _post(
+            seller, f"/api/v1/seller/refund-requests/{request['id']}/approve", {"amount": None, "restock": True}
+        )
+    assert approved.status_code == 200, approved.content
+    body = approved.json()
+    assert body["status"] == "approved" and body["refund"]["status"] == "succeeded"
+    assert body["refund"]["amount"] == 3_000
+
+    # The seller gives back its share of 3000 less the fee's share: 9000 - 3000 + 300.
+    assert stripe_balances(account) == {currency: 6_300}
+    assert_ledger_equals_stripe()
+    assert Listing.objects.get(pk=mug.pk).stock == 4, "the unit is back on stock (5 - 2 + 1)"
+    seen = buyer.get(f"/api/v1/orders/{order.pk}").json()
+    assert seen["amount_refunded"] == 3_000 and seen["status"] == "paid"
+    assert [(r["amount"], r["status"]) for r in seen["refunds"]] == [(3_000, "succeeded")]
+    assert seller.get(f"/api/v1/orders/{order.pk}").json()["refunds"] == seen["refunds"]
+    subjects = [m.subject for m in mail.outbox if m.to == [order.buyer.email]]
+    assert any("approved" in s for s in subjects) and any("Refund of" in s for s in subjects)
+
+    # The same line can give back only what is left of it.
+    again = _post(
+        buyer,
+        f"/api/v1/orders/{order.pk}/refund-requests",
+        {"reason": "damaged", "note": "", "lines": [{"line_id": mug_line.pk, "quantity": 2}]},
+    )
+    assert again.status_code == 422 and again.json()["error"]["code"] == "invalid_quantity"
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_declined_request_says_why_and_moves_nothing(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    buyer, seller = _client(order.buyer), _client(order.seller.user)
+    request = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "changed_mind", "lines": None})
+    assert request.status_code == 201 and request.json()["amount"] == 10_000
+    assert (
+        _post(seller, f"/api/v1/seller/refund-requests/{request.json()['id']}/decline", {"reason": " "}).status_code
+        == 422
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        declined = _post(
+            seller, f"/api/v1/seller/refund-requests/{request.json()['id']}/decline", {"reason": "Used already"}
+        )
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    assert declined.json()["decision_note"] == "Used already"
+    assert not Refund.objects.exists()
+    assert gateway_checkout.charge_retrieve(str(order.payment.stripe_charge_id)).amount_refunded == 0
+    [email] = [m for m in mail.outbox if m.to == [order.buyer.email]]
+    assert "declined" in email.subject and "Used already" in email.body
+    again = _post(seller, f"/api/v1/seller/refund-requests/{request.json()['id']}/approve", {})
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_sellers_own_full_refund_closes_the_order(sandbox: Any, currency: str) -> None:
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    seller = _client(order.seller.user)
+    partial = _post(
+        seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": 1_000, "reason": "Goodwill", "restock": False}
+    )
+    assert partial.status_code == 201 and partial.json()["status"] == "succeeded"
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded, order.is_partially_refunded) == (OrderStatus.PAID, 1_000, True)
+    too_much = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": 9_001, "reason": "x"})
+    assert too_much.status_code == 422 and too_much.json()["error"]["code"] == "refund_exceeds_remaining"
+    rest = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": None, "reason": "Out of stock"})
+    assert rest.status_code == 201 and rest.json()["amount"] == 9_000
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 10_000) and order.closed_at
+    assert stripe_balances(str(order.seller.stripe_account_id)) == {}
+    assert_ledger_equals_stripe()
+
+
+def test_others_orders_and_requests_are_404(sandbox: Any) -> None:
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    stranger = _client(UserFactory())
+    other_seller = active_seller(sandbox, shop="Other shop")
+    assert _post(stranger, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"}).status_code == 404
+    request = _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
+    other = _client(other_seller.user)
+    assert other.get("/api/v1/seller/refund-requests").json() == []
+    for action, body in (("approve", {}), ("decline", {"reason": "no"})):
+        url = f"/api/v1/seller/refund-requests/{request.json()['id']}/{action}"
+        assert _post(other, url, body).status_code == 404
+    assert _post(other, f"/api/v1/seller/orders/{order.pk}/refunds", {"reason": "x"}).status_code == 404
+    assert other.get(f"/api/v1/orders/{order.pk}").status_code == 404
+    assert RefundRequest.objects.get().status == RefundRequestStatus.OPEN and not Refund.objects.exists()
+
+
+def test_asking_after_the_window_or_twice_is_refused(sandbox: Any, settings: Any) -> None:
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    buyer = _client(order.buyer)
+    assert _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "other"}).status_code == 422
+    assert _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"}).status_code == 201
+    twice = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "request_open"
+    RefundRequest.objects.all().delete()
+    Order.objects.filter(pk=order.pk).update(paid_at=timezone.now() - timedelta(days=settings.REFUND_WINDOW_DAYS + 1))
+    late = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "refund_window_closed"
+
+
+def test_a_refund_after_a_dispute_is_refused_the_way_stripe_refuses_it(sandbox: Any) -> None:
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    requests.post(
+        f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute", json={}, timeout=10
+    ).raise_for_status()
+    refused = _post(_client(order.seller.user), f"/api/v1/seller/orders/{order.pk}/refunds", {"reason": "Goodwill"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "charge_disputed"
+    assert "dispute" in refused.json()["error"]["message"]
+    order.refresh_from_db()
+    assert order.amount_refunded == 0 and Refund.objects.get().status == RefundStatus.FAILED
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_failing_later_reopens_the_order_and_tells_buyer_and_seller(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    from tests.payments.helpers import new_events, process
+
+    order, _, _ = _paid_two_lines(sandbox, currency, card="4000000000005126")
+    seller = _client(order.seller.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        made = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"reason": "Out of stock"})
+    assert made.status_code == 201
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 120}, timeout=10).raise_for_status()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded, order.closed_at) == (OrderStatus.PAID, 0, None)
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([order.buyer.email, order.seller.user.email])
+    assert all("failed" in m.subject for m in mail.outbox)
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_an_admin_refunds_from_the_platform_alone_and_sees_the_order_partially_refunded(
+    sandbox: Any, currency: str, django_assert_max_num_queries: Any
+) -> None:
+    from tests.factories import make_platform_admin
+
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    account = str(order.seller.stripe_account_id)
+    admin = _client(make_platform_admin())
+    amount = "25.00" if currency == "usd" else "2500"
+    response = admin.post(
+        "/console/refunds/order/", {"order_id": str(order.pk), "amount": amount, "reason": "Courier lost it"}
+    )  # "take it back from the seller" unticked: the platform pays
+    assert response.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.status, refund.amount, refund.reverse_transfer) == (RefundStatus.SUCCEEDED, 2_500, False)
+    assert stripe_balances(account) == {currency: 9_000}, "nothing was taken from the seller"
+    assert_ledger_equals_stripe()
+    with django_assert_max_num_queries(9):
+        page = admin.get("/console/refunds/").content.decode()
+    assert "Partially refunded" in page and "paid by the platform" in page
+    missing = admin.post("/console/refunds/order/", {"order_id": "999999"}, follow=True).content.decode()
+    assert "No order has that number." in missing
