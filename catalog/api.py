@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from ninja import File, Router, Status, UploadedFile
 
 from catalog import selectors, services
+from catalog.cache import storefront_cached
 from catalog.models import Category, Listing
 from catalog.schemas import (
     CartGroupOut,
@@ -85,11 +86,17 @@ def _page(queryset: Any, page: int) -> ListingPageOut:
 def listings(
     request: HttpRequest, q: Text = "", category: Text = "", seller: int | None = None, page: int = 1
 ) -> ListingPageOut:
-    current = Category.objects.filter(slug=category).first() if category else None
-    if category and current is None:
-        return ListingPageOut(items=[], count=0, page=1, pages=1)
-    qs = selectors.storefront_listings(category=current, seller_id=seller, query=q.strip()[:100])
-    return _page(qs, page)
+    """What every visitor sees alike: from the storefront's cache (`catalog.cache`) while the catalog is
+    unchanged. A profile showed the page's time in its two queries and in building 24 items."""
+    query = q.strip()[:100]
+
+    def compute() -> ListingPageOut:
+        current = Category.objects.filter(slug=category).first() if category else None
+        if category and current is None:
+            return ListingPageOut(items=[], count=0, page=1, pages=1)
+        return _page(selectors.storefront_listings(category=current, seller_id=seller, query=query), page)
+
+    return storefront_cached(f"api-listings:{category}:{seller}:{page}:{query}", compute)
 
 
 @public_router.get("/listings/{listing_id}", response={200: ListingOut, **errors(404)}, url_name="listing")

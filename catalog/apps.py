@@ -7,4 +7,4 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog: listings and carts"
 
     def ready(self) -> None:
-        from catalog import signals  # noqa: F401  (connects the login receiver)
+        from catalog import signals  # noqa: F401  (connects the login receiver and the storefront cache's)

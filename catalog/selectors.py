@@ -130,6 +130,36 @@ class CartGroup:
 
 
 @dataclass
+class CartPayment:
+    """What one payment covers: the cart's groups in one currency (one shop: a destination charge;
+    several: one payment for all of them, an order per shop)."""
+
+    currency: str
+    groups: list[CartGroup] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> int:
+        return sum(group.subtotal for group in self.groups)
+
+    @property
+    def too_large(self) -> str:
+        """Why the total cannot be one card payment ("" if it can)."""
+        return CartGroup(seller=self.groups[0].seller, currency=self.currency, lines=self.lines).too_large
+
+    @property
+    def lines(self) -> list[CartLine]:
+        return [line for group in self.groups for line in group.lines]
+
+    @property
+    def payable(self) -> bool:
+        return all(group.payable for group in self.groups) and not self.too_large
+
+    @property
+    def shop_count(self) -> int:
+        return len(self.groups)
+
+
+@dataclass
 class CartView:
     cart_id: int | None
     groups: list[CartGroup]
@@ -149,6 +179,14 @@ class CartView:
     @property
     def item_count(self) -> int:
         return sum(group.item_count for group in self.groups)
+
+    @property
+    def payments(self) -> list[CartPayment]:
+        """One payment per currency, in the order the currencies first appear in the cart."""
+        out: dict[str, CartPayment] = {}
+        for group in self.groups:
+            out.setdefault(group.currency, CartPayment(currency=group.currency)).groups.append(group)
+        return list(out.values())
 
 
 def cart_view(*, cart: Cart | None) -> CartView:

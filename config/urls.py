@@ -20,7 +20,7 @@ urlpatterns = [
     path("webhooks/stripe/", webhook_views.stripe_webhook, name="stripe_webhook"),
     path("webhooks/stripe/connect/", webhook_views.stripe_connect_webhook, name="stripe_connect_webhook"),
     path("healthz", healthz, name="healthz"),
-    path("favicon.ico", favicon),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),

@@ -12,7 +12,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
 from marketplace.errors import DomainError
-from payments.selectors import disputes_for_console, seller_dispute_rate, sellers_dispute_rates
+from payments.selectors import (
+    disputes_for_console,
+    seller_debts_outstanding,
+    seller_dispute_rate,
+    sellers_dispute_rates,
+)
 from sellers import selectors, services
 from sellers.models import Seller, SellerStatus
 
@@ -56,6 +61,7 @@ def console_seller_detail(request: HttpRequest, seller_id: int) -> HttpResponse:
         "seller": seller,
         "history": seller.moderation_entries.select_related("actor")[:50],
         "dispute_rate": seller_dispute_rate(seller=seller),
+        "debts": seller_debts_outstanding(seller=seller),
         "disputes": list(disputes_for_console(status="all", seller_id=seller.pk)[:50]),
         "form": ModerationForm(),
     }

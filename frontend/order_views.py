@@ -30,30 +30,37 @@ from sellers.selectors import seller_for_user
 @login_required
 @require_http_methods(["GET", "POST"])
 def checkout(request: HttpRequest) -> HttpResponse:
-    """GET: review the cart, one "Pay" button per shop. POST (that button, or the cart's): 303 to
-    Stripe's hosted page for that shop's group."""
+    """GET: review the cart, one "Pay" button per currency (one payment for every shop in it). POST
+    (that button, or the cart's): 303 to Stripe's hosted page for everything in that currency, or,
+    with a `seller_id`, for that one shop."""
     if request.method == "GET":
         cart = cart_view(cart=cart_find(user=request.user, session=request.session))
         return render(request, "orders/checkout.html", {"cart": cart})
-    try:
-        seller_id = int(request.POST.get("seller_id", ""))
-    except ValueError:
+    raw_seller = request.POST.get("seller_id", "")
+    if raw_seller and not raw_seller.isdigit():
         messages.error(request, "Choose which shop to pay.")
         return redirect("cart")
     success, cancel = checkout_urls(request)
+    found = cart_find(user=request.user, session=request.session)
+    currency = request.POST.get("currency", "")
     try:
-        started = services.checkout_start(
-            buyer=request.user,
-            cart=cart_find(user=request.user, session=request.session),
-            seller_id=seller_id,
-            currency=request.POST.get("currency", ""),
-            success_url=success,
-            cancel_url=cancel,
-        )
+        if raw_seller:
+            url = services.checkout_start(
+                buyer=request.user,
+                cart=found,
+                seller_id=int(raw_seller),
+                currency=currency,
+                success_url=success,
+                cancel_url=cancel,
+            ).url
+        else:
+            url = services.checkout_start_cart(
+                buyer=request.user, cart=found, currency=currency, success_url=success, cancel_url=cancel
+            ).url
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("cart")
-    return HttpResponseRedirect(started.url, status=303)
+    return HttpResponseRedirect(url, status=303)
 
 
 @login_required
@@ -68,6 +75,10 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     if order is None or order.buyer_id != request.user.pk:
         raise Http404("No such checkout.")
     order = services.order_confirm_payment(order=order)
+    if order.checkout_group_id is not None:  # one payment, one order per shop: show them all
+        if order.is_paid or order.status == OrderStatus.REFUNDED:
+            messages.success(request, "Thank you! Your payment went through: one order per shop below.")
+        return redirect("order_list")
     if order.is_paid:
         messages.success(request, "Thank you! Your payment went through.")
     return redirect("order_detail", order_id=order.pk)
@@ -101,7 +112,10 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
     except NotFound:
         raise Http404("No such order.") from None
-    return render(request, "orders/detail.html", {"order": order, "lines": list(order.lines.all())})
+    together = selectors.orders_paid_together(order=order)
+    return render(
+        request, "orders/detail.html", {"order": order, "lines": list(order.lines.all()), "together": together}
+    )
 
 
 @login_required

@@ -40,7 +40,8 @@ def sell_disputes(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     disputes = list(selectors.disputes_for_seller(seller=seller)[:100])
     rows = [{"d": d, "days_left": selectors.days_left(d)} for d in disputes]
-    return render(request, "sell/disputes.html", {"seller": seller, "rows": rows})
+    debts = selectors.seller_debts_outstanding(seller=seller)
+    return render(request, "sell/disputes.html", {"seller": seller, "rows": rows, "debts": debts})
 
 
 @login_required

@@ -16,8 +16,16 @@ def is_buyer(user: Any) -> bool:
     return bool(user and user.is_authenticated)
 
 
+# The id of the user's seller profile, or None, as `marketplace.auth_backends` loads the signed-in user.
+SELLER_ID = "seller_profile_id"
+
+
 def is_seller(user: Any) -> bool:
-    return is_buyer(user) and hasattr(user, "seller")
+    if not is_buyer(user):
+        return False
+    if hasattr(user, SELLER_ID):
+        return getattr(user, SELLER_ID) is not None
+    return hasattr(user, "seller")
 
 
 def is_platform_admin(user: Any) -> bool:

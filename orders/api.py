@@ -60,19 +60,27 @@ def checkout_urls(request: HttpRequest) -> tuple[str, str]:
     return success, cancel
 
 
-# 404: nothing from this shop in the cart; 409: the shop cannot sell now; 502: Stripe could not be reached.
+# Without seller_id: everything in the cart in that currency, one payment (one order per shop).
+# 404: nothing from this shop (or in this currency) in the cart; 409: a shop cannot sell now; 502: Stripe unreachable.
 @router.post("/checkout", response={201: CheckoutOut, **errors(404, 409, 502)}, url_name="checkout")
 def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
     success, cancel = checkout_urls(request)
-    started = services.checkout_start(
-        buyer=request.user,
-        cart=cart_find(user=request.user, session=request.session),
-        seller_id=payload.seller_id,
-        currency=payload.currency,
-        success_url=success,
-        cancel_url=cancel,
+    cart = cart_find(user=request.user, session=request.session)
+    if payload.seller_id is not None:
+        one = services.checkout_start(
+            buyer=request.user,
+            cart=cart,
+            seller_id=payload.seller_id,
+            currency=payload.currency,
+            success_url=success,
+            cancel_url=cancel,
+        )
+        return Status(201, CheckoutOut(order_id=one.order.pk, order_ids=[one.order.pk], url=one.url))
+    started = services.checkout_start_cart(
+        buyer=request.user, cart=cart, currency=payload.currency, success_url=success, cancel_url=cancel
     )
-    return Status(201, CheckoutOut(order_id=started.order.pk, url=started.url))
+    ids = [order.pk for order in started.orders]
+    return Status(201, CheckoutOut(order_id=ids[0], order_ids=ids, url=started.url))
 
 
 @router.get("/orders", response=list[OrderOut], url_name="orders")

@@ -1,5 +1,5 @@
-"""Follow-ups of order changes, delivered through the outbox: the emails, and closing Checkout
-Sessions at Stripe. Thin: ids in, one email or one service out."""
+"""Follow-ups of order changes, delivered through the outbox: the emails, closing Checkout
+Sessions at Stripe, and sending a group order's seller its share. Thin: ids in, one email or one service out."""
 
 from __future__ import annotations
 
@@ -40,3 +40,8 @@ def checkout_session_expire(order_id: int, session_id: str) -> None:
 @follow_up("orders.close_checkouts_of_seller")
 def close_checkouts_of_seller(seller_id: int) -> None:
     services.orders_close_checkouts_of_seller(seller_id=seller_id)
+
+
+@follow_up("orders.transfer_to_seller")
+def transfer_to_seller(order_id: int) -> None:
+    services.order_transfer_to_seller(order_id=order_id)

@@ -1,4 +1,6 @@
-"""Orders: what one buyer bought from one seller, paid by one Checkout Session (a destination charge).
+"""Orders: what one buyer bought from one seller, paid by one Checkout Session: a destination charge
+for a cart with one shop, or one session shared by the orders of a `CheckoutGroup` (a cart with
+several shops: separate charges and transfers).
 
 An order snapshots everything money depends on at checkout (titles, unit prices, quantities, the
 application fee and its split over lines), so a later price or fee-rule change never alters what
@@ -57,6 +59,45 @@ class StripeCustomer(models.Model):
         return self.stripe_customer_id
 
 
+class CheckoutGroup(models.Model):
+    """One payment for the orders of several shops in one currency (a cart with several sellers).
+
+    The buyer pays once, on one Checkout Session: a charge on the platform with
+    `transfer_group` = `transfer_group` below (separate charges and transfers), then one transfer
+    per seller order with `source_transaction` = the charge. Each order keeps its own lines, fee
+    and lifecycle; the group only holds what they share: the session and its expiry. A cart with a
+    single shop does not use a group: it stays a destination charge.
+    """
+
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="checkout_groups")
+    currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217.")
+    amount_total = models.BigIntegerField(help_text="Minor units: what the buyer pays for all the orders.")
+    cart_fingerprint = models.CharField(
+        max_length=64, help_text="What was in the cart (sellers, listings, qty, prices)."
+    )
+    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_url = models.URLField(max_length=2000, blank=True, default="")
+    checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount_total__gt=0), name="checkout_group_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[a-z]{3}$"), name="checkout_group_currency_lowercase_iso"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.transfer_group
+
+    @property
+    def transfer_group(self) -> str:
+        """The charge's and the transfers' `transfer_group` at Stripe."""
+        return f"checkout_group_{self.pk}"
+
+
 class Order(models.Model):
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
     seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="orders")
@@ -68,9 +109,29 @@ class Order(models.Model):
     stock_reserved = models.BooleanField(default=False, help_text="Units are taken off the listings' stock.")
 
     # --- Stripe ----------------------------------------------------------------------------------
-    checkout_session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    checkout_session_id = models.CharField(  # noqa: DJ001 (null: no session yet; shared by a group's orders)
+        max_length=255,
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Unique to the order, or shared by the orders of one checkout group.",
+    )
     checkout_url = models.URLField(max_length=2000, blank=True, default="")
     checkout_expires_at = models.DateTimeField(null=True, blank=True)
+    checkout_group = models.ForeignKey(
+        CheckoutGroup,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        help_text="Paid together with other shops' orders (separate charges and transfers).",
+    )
+    stripe_transfer_id = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="A group order's transfer of its seller's share (a destination charge's is Stripe's own).",
+    )
     payment = models.ForeignKey(
         "payments.Payment",
         null=True,

@@ -2,18 +2,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Schema
+from ninja import Field, Schema
 
 from marketplace.schemas import Text
 
 
 class CheckoutIn(Schema):
-    seller_id: int
+    seller_id: int | None = Field(
+        default=None, description="Pay this one shop; omitted: everything in the cart in `currency`, at once."
+    )
     currency: Text
 
 
 class CheckoutOut(Schema):
     order_id: int
+    order_ids: list[int] = Field(description="Every order this one payment pays: one per shop.")
     url: str
 
 

@@ -31,6 +31,16 @@ def order_for_buyer(*, buyer: Any, order_id: int) -> Order:
     return order
 
 
+def orders_paid_together(*, order: Order) -> list[Order]:
+    """The other shops' orders of the same payment (a checkout group); none for a single-shop order
+    (no query then)."""
+    if order.checkout_group_id is None:
+        return []
+    return list(
+        Order.objects.filter(checkout_group_id=order.checkout_group_id).exclude(pk=order.pk).select_related("seller")
+    )
+
+
 def orders_for_seller(*, seller: Seller) -> QuerySet[Order]:
     """Orders of the shop that were paid (or later refunded): what the seller has to act on."""
     return (

@@ -22,7 +22,7 @@ from orders.services import saved_cards
 def session_paid(event: WebhookEvent) -> None:
     """Paid now (card) or later (a delayed method succeeded): re-read, then the one paid path."""
     obj = event.stripe_object(CheckoutSession)
-    if services.order_id_of(obj) is None or obj.payment_status != "paid":
+    if not services.order_ids_of(obj) or obj.payment_status != "paid":
         return  # not ours, or an async payment still processing: its own event will follow
     services.order_mark_paid(session=gateway_checkout.checkout_session_retrieve(obj.id))
 
@@ -55,8 +55,7 @@ def payment_attempt_failed(event: WebhookEvent) -> None:
     if intent.metadata.get("flow") == "saved_card":
         saved_cards.buy_now_event(intent=intent)
         return
-    order_id = services.order_id_of(intent)
-    if order_id is not None:
+    for order_id in services.order_ids_of(intent):
         services.order_record_payment_error(order_id=order_id, message=buyer_sentence(intent.last_payment_error))
 
 

@@ -151,6 +151,7 @@ def _apply(remote: StripeDispute, *, payment: Payment | None, order: Order | Non
         "submission_count": remote.evidence_details.submission_count,
         "past_due": remote.evidence_details.past_due,
         "stripe_created_at": _when(remote.created),
+        "dispute_fee": sum(t.fee for t in remote.balance_transactions if t.reporting_category == "dispute"),
     }
     Dispute.objects.bulk_create([Dispute(stripe_id=remote.id, **state)], ignore_conflicts=True)
     dispute = Dispute.objects.select_for_update().get(stripe_id=remote.id)
@@ -174,6 +175,8 @@ def _notify(dispute: Dispute) -> None:
     outbox_add("payments.email.dispute_opened", dispute.pk, key=f"dispute-opened:{dispute.pk}")
     if dispute.status in CLOSED_DISPUTE_STATUSES:
         outbox_add("payments.email.dispute_closed", dispute.pk, key=f"dispute-closed:{dispute.pk}")
+    if dispute.status == DisputeStatus.LOST:
+        outbox_add("payments.dispute_recover", dispute.pk, key=f"dispute-recover:{dispute.pk}")
 
 
 # --- Evidence -------------------------------------------------------------------------------------------

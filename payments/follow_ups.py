@@ -5,7 +5,7 @@ in, one call or one email out."""
 from __future__ import annotations
 
 from marketplace.outbox.services import follow_up
-from payments import emails, services
+from payments import emails, recovery, services
 from payments.models import Dispute
 
 
@@ -33,3 +33,8 @@ def dispute_reminder_email(dispute_id: int, days: int) -> None:
 @follow_up("payments.email.dispute_closed")
 def dispute_closed_email(dispute_id: int) -> None:
     emails.send_dispute_closed(_dispute(dispute_id))
+
+
+@follow_up("payments.dispute_recover")
+def dispute_recover(dispute_id: int) -> None:
+    recovery.dispute_recover(dispute_id=dispute_id)

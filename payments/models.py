@@ -2,7 +2,7 @@
 
 Why a row of its own: an order says what was bought; a payment says what Stripe took from the
 buyer, what was refunded and disputed of it, and under which Stripe ids, so that one payment can
-pay several orders (a cart with several shops, later) and refunds and disputes can hang off it.
+pay several orders (a cart with several shops: `orders.CheckoutGroup`) and refunds and disputes can hang off it.
 Orders point at their payment (`Order.payment`). Amounts are integer minor units of `currency`.
 
 Written only by `payments.services`, which also posts the money it records to the ledger.
@@ -184,6 +184,12 @@ ANSWERABLE_DISPUTE_STATUSES = (
 CLOSED_DISPUTE_STATUSES = (DisputeStatus.WARNING_CLOSED, DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.PREVENTED)
 
 
+class RecoveryStatus(models.TextChoices):
+    NOT_RECOVERED = "none", "Not recovered (platform setting)"
+    RECOVERED = "recovered", "Recovered from the seller"
+    DEBT = "debt", "Partly recovered: the rest is the seller's debt"
+
+
 class Dispute(models.Model):
     """A buyer's bank contesting a payment: Stripe's dispute mirrored (re-read on every event, so the
     row holds Stripe's latest state whatever order the events came in), plus our side of it: the
@@ -213,6 +219,12 @@ class Dispute(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    dispute_fee = models.BigIntegerField(default=0, help_text="Stripe's dispute fee, from the withdrawal.")
+    recovery = models.CharField(
+        max_length=20, choices=RecoveryStatus.choices, blank=True, default="", help_text="After a loss."
+    )
+    recovered_amount = models.BigIntegerField(default=0, help_text="What the seller's balance gave back.")
+    recovery_reversal_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -263,3 +275,34 @@ class DisputeFile(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class SellerDebt(models.Model):
+    """What a seller owes the platform after a lost dispute its balance could not cover, collected
+    by transfer reversals when funds arrive (`balance.available`, or the beat job), never twice."""
+
+    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="debts")
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="debts")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Minor units owed in all.")
+    collected = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["created_at", "id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="seller_debt_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(collected__gte=0) & Q(collected__lte=F("amount")), name="seller_debt_collected_within"
+            ),
+            # One per dispute and seller: a dispute on a payment for several shops may leave several.
+            models.UniqueConstraint(fields=["dispute", "seller"], name="seller_debt_one_per_dispute_and_seller"),
+        ]
+
+    def __str__(self) -> str:
+        return f"debt {self.pk} of seller {self.seller_id}"
+
+    @property
+    def outstanding(self) -> int:
+        return self.amount - self.collected

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from marketplace.errors import NotFound
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS
-from payments.models import OPEN_DISPUTE_STATUSES, Dispute
+from payments.models import OPEN_DISPUTE_STATUSES, Dispute, SellerDebt
 
 RATE_WINDOW = timedelta(days=90)
 
@@ -112,3 +112,14 @@ def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None)
         bps = (n * 10_000 // orders) if orders else (10_000 if n else 0)
         rates[seller_id] = DisputeRate(disputes=n, paid_orders=orders, basis_points=bps, flagged=bps > threshold)
     return rates
+
+
+def seller_debts_outstanding(*, seller: Any) -> dict[str, int]:
+    """What the seller still owes the platform from lost disputes, per currency (zeros left out):
+    for the seller's money and disputes pages and the console's seller page."""
+    owed: dict[str, int] = {}
+    for currency, amount, collected in SellerDebt.objects.filter(seller=seller, settled_at__isnull=True).values_list(
+        "currency", "amount", "collected"
+    ):
+        owed[currency] = owed.get(currency, 0) + amount - collected
+    return {c: a for c, a in owed.items() if a}

@@ -27,8 +27,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
 
+from marketplace import money
 from marketplace.errors import InvalidInput, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway import transfers as gateway_transfers
 from marketplace.gateway.types import ApplicationFeeRefund, BalanceTransaction, Charge, TransferReversal
 from marketplace.gateway.types import Refund as StripeRefund
 from marketplace.ledger import flows
@@ -199,10 +201,15 @@ def refund_create(
                 f" ({format_money(amount, locked.currency)} was asked).",
                 code="refund_exceeds_remaining",
             )
-        destination = Transfer.objects.filter(payment=locked).exists()
-        reverse = reverse_transfer and destination
         fee_policy = settings.REFUND_APPLICATION_FEE if refund_application_fee is None else refund_application_fee
-        refund_fee = fee_policy and reverse and ApplicationFee.objects.filter(payment=locked).exists()
+        if locked.orders.filter(checkout_group__isnull=False).exists():  # separate charges and transfers
+            transfer_id = _group_order_transfer(payment=locked, order_id=order_id, amount=amount)
+            reverse = reverse_transfer and bool(transfer_id)
+            refund_fee = fee_policy and reverse
+        else:
+            destination = Transfer.objects.filter(payment=locked).exists()
+            reverse = reverse_transfer and destination
+            refund_fee = fee_policy and reverse and ApplicationFee.objects.filter(payment=locked).exists()
         refund = Refund.objects.create(
             payment=locked,
             order_id=order_id,
@@ -224,12 +231,14 @@ def refund_submit(*, refund_id: int) -> Refund:
     the same key and gets the same Stripe refund. Stripe refusing it (the seller's balance too low,
     a dispute) marks it failed with a sentence saying why, and its amount is open again; Stripe
     unreachable raises `PaymentProviderError` and leaves it to the outbox's retries."""
-    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    refund = Refund.objects.select_related("payment", "order__seller").get(pk=refund_id)
     if refund.status != RefundStatus.CREATED or refund.stripe_refund_id:
         return refund
     metadata = {"refund_id": str(refund.pk)}
     if refund.order_id is not None:
         metadata["order_id"] = str(refund.order_id)
+    if refund.order is not None and refund.order.checkout_group_id is not None:
+        return _group_refund_submit(refund, metadata=metadata)
     try:
         stripe_refund = gateway_checkout.refund_create(
             charge=refund.payment.stripe_charge_id,
@@ -398,3 +407,119 @@ def refunds_record_for_charge(*, charge_id: str) -> list[Refund]:
     """Record every refund Stripe has on a charge (`charge.refunded`: the event names the charge,
     not the refund, and a Dashboard refund reaches us first this way)."""
     return [refund_record_stripe(stripe_refund=r) for r in gateway_checkout.refunds_of_charge(charge_id)]
+
+
+# --- Refunds of a payment for several shops (separate charges and transfers) -----------------------------
+#
+# Stripe's `reverse_transfer` belongs to destination charges: here the platform refunds the buyer
+# from its own charge and takes back, by its own reversal, only the refunded shop's share from that
+# shop's transfer (`../shared/stripe-reference/connect-behaviour.md` §f). The reversal goes first:
+# Stripe allows it only up to the seller's available balance, and when it refuses, nothing is
+# refunded and the refund fails with the same sentence as a destination charge's (`REFUSALS`), so
+# an admin can refund it from the platform's balance instead (`reverse_transfer=False`).
+
+
+def _group_order_transfer(*, payment: Payment, order_id: int | None, amount: int) -> str:
+    """The transfer of the one shop's order a refund of a payment for several shops is for ("" when
+    nothing was transferred for it); refused without an order of this payment, or beyond what is left
+    of that order."""
+    order = payment.orders.filter(pk=order_id).first() if order_id is not None else None
+    if order is None:
+        raise InvalidInput(
+            "A payment for several shops is refunded one shop's order at a time: choose the order.",
+            code="refund_needs_order",
+        )
+    taken = order.refunds.filter(status__in=OPEN_REFUND_STATUSES).aggregate(total=Sum("amount"))["total"] or 0
+    left = order.amount_total - taken
+    if amount > left:
+        raise InvalidInput(
+            f"At most {format_money(max(left, 0), order.currency)} of this order can still be refunded"
+            f" ({format_money(amount, order.currency)} was asked).",
+            code="refund_exceeds_remaining",
+        )
+    return order.stripe_transfer_id
+
+
+def group_refund_shares(*, refund: Refund) -> tuple[int, int]:
+    """What a refund of one shop's order takes back from that shop's transfer, and the part of the
+    platform's fee given back with it (the fee policy): with the fee refunded, the seller gives back
+    its net share of the refund (the transfer x refund / order total, rounded half up) and the
+    platform gives up the rest, its fee's share; without, the seller gives back the whole refund, as
+    far as its transfer goes. The refund that completes the order's refunds takes whatever is left
+    of the transfer, so the shares always add up to the transfer and the fee."""
+    order = refund.order
+    assert order is not None
+    transfer = Transfer.objects.get(stripe_id=order.stripe_transfer_id)
+    left = transfer.amount - transfer.amount_reversed
+    others = (
+        order.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED))
+        .exclude(pk=refund.pk)
+        .aggregate(total=Sum("amount"))["total"]
+        or 0
+    )
+    if not refund.refund_application_fee:
+        return min(refund.amount, left), 0
+    if others + refund.amount >= order.amount_total:
+        share = left
+    else:
+        share = min(left, money.round_half_up_div(transfer.amount * refund.amount, order.amount_total))
+    return share, refund.amount - share
+
+
+def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
+    """Send a refund of one shop's order in a payment for several shops: that shop's reversal (if
+    any), then the platform's refund to the buyer, then record and post both."""
+    order = refund.order
+    assert order is not None
+    reversal = None
+    if refund.reverse_transfer:
+        share, fee_back = group_refund_shares(refund=refund)
+        if share > 0:
+            try:
+                reversal = gateway_transfers.transfer_reversal_create(
+                    transfer_id=order.stripe_transfer_id,
+                    amount=share,
+                    idempotency_ids=("refund", refund.pk),
+                    metadata={**metadata, "platform_fee_refunded": str(fee_back)},
+                )
+            except InvalidInput as exc:
+                return _refund_refused(refund, exc)
+    try:
+        stripe_refund = gateway_checkout.refund_create(
+            charge=refund.payment.stripe_charge_id,
+            idempotency_ids=("refund", refund.pk),
+            amount=refund.amount,
+            reverse_transfer=False,
+            refund_application_fee=False,
+            metadata=metadata,
+        )
+    except InvalidInput as exc:
+        refused = _refund_refused(refund, exc)
+        if reversal is not None:
+            Refund.objects.filter(pk=refund.pk).update(
+                attention=(
+                    "Stripe refused the refund after the seller's share "
+                    f"({format_money(reversal.amount, refund.currency)}) was taken back; that money stays on the "
+                    "platform's balance. Send it back to the seller, or refund the buyer again without taking it "
+                    "from the seller."
+                )[:500]
+            )
+            refused.refresh_from_db()
+        return refused
+    with transaction.atomic():
+        recorded = refund_record_stripe(stripe_refund=stripe_refund)
+        if reversal is not None:
+            transfer_reversal_from_stripe(reversal=reversal, destination=str(order.seller.stripe_account_id))
+            Refund.objects.filter(pk=refund.pk).update(stripe_transfer_reversal_id=reversal.id)
+            recorded.stripe_transfer_reversal_id = reversal.id
+    return recorded
+
+
+def _refund_refused(refund: Refund, exc: InvalidInput) -> Refund:
+    Refund.objects.filter(pk=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None).update(
+        status=RefundStatus.FAILED,
+        failure_code=exc.code[:60],
+        failure_message=REFUSALS.get(exc.code, f"Stripe refused the refund: {exc.message}")[:500],
+    )
+    refund.refresh_from_db()
+    return refund

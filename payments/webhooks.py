@@ -20,7 +20,9 @@ from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from payments import services
 from payments.disputes import dispute_sync
-from payments.models import Payment
+from payments.models import Payment, SellerDebt
+from payments.recovery import seller_debts_collect
+from sellers.models import Seller
 
 
 @webhook_handler("refund.created", "refund.updated", "refund.failed", "charge.refund.updated")
@@ -55,3 +57,13 @@ def _payment_recorded(charge_id: str) -> None:
 )
 def dispute_changed(event: WebhookEvent) -> None:
     dispute_sync(dispute_id=event.stripe_object(Dispute).id)
+
+
+@webhook_handler("balance.available")
+def balance_available(event: WebhookEvent) -> None:
+    """Funds became available on a seller's account (Connect endpoint): collect its dispute debts."""
+    if not event.account:
+        return
+    seller = Seller.objects.filter(stripe_account_id=event.account).first()
+    if seller is not None and SellerDebt.objects.filter(seller=seller, settled_at__isnull=True).exists():
+        seller_debts_collect(seller=seller)

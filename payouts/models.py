@@ -1,6 +1,7 @@
 """The seller's side of money, each row a mirror of one Stripe object, unique on its Stripe id.
 
-- `Transfer`: what the platform sent a seller's connected account (all of a destination charge).
+- `Transfer`: what the platform sent a seller's connected account (all of a destination charge, or a
+  seller order's share of a payment for several shops, made by `orders` from the charge).
 - `TransferReversal`: a transfer taken (partly) back, e.g. with a refund.
 - `ApplicationFee`: the platform's fee taken back from the seller's share, and `ApplicationFeeRefund`.
 - `Payout`: what Stripe paid from a seller's balance to its bank (or failed to).

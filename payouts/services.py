@@ -7,11 +7,11 @@ second insert does nothing) and the posting is unique on (Stripe id, kind) with 
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
 Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work stays at three
-statements (the seller's ledger lock, the mirror row, the posting: its transaction and legs in one),
-which is what keeps the worker's rate with postings on close to its rate without (`make bench-webhooks`).
-The lock (`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the
-same seller, queue instead of deadlocking.
+savepoint of their own: an error aborts the whole change, and a webhook's work stays at two
+statements (the posting, which takes the seller's ledger lock first, its transaction and its legs
+in one; then the mirror row), which is what keeps the worker's rate with postings on close to its
+rate without (`make bench-webhooks`). The lock (`ledger_lock_stripe_account`) makes the charge's
+path and these events, racing for the same seller, queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -45,11 +45,22 @@ def transfer_record(
     currency: str,
     created: int,
     payment: Payment | None = None,
+    platform_fee: int | None = None,
 ) -> None:
-    """Mirror a transfer to a seller and post it (platform balance -> seller balance)."""
+    """Mirror a transfer to a seller and post it (platform balance -> seller balance).
+
+    `platform_fee` is given for a transfer the platform made itself from a payment for several
+    shops (`flows.separate_transfer`: the fee it kept by not sending it); None for a destination
+    charge's transfer, whose fee is its own application fee object."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
-        ledger_lock_stripe_account(stripe_account=destination)
+        if platform_fee is None:
+            posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
+        else:
+            posting = flows.separate_transfer(
+                transfer_id=transfer_id, seller=destination, amount=amount, platform_fee=platform_fee, currency=currency
+            )
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=destination)
         _mirror_once(
             Transfer(
                 stripe_id=transfer_id,
@@ -60,8 +71,6 @@ def transfer_record(
                 created_at=when,
             )
         )
-        posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
-        ledger_post_one(posting=posting, occurred_at=when)
 
 
 def application_fee_record(
@@ -77,7 +86,10 @@ def application_fee_record(
     balance, the platform's revenue and the seller's deduction)."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
-        ledger_lock_stripe_account(stripe_account=account)
+        posting = flows.application_fee(
+            application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
+        )
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=account)
         _mirror_once(
             ApplicationFee(
                 stripe_id=application_fee_id,
@@ -88,10 +100,6 @@ def application_fee_record(
                 created_at=when,
             )
         )
-        posting = flows.application_fee(
-            application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
-        )
-        ledger_post_one(posting=posting, occurred_at=when)
 
 
 class NotRecordedYet(Conflict):
@@ -110,10 +118,16 @@ def transfer_reversal_record(
     currency: str,
     created: int,
     source_refund: str = "",
+    platform_fee_refunded: int | None = None,
 ) -> TransferReversal:
     """Mirror a transfer reversal (money back from the seller: a refund's share, a dispute's
     recovery) and post it (seller balance -> platform balance). Once per Stripe id, whoever calls
-    first (the refund's own recording, `transfer.reversed`); the transfer must be recorded."""
+    first (the refund's own recording, `transfer.reversed`); the transfer must be recorded.
+
+    `platform_fee_refunded` is given for a reversal of a transfer the platform made itself (a
+    payment for several shops): the part of its fee the platform gives up with it
+    (`flows.separate_transfer_reversal`); written in the reversal's metadata so every path posts
+    the same legs."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
         ledger_lock_stripe_account(stripe_account=destination)
@@ -135,7 +149,18 @@ def transfer_reversal_record(
         )
         reversed_total = transfer.reversals.aggregate(total=Sum("amount"))["total"] or 0
         Transfer.objects.filter(pk=transfer.pk).update(amount_reversed=reversed_total)
-        posting = flows.transfer_reversal(reversal_id=reversal_id, seller=destination, amount=amount, currency=currency)
+        if platform_fee_refunded is None:
+            posting = flows.transfer_reversal(
+                reversal_id=reversal_id, seller=destination, amount=amount, currency=currency
+            )
+        else:
+            posting = flows.separate_transfer_reversal(
+                reversal_id=reversal_id,
+                seller=destination,
+                amount=amount,
+                platform_fee_refunded=platform_fee_refunded,
+                currency=currency,
+            )
         ledger_post_one(posting=posting, occurred_at=when)
         return TransferReversal.objects.get(stripe_id=reversal_id)
 
@@ -150,7 +175,15 @@ def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destinati
         currency=reversal.currency,
         created=reversal.created,
         source_refund=reversal.source_refund or "",
+        platform_fee_refunded=_metadata_amount(reversal.metadata, "platform_fee_refunded"),
     )
+
+
+def _metadata_amount(metadata: dict[str, str], key: str) -> int | None:
+    """An amount we wrote in a Stripe object's metadata (a separate transfer's fee, or the part of it
+    a reversal gives back); None when absent."""
+    raw = metadata.get(key)
+    return int(raw) if raw is not None and raw.isdigit() else None
 
 
 def application_fee_refund_record(

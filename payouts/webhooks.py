@@ -3,10 +3,12 @@
 Payouts (`payout.*`, on the Connect endpoint) are re-read through the gateway and mirrored.
 
 A destination charge's transfer and application fee are usually recorded with the paid charge
-(`payments.services`), which names them; these events record and post them when they arrive first,
-and are no-ops otherwise (same Stripe id, same posting). They do not look for the payment: the
-charge's path links the rows to it whichever comes first, so each event costs three statements
-(the seller's ledger lock, the mirror row, the posting).
+(`payments.services`), which names them, and a group order's transfer by the path that made it
+(`orders.services.groups`); these events record and post them when they arrive first, and are
+no-ops otherwise (same Stripe id, same posting: a group order's transfer carries its platform fee
+in its metadata, so the legs are the same). They do not look for the payment: the charge's path
+links the rows to it whichever comes first, so each event costs two statements (the
+posting with the seller's ledger lock, the mirror row).
 """
 
 from __future__ import annotations
@@ -30,7 +32,18 @@ def transfer_created(event: WebhookEvent) -> None:
         amount=transfer.amount,
         currency=transfer.currency,
         created=transfer.created,
+        platform_fee=platform_fee_of(transfer),
     )
+
+
+def platform_fee_of(transfer: Transfer) -> int | None:
+    """The fee the platform kept on a transfer it made for a seller's order in a payment for several
+    shops (written in its metadata by `orders`, so this event posts the same legs as the path that
+    made it); None for a destination charge's transfer, which Stripe made."""
+    raw = transfer.metadata.get("platform_fee")
+    if raw is None or not raw.isdigit():
+        return None
+    return int(raw)
 
 
 @webhook_handler("application_fee.created")
@@ -58,6 +71,7 @@ def transfer_reversed(event: WebhookEvent) -> None:
         amount=transfer.amount,
         currency=transfer.currency,
         created=transfer.created,
+        platform_fee=platform_fee_of(transfer),
     )
     for reversal in gateway_checkout.transfer_reversals_list(transfer.id):
         services.transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)

@@ -10,6 +10,7 @@ import django_stubs_ext
 import environ
 from celery.schedules import crontab
 from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 # Django's generic classes typed as generics by django-stubs (`admin.ModelAdmin[Listing]`) must be
 # subscriptable when the class statement runs, too.
@@ -138,8 +139,8 @@ else:
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "marketplace.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "marketplace.auth_backends.ModelBackend",
+    "marketplace.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -178,6 +179,7 @@ MFA_TOTP_ISSUER = "Marketplace"
 PLATFORM_ADMIN_REQUIRE_MFA = env.bool("PLATFORM_ADMIN_REQUIRE_MFA", default=False)
 PLATFORM_ADMINS_GROUP = "platform admins"
 
+SESSION_ENGINE = "marketplace.sessions"  # Django's database sessions, read with plain SQL (see the module)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
@@ -292,6 +294,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "orders-sweep-expired-checkouts": {"task": "orders.sweep_expired_checkouts", "schedule": 60.0},
     # Remind sellers and admins of dispute evidence due in 5 and in 2 days (once each; hourly so none is missed).
     "payments-dispute-reminders": {"task": "payments.send_dispute_reminders", "schedule": 3600.0},
+    # Collect sellers' dispute debts from funds that arrived, should a balance.available event be missed.
+    "payments-collect-seller-debts": {"task": "payments.collect_seller_debts", "schedule": 3600.0},
     # Match every Stripe balance transaction to the ledger (differences: the console's reconciliation page).
     "payouts-reconcile-nightly": {"task": "payouts.reconcile_nightly", "schedule": crontab(hour=3, minute=15)},
 }
@@ -299,6 +303,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # --- Disputes ---------------------------------------------------------------------------------
 # A seller whose disputes over paid orders (90 days) exceed this, in basis points, is flagged (0.75%).
 DISPUTE_RATE_THRESHOLD_BPS = env.int("DISPUTE_RATE_THRESHOLD_BPS", default=75)
+# What a lost dispute takes back from the seller: seller_share (the transfer reversed with the
+# application fee refunded), seller_share_and_fee (plus Stripe's dispute fee), or none.
+DISPUTE_RECOVERY = env.str("DISPUTE_RECOVERY", default="seller_share")
+if DISPUTE_RECOVERY not in ("seller_share", "seller_share_and_fee", "none"):
+    raise ImproperlyConfigured("DISPUTE_RECOVERY must be seller_share, seller_share_and_fee or none.")
 
 # --- Webhook pipeline -------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)

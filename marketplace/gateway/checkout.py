@@ -101,6 +101,55 @@ def checkout_session_create(
     return CheckoutSession.from_stripe(session)
 
 
+def checkout_session_create_for_group(
+    *,
+    group_id: int,
+    customer: str,
+    currency: str,
+    lines: Sequence[LineItem],
+    transfer_group: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
+) -> CheckoutSession:
+    """A `mode=payment` session paying the orders of several shops at once (separate charges and
+    transfers): the charge stays on the platform, in `transfer_group`, and each seller's share is
+    sent afterwards by its own transfer (`gateway.transfers.transfer_create`). No `transfer_data`,
+    no application fee: what the platform does not transfer is its fee.
+
+    The group id travels in the session's and the payment intent's metadata (`checkout_group`), so
+    every later event leads back to its orders. The key is the group and the parameters, as for
+    `checkout_session_create`.
+    """
+    metadata = {"checkout_group": str(group_id)}
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "customer": customer,
+        "client_reference_id": f"checkout_group_{group_id}",
+        "metadata": metadata,
+        "line_items": [
+            {
+                "quantity": line.quantity,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": line.unit_amount,
+                    "product_data": {"name": line.name},
+                },
+            }
+            for line in lines
+        ],
+        "payment_intent_data": {"transfer_group": transfer_group, "metadata": metadata},
+        "expires_at": expires_at,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    options = gateway.request_options(
+        idempotency_key=gateway.idempotency_key("checkout-group-session-create", group_id, params=params)
+    )
+    session = gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)
+    return CheckoutSession.from_stripe(session)
+
+
 def checkout_session_retrieve(session_id: str, *, expand_payment: bool = True) -> CheckoutSession:
     """The session as Stripe sees it now; with its payment intent, charge and the charge's balance
     transaction expanded, so the ids and amounts of the charge, the transfer, the application fee

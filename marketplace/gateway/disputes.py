@@ -1,4 +1,5 @@
-"""Disputes: read them, send evidence (files through Stripe's Files API), accept them.
+"""Disputes: read them, send evidence (files through Stripe's Files API), accept them, and recover
+a lost one from the seller (a transfer reversal).
 
 Why here: like every Stripe call, through the one door, returning typed objects. Evidence goes to
 the bank with `submit=true` (Stripe's default when `submit` is left out, which is why this module
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marketplace import gateway
-from marketplace.gateway.types import BalanceTransaction, Dispute, File
+from marketplace.gateway.types import BalanceTransaction, Dispute, File, TransferReversal
 
 
 def dispute_retrieve(dispute_id: str) -> Dispute:
@@ -68,3 +69,28 @@ def disputes_of_charge(charge_id: str) -> list[Dispute]:
     with gateway.translate_errors():
         page = gateway.client().v1.disputes.list({"charge": charge_id, "limit": 100})
         return [Dispute.from_stripe(dispute) for dispute in page.auto_paging_iter()]
+
+
+def transfer_reversal_create(
+    *,
+    transfer_id: str,
+    amount: int,
+    refund_application_fee: bool,
+    idempotency_ids: Sequence[object],
+    metadata: Mapping[str, str] | None = None,
+) -> TransferReversal:
+    """Take (part of) a transfer back from the seller's connected account: how the platform recovers
+    a lost dispute, which Stripe debited from the platform and never reverses by itself. With
+    `refund_application_fee` Stripe also gives back the same proportion of the platform's fee, so
+    the seller ends as if that part of the sale never happened. `idempotency_ids` are our own ids
+    of this recovery (the dispute, or the debt and how much of it was collected before), so a
+    retried job reverses once."""
+    params: dict[str, Any] = {
+        "amount": amount,
+        "refund_application_fee": refund_application_fee,
+        "metadata": dict(metadata or {}),
+    }
+    key = gateway.idempotency_key("transfer-reversal-create", *idempotency_ids, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    reversal = gateway.call(gateway.client().v1.transfers.reversals.create, transfer_id, params, options)
+    return TransferReversal.from_stripe(reversal)

@@ -88,6 +88,29 @@ def transfer(*, transfer_id: str, seller: str, amount: int, currency: str) -> Po
     )
 
 
+def separate_transfer(*, transfer_id: str, seller: str, amount: int, platform_fee: int, currency: str) -> Posting:
+    """A seller's share of a payment for several shops (separate charges and transfers): the
+    platform sends `amount` (the order's total less its fee) and keeps `platform_fee` by not sending
+    it. Stripe has no application fee object here, but the fee is the same revenue as a destination
+    charge's, so it is booked the same way (the platform's revenue, the seller's deduction) and the
+    revenue report reads both alike; only the balances move, by `amount`.
+
+    An order of 10000 with a 1000 fee: the seller's balance +9000, the platform's -9000, Application
+    fees -1000 and Application fees paid — seller +1000."""
+    _positive(amount=amount)
+    _positive_or_zero(platform_fee=platform_fee)
+    legs = [_debit(stripe_balance(seller), amount, currency), _credit(PLATFORM_BALANCE, amount, currency)]
+    if platform_fee:
+        legs += [
+            _debit(seller_application_fees(seller), platform_fee, currency),
+            _credit(APPLICATION_FEES, platform_fee, currency),
+        ]
+    text = f"Transfer {transfer_id}: {format_money(amount, currency)} to {seller}"
+    if platform_fee:
+        text += f", platform fee {format_money(platform_fee, currency)} kept"
+    return Posting(transfer_id, PostingKind.TRANSFER, text, tuple(legs))
+
+
 def application_fee(*, application_fee_id: str, seller: str, amount: int, currency: str) -> Posting:
     """The platform's fee comes back from the seller's balance: the platform's revenue, the seller's
     deduction."""
@@ -144,6 +167,27 @@ def transfer_reversal(*, reversal_id: str, seller: str, amount: int, currency: s
     legs = (_debit(PLATFORM_BALANCE, amount, currency), _credit(stripe_balance(seller), amount, currency))
     text = f"Transfer reversal {reversal_id}: {format_money(amount, currency)} back from {seller}"
     return Posting(reversal_id, PostingKind.TRANSFER_REVERSAL, text, legs)
+
+
+def separate_transfer_reversal(
+    *, reversal_id: str, seller: str, amount: int, platform_fee_refunded: int, currency: str
+) -> Posting:
+    """Money back from a seller on a transfer the platform made itself (a refund of one shop's
+    order in a payment for several shops), and the part of the platform's fee it gives up, booked as
+    `separate_transfer` booked the fee: as a refund of the fee (Application fee refunds) and less
+    deducted from the seller. Only the balances move, by `amount`."""
+    _positive(amount=amount)
+    _positive_or_zero(platform_fee_refunded=platform_fee_refunded)
+    legs = [_debit(PLATFORM_BALANCE, amount, currency), _credit(stripe_balance(seller), amount, currency)]
+    if platform_fee_refunded:
+        legs += [
+            _debit(APPLICATION_FEE_REFUNDS, platform_fee_refunded, currency),
+            _credit(seller_application_fees(seller), platform_fee_refunded, currency),
+        ]
+    text = f"Transfer reversal {reversal_id}: {format_money(amount, currency)} back from {seller}"
+    if platform_fee_refunded:
+        text += f", platform fee {format_money(platform_fee_refunded, currency)} given back"
+    return Posting(reversal_id, PostingKind.TRANSFER_REVERSAL, text, tuple(legs))
 
 
 def application_fee_refund(*, fee_refund_id: str, seller: str, amount: int, currency: str) -> Posting:

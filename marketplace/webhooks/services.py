@@ -312,7 +312,17 @@ def _claim(event_id: str, now: datetime) -> WebhookEvent | None:
         "now": connection.ops.adapt_datetimefield_value(now),
         "due": connection.ops.adapt_datetimefield_value(now + timedelta(seconds=1)),
     }
-    return next(iter(WebhookEvent.objects.raw(sql, params)), None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    fields = WebhookEvent._meta.concrete_fields
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, row, strict=True)
+    ]
+    return WebhookEvent.from_db(connection.alias, [field.attname for field in fields], values)
 
 
 def _not_claimed(event_id: str, now: datetime) -> ProcessResult:

@@ -1,6 +1,7 @@
 """Writes of orders, one module per concern:
 
 - `checkout`: a cart group becomes an order with reserved stock and a Checkout Session;
+- `groups`: a cart with several shops paid once (a checkout group), and each seller's transfer;
 - `payment_state`: Stripe's answers (webhooks, success page, sweepers) settle it: paid once (with
   its `payments.Payment` and ledger postings), expired, failed, canceled, refunded late;
 - `fulfilment`: shipped, then received;
@@ -13,6 +14,11 @@ tests use, and nothing more.
 
 from orders.services.checkout import CHECKOUT_LIFETIME, CheckoutStart, checkout_start, order_session_expire
 from orders.services.fulfilment import order_complete, order_mark_fulfilled
+from orders.services.groups import (
+    CartCheckoutStart,
+    checkout_start_cart,
+    order_transfer_to_seller,
+)
 from orders.services.payment_state import (
     PAYMENT_NOT_COMPLETED,
     SWEEP_GRACE,
@@ -20,6 +26,7 @@ from orders.services.payment_state import (
     order_confirm_payment,
     order_expire,
     order_id_of,
+    order_ids_of,
     order_mark_paid,
     order_mark_paid_by_intent,
     order_mark_payment_failed,
@@ -35,13 +42,16 @@ __all__ = [
     "CHECKOUT_LIFETIME",
     "PAYMENT_NOT_COMPLETED",
     "SWEEP_GRACE",
+    "CartCheckoutStart",
     "CheckoutStart",
     "checkout_start",
+    "checkout_start_cart",
     "order_cancel",
     "order_complete",
     "order_confirm_payment",
     "order_expire",
     "order_id_of",
+    "order_ids_of",
     "order_mark_fulfilled",
     "order_mark_paid",
     "order_mark_paid_by_intent",
@@ -50,6 +60,7 @@ __all__ = [
     "order_record_payment_error",
     "order_session_expire",
     "order_sync_from_stripe",
+    "order_transfer_to_seller",
     "orders_close_checkouts_of_seller",
     "orders_confirm_payments",
     "orders_sweep_expired",

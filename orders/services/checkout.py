@@ -21,17 +21,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from catalog.models import Cart, Listing
+from catalog.models import Cart
 from catalog.selectors import CartGroup, cart_view
 from fees.policy import FeeLine, fee_for
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.outbox.services import outbox_add
 from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
-from orders.services._stock import close_order, lock_listings
+from orders.services._stock import change_stock, close_order, lock_listings
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 
 logger = logging.getLogger(__name__)
@@ -143,6 +142,7 @@ def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
             amount_total=quote.amount,
             application_fee_amount=quote.fee,
             cart_fingerprint=fingerprint,
+            stock_reserved=True,  # taken below, in this transaction
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -155,10 +155,7 @@ def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
             )
             for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
         )
-        for pk in listing_ids:
-            Listing.objects.filter(pk=pk).update(stock=F("stock") - quantities[pk])
-        order.stock_reserved = True
-        order.save(update_fields=["stock_reserved"])
+        change_stock({pk: -quantities[pk] for pk in listing_ids})
         return order
 
 
@@ -213,8 +210,12 @@ def checkout_start(
             raise PaymentProviderError(CHECKOUT_UNREACHABLE, code=exc.code) from exc
         raise
     expires_at = datetime.fromtimestamp(session.expires_at, tz=UTC)
-    Order.objects.filter(pk=order.pk, checkout_session_id__isnull=True).update(
+    stored = Order.objects.filter(pk=order.pk, checkout_session_id__isnull=True).update(
         checkout_session_id=session.id, checkout_url=session.url or "", checkout_expires_at=expires_at
     )
-    order.refresh_from_db()
+    if stored:
+        order.checkout_session_id, order.checkout_url = session.id, session.url or ""
+        order.checkout_expires_at = expires_at
+    else:
+        order.refresh_from_db()  # a concurrent request stored its session first: give out that one
     return CheckoutStart(order=order, url=order.checkout_url or session.url or "")

@@ -23,9 +23,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import CartItem
+from marketplace import money
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import Charge, CheckoutSession, PaymentIntent
@@ -67,6 +69,22 @@ CONFIRMING = (
 CONFIRM_AFTER = timedelta(seconds=30)
 PAYMENT_NOT_COMPLETED = "Payment not completed. Your cart is still there; you can pay again whenever you like."
 EXPIRED_MESSAGE = "The payment window closed before payment, so the reserved items were released."
+# A payment for several shops of which one shop's part cannot be delivered: only that part is refunded.
+GROUP_SOLD_OUT_REFUNDED = (
+    "Your payment arrived after your reservation ran out, and an item of this shop has sold out meanwhile. "
+    "We refunded this order ({amount}) in full; your orders from the other shops in the same payment go ahead. "
+    "The refund shows on your statement within 5 to 10 days."
+)
+GROUP_SHOP_STOPPED_REFUNDED = (
+    "Your payment arrived after this shop stopped taking orders, so we refunded this order ({amount}) in full; "
+    "your orders from the other shops in the same payment go ahead. The refund shows on your statement within "
+    "5 to 10 days."
+)
+GROUP_SHOP_STOPPED = (
+    "A shop in this payment stopped taking orders before you paid, so the payment was canceled for every shop "
+    "in it. Nothing was charged, and your cart is as it was: you can pay for the other shops again."
+)
+GROUP_CANCELED = "You canceled this payment, so its orders from every shop in it are canceled. Nothing was charged."
 
 
 def _paid_charge(session: CheckoutSession) -> Charge | None:
@@ -100,6 +118,26 @@ def order_id_of(obj: CheckoutSession | PaymentIntent | Charge) -> int | None:
         return None
 
 
+def checkout_group_id_of(obj: CheckoutSession | PaymentIntent | Charge) -> int | None:
+    """Our checkout group id on a Stripe object of a payment for several shops (`metadata.checkout_group`)."""
+    raw = obj.metadata.get("checkout_group")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def order_ids_of(obj: CheckoutSession | PaymentIntent | Charge) -> list[int]:
+    """The orders a Stripe object pays: its one order, or every order of its checkout group (id order)."""
+    order_id = order_id_of(obj)
+    if order_id is not None:
+        return [order_id]
+    group_id = checkout_group_id_of(obj)
+    if group_id is None:
+        return []
+    return list(Order.objects.filter(checkout_group_id=group_id).order_by("pk").values_list("pk", flat=True))
+
+
 def order_mark_paid(*, session: CheckoutSession) -> Order | None:
     """Stripe says the session is paid: make the order paid, once, whoever calls first.
 
@@ -107,10 +145,12 @@ def order_mark_paid(*, session: CheckoutSession) -> Order | None:
     the second finds the order paid and only links its payment. The payment and its ledger postings
     are recorded in the same transaction (`payments.services.payment_record_charge`); the charge
     is read before the row lock is taken. Returns None when the session is not one of our orders.
+    A session of several shops' orders settles each of them (`_group_mark_paid`) and returns the first.
     """
     order_id = order_id_of(session)
     if order_id is None:
-        return None
+        group_id = checkout_group_id_of(session)
+        return _group_mark_paid(session=session, group_id=group_id) if group_id is not None else None
     if session.payment_status != "paid":
         return Order.objects.filter(pk=order_id).first()
     return _settle_paid(order_id, _paid_charge(session), session_id=session.id)
@@ -177,6 +217,106 @@ def _settle_paid(order_id: int, charge: Charge | None, *, session_id: str | None
         return order
 
 
+def _group_mark_paid(*, session: CheckoutSession, group_id: int) -> Order | None:
+    """The paid session of a checkout group: each shop's order as `order_mark_paid` does for one,
+    under the row locks of all of them (id order, as every path takes them).
+
+    The payment is recorded once for the group; each order that can be delivered turns paid and
+    gets its seller's transfer as an outbox row (`groups.order_transfer_to_seller`, after the
+    commit); one that cannot (its shop stopped selling, its stock is gone after a late payment) is
+    refunded alone, that order's amount from the platform's charge, with a sentence: the other
+    shops' orders are not lost.
+    """
+    charge = _paid_charge(session) if session.payment_status == "paid" else None
+    with transaction.atomic():
+        orders = list(Order.objects.select_for_update().filter(checkout_group_id=group_id).order_by("pk"))
+        if not orders or session.payment_status != "paid":
+            return orders[0] if orders else None
+        payment = payment_record_charge(charge=charge) if charge is not None else None
+        if payment is not None:  # linked first: a refund of one of them finds it among the payment's orders
+            Order.objects.filter(pk__in=[o.pk for o in orders], payment__isnull=True).update(payment=payment)
+        for order in orders:
+            order.payment = payment or order.payment
+            if order.status in PAID_STATUSES or order.status == OrderStatus.REFUNDED:
+                order.save(update_fields=["payment", "updated_at"])
+                continue
+            if not seller_can_sell(Seller.objects.get(pk=order.seller_id)):
+                _refund_group_order(order, why="seller_stopped_selling", message=GROUP_SHOP_STOPPED_REFUNDED)
+                continue
+            if not try_reserve(order):
+                _refund_group_order(order, why="sold_out_after_reservation_expired", message=GROUP_SOLD_OUT_REFUNDED)
+                continue
+            _make_paid(order, session)
+            outbox_add("orders.transfer_to_seller", order.pk, key=f"order-transfer:{order.pk}")
+        return orders[0]
+
+
+def _make_paid(order: Order, session: CheckoutSession) -> None:
+    order.status = OrderStatus.PAID
+    order.paid_at = timezone.now()
+    order.closed_at = None
+    order.status_message = ""
+    order.payment_error = ""
+    order.payment_confirming_since = None
+    order.checkout_session_id = order.checkout_session_id or session.id
+    order.save(
+        update_fields=[
+            "payment",
+            "status",
+            "paid_at",
+            "closed_at",
+            "status_message",
+            "payment_error",
+            "stock_reserved",
+            "checkout_session_id",
+            "payment_confirming_since",
+            "updated_at",
+        ]
+    )
+    _remove_from_cart(order)
+    outbox_add("orders.email.order_confirmation", order.pk, key=f"order-confirmation:{order.pk}")
+    outbox_add("orders.email.new_order_for_seller", order.pk, key=f"order-new-for-seller:{order.pk}")
+
+
+def _refund_group_order(order: Order, *, why: str, message: str) -> None:
+    """Refund one shop's order of a payment for several shops: its amount from the platform's charge.
+    Nothing was transferred for it, so nothing is reversed and no fee is involved. A
+    `payments.Refund` like any other (written here, sent after the commit, recorded and posted with
+    what Stripe answers); release what the order holds and tell the buyer what happened to this part."""
+    payment = order.payment
+    if payment is None:
+        raise Conflict(f"order {order.pk} is paid but has no payment to refund")
+    amount = min(order.amount_total, payment_refundable(payment=payment))
+    if amount > 0:
+        refund = refund_create(
+            payment=payment,
+            amount=amount,
+            origin=RefundOrigin.LATE_PAYMENT,
+            reason=why.replace("_", " ").capitalize() + ".",
+            order_id=order.pk,
+            reverse_transfer=False,
+            refund_application_fee=False,
+        )
+        transaction.on_commit(lambda: _submit_quietly(refund.pk))
+    release_stock(order)
+    order.status = OrderStatus.REFUNDED
+    order.status_message = message.format(amount=money.format_money(order.amount_total, order.currency))
+    order.closed_at = timezone.now()
+    order.payment_confirming_since = None
+    order.save(
+        update_fields=[
+            "payment",
+            "status",
+            "status_message",
+            "closed_at",
+            "stock_reserved",
+            "payment_confirming_since",
+            "updated_at",
+        ]
+    )
+    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}")
+
+
 def _refund_late(order: Order, *, why: str, message: str) -> None:
     """A payment we will not keep (the stock is gone, or the shop stopped selling): refund it all,
     the seller's share and our fee included, release what the order still holds, tell the buyer.
@@ -238,17 +378,18 @@ def _close_unpaid(session: CheckoutSession, status: str, message: str, *, only_c
 
     `only_current_session`: leave the order alone when `session` is not its current Checkout Session.
     """
-    order_id = order_id_of(session)
-    if order_id is None:
+    order_ids = order_ids_of(session)
+    if not order_ids:
         return None
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(pk=order_id).first()
-        if order is None or order.status != OrderStatus.PENDING_PAYMENT:
-            return order
-        if only_current_session and order.checkout_session_id and order.checkout_session_id != session.id:
-            return order
-        close_order(order, status, message)
-        return order
+        orders = list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk"))
+        for order in orders:
+            if order.status != OrderStatus.PENDING_PAYMENT:
+                continue
+            if only_current_session and order.checkout_session_id and order.checkout_session_id != session.id:
+                continue
+            close_order(order, status, message)
+        return orders[0] if orders else None
 
 
 def order_record_payment_error(*, order_id: int, message: str) -> None:
@@ -268,12 +409,14 @@ def order_record_charge(*, order_id: int | None, charge: Charge) -> None:
     if charge.status != "succeeded":
         return
     charge, _ = charge_with_balance_transaction(charge=charge)
+    order_ids = [order_id] if order_id is not None else order_ids_of(charge)
     with transaction.atomic():
-        if order_id is not None:
-            order_id = Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True).first()
+        order_ids = list(
+            Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk", flat=True)
+        )
         payment = payment_record_charge(charge=charge)
-        if payment is not None and order_id is not None:
-            Order.objects.filter(pk=order_id, payment__isnull=True).update(payment=payment)
+        if payment is not None and order_ids:
+            Order.objects.filter(pk__in=order_ids, payment__isnull=True).update(payment=payment)
 
 
 def order_sync_from_stripe(*, order: Order) -> Order:
@@ -298,9 +441,14 @@ def order_sync_from_stripe(*, order: Order) -> Order:
 
 
 def _mark_confirming(order: Order) -> Order:
-    Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING_PAYMENT, payment_confirming_since__isnull=True).update(
-        payment_confirming_since=timezone.now(), status_message=CONFIRMING, updated_at=timezone.now()
-    )
+    """The order, and the other shops' orders of its payment when it is a group's, say "we are
+    confirming your payment"."""
+    same_payment = Q(pk=order.pk)
+    if order.checkout_group_id is not None:
+        same_payment |= Q(checkout_group_id=order.checkout_group_id)
+    Order.objects.filter(
+        same_payment, status=OrderStatus.PENDING_PAYMENT, payment_confirming_since__isnull=True
+    ).update(payment_confirming_since=timezone.now(), status_message=CONFIRMING, updated_at=timezone.now())
     order.refresh_from_db()
     return order
 
@@ -360,7 +508,8 @@ def orders_close_checkouts_of_seller(*, seller_id: int) -> int:
         if session.payment_status == "paid":
             order_mark_paid(session=session)
         elif session.status == "expired":
-            order = _close_unpaid(session, OrderStatus.CANCELED, SHOP_STOPPED, only_current_session=True)
+            message = SHOP_STOPPED if checkout_group_id_of(session) is None else GROUP_SHOP_STOPPED
+            order = _close_unpaid(session, OrderStatus.CANCELED, message, only_current_session=True)
             closed += order is not None and order.status == OrderStatus.CANCELED
     return closed
 
@@ -380,11 +529,17 @@ def order_cancel(*, order: Order, buyer: Any) -> Order:
             if synced.status != OrderStatus.PENDING_PAYMENT:
                 return synced
             raise
+    together = [order.pk]
+    if order.checkout_group_id is not None:
+        together = list(
+            Order.objects.filter(checkout_group_id=order.checkout_group_id).order_by("pk").values_list("pk", flat=True)
+        )
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        if locked.status == OrderStatus.PENDING_PAYMENT:
-            close_order(locked, OrderStatus.CANCELED, "You canceled this order. Nothing was charged.")
-        return locked
+        for locked in Order.objects.select_for_update().filter(pk__in=together).order_by("pk"):
+            if locked.status == OrderStatus.PENDING_PAYMENT:
+                text = GROUP_CANCELED if len(together) > 1 else "You canceled this order. Nothing was charged."
+                close_order(locked, OrderStatus.CANCELED, text)
+        return Order.objects.get(pk=order.pk)
 
 
 def orders_sweep_expired(*, now: datetime | None = None, limit: int = 200) -> int:

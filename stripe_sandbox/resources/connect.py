@@ -11,13 +11,22 @@ from typing import Any
 from .. import money
 from ..core import Core, Ctx, Route, diff
 from ..errors import StripeError, invalid
-from ..store import PLATFORM, Obj, empty_billing_details, list_envelope, new_id, template
+from ..store import PLATFORM, Obj, Store, empty_billing_details, list_envelope, new_id, template
 from .payments import check_destination
 
 INSUFFICIENT_FUNDS = (
     "You have insufficient available funds in your Stripe account. Try adding funds directly to your available "
     "balance by creating Charges using the 4000000000000077 test card. See: "
     "https://stripe.com/docs/testing#available-balance"
+)
+
+
+# [SCT] "Reverse transfers" / [TRR]: a separate transfer is reversed only when the connected
+# account's *available* balance covers it. Stripe's exact wording and code: UNCONFIRMED.
+REVERSAL_INSUFFICIENT_FUNDS = (
+    "Insufficient funds in the destination account's available balance to reverse this transfer. A transfer "
+    "made with separate charges and transfers can be reversed only up to the connected account's available "
+    "balance."
 )
 
 
@@ -301,6 +310,7 @@ def transfer_create(ctx: Ctx) -> Obj:
     if p["amount"] < 1:
         raise invalid("Amount must be at least 1", param="amount", code="amount_too_small")
     available_on = None
+    transfer_group = p.get("transfer_group")
     if p.get("source_transaction"):
         charge = ctx.store.get(p["source_transaction"], "charge", PLATFORM, label="charge")
         moved = sum(t["amount"] for t in ctx.store.find("transfer", PLATFORM, source_transaction=charge["id"]))
@@ -315,6 +325,7 @@ def transfer_create(ctx: Ctx) -> Obj:
                 param="currency",
             )
         available_on = charge.get("_available_on")
+        transfer_group = _source_transfer_group(ctx.store, charge, transfer_group)
     elif money.available(ctx.store, PLATFORM, currency) < p["amount"]:
         raise invalid(INSUFFICIENT_FUNDS, code="balance_insufficient")
     return create_transfer(
@@ -323,11 +334,29 @@ def transfer_create(ctx: Ctx) -> Obj:
         currency=currency,
         destination=p["destination"],
         source_transaction=p.get("source_transaction"),
-        transfer_group=p.get("transfer_group"),
+        transfer_group=transfer_group,
         metadata=p.get("metadata") or {},
         available_on=available_on,
         description=p.get("description"),
     )
+
+
+def _source_transfer_group(store: Store, charge: Obj, requested: str | None) -> str:
+    """[SCT] "Transfer availability": a transfer with a ``source_transaction`` takes the charge's
+    ``transfer_group``; a charge without one gets ``group_<payment intent id>``, written on the charge
+    (and its PaymentIntent) and on the transfer. Which value wins when the request names another
+    group than the charge's is not documented; the charge's does here. A request naming a group
+    for a charge that has none keeps it for this transfer only (UNCONFIRMED)."""
+    if charge.get("transfer_group"):
+        return str(charge["transfer_group"])
+    if requested:
+        return requested
+    group = f"group_{charge.get('payment_intent') or charge['id']}"
+    charge["transfer_group"] = group
+    intent = store.objects.get(charge.get("payment_intent") or "")
+    if intent is not None and not intent.get("transfer_group"):
+        intent["transfer_group"] = group
+    return group
 
 
 def transfer_retrieve(ctx: Ctx, tr_id: str) -> Obj:
@@ -358,6 +387,9 @@ def reversal_create(ctx: Ctx, tr_id: str) -> Obj:
     if left <= 0:
         raise invalid(f"Transfer {tr_id} has already been fully reversed.")
     amount = p.get("amount") or left
+    seller_available = money.available(ctx.store, transfer["destination"], transfer["currency"])
+    if _is_separate_transfer(ctx.store, transfer) and seller_available < amount:
+        raise invalid(REVERSAL_INSUFFICIENT_FUNDS, param="amount", code="balance_insufficient")
     reversal = create_reversal(ctx.core, transfer, amount, metadata=p.get("metadata") or {})
     if p.get("refund_application_fee") and transfer.get("source_transaction"):
         charge = ctx.store.objects.get(transfer["source_transaction"])
@@ -369,6 +401,13 @@ def reversal_create(ctx: Ctx, tr_id: str) -> Obj:
             if share > 0:
                 create_fee_refund(ctx.core, fee, share, metadata={})
     return reversal
+
+
+def _is_separate_transfer(store: Store, transfer: Obj) -> bool:
+    """A transfer the platform made itself (separate charges and transfers, with or without a
+    ``source_transaction``), as opposed to the one Stripe made for a destination charge."""
+    charge = store.objects.get(transfer.get("source_transaction") or "")
+    return charge is None or charge.get("transfer") != transfer["id"]
 
 
 def reversal_list(ctx: Ctx, tr_id: str) -> Obj:

@@ -125,14 +125,22 @@ def test_cart_writes_need_the_csrf_token() -> None:
     assert response.status_code == 403 and response.json()["error"]["code"] == "csrf_failed"
 
 
-def test_public_listings_query_count_does_not_grow(client: Client, django_assert_max_num_queries: Any) -> None:
+def test_public_listings_query_count_does_not_grow(
+    client: Client, django_assert_max_num_queries: Any, django_assert_num_queries: Any
+) -> None:
+    """Count + page the first time after a change, whatever the number of listings; then nothing, from
+    the storefront's cache (catalog/cache.py), until the next change."""
     seller = SellerFactory()
-    ListingFactory.create_batch(5, seller=seller)
+    ListingFactory.create_batch(12, seller=seller)
     with django_assert_max_num_queries(3) as few:
-        assert client.get("/api/v1/listings").json()["count"] == 5
-    ListingFactory.create_batch(45, seller=seller)
+        assert client.get("/api/v1/listings").json()["count"] == 12
+    with django_assert_num_queries(0):
+        assert client.get("/api/v1/listings").json()["count"] == 12
+    ListingFactory.create_batch(188, seller=seller)
     with django_assert_max_num_queries(3) as many:
         assert len(client.get("/api/v1/listings").json()["items"]) == 24
+    with django_assert_num_queries(0):
+        assert client.get("/api/v1/listings").json()["count"] == 200
     assert len(few.captured_queries) == len(many.captured_queries)
 
 

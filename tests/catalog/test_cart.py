@@ -47,7 +47,7 @@ def test_quantities_are_checked_against_stock(client: Client) -> None:
     assert "out of stock" in add(client, sold_out).content.decode()
 
 
-def test_cart_groups_items_by_seller_with_totals_per_currency_and_says_each_shop_is_paid_separately(
+def test_cart_groups_items_by_seller_with_totals_per_currency_and_says_each_currency_is_paid_separately(
     client: Client,
 ) -> None:
     usd_shop = SellerFactory(shop_name="Kiln & Co")
@@ -57,10 +57,10 @@ def test_cart_groups_items_by_seller_with_totals_per_currency_and_says_each_shop
     add(client, ListingFactory(seller=jpy_shop, title="Tea bowl", price=3000), 2)
     page = client.get(reverse("cart")).content.decode()
     assert page.count('data-testid="cart-group"') == 2
-    assert "Each shop is paid separately" in page
+    assert "so you pay 2 times: once per currency (USD, JPY)" in page
     assert '<li data-testid="total-usd">USD: <strong>$29.99</strong></li>' in page
     assert '<li data-testid="total-jpy">JPY: <strong>¥6,000</strong></li>' in page
-    # One checkout per shop: each group posts its own seller and currency to the checkout.
+    # One payment per currency; a currency with one shop posts that seller and currency.
     assert page.count('data-testid="pay-button"') == 2
     assert page.count(f'action="{reverse("checkout")}"') == 2
     assert f'name="seller_id" value="{jpy_shop.pk}"' in page and 'name="currency" value="jpy"' in page

@@ -61,9 +61,9 @@ def test_seller_lists_buyer_finds_and_fills_a_two_currency_cart(  # type: ignore
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add to cart").click()
 
-    # Two shops, two checkouts, one total per currency with the right decimals.
+    # Two shops in two currencies: two payments, one total per currency with the right decimals.
     expect(page.get_by_test_id("cart-group")).to_have_count(2)
-    expect(page.get_by_test_id("per-seller-note")).to_contain_text("Each shop is paid separately")
+    expect(page.get_by_test_id("per-seller-note")).to_contain_text("you pay 2 times: once per currency")
     expect(page.get_by_test_id("total-usd")).to_have_text("USD: $25.00")
     expect(page.get_by_test_id("total-jpy")).to_have_text("JPY: ¥6,000")
     pay = page.get_by_role("button", name="Pay $25.00 to Kiln & Co")

@@ -182,6 +182,41 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep(client.v1.balance.retrieve())
     keep(client.v1.balance.retrieve(options={"stripe_account": seller}))
 
+    # Separate charges and transfers (a cart with several shops): one platform charge with a
+    # transfer group, a transfer per seller from it, and a reversal of one of them.
+    cart = keep(
+        client.v1.checkout.sessions.create(
+            params={
+                "mode": "payment",
+                "success_url": "http://app/success?session={CHECKOUT_SESSION_ID}",
+                "cancel_url": "http://app/cancel",
+                "line_items": [
+                    {
+                        "price_data": {"currency": "usd", "unit_amount": 6_000, "product_data": {"name": "Vase"}},
+                        "quantity": 1,
+                    }
+                ],
+                "payment_intent_data": {"transfer_group": "checkout_1", "metadata": {"checkout_group": "1"}},
+            }
+        )
+    )
+    control(sb, f"checkout/sessions/{cart.id}/pay", card="4000000000000077")
+    cart_pi = client.v1.payment_intents.retrieve(client.v1.checkout.sessions.retrieve(cart.id).payment_intent)
+    cart_charge = keep(client.v1.charges.retrieve(cart_pi.latest_charge))
+    separate = keep(
+        client.v1.transfers.create(
+            params={
+                "amount": 5_400,
+                "currency": "usd",
+                "destination": seller,
+                "source_transaction": cart_charge.id,
+                "metadata": {"order_id": "1"},
+            }
+        )
+    )
+    assert separate.transfer_group == "checkout_1"
+    keep(client.v1.transfers.reversals.create(separate.id, params={"amount": 1_000}))
+
     declined = destination_session(client, seller, 3_000, 300)
     control(sb, f"checkout/sessions/{declined.id}/pay", card="4000000000000002")
     keep(client.v1.payment_intents.retrieve(client.v1.checkout.sessions.retrieve(declined.id).payment_intent))

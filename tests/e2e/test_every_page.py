@@ -209,6 +209,7 @@ NOT_PAGES = {
     "stripe_webhook": "Stripe's POSTs, signed",
     "stripe_connect_webhook": "Stripe's POSTs, signed",
     "healthz": "JSON for load balancers",
+    "favicon": "a redirect to the site's icon (an SVG file)",
     "sell_onboarding_refresh": "Stripe's refresh_url: always a redirect to Stripe's hosted onboarding",
     "mfa_download_recovery_codes": "a text file download",
     "sell_statement": "a CSV file download",

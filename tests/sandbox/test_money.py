@@ -231,6 +231,88 @@ def test_separate_charge_and_transfer_with_source_transaction(client: stripe.Str
     assert exc.value.code == "balance_insufficient"
 
 
+@pytest.mark.parametrize(("currency", "country"), [("usd", "US"), ("jpy", "JP")])
+def test_source_transaction_transfers_inherit_or_create_the_transfer_group(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, country: str
+) -> None:
+    """[SCT] "Transfer availability": the charge's group is the transfer's; a charge without one gets
+    ``group_<pi>``, written on the charge and on the transfer."""
+    seller = onboarded_account(client, sb, country=country)
+    grouped = client.v1.payment_intents.create(
+        params={
+            "amount": 5_000,
+            "currency": currency,
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "return_url": RETURN_URL,
+            "transfer_group": "checkout_7",
+        }
+    )
+    tr = client.v1.transfers.create(
+        params={
+            "amount": 1_000,
+            "currency": currency,
+            "destination": seller,
+            "source_transaction": grouped.latest_charge,
+        }
+    )
+    assert tr.transfer_group == "checkout_7"
+    bare = client.v1.payment_intents.create(
+        params={
+            "amount": 5_000,
+            "currency": currency,
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "return_url": RETURN_URL,
+        }
+    )
+    tr = client.v1.transfers.create(
+        params={"amount": 1_000, "currency": currency, "destination": seller, "source_transaction": bare.latest_charge}
+    )
+    assert tr.transfer_group == f"group_{bare.id}"
+    assert client.v1.charges.retrieve(bare.latest_charge).transfer_group == f"group_{bare.id}"
+    listed = client.v1.transfers.list(params={"transfer_group": f"group_{bare.id}"}).data
+    assert [t.id for t in listed] == [tr.id]
+
+
+@pytest.mark.parametrize(("currency", "country"), [("usd", "US"), ("jpy", "JP")])
+def test_reversing_a_separate_transfer_needs_the_sellers_available_balance(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, country: str
+) -> None:
+    """[SCT] "Reverse transfers": only up to the connected account's available balance; pending funds
+    do not count. A destination charge's transfer is not held to it (its refunds check, elsewhere)."""
+    seller = onboarded_account(client, sb, country=country)
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 10_000,
+            "currency": currency,
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "return_url": RETURN_URL,
+        }
+    )
+    tr = client.v1.transfers.create(
+        params={"amount": 9_000, "currency": currency, "destination": seller, "source_transaction": pi.latest_charge}
+    )
+    assert balances(client, seller, currency) == (0, 9_000)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.transfers.reversals.create(tr.id, params={"amount": 1_000})
+    assert exc.value.code == "balance_insufficient"
+    assert balances(client, seller, currency) == (0, 9_000)
+    assert client.v1.transfers.retrieve(tr.id).amount_reversed == 0
+    control(sb, "clock/advance", seconds=3 * DAY)  # the charge's funds are available, and so the transfer's
+    payouts = client.v1.payouts.list(options={"stripe_account": seller}).data
+    for payout in payouts:  # the daily payout swept them: nothing is available to reverse again
+        control(sb, f"payouts/{payout.id}/fail", failure_code="account_closed")
+    assert balances(client, seller, currency) == (9_000, 0)
+    reversal = client.v1.transfers.reversals.create(tr.id, params={"amount": 4_000})
+    assert reversal.amount == 4_000
+    assert balances(client, seller, currency) == (5_000, 0)
+    client.v1.transfers.reversals.create(tr.id)  # the rest, which the available balance covers
+    assert balances(client, seller, currency) == (0, 0)
+    assert client.v1.transfers.retrieve(tr.id).reversed is True
+
+
 def test_available_immediately_card_and_manual_payout(client: stripe.StripeClient, sb: Sandbox) -> None:
     seller = onboarded_account(client, sb)
     session = destination_session(client, seller, 10_000, 1_000)

@@ -437,7 +437,7 @@ PAGES: dict[str, Row] = {
     "stripe_webhook": Row(GET=same("405"), POST=same("400")),
     "stripe_connect_webhook": Row(GET=same("405"), POST=same("400")),
     "healthz": Row(GET=same("200"), POST=same("405")),
-    "favicon.ico": Row(GET=same("301"), POST=same("301")),
+    "favicon": Row(GET=same("301"), POST=same("301")),
     "api-v1:openapi-json": Row(GET=same("200"), POST=same("200")),
     "api-v1:openapi-view": Row(GET=same("200"), POST=same("200")),
     "api-v1:api-root": Row(GET=same("404"), POST=same("404")),

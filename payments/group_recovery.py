@@ -1,0 +1,149 @@
+"""Recovering a lost dispute on a payment for several shops (separate charges and transfers).
+
+Stripe debits the platform for the whole dispute; the platform recovers it from the sellers in
+proportion to their share of the disputed amount, each by its own reversal of its own transfer
+(`../shared/stripe-reference/connect-behaviour.md` §f "Disputes"):
+
+- the disputed amount is split over the payment's orders by what each still holds of the charge (its
+  total less its refunds), by largest remainder, so the parts add up to the dispute;
+- with `DISPUTE_RECOVERY=seller_share` (default) each seller gives back its net share of its part
+  (its transfer x part / order total, rounded half up), so it ends as if that part of the sale never
+  happened and the platform bears its fee's share; `seller_share_and_fee` adds Stripe's dispute fee,
+  split the same way, as debt; `none` recovers nothing;
+- a reversal of a separate transfer needs the seller's *available* balance: what it cannot cover is
+  that seller's debt (`SellerDebt`, one per dispute and seller), collected later as the disputes
+  issue does (`recovery.seller_debts_collect`).
+
+Each reversal's key is the dispute and the order, and carries in its metadata the fee the platform
+gives back, so `transfer.reversed` posts the same legs (`payouts.services.transfer_reversal_record`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+
+from marketplace import money
+from marketplace.errors import InvalidInput
+from marketplace.gateway import transfers as gateway_transfers
+from marketplace.gateway.balances import balance_retrieve
+from payments.models import OPEN_REFUND_STATUSES, Dispute, DisputeStatus, Payment, RecoveryStatus, SellerDebt
+from payouts.models import Transfer
+from payouts.services import transfer_reversal_from_stripe
+
+if TYPE_CHECKING:
+    from orders.models import Order
+    from sellers.models import Seller
+
+
+@dataclass(frozen=True)
+class DisputeShare:
+    """One shop's part of a dispute on a payment for several shops, and what recovering it takes."""
+
+    order: Order
+    disputed: int  # the order's part of the disputed amount
+    reversal: int  # what its seller gives back from its transfer: its net share of that part
+    fee_given_back: int  # the platform fee's share of that part, which the platform bears
+
+
+def pays_checkout_group(payment: Payment | None) -> bool:
+    return payment is not None and payment.orders.filter(checkout_group__isnull=False).exists()
+
+
+def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]:
+    """Split a dispute of `amount` over the payment's orders and give each seller's recovery (see the
+    module docstring). Three orders of 10000, 3333 and 1250 (fees 1030, 167, 0) disputed for 5000:
+    parts 3429, 1143, 428; reversals 3076, 1086, 428; fees given back 353, 57, 0."""
+    orders = list(
+        payment.orders.filter(checkout_group__isnull=False)
+        .select_related("seller")
+        .annotate(refunded=Coalesce(Sum("refunds__amount", filter=Q(refunds__status__in=OPEN_REFUND_STATUSES)), 0))
+        .order_by("pk")
+    )
+    weights = [max(0, order.amount_total - order.refunded) for order in orders]
+    if not orders or sum(weights) == 0:
+        return []
+    parts = money.split_by_largest_remainder(min(amount, sum(weights)), weights)
+    transfers = {t.stripe_id: t for t in Transfer.objects.filter(stripe_id__in=[o.stripe_transfer_id for o in orders])}
+    shares = []
+    for order, part in zip(orders, parts, strict=True):
+        transfer = transfers.get(order.stripe_transfer_id)
+        reversal = 0
+        if transfer is not None and part:
+            reversal = min(
+                transfer.amount - transfer.amount_reversed,
+                money.round_half_up_div(transfer.amount * part, order.amount_total),
+            )
+        shares.append(DisputeShare(order=order, disputed=part, reversal=reversal, fee_given_back=part - reversal))
+    return shares
+
+
+def _available(*, stripe_account: str, currency: str) -> int:
+    """The seller's *available* balance: what a reversal of a separate transfer may take."""
+    balance = balance_retrieve(account=stripe_account)
+    return sum(part.amount for part in balance.available if part.currency == currency)
+
+
+def group_dispute_recover(*, dispute_id: int) -> tuple[Dispute, list[Seller]] | None:
+    """Recover a lost dispute on a payment for several shops, once (the dispute's row lock and its
+    `recovery` mark); None when the dispute is not on such a payment. Returns the dispute and the
+    sellers left with a debt, for the caller to collect after the commit."""
+    with transaction.atomic():
+        dispute = Dispute.objects.select_for_update(of=("self",)).select_related("payment").get(pk=dispute_id)
+        if not pays_checkout_group(dispute.payment):
+            return None
+        assert dispute.payment is not None
+        if dispute.status != DisputeStatus.LOST or dispute.recovery:
+            return dispute, []
+        mode = str(settings.DISPUTE_RECOVERY)
+        shares = group_dispute_shares(payment=dispute.payment, amount=dispute.amount) if mode != "none" else []
+        if not shares:
+            dispute.recovery = RecoveryStatus.NOT_RECOVERED
+            dispute.save(update_fields=["recovery", "updated_at"])
+            return dispute, []
+        fee = dispute.dispute_fee if mode == "seller_share_and_fee" else 0
+        fee_parts = money.split_by_largest_remainder(fee, [s.disputed for s in shares]) if fee else [0] * len(shares)
+        recovered_total, indebted = 0, []
+        for share, fee_part in zip(shares, fee_parts, strict=True):
+            recovered = _recover_share(dispute, share)
+            owed = share.reversal - recovered + fee_part
+            if owed > 0:
+                SellerDebt.objects.create(
+                    seller=share.order.seller, dispute=dispute, currency=dispute.currency, amount=owed
+                )
+                indebted.append(share.order.seller)
+            recovered_total += recovered
+        dispute.recovered_amount = recovered_total
+        dispute.recovery = RecoveryStatus.DEBT if indebted else RecoveryStatus.RECOVERED
+        dispute.save(update_fields=["recovered_amount", "recovery", "updated_at"])
+        return dispute, indebted
+
+
+def _recover_share(dispute: Dispute, share: DisputeShare) -> int:
+    """Reverse what the seller's available balance covers of its share (all of it, with the fee given
+    back; or what is there, without); returns what was taken back."""
+    if share.reversal <= 0:
+        return 0
+    account = str(share.order.seller.stripe_account_id)
+    holds = _available(stripe_account=account, currency=dispute.currency)
+    amount, fee_back = (share.reversal, share.fee_given_back) if holds >= share.reversal else (holds, 0)
+    if amount <= 0:
+        return 0
+    try:
+        reversal = gateway_transfers.transfer_reversal_create(
+            transfer_id=share.order.stripe_transfer_id,
+            amount=amount,
+            idempotency_ids=("dispute", dispute.pk, share.order.pk),
+            metadata={"reason": "dispute_recovery", "platform_fee_refunded": str(fee_back)},
+        )
+    except InvalidInput as exc:
+        if exc.code != "balance_insufficient":
+            raise
+        return 0  # the balance moved meanwhile: all of it becomes the seller's debt
+    transfer_reversal_from_stripe(reversal=reversal, destination=account)
+    return amount

@@ -1,0 +1,185 @@
+"""Recovering a lost dispute from the seller, and collecting what the seller could not pay then.
+
+Stripe debits the platform for a dispute on a destination charge and never takes anything back
+from the seller by itself; the platform does, by reversing the transfer (`DISPUTE_RECOVERY`):
+
+- `seller_share` (default): the disputed part of the transfer is reversed with the application fee
+  refunded in proportion (Stripe's `refund_application_fee`), so the seller ends as if that part of
+  the sale never happened: 10000 sold with a 1000 fee, lost in full, takes 9000 from the seller.
+- `seller_share_and_fee`: that, plus Stripe's dispute fee (owed by the seller as a debt, collected
+  from the seller's balance now or later).
+- `none`: the platform bears the loss.
+
+A reversal beyond what the seller holds would leave the seller's Stripe balance negative, so the
+seller's balance (available + pending) is read first: what it cannot cover is recorded as the
+seller's debt (`SellerDebt`) and collected by reversals of the seller's later transfers when funds
+arrive (`balance.available` on the seller's account, and an hourly beat job), under the debt's row
+lock, each reversal keyed by the debt and what was collected before it, so never twice.
+
+Every reversal and fee refund is recorded and posted by `payouts.services` (the same records the
+`transfer.reversed` and `application_fee.refunded` events make), so the ledger equals Stripe.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from marketplace.errors import InvalidInput
+from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway import disputes as gateway_disputes
+from marketplace.gateway.balances import balance_retrieve
+from payments.group_recovery import group_dispute_recover
+from payments.models import Dispute, DisputeStatus, RecoveryStatus, SellerDebt
+from payouts.models import ApplicationFee, Transfer, TransferReversal
+from payouts.services import application_fee_refund_record, transfer_reversal_from_stripe
+from sellers.models import Seller
+
+logger = logging.getLogger(__name__)
+
+RECOVERY_MODES = ("seller_share", "seller_share_and_fee", "none")
+
+
+def seller_balance(*, stripe_account: str, currency: str) -> int:
+    """What the seller holds at Stripe in `currency`: available + pending (a reversal takes from both)."""
+    balance = balance_retrieve(account=stripe_account)
+    return sum(part.amount for part in (*balance.available, *balance.pending) if part.currency == currency)
+
+
+def dispute_recover(*, dispute_id: int) -> Dispute:
+    """Recover a lost dispute from its seller per `DISPUTE_RECOVERY`, once (the dispute's row lock and
+    its `recovery` mark; the reversal's key is the dispute). A dispute on a payment for several shops
+    is recovered from each of them (`group_recovery`)."""
+    group = group_dispute_recover(dispute_id=dispute_id)
+    if group is not None:
+        for seller in group[1]:
+            seller_debts_collect(seller=seller)
+        return group[0]
+    with transaction.atomic():
+        dispute = Dispute.objects.select_for_update(of=("self",)).select_related("seller", "payment").get(pk=dispute_id)
+        if dispute.status != DisputeStatus.LOST or dispute.recovery or dispute.seller is None:
+            return dispute
+        mode = str(settings.DISPUTE_RECOVERY)
+        payment = dispute.payment
+        transfer = Transfer.objects.filter(payment=payment).order_by("pk").first() if payment else None
+        if mode == "none" or transfer is None:
+            dispute.recovery = RecoveryStatus.NOT_RECOVERED
+            dispute.save(update_fields=["recovery", "updated_at"])
+            return dispute
+        account = str(dispute.seller.stripe_account_id)
+        fee = ApplicationFee.objects.filter(payment=payment).order_by("pk").first()
+        reversible = transfer.amount - transfer.amount_reversed
+        amount = min(dispute.amount, reversible)
+        fee_share = _fee_share(fee, amount, transfer.amount)
+        seller_share = amount - fee_share
+        owed_fee = dispute.dispute_fee if mode == "seller_share_and_fee" else 0
+        holds = seller_balance(stripe_account=account, currency=dispute.currency)
+        recovered = 0
+        if seller_share > 0 and holds >= seller_share:
+            reversal = _reverse(transfer, amount, refund_fee=fee_share > 0, ids=("dispute", dispute.pk))
+            _record_fee_refunds(fee)
+            recovered = seller_share
+        elif seller_share > 0 and holds > 0:
+            # Not enough for the whole share: take what is there (without the fee refund, which would
+            # give part of it straight back) and the rest becomes the seller's debt.
+            reversal = _reverse(transfer, holds, refund_fee=False, ids=("dispute", dispute.pk))
+            recovered = holds
+        else:
+            reversal = None
+        dispute.recovered_amount = recovered  # at once; a debt's collections add to it (`SellerDebt.collected`)
+        dispute.recovery_reversal_id = reversal.stripe_id if reversal is not None else ""
+        owed = seller_share - recovered + owed_fee
+        dispute.recovery = RecoveryStatus.DEBT if owed > 0 else RecoveryStatus.RECOVERED
+        dispute.save(update_fields=["recovered_amount", "recovery_reversal_id", "recovery", "updated_at"])
+        if owed > 0:
+            SellerDebt.objects.create(seller=dispute.seller, dispute=dispute, currency=dispute.currency, amount=owed)
+    if owed > 0:
+        seller_debts_collect(seller=dispute.seller)
+    return dispute
+
+
+def _fee_share(fee: ApplicationFee | None, amount: int, transfer_amount: int) -> int:
+    """The part of the fee Stripe refunds with a reversal of `amount` (in proportion, rounded half up,
+    never more than is left of the fee), as the sandbox and Stripe's docs describe it."""
+    if fee is None or transfer_amount <= 0:
+        return 0
+    share = (2 * fee.amount * amount + transfer_amount) // (2 * transfer_amount)
+    return min(share, fee.amount - fee.amount_refunded)
+
+
+def _reverse(transfer: Transfer, amount: int, *, refund_fee: bool, ids: tuple[object, ...]) -> TransferReversal:
+    stripe_reversal = gateway_disputes.transfer_reversal_create(
+        transfer_id=transfer.stripe_id,
+        amount=amount,
+        refund_application_fee=refund_fee,
+        idempotency_ids=ids,
+        metadata={"reason": "dispute_recovery"},
+    )
+    return transfer_reversal_from_stripe(reversal=stripe_reversal, destination=transfer.destination)
+
+
+def _record_fee_refunds(fee: ApplicationFee | None) -> None:
+    if fee is None:
+        return
+    for fee_refund in gateway_checkout.application_fee_refunds_list(fee.stripe_id):
+        application_fee_refund_record(
+            fee_refund_id=fee_refund.id,
+            application_fee_id=fee.stripe_id,
+            account=fee.account,
+            amount=fee_refund.amount,
+            currency=fee_refund.currency,
+            created=fee_refund.created,
+        )
+
+
+def seller_debts_collect(*, seller: Seller) -> int:
+    """Collect the seller's outstanding debts (oldest first) from what its Stripe balance holds now,
+    by reversing its transfers (newest first, up to what each has left). Returns what was collected.
+    Each debt is handled under its row lock and each reversal is keyed by the debt and what was
+    collected before it: a second run, or two at once, collect nothing twice."""
+    total = 0
+    account = str(seller.stripe_account_id or "")
+    if not account:
+        return 0
+    for debt_id in SellerDebt.objects.filter(seller=seller, settled_at__isnull=True).values_list("pk", flat=True):
+        with transaction.atomic():
+            debt = SellerDebt.objects.select_for_update().get(pk=debt_id)
+            if debt.outstanding <= 0:
+                continue
+            holds = seller_balance(stripe_account=account, currency=debt.currency)
+            wanted = min(debt.outstanding, holds)
+            transfers = Transfer.objects.filter(destination=account, currency=debt.currency).order_by("-created_at")
+            for transfer in transfers:
+                if wanted <= 0:
+                    break
+                take = min(wanted, transfer.amount - transfer.amount_reversed)
+                if take <= 0:
+                    continue
+                try:
+                    _reverse(transfer, take, refund_fee=False, ids=("debt", debt.pk, debt.collected))
+                except InvalidInput as exc:
+                    # A separate transfer (a payment for several shops) is reversed only from the
+                    # seller's *available* funds: what is pending is collected when it is available.
+                    if exc.code != "balance_insufficient":
+                        raise
+                    break
+                SellerDebt.objects.filter(pk=debt.pk).update(collected=F("collected") + take)
+                debt.refresh_from_db()
+                wanted -= take
+                total += take
+            if debt.outstanding <= 0:
+                SellerDebt.objects.filter(pk=debt.pk).update(settled_at=timezone.now())
+                others = SellerDebt.objects.filter(dispute_id=debt.dispute_id, settled_at__isnull=True)
+                if not others.exists():  # a dispute on several shops' payment may leave several debts
+                    Dispute.objects.filter(pk=debt.dispute_id).update(recovery=RecoveryStatus.RECOVERED)
+    return total
+
+
+def seller_debts_collect_all() -> int:
+    """The beat job: every seller with an outstanding debt."""
+    seller_ids = SellerDebt.objects.filter(settled_at__isnull=True).values_list("seller_id", flat=True).distinct()
+    return sum(seller_debts_collect(seller=seller) for seller in Seller.objects.filter(pk__in=list(seller_ids)))

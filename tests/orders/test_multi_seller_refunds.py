@@ -1,0 +1,150 @@
+"""Refunds on a payment for several shops (separate charges and transfers): the buyer is refunded
+from the platform's charge and only the refunded shop's transfer is reversed, with the platform's
+fee given back in proportion (the default policy). Against the sandbox, USD and JPY.
+
+Worked example. Kiln & Co's order: a $60.00 mug and a $40.00 plate, fee 10 % + 30 = $10.30, its
+transfer $89.70 (JPY: ¥6,000 + ¥4,000, fee ¥1,000, transfer ¥9,000). Refunding the plate:
+
+- the buyer gets $40.00 / ¥4,000 back from the platform's charge;
+- Kiln & Co gives back its net share, $89.70 x 40 / 100 = $35.88 (¥3,600); the platform gives up
+  its fee's share, $4.12 (¥400);
+- the other shops' transfers are untouched.
+
+Refunding the mug afterwards takes what is left: $53.82 (¥5,400), fee share $6.18 (¥600), so the
+fee shares add up to the fee ($10.30 / ¥1,000) and the reversals to the transfer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from marketplace.errors import InvalidInput
+from marketplace.gateway import checkout as gateway_checkout
+from marketplace.ledger.chart import APPLICATION_FEE_REFUNDS
+from marketplace.ledger.models import LedgerTransaction
+from marketplace.ledger.selectors import ledger_balance
+from orders import services
+from orders.models import Order
+from payments.models import Payment, RefundOrigin, RefundStatus
+from payments.services import REFUSALS, refund_create, refund_submit
+from payouts.models import Transfer
+from sellers.models import Seller
+from tests.factories import UserFactory
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
+from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
+
+pytestmark = pytest.mark.django_db
+
+EXAMPLE = {  # currency: (transfer, plate's share, its fee share, the rest's share, its fee share)
+    "usd": (8_970, 3_588, 412, 5_382, 618),
+    "jpy": (9_000, 3_600, 400, 5_400, 600),
+}
+
+
+def _paid_group(
+    sandbox: Any, capture: Any, currency: str, card: str = "4000000000000077"
+) -> tuple[list[Seller], list[Order]]:
+    shops = [active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House", "Paper Mill")]
+    kiln, tea, paper = shops
+    buyer = UserFactory()
+    items = [
+        (listing_of(kiln, price=6_000, title="Mug"), 1),
+        (listing_of(kiln, price=4_000, title="Plate"), 1),
+        (listing_of(tea, price=2_500, title="Cup"), 1),
+        (listing_of(paper, price=1_999, title="Notebook"), 1),
+    ]
+    started = services.checkout_start_cart(buyer=buyer, cart=cart_with(buyer, *items), currency=currency, **URLS)
+    assert started.group is not None
+    pay(sandbox, str(started.group.checkout_session_id), card=card)  # 0077: funds available at once
+    with capture(execute=True):
+        services.order_sync_from_stripe(order=started.orders[0])
+    return shops, list(Order.objects.filter(checkout_group=started.group).order_by("pk"))
+
+
+def _refund(order: Order, amount: int, capture: Any, **kwargs: Any) -> Any:
+    assert order.payment is not None
+    with capture(execute=True):
+        row = refund_create(
+            payment=order.payment, amount=amount, origin=RefundOrigin.SELLER, order_id=order.pk, **kwargs
+        )
+    return refund_submit(refund_id=row.pk)
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_refunding_one_line_of_one_shop_moves_only_that_shops_money(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    transfer, plate_share, plate_fee, rest_share, rest_fee = EXAMPLE[currency]
+    (kiln, tea, paper), (kiln_order, tea_order, paper_order) = _paid_group(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    assert kiln_order.seller_net == transfer
+    before = {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (tea, paper)}
+    platform_before = stripe_balances()[currency]
+    seen = {e["id"] for e in new_events(set())}
+
+    plate = _refund(kiln_order, 4_000, django_capture_on_commit_callbacks)
+
+    assert plate.status == RefundStatus.SUCCEEDED and plate.stripe_transfer_reversal_id
+    payment = Payment.objects.get()
+    charge = gateway_checkout.charge_retrieve(payment.stripe_charge_id)
+    assert (charge.amount_refunded, payment.amount_refunded) == (4_000, 4_000)
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - plate_share}
+    assert {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (tea, paper)} == before
+    assert stripe_balances()[currency] == platform_before - 4_000 + plate_share
+    assert Transfer.objects.get(stripe_id=kiln_order.stripe_transfer_id).amount_reversed == plate_share
+    assert Transfer.objects.get(stripe_id=tea_order.stripe_transfer_id).amount_reversed == 0
+    assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {currency: plate_fee}
+    assert_ledger_equals_stripe()
+    # Their events (refund.created, charge.refunded, transfer.reversed ...) post nothing twice: the
+    # reversal's metadata carries the fee it gives back, so its webhook posts the same legs.
+    postings = LedgerTransaction.objects.count()
+    events = [e for e in new_events(seen) if e["type"].startswith(("refund.", "charge.refund", "transfer."))]
+    assert "transfer.reversed" in {e["type"] for e in events}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert set(process(events)) == {"processed"}
+    assert LedgerTransaction.objects.count() == postings
+    assert_ledger_equals_stripe()
+
+    rest = _refund(kiln_order, 6_000, django_capture_on_commit_callbacks)
+    assert rest.status == RefundStatus.SUCCEEDED
+    assert stripe_balances(str(kiln.stripe_account_id)) == {}
+    assert plate_share + rest_share == transfer and plate_fee + rest_fee == kiln_order.application_fee_amount
+    assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {currency: plate_fee + rest_fee}
+    assert_ledger_equals_stripe()
+    with pytest.raises(InvalidInput) as exc:  # nothing of that order is left to refund
+        refund_create(payment=payment, amount=1, origin=RefundOrigin.SELLER, order_id=kiln_order.pk)
+    assert exc.value.code == "refund_exceeds_remaining"
+    with pytest.raises(InvalidInput) as exc:  # a refund of a payment for several shops names its order
+        refund_create(payment=payment, amount=100, origin=RefundOrigin.ADMIN)
+    assert exc.value.code == "refund_needs_order"
+    assert paper_order.payment_id == payment.pk
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_seller_whose_balance_cannot_cover_the_reversal_refuses_it_with_the_sentence_and_the_admin_can_absorb_it(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    (kiln, _tea, _paper), (kiln_order, _t, _p) = _paid_group(
+        sandbox,
+        django_capture_on_commit_callbacks,
+        currency,
+        card="4242424242424242",  # funds still pending
+    )
+    seller_before = stripe_balances(str(kiln.stripe_account_id))
+
+    refused = _refund(kiln_order, 4_000, django_capture_on_commit_callbacks)
+
+    assert (refused.status, refused.failure_code) == (RefundStatus.FAILED, "balance_insufficient")
+    assert refused.failure_message == REFUSALS["balance_insufficient"]
+    payment = Payment.objects.get()
+    assert gateway_checkout.charge_retrieve(payment.stripe_charge_id).amount_refunded == 0, "nothing was refunded"
+    assert stripe_balances(str(kiln.stripe_account_id)) == seller_before
+
+    absorbed = _refund(kiln_order, 4_000, django_capture_on_commit_callbacks, reverse_transfer=False)
+    assert absorbed.status == RefundStatus.SUCCEEDED and not absorbed.stripe_transfer_reversal_id
+    assert gateway_checkout.charge_retrieve(payment.stripe_charge_id).amount_refunded == 4_000
+    assert stripe_balances(str(kiln.stripe_account_id)) == seller_before, "the platform paid it"
+    assert_ledger_equals_stripe()

@@ -1,0 +1,144 @@
+"""A lost dispute recovered from the seller, against the sandbox over HTTP (USD and JPY).
+
+Worked example (fee rule 10%): 10000 paid, fee 1000, lost in full. The platform was debited 10000 +
+1500; reversing the transfer with the fee refunded takes the seller's 9000 back, so the seller ends
+at 0 (as if the sale never happened) and the platform at 680 - 11500 + 9000 = -1820 (USD; ¥640 ...
+= ¥-1,860 in JPY): it keeps the loss of its fee, Stripe's fee and the dispute fee.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from marketplace.ledger.models import LedgerTransaction
+from payments.models import Dispute, SellerDebt
+from payments.recovery import dispute_recover, seller_debts_collect, seller_debts_collect_all
+from payouts.models import ApplicationFeeRefund, TransferReversal
+from tests.factories import make_platform_admin
+from tests.orders.conftest import pay, signed_in
+from tests.payments.helpers import (
+    assert_ledger_equals_stripe,
+    ledger_balances,
+    new_events,
+    process,
+    stripe_balances,
+)
+from tests.payments.test_disputes import PLATFORM_NET, control, disputed_order
+from tests.payments.test_ledger_invariant import _checkout
+
+pytestmark = pytest.mark.django_db
+
+
+def _lose(sandbox: Any, currency: str, capture: Any) -> tuple[Any, Dispute, list[dict[str, Any]]]:
+    seller, _, events = disputed_order(sandbox, currency)
+    seen = {e["id"] for e in events}
+    dispute_id = next(e for e in events if e["type"] == "charge.dispute.created")["data"]["object"]["id"]
+    control(sandbox, f"disputes/{dispute_id}/resolve", outcome="lost")
+    events += new_events(seen)
+    with capture(execute=True):
+        assert "failed" not in process(events)
+    return seller, Dispute.objects.get(), events
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_lost_dispute_takes_the_sellers_share_back_with_the_fee_refunded(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    seller, dispute, events = _lose(sandbox, currency, django_capture_on_commit_callbacks)
+    account = str(seller.stripe_account_id)
+    assert (dispute.status, dispute.recovery, dispute.recovered_amount) == ("lost", "recovered", 9_000)
+    reversal = TransferReversal.objects.get()
+    assert (reversal.stripe_id, reversal.amount) == (dispute.recovery_reversal_id, 10_000)
+    assert ApplicationFeeRefund.objects.get().amount == 1_000
+    assert stripe_balances(account) == {} and stripe_balances() == {currency: PLATFORM_NET[currency] - 11_500 + 9_000}
+    assert_ledger_equals_stripe()
+
+    # Again, and the reversal's own events (transfer.reversed, application_fee.refunded): nothing twice.
+    dispute_recover(dispute_id=dispute.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events({e["id"] for e in events}))
+        assert "failed" not in process(events, copy=True)
+    assert TransferReversal.objects.count() == 1 and ApplicationFeeRefund.objects.count() == 1
+    assert LedgerTransaction.objects.filter(kind="transfer_reversal").count() == 1
+    assert_ledger_equals_stripe()
+
+
+def test_recovery_of_the_share_and_the_dispute_fee(
+    sandbox: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The seller also owes Stripe's dispute fee: taken from its other sale's funds at once."""
+    settings.DISPUTE_RECOVERY = "seller_share_and_fee"
+    seller, _, events = disputed_order(sandbox, "usd")
+    account = str(seller.stripe_account_id)
+    pay(sandbox, str(_checkout(seller, 5_000).checkout_session_id))  # another sale: 4500 for the seller
+    seen = {e["id"] for e in events}
+    dispute_id = next(e for e in events if e["type"] == "charge.dispute.created")["data"]["object"]["id"]
+    control(sandbox, f"disputes/{dispute_id}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events + new_events(seen))
+    dispute = Dispute.objects.get()
+    debt = SellerDebt.objects.get()
+    assert (debt.amount, debt.collected, debt.settled_at is not None) == (1_500, 1_500, True)
+    assert dispute.recovery == "recovered"
+    assert stripe_balances(account) == {"usd": 4_500 - 1_500}
+    assert_ledger_equals_stripe()
+
+
+def test_no_recovery_when_the_platform_bears_losses(
+    sandbox: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.DISPUTE_RECOVERY = "none"
+    seller, dispute, _ = _lose(sandbox, "jpy", django_capture_on_commit_callbacks)
+    assert dispute.recovery == "none" and not TransferReversal.objects.exists()
+    assert stripe_balances(str(seller.stripe_account_id)) == {"jpy": 9_000}
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    seller, _, events = disputed_order(sandbox, currency)
+    account = str(seller.stripe_account_id)
+    seen = {e["id"] for e in events}
+    dispute_id = next(e for e in events if e["type"] == "charge.dispute.created")["data"]["object"]["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+    # Three days later the seller's 9000 was paid out to its bank: its Stripe balance is empty.
+    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 3 * 86400}, timeout=10).raise_for_status()
+    assert stripe_balances(account) == {}
+    control(sandbox, f"disputes/{dispute_id}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    dispute = Dispute.objects.get()
+    debt = SellerDebt.objects.get()
+    assert (dispute.recovery, dispute.recovered_amount, debt.amount, debt.collected) == ("debt", 0, 9_000, 0)
+    assert not TransferReversal.objects.exists() and stripe_balances(account) == {}
+    assert seller_debts_collect_all() == 0  # nothing to take yet
+    owed = "$90.00" if currency == "usd" else "¥9,000"
+    assert f"You owe the platform {owed}" in signed_in(seller.user).get("/sell/disputes/").content.decode()
+    admin_page = signed_in(make_platform_admin()).get(f"/console/sellers/{seller.pk}/").content.decode()
+    assert f"Owes the platform from lost disputes:</strong> {owed}" in admin_page
+
+    # A later sale of 12000 lands: 10800 for the seller; the debt is collected from it, once.
+    later = _checkout(seller, 12_000)
+    seen = {e["id"] for e in new_events(set())}
+    pay(sandbox, str(later.checkout_session_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    assert seller_debts_collect(seller=seller) == 9_000
+    assert seller_debts_collect(seller=seller) == 0 and seller_debts_collect_all() == 0
+    debt.refresh_from_db()
+    dispute.refresh_from_db()
+    assert (debt.collected, debt.settled_at is not None, dispute.recovery) == (9_000, True, "recovered")
+    assert stripe_balances(account) == {currency: 10_800 - 9_000}
+    reversal = TransferReversal.objects.get()
+    later.refresh_from_db()
+    assert reversal.amount == 9_000 and reversal.transfer.payment == later.payment  # from the new sale
+    # Payouts are not posted to the ledger yet (i-money): the seller's ledger is over Stripe by the payout.
+    paid_out = 9_000
+    assert ledger_balances(account) == {currency: 10_800 - 9_000 + paid_out}
+    assert ledger_balances() == stripe_balances()
