@@ -221,7 +221,6 @@ NOT_PAGES = {
     "admin:jsi18n": "the admin's JavaScript catalog",
     "admin:view_on_site": "a redirect to the object's page on the site",
     "admin:None": "the admin's unnamed redirects (old object addresses, the catch-all)",
-    "None": "/favicon.ico: a redirect to the static icon (config/urls.py)",
 }
 # The API's operations answer JSON: every name in the api-v1 namespace but the ones above.
 NOT_PAGE_NAMESPACES = {"api-v1:": "JSON API operations"}
