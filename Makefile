@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: install demo test lint typecheck migrations-check pytest browsers axe bench bench-webhooks bench-sandbox bench-ledger bench-reconcile clean
+.PHONY: install demo test lint typecheck migrations-check pytest browsers axe bench bench-webhooks bench-sandbox bench-ledger bench-reconcile bench-pages clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -66,7 +66,7 @@ pytest: install browsers axe
 test: migrations-check lint typecheck pytest
 
 ## bench: benchmarks print figures against a baseline measured in the same run
-bench: bench-sandbox bench-webhooks bench-ledger bench-reconcile
+bench: bench-sandbox bench-webhooks bench-ledger bench-reconcile bench-pages
 
 bench-sandbox: install
 	$(PY) benchmarks/bench_sandbox.py
@@ -80,6 +80,10 @@ bench-ledger: install
 
 bench-reconcile: install
 	$(PY) benchmarks/bench_reconcile.py
+
+# Storefront pages and the listings API against a one-row view (gunicorn, its own database), then checkout.
+bench-pages: install
+	$(PY) benchmarks/bench_pages.py
 
 clean:
 	rm -rf $(VENV) .cache staticfiles db.sqlite3 db.sqlite3-wal db.sqlite3-shm .demo .pytest_cache .mypy_cache .ruff_cache

@@ -96,7 +96,7 @@ def listings(
             return ListingPageOut(items=[], count=0, page=1, pages=1)
         return _page(selectors.storefront_listings(category=current, seller_id=seller, query=query), page)
 
-    return storefront_cached(f"api-listings:{category}:{seller}:{page}:{query}", compute)
+    return storefront_cached(f"api-listings:{(category, seller, page, query)!r}", compute)
 
 
 @public_router.get("/listings/{listing_id}", response={200: ListingOut, **errors(404)}, url_name="listing")

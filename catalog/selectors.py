@@ -32,7 +32,12 @@ def storefront_listings(*, category: Category | None = None, seller_id: int | No
 
 
 def storefront_listing(*, listing_id: int) -> Listing:
-    listing = Listing.objects.visible().select_related("seller", "category").filter(pk=listing_id).first()
+    listing = (
+        Listing.objects.visible()
+        .select_related("seller", "category", "subscription_plan")
+        .filter(pk=listing_id)
+        .first()
+    )
     if listing is None:
         raise NotFound("This listing is not for sale.")
     return listing

@@ -180,9 +180,11 @@ def cart_get_or_create(*, user: Any, session: SessionBase) -> Cart:
 
 
 def _buyable(listing_id: int) -> Listing:
-    listing = Listing.objects.visible().filter(pk=listing_id).first()
+    listing = Listing.objects.visible().select_related("subscription_plan").filter(pk=listing_id).first()
     if listing is None:
         raise NotFound("This listing is not for sale.", code="listing_unavailable")
+    if hasattr(listing, "subscription_plan"):  # sold by subscription (the subscriptions app's plan)
+        raise InvalidInput("This is sold by subscription: press Subscribe on its page.", code="sold_by_subscription")
     return listing
 
 

@@ -37,7 +37,8 @@ def checkout(request: HttpRequest) -> HttpResponse:
         cart = cart_view(cart=cart_find(user=request.user, session=request.session))
         return render(request, "orders/checkout.html", {"cart": cart})
     raw_seller = request.POST.get("seller_id", "")
-    if raw_seller and not raw_seller.isdigit():
+    # ASCII digits that fit an id: str.isdigit() also takes "²" and 20,000-digit numbers, which int() refuses.
+    if raw_seller and not (raw_seller.isascii() and raw_seller.isdigit() and len(raw_seller) <= 18):
         messages.error(request, "Choose which shop to pay.")
         return redirect("cart")
     success, cancel = checkout_urls(request)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("frontend.sell_disputes")),  # the seller's disputes, statement and proof
     path("", include("frontend.card_views")),  # saved cards, buy now with one
     path("", include("frontend.sell_money_views")),  # balance, payouts, schedule, earnings, statement
+    path("", include("frontend.subscription_views")),  # subscribe, your subscriptions, subscribers and MRR
     path("sell/", sv.sell_home, name="sell_home"),
     path("sell/start/", sv.sell_start, name="sell_start"),
     path("sell/onboarding/continue/", sv.sell_onboarding_continue, name="sell_onboarding_continue"),

@@ -12,6 +12,10 @@ limit per web process), used TOTP codes are refused within a process. Counters s
 on each switch, in either direction. After a failure Redis is tried again every
 `RETRY_AFTER_SECONDS`, so an outage costs each process one failed connection per interval, not one
 per request (the connect and socket timeouts in settings keep that failure short).
+
+The storefront's cache (`catalog/cache.py`) lives here too, but only while Redis answers: it asks
+`is_shared()` and reads the database instead while this process is on its own memory, where one
+process's invalidation would not reach the others.
 """
 
 from __future__ import annotations

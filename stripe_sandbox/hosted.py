@@ -154,7 +154,7 @@ def _last_error(core: Core, session: Obj) -> str | None:
         seti = core.store.objects.get(session["setup_intent"] or "") or {}
         err = seti.get("last_setup_error") or {}
         return str(err["message"]) if seti.get("status") == "requires_payment_method" and err.get("message") else None
-    pi = core.store.objects.get(session["payment_intent"] or "")
+    pi = core.store.objects.get(session["payment_intent"] or session.get("_pi") or "")
     if pi is None or pi["status"] != "requires_payment_method":
         return None
     return payments.buyer_message(pi)
@@ -172,6 +172,15 @@ def _closed_session(session: Obj) -> Response:
         return page(
             "Card saved",
             f'<h1>Card saved</h1><p role="status">Your card is saved for later payments.</p>{link}',
+        )
+    if session["status"] == "complete" and session["mode"] == "subscription":
+        amount = money.format_amount(session["amount_total"], session["currency"])
+        back = checkout.success_url(session)
+        link = _back_link(back, "Return to") if back else ""
+        return page(
+            "Subscription started",
+            f'<h1>Subscription started</h1><p role="status">Your first payment of {esc(amount)} has been received. '
+            f"Later payments are taken automatically.</p>{link}",
         )
     if session["status"] == "complete":
         amount = money.format_amount(session["amount_total"], session["currency"])
@@ -216,9 +225,17 @@ def _render_checkout(core: Core, session: Obj, error: str | None, email: str | N
     cancel = f'<p><a href="{esc(session["cancel_url"])}">Cancel</a></p>' if session["cancel_url"] else ""
     pi = core.store.objects.get(session["payment_intent"] or "") or {}
     email = email or session["customer_email"] or pi.get("receipt_email") or ""
+    every = ""
+    if session["mode"] == "subscription":
+        rec = session["_line_items"][0]["price"]["recurring"]
+        every = (
+            f" every {rec['interval_count']} {rec['interval']}s"
+            if rec["interval_count"] > 1
+            else f" per {rec['interval']}"
+        )
     return page(
         "Checkout",
-        f"""<h1>Pay {esc(money.format_amount(session["amount_total"], cur))}</h1>
+        f"""<h1>Pay {esc(money.format_amount(session["amount_total"], cur))}{esc(every)}</h1>
 <table><thead><tr><th>Item</th><th>Qty</th><th>Amount</th></tr></thead><tbody>{rows}</tbody>
 <tfoot><tr><th colspan="2">Total</th><th id="total">{esc(money.format_amount(session["amount_total"], cur))}</th></tr>
 </tfoot></table>
@@ -264,7 +281,9 @@ def checkout_auth(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
             return _session_not_found()
         if session["status"] != "open":
             return _closed_session(session)
-        intent = core.store.objects.get(session["payment_intent"] or session.get("setup_intent") or "")
+        intent = core.store.objects.get(
+            session["payment_intent"] or session.get("_pi") or session.get("setup_intent") or ""
+        )
         if intent is None or intent["status"] != "requires_action":
             return redirect(_checkout_url(core, session))
         if req.command == "GET":

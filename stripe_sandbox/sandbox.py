@@ -6,9 +6,21 @@ import threading
 from types import TracebackType
 from typing import Any
 
-from . import control, hosted, scheduler
+from . import control, hosted, hosted_billing, scheduler
 from .core import Core, Route
-from .resources import accounts, balance, catalog, checkout, connect, disputes, events, files, methods, payments
+from .resources import (
+    accounts,
+    balance,
+    billing,
+    catalog,
+    checkout,
+    connect,
+    disputes,
+    events,
+    files,
+    methods,
+    payments,
+)
 from .server import Router, SandboxHTTPServer, make_handler
 from .store import Store
 from .webhooks import DEFAULT_API_VERSION, WebhookConfig, Webhooks
@@ -18,6 +30,7 @@ API_ROUTES: list[Route] = [
     *checkout.ROUTES,
     *payments.ROUTES,
     *methods.ROUTES,
+    *billing.ROUTES,
     *connect.ROUTES,
     *disputes.ROUTES,
     *files.ROUTES,
@@ -70,7 +83,9 @@ class Sandbox:
         return self.core.base_url
 
     def start(self) -> Sandbox:
-        handler = make_handler(self.core, Router(API_ROUTES), Router(hosted.ROUTES + control.ROUTES))
+        handler = make_handler(
+            self.core, Router(API_ROUTES), Router(hosted.ROUTES + hosted_billing.ROUTES + control.ROUTES)
+        )
         self._server = SandboxHTTPServer((self.host, self.port), handler)
         self.port = self._server.server_address[1]
         self.core.base_url = f"http://{self.host}:{self.port}"

@@ -1,7 +1,7 @@
 """The sandbox clock moving forward: whatever Stripe would do as time passes happens here, in order.
 
-Advancing walks through every UTC midnight in between, so a three-day jump pays out three times, each with only
-the funds that had become available by then.
+Advancing walks through every UTC midnight in between (and every subscription renewal or invoice retry time), so
+a three-day jump pays out three times, each with only the funds that had become available by then.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 
 from . import money
 from .core import Core
-from .resources import accounts, balance, checkout, payments
+from .resources import accounts, balance, billing, checkout, payments
 
 DAY = 86400
 
@@ -24,12 +24,15 @@ def advance(core: Core, seconds: int) -> int:
         base = int(time.time())
         start = base + store.clock_offset
         end = start + seconds
-        checkpoints = list(range((start // DAY + 1) * DAY, end + 1, DAY))
-        if not checkpoints or checkpoints[-1] != end:
-            checkpoints.append(end)
-        for t in checkpoints:
+        t = start
+        if seconds == 0:
+            run_due(core)
+        while t < end:
+            # Each UTC midnight in between, and each moment a subscription renews or an invoice is retried, so a
+            # renewal's charge is dated at the period's end.
+            t = min((t // DAY + 1) * DAY, end, billing.next_due(core, after=t) or end)
             store.clock_offset = t - base
-            run_due(core, midnight=t % DAY == 0 and t > start)
+            run_due(core, midnight=t % DAY == 0)
         store.clock_offset = end - base
         store.save()
         return end
@@ -66,6 +69,7 @@ def run_due(core: Core, *, midnight: bool = False) -> None:
     for refund in reversed(store.find("refund", None)):
         if refund.get("_settle_at") is not None and refund["_settle_at"] <= now:
             payments.settle_refund(core, refund)
+    billing.run_due(core)
     for session in store.find("checkout.session", None, status="open"):
         if session["expires_at"] <= now:
             checkout.expire_session(core, session)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "payouts",
+    "subscriptions",
     "frontend",
     "marketplace.webhooks",
     "marketplace.outbox",

@@ -254,6 +254,8 @@ class CheckoutSession(StripeObject):
     customer: IdRef | None = None
     payment_intent: Expandable[PaymentIntent] | None = None
     setup_intent: Expandable[SetupIntent] | None = None
+    subscription: IdRef | None = None
+    invoice: IdRef | None = None
     mode: str = "payment"
     url: str | None = None
     expires_at: int
@@ -609,10 +611,139 @@ class LoginLink(StripeResource):
     url: str
 
 
+# --- Subscriptions (shapes of the pinned version: basil and later) -----------------------------------
+
+
+class Recurring(StripeModel):
+    interval: str
+    interval_count: int
+
+
+class SubscriptionPrice(StripeModel):
+    id: str
+    unit_amount: int | None = None
+    currency: Currency
+    recurring: Recurring | None = None
+
+
+class SubscriptionItem(StripeModel):
+    """One price of a subscription; since 2025-03-31 (basil) the billing period lives here."""
+
+    id: str
+    price: SubscriptionPrice
+    quantity: int = 1
+    current_period_start: int
+    current_period_end: int
+
+
+class SubscriptionItems(StripeModel):
+    data: list[SubscriptionItem]
+
+
+class CancellationDetails(StripeModel):
+    reason: str | None = None
+
+
+class SubscriptionTransferData(StripeModel):
+    destination: IdRef
+
+
+class Subscription(StripeObject):
+    """A buyer's subscription to a seller's product: `status` active/past_due/canceled/incomplete...;
+    each paid invoice is a destination charge to `transfer_data.destination` with
+    `application_fee_percent` of it for the platform."""
+
+    OBJECT = "subscription"
+
+    customer: IdRef
+    status: str
+    currency: Currency
+    items: SubscriptionItems
+    cancel_at_period_end: bool
+    cancel_at: int | None = None
+    canceled_at: int | None = None
+    ended_at: int | None = None
+    cancellation_details: CancellationDetails | None = None
+    application_fee_percent: float | None = None
+    transfer_data: SubscriptionTransferData | None = None
+    latest_invoice: IdRef | None = None
+    default_payment_method: IdRef | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    created: int
+
+
+class InvoiceSubscriptionDetails(StripeModel):
+    subscription: IdRef
+
+
+class InvoiceParent(StripeModel):
+    subscription_details: InvoiceSubscriptionDetails | None = None
+
+
+class InvoicePaymentRef(StripeModel):
+    type: str
+    payment_intent: Expandable[PaymentIntent] | None = None
+
+
+class InvoicePayment(StripeObject):
+    """One payment of an invoice (since basil an invoice has no `payment_intent`/`charge`)."""
+
+    OBJECT = "invoice_payment"
+
+    invoice: IdRef
+    status: str
+    amount_paid: int | None = None
+    payment: InvoicePaymentRef
+
+
+class InvoicePayments(StripeModel):
+    data: list[InvoicePayment] = Field(default_factory=list)
+
+
+class Invoice(StripeObject):
+    """A bill of a subscription period. `hosted_invoice_url` is Stripe's page where the buyer pays
+    it (or completes 3-D Secure); `payments` holds its InvoicePayments."""
+
+    OBJECT = "invoice"
+
+    customer: IdRef
+    status: str | None = None
+    currency: Currency
+    amount_due: int
+    amount_paid: int
+    total: int
+    attempt_count: int
+    billing_reason: str | None = None
+    hosted_invoice_url: str | None = None
+    next_payment_attempt: int | None = None
+    parent: InvoiceParent | None = None
+    payments: InvoicePayments | None = None
+    created: int
+
+    @property
+    def subscription(self) -> str | None:
+        details = self.parent.subscription_details if self.parent else None
+        return details.subscription if details else None
+
+
+class BillingPortalSession(StripeObject):
+    """Stripe's customer portal for one visit: open `url`; it comes back to `return_url`."""
+
+    OBJECT = "billing_portal.session"
+
+    customer: IdRef
+    url: str
+    return_url: str | None = None
+
+
 PARSERS: dict[str, type[StripeResource]] = {
     cls.OBJECT: cls
     for cls in (
         Account,
+        BillingPortalSession,
+        Invoice,
+        InvoicePayment,
+        Subscription,
         ApplicationFee,
         ApplicationFeeRefund,
         Balance,

@@ -23,7 +23,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Cart, Listing
@@ -33,7 +32,7 @@ from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, Pa
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
 from orders.models import PAID_STATUSES, CheckoutGroup, Order, OrderLine, OrderStatus
-from orders.services._stock import close_order, lock_listings
+from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import (
     CHECKOUT_LIFETIME,
     CHECKOUT_UNREACHABLE,
@@ -220,8 +219,7 @@ def _order_of_group(
         )
         for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
     )
-    for pk in listing_ids:
-        Listing.objects.filter(pk=pk).update(stock=F("stock") - quantities[pk])
+    change_stock({pk: -quantities[pk] for pk in listing_ids})
     return order
 
 

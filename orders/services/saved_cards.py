@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Listing
@@ -28,7 +27,7 @@ from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import PaymentError, PaymentIntent, PaymentMethod
 from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
-from orders.services._stock import close_order, lock_listings
+from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import buyer_customer_ensure
 from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
@@ -166,6 +165,10 @@ def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
             return existing
         if listing is None or not Listing.objects.visible().filter(pk=listing_id).exists():
             raise NotFound("This item is not available right now.")
+        if Listing.objects.filter(pk=listing_id, subscription_plan__isnull=False).exists():
+            raise InvalidInput(
+                "This is sold by subscription: press Subscribe on its page.", code="sold_by_subscription"
+            )
         if listing.stock < 1:
             raise InvalidInput(f"“{listing.title}” is sold out.", code="out_of_stock")
         seller = listing.seller
@@ -192,7 +195,7 @@ def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
             quantity=1,
             fee_amount=quote.lines[0].fee,
         )
-        Listing.objects.filter(pk=listing.pk).update(stock=F("stock") - 1)
+        change_stock({listing.pk: -1})
         return order
 
 

@@ -43,7 +43,28 @@ PRICE_SCHEMA: dict[str, Any] = {
     "active": "bool",
     "lookup_key": "str",
     "tax_behavior": ("exclusive", "inclusive", "unspecified"),
+    "recurring": {"!interval": ("day", "week", "month", "year"), "interval_count": "int"},
 }
+
+
+def recurring(spec: dict[str, Any] | None, param: str) -> Obj | None:
+    """A price's ``recurring`` hash; Stripe allows at most one year between billings."""
+    if not spec:
+        return None
+    count = spec.get("interval_count") or 1
+    most = {"day": 365, "week": 52, "month": 12, "year": 1}[spec["interval"]]
+    if not 1 <= count <= most:
+        raise invalid(
+            "The maximum billing interval is one year (1 year, 12 months, 52 weeks or 365 days).",
+            param=f"{param}[interval_count]",
+        )
+    return {
+        "interval": spec["interval"],
+        "interval_count": count,
+        "meter": None,
+        "trial_period_days": None,
+        "usage_type": "licensed",
+    }
 
 
 def _merge_meta(obj: Obj, p: dict[str, Any]) -> None:
@@ -163,6 +184,9 @@ def create_price(ctx: Ctx, p: dict[str, Any]) -> Obj:
         unit_amount=p["unit_amount"],
         unit_amount_decimal=str(p["unit_amount"]),
     )
+    rec = recurring(p.pop("recurring", None), "recurring")
+    if rec:
+        price.update(recurring=rec, type="recurring")
     _merge_meta(price, p)
     return ctx.store.add(price, ctx.owner)
 

@@ -8,7 +8,7 @@ from typing import Any
 from ..core import Core, Ctx, Route
 from ..errors import StripeError, invalid
 from ..store import Obj, list_envelope, new_id, template
-from . import methods, payments
+from . import billing, catalog, methods, payments
 
 LINE_ITEM: dict[str, Any] = {
     "price": "str",
@@ -19,6 +19,7 @@ LINE_ITEM: dict[str, Any] = {
         "product": "str",
         "product_data": {"!name": "str", "description": "str", "images": ["str"], "metadata": "meta"},
         "tax_behavior": ("exclusive", "inclusive", "unspecified"),
+        "recurring": {"!interval": ("day", "week", "month", "year"), "interval_count": "int"},
     },
 }
 SESSION_SCHEMA: dict[str, Any] = {
@@ -44,6 +45,13 @@ SESSION_SCHEMA: dict[str, Any] = {
     "success_url": "str",
     "cancel_url": "str",
     "setup_intent_data": {"description": "str", "metadata": "meta", "on_behalf_of": "str"},
+    "subscription_data": {
+        "application_fee_percent": "str",
+        "transfer_data": {"!destination": "str", "amount_percent": "str"},
+        "description": "str",
+        "metadata": "meta",
+        "on_behalf_of": "str",
+    },
     "locale": "str",
     "currency": "str",
     "submit_type": ("auto", "book", "donate", "pay"),
@@ -104,6 +112,9 @@ def _line_item(ctx: Ctx, i: int, item: dict[str, Any]) -> Obj:
             unit_amount_decimal=str(pd["unit_amount"]),
             active=False,
         )
+        rec = catalog.recurring(pd.get("recurring"), f"{prefix}[price_data][recurring]")
+        if rec:
+            price.update(recurring=rec, type="recurring")
         ctx.store.add(price, ctx.owner)
     else:
         raise invalid(f"You must specify either `price` or `price_data` in {prefix}.", param=prefix)
@@ -131,10 +142,13 @@ def session_create(ctx: Ctx) -> Obj:
     p = ctx.params(SESSION_SCHEMA)
     if p["mode"] == "setup":
         return _setup_session_create(ctx, p)
-    if p["mode"] != "payment":
-        raise invalid("The sandbox supports only `mode=payment` and `mode=setup`.", param="mode")
     if p.get("setup_intent_data"):
         raise invalid("You can only pass `setup_intent_data` in `setup` mode.", param="setup_intent_data")
+    if p["mode"] == "subscription":
+        if p.get("payment_intent_data"):
+            raise invalid("You can not pass `payment_intent_data` in `subscription` mode.", param="payment_intent_data")
+    elif p.get("subscription_data"):
+        raise invalid("You can only pass `subscription_data` in `subscription` mode.", param="subscription_data")
     items = p.get("line_items") or []
     if not items:
         raise StripeError(400, "Missing required param: line_items.", code="parameter_missing", param="line_items")
@@ -144,6 +158,15 @@ def session_create(ctx: Ctx) -> Obj:
         raise invalid("All line items must have the same currency.", param="line_items")
     currency = currencies.pop()
     total = sum(li["amount_total"] for li in line_items)
+    recurring = [bool(li["price"]["recurring"]) for li in line_items]
+    if p["mode"] == "subscription":
+        return _subscription_session_create(ctx, p, line_items, currency, total, recurring)
+    if any(recurring):
+        raise invalid(
+            "You specified `payment` mode but passed a recurring price. Either switch to `subscription` mode or use "
+            "only one-time prices.",
+            param="line_items",
+        )
     pid = p.get("payment_intent_data") or {}
     td = pid.get("transfer_data")
     if td:
@@ -179,6 +202,72 @@ def session_create(ctx: Ctx) -> Obj:
         _pi_data=pid,
     )
     session["invoice_creation"]["enabled"] = False
+    return ctx.store.add(session, ctx.owner)
+
+
+def _subscription_session_create(
+    ctx: Ctx, p: dict[str, Any], line_items: list[Obj], currency: str, total: int, recurring: list[bool]
+) -> Obj:
+    """``mode=subscription``: recurring prices, ``subscription_data`` with the platform's fee percent and the
+    destination of each invoice's funds. The subscription is made when the buyer pays."""
+    if not any(recurring):
+        raise invalid(
+            "You must provide at least one recurring price in `subscription` mode when using prices.",
+            param="line_items",
+        )
+    intervals = {
+        (li["price"]["recurring"]["interval"], li["price"]["recurring"]["interval_count"])
+        for li in line_items
+        if li["price"]["recurring"]
+    }
+    if len(intervals) > 1:
+        raise invalid(
+            "All prices on a subscription must have the same `recurring.interval` and `recurring.interval_count`.",
+            param="line_items",
+        )
+    sd = dict(p.get("subscription_data") or {})
+    if sd.get("application_fee_percent") is not None:
+        sd["application_fee_percent"] = billing.parse_percent(
+            sd["application_fee_percent"], "subscription_data[application_fee_percent]"
+        )
+    td = sd.get("transfer_data")
+    if td:
+        payments.check_destination(ctx.core, td["destination"], "subscription_data[transfer_data][destination]")
+        if td.get("amount_percent") is not None:
+            raise invalid(
+                "The sandbox transfers the whole invoice total (no `amount_percent`).",
+                param="subscription_data[transfer_data][amount_percent]",
+            )
+    payments.check_amounts(total, None, None, currency=currency)
+    _check_customer(ctx, p)
+    expires_at = _expires_at(ctx, p)
+    cs_id = "cs_test_" + new_id("", 58)
+    session = template(
+        "checkout.session",
+        id=cs_id,
+        amount_subtotal=total,
+        amount_total=total,
+        cancel_url=p.get("cancel_url"),
+        client_reference_id=p.get("client_reference_id"),
+        created=ctx.store.now(),
+        currency=currency,
+        customer=p.get("customer"),
+        customer_email=p.get("customer_email"),
+        expires_at=expires_at,
+        locale=p.get("locale"),
+        metadata=p.get("metadata") or {},
+        mode="subscription",
+        payment_intent=None,
+        payment_method_types=["card"],
+        payment_status="unpaid",
+        status="open",
+        success_url=p.get("success_url"),
+        url=f"{ctx.core.base_url}/hosted/checkout/{cs_id}",
+        _line_items=line_items,
+        _pi_data={},
+        _sub_data=sd,
+    )
+    session["invoice_creation"] = None
     return ctx.store.add(session, ctx.owner)
 
 
@@ -333,6 +422,8 @@ def pay(core: Core, session: Obj, card_number: str, email: str | None = None) ->
         seti["payment_method"] = methods.new_payment_method(core, owner, payments.CARDS[pm])["id"]
         seti = methods.confirm_setup(core, seti, return_url=None, raise_on_decline=False)
         return _after_setup(core, session, seti, email)
+    if session["mode"] == "subscription":
+        return _pay_subscription(core, session, pm, owner, email)
     pi = core.store.objects.get(session["payment_intent"] or "")
     if pi is None:
         pid = session["_pi_data"]
@@ -358,6 +449,47 @@ def pay(core: Core, session: Obj, card_number: str, email: str | None = None) ->
     return _after_confirm(core, session, payments.confirm(core, pi, raise_on_decline=False), email)
 
 
+def _pay_subscription(core: Core, session: Obj, pm_name: str, owner: str, email: str | None) -> dict[str, Any]:
+    """The first invoice of a new subscription, paid with the buyer present. A declined card leaves the session
+    open; the next card is tried on the same (still incomplete) subscription and invoice."""
+    customer = session["customer"]
+    if not customer:
+        now = core.store.now()
+        cus = template(
+            "customer",
+            id=new_id("cus_", 14),
+            created=now,
+            email=session["customer_email"] or email,
+            invoice_prefix=new_id("", 8).upper(),
+            preferred_locales=[],
+        )
+        customer = core.store.add(cus, owner)["id"]
+        session["customer"] = customer
+    pm = methods.new_payment_method(core, owner, payments.CARDS[pm_name])
+    methods.attach(core, pm, customer)
+    sub = core.store.objects.get(session.get("_subscription") or "")
+    if sub is None:
+        sd = session["_sub_data"]
+        sub = billing.create_subscription(
+            core,
+            owner,
+            customer=customer,
+            items=[(li["price"], li["quantity"]) for li in session["_line_items"]],
+            default_payment_method=pm["id"],
+            application_fee_percent=sd.get("application_fee_percent"),
+            transfer_data=sd.get("transfer_data"),
+            metadata=sd.get("metadata") or {},
+            description=sd.get("description"),
+        )
+        session["_subscription"] = sub["id"]
+    else:
+        sub["default_payment_method"] = pm["id"]
+    invoice = core.store.objects[sub["latest_invoice"]]
+    pi = billing.attempt(core, invoice, pm["id"], customer_present=True)
+    session["_pi"] = pi["id"]
+    return _after_confirm(core, session, pi, email)
+
+
 def authenticate(core: Core, session: Obj, success: bool) -> dict[str, Any]:
     """The 3-D Secure page's Complete / Fail buttons. A failure leaves the session open: the buyer may pay again
     with any card, as on Stripe's page."""
@@ -370,7 +502,7 @@ def authenticate(core: Core, session: Obj, success: bool) -> dict[str, Any]:
         else:
             seti = methods.fail_setup_authentication(core, seti)
         return _after_setup(core, session, seti)
-    pi = core.store.get(session["payment_intent"] or "", "payment_intent", None)
+    pi = core.store.get(session["payment_intent"] or session.get("_pi") or "", "payment_intent", None)
     if pi["status"] != "requires_action":
         raise invalid("This payment does not require authentication.")
     if success:
@@ -428,9 +560,13 @@ def _after_confirm(core: Core, session: Obj, pi: Obj, email: str | None = None) 
     if pi["status"] in ("succeeded", "requires_capture"):
         owner = core.store.owner[session["id"]]
         session.update(status="complete", payment_status="paid", url=None)
+        if session["mode"] == "subscription":
+            sub = core.store.objects[session["_subscription"]]
+            session.update(subscription=sub["id"], invoice=sub["latest_invoice"])
         session["customer_details"] = _customer_details(session, email)
         core.emit("checkout.session.completed", session, account=owner)
-        return {"status": "succeeded", "redirect_url": success_url(session), "payment_intent": pi["id"], "error": None}
+        paid_pi = session["payment_intent"]
+        return {"status": "succeeded", "redirect_url": success_url(session), "payment_intent": paid_pi, "error": None}
     err = pi.get("last_payment_error") or {}
     return {
         "status": "declined",

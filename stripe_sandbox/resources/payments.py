@@ -357,7 +357,18 @@ def _set_up_for_off_session(core: Core, pm: str | None) -> bool:
 
 
 def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool = False) -> Obj:
-    """Run the payment: 3-D Secure step, decline, or a successful charge and everything it moves."""
+    """Run the payment: 3-D Secure step, decline, or a successful charge and everything it moves; an invoice's
+    PaymentIntent then brings its invoice and subscription along, whatever the outcome."""
+    try:
+        return _confirm(core, pi, raise_on_decline=raise_on_decline, authenticated=authenticated)
+    finally:
+        if pi.get("_invoice"):
+            from . import billing
+
+            billing.after_attempt(core, pi)
+
+
+def _confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool) -> Obj:
     owner = core.store.owner[pi["id"]]
     card = card_for(core, pi["payment_method"])
     decline_code = card.decline_code or ("generic_decline" if card.attach_only else None)
@@ -456,6 +467,10 @@ def fail_authentication(core: Core, pi: Obj) -> Obj:
         },
     )
     core.emit("payment_intent.payment_failed", pi, account=core.store.owner[pi["id"]])
+    if pi.get("_invoice"):
+        from . import billing
+
+        billing.after_attempt(core, pi)
     return pi
 
 

@@ -61,7 +61,32 @@ SDK_CLASSES: dict[str, Any] = {
     "transfer": stripe.Transfer,
     "transfer_reversal": stripe.TransferReversal,
     "webhook_endpoint": stripe.WebhookEndpoint,
+    "subscription": stripe.Subscription,
+    "subscription_item": stripe.SubscriptionItem,
+    "invoice": stripe.Invoice,
+    "line_item": stripe.InvoiceLineItem,
+    "invoice_payment": stripe.InvoicePayment,
+    "billing_portal.session": stripe.billing_portal.Session,
 }
+# Required in the 2024-04-10 spec, removed by a later API version up to the one we pin (the SDK has no such field,
+# checked below): each with the changelog entry that removed it.
+REMOVED_SINCE_SPEC: dict[str, dict[str, str]] = {
+    "invoice": {
+        "total_tax_amounts": "https://docs.stripe.com/changelog/basil/2025-03-31/invoice-tax-configurations",
+        "paid": "https://docs.stripe.com/changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices",
+        "paid_out_of_band": "https://docs.stripe.com/changelog/basil/2025-03-31/add-support-for-multiple-partial-payments-on-invoices",
+    },
+    "subscription": {
+        "current_period_start": "https://docs.stripe.com/changelog/basil/2025-03-31/deprecate-subscription-current-period-start-and-end",
+        "current_period_end": "https://docs.stripe.com/changelog/basil/2025-03-31/deprecate-subscription-current-period-start-and-end",
+    },
+    "line_item": {
+        "proration": "https://docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects",
+        "type": "https://docs.stripe.com/changelog/basil/2025-03-31/adds-new-parent-field-to-invoicing-objects",
+    },
+}
+# Objects added after 2024-04-10: no schema in the spec, so only the SDK's annotations check them.
+NOT_IN_SPEC = {"invoice_payment"}
 
 
 def nullable_fix(node: Any) -> Any:
@@ -103,7 +128,16 @@ def components() -> dict[str, Any]:
         )
     spec = json.loads(OAS_FILE.read_text())
     assert spec["info"]["version"] == "2024-04-10"
+    schemas = spec["components"]["schemas"]
+    for name, removed in REMOVED_SINCE_SPEC.items():
+        schemas[name]["required"] = [f for f in schemas[name]["required"] if f not in removed]
     return nullable_fix(spec["components"])
+
+
+def test_fields_treated_as_removed_are_gone_from_the_pinned_sdk() -> None:
+    """The drift allowance above is only for fields the pinned SDK no longer knows."""
+    for name, removed in REMOVED_SINCE_SPEC.items():
+        assert not set(removed) & _sdk_fields(SDK_CLASSES[name]), name
 
 
 def _validator(components: dict[str, Any], name: str) -> OAS30Validator:
@@ -310,6 +344,60 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep(client.v1.checkout.sessions.retrieve(setup_session.id))
     keep(client.v1.payment_methods.detach(saved.id))
 
+    # Subscriptions (section g): Checkout mode=subscription with the fee percent and the seller as destination, the
+    # portal changing the card to one that fails, then renewals and their retries as the clock moves (below).
+    box = keep(
+        client.v1.prices.create(
+            params={
+                "currency": "usd",
+                "unit_amount": 2_000,
+                "product_data": {"name": "Coffee box"},
+                "recurring": {"interval": "month"},
+            }
+        )
+    )
+    sub_session = keep(
+        client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": buyer.id,
+                "success_url": "http://a/ok",
+                "line_items": [{"price": box.id, "quantity": 1}],
+                "subscription_data": {"application_fee_percent": "12.5", "transfer_data": {"destination": seller}},
+            }
+        )
+    )
+    control(sb, f"checkout/sessions/{sub_session.id}/pay", card="4242424242424242")
+    sub_session = keep(client.v1.checkout.sessions.retrieve(sub_session.id))
+    subscription = keep(client.v1.subscriptions.retrieve(sub_session.subscription))
+    for item in subscription["items"].data:
+        keep(item)
+    first_invoice = keep(client.v1.invoices.retrieve(sub_session.invoice))
+    keep_list(client.v1.invoices.line_items.list(first_invoice.id))
+    keep_list(client.v1.invoice_payments.list(params={"invoice": first_invoice.id}))
+    portal = keep(client.v1.billing_portal.sessions.create(params={"customer": buyer.id, "return_url": "http://a/s"}))
+    fetch_no_redirect(portal.url, b"action=card&cardNumber=4000000000000341")
+    second = keep(
+        client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": buyer.id,
+                "success_url": "http://a/ok",
+                "line_items": [{"price": box.id, "quantity": 2}],
+                "subscription_data": {"application_fee_percent": "10", "transfer_data": {"destination": seller}},
+            }
+        )
+    )
+    control(sb, f"checkout/sessions/{second.id}/pay", card="4242424242424242")
+    keep(
+        client.v1.subscriptions.update(
+            client.v1.checkout.sessions.retrieve(second.id).subscription, params={"cancel_at_period_end": True}
+        )
+    )
+    control(sb, "clock/advance", seconds=45 * 86400)  # renewals: one failing until canceled, one ended
+    keep_list(client.v1.invoices.list(params={"customer": buyer.id, "limit": 100}))
+    keep_list(client.v1.subscriptions.list(params={"customer": buyer.id, "status": "all"}))
+
     manual = keep(
         client.v1.payment_intents.create(params={"amount": 900, "currency": "usd", "capture_method": "manual"})
     )
@@ -392,6 +480,16 @@ def test_world_covers_every_object_type(world: dict[str, list[dict[str, Any]]]) 
         "payout.created",
         "payout.paid",
         "payout.failed",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "invoice.payment_failed",
+        "invoice_payment.paid",
+        "billing_portal.session.created",
         "payout.reconciliation_completed",
         "account.external_account.updated",
     ):
@@ -406,6 +504,9 @@ def test_objects_validate_against_openapi(
     objects += [e["data"]["object"] for e in world["event"] if e["data"]["object"]["object"] == object_type]
     if not objects:
         pytest.skip(f"no {object_type} produced")
+    if object_type in NOT_IN_SPEC:
+        assert object_type not in components["schemas"]
+        pytest.skip(f"{object_type} is newer than the spec; checked against the SDK only")
     validator = _validator(components, object_type)
     for obj in objects:
         errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.path))

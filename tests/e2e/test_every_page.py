@@ -107,6 +107,10 @@ PAGES: dict[str, Address] = {
     # Stripe's return pages of saved cards: an unknown setup or payment is the site's 404
     "saved_card_added": _url("saved_card_added", query="?session_id=cs_test_unknown"),
     "buy_now_return": lambda s: reverse("buy_now_return") + f"?order={s.order.pk}&payment_intent=pi_unknown",
+    # subscriptions; Stripe's return page of a subscription checkout: an unknown one is the site's 404
+    "my_subscriptions": _url("my_subscriptions"),
+    "subscription_started": _url("subscription_started", query="?session_id=cs_test_unknown"),
+    "sell_subscriptions": _url("sell_subscriptions"),
     "sell_orders": _url("sell_orders"),
     "sell_order_detail": _url("sell_order_detail", lambda s: s.order.pk),
     # the Sell area; Stripe's return page shows the seller home with a flash message
@@ -183,6 +187,9 @@ POST_ONLY: dict[str, Address] = {
     "saved_card_default": _url("saved_card_default", "pm_1"),
     "saved_card_remove": _url("saved_card_remove", "pm_1"),
     "buy_now": _url("buy_now", 1),
+    "subscribe": _url("subscribe", 1),
+    "manage_billing": _url("manage_billing"),
+    "sell_subscription_plan": _url("sell_subscription_plan", 1),
     "order_received": _url("order_received", 1),
     "sell_order_fulfil": _url("sell_order_fulfil", 1),
     "sell_start": _url("sell_start"),

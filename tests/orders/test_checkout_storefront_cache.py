@@ -1,5 +1,6 @@
-"""Stock taken and given back by checkout shows at once on the cached storefront (catalog/cache.py):
-checkout changes stock with UPDATEs, which send no signal, so it replaces the cache's version itself."""
+"""Stock taken and given back by checkout (one shop, several shops, buy now) shows at once on the cached
+storefront (catalog/cache.py): checkout changes stock with UPDATEs, which send no signal, so it replaces
+the cache's version itself (`orders.services._stock.change_stock`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from django.urls import reverse
 
 from catalog.models import CartItem
 from orders import services
+from orders.services import saved_cards
+from orders.services.checkout import buyer_customer_ensure
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of
+from tests.orders.test_saved_cards import saved_card
 
 pytestmark = pytest.mark.django_db
 
@@ -37,3 +41,48 @@ def test_stock_reserved_and_released_by_checkout_shows_at_once(sandbox: Any, cli
     services.checkout_start(buyer=buyer, cart=cart, seller_id=seller.pk, currency=currency, **URLS)
     assert "7 in stock" in client.get(page).content.decode()
     assert client.get("/api/v1/listings").json()["items"][0]["stock"] == 7
+
+
+def test_stock_taken_by_a_checkout_of_several_shops_shows_at_once(sandbox: Any, client: Client) -> None:
+    first, second = active_seller(sandbox, shop="Kiln"), active_seller(sandbox, shop="Loom")
+    mug = listing_of(first, price=2_000, stock=10, title="Speckled mug")
+    towel = listing_of(second, price=1_500, stock=5, title="Linen towel")
+    pages = [reverse("storefront_listing", args=[mug.pk]), reverse("storefront_listing", args=[towel.pk])]
+    for page in pages:
+        client.get(page)  # cached
+    buyer = UserFactory()
+    cart = cart_with(buyer, (mug, 2), (towel, 1))
+    services.checkout_start_cart(buyer=buyer, cart=cart, currency="usd", **URLS)
+    assert "8 in stock" in client.get(pages[0]).content.decode()
+    assert "4 in stock" in client.get(pages[1]).content.decode()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_unit_taken_by_buy_now_shows_at_once(sandbox: Any, client: Client, currency: str) -> None:
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=3_300, stock=2, title="Speckled mug")
+    page = reverse("storefront_listing", args=[mug.pk])
+    assert "2 in stock" in client.get(page).content.decode()
+    buyer = UserFactory()
+    card = saved_card(sandbox, buyer, "pm_card_visa")
+    saved_cards.buy_now(buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="a" * 32, return_url="x")
+    assert "1 in stock" in client.get(page).content.decode()
+
+
+def test_checkout_costs_the_same_statements_for_one_item_and_for_six(
+    sandbox: Any, django_assert_max_num_queries: Any
+) -> None:
+    """Checkout's statements are as many for six lines as for one: the stock of every line is taken in
+    one UPDATE and the lines inserted in one INSERT. A returning buyer (the Stripe customer exists), as
+    `make bench-pages` measures it; the request adds the session and the user."""
+    seller = active_seller(sandbox)
+    listings = [listing_of(seller, price=1_000 + i, stock=10, title=f"Mug {i}") for i in range(6)]
+    counts = []
+    for items in (listings[:1], listings):
+        buyer = UserFactory()
+        buyer_customer_ensure(user=buyer)
+        cart = cart_with(buyer, *((listing, 1) for listing in items))
+        with django_assert_max_num_queries(14) as captured:
+            services.checkout_start(buyer=buyer, cart=cart, seller_id=seller.pk, currency="usd", **URLS)
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]

@@ -338,3 +338,14 @@ def test_a_dispute_splits_over_the_shops_by_largest_remainder_and_each_recovers_
         for share in shares:
             assert share.reversal + share.fee_given_back == share.disputed
             assert 0 <= share.reversal <= share.order.seller_net and share.fee_given_back >= 0
+
+
+@pytest.mark.parametrize("seller_id", ["²", "9" * 20_000, "12a", "-3"])
+def test_a_shop_id_that_is_no_id_is_sent_back_to_the_cart_with_a_sentence(sandbox: Any, seller_id: str) -> None:
+    seller = active_seller(sandbox, currency="usd", shop="Kiln & Co")
+    buyer = UserFactory()
+    cart_with(buyer, (listing_of(seller, price=1_000), 1))
+    client = signed_in(buyer)
+    response = client.post("/checkout/", {"seller_id": seller_id, "currency": "usd"}, follow=True)
+    assert response.status_code == 200 and "Choose which shop to pay." in response.content.decode()
+    assert not Order.objects.exists()

@@ -214,6 +214,38 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    404    404",
         POST=                             "login  405    405    405    405    405    405",
     ),
+    # Subscriptions: "Subscribe" exists only for a listing sold by subscription (the world's is sold once);
+    # the buyer's own list and Stripe's portal for their own Customer (none yet: a sentence, no row);
+    # a Checkout session that is not a subscription of theirs is not found.
+    "subscribe": Row(
+        {"listing_id": "listing"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    404    404    404    404",
+    ),
+    "my_subscriptions": Row(
+        GET=                              "login  200    200    200    200    200    200",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "subscription_started": Row(
+        query={"session_id": "paid_session"},
+        GET=                              "login  404    404    404    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "manage_billing": Row(
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  303    302    302    302    302    302",
+    ),
+    # The seller's subscribers and MRR, and how each of its listings is sold: its own shop only.
+    "sell_subscriptions": Row(
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_subscription_plan": Row(
+        {"listing_id": "listing"},
+        body={"interval": "month"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302+   404    404    404",
+    ),
     # The Sell area: the signed-in user's own shop; another shop's listing or order is a 404.
     "sell_home": Row(
         GET=                              "login  200    200    200    200    200    200",

@@ -1,0 +1,136 @@
+"""Subscriptions: "Subscribe" on a listing (Stripe's Checkout, `mode=subscription`), the buyer's
+"Your subscriptions" with "Manage billing" (Stripe's customer portal, which comes back here), and
+the seller's subscribers, monthly recurring revenue and which listings are sold by subscription.
+Views parse, call one service or selector, render."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from marketplace.errors import DomainError, NotFound
+from sellers.models import Seller
+from subscriptions import selectors, services
+from subscriptions.models import Interval
+
+
+def _attempt(request: HttpRequest) -> str:
+    try:
+        return uuid.UUID(request.POST.get("attempt", "")).hex
+    except ValueError:
+        return uuid.uuid4().hex
+
+
+@login_required
+@require_POST
+def subscribe(request: HttpRequest, listing_id: int) -> HttpResponse:
+    """303 to Stripe's Checkout for a subscription to this listing."""
+    done = request.build_absolute_uri(reverse("subscription_started")) + "?session_id={CHECKOUT_SESSION_ID}"
+    back = request.build_absolute_uri(reverse("storefront_listing", args=[listing_id]))
+    try:
+        start = services.subscription_checkout_start(
+            buyer=request.user, listing_id=listing_id, attempt=_attempt(request), success_url=done, cancel_url=back
+        )
+    except NotFound:
+        raise Http404("No such subscription.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("storefront_listing", listing_id=listing_id)
+    return HttpResponseRedirect(start.url, status=303)
+
+
+@login_required
+@require_GET
+def subscription_started(request: HttpRequest) -> HttpResponse:
+    session_id = request.GET.get("session_id", "")
+    if not session_id.startswith("cs_"):
+        raise Http404("No such subscription checkout.")
+    try:
+        sub = services.subscription_checkout_finish(buyer=request.user, session_id=session_id)
+    except NotFound:
+        raise Http404("No such subscription checkout.") from None
+    except DomainError as exc:
+        messages.warning(request, f"We are confirming your subscription: {exc.message}")
+        return redirect("my_subscriptions")
+    if sub is None:
+        messages.warning(request, "The subscription has not started: the first payment did not go through.")
+    else:
+        messages.success(request, f"You subscribed to {sub.title}.")
+    return redirect("my_subscriptions")
+
+
+@login_required
+@require_GET
+def my_subscriptions(request: HttpRequest) -> HttpResponse:
+    subs = list(selectors.subscriptions_of_buyer(user=request.user))
+    return render(request, "subscriptions/mine.html", {"subscriptions": subs, "visit": uuid.uuid4().hex})
+
+
+@login_required
+@require_POST
+def manage_billing(request: HttpRequest) -> HttpResponse:
+    """303 to Stripe's customer portal, which returns to "Your subscriptions"."""
+    back = request.build_absolute_uri(reverse("my_subscriptions"))
+    try:
+        url = services.billing_portal_url(user=request.user, return_url=back, visit=_attempt(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("my_subscriptions")
+    return HttpResponseRedirect(url, status=303)
+
+
+def _seller(request: HttpRequest) -> Seller:
+    seller = Seller.objects.filter(user_id=int(request.user.pk or 0)).first()
+    if seller is None:
+        raise Http404("You don't have a shop yet.")
+    return seller
+
+
+@login_required
+@require_GET
+def sell_subscriptions(request: HttpRequest) -> HttpResponse:
+    seller = _seller(request)
+    return render(
+        request,
+        "subscriptions/sell.html",
+        {
+            "subscribers": selectors.subscribers_of_seller(seller=seller),
+            "listings": selectors.listings_with_plans(seller=seller),
+            "intervals": Interval.choices,
+        },
+    )
+
+
+@login_required
+@require_POST
+def sell_subscription_plan(request: HttpRequest, listing_id: int) -> HttpResponse:
+    """Sell a listing once, monthly or yearly."""
+    seller = _seller(request)
+    try:
+        plan = services.plan_set(seller=seller, listing_id=listing_id, interval=request.POST.get("interval", ""))
+    except NotFound:
+        raise Http404("No such listing.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("sell_subscriptions")
+    if plan is None:
+        messages.success(request, "Sold once: buyers add it to their cart.")
+    else:
+        messages.success(request, f"Sold by subscription, {plan.get_interval_display().lower()}: buyers subscribe.")
+    return redirect("sell_subscriptions")
+
+
+urlpatterns = [
+    path("listing/<int:listing_id>/subscribe/", subscribe, name="subscribe"),
+    path("account/subscriptions/", my_subscriptions, name="my_subscriptions"),
+    path("account/subscriptions/started/", subscription_started, name="subscription_started"),
+    path("account/subscriptions/billing/", manage_billing, name="manage_billing"),
+    path("sell/subscriptions/", sell_subscriptions, name="sell_subscriptions"),
+    path("sell/subscriptions/<int:listing_id>/plan/", sell_subscription_plan, name="sell_subscription_plan"),
+]

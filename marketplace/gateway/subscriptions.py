@@ -1,0 +1,95 @@
+"""Subscriptions sold by sellers: Checkout `mode=subscription`, the subscription and invoice reads
+the webhooks need, and Stripe's customer portal.
+
+Why here: the one door to Stripe. Each paid invoice of a subscription made here is a destination
+charge: `subscription_data.transfer_data.destination` is the seller's account and
+`application_fee_percent` the platform's share (connect-behaviour.md section g). Every call that
+creates something carries an idempotency key derived from our ids and the request's parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marketplace import gateway
+from marketplace.gateway.types import BillingPortalSession, CheckoutSession, Invoice, Subscription
+
+
+def subscription_checkout_create(
+    *,
+    user_id: int,
+    listing_id: int,
+    attempt: str,
+    customer: str,
+    seller_account: str,
+    product_name: str,
+    unit_amount: int,
+    currency: str,
+    interval: str,
+    application_fee_percent: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
+) -> CheckoutSession:
+    """Stripe's hosted page that starts a subscription to one listing for the buyer's Customer.
+
+    `application_fee_percent` is a decimal string with at most two decimals ("12.5"), as Stripe
+    takes it. `attempt` (the form's token) is in the key: a double submit gets the same page."""
+    metadata = {"listing_id": str(listing_id), "user_id": str(user_id)}
+    params: dict[str, Any] = {
+        "mode": "subscription",
+        "customer": customer,
+        "client_reference_id": f"user-{user_id}",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": unit_amount,
+                    "product_data": {"name": product_name, "metadata": {"listing_id": str(listing_id)}},
+                    "recurring": {"interval": interval},
+                },
+                "quantity": 1,
+            }
+        ],
+        "subscription_data": {
+            "application_fee_percent": application_fee_percent,
+            "transfer_data": {"destination": seller_account},
+            "metadata": metadata,
+        },
+        "metadata": metadata,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "expires_at": expires_at,
+    }
+    key = gateway.idempotency_key("subscription-checkout", user_id, listing_id, attempt, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return CheckoutSession.from_stripe(
+        gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)
+    )
+
+
+def checkout_session_retrieve(session_id: str) -> CheckoutSession:
+    return CheckoutSession.from_stripe(gateway.call(gateway.client().v1.checkout.sessions.retrieve, session_id))
+
+
+def subscription_retrieve(subscription_id: str) -> Subscription:
+    """The subscription as it is now: webhooks arrive late and out of order, so handlers read this."""
+    return Subscription.from_stripe(gateway.call(gateway.client().v1.subscriptions.retrieve, subscription_id))
+
+
+def invoice_retrieve(invoice_id: str) -> Invoice:
+    """The invoice with its payments' PaymentIntents and their charges expanded (the charge is what
+    the ledger posts)."""
+    params = {"expand": ["payments.data.payment.payment_intent.latest_charge"]}
+    return Invoice.from_stripe(gateway.call(gateway.client().v1.invoices.retrieve, invoice_id, params=params))
+
+
+def billing_portal_session_create(*, customer: str, return_url: str, visit: str) -> BillingPortalSession:
+    """A one-visit link to Stripe's customer portal (cancel, change card, invoices); `visit` (the
+    form's token) is in the key, so a double click opens one session and each visit a fresh one."""
+    params = {"customer": customer, "return_url": return_url}
+    key = gateway.idempotency_key("billing-portal-session", customer, visit, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return BillingPortalSession.from_stripe(
+        gateway.call(gateway.client().v1.billing_portal.sessions.create, params=params, options=options)
+    )

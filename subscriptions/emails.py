@@ -1,0 +1,50 @@
+"""Subscription emails: a renewal failed or needs 3-D Secure (to the buyer, with Stripe's hosted
+invoice page), and a subscription ended after Stripe's retries (to the seller and the buyer).
+Plain text from `frontend/templates/emails/subscription_*`; links from SITE_URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from subscriptions.models import Subscription, SubscriptionInvoice
+
+
+def _send(template: str, to: str, context: dict[str, Any]) -> None:
+    context = {**context, "site_url": settings.SITE_URL.rstrip("/")}
+    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    body = render_to_string(f"emails/{template}.txt", context)
+    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [to])
+
+
+def _buyer_context(invoice: SubscriptionInvoice) -> dict[str, Any]:
+    return {
+        "invoice": invoice,
+        "subscription": invoice.subscription,
+        "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions"),
+    }
+
+
+def send_payment_failed(invoice: SubscriptionInvoice) -> None:
+    _send("subscription_payment_failed", invoice.subscription.buyer.email, _buyer_context(invoice))
+
+
+def send_action_required(invoice: SubscriptionInvoice) -> None:
+    _send("subscription_action_required", invoice.subscription.buyer.email, _buyer_context(invoice))
+
+
+def send_ended_for_seller(sub: Subscription) -> None:
+    context = {"subscription": sub, "subscribers_url": settings.SITE_URL.rstrip("/") + reverse("sell_subscriptions")}
+    _send("subscription_ended_seller", sub.seller.user.email, context)
+
+
+def send_ended_for_buyer(sub: Subscription) -> None:
+    context = {
+        "subscription": sub,
+        "listing_url": settings.SITE_URL.rstrip("/") + reverse("storefront_listing", args=[sub.listing_id]),
+    }
+    _send("subscription_ended_buyer", sub.buyer.email, context)

@@ -1,0 +1,35 @@
+"""Emails about subscriptions, delivered through the outbox. Thin: ids in, one email out."""
+
+from __future__ import annotations
+
+from marketplace.outbox.services import follow_up
+from subscriptions import emails
+from subscriptions.models import Subscription, SubscriptionInvoice
+
+
+def _invoice(invoice_id: int) -> SubscriptionInvoice:
+    return SubscriptionInvoice.objects.select_related("subscription__buyer", "subscription__seller").get(pk=invoice_id)
+
+
+def _subscription(subscription_id: int) -> Subscription:
+    return Subscription.objects.select_related("buyer", "seller__user").get(pk=subscription_id)
+
+
+@follow_up("subscriptions.email.payment_failed")
+def payment_failed_email(invoice_id: int) -> None:
+    emails.send_payment_failed(_invoice(invoice_id))
+
+
+@follow_up("subscriptions.email.action_required")
+def action_required_email(invoice_id: int) -> None:
+    emails.send_action_required(_invoice(invoice_id))
+
+
+@follow_up("subscriptions.email.ended_for_seller")
+def ended_for_seller_email(subscription_id: int) -> None:
+    emails.send_ended_for_seller(_subscription(subscription_id))
+
+
+@follow_up("subscriptions.email.ended_for_buyer")
+def ended_for_buyer_email(subscription_id: int) -> None:
+    emails.send_ended_for_buyer(_subscription(subscription_id))

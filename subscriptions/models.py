@@ -1,0 +1,102 @@
+"""Subscriptions sold by sellers: which listings are sold by subscription, and what Stripe says of
+each buyer's subscription and its invoices.
+
+Stripe owns the truth (status, periods, retries); these rows mirror it for our pages and emails and
+are only written from what the gateway re-reads (`subscriptions.services.subscription_sync`), so an
+event arriving late or twice cannot move them backwards. Money is posted to the ledger like any
+charge: each paid invoice's charge becomes a `payments.Payment` (charge, Stripe fee, transfer,
+application fee), linked from its `SubscriptionInvoice`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Interval(models.TextChoices):
+    MONTH = "month", "Monthly"
+    YEAR = "year", "Yearly"
+
+
+class SubscriptionPlan(models.Model):
+    """A listing sold by subscription: its price (`Listing.price`, in the listing's currency) is
+    charged every `interval` instead of once."""
+
+    listing = models.OneToOneField("catalog.Listing", on_delete=models.CASCADE, related_name="subscription_plan")
+    interval = models.CharField(max_length=5, choices=Interval.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.listing_id} per {self.interval}"
+
+
+class SubscriptionStatus(models.TextChoices):
+    INCOMPLETE = "incomplete", "Waiting for the first payment"
+    INCOMPLETE_EXPIRED = "incomplete_expired", "Never started"
+    TRIALING = "trialing", "Trial"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Payment overdue"
+    UNPAID = "unpaid", "Unpaid"
+    CANCELED = "canceled", "Canceled"
+    PAUSED = "paused", "Paused"
+
+
+LIVE_STATUSES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING)
+
+
+class Subscription(models.Model):
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="subscriptions")
+    seller = models.ForeignKey("sellers.Seller", on_delete=models.PROTECT, related_name="subscriptions")
+    listing = models.ForeignKey("catalog.Listing", on_delete=models.PROTECT, related_name="subscriptions")
+    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=20, choices=SubscriptionStatus.choices)
+    title = models.CharField(max_length=140, help_text="The listing's title when subscribed.")
+    amount = models.BigIntegerField(help_text="Minor units charged each interval.")
+    currency = models.CharField(max_length=3)
+    interval = models.CharField(max_length=5, choices=Interval.choices)
+    application_fee_basis_points = models.PositiveIntegerField()
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_for_nonpayment = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["seller", "status"], name="subscription_seller_status")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="subscription_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_subscription_id
+
+    @property
+    def monthly_amount(self) -> int:
+        """What this subscription brings per month, in minor units (a yearly one counts a twelfth,
+        rounded down so the sum never claims more than will come)."""
+        return self.amount if self.interval == Interval.MONTH else self.amount // 12
+
+
+class SubscriptionInvoice(models.Model):
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="invoices")
+    stripe_invoice_id = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=20)
+    amount_due = models.BigIntegerField()
+    amount_paid = models.BigIntegerField(default=0)
+    currency = models.CharField(max_length=3)
+    hosted_invoice_url = models.URLField(max_length=500, blank=True, default="")
+    payment = models.ForeignKey(
+        "payments.Payment", on_delete=models.PROTECT, null=True, blank=True, related_name="subscription_invoices"
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return self.stripe_invoice_id

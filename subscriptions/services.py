@@ -1,0 +1,281 @@
+"""Subscriptions sold by sellers: listing a product by subscription, subscribing through Stripe's
+Checkout (`mode=subscription`), mirroring what Stripe says, and the customer portal.
+
+- *The fee*: Stripe takes a subscription's fee as a percent of each invoice
+  (`application_fee_percent`), so the fee policy's percentage for the listing (seller, category,
+  currency; most specific rule) is what is sent. A rule's fixed amount has no place in a percent
+  and is not charged on subscriptions.
+- *Stripe owns the state*: every handler re-reads the subscription or invoice through the gateway
+  and writes what it says (`subscription_sync`, `invoice_sync`); late or repeated events change
+  nothing more.
+- *Money like any charge*: a paid invoice's charge is recorded with
+  `payments.services.payment_record_charge` (the charge, Stripe's fee, the transfer to the seller,
+  our fee), the same path as `charge.succeeded`, whichever comes first; so the ledger matches
+  Stripe's balances for the platform and the seller.
+- *People are told*: a failed renewal emails the buyer the invoice's hosted page; one that needs
+  3-D Secure too; when Stripe's retries end and it cancels, the seller is told. Emails are outbox
+  rows keyed by what they say, so a repeated event sends each once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.cache import storefront_changed
+from catalog.models import Listing
+from fees.policy import rules_for
+from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.gateway import subscriptions as gateway_subscriptions
+from marketplace.gateway.types import Charge, Invoice, PaymentIntent
+from marketplace.gateway.types import Subscription as StripeSubscription
+from marketplace.outbox.services import outbox_add
+from orders.models import StripeCustomer
+from orders.services.checkout import buyer_customer_ensure
+from payments.services import payment_record_charge
+from sellers.models import Seller
+from sellers.selectors import seller_can_sell, seller_cannot_sell_message
+from subscriptions.models import (
+    LIVE_STATUSES,
+    Interval,
+    Subscription,
+    SubscriptionInvoice,
+    SubscriptionPlan,
+    SubscriptionStatus,
+)
+
+CHECKOUT_LIFETIME = timedelta(minutes=30)
+
+
+def plan_set(*, seller: Seller, listing_id: int, interval: str) -> SubscriptionPlan | None:
+    """Sell a listing of this seller by subscription (`month`/`year`), or once again (`""`). The
+    listing page shows which (Subscribe or Add to cart): the storefront's cache is renewed."""
+    listing = Listing.objects.filter(pk=listing_id, seller=seller).first()
+    if listing is None:
+        raise NotFound("No such listing.")
+    if interval not in ("", *Interval.values):
+        raise InvalidInput("Choose once, monthly or yearly.", code="invalid_interval")
+    with transaction.atomic():
+        if interval == "":
+            SubscriptionPlan.objects.filter(listing=listing).delete()
+            plan = None
+        else:
+            plan, _ = SubscriptionPlan.objects.update_or_create(listing=listing, defaults={"interval": interval})
+        storefront_changed()
+    return plan
+
+
+def fee_percent_for(*, listing: Listing) -> Decimal:
+    """The platform's percent of each invoice: the fee policy's basis points for this listing."""
+    rule = rules_for(seller_id=listing.seller_id, currency=listing.currency, category_ids={listing.category_id})
+    return Decimal(rule[listing.category_id].basis_points) / 100
+
+
+@dataclass(frozen=True)
+class SubscribeStart:
+    url: str
+
+
+def subscription_checkout_start(
+    *, buyer: Any, listing_id: int, attempt: str, success_url: str, cancel_url: str
+) -> SubscribeStart:
+    """Stripe's Checkout page that starts the buyer's subscription to a listing."""
+    listing = Listing.objects.visible().select_related("seller", "subscription_plan").filter(pk=listing_id).first()
+    plan = getattr(listing, "subscription_plan", None) if listing is not None else None
+    if listing is None or plan is None:
+        raise NotFound("This subscription is not available right now.")
+    if listing.seller.user_id == buyer.pk:
+        raise Conflict("You cannot subscribe to your own product.", code="own_listing")
+    if not seller_can_sell(listing.seller):
+        raise Conflict(seller_cannot_sell_message(listing.seller), code="seller_cannot_sell")
+    live = Subscription.objects.filter(buyer=buyer, listing=listing, status__in=LIVE_STATUSES).exists()
+    if live:
+        raise Conflict("You already subscribe to this. Manage it under Your subscriptions.", code="already_subscribed")
+    customer = buyer_customer_ensure(user=buyer)
+    expires = timezone.now() + CHECKOUT_LIFETIME + timedelta(minutes=1)
+    session = gateway_subscriptions.subscription_checkout_create(
+        user_id=buyer.pk,
+        listing_id=listing.pk,
+        attempt=attempt,
+        customer=customer,
+        seller_account=str(listing.seller.stripe_account_id),
+        product_name=listing.title,
+        unit_amount=listing.price,
+        currency=listing.currency,
+        interval=plan.interval,
+        application_fee_percent=str(fee_percent_for(listing=listing)),
+        success_url=success_url,
+        cancel_url=cancel_url,
+        expires_at=int(expires.timestamp()),
+    )
+    return SubscribeStart(url=session.url or "")
+
+
+def subscription_checkout_finish(*, buyer: Any, session_id: str) -> Subscription | None:
+    """Back from Checkout: re-read the session (never trust the query string), check it is the
+    buyer's, and record its subscription now rather than wait for the webhook."""
+    customer = StripeCustomer.objects.filter(user=buyer).values_list("stripe_customer_id", flat=True).first()
+    try:
+        session = gateway_subscriptions.checkout_session_retrieve(session_id)
+    except InvalidInput:
+        raise NotFound("No such subscription checkout.") from None
+    if session.mode != "subscription" or customer is None or session.customer != customer:
+        raise NotFound("No such subscription checkout.")
+    if not session.subscription:
+        return None
+    sub = subscription_sync(stripe_subscription_id=session.subscription)
+    if session.invoice:
+        invoice_sync(stripe_invoice_id=session.invoice)
+    return sub
+
+
+def _ts(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def subscription_sync(*, stripe_subscription_id: str) -> Subscription | None:
+    """Re-read a subscription and mirror it; None when it is not one of ours (no listing of ours in
+    its metadata, or a customer we do not know). A subscription ended by Stripe after its retries
+    failed tells the seller, once."""
+    remote = gateway_subscriptions.subscription_retrieve(stripe_subscription_id)
+    return _apply(remote)
+
+
+def _apply(remote: StripeSubscription) -> Subscription | None:
+    buyer_id = (
+        StripeCustomer.objects.filter(stripe_customer_id=remote.customer).values_list("user_id", flat=True).first()
+    )
+    try:
+        listing_id = int(remote.metadata.get("listing_id", ""))
+    except ValueError:
+        return None
+    listing = Listing.objects.select_related("seller").filter(pk=listing_id).first()
+    if buyer_id is None or listing is None or not remote.items.data:
+        return None
+    destination = remote.transfer_data.destination if remote.transfer_data else None
+    if destination != listing.seller.stripe_account_id:
+        return None
+    item = remote.items.data[0]
+    interval = item.price.recurring.interval if item.price.recurring else Interval.MONTH
+    ended_for_nonpayment = remote.status == SubscriptionStatus.CANCELED and (
+        remote.cancellation_details is not None and remote.cancellation_details.reason == "payment_failed"
+    )
+    values = {
+        "status": remote.status,
+        "amount": (item.price.unit_amount or 0) * item.quantity,
+        "currency": remote.currency,
+        "interval": interval,
+        "application_fee_basis_points": round((remote.application_fee_percent or 0) * 100),
+        "current_period_end": _ts(item.current_period_end),
+        "cancel_at_period_end": remote.cancel_at_period_end,
+        "ended_at": _ts(remote.ended_at),
+        "ended_for_nonpayment": ended_for_nonpayment,
+    }
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().filter(stripe_subscription_id=remote.id).first()
+        if sub is None:
+            try:
+                with transaction.atomic():
+                    sub = Subscription.objects.create(
+                        stripe_subscription_id=remote.id,
+                        buyer_id=buyer_id,
+                        seller_id=listing.seller_id,
+                        listing=listing,
+                        title=listing.title,
+                        **values,
+                    )
+            except IntegrityError:  # the webhook and the success page at once: the other one wrote it
+                sub = Subscription.objects.select_for_update().get(stripe_subscription_id=remote.id)
+        for field, value in values.items():
+            setattr(sub, field, value)
+        sub.save()
+        if ended_for_nonpayment:
+            outbox_add("subscriptions.email.ended_for_seller", sub.pk, key=f"subscription-ended-seller:{sub.pk}")
+            outbox_add("subscriptions.email.ended_for_buyer", sub.pk, key=f"subscription-ended-buyer:{sub.pk}")
+        return sub
+
+
+def _paid_charge(invoice: Invoice) -> Charge | None:
+    for payment in invoice.payments.data if invoice.payments else []:
+        intent = payment.payment.payment_intent
+        if payment.status == "paid" and isinstance(intent, PaymentIntent) and isinstance(intent.latest_charge, Charge):
+            return intent.latest_charge
+    return None
+
+
+def invoice_sync(*, stripe_invoice_id: str) -> SubscriptionInvoice | None:
+    """Re-read an invoice and mirror it; a paid one's charge is recorded and posted like any charge."""
+    return _invoice_apply(gateway_subscriptions.invoice_retrieve(stripe_invoice_id))
+
+
+def _invoice_apply(invoice: Invoice) -> SubscriptionInvoice | None:
+    if invoice.subscription is None:
+        return None
+    sub = Subscription.objects.filter(stripe_subscription_id=invoice.subscription).first()
+    if sub is None:
+        sub = subscription_sync(stripe_subscription_id=invoice.subscription)
+        if sub is None:
+            return None
+    charge = _paid_charge(invoice) if invoice.status == "paid" else None
+    with transaction.atomic():
+        payment = payment_record_charge(charge=charge) if charge is not None else None
+        row, _ = SubscriptionInvoice.objects.select_for_update().get_or_create(
+            stripe_invoice_id=invoice.id,
+            defaults={
+                "subscription": sub,
+                "status": invoice.status or "draft",
+                "amount_due": invoice.amount_due,
+                "currency": invoice.currency,
+                "created_at": _ts(invoice.created),
+            },
+        )
+        row.status = invoice.status or row.status
+        row.amount_due = invoice.amount_due
+        row.amount_paid = invoice.amount_paid
+        row.hosted_invoice_url = invoice.hosted_invoice_url or ""
+        row.payment = payment or row.payment
+        row.save()
+        return row
+
+
+def invoice_payment_failed(*, stripe_invoice_id: str) -> SubscriptionInvoice | None:
+    """A renewal was declined: the subscription is past due; the buyer gets the invoice's page to
+    pay it (one email per attempt). The first payment failing in Checkout is the buyer's to see
+    there: no email."""
+    invoice = gateway_subscriptions.invoice_retrieve(stripe_invoice_id)
+    row = _invoice_apply(invoice)
+    if row is None or row.status != "open":
+        return row
+    sub = subscription_sync(stripe_subscription_id=row.subscription.stripe_subscription_id)
+    if sub is None or sub.status == SubscriptionStatus.INCOMPLETE:
+        return row
+    key = f"subscription-payment-failed:{row.pk}:{invoice.attempt_count}"
+    outbox_add("subscriptions.email.payment_failed", row.pk, key=key)
+    return row
+
+
+def invoice_action_required(*, stripe_invoice_id: str) -> SubscriptionInvoice | None:
+    """A renewal needs the buyer's bank to confirm it's them (3-D Secure): email the invoice's page."""
+    row = invoice_sync(stripe_invoice_id=stripe_invoice_id)
+    if row is None or row.status != "open":
+        return row
+    sub = subscription_sync(stripe_subscription_id=row.subscription.stripe_subscription_id)
+    if sub is None or sub.status == SubscriptionStatus.INCOMPLETE:
+        return row
+    outbox_add("subscriptions.email.action_required", row.pk, key=f"subscription-action-required:{row.pk}")
+    return row
+
+
+def billing_portal_url(*, user: Any, return_url: str, visit: str) -> str:
+    """Stripe's customer portal for this buyer (cancel, change card, invoices), returning to us."""
+    customer = StripeCustomer.objects.filter(user=user).values_list("stripe_customer_id", flat=True).first()
+    if customer is None:
+        raise NotFound("You have no subscriptions yet.")
+    return gateway_subscriptions.billing_portal_session_create(
+        customer=customer, return_url=return_url, visit=visit
+    ).url

@@ -1,0 +1,333 @@
+"""Subscriptions sold by sellers in the sandbox: Checkout ``mode=subscription`` with the platform's fee percent and
+the seller as destination, renewals driven by the clock, failing renewals and their retries, 3-D Secure on renewal,
+the hosted invoice page and the customer portal (connect-behaviour.md section g, section 0 items 9 and 11)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import stripe
+
+from stripe_sandbox import Sandbox
+
+from .helpers import balances, control, fetch_no_redirect, onboarded_account
+
+DAY = 86400
+MONTH = 31 * DAY
+
+
+def _types(client: stripe.StripeClient, after: str | None = None) -> list[str]:
+    events = list(reversed(client.v1.events.list(params={"limit": 100}).data))
+    if after:
+        events = events[[e.id for e in events].index(after) + 1 :]
+    return [e.type for e in events]
+
+
+def _last_event(client: stripe.StripeClient) -> str:
+    return str(client.v1.events.list(params={"limit": 1}).data[0].id)
+
+
+def _subscribe(
+    client: stripe.StripeClient,
+    sb: Sandbox,
+    seller: str,
+    *,
+    amount: int,
+    currency: str,
+    percent: str = "10",
+    card: str = "4242424242424242",
+    interval: str = "month",
+) -> tuple[Any, Any]:
+    cus = client.v1.customers.create(params={"email": "buyer@example.com"})
+    session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "customer": cus.id,
+            "success_url": "http://app/ok?s={CHECKOUT_SESSION_ID}",
+            "cancel_url": "http://app/cancel",
+            "line_items": [
+                {
+                    "price_data": {
+                        "currency": currency,
+                        "unit_amount": amount,
+                        "product_data": {"name": "Coffee box"},
+                        "recurring": {"interval": interval},
+                    },
+                    "quantity": 1,
+                }
+            ],
+            "subscription_data": {
+                "application_fee_percent": percent,
+                "transfer_data": {"destination": seller},
+                "metadata": {"listing": "7"},
+            },
+        }
+    )
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card=card)
+    return client.v1.checkout.sessions.retrieve(session.id), result
+
+
+@pytest.mark.parametrize(("currency", "amount", "fee"), [("usd", 2_000, 250), ("jpy", 1_999, 250)])
+def test_checkout_subscription_pays_a_destination_charge_with_the_fee_percent(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, amount: int, fee: int
+) -> None:
+    seller = onboarded_account(client, sb)
+    session, result = _subscribe(client, sb, seller, amount=amount, currency=currency, percent="12.5")
+    assert result["status"] == "succeeded" and result["redirect_url"].startswith("http://app/ok?s=cs_test_")
+    assert session.status == "complete" and session.payment_status == "paid" and session.payment_intent is None
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    assert (sub.status, sub.application_fee_percent, sub.transfer_data.destination) == ("active", 12.5, seller)
+    assert sub.metadata.to_dict() == {"listing": "7"} and sub["items"].data[0].price.recurring.interval == "month"
+    assert sub["items"].data[0].current_period_end - sub["items"].data[0].current_period_start in (
+        28 * DAY,
+        29 * DAY,
+        30 * DAY,
+        31 * DAY,
+    )
+    invoice = client.v1.invoices.retrieve(session.invoice)
+    assert (invoice.status, invoice.amount_paid, invoice.billing_reason) == ("paid", amount, "subscription_create")
+    assert invoice.parent.subscription_details.subscription == sub.id
+    assert "payment_intent" not in invoice and "charge" not in invoice and "paid" not in invoice  # basil shape
+    payment = client.v1.invoice_payments.list(params={"invoice": invoice.id}).data[0]
+    assert payment.status == "paid" and payment.amount_paid == amount
+    pi = client.v1.payment_intents.retrieve(payment.payment.payment_intent)
+    charge = client.v1.charges.retrieve(pi.latest_charge)
+    expected_fee = (amount * 1250 + 5000) // 10000  # 12.5 % rounded half up
+    assert expected_fee == fee
+    assert (charge.amount, charge.application_fee_amount, charge.transfer_data.destination) == (amount, fee, seller)
+    transfer = client.v1.transfers.retrieve(charge.transfer)
+    assert (transfer.amount, transfer.destination) == (amount, seller)
+    assert client.v1.application_fees.retrieve(charge.application_fee).amount == fee
+    stripe_fee = client.v1.balance_transactions.retrieve(charge.balance_transaction).fee
+    assert balances(client, seller, currency)[1] == amount - fee
+    assert balances(client, None, currency)[1] == fee - stripe_fee
+    types = _types(client)
+    order = [
+        "customer.subscription.created",
+        "invoice.created",
+        "invoice.finalized",
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "transfer.created",
+        "application_fee.created",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "invoice_payment.paid",
+        "customer.subscription.updated",
+        "checkout.session.completed",
+    ]
+    assert [t for t in types if t in order] == order
+
+
+@pytest.mark.parametrize(("currency", "amount"), [("usd", 2_000), ("jpy", 3_000)])
+def test_the_clock_renews_each_month_with_invoice_charge_transfer_and_fee(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, amount: int
+) -> None:
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=amount, currency=currency)
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    first_end = sub["items"].data[0].current_period_end
+    mark = _last_event(client)
+    control(sb, "clock/advance", seconds=MONTH)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    assert sub.status == "active" and sub["items"].data[0].current_period_start == first_end
+    invoices = client.v1.invoices.list(params={"subscription": sub.id}).data
+    assert [(i.status, i.billing_reason) for i in invoices] == [
+        ("paid", "subscription_cycle"),
+        ("paid", "subscription_create"),
+    ]
+    renewal = invoices[0]
+    assert renewal.lines.data[0].period.start == first_end and sub.latest_invoice == renewal.id
+    assert (renewal.period_start, renewal.period_end) == (invoices[1].lines.data[0].period.start, first_end)
+    pi = client.v1.payment_intents.retrieve(renewal.payments.data[0].payment.payment_intent)
+    charge = client.v1.charges.retrieve(pi.latest_charge)
+    assert (charge.amount, charge.application_fee_amount, charge.created) == (amount, amount // 10, first_end)
+    assert client.v1.transfers.retrieve(charge.transfer).amount == amount
+    order = [
+        "customer.subscription.updated",
+        "invoice.created",
+        "invoice.finalized",
+        "payment_intent.created",
+        "charge.succeeded",
+        "payment_intent.succeeded",
+        "transfer.created",
+        "application_fee.created",
+        "invoice.paid",
+        "invoice.payment_succeeded",
+        "invoice_payment.paid",
+    ]
+    assert [t for t in _types(client, mark) if t in order] == order
+
+
+def _portal(client: stripe.StripeClient, customer: str) -> Any:
+    return client.v1.billing_portal.sessions.create(params={"customer": customer, "return_url": "http://app/subs"})
+
+
+def test_a_failing_renewal_goes_past_due_is_retried_then_canceled(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=1_500, currency="usd")
+    portal = _portal(client, session.customer)
+    status, location, _ = fetch_no_redirect(portal.url, b"action=card&cardNumber=4000000000000341")
+    assert status == 303 and location.endswith("?done=card")
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    assert client.v1.payment_methods.retrieve(sub.default_payment_method).card.last4 == "0341"
+    mark = _last_event(client)
+    control(sb, "clock/advance", seconds=MONTH)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    invoice = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert sub.status == "past_due" and invoice.status == "open" and invoice.attempt_count >= 1
+    assert invoice.next_payment_attempt is not None and invoice.hosted_invoice_url.endswith(invoice.id)
+    types = _types(client, mark)
+    assert "invoice.payment_failed" in types and "customer.subscription.updated" in types
+    control(sb, "clock/advance", seconds=15 * DAY)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    invoice = client.v1.invoices.retrieve(invoice.id)
+    assert sub.status == "canceled" and sub.cancellation_details.reason == "payment_failed"
+    assert invoice.status == "open" and invoice.attempt_count == 8 and invoice.next_payment_attempt is None
+    types = _types(client, mark)
+    assert types.count("invoice.payment_failed") == 8 and types[-1] == "customer.subscription.deleted"
+    assert client.v1.subscriptions.list(params={"customer": session.customer}).data == []
+    control(sb, "clock/advance", seconds=MONTH)  # nothing renews any more
+    assert len(client.v1.invoices.list(params={"subscription": sub.id}).data) == 2
+
+
+def test_a_renewal_needing_3ds_asks_the_customer_on_the_hosted_invoice_page(
+    client: stripe.StripeClient, sb: Sandbox
+) -> None:
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=1_500, currency="usd")
+    fetch_no_redirect(_portal(client, session.customer).url, b"action=card&cardNumber=4000002760003184")
+    mark = _last_event(client)
+    control(sb, "clock/advance", seconds=MONTH)
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    invoice = client.v1.invoices.retrieve(sub.latest_invoice)
+    pi = client.v1.payment_intents.retrieve(invoice.payments.data[0].payment.payment_intent)
+    assert (sub.status, invoice.status, pi.status) == ("past_due", "open", "requires_action")
+    assert "invoice.payment_action_required" in _types(client, mark)
+    status, _, page = fetch_no_redirect(invoice.hosted_invoice_url)
+    assert status == 200 and 'id="authenticate"' in page
+    status, location, _ = fetch_no_redirect(pi.next_action.redirect_to_url.url, b"action=complete")
+    assert status == 303 and location.startswith(invoice.hosted_invoice_url)
+    invoice = client.v1.invoices.retrieve(invoice.id)
+    assert invoice.status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+
+
+def test_a_failed_first_payment_leaves_checkout_open_and_the_next_card_pays(
+    client: stripe.StripeClient, sb: Sandbox
+) -> None:
+    seller = onboarded_account(client, sb)
+    session, result = _subscribe(client, sb, seller, amount=1_500, currency="usd", card="4000000000000002")
+    assert result["status"] == "declined" and result["error"] == "Your card was declined."
+    assert session.status == "open" and session.subscription is None
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")
+    session = client.v1.checkout.sessions.retrieve(session.id)
+    assert result["status"] == "succeeded" and session.status == "complete"
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    invoice = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert sub.status == "active" and invoice.status == "paid" and invoice.attempt_count == 2
+
+
+def test_portal_cancels_at_period_end_and_returns(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=1_500, currency="usd")
+    portal = _portal(client, session.customer)
+    assert portal.return_url == "http://app/subs" and portal.configuration.startswith("bpc_")
+    status, _, page = fetch_no_redirect(portal.url)
+    assert status == 200 and 'href="http://app/subs"' in page and "Coffee box" in page and "View invoice" in page
+    status, location, _ = fetch_no_redirect(portal.url, f"action=cancel&subscription={session.subscription}".encode())
+    assert status == 303 and location == f"{portal.url}?done=canceled"
+    status, _, page = fetch_no_redirect(location)
+    assert "Your subscription will end at the end of the current period." in page and "Renew Coffee box" in page
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    assert sub.cancel_at_period_end is True and sub.cancel_at == sub["items"].data[0].current_period_end
+    assert sub.status == "active"
+    event = client.v1.events.list(params={"limit": 1}).data[0]
+    assert event.type == "customer.subscription.updated"
+    assert event.data.previous_attributes["cancel_at_period_end"] is False
+    control(sb, "clock/advance", seconds=MONTH)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    assert sub.status == "canceled" and len(client.v1.invoices.list(params={"subscription": sub.id}).data) == 1
+    assert "customer.subscription.deleted" in _types(client)
+
+
+def test_another_customers_subscription_cannot_be_changed_in_the_portal(
+    client: stripe.StripeClient, sb: Sandbox
+) -> None:
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=1_500, currency="usd")
+    other = client.v1.customers.create(params={"email": "x@example.com"})
+    status, _, page = fetch_no_redirect(
+        _portal(client, other.id).url, f"action=cancel&subscription={session.subscription}".encode()
+    )
+    assert status == 200 and "That subscription is not yours." in page
+    assert client.v1.subscriptions.retrieve(session.subscription).cancel_at_period_end is False
+
+
+def test_subscription_checkout_refuses_what_stripe_refuses(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    one_time = {"price_data": {"currency": "usd", "unit_amount": 500, "product_data": {"name": "Mug"}}, "quantity": 1}
+    monthly = {**one_time, "price_data": {**one_time["price_data"], "recurring": {"interval": "month"}}}
+    with pytest.raises(stripe.InvalidRequestError, match="at least one recurring price"):
+        client.v1.checkout.sessions.create(
+            params={"mode": "subscription", "success_url": "http://a", "line_items": [one_time]}
+        )
+    with pytest.raises(stripe.InvalidRequestError, match="recurring price"):
+        client.v1.checkout.sessions.create(
+            params={"mode": "payment", "success_url": "http://a", "line_items": [monthly]}
+        )
+    with pytest.raises(stripe.InvalidRequestError, match="at most two decimal places"):
+        client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "success_url": "http://a",
+                "line_items": [monthly],
+                "subscription_data": {"application_fee_percent": "10.125"},
+            }
+        )
+    with pytest.raises(stripe.InvalidRequestError, match="No such destination"):
+        client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "success_url": "http://a",
+                "line_items": [monthly],
+                "subscription_data": {"transfer_data": {"destination": "acct_nope"}},
+            }
+        )
+    with pytest.raises(stripe.InvalidRequestError, match="maximum billing interval"):
+        client.v1.prices.create(
+            params={
+                "currency": "usd",
+                "unit_amount": 1,
+                "product_data": {"name": "x"},
+                "recurring": {"interval": "month", "interval_count": 13},
+            }
+        )
+    price = client.v1.prices.create(
+        params={
+            "currency": "usd",
+            "unit_amount": 900,
+            "product_data": {"name": "Box"},
+            "recurring": {"interval": "year"},
+        }
+    )
+    assert price.type == "recurring" and price.recurring.interval == "year" and price.recurring.interval_count == 1
+    assert seller
+
+
+def test_first_payment_with_3ds_in_checkout_then_renewals_off_session(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session, result = _subscribe(client, sb, seller, amount=1_500, currency="usd", card="4000002500003155")
+    assert result["status"] == "requires_action" and result["redirect_url"].endswith("/authenticate")
+    assert session.status == "open"
+    result = control(sb, f"checkout/sessions/{session.id}/authenticate", outcome="complete")
+    session = client.v1.checkout.sessions.retrieve(session.id)
+    assert result["status"] == "succeeded" and session.status == "complete"
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    assert sub.status == "active"
+    # The "authenticate unless set up" card was set up by that payment: the renewal needs nobody.
+    control(sb, "clock/advance", seconds=MONTH)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    assert sub.status == "active" and client.v1.invoices.retrieve(sub.latest_invoice).status == "paid"

@@ -1,0 +1,173 @@
+"""Subscriptions sold by sellers, through the sandbox over HTTP and its signed webhooks: subscribe,
+renew as the sandbox clock moves, a failing renewal (past due, email with the hosted invoice, then
+canceled and the seller told), 3-D Secure on renewal; the seller's money to the cent and the
+ledger invariant, in USD and JPY."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from django.core import mail
+
+from fees.models import FeeRule
+from marketplace.errors import Conflict, InvalidInput, NotFound
+from orders.services import saved_cards
+from orders.services.checkout import buyer_customer_ensure
+from payments.models import Payment
+from subscriptions import selectors, services
+from subscriptions.models import Subscription, SubscriptionInvoice, SubscriptionPlan, SubscriptionStatus
+from tests.factories import UserFactory
+from tests.orders.conftest import active_seller, listing_of, pay, signed_in, wait_until
+from tests.payments.helpers import assert_ledger_equals_stripe
+from tests.sandbox.helpers import client_for, fetch_no_redirect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DAY = 86400
+
+
+def advance(sandbox: Any, seconds: int) -> None:
+    r = requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": seconds}, timeout=30)
+    r.raise_for_status()
+
+
+def subscribe(sandbox: Any, buyer: Any, listing: Any, card: str = "4242424242424242") -> Subscription:
+    start = services.subscription_checkout_start(
+        buyer=buyer, listing_id=listing.pk, attempt="a" * 32, success_url="http://app/ok", cancel_url="http://app/no"
+    )
+    session_id = start.url.rstrip("/").rsplit("/", 1)[-1]
+    assert pay(sandbox, session_id, card)["status"] == "succeeded"
+    assert sandbox.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.filter(buyer=buyer, status="active").exists())
+    return Subscription.objects.get(buyer=buyer)
+
+
+def seller_with_plan(sandbox: Any, currency: str, price: int, basis_points: int) -> Any:
+    seller = active_seller(sandbox, currency=currency)
+    FeeRule.objects.update_or_create(
+        currency=currency, seller=None, category=None, defaults={"basis_points": basis_points, "fixed_amount": 0}
+    )
+    listing = listing_of(seller, price=price, title="Coffee box")
+    services.plan_set(seller=seller, listing_id=listing.pk, interval="month")
+    return seller, listing
+
+
+@pytest.mark.parametrize(("currency", "price", "basis_points"), [("usd", 2_999, 1_250), ("jpy", 3_333, 1_000)])
+def test_subscribe_and_renew_each_invoice_a_destination_charge_with_our_fee(
+    sandbox_webhooks: Any, currency: str, price: int, basis_points: int
+) -> None:
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, basis_points)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    assert (sub.amount, sub.currency, sub.interval, sub.application_fee_basis_points) == (
+        price,
+        currency,
+        "month",
+        basis_points,
+    )
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, payment__isnull=False).count() == 1)
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 2)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, payment__isnull=False).count() == 2)
+    fee = (price * basis_points + 5_000) // 10_000  # our percent of each invoice, half up
+    client = client_for(sandbox_webhooks)
+    for row in SubscriptionInvoice.objects.filter(subscription=sub):
+        payment: Payment = row.payment  # type: ignore[assignment]
+        charge = client.v1.charges.retrieve(payment.stripe_charge_id)
+        assert (charge.amount, charge.application_fee_amount) == (price, fee)
+        assert client.v1.transfers.retrieve(charge.transfer).destination == seller.stripe_account_id
+        assert payment.transfers.get().amount == price
+        assert payment.application_fees.get().amount == fee
+    sub.refresh_from_db()
+    assert sub.status == SubscriptionStatus.ACTIVE
+    assert selectors.subscribers_of_seller(seller=seller).mrr == {currency: price}
+    assert_ledger_equals_stripe()
+
+
+def test_a_failing_renewal_is_past_due_emails_the_invoice_then_ends_and_tells_the_seller(
+    sandbox_webhooks: Any,
+) -> None:
+    seller, listing = seller_with_plan(sandbox_webhooks, "usd", 1_500, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="v" * 32)
+    status, _, _ = fetch_no_redirect(portal, b"action=card&cardNumber=4000000000000341")
+    assert status == 303
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.PAST_DUE)
+    invoice = SubscriptionInvoice.objects.get(subscription=sub, status="open")
+    assert invoice.hosted_invoice_url.endswith(f"/hosted/invoices/{invoice.stripe_invoice_id}")
+    assert wait_until(lambda: any(invoice.hosted_invoice_url in m.body and buyer.email in m.to for m in mail.outbox))
+    advance(sandbox_webhooks, 15 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(30)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.CANCELED, 20)
+    assert Subscription.objects.get(pk=sub.pk).ended_for_nonpayment
+    assert wait_until(lambda: any(seller.user.email in m.to and "ended" in m.subject for m in mail.outbox))
+    assert selectors.subscribers_of_seller(seller=seller).mrr == {}
+    assert_ledger_equals_stripe()
+
+
+def test_a_renewal_needing_3ds_emails_the_link(sandbox_webhooks: Any) -> None:
+    _, listing = seller_with_plan(sandbox_webhooks, "jpy", 1_000, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="w" * 32)
+    fetch_no_redirect(portal, b"action=card&cardNumber=4000002760003184")
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: any("Confirm your payment" in m.subject and buyer.email in m.to for m in mail.outbox))
+    assert Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.PAST_DUE
+    assert_ledger_equals_stripe()
+
+
+def test_subscribe_refuses_what_it_must(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    one_off = listing_of(seller, price=500, title="Mug")
+    buyer = UserFactory()
+    with pytest.raises(NotFound):
+        services.subscription_checkout_start(
+            buyer=buyer, listing_id=one_off.pk, attempt="b" * 32, success_url="http://a", cancel_url="http://a"
+        )
+    SubscriptionPlan.objects.create(listing=one_off, interval="year")
+    with pytest.raises(Conflict, match="your own product"):
+        services.subscription_checkout_start(
+            buyer=seller.user, listing_id=one_off.pk, attempt="b" * 32, success_url="http://a", cancel_url="http://a"
+        )
+    with pytest.raises(NotFound):
+        services.plan_set(seller=active_seller(sandbox, shop="Other"), listing_id=one_off.pk, interval="month")
+
+
+def test_the_listing_page_offers_subscribe_once_sold_by_subscription(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    box = listing_of(seller, price=1_800, title="Coffee box")
+    buyer = UserFactory()
+    client = signed_in(buyer)
+    page = client.get(f"/listing/{box.pk}/").content.decode()  # cached for every visitor from now on
+    assert "Add to cart" in page and "Subscribe" not in page
+    services.plan_set(seller=seller, listing_id=box.pk, interval="month")
+    page = client.get(f"/listing/{box.pk}/").content.decode()
+    assert "$18.00 monthly" in page and 'data-testid="subscribe"' in page and "Add to cart" not in page
+    refused = client.post("/cart/add/", {"listing": box.pk, "quantity": 1}, follow=True).content.decode()
+    assert "This is sold by subscription: press Subscribe on its page." in refused
+    with pytest.raises(InvalidInput):
+        services.plan_set(seller=seller, listing_id=box.pk, interval="week")
+    services.plan_set(seller=seller, listing_id=box.pk, interval="")
+    assert "Add to cart" in client.get(f"/listing/{box.pk}/").content.decode()
+
+
+def test_buy_now_refuses_a_listing_sold_by_subscription(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    box = listing_of(seller, price=1_800, title="Coffee box")
+    services.plan_set(seller=seller, listing_id=box.pk, interval="year")
+    buyer = UserFactory()
+    pm = client_for(sandbox).v1.payment_methods.attach(
+        "pm_card_visa", params={"customer": buyer_customer_ensure(user=buyer)}
+    )
+    with pytest.raises(InvalidInput, match="sold by subscription"):
+        saved_cards.buy_now(
+            buyer=buyer, listing_id=box.pk, payment_method=pm.id, attempt="c" * 32, return_url="http://app/r"
+        )
