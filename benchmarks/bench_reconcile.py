@@ -205,6 +205,7 @@ def load(sandbox_url: str, count: int) -> None:
                 "currency": currency,
                 "confirm": True,
                 "payment_method": "pm_card_visa",
+                "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
                 "application_fee_amount": amount // 10,
                 "transfer_data": {"destination": acct},
                 "expand": ["latest_charge.balance_transaction"],

@@ -2,7 +2,8 @@
 to the ledger by source, amount, fee and net; every difference recorded for admins.
 
 How it stays fast and flat in memory: Stripe's transactions are streamed page by page (the
-gateway's generator) and written to `ReconciliationLine` a page at a time, each under the key of
+gateway's generator, run a thousand transactions ahead on a thread of its own so that Stripe's
+answers and our inserts overlap) and written to `ReconciliationLine` a page at a time, each under the key of
 the ledger posting that must match it: its `source`, except a seller's `py_` payment and `pyr_`
 refund, which the ledger knows as the transfer and the transfer reversal they came from
 (`source_transfer`, `source_transfer_reversal`, read with `data.source` expanded), and a dispute's
@@ -27,10 +28,13 @@ the same. Runs do not overlap (a Postgres advisory lock; SQLite serialises write
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from queue import Empty, Queue
+from typing import TypeVar
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -56,6 +60,7 @@ from sellers.models import Seller
 logger = logging.getLogger(__name__)
 
 BATCH = 500  # Stripe lines written per INSERT (five of Stripe's pages)
+T = TypeVar("T")
 LOCK_KEY = 0x5EC0_4C1E  # pg_try_advisory_lock key of the reconciliation
 
 
@@ -131,34 +136,86 @@ def _exclusive() -> Iterator[None]:
 
 
 def _load_stripe(run: ReconciliationRun, accounts: Iterable[str], since: datetime | None) -> int:
-    created_gte = int(since.timestamp()) if since else None
+    """Write Stripe's side a batch at a time, while the next pages are already being fetched."""
     count = 0
     batch: list[ReconciliationLine] = []
+    for account, txn in _prefetched(_stripe_transactions(accounts, since)):
+        batch.append(
+            ReconciliationLine(
+                run=run,
+                stripe_account=account,
+                key=stripe_key(txn, account),
+                currency=txn.currency,
+                stripe_id=txn.id,
+                type=txn.type,
+                amount=txn.amount,
+                fee=txn.fee,
+                net=txn.net,
+                created_at=datetime.fromtimestamp(txn.created, tz=UTC),
+            )
+        )
+        count += 1
+        if len(batch) >= BATCH:
+            ReconciliationLine.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        ReconciliationLine.objects.bulk_create(batch)
+    return count
+
+
+def _stripe_transactions(accounts: Iterable[str], since: datetime | None) -> Iterator[tuple[str, BalanceTransaction]]:
+    created_gte = int(since.timestamp()) if since else None
     for account in accounts:
         for txn in balance_transactions_list(
             account=account or None, created_gte=created_gte, expand_source=bool(account)
         ):
-            batch.append(
-                ReconciliationLine(
-                    run=run,
-                    stripe_account=account,
-                    key=stripe_key(txn, account),
-                    currency=txn.currency,
-                    stripe_id=txn.id,
-                    type=txn.type,
-                    amount=txn.amount,
-                    fee=txn.fee,
-                    net=txn.net,
-                    created_at=datetime.fromtimestamp(txn.created, tz=UTC),
-                )
-            )
-            count += 1
-            if len(batch) >= BATCH:
-                ReconciliationLine.objects.bulk_create(batch)
-                batch = []
-    if batch:
-        ReconciliationLine.objects.bulk_create(batch)
-    return count
+            yield account, txn
+
+
+_DONE = object()
+
+
+def _prefetched(items: Iterator[T], depth: int = 2 * BATCH) -> Iterator[T]:
+    """`items`, produced by a thread of its own up to `depth` ahead: Stripe answers the next pages
+    while this thread writes the last ones to the database (the two waits overlap instead of
+    adding up), and at most `depth` transactions are held. An error in the producer (Stripe
+    unreachable) is raised here; stopping early stops the producer."""
+    queue: Queue[object] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                queue.put(item)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            queue.put(_Failed(exc))
+        finally:
+            queue.put(_DONE)
+
+    worker = threading.Thread(target=produce, name="reconcile-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(timeout=0.05)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
 
 
 @dataclass(frozen=True)

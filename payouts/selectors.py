@@ -26,6 +26,7 @@ from marketplace.ledger.chart import stripe_balance
 from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
 from orders.models import Order
+from payments.models import Dispute, DisputeStatus, Refund, RefundStatus
 from payouts.models import ApplicationFee, Payout, PayoutStatus, Transfer
 
 BALANCE_FRESH_SECONDS = 30  # "cached briefly": a seller reloading the page does not call Stripe each time
@@ -237,31 +238,43 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
 
 
 def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
-    """The seller's paid orders, newest first, each annotated with `fee_refunded` (the platform's
-    fee given back on refunds), `refunded` and `disputed` from its payment: one query per page.
+    """The seller's paid orders, newest first, each annotated from its own rows (one payment may
+    pay several shops' orders, so nothing is read off the payment): `refunded` (its succeeded
+    refunds), `disputed` (its lost disputes) and `fee_refunded` (the platform's fee given back to
+    this seller on the payment). One query per page.
     Net = `amount_total` - (`application_fee_amount` - `fee_refunded`) - `refunded` - `disputed`."""
     fee_refunded = (
-        ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"))
+        ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"), account=OuterRef("seller__stripe_account_id"))
         .values("payment_id")
         .annotate(total=Sum("amount_refunded"))
         .values("total")
     )
+    refunded = (
+        Refund.objects.filter(order_id=OuterRef("pk"), status=RefundStatus.SUCCEEDED)
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    disputed = (
+        Dispute.objects.filter(order_id=OuterRef("pk"), status=DisputeStatus.LOST)
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
     return (
         Order.objects.filter(seller_id=seller_id, payment__isnull=False)
-        .select_related("payment")
         .annotate(
             fee_refunded=Coalesce(Subquery(fee_refunded, output_field=IntegerField()), Value(0)),
+            refunded=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
+            disputed=Coalesce(Subquery(disputed, output_field=IntegerField()), Value(0)),
         )
         .order_by("-paid_at", "-id")
     )
 
 
 def order_net(order: Order) -> int:
-    payment = order.payment
-    refunded = payment.amount_refunded if payment else 0
-    disputed = payment.amount_disputed if payment else 0
     fee = order.application_fee_amount - int(getattr(order, "fee_refunded", 0))
-    return order.amount_total - fee - refunded - disputed
+    return order.amount_total - fee - int(getattr(order, "refunded", 0)) - int(getattr(order, "disputed", 0))
 
 
 @dataclass(frozen=True)

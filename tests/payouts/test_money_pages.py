@@ -16,7 +16,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from marketplace.gateway.accounts import account_retrieve
-from payouts.models import Payout
+from marketplace.money import format_money
+from payments.models import RefundOrigin, RefundStatus
+from payments.services import refund_create, refund_submit
+from payouts.models import ApplicationFee, Payout
+from payouts.selectors import earnings_per_order, order_net
 from tests.orders.conftest import active_seller, signed_in
 from tests.payouts.helpers import DAY, advance, control, paid_order, process_connect
 
@@ -151,3 +155,18 @@ def test_money_page_queries_do_not_grow_with_orders(sandbox: Any) -> None:
             assert client.get("/sell/money/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_earnings_per_order_take_the_orders_own_refunds_and_fee_refunds(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    order = paid_order(sandbox, seller, 10_000, card=NOW)
+    assert order.payment is not None
+    row = refund_create(payment=order.payment, amount=3_000, origin=RefundOrigin.SELLER, order_id=order.pk)
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+    [earning] = list(earnings_per_order(seller_id=seller.pk))
+    fee_back = ApplicationFee.objects.get(payment=order.payment).amount_refunded
+    assert (earning.refunded, earning.disputed, earning.fee_refunded) == (3_000, 0, fee_back) and fee_back > 0
+    net = 10_000 - (order.application_fee_amount - fee_back) - 3_000
+    assert order_net(earning) == net
+    page = signed_in(seller.user).get("/sell/money/").content.decode()
+    assert f'data-testid="order-net">{format_money(net, "usd")}<' in page and "$30.00" in page

@@ -6,6 +6,7 @@ query counts do not grow with the number of transactions."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 from io import StringIO
 from typing import Any
@@ -16,6 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from marketplace.errors import PaymentProviderError
 from marketplace.ledger import flows
 from marketplace.ledger.chart import BUYER_PAYMENTS, PLATFORM_BALANCE
 from marketplace.ledger.models import LedgerLeg, LedgerTransaction
@@ -159,3 +161,19 @@ def test_query_count_does_not_grow_with_transactions(sandbox: Any) -> None:
             assert reconcile().run.differences == 0
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_stripe_unreachable_stops_the_run_with_exit_2_and_leaves_nothing_half_done(sandbox: Any, settings: Any) -> None:
+    _world(sandbox)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    settings.STRIPE_API_BASE, settings.STRIPE_MAX_NETWORK_RETRIES = f"http://127.0.0.1:{closed}", 0
+    with pytest.raises(PaymentProviderError):
+        reconcile()
+    with pytest.raises(CommandError) as exc:
+        call_command("reconcile")
+    assert exc.value.returncode == 2
+    assert not ReconciliationLine.objects.exists() and not ReconciliationDifference.objects.exists()
+    settings.STRIPE_API_BASE = sandbox.url
+    assert reconcile().run.differences == 0  # the next run, Stripe back
