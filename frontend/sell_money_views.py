@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from frontend.charts import Bar, bar_chart
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
+from payments.selectors import seller_debts_outstanding
 from payouts import selectors, services
 from payouts.failures import failure_sentence
 from payouts.services import WEEKDAYS
@@ -128,6 +129,7 @@ def sell_money(request: HttpRequest) -> HttpResponse:
             "orders_page": orders,
             "charts": _chart_context(account),
             "statement_form": StatementForm(initial={"start": today - timedelta(days=30), "end": today}),
+            "debts": seller_debts_outstanding(seller=seller),
         },
     )
 

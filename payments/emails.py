@@ -39,6 +39,7 @@ def _context(dispute: Dispute) -> dict[str, Any]:
         "reason": disputes.reason_text(dispute.reason),
         "deadline": deadline,
         "order": dispute.order,
+        "inquiry": dispute.status.startswith("warning_"),
     }
 
 

@@ -27,6 +27,8 @@ TEST_CARDS = [
     ("4000002760003184", "always asks for authentication (3-D Secure)"),
     ("4000000000000341", "can be saved, but every payment with it is declined"),
     ("4000000000000259", "succeeds, then is disputed"),
+    ("4000000000002685", "succeeds, then is disputed: product not received"),
+    ("4000000000001976", "succeeds, then an inquiry opens"),
 ]
 _CSS = """body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1f36}
 h1{font-size:1.4rem}table{border-collapse:collapse;width:100%}

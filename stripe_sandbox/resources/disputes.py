@@ -82,10 +82,13 @@ def disputable_amount(charge: Obj) -> int:
     return int(charge["amount_captured"] - charge["amount_refunded"])
 
 
-def open_dispute(core: Core, charge: Obj, *, reason: str = "fraudulent", amount: int | None = None) -> Obj:
+def open_dispute(
+    core: Core, charge: Obj, *, reason: str = "fraudulent", amount: int | None = None, inquiry: bool = False
+) -> Obj:
     """The card network opens a dispute: Stripe debits the disputed amount plus the dispute fee from the balance the
     charge landed on (the platform's, for destination charges) and sends ``charge.dispute.created`` and
-    ``charge.dispute.funds_withdrawn``."""
+    ``charge.dispute.funds_withdrawn``. An inquiry (``warning_needs_response``) moves no money and sends only
+    ``charge.dispute.created``."""
     left = disputable_amount(charge)
     if left <= 0:
         raise invalid(f"Charge {charge['id']} cannot be disputed (already disputed, refunded, or not paid).")
@@ -110,7 +113,7 @@ def open_dispute(core: Core, charge: Obj, *, reason: str = "fraudulent", amount:
         metadata={},
         payment_intent=charge["payment_intent"],
         reason=reason,
-        status="needs_response",
+        status="warning_needs_response" if inquiry else "needs_response",
     )
     dispute["evidence_details"] = {
         "due_by": now + EVIDENCE_DAYS * 86400,
@@ -120,25 +123,28 @@ def open_dispute(core: Core, charge: Obj, *, reason: str = "fraudulent", amount:
         "enhanced_eligibility": {},
     }
     dispute["payment_method_details"]["card"].update(brand=charge["payment_method_details"]["card"]["brand"])
-    fee = money.dispute_fee(charge["currency"])
-    txn = money.add_txn(
-        core.store,
-        owner,
-        amount=-amount,
-        currency=charge["currency"],
-        type="adjustment",
-        source=dispute["id"],
-        reporting_category="dispute",
-        fee=fee,
-        fee_details=money.stripe_fee_details(fee, charge["currency"], "Dispute fee"),
-        description=f"Chargeback withdrawal for {charge['id']}",
-    )
-    dispute["balance_transactions"] = [copy.deepcopy(txn)]
+    dispute["balance_transactions"] = []
+    if not inquiry:
+        fee = money.dispute_fee(charge["currency"])
+        txn = money.add_txn(
+            core.store,
+            owner,
+            amount=-amount,
+            currency=charge["currency"],
+            type="adjustment",
+            source=dispute["id"],
+            reporting_category="dispute",
+            fee=fee,
+            fee_details=money.stripe_fee_details(fee, charge["currency"], "Dispute fee"),
+            description=f"Chargeback withdrawal for {charge['id']}",
+        )
+        dispute["balance_transactions"] = [copy.deepcopy(txn)]
     core.store.add(dispute, owner)
     charge["disputed"] = True
     charge["dispute"] = dispute["id"]
     core.emit("charge.dispute.created", dispute, account=owner)
-    core.emit("charge.dispute.funds_withdrawn", dispute, account=owner)
+    if not inquiry:
+        core.emit("charge.dispute.funds_withdrawn", dispute, account=owner)
     return dispute
 
 

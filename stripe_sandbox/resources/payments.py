@@ -25,6 +25,8 @@ class TestCard:
     decline_after_auth: str | None = None  # authenticates, then the bank declines with this code
     attach_only: bool = False  # saving it succeeds; every charge is declined
     dispute: bool = False
+    dispute_reason: str = "fraudulent"
+    inquiry: bool = False  # the dispute opens as an inquiry (warning_needs_response): no funds withdrawn
     available_now: bool = False
     funding: str = "credit"
     refund: str | None = None  # "pending": refunds stay pending, then succeed; "fail": they succeed, then fail
@@ -53,6 +55,12 @@ CARDS: dict[str, TestCard] = {
     ),
     "pm_card_chargeCustomerFail": TestCard("4000000000000341", attach_only=True),
     "pm_card_createDispute": TestCard("4000000000000259", dispute=True),
+    # docs.stripe.com/testing "Disputes": product not received, and an inquiry (the PaymentMethod names of these
+    # two are the sandbox's own: UNCONFIRMED; the inquiry's reason too).
+    "pm_card_createDisputeProductNotReceived": TestCard(
+        "4000000000002685", dispute=True, dispute_reason="product_not_received"
+    ),
+    "pm_card_createDisputeInquiry": TestCard("4000000000001976", dispute=True, inquiry=True),
     "pm_card_bypassPending": TestCard("4000000000000077", available_now=True),
     # docs.stripe.com/testing "Refunds": a refund starts pending and succeeds later / succeeds, then fails.
     "pm_card_pendingRefund": TestCard("4000000000007726", refund="pending"),
@@ -578,7 +586,7 @@ def _capture(core: Core, pi: Obj, charge: Obj, amount: int, card: TestCard, owne
             app_fee = connect.create_application_fee(core, charge, transfer, fee_amount, available_on)
             charge["application_fee"] = app_fee["id"]
     if card.dispute:
-        disputes.open_dispute(core, charge)
+        disputes.open_dispute(core, charge, reason=card.dispute_reason, inquiry=card.inquiry)
 
 
 def pi_capture(ctx: Ctx, pi_id: str) -> Obj:

@@ -302,6 +302,12 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep(client.v1.disputes.update(won.id, params={"evidence": {"product_description": "Mug"}, "submit": False}))
     keep(client.v1.disputes.update(won.id, params={"evidence": {"uncategorized_text": "winning_evidence"}}))
     keep_list(client.v1.balance_transactions.list(params={"source": won.id}))
+    # The inquiry and product-not-received cards.
+    for card in ("4000000000001976", "4000000000002685"):
+        other = destination_session(client, seller, 2_000, 200)
+        control(sb, f"checkout/sessions/{other.id}/pay", card=card)
+        other_pi = client.v1.checkout.sessions.retrieve(other.id).payment_intent
+        keep(client.v1.disputes.list(params={"payment_intent": other_pi}).data[0])
 
     # Saved cards and 3-D Secure (section g): a SetupIntent that authenticates, the card as the customer's default,
     # a server-confirmed destination charge with it that authenticates too, then the card removed.

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 import requests
 
+from marketplace.gateway.events import list_events
 from marketplace.ledger.models import LedgerTransaction
+from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from payments.models import Dispute, SellerDebt
 from payments.recovery import dispute_recover, seller_debts_collect, seller_debts_collect_all
 from payouts.models import ApplicationFeeRefund, TransferReversal
@@ -21,13 +23,13 @@ from tests.factories import make_platform_admin
 from tests.orders.conftest import pay, signed_in
 from tests.payments.helpers import (
     assert_ledger_equals_stripe,
-    ledger_balances,
     new_events,
     process,
     stripe_balances,
 )
 from tests.payments.test_disputes import PLATFORM_NET, control, disputed_order
 from tests.payments.test_ledger_invariant import _checkout
+from tests.payouts.helpers import process_connect
 
 pytestmark = pytest.mark.django_db
 
@@ -110,6 +112,8 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     # Three days later the seller's 9000 was paid out to its bank: its Stripe balance is empty.
     requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 3 * 86400}, timeout=10).raise_for_status()
     assert stripe_balances(account) == {}
+    assert "failed" not in process_connect(account, set())  # the payout, posted (payouts app)
+    assert_ledger_equals_stripe()
     control(sandbox, f"disputes/{dispute_id}/resolve", outcome="lost")
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(new_events(seen))
@@ -119,7 +123,9 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     assert not TransferReversal.objects.exists() and stripe_balances(account) == {}
     assert seller_debts_collect_all() == 0  # nothing to take yet
     owed = "$90.00" if currency == "usd" else "¥9,000"
-    assert f"You owe the platform {owed}" in signed_in(seller.user).get("/sell/disputes/").content.decode()
+    seller_client = signed_in(seller.user)
+    assert f"You owe the platform {owed}" in seller_client.get("/sell/disputes/").content.decode()
+    assert f"You owe the platform {owed}" in seller_client.get("/sell/money/").content.decode()
     admin_page = signed_in(make_platform_admin()).get(f"/console/sellers/{seller.pk}/").content.decode()
     assert f"Owes the platform from lost disputes:</strong> {owed}" in admin_page
 
@@ -129,7 +135,11 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     pay(sandbox, str(later.checkout_session_id))
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(new_events(seen))
-    assert seller_debts_collect(seller=seller) == 9_000
+    # A balance.available on the seller's account (Connect endpoint) collects it; the beat job finds nothing more.
+    [available] = [e for e in list_events(created_gte=0, account=account) if e["type"] == "balance.available"][:1]
+    replayed = {**available, "id": "evt_balance_available_again"}
+    webhook_event_store(payload=replayed, source="connect")
+    assert webhook_event_process(event_id=replayed["id"]).status == "processed"
     assert seller_debts_collect(seller=seller) == 0 and seller_debts_collect_all() == 0
     debt.refresh_from_db()
     dispute.refresh_from_db()
@@ -138,7 +148,25 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     reversal = TransferReversal.objects.get()
     later.refresh_from_db()
     assert reversal.amount == 9_000 and reversal.transfer.payment == later.payment  # from the new sale
-    # Payouts are not posted to the ledger yet (i-money): the seller's ledger is over Stripe by the payout.
-    paid_out = 9_000
-    assert ledger_balances(account) == {currency: 10_800 - 9_000 + paid_out}
-    assert ledger_balances() == stripe_balances()
+    assert_ledger_equals_stripe()
+
+
+def test_the_nightly_reconciliation_finds_no_difference_after_a_submitted_and_lost_dispute(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Every balance transaction of the dispute path (withdrawal, the countered fee charged on
+    submission, the recovery's reversal and fee refund) has its ledger posting, on both sides."""
+    from payments.disputes import dispute_evidence_save
+    from payouts.reconciliation import reconcile
+
+    _, _, events = disputed_order(sandbox, "usd")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+        dispute_evidence_save(
+            dispute=Dispute.objects.get(), evidence={"uncategorized_text": "losing_evidence"}, submit=True
+        )
+    dispute = Dispute.objects.get()
+    assert (dispute.status, dispute.recovery) == ("lost", "recovered")
+    assert stripe_balances() == {"usd": 680 - 11_500 - 1_500 + 9_000}  # and the countered fee
+    assert_ledger_equals_stripe()
+    assert reconcile().run.differences == 0

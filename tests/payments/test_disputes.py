@@ -33,7 +33,7 @@ PLATFORM_NET = {"usd": 680, "jpy": 640}
 
 
 def disputed_order(
-    sandbox: Any, currency: str = "usd", amount: int = 10_000
+    sandbox: Any, currency: str = "usd", amount: int = 10_000, card: str = DISPUTE_CARD
 ) -> tuple[Seller, Order, list[dict[str, Any]]]:
     """A seller, an order paid with the dispute test card, and the platform's events of it (oldest first)."""
     fee_rule_set(currency=currency, basis_points=1000, fixed_amount=0)
@@ -44,7 +44,7 @@ def disputed_order(
     order = order_services.checkout_start(
         buyer=buyer, cart=cart_with(buyer, (listing, 1)), seller_id=seller.pk, currency=currency, **URLS
     ).order
-    pay(sandbox, str(order.checkout_session_id), card=DISPUTE_CARD)
+    pay(sandbox, str(order.checkout_session_id), card=card)
     return seller, order, new_events(seen)
 
 
@@ -168,3 +168,37 @@ def test_closed_emails_tell_buyer_and_seller_the_outcome(sandbox: Any, django_ca
     seller_mail = [m for m in mail.outbox if m.to == [seller.user.email] and "Dispute lost" in m.subject]
     assert len(buyer_mail) == 1 and "decided in your favour" in buyer_mail[0].body
     assert len(seller_mail) == 1 and "decided for the buyer" in seller_mail[0].body
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_an_inquiry_moves_no_money_and_closes_as_an_inquiry(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    from payments.disputes import dispute_evidence_save
+
+    seller, order, events = disputed_order(sandbox, currency, card="4000000000001976")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+    dispute = Dispute.objects.get()
+    assert (dispute.status, dispute.dispute_fee) == ("warning_needs_response", 0)
+    assert not LedgerTransaction.objects.filter(source_id=dispute.stripe_id).exists()
+    assert stripe_balances() == {currency: PLATFORM_NET[currency]}
+    assert (
+        'data-testid="order-dispute">Bank inquiry<'
+        in signed_in(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+    )
+    opened = [m for m in mail.outbox if m.to == [seller.user.email] and "asks about order" in m.subject]
+    assert len(opened) == 1 and "No money has moved" in opened[0].body
+
+    dispute_evidence_save(dispute=dispute, evidence={"uncategorized_text": "Delivered, signed."}, submit=True)
+    assert Dispute.objects.get().status == "warning_under_review"
+    seen = {e["id"] for e in events} | {e["id"] for e in new_events(set())}
+    control(sandbox, f"disputes/{dispute.stripe_id}/resolve", outcome="won")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    dispute.refresh_from_db()
+    assert dispute.status == "warning_closed" and dispute.recovery == ""
+    closed = [m for m in mail.outbox if m.to == [order.buyer.email] and "dispute" in m.subject]
+    assert len(closed) == 1 and "closed its inquiry" in closed[0].body
+    assert stripe_balances() == {currency: PLATFORM_NET[currency]}
+    assert_ledger_equals_stripe()

@@ -177,6 +177,25 @@ def test_magic_evidence_decides_the_outcome_and_the_countered_fee_follows(
     assert len(closed.balance_transactions) == (2 if back else 1)
 
 
+def test_the_inquiry_card_opens_an_inquiry_that_moves_no_money(client: stripe.StripeClient, sb: Sandbox) -> None:
+    seller = onboarded_account(client, sb)
+    session = destination_session(client, seller, 5_000, 500)
+    before = sum(balances(client))
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4000000000001976")
+    inquiry = client.v1.disputes.list(params={"payment_intent": result["payment_intent"]}).data[0]
+    assert (inquiry.status, inquiry.balance_transactions) == ("warning_needs_response", [])
+    assert sum(balances(client)) == before + 500 - processing_fee(5_000, "usd")  # the sale only
+    types = [e.type for e in client.v1.events.list(params={"limit": 10}).data]
+    assert "charge.dispute.created" in types and "charge.dispute.funds_withdrawn" not in types
+    answered = client.v1.disputes.update(inquiry.id, params={"evidence": {"uncategorized_text": "Delivered"}})
+    assert answered.status == "warning_under_review"
+    assert control(sb, f"disputes/{inquiry.id}/resolve", outcome="won")["status"] == "warning_closed"
+    assert sum(balances(client)) == before + 500 - processing_fee(5_000, "usd")  # no countered fee either
+    nr = destination_session(client, seller, 3_000, 300)
+    nr_pi = control(sb, f"checkout/sessions/{nr.id}/pay", card="4000000000002685")["payment_intent"]
+    assert client.v1.disputes.list(params={"payment_intent": nr_pi}).data[0].reason == "product_not_received"
+
+
 def test_past_due_means_a_late_submission_not_the_clock(client: stripe.StripeClient, sb: Sandbox) -> None:
     dispute = _disputed(client, sb)
     control(sb, "clock/advance", seconds=8 * DAY)
