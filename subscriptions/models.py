@@ -74,10 +74,6 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return self.stripe_subscription_id
 
-    @property
-    def monthly_amount(self) -> int:
-        return monthly_amount(self.amount, self.interval)
-
 
 def monthly_amount(amount: int, interval: str) -> int:
     """What a subscription of `amount` per `interval` brings per month, in minor units (a yearly one
