@@ -1,5 +1,6 @@
 """The seller's money pages: balance, payouts and what each contains, the payout schedule,
-earnings per order and per week (chart), and a CSV statement for any dates.
+earnings per order and per week (chart), the monthly recurring revenue of subscriptions (the
+same figures as the Subscribers page), and a CSV statement for any dates.
 
 Every page works on the signed-in user's own shop; another shop's payout is a 404 like one that
 does not exist. Balance and schedule come from Stripe through short caches, and a Stripe outage
@@ -32,6 +33,7 @@ from payouts.failures import failure_sentence
 from payouts.services import WEEKDAYS
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
+from subscriptions.selectors import recurring_revenue_of_seller
 
 EARNINGS_PER_PAGE = 25
 PAYOUTS_PER_PAGE = 25
@@ -130,6 +132,7 @@ def sell_money(request: HttpRequest) -> HttpResponse:
             "charts": _chart_context(account),
             "statement_form": StatementForm(initial={"start": today - timedelta(days=30), "end": today}),
             "debts": seller_debts_outstanding(seller=seller),
+            "revenue": recurring_revenue_of_seller(seller=seller),
         },
     )
 

@@ -74,11 +74,11 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return self.stripe_subscription_id
 
-    @property
-    def monthly_amount(self) -> int:
-        """What this subscription brings per month, in minor units (a yearly one counts a twelfth,
-        rounded down so the sum never claims more than will come)."""
-        return self.amount if self.interval == Interval.MONTH else self.amount // 12
+
+def monthly_amount(amount: int, interval: str) -> int:
+    """What a subscription of `amount` per `interval` brings per month, in minor units (a yearly one
+    counts a twelfth, rounded down so the sum never claims more than will come)."""
+    return amount if interval == Interval.MONTH else amount // 12
 
 
 class SubscriptionInvoice(models.Model):

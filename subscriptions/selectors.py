@@ -7,11 +7,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from catalog.models import Listing
 from sellers.models import Seller
-from subscriptions.models import LIVE_STATUSES, Subscription
+from subscriptions.models import LIVE_STATUSES, Subscription, SubscriptionStatus, monthly_amount
 
 
 def subscriptions_of_buyer(*, user: Any) -> QuerySet[Subscription]:
@@ -24,27 +24,51 @@ def subscriptions_of_buyer(*, user: Any) -> QuerySet[Subscription]:
 
 
 @dataclass(frozen=True)
+class Revenue:
+    mrr: dict[str, int]  # currency -> minor units per month, of the live subscriptions
+    active: int
+    past_due: int
+    live: int  # active, past due or trialing
+
+
+def recurring_revenue_of_seller(*, seller: Seller) -> Revenue:
+    """The seller's monthly recurring revenue per currency and how many subscriptions bring it:
+    active, past-due and trialing ones, a yearly one counting a twelfth. One query grouped by price,
+    so it does not grow with subscribers; the Subscribers page and the money page both show this."""
+    groups = (
+        Subscription.objects.filter(seller=seller, status__in=LIVE_STATUSES)
+        .values("currency", "status", "interval", "amount")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    mrr: dict[str, int] = defaultdict(int)
+    per_status: dict[str, int] = defaultdict(int)
+    for group in groups:
+        mrr[group["currency"]] += group["count"] * monthly_amount(group["amount"], group["interval"])
+        per_status[group["status"]] += group["count"]
+    return Revenue(
+        mrr=dict(sorted(mrr.items())),
+        active=per_status[SubscriptionStatus.ACTIVE],
+        past_due=per_status[SubscriptionStatus.PAST_DUE],
+        live=sum(per_status.values()),
+    )
+
+
+@dataclass(frozen=True)
 class Subscribers:
     rows: list[Subscription]
-    mrr: dict[str, int]  # currency -> minor units per month, of the live subscriptions
-    live: int
+    revenue: Revenue
 
 
 def subscribers_of_seller(*, seller: Seller) -> Subscribers:
-    """Every subscriber of the seller's products and the monthly recurring revenue per currency:
-    active and past-due subscriptions, a yearly one counting a twelfth (one query)."""
+    """Every subscriber of the seller's products, with the buyer (one query), and the recurring
+    revenue (one more)."""
     rows = list(
         Subscription.objects.filter(seller=seller)
         .exclude(status__in=("incomplete", "incomplete_expired"))
         .select_related("buyer")
     )
-    mrr: dict[str, int] = defaultdict(int)
-    live = 0
-    for sub in rows:
-        if sub.status in LIVE_STATUSES:
-            mrr[sub.currency] += sub.monthly_amount
-            live += 1
-    return Subscribers(rows=rows, mrr=dict(sorted(mrr.items())), live=live)
+    return Subscribers(rows=rows, revenue=recurring_revenue_of_seller(seller=seller))
 
 
 def listings_with_plans(*, seller: Seller) -> QuerySet[Listing]:

@@ -21,8 +21,11 @@ from payments.models import RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
 from payouts.models import ApplicationFee, Payout
 from payouts.selectors import earnings_per_order, order_net
+from tests.catalog.factories import ListingFactory
+from tests.factories import UserFactory
 from tests.orders.conftest import active_seller, signed_in
 from tests.payouts.helpers import DAY, advance, control, paid_order, process_connect
+from tests.subscriptions.factories import subscription
 
 pytestmark = pytest.mark.django_db
 NOW = "4000000000000077"  # funds available at once
@@ -143,18 +146,45 @@ def test_another_shops_payout_is_a_404(sandbox: Any) -> None:
     assert client.get(f"/api/v1/seller/payouts/{payout.pk}").status_code == 404
 
 
-def test_money_page_queries_do_not_grow_with_orders(sandbox: Any) -> None:
+def test_money_page_queries_do_not_grow_with_orders_or_subscribers(sandbox: Any) -> None:
     seller = active_seller(sandbox)
+    box = ListingFactory(seller=seller, title="Coffee box", price=2_000)
     client = signed_in(seller.user)
     counts = []
     for n in (1, 4):
         while seller.orders.count() < n:
             paid_order(sandbox, seller, 2_000, card=NOW)
+            subscription(UserFactory(), box)
+            subscription(UserFactory(), box, amount=24_000, interval="year", status="past_due")
         client.get("/sell/money/")  # the balance and schedule come from the cache from now on
         with CaptureQueriesContext(connection) as queries:
             assert client.get("/sell/money/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_money_page_shows_recurring_revenue_per_currency_and_subscriber_counts(sandbox: Any) -> None:
+    """The same figures as the Subscribers page: live subscriptions only, a yearly one a twelfth."""
+    seller = active_seller(sandbox)
+    usd = ListingFactory(seller=seller, title="Coffee box", price=2_000)
+    jpy = ListingFactory(seller=seller, title="Tea", price=12_000, currency="jpy")
+    client = signed_in(seller.user)
+    assert 'data-testid="subscriber-counts">No active subscriptions yet.' in client.get("/sell/money/").content.decode()
+
+    subscription(UserFactory(), usd)
+    subscription(UserFactory(), usd, status="past_due")
+    subscription(UserFactory(), usd, amount=6_001, interval="year")  # 500 a month, rounded down
+    subscription(UserFactory(), usd, status="canceled", ended_for_nonpayment=True)
+    subscription(UserFactory(), usd, status="incomplete")
+    subscription(UserFactory(), jpy, interval="year")
+    subscription(UserFactory(), jpy, status="past_due", interval="year")
+    page = client.get("/sell/money/").content.decode()
+    assert 'data-testid="money-mrr-usd">$45.00 per month' in page  # 2000 + 2000 + 6001 // 12
+    assert 'data-testid="money-mrr-jpy">¥2,000 per month' in page  # two twelfths of ¥12,000
+    assert "From 5 subscriptions: 3 active, 2 with a payment overdue." in page
+    assert 'href="/sell/subscriptions/"' in page
+    subscribers = client.get("/sell/subscriptions/").content.decode()
+    assert 'data-testid="mrr-usd">$45.00 per month' in subscribers and 'data-testid="mrr-jpy">¥2,000' in subscribers
 
 
 def test_earnings_per_order_take_the_orders_own_refunds_and_fee_refunds(sandbox: Any) -> None:

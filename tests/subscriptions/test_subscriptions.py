@@ -83,7 +83,7 @@ def test_subscribe_and_renew_each_invoice_a_destination_charge_with_our_fee(
         assert payment.application_fees.get().amount == fee
     sub.refresh_from_db()
     assert sub.status == SubscriptionStatus.ACTIVE
-    assert selectors.subscribers_of_seller(seller=seller).mrr == {currency: price}
+    assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {currency: price}
     assert_ledger_equals_stripe()
 
 
@@ -107,7 +107,7 @@ def test_a_failing_renewal_is_past_due_emails_the_invoice_then_ends_and_tells_th
     assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.CANCELED, 20)
     assert Subscription.objects.get(pk=sub.pk).ended_for_nonpayment
     assert wait_until(lambda: any(seller.user.email in m.to and "ended" in m.subject for m in mail.outbox))
-    assert selectors.subscribers_of_seller(seller=seller).mrr == {}
+    assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {}
     assert_ledger_equals_stripe()
 
 

@@ -1,0 +1,39 @@
+"""The money page's Subscriptions section on a phone: its stacked table of recurring revenue per
+currency fits 375 px and passes axe-core, with subscribers in USD and JPY."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.catalog.factories import ListingFactory
+from tests.e2e.browser import log_in
+from tests.e2e.test_refund_flow import PHONE, fits_a_phone_and_passes_axe
+from tests.factories import UserFactory
+from tests.orders.conftest import active_seller
+from tests.subscriptions.factories import subscription
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_money_pages_subscriptions_fit_a_phone(
+    live_server: Any, browser: Browser, sandbox: Any, clean_cache: None, axe_js: Path
+) -> None:
+    seller = active_seller(sandbox, shop="Kiln & Co")
+    subscription(UserFactory(), ListingFactory(seller=seller, title="Coffee box", price=2_000))
+    subscription(
+        UserFactory(), ListingFactory(seller=seller, title="Tea", price=12_000, currency="jpy"), interval="year"
+    )
+    context = browser.new_context(viewport=PHONE)
+    context.add_init_script(path=axe_js)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    log_in(page, live_server.url, seller.user.email)
+    page.goto(live_server.url + "/sell/money/")
+    expect(page.get_by_test_id("money-mrr-usd")).to_have_text("$20.00 per month")
+    expect(page.get_by_test_id("money-mrr-jpy")).to_have_text("¥1,000 per month")
+    fits_a_phone_and_passes_axe(page)
+    context.close()
