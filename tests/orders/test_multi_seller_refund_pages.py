@@ -43,7 +43,7 @@ def _messages(response: Any) -> list[str]:
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_the_refund_pages_on_a_payment_for_several_shops(
-    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+    sandbox: Any, django_capture_on_commit_callbacks: Any, django_assert_max_num_queries: Any, currency: str
 ) -> None:
     transfer, plate_share, _plate_fee, _rest_share, _rest_fee = EXAMPLE[currency]
     (kiln, tea, paper), (kiln_order, tea_order, paper_order) = _paid_group(
@@ -131,6 +131,15 @@ def test_the_refund_pages_on_a_payment_for_several_shops(
     assert stripe_balances()[currency] == platform - paper_order.amount_total
     assert_ledger_equals_stripe()
     assert Order.objects.filter(status=OrderStatus.REFUNDED).count() == 2
+    # The pages cost a fixed number of queries: the buyer's reads the other shops' orders of the
+    # payment (one) and the request's lines with their items (two) besides the single-shop eight
+    # (test_pages_and_api.py); the seller's and the console's as for a single-shop order.
+    with django_assert_max_num_queries(10):
+        assert buyer.get(f"/orders/{kiln_order.pk}/").status_code == 200
+    with django_assert_max_num_queries(10):
+        assert kiln_user.get(f"/sell/orders/{kiln_order.pk}/").status_code == 200
+    with django_assert_max_num_queries(9):
+        assert 'data-testid="recent-refund"' in admin.get("/console/refunds/").content.decode()
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
