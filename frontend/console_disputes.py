@@ -1,6 +1,7 @@
 """Platform admin pages for disputes: the queue (soonest deadline first, filters), one dispute laid
 out as evidence (the order, its shipping and refunds, the seller's statement and files), the
-evidence form (draft / submit once, with a confirmation), proof files, and accepting the dispute."""
+evidence form (draft / submit once, with a confirmation), proof files (and which kind of proof each
+is: Stripe takes one file per evidence file field), and accepting the dispute."""
 
 from __future__ import annotations
 
@@ -150,6 +151,25 @@ def console_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
 
 @platform_admin_required
 @require_POST
+def console_dispute_file_field(request: HttpRequest, dispute_id: int, file_id: int) -> HttpResponse:
+    """Change which kind of proof a file is: Stripe takes one file per evidence file field."""
+    dispute = _dispute(dispute_id)
+    try:
+        upload = services.dispute_file_set_field(
+            dispute=dispute, file_id=file_id, evidence_field=request.POST.get("evidence_field", "")
+        )
+    except NotFound:
+        raise Http404("No such file.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        label = services.EVIDENCE_FILE_FIELDS[upload.evidence_field]
+        messages.success(request, f"{upload.filename} now goes to the bank as “{label}”.")
+    return redirect("console_dispute_detail", dispute_id=dispute.pk)
+
+
+@platform_admin_required
+@require_POST
 def console_dispute_accept(request: HttpRequest, dispute_id: int) -> HttpResponse:
     dispute = _dispute(dispute_id)
     if request.POST.get("confirm") != "yes":
@@ -186,6 +206,11 @@ urlpatterns = [
         "console/disputes/<int:dispute_id>/files/<int:file_id>/",
         console_dispute_file_download,
         name="console_dispute_file_download",
+    ),
+    path(
+        "console/disputes/<int:dispute_id>/files/<int:file_id>/field/",
+        console_dispute_file_field,
+        name="console_dispute_file_field",
     ),
     path("console/disputes/<int:dispute_id>/accept/", console_dispute_accept, name="console_dispute_accept"),
 ]

@@ -20,7 +20,7 @@ from marketplace.schemas import errors
 from payments import disputes as services
 from payments import selectors
 from payments.models import Dispute, DisputeFileSide, DisputeStatus
-from payments.schemas import ConsoleDisputeOut, DisputeFileOut, DisputeOut, EvidenceIn, StatementIn
+from payments.schemas import ConsoleDisputeOut, DisputeFileFieldIn, DisputeFileOut, DisputeOut, EvidenceIn, StatementIn
 from sellers.selectors import seller_for_user
 
 router = Router(tags=["disputes"])
@@ -177,6 +177,21 @@ def console_dispute_file(
         dispute=dispute, upload=file, user=request.user, side=DisputeFileSide.ADMIN, evidence_field=evidence_field
     )
     return Status(201, console_dispute_out(selectors.dispute_for_console(dispute_id=dispute_id)))
+
+
+@router.patch(
+    "/console/disputes/{dispute_id}/files/{file_id}",
+    auth=ADMIN_AUTH,
+    response={200: ConsoleDisputeOut, **errors(403, 404, 409, 422)},
+    url_name="console_dispute_file_field",
+)
+def console_dispute_file_field(
+    request: HttpRequest, dispute_id: int, file_id: int, payload: DisputeFileFieldIn
+) -> ConsoleDisputeOut:
+    """Change which evidence file field a proof file fills (Stripe takes one file per field)."""
+    dispute = _console_dispute(request, dispute_id)
+    services.dispute_file_set_field(dispute=dispute, file_id=file_id, evidence_field=payload.evidence_field)
+    return console_dispute_out(selectors.dispute_for_console(dispute_id=dispute_id))
 
 
 # --- Seller -------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from marketplace.errors import Conflict, InvalidInput
+from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import disputes as gateway_disputes
 from marketplace.gateway.types import Dispute as StripeDispute
@@ -242,7 +242,10 @@ def dispute_evidence_save(*, dispute: Dispute, evidence: Mapping[str, Any], subm
             row.submitted_at = timezone.now()  # claimed before Stripe answers: a second click is refused
         row.save(update_fields=["evidence", "evidence_version", "submitted_at", "updated_at"])
     try:
-        payload = {**cleaned, **_file_evidence(row)}
+        # Stripe keeps the evidence fields a request leaves out, so every field we manage is sent:
+        # an empty one clears what an earlier draft put there (a text cleared, a file moved away).
+        cleared = dict.fromkeys([*EVIDENCE_TEXT_FIELDS, *EVIDENCE_FILE_FIELDS], "")
+        payload = {**cleared, **cleaned, **_file_evidence(row)}
         remote = gateway_disputes.dispute_update(
             dispute_id=row.stripe_id, evidence=payload, submit=submit, version=row.evidence_version
         )
@@ -340,6 +343,23 @@ def dispute_file_add(
             size=size,
             uploaded_by=user,
         )
+
+
+def dispute_file_set_field(*, dispute: Dispute, file_id: int, evidence_field: str) -> DisputeFile:
+    """The admin changes which kind of proof a file is (Stripe takes one file per evidence file field).
+    A file already at Stripe keeps its `file_...` id: the field is only where it goes when the evidence
+    is sent. Refused after the submission and once the dispute is closed, with a sentence."""
+    if evidence_field not in EVIDENCE_FILE_FIELDS:
+        raise InvalidInput(f"Unknown kind of proof: {evidence_field}.", code="unknown_evidence_field")
+    with transaction.atomic():
+        row = _locked(dispute)
+        upload = DisputeFile.objects.select_for_update().filter(pk=file_id, dispute=row).first()
+        if upload is None:
+            raise NotFound("No such file on this dispute.", code="not_found")
+        _refuse_unless_answerable(row)
+        upload.evidence_field = evidence_field
+        upload.save(update_fields=["evidence_field"])
+        return upload
 
 
 def dispute_statement_save(*, dispute: Dispute, statement: str) -> Dispute:

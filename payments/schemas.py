@@ -48,6 +48,12 @@ class ConsoleDisputeOut(DisputeOut):
     evidence_parts_total: int
 
 
+class DisputeFileFieldIn(Schema):
+    """Which of Stripe's evidence file fields a proof file fills (receipt, shipping_documentation...)."""
+
+    evidence_field: str = Field(max_length=40)
+
+
 class EvidenceIn(Schema):
     """Stripe's evidence text fields (only those the console edits); `submit` sends them to the bank,
     once. Without `submit` this is a draft."""

@@ -191,7 +191,7 @@ def dispute_update(ctx: Ctx, dp_id: str) -> Obj:
     for key, value in evidence.items():
         if key in _FILE_FIELDS and value:
             ctx.store.get(value, "file", None)
-        dispute["evidence"][key] = value
+        dispute["evidence"][key] = value or None  # an empty value unsets the field, as in Stripe
     if "metadata" in p:
         dispute["metadata"] = {k: v for k, v in {**dispute["metadata"], **p["metadata"]}.items() if v}
     details = dispute["evidence_details"]

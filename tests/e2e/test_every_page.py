@@ -217,6 +217,7 @@ POST_ONLY: dict[str, Address] = {
     "console_dispute_evidence": _url("console_dispute_evidence", 1),
     "console_dispute_file": _url("console_dispute_file", 1),
     "console_dispute_accept": _url("console_dispute_accept", 1),
+    "console_dispute_file_field": _url("console_dispute_file_field", 1, 1),
     "sell_dispute_statement": _url("sell_dispute_statement", 1),
     "sell_dispute_file": _url("sell_dispute_file", 1),
     "admin:logout": _url("admin:logout"),

@@ -202,3 +202,93 @@ def test_proof_files_are_stored_in_s3_and_read_back_for_stripe(sandbox: Any) -> 
     at_stripe = _stripe().v1.files.retrieve(stored.stripe_file_id)
     assert (at_stripe.size, at_stripe.purpose) == (len(PDF), "dispute_evidence")
     assert io.BytesIO(PDF).getbuffer().nbytes == at_stripe.size
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_two_files_of_one_kind_are_reassigned_by_the_admin_and_then_submitted(sandbox: Any, currency: str) -> None:
+    seller, _, dispute = _opened(sandbox, currency)
+    seller_client = signed_in(seller.user)
+    admin = signed_in(make_platform_admin())
+    page = f"/console/disputes/{dispute.pk}"
+    console = f"/api/v1/console/disputes/{dispute.pk}"
+
+    # Two files, both "Other proof": the submission is refused with a sentence, nothing sent.
+    label = SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")
+    assert seller_client.post(f"/api/v1/seller/disputes/{dispute.pk}/files", {"file": label}).status_code == 201
+    photo = SimpleUploadedFile("mug.png", PNG, content_type="image/png")
+    admin.post(f"{page}/files/", {"file": photo, "evidence_field": "uncategorized_file"})
+    label_row, photo_row = DisputeFile.objects.order_by("pk")
+    assert {label_row.evidence_field, photo_row.evidence_field} == {"uncategorized_file"}
+    detail = admin.get(f"{page}/").content.decode()
+    assert detail.count('data-testid="file-field-form"') == 2
+    assert f'action="{page}/files/{photo_row.pk}/field/"' in detail
+    r = admin.post(
+        f"{page}/evidence/", {"uncategorized_text": "Signed.", "action": "submit", "confirm": "yes"}, follow=True
+    )
+    assert "Two files are set as “Other proof”; Stripe takes one file per kind of proof." in r.content.decode()
+    assert Dispute.objects.get().submitted_at is None
+    assert _stripe().v1.disputes.retrieve(dispute.stripe_id).evidence_details.submission_count == 0
+
+    # The page: the photo becomes the receipt; a kind Stripe does not have is refused.
+    r = admin.post(f"{page}/files/{photo_row.pk}/field/", {"evidence_field": "receipt"}, follow=True)
+    assert "mug.png now goes to the bank as “Receipt”." in r.content.decode()
+    r = admin.post(f"{page}/files/{photo_row.pk}/field/", {"evidence_field": "selfie"}, follow=True)
+    assert "Unknown kind of proof: selfie." in r.content.decode()
+    assert admin.post(f"{page}/files/999999/field/", {"evidence_field": "receipt"}).status_code == 404
+
+    # A draft uploads both files to Stripe; moving one afterwards keeps its Stripe file.
+    assert _json(admin, "put", f"{console}/evidence", {"uncategorized_text": "Signed."})[0] == 200
+    label_row.refresh_from_db()
+    photo_row.refresh_from_db()
+    assert label_row.stripe_file_id and photo_row.stripe_file_id
+    move = {"evidence_field": "shipping_documentation"}
+    assert _json(seller_client, "patch", f"{console}/files/{label_row.pk}", move)[0] == 403
+    assert _json(admin, "patch", f"{console}/files/999999", move)[0] == 404
+    status, body = _json(admin, "patch", f"{console}/files/{label_row.pk}", {"evidence_field": "nope"})
+    assert status == 422 and body["error"]["message"] == "Unknown kind of proof: nope."
+    status, body = _json(admin, "patch", f"{console}/files/{label_row.pk}", move)
+    assert status == 200
+    assert {f["filename"]: (f["evidence_field"], f["sent_to_stripe"]) for f in body["files"]} == {
+        "label.pdf": ("shipping_documentation", True),
+        "mug.png": ("receipt", True),
+    }
+    assert DisputeFile.objects.get(pk=label_row.pk).stripe_file_id == label_row.stripe_file_id
+
+    # The submission now goes through, each file under its new field, each uploaded once.
+    status, body = _json(admin, "post", f"{console}/submit")
+    assert status == 200 and body["status"] == "under_review" and body["submission_count"] == 1
+    at_stripe = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    assert at_stripe.evidence.shipping_documentation == label_row.stripe_file_id
+    assert at_stripe.evidence.receipt == photo_row.stripe_file_id
+    assert not at_stripe.evidence.uncategorized_file
+    assert len(_stripe().v1.files.list(params={"purpose": "dispute_evidence"}).data) == 2
+
+    # After the submission: refused with a sentence, and the page offers no form.
+    status, body = _json(admin, "patch", f"{console}/files/{label_row.pk}", {"evidence_field": "receipt"})
+    assert status == 409 and "Stripe takes one submission per dispute" in body["error"]["message"]
+    r = admin.post(f"{page}/files/{label_row.pk}/field/", {"evidence_field": "receipt"}, follow=True)
+    assert "Stripe takes one submission per dispute" in r.content.decode()
+    assert 'data-testid="file-field-form"' not in r.content.decode()
+    assert DisputeFile.objects.get(pk=label_row.pk).evidence_field == "shipping_documentation"
+    assert_ledger_equals_stripe()
+
+
+def test_a_closed_dispute_keeps_its_files_where_they_are(sandbox: Any) -> None:
+    seller, _, dispute = _opened(sandbox, "jpy")
+    proof = SimpleUploadedFile("r.pdf", PDF, content_type="application/pdf")
+    assert (
+        signed_in(seller.user).post(f"/api/v1/seller/disputes/{dispute.pk}/files", {"file": proof}).status_code == 201
+    )
+    admin = signed_in(make_platform_admin())
+    admin.post(f"/console/disputes/{dispute.pk}/accept/", {"confirm": "yes"})
+    assert Dispute.objects.get().status == "lost"
+    upload = DisputeFile.objects.get()
+    status, body = _json(
+        admin, "patch", f"/api/v1/console/disputes/{dispute.pk}/files/{upload.pk}", {"evidence_field": "receipt"}
+    )
+    assert status == 409 and body["error"]["message"] == "This dispute is closed; nothing more can be sent."
+    r = admin.post(
+        f"/console/disputes/{dispute.pk}/files/{upload.pk}/field/", {"evidence_field": "receipt"}, follow=True
+    )
+    assert "This dispute is closed; nothing more can be sent." in r.content.decode()
+    assert DisputeFile.objects.get().evidence_field == "uncategorized_file"

@@ -490,6 +490,12 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    405    404",
     ),
+    "console_dispute_file_field": Row(
+        {"dispute_id": "dispute", "file_id": "dispute_file"},
+        body={"evidence_field": "shipping_documentation"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302+   404",
+    ),
     "console_dispute_accept": Row(
         {"dispute_id": "dispute"},
         GET=                              "login  404    404    404    404    405    404",
@@ -763,6 +769,11 @@ API: dict[str, Row] = {
         upload=True,
         upload_field="file",
         POST=                             "401    403    403    403    403    201+   403",
+    ),
+    "PATCH /api/v1/console/disputes/{dispute_id}/files/{file_id}": Row(
+        {"dispute_id": "dispute", "file_id": "dispute_file"},
+        body={"evidence_field": "customer_communication"},
+        PATCH=                            "401    403    403    403    403    200+   403",
     ),
     # The world's dispute is not at Stripe: Stripe's refusal is a 422 after the checks.
     "POST /api/v1/console/disputes/{dispute_id}/submit": Row(
