@@ -315,6 +315,7 @@ def _refund_group_order(order: Order, *, why: str, message: str) -> None:
             "updated_at",
         ]
     )
+    order_refunds_refresh(order_id=order.pk)  # its refunded amount (the email's) is this order's part
     outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}")
 
 

@@ -12,10 +12,11 @@ from django.core import mail
 from catalog.models import Listing
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.ledger.models import LedgerTransaction
-from orders import services
+from orders import emails, services
 from orders.models import Order, OrderStatus
 from orders.services.payment_state import GROUP_SHOP_STOPPED
-from payments.models import Payment
+from orders.services.refunds import order_refund
+from payments.models import Payment, RefundOrigin
 from payouts.models import Transfer
 from sellers.models import Seller
 from sellers.services import seller_pause
@@ -78,6 +79,25 @@ def test_a_late_payment_whose_one_shop_sold_out_refunds_only_that_shop(
     assert len(subjects) == 2 and any("refunded" in s for s in subjects)
     page = signed_in(buyer).get(f"/orders/{cup_order.pk}/").content.decode()
     assert "We refunded this order" in page
+    assert f"Refunded: {shown}" in next(m.body for m in mail.outbox if "refunded" in m.subject)
+    # The email tells this order's refund, not the payment's: sent again after a refund of the other
+    # shop's order (the platform pays it: that shop's funds are still pending), it says the same.
+    with django_capture_on_commit_callbacks(execute=True):
+        order_refund(
+            order=vase_order,
+            actor=None,
+            origin=RefundOrigin.ADMIN,
+            amount=1_000,
+            lines=None,
+            reason="Goodwill",
+            restock=False,
+            reverse_transfer=False,
+        )
+    assert Payment.objects.get().amount_refunded == 3_500
+    mail.outbox.clear()
+    emails.send_order_refunded(Order.objects.get(pk=cup_order.pk))
+    assert f"Refunded: {shown}" in mail.outbox[0].body and mail.outbox[0].subject.endswith(shown)
+    assert_ledger_equals_stripe()
 
 
 @pytest.mark.django_db
