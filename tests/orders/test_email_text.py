@@ -1,0 +1,34 @@
+"""Emails are plain text: what a seller or buyer typed reaches the reader as typed, never HTML-escaped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core import mail
+
+from orders import emails
+from orders.models import Order
+from tests.catalog.factories import SellerFactory
+from tests.factories import UserFactory
+
+EMAIL_TEMPLATES = Path(settings.BASE_DIR) / "frontend" / "templates" / "emails"
+
+
+@pytest.mark.django_db
+def test_a_shop_name_with_an_ampersand_reads_as_typed_in_subject_and_body() -> None:
+    seller = SellerFactory(shop_name="Kiln & Co <Tea>")
+    order = Order.objects.create(
+        buyer=UserFactory(), seller=seller, currency="usd", amount_total=1000, application_fee_amount=100
+    )
+    emails.send_order_confirmation(order)
+    (sent,) = mail.outbox
+    assert "Kiln & Co <Tea>" in sent.subject
+    assert "&amp;" not in sent.subject + sent.body and "&lt;" not in sent.subject + sent.body
+
+
+def test_every_email_template_turns_html_escaping_off() -> None:
+    templates = sorted(EMAIL_TEMPLATES.glob("*.txt"))
+    assert templates
+    assert [t.name for t in templates if "{% autoescape off %}" not in t.read_text()] == []
