@@ -33,6 +33,7 @@ from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import Charge, CheckoutSession, PaymentIntent
 from marketplace.outbox.services import outbox_add
 from orders.models import PAID_STATUSES, Order, OrderStatus
+from orders.selectors import TRANSFER_TO_SELLER
 from orders.services._stock import close_order, release_stock, try_reserve
 from orders.services.checkout import CHECKOUT_LIFETIME
 from orders.services.refunds import order_refunds_refresh
@@ -177,44 +178,20 @@ def _settle_paid(order_id: int, charge: Charge | None, *, session_id: str | None
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             return None
-        fields = ["payment"]
         if charge is not None:
             order.payment = payment_record_charge(charge=charge) or order.payment
         if order.status in PAID_STATUSES or order.status == OrderStatus.REFUNDED:
-            order.save(update_fields=[*fields, "updated_at"])
+            order.save(update_fields=["payment", "updated_at"])
             return order
         if not seller_can_sell(Seller.objects.get(pk=order.seller_id)):
             _refund_late(order, why="seller_stopped_selling", message=SHOP_STOPPED_REFUNDED)
-            order.save(update_fields=[*fields, "updated_at"])
+            order.save(update_fields=["payment", "updated_at"])
             return order
         if not try_reserve(order):
             _refund_late(order, why="sold_out_after_reservation_expired", message=SOLD_OUT_REFUNDED)
-            order.save(update_fields=[*fields, "updated_at"])
+            order.save(update_fields=["payment", "updated_at"])
             return order
-        order.status = OrderStatus.PAID
-        order.paid_at = timezone.now()
-        order.closed_at = None
-        order.status_message = ""
-        order.payment_error = ""
-        order.payment_confirming_since = None
-        order.checkout_session_id = order.checkout_session_id or session_id
-        order.save(
-            update_fields=[
-                *fields,
-                "status",
-                "paid_at",
-                "closed_at",
-                "status_message",
-                "payment_error",
-                "stock_reserved",
-                "checkout_session_id",
-                "payment_confirming_since",
-                "updated_at",
-            ]
-        )
-        _remove_from_cart(order)
-        outbox_add("orders.email.order_confirmation", order.pk, key=f"order-confirmation:{order.pk}")
-        outbox_add("orders.email.new_order_for_seller", order.pk, key=f"order-new-for-seller:{order.pk}")
+        _make_paid(order, session_id)
         return order
 
 
@@ -247,19 +224,20 @@ def _group_mark_paid(*, session: CheckoutSession, group_id: int) -> Order | None
             if not try_reserve(order):
                 _refund_group_order(order, why="sold_out_after_reservation_expired", message=GROUP_SOLD_OUT_REFUNDED)
                 continue
-            _make_paid(order, session)
-            outbox_add("orders.transfer_to_seller", order.pk, key=f"order-transfer:{order.pk}")
+            _make_paid(order, session.id)
+            outbox_add(TRANSFER_TO_SELLER, order.pk, key=f"order-transfer:{order.pk}")
         return orders[0]
 
 
-def _make_paid(order: Order, session: CheckoutSession) -> None:
+def _make_paid(order: Order, session_id: str | None) -> None:
+    """Turn a locked order paid (its payment already set on it): stock kept, cart emptied, emails queued."""
     order.status = OrderStatus.PAID
     order.paid_at = timezone.now()
     order.closed_at = None
     order.status_message = ""
     order.payment_error = ""
     order.payment_confirming_since = None
-    order.checkout_session_id = order.checkout_session_id or session.id
+    order.checkout_session_id = order.checkout_session_id or session_id
     order.save(
         update_fields=[
             "payment",
