@@ -24,11 +24,14 @@ from payouts import services
 @webhook_handler("transfer.created")
 def transfer_created(event: WebhookEvent) -> None:
     transfer = event.stripe_object(Transfer)
-    if not transfer.destination:
-        return
+    if transfer.destination:
+        _transfer_record(transfer, transfer.destination)
+
+
+def _transfer_record(transfer: Transfer, destination: str) -> None:
     services.transfer_record(
         transfer_id=transfer.id,
-        destination=transfer.destination,
+        destination=destination,
         amount=transfer.amount,
         currency=transfer.currency,
         created=transfer.created,
@@ -65,14 +68,7 @@ def transfer_reversed(event: WebhookEvent) -> None:
     transfer = event.stripe_object(Transfer)
     if not transfer.destination:
         return
-    services.transfer_record(
-        transfer_id=transfer.id,
-        destination=transfer.destination,
-        amount=transfer.amount,
-        currency=transfer.currency,
-        created=transfer.created,
-        platform_fee=platform_fee_of(transfer),
-    )
+    _transfer_record(transfer, transfer.destination)
     for reversal in gateway_checkout.transfer_reversals_list(transfer.id):
         services.transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)
 
