@@ -176,28 +176,16 @@ def session_create(ctx: Ctx) -> Obj:
     )
     _check_customer(ctx, p)
     expires_at = _expires_at(ctx, p)
-    cs_id = "cs_test_" + new_id("", 58)
-    session = template(
-        "checkout.session",
-        id=cs_id,
+    session = _new_session(
+        ctx,
+        p,
+        expires_at,
         amount_subtotal=total,
         amount_total=total,
-        cancel_url=p.get("cancel_url"),
-        client_reference_id=p.get("client_reference_id"),
-        created=ctx.store.now(),
         currency=currency,
-        customer=p.get("customer"),
-        customer_email=p.get("customer_email"),
-        expires_at=expires_at,
-        locale=p.get("locale"),
-        metadata=p.get("metadata") or {},
         mode="payment",
-        payment_method_types=["card"],
         payment_status="unpaid",
-        status="open",
         submit_type=p.get("submit_type"),
-        success_url=p.get("success_url"),
-        url=f"{ctx.core.base_url}/hosted/checkout/{cs_id}",
         _line_items=line_items,
         _pi_data=pid,
     )
@@ -241,28 +229,16 @@ def _subscription_session_create(
     payments.check_amounts(total, None, None, currency=currency)
     _check_customer(ctx, p)
     expires_at = _expires_at(ctx, p)
-    cs_id = "cs_test_" + new_id("", 58)
-    session = template(
-        "checkout.session",
-        id=cs_id,
+    session = _new_session(
+        ctx,
+        p,
+        expires_at,
         amount_subtotal=total,
         amount_total=total,
-        cancel_url=p.get("cancel_url"),
-        client_reference_id=p.get("client_reference_id"),
-        created=ctx.store.now(),
         currency=currency,
-        customer=p.get("customer"),
-        customer_email=p.get("customer_email"),
-        expires_at=expires_at,
-        locale=p.get("locale"),
-        metadata=p.get("metadata") or {},
         mode="subscription",
         payment_intent=None,
-        payment_method_types=["card"],
         payment_status="unpaid",
-        status="open",
-        success_url=p.get("success_url"),
-        url=f"{ctx.core.base_url}/hosted/checkout/{cs_id}",
         _line_items=line_items,
         _pi_data={},
         _sub_data=sd,
@@ -291,34 +267,44 @@ def _setup_session_create(ctx: Ctx, p: dict[str, Any]) -> Obj:
             "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
         },
     )
-    cs_id = "cs_test_" + new_id("", 58)
-    session = template(
-        "checkout.session",
-        id=cs_id,
+    session = _new_session(
+        ctx,
+        p,
+        expires_at,
         amount_subtotal=None,
         amount_total=None,
-        cancel_url=p.get("cancel_url"),
-        client_reference_id=p.get("client_reference_id"),
-        created=ctx.store.now(),
         currency=(p.get("currency") or "").lower() or None,
-        customer=p.get("customer"),
-        customer_email=p.get("customer_email"),
-        expires_at=expires_at,
-        locale=p.get("locale"),
-        metadata=p.get("metadata") or {},
         mode="setup",
         payment_intent=None,
-        payment_method_types=["card"],
         payment_status="no_payment_required",
         setup_intent=seti["id"],
-        status="open",
-        success_url=p.get("success_url"),
-        url=f"{ctx.core.base_url}/hosted/checkout/{cs_id}",
         _line_items=[],
         _pi_data={},
     )
     session["invoice_creation"] = None
     return ctx.store.add(session, ctx.owner)
+
+
+def _new_session(ctx: Ctx, p: dict[str, Any], expires_at: int, **fields: Any) -> Obj:
+    """A Checkout Session of any mode: what every mode takes from the request the same way, and `fields`."""
+    cs_id = "cs_test_" + new_id("", 58)
+    return template(
+        "checkout.session",
+        id=cs_id,
+        cancel_url=p.get("cancel_url"),
+        client_reference_id=p.get("client_reference_id"),
+        created=ctx.store.now(),
+        customer=p.get("customer"),
+        customer_email=p.get("customer_email"),
+        expires_at=expires_at,
+        locale=p.get("locale"),
+        metadata=p.get("metadata") or {},
+        payment_method_types=["card"],
+        status="open",
+        success_url=p.get("success_url"),
+        url=f"{ctx.core.base_url}/hosted/checkout/{cs_id}",
+        **fields,
+    )
 
 
 def _check_customer(ctx: Ctx, p: dict[str, Any]) -> None:
