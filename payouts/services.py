@@ -60,17 +60,16 @@ def transfer_record(
             posting = flows.separate_transfer(
                 transfer_id=transfer_id, seller=destination, amount=amount, platform_fee=platform_fee, currency=currency
             )
-        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=destination)
-        _mirror_once(
-            Transfer(
-                stripe_id=transfer_id,
-                destination=destination,
-                amount=amount,
-                currency=currency,
-                payment=payment,
-                created_at=when,
-            )
+        row = Transfer(
+            stripe_id=transfer_id,
+            destination=destination,
+            amount=amount,
+            currency=currency,
+            payment=payment,
+            created_at=when,
         )
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=destination, with_row=row)
+        _link_payment(row)
 
 
 def application_fee_record(
@@ -89,17 +88,16 @@ def application_fee_record(
         posting = flows.application_fee(
             application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
         )
-        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=account)
-        _mirror_once(
-            ApplicationFee(
-                stripe_id=application_fee_id,
-                account=account,
-                amount=amount,
-                currency=currency,
-                payment=payment,
-                created_at=when,
-            )
+        row = ApplicationFee(
+            stripe_id=application_fee_id,
+            account=account,
+            amount=amount,
+            currency=currency,
+            payment=payment,
+            created_at=when,
         )
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=account, with_row=row)
+        _link_payment(row)
 
 
 class NotRecordedYet(Conflict):
@@ -216,13 +214,12 @@ def application_fee_refund_record(
         return ApplicationFeeRefund.objects.get(stripe_id=fee_refund_id)
 
 
-def _mirror_once(row: Mirror) -> None:
-    """Insert the mirror row unless its Stripe id is there already (one INSERT ... ON CONFLICT DO
-    NOTHING), and link it to its payment when this path knows the payment and the row does not."""
-    model = type(row)
-    model.objects.bulk_create([row], ignore_conflicts=True)
+def _link_payment(row: Mirror) -> None:
+    """Link the mirror row (inserted with its posting unless its Stripe id was there already) to
+    its payment when this path knows the payment: the row may have come first from its own
+    webhook, which does not look for the payment."""
     if row.payment is not None:
-        model.objects.filter(stripe_id=row.stripe_id, payment__isnull=True).update(payment=row.payment)
+        type(row).objects.filter(stripe_id=row.stripe_id, payment__isnull=True).update(payment=row.payment)
 
 
 def payout_record(*, payout: StripePayout, account: str, seen_at: int) -> Payout:

@@ -103,6 +103,14 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Postgres prepares a statement run through `marketplace.prepared.prepared_cursor` (the
+    # worker's per-event statements) once a connection has run it this many times; Django's own
+    # cursors never prepare. Empty: never (behind a transaction-pooling PgBouncer before 1.21).
+    _prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="2")
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        int(_prepare_threshold) if _prepare_threshold else None
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo's SQLite is written by several requests at once (a success page, and the webhook
     # intake whose eager tasks write too). WAL: readers never wait for the writer. IMMEDIATE: a

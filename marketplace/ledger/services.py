@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,12 +24,14 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.ledger.chart import AccountRef, accounts_of
 from marketplace.ledger.models import Account, LedgerLeg, LedgerTransaction
 from marketplace.money import format_money, normalise_currency
+from marketplace.prepared import prepared_cursor
 
 _MAX_AMOUNT = 2**63 - 1  # BigIntegerField
 
@@ -102,15 +105,23 @@ def _lock_key(stripe_account: str) -> str:
     return f"ledger:{stripe_account}"
 
 
-def ledger_post_one(*, posting: Posting, occurred_at: datetime, lock_stripe_account: str = "") -> LedgerTransaction:
+def ledger_post_one(
+    *, posting: Posting, occurred_at: datetime, lock_stripe_account: str = "", with_row: Model | None = None
+) -> LedgerTransaction:
     """`ledger_post` of a `Posting` built by `flows`. Without a savepoint of its own: inside a
     caller's transaction (a webhook handler's) a failure aborts the caller's whole change, and a
     posting costs one statement on Postgres, which keeps the webhook worker's rate up.
 
     `lock_stripe_account` takes that seller's lock (`ledger_lock_stripe_account`) in the posting's
     own statement, before it writes: for a caller whose first write is this posting, one round trip
-    instead of two. Its later writes are under the lock as after `ledger_lock_stripe_account`."""
-    return _post(
+    instead of two. Its later writes are under the lock as after `ledger_lock_stripe_account`.
+
+    `with_row`: an unsaved model instance inserted unless its unique key is taken (`INSERT ... ON
+    CONFLICT DO NOTHING`, like `bulk_create(ignore_conflicts=True)`), whether or not the posting
+    was new: the mirror row of the Stripe object posted (a transfer, an application fee). On
+    Postgres it is written by the posting's own statement, after the lock: a webhook that records
+    a transfer then costs the worker the round trips of one that writes a single row."""
+    posted = _post(
         source_id=posting.source_id,
         kind=posting.kind,
         description=posting.description,
@@ -118,7 +129,11 @@ def ledger_post_one(*, posting: Posting, occurred_at: datetime, lock_stripe_acco
         occurred_at=occurred_at,
         reverses=None,
         lock_stripe_account=lock_stripe_account,
+        with_row=with_row,
     )
+    if with_row is not None and connection.vendor != "postgresql":
+        type(with_row)._default_manager.bulk_create([with_row], ignore_conflicts=True)
+    return posted
 
 
 def ledger_post_all(*, postings: Sequence[Posting], occurred_at: datetime) -> list[LedgerTransaction]:
@@ -155,6 +170,7 @@ def _post(
     occurred_at: datetime,
     reverses: LedgerTransaction | None,
     lock_stripe_account: str = "",
+    with_row: Model | None = None,
 ) -> LedgerTransaction:
     checked = _checked_legs(legs)
     _check_source(source_id, kind, occurred_at)
@@ -171,6 +187,7 @@ def _post(
             reverses_id=reverses_id,
             legs=checked,
             lock_key=_lock_key(lock_stripe_account) if lock_stripe_account else None,
+            with_row=with_row,
         )
         if txn_id is not None and written < len(checked):
             # The first posting to some of these accounts: create them, then write the legs left out.
@@ -269,9 +286,10 @@ def _insert_posting(
     reverses_id: int | None,
     legs: Sequence[Leg],
     lock_key: str | None = None,
+    with_row: Model | None = None,
 ) -> tuple[int | None, int]:
-    """The transaction and its legs in one statement on Postgres (one round trip: a webhook's posting
-    is mostly waiting on round trips): `INSERT ... ON CONFLICT DO NOTHING RETURNING id` of the transaction,
+    """The transaction and its legs in one statement on Postgres (one round trip, planned once per
+    connection: `marketplace.prepared`): `INSERT ... ON CONFLICT DO NOTHING RETURNING id` of the transaction,
     and in the same statement the legs whose accounts exist, joined to them by (code, Stripe account).
 
     Returns the new id, or None when the source (or the reversed transaction) is taken, and how many
@@ -281,7 +299,8 @@ def _insert_posting(
     statement, when the transaction row is there, and the balance trigger at commit.
 
     With `lock_key` the statement first takes that advisory lock: the transaction's row is selected
-    from the lock's, so nothing is written before the lock is held.
+    from the lock's, so nothing is written before the lock is held; so is `with_row`'s (Postgres
+    only: on SQLite, whose CTEs cannot insert, `ledger_post_one` inserts it after).
     """
     if connection.vendor != "postgresql":
         txn_id = _insert_transaction(
@@ -295,22 +314,11 @@ def _insert_posting(
         if txn_id is None:
             return None, 0
         return txn_id, len(legs) - len(_insert_legs(txn_id, list(legs), occurred_at))
-    txn_meta, when = LedgerTransaction._meta, LedgerTransaction._meta.get_field("occurred_at")
-    qn = connection.ops.quote_name
-    values, leg_params = _legs_values(legs)
-    # Table names are the models', quoted; every value is a parameter.
-    sql = (
-        f"WITH k AS ({_LOCK_SQL if lock_key else 'SELECT 1'}),"  # noqa: S608
-        f" t AS (INSERT INTO {qn(txn_meta.db_table)}"
-        " (source_id, kind, description, occurred_at, created_at, reverses_id)"
-        " SELECT %s, %s, %s, %s::timestamptz, %s::timestamptz, %s::bigint FROM k ON CONFLICT DO NOTHING"
-        " RETURNING id, occurred_at),"
-        f" l AS (INSERT INTO {qn(LedgerLeg._meta.db_table)} (transaction_id, account_id, amount, currency, occurred_at)"
-        f" SELECT t.id, a.id, v.amount, v.currency, t.occurred_at FROM t CROSS JOIN ({values}) v"
-        f" JOIN {qn(Account._meta.db_table)} a ON a.code = v.code AND a.stripe_account = v.stripe_account"
-        " RETURNING 1)"
-        " SELECT (SELECT id FROM t), (SELECT count(*) FROM l)"
-    )
+    when = LedgerTransaction._meta.get_field("occurred_at")
+    row_values: list[Any] = []
+    if with_row is not None:
+        row_values = [f.get_db_prep_save(f.pre_save(with_row, True), connection) for f in _row_fields(type(with_row))]
+    sql = _posting_sql(bool(lock_key), type(with_row) if with_row is not None else None)
     params: list[Any] = [
         *([lock_key] if lock_key else []),
         source_id,
@@ -319,14 +327,55 @@ def _insert_posting(
         when.get_db_prep_value(occurred_at, connection),
         when.get_db_prep_value(created_at, connection),
         reverses_id,
-        *leg_params,
+        [str(leg.account.code) for leg in legs],
+        [leg.account.stripe_account for leg in legs],
+        [leg.amount for leg in legs],
+        [leg.currency for leg in legs],
+        *row_values,
     ]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None or row[0] is None:
         return None, 0
     return int(row[0]), int(row[1])
+
+
+@functools.cache
+def _posting_sql(locked: bool, row_model: type[Model] | None) -> str:
+    """The posting's statement (Postgres) for its shape: with the seller's lock or not, with a row
+    of `row_model` or not. Built once: its text is what Postgres prepares.
+
+    Table names are the models', quoted; every value is a parameter. The legs come as four arrays
+    (unnest), so the text is the same whatever their number."""
+    qn = connection.ops.quote_name
+    sql = (
+        f"WITH k AS ({_LOCK_SQL if locked else 'SELECT 1'}),"  # noqa: S608
+        f" t AS (INSERT INTO {qn(LedgerTransaction._meta.db_table)}"
+        " (source_id, kind, description, occurred_at, created_at, reverses_id)"
+        " SELECT %s, %s, %s, %s::timestamptz, %s::timestamptz, %s::bigint FROM k ON CONFLICT DO NOTHING"
+        " RETURNING id, occurred_at),"
+        f" l AS (INSERT INTO {qn(LedgerLeg._meta.db_table)} (transaction_id, account_id, amount, currency, occurred_at)"
+        " SELECT t.id, a.id, v.amount, v.currency, t.occurred_at FROM t CROSS JOIN"
+        " unnest(%s::text[], %s::text[], %s::bigint[], %s::text[]) AS v(code, stripe_account, amount, currency)"
+        f" JOIN {qn(Account._meta.db_table)} a ON a.code = v.code AND a.stripe_account = v.stripe_account"
+        " RETURNING 1)"
+    )
+    if row_model is not None:
+        # The row: every column but the database's own key, each value cast to its column's type (a
+        # server-bound parameter in a SELECT list has none of its own), selected from the lock's.
+        fields = _row_fields(row_model)
+        columns = ", ".join(qn(f.column) for f in fields)
+        values = ", ".join(f"%s::{f.db_type(connection)}" for f in fields)
+        table = qn(row_model._meta.db_table)
+        sql += f", m AS (INSERT INTO {table} ({columns}) SELECT {values} FROM k ON CONFLICT DO NOTHING)"  # noqa: S608
+    return sql + " SELECT (SELECT id FROM t), (SELECT count(*) FROM l)"  # noqa: S608
+
+
+@functools.cache
+def _row_fields(model: type[Model]) -> tuple[Field[Any, Any], ...]:
+    meta = model._meta
+    return tuple(f for f in meta.concrete_fields if f is not meta.auto_field)
 
 
 def _insert_legs(txn_id: int, legs: list[Leg], occurred_at: datetime) -> list[Leg]:

@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from marketplace import gateway
 from marketplace.gateway import events as gateway_events
+from marketplace.prepared import prepared_cursor
 from marketplace.webhooks import broker, registry
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.relay import relay
@@ -291,19 +292,9 @@ def webhook_event_process(*, event_id: str) -> ProcessResult:
 
 def _claim(event_id: str, now: datetime) -> WebhookEvent | None:
     """Lock the event if it is due and no other worker holds it, and mark it processed: one
-    UPDATE ... RETURNING its row; None if it is not to be run here (`_not_claimed` says why)."""
-    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in WebhookEvent._meta.concrete_fields)
-    # SQLite (the demo) has no row locks: its writers take turns anyway.
-    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    # The table and columns are the model's, quoted; every value is a parameter.
-    sql = (
-        f"UPDATE {table} SET status = %(processed)s, attempts = attempts + 1, processed_at = %(now)s,"  # noqa: S608
-        " updated_at = %(now)s, next_attempt_at = NULL"
-        f" WHERE id = (SELECT id FROM {table} WHERE id = %(id)s AND (status = %(pending)s OR (status = %(failed)s"
-        f" AND (next_attempt_at IS NULL OR next_attempt_at <= %(due)s))){lock})"
-        f" RETURNING {columns}"
-    )
+    UPDATE ... RETURNING its row, planned once per connection (`marketplace.prepared`); None if
+    it is not to be run here (`_not_claimed` says why)."""
+    sql = _claim_sql()
     params = {
         "id": event_id,
         "processed": str(Status.PROCESSED),
@@ -312,7 +303,7 @@ def _claim(event_id: str, now: datetime) -> WebhookEvent | None:
         "now": connection.ops.adapt_datetimefield_value(now),
         "due": connection.ops.adapt_datetimefield_value(now + timedelta(seconds=1)),
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -323,6 +314,23 @@ def _claim(event_id: str, now: datetime) -> WebhookEvent | None:
         for field, value in zip(fields, row, strict=True)
     ]
     return WebhookEvent.from_db(connection.alias, [field.attname for field in fields], values)
+
+
+@functools.cache
+def _claim_sql() -> str:
+    """The claim's statement, built once (its text is what Postgres prepares)."""
+    table = connection.ops.quote_name(WebhookEvent._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in WebhookEvent._meta.concrete_fields)
+    # SQLite (the demo) has no row locks: its writers take turns anyway.
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    # The table and columns are the model's, quoted; every value is a parameter.
+    return (
+        f"UPDATE {table} SET status = %(processed)s, attempts = attempts + 1, processed_at = %(now)s,"  # noqa: S608
+        " updated_at = %(now)s, next_attempt_at = NULL"
+        f" WHERE id = (SELECT id FROM {table} WHERE id = %(id)s AND (status = %(pending)s OR (status = %(failed)s"
+        f" AND (next_attempt_at IS NULL OR next_attempt_at <= %(due)s))){lock})"
+        f" RETURNING {columns}"
+    )
 
 
 def _not_claimed(event_id: str, now: datetime) -> ProcessResult:

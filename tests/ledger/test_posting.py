@@ -314,3 +314,48 @@ def _wait_until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.02)
     return check()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("amount", "currency"), [(399, "usd"), (360, "jpy")])
+def test_a_posting_writes_its_mirror_row_once_in_its_own_statement(
+    amount: int, currency: str, django_assert_num_queries: Callable[..., object]
+) -> None:
+    """`with_row`: the mirror row goes in with the posting (one statement on Postgres) and, like
+    the posting, once: a redelivered event writes neither again."""
+    from payouts.models import ApplicationFee
+
+    ledger_post_one(
+        posting=flows.application_fee(application_fee_id="fee_0", seller=SELLER, amount=1, currency="usd"),
+        occurred_at=WHEN,
+    )  # the seller's accounts exist
+    posting = flows.application_fee(application_fee_id="fee_1", seller=SELLER, amount=amount, currency=currency)
+    before = ledger_balance(account=stripe_balance(SELLER)).get(currency, 0)
+
+    def post() -> LedgerTransaction:
+        row = ApplicationFee(stripe_id="fee_1", account=SELLER, amount=amount, currency=currency, created_at=WHEN)
+        return ledger_post_one(posting=posting, occurred_at=WHEN, lock_stripe_account=SELLER, with_row=row)
+
+    with django_assert_num_queries(1):
+        first = post()
+    again = post()
+    assert again.pk == first.pk
+    assert list(ApplicationFee.objects.values_list("stripe_id", "account", "amount", "currency", "payment")) == [
+        ("fee_1", SELLER, amount, currency, None)
+    ]
+    assert ledger_balance(account=stripe_balance(SELLER))[currency] == before - amount
+
+
+@pytest.mark.django_db
+def test_the_posting_statement_is_prepared_once_per_connection() -> None:
+    """Planned once, run many times: Postgres lists it among the connection's prepared statements
+    after `prepare_threshold` runs, and every run is still seen by Django (counted, logged)."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        for n in range(4):
+            _post(source_id=f"ch_prep{n}")
+    assert len([q for q in queries if "ledger_ledgertransaction" in q["sql"]]) >= 4
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%ledger_ledgerleg%"])
+        assert cursor.fetchone() == (1,)
