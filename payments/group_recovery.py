@@ -30,8 +30,10 @@ from django.db.models.functions import Coalesce
 
 from marketplace import money
 from marketplace.errors import InvalidInput
+from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
 from marketplace.gateway.balances import balance_retrieve
+from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from payments.models import OPEN_REFUND_STATUSES, Dispute, DisputeStatus, Payment, RecoveryStatus, SellerDebt
 from payouts.models import Transfer
 from payouts.services import transfer_reversal_from_stripe
@@ -126,24 +128,42 @@ def group_dispute_recover(*, dispute_id: int) -> tuple[Dispute, list[Seller]] | 
 
 def _recover_share(dispute: Dispute, share: DisputeShare) -> int:
     """Reverse what the seller's available balance covers of its share (all of it, with the fee given
-    back; or what is there, without); returns what was taken back."""
+    back; or what is there, without); returns what was taken back.
+
+    At most one reversal per dispute and order, whatever the retries: a run that made its reversal at
+    Stripe and then died before its commit left nothing here, and the balance it reads again is lower
+    by that reversal, so the amount (and with it the idempotency key) could differ. The reversal is
+    therefore looked for first among the transfer's, by the dispute named in its metadata."""
     if share.reversal <= 0:
         return 0
     account = str(share.order.seller.stripe_account_id)
-    holds = _available(stripe_account=account, currency=dispute.currency)
-    amount, fee_back = (share.reversal, share.fee_given_back) if holds >= share.reversal else (holds, 0)
-    if amount <= 0:
-        return 0
-    try:
-        reversal = gateway_transfers.transfer_reversal_create(
-            transfer_id=share.order.stripe_transfer_id,
-            amount=amount,
-            idempotency_ids=("dispute", dispute.pk, share.order.pk),
-            metadata={"reason": "dispute_recovery", "platform_fee_refunded": str(fee_back)},
-        )
-    except InvalidInput as exc:
-        if exc.code != "balance_insufficient":
-            raise
-        return 0  # the balance moved meanwhile: all of it becomes the seller's debt
-    transfer_reversal_from_stripe(reversal=reversal, destination=account)
-    return amount
+    transfer_id = str(share.order.stripe_transfer_id)
+    made = _reversal_for(dispute, transfer_id)
+    if made is None:
+        holds = _available(stripe_account=account, currency=dispute.currency)
+        amount, fee_back = (share.reversal, share.fee_given_back) if holds >= share.reversal else (holds, 0)
+        if amount <= 0:
+            return 0
+        try:
+            made = gateway_transfers.transfer_reversal_create(
+                transfer_id=transfer_id,
+                amount=amount,
+                idempotency_ids=("dispute", dispute.pk, share.order.pk),
+                metadata={
+                    "reason": "dispute_recovery",
+                    "dispute": str(dispute.pk),
+                    "platform_fee_refunded": str(fee_back),
+                },
+            )
+        except InvalidInput as exc:
+            if exc.code != "balance_insufficient":
+                raise
+            return 0  # the balance moved meanwhile: all of it becomes the seller's debt
+    transfer_reversal_from_stripe(reversal=made, destination=account)
+    return made.amount
+
+
+def _reversal_for(dispute: Dispute, transfer_id: str) -> StripeTransferReversal | None:
+    """The reversal of `transfer_id` an earlier run made for `dispute`, if any (Stripe's list)."""
+    reversals = gateway_checkout.transfer_reversals_list(transfer_id)
+    return next((r for r in reversals if r.metadata.get("dispute") == str(dispute.pk)), None)

@@ -14,8 +14,11 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from marketplace.money import format_money
+from marketplace.outbox.models import OutboxMessage
+from marketplace.outbox.services import outbox_deliver
 from orders.models import Order
 from payments.models import Dispute, SellerDebt
 from payouts.models import Transfer, TransferReversal
@@ -142,4 +145,61 @@ def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_on
     for shop, owed in zip(shops, RECOVERED[currency], strict=True):
         _, page = _pages_of(shop, dispute, django_assert_max_num_queries)
         assert f"<strong>You owe the platform:</strong> {format_money(owed, currency)}" in page
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_recovery_that_died_after_its_first_reversal_reverses_no_shop_twice_when_run_again(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch, currency: str
+) -> None:
+    """The first run makes the first shop's reversal at Stripe, then dies before its commit (nothing
+    of it is kept here, the outbox retries it later); the retry finds that reversal by the dispute in
+    its metadata and records it instead of asking for another, whose amount (read from the lowered
+    balance) could differ."""
+    from payments import group_recovery
+
+    recorded, available = group_recovery.transfer_reversal_from_stripe, group_recovery._available
+    seen_reversals: list[str] = []
+    first_account: list[str] = []
+
+    def dies_once(**kwargs: Any) -> Any:
+        seen_reversals.append(kwargs["reversal"].id)
+        if len(seen_reversals) == 1:
+            first_account.append(kwargs["destination"])
+            raise OSError("the worker died")
+        return recorded(**kwargs)
+
+    def lowered(*, stripe_account: str, currency: str) -> int:
+        """As if a payout took most of the first shop's balance before the retry: the share it would
+        compute then (and its idempotency key) differs from the first run's."""
+        real = available(stripe_account=stripe_account, currency=currency)
+        return min(real, 100) if first_account[:1] == [stripe_account] else real
+
+    monkeypatch.setattr(group_recovery, "transfer_reversal_from_stripe", dies_once)
+    amounts = WORKED[currency][0]
+    shops = three_shops(sandbox, currency)
+    items = [(listing_of(shop, price=amount), 1) for shop, amount in zip(shops, amounts, strict=True)]
+    started = start_cart(UserFactory(), currency, *items)
+    seen = {e["id"] for e in new_events(set())}
+    pay(sandbox, str(started.group and started.group.checkout_session_id), card="4000000000000077")
+    settle(started.orders[0], django_capture_on_commit_callbacks)
+    charge = Transfer.objects.filter(payment__isnull=False).first()
+    assert charge is not None and charge.payment is not None
+    opened = control(sandbox, f"charges/{charge.payment.stripe_charge_id}/dispute", reason="fraudulent", amount=5_000)
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    recovery = OutboxMessage.objects.get(name="payments.dispute_recover")
+    assert (recovery.status, recovery.attempts, Dispute.objects.get().recovery) == ("pending", 1, "")
+    OutboxMessage.objects.filter(pk=recovery.pk).update(next_attempt_at=timezone.now())  # its retry is due
+    monkeypatch.setattr(group_recovery, "_available", lowered)
+    assert outbox_deliver(message_id=recovery.pk) == "delivered"
+
+    assert seen_reversals[0] == seen_reversals[1]  # the retry recorded the reversal the first run made
+    dispute = Dispute.objects.get()
+    assert (dispute.recovery, dispute.recovered_amount) == ("recovered", sum(RECOVERED[currency]))
+    for shop, back in zip(shops, RECOVERED[currency], strict=True):
+        transfer = Transfer.objects.get(destination=shop.stripe_account_id)
+        assert [r.amount for r in TransferReversal.objects.filter(transfer=transfer)] == [back]
+        assert stripe_balances(str(shop.stripe_account_id)) == {currency: transfer.amount - back}  # once at Stripe
     assert_ledger_equals_stripe()
