@@ -209,9 +209,10 @@ def console_refund_request_approve(request: HttpRequest, request_id: int) -> Htt
             request=found,
             user=request.user,
             amount=_amount(request.POST.get("amount", ""), found.order.currency),
-            restock=False,
+            restock=request.POST.get("restock") == "on",
             note=request.POST.get("note", ""),
             admin=True,
+            reverse_transfer=request.POST.get("from_seller") == "on",
         )
     except DomainError as exc:
         messages.error(request, exc.message)

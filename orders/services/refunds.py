@@ -151,9 +151,19 @@ def _refunded_quantities(order: Order) -> dict[int, int]:
 
 
 def refund_request_approve(
-    *, request: RefundRequest, user: Any, amount: int | None, restock: bool, note: str = "", admin: bool = False
+    *,
+    request: RefundRequest,
+    user: Any,
+    amount: int | None,
+    restock: bool,
+    note: str = "",
+    admin: bool = False,
+    reverse_transfer: bool = True,
 ) -> Refund:
-    """The seller (or an admin) approves: the refund of what was asked, or less (`amount`)."""
+    """The seller (or an admin) approves: the refund of what was asked, or less (`amount`).
+
+    An admin may have the platform pay it (`reverse_transfer=False`): the way out when Stripe refused
+    to take the seller's share back from a balance too low for it (the request stays open then)."""
     order = request.order
     if request.status != RefundRequestStatus.OPEN:
         raise Conflict("This request was answered already.", code="request_answered")
@@ -171,6 +181,8 @@ def refund_request_approve(
         lines=lines,
         reason=f"{request.get_reason_display()}{': ' + request.note if request.note else ''}",
         restock=restock,
+        reverse_transfer=reverse_transfer or not admin,
+        answers_requests=False,
     )
     if refund.status == RefundStatus.FAILED:  # Stripe refused it: the request stays open, the page says why
         return refund
@@ -224,6 +236,7 @@ def order_refund(
     reason: str,
     restock: bool,
     reverse_transfer: bool = True,
+    answers_requests: bool = True,
 ) -> Refund:
     """Refund (part of) an order: `amount`, or the lines' value, or (neither) all that is left.
 
@@ -231,7 +244,10 @@ def order_refund(
     Written under the payment's row lock (the one lock of refunds: the order's own is not taken, so
     a refund event recorded meanwhile cannot deadlock with it), then sent to Stripe; the returned
     refund says what Stripe did: pending, succeeded, or failed with a sentence (the seller's balance
-    too low, a dispute). Stripe unreachable leaves it "sending", and the outbox sends it later."""
+    too low, a dispute). Stripe unreachable leaves it "sending", and the outbox sends it later.
+
+    `answers_requests`: a refund that leaves nothing of the order answers its open requests (see
+    `_requests_answered_by`); False when the refund is itself a request's approval."""
     if order.status not in (*REFUNDABLE_STATUSES, OrderStatus.REFUNDED) or order.payment_id is None:
         raise Conflict("Only a paid order can be refunded.", code="order_not_refundable")
     if amount is not None and (type(amount) is not int or amount <= 0):
@@ -269,7 +285,33 @@ def order_refund(
     except DomainError as exc:
         logger.warning("refund %s not sent yet (the outbox will retry): %s", refund.pk, exc.message)
     order_refunds_refresh(order_id=order.pk)
+    if answers_requests and refund.status != RefundStatus.FAILED:
+        _requests_answered_by(order.pk, refund, actor)
     return refund
+
+
+def _requests_answered_by(order_id: int, refund: Refund, actor: Any) -> None:
+    """A refund made outside a request (the seller's own, an admin's from the console) that leaves
+    nothing of the order to refund answers its open requests: approved with it, the buyer told once,
+    so no request waits on an order with nothing left in it."""
+    order = Order.objects.get(pk=order_id)
+    if _open_refunds_of(order) < order.amount_total:
+        return
+    answered = list(
+        RefundRequest.objects.filter(order=order, status=RefundRequestStatus.OPEN).values_list("pk", flat=True)
+    )
+    for request_id in answered:
+        updated = RefundRequest.objects.filter(pk=request_id, status=RefundRequestStatus.OPEN).update(
+            status=RefundRequestStatus.APPROVED,
+            decided_by=actor if getattr(actor, "pk", None) else None,
+            decided_at=timezone.now(),
+            decision_note="The whole order was refunded.",
+            refund=refund,
+        )
+        if updated:
+            outbox_add("orders.email.refund_request_answered", request_id, key=f"refund-request-answered:{request_id}")
+    if answered:
+        _nav_count_changed(order.seller_id)
 
 
 def _open_refunds_of(order: Order) -> int:

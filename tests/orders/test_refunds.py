@@ -241,3 +241,64 @@ def test_an_admin_refunds_from_the_platform_alone_and_sees_the_order_partially_r
     assert "Partially refunded" in page and "paid by the platform" in page
     missing = admin.post("/console/refunds/order/", {"order_id": "999999"}, follow=True).content.decode()
     assert "No order has that number." in missing
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_an_admin_approves_an_overdue_request_the_sellers_balance_cannot_cover_from_the_platform_and_restocks(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, settings: Any, currency: str
+) -> None:
+    """The seller never answered and has been paid out (Stripe would refuse to take its share back):
+    the admin approves with "take it back from the seller" unticked and "back on stock" ticked."""
+    from tests.factories import make_platform_admin
+
+    order, mug, _ = _paid_two_lines(sandbox, currency)
+    account = str(order.seller.stripe_account_id)
+    buyer = _client(order.buyer)
+    mug_line = order.lines.get(listing=mug)
+    asked = _post(
+        buyer,
+        f"/api/v1/orders/{order.pk}/refund-requests",
+        {"reason": "damaged", "note": "", "lines": [{"line_id": mug_line.pk, "quantity": 2}]},
+    ).json()
+    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 4 * 86400}, timeout=10).raise_for_status()
+    assert stripe_balances(account) == {}, "the seller's 9000 went to its bank"
+    RefundRequest.objects.filter(pk=asked["id"]).update(created_at=timezone.now() - timedelta(days=4))
+    admin = _client(make_platform_admin())
+    assert f"Order {order.pk} from" in admin.get("/console/refunds/").content.decode()
+    platform_before = stripe_balances()[currency]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin.post(f"/console/refunds/{asked['id']}/approve/", {"amount": "", "restock": "on"})
+    assert response.status_code == 302
+    refund = Refund.objects.get()
+    assert (refund.status, refund.amount, refund.reverse_transfer) == (RefundStatus.SUCCEEDED, 6_000, False)
+    assert RefundRequest.objects.get().status == RefundRequestStatus.APPROVED
+    assert Listing.objects.get(pk=mug.pk).stock == 5, "both units are back (5 - 2 + 2)"
+    assert stripe_balances(account) == {}, "nothing was taken from the seller"
+    assert stripe_balances()[currency] == platform_before - 6_000, "the platform paid it all"
+
+
+def test_a_console_refund_of_the_whole_order_answers_its_open_request(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from tests.factories import make_platform_admin
+
+    order, mug, _ = _paid_two_lines(sandbox, "usd")
+    mug_line = order.lines.get(listing=mug)
+    _post(
+        _client(order.buyer),
+        f"/api/v1/orders/{order.pk}/refund-requests",
+        {"reason": "damaged", "note": "", "lines": [{"line_id": mug_line.pk, "quantity": 1}]},
+    )
+    mail.outbox.clear()
+    admin = _client(make_platform_admin())
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post("/console/refunds/order/", {"order_id": str(order.pk), "reason": "Lost in the post"})
+    request = RefundRequest.objects.get()
+    assert (request.status, request.refund, request.decision_note) == (
+        RefundRequestStatus.APPROVED,
+        Refund.objects.get(),
+        "The whole order was refunded.",
+    )
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
+    assert any(m.to == [order.buyer.email] and "approved" in m.subject for m in mail.outbox)
