@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -33,6 +34,8 @@ from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 
 SETUP_LIFETIME = timedelta(minutes=30)
+# How long a listing page's "Buy now" offer may show a card saved elsewhere late (see `default_card_for`).
+BUY_NOW_CARD_SECONDS = 300
 AUTH_FAILED = (
     "Your bank could not confirm it was you (3-D Secure), so nothing was charged. Try again, or use another card."
 )
@@ -72,13 +75,29 @@ def _card(pm: PaymentMethod, default: str | None) -> SavedCard | None:
 
 
 def saved_cards_for(*, user: Any) -> list[SavedCard]:
-    """The buyer's saved cards, the default first; no Stripe call for a buyer who never paid."""
+    """The buyer's saved cards, the default first, as Stripe has them now; no Stripe call for a
+    buyer who never paid."""
     customer = _customer_of(user)
     if customer is None:
         return []
+    return _cards_of(customer)
+
+
+def _cards_of(customer: str) -> list[SavedCard]:
     default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     cards = [c for c in (_card(pm, default) for pm in gateway_cards.payment_methods_list(customer=customer)) if c]
-    return sorted(cards, key=lambda c: not c.is_default)
+    cards.sort(key=lambda c: not c.is_default)
+    cache.set(_offer_key(customer), (cards[0] if cards else None,), BUY_NOW_CARD_SECONDS)
+    return cards
+
+
+def _offer_key(customer: str) -> str:
+    return f"buy-now-card:{customer}"
+
+
+def _cards_changed(customer: str) -> None:
+    """The buyer changed their cards here: the next listing page asks Stripe again."""
+    cache.delete(_offer_key(customer))
 
 
 def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_url: str) -> str:
@@ -112,6 +131,7 @@ def saved_card_setup_finish(*, user: Any, session_id: str) -> SavedCard | None:
     seti = session.setup_intent
     if isinstance(seti, str) or seti is None or seti.status != "succeeded" or not seti.payment_method:
         return None
+    _cards_changed(customer)
     current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     if current is None:
         gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=seti.payment_method)
@@ -126,8 +146,9 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
     try:
         pm = gateway_cards.payment_method_retrieve(payment_method)
     except InvalidInput:
-        raise NotFound("No such saved card.") from None
-    if pm.customer != customer:
+        pm = None
+    if pm is None or pm.customer != customer:
+        _cards_changed(customer)  # e.g. a "Buy now" offer of a card removed elsewhere: ask Stripe next time
         raise NotFound("No such saved card.")
     return customer, pm
 
@@ -135,22 +156,36 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
 def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
     customer, pm = _own_card(user, payment_method)
     gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=pm.id)
+    _cards_changed(customer)
     card = _card(pm, pm.id)
     assert card is not None
     return card
 
 
 def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
-    _, pm = _own_card(user, payment_method)
+    customer, pm = _own_card(user, payment_method)
     gateway_cards.payment_method_detach(payment_method=pm.id)
+    _cards_changed(customer)
     card = _card(pm, None)
     assert card is not None
     return card
 
 
 def default_card_for(*, user: Any) -> SavedCard | None:
-    """The card "Buy now" pays with: the default, else the newest saved one."""
-    cards = saved_cards_for(user=user)
+    """The card "Buy now" pays with: the default, else the newest saved one.
+
+    Every listing page a signed-in buyer with a Stripe Customer opens asks this, and asking Stripe
+    is two calls, so the answer is remembered for `BUY_NOW_CARD_SECONDS`: forgotten at once when the
+    buyer saves, removes or picks a default card here, and refreshed by the cards page. A card saved
+    elsewhere (a Checkout payment) shows within that time; one removed elsewhere fails "Buy now" with
+    Stripe's own refusal, and the buyer pays through the cart."""
+    customer = _customer_of(user)
+    if customer is None:
+        return None
+    remembered = cache.get(_offer_key(customer))
+    if remembered is not None:
+        return remembered[0]
+    cards = _cards_of(customer)
     return cards[0] if cards else None
 
 

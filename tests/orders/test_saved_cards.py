@@ -100,3 +100,34 @@ def test_decline_and_someone_elses_card(sandbox_webhooks: Any) -> None:
     with pytest.raises(NotFound):
         saved_cards.saved_card_remove(user=other, payment_method=declining)
     assert not Order.objects.filter(buyer=other).exists()
+
+
+def test_the_buy_now_offer_is_remembered_and_forgotten_when_the_buyer_changes_cards(sandbox: Any) -> None:
+    """A listing page asks which card "Buy now" offers: Stripe is asked once, then not until the
+    buyer changes cards here (made default, removed) or the offered card turns out gone."""
+    from django.core.cache import cache
+
+    buyer = UserFactory()
+    first = saved_card(sandbox, buyer, "pm_card_visa")
+    second = saved_card(sandbox, buyer, "pm_card_mastercard")
+    cards = saved_cards.saved_cards_for(user=buyer)
+    offered = saved_cards.default_card_for(user=buyer)
+    assert offered is not None and offered.id == cards[0].id
+    key = saved_cards._offer_key(buyer_customer_ensure(user=buyer))
+    assert cache.get(key) == (offered,)
+
+    other = second if offered.id == first else first
+    saved_cards.saved_card_make_default(user=buyer, payment_method=other)
+    assert cache.get(key) is None
+    assert (saved_cards.default_card_for(user=buyer) or offered).id == other
+
+    saved_cards.saved_card_remove(user=buyer, payment_method=other)
+    assert cache.get(key) is None
+    assert (saved_cards.default_card_for(user=buyer) or offered).id == offered.id
+
+    # Removed elsewhere (the Dashboard): the remembered offer fails once, and is then forgotten.
+    client_for(sandbox).v1.payment_methods.detach(offered.id)
+    assert cache.get(key) == (offered,)
+    with pytest.raises(NotFound):
+        saved_cards.buy_now(buyer=buyer, listing_id=0, payment_method=offered.id, attempt="a", return_url=RETURN_URL)
+    assert saved_cards.default_card_for(user=buyer) is None
