@@ -119,6 +119,7 @@ def transfer_reversal_record(
     created: int,
     source_refund: str = "",
     platform_fee_refunded: int | None = None,
+    dispute_recovery: bool = False,
 ) -> TransferReversal:
     """Mirror a transfer reversal (money back from the seller: a refund's share, a dispute's
     recovery) and post it (seller balance -> platform balance). Once per Stripe id, whoever calls
@@ -127,7 +128,8 @@ def transfer_reversal_record(
     `platform_fee_refunded` is given for a reversal of a transfer the platform made itself (a
     payment for several shops): the part of its fee the platform gives up with it
     (`flows.separate_transfer_reversal`); written in the reversal's metadata so every path posts
-    the same legs."""
+    the same legs. `dispute_recovery` (the reversal's metadata says so, for every path) books it
+    against the platform's dispute loss as well."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
         ledger_lock_stripe_account(stripe_account=destination)
@@ -151,7 +153,11 @@ def transfer_reversal_record(
         Transfer.objects.filter(pk=transfer.pk).update(amount_reversed=reversed_total)
         if platform_fee_refunded is None:
             posting = flows.transfer_reversal(
-                reversal_id=reversal_id, seller=destination, amount=amount, currency=currency
+                reversal_id=reversal_id,
+                seller=destination,
+                amount=amount,
+                currency=currency,
+                dispute_recovery=dispute_recovery,
             )
         else:
             posting = flows.separate_transfer_reversal(
@@ -160,9 +166,13 @@ def transfer_reversal_record(
                 amount=amount,
                 platform_fee_refunded=platform_fee_refunded,
                 currency=currency,
+                dispute_recovery=dispute_recovery,
             )
         ledger_post_one(posting=posting, occurred_at=when)
         return TransferReversal.objects.get(stripe_id=reversal_id)
+
+
+DISPUTE_RECOVERY_REASON = "dispute_recovery"  # the metadata `reason` of the reversals that recover lost disputes
 
 
 def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destination: str) -> TransferReversal:
@@ -176,6 +186,7 @@ def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destinati
         created=reversal.created,
         source_refund=reversal.source_refund or "",
         platform_fee_refunded=_metadata_amount(reversal.metadata, "platform_fee_refunded"),
+        dispute_recovery=reversal.metadata.get("reason") == DISPUTE_RECOVERY_REASON,
     )
 
 
