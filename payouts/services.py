@@ -24,6 +24,7 @@ from django.db.models import Sum
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as gateway_accounts
+from marketplace.gateway.accounts import AccountAccessRevoked
 from marketplace.gateway.types import Payout as StripePayout
 from marketplace.gateway.types import PayoutSchedule
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
@@ -31,7 +32,15 @@ from marketplace.ledger import flows
 from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
 from marketplace.outbox.services import outbox_add
 from payments.models import Payment
-from payouts.models import ApplicationFee, ApplicationFeeRefund, Payout, PayoutStatus, Transfer, TransferReversal
+from payouts.models import (
+    ApplicationFee,
+    ApplicationFeeRefund,
+    BankAccount,
+    Payout,
+    PayoutStatus,
+    Transfer,
+    TransferReversal,
+)
 from payouts.selectors import schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
@@ -280,6 +289,31 @@ def payout_record(*, payout: StripePayout, account: str, seen_at: int) -> Payout
         if payout.status == PayoutStatus.FAILED and was != PayoutStatus.FAILED and account:
             outbox_add("payouts.email.payout_failed", row.pk, key=f"payout-failed:{payout.id}")
         return row
+
+
+def bank_accounts_sync(*, account: str) -> list[BankAccount]:
+    """Mirror the seller's bank accounts as Stripe has them now, read through the gateway: called
+    for every `account.external_account.*` event and for a failed payout, in whatever order they
+    come, so the rows are Stripe's latest word (a bank account Stripe no longer lists is deleted:
+    the seller replaced it). A disconnected account keeps what was last seen."""
+    try:
+        remote = gateway_accounts.account_retrieve(account)
+    except AccountAccessRevoked:
+        return list(BankAccount.objects.filter(account=account))
+    with transaction.atomic(savepoint=False):
+        for bank in remote.bank_accounts:
+            BankAccount.objects.update_or_create(
+                stripe_id=bank.id,
+                defaults={
+                    "account": account,
+                    "status": bank.status or "",
+                    "last4": bank.last4 or "",
+                    "bank_name": bank.bank_name or "",
+                    "currency": bank.currency or "",
+                },
+            )
+        BankAccount.objects.filter(account=account).exclude(stripe_id__in=[b.id for b in remote.bank_accounts]).delete()
+        return list(BankAccount.objects.filter(account=account).order_by("pk"))
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
