@@ -26,6 +26,7 @@ LABELS = {
     "fees_refunded": "Fees refunded",
     "stripe_fees": "Stripe processing fees",
     "dispute_losses": "Dispute losses",
+    "dispute_recoveries": "Recovered from sellers",
     "dispute_fees": "Dispute fees",
     "net_revenue": "Net revenue",
 }

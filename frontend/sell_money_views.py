@@ -103,7 +103,7 @@ def sell_money(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     account = str(seller.stripe_account_id)
     schedule = selectors.seller_payout_schedule(account=account)
-    failed = selectors.payout_failure_unresolved(account=account)
+    banner = selectors.payout_failure_banner(account=account)
     orders = Paginator(selectors.earnings_per_order(seller_id=seller.pk), EARNINGS_PER_PAGE).get_page(
         request.GET.get("page")
     )
@@ -124,8 +124,7 @@ def sell_money(request: HttpRequest) -> HttpResponse:
             "schedule": schedule,
             "schedule_sentence": selectors.schedule_sentence(schedule),
             "schedule_form": ScheduleForm(initial=initial),
-            "failed": failed,
-            "failed_sentence": failure_sentence(failed.failure_code) if failed else "",
+            "banner": banner,
             "payouts": list(selectors.payouts_for_account(account=account)[:5]),
             "earnings": earnings,
             "orders_page": orders,

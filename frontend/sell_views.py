@@ -14,8 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.errors import DomainError, NotFound
-from payouts.failures import failure_sentence
-from payouts.selectors import payout_failure_unresolved
+from payouts.selectors import payout_failure_banner
 from sellers import selectors, services
 from sellers.links import onboarding_urls
 from sellers.models import Seller
@@ -56,9 +55,8 @@ def sell_home(request: HttpRequest) -> HttpResponse:
     if request.session.pop(RETURNED_FROM_ONBOARDING, False):
         level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
         messages.add_message(request, level, text)
-    failed = payout_failure_unresolved(account=seller.stripe_account_id) if seller.stripe_account_id else None
-    banner = {"failed": failed, "failed_sentence": failure_sentence(failed.failure_code) if failed else ""}
-    return render(request, "sell/seller_home.html", {"o": overview, **banner})
+    banner = payout_failure_banner(account=seller.stripe_account_id) if seller.stripe_account_id else None
+    return render(request, "sell/seller_home.html", {"o": overview, "banner": banner})
 
 
 @login_required

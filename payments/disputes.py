@@ -41,6 +41,7 @@ from payments.models import (
     Payment,
 )
 from payments.services import dispute_post_balance_transactions, payment_record_charge
+from sellers.models import Seller
 
 # The evidence text fields an admin edits, with Stripe's names, and the file fields a proof can fill.
 EVIDENCE_TEXT_FIELDS: dict[str, str] = {
@@ -109,7 +110,8 @@ def dispute_sync(*, dispute_id: str) -> Dispute:
             Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True).first()
         payment = payment_record_charge(charge=charge)
         order = _order_for(payment=payment, order_id=order_id)
-        dispute = _apply(remote, payment=payment, order=order)
+        destination = charge.transfer_data.destination if charge.transfer_data is not None else None
+        dispute = _apply(remote, payment=payment, order=order, destination=destination)
         dispute_post_balance_transactions(
             dispute_id=remote.id, transactions=[*remote.balance_transactions, *fee_transactions]
         )
@@ -138,8 +140,14 @@ def _when(ts: int | None) -> datetime | None:
     return datetime.fromtimestamp(ts, tz=UTC) if ts else None
 
 
-def _apply(remote: StripeDispute, *, payment: Payment | None, order: Order | None) -> Dispute:
-    """Write Stripe's state of the dispute on its row (created on first sight), under the row lock."""
+def _apply(
+    remote: StripeDispute, *, payment: Payment | None, order: Order | None, destination: str | None = None
+) -> Dispute:
+    """Write Stripe's state of the dispute on its row (created on first sight), under the row lock.
+
+    Its seller is its order's, or for a payment without an order (a subscription's invoice) the
+    seller its destination charge paid: that seller kept the money, so it is told and, if the
+    dispute is lost, the money is recovered from it like any order's."""
     state: dict[str, Any] = {
         "stripe_charge_id": remote.charge,
         "amount": remote.amount,
@@ -161,6 +169,8 @@ def _apply(remote: StripeDispute, *, payment: Payment | None, order: Order | Non
     dispute.order = dispute.order or order
     if dispute.order is not None and dispute.seller_id is None:
         dispute.seller_id = dispute.order.seller_id
+    if dispute.seller_id is None and destination:
+        dispute.seller_id = Seller.objects.filter(stripe_account_id=destination).values_list("pk", flat=True).first()
     if remote.evidence_details.submission_count and dispute.submitted_at is None:
         dispute.submitted_at = timezone.now()
     if remote.status in CLOSED_DISPUTE_STATUSES and dispute.closed_at is None:

@@ -1,6 +1,8 @@
 """Payment health for the console: checkout success, declines by reason, refund and dispute rates
-per month, and the sellers whose Stripe balance is below zero. A few aggregate queries, whatever
-the number of orders.
+per month, and the sellers who owe the platform: those whose Stripe balance is below zero (from
+the ledger) and those with debts from lost disputes not collected yet (`SellerDebt`: a debt is owed
+money that has not moved at Stripe, so it has no ledger posting until it is collected). A few
+aggregate queries, whatever the number of orders and sellers.
 
 Checkout success is paid orders over orders that went to Stripe's payment page that month (an
 order is made when the buyer is sent there); declines are the bank's reasons recorded on orders
@@ -13,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from marketplace.ledger.chart import AccountCode, AccountKind
 from marketplace.ledger.selectors import ledger_balances_of_kind
 from orders.models import Order
-from payments.models import Payment
+from payments.models import Payment, SellerDebt
 from sellers.models import Seller
 
 
@@ -58,10 +60,20 @@ class NegativeBalance:
 
 
 @dataclass(frozen=True)
+class OutstandingDebt:
+    seller_id: int
+    shop_name: str
+    currency: str
+    outstanding: int  # minor units still owed, above zero
+    debts: int  # how many lost disputes it comes from
+
+
+@dataclass(frozen=True)
 class PaymentHealth:
     months: list[HealthMonth]
     declines: list[tuple[str, int]]  # (the bank's reason, how many orders), most frequent first
     negative_balances: list[NegativeBalance]
+    debts: list[OutstandingDebt]  # per currency, largest first
 
 
 def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
@@ -117,6 +129,12 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
         )
     )
     names = dict(Seller.objects.filter(id__in=shops.values()).values_list("id", "shop_name"))
+    debts = (
+        SellerDebt.objects.filter(settled_at__isnull=True, collected__lt=F("amount"))
+        .values("seller_id", "seller__shop_name", "currency")
+        .annotate(owed=Sum(F("amount") - F("collected")), debts=Count("id"))
+        .order_by("currency", "-owed", "seller__shop_name")
+    )
     return PaymentHealth(
         months=months,
         declines=[(str(reason), int(n)) for reason, n in declines],
@@ -128,5 +146,15 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
                 balance=b.balance,
             )
             for b in negative
+        ],
+        debts=[
+            OutstandingDebt(
+                seller_id=int(row["seller_id"]),
+                shop_name=str(row["seller__shop_name"]),
+                currency=str(row["currency"]),
+                outstanding=int(row["owed"]),
+                debts=int(row["debts"]),
+            )
+            for row in debts
         ],
     )

@@ -28,6 +28,7 @@ class RevenueOut(Schema):
     fees_refunded: int
     stripe_fees: int
     dispute_losses: int
+    dispute_recoveries: int
     dispute_fees: int
     net_revenue: int
 

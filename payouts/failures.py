@@ -35,7 +35,19 @@ WAYS_OUT: dict[str, str] = {
 }
 
 
-def failure_sentence(code: str) -> str:
-    """Why the payout failed and what to do, in two sentences."""
+STOPPED = "Stripe sends no payout until then."
+BANK_UPDATED = "Your bank details have been updated since: Stripe sends this money with your next payout."
+
+
+def failure_sentence(code: str, *, bank: str = "") -> str:
+    """Why the payout failed and what to do, in two or three sentences. `bank` is the state of the
+    seller's bank account when the banner is shown: "errored" (Stripe stops every payout until the
+    details are updated, which the seller is told), "updated" (nothing left to do), or "" (the
+    payout's own page: what happened to it)."""
     reason = REASONS.get(code, "your bank returned it")
-    return f"This payout failed: {reason}. {WAYS_OUT.get(code, UPDATE_BANK)}"
+    if bank == "updated":
+        return f"This payout failed: {reason}. {BANK_UPDATED}"
+    way_out = WAYS_OUT.get(code, UPDATE_BANK)
+    if bank == "errored" and code not in ("insufficient_funds", "could_not_process"):
+        way_out = f"{way_out} {STOPPED}"
+    return f"This payout failed: {reason}. {way_out}"

@@ -139,6 +139,33 @@ class Payout(models.Model):
         return self.stripe_id
 
 
+class BankAccount(models.Model):
+    """A seller's bank account at Stripe (an external account of its connected account), mirrored
+    from `account.external_account.*` Connect events and when a payout fails, each time by reading
+    the account again through the gateway (events come out of order; the read is Stripe's latest).
+
+    Why: a failed payout marks it `errored` and Stripe sends no payout, automatic or manual, until
+    the seller updates its bank details; the seller's pages say which of the two it is."""
+
+    account = models.CharField(max_length=255, help_text="The connected account, acct_...")
+    stripe_id = models.CharField(max_length=255, unique=True, help_text="ba_...")
+    status = models.CharField(max_length=30, blank=True, default="", help_text="Stripe's: new, errored, ...")
+    last4 = models.CharField(max_length=4, blank=True, default="")
+    bank_name = models.CharField(max_length=255, blank=True, default="")
+    currency = models.CharField(max_length=3, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [models.Index(fields=["account"], name="bank_account_of_account")]
+
+    def __str__(self) -> str:
+        return f"bank account {self.stripe_id} of {self.account} ({self.status})"
+
+    @property
+    def errored(self) -> bool:
+        return self.status == "errored"
+
+
 class ReconciliationRun(models.Model):
     """One pass of `payouts.reconciliation.reconcile`: Stripe's balance transactions of the platform
     and the sellers (or one account, from `since`) against the ledger."""

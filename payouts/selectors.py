@@ -27,7 +27,8 @@ from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
 from orders.models import Order
 from payments.models import Dispute, DisputeStatus, Refund, RefundStatus
-from payouts.models import ApplicationFee, Payout, PayoutStatus, Transfer
+from payouts.failures import failure_sentence
+from payouts.models import ApplicationFee, BankAccount, Payout, PayoutStatus, Transfer
 
 BALANCE_FRESH_SECONDS = 30  # "cached briefly": a seller reloading the page does not call Stripe each time
 LAST_KNOWN_SECONDS = 30 * 86400  # the figure shown, with its time, while Stripe cannot be reached
@@ -157,6 +158,30 @@ def payout_failure_unresolved(*, account: str) -> Payout | None:
         .exclude(Exists(paid_later))
         .order_by("-created_at", "-id")
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class PayoutFailureBanner:
+    """What the seller's banner says about its last failed payout: why and the way out while its
+    bank account is errored (Stripe sends no payout until it is updated); once the details were
+    updated, that the money goes out with the next payout. Gone when a later payout is paid."""
+
+    payout: Payout
+    sentence: str
+    bank_updated: bool
+
+
+def payout_failure_banner(*, account: str) -> PayoutFailureBanner | None:
+    """One query when nothing failed (the seller home's usual case), two when something did."""
+    failed = payout_failure_unresolved(account=account)
+    if failed is None:
+        return None
+    banks = list(BankAccount.objects.filter(account=account).values_list("status", flat=True))
+    bank_updated = bool(banks) and "errored" not in banks
+    bank = "updated" if bank_updated else "errored" if banks else ""
+    return PayoutFailureBanner(
+        payout=failed, sentence=failure_sentence(failed.failure_code, bank=bank), bank_updated=bank_updated
     )
 
 

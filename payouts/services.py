@@ -24,6 +24,7 @@ from django.db.models import Sum
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as gateway_accounts
+from marketplace.gateway.accounts import AccountAccessRevoked
 from marketplace.gateway.types import Payout as StripePayout
 from marketplace.gateway.types import PayoutSchedule
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
@@ -31,7 +32,15 @@ from marketplace.ledger import flows
 from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
 from marketplace.outbox.services import outbox_add
 from payments.models import Payment
-from payouts.models import ApplicationFee, ApplicationFeeRefund, Payout, PayoutStatus, Transfer, TransferReversal
+from payouts.models import (
+    ApplicationFee,
+    ApplicationFeeRefund,
+    BankAccount,
+    Payout,
+    PayoutStatus,
+    Transfer,
+    TransferReversal,
+)
 from payouts.selectors import schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
@@ -117,6 +126,7 @@ def transfer_reversal_record(
     created: int,
     source_refund: str = "",
     platform_fee_refunded: int | None = None,
+    dispute_recovery: bool = False,
 ) -> TransferReversal:
     """Mirror a transfer reversal (money back from the seller: a refund's share, a dispute's
     recovery) and post it (seller balance -> platform balance). Once per Stripe id, whoever calls
@@ -125,7 +135,8 @@ def transfer_reversal_record(
     `platform_fee_refunded` is given for a reversal of a transfer the platform made itself (a
     payment for several shops): the part of its fee the platform gives up with it
     (`flows.separate_transfer_reversal`); written in the reversal's metadata so every path posts
-    the same legs."""
+    the same legs. `dispute_recovery` (the reversal's metadata says so, for every path) books it
+    against the platform's dispute loss as well."""
     when = datetime.fromtimestamp(created, tz=UTC)
     with transaction.atomic(savepoint=False):
         ledger_lock_stripe_account(stripe_account=destination)
@@ -149,7 +160,11 @@ def transfer_reversal_record(
         Transfer.objects.filter(pk=transfer.pk).update(amount_reversed=reversed_total)
         if platform_fee_refunded is None:
             posting = flows.transfer_reversal(
-                reversal_id=reversal_id, seller=destination, amount=amount, currency=currency
+                reversal_id=reversal_id,
+                seller=destination,
+                amount=amount,
+                currency=currency,
+                dispute_recovery=dispute_recovery,
             )
         else:
             posting = flows.separate_transfer_reversal(
@@ -158,9 +173,13 @@ def transfer_reversal_record(
                 amount=amount,
                 platform_fee_refunded=platform_fee_refunded,
                 currency=currency,
+                dispute_recovery=dispute_recovery,
             )
         ledger_post_one(posting=posting, occurred_at=when)
         return TransferReversal.objects.get(stripe_id=reversal_id)
+
+
+DISPUTE_RECOVERY_REASON = "dispute_recovery"  # the metadata `reason` of the reversals that recover lost disputes
 
 
 def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destination: str) -> TransferReversal:
@@ -174,6 +193,7 @@ def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destinati
         created=reversal.created,
         source_refund=reversal.source_refund or "",
         platform_fee_refunded=_metadata_amount(reversal.metadata, "platform_fee_refunded"),
+        dispute_recovery=reversal.metadata.get("reason") == DISPUTE_RECOVERY_REASON,
     )
 
 
@@ -266,6 +286,31 @@ def payout_record(*, payout: StripePayout, account: str, seen_at: int) -> Payout
         if payout.status == PayoutStatus.FAILED and was != PayoutStatus.FAILED and account:
             outbox_add("payouts.email.payout_failed", row.pk, key=f"payout-failed:{payout.id}")
         return row
+
+
+def bank_accounts_sync(*, account: str) -> list[BankAccount]:
+    """Mirror the seller's bank accounts as Stripe has them now, read through the gateway: called
+    for every `account.external_account.*` event and for a failed payout, in whatever order they
+    come, so the rows are Stripe's latest word (a bank account Stripe no longer lists is deleted:
+    the seller replaced it). A disconnected account keeps what was last seen."""
+    try:
+        remote = gateway_accounts.account_retrieve(account)
+    except AccountAccessRevoked:
+        return list(BankAccount.objects.filter(account=account))
+    with transaction.atomic(savepoint=False):
+        for bank in remote.bank_accounts:
+            BankAccount.objects.update_or_create(
+                stripe_id=bank.id,
+                defaults={
+                    "account": account,
+                    "status": bank.status or "",
+                    "last4": bank.last4 or "",
+                    "bank_name": bank.bank_name or "",
+                    "currency": bank.currency or "",
+                },
+            )
+        BankAccount.objects.filter(account=account).exclude(stripe_id__in=[b.id for b in remote.bank_accounts]).delete()
+        return list(BankAccount.objects.filter(account=account).order_by("pk"))
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -1,6 +1,7 @@
 """Stripe events of the seller's side of money. Registered with the webhook pipeline's registry.
 
-Payouts (`payout.*`, on the Connect endpoint) are re-read through the gateway and mirrored.
+Payouts (`payout.*`, on the Connect endpoint) are re-read through the gateway and mirrored, and so
+are the seller's bank accounts (`account.external_account.*`, and after a failed payout).
 
 A destination charge's transfer and application fee are usually recorded with the paid charge
 (`payments.services`), which names them, and a group order's transfer by the path that made it
@@ -109,3 +110,18 @@ def payout_changed(event: WebhookEvent) -> None:
     announced = event.stripe_object(Payout)
     payout = payout_retrieve(payout_id=announced.id, account=event.account or None)
     services.payout_record(payout=payout, account=event.account, seen_at=event.created)
+    if payout.status == "failed" and event.account:
+        # Stripe disabled the bank account with it: read it now rather than wait for its own event.
+        services.bank_accounts_sync(account=event.account)
+
+
+@webhook_handler(
+    "account.external_account.created",
+    "account.external_account.updated",
+    "account.external_account.deleted",
+)
+def external_account_changed(event: WebhookEvent) -> None:
+    """A seller's bank account changed (errored after a failed payout, its details updated, one
+    added or removed): a trigger to read the account's bank accounts again and mirror them."""
+    if event.account:
+        services.bank_accounts_sync(account=event.account)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import email.parser
 import email.policy
 import hashlib
@@ -224,7 +223,7 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
                     result = handler(ctx, *groups)
                     status = 200
                     expand_paths = raw.get("expand")
-                    result = copy.deepcopy(render(result))
+                    result = render(result)  # a fresh copy: expansion below and replays never touch the store
                     if isinstance(expand_paths, dict):
                         expand(core, result, list(expand_paths.values()))
                 except StripeError as exc:

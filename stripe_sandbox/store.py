@@ -7,6 +7,7 @@ Objects are stored exactly as Stripe renders them; private bookkeeping lives in 
 
 from __future__ import annotations
 
+import bisect
 import copy
 import json
 import os
@@ -14,6 +15,7 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -70,6 +72,28 @@ class Store:
             self.tokens: dict[str, Obj] = {}  # account-link and login-link tokens -> record
             self.idempotency: dict[str, Obj] = {}
             self.files: dict[str, str] = {}  # file id -> latin-1 text of the uploaded bytes
+            self._index: dict[str, dict[str, list[str]]] = {}
+
+    def _reindex(self) -> None:
+        """Each kind's ids in each scope, oldest first by (``created``, insertion): ``find`` reads one kind in one
+        scope without scanning every object (an event's delivery looks up the webhook endpoints), and
+        ``list_page`` finds its cursor by bisection, so a request's cost does not grow with the sandbox's size."""
+        self._index = {}
+        for oid in sorted(self.objects, key=lambda i: self.seq.get(i, 0)):
+            self._index_add(oid)
+
+    def _key(self, oid: str) -> tuple[int, int]:
+        return int(self.objects[oid].get("created") or 0), self.seq[oid]
+
+    def _index_add(self, oid: str) -> None:
+        kind = self.objects[oid].get("object")
+        if not isinstance(kind, str):
+            return
+        ids = self._index.setdefault(kind, {}).setdefault(self.owner[oid], [])
+        if not ids or self._key(ids[-1]) <= self._key(oid):
+            ids.append(oid)  # the usual case: created now, after everything else
+        else:
+            bisect.insort(ids, oid, key=self._key)  # created in the past (a reversal dated as its transfer's)
 
     # -- clock -------------------------------------------------------------------------------------------------
     def now(self) -> int:
@@ -79,10 +103,17 @@ class Store:
     # -- objects -----------------------------------------------------------------------------------------------
     def add(self, obj: Obj, owner: str = PLATFORM) -> Obj:
         with self.lock:
+            oid = obj["id"]
+            old = self.objects.get(oid)
+            if old is not None:  # the same id added again: its old kind and scope no longer hold it
+                held = self._index.get(str(old.get("object")), {}).get(self.owner[oid], [])
+                if oid in held:
+                    held.remove(oid)
             self.counter += 1
-            self.objects[obj["id"]] = obj
-            self.owner[obj["id"]] = owner
-            self.seq[obj["id"]] = self.counter
+            self.objects[oid] = obj
+            self.owner[oid] = owner
+            self.seq[oid] = self.counter
+            self._index_add(oid)
         return obj
 
     def get(self, object_id: str, kind: str, owner: str | None = PLATFORM, label: str | None = None) -> Obj:
@@ -96,22 +127,78 @@ class Store:
 
     def find(self, kind: str, owner: str | None = PLATFORM, **match: Any) -> list[Obj]:
         """Objects of ``kind`` in ``owner``'s scope, newest first, optionally filtered on top-level fields."""
-        out = [
-            o
-            for oid, o in self.objects.items()
-            if o.get("object") == kind
-            and not o.get("_deleted")
-            and (owner is None or self.owner.get(oid) == owner)
-            and all(o.get(k) == v for k, v in match.items())
-        ]
-        out.sort(key=lambda o: (o.get("created", 0), self.seq[o["id"]]), reverse=True)
+        with self.lock:
+            scopes = self._index.get(kind, {})
+            ids = [oid for ids in scopes.values() for oid in ids] if owner is None else scopes.get(owner, [])[::-1]
+            out = [
+                o
+                for o in (self.objects[oid] for oid in ids)
+                if not o.get("_deleted") and all(o.get(k) == v for k, v in match.items())
+            ]
+        if owner is None:
+            out.sort(key=lambda o: (o.get("created", 0), self.seq[o["id"]]), reverse=True)
         return out
+
+    def list_page(
+        self,
+        kind: str,
+        owner: str,
+        params: dict[str, Any],
+        url: str,
+        *,
+        keep: Callable[[Obj], bool] | None = None,
+        **match: Any,
+    ) -> Obj:
+        """``page(find(kind, owner, **match) filtered by keep, ...)``, reading only the page and what the filters
+        skip: the cursor is found by bisection on the scope's index, so paging a long list costs each page its own
+        length, not the list's (Stripe's own list calls do not slow down as an account's history grows)."""
+        limit = _limit(params)
+        created = params.get("created")
+
+        def ok(o: Obj) -> bool:
+            return (
+                not o.get("_deleted")
+                and all(o.get(k) == v for k, v in match.items())
+                and (keep is None or keep(o))
+                and (created is None or _created_ok(o.get("created", 0), created))
+            )
+
+        with self.lock:
+            ids = self._index.get(kind, {}).get(owner, [])
+            objects = self.objects
+            out: list[Obj] = []
+            after, before = params.get("starting_after"), params.get("ending_before")
+            if after or not before:
+                start = self._position(ids, after, kind, owner, ok, "starting_after") if after else len(ids)
+                for i in range(start - 1, -1, -1):
+                    if ok(objects[ids[i]]):
+                        out.append(objects[ids[i]])
+                        if len(out) > limit:
+                            break
+                return list_envelope(out[:limit], url, len(out) > limit)
+            start = self._position(ids, before, kind, owner, ok, "ending_before")
+            for i in range(start + 1, len(ids)):
+                if ok(objects[ids[i]]):
+                    out.append(objects[ids[i]])
+                    if len(out) > limit:
+                        break
+            return list_envelope(out[:limit][::-1], url, len(out) > limit)
+
+    def _position(
+        self, ids: list[str], cursor: Any, kind: str, owner: str, ok: Callable[[Obj], bool], param: str
+    ) -> int:
+        """Where the cursor object sits in ``ids``; Stripe's 404 when it is not an object this list holds."""
+        obj = self.objects.get(cursor) if isinstance(cursor, str) else None
+        if obj is None or obj.get("object") != kind or self.owner.get(cursor) != owner or not ok(obj):
+            raise missing("object", str(cursor), param)
+        pos = bisect.bisect_left(ids, self._key(cursor), key=self._key)
+        if pos >= len(ids) or ids[pos] != cursor:
+            raise missing("object", str(cursor), param)
+        return pos
 
     def page(self, items: list[Obj], params: dict[str, Any], url: str) -> Obj:
         """Stripe's cursor pagination (newest first) with ``limit`` 1..100, default 10, and ``created`` filters."""
-        limit = params.get("limit") or 10
-        if not 1 <= limit <= 100:
-            raise invalid("Invalid limit: must be between 1 and 100", param="limit")
+        limit = _limit(params)
         created = params.get("created")
         if created is not None:
             items = [o for o in items if _created_ok(o.get("created", 0), created)]
@@ -158,6 +245,14 @@ class Store:
         with self.lock:
             for key in ("objects", "owner", "seq", "counter", "clock_offset", "tokens", "idempotency", "files"):
                 setattr(self, key, data.get(key, getattr(self, key)))
+            self._reindex()
+
+
+def _limit(params: dict[str, Any]) -> int:
+    limit = params.get("limit") or 10
+    if not 1 <= limit <= 100:
+        raise invalid("Invalid limit: must be between 1 and 100", param="limit")
+    return int(limit)
 
 
 def _created_ok(created: int, flt: Any) -> bool:

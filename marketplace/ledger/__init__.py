@@ -35,13 +35,17 @@ application_fees           Application fees                              revenue
 application_fee_refunds    Application fee refunds                       contra-revenue   debit
 stripe_fees                Stripe processing fees                        expense          debit
 dispute_losses             Dispute losses                                expense          debit
+dispute_recoveries         Dispute losses recovered from sellers         contra-expense   credit
+seller_dispute_losses      Lost disputes taken back — seller acct_…      contra-revenue   debit
 dispute_fees               Dispute fees                                  expense          debit
 =========================  ============================================  ===============  ========
 
 - *Payments from buyers* is the money in: the sellers' gross sales (GMV), reduced by *Refunds to
   buyers* and by what each seller paid the platform (*Application fees paid — seller*).
 - *Application fees* is the platform's own revenue; with *Application fee refunds*, *Stripe
-  processing fees*, *Dispute losses* and *Dispute fees* it makes the platform's result.
+  processing fees*, *Dispute losses* (less *Dispute losses recovered from sellers*, which the
+  seller's side books as *Lost disputes taken back*) and *Dispute fees* it makes the platform's
+  result.
 - *Bank payouts* is the money out: what Stripe paid to the owner's bank account. It is still the
   owner's, no longer at Stripe, hence an asset next to the Stripe balance.
 - The application fee is posted on both sides (revenue for the platform, a deduction from the

@@ -17,6 +17,7 @@ class AccountKind(StrEnum):
     REVENUE = "revenue"
     CONTRA_REVENUE = "contra_revenue"
     EXPENSE = "expense"
+    CONTRA_EXPENSE = "contra_expense"
 
     @property
     def normal_sign(self) -> int:
@@ -25,7 +26,7 @@ class AccountKind(StrEnum):
         Legs are stored debit-positive; a balance is shown on the account's normal side, so revenue
         reads as a positive number: balance = normal_sign * sum(legs).
         """
-        return -1 if self is AccountKind.REVENUE else 1
+        return -1 if self in (AccountKind.REVENUE, AccountKind.CONTRA_EXPENSE) else 1
 
 
 class Owner(Enum):
@@ -46,6 +47,8 @@ class AccountCode(StrEnum):
     APPLICATION_FEE_REFUNDS = "application_fee_refunds"
     STRIPE_FEES = "stripe_fees"
     DISPUTE_LOSSES = "dispute_losses"
+    DISPUTE_RECOVERIES = "dispute_recoveries"
+    SELLER_DISPUTE_LOSSES = "seller_dispute_losses"
     DISPUTE_FEES = "dispute_fees"
 
 
@@ -66,6 +69,10 @@ CHART: dict[AccountCode, _Entry] = {
     AccountCode.APPLICATION_FEE_REFUNDS: _Entry("Application fee refunds", AccountKind.CONTRA_REVENUE, Owner.PLATFORM),
     AccountCode.STRIPE_FEES: _Entry("Stripe processing fees", AccountKind.EXPENSE, Owner.PLATFORM),
     AccountCode.DISPUTE_LOSSES: _Entry("Dispute losses", AccountKind.EXPENSE, Owner.PLATFORM),
+    AccountCode.DISPUTE_RECOVERIES: _Entry(
+        "Dispute losses recovered from sellers", AccountKind.CONTRA_EXPENSE, Owner.PLATFORM
+    ),
+    AccountCode.SELLER_DISPUTE_LOSSES: _Entry("Lost disputes taken back", AccountKind.CONTRA_REVENUE, Owner.SELLER),
     AccountCode.DISPUTE_FEES: _Entry("Dispute fees", AccountKind.EXPENSE, Owner.PLATFORM),
 }
 
@@ -113,6 +120,7 @@ APPLICATION_FEES = AccountRef(AccountCode.APPLICATION_FEES)
 APPLICATION_FEE_REFUNDS = AccountRef(AccountCode.APPLICATION_FEE_REFUNDS)
 STRIPE_FEES = AccountRef(AccountCode.STRIPE_FEES)
 DISPUTE_LOSSES = AccountRef(AccountCode.DISPUTE_LOSSES)
+DISPUTE_RECOVERIES = AccountRef(AccountCode.DISPUTE_RECOVERIES)
 DISPUTE_FEES = AccountRef(AccountCode.DISPUTE_FEES)
 
 
@@ -130,6 +138,12 @@ def stripe_balance(stripe_account: str = "") -> AccountRef:
 def bank_payouts(stripe_account: str = "") -> AccountRef:
     """What Stripe paid out to the bank account of a connected account (or of the platform)."""
     return AccountRef(AccountCode.BANK_PAYOUTS, stripe_account)
+
+
+def seller_dispute_losses(stripe_account: str) -> AccountRef:
+    """What the platform took back from a seller for its lost disputes (the seller's side of
+    `DISPUTE_RECOVERIES`)."""
+    return AccountRef(AccountCode.SELLER_DISPUTE_LOSSES, stripe_account)
 
 
 def seller_application_fees(stripe_account: str) -> AccountRef:

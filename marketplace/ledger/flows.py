@@ -35,11 +35,13 @@ from marketplace.ledger.chart import (
     BUYER_REFUNDS,
     DISPUTE_FEES,
     DISPUTE_LOSSES,
+    DISPUTE_RECOVERIES,
     PLATFORM_BALANCE,
     STRIPE_FEES,
     AccountRef,
     bank_payouts,
     seller_application_fees,
+    seller_dispute_losses,
     stripe_balance,
 )
 from marketplace.ledger.services import Leg, Posting
@@ -161,21 +163,39 @@ def refund(*, refund_id: str, amount: int, currency: str) -> Posting:
     )
 
 
-def transfer_reversal(*, reversal_id: str, seller: str, amount: int, currency: str) -> Posting:
-    """Money comes back from a seller to the platform (a refund with `reverse_transfer`, a lost dispute)."""
+def transfer_reversal(
+    *, reversal_id: str, seller: str, amount: int, currency: str, dispute_recovery: bool = False
+) -> Posting:
+    """Money comes back from a seller to the platform (a refund with `reverse_transfer`, a lost dispute).
+
+    A lost dispute's recovery (`dispute_recovery`: the reversal the platform makes for it, or for
+    the debt it left) also offsets the platform's dispute loss: *Dispute losses recovered from
+    sellers* for the platform, *Lost disputes taken back* for the seller, as the application fee is
+    booked on both sides. Without it the revenue report would show the whole disputed amount as
+    lost while the seller paid it back."""
     _positive(amount=amount)
-    legs = (_debit(PLATFORM_BALANCE, amount, currency), _credit(stripe_balance(seller), amount, currency))
+    legs = [_debit(PLATFORM_BALANCE, amount, currency), _credit(stripe_balance(seller), amount, currency)]
+    legs += _recovery_legs(seller, amount, currency) if dispute_recovery else []
     text = f"Transfer reversal {reversal_id}: {format_money(amount, currency)} back from {seller}"
-    return Posting(reversal_id, PostingKind.TRANSFER_REVERSAL, text, legs)
+    if dispute_recovery:
+        text += " for a lost dispute"
+    return Posting(reversal_id, PostingKind.TRANSFER_REVERSAL, text, tuple(legs))
 
 
 def separate_transfer_reversal(
-    *, reversal_id: str, seller: str, amount: int, platform_fee_refunded: int, currency: str
+    *,
+    reversal_id: str,
+    seller: str,
+    amount: int,
+    platform_fee_refunded: int,
+    currency: str,
+    dispute_recovery: bool = False,
 ) -> Posting:
     """Money back from a seller on a transfer the platform made itself (a refund of one shop's
-    order in a payment for several shops), and the part of the platform's fee it gives up, booked as
-    `separate_transfer` booked the fee: as a refund of the fee (Application fee refunds) and less
-    deducted from the seller. Only the balances move, by `amount`."""
+    order in a payment for several shops, or its share of a lost dispute), and the part of the
+    platform's fee it gives up, booked as `separate_transfer` booked the fee: as a refund of the fee
+    (Application fee refunds) and less deducted from the seller. Only the balances move, by
+    `amount`. A dispute's recovery offsets the dispute loss as in `transfer_reversal`."""
     _positive(amount=amount)
     _positive_or_zero(platform_fee_refunded=platform_fee_refunded)
     legs = [_debit(PLATFORM_BALANCE, amount, currency), _credit(stripe_balance(seller), amount, currency)]
@@ -184,10 +204,17 @@ def separate_transfer_reversal(
             _debit(APPLICATION_FEE_REFUNDS, platform_fee_refunded, currency),
             _credit(seller_application_fees(seller), platform_fee_refunded, currency),
         ]
+    legs += _recovery_legs(seller, amount, currency) if dispute_recovery else []
     text = f"Transfer reversal {reversal_id}: {format_money(amount, currency)} back from {seller}"
     if platform_fee_refunded:
         text += f", platform fee {format_money(platform_fee_refunded, currency)} given back"
+    if dispute_recovery:
+        text += " for a lost dispute"
     return Posting(reversal_id, PostingKind.TRANSFER_REVERSAL, text, tuple(legs))
+
+
+def _recovery_legs(seller: str, amount: int, currency: str) -> list[Leg]:
+    return [_debit(seller_dispute_losses(seller), amount, currency), _credit(DISPUTE_RECOVERIES, amount, currency)]
 
 
 def application_fee_refund(*, fee_refund_id: str, seller: str, amount: int, currency: str) -> Posting:

@@ -6,8 +6,11 @@ account's normal side (positive in the normal case):
 
 - gross volume: *Payments from buyers* (the sellers' sales), and refunds to buyers against it;
 - the platform's result: *Application fees* less *Application fee refunds*, *Stripe processing
-  fees*, *Dispute losses* and *Dispute fees*. It equals the change of the platform's own Stripe
-  balance from sales, since the sellers' shares pass through it.
+  fees*, *Dispute losses* net of what was recovered from the sellers (*Dispute losses recovered
+  from sellers*: the transfer reversals of lost disputes and of the debts they left) and *Dispute
+  fees*. It equals the change of the platform's own Stripe balance from sales, since the sellers'
+  shares pass through it: a lost dispute of a 10000 sale with a 1000 fee, recovered in full,
+  shows 10000 lost, 10000 recovered and the 1000 fee refunded to the seller.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ FIGURES: dict[str, AccountCode] = {
     "fees_refunded": AccountCode.APPLICATION_FEE_REFUNDS,
     "stripe_fees": AccountCode.STRIPE_FEES,
     "dispute_losses": AccountCode.DISPUTE_LOSSES,
+    "dispute_recoveries": AccountCode.DISPUTE_RECOVERIES,
     "dispute_fees": AccountCode.DISPUTE_FEES,
 }
 
@@ -39,12 +43,20 @@ class RevenueMonth:
     fees_refunded: int = 0
     stripe_fees: int = 0
     dispute_losses: int = 0
+    dispute_recoveries: int = 0
     dispute_fees: int = 0
+
+    @property
+    def net_dispute_losses(self) -> int:
+        """What banks took back for lost disputes less what the sellers gave back for them."""
+        return self.dispute_losses - self.dispute_recoveries
 
     @property
     def net_revenue(self) -> int:
         """What the platform kept: its fees less fee refunds, Stripe's fees and dispute costs."""
-        return self.application_fees - self.fees_refunded - self.stripe_fees - self.dispute_losses - self.dispute_fees
+        return (
+            self.application_fees - self.fees_refunded - self.stripe_fees - self.net_dispute_losses - self.dispute_fees
+        )
 
     def as_row(self) -> dict[str, int | str]:
         row: dict[str, int | str] = {"month": self.month.strftime("%Y-%m"), "currency": self.currency}

@@ -274,7 +274,7 @@ def _settle_schedule(acct: Obj, p: Obj) -> None:
 
 def account_list(ctx: Ctx) -> Obj:
     p = ctx.params({}, listing=True)
-    return ctx.store.page(ctx.store.find("account", PLATFORM), p, "/v1/accounts")
+    return ctx.store.list_page("account", PLATFORM, p, "/v1/accounts")
 
 
 def account_delete(ctx: Ctx, account_id: str) -> Obj:

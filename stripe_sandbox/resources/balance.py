@@ -60,7 +60,7 @@ def txn_retrieve(ctx: Ctx, txn_id: str) -> Obj:
 def txn_list(ctx: Ctx) -> Obj:
     p = ctx.params({"type": "str", "source": "str", "currency": "str", "payout": "str"}, listing=True)
     match = {k: p[k] for k in ("type", "source", "currency") if p.get(k)}
-    items = ctx.store.find("balance_transaction", ctx.owner, **match)
+    swept: set[str] | None = None
     if p.get("payout"):
         payout = ctx.store.get(p["payout"], "payout", ctx.owner)
         if not payout["automatic"]:
@@ -68,8 +68,8 @@ def txn_list(ctx: Ctx) -> Obj:
                 "Balance transaction history can only be filtered on automatic transfers, not manual.", param="payout"
             )
         swept = set(payout.get("_txns", []))
-        items = [t for t in items if t["id"] in swept]
-    return ctx.store.page(items, p, "/v1/balance_transactions")
+    keep = None if swept is None else (lambda t: t["id"] in swept)
+    return ctx.store.list_page("balance_transaction", ctx.owner, p, "/v1/balance_transactions", keep=keep, **match)
 
 
 def create_payout(
@@ -205,7 +205,7 @@ def payout_retrieve(ctx: Ctx, po_id: str) -> Obj:
 def payout_list(ctx: Ctx) -> Obj:
     p = ctx.params({"status": "str", "destination": "str", "arrival_date": "any"}, listing=True)
     match = {"status": p["status"]} if p.get("status") else {}
-    return ctx.store.page(ctx.store.find("payout", ctx.owner, **match), p, "/v1/payouts")
+    return ctx.store.list_page("payout", ctx.owner, p, "/v1/payouts", **match)
 
 
 def payout_cancel(ctx: Ctx, po_id: str) -> Obj:

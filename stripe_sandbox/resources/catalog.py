@@ -125,7 +125,7 @@ def customer_delete(ctx: Ctx, cus_id: str) -> Obj:
 def customer_list(ctx: Ctx) -> Obj:
     p = ctx.params({"email": "str"}, listing=True)
     match = {"email": p["email"]} if p.get("email") else {}
-    return ctx.store.page(ctx.store.find("customer", ctx.owner, **match), p, "/v1/customers")
+    return ctx.store.list_page("customer", ctx.owner, p, "/v1/customers", **match)
 
 
 def product_create(ctx: Ctx) -> Obj:
@@ -152,7 +152,7 @@ def product_update(ctx: Ctx, prod_id: str) -> Obj:
 def product_list(ctx: Ctx) -> Obj:
     p = ctx.params({"active": "bool"}, listing=True)
     match = {"active": p["active"]} if "active" in p else {}
-    return ctx.store.page(ctx.store.find("product", ctx.owner, **match), p, "/v1/products")
+    return ctx.store.list_page("product", ctx.owner, p, "/v1/products", **match)
 
 
 def create_price(ctx: Ctx, p: dict[str, Any]) -> Obj:
@@ -209,7 +209,7 @@ def price_update(ctx: Ctx, price_id: str) -> Obj:
 def price_list(ctx: Ctx) -> Obj:
     p = ctx.params({"product": "str", "active": "bool", "currency": "str"}, listing=True)
     match = {k: p[k] for k in ("product", "active", "currency") if k in p}
-    return ctx.store.page(ctx.store.find("price", ctx.owner, **match), p, "/v1/prices")
+    return ctx.store.list_page("price", ctx.owner, p, "/v1/prices", **match)
 
 
 ROUTES: list[Route] = [

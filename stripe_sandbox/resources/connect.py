@@ -377,7 +377,7 @@ def transfer_update(ctx: Ctx, tr_id: str) -> Obj:
 def transfer_list(ctx: Ctx) -> Obj:
     p = ctx.params({"destination": "str", "transfer_group": "str"}, listing=True)
     match = {k: p[k] for k in ("destination", "transfer_group") if p.get(k)}
-    return ctx.store.page(ctx.store.find("transfer", ctx.owner, **match), p, "/v1/transfers")
+    return ctx.store.list_page("transfer", ctx.owner, p, "/v1/transfers", **match)
 
 
 def reversal_create(ctx: Ctx, tr_id: str) -> Obj:
@@ -434,7 +434,7 @@ def fee_retrieve(ctx: Ctx, fee_id: str) -> Obj:
 def fee_list(ctx: Ctx) -> Obj:
     p = ctx.params({"charge": "str"}, listing=True)
     match: dict[str, Any] = {"charge": p["charge"]} if p.get("charge") else {}
-    return ctx.store.page(ctx.store.find("application_fee", ctx.owner, **match), p, "/v1/application_fees")
+    return ctx.store.list_page("application_fee", ctx.owner, p, "/v1/application_fees", **match)
 
 
 def fee_refund_create(ctx: Ctx, fee_id: str) -> Obj:

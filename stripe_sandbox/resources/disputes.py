@@ -156,7 +156,7 @@ def dispute_retrieve(ctx: Ctx, dp_id: str) -> Obj:
 def dispute_list(ctx: Ctx) -> Obj:
     p = ctx.params({"charge": "str", "payment_intent": "str"}, listing=True)
     match = {k: p[k] for k in ("charge", "payment_intent") if p.get(k)}
-    return ctx.store.page(ctx.store.find("dispute", ctx.owner, **match), p, "/v1/disputes")
+    return ctx.store.list_page("dispute", ctx.owner, p, "/v1/disputes", **match)
 
 
 def dispute_update(ctx: Ctx, dp_id: str) -> Obj:

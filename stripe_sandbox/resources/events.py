@@ -21,13 +21,11 @@ def _type_ok(event_type: str, pattern: str) -> bool:
 def event_list(ctx: Ctx) -> Obj:
     """Stripe keeps 30 days of events; ``type`` accepts ``charge.*`` wildcards, ``types[]`` up to 20 names."""
     p = ctx.params({"type": "str", "types": ["str"], "delivery_success": "bool"}, listing=True)
-    items = ctx.store.find("event", ctx.owner)
     if p.get("type") and p.get("types"):
         raise StripeError(400, "You cannot specify both `type` and `types`.", param="types")
     patterns = p.get("types") or ([p["type"]] if p.get("type") else [])
-    if patterns:
-        items = [e for e in items if any(_type_ok(e["type"], pat) for pat in patterns)]
-    return ctx.store.page(items, p, "/v1/events")
+    keep = (lambda e: any(_type_ok(e["type"], pat) for pat in patterns)) if patterns else None
+    return ctx.store.list_page("event", ctx.owner, p, "/v1/events", keep=keep)
 
 
 ENDPOINT_SCHEMA: dict[str, Any] = {
@@ -85,7 +83,7 @@ def endpoint_delete(ctx: Ctx, we_id: str) -> Obj:
 
 def endpoint_list(ctx: Ctx) -> Obj:
     p = ctx.params({}, listing=True)
-    return ctx.store.page(ctx.store.find("webhook_endpoint", PLATFORM), p, "/v1/webhook_endpoints")
+    return ctx.store.list_page("webhook_endpoint", PLATFORM, p, "/v1/webhook_endpoints")
 
 
 ROUTES: list[Route] = [

@@ -56,7 +56,7 @@ def file_retrieve(ctx: Ctx, file_id: str) -> Obj:
 def file_list(ctx: Ctx) -> Obj:
     p = ctx.params({"purpose": PURPOSES}, listing=True)
     match = {"purpose": p["purpose"]} if p.get("purpose") else {}
-    return ctx.store.page(ctx.store.find("file", ctx.owner, **match), p, "/v1/files")
+    return ctx.store.list_page("file", ctx.owner, p, "/v1/files", **match)
 
 
 ROUTES: list[Route] = [

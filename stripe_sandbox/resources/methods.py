@@ -132,7 +132,7 @@ def pm_detach(ctx: Ctx, pm_id: str) -> Obj:
 def pm_list(ctx: Ctx) -> Obj:
     p = ctx.params({"customer": "str", "type": "str"}, listing=True)
     match = {k: p[k] for k in ("customer", "type") if p.get(k)}
-    return ctx.store.page(ctx.store.find("payment_method", ctx.owner, **match), p, "/v1/payment_methods")
+    return ctx.store.list_page("payment_method", ctx.owner, p, "/v1/payment_methods", **match)
 
 
 def customer_pm_list(ctx: Ctx, cus_id: str) -> Obj:
@@ -261,7 +261,7 @@ def seti_cancel(ctx: Ctx, seti_id: str) -> Obj:
 def seti_list(ctx: Ctx) -> Obj:
     p = ctx.params({"customer": "str", "payment_method": "str"}, listing=True)
     match = {k: p[k] for k in ("customer", "payment_method") if p.get(k)}
-    return ctx.store.page(ctx.store.find("setup_intent", ctx.owner, **match), p, "/v1/setup_intents")
+    return ctx.store.list_page("setup_intent", ctx.owner, p, "/v1/setup_intents", **match)
 
 
 def confirm_setup(

@@ -632,7 +632,7 @@ def pi_cancel(ctx: Ctx, pi_id: str) -> Obj:
 def pi_list(ctx: Ctx) -> Obj:
     p = ctx.params({"customer": "str"}, listing=True)
     match = {"customer": p["customer"]} if p.get("customer") else {}
-    return ctx.store.page(ctx.store.find("payment_intent", ctx.owner, **match), p, "/v1/payment_intents")
+    return ctx.store.list_page("payment_intent", ctx.owner, p, "/v1/payment_intents", **match)
 
 
 def charge_retrieve(ctx: Ctx, ch_id: str) -> Obj:
@@ -643,7 +643,7 @@ def charge_retrieve(ctx: Ctx, ch_id: str) -> Obj:
 def charge_list(ctx: Ctx) -> Obj:
     p = ctx.params({"customer": "str", "payment_intent": "str", "transfer_group": "str"}, listing=True)
     match = {k: p[k] for k in ("customer", "payment_intent", "transfer_group") if p.get(k)}
-    return ctx.store.page(ctx.store.find("charge", ctx.owner, **match), p, "/v1/charges")
+    return ctx.store.list_page("charge", ctx.owner, p, "/v1/charges", **match)
 
 
 def charge_update(ctx: Ctx, ch_id: str) -> Obj:
@@ -868,7 +868,7 @@ def refund_update(ctx: Ctx, re_id: str) -> Obj:
 def refund_list(ctx: Ctx) -> Obj:
     p = ctx.params({"charge": "str", "payment_intent": "str"}, listing=True)
     match = {k: p[k] for k in ("charge", "payment_intent") if p.get(k)}
-    return ctx.store.page(ctx.store.find("refund", ctx.owner, **match), p, "/v1/refunds")
+    return ctx.store.list_page("refund", ctx.owner, p, "/v1/refunds", **match)
 
 
 ROUTES: list[Route] = [

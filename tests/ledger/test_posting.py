@@ -84,6 +84,8 @@ def test_per_seller_accounts_are_keyed_by_the_stripe_account() -> None:
         "Application fees paid — seller acct_2SellerJPY",
         "Bank payouts — seller acct_1SellerUSD",
         "Bank payouts — seller acct_2SellerJPY",
+        "Lost disputes taken back — seller acct_1SellerUSD",
+        "Lost disputes taken back — seller acct_2SellerJPY",
         "Stripe balance — seller acct_1SellerUSD",
         "Stripe balance — seller acct_2SellerJPY",
     ]

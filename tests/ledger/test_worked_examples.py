@@ -17,11 +17,13 @@ from marketplace.ledger.chart import (
     BUYER_REFUNDS,
     DISPUTE_FEES,
     DISPUTE_LOSSES,
+    DISPUTE_RECOVERIES,
     PLATFORM_BALANCE,
     STRIPE_FEES,
     AccountKind,
     bank_payouts,
     seller_application_fees,
+    seller_dispute_losses,
     stripe_balance,
 )
 from marketplace.ledger.selectors import ledger_balance, ledger_balances_of_kind
@@ -120,10 +122,26 @@ def test_a_lost_dispute_recovered_from_the_seller(currency: str, stripe_fee: int
     _paid(currency, stripe_fee)
     _post(flows.dispute_funds_withdrawn(dispute_id="dp_1", amount=10_000, dispute_fee=1_500, currency=currency))
     assert _platform(currency) == 1_000 - stripe_fee - 11_500  # -10820 in USD
-    _post(flows.transfer_reversal(reversal_id="trr_1", seller=SELLER, amount=9_000, currency=currency))
+    _post(
+        flows.transfer_reversal(
+            reversal_id="trr_1", seller=SELLER, amount=9_000, currency=currency, dispute_recovery=True
+        )
+    )
     assert (_platform(currency), _seller(currency)) == (-1_500 - stripe_fee, 0)  # -1820 in USD
     assert ledger_balance(account=DISPUTE_LOSSES) == {currency: 10_000}
     assert ledger_balance(account=DISPUTE_FEES) == {currency: 1_500}
+    # The recovery offsets the loss on both sides: the platform lost 1000 of the 10000 (its fee,
+    # kept), the seller had 9000 taken back; the platform's result is its balance, to the cent.
+    assert ledger_balance(account=DISPUTE_RECOVERIES) == {currency: 9_000}
+    assert ledger_balance(account=seller_dispute_losses(SELLER)) == {currency: 9_000}
+    result = (
+        ledger_balance(account=APPLICATION_FEES)[currency]
+        - ledger_balance(account=STRIPE_FEES)[currency]
+        - ledger_balance(account=DISPUTE_LOSSES)[currency]
+        + ledger_balance(account=DISPUTE_RECOVERIES)[currency]
+        - ledger_balance(account=DISPUTE_FEES)[currency]
+    )
+    assert result == _platform(currency)
 
 
 @pytest.mark.django_db

@@ -8,19 +8,28 @@ at 0 (as if the sale never happened) and the platform at 680 - 11500 + 9000 = -1
 
 from __future__ import annotations
 
+import csv
+import io
+import uuid
+from dataclasses import fields
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
+from django.core import mail
 
 from marketplace.gateway.events import list_events
 from marketplace.ledger.models import LedgerTransaction
+from marketplace.ledger.reports import RevenueMonth, month_start, next_month, revenue_by_month
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from payments.models import Dispute, SellerDebt
 from payments.recovery import dispute_recover, seller_debts_collect, seller_debts_collect_all
 from payouts.models import ApplicationFeeRefund, TransferReversal
-from tests.factories import make_platform_admin
-from tests.orders.conftest import pay, signed_in
+from subscriptions import services as subscription_services
+from subscriptions.models import SubscriptionInvoice
+from tests.factories import UserFactory, make_platform_admin
+from tests.orders.conftest import active_seller, listing_of, pay, signed_in
 from tests.payments.helpers import (
     assert_ledger_equals_stripe,
     new_events,
@@ -149,6 +158,11 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     later.refresh_from_db()
     assert reversal.amount == 9_000 and reversal.transfer.payment == later.payment  # from the new sale
     assert_ledger_equals_stripe()
+    # The revenue report: the bank took 10000, the seller gave 9000 back (its share; the platform's
+    # fee of 1000 is not refunded), so the platform lost 1000 of it, and its result is its balance.
+    month = _revenue_now(currency)
+    assert (month.dispute_losses, month.dispute_recoveries, month.fees_refunded) == (10_000, 9_000, 0)
+    assert month.net_dispute_losses == 1_000 and month.net_revenue == stripe_balances()[currency]
 
 
 def test_the_nightly_reconciliation_finds_no_difference_after_a_submitted_and_lost_dispute(
@@ -170,3 +184,81 @@ def test_the_nightly_reconciliation_finds_no_difference_after_a_submitted_and_lo
     assert stripe_balances() == {"usd": 680 - 11_500 - 1_500 + 9_000}  # and the countered fee
     assert_ledger_equals_stripe()
     assert reconcile().run.differences == 0
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_lost_dispute_on_a_subscription_invoice_is_recovered_from_its_seller(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A subscription's invoice has no order: its dispute's seller is the one its destination charge
+    paid, who is told and gives its share back when the dispute is lost (the soak found such
+    disputes left on the platform). Plan 10000 a month, fee 10%: the seller's 9000 comes back."""
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    listing = listing_of(seller, price=10_000, title="Coffee box")
+    subscription_services.plan_set(seller=seller, listing_id=listing.pk, interval="month")
+    start = subscription_services.subscription_checkout_start(
+        buyer=UserFactory(),
+        listing_id=listing.pk,
+        attempt=uuid.uuid4().hex,
+        success_url="http://t/ok",
+        cancel_url="http://t/no",
+    )
+    seen: set[str] = set()
+    pay(sandbox, start.url.rstrip("/").rsplit("/", 1)[-1])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    payment = SubscriptionInvoice.objects.get().payment
+    assert payment is not None and stripe_balances(account) == {currency: 9_000}
+
+    control(sandbox, f"charges/{payment.stripe_charge_id}/dispute", reason="fraudulent")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    dispute = Dispute.objects.get()
+    assert (dispute.seller_id, dispute.order_id, dispute.payment_id) == (seller.pk, None, payment.pk)
+    assert any(m.to == [seller.user.email] and "disputes a payment" in m.subject for m in mail.outbox)
+
+    control(sandbox, f"disputes/{dispute.stripe_id}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    dispute.refresh_from_db()
+    assert (dispute.status, dispute.recovery, dispute.recovered_amount) == ("lost", "recovered", 9_000)
+    assert stripe_balances(account) == {}
+    assert_ledger_equals_stripe()
+
+
+def _revenue_now(currency: str) -> RevenueMonth:
+    """This month and the next two added up: the sandbox's clock, which dates the postings, may be
+    days ahead of ours."""
+    now = datetime.now(tz=UTC)
+    start = month_start(now.year, now.month)
+    end = next_month(next_month(next_month(start)))
+    months = [m for m in revenue_by_month(start=start, end=end) if m.currency == currency]
+    figures = [f.name for f in fields(RevenueMonth) if f.name not in ("month", "currency")]
+    return RevenueMonth(start, currency, **{f: sum(getattr(m, f) for m in months) for f in figures})
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_revenue_shows_a_lost_dispute_recovered_from_the_seller_as_the_accountant_expects(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """10000 sold with a 1000 fee, lost in full, the seller's share taken back with the fee refunded:
+    the month shows the 10000 the bank took, the 10000 recovered from the seller and the 1000 fee
+    refunded, so the platform's result is its Stripe balance (680 - 11500 + 9000 = -1820 in USD;
+    ¥640 - ¥11,500 + ¥9,000 = ¥-1,860), not 10000 worse. The console page, CSV and API say the same."""
+    _lose(sandbox, currency, django_capture_on_commit_callbacks)
+    month = _revenue_now(currency)
+    dispute_fee = 1_500
+    assert (month.dispute_losses, month.dispute_recoveries, month.dispute_fees) == (10_000, 10_000, dispute_fee)
+    assert (month.application_fees, month.fees_refunded, month.net_dispute_losses) == (1_000, 1_000, 0)
+    platform = PLATFORM_NET[currency] - 10_000 - dispute_fee + 9_000
+    assert month.net_revenue == platform == stripe_balances()[currency]
+
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    api = admin.get("/api/v1/console/revenue", {"currency": currency}).json()
+    assert (api["dispute_losses"], api["dispute_recoveries"], api["net_revenue"]) == (10_000, 10_000, platform)
+    rows = list(csv.DictReader(io.StringIO(admin.get("/console/revenue.csv").content.decode())))
+    assert [(r["dispute_recoveries"], r["net_revenue"]) for r in rows] == [("10000", str(platform))]
+    page = admin.get("/console/revenue/").content.decode()
+    recovered = "$100.00" if currency == "usd" else "¥10,000"
+    assert "Recovered from sellers" in page and f'data-testid="dispute-recoveries">{recovered}<' in page

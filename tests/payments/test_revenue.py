@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from marketplace.ledger.chart import bank_payouts, stripe_balance
+from marketplace.ledger.services import Leg, ledger_post
+from payments.health import payment_health
+from payments.models import Dispute, DisputeStatus, SellerDebt
+from sellers.models import Seller
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
 from tests.payouts.helpers import paid_order
@@ -68,6 +74,74 @@ def test_revenue_page_queries_do_not_grow_with_orders(sandbox: Any) -> None:
     for n in (1, 4):
         while seller.orders.count() < n:
             paid_order(sandbox, seller, 1_500)
+        with CaptureQueriesContext(connection) as queries:
+            assert admin.get("/console/revenue/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+def _owing_seller(shop: str, currency: str, *debts: tuple[int, int], settled: bool = False) -> Any:
+    """A seller with lost disputes whose debts (amount, collected so far) are outstanding, or settled."""
+    seller = Seller.objects.create(
+        user=UserFactory(), shop_name=shop, default_currency=currency, stripe_account_id=f"acct_{shop.replace(' ', '')}"
+    )
+    for n, (amount, collected) in enumerate(debts):
+        dispute = Dispute.objects.create(
+            stripe_id=f"dp_{seller.pk}_{n}",
+            stripe_charge_id=f"ch_{seller.pk}_{n}",
+            seller=seller,
+            amount=amount,
+            currency=currency,
+            reason="fraudulent",
+            status=DisputeStatus.LOST,
+            stripe_created_at=timezone.now(),
+        )
+        SellerDebt.objects.create(
+            seller=seller,
+            dispute=dispute,
+            currency=currency,
+            amount=amount,
+            collected=collected,
+            settled_at=timezone.now() if settled else None,
+        )
+    return seller
+
+
+def test_payment_health_lists_sellers_with_debts_and_negative_balances_usd_and_jpy() -> None:
+    kiln = _owing_seller("Kiln Co", "usd", (5_000, 0), (1_200, 1_000))
+    paper = _owing_seller("Kyoto Paper", "jpy", (3_000, 0))
+    _owing_seller("Paid Up", "usd", (900, 900), settled=True)
+    # A seller's Stripe balance below zero in the ledger (a payout larger than what it held).
+    ledger_post(
+        source_id="po_negative",
+        kind="payout",
+        description="payout",
+        legs=[
+            Leg(account=stripe_balance(str(paper.stripe_account_id)), amount=-700, currency="jpy"),
+            Leg(account=bank_payouts(str(paper.stripe_account_id)), amount=700, currency="jpy"),
+        ],
+        occurred_at=timezone.now(),
+    )
+    health = payment_health(start=timezone.now() - timedelta(days=30), end=timezone.now() + timedelta(days=1))
+    assert [(d.shop_name, d.currency, d.outstanding, d.debts) for d in health.debts] == [
+        ("Kyoto Paper", "jpy", 3_000, 1),
+        ("Kiln Co", "usd", 5_200, 2),
+    ]
+    assert [(b.shop_name, b.currency, b.balance) for b in health.negative_balances] == [("Kyoto Paper", "jpy", -700)]
+
+    page = signed_in(make_platform_admin(email="root@example.com")).get("/console/revenue/").content.decode()
+    assert "Sellers with a negative balance or debts" in page
+    assert f'href="/console/sellers/{kiln.pk}/">Kiln Co</a>: $52.00 owed (2 disputes)' in page
+    assert "Kyoto Paper</a>: ¥3,000 owed (1 dispute)" in page and "Kyoto Paper</a>: -¥700" in page
+    assert "Paid Up" not in page and "No seller owes anything" not in page
+
+
+def test_payment_health_queries_do_not_grow_with_owing_sellers() -> None:
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    counts = []
+    for n in (1, 4):
+        while SellerDebt.objects.count() < n:
+            _owing_seller(f"Owing {SellerDebt.objects.count()}", "usd", (1_000, 0))
         with CaptureQueriesContext(connection) as queries:
             assert admin.get("/console/revenue/").status_code == 200
         counts.append(len(queries))

@@ -16,10 +16,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from marketplace.gateway.accounts import account_retrieve
+from marketplace.gateway.events import list_events
 from marketplace.money import format_money
+from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from payments.models import RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
-from payouts.models import ApplicationFee, Payout
+from payouts.models import ApplicationFee, BankAccount, Payout
 from payouts.selectors import earnings_per_order, order_net
 from tests.catalog.factories import ListingFactory
 from tests.factories import UserFactory
@@ -115,6 +117,58 @@ def test_a_failed_payout_shows_its_sentence_and_a_banner_until_a_later_one_is_pa
     control(sandbox, f"accounts/{account}/bank_account")
     advance(sandbox, 2 * DAY)
     process_connect(account, seen)
+    assert 'data-testid="payout-failed-banner"' not in client.get("/sell/").content.decode()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(sandbox: Any, currency: str) -> None:
+    """Stripe disables the bank account with a failed payout (`account.external_account.updated`,
+    status errored) and sends no payout until the details are updated: the banner says so and asks
+    for the update; once the seller updated them it says the money goes with the next payout, and
+    it is gone when that payout is paid. The events are handled (not ignored), in either order."""
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    payout = Payout.objects.get()
+    control(sandbox, f"payouts/{payout.stripe_id}/fail", failure_code="no_account")
+    events = [e for e in list_events(created_gte=0, account=account) if e["id"] not in seen]
+    assert {e["type"] for e in events} == {"payout.failed", "account.external_account.updated"}
+    assert process_connect(account, seen) == ["processed", "processed"]
+    assert BankAccount.objects.get(account=account).status == "errored"
+    client = signed_in(seller.user)
+    amount = format_money(payout.amount, currency)
+    for url in ("/sell/", "/sell/money/"):
+        page = client.get(url).content.decode()
+        assert f"Your payout of {amount} failed." in page and 'role="alert"' in page
+        assert "Update your bank account in your Stripe Express dashboard" in page
+        assert "Stripe sends no payout until then." in page
+    advance(sandbox, DAY)  # a payout day: nothing goes to an errored bank account
+    process_connect(account, seen)
+    assert Payout.objects.count() == 1
+
+    control(sandbox, f"accounts/{account}/bank_account")  # the seller updates its bank details
+    [updated] = [e for e in list_events(created_gte=0, account=account) if e["id"] not in seen]
+    assert updated["type"] == "account.external_account.updated"
+    assert process_connect(account, seen) == ["processed"]
+    assert BankAccount.objects.get(account=account).status == "new"
+    page = client.get("/sell/").content.decode()
+    assert f"Your payout of {amount} failed." in page and 'role="alert"' not in page
+    assert "Your bank details have been updated since: Stripe sends this money with your next payout." in page
+    assert "Stripe sends no payout until then." not in page
+
+    # Delivered again, late (after a newer state): the read of the account keeps Stripe's latest.
+    failed_again = next(e for e in events if e["type"] == "account.external_account.updated")
+    replay = {**failed_again, "id": "evt_external_account_again"}
+    webhook_event_store(payload=replay, source="connect")
+    assert webhook_event_process(event_id=replay["id"]).status == "processed"
+    assert BankAccount.objects.get(account=account).status == "new"
+
+    advance(sandbox, 2 * DAY)  # paid out again, and arrived
+    process_connect(account, seen)
+    assert Payout.objects.filter(status="paid").exists()
     assert 'data-testid="payout-failed-banner"' not in client.get("/sell/").content.decode()
 
 

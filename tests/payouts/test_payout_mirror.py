@@ -41,7 +41,7 @@ def test_payouts_paid_failed_and_paid_again_keep_the_ledger_equal_to_stripe(
     assert_ledger_equals_stripe()
 
     control(sandbox, f"payouts/{payout.stripe_id}/fail", failure_code="account_closed")
-    assert set(process_connect(account, seen)) == {"processed", "ignored"}  # the bank account event: no handler
+    assert set(process_connect(account, seen)) == {"processed"}  # the payout and its bank account errored
     payout.refresh_from_db()
     assert (payout.status, payout.failure_code) == (PayoutStatus.FAILED, "account_closed")
     assert ledger_balance(account=bank_payouts(account)) == {currency: 0}

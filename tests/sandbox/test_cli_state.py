@@ -65,3 +65,21 @@ def test_embedded_state_file_and_clock(tmp_path: Path) -> None:
     with Sandbox(state_file=state) as sb:
         assert client_for(sb).v1.accounts.retrieve(acct.id).id == acct.id
         assert sb.store.now() >= now
+
+
+def test_lists_after_a_restart_keep_their_order_and_scope(tmp_path: Path) -> None:
+    """Lists read an index of each kind per account; one loaded from the state file lists the same objects,
+    newest first, each in its own account, and what is created after the restart joins them."""
+    state = str(tmp_path / "lists.json")
+    with Sandbox(state_file=state) as sb:
+        client = client_for(sb)
+        acct = client.v1.accounts.create(params={"type": "express"})
+        mine = [client.v1.customers.create(params={"email": f"p{n}@example.com"}).id for n in range(3)]
+        theirs = client.v1.customers.create(params={"email": "c@example.com"}, options={"stripe_account": acct.id}).id
+    with Sandbox(state_file=state) as sb:
+        client = client_for(sb)
+        later = client.v1.customers.create(params={"email": "later@example.com"}).id
+        listed = [c.id for c in client.v1.customers.list(params={"limit": 10}).data]
+        assert listed == [later, *reversed(mine)]
+        connected = client.v1.customers.list(params={"limit": 10}, options={"stripe_account": acct.id}).data
+        assert [c.id for c in connected] == [theirs]
