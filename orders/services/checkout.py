@@ -29,6 +29,7 @@ from fees.policy import FeeLine, fee_for
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.outbox.services import outbox_add
+from marketplace.sessions import STRIPE_CUSTOMER_ID
 from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
 from orders.services._stock import change_stock, close_order, lock_listings
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
@@ -48,14 +49,28 @@ class CheckoutStart:
     url: str
 
 
+_UNKNOWN = object()
+
+
+def buyer_customer_of(*, user: Any) -> str | None:
+    """The buyer's Stripe Customer id, None for a buyer who never paid. A user that came with the
+    request's session carries it, read in the same statement (`marketplace.sessions`): no query then;
+    `buyer_customer_ensure`, the only writer, updates it when it makes the row."""
+    known = getattr(user, STRIPE_CUSTOMER_ID, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known  # type: ignore[return-value]
+    return StripeCustomer.objects.filter(user=user).values_list("stripe_customer_id", flat=True).first()
+
+
 def buyer_customer_ensure(*, user: Any) -> str:
     """The buyer's Stripe Customer id, created on first checkout (the key is the user id, so two
     concurrent first checkouts get the same Customer and the unique row settles who stores it)."""
-    existing = StripeCustomer.objects.filter(user=user).values_list("stripe_customer_id", flat=True).first()
+    existing = buyer_customer_of(user=user)
     if existing:
         return existing
     customer = gateway_checkout.customer_create(user_id=user.pk, email=user.email)
     row, _ = StripeCustomer.objects.get_or_create(user=user, defaults={"stripe_customer_id": customer.id})
+    setattr(user, STRIPE_CUSTOMER_ID, row.stripe_customer_id)
     return row.stripe_customer_id
 
 
@@ -96,8 +111,9 @@ def order_session_expire(*, order_id: int, session_id: str) -> None:
         logger.info("session %s of order %s was not open any more: %s", session_id, order_id, exc.message)
 
 
-def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
-    """Reuse the pending order matching the cart group, or create one and reserve its stock."""
+def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> tuple[Order, list[OrderLine]]:
+    """Reuse the pending order matching the cart group, or create one and reserve its stock; with the
+    order's lines (read with a reused order, kept from the INSERT for a new one)."""
     with transaction.atomic():
         Cart.objects.select_for_update().filter(pk=cart.pk).first()  # one checkout per cart at a time
         pending = list(
@@ -114,7 +130,7 @@ def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
         for order in pending:
             fresh = order.checkout_expires_at is None or order.checkout_expires_at > now + timedelta(minutes=2)
             if order.cart_fingerprint == fingerprint and fresh:
-                return order
+                return order, list(order.lines.all())
             _expire_session_later(order)
             close_order(order, OrderStatus.CANCELED, "Replaced by a newer checkout of your cart.")
         for pk in listing_ids:
@@ -144,7 +160,7 @@ def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
             cart_fingerprint=fingerprint,
             stock_reserved=True,  # taken below, in this transaction
         )
-        OrderLine.objects.bulk_create(
+        lines = OrderLine.objects.bulk_create(
             OrderLine(
                 order=order,
                 listing_id=pk,
@@ -156,7 +172,7 @@ def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
             for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
         )
         change_stock({pk: -quantities[pk] for pk in listing_ids})
-        return order
+        return order, lines
 
 
 def checkout_start(
@@ -180,7 +196,7 @@ def checkout_start(
         raise InvalidInput(" ".join(problems) or "Nothing to pay.", code="cart_not_payable")
     if group.too_large:
         raise InvalidInput(group.too_large, code="cart_not_payable")
-    order = _order_for_checkout(buyer=buyer, cart=cart, group=group)
+    order, lines = _order_for_checkout(buyer=buyer, cart=cart, group=group)
     if order.checkout_session_id and order.checkout_url:
         return CheckoutStart(order=order, url=order.checkout_url)
     try:
@@ -192,7 +208,7 @@ def checkout_start(
             currency=order.currency,
             lines=[
                 gateway_checkout.LineItem(name=line.title, unit_amount=line.unit_amount, quantity=line.quantity)
-                for line in order.lines.all()
+                for line in lines
             ],
             application_fee_amount=order.application_fee_amount,
             destination=str(group.seller.stripe_account_id),
