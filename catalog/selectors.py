@@ -192,10 +192,11 @@ class CartView:
         return list(out.values())
 
 
-def cart_view(*, cart: Cart | None) -> CartView:
+def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
     """The cart grouped by seller (and currency), with per-line problems (unpublished, out of stock).
 
-    One query for the items with their listings and sellers. Whether a listing can still be bought is
+    One query for the items with their listings and sellers (`lock`: and the cart's row lock, for
+    checkout, which reads the cart it pays under that lock). Whether a listing can still be bought is
     `Listing.objects.visible()`'s rule (published, and its seller can sell: `seller_can_sell`, the
     sellers app's own form of `Seller.objects.sellable()`) applied to the rows read, not a subquery per
     item: a profile of checkout showed this query's building (a correlated EXISTS and a cover image
@@ -206,6 +207,8 @@ def cart_view(*, cart: Cart | None) -> CartView:
     if cart is None:
         return CartView(cart_id=None, groups=[])
     items = CartItem.objects.filter(cart=cart).select_related("listing__seller").order_by("added_at", "id")
+    if lock:  # in the caller's transaction: the cart's row, locked by the same statement (checkout)
+        items = items.select_related("cart").select_for_update(of=("cart",))
     groups: dict[tuple[int, str], CartGroup] = {}
     for item in items:
         listing = item.listing

@@ -84,7 +84,7 @@ def test_checkout_costs_the_same_statements_for_one_item_and_for_six(
         buyer = UserFactory()
         buyer_customer_ensure(user=buyer)
         cart = cart_with(buyer, *((listing, 1) for listing in items))
-        with django_assert_max_num_queries(12) as captured:
+        with django_assert_max_num_queries(11) as captured:
             services.checkout_start(buyer=buyer, cart=cart, seller_id=seller.pk, currency="usd", **URLS)
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
@@ -95,9 +95,9 @@ def test_checkout_through_the_api_costs_a_fixed_number_of_statements(
     sandbox: Any, django_assert_num_queries: Any, currency: str
 ) -> None:
     """`POST /api/v1/checkout` for a returning buyer, one item or six: the session with the user, the cart's
-    id and the Stripe customer's (one statement), the cart's lines, the transaction (the cart's lock, the
-    pending orders, the listings' locks, the fee rules, the order, its lines, the stock), and the session's
-    id stored on the order. The order the API answers with is the one Stripe was asked to pay."""
+    id and the Stripe customer's (one statement), then the transaction (the cart's lines with the cart's
+    lock, the pending orders, the listings' locks, the fee rules, the order, its lines, the stock), and the
+    session's id stored on the order. The order the API answers with is the one Stripe was asked to pay."""
     seller = active_seller(sandbox, currency=currency)
     listings = [listing_of(seller, price=1_000 + i, stock=10, title=f"Mug {i}") for i in range(6)]
     for items in (listings[:1], listings):
@@ -107,7 +107,7 @@ def test_checkout_through_the_api_costs_a_fixed_number_of_statements(
         client = Client()
         client.force_login(buyer)
         stock = dict(Listing.objects.values_list("pk", "stock"))
-        with django_assert_num_queries(12):  # the savepoint and its release stand for BEGIN and COMMIT
+        with django_assert_num_queries(11):  # the savepoint and its release stand for BEGIN and COMMIT
             response = client.post(
                 "/api/v1/checkout", {"seller_id": seller.pk, "currency": currency}, content_type="application/json"
             )
