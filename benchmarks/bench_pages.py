@@ -13,7 +13,7 @@ Then `benchmarks/checkout_timing.py` times `POST /api/v1/checkout` in one proces
 sandbox (its own process): returning buyers, one Stripe call each, and the time spent outside it.
 
 Goals (issue 18): every page >= 0.5x the one-row view, p99 < 2x its p99; checkout p95 outside Stripe
-< 30 ms. Usage: ``.venv/bin/python benchmarks/bench_pages.py [--seconds 4] [--rounds 3] [--checkouts 200]``.
+< 30 ms. Usage: ``.venv/bin/python benchmarks/bench_pages.py [--seconds 4] [--rounds 3] [--checkouts 200] [--db NAME]``.
 Needs the local Postgres (DATABASE_URL's server; database name ignored) and redis-server on PATH.
 Not a test: it prints figures.
 """
@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_webhooks import cpu_seconds, cpu_used, free_port, psql, wait_port  # noqa: E402
+from benchmarks.serve import start_gunicorn  # noqa: E402
 
 DB_NAME = "bench_pages"
 BASELINE = "/one-row/"
@@ -150,10 +151,16 @@ def main() -> None:
     parser.add_argument("--checkouts", type=int, default=200, help="0: skip the checkout timing")
     parser.add_argument("--profile-checkout", type=int, default=0, help="print a profile of checkout (N lines)")
     parser.add_argument("--only", default="", help="measure only the pages whose path contains this")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("BENCH_PAGES_DB", DB_NAME),
+        help="scratch database, dropped and recreated (default: $BENCH_PAGES_DB, else bench_pages);"
+        " give each run on a shared machine its own",
+    )
     args = parser.parse_args()
 
     base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
-    db_url = f"postgres://{base.username or 'postgres'}@{base.hostname or '127.0.0.1'}:{base.port or 5432}/{DB_NAME}"
+    db_url = f"postgres://{base.username or 'postgres'}@{base.hostname or '127.0.0.1'}:{base.port or 5432}/{args.db}"
     redis_port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if k != "CACHE_URL"},
@@ -164,7 +171,6 @@ def main() -> None:
         "TEST_CACHE_KEY_PREFIX": "bench-pages",
         "PYTHONPATH": str(ROOT),
     }
-    bin_dir = Path(sys.executable).parent
     procs: list[subprocess.Popen[bytes]] = []
     try:
         procs.append(
@@ -174,8 +180,8 @@ def main() -> None:
             )
         )
         wait_port(redis_port)
-        psql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        psql(f'CREATE DATABASE "{DB_NAME}"')
+        psql(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        psql(f'CREATE DATABASE "{args.db}"')
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         ids = json.loads(
             django(env, f"import json; from benchmarks.page_data import seed; print(json.dumps(seed({args.listings})))")
@@ -184,30 +190,7 @@ def main() -> None:
             env, "from benchmarks.page_data import session_cookie, BUYER_EMAIL; print(session_cookie(BUYER_EMAIL))"
         )
         port = free_port()
-        procs.append(
-            subprocess.Popen(
-                [
-                    str(bin_dir / "gunicorn"),
-                    "config.wsgi",
-                    "-b",
-                    f"127.0.0.1:{port}",
-                    "-w",
-                    str(args.workers),
-                    "-k",
-                    "gthread",
-                    "--threads",
-                    str(args.threads),
-                    "--keep-alive",
-                    "30",
-                    "--log-level",
-                    "warning",
-                    "--backlog",
-                    "256",
-                ],
-                cwd=ROOT,
-                env=env,
-            )
-        )
+        procs.append(start_gunicorn(env=env, port=port, workers=args.workers, threads=args.threads))
         wait_port(port)
         pages = [(name.format(**ids), path.format(**ids)) for name, path in PAGES if args.only in path]
         print(

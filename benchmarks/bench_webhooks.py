@@ -41,6 +41,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.serve import start_gunicorn  # noqa: E402
+
 SECRET = "whsec_test_platform"  # config.settings.test's STRIPE_WEBHOOK_SECRETS
 BENCH_TYPE = "customer.updated"
 DB_NAME = "bench_webhooks"
@@ -350,30 +354,7 @@ def intake_bench(
         args.db,
     )
     port = free_port()
-    procs.append(
-        subprocess.Popen(
-            [
-                str(bin_dir / "gunicorn"),
-                "config.wsgi",
-                "-b",
-                f"127.0.0.1:{port}",
-                "-w",
-                str(args.workers),
-                "-k",
-                "gthread",
-                "--threads",
-                str(args.threads),
-                "--keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-                "--backlog",
-                "256",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-    )
+    procs.append(start_gunicorn(env=env, port=port, workers=args.workers, threads=args.threads))
     wait_port(port)
     time.sleep(1)
     print(

@@ -132,6 +132,8 @@ def main() -> None:
                     print(query["time"], query["sql"][:230])
 
     if profile:
+        if os.environ.get("PROFILE_OUT"):  # a file for pstats: callers and callees
+            profile.dump_stats(os.environ["PROFILE_OUT"])
         pstats.Stats(profile).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(args.profile)
 
     def q(values: list[float], k: int) -> float:

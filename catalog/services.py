@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import router, transaction
 from django.utils import timezone
 
 from catalog.images import MAX_IMAGES_PER_LISTING, clean_image_upload
@@ -23,6 +23,7 @@ from catalog.models import (
 )
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
+from marketplace.sessions import CART_ID
 
 if TYPE_CHECKING:
     from marketplace.models import User
@@ -157,10 +158,22 @@ def listing_image_remove(*, image: ListingImage) -> None:
 # --- Carts ---------------------------------------------------------------------------------------
 
 
+_UNKNOWN = object()
+
+
 def cart_find(*, user: Any, session: SessionBase) -> Cart | None:
-    """The current cart without creating one: the user's once signed in, else the session's."""
+    """The current cart without creating one: the user's once signed in, else the session's.
+
+    A user that came with the request's session carries the id of their cart, read in the same
+    statement (`marketplace.sessions`): no query then, and the cart's other columns are read only if
+    something asks for them (carts are never deleted but with their user)."""
     if user is not None and user.is_authenticated:
-        return Cart.objects.filter(user=user).first()
+        known = getattr(user, CART_ID, _UNKNOWN)
+        if known is _UNKNOWN:
+            return Cart.objects.filter(user=user).first()
+        if known is None:
+            return None
+        return Cart.from_db(router.db_for_read(Cart), ["id", "user_id"], [known, user.pk])
     cart_id = session.get(CART_SESSION_KEY)
     if cart_id is None:
         return None
@@ -173,6 +186,7 @@ def cart_get_or_create(*, user: Any, session: SessionBase) -> Cart:
         return cart
     if user is not None and user.is_authenticated:
         cart, _ = Cart.objects.get_or_create(user=user)
+        setattr(user, CART_ID, cart.pk)  # see cart_find
     else:
         cart = Cart.objects.create()
         session[CART_SESSION_KEY] = cart.pk

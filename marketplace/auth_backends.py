@@ -10,6 +10,9 @@ query with the ORM cost twice what running it did, on every signed-in request. T
 come from the models' `_meta`; the relation is named, not imported: this core knows the name of the
 role, as `roles` does, and nothing else of the sellers app.
 
+On a page request the user usually comes already read with the session, in the same statement
+(`marketplace.sessions`): then no query is made here at all.
+
 Sessions store the path of the backend that signed the user in, so sessions made under the previous
 paths (Django's and allauth's own classes) end once: those users sign in again.
 """
@@ -25,6 +28,7 @@ from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.core.exceptions import ValidationError
 
 from marketplace.roles import SELLER_ID
+from marketplace.sessions import take_prefetched_user
 
 
 @functools.cache
@@ -45,10 +49,13 @@ def _get_user(backend: DjangoModelBackend, user_id: Any) -> Any:
         user_id = user_model._meta.pk.to_python(user_id)
     except ValidationError:
         return None
-    found = list(user_model._default_manager.raw(_user_sql(), [user_id]))
-    if not found:
-        return None
-    return found[0] if backend.user_can_authenticate(found[0]) else None
+    user = take_prefetched_user(user_id)
+    if user is None:
+        found = list(user_model._default_manager.raw(_user_sql(), [user_id]))
+        if not found:
+            return None
+        user = found[0]
+    return user if backend.user_can_authenticate(user) else None
 
 
 class ModelBackend(DjangoModelBackend):

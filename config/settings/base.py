@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "marketplace.middleware.ApiCsrfMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "marketplace.auth_middleware.AuthenticationMiddleware",  # Django's, with the user read with the session
     "marketplace.middleware.RejectUnreadableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -29,6 +29,7 @@ from fees.policy import FeeLine, fee_for
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.outbox.services import outbox_add
+from marketplace.sessions import STRIPE_CUSTOMER_ID
 from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
 from orders.services._stock import change_stock, close_order, lock_listings
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
@@ -48,19 +49,35 @@ class CheckoutStart:
     url: str
 
 
+_UNKNOWN = object()
+
+
+def buyer_customer_of(*, user: Any) -> str | None:
+    """The buyer's Stripe Customer id, None for a buyer who never paid. A user that came with the
+    request's session carries it, read in the same statement (`marketplace.sessions`): no query then;
+    `buyer_customer_ensure`, the only writer, updates it when it makes the row."""
+    known = getattr(user, STRIPE_CUSTOMER_ID, _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known  # type: ignore[return-value]
+    return StripeCustomer.objects.filter(user=user).values_list("stripe_customer_id", flat=True).first()
+
+
 def buyer_customer_ensure(*, user: Any) -> str:
     """The buyer's Stripe Customer id, created on first checkout (the key is the user id, so two
     concurrent first checkouts get the same Customer and the unique row settles who stores it)."""
-    existing = StripeCustomer.objects.filter(user=user).values_list("stripe_customer_id", flat=True).first()
+    existing = buyer_customer_of(user=user)
     if existing:
         return existing
     customer = gateway_checkout.customer_create(user_id=user.pk, email=user.email)
     row, _ = StripeCustomer.objects.get_or_create(user=user, defaults={"stripe_customer_id": customer.id})
+    setattr(user, STRIPE_CUSTOMER_ID, row.stripe_customer_id)
     return row.stripe_customer_id
 
 
 def _group_of(cart: Cart | None, seller_id: int, currency: str) -> CartGroup:
-    view = cart_view(cart=cart)
+    """The cart's group of this seller and currency, read with the cart's row lock (the caller's
+    transaction): one checkout per cart at a time, and the lines are the ones it pays."""
+    view = cart_view(cart=cart, lock=True)
     for group in view.groups:
         if group.seller.pk == seller_id and group.currency == currency.lower():
             return group
@@ -96,67 +113,67 @@ def order_session_expire(*, order_id: int, session_id: str) -> None:
         logger.info("session %s of order %s was not open any more: %s", session_id, order_id, exc.message)
 
 
-def _order_for_checkout(*, buyer: Any, cart: Cart, group: CartGroup) -> Order:
-    """Reuse the pending order matching the cart group, or create one and reserve its stock."""
-    with transaction.atomic():
-        Cart.objects.select_for_update().filter(pk=cart.pk).first()  # one checkout per cart at a time
-        pending = list(
-            Order.objects.select_for_update()
-            .filter(buyer=buyer, seller_id=group.seller.pk, currency=group.currency, status=OrderStatus.PENDING_PAYMENT)
-            .prefetch_related("lines")
-        )
-        listing_ids = [line.listing.pk for line in group.lines]
-        stale_ids = [line.listing_id for o in pending for line in o.lines.all()]
-        locked = lock_listings([*listing_ids, *stale_ids])
-        quantities = {line.listing.pk: line.quantity for line in group.lines}
-        fingerprint = _fingerprint((pk, qty, locked[pk].price) for pk, qty in quantities.items())
-        now = timezone.now()
-        for order in pending:
-            fresh = order.checkout_expires_at is None or order.checkout_expires_at > now + timedelta(minutes=2)
-            if order.cart_fingerprint == fingerprint and fresh:
-                return order
-            _expire_session_later(order)
-            close_order(order, OrderStatus.CANCELED, "Replaced by a newer checkout of your cart.")
-        for pk in listing_ids:
-            listing = locked[pk]
-            if listing.stock < quantities[pk]:
-                left = f"only {listing.stock} left" if listing.stock else "it is sold out"
-                raise InvalidInput(
-                    f"“{listing.title}”: {left}. Your cart is unchanged; adjust it and try again.", code="out_of_stock"
-                )
-        quote = fee_for(
-            seller=group.seller,
-            lines=[
-                FeeLine(
-                    amount=locked[pk].price * quantities[pk],
-                    currency=group.currency,
-                    category_id=locked[pk].category_id,
-                )
-                for pk in listing_ids
-            ],
-        )
-        order = Order.objects.create(
-            buyer=buyer,
-            seller=group.seller,
-            currency=group.currency,
-            amount_total=quote.amount,
-            application_fee_amount=quote.fee,
-            cart_fingerprint=fingerprint,
-            stock_reserved=True,  # taken below, in this transaction
-        )
-        OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order,
-                listing_id=pk,
-                title=locked[pk].title,
-                unit_amount=locked[pk].price,
-                quantity=quantities[pk],
-                fee_amount=fee_line.fee,
+def _order_for_checkout(*, buyer: Any, group: CartGroup) -> tuple[Order, list[OrderLine]]:
+    """Reuse the pending order matching the cart group, or create one and reserve its stock; with the
+    order's lines (read with a reused order, kept from the INSERT for a new one). The caller's
+    transaction holds the cart's lock (`_group_of`)."""
+    pending = list(
+        Order.objects.select_for_update()
+        .filter(buyer=buyer, seller_id=group.seller.pk, currency=group.currency, status=OrderStatus.PENDING_PAYMENT)
+        .prefetch_related("lines")
+    )
+    listing_ids = [line.listing.pk for line in group.lines]
+    stale_ids = [line.listing_id for o in pending for line in o.lines.all()]
+    locked = lock_listings([*listing_ids, *stale_ids])
+    quantities = {line.listing.pk: line.quantity for line in group.lines}
+    fingerprint = _fingerprint((pk, qty, locked[pk].price) for pk, qty in quantities.items())
+    now = timezone.now()
+    for order in pending:
+        fresh = order.checkout_expires_at is None or order.checkout_expires_at > now + timedelta(minutes=2)
+        if order.cart_fingerprint == fingerprint and fresh:
+            return order, list(order.lines.all())
+        _expire_session_later(order)
+        close_order(order, OrderStatus.CANCELED, "Replaced by a newer checkout of your cart.")
+    for pk in listing_ids:
+        listing = locked[pk]
+        if listing.stock < quantities[pk]:
+            left = f"only {listing.stock} left" if listing.stock else "it is sold out"
+            raise InvalidInput(
+                f"“{listing.title}”: {left}. Your cart is unchanged; adjust it and try again.", code="out_of_stock"
             )
-            for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
+    quote = fee_for(
+        seller=group.seller,
+        lines=[
+            FeeLine(
+                amount=locked[pk].price * quantities[pk],
+                currency=group.currency,
+                category_id=locked[pk].category_id,
+            )
+            for pk in listing_ids
+        ],
+    )
+    order = Order.objects.create(
+        buyer=buyer,
+        seller=group.seller,
+        currency=group.currency,
+        amount_total=quote.amount,
+        application_fee_amount=quote.fee,
+        cart_fingerprint=fingerprint,
+        stock_reserved=True,  # taken below, in this transaction
+    )
+    lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            listing_id=pk,
+            title=locked[pk].title,
+            unit_amount=locked[pk].price,
+            quantity=quantities[pk],
+            fee_amount=fee_line.fee,
         )
-        change_stock({pk: -quantities[pk] for pk in listing_ids})
-        return order
+        for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
+    )
+    change_stock({pk: -quantities[pk] for pk in listing_ids})
+    return order, lines
 
 
 def checkout_start(
@@ -172,15 +189,16 @@ def checkout_start(
     """
     if cart is None:
         raise NotFound("Your cart is empty.", code="cart_empty")
-    group = _group_of(cart, seller_id, currency)
-    if not seller_can_sell(group.seller):
-        raise Conflict(seller_cannot_sell_message(group.seller), code="seller_cannot_sell")
-    problems = [f"“{line.listing.title}”: {line.problem}" for line in group.lines if not line.ok]
-    if problems or not group.lines:
-        raise InvalidInput(" ".join(problems) or "Nothing to pay.", code="cart_not_payable")
-    if group.too_large:
-        raise InvalidInput(group.too_large, code="cart_not_payable")
-    order = _order_for_checkout(buyer=buyer, cart=cart, group=group)
+    with transaction.atomic():
+        group = _group_of(cart, seller_id, currency)  # locks the cart: see there
+        if not seller_can_sell(group.seller):
+            raise Conflict(seller_cannot_sell_message(group.seller), code="seller_cannot_sell")
+        problems = [f"“{line.listing.title}”: {line.problem}" for line in group.lines if not line.ok]
+        if problems or not group.lines:
+            raise InvalidInput(" ".join(problems) or "Nothing to pay.", code="cart_not_payable")
+        if group.too_large:
+            raise InvalidInput(group.too_large, code="cart_not_payable")
+        order, lines = _order_for_checkout(buyer=buyer, group=group)
     if order.checkout_session_id and order.checkout_url:
         return CheckoutStart(order=order, url=order.checkout_url)
     try:
@@ -192,7 +210,7 @@ def checkout_start(
             currency=order.currency,
             lines=[
                 gateway_checkout.LineItem(name=line.title, unit_amount=line.unit_amount, quantity=line.quantity)
-                for line in order.lines.all()
+                for line in lines
             ],
             application_fee_amount=order.application_fee_amount,
             destination=str(group.seller.stripe_account_id),

@@ -27,9 +27,9 @@ from marketplace.errors import CardDeclined, Conflict, InvalidInput, NotFound
 from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import PaymentError, PaymentIntent, PaymentMethod
-from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
+from orders.models import Order, OrderLine, OrderStatus
 from orders.services._stock import change_stock, close_order, lock_listings
-from orders.services.checkout import buyer_customer_ensure
+from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
 from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 
@@ -65,7 +65,7 @@ class BuyNow:
 
 
 def _customer_of(user: Any) -> str | None:
-    return StripeCustomer.objects.filter(user=user).values_list("stripe_customer_id", flat=True).first()
+    return buyer_customer_of(user=user)
 
 
 def _card(pm: PaymentMethod, default: str | None) -> SavedCard | None:

@@ -145,3 +145,31 @@ def test_cart_page_query_count_does_not_grow_with_items(client: Client, django_a
         page = client.get(reverse("cart")).content.decode()
     assert page.count('data-testid="cart-line"') == 23
     assert len(few.captured_queries) == len(many.captured_queries)
+
+
+def test_a_signed_in_cart_page_reads_the_cart_with_the_session(client: Client, django_assert_num_queries: Any) -> None:
+    """The cart's id comes with the session and the user (marketplace/sessions.py): the page costs the
+    session and the cart's lines, whatever the number of items, and every change shows at once: the
+    first item (the cart made in that request), a cart filled elsewhere, sign-out."""
+    buyer = UserFactory()
+    assert client.login(email=buyer.email, password=PASSWORD)
+    with django_assert_num_queries(1):  # no cart yet: known from the session's statement
+        assert "Your cart is empty" in client.get(reverse("cart")).content.decode()
+    first, second = ListingFactory(title="Blue mug"), ListingFactory(title="Linen towel")
+    page = add(client, first).content.decode()  # makes the cart, then shows it (the redirect: a new request)
+    assert "Added to your cart: Blue mug (now 1)" in page and page.count('data-testid="cart-line"') == 1
+    CartItem.objects.create(cart=Cart.objects.get(user=buyer), listing=second, quantity=2)  # another tab, the API
+    with django_assert_num_queries(2):  # the session with the cart's id, the cart's lines
+        page = client.get(reverse("cart")).content.decode()
+    assert "Linen towel" in page and page.count('data-testid="cart-line"') == 2
+    client.post(reverse("account_logout"))
+    assert "Your cart is empty" in client.get(reverse("cart")).content.decode()
+
+
+def test_a_cart_made_for_a_signed_in_buyer_elsewhere_shows_on_the_next_page(client: Client) -> None:
+    buyer = UserFactory()
+    assert client.login(email=buyer.email, password=PASSWORD)
+    assert "Your cart is empty" in client.get(reverse("cart")).content.decode()
+    cart = Cart.objects.create(user=buyer)  # e.g. through the API, in another request
+    CartItem.objects.create(cart=cart, listing=ListingFactory(title="Blue mug"), quantity=1)
+    assert "Blue mug" in client.get(reverse("cart")).content.decode()

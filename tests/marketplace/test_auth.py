@@ -6,10 +6,10 @@ import uuid
 from typing import Any
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from marketplace.models import Session
 from marketplace.roles import is_buyer, is_platform_admin, is_seller
 from sellers.models import Seller
 from tests.factories import PASSWORD, UserFactory, make_platform_admin

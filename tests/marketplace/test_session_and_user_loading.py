@@ -1,6 +1,7 @@
-"""Each signed-in request reads its session and its user (with the seller id the header needs) in one
-statement each (marketplace/sessions.py, marketplace/auth_backends.py), with Django's rules unchanged:
-expired sessions, inactive users and changed passwords still sign the visitor out."""
+"""Each signed-in request reads its session and its user (with the seller id the header needs and the
+buyer's Stripe Customer id) in one statement (marketplace/sessions.py, marketplace/auth_middleware.py),
+with Django's rules unchanged: expired sessions, inactive users, changed passwords and signing out
+still sign the visitor out, and the user's id beside the session's data is only a hint."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.sessions.models import Session
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session as DjangoSession
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from marketplace.models import Session
 from marketplace.roles import is_seller
+from marketplace.sessions import STRIPE_CUSTOMER_ID, SessionStore
+from orders.models import StripeCustomer
+from orders.services.checkout import buyer_customer_of
 from sellers.models import Seller
 from tests.factories import PASSWORD, UserFactory
 
@@ -24,13 +30,66 @@ def signed_in_as(client: Client) -> str:
     return client.get(reverse("home")).content.decode()
 
 
-def test_a_sellers_header_costs_the_session_and_the_user_only(client: Client, django_assert_num_queries: Any) -> None:
+def test_a_sellers_header_costs_one_statement(client: Client, django_assert_num_queries: Any) -> None:
     seller = Seller.objects.create(user=UserFactory(), shop_name="Kiln", country="US", default_currency="usd")
     assert client.login(email=seller.user.email, password=PASSWORD)
     client.get(reverse("home"))  # the storefront's part is cached from now on
-    with django_assert_num_queries(2):  # session, user with the seller id
+    with django_assert_num_queries(1):  # the session, with its user and the seller id joined
         page = signed_in_as(client)
     assert seller.user.email in page and reverse("sell_listings") in page
+
+
+def test_the_session_row_names_its_user_and_signing_out_removes_it(client: Client) -> None:
+    user = UserFactory()
+    assert client.login(email=user.email, password=PASSWORD)
+    key = client.session.session_key
+    assert Session.objects.get(session_key=key).user_id == user.pk
+    assert user.email in signed_in_as(client)
+    client.post(reverse("account_logout"))
+    assert not Session.objects.filter(session_key=key).exists()
+    assert "Log in" in signed_in_as(client)
+
+
+def test_the_id_beside_the_data_is_only_a_hint(client: Client) -> None:
+    """A row whose column names another user than its signed data does not sign in as that user."""
+    user, other = UserFactory(), UserFactory()
+    assert client.login(email=user.email, password=PASSWORD)
+    Session.objects.filter(session_key=client.session.session_key).update(user_id=other.pk)
+    page = signed_in_as(client)
+    assert user.email in page and other.email not in page
+
+
+def test_the_buyers_stripe_customer_comes_with_the_session(client: Client) -> None:
+    user = UserFactory()
+    assert client.login(email=user.email, password=PASSWORD)
+    store = SessionStore(client.session.session_key)
+    assert store[SESSION_KEY] == str(user.pk)
+    assert store.loaded_user.pk == user.pk and getattr(store.loaded_user, STRIPE_CUSTOMER_ID) is None
+    assert buyer_customer_of(user=store.loaded_user) is None  # known: never paid, no query
+    StripeCustomer.objects.create(user=user, stripe_customer_id="cus_hint")
+    fresh = SessionStore(client.session.session_key)
+    fresh.load()
+    assert buyer_customer_of(user=fresh.loaded_user) == "cus_hint"
+    assert buyer_customer_of(user=type(user).objects.get(pk=user.pk)) == "cus_hint"  # not from a session: read
+
+
+def test_sessions_made_before_the_move_are_copied_with_their_user() -> None:
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("marketplace.migrations.0003_session_with_user")
+    user = UserFactory()
+    data = SessionStore().encode({SESSION_KEY: str(user.pk), "cart_id": 3})
+    later = timezone.now() + timedelta(days=1)
+    DjangoSession.objects.create(session_key="old-signed-in", session_data=data, expire_date=later)
+    DjangoSession.objects.create(session_key="old-anonymous", session_data=SessionStore().encode({}), expire_date=later)
+    DjangoSession.objects.create(session_key="old-expired", session_data=data, expire_date=timezone.now())
+    migration.copy_sessions(apps, None)
+    assert Session.objects.get(session_key="old-signed-in").user_id == user.pk
+    assert Session.objects.get(session_key="old-anonymous").user_id is None
+    assert not Session.objects.filter(session_key="old-expired").exists()
+    assert SessionStore("old-signed-in")["cart_id"] == 3
 
 
 def test_a_buyer_is_no_seller_until_the_shop_exists(client: Client) -> None:

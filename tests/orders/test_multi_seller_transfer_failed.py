@@ -71,7 +71,7 @@ def test_a_transfer_stripe_keeps_refusing_is_told_to_the_admins_once_and_listed_
 
     client = Client()
     client.force_login(admin)
-    with django_assert_num_queries(5):  # session, user, admin group, dead rows, their orders
+    with django_assert_num_queries(4):  # session with its user, admin group, dead rows, their orders
         page = client.get(reverse("console_home")).content.decode()
     assert 'data-testid="group-transfers-failed"' in page
     assert f"Order {refused.pk}" in page and owed in page and f"Order {paid.pk}" not in page

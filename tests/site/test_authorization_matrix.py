@@ -69,7 +69,7 @@ from tests.sellers.conftest import submit_onboarding
 pytestmark = pytest.mark.django_db
 
 ROLES = ("anonymous", "buyer", "other_buyer", "seller", "other_seller", "admin", "staff")
-EXCLUDED_TABLES = frozenset({"django_session"})  # a session is written by any visit: it is not data
+EXCLUDED_TABLES = frozenset({"marketplace_session", "django_session"})  # a session is written by any visit: not data
 
 
 # --- The table ------------------------------------------------------------------------------------
