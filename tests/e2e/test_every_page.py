@@ -324,7 +324,8 @@ class Phone:
 
     def check(self, status: int = 200, ready: str | None = None) -> None:
         if ready:
-            self.page.locator(ready).first.wait_for()
+            # Drawn by a large script (Swagger UI): on a busy machine once past the 10 s default.
+            self.page.locator(ready).first.wait_for(timeout=60_000)
         violations = self.page.evaluate(
             """async () => (await axe.run({resultTypes: ['violations']})).violations.map(v => ({
                  id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
