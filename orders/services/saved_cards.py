@@ -177,8 +177,8 @@ def default_card_for(*, user: Any) -> SavedCard | None:
     Every listing page a signed-in buyer with a Stripe Customer opens asks this, and asking Stripe
     is two calls, so the answer is remembered for `BUY_NOW_CARD_SECONDS`: forgotten at once when the
     buyer saves, removes or picks a default card here, and refreshed by the cards page. A card saved
-    elsewhere (a Checkout payment) shows within that time; one removed elsewhere fails "Buy now" with
-    Stripe's own refusal, and the buyer pays through the cart."""
+    elsewhere (a Checkout payment) shows within that time; "Buy now" with one removed elsewhere is
+    refused ("No such saved card") and forgets the offer, and the buyer pays through the cart."""
     customer = _customer_of(user)
     if customer is None:
         return None
