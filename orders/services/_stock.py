@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from catalog.cache import storefront_changed
 from catalog.models import Listing
+from fees.policy import FeeLine, fee_for
 from orders.models import Order, OrderLine
 
 
@@ -65,3 +67,42 @@ def close_order(order: Order, status: str, message: str) -> None:
     order.status_message = message
     order.closed_at = timezone.now()
     order.save(update_fields=["status", "status_message", "closed_at", "stock_reserved", "updated_at"])
+
+
+def order_create_reserving(
+    *, buyer: Any, seller: Any, currency: str, quantities: dict[int, int], locked: dict[int, Listing], **fields: Any
+) -> tuple[Order, list[OrderLine]]:
+    """A pending order of `quantities` (listing id -> units, in the cart's order) at the locked
+    listings' prices, its fee quoted by the seller's policy line by line, its lines, and its units
+    taken from stock (the caller holds the listings' row locks, in its transaction). `fields`: the
+    rest of the order (its cart fingerprint, its checkout group)."""
+    listing_ids = list(quantities)
+    quote = fee_for(
+        seller=seller,
+        lines=[
+            FeeLine(amount=locked[pk].price * quantities[pk], currency=currency, category_id=locked[pk].category_id)
+            for pk in listing_ids
+        ],
+    )
+    order = Order.objects.create(
+        buyer=buyer,
+        seller=seller,
+        currency=currency,
+        amount_total=quote.amount,
+        application_fee_amount=quote.fee,
+        stock_reserved=True,  # taken below
+        **fields,
+    )
+    lines = OrderLine.objects.bulk_create(
+        OrderLine(
+            order=order,
+            listing_id=pk,
+            title=locked[pk].title,
+            unit_amount=locked[pk].price,
+            quantity=quantities[pk],
+            fee_amount=fee_line.fee,
+        )
+        for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
+    )
+    change_stock({pk: -quantities[pk] for pk in listing_ids})
+    return order, lines

@@ -25,13 +25,12 @@ from django.utils import timezone
 
 from catalog.models import Cart
 from catalog.selectors import CartGroup, cart_view
-from fees.policy import FeeLine, fee_for
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.outbox.services import outbox_add
 from marketplace.sessions import STRIPE_CUSTOMER_ID
 from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
-from orders.services._stock import change_stock, close_order, lock_listings
+from orders.services._stock import close_order, lock_listings, order_create_reserving
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 
 logger = logging.getLogger(__name__)
@@ -141,39 +140,14 @@ def _order_for_checkout(*, buyer: Any, group: CartGroup) -> tuple[Order, list[Or
             raise InvalidInput(
                 f"“{listing.title}”: {left}. Your cart is unchanged; adjust it and try again.", code="out_of_stock"
             )
-    quote = fee_for(
-        seller=group.seller,
-        lines=[
-            FeeLine(
-                amount=locked[pk].price * quantities[pk],
-                currency=group.currency,
-                category_id=locked[pk].category_id,
-            )
-            for pk in listing_ids
-        ],
-    )
-    order = Order.objects.create(
+    return order_create_reserving(
         buyer=buyer,
         seller=group.seller,
         currency=group.currency,
-        amount_total=quote.amount,
-        application_fee_amount=quote.fee,
+        quantities=quantities,
+        locked=locked,
         cart_fingerprint=fingerprint,
-        stock_reserved=True,  # taken below, in this transaction
     )
-    lines = OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            listing_id=pk,
-            title=locked[pk].title,
-            unit_amount=locked[pk].price,
-            quantity=quantities[pk],
-            fee_amount=fee_line.fee,
-        )
-        for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
-    )
-    change_stock({pk: -quantities[pk] for pk in listing_ids})
-    return order, lines
 
 
 def checkout_start(

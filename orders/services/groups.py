@@ -27,13 +27,12 @@ from django.utils import timezone
 
 from catalog.models import Cart, Listing
 from catalog.selectors import CartGroup, CartPayment, cart_view
-from fees.policy import FeeLine, fee_for
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
 from marketplace.outbox.services import outbox_add, outbox_retry
-from orders.models import PAID_STATUSES, CheckoutGroup, Order, OrderLine, OrderStatus
-from orders.services._stock import change_stock, close_order, lock_listings
+from orders.models import PAID_STATUSES, CheckoutGroup, Order, OrderStatus
+from orders.services._stock import close_order, lock_listings, order_create_reserving
 from orders.services.checkout import (
     CHECKOUT_LIFETIME,
     CHECKOUT_UNREACHABLE,
@@ -188,39 +187,15 @@ def _order_of_group(
 ) -> Order:
     """One shop's order in the group: its lines, its fee (the fee policy of that seller, as for a
     single-shop checkout) and its stock, reserved (the caller holds the listings' row locks)."""
-    listing_ids = [line.listing.pk for line in group.lines]
-    quantities = {line.listing.pk: line.quantity for line in group.lines}
-    quote = fee_for(
-        seller=group.seller,
-        lines=[
-            FeeLine(
-                amount=locked[pk].price * quantities[pk], currency=group.currency, category_id=locked[pk].category_id
-            )
-            for pk in listing_ids
-        ],
-    )
-    order = Order.objects.create(
+    order, _ = order_create_reserving(
         buyer=buyer,
         seller=group.seller,
         currency=group.currency,
-        amount_total=quote.amount,
-        application_fee_amount=quote.fee,
+        quantities={line.listing.pk: line.quantity for line in group.lines},
+        locked=locked,
         cart_fingerprint=checkout_group.cart_fingerprint,
         checkout_group=checkout_group,
-        stock_reserved=True,
     )
-    OrderLine.objects.bulk_create(
-        OrderLine(
-            order=order,
-            listing_id=pk,
-            title=locked[pk].title,
-            unit_amount=locked[pk].price,
-            quantity=quantities[pk],
-            fee_amount=fee_line.fee,
-        )
-        for pk, fee_line in zip(listing_ids, quote.lines, strict=True)
-    )
-    change_stock({pk: -quantities[pk] for pk in listing_ids})
     return order
 
 
