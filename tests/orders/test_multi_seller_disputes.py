@@ -176,19 +176,9 @@ def test_a_recovery_that_died_after_its_first_reversal_reverses_no_shop_twice_wh
         return min(real, 100) if first_account[:1] == [stripe_account] else real
 
     monkeypatch.setattr(group_recovery, "transfer_reversal_from_stripe", dies_once)
-    amounts = WORKED[currency][0]
-    shops = three_shops(sandbox, currency)
-    items = [(listing_of(shop, price=amount), 1) for shop, amount in zip(shops, amounts, strict=True)]
-    started = start_cart(UserFactory(), currency, *items)
-    seen = {e["id"] for e in new_events(set())}
-    pay(sandbox, str(started.group and started.group.checkout_session_id), card="4000000000000077")
-    settle(started.orders[0], django_capture_on_commit_callbacks)
-    charge = Transfer.objects.filter(payment__isnull=False).first()
-    assert charge is not None and charge.payment is not None
-    opened = control(sandbox, f"charges/{charge.payment.stripe_charge_id}/dispute", reason="fraudulent", amount=5_000)
-    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "failed" not in process(new_events(seen))
+    shops, _ = _lose_part_of_a_group_payment(
+        sandbox, currency, django_capture_on_commit_callbacks, card="4000000000000077"
+    )
     recovery = OutboxMessage.objects.get(name="payments.dispute_recover")
     assert (recovery.status, recovery.attempts, Dispute.objects.get().recovery) == ("pending", 1, "")
     OutboxMessage.objects.filter(pk=recovery.pk).update(next_attempt_at=timezone.now())  # its retry is due
