@@ -8,8 +8,8 @@ A destination charge's transfer and application fee are usually recorded with th
 (`orders.services.groups`); these events record and post them when they arrive first, and are
 no-ops otherwise (same Stripe id, same posting: a group order's transfer carries its platform fee
 in its metadata, so the legs are the same). They do not look for the payment: the charge's path
-links the rows to it whichever comes first, so each event costs two statements (the
-posting with the seller's ledger lock, the mirror row).
+links the rows to it whichever comes first, so each event costs one statement (the posting,
+with the seller's ledger lock and the mirror row: `ledger_post_one(with_row=...)`).
 """
 
 from __future__ import annotations
