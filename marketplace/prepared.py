@@ -6,9 +6,10 @@ inserts a transaction and joins its legs to their accounts) that planning was mo
 statement's cost: measured here in one Postgres backend's CPU over 2,000 postings, each in its own
 transaction, about 700 us planned every time against 160-380 us prepared; a plain one-row INSERT
 costs about 150 us. `prepared_cursor` binds on the server instead, and psycopg prepares a
-statement once a connection has run it `prepare_threshold` times (the `DATABASES` option,
-`DB_PREPARE_THRESHOLD`, unset = never: the right setting behind a transaction-pooling
-PgBouncer older than 1.21, where a prepared statement may not be on the next server connection).
+statement once a connection has run it `prepare_threshold` times (the `DATABASES` option, from
+`DB_PREPARE_THRESHOLD`: 2 by default; empty means never, the right setting behind a
+transaction-pooling PgBouncer older than 1.21, where a prepared statement may not be on the next
+server connection).
 
 Only SQL written for it goes through it: server-side binding sends `%s` as `$n` parameters, which
 not every ORM-built statement accepts (Django's own reason for binding on the client).
