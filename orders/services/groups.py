@@ -139,10 +139,16 @@ def checkout_start_cart(
 
 def _group_for_checkout(*, buyer: Any, cart: Cart, groups: list[CartGroup], currency: str) -> CheckoutGroup:
     """Reuse the pending group matching the cart, or replace what is pending for these shops (stale
-    groups, single-shop orders) with a new group whose orders hold their stock."""
+    groups, single-shop orders) with a new group whose orders hold their stock.
+
+    The cart is read again with its row lock (one checkout per cart at a time): if it changed since
+    `groups` were read and checked (another tab), nothing is made and the buyer is asked to look
+    again, rather than paying lines the cart no longer holds."""
     seller_ids = {group.seller.pk for group in groups}
     with transaction.atomic():
-        Cart.objects.select_for_update().filter(pk=cart.pk).first()  # one checkout per cart at a time
+        now_held = [group for group in cart_view(cart=cart, lock=True).groups if group.currency == currency]
+        if _contents(now_held) != _contents(groups):
+            raise Conflict("Your cart changed meanwhile: check it, then pay again.", code="cart_changed")
         pending = list(
             Order.objects.select_for_update(of=("self",))
             .filter(buyer=buyer, currency=currency, status=OrderStatus.PENDING_PAYMENT)
@@ -180,6 +186,10 @@ def _group_for_checkout(*, buyer: Any, cart: Cart, groups: list[CartGroup], curr
         for group in groups:
             _order_of_group(buyer=buyer, checkout_group=checkout_group, group=group, locked=locked)
         return checkout_group
+
+
+def _contents(groups: list[CartGroup]) -> list[tuple[int, int, int]]:
+    return sorted((group.seller.pk, line.listing.pk, line.quantity) for group in groups for line in group.lines)
 
 
 def _order_of_group(

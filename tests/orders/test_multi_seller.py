@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from catalog.models import CartItem, Listing
 from fees.services import fee_rule_set
-from marketplace.errors import InvalidInput, NotFound
+from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
 from marketplace.gateway.types import CheckoutSession
@@ -349,3 +349,26 @@ def test_a_shop_id_that_is_no_id_is_sent_back_to_the_cart_with_a_sentence(sandbo
     response = client.post("/checkout/", {"seller_id": seller_id, "currency": "usd"}, follow=True)
     assert response.status_code == 200 and "Choose which shop to pay." in response.content.decode()
     assert not Order.objects.exists()
+
+
+def test_a_cart_changed_in_another_tab_between_its_check_and_its_lock_makes_nothing(sandbox: Any) -> None:
+    """The cart's groups are checked, then the cart is read again under its row lock: if another tab
+    changed it in between, no order, group or reservation is made and the buyer is asked to look."""
+    from catalog.selectors import cart_view
+    from orders.services import groups as group_services
+
+    shops = three_shops(sandbox, "usd")[:2]
+    mug, print_ = (listing_of(shop, price=2_000, stock=5) for shop in shops)
+    buyer = UserFactory()
+    cart = cart_with(buyer, (mug, 1), (print_, 1))
+    checked = [group for group in cart_view(cart=cart).groups if group.currency == "usd"]
+    CartItem.objects.filter(cart=cart, listing=mug).update(quantity=3)  # the other tab
+
+    with pytest.raises(Conflict) as refused:
+        group_services._group_for_checkout(buyer=buyer, cart=cart, groups=checked, currency="usd")
+    assert refused.value.code == "cart_changed" and "changed meanwhile" in refused.value.message
+    assert not Order.objects.exists() and not CheckoutGroup.objects.exists()
+    assert [Listing.objects.get(pk=x.pk).stock for x in (mug, print_)] == [5, 5]
+
+    started = services.checkout_start_cart(buyer=buyer, cart=cart, currency="usd", **URLS)  # checked again: pays
+    assert sorted(line.quantity for order in started.orders for line in order.lines.all()) == [1, 3]
