@@ -74,17 +74,7 @@ def checkout_session_create(
         "customer": customer,
         "client_reference_id": str(order_id),
         "metadata": metadata,
-        "line_items": [
-            {
-                "quantity": line.quantity,
-                "price_data": {
-                    "currency": currency,
-                    "unit_amount": line.unit_amount,
-                    "product_data": {"name": line.name},
-                },
-            }
-            for line in lines
-        ],
+        "line_items": _line_items(lines, currency),
         "payment_intent_data": {
             "application_fee_amount": application_fee_amount,
             "transfer_data": {"destination": destination},
@@ -99,6 +89,17 @@ def checkout_session_create(
     )
     session = gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)
     return CheckoutSession.from_stripe(session)
+
+
+def _line_items(lines: Sequence[LineItem], currency: str) -> list[dict[str, Any]]:
+    """Checkout's `line_items` for our lines: each priced inline (`price_data`), no Price object."""
+    return [
+        {
+            "quantity": line.quantity,
+            "price_data": {"currency": currency, "unit_amount": line.unit_amount, "product_data": {"name": line.name}},
+        }
+        for line in lines
+    ]
 
 
 def checkout_session_create_for_group(
@@ -127,17 +128,7 @@ def checkout_session_create_for_group(
         "customer": customer,
         "client_reference_id": f"checkout_group_{group_id}",
         "metadata": metadata,
-        "line_items": [
-            {
-                "quantity": line.quantity,
-                "price_data": {
-                    "currency": currency,
-                    "unit_amount": line.unit_amount,
-                    "product_data": {"name": line.name},
-                },
-            }
-            for line in lines
-        ],
+        "line_items": _line_items(lines, currency),
         "payment_intent_data": {"transfer_group": transfer_group, "metadata": metadata},
         "expires_at": expires_at,
         "success_url": success_url,
