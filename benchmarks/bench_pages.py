@@ -37,7 +37,13 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_webhooks import cpu_seconds, cpu_used, free_port, psql, wait_port  # noqa: E402
+from benchmarks.bench_webhooks import (  # noqa: E402
+    cpu_seconds,
+    cpu_used,
+    free_port,
+    scratch_redis_and_database,
+    wait_port,
+)
 from benchmarks.serve import start_gunicorn  # noqa: E402
 
 DB_NAME = "bench_pages"
@@ -173,16 +179,7 @@ def main() -> None:
     }
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs.append(
-            subprocess.Popen(
-                ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                stdout=subprocess.DEVNULL,
-            )
-        )
-        wait_port(redis_port)
-        psql(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        psql(f'CREATE DATABASE "{args.db}"')
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        procs.append(scratch_redis_and_database(env, redis_port=redis_port, db=args.db))
         ids = json.loads(
             django(env, f"import json; from benchmarks.page_data import seed; print(json.dumps(seed({args.listings})))")
         )

@@ -266,6 +266,20 @@ def load(port: int, path: str, seconds: float, concurrency: int, processes: int,
         into.cpu[group] += seconds
 
 
+def scratch_redis_and_database(env: dict[str, str], *, redis_port: int, db: str) -> subprocess.Popen[bytes]:
+    """A private Redis on `redis_port` (nothing kept on disk), and database `db` dropped, created and
+    migrated with `env`: what each benchmark runs against. Returns the Redis for the caller to stop."""
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_port(redis_port)
+    psql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    psql(f'CREATE DATABASE "{db}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    return redis
+
+
 def psql(sql: str, db: str = "postgres") -> None:
     base = urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
     subprocess.run(
@@ -323,16 +337,7 @@ def main() -> None:
     bin_dir = Path(sys.executable).parent
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        procs.append(
-            subprocess.Popen(
-                ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                stdout=subprocess.DEVNULL,
-            )
-        )
-        wait_port(redis_port)
-        psql(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
-        psql(f'CREATE DATABASE "{args.db}"')
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+        procs.append(scratch_redis_and_database(env, redis_port=redis_port, db=args.db))
         if not args.worker_only:
             intake_bench(args, env, bin_dir, procs)
         worker_bench(env, bin_dir, args)
