@@ -23,6 +23,7 @@ from payments.models import Refund, RefundStatus
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
 from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
+from tests.payouts.helpers import process_connect
 
 pytestmark = pytest.mark.django_db
 
@@ -276,6 +277,8 @@ def test_an_admin_approves_an_overdue_request_the_sellers_balance_cannot_cover_f
     assert Listing.objects.get(pk=mug.pk).stock == 5, "both units are back (5 - 2 + 2)"
     assert stripe_balances(account) == {}, "nothing was taken from the seller"
     assert stripe_balances()[currency] == platform_before - 6_000, "the platform paid it all"
+    assert "failed" not in process_connect(account, set())  # the seller's payout, as its webhooks record it
+    assert_ledger_equals_stripe()
 
 
 def test_a_console_refund_of_the_whole_order_answers_its_open_request(
