@@ -436,7 +436,13 @@ def worker_bench(env: dict[str, str], bin_dir: Path, args: argparse.Namespace) -
     fill = [sys.executable, "-m", "benchmarks.bench_worker_fill", json.dumps(plan)]
     subprocess.run(fill, cwd=ROOT, env=env, check=True)
     expected = sum(count for _, count, _ in plan)
-    print(f"worker: {len(plan)} blocks, {expected} tasks queued in {time.perf_counter() - fill_started:.0f} s")
+    messages = subprocess.run(
+        ["redis-cli", "-p", env["REDIS_PORT"], "LLEN", "celery"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"worker: {len(plan)} blocks, {expected} tasks or events queued as {messages} messages"
+        f" in {time.perf_counter() - fill_started:.0f} s"
+    )
 
     def done() -> int:
         row = conn.execute(

@@ -6,7 +6,9 @@ takes them in that order too (Redis queues are FIFO):
 - `bare`: `count` bare one-row tasks (`bench_handlers.one_row`), ids `index * 1_000_000 + i`
   where `index` is the block's position among the bare blocks;
 - `plain`: `count` `customer.updated` events stored through the intake's own service
-  (`webhook_event_store`), each enqueued as the intake does; one row per event (no ledger);
+  (`webhook_event_store`), each enqueued as the intake does (through the relay, which gathers
+  the ids stored within its linger into worker messages of up to `WEBHOOK_TASK_BATCH`, and is
+  flushed at the end of the block); one row per event (no ledger);
 - `money`: the same with `--money`'s mix (two thirds transfer and application fee events: a
   mirror row and a ledger posting each).
 
@@ -34,6 +36,7 @@ def main() -> None:
     from benchmarks.bench_handlers import BARE_TASK_TABLE, one_row
     from marketplace import gateway
     from marketplace.webhooks import broker, services
+    from marketplace.webhooks.relay import relay
 
     with connection.cursor() as cursor:
         cursor.execute(
@@ -64,7 +67,8 @@ def main() -> None:
                 },
                 indent=2,
             ).encode()
-            services.webhook_event_store(payload=json.loads(body), source="platform", body=body)
+            services.webhook_event_store(payload=json.loads(body), source="platform", body=body, batched=True)
+        relay.flush()  # the block's last ids, before the next block's messages
 
 
 if __name__ == "__main__":

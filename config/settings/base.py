@@ -325,6 +325,8 @@ WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=10.
 WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=300)
 # How long the intake's relay lets ids gather before publishing them in one round trip
 WEBHOOK_RELAY_LINGER_SECONDS = env.float("WEBHOOK_RELAY_LINGER_SECONDS", default=0.02)
+# At most this many event ids in one worker message (each event still has its own transaction)
+WEBHOOK_TASK_BATCH = env.int("WEBHOOK_TASK_BATCH", default=20)
 # An outbox row never tried for this long is delivered by the sweeper (its own task was lost)
 OUTBOX_SWEEP_AFTER_SECONDS = env.int("OUTBOX_SWEEP_AFTER_SECONDS", default=60)
 WEBHOOK_HANDLER_MODULES = env.list("WEBHOOK_HANDLER_MODULES", default=[])  # extra modules with @webhook_handler

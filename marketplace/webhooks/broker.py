@@ -1,5 +1,5 @@
 """The way committed work is sent to the broker, made cheap and quick to fail: the webhook pipeline's
-`process_event` tasks, and the outbox's deliveries (`marketplace.outbox`).
+`process_events` tasks, and the outbox's deliveries (`marketplace.outbox`).
 
 Every stored event costs one publish, so its CPU bounds intake throughput, and a broker outage must
 stall neither intake nor a page. Three things differ from a plain `apply_async()`:
@@ -58,20 +58,29 @@ def transport_for(url: str) -> type[kombu_redis.Transport] | None:
 
 
 def send(event_ids: Sequence[str]) -> bool:
-    """Send the `process_event` tasks of `event_ids` now, together; False (logged, not raised) if
-    the broker refused. With eager tasks (tests, the demo) they run here instead.
+    """Send the processing of `event_ids` now, together; False (logged, not raised) if the broker
+    refused. With eager tasks (tests, the demo) they run here instead, one `process_event` each.
+
+    On a broker they go as `process_events` messages of up to `WEBHOOK_TASK_BATCH` ids each (the
+    relay gathers ids that arrive together): measured by `make bench-webhooks`, a message costs
+    the worker about as much as the work of a one-row event, and a batch pays it once.
 
     The events are committed already: failing the caller would lose nothing but make it retry
     (Stripe would resend an event we have), and the sweeper sends them again once the broker is back.
     """
-    from marketplace.webhooks.tasks import process_event
+    from marketplace.webhooks.tasks import process_event, process_events
 
-    return send_tasks(process_event, [(event_id,) for event_id in event_ids], what="webhook events")
+    if process_event.app.conf.task_always_eager:
+        return send_tasks(process_event, [(event_id,) for event_id in event_ids], what="webhook events")
+    size = max(1, int(getattr(settings, "WEBHOOK_TASK_BATCH", 20)))
+    batches = [(list(event_ids[start : start + size]),) for start in range(0, len(event_ids), size)]
+    return send_tasks(process_events, batches, what="webhook events")
 
 
-def send_tasks(task: Any, arg_tuples: Sequence[tuple[Any, ...]], *, what: str) -> bool:
-    """Send one `task` per tuple of arguments, together; False (logged, not raised) if the broker
-    refused. With eager tasks they run here instead, each on its own (see `_run_here`).
+def send_tasks(task: Any, arg_tuples: Sequence[tuple[Any, ...]], *, what: str, countdown: float | None = None) -> bool:
+    """Send one `task` per tuple of arguments, together (after `countdown` seconds if given);
+    False (logged, not raised) if the broker refused. With eager tasks they run here instead, each
+    on its own (see `_run_here`).
 
     For work whose rows are committed and swept (webhook events, outbox messages): a refusal
     only delays it, so no caller (a request, above all) ever fails because the broker is down.
@@ -79,17 +88,26 @@ def send_tasks(task: Any, arg_tuples: Sequence[tuple[Any, ...]], *, what: str) -
     if task.app.conf.task_always_eager:
         return _run_here(task, arg_tuples, what=what)
     try:
-        publish(task, arg_tuples)
+        publish(task, arg_tuples, countdown=countdown)
     except Exception:  # any broker failure: the sweeper is the net
+        ids = _first_args(arg_tuples)
         logger.warning(
             "%d %s stored but not enqueued (broker unavailable); the sweeper will: %s",
-            len(arg_tuples),
+            len(ids),
             what,
-            " ".join(str(args[0]) for args in arg_tuples[:10]),
+            " ".join(ids[:10]),
             exc_info=True,
         )
         return False
     return True
+
+
+def _first_args(arg_tuples: Sequence[tuple[Any, ...]]) -> list[str]:
+    """The ids the tasks were for: each task's first argument, a batch's list flattened."""
+    ids: list[str] = []
+    for args in arg_tuples:
+        ids += [str(item) for item in args[0]] if isinstance(args[0], list) else [str(args[0])]
+    return ids
 
 
 def _run_here(task: Any, arg_tuples: Sequence[tuple[Any, ...]], *, what: str) -> bool:
@@ -106,8 +124,9 @@ def _run_here(task: Any, arg_tuples: Sequence[tuple[Any, ...]], *, what: str) ->
     return not failed
 
 
-def publish(task: Any, arg_tuples: Sequence[tuple[Any, ...]]) -> None:
-    """Send one `task` message per tuple of arguments; raises if the broker refuses (nothing is retried).
+def publish(task: Any, arg_tuples: Sequence[tuple[Any, ...]], *, countdown: float | None = None) -> None:
+    """Send one `task` message per tuple of arguments, due in `countdown` seconds if given; raises
+    if the broker refuses (nothing is retried).
 
     The messages are built and sent with the two halves of `apply_async()` that Celery's AMQP
     class exposes (`create_task_message`, `send_task_message`), routed by the app's router as
@@ -124,7 +143,9 @@ def publish(task: Any, arg_tuples: Sequence[tuple[Any, ...]]) -> None:
         with producer.batch():
             for args in arg_tuples:
                 route = amqp.router.route({}, name, args, {}, task)
-                message = amqp.create_task_message(uuid(), name, args, {}, argsrepr=repr(args), kwargsrepr="{}")
+                message = amqp.create_task_message(
+                    uuid(), name, args, {}, countdown=countdown, argsrepr=repr(args), kwargsrepr="{}"
+                )
                 amqp.send_task_message(producer, name, message, retry=False, declare=[], **route)
     except Exception:
         _local.__dict__.pop("producer", None)

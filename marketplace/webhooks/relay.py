@@ -2,9 +2,10 @@
 
 The intake stores an event and, once the row commits, hands its id to `submit()`, which only
 appends it to a queue in memory. A thread waits `WEBHOOK_RELAY_LINGER_SECONDS` (20 ms) for more
-to arrive and publishes them together: on Redis, one round trip for the lot. Stripe's request is
-answered without waiting on Redis at all, and a busy intake spends far less CPU per event
-(measured by `make bench-webhooks`).
+to arrive and publishes them together: on Redis, one round trip for the lot, as worker messages
+of up to `WEBHOOK_TASK_BATCH` ids each (`broker.send`). Stripe's request is answered without
+waiting on Redis at all, and a busy intake and its worker spend far less CPU per event (measured
+by `make bench-webhooks`).
 
 Only the web intake uses it (its processes exit through the interpreter); the catch-up job and the
 sweeper, which run in Celery's worker processes, send their tasks at once. What an id in memory

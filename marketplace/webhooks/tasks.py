@@ -1,8 +1,15 @@
 """Celery tasks of the pipeline: thin, ids in, the services do the work.
 
-`process_event` is acknowledged late and rejected if its worker dies (settings), so a worker
-killed mid-handler leaves the message to be redelivered; the handler's transaction died with the
-worker, so the redelivered task runs it again from a clean row.
+`process_events` is what the intake, the sweeper and replays send: the ids of several events in
+one message when they come together (`broker.send`), so a busy intake costs the worker one
+message for a batch instead of one per event. Each event still runs in its own transaction, with
+its own claim, failure and retry (`services.webhook_event_process`); a failed one is retried by a
+`process_event` task of its own, sent with the backoff's countdown.
+
+Both are acknowledged late and rejected if their worker dies (settings), so a worker killed
+mid-handler leaves the message to be redelivered; the handler's transaction died with the worker,
+so the redelivered task runs it again from a clean row, and the events of its batch that had
+committed find their rows processed and are skipped.
 """
 
 from __future__ import annotations
@@ -10,7 +17,33 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from marketplace.webhooks import services
+from marketplace.webhooks import broker, services
+
+# Retries of failing handlers are counted on the row (`WEBHOOK_MAX_ATTEMPTS`), not by Celery; its
+# retries (`autoretry_for`) cover the database being unreachable, after which the sweeper takes over.
+_DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+@shared_task(
+    name="webhooks.process_events",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=_DATABASE_DOWN,
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def process_events(event_ids: list[str]) -> list[str]:
+    """Process the events in the order given; returns their statuses after this run."""
+    statuses = []
+    for event_id in event_ids:
+        result = services.webhook_event_process(event_id=event_id)
+        if result.retry_in is not None:
+            # Not raised if the broker refuses: the row is failed with its next attempt written,
+            # which the sweeper sends once it is overdue, and the batch's other events go on.
+            broker.send_tasks(process_event, [(event_id,)], what="webhook event retries", countdown=result.retry_in)
+        statuses.append(result.status)
+    return statuses
 
 
 @shared_task(
@@ -18,14 +51,13 @@ from marketplace.webhooks import services
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    # Retries of failing handlers are counted on the row (`WEBHOOK_MAX_ATTEMPTS`), not here; these
-    # cover the database being unreachable, after which the sweeper takes over.
-    autoretry_for=(OperationalError, InterfaceError),
+    autoretry_for=_DATABASE_DOWN,
     retry_backoff=5,
     retry_backoff_max=300,
     max_retries=5,
 )
 def process_event(self, event_id: str) -> object:  # type: ignore[no-untyped-def]
+    """One event: a failed event's retry, and every event when tasks run eagerly (tests, the demo)."""
     result = services.webhook_event_process(event_id=event_id)
     if result.retry_in is None:
         return result.status

@@ -29,7 +29,7 @@ from tests.webhooks.handlers import EFFECT
 pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("handlers")]
 
 ROOT = Path(__file__).resolve().parents[2]
-TASK = "webhooks.process_event"
+TASK = "webhooks.process_events"
 
 
 class CountingRelay(TaskRelay):
@@ -49,10 +49,19 @@ def test_ids_submitted_together_reach_the_broker_as_tasks_in_few_batches(redis_b
     ids = [f"evt_relay_{n}" for n in range(50)]
     for event_id in ids:
         relay.submit(event_id)
-    wait_for(lambda: len(redis_broker.queued_tasks()) == 50, 10, lambda: f"queued: {redis_broker.queued_tasks()}")
-    assert redis_broker.queued_tasks() == [(TASK, [event_id]) for event_id in ids]
+    wait_for(lambda: queued_ids(redis_broker) == ids, 10, lambda: f"queued: {redis_broker.queued_tasks()}")
     assert sum(relay.batches) == 50
     assert len(relay.batches) < 10, relay.batches  # 50 ids within one linger: a batch or a few, not 50
+    # Worker messages of at most WEBHOOK_TASK_BATCH (20) ids: at least 3 for 50, far fewer than 50.
+    messages = redis_broker.queued_tasks()
+    assert {name for name, _ in messages} == {TASK}
+    assert all(len(args[0]) <= 20 for _, args in messages), messages
+    assert 3 <= len(messages) < 10, messages
+
+
+def queued_ids(redis_broker: PrivateRedis) -> list[object]:
+    """The event ids of every queued `process_events` message, in queue order."""
+    return [event_id for _, args in redis_broker.queued_tasks() for event_id in args[0]]  # type: ignore[attr-defined]
 
 
 def test_a_broker_refusal_is_logged_and_raises_nothing(
@@ -68,7 +77,9 @@ def test_a_broker_refusal_is_logged_and_raises_nothing(
     assert relay.batches == [2]
     redis_broker.start()
     relay.submit("evt_after_the_outage")  # the dropped connection is replaced
-    wait_for(lambda: redis_broker.queued_tasks() == [(TASK, ["evt_after_the_outage"])], 10, "nothing after the outage")
+    wait_for(
+        lambda: redis_broker.queued_tasks() == [(TASK, [["evt_after_the_outage"]])], 10, "nothing after the outage"
+    )
 
 
 @pytest.mark.django_db(transaction=True)
@@ -80,7 +91,7 @@ def test_the_intake_answers_before_the_relay_publishes_and_the_task_follows(redi
     )
     assert response.status_code == 200
     assert WebhookEvent.objects.get(pk=event["id"]).status == "pending"
-    wait_for(lambda: (TASK, [event["id"]]) in redis_broker.queued_tasks(), 10, "the relay never sent the task")
+    wait_for(lambda: (TASK, [[event["id"]]]) in redis_broker.queued_tasks(), 10, "the relay never sent the task")
 
 
 def _submit_in_child(event_id: str, port: int) -> None:
@@ -96,12 +107,12 @@ def test_a_forked_child_starts_its_own_relay_thread(redis_broker: PrivateRedis) 
     from marketplace.webhooks.relay import relay
 
     relay.submit("evt_parent")  # the parent's thread is running before the fork
-    wait_for(lambda: (TASK, ["evt_parent"]) in redis_broker.queued_tasks(), 10, "the parent's relay never sent")
+    wait_for(lambda: (TASK, [["evt_parent"]]) in redis_broker.queued_tasks(), 10, "the parent's relay never sent")
     child = multiprocessing.get_context("fork").Process(target=_submit_in_child, args=("evt_child", redis_broker.port))
     child.start()
     child.join(20)
     assert child.exitcode == 0
-    assert redis_broker.queued_tasks() == [(TASK, ["evt_parent"]), (TASK, ["evt_child"])]
+    assert redis_broker.queued_tasks() == [(TASK, [["evt_parent"]]), (TASK, [["evt_child"]])]
 
 
 def test_ids_still_in_memory_are_sent_when_the_process_exits(redis_broker: PrivateRedis) -> None:
@@ -116,7 +127,7 @@ def test_ids_still_in_memory_are_sent_when_the_process_exits(redis_broker: Priva
     }
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, timeout=60, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert redis_broker.queued_tasks() == [(TASK, ["evt_exit"])]
+    assert redis_broker.queued_tasks() == [(TASK, [["evt_exit"]])]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -125,7 +136,7 @@ def test_events_stored_outside_the_intake_are_sent_at_once_not_through_the_relay
     # interpreter's exit: nothing of theirs may wait in memory.
     event = make_event(EFFECT)
     services.webhook_event_store(payload=event, source="platform")
-    assert redis_broker.queued_tasks() == [(TASK, [event["id"]])]
+    assert redis_broker.queued_tasks() == [(TASK, [[event["id"]]])]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -137,4 +148,4 @@ def test_the_sweeper_sends_what_it_finds_in_one_batch_once_the_broker_is_back(re
     assert services.webhook_events_sweep(older_than=timedelta(0)) == 0  # still down: nothing claimed as sent
     redis_broker.start()
     assert services.webhook_events_sweep(older_than=timedelta(0)) == 3
-    assert redis_broker.queued_tasks() == [(TASK, [e["id"]]) for e in events]
+    assert redis_broker.queued_tasks() == [(TASK, [[e["id"] for e in events]])]  # one message

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -24,7 +25,7 @@ from marketplace.webhooks import services
 from marketplace.webhooks.models import WebhookEvent
 from tests.webhooks.broker import PrivateRedis, free_port, reset_broker_pools, spawn_worker, wait_for
 from tests.webhooks.conftest import PLATFORM_URL, make_event, signed
-from tests.webhooks.handlers import BLOCK, EFFECT, effects
+from tests.webhooks.handlers import BLOCK, EFFECT, FAIL_FIRST, effects
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.usefixtures("handlers")]
 
@@ -50,6 +51,30 @@ def test_an_event_posted_is_processed_by_the_worker_after_the_response(redis_bro
         assert response.status_code == 200
         wait_for(lambda: status_of(event["id"]) == "processed", 20, "the worker did not process the event")
     assert effects(event["id"]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_event_in_a_batch_is_retried_alone_and_the_rest_of_its_batch_goes_on(
+    redis_broker: PrivateRedis, settings: Any
+) -> None:
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 0.2
+    events = [make_event(EFFECT), make_event(FAIL_FIRST), make_event(EFFECT)]
+    ids = [event["id"] for event in events]
+    redis_broker.stop()  # stored, not sent: then sent together, as the relay or the sweeper does
+    for event in events:
+        services.webhook_event_store(payload=event, source="platform")
+    redis_broker.start()
+    reset_broker_pools()
+    assert services.enqueue_processing(*ids)
+    assert redis_broker.queued_tasks() == [("webhooks.process_events", [ids])]  # one message
+    with thread_worker():
+        wait_for(lambda: status_of(ids[1]) == "processed", 30, "the failed event was never retried")
+    rows = {row.id: row for row in WebhookEvent.objects.filter(pk__in=ids)}
+    assert [rows[i].status for i in ids] == ["processed"] * 3
+    assert [rows[i].attempts for i in ids] == [1, 2, 1]
+    assert [effects(i) for i in ids] == [1, 1, 1]  # the failed run's effect was rolled back
+    # The third did not wait for the second's retry: it ran in the batch's first pass.
+    assert rows[ids[2]].processed_at < rows[ids[1]].processed_at
 
 
 @pytest.mark.django_db(transaction=True)
