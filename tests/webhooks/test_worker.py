@@ -6,6 +6,7 @@ take our messages (or we theirs), and the Redis-down test can stop and start it 
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from django.test import Client
 from config.celery import app as celery_app
 from marketplace.webhooks import services
 from marketplace.webhooks.models import WebhookEvent
+from marketplace.webhooks.tasks import process_events
 from tests.webhooks.broker import PrivateRedis, free_port, reset_broker_pools, spawn_worker, wait_for
 from tests.webhooks.conftest import PLATFORM_URL, make_event, signed
 from tests.webhooks.handlers import BLOCK, EFFECT, FAIL_FIRST, effects
@@ -75,6 +77,29 @@ def test_a_failing_event_in_a_batch_is_retried_alone_and_the_rest_of_its_batch_g
     assert [effects(i) for i in ids] == [1, 1, 1]  # the failed run's effect was rolled back
     # The third did not wait for the second's retry: it ran in the batch's first pass.
     assert rows[ids[2]].processed_at < rows[ids[1]].processed_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_the_broker_refuses_is_logged_and_left_to_the_sweeper_and_the_batch_goes_on(
+    redis_broker: PrivateRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    events = [make_event(FAIL_FIRST), make_event(EFFECT)]
+    ids = [event["id"] for event in events]
+    redis_broker.stop()
+    for event in events:
+        services.webhook_event_store(payload=event, source="platform")  # refused: both pending
+    with caplog.at_level(logging.WARNING, logger="marketplace.webhooks"):
+        assert process_events(ids) == ["failed", "processed"]  # the task's body, in this process
+    assert "1 webhook event retries stored but not enqueued (broker unavailable)" in caplog.text
+    failed = WebhookEvent.objects.get(pk=ids[0])
+    assert failed.next_attempt_at is not None and failed.attempts == 1
+    assert effects(ids[1]) == 1
+    # Once the retry is overdue the sweeper sends it, as any event whose task was lost.
+    WebhookEvent.objects.filter(pk=ids[0]).update(next_attempt_at=failed.next_attempt_at - timedelta(hours=1))
+    redis_broker.start()
+    reset_broker_pools()
+    assert services.webhook_events_sweep() == 1
+    assert redis_broker.queued_tasks() == [("webhooks.process_events", [[ids[0]]])]
 
 
 @pytest.mark.django_db(transaction=True)
