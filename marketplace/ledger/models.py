@@ -72,9 +72,16 @@ class LedgerLeg(models.Model):
     report or a balance at a date is one scan of this table with no join.
     """
 
-    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="legs")
+    # Both keys are checked by the ledger's own statement trigger, not by foreign key constraints
+    # (migration 0003): once per INSERT statement instead of twice per leg at commit, without a
+    # share lock on the platform's accounts, which every posting names.
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="legs", db_constraint=False
+    )
     # No index of its own: `ledger_leg_account_time` starts with the account.
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="legs", db_index=False)
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="legs", db_index=False, db_constraint=False
+    )
     amount = models.BigIntegerField(help_text="Minor units; debit positive, credit negative; never 0")
     currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217")
     occurred_at = models.DateTimeField()

@@ -105,6 +105,25 @@ def test_a_committed_transaction_cannot_gain_legs_even_balanced_ones() -> None:
 
 
 @pytest.mark.django_db(transaction=True, available_apps=LEDGER_ONLY)
+def test_a_leg_on_an_account_that_does_not_exist_is_refused() -> None:
+    asset, _ = _accounts()
+    missing = Account.objects.order_by("-pk").values_list("pk", flat=True)[0] + 1000
+    with pytest.raises(IntegrityError, match=f"ledger account {missing} does not exist"), transaction.atomic():
+        _raw_transaction([(asset, 100, "usd"), (missing, -100, "usd")])
+    assert not LedgerTransaction.objects.filter(source_id="ch_raw").exists()
+
+
+@pytest.mark.django_db(transaction=True, available_apps=LEDGER_ONLY)
+def test_a_leg_of_a_transaction_that_does_not_exist_is_refused() -> None:
+    asset, _ = _accounts()
+    with pytest.raises(IntegrityError, match="ledger transaction 999999 does not exist"), transaction.atomic():
+        _sql(
+            "INSERT INTO ledger_ledgerleg (transaction_id, account_id, amount, currency, occurred_at)"
+            f" VALUES (999999, {asset}, 100, 'usd', now())"
+        )
+
+
+@pytest.mark.django_db(transaction=True, available_apps=LEDGER_ONLY)
 def test_a_leg_cannot_claim_another_time_than_its_transaction() -> None:
     asset, revenue = _accounts()
     with pytest.raises(IntegrityError, match="occurred at"), transaction.atomic():
@@ -129,6 +148,7 @@ MUTATIONS: dict[str, Callable[[], object]] = {
     "sql update transaction": lambda: _sql("UPDATE ledger_ledgertransaction SET occurred_at = now()"),
     "sql delete transaction": lambda: _sql("DELETE FROM ledger_ledgertransaction"),
     "sql rename account code": lambda: _sql("UPDATE ledger_account SET code = 'stripe_fees'"),
+    "sql delete account": lambda: _sql("DELETE FROM ledger_account"),
     "orm update leg": lambda: LedgerLeg.objects.update(amount=1),
     "orm update transaction": lambda: LedgerTransaction.objects.update(description="edited"),
     "orm delete legs": lambda: LedgerLeg.objects.all().delete(),

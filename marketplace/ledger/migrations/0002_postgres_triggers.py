@@ -19,6 +19,8 @@ there `services.ledger_post` is the only check, which is why the service validat
 
 from django.db import migrations
 
+from marketplace.ledger.migrations._postgres import PostgresRunSQL
+
 FORWARD = """
 ALTER TABLE ledger_ledgertransaction ADD COLUMN xact_id xid8 NOT NULL DEFAULT pg_current_xact_id();
 
@@ -105,18 +107,6 @@ DROP TRIGGER ledger_transaction_balanced ON ledger_ledgertransaction;
 DROP FUNCTION ledger_transaction_balanced();
 ALTER TABLE ledger_ledgertransaction DROP COLUMN xact_id;
 """
-
-
-class PostgresRunSQL(migrations.RunSQL):
-    """RunSQL on Postgres only: the demo's SQLite keeps the tables without the triggers."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
