@@ -327,6 +327,8 @@ WEBHOOK_SWEEP_AFTER_SECONDS = env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=300
 WEBHOOK_RELAY_LINGER_SECONDS = env.float("WEBHOOK_RELAY_LINGER_SECONDS", default=0.02)
 # At most this many event ids in one worker message (each event still has its own transaction)
 WEBHOOK_TASK_BATCH = env.int("WEBHOOK_TASK_BATCH", default=20)
+# A batch still running after this many seconds sends the events it has not started as a new message
+WEBHOOK_BATCH_SECONDS = env.float("WEBHOOK_BATCH_SECONDS", default=30.0)
 # An outbox row never tried for this long is delivered by the sweeper (its own task was lost)
 OUTBOX_SWEEP_AFTER_SECONDS = env.int("OUTBOX_SWEEP_AFTER_SECONDS", default=60)
 WEBHOOK_HANDLER_MODULES = env.list("WEBHOOK_HANDLER_MODULES", default=[])  # extra modules with @webhook_handler

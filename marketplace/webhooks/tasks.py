@@ -14,7 +14,10 @@ committed find their rows processed and are skipped.
 
 from __future__ import annotations
 
+import time
+
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from marketplace.webhooks import broker, services
@@ -34,9 +37,20 @@ _DATABASE_DOWN = (OperationalError, InterfaceError)
     max_retries=5,
 )
 def process_events(event_ids: list[str]) -> list[str]:
-    """Process the events in the order given; returns their statuses after this run."""
+    """Process the events in the order given; returns their statuses after this run.
+
+    A batch still running after `WEBHOOK_BATCH_SECONDS` (Stripe slow to answer a handler's read,
+    say) sends the events it has not started as a message of their own and ends: each message
+    stays well inside the task's time limit (`CELERY_TASK_SOFT_TIME_LIMIT`), which would otherwise
+    stop the batch midway and leave its rest to the sweeper.
+    """
+    budget = float(getattr(settings, "WEBHOOK_BATCH_SECONDS", 30))
+    started = time.monotonic()
     statuses = []
-    for event_id in event_ids:
+    for position, event_id in enumerate(event_ids):
+        if position and time.monotonic() - started > budget:
+            broker.send(event_ids[position:])  # refused: logged, and the rows wait for the sweeper
+            break
         result = services.webhook_event_process(event_id=event_id)
         if result.retry_in is not None:
             # Not raised if the broker refuses: the row is failed with its next attempt written,

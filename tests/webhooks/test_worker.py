@@ -103,6 +103,23 @@ def test_a_retry_the_broker_refuses_is_logged_and_left_to_the_sweeper_and_the_ba
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_batch_past_its_time_sends_the_events_it_has_not_started_as_a_new_message(
+    redis_broker: PrivateRedis, settings: Any
+) -> None:
+    settings.WEBHOOK_BATCH_SECONDS = 0  # every event after the first is past the batch's time
+    events = [make_event(EFFECT) for _ in range(3)]
+    ids = [event["id"] for event in events]
+    redis_broker.stop()
+    for event in events:
+        services.webhook_event_store(payload=event, source="platform")  # refused: all pending
+    redis_broker.start()
+    reset_broker_pools()
+    assert process_events(ids) == ["processed"]  # the task's body, in this process
+    assert [status_of(i) for i in ids] == ["processed", "pending", "pending"]
+    assert redis_broker.queued_tasks() == [("webhooks.process_events", [ids[1:]])]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_events_arriving_while_redis_is_down_are_stored_and_processed_once_it_is_back(
     redis_broker: PrivateRedis,
 ) -> None:
