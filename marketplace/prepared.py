@@ -1,4 +1,5 @@
-"""Prepared statements for the few statements the webhook worker runs on every event.
+"""Prepared statements for the few statements run on every event of the webhook worker, or on every
+signed-in page (the session's read, `marketplace.sessions`).
 
 Django's psycopg cursors bind parameters on the client (the SQL text sent holds the values), so
 Postgres parses and plans every statement anew. For the ledger's posting (a CTE that locks,
@@ -19,14 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 
-def prepared_cursor() -> CursorWrapper:
-    """A cursor that binds its parameters on the server (Postgres), wrapped like Django's own, so
-    the statement is counted and logged as any other (query-count tests, `connection.queries`);
-    Django's ordinary cursor on other databases."""
+def prepared_cursor(using: str = DEFAULT_DB_ALIAS) -> CursorWrapper:
+    """A cursor of database `using` that binds its parameters on the server (Postgres), wrapped like
+    Django's own, so the statement is counted and logged as any other (query-count tests,
+    `connection.queries`); Django's ordinary cursor on other databases."""
+    connection = connections[using]
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg  # the Postgres driver; this module is only reached with it installed
