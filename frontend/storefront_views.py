@@ -2,10 +2,11 @@
 
 Each list page costs a fixed number of queries (count + page, with seller, category and cover image
 joined in), whatever the number of listings; tests/catalog/test_storefront.py asserts it. What every
-visitor sees alike (the cards of a page, the categories, a listing with its images) comes from the
-storefront's cache (`catalog.cache`) while the catalog is unchanged: a profile of these pages showed
-about two thirds of their time in rendering the cards, one third in their queries. The rest of the
-page (the header with the visitor's name, the CSRF token, messages) is rendered for each request.
+visitor sees alike (the cards of a page, the categories, a listing's page but its forms) comes from
+the storefront's cache (`catalog.cache`), rendered, while the catalog is unchanged: a profile of these
+pages showed about two thirds of their time in rendering the cards, one third in their queries. The
+rest of the page (the header with the visitor's name, the CSRF token, messages, a listing's forms) is
+rendered for each request.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import path
-from django.utils.safestring import mark_safe
+from django.urls import path, reverse
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from catalog import selectors, services
 from catalog.cache import storefront_cached
-from catalog.models import Category, Listing, ListingImage
+from catalog.models import Category
 from marketplace.errors import DomainError, NotFound
+from marketplace.money import format_money
 from orders.services import saved_cards
 from sellers.selectors import seller_can_sell
 
@@ -128,14 +130,54 @@ def shop(request: HttpRequest, seller_id: int) -> HttpResponse:
     return _render(request, "storefront/shop.html", cards, seller=seller)
 
 
-def _listing_with_images(listing_id: int) -> tuple[Listing, list[ListingImage]]:
+@dataclass(frozen=True)
+class ListingPage:
+    """What a listing's page shows every visitor alike: its parts rendered (`storefront/_listing_parts.html`:
+    the way back to its category, the images, the heading with the price and the shop, the description),
+    and what the forms rendered for each request need (the stock, the subscription's interval and price,
+    the forms' addresses). A profile of the signed-in listing page showed a quarter of its time in
+    rendering these parts and unpickling the listing and its images they were rendered from."""
+
+    pk: int
+    title: str
+    stock: int
+    interval: str | None  # sold by subscription, charged every `interval`; None: sold one by one
+    price: str
+    subscribe_url: str
+    buy_now_url: str
+    back: SafeString
+    images: SafeString
+    heading: SafeString
+    description: SafeString
+
+
+PART = "<!--part-->"
+
+
+def _listing_page(listing_id: int) -> ListingPage:
     item = selectors.storefront_listing(listing_id=listing_id)
-    return item, selectors.listing_images(listing=item)
+    context = {"listing": item, "images": selectors.listing_images(listing=item)}
+    back, images, heading, description = render_to_string("storefront/_listing_parts.html", context).split(PART)
+    plan = getattr(item, "subscription_plan", None)
+    return ListingPage(
+        pk=item.pk,
+        title=item.title,
+        stock=item.stock,
+        interval=plan.interval if plan is not None else None,
+        price=format_money(item.price, item.currency),
+        subscribe_url=reverse("subscribe", args=[item.pk]),
+        buy_now_url=reverse("buy_now", args=[item.pk]),
+        # Rendered by our template, escaping as it does.
+        back=mark_safe(back),  # noqa: S308
+        images=mark_safe(images),  # noqa: S308
+        heading=mark_safe(heading),  # noqa: S308
+        description=mark_safe(description),  # noqa: S308
+    )
 
 
 def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
     try:
-        item, images = storefront_cached(f"listing:{listing_id}", lambda: _listing_with_images(listing_id))
+        page = storefront_cached(f"listing-page:{listing_id}", lambda: _listing_page(listing_id))
     except NotFound:
         gone = selectors.storefront_unavailable_listing(listing_id=listing_id)
         if gone is None:
@@ -150,8 +192,7 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
         request,
         "storefront/listing.html",
         {
-            "listing": item,
-            "images": images,
+            "page": page,
             "buy_card": _buy_now_card(request),
             "attempt": uuid.uuid4().hex,  # one "Buy now" submit pays once, however often it is sent
         },

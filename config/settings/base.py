@@ -90,6 +90,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "frontend.context_processors.roles",
                 "csp.context_processors.nonce",  # CSP_NONCE, for an inline <script nonce="..."> if one is ever needed
+                # `csrf_token` as Django's built-in processor gives it, made with fewer reads of os.urandom
+                "marketplace.csrf.csrf",
             ],
         },
     },
@@ -105,8 +107,9 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Postgres prepares a statement run through `marketplace.prepared.prepared_cursor` (the
-    # worker's per-event statements) once a connection has run it this many times; Django's own
-    # cursors never prepare. Empty: never (behind a transaction-pooling PgBouncer before 1.21).
+    # worker's per-event statements, the session's read) once a connection has run it this many
+    # times; Django's own cursors never prepare. Empty: never (behind a transaction-pooling
+    # PgBouncer before 1.21).
     _prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="2")
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
         int(_prepare_threshold) if _prepare_threshold else None

@@ -20,6 +20,7 @@ from catalog.models import Category, Listing, ListingImage
 from catalog.services import listing_image_add, listing_image_remove, listing_unpublish, listing_update
 from marketplace import cache as marketplace_cache
 from sellers.services import seller_pause
+from subscriptions.services import plan_set
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_upload
 from tests.factories import make_platform_admin
 
@@ -125,6 +126,26 @@ def test_a_renamed_category_shows_at_once(client: Client, mug: Listing) -> None:
     after = read_all(client, mug)
     for name in ("home", "category", "search", "listing"):
         assert "Cookware" in after[name], name
+
+
+def test_a_renamed_shop_shows_at_once(client: Client, mug: Listing) -> None:
+    assert_cached(client, mug)
+    seller = mug.seller
+    seller.shop_name = "Kiln and Wheel"
+    seller.save()  # as the Django admin does
+    after = read_all(client, mug)
+    for name in ("home", "category", "search", "listing"):
+        assert "Kiln and Wheel" in after[name], name
+
+
+def test_selling_by_subscription_or_once_again_shows_at_once_on_the_listing_page(client: Client, mug: Listing) -> None:
+    assert_cached(client, mug)
+    plan_set(seller=mug.seller, listing_id=mug.pk, interval="month")
+    page = client.get(pages(mug)["listing"]).content.decode()
+    assert "$12.50 monthly" in page and "Charged $12.50 every month" in page and "Add to cart" not in page
+    plan_set(seller=mug.seller, listing_id=mug.pk, interval="")
+    page = client.get(pages(mug)["listing"]).content.decode()
+    assert "Add to cart" in page and "3 in stock" in page and 'data-testid="subscribe"' not in page
 
 
 def test_a_new_listing_shows_at_once(client: Client, mug: Listing) -> None:

@@ -10,11 +10,12 @@ import pytest
 from django.template import Context, Template
 from django.urls import clear_script_prefix, set_script_prefix
 
-BASE = Path(__file__).resolve().parents[2] / "frontend" / "templates" / "base.html"
+TEMPLATES = Path(__file__).resolve().parents[2] / "frontend" / "templates"
+HEADER = [TEMPLATES / "base.html", TEMPLATES / "_nav.html"]  # the header, and its main navigation
 
 
 def _names() -> list[str]:
-    return sorted(set(re.findall(r"\{% link '([a-z_]+)' %\}", BASE.read_text())))
+    return sorted({name for path in HEADER for name in re.findall(r"\{% link '([a-z_]+)' %\}", path.read_text())})
 
 
 def test_the_header_uses_it_for_its_routes() -> None:

@@ -1,21 +1,27 @@
 """Each signed-in request reads its session and its user (with the seller id the header needs and the
 buyer's Stripe Customer id) in one statement (marketplace/sessions.py, marketplace/auth_middleware.py),
 with Django's rules unchanged: expired sessions, inactive users, changed passwords and signing out
-still sign the visitor out, and the user's id beside the session's data is only a hint."""
+still sign the visitor out, and the user's id beside the session's data is only a hint. On a kept
+connection that read is also the request's health check: no `SELECT 1` before it, and a connection the
+server closed is replaced as Django's check would have."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session as DjangoSession
+from django.db import DataError, connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.models import Session
+from marketplace.prepared import prepared_fetchone
 from marketplace.roles import is_seller
 from marketplace.sessions import STRIPE_CUSTOMER_ID, SessionStore
 from orders.models import StripeCustomer
@@ -130,3 +136,64 @@ def test_a_forged_session_key_is_no_session(client: Client) -> None:
     client.cookies["sessionid"] = "x' OR '1'='1"
     page = signed_in_as(client)
     assert "Log in" in page
+
+
+# --- The session's read is the request's connection health check (marketplace.prepared.prepared_fetchone) ---
+
+
+def _new_request() -> None:
+    """What Django does to the kept connection when a request starts (`close_old_connections`; the test
+    client leaves it out): the next statement is due a health check."""
+    connection.close_if_unusable_or_obsolete()
+    assert connection.connection is not None and not connection.health_check_done
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_in_page_on_a_kept_connection_sends_its_one_statement_and_no_health_check(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = UserFactory()
+    assert client.login(email=user.email, password=PASSWORD)
+    signed_in_as(client)  # the storefront's part is cached from now on; the connection is kept
+    checks: list[object] = []
+    wrapper = connections["default"]
+    is_usable = wrapper.is_usable
+    monkeypatch.setattr(wrapper, "is_usable", lambda: checks.append(wrapper) or is_usable())
+    _new_request()
+    with CaptureQueriesContext(connection) as statements:
+        page = signed_in_as(client)
+    assert user.email in page
+    assert len(statements) == 1 and not checks  # Django's SELECT 1 would have been a round trip of its own
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_closed_is_replaced_and_the_page_still_signed_in(client: Client) -> None:
+    user = UserFactory()
+    assert client.login(email=user.email, password=PASSWORD)
+    signed_in_as(client)
+    pid = connection.connection.info.backend_pid
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", autocommit=True
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(1000):  # until the server has ended it
+            if admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone() is None:
+                break
+        else:
+            pytest.fail("the backend was not terminated")
+    _new_request()
+    page = signed_in_as(client)
+    assert user.email in page
+    assert connection.connection.info.backend_pid != pid
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_error_of_the_statement_itself_is_raised_and_the_connection_kept() -> None:
+    UserFactory()  # a statement, so the connection is open and kept
+    pid = connection.connection.info.backend_pid
+    _new_request()
+    with pytest.raises(DataError):
+        prepared_fetchone("SELECT 1 / %s", [0])
+    assert connection.connection.info.backend_pid == pid
+    assert prepared_fetchone("SELECT %s::int + 1", [1]) == (2,)
