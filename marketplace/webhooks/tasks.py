@@ -15,6 +15,7 @@ committed find their rows processed and are skipped.
 from __future__ import annotations
 
 import time
+from typing import TypedDict
 
 from celery import shared_task
 from django.conf import settings
@@ -22,20 +23,31 @@ from django.db import InterfaceError, OperationalError
 
 from marketplace.webhooks import broker, services
 
+
+class _PipelineTaskOptions(TypedDict):
+    """What both processing tasks are declared with (typed, so mypy checks the decorator's call)."""
+
+    acks_late: bool
+    reject_on_worker_lost: bool
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: int
+    retry_backoff_max: int
+    max_retries: int
+
+
 # Retries of failing handlers are counted on the row (`WEBHOOK_MAX_ATTEMPTS`), not by Celery; its
 # retries (`autoretry_for`) cover the database being unreachable, after which the sweeper takes over.
-_DATABASE_DOWN = (OperationalError, InterfaceError)
-
-
-@shared_task(
-    name="webhooks.process_events",
+_PIPELINE_TASK = _PipelineTaskOptions(
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=_DATABASE_DOWN,
+    autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=5,
     retry_backoff_max=300,
     max_retries=5,
 )
+
+
+@shared_task(name="webhooks.process_events", **_PIPELINE_TASK)
 def process_events(event_ids: list[str]) -> list[str]:
     """Process the events in the order given; returns their statuses after this run.
 
@@ -60,16 +72,7 @@ def process_events(event_ids: list[str]) -> list[str]:
     return statuses
 
 
-@shared_task(
-    name="webhooks.process_event",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=_DATABASE_DOWN,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name="webhooks.process_event", bind=True, **_PIPELINE_TASK)
 def process_event(self, event_id: str) -> object:  # type: ignore[no-untyped-def]
     """One event: a failed event's retry, and every event when tasks run eagerly (tests, the demo)."""
     result = services.webhook_event_process(event_id=event_id)
