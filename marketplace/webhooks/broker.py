@@ -2,7 +2,8 @@
 `process_events` tasks, and the outbox's deliveries (`marketplace.outbox`).
 
 Every stored event is published (with the others of its relay batch), so publishing's CPU bounds
-intake throughput, and a broker outage must stall neither intake nor a page. Three things differ from a plain `apply_async()`:
+intake throughput, and a broker outage must stall neither intake nor a page. Three things differ
+from a plain `apply_async()`:
 
 - the connection does not retry to connect (Celery's default pool sleeps and retries for seconds);
   a refused publish raises at once and the caller leaves the event to the sweeper;
