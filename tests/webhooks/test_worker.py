@@ -42,6 +42,20 @@ def status_of(event_id: str) -> str:
     return WebhookEvent.objects.get(pk=event_id).status
 
 
+def stored_while_the_broker_is_down(redis_broker: PrivateRedis, events: list[dict[str, Any]]) -> list[str]:
+    """Store `events` with the broker stopped (each stays pending, its task refused); their ids.
+    The broker is left stopped: `broker_back` starts it again."""
+    redis_broker.stop()
+    for event in events:
+        services.webhook_event_store(payload=event, source="platform")
+    return [event["id"] for event in events]
+
+
+def broker_back(redis_broker: PrivateRedis) -> None:
+    redis_broker.start()
+    reset_broker_pools()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_event_posted_is_processed_by_the_worker_after_the_response(redis_broker: PrivateRedis) -> None:
     event = make_event(EFFECT)
@@ -60,13 +74,11 @@ def test_a_failing_event_in_a_batch_is_retried_alone_and_the_rest_of_its_batch_g
     redis_broker: PrivateRedis, settings: Any
 ) -> None:
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.2
-    events = [make_event(EFFECT), make_event(FAIL_FIRST), make_event(EFFECT)]
-    ids = [event["id"] for event in events]
-    redis_broker.stop()  # stored, not sent: then sent together, as the relay or the sweeper does
-    for event in events:
-        services.webhook_event_store(payload=event, source="platform")
-    redis_broker.start()
-    reset_broker_pools()
+    # Stored, not sent: then sent together, as the relay or the sweeper does.
+    ids = stored_while_the_broker_is_down(
+        redis_broker, [make_event(EFFECT), make_event(FAIL_FIRST), make_event(EFFECT)]
+    )
+    broker_back(redis_broker)
     assert services.enqueue_processing(*ids)
     assert redis_broker.queued_tasks() == [("webhooks.process_events", [ids])]  # one message
     with thread_worker():
@@ -83,11 +95,7 @@ def test_a_failing_event_in_a_batch_is_retried_alone_and_the_rest_of_its_batch_g
 def test_a_retry_the_broker_refuses_is_logged_and_left_to_the_sweeper_and_the_batch_goes_on(
     redis_broker: PrivateRedis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    events = [make_event(FAIL_FIRST), make_event(EFFECT)]
-    ids = [event["id"] for event in events]
-    redis_broker.stop()
-    for event in events:
-        services.webhook_event_store(payload=event, source="platform")  # refused: both pending
+    ids = stored_while_the_broker_is_down(redis_broker, [make_event(FAIL_FIRST), make_event(EFFECT)])
     with caplog.at_level(logging.WARNING, logger="marketplace.webhooks"):
         assert process_events(ids) == ["failed", "processed"]  # the task's body, in this process
     assert "1 webhook event retries stored but not enqueued (broker unavailable)" in caplog.text
@@ -96,8 +104,7 @@ def test_a_retry_the_broker_refuses_is_logged_and_left_to_the_sweeper_and_the_ba
     assert effects(ids[1]) == 1
     # Once the retry is overdue the sweeper sends it, as any event whose task was lost.
     WebhookEvent.objects.filter(pk=ids[0]).update(next_attempt_at=failed.next_attempt_at - timedelta(hours=1))
-    redis_broker.start()
-    reset_broker_pools()
+    broker_back(redis_broker)
     assert services.webhook_events_sweep() == 1
     assert redis_broker.queued_tasks() == [("webhooks.process_events", [[ids[0]]])]
 
@@ -107,13 +114,8 @@ def test_a_batch_past_its_time_sends_the_events_it_has_not_started_as_a_new_mess
     redis_broker: PrivateRedis, settings: Any
 ) -> None:
     settings.WEBHOOK_BATCH_SECONDS = 0  # every event after the first is past the batch's time
-    events = [make_event(EFFECT) for _ in range(3)]
-    ids = [event["id"] for event in events]
-    redis_broker.stop()
-    for event in events:
-        services.webhook_event_store(payload=event, source="platform")  # refused: all pending
-    redis_broker.start()
-    reset_broker_pools()
+    ids = stored_while_the_broker_is_down(redis_broker, [make_event(EFFECT) for _ in range(3)])
+    broker_back(redis_broker)
     assert process_events(ids) == ["processed"]  # the task's body, in this process
     assert [status_of(i) for i in ids] == ["processed", "pending", "pending"]
     assert redis_broker.queued_tasks() == [("webhooks.process_events", [ids[1:]])]
@@ -143,8 +145,7 @@ def test_events_arriving_while_redis_is_down_are_stored_and_processed_once_it_is
         assert response.status_code == 200, response.content
         assert time.perf_counter() - started < 3, "a broker outage must not stall intake"
     assert [status_of(e["id"]) for e in events] == ["pending"] * 3
-    redis_broker.start()
-    reset_broker_pools()
+    broker_back(redis_broker)
     with thread_worker():
         # `before` is lost too: its message lived in the Redis that stopped without saving.
         assert services.webhook_events_sweep(older_than=timedelta(0)) == 4
