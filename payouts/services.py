@@ -7,11 +7,11 @@ second insert does nothing) and the posting is unique on (Stripe id, kind) with 
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
 Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work stays at two
-statements (the posting, which takes the seller's ledger lock first, its transaction and its legs
-in one; then the mirror row), which is what keeps the worker's rate with postings on close to its
-rate without (`make bench-webhooks`). The lock (`ledger_lock_stripe_account`) makes the charge's
-path and these events, racing for the same seller, queue instead of deadlocking.
+savepoint of their own: an error aborts the whole change, and a webhook's work is one statement
+(`_post_with_row`: the seller's ledger lock, the posting's transaction and legs, and the mirror
+row), which keeps the worker's cost per event down (`make bench-webhooks`). The lock
+(`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the same
+seller, queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from marketplace.gateway.types import Payout as StripePayout
 from marketplace.gateway.types import PayoutSchedule
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from marketplace.ledger import flows
-from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
+from marketplace.ledger.services import Posting, ledger_lock_stripe_account, ledger_post_one, ledger_reverse
 from marketplace.outbox.services import outbox_add
 from payments.models import Payment
 from payouts.models import (
@@ -62,23 +62,21 @@ def transfer_record(
     shops (`flows.separate_transfer`: the fee it kept by not sending it); None for a destination
     charge's transfer, whose fee is its own application fee object."""
     when = datetime.fromtimestamp(created, tz=UTC)
-    with transaction.atomic(savepoint=False):
-        if platform_fee is None:
-            posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
-        else:
-            posting = flows.separate_transfer(
-                transfer_id=transfer_id, seller=destination, amount=amount, platform_fee=platform_fee, currency=currency
-            )
-        row = Transfer(
-            stripe_id=transfer_id,
-            destination=destination,
-            amount=amount,
-            currency=currency,
-            payment=payment,
-            created_at=when,
+    if platform_fee is None:
+        posting = flows.transfer(transfer_id=transfer_id, seller=destination, amount=amount, currency=currency)
+    else:
+        posting = flows.separate_transfer(
+            transfer_id=transfer_id, seller=destination, amount=amount, platform_fee=platform_fee, currency=currency
         )
-        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=destination, with_row=row)
-        _link_payment(row)
+    row = Transfer(
+        stripe_id=transfer_id,
+        destination=destination,
+        amount=amount,
+        currency=currency,
+        payment=payment,
+        created_at=when,
+    )
+    _post_with_row(posting, row, seller=destination, when=when)
 
 
 def application_fee_record(
@@ -93,19 +91,25 @@ def application_fee_record(
     """Mirror the platform's fee on a seller's payment and post it (seller balance -> platform
     balance, the platform's revenue and the seller's deduction)."""
     when = datetime.fromtimestamp(created, tz=UTC)
+    posting = flows.application_fee(
+        application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
+    )
+    row = ApplicationFee(
+        stripe_id=application_fee_id,
+        account=account,
+        amount=amount,
+        currency=currency,
+        payment=payment,
+        created_at=when,
+    )
+    _post_with_row(posting, row, seller=account, when=when)
+
+
+def _post_with_row(posting: Posting, row: Mirror, *, seller: str, when: datetime) -> None:
+    """Post `posting` under `seller`'s ledger lock with its mirror `row` in the same statement (the
+    row is inserted unless its Stripe id is there), then link the row to its payment."""
     with transaction.atomic(savepoint=False):
-        posting = flows.application_fee(
-            application_fee_id=application_fee_id, seller=account, amount=amount, currency=currency
-        )
-        row = ApplicationFee(
-            stripe_id=application_fee_id,
-            account=account,
-            amount=amount,
-            currency=currency,
-            payment=payment,
-            created_at=when,
-        )
-        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=account, with_row=row)
+        ledger_post_one(posting=posting, occurred_at=when, lock_stripe_account=seller, with_row=row)
         _link_payment(row)
 
 
