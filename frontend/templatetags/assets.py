@@ -26,26 +26,28 @@ from django_htmx.jinja import htmx_script
 register = template.Library()
 
 
-@functools.lru_cache(maxsize=128)
-def _asset(path: str) -> SafeString:
+def _asset_url(path: str) -> SafeString:
     return conditional_escape(static(path))
 
 
-@functools.lru_cache(maxsize=1)
-def _htmx() -> SafeString:
+def _htmx_tag() -> SafeString:
     return htmx_script(version=2, minified=True)
+
+
+_asset = functools.lru_cache(maxsize=128)(_asset_url)
+_htmx = functools.lru_cache(maxsize=1)(_htmx_tag)
 
 
 @register.simple_tag
 def asset(path: str) -> SafeString:
     """The escaped URL of static file `path`, as `{% static path %}` renders it."""
-    return conditional_escape(static(path)) if settings.DEBUG else _asset(path)
+    return _asset_url(path) if settings.DEBUG else _asset(path)
 
 
 @register.simple_tag
 def htmx() -> SafeString:
     """The `<script>` of htmx 2 (minified, no nonce: no template gives one), as `{% htmx_script %}`."""
-    return htmx_script(version=2, minified=True) if settings.DEBUG else _htmx()
+    return _htmx_tag() if settings.DEBUG else _htmx()
 
 
 @receiver(setting_changed, dispatch_uid="frontend_assets_setting_changed")
