@@ -5,6 +5,7 @@ demo, the tests and production alike. See README.md for the table of settings.
 """
 
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
@@ -101,33 +102,45 @@ TEMPLATES = [
 # Unset DATABASE_URL means the embedded SQLite of `make demo`; CI and production use Postgres.
 # CONN_MAX_AGE: measured here, the default 0 (a new connection per request) made a DB-backed
 # view about 7x slower, so connections are kept for a minute and health-checked.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Postgres prepares a statement run through `marketplace.prepared.prepared_cursor` (the
-    # worker's per-event statements, the session's read) once a connection has run it this many
-    # times; Django's own cursors never prepare. Empty: never (behind a transaction-pooling
-    # PgBouncer before 1.21).
-    _prepare_threshold = env.str("DB_PREPARE_THRESHOLD", default="2")
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
-        int(_prepare_threshold) if _prepare_threshold else None
-    )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The demo's SQLite is written by several requests at once (a success page, and the webhook
-    # intake whose eager tasks write too). WAL: readers never wait for the writer. IMMEDIATE: a
-    # transaction takes the write lock when it begins, so two that read then write queue behind
-    # each other; a deferred one cannot wait for its upgrade and fails at once with "database is
-    # locked". `timeout`: seconds a writer waits for the lock. SQLite has no row locks, so
-    # select_for_update is a no-op there; the database-wide write lock gives the same exclusion.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
-        }
-    )
+
+
+def database(default_url: str | None = None) -> dict[str, Any]:
+    """The database of DATABASE_URL (`default_url` when unset; production gives none: it must be
+    set), with the settings below. One function, so production's is configured as the others."""
+    db: dict[str, Any] = env.db("DATABASE_URL", default=default_url) if default_url else env.db("DATABASE_URL")
+    db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    db["CONN_HEALTH_CHECKS"] = True
+    db["ATOMIC_REQUESTS"] = False
+    options = db.setdefault("OPTIONS", {})
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        # Postgres prepares a statement run through `marketplace.prepared.prepared_cursor` (the
+        # worker's per-event statements, the session's read) once a connection has run it this many
+        # times; Django's own cursors never prepare. Empty: never (behind a transaction-pooling
+        # PgBouncer before 1.21).
+        threshold = env.str("DB_PREPARE_THRESHOLD", default="2")
+        options["prepare_threshold"] = int(threshold) if threshold else None
+        if threshold:
+            # ... and plans it once (`prepared` says why). Only prepared statements are affected.
+            flag = "-c plan_cache_mode=force_generic_plan"
+            options["options"] = f"{options['options']} {flag}" if options.get("options") else flag
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # The demo's SQLite is written by several requests at once (a success page, and the webhook
+        # intake whose eager tasks write too). WAL: readers never wait for the writer. IMMEDIATE: a
+        # transaction takes the write lock when it begins, so two that read then write queue behind
+        # each other; a deferred one cannot wait for its upgrade and fails at once with "database is
+        # locked". `timeout`: seconds a writer waits for the lock. SQLite has no row locks, so
+        # select_for_update is a no-op there; the database-wide write lock gives the same exclusion.
+        options.update(
+            {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
+            }
+        )
+    return db
+
+
+DATABASES = {"default": database(f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

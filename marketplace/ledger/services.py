@@ -290,7 +290,9 @@ def _insert_posting(
 ) -> tuple[int | None, int]:
     """The transaction and its legs in one statement on Postgres (one round trip, planned once per
     connection: `marketplace.prepared`): `INSERT ... ON CONFLICT DO NOTHING RETURNING id` of the transaction,
-    and in the same statement the legs whose accounts exist, joined to them by (code, Stripe account).
+    and in the same statement the legs whose accounts exist, each account looked up by its unique key
+    (code, Stripe account) in a subquery of its own: joined instead, the plan scanned every account
+    when the table had no statistics yet.
 
     Returns the new id, or None when the source (or the reversed transaction) is taken, and how many
     legs were written (fewer than given when an account does not exist yet). The ORM cannot say
@@ -358,7 +360,8 @@ def _posting_sql(locked: bool, row_model: type[Model] | None) -> str:
         f" l AS (INSERT INTO {qn(LedgerLeg._meta.db_table)} (transaction_id, account_id, amount, currency, occurred_at)"
         " SELECT t.id, a.id, v.amount, v.currency, t.occurred_at FROM t CROSS JOIN"
         " unnest(%s::text[], %s::text[], %s::bigint[], %s::text[]) AS v(code, stripe_account, amount, currency)"
-        f" JOIN {qn(Account._meta.db_table)} a ON a.code = v.code AND a.stripe_account = v.stripe_account"
+        f" CROSS JOIN LATERAL (SELECT id FROM {qn(Account._meta.db_table)}"
+        " WHERE code = v.code AND stripe_account = v.stripe_account LIMIT 1) a"
         " RETURNING 1)"
     )
     if row_model is not None:
