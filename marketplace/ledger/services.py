@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
 
@@ -316,25 +316,22 @@ def _insert_posting(
         if txn_id is None:
             return None, 0
         return txn_id, len(legs) - len(_insert_legs(txn_id, list(legs), occurred_at))
+    db = connections[DEFAULT_DB_ALIAS]  # once: each attribute read through `connection` looks it up
     when = LedgerTransaction._meta.get_field("occurred_at")
-    row_values: list[Any] = []
-    if with_row is not None:
-        row_values = [f.get_db_prep_save(f.pre_save(with_row, True), connection) for f in _row_fields(type(with_row))]
-    sql = _posting_sql(bool(lock_key), type(with_row) if with_row is not None else None)
     params: list[Any] = [
         *([lock_key] if lock_key else []),
         source_id,
         kind,
         description,
-        when.get_db_prep_value(occurred_at, connection),
-        when.get_db_prep_value(created_at, connection),
+        when.get_db_prep_value(occurred_at, db),
+        when.get_db_prep_value(created_at, db),
         reverses_id,
-        [str(leg.account.code) for leg in legs],
-        [leg.account.stripe_account for leg in legs],
-        [leg.amount for leg in legs],
-        [leg.currency for leg in legs],
-        *row_values,
     ]
+    for leg in legs:
+        params += [str(leg.account.code), leg.account.stripe_account, leg.amount, leg.currency]
+    if with_row is not None:
+        params += [f.get_db_prep_save(f.pre_save(with_row, True), db) for f in _row_fields(type(with_row))]
+    sql = _posting_sql(bool(lock_key), type(with_row) if with_row is not None else None, len(legs))
     with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -344,12 +341,13 @@ def _insert_posting(
 
 
 @functools.cache
-def _posting_sql(locked: bool, row_model: type[Model] | None) -> str:
+def _posting_sql(locked: bool, row_model: type[Model] | None, legs: int) -> str:
     """The posting's statement (Postgres) for its shape: with the seller's lock or not, with a row
-    of `row_model` or not. Built once: its text is what Postgres prepares.
+    of `row_model` or not, with its number of legs. Built once: its text is what Postgres prepares.
 
-    Table names are the models', quoted; every value is a parameter. The legs come as four arrays
-    (unnest), so the text is the same whatever their number."""
+    Table names are the models', quoted; every value is a parameter. The legs are rows of a
+    VALUES list, one text per number of legs (two to six): scalar parameters cost the client less
+    to send than arrays (about 20 us a posting), and the plan knows how many legs there are."""
     qn = connection.ops.quote_name
     sql = (
         f"WITH k AS ({_LOCK_SQL if locked else 'SELECT 1'}),"  # noqa: S608
@@ -359,7 +357,8 @@ def _posting_sql(locked: bool, row_model: type[Model] | None) -> str:
         " RETURNING id, occurred_at),"
         f" l AS (INSERT INTO {qn(LedgerLeg._meta.db_table)} (transaction_id, account_id, amount, currency, occurred_at)"
         " SELECT t.id, a.id, v.amount, v.currency, t.occurred_at FROM t CROSS JOIN"
-        " unnest(%s::text[], %s::text[], %s::bigint[], %s::text[]) AS v(code, stripe_account, amount, currency)"
+        f" (VALUES {', '.join(['(%s::text, %s::text, %s::bigint, %s::text)'] * legs)})"
+        " AS v(code, stripe_account, amount, currency)"
         f" CROSS JOIN LATERAL (SELECT id FROM {qn(Account._meta.db_table)}"
         " WHERE code = v.code AND stripe_account = v.stripe_account LIMIT 1) a"
         " RETURNING 1)"
