@@ -54,11 +54,18 @@ class LedgerTransaction(models.Model):
     description = models.TextField(blank=True, default="")
     occurred_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
-    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    # Indexed by `ledger_transaction_reversed_once` alone: the few corrections, not a NULL for every
+    # posting (a OneToOneField's unique index holds one per row).
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by", db_index=False
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["source_id", "kind"], name="ledger_transaction_unique_source"),
+            models.UniqueConstraint(
+                fields=["reverses"], condition=models.Q(reverses__isnull=False), name="ledger_transaction_reversed_once"
+            ),
         ]
 
     def __str__(self) -> str:
