@@ -291,8 +291,8 @@ def _insert_posting(
     """The transaction and its legs in one statement on Postgres (one round trip, planned once per
     connection: `marketplace.prepared`): `INSERT ... ON CONFLICT DO NOTHING RETURNING id` of the transaction,
     and in the same statement the legs whose accounts exist, each account looked up by its unique key
-    (code, Stripe account) in a subquery of its own: joined instead, the plan scanned every account
-    when the table had no statistics yet.
+    (code, Stripe account) in a subquery of its own: joined instead, the plan read every account row
+    while the table had no statistics yet (migration 0004 says the same of the legs' trigger).
 
     Returns the new id, or None when the source (or the reversed transaction) is taken, and how many
     legs were written (fewer than given when an account does not exist yet). The ORM cannot say
