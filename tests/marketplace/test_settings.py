@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,39 @@ def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
     )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("threshold", "options"),
+    [
+        (None, {"prepare_threshold": 2, "options": "-c plan_cache_mode=force_generic_plan"}),
+        ("", {"prepare_threshold": None}),
+    ],
+)
+def test_production_configures_its_database_as_the_other_settings_do(threshold: str | None, options: Any) -> None:
+    """Prepared statements with one generic plan (`marketplace.prepared`) in production too, and
+    neither when `DB_PREPARE_THRESHOLD` is empty (behind a pooler that cannot keep them)."""
+    env = {k: v for k, v in os.environ.items() if k != "DB_PREPARE_THRESHOLD"}
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": "x7!" + "k2Pq9vZr4tLm8wNb3yHc6jFd1sGa5eUo0iXy" * 2,
+        "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+        "DATABASE_URL": "postgres://shop@db.internal:5432/shop",
+    }
+    if threshold is not None:
+        env["DB_PREPARE_THRESHOLD"] = threshold
+    code = (
+        "import django, json; django.setup(); from django.conf import settings;"
+        " print(json.dumps(settings.DATABASES['default']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    database = json.loads(result.stdout)
+    assert database["OPTIONS"] == options
+    assert database["CONN_MAX_AGE"] >= 60
+    assert database["CONN_HEALTH_CHECKS"] is True
 
 
 def test_connections_are_kept_alive() -> None:
