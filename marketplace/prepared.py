@@ -12,13 +12,13 @@ statement once a connection has run it `prepare_threshold` times (the `DATABASES
 transaction-pooling PgBouncer older than 1.21, where a prepared statement may not be on the next
 server connection).
 
-Prepared is not yet planned once: by default Postgres plans a prepared statement anew for its
-values on every run while its generic plan looks costlier than those. The posting's does once its
-legs' accounts are looked up by key (the legs come as arrays of unknown length, guessed at ten:
-800 runs, 800 plans). The connections therefore set `plan_cache_mode = force_generic_plan`
-(config/settings/base.py): every statement here is a lookup or a write by key, whose one plan fits
-every value. It touches only prepared statements, and only these are prepared. Measured as above,
-with the seller's lock and mirror row: 525-547 us planned each run, 357-370 us on the one plan.
+Prepared is not yet planned once: Postgres plans a prepared statement for its values on its first
+five runs, and after them on every run whose generic plan looks costlier than those plans. The
+posting's did on every run while its legs came as arrays with their accounts looked up by key (an
+array parameter's length is guessed at ten, so the generic plan looked up ten accounts: 800 runs,
+800 plans). Its legs are therefore a VALUES list of their own length (`ledger.services`), and a test
+checks that it runs on its generic plan. Measured as above, with the seller's lock and mirror row:
+525-547 us planned each run, 357-370 us on the generic plan.
 
 Only SQL written for it goes through it: server-side binding sends `%s` as `$n` parameters, which
 not every ORM-built statement accepts (Django's own reason for binding on the client).

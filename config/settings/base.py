@@ -119,10 +119,6 @@ def database(default_url: str | None = None) -> dict[str, Any]:
         # PgBouncer before 1.21).
         threshold = env.str("DB_PREPARE_THRESHOLD", default="2")
         options["prepare_threshold"] = int(threshold) if threshold else None
-        if threshold:
-            # ... and plans it once (`prepared` says why). Only prepared statements are affected.
-            flag = "-c plan_cache_mode=force_generic_plan"
-            options["options"] = f"{options['options']} {flag}" if options.get("options") else flag
     if db["ENGINE"] == "django.db.backends.sqlite3":
         # The demo's SQLite is written by several requests at once (a success page, and the webhook
         # intake whose eager tasks write too). WAL: readers never wait for the writer. IMMEDIATE: a

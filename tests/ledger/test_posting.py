@@ -351,15 +351,15 @@ def test_a_posting_writes_its_mirror_row_once_in_its_own_statement(
 @pytest.mark.django_db
 def test_the_posting_statement_is_prepared_once_per_connection() -> None:
     """Planned once, run many times: Postgres lists it among the connection's prepared statements
-    after `prepare_threshold` runs, runs it on its one generic plan (never planned anew for its
-    values: `plan_cache_mode`, config/settings/base.py), and every run is still seen by Django
-    (counted, logged)."""
+    after `prepare_threshold` runs, runs it on its generic plan once Postgres has tried five plans
+    for values (not on a plan made anew for each run, as when the legs came as arrays), and every
+    run is still seen by Django (counted, logged)."""
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        for n in range(8):
+        for n in range(12):
             _post(source_id=f"ch_prep{n}")
-    assert len([q for q in queries if "ledger_ledgertransaction" in q["sql"]]) >= 8
+    assert len([q for q in queries if "ledger_ledgertransaction" in q["sql"]]) >= 12
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
@@ -368,5 +368,5 @@ def test_the_posting_statement_is_prepared_once_per_connection() -> None:
         rows = cursor.fetchall()
     assert len(rows) == 1
     generic_plans, custom_plans = rows[0]
-    assert custom_plans == 0
+    assert custom_plans <= 5
     assert generic_plans >= 4

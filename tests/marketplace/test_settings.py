@@ -53,13 +53,13 @@ def test_production_settings_refuse_to_start_without_a_secret_key() -> None:
 @pytest.mark.parametrize(
     ("threshold", "options"),
     [
-        (None, {"prepare_threshold": 2, "options": "-c plan_cache_mode=force_generic_plan"}),
+        (None, {"prepare_threshold": 2}),
         ("", {"prepare_threshold": None}),
     ],
 )
 def test_production_configures_its_database_as_the_other_settings_do(threshold: str | None, options: Any) -> None:
-    """Prepared statements with one generic plan (`marketplace.prepared`) in production too, and
-    neither when `DB_PREPARE_THRESHOLD` is empty (behind a pooler that cannot keep them)."""
+    """Prepared statements (`marketplace.prepared`) in production too, and none when
+    `DB_PREPARE_THRESHOLD` is empty (behind a pooler that cannot keep them)."""
     env = {k: v for k, v in os.environ.items() if k != "DB_PREPARE_THRESHOLD"}
     env |= {
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
