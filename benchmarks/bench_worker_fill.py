@@ -5,7 +5,7 @@ takes them in that order too (Redis queues are FIFO):
 
 - `bare`: `count` bare one-row tasks (`bench_handlers.one_row`), ids `index * 1_000_000 + i`
   where `index` is the block's position among the bare blocks;
-- `plain`: `count` `customer.updated` events stored through the intake's own service
+- `plain`: `count` `customer.created` events stored through the intake's own service
   (`webhook_event_store`), each enqueued as the intake does (through the relay, which gathers
   the ids stored within its linger into worker messages of up to `WEBHOOK_TASK_BATCH`, and is
   flushed at the end of the block); one row per event (no ledger);

@@ -5,13 +5,14 @@ checks state before acting: the "paid" path re-reads the session from Stripe (wi
 expanded) and goes through `order_mark_paid`, which the success page uses too; the others only
 move an order forward from `pending_payment` or link its payment. The seller's side of the money
 (`transfer.created`, `application_fee.created`) is `payouts.webhooks`. Each reads `data.object`
-as the gateway's typed object (`event.stripe_object`).
+as the gateway's typed object (`event.stripe_object`). One more keeps "Buy now" current: a buyer's
+cards changed at Stripe (`buyer_cards_changed`).
 """
 
 from __future__ import annotations
 
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import Charge, CheckoutSession, PaymentError, PaymentIntent
+from marketplace.gateway.types import Charge, CheckoutSession, Customer, PaymentError, PaymentIntent, PaymentMethod
 from marketplace.webhooks.models import WebhookEvent
 from marketplace.webhooks.registry import webhook_handler
 from orders import services
@@ -68,6 +69,24 @@ def buyer_sentence(error: PaymentError | None) -> str:
     if error is not None and error.type == "card_error" and error.message:
         return error.message
     return "The payment did not go through. Try again, or use another card."
+
+
+@webhook_handler("payment_method.attached", "payment_method.detached", "customer.updated")
+def buyer_cards_changed(event: WebhookEvent) -> None:
+    """A buyer's saved cards changed at Stripe, whoever changed them: a card attached (a Checkout
+    payment that saved it), detached, or a new default (`invoice_settings`). The "Buy now" offer
+    remembered for the buyer is forgotten. Other changes of a customer (its email) are not about cards;
+    a connected account's own customers are not our buyers."""
+    if event.account:
+        return
+    if event.type == "customer.updated":
+        if "invoice_settings" in event.previous_attributes:
+            saved_cards.buyer_cards_changed(customer=event.stripe_object(Customer).id)
+        return
+    card = event.stripe_object(PaymentMethod)
+    customer = card.customer or event.previous_attributes.get("customer")  # detached: the one it left
+    if isinstance(customer, str) and customer:
+        saved_cards.buyer_cards_changed(customer=customer)
 
 
 @webhook_handler("charge.succeeded")

@@ -34,7 +34,8 @@ from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 
 SETUP_LIFETIME = timedelta(minutes=30)
-# How long a listing page's "Buy now" offer may show a card saved elsewhere late (see `default_card_for`).
+# How long a listing page's "Buy now" offer is remembered if Stripe's event of a change made
+# elsewhere never comes (see `default_card_for`).
 BUY_NOW_CARD_SECONDS = 300
 AUTH_FAILED = (
     "Your bank could not confirm it was you (3-D Secure), so nothing was charged. Try again, or use another card."
@@ -96,8 +97,15 @@ def _offer_key(customer: str) -> str:
 
 
 def _cards_changed(customer: str) -> None:
-    """The buyer changed their cards here: the next listing page asks Stripe again."""
+    """The buyer's cards changed, here or at Stripe: the next listing page asks Stripe again."""
     cache.delete(_offer_key(customer))
+
+
+def buyer_cards_changed(*, customer: str) -> None:
+    """Stripe says `customer`'s cards changed (`orders.webhooks.buyer_cards_changed`): a card
+    saved by a Checkout payment, or removed or made default in the Dashboard. Forgets the
+    remembered "Buy now" offer, as a change made here does."""
+    _cards_changed(customer)
 
 
 def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_url: str) -> str:
@@ -176,8 +184,9 @@ def default_card_for(*, user: Any) -> SavedCard | None:
 
     Every listing page a signed-in buyer with a Stripe Customer opens asks this, and asking Stripe
     is two calls, so the answer is remembered for `BUY_NOW_CARD_SECONDS`: forgotten at once when the
-    buyer saves, removes or picks a default card here, and refreshed by the cards page. A card saved
-    elsewhere (a Checkout payment) shows within that time; "Buy now" with one removed elsewhere is
+    buyer saves, removes or picks a default card here, when Stripe's event says the cards changed
+    elsewhere (a card saved by a Checkout payment, removed or made default in the Dashboard), and
+    refreshed by the cards page. "Buy now" with a card removed elsewhere before its event came is
     refused ("No such saved card") and forgets the offer, and the buyer pays through the cart."""
     customer = _customer_of(user)
     if customer is None:

@@ -131,3 +131,47 @@ def test_the_buy_now_offer_is_remembered_and_forgotten_when_the_buyer_changes_ca
     with pytest.raises(NotFound):
         saved_cards.buy_now(buyer=buyer, listing_id=0, payment_method=offered.id, attempt="a", return_url=RETURN_URL)
     assert saved_cards.default_card_for(user=buyer) is None
+
+
+def test_the_buy_now_offer_is_forgotten_when_stripe_says_the_cards_changed_elsewhere(sandbox_webhooks: Any) -> None:
+    """Cards changed at Stripe, not here (a card saved by a Checkout payment, a default or a removal
+    in the Dashboard): Stripe's signed events forget the remembered offer, so the next listing page
+    offers the card as it is now, not for up to `BUY_NOW_CARD_SECONDS` the one before. A change of
+    the customer that is not about cards (its email) leaves the offer remembered."""
+    from django.core.cache import cache
+
+    from marketplace.webhooks.models import WebhookEvent
+
+    stripe = client_for(sandbox_webhooks)
+    buyer = UserFactory()
+    customer = buyer_customer_ensure(user=buyer)
+    key = saved_cards._offer_key(customer)
+    first = saved_card(sandbox_webhooks, buyer, "pm_card_visa")
+
+    def processed(event_type: str) -> int:
+        return WebhookEvent.objects.filter(type=event_type, status="processed").count()
+
+    def offer() -> str | None:
+        card = saved_cards.default_card_for(user=buyer)
+        return card.id if card else None
+
+    assert wait_until(lambda: processed("payment_method.attached") == 1)
+    assert offer() == first
+    assert cache.get(key) is not None
+
+    second = saved_card(sandbox_webhooks, buyer, "pm_card_mastercard")
+    assert wait_until(lambda: cache.get(key) is None)
+    assert offer() == second  # the newest, while the customer has no default
+
+    stripe.v1.customers.update(customer, params={"invoice_settings": {"default_payment_method": first}})
+    assert wait_until(lambda: cache.get(key) is None)
+    assert offer() == first
+
+    updated = processed("customer.updated")
+    stripe.v1.customers.update(customer, params={"email": "new@example.com"})
+    assert wait_until(lambda: processed("customer.updated") == updated + 1)
+    assert cache.get(key) is not None
+
+    stripe.v1.payment_methods.detach(first)
+    assert wait_until(lambda: cache.get(key) is None)
+    assert offer() == second
