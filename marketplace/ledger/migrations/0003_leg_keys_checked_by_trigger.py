@@ -17,7 +17,8 @@ from django.db import migrations, models
 
 from marketplace.ledger.migrations._postgres import PostgresRunSQL
 
-FORWARD = """
+# The legs' trigger function as of this migration (0004 derives its own from it).
+LEGS_BELONG = """
 CREATE OR REPLACE FUNCTION ledger_legs_belong() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     bad RECORD;
@@ -48,10 +49,15 @@ BEGIN
     END IF;
 END
 $$;
+"""
 
+FORWARD = (
+    LEGS_BELONG
+    + """
 CREATE TRIGGER ledger_account_undeletable
     BEFORE DELETE ON ledger_account FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
 """
+)
 
 BACKWARD = """
 DROP TRIGGER ledger_account_undeletable ON ledger_account;
