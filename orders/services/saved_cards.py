@@ -96,16 +96,11 @@ def _offer_key(customer: str) -> str:
     return f"buy-now-card:{customer}"
 
 
-def _cards_changed(customer: str) -> None:
-    """The buyer's cards changed, here or at Stripe: the next listing page asks Stripe again."""
-    cache.delete(_offer_key(customer))
-
-
 def buyer_cards_changed(*, customer: str) -> None:
-    """Stripe says `customer`'s cards changed (`orders.webhooks.buyer_cards_changed`): a card
-    saved by a Checkout payment, or removed or made default in the Dashboard. Forgets the
-    remembered "Buy now" offer, as a change made here does."""
-    _cards_changed(customer)
+    """`customer`'s cards changed, here or at Stripe (`orders.webhooks.buyer_cards_changed`: a card
+    saved by a Checkout payment, removed or made default in the Dashboard): the remembered "Buy
+    now" offer is forgotten, and the next listing page asks Stripe again."""
+    cache.delete(_offer_key(customer))
 
 
 def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_url: str) -> str:
@@ -139,7 +134,7 @@ def saved_card_setup_finish(*, user: Any, session_id: str) -> SavedCard | None:
     seti = session.setup_intent
     if isinstance(seti, str) or seti is None or seti.status != "succeeded" or not seti.payment_method:
         return None
-    _cards_changed(customer)
+    buyer_cards_changed(customer=customer)
     current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     if current is None:
         gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=seti.payment_method)
@@ -156,7 +151,8 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
     except InvalidInput:
         pm = None
     if pm is None or pm.customer != customer:
-        _cards_changed(customer)  # e.g. a "Buy now" offer of a card removed elsewhere: ask Stripe next time
+        # e.g. a "Buy now" offer of a card removed elsewhere: ask Stripe next time
+        buyer_cards_changed(customer=customer)
         raise NotFound("No such saved card.")
     return customer, pm
 
@@ -164,7 +160,7 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
 def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
     customer, pm = _own_card(user, payment_method)
     gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=pm.id)
-    _cards_changed(customer)
+    buyer_cards_changed(customer=customer)
     card = _card(pm, pm.id)
     assert card is not None
     return card
@@ -173,7 +169,7 @@ def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
 def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
     customer, pm = _own_card(user, payment_method)
     gateway_cards.payment_method_detach(payment_method=pm.id)
-    _cards_changed(customer)
+    buyer_cards_changed(customer=customer)
     card = _card(pm, None)
     assert card is not None
     return card
