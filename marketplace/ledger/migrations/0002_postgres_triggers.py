@@ -21,7 +21,35 @@ from django.db import migrations
 
 from marketplace.ledger.migrations._postgres import PostgresRunSQL
 
-FORWARD = """
+# The legs' trigger function as of this migration (0003 restores it when it is unapplied).
+LEGS_BELONG = """
+CREATE FUNCTION ledger_legs_belong() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad RECORD;
+BEGIN
+    SELECT l.transaction_id, l.occurred_at AS leg_time, t.occurred_at AS txn_time, t.xact_id, t.id IS NULL AS orphan
+        INTO bad
+        FROM new_legs l LEFT JOIN ledger_ledgertransaction t ON t.id = l.transaction_id
+        WHERE t.id IS NULL OR t.xact_id <> pg_current_xact_id() OR l.occurred_at IS DISTINCT FROM t.occurred_at
+        LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    ELSIF bad.orphan THEN
+        RAISE EXCEPTION 'ledger transaction % does not exist', bad.transaction_id
+            USING ERRCODE = 'foreign_key_violation';
+    ELSIF bad.xact_id <> pg_current_xact_id() THEN
+        RAISE EXCEPTION 'ledger transaction % is already committed: it cannot gain legs (post a new transaction)',
+            bad.transaction_id USING ERRCODE = 'restrict_violation';
+    ELSE
+        RAISE EXCEPTION 'a leg of ledger transaction % says it occurred at %, the transaction at %',
+            bad.transaction_id, bad.leg_time, bad.txn_time USING ERRCODE = 'check_violation';
+    END IF;
+END
+$$;
+"""
+
+FORWARD = (
+    """
 ALTER TABLE ledger_ledgertransaction ADD COLUMN xact_id xid8 NOT NULL DEFAULT pg_current_xact_id();
 
 CREATE FUNCTION ledger_transaction_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -48,31 +76,9 @@ $$;
 CREATE CONSTRAINT TRIGGER ledger_transaction_balanced
     AFTER INSERT ON ledger_ledgertransaction DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION ledger_transaction_balanced();
-
-CREATE FUNCTION ledger_legs_belong() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    bad RECORD;
-BEGIN
-    SELECT l.transaction_id, l.occurred_at AS leg_time, t.occurred_at AS txn_time, t.xact_id, t.id IS NULL AS orphan
-        INTO bad
-        FROM new_legs l LEFT JOIN ledger_ledgertransaction t ON t.id = l.transaction_id
-        WHERE t.id IS NULL OR t.xact_id <> pg_current_xact_id() OR l.occurred_at IS DISTINCT FROM t.occurred_at
-        LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    ELSIF bad.orphan THEN
-        RAISE EXCEPTION 'ledger transaction % does not exist', bad.transaction_id
-            USING ERRCODE = 'foreign_key_violation';
-    ELSIF bad.xact_id <> pg_current_xact_id() THEN
-        RAISE EXCEPTION 'ledger transaction % is already committed: it cannot gain legs (post a new transaction)',
-            bad.transaction_id USING ERRCODE = 'restrict_violation';
-    ELSE
-        RAISE EXCEPTION 'a leg of ledger transaction % says it occurred at %, the transaction at %',
-            bad.transaction_id, bad.leg_time, bad.txn_time USING ERRCODE = 'check_violation';
-    END IF;
-END
-$$;
-
+"""  # noqa: S608 - constant text, no value is formatted in
+    + LEGS_BELONG
+    + """
 -- Once per INSERT statement, over all the legs it wrote (a posting writes its legs in one statement).
 CREATE TRIGGER ledger_legs_belong
     AFTER INSERT ON ledger_ledgerleg REFERENCING NEW TABLE AS new_legs
@@ -95,6 +101,7 @@ CREATE TRIGGER ledger_account_identity_immutable
           OR OLD.kind IS DISTINCT FROM NEW.kind)
     EXECUTE FUNCTION ledger_refuse_change();
 """
+)
 
 BACKWARD = """
 DROP TRIGGER ledger_account_identity_immutable ON ledger_account;

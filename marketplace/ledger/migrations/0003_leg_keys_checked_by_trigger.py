@@ -12,10 +12,14 @@ INSERT statement over all its legs; and an account can no longer be deleted (not
 a foreign key refused it while it had legs). Transactions and legs were already undeletable.
 """
 
+import importlib
+
 import django.db.models.deletion
 from django.db import migrations, models
 
 from marketplace.ledger.migrations._postgres import PostgresRunSQL
+
+_0002 = importlib.import_module("marketplace.ledger.migrations.0002_postgres_triggers")
 
 # The legs' trigger function as of this migration (0004 derives its own from it).
 LEGS_BELONG = """
@@ -61,31 +65,7 @@ CREATE TRIGGER ledger_account_undeletable
 
 BACKWARD = """
 DROP TRIGGER ledger_account_undeletable ON ledger_account;
-
-CREATE OR REPLACE FUNCTION ledger_legs_belong() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    bad RECORD;
-BEGIN
-    SELECT l.transaction_id, l.occurred_at AS leg_time, t.occurred_at AS txn_time, t.xact_id, t.id IS NULL AS orphan
-        INTO bad
-        FROM new_legs l LEFT JOIN ledger_ledgertransaction t ON t.id = l.transaction_id
-        WHERE t.id IS NULL OR t.xact_id <> pg_current_xact_id() OR l.occurred_at IS DISTINCT FROM t.occurred_at
-        LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    ELSIF bad.orphan THEN
-        RAISE EXCEPTION 'ledger transaction % does not exist', bad.transaction_id
-            USING ERRCODE = 'foreign_key_violation';
-    ELSIF bad.xact_id <> pg_current_xact_id() THEN
-        RAISE EXCEPTION 'ledger transaction % is already committed: it cannot gain legs (post a new transaction)',
-            bad.transaction_id USING ERRCODE = 'restrict_violation';
-    ELSE
-        RAISE EXCEPTION 'a leg of ledger transaction % says it occurred at %, the transaction at %',
-            bad.transaction_id, bad.leg_time, bad.txn_time USING ERRCODE = 'check_violation';
-    END IF;
-END
-$$;
-"""
+""" + _0002.LEGS_BELONG.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
 
 
 class Migration(migrations.Migration):
