@@ -10,7 +10,9 @@ takes them in that order too (Redis queues are FIFO):
   the ids stored within its linger into worker messages of up to `WEBHOOK_TASK_BATCH`, and is
   flushed at the end of the block); one row per event (no ledger);
 - `money`: the same with `--money`'s mix (two thirds transfer and application fee events: a
-  mirror row and a ledger posting each).
+  mirror row and a ledger posting each);
+- `unposted`: the same events as `money`, under the types whose handlers leave the ledger out
+  (`bench_handlers.UNPOSTED`): postings off.
 
 Event ids start with `evt_<label>_`, so the benchmark can time each block from `processed_at`.
 """
@@ -33,7 +35,7 @@ def main() -> None:
     from django.db import connection
 
     from benchmarks import bench_webhooks
-    from benchmarks.bench_handlers import BARE_TASK_TABLE, one_row
+    from benchmarks.bench_handlers import BARE_TASK_TABLE, UNPOSTED, one_row
     from marketplace import gateway
     from marketplace.webhooks import broker, services
     from marketplace.webhooks.relay import relay
@@ -50,9 +52,11 @@ def main() -> None:
             broker.publish(one_row, [(start + i,) for i in range(count)])
             bare_blocks += 1
             continue
-        bench_webhooks.MONEY_MIX = kind == "money"
+        bench_webhooks.MONEY_MIX = kind in ("money", "unposted")
         for i in range(count):
             event_type, obj = bench_webhooks.bench_object(i, label)
+            if kind == "unposted":
+                event_type = UNPOSTED.get(event_type, event_type)
             body = json.dumps(
                 {
                     "id": f"evt_{label}_{uuid.uuid4().hex[:22]}",
