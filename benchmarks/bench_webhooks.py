@@ -525,8 +525,16 @@ def worker_bench(env: dict[str, str], bin_dir: Path, args: argparse.Namespace) -
     print(f"ratio worker ({last}) / bare task {ratio:8.2f}   goal >= 0.7 (issue 18): {verdict}")
     if args.money:
         drop = rate["money"] / (rate["unposted"] or 1.0)
+        # Per round too: the blocks of a round run within a minute of each other, so the spread of
+        # these says how far a slow spell of the machine moves the ratio.
+        per_round = []
+        for n in range(args.worker_rounds):
+            (on_count, on_s), (off_count, off_s) = (spans.get(f"r{n}{k}", (0, 0.0)) for k in ("money", "unposted"))
+            if on_s and off_s:
+                per_round.append(f"{((on_count - 1) / on_s) / ((off_count - 1) / off_s):.2f}")
         print(
             f"ratio postings on / off       {drop:8.2f}   goal >= 0.9 (issue 12): {'met' if drop >= 0.9 else 'NOT met'}"
+            f"   (per round: {', '.join(per_round)})"
         )
         print(f"ratio money mix / plain       {rate['money'] / (rate['plain'] or 1.0):8.2f}")
 
