@@ -2,8 +2,7 @@
 
 - `customer_created`: the handler of the plain events (a type the app itself does not handle), one
   real INSERT per event in the handler's transaction, like a handler that records what the event
-  brought (a stand-in row: an auth Group named after it). The worker's rate on these is its rate
-  without ledger postings.
+  brought (a stand-in row: an auth Group named after it): the worker's rate on events of one row.
 - `transfer_mirrored`, `application_fee_mirrored`: the money mix with postings off (issue 12).
   They do what `payouts.webhooks` does for `transfer.created` and `application_fee.created` less
   the ledger: read the typed object, insert its mirror row (`INSERT ... ON CONFLICT DO NOTHING`).
