@@ -2,14 +2,12 @@
 
 The rows carry their own guarantees on Postgres (migration 0002): legs of a transaction sum to zero
 per currency at commit, and transactions and legs can be inserted, never updated or deleted. The
-constraints below hold on every database.
+unique constraints below hold on every database.
 """
 
 from __future__ import annotations
 
 from django.db import models
-from django.db.models.functions import Length, Lower
-from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from marketplace.ledger.chart import AccountCode, AccountRef
@@ -81,7 +79,9 @@ class LedgerLeg(models.Model):
 
     # Both keys are checked by the ledger's own statement trigger, not by foreign key constraints
     # (migration 0003): once per INSERT statement instead of twice per leg at commit, without a
-    # share lock on the platform's accounts, which every posting names.
+    # share lock on the platform's accounts, which every posting names. So are the amount (never 0)
+    # and the currency (three lowercase letters), not by CHECK constraints (migration 0007), which
+    # Postgres plans anew for every INSERT.
     transaction = models.ForeignKey(
         LedgerTransaction, on_delete=models.PROTECT, related_name="legs", db_constraint=False
     )
@@ -94,13 +94,6 @@ class LedgerLeg(models.Model):
     occurred_at = models.DateTimeField()
 
     class Meta:
-        constraints = [
-            models.CheckConstraint(condition=~models.Q(amount=0), name="ledger_leg_amount_not_zero"),
-            models.CheckConstraint(
-                condition=models.Q(Exact(Length("currency"), 3), currency=Lower("currency")),
-                name="ledger_leg_currency_lowercase_iso",
-            ),
-        ]
         indexes = [
             # A balance at a date: one account's legs up to a time, read from the index alone
             # (INCLUDE would say it better, but SQLite warns about it at every start of the demo).

@@ -132,13 +132,18 @@ def test_a_leg_cannot_claim_another_time_than_its_transaction() -> None:
 
 @pytest.mark.django_db(transaction=True, available_apps=LEDGER_ONLY)
 @pytest.mark.parametrize(
-    ("legs", "constraint"),
-    [([(0, 0, "usd"), (1, 0, "usd")], "ledger_leg_amount_not_zero"), ([(0, 1, "USD"), (1, -1, "USD")], "currency")],
-    ids=["zero-amount", "uppercase-currency"],
+    ("legs", "message"),
+    [
+        ([(0, 0, "usd"), (1, 0, "usd")], "has an amount of 0"),
+        ([(0, 1, "USD"), (1, -1, "USD")], "has currency 'USD', not a lowercase ISO 4217 code"),
+        ([(0, 1, "1ab"), (1, -1, "1ab")], "has currency '1ab'"),
+        ([(0, 1, "us"), (1, -1, "us")], "has currency 'us'"),
+    ],
+    ids=["zero-amount", "uppercase-currency", "not-letters", "two-letters"],
 )
-def test_leg_columns_are_checked(legs: list[tuple[int, int, str]], constraint: str) -> None:
+def test_leg_columns_are_checked(legs: list[tuple[int, int, str]], message: str) -> None:
     accounts = _accounts()
-    with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+    with pytest.raises(IntegrityError, match=message), transaction.atomic():
         _raw_transaction([(accounts[i], amount, currency) for i, amount, currency in legs])
 
 
