@@ -78,6 +78,16 @@ def _celery_results_joinable() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _ledger_accounts_forgotten() -> None:
+    """Every test starts with no ledger account ids kept by the process (`ledger.services`): a
+    flush between tests empties the accounts' table, which a posting notices at the cost of a
+    statement that a test counting its statements would not expect."""
+    from marketplace.ledger.services import ledger_forget_known_accounts
+
+    ledger_forget_known_accounts()
+
+
+@pytest.fixture(autouse=True)
 def clean_cache() -> None:
     """Every test starts with no rate-limit counters. allauth counts logins per client address, and
     every test client is 127.0.0.1: left to add up across tests, a run that signs in often enough

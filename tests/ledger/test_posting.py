@@ -370,3 +370,84 @@ def test_the_posting_statement_is_prepared_once_per_connection() -> None:
     generic_plans, custom_plans = rows[0]
     assert custom_plans <= 5
     assert generic_plans >= 4
+
+
+# --- Accounts named by id once this process knows them (`services._KnownAccounts`) ---
+
+KNOWN = pytest.mark.django_db(transaction=True, available_apps=["marketplace.ledger"])
+
+
+def _statements(run: Callable[[], object]) -> list[str]:
+    """What `run` sent, less the transaction's BEGIN and COMMIT."""
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        run()
+    return [q["sql"] for q in queries if q["sql"] not in ("BEGIN", "COMMIT")]
+
+
+def _seller_fee(n: int, currency: str) -> Callable[[], LedgerTransaction]:
+    posting = flows.application_fee(application_fee_id=f"fee_k{n}", seller=SELLER, amount=100 * n, currency=currency)
+    return lambda: ledger_post_one(posting=posting, occurred_at=WHEN, lock_stripe_account=SELLER)
+
+
+@KNOWN
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_once_a_posting_has_committed_later_ones_name_its_accounts_by_id(currency: str) -> None:
+    first = _statements(_seller_fee(1, currency))
+    assert "LATERAL" in first[0]  # looked up by key, then remembered after the commit
+    later = _statements(_seller_fee(2, currency))
+    assert len(later) == 1  # nothing left to remember either
+    assert "LATERAL" not in later[0]
+    assert "pg_relation_filenode" in later[0]
+    # The same legs as a posting that looks its accounts up: the seller paid 100 + 200.
+    assert ledger_balance(account=stripe_balance(SELLER)) == {currency: -300}
+    assert ledger_balance(account=seller_application_fees(SELLER)) == {currency: 300}
+    assert LedgerLeg.objects.count() == 8
+
+
+@KNOWN
+def test_after_the_accounts_table_is_emptied_a_posting_looks_its_accounts_up_again() -> None:
+    """TRUNCATE (a test's flush) gives the table a new file: the ids kept are not used, and the
+    posting is written with accounts created anew."""
+    _seller_fee(1, "usd")()
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE ledger_ledgerleg, ledger_ledgertransaction, ledger_account")
+    statements = _statements(_seller_fee(2, "usd"))
+    assert "pg_relation_filenode" in statements[0]
+    assert any("LATERAL" in sql for sql in statements[1:])
+    assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": -200}
+    assert LedgerTransaction.objects.get().source_id == "fee_k2"
+
+
+@KNOWN
+def test_accounts_created_by_a_rolled_back_posting_are_not_remembered() -> None:
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), transaction.atomic():
+        _seller_fee(1, "usd")()
+        raise Abort
+    assert not Account.objects.exists()
+    statements = _statements(_seller_fee(2, "usd"))
+    assert "LATERAL" in statements[0]
+    assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": -200}
+
+
+@KNOWN
+def test_a_kept_id_the_database_refuses_is_forgotten_so_the_retry_looks_it_up() -> None:
+    """Accounts are never deleted (a trigger refuses it); should one vanish anyway (say, a superuser
+    with triggers off), the legs' trigger refuses the posting, and the event's retry looks up."""
+    from django.db import IntegrityError
+
+    _seller_fee(1, "usd")()
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_account DISABLE TRIGGER ledger_account_undeletable")
+        cursor.execute("DELETE FROM ledger_account WHERE stripe_account = %s", [SELLER])
+        cursor.execute("ALTER TABLE ledger_account ENABLE TRIGGER ledger_account_undeletable")
+    with pytest.raises(IntegrityError, match="does not exist"):
+        _seller_fee(2, "usd")()
+    statements = _statements(_seller_fee(2, "usd"))
+    assert "LATERAL" in statements[0]
+    # The seller's accounts were made anew: only the retried posting is on them.
+    assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": -200}
