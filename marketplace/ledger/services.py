@@ -445,7 +445,7 @@ class _KnownAccounts:
 
 # Per database name: a process may reach several (the benchmarks' scratch databases).
 _known_accounts: dict[str, _KnownAccounts] = {}
-# A bound on what a worker keeps: ~6 accounts a seller, so ids of ~8,000 sellers (a few MB).
+# A bound on what a worker keeps: 4 accounts a seller, so the ids of ~12,000 sellers (a few MB).
 _KNOWN_ACCOUNTS_MAX = 50_000
 
 
