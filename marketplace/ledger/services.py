@@ -338,7 +338,8 @@ def _insert_posting(
         if with_row is None
         else [f.get_db_prep_save(f.pre_save(with_row, True), db) for f in _row_fields(type(with_row))]
     )
-    known = _known_accounts.get(db.settings_dict["NAME"])
+    database = db.settings_dict["NAME"]
+    known = _known_accounts.get(database)
     account_ids = known.ids_of(legs) if known is not None else None
     if known is not None and account_ids is not None:
         params: list[Any] = [*lock, known.filenode, *txn]
@@ -349,12 +350,12 @@ def _insert_posting(
                 cursor.execute(_posting_by_id_sql(bool(lock_key), row_model, len(legs)), [*params, *mirror])
                 row = cursor.fetchone()
         except IntegrityError:
-            _known_accounts.pop(db.settings_dict["NAME"], None)  # an id may be stale: the retry looks them up
+            _known_accounts.pop(database, None)  # an id may be stale: the retry looks them up
             raise
         if row is not None and row[1]:
             return (None, 0) if row[0] is None else (int(row[0]), len(legs))
         # The accounts' table was emptied since the ids were read (a test's flush): look them up.
-        _known_accounts.pop(db.settings_dict["NAME"], None)
+        _known_accounts.pop(database, None)
     params = [*lock, *txn]
     for leg in legs:
         params += [str(leg.account.code), leg.account.stripe_account, leg.amount, leg.currency]
