@@ -28,7 +28,7 @@ from catalog.schemas import (
 )
 from marketplace import money
 from marketplace.errors import InvalidInput
-from marketplace.schemas import Text, errors
+from marketplace.schemas import Id, Text, errors
 from sellers.selectors import seller_for_user
 
 public_router = Router(tags=["listings"], auth=None)
@@ -84,7 +84,7 @@ def _page(queryset: Any, page: int) -> ListingPageOut:
 
 @public_router.get("/listings", response=ListingPageOut, url_name="listings")
 def listings(
-    request: HttpRequest, q: Text = "", category: Text = "", seller: int | None = None, page: int = 1
+    request: HttpRequest, q: Text = "", category: Text = "", seller: Id | None = None, page: int = 1
 ) -> ListingPageOut:
     """What every visitor sees alike: from the storefront's cache (`catalog.cache`) while the catalog is
     unchanged. A profile showed the page's time in its two queries and in building 24 items."""

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
 from marketplace.errors import DomainError, NotFound
+from marketplace.schemas import MAX_ID
 from payments import disputes as services
 from payments import selectors
 from payments.models import REASONS, Dispute, DisputeFile, DisputeFileSide, DisputeStatus
@@ -43,6 +44,8 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
     try:
         seller_id = int(request.GET["seller"]) if request.GET.get("seller") else None
     except ValueError:
+        seller_id = None
+    if seller_id is not None and not 1 <= seller_id <= MAX_ID:  # ignored like a non-number (SQLite overflowed)
         seller_id = None
     qs = selectors.disputes_for_console(status=status, reason=reason, seller_id=seller_id, currency=currency)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -4,6 +4,10 @@ Why `Text`: Postgres refuses NUL characters in text, so a JSON string carrying `
 database as a 500. Its pattern refuses NUL with a 422 in the project's error shape, and the OpenAPI
 document states it, so clients and schemathesis know such strings are not valid input. (A lone
 surrogate such as `\\ud800`, which cannot be encoded to UTF-8, is refused by pydantic itself.)
+
+Why `Id`: a number beyond the database's integers (`?seller=99999999999999999999999`) reached SQLite
+(the demo) as an OverflowError, a 500; every row id fits in a signed 64-bit integer, so a larger
+one is a 422 that says so, in the OpenAPI document too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from pydantic import Field
 NO_NUL_PATTERN = "^[^\\x00]*$"
 
 Text = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
+
+MAX_ID = 2**63 - 1  # BigAutoField's largest, and SQLite's INTEGER's
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class ErrorBody(Schema):

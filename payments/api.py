@@ -16,7 +16,7 @@ from ninja.security import SessionAuth
 from marketplace.errors import InvalidInput, PermissionDenied
 from marketplace.money import format_money
 from marketplace.roles import is_platform_admin
-from marketplace.schemas import errors
+from marketplace.schemas import Id, errors
 from payments import disputes as services
 from payments import selectors
 from payments.models import Dispute, DisputeFileSide, DisputeStatus
@@ -104,7 +104,7 @@ def _console_dispute(request: HttpRequest, dispute_id: int) -> Dispute:
     url_name="console_disputes",
 )
 def console_disputes(
-    request: HttpRequest, status: str = "", reason: str = "", currency: str = "", seller_id: int | None = None
+    request: HttpRequest, status: str = "", reason: str = "", currency: str = "", seller_id: Id | None = None
 ) -> list[ConsoleDisputeOut]:
     """Open disputes by default, soonest evidence deadline first; `status=all` for every one."""
     if status and status not in (*DisputeStatus.values, "all"):
