@@ -88,18 +88,31 @@ def parse_event(body: bytes) -> dict[str, Any]:
     if payload.get("object", "event") != "event":
         raise MalformedEvent("body is not an event")
     event_id, event_type, created = payload.get("id"), payload.get("type"), payload.get("created")
-    if not isinstance(event_id, str) or not event_id or len(event_id) > 255:
+    if not _storable(event_id, 255):
         raise MalformedEvent("event has no id")
-    if not isinstance(event_type, str) or not event_type or len(event_type) > 100:
+    if not _storable(event_type, 100):
         raise MalformedEvent("event has no type")
-    if not isinstance(created, int) or isinstance(created, bool):
+    if not isinstance(created, int) or isinstance(created, bool) or not 0 <= created <= _LAST_SECOND:
         raise MalformedEvent("event has no created time")
     account = payload.get("account")
-    if account is not None and (not isinstance(account, str) or len(account) > 255):
+    if account is not None and not _storable(account, 255, empty=True):
         raise MalformedEvent("event account is not an id")
+    if not str(payload.get("api_version") or "").isprintable():
+        raise MalformedEvent("event api_version is not a version")
     if not isinstance(payload.get("data"), dict):
         raise MalformedEvent("event has no data")
     return payload
+
+
+# The last second Python's datetime can hold (9999-12-31T23:59:59Z): `created` becomes a datetime
+# (`WebhookEvent.created_at`), and a larger number overflowed the column on SQLite (a 500).
+_LAST_SECOND = 253_402_300_799
+
+
+def _storable(value: object, max_length: int, *, empty: bool = False) -> bool:
+    """A string the inbox's columns can hold and the console can show: printable, so no NUL
+    (Postgres refuses it) and no lone surrogate (`"\\ud800"` in JSON, which no database can encode)."""
+    return isinstance(value, str) and (empty or bool(value)) and len(value) <= max_length and value.isprintable()
 
 
 def known_account(account_id: str) -> bool:

@@ -127,6 +127,15 @@ def test_each_endpoint_verifies_with_its_own_secrets(client: Client) -> None:
         b'{"id": "evt_1"}',
         b'{"id": 5, "type": "x", "created": 1, "data": {}}',
         b"\xff\xfe\x00garbage",
+        # Were 500s: what the columns cannot hold (a lone surrogate, NUL), a time beyond datetime's.
+        b'{"id": "evt_\\ud800", "type": "charge.succeeded", "created": 1, "data": {}}',
+        b'{"id": "evt_\\u0000", "type": "charge.succeeded", "created": 1, "data": {}}',
+        b'{"id": "evt_1", "type": "charge.\\u0000", "created": 1, "data": {}}',
+        b'{"id": "evt_1", "type": "x", "account": "acct_\\ud800", "created": 1, "data": {}}',
+        b'{"id": "evt_1", "type": "x", "api_version": "\\ud800", "created": 1, "data": {}}',
+        b'{"id": "evt_1", "type": "x", "created": 1180591620717411303424, "data": {}}',
+        b'{"id": "evt_1", "type": "x", "created": 253402300800, "data": {}}',
+        b'{"id": "evt_1", "type": "x", "created": -1, "data": {}}',
     ],
 )
 def test_a_valid_signature_over_a_malformed_event_is_a_400(client: Client, body: bytes) -> None:
