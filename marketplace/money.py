@@ -15,6 +15,7 @@ and nothing else in the project multiplies or divides by 100.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from marketplace.errors import InvalidInput
@@ -107,18 +108,22 @@ def format_money(amount: int, currency: str) -> str:
     return f"{sign}{code.upper()} {number}"
 
 
-_NUMBER = re.compile(r"^(?P<int>\d{1,3}(?:,\d{3})+|\d+)?(?:\.(?P<frac>\d*))?$")
+# ASCII digits only: `\d` and `int()` also read other scripts' digits, so "100\u0660" (an Arabic-Indic
+# zero, which reads as "100." to a Latin eye) was 1000. Full-width digits, which a Japanese keyboard types,
+# become ASCII by NFKC before this.
+_NUMBER = re.compile(r"^(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.(?P<frac>[0-9]*))?$")
 
 
 def parse_major_units(text: str, currency: str) -> int:
     """A seller's "12.50" in USD -> 1250 cents; "1,000" in JPY -> 1000.
 
     Refuses negatives, signs, exponents, NaN/Infinity, more decimals than the currency has ("1.5" yen,
-    "1.005" dollars) and amounts above Stripe's maximum. Thousands separators must be well placed.
+    "1.005" dollars), digits of other scripts than ASCII (full-width ones are read as ASCII) and amounts
+    above Stripe's maximum. Thousands separators must be well placed.
     """
     code = normalise_currency(currency)
     places = exponent(code)
-    raw = (text or "").strip().replace(" ", "")
+    raw = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "")
     if raw.startswith("-"):
         raise InvalidInput("Enter an amount of zero or more.", code="negative_amount")
     match = _NUMBER.match(raw)

@@ -53,6 +53,8 @@ def test_format_money_for_people(amount: int, currency: str, text: str) -> None:
         ("1,000", "jpy", 1000),
         ("1000.00", "jpy", 1000),  # trailing zeros are not decimals
         ("1.234", "kwd", 1234),
+        ("\uff11\uff10\uff10\uff10", "jpy", 1000),  # full-width digits, as a Japanese keyboard types them
+        ("\uff11\uff12\uff0e\uff15\uff10", "usd", 1250),  # with a full-width full stop
     ],
 )
 def test_parse_major_units(text: str, currency: str, amount: int) -> None:
@@ -74,6 +76,9 @@ def test_parse_major_units(text: str, currency: str, amount: int) -> None:
         ("1,0000", "usd", "invalid_amount"),
         ("abc", "usd", "invalid_amount"),
         ("1000000", "usd", "amount_too_large"),
+        ("100\u0660", "jpy", "invalid_amount"),  # an Arabic-Indic zero reads as "100." and was 1000
+        ("\u0661\u0660\u0660", "usd", "invalid_amount"),
+        ("1\u09e6", "usd", "invalid_amount"),  # a Bengali zero
     ],
 )
 def test_parse_major_units_refuses_what_a_seller_did_not_mean(text: str, currency: str, code: str) -> None:
