@@ -15,6 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import REF_TEMPLATE, NinjaGenerateJsonSchema, OpenAPISchema
+from ninja.parser import Parser
 from ninja.security import SessionAuth
 
 from catalog.api import cart_router, public_router, seller_router
@@ -39,7 +40,7 @@ class AccessibleSwagger(Swagger):
 
 UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})
 COMMON_ERRORS = {
-    "400": "A NUL character in the request, or a body that cannot be parsed (not JSON, a broken form).",
+    "400": "A NUL character in the request, or a body that cannot be parsed (not a JSON object, a broken form).",
     "401": "Not signed in.",
     "403": "CSRF check failed: send the `csrftoken` cookie's value in `X-CSRFToken`.",
     "422": "Invalid input: `error.fields` says which.",
@@ -69,6 +70,19 @@ def _document_common_errors(schema: OpenAPISchema) -> None:
                     operation["responses"].setdefault(status, {"description": description, "content": content})
 
 
+class ObjectBodyParser(Parser):
+    """JSON bodies are objects. ninja hands a body to the operation's schema as it parsed it, and a
+    schema reads a non-object's attributes: `"hello world"` as a listing's patch set its title to
+    `str.title()`'s "Hello World", and `null` as dispute evidence wiped the draft. Anything but an
+    object is now refused before the schema sees it: ninja answers 400, "Cannot parse request body"."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise ValueError("the body is not a JSON object")
+        return data
+
+
 class MarketplaceApi(NinjaAPI):
     def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> OpenAPISchema:
         schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
@@ -83,6 +97,7 @@ api = MarketplaceApi(
     docs=AccessibleSwagger(),
     docs_url="/docs",
     auth=SessionAuth(),
+    parser=ObjectBodyParser(),
 )
 
 

@@ -27,11 +27,13 @@ NUL_IN_INPUT = (
     "Check the link, or retype what you entered."
 )
 UNREADABLE_FORM = "This form could not be read: it is malformed or too large. Reload the page and try again."
+BODY_TOO_LARGE = f"This request's body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes the API reads."
 
 
 class RejectUnreadableInputMiddleware:
     """Answer 400, in words, to a NUL character in the path, the query string or a form field, and to a
-    form Django cannot parse (a broken multipart body, too many fields, too large).
+    form Django cannot parse (a broken multipart body, too many fields, too large) or an API body too
+    large to read.
 
     Postgres refuses NUL in text, so such a value reached the database as a 500 in whichever view read
     it (search, filters, ids in paths, forms). Checking every request once here covers every view,
@@ -51,6 +53,12 @@ class RejectUnreadableInputMiddleware:
             return _bad_request(request, "unreadable_form", UNREADABLE_FORM)
         if has_nul:
             return _bad_request(request, "invalid_characters", NUL_IN_INPUT)
+        if _api_body(request):
+            try:
+                request.body  # noqa: B018 - read now, for the size check Django makes when it is read
+            except SuspiciousOperation:
+                # Over DATA_UPLOAD_MAX_MEMORY_SIZE: read later by the API, it was Django's HTML 400 page.
+                return _bad_request(request, "body_too_large", BODY_TOO_LARGE)
         return self.get_response(request)
 
 
@@ -58,6 +66,15 @@ def _bad_request(request: HttpRequest, code: str, message: str) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"error": {"code": code, "message": message}}, status=400)
     return render(request, "400.html", {"message": message}, status=400)
+
+
+def _api_body(request: HttpRequest) -> bool:
+    """Does the API receive a body it will read whole (JSON: forms are read by `_has_nul`)?"""
+    return (
+        request.path.startswith(API_PREFIX)
+        and request.method not in SAFE_METHODS
+        and request.content_type not in FORM_CONTENT_TYPES
+    )
 
 
 def _has_nul(request: HttpRequest) -> bool:

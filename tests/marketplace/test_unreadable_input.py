@@ -145,3 +145,26 @@ def test_djangos_own_400_uses_the_same_page() -> None:
     response = Client().get("/", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert "We could not read this request" in response.content.decode()
+
+
+@pytest.mark.parametrize("body", ['"hello world"', "null", "[]", "123", "true"])
+def test_an_api_body_that_is_not_a_json_object_is_a_400_and_changes_nothing(body: str) -> None:
+    """A schema read a string's attributes: `"hello world"` set the title to `str.title()`'s "Hello World"."""
+    listing = ListingFactory(title="Blue mug")
+    client = signed_in(listing.seller.user)
+    response = client.patch(f"/api/v1/seller/listings/{listing.pk}", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == "Cannot parse request body"
+    listing.refresh_from_db()
+    assert listing.title == "Blue mug"
+
+
+def test_an_api_body_too_large_to_read_is_a_400_in_the_error_shape(settings: Any) -> None:
+    listing = ListingFactory(title="Blue mug")
+    client = signed_in(listing.seller.user)
+    body = json.dumps({"title": "x" * 3_000_000})  # over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB)
+    response = client.patch(f"/api/v1/seller/listings/{listing.pk}", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "body_too_large"
+    listing.refresh_from_db()
+    assert listing.title == "Blue mug"
