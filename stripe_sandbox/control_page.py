@@ -200,12 +200,19 @@ def _payouts(core: Core, items: list[Obj]) -> str:
 def _sessions(items: list[Obj]) -> str:
     rows = (
         f'<tr><td><a href="/hosted/checkout/{esc(s["id"])}">{esc(s["id"][:24])}…</a></td><td>{esc(s["status"])}</td>'
-        f"<td>{esc(money.format_amount(s['amount_total'], s['currency']))}</td></tr>"
+        f"<td>{esc(_session_total(s))}</td></tr>"
         for s in items
     )
     return _section(
         "sessions", "Checkout sessions", "", _table("Checkout sessions", ["ID", "Status", "Total"], rows, "None yet.")
     )
+
+
+def _session_total(session: Obj) -> str:
+    """A setup session (saving a card) has no amount and no currency: nothing to show."""
+    if session.get("currency") is None or session.get("amount_total") is None:
+        return "—"
+    return money.format_amount(session["amount_total"], session["currency"])
 
 
 def _events(items: list[Obj]) -> str:

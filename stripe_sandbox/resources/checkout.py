@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 from ..core import Core, Ctx, Route
@@ -215,8 +216,9 @@ def _subscription_session_create(
         )
     sd = dict(p.get("subscription_data") or {})
     if sd.get("application_fee_percent") is not None:
-        sd["application_fee_percent"] = billing.parse_percent(
-            sd["application_fee_percent"], "subscription_data[application_fee_percent]"
+        # Checked now, kept as its text: the session is saved in the state file (JSON), which has no Decimal.
+        sd["application_fee_percent"] = str(
+            billing.parse_percent(sd["application_fee_percent"], "subscription_data[application_fee_percent]")
         )
     td = sd.get("transfer_data")
     if td:
@@ -462,7 +464,9 @@ def _pay_subscription(core: Core, session: Obj, pm_name: str, owner: str, email:
             customer=customer,
             items=[(li["price"], li["quantity"]) for li in session["_line_items"]],
             default_payment_method=pm["id"],
-            application_fee_percent=sd.get("application_fee_percent"),
+            application_fee_percent=(
+                Decimal(sd["application_fee_percent"]) if sd.get("application_fee_percent") is not None else None
+            ),
             transfer_data=sd.get("transfer_data"),
             metadata=sd.get("metadata") or {},
             description=sd.get("description"),

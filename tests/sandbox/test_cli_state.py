@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import stripe
 
 from stripe_sandbox import Sandbox
 
-from .helpers import client_for
+from .helpers import client_for, control, fetch_no_redirect, onboarded_account
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,3 +84,45 @@ def test_lists_after_a_restart_keep_their_order_and_scope(tmp_path: Path) -> Non
         assert listed == [later, *reversed(mine)]
         connected = client.v1.customers.list(params={"limit": 10}, options={"stripe_account": acct.id}).data
         assert [c.id for c in connected] == [theirs]
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_subscription_and_a_saved_card_are_saved_and_shown(tmp_path: Path, currency: str) -> None:
+    """A subscription session kept its fee percent as a Decimal, which the state file (JSON) could not
+    hold: every later write failed, and the demo's hosted pages answered 500 from the first subscription
+    on. A setup session (saving a card) has no currency, and the control page failed on it."""
+    state = str(tmp_path / "subscriptions.json")
+    with Sandbox(state_file=state) as sb:
+        client = client_for(sb)
+        seller = onboarded_account(client, sb)
+        buyer = client.v1.customers.create(params={"email": "b@example.com"})
+        session = client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": buyer.id,
+                "success_url": "http://app/ok",
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": currency,
+                            "unit_amount": 2_000,
+                            "product_data": {"name": "Coffee box"},
+                            "recurring": {"interval": "month"},
+                        },
+                        "quantity": 1,
+                    }
+                ],
+                "subscription_data": {"application_fee_percent": "12.5", "transfer_data": {"destination": seller}},
+            }
+        )
+        assert control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")["status"] == "succeeded"
+        setup = client.v1.checkout.sessions.create(
+            params={"mode": "setup", "customer": buyer.id, "success_url": "http://app/ok"}
+        )
+        assert control(sb, f"checkout/sessions/{setup.id}/pay", card="4242424242424242")["status"] == "succeeded"
+        status, _, page = fetch_no_redirect(f"{sb.url}/_sandbox/")
+        assert status == 200 and setup.id[:24] in page
+    with Sandbox(state_file=state) as sb:
+        subscription = client_for(sb).v1.checkout.sessions.retrieve(session.id).subscription
+        assert client_for(sb).v1.subscriptions.retrieve(subscription).application_fee_percent == 12.5
+        assert fetch_no_redirect(f"{sb.url}/_sandbox/")[0] == 200
