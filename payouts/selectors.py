@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -265,9 +265,10 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
 def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
     """The seller's paid orders, newest first, each annotated from its own rows (one payment may
     pay several shops' orders, so nothing is read off the payment): `refunded` (its succeeded
-    refunds), `disputed` (its lost disputes) and `fee_refunded` (the platform's fee given back to
-    this seller on the payment). One query per page.
-    Net = `amount_total` - (`application_fee_amount` - `fee_refunded`) - `refunded` - `disputed`."""
+    refunds), `disputed` (its lost disputes), `fee_refunded` (the platform's fee given back to
+    this seller on the payment) and `fee_kept` (the fee less what was given back: what the page
+    shows, so that each row adds up). One query per page.
+    Net = `amount_total` - `fee_kept` - `refunded` - `disputed`."""
     fee_refunded = (
         ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"), account=OuterRef("seller__stripe_account_id"))
         .values("payment_id")
@@ -293,13 +294,15 @@ def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
             refunded=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
             disputed=Coalesce(Subquery(disputed, output_field=IntegerField()), Value(0)),
         )
+        .annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
         .order_by("-paid_at", "-id")
     )
 
 
 def order_net(order: Order) -> int:
-    fee = order.application_fee_amount - int(getattr(order, "fee_refunded", 0))
-    return order.amount_total - fee - int(getattr(order, "refunded", 0)) - int(getattr(order, "disputed", 0))
+    """An order of `earnings_per_order`: its sale less what the seller gave up on it."""
+    given_up = (int(getattr(order, name)) for name in ("fee_kept", "refunded", "disputed"))  # annotations
+    return order.amount_total - sum(given_up)
 
 
 @dataclass(frozen=True)

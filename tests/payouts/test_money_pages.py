@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import socket
 from datetime import date, timedelta
 from typing import Any
@@ -241,8 +242,9 @@ def test_money_page_shows_recurring_revenue_per_currency_and_subscriber_counts(s
     assert 'data-testid="mrr-usd">$45.00 per month' in subscribers and 'data-testid="mrr-jpy">¥2,000' in subscribers
 
 
-def test_earnings_per_order_take_the_orders_own_refunds_and_fee_refunds(sandbox: Any) -> None:
-    seller = active_seller(sandbox)
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_earnings_per_order_take_the_orders_own_refunds_and_fee_refunds(sandbox: Any, currency: str) -> None:
+    seller = active_seller(sandbox, currency=currency)
     order = paid_order(sandbox, seller, 10_000, card=NOW)
     assert order.payment is not None
     row = refund_create(payment=order.payment, amount=3_000, origin=RefundOrigin.SELLER, order_id=order.pk)
@@ -250,7 +252,11 @@ def test_earnings_per_order_take_the_orders_own_refunds_and_fee_refunds(sandbox:
     [earning] = list(earnings_per_order(seller_id=seller.pk))
     fee_back = ApplicationFee.objects.get(payment=order.payment).amount_refunded
     assert (earning.refunded, earning.disputed, earning.fee_refunded) == (3_000, 0, fee_back) and fee_back > 0
-    net = 10_000 - (order.application_fee_amount - fee_back) - 3_000
-    assert order_net(earning) == net
+    fee_kept = order.application_fee_amount - fee_back
+    net = 10_000 - fee_kept - 3_000
+    assert earning.fee_kept == fee_kept and order_net(earning) == net
     page = signed_in(seller.user).get("/sell/money/").content.decode()
-    assert f'data-testid="order-net">{format_money(net, "usd")}<' in page and "$30.00" in page
+    row_html = page.split('data-testid="earnings-row">', 1)[1].split("</tr>", 1)[0]
+    # The row adds up: sale - the fee kept (not the fee charged: a refund gave part of it back) - refunds = net.
+    cells = [format_money(x, currency) for x in (10_000, fee_kept, 3_000, 0, net)]
+    assert re.findall(r'<td data-label="[^"]+"(?: data-testid="order-net")?>([^<]+)</td>', row_html) == cells
