@@ -19,6 +19,7 @@ from catalog.forms import ListingForm
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from sellers.models import Seller
+from sellers.selectors import seller_can_sell
 
 # Which form field a service error belongs to, so the message appears next to it.
 ERROR_FIELDS = {
@@ -133,7 +134,13 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
             messages.success(request, "Your changes are saved.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
-    context = {"form": form, "listing": listing, "images": selectors.listing_images(listing=listing)}
+    context = {
+        "form": form,
+        "listing": listing,
+        "images": selectors.listing_images(listing=listing),
+        # Published is not enough to be in the shop: the seller must be able to sell (the link 404'd).
+        "in_shop": listing.is_published and seller_can_sell(seller),
+    }
     return render(request, "sell/listings_form.html", context, status=status)
 
 

@@ -97,6 +97,28 @@ def test_another_sellers_listing_is_a_404(client: Client) -> None:
     assert listing.status == ListingStatus.PUBLISHED
 
 
+@pytest.mark.parametrize(
+    ("seller_fields", "in_shop"),
+    [
+        ({}, True),
+        ({"charges_enabled": False}, False),
+        ({"paused_at": timezone.now(), "status": "paused"}, False),
+    ],
+    ids=["can sell", "restricted", "paused"],
+)
+def test_the_edit_page_links_to_the_shop_only_when_the_listing_is_there(
+    client: Client, seller_fields: dict[str, object], in_shop: bool
+) -> None:
+    """A published listing of a seller who cannot sell is not in the shop: its link was a 404."""
+    listing = ListingFactory(seller=SellerFactory(**seller_fields), status=ListingStatus.PUBLISHED)
+    client.force_login(listing.seller.user)
+    page = client.get(reverse("sell_listing_edit", args=[listing.pk])).content.decode()
+    assert (f'href="/listing/{listing.pk}/"' in page) is in_shop
+    assert ("Not in the shop while your account cannot sell" in page) is not in_shop
+    if in_shop:
+        assert client.get(f"/listing/{listing.pk}/").status_code == 200
+
+
 def test_listings_page_warns_a_seller_whose_listings_are_hidden(client: Client) -> None:
     seller = SellerFactory(charges_enabled=False)
     ListingFactory(seller=seller, title="Blue mug")
