@@ -4,11 +4,18 @@
 and make the status "degraded", but answer 200: with either down the site still serves its pages
 (the outbox and the sweepers catch up on the broker; checkout says Stripe is unreachable), and a
 load balancer that pulled every web node for it would turn a partial outage into a full one.
+
+Anyone may ask (a load balancer sends no cookie), so the answer is cheap and says little: Stripe is
+read at most once per `HEALTHZ_STRIPE_PROBE_SECONDS` per process (each read spends the platform's
+Stripe rate limit, and a flood of requests here would spend it all), and only a platform admin sees
+the details (database vendor, broker mode, Stripe's address, error names, timings); others see each
+check's `ok`.
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from marketplace import gateway
+from marketplace.roles import is_platform_admin
 
 PROBE_TIMEOUT_S = 1.0
 STRIPE_PROBE_TIMEOUT_S = 2.0
@@ -56,12 +64,37 @@ def _check_broker() -> dict[str, Any]:
     return {**result, "mode": "broker"}
 
 
+_stripe_probe_lock = threading.Lock()
+_stripe_probe: tuple[float, dict[str, Any]] | None = None  # (when, result) of this process's last read
+
+
 def _check_stripe() -> dict[str, Any]:
-    """One real request (`gateway.ping`): a hung Stripe accepts TCP connections and never answers."""
-    result = gateway.ping(timeout=STRIPE_PROBE_TIMEOUT_S)
-    if result["ok"] and result["ms"] > STRIPE_SLOW_MS:
-        result = {**result, "ok": False, "error": "slow"}
-    return {**result, "api_base": gateway.api_base()}
+    """One real request (`gateway.ping`): a hung Stripe accepts TCP connections and never answers.
+    Its result is reused for `HEALTHZ_STRIPE_PROBE_SECONDS`; while one request reads Stripe, the
+    others answer with the last result rather than queue behind it."""
+    global _stripe_probe
+    ttl = float(getattr(settings, "HEALTHZ_STRIPE_PROBE_SECONDS", 10))
+    last = _stripe_probe
+    if last is None:
+        _stripe_probe_lock.acquire()
+    elif time.monotonic() - last[0] < ttl or not _stripe_probe_lock.acquire(blocking=False):
+        return last[1]
+    try:
+        result = gateway.ping(timeout=STRIPE_PROBE_TIMEOUT_S)
+        if result["ok"] and result["ms"] > STRIPE_SLOW_MS:
+            result = {**result, "ok": False, "error": "slow"}
+        result = {**result, "api_base": gateway.api_base()}
+        _stripe_probe = (time.monotonic(), result)
+        return result
+    finally:
+        _stripe_probe_lock.release()
+
+
+def _shows_details(request: HttpRequest) -> bool:
+    try:
+        return is_platform_admin(request.user)
+    except Exception:  # noqa: BLE001 - the database may be what is down: then no details, and no 500
+        return False
 
 
 @never_cache
@@ -74,5 +107,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "stripe": _check_stripe(),
     }
     ok = all(c["ok"] for c in checks.values())
+    status = 200 if checks["database"]["ok"] else 503
+    if not _shows_details(request):
+        brief = {name: {"ok": check["ok"]} for name, check in checks.items()}
+        return JsonResponse({"status": "ok" if ok else "degraded", "checks": brief}, status=status)
     body = {"status": "ok" if ok else "degraded", "checks": checks, "ms": round((time.monotonic() - started) * 1000)}
-    return JsonResponse(body, status=200 if checks["database"]["ok"] else 503)
+    return JsonResponse(body, status=status)

@@ -22,3 +22,6 @@ STRIPE_CONNECT_WEBHOOK_SECRETS = ["whsec_test_connect"]
 DATABASES["default"].setdefault("TEST", {})  # noqa: F405
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"]["NAME"] = f"test_{DATABASES['default']['NAME']}_{os.getpid()}"  # noqa: F405
+# The tests stop and start Stripe within a second and read /healthz each time: a fresh read every
+# time. tests/marketplace/test_health.py checks the reuse the other settings have (10 s).
+HEALTHZ_STRIPE_PROBE_SECONDS = 0
