@@ -113,7 +113,17 @@ def console_dispute_evidence(request: HttpRequest, dispute_id: int) -> HttpRespo
     evidence = {name: request.POST.get(name, "") for name in services.EVIDENCE_TEXT_FIELDS}
     submit = request.POST.get("action") == "submit"
     if submit and request.POST.get("confirm") != "yes":
-        messages.error(request, "Tick the confirmation: evidence can be submitted to the bank only once.")
+        # Not sent to the bank, but not lost either: what the admin typed is kept as the draft.
+        try:
+            services.dispute_evidence_save(dispute=dispute, evidence=evidence, submit=False)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.error(
+                request,
+                "Saved as a draft, not submitted: tick the confirmation, because evidence can be submitted"
+                " to the bank only once.",
+            )
         return redirect("console_dispute_detail", dispute_id=dispute.pk)
     try:
         services.dispute_evidence_save(dispute=dispute, evidence=evidence, submit=submit)

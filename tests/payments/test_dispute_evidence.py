@@ -140,8 +140,12 @@ def test_the_pages_submit_with_a_confirmation_and_winning_evidence_wins(
 
     form = {"uncategorized_text": "winning_evidence", "action": "submit"}
     r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", form, follow=True)
-    assert "Tick the confirmation" in r.content.decode()
+    assert "Saved as a draft, not submitted: tick the confirmation" in r.content.decode()
     assert Dispute.objects.get().submission_count == 0
+    # What was typed is kept (it was lost), here and at Stripe, and shown again in the form.
+    assert Dispute.objects.get().evidence["uncategorized_text"] == "winning_evidence"
+    assert _stripe().v1.disputes.retrieve(dispute.stripe_id).evidence.uncategorized_text == "winning_evidence"
+    assert "winning_evidence" in r.content.decode()
     r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", {**form, "confirm": "yes"}, follow=True)
     assert "Evidence submitted to the bank" in r.content.decode()
     dispute.refresh_from_db()
