@@ -150,6 +150,8 @@ def test_the_pages_submit_with_a_confirmation_and_winning_evidence_wins(
     assert "Evidence submitted to the bank" in r.content.decode()
     dispute.refresh_from_db()
     assert dispute.status == "won"  # Stripe's test-mode winning evidence closes it at once
+    # Nothing is due any more: no "days left" in the queue (it showed the countdown still).
+    assert 'data-testid="days-left"' not in admin.get("/console/disputes/?status=all").content.decode()
     assert stripe_balances() == {"usd": 680 - 11_500 + 10_000}  # the countered fee came back with the win
     assert_ledger_equals_stripe()
 
