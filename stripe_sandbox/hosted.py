@@ -46,7 +46,9 @@ def page(title: str, body: str, status: int = 200, *, wide: bool = False) -> Res
     body_class = ' class="wide"' if wide else ""
     doc = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style></head>'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1"><style>{_CSS}</style>'
+        # No icon: without this line the browser asks for /favicon.ico and logs the 404 as an error.
+        '<link rel="icon" href="data:,"></head>'
         f'<body{body_class}><main><p class="note">Stripe sandbox (test mode)</p>{body}</main></body></html>'
     )
     # Every page shows live state: Back must fetch it again, not show a stale form (e.g. a paid checkout).
