@@ -231,3 +231,23 @@ def test_the_migration_moves_existing_public_proof_into_the_private_storage(
     _assert_download(signed_in(seller.user).get(f"/sell/disputes/{dispute.pk}/files/{row.pk}/"))
     missing.refresh_from_db()
     assert missing.file.name == "disputes/2026/11/gone.pdf"  # left as it was, and said so
+
+
+def test_django_refuses_to_start_with_private_files_where_the_public_can_read_them(tmp_path: Path) -> None:
+    from marketplace.storage import private_storage_check
+
+    assert private_storage_check() == []
+    with override_settings(MEDIA_ROOT=str(tmp_path), PRIVATE_MEDIA_ROOT=str(tmp_path / "private")):
+        [error] = private_storage_check()
+        assert error.id == "marketplace.E002" and "overlaps MEDIA_ROOT" in error.msg
+    s3 = _production_storages()
+    for options, words in [
+        ({"default_acl": "public-read"}, "with the ACL 'public-read'"),
+        ({"location": ""}, "root of the public bucket"),
+    ]:
+        storages = {**s3, "private": {**s3["private"], "OPTIONS": {**s3["private"]["OPTIONS"], **options}}}
+        with override_settings(STORAGES=storages, AWS_STORAGE_BUCKET_NAME="marketplace-media"):
+            [error] = private_storage_check()
+            assert error.id == "marketplace.E002" and words in error.msg
+    with override_settings(STORAGES=s3, AWS_STORAGE_BUCKET_NAME="marketplace-media"):
+        assert private_storage_check() == []
