@@ -11,15 +11,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
+from frontend.downloads import private_file_response
 from marketplace.errors import DomainError, NotFound
 from marketplace.schemas import MAX_ID
 from payments import disputes as services
 from payments import selectors
-from payments.models import REASONS, Dispute, DisputeFile, DisputeFileSide, DisputeStatus
+from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus
 from sellers.models import Seller
 
 PAGE_SIZE = 50
@@ -200,14 +200,12 @@ def console_dispute_accept(request: HttpRequest, dispute_id: int) -> HttpRespons
 @platform_admin_required
 @require_GET
 def console_dispute_file_download(request: HttpRequest, dispute_id: int, file_id: int) -> HttpResponse:
-    """The file as uploaded (at most 4 MB, so read whole), as an attachment: never rendered inline."""
-    upload = DisputeFile.objects.filter(pk=file_id, dispute_id=dispute_id).first()
-    if upload is None:
-        raise Http404("No such file.")
-    with upload.file.open("rb") as fh:
-        response = HttpResponse(fh.read(), content_type=upload.content_type)
-    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=upload.filename) or ""
-    return response
+    """Any proof file of the dispute, from the private storage, as a download (frontend/downloads.py)."""
+    try:
+        upload = selectors.dispute_file_for_console(dispute_id=dispute_id, file_id=file_id)
+    except NotFound:
+        raise Http404("No such file.") from None
+    return private_file_response(upload)
 
 
 urlpatterns = [

@@ -1,6 +1,7 @@
 """The seller's side of disputes: their own disputes with the deadline, and one dispute where they
-write what happened and upload proof (PDF, PNG, JPEG) until the admins send the evidence. Another
-seller's dispute is a 404; sellers never send anything to Stripe themselves."""
+write what happened and upload proof (PDF, PNG, JPEG) until the admins send the evidence, and download
+the proof they uploaded. Another seller's dispute is a 404; sellers never send anything to Stripe
+themselves."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend.downloads import private_file_response
 from marketplace.errors import DomainError, NotFound
 from payments import disputes as services
 from payments import selectors
@@ -116,9 +118,27 @@ def sell_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
     return redirect("sell_dispute_detail", dispute_id=dispute.pk)
 
 
+@login_required
+@require_GET
+def sell_dispute_file_download(request: HttpRequest, dispute_id: int, file_id: int) -> HttpResponse:
+    """One of the seller's own proof files, from the private storage, as a download: only for the
+    shop the dispute names (frontend/downloads.py); any other file is a 404."""
+    seller = _seller(request)
+    try:
+        upload = selectors.dispute_file_for_seller(seller=seller, dispute_id=dispute_id, file_id=file_id)
+    except NotFound:
+        raise Http404("No such file.") from None
+    return private_file_response(upload)
+
+
 urlpatterns = [
     path("sell/disputes/", sell_disputes, name="sell_disputes"),
     path("sell/disputes/<int:dispute_id>/", sell_dispute_detail, name="sell_dispute_detail"),
     path("sell/disputes/<int:dispute_id>/statement/", sell_dispute_statement, name="sell_dispute_statement"),
     path("sell/disputes/<int:dispute_id>/files/", sell_dispute_file, name="sell_dispute_file"),
+    path(
+        "sell/disputes/<int:dispute_id>/files/<int:file_id>/",
+        sell_dispute_file_download,
+        name="sell_dispute_file_download",
+    ),
 ]

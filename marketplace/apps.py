@@ -8,5 +8,7 @@ class MarketplaceConfig(AppConfig):
 
     def ready(self) -> None:
         from marketplace.gateway.checks import stripe_api_version_check
+        from marketplace.storage import private_storage_check
 
         checks.register(stripe_api_version_check, checks.Tags.compatibility)
+        checks.register(private_storage_check, checks.Tags.security)

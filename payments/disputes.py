@@ -9,8 +9,9 @@ therefore writes a closed dispute, and the `created` that follows changes nothin
 
 Evidence goes to Stripe only from here: the admin's draft (`submit=false`) and the one submission
 (`submit=true`, refused after the deadline and after a first submission, with a sentence). Files are
-kept in Django storage and uploaded to Stripe's Files API when evidence is sent, each once (its row
-remembers the `file_...` id; the upload's idempotency key is the row's id).
+kept in the private storage (`marketplace.storage`: never served at a public URL) and uploaded to
+Stripe's Files API when evidence is sent, each once (its row remembers the `file_...` id; the
+upload's idempotency key is the row's id), under a name with the extension of the type we found.
 """
 
 from __future__ import annotations
@@ -314,18 +315,30 @@ def _file_evidence(dispute: Dispute) -> dict[str, str]:
         if not upload.stripe_file_id:
             with upload.file.open("rb") as fh:
                 content = fh.read()
-            stripe_file = gateway_disputes.file_create(upload_id=upload.pk, filename=upload.filename, content=content)
+            stripe_file = gateway_disputes.file_create(
+                upload_id=upload.pk, filename=upload.download_name, content=content
+            )
             DisputeFile.objects.filter(pk=upload.pk).update(stripe_file_id=stripe_file.id)
             upload.stripe_file_id = stripe_file.id
         out[field] = upload.stripe_file_id
     return out
 
 
+def _display_name(name: str | None, extension: str) -> str:
+    """The uploader's name for the file, to show to people: its last path part, without control
+    characters or quotes, at most 200 characters; never used to store or serve the file."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in base if c.isprintable() and c not in '"<>').strip(" .")
+    return (cleaned or f"proof.{extension}")[:200]
+
+
 def dispute_file_add(
     *, dispute: Dispute, upload: UploadedFile, user: Any, side: str, evidence_field: str = ""
 ) -> DisputeFile:
-    """Keep one proof file (PDF, PNG or JPEG, checked by its first bytes, at most 4 MB) in storage.
-    The seller's files and the admin's wait here until the admin sends the evidence."""
+    """Keep one proof file (PDF, PNG or JPEG, found from its first bytes, at most 4 MB) in the
+    private storage, under a random name with the extension of that type: whatever the uploader
+    called it, it is served only as that type, as a download, through the checked views. The
+    seller's files and the admin's wait here until the admin sends the evidence."""
     field = evidence_field or "uncategorized_file"
     if field not in EVIDENCE_FILE_FIELDS:
         raise InvalidInput(f"Unknown kind of proof: {field}.", code="unknown_evidence_field")
@@ -342,7 +355,7 @@ def dispute_file_add(
     with transaction.atomic():
         row = _locked(dispute)
         _refuse_unless_answerable(row)
-        name = (upload.name or f"proof.{kind[0]}").rsplit("/", 1)[-1][:200]
+        name = _display_name(upload.name, kind[0])
         return DisputeFile.objects.create(
             dispute=row,
             side=side,

@@ -10,11 +10,14 @@ Written only by `payments.services`, which also posts the money it records to th
 
 from __future__ import annotations
 
+import uuid
 from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+
+from marketplace.storage import private_storage_get
 
 
 class PaymentStatus(models.TextChoices):
@@ -255,15 +258,32 @@ class DisputeFileSide(models.TextChoices):
     ADMIN = "admin", "Platform"
 
 
+# The types a proof file may be (found from its bytes by `payments.disputes`) and the extension each
+# is stored, downloaded and sent to Stripe with, whatever the uploader called the file.
+DISPUTE_FILE_EXTENSIONS: dict[str, str] = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+
+
+def dispute_file_path(instance: DisputeFile, filename: str) -> str:
+    """Never the uploader's name: a random one, with the extension of the type found in the bytes."""
+    extension = DISPUTE_FILE_EXTENSIONS[instance.content_type]
+    return f"disputes/{instance.dispute_id}/{uuid.uuid4().hex}.{extension}"
+
+
 class DisputeFile(models.Model):
-    """One proof file (PDF, PNG, JPEG) kept in Django storage, uploaded to Stripe once when the
-    evidence is sent (`stripe_file_id`), under the evidence field it fills."""
+    """One proof file (PDF, PNG, JPEG), uploaded to Stripe once when the evidence is sent
+    (`stripe_file_id`), under the evidence field it fills.
+
+    Kept in the private storage (`marketplace.storage`), never the public media one: proof carries
+    buyers' names and addresses, and only the dispute's seller and the platform admins may read it,
+    through the views that check who asks. `filename` is what the uploader called it, shown to
+    people only; the stored name and the name it is downloaded under carry the type we found.
+    """
 
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="files")
     side = models.CharField(max_length=10, choices=DisputeFileSide.choices)
     evidence_field = models.CharField(max_length=40, help_text="Stripe's evidence file field, e.g. receipt.")
-    file = models.FileField(upload_to="disputes/%Y/%m/")
-    filename = models.CharField(max_length=200)
+    file = models.FileField(upload_to=dispute_file_path, storage=private_storage_get, max_length=255)
+    filename = models.CharField(max_length=200, help_text="The uploader's name for it, for display only.")
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -275,6 +295,13 @@ class DisputeFile(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def download_name(self) -> str:
+        """The name a download (and Stripe) gets: the uploader's stem and the extension of the type
+        we found, so a PDF called x.html is saved as x.pdf, never as a page a browser would run."""
+        stem = self.filename.rsplit(".", 1)[0] if "." in self.filename else self.filename
+        return f"{stem or 'proof'}.{DISPUTE_FILE_EXTENSIONS.get(self.content_type, 'bin')}"
 
 
 class SellerDebt(models.Model):

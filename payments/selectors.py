@@ -15,7 +15,7 @@ from django.utils import timezone
 from marketplace.errors import NotFound
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS
 from payments.group_recovery import group_dispute_shares, pays_checkout_group
-from payments.models import OPEN_DISPUTE_STATUSES, Dispute, Payment, Refund, SellerDebt
+from payments.models import OPEN_DISPUTE_STATUSES, Dispute, DisputeFile, DisputeFileSide, Payment, Refund, SellerDebt
 
 RATE_WINDOW = timedelta(days=90)
 
@@ -71,6 +71,26 @@ def dispute_for_seller(*, seller: Any, dispute_id: int) -> Dispute:
     if dispute is None:
         raise NotFound("No such dispute.")
     return dispute
+
+
+def dispute_file_for_console(*, dispute_id: int, file_id: int) -> DisputeFile:
+    """Any proof file of the dispute, for a platform admin (the view checks that first)."""
+    upload = DisputeFile.objects.filter(pk=file_id, dispute_id=dispute_id).first()
+    if upload is None:
+        raise NotFound("No such file.")
+    return upload
+
+
+def dispute_file_for_seller(*, seller: Any, dispute_id: int, file_id: int) -> DisputeFile:
+    """A proof file the seller may download: one of the seller's side on a dispute that names the
+    seller (the shop that answers it). The other shops of a payment for several, and everyone else,
+    find nothing: proof carries the buyer's details and the answering shop's own papers."""
+    upload = DisputeFile.objects.filter(
+        pk=file_id, dispute_id=dispute_id, dispute__seller=seller, side=DisputeFileSide.SELLER
+    ).first()
+    if upload is None:
+        raise NotFound("No such file.")
+    return upload
 
 
 def days_left(dispute: Dispute, *, now: datetime | None = None) -> int | None:

@@ -241,12 +241,40 @@ AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="us-east-1")
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default=None)
 AWS_SES_REGION_NAME = env.str("AWS_SES_REGION_NAME", default="us-east-1")
+# Private files (dispute evidence: receipts, buyers' addresses) are never in the public storage above:
+# on one machine they live outside MEDIA_ROOT, so the demo's /media/ cannot serve them; on S3 under
+# their own prefix (or bucket), written with no ACL header, so owner-only (a canned "private" ACL would
+# be refused by a bucket whose ACLs are disabled), and read only by the views that check who asks
+# (marketplace/storage.py). A bucket policy making listing images public must name their prefix
+# (`listings/*`), never the whole bucket; AWS_PRIVATE_STORAGE_BUCKET_NAME puts them in another bucket.
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private-media")
+AWS_PRIVATE_STORAGE_BUCKET_NAME = env.str("AWS_PRIVATE_STORAGE_BUCKET_NAME", default="")
+AWS_PRIVATE_LOCATION = env.str("AWS_PRIVATE_LOCATION", default="private")
+
+
+def private_storage_settings(backend: str) -> dict[str, Any]:
+    """The "private" storage alias for a STORAGE_BACKEND ("local" or "s3")."""
+    if backend != "s3":
+        return {"BACKEND": "marketplace.storage.PrivateFileSystemStorage"}
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_PRIVATE_STORAGE_BUCKET_NAME or AWS_STORAGE_BUCKET_NAME,
+            "location": AWS_PRIVATE_LOCATION,
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
+
 STORAGES = {
     "default": {
         "BACKEND": "storages.backends.s3.S3Storage"
         if STORAGE_BACKEND == "s3"
         else "django.core.files.storage.FileSystemStorage"
     },
+    "private": private_storage_settings(STORAGE_BACKEND),
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 

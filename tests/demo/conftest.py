@@ -47,6 +47,7 @@ def demo_env(tmp: Path, web_port: int, sandbox_port: int) -> dict[str, str]:
         "STRIPE_API_BASE": f"http://127.0.0.1:{sandbox_port}",
         "SITE_URL": f"http://127.0.0.1:{web_port}",
         "MEDIA_ROOT": str(tmp / "media"),
+        "PRIVATE_MEDIA_ROOT": str(tmp / "private-media"),
         "PYTHONUNBUFFERED": "1",
     }
 

@@ -233,6 +233,7 @@ NOT_PAGES = {
     "sell_statement": "a CSV file download",
     "console_revenue_csv": "a CSV file download",
     "console_dispute_file_download": "a proof file download (PDF, PNG, JPEG)",
+    "sell_dispute_file_download": "a proof file download (PDF, PNG, JPEG)",
     "api-v1:openapi-json": "the OpenAPI schema (JSON)",
     "api-v1:api-root": "the API's root (JSON)",
     "admin:autocomplete": "JSON for the admin's select boxes",

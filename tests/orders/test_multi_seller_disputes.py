@@ -9,9 +9,11 @@ fee's shares, Stripe's fee and the dispute fee."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +22,7 @@ from marketplace.money import format_money
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import outbox_deliver
 from orders.models import Order
-from payments.models import Dispute, SellerDebt
+from payments.models import Dispute, DisputeFile, SellerDebt
 from payouts.models import Transfer, TransferReversal
 from tests.factories import UserFactory
 from tests.orders.conftest import active_seller, listing_of, pay
@@ -98,11 +100,17 @@ def _pages_of(shop: Any, dispute: Dispute, queries: Any) -> tuple[Client, str]:
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_only_the_first_answers(
-    sandbox: Any, django_capture_on_commit_callbacks: Any, django_assert_max_num_queries: Any, currency: str
+    sandbox: Any,
+    django_capture_on_commit_callbacks: Any,
+    django_assert_max_num_queries: Any,
+    currency: str,
+    settings: Any,
+    tmp_path: Path,
 ) -> None:
-    """A Dispute names the first shop, which writes the payment's side for the bank; the other shops
-    see it on their disputes page, read-only, with their own order, their part of the disputed amount
-    and, once lost, their debt. A shop of another payment sees none of it."""
+    """A Dispute names the first shop, which writes the payment's side for the bank and alone
+    downloads its proof; the other shops see it on their disputes page, read-only, with their own
+    order, their part of the disputed amount and, once lost, their debt. A shop of another payment
+    sees none of it."""
     amounts = WORKED[currency][0]
     shops = three_shops(sandbox, currency)
     started = start_cart(
@@ -132,6 +140,21 @@ def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_on
         assert response.status_code == 302
     dispute.refresh_from_db()
     assert dispute.seller_statement == "shop 0"
+
+    # Its proof: the first shop downloads it; the other shops see its name, and nothing to fetch.
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    first = Client()
+    first.force_login(shops[0].user)
+    proof = SimpleUploadedFile("label.pdf", b"%PDF-1.4 label", content_type="application/pdf")
+    assert first.post(reverse("sell_dispute_file", args=[dispute.pk]), {"file": proof}).status_code == 302
+    download = reverse("sell_dispute_file_download", args=[dispute.pk, DisputeFile.objects.get().pk])
+    assert first.get(download).status_code == 200
+    for shop in shops[1:]:
+        client = Client()
+        client.force_login(shop.user)
+        assert client.get(download).status_code == 404
+        page = client.get(reverse("sell_dispute_detail", args=[dispute.pk])).content.decode()
+        assert "label.pdf" in page and download not in page
 
     client = Client()
     client.force_login(other.user)

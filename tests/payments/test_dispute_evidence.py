@@ -1,22 +1,19 @@
 """The admins' side and the seller's side of a dispute, through the API and the pages, against the
 sandbox over HTTP: statement and proof from the seller, evidence drafted and submitted once by an
 admin (files reach Stripe's Files API once each), refusals with a sentence, accepting, the pages'
-query counts, the dispute rate, and the files in S3 (moto)."""
+query counts and the dispute rate (the files' privacy and S3: test_dispute_files_private.py)."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
 import stripe
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client, override_settings
+from django.test import Client
 from django.utils import timezone
-from moto import mock_aws
 
 from marketplace.errors import Conflict
 from payments.disputes import dispute_evidence_save
@@ -182,32 +179,6 @@ def test_the_seller_page_shows_the_dispute_rate_and_the_list_flags_it(sandbox: A
     page = admin.get(f"/console/sellers/{seller.pk}/").content.decode()
     assert "1 dispute over 1 paid order in 90 days: <strong>100.00%</strong>" in page
     assert 'data-testid="dispute-flag"' in admin.get("/console/sellers/").content.decode()
-
-
-@mock_aws
-def test_proof_files_are_stored_in_s3_and_read_back_for_stripe(sandbox: Any) -> None:
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.create_bucket(Bucket="marketplace-media")
-    s3_storage = {
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {"bucket_name": "marketplace-media", "region_name": "us-east-1"},
-        },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    seller, _, dispute = _opened(sandbox)
-    with override_settings(STORAGES=s3_storage):
-        r = signed_in(seller.user).post(
-            f"/api/v1/seller/disputes/{dispute.pk}/files", {"file": SimpleUploadedFile("r.pdf", PDF)}
-        )
-        assert r.status_code == 201
-        stored = DisputeFile.objects.get()
-        assert s3.get_object(Bucket="marketplace-media", Key=stored.file.name)["Body"].read() == PDF
-        dispute_evidence_save(dispute=dispute, evidence={"uncategorized_text": "See the receipt"}, submit=True)
-    stored.refresh_from_db()
-    at_stripe = _stripe().v1.files.retrieve(stored.stripe_file_id)
-    assert (at_stripe.size, at_stripe.purpose) == (len(PDF), "dispute_evidence")
-    assert io.BytesIO(PDF).getbuffer().nbytes == at_stripe.size
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])

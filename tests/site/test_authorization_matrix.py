@@ -524,6 +524,12 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  404    404    302+   404    404    404",
     ),
+    # A proof file: only the shop the dispute names downloads its own; admins use the console's.
+    "sell_dispute_file_download": Row(
+        {"dispute_id": "dispute", "file_id": "dispute_file"},
+        GET=                              "login  404    404    200    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
     # Platform endpoints: Stripe's (a signature decides, not a role), health, the API's documents.
     "stripe_webhook": Row(GET=same("405"), POST=same("400")),
     "stripe_connect_webhook": Row(GET=same("405"), POST=same("400")),
@@ -1199,7 +1205,7 @@ def _report(found: Findings) -> str:
 
 @pytest.fixture
 def media(tmp_path: Path) -> Iterator[None]:
-    with override_settings(MEDIA_ROOT=str(tmp_path / "media")):
+    with override_settings(MEDIA_ROOT=str(tmp_path / "media"), PRIVATE_MEDIA_ROOT=str(tmp_path / "private")):
         yield
 
 
