@@ -3,6 +3,10 @@ HTTP through the real SDK, in USD and JPY.
 
 - Four approvals of one request at the same moment (threads, each with its own connection): one
   refund, at the sandbox too, and the other three told the request was answered (409).
+- The seller's refund form and the admins' posted twice with the same hidden token (a double
+  click, the browser re-posting): one refund, both answers saying it was made.
+- The API's `POST /seller/orders/{id}/refunds` sent twice with one `Idempotency-Key`, one after the
+  other and at the same moment: one refund, the same one in both answers.
 """
 
 from __future__ import annotations
@@ -179,3 +183,116 @@ def test_an_approval_stripe_refuses_opens_the_request_again_and_the_next_approva
     assert [(r["amount"], r["status"]) for r in stripe_refunds(order)] == [(10_000, "succeeded")]
     process_connect(str(order.seller.stripe_account_id), set())  # the seller's payout, as its webhooks record it
     assert_ledger_equals_stripe()
+
+
+# --- The refund forms, posted twice -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_the_sellers_refund_form_posted_twice_makes_one_refund(sandbox: Any, currency: str) -> None:
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    seller = _client(order.seller.user)
+    token = _token(seller.get(f"/sell/orders/{order.pk}/").content.decode())
+    form = {"amount": MAJOR[currency], "reason": "dbl", "form_token": token}
+
+    first = seller.post(f"/sell/orders/{order.pk}/refund/", form, follow=True).content.decode()
+    second = seller.post(f"/sell/orders/{order.pk}/refund/", form, follow=True).content.decode()
+
+    assert f"{SHOWN[currency]} refunded to the buyer." in first
+    assert f"{SHOWN[currency]} refunded to the buyer." in second, "the repeat shows what the first made"
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.status, refund.token) == (100, RefundStatus.SUCCEEDED, f"form:{token}")
+    assert [(r["amount"], r["status"]) for r in stripe_refunds(order)] == [(100, "succeeded")]
+    assert Order.objects.get(pk=order.pk).amount_refunded == 100
+    assert _token(second) != token, "the page after it carries a new token for the next refund"
+
+    seller.post(f"/sell/orders/{order.pk}/refund/", {**form, "form_token": _token(second)})
+    assert Refund.objects.count() == 2, "a new form makes a new refund"
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_the_admins_refund_form_posted_twice_makes_one_refund(sandbox: Any, currency: str) -> None:
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    admin = _client(make_platform_admin())
+    token = _token(admin.get("/console/refunds/").content.decode())
+    form = {"order_id": str(order.pk), "amount": MAJOR[currency], "reason": "dbl", "from_seller": "on"}
+
+    first = admin.post("/console/refunds/order/", {**form, "form_token": token}, follow=True).content.decode()
+    second = admin.post("/console/refunds/order/", {**form, "form_token": token}, follow=True).content.decode()
+
+    said = f"Order {order.pk}: {SHOWN[currency]} refunded to the buyer."
+    assert said in first and said in second
+    assert Refund.objects.get().token == f"form:{token}"
+    assert [(r["amount"], r["status"]) for r in stripe_refunds(order)] == [(100, "succeeded")]
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.django_db
+def test_a_form_token_that_is_not_ours_is_refused_and_moves_nothing(sandbox: Any) -> None:
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    seller = _client(order.seller.user)
+    page = seller.post(
+        f"/sell/orders/{order.pk}/refund/", {"amount": "1.00", "form_token": "x" * 65}, follow=True
+    ).content.decode()
+    assert "The form is out of date: reload the page and try again." in page
+    assert not Refund.objects.exists() and stripe_refunds(order) == []
+
+
+# --- The API's Idempotency-Key ------------------------------------------------------------------------
+
+
+def _refund_api(client: Client, order: Order, body: dict[str, Any], key: str | None) -> Any:
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return client.post(
+        f"/api/v1/seller/orders/{order.pk}/refunds", json.dumps(body), "application/json", headers=headers
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_the_api_refund_with_one_idempotency_key_twice_makes_one_refund(sandbox: Any, currency: str) -> None:
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    seller = _client(order.seller.user)
+    body = {"amount": 100, "reason": "dbl"}
+
+    first = _refund_api(seller, order, body, "6f1c0e4a-retry-me")
+    second = _refund_api(seller, order, body, "6f1c0e4a-retry-me")
+
+    assert (first.status_code, second.status_code) == (201, 201), (first.content, second.content)
+    assert first.json()["id"] == second.json()["id"] and second.json()["status"] == "succeeded"
+    assert [(r["amount"], r["status"]) for r in stripe_refunds(order)] == [(100, "succeeded")]
+
+    other = _refund_api(seller, order, body, "another-key")
+    unkeyed = _refund_api(seller, order, body, None)
+    assert other.status_code == unkeyed.status_code == 201
+    assert len({first.json()["id"], other.json()["id"], unkeyed.json()["id"]}) == 3, "other keys, other refunds"
+    assert len(stripe_refunds(order)) == 3
+    bad = _refund_api(seller, order, body, "k" * 81)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_idempotency_key"
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_api_refund_with_one_idempotency_key_at_once_makes_one_refund(sandbox: Any) -> None:
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    clients = [_client(order.seller.user) for _ in range(4)]
+    answers = run_together(
+        [lambda c=c: _refund_api(c, order, {"amount": 100, "reason": "dbl"}, "same-click") for c in clients]
+    )  # type: ignore[misc]
+    assert [a.status_code for a in answers] == [201] * 4, [a.content for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert Refund.objects.count() == 1
+    assert [(r["amount"], r["status"]) for r in stripe_refunds(order)] == [(100, "succeeded")]
+
+
+def test_the_idempotency_key_is_documented_in_the_openapi_description() -> None:
+    from config.api import api
+
+    operation = api.get_openapi_schema()["paths"]["/api/v1/seller/orders/{order_id}/refunds"]["post"]
+    header = next(p for p in operation["parameters"] if p["in"] == "header")
+    assert header["name"] == "Idempotency-Key" and header["required"] is False
+    assert "returns the refund the first request made" in header["description"]
+    assert "Idempotency-Key" in operation["description"]
