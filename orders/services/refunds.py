@@ -265,7 +265,6 @@ def order_refund(
     reason: str,
     restock: bool,
     reverse_transfer: bool = True,
-    answers_requests: bool = True,
     token: str = "",
 ) -> Refund:
     """Refund (part of) an order: `amount`, or the lines' value, or (neither) all that is left.
@@ -280,8 +279,8 @@ def order_refund(
     on the same order returns the refund it made first, whatever else was sent with it, so a double
     click or a retried request makes one refund (and one Stripe refund, its key carrying the token).
 
-    `answers_requests`: a refund that leaves nothing of the order answers its open requests (see
-    `_requests_answered_by`)."""
+    A refund that leaves nothing of the order answers its open requests (`_requests_answered_by`);
+    a request's own approval goes through `refund_request_approve`, which answers it itself."""
     with transaction.atomic():
         refund = _order_refund_write(
             order=order,
@@ -295,7 +294,7 @@ def order_refund(
             token=token,
         )
     refund = _order_refund_send(order, refund)
-    if answers_requests and refund.status != RefundStatus.FAILED:
+    if refund.status != RefundStatus.FAILED:
         _requests_answered_by(order.pk, refund, actor)
     return refund
 
