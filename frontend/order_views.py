@@ -9,6 +9,7 @@ before (or without) the webhook, and nothing is ever done twice.
 from __future__ import annotations
 
 import contextlib
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -185,6 +186,7 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         "order": order,
         "lines": list(order.lines.all()),
         "refunds": selectors.order_refund_panel(order=order),
+        "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views._token`)
     }
     return render(request, "sell/orders_detail.html", context)
 

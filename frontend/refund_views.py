@@ -9,6 +9,8 @@ why (the seller's balance too low, a dispute), and nothing is recorded as refund
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -58,6 +60,18 @@ def _chosen_lines(request: HttpRequest, order: Order) -> list[LineQuantity] | No
             raise InvalidInput(f"Enter a number of “{line.title}”.", code="invalid_quantity")
         chosen.append(LineQuantity(line.pk, int(raw)))
     return chosen or None
+
+
+def _token(request: HttpRequest) -> str:
+    """The form's hidden token, so that a double click (or the browser re-posting) finds the refund
+    the first submission made instead of making a second one. A form without one (a page served
+    before the token existed) still refunds, once per submission."""
+    raw = (request.POST.get("form_token") or "").strip()
+    if not raw:
+        return ""
+    if len(raw) > 64 or not (raw.isascii() and raw.isalnum()):
+        raise InvalidInput("The form is out of date: reload the page and try again.", code="invalid_form_token")
+    return f"form:{raw}"
 
 
 def _said(request: HttpRequest, refund: Refund, done: str) -> None:
@@ -170,6 +184,7 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
             lines=_chosen_lines(request, order),
             reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
             restock=request.POST.get("restock") == "on",
+            token=_token(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -189,6 +204,7 @@ def console_refunds(request: HttpRequest) -> HttpResponse:
         "attention": list(refunds_needing_attention()[:100]),
         "recent": list(refunds_recent(limit=50)),
         "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS,
+        "form_token": uuid.uuid4().hex,  # the refund form's, new on each page (see `_token`)
     }
     return render(request, "console/refunds.html", context)
 
@@ -254,6 +270,7 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
             reason=request.POST.get("reason", "").strip() or "Refunded by the platform",
             restock=False,
             reverse_transfer=request.POST.get("from_seller") == "on",
+            token=_token(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)

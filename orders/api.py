@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Router, Status
+from ninja import Header, Router, Status
 
 from catalog.services import cart_find
-from marketplace.errors import Conflict, NotFound
+from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.money import format_money
 from marketplace.schemas import errors
 from orders import selectors, services
@@ -225,13 +225,42 @@ def seller_refund_request_decline(request: HttpRequest, request_id: int, payload
     return refund_request_out(selectors.refund_request_for_seller(seller=seller, request_id=request_id))
 
 
+IDEMPOTENCY_KEY_DOC = (
+    "Optional. Any string of up to 80 printable ASCII characters naming this refund, e.g. a UUID. "
+    "The same key on the same order returns the refund the first request made (201, the same refund, "
+    "as it is now) instead of making another, whatever the body says: a retry after a timeout or a "
+    "double click makes one refund and one Stripe refund. Without it, every request is a new refund."
+)
+
+
+def _idempotency_token(key: str | None) -> str:
+    """The refund's token from the `Idempotency-Key` header (its own namespace: a form's or a
+    request's token can never answer for it)."""
+    if key is None or not key.strip():
+        return ""
+    key = key.strip()
+    if len(key) > 80 or not all(" " <= c <= "~" for c in key):
+        raise InvalidInput("Idempotency-Key: at most 80 printable ASCII characters.", code="invalid_idempotency_key")
+    return f"api:{key}"
+
+
 # The seller's own refund (out of stock, goodwill). 409: not refundable, or Stripe refused (why in the message).
 @router.post(
     "/seller/orders/{order_id}/refunds",
     response={201: RefundOut, **errors(404, 409, 502)},
     url_name="seller_order_refunds",
+    description=(
+        "Refund (part of) an order of the shop: `amount`, or the lines' value, or everything left. "
+        "Send an `Idempotency-Key` header to make retrying safe: the same key on the same order "
+        "returns the refund it made first instead of making a second one."
+    ),
 )
-def seller_order_refund(request: HttpRequest, order_id: int, payload: SellerRefundIn) -> Status[RefundOut]:
+def seller_order_refund(
+    request: HttpRequest,
+    order_id: int,
+    payload: SellerRefundIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key", description=IDEMPOTENCY_KEY_DOC),
+) -> Status[RefundOut]:
     seller = seller_for_user(user=request.user)
     order = selectors.order_for_seller(seller=seller, order_id=order_id)
     refund = order_refund(
@@ -242,6 +271,7 @@ def seller_order_refund(request: HttpRequest, order_id: int, payload: SellerRefu
         lines=_lines(payload.lines),
         reason=payload.reason,
         restock=payload.restock,
+        token=_idempotency_token(idempotency_key),
     )
     return Status(201, refund_out(refused(refund)))
 

@@ -90,9 +90,12 @@ class RefundOrigin(models.TextChoices):
 class Refund(models.Model):
     """Money given back to the buyer on a payment: many per payment, one per Stripe refund.
 
-    The row is written *before* Stripe is called, under a lock on the payment, and its id is the
-    idempotency key of the Stripe call: two refunds at once can never together exceed the payment,
-    and a double click or a retry makes one Stripe refund. A refund nobody here started (the Stripe
+    The row is written *before* Stripe is called, under a lock on the payment, and its id (with its
+    `token`) is the idempotency key of the Stripe call: two refunds at once can never together
+    exceed the payment, and a retry makes one Stripe refund. `token` names the submission that made
+    it (a form's hidden token, an API `Idempotency-Key`, a refund request's approval), unique per
+    order, so a double click or a repeated request finds this row instead of writing a second
+    refund. A refund nobody here started (the Stripe
     Dashboard) is recorded when its event arrives. `failure_message` says in a sentence why Stripe
     refused or failed it; `attention` is set when an admin must look (the platform paid a refund
     that took nothing back from the seller)."""
@@ -108,6 +111,9 @@ class Refund(models.Model):
         help_text="The platform's fee goes back to the seller (in proportion)."
     )
     reason = models.CharField(max_length=300, blank=True, default="", help_text="Why, in words people read.")
+    token = models.CharField(
+        max_length=100, blank=True, default="", help_text="The submission that made it (form, API key, request)."
+    )
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_transfer_reversal_id = models.CharField(max_length=255, blank=True, default="")
     failure_code = models.CharField(max_length=60, blank=True, default="")
@@ -124,6 +130,9 @@ class Refund(models.Model):
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="refund_currency_lowercase_iso"),
+            models.UniqueConstraint(
+                fields=["order", "token"], condition=~Q(token=""), name="refund_one_per_order_token"
+            ),
         ]
         indexes: ClassVar[list[models.Index]] = [
             models.Index(fields=["payment", "status"], name="refund_payment_status")

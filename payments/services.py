@@ -195,6 +195,7 @@ def refund_create(
     reverse_transfer: bool = True,
     refund_application_fee: bool | None = None,
     created_by: Any = None,
+    token: str = "",
 ) -> Refund:
     """Write a refund of `amount` and queue it for Stripe; refused when more than what is left.
 
@@ -204,7 +205,8 @@ def refund_create(
     it; the fee goes back to the seller as the platform's policy says (`REFUND_APPLICATION_FEE`),
     which Stripe only allows together with the reversal. The Stripe call happens after the commit
     (`refund_submit`): the caller calls it, and the outbox calls it again if Stripe could not be
-    reached, with the same key, so one Stripe refund is made whatever happens.
+    reached, with the same key, so one Stripe refund is made whatever happens. `token` names the
+    submission (unique per order, see `Refund.token`); the caller looks for its refund first.
     """
     if type(amount) is not int or amount <= 0:
         raise InvalidInput("A refund must be a positive whole amount.", code="invalid_amount")
@@ -238,9 +240,18 @@ def refund_create(
             refund_application_fee=refund_fee,
             reason=reason[:300],
             created_by=created_by,
+            token=token,
         )
         outbox_add(REFUND_SUBMIT, refund.pk, key=f"refund-submit:{refund.pk}")
     return refund
+
+
+def refund_idempotency_ids(refund: Refund) -> tuple[object, ...]:
+    """Our ids of a refund's Stripe calls: its row, and the submission that wrote it (`token`: the
+    form's, the API's `Idempotency-Key`, the approved request's), so a replayed submission, finding
+    the same row, can only ever send the same key. Refunds without a token keep the key they
+    always had (the row alone), so one written before tokens existed is never sent twice."""
+    return ("refund", refund.pk, refund.token) if refund.token else ("refund", refund.pk)
 
 
 def refund_submit(*, refund_id: int) -> Refund:
@@ -260,7 +271,7 @@ def refund_submit(*, refund_id: int) -> Refund:
     try:
         stripe_refund = gateway_checkout.refund_create(
             charge=refund.payment.stripe_charge_id,
-            idempotency_ids=("refund", refund.pk),
+            idempotency_ids=refund_idempotency_ids(refund),
             amount=refund.amount,
             reverse_transfer=refund.reverse_transfer,
             refund_application_fee=refund.refund_application_fee,
@@ -500,7 +511,7 @@ def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
                 reversal = gateway_transfers.transfer_reversal_create(
                     transfer_id=order.stripe_transfer_id,
                     amount=share,
-                    idempotency_ids=("refund", refund.pk),
+                    idempotency_ids=refund_idempotency_ids(refund),
                     metadata={**metadata, "platform_fee_refunded": str(fee_back)},
                 )
             except InvalidInput as exc:
@@ -508,7 +519,7 @@ def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
     try:
         stripe_refund = gateway_checkout.refund_create(
             charge=refund.payment.stripe_charge_id,
-            idempotency_ids=("refund", refund.pk),
+            idempotency_ids=refund_idempotency_ids(refund),
             amount=refund.amount,
             reverse_transfer=False,
             refund_application_fee=False,

@@ -5,12 +5,14 @@
   open request per order at a time.
 - *A decision* is the seller's: approve (maybe for less, with a note, choosing whether the units
   go back to stock) or decline with a reason. Requests the seller leaves unanswered for
-  `REFUND_ADMIN_AFTER_DAYS` show on the admins' console, and admins may decide them too.
+  `REFUND_ADMIN_AFTER_DAYS` show on the admins' console, and admins may decide them too. An
+  approval claims the request before any money moves, so one request makes one refund.
 - *A refund* (`order_refund`) is the money: the seller's own, an approved request's, or an
   admin's (who may take nothing back from the seller: the platform pays). It is a
   `payments.Refund`, written under the payment's row lock with the line quantities it gives back
   (a line is never refunded beyond its quantity, an order never beyond its amount), then sent to
-  Stripe right after the commit (`payments.services.refund_submit`).
+  Stripe right after the commit (`payments.services.refund_submit`). A submission names itself
+  with a token (form, API `Idempotency-Key`, request), so a double click makes one refund.
 - *The order follows its refunds* (`order_refunds_refresh`, after each refund and each refund
   event): how much is refunded, "Refunded" and closed once all of it is, back to its earlier state
   if a refund fails, units back on stock when asked, and the emails of each step.
@@ -162,10 +164,18 @@ def refund_request_approve(
 ) -> Refund:
     """The seller (or an admin) approves: the refund of what was asked, or less (`amount`).
 
+    The request is claimed before any money moves: one conditional UPDATE (open -> approved, which
+    Postgres serializes on the row and SQLite's `BEGIN IMMEDIATE` on the file), committed together
+    with the refund's row, so approvals at once (a double click, two tabs, a seller and an admin)
+    make one refund and the others are told the request was answered. The refund's token is the
+    request and its attempt (`request:<id>:<n>`), so its Stripe key comes from the request: a retry
+    after a crash sends the same one. Stripe refusing it (the seller's balance too low, a dispute)
+    opens the request again, and the page says why.
+
     An admin may have the platform pay it (`reverse_transfer=False`): the way out when Stripe refused
-    to take the seller's share back from a balance too low for it (the request stays open then)."""
+    to take the seller's share back from a balance too low for it."""
     order = request.order
-    if request.status != RefundRequestStatus.OPEN:
+    if request.status != RefundRequestStatus.OPEN:  # as read; the claim below is what decides
         raise Conflict("This request was answered already.", code="request_answered")
     if amount is not None and amount > request.amount:
         raise InvalidInput(
@@ -173,31 +183,50 @@ def refund_request_approve(
             code="amount_above_request",
         )
     lines = [LineQuantity(rl.line_id, rl.quantity) for rl in request.lines.all()] if not request.whole_order else None
-    refund = order_refund(
-        order=order,
-        actor=user,
-        origin=RefundOrigin.ADMIN if admin else RefundOrigin.BUYER_REQUEST,
-        amount=amount if amount is not None else request.amount,
-        lines=lines,
-        reason=f"{request.get_reason_display()}{': ' + request.note if request.note else ''}",
-        restock=restock,
-        reverse_transfer=reverse_transfer or not admin,
-        answers_requests=False,
-    )
-    if refund.status == RefundStatus.FAILED:  # Stripe refused it: the request stays open, the page says why
-        return refund
-    updated = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
-        status=RefundRequestStatus.APPROVED,
-        decided_by=user,
-        decided_at=timezone.now(),
-        decision_note=note.strip()[:500],
-        refund=refund,
-    )
-    if updated:
+    with transaction.atomic():
+        claimed = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
+            status=RefundRequestStatus.APPROVED,
+            decided_by=user,
+            decided_at=timezone.now(),
+            decision_note=note.strip()[:500],
+        )
+        if not claimed:
+            raise Conflict("This request was answered already.", code="request_answered")
+        prefix = f"request:{request.pk}:"
+        attempt = Refund.objects.filter(order_id=order.pk, token__startswith=prefix).count() + 1
+        refund = _order_refund_write(
+            order=order,
+            actor=user,
+            origin=RefundOrigin.ADMIN if admin else RefundOrigin.BUYER_REQUEST,
+            amount=amount if amount is not None else request.amount,
+            lines=lines,
+            reason=f"{request.get_reason_display()}{': ' + request.note if request.note else ''}",
+            restock=restock,
+            reverse_transfer=reverse_transfer or not admin,
+            token=f"{prefix}{attempt}",
+        )
+        RefundRequest.objects.filter(pk=request.pk).update(refund=refund)
+    refund = _order_refund_send(order, refund)
+    if refund.status == RefundStatus.FAILED:  # Stripe refused it: the request is open again, the page says why
+        _request_reopen(request.pk, refund)
+    else:
         outbox_add("orders.email.refund_request_answered", request.pk, key=f"refund-request-answered:{request.pk}")
         _nav_count_changed(order.seller_id)
     request.refresh_from_db()
     return refund
+
+
+def _request_reopen(request_id: int, refund: Refund) -> None:
+    """A request whose refund Stripe refused is open again, to be approved once more (an admin may
+    have the platform pay) or declined. Unless the buyer asked again meanwhile (one open request per
+    order): then the new request is the one to answer, and this one stays with its failed refund."""
+    try:
+        with transaction.atomic():
+            RefundRequest.objects.filter(pk=request_id, status=RefundRequestStatus.APPROVED, refund=refund).update(
+                status=RefundRequestStatus.OPEN, decided_by=None, decided_at=None, decision_note="", refund=None
+            )
+    except IntegrityError:
+        logger.warning("refund request %s not reopened: the buyer has asked again", request_id)
 
 
 def refund_request_decline(*, request: RefundRequest, user: Any, reason: str) -> RefundRequest:
@@ -236,7 +265,7 @@ def order_refund(
     reason: str,
     restock: bool,
     reverse_transfer: bool = True,
-    answers_requests: bool = True,
+    token: str = "",
 ) -> Refund:
     """Refund (part of) an order: `amount`, or the lines' value, or (neither) all that is left.
 
@@ -246,14 +275,55 @@ def order_refund(
     refund says what Stripe did: pending, succeeded, or failed with a sentence (the seller's balance
     too low, a dispute). Stripe unreachable leaves it "sending", and the outbox sends it later.
 
-    `answers_requests`: a refund that leaves nothing of the order answers its open requests (see
-    `_requests_answered_by`); False when the refund is itself a request's approval."""
+    `token` names the submission (a form's hidden token, an API `Idempotency-Key`): the same token
+    on the same order returns the refund it made first, whatever else was sent with it, so a double
+    click or a retried request makes one refund (and one Stripe refund, its key carrying the token).
+
+    A refund that leaves nothing of the order answers its open requests (`_requests_answered_by`);
+    a request's own approval goes through `refund_request_approve`, which answers it itself."""
+    with transaction.atomic():
+        refund = _order_refund_write(
+            order=order,
+            actor=actor,
+            origin=origin,
+            amount=amount,
+            lines=lines,
+            reason=reason,
+            restock=restock,
+            reverse_transfer=reverse_transfer,
+            token=token,
+        )
+    refund = _order_refund_send(order, refund)
+    if refund.status != RefundStatus.FAILED:
+        _requests_answered_by(order.pk, refund, actor)
+    return refund
+
+
+def _order_refund_write(
+    *,
+    order: Order,
+    actor: Any,
+    origin: str,
+    amount: int | None,
+    lines: Sequence[LineQuantity] | None,
+    reason: str,
+    restock: bool,
+    reverse_transfer: bool,
+    token: str,
+) -> Refund:
+    """The refund's row and its lines, under the payment's row lock; or, for a `token` already
+    used on this order, the refund that token made (the lock orders the two submissions, so the
+    second always sees the first's row). Inside the caller's transaction."""
     if order.status not in (*REFUNDABLE_STATUSES, OrderStatus.REFUNDED) or order.payment_id is None:
         raise Conflict("Only a paid order can be refunded.", code="order_not_refundable")
-    if amount is not None and (type(amount) is not int or amount <= 0):
-        raise InvalidInput("A refund must be a positive amount.", code="invalid_amount")
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=order.payment_id)
+        if token:
+            made = Refund.objects.filter(order_id=order.pk, token=token).first()
+            if made is not None:
+                return made
+        if amount is not None and (type(amount) is not int or amount <= 0):
+            raise InvalidInput("A refund must be a positive amount.", code="invalid_amount")
         order_left = order.amount_total - _open_refunds_of(order)
         chosen = _checked_lines(order, lines) if lines is not None else []
         value = sum(line.unit_amount * qty for line, qty in chosen) if chosen else order_left
@@ -275,18 +345,23 @@ def order_refund(
             order_limit=order_left,
             reverse_transfer=reverse_transfer,
             created_by=actor if getattr(actor, "pk", None) else None,
+            token=token,
         )
         OrderLineRefund.objects.bulk_create(
             [OrderLineRefund(refund=refund, line=line, quantity=qty, restock=restock) for line, qty in chosen]
         )
         _refresh(order.pk)
+    return refund
+
+
+def _order_refund_send(order: Order, refund: Refund) -> Refund:
+    """After the commit: send the refund to Stripe (a no-op for one sent already) and let the order
+    follow what Stripe answered."""
     try:
         refund = refund_submit(refund_id=refund.pk)
     except DomainError as exc:
         logger.warning("refund %s not sent yet (the outbox will retry): %s", refund.pk, exc.message)
     order_refunds_refresh(order_id=order.pk)
-    if answers_requests and refund.status != RefundStatus.FAILED:
-        _requests_answered_by(order.pk, refund, actor)
     return refund
 
 
