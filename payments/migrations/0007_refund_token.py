@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("orders", "0006_refunds"),
-        ("payments", "0005_seller_debt_per_dispute_and_seller"),
+        ("payments", "0006_dispute_files_private"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
