@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from catalog.selectors import cart_view
 from catalog.services import cart_find
+from frontend import kept_input
 from marketplace.errors import DomainError, NotFound
 from orders import selectors, services
 from orders.api import checkout_urls
@@ -114,14 +116,24 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
     except NotFound:
         raise Http404("No such order.") from None
+    refunds = selectors.order_refund_panel(order=order)
+    kept = kept_input.take(request, f"order_refund_request:{order.pk}")  # the request's input, if refused
+    _kept_quantities(refunds, kept)
     context = {
         "order": order,
         "lines": list(order.lines.all()),
         "together": selectors.orders_paid_together(order=order),
-        "refunds": selectors.order_refund_panel(order=order),
+        "refunds": refunds,
         "reasons": RefundReason.choices,
+        "kept": kept,
     }
     return render(request, "orders/detail.html", context)
+
+
+def _kept_quantities(refunds: Any, kept: dict[str, str] | None) -> None:
+    """Each refundable line's units as the refused form had them (`qty_<line id>`), else 0."""
+    for line, _left in refunds.lines_left:
+        line.kept_qty = (kept or {}).get(f"qty_{line.pk}") or "0"
 
 
 @login_required
@@ -181,12 +193,16 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         order = selectors.order_for_seller(seller=seller, order_id=order_id)
     except NotFound:
         raise Http404("No such order.") from None
+    refunds = selectors.order_refund_panel(order=order)
+    kept = kept_input.take(request, f"sell_order_refund:{order.pk}")  # the refund's input, if refused
+    _kept_quantities(refunds, kept)
     context = {
         "seller": seller,
         "order": order,
         "lines": list(order.lines.all()),
-        "refunds": selectors.order_refund_panel(order=order),
+        "refunds": refunds,
         "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views._token`)
+        "kept": kept,
     }
     return render(request, "sell/orders_detail.html", context)
 

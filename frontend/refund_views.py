@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend import kept_input
 from frontend.decorators import platform_admin_required
 from marketplace.errors import DomainError, InvalidInput, NotFound
 from marketplace.money import format_money, parse_major_units
@@ -107,6 +108,7 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         messages.error(request, exc.message)
+        kept_input.keep(request, f"order_refund_request:{order_id}", ["reason", "note", "scope"], prefixes=["qty_"])
     else:
         messages.success(request, "Your refund request is with the seller. We email you their answer.")
     return redirect("order_detail", order_id=order_id)
@@ -120,6 +122,9 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
 def sell_refund_requests(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     found = list(selectors.refund_requests_for_seller(seller=seller)[:100])
+    again = kept_input.take(request, "sell_approve:")  # what an approval was sent with, if it failed
+    for one in found:
+        one.kept = _kept_for(again, f"sell_approve:{one.pk}")  # type: ignore[attr-defined]
     return render(
         request,
         "sell/refund_requests.html",
@@ -148,6 +153,7 @@ def sell_refund_request_approve(request: HttpRequest, request_id: int) -> HttpRe
         )
     except DomainError as exc:
         messages.error(request, exc.message)
+        kept_input.keep(request, f"sell_approve:{request_id}", ["amount", "note", "restock"])
     else:
         _said(request, refund, "Approved: {amount} refunded to the buyer.")
     return redirect("sell_refund_requests")
@@ -188,6 +194,7 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         messages.error(request, exc.message)
+        kept_input.keep(request, f"sell_order_refund:{order_id}", ["amount", "reason", "restock"], prefixes=["qty_"])
     else:
         _said(request, refund, "{amount} refunded to the buyer.")
     return redirect("sell_order_detail", order_id=order_id)
@@ -199,14 +206,23 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
 @platform_admin_required
 @require_GET
 def console_refunds(request: HttpRequest) -> HttpResponse:
+    again = kept_input.take(request, "console:")  # what an approval or the order refund was sent with
+    overdue = list(selectors.refund_requests_overdue()[:100])
+    for found in overdue:
+        found.kept = _kept_for(again, f"console:approve:{found.pk}")  # type: ignore[attr-defined]
     context = {
-        "overdue": list(selectors.refund_requests_overdue()[:100]),
+        "overdue": overdue,
         "attention": list(refunds_needing_attention()[:100]),
         "recent": list(refunds_recent(limit=50)),
         "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS,
         "form_token": uuid.uuid4().hex,  # the refund form's, new on each page (see `_token`)
+        "kept": _kept_for(again, "console:order_refund"),
     }
     return render(request, "console/refunds.html", context)
+
+
+def _kept_for(kept: dict[str, str] | None, form: str) -> dict[str, str] | None:
+    return kept if kept is not None and kept["form"] == form else None
 
 
 def _any_request(request_id: int) -> RefundRequest:
@@ -232,6 +248,7 @@ def console_refund_request_approve(request: HttpRequest, request_id: int) -> Htt
         )
     except DomainError as exc:
         messages.error(request, exc.message)
+        kept_input.keep(request, f"console:approve:{request_id}", ["amount", "note", "restock", "from_seller"])
     else:
         _said(request, refund, "Approved: {amount} refunded to the buyer.")
     return redirect("console_refunds")
@@ -250,6 +267,9 @@ def console_refund_request_decline(request: HttpRequest, request_id: int) -> Htt
     return redirect("console_refunds")
 
 
+CONSOLE_REFUND_FIELDS = ("order_id", "amount", "reason", "from_seller")
+
+
 @platform_admin_required
 @require_POST
 def console_order_refund(request: HttpRequest) -> HttpResponse:
@@ -259,6 +279,7 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
     order = selectors.order_by_id(order_id=int(raw_id)) if ok else None
     if order is None:
         messages.error(request, "No order has that number.")
+        kept_input.keep(request, "console:order_refund", CONSOLE_REFUND_FIELDS)
         return redirect("console_refunds")
     try:
         refund = order_refund(
@@ -274,6 +295,7 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as exc:
         messages.error(request, exc.message)
+        kept_input.keep(request, "console:order_refund", CONSOLE_REFUND_FIELDS)
     else:
         _said(request, refund, f"Order {order.pk}: {{amount}} refunded to the buyer.")
     return redirect("console_refunds")

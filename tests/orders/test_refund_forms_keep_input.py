@@ -1,0 +1,74 @@
+"""A refund form refused with a sentence comes back as it was sent, not empty: the page is drawn
+again after the redirect, and the admin's "take it back from the seller" came back ticked, so
+resubmitting what looked like the same form made the seller pay a refund meant for the platform."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from orders.models import Order
+from payments.models import Refund
+from tests.factories import make_platform_admin
+from tests.orders.test_refunds import _client, _paid_two_lines
+
+pytestmark = pytest.mark.django_db
+TOO_MANY_DECIMALS = {"usd": "1.005", "jpy": "100.5"}
+
+
+def _value(page: str, field_id: str) -> str:
+    tag = re.search(rf'<input id="{field_id}"[^>]*>', page)
+    assert tag, field_id
+    value = re.search(r' value="([^"]*)"', tag.group(0))
+    return value.group(1) if value else ""
+
+
+def _checked(page: str, field_id: str) -> bool:
+    found = re.search(rf'<input type="checkbox" id="{field_id}"[^>]*>', page)
+    assert found, field_id
+    return " checked" in found.group(0)
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_admins_refund_form_comes_back_as_sent_with_the_platform_paying(sandbox: Any, currency: str) -> None:
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    admin = _client(make_platform_admin())
+    assert _checked(admin.get("/console/refunds/").content.decode(), "from-seller"), "ticked when first drawn"
+    form = {"order_id": str(order.pk), "amount": TOO_MANY_DECIMALS[currency], "reason": "Goodwill"}  # unticked
+    page = admin.post("/console/refunds/order/", form, follow=True).content.decode()
+    assert "decimals" in page and not Refund.objects.exists()
+    assert (_value(page, "order-id"), _value(page, "admin-amount"), _value(page, "admin-reason")) == (
+        str(order.pk),
+        TOO_MANY_DECIMALS[currency],
+        "Goodwill",
+    )
+    assert not _checked(page, "from-seller"), "the platform pays, as the admin chose"
+    assert _checked(admin.get("/console/refunds/").content.decode(), "from-seller"), "kept once, not for ever"
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_sellers_refund_form_comes_back_as_sent(sandbox: Any, currency: str) -> None:
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    seller = _client(order.seller.user)
+    mug = order.lines.get(title="Mug")
+    form = {"amount": TOO_MANY_DECIMALS[currency], "reason": "Out of stock", "restock": "on", f"qty_{mug.pk}": "1"}
+    page = seller.post(f"/sell/orders/{order.pk}/refund/", form, follow=True).content.decode()
+    assert "decimals" in page and not Refund.objects.exists()
+    assert (_value(page, "refund-amount"), _value(page, "refund-reason")) == (
+        TOO_MANY_DECIMALS[currency],
+        "Out of stock",
+    )
+    assert _checked(page, "refund-restock") and _value(page, f"sqty-{mug.pk}") == "1"
+
+
+def test_the_buyers_request_comes_back_as_sent(sandbox: Any) -> None:
+    order, _, _ = _paid_two_lines(sandbox, "jpy")
+    buyer = _client(Order.objects.get(pk=order.pk).buyer)
+    vase = order.lines.get(title="Vase")
+    form = {"reason": "other", "note": "", "scope": "lines", f"qty_{vase.pk}": "1"}  # "Other" needs a note
+    page = buyer.post(f"/orders/{order.pk}/refund-request/", form, follow=True).content.decode()
+    assert 'value="other" selected' in page
+    assert re.search(r'id="scope-lines" name="scope" value="lines" checked', page)
+    assert _value(page, f"qty-{vase.pk}") == "1"
