@@ -147,7 +147,7 @@ def test_another_buyers_pending_checkout_is_not_counted_back(sandbox: Any) -> No
 
 
 @pytest.mark.parametrize(("currency", "shops"), [("usd", 1), ("jpy", 1), ("usd", 2), ("jpy", 2)])
-@pytest.mark.parametrize("quantity", [1])
+@pytest.mark.parametrize("quantity", [1, 3])
 def test_a_changed_quantity_after_paying_started_makes_a_new_checkout(
     sandbox: Any, currency: str, shops: int, quantity: int
 ) -> None:
