@@ -109,7 +109,9 @@ class CartGroup:
 
     @property
     def subtotal(self) -> int:
-        return sum(line.line_total for line in self.lines if line.ok)
+        """The sum of the lines shown, problem lines included: a disabled Pay button or a total never
+        reads ¥0 beside lines that add up to more (the button says why it cannot pay; `payable`)."""
+        return sum(line.line_total for line in self.lines)
 
     @property
     def too_large(self) -> str:

@@ -126,9 +126,10 @@ def test_a_released_reservation_leaves_the_plain_stock_rule(sandbox: Any) -> Non
 
     [group] = cart_view(cart=cart).groups
     assert group.lines[0].problem == "Only 1 left: lower the quantity."
-    assert not group.payable
+    assert not group.payable and group.subtotal == 14_400, "the total is still the lines' sum"
     page = cart_page(signed_in(buyer))
     assert "Only 1 left: lower the quantity." in page
+    assert "Pay ¥14,400 to Hokusai Prints</button>" in page and "Fix the items marked above" in page
     with pytest.raises(InvalidInput):
         start(buyer, "jpy")
 
