@@ -109,7 +109,9 @@ class CartGroup:
 
     @property
     def subtotal(self) -> int:
-        return sum(line.line_total for line in self.lines if line.ok)
+        """The sum of the lines shown, problem lines included: a disabled Pay button or a total never
+        reads ¥0 beside lines that add up to more (the button says why it cannot pay; `payable`)."""
+        return sum(line.line_total for line in self.lines)
 
     @property
     def too_large(self) -> str:
@@ -201,24 +203,34 @@ def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
     sellers app's own form of `Seller.objects.sellable()`) applied to the rows read, not a subquery per
     item: a profile of checkout showed this query's building (a correlated EXISTS and a cover image
     subquery nobody showed) at ~2.6 ms of CPU, the largest part of checkout's own time.
+
+    The stock a line may take counts back the units the buyer's own pending checkout holds of it
+    (`orders.selectors.units_held_for_cart`, a subquery of that same statement, for a signed-in
+    buyer's cart only): paying again reuses or replaces that checkout, so coming back from Stripe's
+    page unpaid must not read the buyer's own reservation as "Only 1 left". Once it is released
+    (expired, canceled), the stock has the units back and nothing is counted.
     """
+    from orders.selectors import units_held_for_cart
     from sellers.selectors import seller_can_sell
 
     if cart is None:
         return CartView(cart_id=None, groups=[])
     items = CartItem.objects.filter(cart=cart).select_related("listing__seller").order_by("added_at", "id")
+    if cart.user_id is not None:  # a session's cart has no checkout: only a signed-in buyer pays
+        items = items.annotate(held=units_held_for_cart(buyer_id=cart.user_id))
     if lock:  # in the caller's transaction: the cart's row, locked by the same statement (checkout)
         items = items.select_related("cart").select_for_update(of=("cart",))
     groups: dict[tuple[int, str], CartGroup] = {}
     for item in items:
         listing = item.listing
+        stock = listing.stock + getattr(item, "held", 0)  # what this cart may take: see the docstring
         problem = ""
         if listing.status != ListingStatus.PUBLISHED or not seller_can_sell(listing.seller):
             problem = "No longer for sale: remove it to pay for the rest."
-        elif listing.stock == 0:
+        elif stock == 0:
             problem = "Out of stock: remove it to pay for the rest."
-        elif item.quantity > listing.stock:
-            problem = f"Only {listing.stock} left: lower the quantity."
+        elif item.quantity > stock:
+            problem = f"Only {stock} left: lower the quantity."
         key = (listing.seller_id, listing.currency)
         group = groups.get(key)
         if group is None:

@@ -193,8 +193,15 @@ def cart_get_or_create(*, user: Any, session: SessionBase) -> Cart:
     return cart
 
 
-def _buyable(listing_id: int) -> Listing:
-    listing = Listing.objects.visible().select_related("subscription_plan").filter(pk=listing_id).first()
+def _buyable(listing_id: int, cart: Cart) -> Listing:
+    """The listing if it can be put in a cart, with `held`: the units the cart's own pending checkout
+    holds of it (same statement), which the cart may take again (`catalog.selectors.cart_view`)."""
+    from orders.selectors import units_held_for_cart
+
+    listings = Listing.objects.visible().select_related("subscription_plan").filter(pk=listing_id)
+    if cart.user_id is not None:
+        listings = listings.annotate(held=units_held_for_cart(buyer_id=cart.user_id, listing="pk", currency="currency"))
+    listing = listings.first()
     if listing is None:
         raise NotFound("This listing is not for sale.", code="listing_unavailable")
     if hasattr(listing, "subscription_plan"):  # sold by subscription (the subscriptions app's plan)
@@ -205,11 +212,12 @@ def _buyable(listing_id: int) -> Listing:
 def _check_quantity(quantity: int, listing: Listing) -> None:
     if quantity < 1:
         raise InvalidInput("Choose a quantity of at least 1.", code="invalid_quantity")
-    if quantity > listing.stock:
-        if listing.stock == 0:
+    stock = listing.stock + getattr(listing, "held", 0)  # see _buyable
+    if quantity > stock:
+        if stock == 0:
             raise InvalidInput(f"“{listing.title}” is out of stock.", code="out_of_stock")
         raise InvalidInput(
-            f"Only {listing.stock} of “{listing.title}” left: choose {listing.stock} or fewer.",
+            f"Only {stock} of “{listing.title}” left: choose {stock} or fewer.",
             code="not_enough_stock",
         )
     if quantity > MAX_QUANTITY_PER_ITEM:
@@ -219,7 +227,7 @@ def _check_quantity(quantity: int, listing: Listing) -> None:
 @transaction.atomic
 def cart_item_add(*, cart: Cart, listing_id: int, quantity: int) -> CartItem:
     """Add `quantity` units (on top of any already in the cart), within the stock."""
-    listing = _buyable(listing_id)
+    listing = _buyable(listing_id, cart)
     item = CartItem.objects.select_for_update().filter(cart=cart, listing=listing).first()
     total = quantity + (item.quantity if item else 0)
     if quantity < 1:
@@ -243,7 +251,7 @@ def _item_of(cart: Cart, item_id: int) -> CartItem:
 
 def cart_item_set_quantity(*, cart: Cart, item_id: int, quantity: int) -> CartItem:
     item = _item_of(cart, item_id)
-    listing = _buyable(item.listing_id)
+    listing = _buyable(item.listing_id, cart)
     _check_quantity(quantity, listing)
     item.quantity = quantity
     item.save(update_fields=["quantity"])

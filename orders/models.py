@@ -46,6 +46,9 @@ class OrderStatus(models.TextChoices):
 
 
 PAID_STATUSES = (OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.COMPLETED)
+# A saved-card "Buy now" order's `cart_fingerprint` starts with this (then the form's attempt token):
+# it is not the cart's, so the cart never counts its unit as its own (`orders.selectors`).
+BUY_NOW_FINGERPRINT_PREFIX = "buy-now:"
 
 
 class StripeCustomer(models.Model):

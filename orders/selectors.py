@@ -9,12 +9,21 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.errors import NotFound
 from marketplace.outbox.models import OutboxMessage
-from orders.models import Order, OrderLine, OrderLineRefund, RefundRequest, RefundRequestStatus
+from orders.models import (
+    BUY_NOW_FINGERPRINT_PREFIX,
+    Order,
+    OrderLine,
+    OrderLineRefund,
+    OrderStatus,
+    RefundRequest,
+    RefundRequestStatus,
+)
 from payments.models import OPEN_REFUND_STATUSES, Refund
 from sellers.models import Seller
 
@@ -38,6 +47,37 @@ def order_for_buyer(*, buyer: Any, order_id: int) -> Order:
     if order is None:
         raise NotFound("No such order.", code="order_not_found")
     return order
+
+
+def units_held_for_cart(*, buyer_id: int, listing: str = "listing_id", currency: str = "listing__currency") -> Coalesce:
+    """The units of a listing that the buyer's own cart checkouts hold now, as a correlated subquery
+    on `listing` (an outer reference to its id) and `currency`, 0 when none: for the cart
+    (`catalog.selectors.cart_view`), which counts them back into the stock it offers.
+
+    Why: a pending order took its units off `Listing.stock` when its checkout started, and the cart
+    stays as it was until the payment goes through; without this, the buyer coming back to the cart
+    reads their own reservation as someone else's purchase ("Only 1 left") and cannot pay.
+    Which orders: the ones the next checkout of this cart reuses or replaces (and so releases),
+    i.e. the buyer's pending orders in the listing's currency that still hold stock, of one shop
+    or of a group (one cart per user, so the buyer's are the cart's). Not a saved-card "Buy now"
+    order: its unit is a purchase of its own, which the cart does not release. An order whose session
+    expired but which the webhook or the sweeper has not closed yet still holds its units, and a
+    checkout replaces it, releasing them: it counts until then, after which the stock has them back.
+    """
+    held = (
+        OrderLine.objects.filter(
+            listing_id=OuterRef(listing),
+            order__buyer_id=buyer_id,
+            order__currency=OuterRef(currency),
+            order__status=OrderStatus.PENDING_PAYMENT,
+            order__stock_reserved=True,
+        )
+        .exclude(order__cart_fingerprint__startswith=BUY_NOW_FINGERPRINT_PREFIX)
+        .values("listing_id")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
+    return Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
 
 
 def orders_paid_together(*, order: Order) -> list[Order]:

@@ -31,13 +31,21 @@ def change_stock(by: dict[int, int]) -> None:
     storefront_changed()
 
 
-def release_stock(order: Order) -> None:
-    """Give the order's units back to its listings (the caller holds the order's row lock)."""
+def release_stock(order: Order, *, locked: dict[int, Listing] | None = None) -> None:
+    """Give the order's units back to its listings (the caller holds the order's row lock).
+
+    `locked`: the caller's listings read under their row locks, whose `stock` gets the units back too,
+    since the UPDATE does not change them: a checkout that replaces a pending order then checks the
+    stock it may take with the units that order held (a cart raised from 2 to 3 of the last 3)."""
     if not order.stock_reserved:
         return
     lines = list(order.lines.all())
     lock_listings(line.listing_id for line in lines)
-    change_stock(_units(lines, 1))
+    units = _units(lines, 1)
+    change_stock(units)
+    for pk, back in units.items():
+        if locked is not None and pk in locked:
+            locked[pk].stock += back
     order.stock_reserved = False
 
 
@@ -61,8 +69,8 @@ def _units(lines: Iterable[OrderLine], sign: int) -> dict[int, int]:
     return units
 
 
-def close_order(order: Order, status: str, message: str) -> None:
-    release_stock(order)
+def close_order(order: Order, status: str, message: str, *, locked: dict[int, Listing] | None = None) -> None:
+    release_stock(order, locked=locked)
     order.status = status
     order.status_message = message
     order.closed_at = timezone.now()

@@ -132,7 +132,7 @@ def _order_for_checkout(*, buyer: Any, group: CartGroup) -> tuple[Order, list[Or
         if order.cart_fingerprint == fingerprint and fresh:
             return order, list(order.lines.all())
         _expire_session_later(order)
-        close_order(order, OrderStatus.CANCELED, "Replaced by a newer checkout of your cart.")
+        close_order(order, OrderStatus.CANCELED, "Replaced by a newer checkout of your cart.", locked=locked)
     for pk in listing_ids:
         listing = locked[pk]
         if listing.stock < quantities[pk]:

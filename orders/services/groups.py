@@ -169,7 +169,7 @@ def _group_for_checkout(*, buyer: Any, cart: Cart, groups: list[CartGroup], curr
                     return earlier
         for order in stale:
             _expire_session_later(order)
-            close_order(order, OrderStatus.CANCELED, REPLACED)
+            close_order(order, OrderStatus.CANCELED, REPLACED, locked=locked)
         for pk, quantity in quantities.items():
             listing = locked[pk]
             if listing.stock < quantity:

@@ -27,7 +27,7 @@ from marketplace.errors import CardDeclined, Conflict, InvalidInput, NotFound
 from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import PaymentError, PaymentIntent, PaymentMethod
-from orders.models import Order, OrderLine, OrderStatus
+from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus
 from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
 from orders.services.payment_state import order_mark_paid_by_intent
@@ -197,7 +197,7 @@ def default_card_for(*, user: Any) -> SavedCard | None:
 def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
     """A one-unit order with its unit reserved and its fee snapshotted. `attempt` (a token of the
     form) makes a double submit find the first order instead of paying twice."""
-    fingerprint = f"buy-now:{attempt}"[:64]
+    fingerprint = f"{BUY_NOW_FINGERPRINT_PREFIX}{attempt}"[:64]
     with transaction.atomic():
         listing = lock_listings([listing_id]).get(listing_id)  # first: two submits queue here
         existing = Order.objects.filter(buyer=buyer, cart_fingerprint=fingerprint).first()

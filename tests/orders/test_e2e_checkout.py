@@ -123,3 +123,40 @@ def test_jpy_listing_bought_end_to_end(live_server: Any, sandbox_webhooks: Any, 
     log_in(page, base, seller.user.email)
     page.goto(base + "/sell/orders/")
     expect(page.get_by_test_id("seller-net")).to_have_text("¥9,000")
+
+
+def test_back_from_stripes_page_the_cart_is_payable_and_pay_goes_to_the_same_session(
+    live_server: Any, sandbox: Any, page: Page, clean_cache: None
+) -> None:
+    """The newcomer's report: 2 of the 3 left go to Stripe's page (the order holds them, the stock reads
+    1), Back: the cart showed "Only 1 left" and a disabled "Pay ¥0". It shows its lines payable at their
+    total, and Pay leads to the same session: one order, the stock taken once."""
+    base = live_server.url
+    seller = active_seller(sandbox, currency="jpy", shop="Hokusai Prints")
+    wave = listing_of(seller, price=7_200, stock=3, title="Wave print")
+    buyer = UserFactory()
+
+    log_in(page, base, buyer.email)
+    add_to_cart(page, base, wave.pk, quantity=2)
+    expect(page.get_by_test_id("total-jpy")).to_have_text("JPY: ¥14,400")
+    page.get_by_role("button", name="Pay ¥14,400 to Hokusai Prints").click()
+    expect(page.get_by_role("heading", name=re.compile("^Pay "))).to_be_visible()
+    hosted = page.url
+    wave.refresh_from_db()
+    assert wave.stock == 1
+
+    page.go_back()
+    page.reload()  # what the server says now, not a copy the browser kept from before paying
+    expect(page).to_have_url(base + "/cart/")
+    expect(page.get_by_text("left: lower the quantity")).to_have_count(0)
+    expect(page.get_by_test_id("line-total")).to_have_text("¥14,400")
+    expect(page.get_by_test_id("group-subtotal")).to_have_text("¥14,400")
+    expect(page.get_by_test_id("total-jpy")).to_have_text("JPY: ¥14,400")
+    pay = page.get_by_role("button", name="Pay ¥14,400 to Hokusai Prints")
+    expect(pay).to_be_enabled()
+    pay.click()
+    expect(page.get_by_role("heading", name=re.compile("^Pay "))).to_be_visible()
+    assert page.url == hosted
+    assert Order.objects.filter(buyer=buyer).count() == 1
+    wave.refresh_from_db()
+    assert wave.stock == 1
