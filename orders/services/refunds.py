@@ -165,9 +165,10 @@ def refund_request_approve(
     """The seller (or an admin) approves: the refund of what was asked, or less (`amount`).
 
     The request is claimed before any money moves: one conditional UPDATE (open -> approved, which
-    Postgres serializes on the row and SQLite's `BEGIN IMMEDIATE` on the file), committed together
-    with the refund's row, so approvals at once (a double click, two tabs, a seller and an admin)
-    make one refund and the others are told the request was answered. The refund's token is the
+    Postgres serializes on the row and SQLite's `BEGIN IMMEDIATE` on the file), in the transaction
+    that writes the refund's row and after it (so a refund refused by its own checks writes nothing),
+    so approvals at once (a double click, two tabs, a seller and an admin) make one refund and the
+    others, their refund's row rolled back, are told the request was answered. The refund's token is the
     request and its attempt (`request:<id>:<n>`), so its Stripe key comes from the request: a retry
     after a crash sends the same one. Stripe refusing it (the seller's balance too low, a dispute)
     opens the request again, and the page says why.
@@ -184,16 +185,10 @@ def refund_request_approve(
         )
     lines = [LineQuantity(rl.line_id, rl.quantity) for rl in request.lines.all()] if not request.whole_order else None
     with transaction.atomic():
-        claimed = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
-            status=RefundRequestStatus.APPROVED,
-            decided_by=user,
-            decided_at=timezone.now(),
-            decision_note=note.strip()[:500],
-        )
-        if not claimed:
-            raise Conflict("This request was answered already.", code="request_answered")
         prefix = f"request:{request.pk}:"
         attempt = Refund.objects.filter(order_id=order.pk, token__startswith=prefix).count() + 1
+        # The refund's row first: its checks (what is left to refund, under the payment's lock) refuse
+        # before anything is written; then the claim, which rolls the row back if another won it.
         refund = _order_refund_write(
             order=order,
             actor=user,
@@ -205,7 +200,15 @@ def refund_request_approve(
             reverse_transfer=reverse_transfer or not admin,
             token=f"{prefix}{attempt}",
         )
-        RefundRequest.objects.filter(pk=request.pk).update(refund=refund)
+        claimed = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
+            status=RefundRequestStatus.APPROVED,
+            decided_by=user,
+            decided_at=timezone.now(),
+            decision_note=note.strip()[:500],
+            refund=refund,
+        )
+        if not claimed:
+            raise Conflict("This request was answered already.", code="request_answered")
     refund = _order_refund_send(order, refund)
     if refund.status == RefundStatus.FAILED:  # Stripe refused it: the request is open again, the page says why
         _request_reopen(request.pk, refund)
