@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -33,13 +34,26 @@ class PriceField(forms.CharField):
             raise forms.ValidationError(exc.message, code=exc.code) from exc
 
 
+class UnitsField(forms.IntegerField):
+    """A count typed by a person, read as amounts are (`money.parse_major_units`): ASCII digits, and
+    full-width ones as ASCII. Django's own field reads any script's digits: "100" and an Arabic-Indic
+    zero, which reads as "100." to a Latin eye, was 1000 units."""
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str):
+            value = unicodedata.normalize("NFKC", value).strip()
+            if not value.isascii():
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
+
+
 class ListingForm(forms.Form):
     title = forms.CharField(max_length=140)
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=DESCRIPTION_MAX_LENGTH
     )
     category = forms.ModelChoiceField(queryset=Category.objects.all(), empty_label="Choose a category")
-    stock = forms.IntegerField(min_value=0, max_value=1_000_000, help_text="Units you can ship.")
+    stock = UnitsField(min_value=0, max_value=1_000_000, help_text="Units you can ship.")
     image = forms.FileField(
         required=False,
         help_text=f"{ACCEPTED}, up to {MAX_IMAGE_BYTES // (1024 * 1024)} MB.",

@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from catalog.forms import ListingForm
 from catalog.models import Listing, ListingStatus
 from fees.models import FeeRule
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_upload
@@ -167,3 +168,18 @@ def test_the_sell_form_refuses_a_description_over_the_api_limit(client: Client, 
     assert Listing.objects.count() == 1 and Listing.objects.get().description == "Glazed."
     saved = client.post(reverse("sell_listing_new"), {**form, "description": "x" * 10_000})
     assert saved.status_code == 302 and Listing.objects.filter(description="x" * 10_000).exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "stock"),
+    [("12", 12), ("\uff11\uff12", 12), ("100\u0660", None), ("\u0661\u0662", None)],
+    ids=["ascii", "full-width", "an Arabic-Indic zero after 100", "Arabic-Indic"],
+)
+def test_stock_is_read_in_ascii_digits_full_width_ones_too(typed: str, stock: int | None) -> None:
+    data = {"title": "Tea bowl", "price": "10", "stock": typed, "category": CategoryFactory().pk}
+    form = ListingForm(data, currency="usd")
+    assert form.is_valid() is (stock is not None), form.errors
+    if stock is not None:
+        assert form.cleaned_data["stock"] == stock
+    else:
+        assert "stock" in form.errors
