@@ -112,30 +112,23 @@ def console_dispute_evidence(request: HttpRequest, dispute_id: int) -> HttpRespo
     dispute = _dispute(dispute_id)
     evidence = {name: request.POST.get(name, "") for name in services.EVIDENCE_TEXT_FIELDS}
     submit = request.POST.get("action") == "submit"
-    if submit and request.POST.get("confirm") != "yes":
-        # Not sent to the bank, but not lost either: what the admin typed is kept as the draft.
-        try:
-            services.dispute_evidence_save(dispute=dispute, evidence=evidence, submit=False)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-        else:
+    unconfirmed = submit and request.POST.get("confirm") != "yes"
+    try:
+        # Unconfirmed, it is not sent to the bank, but not lost either: what was typed is the draft.
+        services.dispute_evidence_save(dispute=dispute, evidence=evidence, submit=submit and not unconfirmed)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        if unconfirmed:
             messages.error(
                 request,
                 "Saved as a draft, not submitted: tick the confirmation, because evidence can be submitted"
                 " to the bank only once.",
             )
-        return redirect("console_dispute_detail", dispute_id=dispute.pk)
-    try:
-        services.dispute_evidence_save(dispute=dispute, evidence=evidence, submit=submit)
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            "Evidence submitted to the bank. It decides now; we email everyone when it does."
-            if submit
-            else "Draft saved at Stripe. Nothing was sent to the bank yet.",
-        )
+        elif submit:
+            messages.success(request, "Evidence submitted to the bank. It decides now; we email everyone when it does.")
+        else:
+            messages.success(request, "Draft saved at Stripe. Nothing was sent to the bank yet.")
     return redirect("console_dispute_detail", dispute_id=dispute.pk)
 
 
