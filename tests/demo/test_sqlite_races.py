@@ -43,19 +43,24 @@ def _post(session: requests.Session, url: str, data: dict[str, Any]) -> requests
     return session.post(url, data={"csrfmiddlewaretoken": token, **data}, allow_redirects=False, timeout=60)
 
 
-def sign_up(demo: Demo, email: str) -> requests.Session:
+def signed_in(demo: Demo, path: str, data: dict[str, str]) -> requests.Session:
+    """A new browser session after posting allauth's form at `path` (sign-up or login) with `data`."""
     browser = requests.Session()
-    page = browser.get(f"{demo.url}/accounts/signup/", timeout=60)
+    page = browser.get(f"{demo.url}{path}", timeout=60)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert token, page.text[:500]
     answer = browser.post(
-        f"{demo.url}/accounts/signup/",
-        data={"csrfmiddlewaretoken": token.group(1), "email": email, "password1": PASSWORD, "password2": PASSWORD},
+        f"{demo.url}{path}",
+        data={"csrfmiddlewaretoken": token.group(1), **data},
         allow_redirects=False,
         timeout=60,
     )
     assert answer.status_code == 302, answer.text[:2000]
     return browser
+
+
+def sign_up(demo: Demo, email: str) -> requests.Session:
+    return signed_in(demo, "/accounts/signup/", {"email": email, "password1": PASSWORD, "password2": PASSWORD})
 
 
 def check_out(demo: Demo, browser: requests.Session, listing: dict[str, Any]) -> str:

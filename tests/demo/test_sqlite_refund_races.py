@@ -15,7 +15,7 @@ import requests
 
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
 from tests.demo.conftest import Demo
-from tests.demo.test_sqlite_races import _post, run_together, sandbox
+from tests.demo.test_sqlite_races import _post, run_together, sandbox, signed_in
 
 pytestmark = pytest.mark.slow
 
@@ -24,18 +24,7 @@ SELLERS = {"jpy": "seller.active@marketplace.test", "usd": "seller.active.us@mar
 
 
 def log_in(demo: Demo, email: str) -> requests.Session:
-    browser = requests.Session()
-    page = browser.get(f"{demo.url}/accounts/login/", timeout=60)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-    assert token, page.text[:500]
-    answer = browser.post(
-        f"{demo.url}/accounts/login/",
-        data={"csrfmiddlewaretoken": token.group(1), "login": email, "password": DEMO_PASSWORD},
-        allow_redirects=False,
-        timeout=60,
-    )
-    assert answer.status_code == 302, answer.text[:2000]
-    return browser
+    return signed_in(demo, "/accounts/login/", {"login": email, "password": DEMO_PASSWORD})
 
 
 def api_post(demo: Demo, browser: requests.Session, path: str, body: dict[str, Any]) -> requests.Response:
