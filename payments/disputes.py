@@ -36,6 +36,7 @@ from marketplace.outbox.services import outbox_add
 from orders.models import Order
 from payments.models import (
     CLOSED_DISPUTE_STATUSES,
+    DISPUTE_FILE_EXTENSIONS,
     Dispute,
     DisputeFile,
     DisputeStatus,
@@ -66,10 +67,10 @@ EVIDENCE_FILE_FIELDS: dict[str, str] = {
 }
 EVIDENCE_TEXT_MAX = 20_000  # per field; Stripe's limit is 150,000 characters over all fields
 MAX_FILE_BYTES = 4 * 1024 * 1024
-FILE_TYPES = {  # first bytes -> extension, content type
-    b"%PDF-": ("pdf", "application/pdf"),
-    b"\x89PNG\r\n\x1a\n": ("png", "image/png"),
-    b"\xff\xd8\xff": ("jpg", "image/jpeg"),
+FILE_TYPES = {  # first bytes -> content type (its extension: `models.DISPUTE_FILE_EXTENSIONS`)
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
 }
 REMINDER_DAYS = (5, 2)
 
@@ -349,20 +350,20 @@ def dispute_file_add(
         raise InvalidInput("The file is empty.", code="file_empty")
     head = upload.read(8)
     upload.seek(0)
-    kind = next((v for magic, v in FILE_TYPES.items() if head.startswith(magic)), None)
-    if kind is None:
+    content_type = next((v for magic, v in FILE_TYPES.items() if head.startswith(magic)), None)
+    if content_type is None:
         raise InvalidInput("Only PDF, PNG and JPEG files can be sent as proof.", code="file_type")
     with transaction.atomic():
         row = _locked(dispute)
         _refuse_unless_answerable(row)
-        name = _display_name(upload.name, kind[0])
+        name = _display_name(upload.name, DISPUTE_FILE_EXTENSIONS[content_type])
         return DisputeFile.objects.create(
             dispute=row,
             side=side,
             evidence_field=field,
             file=upload,
             filename=name,
-            content_type=kind[1],
+            content_type=content_type,
             size=size,
             uploaded_by=user,
         )
