@@ -115,7 +115,9 @@ def dispute_sync(*, dispute_id: str) -> Dispute:
         destination = charge.transfer_data.destination if charge.transfer_data is not None else None
         dispute = _apply(remote, payment=payment, order=order, destination=destination)
         dispute_post_balance_transactions(
-            dispute_id=remote.id, transactions=[*remote.balance_transactions, *fee_transactions]
+            dispute_id=remote.id,
+            transactions=[*remote.balance_transactions, *fee_transactions],
+            lost=remote.status == DisputeStatus.LOST,
         )
         _notify(dispute)
         return dispute
@@ -293,7 +295,9 @@ def _after_change(remote: StripeDispute) -> Dispute:
         payment = Payment.objects.filter(stripe_charge_id=remote.charge).first()
         dispute = _apply(remote, payment=payment, order=None)
         dispute_post_balance_transactions(
-            dispute_id=remote.id, transactions=[*remote.balance_transactions, *fee_transactions]
+            dispute_id=remote.id,
+            transactions=[*remote.balance_transactions, *fee_transactions],
+            lost=remote.status == DisputeStatus.LOST,
         )
         _notify(dispute)
         return dispute

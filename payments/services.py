@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from marketplace import money
 from marketplace.errors import InvalidInput, PaymentProviderError
@@ -398,18 +399,30 @@ def _refund_row_for(
     return payment
 
 
-def dispute_post_balance_transactions(*, dispute_id: str, transactions: Sequence[BalanceTransaction]) -> None:
+def dispute_post_balance_transactions(
+    *, dispute_id: str, transactions: Sequence[BalanceTransaction], lost: bool
+) -> None:
     """Post what Stripe moved for a dispute, read from its balance transactions (Stripe's figures):
     the withdrawal (amount and dispute fee), the reinstatement of a win (the fee too where Stripe
     returns it, as a negative fee), and the countered fee charged on submission and returned on a win
-    (`stripe_fee` transactions with the dispute as source). Each posts once whatever calls it."""
+    (`stripe_fee` transactions with the dispute as source). Each posts once whatever calls it.
+
+    A `lost` dispute also turns the withdrawn amount, held until then, into a loss. Stripe moves no
+    money at that moment and the dispute says nothing of when it closed, so the loss is dated when
+    we learn of it (never before the withdrawal)."""
     for txn in transactions:
         when = datetime.fromtimestamp(txn.created, tz=UTC)
         if txn.reporting_category == "dispute" and txn.amount < 0:
-            posting = flows.dispute_funds_withdrawn(
-                dispute_id=dispute_id, amount=-txn.amount, dispute_fee=txn.fee, currency=txn.currency
+            amount, currency = -txn.amount, txn.currency
+            withdrawn = flows.dispute_funds_withdrawn(
+                dispute_id=dispute_id, amount=amount, dispute_fee=txn.fee, currency=currency
             )
-        elif txn.reporting_category == "dispute_reversal" and txn.amount > 0:
+            ledger_post_one(posting=withdrawn, occurred_at=when)
+            if lost:
+                loss = flows.dispute_lost(dispute_id=dispute_id, amount=amount, currency=currency)
+                ledger_post_one(posting=loss, occurred_at=max(when, timezone.now()))
+            continue
+        if txn.reporting_category == "dispute_reversal" and txn.amount > 0:
             posting = flows.dispute_funds_reinstated(
                 dispute_id=dispute_id, amount=txn.amount, fee_returned=max(0, -txn.fee), currency=txn.currency
             )

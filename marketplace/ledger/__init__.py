@@ -34,6 +34,7 @@ seller_application_fees    Application fees paid — seller acct_…         con
 application_fees           Application fees                              revenue          credit
 application_fee_refunds    Application fee refunds                       contra-revenue   debit
 stripe_fees                Stripe processing fees                        expense          debit
+disputed_funds             Funds held for open disputes                  asset            debit
 dispute_losses             Dispute losses                                expense          debit
 dispute_recoveries         Dispute losses recovered from sellers         contra-expense   credit
 seller_dispute_losses      Lost disputes taken back — seller acct_…      contra-revenue   debit
@@ -46,6 +47,9 @@ dispute_fees               Dispute fees                                  expense
   processing fees*, *Dispute losses* (less *Dispute losses recovered from sellers*, which the
   seller's side books as *Lost disputes taken back*) and *Dispute fees* it makes the platform's
   result.
+- *Funds held for open disputes* is what Stripe withdrew for a dispute that is still open: no
+  longer in the Stripe balance, not lost either. A won dispute brings it back to the balance, a
+  lost one turns it into a *Dispute loss*.
 - *Bank payouts* is the money out: what Stripe paid to the owner's bank account. It is still the
   owner's, no longer at Stripe, hence an asset next to the Stripe balance.
 - The application fee is posted on both sides (revenue for the platform, a deduction from the

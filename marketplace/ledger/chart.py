@@ -46,6 +46,7 @@ class AccountCode(StrEnum):
     APPLICATION_FEES = "application_fees"
     APPLICATION_FEE_REFUNDS = "application_fee_refunds"
     STRIPE_FEES = "stripe_fees"
+    DISPUTED_FUNDS = "disputed_funds"
     DISPUTE_LOSSES = "dispute_losses"
     DISPUTE_RECOVERIES = "dispute_recoveries"
     SELLER_DISPUTE_LOSSES = "seller_dispute_losses"
@@ -68,6 +69,7 @@ CHART: dict[AccountCode, _Entry] = {
     AccountCode.APPLICATION_FEES: _Entry("Application fees", AccountKind.REVENUE, Owner.PLATFORM),
     AccountCode.APPLICATION_FEE_REFUNDS: _Entry("Application fee refunds", AccountKind.CONTRA_REVENUE, Owner.PLATFORM),
     AccountCode.STRIPE_FEES: _Entry("Stripe processing fees", AccountKind.EXPENSE, Owner.PLATFORM),
+    AccountCode.DISPUTED_FUNDS: _Entry("Funds held for open disputes", AccountKind.ASSET, Owner.PLATFORM),
     AccountCode.DISPUTE_LOSSES: _Entry("Dispute losses", AccountKind.EXPENSE, Owner.PLATFORM),
     AccountCode.DISPUTE_RECOVERIES: _Entry(
         "Dispute losses recovered from sellers", AccountKind.CONTRA_EXPENSE, Owner.PLATFORM
@@ -119,6 +121,7 @@ BUYER_REFUNDS = AccountRef(AccountCode.BUYER_REFUNDS)
 APPLICATION_FEES = AccountRef(AccountCode.APPLICATION_FEES)
 APPLICATION_FEE_REFUNDS = AccountRef(AccountCode.APPLICATION_FEE_REFUNDS)
 STRIPE_FEES = AccountRef(AccountCode.STRIPE_FEES)
+DISPUTED_FUNDS = AccountRef(AccountCode.DISPUTED_FUNDS)
 DISPUTE_LOSSES = AccountRef(AccountCode.DISPUTE_LOSSES)
 DISPUTE_RECOVERIES = AccountRef(AccountCode.DISPUTE_RECOVERIES)
 DISPUTE_FEES = AccountRef(AccountCode.DISPUTE_FEES)

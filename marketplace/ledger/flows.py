@@ -36,6 +36,7 @@ from marketplace.ledger.chart import (
     DISPUTE_FEES,
     DISPUTE_LOSSES,
     DISPUTE_RECOVERIES,
+    DISPUTED_FUNDS,
     PLATFORM_BALANCE,
     STRIPE_FEES,
     AccountRef,
@@ -60,6 +61,7 @@ class PostingKind(StrEnum):
     APPLICATION_FEE_REFUND = "application_fee_refund"
     DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn"
     DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated"
+    DISPUTE_LOST = "dispute_lost"
     DISPUTE_COUNTERED_FEE = "dispute_countered_fee"
     PAYOUT = "payout"
     PAYOUT_FAILURE = "payout_failure"  # a payout returned by the bank: `payout` reversed
@@ -231,10 +233,14 @@ def application_fee_refund(*, fee_refund_id: str, seller: str, amount: int, curr
 
 def dispute_funds_withdrawn(*, dispute_id: str, amount: int, dispute_fee: int, currency: str) -> Posting:
     """Stripe debits the platform the disputed amount and its dispute fee (destination and separate
-    charges alike: recovering from the seller is the platform's own transfer reversal)."""
+    charges alike: recovering from the seller is the platform's own transfer reversal).
+
+    The amount is not lost yet: the bank holds it until the dispute is decided, so it moves to
+    *Funds held for open disputes*, and becomes a *Dispute loss* only when the dispute is lost
+    (`dispute_lost`) or comes back when it is won (`dispute_funds_reinstated`). The fee is spent."""
     _positive(amount=amount)
     _positive_or_zero(dispute_fee=dispute_fee)
-    legs = [_debit(DISPUTE_LOSSES, amount, currency)]
+    legs = [_debit(DISPUTED_FUNDS, amount, currency)]
     if dispute_fee:
         legs.append(_debit(DISPUTE_FEES, dispute_fee, currency))
     legs.append(_credit(PLATFORM_BALANCE, amount + dispute_fee, currency))
@@ -245,14 +251,24 @@ def dispute_funds_withdrawn(*, dispute_id: str, amount: int, dispute_fee: int, c
 
 
 def dispute_funds_reinstated(*, dispute_id: str, amount: int, fee_returned: int, currency: str) -> Posting:
-    """A won dispute: Stripe gives the disputed amount back, and the fee where its rules return it."""
+    """A won dispute: Stripe gives the held amount back, and the fee where its rules return it."""
     _positive(amount=amount)
     _positive_or_zero(fee_returned=fee_returned)
-    legs = [_debit(PLATFORM_BALANCE, amount + fee_returned, currency), _credit(DISPUTE_LOSSES, amount, currency)]
+    legs = [_debit(PLATFORM_BALANCE, amount + fee_returned, currency), _credit(DISPUTED_FUNDS, amount, currency)]
     if fee_returned:
         legs.append(_credit(DISPUTE_FEES, fee_returned, currency))
     text = f"Dispute {dispute_id} won: {format_money(amount + fee_returned, currency)} reinstated"
     return Posting(dispute_id, PostingKind.DISPUTE_FUNDS_REINSTATED, text, tuple(legs))
+
+
+def dispute_lost(*, dispute_id: str, amount: int, currency: str) -> Posting:
+    """A lost dispute: the amount the bank held (`dispute_funds_withdrawn`) is gone for good. No money
+    moves at Stripe, so no Stripe balance changes: the held funds become a loss."""
+    _positive(amount=amount)
+    legs = (_debit(DISPUTE_LOSSES, amount, currency), _credit(DISPUTED_FUNDS, amount, currency))
+    return Posting(
+        dispute_id, PostingKind.DISPUTE_LOST, f"Dispute {dispute_id} lost: {format_money(amount, currency)}", legs
+    )
 
 
 def dispute_countered_fee(*, balance_transaction_id: str, dispute_id: str, amount: int, currency: str) -> Posting:

@@ -9,8 +9,10 @@ account's normal side (positive in the normal case):
   fees*, *Dispute losses* net of what was recovered from the sellers (*Dispute losses recovered
   from sellers*: the transfer reversals of lost disputes and of the debts they left) and *Dispute
   fees*. It equals the change of the platform's own Stripe balance from sales, since the sellers'
-  shares pass through it: a lost dispute of a 10000 sale with a 1000 fee, recovered in full,
-  shows 10000 lost, 10000 recovered and the 1000 fee refunded to the seller.
+  shares pass through it, except for what banks hold for disputes still open (*Funds held for
+  open disputes*): withdrawn from the balance, but a loss only once the dispute is lost. A lost
+  dispute of a 10000 sale with a 1000 fee, recovered in full, shows 10000 lost, 10000 recovered
+  and the 1000 fee refunded to the seller; while it is open, only its dispute fee.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from marketplace.ledger.chart import (
     DISPUTE_FEES,
     DISPUTE_LOSSES,
     DISPUTE_RECOVERIES,
+    DISPUTED_FUNDS,
     PLATFORM_BALANCE,
     STRIPE_FEES,
     AccountKind,
@@ -122,6 +123,11 @@ def test_a_lost_dispute_recovered_from_the_seller(currency: str, stripe_fee: int
     _paid(currency, stripe_fee)
     _post(flows.dispute_funds_withdrawn(dispute_id="dp_1", amount=10_000, dispute_fee=1_500, currency=currency))
     assert _platform(currency) == 1_000 - stripe_fee - 11_500  # -10820 in USD
+    # Open, the 10000 is held by the bank, not lost; losing it moves no money at Stripe.
+    assert (ledger_balance(account=DISPUTED_FUNDS), ledger_balance(account=DISPUTE_LOSSES)) == ({currency: 10_000}, {})
+    _post(flows.dispute_lost(dispute_id="dp_1", amount=10_000, currency=currency))
+    assert _platform(currency) == 1_000 - stripe_fee - 11_500
+    assert ledger_balance(account=DISPUTED_FUNDS) == {currency: 0}
     _post(
         flows.transfer_reversal(
             reversal_id="trr_1", seller=SELLER, amount=9_000, currency=currency, dispute_recovery=True
@@ -150,7 +156,8 @@ def test_a_won_dispute_gives_the_amount_back_and_keeps_the_fee() -> None:
     _post(flows.dispute_funds_withdrawn(dispute_id="dp_1", amount=10_000, dispute_fee=1_500, currency="usd"))
     _post(flows.dispute_funds_reinstated(dispute_id="dp_1", amount=10_000, fee_returned=0, currency="usd"))
     assert (_platform("usd"), _seller("usd")) == (680 - 1_500, 9_000)
-    assert ledger_balance(account=DISPUTE_LOSSES) == {"usd": 0}
+    assert ledger_balance(account=DISPUTED_FUNDS) == {"usd": 0}
+    assert ledger_balance(account=DISPUTE_LOSSES) == {}
 
 
 @pytest.mark.django_db

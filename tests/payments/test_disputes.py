@@ -16,7 +16,9 @@ import requests
 from django.core import mail
 
 from fees.services import fee_rule_set
+from marketplace.ledger.chart import DISPUTE_LOSSES, DISPUTED_FUNDS
 from marketplace.ledger.models import LedgerTransaction
+from marketplace.ledger.selectors import ledger_balance
 from orders import services as order_services
 from orders.models import Order
 from payments.disputes import disputes_send_reminders
@@ -76,6 +78,8 @@ def test_a_dispute_opens_on_the_order_and_the_platform_is_debited(
     assert stripe_balances() == {currency: PLATFORM_NET[currency] - 11_500}
     assert stripe_balances(str(seller.stripe_account_id)) == {currency: 9_000}
     assert_ledger_equals_stripe()
+    # Withdrawn, not lost: the bank holds the amount until the dispute is decided; the fee is spent.
+    assert (ledger_balance(account=DISPUTED_FUNDS), ledger_balance(account=DISPUTE_LOSSES)) == ({currency: 10_000}, {})
 
     # The order says so, to the buyer and to the seller.
     page = signed_in(order.buyer).get(f"/orders/{order.pk}/").content.decode()
@@ -129,9 +133,12 @@ def test_every_dispute_event_in_reverse_order_and_again_ends_in_stripes_state(
     dispute = Dispute.objects.get()
     assert dispute.status == outcome and dispute.closed_at is not None and dispute.order == order
     kinds = sorted(LedgerTransaction.objects.filter(source_id=dispute.stripe_id).values_list("kind", flat=True))
-    expected = ["dispute_funds_withdrawn", *(["dispute_funds_reinstated"] if outcome == "won" else [])]
+    expected = ["dispute_funds_withdrawn", "dispute_funds_reinstated" if outcome == "won" else "dispute_lost"]
     assert kinds == sorted(expected)
     back = 10_000 if outcome == "won" else 0
+    # Nothing is held any more: a won dispute's amount came back, a lost one's is a loss.
+    assert ledger_balance(account=DISPUTED_FUNDS) == {currency: 0}
+    assert ledger_balance(account=DISPUTE_LOSSES) == ({} if outcome == "won" else {currency: 10_000})
     assert stripe_balances() == {currency: PLATFORM_NET[currency] - 11_500 + back}
     assert_ledger_equals_stripe()
     assert Payment.objects.get().dispute_status == outcome

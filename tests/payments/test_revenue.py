@@ -16,12 +16,15 @@ from django.utils import timezone
 
 from marketplace.ledger.chart import bank_payouts, stripe_balance
 from marketplace.ledger.models import LedgerTransaction
+from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.services import Leg, ledger_post
 from payments.health import payment_health
 from payments.models import Dispute, DisputeStatus, SellerDebt
 from sellers.models import Seller
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
+from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
+from tests.payments.test_disputes import control, disputed_order
 from tests.payouts.helpers import paid_order
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +154,29 @@ def test_payment_health_queries_do_not_grow_with_owing_sellers() -> None:
             assert admin.get("/console/revenue/").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+@pytest.mark.parametrize(("currency", "held_text"), [("usd", "$100.00"), ("jpy", "¥10,000")])
+def test_an_open_dispute_is_held_not_lost_until_it_is_lost(
+    sandbox: Any, currency: str, held_text: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Stripe withdraws 10000 and a 1500 fee for a dispute. While it is open the report counts the
+    fee and shows the 10000 as held by the bank, not as a dispute loss; once lost, it is a loss."""
+    _, _, events = disputed_order(sandbox, currency)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    months = revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9999, 1, 1, tzinfo=UTC))
+    assert (sum(m.dispute_losses for m in months), sum(m.dispute_fees for m in months)) == (0, 1_500)
+    page = admin.get("/console/revenue/").content.decode()
+    assert f'data-testid="disputes-held">Held by banks for open disputes: <strong>{held_text}</strong>' in page
+
+    dispute_id = next(e for e in events if e["type"] == "charge.dispute.created")["data"]["object"]["id"]
+    seen = {e["id"] for e in new_events(set())}
+    control(sandbox, f"disputes/{dispute_id}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    months = revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9999, 1, 1, tzinfo=UTC))
+    assert (sum(m.dispute_losses for m in months), sum(m.dispute_fees for m in months)) == (10_000, 1_500)
+    assert 'data-testid="disputes-held"' not in admin.get("/console/revenue/").content.decode()
+    assert_ledger_equals_stripe()
