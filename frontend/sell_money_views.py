@@ -24,6 +24,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend import kept_input
 from frontend.charts import Bar, bar_chart
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
@@ -60,6 +61,10 @@ class ScheduleForm(forms.Form):
     )
     monthly_anchor = forms.IntegerField(min_value=1, max_value=31, required=False, label="Day of the month (monthly)")
     form_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+SCHEDULE_FORM = "sell_payout_schedule"
+SCHEDULE_KEPT = ("interval", "weekly_anchor", "monthly_anchor")
 
 
 class StatementForm(forms.Form):
@@ -115,6 +120,10 @@ def sell_money(request: HttpRequest) -> HttpResponse:
         "monthly_anchor": (schedule.monthly_anchor if schedule else None) or 1,
         "form_token": uuid.uuid4().hex,
     }
+    # A refused schedule comes back as it was sent, not as the one Stripe still has.
+    kept = kept_input.take(request, SCHEDULE_FORM)
+    if kept:
+        initial.update({name: kept[name] for name in SCHEDULE_KEPT if name in kept})
     return render(
         request,
         "sell/money.html",
@@ -142,7 +151,9 @@ def sell_payout_schedule(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     form = ScheduleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose how often you are paid out (and the day, for weekly or monthly payouts).")
+        kept_input.keep(request, SCHEDULE_FORM, SCHEDULE_KEPT)
+        wrong = next(name for name in ScheduleForm.base_fields if name in form.errors)
+        messages.error(request, services.SCHEDULE_REFUSALS[wrong])
         return redirect("sell_money")
     data = form.cleaned_data
     try:
@@ -155,6 +166,7 @@ def sell_payout_schedule(request: HttpRequest) -> HttpResponse:
             form_token=data["form_token"],
         )
     except DomainError as exc:
+        kept_input.keep(request, SCHEDULE_FORM, SCHEDULE_KEPT)
         messages.error(request, exc.message)
         return redirect("sell_money")
     messages.success(request, "Payout schedule saved. " + selectors.schedule_sentence(schedule))

@@ -319,6 +319,13 @@ def bank_accounts_sync(*, account: str) -> list[BankAccount]:
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 INTERVALS = ("daily", "weekly", "monthly", "manual")
+# What `seller_payout_schedule_set` says of each argument it refuses (the form says the same).
+SCHEDULE_REFUSALS = {
+    "interval": "Choose daily, weekly, monthly or manual payouts.",
+    "weekly_anchor": "Choose the day of the week your payouts are sent.",
+    "monthly_anchor": "Choose a day of the month between 1 and 31.",
+    "form_token": "This form has expired: reload the page and try again.",
+}
 
 
 def seller_payout_schedule_set(
@@ -334,13 +341,13 @@ def seller_payout_schedule_set(
     an account update through the gateway). Refuses a schedule Stripe would refuse, with a sentence;
     `form_token` makes a double submit of one form one change at Stripe (see the gateway)."""
     if interval not in INTERVALS:
-        raise InvalidInput("Choose daily, weekly, monthly or manual payouts.", code="invalid_schedule")
+        raise InvalidInput(SCHEDULE_REFUSALS["interval"], code="invalid_schedule")
     if interval == "weekly" and weekly_anchor not in WEEKDAYS:
-        raise InvalidInput("Choose the day of the week your payouts are sent.", code="invalid_schedule")
+        raise InvalidInput(SCHEDULE_REFUSALS["weekly_anchor"], code="invalid_schedule")
     if interval == "monthly" and (monthly_anchor is None or not 1 <= monthly_anchor <= 31):
-        raise InvalidInput("Choose a day of the month between 1 and 31.", code="invalid_schedule")
+        raise InvalidInput(SCHEDULE_REFUSALS["monthly_anchor"], code="invalid_schedule")
     if not form_token or len(form_token) > 64:
-        raise InvalidInput("This form has expired: reload the page and try again.", code="invalid_schedule")
+        raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_schedule")
     wanted = PayoutSchedule(
         interval=interval,
         weekly_anchor=weekly_anchor if interval == "weekly" else None,

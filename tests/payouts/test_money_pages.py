@@ -96,9 +96,19 @@ def test_the_seller_changes_the_payout_schedule_through_the_platform(sandbox: An
     assert schedule is not None and (schedule.interval, schedule.weekly_anchor) == ("weekly", "friday")
     assert "every Friday" in client.get("/sell/money/").content.decode()
 
+    # A refused day says what is wrong and comes back as typed, not as the schedule Stripe still has.
     bad = {"interval": "monthly", "monthly_anchor": "40", "form_token": "t2"}
     page = client.post("/sell/money/schedule/", bad, follow=True).content.decode()
-    assert "Choose how often you are paid out" in page
+    assert "Choose a day of the month between 1 and 31." in page
+    assert '<option value="monthly" selected>' in page and 'name="monthly_anchor" value="40"' in page
+    page = client.get("/sell/money/").content.decode()  # once: a later visit shows Stripe's schedule
+    assert '<option value="weekly" selected>' in page and 'name="monthly_anchor" value="40"' not in page
+    bad = {"interval": "fortnightly", "form_token": "t3"}
+    assert (
+        "Choose daily, weekly, monthly or manual payouts."
+        in client.post("/sell/money/schedule/", bad, follow=True).content.decode()
+    )
+    assert "every Friday" in client.get("/sell/money/").content.decode()
 
 
 def test_a_failed_payout_shows_its_sentence_and_a_banner_until_a_later_one_is_paid(sandbox: Any) -> None:
