@@ -34,6 +34,12 @@ logger = logging.getLogger(__name__)
 # after a timeout nobody knows whether Stripe did it, so only the caller, who knows what the call
 # was for, may add "nothing was charged" (a checkout that never gave out its payment page).
 UNREACHABLE = "Our payment provider could not be reached; please try again in a moment."
+# What Stripe's 401 and 403 mean: it was reached and said no, and trying again will not change that.
+KEY_REFUSED = "Our payment provider refused the platform's API key: an administrator must check STRIPE_SECRET_KEY."
+ACCESS_REFUSED = (
+    "Our payment provider refused access: the platform's API key lacks the permission, or the seller's "
+    "Stripe account no longer lets the platform act for it."
+)
 
 
 @functools.cache
@@ -151,6 +157,12 @@ def translate_errors() -> Iterator[None]:
         raise InvalidInput(
             exc.user_message or "Stripe refused the request.", code=exc.code or "invalid_request"
         ) from exc
+    except stripe.AuthenticationError as exc:
+        logger.error("stripe refused the API key: %s", exc)
+        raise PaymentProviderError(KEY_REFUSED, code="stripe_key_refused") from exc
+    except stripe.PermissionError as exc:
+        logger.error("stripe refused access: %s", exc)
+        raise PaymentProviderError(ACCESS_REFUSED, code="stripe_access_refused") from exc
     except stripe.IdempotencyError as exc:
         # Our keys hash the parameters, so this is a bug of ours; Stripe's sentence is for developers.
         logger.error("stripe refused an idempotency key: %s", exc)

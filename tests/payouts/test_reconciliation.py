@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from marketplace.errors import PaymentProviderError
+from marketplace.gateway import ACCESS_REFUSED, KEY_REFUSED
 from marketplace.ledger import flows
 from marketplace.ledger.chart import BUYER_PAYMENTS, PLATFORM_BALANCE
 from marketplace.ledger.models import LedgerLeg, LedgerTransaction
@@ -177,3 +178,18 @@ def test_stripe_unreachable_stops_the_run_with_exit_2_and_leaves_nothing_half_do
     assert not ReconciliationLine.objects.exists() and not ReconciliationDifference.objects.exists()
     settings.STRIPE_API_BASE = sandbox.url
     assert reconcile().run.differences == 0  # the next run, Stripe back
+
+
+def test_a_refused_key_or_account_says_so_not_that_stripe_is_unreachable(sandbox: Any, settings: Any) -> None:
+    """Stripe's 401 and 403 are answers: the run stops with exit 2 and says what to fix."""
+    _world(sandbox)
+    key, settings.STRIPE_SECRET_KEY = settings.STRIPE_SECRET_KEY, "sk_live_not_this_platforms"
+    with pytest.raises(CommandError) as exc:
+        call_command("reconcile")
+    assert (exc.value.returncode, str(exc.value)) == (2, KEY_REFUSED)
+    settings.STRIPE_SECRET_KEY = key
+    with pytest.raises(CommandError) as exc:
+        call_command("reconcile", "--account", "acct_NotConnectedToUs")
+    assert (exc.value.returncode, str(exc.value)) == (2, ACCESS_REFUSED)
+    assert not ReconciliationLine.objects.exists() and not ReconciliationDifference.objects.exists()
+    assert reconcile().run.differences == 0
