@@ -27,7 +27,9 @@ import pytest
 from django.db import connection
 
 from marketplace.gateway.events import list_events
+from marketplace.ledger.chart import DISPUTE_LOSSES, DISPUTED_FUNDS
 from marketplace.ledger.models import LedgerLeg, LedgerTransaction
+from marketplace.ledger.selectors import ledger_balance
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from orders import services as order_services
 from orders.models import PAID_STATUSES, Order, OrderStatus
@@ -138,6 +140,7 @@ def test_two_hundred_random_flows_reconcile_to_zero_differences(sandbox: Any) ->
     advance(sandbox, 3 * DAY)
     settle()
     assert_ledger_equals_stripe()
+    _assert_disputed_funds_match_stripes_disputes(sandbox)
     result = reconcile()
     assert result.run.differences == 0, list(ReconciliationDifference.objects.values())
     assert {*WEIGHTS, "won", "lost"} <= set(done), done
@@ -253,6 +256,23 @@ def _refund(rng: random.Random, payment: Payment) -> bool:
         reverse_transfer=not platform_pays,
     )
     return True
+
+
+def _assert_disputed_funds_match_stripes_disputes(sandbox: Any) -> None:
+    """What the ledger holds for open disputes and books as dispute losses is, per currency, the
+    amount of Stripe's disputes withdrawn and still open, and of those lost (inquiries withdraw nothing)."""
+    disputes = _list(sandbox, "/v1/disputes")
+    assert len(disputes) < 100  # one page holds them all
+    held: dict[str, int] = {}
+    lost: dict[str, int] = {}
+    for dispute in disputes:
+        if not dispute["balance_transactions"]:
+            continue
+        into = lost if dispute["status"] == "lost" else held if dispute["status"] != "won" else None
+        if into is not None:
+            into[dispute["currency"]] = into.get(dispute["currency"], 0) + dispute["amount"]
+    assert {c: a for c, a in ledger_balance(account=DISPUTED_FUNDS).items() if a} == held
+    assert {c: a for c, a in ledger_balance(account=DISPUTE_LOSSES).items() if a} == lost
 
 
 def _open_disputes(sandbox: Any) -> list[str]:
