@@ -153,6 +153,51 @@ def test_the_sellers_own_full_refund_closes_the_order(sandbox: Any, currency: st
     assert_ledger_equals_stripe()
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_items_asked_back_after_an_amount_refund_are_worth_what_is_left(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The seller gave 8000 back as a goodwill amount (no items); the buyer then asks for the vase
+    (4000): the request is for the 2000 left, and approving it as asked refunds that."""
+    order, _, vase = _paid_two_lines(sandbox, currency)
+    buyer, seller = _client(order.buyer), _client(order.seller.user)
+    goodwill = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": 8_000, "reason": "Late"})
+    assert goodwill.status_code == 201 and goodwill.json()["status"] == "succeeded"
+    vase_line = order.lines.get(listing=vase)
+    asked = _post(
+        buyer,
+        f"/api/v1/orders/{order.pk}/refund-requests",
+        {"reason": "damaged", "note": "", "lines": [{"line_id": vase_line.pk, "quantity": 1}]},
+    )
+    assert asked.status_code == 201 and asked.json()["amount"] == 2_000
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = _post(seller, f"/api/v1/seller/refund-requests/{asked.json()['id']}/approve", {"restock": True})
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["refund"]["amount"] == 2_000 and approved.json()["refund"]["status"] == "succeeded"
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 10_000)
+    assert Listing.objects.get(pk=vase.pk).stock == 5, "the vase is back on stock (5 - 1 + 1)"
+
+
+def test_a_request_approved_as_asked_after_a_later_refund_refunds_what_is_left(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The buyer asked for the whole order (10000); the seller then refunded 3000 on its own: the
+    request, approved as asked, refunds the 7000 left instead of being refused."""
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    buyer, seller = _client(order.buyer), _client(order.seller.user)
+    asked = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "changed_mind", "lines": None})
+    assert asked.status_code == 201 and asked.json()["amount"] == 10_000
+    own = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": 3_000, "reason": "Goodwill"})
+    assert own.status_code == 201 and own.json()["status"] == "succeeded"
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = _post(seller, f"/api/v1/seller/refund-requests/{asked.json()['id']}/approve", {})
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["refund"]["amount"] == 7_000
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 10_000)
+
+
 def test_others_orders_and_requests_are_404(sandbox: Any) -> None:
     order, _, _ = _paid_two_lines(sandbox, "usd")
     stranger = _client(UserFactory())
