@@ -198,12 +198,14 @@ def _buyable(listing_id: int, cart: Cart) -> Listing:
     holds of it (same statement), which the cart may take again (`catalog.selectors.cart_view`)."""
     from orders.selectors import units_held_for_cart
 
-    listings = Listing.objects.visible().select_related("subscription_plan").filter(pk=listing_id)
+    listings = Listing.objects.visible().select_related("seller", "subscription_plan").filter(pk=listing_id)
     if cart.user_id is not None:
         listings = listings.annotate(held=units_held_for_cart(buyer_id=cart.user_id, listing="pk", currency="currency"))
     listing = listings.first()
     if listing is None:
         raise NotFound("This listing is not for sale.", code="listing_unavailable")
+    if cart.user_id is not None and listing.seller.user_id == cart.user_id:
+        raise InvalidInput("This is your own shop's listing: you cannot buy it.", code="own_listing")
     if hasattr(listing, "subscription_plan"):  # sold by subscription (the subscriptions app's plan)
         raise InvalidInput("This is sold by subscription: press Subscribe on its page.", code="sold_by_subscription")
     return listing
