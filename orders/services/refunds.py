@@ -49,7 +49,7 @@ from orders.models import (
     RefundRequestLine,
     RefundRequestStatus,
 )
-from orders.selectors import open_refund_requests_cache_key
+from orders.selectors import CHARGED_BACK, open_refund_requests_cache_key, payment_charged_back
 from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
 
@@ -87,6 +87,8 @@ def refund_request_create(
         raise InvalidInput("Tell the seller what went wrong.", code="note_required")
     if order.status not in REFUNDABLE_STATUSES:
         raise Conflict("Only a paid, shipped or completed order can be refunded.", code="order_not_refundable")
+    if payment_charged_back(order):
+        raise Conflict(CHARGED_BACK, code="charge_disputed")
     ends = refund_window_ends(order)
     if ends is None or timezone.now() > ends:
         raise Conflict(

@@ -22,7 +22,7 @@ from orders.models import Order, OrderStatus, RefundRequest, RefundRequestStatus
 from payments.models import Refund, RefundStatus
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
-from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
+from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 from tests.payouts.helpers import process_connect
 
 pytestmark = pytest.mark.django_db
@@ -237,6 +237,25 @@ def test_a_refund_after_a_dispute_is_refused_the_way_stripe_refuses_it(sandbox: 
     assert "dispute" in refused.json()["error"]["message"]
     order.refresh_from_db()
     assert order.amount_refunded == 0 and Refund.objects.get().status == RefundStatus.FAILED
+
+
+def test_a_payment_the_bank_disputed_offers_no_refund_request(sandbox: Any) -> None:
+    """The buyer's bank took the dispute (and the money, for now): Stripe refuses any refund of the
+    charge, so the order page says so instead of offering a request the seller could never approve."""
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    buyer = _client(order.buyer)
+    assert 'data-testid="refund-request-form"' in buyer.get(f"/orders/{order.pk}/").content.decode()
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute", json={}, timeout=10
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    page = buyer.get(f"/orders/{order.pk}/").content.decode()
+    assert 'data-testid="refund-request-form"' not in page
+    assert "Your bank has disputed this payment, so it decides whether you get the money back" in page
+    asked = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged", "lines": None})
+    assert asked.status_code == 409 and asked.json()["error"]["code"] == "charge_disputed"
+    assert not RefundRequest.objects.exists()
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
