@@ -350,6 +350,17 @@ def _order_refund_write(
             )
         if amount <= 0:
             raise Conflict("Everything in this order has been refunded already.", code="nothing_to_refund")
+        if restock and not chosen:
+            # Units go back on stock by line: a refund of all that is left gives back every unit left;
+            # a part of the order with no items chosen cannot say which.
+            if amount < order_left:
+                raise InvalidInput(
+                    "Choose the units to put back on stock, or untick it: this refund names no items.",
+                    code="restock_needs_items",
+                )
+            taken = _refunded_quantities(order)
+            chosen = [(line, line.quantity - taken.get(line.pk, 0)) for line in order.lines.all()]
+            chosen = [(line, left) for line, left in chosen if left > 0]
         refund = refund_create(
             payment=payment,
             amount=amount,

@@ -198,6 +198,25 @@ def test_a_request_approved_as_asked_after_a_later_refund_refunds_what_is_left(
     assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 10_000)
 
 
+def test_the_sellers_whole_refund_with_restock_puts_every_unit_back(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The box "put the refunded units back on stock" ticked with no units chosen: a refund of all that is left
+    gives every unit back; a part of the order with no items is refused, since it names no units."""
+    order, mug, vase = _paid_two_lines(sandbox, "usd")
+    seller = _client(order.seller.user)
+    url = f"/sell/orders/{order.pk}/refund/"
+    page = seller.post(url, {"amount": "10.00", "restock": "on", "reason": "Broken"}, follow=True).content.decode()
+    assert "Choose the units to put back on stock, or untick it" in page
+    assert not Refund.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = seller.post(url, {"amount": "", "restock": "on", "reason": "Returned"}, follow=True).content.decode()
+    assert "$100.00 refunded to the buyer." in page
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert (Listing.objects.get(pk=mug.pk).stock, Listing.objects.get(pk=vase.pk).stock) == (5, 5)
+
+
 def test_others_orders_and_requests_are_404(sandbox: Any) -> None:
     order, _, _ = _paid_two_lines(sandbox, "usd")
     stranger = _client(UserFactory())
