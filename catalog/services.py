@@ -113,16 +113,15 @@ def listing_update(
     unknown = set(data) - UPDATABLE_FIELDS
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="readonly_field")
-    with transaction.atomic():
-        current = Listing.objects.select_for_update().only("stock").get(pk=listing.pk)
-        listing.stock = current.stock
-        if stock_seen is not None and isinstance(data.get("stock"), int):
-            data = {**data, "stock": max(0, current.stock + data["stock"] - stock_seen)}
-        for field, value in data.items():
-            setattr(listing, field, value.strip() if isinstance(value, str) else value)
-        _check_fields(title=listing.title, stock=listing.stock, description=listing.description)
-        _check_price(listing.price, listing.currency)
-        listing.save(update_fields=[*data, "updated_at"])
+    current = Listing.objects.select_for_update().only("stock").get(pk=listing.pk)  # in this function's transaction
+    listing.stock = current.stock
+    if stock_seen is not None and isinstance(data.get("stock"), int):
+        data = {**data, "stock": max(0, current.stock + data["stock"] - stock_seen)}
+    for field, value in data.items():
+        setattr(listing, field, value.strip() if isinstance(value, str) else value)
+    _check_fields(title=listing.title, stock=listing.stock, description=listing.description)
+    _check_price(listing.price, listing.currency)
+    listing.save(update_fields=[*data, "updated_at"])
     if image is not None:
         listing_image_add(listing=listing, upload=image, alt_text=image_alt)
     return listing
