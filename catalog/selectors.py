@@ -194,6 +194,11 @@ class CartView:
         return list(out.values())
 
 
+# A shop's owner does not buy from it (subscriptions refuse it too): it would only move money in a
+# circle, the marketplace's fee out of it, and count as a sale.
+OWN_LISTING_PROBLEM = "This is your own shop's listing: remove it to pay for the rest."
+
+
 def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
     """The cart grouped by seller (and currency), with per-line problems (unpublished, out of stock).
 
@@ -225,7 +230,9 @@ def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
         listing = item.listing
         stock = listing.stock + getattr(item, "held", 0)  # what this cart may take: see the docstring
         problem = ""
-        if listing.status != ListingStatus.PUBLISHED or not seller_can_sell(listing.seller):
+        if cart.user_id is not None and listing.seller.user_id == cart.user_id:
+            problem = OWN_LISTING_PROBLEM
+        elif listing.status != ListingStatus.PUBLISHED or not seller_can_sell(listing.seller):
             problem = "No longer for sale: remove it to pay for the rest."
         elif stock == 0:
             problem = "Out of stock: remove it to pay for the rest."

@@ -97,17 +97,31 @@ UPDATABLE_FIELDS = frozenset({"title", "description", "price", "stock", "categor
 
 @transaction.atomic
 def listing_update(
-    *, listing: Listing, data: Mapping[str, Any], image: UploadedFile | None = None, image_alt: str = ""
+    *,
+    listing: Listing,
+    data: Mapping[str, Any],
+    image: UploadedFile | None = None,
+    image_alt: str = "",
+    stock_seen: int | None = None,
 ) -> Listing:
-    """Change some fields (and add an image); the currency never changes (orders and carts rely on it)."""
+    """Change some fields (and add an image); the currency never changes (orders and carts rely on it).
+
+    Only the fields given are written, under the listing's row lock, so units a checkout reserved (or
+    gave back) meanwhile are kept. `stock_seen` is the stock the seller's form showed: its stock is
+    then applied as a change from that figure, since the form shows the stock of when it was opened and
+    saving it as typed would put units sold since then back on sale (an edit of the title alone did)."""
     unknown = set(data) - UPDATABLE_FIELDS
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="readonly_field")
+    current = Listing.objects.select_for_update().only("stock").get(pk=listing.pk)  # in this function's transaction
+    listing.stock = current.stock
+    if stock_seen is not None and isinstance(data.get("stock"), int):
+        data = {**data, "stock": max(0, current.stock + data["stock"] - stock_seen)}
     for field, value in data.items():
         setattr(listing, field, value.strip() if isinstance(value, str) else value)
     _check_fields(title=listing.title, stock=listing.stock, description=listing.description)
     _check_price(listing.price, listing.currency)
-    listing.save()
+    listing.save(update_fields=[*data, "updated_at"])
     if image is not None:
         listing_image_add(listing=listing, upload=image, alt_text=image_alt)
     return listing
@@ -198,12 +212,14 @@ def _buyable(listing_id: int, cart: Cart) -> Listing:
     holds of it (same statement), which the cart may take again (`catalog.selectors.cart_view`)."""
     from orders.selectors import units_held_for_cart
 
-    listings = Listing.objects.visible().select_related("subscription_plan").filter(pk=listing_id)
+    listings = Listing.objects.visible().select_related("seller", "subscription_plan").filter(pk=listing_id)
     if cart.user_id is not None:
         listings = listings.annotate(held=units_held_for_cart(buyer_id=cart.user_id, listing="pk", currency="currency"))
     listing = listings.first()
     if listing is None:
         raise NotFound("This listing is not for sale.", code="listing_unavailable")
+    if cart.user_id is not None and listing.seller.user_id == cart.user_id:
+        raise InvalidInput("This is your own shop's listing: you cannot buy it.", code="own_listing")
     if hasattr(listing, "subscription_plan"):  # sold by subscription (the subscriptions app's plan)
         raise InvalidInput("This is sold by subscription: press Subscribe on its page.", code="sold_by_subscription")
     return listing

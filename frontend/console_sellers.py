@@ -22,10 +22,18 @@ from sellers import selectors, services
 from sellers.models import Seller, SellerStatus
 
 PAGE_SIZE = 50
+REASON_MAX_LENGTH = 2000
 
 
 class ModerationForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=REASON_MAX_LENGTH,
+        error_messages={
+            "required": "Give a reason: the seller and other admins will read it.",
+            "max_length": f"Keep the reason under {REASON_MAX_LENGTH:,} characters.",
+        },
+    )
 
 
 @platform_admin_required
@@ -64,6 +72,7 @@ def console_seller_detail(request: HttpRequest, seller_id: int) -> HttpResponse:
         "debts": seller_debts_outstanding(seller=seller),
         "disputes": list(disputes_for_console(status="all", seller_id=seller.pk)[:50]),
         "form": ModerationForm(),
+        "reason_max_length": REASON_MAX_LENGTH,
     }
     return render(request, "console/sellers_detail.html", context)
 
@@ -84,7 +93,7 @@ def _moderate(request: HttpRequest, seller_id: int, *, pause: bool) -> HttpRespo
     seller = get_object_or_404(Seller, pk=seller_id)
     form = ModerationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give a reason: the seller and other admins will read it.")
+        messages.error(request, " ".join(str(e) for e in form.errors["reason"]))
         return redirect("console_seller_detail", seller_id=seller.pk)
     try:
         if pause:

@@ -108,6 +108,12 @@ def listing_new(request: HttpRequest) -> HttpResponse:
     return render(request, "sell/listings_form.html", {"form": form, "listing": None}, status=status)
 
 
+def _stock_shown(request: HttpRequest) -> int | None:
+    """The stock the edit form showed when it was opened (its hidden `stock_shown`), if it was sent."""
+    raw = request.POST.get("stock_shown", "")
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 9 else None
+
+
 @login_required
 def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
     seller = _seller(request)
@@ -125,7 +131,11 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
         fields = {k: data[k] for k in ("title", "description", "price", "stock", "category")}
         try:
             services.listing_update(
-                listing=listing, data=fields, image=data.get("image"), image_alt=data.get("image_alt") or ""
+                listing=listing,
+                data=fields,
+                image=data.get("image"),
+                image_alt=data.get("image_alt") or "",
+                stock_seen=_stock_shown(request),
             )
         except InvalidInput as exc:
             listing.refresh_from_db()
@@ -134,9 +144,11 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
             messages.success(request, "Your changes are saved.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
+    shown = _stock_shown(request)
     context = {
         "form": form,
         "listing": listing,
+        "stock_shown": listing.stock if shown is None else shown,  # kept as first shown when refused
         "images": selectors.listing_images(listing=listing),
         # Published is not enough to be in the shop: the seller must be able to sell (the link 404'd).
         "in_shop": listing.is_published and seller_can_sell(seller),

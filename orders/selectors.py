@@ -217,6 +217,21 @@ class RefundPanel:
     lines_left: list[tuple[OrderLine, int]]
     can_request: bool
     window_ends: datetime | None
+    charged_back: str = ""  # why no refund can be asked any more: the buyer's bank disputed the payment
+
+
+CHARGED_BACK = (
+    "Your bank has disputed this payment, so it decides whether you get the money back; "
+    "a refund can no longer be asked here."
+)
+
+
+def payment_charged_back(order: Order) -> bool:
+    """Has the buyer's bank disputed this order's payment (not an inquiry, which a refund may still
+    answer)? Stripe then refuses every refund of the charge (`charge_disputed`): the bank decides
+    whether the buyer gets the money back, open, won or lost."""
+    status = order.payment.dispute_status if order.payment is not None else ""
+    return bool(status) and not status.startswith("warning_")
 
 
 def order_refund_panel(*, order: Order) -> RefundPanel:
@@ -231,11 +246,13 @@ def order_refund_panel(*, order: Order) -> RefundPanel:
         taken[row["line_id"]] = int(row["total"])
     lines_left = [(line, line.quantity - taken.get(line.pk, 0)) for line in order.lines.all()]
     ends = order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
+    charged_back = payment_charged_back(order)
     can_request = (
         order.is_paid
+        and not charged_back
         and ends is not None
         and timezone.now() <= ends
         and order.amount_refundable > 0
         and not any(r.status == RefundRequestStatus.OPEN for r in requests)
     )
-    return RefundPanel(refunds, requests, lines_left, can_request, ends)
+    return RefundPanel(refunds, requests, lines_left, can_request, ends, CHARGED_BACK if charged_back else "")

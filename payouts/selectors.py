@@ -28,7 +28,7 @@ from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger
 from orders.models import Order
 from payments.models import Dispute, DisputeStatus, Refund, RefundStatus
 from payouts.failures import failure_sentence
-from payouts.models import ApplicationFee, BankAccount, Payout, PayoutStatus, Transfer
+from payouts.models import ApplicationFee, BankAccount, Payout, PayoutStatus, Transfer, TransferReversal
 
 BALANCE_FRESH_SECONDS = 30  # "cached briefly": a seller reloading the page does not call Stripe each time
 LAST_KNOWN_SECONDS = 30 * 86400  # the figure shown, with its time, while Stripe cannot be reached
@@ -265,20 +265,28 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
 def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
     """The seller's paid orders, newest first, each annotated from its own rows (one payment may
     pay several shops' orders, so nothing is read off the payment): `refunded` (its succeeded
-    refunds), `disputed` (its lost disputes), `fee_refunded` (the platform's fee given back to
-    this seller on the payment) and `fee_kept` (the fee less what was given back: what the page
-    shows, so that each row adds up). One query per page.
-    Net = `amount_total` - `fee_kept` - `refunded` - `disputed`."""
-    fee_refunded = (
+    refunds taken back from the seller: one the platform paid costs the seller nothing),
+    `disputed` (its lost disputes), `fee_refunded` (the platform's fee given back to this seller:
+    its application fee's refunds on a destination charge; on a payment for several shops, which has
+    no application fee, each refund's part that its transfer reversal did not take back) and
+    `fee_kept` (the fee less what was given back: what the page shows, so that each row adds up).
+    One query per page. Net = `amount_total` - `fee_kept` - `refunded` - `disputed`."""
+    application_fee_refunded = (
         ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"), account=OuterRef("seller__stripe_account_id"))
         .values("payment_id")
         .annotate(total=Sum("amount_refunded"))
         .values("total")
     )
-    refunded = (
-        Refund.objects.filter(order_id=OuterRef("pk"), status=RefundStatus.SUCCEEDED)
+    taken_back = Refund.objects.filter(order_id=OuterRef("pk"), status=RefundStatus.SUCCEEDED, reverse_transfer=True)
+    refunded = taken_back.values("order_id").annotate(total=Sum("amount")).values("total")
+    # A destination charge's reversal is the whole refund (the transfer is the whole charge): nothing here.
+    reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id")).values("amount")
+    fee_share_refunded = (
+        taken_back.exclude(stripe_transfer_reversal_id="")
+        .annotate(reversed=Subquery(reversal[:1], output_field=IntegerField()))
+        .filter(reversed__isnull=False)
         .values("order_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(F("amount") - F("reversed")))
         .values("total")
     )
     disputed = (
@@ -290,7 +298,8 @@ def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
     return (
         Order.objects.filter(seller_id=seller_id, payment__isnull=False)
         .annotate(
-            fee_refunded=Coalesce(Subquery(fee_refunded, output_field=IntegerField()), Value(0)),
+            fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
+            + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0)),
             refunded=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
             disputed=Coalesce(Subquery(disputed, output_field=IntegerField()), Value(0)),
         )

@@ -49,7 +49,7 @@ from orders.models import (
     RefundRequestLine,
     RefundRequestStatus,
 )
-from orders.selectors import open_refund_requests_cache_key
+from orders.selectors import CHARGED_BACK, open_refund_requests_cache_key, payment_charged_back
 from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
 
@@ -87,6 +87,8 @@ def refund_request_create(
         raise InvalidInput("Tell the seller what went wrong.", code="note_required")
     if order.status not in REFUNDABLE_STATUSES:
         raise Conflict("Only a paid, shipped or completed order can be refunded.", code="order_not_refundable")
+    if payment_charged_back(order):
+        raise Conflict(CHARGED_BACK, code="charge_disputed")
     ends = refund_window_ends(order)
     if ends is None or timezone.now() > ends:
         raise Conflict(
@@ -99,7 +101,9 @@ def refund_request_create(
         if locked.refund_requests.filter(status=RefundRequestStatus.OPEN).exists():
             raise Conflict("You already asked for a refund of this order; the seller will answer.", code="request_open")
         chosen = _checked_lines(locked, lines) if lines is not None else []
-        amount = sum(line.unit_amount * qty for line, qty in chosen) if chosen else locked.amount_refundable
+        # Chosen items are worth at most what is left of the order (an amount refunded without items before).
+        value = sum(line.unit_amount * qty for line, qty in chosen) if chosen else locked.amount_refundable
+        amount = min(value, locked.amount_refundable)
         if amount <= 0:
             raise Conflict("Everything in this order has been refunded already.", code="nothing_to_refund")
         try:
@@ -199,6 +203,7 @@ def refund_request_approve(
             restock=restock,
             reverse_transfer=reverse_transfer or not admin,
             token=f"{prefix}{attempt}",
+            up_to_left=amount is None,  # "blank: what was asked", or what is left of the order if less now
         )
         claimed = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
             status=RefundRequestStatus.APPROVED,
@@ -313,10 +318,14 @@ def _order_refund_write(
     restock: bool,
     reverse_transfer: bool,
     token: str,
+    up_to_left: bool = False,
 ) -> Refund:
     """The refund's row and its lines, under the payment's row lock; or, for a `token` already
     used on this order, the refund that token made (the lock orders the two submissions, so the
-    second always sees the first's row). Inside the caller's transaction."""
+    second always sees the first's row). Inside the caller's transaction.
+
+    No `amount` means the lines' value, or all that is left; either way no more than what is left
+    of the order. `up_to_left` lowers a given `amount` to what is left instead of refusing it."""
     if order.status not in (*REFUNDABLE_STATUSES, OrderStatus.REFUNDED) or order.payment_id is None:
         raise Conflict("Only a paid order can be refunded.", code="order_not_refundable")
     with transaction.atomic():
@@ -331,14 +340,27 @@ def _order_refund_write(
         chosen = _checked_lines(order, lines) if lines is not None else []
         value = sum(line.unit_amount * qty for line, qty in chosen) if chosen else order_left
         if amount is None:
-            amount = value
-        elif chosen and amount > value:
+            amount = min(value, order_left)
+        elif up_to_left:
+            amount = min(amount, order_left)
+        if chosen and amount > value:
             raise InvalidInput(
                 f"The items chosen come to {format_money(value, order.currency)}; refund at most that.",
                 code="amount_above_lines",
             )
         if amount <= 0:
             raise Conflict("Everything in this order has been refunded already.", code="nothing_to_refund")
+        if restock and not chosen:
+            # Units go back on stock by line: a refund of all that is left gives back every unit left;
+            # a part of the order with no items chosen cannot say which.
+            if amount < order_left:
+                raise InvalidInput(
+                    "Choose the units to put back on stock, or untick it: this refund names no items.",
+                    code="restock_needs_items",
+                )
+            taken = _refunded_quantities(order)
+            chosen = [(line, line.quantity - taken.get(line.pk, 0)) for line in order.lines.all()]
+            chosen = [(line, left) for line, left in chosen if left > 0]
         refund = refund_create(
             payment=payment,
             amount=amount,

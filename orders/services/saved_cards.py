@@ -212,6 +212,8 @@ def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
         if listing.stock < 1:
             raise InvalidInput(f"“{listing.title}” is sold out.", code="out_of_stock")
         seller = listing.seller
+        if seller.user_id == buyer.pk:
+            raise InvalidInput("This is your own shop's listing: you cannot buy it.", code="own_listing")
         if not seller_can_sell(seller):
             raise Conflict(seller_cannot_sell_message(seller), code="seller_cannot_sell")
         quote = fee_for(

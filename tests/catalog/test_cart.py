@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from catalog.models import Cart, CartItem
 from catalog.services import listing_unpublish
+from orders.models import Order
 from tests.catalog.factories import ListingFactory, SellerFactory, jpy_seller
 from tests.factories import PASSWORD, UserFactory
 
@@ -122,6 +123,27 @@ def test_the_cart_follows_the_buyer_when_they_log_in_and_merges_with_their_saved
     assert items == {"Blue mug": 3, "Tea bowl": 1}
     page = client.get(reverse("cart")).content.decode()
     assert "Tea bowl" in page and "Blue mug" in page
+
+
+def test_a_seller_cannot_buy_from_its_own_shop(client: Client) -> None:
+    """Subscriptions refuse it, and so do the cart and checkout: the shop's owner adding its own item
+    is told why, and one brought in by an anonymous cart at login blocks the payment with a sentence."""
+    seller = SellerFactory()
+    own = ListingFactory(seller=seller, title="Own mug", stock=3)
+    assert client.login(email=seller.user.email, password=PASSWORD)
+    page = add(client, own).content.decode()
+    assert "This is your own shop&#x27;s listing: you cannot buy it." in page
+    assert not CartItem.objects.exists()
+
+    client.logout()
+    add(client, own)
+    client.post(reverse("account_login"), {"login": seller.user.email, "password": PASSWORD})
+    page = client.get(reverse("cart")).content.decode()
+    assert "This is your own shop&#x27;s listing: remove it to pay for the rest." in page
+    response = client.post(reverse("checkout"), {"currency": "usd"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("cart")
+    assert "“Own mug”: This is your own shop&#x27;s listing" in response.content.decode()
+    assert not Order.objects.exists()
 
 
 def test_an_anonymous_cart_becomes_the_users_cart_at_login(client: Client) -> None:

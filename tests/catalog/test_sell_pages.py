@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -87,6 +88,30 @@ def test_edit_keeps_the_currency_and_prefills_major_units(client: Client) -> Non
     )
     listing.refresh_from_db()
     assert (listing.title, listing.price, listing.currency, listing.stock) == ("Bigger mug", 1500, "usd", 2)
+
+
+def test_saving_the_edit_form_keeps_the_units_checkouts_took_meanwhile(client: Client) -> None:
+    """The form shows 5 in stock; while it is open a buyer's checkout reserves 2. Saving a new title
+    leaves 3 (it put 5 back on sale, so 7 units could be sold of 5), and raising the stock the form
+    showed by 5 adds 5 to what is there now."""
+    listing = ListingFactory(stock=5, title="Mug")
+    client.force_login(listing.seller.user)
+    url = reverse("sell_listing_edit", args=[listing.pk])
+    page = client.get(url).content.decode()
+    assert '<input type="hidden" name="stock_shown" value="5">' in page
+    Listing.objects.filter(pk=listing.pk).update(stock=F("stock") - 2)  # a checkout reserves 2 units
+    form = {"title": "Blue mug", "price": "12.50", "stock": "5", "category": listing.category_id, "stock_shown": "5"}
+    assert client.post(url, form).status_code == 302
+    listing.refresh_from_db()
+    assert (listing.title, listing.stock) == ("Blue mug", 3)
+
+    Listing.objects.filter(pk=listing.pk).update(stock=F("stock") - 1)  # another unit reserved
+    assert client.post(url, {**form, "stock": "8", "stock_shown": "3"}).status_code == 302
+    listing.refresh_from_db()
+    assert listing.stock == 7
+    assert client.post(url, {**form, "stock": "0", "stock_shown": "9"}).status_code == 302
+    listing.refresh_from_db()
+    assert listing.stock == 0, "never below zero"
 
 
 def test_another_sellers_listing_is_a_404(client: Client) -> None:

@@ -22,7 +22,7 @@ from orders.models import Order, OrderStatus, RefundRequest, RefundRequestStatus
 from payments.models import Refund, RefundStatus
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
-from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
+from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 from tests.payouts.helpers import process_connect
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +153,70 @@ def test_the_sellers_own_full_refund_closes_the_order(sandbox: Any, currency: st
     assert_ledger_equals_stripe()
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_items_asked_back_after_an_amount_refund_are_worth_what_is_left(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The seller gave 8000 back as a goodwill amount (no items); the buyer then asks for the vase
+    (4000): the request is for the 2000 left, and approving it as asked refunds that."""
+    order, _, vase = _paid_two_lines(sandbox, currency)
+    buyer, seller = _client(order.buyer), _client(order.seller.user)
+    goodwill = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": 8_000, "reason": "Late"})
+    assert goodwill.status_code == 201 and goodwill.json()["status"] == "succeeded"
+    vase_line = order.lines.get(listing=vase)
+    asked = _post(
+        buyer,
+        f"/api/v1/orders/{order.pk}/refund-requests",
+        {"reason": "damaged", "note": "", "lines": [{"line_id": vase_line.pk, "quantity": 1}]},
+    )
+    assert asked.status_code == 201 and asked.json()["amount"] == 2_000
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = _post(seller, f"/api/v1/seller/refund-requests/{asked.json()['id']}/approve", {"restock": True})
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["refund"]["amount"] == 2_000 and approved.json()["refund"]["status"] == "succeeded"
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 10_000)
+    assert Listing.objects.get(pk=vase.pk).stock == 5, "the vase is back on stock (5 - 1 + 1)"
+
+
+def test_a_request_approved_as_asked_after_a_later_refund_refunds_what_is_left(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The buyer asked for the whole order (10000); the seller then refunded 3000 on its own: the
+    request, approved as asked, refunds the 7000 left instead of being refused."""
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    buyer, seller = _client(order.buyer), _client(order.seller.user)
+    asked = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "changed_mind", "lines": None})
+    assert asked.status_code == 201 and asked.json()["amount"] == 10_000
+    own = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": 3_000, "reason": "Goodwill"})
+    assert own.status_code == 201 and own.json()["status"] == "succeeded"
+    with django_capture_on_commit_callbacks(execute=True):
+        approved = _post(seller, f"/api/v1/seller/refund-requests/{asked.json()['id']}/approve", {})
+    assert approved.status_code == 200, approved.content
+    assert approved.json()["refund"]["amount"] == 7_000
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 10_000)
+
+
+def test_the_sellers_whole_refund_with_restock_puts_every_unit_back(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The box "put the refunded units back on stock" ticked with no units chosen: a refund of all that is left
+    gives every unit back; a part of the order with no items is refused, since it names no units."""
+    order, mug, vase = _paid_two_lines(sandbox, "usd")
+    seller = _client(order.seller.user)
+    url = f"/sell/orders/{order.pk}/refund/"
+    page = seller.post(url, {"amount": "10.00", "restock": "on", "reason": "Broken"}, follow=True).content.decode()
+    assert "Choose the units to put back on stock, or untick it" in page
+    assert not Refund.objects.exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = seller.post(url, {"amount": "", "restock": "on", "reason": "Returned"}, follow=True).content.decode()
+    assert "$100.00 refunded to the buyer." in page
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert (Listing.objects.get(pk=mug.pk).stock, Listing.objects.get(pk=vase.pk).stock) == (5, 5)
+
+
 def test_others_orders_and_requests_are_404(sandbox: Any) -> None:
     order, _, _ = _paid_two_lines(sandbox, "usd")
     stranger = _client(UserFactory())
@@ -192,6 +256,25 @@ def test_a_refund_after_a_dispute_is_refused_the_way_stripe_refuses_it(sandbox: 
     assert "dispute" in refused.json()["error"]["message"]
     order.refresh_from_db()
     assert order.amount_refunded == 0 and Refund.objects.get().status == RefundStatus.FAILED
+
+
+def test_a_payment_the_bank_disputed_offers_no_refund_request(sandbox: Any) -> None:
+    """The buyer's bank took the dispute (and the money, for now): Stripe refuses any refund of the
+    charge, so the order page says so instead of offering a request the seller could never approve."""
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    buyer = _client(order.buyer)
+    assert 'data-testid="refund-request-form"' in buyer.get(f"/orders/{order.pk}/").content.decode()
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute", json={}, timeout=10
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    page = buyer.get(f"/orders/{order.pk}/").content.decode()
+    assert 'data-testid="refund-request-form"' not in page
+    assert "Your bank has disputed this payment, so it decides whether you get the money back" in page
+    asked = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged", "lines": None})
+    assert asked.status_code == 409 and asked.json()["error"]["code"] == "charge_disputed"
+    assert not RefundRequest.objects.exists()
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])

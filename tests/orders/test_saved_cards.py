@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.core import mail
 
-from marketplace.errors import CardDeclined, NotFound
+from marketplace.errors import CardDeclined, InvalidInput, NotFound
 from orders.models import Order, OrderStatus
 from orders.services import saved_cards
 from orders.services.checkout import buyer_customer_ensure
@@ -175,3 +175,14 @@ def test_the_buy_now_offer_is_forgotten_when_stripe_says_the_cards_changed_elsew
     stripe.v1.payment_methods.detach(first)
     assert wait_until(lambda: cache.get(key) is None)
     assert offer() == second
+
+
+def test_a_seller_cannot_buy_now_from_its_own_shop(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=1)
+    card = saved_card(sandbox, seller.user, "pm_card_visa")
+    with pytest.raises(InvalidInput, match="your own shop's listing"):
+        saved_cards.buy_now(buyer=seller.user, listing_id=mug.pk, payment_method=card, attempt="e" * 32, return_url="x")
+    assert not Order.objects.exists()
+    mug.refresh_from_db()
+    assert mug.stock == 1

@@ -20,13 +20,16 @@ from marketplace.gateway.accounts import account_retrieve
 from marketplace.gateway.events import list_events
 from marketplace.money import format_money
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
+from orders import services as order_services
+from orders.models import Order
 from payments.models import RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
 from payouts.models import ApplicationFee, BankAccount, Payout
 from payouts.selectors import earnings_per_order, order_net
 from tests.catalog.factories import ListingFactory
 from tests.factories import UserFactory
-from tests.orders.conftest import active_seller, signed_in
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
+from tests.payments.helpers import stripe_balances
 from tests.payouts.helpers import DAY, advance, control, paid_order, process_connect
 from tests.subscriptions.factories import subscription
 
@@ -270,3 +273,49 @@ def test_earnings_per_order_take_the_orders_own_refunds_and_fee_refunds(sandbox:
     # The row adds up: sale - the fee kept (not the fee charged: a refund gave part of it back) - refunds = net.
     cells = [format_money(x, currency) for x in (10_000, fee_kept, 3_000, 0, net)]
     assert re.findall(r'<td data-label="[^"]+"(?: data-testid="order-net")?>([^<]+)</td>', row_html) == cells
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_earnings_per_order_leave_out_a_refund_the_platform_paid(sandbox: Any, currency: str) -> None:
+    """An admin refund "without taking it from the seller" costs the seller nothing: the row shows no
+    refund and the whole net, as the seller's Stripe balance does."""
+    seller = active_seller(sandbox, currency=currency)
+    order = paid_order(sandbox, seller, 10_000, card=NOW)
+    assert order.payment is not None
+    row = refund_create(
+        payment=order.payment, amount=2_000, origin=RefundOrigin.ADMIN, order_id=order.pk, reverse_transfer=False
+    )
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+    [earning] = list(earnings_per_order(seller_id=seller.pk))
+    net = 10_000 - order.application_fee_amount
+    assert (earning.refunded, earning.fee_kept, order_net(earning)) == (0, order.application_fee_amount, net)
+    assert stripe_balances(str(seller.stripe_account_id)) == {currency: net}
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_earnings_per_order_of_a_payment_for_several_shops_add_up_to_the_sellers_balance(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """A refund of one shop's order in a payment for several shops takes back the shop's net share and
+    gives back the fee's share (no application fee object carries it): the row's fee is what is kept,
+    and the rows add up to the seller's Stripe balance."""
+    kiln, tea = (active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House"))
+    buyer = UserFactory()
+    cart = cart_with(buyer, (listing_of(kiln, price=10_000), 1), (listing_of(tea, price=5_000), 1))
+    started = order_services.checkout_start_cart(buyer=buyer, cart=cart, currency=currency, **URLS)
+    assert started.group is not None
+    pay(sandbox, str(started.group.checkout_session_id), card=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_sync_from_stripe(order=started.orders[0])
+    order = Order.objects.get(checkout_group=started.group, seller=kiln)
+    assert order.payment is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        row = refund_create(payment=order.payment, amount=4_000, origin=RefundOrigin.SELLER, order_id=order.pk)
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+
+    [earning] = list(earnings_per_order(seller_id=kiln.pk))
+    balance = stripe_balances(str(kiln.stripe_account_id))[currency]
+    assert order_net(earning) == balance
+    assert earning.refunded == 4_000 and earning.fee_kept == 10_000 - 4_000 - balance < order.application_fee_amount
+    page = signed_in(kiln.user).get("/sell/money/").content.decode()
+    assert f'data-testid="order-net">{format_money(balance, currency)}</td>' in page

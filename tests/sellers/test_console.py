@@ -69,6 +69,9 @@ def test_pause_and_unpause_with_a_reason_recorded_with_who_and_when(sandbox: Any
 
     refused = client.post(f"/console/sellers/{active.pk}/pause/", {"reason": ""}, follow=True).content.decode()
     assert "Give a reason" in refused
+    too_long = client.post(f"/console/sellers/{active.pk}/pause/", {"reason": "x" * 2001}, follow=True)
+    assert "Keep the reason under 2,000 characters." in too_long.content.decode()
+    assert 'maxlength="2000"' in too_long.content.decode()  # the browser stops there, with what was typed
     page = client.post(
         f"/console/sellers/{active.pk}/pause/", {"reason": "Chargebacks under review"}, follow=True
     ).content.decode()
