@@ -36,7 +36,7 @@ from marketplace.gateway.balances import balance_retrieve
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from payments.models import OPEN_REFUND_STATUSES, Dispute, DisputeStatus, Payment, RecoveryStatus, SellerDebt
 from payouts.models import Transfer
-from payouts.services import transfer_reversal_from_stripe
+from payouts.services import transfer_reversal_from_stripe, transfer_reversal_name_dispute
 
 if TYPE_CHECKING:
     from orders.models import Order
@@ -160,6 +160,7 @@ def _recover_share(dispute: Dispute, share: DisputeShare) -> int:
                 raise
             return 0  # the balance moved meanwhile: all of it becomes the seller's debt
     transfer_reversal_from_stripe(reversal=made, destination=account)
+    transfer_reversal_name_dispute(reversal_id=made.id, dispute_id=dispute.stripe_id)
     return made.amount
 
 

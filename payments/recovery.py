@@ -36,7 +36,11 @@ from marketplace.gateway.balances import balance_retrieve
 from payments.group_recovery import group_dispute_recover
 from payments.models import Dispute, DisputeStatus, RecoveryStatus, SellerDebt
 from payouts.models import ApplicationFee, Transfer, TransferReversal
-from payouts.services import application_fee_refund_record, transfer_reversal_from_stripe
+from payouts.services import (
+    application_fee_refund_record,
+    transfer_reversal_from_stripe,
+    transfer_reversal_name_dispute,
+)
 from sellers.models import Seller
 
 logger = logging.getLogger(__name__)
@@ -80,13 +84,15 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
         holds = seller_balance(stripe_account=account, currency=dispute.currency)
         recovered = 0
         if seller_share > 0 and holds >= seller_share:
-            reversal = _reverse(transfer, amount, refund_fee=fee_share > 0, ids=("dispute", dispute.pk))
+            reversal = _reverse(
+                transfer, amount, refund_fee=fee_share > 0, ids=("dispute", dispute.pk), dispute=dispute
+            )
             _record_fee_refunds(fee)
             recovered = seller_share
         elif seller_share > 0 and holds > 0:
             # Not enough for the whole share: take what is there (without the fee refund, which would
             # give part of it straight back) and the rest becomes the seller's debt.
-            reversal = _reverse(transfer, holds, refund_fee=False, ids=("dispute", dispute.pk))
+            reversal = _reverse(transfer, holds, refund_fee=False, ids=("dispute", dispute.pk), dispute=dispute)
             recovered = holds
         else:
             reversal = None
@@ -111,7 +117,11 @@ def _fee_share(fee: ApplicationFee | None, amount: int, transfer_amount: int) ->
     return min(share, fee.amount - fee.amount_refunded)
 
 
-def _reverse(transfer: Transfer, amount: int, *, refund_fee: bool, ids: tuple[object, ...]) -> TransferReversal:
+def _reverse(
+    transfer: Transfer, amount: int, *, refund_fee: bool, ids: tuple[object, ...], dispute: Dispute | None = None
+) -> TransferReversal:
+    """Reverse `amount` of the transfer for a lost dispute: its recovery (`dispute`, which the
+    reversal is then named after) or a debt's collection (none)."""
     stripe_reversal = gateway_disputes.transfer_reversal_create(
         transfer_id=transfer.stripe_id,
         amount=amount,
@@ -119,7 +129,10 @@ def _reverse(transfer: Transfer, amount: int, *, refund_fee: bool, ids: tuple[ob
         idempotency_ids=ids,
         metadata={"reason": "dispute_recovery"},
     )
-    return transfer_reversal_from_stripe(reversal=stripe_reversal, destination=transfer.destination)
+    reversal = transfer_reversal_from_stripe(reversal=stripe_reversal, destination=transfer.destination)
+    if dispute is not None:
+        transfer_reversal_name_dispute(reversal_id=reversal.stripe_id, dispute_id=dispute.stripe_id)
+    return reversal
 
 
 def _record_fee_refunds(fee: ApplicationFee | None) -> None:

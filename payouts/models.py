@@ -52,6 +52,14 @@ class TransferReversal(models.Model):
     source_refund = models.CharField(
         max_length=255, blank=True, default="", help_text="The refund (re_...) that made it, if a refund did."
     )
+    # Ours, not Stripe's: what the seller's earnings per order count as taken for a lost dispute (the
+    # reversals of a debt's later collections, from any transfer, name none: the debt counts them).
+    for_dispute = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The lost dispute (dp_...) whose recovery made it, if one did.",
+    )
     created_at = models.DateTimeField()
 
     class Meta:

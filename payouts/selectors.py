@@ -26,7 +26,7 @@ from marketplace.ledger.chart import stripe_balance
 from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
 from orders.models import Order
-from payments.models import Dispute, DisputeStatus, Refund, RefundStatus
+from payments.models import Refund, RefundStatus, SellerDebt
 from payouts.failures import failure_sentence
 from payouts.models import ApplicationFee, BankAccount, Payout, PayoutStatus, Transfer, TransferReversal
 
@@ -266,7 +266,8 @@ def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
     """The seller's paid orders, newest first, each annotated from its own rows (one payment may
     pay several shops' orders, so nothing is read off the payment): `refunded` (its succeeded
     refunds taken back from the seller: one the platform paid costs the seller nothing),
-    `disputed` (its lost disputes), `fee_refunded` (the platform's fee given back to this seller:
+    `disputed` (what its lost disputes took from this seller, or left it owing: a lost dispute whose
+    loss the platform bears costs the seller nothing), `fee_refunded` (the platform's fee given back to this seller:
     its application fee's refunds on a destination charge; on a payment for several shops, which has
     no application fee, each refund's part that its transfer reversal did not take back) and
     `fee_kept` (the fee less what was given back: what the page shows, so that each row adds up).
@@ -289,9 +290,21 @@ def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
         .annotate(total=Sum(F("amount") - F("reversed")))
         .values("total")
     )
-    disputed = (
-        Dispute.objects.filter(order_id=OuterRef("pk"), status=DisputeStatus.LOST)
-        .values("order_id")
+    # What lost disputes of its payment took from this seller: the reversals of its transfer that
+    # recovered them, and what they left it owing (collected since or not; the debt counts it, not
+    # the later reversals that collect it, which may be of other orders' transfers).
+    reversed_for_disputes = (
+        TransferReversal.objects.filter(
+            transfer__payment_id=OuterRef("payment_id"), transfer__destination=OuterRef("seller__stripe_account_id")
+        )
+        .exclude(for_dispute="")
+        .values("transfer__payment_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    owed_for_disputes = (
+        SellerDebt.objects.filter(dispute__payment_id=OuterRef("payment_id"), seller_id=OuterRef("seller_id"))
+        .values("seller_id")
         .annotate(total=Sum("amount"))
         .values("total")
     )
@@ -301,7 +314,8 @@ def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
             fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
             + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0)),
             refunded=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
-            disputed=Coalesce(Subquery(disputed, output_field=IntegerField()), Value(0)),
+            disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
+            + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
         )
         .annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
         .order_by("-paid_at", "-id")

@@ -201,6 +201,12 @@ def transfer_reversal_from_stripe(*, reversal: StripeTransferReversal, destinati
     )
 
 
+def transfer_reversal_name_dispute(*, reversal_id: str, dispute_id: str) -> None:
+    """Say which lost dispute a reversal recovered (`TransferReversal.for_dispute`): ours to know,
+    so it is written here, after the reversal's row exists, whichever path recorded it."""
+    TransferReversal.objects.filter(stripe_id=reversal_id).update(for_dispute=dispute_id)
+
+
 def _metadata_amount(metadata: dict[str, str], key: str) -> int | None:
     """An amount we wrote in a Stripe object's metadata (a separate transfer's fee, or the part of it
     a reversal gives back); None when absent."""

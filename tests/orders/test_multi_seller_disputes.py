@@ -24,6 +24,7 @@ from marketplace.outbox.services import outbox_deliver
 from orders.models import Order
 from payments.models import Dispute, DisputeFile, SellerDebt
 from payouts.models import Transfer, TransferReversal
+from payouts.selectors import earnings_per_order, order_net
 from tests.factories import UserFactory
 from tests.orders.conftest import active_seller, listing_of, pay
 from tests.orders.test_multi_seller import WORKED, settle, start_cart, three_shops
@@ -72,6 +73,10 @@ def test_a_lost_dispute_is_recovered_from_each_shop_by_its_own_reversal(
         assert stripe_balances(str(shop.stripe_account_id)) == ({currency: left} if left else {})
     assert not SellerDebt.objects.exists()
     assert_ledger_equals_stripe()
+    # Each shop's row counts its own reversal, and keeps what its balance kept.
+    assert [_disputed_and_net(shop, dispute) for shop in shops] == [
+        (back, transfer.amount - back) for transfer, back in zip(transfers, reversed_, strict=True)
+    ]
 
 
 def test_what_a_sellers_available_balance_cannot_cover_is_that_sellers_debt(
@@ -87,6 +92,17 @@ def test_what_a_sellers_available_balance_cannot_cover_is_that_sellers_debt(
     assert debts == {shop.pk: owed for shop, owed in zip(shops, RECOVERED["usd"], strict=True)}
     assert not TransferReversal.objects.exists()
     assert_ledger_equals_stripe()
+    # Each shop's row counts what it owes: its sale left it nothing more than its share's rest.
+    transfers = [Transfer.objects.get(destination=shop.stripe_account_id) for shop in shops]
+    assert [_disputed_and_net(shop, dispute) for shop in shops] == [
+        (owed, transfer.amount - owed) for transfer, owed in zip(transfers, RECOVERED["usd"], strict=True)
+    ]
+
+
+def _disputed_and_net(shop: Any, dispute: Dispute) -> tuple[int, int]:
+    """The shop's row of its order of the disputed payment on its money page: disputed, net."""
+    [row] = [o for o in earnings_per_order(seller_id=shop.pk) if o.payment_id == dispute.payment_id]
+    return row.disputed, order_net(row)
 
 
 def _pages_of(shop: Any, dispute: Dispute, queries: Any) -> tuple[Client, str]:

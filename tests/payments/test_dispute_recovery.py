@@ -26,6 +26,7 @@ from marketplace.webhooks.services import webhook_event_process, webhook_event_s
 from payments.models import Dispute, SellerDebt
 from payments.recovery import dispute_recover, seller_debts_collect, seller_debts_collect_all
 from payouts.models import ApplicationFeeRefund, TransferReversal
+from payouts.selectors import earnings_per_order, order_net
 from subscriptions import services as subscription_services
 from subscriptions.models import SubscriptionInvoice
 from tests.factories import UserFactory, make_platform_admin
@@ -54,6 +55,12 @@ def _lose(sandbox: Any, currency: str, capture: Any) -> tuple[Any, Dispute, list
     return seller, Dispute.objects.get(), events
 
 
+def _earnings(seller: Any, order_id: int | None) -> tuple[int, int, int, int, int]:
+    """The seller's row of an order on its money page: sale, fee kept, refunded, disputed, net."""
+    [row] = [o for o in earnings_per_order(seller_id=seller.pk) if o.pk == order_id]
+    return row.amount_total, row.fee_kept, row.refunded, row.disputed, order_net(row)
+
+
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_lost_dispute_takes_the_sellers_share_back_with_the_fee_refunded(
     sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
@@ -75,6 +82,8 @@ def test_lost_dispute_takes_the_sellers_share_back_with_the_fee_refunded(
     assert TransferReversal.objects.count() == 1 and ApplicationFeeRefund.objects.count() == 1
     assert LedgerTransaction.objects.filter(kind="transfer_reversal").count() == 1
     assert_ledger_equals_stripe()
+    # The seller's row: the fee came back and the whole sale went, so it kept nothing, as its balance says.
+    assert _earnings(seller, dispute.order_id) == (10_000, 0, 0, 10_000, 0)
 
 
 def test_recovery_of_the_share_and_the_dispute_fee(
@@ -96,6 +105,10 @@ def test_recovery_of_the_share_and_the_dispute_fee(
     assert dispute.recovery == "recovered"
     assert stripe_balances(account) == {"usd": 4_500 - 1_500}
     assert_ledger_equals_stripe()
+    # Its rows add up to its balance: the disputed sale cost it the dispute fee, the other one is intact.
+    assert _earnings(seller, dispute.order_id) == (10_000, 0, 0, 11_500, -1_500)
+    [other] = [o.pk for o in earnings_per_order(seller_id=seller.pk) if o.pk != dispute.order_id]
+    assert _earnings(seller, other) == (5_000, 500, 0, 0, 4_500)
 
 
 def test_no_recovery_when_the_platform_bears_losses(
@@ -105,6 +118,7 @@ def test_no_recovery_when_the_platform_bears_losses(
     seller, dispute, _ = _lose(sandbox, "jpy", django_capture_on_commit_callbacks)
     assert dispute.recovery == "none" and not TransferReversal.objects.exists()
     assert stripe_balances(str(seller.stripe_account_id)) == {"jpy": 9_000}
+    assert _earnings(seller, dispute.order_id) == (10_000, 1_000, 0, 0, 9_000)  # the loss is the platform's
     assert_ledger_equals_stripe()
 
 
@@ -131,6 +145,8 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     assert (dispute.recovery, dispute.recovered_amount, debt.amount, debt.collected) == ("debt", 0, 9_000, 0)
     assert not TransferReversal.objects.exists() and stripe_balances(account) == {}
     assert seller_debts_collect_all() == 0  # nothing to take yet
+    # Paid out 9000 and owing 9000: the sale left it nothing (its row counts the debt, not a reversal).
+    assert _earnings(seller, dispute.order_id) == (10_000, 1_000, 0, 9_000, 0)
     owed = "$90.00" if currency == "usd" else "¥9,000"
     seller_client = signed_in(seller.user)
     assert f"You owe the platform {owed}" in seller_client.get("/sell/disputes/").content.decode()
@@ -158,6 +174,9 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     later.refresh_from_db()
     assert reversal.amount == 9_000 and reversal.transfer.payment == later.payment  # from the new sale
     assert_ledger_equals_stripe()
+    # The collection is the debt's, already counted on the disputed sale: the new sale's row is whole.
+    assert _earnings(seller, dispute.order_id) == (10_000, 1_000, 0, 9_000, 0)
+    assert _earnings(seller, later.pk) == (12_000, 1_200, 0, 0, 10_800)
     # The revenue report: the bank took 10000, the seller gave 9000 back (its share; the platform's
     # fee of 1000 is not refunded), so the platform lost 1000 of it, and its result is its balance.
     month = _revenue_now(currency)
