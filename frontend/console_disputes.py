@@ -102,6 +102,7 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
         "seller_files": [f for f in files if f.side == DisputeFileSide.SELLER],
         "admin_files": [f for f in files if f.side == DisputeFileSide.ADMIN],
         "answerable": dispute.is_answerable,
+        "recovery_by_shop": selectors.dispute_recovery_by_shop(dispute=dispute),
     }
     return render(request, "console/disputes_detail.html", context)
 

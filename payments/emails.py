@@ -1,4 +1,6 @@
 """The dispute emails: opened and reminders (seller and admins), closed (seller and buyer).
+On a payment for several shops, the shops the dispute does not name (another shop answers it) are
+told too when it opens and closes, each of its own order and part: their money is at stake as well.
 
 Plain text from `frontend/templates/emails/dispute_*`, links built from SITE_URL. Each tells its
 reader what it means for them in plain words: the reason, the deadline, what happens next.
@@ -15,7 +17,9 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from marketplace.money import format_money
 from payments import disputes
+from payments.group_recovery import group_dispute_shares, pays_checkout_group
 from payments.models import Dispute
 
 
@@ -47,9 +51,32 @@ def _seller_email(dispute: Dispute) -> list[str]:
     return [dispute.seller.user.email] if dispute.seller is not None else []
 
 
+def _other_shops(dispute: Dispute) -> list[tuple[str, dict[str, Any]]]:
+    """Each other shop of a payment for several shops: its email, and its order and part for the
+    email's context. None for a payment of one shop."""
+    if dispute.payment is None or not pays_checkout_group(dispute.payment):
+        return []
+    answering = dispute.seller.shop_name if dispute.seller is not None else "The platform"
+    return [
+        (
+            share.order.seller.user.email,
+            {
+                "order": share.order,
+                "amount": format_money(share.disputed, dispute.currency),
+                "answering_shop": answering,
+            },
+        )
+        for share in group_dispute_shares(payment=dispute.payment, amount=dispute.amount)
+        if share.order.seller_id != dispute.seller_id
+    ]
+
+
 def send_dispute_opened(dispute: Dispute) -> None:
     context = _context(dispute)
-    _send("dispute_opened_seller", _seller_email(dispute), url=_url("sell_dispute_detail", dispute.pk), **context)
+    url = _url("sell_dispute_detail", dispute.pk)
+    _send("dispute_opened_seller", _seller_email(dispute), url=url, **context)
+    for email, own in _other_shops(dispute):
+        _send("dispute_opened_shop", [email], url=url, **{**context, **own})
     admins = disputes.platform_admin_emails()
     _send("dispute_opened_admin", admins, url=_url("console_dispute_detail", dispute.pk), **context)
 
@@ -63,7 +90,10 @@ def send_dispute_reminder(dispute: Dispute, days: int) -> None:
 
 def send_dispute_closed(dispute: Dispute) -> None:
     context = _context(dispute)
-    _send("dispute_closed_seller", _seller_email(dispute), url=_url("sell_dispute_detail", dispute.pk), **context)
+    url = _url("sell_dispute_detail", dispute.pk)
+    _send("dispute_closed_seller", _seller_email(dispute), url=url, **context)
+    for email, own in _other_shops(dispute):
+        _send("dispute_closed_seller", [email], url=url, **{**context, **own})
     if dispute.order is not None:
         buyer_url = _url("order_detail", dispute.order.pk)
         _send("dispute_closed_buyer", [dispute.order.buyer.email], url=buyer_url, **context)

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from marketplace.money import format_money
 from marketplace.outbox.models import OutboxMessage
@@ -25,7 +27,7 @@ from orders.models import Order
 from payments.models import Dispute, DisputeFile, SellerDebt
 from payouts.models import Transfer, TransferReversal
 from payouts.selectors import earnings_per_order, order_net
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, listing_of, pay
 from tests.orders.test_multi_seller import WORKED, settle, start_cart, three_shops
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
@@ -77,6 +79,11 @@ def test_a_lost_dispute_is_recovered_from_each_shop_by_its_own_reversal(
     assert [_disputed_and_net(shop, dispute) for shop in shops] == [
         (back, transfer.amount - back) for transfer, back in zip(transfers, reversed_, strict=True)
     ]
+    # The admin reads what each shop gave back, not only their sum.
+    page = _console_dispute_page(dispute)
+    assert f"{format_money(sum(reversed_), currency)} taken back at once from 3 shops" in page
+    for shop, back in zip(shops, reversed_, strict=True):
+        assert f"<li>{escape(shop.shop_name)}: {format_money(back, currency)} taken back</li>" in page
 
 
 def test_what_a_sellers_available_balance_cannot_cover_is_that_sellers_debt(
@@ -97,6 +104,15 @@ def test_what_a_sellers_available_balance_cannot_cover_is_that_sellers_debt(
     assert [_disputed_and_net(shop, dispute) for shop in shops] == [
         (owed, transfer.amount - owed) for transfer, owed in zip(transfers, RECOVERED["usd"], strict=True)
     ]
+    page = _console_dispute_page(dispute)
+    for shop, owed in zip(shops, RECOVERED["usd"], strict=True):
+        assert f"<li>{escape(shop.shop_name)}: $0.00 taken back, {format_money(owed, 'usd')} owed</li>" in page
+
+
+def _console_dispute_page(dispute: Dispute) -> str:
+    client = Client()
+    client.force_login(make_platform_admin())
+    return client.get(reverse("console_dispute_detail", args=[dispute.pk])).content.decode()
 
 
 def _disputed_and_net(shop: Any, dispute: Dispute) -> tuple[int, int]:
@@ -149,6 +165,16 @@ def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_on
     dispute = Dispute.objects.get()
 
     parts = [3_429, 1_143, 428]
+    # Every shop is told, of its own order: the first answers, the others follow (their part at stake).
+    for index, (shop, part) in enumerate(zip(shops, parts, strict=True)):
+        order = Order.objects.get(payment=dispute.payment, seller=shop)
+        [opened_email] = [m for m in mail.outbox if m.to == [shop.user.email] and "bank disputes" in m.subject]
+        assert f"order {order.pk}" in opened_email.subject
+        if index:
+            assert f"Your part of the disputed amount: {format_money(part, currency)}." in opened_email.body
+            assert f"{shops[0].shop_name} answers the dispute for the whole payment" in opened_email.body
+        else:
+            assert "upload your proof" in opened_email.body
     for index, (shop, part) in enumerate(zip(shops, parts, strict=True)):
         client, page = _pages_of(shop, dispute, django_assert_max_num_queries)
         order = Order.objects.get(payment=dispute.payment, seller=shop)
@@ -187,6 +213,9 @@ def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_on
     for shop, owed in zip(shops, RECOVERED[currency], strict=True):
         _, page = _pages_of(shop, dispute, django_assert_max_num_queries)
         assert f"<strong>You owe the platform:</strong> {format_money(owed, currency)}" in page
+        order = Order.objects.get(payment=dispute.payment, seller=shop)
+        [closed_email] = [m for m in mail.outbox if m.to == [shop.user.email] and "Dispute lost" in m.subject]
+        assert f"order {order.pk}" in closed_email.subject and "recovers your share" in closed_email.body
     assert_ledger_equals_stripe()
 
 
