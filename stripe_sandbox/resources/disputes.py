@@ -46,6 +46,7 @@ EVIDENCE_SCHEMA: dict[str, Any] = dict.fromkeys(_TEXT_FIELDS + _FILE_FIELDS, "st
 EVIDENCE_MAX_CHARACTERS = 150_000  # [API]: "The combined character count of all fields is limited to 150,000."
 SUBMISSION_METHODS = ["automatic", "manual", "prefer_automatic", "prefer_manual"]
 # Test mode: evidence text that decides the outcome on submission (docs.stripe.com/testing, "Evidence").
+OPEN_INQUIRY_STATUSES = ("warning_needs_response", "warning_under_review")
 MAGIC_OUTCOMES = {"winning_evidence": "won", "losing_evidence": "lost"}
 # The platform account's country: where its fee rules come from (the emulated platform is a US business).
 PLATFORM_COUNTRY = "US"
@@ -109,7 +110,7 @@ def open_dispute(
         charge=charge["id"],
         created=now,
         currency=charge["currency"],
-        is_charge_refundable=False,
+        is_charge_refundable=inquiry,  # an inquiry's payment "can still be refunded" (stripe.com/docs/disputes)
         metadata={},
         payment_intent=charge["payment_intent"],
         reason=reason,

@@ -715,7 +715,7 @@ def create_refund(
     (connect/charges, "Refunds"). Which balance counts is UNCONFIRMED; the sandbox counts available + pending
     (a refund right after the sale, while the seller's funds are pending, goes through), net of the fee share the
     same refund pays back to the seller."""
-    from . import connect
+    from . import connect, disputes
 
     owner = core.store.owner[charge["id"]]
     remaining = charge["amount_captured"] - charge["amount_refunded"]
@@ -724,7 +724,10 @@ def create_refund(
         raise invalid(f"Charge {charge['id']} has not been captured and cannot be refunded.", param="charge")
     if remaining <= 0:
         raise invalid(f"Charge {charge['id']} has already been refunded.", code="charge_already_refunded")
-    if charge.get("disputed"):
+    # An inquiry is not a chargeback: "no funds have been withdrawn and the payment it relates to can still be
+    # refunded" (stripe.com/docs/disputes, "Inquiries and retrievals"); a dispute proper refuses it.
+    dispute = core.store.objects.get(charge.get("dispute") or "")
+    if charge.get("disputed") and not (dispute is not None and dispute["status"].startswith("warning_")):
         raise invalid(f"Charge {charge['id']} has been charged back; cannot issue a refund.", code="charge_disputed")
     amount = remaining if amount is None else amount
     if amount <= 0:
@@ -809,6 +812,10 @@ def create_refund(
     charge["refunds"]["data"] = charge["refunds"]["data"][:10]
     core.emit("refund.created", refund, account=owner)
     core.emit("charge.refunded", charge, account=owner, previous=diff(before, charge))
+    if dispute is not None and charge["refunded"] and dispute["status"] in disputes.OPEN_INQUIRY_STATUSES:
+        # "refund the payment in full. This marks the inquiry or retrieval as resolved" (same page).
+        dispute["is_charge_refundable"] = False
+        disputes.close_dispute(core, dispute, "warning_closed")
     return refund
 
 

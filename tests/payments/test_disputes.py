@@ -209,3 +209,27 @@ def test_an_inquiry_moves_no_money_and_closes_as_an_inquiry(
     assert len(closed) == 1 and "closed its inquiry" in closed[0].body
     assert stripe_balances() == {currency: PLATFORM_NET[currency]}
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_seller_refunds_an_inquiry_in_full_and_the_bank_closes_it(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """An inquiry is no chargeback: the payment can still be refunded, and a full refund resolves it
+    (stripe.com/docs/disputes). The seller's share comes back, no dispute fee is charged."""
+    from orders.services.refunds import order_refund
+
+    seller, order, events = disputed_order(sandbox, currency, card="4000000000001976")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+    seen = {e["id"] for e in events} | {e["id"] for e in new_events(set())}
+    order.refresh_from_db()
+    refund = order_refund(
+        order=order, actor=seller.user, origin="seller", amount=None, lines=None, reason="Sorry", restock=False
+    )
+    assert refund.amount == 10_000
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    assert Dispute.objects.get().status == "warning_closed"
+    assert stripe_balances(str(seller.stripe_account_id)) == {}
+    assert_ledger_equals_stripe()

@@ -196,6 +196,28 @@ def test_the_inquiry_card_opens_an_inquiry_that_moves_no_money(client: stripe.St
     assert client.v1.disputes.list(params={"payment_intent": nr_pi}).data[0].reason == "product_not_received"
 
 
+@pytest.mark.parametrize(("currency", "amount"), [("usd", 5_000), ("jpy", 5_000)])
+def test_an_inquirys_payment_can_still_be_refunded_and_a_full_refund_resolves_it(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, amount: int
+) -> None:
+    """stripe.com/docs/disputes, "Inquiries and retrievals": no funds were withdrawn and "the payment it
+    relates to can still be refunded"; refunding it "in full ... marks the inquiry or retrieval as resolved"."""
+    seller = onboarded_account(client, sb, country="JP" if currency == "jpy" else "US")
+    session = destination_session(client, seller, amount, amount // 10, currency)
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4000000000001976")
+    inquiry = client.v1.disputes.list(params={"payment_intent": result["payment_intent"]}).data[0]
+    assert (inquiry.status, inquiry.is_charge_refundable) == ("warning_needs_response", True)
+    refund = {"charge": inquiry.charge, "reverse_transfer": True, "refund_application_fee": True}
+    client.v1.refunds.create(params={**refund, "amount": 1_000})
+    assert client.v1.disputes.retrieve(inquiry.id).status == "warning_needs_response"  # a part: still open
+    client.v1.refunds.create(params=refund)
+    resolved = client.v1.disputes.retrieve(inquiry.id)
+    assert (resolved.status, resolved.is_charge_refundable) == ("warning_closed", False)
+    closed = [e for e in client.v1.events.list(params={"limit": 20}).data if e.type == "charge.dispute.closed"]
+    assert [e.data.object["id"] for e in closed] == [inquiry.id]
+    assert sum(balances(client, seller, currency)) == 0  # the seller's share came back with the refund
+
+
 def test_past_due_means_a_late_submission_not_the_clock(client: stripe.StripeClient, sb: Sandbox) -> None:
     dispute = _disputed(client, sb)
     control(sb, "clock/advance", seconds=8 * DAY)
