@@ -16,7 +16,7 @@ from frontend.charts import Bar, bar_chart
 from frontend.decorators import platform_admin_required
 from marketplace.ledger.chart import DISPUTED_FUNDS
 from marketplace.ledger.reports import FIGURES, RevenueMonth, month_start, next_month, revenue_by_month
-from marketplace.ledger.selectors import ledger_balance
+from marketplace.ledger.selectors import ledger_balance, ledger_last_movement
 from payments.health import payment_health
 from payouts.models import ReconciliationDifference, ReconciliationRun
 
@@ -35,8 +35,12 @@ LABELS = {
 
 
 def _window(now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The last `MONTHS_SHOWN` calendar months (UTC), this one included."""
+    """The last `MONTHS_SHOWN` calendar months (UTC), this one included; or, when Stripe dated money
+    in a later month (its clock dates postings, and a test clock runs ahead of ours), up to that one."""
     now = now or datetime.now(tz=UTC)
+    latest = ledger_last_movement()
+    if latest is not None and latest > now:
+        now = latest
     end = next_month(month_start(now.year, now.month))
     start = end
     for _ in range(MONTHS_SHOWN):

@@ -341,7 +341,10 @@ class WeeklyEarnings:
 def weekly_earnings(*, account: str, weeks: int = 12, now: datetime | None = None) -> list[WeeklyEarnings]:
     """Net earnings per week for the last `weeks` weeks (this one included), per currency, from
     the ledger: what came onto the seller's Stripe balance less what left it, payouts aside
-    (sales less fees, refunds and disputes). One aggregate query."""
+    (sales less fees, refunds and disputes). One aggregate query.
+
+    The weeks end with this one, or with a later week Stripe dated money in: its clock is the one
+    that dates postings, and a test clock (the sandbox's, or Stripe's test clocks) runs ahead of ours."""
     now = now or timezone.now()
     today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     first = today - timedelta(days=today.weekday()) - timedelta(weeks=weeks - 1)
@@ -352,6 +355,8 @@ def weekly_earnings(*, account: str, weeks: int = 12, now: datetime | None = Non
         stripe_account=account,
         exclude_kinds=PAYOUT_KINDS,
     )
+    last = max((row.period for row in totals), default=first)
+    first = max(first, last - timedelta(weeks=weeks - 1))
     starts = [first + timedelta(weeks=i) for i in range(weeks)]
     by_currency: dict[str, dict[datetime, int]] = {}
     for row in totals:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -65,6 +65,12 @@ def ledger_balance(*, account: AccountRef, at: datetime | None = None) -> dict[s
     rows = legs.values_list("currency").annotate(total=Sum("amount")).order_by("currency")
     sign = account.kind.normal_sign
     return {currency: sign * total for currency, total in rows}
+
+
+def ledger_last_movement() -> datetime | None:
+    """When the latest leg occurred (None for an empty ledger): one read of the time index's end."""
+    last: datetime | None = LedgerLeg.objects.aggregate(last=Max("occurred_at"))["last"]
+    return last
 
 
 def ledger_balances_of_kind(*, kind: AccountKind, at: datetime | None = None) -> list[AccountBalance]:

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from marketplace.ledger.chart import bank_payouts, stripe_balance
+from marketplace.ledger.chart import APPLICATION_FEES, bank_payouts, stripe_balance
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.services import Leg, ledger_post
@@ -180,3 +180,24 @@ def test_an_open_dispute_is_held_not_lost_until_it_is_lost(
     assert (sum(m.dispute_losses for m in months), sum(m.dispute_fees for m in months)) == (10_000, 1_500)
     assert 'data-testid="disputes-held"' not in admin.get("/console/revenue/").content.decode()
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_money_stripe_dates_after_our_clock_is_in_the_report(currency: str) -> None:
+    """Stripe's clock dates the postings; a test clock runs ahead of ours (the demo's sandbox clock, Stripe's
+    test clocks). A fee dated next month is in the page and the CSV, which end with that month then."""
+    ahead = timezone.now() + timedelta(days=40)
+    ledger_post(
+        source_id="fee_ahead",
+        kind="application_fee",
+        description="fee",
+        legs=[
+            Leg(account=stripe_balance(""), amount=1_000, currency=currency),
+            Leg(account=APPLICATION_FEES, amount=-1_000, currency=currency),
+        ],
+        occurred_at=ahead,
+    )
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    assert f'data-currency="{currency}" data-total="1000"' in admin.get("/console/revenue/").content.decode()
+    rows = list(csv.DictReader(io.StringIO(admin.get("/console/revenue.csv").content.decode())))
+    assert [(r["month"], r["net_revenue"]) for r in rows] == [(ahead.strftime("%Y-%m"), "1000")]

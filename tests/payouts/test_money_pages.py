@@ -319,3 +319,28 @@ def test_earnings_per_order_of_a_payment_for_several_shops_add_up_to_the_sellers
     assert earning.refunded == 4_000 and earning.fee_kept == 10_000 - 4_000 - balance < order.application_fee_amount
     page = signed_in(kiln.user).get("/sell/money/").content.decode()
     assert f'data-testid="order-net">{format_money(balance, currency)}</td>' in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_weekly_chart_ends_with_a_week_stripe_dated_after_our_clock(currency: str) -> None:
+    """A test clock runs ahead of ours: a sale's share dated two weeks on is in the last of 12 weeks."""
+    from django.utils import timezone
+
+    from marketplace.ledger.chart import stripe_balance as balance_of
+    from marketplace.ledger.services import Leg, ledger_post
+    from payouts.selectors import weekly_earnings
+
+    account = "acct_1Ahead"
+    ahead = timezone.now() + timedelta(days=14)
+    ledger_post(
+        source_id="tr_ahead",
+        kind="transfer",
+        description="transfer",
+        legs=[Leg(balance_of(""), -9_000, currency), Leg(balance_of(account), 9_000, currency)],
+        occurred_at=ahead,
+    )
+    [series] = weekly_earnings(account=account)
+    assert len(series.weeks) == 12 and series.total == 9_000
+    last_start, last_amount = series.weeks[-1]
+    assert last_start <= ahead < last_start + timedelta(weeks=1) and last_amount == 9_000
