@@ -26,6 +26,7 @@ from marketplace.errors import DomainError, NotFound
 from orders import selectors, services
 from orders.api import checkout_urls
 from orders.models import OrderStatus, RefundReason
+from payouts.selectors import order_net, order_with_earnings, orders_with_earnings
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
 
@@ -180,9 +181,11 @@ def _seller(request: HttpRequest) -> Seller:
 @login_required
 @require_GET
 def sell_orders(request: HttpRequest) -> HttpResponse:
+    """Each order with what the seller receives of it after refunds and lost disputes, as the money
+    page counts it (`payouts.selectors.orders_with_earnings`), not the sale less the fee."""
     seller = _seller(request)
-    orders = list(selectors.orders_for_seller(seller=seller)[:100])
-    return render(request, "sell/orders.html", {"seller": seller, "orders": orders})
+    orders = orders_with_earnings(orders=selectors.orders_for_seller(seller=seller))[:100]
+    return render(request, "sell/orders.html", {"seller": seller, "orders": [(o, order_net(o)) for o in orders]})
 
 
 @login_required
@@ -196,9 +199,12 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     refunds = selectors.order_refund_panel(order=order)
     kept = kept_input.take(request, f"sell_order_refund:{order.pk}")  # the refund's input, if refused
     _kept_quantities(refunds, kept)
+    earned = order_with_earnings(order_id=order.pk)  # what refunds and lost disputes left, as the money page says
     context = {
         "seller": seller,
         "order": order,
+        "earned": earned,
+        "net": order_net(earned),
         "lines": list(order.lines.all()),
         "refunds": refunds,
         "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views._token`)

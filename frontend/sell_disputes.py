@@ -13,6 +13,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.downloads import private_file_response
+from frontend.form_text import posted_text
 from marketplace.errors import DomainError, NotFound
 from orders.models import Order
 from payments import disputes as services
@@ -92,7 +93,7 @@ def sell_dispute_statement(request: HttpRequest, dispute_id: int) -> HttpRespons
     if not _answers(seller, dispute):
         return _not_yours(request, dispute)
     try:
-        services.dispute_statement_save(dispute=dispute, statement=request.POST.get("statement", ""))
+        services.dispute_statement_save(dispute=dispute, statement=posted_text(request, "statement"))
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

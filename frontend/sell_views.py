@@ -29,6 +29,12 @@ class StartSellingForm(forms.Form):
     country = forms.ChoiceField(choices=COUNTRY_CHOICES, label="Country where your business is based")
     default_currency = forms.ChoiceField(choices=CURRENCY_CHOICES, label="Currency for prices and payouts")
 
+    def clean_shop_name(self) -> str:
+        name = str(self.cleaned_data["shop_name"])
+        if not services.shop_name_visible(name):
+            raise forms.ValidationError(services.SHOP_NAME_INVISIBLE)
+        return name
+
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         country, currency = data.get("country"), data.get("default_currency")

@@ -188,7 +188,9 @@ class Order(models.Model):
 
     @property
     def seller_net(self) -> int:
-        """What the seller keeps: the amount minus the platform's fee (Stripe's own fee is the platform's)."""
+        """The seller's share of the sale: the amount minus the platform's fee (Stripe's own fee is the
+        platform's), what a group order's transfer sends. What it keeps after refunds and lost disputes
+        is `payouts.selectors.order_net`."""
         return self.amount_total - self.application_fee_amount
 
     @property

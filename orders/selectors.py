@@ -24,16 +24,19 @@ from orders.models import (
     RefundRequest,
     RefundRequestStatus,
 )
-from payments.models import OPEN_REFUND_STATUSES, Refund
+from payments.models import OPEN_REFUND_STATUSES, Payment, Refund
 from sellers.models import Seller
 
 TRANSFER_TO_SELLER = "orders.transfer_to_seller"  # the outbox follow-up that sends a group order's share
 
 
 def orders_for_buyer(*, buyer: Any) -> QuerySet[Order]:
-    """The buyer's orders, newest first, with the shop and a line count (one query)."""
+    """The buyer's orders, newest first, with the shop and the units bought (`unit_count`, the sum of
+    the lines' quantities: "2 mugs and a bowl" is 3 items, not 2 lines), in one query."""
     return (
-        Order.objects.filter(buyer_id=buyer.pk).select_related("seller", "payment").annotate(line_count=Count("lines"))
+        Order.objects.filter(buyer_id=buyer.pk)
+        .select_related("seller", "payment")
+        .annotate(unit_count=Coalesce(Sum("lines__quantity"), Value(0)))
     )
 
 
@@ -218,11 +221,16 @@ class RefundPanel:
     can_request: bool
     window_ends: datetime | None
     charged_back: str = ""  # why no refund can be asked any more: the buyer's bank disputed the payment
+    charged_back_for_seller: str = ""  # the same, for the seller and the admins: none can be made either
 
 
 CHARGED_BACK = (
     "Your bank has disputed this payment, so it decides whether you get the money back; "
     "a refund can no longer be asked here."
+)
+CHARGED_BACK_FOR_SELLER = (
+    "The buyer's bank has disputed this payment, so the bank decides whether the buyer gets the money back; "
+    "Stripe no longer takes a refund of it, so none can be made here."
 )
 
 
@@ -230,7 +238,12 @@ def payment_charged_back(order: Order) -> bool:
     """Has the buyer's bank disputed this order's payment (not an inquiry, which a refund may still
     answer)? Stripe then refuses every refund of the charge (`charge_disputed`): the bank decides
     whether the buyer gets the money back, open, won or lost."""
-    status = order.payment.dispute_status if order.payment is not None else ""
+    return charge_disputed(order.payment)
+
+
+def charge_disputed(payment: Payment | None) -> bool:
+    """`payment_charged_back` of a payment as read (a refund asks it of the row it locked)."""
+    status = payment.dispute_status if payment is not None else ""
     return bool(status) and not status.startswith("warning_")
 
 
@@ -255,4 +268,12 @@ def order_refund_panel(*, order: Order) -> RefundPanel:
         and order.amount_refundable > 0
         and not any(r.status == RefundRequestStatus.OPEN for r in requests)
     )
-    return RefundPanel(refunds, requests, lines_left, can_request, ends, CHARGED_BACK if charged_back else "")
+    return RefundPanel(
+        refunds,
+        requests,
+        lines_left,
+        can_request,
+        ends,
+        CHARGED_BACK if charged_back else "",
+        CHARGED_BACK_FOR_SELLER if charged_back else "",
+    )

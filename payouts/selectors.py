@@ -263,15 +263,24 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
 
 
 def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
-    """The seller's paid orders, newest first, each annotated from its own rows (one payment may
+    """The seller's paid orders, newest first, annotated by `orders_with_earnings`: one query per page."""
+    return orders_with_earnings(orders=Order.objects.filter(seller_id=seller_id, payment__isnull=False)).order_by(
+        "-paid_at", "-id"
+    )
+
+
+def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders`, each annotated with what it left the seller, from its own rows (one payment may
     pay several shops' orders, so nothing is read off the payment): `refunded` (its succeeded
     refunds taken back from the seller: one the platform paid costs the seller nothing),
     `disputed` (what its lost disputes took from this seller, or left it owing: a lost dispute whose
     loss the platform bears costs the seller nothing), `fee_refunded` (the platform's fee given back to this seller:
     its application fee's refunds on a destination charge; on a payment for several shops, which has
     no application fee, each refund's part that its transfer reversal did not take back) and
-    `fee_kept` (the fee less what was given back: what the page shows, so that each row adds up).
-    One query per page. Net = `amount_total` - `fee_kept` - `refunded` - `disputed`."""
+    `fee_kept` (the fee less what was given back: what the pages show, so that each row adds up).
+    Net = `amount_total` - `fee_kept` - `refunded` - `disputed` (`order_net`). The money page and the
+    seller's order pages read it here, so they say the same; an order with no payment recorded has
+    nothing to subtract. Correlated subqueries: one query whatever the number of orders."""
     application_fee_refunded = (
         ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"), account=OuterRef("seller__stripe_account_id"))
         .values("payment_id")
@@ -308,22 +317,22 @@ def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    return (
-        Order.objects.filter(seller_id=seller_id, payment__isnull=False)
-        .annotate(
-            fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
-            + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0)),
-            refunded=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
-            disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
-            + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
-        )
-        .annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
-        .order_by("-paid_at", "-id")
-    )
+    return orders.annotate(
+        fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
+        + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0)),
+        refunded=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
+        disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
+        + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
+    ).annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
+
+
+def order_with_earnings(*, order_id: int) -> Order:
+    """One order annotated by `orders_with_earnings` (the seller's order page), in one query."""
+    return orders_with_earnings(orders=Order.objects.filter(pk=order_id)).get()
 
 
 def order_net(order: Order) -> int:
-    """An order of `earnings_per_order`: its sale less what the seller gave up on it."""
+    """An order of `orders_with_earnings`: its sale less what the seller gave up on it."""
     given_up = (int(getattr(order, name)) for name in ("fee_kept", "refunded", "disputed"))  # annotations
     return order.amount_total - sum(given_up)
 

@@ -6,6 +6,7 @@ denormalised `status` (see sellers/models.py)."""
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +38,11 @@ SUPPORTED_CURRENCIES = sorted({c for _, currencies in SUPPORTED_COUNTRIES.values
 
 ACTION_STATUSES = frozenset({SellerStatus.ACTION_REQUIRED, SellerStatus.RESTRICTED})
 
+# Characters that draw nothing: spaces, format characters (zero-width space and joiners, direction
+# marks, the byte-order mark) and control characters.
+INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc"})
+SHOP_NAME_INVISIBLE = "Give your shop a name people can see: at least one letter, digit or sign."
+
 
 def _refresh_status(seller: Seller) -> SellerStatus:
     seller.status = derive_status(seller)
@@ -54,6 +60,12 @@ def _close_checkouts_if_stopped(seller: Seller, *, could_sell: bool) -> None:
 # --- Start selling -----------------------------------------------------------------------------------
 
 
+def shop_name_visible(shop_name: str) -> bool:
+    """Does the name show anything? "\u200b\u200b" passes `strip()` (a zero-width space is not
+    whitespace to Python) yet shows buyers, the console and Stripe's business name a blank shop."""
+    return any(unicodedata.category(c) not in INVISIBLE_CATEGORIES for c in shop_name)
+
+
 def seller_create(*, user: Any, shop_name: str, country: str, default_currency: str) -> Seller:
     """Create the user's seller profile and its Express account; safe to call twice (double submit).
 
@@ -66,6 +78,8 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
     default_currency = default_currency.lower()
     if not shop_name:
         raise InvalidInput("Give your shop a name.", code="shop_name_missing")
+    if not shop_name_visible(shop_name):
+        raise InvalidInput(SHOP_NAME_INVISIBLE, code="shop_name_invisible")
     if country not in SUPPORTED_COUNTRIES:
         raise InvalidInput("We can't onboard sellers from this country yet.", code="country_unsupported")
     if default_currency not in SUPPORTED_COUNTRIES[country][1]:

@@ -49,7 +49,13 @@ from orders.models import (
     RefundRequestLine,
     RefundRequestStatus,
 )
-from orders.selectors import CHARGED_BACK, open_refund_requests_cache_key, payment_charged_back
+from orders.selectors import (
+    CHARGED_BACK,
+    CHARGED_BACK_FOR_SELLER,
+    charge_disputed,
+    open_refund_requests_cache_key,
+    payment_charged_back,
+)
 from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
 
@@ -322,7 +328,9 @@ def _order_refund_write(
 ) -> Refund:
     """The refund's row and its lines, under the payment's row lock; or, for a `token` already
     used on this order, the refund that token made (the lock orders the two submissions, so the
-    second always sees the first's row). Inside the caller's transaction.
+    second always sees the first's row). Inside the caller's transaction. A payment the buyer's bank
+    disputed (as the locked row says) is refused with a 409 before anything is written: Stripe
+    refuses every refund of a disputed charge, so sending one only made a failed refund.
 
     No `amount` means the lines' value, or all that is left; either way no more than what is left
     of the order. `up_to_left` lowers a given `amount` to what is left instead of refusing it."""
@@ -334,6 +342,8 @@ def _order_refund_write(
             made = Refund.objects.filter(order_id=order.pk, token=token).first()
             if made is not None:
                 return made
+        if charge_disputed(payment):  # Stripe would refuse it: say why, with nothing written or sent
+            raise Conflict(CHARGED_BACK_FOR_SELLER, code="charge_disputed")
         if amount is not None and (type(amount) is not int or amount <= 0):
             raise InvalidInput("A refund must be a positive amount.", code="invalid_amount")
         order_left = order.amount_total - _open_refunds_of(order)

@@ -278,6 +278,36 @@ def test_a_payment_the_bank_disputed_offers_no_refund_request(sandbox: Any) -> N
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_payment_the_bank_disputed_offers_the_seller_and_the_admins_no_refund(sandbox: Any, currency: str) -> None:
+    """Stripe refuses any refund of a disputed charge (`charge_disputed`): the seller's page says so
+    instead of the refund form, shipping goes on, and a refund sent anyway (the API, an old page, the
+    console's form) is refused before Stripe is asked, nothing written."""
+    from tests.factories import make_platform_admin
+
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    seller = _client(order.seller.user)
+    assert 'data-testid="seller-refund-form"' in seller.get(f"/sell/orders/{order.pk}/").content.decode()
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute", json={}, timeout=10
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    page = seller.get(f"/sell/orders/{order.pk}/").content.decode()
+    assert 'data-testid="seller-refund-form"' not in page and 'data-testid="fulfil-form"' in page
+    assert "The buyer&#x27;s bank has disputed this payment, so the bank decides whether the buyer gets" in page
+    refused = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"reason": "Goodwill"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "charge_disputed"
+    form = seller.post(f"/sell/orders/{order.pk}/refund/", {"reason": "Goodwill", "form_token": "a1"}, follow=True)
+    assert "The buyer&#x27;s bank has disputed this payment" in form.content.decode()
+    admin = _client(make_platform_admin())
+    console = admin.post("/console/refunds/order/", {"order_id": order.pk, "form_token": "b2"}, follow=True)
+    assert "The buyer&#x27;s bank has disputed this payment" in console.content.decode()
+    assert not Refund.objects.exists()
+    order.refresh_from_db()
+    assert order.amount_refunded == 0 and order.status == OrderStatus.PAID
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_refund_failing_later_reopens_the_order_and_tells_buyer_and_seller(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
 ) -> None:

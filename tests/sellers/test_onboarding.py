@@ -160,3 +160,24 @@ def test_seller_home_query_count(sandbox: Any, seller_client: Client, django_ass
 
 def sandbox_now(sandbox: Any) -> int:
     return int(requests.get(f"{sandbox.url}/_sandbox/clock", timeout=10).json()["now"])
+
+
+@pytest.mark.parametrize("name", ["\u200b\u200b", " \u200b\u2060 ", "\u00a0\ufeff", "\u200e\u3000\u200f"])
+def test_a_shop_name_nobody_can_see_is_refused_with_a_sentence(sandbox: Any, seller_client: Client, name: str) -> None:
+    from marketplace.errors import InvalidInput
+    from sellers.services import seller_create
+
+    response = seller_client.post("/sell/start/", {"shop_name": name, "country": "US", "default_currency": "usd"})
+    assert response.status_code == 422
+    assert "Give your shop a name people can see" in response.content.decode()
+    with pytest.raises(InvalidInput) as refused:
+        seller_create(user=UserFactory(), shop_name=name, country="US", default_currency="usd")
+    assert refused.value.code == "shop_name_invisible"
+    assert not Seller.objects.exists() and _accounts_on_stripe() == []
+
+
+def test_a_shop_name_with_invisible_characters_around_a_visible_one_is_kept(
+    sandbox: Any, seller_client: Client
+) -> None:
+    start_selling(seller_client, shop="\u200bKiln\u200d")
+    assert Seller.objects.get().shop_name == "\u200bKiln\u200d"

@@ -1,0 +1,63 @@
+"""The buyer's order list: its "Items" column counts the units bought, in a fixed number of queries."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders.models import Order, OrderLine, OrderStatus
+from tests.catalog.factories import ListingFactory, SellerFactory
+from tests.factories import UserFactory
+from tests.orders.conftest import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _order(buyer: Any, currency: str, *quantities: int) -> Order:
+    seller = SellerFactory(default_currency=currency, country="JP" if currency == "jpy" else "US")
+    price = 1_500 if currency == "jpy" else 1_250
+    order = Order.objects.create(
+        buyer=buyer,
+        seller=seller,
+        status=OrderStatus.PAID,
+        currency=currency,
+        amount_total=price * sum(quantities),
+        application_fee_amount=0,
+        cart_fingerprint="x",
+    )
+    for n, quantity in enumerate(quantities):
+        listing = ListingFactory(seller=seller, price=price, currency=currency, title=f"Mug {n}")
+        OrderLine.objects.create(
+            order=order, listing=listing, title=listing.title, unit_amount=price, quantity=quantity, fee_amount=0
+        )
+    return order
+
+
+def _items_column(page: str) -> list[str]:
+    return re.findall(r'<td data-label="Items">([^<]*)</td>', page)
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_items_column_counts_units_not_lines(currency: str) -> None:
+    buyer = UserFactory()
+    _order(buyer, currency, 2, 3)  # two lines, five units
+    page = signed_in(buyer).get("/orders/").content.decode()
+    assert _items_column(page) == ["5"]
+
+
+def test_the_order_list_costs_the_same_queries_whatever_the_number_of_orders() -> None:
+    buyer = UserFactory()
+    client = signed_in(buyer)
+    _order(buyer, "usd", 1, 4)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/orders/")
+    _order(buyer, "jpy", 2)
+    _order(buyer, "usd", 3, 1, 1)
+    with CaptureQueriesContext(connection) as three:
+        page = client.get("/orders/").content.decode()
+    assert _items_column(page) == ["5", "2", "5"]  # newest first
+    assert len(three) == len(one)
