@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
 from frontend.downloads import private_file_response
+from frontend.form_text import posted_text
 from marketplace.errors import DomainError, NotFound
 from marketplace.schemas import MAX_ID
 from payments import disputes as services
@@ -111,7 +112,7 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
 @require_POST
 def console_dispute_evidence(request: HttpRequest, dispute_id: int) -> HttpResponse:
     dispute = _dispute(dispute_id)
-    evidence = {name: request.POST.get(name, "") for name in services.EVIDENCE_TEXT_FIELDS}
+    evidence = {name: posted_text(request, name) for name in services.EVIDENCE_TEXT_FIELDS}
     submit = request.POST.get("action") == "submit"
     unconfirmed = submit and request.POST.get("confirm") != "yes"
     try:

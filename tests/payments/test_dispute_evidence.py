@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from marketplace.errors import Conflict
-from payments.disputes import dispute_evidence_save
+from payments.disputes import EVIDENCE_TEXT_MAX, dispute_evidence_save
 from payments.models import Dispute, DisputeFile
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
@@ -269,3 +269,15 @@ def test_a_closed_dispute_keeps_its_files_where_they_are(sandbox: Any) -> None:
     )
     assert "This dispute is closed; nothing more can be sent." in r.content.decode()
     assert DisputeFile.objects.get().evidence_field == "uncategorized_file"
+
+
+def test_evidence_as_long_as_the_text_area_allows_with_line_breaks_is_saved(sandbox: Any) -> None:
+    """The browser counts a line break as one character for `maxlength` and submits it as CRLF."""
+    _, _, dispute = _opened(sandbox)
+    admin = signed_in(make_platform_admin())
+    typed = ("Delivered on the 3rd, signed by the buyer." + "." * 57 + "\n") * (EVIDENCE_TEXT_MAX // 100)
+    assert len(typed) == EVIDENCE_TEXT_MAX
+    form = {"product_description": typed.replace("\n", "\r\n"), "action": "save"}
+    r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", form, follow=True)
+    assert "Draft saved at Stripe" in r.content.decode()
+    assert Dispute.objects.get().evidence["product_description"] == typed.strip()
