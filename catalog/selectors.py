@@ -197,10 +197,13 @@ class CartView:
 # A shop's owner does not buy from it (subscriptions refuse it too): it would only move money in a
 # circle, the marketplace's fee out of it, and count as a sale.
 OWN_LISTING_PROBLEM = "This is your own shop's listing: remove it to pay for the rest."
+# Put in the cart before its seller sold it by subscription: paying it once would bypass the plan.
+SUBSCRIPTION_PROBLEM = "Now sold by subscription: remove it, and press Subscribe on its page."
 
 
 def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
-    """The cart grouped by seller (and currency), with per-line problems (unpublished, out of stock).
+    """The cart grouped by seller (and currency), with per-line problems (unpublished, sold by
+    subscription since it was added, out of stock).
 
     One query for the items with their listings and sellers (`lock`: and the cart's row lock, for
     checkout, which reads the cart it pays under that lock). Whether a listing can still be bought is
@@ -220,7 +223,11 @@ def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
 
     if cart is None:
         return CartView(cart_id=None, groups=[])
-    items = CartItem.objects.filter(cart=cart).select_related("listing__seller").order_by("added_at", "id")
+    items = (
+        CartItem.objects.filter(cart=cart)
+        .select_related("listing__seller", "listing__subscription_plan")
+        .order_by("added_at", "id")
+    )
     if cart.user_id is not None:  # a session's cart has no checkout: only a signed-in buyer pays
         items = items.annotate(held=units_held_for_cart(buyer_id=cart.user_id))
     if lock:  # in the caller's transaction: the cart's row, locked by the same statement (checkout)
@@ -234,6 +241,8 @@ def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
             problem = OWN_LISTING_PROBLEM
         elif listing.status != ListingStatus.PUBLISHED or not seller_can_sell(listing.seller):
             problem = "No longer for sale: remove it to pay for the rest."
+        elif hasattr(listing, "subscription_plan"):  # the subscriptions app's plan
+            problem = SUBSCRIPTION_PROBLEM
         elif stock == 0:
             problem = "Out of stock: remove it to pay for the rest."
         elif item.quantity > stock:

@@ -29,6 +29,7 @@ from orders.models import Order
 from payments.models import Refund, RefundStatus, SellerDebt
 from payouts.failures import failure_sentence
 from payouts.models import ApplicationFee, BankAccount, Payout, PayoutStatus, Transfer, TransferReversal
+from subscriptions.models import SubscriptionInvoice
 
 BALANCE_FRESH_SECONDS = 30  # "cached briefly": a seller reloading the page does not call Stripe each time
 LAST_KNOWN_SECONDS = 30 * 86400  # the figure shown, with its time, while Stripe cannot be reached
@@ -220,7 +221,8 @@ class PayoutContents:
 
 def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     """What the payout paid out (Stripe's balance transactions of the payout, read with the
-    seller's `Stripe-Account`), each sale tied to our order: two queries, whatever the count."""
+    seller's `Stripe-Account`), each sale tied to our order, or named by its subscription when it
+    is a subscription's invoice (no order): three queries, whatever the count."""
     if not payout.automatic:
         return PayoutContents([], "You asked for this payout yourself: Stripe does not list what it contains.")
     if payout.reconciliation_status != "completed":
@@ -237,16 +239,27 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
         return PayoutContents([], "Stripe cannot be reached right now; what this payout contains will show here.")
     transfers = {t.source_transfer for t in txns if t.source_transfer}
     payment_of = dict(Transfer.objects.filter(stripe_id__in=transfers).values_list("stripe_id", "payment_id"))
+    payment_ids = [p for p in payment_of.values() if p]
     order_of = dict(
-        Order.objects.filter(seller_id=seller_id, payment_id__in=[p for p in payment_of.values() if p]).values_list(
-            "payment_id", "id"
+        Order.objects.filter(seller_id=seller_id, payment_id__in=payment_ids).values_list("payment_id", "id")
+    )
+    subscription_of = dict(
+        SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment_id__in=payment_ids).values_list(
+            "payment_id", "subscription__title"
         )
     )
+
+    def label(t: BalanceTransaction) -> str:
+        title = subscription_of.get(payment_of.get(t.source_transfer or "") or 0)
+        if t.type == "payment" and title:
+            return f"Subscription: {title}"
+        return LINE_LABELS.get(t.type, t.type.replace("_", " ").capitalize())
+
     lines = [
         PayoutLine(
             stripe_id=t.id,
             type=t.type,
-            label=LINE_LABELS.get(t.type, t.type.replace("_", " ").capitalize()),
+            label=label(t),
             amount=t.amount,
             fee=t.fee,
             net=t.net,

@@ -7,19 +7,31 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from catalog.models import Listing
 from sellers.models import Seller
-from subscriptions.models import LIVE_STATUSES, Subscription, SubscriptionStatus, monthly_amount
+from subscriptions.models import (
+    LIVE_STATUSES,
+    Subscription,
+    SubscriptionInvoice,
+    SubscriptionStatus,
+    monthly_amount,
+)
 
 
 def subscriptions_of_buyer(*, user: Any) -> QuerySet[Subscription]:
-    """Newest first, with the shop's name, in one query; never-started ones are left out."""
+    """Newest first, with the shop's name, in one query; never-started ones are left out. A past-due
+    one carries `overdue_url`, the hosted page of its unpaid invoice: what the buyer owes is that
+    invoice now, not the next period's payment (Stripe moves the period on while it retries)."""
+    unpaid = SubscriptionInvoice.objects.filter(subscription=OuterRef("pk"), status="open").exclude(
+        hosted_invoice_url=""
+    )
     return (
         Subscription.objects.filter(buyer=user)
         .exclude(status__in=("incomplete", "incomplete_expired"))
         .select_related("seller")
+        .annotate(overdue_url=Subquery(unpaid.order_by("-created_at", "-id").values("hosted_invoice_url")[:1]))
     )
 
 

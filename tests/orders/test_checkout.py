@@ -241,3 +241,26 @@ def test_the_cart_says_a_group_is_over_the_largest_card_payment_before_pay_is_pr
     page = client.get(reverse("cart")).content.decode()
     assert "more than one card payment can be (¥99,999,999)" in page
     assert 'data-testid="pay-button"' not in page
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_600), ("jpy", 1_600)])
+def test_a_cart_line_its_seller_since_sold_by_subscription_is_not_paid_once(
+    sandbox: Any, currency: str, price: int
+) -> None:
+    """The towel was in the cart before its seller made it monthly: paying it once through the cart
+    would sell what the seller now sells only by subscription. The cart says so; nothing is made."""
+    from subscriptions.services import plan_set
+
+    seller = active_seller(sandbox, currency=currency)
+    towel = listing_of(seller, price=price, stock=3, title="Linen tea towel")
+    buyer = UserFactory()
+    cart = cart_with(buyer, (towel, 1))
+    plan_set(seller=seller, listing_id=towel.pk, interval="month")
+
+    with pytest.raises(InvalidInput) as exc:
+        start(buyer, cart, seller)
+    said = "Now sold by subscription: remove it, and press Subscribe on its page."
+    assert exc.value.code == "cart_not_payable" and said in exc.value.message
+    assert not Order.objects.exists() and Listing.objects.get(pk=towel.pk).stock == 3
+    page = signed_in(buyer).get(reverse("cart")).content.decode()
+    assert said in page

@@ -4,12 +4,14 @@ queries however many subscriptions there are."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from subscriptions.models import SubscriptionInvoice
 from tests.catalog.factories import ListingFactory, SellerFactory
 from tests.factories import UserFactory
 from tests.orders.conftest import signed_in
@@ -57,3 +59,39 @@ def test_subscribers_and_mrr_per_currency() -> None:
     assert "(payments failed)" in page
     other = signed_in(SellerFactory().user).get("/sell/subscriptions/").content.decode()
     assert "Coffee box" not in other and 'data-testid="mrr-none"' in other
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 1_600, "$16.00"), ("jpy", 1_600, "¥1,600")])
+def test_a_past_due_subscription_shows_what_is_owed_now_and_where_to_pay_it(
+    currency: str, price: int, shown: str
+) -> None:
+    """Stripe moves the period on while it retries a declined renewal: the next period's date is
+    not what the buyer owes; the open invoice is, and its page is where to pay it."""
+    buyer = UserFactory()
+    box = ListingFactory(title="Coffee box", price=price, currency=currency)
+    sub = subscription(buyer, box, status="past_due")
+    SubscriptionInvoice.objects.create(
+        subscription=sub,
+        stripe_invoice_id="in_paid",
+        status="paid",
+        amount_due=price,
+        amount_paid=price,
+        currency=currency,
+        created_at=END - timedelta(days=62),
+    )
+    SubscriptionInvoice.objects.create(
+        subscription=sub,
+        stripe_invoice_id="in_open",
+        status="open",
+        amount_due=price,
+        currency=currency,
+        hosted_invoice_url="https://invoice.stripe.com/i/in_open",
+        created_at=END - timedelta(days=31),
+    )
+    page = signed_in(buyer).get("/account/subscriptions/").content.decode()
+    next_payment = page.split('data-testid="subscription-next">')[1].split("</td>")[0]
+    assert f"{shown} overdue" in next_payment and "4 Mar 2031" not in next_payment
+    assert '<a href="https://invoice.stripe.com/i/in_open">pay it now</a>' in next_payment
+
+    seller_page = signed_in(box.seller.user).get("/sell/subscriptions/").content.decode()
+    assert "Overdue: the card is being tried again" in seller_page and "4 Mar 2031" not in seller_page

@@ -13,9 +13,11 @@ from django.core import mail
 
 from fees.models import FeeRule
 from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.money import format_money
 from orders.services import saved_cards
 from orders.services.checkout import buyer_customer_ensure
 from payments.models import Payment
+from payouts.models import Payout
 from subscriptions import selectors, services
 from subscriptions.models import Subscription, SubscriptionInvoice, SubscriptionPlan, SubscriptionStatus
 from tests.factories import UserFactory
@@ -171,3 +173,20 @@ def test_buy_now_refuses_a_listing_sold_by_subscription(sandbox: Any) -> None:
         saved_cards.buy_now(
             buyer=buyer, listing_id=box.pk, payment_method=pm.id, attempt="c" * 32, return_url="http://app/r"
         )
+
+
+@pytest.mark.parametrize(("currency", "price", "net"), [("usd", 2_000, 1_800), ("jpy", 2_000, 1_800)])
+def test_a_payout_names_the_subscription_its_invoice_paid_for(
+    sandbox_webhooks: Any, currency: str, price: int, net: int
+) -> None:
+    """A subscription's invoice has no order: the payout's line says which subscription it was,
+    not a bare "Sale" the seller cannot trace."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    subscribe(sandbox_webhooks, UserFactory(), listing)
+    advance(sandbox_webhooks, 5 * DAY)  # available after two days, paid out at a midnight, arrived a day later
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Payout.objects.filter(status="paid", reconciliation_status="completed").exists())
+    payout = Payout.objects.get(account=seller.stripe_account_id)
+    page = signed_in(seller.user).get(f"/sell/money/payouts/{payout.pk}/").content.decode()
+    line = page.split('data-testid="payout-line">')[1].split("</tr>")[0]
+    assert "<td>Subscription: Coffee box</td>" in line and format_money(net, currency) in line
