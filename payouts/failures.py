@@ -41,13 +41,19 @@ BANK_UPDATED = "Your bank details have been updated since: Stripe sends this mon
 
 def failure_sentence(code: str, *, bank: str = "") -> str:
     """Why the payout failed and what to do, in two or three sentences. `bank` is the state of the
-    seller's bank account when the banner is shown: "errored" (Stripe stops every payout until the
+    seller's bank account when the banner is shown: "errored" (Stripe sends no payout until the
     details are updated, which the seller is told), "updated" (nothing left to do), or "" (the
     payout's own page: what happened to it)."""
+    return f"This payout failed: {failure_reason_and_way_out(code, bank=bank)}"
+
+
+def failure_reason_and_way_out(code: str, *, bank: str = "") -> str:
+    """`failure_sentence` after its "This payout failed:", for a text that has said so already
+    (the banner: "Your payout of $14.40 failed: ...")."""
     reason = REASONS.get(code, "your bank returned it")
     if bank == "updated":
-        return f"This payout failed: {reason}. {BANK_UPDATED}"
+        return f"{reason}. {BANK_UPDATED}"
     way_out = WAYS_OUT.get(code, UPDATE_BANK)
     if bank == "errored" and code not in ("insufficient_funds", "could_not_process"):
         way_out = f"{way_out} {STOPPED}"
-    return f"This payout failed: {reason}. {way_out}"
+    return f"{reason}. {way_out}"

@@ -27,7 +27,7 @@ from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
 from orders.models import Order
 from payments.models import Refund, RefundStatus, SellerDebt
-from payouts.failures import failure_sentence
+from payouts.failures import failure_reason_and_way_out
 from payouts.models import ApplicationFee, BankAccount, Payout, PayoutStatus, Transfer, TransferReversal
 from subscriptions.models import SubscriptionInvoice
 
@@ -169,7 +169,7 @@ class PayoutFailureBanner:
     updated, that the money goes out with the next payout. Gone when a later payout is paid."""
 
     payout: Payout
-    sentence: str
+    sentence: str  # after "Your payout of ... failed:"
     bank_updated: bool
 
 
@@ -182,7 +182,9 @@ def payout_failure_banner(*, account: str) -> PayoutFailureBanner | None:
     bank_updated = bool(banks) and "errored" not in banks
     bank = "updated" if bank_updated else "errored" if banks else ""
     return PayoutFailureBanner(
-        payout=failed, sentence=failure_sentence(failed.failure_code, bank=bank), bank_updated=bank_updated
+        payout=failed,
+        sentence=failure_reason_and_way_out(failed.failure_code, bank=bank),
+        bank_updated=bank_updated,
     )
 
 

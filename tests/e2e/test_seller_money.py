@@ -93,8 +93,9 @@ def test_a_failed_payout_shows_its_sentence_and_a_banner_until_the_next_is_paid(
     log_in(page, live_server.url, seller.user.email)
     page.get_by_role("link", name="Sell", exact=True).click()
     banner = page.get_by_test_id("payout-failed-banner")
-    expect(banner).to_contain_text(f"Your payout of {format_money(order.seller_net, 'usd')} failed.")
-    expect(banner).to_contain_text("This payout failed: your bank account has been closed.")
+    expect(banner).to_contain_text(
+        f"Your payout of {format_money(order.seller_net, 'usd')} failed: your bank account has been closed."
+    )
     expect(banner.get_by_role("button", name="Open your Stripe Express dashboard")).to_be_visible()
     banner.get_by_role("link", name="See the payout").click()
     expect(page.get_by_test_id("payout-status")).to_have_text("Failed")
