@@ -125,10 +125,17 @@ def sell_refund_requests(request: HttpRequest) -> HttpResponse:
     again = kept_input.take(request, "sell_approve:")  # what an approval was sent with, if it failed
     for one in found:
         one.kept = _kept_for(again, f"sell_approve:{one.pk}")  # type: ignore[attr-defined]
+        # Asked before the bank disputed the payment: no refund can be made any more, only declined.
+        one.charged_back = selectors.payment_charged_back(one.order)  # type: ignore[attr-defined]
     return render(
         request,
         "sell/refund_requests.html",
-        {"seller": seller, "requests": found, "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS},
+        {
+            "seller": seller,
+            "requests": found,
+            "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS,
+            "charged_back": selectors.CHARGED_BACK_FOR_SELLER,
+        },
     )
 
 

@@ -147,10 +147,10 @@ def transfer_failure_reason(order_id: int) -> str:
 
 def refund_requests_for_seller(*, seller: Seller) -> QuerySet[RefundRequest]:
     """The shop's refund requests, open ones first (oldest first: they have waited longest), then
-    the answered ones, newest first."""
+    the answered ones, newest first; with each order's payment (whether the bank disputed it)."""
     return (
         RefundRequest.objects.filter(order__seller=seller)
-        .select_related("order__buyer", "refund")
+        .select_related("order__buyer", "order__payment", "refund")
         .prefetch_related("lines__line")
         .annotate(
             open_first=Case(

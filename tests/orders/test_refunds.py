@@ -418,3 +418,22 @@ def test_a_console_refund_of_the_whole_order_answers_its_open_request(
     )
     assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
     assert any(m.to == [order.buyer.email] and "approved" in m.subject for m in mail.outbox)
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_request_asked_before_the_bank_disputed_the_payment_can_only_be_declined(sandbox: Any, currency: str) -> None:
+    """The buyer asked, then the bank disputed the payment: Stripe takes no refund of it any more, so the
+    seller's requests page says so instead of offering an approval it would refuse, and keeps Decline."""
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    buyer = _client(order.buyer)
+    assert _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"}).status_code == 201
+    seller = _client(order.seller.user)
+    assert 'data-testid="approve-form"' in seller.get("/sell/refunds/").content.decode()
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute", json={}, timeout=10
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    page = seller.get("/sell/refunds/").content.decode()
+    assert 'data-testid="approve-form"' not in page and 'data-testid="decline-form"' in page
+    assert 'data-testid="request-charged-back">The buyer&#x27;s bank has disputed this payment' in page
