@@ -114,3 +114,25 @@ def payment_intent_confirm_saved_card(
     return PaymentIntent.from_stripe(
         gateway.call(gateway.client().v1.payment_intents.create, params=params, options=options)
     )
+
+
+def payment_intents_of_customer(customer: str) -> list[PaymentIntent]:
+    """The customer's PaymentIntents, newest first (one page of 100: the sweeper looks for recent
+    ones)."""
+    page = gateway.call(gateway.client().v1.payment_intents.list, params={"customer": customer, "limit": 100})
+    return [PaymentIntent.from_stripe(pi) for pi in page.data]
+
+
+def payment_intent_cancel(*, payment_intent_id: str, order_id: int) -> PaymentIntent:
+    """Cancel a saved-card payment the buyer left unfinished (the 3-D Secure page never answered), so a
+    late authentication can no longer charge the card. Keyed by the order: cancelled once."""
+    params = {"cancellation_reason": "abandoned"}
+    key = gateway.idempotency_key("saved-card-payment-cancel", order_id, payment_intent_id, params=params)
+    return PaymentIntent.from_stripe(
+        gateway.call(
+            gateway.client().v1.payment_intents.cancel,
+            payment_intent_id,
+            params=params,
+            options=gateway.request_options(idempotency_key=key),
+        )
+    )

@@ -32,7 +32,7 @@ from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import Charge, CheckoutSession, PaymentIntent
 from marketplace.outbox.services import outbox_add
-from orders.models import PAID_STATUSES, Order, OrderStatus
+from orders.models import BUY_NOW_FINGERPRINT_PREFIX, PAID_STATUSES, Order, OrderStatus
 from orders.selectors import TRANSFER_TO_SELLER
 from orders.services._stock import close_order, release_stock, try_reserve
 from orders.services.checkout import CHECKOUT_LIFETIME
@@ -540,7 +540,10 @@ def orders_sweep_expired(*, now: datetime | None = None, limit: int = 200) -> in
             status=OrderStatus.PENDING_PAYMENT,
             checkout_session_id__isnull=True,
             created_at__lt=now - CHECKOUT_LIFETIME - SWEEP_GRACE,
-        ).values_list("pk", flat=True)[:limit]
+        )
+        # A Buy now has no session but a PaymentIntent: `saved_cards.buy_now_sweep_abandoned`.
+        .exclude(cart_fingerprint__startswith=BUY_NOW_FINGERPRINT_PREFIX)
+        .values_list("pk", flat=True)[:limit]
     )
     changed = 0
     for order_id in due:

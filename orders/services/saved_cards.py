@@ -8,11 +8,13 @@
   back to `return_url`), or by `payment_intent.succeeded`: all three settle through
   `order_mark_paid_by_intent`, the same single paid path (payment, ledger, emails) as Checkout.
 - A decline or a failed authentication closes the order with the reason, releases the unit and
-  leaves the cart alone.
+  leaves the cart alone. A Buy now left at the 3-D Secure page is canceled at Stripe after
+  `BUY_NOW_LIFETIME` (`buy_now_sweep_abandoned`, from the orders sweeper), then closed the same way.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -23,7 +25,7 @@ from django.utils import timezone
 
 from catalog.models import Listing
 from fees.policy import FeeLine, fee_for
-from marketplace.errors import CardDeclined, Conflict, InvalidInput, NotFound
+from marketplace.errors import CardDeclined, Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import PaymentError, PaymentIntent, PaymentMethod
@@ -33,6 +35,8 @@ from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
 from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 
+logger = logging.getLogger(__name__)
+
 SETUP_LIFETIME = timedelta(minutes=30)
 # How long a listing page's "Buy now" offer is remembered if Stripe's event of a change made
 # elsewhere never comes (see `default_card_for`).
@@ -41,6 +45,13 @@ AUTH_FAILED = (
     "Your bank could not confirm it was you (3-D Secure), so nothing was charged. Try again, or use another card."
 )
 NOT_PAID = "The payment did not go through, so nothing was charged. Try again, or use another card."
+ABANDONED = (
+    "The bank's check (3-D Secure) was not finished in time, so the payment was canceled and nothing was charged. "
+    "Try again, or use another card."
+)
+# How long a Buy now may wait on the bank's check before the sweeper cancels it (as a Checkout
+# Session's lifetime bounds a cart's checkout).
+BUY_NOW_LIFETIME = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -318,3 +329,48 @@ def buy_now_event(*, intent: PaymentIntent) -> None:
     order = Order.objects.filter(pk=order_id).first()
     if order is not None:
         buy_now_settle(order=order, payment_intent=intent.id)
+
+
+def buy_now_sweep_abandoned(*, now: Any = None, limit: int = 100) -> int:
+    """Beat: Buy now orders still pending after `BUY_NOW_LIFETIME` (the buyer left the 3-D Secure
+    page, and no event came). Each PaymentIntent is read from Stripe: paid ones become paid, others
+    are canceled at Stripe first, so that a late authentication cannot charge the card, then the
+    order is closed and its unit released. Returns how many orders changed."""
+    now = now or timezone.now()
+    due = list(
+        Order.objects.filter(
+            status=OrderStatus.PENDING_PAYMENT,
+            cart_fingerprint__startswith=BUY_NOW_FINGERPRINT_PREFIX,
+            created_at__lt=now - BUY_NOW_LIFETIME,
+        )
+        .select_related("buyer")
+        .order_by("created_at")[:limit]
+    )
+    changed = 0
+    for order in due:
+        try:
+            _settle_abandoned(order)
+        except DomainError as exc:  # Stripe down: the next run tries again
+            logger.warning("buy now sweeper could not settle order %s: %s", order.pk, exc.message)
+            continue
+        order.refresh_from_db()
+        changed += order.status != OrderStatus.PENDING_PAYMENT
+    return changed
+
+
+def _settle_abandoned(order: Order) -> None:
+    customer = _customer_of(order.buyer)
+    intents = gateway_cards.payment_intents_of_customer(customer) if customer else []
+    intent = next((i for i in intents if i.metadata.get("order_id") == str(order.pk)), None)
+    if intent is None:  # never created at Stripe: nothing to cancel
+        _close_failed(order.pk, NOT_PAID)
+        return
+    if intent.status in ("requires_action", "requires_payment_method", "requires_confirmation"):
+        try:
+            intent = gateway_cards.payment_intent_cancel(payment_intent_id=intent.id, order_id=order.pk)
+        except InvalidInput:  # its state changed meanwhile (the buyer finished the check): read it again
+            intent = gateway_checkout.payment_intent_retrieve(intent.id)
+    if intent.status == "canceled":
+        _close_failed(order.pk, ABANDONED)
+    elif intent.status != "processing":  # processing: the bank answers soon, and its event settles it
+        _apply(order, intent)

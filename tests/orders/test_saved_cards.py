@@ -186,3 +186,49 @@ def test_a_seller_cannot_buy_now_from_its_own_shop(sandbox: Any) -> None:
     assert not Order.objects.exists()
     mug.refresh_from_db()
     assert mug.stock == 1
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_000), ("jpy", 2_000)])
+def test_a_buy_now_left_at_the_bank_check_is_canceled_at_stripe_and_one_finished_meanwhile_is_paid(
+    sandbox: Any, currency: str, price: int
+) -> None:
+    """No event comes (no webhooks here): after `BUY_NOW_LIFETIME` the sweeper reads Stripe. The left one
+    is canceled there first, so a late check cannot charge the card, then closed with its unit back; the
+    one whose check was finished is paid. The Checkout sweeper leaves both to it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders import services
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=price, stock=2)
+    buyer = UserFactory()
+    card = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
+    left, finished = (
+        saved_cards.buy_now(
+            buyer=buyer, listing_id=mug.pk, payment_method=card, attempt=attempt * 32, return_url="http://app/r"
+        )
+        for attempt in ("c", "d")
+    )
+    assert left.redirect_url and finished.redirect_url
+    fetch_no_redirect(finished.redirect_url, b"action=complete")
+    assert saved_cards.buy_now_sweep_abandoned() == 0  # not yet
+    later = timezone.now() + saved_cards.BUY_NOW_LIFETIME + timedelta(minutes=5)
+    assert services.orders_sweep_expired(now=later) == 0  # not the Checkout sweeper's
+
+    assert saved_cards.buy_now_sweep_abandoned(now=later) == 2
+    closed = Order.objects.get(pk=left.order.pk)
+    assert (closed.status, closed.status_message) == (OrderStatus.PAYMENT_FAILED, saved_cards.ABANDONED)
+    assert Order.objects.get(pk=finished.order.pk).status == OrderStatus.PAID
+    mug.refresh_from_db()
+    assert mug.stock == 1  # the left one's unit is back, the paid one's is sold
+    stripe = client_for(sandbox)
+    intents = {pi.metadata["order_id"]: pi.status for pi in stripe.v1.payment_intents.list().data}
+    assert intents[str(left.order.pk)] == "canceled"
+    fetch_no_redirect(left.redirect_url, b"action=complete")  # the buyer comes back too late
+    assert {pi.metadata["order_id"]: pi.status for pi in stripe.v1.payment_intents.list().data}[
+        str(left.order.pk)
+    ] == "canceled"
+    assert saved_cards.buy_now_sweep_abandoned(now=later) == 0  # once
+    assert_ledger_equals_stripe()
