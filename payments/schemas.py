@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from marketplace.schemas import Text
 
@@ -55,8 +55,11 @@ class DisputeFileFieldIn(Schema):
 
 
 class EvidenceIn(Schema):
-    """Stripe's evidence text fields (only those the console edits); `submit` sends them to the bank,
-    once. Without `submit` this is a draft."""
+    """Stripe's evidence text fields (only those the console edits), saved as a draft: `POST
+    .../submit` sends them to the bank, once. Any other name is refused (422): the fields left out
+    are cleared, so a misspelt name (or a `submit` flag) taken silently wiped the draft."""
+
+    model_config = ConfigDict(extra="forbid")
 
     product_description: Text | None = Field(default=None, max_length=20_000)
     customer_name: Text | None = Field(default=None, max_length=20_000)

@@ -271,6 +271,21 @@ def test_a_closed_dispute_keeps_its_files_where_they_are(sandbox: Any) -> None:
     assert DisputeFile.objects.get().evidence_field == "uncategorized_file"
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_evidence_with_a_misspelt_field_is_refused_and_the_draft_kept(sandbox: Any, currency: str) -> None:
+    _, _, dispute = _opened(sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    url = f"/api/v1/console/disputes/{dispute.pk}/evidence"
+    assert _json(admin, "put", url, {"uncategorized_text": "Signed for on delivery."})[0] == 200
+
+    status, body = _json(admin, "put", url, {"uncategorised_text": "Signed for on the 3rd.", "submit": True})
+
+    assert status == 422
+    assert sorted(f["loc"][-1] for f in body["error"]["fields"]) == ["submit", "uncategorised_text"]
+    dispute.refresh_from_db()
+    assert dispute.evidence == {"uncategorized_text": "Signed for on delivery."} and dispute.submitted_at is None
+
+
 def test_evidence_as_long_as_the_text_area_allows_with_line_breaks_is_saved(sandbox: Any) -> None:
     """The browser counts a line break as one character for `maxlength` and submits it as CRLF."""
     _, _, dispute = _opened(sandbox)
