@@ -4,11 +4,19 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from marketplace.schemas import Text
 
+# A body's unknown field is refused (422, naming it), not dropped: left out, `amount` and `lines` mean
+# "everything" and `seller_id` "every shop", so a misspelt `amout` refunded the whole order and a
+# `seller` paid for the whole cart.
+STRICT = ConfigDict(extra="forbid")
+
 
 class CheckoutIn(Schema):
+    model_config = STRICT
+
     seller_id: int | None = Field(
         default=None, description="Pay this one shop; omitted: everything in the cart in `currency`, at once."
     )
@@ -74,11 +82,15 @@ RefundReasonIn = Literal["not_received", "damaged", "not_as_described", "changed
 
 
 class RefundLineIn(Schema):
+    model_config = STRICT
+
     line_id: int
     quantity: int
 
 
 class RefundRequestIn(Schema):
+    model_config = STRICT
+
     reason: RefundReasonIn
     note: Text = Field(default="", max_length=500)
     lines: list[RefundLineIn] | None = None
@@ -109,6 +121,8 @@ class RefundRequestOut(Schema):
 
 
 class RefundApproveIn(Schema):
+    model_config = STRICT
+
     amount: int | None = None
     restock: bool = False
     note: Text = Field(default="", max_length=500)
@@ -119,6 +133,8 @@ class RefundDeclineIn(Schema):
 
 
 class SellerRefundIn(Schema):
+    model_config = STRICT
+
     amount: int | None = None
     lines: list[RefundLineIn] | None = None
     reason: Text = Field(max_length=300)
