@@ -4,19 +4,11 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Schema
-from pydantic import ConfigDict
 
-from marketplace.schemas import Text
-
-# A body's unknown field is refused (422, naming it), not dropped: left out, `amount` and `lines` mean
-# "everything" and `seller_id` "every shop", so a misspelt `amout` refunded the whole order and a
-# `seller` paid for the whole cart.
-STRICT = ConfigDict(extra="forbid")
+from marketplace.schemas import InputSchema, Text
 
 
-class CheckoutIn(Schema):
-    model_config = STRICT
-
+class CheckoutIn(InputSchema):
     seller_id: int | None = Field(
         default=None, description="Pay this one shop; omitted: everything in the cart in `currency`, at once."
     )
@@ -73,7 +65,7 @@ class OrderOut(Schema):
     refunds: list[RefundOut]
 
 
-class FulfilIn(Schema):
+class FulfilIn(InputSchema):
     tracking_number: Text
     carrier: Text = ""
 
@@ -81,16 +73,12 @@ class FulfilIn(Schema):
 RefundReasonIn = Literal["not_received", "damaged", "not_as_described", "changed_mind", "other"]
 
 
-class RefundLineIn(Schema):
-    model_config = STRICT
-
+class RefundLineIn(InputSchema):
     line_id: int
     quantity: int
 
 
-class RefundRequestIn(Schema):
-    model_config = STRICT
-
+class RefundRequestIn(InputSchema):
     reason: RefundReasonIn
     note: Text = Field(default="", max_length=500)
     lines: list[RefundLineIn] | None = None
@@ -120,21 +108,17 @@ class RefundRequestOut(Schema):
     refund: RefundOut | None
 
 
-class RefundApproveIn(Schema):
-    model_config = STRICT
-
+class RefundApproveIn(InputSchema):
     amount: int | None = None
     restock: bool = False
     note: Text = Field(default="", max_length=500)
 
 
-class RefundDeclineIn(Schema):
+class RefundDeclineIn(InputSchema):
     reason: Text = Field(max_length=500)
 
 
-class SellerRefundIn(Schema):
-    model_config = STRICT
-
+class SellerRefundIn(InputSchema):
     amount: int | None = None
     lines: list[RefundLineIn] | None = None
     reason: Text = Field(max_length=300)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from marketplace.schemas import Text
+from marketplace.schemas import InputSchema, Text
 
 
 class DisputeFileOut(Schema):
@@ -48,18 +48,16 @@ class ConsoleDisputeOut(DisputeOut):
     evidence_parts_total: int
 
 
-class DisputeFileFieldIn(Schema):
+class DisputeFileFieldIn(InputSchema):
     """Which of Stripe's evidence file fields a proof file fills (receipt, shipping_documentation...)."""
 
     evidence_field: str = Field(max_length=40)
 
 
-class EvidenceIn(Schema):
+class EvidenceIn(InputSchema):
     """Stripe's evidence text fields (only those the console edits), saved as a draft: `POST
     .../submit` sends them to the bank, once. Any other name is refused (422): the fields left out
     are cleared, so a misspelt name (or a `submit` flag) taken silently wiped the draft."""
-
-    model_config = ConfigDict(extra="forbid")
 
     product_description: Text | None = Field(default=None, max_length=20_000)
     customer_name: Text | None = Field(default=None, max_length=20_000)
@@ -73,5 +71,5 @@ class EvidenceIn(Schema):
     uncategorized_text: Text | None = Field(default=None, max_length=20_000)
 
 
-class StatementIn(Schema):
+class StatementIn(InputSchema):
     statement: Text = Field(max_length=20_000)
