@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend import kept_input
 from frontend.decorators import platform_admin_required
+from frontend.form_text import posted_text
 from marketplace.errors import DomainError, InvalidInput, NotFound
 from marketplace.money import format_money, parse_major_units
 from orders import selectors
@@ -112,7 +113,7 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
             order=order,
             buyer=request.user,
             reason=request.POST.get("reason", ""),
-            note=request.POST.get("note", ""),
+            note=posted_text(request, "note"),  # cut at 500 characters, counted as the text area counts them
             lines=lines,
         )
     except DomainError as exc:

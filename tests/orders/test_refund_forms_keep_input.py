@@ -86,3 +86,20 @@ def test_a_negative_refund_is_refused_with_the_sentence_zero_gets(sandbox: Any, 
         page = seller.post(f"/sell/orders/{order.pk}/refund/", {"amount": amount, "reason": "Broken"}, follow=True)
         assert "A refund must be a positive amount." in page.content.decode()
     assert not Refund.objects.exists()
+
+
+def test_the_buyers_note_as_long_as_the_text_area_allows_with_line_breaks_reaches_the_seller_whole(
+    sandbox: Any,
+) -> None:
+    """The browser counts a line break as one character for `maxlength="500"` and submits it as CRLF."""
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    buyer = _client(Order.objects.get(pk=order.pk).buyer)
+    typed = ("The glaze is cracked." + "." * 28 + "\n") * 10
+    assert len(typed) == 500
+
+    buyer.post(
+        f"/orders/{order.pk}/refund-request/",
+        {"reason": "damaged", "note": typed.replace("\n", "\r\n"), "scope": "whole"},
+    )
+
+    assert order.refund_requests.get().note == typed.strip()
