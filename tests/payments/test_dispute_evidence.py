@@ -161,6 +161,24 @@ def test_the_pages_submit_with_a_confirmation_and_winning_evidence_wins(
     assert "The bank decided in your favour" in mine
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_closed_dispute_shows_only_the_evidence_there_was_not_the_drafts_suggestions(
+    sandbox: Any, currency: str
+) -> None:
+    _, order, dispute = _opened(sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    draft = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert order.buyer.email in draft.split('data-testid="evidence-form"')[1]  # suggested for the draft
+
+    admin.post(f"/console/disputes/{dispute.pk}/accept/", {"confirm": "yes"})
+    page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+
+    assert Dispute.objects.get().status == "lost"
+    sent = page.split('data-testid="evidence-sent"')[1].split("</section>")[0]
+    assert order.buyer.email not in sent and "Customer email address" not in sent
+    assert "No written evidence." in sent
+
+
 def test_accepting_asks_for_a_confirmation_and_loses_the_dispute(sandbox: Any) -> None:
     _, _, dispute = _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
