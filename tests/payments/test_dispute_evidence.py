@@ -179,6 +179,16 @@ def test_a_closed_dispute_shows_only_the_evidence_there_was_not_the_drafts_sugge
     assert "No written evidence." in sent
 
 
+def test_the_queue_refuses_an_unknown_reason_rather_than_answering_no_disputes(sandbox: Any) -> None:
+    _opened(sandbox, "jpy")
+    admin = signed_in(make_platform_admin())
+    assert [d["reason"] for d in _json(admin, "get", "/api/v1/console/disputes?reason=fraudulent")[1]] == ["fraudulent"]
+
+    status, body = _json(admin, "get", "/api/v1/console/disputes?reason=fraudlent")
+
+    assert status == 422 and body["error"]["message"] == "Unknown reason: fraudlent."
+
+
 def test_accepting_asks_for_a_confirmation_and_loses_the_dispute(sandbox: Any) -> None:
     _, _, dispute = _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
