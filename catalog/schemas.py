@@ -10,7 +10,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
 from catalog.models import DESCRIPTION_MAX_LENGTH
-from marketplace.schemas import Text
+from marketplace.schemas import InputSchema, Text
 
 
 class MoneyOut(Schema):
@@ -57,7 +57,7 @@ Stock = Annotated[int, Field(ge=0, le=1_000_000)]
 CategorySlug = Annotated[Text, Field(description="Category slug.")]
 
 
-class ListingIn(Schema):
+class ListingIn(InputSchema):
     title: ListingTitle
     description: ListingDescription = ""
     price: Price
@@ -76,7 +76,7 @@ def _without_defaults(schema: dict[str, Any]) -> None:
         field.pop("default", None)
 
 
-class ListingPatch(Schema):
+class ListingPatch(InputSchema):
     """Only the fields sent change. A field left out keeps its value; `null` is refused (422), since
     none of these fields can be empty: send `""` to clear the description."""
 
@@ -96,12 +96,12 @@ class ListingPatch(Schema):
         return value
 
 
-class CartItemIn(Schema):
+class CartItemIn(InputSchema):
     listing_id: int
     quantity: int = Field(default=1, ge=1, le=99)
 
 
-class CartItemPatch(Schema):
+class CartItemPatch(InputSchema):
     quantity: int = Field(ge=1, le=99)
 
 

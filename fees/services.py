@@ -36,13 +36,19 @@ def fee_rule_set(
         raise InvalidInput("The fixed amount cannot be negative.", code="invalid_fixed_amount")
     if fixed_amount > money.MAXIMUM_CHARGE_AMOUNT:
         raise InvalidInput("The fixed amount is too large.", code="invalid_fixed_amount")
-    rule = FeeRule.objects.select_for_update().filter(currency=code, seller=seller, category=category).first()
-    if rule is None:
-        rule = FeeRule(currency=code, seller=seller, category=category)
-    rule.basis_points = basis_points
-    rule.fixed_amount = fixed_amount
-    rule.updated_by = actor if getattr(actor, "is_authenticated", False) else None
-    rule.save()
+    # Not a lock on a row that may not exist yet: two saves of a new rule at once (a double click,
+    # two admins) both inserted, and the second hit the unique index, a 500. `update_or_create`
+    # catches that and updates the row the first one made.
+    rule, _ = FeeRule.objects.update_or_create(
+        currency=code,
+        seller=seller,
+        category=category,
+        defaults={
+            "basis_points": basis_points,
+            "fixed_amount": fixed_amount,
+            "updated_by": actor if getattr(actor, "is_authenticated", False) else None,
+        },
+    )
     return rule
 
 

@@ -80,9 +80,11 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
     order = dispute.order
     files = list(dispute.files.all())
     evidence = dict(dispute.evidence)
-    if not evidence.get("uncategorized_text") and dispute.seller_statement:
+    # Suggestions for a draft only: once submitted or closed, the page lists what the bank got, and the
+    # order's details it suggests were shown there as sent when they never were.
+    if dispute.is_answerable and not evidence.get("uncategorized_text") and dispute.seller_statement:
         evidence["uncategorized_text"] = dispute.seller_statement
-    if order is not None:
+    if dispute.is_answerable and order is not None:
         evidence.setdefault("shipping_carrier", order.carrier)
         evidence.setdefault("shipping_tracking_number", order.tracking_number)
         if order.fulfilled_at:

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
+from frontend.form_text import posted_text
 from marketplace.errors import DomainError
 from payments.selectors import (
     disputes_for_console,
@@ -91,7 +92,7 @@ def console_seller_unpause(request: HttpRequest, seller_id: int) -> HttpResponse
 
 def _moderate(request: HttpRequest, seller_id: int, *, pause: bool) -> HttpResponse:
     seller = get_object_or_404(Seller, pk=seller_id)
-    form = ModerationForm(request.POST)
+    form = ModerationForm({"reason": posted_text(request, "reason")})  # CRLF counted as the text area counts it
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for e in form.errors["reason"]))
         return redirect("console_seller_detail", seller_id=seller.pk)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend import kept_input
 from frontend.decorators import platform_admin_required
+from frontend.form_text import posted_text
 from marketplace.errors import DomainError, InvalidInput, NotFound
 from marketplace.money import format_money, parse_major_units
 from orders import selectors
@@ -46,8 +47,17 @@ def _seller(request: HttpRequest) -> Seller:
 
 
 def _amount(text: str, currency: str) -> int | None:
-    """A form's amount in major units ("12.50"); blank means "all that was asked / is left"."""
-    return parse_major_units(text, currency) if (text or "").strip() else None
+    """A form's amount in major units ("12.50"); blank means "all that was asked / is left". A negative
+    one is refused as zero is, in one sentence: "zero or more" (the parser's, for prices and fees)
+    told the admin 0 would do, and 0 was then refused as not positive."""
+    if not (text or "").strip():
+        return None
+    try:
+        return parse_major_units(text, currency)
+    except InvalidInput as exc:
+        if exc.code == "negative_amount":
+            raise InvalidInput("A refund must be a positive amount.", code="invalid_amount") from None
+        raise
 
 
 def _chosen_lines(request: HttpRequest, order: Order) -> list[LineQuantity] | None:
@@ -103,7 +113,7 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
             order=order,
             buyer=request.user,
             reason=request.POST.get("reason", ""),
-            note=request.POST.get("note", ""),
+            note=posted_text(request, "note"),  # cut at 500 characters, counted as the text area counts them
             lines=lines,
         )
     except DomainError as exc:

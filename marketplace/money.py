@@ -128,7 +128,9 @@ def parse_major_units(text: str, currency: str) -> int:
         raise InvalidInput("Enter an amount of zero or more.", code="negative_amount")
     match = _NUMBER.match(raw)
     if not raw or not match or (match.group("int") is None and not match.group("frac")):
-        raise InvalidInput("Enter an amount such as 12.50.", code="invalid_amount")
+        # The example is one the currency takes: "12.50" told a yen amount to have decimals it refuses.
+        example = format_major_units(1250 * 10 ** max(places - 2, 0), code)
+        raise InvalidInput(f"Enter an amount such as {example}.", code="invalid_amount")
     frac = (match.group("frac") or "").rstrip("0")
     if len(frac) > places:
         if places == 0:

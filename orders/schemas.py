@@ -5,10 +5,10 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from marketplace.schemas import Text
+from marketplace.schemas import InputSchema, Text
 
 
-class CheckoutIn(Schema):
+class CheckoutIn(InputSchema):
     seller_id: int | None = Field(
         default=None, description="Pay this one shop; omitted: everything in the cart in `currency`, at once."
     )
@@ -65,7 +65,7 @@ class OrderOut(Schema):
     refunds: list[RefundOut]
 
 
-class FulfilIn(Schema):
+class FulfilIn(InputSchema):
     tracking_number: Text
     carrier: Text = ""
 
@@ -73,12 +73,12 @@ class FulfilIn(Schema):
 RefundReasonIn = Literal["not_received", "damaged", "not_as_described", "changed_mind", "other"]
 
 
-class RefundLineIn(Schema):
+class RefundLineIn(InputSchema):
     line_id: int
     quantity: int
 
 
-class RefundRequestIn(Schema):
+class RefundRequestIn(InputSchema):
     reason: RefundReasonIn
     note: Text = Field(default="", max_length=500)
     lines: list[RefundLineIn] | None = None
@@ -108,17 +108,17 @@ class RefundRequestOut(Schema):
     refund: RefundOut | None
 
 
-class RefundApproveIn(Schema):
+class RefundApproveIn(InputSchema):
     amount: int | None = None
     restock: bool = False
     note: Text = Field(default="", max_length=500)
 
 
-class RefundDeclineIn(Schema):
+class RefundDeclineIn(InputSchema):
     reason: Text = Field(max_length=500)
 
 
-class SellerRefundIn(Schema):
+class SellerRefundIn(InputSchema):
     amount: int | None = None
     lines: list[RefundLineIn] | None = None
     reason: Text = Field(max_length=300)

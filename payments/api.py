@@ -19,7 +19,7 @@ from marketplace.roles import is_platform_admin
 from marketplace.schemas import Id, errors
 from payments import disputes as services
 from payments import selectors
-from payments.models import Dispute, DisputeFileSide, DisputeStatus
+from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus
 from payments.schemas import ConsoleDisputeOut, DisputeFileFieldIn, DisputeFileOut, DisputeOut, EvidenceIn, StatementIn
 from sellers.selectors import seller_for_user
 
@@ -109,6 +109,8 @@ def console_disputes(
     """Open disputes by default, soonest evidence deadline first; `status=all` for every one."""
     if status and status not in (*DisputeStatus.values, "all"):
         raise InvalidInput(f"Unknown status: {status}.", code="invalid_status")
+    if reason and reason not in REASONS:  # a misspelt reason answered "no disputes"
+        raise InvalidInput(f"Unknown reason: {reason}.", code="invalid_reason")
     qs = selectors.disputes_for_console(status=status, reason=reason, seller_id=seller_id, currency=currency)
     return [console_dispute_out(d) for d in qs.prefetch_related("files")[:200]]
 

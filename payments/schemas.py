@@ -7,7 +7,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from marketplace.schemas import Text
+from marketplace.schemas import InputSchema, Text
 
 
 class DisputeFileOut(Schema):
@@ -48,15 +48,16 @@ class ConsoleDisputeOut(DisputeOut):
     evidence_parts_total: int
 
 
-class DisputeFileFieldIn(Schema):
+class DisputeFileFieldIn(InputSchema):
     """Which of Stripe's evidence file fields a proof file fills (receipt, shipping_documentation...)."""
 
     evidence_field: str = Field(max_length=40)
 
 
-class EvidenceIn(Schema):
-    """Stripe's evidence text fields (only those the console edits); `submit` sends them to the bank,
-    once. Without `submit` this is a draft."""
+class EvidenceIn(InputSchema):
+    """Stripe's evidence text fields (only those the console edits), saved as a draft: `POST
+    .../submit` sends them to the bank, once. Any other name is refused (422): the fields left out
+    are cleared, so a misspelt name (or a `submit` flag) taken silently wiped the draft."""
 
     product_description: Text | None = Field(default=None, max_length=20_000)
     customer_name: Text | None = Field(default=None, max_length=20_000)
@@ -70,5 +71,5 @@ class EvidenceIn(Schema):
     uncategorized_text: Text | None = Field(default=None, max_length=20_000)
 
 
-class StatementIn(Schema):
+class StatementIn(InputSchema):
     statement: Text = Field(max_length=20_000)

@@ -182,6 +182,21 @@ def test_patch_changes_only_the_fields_sent_and_an_empty_string_clears_the_descr
     assert client.patch(url, {"description": ""}, content_type="application/json").json()["description"] == ""
 
 
+@pytest.mark.parametrize("seller", [SellerFactory, jpy_seller], ids=["usd", "jpy"])
+def test_a_misspelt_field_is_a_422_naming_it_not_a_change_silently_lost(seller: Any) -> None:
+    listing = ListingFactory(seller=seller(), title="Blue mug", price=1250, stock=3)
+    client = seller_client(listing.seller)
+
+    response = client.patch(f"/api/v1/seller/listings/{listing.pk}", {"prise": 900}, content_type="application/json")
+
+    assert response.status_code == 422
+    assert [f["loc"] for f in response.json()["error"]["fields"]] == [["body", "payload", "prise"]]
+    listing.refresh_from_db()
+    assert listing.price == 1250
+    patch = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]["ListingPatch"]
+    assert patch["additionalProperties"] is False
+
+
 def test_the_openapi_document_says_patch_fields_are_optional_and_never_null(client: Client) -> None:
     patch = client.get("/api/v1/openapi.json").json()["components"]["schemas"]["ListingPatch"]
     assert "required" not in patch and "`null` is refused (422)" in patch["description"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -90,6 +92,13 @@ def test_parse_major_units_refuses_what_a_seller_did_not_mean(text: str, currenc
 def test_yen_error_says_there_are_no_decimals() -> None:
     with pytest.raises(InvalidInput, match="JPY has no decimals"):
         money.parse_major_units("99.9", "jpy")
+
+
+@pytest.mark.parametrize(("currency", "example"), [("usd", "12.50"), ("jpy", "1250"), ("kwd", "12.500")])
+def test_an_unreadable_amount_is_answered_with_an_example_the_currency_takes(currency: str, example: str) -> None:
+    with pytest.raises(InvalidInput, match=rf"^Enter an amount such as {re.escape(example)}\.$"):
+        money.parse_major_units("twelve", currency)
+    assert money.parse_major_units(example, currency) > 0
 
 
 @given(

@@ -72,3 +72,34 @@ def test_the_buyers_request_comes_back_as_sent(sandbox: Any) -> None:
     assert 'value="other" selected' in page
     assert re.search(r'id="scope-lines" name="scope" value="lines" checked', page)
     assert _value(page, f"qty-{vase.pk}") == "1"
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_negative_refund_is_refused_with_the_sentence_zero_gets(sandbox: Any, currency: str) -> None:
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    admin = _client(make_platform_admin())
+    seller = _client(order.seller.user)
+    for amount in ("-1", "0"):
+        page = admin.post("/console/refunds/order/", {"order_id": str(order.pk), "amount": amount}, follow=True)
+        assert "A refund must be a positive amount." in page.content.decode()
+        assert "zero or more" not in page.content.decode()
+        page = seller.post(f"/sell/orders/{order.pk}/refund/", {"amount": amount, "reason": "Broken"}, follow=True)
+        assert "A refund must be a positive amount." in page.content.decode()
+    assert not Refund.objects.exists()
+
+
+def test_the_buyers_note_as_long_as_the_text_area_allows_with_line_breaks_reaches_the_seller_whole(
+    sandbox: Any,
+) -> None:
+    """The browser counts a line break as one character for `maxlength="500"` and submits it as CRLF."""
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    buyer = _client(Order.objects.get(pk=order.pk).buyer)
+    typed = ("The glaze is cracked." + "." * 28 + "\n") * 10
+    assert len(typed) == 500
+
+    buyer.post(
+        f"/orders/{order.pk}/refund-request/",
+        {"reason": "damaged", "note": typed.replace("\n", "\r\n"), "scope": "whole"},
+    )
+
+    assert order.refund_requests.get().note == typed.strip()

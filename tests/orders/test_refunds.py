@@ -154,6 +154,30 @@ def test_the_sellers_own_full_refund_closes_the_order(sandbox: Any, currency: st
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_misspelt_amount_or_lines_is_refused_not_read_as_everything(sandbox: Any, currency: str) -> None:
+    order, mug, _ = _paid_two_lines(sandbox, currency)
+    seller = _client(order.seller.user)
+    buyer = _client(order.buyer)
+    line = order.lines.get(listing=mug)
+    url = f"/api/v1/seller/orders/{order.pk}/refunds"
+
+    for body in (
+        {"amout": 1_000, "reason": "Goodwill"},
+        {"line": [{"line_id": line.pk, "quantity": 1}], "reason": "x"},
+    ):
+        refused = _post(seller, url, body)
+        assert refused.status_code == 422, refused.json()
+        assert [f["loc"][-1] for f in refused.json()["error"]["fields"]] == [next(iter(body))]
+    asked = {"reason": "damaged", "lines": [{"line_id": line.pk, "quantity": 1, "qty": 2}]}
+    assert _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", asked).status_code == 422
+    assert not Refund.objects.exists() and not RefundRequest.objects.exists()
+    order.refresh_from_db()
+    assert order.amount_refunded == 0
+
+    assert _post(seller, url, {"amount": 1_000, "reason": "Goodwill"}).json()["amount"] == 1_000
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_items_asked_back_after_an_amount_refund_are_worth_what_is_left(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
 ) -> None:

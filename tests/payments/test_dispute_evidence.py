@@ -161,6 +161,34 @@ def test_the_pages_submit_with_a_confirmation_and_winning_evidence_wins(
     assert "The bank decided in your favour" in mine
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_closed_dispute_shows_only_the_evidence_there_was_not_the_drafts_suggestions(
+    sandbox: Any, currency: str
+) -> None:
+    _, order, dispute = _opened(sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    draft = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert order.buyer.email in draft.split('data-testid="evidence-form"')[1]  # suggested for the draft
+
+    admin.post(f"/console/disputes/{dispute.pk}/accept/", {"confirm": "yes"})
+    page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+
+    assert Dispute.objects.get().status == "lost"
+    sent = page.split('data-testid="evidence-sent"')[1].split("</section>")[0]
+    assert order.buyer.email not in sent and "Customer email address" not in sent
+    assert "No written evidence." in sent
+
+
+def test_the_queue_refuses_an_unknown_reason_rather_than_answering_no_disputes(sandbox: Any) -> None:
+    _opened(sandbox, "jpy")
+    admin = signed_in(make_platform_admin())
+    assert [d["reason"] for d in _json(admin, "get", "/api/v1/console/disputes?reason=fraudulent")[1]] == ["fraudulent"]
+
+    status, body = _json(admin, "get", "/api/v1/console/disputes?reason=fraudlent")
+
+    assert status == 422 and body["error"]["message"] == "Unknown reason: fraudlent."
+
+
 def test_accepting_asks_for_a_confirmation_and_loses_the_dispute(sandbox: Any) -> None:
     _, _, dispute = _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
@@ -269,6 +297,21 @@ def test_a_closed_dispute_keeps_its_files_where_they_are(sandbox: Any) -> None:
     )
     assert "This dispute is closed; nothing more can be sent." in r.content.decode()
     assert DisputeFile.objects.get().evidence_field == "uncategorized_file"
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_evidence_with_a_misspelt_field_is_refused_and_the_draft_kept(sandbox: Any, currency: str) -> None:
+    _, _, dispute = _opened(sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    url = f"/api/v1/console/disputes/{dispute.pk}/evidence"
+    assert _json(admin, "put", url, {"uncategorized_text": "Signed for on delivery."})[0] == 200
+
+    status, body = _json(admin, "put", url, {"uncategorised_text": "Signed for on the 3rd.", "submit": True})
+
+    assert status == 422
+    assert sorted(f["loc"][-1] for f in body["error"]["fields"]) == ["submit", "uncategorised_text"]
+    dispute.refresh_from_db()
+    assert dispute.evidence == {"uncategorized_text": "Signed for on delivery."} and dispute.submitted_at is None
 
 
 def test_evidence_as_long_as_the_text_area_allows_with_line_breaks_is_saved(sandbox: Any) -> None:

@@ -95,6 +95,23 @@ def test_pause_and_unpause_with_a_reason_recorded_with_who_and_when(sandbox: Any
     assert active.status == SellerStatus.ACTIVE
 
 
+def test_a_reason_as_long_as_the_text_area_allows_with_line_breaks_pauses_the_seller(
+    sandbox: Any, admin_client: Client
+) -> None:
+    """The browser counts a line break as one character for `maxlength` and submits it as CRLF."""
+    active, _, _ = _three_sellers(sandbox)
+    typed = ("Chargebacks under review." + "." * 74 + "\n") * 20
+    assert len(typed) == 2000
+
+    page = admin_client.post(
+        f"/console/sellers/{active.pk}/pause/", {"reason": typed.replace("\n", "\r\n")}, follow=True
+    ).content.decode()
+
+    assert "Active Shop is paused" in page
+    active.refresh_from_db()
+    assert active.status == SellerStatus.PAUSED and active.pause_reason == typed.strip()
+
+
 def test_seller_detail_shows_the_stripe_state(
     sandbox: Any, admin_client: Client, django_assert_max_num_queries: Any
 ) -> None:
