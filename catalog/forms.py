@@ -47,9 +47,21 @@ class UnitsField(forms.IntegerField):
         return super().to_python(value)
 
 
+class TextAreaField(forms.CharField):
+    """A text area's text with its line breaks as LF before the length check: the browser counts a
+    line break as one character for `maxlength` and submits it as CRLF, two, so a text at the limit
+    it allowed was refused (`frontend/form_text.py` does the same for forms without a Form)."""
+
+    widget = forms.Textarea
+
+    def to_python(self, value: Any) -> str | None:
+        text = super().to_python(value)
+        return text.replace("\r\n", "\n").replace("\r", "\n") if text is not None else None
+
+
 class ListingForm(forms.Form):
     title = forms.CharField(max_length=140)
-    description = forms.CharField(
+    description = TextAreaField(
         widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=DESCRIPTION_MAX_LENGTH
     )
     category = forms.ModelChoiceField(queryset=Category.objects.all(), empty_label="Choose a category")

@@ -16,7 +16,7 @@ from marketplace.roles import is_platform_admin
 from marketplace.schemas import errors
 
 router = Router(tags=["console"])
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH = re.compile(r"(\d{4})-(\d{2})")  # fullmatch: `$` would let a trailing newline in
 
 
 class RevenueOut(Schema):
@@ -40,7 +40,7 @@ def revenue(request: HttpRequest, month: str = "", currency: str = "usd") -> Rev
     if not is_platform_admin(request.user):
         raise NotFound("Not found.")
     now = datetime.now(tz=UTC)
-    match = MONTH.match(month) if month else None
+    match = MONTH.fullmatch(month) if month else None
     if month and (match is None or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 9998):
         raise InvalidInput("month must be YYYY-MM, between 2000-01 and 9998-12.", code="invalid_month")
     start = month_start(int(match.group(1)), int(match.group(2))) if match else month_start(now.year, now.month)

@@ -208,3 +208,17 @@ def test_stock_is_read_in_ascii_digits_full_width_ones_too(typed: str, stock: in
         assert form.cleaned_data["stock"] == stock
     else:
         assert "stock" in form.errors
+
+
+def test_a_description_as_long_as_the_text_area_allows_with_line_breaks_is_saved(client: Client) -> None:
+    """The browser counts a line break as one character for `maxlength` and submits it as CRLF."""
+    from catalog.models import DESCRIPTION_MAX_LENGTH
+
+    seller = SellerFactory()
+    client.force_login(seller.user)
+    typed = ("Stoneware, glazed by hand." + "." * 73 + "\n") * (DESCRIPTION_MAX_LENGTH // 100)
+    assert len(typed) == DESCRIPTION_MAX_LENGTH
+    form = {"title": "Mug", "description": typed.replace("\n", "\r\n"), "price": "12.50", "stock": "1"}
+    response = client.post(reverse("sell_listing_new"), {**form, "category": CategoryFactory().pk})
+    assert response.status_code == 302
+    assert Listing.objects.get().description == typed.strip()

@@ -201,3 +201,9 @@ def test_money_stripe_dates_after_our_clock_is_in_the_report(currency: str) -> N
     assert f'data-currency="{currency}" data-total="1000"' in admin.get("/console/revenue/").content.decode()
     rows = list(csv.DictReader(io.StringIO(admin.get("/console/revenue.csv").content.decode())))
     assert [(r["month"], r["net_revenue"]) for r in rows] == [(ahead.strftime("%Y-%m"), "1000")]
+
+
+def test_a_month_with_a_trailing_newline_is_refused() -> None:
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    answer = admin.get("/api/v1/console/revenue", {"month": "2026-11\n"})
+    assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_month"
