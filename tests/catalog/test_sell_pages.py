@@ -222,3 +222,15 @@ def test_a_description_as_long_as_the_text_area_allows_with_line_breaks_is_saved
     response = client.post(reverse("sell_listing_new"), {**form, "category": CategoryFactory().pk})
     assert response.status_code == 302
     assert Listing.objects.get().description == typed.strip()
+
+
+def test_each_fee_rules_delete_button_names_its_rule_for_screen_readers(client: Client) -> None:
+    """Two sellers' rules had the same hidden label ("Delete Seller USD rule"): not told apart by ear."""
+    kiln, paper = SellerFactory(shop_name="Kiln Co"), SellerFactory(shop_name="Kyoto Paper")
+    FeeRule.objects.create(currency="usd", seller=kiln, basis_points=500)
+    FeeRule.objects.create(currency="jpy", seller=paper, basis_points=800)
+    assert FeeRule.objects.filter(currency="usd", seller=None, category=None).exists()  # a migration's default
+    client.force_login(make_platform_admin())
+    page = client.get(reverse("console_fees")).content.decode()
+    for name in ("the USD rule for Kiln Co", "the JPY rule for Kyoto Paper", "the USD rule for the platform default"):
+        assert f'Delete<span class="visually-hidden"> {name}</span>' in page
