@@ -11,6 +11,7 @@ from catalog.images import ACCEPTED, MAX_IMAGE_BYTES
 from catalog.models import DESCRIPTION_MAX_LENGTH, Category
 from marketplace import money
 from marketplace.errors import InvalidInput
+from marketplace.text import TextAreaField
 
 
 class PriceField(forms.CharField):
@@ -45,18 +46,6 @@ class UnitsField(forms.IntegerField):
             if not value.isascii():
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         return super().to_python(value)
-
-
-class TextAreaField(forms.CharField):
-    """A text area's text with its line breaks as LF before the length check: the browser counts a
-    line break as one character for `maxlength` and submits it as CRLF, two, so a text at the limit
-    it allowed was refused (`frontend/form_text.py` does the same for forms without a Form)."""
-
-    widget = forms.Textarea
-
-    def to_python(self, value: Any) -> str | None:
-        text = super().to_python(value)
-        return text.replace("\r\n", "\n").replace("\r", "\n") if text is not None else None
 
 
 class ListingForm(forms.Form):

@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.decorators import platform_admin_required
-from frontend.form_text import posted_text
 from marketplace.errors import DomainError
+from marketplace.text import TextAreaField
 from payments.selectors import (
     disputes_for_console,
     seller_debts_outstanding,
@@ -27,7 +27,7 @@ REASON_MAX_LENGTH = 2000
 
 
 class ModerationForm(forms.Form):
-    reason = forms.CharField(
+    reason = TextAreaField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=REASON_MAX_LENGTH,
         error_messages={
@@ -92,7 +92,7 @@ def console_seller_unpause(request: HttpRequest, seller_id: int) -> HttpResponse
 
 def _moderate(request: HttpRequest, seller_id: int, *, pause: bool) -> HttpResponse:
     seller = get_object_or_404(Seller, pk=seller_id)
-    form = ModerationForm({"reason": posted_text(request, "reason")})  # CRLF counted as the text area counts it
+    form = ModerationForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for e in form.errors["reason"]))
         return redirect("console_seller_detail", seller_id=seller.pk)
