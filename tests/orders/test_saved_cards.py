@@ -232,3 +232,53 @@ def test_a_buy_now_left_at_the_bank_check_is_canceled_at_stripe_and_one_finished
     ] == "canceled"
     assert saved_cards.buy_now_sweep_abandoned(now=later) == 0  # once
     assert_ledger_equals_stripe()
+
+
+def _buy_now_at_the_bank_check(sandbox: Any, buyer: Any, listing: Any, attempt: str) -> saved_cards.BuyNow:
+    card = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
+    started = saved_cards.buy_now(
+        buyer=buyer, listing_id=listing.pk, payment_method=card, attempt=attempt, return_url="http://app/r"
+    )
+    assert started.redirect_url and started.order.status == OrderStatus.PENDING_PAYMENT
+    return started
+
+
+@pytest.mark.parametrize("shops", [1, 2])
+def test_paying_the_cart_leaves_a_buy_now_waiting_at_the_bank_check_alone(sandbox: Any, shops: int) -> None:
+    """A Buy now waiting on 3-D Secure is a purchase of its own: paying the cart of the same shop
+    (alone, or with another shop in one payment) does not cancel it nor give its unit back, so the
+    check finished afterwards pays an order that is still there, with its unit."""
+    from orders import services
+    from tests.orders.conftest import URLS, cart_with
+
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=2, title="Mug")
+    bowl = listing_of(seller, price=1_500, stock=5, title="Bowl")
+    buyer = UserFactory()
+    started = _buy_now_at_the_bank_check(sandbox, buyer, mug, "e" * 32)
+    items = [(bowl, 1)]
+    if shops == 2:
+        items.append((listing_of(active_seller(sandbox, shop="Other"), price=900, stock=3), 1))
+    cart = cart_with(buyer, *items)
+    if shops == 1:
+        services.checkout_start(buyer=buyer, cart=cart, seller_id=seller.pk, currency="usd", **URLS)
+    else:
+        services.checkout_start_cart(buyer=buyer, cart=cart, currency="usd", **URLS)
+
+    kept = Order.objects.get(pk=started.order.pk)
+    assert kept.status == OrderStatus.PENDING_PAYMENT and kept.stock_reserved
+    mug.refresh_from_db()
+    assert mug.stock == 1  # the Buy now's unit is still held for it
+
+    fetch_no_redirect(str(started.redirect_url), b"action=complete")
+    paid = saved_cards.buy_now_settle(order=kept, payment_intent=_intent_of(buyer, kept))
+    assert paid.status == OrderStatus.PAID
+    mug.refresh_from_db()
+    assert mug.stock == 1
+
+
+def _intent_of(buyer: Any, order: Order) -> str:
+    from marketplace.gateway import cards as gateway_cards
+
+    intents = gateway_cards.payment_intents_of_customer(buyer_customer_ensure(user=buyer))
+    return next(i.id for i in intents if i.metadata.get("order_id") == str(order.pk))
