@@ -496,12 +496,17 @@ def orders_close_checkouts_of_seller(*, seller_id: int) -> int:
 
 
 def order_cancel(*, order: Order, buyer: Any) -> Order:
-    """The buyer gives up a pending order: the session is closed at Stripe first (so it cannot be
-    paid afterwards), then the stock is released. A session paid meanwhile makes the order paid."""
+    """The buyer gives up a pending order: the session (a Buy now's PaymentIntent) is closed at Stripe
+    first, so it cannot be paid afterwards, then the stock is released. One paid meanwhile makes the
+    order paid."""
     if order.buyer_id != buyer.pk:
         raise NotFound("No such order.")
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict("Only an order waiting for payment can be canceled.", code="order_not_cancelable")
+    if order.is_buy_now:  # no session: its PaymentIntent is what must not be paid afterwards
+        from orders.services.saved_cards import buy_now_cancel  # saved_cards builds on this module
+
+        return buy_now_cancel(order=order)
     if order.checkout_session_id:
         try:
             gateway_checkout.checkout_session_expire(session_id=order.checkout_session_id, order_id=order.pk)

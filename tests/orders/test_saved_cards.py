@@ -282,3 +282,44 @@ def _intent_of(buyer: Any, order: Order) -> str:
 
     intents = gateway_cards.payment_intents_of_customer(buyer_customer_ensure(user=buyer))
     return next(i.id for i in intents if i.metadata.get("order_id") == str(order.pk))
+
+
+def test_canceling_a_buy_now_waiting_at_the_bank_check_cancels_its_payment_at_stripe(sandbox: Any) -> None:
+    """Pressing "Cancel this order" on a Buy now waiting on 3-D Secure says nothing was charged: so the
+    PaymentIntent is canceled at Stripe first, and finishing the check afterwards charges nothing."""
+    from marketplace.gateway import checkout as gateway_checkout
+    from tests.orders.conftest import signed_in
+
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    started = _buy_now_at_the_bank_check(sandbox, buyer, mug, "f" * 32)
+    intent = _intent_of(buyer, started.order)
+
+    client = signed_in(buyer)
+    page = client.get(f"/orders/{started.order.pk}/").content.decode()
+    assert "Your bank is checking it is you" in page and "held for you until  UTC" not in page
+    answer = client.post(f"/orders/{started.order.pk}/cancel/", follow=True)
+    assert "Order canceled. Nothing was charged." in answer.content.decode()
+    canceled = Order.objects.get(pk=started.order.pk)
+    assert canceled.status == OrderStatus.CANCELED
+    assert gateway_checkout.payment_intent_retrieve(intent).status == "canceled"
+    fetch_no_redirect(str(started.redirect_url), b"action=complete")
+    assert gateway_checkout.payment_intent_retrieve(intent).status == "canceled"
+    assert Order.objects.get(pk=started.order.pk).payment is None
+    mug.refresh_from_db()
+    assert mug.stock == 1
+
+
+def test_canceling_a_buy_now_whose_check_was_finished_meanwhile_makes_it_paid(sandbox: Any) -> None:
+    from orders import services
+
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    started = _buy_now_at_the_bank_check(sandbox, buyer, mug, "9" * 32)
+    fetch_no_redirect(str(started.redirect_url), b"action=complete")  # in the other tab, no webhook yet
+
+    order = services.order_cancel(order=started.order, buyer=buyer)
+    assert order.status == OrderStatus.PAID and order.payment is not None
+    assert_ledger_equals_stripe()
