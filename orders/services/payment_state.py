@@ -105,9 +105,18 @@ def _paid_charge(session: CheckoutSession) -> Charge | None:
 
 
 def _remove_from_cart(order: Order) -> None:
-    """What was paid leaves the buyer's cart (and only then: a declined card leaves it intact)."""
-    listing_ids = [line.listing_id for line in order.lines.all()]
-    CartItem.objects.filter(cart__user_id=order.buyer_id, listing_id__in=listing_ids).delete()
+    """What was paid leaves the buyer's cart (and only then: a declined card leaves it intact): the
+    units paid, not the whole line, so a "Buy now" of one unit, or a session paid after the cart's
+    quantity was raised in another tab, leaves the units not paid for in the cart."""
+    paid = {line.listing_id: line.quantity for line in order.lines.all()}
+    # Only the items' rows: checkout locks the cart's row before the orders', this path holds an order's.
+    items = CartItem.objects.select_for_update(of=("self",)).filter(cart__user_id=order.buyer_id, listing_id__in=paid)
+    for item in items:
+        if item.quantity > paid[item.listing_id]:
+            item.quantity -= paid[item.listing_id]
+            item.save(update_fields=["quantity"])
+        else:
+            item.delete()
 
 
 def order_id_of(obj: CheckoutSession | PaymentIntent | Charge) -> int | None:

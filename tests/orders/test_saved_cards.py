@@ -323,3 +323,20 @@ def test_canceling_a_buy_now_whose_check_was_finished_meanwhile_makes_it_paid(sa
     order = services.order_cancel(order=started.order, buyer=buyer)
     assert order.status == OrderStatus.PAID and order.payment is not None
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_000), ("jpy", 2_000)])
+def test_buy_now_of_one_unit_takes_one_unit_out_of_the_cart(sandbox: Any, currency: str, price: int) -> None:
+    """The cart held 3 of the item: buying one now leaves 2 there, not none."""
+    from catalog.models import CartItem
+    from tests.orders.conftest import cart_with
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=price, stock=5)
+    buyer = UserFactory()
+    cart_with(buyer, (mug, 3))
+    card = saved_card(sandbox, buyer, "pm_card_visa")
+    done = saved_cards.buy_now(buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="7" * 32, return_url="x")
+    assert done.order.status == OrderStatus.PAID
+    assert CartItem.objects.get(cart__user=buyer, listing=mug).quantity == 2
+    assert_ledger_equals_stripe()
