@@ -119,7 +119,9 @@ def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_
     """The URL of Stripe's page that saves a card on the buyer's Customer (`attempt`: the form's
     token, so a double submit opens one page)."""
     customer = buyer_customer_ensure(user=user)
-    expires = timezone.now() + SETUP_LIFETIME + timedelta(minutes=1)
+    # To the minute, so that a double click sends the same parameters and gets the same page (the
+    # key has them); 2 minutes more, so that it is never under Stripe's 30-minute minimum.
+    expires = (timezone.now() + SETUP_LIFETIME + timedelta(minutes=2)).replace(second=0, microsecond=0)
     session = gateway_cards.setup_session_create(
         user_id=user.pk,
         attempt=attempt,

@@ -340,3 +340,34 @@ def test_buy_now_of_one_unit_takes_one_unit_out_of_the_cart(sandbox: Any, curren
     assert done.order.status == OrderStatus.PAID
     assert CartItem.objects.get(cart__user=buyer, listing=mug).quantity == 2
     assert_ledger_equals_stripe()
+
+
+def test_a_slow_double_click_on_add_a_card_opens_stripes_page_not_an_error(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same form sent again a second or a minute later (a slow double click, a re-post): the
+    page's `expires_at` had changed under the same idempotency key, which Stripe refuses, and the
+    buyer read that Stripe could not be reached."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    buyer = UserFactory()
+    base = timezone.now().replace(second=10, microsecond=0)
+    clock = {"now": base}
+    monkeypatch.setattr(saved_cards.timezone, "now", lambda: clock["now"])
+
+    def add() -> str:
+        return saved_cards.saved_card_setup_start(
+            user=buyer,
+            attempt="5" * 32,
+            success_url="http://app/done?s={CHECKOUT_SESSION_ID}",
+            cancel_url="http://app/",
+        )
+
+    first = add()
+    clock["now"] = base + timedelta(seconds=2)
+    assert add() == first  # the same page
+    clock["now"] = base + timedelta(seconds=61)
+    later = add()
+    assert later.startswith("http") and later != first
