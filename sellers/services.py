@@ -274,7 +274,8 @@ def seller_mark_disconnected(*, seller: Seller) -> Seller:
 
 def seller_pause(*, seller: Seller, actor: Any, reason: str) -> Seller:
     """Hide the seller's listings and refuse checkout of their items, with who, when and why; their
-    open Checkout Sessions are expired at Stripe (an outbox follow-up), so none can be paid after."""
+    open Checkout Sessions are expired at Stripe (an outbox follow-up), so none can be paid after,
+    and their subscriptions charge nothing until the unpause (another follow-up)."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Say why the seller is paused; the seller and other admins will read it.")
@@ -288,10 +289,11 @@ def seller_pause(*, seller: Seller, actor: Any, reason: str) -> Seller:
         locked.pause_reason = reason
         _refresh_status(locked)
         locked.save(update_fields=["paused_at", "paused_by", "pause_reason", "status"])
-        SellerModerationEntry.objects.create(
+        entry = SellerModerationEntry.objects.create(
             seller=locked, action=SellerModerationEntry.Action.PAUSE, reason=reason, actor=actor
         )
         _close_checkouts_if_stopped(locked, could_sell=could_sell)
+        outbox_add("subscriptions.follow_seller_pause", locked.pk, entry.pk)
     _copy_state(locked, seller)
     return seller
 
@@ -309,9 +311,10 @@ def seller_unpause(*, seller: Seller, actor: Any, reason: str) -> Seller:
         locked.pause_reason = ""
         _refresh_status(locked)
         locked.save(update_fields=["paused_at", "paused_by", "pause_reason", "status"])
-        SellerModerationEntry.objects.create(
+        entry = SellerModerationEntry.objects.create(
             seller=locked, action=SellerModerationEntry.Action.UNPAUSE, reason=reason, actor=actor
         )
+        outbox_add("subscriptions.follow_seller_pause", locked.pk, entry.pk)
     _copy_state(locked, seller)
     return seller
 

@@ -1,9 +1,10 @@
-"""Emails about subscriptions, delivered through the outbox. Thin: ids in, one email out."""
+"""Follow-ups of subscriptions, delivered through the outbox: emails (ids in, one email out) and
+pausing collection with the seller's shop."""
 
 from __future__ import annotations
 
 from marketplace.outbox.services import follow_up
-from subscriptions import emails
+from subscriptions import emails, services
 from subscriptions.models import Subscription, SubscriptionInvoice
 
 
@@ -33,3 +34,8 @@ def ended_for_seller_email(subscription_id: int) -> None:
 @follow_up("subscriptions.email.ended_for_buyer")
 def ended_for_buyer_email(subscription_id: int) -> None:
     emails.send_ended_for_buyer(_subscription(subscription_id))
+
+
+@follow_up("subscriptions.follow_seller_pause")
+def follow_seller_pause(seller_id: int, moderation_id: int) -> None:
+    services.subscriptions_follow_seller_pause(seller_id=seller_id, moderation_id=moderation_id)

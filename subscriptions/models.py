@@ -59,6 +59,9 @@ class Subscription(models.Model):
     application_fee_basis_points = models.PositiveIntegerField()
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    collection_paused = models.BooleanField(
+        default=False, help_text="Stripe charges nothing at renewals (the seller's shop is paused)."
+    )
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_for_nonpayment = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

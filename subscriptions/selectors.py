@@ -45,10 +45,11 @@ class Revenue:
 
 def recurring_revenue_of_seller(*, seller: Seller) -> Revenue:
     """The seller's monthly recurring revenue per currency and how many subscriptions bring it:
-    active, past-due and trialing ones, a yearly one counting a twelfth. One query grouped by price,
-    so it does not grow with subscribers; the Subscribers page and the money page both show this."""
+    active, past-due and trialing ones, a yearly one counting a twelfth; not those whose collection is
+    paused with the shop (they charge nothing). One query grouped by price, so it does not grow with
+    subscribers; the Subscribers page and the money page both show this."""
     groups = (
-        Subscription.objects.filter(seller=seller, status__in=LIVE_STATUSES)
+        Subscription.objects.filter(seller=seller, status__in=LIVE_STATUSES, collection_paused=False)
         .values("currency", "status", "interval", "amount")
         .annotate(count=Count("id"))
         .order_by()

@@ -173,6 +173,7 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
         "application_fee_basis_points": round((remote.application_fee_percent or 0) * 100),
         "current_period_end": _ts(item.current_period_end),
         "cancel_at_period_end": remote.cancel_at_period_end,
+        "collection_paused": remote.pause_collection is not None,
         "ended_at": _ts(remote.ended_at),
         "ended_for_nonpayment": ended_for_nonpayment,
     }
@@ -198,6 +199,27 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
             outbox_add("subscriptions.email.ended_for_seller", sub.pk, key=f"subscription-ended-seller:{sub.pk}")
             outbox_add("subscriptions.email.ended_for_buyer", sub.pk, key=f"subscription-ended-buyer:{sub.pk}")
         return sub
+
+
+def subscriptions_follow_seller_pause(*, seller_id: int, moderation_id: int) -> int:
+    """The platform paused or unpaused the seller's shop (moderation entry `moderation_id`): its live
+    subscriptions stop or start charging at renewal to match. A paused shop cannot provide what a
+    renewal would charge for, so Stripe voids each renewal's invoice while the pause lasts
+    (`pause_collection`); the subscriptions stay active and resume on unpause. The shop's state is
+    read now, so a late follow-up of an earlier pause or unpause sets what holds today. Returns how
+    many subscriptions changed."""
+    paused = Seller.objects.filter(pk=seller_id, paused_at__isnull=False).exists()
+    changing = Subscription.objects.filter(seller_id=seller_id, status__in=LIVE_STATUSES).exclude(
+        collection_paused=paused
+    )
+    changed = 0
+    for sub in changing.order_by("pk"):
+        remote = gateway_subscriptions.subscription_collection_pause(
+            subscription_id=sub.stripe_subscription_id, paused=paused, moderation_id=moderation_id
+        )
+        _apply(remote)
+        changed += 1
+    return changed
 
 
 def _paid_charge(invoice: Invoice) -> Charge | None:

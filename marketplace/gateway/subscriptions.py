@@ -1,5 +1,5 @@
 """Subscriptions sold by sellers: Checkout `mode=subscription`, the subscription and invoice reads
-the webhooks need, and Stripe's customer portal.
+the webhooks need, pausing a subscription's collection, and Stripe's customer portal.
 
 Why here: the one door to Stripe. Each paid invoice of a subscription made here is a destination
 charge: `subscription_data.transfer_data.destination` is the seller's account and
@@ -75,6 +75,20 @@ def checkout_session_retrieve(session_id: str) -> CheckoutSession:
 def subscription_retrieve(subscription_id: str) -> Subscription:
     """The subscription as it is now: webhooks arrive late and out of order, so handlers read this."""
     return Subscription.from_stripe(gateway.call(gateway.client().v1.subscriptions.retrieve, subscription_id))
+
+
+def subscription_collection_pause(*, subscription_id: str, paused: bool, moderation_id: int) -> Subscription:
+    """Stop charging the buyer while the seller's shop is paused, or start again. Stripe's "unable to
+    provide services" case: `pause_collection[behavior]=void`, each renewal's invoice is voided and
+    nothing is charged; the subscription stays active. `""` resumes collection. The key holds the
+    moderation entry that asked (each pause and unpause is its own), so a retry of one is one change
+    and a later pause is not answered with an earlier unpause's replay."""
+    params: dict[str, Any] = {"pause_collection": {"behavior": "void"} if paused else ""}
+    key = gateway.idempotency_key("subscription-collection", subscription_id, moderation_id, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return Subscription.from_stripe(
+        gateway.call(gateway.client().v1.subscriptions.update, subscription_id, params=params, options=options)
+    )
 
 
 def invoice_retrieve(invoice_id: str) -> Invoice:

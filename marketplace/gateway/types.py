@@ -648,6 +648,11 @@ class SubscriptionTransferData(StripeModel):
     destination: IdRef
 
 
+class PauseCollection(StripeModel):
+    behavior: str  # void, mark_uncollectible or keep_as_draft
+    resumes_at: int | None = None
+
+
 class Subscription(StripeObject):
     """A buyer's subscription to a seller's product: `status` active/past_due/canceled/incomplete...;
     each paid invoice is a destination charge to `transfer_data.destination` with
@@ -668,6 +673,7 @@ class Subscription(StripeObject):
     transfer_data: SubscriptionTransferData | None = None
     latest_invoice: IdRef | None = None
     default_payment_method: IdRef | None = None
+    pause_collection: PauseCollection | None = None
     metadata: Metadata = Field(default_factory=dict)
     created: int
 

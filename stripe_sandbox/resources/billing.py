@@ -601,6 +601,7 @@ def run_due(core: Core) -> None:
 
 def _renew(core: Core, sub: Obj, start: int) -> None:
     owner = core.store.owner[sub["id"]]
+    _resume_if_due(core, sub, start)
     before = copy.deepcopy(sub)
     previous = _period(sub)
     for item in sub["items"]["data"]:
@@ -611,8 +612,35 @@ def _renew(core: Core, sub: Obj, start: int) -> None:
     invoice = _new_invoice(core, sub, start, end, "subscription_cycle", previous)
     core.emit("customer.subscription.updated", sub, account=owner, previous=diff(before, sub))
     core.emit("invoice.created", invoice, account=owner)
+    paused = (sub["pause_collection"] or {}).get("behavior")
+    if paused == "keep_as_draft":
+        invoice["auto_advance"] = False
+        return
     _finalize(core, invoice)
-    attempt(core, invoice, default_payment_method(core, sub), customer_present=False)
+    if paused == "void":
+        _close_unpaid(core, invoice, "void", "voided_at", "invoice.voided")
+    elif paused == "mark_uncollectible":
+        _close_unpaid(core, invoice, "uncollectible", "marked_uncollectible_at", "invoice.marked_uncollectible")
+    else:
+        attempt(core, invoice, default_payment_method(core, sub), customer_present=False)
+
+
+def _resume_if_due(core: Core, sub: Obj, now: int) -> None:
+    """``pause_collection.resumes_at`` has passed: collection resumes (the field is unset). Stripe unsets it
+    at that time; the sandbox at the first renewal after it, which charges the same."""
+    resumes_at = (sub["pause_collection"] or {}).get("resumes_at")
+    if resumes_at is not None and resumes_at <= now:
+        before = copy.deepcopy(sub)
+        sub["pause_collection"] = None
+        core.emit("customer.subscription.updated", sub, account=core.store.owner[sub["id"]], previous=diff(before, sub))
+
+
+def _close_unpaid(core: Core, invoice: Obj, status: str, transition: str, event: str) -> None:
+    """A renewal while collection is paused: the invoice is finalized and at once voided or marked
+    uncollectible; nothing is charged and it is never retried."""
+    invoice.update(status=status, next_payment_attempt=None, auto_advance=False)
+    invoice["status_transitions"][transition] = core.store.now()
+    core.emit(event, invoice, account=core.store.owner[invoice["id"]])
 
 
 # -- API -----------------------------------------------------------------------------------------------------------
@@ -656,7 +684,14 @@ def sub_list(ctx: Ctx) -> Obj:
 
 def sub_update(ctx: Ctx, sub_id: str) -> Obj:
     sub = ctx.store.get(sub_id, "subscription", ctx.owner)
-    p = ctx.params({"cancel_at_period_end": "bool", "default_payment_method": "str", "metadata": "meta"})
+    p = ctx.params(
+        {
+            "cancel_at_period_end": "bool",
+            "default_payment_method": "str",
+            "metadata": "meta",
+            "pause_collection": {"!behavior": ("keep_as_draft", "mark_uncollectible", "void"), "resumes_at": "int"},
+        }
+    )
     if sub["status"] in ("canceled", "incomplete_expired"):
         raise invalid(
             "A canceled subscription can only update its cancellation_details and metadata.",
@@ -674,6 +709,11 @@ def sub_update(ctx: Ctx, sub_id: str) -> Obj:
         sub["default_payment_method"] = pm["id"]
     if "metadata" in p:
         sub["metadata"] = {k: v for k, v in {**sub["metadata"], **p["metadata"]}.items() if v}
+    if "pause_collection" in p:  # "" unsets it: collection resumes
+        paused = p["pause_collection"]
+        sub["pause_collection"] = (
+            {"behavior": paused["behavior"], "resumes_at": paused.get("resumes_at")} if paused else None
+        )
     changed = diff(before, sub)
     if changed:
         ctx.core.emit("customer.subscription.updated", sub, account=ctx.owner, previous=changed)

@@ -400,7 +400,25 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
             client.v1.checkout.sessions.retrieve(second.id).subscription, params={"cancel_at_period_end": True}
         )
     )
-    control(sb, "clock/advance", seconds=45 * 86400)  # renewals: one failing until canceled, one ended
+    paused = keep(
+        client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": buyer.id,
+                "success_url": "http://a/ok",
+                "line_items": [{"price": box.id, "quantity": 1}],
+                "subscription_data": {"application_fee_percent": "10", "transfer_data": {"destination": seller}},
+            }
+        )
+    )
+    control(sb, f"checkout/sessions/{paused.id}/pay", card="4242424242424242")
+    keep(
+        client.v1.subscriptions.update(
+            client.v1.checkout.sessions.retrieve(paused.id).subscription,
+            params={"pause_collection": {"behavior": "void"}},
+        )
+    )
+    control(sb, "clock/advance", seconds=45 * 86400)  # renewals: one failing until canceled, one ended, one voided
     keep_list(client.v1.invoices.list(params={"customer": buyer.id, "limit": 100}))
     keep_list(client.v1.subscriptions.list(params={"customer": buyer.id, "status": "all"}))
 
@@ -491,6 +509,7 @@ def test_world_covers_every_object_type(world: dict[str, list[dict[str, Any]]]) 
         "customer.subscription.deleted",
         "invoice.created",
         "invoice.finalized",
+        "invoice.voided",
         "invoice.paid",
         "invoice.payment_succeeded",
         "invoice.payment_failed",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 from django.core import mail
+from django.urls import reverse
 
 from fees.models import FeeRule
 from marketplace.errors import Conflict, InvalidInput, NotFound
@@ -18,9 +19,10 @@ from orders.services import saved_cards
 from orders.services.checkout import buyer_customer_ensure
 from payments.models import Payment
 from payouts.models import Payout
+from sellers.services import seller_pause, seller_unpause
 from subscriptions import selectors, services
 from subscriptions.models import Subscription, SubscriptionInvoice, SubscriptionPlan, SubscriptionStatus
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, listing_of, pay, signed_in, wait_until
 from tests.payments.helpers import assert_ledger_equals_stripe
 from tests.sandbox.helpers import client_for, fetch_no_redirect
@@ -190,3 +192,67 @@ def test_a_payout_names_the_subscription_its_invoice_paid_for(
     page = signed_in(seller.user).get(f"/sell/money/payouts/{payout.pk}/").content.decode()
     line = page.split('data-testid="payout-line">')[1].split("</tr>")[0]
     assert "<td>Subscription: Coffee box</td>" in line and format_money(net, currency) in line
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
+def test_a_paused_shops_subscriptions_charge_nothing_until_it_is_unpaused(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """A paused shop cannot provide what a renewal charges for: its subscriptions stay active, Stripe
+    voids their renewal invoices (`pause_collection`, "unable to provide services"), and the unpause
+    starts charging again. The buyer and the seller read it; the ledger stays equal to Stripe."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 1)
+    admin = make_platform_admin()
+    client = client_for(sandbox_webhooks)
+
+    seller_pause(seller=seller, actor=admin, reason="Counterfeit reports")
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).collection_paused)
+    remote = client.v1.subscriptions.retrieve(sub.stripe_subscription_id)
+    assert remote.pause_collection is not None and remote.pause_collection.behavior == "void"
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    invoices = client.v1.invoices.list(params={"subscription": sub.stripe_subscription_id}).data
+    assert sorted(i.status for i in invoices) == ["paid", "void"]
+    assert len(client.v1.charges.list(params={"customer": sub_customer(sub)}).data) == 1  # nothing charged
+    assert Payment.objects.count() == 1
+    sub.refresh_from_db()
+    assert (sub.status, sub.collection_paused) == (SubscriptionStatus.ACTIVE, True)
+    mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    assert f"None while {seller.shop_name} is paused: you are not charged for it" in mine
+    assert (
+        "None while your shop is paused" in signed_in(seller.user).get(reverse("sell_subscriptions")).content.decode()
+    )
+    assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {}
+    assert_ledger_equals_stripe()
+
+    seller_unpause(seller=seller, actor=admin, reason="Receipts checked")
+    assert wait_until(lambda: not Subscription.objects.get(pk=sub.pk).collection_paused)
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 2)
+    assert wait_until(lambda: Payment.objects.count() == 2)
+    assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {currency: price}
+    assert_ledger_equals_stripe()
+
+
+def sub_customer(sub: Subscription) -> str:
+    return str(buyer_customer_ensure(user=sub.buyer))
+
+
+def test_pausing_a_shop_again_after_an_unpause_pauses_its_subscriptions_again(sandbox_webhooks: Any) -> None:
+    """Each pause and unpause is its own change at Stripe (its idempotency key holds the moderation
+    entry): a second pause is not answered with the first pause's or the unpause's replay."""
+    seller, listing = seller_with_plan(sandbox_webhooks, "usd", 1_500, 1_000)
+    sub = subscribe(sandbox_webhooks, UserFactory(), listing)
+    admin = make_platform_admin()
+    for pause in (True, False, True):
+        if pause:
+            seller_pause(seller=seller, actor=admin, reason="Reports")
+        else:
+            seller_unpause(seller=seller, actor=admin, reason="Checked")
+        assert wait_until(lambda p=pause: Subscription.objects.get(pk=sub.pk).collection_paused == p)  # type: ignore[misc]
+        remote = client_for(sandbox_webhooks).v1.subscriptions.retrieve(sub.stripe_subscription_id)
+        assert (remote.pause_collection is not None) == pause
