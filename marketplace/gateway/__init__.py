@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 UNREACHABLE = "Our payment provider could not be reached; please try again in a moment."
 # What Stripe's 401 and 403 mean: it was reached and said no, and trying again will not change that.
 KEY_REFUSED = "Our payment provider refused the platform's API key: an administrator must check STRIPE_SECRET_KEY."
+# A key reused with other parameters: Stripe was reached and made nothing; a fresh attempt has a new key.
+IDEMPOTENCY_REFUSED = (
+    "Our payment provider took this for a repeat of an earlier request with other details, and did nothing. "
+    "Reload the page and try again."
+)
 ACCESS_REFUSED = (
     "Our payment provider refused access: the platform's API key lacks the permission, or the seller's "
     "Stripe account no longer lets the platform act for it."
@@ -166,7 +171,7 @@ def translate_errors() -> Iterator[None]:
     except stripe.IdempotencyError as exc:
         # Our keys hash the parameters, so this is a bug of ours; Stripe's sentence is for developers.
         logger.error("stripe refused an idempotency key: %s", exc)
-        raise PaymentProviderError(UNREACHABLE, code="idempotency_error") from exc
+        raise PaymentProviderError(IDEMPOTENCY_REFUSED, code="idempotency_error") from exc
     except stripe.StripeError as exc:
         logger.error("stripe error: %s", exc)
         raise PaymentProviderError(UNREACHABLE) from exc

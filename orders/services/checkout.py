@@ -42,6 +42,15 @@ EXPIRES_AT_MARGIN = timedelta(seconds=60)
 CHECKOUT_UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
 
 
+def checkout_not_started(exc: PaymentProviderError) -> PaymentProviderError:
+    """What the buyer reads when Stripe gave no payment page: that nothing was charged, and why (an
+    outage, or Stripe's answer: a refused key or account, a repeated request), not always "could not
+    be reached"."""
+    if exc.code == PaymentProviderError.code:  # the gateway's "could not be reached"
+        return PaymentProviderError(CHECKOUT_UNREACHABLE, code=exc.code)
+    return PaymentProviderError(f"{exc.message} Nothing was charged.", code=exc.code)
+
+
 @dataclass(frozen=True)
 class CheckoutStart:
     order: Order
@@ -201,7 +210,7 @@ def checkout_start(
             if locked.status == OrderStatus.PENDING_PAYMENT and not locked.checkout_session_id:
                 close_order(locked, OrderStatus.CANCELED, "We could not start the payment. Nothing was charged.")
         if isinstance(exc, PaymentProviderError):
-            raise PaymentProviderError(CHECKOUT_UNREACHABLE, code=exc.code) from exc
+            raise checkout_not_started(exc) from exc
         raise
     expires_at = datetime.fromtimestamp(session.expires_at, tz=UTC)
     stored = Order.objects.filter(pk=order.pk, checkout_session_id__isnull=True).update(

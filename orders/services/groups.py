@@ -35,11 +35,11 @@ from orders.models import BUY_NOW_FINGERPRINT_PREFIX, PAID_STATUSES, CheckoutGro
 from orders.services._stock import close_order, lock_listings, order_create_reserving
 from orders.services.checkout import (
     CHECKOUT_LIFETIME,
-    CHECKOUT_UNREACHABLE,
     EXPIRES_AT_MARGIN,
     _expire_session_later,
     _fingerprint,
     buyer_customer_ensure,
+    checkout_not_started,
     checkout_start,
 )
 from payouts.services import transfer_record
@@ -125,7 +125,7 @@ def checkout_start_cart(
                 if locked.status == OrderStatus.PENDING_PAYMENT and not locked.checkout_session_id:
                     close_order(locked, OrderStatus.CANCELED, NOT_STARTED)
         if isinstance(exc, PaymentProviderError):
-            raise PaymentProviderError(CHECKOUT_UNREACHABLE, code=exc.code) from exc
+            raise checkout_not_started(exc) from exc
         raise
     expires_at = datetime.fromtimestamp(session.expires_at, tz=UTC)
     fields = {"checkout_session_id": session.id, "checkout_url": session.url or "", "checkout_expires_at": expires_at}

@@ -202,3 +202,16 @@ def test_a_dispute_and_a_payout_read_back_typed(sandbox: Any, currency: str) -> 
     assert payouts[0].status in ("pending", "in_transit", "paid") and payouts[0].balance_transaction
     assert gateway_balances.balance_retrieve(account=paid.account).total(currency) == 0
     assert txn_sum(currency, paid.account) == 0
+
+
+def test_a_key_reused_with_other_parameters_is_not_called_unreachable(sandbox: Any) -> None:
+    """Stripe answers a reused key with other parameters with an idempotency error: it was reached and
+    did nothing, so the sentence says that, not "could not be reached"."""
+    from marketplace import gateway
+    from marketplace.errors import PaymentProviderError
+
+    options = gateway.request_options(idempotency_key="test-reused-key")
+    gateway.call(gateway.client().v1.customers.create, params={"email": "a@example.com"}, options=options)
+    with pytest.raises(PaymentProviderError) as refused:
+        gateway.call(gateway.client().v1.customers.create, params={"email": "b@example.com"}, options=options)
+    assert (refused.value.code, refused.value.message) == ("idempotency_error", gateway.IDEMPOTENCY_REFUSED)

@@ -87,3 +87,23 @@ def test_start_selling_during_an_outage_keeps_the_shop_and_finishes_on_retry(san
     assert response.status_code == 302 and response["Location"].startswith(f"{sandbox.url}/hosted/onboarding/")
     seller.refresh_from_db()
     assert seller.stripe_account_id and seller.stripe_account_id.startswith("acct_")
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_checkout_refused_by_stripe_says_why_not_that_stripe_is_unreachable(
+    sandbox: Any, settings: Any, currency: str
+) -> None:
+    """Stripe answered (the platform's key refused): the buyer reads that nothing was charged and why,
+    and the cart and stock are kept, as in an outage."""
+    from marketplace.gateway import KEY_REFUSED
+
+    seller = active_seller(sandbox, currency=currency)
+    listing = listing_of(seller, price=2500, stock=5)
+    buyer = UserFactory()
+    cart_with(buyer, (listing, 2))
+    settings.STRIPE_SECRET_KEY = "sk_live_not_this_platforms"
+    response = signed_in(buyer).post(reverse("checkout"), {"seller_id": seller.pk, "currency": currency})
+    assert response.status_code == 302 and response["Location"] == reverse("cart")
+    assert f"{KEY_REFUSED} Nothing was charged." in _messages(response)
+    assert Listing.objects.get(pk=listing.pk).stock == 5
+    assert CartItem.objects.get(listing=listing).quantity == 2
