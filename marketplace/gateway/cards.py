@@ -125,10 +125,11 @@ def payment_intents_of_customer(customer: str) -> list[PaymentIntent]:
     return [PaymentIntent.from_stripe(pi) for pi in page.data]
 
 
-def payment_intent_cancel(*, payment_intent_id: str, order_id: int) -> PaymentIntent:
-    """Cancel a saved-card payment the buyer left unfinished (the 3-D Secure page never answered), so a
-    late authentication can no longer charge the card. Keyed by the order: cancelled once."""
-    params = {"cancellation_reason": "abandoned"}
+def payment_intent_cancel(*, payment_intent_id: str, order_id: int, reason: str = "abandoned") -> PaymentIntent:
+    """Cancel a saved-card payment left unfinished at the 3-D Secure page, so a late authentication can
+    no longer charge the card: `abandoned` (the sweeper) or `requested_by_customer` (the buyer's
+    Cancel). Keyed by the order: cancelled once."""
+    params = {"cancellation_reason": reason}
     key = gateway.idempotency_key("saved-card-payment-cancel", order_id, payment_intent_id, params=params)
     return PaymentIntent.from_stripe(
         gateway.call(

@@ -366,12 +366,19 @@ def buy_now_cancel(*, order: Order) -> Order:
     its PaymentIntent is canceled at Stripe first, so that finishing the check afterwards cannot
     charge the card once the order says nothing was charged; one paid meanwhile makes the order
     paid instead. Stripe unreachable raises, and the order stays as it was."""
-    _settle_abandoned(order, closed_as=(OrderStatus.CANCELED, BUYER_CANCELED))
+    _settle_abandoned(order, closed_as=(OrderStatus.CANCELED, BUYER_CANCELED), reason="requested_by_customer")
     order.refresh_from_db()
     return order
 
 
-def _settle_abandoned(order: Order, *, closed_as: tuple[str, str] = (OrderStatus.PAYMENT_FAILED, ABANDONED)) -> None:
+def _settle_abandoned(
+    order: Order,
+    *,
+    closed_as: tuple[str, str] = (OrderStatus.PAYMENT_FAILED, ABANDONED),
+    reason: str = "abandoned",
+) -> None:
+    """Cancel the order's unfinished PaymentIntent at Stripe (`reason`: Stripe's cancellation_reason)
+    and close the order as `closed_as`; one paid meanwhile makes the order paid instead."""
     customer = _customer_of(order.buyer)
     intents = gateway_cards.payment_intents_of_customer(customer) if customer else []
     intent = next((i for i in intents if i.metadata.get("order_id") == str(order.pk)), None)
@@ -380,7 +387,7 @@ def _settle_abandoned(order: Order, *, closed_as: tuple[str, str] = (OrderStatus
         return
     if intent.status in ("requires_action", "requires_payment_method", "requires_confirmation"):
         try:
-            intent = gateway_cards.payment_intent_cancel(payment_intent_id=intent.id, order_id=order.pk)
+            intent = gateway_cards.payment_intent_cancel(payment_intent_id=intent.id, order_id=order.pk, reason=reason)
         except InvalidInput:  # its state changed meanwhile (the buyer finished the check): read it again
             intent = gateway_checkout.payment_intent_retrieve(intent.id)
     if intent.status == "canceled":

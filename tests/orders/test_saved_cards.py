@@ -224,8 +224,10 @@ def test_a_buy_now_left_at_the_bank_check_is_canceled_at_stripe_and_one_finished
     mug.refresh_from_db()
     assert mug.stock == 1  # the left one's unit is back, the paid one's is sold
     stripe = client_for(sandbox)
-    intents = {pi.metadata["order_id"]: pi.status for pi in stripe.v1.payment_intents.list().data}
-    assert intents[str(left.order.pk)] == "canceled"
+    intents = {
+        pi.metadata["order_id"]: (pi.status, pi.cancellation_reason) for pi in stripe.v1.payment_intents.list().data
+    }
+    assert intents[str(left.order.pk)] == ("canceled", "abandoned")
     fetch_no_redirect(left.redirect_url, b"action=complete")  # the buyer comes back too late
     assert {pi.metadata["order_id"]: pi.status for pi in stripe.v1.payment_intents.list().data}[
         str(left.order.pk)
@@ -304,6 +306,7 @@ def test_canceling_a_buy_now_waiting_at_the_bank_check_cancels_its_payment_at_st
     canceled = Order.objects.get(pk=started.order.pk)
     assert canceled.status == OrderStatus.CANCELED
     assert gateway_checkout.payment_intent_retrieve(intent).status == "canceled"
+    assert client_for(sandbox).v1.payment_intents.retrieve(intent).cancellation_reason == "requested_by_customer"
     fetch_no_redirect(str(started.redirect_url), b"action=complete")
     assert gateway_checkout.payment_intent_retrieve(intent).status == "canceled"
     assert Order.objects.get(pk=started.order.pk).payment is None
