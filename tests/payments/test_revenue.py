@@ -207,3 +207,25 @@ def test_a_month_with_a_trailing_newline_is_refused() -> None:
     admin = signed_in(make_platform_admin(email="root@example.com"))
     answer = admin.get("/api/v1/console/revenue", {"month": "2026-11\n"})
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_month"
+
+
+@pytest.mark.parametrize("currency", ["xyz", "abc", "usd\n", "us", "ZZZ"])
+def test_a_currency_the_marketplace_does_not_support_is_refused_naming_the_field(currency: str) -> None:
+    """A made-up code answered a month of zeros, as if the platform had earned nothing in it."""
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    answer = admin.get("/api/v1/console/revenue", {"currency": currency})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["fields"][0]["loc"] == ["query", "currency"]
+    assert "usd" in error["fields"][0]["msg"] and "jpy" in error["fields"][0]["msg"]
+
+
+@pytest.mark.parametrize("currency", ["usd", "JPY", "eur"])
+def test_a_supported_currency_in_any_case_is_answered(currency: str) -> None:
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    answer = admin.get("/api/v1/console/revenue", {"currency": currency})
+    assert answer.status_code == 200 and answer.json()["currency"] == currency.lower()
+
+
+def test_a_bad_currency_from_someone_not_admin_is_still_a_404() -> None:
+    assert signed_in(UserFactory()).get("/api/v1/console/revenue", {"currency": "xyz"}).status_code == 404
