@@ -17,6 +17,7 @@ from frontend.decorators import platform_admin_required
 from frontend.downloads import private_file_response
 from frontend.form_text import posted_text
 from marketplace.errors import DomainError, NotFound
+from marketplace.money import LISTING_CURRENCIES
 from marketplace.schemas import MAX_ID
 from payments import disputes as services
 from payments import selectors
@@ -41,7 +42,8 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
         status = ""
     reason = request.GET.get("reason") or ""
     reason = reason if reason in REASONS else ""
-    currency = (request.GET.get("currency") or "").lower()[:3]
+    currency = (request.GET.get("currency") or "").strip().lower()
+    currency = currency if currency in LISTING_CURRENCIES else ""  # ignored like an unknown status
     try:
         seller_id = int(request.GET["seller"]) if request.GET.get("seller") else None
     except ValueError:

@@ -14,7 +14,7 @@ from ninja import File, Form, Router, Status, UploadedFile
 from ninja.security import SessionAuth
 
 from marketplace.errors import InvalidInput, PermissionDenied
-from marketplace.money import format_money
+from marketplace.money import LISTING_CURRENCIES, format_money
 from marketplace.roles import is_platform_admin
 from marketplace.schemas import Id, errors
 from payments import disputes as services
@@ -111,6 +111,11 @@ def console_disputes(
         raise InvalidInput(f"Unknown status: {status}.", code="invalid_status")
     if reason and reason not in REASONS:  # a misspelt reason answered "no disputes"
         raise InvalidInput(f"Unknown reason: {reason}.", code="invalid_reason")
+    if currency and currency.lower() not in LISTING_CURRENCIES:  # `xyz` answered "no disputes" too
+        supported = ", ".join(LISTING_CURRENCIES)
+        raise InvalidInput(
+            f"Unknown currency: {currency}. currency must be one of {supported}.", code="invalid_currency"
+        )
     qs = selectors.disputes_for_console(status=status, reason=reason, seller_id=seller_id, currency=currency)
     return [console_dispute_out(d) for d in qs.prefetch_related("files")[:200]]
 

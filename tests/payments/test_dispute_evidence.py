@@ -189,6 +189,21 @@ def test_the_queue_refuses_an_unknown_reason_rather_than_answering_no_disputes(s
     assert status == 422 and body["error"]["message"] == "Unknown reason: fraudlent."
 
 
+def test_the_queue_refuses_an_unknown_currency_rather_than_answering_no_disputes(sandbox: Any) -> None:
+    """`currency=xyz` answered [] (and the page showed an empty queue filtered on it), as if no
+    payment in it were disputed; an upper-case code is the same currency."""
+    _opened(sandbox, "jpy")
+    admin = signed_in(make_platform_admin())
+    assert [d["currency"] for d in _json(admin, "get", "/api/v1/console/disputes?currency=JPY")[1]] == ["jpy"]
+
+    status, body = _json(admin, "get", "/api/v1/console/disputes?currency=xyz")
+
+    assert status == 422 and body["error"]["code"] == "invalid_currency"
+    assert body["error"]["message"].startswith("Unknown currency: xyz. currency must be one of usd,")
+    page = admin.get("/console/disputes/", {"currency": "jpx"}).content.decode()
+    assert 'data-testid="dispute-row"' in page and 'value="jpx"' not in page  # ignored, like an unknown status
+
+
 def test_accepting_asks_for_a_confirmation_and_loses_the_dispute(sandbox: Any) -> None:
     _, _, dispute = _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
