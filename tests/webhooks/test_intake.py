@@ -136,6 +136,10 @@ def test_each_endpoint_verifies_with_its_own_secrets(client: Client) -> None:
         b'{"id": "evt_1", "type": "x", "created": 1180591620717411303424, "data": {}}',
         b'{"id": "evt_1", "type": "x", "created": 253402300800, "data": {}}',
         b'{"id": "evt_1", "type": "x", "created": -1, "data": {}}',
+        # Were a 503 "retry later" for ever (no database stores NaN in JSON) and a 500 (too deep to parse).
+        b'{"id": "evt_1", "type": "x", "created": 1, "data": {"amount": NaN}}',
+        b'{"id": "evt_1", "type": "x", "created": 1, "data": {"amount": -Infinity}}',
+        b'{"id": "evt_1", "type": "x", "created": 1, "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     ],
 )
 def test_a_valid_signature_over_a_malformed_event_is_a_400(client: Client, body: bytes) -> None:
@@ -240,3 +244,21 @@ def test_an_event_type_nobody_handles_is_stored_and_ignored(client: Client) -> N
     assert post(client, body, header).status_code == 200
     row = WebhookEvent.objects.get(pk=event["id"])
     assert row.status == "ignored" and row.ignored_reason == "no handler for this event type"
+
+
+@pytest.mark.parametrize("odd", ["a\u0000b", "a\ud800b"])
+def test_a_signed_event_with_a_nul_or_lone_surrogate_in_its_data_is_stored_and_processed(
+    client: Client, django_capture_on_commit_callbacks, odd: str
+) -> None:
+    """A customer's name or a metadata value with `\\u0000` in it: Postgres' jsonb refuses it, and the
+    intake answered 503 "retry later", for an event that no retry could ever store (Stripe retries
+    for three days, then may disable the endpoint). It is stored with U+FFFD in its place."""
+    event = make_event(obj={"id": "cus_1", "object": "customer", "name": odd, "metadata": {odd: odd}})
+    body, header = signed(event)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, body, header)
+    assert response.status_code == 200
+    row = WebhookEvent.objects.get(pk=event["id"])
+    assert row.payload["data"]["object"]["name"] == "a\ufffdb"
+    assert row.payload["data"]["object"]["metadata"] == {"a\ufffdb": "a\ufffdb"}
+    assert row.status == "processed" and effects(event["id"]) == 1
