@@ -63,6 +63,9 @@ def test_a_consistent_world_reconciles_with_no_differences_and_reruns_the_same(s
     out = StringIO()
     call_command("reconcile", stdout=out)
     assert out.getvalue().strip().endswith(": 0 differences")
+    out = StringIO()
+    call_command("reconcile", "--account", "platform", stdout=out)  # "1 accounts" read as a typo
+    assert " of 1 account against the ledger: 0 differences" in out.getvalue()
 
 
 def test_a_corrupted_ledger_row_is_found_with_its_stripe_object_and_order_then_clears(sandbox: Any) -> None:
@@ -83,7 +86,7 @@ def test_a_corrupted_ledger_row_is_found_with_its_stripe_object_and_order_then_c
     out = StringIO()
     with pytest.raises(SystemExit) as exc:
         call_command("reconcile", stdout=out)
-    assert exc.value.code == 1 and out.getvalue().strip().endswith(": 1 differences")
+    assert exc.value.code == 1 and out.getvalue().strip().endswith(": 1 difference")
     diff = ReconciliationDifference.objects.get()
     assert (diff.key, diff.kind, diff.stripe_account, diff.currency) == (
         charge,
