@@ -293,6 +293,37 @@ def test_two_files_of_one_kind_are_reassigned_by_the_admin_and_then_submitted(sa
     assert_ledger_equals_stripe()
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_more_files_than_kinds_of_proof_can_be_kept_out_of_the_evidence(sandbox: Any, currency: str) -> None:
+    """Stripe takes one file per kind, and there are five kinds: a seller who sent six photos left the
+    evidence unsendable (every save refused: two files of one kind), and no file could be removed,
+    so the dispute was lost by its deadline. A file can now be kept here, not sent."""
+    seller, _, dispute = _opened(sandbox, currency)
+    seller_client = signed_in(seller.user)
+    admin = signed_in(make_platform_admin())
+    page, console = f"/console/disputes/{dispute.pk}", f"/api/v1/console/disputes/{dispute.pk}"
+    kinds = ["receipt", "customer_communication", "shipping_documentation", "refund_policy", "uncategorized_file"]
+    for n, kind in enumerate([*kinds, "uncategorized_file"]):
+        photo = SimpleUploadedFile(f"photo{n}.png", PNG, content_type="image/png")
+        upload = {"file": photo, "evidence_field": kind}
+        assert seller_client.post(f"/api/v1/seller/disputes/{dispute.pk}/files", upload).status_code == 201
+    *_, extra = DisputeFile.objects.order_by("pk")
+
+    detail = admin.get(f"{page}/").content.decode()
+    assert "(Seller, Other proof)" in detail and "uncategorized_file)" not in detail  # Stripe's names are not shown
+    r = admin.post(f"{page}/files/{extra.pk}/field/", {"evidence_field": "not_sent"}, follow=True)
+    assert "photo5.png is kept here and not sent to the bank." in r.content.decode()
+    assert "(Seller, Not sent to the bank)" in r.content.decode()
+
+    status, body = _json(admin, "post", f"{console}/submit")
+    assert status == 200 and body["submission_count"] == 1, body
+    at_stripe = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    assert all(getattr(at_stripe.evidence, kind) for kind in kinds)
+    assert not DisputeFile.objects.get(pk=extra.pk).stripe_file_id  # never uploaded to Stripe
+    assert len(_stripe().v1.files.list(params={"purpose": "dispute_evidence"}).data) == 5
+    assert_ledger_equals_stripe()
+
+
 def test_a_closed_dispute_keeps_its_files_where_they_are(sandbox: Any) -> None:
     seller, _, dispute = _opened(sandbox, "jpy")
     proof = SimpleUploadedFile("r.pdf", PDF, content_type="application/pdf")
