@@ -117,6 +117,29 @@ class ApiCsrfMiddleware:
         )
 
 
+class ApiMethodNotAllowedMiddleware:
+    """A method an API path does not take answers 405 in the API's error shape, with its `Allow`.
+
+    ninja answers it itself, as a bare text/html "Method not allowed": the one answer of the API a
+    client could not read as `{"error": {"code", "message"}}`."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or not request.path.startswith(API_PREFIX):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        allowed = ", ".join(sorted(m.strip() for m in response.get("Allow", "").split(",") if m.strip()))
+        message = f"This endpoint does not take {request.method}; it takes {allowed or 'other methods'}."
+        answer = JsonResponse({"error": {"code": "method_not_allowed", "message": message}}, status=405)
+        if allowed:
+            answer["Allow"] = allowed
+        return answer
+
+
 class PlatformAdminMfaMiddleware:
     """In production, a platform admin without an authenticator app cannot use the console."""
 
