@@ -18,6 +18,7 @@ from marketplace.roles import is_platform_admin
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 API_PREFIX = "/api/"
 CONSOLE_PREFIXES = ("/console/", "/django-admin/")
+CONSOLE_API_PREFIX = "/api/v1/console/"
 
 
 NUL = "\x00"
@@ -141,21 +142,29 @@ class ApiMethodNotAllowedMiddleware:
 
 
 class PlatformAdminMfaMiddleware:
-    """In production, a platform admin without an authenticator app cannot use the console."""
+    """In production, a platform admin without an authenticator app cannot use the console: neither
+    its pages (sent to set one up) nor its API, `/api/v1/console/` (a 403 saying so), which answered
+    with the password alone, so a stolen one could accept disputes and read revenue there."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        page = request.path.startswith(CONSOLE_PREFIXES)
         if (
             settings.PLATFORM_ADMIN_REQUIRE_MFA
-            and request.path.startswith(CONSOLE_PREFIXES)
+            and (page or request.path.startswith(CONSOLE_API_PREFIX))
             and is_platform_admin(request.user)
             and not _has_totp(request.user)
         ):
-            messages.warning(request, "Platform admins must set up an authenticator app before using the console.")
+            if not page:
+                return JsonResponse({"error": {"code": "mfa_required", "message": MFA_REQUIRED}}, status=403)
+            messages.warning(request, MFA_REQUIRED)
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+MFA_REQUIRED = "Platform admins must set up an authenticator app before using the console."
 
 
 def _has_totp(user: Any) -> bool:

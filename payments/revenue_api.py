@@ -34,13 +34,14 @@ class RevenueOut(Schema):
     net_revenue: int
 
 
-@router.get("/console/revenue", response={200: RevenueOut, **errors(404)}, url_name="console_revenue")
+@router.get("/console/revenue", response={200: RevenueOut, **errors(403, 404)}, url_name="console_revenue")
 def revenue(request: HttpRequest, month: str = "", currency: str = "usd") -> RevenueOut:
     """Amounts in minor units; `month` YYYY-MM (UTC; the current one when left out). A bad month
     or currency is a 422 (documented for every operation with parameters), after the admin check so
     that to anyone else the operation still does not exist. A currency the marketplace does not sell
     in (`xyz`) answered a month of zeros, which reads as "nothing earned": it is a 422 naming
-    `currency` in `error.fields`, as ninja's own validation answers."""
+    `currency` in `error.fields`, as ninja's own validation answers. 403 `mfa_required`: an admin
+    without an authenticator app where the console requires one (`PlatformAdminMfaMiddleware`)."""
     if not is_platform_admin(request.user):
         raise NotFound("Not found.")
     now = datetime.now(tz=UTC)
