@@ -70,6 +70,7 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
         "seller_id": seller_id,
         "statuses": DisputeStatus.choices,
         "reasons": sorted(REASONS),
+        "currencies": LISTING_CURRENCIES,  # a choice, as status and reason are: a typed "XYZ" showed nothing
         "sellers": Seller.objects.filter(disputes__isnull=False).distinct().order_by("shop_name"),
     }
     return render(request, "console/disputes.html", context)

@@ -202,6 +202,8 @@ def test_the_queue_refuses_an_unknown_currency_rather_than_answering_no_disputes
     assert body["error"]["message"].startswith("Unknown currency: xyz. currency must be one of usd,")
     page = admin.get("/console/disputes/", {"currency": "jpx"}).content.decode()
     assert 'data-testid="dispute-row"' in page and 'value="jpx"' not in page  # ignored, like an unknown status
+    assert '<option value="jpy" >JPY</option>' in page  # a choice of the currencies sold in, none chosen
+    assert '<option value="jpy" selected>JPY</option>' in admin.get("/console/disputes/?currency=JPY").content.decode()
 
 
 def test_accepting_asks_for_a_confirmation_and_loses_the_dispute(sandbox: Any) -> None:
