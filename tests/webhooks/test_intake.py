@@ -262,3 +262,32 @@ def test_a_signed_event_with_a_nul_or_lone_surrogate_in_its_data_is_stored_and_p
     assert row.payload["data"]["object"]["name"] == "a\ufffdb"
     assert row.payload["data"]["object"]["metadata"] == {"a\ufffdb": "a\ufffdb"}
     assert row.status == "processed" and effects(event["id"]) == 1
+
+
+@pytest.mark.parametrize("configured", [[PLATFORM_SECRET, ""], [PLATFORM_SECRET, " "], ["", PLATFORM_SECRET]])
+def test_a_blank_secret_in_the_list_signs_nothing(client: Client, settings, configured: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """`STRIPE_WEBHOOK_SECRETS=whsec_new,whsec_old,` (a trailing comma while rotating) put "" in the
+    list, and an HMAC keyed with "" is one anybody can compute: forged events got in."""
+    settings.STRIPE_WEBHOOK_SECRETS = configured
+    event = make_event()
+    for forged_with in ("", " "):
+        body, header = signed(event, forged_with)
+        assert post(client, body, header).status_code == 400
+    assert not WebhookEvent.objects.exists()
+    body, header = signed(event, PLATFORM_SECRET)
+    assert post(client, body, header).status_code == 200
+
+
+def test_secrets_listed_with_spaces_after_the_commas_still_verify(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    """`whsec_new, whsec_old` kept " whsec_old", which matched nothing: during a rotation every event
+    still signed with the old secret was refused."""
+    settings.STRIPE_WEBHOOK_SECRETS = ["whsec_new", f" {PLATFORM_SECRET} "]
+    body, header = signed(make_event(), PLATFORM_SECRET)
+    assert post(client, body, header).status_code == 200
+
+
+def test_only_blank_secrets_is_no_secret(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.STRIPE_WEBHOOK_SECRETS = [" "]
+    body, header = signed(make_event(), " ")
+    response = post(client, body, header)
+    assert response.status_code == 400 and "no webhook secret is configured" in response.json()["error"]["message"]
