@@ -229,3 +229,23 @@ def test_a_supported_currency_in_any_case_is_answered(currency: str) -> None:
 
 def test_a_bad_currency_from_someone_not_admin_is_still_a_404() -> None:
     assert signed_in(UserFactory()).get("/api/v1/console/revenue", {"currency": "xyz"}).status_code == 404
+
+
+def test_a_currency_the_ledger_holds_is_answered_though_nobody_lists_in_it() -> None:
+    """The revenue page shows every currency of the ledger (a fee Stripe settled in CHF, say); the API
+    answers for it too rather than refusing a currency the page shows."""
+    ledger_post(
+        source_id="fee_chf",
+        kind="application_fee",
+        description="fee",
+        legs=[
+            Leg(account=stripe_balance(""), amount=700, currency="chf"),
+            Leg(account=APPLICATION_FEES, amount=-700, currency="chf"),
+        ],
+        occurred_at=timezone.now(),
+    )
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    assert 'data-currency="chf"' in admin.get("/console/revenue/").content.decode()
+    answer = admin.get("/api/v1/console/revenue", {"currency": "CHF"})
+    assert answer.status_code == 200 and answer.json()["application_fees"] == 700
+    assert admin.get("/api/v1/console/revenue", {"currency": "sek"}).status_code == 422
