@@ -372,3 +372,36 @@ def test_evidence_as_long_as_the_text_area_allows_with_line_breaks_is_saved(sand
     r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", form, follow=True)
     assert "Draft saved at Stripe" in r.content.decode()
     assert Dispute.objects.get().evidence["product_description"] == typed.strip()
+
+
+def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
+    django_assert_max_num_queries: Any,
+) -> None:
+    """The queue answered the 200 soonest and no way to the rest: a platform with 201 open disputes
+    never saw the one due last through the API. `page` pages it, 200 at a time."""
+    from tests.catalog.factories import SellerFactory
+
+    seller, now = SellerFactory(), timezone.now()
+    Dispute.objects.bulk_create(
+        Dispute(
+            stripe_id=f"dp_{n}",
+            stripe_charge_id=f"ch_{n}",
+            seller=seller,
+            amount=1_000,
+            currency="usd",
+            reason="fraudulent",
+            status="needs_response",
+            due_by=now + timedelta(days=1, minutes=n),
+            stripe_created_at=now,
+        )
+        for n in range(201)
+    )
+    admin = signed_in(make_platform_admin())
+    with django_assert_max_num_queries(12):
+        status, first = _json(admin, "get", "/api/v1/console/disputes")
+    assert status == 200 and len(first) == 200 and first[0]["stripe_id"] == "dp_0"
+    status, second = _json(admin, "get", "/api/v1/console/disputes?page=2")
+    assert status == 200 and [d["stripe_id"] for d in second] == ["dp_200"]
+    assert _json(admin, "get", "/api/v1/console/disputes?page=3") == (200, [])
+    for bad in ("0", "-1", "abc", "99999999999999999999"):
+        assert _json(admin, "get", f"/api/v1/console/disputes?page={bad}")[0] == 422
