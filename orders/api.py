@@ -288,12 +288,14 @@ def _made_by(refund: Refund, payload: SellerRefundIn) -> bool:
     """Could this body have made `refund` (the one its Idempotency-Key names)? A key reused for another
     refund got the first one back with a 201, and the client took the second for made; Stripe answers
     such a reuse with an error. What the row keeps is compared: the amount when one is sent, the
-    reason, the lines when sent, restocking (a body without an amount cannot be told from one that
-    named the amount it came to)."""
+    reason, the lines when sent, restocking when it took units (a body without an amount cannot be
+    told from one that named the amount it came to)."""
     rows = list(refund.order_lines.all())
     if payload.amount is not None and payload.amount != refund.amount:
         return False
-    if payload.reason != refund.reason or payload.restock != any(row.restock for row in rows):
+    if payload.reason != refund.reason:
+        return False
+    if rows and payload.restock != any(row.restock for row in rows):  # no units taken: nothing says
         return False
     if payload.lines is not None:
         sent: dict[int, int] = {}
