@@ -322,3 +322,17 @@ def test_one_idempotency_key_sent_with_another_refund_is_a_409_not_the_first_ref
     assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
     assert [(r["amount"], r["status"]) for r in stripe_refunds(order)] == [(100, "succeeded")]
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.django_db
+def test_a_retried_restocking_refund_that_found_no_units_left_is_the_same_refund(sandbox: Any) -> None:
+    """ "Restock" with every unit refunded already takes no units: the retry is still the same body."""
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    seller = _client(order.seller.user)
+    lines = [{"line_id": line.pk, "quantity": line.quantity} for line in order.lines.all()]
+    assert _refund_api(seller, order, {"amount": 100, "lines": lines, "reason": "units"}, None).status_code == 201
+    body = {"reason": "the rest", "restock": True}
+    first = _refund_api(seller, order, body, "rest-1")
+    again = _refund_api(seller, order, body, "rest-1")
+    assert (first.status_code, again.status_code) == (201, 201), again.content
+    assert first.json()["id"] == again.json()["id"] and first.json()["amount"] == 9_900
