@@ -78,6 +78,25 @@ class StoreResult:
 # --- Intake ---------------------------------------------------------------------------------------
 
 
+# Stripe's events nest a dozen levels at most (an object with expanded ones). Deeper JSON parses here,
+# then fails what reads it again deeper in a stack with a RecursionError, a 500: the NUL replacement
+# below, the console's event page decoding the stored payload.
+MAX_EVENT_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deep `value` nests (1: a scalar), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -93,6 +112,8 @@ def parse_event(body: bytes) -> dict[str, Any]:
         raise MalformedEvent("body is not UTF-8 JSON") from exc
     if not isinstance(payload, dict):
         raise MalformedEvent("body is not a JSON object")
+    if _depth(payload) > MAX_EVENT_DEPTH:
+        raise MalformedEvent(f"event is nested deeper than {MAX_EVENT_DEPTH} levels")
     if payload.get("object", "event") != "event":
         raise MalformedEvent("body is not an event")
     event_id, event_type, created = payload.get("id"), payload.get("type"), payload.get("created")

@@ -291,3 +291,21 @@ def test_only_blank_secrets_is_no_secret(client: Client, settings) -> None:  # t
     body, header = signed(make_event(), " ")
     response = post(client, body, header)
     assert response.status_code == 400 and "no webhook secret is configured" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("inside", [b'"\\u0000"', b'"x"'])
+def test_a_deeply_nested_event_is_a_400_not_a_500(client: Client, inside: bytes) -> None:
+    """Parsed fine (under Python's nesting limit), then read again deeper in the stack: the NUL's
+    replacement at once, the event's console page (decoding the stored payload) later. A
+    RecursionError, a 500; Stripe's events nest a dozen levels."""
+    depth = 600
+    body = (
+        b'{"id": "evt_deep", "object": "event", "type": "x.y", "created": 1, "livemode": false, "data": '
+        + b'{"a": ' * depth
+        + inside
+        + b"}" * depth
+        + b"}"
+    )
+    response = post(client, body, sign(body))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_event"
+    assert not WebhookEvent.objects.exists()
