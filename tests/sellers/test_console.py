@@ -142,3 +142,17 @@ def test_the_pause_form_says_the_seller_reads_the_reason(sandbox: Any, admin_cli
         '<label for="unpause-reason">Reason for unpausing (for the history below; the seller does not see it)</label>'
         in page.content.decode()
     )
+
+
+def test_unpausing_a_shop_stripe_still_restricts_says_it_cannot_sell_yet(sandbox: Any, admin_client: Client) -> None:
+    """ "Restricted Shop is unpaused." read as "it sells again", while Stripe still kept its charges off
+    and its listings stayed hidden."""
+    active, restricted, _ = _three_sellers(sandbox)
+    for seller in (active, restricted):
+        admin_client.post(f"/console/sellers/{seller.pk}/pause/", {"reason": "Checking"})
+    page = admin_client.post(f"/console/sellers/{restricted.pk}/unpause/", {"reason": "Done"}, follow=True)
+    text = page.content.decode()
+    assert "Restricted Shop is unpaused, but cannot sell yet (status: Restricted)." in text
+    assert "Its listings stay hidden until Stripe lets it take payments again." in text
+    page = admin_client.post(f"/console/sellers/{active.pk}/unpause/", {"reason": "Done"}, follow=True)
+    assert "Active Shop is unpaused: its listings are shown again." in page.content.decode()
