@@ -118,6 +118,8 @@ class EventIdConverter:
             raise ValueError("not an encoded event id") from exc
         if not decoded or self.to_url(decoded) != value:  # one address per id: no padding, no variants
             raise ValueError("not an encoded event id")
+        if "\x00" in decoded:  # no row can hold it, and Postgres refuses it in the query (a 500)
+            raise ValueError("no event id holds a NUL")
         return decoded
 
     def to_url(self, value: str) -> str:
