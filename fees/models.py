@@ -16,6 +16,12 @@ from django.db.models import Q
 MAX_BASIS_POINTS = 10_000
 
 
+def percent_label(basis_points: int) -> str:
+    """1000 -> "10 %", 290 -> "2.9 %", 5 -> "0.05 %" (for people)."""
+    whole, rest = divmod(basis_points, 100)
+    return f"{whole}.{rest:02d}".rstrip("0").rstrip(".") + " %"
+
+
 class FeeRule(models.Model):
     currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217.")
     seller = models.ForeignKey(
@@ -71,9 +77,7 @@ class FeeRule(models.Model):
 
     @property
     def percent_label(self) -> str:
-        """1000 -> "10 %", 290 -> "2.9 %", 5 -> "0.05 %" (for people)."""
-        whole, rest = divmod(self.basis_points, 100)
-        return f"{whole}.{rest:02d}".rstrip("0").rstrip(".") + " %"
+        return percent_label(self.basis_points)
 
     @property
     def scope_label(self) -> str:

@@ -17,6 +17,7 @@ from frontend.decorators import platform_admin_required
 from frontend.downloads import private_file_response
 from frontend.form_text import posted_text
 from marketplace.errors import DomainError, NotFound
+from marketplace.money import LISTING_CURRENCIES
 from marketplace.schemas import MAX_ID
 from payments import disputes as services
 from payments import selectors
@@ -41,7 +42,8 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
         status = ""
     reason = request.GET.get("reason") or ""
     reason = reason if reason in REASONS else ""
-    currency = (request.GET.get("currency") or "").lower()[:3]
+    currency = (request.GET.get("currency") or "").strip().lower()
+    currency = currency if currency in LISTING_CURRENCIES else ""  # ignored like an unknown status
     try:
         seller_id = int(request.GET["seller"]) if request.GET.get("seller") else None
     except ValueError:
@@ -68,6 +70,7 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
         "seller_id": seller_id,
         "statuses": DisputeStatus.choices,
         "reasons": sorted(REASONS),
+        "currencies": LISTING_CURRENCIES,  # a choice, as status and reason are: a typed "XYZ" showed nothing
         "sellers": Seller.objects.filter(disputes__isnull=False).distinct().order_by("shop_name"),
     }
     return render(request, "console/disputes.html", context)
@@ -79,6 +82,9 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
     dispute = _dispute(dispute_id)
     order = dispute.order
     files = list(dispute.files.all())
+    for f in files:  # the kind in words: Stripe's field names ("uncategorized_file") mean nothing to people
+        f.kind_label = services.FILE_KINDS.get(f.evidence_field, f.evidence_field)  # type: ignore[attr-defined]
+    sent = [f for f in files if f.evidence_field != services.NOT_SENT]
     evidence = dict(dispute.evidence)
     # Suggestions for a draft only: once submitted or closed, the page lists what the bank got, and the
     # order's details it suggests were shown there as sent when they never were.
@@ -99,9 +105,10 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
         "payment": dispute.payment,
         "reason_text": services.reason_text(dispute.reason),
         "days_left": selectors.days_left(dispute),
-        "complete": selectors.evidence_completeness(dispute, file_count=len(files)),
+        "complete": selectors.evidence_completeness(dispute, file_count=len(sent)),
         "fields": fields,
         "file_fields": services.EVIDENCE_FILE_FIELDS,
+        "file_kinds": services.FILE_KINDS,
         "seller_files": [f for f in files if f.side == DisputeFileSide.SELLER],
         "admin_files": [f for f in files if f.side == DisputeFileSide.ADMIN],
         "answerable": dispute.is_answerable,
@@ -173,8 +180,11 @@ def console_dispute_file_field(request: HttpRequest, dispute_id: int, file_id: i
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        label = services.EVIDENCE_FILE_FIELDS[upload.evidence_field]
-        messages.success(request, f"{upload.filename} now goes to the bank as “{label}”.")
+        if upload.evidence_field == services.NOT_SENT:
+            messages.success(request, f"{upload.filename} is kept here and not sent to the bank.")
+        else:
+            label = services.FILE_KINDS[upload.evidence_field]
+            messages.success(request, f"{upload.filename} now goes to the bank as “{label}”.")
     return redirect("console_dispute_detail", dispute_id=dispute.pk)
 
 

@@ -6,14 +6,17 @@ processing failed on the database. Any event can be replayed, a stuck one includ
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, register_converter
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_GET, require_POST
 
@@ -92,8 +95,43 @@ def console_event_replay(request: HttpRequest, event_id: str) -> HttpResponse:
     return redirect("console_event_detail", event_id=event.pk)
 
 
+class EventIdConverter:
+    """An event id as one clean path segment, whatever characters it holds.
+
+    Stripe's ids are `evt_` and letters and digits, and go in the URL as they are. The inbox stores
+    any printable id under 255 characters (and kept older rows from before that check), and `str`
+    could not put a `/` in a URL at all (the whole log was a 500), while `.`, `..`, `?`, `#` or `%`
+    made links a browser resolves or cuts elsewhere. Those ids go as `~` and their UTF-8 in
+    unpadded base64url: only letters, digits, `-` and `_`, so no segment is ever a path trick, and
+    the view still looks the decoded id up as an exact primary key."""
+
+    regex = r"~?[A-Za-z0-9_-]+"
+    _PLAIN = re.compile(r"[A-Za-z0-9_-]+")
+
+    def to_python(self, value: str) -> str:
+        if not value.startswith("~"):
+            return value
+        encoded = value[1:]
+        try:
+            decoded = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+            raise ValueError("not an encoded event id") from exc
+        if not decoded or self.to_url(decoded) != value:  # one address per id: no padding, no variants
+            raise ValueError("not an encoded event id")
+        if "\x00" in decoded:  # no row can hold it, and Postgres refuses it in the query (a 500)
+            raise ValueError("no event id holds a NUL")
+        return decoded
+
+    def to_url(self, value: str) -> str:
+        if self._PLAIN.fullmatch(value):
+            return value
+        return "~" + base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+register_converter(EventIdConverter, "event_id")
+
 urlpatterns = [
     path("console/events/", console_events, name="console_events"),
-    path("console/events/<str:event_id>/", console_event_detail, name="console_event_detail"),
-    path("console/events/<str:event_id>/replay/", console_event_replay, name="console_event_replay"),
+    path("console/events/<event_id:event_id>/", console_event_detail, name="console_event_detail"),
+    path("console/events/<event_id:event_id>/replay/", console_event_replay, name="console_event_replay"),
 ]

@@ -102,10 +102,22 @@ def _moderate(request: HttpRequest, seller_id: int, *, pause: bool) -> HttpRespo
             messages.success(request, f"{seller.shop_name} is paused: its listings are hidden.")
         else:
             services.seller_unpause(seller=seller, actor=request.user, reason=form.cleaned_data["reason"])
-            messages.success(request, f"{seller.shop_name} is unpaused.")
+            _said_unpaused(request, seller)
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("console_seller_detail", seller_id=seller.pk)
+
+
+def _said_unpaused(request: HttpRequest, seller: Seller) -> None:
+    """ "X is unpaused." read as "it sells again" even when Stripe still kept its charges off."""
+    if selectors.seller_can_sell(seller):
+        messages.success(request, f"{seller.shop_name} is unpaused: its listings are shown again.")
+    else:
+        messages.warning(
+            request,
+            f"{seller.shop_name} is unpaused, but cannot sell yet (status: {seller.get_status_display()}). "
+            "Its listings stay hidden until Stripe lets it take payments again.",
+        )
 
 
 @platform_admin_required

@@ -18,6 +18,7 @@ from marketplace.roles import is_platform_admin
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 API_PREFIX = "/api/"
 CONSOLE_PREFIXES = ("/console/", "/django-admin/")
+CONSOLE_API_PREFIX = "/api/v1/console/"
 
 
 NUL = "\x00"
@@ -117,22 +118,53 @@ class ApiCsrfMiddleware:
         )
 
 
-class PlatformAdminMfaMiddleware:
-    """In production, a platform admin without an authenticator app cannot use the console."""
+class ApiMethodNotAllowedMiddleware:
+    """A method an API path does not take answers 405 in the API's error shape, with its `Allow`.
+
+    ninja answers it itself, as a bare text/html "Method not allowed": the one answer of the API a
+    client could not read as `{"error": {"code", "message"}}`."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or not request.path.startswith(API_PREFIX):
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        allowed = ", ".join(sorted(m.strip() for m in response.get("Allow", "").split(",") if m.strip()))
+        message = f"This endpoint does not take {request.method}; it takes {allowed or 'other methods'}."
+        answer = JsonResponse({"error": {"code": "method_not_allowed", "message": message}}, status=405)
+        if allowed:
+            answer["Allow"] = allowed
+        return answer
+
+
+class PlatformAdminMfaMiddleware:
+    """In production, a platform admin without an authenticator app cannot use the console: neither
+    its pages (sent to set one up) nor its API, `/api/v1/console/` (a 403 saying so), which answered
+    with the password alone, so a stolen one could accept disputes and read revenue there."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        page = request.path.startswith(CONSOLE_PREFIXES)
         if (
             settings.PLATFORM_ADMIN_REQUIRE_MFA
-            and request.path.startswith(CONSOLE_PREFIXES)
+            and (page or request.path.startswith(CONSOLE_API_PREFIX))
             and is_platform_admin(request.user)
             and not _has_totp(request.user)
         ):
-            messages.warning(request, "Platform admins must set up an authenticator app before using the console.")
+            if not page:
+                return JsonResponse({"error": {"code": "mfa_required", "message": MFA_REQUIRED}}, status=403)
+            messages.warning(request, MFA_REQUIRED)
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+
+MFA_REQUIRED = "Platform admins must set up an authenticator app before using the console."
 
 
 def _has_totp(user: Any) -> bool:

@@ -231,8 +231,9 @@ def seller_refund_request_decline(request: HttpRequest, request_id: int, payload
 IDEMPOTENCY_KEY_DOC = (
     "Optional. Any string of up to 80 printable ASCII characters naming this refund, e.g. a UUID. "
     "The same key on the same order returns the refund the first request made (201, the same refund, "
-    "as it is now) instead of making another, whatever the body says: a retry after a timeout or a "
-    "double click makes one refund and one Stripe refund. Without it, every request is a new refund."
+    "as it is now) instead of making another: a retry after a timeout or a double click makes one "
+    "refund and one Stripe refund. The same key with another amount, reason, lines or restock is a "
+    "409 `idempotency_key_reused`: use a new key for a new refund. Without it, every request is a new refund."
 )
 
 
@@ -276,7 +277,36 @@ def seller_order_refund(
         restock=payload.restock,
         token=_idempotency_token(idempotency_key),
     )
+    if idempotency_key and not _made_by(refund, payload):
+        shown = format_money(refund.amount, refund.currency)
+        raise Conflict(
+            f"This Idempotency-Key already made refund {refund.pk} of {shown} on this order, with other "
+            "details: send a new key for a new refund.",
+            code="idempotency_key_reused",
+        )
     return Status(201, refund_out(refused(refund)))
+
+
+def _made_by(refund: Refund, payload: SellerRefundIn) -> bool:
+    """Could this body have made `refund` (the one its Idempotency-Key names)? A key reused for another
+    refund got the first one back with a 201, and the client took the second for made; Stripe answers
+    such a reuse with an error. What the row keeps is compared: the amount when one is sent, the
+    reason, the lines when sent, restocking when it took units (a body without an amount cannot be
+    told from one that named the amount it came to)."""
+    rows = list(refund.order_lines.all())
+    if payload.amount is not None and payload.amount != refund.amount:
+        return False
+    if payload.reason != refund.reason:
+        return False
+    if rows and payload.restock != any(row.restock for row in rows):  # no units taken: nothing says
+        return False
+    if payload.lines is not None:
+        sent: dict[int, int] = {}
+        for line in payload.lines:
+            sent[line.line_id] = sent.get(line.line_id, 0) + line.quantity
+        if sent != {row.line_id: row.quantity for row in rows}:
+            return False
+    return True
 
 
 @router.get("/seller/orders", response={200: list[OrderOut], **errors(404)}, url_name="seller_orders")

@@ -65,6 +65,11 @@ EVIDENCE_FILE_FIELDS: dict[str, str] = {
     "refund_policy": "Refund policy",
     "uncategorized_file": "Other proof",
 }
+# Not a field of Stripe's: a file the admin keeps out of the evidence. Stripe takes one file per kind
+# and there are five kinds, so a sixth file (a seller's extra photos) blocked every save, and files
+# cannot be deleted (they are what the seller sent).
+NOT_SENT = "not_sent"
+FILE_KINDS: dict[str, str] = {**EVIDENCE_FILE_FIELDS, NOT_SENT: "Not sent to the bank"}
 EVIDENCE_TEXT_MAX = 20_000  # per field; Stripe's limit is 150,000 characters over all fields
 MAX_FILE_BYTES = 4 * 1024 * 1024
 FILE_TYPES = {  # first bytes -> content type (its extension: `models.DISPUTE_FILE_EXTENSIONS`)
@@ -307,11 +312,11 @@ def _file_evidence(dispute: Dispute) -> dict[str, str]:
     """Upload the dispute's files Stripe does not have yet (each once) and map them to their evidence
     fields. Stripe takes one file per field: two files on one field are refused with a sentence."""
     by_field: dict[str, DisputeFile] = {}
-    for upload in dispute.files.all():
+    for upload in dispute.files.exclude(evidence_field=NOT_SENT):
         if upload.evidence_field in by_field:
             raise InvalidInput(
                 f"Two files are set as “{EVIDENCE_FILE_FIELDS[upload.evidence_field]}”; Stripe takes one file "
-                "per kind of proof. Choose another kind for one of them.",
+                "per kind of proof. Choose another kind for one of them, or keep one here, not sent.",
                 code="evidence_file_field_taken",
             )
         by_field[upload.evidence_field] = upload
@@ -376,8 +381,9 @@ def dispute_file_add(
 def dispute_file_set_field(*, dispute: Dispute, file_id: int, evidence_field: str) -> DisputeFile:
     """The admin changes which kind of proof a file is (Stripe takes one file per evidence file field).
     A file already at Stripe keeps its `file_...` id: the field is only where it goes when the evidence
-    is sent. Refused after the submission and once the dispute is closed, with a sentence."""
-    if evidence_field not in EVIDENCE_FILE_FIELDS:
+    is sent; `NOT_SENT` keeps it out of the evidence. Refused after the submission and once the
+    dispute is closed, with a sentence."""
+    if evidence_field not in FILE_KINDS:
         raise InvalidInput(f"Unknown kind of proof: {evidence_field}.", code="unknown_evidence_field")
     with transaction.atomic():
         row = _locked(dispute)

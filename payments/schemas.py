@@ -49,7 +49,8 @@ class ConsoleDisputeOut(DisputeOut):
 
 
 class DisputeFileFieldIn(InputSchema):
-    """Which of Stripe's evidence file fields a proof file fills (receipt, shipping_documentation...)."""
+    """Which of Stripe's evidence file fields a proof file fills (receipt, shipping_documentation...), or
+    `not_sent`: kept here, out of the evidence (Stripe takes one file per field)."""
 
     evidence_field: str = Field(max_length=40)
 

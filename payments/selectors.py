@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.errors import NotFound
-from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS
+from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS, NOT_SENT
 from payments.group_recovery import group_dispute_shares, pays_checkout_group
 from payments.models import OPEN_DISPUTE_STATUSES, Dispute, DisputeFile, DisputeFileSide, Payment, Refund, SellerDebt
 from payouts.models import TransferReversal
@@ -25,7 +25,9 @@ def disputes_for_console(
     *, status: str = "", reason: str = "", seller_id: int | None = None, currency: str = ""
 ) -> QuerySet[Dispute]:
     """The admins' queue: open disputes by default (`status="all"`: every one), soonest deadline first."""
-    qs = Dispute.objects.select_related("seller", "order").annotate(file_count=Count("files"))
+    qs = Dispute.objects.select_related("seller", "order").annotate(
+        file_count=Count("files", filter=~Q(files__evidence_field=NOT_SENT))
+    )
     if status == "all":
         pass
     elif status:
@@ -102,8 +104,8 @@ def days_left(dispute: Dispute, *, now: datetime | None = None) -> int | None:
 
 def evidence_completeness(dispute: Dispute, *, file_count: int | None = None) -> tuple[int, int]:
     """How much of the evidence is there: (parts filled, parts counted) over the seller's statement,
-    the admin's text fields and the kinds of proof file."""
-    files = file_count if file_count is not None else dispute.files.count()
+    the admin's text fields and the kinds of proof file (`file_count`: the files that are sent)."""
+    files = file_count if file_count is not None else dispute.files.exclude(evidence_field=NOT_SENT).count()
     filled = bool(dispute.seller_statement) + sum(1 for k in EVIDENCE_TEXT_FIELDS if dispute.evidence.get(k))
     filled += min(files, len(EVIDENCE_FILE_FIELDS))
     return filled, 1 + len(EVIDENCE_TEXT_FIELDS) + len(EVIDENCE_FILE_FIELDS)

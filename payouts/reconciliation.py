@@ -75,9 +75,13 @@ class RunResult:
     @property
     def summary(self) -> str:
         r = self.run
+
+        def counted(n: int, noun: str) -> str:
+            return f"{n} {noun}{'' if n == 1 else 's'}"
+
         return (
-            f"Reconciled {r.stripe_transactions} Stripe balance transactions of {r.accounts} accounts "
-            f"against the ledger: {r.differences} differences"
+            f"Reconciled {counted(r.stripe_transactions, 'Stripe balance transaction')} of "
+            f"{counted(r.accounts, 'account')} against the ledger: {counted(r.differences, 'difference')}"
         )
 
 

@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "marketplace.middleware.ApiCsrfMiddleware",
+    "marketplace.middleware.ApiMethodNotAllowedMiddleware",
     "marketplace.auth_middleware.AuthenticationMiddleware",  # Django's, with the user read with the session
     "marketplace.middleware.RejectUnreadableInputMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -194,7 +194,11 @@ def verify_webhook_signature(payload: bytes, header: str, secrets: Sequence[str]
     """Check `header` against every current secret (rotation keeps two valid at once).
 
     The SDK only refuses timestamps older than `tolerance`; the caller checks the future side.
+    Each secret is read without the blanks around it: settings list them comma-separated, and
+    `whsec_new, whsec_old` kept " whsec_old", which matched nothing, so during a rotation every event
+    still signed with the old secret was refused. A blank entry (a trailing comma) is no secret.
     """
+    secrets = [secret.strip() for secret in secrets if secret and secret.strip()]
     if not secrets:
         raise WebhookSignatureError("no webhook secret is configured")
     try:

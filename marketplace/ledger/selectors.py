@@ -67,6 +67,12 @@ def ledger_balance(*, account: AccountRef, at: datetime | None = None) -> dict[s
     return {currency: sign * total for currency, total in rows}
 
 
+def ledger_has_currency(*, currency: str) -> bool:
+    """Has any money moved in `currency`? What the revenue API asks of a currency nobody sells in,
+    so that one the ledger holds (and the revenue page shows) is never refused."""
+    return LedgerLeg.objects.filter(currency=currency).exists()
+
+
 def ledger_last_movement() -> datetime | None:
     """When the latest leg occurred (None for an empty ledger): one read of the time index's end."""
     last: datetime | None = LedgerLeg.objects.aggregate(last=Max("occurred_at"))["last"]

@@ -21,6 +21,7 @@ import functools
 import json
 import logging
 import random
+import re
 import time
 import traceback
 from collections.abc import Iterable
@@ -77,14 +78,42 @@ class StoreResult:
 # --- Intake ---------------------------------------------------------------------------------------
 
 
+# Stripe's events nest a dozen levels at most (an object with expanded ones). Deeper JSON parses here,
+# then fails what reads it again deeper in a stack with a RecursionError, a 500: the NUL replacement
+# below, the console's event page decoding the stored payload.
+MAX_EVENT_DEPTH = 64
+
+
+def _depth(value: Any) -> int:
+    """How deep `value` nests (1: a scalar), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((child, level + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_event(body: bytes) -> dict[str, Any]:
     """The event as a dict, or MalformedEvent: the view answers 400, never 500."""
     try:
-        payload = json.loads(body.decode())  # Stripe sends UTF-8; the text is stored as it came
-    except (ValueError, UnicodeDecodeError) as exc:
+        # Stripe sends UTF-8; the text is stored as it came. Not NaN or Infinity, which Python reads
+        # and no database stores in JSON (the insert failed: a 503 "retry later" for ever), nor
+        # nesting too deep to parse (a RecursionError, a 500).
+        payload = json.loads(body.decode(), parse_constant=_no_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedEvent("body is not UTF-8 JSON") from exc
     if not isinstance(payload, dict):
         raise MalformedEvent("body is not a JSON object")
+    if _depth(payload) > MAX_EVENT_DEPTH:
+        raise MalformedEvent(f"event is nested deeper than {MAX_EVENT_DEPTH} levels")
     if payload.get("object", "event") != "event":
         raise MalformedEvent("body is not an event")
     event_id, event_type, created = payload.get("id"), payload.get("type"), payload.get("created")
@@ -183,6 +212,24 @@ def _insert_sql(vendor: str) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({values}) ON CONFLICT (id) DO NOTHING RETURNING id"  # noqa: S608
 
 
+# What no database column can hold in a JSON text: NUL (Postgres' jsonb refuses `\u0000`) and lone
+# surrogates (no UTF-8 for them). In a body, both only ever come as JSON escapes (a raw NUL is not
+# valid JSON); `_MAYBE_UNSTORABLE` is the cheap check that decides whether to look closer.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_MAYBE_UNSTORABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _storable_payload(value: Any) -> Any:
+    """`value` with U+FFFD for each character the database cannot hold, in keys and strings."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_storable_payload(k): _storable_payload(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable_payload(v) for v in value]
+    return value
+
+
 def webhook_event_store(
     *, payload: dict[str, Any], source: str, body: bytes | None = None, batched: bool = False
 ) -> StoreResult:
@@ -195,6 +242,14 @@ def webhook_event_store(
     intake) sends the task through `relay`; other callers, such as the catch-up job in a worker
     process, send it at once.
     """
+    if body is None or _MAYBE_UNSTORABLE.search(body):
+        # A signed event with `\u0000` in a customer's name made the insert fail, answered 503 "retry
+        # later" for ever: a retry cannot store it either. Its id and type are checked already, and
+        # handlers re-read the objects from Stripe, so a replaced character in its data loses nothing.
+        storable = _storable_payload(payload)
+        if storable != payload:
+            logger.warning("webhook %s stored with U+FFFD for NUL or lone surrogates in its data", payload["id"])
+            payload, body = storable, None
     reason = _ignored_reason(payload, source)
     status = Status.IGNORED if reason else Status.PENDING
     if status == Status.PENDING and (held := _held_reason(payload)):

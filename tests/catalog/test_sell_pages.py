@@ -235,3 +235,36 @@ def test_each_fee_rules_delete_button_names_its_rule_for_screen_readers(client: 
     page = client.get(reverse("console_fees")).content.decode()
     for name in ("the USD rule for Kiln Co", "the JPY rule for Kyoto Paper", "the USD rule for the platform default"):
         assert f'Delete<span class="visually-hidden"> {name}</span>' in page
+
+
+def _deleted_message(client: Client, rule: FeeRule) -> str:
+    page = client.post(reverse("console_fee_rule_delete", args=[rule.pk]), follow=True).content.decode()
+    assert not FeeRule.objects.filter(pk=rule.pk).exists()
+    return page
+
+
+def test_deleting_a_platform_default_says_the_built_in_fee_applies(client: Client) -> None:
+    """It said "the next less specific rule applies": there is none below a platform default, and the
+    built-in 10 % took over, which an admin who deleted a 5 % default would not expect."""
+    FeeRule.objects.filter(currency="usd").delete()
+    rule = FeeRule.objects.create(currency="usd", basis_points=500, fixed_amount=30)
+    client.force_login(make_platform_admin())
+    page = _deleted_message(client, rule)
+    assert "next less specific" not in page
+    assert "built-in fee: 10 % with no fixed amount" in page and "USD" in page
+
+
+def test_deleting_an_override_names_the_rule_that_applies_after_it(client: Client) -> None:
+    FeeRule.objects.filter(currency="jpy").delete()
+    kiln, pottery = SellerFactory(shop_name="Kiln Co"), CategoryFactory(name="Pottery")
+    FeeRule.objects.create(currency="jpy", basis_points=700, fixed_amount=50)
+    FeeRule.objects.create(currency="jpy", category=pottery, basis_points=600)
+    both = FeeRule.objects.create(currency="jpy", seller=kiln, category=pottery, basis_points=300)
+    seller = FeeRule.objects.create(currency="jpy", seller=kiln, basis_points=400)
+    client.force_login(make_platform_admin())
+    page = _deleted_message(client, both)
+    assert "Sales of Kiln Co in Pottery in JPY now pay the seller rule: 4 % with no fixed amount." in page
+    page = _deleted_message(client, seller)
+    assert "Other sales of Kiln Co in JPY now pay" in page and "the platform default: 7 % + ¥50" in page
+    page = _deleted_message(client, FeeRule.objects.get(category=pottery))
+    assert "Sales in Pottery in JPY now pay" in page and "the platform default: 7 % + ¥50" in page

@@ -103,3 +103,24 @@ def test_the_openapi_document_lists_every_operations_errors_in_the_error_shape(c
             assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
     checkout = document["paths"]["/api/v1/checkout"]["post"]["responses"]
     assert {"400", "401", "403", "404", "409", "422", "502"} <= set(checkout)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("delete", "/api/v1/console/revenue", {"GET"}),
+        ("get", "/api/v1/console/disputes/1/accept", {"POST"}),
+        ("put", "/api/v1/me", {"GET"}),
+    ],
+)
+def test_a_method_an_endpoint_does_not_take_answers_in_the_error_shape(
+    client: Client, method: str, path: str, allowed: set[str]
+) -> None:
+    """ninja answered a bare text/html "Method not allowed", the one API answer a client could not
+    read as `{"error": ...}`."""
+    client.force_login(UserFactory())
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response.json()["error"]["code"] == "method_not_allowed"
+    assert set(response["Allow"].replace(" ", "").split(",")) == allowed
+    assert ", ".join(sorted(allowed)) in response.json()["error"]["message"]

@@ -95,6 +95,24 @@ def test_platform_admin_without_totp_is_sent_to_set_it_up(client: Client) -> Non
     assert client.get(reverse("console_home")).status_code == 200
 
 
+@override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
+@pytest.mark.parametrize("path", ["/api/v1/console/revenue", "/api/v1/console/disputes"])
+def test_platform_admin_without_totp_cannot_use_the_console_api_either(client: Client, path: str) -> None:
+    """The console's pages asked for an authenticator app, its API did not: a stolen admin password
+    alone could accept disputes and read revenue through /api/v1/console/."""
+    from allauth.mfa.models import Authenticator
+
+    admin = make_platform_admin()
+    client.force_login(admin)
+    response = client.get(path)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "mfa_required"
+    Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    assert client.get(path).status_code == 200
+    client.force_login(UserFactory())
+    assert client.get("/api/v1/me").status_code == 200  # not an admin: not asked
+
+
 def test_signup_requires_email_verification_before_login(
     client: Client, mailoutbox: list, django_capture_on_commit_callbacks: Any
 ) -> None:

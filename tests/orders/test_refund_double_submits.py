@@ -296,3 +296,43 @@ def test_the_idempotency_key_is_documented_in_the_openapi_description() -> None:
     assert header["name"] == "Idempotency-Key" and header["required"] is False
     assert "returns the refund the first request made" in header["description"]
     assert "Idempotency-Key" in operation["description"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_one_idempotency_key_sent_with_another_refund_is_a_409_not_the_first_refund(
+    sandbox: Any, currency: str
+) -> None:
+    """A client reusing a key by mistake (a constant, a counter reset) for a second, different refund
+    got 201 and the first refund back: it took the second for made, and the buyer was never refunded.
+    Stripe answers such a reuse with an error; so does the API now, naming the refund the key made."""
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    seller = _client(order.seller.user)
+    first = _refund_api(seller, order, {"amount": 100, "reason": "dbl"}, "key-1")
+    assert first.status_code == 201
+
+    for body in ({"amount": 200, "reason": "dbl"}, {"amount": 100, "reason": "other"}):
+        reused = _refund_api(seller, order, body, "key-1")
+        assert reused.status_code == 409, reused.content
+        error = reused.json()["error"]
+        assert error["code"] == "idempotency_key_reused"
+        assert f"refund {first.json()['id']}" in error["message"] and SHOWN[currency] in error["message"]
+
+    again = _refund_api(seller, order, {"amount": 100, "reason": "dbl"}, "key-1")
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]
+    assert [(r["amount"], r["status"]) for r in stripe_refunds(order)] == [(100, "succeeded")]
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.django_db
+def test_a_retried_restocking_refund_that_found_no_units_left_is_the_same_refund(sandbox: Any) -> None:
+    """ "Restock" with every unit refunded already takes no units: the retry is still the same body."""
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    seller = _client(order.seller.user)
+    lines = [{"line_id": line.pk, "quantity": line.quantity} for line in order.lines.all()]
+    assert _refund_api(seller, order, {"amount": 100, "lines": lines, "reason": "units"}, None).status_code == 201
+    body = {"reason": "the rest", "restock": True}
+    first = _refund_api(seller, order, body, "rest-1")
+    again = _refund_api(seller, order, body, "rest-1")
+    assert (first.status_code, again.status_code) == (201, 201), again.content
+    assert first.json()["id"] == again.json()["id"] and first.json()["amount"] == 9_900

@@ -189,6 +189,23 @@ def test_the_queue_refuses_an_unknown_reason_rather_than_answering_no_disputes(s
     assert status == 422 and body["error"]["message"] == "Unknown reason: fraudlent."
 
 
+def test_the_queue_refuses_an_unknown_currency_rather_than_answering_no_disputes(sandbox: Any) -> None:
+    """`currency=xyz` answered [] (and the page showed an empty queue filtered on it), as if no
+    payment in it were disputed; an upper-case code is the same currency."""
+    _opened(sandbox, "jpy")
+    admin = signed_in(make_platform_admin())
+    assert [d["currency"] for d in _json(admin, "get", "/api/v1/console/disputes?currency=JPY")[1]] == ["jpy"]
+
+    status, body = _json(admin, "get", "/api/v1/console/disputes?currency=xyz")
+
+    assert status == 422 and body["error"]["code"] == "invalid_currency"
+    assert body["error"]["message"].startswith("Unknown currency: xyz. currency must be one of usd,")
+    page = admin.get("/console/disputes/", {"currency": "jpx"}).content.decode()
+    assert 'data-testid="dispute-row"' in page and 'value="jpx"' not in page  # ignored, like an unknown status
+    assert '<option value="jpy" >JPY</option>' in page  # a choice of the currencies sold in, none chosen
+    assert '<option value="jpy" selected>JPY</option>' in admin.get("/console/disputes/?currency=JPY").content.decode()
+
+
 def test_accepting_asks_for_a_confirmation_and_loses_the_dispute(sandbox: Any) -> None:
     _, _, dispute = _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
@@ -278,6 +295,37 @@ def test_two_files_of_one_kind_are_reassigned_by_the_admin_and_then_submitted(sa
     assert_ledger_equals_stripe()
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_more_files_than_kinds_of_proof_can_be_kept_out_of_the_evidence(sandbox: Any, currency: str) -> None:
+    """Stripe takes one file per kind, and there are five kinds: a seller who sent six photos left the
+    evidence unsendable (every save refused: two files of one kind), and no file could be removed,
+    so the dispute was lost by its deadline. A file can now be kept here, not sent."""
+    seller, _, dispute = _opened(sandbox, currency)
+    seller_client = signed_in(seller.user)
+    admin = signed_in(make_platform_admin())
+    page, console = f"/console/disputes/{dispute.pk}", f"/api/v1/console/disputes/{dispute.pk}"
+    kinds = ["receipt", "customer_communication", "shipping_documentation", "refund_policy", "uncategorized_file"]
+    for n, kind in enumerate([*kinds, "uncategorized_file"]):
+        photo = SimpleUploadedFile(f"photo{n}.png", PNG, content_type="image/png")
+        upload = {"file": photo, "evidence_field": kind}
+        assert seller_client.post(f"/api/v1/seller/disputes/{dispute.pk}/files", upload).status_code == 201
+    *_, extra = DisputeFile.objects.order_by("pk")
+
+    detail = admin.get(f"{page}/").content.decode()
+    assert "(Seller, Other proof)" in detail and "uncategorized_file)" not in detail  # Stripe's names are not shown
+    r = admin.post(f"{page}/files/{extra.pk}/field/", {"evidence_field": "not_sent"}, follow=True)
+    assert "photo5.png is kept here and not sent to the bank." in r.content.decode()
+    assert "(Seller, Not sent to the bank)" in r.content.decode()
+
+    status, body = _json(admin, "post", f"{console}/submit")
+    assert status == 200 and body["submission_count"] == 1, body
+    at_stripe = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    assert all(getattr(at_stripe.evidence, kind) for kind in kinds)
+    assert not DisputeFile.objects.get(pk=extra.pk).stripe_file_id  # never uploaded to Stripe
+    assert len(_stripe().v1.files.list(params={"purpose": "dispute_evidence"}).data) == 5
+    assert_ledger_equals_stripe()
+
+
 def test_a_closed_dispute_keeps_its_files_where_they_are(sandbox: Any) -> None:
     seller, _, dispute = _opened(sandbox, "jpy")
     proof = SimpleUploadedFile("r.pdf", PDF, content_type="application/pdf")
@@ -324,3 +372,36 @@ def test_evidence_as_long_as_the_text_area_allows_with_line_breaks_is_saved(sand
     r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", form, follow=True)
     assert "Draft saved at Stripe" in r.content.decode()
     assert Dispute.objects.get().evidence["product_description"] == typed.strip()
+
+
+def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
+    django_assert_max_num_queries: Any,
+) -> None:
+    """The queue answered the 200 soonest and no way to the rest: a platform with 201 open disputes
+    never saw the one due last through the API. `page` pages it, 200 at a time."""
+    from tests.catalog.factories import SellerFactory
+
+    seller, now = SellerFactory(), timezone.now()
+    Dispute.objects.bulk_create(
+        Dispute(
+            stripe_id=f"dp_{n}",
+            stripe_charge_id=f"ch_{n}",
+            seller=seller,
+            amount=1_000,
+            currency="usd",
+            reason="fraudulent",
+            status="needs_response",
+            due_by=now + timedelta(days=1, minutes=n),
+            stripe_created_at=now,
+        )
+        for n in range(201)
+    )
+    admin = signed_in(make_platform_admin())
+    with django_assert_max_num_queries(12):
+        status, first = _json(admin, "get", "/api/v1/console/disputes")
+    assert status == 200 and len(first) == 200 and first[0]["stripe_id"] == "dp_0"
+    status, second = _json(admin, "get", "/api/v1/console/disputes?page=2")
+    assert status == 200 and [d["stripe_id"] for d in second] == ["dp_200"]
+    assert _json(admin, "get", "/api/v1/console/disputes?page=3") == (200, [])
+    for bad in ("0", "-1", "abc", "99999999999999999999"):
+        assert _json(admin, "get", f"/api/v1/console/disputes?page={bad}")[0] == 422

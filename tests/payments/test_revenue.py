@@ -207,3 +207,45 @@ def test_a_month_with_a_trailing_newline_is_refused() -> None:
     admin = signed_in(make_platform_admin(email="root@example.com"))
     answer = admin.get("/api/v1/console/revenue", {"month": "2026-11\n"})
     assert answer.status_code == 422 and answer.json()["error"]["code"] == "invalid_month"
+
+
+@pytest.mark.parametrize("currency", ["xyz", "abc", "usd\n", "us", "ZZZ"])
+def test_a_currency_the_marketplace_does_not_support_is_refused_naming_the_field(currency: str) -> None:
+    """A made-up code answered a month of zeros, as if the platform had earned nothing in it."""
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    answer = admin.get("/api/v1/console/revenue", {"currency": currency})
+    assert answer.status_code == 422
+    error = answer.json()["error"]
+    assert error["fields"][0]["loc"] == ["query", "currency"]
+    assert "usd" in error["fields"][0]["msg"] and "jpy" in error["fields"][0]["msg"]
+
+
+@pytest.mark.parametrize("currency", ["usd", "JPY", "eur"])
+def test_a_supported_currency_in_any_case_is_answered(currency: str) -> None:
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    answer = admin.get("/api/v1/console/revenue", {"currency": currency})
+    assert answer.status_code == 200 and answer.json()["currency"] == currency.lower()
+
+
+def test_a_bad_currency_from_someone_not_admin_is_still_a_404() -> None:
+    assert signed_in(UserFactory()).get("/api/v1/console/revenue", {"currency": "xyz"}).status_code == 404
+
+
+def test_a_currency_the_ledger_holds_is_answered_though_nobody_lists_in_it() -> None:
+    """The revenue page shows every currency of the ledger (a fee Stripe settled in CHF, say); the API
+    answers for it too rather than refusing a currency the page shows."""
+    ledger_post(
+        source_id="fee_chf",
+        kind="application_fee",
+        description="fee",
+        legs=[
+            Leg(account=stripe_balance(""), amount=700, currency="chf"),
+            Leg(account=APPLICATION_FEES, amount=-700, currency="chf"),
+        ],
+        occurred_at=timezone.now(),
+    )
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    assert 'data-currency="chf"' in admin.get("/console/revenue/").content.decode()
+    answer = admin.get("/api/v1/console/revenue", {"currency": "CHF"})
+    assert answer.status_code == 200 and answer.json()["application_fees"] == 700
+    assert admin.get("/api/v1/console/revenue", {"currency": "sek"}).status_code == 422

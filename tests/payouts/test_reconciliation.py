@@ -63,6 +63,9 @@ def test_a_consistent_world_reconciles_with_no_differences_and_reruns_the_same(s
     out = StringIO()
     call_command("reconcile", stdout=out)
     assert out.getvalue().strip().endswith(": 0 differences")
+    out = StringIO()
+    call_command("reconcile", "--account", "platform", stdout=out)  # "1 accounts" read as a typo
+    assert " of 1 account against the ledger: 0 differences" in out.getvalue()
 
 
 def test_a_corrupted_ledger_row_is_found_with_its_stripe_object_and_order_then_clears(sandbox: Any) -> None:
@@ -83,7 +86,7 @@ def test_a_corrupted_ledger_row_is_found_with_its_stripe_object_and_order_then_c
     out = StringIO()
     with pytest.raises(SystemExit) as exc:
         call_command("reconcile", stdout=out)
-    assert exc.value.code == 1 and out.getvalue().strip().endswith(": 1 differences")
+    assert exc.value.code == 1 and out.getvalue().strip().endswith(": 1 difference")
     diff = ReconciliationDifference.objects.get()
     assert (diff.key, diff.kind, diff.stripe_account, diff.currency) == (
         charge,
@@ -193,3 +196,24 @@ def test_a_refused_key_or_account_says_so_not_that_stripe_is_unreachable(sandbox
     assert (exc.value.returncode, str(exc.value)) == (2, ACCESS_REFUSED)
     assert not ReconciliationLine.objects.exists() and not ReconciliationDifference.objects.exists()
     assert reconcile().run.differences == 0
+
+
+def test_the_page_says_which_accounts_and_days_each_run_checked() -> None:
+    """A run of one account (`--account`) or from a day (`--since`) on top read "0 differences" as if
+    the whole platform matched; one Stripe refused read only "did not finish"."""
+    from payouts.models import ReconciliationRun
+
+    now = timezone.now()
+    ReconciliationRun.objects.create(started_at=now, finished_at=now, accounts=3, stripe_transactions=15)
+    ReconciliationRun.objects.create(
+        started_at=now, finished_at=now, account="acct_One", accounts=1, stripe_transactions=1, differences=1
+    )
+    since = datetime(2026, 11, 2, tzinfo=UTC)
+    ReconciliationRun.objects.create(started_at=now, finished_at=now, since=since, accounts=1, stripe_transactions=2)
+    ReconciliationRun.objects.create(started_at=now)
+    page = signed_in(make_platform_admin()).get("/console/reconciliation/").content.decode()
+    runs = page.split('data-testid="runs"')[1].split("</ul>")[0]
+    assert "15 Stripe transactions of 3 accounts, <strong>0 differences</strong>" in runs
+    assert "1 Stripe transaction of 1 account (only acct_One), <strong>1 difference</strong>" in runs
+    assert "2 Stripe transactions of 1 account (the platform only, from 2 Nov 2026)" in runs
+    assert "did not finish: Stripe refused or could not be reached, or it is still running" in runs

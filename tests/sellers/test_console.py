@@ -129,3 +129,30 @@ def test_console_seller_pages_do_not_exist_for_non_admins(sandbox: Any) -> None:
     assert client.get("/console/sellers/").status_code == 404
     assert client.get(f"/console/sellers/{seller.pk}/").status_code == 404
     assert client.post(f"/console/sellers/{seller.pk}/pause/", {"reason": "x"}).status_code == 404
+
+
+def test_the_pause_form_says_the_seller_reads_the_reason(sandbox: Any, admin_client: Client) -> None:
+    """The pause reason is shown to the seller on their Sell page, word for word, but the form said only
+    "Reason": a newcomer admin wrote internal notes there ("suspected fraud, do not tell them")."""
+    active, _, _ = _three_sellers(sandbox)
+    page = admin_client.get(f"/console/sellers/{active.pk}/").content.decode()
+    assert '<label for="pause-reason">Reason (the seller reads it on their Sell page)</label>' in page
+    page = admin_client.post(f"/console/sellers/{active.pk}/pause/", {"reason": "Chargebacks"}, follow=True)
+    assert (
+        '<label for="unpause-reason">Reason for unpausing (for the history below; the seller does not see it)</label>'
+        in page.content.decode()
+    )
+
+
+def test_unpausing_a_shop_stripe_still_restricts_says_it_cannot_sell_yet(sandbox: Any, admin_client: Client) -> None:
+    """ "Restricted Shop is unpaused." read as "it sells again", while Stripe still kept its charges off
+    and its listings stayed hidden."""
+    active, restricted, _ = _three_sellers(sandbox)
+    for seller in (active, restricted):
+        admin_client.post(f"/console/sellers/{seller.pk}/pause/", {"reason": "Checking"})
+    page = admin_client.post(f"/console/sellers/{restricted.pk}/unpause/", {"reason": "Done"}, follow=True)
+    text = page.content.decode()
+    assert "Restricted Shop is unpaused, but cannot sell yet (status: Restricted)." in text
+    assert "Its listings stay hidden until Stripe lets it take payments again." in text
+    page = admin_client.post(f"/console/sellers/{active.pk}/unpause/", {"reason": "Done"}, follow=True)
+    assert "Active Shop is unpaused: its listings are shown again." in page.content.decode()

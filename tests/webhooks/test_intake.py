@@ -136,6 +136,10 @@ def test_each_endpoint_verifies_with_its_own_secrets(client: Client) -> None:
         b'{"id": "evt_1", "type": "x", "created": 1180591620717411303424, "data": {}}',
         b'{"id": "evt_1", "type": "x", "created": 253402300800, "data": {}}',
         b'{"id": "evt_1", "type": "x", "created": -1, "data": {}}',
+        # Were a 503 "retry later" for ever (no database stores NaN in JSON) and a 500 (too deep to parse).
+        b'{"id": "evt_1", "type": "x", "created": 1, "data": {"amount": NaN}}',
+        b'{"id": "evt_1", "type": "x", "created": 1, "data": {"amount": -Infinity}}',
+        b'{"id": "evt_1", "type": "x", "created": 1, "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     ],
 )
 def test_a_valid_signature_over_a_malformed_event_is_a_400(client: Client, body: bytes) -> None:
@@ -240,3 +244,68 @@ def test_an_event_type_nobody_handles_is_stored_and_ignored(client: Client) -> N
     assert post(client, body, header).status_code == 200
     row = WebhookEvent.objects.get(pk=event["id"])
     assert row.status == "ignored" and row.ignored_reason == "no handler for this event type"
+
+
+@pytest.mark.parametrize("odd", ["a\u0000b", "a\ud800b"])
+def test_a_signed_event_with_a_nul_or_lone_surrogate_in_its_data_is_stored_and_processed(
+    client: Client, django_capture_on_commit_callbacks, odd: str
+) -> None:
+    """A customer's name or a metadata value with `\\u0000` in it: Postgres' jsonb refuses it, and the
+    intake answered 503 "retry later", for an event that no retry could ever store (Stripe retries
+    for three days, then may disable the endpoint). It is stored with U+FFFD in its place."""
+    event = make_event(obj={"id": "cus_1", "object": "customer", "name": odd, "metadata": {odd: odd}})
+    body, header = signed(event)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, body, header)
+    assert response.status_code == 200
+    row = WebhookEvent.objects.get(pk=event["id"])
+    assert row.payload["data"]["object"]["name"] == "a\ufffdb"
+    assert row.payload["data"]["object"]["metadata"] == {"a\ufffdb": "a\ufffdb"}
+    assert row.status == "processed" and effects(event["id"]) == 1
+
+
+@pytest.mark.parametrize("configured", [[PLATFORM_SECRET, ""], [PLATFORM_SECRET, " "], ["", PLATFORM_SECRET]])
+def test_a_blank_secret_in_the_list_signs_nothing(client: Client, settings, configured: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """`STRIPE_WEBHOOK_SECRETS=whsec_new,whsec_old,` (a trailing comma while rotating) put "" in the
+    list, and an HMAC keyed with "" is one anybody can compute: forged events got in."""
+    settings.STRIPE_WEBHOOK_SECRETS = configured
+    event = make_event()
+    for forged_with in ("", " "):
+        body, header = signed(event, forged_with)
+        assert post(client, body, header).status_code == 400
+    assert not WebhookEvent.objects.exists()
+    body, header = signed(event, PLATFORM_SECRET)
+    assert post(client, body, header).status_code == 200
+
+
+def test_secrets_listed_with_spaces_after_the_commas_still_verify(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    """`whsec_new, whsec_old` kept " whsec_old", which matched nothing: during a rotation every event
+    still signed with the old secret was refused."""
+    settings.STRIPE_WEBHOOK_SECRETS = ["whsec_new", f" {PLATFORM_SECRET} "]
+    body, header = signed(make_event(), PLATFORM_SECRET)
+    assert post(client, body, header).status_code == 200
+
+
+def test_only_blank_secrets_is_no_secret(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.STRIPE_WEBHOOK_SECRETS = [" "]
+    body, header = signed(make_event(), " ")
+    response = post(client, body, header)
+    assert response.status_code == 400 and "no webhook secret is configured" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("inside", [b'"\\u0000"', b'"x"'])
+def test_a_deeply_nested_event_is_a_400_not_a_500(client: Client, inside: bytes) -> None:
+    """Parsed fine (under Python's nesting limit), then read again deeper in the stack: the NUL's
+    replacement at once, the event's console page (decoding the stored payload) later. A
+    RecursionError, a 500; Stripe's events nest a dozen levels."""
+    depth = 600
+    body = (
+        b'{"id": "evt_deep", "object": "event", "type": "x.y", "created": 1, "livemode": false, "data": '
+        + b'{"a": ' * depth
+        + inside
+        + b"}" * depth
+        + b"}"
+    )
+    response = post(client, body, sign(body))
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed_event"
+    assert not WebhookEvent.objects.exists()
