@@ -32,7 +32,7 @@ class ModerationForm(forms.Form):
         max_length=REASON_MAX_LENGTH,
         error_messages={
             "required": "Give a reason: the seller and other admins will read it.",
-            "max_length": f"Keep the reason under {REASON_MAX_LENGTH:,} characters.",
+            "max_length": f"Keep the reason to at most {REASON_MAX_LENGTH:,} characters.",
         },
     )
 
@@ -64,6 +64,11 @@ def console_sellers(request: HttpRequest) -> HttpResponse:
 @platform_admin_required
 @require_GET
 def console_seller_detail(request: HttpRequest, seller_id: int) -> HttpResponse:
+    return _detail_page(request, seller_id)
+
+
+def _detail_page(request: HttpRequest, seller_id: int, *, typed_reason: str = "", status: int = 200) -> HttpResponse:
+    """The seller's page; `typed_reason`: a refused pause or unpause's reason, back in its box."""
     seller = get_object_or_404(Seller.objects.select_related("user", "paused_by"), pk=seller_id)
     context = {
         "o": selectors.seller_overview(seller=seller),
@@ -74,8 +79,9 @@ def console_seller_detail(request: HttpRequest, seller_id: int) -> HttpResponse:
         "disputes": list(disputes_for_console(status="all", seller_id=seller.pk)[:50]),
         "form": ModerationForm(),
         "reason_max_length": REASON_MAX_LENGTH,
+        "typed_reason": typed_reason,
     }
-    return render(request, "console/sellers_detail.html", context)
+    return render(request, "console/sellers_detail.html", context, status=status)
 
 
 @platform_admin_required
@@ -93,9 +99,9 @@ def console_seller_unpause(request: HttpRequest, seller_id: int) -> HttpResponse
 def _moderate(request: HttpRequest, seller_id: int, *, pause: bool) -> HttpResponse:
     seller = get_object_or_404(Seller, pk=seller_id)
     form = ModerationForm(request.POST)
-    if not form.is_valid():
+    if not form.is_valid():  # the page again, with what was typed (a redirect would lose it)
         messages.error(request, " ".join(str(e) for e in form.errors["reason"]))
-        return redirect("console_seller_detail", seller_id=seller.pk)
+        return _detail_page(request, seller.pk, typed_reason=form.data.get("reason", ""), status=422)
     try:
         if pause:
             services.seller_pause(seller=seller, actor=request.user, reason=form.cleaned_data["reason"])

@@ -69,9 +69,11 @@ def test_pause_and_unpause_with_a_reason_recorded_with_who_and_when(sandbox: Any
 
     refused = client.post(f"/console/sellers/{active.pk}/pause/", {"reason": ""}, follow=True).content.decode()
     assert "Give a reason" in refused
-    too_long = client.post(f"/console/sellers/{active.pk}/pause/", {"reason": "x" * 2001}, follow=True)
-    assert "Keep the reason under 2,000 characters." in too_long.content.decode()
+    too_long = client.post(f"/console/sellers/{active.pk}/pause/", {"reason": "Counterfeit <b>" + "x" * 2001})
+    assert too_long.status_code == 422
+    assert "Keep the reason to at most 2,000 characters." in too_long.content.decode()
     assert 'maxlength="2000"' in too_long.content.decode()  # the browser stops there, with what was typed
+    assert f"Counterfeit &lt;b&gt;{'x' * 2001}</textarea>" in too_long.content.decode()  # kept, escaped
     page = client.post(
         f"/console/sellers/{active.pk}/pause/", {"reason": "Chargebacks under review"}, follow=True
     ).content.decode()

@@ -119,6 +119,7 @@ def test_replay_by_type_and_failed(django_capture_on_commit_callbacks, capsys) -
         call_command("stripe_events", "replay", "--failed")
     out = capsys.readouterr().out
     assert f"replayed {dead.pk}" in out and f"replayed {done.pk}" in out
+    assert out.count("\n1 event replayed\n") == 2 and "events" not in out  # --type, then --failed: one each
     assert WebhookEvent.objects.get(pk=dead.pk).status == "dead"  # still failing: dead again after 3 more
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.template.defaultfilters import pluralize
 from django.utils.dateparse import parse_datetime
 
 from marketplace.webhooks import services
@@ -70,4 +71,4 @@ class Command(BaseCommand):
             replayed = services.webhook_event_replay(event=event)
             self.stdout.write(f"replayed {replayed.pk} ({replayed.type}): {replayed.status}")
             count += 1
-        self.stdout.write(f"{count} events replayed")
+        self.stdout.write(f"{count} event{pluralize(count)} replayed")
