@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from datetime import UTC, datetime
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import path
+from django.views.decorators.http import require_POST
 
 from frontend.charts import Bar, bar_chart
 from frontend.decorators import platform_admin_required
 from marketplace.ledger.chart import DISPUTED_FUNDS
 from marketplace.ledger.reports import FIGURES, RevenueMonth, month_start, next_month, revenue_by_month
 from marketplace.ledger.selectors import ledger_balance, ledger_last_movement
+from marketplace.outbox.services import outbox_add
 from payments.health import payment_health
 from payouts.models import ReconciliationDifference, ReconciliationRun
 
@@ -117,7 +121,26 @@ def console_reconciliation(request: HttpRequest) -> HttpResponse:
     amounts and our order. Two queries, whatever the count (the table shows 200 at most)."""
     differences = list(ReconciliationDifference.objects.select_related("order").order_by("-occurred_at", "-id")[:200])
     runs = list(ReconciliationRun.objects.order_by("-started_at", "-id")[:5])
-    return render(request, "console/reconciliation.html", {"differences": differences, "runs": runs})
+    context = {"differences": differences, "runs": runs, "attempt": uuid.uuid4().hex}
+    return render(request, "console/reconciliation.html", context)
 
 
-urlpatterns.append(path("console/reconciliation/", console_reconciliation, name="console_reconciliation"))
+@platform_admin_required
+@require_POST
+def console_reconciliation_run(request: HttpRequest) -> HttpResponse:
+    """ "Check again now": a full run through the outbox (`payouts.reconcile_now`), so the page never
+    waits on Stripe and a broker outage delays it without losing it. The form's token makes a double
+    click one run."""
+    attempt = (request.POST.get("attempt") or "").strip()
+    if not attempt or len(attempt) > 64 or not (attempt.isascii() and attempt.isalnum()):
+        messages.error(request, "The form is out of date: reload the page and try again.")
+    else:
+        outbox_add("payouts.reconcile_now", key=f"reconcile-now:{attempt}")
+        messages.success(request, "A check of every account is on its way: its result shows under Last runs.")
+    return redirect("console_reconciliation")
+
+
+urlpatterns += [
+    path("console/reconciliation/", console_reconciliation, name="console_reconciliation"),
+    path("console/reconciliation/run/", console_reconciliation_run, name="console_reconciliation_run"),
+]

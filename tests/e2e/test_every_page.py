@@ -213,6 +213,7 @@ POST_ONLY: dict[str, Address] = {
     "console_group_transfer_retry": _url("console_group_transfer_retry", 1),
     "console_seller_refresh": _url("console_seller_refresh", 1),
     "console_fee_rule_delete": _url("console_fee_rule_delete", 1),
+    "console_reconciliation_run": _url("console_reconciliation_run"),
     "console_event_replay": _url("console_event_replay", "evt_1"),
     "console_dispute_evidence": _url("console_dispute_evidence", 1),
     "console_dispute_file": _url("console_dispute_file", 1),

@@ -445,6 +445,10 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    200    404",
     ),
+    "console_reconciliation_run": Row(  # no token: refused in words, nothing written
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302    404",
+    ),
     "console_revenue_csv": Row(
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    200    404",
