@@ -25,6 +25,7 @@ from marketplace.gateway import checkout as gateway_checkout
 from marketplace.ledger.chart import APPLICATION_FEE_REFUNDS
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.selectors import ledger_balance
+from marketplace.money import format_money
 from orders import services
 from orders.models import Order
 from payments.models import Payment, RefundOrigin, RefundStatus
@@ -148,3 +149,35 @@ def test_a_seller_whose_balance_cannot_cover_the_reversal_refuses_it_with_the_se
     assert gateway_checkout.charge_retrieve(payment.stripe_charge_id).amount_refunded == 4_000
     assert stripe_balances(str(kiln.stripe_account_id)) == seller_before, "the platform paid it"
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_console_dispute_page_tells_the_orders_refunds_from_the_payments(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """A dispute of a payment for several shops shows one of its orders: its Refunds line counted the
+    whole payment's refunds as that order's."""
+    from django.test import Client
+
+    from payments.models import Dispute
+    from tests.factories import make_platform_admin
+    from tests.payments.helpers import new_events, process
+    from tests.payments.test_disputes import control
+
+    _, (kiln_order, tea_order, _) = _paid_group(sandbox, django_capture_on_commit_callbacks, currency)
+    _refund(tea_order, 2_500, django_capture_on_commit_callbacks, reverse_transfer=True)
+    seen = {e["id"] for e in new_events(set())}
+    assert kiln_order.payment is not None
+    control(sandbox, f"charges/{kiln_order.payment.stripe_charge_id}/dispute", reason="fraudulent")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    dispute = Dispute.objects.get()
+    admin = Client()
+    admin.force_login(make_platform_admin())
+    page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    shown = page.split('data-testid="dispute-order-refunds">', 1)[1].split("</p>", 1)[0]
+    refunded = {o.pk: o.amount_refunded for o in Order.objects.filter(checkout_group=kiln_order.checkout_group)}
+    assert refunded[tea_order.pk] == 2_500 and dispute.order_id is not None
+    own = refunded[dispute.order_id]
+    expected = f"{format_money(own, currency)} of this order" if own else "none of this order"
+    assert f"</strong> {expected}; {format_money(2_500, currency)} of the whole payment" in shown
