@@ -35,6 +35,7 @@ from orders.services.refunds import (
 )
 from payments.models import Refund, RefundOrigin, RefundStatus
 from payments.selectors import refunds_needing_attention, refunds_recent
+from payments.services import refund_attention_handle
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
 
@@ -318,6 +319,19 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
     return redirect("console_refunds")
 
 
+@platform_admin_required
+@require_POST
+def console_refund_attention_handled(request: HttpRequest, refund_id: int) -> HttpResponse:
+    """ "Mark as handled" on a refund to look at: it leaves the list (its reason, who and when stay)."""
+    if refund_attention_handle(refund_id=refund_id, admin=request.user):
+        messages.success(request, f"Refund {refund_id} is marked as handled.")
+    elif Refund.objects.filter(pk=refund_id).exclude(attention="").exists():
+        messages.info(request, f"Refund {refund_id} was already marked as handled.")
+    else:
+        raise Http404("No such refund to look at.")
+    return redirect("console_refunds")
+
+
 urlpatterns = [
     path("orders/<int:order_id>/refund-request/", order_refund_request, name="order_refund_request"),
     path("sell/refunds/", sell_refund_requests, name="sell_refund_requests"),
@@ -336,4 +350,9 @@ urlpatterns = [
         name="console_refund_request_decline",
     ),
     path("console/refunds/order/", console_order_refund, name="console_order_refund"),
+    path(
+        "console/refunds/<int:refund_id>/handled/",
+        console_refund_attention_handled,
+        name="console_refund_attention_handled",
+    ),
 ]

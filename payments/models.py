@@ -98,7 +98,7 @@ class Refund(models.Model):
     refund. A refund nobody here started (the Stripe
     Dashboard) is recorded when its event arrives. `failure_message` says in a sentence why Stripe
     refused or failed it; `attention` is set when an admin must look (the platform paid a refund
-    that took nothing back from the seller)."""
+    that took nothing back from the seller), and stays, with who marked it handled and when."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
@@ -119,6 +119,10 @@ class Refund(models.Model):
     failure_code = models.CharField(max_length=60, blank=True, default="")
     failure_message = models.CharField(max_length=500, blank=True, default="")
     attention = models.CharField(max_length=500, blank=True, default="", help_text="Why an admin must look.")
+    attention_handled_at = models.DateTimeField(null=True, blank=True)
+    attention_handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -228,8 +228,14 @@ def dispute_recovery_by_shop(*, dispute: Dispute) -> list[ShopRecovery]:
 
 def refunds_needing_attention() -> QuerySet[Refund]:
     """Refunds an admin must look at, newest first: made in the Stripe Dashboard without taking the
-    seller's share back (the platform paid), or failed after the seller's share was taken."""
-    return Refund.objects.exclude(attention="").select_related("order__seller", "payment").order_by("-created_at")
+    seller's share back (the platform paid), or failed after the seller's share was taken; until an
+    admin marks one handled (`refund_attention_handle`)."""
+    return (
+        Refund.objects.exclude(attention="")
+        .filter(attention_handled_at__isnull=True)
+        .select_related("order__seller", "payment")
+        .order_by("-created_at")
+    )
 
 
 def refunds_recent(*, limit: int = 50) -> QuerySet[Refund]:

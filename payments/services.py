@@ -247,6 +247,14 @@ def refund_create(
     return refund
 
 
+def refund_attention_handle(*, refund_id: int, admin: Any) -> bool:
+    """An admin has dealt with what a refund needed (sent the seller's share back, refunded again):
+    it leaves "Refunds to look at", keeping its reason, who and when. False when there was nothing to
+    handle or it was handled already (a double click)."""
+    handled = Refund.objects.filter(pk=refund_id, attention_handled_at__isnull=True).exclude(attention="")
+    return handled.update(attention_handled_at=timezone.now(), attention_handled_by=admin) == 1
+
+
 def refund_idempotency_ids(refund: Refund) -> tuple[object, ...]:
     """Our ids of a refund's Stripe calls: its row, and the submission that wrote it (`token`: the
     form's, the API's `Idempotency-Key`, the approved request's), so a replayed submission, finding

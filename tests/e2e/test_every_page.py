@@ -214,6 +214,7 @@ POST_ONLY: dict[str, Address] = {
     "console_seller_refresh": _url("console_seller_refresh", 1),
     "console_fee_rule_delete": _url("console_fee_rule_delete", 1),
     "console_reconciliation_run": _url("console_reconciliation_run"),
+    "console_refund_attention_handled": _url("console_refund_attention_handled", 1),
     "console_event_replay": _url("console_event_replay", "evt_1"),
     "console_dispute_evidence": _url("console_dispute_evidence", 1),
     "console_dispute_file": _url("console_dispute_file", 1),

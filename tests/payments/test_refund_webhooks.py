@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 import requests
+from django.test import Client
 
 from marketplace.ledger.models import LedgerTransaction
 from payments.models import Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import payment_refundable
 from payouts.models import ApplicationFeeRefund, TransferReversal
+from tests.factories import make_platform_admin
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 from tests.payments.test_refunds import STRIPE_FEE, paid_order, refund
 from tests.sandbox.helpers import client_for
@@ -95,6 +97,18 @@ def test_a_dashboard_refund_that_took_nothing_from_the_seller_is_flagged(sandbox
     assert "without taking the seller's share back" in row.attention and "the platform paid" in row.attention
     assert stripe_balances() == {currency: 1_000 - STRIPE_FEE[currency] - 2_000}
     assert_ledger_equals_stripe()
+
+    # The admin sees it under "Refunds to look at" until marking it handled (twice: a double click).
+    admin = make_platform_admin()
+    client = Client()
+    client.force_login(admin)
+    assert client.get("/console/refunds/").content.decode().count('data-testid="attention-refund"') == 1
+    for said in ("is marked as handled", "was already marked as handled"):
+        page = client.post(f"/console/refunds/{row.pk}/handled/", follow=True).content.decode()
+        assert said in page and 'data-testid="attention-refund"' not in page and "Nothing to look at." in page
+    row.refresh_from_db()
+    assert (row.attention_handled_by, row.attention != "") == (admin, True)  # the reason stays
+    assert client.post("/console/refunds/999999/handled/").status_code == 404
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])

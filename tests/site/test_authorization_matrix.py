@@ -445,6 +445,11 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    200    404",
     ),
+    "console_refund_attention_handled": Row(  # no refund to look at: 404, as for everyone else
+        {"refund_id": "missing_id"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    404    404",
+    ),
     "console_reconciliation_run": Row(  # no token: refused in words, nothing written
         GET=                              "login  404    404    404    404    405    404",
         POST=                             "login  404    404    404    404    302    404",
