@@ -77,6 +77,8 @@ class StatementForm(forms.Form):
         if isinstance(start, date) and isinstance(end, date):
             if end < start:
                 self.add_error("end", "The end date must be on or after the start date.")
+            elif end == date.max:  # the range ends the day after `end`, which this one has not
+                self.add_error("end", f"The end date must be before {date.max:%d %B %Y}.")
             elif (end - start).days > STATEMENT_MAX_DAYS:
                 self.add_error("end", "A statement covers ten years at most.")
         return data

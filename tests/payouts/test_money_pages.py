@@ -207,6 +207,16 @@ def test_statement_csv_lists_every_movement_of_the_range(sandbox: Any) -> None:
     assert "The statement&#x27;s dates are not valid" in bad.content.decode()
 
 
+@pytest.mark.parametrize("span", [("9999-12-30", "9999-12-31"), ("9999-12-31", "9999-12-31")])
+def test_statement_to_the_last_day_of_the_calendar_is_refused_in_words(sandbox: Any, span: tuple[str, str]) -> None:
+    """The range ends the day after `end`: the last date a date field takes has no day after it, and
+    the statement was a 500 instead of the sentence any other wrong date gets."""
+    client = signed_in(active_seller(sandbox).user)
+    response = client.get("/sell/money/statement.csv", {"start": span[0], "end": span[1]}, follow=True)
+    assert response.status_code == 200
+    assert "The statement&#x27;s dates are not valid" in response.content.decode()
+
+
 def test_another_shops_payout_is_a_404(sandbox: Any) -> None:
     seller, other = active_seller(sandbox), active_seller(sandbox, shop="Kyoto Paper")
     paid_order(sandbox, seller, 10_000, card=NOW)
