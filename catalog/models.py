@@ -84,6 +84,12 @@ class Listing(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    form_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The new-listing form's hidden token: posted twice, it finds the draft the first post made.",
+    )
 
     objects = ListingManager()
 
@@ -97,6 +103,9 @@ class Listing(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="listing_price_positive"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="listing_currency_lowercase_iso"),
+            models.UniqueConstraint(
+                fields=["seller", "form_token"], condition=~Q(form_token=""), name="listing_unique_form_token"
+            ),
         ]
 
     def __str__(self) -> str:

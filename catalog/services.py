@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import router, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
 from catalog.images import MAX_IMAGES_PER_LISTING, clean_image_upload
@@ -73,20 +73,38 @@ def listing_create(
     category: Category,
     image: UploadedFile | None = None,
     image_alt: str = "",
+    form_token: str = "",
 ) -> Listing:
-    """A draft in the seller's currency (with its first image if given); visible only once published."""
+    """A draft in the seller's currency (with its first image if given); visible only once published.
+
+    `form_token` names the submission (the new-listing form's hidden token): the same token of the
+    same seller returns the draft it made first, unchanged, so a double click makes one draft (a
+    listing cannot be deleted). Two at once: the unique index makes the second wait for the first
+    and then find its draft."""
     currency = money.normalise_currency(seller.default_currency)
     _check_fields(title=title, stock=stock, description=description)
     _check_price(price, currency)
-    listing = Listing.objects.create(
-        seller=seller,
-        title=title.strip(),
-        description=description.strip(),
-        price=price,
-        currency=currency,
-        stock=stock,
-        category=category,
-    )
+    if form_token:
+        made = Listing.objects.filter(seller=seller, form_token=form_token).first()
+        if made is not None:
+            return made
+    try:
+        with transaction.atomic():
+            listing = Listing.objects.create(
+                seller=seller,
+                title=title.strip(),
+                description=description.strip(),
+                price=price,
+                currency=currency,
+                stock=stock,
+                category=category,
+                form_token=form_token,
+            )
+    except IntegrityError:
+        made = Listing.objects.filter(seller=seller, form_token=form_token).first() if form_token else None
+        if made is None:
+            raise
+        return made
     if image is not None:
         listing_image_add(listing=listing, upload=image, alt_text=image_alt)
     return listing

@@ -5,6 +5,7 @@ Every page works on the signed-in user's own seller; another seller's listing is
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -98,6 +99,7 @@ def listing_new(request: HttpRequest) -> HttpResponse:
                 category=data["category"],
                 image=data.get("image"),
                 image_alt=data.get("image_alt") or "",
+                form_token=_form_token(request),
             )
         except InvalidInput as exc:
             _attach_error(form, exc)
@@ -105,7 +107,19 @@ def listing_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"“{listing.title}” is saved as a draft. Publish it when you are ready.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
-    return render(request, "sell/listings_form.html", {"form": form, "listing": None}, status=status)
+    # A refused form keeps its token: nothing was made with it, and a double click of the fixed form
+    # must still make one draft.
+    token = _form_token(request) or uuid.uuid4().hex
+    return render(
+        request, "sell/listings_form.html", {"form": form, "listing": None, "form_token": token}, status=status
+    )
+
+
+def _form_token(request: HttpRequest) -> str:
+    """The new-listing form's hidden token (see `catalog.services.listing_create`), or "" when none
+    or not one of ours: the draft is then made without one, as before the token existed."""
+    raw = request.POST.get("form_token", "")
+    return raw if raw.isascii() and raw.isalnum() and len(raw) <= 64 else ""
 
 
 def _stock_shown(request: HttpRequest) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import F
@@ -45,6 +47,36 @@ def test_a_seller_creates_a_listing_with_an_image_then_publishes_it(client: Clie
     page = client.post(reverse("sell_listing_unpublish", args=[listing.pk]), follow=True).content.decode()
     assert "“Blue mug” is no longer shown in the shop." in page
     assert 'data-testid="listing-card"' not in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.parametrize(("currency", "price", "minor"), [("usd", "12.50", 1250), ("jpy", "1,250", 1250)])
+def test_the_new_listing_form_posted_twice_makes_one_draft(
+    client: Client, currency: str, price: str, minor: int
+) -> None:
+    """A double click on "Save draft" (or the browser posting the form again) found no draft, so it
+    made a second one, with its image; and a listing cannot be deleted. The form's hidden token
+    names the submission: the second finds the draft the first made."""
+    seller = jpy_seller() if currency == "jpy" else SellerFactory()
+    category = CategoryFactory()
+    client.force_login(seller.user)
+    page = client.get(reverse("sell_listing_new")).content.decode()
+    [token] = re.findall(r'name="form_token" value="([0-9a-f]{32})"', page)
+    form = {"title": "Blue mug", "price": price, "stock": "4", "category": category.pk, "form_token": token}
+    first = client.post(reverse("sell_listing_new"), {**form, "image": png_upload()})
+    second = client.post(reverse("sell_listing_new"), {**form, "image": png_upload()})
+    listing = Listing.objects.get()
+    assert (listing.price, listing.currency, listing.images.count()) == (minor, currency, 1)
+    assert first["Location"] == second["Location"] == reverse("sell_listing_edit", args=[listing.pk])
+    [again] = re.findall(
+        r'name="form_token" value="([0-9a-f]{32})"', client.get(reverse("sell_listing_new")).content.decode()
+    )
+    assert again != token, "the next new listing gets a new token"
+    client.post(reverse("sell_listing_new"), {**form, "form_token": again})
+    assert Listing.objects.count() == 2
+    other = SellerFactory()  # a token is the seller's own: another seller's same token is another draft
+    client.force_login(other.user)
+    client.post(reverse("sell_listing_new"), {**form, "price": "12.50", "form_token": token})
+    assert Listing.objects.filter(seller=other).count() == 1
 
 
 def test_form_errors_are_shown_next_to_their_field(client: Client) -> None:
