@@ -183,6 +183,22 @@ def test_patch_changes_only_the_fields_sent_and_an_empty_string_clears_the_descr
 
 
 @pytest.mark.parametrize("seller", [SellerFactory, jpy_seller], ids=["usd", "jpy"])
+@pytest.mark.parametrize(("field", "value"), [("stock", True), ("stock", "7"), ("price", "1500"), ("price", 1500.0)])
+def test_a_price_or_stock_that_is_not_a_json_integer_is_a_422(seller: Any, field: str, value: Any) -> None:
+    """The schema says integer: `true` was read as 1 (the stock set to one unit), and strings and
+    floats as the numbers they spell, so a client's mistake changed the listing instead of being told."""
+    listing = ListingFactory(seller=seller(), title="Blue mug", price=1250, stock=3)
+    client = seller_client(listing.seller)
+
+    response = client.patch(f"/api/v1/seller/listings/{listing.pk}", {field: value}, content_type="application/json")
+
+    assert response.status_code == 422, response.content
+    assert [f["loc"] for f in response.json()["error"]["fields"]] == [["body", "payload", field]]
+    listing.refresh_from_db()
+    assert (listing.price, listing.stock) == (1250, 3)
+
+
+@pytest.mark.parametrize("seller", [SellerFactory, jpy_seller], ids=["usd", "jpy"])
 def test_a_misspelt_field_is_a_422_naming_it_not_a_change_silently_lost(seller: Any) -> None:
     listing = ListingFactory(seller=seller(), title="Blue mug", price=1250, stock=3)
     client = seller_client(listing.seller)
