@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend import kept_input
 from frontend.downloads import private_file_response
 from frontend.form_text import posted_text
 from marketplace.errors import DomainError, NotFound
@@ -82,8 +83,15 @@ def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         "files": [f for f in dispute.files.all() if f.side == DisputeFileSide.SELLER],
         "file_fields": services.EVIDENCE_FILE_FIELDS,
         "answerable": dispute.is_answerable,
+        # The statement as sent when it was refused: in the form again, or, the form gone (the evidence
+        # was sent, the deadline passed meanwhile), shown to copy. None: the form shows what is saved.
+        "kept_statement": (kept_input.take(request, _statement_form(dispute)) or {}).get("statement"),
     }
     return render(request, "sell/disputes_detail.html", context)
+
+
+def _statement_form(dispute: Dispute) -> str:
+    return f"sell_dispute_statement:{dispute.pk}"
 
 
 @login_required
@@ -96,6 +104,9 @@ def sell_dispute_statement(request: HttpRequest, dispute_id: int) -> HttpRespons
         services.dispute_statement_save(dispute=dispute, statement=posted_text(request, "statement"))
     except DomainError as exc:
         messages.error(request, exc.message)
+        # One character over the limit still comes back whole, for the seller to shorten.
+        limit = services.EVIDENCE_TEXT_MAX * 2 + 1
+        kept_input.keep(request, _statement_form(dispute), ["statement"], max_length=limit)
     else:
         messages.success(request, "Saved. The platform's team reads it before sending the evidence.")
     return redirect("sell_dispute_detail", dispute_id=dispute.pk)

@@ -324,3 +324,29 @@ def test_evidence_as_long_as_the_text_area_allows_with_line_breaks_is_saved(sand
     r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", form, follow=True)
     assert "Draft saved at Stripe" in r.content.decode()
     assert Dispute.objects.get().evidence["product_description"] == typed.strip()
+
+
+def test_a_statement_refused_comes_back_to_the_seller_whole(sandbox: Any) -> None:
+    """The seller's account, refused (too long; or the evidence was sent or the deadline passed while
+    they wrote it), was lost with the redirect: the page came back empty, or without the form at all."""
+    seller, _, dispute = _opened(sandbox)
+    client = signed_in(seller.user)
+    url = f"/sell/disputes/{dispute.pk}/statement/"
+
+    too_long = "Shipped on the 3rd.\r\n" + "x" * EVIDENCE_TEXT_MAX
+    page = client.post(url, {"statement": too_long}, follow=True).content.decode()
+    assert f"Keep it under {EVIDENCE_TEXT_MAX:,} characters." in page
+    assert f">{too_long}</textarea>" in page
+    assert f">{too_long}</textarea>" not in client.get(f"/sell/disputes/{dispute.pk}/").content.decode()  # once
+
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    late = "Delivered on the 3rd,\r\nsigned for by the buyer."
+    page = client.post(url, {"statement": late}, follow=True).content.decode()
+    assert "Stripe no longer takes evidence" in page and f">{late}</textarea>" in page
+
+    Dispute.objects.filter(pk=dispute.pk).update(submitted_at=timezone.now())  # an admin sent the evidence
+    page = client.post(url, {"statement": late}, follow=True).content.decode()
+    assert "Evidence was already submitted" in page and 'data-testid="statement-form"' not in page
+    assert 'data-testid="statement-not-saved"' in page
+    assert "Delivered on the 3rd,<br>signed for by the buyer." in page
+    assert Dispute.objects.get().seller_statement == ""
