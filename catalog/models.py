@@ -20,6 +20,7 @@ from django.db.models import Q
 
 # The one limit of a listing's description, for the API, the Sell form and the services alike.
 DESCRIPTION_MAX_LENGTH = 10_000
+MAX_STOCK = 1_000_000  # units of a listing a seller may put on sale (form, API and edits alike)
 
 
 class Category(models.Model):

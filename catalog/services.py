@@ -14,6 +14,7 @@ from django.utils import timezone
 from catalog.images import MAX_IMAGES_PER_LISTING, clean_image_upload
 from catalog.models import (
     DESCRIPTION_MAX_LENGTH,
+    MAX_STOCK,
     Cart,
     CartItem,
     Category,
@@ -135,6 +136,11 @@ def listing_update(
     listing.stock = current.stock
     if stock_seen is not None and isinstance(data.get("stock"), int):
         data = {**data, "stock": max(0, current.stock + data["stock"] - stock_seen)}
+        if data["stock"] > MAX_STOCK and data["stock"] > current.stock:  # units given back may pass it
+            raise InvalidInput(
+                f"At most {MAX_STOCK:,} units can be on sale; this change would make {data['stock']:,}.",
+                code="stock_too_high",
+            )
     for field, value in data.items():
         setattr(listing, field, value.strip() if isinstance(value, str) else value)
     _check_fields(title=listing.title, stock=listing.stock, description=listing.description)

@@ -29,6 +29,7 @@ ERROR_FIELDS = {
     "title_required": "title",
     "description_too_long": "description",
     "negative_stock": "stock",
+    "stock_too_high": "stock",
     "image_empty": "image",
     "image_too_large": "image",
     "image_type": "image",

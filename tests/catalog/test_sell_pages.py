@@ -146,6 +146,25 @@ def test_saving_the_edit_form_keeps_the_units_checkouts_took_meanwhile(client: C
     assert listing.stock == 0, "never below zero"
 
 
+def test_a_stock_change_that_would_pass_the_most_units_is_refused_in_words(client: Client) -> None:
+    """Two tabs of the edit form, both showing 5: each raising it to the most the field takes
+    (1,000,000) added 999,995 twice, past the limit, and from then on every save of the form (a new
+    title) was refused for a stock the seller had not typed."""
+    listing = ListingFactory(stock=5, title="Mug")
+    client.force_login(listing.seller.user)
+    url = reverse("sell_listing_edit", args=[listing.pk])
+    form = {"title": "Mug", "price": "12.50", "stock": "1000000", "category": listing.category_id, "stock_shown": "5"}
+    assert client.post(url, form).status_code == 302
+    response = client.post(url, {**form, "title": "Blue mug"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "At most 1,000,000 units can be on sale; this change would make 1,999,995." in page
+    assert 'value="Blue mug"' in page and '<input type="hidden" name="stock_shown" value="5">' in page
+    listing.refresh_from_db()
+    assert (listing.title, listing.stock) == ("Mug", 1_000_000)
+    assert client.post(url, {**form, "title": "Blue mug", "stock_shown": "1000000"}).status_code == 302
+
+
 def test_another_sellers_listing_is_a_404(client: Client) -> None:
     listing = ListingFactory()
     client.force_login(SellerFactory().user)
