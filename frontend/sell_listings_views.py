@@ -198,8 +198,9 @@ def listing_unpublish(request: HttpRequest, listing_id: int) -> HttpResponse:
 def listing_image_remove(request: HttpRequest, listing_id: int, image_id: int) -> HttpResponse:
     listing = _own_listing(_seller(request), listing_id)
     image = listing.images.filter(pk=image_id).first()
-    if image is None:
-        raise Http404("No such image.")
+    if image is None:  # a double click, or a second tab: the seller's own listing, only the image is gone
+        messages.info(request, "This image was already removed.")
+        return redirect("sell_listing_edit", listing_id=listing.pk)
     services.listing_image_remove(image=image)
     messages.success(request, "The image is removed.")
     return redirect("sell_listing_edit", listing_id=listing.pk)

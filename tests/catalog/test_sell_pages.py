@@ -165,6 +165,25 @@ def test_a_stock_change_that_would_pass_the_most_units_is_refused_in_words(clien
     assert client.post(url, {**form, "title": "Blue mug", "stock_shown": "1000000"}).status_code == 302
 
 
+def test_removing_an_image_twice_says_it_is_gone_instead_of_a_404(client: Client) -> None:
+    """A double click on "Remove image": the second post found no image and answered the site's
+    404 page, as if the listing were gone, instead of the edit page."""
+    listing = ListingFactory(title="Mug")
+    client.force_login(listing.seller.user)
+    client.post(
+        reverse("sell_listing_edit", args=[listing.pk]),
+        {"title": "Mug", "price": "12.50", "stock": "1", "category": listing.category_id, "image": png_upload()},
+    )
+    image = listing.images.get()
+    remove = reverse("sell_listing_image_remove", args=[listing.pk, image.pk])
+    assert client.post(remove).status_code == 302
+    again = client.post(remove, follow=True)
+    assert again.redirect_chain == [(reverse("sell_listing_edit", args=[listing.pk]), 302)]
+    assert "This image was already removed." in again.content.decode()
+    other = ListingFactory()  # another seller's listing stays a 404, whatever the image
+    assert client.post(reverse("sell_listing_image_remove", args=[other.pk, image.pk])).status_code == 404
+
+
 def test_another_sellers_listing_is_a_404(client: Client) -> None:
     listing = ListingFactory()
     client.force_login(SellerFactory().user)
