@@ -91,6 +91,12 @@ class Listing(models.Model):
         default="",
         help_text="The new-listing form's hidden token: posted twice, it finds the draft the first post made.",
     )
+    edit_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The hidden token of the last edit form applied: posted again, it is not applied again.",
+    )
 
     objects = ListingManager()
 

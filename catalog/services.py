@@ -122,17 +122,25 @@ def listing_update(
     image: UploadedFile | None = None,
     image_alt: str = "",
     stock_seen: int | None = None,
+    edit_token: str = "",
 ) -> Listing:
     """Change some fields (and add an image); the currency never changes (orders and carts rely on it).
 
     Only the fields given are written, under the listing's row lock, so units a checkout reserved (or
     gave back) meanwhile are kept. `stock_seen` is the stock the seller's form showed: its stock is
     then applied as a change from that figure, since the form shows the stock of when it was opened and
-    saving it as typed would put units sold since then back on sale (an edit of the title alone did)."""
+    saving it as typed would put units sold since then back on sale (an edit of the title alone did).
+
+    `edit_token` names the edit form's submission: the same token as the last edit applied is that
+    edit posted again (a double click), and nothing is applied again, since its stock change would
+    add up a second time and its image be attached twice."""
     unknown = set(data) - UPDATABLE_FIELDS
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="readonly_field")
-    current = Listing.objects.select_for_update().only("stock").get(pk=listing.pk)  # in this function's transaction
+    current = Listing.objects.select_for_update().only("stock", "edit_token").get(pk=listing.pk)  # this transaction's
+    if edit_token and current.edit_token == edit_token:
+        listing.refresh_from_db()
+        return listing
     listing.stock = current.stock
     if stock_seen is not None and isinstance(data.get("stock"), int):
         data = {**data, "stock": max(0, current.stock + data["stock"] - stock_seen)}
@@ -145,7 +153,8 @@ def listing_update(
         setattr(listing, field, value.strip() if isinstance(value, str) else value)
     _check_fields(title=listing.title, stock=listing.stock, description=listing.description)
     _check_price(listing.price, listing.currency)
-    listing.save(update_fields=[*data, "updated_at"])
+    listing.edit_token = edit_token or current.edit_token
+    listing.save(update_fields=[*data, "edit_token", "updated_at"])
     if image is not None:
         listing_image_add(listing=listing, upload=image, alt_text=image_alt)
     return listing

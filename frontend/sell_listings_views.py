@@ -117,8 +117,8 @@ def listing_new(request: HttpRequest) -> HttpResponse:
 
 
 def _form_token(request: HttpRequest) -> str:
-    """The new-listing form's hidden token (see `catalog.services.listing_create`), or "" when none
-    or not one of ours: the draft is then made without one, as before the token existed."""
+    """The listing form's hidden token (`catalog.services.listing_create` and `listing_update` say
+    what it does), or "" when none or not one of ours: the form then works as before tokens existed."""
     raw = request.POST.get("form_token", "")
     return raw if raw.isascii() and raw.isalnum() and len(raw) <= 64 else ""
 
@@ -151,6 +151,7 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
                 image=data.get("image"),
                 image_alt=data.get("image_alt") or "",
                 stock_seen=_stock_shown(request),
+                edit_token=_form_token(request),
             )
         except InvalidInput as exc:
             listing.refresh_from_db()
@@ -164,6 +165,7 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
         "form": form,
         "listing": listing,
         "stock_shown": listing.stock if shown is None else shown,  # kept as first shown when refused
+        "form_token": _form_token(request) or uuid.uuid4().hex,  # kept when refused: nothing was applied
         "images": selectors.listing_images(listing=listing),
         # Published is not enough to be in the shop: the seller must be able to sell (the link 404'd).
         "in_shop": listing.is_published and seller_can_sell(seller),

@@ -184,6 +184,27 @@ def test_removing_an_image_twice_says_it_is_gone_instead_of_a_404(client: Client
     assert client.post(reverse("sell_listing_image_remove", args=[other.pk, image.pk])).status_code == 404
 
 
+@pytest.mark.parametrize(("currency", "price"), [("usd", "12.50"), ("jpy", "1,250")])
+def test_the_edit_form_posted_twice_applies_once(client: Client, currency: str, price: str) -> None:
+    """The stock is applied as a change from what the form showed (5 -> 8 adds 3): a double click on
+    "Save changes" added it twice (11 on sale of 8) and attached the image twice. The form's hidden
+    token names the edit: posted again, nothing is applied again."""
+    listing = ListingFactory(stock=5, title="Mug", seller=jpy_seller() if currency == "jpy" else SellerFactory())
+    client.force_login(listing.seller.user)
+    url = reverse("sell_listing_edit", args=[listing.pk])
+    [token] = re.findall(r'name="form_token" value="([0-9a-f]{32})"', client.get(url).content.decode())
+    form = {"title": "Blue mug", "price": price, "stock": "8", "category": listing.category_id, "stock_shown": "5"}
+    for _ in range(2):
+        assert client.post(url, {**form, "form_token": token, "image": png_upload()}).status_code == 302
+    listing.refresh_from_db()
+    assert (listing.title, listing.stock, listing.price, listing.images.count()) == ("Blue mug", 8, 1250, 1)
+    [again] = re.findall(r'name="form_token" value="([0-9a-f]{32})"', client.get(url).content.decode())
+    assert again != token
+    assert client.post(url, {**form, "stock": "9", "stock_shown": "8", "form_token": again}).status_code == 302
+    listing.refresh_from_db()
+    assert listing.stock == 9, "the next edit applies"
+
+
 def test_another_sellers_listing_is_a_404(client: Client) -> None:
     listing = ListingFactory()
     client.force_login(SellerFactory().user)
