@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from marketplace.errors import Conflict
-from payments.disputes import EVIDENCE_TEXT_MAX, dispute_evidence_save
+from payments.disputes import EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
 from payments.models import Dispute, DisputeFile
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
@@ -350,3 +350,24 @@ def test_a_statement_refused_comes_back_to_the_seller_whole(sandbox: Any) -> Non
     assert 'data-testid="statement-not-saved"' in page
     assert "Delivered on the 3rd,<br>signed for by the buyer." in page
     assert Dispute.objects.get().seller_statement == ""
+
+
+def test_proof_files_are_capped_per_side_so_a_seller_cannot_fill_the_storage(sandbox: Any) -> None:
+    """Each upload (up to 4 MB) was kept, however many: a seller posting in a loop filled the private
+    storage. The bank receives one file of each kind of proof, so each side keeps a handful."""
+    seller, _, dispute = _opened(sandbox)
+    client = signed_in(seller.user)
+    url = f"/sell/disputes/{dispute.pk}/files/"
+    for n in range(MAX_FILES_PER_SIDE):
+        proof = SimpleUploadedFile(f"proof{n}.pdf", PDF, content_type="application/pdf")
+        assert client.post(url, {"file": proof}).status_code == 302
+    one_more = SimpleUploadedFile("one-more.pdf", PDF, content_type="application/pdf")
+    page = client.post(url, {"file": one_more}, follow=True).content.decode()
+    assert f"You can upload at most {MAX_FILES_PER_SIDE} files to a dispute" in page
+    again = SimpleUploadedFile("one-more.pdf", PDF, content_type="application/pdf")
+    api = client.post(f"/api/v1/seller/disputes/{dispute.pk}/files", {"file": again})
+    assert (api.status_code, api.json()["error"]["code"]) == (422, "too_many_files")
+    assert DisputeFile.objects.filter(dispute=dispute).count() == MAX_FILES_PER_SIDE
+    admin = signed_in(make_platform_admin())  # the platform's side is counted apart
+    label = SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")
+    assert admin.post(f"/api/v1/console/disputes/{dispute.pk}/files", {"file": label}).status_code == 201
