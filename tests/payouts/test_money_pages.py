@@ -159,6 +159,8 @@ def test_a_seller_on_manual_payouts_pays_the_available_balance_out(sandbox: Any,
     assert "Nothing is available to pay out" in again
     assert stripe_balances(account) == {}
     assert_ledger_equals_stripe()
+    assert "failed" not in process_connect(account, set())  # its payout.* events find it recorded and posted
+    assert_ledger_equals_stripe()
     assert (
         "Nothing is available to pay out"
         in client.post("/sell/money/payout/", {"currency": currency, "form_token": "n2"}, follow=True).content.decode()
