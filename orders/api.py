@@ -6,9 +6,11 @@ shop's order is a 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Header, Router, Status
+from ninja import Header, Query, Router, Status
 
 from catalog.services import cart_find
 from marketplace.errors import Conflict, InvalidInput, NotFound
@@ -276,11 +278,17 @@ def seller_order_refund(
     return Status(201, refund_out(refused(refund)))
 
 
+SELLER_ORDERS_PER_PAGE = 100
+SellerOrdersPage = Annotated[int, Query(ge=1, le=1_000_000, description="1 for the newest 100, 2 for the next...")]
+
+
 @router.get("/seller/orders", response={200: list[OrderOut], **errors(404)}, url_name="seller_orders")
-def seller_orders(request: HttpRequest) -> list[OrderOut]:
+def seller_orders(request: HttpRequest, page: SellerOrdersPage = 1) -> list[OrderOut]:
+    """The shop's paid orders, newest first, 100 a page (an empty page: no more)."""
     seller = seller_for_user(user=request.user)
-    qs = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")[:100]
-    return [order_out(order) for order in qs]
+    start = (page - 1) * SELLER_ORDERS_PER_PAGE
+    qs = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")
+    return [order_out(order) for order in qs[start : start + SELLER_ORDERS_PER_PAGE]]
 
 
 # 409: only a paid order ships.

@@ -51,3 +51,30 @@ def test_every_order_received_is_on_a_page(currency: str) -> None:
     assert seen == newest_first
     assert "No orders on this page." in client.get("/sell/orders/?page=999").content.decode()  # past the last
     assert client.get("/sell/orders/?page=x").status_code == 200
+
+
+def test_the_api_pages_the_orders_received_too() -> None:
+    """`GET /api/v1/seller/orders` answered the newest 100 and nothing could ask for the rest."""
+    seller = SellerFactory()
+    buyer = UserFactory()
+    now = timezone.now()
+    Order.objects.bulk_create(
+        Order(
+            buyer=buyer,
+            seller=seller,
+            status=OrderStatus.PAID,
+            currency="usd",
+            amount_total=1_250,
+            application_fee_amount=0,
+            cart_fingerprint="x",
+            paid_at=now - timedelta(minutes=n),
+        )
+        for n in range(130)
+    )
+    newest_first = list(Order.objects.filter(seller=seller).order_by("-paid_at", "-id").values_list("pk", flat=True))
+    client = signed_in(seller.user)
+    first = [o["id"] for o in client.get("/api/v1/seller/orders").json()]
+    second = [o["id"] for o in client.get("/api/v1/seller/orders", {"page": 2}).json()]
+    assert first + second == newest_first
+    assert client.get("/api/v1/seller/orders", {"page": 3}).json() == []
+    assert client.get("/api/v1/seller/orders", {"page": 0}).status_code == 422
