@@ -67,7 +67,7 @@ def test_return_url_shows_the_status_read_from_stripe_not_assumed(sandbox: Any, 
     assert 'data-testid="seller-status">Active<' in page
     assert "You&#x27;re all set" in page
     assert "Open Stripe Express dashboard" in page
-    assert "Update your details, bank account and payout schedule" in page
+    assert "Update your details and bank account in your Stripe Express dashboard" in page
     assert "Continue onboarding" not in page  # nothing due: details change in the Express dashboard
     seller.refresh_from_db()
     assert seller.charges_enabled and seller.payouts_enabled and seller.details_submitted
