@@ -25,6 +25,7 @@ from catalog.models import (
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from marketplace.sessions import CART_ID
+from marketplace.text import on_one_line
 
 if TYPE_CHECKING:
     from marketplace.models import User
@@ -54,6 +55,10 @@ def _check_price(price: int, currency: str) -> None:
 def _check_fields(*, title: str, stock: int, description: str = "") -> None:
     if not title.strip():
         raise InvalidInput("Give the listing a title.", code="title_required")
+    if not on_one_line(title):
+        raise InvalidInput(
+            "Keep the title on one line, without tabs or other control characters.", code="title_one_line"
+        )
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise InvalidInput(
             f"The description can be at most {DESCRIPTION_MAX_LENGTH:,} characters; this one has {len(description):,}.",

@@ -27,6 +27,7 @@ ERROR_FIELDS = {
     "price_below_minimum": "price",
     "price_above_maximum": "price",
     "title_required": "title",
+    "title_one_line": "title",
     "description_too_long": "description",
     "negative_stock": "stock",
     "stock_too_high": "stock",

@@ -205,6 +205,23 @@ def test_the_edit_form_posted_twice_applies_once(client: Client, currency: str, 
     assert listing.stock == 9, "the next edit applies"
 
 
+@pytest.mark.parametrize("title", ["Mug\r\nBcc: all@example.com", "Mug\tBlue", "Mug\u2029Blue"])
+def test_a_title_on_more_than_one_line_is_refused_on_the_page_and_the_api(client: Client, title: str) -> None:
+    """A listing's title names it in email subjects (a subscription's emails) and on one line
+    everywhere: one with a line break made those emails fail to send, and read as two lines."""
+    listing = ListingFactory(title="Mug")
+    client.force_login(listing.seller.user)
+    form = {"title": title, "price": "12.50", "stock": "1", "category": listing.category_id}
+    response = client.post(reverse("sell_listing_new"), form)
+    assert response.status_code == 422
+    assert "Keep the title on one line, without tabs or other control characters." in response.content.decode()
+    response = client.post(reverse("sell_listing_edit", args=[listing.pk]), form)
+    assert response.status_code == 422
+    api = client.patch(f"/api/v1/seller/listings/{listing.pk}", {"title": title}, content_type="application/json")
+    assert (api.status_code, api.json()["error"]["code"]) == (422, "title_one_line")
+    assert list(Listing.objects.values_list("title", flat=True)) == ["Mug"]
+
+
 def test_another_sellers_listing_is_a_404(client: Client) -> None:
     listing = ListingFactory()
     client.force_login(SellerFactory().user)
