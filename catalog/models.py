@@ -54,9 +54,12 @@ class ListingQuerySet(models.QuerySet["Listing"]):
         return self.filter(status=ListingStatus.PUBLISHED, seller__in=Seller.objects.sellable())
 
     def for_cards(self) -> ListingQuerySet:
-        """Everything a listing card shows, in one query: seller, category and the cover image's name."""
+        """Everything a listing card shows, in one query: seller, category, the cover image's name and
+        the subscription plan, if any (the card says "monthly" as the listing's page does)."""
         cover = ListingImage.objects.filter(listing=models.OuterRef("pk")).order_by("position", "id").values("image")
-        return self.select_related("seller", "category").annotate(cover_name=models.Subquery(cover[:1]))
+        return self.select_related("seller", "category", "subscription_plan").annotate(
+            cover_name=models.Subquery(cover[:1])
+        )
 
     def search(self, text: str) -> ListingQuerySet:
         """Every word must appear in the title or the description (case-insensitive).

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -29,6 +30,8 @@ from orders.models import OrderStatus, RefundReason
 from payouts.selectors import order_net, order_with_earnings, orders_with_earnings
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
+
+ORDERS_PER_PAGE = 50
 
 
 @login_required
@@ -107,7 +110,16 @@ def checkout_canceled(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/list.html", {"orders": list(selectors.orders_for_buyer(buyer=request.user)[:100])})
+    page = Paginator(selectors.orders_for_buyer(buyer=request.user), ORDERS_PER_PAGE).get_page(_page_number(request))
+    return render(request, "orders/list.html", {"orders": list(page), "page": page})
+
+
+def _page_number(request: HttpRequest) -> int:
+    """The page asked for; anything but a number is the first page, as `Paginator.get_page` has it."""
+    try:
+        return int(request.GET.get("page", "1")[:12])
+    except ValueError:
+        return 1
 
 
 @login_required

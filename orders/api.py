@@ -41,12 +41,15 @@ from orders.services.refunds import (
     refund_request_decline,
 )
 from payments.models import Refund, RefundOrigin, RefundStatus
+from payouts.selectors import order_net, order_with_earnings, orders_with_earnings
 from sellers.selectors import seller_for_user
 
 router = Router(tags=["orders"])
 
 
 def order_out(order: Order) -> OrderOut:
+    """An order annotated by `payouts.selectors.orders_with_earnings`: `seller_net` is what the shop
+    keeps of it (after refunds taken back and lost disputes), as its order and money pages say."""
     return OrderOut(
         id=order.pk,
         status=order.status,
@@ -58,7 +61,7 @@ def order_out(order: Order) -> OrderOut:
         amount_total=order.amount_total,
         amount_total_display=format_money(order.amount_total, order.currency),
         application_fee_amount=order.application_fee_amount,
-        seller_net=order.seller_net,
+        seller_net=order_net(order),
         tracking_number=order.tracking_number,
         carrier=order.carrier,
         created_at=order.created_at,
@@ -161,8 +164,8 @@ def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
 
 @router.get("/orders", response=list[OrderOut], url_name="orders")
 def orders(request: HttpRequest) -> list[OrderOut]:
-    qs = selectors.orders_for_buyer(buyer=request.user).prefetch_related("lines")[:100]
-    return [order_out(order) for order in qs]
+    orders = selectors.orders_for_buyer(buyer=request.user).prefetch_related("lines")
+    return [order_out(order) for order in orders_with_earnings(orders=orders)[:100]]
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **errors(404)}, url_name="order")
@@ -172,7 +175,7 @@ def order(request: HttpRequest, order_id: int) -> OrderOut:
         found = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
     except NotFound:
         found = selectors.order_for_seller(seller=seller_for_user(user=request.user), order_id=order_id)
-    return order_out(found)
+    return order_out(order_with_earnings(order_id=found.pk))
 
 
 # 404: not the buyer's order; 409: not refundable now (status, window, a request already open); 422: bad lines.
@@ -287,8 +290,8 @@ def seller_orders(request: HttpRequest, page: SellerOrdersPage = 1) -> list[Orde
     """The shop's paid orders, newest first, 100 a page (an empty page: no more)."""
     seller = seller_for_user(user=request.user)
     start = (page - 1) * SELLER_ORDERS_PER_PAGE
-    qs = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")
-    return [order_out(order) for order in qs[start : start + SELLER_ORDERS_PER_PAGE]]
+    orders = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")
+    return [order_out(order) for order in orders_with_earnings(orders=orders)[start : start + SELLER_ORDERS_PER_PAGE]]
 
 
 # 409: only a paid order ships.
@@ -301,4 +304,4 @@ def seller_order_fulfil(request: HttpRequest, order_id: int, payload: FulfilIn) 
     services.order_mark_fulfilled(
         order=order, seller=seller, tracking_number=payload.tracking_number, carrier=payload.carrier
     )
-    return order_out(selectors.order_for_seller(seller=seller, order_id=order_id))
+    return order_out(order_with_earnings(order_id=selectors.order_for_seller(seller=seller, order_id=order_id).pk))

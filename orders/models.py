@@ -209,6 +209,11 @@ class Order(models.Model):
     def can_pay(self) -> bool:
         return self.status == OrderStatus.PENDING_PAYMENT and bool(self.checkout_url)
 
+    @property
+    def is_buy_now(self) -> bool:
+        """Paid by a saved card's PaymentIntent ("Buy now"), not by the cart's Checkout Session."""
+        return self.cart_fingerprint.startswith(BUY_NOW_FINGERPRINT_PREFIX)
+
 
 class OrderLine(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")

@@ -54,7 +54,10 @@ class OrderOut(Schema):
     amount_total: int
     amount_total_display: str
     application_fee_amount: int
-    seller_net: int
+    seller_net: int = Field(
+        description="What the shop keeps of this order: the sale less the platform's fee it kept, refunds "
+        "taken back from the shop and what lost disputes took (its order and money pages show the same)."
+    )
     tracking_number: str
     carrier: str
     created_at: datetime

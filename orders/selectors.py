@@ -32,11 +32,14 @@ TRANSFER_TO_SELLER = "orders.transfer_to_seller"  # the outbox follow-up that se
 
 def orders_for_buyer(*, buyer: Any) -> QuerySet[Order]:
     """The buyer's orders, newest first, with the shop and the units bought (`unit_count`, the sum of
-    the lines' quantities: "2 mugs and a bowl" is 3 items, not 2 lines), in one query."""
+    the lines' quantities: "2 mugs and a bowl" is 3 items, not 2 lines), in one query. Ordered here:
+    Django leaves `Meta.ordering` out of a query grouped for an aggregate, so the list came oldest
+    first (and, cut to a page, without the newest orders)."""
     return (
         Order.objects.filter(buyer_id=buyer.pk)
         .select_related("seller", "payment")
         .annotate(unit_count=Coalesce(Sum("lines__quantity"), Value(0)))
+        .order_by("-created_at", "-id")
     )
 
 

@@ -19,7 +19,9 @@ def setup_session_create(
 ) -> CheckoutSession:
     """Stripe's hosted page that saves a card on the buyer's Customer (`mode=setup`, usage
     off-session so renewals and one-click payments can use it). `attempt` (a token of the form the
-    buyer submitted) is part of the key: a double click gets the same page, a new visit a new one."""
+    buyer submitted) is part of the key: a double click gets the same page, a new visit a new one.
+    So are the parameters: the same form sent again once `expires_at` has moved on gets a page of
+    its own, where the same key with other parameters is refused by Stripe."""
     params: dict[str, Any] = {
         "mode": "setup",
         "customer": customer,
@@ -29,7 +31,7 @@ def setup_session_create(
         "cancel_url": cancel_url,
         "expires_at": expires_at,
     }
-    key = gateway.idempotency_key("setup-session-create", user_id, attempt)
+    key = gateway.idempotency_key("setup-session-create", user_id, attempt, params=params)
     options = gateway.request_options(idempotency_key=key)
     return CheckoutSession.from_stripe(
         gateway.call(gateway.client().v1.checkout.sessions.create, params=params, options=options)

@@ -29,7 +29,7 @@ from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, Pa
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.outbox.services import outbox_add
 from marketplace.sessions import STRIPE_CUSTOMER_ID
-from orders.models import Order, OrderLine, OrderStatus, StripeCustomer
+from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus, StripeCustomer
 from orders.services._stock import close_order, lock_listings, order_create_reserving
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 
@@ -115,10 +115,12 @@ def order_session_expire(*, order_id: int, session_id: str) -> None:
 def _order_for_checkout(*, buyer: Any, group: CartGroup) -> tuple[Order, list[OrderLine]]:
     """Reuse the pending order matching the cart group, or create one and reserve its stock; with the
     order's lines (read with a reused order, kept from the INSERT for a new one). The caller's
-    transaction holds the cart's lock (`_group_of`)."""
+    transaction holds the cart's lock (`_group_of`). A "Buy now" waiting on the bank's check is a
+    purchase of its own, not the cart's: neither reused nor replaced."""
     pending = list(
         Order.objects.select_for_update()
         .filter(buyer=buyer, seller_id=group.seller.pk, currency=group.currency, status=OrderStatus.PENDING_PAYMENT)
+        .exclude(cart_fingerprint__startswith=BUY_NOW_FINGERPRINT_PREFIX)
         .prefetch_related("lines")
     )
     listing_ids = [line.listing.pk for line in group.lines]

@@ -31,7 +31,7 @@ from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, Pa
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
 from marketplace.outbox.services import outbox_add, outbox_retry
-from orders.models import PAID_STATUSES, CheckoutGroup, Order, OrderStatus
+from orders.models import BUY_NOW_FINGERPRINT_PREFIX, PAID_STATUSES, CheckoutGroup, Order, OrderStatus
 from orders.services._stock import close_order, lock_listings, order_create_reserving
 from orders.services.checkout import (
     CHECKOUT_LIFETIME,
@@ -152,6 +152,7 @@ def _group_for_checkout(*, buyer: Any, cart: Cart, groups: list[CartGroup], curr
         pending = list(
             Order.objects.select_for_update(of=("self",))
             .filter(buyer=buyer, currency=currency, status=OrderStatus.PENDING_PAYMENT)
+            .exclude(cart_fingerprint__startswith=BUY_NOW_FINGERPRINT_PREFIX)  # a purchase of its own
             .select_related("checkout_group")
             .prefetch_related("lines")
             .order_by("pk")

@@ -105,9 +105,18 @@ def _paid_charge(session: CheckoutSession) -> Charge | None:
 
 
 def _remove_from_cart(order: Order) -> None:
-    """What was paid leaves the buyer's cart (and only then: a declined card leaves it intact)."""
-    listing_ids = [line.listing_id for line in order.lines.all()]
-    CartItem.objects.filter(cart__user_id=order.buyer_id, listing_id__in=listing_ids).delete()
+    """What was paid leaves the buyer's cart (and only then: a declined card leaves it intact): the
+    units paid, not the whole line, so a "Buy now" of one unit, or a session paid after the cart's
+    quantity was raised in another tab, leaves the units not paid for in the cart."""
+    paid = {line.listing_id: line.quantity for line in order.lines.all()}
+    # Only the items' rows: checkout locks the cart's row before the orders', this path holds an order's.
+    items = CartItem.objects.select_for_update(of=("self",)).filter(cart__user_id=order.buyer_id, listing_id__in=paid)
+    for item in items:
+        if item.quantity > paid[item.listing_id]:
+            item.quantity -= paid[item.listing_id]
+            item.save(update_fields=["quantity"])
+        else:
+            item.delete()
 
 
 def order_id_of(obj: CheckoutSession | PaymentIntent | Charge) -> int | None:
@@ -496,12 +505,17 @@ def orders_close_checkouts_of_seller(*, seller_id: int) -> int:
 
 
 def order_cancel(*, order: Order, buyer: Any) -> Order:
-    """The buyer gives up a pending order: the session is closed at Stripe first (so it cannot be
-    paid afterwards), then the stock is released. A session paid meanwhile makes the order paid."""
+    """The buyer gives up a pending order: the session (a Buy now's PaymentIntent) is closed at Stripe
+    first, so it cannot be paid afterwards, then the stock is released. One paid meanwhile makes the
+    order paid."""
     if order.buyer_id != buyer.pk:
         raise NotFound("No such order.")
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict("Only an order waiting for payment can be canceled.", code="order_not_cancelable")
+    if order.is_buy_now:  # no session: its PaymentIntent is what must not be paid afterwards
+        from orders.services.saved_cards import buy_now_cancel  # saved_cards builds on this module
+
+        return buy_now_cancel(order=order)
     if order.checkout_session_id:
         try:
             gateway_checkout.checkout_session_expire(session_id=order.checkout_session_id, order_id=order.pk)

@@ -49,6 +49,7 @@ ABANDONED = (
     "The bank's check (3-D Secure) was not finished in time, so the payment was canceled and nothing was charged. "
     "Try again, or use another card."
 )
+BUYER_CANCELED = "You canceled this order. Nothing was charged."
 # How long a Buy now may wait on the bank's check before the sweeper cancels it (as a Checkout
 # Session's lifetime bounds a cart's checkout).
 BUY_NOW_LIFETIME = timedelta(minutes=30)
@@ -118,7 +119,9 @@ def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_
     """The URL of Stripe's page that saves a card on the buyer's Customer (`attempt`: the form's
     token, so a double submit opens one page)."""
     customer = buyer_customer_ensure(user=user)
-    expires = timezone.now() + SETUP_LIFETIME + timedelta(minutes=1)
+    # To the minute, so that a double click sends the same parameters and gets the same page (the
+    # key has them); 2 minutes more, so that it is never under Stripe's 30-minute minimum.
+    expires = (timezone.now() + SETUP_LIFETIME + timedelta(minutes=2)).replace(second=0, microsecond=0)
     session = gateway_cards.setup_session_create(
         user_id=user.pk,
         attempt=attempt,
@@ -312,11 +315,11 @@ def failure_sentence(error: PaymentError | None) -> str:
     return NOT_PAID
 
 
-def _close_failed(order_id: int, message: str) -> None:
+def _close_failed(order_id: int, message: str, *, status: str = OrderStatus.PAYMENT_FAILED) -> None:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
         if order.status == OrderStatus.PENDING_PAYMENT:
-            close_order(order, OrderStatus.PAYMENT_FAILED, message)
+            close_order(order, status, message)
 
 
 def buy_now_event(*, intent: PaymentIntent) -> None:
@@ -358,12 +361,22 @@ def buy_now_sweep_abandoned(*, now: Any = None, limit: int = 100) -> int:
     return changed
 
 
-def _settle_abandoned(order: Order) -> None:
+def buy_now_cancel(*, order: Order) -> Order:
+    """The buyer cancels a Buy now still waiting on the bank's check (3-D Secure in another tab):
+    its PaymentIntent is canceled at Stripe first, so that finishing the check afterwards cannot
+    charge the card once the order says nothing was charged; one paid meanwhile makes the order
+    paid instead. Stripe unreachable raises, and the order stays as it was."""
+    _settle_abandoned(order, closed_as=(OrderStatus.CANCELED, BUYER_CANCELED))
+    order.refresh_from_db()
+    return order
+
+
+def _settle_abandoned(order: Order, *, closed_as: tuple[str, str] = (OrderStatus.PAYMENT_FAILED, ABANDONED)) -> None:
     customer = _customer_of(order.buyer)
     intents = gateway_cards.payment_intents_of_customer(customer) if customer else []
     intent = next((i for i in intents if i.metadata.get("order_id") == str(order.pk)), None)
     if intent is None:  # never created at Stripe: nothing to cancel
-        _close_failed(order.pk, NOT_PAID)
+        _close_failed(order.pk, NOT_PAID, status=closed_as[0])
         return
     if intent.status in ("requires_action", "requires_payment_method", "requires_confirmation"):
         try:
@@ -371,6 +384,6 @@ def _settle_abandoned(order: Order) -> None:
         except InvalidInput:  # its state changed meanwhile (the buyer finished the check): read it again
             intent = gateway_checkout.payment_intent_retrieve(intent.id)
     if intent.status == "canceled":
-        _close_failed(order.pk, ABANDONED)
+        _close_failed(order.pk, closed_as[1], status=closed_as[0])
     elif intent.status != "processing":  # processing: the bank answers soon, and its event settles it
         _apply(order, intent)

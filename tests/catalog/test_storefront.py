@@ -173,3 +173,27 @@ def test_query_count_per_page_is_the_same_with_12_and_200_listings(
     with django_assert_num_queries(CACHED_QUERIES.get(name, 1)):
         assert "Mug" in client.get(url(ctx)).content.decode()
     assert len(with_12.captured_queries) == len(with_200.captured_queries)
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 7_900, "$79.00"), ("jpy", 7_900, "¥7,900")])
+def test_a_card_says_monthly_and_sold_out_as_the_listings_page_does(
+    client: Client, currency: str, price: int, shown: str
+) -> None:
+    """The cards showed a subscription's price as a one-off price, and a sold-out item as any other:
+    the buyer learnt "monthly" or "Out of stock" only on its page."""
+    from subscriptions.models import SubscriptionPlan
+
+    seller = jpy_seller() if currency == "jpy" else SellerFactory()
+    bag = ListingFactory(seller=seller, title="Bike bag", price=price, currency=currency)
+    SubscriptionPlan.objects.create(listing=bag, interval="month")
+    ListingFactory(seller=seller, title="Gone vase", price=price, currency=currency, stock=0)
+    ListingFactory(seller=seller, title="Blue mug", price=price, currency=currency, stock=3)
+    page = client.get(reverse("home")).content.decode()
+    cards = {title: card for card in page.split('data-testid="listing-card"')[1:] for title in [_title(card)]}
+    assert f"{shown} monthly" in cards["Bike bag"]
+    assert "Sold out" in cards["Gone vase"] and "Sold out" not in cards["Blue mug"]
+    assert "monthly" not in cards["Blue mug"]
+
+
+def _title(card: str) -> str:
+    return card.split('<h3><a href="', 1)[1].split(">", 1)[1].split("<", 1)[0]

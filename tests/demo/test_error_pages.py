@@ -147,3 +147,20 @@ def test_the_demo_shows_the_sites_own_404_and_500_and_still_serves_static_files_
     image = next(url for item in listings for url in item["image_urls"])
     upload = requests.get(image if image.startswith("http") else f"{demo.url}{image}", timeout=60)
     assert upload.status_code == 200 and upload.headers["Content-Type"].startswith("image/")
+
+
+@pytest.mark.django_db
+def test_a_visit_to_a_forms_address_is_the_sites_405_with_a_way_back(client: Client) -> None:
+    """Signed out while sending a form (the session ended, another tab signed out), the buyer signs
+    in again and is sent back to the form's address, which takes no visit: a blank page was all
+    they got. Now the site's page, saying what happened, with the way back of its area."""
+    buyer = UserFactory()
+    client.force_login(buyer)
+    response = client.get("/orders/5/refund-request/")
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    html = response.content.decode()
+    assert_site_page(html, "This address takes a form")
+    assert "send it again from its page" in html and buyer.email in html
+    assert links(html) == [("Your orders", "/orders/"), ("Back to the storefront", "/")]
+    api = client.get("/api/v1/checkout")
+    assert api.status_code == 405 and "form" not in api.content.decode()  # the API keeps its own answer

@@ -109,3 +109,28 @@ def test_buyer_asks_for_one_line_back_seller_approves_buyer_sees_refunded(
     to_buyer = [m.subject for m in mail.outbox if m.to == [buyer.email]]
     assert any("approved" in s for s in to_buyer) and any("Refund of $30.00" in s for s in to_buyer)
     assert any("Refund request for order" in m.subject for m in mail.outbox if m.to == [seller.user.email])
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 3_000), ("jpy", 3_000)])
+def test_the_refund_request_form_of_an_item_with_a_long_unbroken_title_fits_a_phone(
+    live_server: Any, page: Page, sandbox: Any, clean_cache: None, axe_js: Path, currency: str, price: int
+) -> None:
+    """A title of one long word (140 characters, as a listing allows) widened the order page to
+    1700 px at 375: the form's fieldset took the width of its widest label (a fieldset's minimum
+    is its content's), so the buyer had to scroll sideways to ask for a refund."""
+    seller = active_seller(sandbox, currency=currency, shop="Kiln & Co")
+    long_title = "Handwoven" + "X" * 126 + "Towel"
+    towel = listing_of(seller, price=price, stock=5, title=long_title)
+    buyer = UserFactory()
+    order = services.checkout_start(
+        buyer=buyer, cart=cart_with(buyer, (towel, 1)), seller_id=seller.pk, currency=currency, **URLS
+    ).order
+    pay(sandbox, str(order.checkout_session_id))
+    assert services.order_sync_from_stripe(order=order).status == OrderStatus.PAID
+
+    page.set_viewport_size(PHONE)
+    page.context.add_init_script(path=axe_js)
+    log_in(page, live_server.url, buyer.email)
+    page.goto(f"{live_server.url}/orders/{order.pk}/")
+    expect(page.get_by_test_id("refund-request-form")).to_be_visible()
+    fits_a_phone_and_passes_axe(page)

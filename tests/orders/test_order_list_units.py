@@ -61,3 +61,34 @@ def test_the_order_list_costs_the_same_queries_whatever_the_number_of_orders() -
         page = client.get("/orders/").content.decode()
     assert _items_column(page) == ["5", "2", "5"]  # newest first
     assert len(three) == len(one)
+
+
+def test_a_buyer_with_more_orders_than_a_page_reaches_the_oldest_on_the_next_pages() -> None:
+    """Newest first, a page at a time: the list came oldest first (Django drops `Meta.ordering` from a
+    grouped query) and stopped at 100 orders, so a buyer's newest orders could not be reached from it."""
+    buyer = UserFactory()
+    oldest = _order(buyer, "usd", 1)
+    seller = oldest.seller
+    Order.objects.bulk_create(
+        Order(
+            buyer=buyer,
+            seller=seller,
+            status=OrderStatus.CANCELED,
+            currency="usd",
+            amount_total=1_250,
+            application_fee_amount=0,
+            cart_fingerprint="x",
+        )
+        for _ in range(120)
+    )
+    newest = Order.objects.filter(buyer=buyer).latest("created_at", "id")
+    client = signed_in(buyer)
+    first = client.get("/orders/").content.decode()
+    assert re.findall(r">Order (\d+)<", first)[0] == str(newest.pk)
+    assert f">Order {oldest.pk}<" not in first
+    assert 'rel="next"' in first and "Page 1 of 3" in first
+    last = client.get("/orders/?page=3").content.decode()
+    assert f">Order {oldest.pk}<" in last and 'rel="prev"' in last
+    assert client.get("/orders/?page=x").status_code == 200  # anything but a number: the first page
+    api = client.get("/api/v1/orders").json()
+    assert len(api) == 100 and api[0]["id"] == newest.pk  # the API's newest 100, newest first

@@ -232,3 +232,142 @@ def test_a_buy_now_left_at_the_bank_check_is_canceled_at_stripe_and_one_finished
     ] == "canceled"
     assert saved_cards.buy_now_sweep_abandoned(now=later) == 0  # once
     assert_ledger_equals_stripe()
+
+
+def _buy_now_at_the_bank_check(sandbox: Any, buyer: Any, listing: Any, attempt: str) -> saved_cards.BuyNow:
+    card = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
+    started = saved_cards.buy_now(
+        buyer=buyer, listing_id=listing.pk, payment_method=card, attempt=attempt, return_url="http://app/r"
+    )
+    assert started.redirect_url and started.order.status == OrderStatus.PENDING_PAYMENT
+    return started
+
+
+@pytest.mark.parametrize("shops", [1, 2])
+def test_paying_the_cart_leaves_a_buy_now_waiting_at_the_bank_check_alone(sandbox: Any, shops: int) -> None:
+    """A Buy now waiting on 3-D Secure is a purchase of its own: paying the cart of the same shop
+    (alone, or with another shop in one payment) does not cancel it nor give its unit back, so the
+    check finished afterwards pays an order that is still there, with its unit."""
+    from orders import services
+    from tests.orders.conftest import URLS, cart_with
+
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=2, title="Mug")
+    bowl = listing_of(seller, price=1_500, stock=5, title="Bowl")
+    buyer = UserFactory()
+    started = _buy_now_at_the_bank_check(sandbox, buyer, mug, "e" * 32)
+    items = [(bowl, 1)]
+    if shops == 2:
+        items.append((listing_of(active_seller(sandbox, shop="Other"), price=900, stock=3), 1))
+    cart = cart_with(buyer, *items)
+    if shops == 1:
+        services.checkout_start(buyer=buyer, cart=cart, seller_id=seller.pk, currency="usd", **URLS)
+    else:
+        services.checkout_start_cart(buyer=buyer, cart=cart, currency="usd", **URLS)
+
+    kept = Order.objects.get(pk=started.order.pk)
+    assert kept.status == OrderStatus.PENDING_PAYMENT and kept.stock_reserved
+    mug.refresh_from_db()
+    assert mug.stock == 1  # the Buy now's unit is still held for it
+
+    fetch_no_redirect(str(started.redirect_url), b"action=complete")
+    paid = saved_cards.buy_now_settle(order=kept, payment_intent=_intent_of(buyer, kept))
+    assert paid.status == OrderStatus.PAID
+    mug.refresh_from_db()
+    assert mug.stock == 1
+
+
+def _intent_of(buyer: Any, order: Order) -> str:
+    from marketplace.gateway import cards as gateway_cards
+
+    intents = gateway_cards.payment_intents_of_customer(buyer_customer_ensure(user=buyer))
+    return next(i.id for i in intents if i.metadata.get("order_id") == str(order.pk))
+
+
+def test_canceling_a_buy_now_waiting_at_the_bank_check_cancels_its_payment_at_stripe(sandbox: Any) -> None:
+    """Pressing "Cancel this order" on a Buy now waiting on 3-D Secure says nothing was charged: so the
+    PaymentIntent is canceled at Stripe first, and finishing the check afterwards charges nothing."""
+    from marketplace.gateway import checkout as gateway_checkout
+    from tests.orders.conftest import signed_in
+
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    started = _buy_now_at_the_bank_check(sandbox, buyer, mug, "f" * 32)
+    intent = _intent_of(buyer, started.order)
+
+    client = signed_in(buyer)
+    page = client.get(f"/orders/{started.order.pk}/").content.decode()
+    assert "Your bank is checking it is you" in page and "held for you until  UTC" not in page
+    answer = client.post(f"/orders/{started.order.pk}/cancel/", follow=True)
+    assert "Order canceled. Nothing was charged." in answer.content.decode()
+    canceled = Order.objects.get(pk=started.order.pk)
+    assert canceled.status == OrderStatus.CANCELED
+    assert gateway_checkout.payment_intent_retrieve(intent).status == "canceled"
+    fetch_no_redirect(str(started.redirect_url), b"action=complete")
+    assert gateway_checkout.payment_intent_retrieve(intent).status == "canceled"
+    assert Order.objects.get(pk=started.order.pk).payment is None
+    mug.refresh_from_db()
+    assert mug.stock == 1
+
+
+def test_canceling_a_buy_now_whose_check_was_finished_meanwhile_makes_it_paid(sandbox: Any) -> None:
+    from orders import services
+
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    started = _buy_now_at_the_bank_check(sandbox, buyer, mug, "9" * 32)
+    fetch_no_redirect(str(started.redirect_url), b"action=complete")  # in the other tab, no webhook yet
+
+    order = services.order_cancel(order=started.order, buyer=buyer)
+    assert order.status == OrderStatus.PAID and order.payment is not None
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_000), ("jpy", 2_000)])
+def test_buy_now_of_one_unit_takes_one_unit_out_of_the_cart(sandbox: Any, currency: str, price: int) -> None:
+    """The cart held 3 of the item: buying one now leaves 2 there, not none."""
+    from catalog.models import CartItem
+    from tests.orders.conftest import cart_with
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=price, stock=5)
+    buyer = UserFactory()
+    cart_with(buyer, (mug, 3))
+    card = saved_card(sandbox, buyer, "pm_card_visa")
+    done = saved_cards.buy_now(buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="7" * 32, return_url="x")
+    assert done.order.status == OrderStatus.PAID
+    assert CartItem.objects.get(cart__user=buyer, listing=mug).quantity == 2
+    assert_ledger_equals_stripe()
+
+
+def test_a_slow_double_click_on_add_a_card_opens_stripes_page_not_an_error(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same form sent again a second or a minute later (a slow double click, a re-post): the
+    page's `expires_at` had changed under the same idempotency key, which Stripe refuses, and the
+    buyer read that Stripe could not be reached."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    buyer = UserFactory()
+    base = timezone.now().replace(second=10, microsecond=0)
+    clock = {"now": base}
+    monkeypatch.setattr(saved_cards.timezone, "now", lambda: clock["now"])
+
+    def add() -> str:
+        return saved_cards.saved_card_setup_start(
+            user=buyer,
+            attempt="5" * 32,
+            success_url="http://app/done?s={CHECKOUT_SESSION_ID}",
+            cancel_url="http://app/",
+        )
+
+    first = add()
+    clock["now"] = base + timedelta(seconds=2)
+    assert add() == first  # the same page
+    clock["now"] = base + timedelta(seconds=61)
+    later = add()
+    assert later.startswith("http") and later != first

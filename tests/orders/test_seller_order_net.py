@@ -30,8 +30,17 @@ NOW = "4000000000000077"  # funds available at once
 
 
 def _shown(order: Order) -> tuple[str, str, str]:
-    """What the seller reads it receives: its order list and order page ('You receive'), its money page ('Net')."""
+    """What the seller reads it receives: its order list and order page ('You receive'), its money page
+    ('Net'); the API's `seller_net` (the shop's order list and the order, to the shop and to its buyer)
+    must say the same."""
     client = signed_in(order.seller.user)
+    by_api = {
+        next(o for o in client.get("/api/v1/seller/orders").json() if o["id"] == order.pk)["seller_net"],
+        client.get(f"/api/v1/orders/{order.pk}").json()["seller_net"],
+        signed_in(order.buyer).get(f"/api/v1/orders/{order.pk}").json()["seller_net"],
+        signed_in(order.buyer).get("/api/v1/orders").json()[0]["seller_net"],
+    }
+    assert len(by_api) == 1
     listed = client.get("/sell/orders/").content.decode()
     row = listed.split(f">Order {order.pk}</a>", 1)[1].split("</tr>", 1)[0]
     page = client.get(f"/sell/orders/{order.pk}/").content.decode()
@@ -40,6 +49,7 @@ def _shown(order: Order) -> tuple[str, str, str]:
     [in_list] = re.findall(r'data-testid="seller-net">([^<]+)<', row)
     [on_page] = re.findall(r'data-testid="seller-net"><strong>([^<]+)<', page)
     [on_money] = re.findall(r'data-testid="order-net">([^<]+)<', money_row)
+    assert format_money(by_api.pop(), order.currency) == on_money
     return in_list, on_page, on_money
 
 

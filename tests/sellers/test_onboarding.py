@@ -176,7 +176,19 @@ def sandbox_now(sandbox: Any) -> int:
     return int(requests.get(f"{sandbox.url}/_sandbox/clock", timeout=10).json()["now"])
 
 
-@pytest.mark.parametrize("name", ["\u200b\u200b", " \u200b\u2060 ", "\u00a0\ufeff", "\u200e\u3000\u200f"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u200b\u200b",
+        " \u200b\u2060 ",
+        "\u00a0\ufeff",
+        "\u200e\u3000\u200f",
+        "\u3164\u3164",  # Hangul fillers: letters to Unicode, blank on screen
+        "\u115f\u1160\uffa0",
+        "\u2800",  # the Braille blank
+        "\u034f\ufe0f",  # a combining grapheme joiner and a variation selector: marks on nothing
+    ],
+)
 def test_a_shop_name_nobody_can_see_is_refused_with_a_sentence(sandbox: Any, seller_client: Client, name: str) -> None:
     from marketplace.errors import InvalidInput
     from sellers.services import seller_create
@@ -195,3 +207,10 @@ def test_a_shop_name_with_invisible_characters_around_a_visible_one_is_kept(
 ) -> None:
     start_selling(seller_client, shop="\u200bKiln\u200d")
     assert Seller.objects.get().shop_name == "\u200bKiln\u200d"
+
+
+@pytest.mark.parametrize("name", ["Café", "한글 가게", "陶器", "✿", "e\u0301"])
+def test_names_in_any_script_and_with_accents_are_visible(name: str) -> None:
+    from sellers.services import shop_name_visible
+
+    assert shop_name_visible(name)

@@ -95,3 +95,19 @@ def test_a_past_due_subscription_shows_what_is_owed_now_and_where_to_pay_it(
 
     seller_page = signed_in(box.seller.user).get("/sell/subscriptions/").content.decode()
     assert "Overdue: the card is being tried again" in seller_page and "4 Mar 2031" not in seller_page
+
+
+def test_a_visitor_not_signed_in_is_asked_to_sign_in_and_comes_back_to_the_listing() -> None:
+    """The "Subscribe" button posted a form to an address that only takes forms: signed out, the visitor went to
+    the login page with that address as `next`, and after signing in got a blank 405 page."""
+    from django.test import Client
+
+    from subscriptions.models import SubscriptionPlan
+
+    listing = ListingFactory(seller=SellerFactory(charges_enabled=True), price=900, stock=5)
+    SubscriptionPlan.objects.create(listing=listing, interval="month")
+    page = Client().get(f"/listing/{listing.pk}/").content.decode()
+    assert f'action="/listing/{listing.pk}/subscribe/"' not in page
+    assert f'href="/accounts/login/?next=/listing/{listing.pk}/"' in page
+    signed = signed_in(UserFactory()).get(f"/listing/{listing.pk}/").content.decode()
+    assert f'action="/listing/{listing.pk}/subscribe/"' in signed  # signed in: the form, as before

@@ -1,0 +1,62 @@
+"""Page parts the demo's seeding never shows, so `test_every_page` opens their pages without them: the
+console's list of what each shop of a disputed payment gave back, the seller's refund request on a
+payment the bank disputed, and the fee page's Delete buttons for several sellers' rules. Each is built
+here through the sandbox, then opened on a 375 px phone with axe-core, as `test_every_page` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from django.urls import reverse
+from playwright.sync_api import Browser, expect
+
+from fees.models import FeeRule
+from tests.e2e.browser import log_in
+from tests.e2e.test_every_page import PHONE, Phone
+from tests.factories import make_platform_admin
+from tests.orders.test_multi_seller_disputes import _lose_part_of_a_group_payment
+from tests.orders.test_refunds import _client, _paid_two_lines, _post
+from tests.payments.helpers import new_events, process
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_parts_the_demo_does_not_show_fit_a_phone_and_pass_axe(
+    axe_js: Path, live_server: Any, browser: Browser, sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    shops, dispute = _lose_part_of_a_group_payment(
+        sandbox, "usd", django_capture_on_commit_callbacks, card="4000000000000077"
+    )
+    order, _, _ = _paid_two_lines(sandbox, "jpy")
+    assert _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"}).status_code
+    seen = {e["id"] for e in new_events(set())}
+    assert order.payment is not None
+    requests.post(
+        f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute", json={}, timeout=10
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    for shop in shops[:2]:
+        FeeRule.objects.update_or_create(currency="usd", seller=shop, category=None, defaults={"basis_points": 500})
+
+    base = live_server.url
+    checks = []
+    for user, path, part in (
+        (make_platform_admin(), reverse("console_dispute_detail", args=[dispute.pk]), f"{shops[2].shop_name}: "),
+        (order.seller.user, reverse("sell_refund_requests"), "The buyer's bank has disputed this payment"),
+        (make_platform_admin(), reverse("console_fees"), f"Delete the USD rule for {shops[1].shop_name}"),
+    ):
+        context = browser.new_context(viewport=PHONE)
+        context.add_init_script(path=axe_js)
+        phone = Phone(context.new_page(), user.email)
+        log_in(phone.page, base, user.email)
+        phone.page.goto(base + path)
+        expect(phone.page.locator("main")).to_contain_text(part)
+        phone.check()
+        checks += phone.checks
+        context.close()
+
+    assert [str(c) for c in checks if not c.ok] == []
+    assert len(checks) == 3
