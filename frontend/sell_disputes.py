@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend import kept_input
@@ -72,6 +73,8 @@ def sell_disputes(request: HttpRequest) -> HttpResponse:
 def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
     seller, dispute = _own(request, dispute_id)
     part = selectors.dispute_part_for_seller(dispute=dispute, seller=seller)
+    # Stripe still awaits an answer past the deadline, but takes no more evidence: no forms then.
+    past_deadline = dispute.is_answerable and dispute.due_by is not None and dispute.due_by <= timezone.now()
     context = {
         "seller": seller,
         "dispute": dispute,
@@ -82,7 +85,8 @@ def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         "days_left": selectors.days_left(dispute),
         "files": [f for f in dispute.files.all() if f.side == DisputeFileSide.SELLER],
         "file_fields": services.EVIDENCE_FILE_FIELDS,
-        "answerable": dispute.is_answerable,
+        "answerable": dispute.is_answerable and not past_deadline,
+        "past_deadline": past_deadline,
         # The statement as sent when it was refused: in the form again, or, the form gone (the evidence
         # was sent, the deadline passed meanwhile), shown to copy. None: the form shows what is saved.
         "kept_statement": (kept_input.take(request, _statement_form(dispute)) or {}).get("statement"),

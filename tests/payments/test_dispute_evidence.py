@@ -342,7 +342,8 @@ def test_a_statement_refused_comes_back_to_the_seller_whole(sandbox: Any) -> Non
     Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
     late = "Delivered on the 3rd,\r\nsigned for by the buyer."
     page = client.post(url, {"statement": late}, follow=True).content.decode()
-    assert "Stripe no longer takes evidence" in page and f">{late}</textarea>" in page
+    assert "Stripe no longer takes evidence" in page and 'data-testid="statement-form"' not in page
+    assert "Delivered on the 3rd,<br>signed for by the buyer." in page  # to copy
 
     Dispute.objects.filter(pk=dispute.pk).update(submitted_at=timezone.now())  # an admin sent the evidence
     page = client.post(url, {"statement": late}, follow=True).content.decode()
@@ -371,3 +372,16 @@ def test_proof_files_are_capped_per_side_so_a_seller_cannot_fill_the_storage(san
     admin = signed_in(make_platform_admin())  # the platform's side is counted apart
     label = SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")
     assert admin.post(f"/api/v1/console/disputes/{dispute.pk}/files", {"file": label}).status_code == 201
+
+
+def test_past_the_deadline_the_seller_page_says_so_instead_of_offering_forms_stripe_refuses(sandbox: Any) -> None:
+    """The dispute still awaits an answer at Stripe, so the page kept its statement and proof forms
+    (and "0 days left") past the deadline, and every save was then refused."""
+    seller, _, dispute = _opened(sandbox)
+    client = signed_in(seller.user)
+    assert 'data-testid="statement-form"' in client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    page = client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="statement-form"' not in page and 'data-testid="seller-file-form"' not in page
+    assert "The deadline for evidence passed: Stripe takes no more" in page
+    assert "days left" not in page and "day left" not in page
