@@ -63,7 +63,16 @@ def sell_disputes(request: HttpRequest) -> HttpResponse:
     own_order: dict[int | None, int] = dict(
         Order.objects.filter(payment_id__in=shared, seller=seller).values_list("payment_id", "pk")
     )
-    rows = [{"d": d, "days_left": selectors.days_left(d), "own_order": own_order.get(d.payment_id)} for d in disputes]
+    now = timezone.now()
+    rows = [
+        {
+            "d": d,
+            "days_left": selectors.days_left(d),
+            "own_order": own_order.get(d.payment_id),
+            "past_deadline": d.is_answerable and d.due_by is not None and d.due_by <= now,
+        }
+        for d in disputes
+    ]
     debts = selectors.seller_debts_outstanding(seller=seller)
     return render(request, "sell/disputes.html", {"seller": seller, "rows": rows, "debts": debts})
 

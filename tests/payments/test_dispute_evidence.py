@@ -385,3 +385,5 @@ def test_past_the_deadline_the_seller_page_says_so_instead_of_offering_forms_str
     assert 'data-testid="statement-form"' not in page and 'data-testid="seller-file-form"' not in page
     assert "The deadline for evidence passed: Stripe takes no more" in page
     assert "days left" not in page and "day left" not in page
+    listed = client.get("/sell/disputes/").content.decode()
+    assert "Deadline passed" in listed and "0 days left" not in listed
