@@ -3,11 +3,13 @@ anyone else's is a 404) and `/api/v1/cart` (the session's cart, signed in or not
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest
 from ninja import File, Router, Status, UploadedFile
+from ninja.params import HeaderEx, P
 
 from catalog import selectors, services
 from catalog.cache import storefront_cached
@@ -118,8 +120,31 @@ def seller_listings(request: HttpRequest, page: int = 1) -> ListingPageOut:
     return _page(selectors.listings_for_seller(seller=seller_for_user(user=request.user)), page)
 
 
-@seller_router.post("/seller/listings", response={201: ListingOut, **errors(404)}, url_name="seller_listing_create")
-def seller_listing_create(request: HttpRequest, payload: ListingIn) -> Status[ListingOut]:
+def _idempotency_token(key: str | None) -> str:
+    """The listing's creation token from the `Idempotency-Key` header: a digest, in a namespace of its
+    own (a form's tokens are hex, never starting "api"), that fits the token's column whatever the key."""
+    if key is None or not key.strip():
+        return ""
+    key = key.strip()
+    if len(key) > 80 or not all(" " <= c <= "~" for c in key):
+        raise InvalidInput("Idempotency-Key: at most 80 printable ASCII characters.", code="invalid_idempotency_key")
+    return "api" + hashlib.sha256(key.encode()).hexdigest()[:60]
+
+
+@seller_router.post(
+    "/seller/listings",
+    response={201: ListingOut, **errors(404, 422)},
+    url_name="seller_listing_create",
+    description=(
+        "Send an `Idempotency-Key` header to make retrying safe: the same key returns the listing it "
+        "made first instead of making a second one (a listing cannot be deleted)."
+    ),
+)
+def seller_listing_create(
+    request: HttpRequest,
+    payload: ListingIn,
+    idempotency_key: HeaderEx[str | None, P(alias="Idempotency-Key", description="At most 80 printable ASCII.")] = None,
+) -> Status[ListingOut]:
     seller = seller_for_user(user=request.user)
     created = services.listing_create(
         seller=seller,
@@ -128,8 +153,9 @@ def seller_listing_create(request: HttpRequest, payload: ListingIn) -> Status[Li
         price=payload.price,
         stock=payload.stock,
         category=_category(payload.category),
+        form_token=_idempotency_token(idempotency_key),
     )
-    return Status(201, listing_out(created, []))
+    return Status(201, listing_out(created, [image.image.url for image in selectors.listing_images(listing=created)]))
 
 
 @seller_router.patch(

@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from catalog.images import ACCEPTED, MAX_IMAGE_BYTES
-from catalog.models import DESCRIPTION_MAX_LENGTH, Category
+from catalog.models import DESCRIPTION_MAX_LENGTH, MAX_STOCK, Category
 from marketplace import money
 from marketplace.errors import InvalidInput
 from marketplace.text import TextAreaField
@@ -54,7 +54,7 @@ class ListingForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}), required=False, max_length=DESCRIPTION_MAX_LENGTH
     )
     category = forms.ModelChoiceField(queryset=Category.objects.all(), empty_label="Choose a category")
-    stock = UnitsField(min_value=0, max_value=1_000_000, help_text="Units you can ship.")
+    stock = UnitsField(min_value=0, max_value=MAX_STOCK, help_text="Units you can ship.")
     image = forms.FileField(
         required=False,
         help_text=f"{ACCEPTED}, up to {MAX_IMAGE_BYTES // (1024 * 1024)} MB.",

@@ -20,6 +20,7 @@ from django.db.models import Q
 
 # The one limit of a listing's description, for the API, the Sell form and the services alike.
 DESCRIPTION_MAX_LENGTH = 10_000
+MAX_STOCK = 1_000_000  # units of a listing a seller may put on sale (form, API and edits alike)
 
 
 class Category(models.Model):
@@ -87,6 +88,18 @@ class Listing(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    form_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The new-listing form's hidden token: posted twice, it finds the draft the first post made.",
+    )
+    edit_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The hidden token of the last edit form applied: posted again, it is not applied again.",
+    )
 
     objects = ListingManager()
 
@@ -100,6 +113,9 @@ class Listing(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="listing_price_positive"),
             models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="listing_currency_lowercase_iso"),
+            models.UniqueConstraint(
+                fields=["seller", "form_token"], condition=~Q(form_token=""), name="listing_unique_form_token"
+            ),
         ]
 
     def __str__(self) -> str:

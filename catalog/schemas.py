@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
-from catalog.models import DESCRIPTION_MAX_LENGTH
-from marketplace.schemas import InputSchema, Text
+from catalog.models import DESCRIPTION_MAX_LENGTH, MAX_STOCK
+from marketplace.schemas import InputSchema, Text, Whole
 
 
 class MoneyOut(Schema):
@@ -52,8 +52,8 @@ class ListingPageOut(Schema):
 
 ListingTitle = Annotated[Text, Field(min_length=1, max_length=140)]
 ListingDescription = Annotated[Text, Field(max_length=DESCRIPTION_MAX_LENGTH)]
-Price = Annotated[int, Field(gt=0, description="Minor units of the seller's currency (cents; yen for JPY).")]
-Stock = Annotated[int, Field(ge=0, le=1_000_000)]
+Price = Annotated[Whole, Field(gt=0, description="Minor units of the seller's currency (cents; yen for JPY).")]
+Stock = Annotated[Whole, Field(ge=0, le=MAX_STOCK)]
 CategorySlug = Annotated[Text, Field(description="Category slug.")]
 
 

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import router, transaction
+from django.db import IntegrityError, router, transaction
 from django.utils import timezone
 
 from catalog.images import MAX_IMAGES_PER_LISTING, clean_image_upload
 from catalog.models import (
     DESCRIPTION_MAX_LENGTH,
+    MAX_STOCK,
     Cart,
     CartItem,
     Category,
@@ -24,6 +25,7 @@ from catalog.models import (
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from marketplace.sessions import CART_ID
+from marketplace.text import on_one_line
 
 if TYPE_CHECKING:
     from marketplace.models import User
@@ -53,6 +55,10 @@ def _check_price(price: int, currency: str) -> None:
 def _check_fields(*, title: str, stock: int, description: str = "") -> None:
     if not title.strip():
         raise InvalidInput("Give the listing a title.", code="title_required")
+    if not on_one_line(title):
+        raise InvalidInput(
+            "Keep the title on one line, without tabs or other control characters.", code="title_one_line"
+        )
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise InvalidInput(
             f"The description can be at most {DESCRIPTION_MAX_LENGTH:,} characters; this one has {len(description):,}.",
@@ -73,20 +79,38 @@ def listing_create(
     category: Category,
     image: UploadedFile | None = None,
     image_alt: str = "",
+    form_token: str = "",
 ) -> Listing:
-    """A draft in the seller's currency (with its first image if given); visible only once published."""
+    """A draft in the seller's currency (with its first image if given); visible only once published.
+
+    `form_token` names the submission (the new-listing form's hidden token): the same token of the
+    same seller returns the draft it made first, unchanged, so a double click makes one draft (a
+    listing cannot be deleted). Two at once: the unique index makes the second wait for the first
+    and then find its draft."""
     currency = money.normalise_currency(seller.default_currency)
     _check_fields(title=title, stock=stock, description=description)
     _check_price(price, currency)
-    listing = Listing.objects.create(
-        seller=seller,
-        title=title.strip(),
-        description=description.strip(),
-        price=price,
-        currency=currency,
-        stock=stock,
-        category=category,
-    )
+    if form_token:
+        made = Listing.objects.filter(seller=seller, form_token=form_token).first()
+        if made is not None:
+            return made
+    try:
+        with transaction.atomic():
+            listing = Listing.objects.create(
+                seller=seller,
+                title=title.strip(),
+                description=description.strip(),
+                price=price,
+                currency=currency,
+                stock=stock,
+                category=category,
+                form_token=form_token,
+            )
+    except IntegrityError:
+        made = Listing.objects.filter(seller=seller, form_token=form_token).first() if form_token else None
+        if made is None:
+            raise
+        return made
     if image is not None:
         listing_image_add(listing=listing, upload=image, alt_text=image_alt)
     return listing
@@ -103,25 +127,39 @@ def listing_update(
     image: UploadedFile | None = None,
     image_alt: str = "",
     stock_seen: int | None = None,
+    edit_token: str = "",
 ) -> Listing:
     """Change some fields (and add an image); the currency never changes (orders and carts rely on it).
 
     Only the fields given are written, under the listing's row lock, so units a checkout reserved (or
     gave back) meanwhile are kept. `stock_seen` is the stock the seller's form showed: its stock is
     then applied as a change from that figure, since the form shows the stock of when it was opened and
-    saving it as typed would put units sold since then back on sale (an edit of the title alone did)."""
+    saving it as typed would put units sold since then back on sale (an edit of the title alone did).
+
+    `edit_token` names the edit form's submission: the same token as the last edit applied is that
+    edit posted again (a double click), and nothing is applied again, since its stock change would
+    add up a second time and its image be attached twice."""
     unknown = set(data) - UPDATABLE_FIELDS
     if unknown:
         raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.", code="readonly_field")
-    current = Listing.objects.select_for_update().only("stock").get(pk=listing.pk)  # in this function's transaction
+    current = Listing.objects.select_for_update().only("stock", "edit_token").get(pk=listing.pk)  # this transaction's
+    if edit_token and current.edit_token == edit_token:
+        listing.refresh_from_db()
+        return listing
     listing.stock = current.stock
     if stock_seen is not None and isinstance(data.get("stock"), int):
         data = {**data, "stock": max(0, current.stock + data["stock"] - stock_seen)}
+        if data["stock"] > MAX_STOCK and data["stock"] > current.stock:  # units given back may pass it
+            raise InvalidInput(
+                f"At most {MAX_STOCK:,} units can be on sale; this change would make {data['stock']:,}.",
+                code="stock_too_high",
+            )
     for field, value in data.items():
         setattr(listing, field, value.strip() if isinstance(value, str) else value)
     _check_fields(title=listing.title, stock=listing.stock, description=listing.description)
     _check_price(listing.price, listing.currency)
-    listing.save(update_fields=[*data, "updated_at"])
+    listing.edit_token = edit_token or current.edit_token
+    listing.save(update_fields=[*data, "edit_token", "updated_at"])
     if image is not None:
         listing_image_add(listing=listing, upload=image, alt_text=image_alt)
     return listing

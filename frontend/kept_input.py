@@ -1,6 +1,6 @@
 """What a person typed into a form, kept across the redirect that shows the form's error.
 
-The refund and approval forms post, and on an error redirect back to their page with a message:
+The refund, approval and dispute statement forms post, and on an error redirect back to their page with a message:
 the page was drawn anew and empty, so what was typed was lost, and a checkbox that starts ticked
 came back ticked ("take it back from the seller": resubmitted as it looked, the seller paid a refund
 the admin had meant the platform to pay). `keep` puts the form's fields in the session; the page's
@@ -19,16 +19,24 @@ MAX_LENGTH = 1000  # a value longer than any of these forms' fields is not kept 
 MAX_AGE_S = 300  # the redirect is immediate: input kept longer ago belongs to a form given up on
 
 
-def keep(request: HttpRequest, form: str, names: Iterable[str], *, prefixes: Iterable[str] = ()) -> None:
+def keep(
+    request: HttpRequest,
+    form: str,
+    names: Iterable[str],
+    *,
+    prefixes: Iterable[str] = (),
+    max_length: int = MAX_LENGTH,
+) -> None:
     """Keep the posted `names` (an unticked checkbox as "") and every field starting with one of
     `prefixes`, for the next `take(request, form)`. `form` names the form on its page, e.g.
-    "console:approve:12" for the approval form of request 12."""
+    "console:approve:12" for the approval form of request 12. A form with a longer text area than
+    MAX_LENGTH (a dispute statement) says how much of a value to keep."""
     wanted = list(names)
     wanted += [name for name in request.POST if any(name.startswith(p) for p in prefixes)]
     request.session[SESSION_KEY] = {
         "form": form,
         "at": time.time(),
-        "values": {name: request.POST.get(name, "")[:MAX_LENGTH] for name in wanted},
+        "values": {name: request.POST.get(name, "")[:max_length] for name in wanted},
     }
 
 

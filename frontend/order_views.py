@@ -183,6 +183,9 @@ def order_received(request: HttpRequest, order_id: int) -> HttpResponse:
 # --- Seller -------------------------------------------------------------------------------------------
 
 
+SELLER_ORDERS_PER_PAGE = 50
+
+
 def _seller(request: HttpRequest) -> Seller:
     try:
         return seller_for_user(user=request.user)
@@ -194,10 +197,27 @@ def _seller(request: HttpRequest) -> Seller:
 @require_GET
 def sell_orders(request: HttpRequest) -> HttpResponse:
     """Each order with what the seller receives of it after refunds and lost disputes, as the money
-    page counts it (`payouts.selectors.orders_with_earnings`), not the sale less the fee."""
+    page counts it (`payouts.selectors.orders_with_earnings`), not the sale less the fee; newest
+    first, SELLER_ORDERS_PER_PAGE a page (the newest 100 and no more left a busy shop's older orders,
+    unshipped ones too, out of reach)."""
     seller = _seller(request)
-    orders = orders_with_earnings(orders=selectors.orders_for_seller(seller=seller))[:100]
-    return render(request, "sell/orders.html", {"seller": seller, "orders": [(o, order_net(o)) for o in orders]})
+    raw = request.GET.get("page", "")
+    number = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
+    start = (number - 1) * SELLER_ORDERS_PER_PAGE
+    # One row more than the page tells whether older orders follow, without counting them all.
+    rows = list(
+        orders_with_earnings(orders=selectors.orders_for_seller(seller=seller))[
+            start : start + SELLER_ORDERS_PER_PAGE + 1
+        ]
+    )
+    context = {
+        "seller": seller,
+        "orders": [(o, order_net(o)) for o in rows[:SELLER_ORDERS_PER_PAGE]],
+        "number": number,
+        "newer": number - 1 if number > 1 else None,
+        "older": number + 1 if len(rows) > SELLER_ORDERS_PER_PAGE else None,
+    }
+    return render(request, "sell/orders.html", context)
 
 
 @login_required

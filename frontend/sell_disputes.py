@@ -10,8 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend import kept_input
 from frontend.downloads import private_file_response
 from frontend.form_text import posted_text
 from marketplace.errors import DomainError, NotFound
@@ -61,7 +63,16 @@ def sell_disputes(request: HttpRequest) -> HttpResponse:
     own_order: dict[int | None, int] = dict(
         Order.objects.filter(payment_id__in=shared, seller=seller).values_list("payment_id", "pk")
     )
-    rows = [{"d": d, "days_left": selectors.days_left(d), "own_order": own_order.get(d.payment_id)} for d in disputes]
+    now = timezone.now()
+    rows = [
+        {
+            "d": d,
+            "days_left": selectors.days_left(d),
+            "own_order": own_order.get(d.payment_id),
+            "past_deadline": d.is_answerable and d.due_by is not None and d.due_by <= now,
+        }
+        for d in disputes
+    ]
     debts = selectors.seller_debts_outstanding(seller=seller)
     return render(request, "sell/disputes.html", {"seller": seller, "rows": rows, "debts": debts})
 
@@ -71,6 +82,8 @@ def sell_disputes(request: HttpRequest) -> HttpResponse:
 def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
     seller, dispute = _own(request, dispute_id)
     part = selectors.dispute_part_for_seller(dispute=dispute, seller=seller)
+    # Stripe still awaits an answer past the deadline, but takes no more evidence: no forms then.
+    past_deadline = dispute.is_answerable and dispute.due_by is not None and dispute.due_by <= timezone.now()
     context = {
         "seller": seller,
         "dispute": dispute,
@@ -81,9 +94,17 @@ def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         "days_left": selectors.days_left(dispute),
         "files": [f for f in dispute.files.all() if f.side == DisputeFileSide.SELLER],
         "file_fields": services.EVIDENCE_FILE_FIELDS,
-        "answerable": dispute.is_answerable,
+        "answerable": dispute.is_answerable and not past_deadline,
+        "past_deadline": past_deadline,
+        # The statement as sent when it was refused: in the form again, or, the form gone (the evidence
+        # was sent, the deadline passed meanwhile), shown to copy. None: the form shows what is saved.
+        "kept_statement": (kept_input.take(request, _statement_form(dispute)) or {}).get("statement"),
     }
     return render(request, "sell/disputes_detail.html", context)
+
+
+def _statement_form(dispute: Dispute) -> str:
+    return f"sell_dispute_statement:{dispute.pk}"
 
 
 @login_required
@@ -96,6 +117,9 @@ def sell_dispute_statement(request: HttpRequest, dispute_id: int) -> HttpRespons
         services.dispute_statement_save(dispute=dispute, statement=posted_text(request, "statement"))
     except DomainError as exc:
         messages.error(request, exc.message)
+        # One character over the limit still comes back whole, for the seller to shorten.
+        limit = services.EVIDENCE_TEXT_MAX * 2 + 1
+        kept_input.keep(request, _statement_form(dispute), ["statement"], max_length=limit)
     else:
         messages.success(request, "Saved. The platform's team reads it before sending the evidence.")
     return redirect("sell_dispute_detail", dispute_id=dispute.pk)

@@ -5,6 +5,7 @@ Every page works on the signed-in user's own seller; another seller's listing is
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -26,8 +27,10 @@ ERROR_FIELDS = {
     "price_below_minimum": "price",
     "price_above_maximum": "price",
     "title_required": "title",
+    "title_one_line": "title",
     "description_too_long": "description",
     "negative_stock": "stock",
+    "stock_too_high": "stock",
     "image_empty": "image",
     "image_too_large": "image",
     "image_type": "image",
@@ -98,6 +101,7 @@ def listing_new(request: HttpRequest) -> HttpResponse:
                 category=data["category"],
                 image=data.get("image"),
                 image_alt=data.get("image_alt") or "",
+                form_token=_form_token(request),
             )
         except InvalidInput as exc:
             _attach_error(form, exc)
@@ -105,7 +109,19 @@ def listing_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"“{listing.title}” is saved as a draft. Publish it when you are ready.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
-    return render(request, "sell/listings_form.html", {"form": form, "listing": None}, status=status)
+    # A refused form keeps its token: nothing was made with it, and a double click of the fixed form
+    # must still make one draft.
+    token = _form_token(request) or uuid.uuid4().hex
+    return render(
+        request, "sell/listings_form.html", {"form": form, "listing": None, "form_token": token}, status=status
+    )
+
+
+def _form_token(request: HttpRequest) -> str:
+    """The listing form's hidden token (`catalog.services.listing_create` and `listing_update` say
+    what it does), or "" when none or not one of ours: the form then works as before tokens existed."""
+    raw = request.POST.get("form_token", "")
+    return raw if raw.isascii() and raw.isalnum() and len(raw) <= 64 else ""
 
 
 def _stock_shown(request: HttpRequest) -> int | None:
@@ -136,6 +152,7 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
                 image=data.get("image"),
                 image_alt=data.get("image_alt") or "",
                 stock_seen=_stock_shown(request),
+                edit_token=_form_token(request),
             )
         except InvalidInput as exc:
             listing.refresh_from_db()
@@ -149,6 +166,7 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
         "form": form,
         "listing": listing,
         "stock_shown": listing.stock if shown is None else shown,  # kept as first shown when refused
+        "form_token": _form_token(request) or uuid.uuid4().hex,  # kept when refused: nothing was applied
         "images": selectors.listing_images(listing=listing),
         # Published is not enough to be in the shop: the seller must be able to sell (the link 404'd).
         "in_shop": listing.is_published and seller_can_sell(seller),
@@ -183,8 +201,9 @@ def listing_unpublish(request: HttpRequest, listing_id: int) -> HttpResponse:
 def listing_image_remove(request: HttpRequest, listing_id: int, image_id: int) -> HttpResponse:
     listing = _own_listing(_seller(request), listing_id)
     image = listing.images.filter(pk=image_id).first()
-    if image is None:
-        raise Http404("No such image.")
+    if image is None:  # a double click, or a second tab: the seller's own listing, only the image is gone
+        messages.info(request, "This image was already removed.")
+        return redirect("sell_listing_edit", listing_id=listing.pk)
     services.listing_image_remove(image=image)
     messages.success(request, "The image is removed.")
     return redirect("sell_listing_edit", listing_id=listing.pk)

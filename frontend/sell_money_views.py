@@ -77,6 +77,8 @@ class StatementForm(forms.Form):
         if isinstance(start, date) and isinstance(end, date):
             if end < start:
                 self.add_error("end", "The end date must be on or after the start date.")
+            elif end == date.max:  # the range ends the day after `end`, which this one has not
+                self.add_error("end", f"The end date must be before {date.max:%d %B %Y}.")
             elif (end - start).days > STATEMENT_MAX_DAYS:
                 self.add_error("end", "A statement covers ten years at most.")
         return data
@@ -133,6 +135,7 @@ def sell_money(request: HttpRequest) -> HttpResponse:
             "schedule": schedule,
             "schedule_sentence": selectors.schedule_sentence(schedule),
             "schedule_form": ScheduleForm(initial=initial),
+            "payout_token": uuid.uuid4().hex,  # the Pay out now form's (see `services.seller_payout_request`)
             "banner": banner,
             "payouts": list(selectors.payouts_for_account(account=account)[:5]),
             "earnings": earnings,
@@ -170,6 +173,27 @@ def sell_payout_schedule(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect("sell_money")
     messages.success(request, "Payout schedule saved. " + selectors.schedule_sentence(schedule))
+    return redirect("sell_money")
+
+
+@login_required
+@require_POST
+def sell_payout_now(request: HttpRequest) -> HttpResponse:
+    """Manual payouts: the available balance of one currency, to the bank now."""
+    seller = _seller(request)
+    try:
+        payout = services.seller_payout_request(
+            account=str(seller.stripe_account_id),
+            seller_id=seller.pk,
+            currency=request.POST.get("currency", "").strip().lower()[:3],
+            form_token=request.POST.get("form_token", "").strip(),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("sell_money")
+    amount = format_money(payout.amount, payout.currency)
+    arrival = payout.arrival_date.strftime("%-d %B %Y")
+    messages.success(request, f"{amount} is on its way to your bank account; Stripe expects it to arrive by {arrival}.")
     return redirect("sell_money")
 
 
@@ -258,6 +282,7 @@ class _Line:
 urlpatterns = [
     path("sell/money/", sell_money, name="sell_money"),
     path("sell/money/schedule/", sell_payout_schedule, name="sell_payout_schedule"),
+    path("sell/money/payout/", sell_payout_now, name="sell_payout_now"),
     path("sell/money/statement.csv", sell_statement, name="sell_statement"),
     path("sell/money/payouts/", sell_payouts, name="sell_payouts"),
     path("sell/money/payouts/<int:payout_id>/", sell_payout_detail, name="sell_payout_detail"),

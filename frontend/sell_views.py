@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.errors import DomainError, NotFound
+from marketplace.text import on_one_line
 from payouts.selectors import payout_failure_banner
 from sellers import selectors, services
 from sellers.links import onboarding_urls
@@ -33,6 +34,8 @@ class StartSellingForm(forms.Form):
         name = str(self.cleaned_data["shop_name"])
         if not services.shop_name_visible(name):
             raise forms.ValidationError(services.SHOP_NAME_INVISIBLE)
+        if not on_one_line(name):
+            raise forms.ValidationError(services.SHOP_NAME_ONE_LINE)
         return name
 
     def clean(self) -> dict[str, object]:

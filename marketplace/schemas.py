@@ -9,6 +9,10 @@ Why `Id`: a number beyond the database's integers (`?seller=99999999999999999999
 (the demo) as an OverflowError, a 500; every row id fits in a signed 64-bit integer, so a larger
 one is a 422 that says so, in the OpenAPI document too.
 
+Why `Whole`: pydantic's integers take `true` as 1 and "12" or 12.0 as 12, so a client's mistake in a
+price, a stock or a refund's amount changed it (`"stock": true` left one unit) instead of a 422. Amounts
+and counts a person's money or stock rides on take JSON integers only.
+
 Why `InputSchema`: ninja drops a body's unknown fields, and a field left out takes its default, which
 for several means "everything" (a refund's `amount` and `lines`, a checkout's `seller_id`) or "cleared"
 (dispute evidence): a misspelt `amout` refunded the whole order. Every request body refuses them (422).
@@ -19,11 +23,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, Strict
 
 NO_NUL_PATTERN = "^[^\\x00]*$"
 
 Text = Annotated[str, Field(pattern=NO_NUL_PATTERN)]
+
+Whole = Annotated[int, Strict()]
 
 MAX_ID = 2**63 - 1  # BigAutoField's largest, and SQLite's INTEGER's
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]

@@ -4,13 +4,20 @@ A browser counts each line break of a `<textarea>` as one character for `maxleng
 as CRLF, two (HTML's form submission normalises line breaks so). A text the browser let through at
 the limit then reached the server longer than the limit, was refused, and what was written was lost.
 With CRLF and lone CRs made LF before anything counts, the server takes what the browser allows.
+
+And the other way round: a name typed into a one-line field (a shop's, a listing's title) must hold
+no line break at all, which a crafted post can send (`on_one_line`).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django import forms
+
+# Line breaks, tabs and the other control characters, and Unicode's line and paragraph separators.
+NOT_ON_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})
 
 
 def lf_line_breaks(text: str) -> str:
@@ -26,3 +33,10 @@ class TextAreaField(forms.CharField):
     def to_python(self, value: Any) -> str | None:
         text = super().to_python(value)
         return lf_line_breaks(text) if text is not None else None
+
+
+def on_one_line(text: str) -> bool:
+    """Does `text` hold no line break, tab or other control character? A name (a shop's, a
+    listing's title) is written into email subjects, where a line break makes the message fail to
+    send (a header cannot hold one), and everywhere else on one line."""
+    return not any(unicodedata.category(c) in NOT_ON_ONE_LINE for c in text)

@@ -6,9 +6,11 @@ shop's order is a 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Header, Router, Status
+from ninja import Header, Query, Router, Status
 
 from catalog.services import cart_find
 from marketplace.errors import Conflict, InvalidInput, NotFound
@@ -309,11 +311,17 @@ def _made_by(refund: Refund, payload: SellerRefundIn) -> bool:
     return True
 
 
+SELLER_ORDERS_PER_PAGE = 100
+SellerOrdersPage = Annotated[int, Query(ge=1, le=1_000_000, description="1 for the newest 100, 2 for the next...")]
+
+
 @router.get("/seller/orders", response={200: list[OrderOut], **errors(404)}, url_name="seller_orders")
-def seller_orders(request: HttpRequest) -> list[OrderOut]:
+def seller_orders(request: HttpRequest, page: SellerOrdersPage = 1) -> list[OrderOut]:
+    """The shop's paid orders, newest first, 100 a page (an empty page: no more)."""
     seller = seller_for_user(user=request.user)
+    start = (page - 1) * SELLER_ORDERS_PER_PAGE
     orders = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")
-    return [order_out(order) for order in orders_with_earnings(orders=orders)[:100]]
+    return [order_out(order) for order in orders_with_earnings(orders=orders)[start : start + SELLER_ORDERS_PER_PAGE]]
 
 
 # 409: only a paid order ships.

@@ -5,7 +5,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from marketplace.schemas import InputSchema, Text
+from marketplace.schemas import InputSchema, Text, Whole
 
 
 class CheckoutIn(InputSchema):
@@ -78,7 +78,7 @@ RefundReasonIn = Literal["not_received", "damaged", "not_as_described", "changed
 
 class RefundLineIn(InputSchema):
     line_id: int
-    quantity: int
+    quantity: Whole
 
 
 class RefundRequestIn(InputSchema):
@@ -112,7 +112,7 @@ class RefundRequestOut(Schema):
 
 
 class RefundApproveIn(InputSchema):
-    amount: int | None = None
+    amount: Whole | None = None
     restock: bool = False
     note: Text = Field(default="", max_length=500)
 
@@ -122,7 +122,7 @@ class RefundDeclineIn(InputSchema):
 
 
 class SellerRefundIn(InputSchema):
-    amount: int | None = None
+    amount: Whole | None = None
     lines: list[RefundLineIn] | None = None
     reason: Text = Field(max_length=300)
     restock: bool = False

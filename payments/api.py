@@ -2,7 +2,8 @@
 `/api/v1/seller/disputes` (a seller's own: statement and files).
 
 Non-admins get 403 on the console's operations; a seller asking for another seller's dispute gets
-404, exactly like one that does not exist.
+404, exactly like one that does not exist. The other shops of a payment for several read its dispute
+but get 403 writing to it: the shop the dispute names answers for the whole payment, as on the pages.
 """
 
 from __future__ import annotations
@@ -226,26 +227,26 @@ def seller_disputes(request: HttpRequest) -> list[DisputeOut]:
 
 @router.put(
     "/seller/disputes/{dispute_id}/statement",
-    response={200: DisputeOut, **errors(404, 409, 422)},
+    response={200: DisputeOut, **errors(403, 404, 409, 422)},
     url_name="seller_dispute_statement",
 )
 def seller_dispute_statement(request: HttpRequest, dispute_id: int, payload: StatementIn) -> DisputeOut:
     seller = seller_for_user(user=request.user)
-    dispute = selectors.dispute_for_seller(seller=seller, dispute_id=dispute_id)
+    dispute = selectors.dispute_answered_by(seller=seller, dispute_id=dispute_id)
     services.dispute_statement_save(dispute=dispute, statement=payload.statement)
     return dispute_out(selectors.dispute_for_seller(seller=seller, dispute_id=dispute_id))
 
 
 @router.post(
     "/seller/disputes/{dispute_id}/files",
-    response={201: DisputeOut, **errors(404, 409, 422)},
+    response={201: DisputeOut, **errors(403, 404, 409, 422)},
     url_name="seller_dispute_files",
 )
 def seller_dispute_file(
     request: HttpRequest, dispute_id: int, file: File[UploadedFile], evidence_field: Form[str] = ""
 ) -> Status[DisputeOut]:
     seller = seller_for_user(user=request.user)
-    dispute = selectors.dispute_for_seller(seller=seller, dispute_id=dispute_id)
+    dispute = selectors.dispute_answered_by(seller=seller, dispute_id=dispute_id)
     services.dispute_file_add(
         dispute=dispute, upload=file, user=request.user, side=DisputeFileSide.SELLER, evidence_field=evidence_field
     )

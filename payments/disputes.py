@@ -72,6 +72,9 @@ NOT_SENT = "not_sent"
 FILE_KINDS: dict[str, str] = {**EVIDENCE_FILE_FIELDS, NOT_SENT: "Not sent to the bank"}
 EVIDENCE_TEXT_MAX = 20_000  # per field; Stripe's limit is 150,000 characters over all fields
 MAX_FILE_BYTES = 4 * 1024 * 1024
+# Files kept per dispute and side (seller, platform): the bank receives one file of each kind of proof
+# (EVIDENCE_FILE_FIELDS), so a few to choose from are plenty, and uploads in a loop cannot fill the storage.
+MAX_FILES_PER_SIDE = 10
 FILE_TYPES = {  # first bytes -> content type (its extension: `models.DISPUTE_FILE_EXTENSIONS`)
     b"%PDF-": "application/pdf",
     b"\x89PNG\r\n\x1a\n": "image/png",
@@ -345,7 +348,8 @@ def _display_name(name: str | None, extension: str) -> str:
 def dispute_file_add(
     *, dispute: Dispute, upload: UploadedFile, user: Any, side: str, evidence_field: str = ""
 ) -> DisputeFile:
-    """Keep one proof file (PDF, PNG or JPEG, found from its first bytes, at most 4 MB) in the
+    """Keep one proof file (PDF, PNG or JPEG, found from its first bytes, at most 4 MB, at most
+    MAX_FILES_PER_SIDE of them per side, counted under the dispute's lock) in the
     private storage, under a random name with the extension of that type: whatever the uploader
     called it, it is served only as that type, as a download, through the checked views. The
     seller's files and the admin's wait here until the admin sends the evidence."""
@@ -365,6 +369,12 @@ def dispute_file_add(
     with transaction.atomic():
         row = _locked(dispute)
         _refuse_unless_answerable(row)
+        if DisputeFile.objects.filter(dispute=row, side=side).count() >= MAX_FILES_PER_SIDE:
+            raise InvalidInput(
+                f"You can upload at most {MAX_FILES_PER_SIDE} files to a dispute: the bank receives one file "
+                "of each kind of proof.",
+                code="too_many_files",
+            )
         name = _display_name(upload.name, DISPUTE_FILE_EXTENSIONS[content_type])
         return DisputeFile.objects.create(
             dispute=row,

@@ -12,7 +12,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from marketplace.errors import NotFound
+from marketplace.errors import NotFound, PermissionDenied
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS, NOT_SENT
 from payments.group_recovery import group_dispute_shares, pays_checkout_group
 from payments.models import OPEN_DISPUTE_STATUSES, Dispute, DisputeFile, DisputeFileSide, Payment, Refund, SellerDebt
@@ -73,6 +73,20 @@ def dispute_for_seller(*, seller: Any, dispute_id: int) -> Dispute:
     )
     if dispute is None:
         raise NotFound("No such dispute.")
+    return dispute
+
+
+def dispute_answered_by(*, seller: Any, dispute_id: int) -> Dispute:
+    """A dispute the seller answers: one that names the seller. The other shops of a payment for
+    several see it (`dispute_for_seller`) but may not write its side for the bank: 403, naming the
+    shop that answers; anyone else gets "not found"."""
+    dispute = dispute_for_seller(seller=seller, dispute_id=dispute_id)
+    if dispute.seller_id != seller.pk:
+        shop = dispute.seller.shop_name if dispute.seller else "The platform"
+        raise PermissionDenied(
+            f"{shop} answers this dispute for the whole payment; you can read it.",
+            code="dispute_answered_by_another_shop",
+        )
     return dispute
 
 

@@ -89,6 +89,11 @@ def seller_balance(*, account: str) -> BalanceView:
     return _balance_view(stored)
 
 
+def balance_forget(*, account: str) -> None:
+    """The balance changed (a payout the seller asked for): the next page reads it from Stripe."""
+    cache.delete(f"payouts:balance:{account}")
+
+
 def _balance_view(stored: dict[str, object]) -> BalanceView:
     def parts(key: str) -> list[Amount]:
         rows = stored.get(key) or []
@@ -135,7 +140,7 @@ def schedule_sentence(schedule: PayoutSchedule | None) -> str:
         suffix = "th" if 11 <= day % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
         last = " (or the month's last day when it is shorter)" if day > 28 else ""
         return f"Stripe pays your available balance out on the {day}{suffix} of each month{last}."
-    return "Payouts are manual: Stripe keeps your balance until a payout is requested."
+    return "Payouts are manual: Stripe keeps your balance until you press Pay out now."
 
 
 # --- Payouts ------------------------------------------------------------------------------------

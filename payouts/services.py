@@ -24,6 +24,8 @@ from django.db.models import Sum
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as gateway_accounts
+from marketplace.gateway import balances as gateway_balances
+from marketplace.gateway import payouts as gateway_payouts
 from marketplace.gateway.accounts import AccountAccessRevoked
 from marketplace.gateway.types import Payout as StripePayout
 from marketplace.gateway.types import PayoutSchedule
@@ -365,3 +367,48 @@ def seller_payout_schedule_set(
     schedule = updated.payout_schedule or wanted
     schedule_remember(account=account, schedule=schedule)
     return schedule
+
+
+NOTHING_TO_PAY_OUT = (
+    "Nothing is available to pay out in {currency} right now: sales become available a few days after payment."
+)
+
+
+def seller_payout_request(*, account: str, seller_id: int, currency: str, form_token: str) -> Payout:
+    """Pay the seller's available balance in `currency` out to its bank now, for a seller on a
+    manual schedule: Stripe then pays nothing out by itself, and without this the seller who chose
+    "Manual" could never have the money sent. On any other schedule Stripe pays out by itself, and
+    asking as well is refused with a sentence (as Stripe refuses payouts of an automatic schedule).
+
+    The balance is read now, not from the page's cache, and the payout is recorded and posted at once
+    (`payout_record`, as its `payout.*` events do after); `form_token` makes a double submit of one
+    form one payout (the gateway's key; the second finds nothing left available in any case). A
+    seller who owes the platform for lost disputes in that currency is refused: those debts are
+    collected from the available balance (`payments.recovery.seller_debts_collect`), which this would empty first."""
+    from payments.models import SellerDebt
+    from payouts.selectors import balance_forget
+
+    if not form_token or len(form_token) > 64 or not (form_token.isascii() and form_token.isalnum()):
+        raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_form_token")
+    schedule = gateway_accounts.account_retrieve(account).payout_schedule
+    if schedule is None or schedule.interval != "manual":
+        raise Conflict(
+            "Stripe pays your balance out on your schedule; choose manual payouts to send them yourself.",
+            code="payouts_automatic",
+        )
+    if SellerDebt.objects.filter(seller_id=seller_id, currency=currency, settled_at__isnull=True).exists():
+        raise Conflict(
+            f"You owe the platform for a lost dispute in {currency.upper()}: it is collected from your "
+            "available balance first, so it cannot be paid out now.",
+            code="seller_debt_outstanding",
+        )
+    balance = gateway_balances.balance_retrieve(account=account)
+    available = sum(part.amount for part in balance.available if part.currency == currency)
+    if available <= 0:
+        raise InvalidInput(NOTHING_TO_PAY_OUT.format(currency=currency.upper()), code="nothing_to_pay_out")
+    payout = gateway_payouts.payout_create(
+        account=account, amount=available, currency=currency, seller_id=seller_id, form_token=form_token
+    )
+    row = payout_record(payout=payout, account=account, seen_at=payout.created)
+    balance_forget(account=account)
+    return row

@@ -154,13 +154,21 @@ def _field_phrase(field: str) -> str | None:
     return None
 
 
-def requirement_sentence(code: str) -> str:
-    """One English sentence for one of Stripe's requirement codes (never empty)."""
+# An ID number outside the US: the Social Security number is the US's own (Stripe asks `id_number`
+# of every country's individuals, for whatever national number that country uses).
+ID_NUMBER_OUTSIDE_US = "full national ID number (your personal identity or tax number)"
+
+
+def requirement_sentence(code: str, *, country: str = "US") -> str:
+    """One English sentence for one of Stripe's requirement codes (never empty), in the words of the
+    account's country where they differ (`country`: ISO code, as on the seller)."""
     if code in CODE_SENTENCES:
         return CODE_SENTENCES[code]
     owner, field = _owner_and_field(code)
     if owner is not None:
         phrase = _field_phrase(field)
+        if phrase == FIELD_PHRASES["id_number"] and country.upper() != "US":
+            phrase = ID_NUMBER_OUTSIDE_US
         if phrase:
             return f"Provide {owner} {phrase}."
     elif code.startswith("business_profile."):
@@ -172,11 +180,11 @@ def requirement_sentence(code: str) -> str:
     return f"Stripe needs more information: {humanise(code)}."
 
 
-def requirement_sentences(codes: Iterable[str]) -> list[str]:
+def requirement_sentences(codes: Iterable[str], *, country: str = "US") -> list[str]:
     """Sentences for a list of codes, in Stripe's order, each said once."""
     seen: dict[str, None] = {}
     for code in codes:
-        seen.setdefault(requirement_sentence(code), None)
+        seen.setdefault(requirement_sentence(code, country=country), None)
     return list(seen)
 
 

@@ -103,8 +103,8 @@ def seller_overview(*, seller: Seller) -> SellerOverview:
         status_label=status.label,
         message=message,
         badge=STATUS_BADGE[status],
-        due_sentences=requirement_sentences(due),
-        eventually_due_sentences=requirement_sentences(later),
+        due_sentences=requirement_sentences(due, country=seller.country),
+        eventually_due_sentences=requirement_sentences(later, country=seller.country),
         errors=errors,
         disabled_reason_sentence=disabled_reason_sentence(seller.disabled_reason)
         if status not in (SellerStatus.PAUSED, SellerStatus.DISCONNECTED)
@@ -113,7 +113,9 @@ def seller_overview(*, seller: Seller) -> SellerOverview:
         deadline_passed=bool(deadline and deadline <= timezone.now()),
         can_sell=seller_can_sell(seller),
         actions=actions,
-        pending_verification=requirement_sentences(seller.requirements.get("pending_verification") or []),
+        pending_verification=requirement_sentences(
+            seller.requirements.get("pending_verification") or [], country=seller.country
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
 from marketplace.gateway.types import Account, AccountLink
 from marketplace.outbox.services import outbox_add
+from marketplace.text import on_one_line
 from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus
 from sellers.selectors import seller_can_sell
 from sellers.status import derive_status
@@ -46,6 +47,7 @@ INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc", "Mn", "Me", "Mc"
 # to fonts) and the Braille blank. Each passes the categories above.
 BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 SHOP_NAME_INVISIBLE = "Give your shop a name people can see: at least one letter, digit or sign."
+SHOP_NAME_ONE_LINE = "Keep the shop name on one line, without tabs or other control characters."
 
 
 def _refresh_status(seller: Seller) -> SellerStatus:
@@ -84,6 +86,8 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
         raise InvalidInput("Give your shop a name.", code="shop_name_missing")
     if not shop_name_visible(shop_name):
         raise InvalidInput(SHOP_NAME_INVISIBLE, code="shop_name_invisible")
+    if not on_one_line(shop_name):  # it goes into email subjects: see `marketplace.text.on_one_line`
+        raise InvalidInput(SHOP_NAME_ONE_LINE, code="shop_name_one_line")
     if country not in SUPPORTED_COUNTRIES:
         raise InvalidInput("We can't onboard sellers from this country yet.", code="country_unsupported")
     if default_currency not in SUPPORTED_COUNTRIES[country][1]:

@@ -20,6 +20,8 @@ def order_mark_fulfilled(*, order: Order, seller: Seller, tracking_number: str, 
         raise InvalidInput("Enter the tracking number of the parcel.", code="tracking_number_required")
     if len(tracking) > 100:
         raise InvalidInput("That tracking number is too long.", code="invalid_tracking_number")
+    if len((carrier or "").strip()) > 60:  # the column's length: cut, the buyer would read another name
+        raise InvalidInput("That carrier name is too long: 60 characters at most.", code="invalid_carrier")
     with transaction.atomic():
         locked = Order.objects.select_for_update().filter(pk=order.pk, seller=seller).first()
         if locked is None:
@@ -33,7 +35,7 @@ def order_mark_fulfilled(*, order: Order, seller: Seller, tracking_number: str, 
             )
         locked.status = OrderStatus.FULFILLED
         locked.tracking_number = tracking
-        locked.carrier = (carrier or "").strip()[:60]
+        locked.carrier = (carrier or "").strip()
         locked.fulfilled_at = timezone.now()
         locked.save(update_fields=["status", "tracking_number", "carrier", "fulfilled_at", "updated_at"])
         outbox_add("orders.email.order_shipped", locked.pk, key=f"order-shipped:{locked.pk}")

@@ -183,6 +183,22 @@ def test_patch_changes_only_the_fields_sent_and_an_empty_string_clears_the_descr
 
 
 @pytest.mark.parametrize("seller", [SellerFactory, jpy_seller], ids=["usd", "jpy"])
+@pytest.mark.parametrize(("field", "value"), [("stock", True), ("stock", "7"), ("price", "1500"), ("price", 1500.0)])
+def test_a_price_or_stock_that_is_not_a_json_integer_is_a_422(seller: Any, field: str, value: Any) -> None:
+    """The schema says integer: `true` was read as 1 (the stock set to one unit), and strings and
+    floats as the numbers they spell, so a client's mistake changed the listing instead of being told."""
+    listing = ListingFactory(seller=seller(), title="Blue mug", price=1250, stock=3)
+    client = seller_client(listing.seller)
+
+    response = client.patch(f"/api/v1/seller/listings/{listing.pk}", {field: value}, content_type="application/json")
+
+    assert response.status_code == 422, response.content
+    assert [f["loc"] for f in response.json()["error"]["fields"]] == [["body", "payload", field]]
+    listing.refresh_from_db()
+    assert (listing.price, listing.stock) == (1250, 3)
+
+
+@pytest.mark.parametrize("seller", [SellerFactory, jpy_seller], ids=["usd", "jpy"])
 def test_a_misspelt_field_is_a_422_naming_it_not_a_change_silently_lost(seller: Any) -> None:
     listing = ListingFactory(seller=seller(), title="Blue mug", price=1250, stock=3)
     client = seller_client(listing.seller)
@@ -228,3 +244,24 @@ def test_one_description_limit_for_the_api_and_its_document(client: Client) -> N
         "/api/v1/seller/listings", {**payload, "description": "x" * 10_000}, content_type="application/json"
     )
     assert created.status_code == 201 and len(created.json()["description"]) == 10_000
+
+
+@pytest.mark.parametrize("seller", [SellerFactory, jpy_seller], ids=["usd", "jpy"])
+def test_a_listing_created_again_with_the_same_idempotency_key_is_the_first_one(seller: Any) -> None:
+    """A client retrying `POST /seller/listings` after a timeout made a second listing, which cannot be
+    deleted; with an `Idempotency-Key` (as the refunds API takes) the retry returns the first."""
+    owner = seller()
+    CategoryFactory(slug="kitchen")
+    client = seller_client(owner)
+    body = {"title": "Blue mug", "price": 1_250, "stock": 3, "category": "kitchen"}
+    key = {"HTTP_IDEMPOTENCY_KEY": "create-mug-2026-11-30T02:57:00Z"}
+    first = client.post("/api/v1/seller/listings", body, content_type="application/json", **key)
+    again = client.post("/api/v1/seller/listings", body, content_type="application/json", **key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json()["id"] == again.json()["id"]
+    assert Listing.objects.filter(seller=owner).count() == 1
+    other = {"HTTP_IDEMPOTENCY_KEY": "create-mug-2"}
+    assert client.post("/api/v1/seller/listings", body, content_type="application/json", **other).status_code == 201
+    assert Listing.objects.filter(seller=owner).count() == 2
+    bad = client.post("/api/v1/seller/listings", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="x" * 81)
+    assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_idempotency_key")

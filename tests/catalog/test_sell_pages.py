@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import F
@@ -45,6 +47,36 @@ def test_a_seller_creates_a_listing_with_an_image_then_publishes_it(client: Clie
     page = client.post(reverse("sell_listing_unpublish", args=[listing.pk]), follow=True).content.decode()
     assert "“Blue mug” is no longer shown in the shop." in page
     assert 'data-testid="listing-card"' not in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.parametrize(("currency", "price", "minor"), [("usd", "12.50", 1250), ("jpy", "1,250", 1250)])
+def test_the_new_listing_form_posted_twice_makes_one_draft(
+    client: Client, currency: str, price: str, minor: int
+) -> None:
+    """A double click on "Save draft" (or the browser posting the form again) found no draft, so it
+    made a second one, with its image; and a listing cannot be deleted. The form's hidden token
+    names the submission: the second finds the draft the first made."""
+    seller = jpy_seller() if currency == "jpy" else SellerFactory()
+    category = CategoryFactory()
+    client.force_login(seller.user)
+    page = client.get(reverse("sell_listing_new")).content.decode()
+    [token] = re.findall(r'name="form_token" value="([0-9a-f]{32})"', page)
+    form = {"title": "Blue mug", "price": price, "stock": "4", "category": category.pk, "form_token": token}
+    first = client.post(reverse("sell_listing_new"), {**form, "image": png_upload()})
+    second = client.post(reverse("sell_listing_new"), {**form, "image": png_upload()})
+    listing = Listing.objects.get()
+    assert (listing.price, listing.currency, listing.images.count()) == (minor, currency, 1)
+    assert first["Location"] == second["Location"] == reverse("sell_listing_edit", args=[listing.pk])
+    [again] = re.findall(
+        r'name="form_token" value="([0-9a-f]{32})"', client.get(reverse("sell_listing_new")).content.decode()
+    )
+    assert again != token, "the next new listing gets a new token"
+    client.post(reverse("sell_listing_new"), {**form, "form_token": again})
+    assert Listing.objects.count() == 2
+    other = SellerFactory()  # a token is the seller's own: another seller's same token is another draft
+    client.force_login(other.user)
+    client.post(reverse("sell_listing_new"), {**form, "price": "12.50", "form_token": token})
+    assert Listing.objects.filter(seller=other).count() == 1
 
 
 def test_form_errors_are_shown_next_to_their_field(client: Client) -> None:
@@ -112,6 +144,82 @@ def test_saving_the_edit_form_keeps_the_units_checkouts_took_meanwhile(client: C
     assert client.post(url, {**form, "stock": "0", "stock_shown": "9"}).status_code == 302
     listing.refresh_from_db()
     assert listing.stock == 0, "never below zero"
+
+
+def test_a_stock_change_that_would_pass_the_most_units_is_refused_in_words(client: Client) -> None:
+    """Two tabs of the edit form, both showing 5: each raising it to the most the field takes
+    (1,000,000) added 999,995 twice, past the limit, and from then on every save of the form (a new
+    title) was refused for a stock the seller had not typed."""
+    listing = ListingFactory(stock=5, title="Mug")
+    client.force_login(listing.seller.user)
+    url = reverse("sell_listing_edit", args=[listing.pk])
+    form = {"title": "Mug", "price": "12.50", "stock": "1000000", "category": listing.category_id, "stock_shown": "5"}
+    assert client.post(url, form).status_code == 302
+    response = client.post(url, {**form, "title": "Blue mug"})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "At most 1,000,000 units can be on sale; this change would make 1,999,995." in page
+    assert 'value="Blue mug"' in page and '<input type="hidden" name="stock_shown" value="5">' in page
+    listing.refresh_from_db()
+    assert (listing.title, listing.stock) == ("Mug", 1_000_000)
+    assert client.post(url, {**form, "title": "Blue mug", "stock_shown": "1000000"}).status_code == 302
+
+
+def test_removing_an_image_twice_says_it_is_gone_instead_of_a_404(client: Client) -> None:
+    """A double click on "Remove image": the second post found no image and answered the site's
+    404 page, as if the listing were gone, instead of the edit page."""
+    listing = ListingFactory(title="Mug")
+    client.force_login(listing.seller.user)
+    client.post(
+        reverse("sell_listing_edit", args=[listing.pk]),
+        {"title": "Mug", "price": "12.50", "stock": "1", "category": listing.category_id, "image": png_upload()},
+    )
+    image = listing.images.get()
+    remove = reverse("sell_listing_image_remove", args=[listing.pk, image.pk])
+    assert client.post(remove).status_code == 302
+    again = client.post(remove, follow=True)
+    assert again.redirect_chain == [(reverse("sell_listing_edit", args=[listing.pk]), 302)]
+    assert "This image was already removed." in again.content.decode()
+    other = ListingFactory()  # another seller's listing stays a 404, whatever the image
+    assert client.post(reverse("sell_listing_image_remove", args=[other.pk, image.pk])).status_code == 404
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", "12.50"), ("jpy", "1,250")])
+def test_the_edit_form_posted_twice_applies_once(client: Client, currency: str, price: str) -> None:
+    """The stock is applied as a change from what the form showed (5 -> 8 adds 3): a double click on
+    "Save changes" added it twice (11 on sale of 8) and attached the image twice. The form's hidden
+    token names the edit: posted again, nothing is applied again."""
+    listing = ListingFactory(stock=5, title="Mug", seller=jpy_seller() if currency == "jpy" else SellerFactory())
+    client.force_login(listing.seller.user)
+    url = reverse("sell_listing_edit", args=[listing.pk])
+    [token] = re.findall(r'name="form_token" value="([0-9a-f]{32})"', client.get(url).content.decode())
+    form = {"title": "Blue mug", "price": price, "stock": "8", "category": listing.category_id, "stock_shown": "5"}
+    for _ in range(2):
+        assert client.post(url, {**form, "form_token": token, "image": png_upload()}).status_code == 302
+    listing.refresh_from_db()
+    assert (listing.title, listing.stock, listing.price, listing.images.count()) == ("Blue mug", 8, 1250, 1)
+    [again] = re.findall(r'name="form_token" value="([0-9a-f]{32})"', client.get(url).content.decode())
+    assert again != token
+    assert client.post(url, {**form, "stock": "9", "stock_shown": "8", "form_token": again}).status_code == 302
+    listing.refresh_from_db()
+    assert listing.stock == 9, "the next edit applies"
+
+
+@pytest.mark.parametrize("title", ["Mug\r\nBcc: all@example.com", "Mug\tBlue", "Mug\u2029Blue"])
+def test_a_title_on_more_than_one_line_is_refused_on_the_page_and_the_api(client: Client, title: str) -> None:
+    """A listing's title names it in email subjects (a subscription's emails) and on one line
+    everywhere: one with a line break made those emails fail to send, and read as two lines."""
+    listing = ListingFactory(title="Mug")
+    client.force_login(listing.seller.user)
+    form = {"title": title, "price": "12.50", "stock": "1", "category": listing.category_id}
+    response = client.post(reverse("sell_listing_new"), form)
+    assert response.status_code == 422
+    assert "Keep the title on one line, without tabs or other control characters." in response.content.decode()
+    response = client.post(reverse("sell_listing_edit", args=[listing.pk]), form)
+    assert response.status_code == 422
+    api = client.patch(f"/api/v1/seller/listings/{listing.pk}", {"title": title}, content_type="application/json")
+    assert (api.status_code, api.json()["error"]["code"]) == (422, "title_one_line")
+    assert list(Listing.objects.values_list("title", flat=True)) == ["Mug"]
 
 
 def test_another_sellers_listing_is_a_404(client: Client) -> None:

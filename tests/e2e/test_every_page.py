@@ -205,6 +205,7 @@ POST_ONLY: dict[str, Address] = {
     "sell_onboarding_continue": _url("sell_onboarding_continue"),
     "sell_dashboard": _url("sell_dashboard"),
     "sell_payout_schedule": _url("sell_payout_schedule"),
+    "sell_payout_now": _url("sell_payout_now"),
     "sell_listing_publish": _url("sell_listing_publish", 1),
     "sell_listing_unpublish": _url("sell_listing_unpublish", 1),
     "sell_listing_image_remove": _url("sell_listing_image_remove", 1, 1),

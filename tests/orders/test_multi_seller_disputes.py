@@ -183,8 +183,16 @@ def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_on
         assert ('data-testid="statement-form"' in page) is (index == 0)
         response = client.post(reverse("sell_dispute_statement", args=[dispute.pk]), {"statement": f"shop {index}"})
         assert response.status_code == 302
+        if index:  # nor through the API: its statement and its files are the answering shop's alone
+            api = f"/api/v1/seller/disputes/{dispute.pk}"
+            put = client.put(f"{api}/statement", {"statement": f"api {index}"}, content_type="application/json")
+            assert (put.status_code, put.json()["error"]["code"]) == (403, "dispute_answered_by_another_shop")
+            assert shops[0].shop_name in put.json()["error"]["message"]
+            label = SimpleUploadedFile("label.pdf", b"%PDF-1.4 label", content_type="application/pdf")
+            assert client.post(f"{api}/files", {"file": label}).status_code == 403
     dispute.refresh_from_db()
     assert dispute.seller_statement == "shop 0"
+    assert not DisputeFile.objects.exists()
 
     # Its proof: the first shop downloads it; the other shops see its name, and nothing to fetch.
     settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")

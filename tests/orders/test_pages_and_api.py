@@ -164,6 +164,13 @@ def test_api_checkout_orders_and_fulfil(sandbox: Any) -> None:
     seller_client = Client()
     seller_client.force_login(seller.user)
     assert [o["id"] for o in seller_client.get("/api/v1/seller/orders").json()] == [body["order_id"]]
+    # A carrier longer than the 60 characters kept was cut silently: the buyer read another name.
+    long_carrier = {"tracking_number": "JP123", "carrier": "Yamato Transport " * 4}
+    refused = seller_client.post(
+        f"/api/v1/seller/orders/{body['order_id']}/fulfil", json.dumps(long_carrier), "application/json"
+    )
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_carrier"
+    assert Order.objects.get(pk=body["order_id"]).status == "paid"
     shipped = seller_client.post(
         f"/api/v1/seller/orders/{body['order_id']}/fulfil", json.dumps({"tracking_number": "JP123"}), "application/json"
     )

@@ -168,6 +168,16 @@ def test_a_misspelt_amount_or_lines_is_refused_not_read_as_everything(sandbox: A
         refused = _post(seller, url, body)
         assert refused.status_code == 422, refused.json()
         assert [f["loc"][-1] for f in refused.json()["error"]["fields"]] == [next(iter(body))]
+    # Not a JSON integer: `true` was a refund of one cent (one yen), "1000" and 1000.0 refunds of 1000.
+    for body in (
+        {"amount": True, "reason": "x"},
+        {"amount": "1000", "reason": "x"},
+        {"amount": 1_000.0, "reason": "x"},
+        {"lines": [{"line_id": line.pk, "quantity": True}], "reason": "x"},
+    ):
+        refused = _post(seller, url, body)
+        assert refused.status_code == 422, refused.json()
+        assert [f["loc"][-1] for f in refused.json()["error"]["fields"]] in (["amount"], ["quantity"])
     asked = {"reason": "damaged", "lines": [{"line_id": line.pk, "quantity": 1, "qty": 2}]}
     assert _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", asked).status_code == 422
     assert not Refund.objects.exists() and not RefundRequest.objects.exists()

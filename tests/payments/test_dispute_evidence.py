@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from marketplace.errors import Conflict
-from payments.disputes import EVIDENCE_TEXT_MAX, dispute_evidence_save
+from payments.disputes import EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
 from payments.models import Dispute, DisputeFile
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
@@ -405,3 +405,66 @@ def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
     assert _json(admin, "get", "/api/v1/console/disputes?page=3") == (200, [])
     for bad in ("0", "-1", "abc", "99999999999999999999"):
         assert _json(admin, "get", f"/api/v1/console/disputes?page={bad}")[0] == 422
+
+
+def test_a_statement_refused_comes_back_to_the_seller_whole(sandbox: Any) -> None:
+    """The seller's account, refused (too long; or the evidence was sent or the deadline passed while
+    they wrote it), was lost with the redirect: the page came back empty, or without the form at all."""
+    seller, _, dispute = _opened(sandbox)
+    client = signed_in(seller.user)
+    url = f"/sell/disputes/{dispute.pk}/statement/"
+
+    too_long = "Shipped on the 3rd.\r\n" + "x" * EVIDENCE_TEXT_MAX
+    page = client.post(url, {"statement": too_long}, follow=True).content.decode()
+    assert f"Keep it under {EVIDENCE_TEXT_MAX:,} characters." in page
+    assert f">{too_long}</textarea>" in page
+    assert f">{too_long}</textarea>" not in client.get(f"/sell/disputes/{dispute.pk}/").content.decode()  # once
+
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    late = "Delivered on the 3rd,\r\nsigned for by the buyer."
+    page = client.post(url, {"statement": late}, follow=True).content.decode()
+    assert "Stripe no longer takes evidence" in page and 'data-testid="statement-form"' not in page
+    assert "Delivered on the 3rd,<br>signed for by the buyer." in page  # to copy
+
+    Dispute.objects.filter(pk=dispute.pk).update(submitted_at=timezone.now())  # an admin sent the evidence
+    page = client.post(url, {"statement": late}, follow=True).content.decode()
+    assert "Evidence was already submitted" in page and 'data-testid="statement-form"' not in page
+    assert 'data-testid="statement-not-saved"' in page
+    assert "Delivered on the 3rd,<br>signed for by the buyer." in page
+    assert Dispute.objects.get().seller_statement == ""
+
+
+def test_proof_files_are_capped_per_side_so_a_seller_cannot_fill_the_storage(sandbox: Any) -> None:
+    """Each upload (up to 4 MB) was kept, however many: a seller posting in a loop filled the private
+    storage. The bank receives one file of each kind of proof, so each side keeps a handful."""
+    seller, _, dispute = _opened(sandbox)
+    client = signed_in(seller.user)
+    url = f"/sell/disputes/{dispute.pk}/files/"
+    for n in range(MAX_FILES_PER_SIDE):
+        proof = SimpleUploadedFile(f"proof{n}.pdf", PDF, content_type="application/pdf")
+        assert client.post(url, {"file": proof}).status_code == 302
+    one_more = SimpleUploadedFile("one-more.pdf", PDF, content_type="application/pdf")
+    page = client.post(url, {"file": one_more}, follow=True).content.decode()
+    assert f"You can upload at most {MAX_FILES_PER_SIDE} files to a dispute" in page
+    again = SimpleUploadedFile("one-more.pdf", PDF, content_type="application/pdf")
+    api = client.post(f"/api/v1/seller/disputes/{dispute.pk}/files", {"file": again})
+    assert (api.status_code, api.json()["error"]["code"]) == (422, "too_many_files")
+    assert DisputeFile.objects.filter(dispute=dispute).count() == MAX_FILES_PER_SIDE
+    admin = signed_in(make_platform_admin())  # the platform's side is counted apart
+    label = SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")
+    assert admin.post(f"/api/v1/console/disputes/{dispute.pk}/files", {"file": label}).status_code == 201
+
+
+def test_past_the_deadline_the_seller_page_says_so_instead_of_offering_forms_stripe_refuses(sandbox: Any) -> None:
+    """The dispute still awaits an answer at Stripe, so the page kept its statement and proof forms
+    (and "0 days left") past the deadline, and every save was then refused."""
+    seller, _, dispute = _opened(sandbox)
+    client = signed_in(seller.user)
+    assert 'data-testid="statement-form"' in client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    page = client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="statement-form"' not in page and 'data-testid="seller-file-form"' not in page
+    assert "The deadline for evidence passed: Stripe takes no more" in page
+    assert "days left" not in page and "day left" not in page
+    listed = client.get("/sell/disputes/").content.decode()
+    assert "Deadline passed" in listed and "0 days left" not in listed

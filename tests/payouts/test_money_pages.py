@@ -15,6 +15,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from marketplace.gateway.accounts import account_retrieve
 from marketplace.gateway.events import list_events
@@ -22,14 +23,14 @@ from marketplace.money import format_money
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from orders import services as order_services
 from orders.models import Order
-from payments.models import RefundOrigin, RefundStatus
+from payments.models import Dispute, DisputeStatus, RefundOrigin, RefundStatus, SellerDebt
 from payments.services import refund_create, refund_submit
 from payouts.models import ApplicationFee, BankAccount, Payout
 from payouts.selectors import earnings_per_order, order_net
 from tests.catalog.factories import ListingFactory
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
-from tests.payments.helpers import stripe_balances
+from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
 from tests.payouts.helpers import DAY, advance, control, paid_order, process_connect
 from tests.subscriptions.factories import subscription
 
@@ -112,6 +113,68 @@ def test_the_seller_changes_the_payout_schedule_through_the_platform(sandbox: An
         in client.post("/sell/money/schedule/", bad, follow=True).content.decode()
     )
     assert "every Friday" in client.get("/sell/money/").content.decode()
+
+
+@pytest.mark.parametrize(("currency", "available"), [("usd", 8_970), ("jpy", 9_000)])
+def test_a_seller_on_manual_payouts_pays_the_available_balance_out(sandbox: Any, currency: str, available: int) -> None:
+    """On a manual schedule Stripe pays out nothing until the platform asks for each payout, and no
+    page asked: the seller who chose "Manual" could never have the money sent to the bank."""
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    assert 'data-testid="payout-now-form"' not in client.get("/sell/money/").content.decode()  # daily
+    manual = {"interval": "manual", "form_token": "m1"}
+    assert client.post("/sell/money/schedule/", manual).status_code == 302
+
+    owed = Dispute.objects.create(
+        stripe_id="dp_owed",
+        stripe_charge_id="ch_owed",
+        seller=seller,
+        amount=500,
+        currency=currency,
+        reason="fraudulent",
+        status=DisputeStatus.LOST,
+        stripe_created_at=timezone.now(),
+    )
+    debt = SellerDebt.objects.create(seller=seller, dispute=owed, currency=currency, amount=500)
+    refused = client.post("/sell/money/payout/", {"currency": currency, "form_token": "d1"}, follow=True)
+    assert "You owe the platform for a lost dispute" in refused.content.decode()  # collected from it first
+    assert not Payout.objects.exists()
+    SellerDebt.objects.filter(pk=debt.pk).update(collected=500, settled_at=timezone.now())
+
+    page = client.get("/sell/money/").content.decode()
+    assert 'data-testid="payout-now-form"' in page
+    payout_form = page.split('data-testid="payout-now-form"')[1].split("</form>")[0]
+    [token] = re.findall(r'name="form_token" value="([0-9a-f]{32})"', payout_form)
+    assert (
+        f'<option value="{currency}">{currency.upper()} ({format_money(available, currency)} available)' in payout_form
+    )
+    form = {"currency": currency, "form_token": token}
+    first = client.post("/sell/money/payout/", form, follow=True).content.decode()
+    again = client.post("/sell/money/payout/", form, follow=True).content.decode()  # a double click
+    [payout] = Payout.objects.filter(account=account)
+    assert (payout.amount, payout.currency, payout.automatic) == (available, currency, False)
+    assert f"{format_money(available, currency)} is on its way to your bank account" in first
+    assert "Nothing is available to pay out" in again
+    assert stripe_balances(account) == {}
+    assert_ledger_equals_stripe()
+    assert "failed" not in process_connect(account, set())  # its payout.* events find it recorded and posted
+    assert_ledger_equals_stripe()
+    assert (
+        "Nothing is available to pay out"
+        in client.post("/sell/money/payout/", {"currency": currency, "form_token": "n2"}, follow=True).content.decode()
+    )
+    assert Payout.objects.count() == 1
+
+
+def test_pay_out_now_is_refused_on_an_automatic_schedule(sandbox: Any) -> None:
+    seller = active_seller(sandbox)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    page = client.post("/sell/money/payout/", {"currency": "usd", "form_token": "a1"}, follow=True).content.decode()
+    assert "Stripe pays your balance out on your schedule" in page
+    assert not Payout.objects.exists()
 
 
 def test_a_failed_payout_shows_its_sentence_and_a_banner_until_a_later_one_is_paid(sandbox: Any) -> None:
@@ -205,6 +268,16 @@ def test_statement_csv_lists_every_movement_of_the_range(sandbox: Any) -> None:
     ]
     bad = client.get("/sell/money/statement.csv", {"start": "2024-02-01", "end": "2024-01-01"}, follow=True)
     assert "The statement&#x27;s dates are not valid" in bad.content.decode()
+
+
+@pytest.mark.parametrize("span", [("9999-12-30", "9999-12-31"), ("9999-12-31", "9999-12-31")])
+def test_statement_to_the_last_day_of_the_calendar_is_refused_in_words(sandbox: Any, span: tuple[str, str]) -> None:
+    """The range ends the day after `end`: the last date a date field takes has no day after it, and
+    the statement was a 500 instead of the sentence any other wrong date gets."""
+    client = signed_in(active_seller(sandbox).user)
+    response = client.get("/sell/money/statement.csv", {"start": span[0], "end": span[1]}, follow=True)
+    assert response.status_code == 200
+    assert "The statement&#x27;s dates are not valid" in response.content.decode()
 
 
 def test_another_shops_payout_is_a_404(sandbox: Any) -> None:

@@ -10,8 +10,10 @@ from django.core.cache import cache
 from django.test import Client
 
 from marketplace import gateway
+from marketplace.errors import InvalidInput
 from orders.selectors import open_refund_requests_cache_key
 from sellers.models import Seller, SellerStatus
+from sellers.services import seller_create
 from tests.factories import UserFactory
 from tests.sellers.conftest import complete_onboarding, set_requirements, signed_in_client, start_selling
 
@@ -52,6 +54,18 @@ def test_currency_not_available_in_country_is_refused_with_a_message(sandbox: An
     assert not Seller.objects.exists() and _accounts_on_stripe() == []
 
 
+@pytest.mark.parametrize("name", ["Rosen\r\nBcc: all@example.com", "Rosen\tCeramics", "Rosen\u2028Ceramics"])
+def test_a_shop_name_on_more_than_one_line_is_refused(sandbox: Any, seller_client: Client, name: str) -> None:
+    """The shop name goes into email subjects (every buyer's order confirmation): one with a line
+    break made each of those emails fail to send (a header cannot hold one) and never arrive."""
+    response = seller_client.post("/sell/start/", {"shop_name": name, "country": "US", "default_currency": "usd"})
+    assert response.status_code == 422
+    assert "Keep the shop name on one line, without tabs or other control characters." in response.content.decode()
+    assert not Seller.objects.exists()
+    with pytest.raises(InvalidInput):
+        seller_create(user=UserFactory(), shop_name=name, country="US", default_currency="usd")
+
+
 def test_return_url_shows_the_status_read_from_stripe_not_assumed(sandbox: Any, seller_client: Client) -> None:
     url = start_selling(seller_client)
     seller = Seller.objects.get()
@@ -67,7 +81,7 @@ def test_return_url_shows_the_status_read_from_stripe_not_assumed(sandbox: Any, 
     assert 'data-testid="seller-status">Active<' in page
     assert "You&#x27;re all set" in page
     assert "Open Stripe Express dashboard" in page
-    assert "Update your details, bank account and payout schedule" in page
+    assert "Update your details and bank account in your Stripe Express dashboard" in page
     assert "Continue onboarding" not in page  # nothing due: details change in the Express dashboard
     seller.refresh_from_db()
     assert seller.charges_enabled and seller.payouts_enabled and seller.details_submitted

@@ -157,3 +157,21 @@ def test_day_month_and_year_read_as_one_sentence() -> None:
         "tos_acceptance.ip",
     ]
     assert requirement_sentences(codes) == ["Provide your date of birth.", "Accept Stripe's services agreement."]
+
+
+@pytest.mark.parametrize(
+    ("country", "sentence"),
+    [
+        ("US", "Provide your full ID number (such as a Social Security number)."),
+        ("IE", "Provide your full national ID number (your personal identity or tax number)."),
+        ("JP", "Provide your full national ID number (your personal identity or tax number)."),
+    ],
+)
+@pytest.mark.django_db
+def test_an_id_number_is_asked_in_the_words_of_the_sellers_country(country: str, sentence: str) -> None:
+    """A seller in Ireland or Japan was asked for "a Social Security number", which only the US has."""
+    from sellers.selectors import seller_overview
+    from tests.catalog.factories import SellerFactory
+
+    seller = SellerFactory(country=country, requirements={"currently_due": ["individual.id_number"]})
+    assert seller_overview(seller=seller).due_sentences == [sentence]

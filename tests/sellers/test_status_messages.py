@@ -376,6 +376,21 @@ def _next_step_works(sandbox: Any, client: Client, kind: str, page: str) -> None
 
 
 @pytest.mark.django_db
+def test_the_dashboard_step_sends_the_payout_schedule_to_the_money_page(sandbox: Any) -> None:
+    """The platform sets an Express account's payout schedule (the money page's form): the home page
+    sent the seller to look for it in the Express dashboard instead."""
+    user = UserFactory()
+    client = signed_in_client(user)
+    active(sandbox, client, user)
+
+    page = client.get("/sell/").content.decode()
+
+    assert "Update your details and bank account in your Stripe Express dashboard." in page
+    assert 'Choose when Stripe pays you out on your <a href="/sell/money/#schedule-title">Money page</a>.' in page
+    assert "payout schedule in your Stripe Express dashboard" not in page
+
+
+@pytest.mark.django_db
 def test_paused_seller_reads_the_admins_reason_and_why_listings_are_hidden(sandbox: Any) -> None:
     user = UserFactory()
     client = signed_in_client(user)

@@ -357,6 +357,11 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  404    404    302+   302+   404    404",
     ),
+    "sell_payout_now": Row(
+        body={"currency": "usd", "form_token": "matrix"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302+   302+   404    404",
+    ),
     "sell_statement": Row(
         query={"start": "statement_start", "end": "statement_end"},
         GET=                              "login  404    404    200    200    404    404",
