@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Header, Query, Router, Status
@@ -162,10 +163,19 @@ def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
     return Status(201, CheckoutOut(order_id=ids[0], order_ids=ids, url=started.url))
 
 
-@router.get("/orders", response=list[OrderOut], url_name="orders")
-def orders(request: HttpRequest) -> list[OrderOut]:
-    orders = selectors.orders_for_buyer(buyer=request.user).prefetch_related("lines")
-    return [order_out(order) for order in orders_with_earnings(orders=orders)[:100]]
+ORDERS_PER_PAGE = 100
+OrdersPage = Annotated[int, Query(ge=1, le=1_000_000, description="1 for the newest 100, 2 for the next...")]
+
+
+def _page(orders: QuerySet[Order], page: int) -> list[OrderOut]:
+    start = (page - 1) * ORDERS_PER_PAGE
+    return [order_out(order) for order in orders_with_earnings(orders=orders)[start : start + ORDERS_PER_PAGE]]
+
+
+@router.get("/orders", response={200: list[OrderOut], **errors(422)}, url_name="orders")
+def orders(request: HttpRequest, page: OrdersPage = 1) -> list[OrderOut]:
+    """The buyer's orders, newest first, 100 a page (an empty page: no more)."""
+    return _page(selectors.orders_for_buyer(buyer=request.user).prefetch_related("lines"), page)
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **errors(404)}, url_name="order")
@@ -311,17 +321,11 @@ def _made_by(refund: Refund, payload: SellerRefundIn) -> bool:
     return True
 
 
-SELLER_ORDERS_PER_PAGE = 100
-SellerOrdersPage = Annotated[int, Query(ge=1, le=1_000_000, description="1 for the newest 100, 2 for the next...")]
-
-
-@router.get("/seller/orders", response={200: list[OrderOut], **errors(404)}, url_name="seller_orders")
-def seller_orders(request: HttpRequest, page: SellerOrdersPage = 1) -> list[OrderOut]:
+@router.get("/seller/orders", response={200: list[OrderOut], **errors(404, 422)}, url_name="seller_orders")
+def seller_orders(request: HttpRequest, page: OrdersPage = 1) -> list[OrderOut]:
     """The shop's paid orders, newest first, 100 a page (an empty page: no more)."""
     seller = seller_for_user(user=request.user)
-    start = (page - 1) * SELLER_ORDERS_PER_PAGE
-    orders = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")
-    return [order_out(order) for order in orders_with_earnings(orders=orders)[start : start + SELLER_ORDERS_PER_PAGE]]
+    return _page(selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines"), page)
 
 
 # 409: only a paid order ships.
