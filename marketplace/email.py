@@ -25,6 +25,15 @@ from django.core.mail.message import EmailMessage, EmailMultiAlternatives
 logger = logging.getLogger(__name__)
 
 
+def email_subject(template: str, context: dict[str, Any]) -> str:
+    """An email's subject from its template, on one line: a line break in a subject (a shop name or
+    a title stored before forms refused them) makes Django refuse the whole email ("Header values
+    can't contain newlines"), so every order confirmation of that shop would fail to send."""
+    from django.template.loader import render_to_string
+
+    return " ".join(render_to_string(template, context).split())
+
+
 def email_queue(message: EmailMessage) -> None:
     """Store `message` in the outbox (in the caller's transaction, if any) to be sent by a worker."""
     from marketplace.outbox.services import outbox_add

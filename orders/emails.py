@@ -14,6 +14,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from marketplace.email import email_subject
 from orders.models import Order, RefundRequest
 from orders.selectors import transfer_failure_reason
 from payments.models import Refund
@@ -25,7 +26,7 @@ def _send(order: Order, template: str, to: str, url_name: str) -> None:
         "lines": list(order.lines.all()),
         "order_url": settings.SITE_URL.rstrip("/") + reverse(url_name, args=[order.pk]),
     }
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    subject = email_subject(f"emails/{template}_subject.txt", context)
     body = render_to_string(f"emails/{template}.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [to])
 
@@ -55,7 +56,7 @@ def send_group_transfer_failed(order: Order) -> None:
         "console_url": settings.SITE_URL.rstrip("/") + reverse("console_home"),
         "error": transfer_failure_reason(order.pk),
     }
-    subject = render_to_string("emails/group_transfer_failed_subject.txt", context).strip()
+    subject = email_subject("emails/group_transfer_failed_subject.txt", context)
     body = render_to_string("emails/group_transfer_failed.txt", context)
     for address in platform_admin_emails():
         if address:
@@ -64,7 +65,7 @@ def send_group_transfer_failed(order: Order) -> None:
 
 def _send_refund(template: str, to: str, url: str, context: dict[str, Any]) -> None:
     context = {**context, "url": settings.SITE_URL.rstrip("/") + url}
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    subject = email_subject(f"emails/{template}_subject.txt", context)
     body = render_to_string(f"emails/{template}.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [to])
 

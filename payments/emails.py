@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from marketplace.email import email_subject
 from marketplace.money import format_money
 from payments import disputes
 from payments.group_recovery import group_dispute_shares, pays_checkout_group
@@ -28,7 +29,7 @@ def _url(name: str, *args: object) -> str:
 
 
 def _send(template: str, to: Iterable[str], **context: Any) -> None:
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    subject = email_subject(f"emails/{template}_subject.txt", context)
     body = render_to_string(f"emails/{template}.txt", context)
     for address in sorted(set(to)):
         if address:

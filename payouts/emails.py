@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from marketplace.email import email_subject
 from payouts.failures import failure_sentence
 from payouts.models import Payout
 from sellers.models import Seller
@@ -23,6 +24,6 @@ def send_payout_failed(payout: Payout, seller: Seller) -> None:
         "sentence": failure_sentence(payout.failure_code),
         "payout_url": settings.SITE_URL.rstrip("/") + reverse("sell_payout_detail", args=[payout.pk]),
     }
-    subject = render_to_string("emails/payout_failed_subject.txt", context).strip()
+    subject = email_subject("emails/payout_failed_subject.txt", context)
     body = render_to_string("emails/payout_failed.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [seller.user.email])

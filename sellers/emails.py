@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from marketplace.email import email_subject
 from sellers.models import Seller
 from sellers.selectors import seller_overview
 
@@ -21,7 +22,7 @@ def _send(seller: Seller, template: str) -> None:
         "overview": seller_overview(seller=seller),
         "sell_url": settings.SITE_URL.rstrip("/") + reverse("sell_home"),
     }
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    subject = email_subject(f"emails/{template}_subject.txt", context)
     body = render_to_string(f"emails/{template}.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [seller.user.email])
 

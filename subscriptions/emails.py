@@ -11,12 +11,13 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from marketplace.email import email_subject
 from subscriptions.models import Subscription, SubscriptionInvoice
 
 
 def _send(template: str, to: str, context: dict[str, Any]) -> None:
     context = {**context, "site_url": settings.SITE_URL.rstrip("/")}
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
+    subject = email_subject(f"emails/{template}_subject.txt", context)
     body = render_to_string(f"emails/{template}.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [to])
 

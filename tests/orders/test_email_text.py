@@ -32,3 +32,16 @@ def test_every_email_template_turns_html_escaping_off() -> None:
     templates = sorted(EMAIL_TEMPLATES.glob("*.txt"))
     assert templates
     assert [t.name for t in templates if "{% autoescape off %}" not in t.read_text()] == []
+
+
+@pytest.mark.django_db
+def test_a_shop_name_stored_on_two_lines_still_gets_its_orders_confirmed() -> None:
+    """Forms now refuse line breaks in shop names, but one stored before would make Django refuse
+    every email with it in the subject ("Header values can't contain newlines")."""
+    seller = SellerFactory(shop_name="Kiln\r\nand Co")
+    order = Order.objects.create(
+        buyer=UserFactory(), seller=seller, currency="usd", amount_total=1000, application_fee_amount=100
+    )
+    emails.send_order_confirmation(order)
+    (sent,) = mail.outbox
+    assert "Kiln and Co" in sent.subject and "\n" not in sent.subject
