@@ -97,12 +97,12 @@ class ListingPatch(InputSchema):
 
 
 class CartItemIn(InputSchema):
-    listing_id: int
-    quantity: int = Field(default=1, ge=1, le=99)
+    listing_id: Whole
+    quantity: Whole = Field(default=1, ge=1, le=99)
 
 
 class CartItemPatch(InputSchema):
-    quantity: int = Field(ge=1, le=99)
+    quantity: Whole = Field(ge=1, le=99)
 
 
 class CartLineOut(Schema):

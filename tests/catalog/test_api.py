@@ -265,3 +265,17 @@ def test_a_listing_created_again_with_the_same_idempotency_key_is_the_first_one(
     assert Listing.objects.filter(seller=owner).count() == 2
     bad = client.post("/api/v1/seller/listings", body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="x" * 81)
     assert (bad.status_code, bad.json()["error"]["code"]) == (422, "invalid_idempotency_key")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("quantity", True), ("quantity", "2"), ("quantity", 2.0), ("listing_id", True)]
+)
+def test_a_cart_quantity_or_listing_that_is_not_a_json_integer_is_a_422(field: str, value: Any) -> None:
+    """`true` was read as 1 (one unit put in the cart) and strings and floats as the numbers they spell."""
+    client = csrf_client()
+    mug = ListingFactory(title="Blue mug", price=1250, stock=5)
+    body = {"listing_id": mug.pk, "quantity": 1, field: value}
+    response = client.post("/api/v1/cart/items", body, content_type="application/json")
+    assert response.status_code == 422, response.content
+    assert [f["loc"] for f in response.json()["error"]["fields"]] == [["body", "payload", field]]
+    assert client.get("/api/v1/cart").json()["groups"] == []
