@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from catalog.selectors import cart_view
 from catalog.services import cart_find
 from frontend import kept_input
+from frontend.paging import page_number
 from marketplace.errors import DomainError, NotFound
 from orders import selectors, services
 from orders.api import checkout_urls
@@ -110,16 +111,8 @@ def checkout_canceled(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.orders_for_buyer(buyer=request.user), ORDERS_PER_PAGE).get_page(_page_number(request))
+    page = Paginator(selectors.orders_for_buyer(buyer=request.user), ORDERS_PER_PAGE).get_page(page_number(request))
     return render(request, "orders/list.html", {"orders": list(page), "page": page})
-
-
-def _page_number(request: HttpRequest) -> int:
-    """The page asked for; anything but a number is the first page, as `Paginator.get_page` has it."""
-    try:
-        return int(request.GET.get("page", "1")[:12])
-    except ValueError:
-        return 1
 
 
 @login_required

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -17,12 +18,14 @@ from django.views.decorators.http import require_POST
 
 from catalog import selectors, services
 from catalog.forms import ListingForm
+from frontend.paging import page_number
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell
 
 # Which form field a service error belongs to, so the message appears next to it.
+LISTINGS_PER_PAGE = 50
 ERROR_FIELDS = {
     "price_below_minimum": "price",
     "price_above_maximum": "price",
@@ -72,12 +75,14 @@ def listings(request: HttpRequest) -> HttpResponse:
     from sellers.selectors import seller_can_sell
     from sellers.status import listings_sentence
 
+    page = Paginator(selectors.listings_for_seller(seller=seller), LISTINGS_PER_PAGE).get_page(page_number(request))
     return render(
         request,
         "sell/listings.html",
         {
             "seller": seller,
-            "listings": selectors.listings_for_seller(seller=seller),
+            "listings": list(page),
+            "page": page,
             "can_sell": seller_can_sell(seller),
             "hidden_because": listings_sentence(seller),
         },

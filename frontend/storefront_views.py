@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from catalog import selectors, services
 from catalog.cache import storefront_cached
 from catalog.models import Category
+from frontend.paging import page_number
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
 from orders.services import saved_cards
@@ -45,14 +46,6 @@ class Cards:
     html: str
     count: int
     current: Category | None = None
-
-
-def _page_number(request: HttpRequest) -> int:
-    """The page asked for; anything but a number is the first page, as `Paginator.get_page` has it."""
-    try:
-        return int(request.GET.get("page", "1")[:12])
-    except ValueError:
-        return 1
 
 
 def _browse(*, query: str = "", current: Category | None = None) -> str:
@@ -74,7 +67,7 @@ def _render(request: HttpRequest, template: str, cards: Cards, **context: Any) -
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    number = _page_number(request)
+    number = page_number(request)
     cards = storefront_cached(f"home:{number}", lambda: _cards(selectors.storefront_listings(), number, empty_text=""))
     return _render(request, "storefront/home.html", cards)
 
@@ -88,7 +81,7 @@ def _category_cards(slug: str, number: int) -> Cards | None:
 
 
 def category(request: HttpRequest, slug: str) -> HttpResponse:
-    number = _page_number(request)
+    number = page_number(request)
     cards = storefront_cached(f"category:{slug}:{number}", lambda: _category_cards(slug, number))
     if cards is None:
         raise Http404("No such category.")
@@ -100,7 +93,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if not query:
         browse = mark_safe(storefront_cached("browse", _browse))  # noqa: S308  (rendered by our template)
         return render(request, "storefront/search.html", {"query": query, "browse": browse})
-    number = _page_number(request)
+    number = page_number(request)
     empty_text = "No listing matches every word. Try fewer words."
     cards = storefront_cached(
         f"search:{number}:{query}",
@@ -121,7 +114,7 @@ def shop(request: HttpRequest, seller_id: int) -> HttpResponse:
             f"{closed.shop_name} isn't open right now",
             "This shop can't take orders at the moment, so its items are hidden. It may be back later.",
         )
-    number = _page_number(request)
+    number = page_number(request)
     empty_text = "This shop has nothing for sale right now."
     cards = storefront_cached(
         f"shop:{seller.pk}:{number}",

@@ -376,3 +376,19 @@ def test_deleting_an_override_names_the_rule_that_applies_after_it(client: Clien
     assert "Other sales of Kiln Co in JPY now pay" in page and "the platform default: 7 % + ¥50" in page
     page = _deleted_message(client, FeeRule.objects.get(category=pottery))
     assert "Sales in Pottery in JPY now pay" in page and "the platform default: 7 % + ¥50" in page
+
+
+@pytest.mark.parametrize("make_seller", [SellerFactory, jpy_seller], ids=["usd", "jpy"])
+def test_a_shop_with_many_listings_reaches_every_one_page_by_page(client: Client, make_seller: type) -> None:
+    """ "Your listings" showed every listing on one page: a shop of thousands got a page of megabytes."""
+    seller = make_seller()
+    ListingFactory.create_batch(55, seller=seller)
+    client.force_login(seller.user)
+    first = client.get("/sell/listings/").content.decode()
+    second = client.get("/sell/listings/?page=2").content.decode()
+    ids = re.findall(r'href="/sell/listings/(\d+)/edit/"', first) + re.findall(
+        r'href="/sell/listings/(\d+)/edit/"', second
+    )
+    assert len(set(ids)) == 55 and 'rel="next"' in first and "Page 2 of 2" in second
+    assert "Page 2 of 2" in client.get("/sell/listings/?page=9").content.decode()  # past the last: the last
+    assert client.get("/sell/listings/?page=x").status_code == 200
