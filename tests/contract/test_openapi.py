@@ -362,19 +362,23 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
             }
         )
     )
-    sub_session = keep(
-        client.v1.checkout.sessions.create(
+
+    def subscribed(quantity: int, fee_percent: str) -> Any:
+        """A paid Checkout Session of mode subscription, read back (it names its subscription)."""
+        session = client.v1.checkout.sessions.create(
             params={
                 "mode": "subscription",
                 "customer": buyer.id,
                 "success_url": "http://a/ok",
-                "line_items": [{"price": box.id, "quantity": 1}],
-                "subscription_data": {"application_fee_percent": "12.5", "transfer_data": {"destination": seller}},
+                "line_items": [{"price": box.id, "quantity": quantity}],
+                "subscription_data": {"application_fee_percent": fee_percent, "transfer_data": {"destination": seller}},
             }
         )
-    )
-    control(sb, f"checkout/sessions/{sub_session.id}/pay", card="4242424242424242")
-    sub_session = keep(client.v1.checkout.sessions.retrieve(sub_session.id))
+        keep(session)
+        control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")
+        return client.v1.checkout.sessions.retrieve(session.id)
+
+    sub_session = keep(subscribed(1, "12.5"))
     subscription = keep(client.v1.subscriptions.retrieve(sub_session.subscription))
     for item in subscription["items"].data:
         keep(item)
@@ -383,41 +387,10 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep_list(client.v1.invoice_payments.list(params={"invoice": first_invoice.id}))
     portal = keep(client.v1.billing_portal.sessions.create(params={"customer": buyer.id, "return_url": "http://a/s"}))
     fetch_no_redirect(portal.url, b"action=card&cardNumber=4000000000000341")
-    second = keep(
-        client.v1.checkout.sessions.create(
-            params={
-                "mode": "subscription",
-                "customer": buyer.id,
-                "success_url": "http://a/ok",
-                "line_items": [{"price": box.id, "quantity": 2}],
-                "subscription_data": {"application_fee_percent": "10", "transfer_data": {"destination": seller}},
-            }
-        )
-    )
-    control(sb, f"checkout/sessions/{second.id}/pay", card="4242424242424242")
-    keep(
-        client.v1.subscriptions.update(
-            client.v1.checkout.sessions.retrieve(second.id).subscription, params={"cancel_at_period_end": True}
-        )
-    )
-    paused = keep(
-        client.v1.checkout.sessions.create(
-            params={
-                "mode": "subscription",
-                "customer": buyer.id,
-                "success_url": "http://a/ok",
-                "line_items": [{"price": box.id, "quantity": 1}],
-                "subscription_data": {"application_fee_percent": "10", "transfer_data": {"destination": seller}},
-            }
-        )
-    )
-    control(sb, f"checkout/sessions/{paused.id}/pay", card="4242424242424242")
-    keep(
-        client.v1.subscriptions.update(
-            client.v1.checkout.sessions.retrieve(paused.id).subscription,
-            params={"pause_collection": {"behavior": "void"}},
-        )
-    )
+    ending = subscribed(2, "10").subscription
+    keep(client.v1.subscriptions.update(ending, params={"cancel_at_period_end": True}))
+    paused = subscribed(1, "10").subscription
+    keep(client.v1.subscriptions.update(paused, params={"pause_collection": {"behavior": "void"}}))
     control(sb, "clock/advance", seconds=45 * 86400)  # renewals: one failing until canceled, one ended, one voided
     keep_list(client.v1.invoices.list(params={"customer": buyer.id, "limit": 100}))
     keep_list(client.v1.subscriptions.list(params={"customer": buyer.id, "status": "all"}))
