@@ -38,7 +38,7 @@ from marketplace.outbox.services import outbox_add
 from orders.models import StripeCustomer
 from orders.services.checkout import buyer_customer_ensure
 from payments.services import payment_record_charge
-from sellers.models import Seller
+from sellers.models import Seller, SellerModerationEntry
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 from subscriptions.models import (
     LIVE_STATUSES,
@@ -198,7 +198,24 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
         if ended_for_nonpayment:
             outbox_add("subscriptions.email.ended_for_seller", sub.pk, key=f"subscription-ended-seller:{sub.pk}")
             outbox_add("subscriptions.email.ended_for_buyer", sub.pk, key=f"subscription-ended-buyer:{sub.pk}")
+        if sub.status in LIVE_STATUSES and not sub.collection_paused and listing.seller.paused_at is not None:
+            _follow_current_pause(sub)
         return sub
+
+
+def _follow_current_pause(sub: Subscription) -> None:
+    """A subscription that became live while its shop is paused (a Checkout page opened before the
+    pause and paid after it): the pause's follow-up ran before it existed, so run it again for the
+    current pause, once per subscription, so its renewals are voided like the shop's others."""
+    entry = (
+        SellerModerationEntry.objects.filter(seller_id=sub.seller_id, action=SellerModerationEntry.Action.PAUSE)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if entry is not None:
+        key = f"subscription-follow-pause:{sub.pk}:{entry}"
+        outbox_add("subscriptions.follow_seller_pause", sub.seller_id, entry, key=key)
 
 
 def subscriptions_follow_seller_pause(*, seller_id: int, moderation_id: int) -> int:

@@ -256,3 +256,32 @@ def test_pausing_a_shop_again_after_an_unpause_pauses_its_subscriptions_again(sa
         assert wait_until(lambda p=pause: Subscription.objects.get(pk=sub.pk).collection_paused == p)  # type: ignore[misc]
         remote = client_for(sandbox_webhooks).v1.subscriptions.retrieve(sub.stripe_subscription_id)
         assert (remote.pause_collection is not None) == pause
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_a_subscription_paid_on_a_page_opened_before_the_pause_is_not_charged_while_paused(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """The buyer opened Stripe's Checkout, then the admin paused the shop, then the buyer paid: the
+    pause's follow-up found no subscription to pause, and that one renewed at full price while the
+    shop stayed paused. It starts with its collection paused like the shop's others."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    start = services.subscription_checkout_start(
+        buyer=buyer, listing_id=listing.pk, attempt="d" * 32, success_url="http://app/ok", cancel_url="http://app/no"
+    )
+    seller_pause(seller=seller, actor=make_platform_admin(), reason="Counterfeit reports")
+    session_id = start.url.rstrip("/").rsplit("/", 1)[-1]
+    assert pay(sandbox_webhooks, session_id)["status"] == "succeeded"
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.filter(buyer=buyer, status="active").exists())
+    sub = Subscription.objects.get(buyer=buyer)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).collection_paused)
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    client = client_for(sandbox_webhooks)
+    invoices = client.v1.invoices.list(params={"subscription": sub.stripe_subscription_id}).data
+    assert sorted(i.status for i in invoices) == ["paid", "void"]
+    assert len(client.v1.charges.list(params={"customer": sub_customer(sub)}).data) == 1
+    assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {}
+    assert_ledger_equals_stripe()
