@@ -41,22 +41,28 @@ class Revenue:
     active: int
     past_due: int
     live: int  # active, past due or trialing
+    paused: int = 0  # live but charging nothing while the shop is paused (not in the above)
 
 
 def recurring_revenue_of_seller(*, seller: Seller) -> Revenue:
     """The seller's monthly recurring revenue per currency and how many subscriptions bring it:
     active, past-due and trialing ones, a yearly one counting a twelfth; not those whose collection is
-    paused with the shop (they charge nothing). One query grouped by price, so it does not grow with
-    subscribers; the Subscribers page and the money page both show this."""
+    paused with the shop (they charge nothing: counted apart, as `paused`, so a paused shop does not
+    read that it has none). One query grouped by price, so it does not grow with subscribers; the
+    Subscribers page and the money page both show this."""
     groups = (
-        Subscription.objects.filter(seller=seller, status__in=LIVE_STATUSES, collection_paused=False)
-        .values("currency", "status", "interval", "amount")
+        Subscription.objects.filter(seller=seller, status__in=LIVE_STATUSES)
+        .values("currency", "status", "interval", "amount", "collection_paused")
         .annotate(count=Count("id"))
         .order_by()
     )
     mrr: dict[str, int] = defaultdict(int)
     per_status: dict[str, int] = defaultdict(int)
+    paused = 0
     for group in groups:
+        if group["collection_paused"]:
+            paused += group["count"]
+            continue
         mrr[group["currency"]] += group["count"] * monthly_amount(group["amount"], group["interval"])
         per_status[group["status"]] += group["count"]
     return Revenue(
@@ -64,6 +70,7 @@ def recurring_revenue_of_seller(*, seller: Seller) -> Revenue:
         active=per_status[SubscriptionStatus.ACTIVE],
         past_due=per_status[SubscriptionStatus.PAST_DUE],
         live=sum(per_status.values()),
+        paused=paused,
     )
 
 

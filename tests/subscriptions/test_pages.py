@@ -111,3 +111,17 @@ def test_a_visitor_not_signed_in_is_asked_to_sign_in_and_comes_back_to_the_listi
     assert f'href="/accounts/login/?next=/listing/{listing.pk}/"' in page
     signed = signed_in(UserFactory()).get(f"/listing/{listing.pk}/").content.decode()
     assert f'action="/listing/{listing.pk}/subscribe/"' in signed  # signed in: the form, as before
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_000), ("jpy", 2_000)])
+def test_a_paused_shop_reads_its_subscribers_are_kept_not_that_it_has_none(currency: str, price: int) -> None:
+    """While the platform pauses the shop its subscriptions stay active and charge nothing: the
+    recurring revenue read "No active subscriptions yet." above a table of active subscribers."""
+    seller = SellerFactory()
+    box = ListingFactory(seller=seller, title="Coffee box", price=price, currency=currency)
+    subscription(UserFactory(), box, collection_paused=True)
+    subscription(UserFactory(), box, interval="year", collection_paused=True)
+    page = signed_in(seller.user).get("/sell/subscriptions/").content.decode()
+    mrr = page.split('<h2 id="mrr-h">')[1].split("</section>")[0]
+    assert "No active subscriptions yet." not in mrr
+    assert "Nothing while your shop is paused: its 2 subscriptions are charged again once it is unpaused." in mrr
