@@ -86,9 +86,14 @@ def subscription_checkout_start(
 ) -> SubscribeStart:
     """Stripe's Checkout page that starts the buyer's subscription to a listing."""
     listing = Listing.objects.visible().select_related("seller", "subscription_plan").filter(pk=listing_id).first()
-    plan = getattr(listing, "subscription_plan", None) if listing is not None else None
-    if listing is None or plan is None:
+    if listing is None:
         raise NotFound("This subscription is not available right now.")
+    plan = getattr(listing, "subscription_plan", None)
+    if plan is None:  # a page shown before the seller sold it once again: the listing is there to buy
+        raise Conflict(
+            f"{listing.title} is no longer sold by subscription: add it to your cart to buy it once.",
+            code="not_sold_by_subscription",
+        )
     if listing.seller.user_id == buyer.pk:
         raise Conflict("You cannot subscribe to your own product.", code="own_listing")
     if not seller_can_sell(listing.seller):

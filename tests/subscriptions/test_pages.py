@@ -125,3 +125,21 @@ def test_a_paused_shop_reads_its_subscribers_are_kept_not_that_it_has_none(curre
     mrr = page.split('<h2 id="mrr-h">')[1].split("</section>")[0]
     assert "No active subscriptions yet." not in mrr
     assert "Nothing while your shop is paused: its 2 subscriptions are charged again once it is unpaused." in mrr
+
+
+def test_subscribe_on_a_page_shown_before_the_seller_sold_it_once_again_says_so_on_the_listing() -> None:
+    """The buyer's page still showed Subscribe when the seller switched the listing back to one-off
+    sales: pressing it gave "Page not found" for a product that is right there to buy."""
+    from subscriptions import services
+
+    listing = ListingFactory(seller=SellerFactory(charges_enabled=True), title="Coffee box", price=900, stock=5)
+    services.plan_set(seller=listing.seller, listing_id=listing.pk, interval="month")
+    client = signed_in(UserFactory())
+    assert f'action="/listing/{listing.pk}/subscribe/"' in client.get(f"/listing/{listing.pk}/").content.decode()
+    services.plan_set(seller=listing.seller, listing_id=listing.pk, interval="")
+    response = client.post(f"/listing/{listing.pk}/subscribe/", {"attempt": "e" * 32}, follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain == [(f"/listing/{listing.pk}/", 302)]
+    page = response.content.decode()
+    assert "Coffee box is no longer sold by subscription: add it to your cart to buy it once." in page
+    assert "Add to cart" in page

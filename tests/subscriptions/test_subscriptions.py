@@ -132,7 +132,7 @@ def test_subscribe_refuses_what_it_must(sandbox: Any) -> None:
     seller = active_seller(sandbox)
     one_off = listing_of(seller, price=500, title="Mug")
     buyer = UserFactory()
-    with pytest.raises(NotFound):
+    with pytest.raises(Conflict, match="no longer sold by subscription"):
         services.subscription_checkout_start(
             buyer=buyer, listing_id=one_off.pk, attempt="b" * 32, success_url="http://a", cancel_url="http://a"
         )
