@@ -113,16 +113,21 @@ def sell_subscription_plan(request: HttpRequest, listing_id: int) -> HttpRespons
     """Sell a listing once, monthly or yearly."""
     seller = _seller(request)
     try:
-        plan = services.plan_set(seller=seller, listing_id=listing_id, interval=request.POST.get("interval", ""))
+        done = services.plan_set(seller=seller, listing_id=listing_id, interval=request.POST.get("interval", ""))
     except NotFound:
         raise Http404("No such listing.") from None
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("sell_subscriptions")
-    if plan is None:
-        messages.success(request, "Sold once: buyers add it to their cart.")
+    if done.plan is None:
+        said = "Sold once: buyers add it to their cart."
     else:
-        messages.success(request, f"Sold by subscription, {plan.get_interval_display().lower()}: buyers subscribe.")
+        said = f"Sold by subscription, {done.plan.get_interval_display().lower()}: buyers subscribe."
+    if done.kept == 1:
+        said += " Its 1 subscriber keeps their subscription and is charged as before until they cancel it."
+    elif done.kept:
+        said += f" Its {done.kept} subscribers keep their subscription and are charged as before until they cancel it."
+    messages.success(request, said)
     return redirect("sell_subscriptions")
 
 

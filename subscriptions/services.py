@@ -52,9 +52,17 @@ from subscriptions.models import (
 CHECKOUT_LIFETIME = timedelta(minutes=30)
 
 
-def plan_set(*, seller: Seller, listing_id: int, interval: str) -> SubscriptionPlan | None:
+@dataclass(frozen=True)
+class PlanSet:
+    plan: SubscriptionPlan | None
+    kept: int  # live subscriptions made another way, which Stripe goes on charging as they are
+
+
+def plan_set(*, seller: Seller, listing_id: int, interval: str) -> PlanSet:
     """Sell a listing of this seller by subscription (`month`/`year`), or once again (`""`). The
-    listing page shows which (Subscribe or Add to cart): the storefront's cache is renewed."""
+    listing page shows which (Subscribe or Add to cart): the storefront's cache is renewed. Only new
+    subscriptions follow: those already made go on as they are until their buyers cancel them, and
+    `kept` counts those now sold differently, so the seller is told."""
     listing = Listing.objects.filter(pk=listing_id, seller=seller).first()
     if listing is None:
         raise NotFound("No such listing.")
@@ -67,7 +75,8 @@ def plan_set(*, seller: Seller, listing_id: int, interval: str) -> SubscriptionP
         else:
             plan, _ = SubscriptionPlan.objects.update_or_create(listing=listing, defaults={"interval": interval})
         storefront_changed()
-    return plan
+    kept = Subscription.objects.filter(listing=listing, status__in=LIVE_STATUSES).exclude(interval=interval).count()
+    return PlanSet(plan=plan, kept=kept)
 
 
 def fee_percent_for(*, listing: Listing) -> Decimal:

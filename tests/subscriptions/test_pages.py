@@ -143,3 +143,26 @@ def test_subscribe_on_a_page_shown_before_the_seller_sold_it_once_again_says_so_
     page = response.content.decode()
     assert "Coffee box is no longer sold by subscription: add it to your cart to buy it once." in page
     assert "Add to cart" in page
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_800), ("jpy", 1_800)])
+def test_a_seller_selling_once_again_is_told_its_subscribers_go_on_being_charged(currency: str, price: int) -> None:
+    """Stripe goes on charging the subscriptions already made when the listing is sold once (or
+    yearly) from now on: the seller read only "Sold once: buyers add it to their cart." and could
+    believe the subscribers were no longer charged."""
+    from subscriptions.models import SubscriptionPlan
+
+    seller = SellerFactory()
+    box = ListingFactory(seller=seller, title="Coffee box", price=price, currency=currency)
+    SubscriptionPlan.objects.create(listing=box, interval="month")
+    subscription(UserFactory(), box)
+    subscription(UserFactory(), box, status="past_due")
+    subscription(UserFactory(), box, status="canceled", ended_at=END)
+    client = signed_in(seller.user)
+    page = client.post(f"/sell/subscriptions/{box.pk}/plan/", {"interval": ""}, follow=True).content.decode()
+    assert "Sold once: buyers add it to their cart." in page
+    assert "Its 2 subscribers keep their subscription and are charged as before until they cancel it." in page
+    page = client.post(f"/sell/subscriptions/{box.pk}/plan/", {"interval": "year"}, follow=True).content.decode()
+    assert "Its 2 subscribers keep their subscription" in page
+    page = client.post(f"/sell/subscriptions/{box.pk}/plan/", {"interval": "month"}, follow=True).content.decode()
+    assert "keep their subscription" not in page  # sold as they subscribed: nothing to tell
