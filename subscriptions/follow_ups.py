@@ -39,3 +39,8 @@ def ended_for_buyer_email(subscription_id: int) -> None:
 @follow_up("subscriptions.follow_seller_pause")
 def follow_seller_pause(seller_id: int, moderation_id: int) -> None:
     services.subscriptions_follow_seller_pause(seller_id=seller_id, moderation_id=moderation_id)
+
+
+@follow_up("subscriptions.void_open_invoices")
+def void_open_invoices(subscription_id: int) -> None:
+    services.subscription_open_invoices_void(subscription_id=subscription_id)

@@ -212,6 +212,8 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
         if ended_for_nonpayment:
             outbox_add("subscriptions.email.ended_for_seller", sub.pk, key=f"subscription-ended-seller:{sub.pk}")
             outbox_add("subscriptions.email.ended_for_buyer", sub.pk, key=f"subscription-ended-buyer:{sub.pk}")
+        if sub.status == SubscriptionStatus.CANCELED:
+            outbox_add("subscriptions.void_open_invoices", sub.pk, key=f"subscription-void-open-invoices:{sub.pk}")
         if sub.status in LIVE_STATUSES and not sub.collection_paused and listing.seller.paused_at is not None:
             _follow_current_pause(sub)
         return sub
@@ -251,6 +253,23 @@ def subscriptions_follow_seller_pause(*, seller_id: int, moderation_id: int) -> 
         _apply(remote)
         changed += 1
     return changed
+
+
+def subscription_open_invoices_void(*, subscription_id: int) -> int:
+    """The subscription has ended: void its invoices still open at Stripe. Stripe stops retrying them
+    but leaves them payable on their hosted page, the link our payment-failed email gave, so a buyer
+    could pay for a period that never comes after being told nothing more is charged. One paid
+    meanwhile is kept (Stripe refuses the void) and mirrored as paid. Returns how many were voided."""
+    voided = 0
+    open_ids = SubscriptionInvoice.objects.filter(subscription_id=subscription_id, status="open")
+    for invoice_id in list(open_ids.values_list("stripe_invoice_id", flat=True)):
+        try:
+            gateway_subscriptions.invoice_void(invoice_id)
+            voided += 1
+        except InvalidInput:  # paid or voided meanwhile: the re-read below says which
+            pass
+        invoice_sync(stripe_invoice_id=invoice_id)
+    return voided
 
 
 def _paid_charge(invoice: Invoice) -> Charge | None:

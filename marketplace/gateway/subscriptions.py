@@ -98,6 +98,14 @@ def invoice_retrieve(invoice_id: str) -> Invoice:
     return Invoice.from_stripe(gateway.call(gateway.client().v1.invoices.retrieve, invoice_id, params=params))
 
 
+def invoice_void(invoice_id: str) -> None:
+    """Make an unpaid invoice unpayable: Stripe leaves a canceled subscription's last invoice open, and
+    its hosted page (linked from our emails) would still take the buyer's money. Stripe refuses an
+    invoice paid or voided meanwhile (`InvalidInput`); re-read it then."""
+    options = gateway.request_options(idempotency_key=gateway.idempotency_key("invoice-void", invoice_id))
+    gateway.call(gateway.client().v1.invoices.void_invoice, invoice_id, options=options)
+
+
 def billing_portal_session_create(*, customer: str, return_url: str, visit: str) -> BillingPortalSession:
     """A one-visit link to Stripe's customer portal (cancel, change card, invoices); `visit` (the
     form's token) is in the key, so a double click opens one session and each visit a fresh one."""

@@ -737,6 +737,22 @@ def invoice_retrieve(ctx: Ctx, in_id: str) -> Obj:
     return ctx.store.get(in_id, "invoice", ctx.owner)
 
 
+def invoice_void(ctx: Ctx, in_id: str) -> Obj:
+    """``POST /v1/invoices/{id}/void``: an open (or uncollectible) invoice can no longer be paid, on the hosted
+    page or by a retry; its PaymentIntent is canceled (``cancellation_reason=void_invoice``). Anything else is
+    refused (the wording of Stripe's refusal is UNCONFIRMED)."""
+    invoice = ctx.store.get(in_id, "invoice", ctx.owner)
+    ctx.params({})
+    if invoice["status"] not in ("open", "uncollectible"):
+        raise invalid(f"You can only void an open or uncollectible invoice; this one is {invoice['status']}.")
+    pi = ctx.store.objects.get(invoice.get("_pi") or "")
+    if pi is not None and pi["status"] in ("requires_payment_method", "requires_confirmation", "requires_action"):
+        pi.update(status="canceled", canceled_at=ctx.store.now(), cancellation_reason="void_invoice", next_action=None)
+        ctx.core.emit("payment_intent.canceled", pi, account=ctx.owner)
+    _close_unpaid(ctx.core, invoice, "void", "voided_at", "invoice.voided")
+    return invoice
+
+
 def invoice_list(ctx: Ctx) -> Obj:
     p = ctx.params(
         {
@@ -842,6 +858,7 @@ ROUTES: list[Route] = [
     ("GET", r"/v1/invoices", invoice_list),
     ("GET", r"/v1/invoices/([^/]+)", invoice_retrieve),
     ("GET", r"/v1/invoices/([^/]+)/lines", invoice_lines),
+    ("POST", r"/v1/invoices/([^/]+)/void", invoice_void),
     ("GET", r"/v1/invoice_payments", invoice_payment_list),
     ("GET", r"/v1/invoice_payments/([^/]+)", invoice_payment_retrieve),
     ("POST", r"/v1/billing_portal/sessions", portal_session_create),

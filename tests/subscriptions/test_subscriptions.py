@@ -285,3 +285,32 @@ def test_a_subscription_paid_on_a_page_opened_before_the_pause_is_not_charged_wh
     assert len(client.v1.charges.list(params={"customer": sub_customer(sub)}).data) == 1
     assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {}
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_a_subscription_ended_for_nonpayment_leaves_no_invoice_to_pay(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Stripe ends the subscription after its retries and leaves the last invoice open: the link in
+    the payment-failed email still took the buyer's money for a subscription that had ended, after
+    the ended email said nothing more would be charged. The open invoice is voided."""
+    _, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="f" * 32)
+    fetch_no_redirect(portal, b"action=card&cardNumber=4000000000000341")
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="open").exists())
+    unpaid = SubscriptionInvoice.objects.get(subscription=sub, status="open")
+    advance(sandbox_webhooks, 15 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(30)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.CANCELED, 20)
+    assert wait_until(lambda: SubscriptionInvoice.objects.get(pk=unpaid.pk).status == "void")
+    client = client_for(sandbox_webhooks)
+    assert client.v1.invoices.retrieve(unpaid.stripe_invoice_id).status == "void"
+    _, _, page = fetch_no_redirect(unpaid.hosted_invoice_url, b"cardNumber=4242424242424242")
+    assert "This invoice is void." in page
+    charges = client.v1.charges.list(params={"customer": sub_customer(sub)}).data
+    assert [c.amount for c in charges if c.status == "succeeded"] == [price]  # the first month only
+    assert_ledger_equals_stripe()
