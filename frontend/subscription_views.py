@@ -9,15 +9,19 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend.paging import page_number
 from marketplace.errors import DomainError, NotFound
 from sellers.models import Seller
 from subscriptions import selectors, services
 from subscriptions.models import Interval
+
+PER_PAGE = 50
 
 
 def _attempt(request: HttpRequest) -> str:
@@ -95,13 +99,22 @@ def _seller(request: HttpRequest) -> Seller:
 @login_required
 @require_GET
 def sell_subscriptions(request: HttpRequest) -> HttpResponse:
+    """Subscribers and the listings' ways of selling, each list 50 a page (`?page=`, `?listings_page=`)."""
     seller = _seller(request)
+    subscribers = selectors.subscribers_of_seller(seller=seller)
+    subs_page = Paginator(subscribers.rows, PER_PAGE).get_page(page_number(request))
+    plans_page = Paginator(selectors.listings_with_plans(seller=seller), PER_PAGE).get_page(
+        page_number(request, "listings_page")
+    )
     return render(
         request,
         "subscriptions/sell.html",
         {
-            "subscribers": selectors.subscribers_of_seller(seller=seller),
-            "listings": selectors.listings_with_plans(seller=seller),
+            "revenue": subscribers.revenue,
+            "rows": list(subs_page),
+            "subs_page": subs_page,
+            "listings": list(plans_page),
+            "plans_page": plans_page,
             "intervals": Interval.choices,
         },
     )

@@ -76,14 +76,14 @@ def recurring_revenue_of_seller(*, seller: Seller) -> Revenue:
 
 @dataclass(frozen=True)
 class Subscribers:
-    rows: list[Subscription]
+    rows: QuerySet[Subscription]
     revenue: Revenue
 
 
 def subscribers_of_seller(*, seller: Seller) -> Subscribers:
-    """Every subscriber of the seller's products, with the buyer (one query), and the recurring
-    revenue (one more)."""
-    rows = list(
+    """Every subscriber of the seller's products, newest first, with the buyer (one query, for the
+    page to cut into pages), and the recurring revenue of them all (one more)."""
+    rows = (
         Subscription.objects.filter(seller=seller)
         .exclude(status__in=("incomplete", "incomplete_expired"))
         .select_related("buyer")

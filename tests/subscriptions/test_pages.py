@@ -166,3 +166,22 @@ def test_a_seller_selling_once_again_is_told_its_subscribers_go_on_being_charged
     assert "Its 2 subscribers keep their subscription" in page
     page = client.post(f"/sell/subscriptions/{box.pk}/plan/", {"interval": "month"}, follow=True).content.decode()
     assert "keep their subscription" not in page  # sold as they subscribed: nothing to tell
+
+
+def test_subscribers_and_listings_come_50_a_page() -> None:
+    """A shop with thousands of subscribers or listings got every one of them on one page."""
+    seller = SellerFactory()
+    box = ListingFactory(seller=seller, title="Coffee box", price=2_000)
+    for n in range(50):
+        ListingFactory(seller=seller, title=f"Tin {n:02d}", price=900)
+    for _ in range(51):
+        subscription(UserFactory(), box)
+    client = signed_in(seller.user)
+    first = client.get("/sell/subscriptions/").content.decode()
+    assert first.count('data-testid="subscriber-row"') == 50 and first.count('data-testid="plan-row"') == 50
+    assert "$1,020.00 per month" in first  # the revenue counts every subscriber, not the page's
+    assert 'href="?page=2&amp;listings_page=1#subs-h"' in first
+    assert 'href="?page=1&amp;listings_page=2#plans-h"' in first
+    second = client.get("/sell/subscriptions/?page=2&listings_page=2").content.decode()
+    assert second.count('data-testid="subscriber-row"') == 1 and second.count('data-testid="plan-row"') == 1
+    assert client.get("/sell/subscriptions/?page=x&listings_page=" + "9" * 1000).status_code == 200
