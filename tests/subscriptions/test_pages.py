@@ -185,3 +185,16 @@ def test_subscribers_and_listings_come_50_a_page() -> None:
     second = client.get("/sell/subscriptions/?page=2&listings_page=2").content.decode()
     assert second.count('data-testid="subscriber-row"') == 1 and second.count('data-testid="plan-row"') == 1
     assert client.get("/sell/subscriptions/?page=x&listings_page=" + "9" * 1000).status_code == 200
+
+
+def test_the_admin_reads_before_pausing_that_the_shops_subscribers_stop_being_charged() -> None:
+    """Pausing a shop voids its subscriptions' renewals until the unpause; the console said only that
+    its listings are hidden and checkout refused its items."""
+    from tests.factories import make_platform_admin
+
+    seller = SellerFactory()
+    page = signed_in(make_platform_admin()).get(f"/console/sellers/{seller.pk}/").content.decode()
+    assert (
+        "Their listings are hidden, checkout refuses their items and their subscribers are not charged at "
+        "renewal until unpaused (the subscriptions stay active)." in page
+    )
