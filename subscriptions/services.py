@@ -111,7 +111,9 @@ def subscription_checkout_start(
     if live:
         raise Conflict("You already subscribe to this. Manage it under Your subscriptions.", code="already_subscribed")
     customer = buyer_customer_ensure(user=buyer)
-    expires = timezone.now() + CHECKOUT_LIFETIME + timedelta(minutes=1)
+    # To the minute, so that a slow double click sends the same parameters and the gateway's key
+    # (which holds them) gets the same page; 2 minutes more, never under Stripe's 30-minute minimum.
+    expires = (timezone.now() + CHECKOUT_LIFETIME + timedelta(minutes=2)).replace(second=0, microsecond=0)
     session = gateway_subscriptions.subscription_checkout_create(
         user_id=buyer.pk,
         listing_id=listing.pk,

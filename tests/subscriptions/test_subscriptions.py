@@ -314,3 +314,32 @@ def test_a_subscription_ended_for_nonpayment_leaves_no_invoice_to_pay(
     charges = client.v1.charges.list(params={"customer": sub_customer(sub)}).data
     assert [c.amount for c in charges if c.status == "succeeded"] == [price]  # the first month only
     assert_ledger_equals_stripe()
+
+
+def test_a_slow_double_click_on_subscribe_opens_one_checkout_page(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subscribe pressed twice a second or more apart made two Checkout pages: `expires_at` had
+    moved on, and the parameters are in the idempotency key."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _, listing = seller_with_plan(sandbox, "jpy", 3_333, 1_000)
+    buyer = UserFactory()
+    base = timezone.now().replace(second=10, microsecond=0)
+    clock = {"now": base}
+    monkeypatch.setattr(services.timezone, "now", lambda: clock["now"])
+
+    def press() -> str:
+        return services.subscription_checkout_start(
+            buyer=buyer,
+            listing_id=listing.pk,
+            attempt="7" * 32,
+            success_url="http://app/ok",
+            cancel_url="http://app/no",
+        ).url
+
+    first = press()
+    clock["now"] = base + timedelta(seconds=3)
+    assert press() == first
