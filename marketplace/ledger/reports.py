@@ -8,9 +8,13 @@ account's normal side (positive in the normal case):
 - the platform's result: *Application fees* less *Application fee refunds*, *Stripe processing
   fees*, *Dispute losses* net of what was recovered from the sellers (*Dispute losses recovered
   from sellers*: the transfer reversals of lost disputes and of the debts they left) and *Dispute
-  fees*. It equals the change of the platform's own Stripe balance from sales, since the sellers'
-  shares pass through it, except for what banks hold for disputes still open (*Funds held for
-  open disputes*): withdrawn from the balance, but a loss only once the dispute is lost. A lost
+  fees*, and the *refunds the platform paid*: refunds to buyers less what came back for them from
+  the sellers (their transfer reversals and, on a transfer the platform made itself, the part of
+  its fee given up, already among the fee refunds), since an admin's refund "without taking it
+  back from the seller" is the platform's own money. It equals the change of the platform's own
+  Stripe balance from sales, since the sellers' shares pass through it, except for what banks hold
+  for disputes still open (*Funds held for open disputes*): withdrawn from the balance, but a loss
+  only once the dispute is lost. A lost
   dispute of a 10000 sale with a 1000 fee, recovered in full, shows 10000 lost, 10000 recovered
   and the 1000 fee refunded to the seller; while it is open, only its dispute fee.
 """
@@ -21,6 +25,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 from marketplace.ledger.chart import CHART, AccountCode
+from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import ledger_totals_by_period
 
 FIGURES: dict[str, AccountCode] = {
@@ -47,6 +52,7 @@ class RevenueMonth:
     dispute_losses: int = 0
     dispute_recoveries: int = 0
     dispute_fees: int = 0
+    refunds_paid_by_platform: int = 0  # not an account: refunds to buyers less what sellers gave back for them
 
     @property
     def net_dispute_losses(self) -> int:
@@ -55,9 +61,15 @@ class RevenueMonth:
 
     @property
     def net_revenue(self) -> int:
-        """What the platform kept: its fees less fee refunds, Stripe's fees and dispute costs."""
+        """What the platform kept: its fees less fee refunds, Stripe's fees, dispute costs and the
+        refunds it paid itself."""
         return (
-            self.application_fees - self.fees_refunded - self.stripe_fees - self.net_dispute_losses - self.dispute_fees
+            self.application_fees
+            - self.fees_refunded
+            - self.stripe_fees
+            - self.net_dispute_losses
+            - self.dispute_fees
+            - self.refunds_paid_by_platform
         )
 
     def as_row(self) -> dict[str, int | str]:
@@ -77,7 +89,7 @@ def next_month(when: datetime) -> datetime:
 
 def revenue_by_month(*, start: datetime, end: datetime) -> list[RevenueMonth]:
     """Every month from `start` (a month's 1st, UTC) up to `end` (exclusive) that had movements, per
-    currency, oldest first; a month without any is left out."""
+    currency, oldest first; a month without any is left out. Two aggregate queries."""
     codes = list(FIGURES.values())
     totals = ledger_totals_by_period(period="month", start=start, end=end, codes=codes, stripe_account="")
     figure_of = {code: name for name, code in FIGURES.items()}
@@ -86,4 +98,20 @@ def revenue_by_month(*, start: datetime, end: datetime) -> list[RevenueMonth]:
         code = AccountCode(row.code)
         sign = CHART[code].kind.normal_sign
         months.setdefault((row.period, row.currency), {})[figure_of[code]] = sign * row.amount
+    # What came back from sellers for refunds, from the platform's legs of transfer reversals (debit
+    # positive): the money back on its balance, less what a lost dispute's recovery brought (not a
+    # refund's), plus the fee share given up on a transfer the platform made (booked as a fee refund).
+    reversals = ledger_totals_by_period(
+        period="month",
+        start=start,
+        end=end,
+        codes=[AccountCode.STRIPE_BALANCE, AccountCode.DISPUTE_RECOVERIES, AccountCode.APPLICATION_FEE_REFUNDS],
+        stripe_account="",
+        kinds=[PostingKind.TRANSFER_REVERSAL],
+    )
+    taken_back: dict[tuple[datetime, str], int] = {}
+    for row in reversals:
+        taken_back[(row.period, row.currency)] = taken_back.get((row.period, row.currency), 0) + row.amount
+    for key, values in months.items():
+        values["refunds_paid_by_platform"] = values.get("refunds_to_buyers", 0) - taken_back.get(key, 0)
     return [RevenueMonth(month, currency, **values) for (month, currency), values in sorted(months.items())]
