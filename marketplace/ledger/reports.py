@@ -16,7 +16,9 @@ account's normal side (positive in the normal case):
   for disputes still open (*Funds held for open disputes*): withdrawn from the balance, but a loss
   only once the dispute is lost. A lost
   dispute of a 10000 sale with a 1000 fee, recovered in full, shows 10000 lost, 10000 recovered
-  and the 1000 fee refunded to the seller; while it is open, only its dispute fee.
+  and the 1000 fee refunded to the seller; while it is open, only its dispute fee. On a payment for
+  several shops the shop gives back the 9000 it received and the platform gives up its 1000 fee
+  share: the same 10000 recovered and 1000 fee refunded.
 """
 
 from __future__ import annotations
@@ -24,8 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
+from django.db.models import Exists, OuterRef, Sum
+from django.db.models.functions import TruncMonth
+
 from marketplace.ledger.chart import CHART, AccountCode
 from marketplace.ledger.flows import PostingKind
+from marketplace.ledger.models import LedgerLeg
 from marketplace.ledger.selectors import ledger_totals_by_period
 
 FIGURES: dict[str, AccountCode] = {
@@ -89,7 +95,7 @@ def next_month(when: datetime) -> datetime:
 
 def revenue_by_month(*, start: datetime, end: datetime) -> list[RevenueMonth]:
     """Every month from `start` (a month's 1st, UTC) up to `end` (exclusive) that had movements, per
-    currency, oldest first; a month without any is left out. Two aggregate queries."""
+    currency, oldest first; a month without any is left out. Three aggregate queries."""
     codes = list(FIGURES.values())
     totals = ledger_totals_by_period(period="month", start=start, end=end, codes=codes, stripe_account="")
     figure_of = {code: name for name, code in FIGURES.items()}
@@ -112,6 +118,37 @@ def revenue_by_month(*, start: datetime, end: datetime) -> list[RevenueMonth]:
     taken_back: dict[tuple[datetime, str], int] = {}
     for row in reversals:
         taken_back[(row.period, row.currency)] = taken_back.get((row.period, row.currency), 0) + row.amount
+    fee_shares = _fee_shares_of_dispute_recoveries(start=start, end=end)
     for key, values in months.items():
-        values["refunds_paid_by_platform"] = values.get("refunds_to_buyers", 0) - taken_back.get(key, 0)
+        # A lost dispute's recovery on a transfer the platform made: the seller gives back what it
+        # received, and the fee share the platform gives up with it is the rest of that seller's part
+        # of the loss, recovered as on a destination charge (where the seller gives the whole sale
+        # back and gets the fee refunded); counted once, not again as a dispute loss.
+        values["dispute_recoveries"] = values.get("dispute_recoveries", 0) + fee_shares.get(key, 0)
+        values["refunds_paid_by_platform"] = (
+            values.get("refunds_to_buyers", 0) - taken_back.get(key, 0) + fee_shares.get(key, 0)
+        )
     return [RevenueMonth(month, currency, **values) for (month, currency), values in sorted(months.items())]
+
+
+def _fee_shares_of_dispute_recoveries(*, start: datetime, end: datetime) -> dict[tuple[datetime, str], int]:
+    """Per month and currency: the platform's fee given up by transfer reversals that recover a lost
+    dispute (their posting has a *Dispute losses recovered from sellers* leg). One aggregate query."""
+    recovers = LedgerLeg.objects.filter(
+        transaction=OuterRef("transaction"), account__code=AccountCode.DISPUTE_RECOVERIES
+    )
+    rows = (
+        LedgerLeg.objects.filter(
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            account__code=AccountCode.APPLICATION_FEE_REFUNDS,
+            account__stripe_account="",
+            transaction__kind=PostingKind.TRANSFER_REVERSAL,
+        )
+        .filter(Exists(recovers))
+        .annotate(period=TruncMonth("occurred_at", tzinfo=UTC))
+        .values_list("period", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by("period", "currency")
+    )
+    return {(period, currency): int(total) for period, currency, total in rows}
