@@ -372,8 +372,23 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
 
 
 def order_with_earnings(*, order_id: int) -> Order:
-    """One order annotated by `orders_with_earnings` (the seller's order page), in one query."""
-    return orders_with_earnings(orders=Order.objects.filter(pk=order_id)).get()
+    """One order annotated by `orders_with_earnings` (the seller's order page), in one query, and
+    `dispute_owed`: what its lost disputes left the seller owing and is not collected yet. `disputed`
+    counts a debt as soon as it is owed, so the page must not call all of it taken: nothing left the
+    seller's balance yet, as the money page's "You owe the platform" says."""
+    owed = (
+        SellerDebt.objects.filter(
+            dispute__payment_id=OuterRef("payment_id"), seller_id=OuterRef("seller_id"), settled_at__isnull=True
+        )
+        .values("seller_id")
+        .annotate(total=Sum(F("amount") - F("collected")))
+        .values("total")
+    )
+    return (
+        orders_with_earnings(orders=Order.objects.filter(pk=order_id))
+        .annotate(dispute_owed=Coalesce(Subquery(owed, output_field=IntegerField()), Value(0)))
+        .get()
+    )
 
 
 def order_net(order: Order) -> int:
