@@ -34,6 +34,7 @@ LABELS = {
     "dispute_losses": "Dispute losses",
     "dispute_recoveries": "Recovered from sellers",
     "dispute_fees": "Dispute fees",
+    "refunds_paid_by_platform": "Refunds paid by the platform",
     "net_revenue": "Net revenue",
 }
 
@@ -99,7 +100,7 @@ def console_revenue_csv(request: HttpRequest) -> HttpResponse:
     start, end = _window()
     out = io.StringIO()
     writer = csv.writer(out)
-    columns = ["month", "currency", *FIGURES, "net_revenue"]
+    columns = ["month", "currency", *FIGURES, "refunds_paid_by_platform", "net_revenue"]
     writer.writerow(columns)
     for row in revenue_by_month(start=start, end=end):
         values = row.as_row()

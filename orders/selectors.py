@@ -231,6 +231,14 @@ CHARGED_BACK = (
     "Your bank has disputed this payment, so it decides whether you get the money back; "
     "a refund can no longer be asked here."
 )
+# Once the bank decided, it no longer "decides": the page says what it decided (Stripe's `won` is the
+# seller's win, `lost` the buyer's).
+CHARGED_BACK_DECIDED = {
+    "won": "Your bank's dispute of this payment is closed: the bank decided for the seller, and a refund can "
+    "no longer be asked here.",
+    "lost": "Your bank's dispute of this payment is closed: the bank gave you the disputed amount back, so a "
+    "refund can no longer be asked here.",
+}
 CHARGED_BACK_FOR_SELLER = (
     "The buyer's bank has disputed this payment, so the bank decides whether the buyer gets the money back; "
     "Stripe no longer takes a refund of it, so none can be made here."
@@ -277,6 +285,6 @@ def order_refund_panel(*, order: Order) -> RefundPanel:
         lines_left,
         can_request,
         ends,
-        CHARGED_BACK if charged_back else "",
+        CHARGED_BACK_DECIDED.get(order.payment.dispute_status, CHARGED_BACK) if order.payment and charged_back else "",
         CHARGED_BACK_FOR_SELLER if charged_back else "",
     )

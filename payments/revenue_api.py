@@ -32,6 +32,7 @@ class RevenueOut(Schema):
     dispute_losses: int
     dispute_recoveries: int
     dispute_fees: int
+    refunds_paid_by_platform: int
     net_revenue: int
 
 

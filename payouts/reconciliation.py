@@ -354,8 +354,10 @@ def _differences(run: ReconciliationRun, accounts: list[str], since: datetime | 
     out = []
     for row in rows:
         occurred = row[11]
-        if occurred is not None and not isinstance(occurred, datetime):  # SQLite answers text
+        if occurred is not None and not isinstance(occurred, datetime):  # SQLite answers text, naive UTC
             occurred = field.to_python(occurred)
+            if occurred is not None and occurred.tzinfo is None:
+                occurred = occurred.replace(tzinfo=UTC)
         out.append(Found(*row[:11], occurred_at=occurred))  # type: ignore[misc]
     return out
 

@@ -28,7 +28,15 @@ from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger
 from orders.models import Order
 from payments.models import Refund, RefundStatus, SellerDebt
 from payouts.failures import failure_reason_and_way_out
-from payouts.models import ApplicationFee, BankAccount, Payout, PayoutStatus, Transfer, TransferReversal
+from payouts.models import (
+    ApplicationFee,
+    ApplicationFeeRefund,
+    BankAccount,
+    Payout,
+    PayoutStatus,
+    Transfer,
+    TransferReversal,
+)
 from subscriptions.models import SubscriptionInvoice
 
 BALANCE_FRESH_SECONDS = 30  # "cached briefly": a seller reloading the page does not call Stripe each time
@@ -229,7 +237,8 @@ class PayoutContents:
 def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     """What the payout paid out (Stripe's balance transactions of the payout, read with the
     seller's `Stripe-Account`), each sale tied to our order, or named by its subscription when it
-    is a subscription's invoice (no order): three queries, whatever the count."""
+    is a subscription's invoice (no order); a refund taken back (its transfer reversal) and a fee
+    given back (its application fee refund) are tied to the same order: five queries, whatever the count."""
     if not payout.automatic:
         return PayoutContents([], "You asked for this payout yourself: Stripe does not list what it contains.")
     if payout.reconciliation_status != "completed":
@@ -246,6 +255,16 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
         return PayoutContents([], "Stripe cannot be reached right now; what this payout contains will show here.")
     transfers = {t.source_transfer for t in txns if t.source_transfer}
     payment_of = dict(Transfer.objects.filter(stripe_id__in=transfers).values_list("stripe_id", "payment_id"))
+    # A `pyr_` names the transfer reversal it came from, an `application_fee_refund` line's source is
+    # the fee refund: both of one payment, as the sale they take from.
+    reversals = {t.source_transfer_reversal for t in txns if t.source_transfer_reversal}
+    payment_of.update(
+        TransferReversal.objects.filter(stripe_id__in=reversals).values_list("stripe_id", "transfer__payment_id")
+    )
+    fee_refunds = {t.source for t in txns if t.type == "application_fee_refund" and t.source}
+    payment_of.update(
+        ApplicationFeeRefund.objects.filter(stripe_id__in=fee_refunds).values_list("stripe_id", "fee__payment_id")
+    )
     payment_ids = [p for p in payment_of.values() if p]
     order_of = dict(
         Order.objects.filter(seller_id=seller_id, payment_id__in=payment_ids).values_list("payment_id", "id")
@@ -256,8 +275,14 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
         )
     )
 
+    def payment(t: BalanceTransaction) -> int:
+        key = (
+            t.source_transfer or t.source_transfer_reversal or (t.source if t.type == "application_fee_refund" else "")
+        )
+        return payment_of.get(key or "") or 0
+
     def label(t: BalanceTransaction) -> str:
-        title = subscription_of.get(payment_of.get(t.source_transfer or "") or 0)
+        title = subscription_of.get(payment(t))
         if t.type == "payment" and title:
             return f"Subscription: {title}"
         return LINE_LABELS.get(t.type, t.type.replace("_", " ").capitalize())
@@ -272,7 +297,7 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
             net=t.net,
             currency=t.currency,
             source=t.source or "",
-            order_id=order_of.get(payment_of.get(t.source_transfer or "") or 0),
+            order_id=order_of.get(payment(t)),
         )
         for t in txns
     ]
@@ -347,8 +372,23 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
 
 
 def order_with_earnings(*, order_id: int) -> Order:
-    """One order annotated by `orders_with_earnings` (the seller's order page), in one query."""
-    return orders_with_earnings(orders=Order.objects.filter(pk=order_id)).get()
+    """One order annotated by `orders_with_earnings` (the seller's order page), in one query, and
+    `dispute_owed`: what its lost disputes left the seller owing and is not collected yet. `disputed`
+    counts a debt as soon as it is owed, so the page must not call all of it taken: nothing left the
+    seller's balance yet, as the money page's "You owe the platform" says."""
+    owed = (
+        SellerDebt.objects.filter(
+            dispute__payment_id=OuterRef("payment_id"), seller_id=OuterRef("seller_id"), settled_at__isnull=True
+        )
+        .values("seller_id")
+        .annotate(total=Sum(F("amount") - F("collected")))
+        .values("total")
+    )
+    return (
+        orders_with_earnings(orders=Order.objects.filter(pk=order_id))
+        .annotate(dispute_owed=Coalesce(Subquery(owed, output_field=IntegerField()), Value(0)))
+        .get()
+    )
 
 
 def order_net(order: Order) -> int:

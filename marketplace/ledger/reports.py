@@ -8,11 +8,17 @@ account's normal side (positive in the normal case):
 - the platform's result: *Application fees* less *Application fee refunds*, *Stripe processing
   fees*, *Dispute losses* net of what was recovered from the sellers (*Dispute losses recovered
   from sellers*: the transfer reversals of lost disputes and of the debts they left) and *Dispute
-  fees*. It equals the change of the platform's own Stripe balance from sales, since the sellers'
-  shares pass through it, except for what banks hold for disputes still open (*Funds held for
-  open disputes*): withdrawn from the balance, but a loss only once the dispute is lost. A lost
+  fees*, and the *refunds the platform paid*: refunds to buyers less what came back for them from
+  the sellers (their transfer reversals and, on a transfer the platform made itself, the part of
+  its fee given up, already among the fee refunds), since an admin's refund "without taking it
+  back from the seller" is the platform's own money. It equals the change of the platform's own
+  Stripe balance from sales, since the sellers' shares pass through it, except for what banks hold
+  for disputes still open (*Funds held for open disputes*): withdrawn from the balance, but a loss
+  only once the dispute is lost. A lost
   dispute of a 10000 sale with a 1000 fee, recovered in full, shows 10000 lost, 10000 recovered
-  and the 1000 fee refunded to the seller; while it is open, only its dispute fee.
+  and the 1000 fee refunded to the seller; while it is open, only its dispute fee. On a payment for
+  several shops the shop gives back the 9000 it received and the platform gives up its 1000 fee
+  share: the same 10000 recovered and 1000 fee refunded.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
+from django.db.models import Exists, OuterRef, Sum
+from django.db.models.functions import TruncMonth
+
 from marketplace.ledger.chart import CHART, AccountCode
+from marketplace.ledger.flows import PostingKind
+from marketplace.ledger.models import LedgerLeg
 from marketplace.ledger.selectors import ledger_totals_by_period
 
 FIGURES: dict[str, AccountCode] = {
@@ -47,6 +58,7 @@ class RevenueMonth:
     dispute_losses: int = 0
     dispute_recoveries: int = 0
     dispute_fees: int = 0
+    refunds_paid_by_platform: int = 0  # not an account: refunds to buyers less what sellers gave back for them
 
     @property
     def net_dispute_losses(self) -> int:
@@ -55,9 +67,15 @@ class RevenueMonth:
 
     @property
     def net_revenue(self) -> int:
-        """What the platform kept: its fees less fee refunds, Stripe's fees and dispute costs."""
+        """What the platform kept: its fees less fee refunds, Stripe's fees, dispute costs and the
+        refunds it paid itself."""
         return (
-            self.application_fees - self.fees_refunded - self.stripe_fees - self.net_dispute_losses - self.dispute_fees
+            self.application_fees
+            - self.fees_refunded
+            - self.stripe_fees
+            - self.net_dispute_losses
+            - self.dispute_fees
+            - self.refunds_paid_by_platform
         )
 
     def as_row(self) -> dict[str, int | str]:
@@ -77,7 +95,7 @@ def next_month(when: datetime) -> datetime:
 
 def revenue_by_month(*, start: datetime, end: datetime) -> list[RevenueMonth]:
     """Every month from `start` (a month's 1st, UTC) up to `end` (exclusive) that had movements, per
-    currency, oldest first; a month without any is left out."""
+    currency, oldest first; a month without any is left out. Three aggregate queries."""
     codes = list(FIGURES.values())
     totals = ledger_totals_by_period(period="month", start=start, end=end, codes=codes, stripe_account="")
     figure_of = {code: name for name, code in FIGURES.items()}
@@ -86,4 +104,51 @@ def revenue_by_month(*, start: datetime, end: datetime) -> list[RevenueMonth]:
         code = AccountCode(row.code)
         sign = CHART[code].kind.normal_sign
         months.setdefault((row.period, row.currency), {})[figure_of[code]] = sign * row.amount
+    # What came back from sellers for refunds, from the platform's legs of transfer reversals (debit
+    # positive): the money back on its balance, less what a lost dispute's recovery brought (not a
+    # refund's), plus the fee share given up on a transfer the platform made (booked as a fee refund).
+    reversals = ledger_totals_by_period(
+        period="month",
+        start=start,
+        end=end,
+        codes=[AccountCode.STRIPE_BALANCE, AccountCode.DISPUTE_RECOVERIES, AccountCode.APPLICATION_FEE_REFUNDS],
+        stripe_account="",
+        kinds=[PostingKind.TRANSFER_REVERSAL],
+    )
+    taken_back: dict[tuple[datetime, str], int] = {}
+    for row in reversals:
+        taken_back[(row.period, row.currency)] = taken_back.get((row.period, row.currency), 0) + row.amount
+    fee_shares = _fee_shares_of_dispute_recoveries(start=start, end=end)
+    for key, values in months.items():
+        # A lost dispute's recovery on a transfer the platform made: the seller gives back what it
+        # received, and the fee share the platform gives up with it is the rest of that seller's part
+        # of the loss, recovered as on a destination charge (where the seller gives the whole sale
+        # back and gets the fee refunded); counted once, not again as a dispute loss.
+        values["dispute_recoveries"] = values.get("dispute_recoveries", 0) + fee_shares.get(key, 0)
+        values["refunds_paid_by_platform"] = (
+            values.get("refunds_to_buyers", 0) - taken_back.get(key, 0) + fee_shares.get(key, 0)
+        )
     return [RevenueMonth(month, currency, **values) for (month, currency), values in sorted(months.items())]
+
+
+def _fee_shares_of_dispute_recoveries(*, start: datetime, end: datetime) -> dict[tuple[datetime, str], int]:
+    """Per month and currency: the platform's fee given up by transfer reversals that recover a lost
+    dispute (their posting has a *Dispute losses recovered from sellers* leg). One aggregate query."""
+    recovers = LedgerLeg.objects.filter(
+        transaction=OuterRef("transaction"), account__code=AccountCode.DISPUTE_RECOVERIES
+    )
+    rows = (
+        LedgerLeg.objects.filter(
+            occurred_at__gte=start,
+            occurred_at__lt=end,
+            account__code=AccountCode.APPLICATION_FEE_REFUNDS,
+            account__stripe_account="",
+            transaction__kind=PostingKind.TRANSFER_REVERSAL,
+        )
+        .filter(Exists(recovers))
+        .annotate(period=TruncMonth("occurred_at", tzinfo=UTC))
+        .values_list("period", "currency")
+        .annotate(total=Sum("amount"))
+        .order_by("period", "currency")
+    )
+    return {(period, currency): int(total) for period, currency, total in rows}

@@ -139,12 +139,13 @@ def ledger_totals_by_period(
     codes: Iterable[str] | None = None,
     stripe_account: str | None = None,
     exclude_kinds: Iterable[str] = (),
+    kinds: Iterable[str] | None = None,
 ) -> list[PeriodTotal]:
     """Sums of legs per `period` ("week", Monday 00:00 UTC; or "month", in UTC), account code and
     currency, from `start` (inclusive) to `end` (exclusive): one aggregate, for the seller's
     earnings chart and the platform's revenue by month. `stripe_account` narrows to one Stripe
     account's accounts ("" the platform's); `exclude_kinds` leaves out postings of those kinds
-    (e.g. payouts, which move money without earning it)."""
+    (e.g. payouts, which move money without earning it), `kinds` keeps only postings of those kinds."""
     trunc = {"week": TruncWeek, "month": TruncMonth}.get(period)
     if trunc is None:
         raise InvalidInput(f"Unknown period {period!r}: week or month.", code="invalid_period")
@@ -155,9 +156,11 @@ def ledger_totals_by_period(
         legs = legs.filter(account__code__in=[str(c) for c in codes])
     if stripe_account is not None:
         legs = legs.filter(account__stripe_account=stripe_account)
-    kinds = [str(k) for k in exclude_kinds]
-    if kinds:
-        legs = legs.exclude(transaction__kind__in=kinds)
+    excluded = [str(k) for k in exclude_kinds]
+    if excluded:
+        legs = legs.exclude(transaction__kind__in=excluded)
+    if kinds is not None:
+        legs = legs.filter(transaction__kind__in=[str(k) for k in kinds])
     rows = (
         legs.annotate(period=trunc("occurred_at", tzinfo=UTC))
         .values_list("period", "account__code", "currency")

@@ -9,6 +9,7 @@ fee's shares, Stripe's fee and the dispute fee."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from marketplace.ledger.reports import revenue_by_month
 from marketplace.money import format_money
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import outbox_deliver
@@ -272,3 +274,22 @@ def test_a_recovery_that_died_after_its_first_reversal_reverses_no_shop_twice_wh
         assert [r.amount for r in TransferReversal.objects.filter(transfer=transfer)] == [back]
         assert stripe_balances(str(shop.stripe_account_id)) == {currency: transfer.amount - back}  # once at Stripe
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_revenue_of_a_lost_dispute_recovered_from_each_shop_equals_the_platforms_balance(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """Each shop's reversal gives its fee share back (booked as a fee refund) and recovers its part
+    of the loss: the report counted the fee shares twice (as fees refunded and as loss not
+    recovered), so net revenue was below the platform's balance by their sum."""
+    _lose_part_of_a_group_payment(sandbox, currency, django_capture_on_commit_callbacks, card="4000000000000077")
+    assert_ledger_equals_stripe()
+    months = list(revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9000, 1, 1, tzinfo=UTC)))
+    ours = [m for m in months if m.currency == currency]
+    assert sum(m.refunds_paid_by_platform for m in ours) == 0
+    # Recovered in full, as a destination charge's lost dispute reads: the shops' reversals and the
+    # fee shares given up with them make the 5000 lost; the fee shares are the fees refunded.
+    assert sum(m.dispute_losses for m in ours) == sum(m.dispute_recoveries for m in ours) == 5_000
+    assert sum(m.fees_refunded for m in ours) == 5_000 - sum(RECOVERED[currency])
+    assert sum(m.net_revenue for m in ours) == stripe_balances()[currency]

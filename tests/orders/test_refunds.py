@@ -309,6 +309,19 @@ def test_a_payment_the_bank_disputed_offers_no_refund_request(sandbox: Any) -> N
     asked = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged", "lines": None})
     assert asked.status_code == 409 and asked.json()["error"]["code"] == "charge_disputed"
     assert not RefundRequest.objects.exists()
+    # Once the bank decided, the page no longer says it decides (beside a "Dispute won" badge).
+    from payments.models import Dispute
+
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/disputes/{Dispute.objects.get().stripe_id}/resolve",
+        json={"outcome": "won"},
+        timeout=10,
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    page = buyer.get(f"/orders/{order.pk}/").content.decode()
+    assert "so it decides whether" not in page and 'data-testid="refund-request-form"' not in page
+    assert "Your bank&#x27;s dispute of this payment is closed: the bank decided for the seller" in page
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])

@@ -151,6 +151,9 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     seller_client = signed_in(seller.user)
     assert f"You owe the platform {owed}" in seller_client.get("/sell/disputes/").content.decode()
     assert f"You owe the platform {owed}" in seller_client.get("/sell/money/").content.decode()
+    # The order's page says the same: owed, not taken (nothing was taken from the seller's balance yet).
+    order_page = seller_client.get(f"/sell/orders/{dispute.order_id}/").content.decode()
+    assert f"Lost disputes (you owe {owed} of it" in order_page and "Taken by lost disputes" not in order_page
     admin_page = signed_in(make_platform_admin()).get(f"/console/sellers/{seller.pk}/").content.decode()
     assert f"Owes the platform from lost disputes:</strong> {owed}" in admin_page
 
@@ -177,6 +180,8 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     # The collection is the debt's, already counted on the disputed sale: the new sale's row is whole.
     assert _earnings(seller, dispute.order_id) == (10_000, 1_000, 0, 9_000, 0)
     assert _earnings(seller, later.pk) == (12_000, 1_200, 0, 0, 10_800)
+    order_page = seller_client.get(f"/sell/orders/{dispute.order_id}/").content.decode()
+    assert "Taken by lost disputes" in order_page and "you owe" not in order_page  # collected now
     # The revenue report: the bank took 10000, the seller gave 9000 back (its share; the platform's
     # fee of 1000 is not refunded), so the platform lost 1000 of it, and its result is its balance.
     month = _revenue_now(currency)

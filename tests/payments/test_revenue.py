@@ -19,11 +19,12 @@ from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.services import Leg, ledger_post
 from payments.health import payment_health
-from payments.models import Dispute, DisputeStatus, SellerDebt
+from payments.models import Dispute, DisputeStatus, RefundOrigin, RefundStatus, SellerDebt
+from payments.services import refund_create, refund_submit
 from sellers.models import Seller
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
-from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
+from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 from tests.payments.test_disputes import control, disputed_order
 from tests.payouts.helpers import paid_order
 
@@ -249,3 +250,34 @@ def test_a_currency_the_ledger_holds_is_answered_though_nobody_lists_in_it() -> 
     answer = admin.get("/api/v1/console/revenue", {"currency": "CHF"})
     assert answer.status_code == 200 and answer.json()["application_fees"] == 700
     assert admin.get("/api/v1/console/revenue", {"currency": "sek"}).status_code == 422
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_the_platform_paid_is_a_cost_of_net_revenue(sandbox: Any, currency: str) -> None:
+    """An admin's refund "without taking it back from the seller" leaves the platform's balance and
+    nothing comes back for it: net revenue left it out (only the fees and Stripe's fee counted), so
+    the admin read the sale's whole margin as earned while the platform had paid the buyer from it.
+    A refund the seller gave back stays out of it (its fee refund is the platform's only cost)."""
+    seller = active_seller(sandbox, currency=currency)
+    order = paid_order(sandbox, seller, 10_000, card="4000000000000077")
+    assert order.payment is not None
+    taken = refund_create(payment=order.payment, amount=2_000, origin=RefundOrigin.SELLER, order_id=order.pk)
+    assert refund_submit(refund_id=taken.pk).status == RefundStatus.SUCCEEDED
+    paid = refund_create(
+        payment=order.payment, amount=3_000, origin=RefundOrigin.ADMIN, order_id=order.pk, reverse_transfer=False
+    )
+    assert refund_submit(refund_id=paid.pk).status == RefundStatus.SUCCEEDED
+    assert_ledger_equals_stripe()
+
+    months = list(revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9000, 1, 1, tzinfo=UTC)))
+    ours = [m for m in months if m.currency == currency]
+    assert sum(m.refunds_paid_by_platform for m in ours) == 3_000
+    assert sum(m.refunds_to_buyers for m in ours) == 5_000
+    assert sum(m.net_revenue for m in ours) == stripe_balances()[currency]  # the platform's balance, to the unit
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    rows = list(csv.DictReader(io.StringIO(admin.get("/console/revenue.csv").content.decode())))
+    assert sum(int(r["refunds_paid_by_platform"]) for r in rows if r["currency"] == currency) == 3_000
+    assert sum(int(r["net_revenue"]) for r in rows if r["currency"] == currency) == stripe_balances()[currency]
+    page = admin.get("/console/revenue/").content.decode()
+    assert "Refunds paid by the platform" in page
+    assert f'data-currency="{currency}" data-total="{stripe_balances()[currency]}"' in page

@@ -421,3 +421,33 @@ def test_the_weekly_chart_ends_with_a_week_stripe_dated_after_our_clock(currency
     assert len(series.weeks) == 12 and series.total == 9_000
     last_start, last_amount = series.weeks[-1]
     assert last_start <= ahead < last_start + timedelta(weeks=1) and last_amount == 9_000
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_payouts_refund_and_fee_refund_lines_name_their_order(sandbox: Any, currency: str) -> None:
+    """A payout that paid out a sale less a partial refund lists three lines: the sale, the refund
+    taken back (a `pyr_` of the seller's payment) and the part of the fee given back (`fr_`). Each is
+    of one order; only the sale named it, so the seller could not tell which order a refund was of."""
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    order = paid_order(sandbox, seller, 10_000, card=NOW)
+    assert order.payment is not None
+    row = refund_create(payment=order.payment, amount=3_000, origin=RefundOrigin.SELLER, order_id=order.pk)
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+    seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    payout = Payout.objects.get(account=account)
+    assert payout.status == "paid" and payout.reconciliation_status == "completed"
+
+    client = signed_in(seller.user)
+    lines = client.get(f"/api/v1/seller/payouts/{payout.pk}").json()["lines"]
+    assert sorted(line["type"] for line in lines) == ["application_fee_refund", "payment", "payment_refund"]
+    assert [line["order_id"] for line in lines] == [order.pk] * 3
+    assert sum(line["net"] for line in lines) == payout.amount == order_net(earnings_per_order(seller_id=seller.pk)[0])
+    detail = client.get(f"/sell/money/payouts/{payout.pk}/").content.decode()
+    assert detail.count(f'href="/sell/orders/{order.pk}/"') == 3
+    assert stripe_balances(account) == {}
+    assert_ledger_equals_stripe()
