@@ -225,6 +225,8 @@ def test_a_paused_shops_subscriptions_charge_nothing_until_it_is_unpaused(
     assert (
         "None while your shop is paused" in signed_in(seller.user).get(reverse("sell_subscriptions")).content.decode()
     )
+    money = signed_in(seller.user).get(reverse("sell_money")).content.decode()
+    assert "Nothing while your shop is paused: its 1 subscription is charged again once it is unpaused." in money
     assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {}
     assert_ledger_equals_stripe()
 
