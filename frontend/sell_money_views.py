@@ -126,12 +126,15 @@ def sell_money(request: HttpRequest) -> HttpResponse:
     kept = kept_input.take(request, SCHEDULE_FORM)
     if kept:
         initial.update({name: kept[name] for name in SCHEDULE_KEPT if name in kept})
+    balance = selectors.seller_balance(account=account)
     return render(
         request,
         "sell/money.html",
         {
             "seller": seller,
-            "balance": selectors.seller_balance(account=account),
+            "balance": balance,
+            # Pay out now offers what can be paid out: none at zero, nor below (a debt collected first).
+            "payable": [part for part in balance.available if part.amount > 0],
             "schedule": schedule,
             "schedule_sentence": selectors.schedule_sentence(schedule),
             "schedule_form": ScheduleForm(initial=initial),

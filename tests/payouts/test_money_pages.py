@@ -158,6 +158,8 @@ def test_a_seller_on_manual_payouts_pays_the_available_balance_out(sandbox: Any,
     assert f"{format_money(available, currency)} is on its way to your bank account" in first
     assert "Nothing is available to pay out" in again
     assert stripe_balances(account) == {}
+    after = client.get("/sell/money/").content.decode()  # no form offering a currency with nothing in it
+    assert 'data-testid="payout-now-form"' not in after and 'data-testid="payout-now-nothing"' in after
     assert_ledger_equals_stripe()
     assert "failed" not in process_connect(account, set())  # its payout.* events find it recorded and posted
     assert_ledger_equals_stripe()
