@@ -66,6 +66,14 @@ def _attach_error(form: ListingForm, exc: InvalidInput) -> None:
     form.add_error(ERROR_FIELDS.get(exc.code), exc.message)
 
 
+def _focus_first_error(form: ListingForm) -> None:
+    """A refused form comes back with the cursor in its first wrong box (`autofocus`, no script): a
+    keyboard or screen-reader user lands on the box, its error read with it, not at the page's top."""
+    wrong = next((name for name in form.fields if name in form.errors), None)
+    if wrong is not None:
+        form.fields[wrong].widget.attrs["autofocus"] = True
+
+
 @login_required
 def listings(request: HttpRequest) -> HttpResponse:
     seller = _seller_or_none(request)
@@ -114,6 +122,7 @@ def listing_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"“{listing.title}” is saved as a draft. Publish it when you are ready.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
+    _focus_first_error(form)
     # A refused form keeps its token: nothing was made with it, and a double click of the fixed form
     # must still make one draft.
     token = _form_token(request) or uuid.uuid4().hex
@@ -166,6 +175,7 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
             messages.success(request, "Your changes are saved.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
+    _focus_first_error(form)
     shown = _stock_shown(request)
     context = {
         "form": form,

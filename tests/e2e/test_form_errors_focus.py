@@ -5,12 +5,14 @@ of at the top of a long page, hunting for which box the message at the top meant
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from catalog.models import Category
 from tests.e2e.browser import log_in
 from tests.e2e.test_every_page import PHONE, Phone
 from tests.factories import make_platform_admin
@@ -53,3 +55,40 @@ def test_a_refused_pause_reason_comes_back_focused_marked_and_described(
     expect(unpause).to_be_visible()
     expect(unpause).not_to_be_focused()  # a page that refused nothing puts the cursor nowhere
     expect(unpause).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_refused_listing_form_comes_back_with_the_cursor_in_the_first_wrong_box(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
+) -> None:
+    phone = _on_a_phone_with_axe(page, axe_js)
+    seller = active_seller(sandbox, currency="jpy")
+    Category.objects.create(name="Prints", slug="prints")
+    log_in(page, live_server.url, seller.user.email)
+    page.goto(f"{live_server.url}/sell/listings/new/")
+    page.get_by_label("Title").fill("Indigo print")
+    page.get_by_label("Price").fill("12")  # under Stripe's lowest charge in JPY (the service says so)
+    page.get_by_label("Stock").fill("3")
+    page.get_by_label("Category").select_option(index=1)
+    page.get_by_role("button", name="Save draft").click()
+
+    price = page.get_by_label("Price")
+    expect(price).to_be_focused()
+    expect(price).to_have_attribute("aria-invalid", "true")
+    expect(price).to_have_accessible_description(re.compile("The lowest price Stripe can charge in JPY is ¥50"))
+    _fits_and_passes_axe(phone)
+
+    price.fill("1200")
+    page.get_by_label("Stock").fill("")
+    page.get_by_label("Title").fill("")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_label("Title")).to_be_focused()  # the first of the two, in the form's order
+    expect(page.get_by_label("Stock")).to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label("Title").fill("Indigo print")
+    page.get_by_label("Stock").fill("3")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit “Indigo print”")
+    expect(page.get_by_label("Title")).not_to_be_focused()
+    page.get_by_label("Stock").fill("-1")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_label("Stock")).to_be_focused()
