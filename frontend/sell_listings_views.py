@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from catalog import selectors, services
 from catalog.forms import ListingForm
+from frontend.form_focus import focus_first_error
 from frontend.paging import page_number
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
@@ -64,14 +65,6 @@ def _own_listing(seller: Seller, listing_id: int) -> Any:
 
 def _attach_error(form: ListingForm, exc: InvalidInput) -> None:
     form.add_error(ERROR_FIELDS.get(exc.code), exc.message)
-
-
-def _focus_first_error(form: ListingForm) -> None:
-    """A refused form comes back with the cursor in its first wrong box (`autofocus`, no script): a
-    keyboard or screen-reader user lands on the box, its error read with it, not at the page's top."""
-    wrong = next((name for name in form.fields if name in form.errors), None)
-    if wrong is not None:
-        form.fields[wrong].widget.attrs["autofocus"] = True
 
 
 @login_required
@@ -122,7 +115,7 @@ def listing_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"“{listing.title}” is saved as a draft. Publish it when you are ready.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
-    _focus_first_error(form)
+    focus_first_error(form)
     # A refused form keeps its token: nothing was made with it, and a double click of the fixed form
     # must still make one draft.
     token = _form_token(request) or uuid.uuid4().hex
@@ -175,7 +168,7 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
             messages.success(request, "Your changes are saved.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
-    _focus_first_error(form)
+    focus_first_error(form)
     shown = _stock_shown(request)
     context = {
         "form": form,

@@ -92,3 +92,25 @@ def test_a_refused_listing_form_comes_back_with_the_cursor_in_the_first_wrong_bo
     page.get_by_label("Stock").fill("-1")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_label("Stock")).to_be_focused()
+
+
+def test_a_refused_fee_rule_comes_back_with_the_cursor_in_the_first_wrong_box(
+    axe_js: Path, live_server: Any, page: Page, clean_cache: None
+) -> None:
+    phone = _on_a_phone_with_axe(page, axe_js)
+    log_in(page, live_server.url, make_platform_admin().email)
+    page.goto(f"{live_server.url}/console/fees/")
+    page.get_by_role("button", name="Save rule").click()
+    percentage = page.get_by_label("Percentage")
+    expect(percentage).to_be_focused()
+    expect(percentage).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Fixed amount per payment")).to_have_attribute("aria-invalid", "true")
+    _fits_and_passes_axe(phone)
+
+    percentage.fill("5")
+    page.get_by_label("Fixed amount per payment").fill("0.30")
+    page.get_by_label("Seller id").fill("999999")
+    page.get_by_role("button", name="Save rule").click()
+    seller = page.get_by_label("Seller id")
+    expect(seller).to_be_focused()
+    expect(seller).to_have_accessible_description("No seller with this id.")
