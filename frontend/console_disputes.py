@@ -109,6 +109,7 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
         "fields": fields,
         "file_fields": services.EVIDENCE_FILE_FIELDS,
         "file_kinds": services.FILE_KINDS,
+        "max_files": services.MAX_FILES_PER_SIDE,  # at the cap the upload form gives way to a sentence
         "seller_files": [f for f in files if f.side == DisputeFileSide.SELLER],
         "admin_files": [f for f in files if f.side == DisputeFileSide.ADMIN],
         "answerable": dispute.is_answerable,

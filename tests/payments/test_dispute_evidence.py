@@ -455,6 +455,35 @@ def test_proof_files_are_capped_per_side_so_a_seller_cannot_fill_the_storage(san
     assert admin.post(f"/api/v1/console/disputes/{dispute.pk}/files", {"file": label}).status_code == 201
 
 
+def test_at_the_cap_the_pages_say_so_instead_of_offering_an_upload_every_try_of_which_is_refused(
+    sandbox: Any,
+) -> None:
+    """With 10 files kept, the seller's page still offered the upload form: choose a file, send up to
+    4 MB, then read that no more are taken. The admin's page did the same for the platform's side."""
+    seller, _, dispute = _opened(sandbox)
+    client, admin = signed_in(seller.user), signed_in(make_platform_admin())
+    for n in range(MAX_FILES_PER_SIDE - 1):
+        proof = SimpleUploadedFile(f"proof{n}.pdf", PDF, content_type="application/pdf")
+        assert client.post(f"/sell/disputes/{dispute.pk}/files/", {"file": proof}).status_code == 302
+        label = SimpleUploadedFile(f"label{n}.pdf", PDF, content_type="application/pdf")
+        assert admin.post(f"/console/disputes/{dispute.pk}/files/", {"file": label}).status_code == 302
+    assert 'data-testid="seller-file-form"' in client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="admin-file-form"' in admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+
+    last = SimpleUploadedFile("last.pdf", PDF, content_type="application/pdf")
+    assert client.post(f"/sell/disputes/{dispute.pk}/files/", {"file": last}).status_code == 302
+    last = SimpleUploadedFile("last.pdf", PDF, content_type="application/pdf")
+    assert admin.post(f"/console/disputes/{dispute.pk}/files/", {"file": last}).status_code == 302
+    page = client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="seller-file-form"' not in page
+    assert f"You have uploaded the {MAX_FILES_PER_SIDE} files a dispute takes" in page
+    assert 'data-testid="statement-form"' in page  # the statement can still be written
+    console = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="admin-file-form"' not in console
+    assert f"The platform has attached the {MAX_FILES_PER_SIDE} files a dispute takes" in console
+    assert 'data-testid="evidence-form"' in console
+
+
 def test_past_the_deadline_the_seller_page_says_so_instead_of_offering_forms_stripe_refuses(sandbox: Any) -> None:
     """The dispute still awaits an answer at Stripe, so the page kept its statement and proof forms
     (and "0 days left") past the deadline, and every save was then refused."""
