@@ -497,3 +497,22 @@ def test_past_the_deadline_the_seller_page_says_so_instead_of_offering_forms_str
     assert "days left" not in page and "day left" not in page
     listed = client.get("/sell/disputes/").content.decode()
     assert "Deadline passed" in listed and "0 days left" not in listed
+
+
+def test_past_the_deadline_the_console_page_says_so_instead_of_offering_forms_stripe_refuses(sandbox: Any) -> None:
+    """The admin's page kept the evidence form, the proof upload and each file's kind (and "0 days
+    left") past the deadline, as the seller's did: every save, upload and submission was then refused."""
+    seller, _, dispute = _opened(sandbox)
+    proof = SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")
+    assert signed_in(seller.user).post(f"/sell/disputes/{dispute.pk}/files/", {"file": proof}).status_code == 302
+    admin = signed_in(make_platform_admin())
+    page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="evidence-form"' in page and 'data-testid="admin-file-form"' in page
+    assert 'data-testid="file-field-form"' in page
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="evidence-form"' not in page and 'data-testid="admin-file-form"' not in page
+    assert 'data-testid="file-field-form"' not in page
+    assert "The deadline for evidence passed: Stripe takes no more" in page
+    assert "days left" not in page and "day left" not in page
+    assert "label.pdf" in page  # the seller's proof is still listed
