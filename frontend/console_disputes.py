@@ -57,6 +57,7 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
         {
             "d": d,
             "days_left": selectors.days_left(d, now=now),
+            "past_deadline": d.is_answerable and d.due_by is not None and d.due_by <= now,
             "complete": selectors.evidence_completeness(d, file_count=getattr(d, "file_count", None)),
         }
         for d in page

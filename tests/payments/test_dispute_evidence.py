@@ -6,6 +6,7 @@ query counts and the dispute rate (the files' privacy and S3: test_dispute_files
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from marketplace.errors import Conflict
 from payments.disputes import EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
-from payments.models import Dispute, DisputeFile
+from payments.models import Dispute, DisputeFile, DisputeStatus
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, process, stripe_balances
@@ -516,3 +517,18 @@ def test_past_the_deadline_the_console_page_says_so_instead_of_offering_forms_st
     assert "The deadline for evidence passed: Stripe takes no more" in page
     assert "days left" not in page and "day left" not in page
     assert "label.pdf" in page  # the seller's proof is still listed
+
+
+def test_the_console_queue_says_deadline_passed_and_each_link_names_its_dispute(sandbox: Any) -> None:
+    """The queue's link to a dispute past its deadline read "0 days left"; one under review or closed
+    was a link named "—", which a screen reader reads as nothing to tell the rows apart."""
+    _, _, dispute = _opened(sandbox)
+    admin = signed_in(make_platform_admin())
+    row = admin.get("/console/disputes/").content.decode().split('data-testid="dispute-row"')[1]
+    assert re.search(rf'aria-label="Dispute {dispute.pk}: [67] days left"', row)
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    row = admin.get("/console/disputes/").content.decode().split('data-testid="dispute-row"')[1]
+    assert f'aria-label="Dispute {dispute.pk}: deadline passed"' in row and "days left" not in row
+    Dispute.objects.filter(pk=dispute.pk).update(status=DisputeStatus.UNDER_REVIEW)
+    row = admin.get("/console/disputes/?status=all").content.decode().split('data-testid="dispute-row"')[1]
+    assert f'aria-label="Dispute {dispute.pk}">—</a>' in row
