@@ -126,12 +126,17 @@ def sell_money(request: HttpRequest) -> HttpResponse:
     kept = kept_input.take(request, SCHEDULE_FORM)
     if kept:
         initial.update({name: kept[name] for name in SCHEDULE_KEPT if name in kept})
+    balance = selectors.seller_balance(account=account)
+    # Pay out now, for what Stripe has available: a currency at 0 was offered and every press refused.
+    # A balance Stripe could not give now keeps the form (what it holds is not known).
+    payable = balance.available if balance.stale else [part for part in balance.available if part.amount > 0]
     return render(
         request,
         "sell/money.html",
         {
             "seller": seller,
-            "balance": selectors.seller_balance(account=account),
+            "balance": balance,
+            "payable": payable,
             "schedule": schedule,
             "schedule_sentence": selectors.schedule_sentence(schedule),
             "schedule_form": ScheduleForm(initial=initial),
