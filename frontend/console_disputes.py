@@ -57,6 +57,7 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
         {
             "d": d,
             "days_left": selectors.days_left(d, now=now),
+            "past_deadline": d.is_answerable and d.due_by is not None and d.due_by <= now,
             "complete": selectors.evidence_completeness(d, file_count=getattr(d, "file_count", None)),
         }
         for d in page
@@ -85,12 +86,16 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
     for f in files:  # the kind in words: Stripe's field names ("uncategorized_file") mean nothing to people
         f.kind_label = services.FILE_KINDS.get(f.evidence_field, f.evidence_field)  # type: ignore[attr-defined]
     sent = [f for f in files if f.evidence_field != services.NOT_SENT]
+    # Stripe still awaits an answer past the deadline, but takes no more evidence: no forms then
+    # (as on the seller's page), and no suggestions shown as if they were sent.
+    past_deadline = dispute.is_answerable and dispute.due_by is not None and dispute.due_by <= timezone.now()
+    answerable = dispute.is_answerable and not past_deadline
     evidence = dict(dispute.evidence)
     # Suggestions for a draft only: once submitted or closed, the page lists what the bank got, and the
     # order's details it suggests were shown there as sent when they never were.
-    if dispute.is_answerable and not evidence.get("uncategorized_text") and dispute.seller_statement:
+    if answerable and not evidence.get("uncategorized_text") and dispute.seller_statement:
         evidence["uncategorized_text"] = dispute.seller_statement
-    if dispute.is_answerable and order is not None:
+    if answerable and order is not None:
         evidence.setdefault("shipping_carrier", order.carrier)
         evidence.setdefault("shipping_tracking_number", order.tracking_number)
         if order.fulfilled_at:
@@ -109,9 +114,11 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
         "fields": fields,
         "file_fields": services.EVIDENCE_FILE_FIELDS,
         "file_kinds": services.FILE_KINDS,
+        "max_files": services.MAX_FILES_PER_SIDE,  # at the cap the upload form gives way to a sentence
         "seller_files": [f for f in files if f.side == DisputeFileSide.SELLER],
         "admin_files": [f for f in files if f.side == DisputeFileSide.ADMIN],
-        "answerable": dispute.is_answerable,
+        "answerable": answerable,
+        "past_deadline": past_deadline,
         "recovery_by_shop": selectors.dispute_recovery_by_shop(dispute=dispute),
     }
     return render(request, "console/disputes_detail.html", context)

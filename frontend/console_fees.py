@@ -18,6 +18,7 @@ from fees import selectors, services
 from fees.models import FeeRule, percent_label
 from fees.policy import AppliedRule
 from frontend.decorators import platform_admin_required
+from frontend.form_focus import focus_first_error
 from marketplace import money
 from marketplace.errors import InvalidInput
 from sellers.models import Seller
@@ -52,6 +53,7 @@ def fees(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"Saved: {rule.scope_label.lower()} rule for {rule.currency.upper()}.")
                 return redirect("console_fees")
     status = 422 if request.method == "POST" else 200
+    focus_first_error(form)
     return render(request, "console/fees.html", {"form": form, "rules": selectors.fee_rules()}, status=status)
 
 

@@ -67,8 +67,11 @@ def console_seller_detail(request: HttpRequest, seller_id: int) -> HttpResponse:
     return _detail_page(request, seller_id)
 
 
-def _detail_page(request: HttpRequest, seller_id: int, *, typed_reason: str = "", status: int = 200) -> HttpResponse:
-    """The seller's page; `typed_reason`: a refused pause or unpause's reason, back in its box."""
+def _detail_page(
+    request: HttpRequest, seller_id: int, *, typed_reason: str = "", reason_error: str = "", status: int = 200
+) -> HttpResponse:
+    """The seller's page; `typed_reason`: a refused pause or unpause's reason, back in its box, with
+    `reason_error` said next to it (the box focused, so a keyboard or screen-reader user lands on it)."""
     seller = get_object_or_404(Seller.objects.select_related("user", "paused_by"), pk=seller_id)
     context = {
         "o": selectors.seller_overview(seller=seller),
@@ -80,6 +83,7 @@ def _detail_page(request: HttpRequest, seller_id: int, *, typed_reason: str = ""
         "form": ModerationForm(),
         "reason_max_length": REASON_MAX_LENGTH,
         "typed_reason": typed_reason,
+        "reason_error": reason_error,
     }
     return render(request, "console/sellers_detail.html", context, status=status)
 
@@ -100,8 +104,8 @@ def _moderate(request: HttpRequest, seller_id: int, *, pause: bool) -> HttpRespo
     seller = get_object_or_404(Seller, pk=seller_id)
     form = ModerationForm(request.POST)
     if not form.is_valid():  # the page again, with what was typed (a redirect would lose it)
-        messages.error(request, " ".join(str(e) for e in form.errors["reason"]))
-        return _detail_page(request, seller.pk, typed_reason=form.data.get("reason", ""), status=422)
+        typed, error = form.data.get("reason", ""), " ".join(str(e) for e in form.errors["reason"])
+        return _detail_page(request, seller.pk, typed_reason=typed, reason_error=error, status=422)
     try:
         if pause:
             services.seller_pause(seller=seller, actor=request.user, reason=form.cleaned_data["reason"])

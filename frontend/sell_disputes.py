@@ -94,6 +94,7 @@ def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         "days_left": selectors.days_left(dispute),
         "files": [f for f in dispute.files.all() if f.side == DisputeFileSide.SELLER],
         "file_fields": services.EVIDENCE_FILE_FIELDS,
+        "max_files": services.MAX_FILES_PER_SIDE,  # at the cap the upload form gives way to a sentence
         "answerable": dispute.is_answerable and not past_deadline,
         "past_deadline": past_deadline,
         # The statement as sent when it was refused: in the form again, or, the form gone (the evidence

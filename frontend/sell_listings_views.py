@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from catalog import selectors, services
 from catalog.forms import ListingForm
+from frontend.form_focus import focus_first_error
 from frontend.paging import page_number
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
@@ -114,6 +115,7 @@ def listing_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"“{listing.title}” is saved as a draft. Publish it when you are ready.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
+    focus_first_error(form)
     # A refused form keeps its token: nothing was made with it, and a double click of the fixed form
     # must still make one draft.
     token = _form_token(request) or uuid.uuid4().hex
@@ -166,6 +168,7 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
             messages.success(request, "Your changes are saved.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
+    focus_first_error(form)
     shown = _stock_shown(request)
     context = {
         "form": form,

@@ -127,14 +127,16 @@ def sell_money(request: HttpRequest) -> HttpResponse:
     if kept:
         initial.update({name: kept[name] for name in SCHEDULE_KEPT if name in kept})
     balance = selectors.seller_balance(account=account)
+    # Pay out now, for what Stripe has available: a currency at 0 was offered and every press refused.
+    # A balance Stripe could not give now keeps the form (what it holds is not known).
+    payable = balance.available if balance.stale else [part for part in balance.available if part.amount > 0]
     return render(
         request,
         "sell/money.html",
         {
             "seller": seller,
             "balance": balance,
-            # Pay out now offers what can be paid out: none at zero, nor below (a debt collected first).
-            "payable": [part for part in balance.available if part.amount > 0],
+            "payable": payable,
             "schedule": schedule,
             "schedule_sentence": selectors.schedule_sentence(schedule),
             "schedule_form": ScheduleForm(initial=initial),

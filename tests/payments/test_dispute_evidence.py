@@ -6,6 +6,7 @@ query counts and the dispute rate (the files' privacy and S3: test_dispute_files
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from marketplace.errors import Conflict
 from payments.disputes import EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
-from payments.models import Dispute, DisputeFile
+from payments.models import Dispute, DisputeFile, DisputeStatus
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, process, stripe_balances
@@ -455,6 +456,35 @@ def test_proof_files_are_capped_per_side_so_a_seller_cannot_fill_the_storage(san
     assert admin.post(f"/api/v1/console/disputes/{dispute.pk}/files", {"file": label}).status_code == 201
 
 
+def test_at_the_cap_the_pages_say_so_instead_of_offering_an_upload_every_try_of_which_is_refused(
+    sandbox: Any,
+) -> None:
+    """With 10 files kept, the seller's page still offered the upload form: choose a file, send up to
+    4 MB, then read that no more are taken. The admin's page did the same for the platform's side."""
+    seller, _, dispute = _opened(sandbox)
+    client, admin = signed_in(seller.user), signed_in(make_platform_admin())
+    for n in range(MAX_FILES_PER_SIDE - 1):
+        proof = SimpleUploadedFile(f"proof{n}.pdf", PDF, content_type="application/pdf")
+        assert client.post(f"/sell/disputes/{dispute.pk}/files/", {"file": proof}).status_code == 302
+        label = SimpleUploadedFile(f"label{n}.pdf", PDF, content_type="application/pdf")
+        assert admin.post(f"/console/disputes/{dispute.pk}/files/", {"file": label}).status_code == 302
+    assert 'data-testid="seller-file-form"' in client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="admin-file-form"' in admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+
+    last = SimpleUploadedFile("last.pdf", PDF, content_type="application/pdf")
+    assert client.post(f"/sell/disputes/{dispute.pk}/files/", {"file": last}).status_code == 302
+    last = SimpleUploadedFile("last.pdf", PDF, content_type="application/pdf")
+    assert admin.post(f"/console/disputes/{dispute.pk}/files/", {"file": last}).status_code == 302
+    page = client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="seller-file-form"' not in page
+    assert f"You have uploaded the {MAX_FILES_PER_SIDE} files a dispute takes" in page
+    assert 'data-testid="statement-form"' in page  # the statement can still be written
+    console = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="admin-file-form"' not in console
+    assert f"The platform has attached the {MAX_FILES_PER_SIDE} files a dispute takes" in console
+    assert 'data-testid="evidence-form"' in console
+
+
 def test_past_the_deadline_the_seller_page_says_so_instead_of_offering_forms_stripe_refuses(sandbox: Any) -> None:
     """The dispute still awaits an answer at Stripe, so the page kept its statement and proof forms
     (and "0 days left") past the deadline, and every save was then refused."""
@@ -468,3 +498,37 @@ def test_past_the_deadline_the_seller_page_says_so_instead_of_offering_forms_str
     assert "days left" not in page and "day left" not in page
     listed = client.get("/sell/disputes/").content.decode()
     assert "Deadline passed" in listed and "0 days left" not in listed
+
+
+def test_past_the_deadline_the_console_page_says_so_instead_of_offering_forms_stripe_refuses(sandbox: Any) -> None:
+    """The admin's page kept the evidence form, the proof upload and each file's kind (and "0 days
+    left") past the deadline, as the seller's did: every save, upload and submission was then refused."""
+    seller, _, dispute = _opened(sandbox)
+    proof = SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")
+    assert signed_in(seller.user).post(f"/sell/disputes/{dispute.pk}/files/", {"file": proof}).status_code == 302
+    admin = signed_in(make_platform_admin())
+    page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="evidence-form"' in page and 'data-testid="admin-file-form"' in page
+    assert 'data-testid="file-field-form"' in page
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert 'data-testid="evidence-form"' not in page and 'data-testid="admin-file-form"' not in page
+    assert 'data-testid="file-field-form"' not in page
+    assert "The deadline for evidence passed: Stripe takes no more" in page
+    assert "days left" not in page and "day left" not in page
+    assert "label.pdf" in page  # the seller's proof is still listed
+
+
+def test_the_console_queue_says_deadline_passed_and_each_link_names_its_dispute(sandbox: Any) -> None:
+    """The queue's link to a dispute past its deadline read "0 days left"; one under review or closed
+    was a link named "—", which a screen reader reads as nothing to tell the rows apart."""
+    _, _, dispute = _opened(sandbox)
+    admin = signed_in(make_platform_admin())
+    row = admin.get("/console/disputes/").content.decode().split('data-testid="dispute-row"')[1]
+    assert re.search(rf'aria-label="Dispute {dispute.pk}: [67] days left"', row)
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
+    row = admin.get("/console/disputes/").content.decode().split('data-testid="dispute-row"')[1]
+    assert f'aria-label="Dispute {dispute.pk}: deadline passed"' in row and "days left" not in row
+    Dispute.objects.filter(pk=dispute.pk).update(status=DisputeStatus.UNDER_REVIEW)
+    row = admin.get("/console/disputes/?status=all").content.decode().split('data-testid="dispute-row"')[1]
+    assert f'aria-label="Dispute {dispute.pk}">—</a>' in row

@@ -159,7 +159,7 @@ def test_a_seller_on_manual_payouts_pays_the_available_balance_out(sandbox: Any,
     assert "Nothing is available to pay out" in again
     assert stripe_balances(account) == {}
     after = client.get("/sell/money/").content.decode()  # no form offering a currency with nothing in it
-    assert 'data-testid="payout-now-form"' not in after and 'data-testid="payout-now-nothing"' in after
+    assert 'data-testid="payout-now-form"' not in after and 'data-testid="nothing-to-pay-out"' in after
     assert_ledger_equals_stripe()
     assert "failed" not in process_connect(account, set())  # its payout.* events find it recorded and posted
     assert_ledger_equals_stripe()
@@ -168,6 +168,25 @@ def test_a_seller_on_manual_payouts_pays_the_available_balance_out(sandbox: Any,
         in client.post("/sell/money/payout/", {"currency": currency, "form_token": "n2"}, follow=True).content.decode()
     )
     assert Payout.objects.count() == 1
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_pay_out_now_is_offered_only_for_a_currency_with_something_available(sandbox: Any, currency: str) -> None:
+    """With nothing available (sales still pending), the page offered "Pay out now" for "(0 available)",
+    and every press was refused with "Nothing is available to pay out"; it now says so instead."""
+    seller = active_seller(sandbox, currency=currency)
+    paid_order(sandbox, seller, 10_000)  # pending for days
+    client = signed_in(seller.user)
+    assert client.post("/sell/money/schedule/", {"interval": "manual", "form_token": "m1"}).status_code == 302
+    page = client.get("/sell/money/").content.decode()
+    assert 'data-testid="payout-now-form"' not in page
+    assert "Nothing is available to pay out yet: sales become available a few days after payment." in page
+
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    cache.clear()  # the page reads the balance at most every minute
+    page = client.get("/sell/money/").content.decode()
+    assert 'data-testid="payout-now-form"' in page
+    assert "Nothing is available to pay out yet" not in page
 
 
 def test_pay_out_now_is_refused_on_an_automatic_schedule(sandbox: Any) -> None:

@@ -1,0 +1,116 @@
+"""After a refused form the page comes back with the cursor in the first box to correct, the box marked
+invalid and its error read with it: a keyboard or screen-reader user lands where the problem is instead
+of at the top of a long page, hunting for which box the message at the top meant. No script: the
+`autofocus` attribute of the page as served. Chromium, the live server and the sandbox."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from catalog.models import Category
+from tests.e2e.browser import log_in
+from tests.e2e.test_every_page import PHONE, Phone
+from tests.factories import make_platform_admin
+from tests.orders.conftest import active_seller
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _on_a_phone_with_axe(page: Page, axe_js: Path) -> Phone:
+    page.set_viewport_size(PHONE)
+    page.context.add_init_script(path=axe_js)
+    return Phone(page, "refused")
+
+
+def _fits_and_passes_axe(phone: Phone) -> None:
+    phone.check(status=422)
+    assert [str(c) for c in phone.checks if not c.ok] == []
+
+
+def test_a_refused_pause_reason_comes_back_focused_marked_and_described(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
+) -> None:
+    phone = _on_a_phone_with_axe(page, axe_js)
+    seller = active_seller(sandbox, shop="Kiln & Co")
+    log_in(page, live_server.url, make_platform_admin().email)
+    page.goto(f"{live_server.url}/console/sellers/{seller.pk}/")
+    page.get_by_label("Reason").fill("   ")  # passes the browser's `required`, not ours
+    page.get_by_role("button", name="Pause seller").click()
+
+    box = page.get_by_label("Reason")
+    expect(box).to_be_focused()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description("Give a reason: the seller and other admins will read it.")
+    expect(page.get_by_test_id("seller-status")).not_to_have_text("Paused by the platform")
+    _fits_and_passes_axe(phone)
+
+    box.fill("Chargebacks under review")
+    page.get_by_role("button", name="Pause seller").click()
+    unpause = page.get_by_label("Reason for unpausing")
+    expect(unpause).to_be_visible()
+    expect(unpause).not_to_be_focused()  # a page that refused nothing puts the cursor nowhere
+    expect(unpause).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_refused_listing_form_comes_back_with_the_cursor_in_the_first_wrong_box(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
+) -> None:
+    phone = _on_a_phone_with_axe(page, axe_js)
+    seller = active_seller(sandbox, currency="jpy")
+    Category.objects.create(name="Prints", slug="prints")
+    log_in(page, live_server.url, seller.user.email)
+    page.goto(f"{live_server.url}/sell/listings/new/")
+    page.get_by_label("Title").fill("Indigo print")
+    page.get_by_label("Price").fill("12")  # under Stripe's lowest charge in JPY (the service says so)
+    page.get_by_label("Stock").fill("3")
+    page.get_by_label("Category").select_option(index=1)
+    page.get_by_role("button", name="Save draft").click()
+
+    price = page.get_by_label("Price")
+    expect(price).to_be_focused()
+    expect(price).to_have_attribute("aria-invalid", "true")
+    expect(price).to_have_accessible_description(re.compile("The lowest price Stripe can charge in JPY is ¥50"))
+    _fits_and_passes_axe(phone)
+
+    price.fill("1200")
+    page.get_by_label("Stock").fill("")
+    page.get_by_label("Title").fill("")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_label("Title")).to_be_focused()  # the first of the two, in the form's order
+    expect(page.get_by_label("Stock")).to_have_attribute("aria-invalid", "true")
+
+    page.get_by_label("Title").fill("Indigo print")
+    page.get_by_label("Stock").fill("3")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Edit “Indigo print”")
+    expect(page.get_by_label("Title")).not_to_be_focused()
+    page.get_by_label("Stock").fill("-1")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_label("Stock")).to_be_focused()
+
+
+def test_a_refused_fee_rule_comes_back_with_the_cursor_in_the_first_wrong_box(
+    axe_js: Path, live_server: Any, page: Page, clean_cache: None
+) -> None:
+    phone = _on_a_phone_with_axe(page, axe_js)
+    log_in(page, live_server.url, make_platform_admin().email)
+    page.goto(f"{live_server.url}/console/fees/")
+    page.get_by_role("button", name="Save rule").click()
+    percentage = page.get_by_label("Percentage")
+    expect(percentage).to_be_focused()
+    expect(percentage).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Fixed amount per payment")).to_have_attribute("aria-invalid", "true")
+    _fits_and_passes_axe(phone)
+
+    percentage.fill("5")
+    page.get_by_label("Fixed amount per payment").fill("0.30")
+    page.get_by_label("Seller id").fill("999999")
+    page.get_by_role("button", name="Save rule").click()
+    seller = page.get_by_label("Seller id")
+    expect(seller).to_be_focused()
+    expect(seller).to_have_accessible_description("No seller with this id.")
