@@ -223,10 +223,10 @@ PAGES: dict[str, Row] = {
     # Subscriptions: "Subscribe" exists only for a listing sold by subscription (the world's is sold once);
     # the buyer's own list and Stripe's portal for their own Customer (none yet: a sentence, no row);
     # a Checkout session that is not a subscription of theirs is not found.
-    "subscribe": Row(
+    "subscribe": Row(  # a listing sold once: back to its page with a sentence, nothing written
         {"listing_id": "listing"},
         GET=                              "login  405    405    405    405    405    405",
-        POST=                             "login  404    404    404    404    404    404",
+        POST=                             "login  302    302    302    302    302    302",
     ),
     "my_subscriptions": Row(
         GET=                              "login  200    200    200    200    200    200",
