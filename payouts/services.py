@@ -19,6 +19,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Sum
 
@@ -382,7 +383,9 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
 
     The balance is read now, not from the page's cache, and the payout is recorded and posted at once
     (`payout_record`, as its `payout.*` events do after); `form_token` makes a double submit of one
-    form one payout (the gateway's key; the second finds nothing left available in any case). A
+    form one payout: two at once share the gateway's key, and a later one is answered with the payout
+    the first made (remembered for a day in the cache; without it, the second finds nothing left
+    available and says so). A
     seller who owes the platform for lost disputes in that currency is refused: those debts are
     collected from the available balance (`payments.recovery.seller_debts_collect`), which this would empty first."""
     from payments.models import SellerDebt
@@ -390,6 +393,10 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
 
     if not form_token or len(form_token) > 64 or not (form_token.isascii() and form_token.isalnum()):
         raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_form_token")
+    made_by_form = f"payouts:payout-now:{seller_id}:{form_token}"
+    earlier = Payout.objects.filter(pk=cache.get(made_by_form) or 0, account=account).first()
+    if earlier is not None:
+        return earlier
     schedule = gateway_accounts.account_retrieve(account).payout_schedule
     if schedule is None or schedule.interval != "manual":
         raise Conflict(
@@ -410,5 +417,6 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
         account=account, amount=available, currency=currency, seller_id=seller_id, form_token=form_token
     )
     row = payout_record(payout=payout, account=account, seen_at=payout.created)
+    cache.set(made_by_form, row.pk, timeout=86_400)
     balance_forget(account=account)
     return row
