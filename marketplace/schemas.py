@@ -34,6 +34,15 @@ Whole = Annotated[int, Strict()]
 MAX_ID = 2**63 - 1  # BigAutoField's largest, and SQLite's INTEGER's
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
+# A list operation's `?page=`: far past any list, and small enough that its OFFSET never overflows.
+Page = Annotated[int, Field(ge=1, le=1_000_000, description="1 for the first page, 2 for the next; past the last: []")]
+
+
+def page_slice(page: int, per_page: int) -> slice:
+    """The rows of `page` (1-based) of a list `per_page` long, for a queryset's `[...]`."""
+    start = (page - 1) * per_page
+    return slice(start, start + per_page)
+
 
 class InputSchema(Schema):
     """A request body: an unknown field is a 422 naming it, never silently dropped (see the module)."""

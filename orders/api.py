@@ -6,17 +6,15 @@ shop's order is a 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Header, Query, Router, Status
+from ninja import Header, Router, Status
 
 from catalog.services import cart_find
 from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.money import format_money
-from marketplace.schemas import errors
+from marketplace.schemas import Page, errors, page_slice
 from orders import selectors, services
 from orders.models import Order, RefundRequest
 from orders.schemas import (
@@ -164,16 +162,14 @@ def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
 
 
 ORDERS_PER_PAGE = 100
-OrdersPage = Annotated[int, Query(ge=1, le=1_000_000, description="1 for the newest 100, 2 for the next...")]
 
 
 def _page(orders: QuerySet[Order], page: int) -> list[OrderOut]:
-    start = (page - 1) * ORDERS_PER_PAGE
-    return [order_out(order) for order in orders_with_earnings(orders=orders)[start : start + ORDERS_PER_PAGE]]
+    return [order_out(order) for order in orders_with_earnings(orders=orders)[page_slice(page, ORDERS_PER_PAGE)]]
 
 
 @router.get("/orders", response={200: list[OrderOut], **errors(422)}, url_name="orders")
-def orders(request: HttpRequest, page: OrdersPage = 1) -> list[OrderOut]:
+def orders(request: HttpRequest, page: Page = 1) -> list[OrderOut]:
     """The buyer's orders, newest first, 100 a page (an empty page: no more)."""
     return _page(selectors.orders_for_buyer(buyer=request.user).prefetch_related("lines"), page)
 
@@ -322,7 +318,7 @@ def _made_by(refund: Refund, payload: SellerRefundIn) -> bool:
 
 
 @router.get("/seller/orders", response={200: list[OrderOut], **errors(404, 422)}, url_name="seller_orders")
-def seller_orders(request: HttpRequest, page: OrdersPage = 1) -> list[OrderOut]:
+def seller_orders(request: HttpRequest, page: Page = 1) -> list[OrderOut]:
     """The shop's paid orders, newest first, 100 a page (an empty page: no more)."""
     seller = seller_for_user(user=request.user)
     return _page(selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines"), page)

@@ -8,17 +8,16 @@ but get 403 writing to it: the shop the dispute names answers for the whole paym
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import File, Form, Router, Status, UploadedFile
 from ninja.security import SessionAuth
-from pydantic import Field
 
 from marketplace.errors import InvalidInput, PermissionDenied
 from marketplace.money import LISTING_CURRENCIES, format_money
 from marketplace.roles import is_platform_admin
-from marketplace.schemas import Id, errors
+from marketplace.schemas import Id, Page, errors, page_slice
 from payments import disputes as services
 from payments import selectors
 from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus
@@ -41,7 +40,6 @@ class PlatformAdminAuth(SessionAuth):
 
 ADMIN_AUTH = PlatformAdminAuth()
 CONSOLE_QUEUE_PAGE = 200
-MAX_QUEUE_PAGE = 1_000_000  # far past any queue; a larger page overflowed the query's OFFSET
 
 
 def _fields(dispute: Dispute, *, sides: tuple[str, ...]) -> dict[str, Any]:
@@ -115,7 +113,7 @@ def console_disputes(
     reason: str = "",
     currency: str = "",
     seller_id: Id | None = None,
-    page: Annotated[int, Field(ge=1, le=MAX_QUEUE_PAGE)] = 1,
+    page: Page = 1,
 ) -> list[ConsoleDisputeOut]:
     """Open disputes by default, soonest evidence deadline first; `status=all` for every one.
     200 a page: `page=2` for the next ones, an empty list past the last (it answered the first 200
@@ -130,8 +128,7 @@ def console_disputes(
             f"Unknown currency: {currency}. currency must be one of {supported}.", code="invalid_currency"
         )
     qs = selectors.disputes_for_console(status=status, reason=reason, seller_id=seller_id, currency=currency)
-    start = (page - 1) * CONSOLE_QUEUE_PAGE
-    return [console_dispute_out(d) for d in qs.prefetch_related("files")[start : start + CONSOLE_QUEUE_PAGE]]
+    return [console_dispute_out(d) for d in qs.prefetch_related("files")[page_slice(page, CONSOLE_QUEUE_PAGE)]]
 
 
 @router.get(
