@@ -31,7 +31,8 @@ def test_parts_the_demo_does_not_show_fit_a_phone_and_pass_axe(
         sandbox, "usd", django_capture_on_commit_callbacks, card="4000000000000077"
     )
     order, _, _ = _paid_two_lines(sandbox, "jpy")
-    assert _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"}).status_code
+    asked = _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
+    assert asked.status_code == 201, asked.content
     seen = {e["id"] for e in new_events(set())}
     assert order.payment is not None
     requests.post(
