@@ -27,7 +27,7 @@ from frontend.paging import page_number
 from marketplace.errors import DomainError, NotFound
 from orders import selectors, services
 from orders.api import checkout_urls
-from orders.models import OrderStatus, RefundReason
+from orders.models import Order, OrderStatus, RefundReason
 from payouts.selectors import order_net, order_with_earnings, orders_with_earnings
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
@@ -224,7 +224,8 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     refunds = selectors.order_refund_panel(order=order)
     kept = kept_input.take(request, f"sell_order_refund:{order.pk}")  # the refund's input, if refused
     _kept_quantities(refunds, kept)
-    earned = order_with_earnings(order_id=order.pk)  # what refunds and lost disputes left, as the money page says
+    # What refunds and lost disputes left, as the money page says.
+    earned = order_with_earnings(orders=Order.objects.filter(pk=order.pk))
     context = {
         "seller": seller,
         "order": order,

@@ -12,7 +12,7 @@ from django.urls import reverse
 from ninja import Header, Router, Status
 
 from catalog.services import cart_find
-from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.errors import Conflict, InvalidInput
 from marketplace.money import format_money
 from marketplace.schemas import Page, errors, page_slice
 from orders import selectors, services
@@ -177,11 +177,12 @@ def orders(request: HttpRequest, page: Page = 1) -> list[OrderOut]:
 @router.get("/orders/{order_id}", response={200: OrderOut, **errors(404)}, url_name="order")
 def order(request: HttpRequest, order_id: int) -> OrderOut:
     """The buyer's order, or an order of the signed-in seller's shop (both see its refunds)."""
-    try:
-        found = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
-    except NotFound:
-        found = selectors.order_for_seller(seller=seller_for_user(user=request.user), order_id=order_id)
-    return order_out(order_with_earnings(order_id=found.pk))
+    return _order_out(selectors.order_seen_by(user=request.user, order_id=order_id))
+
+
+def _order_out(orders: QuerySet[Order]) -> OrderOut:
+    """The one order of `orders`, read with what it left the seller, its shop, lines and refunds."""
+    return order_out(order_with_earnings(orders=orders.select_related("seller").prefetch_related("lines", "refunds")))
 
 
 # 404: not the buyer's order; 409: not refundable now (status, window, a request already open); 422: bad lines.
@@ -334,4 +335,4 @@ def seller_order_fulfil(request: HttpRequest, order_id: int, payload: FulfilIn) 
     services.order_mark_fulfilled(
         order=order, seller=seller, tracking_number=payload.tracking_number, carrier=payload.carrier
     )
-    return order_out(order_with_earnings(order_id=selectors.order_for_seller(seller=seller, order_id=order_id).pk))
+    return _order_out(Order.objects.filter(pk=order.pk))

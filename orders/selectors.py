@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -105,6 +105,12 @@ def orders_for_seller(*, seller: Seller) -> QuerySet[Order]:
         .annotate(line_count=Count("lines"))
         .order_by("-paid_at", "-id")
     )
+
+
+def order_seen_by(*, user: Any, order_id: int) -> QuerySet[Order]:
+    """The order `order_id` if `user` bought it or it is a paid order of `user`'s shop (both see its
+    refunds), as a query for the caller to annotate: the API's order is found and read in one."""
+    return Order.objects.filter(Q(buyer_id=user.pk) | Q(seller__user_id=user.pk, paid_at__isnull=False), pk=order_id)
 
 
 def order_for_seller(*, seller: Seller, order_id: int) -> Order:

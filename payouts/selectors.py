@@ -18,7 +18,7 @@ from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Subque
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from marketplace.errors import PaymentProviderError
+from marketplace.errors import NotFound, PaymentProviderError
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
 from marketplace.gateway.types import BalanceTransaction, PayoutSchedule
@@ -371,11 +371,13 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     ).annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
 
 
-def order_with_earnings(*, order_id: int) -> Order:
-    """One order annotated by `orders_with_earnings` (the seller's order page), in one query, and
+def order_with_earnings(*, orders: QuerySet[Order]) -> Order:
+    """The one order of `orders` (already narrowed to it, and to whoever may see it) annotated by
+    `orders_with_earnings` (the seller's order page, the API's order), in one query, and
     `dispute_owed`: what its lost disputes left the seller owing and is not collected yet. `disputed`
     counts a debt as soon as it is owed, so the page must not call all of it taken: nothing left the
-    seller's balance yet, as the money page's "You owe the platform" says."""
+    seller's balance yet, as the money page's "You owe the platform" says. NotFound when `orders` is
+    empty: the API finds and annotates the order in that one query."""
     owed = (
         SellerDebt.objects.filter(
             dispute__payment_id=OuterRef("payment_id"), seller_id=OuterRef("seller_id"), settled_at__isnull=True
@@ -384,11 +386,14 @@ def order_with_earnings(*, order_id: int) -> Order:
         .annotate(total=Sum(F("amount") - F("collected")))
         .values("total")
     )
-    return (
-        orders_with_earnings(orders=Order.objects.filter(pk=order_id))
+    found = (
+        orders_with_earnings(orders=orders)
         .annotate(dispute_owed=Coalesce(Subquery(owed, output_field=IntegerField()), Value(0)))
-        .get()
+        .first()
     )
+    if found is None:
+        raise NotFound("No such order.", code="order_not_found")
+    return found
 
 
 def order_net(order: Order) -> int:

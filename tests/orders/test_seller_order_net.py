@@ -129,3 +129,29 @@ def test_the_seller_order_list_costs_the_same_queries_whatever_the_number_of_ord
         page = client.get("/sell/orders/").content.decode()
     assert page.count('data-testid="seller-net">$89.70<') == 3
     assert len(three) == len(one)
+
+
+def test_one_order_by_api_is_read_once_for_its_buyer_and_its_shop(django_assert_num_queries: Any) -> None:
+    """`GET /api/v1/orders/{id}` reads the order with what it left the seller in one query, whoever asks,
+    then its lines and refunds: it used to find the order first and read it again for the earnings."""
+    seller = SellerFactory()
+    order = Order.objects.create(
+        buyer=UserFactory(),
+        seller=seller,
+        status="paid",
+        currency="jpy",
+        amount_total=10_000,
+        application_fee_amount=1_030,
+        cart_fingerprint="x",
+        paid_at=timezone.now(),
+    )
+    for user in (order.buyer, seller.user):
+        client = signed_in(user)
+        client.get("/api/v1/orders")  # the session read once
+        with django_assert_num_queries(4):  # the session with its user, the order with its earnings, lines, refunds
+            shown = client.get(f"/api/v1/orders/{order.pk}").json()
+        assert shown["seller_net"] == 8_970 and shown["shop_name"] == seller.shop_name
+    stranger = signed_in(UserFactory())
+    stranger.get("/api/v1/orders")
+    with django_assert_num_queries(2):  # no order: one query says so
+        assert stranger.get(f"/api/v1/orders/{order.pk}").status_code == 404
