@@ -24,8 +24,8 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_POST
 
-from frontend import kept_input
 from frontend.charts import Bar, bar_chart
+from frontend.form_focus import focus_first_error
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
 from payments.selectors import seller_debts_outstanding
@@ -51,20 +51,35 @@ def _seller(request: HttpRequest) -> Seller:
     return seller
 
 
+def _refusal(name: str) -> dict[str, str]:
+    """Whatever is wrong with box `name`, the sentence the service says of it (`SCHEDULE_REFUSALS`)."""
+    said = services.SCHEDULE_REFUSALS[name]
+    return dict.fromkeys(("required", "invalid", "invalid_choice", "min_value", "max_value", "max_length"), said)
+
+
 class ScheduleForm(forms.Form):
     interval = forms.ChoiceField(
         choices=[("daily", "Every day"), ("weekly", "Every week"), ("monthly", "Every month"), ("manual", "Manual")],
         label="How often Stripe pays you out",
+        error_messages=_refusal("interval"),
     )
     weekly_anchor = forms.ChoiceField(
-        choices=[(d, d.title()) for d in WEEKDAYS], required=False, label="Day of the week (weekly payouts)"
+        choices=[(d, d.title()) for d in WEEKDAYS],
+        required=False,
+        label="Day of the week (weekly payouts)",
+        error_messages=_refusal("weekly_anchor"),
     )
-    monthly_anchor = forms.IntegerField(min_value=1, max_value=31, required=False, label="Day of the month (monthly)")
-    form_token = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    monthly_anchor = forms.IntegerField(
+        min_value=1,
+        max_value=31,
+        required=False,
+        label="Day of the month (monthly)",
+        error_messages=_refusal("monthly_anchor"),
+    )
+    form_token = forms.CharField(max_length=64, widget=forms.HiddenInput, error_messages=_refusal("form_token"))
 
 
-SCHEDULE_FORM = "sell_payout_schedule"
-SCHEDULE_KEPT = ("interval", "weekly_anchor", "monthly_anchor")
+SCHEDULE_SHOWN = ("interval", "weekly_anchor", "monthly_anchor")  # the boxes a refusal can point at
 
 
 class StatementForm(forms.Form):
@@ -107,7 +122,19 @@ def _chart_context(account: str) -> list[dict[str, object]]:
 @login_required
 @require_GET
 def sell_money(request: HttpRequest) -> HttpResponse:
-    seller = _seller(request)
+    return _money_page(request, _seller(request))
+
+
+def _money_page(
+    request: HttpRequest,
+    seller: Seller,
+    *,
+    schedule_form: ScheduleForm | None = None,
+    statement_form: StatementForm | None = None,
+) -> HttpResponse:
+    """The money page; with a refused schedule or statement form, that form as it was sent, its error
+    beside the wrong box and the cursor in it (a 422): the seller sees which box of which form the
+    sentence means, where a redirect put it at the top of the page."""
     account = str(seller.stripe_account_id)
     schedule = selectors.seller_payout_schedule(account=account)
     banner = selectors.payout_failure_banner(account=account)
@@ -116,20 +143,24 @@ def sell_money(request: HttpRequest) -> HttpResponse:
     )
     earnings = [(order, selectors.order_net(order)) for order in orders.object_list]
     today = datetime.now(tz=UTC).date()
-    initial = {
-        "interval": schedule.interval if schedule else "daily",
-        "weekly_anchor": (schedule.weekly_anchor if schedule else None) or "monday",
-        "monthly_anchor": (schedule.monthly_anchor if schedule else None) or 1,
-        "form_token": uuid.uuid4().hex,
-    }
-    # A refused schedule comes back as it was sent, not as the one Stripe still has.
-    kept = kept_input.take(request, SCHEDULE_FORM)
-    if kept:
-        initial.update({name: kept[name] for name in SCHEDULE_KEPT if name in kept})
+    if schedule_form is None:
+        schedule_form = ScheduleForm(
+            initial={
+                "interval": schedule.interval if schedule else "daily",
+                "weekly_anchor": (schedule.weekly_anchor if schedule else None) or "monday",
+                "monthly_anchor": (schedule.monthly_anchor if schedule else None) or 1,
+                "form_token": uuid.uuid4().hex,
+            }
+        )
+    if statement_form is None:
+        statement_form = StatementForm(initial={"start": today - timedelta(days=30), "end": today})
+    for form in (schedule_form, statement_form):
+        focus_first_error(form)
     balance = selectors.seller_balance(account=account)
     # Pay out now, for what Stripe has available: a currency at 0 was offered and every press refused.
     # A balance Stripe could not give now keeps the form (what it holds is not known).
     payable = balance.available if balance.stale else [part for part in balance.available if part.amount > 0]
+    refused = schedule_form.is_bound or statement_form.is_bound  # only a refused form comes back bound
     return render(
         request,
         "sell/money.html",
@@ -139,17 +170,18 @@ def sell_money(request: HttpRequest) -> HttpResponse:
             "payable": payable,
             "schedule": schedule,
             "schedule_sentence": selectors.schedule_sentence(schedule),
-            "schedule_form": ScheduleForm(initial=initial),
+            "schedule_form": schedule_form,
             "payout_token": uuid.uuid4().hex,  # the Pay out now form's (see `services.seller_payout_request`)
             "banner": banner,
             "payouts": list(selectors.payouts_for_account(account=account)[:5]),
             "earnings": earnings,
             "orders_page": orders,
             "charts": _chart_context(account),
-            "statement_form": StatementForm(initial={"start": today - timedelta(days=30), "end": today}),
+            "statement_form": statement_form,
             "debts": seller_debts_outstanding(seller=seller),
             "revenue": recurring_revenue_of_seller(seller=seller),
         },
+        status=422 if refused else 200,
     )
 
 
@@ -159,10 +191,7 @@ def sell_payout_schedule(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     form = ScheduleForm(request.POST)
     if not form.is_valid():
-        kept_input.keep(request, SCHEDULE_FORM, SCHEDULE_KEPT)
-        wrong = next(name for name in ScheduleForm.base_fields if name in form.errors)
-        messages.error(request, services.SCHEDULE_REFUSALS[wrong])
-        return redirect("sell_money")
+        return _money_page(request, seller, schedule_form=form)
     data = form.cleaned_data
     try:
         schedule = services.seller_payout_schedule_set(
@@ -174,9 +203,10 @@ def sell_payout_schedule(request: HttpRequest) -> HttpResponse:
             form_token=data["form_token"],
         )
     except DomainError as exc:
-        kept_input.keep(request, SCHEDULE_FORM, SCHEDULE_KEPT)
-        messages.error(request, exc.message)
-        return redirect("sell_money")
+        # The box the service refused, by its sentence; Stripe's refusal is the form's own error.
+        wrong = next((name for name, said in services.SCHEDULE_REFUSALS.items() if said == exc.message), None)
+        form.add_error(wrong if wrong in SCHEDULE_SHOWN else None, exc.message)
+        return _money_page(request, seller, schedule_form=form)
     messages.success(request, "Payout schedule saved. " + selectors.schedule_sentence(schedule))
     return redirect("sell_money")
 
@@ -238,9 +268,7 @@ def sell_statement(request: HttpRequest) -> HttpResponseBase:
     seller = _seller(request)
     form = StatementForm(request.GET)
     if not form.is_valid():
-        errors = " ".join(str(e) for errs in form.errors.values() for e in errs)
-        messages.error(request, f"The statement's dates are not valid: {errors}")
-        return redirect("sell_money")
+        return _money_page(request, seller, statement_form=form)
     start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=UTC)
     end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=UTC)
     lines = selectors.statement(account=str(seller.stripe_account_id), start=start, end=end)

@@ -114,3 +114,39 @@ def test_a_refused_fee_rule_comes_back_with_the_cursor_in_the_first_wrong_box(
     seller = page.get_by_label("Seller id")
     expect(seller).to_be_focused()
     expect(seller).to_have_accessible_description("No seller with this id.")
+
+
+def test_a_refused_payout_schedule_or_statement_comes_back_with_the_cursor_in_the_wrong_box(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
+) -> None:
+    """Both forms used to redirect to the money page with the sentence at its top, the cursor nowhere:
+    the seller had to find which box of which form it meant."""
+    phone = _on_a_phone_with_axe(page, axe_js)
+    seller = active_seller(sandbox, currency="jpy")
+    log_in(page, live_server.url, seller.user.email)
+    page.goto(f"{live_server.url}/sell/money/")
+    page.get_by_label("How often Stripe pays you out").select_option("monthly")
+    page.get_by_label("Day of the month (monthly)").fill("")  # the browser lets it through, we do not
+    page.get_by_role("button", name="Save schedule").click()
+
+    day = page.get_by_label("Day of the month (monthly)")
+    expect(day).to_be_focused()
+    expect(day).to_have_attribute("aria-invalid", "true")
+    expect(day).to_have_accessible_description("Choose a day of the month between 1 and 31.")
+    expect(page.get_by_label("How often Stripe pays you out")).to_have_value("monthly")  # as sent
+    _fits_and_passes_axe(phone)
+
+    day.fill("15")
+    page.get_by_role("button", name="Save schedule").click()
+    expect(page.get_by_test_id("schedule")).to_contain_text("15")
+    expect(page.get_by_label("Day of the month (monthly)")).not_to_be_focused()
+
+    page.get_by_label("From").fill("2026-02-01")
+    page.get_by_label("To (included)").fill("2026-01-01")
+    page.get_by_role("button", name="Download CSV").click()
+    end = page.get_by_label("To (included)")
+    expect(end).to_be_focused()
+    expect(end).to_have_attribute("aria-invalid", "true")
+    expect(end).to_have_accessible_description("The end date must be on or after the start date.")
+    expect(page.get_by_label("From")).to_have_value("2026-02-01")
+    _fits_and_passes_axe(phone)
