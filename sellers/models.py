@@ -11,12 +11,28 @@ keeps it impossible to contradict the columns it is computed from.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+
+# Drawn as nothing though not format characters: the combining grapheme joiner, Khmer's inherent
+# vowels, Mongolian's variation selectors, the variation selectors; and letters or symbols drawn as a
+# blank (the Hangul fillers, which NFKC leaves as U+1160 or U+115F, and the Braille blank).
+_DRAWN_AS_NOTHING = re.compile("[\u034f\u17b4\u17b5\u180b-\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_DRAWN_AS_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _read_as(c: str) -> str:
+    if c in _DRAWN_AS_BLANK:
+        return " "
+    if unicodedata.category(c) == "Cf" or _DRAWN_AS_NOTHING.match(c):
+        return ""
+    return c
+
 
 SHOP_NAME_TAKEN = "Another shop already has this name. Choose one of your own, so buyers can tell the two shops apart."
 
@@ -25,10 +41,11 @@ def shop_name_key(shop_name: str) -> str:
     """The name as people read it, for telling whether two shops would look the same to a buyer.
 
     Compatibility forms are folded (NFKC: full-width "\uff32osen" is "Rosen", the ligature "\ufb01"
-    is "fi"), then case (`casefold`: "STRASSE" is "stra\u00dfe"), format characters are dropped (a
-    zero-width space or a direction mark shows nothing) and spaces count once, none around the name."""
+    is "fi"), then case (`casefold`: "STRASSE" is "stra\u00dfe"), characters drawn as nothing are dropped
+    (a zero-width space, a direction mark, a variation selector), those drawn as a blank are spaces,
+    and spaces count once, none around the name."""
     folded = unicodedata.normalize("NFKC", shop_name)
-    folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    folded = "".join(_read_as(c) for c in folded)
     folded = unicodedata.normalize("NFKC", folded.casefold())
     return " ".join(folded.split())
 

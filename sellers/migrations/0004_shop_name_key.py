@@ -3,15 +3,30 @@ a unique index on it. Shops that already share a name keep it: the oldest holds 
 are left with none (nulls do not collide), so no new shop can take the name and the existing ones
 can still be saved."""
 
+import re
 import unicodedata
 
 from django.db import migrations, models
+
+# Drawn as nothing though not format characters: the combining grapheme joiner, Khmer's inherent
+# vowels, Mongolian's variation selectors, the variation selectors; and letters or symbols drawn as a
+# blank (the Hangul fillers, which NFKC leaves as U+1160 or U+115F, and the Braille blank).
+_DRAWN_AS_NOTHING = re.compile("[\u034f\u17b4\u17b5\u180b-\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_DRAWN_AS_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _read_as(c):  # type: ignore[no-untyped-def]
+    if c in _DRAWN_AS_BLANK:
+        return " "
+    if unicodedata.category(c) == "Cf" or _DRAWN_AS_NOTHING.match(c):
+        return ""
+    return c
 
 
 def _key(shop_name):  # type: ignore[no-untyped-def]
     """`sellers.models.shop_name_key` as it was when this migration was written."""
     folded = unicodedata.normalize("NFKC", shop_name)
-    folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
+    folded = "".join(_read_as(c) for c in folded)
     folded = unicodedata.normalize("NFKC", folded.casefold())
     return " ".join(folded.split())
 

@@ -35,6 +35,8 @@ SAME_NAME = [
     "\uff32\uff4f\uff53\uff45\uff4e Straße Ceramics",  # full-width letters
     "Rosen Stra\u200bße Cera\u200dmics",  # zero-width space and joiner
     "\u200eRosen Straße Ceramics\u200f",  # direction marks
+    "Ro\u034fsen Straße\ufe0f Ceramics",  # a combining grapheme joiner, a variation selector: nothing drawn
+    "Rosen\u3164Straße\u2800Ceramics",  # a Hangul filler and the Braille blank: drawn as spaces
 ]
 
 
