@@ -182,21 +182,32 @@ def listing_unpublish(*, listing: Listing) -> Listing:
 
 
 def listing_image_add(*, listing: Listing, upload: UploadedFile, alt_text: str = "") -> ListingImage:
-    """Store an uploaded image as we re-encoded it (`images.clean_image_upload`), never the upload's bytes."""
-    count = listing.images.count()
-    if count >= MAX_IMAGES_PER_LISTING:
-        raise InvalidInput(f"A listing can have at most {MAX_IMAGES_PER_LISTING} images.", code="too_many_images")
+    """Store an uploaded image as we re-encoded it (`images.clean_image_upload`), never the upload's bytes.
+
+    The cap is a count of rows, so it is counted again under the listing's row lock, held until the
+    new row is committed: two uploads at once would otherwise both count 7 and both insert. The first
+    count, without the lock, only spares decoding an image that cannot be added; the decoding (a large
+    photo takes a while) is done before the lock is taken."""
+    too_many = InvalidInput(f"A listing can have at most {MAX_IMAGES_PER_LISTING} images.", code="too_many_images")
+    if listing.images.count() >= MAX_IMAGES_PER_LISTING:
+        raise too_many
     clean = clean_image_upload(upload)
-    image = ListingImage(
-        listing=listing,
-        content_type=clean.content_type,
-        size=len(clean.content),
-        alt_text=(alt_text or listing.title)[:200],
-        position=count,
-    )
-    image.image.save("upload", ContentFile(clean.content), save=False)
-    image.save()
-    return image
+    with transaction.atomic():
+        if not Listing.objects.select_for_update().filter(pk=listing.pk).exists():
+            raise NotFound("This listing no longer exists.", code="listing_not_found")
+        count = listing.images.count()
+        if count >= MAX_IMAGES_PER_LISTING:
+            raise too_many
+        image = ListingImage(
+            listing=listing,
+            content_type=clean.content_type,
+            size=len(clean.content),
+            alt_text=(alt_text or listing.title)[:200],
+            position=count,
+        )
+        image.image.save("upload", ContentFile(clean.content), save=False)
+        image.save()
+        return image
 
 
 def listing_image_remove(*, image: ListingImage) -> None:

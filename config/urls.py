@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponsePermanentRedirect
@@ -14,6 +15,11 @@ def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
     """Browsers ask for /favicon.ico whatever the page says (the API docs, files, error pages)."""
     return HttpResponsePermanentRedirect(static("favicon.svg"))
 
+
+# Django's admin has its own login form, which takes the password alone and so signed an admin with
+# an authenticator app in without its code (for the console too). It sends to the site's login
+# instead, which asks for the code; a signed-in user who is not staff gets a 403 there.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     # The webhook endpoints first: they take the most requests, and each pattern before them is tried.

@@ -79,6 +79,9 @@ def sell_start(request: HttpRequest) -> HttpResponse:
         refresh_url, return_url = onboarding_urls(request, seller)
         link = services.seller_onboarding_link_create(seller=seller, refresh_url=refresh_url, return_url=return_url)
     except DomainError as exc:
+        if exc.code == "shop_name_taken":
+            form.add_error("shop_name", exc.message)
+            return render(request, "sell/start.html", {"form": form}, status=exc.status)
         messages.error(request, exc.message)
         if _own_seller(request) is not None:
             return redirect("sell_home")

@@ -144,7 +144,10 @@ class ApiMethodNotAllowedMiddleware:
 class PlatformAdminMfaMiddleware:
     """In production, a platform admin without an authenticator app cannot use the console: neither
     its pages (sent to set one up) nor its API, `/api/v1/console/` (a 403 saying so), which answered
-    with the password alone, so a stolen one could accept disputes and read revenue there."""
+    with the password alone, so a stolen one could accept disputes and read revenue there.
+
+    Django's admin asks the same of every staff user, in the platform admins' group or not: a
+    superuser outside it reached every table with the password alone."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -154,7 +157,7 @@ class PlatformAdminMfaMiddleware:
         if (
             settings.PLATFORM_ADMIN_REQUIRE_MFA
             and (page or request.path.startswith(CONSOLE_API_PREFIX))
-            and is_platform_admin(request.user)
+            and (is_platform_admin(request.user) or _staff_in_django_admin(request))
             and not _has_totp(request.user)
         ):
             if not page:
@@ -165,6 +168,18 @@ class PlatformAdminMfaMiddleware:
 
 
 MFA_REQUIRED = "Platform admins must set up an authenticator app before using the console."
+DJANGO_ADMIN_PREFIX = "/django-admin/"
+# Its login page (which sends to the site's) and logout stay reachable without the app.
+DJANGO_ADMIN_OPEN = ("/django-admin/login/", "/django-admin/logout/")
+
+
+def _staff_in_django_admin(request: HttpRequest) -> bool:
+    user = request.user
+    return (
+        request.path.startswith(DJANGO_ADMIN_PREFIX)
+        and not request.path.startswith(DJANGO_ADMIN_OPEN)
+        and bool(user.is_authenticated and user.is_staff and user.is_active)
+    )
 
 
 def _has_totp(user: Any) -> bool:

@@ -11,10 +11,43 @@ keeps it impossible to contradict the columns it is computed from.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+# Drawn as nothing though not format characters: the combining grapheme joiner, Khmer's inherent
+# vowels, Mongolian's variation selectors, the variation selectors; and letters or symbols drawn as a
+# blank (the Hangul fillers, which NFKC leaves as U+1160 or U+115F, and the Braille blank).
+_DRAWN_AS_NOTHING = re.compile("[\u034f\u17b4\u17b5\u180b-\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+_DRAWN_AS_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _read_as(c: str) -> str:
+    if c in _DRAWN_AS_BLANK:
+        return " "
+    if unicodedata.category(c) == "Cf" or _DRAWN_AS_NOTHING.match(c):
+        return ""
+    return c
+
+
+SHOP_NAME_TAKEN = "Another shop already has this name. Choose one of your own, so buyers can tell the two shops apart."
+
+
+def shop_name_key(shop_name: str) -> str:
+    """The name as people read it, for telling whether two shops would look the same to a buyer.
+
+    Compatibility forms are folded (NFKC: full-width "\uff32osen" is "Rosen", the ligature "\ufb01"
+    is "fi"), then case (`casefold`: "STRASSE" is "stra\u00dfe"), characters drawn as nothing are dropped
+    (a zero-width space, a direction mark, a variation selector), those drawn as a blank are spaces,
+    and spaces count once, none around the name."""
+    folded = unicodedata.normalize("NFKC", shop_name)
+    folded = "".join(_read_as(c) for c in folded)
+    folded = unicodedata.normalize("NFKC", folded.casefold())
+    return " ".join(folded.split())
 
 
 class SellerStatus(models.TextChoices):
@@ -62,6 +95,13 @@ STRIPE_MIRROR_FIELDS = (
 class Seller(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="seller")
     shop_name = models.CharField(max_length=120)
+    shop_name_key = models.TextField(  # noqa: DJ001 - null, not "": the shops left without a key must not collide
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="`shop_name_key(shop_name)`, unique: no two shops read alike. Null only for shops that "
+        "shared a name with an older one before the check existed (migration 0004).",
+    )
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. US, JP")
     default_currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217, e.g. usd, jpy")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -103,12 +143,55 @@ class Seller(models.Model):
     )
 
     objects: ClassVar[SellerQuerySet] = SellerManager()  # type: ignore[assignment]
+    _saved_shop_name: str | None = None  # the name as last read or written (see `save`)
 
     class Meta:
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["status"], name="seller_status_idx")]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["shop_name_key"], name="seller_shop_name_key_unique")
+        ]
 
     def __str__(self) -> str:
         return self.shop_name
+
+    # The key is written when the shop is created or renamed, not on every save: a shop that shared
+    # its name with an older one before the check existed keeps a null key, and saving it for
+    # anything else (its status, a pause) must not collide with the older shop's key.
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        writes_name = update_fields is None or "shop_name" in update_fields
+        if writes_name and self._shop_name_changed():
+            self.shop_name_key = shop_name_key(self.shop_name)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "shop_name_key"}
+        super().save(*args, **kwargs)
+        if writes_name:
+            self._saved_shop_name = self.__dict__.get("shop_name")
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Seller:
+        seller = super().from_db(db, field_names, values)
+        seller._saved_shop_name = seller.__dict__.get("shop_name")
+        return seller
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        fields = kwargs.get("fields")
+        if fields is None or "shop_name" in fields:
+            self._saved_shop_name = self.__dict__.get("shop_name")
+
+    def _shop_name_changed(self) -> bool:
+        if "shop_name" not in self.__dict__:  # deferred: not loaded, so not changed
+            return False
+        return self._state.adding or self.shop_name != self._saved_shop_name
+
+    def clean(self) -> None:
+        """The admin's forms: a rename to another shop's name is a form error, not a database error."""
+        super().clean()
+        if self._shop_name_changed():
+            others = Seller.objects.filter(shop_name_key=shop_name_key(self.shop_name))
+            if others.exclude(pk=self.pk).exists():
+                raise ValidationError({"shop_name": SHOP_NAME_TAKEN})
 
     @property
     def currently_due(self) -> list[str]:

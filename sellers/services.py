@@ -18,7 +18,14 @@ from marketplace.gateway import accounts as stripe_accounts
 from marketplace.gateway.types import Account, AccountLink
 from marketplace.outbox.services import outbox_add
 from marketplace.text import on_one_line
-from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus
+from sellers.models import (
+    SHOP_NAME_TAKEN,
+    STRIPE_MIRROR_FIELDS,
+    Seller,
+    SellerModerationEntry,
+    SellerStatus,
+    shop_name_key,
+)
 from sellers.selectors import seller_can_sell
 from sellers.status import derive_status
 
@@ -72,10 +79,17 @@ def shop_name_visible(shop_name: str) -> bool:
     return any(unicodedata.category(c) not in INVISIBLE_CATEGORIES and c not in BLANK_CHARACTERS for c in shop_name)
 
 
+def shop_name_taken(*, shop_name: str, user: Any) -> bool:
+    """Does another user's shop read as this name (`sellers.models.shop_name_key`)?"""
+    return Seller.objects.filter(shop_name_key=shop_name_key(shop_name)).exclude(user=user).exists()
+
+
 def seller_create(*, user: Any, shop_name: str, country: str, default_currency: str) -> Seller:
     """Create the user's seller profile and its Express account; safe to call twice (double submit).
 
-    The profile is unique per user, so a second submit finds the first row; the Stripe account is
+    A name another shop already has, read as people read it, is refused (`shop_name_taken`; the
+    unique index on `shop_name_key` settles two shops named alike at once). The profile is unique
+    per user, so a second submit finds the first row; the Stripe account is
     created under a row lock with an idempotency key from the seller id, so both submits end with
     the one account.
     """
@@ -95,12 +109,17 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
             f"Payouts in {default_currency.upper()} are not available in {SUPPORTED_COUNTRIES[country][0]}.",
             code="currency_unsupported",
         )
+    if shop_name_taken(shop_name=shop_name, user=user):
+        raise InvalidInput(SHOP_NAME_TAKEN, code="shop_name_taken")
     try:
         seller, _ = Seller.objects.get_or_create(
             user=user, defaults={"shop_name": shop_name, "country": country, "default_currency": default_currency}
         )
-    except IntegrityError:  # the other submit inserted between our get and create
-        seller = Seller.objects.get(user=user)
+    except IntegrityError:  # the other submit inserted between our get and create, or another shop the name
+        found = Seller.objects.filter(user=user).first()
+        if found is None:
+            raise InvalidInput(SHOP_NAME_TAKEN, code="shop_name_taken") from None
+        seller = found
     return seller_stripe_account_ensure(seller=seller)
 
 

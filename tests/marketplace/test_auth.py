@@ -219,3 +219,44 @@ def test_allauth_pages_carry_their_own_scripts_in_our_layout(client: Client) -> 
     client.force_login(UserFactory())
     page = client.get(reverse("account_email")).content.decode()
     assert "account/js/account.js" in page and "allauth.account.forms.manageEmailForm" in page
+
+
+def _with_totp(user: Any) -> None:
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+
+
+@override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
+def test_the_django_admin_login_form_does_not_sign_in_past_the_authenticator_app(client: Client) -> None:
+    """Django's admin has its own login form, which asks for the password alone: an admin with an
+    authenticator app was signed in there without its code, for the console too. It sends to the
+    site's login, which asks for the code."""
+    admin = make_platform_admin(email="root@example.com")
+    _with_totp(admin)
+
+    response = client.post(reverse("admin:login"), {"username": "root@example.com", "password": PASSWORD})
+
+    assert "_auth_user_id" not in client.session
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login") + "?next=")
+    assert client.get(reverse("console_home")).status_code != 200
+    client.post(reverse("account_login"), {"login": "root@example.com", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session  # the password alone is not enough there
+    assert client.get(reverse("mfa_authenticate")).status_code == 200  # the code is asked
+
+
+@pytest.mark.parametrize("kind", ["superuser", "staff"])
+@override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
+def test_any_staff_user_needs_an_authenticator_app_for_the_django_admin(client: Client, kind: str) -> None:
+    """Not only the platform admins' group: a superuser (or staff with model permissions) outside it
+    used Django's admin, every table of the site, with the password alone."""
+    user = UserFactory(is_staff=True, is_superuser=kind == "superuser")
+    client.force_login(user)
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("mfa_activate_totp")
+    _with_totp(user)
+    assert client.get(reverse("admin:index")).status_code == 200

@@ -237,7 +237,7 @@ def test_property_the_transfers_and_the_platforms_fees_add_up_to_the_charge(
     buyer = UserFactory()
     items = []
     for i, (price, quantity, bps, fixed) in enumerate(carts):
-        shop = active_seller(sandbox, currency=currency, shop=f"Shop {i}")
+        shop = active_seller(sandbox, currency=currency, shop=f"Shop {i} of buyer {buyer.pk}")  # no two alike
         fee_rule_set(currency=currency, basis_points=bps, fixed_amount=fixed, seller=shop)
         items.append((listing_of(shop, price=price, stock=5), quantity))
     started = start_cart(buyer, currency, *items)

@@ -607,9 +607,10 @@ ADMIN_SITE_PAGES: dict[str, Row] = {
         GET=                              "login  login  login  login  login  200    200",
         POST=                             "login  login  login  login  login  200    200",
     ),
+    # Its own login form took the password alone (no authenticator code): it sends to the site's.
     "admin:login": Row(
-        GET=                              "200    200    200    200    200    302    302",
-        POST=same("200"),
+        GET=                              "login  403    403    403    403    302    302",
+        POST=                             "login  403    403    403    403    200    200",
     ),
     "admin:logout": Row(
         GET=                              "302    302    302    302    302    405    405",

@@ -74,7 +74,11 @@ def make_seller(account_id: str) -> Any:
     from tests.factories import UserFactory
 
     return Seller.objects.create(
-        user=UserFactory(), shop_name="Shop", country="US", default_currency="usd", stripe_account_id=account_id
+        user=UserFactory(),
+        shop_name=f"Shop {account_id}",
+        country="US",
+        default_currency="usd",
+        stripe_account_id=account_id,
     )
 
 
