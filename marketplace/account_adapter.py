@@ -1,23 +1,49 @@
-"""allauth's adapter: its emails (address confirmation, password reset) go through the outbox.
+"""allauth's adapter: its emails (address confirmation, password reset) go through the outbox, and
+their links point at `SITE_URL`.
 
 allauth sends them inside the request with the email backend; an SES hiccup was then a 500 on the
 sign-up or password-reset page and the email was gone. Queued, the page answers at once and a
 worker sends the email, retried until it goes (`marketplace.email.email_queue`).
+
+allauth builds the links and the site's name from the request's Host header. Behind a proxy that
+passes any Host through, or with a `*` in `DJANGO_ALLOWED_HOSTS`, a reset asked for someone else's
+address with `Host: evil.example` mailed them a link to that host, reset key included. The emails
+name the site as `SITE_URL` does, as the order emails do (`orders.emails`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.core import context as allauth_context
-from django.contrib.sites.shortcuts import get_current_site
+from django.conf import settings
 
 from marketplace.email import email_queue
+
+# The context's links of allauth's emails: confirmation, reset, and "an account already exists".
+LINKS = ("activate_url", "password_reset_url", "signup_url")
+
+
+@dataclass(frozen=True)
+class _Site:
+    """What allauth's templates read of `current_site`."""
+
+    domain: str
+    name: str
+
+
+def on_site(url: str) -> str:
+    """`url` with the scheme and host of `SITE_URL`: its path, query and fragment kept."""
+    site = urlsplit(settings.SITE_URL)
+    parts = urlsplit(url)
+    return str(urlunsplit((site.scheme, site.netloc, parts.path, parts.query, parts.fragment)))
 
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ships no type hints
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        request = allauth_context.request
-        ctx = {"request": request, "email": email, "current_site": get_current_site(request), **context}
+        host = urlsplit(settings.SITE_URL).netloc
+        ctx = {"email": email, **context, "current_site": _Site(domain=host, name=host)}
+        ctx.update({name: on_site(str(ctx[name])) for name in LINKS if ctx.get(name)})
         email_queue(self.render_mail(template_prefix, email, ctx))

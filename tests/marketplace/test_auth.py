@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -260,3 +261,26 @@ def test_any_staff_user_needs_an_authenticator_app_for_the_django_admin(client: 
     assert response["Location"] == reverse("mfa_activate_totp")
     _with_totp(user)
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["password_reset", "signup", "already_exists"])
+def test_account_emails_link_to_the_site_not_to_the_host_the_request_named(
+    client: Client, mailoutbox: list, django_capture_on_commit_callbacks: Any, settings: Any, kind: str
+) -> None:
+    """allauth builds its links from the request's Host header: with a host list wider than it should
+    be (a proxy passing any Host through, a `*` in DJANGO_ALLOWED_HOSTS), an attacker asking a reset for
+    someone else's address had the email link to the attacker's site, with the reset key in it."""
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.SITE_URL = "https://shop.example"
+    UserFactory(email="kim@example.com")
+    post: dict[str, str] = {"email": "kim@example.com"}
+    if kind != "password_reset":
+        email = "new@example.com" if kind == "signup" else "kim@example.com"
+        post = {"email": email, "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"}
+    url = reverse("account_reset_password" if kind == "password_reset" else "account_signup")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, post, HTTP_HOST="evil.example")
+    [sent] = mailoutbox
+    links = re.findall(r"https?://[^\s]+", sent.body)
+    assert links and all(link.startswith("https://shop.example/") for link in links), sent.body
+    assert "evil.example" not in sent.body + sent.subject
