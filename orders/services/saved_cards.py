@@ -282,6 +282,10 @@ def buy_now(*, buyer: Any, listing_id: int, payment_method: str, attempt: str, r
     except InvalidInput:
         _close_failed(order.pk, NOT_PAID)
         raise
+    # Kept so that settling it later (the sweeper, the buyer's Cancel) is one retrieve; an order
+    # without it is one whose create answer was lost, found by listing (`_intent_of`).
+    Order.objects.filter(pk=order.pk, payment_intent_id="").update(payment_intent_id=intent.id)
+    order.payment_intent_id = intent.id
     return _apply(order, intent)
 
 
@@ -371,6 +375,18 @@ def buy_now_cancel(*, order: Order) -> Order:
     return order
 
 
+def _intent_of(order: Order) -> PaymentIntent | None:
+    """The order's PaymentIntent at Stripe, or None when it was never made. Read by the id kept at
+    its create; when that answer was lost (a timeout after Stripe made it) the id is not kept, and
+    the customer's payments are listed to find it by our `order_id` metadata, so that a payment
+    waiting on the bank's check is still canceled before the order says nothing was charged."""
+    if order.payment_intent_id:
+        return gateway_checkout.payment_intent_retrieve(order.payment_intent_id)
+    customer = _customer_of(order.buyer)
+    intents = gateway_cards.payment_intents_of_customer(customer) if customer else []
+    return next((i for i in intents if i.metadata.get("order_id") == str(order.pk)), None)
+
+
 def _settle_abandoned(
     order: Order,
     *,
@@ -379,9 +395,7 @@ def _settle_abandoned(
 ) -> None:
     """Cancel the order's unfinished PaymentIntent at Stripe (`reason`: Stripe's cancellation_reason)
     and close the order as `closed_as`; one paid meanwhile makes the order paid instead."""
-    customer = _customer_of(order.buyer)
-    intents = gateway_cards.payment_intents_of_customer(customer) if customer else []
-    intent = next((i for i in intents if i.metadata.get("order_id") == str(order.pk)), None)
+    intent = _intent_of(order)
     if intent is None:  # never created at Stripe: nothing to cancel
         _close_failed(order.pk, NOT_PAID, status=closed_as[0])
         return

@@ -374,3 +374,60 @@ def test_a_slow_double_click_on_add_a_card_opens_stripes_page_not_an_error(
     clock["now"] = base + timedelta(seconds=61)
     later = add()
     assert later.startswith("http") and later != first
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_000), ("jpy", 2_000)])
+def test_the_sweeper_and_cancel_read_a_buy_nows_payment_by_its_id_not_by_listing(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, currency: str, price: int
+) -> None:
+    """Buy now keeps its PaymentIntent's id once Stripe answered: settling it later (the sweeper, the
+    buyer's Cancel) is one retrieve, not a list of every payment of the customer."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from marketplace.gateway import cards as gateway_cards
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=price, stock=3)
+    buyer = UserFactory()
+    left = _buy_now_at_the_bank_check(sandbox, buyer, mug, "a1" * 16)
+    finished = _buy_now_at_the_bank_check(sandbox, buyer, mug, "b2" * 16)
+    canceled = _buy_now_at_the_bank_check(sandbox, buyer, mug, "c3" * 16)
+    for started in (left, finished, canceled):
+        assert Order.objects.get(pk=started.order.pk).payment_intent_id == _intent_of(buyer, started.order)
+    fetch_no_redirect(str(finished.redirect_url), b"action=complete")
+
+    def no_listing(customer: str) -> list[Any]:
+        raise AssertionError("listed the customer's payments")
+
+    monkeypatch.setattr(gateway_cards, "payment_intents_of_customer", no_listing)
+    assert saved_cards.buy_now_cancel(order=Order.objects.get(pk=canceled.order.pk)).status == OrderStatus.CANCELED
+    later = timezone.now() + saved_cards.BUY_NOW_LIFETIME + timedelta(minutes=5)
+    assert saved_cards.buy_now_sweep_abandoned(now=later) == 2
+    assert Order.objects.get(pk=left.order.pk).status == OrderStatus.PAYMENT_FAILED
+    assert Order.objects.get(pk=finished.order.pk).status == OrderStatus.PAID
+    mug.refresh_from_db()
+    assert mug.stock == 2
+    assert_ledger_equals_stripe()
+
+
+def test_a_buy_now_whose_create_answer_was_lost_is_still_found_by_listing(sandbox: Any) -> None:
+    """The answer of the PaymentIntent's create never came back (a timeout after Stripe made it): no id
+    is kept, and the sweeper falls back to the customer's list, so the payment is canceled at Stripe
+    before the order says nothing was charged."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    started = _buy_now_at_the_bank_check(sandbox, buyer, mug, "d4" * 16)
+    intent = _intent_of(buyer, started.order)
+    Order.objects.filter(pk=started.order.pk).update(payment_intent_id="")
+
+    later = timezone.now() + saved_cards.BUY_NOW_LIFETIME + timedelta(minutes=5)
+    assert saved_cards.buy_now_sweep_abandoned(now=later) == 1
+    assert Order.objects.get(pk=started.order.pk).status == OrderStatus.PAYMENT_FAILED
+    assert client_for(sandbox).v1.payment_intents.retrieve(intent).status == "canceled"
