@@ -15,16 +15,25 @@ from marketplace.gateway.types import CheckoutSession, Customer, PaymentIntent, 
 
 
 def setup_session_create(
-    *, user_id: int, attempt: str, customer: str, success_url: str, cancel_url: str, expires_at: int
+    *,
+    user_id: int,
+    attempt: str,
+    customer: str,
+    currency: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
 ) -> CheckoutSession:
     """Stripe's hosted page that saves a card on the buyer's Customer (`mode=setup`, usage
     off-session so renewals and one-click payments can use it). `attempt` (a token of the form the
     buyer submitted) is part of the key: a double click gets the same page, a new visit a new one.
     So are the parameters: the same form sent again once `expires_at` has moved on gets a page of
-    its own, where the same key with other parameters is refused by Stripe."""
+    its own, where the same key with other parameters is refused by Stripe. `currency` is required
+    by Stripe in setup mode when `payment_method_types` is not given (this API version takes none)."""
     params: dict[str, Any] = {
         "mode": "setup",
         "customer": customer,
+        "currency": currency,
         "client_reference_id": f"user-{user_id}",
         "metadata": {"user_id": str(user_id)},
         "success_url": success_url,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -126,6 +127,7 @@ def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_
         user_id=user.pk,
         attempt=attempt,
         customer=customer,
+        currency=settings.CARD_SETUP_CURRENCY,
         success_url=success_url,
         cancel_url=cancel_url,
         expires_at=int(expires.timestamp()),

@@ -431,3 +431,22 @@ def test_a_buy_now_whose_create_answer_was_lost_is_still_found_by_listing(sandbo
     assert saved_cards.buy_now_sweep_abandoned(now=later) == 1
     assert Order.objects.get(pk=started.order.pk).status == OrderStatus.PAYMENT_FAILED
     assert client_for(sandbox).v1.payment_intents.retrieve(intent).status == "canceled"
+
+
+def test_the_page_that_saves_a_card_names_a_currency(sandbox: Any) -> None:
+    """Stripe requires `currency` on a `mode=setup` Checkout Session made without
+    `payment_method_types` (which this API version no longer takes): without it no buyer could
+    open the page that saves a card."""
+    import re
+
+    from django.test import override_settings
+
+    buyer = UserFactory()
+    with override_settings(CARD_SETUP_CURRENCY="jpy"):
+        url = saved_cards.saved_card_setup_start(
+            user=buyer, attempt="6" * 32, success_url="http://app/done?s={CHECKOUT_SESSION_ID}", cancel_url="http://a/"
+        )
+    found = re.search(r"cs_test_\w+", url)
+    assert found is not None
+    session = client_for(sandbox).v1.checkout.sessions.retrieve(found.group(0))
+    assert (session.mode, session.currency) == ("setup", "jpy")
