@@ -302,6 +302,22 @@ def buy_now_settle(*, order: Order, payment_intent: str) -> Order:
     return _apply(order, intent).order
 
 
+def buy_now_resume(*, order: Order) -> BuyNow:
+    """The buyer closed the bank's 3-D Secure page and comes back to the order: its PaymentIntent is
+    read again (by the id kept at its create); still waiting on the check, `redirect_url` is the
+    bank's page again, otherwise what Stripe says now is applied (paid, or closed with the reason)."""
+    if not order.is_buy_now:
+        raise NotFound("No such payment.")
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return BuyNow(order=order, redirect_url=None)
+    intent = _intent_of(order)
+    if intent is None:  # never created at Stripe: nothing to finish, and nothing was charged
+        _close_failed(order.pk, NOT_PAID)
+        order.refresh_from_db()
+        return BuyNow(order=order, redirect_url=None)
+    return _apply(order, intent)
+
+
 def _apply(order: Order, intent: PaymentIntent) -> BuyNow:
     if intent.status == "succeeded":
         return BuyNow(order=order_mark_paid_by_intent(intent=intent) or order, redirect_url=None)

@@ -450,3 +450,24 @@ def test_the_page_that_saves_a_card_names_a_currency(sandbox: Any) -> None:
     assert found is not None
     session = client_for(sandbox).v1.checkout.sessions.retrieve(found.group(0))
     assert (session.mode, session.currency) == ("setup", "jpy")
+
+
+def test_resuming_a_buy_now_whose_payment_was_never_made_closes_it(sandbox: Any) -> None:
+    """Continue on a Buy now whose PaymentIntent Stripe never made (the create never reached it):
+    there is no bank check to go back to and nothing was charged, so the order is closed and its
+    unit released; a Checkout order is not a Buy now."""
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    buyer_customer_ensure(user=buyer)
+    order = saved_cards._buy_now_order(buyer=buyer, listing_id=mug.pk, attempt="e5" * 16)
+    mug.refresh_from_db()
+    assert mug.stock == 0
+    resumed = saved_cards.buy_now_resume(order=order)
+    assert resumed.redirect_url is None
+    assert (resumed.order.status, resumed.order.status_message) == (OrderStatus.PAYMENT_FAILED, saved_cards.NOT_PAID)
+    mug.refresh_from_db()
+    assert mug.stock == 1
+    Order.objects.filter(pk=order.pk).update(cart_fingerprint="cart:x")
+    with pytest.raises(NotFound):
+        saved_cards.buy_now_resume(order=Order.objects.get(pk=order.pk))
