@@ -183,9 +183,18 @@ def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
 
 
 def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
+    """Detach the card. Stripe then clears the customer's default if it was this card: a buyer with
+    cards left gets the newest of them as the default (as the first card saved becomes it), so the
+    cards page names the card "Buy now" offers and renewals are not left without one."""
     customer, pm = _own_card(user, payment_method)
+    was_default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method == pm.id
     gateway_cards.payment_method_detach(payment_method=pm.id)
     buyer_cards_changed(customer=customer)
+    if was_default:
+        left = [c for c in gateway_cards.payment_methods_list(customer=customer) if c.card is not None]
+        if left:  # Stripe lists them newest first
+            gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=left[0].id)
+            buyer_cards_changed(customer=customer)
     card = _card(pm, None)
     assert card is not None
     return card

@@ -127,7 +127,7 @@ def test_the_buy_now_offer_is_remembered_and_forgotten_when_the_buyer_changes_ca
 
     # Removed elsewhere (the Dashboard): the remembered offer fails once, and is then forgotten.
     client_for(sandbox).v1.payment_methods.detach(offered.id)
-    assert cache.get(key) == (offered,)
+    assert [card.id for card in cache.get(key)] == [offered.id]  # now the default: the only card left
     with pytest.raises(NotFound):
         saved_cards.buy_now(buyer=buyer, listing_id=0, payment_method=offered.id, attempt="a", return_url=RETURN_URL)
     assert saved_cards.default_card_for(user=buyer) is None
@@ -471,3 +471,28 @@ def test_resuming_a_buy_now_whose_payment_was_never_made_closes_it(sandbox: Any)
     Order.objects.filter(pk=order.pk).update(cart_fingerprint="cart:x")
     with pytest.raises(NotFound):
         saved_cards.buy_now_resume(order=Order.objects.get(pk=order.pk))
+
+
+def test_removing_the_default_card_makes_the_newest_card_left_the_default(sandbox: Any) -> None:
+    """Stripe clears the customer's default when that card is detached. The buyer who still has cards
+    keeps a default (the newest one), so the cards page names the one "Buy now" offers and renewals
+    have a card to charge; removing another card leaves the default alone."""
+    buyer = UserFactory()
+    first = saved_card(sandbox, buyer, "pm_card_visa")
+    saved_cards.saved_card_make_default(user=buyer, payment_method=first)
+    older = saved_card(sandbox, buyer, "pm_card_mastercard")
+    newest = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
+
+    saved_cards.saved_card_remove(user=buyer, payment_method=older)
+    assert [(c.id, c.is_default) for c in saved_cards.saved_cards_for(user=buyer)][:1] == [(first, True)]
+
+    saved_cards.saved_card_remove(user=buyer, payment_method=first)
+    cards = saved_cards.saved_cards_for(user=buyer)
+    assert [(c.id, c.is_default) for c in cards] == [(newest, True)]
+    customer = client_for(sandbox).v1.customers.retrieve(buyer_customer_ensure(user=buyer))
+    assert customer.invoice_settings.default_payment_method == newest
+    assert saved_cards.default_card_for(user=buyer) == cards[0]
+
+    saved_cards.saved_card_remove(user=buyer, payment_method=newest)
+    assert saved_cards.saved_cards_for(user=buyer) == []
+    assert saved_cards.default_card_for(user=buyer) is None
