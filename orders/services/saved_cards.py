@@ -153,7 +153,9 @@ def saved_card_setup_finish(*, user: Any, session_id: str) -> SavedCard | None:
     buyer_cards_changed(customer=customer)
     current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     if current is None:
-        gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=seti.payment_method)
+        gateway_cards.customer_default_payment_method_set(
+            customer=customer, payment_method=seti.payment_method, replacing=None
+        )
         current = seti.payment_method
     return _card(gateway_cards.payment_method_retrieve(seti.payment_method), current)
 
@@ -175,7 +177,9 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
 
 def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
     customer, pm = _own_card(user, payment_method)
-    gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=pm.id)
+    current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+    if current != pm.id:
+        gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=pm.id, replacing=current)
     buyer_cards_changed(customer=customer)
     card = _card(pm, pm.id)
     assert card is not None
@@ -193,7 +197,9 @@ def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
     if was_default:
         left = [c for c in gateway_cards.payment_methods_list(customer=customer) if c.card is not None]
         if left:  # Stripe lists them newest first
-            gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=left[0].id)
+            gateway_cards.customer_default_payment_method_set(
+                customer=customer, payment_method=left[0].id, replacing=pm.id
+            )
             buyer_cards_changed(customer=customer)
     card = _card(pm, None)
     assert card is not None

@@ -496,3 +496,18 @@ def test_removing_the_default_card_makes_the_newest_card_left_the_default(sandbo
     saved_cards.saved_card_remove(user=buyer, payment_method=newest)
     assert saved_cards.saved_cards_for(user=buyer) == []
     assert saved_cards.default_card_for(user=buyer) is None
+
+
+def test_a_card_made_the_default_again_is_the_default(sandbox: Any) -> None:
+    """Visa, then Mastercard, then Visa again as the default, within Stripe's 24 hours of idempotency
+    keys: the third change had the first one's key (the customer and the card), so Stripe answered
+    with the first response and changed nothing, while the page said Visa was the default."""
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    customer = buyer_customer_ensure(user=buyer)
+    stripe = client_for(sandbox)
+    for card in (visa, mastercard, visa):
+        assert saved_cards.saved_card_make_default(user=buyer, payment_method=card).is_default
+        assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == card
+    assert [(c.id, c.is_default) for c in saved_cards.saved_cards_for(user=buyer)][:1] == [(visa, True)]
