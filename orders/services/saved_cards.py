@@ -29,7 +29,7 @@ from fees.policy import FeeLine, fee_for
 from marketplace.errors import CardDeclined, Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import PaymentError, PaymentIntent, PaymentMethod
+from marketplace.gateway.types import CheckoutSession, PaymentError, PaymentIntent, PaymentMethod
 from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus
 from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
@@ -147,6 +147,20 @@ def saved_card_setup_finish(*, user: Any, session_id: str) -> SavedCard | None:
         raise NotFound("No such card setup.") from None
     if session.mode != "setup" or session.customer != customer:
         raise NotFound("No such card setup.")
+    return _card_saved(customer, session)
+
+
+def saved_card_setup_completed(*, session_id: str) -> None:
+    """`checkout.session.completed` of a setup page of ours: what coming back to it does (a first
+    card becomes the default), for the buyer who closed the tab instead."""
+    session = gateway_cards.setup_session_retrieve(session_id)
+    if session.mode == "setup" and session.metadata.get("user_id") and isinstance(session.customer, str):
+        _card_saved(session.customer, session)
+
+
+def _card_saved(customer: str, session: CheckoutSession) -> SavedCard | None:
+    """The card a completed setup session saved on `customer`, made the default when there is none
+    (the key is the same from the return page and the event: one change)."""
     seti = session.setup_intent
     if isinstance(seti, str) or seti is None or seti.status != "succeeded" or not seti.payment_method:
         return None

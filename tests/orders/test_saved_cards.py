@@ -511,3 +511,28 @@ def test_a_card_made_the_default_again_is_the_default(sandbox: Any) -> None:
         assert saved_cards.saved_card_make_default(user=buyer, payment_method=card).is_default
         assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == card
     assert [(c.id, c.is_default) for c in saved_cards.saved_cards_for(user=buyer)][:1] == [(visa, True)]
+
+
+def test_a_first_card_saved_by_a_buyer_who_never_came_back_becomes_the_default(sandbox_webhooks: Any) -> None:
+    """The buyer saves a card on Stripe's page (3-D Secure there) and closes the tab instead of coming
+    back: `checkout.session.completed` of the setup session makes it the default as coming back would,
+    since it is their first card."""
+    import re
+
+    from marketplace.webhooks.models import WebhookEvent
+    from tests.sandbox.helpers import control
+
+    buyer = UserFactory()
+    url = saved_cards.saved_card_setup_start(
+        user=buyer, attempt="f6" * 16, success_url="http://app/done?s={CHECKOUT_SESSION_ID}", cancel_url="http://a/"
+    )
+    found = re.search(r"cs_test_\w+", url)
+    assert found is not None
+    control(sandbox_webhooks, f"checkout/sessions/{found.group(0)}/pay", card="4000002500003155")
+    control(sandbox_webhooks, f"checkout/sessions/{found.group(0)}/authenticate", outcome="complete")
+    assert sandbox_webhooks.wait_for_webhooks(30)
+    assert wait_until(
+        lambda: WebhookEvent.objects.filter(type="checkout.session.completed", status="processed").exists()
+    )
+    cards = saved_cards.saved_cards_for(user=buyer)
+    assert [(c.last4, c.is_default) for c in cards] == [("3155", True)]
