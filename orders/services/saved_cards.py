@@ -430,7 +430,9 @@ def _intent_of(order: Order) -> PaymentIntent | None:
     if order.payment_intent_id:
         return gateway_checkout.payment_intent_retrieve(order.payment_intent_id)
     customer = _customer_of(order.buyer)
-    intents = gateway_cards.payment_intents_of_customer(customer) if customer else []
+    # made right after the order, in the same request; a margin for Stripe's clock against ours
+    since = int((order.created_at - timedelta(minutes=10)).timestamp())
+    intents = gateway_cards.payment_intents_of_customer(customer, created_since=since) if customer else []
     return next((i for i in intents if i.metadata.get("order_id") == str(order.pk)), None)
 
 

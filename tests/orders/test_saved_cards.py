@@ -536,3 +536,28 @@ def test_a_first_card_saved_by_a_buyer_who_never_came_back_becomes_the_default(s
     )
     cards = saved_cards.saved_cards_for(user=buyer)
     assert [(c.last4, c.is_default) for c in cards] == [("3155", True)]
+
+
+def test_a_lost_buy_now_payment_is_found_behind_a_hundred_newer_payments_of_the_buyer(sandbox: Any) -> None:
+    """The fallback for a Buy now whose create answer was lost lists the customer's payments: one
+    page of 100 missed it once the buyer had made 100 newer ones, and the order was closed as never
+    charged while its payment still waited on the bank's check. It reads on, back to the order's time."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    seller = active_seller(sandbox)
+    mug = listing_of(seller, price=2_000, stock=1)
+    buyer = UserFactory()
+    started = _buy_now_at_the_bank_check(sandbox, buyer, mug, "a7" * 16)
+    intent = _intent_of(buyer, started.order)
+    Order.objects.filter(pk=started.order.pk).update(payment_intent_id="")
+    stripe = client_for(sandbox)
+    customer = buyer_customer_ensure(user=buyer)
+    for _ in range(100):
+        stripe.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "customer": customer})
+
+    later = timezone.now() + saved_cards.BUY_NOW_LIFETIME + timedelta(minutes=5)
+    assert saved_cards.buy_now_sweep_abandoned(now=later) == 1
+    assert Order.objects.get(pk=started.order.pk).status == OrderStatus.PAYMENT_FAILED
+    assert stripe.v1.payment_intents.retrieve(intent).status == "canceled"
