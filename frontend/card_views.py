@@ -146,6 +146,24 @@ def buy_now_return(request: HttpRequest) -> HttpResponse:
     return _after(request, order)
 
 
+@login_required
+@require_POST
+def buy_now_resume(request: HttpRequest, order_id: int) -> HttpResponse:
+    """The "Continue to your bank's check" button of a Buy now's order page (the buyer closed the 3-D Secure
+    page): 303 to that page again while Stripe still waits on it, else the order as Stripe settled it."""
+    try:
+        order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
+        resumed = saved_cards.buy_now_resume(order=order)
+    except NotFound:
+        raise Http404("No such order.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("order_detail", order_id=order_id)
+    if resumed.redirect_url:
+        return HttpResponseRedirect(resumed.redirect_url, status=303)
+    return _after(request, resumed.order)
+
+
 def _after(request: HttpRequest, order: Order) -> HttpResponse:
     if order.is_paid:
         messages.success(request, "Thank you! Your payment went through.")
@@ -159,6 +177,7 @@ def _after(request: HttpRequest, order: Order) -> HttpResponse:
 urlpatterns = [
     path("listing/<int:listing_id>/buy-now/", buy_now, name="buy_now"),
     path("buy-now/return/", buy_now_return, name="buy_now_return"),
+    path("orders/<int:order_id>/buy-now/continue/", buy_now_resume, name="buy_now_resume"),
     path("account/cards/", cards, name="saved_cards"),
     path("account/cards/add/", card_add, name="saved_card_add"),
     path("account/cards/added/", card_added, name="saved_card_added"),

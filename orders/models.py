@@ -138,6 +138,12 @@ class Order(models.Model):
         default="",
         help_text="A group order's transfer of its seller's share (a destination charge's is Stripe's own).",
     )
+    payment_intent_id = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="A Buy now's PaymentIntent, kept once Stripe answered its create (read back by id, not listed).",
+    )
     payment = models.ForeignKey(
         "payments.Payment",
         null=True,

@@ -21,8 +21,12 @@ from orders.services import saved_cards
 
 @webhook_handler("checkout.session.completed", "checkout.session.async_payment_succeeded")
 def session_paid(event: WebhookEvent) -> None:
-    """Paid now (card) or later (a delayed method succeeded): re-read, then the one paid path."""
+    """Paid now (card) or later (a delayed method succeeded): re-read, then the one paid path. A
+    completed setup page (a card saved) does what the buyer's coming back to it does."""
     obj = event.stripe_object(CheckoutSession)
+    if obj.mode == "setup":
+        saved_cards.saved_card_setup_completed(session_id=obj.id)
+        return
     if not services.order_ids_of(obj) or obj.payment_status != "paid":
         return  # not ours, or an async payment still processing: its own event will follow
     services.order_mark_paid(session=gateway_checkout.checkout_session_retrieve(obj.id))

@@ -313,6 +313,10 @@ STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # under gunicorn's 30 s worker timeout, so a hanging Stripe ends in a sentence, not a killed worker.
 STRIPE_CONNECT_TIMEOUT = env.float("STRIPE_CONNECT_TIMEOUT", default=2.0)
 STRIPE_READ_TIMEOUT = env.float("STRIPE_READ_TIMEOUT", default=5.0)
+# The currency of the page that saves a buyer's card (Checkout `mode=setup`): Stripe requires one there,
+# since this API version takes no `payment_method_types`, and shows the payment methods it supports. A
+# card saved under it pays in any currency.
+CARD_SETUP_CURRENCY = env.str("CARD_SETUP_CURRENCY", default="usd").lower()
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

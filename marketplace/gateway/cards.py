@@ -15,16 +15,25 @@ from marketplace.gateway.types import CheckoutSession, Customer, PaymentIntent, 
 
 
 def setup_session_create(
-    *, user_id: int, attempt: str, customer: str, success_url: str, cancel_url: str, expires_at: int
+    *,
+    user_id: int,
+    attempt: str,
+    customer: str,
+    currency: str,
+    success_url: str,
+    cancel_url: str,
+    expires_at: int,
 ) -> CheckoutSession:
     """Stripe's hosted page that saves a card on the buyer's Customer (`mode=setup`, usage
     off-session so renewals and one-click payments can use it). `attempt` (a token of the form the
     buyer submitted) is part of the key: a double click gets the same page, a new visit a new one.
     So are the parameters: the same form sent again once `expires_at` has moved on gets a page of
-    its own, where the same key with other parameters is refused by Stripe."""
+    its own, where the same key with other parameters is refused by Stripe. `currency` is required
+    by Stripe in setup mode when `payment_method_types` is not given (this API version takes none)."""
     params: dict[str, Any] = {
         "mode": "setup",
         "customer": customer,
+        "currency": currency,
         "client_reference_id": f"user-{user_id}",
         "metadata": {"user_id": str(user_id)},
         "success_url": success_url,
@@ -63,10 +72,15 @@ def payment_method_retrieve(payment_method: str) -> PaymentMethod:
     return PaymentMethod.from_stripe(gateway.call(gateway.client().v1.payment_methods.retrieve, payment_method))
 
 
-def customer_default_payment_method_set(*, customer: str, payment_method: str) -> Customer:
-    """Make a saved card the one used by default (Stripe refuses a card of another customer)."""
+def customer_default_payment_method_set(*, customer: str, payment_method: str, replacing: str | None) -> Customer:
+    """Make a saved card the one used by default (Stripe refuses a card of another customer).
+
+    `replacing` (the default it takes over from, or None) is part of the key: a key of the customer
+    and card alone made the same card the default again within Stripe's 24 hours of keys (Visa,
+    Mastercard, Visa) a replay of the first change's answer, and Visa stayed behind. A double click
+    reads the same `replacing` and is still one change."""
     params: dict[str, Any] = {"invoice_settings": {"default_payment_method": payment_method}}
-    key = gateway.idempotency_key("customer-default-card", customer, params=params)
+    key = gateway.idempotency_key("customer-default-card", customer, replacing or "none", params=params)
     options = gateway.request_options(idempotency_key=key)
     return Customer.from_stripe(
         gateway.call(gateway.client().v1.customers.update, customer, params=params, options=options)
@@ -118,11 +132,16 @@ def payment_intent_confirm_saved_card(
     )
 
 
-def payment_intents_of_customer(customer: str) -> list[PaymentIntent]:
-    """The customer's PaymentIntents, newest first (one page of 100: the sweeper looks for recent
-    ones)."""
-    page = gateway.call(gateway.client().v1.payment_intents.list, params={"customer": customer, "limit": 100})
-    return [PaymentIntent.from_stripe(pi) for pi in page.data]
+def payment_intents_of_customer(customer: str, *, created_since: int | None = None) -> list[PaymentIntent]:
+    """The customer's PaymentIntents, newest first: every page of them, back to `created_since`
+    (Unix seconds) when given. One page of 100 missed the one looked for once the buyer had made
+    100 newer ones."""
+    params: dict[str, Any] = {"customer": customer, "limit": 100}
+    if created_since is not None:
+        params["created"] = {"gte": created_since}
+    with gateway.translate_errors():
+        page = gateway.client().v1.payment_intents.list(params)  # type: ignore[arg-type]
+        return [PaymentIntent.from_stripe(pi) for pi in page.auto_paging_iter()]
 
 
 def payment_intent_cancel(*, payment_intent_id: str, order_id: int, reason: str = "abandoned") -> PaymentIntent:

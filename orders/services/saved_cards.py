@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +29,7 @@ from fees.policy import FeeLine, fee_for
 from marketplace.errors import CardDeclined, Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
-from marketplace.gateway.types import PaymentError, PaymentIntent, PaymentMethod
+from marketplace.gateway.types import CheckoutSession, PaymentError, PaymentIntent, PaymentMethod
 from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus
 from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
@@ -126,6 +127,7 @@ def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_
         user_id=user.pk,
         attempt=attempt,
         customer=customer,
+        currency=settings.CARD_SETUP_CURRENCY,
         success_url=success_url,
         cancel_url=cancel_url,
         expires_at=int(expires.timestamp()),
@@ -145,13 +147,29 @@ def saved_card_setup_finish(*, user: Any, session_id: str) -> SavedCard | None:
         raise NotFound("No such card setup.") from None
     if session.mode != "setup" or session.customer != customer:
         raise NotFound("No such card setup.")
+    return _card_saved(customer, session)
+
+
+def saved_card_setup_completed(*, session_id: str) -> None:
+    """`checkout.session.completed` of a setup page of ours: what coming back to it does (a first
+    card becomes the default), for the buyer who closed the tab instead."""
+    session = gateway_cards.setup_session_retrieve(session_id)
+    if session.mode == "setup" and session.metadata.get("user_id") and isinstance(session.customer, str):
+        _card_saved(session.customer, session)
+
+
+def _card_saved(customer: str, session: CheckoutSession) -> SavedCard | None:
+    """The card a completed setup session saved on `customer`, made the default when there is none
+    (the key is the same from the return page and the event: one change)."""
     seti = session.setup_intent
     if isinstance(seti, str) or seti is None or seti.status != "succeeded" or not seti.payment_method:
         return None
     buyer_cards_changed(customer=customer)
     current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     if current is None:
-        gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=seti.payment_method)
+        gateway_cards.customer_default_payment_method_set(
+            customer=customer, payment_method=seti.payment_method, replacing=None
+        )
         current = seti.payment_method
     return _card(gateway_cards.payment_method_retrieve(seti.payment_method), current)
 
@@ -173,7 +191,9 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
 
 def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
     customer, pm = _own_card(user, payment_method)
-    gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=pm.id)
+    current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+    if current != pm.id:
+        gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=pm.id, replacing=current)
     buyer_cards_changed(customer=customer)
     card = _card(pm, pm.id)
     assert card is not None
@@ -181,9 +201,20 @@ def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
 
 
 def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
+    """Detach the card. Stripe then clears the customer's default if it was this card: a buyer with
+    cards left gets the newest of them as the default (as the first card saved becomes it), so the
+    cards page names the card "Buy now" offers and renewals are not left without one."""
     customer, pm = _own_card(user, payment_method)
+    was_default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method == pm.id
     gateway_cards.payment_method_detach(payment_method=pm.id)
     buyer_cards_changed(customer=customer)
+    if was_default:
+        left = [c for c in gateway_cards.payment_methods_list(customer=customer) if c.card is not None]
+        if left:  # Stripe lists them newest first
+            gateway_cards.customer_default_payment_method_set(
+                customer=customer, payment_method=left[0].id, replacing=pm.id
+            )
+            buyer_cards_changed(customer=customer)
     card = _card(pm, None)
     assert card is not None
     return card
@@ -282,6 +313,10 @@ def buy_now(*, buyer: Any, listing_id: int, payment_method: str, attempt: str, r
     except InvalidInput:
         _close_failed(order.pk, NOT_PAID)
         raise
+    # Kept so that settling it later (the sweeper, the buyer's Cancel) is one retrieve; an order
+    # without it is one whose create answer was lost, found by listing (`_intent_of`).
+    Order.objects.filter(pk=order.pk, payment_intent_id="").update(payment_intent_id=intent.id)
+    order.payment_intent_id = intent.id
     return _apply(order, intent)
 
 
@@ -294,6 +329,22 @@ def buy_now_settle(*, order: Order, payment_intent: str) -> Order:
     if intent.metadata.get("order_id") != str(order.pk):
         raise NotFound("No such payment.")
     return _apply(order, intent).order
+
+
+def buy_now_resume(*, order: Order) -> BuyNow:
+    """The buyer closed the bank's 3-D Secure page and comes back to the order: its PaymentIntent is
+    read again (by the id kept at its create); still waiting on the check, `redirect_url` is the
+    bank's page again, otherwise what Stripe says now is applied (paid, or closed with the reason)."""
+    if not order.is_buy_now:
+        raise NotFound("No such payment.")
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        return BuyNow(order=order, redirect_url=None)
+    intent = _intent_of(order)
+    if intent is None:  # never created at Stripe: nothing to finish, and nothing was charged
+        _close_failed(order.pk, NOT_PAID)
+        order.refresh_from_db()
+        return BuyNow(order=order, redirect_url=None)
+    return _apply(order, intent)
 
 
 def _apply(order: Order, intent: PaymentIntent) -> BuyNow:
@@ -371,6 +422,20 @@ def buy_now_cancel(*, order: Order) -> Order:
     return order
 
 
+def _intent_of(order: Order) -> PaymentIntent | None:
+    """The order's PaymentIntent at Stripe, or None when it was never made. Read by the id kept at
+    its create; when that answer was lost (a timeout after Stripe made it) the id is not kept, and
+    the customer's payments are listed to find it by our `order_id` metadata, so that a payment
+    waiting on the bank's check is still canceled before the order says nothing was charged."""
+    if order.payment_intent_id:
+        return gateway_checkout.payment_intent_retrieve(order.payment_intent_id)
+    customer = _customer_of(order.buyer)
+    # made right after the order, in the same request; a margin for Stripe's clock against ours
+    since = int((order.created_at - timedelta(minutes=10)).timestamp())
+    intents = gateway_cards.payment_intents_of_customer(customer, created_since=since) if customer else []
+    return next((i for i in intents if i.metadata.get("order_id") == str(order.pk)), None)
+
+
 def _settle_abandoned(
     order: Order,
     *,
@@ -379,9 +444,7 @@ def _settle_abandoned(
 ) -> None:
     """Cancel the order's unfinished PaymentIntent at Stripe (`reason`: Stripe's cancellation_reason)
     and close the order as `closed_as`; one paid meanwhile makes the order paid instead."""
-    customer = _customer_of(order.buyer)
-    intents = gateway_cards.payment_intents_of_customer(customer) if customer else []
-    intent = next((i for i in intents if i.metadata.get("order_id") == str(order.pk)), None)
+    intent = _intent_of(order)
     if intent is None:  # never created at Stripe: nothing to cancel
         _close_failed(order.pk, NOT_PAID, status=closed_as[0])
         return

@@ -250,10 +250,15 @@ def _subscription_session_create(
 
 
 def _setup_session_create(ctx: Ctx, p: dict[str, Any]) -> Obj:
-    """``mode=setup``: a page that saves a card for later. Stripe makes its SetupIntent with the session."""
+    """``mode=setup``: a page that saves a card for later. Stripe makes its SetupIntent with the session.
+
+    ``currency`` is "Required in `setup` mode when `payment_method_types` is not set" (the API
+    reference), and this API version refuses ``payment_method_types``: so it is always required."""
     for key in ("line_items", "payment_intent_data", "submit_type"):
         if p.get(key):
             raise invalid(f"You can not pass `{key}` in `setup` mode.", param=key)
+    if not p.get("currency"):
+        raise StripeError(400, "Missing required param: currency.", code="parameter_missing", param="currency")
     _check_customer(ctx, p)
     expires_at = _expires_at(ctx, p)
     sid = p.get("setup_intent_data") or {}

@@ -344,7 +344,9 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     fetch_no_redirect(one_click.next_action.redirect_to_url.url, b"action=complete")
     keep(client.v1.payment_intents.retrieve(one_click.id))
     setup_session = keep(
-        client.v1.checkout.sessions.create(params={"mode": "setup", "customer": buyer.id, "success_url": "http://a/ok"})
+        client.v1.checkout.sessions.create(
+            params={"mode": "setup", "customer": buyer.id, "currency": "usd", "success_url": "http://a/ok"}
+        )
     )
     control(sb, f"checkout/sessions/{setup_session.id}/pay", card="4242424242424242")
     keep(client.v1.checkout.sessions.retrieve(setup_session.id))

@@ -189,6 +189,7 @@ POST_ONLY: dict[str, Address] = {
     "saved_card_default": _url("saved_card_default", "pm_1"),
     "saved_card_remove": _url("saved_card_remove", "pm_1"),
     "buy_now": _url("buy_now", 1),
+    "buy_now_resume": _url("buy_now_resume", 1),
     "subscribe": _url("subscribe", 1),
     "manage_billing": _url("manage_billing"),
     "sell_subscription_plan": _url("sell_subscription_plan", 1),

@@ -132,3 +132,52 @@ def test_buy_now_decline_says_why(live_server: Any, sandbox_webhooks: Any, page:
     expect(page.get_by_text("Your card was declined. Nothing was charged.")).to_be_visible()
     expect(page.get_by_role("heading", name="Speckled mug")).to_be_visible()
     expect(page.get_by_text("1 in stock")).to_be_visible()
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 2_800, "$28.00"), ("jpy", 2_800, "¥2,800")])
+def test_a_buy_now_left_at_the_bank_check_can_be_finished_from_its_order_page(
+    live_server: Any,
+    sandbox_webhooks: Any,
+    page: Page,
+    clean_cache: None,
+    axe_js: Any,
+    currency: str,
+    price: int,
+    shown: str,
+) -> None:
+    """The buyer closed the bank's 3-D Secure page and comes back later: the order's page (on a phone,
+    without serious axe-core violations) offers that check again, not only "Cancel this order", and
+    finishing it pays the order."""
+    from tests.e2e.test_refund_flow import PHONE, fits_a_phone_and_passes_axe
+
+    base = live_server.url
+    seller = active_seller(sandbox_webhooks, currency=currency, shop="Kiln and Co")
+    mug = listing_of(seller, price=price, stock=2, title="Speckled mug")
+    buyer = UserFactory()
+    page.set_viewport_size(PHONE)
+    page.context.add_init_script(path=axe_js)
+    log_in(page, base, buyer.email)
+    save_card(page, base, "4000002760003184", three_ds="Complete")
+    page.goto(f"{base}/listing/{mug.pk}/")
+    page.get_by_role("button", name="Buy now with Visa ending 3184").click()
+    expect(page.get_by_role("heading", name="3D Secure test page")).to_be_visible()
+    order = Order.objects.get(buyer=buyer)
+
+    page.goto(f"{base}/orders/")  # the buyer left the bank's page
+    page.get_by_role("link", name=f"Order {order.pk}").click()
+    expect(page.get_by_test_id("buy-now-pending")).to_be_visible()
+    fits_a_phone_and_passes_axe(page)
+    page.get_by_role("button", name="Continue to your bank's check").click()
+    expect(page.get_by_role("heading", name="3D Secure test page")).to_be_visible()
+    page.get_by_role("button", name="Complete").click()
+    expect(page.get_by_text("Thank you! Your payment went through.")).to_be_visible()
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+    expect(page.get_by_test_id("order-total")).to_have_text(shown)
+    fits_a_phone_and_passes_axe(page)
+    mug.refresh_from_db()
+    assert mug.stock == 1
+    assert sandbox_webhooks.wait_for_webhooks(10)
+    paid = Order.objects.get(pk=order.pk)
+    assert paid.status == OrderStatus.PAID and paid.payment is not None
+    assert paid.payment.transfers.get().amount == price
+    assert_ledger_equals_stripe()

@@ -117,7 +117,7 @@ def test_a_subscription_and_a_saved_card_are_saved_and_shown(tmp_path: Path, cur
         )
         assert control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")["status"] == "succeeded"
         setup = client.v1.checkout.sessions.create(
-            params={"mode": "setup", "customer": buyer.id, "success_url": "http://app/ok"}
+            params={"mode": "setup", "customer": buyer.id, "currency": "usd", "success_url": "http://app/ok"}
         )
         assert control(sb, f"checkout/sessions/{setup.id}/pay", card="4242424242424242")["status"] == "succeeded"
         status, _, page = fetch_no_redirect(f"{sb.url}/_sandbox/")

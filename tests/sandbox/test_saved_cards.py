@@ -227,3 +227,16 @@ def test_checkout_setup_mode_saves_a_card(client: stripe.StripeClient, sb: Sandb
                 ],
             }
         )
+
+
+def test_checkout_setup_mode_requires_a_currency(client: stripe.StripeClient) -> None:
+    """Stripe: `currency` is "Required in `setup` mode when `payment_method_types` is not set", and
+    this API version takes no `payment_method_types`."""
+    cus = client.v1.customers.create(params={"email": "c@example.com"})
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.checkout.sessions.create(params={"mode": "setup", "customer": cus.id, "success_url": "http://app/ok"})
+    assert (exc.value.code, exc.value.param) == ("parameter_missing", "currency")
+    session = client.v1.checkout.sessions.create(
+        params={"mode": "setup", "customer": cus.id, "currency": "JPY", "success_url": "http://app/ok"}
+    )
+    assert session.currency == "jpy"

@@ -220,6 +220,11 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    404    404",
         POST=                             "login  405    405    405    405    405    405",
     ),
+    "buy_now_resume": Row(  # the world's pending order was made by Checkout, not Buy now: not found for anyone
+        {"order_id": "pending_order"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    404    404    404    404",
+    ),
     # Subscriptions: "Subscribe" exists only for a listing sold by subscription (the world's is sold once);
     # the buyer's own list and Stripe's portal for their own Customer (none yet: a sentence, no row);
     # a Checkout session that is not a subscription of theirs is not found.
