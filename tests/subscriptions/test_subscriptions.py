@@ -5,6 +5,7 @@ ledger invariant, in USD and JPY."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.money import format_money
 from orders.services import saved_cards
 from orders.services.checkout import buyer_customer_ensure
-from payments.models import Payment
+from payments.models import Payment, Refund, RefundStatus
 from payouts.models import Payout
 from sellers.services import seller_pause, seller_unpause
 from subscriptions import selectors, services
@@ -345,3 +346,84 @@ def test_a_slow_double_click_on_subscribe_opens_one_checkout_page(
     first = press()
     clock["now"] = base + timedelta(seconds=3)
     assert press() == first
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_a_second_subscribe_page_closes_the_first_so_only_one_can_be_paid(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Two tabs minutes apart (two forms, two attempts) opened two Checkout pages for the same buyer
+    and listing, and both could be paid: two subscriptions, two charges every month. Opening the
+    second expires the first at Stripe."""
+    _, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+
+    def open_page(attempt: str) -> str:
+        start = services.subscription_checkout_start(
+            buyer=buyer, listing_id=listing.pk, attempt=attempt, success_url="http://app/ok", cancel_url="http://app/no"
+        )
+        return start.url.rstrip("/").rsplit("/", 1)[-1]
+
+    first = open_page("1" * 32)
+    advance(sandbox_webhooks, 120)  # the second tab, two minutes later
+    second = open_page("2" * 32)
+    assert first != second
+    client = client_for(sandbox_webhooks)
+    assert wait_until(lambda: client.v1.checkout.sessions.retrieve(first).status == "expired")
+    r = requests.post(
+        f"{sandbox_webhooks.url}/_sandbox/checkout/sessions/{first}/pay", json={"card": "4242424242424242"}, timeout=10
+    )
+    assert r.status_code == 400
+    assert pay(sandbox_webhooks, second)["status"] == "succeeded"
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.filter(buyer=buyer, status="active").count() == 1)
+    charges = client.v1.charges.list(params={"customer": buyer_customer_ensure(user=buyer)}).data
+    assert [c.amount for c in charges] == [price]
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_a_second_subscription_to_the_same_listing_is_canceled_and_refunded(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Two pages paid anyway (both opened before older pages were closed, or Stripe unreachable when
+    closing): the buyer had two subscriptions, each charged every month. The later one is canceled at
+    Stripe and its payment refunded in full, the seller's share and our fee taken back."""
+    from marketplace.gateway import subscriptions as gateway_subscriptions
+
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    customer = buyer_customer_ensure(user=buyer)
+
+    def page(attempt: str) -> str:
+        return gateway_subscriptions.subscription_checkout_create(
+            user_id=buyer.pk,
+            listing_id=listing.pk,
+            attempt=attempt,
+            customer=customer,
+            seller_account=seller.stripe_account_id,
+            product_name=listing.title,
+            unit_amount=price,
+            currency=currency,
+            interval="month",
+            application_fee_percent="10",
+            success_url="http://app/ok",
+            cancel_url="http://app/no",
+            expires_at=int(time.time()) + 3600,
+        ).id
+
+    first, second = page("3" * 32), page("4" * 32)
+    assert pay(sandbox_webhooks, first)["status"] == "succeeded"
+    assert pay(sandbox_webhooks, second)["status"] == "succeeded"
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.filter(buyer=buyer, status="canceled").count() == 1, 20)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    kept = Subscription.objects.get(buyer=buyer, status="active")
+    client = client_for(sandbox_webhooks)
+    assert wait_until(lambda: Refund.objects.filter(status=RefundStatus.SUCCEEDED, amount=price).count() == 1)
+    charges = client.v1.charges.list(params={"customer": customer}).data
+    assert sorted((c.amount, c.amount_refunded) for c in charges) == [(price, 0), (price, price)]
+    assert client.v1.subscriptions.retrieve(kept.stripe_subscription_id).status == "active"
+    assert wait_until(lambda: any(buyer.email in m.to and "already subscribe" in m.body for m in mail.outbox))
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert_ledger_equals_stripe()
