@@ -115,6 +115,9 @@ def sell_money(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     earnings = [(order, selectors.order_net(order)) for order in orders.object_list]
+    sub_payments = Paginator(
+        selectors.subscription_payments_with_earnings(seller_id=seller.pk), EARNINGS_PER_PAGE
+    ).get_page(request.GET.get("sub_page"))
     today = datetime.now(tz=UTC).date()
     initial = {
         "interval": schedule.interval if schedule else "daily",
@@ -145,6 +148,8 @@ def sell_money(request: HttpRequest) -> HttpResponse:
             "payouts": list(selectors.payouts_for_account(account=account)[:5]),
             "earnings": earnings,
             "orders_page": orders,
+            "sub_payments": list(sub_payments.object_list),
+            "sub_payments_page": sub_payments,
             "charts": _chart_context(account),
             "statement_form": StatementForm(initial={"start": today - timedelta(days=30), "end": today}),
             "debts": seller_debts_outstanding(seller=seller),

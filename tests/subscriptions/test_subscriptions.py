@@ -427,3 +427,47 @@ def test_a_second_subscription_to_the_same_listing_is_canceled_and_refunded(
     assert wait_until(lambda: any(buyer.email in m.to and "already subscribe" in m.body for m in mail.outbox))
     assert sandbox_webhooks.wait_for_webhooks(15)
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price", "refund"), [("usd", 2_999, 1_000), ("jpy", 3_333, 1_111)])
+def test_the_money_page_shows_what_each_subscription_payment_left_the_seller(
+    sandbox_webhooks: Any, currency: str, price: int, refund: int
+) -> None:
+    """The money page listed earnings per order only: a seller living on subscriptions saw an empty
+    table under a chart of its earnings, and nowhere our fee on each invoice or a refund of one.
+    Each paid invoice is a row (sale, our fee less what was given back, refunds taken back, net),
+    and the rows add up to the seller's balance at Stripe."""
+    from payments.services import refund_create, refund_submit
+    from tests.payments.helpers import stripe_balances
+
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_250)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, payment__isnull=False).count() == 2)
+    first = SubscriptionInvoice.objects.filter(subscription=sub).order_by("created_at").first()
+    assert first is not None and first.payment is not None
+    made = refund_create(payment=first.payment, amount=refund, origin="seller", reason="Broken box")
+    refund_submit(refund_id=made.pk)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Refund.objects.get(pk=made.pk).status == RefundStatus.SUCCEEDED)
+    fee = (price * 1_250 + 5_000) // 10_000
+    fee_back = (fee * refund + price // 2) // price  # in proportion (Stripe's rounding, as the sandbox)
+    page = signed_in(seller.user).get(reverse("sell_money")).content.decode()
+    rows = page.split('data-testid="sub-earnings-row">')[1:]
+    assert len(rows) == 2
+    newest, oldest = (row.split("</tr>", 1)[0] for row in rows)
+    assert "Coffee box" in newest and buyer.email in newest
+    money = lambda amount: format_money(amount, currency)  # noqa: E731
+    assert f'data-label="Sale">{money(price)}' in newest and f'data-label="Marketplace fee">{money(fee)}' in newest
+    assert f'data-testid="sub-net">{money(price - fee)}' in newest
+    assert f'data-label="Refunds">{money(refund)}' in oldest
+    assert f'data-label="Marketplace fee">{money(fee - fee_back)}' in oldest
+    net_oldest = price - (fee - fee_back) - refund
+    assert f'data-testid="sub-net">{money(net_oldest)}' in oldest
+    payouts = client_for(sandbox_webhooks).v1.payouts.list(options={"stripe_account": seller.stripe_account_id}).data
+    paid_out = sum(p.amount for p in payouts if p.status != "failed")
+    balance = stripe_balances(seller.stripe_account_id).get(currency, 0)
+    assert balance + paid_out == (price - fee) + net_oldest  # every row's net reached the seller
+    assert_ledger_equals_stripe()
