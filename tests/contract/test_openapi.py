@@ -67,6 +67,7 @@ SDK_CLASSES: dict[str, Any] = {
     "line_item": stripe.InvoiceLineItem,
     "invoice_payment": stripe.InvoicePayment,
     "billing_portal.session": stripe.billing_portal.Session,
+    "billing_portal.configuration": stripe.billing_portal.Configuration,
 }
 # Required in the 2024-04-10 spec, removed by a later API version up to the one we pin (the SDK has no such field,
 # checked below): each with the changelog entry that removed it.
@@ -409,6 +410,10 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep_list(client.v1.invoices.line_items.list(first_invoice.id))
     keep_list(client.v1.invoice_payments.list(params={"invoice": first_invoice.id}))
     portal = keep(client.v1.billing_portal.sessions.create(params={"customer": buyer.id, "return_url": "http://a/s"}))
+    # What the portal lets a buyer do (cancel at the period's end, change card, invoices; no plan change).
+    portal_config = keep(client.v1.billing_portal.configurations.retrieve(portal.configuration))
+    assert portal_config.features.subscription_cancel.mode == "at_period_end"
+    assert not portal_config.features.subscription_update.enabled
     fetch_no_redirect(portal.url, b"action=card&cardNumber=4000000000000341")
     ending = subscribed(2, "10").subscription
     keep(client.v1.subscriptions.update(ending, params={"cancel_at_period_end": True}))
