@@ -274,7 +274,8 @@ def subscription_duplicate_cancel(*, subscription_id: int) -> bool:
     sub = Subscription.objects.select_related("listing").get(pk=subscription_id)
     if not _earlier_live_twin(sub).exists():
         return False
-    _apply(gateway_subscriptions.subscription_cancel(sub.stripe_subscription_id))
+    if sub.status != SubscriptionStatus.CANCELED:  # a retry after the refunds failed finds it canceled
+        _apply(gateway_subscriptions.subscription_cancel(sub.stripe_subscription_id))
     for invoice_id in gateway_subscriptions.invoice_ids_of_subscription(sub.stripe_subscription_id):
         row = invoice_sync(stripe_invoice_id=invoice_id)
         if row is None or row.payment is None:

@@ -425,6 +425,9 @@ def test_a_second_subscription_to_the_same_listing_is_canceled_and_refunded(
     assert sorted((c.amount, c.amount_refunded) for c in charges) == [(price, 0), (price, price)]
     assert client.v1.subscriptions.retrieve(kept.stripe_subscription_id).status == "active"
     assert wait_until(lambda: any(buyer.email in m.to and "already subscribe" in m.body for m in mail.outbox))
+    canceled = Subscription.objects.get(buyer=buyer, status="canceled")
+    assert services.subscription_duplicate_cancel(subscription_id=canceled.pk)  # a retry of its follow-up ...
+    assert Refund.objects.filter(payment__subscription_invoices__subscription=canceled).count() == 1  # ... refunds once
     assert sandbox_webhooks.wait_for_webhooks(15)
     assert_ledger_equals_stripe()
 
