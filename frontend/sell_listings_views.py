@@ -24,6 +24,7 @@ from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell
+from subscriptions.selectors import subscribers_price_sentence
 
 # Which form field a service error belongs to, so the message appears next to it.
 LISTINGS_PER_PAGE = 50
@@ -165,7 +166,8 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
             listing.refresh_from_db()
             _attach_error(form, exc)
         else:
-            messages.success(request, "Your changes are saved.")
+            kept = subscribers_price_sentence(listing=listing)
+            messages.success(request, f"Your changes are saved. {kept}".strip())
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
     focus_first_error(form)

@@ -142,6 +142,9 @@ def _money_page(
         request.GET.get("page")
     )
     earnings = [(order, selectors.order_net(order)) for order in orders.object_list]
+    sub_payments = Paginator(
+        selectors.subscription_payments_with_earnings(seller_id=seller.pk), EARNINGS_PER_PAGE
+    ).get_page(request.GET.get("sub_page"))
     today = datetime.now(tz=UTC).date()
     if schedule_form is None:
         schedule_form = ScheduleForm(
@@ -176,6 +179,8 @@ def _money_page(
             "payouts": list(selectors.payouts_for_account(account=account)[:5]),
             "earnings": earnings,
             "orders_page": orders,
+            "sub_payments": list(sub_payments.object_list),
+            "sub_payments_page": sub_payments,
             "charts": _chart_context(account),
             "statement_form": statement_form,
             "debts": seller_debts_outstanding(seller=seller),

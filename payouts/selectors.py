@@ -314,6 +314,58 @@ def earnings_per_order(*, seller_id: int) -> QuerySet[Order]:
     )
 
 
+def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[SubscriptionInvoice]:
+    """The seller's paid subscription invoices, newest first, each annotated as an order is by
+    `orders_with_earnings`, so the money page lists every sale whose money reached the seller (a
+    subscription's invoice has no order): `fee_kept` (our application fee less what was given back),
+    `refunded` (its succeeded refunds taken back from the seller), `disputed` (what lost disputes
+    took from the seller or left it owing) and `net` (what the payment left in the seller's balance).
+    Each invoice is its own destination charge, so everything is read off its payment. One query per
+    page."""
+    account = OuterRef("subscription__seller__stripe_account_id")
+    fees = ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"), account=account).values("payment_id")
+    taken_back = (
+        Refund.objects.filter(payment_id=OuterRef("payment_id"), status=RefundStatus.SUCCEEDED, reverse_transfer=True)
+        .values("payment_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    reversed_for_disputes = (
+        TransferReversal.objects.filter(transfer__payment_id=OuterRef("payment_id"), transfer__destination=account)
+        .exclude(for_dispute="")
+        .values("transfer__payment_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    owed_for_disputes = (
+        SellerDebt.objects.filter(
+            dispute__payment_id=OuterRef("payment_id"), seller_id=OuterRef("subscription__seller_id")
+        )
+        .values("seller_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return (
+        SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment__isnull=False)
+        .select_related("subscription__buyer", "payment")
+        .annotate(
+            fee=Coalesce(
+                Subquery(fees.annotate(total=Sum("amount")).values("total"), output_field=IntegerField()), Value(0)
+            ),
+            fee_refunded=Coalesce(
+                Subquery(fees.annotate(total=Sum("amount_refunded")).values("total"), output_field=IntegerField()),
+                Value(0),
+            ),
+            refunded=Coalesce(Subquery(taken_back, output_field=IntegerField()), Value(0)),
+            disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
+            + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
+        )
+        .annotate(fee_kept=F("fee") - F("fee_refunded"))
+        .annotate(net=F("payment__amount") - F("fee_kept") - F("refunded") - F("disputed"))
+        .order_by("-created_at", "-id")
+    )
+
+
 def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     """`orders`, each annotated with what it left the seller, from its own rows (one payment may
     pay several shops' orders, so nothing is read off the payment): `refunded` (its succeeded

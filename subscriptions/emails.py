@@ -49,3 +49,8 @@ def send_ended_for_buyer(sub: Subscription) -> None:
         "listing_url": settings.SITE_URL.rstrip("/") + reverse("storefront_listing", args=[sub.listing_id]),
     }
     _send("subscription_ended_buyer", sub.buyer.email, context)
+
+
+def send_duplicate_for_buyer(sub: Subscription) -> None:
+    context = {"subscription": sub, "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions")}
+    _send("subscription_duplicate_buyer", sub.buyer.email, context)

@@ -44,3 +44,20 @@ def follow_seller_pause(seller_id: int, moderation_id: int) -> None:
 @follow_up("subscriptions.void_open_invoices")
 def void_open_invoices(subscription_id: int) -> None:
     services.subscription_open_invoices_void(subscription_id=subscription_id)
+
+
+@follow_up("subscriptions.checkouts_close_older")
+def checkouts_close_older(customer: str, listing_id: int, keep_id: str, keep_created: int) -> None:
+    services.subscription_checkouts_close_older(
+        customer=customer, listing_id=listing_id, keep_id=keep_id, keep_created=keep_created
+    )
+
+
+@follow_up("subscriptions.duplicate_cancel")
+def duplicate_cancel(subscription_id: int) -> None:
+    services.subscription_duplicate_cancel(subscription_id=subscription_id)
+
+
+@follow_up("subscriptions.email.duplicate_for_buyer")
+def duplicate_for_buyer_email(subscription_id: int) -> None:
+    emails.send_duplicate_for_buyer(_subscription(subscription_id))

@@ -8,13 +8,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.template.defaultfilters import pluralize
 
 from catalog.models import Listing
+from marketplace.money import format_money
 from sellers.models import Seller
 from subscriptions.models import (
     LIVE_STATUSES,
+    Interval,
     Subscription,
     SubscriptionInvoice,
+    SubscriptionPlan,
     SubscriptionStatus,
     monthly_amount,
 )
@@ -94,3 +98,28 @@ def subscribers_of_seller(*, seller: Seller) -> Subscribers:
 def listings_with_plans(*, seller: Seller) -> QuerySet[Listing]:
     """The seller's listings with how each is sold (`subscription_plan` or none), one query."""
     return Listing.objects.filter(seller=seller).select_related("subscription_plan").order_by("title", "id")
+
+
+def subscribers_price_sentence(*, listing: Listing) -> str:
+    """What the listing's live subscribers pay when it is not its price now, in words ("" when they
+    all pay it): Stripe goes on charging each subscription the price it was made with, so a seller
+    who changes the price must read that the subscribers keep theirs."""
+    rows = (
+        Subscription.objects.filter(listing=listing, status__in=LIVE_STATUSES)
+        .exclude(amount=listing.price, currency=listing.currency)
+        .values("amount", "currency", "interval")
+        .annotate(n=Count("pk"))
+        .order_by("currency", "amount", "interval")
+    )
+    labels = dict(Interval.choices)
+    parts = [
+        f"{row['n']} subscriber{pluralize(row['n'])} {'keeps' if row['n'] == 1 else 'keep'} paying "
+        f"{format_money(row['amount'], row['currency'])} {labels.get(row['interval'], row['interval']).lower()}"
+        for row in rows
+    ]
+    if not parts:
+        return ""
+    sentence = f"Its {', '.join(parts)} until they cancel"
+    if SubscriptionPlan.objects.filter(listing=listing).exists():
+        sentence += f"; new subscribers pay {format_money(listing.price, listing.currency)}"
+    return sentence + "."

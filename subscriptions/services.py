@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.cache import storefront_changed
@@ -37,7 +38,8 @@ from marketplace.gateway.types import Subscription as StripeSubscription
 from marketplace.outbox.services import outbox_add
 from orders.models import StripeCustomer
 from orders.services.checkout import buyer_customer_ensure
-from payments.services import payment_record_charge
+from payments.models import RefundOrigin
+from payments.services import payment_record_charge, payment_refundable, refund_create
 from sellers.models import Seller, SellerModerationEntry
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 from subscriptions.models import (
@@ -129,7 +131,36 @@ def subscription_checkout_start(
         cancel_url=cancel_url,
         expires_at=int(expires.timestamp()),
     )
+    with transaction.atomic():
+        outbox_add(
+            "subscriptions.checkouts_close_older",
+            customer,
+            listing.pk,
+            session.id,
+            session.created,
+            key=f"subscription-checkouts-close-older:{session.id}",
+        )
     return SubscribeStart(url=session.url or "")
+
+
+def subscription_checkouts_close_older(*, customer: str, listing_id: int, keep_id: str, keep_created: int) -> int:
+    """A newer Subscribe page (`keep_id`) was opened for this buyer and listing: expire at Stripe the
+    older ones still open, so that only one can be paid (two tabs would otherwise make two
+    subscriptions, each charged every period). "Older" is by (created, id), the same order for every
+    page, so two follow-ups running in any order leave exactly the newest open. A page paid or
+    expired meanwhile is skipped (Stripe refuses it). Returns how many were expired."""
+    closed = 0
+    for session in gateway_subscriptions.open_checkouts_of_customer(customer):
+        if session.mode != "subscription" or session.metadata.get("listing_id") != str(listing_id):
+            continue
+        if (session.created, session.id) >= (keep_created, keep_id):
+            continue
+        try:
+            gateway_subscriptions.checkout_expire(session.id)
+            closed += 1
+        except InvalidInput:
+            pass
+    return closed
 
 
 def subscription_checkout_finish(*, buyer: Any, session_id: str) -> Subscription | None:
@@ -194,6 +225,9 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
         "ended_for_nonpayment": ended_for_nonpayment,
     }
     with transaction.atomic():
+        # One buyer's subscriptions are mirrored one at a time, so two paid at once each see the other
+        # (`_earlier_live_twin`).
+        list(StripeCustomer.objects.select_for_update().filter(user_id=buyer_id).values_list("pk", flat=True))
         sub = Subscription.objects.select_for_update().filter(stripe_subscription_id=remote.id).first()
         if sub is None:
             try:
@@ -218,7 +252,48 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
             outbox_add("subscriptions.void_open_invoices", sub.pk, key=f"subscription-void-open-invoices:{sub.pk}")
         if sub.status in LIVE_STATUSES and not sub.collection_paused and listing.seller.paused_at is not None:
             _follow_current_pause(sub)
+        if sub.status in LIVE_STATUSES and _earlier_live_twin(sub).exists():
+            outbox_add("subscriptions.duplicate_cancel", sub.pk, key=f"subscription-duplicate-cancel:{sub.pk}")
         return sub
+
+
+def _earlier_live_twin(sub: Subscription) -> QuerySet[Subscription]:
+    """The buyer's live subscriptions to the same listing recorded before this one."""
+    return Subscription.objects.filter(
+        buyer_id=sub.buyer_id, listing_id=sub.listing_id, status__in=LIVE_STATUSES, pk__lt=sub.pk
+    )
+
+
+def subscription_duplicate_cancel(*, subscription_id: int) -> bool:
+    """A second live subscription of the same buyer to the same listing (two Checkout pages both paid:
+    one opened before older pages were closed, or Stripe unreachable when closing them). The buyer
+    meant one: the later one is canceled at Stripe and every payment it took refunded in full, the
+    seller's share and our fee taken back, so the ledger and Stripe end as if it never happened; the
+    buyer is told. Which one is later is by our row order, the same for every event, so exactly one
+    survives. Nothing is done if the earlier one has ended meanwhile. Returns whether it canceled."""
+    sub = Subscription.objects.select_related("listing").get(pk=subscription_id)
+    if not _earlier_live_twin(sub).exists():
+        return False
+    if sub.status != SubscriptionStatus.CANCELED:  # a retry after the refunds failed finds it canceled
+        _apply(gateway_subscriptions.subscription_cancel(sub.stripe_subscription_id))
+    for invoice_id in gateway_subscriptions.invoice_ids_of_subscription(sub.stripe_subscription_id):
+        row = invoice_sync(stripe_invoice_id=invoice_id)
+        if row is None or row.payment is None:
+            continue
+        left = payment_refundable(payment=row.payment)
+        if left > 0:
+            refund_create(
+                payment=row.payment,
+                amount=left,
+                origin=RefundOrigin.LATE_PAYMENT,
+                reason=f"A second subscription to {sub.title}: the buyer already subscribes.",
+                reverse_transfer=True,
+                refund_application_fee=True,
+                token=f"subscription-duplicate:{sub.pk}:{invoice_id}",
+            )
+    with transaction.atomic():
+        outbox_add("subscriptions.email.duplicate_for_buyer", sub.pk, key=f"subscription-duplicate-buyer:{sub.pk}")
+    return True
 
 
 def _follow_current_pause(sub: Subscription) -> None:

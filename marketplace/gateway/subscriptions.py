@@ -68,6 +68,27 @@ def subscription_checkout_create(
     )
 
 
+def open_checkouts_of_customer(customer: str) -> list[CheckoutSession]:
+    """The customer's Checkout Sessions still open (any mode), newest first: the pages on which the
+    buyer could still pay."""
+    params: dict[str, Any] = {"customer": customer, "status": "open", "limit": 100}
+    with gateway.translate_errors():
+        page = gateway.client().v1.checkout.sessions.list(params)  # type: ignore[arg-type]
+        return [CheckoutSession.from_stripe(session) for session in page.auto_paging_iter()]
+
+
+def checkout_expire(session_id: str) -> CheckoutSession:
+    """Close a subscription's Checkout page so nobody can pay it any more (a newer page for the same
+    buyer and listing replaced it). Stripe refuses a session that is not open (`InvalidInput`): it
+    was paid or expired meanwhile."""
+    options = gateway.request_options(
+        idempotency_key=gateway.idempotency_key("subscription-checkout-expire", session_id)
+    )
+    return CheckoutSession.from_stripe(
+        gateway.call(gateway.client().v1.checkout.sessions.expire, session_id, options=options)
+    )
+
+
 def checkout_session_retrieve(session_id: str) -> CheckoutSession:
     return CheckoutSession.from_stripe(gateway.call(gateway.client().v1.checkout.sessions.retrieve, session_id))
 
@@ -89,6 +110,23 @@ def subscription_collection_pause(*, subscription_id: str, paused: bool, moderat
     return Subscription.from_stripe(
         gateway.call(gateway.client().v1.subscriptions.update, subscription_id, params=params, options=options)
     )
+
+
+def subscription_cancel(subscription_id: str) -> Subscription:
+    """End a subscription now (a second one of the same buyer to the same listing). Stripe charges
+    nothing more; what it already took is refunded by the caller."""
+    options = gateway.request_options(idempotency_key=gateway.idempotency_key("subscription-cancel", subscription_id))
+    return Subscription.from_stripe(
+        gateway.call(gateway.client().v1.subscriptions.cancel, subscription_id, options=options)
+    )
+
+
+def invoice_ids_of_subscription(subscription_id: str) -> list[str]:
+    """Every invoice of a subscription, newest first; read each with `invoice_retrieve` for its payments."""
+    params: dict[str, Any] = {"subscription": subscription_id, "limit": 100}
+    with gateway.translate_errors():
+        page = gateway.client().v1.invoices.list(params)  # type: ignore[arg-type]
+        return [str(invoice.id) for invoice in page.auto_paging_iter()]
 
 
 def invoice_retrieve(invoice_id: str) -> Invoice:

@@ -803,7 +803,25 @@ def _default_configuration(core: Core, owner: str) -> str:
         "business_profile": {"headline": None, "privacy_policy_url": None, "terms_of_service_url": None},
         "created": now,
         "default_return_url": None,
-        "features": {},
+        # What the sandbox's portal page does (hosted_billing.py), in Stripe's terms: cancel at the
+        # period's end (Stripe's default mode), change the card, list invoices; no plan change and no
+        # customer details, which a configuration must enable with its products.
+        "features": {
+            "customer_update": {"allowed_updates": [], "enabled": False},
+            "invoice_history": {"enabled": True},
+            "payment_method_update": {"enabled": True},
+            "subscription_cancel": {
+                "cancellation_reason": {"enabled": False, "options": []},
+                "enabled": True,
+                "mode": "at_period_end",
+                "proration_behavior": "none",
+            },
+            "subscription_update": {
+                "default_allowed_updates": [],
+                "enabled": False,
+                "proration_behavior": "none",
+            },
+        },
         "is_default": True,
         "livemode": False,
         "login_page": {"enabled": False, "url": None},
@@ -850,6 +868,11 @@ def portal_session_create(ctx: Ctx) -> Obj:
     return session
 
 
+def portal_configuration_retrieve(ctx: Ctx, bpc_id: str) -> Obj:
+    ctx.params({})
+    return ctx.store.get(bpc_id, "billing_portal.configuration", ctx.owner, label="configuration")
+
+
 ROUTES: list[Route] = [
     ("GET", r"/v1/subscriptions", sub_list),
     ("GET", r"/v1/subscriptions/([^/]+)", sub_retrieve),
@@ -862,4 +885,5 @@ ROUTES: list[Route] = [
     ("GET", r"/v1/invoice_payments", invoice_payment_list),
     ("GET", r"/v1/invoice_payments/([^/]+)", invoice_payment_retrieve),
     ("POST", r"/v1/billing_portal/sessions", portal_session_create),
+    ("GET", r"/v1/billing_portal/configurations/([^/]+)", portal_configuration_retrieve),
 ]

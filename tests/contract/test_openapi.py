@@ -67,6 +67,7 @@ SDK_CLASSES: dict[str, Any] = {
     "line_item": stripe.InvoiceLineItem,
     "invoice_payment": stripe.InvoicePayment,
     "billing_portal.session": stripe.billing_portal.Session,
+    "billing_portal.configuration": stripe.billing_portal.Configuration,
 }
 # Required in the 2024-04-10 spec, removed by a later API version up to the one we pin (the SDK has no such field,
 # checked below): each with the changelog entry that removed it.
@@ -381,6 +382,29 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
         return client.v1.checkout.sessions.retrieve(session.id)
 
     sub_session = keep(subscribed(1, "12.5"))
+    # Two Subscribe pages for one buyer and product: the app lists the customer's open pages and
+    # expires the older (subscriptions.services.subscription_checkouts_close_older).
+    tabs = [
+        keep(
+            client.v1.checkout.sessions.create(
+                params={
+                    "mode": "subscription",
+                    "customer": buyer.id,
+                    "success_url": "http://a/ok",
+                    "line_items": [{"price": box.id, "quantity": 1}],
+                    "metadata": {"listing_id": "7"},
+                }
+            )
+        )
+        for _ in range(2)
+    ]
+    open_pages = client.v1.checkout.sessions.list(params={"customer": buyer.id, "status": "open", "limit": 100})
+    keep_list(open_pages)
+    assert {s.id for s in open_pages.data} == {t.id for t in tabs}  # the paid one is complete, not listed
+    keep(client.v1.checkout.sessions.expire(tabs[0].id))
+    still = client.v1.checkout.sessions.list(params={"customer": buyer.id, "status": "open"}).data
+    assert [s.id for s in still] == [tabs[1].id]
+    keep(client.v1.checkout.sessions.expire(tabs[1].id))
     subscription = keep(client.v1.subscriptions.retrieve(sub_session.subscription))
     for item in subscription["items"].data:
         keep(item)
@@ -388,10 +412,17 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep_list(client.v1.invoices.line_items.list(first_invoice.id))
     keep_list(client.v1.invoice_payments.list(params={"invoice": first_invoice.id}))
     portal = keep(client.v1.billing_portal.sessions.create(params={"customer": buyer.id, "return_url": "http://a/s"}))
+    # What the portal lets a buyer do (cancel at the period's end, change card, invoices; no plan change).
+    portal_config = keep(client.v1.billing_portal.configurations.retrieve(portal.configuration))
+    assert portal_config.features.subscription_cancel.mode == "at_period_end"
+    assert not portal_config.features.subscription_update.enabled
     fetch_no_redirect(portal.url, b"action=card&cardNumber=4000000000000341")
     ending = subscribed(2, "10").subscription
     keep(client.v1.subscriptions.update(ending, params={"cancel_at_period_end": True}))
     paused = subscribed(1, "10").subscription
+    twin = subscribed(1, "10").subscription  # a second subscription to the same product: canceled now
+    keep(client.v1.subscriptions.cancel(twin))
+    keep_list(client.v1.invoices.list(params={"subscription": twin}))
     keep(client.v1.subscriptions.update(paused, params={"pause_collection": {"behavior": "void"}}))
     control(sb, "clock/advance", seconds=45 * 86400)  # renewals: one failing until canceled, one ended, one voided
     keep_list(client.v1.invoices.list(params={"customer": buyer.id, "limit": 100}))

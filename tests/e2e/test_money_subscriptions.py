@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
+from payments.models import Payment
+from subscriptions.models import SubscriptionInvoice
 from tests.catalog.factories import ListingFactory
 from tests.e2e.browser import log_in
 from tests.e2e.test_refund_flow import PHONE, fits_a_phone_and_passes_axe
@@ -23,10 +26,28 @@ def test_the_money_pages_subscriptions_fit_a_phone(
     live_server: Any, browser: Browser, sandbox: Any, clean_cache: None, axe_js: Path
 ) -> None:
     seller = active_seller(sandbox, shop="Kiln & Co")
-    subscription(UserFactory(), ListingFactory(seller=seller, title="Coffee box", price=2_000))
-    subscription(
+    coffee = subscription(UserFactory(), ListingFactory(seller=seller, title="Coffee box", price=2_000))
+    tea = subscription(
         UserFactory(), ListingFactory(seller=seller, title="Tea", price=12_000, currency="jpy"), interval="year"
     )
+    for sub in (coffee, tea):  # a paid invoice each: a row of "Earnings per subscription payment"
+        payment = Payment.objects.create(
+            stripe_payment_intent_id=f"pi_{sub.pk}",
+            stripe_charge_id=f"ch_{sub.pk}",
+            currency=sub.currency,
+            amount=sub.amount,
+            created_at=timezone.now(),
+        )
+        SubscriptionInvoice.objects.create(
+            subscription=sub,
+            stripe_invoice_id=f"in_{sub.pk}",
+            status="paid",
+            amount_due=sub.amount,
+            amount_paid=sub.amount,
+            currency=sub.currency,
+            payment=payment,
+            created_at=timezone.now(),
+        )
     context = browser.new_context(viewport=PHONE)
     context.add_init_script(path=axe_js)
     page = context.new_page()
@@ -35,5 +56,6 @@ def test_the_money_pages_subscriptions_fit_a_phone(
     page.goto(live_server.url + "/sell/money/")
     expect(page.get_by_test_id("money-mrr-usd")).to_have_text("$20.00 per month")
     expect(page.get_by_test_id("money-mrr-jpy")).to_have_text("¥1,000 per month")
+    expect(page.get_by_test_id("sub-net")).to_have_text(["¥12,000", "$20.00"])
     fits_a_phone_and_passes_axe(page)
     context.close()

@@ -198,3 +198,55 @@ def test_the_admin_reads_before_pausing_that_the_shops_subscribers_stop_being_ch
         "Their listings are hidden, checkout refuses their items and their subscribers are not charged at "
         "renewal until unpaused (the subscriptions stay active)." in page
     )
+
+
+@pytest.mark.parametrize(
+    ("currency", "old", "typed", "said"),
+    [
+        (
+            "usd",
+            2_000,
+            "25",
+            "Its 2 subscribers keep paying $20.00 monthly until they cancel; new subscribers pay $25.00.",
+        ),
+        (
+            "jpy",
+            2_400,
+            "3000",
+            "Its 2 subscribers keep paying ¥2,400 monthly until they cancel; new subscribers pay ¥3,000.",
+        ),
+    ],
+)
+def test_a_new_price_on_a_listing_sold_by_subscription_tells_the_seller_subscribers_keep_theirs(
+    currency: str, old: int, typed: str, said: str
+) -> None:
+    """Stripe charges each subscription the price it was made with: the seller who raised the price
+    read only "Your changes are saved." and expected the subscribers to pay the new price."""
+    from django.urls import reverse
+
+    from subscriptions.models import SubscriptionPlan
+
+    seller = SellerFactory()
+    box = ListingFactory(seller=seller, title="Coffee box", price=old, currency=currency)
+    SubscriptionPlan.objects.create(listing=box, interval="month")
+    subscription(UserFactory(), box)
+    subscription(UserFactory(), box, status="past_due")
+    subscription(UserFactory(), box, status="canceled", ended_at=END)
+    client = signed_in(seller.user)
+    url = reverse("sell_listing_edit", args=[box.pk])
+    form = {"title": "Coffee box", "price": typed, "stock": "5", "category": box.category_id}
+    page = client.post(url, form, follow=True).content.decode()
+    assert said in page
+    page = client.post(url, {**form, "title": "Coffee box, ground"}, follow=True).content.decode()
+    assert said in page  # still true after any later edit
+    same = ListingFactory(seller=seller, title="Tea", price=old, currency=currency)
+    SubscriptionPlan.objects.create(listing=same, interval="month")
+    subscription(UserFactory(), same)
+    edit = {
+        "title": "Tea tin",
+        "price": client.get(reverse("sell_listing_edit", args=[same.pk])).context["form"].initial["price"],
+        "stock": "5",
+        "category": same.category_id,
+    }
+    page = client.post(reverse("sell_listing_edit", args=[same.pk]), edit, follow=True).content.decode()
+    assert "keep paying" not in page  # the price did not change

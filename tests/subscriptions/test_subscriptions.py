@@ -5,6 +5,7 @@ ledger invariant, in USD and JPY."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.money import format_money
 from orders.services import saved_cards
 from orders.services.checkout import buyer_customer_ensure
-from payments.models import Payment
+from payments.models import Payment, Refund, RefundStatus
 from payouts.models import Payout
 from sellers.services import seller_pause, seller_unpause
 from subscriptions import selectors, services
@@ -345,3 +346,131 @@ def test_a_slow_double_click_on_subscribe_opens_one_checkout_page(
     first = press()
     clock["now"] = base + timedelta(seconds=3)
     assert press() == first
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_a_second_subscribe_page_closes_the_first_so_only_one_can_be_paid(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Two tabs minutes apart (two forms, two attempts) opened two Checkout pages for the same buyer
+    and listing, and both could be paid: two subscriptions, two charges every month. Opening the
+    second expires the first at Stripe."""
+    _, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+
+    def open_page(attempt: str) -> str:
+        start = services.subscription_checkout_start(
+            buyer=buyer, listing_id=listing.pk, attempt=attempt, success_url="http://app/ok", cancel_url="http://app/no"
+        )
+        return start.url.rstrip("/").rsplit("/", 1)[-1]
+
+    first = open_page("1" * 32)
+    advance(sandbox_webhooks, 120)  # the second tab, two minutes later
+    second = open_page("2" * 32)
+    assert first != second
+    client = client_for(sandbox_webhooks)
+    assert wait_until(lambda: client.v1.checkout.sessions.retrieve(first).status == "expired")
+    r = requests.post(
+        f"{sandbox_webhooks.url}/_sandbox/checkout/sessions/{first}/pay", json={"card": "4242424242424242"}, timeout=10
+    )
+    assert r.status_code == 400
+    assert pay(sandbox_webhooks, second)["status"] == "succeeded"
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.filter(buyer=buyer, status="active").count() == 1)
+    charges = client.v1.charges.list(params={"customer": buyer_customer_ensure(user=buyer)}).data
+    assert [c.amount for c in charges] == [price]
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_a_second_subscription_to_the_same_listing_is_canceled_and_refunded(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Two pages paid anyway (both opened before older pages were closed, or Stripe unreachable when
+    closing): the buyer had two subscriptions, each charged every month. The later one is canceled at
+    Stripe and its payment refunded in full, the seller's share and our fee taken back."""
+    from marketplace.gateway import subscriptions as gateway_subscriptions
+
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    customer = buyer_customer_ensure(user=buyer)
+
+    def page(attempt: str) -> str:
+        return gateway_subscriptions.subscription_checkout_create(
+            user_id=buyer.pk,
+            listing_id=listing.pk,
+            attempt=attempt,
+            customer=customer,
+            seller_account=seller.stripe_account_id,
+            product_name=listing.title,
+            unit_amount=price,
+            currency=currency,
+            interval="month",
+            application_fee_percent="10",
+            success_url="http://app/ok",
+            cancel_url="http://app/no",
+            expires_at=int(time.time()) + 3600,
+        ).id
+
+    first, second = page("3" * 32), page("4" * 32)
+    assert pay(sandbox_webhooks, first)["status"] == "succeeded"
+    assert pay(sandbox_webhooks, second)["status"] == "succeeded"
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.filter(buyer=buyer, status="canceled").count() == 1, 20)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    kept = Subscription.objects.get(buyer=buyer, status="active")
+    client = client_for(sandbox_webhooks)
+    assert wait_until(lambda: Refund.objects.filter(status=RefundStatus.SUCCEEDED, amount=price).count() == 1)
+    charges = client.v1.charges.list(params={"customer": customer}).data
+    assert sorted((c.amount, c.amount_refunded) for c in charges) == [(price, 0), (price, price)]
+    assert client.v1.subscriptions.retrieve(kept.stripe_subscription_id).status == "active"
+    assert wait_until(lambda: any(buyer.email in m.to and "already subscribe" in m.body for m in mail.outbox))
+    canceled = Subscription.objects.get(buyer=buyer, status="canceled")
+    assert services.subscription_duplicate_cancel(subscription_id=canceled.pk)  # a retry of its follow-up ...
+    assert Refund.objects.filter(payment__subscription_invoices__subscription=canceled).count() == 1  # ... refunds once
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price", "refund"), [("usd", 2_999, 1_000), ("jpy", 3_333, 1_111)])
+def test_the_money_page_shows_what_each_subscription_payment_left_the_seller(
+    sandbox_webhooks: Any, currency: str, price: int, refund: int
+) -> None:
+    """The money page listed earnings per order only: a seller living on subscriptions saw an empty
+    table under a chart of its earnings, and nowhere our fee on each invoice or a refund of one.
+    Each paid invoice is a row (sale, our fee less what was given back, refunds taken back, net),
+    and the rows add up to the seller's balance at Stripe."""
+    from payments.services import refund_create, refund_submit
+    from tests.payments.helpers import stripe_balances
+
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_250)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, payment__isnull=False).count() == 2)
+    first = SubscriptionInvoice.objects.filter(subscription=sub).order_by("created_at").first()
+    assert first is not None and first.payment is not None
+    made = refund_create(payment=first.payment, amount=refund, origin="seller", reason="Broken box")
+    refund_submit(refund_id=made.pk)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Refund.objects.get(pk=made.pk).status == RefundStatus.SUCCEEDED)
+    fee = (price * 1_250 + 5_000) // 10_000
+    fee_back = (fee * refund + price // 2) // price  # in proportion (Stripe's rounding, as the sandbox)
+    page = signed_in(seller.user).get(reverse("sell_money")).content.decode()
+    rows = page.split('data-testid="sub-earnings-row">')[1:]
+    assert len(rows) == 2
+    newest, oldest = (row.split("</tr>", 1)[0] for row in rows)
+    assert "Coffee box" in newest and buyer.email in newest
+    money = lambda amount: format_money(amount, currency)  # noqa: E731
+    assert f'data-label="Sale">{money(price)}' in newest and f'data-label="Marketplace fee">{money(fee)}' in newest
+    assert f'data-testid="sub-net">{money(price - fee)}' in newest
+    assert f'data-label="Refunds">{money(refund)}' in oldest
+    assert f'data-label="Marketplace fee">{money(fee - fee_back)}' in oldest
+    net_oldest = price - (fee - fee_back) - refund
+    assert f'data-testid="sub-net">{money(net_oldest)}' in oldest
+    payouts = client_for(sandbox_webhooks).v1.payouts.list(options={"stripe_account": seller.stripe_account_id}).data
+    paid_out = sum(p.amount for p in payouts if p.status != "failed")
+    balance = stripe_balances(seller.stripe_account_id).get(currency, 0)
+    assert balance + paid_out == (price - fee) + net_oldest  # every row's net reached the seller
+    assert_ledger_equals_stripe()

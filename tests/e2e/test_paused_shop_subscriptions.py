@@ -1,0 +1,90 @@
+"""A shop paused by the platform stops charging its subscriptions (Stripe's `pause_collection`):
+the buyer's "Your subscriptions" and the seller's "Subscribers" say so, in USD and JPY, on a phone
+(375 px, axe-core). Real subscriptions on the sandbox, paused by the admin's pause through its
+follow-up, so the sentences follow what Stripe says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from catalog.models import Listing
+from sellers.services import seller_pause
+from subscriptions import services
+from subscriptions.models import Subscription
+from tests.catalog.factories import ListingFactory
+from tests.e2e.browser import log_in
+from tests.e2e.test_refund_flow import PHONE, fits_a_phone_and_passes_axe
+from tests.factories import UserFactory, make_platform_admin
+from tests.orders.conftest import active_seller, pay, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _subscribe(sandbox: Any, buyer: Any, listing: Listing) -> Subscription:
+    start = services.subscription_checkout_start(
+        buyer=buyer,
+        listing_id=listing.pk,
+        attempt=f"{listing.pk:032d}",
+        success_url="http://a/ok",
+        cancel_url="http://a/no",
+    )
+    session_id = start.url.rstrip("/").rsplit("/", 1)[-1]
+    assert pay(sandbox, session_id)["status"] == "succeeded"
+    sub = services.subscription_checkout_finish(buyer=buyer, session_id=session_id)
+    assert sub is not None and sub.status == "active"
+    return sub
+
+
+def test_a_paused_shops_subscriptions_say_nothing_is_charged_to_buyer_and_seller(
+    live_server: Any, browser: Browser, sandbox: Any, clean_cache: None, axe_js: Path
+) -> None:
+    seller = active_seller(sandbox, shop="Kiln & Co")
+    coffee = ListingFactory(seller=seller, title="Coffee box", price=2_000, currency="usd")
+    tea = ListingFactory(seller=seller, title="Tea", price=1_200, currency="jpy")
+    for listing, interval in ((coffee, "month"), (tea, "year")):
+        services.plan_set(seller=seller, listing_id=listing.pk, interval=interval)
+    buyer = UserFactory()
+    subs = [_subscribe(sandbox, buyer, coffee), _subscribe(sandbox, buyer, tea)]
+    seller_pause(seller=seller, actor=make_platform_admin(), reason="Counterfeit reports")
+    assert wait_until(
+        lambda: Subscription.objects.filter(pk__in=[s.pk for s in subs], collection_paused=True).count() == 2
+    )
+
+    context = browser.new_context(viewport=PHONE)
+    context.add_init_script(path=axe_js)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    log_in(page, live_server.url, buyer.email)
+    page.goto(live_server.url + "/account/subscriptions/")
+    rows = page.get_by_test_id("subscription-row")
+    expect(rows).to_have_count(2)
+    for title in ("Coffee box", "Tea"):
+        row = rows.filter(has_text=title)
+        expect(row.get_by_test_id("subscription-status")).to_have_text("Active")
+        expect(row.get_by_test_id("subscription-next")).to_have_text(
+            "None while Kiln & Co is paused: you are not charged for it"
+        )
+    fits_a_phone_and_passes_axe(page)
+    context.close()
+
+    context = browser.new_context(viewport=PHONE)
+    context.add_init_script(path=axe_js)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    log_in(page, live_server.url, seller.user.email)
+    page.goto(live_server.url + "/sell/subscriptions/")
+    expect(page.get_by_test_id("mrr-paused")).to_have_text(
+        "Nothing while your shop is paused: its 2 subscriptions are charged again once it is unpaused."
+    )
+    rows = page.get_by_test_id("subscriber-row")
+    expect(rows).to_have_count(2)
+    for title, amount in (("Coffee box", "$20.00 monthly"), ("Tea", "¥1,200 yearly")):
+        row = rows.filter(has_text=title)
+        expect(row).to_contain_text(amount)
+        expect(row).to_contain_text("None while your shop is paused")
+    fits_a_phone_and_passes_axe(page)
+    context.close()
