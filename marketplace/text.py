@@ -18,6 +18,12 @@ from django import forms
 
 # Line breaks, tabs and the other control characters, and Unicode's line and paragraph separators.
 NOT_ON_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})
+# What draws nothing by itself: spaces and separators, format characters (zero-width spaces, bidi
+# controls), control characters and combining marks.
+INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc", "Mn", "Me", "Mc"})
+# Letters and symbols drawn as blanks: the Hangul fillers (letters to Unicode, "default ignorable"
+# to fonts) and the Braille blank. Each passes the categories above.
+BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def lf_line_breaks(text: str) -> str:
@@ -40,3 +46,9 @@ def on_one_line(text: str) -> bool:
     listing's title) is written into email subjects, where a line break makes the message fail to
     send (a header cannot hold one), and everywhere else on one line."""
     return not any(unicodedata.category(c) in NOT_ON_ONE_LINE for c in text)
+
+
+def shows_something(text: str) -> bool:
+    """Does `text` show anything? "\u200b\u200b" passes `strip()` (a zero-width space is not
+    whitespace to Python) yet shows people a blank name: a shop's, a listing's title."""
+    return any(unicodedata.category(c) not in INVISIBLE_CATEGORIES and c not in BLANK_CHARACTERS for c in text)

@@ -6,7 +6,6 @@ denormalised `status` (see sellers/models.py)."""
 from __future__ import annotations
 
 import logging
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
 from marketplace.gateway.types import Account, AccountLink
 from marketplace.outbox.services import outbox_add
-from marketplace.text import on_one_line
+from marketplace.text import on_one_line, shows_something
 from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus
 from sellers.selectors import seller_can_sell
 from sellers.status import derive_status
@@ -42,10 +41,6 @@ ACTION_STATUSES = frozenset({SellerStatus.ACTION_REQUIRED, SellerStatus.RESTRICT
 # Characters that draw nothing: spaces, format characters (zero-width space and joiners, direction
 # marks, the byte-order mark) and control characters; and marks, which draw only on a character
 # before them (a combining grapheme joiner or a variation selector draws nothing at all).
-INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc", "Mn", "Me", "Mc"})
-# Letters and symbols drawn as blanks: the Hangul fillers (letters to Unicode, "default ignorable"
-# to fonts) and the Braille blank. Each passes the categories above.
-BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 SHOP_NAME_INVISIBLE = "Give your shop a name people can see: at least one letter, digit or sign."
 SHOP_NAME_ONE_LINE = "Keep the shop name on one line, without tabs or other control characters."
 
@@ -67,9 +62,9 @@ def _close_checkouts_if_stopped(seller: Seller, *, could_sell: bool) -> None:
 
 
 def shop_name_visible(shop_name: str) -> bool:
-    """Does the name show anything? "\u200b\u200b" passes `strip()` (a zero-width space is not
-    whitespace to Python) yet shows buyers, the console and Stripe's business name a blank shop."""
-    return any(unicodedata.category(c) not in INVISIBLE_CATEGORIES and c not in BLANK_CHARACTERS for c in shop_name)
+    """Does the name show anything? A blank one showed buyers, the console and Stripe's business
+    name a blank shop (`marketplace.text.shows_something`)."""
+    return shows_something(shop_name)
 
 
 def seller_create(*, user: Any, shop_name: str, country: str, default_currency: str) -> Seller:
