@@ -25,7 +25,7 @@ from catalog.models import (
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from marketplace.sessions import CART_ID
-from marketplace.text import on_one_line, shows_something
+from marketplace.text import DIRECTION_CONTROLS_REFUSED, has_direction_controls, on_one_line, shows_something
 
 if TYPE_CHECKING:
     from marketplace.models import User
@@ -63,6 +63,8 @@ def _check_fields(*, title: str, stock: int, description: str = "") -> None:
         raise InvalidInput(
             "Keep the title on one line, without tabs or other control characters.", code="title_one_line"
         )
+    if has_direction_controls(title):
+        raise InvalidInput(DIRECTION_CONTROLS_REFUSED, code="title_direction_controls")
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise InvalidInput(
             f"The description can be at most {DESCRIPTION_MAX_LENGTH:,} characters; this one has {len(description):,}.",

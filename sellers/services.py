@@ -16,7 +16,7 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
 from marketplace.gateway.types import Account, AccountLink
 from marketplace.outbox.services import outbox_add
-from marketplace.text import on_one_line, shows_something
+from marketplace.text import DIRECTION_CONTROLS_REFUSED, has_direction_controls, on_one_line, shows_something
 from sellers.models import STRIPE_MIRROR_FIELDS, Seller, SellerModerationEntry, SellerStatus
 from sellers.selectors import seller_can_sell
 from sellers.status import derive_status
@@ -83,6 +83,8 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
         raise InvalidInput(SHOP_NAME_INVISIBLE, code="shop_name_invisible")
     if not on_one_line(shop_name):  # it goes into email subjects: see `marketplace.text.on_one_line`
         raise InvalidInput(SHOP_NAME_ONE_LINE, code="shop_name_one_line")
+    if has_direction_controls(shop_name):
+        raise InvalidInput(DIRECTION_CONTROLS_REFUSED, code="shop_name_direction_controls")
     if country not in SUPPORTED_COUNTRIES:
         raise InvalidInput("We can't onboard sellers from this country yet.", code="country_unsupported")
     if default_currency not in SUPPORTED_COUNTRIES[country][1]:
