@@ -25,7 +25,7 @@ from catalog.models import (
 from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from marketplace.sessions import CART_ID
-from marketplace.text import on_one_line
+from marketplace.text import DIRECTION_CONTROLS_REFUSED, has_direction_controls, on_one_line, shows_something
 
 if TYPE_CHECKING:
     from marketplace.models import User
@@ -55,10 +55,16 @@ def _check_price(price: int, currency: str) -> None:
 def _check_fields(*, title: str, stock: int, description: str = "") -> None:
     if not title.strip():
         raise InvalidInput("Give the listing a title.", code="title_required")
+    if not shows_something(title):  # zero-width spaces, bidi controls: a blank title everywhere
+        raise InvalidInput(
+            "Give the listing a title people can see: at least one letter, digit or sign.", code="title_invisible"
+        )
     if not on_one_line(title):
         raise InvalidInput(
             "Keep the title on one line, without tabs or other control characters.", code="title_one_line"
         )
+    if has_direction_controls(title):
+        raise InvalidInput(DIRECTION_CONTROLS_REFUSED, code="title_direction_controls")
     if len(description) > DESCRIPTION_MAX_LENGTH:
         raise InvalidInput(
             f"The description can be at most {DESCRIPTION_MAX_LENGTH:,} characters; this one has {len(description):,}.",

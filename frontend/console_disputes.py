@@ -159,7 +159,7 @@ def console_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
         messages.error(request, "Choose a file to upload.")
         return redirect("console_dispute_detail", dispute_id=dispute.pk)
     try:
-        services.dispute_file_add(
+        added = services.dispute_file_add(
             dispute=dispute,
             upload=upload,
             user=request.user,
@@ -169,7 +169,10 @@ def console_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{upload.name} attached. It goes to Stripe with the evidence.")
+        if added.created:
+            messages.success(request, f"{upload.name} attached. It goes to Stripe with the evidence.")
+        else:
+            messages.success(request, f"This file is attached already, as {added.file.filename}: it is kept once.")
     return redirect("console_dispute_detail", dispute_id=dispute.pk)
 
 

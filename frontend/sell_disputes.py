@@ -137,7 +137,7 @@ def sell_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
         messages.error(request, "Choose a file to upload.")
         return redirect("sell_dispute_detail", dispute_id=dispute.pk)
     try:
-        services.dispute_file_add(
+        added = services.dispute_file_add(
             dispute=dispute,
             upload=upload,
             user=request.user,
@@ -147,7 +147,10 @@ def sell_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{upload.name} uploaded.")
+        if added.created:
+            messages.success(request, f"{upload.name} uploaded.")
+        else:
+            messages.success(request, f"This file is uploaded already, as {added.file.filename}: it is kept once.")
     return redirect("sell_dispute_detail", dispute_id=dispute.pk)
 
 

@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from marketplace.errors import DomainError, NotFound
-from marketplace.text import on_one_line
+from marketplace.text import DIRECTION_CONTROLS_REFUSED, has_direction_controls, on_one_line
 from payouts.selectors import payout_failure_banner
 from sellers import selectors, services
 from sellers.links import onboarding_urls
@@ -36,6 +36,8 @@ class StartSellingForm(forms.Form):
             raise forms.ValidationError(services.SHOP_NAME_INVISIBLE)
         if not on_one_line(name):
             raise forms.ValidationError(services.SHOP_NAME_ONE_LINE)
+        if has_direction_controls(name):
+            raise forms.ValidationError(DIRECTION_CONTROLS_REFUSED)
         return name
 
     def clean(self) -> dict[str, object]:

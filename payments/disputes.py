@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -345,14 +345,24 @@ def _display_name(name: str | None, extension: str) -> str:
     return (cleaned or f"proof.{extension}")[:200]
 
 
+class DisputeFileAdded(NamedTuple):
+    file: DisputeFile
+    created: bool  # False: the dispute had these bytes already, and `file` is that row
+
+
 def dispute_file_add(
     *, dispute: Dispute, upload: UploadedFile, user: Any, side: str, evidence_field: str = ""
-) -> DisputeFile:
+) -> DisputeFileAdded:
     """Keep one proof file (PDF, PNG or JPEG, found from its first bytes, at most 4 MB, at most
     MAX_FILES_PER_SIDE of them per side, counted under the dispute's lock) in the
     private storage, under a random name with the extension of that type: whatever the uploader
     called it, it is served only as that type, as a download, through the checked views. The
-    seller's files and the admin's wait here until the admin sends the evidence."""
+    seller's files and the admin's wait here until the admin sends the evidence.
+
+    The same bytes sent again (a second click while the first upload was on its way, a form sent
+    again, a retry) answer the file already kept, under the same lock: a second copy counted towards
+    the cap and went to the bank as the same kind of proof, which refused every save of the
+    evidence until an admin moved one away."""
     field = evidence_field or "uncategorized_file"
     if field not in EVIDENCE_FILE_FIELDS:
         raise InvalidInput(f"Unknown kind of proof: {field}.", code="unknown_evidence_field")
@@ -375,8 +385,11 @@ def dispute_file_add(
                 "of each kind of proof.",
                 code="too_many_files",
             )
+        kept = _same_file(row, upload, size=size, content_type=content_type)
+        if kept is not None:
+            return DisputeFileAdded(kept, created=False)
         name = _display_name(upload.name, DISPUTE_FILE_EXTENSIONS[content_type])
-        return DisputeFile.objects.create(
+        created = DisputeFile.objects.create(
             dispute=row,
             side=side,
             evidence_field=field,
@@ -386,6 +399,23 @@ def dispute_file_add(
             size=size,
             uploaded_by=user,
         )
+        return DisputeFileAdded(created, created=True)
+
+
+def _same_file(dispute: Dispute, upload: UploadedFile, *, size: int, content_type: str) -> DisputeFile | None:
+    """The dispute's file with exactly these bytes, from either side, if any (compared only with
+    files of the same size and type: at most 2 x MAX_FILES_PER_SIDE files of at most 4 MB)."""
+    candidates = list(DisputeFile.objects.filter(dispute=dispute, size=size, content_type=content_type))
+    if not candidates:
+        return None
+    upload.seek(0)
+    content = upload.read()
+    upload.seek(0)
+    for kept in candidates:
+        with kept.file.open("rb") as fh:
+            if fh.read() == content:
+                return kept
+    return None
 
 
 def dispute_file_set_field(*, dispute: Dispute, file_id: int, evidence_field: str) -> DisputeFile:

@@ -19,16 +19,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from marketplace.text import BLANK_CHARACTERS
+
 # Drawn as nothing though not format characters: the combining grapheme joiner, Khmer's inherent
-# vowels, Mongolian's variation selectors, the variation selectors; and letters or symbols drawn as a
-# blank (the Hangul fillers, which NFKC leaves as U+1160 or U+115F, and the Braille blank: "default
-# ignorable" to fonts, letters to Unicode, so no category test finds them).
+# vowels, Mongolian's variation selectors, the variation selectors. Letters or symbols drawn as a
+# blank (`marketplace.text.BLANK_CHARACTERS`: NFKC leaves the Hangul fillers as U+1160 or U+115F) read
+# as a space.
 _DRAWN_AS_NOTHING = re.compile("[\u034f\u17b4\u17b5\u180b-\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-DRAWN_AS_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def _read_as(c: str) -> str:
-    if c in DRAWN_AS_BLANK:
+    if c in BLANK_CHARACTERS:
         return " "
     if unicodedata.category(c) == "Cf" or _DRAWN_AS_NOTHING.match(c):
         return ""

@@ -6,7 +6,6 @@ denormalised `status` (see sellers/models.py)."""
 from __future__ import annotations
 
 import logging
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +16,8 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
 from marketplace.gateway.types import Account, AccountLink
 from marketplace.outbox.services import outbox_add
-from marketplace.text import on_one_line
+from marketplace.text import DIRECTION_CONTROLS_REFUSED, has_direction_controls, on_one_line, shows_something
 from sellers.models import (
-    DRAWN_AS_BLANK,
     SHOP_NAME_TAKEN,
     STRIPE_MIRROR_FIELDS,
     Seller,
@@ -50,7 +48,6 @@ ACTION_STATUSES = frozenset({SellerStatus.ACTION_REQUIRED, SellerStatus.RESTRICT
 # Characters that draw nothing: spaces, format characters (zero-width space and joiners, direction
 # marks, the byte-order mark) and control characters; and marks, which draw only on a character
 # before them (a combining grapheme joiner or a variation selector draws nothing at all).
-INVISIBLE_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Cf", "Cc", "Mn", "Me", "Mc"})
 SHOP_NAME_INVISIBLE = "Give your shop a name people can see: at least one letter, digit or sign."
 SHOP_NAME_ONE_LINE = "Keep the shop name on one line, without tabs or other control characters."
 
@@ -72,9 +69,9 @@ def _close_checkouts_if_stopped(seller: Seller, *, could_sell: bool) -> None:
 
 
 def shop_name_visible(shop_name: str) -> bool:
-    """Does the name show anything? "\u200b\u200b" passes `strip()` (a zero-width space is not
-    whitespace to Python) yet shows buyers, the console and Stripe's business name a blank shop."""
-    return any(unicodedata.category(c) not in INVISIBLE_CATEGORIES and c not in DRAWN_AS_BLANK for c in shop_name)
+    """Does the name show anything? A blank one showed buyers, the console and Stripe's business
+    name a blank shop (`marketplace.text.shows_something`)."""
+    return shows_something(shop_name)
 
 
 def shop_name_taken(*, shop_name: str, user: Any) -> bool:
@@ -100,6 +97,8 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
         raise InvalidInput(SHOP_NAME_INVISIBLE, code="shop_name_invisible")
     if not on_one_line(shop_name):  # it goes into email subjects: see `marketplace.text.on_one_line`
         raise InvalidInput(SHOP_NAME_ONE_LINE, code="shop_name_one_line")
+    if has_direction_controls(shop_name):
+        raise InvalidInput(DIRECTION_CONTROLS_REFUSED, code="shop_name_direction_controls")
     if country not in SUPPORTED_COUNTRIES:
         raise InvalidInput("We can't onboard sellers from this country yet.", code="country_unsupported")
     if default_currency not in SUPPORTED_COUNTRIES[country][1]:

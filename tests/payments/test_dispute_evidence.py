@@ -30,6 +30,16 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 
 
+def pdf(n: int) -> bytes:
+    """Another proof, the n-th: the same bytes sent again are kept once (`dispute_file_add`)."""
+    return PDF + f"% proof {n}\n".encode()
+
+
+def png(n: int) -> bytes:
+    """Another photo, the n-th (see `pdf`)."""
+    return PNG + n.to_bytes(4, "big")
+
+
 def _stripe() -> stripe.StripeClient:
     from marketplace import gateway
 
@@ -307,7 +317,7 @@ def test_more_files_than_kinds_of_proof_can_be_kept_out_of_the_evidence(sandbox:
     page, console = f"/console/disputes/{dispute.pk}", f"/api/v1/console/disputes/{dispute.pk}"
     kinds = ["receipt", "customer_communication", "shipping_documentation", "refund_policy", "uncategorized_file"]
     for n, kind in enumerate([*kinds, "uncategorized_file"]):
-        photo = SimpleUploadedFile(f"photo{n}.png", PNG, content_type="image/png")
+        photo = SimpleUploadedFile(f"photo{n}.png", png(n), content_type="image/png")
         upload = {"file": photo, "evidence_field": kind}
         assert seller_client.post(f"/api/v1/seller/disputes/{dispute.pk}/files", upload).status_code == 201
     *_, extra = DisputeFile.objects.order_by("pk")
@@ -442,18 +452,19 @@ def test_proof_files_are_capped_per_side_so_a_seller_cannot_fill_the_storage(san
     client = signed_in(seller.user)
     url = f"/sell/disputes/{dispute.pk}/files/"
     for n in range(MAX_FILES_PER_SIDE):
-        proof = SimpleUploadedFile(f"proof{n}.pdf", PDF, content_type="application/pdf")
+        proof = SimpleUploadedFile(f"proof{n}.pdf", pdf(n), content_type="application/pdf")
         assert client.post(url, {"file": proof}).status_code == 302
-    one_more = SimpleUploadedFile("one-more.pdf", PDF, content_type="application/pdf")
+    one_more = SimpleUploadedFile("one-more.pdf", pdf(100), content_type="application/pdf")
     page = client.post(url, {"file": one_more}, follow=True).content.decode()
     assert f"You can upload at most {MAX_FILES_PER_SIDE} files to a dispute" in page
-    again = SimpleUploadedFile("one-more.pdf", PDF, content_type="application/pdf")
+    again = SimpleUploadedFile("one-more.pdf", pdf(101), content_type="application/pdf")
     api = client.post(f"/api/v1/seller/disputes/{dispute.pk}/files", {"file": again})
     assert (api.status_code, api.json()["error"]["code"]) == (422, "too_many_files")
     assert DisputeFile.objects.filter(dispute=dispute).count() == MAX_FILES_PER_SIDE
     admin = signed_in(make_platform_admin())  # the platform's side is counted apart
-    label = SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")
+    label = SimpleUploadedFile("label.pdf", pdf(102), content_type="application/pdf")
     assert admin.post(f"/api/v1/console/disputes/{dispute.pk}/files", {"file": label}).status_code == 201
+    assert DisputeFile.objects.filter(dispute=dispute).count() == MAX_FILES_PER_SIDE + 1
 
 
 def test_at_the_cap_the_pages_say_so_instead_of_offering_an_upload_every_try_of_which_is_refused(
@@ -464,16 +475,16 @@ def test_at_the_cap_the_pages_say_so_instead_of_offering_an_upload_every_try_of_
     seller, _, dispute = _opened(sandbox)
     client, admin = signed_in(seller.user), signed_in(make_platform_admin())
     for n in range(MAX_FILES_PER_SIDE - 1):
-        proof = SimpleUploadedFile(f"proof{n}.pdf", PDF, content_type="application/pdf")
+        proof = SimpleUploadedFile(f"proof{n}.pdf", pdf(n), content_type="application/pdf")
         assert client.post(f"/sell/disputes/{dispute.pk}/files/", {"file": proof}).status_code == 302
-        label = SimpleUploadedFile(f"label{n}.pdf", PDF, content_type="application/pdf")
+        label = SimpleUploadedFile(f"label{n}.pdf", pdf(100 + n), content_type="application/pdf")
         assert admin.post(f"/console/disputes/{dispute.pk}/files/", {"file": label}).status_code == 302
     assert 'data-testid="seller-file-form"' in client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
     assert 'data-testid="admin-file-form"' in admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
 
-    last = SimpleUploadedFile("last.pdf", PDF, content_type="application/pdf")
+    last = SimpleUploadedFile("last.pdf", pdf(98), content_type="application/pdf")
     assert client.post(f"/sell/disputes/{dispute.pk}/files/", {"file": last}).status_code == 302
-    last = SimpleUploadedFile("last.pdf", PDF, content_type="application/pdf")
+    last = SimpleUploadedFile("last.pdf", pdf(99), content_type="application/pdf")
     assert admin.post(f"/console/disputes/{dispute.pk}/files/", {"file": last}).status_code == 302
     page = client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
     assert 'data-testid="seller-file-form"' not in page

@@ -66,6 +66,19 @@ def test_a_shop_name_on_more_than_one_line_is_refused(sandbox: Any, seller_clien
         seller_create(user=UserFactory(), shop_name=name, country="US", default_currency="usd")
 
 
+@pytest.mark.parametrize("name", ["Rosen \u202eCeramics", "\u2066Rosen\u2069"])
+def test_a_shop_name_with_direction_controls_is_refused(sandbox: Any, seller_client: Client, name: str) -> None:
+    """A right-to-left override in the shop's name turns backwards what follows it on the same line:
+    the order's total beside it, the rest of every email subject naming the shop."""
+    response = seller_client.post("/sell/start/", {"shop_name": name, "country": "US", "default_currency": "usd"})
+    assert response.status_code == 422
+    assert "Leave out the direction controls" in response.content.decode()
+    assert not Seller.objects.exists()
+    with pytest.raises(InvalidInput) as refused:
+        seller_create(user=UserFactory(), shop_name=name, country="US", default_currency="usd")
+    assert refused.value.code == "shop_name_direction_controls"
+
+
 def test_return_url_shows_the_status_read_from_stripe_not_assumed(sandbox: Any, seller_client: Client) -> None:
     url = start_selling(seller_client)
     seller = Seller.objects.get()
