@@ -136,6 +136,7 @@ def sell_money(request: HttpRequest) -> HttpResponse:
         {
             "seller": seller,
             "balance": balance,
+            "negative_sentences": selectors.negative_balance_sentences(balance=balance),
             "payable": payable,
             "schedule": schedule,
             "schedule_sentence": selectors.schedule_sentence(schedule),
