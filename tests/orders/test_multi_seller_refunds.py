@@ -181,3 +181,28 @@ def test_the_console_dispute_page_tells_the_orders_refunds_from_the_payments(
     own = refunded[dispute.order_id]
     expected = f"{format_money(own, currency)} of this order" if own else "none of this order"
     assert f"</strong> {expected}; {format_money(2_500, currency)} of the whole payment" in shown
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_rest_refunded_after_a_refund_the_platform_paid_takes_only_its_own_share(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """An admin refunds the plate from the platform's balance (nothing taken from the seller), then
+    the seller refunds the mug. That last refund of the order took "whatever is left of the
+    transfer", the whole transfer, for a $60.00 refund, and gave back a negative fee share, which
+    the ledger refused after Stripe had moved the money. The seller gives back its net share of the
+    mug, as it would without the platform's refund, and keeps the plate's."""
+    transfer, plate_share, _plate_fee, rest_share, rest_fee = EXAMPLE[currency]
+    (kiln, _tea, _paper), (kiln_order, _t, _p) = _paid_group(sandbox, django_capture_on_commit_callbacks, currency)
+    platform_paid = _refund(kiln_order, 4_000, django_capture_on_commit_callbacks, reverse_transfer=False)
+    assert platform_paid.status == RefundStatus.SUCCEEDED
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer}
+
+    rest = _refund(kiln_order, 6_000, django_capture_on_commit_callbacks)
+
+    assert rest.status == RefundStatus.SUCCEEDED and rest.stripe_transfer_reversal_id
+    assert Transfer.objects.get(stripe_id=kiln_order.stripe_transfer_id).amount_reversed == rest_share
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - rest_share}
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: plate_share}
+    assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {currency: rest_fee}
+    assert_ledger_equals_stripe()
