@@ -31,6 +31,7 @@ from orders.models import Order
 from payments.models import Payment, RefundOrigin, RefundStatus
 from payments.services import REFUSALS, refund_create, refund_submit
 from payouts.models import Transfer
+from payouts.selectors import earnings_per_order, order_net
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
@@ -206,3 +207,5 @@ def test_the_rest_refunded_after_a_refund_the_platform_paid_takes_only_its_own_s
     assert stripe_balances(str(kiln.stripe_account_id)) == {currency: plate_share}
     assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {currency: rest_fee}
     assert_ledger_equals_stripe()
+    [earning] = earnings_per_order(seller_id=kiln.pk)  # the money page's row: what the sale left at Stripe
+    assert (earning.refunded, earning.fee_refunded, order_net(earning)) == (6_000, rest_fee, plate_share)
