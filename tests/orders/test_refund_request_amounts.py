@@ -110,3 +110,22 @@ def test_a_request_refunded_as_asked_says_the_amount_once(
         _client(order.seller.user).post(f"/sell/refunds/{request_id}/approve/", {"amount": ""})
     buyer_page = _text(_client(order.buyer), f"/orders/{order.pk}/")
     assert "Approved · $60.00 refunded" in buyer_page and "asked," not in buyer_page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_the_platform_paid_tells_the_seller_it_took_nothing_from_them(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The seller's order page listed the admin's refund like any other, beside a "You receive" that
+    had not moved: it now says the marketplace paid it. The buyer's page does not say who paid."""
+    _asked, refunded, typed = SHOWN[currency]
+    order, _mug, _ = _paid_two_lines(sandbox, currency)
+    admin = _client(make_platform_admin())
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post("/console/refunds/order/", {"order_id": str(order.pk), "amount": typed, "reason": "Late"})
+    assert Refund.objects.get().reverse_transfer is False
+    seller_page = _text(_client(order.seller.user), f"/sell/orders/{order.pk}/")
+    assert f"{refunded} Refunded · paid by the marketplace, nothing taken from you" in seller_page
+    assert "paid by the marketplace" not in _text(_client(order.buyer), f"/orders/{order.pk}/")
+    assert stripe_balances(str(order.seller.stripe_account_id)) == {currency: 9_000}
+    assert_ledger_equals_stripe()
