@@ -15,9 +15,14 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from fees.services import fee_rule_set
+from orders import services
 from orders.models import RefundRequest, RefundRequestStatus
-from payments.models import Refund, RefundStatus
-from tests.factories import make_platform_admin
+from payments.models import Refund, RefundOrigin, RefundStatus
+from payments.services import refund_create, refund_submit
+from payouts.selectors import earnings_per_order, order_net
+from tests.factories import UserFactory, make_platform_admin
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
 from tests.orders.test_refunds import _paid_two_lines
 from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
 
@@ -129,3 +134,32 @@ def test_a_refund_the_platform_paid_tells_the_seller_it_took_nothing_from_them(
     assert "paid by the marketplace" not in _text(_client(order.buyer), f"/orders/{order.pk}/")
     assert stripe_balances(str(order.seller.stripe_account_id)) == {currency: 9_000}
     assert_ledger_equals_stripe()
+
+
+def test_three_odd_yen_refunds_of_a_destination_charge_leave_every_page_and_the_ledger_equal_to_stripe(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A one-shop payment (destination charge) of ¥9,999 refunded ¥3,333 three times by the seller:
+    Stripe reverses the transfer and refunds the fee in proportion each time (the last one all that
+    is left), the money page's row equals the seller's Stripe balance after each, and the buyer's
+    page lists the three refunds and the total refunded."""
+    fee_rule_set(currency="jpy", basis_points=1000, fixed_amount=0)
+    seller = active_seller(sandbox, currency="jpy")
+    buyer = UserFactory()
+    item = listing_of(seller, price=9_999, title="Odd bowl")
+    order = services.checkout_start(
+        buyer=buyer, cart=cart_with(buyer, (item, 1)), seller_id=seller.pk, currency="jpy", **URLS
+    ).order
+    pay(sandbox, str(order.checkout_session_id))
+    order = services.order_sync_from_stripe(order=order)
+    account = str(seller.stripe_account_id)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            row = refund_create(payment=order.payment, amount=3_333, origin=RefundOrigin.SELLER, order_id=order.pk)
+        assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+        [earning] = earnings_per_order(seller_id=seller.pk)
+        assert {"jpy": order_net(earning)} == (stripe_balances(account) or {"jpy": 0})
+        assert_ledger_equals_stripe()
+    assert stripe_balances(account) == {}
+    page = _text(_client(buyer), f"/orders/{order.pk}/")
+    assert page.count("¥3,333 Refunded") == 3 and "Refunded ¥9,999" in page
