@@ -170,6 +170,7 @@ def _money_page(
         {
             "seller": seller,
             "balance": balance,
+            "negative_sentences": selectors.negative_balance_sentences(balance=balance),
             "payable": payable,
             "schedule": schedule,
             "schedule_sentence": selectors.schedule_sentence(schedule),

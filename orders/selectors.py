@@ -266,7 +266,7 @@ def charge_disputed(payment: Payment | None) -> bool:
 
 def order_refund_panel(*, order: Order) -> RefundPanel:
     refunds = list(order.refunds.all())
-    requests = list(order.refund_requests.prefetch_related("lines__line"))
+    requests = list(order.refund_requests.select_related("refund").prefetch_related("lines__line"))
     taken: dict[int, int] = {}
     for row in (
         OrderLineRefund.objects.filter(line__order=order, refund__status__in=OPEN_REFUND_STATUSES)

@@ -254,4 +254,8 @@ def refunds_needing_attention() -> QuerySet[Refund]:
 
 def refunds_recent(*, limit: int = 50) -> QuerySet[Refund]:
     """The latest refunds with their orders (and the orders' payments, for their status badges)."""
-    return Refund.objects.select_related("order__seller", "order__payment").order_by("-created_at", "-id")[:limit]
+    return (
+        Refund.objects.select_related("order__seller", "order__payment")
+        .prefetch_related("requests")  # a request it answered, to say what was asked when it refunded less or more
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -496,27 +496,47 @@ def _group_order_transfer(*, payment: Payment, order_id: int | None, amount: int
 def group_refund_shares(*, refund: Refund) -> tuple[int, int]:
     """What a refund of one shop's order takes back from that shop's transfer, and the part of the
     platform's fee given back with it (the fee policy): with the fee refunded, the seller gives back
-    its net share of the refund (the transfer x refund / order total, rounded half up) and the
-    platform gives up the rest, its fee's share; without, the seller gives back the whole refund, as
-    far as its transfer goes. The refund that completes the order's refunds takes whatever is left
-    of the transfer, so the shares always add up to the transfer and the fee."""
+    its net share of the refund (`refund_share_of_transfer`) and the platform gives up the rest, its
+    fee's share; without, the seller gives back the whole refund, as far as its transfer goes."""
     order = refund.order
     assert order is not None
     transfer = Transfer.objects.get(stripe_id=order.stripe_transfer_id)
     left = transfer.amount - transfer.amount_reversed
-    others = (
-        order.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED))
+    if not refund.refund_application_fee:
+        return min(refund.amount, left), 0
+    # Only the refunds taken back from the seller count: one the platform paid took nothing, and
+    # the seller keeps its share of what it refunded.
+    before = (
+        order.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED), reverse_transfer=True)
         .exclude(pk=refund.pk)
         .aggregate(total=Sum("amount"))["total"]
         or 0
     )
-    if not refund.refund_application_fee:
-        return min(refund.amount, left), 0
-    if others + refund.amount >= order.amount_total:
-        share = left
-    else:
-        share = min(left, money.round_half_up_div(transfer.amount * refund.amount, order.amount_total))
+    share = min(
+        left,
+        refund_share_of_transfer(
+            transfer=transfer.amount, order_total=order.amount_total, before=before, amount=refund.amount
+        ),
+    )
     return share, refund.amount - share
+
+
+def refund_share_of_transfer(*, transfer: int, order_total: int, before: int, amount: int) -> int:
+    """The seller's net share of a refund of `amount` of an order of `order_total` paid to it by a
+    transfer of `transfer`, after refunds of `before` were taken back from it: the transfer's share
+    of everything taken back so far (rounded half up; all of it once the whole order is) less what
+    the earlier ones took. Cumulative, so the shares of refunds taken back add up to the transfer
+    when they add up to the order, whatever their number, each within a unit of its exact share,
+    and never more than the refund: the platform's fee share (`amount` - share) is never negative.
+    A refund the platform paid is not in `before`: it left the seller its share, which no later
+    refund takes (the last refund used to take "what is left", the whole transfer then)."""
+
+    def taken(refunded: int) -> int:
+        if refunded >= order_total:
+            return transfer
+        return money.round_half_up_div(transfer * refunded, order_total)
+
+    return max(0, min(amount, taken(before + amount) - taken(before)))
 
 
 def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:

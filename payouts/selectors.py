@@ -25,6 +25,7 @@ from marketplace.gateway.types import BalanceTransaction, PayoutSchedule
 from marketplace.ledger.chart import stripe_balance
 from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
+from marketplace.money import format_money
 from orders.models import Order
 from payments.models import Refund, RefundStatus, SellerDebt
 from payouts.failures import failure_reason_and_way_out
@@ -95,6 +96,40 @@ def seller_balance(*, account: str) -> BalanceView:
     cache.set(fresh_key, stored, BALANCE_FRESH_SECONDS)
     cache.set(last_key, stored, LAST_KNOWN_SECONDS)
     return _balance_view(stored)
+
+
+def negative_balance_sentences(*, balance: BalanceView) -> list[str]:
+    """A sentence for each currency whose available balance Stripe shows below zero: why, and what
+    happens next. Money taken back from the seller (a refund's transfer reversal, a lost dispute's
+    recovery or its debt collected) after the sale's funds were paid out is taken from what the seller
+    holds, pending funds included, so the available balance goes negative while pending stays positive.
+    Stripe then nets the pending funds against it as they become available, and sends no payout
+    while the balance is negative (connect-behaviour.md, "Negative balances"); without these words the
+    seller read "-$45.00" and nothing else."""
+    pending = {part.currency: part.amount for part in balance.pending}
+    sentences = []
+    for part in balance.available:
+        if part.amount >= 0:
+            continue
+        owed, held = -part.amount, max(pending.get(part.currency, 0), 0)
+        why = (
+            f"Your available balance in {part.currency.upper()} is {format_money(part.amount, part.currency)}: "
+            "money taken back for a refund or a lost dispute after the sale's funds had been paid out to your bank."
+        )
+        if held >= owed:
+            next_ = (
+                f"Stripe covers it from your pending {format_money(held, part.currency)} as it becomes available, "
+                f"which leaves you {format_money(held - owed, part.currency)}."
+            )
+        elif held > 0:
+            next_ = (
+                f"Stripe covers {format_money(held, part.currency)} of it from your pending funds as they become "
+                f"available, and the other {format_money(owed - held, part.currency)} from your next sales."
+            )
+        else:
+            next_ = "Stripe covers it from your next sales."
+        sentences.append(f"{why} {next_} Nothing is paid out to your bank until then.")
+    return sentences
 
 
 def balance_forget(*, account: str) -> None:

@@ -31,6 +31,7 @@ from orders.models import Order
 from payments.models import Payment, RefundOrigin, RefundStatus
 from payments.services import REFUSALS, refund_create, refund_submit
 from payouts.models import Transfer
+from payouts.selectors import earnings_per_order, order_net
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
@@ -45,14 +46,18 @@ EXAMPLE = {  # currency: (transfer, plate's share, its fee share, the rest's sha
 
 
 def _paid_group(
-    sandbox: Any, capture: Any, currency: str, card: str = "4000000000000077"
+    sandbox: Any,
+    capture: Any,
+    currency: str,
+    card: str = "4000000000000077",
+    kiln_prices: tuple[int, int] = (6_000, 4_000),
 ) -> tuple[list[Seller], list[Order]]:
     shops = [active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House", "Paper Mill")]
     kiln, tea, paper = shops
     buyer = UserFactory()
     items = [
-        (listing_of(kiln, price=6_000, title="Mug"), 1),
-        (listing_of(kiln, price=4_000, title="Plate"), 1),
+        (listing_of(kiln, price=kiln_prices[0], title="Mug"), 1),
+        (listing_of(kiln, price=kiln_prices[1], title="Plate"), 1),
         (listing_of(tea, price=2_500, title="Cup"), 1),
         (listing_of(paper, price=1_999, title="Notebook"), 1),
     ]
@@ -181,3 +186,60 @@ def test_the_console_dispute_page_tells_the_orders_refunds_from_the_payments(
     own = refunded[dispute.order_id]
     expected = f"{format_money(own, currency)} of this order" if own else "none of this order"
     assert f"</strong> {expected}; {format_money(2_500, currency)} of the whole payment" in shown
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_rest_refunded_after_a_refund_the_platform_paid_takes_only_its_own_share(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """An admin refunds the plate from the platform's balance (nothing taken from the seller), then
+    the seller refunds the mug. That last refund of the order took "whatever is left of the
+    transfer", the whole transfer, for a $60.00 refund, and gave back a negative fee share, which
+    the ledger refused after Stripe had moved the money. The seller gives back its net share of the
+    mug, as it would without the platform's refund, and keeps the plate's."""
+    transfer, plate_share, _plate_fee, rest_share, rest_fee = EXAMPLE[currency]
+    (kiln, _tea, _paper), (kiln_order, _t, _p) = _paid_group(sandbox, django_capture_on_commit_callbacks, currency)
+    platform_paid = _refund(kiln_order, 4_000, django_capture_on_commit_callbacks, reverse_transfer=False)
+    assert platform_paid.status == RefundStatus.SUCCEEDED
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer}
+
+    rest = _refund(kiln_order, 6_000, django_capture_on_commit_callbacks)
+
+    assert rest.status == RefundStatus.SUCCEEDED and rest.stripe_transfer_reversal_id
+    assert Transfer.objects.get(stripe_id=kiln_order.stripe_transfer_id).amount_reversed == rest_share
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - rest_share}
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: plate_share}
+    assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {currency: rest_fee}
+    assert_ledger_equals_stripe()
+    [earning] = earnings_per_order(seller_id=kiln.pk)  # the money page's row: what the sale left at Stripe
+    assert (earning.refunded, earning.fee_refunded, order_net(earning)) == (6_000, rest_fee, plate_share)
+
+
+def test_three_odd_yen_refunds_take_back_the_whole_transfer_and_fee_in_proportion(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """¥6,666 + ¥3,333 = ¥9,999 refunded ¥3,333 at a time: each reversal is the transfer's share of all
+    refunded so far less what was taken before (`refund_share_of_transfer`, within a yen of its exact
+    share), the three add up to the transfer and their fee shares to the fee, and the ledger equals
+    Stripe for the platform and every shop after each."""
+    (kiln, tea, paper), (kiln_order, _t, _p) = _paid_group(
+        sandbox, django_capture_on_commit_callbacks, "jpy", kiln_prices=(6_666, 3_333)
+    )
+    transfer, fee = kiln_order.seller_net, kiln_order.application_fee_amount
+    assert transfer + fee == 9_999
+    others = {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (tea, paper)}
+    taken = 0
+    for n in (1, 2, 3):
+        refund = _refund(kiln_order, 3_333, django_capture_on_commit_callbacks)
+        assert refund.status == RefundStatus.SUCCEEDED
+        reversed_now = Transfer.objects.get(stripe_id=kiln_order.stripe_transfer_id).amount_reversed
+        assert abs(reversed_now - transfer * 3_333 * n / 9_999) < 1
+        assert reversed_now - taken <= 3_333
+        taken = reversed_now
+        assert stripe_balances(str(kiln.stripe_account_id)) == ({"jpy": transfer - taken} if taken < transfer else {})
+        assert {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (tea, paper)} == others
+        assert_ledger_equals_stripe()
+    assert taken == transfer
+    assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {"jpy": fee}
+    [earning] = earnings_per_order(seller_id=kiln.pk)
+    assert (earning.refunded, earning.fee_kept, order_net(earning)) == (9_999, 0, 0)

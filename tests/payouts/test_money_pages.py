@@ -5,6 +5,7 @@ outage shows the last figure with a sentence, and query counts do not grow with 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import socket
@@ -18,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from marketplace.gateway.accounts import account_retrieve
+from marketplace.gateway.balances import balance_retrieve as account_retrieve_balance
 from marketplace.gateway.events import list_events
 from marketplace.money import format_money
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
@@ -26,7 +28,7 @@ from orders.models import Order
 from payments.models import Dispute, DisputeStatus, RefundOrigin, RefundStatus, SellerDebt
 from payments.services import refund_create, refund_submit
 from payouts.models import ApplicationFee, BankAccount, Payout
-from payouts.selectors import earnings_per_order, order_net
+from payouts.selectors import Amount, BalanceView, earnings_per_order, negative_balance_sentences, order_net
 from tests.catalog.factories import ListingFactory
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
@@ -474,3 +476,65 @@ def test_a_payouts_refund_and_fee_refund_lines_name_their_order(sandbox: Any, cu
     assert detail.count(f'href="/sell/orders/{order.pk}/"') == 3
     assert stripe_balances(account) == {}
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_negative_available_balance_says_why_and_what_happens_next(sandbox: Any, currency: str) -> None:
+    """A refund taken back from the seller after the sale's money was paid out is taken from what
+    the seller holds, pending funds too, so Stripe shows a negative available balance. The page showed
+    "-$45.00" under Available with no word: it now says why, and that Stripe covers it from the pending
+    funds as they become available, paying nothing out to the bank until then."""
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    first = paid_order(sandbox, seller, 10_000, card=NOW)
+    advance(sandbox, DAY)  # midnight: Stripe pays the available balance out
+    process_connect(account, set())
+    assert stripe_balances(account) == {}
+    paid_order(sandbox, seller, 10_000)  # pending for days
+    row = refund_create(payment=first.payment, amount=5_000, origin=RefundOrigin.SELLER, order_id=first.pk)
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+    assert_ledger_equals_stripe()
+    cache.clear()  # the page reads the balance at most every 30 s
+
+    balance = account_balance_parts(account, currency)
+    available, pending = balance
+    assert available < 0 < pending + available  # the second sale's funds cover it
+    page = client_page(seller)
+    sentence = html.unescape(page.split('data-testid="negative-balance"')[1].split("</p>")[0])
+    assert (
+        f"Your available balance in {currency.upper()} is {format_money(available, currency)}: money taken back "
+        "for a refund or a lost dispute after the sale's funds had been paid out to your bank." in sentence
+    )
+    assert (
+        f"Stripe covers it from your pending {format_money(pending, currency)} as it becomes available, which "
+        f"leaves you {format_money(pending + available, currency)}. Nothing is paid out to your bank until then."
+        in sentence
+    )
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_negative_balance_beyond_the_pending_funds_is_taken_from_the_next_sales(currency: str) -> None:
+    """Our refunds and debt collections never take more than the seller holds, but Stripe can (its own
+    fees, an adjustment): what the pending funds cannot cover comes from the next sales."""
+    view = BalanceView(available=[Amount(-4_501, currency)], pending=[Amount(1_999, currency)])
+    [sentence] = negative_balance_sentences(balance=view)
+    assert (
+        f"Stripe covers {format_money(1_999, currency)} of it from your pending funds as they become available, "
+        f"and the other {format_money(2_502, currency)} from your next sales. "
+        "Nothing is paid out to your bank until then." in sentence
+    )
+    [nothing_pending] = negative_balance_sentences(balance=BalanceView(available=[Amount(-7, currency)]))
+    assert "Stripe covers it from your next sales. Nothing is paid out to your bank until then." in nothing_pending
+    assert negative_balance_sentences(balance=BalanceView(available=[Amount(0, currency)])) == []
+
+
+def account_balance_parts(account: str, currency: str) -> tuple[int, int]:
+    """(available, pending) of `currency` as Stripe has them for the seller."""
+    balance = account_retrieve_balance(account=account)
+    available = sum(p.amount for p in balance.available if p.currency == currency)
+    pending = sum(p.amount for p in balance.pending if p.currency == currency)
+    return available, pending
+
+
+def client_page(seller: Any) -> str:
+    return str(signed_in(seller.user).get("/sell/money/").content.decode())
