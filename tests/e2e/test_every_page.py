@@ -25,7 +25,7 @@ from django.core.management import call_command
 from django.db.models import Model
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, expect
 
 from catalog.models import Category, Listing
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
@@ -34,10 +34,9 @@ from orders.models import Order
 from payments.models import Dispute
 from payouts.models import Payout
 from sellers.models import Seller
-from tests.e2e.browser import log_in
+from tests.e2e.browser import PHONE, log_in
 from tests.factories import make_platform_admin
 
-PHONE: ViewportSize = {"width": 375, "height": 812}
 BLOCKING = ("critical", "serious")
 
 ROLES = {

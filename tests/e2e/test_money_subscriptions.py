@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, expect
 from payments.models import Payment
 from subscriptions.models import SubscriptionInvoice
 from tests.catalog.factories import ListingFactory
-from tests.e2e.browser import log_in
-from tests.e2e.test_refund_flow import PHONE, fits_a_phone_and_passes_axe
+from tests.e2e.browser import phone_signed_in
+from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
 from tests.factories import UserFactory
 from tests.orders.conftest import active_seller
 from tests.subscriptions.factories import subscription
@@ -48,14 +48,10 @@ def test_the_money_pages_subscriptions_fit_a_phone(
             payment=payment,
             created_at=timezone.now(),
         )
-    context = browser.new_context(viewport=PHONE)
-    context.add_init_script(path=axe_js)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    log_in(page, live_server.url, seller.user.email)
+    page = phone_signed_in(browser, axe_js, live_server.url, seller.user.email)
     page.goto(live_server.url + "/sell/money/")
     expect(page.get_by_test_id("money-mrr-usd")).to_have_text("$20.00 per month")
     expect(page.get_by_test_id("money-mrr-jpy")).to_have_text("¥1,000 per month")
     expect(page.get_by_test_id("sub-net")).to_have_text(["¥12,000", "$20.00"])
     fits_a_phone_and_passes_axe(page)
-    context.close()
+    page.context.close()

@@ -16,8 +16,8 @@ from sellers.services import seller_pause
 from subscriptions import services
 from subscriptions.models import Subscription
 from tests.catalog.factories import ListingFactory
-from tests.e2e.browser import log_in
-from tests.e2e.test_refund_flow import PHONE, fits_a_phone_and_passes_axe
+from tests.e2e.browser import phone_signed_in
+from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, pay, wait_until
 
@@ -54,11 +54,7 @@ def test_a_paused_shops_subscriptions_say_nothing_is_charged_to_buyer_and_seller
         lambda: Subscription.objects.filter(pk__in=[s.pk for s in subs], collection_paused=True).count() == 2
     )
 
-    context = browser.new_context(viewport=PHONE)
-    context.add_init_script(path=axe_js)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    log_in(page, live_server.url, buyer.email)
+    page = phone_signed_in(browser, axe_js, live_server.url, buyer.email)
     page.goto(live_server.url + "/account/subscriptions/")
     rows = page.get_by_test_id("subscription-row")
     expect(rows).to_have_count(2)
@@ -69,13 +65,9 @@ def test_a_paused_shops_subscriptions_say_nothing_is_charged_to_buyer_and_seller
             "None while Kiln & Co is paused: you are not charged for it"
         )
     fits_a_phone_and_passes_axe(page)
-    context.close()
+    page.context.close()
 
-    context = browser.new_context(viewport=PHONE)
-    context.add_init_script(path=axe_js)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    log_in(page, live_server.url, seller.user.email)
+    page = phone_signed_in(browser, axe_js, live_server.url, seller.user.email)
     page.goto(live_server.url + "/sell/subscriptions/")
     expect(page.get_by_test_id("mrr-paused")).to_have_text(
         "Nothing while your shop is paused: its 2 subscriptions are charged again once it is unpaused."
@@ -87,4 +79,4 @@ def test_a_paused_shops_subscriptions_say_nothing_is_charged_to_buyer_and_seller
         expect(row).to_contain_text(amount)
         expect(row).to_contain_text("None while your shop is paused")
     fits_a_phone_and_passes_axe(page)
-    context.close()
+    page.context.close()

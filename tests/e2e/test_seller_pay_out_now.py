@@ -14,8 +14,8 @@ from playwright.sync_api import Browser, expect
 
 from marketplace.money import format_money
 from payouts.models import Payout
-from tests.e2e.browser import log_in
-from tests.e2e.test_refund_flow import PHONE, fits_a_phone_and_passes_axe
+from tests.e2e.browser import phone_signed_in
+from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
 from tests.orders.conftest import active_seller
 from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
 from tests.payouts.helpers import paid_order
@@ -32,11 +32,7 @@ def test_a_seller_switches_to_manual_and_pays_out_now(
     account = str(seller.stripe_account_id)
     paid_order(sandbox, seller, 10_000, card=NOW)  # 10000 less the 10% fee (and Stripe's in USD)
     shown = format_money(available, currency)
-    context = browser.new_context(viewport=PHONE)
-    context.add_init_script(path=axe_js)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    log_in(page, live_server.url, seller.user.email)
+    page = phone_signed_in(browser, axe_js, live_server.url, seller.user.email)
 
     page.goto(live_server.url + "/sell/money/")
     expect(page.get_by_test_id("payout-now-form")).to_have_count(0)  # Stripe pays out daily
@@ -65,4 +61,4 @@ def test_a_seller_switches_to_manual_and_pays_out_now(
     assert (payout.amount, payout.currency, payout.automatic) == (available, currency, False)
     assert stripe_balances(account) == {}
     assert_ledger_equals_stripe()
-    context.close()
+    page.context.close()
