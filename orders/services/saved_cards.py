@@ -426,9 +426,17 @@ def _intent_of(order: Order) -> PaymentIntent | None:
     """The order's PaymentIntent at Stripe, or None when it was never made. Read by the id kept at
     its create; when that answer was lost (a timeout after Stripe made it) the id is not kept, and
     the customer's payments are listed to find it by our `order_id` metadata, so that a payment
-    waiting on the bank's check is still canceled before the order says nothing was charged."""
+    waiting on the bank's check is still canceled before the order says nothing was charged.
+    A kept id Stripe does not know (`resource_missing`: its data was reset, another key) is a
+    payment that cannot charge the card: None, or the order stayed pending for ever."""
     if order.payment_intent_id:
-        return gateway_checkout.payment_intent_retrieve(order.payment_intent_id)
+        try:
+            return gateway_checkout.payment_intent_retrieve(order.payment_intent_id)
+        except InvalidInput as exc:
+            if exc.code != "resource_missing":
+                raise
+            logger.warning("buy now order %s: Stripe has no PaymentIntent %s", order.pk, order.payment_intent_id)
+            return None
     customer = _customer_of(order.buyer)
     # made right after the order, in the same request; a margin for Stripe's clock against ours
     since = int((order.created_at - timedelta(minutes=10)).timestamp())

@@ -433,6 +433,33 @@ def test_a_buy_now_whose_create_answer_was_lost_is_still_found_by_listing(sandbo
     assert client_for(sandbox).v1.payment_intents.retrieve(intent).status == "canceled"
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_buy_now_whose_kept_payment_stripe_does_not_know_is_closed_and_its_unit_released(
+    sandbox: Any, currency: str
+) -> None:
+    """Stripe answers `resource_missing` for the kept PaymentIntent id (its data was reset, another
+    key): no such payment can charge the card. The sweeper retried the order on every run for ever,
+    its unit reserved, and the buyer's Cancel said Stripe could not be reached."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=2_000, stock=2)
+    buyer = UserFactory()
+    swept = _buy_now_at_the_bank_check(sandbox, buyer, mug, "e5" * 16)
+    canceled = _buy_now_at_the_bank_check(sandbox, buyer, mug, "f6" * 16)
+    Order.objects.filter(pk__in=[swept.order.pk, canceled.order.pk]).update(payment_intent_id="pi_unknownToStripe")
+
+    assert saved_cards.buy_now_cancel(order=Order.objects.get(pk=canceled.order.pk)).status == OrderStatus.CANCELED
+    later = timezone.now() + saved_cards.BUY_NOW_LIFETIME + timedelta(minutes=5)
+    assert saved_cards.buy_now_sweep_abandoned(now=later) == 1
+    assert Order.objects.get(pk=swept.order.pk).status == OrderStatus.PAYMENT_FAILED
+    mug.refresh_from_db()
+    assert mug.stock == 2
+    assert_ledger_equals_stripe()
+
+
 def test_the_page_that_saves_a_card_names_a_currency(sandbox: Any) -> None:
     """Stripe requires `currency` on a `mode=setup` Checkout Session made without
     `payment_method_types` (which this API version no longer takes): without it no buyer could
