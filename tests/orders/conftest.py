@@ -17,7 +17,7 @@ from django.test import Client
 from catalog.models import Cart, CartItem, Listing
 from fees.services import fee_rule_set
 from sellers import services as seller_services
-from sellers.models import Seller
+from sellers.models import Seller, shop_name_key
 from tests.catalog.factories import ListingFactory
 from tests.factories import PASSWORD, UserFactory
 
@@ -32,9 +32,15 @@ def default_fees(db: Any) -> None:
 
 
 def active_seller(sandbox: Any, *, currency: str = "usd", shop: str = "Rosen Ceramics") -> Seller:
-    """A seller whose Express account finished onboarding on the sandbox (charges enabled)."""
+    """A seller whose Express account finished onboarding on the sandbox (charges enabled). No two
+    shops may read alike (`sellers.models.shop_name_key`): a name another shop of the test has is
+    numbered, "Rosen Ceramics 2"."""
     country = "JP" if currency == "jpy" else "US"
-    seller = Seller.objects.create(user=UserFactory(), shop_name=shop, country=country, default_currency=currency)
+    name, n = shop, 1
+    while Seller.objects.filter(shop_name_key=shop_name_key(name)).exists():
+        n += 1
+        name = f"{shop} {n}"
+    seller = Seller.objects.create(user=UserFactory(), shop_name=name, country=country, default_currency=currency)
     link = seller_services.seller_onboarding_link_create(
         seller=seller, refresh_url="http://testserver/refresh", return_url="http://testserver/return"
     )
