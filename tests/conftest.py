@@ -115,6 +115,14 @@ def clean_cache() -> None:
 # and points the gateway at it through settings only (nothing inside the gateway is patched).
 
 
+@pytest.fixture(autouse=True)
+def _site_url_is_the_live_server(request: pytest.FixtureRequest) -> None:
+    """A browser test's site is the live server: the links of its emails (`SITE_URL`, never the
+    request's Host: `marketplace.account_adapter`) must open there."""
+    if "live_server" in request.fixturenames:
+        request.getfixturevalue("settings").SITE_URL = request.getfixturevalue("live_server").url
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[Any]:
     from stripe_sandbox import Sandbox

@@ -13,8 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-pass-phrase-9"
 
 
-def test_sign_up_verify_log_in_log_out(live_server, page: Page, clean_cache: None, settings) -> None:  # type: ignore[no-untyped-def]
-    settings.SITE_URL = live_server.url  # the site's address, which the email's link names
+def test_sign_up_verify_log_in_log_out(live_server, page: Page, clean_cache: None) -> None:  # type: ignore[no-untyped-def]
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="Sign up").click()
     page.get_by_label("Email").fill("grace@example.com")
