@@ -103,28 +103,29 @@ def test_a_lost_dispute_counts_what_it_took_from_the_seller(
     assert _shown(order) == (format_money(0, currency),) * 3
 
 
+def _paid_row(seller: Any, currency: str = "usd") -> Order:
+    """A paid order of 10,000 with a fee of 1,030, as a row only (no payment at Stripe)."""
+    return Order.objects.create(
+        buyer=UserFactory(),
+        seller=seller,
+        status="paid",
+        currency=currency,
+        amount_total=10_000,
+        application_fee_amount=1_030,
+        cart_fingerprint="x",
+        paid_at=timezone.now(),
+    )
+
+
 def test_the_seller_order_list_costs_the_same_queries_whatever_the_number_of_orders() -> None:
     seller = SellerFactory()
     client = signed_in(seller.user)
-
-    def paid() -> None:
-        Order.objects.create(
-            buyer=UserFactory(),
-            seller=seller,
-            status="paid",
-            currency="usd",
-            amount_total=10_000,
-            application_fee_amount=1_030,
-            cart_fingerprint="x",
-            paid_at=timezone.now(),
-        )
-
-    paid()
+    _paid_row(seller)
     client.get("/sell/orders/")  # the nav's cached counts filled
     with CaptureQueriesContext(connection) as one:
         client.get("/sell/orders/")
-    paid()
-    paid()
+    _paid_row(seller)
+    _paid_row(seller)
     with CaptureQueriesContext(connection) as three:
         page = client.get("/sell/orders/").content.decode()
     assert page.count('data-testid="seller-net">$89.70<') == 3
@@ -135,16 +136,7 @@ def test_one_order_by_api_is_read_once_for_its_buyer_and_its_shop(django_assert_
     """`GET /api/v1/orders/{id}` reads the order with what it left the seller in one query, whoever asks,
     then its lines and refunds: it used to find the order first and read it again for the earnings."""
     seller = SellerFactory()
-    order = Order.objects.create(
-        buyer=UserFactory(),
-        seller=seller,
-        status="paid",
-        currency="jpy",
-        amount_total=10_000,
-        application_fee_amount=1_030,
-        cart_fingerprint="x",
-        paid_at=timezone.now(),
-    )
+    order = _paid_row(seller, "jpy")
     for user in (order.buyer, seller.user):
         client = signed_in(user)
         client.get("/api/v1/orders")  # the session read once
