@@ -1,6 +1,7 @@
 """Page parts the demo's seeding never shows, so `test_every_page` opens their pages without them: the
 console's list of what each shop of a disputed payment gave back, the seller's refund request on a
-payment the bank disputed, and the fee page's Delete buttons for several sellers' rules. Each is built
+payment the bank disputed, the fee page's Delete buttons for several sellers' rules, and the money
+page's sentence for a negative available balance (a refund after the sale was paid out). Each is built
 here through the sandbox, then opened on a 375 px phone with axe-core, as `test_every_page` does."""
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ from django.urls import reverse
 from playwright.sync_api import Browser, expect
 
 from fees.models import FeeRule
+from payments.models import RefundOrigin, RefundStatus
+from payments.services import refund_create, refund_submit
 from tests.e2e.browser import log_in
 from tests.e2e.test_every_page import PHONE, Phone
 from tests.factories import make_platform_admin
+from tests.orders.conftest import active_seller
 from tests.orders.test_multi_seller_disputes import _lose_part_of_a_group_payment
 from tests.orders.test_refunds import _client, _paid_two_lines, _post
 from tests.payments.helpers import new_events, process
+from tests.payouts.helpers import DAY, advance, paid_order, process_connect
 
 
 @pytest.mark.e2e
@@ -27,6 +32,16 @@ from tests.payments.helpers import new_events, process
 def test_parts_the_demo_does_not_show_fit_a_phone_and_pass_axe(
     axe_js: Path, live_server: Any, browser: Browser, sandbox: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
+    # First, as it moves the sandbox's clock: a seller paid out, then refunding that sale (JPY).
+    owing = active_seller(sandbox, currency="jpy", shop="Osaka Owing")
+    sold = paid_order(sandbox, owing, 10_000, card="4000000000000077")
+    advance(sandbox, DAY)  # midnight: Stripe pays the available balance out
+    process_connect(str(owing.stripe_account_id), set())
+    paid_order(sandbox, owing, 10_000)  # pending for days
+    assert sold.payment is not None
+    taken = refund_create(payment=sold.payment, amount=5_000, origin=RefundOrigin.SELLER, order_id=sold.pk)
+    assert refund_submit(refund_id=taken.pk).status == RefundStatus.SUCCEEDED
+
     shops, dispute = _lose_part_of_a_group_payment(
         sandbox, "usd", django_capture_on_commit_callbacks, card="4000000000000077"
     )
@@ -48,6 +63,7 @@ def test_parts_the_demo_does_not_show_fit_a_phone_and_pass_axe(
         (make_platform_admin(), reverse("console_dispute_detail", args=[dispute.pk]), f"{shops[2].shop_name}: "),
         (order.seller.user, reverse("sell_refund_requests"), "The buyer's bank has disputed this payment"),
         (make_platform_admin(), reverse("console_fees"), f"Delete the USD rule for {shops[1].shop_name}"),
+        (owing.user, reverse("sell_money"), "Nothing is paid out to your bank until then."),
     ):
         context = browser.new_context(viewport=PHONE)
         context.add_init_script(path=axe_js)
@@ -60,4 +76,4 @@ def test_parts_the_demo_does_not_show_fit_a_phone_and_pass_axe(
         context.close()
 
     assert [str(c) for c in checks if not c.ok] == []
-    assert len(checks) == 3
+    assert len(checks) == 4
