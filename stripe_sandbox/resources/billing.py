@@ -690,6 +690,7 @@ def sub_update(ctx: Ctx, sub_id: str) -> Obj:
             "default_payment_method": "str",
             "metadata": "meta",
             "pause_collection": {"!behavior": ("keep_as_draft", "mark_uncollectible", "void"), "resumes_at": "int"},
+            "application_fee_percent": "str",
         }
     )
     if sub["status"] in ("canceled", "incomplete_expired"):
@@ -709,6 +710,8 @@ def sub_update(ctx: Ctx, sub_id: str) -> Obj:
         sub["default_payment_method"] = pm["id"]
     if "metadata" in p:
         sub["metadata"] = {k: v for k, v in {**sub["metadata"], **p["metadata"]}.items() if v}
+    if "application_fee_percent" in p:  # the invoices from now on: one already paid keeps its fee
+        sub["application_fee_percent"] = _number(parse_percent(p["application_fee_percent"], "application_fee_percent"))
     if "pause_collection" in p:  # "" unsets it: collection resumes
         paused = p["pause_collection"]
         sub["pause_collection"] = (

@@ -424,6 +424,7 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep(client.v1.subscriptions.cancel(twin))
     keep_list(client.v1.invoices.list(params={"subscription": twin}))
     keep(client.v1.subscriptions.update(paused, params={"pause_collection": {"behavior": "void"}}))
+    keep(client.v1.subscriptions.update(sub_session.subscription, params={"application_fee_percent": "12.5"}))
     control(sb, "clock/advance", seconds=45 * 86400)  # renewals: one failing until canceled, one ended, one voided
     keep_list(client.v1.invoices.list(params={"customer": buyer.id, "limit": 100}))
     keep_list(client.v1.subscriptions.list(params={"customer": buyer.id, "status": "all"}))

@@ -161,6 +161,32 @@ def test_the_clock_renews_each_month_with_invoice_charge_transfer_and_fee(
     assert [t for t in _types(client, mark) if t in order] == order
 
 
+@pytest.mark.parametrize(("currency", "amount", "fees"), [("usd", 2_000, [200, 300]), ("jpy", 1_999, [200, 300])])
+def test_a_new_fee_percent_applies_from_the_next_invoice(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, amount: int, fees: list[int]
+) -> None:
+    """`application_fee_percent` can be changed on the subscription ("the percentage of the subscription
+    invoice total"): the invoice already paid keeps its fee, the next one takes the new percent. The
+    change is a `customer.subscription.updated` with the old percent in `previous_attributes`."""
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=amount, currency=currency, percent="10")
+    mark = _last_event(client)
+    sub = client.v1.subscriptions.update(session.subscription, params={"application_fee_percent": "15"})
+    assert sub.application_fee_percent == 15
+    event = client.v1.events.list(params={"limit": 1}).data[0]
+    assert (event.type, event.data.previous_attributes.to_dict()) == (
+        "customer.subscription.updated",
+        {"application_fee_percent": 10},
+    )
+    assert _types(client, mark) == ["customer.subscription.updated"]
+    control(sb, "clock/advance", seconds=MONTH)
+    charges = client.v1.charges.list(params={"customer": session.customer}).data
+    assert sorted(c.application_fee_amount for c in charges) == fees  # 10 % then 15 %, half up
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.subscriptions.update(sub.id, params={"application_fee_percent": "12.345"})
+    assert refused.value.param == "application_fee_percent"  # type: ignore[attr-defined]
+
+
 def _portal(client: stripe.StripeClient, customer: str) -> Any:
     return client.v1.billing_portal.sessions.create(params={"customer": customer, "return_url": "http://app/subs"})
 
