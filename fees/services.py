@@ -1,15 +1,22 @@
-"""Writes of the fee policy (platform admins only, through the console); `fee_for` is re-exported for callers."""
+"""Writes of the fee policy (platform admins only, through the console); `fee_for` is re-exported for callers.
+
+A change applies to payments from now on: checkouts quote the policy as it is, and live subscriptions
+take the new percent from their next invoice through an outbox follow-up
+(`subscriptions.follow_fee_policy`, named, not imported: the subscriptions app builds on this one).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from fees.models import MAX_BASIS_POINTS, FeeRule
 from fees.policy import FeeLine, FeeQuote, fee_for
 from marketplace import money
 from marketplace.errors import InvalidInput
+from marketplace.outbox.services import outbox_add
 
 if TYPE_CHECKING:
     from catalog.models import Category
@@ -28,7 +35,8 @@ def fee_rule_set(
     category: Category | None = None,
     actor: Any = None,
 ) -> FeeRule:
-    """Create or replace the one rule of this scope and currency. Past orders keep their snapshot."""
+    """Create or replace the one rule of this scope and currency. Past orders keep their snapshot;
+    live subscriptions take the new percent from their next invoice."""
     code = money.normalise_currency(currency)
     if not 0 <= basis_points <= MAX_BASIS_POINTS:
         raise InvalidInput("The percentage must be between 0 % and 100 %.", code="invalid_basis_points")
@@ -49,8 +57,17 @@ def fee_rule_set(
             "updated_by": actor if getattr(actor, "is_authenticated", False) else None,
         },
     )
+    _follow(code, change=f"rule-{rule.pk}-saved-{rule.updated_at.timestamp()}")
     return rule
 
 
+@transaction.atomic
 def fee_rule_delete(*, rule: FeeRule) -> None:
+    pk = rule.pk
     rule.delete()
+    _follow(rule.currency, change=f"rule-{pk}-deleted-{timezone.now().timestamp()}")
+
+
+def _follow(currency: str, *, change: str) -> None:
+    """Subscriptions in `currency` take the policy's percent from their next invoice, once the change commits."""
+    outbox_add("subscriptions.follow_fee_policy", currency, change, key=f"fee-policy:{currency}:{change}")

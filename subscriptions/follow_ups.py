@@ -1,5 +1,5 @@
-"""Follow-ups of subscriptions, delivered through the outbox: emails (ids in, one email out) and
-pausing collection with the seller's shop."""
+"""Follow-ups of subscriptions, delivered through the outbox: emails (ids in, one email out),
+pausing collection with the seller's shop, and the fee policy's percent."""
 
 from __future__ import annotations
 
@@ -39,6 +39,11 @@ def ended_for_buyer_email(subscription_id: int) -> None:
 @follow_up("subscriptions.follow_seller_pause")
 def follow_seller_pause(seller_id: int, moderation_id: int) -> None:
     services.subscriptions_follow_seller_pause(seller_id=seller_id, moderation_id=moderation_id)
+
+
+@follow_up("subscriptions.follow_fee_policy")
+def follow_fee_policy(currency: str, change: str, subscription_id: int | None = None) -> None:
+    services.subscriptions_follow_fee_policy(currency=currency, change=change, subscription_id=subscription_id)
 
 
 @follow_up("subscriptions.void_open_invoices")

@@ -4,7 +4,8 @@ Checkout (`mode=subscription`), mirroring what Stripe says, and the customer por
 - *The fee*: Stripe takes a subscription's fee as a percent of each invoice
   (`application_fee_percent`), so the fee policy's percentage for the listing (seller, category,
   currency; most specific rule) is what is sent. A rule's fixed amount has no place in a percent
-  and is not charged on subscriptions.
+  and is not charged on subscriptions. A change of the policy reaches live subscriptions from their
+  next invoice (`subscriptions_follow_fee_policy`, an outbox follow-up of the change).
 - *Stripe owns the state*: every handler re-reads the subscription or invoice through the gateway
   and writes what it says (`subscription_sync`, `invoice_sync`); late or repeated events change
   nothing more.
@@ -22,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -83,8 +86,16 @@ def plan_set(*, seller: Seller, listing_id: int, interval: str) -> PlanSet:
 
 def fee_percent_for(*, listing: Listing) -> Decimal:
     """The platform's percent of each invoice: the fee policy's basis points for this listing."""
+    return _percent(_fee_basis_points(listing))
+
+
+def _fee_basis_points(listing: Listing) -> int:
     rule = rules_for(seller_id=listing.seller_id, currency=listing.currency, category_ids={listing.category_id})
-    return Decimal(rule[listing.category_id].basis_points) / 100
+    return rule[listing.category_id].basis_points
+
+
+def _percent(basis_points: int) -> Decimal:
+    return Decimal(basis_points) / 100
 
 
 @dataclass(frozen=True)
@@ -252,6 +263,8 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
             outbox_add("subscriptions.void_open_invoices", sub.pk, key=f"subscription-void-open-invoices:{sub.pk}")
         if sub.status in LIVE_STATUSES and not sub.collection_paused and listing.seller.paused_at is not None:
             _follow_current_pause(sub)
+        if sub.status in LIVE_STATUSES:
+            _follow_current_fee(sub, listing)
         if sub.status in LIVE_STATUSES and _earlier_live_twin(sub).exists():
             outbox_add("subscriptions.duplicate_cancel", sub.pk, key=f"subscription-duplicate-cancel:{sub.pk}")
         return sub
@@ -329,6 +342,46 @@ def subscriptions_follow_seller_pause(*, seller_id: int, moderation_id: int) -> 
         )
         _apply(remote)
         changed += 1
+    return changed
+
+
+def _follow_current_fee(sub: Subscription, listing: Listing) -> None:
+    """A live subscription whose percent is not the fee policy's today: one paid on a Checkout page
+    opened before the policy changed (the change's follow-up ran before it existed). It takes the
+    policy's percent like the others, once per subscription and percent."""
+    basis_points = _fee_basis_points(listing)
+    if basis_points != sub.application_fee_basis_points:
+        outbox_add(
+            "subscriptions.follow_fee_policy",
+            sub.currency,
+            f"subscription-{sub.pk}-{basis_points}",
+            sub.pk,
+            key=f"subscription-follow-fee:{sub.pk}:{basis_points}",
+        )
+
+
+def subscriptions_follow_fee_policy(*, currency: str, change: str, subscription_id: int | None = None) -> int:
+    """The fee policy changed for `currency` (`change` names the change: a rule saved or deleted): each
+    live subscription whose percent is not what the policy says today for its listing takes it at
+    Stripe, from its next invoice; invoices already paid keep their fee, as past orders do. The policy
+    is read now, so a late follow-up of an earlier change sets what holds today. `subscription_id`:
+    that one only. Returns how many changed."""
+    live = Subscription.objects.filter(currency=currency, status__in=LIVE_STATUSES).select_related("listing")
+    if subscription_id is not None:
+        live = live.filter(pk=subscription_id)
+    changed = 0
+    for seller_id, group in groupby(live.order_by("seller_id", "pk"), key=attrgetter("seller_id")):
+        subs = list(group)
+        rules = rules_for(seller_id=seller_id, currency=currency, category_ids={s.listing.category_id for s in subs})
+        for sub in subs:
+            basis_points = rules[sub.listing.category_id].basis_points
+            if basis_points == sub.application_fee_basis_points:
+                continue
+            remote = gateway_subscriptions.subscription_fee_percent_set(
+                subscription_id=sub.stripe_subscription_id, percent=str(_percent(basis_points)), change=change
+            )
+            _apply(remote)
+            changed += 1
     return changed
 
 

@@ -112,6 +112,18 @@ def subscription_collection_pause(*, subscription_id: str, paused: bool, moderat
     )
 
 
+def subscription_fee_percent_set(*, subscription_id: str, percent: str, change: str) -> Subscription:
+    """The platform's percent of the subscription's invoices from the next one on (the paid ones keep
+    their fee). `change` names the fee policy's change that asked: a retry of one change is one update,
+    and a later change back to an earlier percent is not answered with that earlier update's replay."""
+    params: dict[str, Any] = {"application_fee_percent": percent}
+    key = gateway.idempotency_key("subscription-fee-percent", subscription_id, change, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return Subscription.from_stripe(
+        gateway.call(gateway.client().v1.subscriptions.update, subscription_id, params=params, options=options)
+    )
+
+
 def subscription_cancel(subscription_id: str) -> Subscription:
     """End a subscription now (a second one of the same buyer to the same listing). Stripe charges
     nothing more; what it already took is refunded by the caller."""
