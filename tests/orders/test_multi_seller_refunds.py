@@ -250,6 +250,31 @@ def test_three_odd_yen_refunds_take_back_the_whole_transfer_and_fee_in_proportio
     assert (earning.refunded, earning.fee_kept, order_net(earning)) == (9_999, 0, 0)
 
 
+def _plate_refund_failed_after_its_reversal(
+    sandbox: Any, capture: Any, currency: str
+) -> tuple[list[Seller], Order, Any]:
+    """The group paid with card 5126 (its refunds succeed, then fail a minute later), the shops on
+    manual payouts and two days on, so their funds are available and stay at Stripe; then the
+    plate's refund, its reversal made, failed at the buyer's bank and its events processed."""
+    from payouts.services import seller_payout_schedule_set
+
+    shops, (kiln_order, _t, _p) = _paid_group(sandbox, capture, currency, card="4000000000005126")
+    for shop in shops:
+        seller_payout_schedule_set(
+            account=str(shop.stripe_account_id), seller_id=shop.pk, interval="manual", form_token=f"m{shop.pk}"
+        )
+    _advance(sandbox, 2 * 86_400 + 60)
+    seen = {e["id"] for e in new_events(set())}
+    failed = _refund(kiln_order, 4_000, capture)
+    assert failed.status == RefundStatus.SUCCEEDED and failed.stripe_transfer_reversal_id
+    _advance(sandbox, 120)  # the buyer's bank sends it back
+    with capture(execute=True):
+        assert "failed" not in process(new_events(seen))
+    failed.refresh_from_db()
+    assert failed.status == RefundStatus.FAILED
+    return shops, kiln_order, failed
+
+
 @pytest.mark.parametrize("retries", [(4_000, 6_000), (10_000,)], ids=["plate-then-mug", "whole-order"])
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_refund_that_failed_after_the_sellers_share_was_taken_back_is_retried_without_taking_it_twice(
@@ -261,28 +286,12 @@ def test_a_refund_that_failed_after_the_sellers_share_was_taken_back_is_retried_
     paid twice. A retry uses that reversal first and reverses only what it does not cover: after the
     plate again and the mug (or the whole order at once) the seller has given back its transfer once,
     the platform its fee once, and the ledger equals Stripe for the platform and every shop."""
-    from payouts.services import seller_payout_schedule_set
-
     transfer, plate_share, plate_fee, rest_share, rest_fee = EXAMPLE[currency]
-    shops, (kiln_order, _t, _p) = _paid_group(
-        sandbox, django_capture_on_commit_callbacks, currency, card="4000000000005126"
+    shops, kiln_order, failed = _plate_refund_failed_after_its_reversal(
+        sandbox, django_capture_on_commit_callbacks, currency
     )
     kiln = shops[0]
-    for shop in shops:  # the funds become available and stay at Stripe, where the reversals find them
-        seller_payout_schedule_set(
-            account=str(shop.stripe_account_id), seller_id=shop.pk, interval="manual", form_token=f"m{shop.pk}"
-        )
-    _advance(sandbox, 2 * 86_400 + 60)
     others = {s.pk: stripe_balances(str(s.stripe_account_id)) for s in shops[1:]}
-    seen = {e["id"] for e in new_events(set())}
-
-    failed = _refund(kiln_order, 4_000, django_capture_on_commit_callbacks)
-    assert failed.status == RefundStatus.SUCCEEDED and failed.stripe_transfer_reversal_id
-    _advance(sandbox, 120)  # the buyer's bank sends it back
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "failed" not in process(new_events(seen))
-    failed.refresh_from_db()
-    assert failed.status == RefundStatus.FAILED
     assert format_money(plate_share, currency) in failed.attention and "again" in failed.attention
     assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - plate_share}, "the reversal stays"
     assert_ledger_equals_stripe()
@@ -310,23 +319,10 @@ def test_the_plate_retried_alone_after_its_refund_failed_takes_nothing_more_from
 ) -> None:
     """The same refund again (the seller presses Refund a second time): no second reversal; the seller
     keeps the mug's share, and its money page says so."""
-    from payouts.services import seller_payout_schedule_set
-
     transfer, plate_share, plate_fee, _rest_share, _rest_fee = EXAMPLE[currency]
-    shops, (kiln_order, _t, _p) = _paid_group(
-        sandbox, django_capture_on_commit_callbacks, currency, card="4000000000005126"
+    (kiln, *_others), kiln_order, _failed = _plate_refund_failed_after_its_reversal(
+        sandbox, django_capture_on_commit_callbacks, currency
     )
-    kiln = shops[0]
-    for shop in shops:
-        seller_payout_schedule_set(
-            account=str(shop.stripe_account_id), seller_id=shop.pk, interval="manual", form_token=f"m{shop.pk}"
-        )
-    _advance(sandbox, 2 * 86_400 + 60)
-    seen = {e["id"] for e in new_events(set())}
-    _refund(kiln_order, 4_000, django_capture_on_commit_callbacks)
-    _advance(sandbox, 120)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "failed" not in process(new_events(seen))
 
     retried = _refund(kiln_order, 4_000, django_capture_on_commit_callbacks)
 
