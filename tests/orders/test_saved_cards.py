@@ -672,3 +672,50 @@ def test_buy_now_pressed_twice_with_two_cards_on_the_page_charges_once(sandbox: 
     [intent] = _intents_at_stripe(sandbox, buyer)
     assert (intent.status, intent.payment_method, intent.amount) == ("requires_action", checked, price)
     assert Order.objects.get(buyer=buyer).status == OrderStatus.PENDING_PAYMENT
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_500), ("jpy", 2_500)])
+def test_a_double_click_that_changed_the_card_charges_one_card_once(sandbox: Any, currency: str, price: int) -> None:
+    """Both presses at once, each with its own card: whichever comes second finds the first's order,
+    and either its payment or a refusal, so Stripe charges exactly one PaymentIntent."""
+    import threading
+
+    from django.db import connection
+
+    from tests.orders.conftest import signed_in
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=price, stock=2)
+    buyer = UserFactory()
+    cards = [saved_card(sandbox, buyer, pm) for pm in ("pm_card_visa", "pm_card_mastercard")]
+    pressed = threading.Barrier(2, timeout=30)
+    answers: list[int] = []
+    errors: list[BaseException] = []
+
+    def press(card: str) -> None:
+        try:
+            client = signed_in(buyer)
+            pressed.wait()
+            answers.append(
+                client.post(f"/listing/{mug.pk}/buy-now/", {"attempt": "d4" * 16, "payment_method": card}).status_code
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press, args=(card,)) for card in cards]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert answers == [302, 302]
+    [intent] = _intents_at_stripe(sandbox, buyer)
+    assert (intent.status, intent.amount, intent.payment_method in cards) == ("succeeded", price, True)
+    order = Order.objects.get(buyer=buyer)
+    assert order.status == OrderStatus.PAID and order.payment_method_id == intent.payment_method
+    mug.refresh_from_db()
+    assert mug.stock == 1
+    assert_ledger_equals_stripe()
