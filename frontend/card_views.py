@@ -117,7 +117,9 @@ def card_remove(request: HttpRequest, payment_method: str) -> HttpResponse:
 @require_POST
 def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
     """Pay one unit now with the saved card named in the form; 303 to the 3-D Secure page when the
-    bank asks for it. A decline comes back to the listing with the bank's reason."""
+    bank asks for it. A decline comes back to the listing with the bank's reason. The form sent again
+    with another card pays nothing more: the first card's payment is shown as it stands (or the
+    listing says it is on its way: `saved_cards.buy_now`)."""
     attempt = _attempt(request)
     return_url = request.build_absolute_uri(reverse("buy_now_return")) + "?order={ORDER_ID}"
     try:

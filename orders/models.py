@@ -144,6 +144,12 @@ class Order(models.Model):
         default="",
         help_text="A Buy now's PaymentIntent, kept once Stripe answered its create (read back by id, not listed).",
     )
+    payment_method_id = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="A Buy now's saved card (pm_...), the first submit's: a second with another card pays nothing.",
+    )
     payment = models.ForeignKey(
         "payments.Payment",
         null=True,

@@ -98,7 +98,13 @@ class Refund(models.Model):
     refund. A refund nobody here started (the Stripe
     Dashboard) is recorded when its event arrives. `failure_message` says in a sentence why Stripe
     refused or failed it; `attention` is set when an admin must look (the platform paid a refund
-    that took nothing back from the seller), and stays, with who marked it handled and when."""
+    that took nothing back from the seller), and stays, with who marked it handled and when.
+
+    A refund of one shop's order in a payment for several shops that failed after the seller's share
+    was reversed leaves that reversal in place, as Stripe does; the order's next refund uses it
+    (`share_reused`, and `fee_reused` of the platform's fee share booked with it) before reversing
+    anything more (`payments.services.group_refund_shares`). `share_reused` is None until that
+    refund has decided it, once."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")
@@ -116,6 +122,10 @@ class Refund(models.Model):
     )
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     stripe_transfer_reversal_id = models.CharField(max_length=255, blank=True, default="")
+    share_reused = models.BigIntegerField(
+        null=True, blank=True, help_text="Minor units of the seller's share a failed refund's reversal took back."
+    )
+    fee_reused = models.BigIntegerField(default=0, help_text="Minor units of the fee share booked with that reversal.")
     failure_code = models.CharField(max_length=60, blank=True, default="")
     failure_message = models.CharField(max_length=500, blank=True, default="")
     attention = models.CharField(max_length=500, blank=True, default="", help_text="Why an admin must look.")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -48,6 +48,7 @@ from payments.models import (
     RefundStatus,
 )
 from payouts.models import ApplicationFee, Transfer
+from payouts.models import TransferReversal as TransferReversalRow
 from payouts.services import (
     NotRecordedYet,
     application_fee_record,
@@ -331,7 +332,12 @@ def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
                 why = FAILURES.get(stripe_refund.failure_reason or "", "Stripe could not complete it")
                 refund.failure_code = (stripe_refund.failure_reason or "failed")[:60]
                 refund.failure_message = f"The refund failed after it was sent: {why}. Its amount is open again."
-                if reversal is not None:
+                if reversal is None and refund.stripe_transfer_reversal_id:  # a shop's order: our own reversal
+                    kept = TransferReversalRow.objects.filter(stripe_id=refund.stripe_transfer_reversal_id).first()
+                    refund.attention = _group_reversal_kept(
+                        "Refund failed", kept.amount if kept else 0, refund.currency
+                    )
+                elif reversal is not None:
                     refund.attention = (
                         f"Refund failed after the seller's share ({format_money(reversal.amount, refund.currency)}) "
                         "was taken back; that money stays on the platform's balance. Refund the buyer again "
@@ -470,6 +476,11 @@ def refunds_record_for_charge(*, charge_id: str) -> list[Refund]:
 # Stripe allows it only up to the seller's available balance, and when it refuses, nothing is
 # refunded and the refund fails with the same sentence as a destination charge's (`REFUSALS`), so
 # an admin can refund it from the platform's balance instead (`reverse_transfer=False`).
+#
+# When the refund fails after its reversal (refused at once, or failed later at the buyer's bank),
+# Stripe gives the refund's money back to the platform and leaves the reversal as it is: the
+# seller's share sits on the platform's balance. The order's next refund uses it before reversing
+# anything (`group_refund_shares`), so a refund sent again never takes the seller's share twice.
 
 
 def _group_order_transfer(*, payment: Payment, order_id: int | None, amount: int) -> str:
@@ -493,32 +504,92 @@ def _group_order_transfer(*, payment: Payment, order_id: int | None, amount: int
     return order.stripe_transfer_id
 
 
-def group_refund_shares(*, refund: Refund) -> tuple[int, int]:
+class GroupRefundShares(NamedTuple):
+    """What a refund of one shop's order takes back from that shop (`share`) and the part of the
+    platform's fee given up with it (`fee_back`); of them, what the reversals of the order's failed
+    refunds already took back and booked (`share_reused`, `fee_reused`). The rest is the new reversal."""
+
+    share: int
+    fee_back: int
+    share_reused: int
+    fee_reused: int
+
+    @property
+    def reversal(self) -> int:
+        return self.share - self.share_reused
+
+    @property
+    def reversal_fee(self) -> int:
+        return self.fee_back - self.fee_reused
+
+
+def group_refund_shares(*, refund: Refund) -> GroupRefundShares:
     """What a refund of one shop's order takes back from that shop's transfer, and the part of the
-    platform's fee given back with it (the fee policy): with the fee refunded, the seller gives back
+    platform's fee given up with it (the fee policy): with the fee refunded, the seller gives back
     its net share of the refund (`refund_share_of_transfer`) and the platform gives up the rest, its
-    fee's share; without, the seller gives back the whole refund, as far as its transfer goes."""
+    fee's share; without, the seller gives back the whole refund, as far as its transfer goes.
+
+    Of that share, the reversals of the order's refunds that failed, and that no other refund used
+    yet, are used first (`_group_reversals_unused`): reusing is what Stripe's model asks of the
+    platform ("it's up to your platform to reconcile any amount owed back to it", separate charges
+    and transfers), and it moves no money, where undoing the reversal would need a new transfer from
+    the platform's available balance and a second reversal of it, which the seller's balance may
+    then refuse. Decided once per refund, under the payment's lock (refunds are written and recorded
+    under it), so two refunds cannot use the same reversal and a resend of this refund (the outbox,
+    same idempotency key) asks Stripe for the same reversal."""
     order = refund.order
     assert order is not None
     transfer = Transfer.objects.get(stripe_id=order.stripe_transfer_id)
-    left = transfer.amount - transfer.amount_reversed
-    if not refund.refund_application_fee:
-        return min(refund.amount, left), 0
-    # Only the refunds taken back from the seller count: one the platform paid took nothing, and
-    # the seller keeps its share of what it refunded.
-    before = (
-        order.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED), reverse_transfer=True)
-        .exclude(pk=refund.pk)
-        .aggregate(total=Sum("amount"))["total"]
-        or 0
+    with transaction.atomic():
+        Payment.objects.select_for_update().get(pk=refund.payment_id)
+        row = Refund.objects.get(pk=refund.pk)
+        unused_share, unused_fee = _group_reversals_unused(order_id=order.pk, excluding=refund.pk)
+        left = transfer.amount - transfer.amount_reversed + unused_share
+        if not refund.refund_application_fee:
+            share, fee_back = min(refund.amount, left), 0
+        else:
+            # Only the refunds taken back from the seller count: one the platform paid took nothing,
+            # and the seller keeps its share of what it refunded.
+            before = (
+                order.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED), reverse_transfer=True)
+                .exclude(pk=refund.pk)
+                .aggregate(total=Sum("amount"))["total"]
+                or 0
+            )
+            share = min(
+                left,
+                refund_share_of_transfer(
+                    transfer=transfer.amount, order_total=order.amount_total, before=before, amount=refund.amount
+                ),
+            )
+            fee_back = refund.amount - share
+        if row.share_reused is None:
+            row.share_reused, row.fee_reused = min(share, unused_share), min(fee_back, unused_fee)
+            Refund.objects.filter(pk=row.pk).update(share_reused=row.share_reused, fee_reused=row.fee_reused)
+    reused = min(share, row.share_reused)
+    return GroupRefundShares(share, fee_back, reused, min(fee_back, row.fee_reused))
+
+
+def _group_reversals_unused(*, order_id: int, excluding: int) -> tuple[int, int]:
+    """What the reversals of an order's refunds that failed (or were canceled) took back from the
+    seller and booked of the platform's fee, less what its other refunds not failed used of them.
+    The fee booked with a reversal is what its refund gave up less what that refund itself reused
+    (`flows.separate_transfer_reversal`, from the reversal's metadata)."""
+    refunds = Refund.objects.filter(order_id=order_id).exclude(pk=excluding)
+    failed = list(refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id=""))
+    reversed_by = dict(
+        TransferReversalRow.objects.filter(stripe_id__in=[r.stripe_transfer_reversal_id for r in failed]).values_list(
+            "stripe_id", "amount"
+        )
     )
-    share = min(
-        left,
-        refund_share_of_transfer(
-            transfer=transfer.amount, order_total=order.amount_total, before=before, amount=refund.amount
-        ),
-    )
-    return share, refund.amount - share
+    share = fee = 0
+    for r in failed:
+        amount = reversed_by.get(r.stripe_transfer_reversal_id, 0)
+        share += amount
+        if r.refund_application_fee and amount:
+            fee += r.amount - amount - (r.share_reused or 0) - r.fee_reused
+    used = refunds.filter(status__in=OPEN_REFUND_STATUSES).aggregate(share=Sum("share_reused"), fee=Sum("fee_reused"))
+    return max(0, share - (used["share"] or 0)), max(0, fee - (used["fee"] or 0))
 
 
 def refund_share_of_transfer(*, transfer: int, order_total: int, before: int, amount: int) -> int:
@@ -546,14 +617,14 @@ def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
     assert order is not None
     reversal = None
     if refund.reverse_transfer:
-        share, fee_back = group_refund_shares(refund=refund)
-        if share > 0:
+        shares = group_refund_shares(refund=refund)
+        if shares.reversal > 0:
             try:
                 reversal = gateway_transfers.transfer_reversal_create(
                     transfer_id=order.stripe_transfer_id,
-                    amount=share,
+                    amount=shares.reversal,
                     idempotency_ids=refund_idempotency_ids(refund),
-                    metadata={**metadata, "platform_fee_refunded": str(fee_back)},
+                    metadata={**metadata, "platform_fee_refunded": str(shares.reversal_fee)},
                 )
             except InvalidInput as exc:
                 return _refund_refused(refund, exc)
@@ -569,14 +640,12 @@ def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
     except InvalidInput as exc:
         refused = _refund_refused(refund, exc)
         if reversal is not None:
-            Refund.objects.filter(pk=refund.pk).update(
-                attention=(
-                    "Stripe refused the refund after the seller's share "
-                    f"({format_money(reversal.amount, refund.currency)}) was taken back; that money stays on the "
-                    "platform's balance. Send it back to the seller, or refund the buyer again without taking it "
-                    "from the seller."
-                )[:500]
-            )
+            with transaction.atomic():
+                transfer_reversal_from_stripe(reversal=reversal, destination=str(order.seller.stripe_account_id))
+                Refund.objects.filter(pk=refund.pk).update(
+                    stripe_transfer_reversal_id=reversal.id,
+                    attention=_group_reversal_kept("Stripe refused the refund", reversal.amount, refund.currency),
+                )
             refused.refresh_from_db()
         return refused
     with transaction.atomic():
@@ -586,6 +655,15 @@ def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
             Refund.objects.filter(pk=refund.pk).update(stripe_transfer_reversal_id=reversal.id)
             recorded.stripe_transfer_reversal_id = reversal.id
     return recorded
+
+
+def _group_reversal_kept(what: str, amount: int, currency: str) -> str:
+    """The admin's sentence for a refund of one shop's order that failed after its reversal."""
+    return (
+        f"{what} after the seller's share ({format_money(amount, currency)}) was taken back; that money stays "
+        "on the platform's balance. Refunding this order again uses it instead of taking the share from the "
+        "seller a second time; if the buyer is refunded otherwise, send it back to the seller."
+    )[:500]
 
 
 def _refund_refused(refund: Refund, exc: InvalidInput) -> Refund:

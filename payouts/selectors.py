@@ -408,7 +408,8 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     `disputed` (what its lost disputes took from this seller, or left it owing: a lost dispute whose
     loss the platform bears costs the seller nothing), `fee_refunded` (the platform's fee given back to this seller:
     its application fee's refunds on a destination charge; on a payment for several shops, which has
-    no application fee, each refund's part that its transfer reversal did not take back) and
+    no application fee, each refund's part that its transfer reversal, and the reversal of a failed
+    refund it reused (`Refund.share_reused`), did not take back) and
     `fee_kept` (the fee less what was given back: what the pages show, so that each row adds up).
     Net = `amount_total` - `fee_kept` - `refunded` - `disputed` (`order_net`). The money page and the
     seller's order pages read it here, so they say the same; an order with no payment recorded has
@@ -422,11 +423,14 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     taken_back = Refund.objects.filter(order_id=OuterRef("pk"), status=RefundStatus.SUCCEEDED, reverse_transfer=True)
     refunded = taken_back.values("order_id").annotate(total=Sum("amount")).values("total")
     # A destination charge's reversal is the whole refund (the transfer is the whole charge): nothing here.
+    # A refund of a shop's order took back its own reversal and what it reused of a failed refund's.
     reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id")).values("amount")
     fee_share_refunded = (
-        taken_back.exclude(stripe_transfer_reversal_id="")
-        .annotate(reversed=Subquery(reversal[:1], output_field=IntegerField()))
-        .filter(reversed__isnull=False)
+        taken_back.annotate(
+            reversed=Coalesce(Subquery(reversal[:1], output_field=IntegerField()), Value(0))
+            + Coalesce(F("share_reused"), Value(0))
+        )
+        .filter(reversed__gt=0)
         .values("order_id")
         .annotate(total=Sum(F("amount") - F("reversed")))
         .values("total")

@@ -51,6 +51,10 @@ ABANDONED = (
     "Try again, or use another card."
 )
 BUYER_CANCELED = "You canceled this order. Nothing was charged."
+OTHER_CARD = (
+    "You already pressed Buy now for this with another card, and that payment is on its way, so nothing was "
+    "charged to {card}. Your order's page shows how it goes."
+)
 # How long a Buy now may wait on the bank's check before the sweeper cancels it (as a Checkout
 # Session's lifetime bounds a cart's checkout).
 BUY_NOW_LIFETIME = timedelta(minutes=30)
@@ -239,9 +243,10 @@ def default_card_for(*, user: Any) -> SavedCard | None:
     return cards[0] if cards else None
 
 
-def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
-    """A one-unit order with its unit reserved and its fee snapshotted. `attempt` (a token of the
-    form) makes a double submit find the first order instead of paying twice."""
+def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str, payment_method: str) -> Order:
+    """A one-unit order with its unit reserved and its fee snapshotted, to be paid with
+    `payment_method`. `attempt` (a token of the form) makes a double submit find the first order,
+    and its card, instead of paying twice."""
     fingerprint = f"{BUY_NOW_FINGERPRINT_PREFIX}{attempt}"[:64]
     with transaction.atomic():
         listing = lock_listings([listing_id]).get(listing_id)  # first: two submits queue here
@@ -273,6 +278,7 @@ def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
             application_fee_amount=quote.fee,
             cart_fingerprint=fingerprint,
             stock_reserved=True,
+            payment_method_id=payment_method,
         )
         OrderLine.objects.create(
             order=order,
@@ -289,12 +295,26 @@ def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str) -> Order:
 def buy_now(*, buyer: Any, listing_id: int, payment_method: str, attempt: str, return_url: str) -> BuyNow:
     """Pay one unit of a listing with a saved card. `return_url` may contain `{ORDER_ID}`.
 
+    The form sent again (a double click, a reload) finds its first order: settled, it is shown as it
+    is; with the same card, the same PaymentIntent comes back (same idempotency key). With another
+    card (a double click that changed the choice) nothing is sent to Stripe: the key has the card in
+    it, so that request made a second PaymentIntent, charged while the first waited at the bank's
+    check or was still on its way. The first attempt's PaymentIntent is read and applied instead (the
+    bank's check again, paid, or closed); while it is still on its way (not at Stripe yet) the
+    submit is refused with `OTHER_CARD` (`Conflict`).
+
     Raises `CardDeclined` (with the bank's reason; the order is closed and the unit released) and
     the other domain errors with a sentence for the buyer."""
     customer, pm = _own_card(buyer, payment_method)
-    order = _buy_now_order(buyer=buyer, listing_id=listing_id, attempt=attempt)
+    order = _buy_now_order(buyer=buyer, listing_id=listing_id, attempt=attempt, payment_method=pm.id)
     if order.status != OrderStatus.PENDING_PAYMENT:
         return BuyNow(order=order, redirect_url=None)
+    if order.payment_method_id != pm.id:
+        first = _intent_of(order)
+        if first is None:
+            card = _card(pm, None)
+            raise Conflict(OTHER_CARD.format(card=card.label if card else "this card"), code="buy_now_other_card")
+        return _apply(order, first)
     try:
         intent = gateway_cards.payment_intent_confirm_saved_card(
             order_id=order.pk,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from marketplace.errors import InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
@@ -67,6 +68,10 @@ def _paid_group(
     with capture(execute=True):
         services.order_sync_from_stripe(order=started.orders[0])
     return shops, list(Order.objects.filter(checkout_group=started.group).order_by("pk"))
+
+
+def _advance(sandbox: Any, seconds: int) -> None:
+    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": seconds}, timeout=10).raise_for_status()
 
 
 def _refund(order: Order, amount: int, capture: Any, **kwargs: Any) -> Any:
@@ -243,3 +248,118 @@ def test_three_odd_yen_refunds_take_back_the_whole_transfer_and_fee_in_proportio
     assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {"jpy": fee}
     [earning] = earnings_per_order(seller_id=kiln.pk)
     assert (earning.refunded, earning.fee_kept, order_net(earning)) == (9_999, 0, 0)
+
+
+def _plate_refund_failed_after_its_reversal(
+    sandbox: Any, capture: Any, currency: str
+) -> tuple[list[Seller], Order, Any]:
+    """The group paid with card 5126 (its refunds succeed, then fail a minute later), the shops on
+    manual payouts and two days on, so their funds are available and stay at Stripe; then the
+    plate's refund, its reversal made, failed at the buyer's bank and its events processed."""
+    from payouts.services import seller_payout_schedule_set
+
+    shops, (kiln_order, _t, _p) = _paid_group(sandbox, capture, currency, card="4000000000005126")
+    for shop in shops:
+        seller_payout_schedule_set(
+            account=str(shop.stripe_account_id), seller_id=shop.pk, interval="manual", form_token=f"m{shop.pk}"
+        )
+    _advance(sandbox, 2 * 86_400 + 60)
+    seen = {e["id"] for e in new_events(set())}
+    failed = _refund(kiln_order, 4_000, capture)
+    assert failed.status == RefundStatus.SUCCEEDED and failed.stripe_transfer_reversal_id
+    _advance(sandbox, 120)  # the buyer's bank sends it back
+    with capture(execute=True):
+        assert "failed" not in process(new_events(seen))
+    failed.refresh_from_db()
+    assert failed.status == RefundStatus.FAILED
+    return shops, kiln_order, failed
+
+
+@pytest.mark.parametrize("retries", [(4_000, 6_000), (10_000,)], ids=["plate-then-mug", "whole-order"])
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_that_failed_after_the_sellers_share_was_taken_back_is_retried_without_taking_it_twice(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str, retries: tuple[int, ...]
+) -> None:
+    """The plate's refund reverses Kiln & Co's share, then fails at the buyer's bank (card 5126): the
+    money comes back to the platform, the reversal stays (Stripe does not undo it), and the share sits
+    on the platform's balance. Refunding the order again took the share a second time, so the seller
+    paid twice. A retry uses that reversal first and reverses only what it does not cover: after the
+    plate again and the mug (or the whole order at once) the seller has given back its transfer once,
+    the platform its fee once, and the ledger equals Stripe for the platform and every shop."""
+    transfer, plate_share, plate_fee, rest_share, rest_fee = EXAMPLE[currency]
+    shops, kiln_order, failed = _plate_refund_failed_after_its_reversal(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    kiln = shops[0]
+    others = {s.pk: stripe_balances(str(s.stripe_account_id)) for s in shops[1:]}
+    assert format_money(plate_share, currency) in failed.attention and "again" in failed.attention
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - plate_share}, "the reversal stays"
+    assert_ledger_equals_stripe()
+
+    platform_before = stripe_balances()[currency]
+    for amount in retries:
+        retried = _refund(kiln_order, amount, django_capture_on_commit_callbacks)
+        assert retried.status == RefundStatus.SUCCEEDED
+    charge = gateway_checkout.charge_retrieve(Payment.objects.get().stripe_charge_id)
+    assert charge.amount_refunded == 10_000
+    assert Transfer.objects.get(stripe_id=kiln_order.stripe_transfer_id).amount_reversed == transfer
+    assert stripe_balances(str(kiln.stripe_account_id)) == {}, "the seller gave its transfer back once"
+    assert {s.pk: stripe_balances(str(s.stripe_account_id)) for s in shops[1:]} == others
+    assert stripe_balances()[currency] == platform_before - 10_000 + rest_share
+    assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {currency: plate_fee + rest_fee}
+    assert plate_fee + rest_fee == kiln_order.application_fee_amount
+    assert_ledger_equals_stripe()
+    [earning] = earnings_per_order(seller_id=kiln.pk)  # the money page's row
+    assert (earning.refunded, earning.fee_kept, order_net(earning)) == (10_000, 0, 0)
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_plate_retried_alone_after_its_refund_failed_takes_nothing_more_from_the_seller(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The same refund again (the seller presses Refund a second time): no second reversal; the seller
+    keeps the mug's share, and its money page says so."""
+    transfer, plate_share, plate_fee, _rest_share, _rest_fee = EXAMPLE[currency]
+    (kiln, *_others), kiln_order, _failed = _plate_refund_failed_after_its_reversal(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+
+    retried = _refund(kiln_order, 4_000, django_capture_on_commit_callbacks)
+
+    assert retried.status == RefundStatus.SUCCEEDED and not retried.stripe_transfer_reversal_id
+    assert (retried.share_reused, retried.fee_reused) == (plate_share, plate_fee)
+    assert Transfer.objects.get(stripe_id=kiln_order.stripe_transfer_id).amount_reversed == plate_share
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - plate_share}
+    assert ledger_balance(account=APPLICATION_FEE_REFUNDS) == {currency: plate_fee}
+    assert_ledger_equals_stripe()
+    [earning] = earnings_per_order(seller_id=kiln.pk)
+    assert (earning.refunded, earning.fee_refunded, order_net(earning)) == (4_000, plate_fee, transfer - plate_share)
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_refused_after_the_sellers_share_was_taken_back_and_sent_again_takes_the_share_once(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The buyer's bank disputes the payment before its event reaches us: the plate's reversal goes
+    through, then Stripe refuses the refund (`charge_disputed`). The reversal is recorded with the
+    refund and the admin told; the refund sent again (refused again) reverses nothing more."""
+    from tests.payments.test_disputes import control
+
+    transfer, plate_share, _plate_fee, _rest_share, _rest_fee = EXAMPLE[currency]
+    (kiln, _tea, _paper), (kiln_order, _t, _p) = _paid_group(sandbox, django_capture_on_commit_callbacks, currency)
+    seen = {e["id"] for e in new_events(set())}
+    assert kiln_order.payment is not None
+    control(sandbox, f"charges/{kiln_order.payment.stripe_charge_id}/dispute", reason="fraudulent")
+
+    refused = [_refund(kiln_order, 4_000, django_capture_on_commit_callbacks) for _ in range(2)]
+
+    assert [(r.status, r.failure_code) for r in refused] == [(RefundStatus.FAILED, "charge_disputed")] * 2
+    first, again = refused
+    assert first.stripe_transfer_reversal_id and not again.stripe_transfer_reversal_id
+    assert format_money(plate_share, currency) in first.attention and "again" in first.attention
+    assert again.share_reused == plate_share
+    assert Transfer.objects.get(stripe_id=kiln_order.stripe_transfer_id).amount_reversed == plate_share
+    assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - plate_share}, "taken once"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))  # the dispute's and the reversal's events
+    assert_ledger_equals_stripe()

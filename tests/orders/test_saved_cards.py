@@ -487,7 +487,7 @@ def test_resuming_a_buy_now_whose_payment_was_never_made_closes_it(sandbox: Any)
     mug = listing_of(seller, price=2_000, stock=1)
     buyer = UserFactory()
     buyer_customer_ensure(user=buyer)
-    order = saved_cards._buy_now_order(buyer=buyer, listing_id=mug.pk, attempt="e5" * 16)
+    order = saved_cards._buy_now_order(buyer=buyer, listing_id=mug.pk, attempt="e5" * 16, payment_method="pm_x")
     mug.refresh_from_db()
     assert mug.stock == 0
     resumed = saved_cards.buy_now_resume(order=order)
@@ -588,3 +588,134 @@ def test_a_lost_buy_now_payment_is_found_behind_a_hundred_newer_payments_of_the_
     assert saved_cards.buy_now_sweep_abandoned(now=later) == 1
     assert Order.objects.get(pk=started.order.pk).status == OrderStatus.PAYMENT_FAILED
     assert stripe.v1.payment_intents.retrieve(intent).status == "canceled"
+
+
+def _intents_at_stripe(sandbox: Any, buyer: Any) -> list[Any]:
+    customer = buyer_customer_ensure(user=buyer)
+    return list(client_for(sandbox).v1.payment_intents.list(params={"customer": customer, "limit": 100}).data)
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_000), ("jpy", 2_000)])
+def test_the_same_buy_now_form_sent_again_with_another_card_never_charges_twice(
+    sandbox: Any, currency: str, price: int
+) -> None:
+    """A double click that changed the card, or the form sent again: the second submit, finding the
+    first's order by the form's token, made a second PaymentIntent with the other card (its
+    idempotency key has the card in it), which was charged while the first waited at the bank's
+    check, or was on its way to Stripe. It finds the first attempt instead: its PaymentIntent's state
+    (the bank's check again, then paid), or, while the first is still on its way, a clear refusal."""
+    from marketplace.errors import Conflict
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=price, stock=3)
+    buyer = UserFactory()
+    checked = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+
+    # The first submit waits at the bank's check; the second, with the Visa, goes back to that check.
+    first = saved_cards.buy_now(
+        buyer=buyer, listing_id=mug.pk, payment_method=checked, attempt="a1" * 16, return_url="http://app/r"
+    )
+    assert first.redirect_url
+    again = saved_cards.buy_now(
+        buyer=buyer, listing_id=mug.pk, payment_method=visa, attempt="a1" * 16, return_url="http://app/r"
+    )
+    assert (again.order.pk, again.redirect_url) == (first.order.pk, first.redirect_url)
+    assert [(pi.status, pi.payment_method) for pi in _intents_at_stripe(sandbox, buyer)] == [
+        ("requires_action", checked)
+    ]
+    fetch_no_redirect(first.redirect_url, b"action=complete")
+    shown = saved_cards.buy_now(
+        buyer=buyer, listing_id=mug.pk, payment_method=visa, attempt="a1" * 16, return_url="http://app/r"
+    )
+    assert shown.order.pk == first.order.pk and shown.order.status == OrderStatus.PAID
+    assert [(pi.status, pi.amount) for pi in _intents_at_stripe(sandbox, buyer)] == [("succeeded", price)]
+
+    # The first submit's order is made and its PaymentIntent is on its way: the second is refused.
+    on_its_way = saved_cards._buy_now_order(buyer=buyer, listing_id=mug.pk, attempt="b2" * 16, payment_method=visa)
+    with pytest.raises(Conflict) as refused:
+        saved_cards.buy_now(
+            buyer=buyer, listing_id=mug.pk, payment_method=checked, attempt="b2" * 16, return_url="http://app/r"
+        )
+    assert refused.value.message == saved_cards.OTHER_CARD.format(card="Visa ending 3184")
+    assert len(_intents_at_stripe(sandbox, buyer)) == 1, "nothing more was sent to Stripe"
+    done = saved_cards.buy_now(
+        buyer=buyer, listing_id=mug.pk, payment_method=visa, attempt="b2" * 16, return_url="http://app/r"
+    )
+    assert done.order.pk == on_its_way.pk and done.order.status == OrderStatus.PAID
+    intents = _intents_at_stripe(sandbox, buyer)
+    assert sorted((pi.metadata["order_id"], pi.status, pi.payment_method) for pi in intents) == sorted(
+        [(str(first.order.pk), "succeeded", checked), (str(on_its_way.pk), "succeeded", visa)]
+    )
+    assert Order.objects.filter(buyer=buyer).count() == 2
+    mug.refresh_from_db()
+    assert mug.stock == 1
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_000), ("jpy", 2_000)])
+def test_buy_now_pressed_twice_with_two_cards_on_the_page_charges_once(sandbox: Any, currency: str, price: int) -> None:
+    """Through the page's form: the second press with another card sends the buyer to the first's
+    bank check, not to a second payment."""
+    from tests.orders.conftest import signed_in
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=price, stock=2)
+    buyer = UserFactory()
+    checked = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    client = signed_in(buyer)
+    url = f"/listing/{mug.pk}/buy-now/"
+    pressed = [client.post(url, {"attempt": "c3" * 16, "payment_method": card}) for card in (checked, visa)]
+    assert [p.status_code for p in pressed] == [303, 303]
+    assert pressed[0]["Location"] == pressed[1]["Location"], "both to the first payment's bank check"
+    [intent] = _intents_at_stripe(sandbox, buyer)
+    assert (intent.status, intent.payment_method, intent.amount) == ("requires_action", checked, price)
+    assert Order.objects.get(buyer=buyer).status == OrderStatus.PENDING_PAYMENT
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_500), ("jpy", 2_500)])
+def test_a_double_click_that_changed_the_card_charges_one_card_once(sandbox: Any, currency: str, price: int) -> None:
+    """Both presses at once, each with its own card: whichever comes second finds the first's order,
+    and either its payment or a refusal, so Stripe charges exactly one PaymentIntent."""
+    import threading
+
+    from django.db import connection
+
+    from tests.orders.conftest import signed_in
+
+    seller = active_seller(sandbox, currency=currency)
+    mug = listing_of(seller, price=price, stock=2)
+    buyer = UserFactory()
+    cards = [saved_card(sandbox, buyer, pm) for pm in ("pm_card_visa", "pm_card_mastercard")]
+    pressed = threading.Barrier(2, timeout=30)
+    answers: list[int] = []
+    errors: list[BaseException] = []
+
+    def press(card: str) -> None:
+        try:
+            client = signed_in(buyer)
+            pressed.wait()
+            answers.append(
+                client.post(f"/listing/{mug.pk}/buy-now/", {"attempt": "d4" * 16, "payment_method": card}).status_code
+            )
+        except BaseException as exc:  # noqa: BLE001 - reported below, not lost in the thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=press, args=(card,)) for card in cards]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not errors, errors
+    assert answers == [302, 302]
+    [intent] = _intents_at_stripe(sandbox, buyer)
+    assert (intent.status, intent.amount, intent.payment_method in cards) == ("succeeded", price, True)
+    order = Order.objects.get(buyer=buyer)
+    assert order.status == OrderStatus.PAID and order.payment_method_id == intent.payment_method
+    mug.refresh_from_db()
+    assert mug.stock == 1
+    assert_ledger_equals_stripe()
