@@ -20,6 +20,7 @@ from frontend import kept_input
 from frontend.paging import page_number
 from frontend.refund_views import refund_amount, refund_form_token, refund_said
 from marketplace.errors import DomainError, NotFound
+from marketplace.money import format_money
 from payments.models import RefundOrigin
 from sellers.models import Seller
 from subscriptions import selectors, services
@@ -68,6 +69,14 @@ def subscription_started(request: HttpRequest) -> HttpResponse:
         return redirect("my_subscriptions")
     if sub is None:
         messages.warning(request, "The subscription has not started: the first payment did not go through.")
+    elif selectors.earlier_live_twins(subscription=sub).exists():
+        # Two Checkout pages both paid: this one is the second, canceled and refunded by its
+        # follow-up (maybe not yet): say so, not "You subscribed".
+        messages.warning(
+            request,
+            f"You already subscribe to {sub.title}, so this second subscription is canceled and its payment of "
+            f"{format_money(sub.amount, sub.currency)} refunded in full; your first subscription goes on as before.",
+        )
     else:
         messages.success(request, f"You subscribed to {sub.title}.")
     return redirect("my_subscriptions")

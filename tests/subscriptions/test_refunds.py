@@ -4,7 +4,7 @@ one refund, more than is left is refused), an admin refunds the rest from the co
 paying), the buyer is emailed and sees both on "Your subscriptions", the money page's row and the
 ledger equal Stripe for the platform and the seller; a redelivered refund event posts nothing
 more; Stripe unreachable says so and posts nothing until the refund is sent; another shop's seller
-gets a 404."""
+gets a 404. And the page after Checkout of a duplicate subscription says what happens to it."""
 
 from __future__ import annotations
 
@@ -20,13 +20,13 @@ from marketplace.ledger.models import LedgerTransaction
 from marketplace.money import format_money
 from payments.models import Refund, RefundOrigin, RefundStatus
 from subscriptions import services
-from subscriptions.models import SubscriptionInvoice
+from subscriptions.models import Subscription, SubscriptionInvoice
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, pay, signed_in, wait_until
 from tests.orders.test_stripe_outage import stripe_down  # noqa: F401 - fixture
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
 from tests.sandbox.helpers import client_for
-from tests.subscriptions.test_subscriptions import seller_with_plan, subscribe
+from tests.subscriptions.test_subscriptions import checkout_page, seller_with_plan, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -189,4 +189,36 @@ def test_stripe_unreachable_says_so_and_posts_nothing_until_the_refund_is_sent(
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
     assert len(_stripe_refunds(sandbox, invoice.payment.stripe_charge_id)) == 1  # type: ignore[union-attr]
+    assert_ledger_equals_stripe()
+
+
+def test_the_page_after_checkout_of_a_duplicate_says_it_is_canceled_and_refunded(sandbox_webhooks: Any) -> None:
+    """Two Subscribe pages both paid: coming back from the second, the buyer read "You subscribed",
+    while the app was canceling it and refunding its payment."""
+    _, listing = seller_with_plan(sandbox_webhooks, "usd", 1_500, 1_000)
+    buyer = UserFactory()
+    sessions = [checkout_page(buyer, listing, attempt * 32) for attempt in ("5", "6")]
+    for session in sessions:
+        assert pay(sandbox_webhooks, session)["status"] == "succeeded"
+    client = signed_in(buyer)
+    said = {}
+    for session in sessions:
+        [said[session]] = _messages(client.get(reverse("subscription_started"), {"session_id": session}))
+        client.get(reverse("my_subscriptions"))  # where the sentence is shown
+    assert Subscription.objects.filter(buyer=buyer).count() == 2
+    assert sorted(said.values()) == [
+        "You already subscribe to Coffee box, so this second subscription is canceled and its payment of $15.00 "
+        "refunded in full; your first subscription goes on as before.",
+        "You subscribed to Coffee box.",
+    ]
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.filter(buyer=buyer, status="canceled").count() == 1, 20)
+    later = Subscription.objects.filter(buyer=buyer).order_by("pk").last()
+    assert later is not None and later.status == "canceled"
+    second = next(session for session, sentence in said.items() if sentence.startswith("You already"))
+    back = client.get(reverse("subscription_started"), {"session_id": second})  # reloaded after the cancel
+    later_said = _messages(back)
+    client.get(reverse("my_subscriptions"))
+    assert len(later_said) == 1 and later_said[0].startswith("You already subscribe to Coffee box")
+    assert sandbox_webhooks.wait_for_webhooks(15)
     assert_ledger_equals_stripe()
