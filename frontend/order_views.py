@@ -233,7 +233,7 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         "net": order_net(earned),
         "lines": list(order.lines.all()),
         "refunds": refunds,
-        "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views._token`)
+        "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views.refund_form_token`)
         "kept": kept,
     }
     return render(request, "sell/orders_detail.html", context)

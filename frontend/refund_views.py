@@ -1,7 +1,7 @@
 """Refund pages of the three faces: the buyer's request form (on the order page), the seller's
 requests (open first) with approve / decline and the seller's own refund (on the order page), and
 the admins' console of requests no seller answered in time, refunds that need a look, and a refund
-of any order, with or without taking it back from the seller.
+of any order or subscription payment, with or without taking it back from the seller.
 
 Views parse, call one service, and say what happened in a sentence; a refund Stripe refused says
 why (the seller's balance too low, a dispute), and nothing is recorded as refunded.
@@ -38,6 +38,8 @@ from payments.selectors import refunds_needing_attention, refunds_recent
 from payments.services import refund_attention_handle
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
+from subscriptions.selectors import subscription_payment_by_stripe_id
+from subscriptions.services import subscription_payment_refund
 
 
 def _seller(request: HttpRequest) -> Seller:
@@ -47,7 +49,7 @@ def _seller(request: HttpRequest) -> Seller:
         raise Http404("You don't have a shop yet.") from None
 
 
-def _amount(text: str, currency: str) -> int | None:
+def refund_amount(text: str, currency: str) -> int | None:
     """A form's amount in major units ("12.50"); blank means "all that was asked / is left". A negative
     one is refused as zero is, in one sentence: "zero or more" (the parser's, for prices and fees)
     told the admin 0 would do, and 0 was then refused as not positive."""
@@ -74,7 +76,7 @@ def _chosen_lines(request: HttpRequest, order: Order) -> list[LineQuantity] | No
     return chosen or None
 
 
-def _token(request: HttpRequest) -> str:
+def refund_form_token(request: HttpRequest) -> str:
     """The form's hidden token, so that a double click (or the browser re-posting) finds the refund
     the first submission made instead of making a second one. A form without one (a page served
     before the token existed) still refunds, once per submission."""
@@ -86,7 +88,7 @@ def _token(request: HttpRequest) -> str:
     return f"form:{raw}"
 
 
-def _said(request: HttpRequest, refund: Refund, done: str) -> None:
+def refund_said(request: HttpRequest, refund: Refund, done: str) -> None:
     """What happened to a refund, in a sentence."""
     if refund.status == RefundStatus.FAILED:
         messages.error(request, refund.failure_message)
@@ -165,7 +167,7 @@ def sell_refund_request_approve(request: HttpRequest, request_id: int) -> HttpRe
         refund = refund_request_approve(
             request=found,
             user=request.user,
-            amount=_amount(request.POST.get("amount", ""), found.order.currency),
+            amount=refund_amount(request.POST.get("amount", ""), found.order.currency),
             restock=request.POST.get("restock") == "on",
             note=request.POST.get("note", ""),
         )
@@ -173,7 +175,7 @@ def sell_refund_request_approve(request: HttpRequest, request_id: int) -> HttpRe
         messages.error(request, exc.message)
         kept_input.keep(request, f"sell_approve:{request_id}", ["amount", "note", "restock"])
     else:
-        _said(request, refund, "Approved: {amount} refunded to the buyer.")
+        refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
     return redirect("sell_refund_requests")
 
 
@@ -204,17 +206,17 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
             order=order,
             actor=request.user,
             origin=RefundOrigin.SELLER,
-            amount=_amount(request.POST.get("amount", ""), order.currency),
+            amount=refund_amount(request.POST.get("amount", ""), order.currency),
             lines=_chosen_lines(request, order),
             reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
             restock=request.POST.get("restock") == "on",
-            token=_token(request),
+            token=refund_form_token(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)
         kept_input.keep(request, f"sell_order_refund:{order_id}", ["amount", "reason", "restock"], prefixes=["qty_"])
     else:
-        _said(request, refund, "{amount} refunded to the buyer.")
+        refund_said(request, refund, "{amount} refunded to the buyer.")
     return redirect("sell_order_detail", order_id=order_id)
 
 
@@ -233,8 +235,9 @@ def console_refunds(request: HttpRequest) -> HttpResponse:
         "attention": list(refunds_needing_attention()[:100]),
         "recent": list(refunds_recent(limit=50)),
         "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS,
-        "form_token": uuid.uuid4().hex,  # the refund form's, new on each page (see `_token`)
+        "form_token": uuid.uuid4().hex,  # the refund form's, new on each page (see `refund_form_token`)
         "kept": _kept_for(again, "console:order_refund"),
+        "kept_sub": _kept_for(again, "console:subscription_refund"),
     }
     return render(request, "console/refunds.html", context)
 
@@ -258,7 +261,7 @@ def console_refund_request_approve(request: HttpRequest, request_id: int) -> Htt
         refund = refund_request_approve(
             request=found,
             user=request.user,
-            amount=_amount(request.POST.get("amount", ""), found.order.currency),
+            amount=refund_amount(request.POST.get("amount", ""), found.order.currency),
             restock=request.POST.get("restock") == "on",
             note=request.POST.get("note", ""),
             admin=True,
@@ -268,7 +271,7 @@ def console_refund_request_approve(request: HttpRequest, request_id: int) -> Htt
         messages.error(request, exc.message)
         kept_input.keep(request, f"console:approve:{request_id}", ["amount", "note", "restock", "from_seller"])
     else:
-        _said(request, refund, "Approved: {amount} refunded to the buyer.")
+        refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
     return redirect("console_refunds")
 
 
@@ -304,18 +307,51 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
             order=order,
             actor=request.user,
             origin=RefundOrigin.ADMIN,
-            amount=_amount(request.POST.get("amount", ""), order.currency),
+            amount=refund_amount(request.POST.get("amount", ""), order.currency),
             lines=None,
             reason=request.POST.get("reason", "").strip() or "Refunded by the platform",
             restock=False,
             reverse_transfer=request.POST.get("from_seller") == "on",
-            token=_token(request),
+            token=refund_form_token(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)
         kept_input.keep(request, "console:order_refund", CONSOLE_REFUND_FIELDS)
     else:
-        _said(request, refund, f"Order {order.pk}: {{amount}} refunded to the buyer.")
+        refund_said(request, refund, f"Order {order.pk}: {{amount}} refunded to the buyer.")
+    return redirect("console_refunds")
+
+
+CONSOLE_SUBSCRIPTION_REFUND_FIELDS = ("stripe_id", "amount", "reason", "from_seller")
+
+
+@platform_admin_required
+@require_POST
+def console_subscription_refund(request: HttpRequest) -> HttpResponse:
+    """Refund a subscription payment, found by its Stripe invoice, charge or PaymentIntent id (what
+    the buyer's receipt, the Dashboard or the seller gives); unticking "take it back from the seller"
+    makes the platform pay it."""
+    stripe_id = (request.POST.get("stripe_id") or "").strip()[:255]
+    invoice = subscription_payment_by_stripe_id(stripe_id=stripe_id)
+    if invoice is None:
+        messages.error(request, "No paid subscription payment has that Stripe id (in_…, ch_… or pi_…).")
+        kept_input.keep(request, "console:subscription_refund", CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
+        return redirect("console_refunds")
+    try:
+        refund = subscription_payment_refund(
+            invoice=invoice,
+            actor=request.user,
+            origin=RefundOrigin.ADMIN,
+            amount=refund_amount(request.POST.get("amount", ""), invoice.currency),
+            reason=request.POST.get("reason", "").strip() or "Refunded by the platform",
+            reverse_transfer=request.POST.get("from_seller") == "on",
+            token=refund_form_token(request),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        kept_input.keep(request, "console:subscription_refund", CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
+    else:
+        refund_said(request, refund, f"{invoice.subscription.title}: {{amount}} refunded to the buyer.")
     return redirect("console_refunds")
 
 
@@ -350,6 +386,7 @@ urlpatterns = [
         name="console_refund_request_decline",
     ),
     path("console/refunds/order/", console_order_refund, name="console_order_refund"),
+    path("console/refunds/subscription/", console_subscription_refund, name="console_subscription_refund"),
     path(
         "console/refunds/<int:refund_id>/handled/",
         console_refund_attention_handled,

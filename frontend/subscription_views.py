@@ -1,7 +1,8 @@
 """Subscriptions: "Subscribe" on a listing (Stripe's Checkout, `mode=subscription`), the buyer's
-"Your subscriptions" with "Manage billing" (Stripe's customer portal, which comes back here), and
-the seller's subscribers, monthly recurring revenue and which listings are sold by subscription.
-Views parse, call one service or selector, render."""
+"Your subscriptions" (with the refunds of their payments) and "Manage billing" (Stripe's customer
+portal, which comes back here), the seller's subscribers, monthly recurring revenue and which
+listings are sold by subscription, and a subscription payment's page, where the seller refunds it
+in full or in part. Views parse, call one service or selector, render."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend import kept_input
 from frontend.paging import page_number
+from frontend.refund_views import refund_amount, refund_form_token, refund_said
 from marketplace.errors import DomainError, NotFound
+from marketplace.money import format_money
+from payments.models import RefundOrigin
 from sellers.models import Seller
 from subscriptions import selectors, services
 from subscriptions.models import Interval
@@ -64,6 +69,14 @@ def subscription_started(request: HttpRequest) -> HttpResponse:
         return redirect("my_subscriptions")
     if sub is None:
         messages.warning(request, "The subscription has not started: the first payment did not go through.")
+    elif selectors.earlier_live_twins(subscription=sub).exists():
+        # Two Checkout pages both paid: this one is the second, canceled and refunded by its
+        # follow-up (maybe not yet): say so, not "You subscribed".
+        messages.warning(
+            request,
+            f"You already subscribe to {sub.title}, so this second subscription is canceled and its payment of "
+            f"{format_money(sub.amount, sub.currency)} refunded in full; your first subscription goes on as before.",
+        )
     else:
         messages.success(request, f"You subscribed to {sub.title}.")
     return redirect("my_subscriptions")
@@ -73,6 +86,9 @@ def subscription_started(request: HttpRequest) -> HttpResponse:
 @require_GET
 def my_subscriptions(request: HttpRequest) -> HttpResponse:
     subs = list(selectors.subscriptions_of_buyer(user=request.user))
+    refunds = selectors.refunds_of_buyer_subscriptions(user=request.user)
+    for sub in subs:
+        sub.refunds = refunds.get(sub.pk, [])  # type: ignore[attr-defined]
     return render(request, "subscriptions/mine.html", {"subscriptions": subs, "visit": uuid.uuid4().hex})
 
 
@@ -144,6 +160,48 @@ def sell_subscription_plan(request: HttpRequest, listing_id: int) -> HttpRespons
     return redirect("sell_subscriptions")
 
 
+@login_required
+@require_GET
+def sell_subscription_payment(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """One paid invoice of a subscriber: what it left, its refunds, and the form to refund it."""
+    try:
+        found = selectors.subscription_payment_for_seller(seller=_seller(request), invoice_id=invoice_id)
+    except NotFound:
+        raise Http404("No such subscription payment.") from None
+    context = {
+        "found": found,
+        "invoice": found.invoice,
+        "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views.refund_form_token`)
+        "kept": kept_input.take(request, f"sell_subscription_refund:{invoice_id}"),
+    }
+    return render(request, "subscriptions/sell_payment.html", context)
+
+
+@login_required
+@require_POST
+def sell_subscription_refund(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """The seller refunds (part of) a subscription payment; the subscription itself goes on."""
+    try:
+        found = selectors.subscription_payment_for_seller(seller=_seller(request), invoice_id=invoice_id)
+    except NotFound:
+        raise Http404("No such subscription payment.") from None
+    try:
+        refund = services.subscription_payment_refund(
+            invoice=found.invoice,
+            actor=request.user,
+            origin=RefundOrigin.SELLER,
+            amount=refund_amount(request.POST.get("amount", ""), found.invoice.currency),
+            reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
+            token=refund_form_token(request),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        kept_input.keep(request, f"sell_subscription_refund:{invoice_id}", ["amount", "reason"])
+    else:
+        refund_said(request, refund, "{amount} refunded to the buyer.")
+    return redirect("sell_subscription_payment", invoice_id=invoice_id)
+
+
 urlpatterns = [
     path("listing/<int:listing_id>/subscribe/", subscribe, name="subscribe"),
     path("account/subscriptions/", my_subscriptions, name="my_subscriptions"),
@@ -151,4 +209,10 @@ urlpatterns = [
     path("account/subscriptions/billing/", manage_billing, name="manage_billing"),
     path("sell/subscriptions/", sell_subscriptions, name="sell_subscriptions"),
     path("sell/subscriptions/<int:listing_id>/plan/", sell_subscription_plan, name="sell_subscription_plan"),
+    path("sell/subscriptions/payments/<int:invoice_id>/", sell_subscription_payment, name="sell_subscription_payment"),
+    path(
+        "sell/subscriptions/payments/<int:invoice_id>/refund/",
+        sell_subscription_refund,
+        name="sell_subscription_refund",
+    ),
 ]

@@ -94,8 +94,9 @@ class Refund(models.Model):
     `token`) is the idempotency key of the Stripe call: two refunds at once can never together
     exceed the payment, and a retry makes one Stripe refund. `token` names the submission that made
     it (a form's hidden token, an API `Idempotency-Key`, a refund request's approval), unique per
-    order, so a double click or a repeated request finds this row instead of writing a second
-    refund. A refund nobody here started (the Stripe
+    order (per payment for a refund with no order: a subscription invoice's, whose payment is
+    `SubscriptionInvoice.payment`), so a double click or a repeated request finds this row instead
+    of writing a second refund. A refund nobody here started (the Stripe
     Dashboard) is recorded when its event arrives. `failure_message` says in a sentence why Stripe
     refused or failed it; `attention` is set when an admin must look (the platform paid a refund
     that took nothing back from the seller), and stays, with who marked it handled and when.
@@ -146,6 +147,12 @@ class Refund(models.Model):
             models.CheckConstraint(condition=Q(currency__regex=r"^[a-z]{3}$"), name="refund_currency_lowercase_iso"),
             models.UniqueConstraint(
                 fields=["order", "token"], condition=~Q(token=""), name="refund_one_per_order_token"
+            ),
+            # A refund of a payment with no order (a subscription's invoice): the token is the payment's.
+            models.UniqueConstraint(
+                fields=["payment", "token"],
+                condition=~Q(token="") & Q(order__isnull=True),
+                name="refund_one_per_payment_token",
             ),
         ]
         indexes: ClassVar[list[models.Index]] = [

@@ -253,9 +253,11 @@ def refunds_needing_attention() -> QuerySet[Refund]:
 
 
 def refunds_recent(*, limit: int = 50) -> QuerySet[Refund]:
-    """The latest refunds with their orders (and the orders' payments, for their status badges)."""
+    """The latest refunds with their orders (and the orders' payments, for their status badges), or,
+    for a refund of a subscription payment, its subscription and shop."""
     return (
-        Refund.objects.select_related("order__seller", "order__payment")
+        Refund.objects.select_related("order__seller", "order__payment", "payment")
         .prefetch_related("requests")  # a request it answered, to say what was asked when it refunded less or more
+        .prefetch_related("payment__subscription_invoices__subscription__seller")
         .order_by("-created_at", "-id")[:limit]
     )

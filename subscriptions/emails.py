@@ -1,5 +1,6 @@
 """Subscription emails: a renewal failed or needs 3-D Secure (to the buyer, with Stripe's hosted
-invoice page), and a subscription ended after Stripe's retries (to the seller and the buyer).
+invoice page), a subscription ended after Stripe's retries (to the seller and the buyer), and a
+refund of a subscription payment made (to the buyer) or failed after it was sent (to both).
 Plain text from `frontend/templates/emails/subscription_*`; links from SITE_URL."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from marketplace.email import email_subject
+from payments.models import Refund
 from subscriptions.models import Subscription, SubscriptionInvoice
 
 
@@ -54,3 +56,28 @@ def send_ended_for_buyer(sub: Subscription) -> None:
 def send_duplicate_for_buyer(sub: Subscription) -> None:
     context = {"subscription": sub, "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions")}
     _send("subscription_duplicate_buyer", sub.buyer.email, context)
+
+
+def _refund_subscription(refund: Refund) -> Subscription:
+    invoice = SubscriptionInvoice.objects.select_related("subscription__buyer", "subscription__seller__user")
+    return invoice.get(payment_id=refund.payment_id).subscription
+
+
+def send_refund_made(refund: Refund) -> None:
+    sub = _refund_subscription(refund)
+    context = {
+        "refund": refund,
+        "subscription": sub,
+        "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions"),
+    }
+    _send("subscription_refund_made", sub.buyer.email, context)
+
+
+def send_refund_failed(refund: Refund) -> None:
+    sub = _refund_subscription(refund)
+    site = settings.SITE_URL.rstrip("/")
+    context = {"refund": refund, "subscription": sub, "url": site + reverse("my_subscriptions")}
+    _send("subscription_refund_failed", sub.buyer.email, context)
+    invoice_id = SubscriptionInvoice.objects.filter(payment_id=refund.payment_id).values_list("pk", flat=True)[0]
+    seller_url = site + reverse("sell_subscription_payment", args=[invoice_id])
+    _send("subscription_refund_failed", sub.seller.user.email, {**context, "url": seller_url, "seller": True})

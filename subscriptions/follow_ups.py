@@ -4,6 +4,7 @@ pausing collection with the seller's shop, and the fee policy's percent."""
 from __future__ import annotations
 
 from marketplace.outbox.services import follow_up
+from payments.models import Refund
 from subscriptions import emails, services
 from subscriptions.models import Subscription, SubscriptionInvoice
 
@@ -66,3 +67,13 @@ def duplicate_cancel(subscription_id: int) -> None:
 @follow_up("subscriptions.email.duplicate_for_buyer")
 def duplicate_for_buyer_email(subscription_id: int) -> None:
     emails.send_duplicate_for_buyer(_subscription(subscription_id))
+
+
+@follow_up("subscriptions.email.refund_made")
+def refund_made_email(refund_id: int) -> None:
+    emails.send_refund_made(Refund.objects.select_related("payment").get(pk=refund_id))
+
+
+@follow_up("subscriptions.email.refund_failed")
+def refund_failed_email(refund_id: int) -> None:
+    emails.send_refund_failed(Refund.objects.select_related("payment").get(pk=refund_id))

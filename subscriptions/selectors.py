@@ -1,5 +1,6 @@
-"""Reads for the subscription pages: the buyer's subscriptions, a seller's subscribers and monthly
-recurring revenue, and which of a seller's listings are sold by subscription."""
+"""Reads for the subscription pages: the buyer's subscriptions and their refunds, a seller's
+subscribers, monthly recurring revenue and subscription payments (to refund one), and which of a
+seller's listings are sold by subscription."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.template.defaultfilters import pluralize
 
 from catalog.models import Listing
+from marketplace.errors import NotFound
 from marketplace.money import format_money
+from payments.models import Refund, RefundStatus
+from payments.services import payment_refundable
 from sellers.models import Seller
 from subscriptions.models import (
     LIVE_STATUSES,
@@ -22,6 +26,17 @@ from subscriptions.models import (
     SubscriptionStatus,
     monthly_amount,
 )
+
+
+def earlier_live_twins(*, subscription: Subscription) -> QuerySet[Subscription]:
+    """The buyer's live subscriptions to the same listing recorded before this one: when there is
+    one, this one is a duplicate (`services.subscription_duplicate_cancel` cancels and refunds it)."""
+    return Subscription.objects.filter(
+        buyer_id=subscription.buyer_id,
+        listing_id=subscription.listing_id,
+        status__in=LIVE_STATUSES,
+        pk__lt=subscription.pk,
+    )
 
 
 def subscriptions_of_buyer(*, user: Any) -> QuerySet[Subscription]:
@@ -37,6 +52,72 @@ def subscriptions_of_buyer(*, user: Any) -> QuerySet[Subscription]:
         .select_related("seller")
         .annotate(overdue_url=Subquery(unpaid.order_by("-created_at", "-id").values("hosted_invoice_url")[:1]))
     )
+
+
+def refunds_of_buyer_subscriptions(*, user: Any) -> dict[int, list[Refund]]:
+    """The refunds of the buyer's subscription payments, newest first, per subscription id, each with
+    `paid_amount` and `paid_at` (the payment it gave back part of): one query, for "Your
+    subscriptions" to say what was given back and whether it reached them."""
+    rows = (
+        Refund.objects.filter(payment__subscription_invoices__subscription__buyer=user)
+        .exclude(status=RefundStatus.CANCELED)
+        .annotate(
+            subscription_id=F("payment__subscription_invoices__subscription_id"),
+            paid_amount=F("payment__amount"),
+            paid_at=F("payment__created_at"),
+        )
+        .order_by("-created_at", "-id")
+    )
+    found: dict[int, list[Refund]] = defaultdict(list)
+    for refund in rows:
+        found[refund.subscription_id].append(refund)
+    return dict(found)
+
+
+@dataclass(frozen=True)
+class SubscriptionPayment:
+    invoice: SubscriptionInvoice
+    left: int  # what can still be refunded of it
+    refunds: list[Refund]
+    others: list[SubscriptionInvoice]  # the subscription's other paid invoices, newest first
+
+
+def subscription_payment_for_seller(*, seller: Seller, invoice_id: int) -> SubscriptionPayment:
+    """A paid invoice of one of the seller's subscriptions, for its page (refund it): what is left
+    to refund, its refunds, and the subscription's other payments to move to. Another shop's, or
+    an invoice not paid, is not found."""
+    invoice = (
+        SubscriptionInvoice.objects.filter(pk=invoice_id, subscription__seller=seller, payment__isnull=False)
+        .select_related("subscription__buyer", "payment")
+        .first()
+    )
+    if invoice is None or invoice.payment is None:
+        raise NotFound("No such subscription payment.")
+    others = (
+        SubscriptionInvoice.objects.filter(subscription_id=invoice.subscription_id, payment__isnull=False)
+        .exclude(pk=invoice.pk)
+        .select_related("payment")
+        .order_by("-created_at", "-id")[:24]
+    )
+    return SubscriptionPayment(
+        invoice=invoice,
+        left=payment_refundable(payment=invoice.payment),
+        refunds=list(invoice.payment.refunds.order_by("-created_at", "-id")),
+        others=list(others),
+    )
+
+
+def subscription_payment_by_stripe_id(*, stripe_id: str) -> SubscriptionInvoice | None:
+    """A paid subscription invoice by what an admin has of it from Stripe or a buyer's email: its
+    invoice (`in_…`), charge (`ch_…`) or PaymentIntent (`pi_…`) id."""
+    paid = SubscriptionInvoice.objects.filter(payment__isnull=False).select_related("subscription", "payment")
+    if stripe_id.startswith("in_"):
+        return paid.filter(stripe_invoice_id=stripe_id).first()
+    if stripe_id.startswith("ch_"):
+        return paid.filter(payment__stripe_charge_id=stripe_id).first()
+    if stripe_id.startswith("pi_"):
+        return paid.filter(payment__stripe_payment_intent_id=stripe_id).first()
+    return None
 
 
 @dataclass(frozen=True)
@@ -85,12 +166,15 @@ class Subscribers:
 
 
 def subscribers_of_seller(*, seller: Seller) -> Subscribers:
-    """Every subscriber of the seller's products, newest first, with the buyer (one query, for the
-    page to cut into pages), and the recurring revenue of them all (one more)."""
+    """Every subscriber of the seller's products, newest first, with the buyer and its latest paid
+    invoice (`latest_payment_id`, the way to its payments and their refunds; one query, for the page
+    to cut into pages), and the recurring revenue of them all (one more)."""
+    latest_paid = SubscriptionInvoice.objects.filter(subscription=OuterRef("pk"), payment__isnull=False)
     rows = (
         Subscription.objects.filter(seller=seller)
         .exclude(status__in=("incomplete", "incomplete_expired"))
         .select_related("buyer")
+        .annotate(latest_payment_id=Subquery(latest_paid.order_by("-created_at", "-id").values("pk")[:1]))
     )
     return Subscribers(rows=rows, revenue=recurring_revenue_of_seller(seller=seller))
 

@@ -13,6 +13,11 @@ Checkout (`mode=subscription`), mirroring what Stripe says, and the customer por
   `payments.services.payment_record_charge` (the charge, Stripe's fee, the transfer to the seller,
   our fee), the same path as `charge.succeeded`, whichever comes first; so the ledger matches
   Stripe's balances for the platform and the seller.
+- *Refunds like any payment's*: the seller (from the payment's page) or an admin (from the console)
+  refunds a paid invoice, in full or in part, with `payments.services.refund_create` /
+  `refund_submit`, the rows, idempotency keys and ledger postings of order refunds; a refund with no
+  order names its submission per payment (`Refund.token`). The buyer is emailed and sees it on
+  "Your subscriptions".
 - *People are told*: a failed renewal emails the buyer the invoice's hosted page; one that needs
   3-D Secure too; when Stripe's retries end and it cancels, the seller is told. Emails are outbox
   rows keyed by what they say, so a repeated event sends each once.
@@ -20,6 +25,7 @@ Checkout (`mode=subscription`), mirroring what Stripe says, and the customer por
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,21 +34,21 @@ from operator import attrgetter
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from catalog.cache import storefront_changed
 from catalog.models import Listing
 from fees.policy import rules_for
-from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import subscriptions as gateway_subscriptions
 from marketplace.gateway.types import Charge, Invoice, PaymentIntent
 from marketplace.gateway.types import Subscription as StripeSubscription
 from marketplace.outbox.services import outbox_add
 from orders.models import StripeCustomer
+from orders.selectors import CHARGED_BACK_FOR_SELLER, charge_disputed
 from orders.services.checkout import buyer_customer_ensure
-from payments.models import RefundOrigin
-from payments.services import payment_record_charge, payment_refundable, refund_create
+from payments.models import Payment, Refund, RefundOrigin, RefundStatus
+from payments.services import payment_record_charge, payment_refundable, refund_create, refund_submit
 from sellers.models import Seller, SellerModerationEntry
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 from subscriptions.models import (
@@ -53,6 +59,9 @@ from subscriptions.models import (
     SubscriptionPlan,
     SubscriptionStatus,
 )
+from subscriptions.selectors import earlier_live_twins
+
+logger = logging.getLogger(__name__)
 
 CHECKOUT_LIFETIME = timedelta(minutes=30)
 
@@ -237,7 +246,7 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
     }
     with transaction.atomic():
         # One buyer's subscriptions are mirrored one at a time, so two paid at once each see the other
-        # (`_earlier_live_twin`).
+        # (`earlier_live_twins`).
         list(StripeCustomer.objects.select_for_update().filter(user_id=buyer_id).values_list("pk", flat=True))
         sub = Subscription.objects.select_for_update().filter(stripe_subscription_id=remote.id).first()
         if sub is None:
@@ -265,16 +274,9 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
             _follow_current_pause(sub)
         if sub.status in LIVE_STATUSES:
             _follow_current_fee(sub, listing)
-        if sub.status in LIVE_STATUSES and _earlier_live_twin(sub).exists():
+        if sub.status in LIVE_STATUSES and earlier_live_twins(subscription=sub).exists():
             outbox_add("subscriptions.duplicate_cancel", sub.pk, key=f"subscription-duplicate-cancel:{sub.pk}")
         return sub
-
-
-def _earlier_live_twin(sub: Subscription) -> QuerySet[Subscription]:
-    """The buyer's live subscriptions to the same listing recorded before this one."""
-    return Subscription.objects.filter(
-        buyer_id=sub.buyer_id, listing_id=sub.listing_id, status__in=LIVE_STATUSES, pk__lt=sub.pk
-    )
 
 
 def subscription_duplicate_cancel(*, subscription_id: int) -> bool:
@@ -285,7 +287,7 @@ def subscription_duplicate_cancel(*, subscription_id: int) -> bool:
     buyer is told. Which one is later is by our row order, the same for every event, so exactly one
     survives. Nothing is done if the earlier one has ended meanwhile. Returns whether it canceled."""
     sub = Subscription.objects.select_related("listing").get(pk=subscription_id)
-    if not _earlier_live_twin(sub).exists():
+    if not earlier_live_twins(subscription=sub).exists():
         return False
     if sub.status != SubscriptionStatus.CANCELED:  # a retry after the refunds failed finds it canceled
         _apply(gateway_subscriptions.subscription_cancel(sub.stripe_subscription_id))
@@ -481,3 +483,68 @@ def billing_portal_url(*, user: Any, return_url: str, visit: str) -> str:
     return gateway_subscriptions.billing_portal_session_create(
         customer=customer, return_url=return_url, visit=visit
     ).url
+
+
+def subscription_payment_refund(
+    *,
+    invoice: SubscriptionInvoice,
+    actor: Any,
+    origin: str,
+    amount: int | None,
+    reason: str,
+    reverse_transfer: bool = True,
+    token: str = "",
+) -> Refund:
+    """Refund `amount` (None: all that is left) of a paid subscription invoice's payment, with the
+    machinery of order refunds: the row written under the payment's lock (never more than is left),
+    then sent to Stripe keyed by that row, its token and the amount, the seller's share taken back
+    and our fee given back as the policy says (`refund_create`), and posted from Stripe's answer.
+
+    `token` names the submission (the form's hidden token): the same token on the same payment
+    returns the refund it made first, so a double click makes one refund. A payment the buyer's
+    bank disputed is refused before anything is written (Stripe refuses its refunds). Stripe
+    unreachable leaves the refund "sending" with nothing posted, and the outbox sends it later; the
+    returned refund says which (created, pending, succeeded, or failed with a sentence). The
+    subscription itself goes on: canceling it is the buyer's, in Stripe's portal."""
+    if invoice.payment_id is None:
+        raise Conflict("Only a paid subscription payment can be refunded.", code="not_paid")
+    if amount is not None and (type(amount) is not int or amount <= 0):
+        raise InvalidInput("A refund must be a positive amount.", code="invalid_amount")
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=invoice.payment_id)
+        made = Refund.objects.filter(payment=payment, order__isnull=True, token=token).first() if token else None
+        if made is None:
+            if charge_disputed(payment):
+                raise Conflict(CHARGED_BACK_FOR_SELLER, code="charge_disputed")
+            left = payment_refundable(payment=payment)
+            if left <= 0:
+                raise Conflict("This payment has been refunded in full already.", code="nothing_to_refund")
+            made = refund_create(
+                payment=payment,
+                amount=left if amount is None else amount,
+                origin=origin,
+                reason=reason,
+                reverse_transfer=reverse_transfer,
+                created_by=actor if getattr(actor, "pk", None) else None,
+                token=token,
+            )
+    try:
+        return refund_submit(refund_id=made.pk)
+    except DomainError as exc:
+        logger.warning("refund %s not sent yet (the outbox will retry): %s", made.pk, exc.message)
+        return Refund.objects.get(pk=made.pk)
+
+
+def subscription_follow_refund(refund: Refund) -> None:
+    """`payments` recorded a change of `refund` (inside its transaction): a refund of a subscription
+    payment, ours or made in the Stripe Dashboard, emails the buyer once when it goes through, and
+    the buyer and the seller once if it fails after it was sent. A duplicate's refund has its own
+    email (`subscription_duplicate_cancel`)."""
+    if refund.order_id is not None or not refund.stripe_refund_id or refund.origin == RefundOrigin.LATE_PAYMENT:
+        return
+    if not SubscriptionInvoice.objects.filter(payment_id=refund.payment_id).exists():
+        return
+    if refund.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED):
+        outbox_add("subscriptions.email.refund_made", refund.pk, key=f"subscription-refund-made:{refund.pk}")
+    elif refund.status == RefundStatus.FAILED:
+        outbox_add("subscriptions.email.refund_failed", refund.pk, key=f"subscription-refund-failed:{refund.pk}")

@@ -34,6 +34,7 @@ from orders.models import Order
 from payments.models import Dispute
 from payouts.models import Payout
 from sellers.models import Seller
+from subscriptions.models import SubscriptionInvoice
 from tests.e2e.browser import PHONE, log_in
 from tests.factories import make_platform_admin
 
@@ -58,6 +59,7 @@ class Seeded:
     event: WebhookEvent
     dispute: Dispute  # the seeded dispute on the seller above (seed_demo_disputes)
     payout_id: int = 0  # the seller's first payout, 0 when it has none
+    sub_payment_id: int = 0  # the seller's first paid subscription invoice, 0 when it has none
 
     @classmethod
     def load(cls) -> Seeded:
@@ -68,6 +70,7 @@ class Seeded:
         order = Order.objects.get(buyer__email=ROLES["buyer"], seller=seller)
         dispute = Dispute.objects.get(seller=seller)
         payout = Payout.objects.filter(account=seller.stripe_account_id or "").order_by("pk").first()
+        sub_payment = SubscriptionInvoice.objects.filter(subscription__seller=seller, payment__isnull=False).first()
         return cls(
             listing=listing,
             category=listing.category,
@@ -76,6 +79,7 @@ class Seeded:
             event=event,
             dispute=dispute,
             payout_id=payout.pk if payout else 0,
+            sub_payment_id=sub_payment.pk if sub_payment else 0,
         )
 
 
@@ -110,6 +114,8 @@ PAGES: dict[str, Address] = {
     "my_subscriptions": _url("my_subscriptions"),
     "subscription_started": _url("subscription_started", query="?session_id=cs_test_unknown"),
     "sell_subscriptions": _url("sell_subscriptions"),
+    # the demo seeds no subscription: the seller's first paid invoice when there is one, else the site's 404
+    "sell_subscription_payment": _url("sell_subscription_payment", lambda s: s.sub_payment_id),
     "sell_orders": _url("sell_orders"),
     "sell_order_detail": _url("sell_order_detail", lambda s: s.order.pk),
     "sell_refund_requests": _url("sell_refund_requests"),
@@ -201,6 +207,8 @@ POST_ONLY: dict[str, Address] = {
     "console_refund_request_approve": _url("console_refund_request_approve", 1),
     "console_refund_request_decline": _url("console_refund_request_decline", 1),
     "console_order_refund": _url("console_order_refund"),
+    "console_subscription_refund": _url("console_subscription_refund"),
+    "sell_subscription_refund": _url("sell_subscription_refund", 1),
     "sell_start": _url("sell_start"),
     "sell_onboarding_continue": _url("sell_onboarding_continue"),
     "sell_dashboard": _url("sell_dashboard"),

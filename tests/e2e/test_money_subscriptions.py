@@ -7,17 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
-from payments.models import Payment
-from subscriptions.models import SubscriptionInvoice
 from tests.catalog.factories import ListingFactory
 from tests.e2e.browser import phone_signed_in
 from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
 from tests.factories import UserFactory
 from tests.orders.conftest import active_seller
-from tests.subscriptions.factories import subscription
+from tests.subscriptions.factories import paid_invoice, subscription
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -31,23 +28,7 @@ def test_the_money_pages_subscriptions_fit_a_phone(
         UserFactory(), ListingFactory(seller=seller, title="Tea", price=12_000, currency="jpy"), interval="year"
     )
     for sub in (coffee, tea):  # a paid invoice each: a row of "Earnings per subscription payment"
-        payment = Payment.objects.create(
-            stripe_payment_intent_id=f"pi_{sub.pk}",
-            stripe_charge_id=f"ch_{sub.pk}",
-            currency=sub.currency,
-            amount=sub.amount,
-            created_at=timezone.now(),
-        )
-        SubscriptionInvoice.objects.create(
-            subscription=sub,
-            stripe_invoice_id=f"in_{sub.pk}",
-            status="paid",
-            amount_due=sub.amount,
-            amount_paid=sub.amount,
-            currency=sub.currency,
-            payment=payment,
-            created_at=timezone.now(),
-        )
+        paid_invoice(sub)
     page = phone_signed_in(browser, axe_js, live_server.url, seller.user.email)
     page.goto(live_server.url + "/sell/money/")
     expect(page.get_by_test_id("money-mrr-usd")).to_have_text("$20.00 per month")

@@ -57,10 +57,11 @@ from fees.services import fee_rule_set
 from marketplace.webhooks.models import WebhookEvent
 from orders.models import Order, OrderLine, OrderStatus, RefundRequest
 from orders.services.checkout import buyer_customer_ensure
-from payments.models import Dispute, DisputeFile
+from payments.models import Dispute, DisputeFile, Payment
 from payouts.models import Payout, PayoutStatus
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
+from subscriptions.models import Subscription, SubscriptionInvoice
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, png_upload
 from tests.factories import UserFactory, make_platform_admin
 from tests.sandbox.helpers import client_for
@@ -257,6 +258,19 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  404    404    302+   404    404    404",
     ),
+    # A subscription payment's page and its refund: its shop's seller only (more than is left is
+    # refused in a sentence, nothing written); the admins refund one from the console.
+    "sell_subscription_payment": Row(
+        {"invoice_id": "sub_payment"},
+        GET=                              "login  404    404    200    404    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
+    "sell_subscription_refund": Row(
+        {"invoice_id": "sub_payment"},
+        body={"amount": "99999", "form_token": "a" * 32},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302    404    404    404",
+    ),
     # The Sell area: the signed-in user's own shop; another shop's listing or order is a 404.
     "sell_home": Row(
         GET=                              "login  200    200    200    200    200    200",
@@ -434,6 +448,11 @@ PAGES: dict[str, Row] = {
     ),
     "console_order_refund": Row(
         body={"order_id": Ref("paid_order"), "from_seller": "on"},
+        GET=                              "login  404    404    404    404    405    404",
+        POST=                             "login  404    404    404    404    302    404",
+    ),
+    "console_subscription_refund": Row(  # more than was paid: refused in a sentence, nothing written
+        body={"stripe_id": "in_CANARYSUBINVOICE", "amount": "99999", "from_seller": "on"},
         GET=                              "login  404    404    404    404    405    404",
         POST=                             "login  404    404    404    404    302    404",
     ),
@@ -1042,7 +1061,38 @@ def build_world(sandbox: Any) -> World:
         created_at=now,
     )
 
+    sub = Subscription.objects.create(
+        buyer=buyer,
+        seller=seller,
+        listing=listing,
+        stripe_subscription_id="sub_CANARYSUB",
+        status="active",
+        title="Blue mug monthly",
+        amount=2500,
+        currency="usd",
+        interval="month",
+        application_fee_basis_points=1000,
+    )
+    sub_payment = Payment.objects.create(
+        stripe_payment_intent_id="pi_CANARYSUB",
+        stripe_charge_id="ch_CANARYSUB",
+        currency="usd",
+        amount=2500,
+        created_at=now,
+    )
+    sub_invoice = SubscriptionInvoice.objects.create(
+        subscription=sub,
+        stripe_invoice_id="in_CANARYSUBINVOICE",
+        status="paid",
+        amount_due=2500,
+        amount_paid=2500,
+        currency="usd",
+        payment=sub_payment,
+        created_at=now,
+    )
+
     objects = {
+        "sub_payment": str(sub_invoice.pk),
         "payout": str(payout.pk),
         "statement_start": str(now.date()),
         "statement_end": str(now.date()),

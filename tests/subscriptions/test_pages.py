@@ -1,6 +1,6 @@
 """The subscription pages: what each shows (status, next payment, amount; subscribers and monthly
-recurring revenue per currency, a yearly subscription counting a twelfth), and a fixed number of
-queries however many subscriptions there are."""
+recurring revenue per currency, a yearly subscription counting a twelfth; a subscription payment's
+refunds), and a fixed number of queries however many subscriptions and refunds there are."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from payments.models import Refund
 from subscriptions.models import SubscriptionInvoice
 from tests.catalog.factories import ListingFactory, SellerFactory
 from tests.factories import UserFactory
 from tests.orders.conftest import signed_in
-from tests.subscriptions.factories import END, subscription
+from tests.subscriptions.factories import END, paid_invoice, subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -250,3 +251,43 @@ def test_a_new_price_on_a_listing_sold_by_subscription_tells_the_seller_subscrib
     }
     page = client.post(reverse("sell_listing_edit", args=[same.pk]), edit, follow=True).content.decode()
     assert "keep paying" not in page  # the price did not change
+
+
+def _refunded(invoice: SubscriptionInvoice, amount: int, status: str = "succeeded") -> None:
+    assert invoice.payment is not None
+    Refund.objects.create(
+        payment=invoice.payment,
+        origin="seller",
+        status=status,
+        currency=invoice.currency,
+        amount=amount,
+        reverse_transfer=True,
+        refund_application_fee=True,
+        stripe_refund_id=f"re_{invoice.pk}_{amount}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("currency", "shown"), [("usd", "$5.00 of your $19.99 payment"), ("jpy", "¥500 of your ¥1,999")]
+)
+def test_a_subscription_payments_page_and_the_buyers_refunds_take_fixed_queries(currency: str, shown: str) -> None:
+    """The seller's page of one payment (its refunds, the subscription's other payments) and the
+    buyer's subscriptions with their refunds: a fixed number of queries however many there are."""
+    seller = SellerFactory()
+    buyer = UserFactory()
+    sub = subscription(buyer, ListingFactory(seller=seller, title="Coffee box", price=1_999, currency=currency))
+    latest = paid_invoice(sub, 1)
+    _refunded(latest, 500)
+    seller_client, buyer_client = signed_in(seller.user), signed_in(buyer)
+    url = f"/sell/subscriptions/payments/{latest.pk}/"
+    seller_client.get(url)  # the nav's refund-request count is cached from now on
+    one, mine = queries(seller_client, url), queries(buyer_client, "/account/subscriptions/")
+    for n in range(2, 5):
+        _refunded(paid_invoice(sub, n), 100 * n, status="pending")
+    _refunded(latest, 300)
+    assert queries(seller_client, url) == one
+    assert queries(buyer_client, "/account/subscriptions/") == mine
+    page = buyer_client.get("/account/subscriptions/").content.decode()
+    assert page.count('data-testid="subscription-refund"') == 5 and shown in page and "on its way to your card" in page
+    assert seller_client.get(url).content.decode().count('data-testid="refund-row"') == 2
+    assert signed_in(SellerFactory().user).get(url).status_code == 404

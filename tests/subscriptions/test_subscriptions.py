@@ -382,6 +382,28 @@ def test_a_second_subscribe_page_closes_the_first_so_only_one_can_be_paid(
     assert_ledger_equals_stripe()
 
 
+def checkout_page(buyer: Any, listing: Any, attempt: str) -> str:
+    """A Subscribe page for the buyer made straight at Stripe, as one opened in another tab before
+    the app closed older ones: the way to a second subscription to the same listing."""
+    from marketplace.gateway import subscriptions as gateway_subscriptions
+
+    return gateway_subscriptions.subscription_checkout_create(
+        user_id=buyer.pk,
+        listing_id=listing.pk,
+        attempt=attempt,
+        customer=buyer_customer_ensure(user=buyer),
+        seller_account=listing.seller.stripe_account_id,
+        product_name=listing.title,
+        unit_amount=listing.price,
+        currency=listing.currency,
+        interval="month",
+        application_fee_percent="10",
+        success_url="http://app/ok",
+        cancel_url="http://app/no",
+        expires_at=int(time.time()) + 3600,
+    ).id
+
+
 @pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
 def test_a_second_subscription_to_the_same_listing_is_canceled_and_refunded(
     sandbox_webhooks: Any, currency: str, price: int
@@ -389,30 +411,10 @@ def test_a_second_subscription_to_the_same_listing_is_canceled_and_refunded(
     """Two pages paid anyway (both opened before older pages were closed, or Stripe unreachable when
     closing): the buyer had two subscriptions, each charged every month. The later one is canceled at
     Stripe and its payment refunded in full, the seller's share and our fee taken back."""
-    from marketplace.gateway import subscriptions as gateway_subscriptions
-
-    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    _, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
     buyer = UserFactory()
     customer = buyer_customer_ensure(user=buyer)
-
-    def page(attempt: str) -> str:
-        return gateway_subscriptions.subscription_checkout_create(
-            user_id=buyer.pk,
-            listing_id=listing.pk,
-            attempt=attempt,
-            customer=customer,
-            seller_account=seller.stripe_account_id,
-            product_name=listing.title,
-            unit_amount=price,
-            currency=currency,
-            interval="month",
-            application_fee_percent="10",
-            success_url="http://app/ok",
-            cancel_url="http://app/no",
-            expires_at=int(time.time()) + 3600,
-        ).id
-
-    first, second = page("3" * 32), page("4" * 32)
+    first, second = checkout_page(buyer, listing, "3" * 32), checkout_page(buyer, listing, "4" * 32)
     assert pay(sandbox_webhooks, first)["status"] == "succeeded"
     assert pay(sandbox_webhooks, second)["status"] == "succeeded"
     assert sandbox_webhooks.wait_for_webhooks(15)
