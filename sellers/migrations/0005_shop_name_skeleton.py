@@ -3,24 +3,15 @@ confusables skeleton of the name, with a unique index. As 0004 did for names rea
 already look alike keep their names: the oldest holds the key, the others are left with none (nulls
 do not collide), so no new shop can take the look and the existing ones can still be saved."""
 
-import re
+import importlib
 import unicodedata
 
 from django.db import migrations, models
 
 from marketplace.text import skeleton
 
-# As in 0004: drawn as nothing though not format characters, and drawn as a blank.
-_DRAWN_AS_NOTHING = re.compile("[\u034f\u17b4\u17b5\u180b-\u180f\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-_DRAWN_AS_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-
-
-def _read_as(c):  # type: ignore[no-untyped-def]
-    if c in _DRAWN_AS_BLANK:
-        return " "
-    if unicodedata.category(c) == "Cf" or _DRAWN_AS_NOTHING.match(c):
-        return ""
-    return c
+# 0004's reading of characters drawn as nothing or as a blank, as it was then.
+_read_as = importlib.import_module("sellers.migrations.0004_shop_name_key")._read_as
 
 
 def _skeleton_key(shop_name):  # type: ignore[no-untyped-def]

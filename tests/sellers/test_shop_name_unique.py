@@ -107,26 +107,6 @@ def test_the_admin_form_refuses_a_rename_to_another_shops_name() -> None:
     other.full_clean()
 
 
-def test_the_migration_keeps_shops_that_already_share_a_name() -> None:
-    """Shops named alike before the check existed keep their names; the oldest holds the name, so no
-    new shop can take it, and the others can still be saved."""
-    first, second, third = SellerFactory(shop_name="A"), SellerFactory(shop_name="B"), SellerFactory(shop_name="C")
-    Seller.objects.filter(pk=first.pk).update(shop_name="Kiln", shop_name_key=None)
-    Seller.objects.filter(pk=second.pk).update(shop_name="KILN ", shop_name_key=None)
-    Seller.objects.filter(pk=third.pk).update(shop_name="Other", shop_name_key=None)
-    migration = importlib.import_module("sellers.migrations.0004_shop_name_key")
-
-    migration.fill_keys(apps, None)
-
-    keys = dict(Seller.objects.values_list("pk", "shop_name_key"))
-    assert keys == {first.pk: "kiln", second.pk: None, third.pk: "other"}
-    second.refresh_from_db()
-    second.status = "paused"
-    second.save()  # a duplicate from before is still saved (its name is not changed)
-    with pytest.raises(InvalidInput):
-        services.seller_create(user=UserFactory(), shop_name="kiln", country="US", default_currency="usd")
-
-
 # --- Lookalikes from other alphabets (Unicode's confusables, UTS #39) ---------------------------
 
 # Each second name is written wholly in another alphabet, and looks like the first.
@@ -225,21 +205,31 @@ def test_the_admin_form_refuses_a_rename_to_a_lookalike_of_another_shops_name() 
     assert "looks the same as another shop" in str(refused.value)
 
 
-def test_the_lookalike_migration_keeps_shops_that_already_look_alike() -> None:
-    """As 0004 did for names read alike: shops that already look alike keep their names; the oldest
-    holds the lookalike key, so no new shop can take the look, and the others can still be saved."""
+@pytest.mark.parametrize(
+    ("migration_name", "fill", "column", "names", "kept", "refused"),
+    [
+        ("0004_shop_name_key", "fill_keys", "shop_name_key", ("Kiln", "KILN "), "kiln", "kiln"),
+        # 0005: shops that looked alike (TOP in Greek capitals, then in Cyrillic letters).
+        ("0005_shop_name_skeleton", "fill_skeletons", "shop_name_skeleton",
+         ("Top", "\u03a4\u039f\u03a1"), "top", "\u0422\u043e\u0440"),
+    ],
+)  # fmt: skip
+def test_the_migrations_keep_shops_that_already_share_a_name_or_a_look(
+    migration_name: str, fill: str, column: str, names: tuple[str, str], kept: str, refused: str
+) -> None:
+    """Shops named (0004) or looking (0005) alike before the check existed keep their names; the
+    oldest holds the key, so no new shop can take the name or the look, and the others can still be saved."""
     first, second, third = SellerFactory(shop_name="A"), SellerFactory(shop_name="B"), SellerFactory(shop_name="C")
-    Seller.objects.filter(pk=first.pk).update(shop_name="Top", shop_name_skeleton=None)
-    Seller.objects.filter(pk=second.pk).update(shop_name="\u03a4\u039f\u03a1", shop_name_skeleton=None)
-    Seller.objects.filter(pk=third.pk).update(shop_name="Other", shop_name_skeleton=None)
-    migration = importlib.import_module("sellers.migrations.0005_shop_name_skeleton")
+    for seller, name in ((first, names[0]), (second, names[1]), (third, "Other")):
+        Seller.objects.filter(pk=seller.pk).update(shop_name=name, **{column: None})
+    migration = importlib.import_module(f"sellers.migrations.{migration_name}")
 
-    migration.fill_skeletons(apps, None)
+    getattr(migration, fill)(apps, None)
 
-    keys = dict(Seller.objects.values_list("pk", "shop_name_skeleton"))
-    assert keys == {first.pk: "top", second.pk: None, third.pk: "other"}
+    keys = dict(Seller.objects.values_list("pk", column))
+    assert keys == {first.pk: kept, second.pk: None, third.pk: "other"}
     second.refresh_from_db()
     second.status = "paused"
-    second.save()  # a lookalike from before is still saved (its name is not changed)
+    second.save()  # a duplicate from before is still saved (its name is not changed)
     with pytest.raises(InvalidInput):
-        services.seller_create(user=UserFactory(), shop_name="\u0422\u043e\u0440", country="US", default_currency="usd")
+        services.seller_create(user=UserFactory(), shop_name=refused, country="US", default_currency="usd")
