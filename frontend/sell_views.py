@@ -38,6 +38,8 @@ class StartSellingForm(forms.Form):
             raise forms.ValidationError(services.SHOP_NAME_ONE_LINE)
         if has_direction_controls(name):
             raise forms.ValidationError(DIRECTION_CONTROLS_REFUSED)
+        if mixed := services.shop_name_mixed_alphabets(name):
+            raise forms.ValidationError(mixed)
         return name
 
     def clean(self) -> dict[str, object]:
@@ -81,7 +83,7 @@ def sell_start(request: HttpRequest) -> HttpResponse:
         refresh_url, return_url = onboarding_urls(request, seller)
         link = services.seller_onboarding_link_create(seller=seller, refresh_url=refresh_url, return_url=return_url)
     except DomainError as exc:
-        if exc.code == "shop_name_taken":
+        if exc.code in ("shop_name_taken", "shop_name_lookalike"):
             form.add_error("shop_name", exc.message)
             return render(request, "sell/start.html", {"form": form}, status=exc.status)
         messages.error(request, exc.message)

@@ -11,6 +11,8 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from ninja.utils import check_csrf
 
 from marketplace.roles import is_platform_admin
@@ -142,9 +144,16 @@ class ApiMethodNotAllowedMiddleware:
 
 
 class PlatformAdminMfaMiddleware:
-    """In production, a platform admin without an authenticator app cannot use the console: neither
-    its pages (sent to set one up) nor its API, `/api/v1/console/` (a 403 saying so), which answered
-    with the password alone, so a stolen one could accept disputes and read revenue there.
+    """In production, the console (its pages and its API, `/api/v1/console/`) and Django's admin open
+    only to a session that has passed the authenticator app (TOTP, or one of its recovery codes)
+    itself. A platform admin without an app is sent to set one up; with one, to type its code
+    (allauth's reauthentication page, which comes back here); the API answers 403 `mfa_required`.
+
+    The check once asked whether the admin *had* an app, so any session opened without its code
+    stage passed: Django's `login()` in app code or a test, a session remembered from before the app
+    was set up, a login stage allauth may grow. It now reads the session's own record of the steps it
+    passed (allauth's `get_authentication_records`, which its code stage writes as method "mfa" and
+    which belongs to the user it was written for), whatever opened the session.
 
     Django's admin asks the same of every staff user, in the platform admins' group or not: a
     superuser outside it reached every table with the password alone."""
@@ -158,16 +167,21 @@ class PlatformAdminMfaMiddleware:
             settings.PLATFORM_ADMIN_REQUIRE_MFA
             and (page or request.path.startswith(CONSOLE_API_PREFIX))
             and (is_platform_admin(request.user) or _staff_in_django_admin(request))
-            and not _has_totp(request.user)
+            and not _session_passed_mfa(request)
         ):
+            has_app = _has_totp(request.user)
+            message = MFA_NOT_PASSED if has_app else MFA_REQUIRED
             if not page:
-                return JsonResponse({"error": {"code": "mfa_required", "message": MFA_REQUIRED}}, status=403)
-            messages.warning(request, MFA_REQUIRED)
-            return redirect("mfa_activate_totp")
+                return JsonResponse({"error": {"code": "mfa_required", "message": message}}, status=403)
+            messages.warning(request, message)
+            if not has_app:
+                return redirect("mfa_activate_totp")
+            return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
 
 MFA_REQUIRED = "Platform admins must set up an authenticator app before using the console."
+MFA_NOT_PASSED = "Enter your authenticator app's code: this session has not passed it yet."
 DJANGO_ADMIN_PREFIX = "/django-admin/"
 # Its login page (which sends to the site's) and logout stay reachable without the app.
 DJANGO_ADMIN_OPEN = ("/django-admin/login/", "/django-admin/logout/")
@@ -180,6 +194,13 @@ def _staff_in_django_admin(request: HttpRequest) -> bool:
         and not request.path.startswith(DJANGO_ADMIN_OPEN)
         and bool(user.is_authenticated and user.is_staff and user.is_active)
     )
+
+
+def _session_passed_mfa(request: HttpRequest) -> bool:
+    from allauth.account.authentication import get_authentication_records
+
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
 
 
 def _has_totp(user: Any) -> bool:

@@ -7,11 +7,17 @@ With CRLF and lone CRs made LF before anything counts, the server takes what the
 
 And the other way round: a name typed into a one-line field (a shop's, a listing's title) must hold
 no line break at all, which a crafted post can send (`on_one_line`).
+
+Names are also read as people see them: `skeleton` is Unicode's confusables skeleton (UTS #39), for
+telling names apart that look the same in different alphabets, and `lookalike_from_another_alphabet`
+finds a name mixing lookalike letters of two alphabets.
 """
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 from django import forms
@@ -68,3 +74,64 @@ def has_direction_controls(text: str) -> bool:
     an email subject, an unclosed right-to-left override reverses the price or words written after it;
     Arabic or Hebrew names need none (their letters carry their direction)."""
     return any(c in DIRECTION_CONTROLS for c in text)
+
+
+# Unicode's confusables.txt, version 13.0.0, verbatim (Unicode's terms of use in its header): the
+# data of UTS #39's skeleton. Stored keys are made from it (`sellers.models.shop_name_skeleton`), so
+# a newer version comes with a migration that makes them again.
+CONFUSABLES = Path(__file__).with_name("confusables.txt")
+
+
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    """{character: the prototype it looks like}, from the file's lines `source ; prototype ; MA`."""
+    table = {}
+    with CONFUSABLES.open(encoding="utf-8-sig") as lines:
+        for line in lines:
+            data = line.split("#", 1)[0].strip()
+            if data:
+                source, prototype, _ = (field.strip() for field in data.split(";"))
+                table[chr(int(source, 16))] = "".join(chr(int(code, 16)) for code in prototype.split())
+    return table
+
+
+def skeleton(text: str) -> str:
+    """UTS #39's skeleton: two texts that look the same have the same one. "Kot" spelt in Cyrillic
+    or Greek letters is Latin "Kot" (each letter replaced by the prototype it is drawn like, between
+    two canonical decompositions, as the standard specifies). Case counts: "K" and "k" differ."""
+    prototypes = _prototypes()
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFD", "".join(prototypes.get(c, c) for c in decomposed))
+
+
+# The alphabets whose letters are drawn alike (Latin "a" has a Cyrillic and a Greek twin), by the
+# first word of a letter's Unicode name.
+LOOKALIKE_ALPHABETS = ("LATIN", "GREEK", "CYRILLIC")
+
+
+def _alphabet(c: str) -> str | None:
+    if not c.isalpha():
+        return None
+    first = unicodedata.name(c, "").split(" ", 1)[0]
+    return first if first in LOOKALIKE_ALPHABETS else None
+
+
+def lookalike_from_another_alphabet(text: str) -> tuple[str, str, str] | None:
+    """The first letter of `text` drawn like a letter of another alphabet that its word also uses, as
+    (letter, its alphabet, the alphabet it looks like), or None. "Paypal" with a Cyrillic "a" (U+0430)
+    among its Latin letters looks like "Paypal", and no real word needs it. Words wholly in one
+    alphabet ("Moscow" beside the same word in Cyrillic), letters that look like nothing of the
+    others ("Ω Watches": Greek Omega) and other scripts ("Tokyo 東京") are not asked about: the
+    skeleton key tells those apart."""
+    for word in unicodedata.normalize("NFC", text).split():
+        alphabets = {a for a in map(_alphabet, word) if a}
+        if len(alphabets) < 2:
+            continue
+        for c in word:
+            own = _alphabet(c)
+            if own is None:
+                continue
+            looks_like = sorted({a for a in map(_alphabet, skeleton(c)) if a} & alphabets - {own})
+            if looks_like:
+                return c, own.title(), looks_like[0].title()
+    return None

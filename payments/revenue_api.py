@@ -43,8 +43,9 @@ def revenue(request: HttpRequest, month: str = "", currency: str = "usd") -> Rev
     that to anyone else the operation still does not exist. A currency the marketplace does not sell
     in (`xyz`) answered a month of zeros, which reads as "nothing earned": it is a 422 naming
     `currency` in `error.fields`, as ninja's own validation answers (one the ledger holds is answered,
-    as the revenue page shows it). 403 `mfa_required`: an admin
-    without an authenticator app where the console requires one (`PlatformAdminMfaMiddleware`)."""
+    as the revenue page shows it). 403 `mfa_required`: a session
+    that has not passed the admin's authenticator app where the console requires one
+    (`PlatformAdminMfaMiddleware`)."""
     if not is_platform_admin(request.user):
         raise NotFound("Not found.")
     now = datetime.now(tz=UTC)

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from marketplace.text import BLANK_CHARACTERS
+from marketplace.text import BLANK_CHARACTERS, skeleton
 
 # Drawn as nothing though not format characters: the combining grapheme joiner, Khmer's inherent
 # vowels, Mongolian's variation selectors, the variation selectors. Letters or symbols drawn as a
@@ -37,19 +37,40 @@ def _read_as(c: str) -> str:
 
 
 SHOP_NAME_TAKEN = "Another shop already has this name. Choose one of your own, so buyers can tell the two shops apart."
+SHOP_NAME_LOOKALIKE = (
+    "This name looks the same as another shop's, written with letters of another alphabet drawn alike."
+    " Choose one of your own, so buyers can tell the two shops apart."
+)
+
+
+def _as_drawn(shop_name: str) -> str:
+    """Compatibility forms folded (NFKC), characters drawn as nothing dropped, those drawn as a blank spaces."""
+    return "".join(_read_as(c) for c in unicodedata.normalize("NFKC", shop_name))
 
 
 def shop_name_key(shop_name: str) -> str:
-    """The name as people read it, for telling whether two shops would look the same to a buyer.
+    """The name as people read it, for telling whether two shops would have the same name to a buyer.
 
     Compatibility forms are folded (NFKC: full-width "\uff32osen" is "Rosen", the ligature "\ufb01"
     is "fi"), then case (`casefold`: "STRASSE" is "stra\u00dfe"), characters drawn as nothing are dropped
     (a zero-width space, a direction mark, a variation selector), those drawn as a blank are spaces,
     and spaces count once, none around the name."""
-    folded = unicodedata.normalize("NFKC", shop_name)
-    folded = "".join(_read_as(c) for c in folded)
-    folded = unicodedata.normalize("NFKC", folded.casefold())
+    folded = unicodedata.normalize("NFKC", _as_drawn(shop_name).casefold())
     return " ".join(folded.split())
+
+
+def shop_name_skeleton(shop_name: str) -> str:
+    """The name as people see it, for telling whether two shops would look the same to a buyer: the
+    second key, beside `shop_name_key`, each unique.
+
+    Unicode's confusables skeleton (UTS #39, `marketplace.text.skeleton`) of the name as drawn (see
+    `shop_name_key`), then case folded: "KOT" spelt in Cyrillic or Greek capitals is "kot", as are
+    "Kot" and "KOT". The skeleton comes first because capitals are where alphabets look alike (the
+    Cyrillic capital Ka is drawn as "K", its small letter is not drawn as "k"). Not one key with
+    `shop_name_key`: the skeleton draws "I" as "l", so folded after it "KILN" would no longer be
+    "Kiln". A name wholly in another alphabet that also changes case ("KIT" in Cyrillic capitals
+    beside a shop "kit") passes both keys; one mixing alphabets in a word is refused before."""
+    return " ".join(skeleton(_as_drawn(shop_name)).casefold().split())
 
 
 class SellerStatus(models.TextChoices):
@@ -104,6 +125,13 @@ class Seller(models.Model):
         help_text="`shop_name_key(shop_name)`, unique: no two shops read alike. Null only for shops that "
         "shared a name with an older one before the check existed (migration 0004).",
     )
+    shop_name_skeleton = models.TextField(  # noqa: DJ001 - null, not "": as shop_name_key
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="`shop_name_skeleton(shop_name)`, unique: no two shops look alike. Null only for shops that "
+        "looked like an older one before the check existed (migration 0005).",
+    )
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. US, JP")
     default_currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217, e.g. usd, jpy")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -150,22 +178,24 @@ class Seller(models.Model):
     class Meta:
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["status"], name="seller_status_idx")]
         constraints: ClassVar[list[models.BaseConstraint]] = [
-            models.UniqueConstraint(fields=["shop_name_key"], name="seller_shop_name_key_unique")
+            models.UniqueConstraint(fields=["shop_name_key"], name="seller_shop_name_key_unique"),
+            models.UniqueConstraint(fields=["shop_name_skeleton"], name="seller_shop_name_skeleton_unique"),
         ]
 
     def __str__(self) -> str:
         return self.shop_name
 
-    # The key is written when the shop is created or renamed, not on every save: a shop that shared
-    # its name with an older one before the check existed keeps a null key, and saving it for
-    # anything else (its status, a pause) must not collide with the older shop's key.
+    # The keys are written when the shop is created or renamed, not on every save: a shop that shared
+    # its name (or its look) with an older one before the check existed keeps a null key, and saving
+    # it for anything else (its status, a pause) must not collide with the older shop's key.
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
         writes_name = update_fields is None or "shop_name" in update_fields
         if writes_name and self._shop_name_changed():
             self.shop_name_key = shop_name_key(self.shop_name)
+            self.shop_name_skeleton = shop_name_skeleton(self.shop_name)
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "shop_name_key"}
+                kwargs["update_fields"] = {*update_fields, "shop_name_key", "shop_name_skeleton"}
         super().save(*args, **kwargs)
         if writes_name:
             self._saved_shop_name = self.__dict__.get("shop_name")
@@ -188,12 +218,15 @@ class Seller(models.Model):
         return self._state.adding or self.shop_name != self._saved_shop_name
 
     def clean(self) -> None:
-        """The admin's forms: a rename to another shop's name is a form error, not a database error."""
+        """The admin's forms: a rename to another shop's name, or to one that looks like it, is a form
+        error, not a database error."""
         super().clean()
         if self._shop_name_changed():
-            others = Seller.objects.filter(shop_name_key=shop_name_key(self.shop_name))
-            if others.exclude(pk=self.pk).exists():
+            others = Seller.objects.exclude(pk=self.pk)
+            if others.filter(shop_name_key=shop_name_key(self.shop_name)).exists():
                 raise ValidationError({"shop_name": SHOP_NAME_TAKEN})
+            if others.filter(shop_name_skeleton=shop_name_skeleton(self.shop_name)).exists():
+                raise ValidationError({"shop_name": SHOP_NAME_LOOKALIKE})
 
     @property
     def currently_due(self) -> list[str]:

@@ -16,14 +16,22 @@ from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as stripe_accounts
 from marketplace.gateway.types import Account, AccountLink
 from marketplace.outbox.services import outbox_add
-from marketplace.text import DIRECTION_CONTROLS_REFUSED, has_direction_controls, on_one_line, shows_something
+from marketplace.text import (
+    DIRECTION_CONTROLS_REFUSED,
+    has_direction_controls,
+    lookalike_from_another_alphabet,
+    on_one_line,
+    shows_something,
+)
 from sellers.models import (
+    SHOP_NAME_LOOKALIKE,
     SHOP_NAME_TAKEN,
     STRIPE_MIRROR_FIELDS,
     Seller,
     SellerModerationEntry,
     SellerStatus,
     shop_name_key,
+    shop_name_skeleton,
 )
 from sellers.selectors import seller_can_sell
 from sellers.status import derive_status
@@ -50,6 +58,20 @@ ACTION_STATUSES = frozenset({SellerStatus.ACTION_REQUIRED, SellerStatus.RESTRICT
 # before them (a combining grapheme joiner or a variation selector draws nothing at all).
 SHOP_NAME_INVISIBLE = "Give your shop a name people can see: at least one letter, digit or sign."
 SHOP_NAME_ONE_LINE = "Keep the shop name on one line, without tabs or other control characters."
+
+
+def shop_name_mixed_alphabets(shop_name: str) -> str | None:
+    """Why the name is refused when one of its words mixes letters of two alphabets drawn alike
+    (`marketplace.text.lookalike_from_another_alphabet`: "Paypal" with a Cyrillic "a"), naming
+    the letter; None when it does not. A word wholly in one alphabet is for the skeleton key."""
+    found = lookalike_from_another_alphabet(shop_name)
+    if found is None:
+        return None
+    letter, alphabet, looks_like = found
+    return (
+        f"This name mixes {looks_like} letters with {alphabet} ones that look the same (\u201c{letter}\u201d),"
+        " so buyers could take it for another name. Write each word in one alphabet."
+    )
 
 
 def _refresh_status(seller: Seller) -> SellerStatus:
@@ -79,11 +101,19 @@ def shop_name_taken(*, shop_name: str, user: Any) -> bool:
     return Seller.objects.filter(shop_name_key=shop_name_key(shop_name)).exclude(user=user).exists()
 
 
+def shop_name_lookalike(*, shop_name: str, user: Any) -> bool:
+    """Does another user's shop look like this name (`sellers.models.shop_name_skeleton`)?"""
+    return Seller.objects.filter(shop_name_skeleton=shop_name_skeleton(shop_name)).exclude(user=user).exists()
+
+
 def seller_create(*, user: Any, shop_name: str, country: str, default_currency: str) -> Seller:
     """Create the user's seller profile and its Express account; safe to call twice (double submit).
 
-    A name another shop already has, read as people read it, is refused (`shop_name_taken`; the
-    unique index on `shop_name_key` settles two shops named alike at once). The profile is unique
+    A name another shop already has, read as people read it, is refused (`shop_name_taken`), and so
+    is one that looks like another shop's, seen as people see it (`shop_name_lookalike`: "KOT" in
+    Cyrillic capitals for "Kot"), or one mixing lookalike letters of two alphabets in a word
+    (`shop_name_mixed_alphabets`); the unique indexes on `shop_name_key` and `shop_name_skeleton`
+    settle two shops named alike at once. The profile is unique
     per user, so a second submit finds the first row; the Stripe account is
     created under a row lock with an idempotency key from the seller id, so both submits end with
     the one account.
@@ -99,6 +129,8 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
         raise InvalidInput(SHOP_NAME_ONE_LINE, code="shop_name_one_line")
     if has_direction_controls(shop_name):
         raise InvalidInput(DIRECTION_CONTROLS_REFUSED, code="shop_name_direction_controls")
+    if mixed := shop_name_mixed_alphabets(shop_name):
+        raise InvalidInput(mixed, code="shop_name_mixed_scripts")
     if country not in SUPPORTED_COUNTRIES:
         raise InvalidInput("We can't onboard sellers from this country yet.", code="country_unsupported")
     if default_currency not in SUPPORTED_COUNTRIES[country][1]:
@@ -108,6 +140,8 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
         )
     if shop_name_taken(shop_name=shop_name, user=user):
         raise InvalidInput(SHOP_NAME_TAKEN, code="shop_name_taken")
+    if shop_name_lookalike(shop_name=shop_name, user=user):
+        raise InvalidInput(SHOP_NAME_LOOKALIKE, code="shop_name_lookalike")
     try:
         seller, _ = Seller.objects.get_or_create(
             user=user, defaults={"shop_name": shop_name, "country": country, "default_currency": default_currency}

@@ -150,3 +150,33 @@ def test_a_refused_payout_schedule_or_statement_comes_back_with_the_cursor_in_th
     expect(end).to_have_accessible_description("The end date must be on or after the start date.")
     expect(page.get_by_label("From")).to_have_value("2026-02-01")
     _fits_and_passes_axe(phone)
+
+
+def test_a_shop_name_like_another_shops_comes_back_saying_why(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
+) -> None:
+    """A word mixing lookalike letters of two alphabets, then a name that looks like another shop's
+    in another alphabet: each refused with its own sentence, read with the box."""
+    from sellers.models import Seller
+    from tests.catalog.factories import SellerFactory
+    from tests.factories import UserFactory
+
+    phone = _on_a_phone_with_axe(page, axe_js)
+    SellerFactory(shop_name="Top")
+    log_in(page, live_server.url, UserFactory().email)
+    page.goto(f"{live_server.url}/sell/")
+    page.get_by_label("Currency for prices and payouts").select_option("usd")
+    box = page.get_by_label("Shop name")
+    box.fill("B\u03bfok Nook")  # a Greek omicron among Latin letters
+    page.get_by_role("button", name=re.compile("Start selling", re.I)).click()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description(
+        re.compile("This name mixes Latin letters with Greek ones that look the same \\(\u201c\u03bf\u201d\\)")
+    )
+    _fits_and_passes_axe(phone)
+
+    box.fill("\u03a4\u039f\u03a1")  # TOP in Greek capitals
+    page.get_by_role("button", name=re.compile("Start selling", re.I)).click()
+    expect(box).to_have_accessible_description(re.compile("This name looks the same as another shop's"))
+    _fits_and_passes_axe(phone)
+    assert Seller.objects.count() == 1

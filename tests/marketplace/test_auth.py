@@ -13,7 +13,7 @@ from django.urls import reverse
 from marketplace.models import Session
 from marketplace.roles import is_buyer, is_platform_admin, is_seller
 from sellers.models import Seller
-from tests.factories import PASSWORD, UserFactory, make_platform_admin
+from tests.factories import PASSWORD, UserFactory, make_platform_admin, totp_code, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -84,15 +84,19 @@ def test_console_is_hidden_from_everyone_but_platform_admins(client: Client) -> 
 
 
 @override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
-def test_platform_admin_without_totp_is_sent_to_set_it_up(client: Client) -> None:
-    from allauth.mfa.models import Authenticator
-
+def test_platform_admin_without_totp_is_sent_to_set_it_up_then_to_pass_it(client: Client) -> None:
+    """Setting the app up is not passing it: the session that had the password alone is asked the code
+    before the console opens (the check once asked whether the admin *had* an app)."""
     admin = make_platform_admin()
     client.force_login(admin)
     response = client.get(reverse("console_home"))
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_activate_totp")
-    Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    with_totp(admin)
+    response = client.get(reverse("console_home"))
+    assert response.status_code == 302
+    assert response["Location"] == _pass_it(reverse("console_home"))
+    _pass_totp(client, reverse("console_home"))
     assert client.get(reverse("console_home")).status_code == 200
 
 
@@ -101,14 +105,15 @@ def test_platform_admin_without_totp_is_sent_to_set_it_up(client: Client) -> Non
 def test_platform_admin_without_totp_cannot_use_the_console_api_either(client: Client, path: str) -> None:
     """The console's pages asked for an authenticator app, its API did not: a stolen admin password
     alone could accept disputes and read revenue through /api/v1/console/."""
-    from allauth.mfa.models import Authenticator
-
     admin = make_platform_admin()
     client.force_login(admin)
     response = client.get(path)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "mfa_required"
-    Authenticator.objects.create(user=admin, type=Authenticator.Type.TOTP, data={"secret": "x"})
+    with_totp(admin)
+    response = client.get(path)
+    assert response.status_code == 403 and "this session" in response.json()["error"]["message"]
+    _pass_totp(client, reverse("console_home"))
     assert client.get(path).status_code == 200
     client.force_login(UserFactory())
     assert client.get("/api/v1/me").status_code == 200  # not an admin: not asked
@@ -222,10 +227,16 @@ def test_allauth_pages_carry_their_own_scripts_in_our_layout(client: Client) -> 
     assert "account/js/account.js" in page and "allauth.account.forms.manageEmailForm" in page
 
 
-def _with_totp(user: Any) -> None:
-    from allauth.mfa.models import Authenticator
+def _pass_it(next_path: str) -> str:
+    from urllib.parse import urlencode
 
-    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    return reverse("mfa_reauthenticate") + "?" + urlencode({"next": next_path})
+
+
+def _pass_totp(client: Client, next_path: str) -> None:
+    """Type the app's code where the check sends a signed-in staff session that has not passed it."""
+    response = client.post(_pass_it(next_path), {"code": totp_code()})
+    assert response.status_code == 302 and response["Location"] == next_path, response.content.decode()[:2000]
 
 
 @override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
@@ -234,7 +245,7 @@ def test_the_django_admin_login_form_does_not_sign_in_past_the_authenticator_app
     authenticator app was signed in there without its code, for the console too. It sends to the
     site's login, which asks for the code."""
     admin = make_platform_admin(email="root@example.com")
-    _with_totp(admin)
+    with_totp(admin)
 
     response = client.post(reverse("admin:login"), {"username": "root@example.com", "password": PASSWORD})
 
@@ -259,7 +270,9 @@ def test_any_staff_user_needs_an_authenticator_app_for_the_django_admin(client: 
 
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_activate_totp")
-    _with_totp(user)
+    with_totp(user)
+    assert client.get(reverse("admin:index"))["Location"] == _pass_it(reverse("admin:index"))
+    _pass_totp(client, reverse("admin:index"))
     assert client.get(reverse("admin:index")).status_code == 200
 
 
@@ -284,3 +297,111 @@ def test_account_emails_link_to_the_site_not_to_the_host_the_request_named(
     links = re.findall(r"https?://[^\s]+", sent.body)
     assert links and all(link.startswith("https://shop.example/") for link in links), sent.body
     assert "evil.example" not in sent.body + sent.subject
+
+
+# --- Staff sessions must have passed the authenticator app themselves ---------------------------
+
+
+def _log_in_by_password_reset(client: Client, email: str, deliver: Any) -> None:
+    """allauth's "log in on password reset": the reset link and a new password open a session."""
+    from django.core import mail
+
+    with override_settings(ACCOUNT_LOGIN_ON_PASSWORD_RESET=True):
+        with deliver(execute=True):  # the email is an outbox row until the commit
+            client.post(reverse("account_reset_password"), {"email": email})
+
+        link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+/)", mail.outbox[-1].body)
+        assert link, mail.outbox[-1].body
+        form_page = client.get(link.group(1), follow=True)
+        new_password = "another-long-phrase-7"
+        client.post(form_page.request["PATH_INFO"], {"password1": new_password, "password2": new_password})
+
+
+def _log_in_by_email_confirmation(client: Client, email: str, deliver: Any) -> None:
+    """allauth's "log in on email confirmation": a password login stopped at an unverified address,
+    and the link confirming it finishes the login in the same browser."""
+    from allauth.account.models import EmailAddress
+    from django.core import mail
+
+    EmailAddress.objects.filter(email=email).update(verified=False)
+    with override_settings(ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION=True, ACCOUNT_EMAIL_VERIFICATION="mandatory"):
+        with deliver(execute=True):
+            client.post(reverse("account_login"), {"login": email, "password": PASSWORD})
+        link = re.search(r"https?://[^/\s]+(/accounts/confirm-email/\S+/)", mail.outbox[-1].body)
+        assert link, mail.outbox[-1].body
+        client.post(link.group(1))
+
+
+def _log_in_remembered(client: Client, email: str, deliver: Any) -> None:
+    """A session that outlives the browser, made by Django's `login()` (as app code or a test would)."""
+    from marketplace.models import User
+
+    client.force_login(User.objects.get(email=email))
+    session = client.session
+    session.set_expiry(60 * 60 * 24 * 30)
+    session.save()
+
+
+@pytest.mark.parametrize(
+    "log_in", [_log_in_by_password_reset, _log_in_by_email_confirmation, _log_in_remembered], ids=lambda f: f.__name__
+)
+@pytest.mark.parametrize("kind", ["platform_admin", "superuser"])
+@override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
+def test_a_staff_session_that_skipped_the_authenticator_app_is_sent_to_pass_it(
+    client: Client, mailoutbox: list, django_capture_on_commit_callbacks: Any, clean_cache: None, log_in: Any, kind: str
+) -> None:
+    """The check asked whether the admin *had* an authenticator app, not whether this session had
+    passed it: a session opened by any way but the login form's code stage (Django's `login()`, a
+    reset or confirmation link logging in, a remembered session from before the app was set up) had
+    the console and Django's admin. It reads the session's own record of the steps it passed."""
+    email = "root@example.com"
+    user = (
+        make_platform_admin(email=email)
+        if kind == "platform_admin"
+        else UserFactory(email=email, is_staff=True, is_superuser=True)
+    )
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    with_totp(user)
+    log_in(client, email, django_capture_on_commit_callbacks)
+
+    pages = [reverse("admin:index")] + ([reverse("console_home")] if kind == "platform_admin" else [])
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 302, page
+        # Signed in, the session is asked the code; not signed in (allauth's own login stages asked
+        # it), it must log in, with the code.
+        signed_in = "_auth_user_id" in client.session
+        expected = (_pass_it(page),) if signed_in else (reverse("account_login"), reverse("admin:login"))
+        assert response["Location"].startswith(expected), response["Location"]
+    if kind == "platform_admin":
+        assert client.get("/api/v1/console/revenue").status_code in (401, 403)
+    if "_auth_user_id" in client.session:
+        _pass_totp(client, pages[0])
+        for page in pages:
+            assert client.get(page).status_code == 200, page
+
+
+@override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
+def test_the_login_form_with_the_code_opens_the_console_and_django_admin(client: Client, clean_cache: None) -> None:
+    admin = make_platform_admin(email="root@example.com")
+    with_totp(admin)
+    response = client.post(reverse("account_login"), {"login": "root@example.com", "password": PASSWORD})
+    assert response["Location"] == reverse("mfa_authenticate")
+    client.post(reverse("mfa_authenticate"), {"code": totp_code()})
+    assert client.session["_auth_user_id"] == str(admin.pk)
+    assert client.get(reverse("console_home")).status_code == 200
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get("/api/v1/console/revenue").status_code == 200
+
+
+@override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
+def test_people_who_are_not_staff_are_not_asked_for_an_authenticator_app(client: Client) -> None:
+    buyer = UserFactory()
+    with_totp(buyer)  # having one, never passed in this session, changes nothing for them
+    client.force_login(buyer)
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get("/api/v1/me").status_code == 200
+    assert client.get(reverse("console_home")).status_code == 404
+    assert client.get(reverse("admin:index")).status_code == 302  # Django's admin: to the site's login

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 import requests
+from django.db.models import Q
 from django.test import Client
 
 from catalog.models import Cart, CartItem, Listing
 from fees.services import fee_rule_set
 from sellers import services as seller_services
-from sellers.models import Seller, shop_name_key
+from sellers.models import Seller, shop_name_key, shop_name_skeleton
 from tests.catalog.factories import ListingFactory
 from tests.factories import PASSWORD, UserFactory
 
@@ -33,11 +34,13 @@ def default_fees(db: Any) -> None:
 
 def active_seller(sandbox: Any, *, currency: str = "usd", shop: str = "Rosen Ceramics") -> Seller:
     """A seller whose Express account finished onboarding on the sandbox (charges enabled). No two
-    shops may read alike (`sellers.models.shop_name_key`): a name another shop of the test has is
-    numbered, "Rosen Ceramics 2"."""
+    shops may read or look alike (`sellers.models.shop_name_key`, `shop_name_skeleton`): a name
+    another shop of the test has is numbered, "Rosen Ceramics 2"."""
     country = "JP" if currency == "jpy" else "US"
     name, n = shop, 1
-    while Seller.objects.filter(shop_name_key=shop_name_key(name)).exists():
+    while Seller.objects.filter(
+        Q(shop_name_key=shop_name_key(name)) | Q(shop_name_skeleton=shop_name_skeleton(name))
+    ).exists():
         n += 1
         name = f"{shop} {n}"
     seller = Seller.objects.create(user=UserFactory(), shop_name=name, country=country, default_currency=currency)
