@@ -60,6 +60,7 @@ def listing_out(listing: Listing, image_urls: list[str] | None = None) -> Listin
         seller=SellerBriefOut(id=listing.seller.pk, shop_name=listing.seller.shop_name),
         image_urls=urls,
         published_at=listing.published_at,
+        subscription_interval=plan.interval if (plan := getattr(listing, "subscription_plan", None)) else None,
     )
 
 

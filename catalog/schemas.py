@@ -41,6 +41,11 @@ class ListingOut(Schema):
     seller: SellerBriefOut
     image_urls: list[str]
     published_at: datetime | None
+    subscription_interval: str | None = Field(
+        None,
+        description='"month" or "year" when the listing is sold by subscription (subscribed to on its page, never '
+        "put in a cart); null when it is bought once.",
+    )
 
 
 class ListingPageOut(Schema):

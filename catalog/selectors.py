@@ -71,7 +71,9 @@ def listings_for_seller(*, seller: Seller) -> Any:
 
 def listing_for_seller(*, seller: Seller, listing_id: int) -> Listing:
     """Only the seller's own listing; anyone else's is a 404 (we do not confirm it exists)."""
-    listing = Listing.objects.select_related("category").filter(seller=seller, pk=listing_id).first()
+    listing = (
+        Listing.objects.select_related("category", "subscription_plan").filter(seller=seller, pk=listing_id).first()
+    )
     if listing is None:
         raise NotFound("No such listing.")
     return listing

@@ -110,6 +110,7 @@ def _percent(basis_points: int) -> Decimal:
 @dataclass(frozen=True)
 class SubscribeStart:
     url: str
+    session_id: str
 
 
 def subscription_checkout_start(
@@ -160,7 +161,7 @@ def subscription_checkout_start(
             session.created,
             key=f"subscription-checkouts-close-older:{session.id}",
         )
-    return SubscribeStart(url=session.url or "")
+    return SubscribeStart(url=session.url or "", session_id=session.id)
 
 
 def subscription_checkouts_close_older(*, customer: str, listing_id: int, keep_id: str, keep_created: int) -> int:

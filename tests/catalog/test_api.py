@@ -41,6 +41,22 @@ def test_public_listing_detail_and_404_for_hidden(client: Client) -> None:
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
+def test_a_listing_sold_by_subscription_says_so_in_the_list_and_the_detail(client: Client) -> None:
+    """An API client must know which listings go in a cart: one sold by subscription is subscribed to
+    on its page (the cart refuses it), so the list and the detail name its interval; null when bought once."""
+    from subscriptions.models import SubscriptionPlan
+
+    once = ListingFactory(title="Blue mug")
+    monthly = ListingFactory(title="Print of the month", seller=jpy_seller())
+    SubscriptionPlan.objects.create(listing=monthly, interval="month")
+    items = {item["title"]: item["subscription_interval"] for item in client.get("/api/v1/listings").json()["items"]}
+    assert items == {"Blue mug": None, "Print of the month": "month"}
+    assert client.get(f"/api/v1/listings/{monthly.pk}").json()["subscription_interval"] == "month"
+    assert client.get(f"/api/v1/listings/{once.pk}").json()["subscription_interval"] is None
+    own = seller_client(monthly.seller).get("/api/v1/seller/listings").json()["items"]
+    assert [item["subscription_interval"] for item in own] == ["month"]
+
+
 def test_a_seller_creates_updates_publishes_and_adds_an_image() -> None:
     seller = SellerFactory()
     CategoryFactory(slug="kitchen")

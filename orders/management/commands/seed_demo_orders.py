@@ -14,8 +14,6 @@ and a payment for several shops already made, are skipped.
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +22,7 @@ from django.urls import reverse
 
 from catalog.models import Cart, CartItem, Listing
 from marketplace.errors import DomainError
+from marketplace.management.commands.seed_demo import sandbox_checkout_pay
 from marketplace.models import User
 from orders import services
 from orders.models import PAID_STATUSES, Order
@@ -32,20 +31,6 @@ from sellers.models import Seller
 DEMO_BUYER = "buyer@marketplace.test"
 CURRENCIES = ("usd", "jpy")
 GROUP_CURRENCY = "usd"
-
-
-def _pay(session_id: str) -> dict[str, Any]:
-    base = (settings.STRIPE_API_BASE or "").rstrip("/")
-    if not base:
-        raise CommandError("STRIPE_API_BASE is not set: demo orders are paid through the Stripe sandbox.")
-    request = urllib.request.Request(  # noqa: S310 - our own sandbox's address from settings
-        f"{base}/_sandbox/checkout/sessions/{session_id}/pay",
-        data=json.dumps({"card": "4242424242424242"}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310
-        result: dict[str, Any] = json.loads(response.read())
-    return result
 
 
 class Command(BaseCommand):
@@ -82,7 +67,7 @@ class Command(BaseCommand):
                     success_url=success,
                     cancel_url=cancel,
                 )
-                _pay(str(started.order.checkout_session_id))
+                sandbox_checkout_pay(str(started.order.checkout_session_id))
                 order = services.order_sync_from_stripe(order=started.order)
             except (DomainError, OSError) as exc:
                 raise CommandError(f"could not seed an order from {seller.shop_name}: {exc}") from exc
@@ -114,7 +99,7 @@ class Command(BaseCommand):
             )
             if started.group is None:
                 raise CommandError("the cart of several shops did not make one payment for them")
-            _pay(str(started.group.checkout_session_id))
+            sandbox_checkout_pay(str(started.group.checkout_session_id))
             services.order_sync_from_stripe(order=started.orders[0])
             for order in started.orders:  # now, not at the outbox's commit: the seed is done when it returns
                 services.order_transfer_to_seller(order_id=order.pk)

@@ -8,8 +8,6 @@ Called by `seed_demo` after the orders. Idempotent: a shop that already has a di
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -20,7 +18,7 @@ from django.urls import reverse
 from catalog.models import Cart, CartItem, Listing
 from marketplace.errors import DomainError
 from marketplace.gateway import disputes as gateway_disputes
-from marketplace.management.commands.seed_demo import DEMO_PASSWORD
+from marketplace.management.commands.seed_demo import DEMO_PASSWORD, sandbox_checkout_pay
 from marketplace.models import User
 from orders import services
 from payments.disputes import dispute_sync
@@ -30,19 +28,6 @@ from sellers.models import Seller
 DISPUTING_BUYER = "buyer.disputes@marketplace.test"
 DISPUTE_CARD = "4000000000000259"
 CURRENCY = "jpy"
-
-
-def _pay(session_id: str) -> None:
-    base = (settings.STRIPE_API_BASE or "").rstrip("/")
-    if not base:
-        raise CommandError("STRIPE_API_BASE is not set: the demo dispute is paid through the Stripe sandbox.")
-    request = urllib.request.Request(  # noqa: S310 - our own sandbox's address from settings
-        f"{base}/_sandbox/checkout/sessions/{session_id}/pay",
-        data=json.dumps({"card": DISPUTE_CARD}).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=15):  # noqa: S310
-        pass
 
 
 class Command(BaseCommand):
@@ -78,7 +63,7 @@ class Command(BaseCommand):
                 success_url=site + reverse("checkout_success") + "?session_id={CHECKOUT_SESSION_ID}",
                 cancel_url=site + reverse("checkout_canceled") + "?order={ORDER_ID}",
             )
-            _pay(str(started.order.checkout_session_id))
+            sandbox_checkout_pay(str(started.order.checkout_session_id), card=DISPUTE_CARD)
             order = services.order_sync_from_stripe(order=started.order)
             if order.payment is None:
                 raise CommandError("the disputed demo order was not paid")
