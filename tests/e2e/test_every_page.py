@@ -114,7 +114,7 @@ PAGES: dict[str, Address] = {
     "my_subscriptions": _url("my_subscriptions"),
     "subscription_started": _url("subscription_started", query="?session_id=cs_test_unknown"),
     "sell_subscriptions": _url("sell_subscriptions"),
-    # the demo seeds no subscription: the seller's first paid invoice when there is one, else the site's 404
+    # the seller's first paid subscription invoice (seed_demo_subscriptions), else the site's 404
     "sell_subscription_payment": _url("sell_subscription_payment", lambda s: s.sub_payment_id),
     "sell_orders": _url("sell_orders"),
     "sell_order_detail": _url("sell_order_detail", lambda s: s.order.pk),
