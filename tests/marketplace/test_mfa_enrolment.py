@@ -41,6 +41,13 @@ def _set_up_app(client: Client) -> Any:
     return client.post(ACTIVATE, {"code": _app_code(client)})
 
 
+def _admin_with_code(client: Client, deliver: Any) -> tuple[Any, str]:
+    """A platform admin without an app, signed in by password, and the code mailed to them."""
+    admin = make_platform_admin(email="root@example.com")
+    client.force_login(admin)
+    return admin, _request_code(client, admin.email, deliver)
+
+
 def _request_code(client: Client, email: str, deliver: Any) -> str:
     with deliver(execute=True):  # the email is an outbox row until the commit
         response = client.post(ASK_CODE_FIRST, {"recipient": email})
@@ -81,10 +88,7 @@ def _set_up_app_refused(client: Client) -> bool:
 def test_the_code_sent_to_the_verified_address_opens_the_set_up(
     client: Client, clean_cache: None, django_capture_on_commit_callbacks: Any
 ) -> None:
-    admin = make_platform_admin(email="root@example.com")
-    client.force_login(admin)
-
-    code = _request_code(client, "root@example.com", django_capture_on_commit_callbacks)
+    admin, code = _admin_with_code(client, django_capture_on_commit_callbacks)
     response = _confirm(client, code)
 
     assert response.status_code == 302 and response["Location"] == ACTIVATE
@@ -96,9 +100,7 @@ def test_the_code_sent_to_the_verified_address_opens_the_set_up(
 def test_a_wrong_code_is_refused_and_the_third_ends_it(
     client: Client, clean_cache: None, django_capture_on_commit_callbacks: Any
 ) -> None:
-    admin = make_platform_admin(email="root@example.com")
-    client.force_login(admin)
-    code = _request_code(client, "root@example.com", django_capture_on_commit_callbacks)
+    _, code = _admin_with_code(client, django_capture_on_commit_callbacks)
 
     for wrong in ("000000", "x" * 5000, "\u0430\u0431"):
         response = _confirm(client, wrong)
@@ -111,9 +113,7 @@ def test_a_wrong_code_is_refused_and_the_third_ends_it(
 def test_a_code_expires(client: Client, clean_cache: None, django_capture_on_commit_callbacks: Any) -> None:
     from allauth.account.internal.flows.reauthenticate_by_code import REAUTHENTICATION_CODE_SESSION_KEY
 
-    admin = make_platform_admin(email="root@example.com")
-    client.force_login(admin)
-    code = _request_code(client, "root@example.com", django_capture_on_commit_callbacks)
+    _, code = _admin_with_code(client, django_capture_on_commit_callbacks)
     session = client.session
     session[REAUTHENTICATION_CODE_SESSION_KEY]["at"] -= 10 * 60  # sent ten minutes ago
     session.save()
