@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 
 from config.api import api
+from marketplace import mfa_enrolment
 from marketplace.health import healthz
 from marketplace.webhooks import views as webhook_views
 
@@ -28,6 +29,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", api.urls),
+    # allauth's authenticator set-up page, behind an emailed code for staff (before allauth's own).
+    path("accounts/2fa/totp/activate/", mfa_enrolment.activate_totp, name="mfa_activate_totp"),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("frontend.urls")),

@@ -6,15 +6,18 @@ seller id (Stripe keeps those URLs) and answer 404 to anyone but its owner.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend.form_focus import focus_first_error
 from marketplace.errors import DomainError, NotFound
-from marketplace.text import DIRECTION_CONTROLS_REFUSED, has_direction_controls, on_one_line
 from payouts.selectors import payout_failure_banner
 from sellers import selectors, services
 from sellers.links import onboarding_urls
@@ -22,33 +25,65 @@ from sellers.models import Seller
 from sellers.status import Situation
 
 COUNTRY_CHOICES = [(code, name) for code, (name, _) in services.SUPPORTED_COUNTRIES.items()]
-CURRENCY_CHOICES = [(c, c.upper()) for c in services.SUPPORTED_CURRENCIES]
+FIRST_COUNTRY = COUNTRY_CHOICES[0][0]
+COUNTRYS_OWN = ""  # the currency box's first option: the country's own currency, whichever it is
+COUNTRYS_OWN_LABEL = "The country's own currency"
 
 
 class StartSellingForm(forms.Form):
+    """The country decides the currency: the box starts at "the country's own" (USD for a US shop,
+    JPY for a Japanese one), which needs no script; when the country changes, the page asks this
+    form again for the new country (htmx: `sell_home` with `?country=`) and the box shows its
+    currency, its other payout currencies next. It once listed every currency A to Z, AUD first."""
+
     shop_name = forms.CharField(max_length=120, label="Shop name")
     country = forms.ChoiceField(choices=COUNTRY_CHOICES, label="Country where your business is based")
-    default_currency = forms.ChoiceField(choices=CURRENCY_CHOICES, label="Currency for prices and payouts")
+    default_currency = forms.ChoiceField(required=False, label="Currency for prices and payouts")
+
+    def __init__(self, *args: Any, country: str = FIRST_COUNTRY, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            country = str(self.data.get("country", ""))
+        own = services.currencies_of(country)
+        others = [c for c in services.SUPPORTED_CURRENCIES if c not in own]
+        currency = self.fields["default_currency"]
+        assert isinstance(currency, forms.ChoiceField)  # for mypy: declared so above
+        currency.choices = [(COUNTRYS_OWN, COUNTRYS_OWN_LABEL), *((c, c.upper()) for c in own + others)]
+        self.fields["country"].widget.attrs.update(
+            {
+                "hx-get": reverse("sell_home"),
+                "hx-trigger": "change",
+                "hx-target": "#field-default_currency",
+                "hx-select": "#field-default_currency",
+                "hx-swap": "outerHTML",
+            }
+        )
 
     def clean_shop_name(self) -> str:
         name = str(self.cleaned_data["shop_name"])
-        if not services.shop_name_visible(name):
-            raise forms.ValidationError(services.SHOP_NAME_INVISIBLE)
-        if not on_one_line(name):
-            raise forms.ValidationError(services.SHOP_NAME_ONE_LINE)
-        if has_direction_controls(name):
-            raise forms.ValidationError(DIRECTION_CONTROLS_REFUSED)
-        if mixed := services.shop_name_mixed_alphabets(name):
-            raise forms.ValidationError(mixed)
+        if refused := services.shop_name_refusal(name):
+            raise forms.ValidationError(refused[1])
         return name
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
-        country, currency = data.get("country"), data.get("default_currency")
-        if country and currency and currency not in services.SUPPORTED_COUNTRIES[str(country)][1]:
-            allowed = ", ".join(c.upper() for c in services.SUPPORTED_COUNTRIES[str(country)][1])
+        country, currency = str(data.get("country") or ""), data.get("default_currency")
+        own = services.currencies_of(country)
+        if own and not currency:
+            data["default_currency"] = own[0]
+        elif own and currency not in own:
+            allowed = ", ".join(c.upper() for c in own)
             self.add_error("default_currency", f"For this country, choose one of: {allowed}.")
         return data
+
+
+def start_form_for(country: str) -> StartSellingForm:
+    """The empty form for `country` (as the page's country box asks it), or for the first country when
+    it is not one we onboard: its currency box at that country's own currency."""
+    if country not in services.SUPPORTED_COUNTRIES:
+        return StartSellingForm(initial={"country": FIRST_COUNTRY, "default_currency": COUNTRYS_OWN})
+    own = services.currencies_of(country)[0]
+    return StartSellingForm(country=country, initial={"country": country, "default_currency": own})
 
 
 def _own_seller(request: HttpRequest) -> Seller | None:
@@ -63,7 +98,8 @@ def _own_seller(request: HttpRequest) -> Seller | None:
 def sell_home(request: HttpRequest) -> HttpResponse:
     seller = _own_seller(request)
     if seller is None:
-        return render(request, "sell/start.html", {"form": StartSellingForm()})
+        form = start_form_for(str(request.GET.get("country", "")))
+        return render(request, "sell/start.html", {"form": form})
     overview = selectors.seller_overview(seller=seller)
     if request.session.pop(RETURNED_FROM_ONBOARDING, False):
         level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
@@ -77,6 +113,7 @@ def sell_home(request: HttpRequest) -> HttpResponse:
 def sell_start(request: HttpRequest) -> HttpResponse:
     form = StartSellingForm(request.POST)
     if not form.is_valid():
+        focus_first_error(form)
         return render(request, "sell/start.html", {"form": form}, status=422)
     try:
         seller = services.seller_create(user=request.user, **form.cleaned_data)
@@ -85,6 +122,7 @@ def sell_start(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         if exc.code in ("shop_name_taken", "shop_name_lookalike"):
             form.add_error("shop_name", exc.message)
+            focus_first_error(form)
             return render(request, "sell/start.html", {"form": form}, status=exc.status)
         messages.error(request, exc.message)
         if _own_seller(request) is not None:

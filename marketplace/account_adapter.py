@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from django.conf import settings
 
 from marketplace.email import email_queue
@@ -47,3 +48,23 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth sh
         ctx = {"email": email, **context, "current_site": _Site(domain=host, name=host)}
         ctx.update({name: on_site(str(ctx[name])) for name in LINKS if ctx.get(name)})
         email_queue(self.render_mail(template_prefix, email, ctx))
+
+    def get_reauthentication_methods(self, user: Any) -> list[dict[str, Any]]:
+        """A staff user with no authenticator app re-authenticates only by a code emailed to a verified
+        address: the password is what a thief has (`marketplace.mfa_enrolment`)."""
+        from marketplace.mfa_enrolment import needs_email_proof
+
+        methods: list[dict[str, Any]] = super().get_reauthentication_methods(user)
+        if needs_email_proof(user):
+            return [method for method in methods if method["id"] == "reauthenticate_by_code"]
+        return methods
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        """Such a user adds, removes or changes an email address only after that code: else a thief adds
+        an address of theirs, confirms it from their inbox, and has the code sent there."""
+        from marketplace.mfa_enrolment import has_verified_email, needs_email_proof
+
+        user = getattr(context.request, "user", None)
+        if app == "allauth.account" and user is not None and needs_email_proof(user) and has_verified_email(user):
+            return True
+        return bool(super().is_reauthentication_required(app=app, **kwargs))

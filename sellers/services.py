@@ -96,6 +96,26 @@ def shop_name_visible(shop_name: str) -> bool:
     return shows_something(shop_name)
 
 
+def shop_name_refusal(shop_name: str) -> tuple[str, str] | None:
+    """Why a shop may not take this name, whoever names it (the seller's form and API, the admin's
+    rename): its code and sentence, or None. The comparisons with other shops' names are not here:
+    the unique keys make those (`shop_name_taken`, `shop_name_lookalike`)."""
+    if not shop_name_visible(shop_name):
+        return "shop_name_invisible", SHOP_NAME_INVISIBLE
+    if not on_one_line(shop_name):  # it goes into email subjects: see `marketplace.text.on_one_line`
+        return "shop_name_one_line", SHOP_NAME_ONE_LINE
+    if has_direction_controls(shop_name):
+        return "shop_name_direction_controls", DIRECTION_CONTROLS_REFUSED
+    if mixed := shop_name_mixed_alphabets(shop_name):
+        return "shop_name_mixed_scripts", mixed
+    return None
+
+
+def currencies_of(country: str) -> list[str]:
+    """The payout currencies of a supported country, its own first ([] for another country)."""
+    return SUPPORTED_COUNTRIES[country][1] if country in SUPPORTED_COUNTRIES else []
+
+
 def shop_name_taken(*, shop_name: str, user: Any) -> bool:
     """Does another user's shop read as this name (`sellers.models.shop_name_key`)?"""
     return Seller.objects.filter(shop_name_key=shop_name_key(shop_name)).exclude(user=user).exists()
@@ -123,14 +143,8 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
     default_currency = default_currency.lower()
     if not shop_name:
         raise InvalidInput("Give your shop a name.", code="shop_name_missing")
-    if not shop_name_visible(shop_name):
-        raise InvalidInput(SHOP_NAME_INVISIBLE, code="shop_name_invisible")
-    if not on_one_line(shop_name):  # it goes into email subjects: see `marketplace.text.on_one_line`
-        raise InvalidInput(SHOP_NAME_ONE_LINE, code="shop_name_one_line")
-    if has_direction_controls(shop_name):
-        raise InvalidInput(DIRECTION_CONTROLS_REFUSED, code="shop_name_direction_controls")
-    if mixed := shop_name_mixed_alphabets(shop_name):
-        raise InvalidInput(mixed, code="shop_name_mixed_scripts")
+    if refused := shop_name_refusal(shop_name):
+        raise InvalidInput(refused[1], code=refused[0])
     if country not in SUPPORTED_COUNTRIES:
         raise InvalidInput("We can't onboard sellers from this country yet.", code="country_unsupported")
     if default_currency not in SUPPORTED_COUNTRIES[country][1]:

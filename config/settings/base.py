@@ -188,7 +188,17 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/300s/key",
     "signup": "20/m/ip",
     "reset_password": "20/m/ip,5/m/key",
+    # Emailed codes (sign-in and re-authentication, which staff without an authenticator app must pass
+    # to set one up: `marketplace.mfa_enrolment`): asked per IP and per address; re-authentication tries
+    # per user.
+    "request_login_code": "20/m/ip,3/m/key",
+    "reauthenticate": "10/m/user",
 }
+# Such a code works for three minutes and for three wrong tries (allauth's defaults, stated).
+ACCOUNT_LOGIN_BY_CODE_TIMEOUT = 180
+ACCOUNT_LOGIN_BY_CODE_MAX_ATTEMPTS = 3
+# "code" (a code emailed to a verified address) is the only one staff without an app may use.
+ACCOUNT_REAUTHENTICATION_METHODS = ("password", "code", "mfa")
 # The rate limits "per ip" above count per client address. Behind proxies, every request comes from
 # the proxy's address, so allauth must take the client's from X-Forwarded-For: the entry written by
 # the outermost of this many proxies of ours (the ones before it are the client's to invent). 0 (the

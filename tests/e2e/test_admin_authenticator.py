@@ -1,6 +1,7 @@
 """A platform admin with an authenticator app reaches the console only with its code: typed at login,
-or, for a session opened without that step, on the page the console sends it to. Chromium at 375 px
-with axe-core, the live server."""
+or, for a session opened without that step, on the page the console sends it to. One without an app
+sets it up only after a code emailed to the account's address. Chromium at 375 px with axe-core, the
+live server."""
 
 from __future__ import annotations
 
@@ -9,15 +10,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.core import mail
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import PHONE
+from tests.e2e.browser import PHONE, log_in
 from tests.e2e.test_every_page import Phone
 from tests.factories import PASSWORD, make_platform_admin, totp_code, with_totp
+from tests.orders.conftest import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def _admin_phone(page: Page, axe_js: Path) -> Phone:
+    page.set_viewport_size(PHONE)
+    page.context.add_init_script(path=axe_js)
+    return Phone(page, "admin")
 
 
 def _type_code(page: Page) -> None:
@@ -29,9 +39,7 @@ def test_the_console_asks_the_code_of_a_session_that_has_not_passed_it(
     axe_js: Path, live_server: Any, page: Page, clean_cache: None, settings_mfa: None
 ) -> None:
     base = live_server.url
-    page.set_viewport_size(PHONE)
-    page.context.add_init_script(path=axe_js)
-    phone = Phone(page, "admin")
+    phone = _admin_phone(page, axe_js)
 
     # The login form: password, then the code, then the console.
     admin = make_platform_admin(email="root@example.com")
@@ -70,6 +78,56 @@ def test_the_console_asks_the_code_of_a_session_that_has_not_passed_it(
     expect(page.get_by_role("heading", level=1)).to_have_text("Admin console")
     phone.check()
     assert [str(c) for c in phone.checks if not c.ok] == []
+
+
+def test_an_admin_sets_up_the_app_only_with_a_code_from_the_inbox(
+    axe_js: Path, live_server: Any, page: Page, clean_cache: None, settings_mfa: None
+) -> None:
+    """The password alone set up a thief's app: the set-up page now asks a code mailed to the account."""
+    base = live_server.url
+    phone = _admin_phone(page, axe_js)
+    admin = make_platform_admin(email="root@example.com")
+
+    log_in(page, base, admin.email)  # the password is all it takes: there is no app to ask yet
+    page.goto(base + "/console/")
+    # Sent to set up an app, and from there to prove the address first.
+    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/code/\?next=%2Faccounts%2F2fa%2Ftotp%2Factivate%2F"))
+    expect(page.locator(".messages")).to_contain_text("we email you a code")
+    phone.check()
+    page.get_by_label("Email address").select_option("root@example.com")
+    page.get_by_role("button", name=re.compile("Request Code", re.I)).click()
+    expect(page).to_have_url(re.compile("/accounts/reauthenticate/code/confirm/"))
+    phone.check()
+
+    # A wrong code is refused in words, with the box to try again.
+    page.get_by_role("textbox", name=re.compile("^Code")).fill("WRONG1")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Incorrect code.")).to_be_visible()
+    phone.check()
+
+    assert wait_until(lambda: any(m.to == ["root@example.com"] for m in mail.outbox))
+    found = re.search(r"^\s*([A-Z0-9-]{6,})\s*$", mail.outbox[-1].body, re.M)
+    assert found, mail.outbox[-1].body
+    page.get_by_role("textbox", name=re.compile("^Code")).fill(found.group(1))
+    page.get_by_role("button", name="Confirm").click()
+    expect(page).to_have_url(re.compile("/accounts/2fa/totp/activate/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Activate Authenticator App")
+    phone.check()
+    secret = page.get_by_label("Authenticator secret").input_value()
+    page.get_by_role("textbox", name=re.compile("^Authenticator code")).fill(_code_of(secret))
+    page.get_by_role("button", name="Activate").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Recovery Codes", re.I))
+    assert Authenticator.objects.filter(user=admin, type=Authenticator.Type.TOTP).exists()
+    assert [str(c) for c in phone.checks if not c.ok] == []
+
+
+def _code_of(secret: str) -> str:
+    import time
+
+    from allauth.mfa import app_settings
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
 
 
 @pytest.fixture
