@@ -611,16 +611,29 @@ def group_reversals_unused(*, order_id: int, excluding: int | None = None) -> tu
     """What the reversals of an order's refunds that failed (or were canceled) took back from the
     seller and booked of the platform's fee, less what its other refunds not failed used of them.
     The fee booked with a reversal is what its refund gave up less what that refund itself reused
-    (`flows.separate_transfer_reversal`, from the reversal's metadata)."""
+    (`flows.separate_transfer_reversal`, from the reversal's metadata). A reversal a lost dispute's
+    recovery counted (named for it, `payments.group_recovery`) is used up."""
     refunds = Refund.objects.filter(order_id=order_id)
     return _reversals_unused(refunds=refunds if excluding is None else refunds.exclude(pk=excluding))
+
+
+def group_reversals_kept(*, order_id: int) -> list[tuple[str, int]]:
+    """The reversals (id, amount) of an order's failed refunds that no lost dispute has counted yet:
+    what a dispute's recovery names for itself when it counts them (`payments.group_recovery`)."""
+    return list(_kept_reversals(Refund.objects.filter(order_id=order_id)).values_list("stripe_id", "amount"))
 
 
 def payment_reversals_unused(*, payment_id: int) -> int:
     """What the reversals of a destination charge's failed refunds took back from the seller and left
     in place, less what its refunds not failed used of them (`_destination_share_reused`): the seller's
-    share already on the platform's balance, which its next refund counts first."""
+    share already on the platform's balance, which its next refund or lost dispute counts first."""
     return _reversals_unused(refunds=Refund.objects.filter(payment_id=payment_id))[0]
+
+
+def payment_reversals_kept(*, payment_id: int) -> list[tuple[str, int]]:
+    """`group_reversals_kept` for a destination charge: the kept reversals (id, amount) of its failed
+    refunds that no lost dispute has counted yet (`payments.recovery`)."""
+    return list(_kept_reversals(Refund.objects.filter(payment_id=payment_id)).values_list("stripe_id", "amount"))
 
 
 def _kept_reversals(refunds: QuerySet[Refund]) -> QuerySet[TransferReversalRow]:

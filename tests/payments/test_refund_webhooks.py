@@ -16,7 +16,7 @@ from django.urls import reverse
 from marketplace.errors import InvalidInput
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.money import format_money
-from payments.models import Payment, Refund, RefundOrigin, RefundStatus
+from payments.models import Dispute, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import payment_refundable
 from payouts.models import ApplicationFeeRefund, TransferReversal
 from tests.factories import make_platform_admin
@@ -226,3 +226,43 @@ def test_a_retry_bigger_than_the_kept_reversal_is_refused_with_a_sentence(sandbo
     assert refused.value.code == "refund_after_kept_reversal"
     assert "3,000" in refused.value.message or "30.00" in refused.value.message
     assert Refund.objects.count() == 1
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_kept(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The refund of 3000 fails after taking the seller's 3000 back (with 300 of the fee given back);
+    then the buyer's bank disputes 5000 and the dispute is lost. The seller owes the dispute's part of
+    the sale once: 5000 less its fee's share, 4500. The kept reversal counts first, so the recovery
+    reverses 2000 (fee share 200), where it used to reverse all 5000 again (the seller gave back 8000
+    less 800). The seller ends at 4500, its money page says so, and the ledger equals Stripe."""
+    from payouts.selectors import earnings_per_order, order_net
+    from tests.payments.test_disputes import control
+
+    order = paid_order(sandbox, currency, card="4000000000005126")
+    account = str(order.seller.stripe_account_id)
+    failed = refund(order, 3_000)
+    seen = {e["id"] for e in new_events(set())}
+    _advance(sandbox, 120)
+    with django_capture_on_commit_callbacks(execute=True):
+        process(new_events(seen))
+    failed.refresh_from_db()
+    assert failed.status == RefundStatus.FAILED and stripe_balances(account) == {currency: 6_300}
+
+    seen = {e["id"] for e in new_events(set())}
+    assert order.payment is not None
+    opened = control(sandbox, f"charges/{order.payment.stripe_charge_id}/dispute", reason="fraudulent", amount=5_000)
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+
+    dispute = Dispute.objects.get()
+    assert (dispute.status, dispute.recovery) == ("lost", "recovered")
+    assert sorted(TransferReversal.objects.values_list("amount", flat=True)) == [2_000, 3_000]
+    assert sorted(ApplicationFeeRefund.objects.values_list("amount", flat=True)) == [200, 300]
+    assert set(TransferReversal.objects.values_list("for_dispute", flat=True)) == {dispute.stripe_id}
+    assert stripe_balances(account) == {currency: 4_500}
+    assert_ledger_equals_stripe()
+    [earning] = earnings_per_order(seller_id=order.seller_id)
+    assert (earning.disputed, order_net(earning)) == (5_000, 4_500)
