@@ -6,6 +6,7 @@ ledger equals Stripe for the platform and the seller. USD and JPY."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from django.urls import reverse
 
 from marketplace.errors import InvalidInput
 from marketplace.ledger.models import LedgerTransaction
+from marketplace.ledger.reports import revenue_by_month
 from marketplace.money import format_money
 from payments.models import Dispute, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import payment_refundable
@@ -266,3 +268,5 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_kept(
     assert_ledger_equals_stripe()
     [earning] = earnings_per_order(seller_id=order.seller_id)
     assert (earning.disputed, order_net(earning)) == (5_000, 4_500)
+    months = revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9000, 1, 1, tzinfo=UTC))
+    assert sum(m.net_revenue for m in months if m.currency == currency) == stripe_balances()[currency]
