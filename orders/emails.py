@@ -18,6 +18,7 @@ from marketplace.email import email_subject
 from orders.models import Order, RefundRequest
 from orders.selectors import transfer_failure_reason
 from payments.models import Refund
+from payments.selectors import refund_share_kept
 
 
 def _send(order: Order, template: str, to: str, url_name: str) -> None:
@@ -101,11 +102,16 @@ def send_refund_made(refund: Refund) -> None:
 
 
 def send_refund_failed(refund: Refund) -> None:
-    """To the buyer and the seller: a refund failed after it was sent; its amount is open again."""
+    """To the buyer and the seller: a refund failed after it was sent; its amount is open again. The
+    seller also learns that its share, taken back with the refund, stays taken back (Stripe leaves the
+    reversal in place) and that refunding again uses it instead of taking it twice."""
     order = refund.order
     assert order is not None
     context = {"refund": refund, "order": order}
     _send_refund("refund_failed", order.buyer.email, reverse("order_detail", args=[order.pk]), context)
     _send_refund(
-        "refund_failed_seller", order.seller.user.email, reverse("sell_order_detail", args=[order.pk]), context
+        "refund_failed_seller",
+        order.seller.user.email,
+        reverse("sell_order_detail", args=[order.pk]),
+        {**context, "kept_share": refund_share_kept(refund=refund)},
     )

@@ -10,6 +10,9 @@ proportion to their share of the disputed amount, each by its own reversal of it
   (its transfer x part / order total, rounded half up), so it ends as if that part of the sale never
   happened and the platform bears its fee's share; `seller_share_and_fee` adds Stripe's dispute fee,
   split the same way, as debt; `none` recovers nothing;
+- a reversal a failed refund of the order left in place (the seller's share of that refund, on the
+  platform's balance) counts first toward that net share, and is named for the dispute, so the
+  seller does not give the same share back twice;
 - a reversal of a separate transfer needs the seller's *available* balance: what it cannot cover is
   that seller's debt (`SellerDebt`, one per dispute and seller), collected later as the disputes
   issue does (`recovery.seller_debts_collect`).
@@ -35,6 +38,7 @@ from marketplace.gateway import transfers as gateway_transfers
 from marketplace.gateway.balances import balance_retrieve
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from payments.models import OPEN_REFUND_STATUSES, Dispute, DisputeStatus, Payment, RecoveryStatus, SellerDebt
+from payments.services import group_reversals_kept, group_reversals_unused
 from payouts.models import Transfer
 from payouts.services import transfer_reversal_from_stripe, transfer_reversal_name_dispute
 
@@ -51,6 +55,7 @@ class DisputeShare:
     disputed: int  # the order's part of the disputed amount
     reversal: int  # what its seller gives back from its transfer: its net share of that part
     fee_given_back: int  # the platform fee's share of that part, which the platform bears
+    reused: int = 0  # of that net share, what its failed refunds' kept reversals already took back
 
 
 def pays_checkout_group(payment: Payment | None) -> bool:
@@ -60,7 +65,13 @@ def pays_checkout_group(payment: Payment | None) -> bool:
 def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]:
     """Split a dispute of `amount` over the payment's orders and give each seller's recovery (see the
     module docstring). Three orders of 10000, 3333 and 1250 (fees 1030, 167, 0) disputed for 5000:
-    parts 3429, 1143, 428; reversals 3076, 1086, 428; fees given back 353, 57, 0."""
+    parts 3429, 1143, 428; reversals 3076, 1086, 428; fees given back 353, 57, 0.
+
+    A refund of the order that failed after its reversal left the seller's share of it on the
+    platform's balance (`payments.services.group_refund_shares`): that kept reversal, and the fee
+    share booked with it, count first (`group_reversals_unused`, the same accounting a refund
+    uses), so the seller gives back its net share of the dispute once, not that and the kept
+    reversal too. The reversal is what they do not cover, as far as the transfer goes."""
     orders = list(
         payment.orders.filter(checkout_group__isnull=False)
         .select_related("seller")
@@ -75,13 +86,21 @@ def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]
     shares = []
     for order, part in zip(orders, parts, strict=True):
         transfer = transfers.get(order.stripe_transfer_id)
-        reversal = 0
+        reversal = reused = fee_reused = 0
         if transfer is not None and part:
-            reversal = min(
-                transfer.amount - transfer.amount_reversed,
-                money.round_half_up_div(transfer.amount * part, order.amount_total),
+            share = money.round_half_up_div(transfer.amount * part, order.amount_total)
+            unused_share, unused_fee = group_reversals_unused(order_id=order.pk)
+            reused, fee_reused = min(share, unused_share), min(part - share, unused_fee)
+            reversal = min(transfer.amount - transfer.amount_reversed, share - reused)
+        shares.append(
+            DisputeShare(
+                order=order,
+                disputed=part,
+                reversal=reversal,
+                fee_given_back=part - reversal - reused - fee_reused,
+                reused=reused,
             )
-        shares.append(DisputeShare(order=order, disputed=part, reversal=reversal, fee_given_back=part - reversal))
+        )
     return shares
 
 
@@ -112,7 +131,7 @@ def group_dispute_recover(*, dispute_id: int) -> tuple[Dispute, list[Seller]] | 
         fee_parts = money.split_by_largest_remainder(fee, [s.disputed for s in shares]) if fee else [0] * len(shares)
         recovered_total, indebted = 0, []
         for share, fee_part in zip(shares, fee_parts, strict=True):
-            recovered = _recover_share(dispute, share)
+            recovered = _recover_share(dispute, share) + _count_kept_reversals(dispute, share)
             owed = share.reversal - recovered + fee_part
             if owed > 0:
                 SellerDebt.objects.create(
@@ -124,6 +143,18 @@ def group_dispute_recover(*, dispute_id: int) -> tuple[Dispute, list[Seller]] | 
         dispute.recovery = RecoveryStatus.DEBT if indebted else RecoveryStatus.RECOVERED
         dispute.save(update_fields=["recovered_amount", "recovery", "updated_at"])
         return dispute, indebted
+
+
+def _count_kept_reversals(dispute: Dispute, share: DisputeShare) -> int:
+    """Name for the dispute the kept reversals of the order's failed refunds that its share counted
+    (`DisputeShare.reused`), so that no refund or later recovery counts them again and the seller's
+    earnings and the dispute's recovery by shop show them as taken for it; returns their amount."""
+    if not share.reused:
+        return 0
+    kept = group_reversals_kept(order_id=share.order.pk)
+    for reversal_id, _amount in kept:
+        transfer_reversal_name_dispute(reversal_id=reversal_id, dispute_id=dispute.stripe_id)
+    return sum(amount for _id, amount in kept)
 
 
 def _recover_share(dispute: Dispute, share: DisputeShare) -> int:

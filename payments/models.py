@@ -105,7 +105,9 @@ class Refund(models.Model):
     was reversed leaves that reversal in place, as Stripe does; the order's next refund uses it
     (`share_reused`, and `fee_reused` of the platform's fee share booked with it) before reversing
     anything more (`payments.services.group_refund_shares`). `share_reused` is None until that
-    refund has decided it, once."""
+    refund has decided it, once. A destination charge's refund decides it when it is written
+    (`payments.services._destination_share_reused`): what a failed refund's kept reversal covers of
+    its share, and then it is sent without `reverse_transfer`; 0 when it reverses as usual."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="refunds")

@@ -10,6 +10,10 @@ from the seller by itself; the platform does, by reversing the transfer (`DISPUT
   from the seller's balance now or later).
 - `none`: the platform bears the loss.
 
+A refund that failed after its reversal left that reversal in place, and the seller's share of it on
+the platform's balance (`payments.services.payment_reversals_unused`): it counts first toward the
+disputed part and is named for the dispute, so the seller never gives the same share back twice.
+
 A reversal beyond what the seller holds would leave the seller's Stripe balance negative, so the
 seller's balance (available + pending) is read first: what it cannot cover is recorded as the
 seller's debt (`SellerDebt`) and collected by reversals of the seller's later transfers when funds
@@ -35,6 +39,7 @@ from marketplace.gateway import disputes as gateway_disputes
 from marketplace.gateway.balances import balance_retrieve
 from payments.group_recovery import group_dispute_recover
 from payments.models import Dispute, DisputeStatus, RecoveryStatus, SellerDebt
+from payments.services import payment_reversals_kept, payment_reversals_unused
 from payouts.models import ApplicationFee, Transfer, TransferReversal
 from payouts.services import (
     application_fee_refund_record,
@@ -74,10 +79,14 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
             dispute.recovery = RecoveryStatus.NOT_RECOVERED
             dispute.save(update_fields=["recovery", "updated_at"])
             return dispute
+        assert payment is not None  # it has a transfer
         account = str(dispute.seller.stripe_account_id)
         fee = ApplicationFee.objects.filter(payment=payment).order_by("pk").first()
         reversible = transfer.amount - transfer.amount_reversed
-        amount = min(dispute.amount, reversible)
+        # A failed refund's kept reversal already took part of the sale back (with its fee refund):
+        # it counts first, so the seller gives the disputed part back once.
+        reused = min(dispute.amount, payment_reversals_unused(payment_id=payment.pk))
+        amount = min(dispute.amount - reused, reversible)
         fee_share = _fee_share(fee, amount, transfer.amount)
         seller_share = amount - fee_share
         owed_fee = dispute.dispute_fee if mode == "seller_share_and_fee" else 0
@@ -96,6 +105,9 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
             recovered = holds
         else:
             reversal = None
+        if reused:  # named for the dispute: counted once, and shown as taken for it on the money page
+            for reversal_id, _amount in payment_reversals_kept(payment_id=payment.pk):
+                transfer_reversal_name_dispute(reversal_id=reversal_id, dispute_id=dispute.stripe_id)
         dispute.recovered_amount = recovered  # at once; a debt's collections add to it (`SellerDebt.collected`)
         dispute.recovery_reversal_id = reversal.stripe_id if reversal is not None else ""
         owed = seller_share - recovered + owed_fee

@@ -15,7 +15,16 @@ from django.utils import timezone
 from marketplace.errors import NotFound, PermissionDenied
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS, NOT_SENT
 from payments.group_recovery import group_dispute_shares, pays_checkout_group
-from payments.models import OPEN_DISPUTE_STATUSES, Dispute, DisputeFile, DisputeFileSide, Payment, Refund, SellerDebt
+from payments.models import (
+    OPEN_DISPUTE_STATUSES,
+    OPEN_REFUND_STATUSES,
+    Dispute,
+    DisputeFile,
+    DisputeFileSide,
+    Payment,
+    Refund,
+    SellerDebt,
+)
 from payouts.models import TransferReversal
 
 RATE_WINDOW = timedelta(days=90)
@@ -261,3 +270,12 @@ def refunds_recent(*, limit: int = 50) -> QuerySet[Refund]:
         .prefetch_related("payment__subscription_invoices__subscription__seller")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def refund_share_kept(*, refund: Refund) -> int:
+    """What a failed refund's transfer reversal took back from the seller and left in place (Stripe
+    does not undo it): the seller's share of it, which the next refund uses; 0 when it made none."""
+    if not refund.stripe_transfer_reversal_id or refund.status in OPEN_REFUND_STATUSES:
+        return 0
+    kept = TransferReversal.objects.filter(stripe_id=refund.stripe_transfer_reversal_id).first()
+    return int(kept.amount) if kept else 0

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from marketplace import money
@@ -186,6 +186,38 @@ def payment_refundable(*, payment: Payment) -> int:
     return int(payment.amount - taken)
 
 
+def _destination_share_reused(*, payment: Payment, transfer: Transfer, amount: int) -> int:
+    """What a refund of `amount` of a destination charge that takes the seller's share back uses of
+    the reversals its payment's failed refunds left in place (0 when none): Stripe does not undo a
+    reversal when its refund fails later (card 5126; nothing in its documentation says otherwise), so
+    the seller's share of that refund already sits on the platform's balance, with the fee refund
+    Stripe made alongside it (`connect-behaviour.md` §a).
+
+    A refund of everything left reverses, at Stripe, only what is left of the transfer: it is sent as
+    usual and uses none of them (should it fail too, its own reversal joins them). A smaller refund
+    whose share of the transfer (in proportion, rounded half up as the sandbox does) they cover uses
+    that share and is sent without `reverse_transfer` and without `refund_application_fee`, since
+    that share and its fee refund were made already. One in between would need a reversal Stripe's
+    refund cannot make beside the kept one: refused, saying which refunds work. Decided once, under
+    the payment's lock, when the refund is written."""
+    unused = payment_reversals_unused(payment_id=payment.pk)
+    if unused <= 0:
+        return 0
+    rest = payment_refundable(payment=payment)
+    if amount >= rest:
+        return 0
+    share = money.round_half_up_div(transfer.amount * amount, payment.amount)
+    if share > unused:
+        covered = unused * payment.amount // transfer.amount
+        raise InvalidInput(
+            f"A refund of this payment failed after the seller's share ({format_money(unused, payment.currency)}) "
+            f"was taken back. Refund at most {format_money(min(covered, rest), payment.currency)} (that share is "
+            f"used, not taken twice) or everything left ({format_money(rest, payment.currency)}).",
+            code="refund_after_kept_reversal",
+        )
+    return share
+
+
 def refund_create(
     *,
     payment: Payment,
@@ -205,7 +237,9 @@ def refund_create(
     the payment, nor, with `order_limit` (what is left of the order's own amount), the order. The
     seller's share is taken back (`reverse_transfer`) unless an admin decides the platform absorbs
     it; the fee goes back to the seller as the platform's policy says (`REFUND_APPLICATION_FEE`),
-    which Stripe only allows together with the reversal. The Stripe call happens after the commit
+    which Stripe only allows together with the reversal. On a destination charge whose earlier
+    refund failed after its reversal, that kept reversal is used first (`_destination_share_reused`),
+    so the seller's share is never taken twice. The Stripe call happens after the commit
     (`refund_submit`): the caller calls it, and the outbox calls it again if Stripe could not be
     reached, with the same key, so one Stripe refund is made whatever happens. `token` names the
     submission (unique per order, see `Refund.token`); the caller looks for its refund first.
@@ -228,10 +262,16 @@ def refund_create(
             transfer_id = _group_order_transfer(payment=locked, order_id=order_id, amount=amount)
             reverse = reverse_transfer and bool(transfer_id)
             refund_fee = fee_policy and reverse
+            share_reused = None  # decided when it is sent (`group_refund_shares`)
         else:
-            destination = Transfer.objects.filter(payment=locked).exists()
-            reverse = reverse_transfer and destination
+            destination = Transfer.objects.filter(payment=locked).first()
+            reverse = reverse_transfer and destination is not None
             refund_fee = fee_policy and reverse and ApplicationFee.objects.filter(payment=locked).exists()
+            share_reused = (
+                _destination_share_reused(payment=locked, transfer=destination, amount=amount)
+                if reverse and destination is not None
+                else None
+            )
         refund = Refund.objects.create(
             payment=locked,
             order_id=order_id,
@@ -240,6 +280,7 @@ def refund_create(
             amount=amount,
             reverse_transfer=reverse,
             refund_application_fee=refund_fee,
+            share_reused=share_reused,
             reason=reason[:300],
             created_by=created_by,
             token=token,
@@ -278,13 +319,14 @@ def refund_submit(*, refund_id: int) -> Refund:
         metadata["order_id"] = str(refund.order_id)
     if refund.order is not None and refund.order.checkout_group_id is not None:
         return _group_refund_submit(refund, metadata=metadata)
+    reuses = bool(refund.share_reused)  # the seller's share is already on the platform's balance
     try:
         stripe_refund = gateway_checkout.refund_create(
             charge=refund.payment.stripe_charge_id,
             idempotency_ids=refund_idempotency_ids(refund),
             amount=refund.amount,
-            reverse_transfer=refund.reverse_transfer,
-            refund_application_fee=refund.refund_application_fee,
+            reverse_transfer=refund.reverse_transfer and not reuses,
+            refund_application_fee=refund.refund_application_fee and not reuses,
             metadata=metadata,
         )
     except InvalidInput as exc:
@@ -332,17 +374,12 @@ def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
                 why = FAILURES.get(stripe_refund.failure_reason or "", "Stripe could not complete it")
                 refund.failure_code = (stripe_refund.failure_reason or "failed")[:60]
                 refund.failure_message = f"The refund failed after it was sent: {why}. Its amount is open again."
+                kept_amount = reversal.amount if reversal is not None else None
                 if reversal is None and refund.stripe_transfer_reversal_id:  # a shop's order: our own reversal
                     kept = TransferReversalRow.objects.filter(stripe_id=refund.stripe_transfer_reversal_id).first()
-                    refund.attention = _group_reversal_kept(
-                        "Refund failed", kept.amount if kept else 0, refund.currency
-                    )
-                elif reversal is not None:
-                    refund.attention = (
-                        f"Refund failed after the seller's share ({format_money(reversal.amount, refund.currency)}) "
-                        "was taken back; that money stays on the platform's balance. Refund the buyer again "
-                        "without taking it from the seller."
-                    )
+                    kept_amount = kept.amount if kept else 0
+                if kept_amount is not None:  # the seller is told by its email and order page
+                    refund.attention = _reversal_kept("Refund failed", kept_amount, refund.currency)
         refund.stripe_refund_id = stripe_refund.id
         if reversal is not None:
             refund.stripe_transfer_reversal_id = reversal.id
@@ -530,7 +567,7 @@ def group_refund_shares(*, refund: Refund) -> GroupRefundShares:
     fee's share; without, the seller gives back the whole refund, as far as its transfer goes.
 
     Of that share, the reversals of the order's refunds that failed, and that no other refund used
-    yet, are used first (`_group_reversals_unused`): reusing is what Stripe's model asks of the
+    yet, are used first (`group_reversals_unused`): reusing is what Stripe's model asks of the
     platform ("it's up to your platform to reconcile any amount owed back to it", separate charges
     and transfers), and it moves no money, where undoing the reversal would need a new transfer from
     the platform's available balance and a second reversal of it, which the seller's balance may
@@ -543,7 +580,7 @@ def group_refund_shares(*, refund: Refund) -> GroupRefundShares:
     with transaction.atomic():
         Payment.objects.select_for_update().get(pk=refund.payment_id)
         row = Refund.objects.get(pk=refund.pk)
-        unused_share, unused_fee = _group_reversals_unused(order_id=order.pk, excluding=refund.pk)
+        unused_share, unused_fee = group_reversals_unused(order_id=order.pk, excluding=refund.pk)
         left = transfer.amount - transfer.amount_reversed + unused_share
         if not refund.refund_application_fee:
             share, fee_back = min(refund.amount, left), 0
@@ -570,18 +607,45 @@ def group_refund_shares(*, refund: Refund) -> GroupRefundShares:
     return GroupRefundShares(share, fee_back, reused, min(fee_back, row.fee_reused))
 
 
-def _group_reversals_unused(*, order_id: int, excluding: int) -> tuple[int, int]:
+def group_reversals_unused(*, order_id: int, excluding: int | None = None) -> tuple[int, int]:
     """What the reversals of an order's refunds that failed (or were canceled) took back from the
     seller and booked of the platform's fee, less what its other refunds not failed used of them.
     The fee booked with a reversal is what its refund gave up less what that refund itself reused
-    (`flows.separate_transfer_reversal`, from the reversal's metadata)."""
-    refunds = Refund.objects.filter(order_id=order_id).exclude(pk=excluding)
-    failed = list(refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id=""))
-    reversed_by = dict(
-        TransferReversalRow.objects.filter(stripe_id__in=[r.stripe_transfer_reversal_id for r in failed]).values_list(
-            "stripe_id", "amount"
-        )
+    (`flows.separate_transfer_reversal`, from the reversal's metadata). A reversal a lost dispute's
+    recovery counted (named for it, `payments.group_recovery`) is used up."""
+    refunds = Refund.objects.filter(order_id=order_id)
+    return _reversals_unused(refunds=refunds if excluding is None else refunds.exclude(pk=excluding))
+
+
+def group_reversals_kept(*, order_id: int) -> list[tuple[str, int]]:
+    """The reversals (id, amount) of an order's failed refunds that no lost dispute has counted yet:
+    what a dispute's recovery names for itself when it counts them (`payments.group_recovery`)."""
+    return list(_kept_reversals(Refund.objects.filter(order_id=order_id)).values_list("stripe_id", "amount"))
+
+
+def payment_reversals_unused(*, payment_id: int) -> int:
+    """What the reversals of a destination charge's failed refunds took back from the seller and left
+    in place, less what its refunds not failed used of them (`_destination_share_reused`): the seller's
+    share already on the platform's balance, which its next refund or lost dispute counts first."""
+    return _reversals_unused(refunds=Refund.objects.filter(payment_id=payment_id))[0]
+
+
+def payment_reversals_kept(*, payment_id: int) -> list[tuple[str, int]]:
+    """`group_reversals_kept` for a destination charge: the kept reversals (id, amount) of its failed
+    refunds that no lost dispute has counted yet (`payments.recovery`)."""
+    return list(_kept_reversals(Refund.objects.filter(payment_id=payment_id)).values_list("stripe_id", "amount"))
+
+
+def _kept_reversals(refunds: QuerySet[Refund]) -> QuerySet[TransferReversalRow]:
+    failed = refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id="")
+    return TransferReversalRow.objects.filter(
+        stripe_id__in=failed.values("stripe_transfer_reversal_id"), for_dispute=""
     )
+
+
+def _reversals_unused(*, refunds: QuerySet[Refund]) -> tuple[int, int]:
+    failed = list(refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id=""))
+    reversed_by = dict(_kept_reversals(refunds).values_list("stripe_id", "amount"))
     share = fee = 0
     for r in failed:
         amount = reversed_by.get(r.stripe_transfer_reversal_id, 0)
@@ -644,7 +708,7 @@ def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
                 transfer_reversal_from_stripe(reversal=reversal, destination=str(order.seller.stripe_account_id))
                 Refund.objects.filter(pk=refund.pk).update(
                     stripe_transfer_reversal_id=reversal.id,
-                    attention=_group_reversal_kept("Stripe refused the refund", reversal.amount, refund.currency),
+                    attention=_reversal_kept("Stripe refused the refund", reversal.amount, refund.currency),
                 )
             refused.refresh_from_db()
         return refused
@@ -657,12 +721,13 @@ def _group_refund_submit(refund: Refund, *, metadata: dict[str, str]) -> Refund:
     return recorded
 
 
-def _group_reversal_kept(what: str, amount: int, currency: str) -> str:
-    """The admin's sentence for a refund of one shop's order that failed after its reversal."""
+def _reversal_kept(what: str, amount: int, currency: str) -> str:
+    """The admin's sentence for a refund that failed after its reversal (a destination charge's, or a
+    shop's order in a payment for several shops)."""
     return (
         f"{what} after the seller's share ({format_money(amount, currency)}) was taken back; that money stays "
-        "on the platform's balance. Refunding this order again uses it instead of taking the share from the "
-        "seller a second time; if the buyer is refunded otherwise, send it back to the seller."
+        "on the platform's balance. Refunding again, taking the share from the seller as usual, uses it, so it "
+        "is not taken from the seller a second time; if the buyer is refunded otherwise, send it back to the seller."
     )[:500]
 
 

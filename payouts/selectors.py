@@ -422,11 +422,13 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     )
     taken_back = Refund.objects.filter(order_id=OuterRef("pk"), status=RefundStatus.SUCCEEDED, reverse_transfer=True)
     refunded = taken_back.values("order_id").annotate(total=Sum("amount")).values("total")
-    # A destination charge's reversal is the whole refund (the transfer is the whole charge): nothing here.
+    # A destination charge's fee comes back by Stripe's own fee refunds (above), whatever its refund's
+    # reversal (a refund after a failed one may reverse less, or nothing, using the kept reversal).
     # A refund of a shop's order took back its own reversal and what it reused of a failed refund's.
     reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id")).values("amount")
     fee_share_refunded = (
-        taken_back.annotate(
+        taken_back.filter(order__checkout_group__isnull=False)
+        .annotate(
             reversed=Coalesce(Subquery(reversal[:1], output_field=IntegerField()), Value(0))
             + Coalesce(F("share_reused"), Value(0))
         )

@@ -16,6 +16,7 @@ fee shares add up to the fee ($10.30 / ¥1,000) and the reversals to the transfe
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,13 +26,14 @@ from marketplace.errors import InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.ledger.chart import APPLICATION_FEE_REFUNDS
 from marketplace.ledger.models import LedgerTransaction
+from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.selectors import ledger_balance
 from marketplace.money import format_money
 from orders import services
 from orders.models import Order
 from payments.models import Payment, RefundOrigin, RefundStatus
 from payments.services import REFUSALS, refund_create, refund_submit
-from payouts.models import Transfer
+from payouts.models import Transfer, TransferReversal
 from payouts.selectors import earnings_per_order, order_net
 from sellers.models import Seller
 from tests.factories import UserFactory
@@ -363,3 +365,59 @@ def test_a_refund_refused_after_the_sellers_share_was_taken_back_and_sent_again_
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(new_events(seen))  # the dispute's and the reversal's events
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_already_took_back(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The plate's refund takes Kiln & Co's share back and fails at the buyer's bank (card 5126):
+    the share sits on the platform's balance. Then the buyer's bank disputes 12000 of the payment and
+    the dispute is lost. Kiln & Co's part of it is 8276 (largest remainder over 10000, 2500, 1999), its
+    net share of that part 7424 (USD; ¥7,448): the recovery reverses only what the plate's reversal does
+    not already cover (3836; ¥3,848), where it used to reverse the whole share again, capped by the
+    transfer, so that the seller gave back everything it was paid. The other shops give back their own
+    shares; the ledger equals Stripe for the platform and every shop."""
+    from marketplace import money
+    from payments.models import Dispute
+    from tests.payments.test_disputes import control
+
+    transfer, plate_share, _plate_fee, _rest_share, _rest_fee = EXAMPLE[currency]
+    shops, kiln_order, failed = _plate_refund_failed_after_its_reversal(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    orders = list(Order.objects.filter(checkout_group=kiln_order.checkout_group).order_by("pk"))
+    balances = {s.pk: stripe_balances(str(s.stripe_account_id)).get(currency, 0) for s in shops}
+    assert balances[shops[0].pk] == transfer - plate_share
+
+    seen = {e["id"] for e in new_events(set())}
+    assert kiln_order.payment is not None
+    opened = control(
+        sandbox, f"charges/{kiln_order.payment.stripe_charge_id}/dispute", reason="fraudulent", amount=12_000
+    )
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+
+    dispute = Dispute.objects.get()
+    assert (dispute.status, dispute.recovery) == ("lost", "recovered")
+    parts = money.split_by_largest_remainder(12_000, [o.amount_total for o in orders])
+    assert parts == [8_276, 2_069, 1_655]
+    transfers = [Transfer.objects.get(stripe_id=o.stripe_transfer_id).amount for o in orders]
+    shares = {
+        o.seller_id: money.round_half_up_div(t * p, o.amount_total)
+        for o, t, p in zip(orders, transfers, parts, strict=True)
+    }
+    assert shares[shops[0].pk] == {"usd": 7_424, "jpy": 7_448}[currency]
+    after = {s.pk: stripe_balances(str(s.stripe_account_id)).get(currency, 0) for s in shops}
+    assert after[shops[0].pk] == transfer - shares[shops[0].pk], "the plate's reversal counts toward the share"
+    for shop in shops[1:]:
+        assert after[shop.pk] == balances[shop.pk] - shares[shop.pk]
+    assert dispute.recovered_amount == sum(shares.values())  # the kept reversal counted with the new ones
+    kept = TransferReversal.objects.get(stripe_id=failed.stripe_transfer_reversal_id)
+    assert (kept.amount, kept.for_dispute) == (plate_share, dispute.stripe_id)  # no refund uses it again
+    months = revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9000, 1, 1, tzinfo=UTC))
+    assert sum(m.net_revenue for m in months if m.currency == currency) == stripe_balances()[currency]
+    assert_ledger_equals_stripe()
+    [earning] = earnings_per_order(seller_id=shops[0].pk)  # the money page's row
+    assert order_net(earning) == after[shops[0].pk]

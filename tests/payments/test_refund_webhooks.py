@@ -6,14 +6,19 @@ ledger equals Stripe for the platform and the seller. USD and JPY."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 from django.test import Client
+from django.urls import reverse
 
+from marketplace.errors import InvalidInput
 from marketplace.ledger.models import LedgerTransaction
-from payments.models import Payment, Refund, RefundOrigin, RefundStatus
+from marketplace.ledger.reports import revenue_by_month
+from marketplace.money import format_money
+from payments.models import Dispute, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import payment_refundable
 from payouts.models import ApplicationFeeRefund, TransferReversal
 from tests.factories import make_platform_admin
@@ -127,7 +132,7 @@ def test_a_refund_that_fails_later_reopens_its_amount_with_a_reversing_posting(s
     sent.refresh_from_db()
     assert (sent.status, sent.failure_code) == (RefundStatus.FAILED, "expired_or_canceled_card")
     assert "failed after it was sent" in sent.failure_message and "open again" in sent.failure_message
-    assert "Refund the buyer again without taking it from the seller" in sent.attention
+    assert "not taken from the seller a second time" in sent.attention
     assert _kinds().count("refund_failure") == 1 and _kinds().count("refund") == 1
     payment = Payment.objects.get()
     assert (payment.amount_refunded, payment_refundable(payment=payment)) == (0, 10_000)
@@ -147,3 +152,121 @@ def test_a_pending_refund_shows_pending_then_succeeds(sandbox: Any, currency: st
     sent.refresh_from_db()
     assert sent.status == RefundStatus.SUCCEEDED
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("retries", [(3_000, 7_000), (10_000,)], ids=["same-then-rest", "whole"])
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_that_failed_after_taking_the_sellers_share_is_retried_without_taking_it_twice(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, mailoutbox: Any, currency: str, retries: tuple[int, ...]
+) -> None:
+    """Card 5126: the refund of 3000 reverses the transfer (3000) and refunds the fee (300) with it,
+    then fails at the buyer's bank. Stripe gives the refund's money back to the platform and leaves
+    the reversal and the fee refund as they are (nothing documents otherwise; the sandbox keeps them):
+    the seller's share sits on the platform's balance. Refunding the 3000 again with
+    `reverse_transfer` used to reverse 3000 more (the seller paid twice). The retry now goes without
+    `reverse_transfer` and uses the kept reversal; refunding the rest (or everything at once, where
+    Stripe reverses only what is left of the transfer) ends with the seller at 0, the platform at
+    minus Stripe's fee, each as after one successful refund, and the ledger equal to Stripe."""
+    from payouts.selectors import earnings_per_order, order_net
+
+    order = paid_order(sandbox, currency, card="4000000000005126")
+    account = str(order.seller.stripe_account_id)
+    fee = STRIPE_FEE[currency]
+    failed = refund(order, 3_000)
+    assert failed.status == RefundStatus.SUCCEEDED and failed.stripe_transfer_reversal_id
+    seen = {e["id"] for e in new_events(set())}
+    _advance(sandbox, 120)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert set(process(new_events(seen))) <= {"processed", "ignored"}
+    failed.refresh_from_db()
+    assert failed.status == RefundStatus.FAILED
+    assert "not taken from the seller a second time" in failed.attention
+    [to_seller] = [m for m in mailoutbox if m.to == [order.seller.user.email]]
+    assert f"Your share of it ({format_money(3_000, currency)})" in to_seller.body
+    assert "stays taken back" in to_seller.body and "not taken from you a second time" in to_seller.body
+    [to_buyer] = [m for m in mailoutbox if m.to == [order.buyer.email]]
+    assert "share" not in to_buyer.body
+    seller_page = Client()
+    seller_page.force_login(order.seller.user)
+    page = seller_page.get(reverse("sell_order_detail", args=[order.pk])).content.decode()
+    assert "Your share of it stays taken back: refunding again uses it" in page
+    assert stripe_balances(account) == {currency: 6_300}, "the reversal and the fee refund stay"
+    assert stripe_balances() == {currency: 3_700 - fee}
+    assert_ledger_equals_stripe()
+
+    first = refund(order, retries[0])
+    assert first.status == RefundStatus.SUCCEEDED and first.reverse_transfer
+    if retries[0] == 3_000:
+        assert (first.share_reused, first.stripe_transfer_reversal_id) == (3_000, "")
+        assert stripe_balances(account) == {currency: 6_300}, "nothing more taken from the seller"
+        assert stripe_balances() == {currency: 700 - fee}
+        assert_ledger_equals_stripe()
+        [earning] = earnings_per_order(seller_id=order.seller_id)
+        assert order_net(earning) == 6_300
+    for amount in retries[1:]:
+        assert refund(order, amount).status == RefundStatus.SUCCEEDED
+    assert sorted(TransferReversal.objects.values_list("amount", flat=True)) == [3_000, 7_000]
+    assert sorted(ApplicationFeeRefund.objects.values_list("amount", flat=True)) == [300, 700]
+    assert stripe_balances(account) == {} and stripe_balances() == {currency: -fee}
+    assert_ledger_equals_stripe()
+    [earning] = earnings_per_order(seller_id=order.seller_id)
+    assert order_net(earning) == 0
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_retry_bigger_than_the_kept_reversal_is_refused_with_a_sentence(sandbox: Any, currency: str) -> None:
+    """A kept reversal of 3000 covers a retry of up to 3000, and Stripe's refund of everything left
+    reverses only what is left of the transfer; a partial refund between the two would need a
+    reversal Stripe's refund cannot make alongside the kept one, so it is refused, saying what works."""
+    order = paid_order(sandbox, currency, card="4000000000005126")
+    refund(order, 3_000)
+    seen = {e["id"] for e in new_events(set())}
+    _advance(sandbox, 120)
+    process(new_events(seen))
+    with pytest.raises(InvalidInput) as refused:
+        refund(order, 5_000)
+    assert refused.value.code == "refund_after_kept_reversal"
+    assert "3,000" in refused.value.message or "30.00" in refused.value.message
+    assert Refund.objects.count() == 1
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_kept(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The refund of 3000 fails after taking the seller's 3000 back (with 300 of the fee given back);
+    then the buyer's bank disputes 5000 and the dispute is lost. The seller owes the dispute's part of
+    the sale once: 5000 less its fee's share, 4500. The kept reversal counts first, so the recovery
+    reverses 2000 (fee share 200), where it used to reverse all 5000 again (the seller gave back 8000
+    less 800). The seller ends at 4500, its money page says so, and the ledger equals Stripe."""
+    from payouts.selectors import earnings_per_order, order_net
+    from tests.payments.test_disputes import control
+
+    order = paid_order(sandbox, currency, card="4000000000005126")
+    account = str(order.seller.stripe_account_id)
+    failed = refund(order, 3_000)
+    seen = {e["id"] for e in new_events(set())}
+    _advance(sandbox, 120)
+    with django_capture_on_commit_callbacks(execute=True):
+        process(new_events(seen))
+    failed.refresh_from_db()
+    assert failed.status == RefundStatus.FAILED and stripe_balances(account) == {currency: 6_300}
+
+    seen = {e["id"] for e in new_events(set())}
+    assert order.payment is not None
+    opened = control(sandbox, f"charges/{order.payment.stripe_charge_id}/dispute", reason="fraudulent", amount=5_000)
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+
+    dispute = Dispute.objects.get()
+    assert (dispute.status, dispute.recovery) == ("lost", "recovered")
+    assert sorted(TransferReversal.objects.values_list("amount", flat=True)) == [2_000, 3_000]
+    assert sorted(ApplicationFeeRefund.objects.values_list("amount", flat=True)) == [200, 300]
+    assert set(TransferReversal.objects.values_list("for_dispute", flat=True)) == {dispute.stripe_id}
+    assert stripe_balances(account) == {currency: 4_500}
+    assert_ledger_equals_stripe()
+    [earning] = earnings_per_order(seller_id=order.seller_id)
+    assert (earning.disputed, order_net(earning)) == (5_000, 4_500)
+    months = revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9000, 1, 1, tzinfo=UTC))
+    assert sum(m.net_revenue for m in months if m.currency == currency) == stripe_balances()[currency]
