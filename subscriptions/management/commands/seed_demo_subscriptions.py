@@ -6,7 +6,7 @@ postings). So "Subscribe" on a listing, "Your subscriptions", the sellers' subsc
 pages and a payment to refund all have something to show.
 
 The last listing, not the first: the first is the one the demo's orders and cart pages buy once.
-Called by `seed_demo` after the disputes. Idempotent: a shop whose plan has a subscriber is skipped.
+Called by `seed_demo` after the disputes. Idempotent: a shop that has a subscriber is skipped.
 """
 
 from __future__ import annotations
