@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from marketplace.errors import InvalidInput
 from marketplace.gateway.events import list_events
 from marketplace.ledger.chart import DISPUTE_LOSSES, DISPUTED_FUNDS
 from marketplace.ledger.models import LedgerLeg, LedgerTransaction
@@ -225,7 +226,22 @@ def _subscribe(sandbox: Any, seller: Any, price: int) -> None:
 
 def _refund(rng: random.Random, payment: Payment) -> bool:
     """Refund part or all of what is left: an order's through the orders app (the seller, or now and
-    then an admin on the platform's money), a subscription invoice's by an admin on the payment."""
+    then an admin on the platform's money), a subscription invoice's by an admin on the payment.
+
+    After a refund that failed once the seller's share was reversed (card 5126), an amount between
+    what that kept reversal covers and everything left is refused, with nothing written
+    (`refund_after_kept_reversal`): a person is told the two amounts that work; here the flow did
+    nothing, and the checks after it prove nothing moved."""
+    refunds = Refund.objects.count()
+    try:
+        return _refund_or_refuse(rng, payment)
+    except InvalidInput as refused:
+        assert refused.code == "refund_after_kept_reversal", refused.message
+        assert Refund.objects.count() == refunds
+        return False
+
+
+def _refund_or_refuse(rng: random.Random, payment: Payment) -> bool:
     payment.refresh_from_db()
     if payment.amount_disputed:
         return False
