@@ -1,5 +1,6 @@
 """Platform admin pages for sellers: the list (status filters, requirement counts), one seller's
-Stripe state, pause / unpause with a reason, and a re-read from Stripe."""
+Stripe state, disputes, subscriptions and their payments (each to refund from the Refunds page),
+pause / unpause with a reason, and a re-read from Stripe."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from payments.selectors import (
 )
 from sellers import selectors, services
 from sellers.models import Seller, SellerStatus
+from subscriptions.selectors import subscribers_of_seller, subscription_payments_of_seller
 
 PAGE_SIZE = 50
+DETAIL_ROWS = 50  # the newest of each list on a seller's page
 REASON_MAX_LENGTH = 2000
 
 
@@ -73,13 +76,18 @@ def _detail_page(
     """The seller's page; `typed_reason`: a refused pause or unpause's reason, back in its box, with
     `reason_error` said next to it (the box focused, so a keyboard or screen-reader user lands on it)."""
     seller = get_object_or_404(Seller.objects.select_related("user", "paused_by"), pk=seller_id)
+    subscribers = subscribers_of_seller(seller=seller)
     context = {
         "o": selectors.seller_overview(seller=seller),
         "seller": seller,
-        "history": seller.moderation_entries.select_related("actor")[:50],
+        "history": seller.moderation_entries.select_related("actor")[:DETAIL_ROWS],
         "dispute_rate": seller_dispute_rate(seller=seller),
         "debts": seller_debts_outstanding(seller=seller),
-        "disputes": list(disputes_for_console(status="all", seller_id=seller.pk)[:50]),
+        "disputes": list(disputes_for_console(status="all", seller_id=seller.pk)[:DETAIL_ROWS]),
+        "revenue": subscribers.revenue,
+        "subscriptions": list(subscribers.rows[:DETAIL_ROWS]),
+        "sub_payments": list(subscription_payments_of_seller(seller=seller)[:DETAIL_ROWS]),
+        "detail_rows": DETAIL_ROWS,
         "form": ModerationForm(),
         "reason_max_length": REASON_MAX_LENGTH,
         "typed_reason": typed_reason,

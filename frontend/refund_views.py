@@ -238,6 +238,8 @@ def console_refunds(request: HttpRequest) -> HttpResponse:
         "form_token": uuid.uuid4().hex,  # the refund form's, new on each page (see `refund_form_token`)
         "kept": _kept_for(again, "console:order_refund"),
         "kept_sub": _kept_for(again, "console:subscription_refund"),
+        # a payment's Stripe id from the seller page's Refund link: the form filled with it, nothing sent
+        "sub_stripe_id": (request.GET.get("stripe_id") or "").strip()[:255],
     }
     return render(request, "console/refunds.html", context)
 

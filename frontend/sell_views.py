@@ -69,9 +69,7 @@ class StartSellingForm(forms.Form):
         data = super().clean() or {}
         country, currency = str(data.get("country") or ""), data.get("default_currency")
         own = services.currencies_of(country)
-        if own and not currency:
-            data["default_currency"] = own[0]
-        elif own and currency not in own:
+        if own and currency and currency not in own:  # blank: the country's own (`services.seller_create`)
             allowed = ", ".join(c.upper() for c in own)
             self.add_error("default_currency", f"For this country, choose one of: {allowed}.")
         return data

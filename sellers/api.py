@@ -1,17 +1,20 @@
 """`/api/v1/seller/`: the signed-in user's own seller, never anyone else's (no id in any path:
-the seller is always the one of the session, so another seller's data is not addressable)."""
+the seller is always the one of the session, so another seller's data is not addressable), and
+opening one (`POST`), as the Start selling form does."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
+from marketplace.errors import Conflict
 from marketplace.schemas import errors
 from sellers import selectors, services
 from sellers.links import onboarding_urls
-from sellers.schemas import LinkOut, RequirementsOut, SellerOut
+from sellers.models import Seller
+from sellers.schemas import LinkOut, RequirementsOut, SellerIn, SellerOut
 
 router = Router(tags=["seller"])
 
@@ -51,6 +54,24 @@ def _out(request: HttpRequest) -> SellerOut:
 @router.get("/seller/", response={200: SellerOut, **errors(404)}, url_name="seller_detail")
 def seller_detail(request: HttpRequest) -> SellerOut:
     return _out(request)
+
+
+# 409: the user has a shop already; 422: a name, country or currency refused (`error.code` says which);
+# 502: Stripe could not be reached (the same call again finishes the shop it began).
+@router.post("/seller/", response={201: SellerOut, **errors(409, 422, 502)}, url_name="seller_create")
+def seller_create(request: HttpRequest, payload: SellerIn) -> Status[SellerOut]:
+    """Open the user's shop and its Stripe Express account, then `POST /seller/onboarding-link`. A shop
+    whose account Stripe did not make (unreachable) is finished by the same call again, as the form's
+    second submit does; one that has its account is a 409."""
+    if Seller.objects.filter(user_id=int(request.user.pk or 0), stripe_account_id__isnull=False).exists():
+        raise Conflict("You already have a shop: GET /api/v1/seller/ shows it.", code="seller_exists")
+    services.seller_create(
+        user=request.user,
+        shop_name=payload.shop_name,
+        country=payload.country,
+        default_currency=payload.default_currency,
+    )
+    return Status(201, _out(request))
 
 
 # 409: the Stripe account is disconnected; 502: Stripe could not be reached.

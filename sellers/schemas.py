@@ -3,6 +3,36 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
+from pydantic import Field
+
+from marketplace.schemas import InputSchema, Text
+from sellers.services import SUPPORTED_COUNTRIES
+
+
+def _currency_rule() -> str:
+    """The API's words for the rule `services.seller_create` applies, from its table of countries."""
+    own = ", ".join(f"{currencies[0]} for {code}" for code, (_, currencies) in SUPPORTED_COUNTRIES.items())
+    others = "; ".join(
+        f"{code}: {' or '.join(currencies[1:])}"
+        for code, (_, currencies) in SUPPORTED_COUNTRIES.items()
+        if len(currencies) > 1
+    )
+    return (
+        'Lowercase ISO 4217 currency for prices and payouts. Leave it out (or send "") for the country\'s '
+        f"own, as the Start selling form's \"The country's own currency\" does: {own}. A country's other "
+        f"payout currencies are taken too ({others}); any other is a 422 `currency_unsupported` naming it "
+        "and the country."
+    )
+
+
+class SellerIn(InputSchema):
+    shop_name: Text = Field(
+        max_length=120, description="As buyers read it; refused when another shop's reads or looks alike."
+    )
+    country: Text = Field(
+        max_length=2, description=f"ISO 3166-1 alpha-2 of the business: {', '.join(SUPPORTED_COUNTRIES)}."
+    )
+    default_currency: Text = Field(default="", max_length=3, description=_currency_rule())
 
 
 class RequirementsOut(Schema):

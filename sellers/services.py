@@ -126,8 +126,11 @@ def shop_name_lookalike(*, shop_name: str, user: Any) -> bool:
     return Seller.objects.filter(shop_name_skeleton=shop_name_skeleton(shop_name)).exclude(user=user).exists()
 
 
-def seller_create(*, user: Any, shop_name: str, country: str, default_currency: str) -> Seller:
+def seller_create(*, user: Any, shop_name: str, country: str, default_currency: str = "") -> Seller:
     """Create the user's seller profile and its Express account; safe to call twice (double submit).
+
+    A blank `default_currency` is the country's own, its first payout currency (USD in the US, JPY
+    in Japan): the Start selling form's "The country's own currency" and the API's left-out one.
 
     A name another shop already has, read as people read it, is refused (`shop_name_taken`), and so
     is one that looks like another shop's, seen as people see it (`shop_name_lookalike`: "KOT" in
@@ -147,6 +150,7 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
         raise InvalidInput(refused[1], code=refused[0])
     if country not in SUPPORTED_COUNTRIES:
         raise InvalidInput("We can't onboard sellers from this country yet.", code="country_unsupported")
+    default_currency = default_currency or SUPPORTED_COUNTRIES[country][1][0]
     if default_currency not in SUPPORTED_COUNTRIES[country][1]:
         raise InvalidInput(
             f"Payouts in {default_currency.upper()} are not available in {SUPPORTED_COUNTRIES[country][0]}.",

@@ -107,6 +107,17 @@ def subscription_payment_for_seller(*, seller: Seller, invoice_id: int) -> Subsc
     )
 
 
+def subscription_payments_of_seller(*, seller: Seller) -> QuerySet[SubscriptionInvoice]:
+    """The paid invoices of the seller's subscriptions, newest first, each with its subscription, the
+    subscriber and its payment (what was paid, its status, what is refunded so far) in one query: the
+    console's seller page lists them, each to refund from the console's form by its invoice id."""
+    return (
+        SubscriptionInvoice.objects.filter(subscription__seller=seller, payment__isnull=False)
+        .select_related("subscription__buyer", "payment")
+        .order_by("-created_at", "-id")
+    )
+
+
 def subscription_payment_by_stripe_id(*, stripe_id: str) -> SubscriptionInvoice | None:
     """A paid subscription invoice by what an admin has of it from Stripe or a buyer's email: its
     invoice (`in_…`), charge (`ch_…`) or PaymentIntent (`pi_…`) id."""

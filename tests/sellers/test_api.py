@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from marketplace import gateway
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.sellers.conftest import complete_onboarding, signed_in_client, start_selling
@@ -70,3 +71,47 @@ def test_a_user_who_is_not_a_seller_gets_404_never_another_sellers_data(sandbox:
     assert other.post("/api/v1/seller/onboarding-link", headers={"X-CSRFToken": token}).status_code == 404
     assert other.post("/api/v1/seller/dashboard-link", headers={"X-CSRFToken": token}).status_code == 404
     assert Client().get("/api/v1/seller/").status_code == 401
+
+
+def _create(client: Client, body: dict[str, Any]) -> Any:
+    client.get("/")
+    return client.post(
+        "/api/v1/seller/",
+        body,
+        content_type="application/json",
+        headers={"X-CSRFToken": client.cookies["csrftoken"].value},
+    )
+
+
+@pytest.mark.parametrize(("country", "currency"), [("US", "usd"), ("JP", "jpy"), ("GB", "gbp")])
+def test_creating_a_shop_without_a_currency_takes_the_country_s_own(
+    sandbox: Any, seller_client: Client, country: str, currency: str
+) -> None:
+    """The Start selling form's "The country's own currency" (blank) is the API's currency left out:
+    before, the API needed one."""
+    answer = _create(seller_client, {"shop_name": "Kiln", "country": country})
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["default_currency"] == currency and answer.json()["status"] == "onboarding"
+    seller = Seller.objects.get()
+    assert (seller.country, seller.default_currency) == (country, currency)
+    assert gateway.client().v1.accounts.retrieve(seller.stripe_account_id).default_currency == currency
+    assert _create(seller_client, {"shop_name": "Kiln", "country": country, "default_currency": ""}).status_code == 409
+
+
+def test_an_explicit_currency_is_honoured_and_a_wrong_one_is_a_422_that_says_why(
+    sandbox: Any, seller_client: Client
+) -> None:
+    for body, code, sentence in (
+        ({"default_currency": "usd"}, "currency_unsupported", "Payouts in USD are not available in Japan."),
+        ({"default_currency": "xyz"}, "currency_unsupported", "Payouts in XYZ are not available in Japan."),
+        ({"country": "ZZ"}, "country_unsupported", "We can't onboard sellers from this country yet."),
+    ):
+        refused = _create(seller_client, {"shop_name": "Kiln", "country": "JP", **body})
+        assert refused.status_code == 422 and refused.json()["error"] == {"code": code, "message": sentence}
+    long = _create(seller_client, {"shop_name": "Kiln", "country": "JP", "default_currency": "yen!"})
+    assert long.status_code == 422 and long.json()["error"]["fields"][0]["loc"][-1] == "default_currency"
+    assert not Seller.objects.exists()
+
+    answer = _create(seller_client, {"shop_name": "Kiln", "country": "GB", "default_currency": "EUR"})
+    assert answer.status_code == 201 and answer.json()["default_currency"] == "eur"
+    assert Seller.objects.get().default_currency == "eur"

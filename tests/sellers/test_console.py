@@ -118,7 +118,7 @@ def test_seller_detail_shows_the_stripe_state(
     sandbox: Any, admin_client: Client, django_assert_max_num_queries: Any
 ) -> None:
     _, restricted, _ = _three_sellers(sandbox)
-    with django_assert_max_num_queries(9):  # 6, + the dispute rate, the disputes list, the debts
+    with django_assert_max_num_queries(12):  # 6, + the dispute rate, the disputes list, the debts, 3 for subscriptions
         page = admin_client.get(f"/console/sellers/{restricted.pk}/").content.decode()
     assert restricted.stripe_account_id in page
     assert "requirements.past_due" in page and "individual.verification.document" in page

@@ -723,6 +723,10 @@ CONSOLE_403 =                             "401    403    403    403    403    20
 API: dict[str, Row] = {
     "GET /api/v1/me": Row(GET=SIGNED_IN),
     "GET /api/v1/seller/": Row(GET=SELLERS),
+    "POST /api/v1/seller/": Row(  # opens a shop for whoever has none; a seller's own is a 409
+        body={"shop_name": "Matrix Kiln", "country": "JP"},
+        POST=                             "401    201+   201+   409    409    201+   201+",
+    ),
     "POST /api/v1/seller/onboarding-link": Row(
         POST=                             "401    404    404    200    200    404    404",
     ),
