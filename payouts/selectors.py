@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.core.cache import cache
-from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from marketplace.errors import NotFound, PaymentProviderError
@@ -27,7 +28,7 @@ from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
 from marketplace.money import format_money
 from orders.models import Order
-from payments.models import Refund, RefundStatus, SellerDebt
+from payments.models import OPEN_REFUND_STATUSES, Refund, RefundStatus, SellerDebt
 from payouts.failures import failure_reason_and_way_out
 from payouts.models import (
     ApplicationFee,
@@ -413,7 +414,17 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     `fee_kept` (the fee less what was given back: what the pages show, so that each row adds up).
     Net = `amount_total` - `fee_kept` - `refunded` - `disputed` (`order_net`). The money page and the
     seller's order pages read it here, so they say the same; an order with no payment recorded has
-    nothing to subtract. Correlated subqueries: one query whatever the number of orders."""
+    nothing to subtract. Correlated subqueries: one query whatever the number of orders.
+
+    A refund that failed after its reversal left that reversal in place (Stripe does not undo it):
+    until the order's next refund uses it or a lost dispute counts it, it is money taken from the
+    seller that no succeeded refund or dispute shows, so the seller's Stripe balance was lower than
+    the row. What is left of it (`kept_refunded`: the reversal and, on a payment for several shops,
+    the fee share booked with it, less what later refunds reused, as
+    `payments.services.group_reversals_unused` counts it) is in `refunded` and its fee share in
+    `fee_refunded`, as if that refund had succeeded; a destination charge's fee refund stays in
+    place too and is already among its application fee's refunds. `kept_for_dispute` is what a lost
+    dispute counted of such reversals (in `disputed`, by their name): the row says why either way."""
     application_fee_refunded = (
         ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"), account=OuterRef("seller__stripe_account_id"))
         .values("payment_id")
@@ -455,13 +466,60 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    return orders.annotate(
-        fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
-        + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0)),
-        refunded=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
-        disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
-        + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
-    ).annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
+    # A refund of everything left reverses only what is left of a destination charge's transfer
+    # (`payments.services._destination_share_reused`): it used the kept reversal without naming it.
+    kept = _kept_reversals_left(refunds=Refund.objects.filter(order_id=OuterRef("pk")))
+    refunds_taken = Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0))
+    return (
+        orders.annotate(
+            refunds_taken=refunds_taken,
+            kept_refunded=Least(kept["kept_refunded"], Greatest(F("amount_total") - refunds_taken, Value(0))),
+            kept_fee_refunded=Least(kept["kept_fee_refunded"], F("kept_refunded")),
+            kept_for_dispute=kept["kept_for_dispute"],
+        )
+        .annotate(
+            fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
+            + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0))
+            + F("kept_fee_refunded"),
+            refunded=F("refunds_taken") + F("kept_refunded"),
+            disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
+            + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
+        )
+        .annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
+    )
+
+
+def _kept_reversals_left(*, refunds: QuerySet[Refund]) -> dict[str, Any]:
+    """Annotations of what the reversals of `refunds` that failed left in place (correlated on the
+    outer row): `kept_refunded` (those no lost dispute counted, with the fee share booked with each,
+    less what the refunds not failed reused of them: `payments.services._reversals_unused` in SQL),
+    `kept_fee_refunded` (that fee share) and `kept_for_dispute` (those a lost dispute counted)."""
+    reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id"))
+    failed = (
+        refunds.exclude(status__in=OPEN_REFUND_STATUSES)
+        .exclude(stripe_transfer_reversal_id="")
+        .annotate(
+            kept=Coalesce(Subquery(reversal.filter(for_dispute="").values("amount")[:1]), Value(0)),
+            counted=Coalesce(Subquery(reversal.exclude(for_dispute="").values("amount")[:1]), Value(0)),
+        )
+    )
+
+    def total(rows: QuerySet[Refund], amount: Any) -> Any:
+        summed = rows.values("payment_id").annotate(total=Sum(amount)).values("total")
+        return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
+
+    fee_booked = F("amount") - F("kept") - Coalesce(F("share_reused"), Value(0)) - F("fee_reused")
+    used = refunds.filter(status__in=OPEN_REFUND_STATUSES)
+    share_left = Greatest(total(failed, "kept") - total(used, Coalesce(F("share_reused"), Value(0))), Value(0))
+    fee_left = Greatest(
+        total(failed.filter(Q(refund_application_fee=True) & Q(kept__gt=0)), fee_booked) - total(used, "fee_reused"),
+        Value(0),
+    )
+    return {
+        "kept_fee_refunded": fee_left,
+        "kept_refunded": share_left + fee_left,
+        "kept_for_dispute": total(failed, "counted"),
+    }
 
 
 def order_with_earnings(*, orders: QuerySet[Order]) -> Order:

@@ -38,7 +38,14 @@ from payouts.selectors import earnings_per_order, order_net
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
-from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
+from tests.payments.helpers import (
+    assert_ledger_equals_stripe,
+    money_page_row,
+    new_events,
+    process,
+    row_net,
+    stripe_balances,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -297,6 +304,9 @@ def test_a_refund_that_failed_after_the_sellers_share_was_taken_back_is_retried_
     assert format_money(plate_share, currency) in failed.attention and "again" in failed.attention
     assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - plate_share}, "the reversal stays"
     assert_ledger_equals_stripe()
+    row = money_page_row(kiln.user, kiln_order.pk)  # the money page says what Stripe's balance says
+    assert row_net(row) == format_money(transfer - plate_share, currency)
+    assert "taken back for a refund that failed; the next refund uses it" in row
 
     platform_before = stripe_balances()[currency]
     for amount in retries:
@@ -336,6 +346,8 @@ def test_the_plate_retried_alone_after_its_refund_failed_takes_nothing_more_from
     assert_ledger_equals_stripe()
     [earning] = earnings_per_order(seller_id=kiln.pk)
     assert (earning.refunded, earning.fee_refunded, order_net(earning)) == (4_000, plate_fee, transfer - plate_share)
+    row = money_page_row(kiln.user, kiln_order.pk)
+    assert row_net(row) == format_money(transfer - plate_share, currency) and "refund that failed" not in row
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
@@ -421,3 +433,5 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_alrea
     assert_ledger_equals_stripe()
     [earning] = earnings_per_order(seller_id=shops[0].pk)  # the money page's row
     assert order_net(earning) == after[shops[0].pk]
+    row = money_page_row(shops[0].user, kiln_order.pk)
+    assert row_net(row) == format_money(after[shops[0].pk], currency) and "the lost dispute counted it" in row

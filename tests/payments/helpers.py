@@ -1,11 +1,16 @@
 """What the money tests share: Stripe's balances read through the gateway, the ledger's beside them,
-and the sandbox's real events fed to the webhook pipeline (store, then process) in a chosen order."""
+the sandbox's real events fed to the webhook pipeline (store, then process) in a chosen order, an
+order's row on the seller's money page."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from typing import Any
+
+from django.test import Client
+from django.urls import reverse
 
 from marketplace.gateway.balances import balance_retrieve
 from marketplace.gateway.events import list_events
@@ -52,3 +57,19 @@ def process(events: Iterable[dict[str, Any]], *, copy: bool = False) -> list[str
         webhook_event_store(payload=payload, source="platform")
         statuses.append(str(webhook_event_process(event_id=payload["id"]).status))
     return statuses
+
+
+def money_page_row(user: Any, order_id: int) -> str:
+    """The order's row of the earnings table on its seller's money page (HTML), over HTTP."""
+    client = Client()
+    client.force_login(user)
+    page = client.get(reverse("sell_money")).content.decode()
+    rows = re.findall(r'<tr data-testid="earnings-row">.*?</tr>', page, re.S)
+    return next(row for row in rows if f">Order {order_id}</a>" in row)
+
+
+def row_net(row: str) -> str:
+    """The Net cell of a money page row, as the seller reads it ("$63.00")."""
+    found = re.search(r'data-testid="order-net">([^<]*)<', row)
+    assert found is not None, row
+    return found.group(1)
