@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
@@ -41,6 +41,7 @@ from payouts.models import (
 )
 from subscriptions.models import SubscriptionInvoice
 
+_Row = TypeVar("_Row", Order, SubscriptionInvoice)
 BALANCE_FRESH_SECONDS = 30  # "cached briefly": a seller reloading the page does not call Stripe each time
 LAST_KNOWN_SECONDS = 30 * 86400  # the figure shown, with its time, while Stripe cannot be reached
 SCHEDULE_FRESH_SECONDS = 300
@@ -354,7 +355,8 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
     """The seller's paid subscription invoices, newest first, each annotated as an order is by
     `orders_with_earnings`, so the money page lists every sale whose money reached the seller (a
     subscription's invoice has no order): `fee_kept` (our application fee less what was given back),
-    `refunded` (its succeeded refunds taken back from the seller), `disputed` (what lost disputes
+    `refunded` (its succeeded refunds taken back from the seller, and what a failed refund's reversal
+    left in place took, until a refund or a lost dispute uses it: `kept_refunded`), `disputed` (what lost disputes
     took from the seller or left it owing) and `net` (what the payment left in the seller's balance).
     Each invoice is its own destination charge, so everything is read off its payment. One query per
     page."""
@@ -381,9 +383,14 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
         .annotate(total=Sum("amount"))
         .values("total")
     )
+    invoices = SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment__isnull=False)
     return (
-        SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment__isnull=False)
-        .select_related("subscription__buyer", "payment")
+        _with_kept_reversals(
+            invoices.select_related("subscription__buyer", "payment"),
+            refunds=Refund.objects.filter(payment_id=OuterRef("payment_id")),
+            taken=Coalesce(Subquery(taken_back, output_field=IntegerField()), Value(0)),
+            sale="payment__amount",
+        )
         .annotate(
             fee=Coalesce(
                 Subquery(fees.annotate(total=Sum("amount")).values("total"), output_field=IntegerField()), Value(0)
@@ -392,7 +399,7 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
                 Subquery(fees.annotate(total=Sum("amount_refunded")).values("total"), output_field=IntegerField()),
                 Value(0),
             ),
-            refunded=Coalesce(Subquery(taken_back, output_field=IntegerField()), Value(0)),
+            refunded=F("refunds_taken") + F("kept_refunded"),
             disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
             + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
         )
@@ -466,16 +473,12 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    # A refund of everything left reverses only what is left of a destination charge's transfer
-    # (`payments.services._destination_share_reused`): it used the kept reversal without naming it.
-    kept = _kept_reversals_left(refunds=Refund.objects.filter(order_id=OuterRef("pk")))
-    refunds_taken = Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0))
     return (
-        orders.annotate(
-            refunds_taken=refunds_taken,
-            kept_refunded=Least(kept["kept_refunded"], Greatest(F("amount_total") - refunds_taken, Value(0))),
-            kept_fee_refunded=Least(kept["kept_fee_refunded"], F("kept_refunded")),
-            kept_for_dispute=kept["kept_for_dispute"],
+        _with_kept_reversals(
+            orders,
+            refunds=Refund.objects.filter(order_id=OuterRef("pk")),
+            taken=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
+            sale="amount_total",
         )
         .annotate(
             fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
@@ -489,11 +492,15 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
-def _kept_reversals_left(*, refunds: QuerySet[Refund]) -> dict[str, Any]:
-    """Annotations of what the reversals of `refunds` that failed left in place (correlated on the
-    outer row): `kept_refunded` (those no lost dispute counted, with the fee share booked with each,
-    less what the refunds not failed reused of them: `payments.services._reversals_unused` in SQL),
-    `kept_fee_refunded` (that fee share) and `kept_for_dispute` (those a lost dispute counted)."""
+def _with_kept_reversals(rows: QuerySet[_Row], *, refunds: QuerySet[Refund], taken: Any, sale: str) -> QuerySet[_Row]:
+    """`rows` (orders, or subscription invoices) annotated with `refunds_taken` (`taken`: their
+    succeeded refunds taken back from the seller) and what the reversals of their failed `refunds`
+    (correlated on the row) left in place: `kept_refunded` (those no lost dispute counted, with the
+    fee share booked with each, less what the refunds not failed reused of them:
+    `payments.services._reversals_unused` in SQL; never more than is left of the `sale` after
+    `refunds_taken`, since a destination charge's refund of everything left reverses only what is
+    left of the transfer and so uses them without saying), `kept_fee_refunded` (that fee share) and
+    `kept_for_dispute` (those a lost dispute counted, `disputed` already has them)."""
     reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id"))
     failed = (
         refunds.exclude(status__in=OPEN_REFUND_STATUSES)
@@ -515,11 +522,12 @@ def _kept_reversals_left(*, refunds: QuerySet[Refund]) -> dict[str, Any]:
         total(failed.filter(Q(refund_application_fee=True) & Q(kept__gt=0)), fee_booked) - total(used, "fee_reused"),
         Value(0),
     )
-    return {
-        "kept_fee_refunded": fee_left,
-        "kept_refunded": share_left + fee_left,
-        "kept_for_dispute": total(failed, "counted"),
-    }
+    return rows.annotate(
+        refunds_taken=taken,
+        kept_refunded=Least(share_left + fee_left, Greatest(F(sale) - F("refunds_taken"), Value(0))),
+        kept_fee_refunded=Least(fee_left, F("kept_refunded")),
+        kept_for_dispute=total(failed, "counted"),
+    )
 
 
 def order_with_earnings(*, orders: QuerySet[Order]) -> Order:
