@@ -56,7 +56,8 @@ class OrderOut(Schema):
     application_fee_amount: int
     seller_net: int = Field(
         description="What the shop keeps of this order: the sale less the platform's fee it kept, refunds "
-        "taken back from the shop and what lost disputes took (its order and money pages show the same)."
+        "taken back from the shop (a failed refund's share too while it stays taken back) and what lost "
+        "disputes took (its order and money pages show the same)."
     )
     tracking_number: str
     carrier: str

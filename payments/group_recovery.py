@@ -40,7 +40,11 @@ from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from payments.models import OPEN_REFUND_STATUSES, Dispute, DisputeStatus, Payment, RecoveryStatus, SellerDebt
 from payments.services import group_reversals_kept, group_reversals_unused
 from payouts.models import Transfer
-from payouts.services import transfer_reversal_from_stripe, transfer_reversal_name_dispute
+from payouts.services import (
+    kept_reversals_count_for_dispute,
+    transfer_reversal_from_stripe,
+    transfer_reversal_name_dispute,
+)
 
 if TYPE_CHECKING:
     from orders.models import Order
@@ -56,6 +60,7 @@ class DisputeShare:
     reversal: int  # what its seller gives back from its transfer: its net share of that part
     fee_given_back: int  # the platform fee's share of that part, which the platform bears
     reused: int = 0  # of that net share, what its failed refunds' kept reversals already took back
+    fee_reused: int = 0  # of the fee's share, what was booked with those reversals
 
 
 def pays_checkout_group(payment: Payment | None) -> bool:
@@ -99,6 +104,7 @@ def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]
                 reversal=reversal,
                 fee_given_back=part - reversal - reused - fee_reused,
                 reused=reused,
+                fee_reused=fee_reused,
             )
         )
     return shares
@@ -148,12 +154,19 @@ def group_dispute_recover(*, dispute_id: int) -> tuple[Dispute, list[Seller]] | 
 def _count_kept_reversals(dispute: Dispute, share: DisputeShare) -> int:
     """Name for the dispute the kept reversals of the order's failed refunds that its share counted
     (`DisputeShare.reused`), so that no refund or later recovery counts them again and the seller's
-    earnings and the dispute's recovery by shop show them as taken for it; returns their amount."""
+    earnings and the dispute's recovery by shop show them as taken for it, and post what it counted,
+    with the fee share booked with them, as recovered for the dispute (the seller's part of it, as
+    its own reversal and fee share are); returns their amount."""
     if not share.reused:
         return 0
     kept = group_reversals_kept(order_id=share.order.pk)
-    for reversal_id, _amount in kept:
-        transfer_reversal_name_dispute(reversal_id=reversal_id, dispute_id=dispute.stripe_id)
+    kept_reversals_count_for_dispute(
+        reversal_ids=[reversal_id for reversal_id, _amount in kept],
+        dispute_id=dispute.stripe_id,
+        destination=str(share.order.seller.stripe_account_id),
+        amount=share.reused + share.fee_reused,
+        currency=dispute.currency,
+    )
     return sum(amount for _id, amount in kept)
 
 

@@ -12,7 +12,8 @@ from the seller by itself; the platform does, by reversing the transfer (`DISPUT
 
 A refund that failed after its reversal left that reversal in place, and the seller's share of it on
 the platform's balance (`payments.services.payment_reversals_unused`): it counts first toward the
-disputed part and is named for the dispute, so the seller never gives the same share back twice.
+disputed part and is named for the dispute, so the seller never gives the same share back twice,
+and what it counted is posted as recovered for the dispute (`kept_reversals_count_for_dispute`).
 
 A reversal beyond what the seller holds would leave the seller's Stripe balance negative, so the
 seller's balance (available + pending) is read first: what it cannot cover is recorded as the
@@ -43,6 +44,7 @@ from payments.services import payment_reversals_kept, payment_reversals_unused
 from payouts.models import ApplicationFee, Transfer, TransferReversal
 from payouts.services import (
     application_fee_refund_record,
+    kept_reversals_count_for_dispute,
     transfer_reversal_from_stripe,
     transfer_reversal_name_dispute,
 )
@@ -105,9 +107,14 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
             recovered = holds
         else:
             reversal = None
-        if reused:  # named for the dispute: counted once, and shown as taken for it on the money page
-            for reversal_id, _amount in payment_reversals_kept(payment_id=payment.pk):
-                transfer_reversal_name_dispute(reversal_id=reversal_id, dispute_id=dispute.stripe_id)
+        if reused:  # counted once, shown as taken for it on the money page, and recovered in the report
+            kept_reversals_count_for_dispute(
+                reversal_ids=[reversal_id for reversal_id, _amount in payment_reversals_kept(payment_id=payment.pk)],
+                dispute_id=dispute.stripe_id,
+                destination=account,
+                amount=reused,
+                currency=dispute.currency,
+            )
         dispute.recovered_amount = recovered  # at once; a debt's collections add to it (`SellerDebt.collected`)
         dispute.recovery_reversal_id = reversal.stripe_id if reversal is not None else ""
         owed = seller_share - recovered + owed_fee

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db.models import Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
 from marketplace.errors import NotFound, PaymentProviderError
@@ -27,7 +28,7 @@ from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
 from marketplace.money import format_money
 from orders.models import Order
-from payments.models import Refund, RefundStatus, SellerDebt
+from payments.models import OPEN_REFUND_STATUSES, Refund, RefundStatus, SellerDebt
 from payouts.failures import failure_reason_and_way_out
 from payouts.models import (
     ApplicationFee,
@@ -40,6 +41,7 @@ from payouts.models import (
 )
 from subscriptions.models import SubscriptionInvoice
 
+_Row = TypeVar("_Row", Order, SubscriptionInvoice)
 BALANCE_FRESH_SECONDS = 30  # "cached briefly": a seller reloading the page does not call Stripe each time
 LAST_KNOWN_SECONDS = 30 * 86400  # the figure shown, with its time, while Stripe cannot be reached
 SCHEDULE_FRESH_SECONDS = 300
@@ -353,7 +355,8 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
     """The seller's paid subscription invoices, newest first, each annotated as an order is by
     `orders_with_earnings`, so the money page lists every sale whose money reached the seller (a
     subscription's invoice has no order): `fee_kept` (our application fee less what was given back),
-    `refunded` (its succeeded refunds taken back from the seller), `disputed` (what lost disputes
+    `refunded` (its succeeded refunds taken back from the seller, and what a failed refund's reversal
+    left in place took, until a refund or a lost dispute uses it: `kept_refunded`), `disputed` (what lost disputes
     took from the seller or left it owing) and `net` (what the payment left in the seller's balance).
     Each invoice is its own destination charge, so everything is read off its payment. One query per
     page."""
@@ -380,9 +383,14 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
         .annotate(total=Sum("amount"))
         .values("total")
     )
+    invoices = SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment__isnull=False)
     return (
-        SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment__isnull=False)
-        .select_related("subscription__buyer", "payment")
+        _with_kept_reversals(
+            invoices.select_related("subscription__buyer", "payment"),
+            refunds=Refund.objects.filter(payment_id=OuterRef("payment_id")),
+            taken=Coalesce(Subquery(taken_back, output_field=IntegerField()), Value(0)),
+            sale="payment__amount",
+        )
         .annotate(
             fee=Coalesce(
                 Subquery(fees.annotate(total=Sum("amount")).values("total"), output_field=IntegerField()), Value(0)
@@ -391,7 +399,7 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
                 Subquery(fees.annotate(total=Sum("amount_refunded")).values("total"), output_field=IntegerField()),
                 Value(0),
             ),
-            refunded=Coalesce(Subquery(taken_back, output_field=IntegerField()), Value(0)),
+            refunded=F("refunds_taken") + F("kept_refunded"),
             disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
             + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
         )
@@ -413,7 +421,17 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     `fee_kept` (the fee less what was given back: what the pages show, so that each row adds up).
     Net = `amount_total` - `fee_kept` - `refunded` - `disputed` (`order_net`). The money page and the
     seller's order pages read it here, so they say the same; an order with no payment recorded has
-    nothing to subtract. Correlated subqueries: one query whatever the number of orders."""
+    nothing to subtract. Correlated subqueries: one query whatever the number of orders.
+
+    A refund that failed after its reversal left that reversal in place (Stripe does not undo it):
+    until the order's next refund uses it or a lost dispute counts it, it is money taken from the
+    seller that no succeeded refund or dispute shows, so the seller's Stripe balance was lower than
+    the row. What is left of it (`kept_refunded`: the reversal and, on a payment for several shops,
+    the fee share booked with it, less what later refunds reused, as
+    `payments.services.group_reversals_unused` counts it) is in `refunded` and its fee share in
+    `fee_refunded`, as if that refund had succeeded; a destination charge's fee refund stays in
+    place too and is already among its application fee's refunds. `kept_for_dispute` is what a lost
+    dispute counted of such reversals (in `disputed`, by their name): the row says why either way."""
     application_fee_refunded = (
         ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"), account=OuterRef("seller__stripe_account_id"))
         .values("payment_id")
@@ -455,13 +473,61 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
         .annotate(total=Sum("amount"))
         .values("total")
     )
-    return orders.annotate(
-        fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
-        + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0)),
-        refunded=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
-        disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
-        + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
-    ).annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
+    return (
+        _with_kept_reversals(
+            orders,
+            refunds=Refund.objects.filter(order_id=OuterRef("pk")),
+            taken=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
+            sale="amount_total",
+        )
+        .annotate(
+            fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
+            + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0))
+            + F("kept_fee_refunded"),
+            refunded=F("refunds_taken") + F("kept_refunded"),
+            disputed=Coalesce(Subquery(reversed_for_disputes, output_field=IntegerField()), Value(0))
+            + Coalesce(Subquery(owed_for_disputes, output_field=IntegerField()), Value(0)),
+        )
+        .annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
+    )
+
+
+def _with_kept_reversals(rows: QuerySet[_Row], *, refunds: QuerySet[Refund], taken: Any, sale: str) -> QuerySet[_Row]:
+    """`rows` (orders, or subscription invoices) annotated with `refunds_taken` (`taken`: their
+    succeeded refunds taken back from the seller) and what the reversals of their failed `refunds`
+    (correlated on the row) left in place: `kept_refunded` (those no lost dispute counted, with the
+    fee share booked with each, less what the refunds not failed reused of them:
+    `payments.services._reversals_unused` in SQL; never more than is left of the `sale` after
+    `refunds_taken`, since a destination charge's refund of everything left reverses only what is
+    left of the transfer and so uses them without saying), `kept_fee_refunded` (that fee share) and
+    `kept_for_dispute` (those a lost dispute counted, `disputed` already has them)."""
+    reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id"))
+    failed = (
+        refunds.exclude(status__in=OPEN_REFUND_STATUSES)
+        .exclude(stripe_transfer_reversal_id="")
+        .annotate(
+            kept=Coalesce(Subquery(reversal.filter(for_dispute="").values("amount")[:1]), Value(0)),
+            counted=Coalesce(Subquery(reversal.exclude(for_dispute="").values("amount")[:1]), Value(0)),
+        )
+    )
+
+    def total(rows: QuerySet[Refund], amount: Any) -> Any:
+        summed = rows.values("payment_id").annotate(total=Sum(amount)).values("total")
+        return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
+
+    fee_booked = F("amount") - F("kept") - Coalesce(F("share_reused"), Value(0)) - F("fee_reused")
+    used = refunds.filter(status__in=OPEN_REFUND_STATUSES)
+    share_left = Greatest(total(failed, "kept") - total(used, Coalesce(F("share_reused"), Value(0))), Value(0))
+    fee_left = Greatest(
+        total(failed.filter(Q(refund_application_fee=True) & Q(kept__gt=0)), fee_booked) - total(used, "fee_reused"),
+        Value(0),
+    )
+    return rows.annotate(
+        refunds_taken=taken,
+        kept_refunded=Least(share_left + fee_left, Greatest(F(sale) - F("refunds_taken"), Value(0))),
+        kept_fee_refunded=Least(fee_left, F("kept_refunded")),
+        kept_for_dispute=total(failed, "counted"),
+    )
 
 
 def order_with_earnings(*, orders: QuerySet[Order]) -> Order:

@@ -22,6 +22,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.gateway import accounts as gateway_accounts
@@ -208,6 +209,25 @@ def transfer_reversal_name_dispute(*, reversal_id: str, dispute_id: str) -> None
     """Say which lost dispute a reversal recovered (`TransferReversal.for_dispute`): ours to know,
     so it is written here, after the reversal's row exists, whichever path recorded it."""
     TransferReversal.objects.filter(stripe_id=reversal_id).update(for_dispute=dispute_id)
+
+
+def kept_reversals_count_for_dispute(
+    *, reversal_ids: list[str], dispute_id: str, destination: str, amount: int, currency: str
+) -> None:
+    """A lost dispute's recovery counted `amount` of the reversals its payment's failed refunds left
+    in place (`reversal_ids`, of the seller `destination`): name them for it, so no refund or later
+    recovery counts them again and the seller's earnings show them as taken for it, and post that
+    amount as recovered for the dispute (`flows.kept_reversal_for_dispute`), so the revenue report
+    stops counting it as taken back for a refund. Within the recovery's transaction, once."""
+    for reversal_id in reversal_ids:
+        transfer_reversal_name_dispute(reversal_id=reversal_id, dispute_id=dispute_id)
+    if amount <= 0:
+        return
+    made = TransferReversal.objects.filter(stripe_id__in=reversal_ids).values_list("created_at", flat=True)
+    posting = flows.kept_reversal_for_dispute(
+        dispute_id=dispute_id, seller=destination, amount=amount, currency=currency
+    )
+    ledger_post_one(posting=posting, occurred_at=max([timezone.now(), *made]))
 
 
 def _metadata_amount(metadata: dict[str, str], key: str) -> int | None:

@@ -62,6 +62,7 @@ class PostingKind(StrEnum):
     DISPUTE_FUNDS_WITHDRAWN = "dispute_funds_withdrawn"
     DISPUTE_FUNDS_REINSTATED = "dispute_funds_reinstated"
     DISPUTE_LOST = "dispute_lost"
+    KEPT_REVERSAL_FOR_DISPUTE = "kept_reversal_for_dispute"  # ours: no Stripe balance transaction
     DISPUTE_COUNTERED_FEE = "dispute_countered_fee"
     PAYOUT = "payout"
     PAYOUT_FAILURE = "payout_failure"  # a payout returned by the bank: `payout` reversed
@@ -268,6 +269,27 @@ def dispute_lost(*, dispute_id: str, amount: int, currency: str) -> Posting:
     legs = (_debit(DISPUTE_LOSSES, amount, currency), _credit(DISPUTED_FUNDS, amount, currency))
     return Posting(
         dispute_id, PostingKind.DISPUTE_LOST, f"Dispute {dispute_id} lost: {format_money(amount, currency)}", legs
+    )
+
+
+def kept_reversal_for_dispute(*, dispute_id: str, seller: str, amount: int, currency: str) -> Posting:
+    """A lost dispute counts what a failed refund's reversal, left in place, took back from the seller
+    (with, on a transfer the platform made, the fee share booked with it): that money is recovered
+    for the dispute, not taken back for a refund (the refund failed). No money moves at Stripe (the
+    reversal was posted when it was made, `transfer_reversal`), so only the recovery legs do, dated
+    when the dispute counts it: *Dispute losses recovered from sellers* as for the recovery's own
+    reversal, so the revenue report's refund and dispute lines each say what happened. One per
+    dispute and seller."""
+    _positive(amount=amount)
+    text = (
+        f"Dispute {dispute_id}: {format_money(amount, currency)} a failed refund took back from {seller} "
+        "counted as recovered"
+    )
+    return Posting(
+        f"{dispute_id}:{seller}",
+        PostingKind.KEPT_REVERSAL_FOR_DISPUTE,
+        text,
+        tuple(_recovery_legs(seller, amount, currency)),
     )
 
 

@@ -19,6 +19,13 @@ account's normal side (positive in the normal case):
   and the 1000 fee refunded to the seller; while it is open, only its dispute fee. On a payment for
   several shops the shop gives back the 9000 it received and the platform gives up its 1000 fee
   share: the same 10000 recovered and 1000 fee refunded.
+
+A refund that fails after its reversal leaves that reversal in place: until something uses it, the
+month shows it as taken back for refunds with no refund against it (the platform holds the seller's
+share). A refund sent again uses it and is its refund; a lost dispute that counts it posts it as
+recovered for the dispute when it does (`flows.kept_reversal_for_dispute`), which moves it from the
+refund lines to the dispute's: a refund of 3000 failed, then 5000 disputed and lost, shows no refund
+paid by the platform and 5000 recovered, with the same net revenue.
 """
 
 from __future__ import annotations
@@ -106,14 +113,15 @@ def revenue_by_month(*, start: datetime, end: datetime) -> list[RevenueMonth]:
         months.setdefault((row.period, row.currency), {})[figure_of[code]] = sign * row.amount
     # What came back from sellers for refunds, from the platform's legs of transfer reversals (debit
     # positive): the money back on its balance, less what a lost dispute's recovery brought (not a
-    # refund's), plus the fee share given up on a transfer the platform made (booked as a fee refund).
+    # refund's), plus the fee share given up on a transfer the platform made (booked as a fee refund),
+    # less what a lost dispute later counted of a failed refund's reversal (`kept_reversal_for_dispute`).
     reversals = ledger_totals_by_period(
         period="month",
         start=start,
         end=end,
         codes=[AccountCode.STRIPE_BALANCE, AccountCode.DISPUTE_RECOVERIES, AccountCode.APPLICATION_FEE_REFUNDS],
         stripe_account="",
-        kinds=[PostingKind.TRANSFER_REVERSAL],
+        kinds=[PostingKind.TRANSFER_REVERSAL, PostingKind.KEPT_REVERSAL_FOR_DISPUTE],
     )
     taken_back: dict[tuple[datetime, str], int] = {}
     for row in reversals:

@@ -2,7 +2,8 @@
 seller refunds $30.00 of a $100.00 sale paid with card 5126; the refund takes $30.00 back from the
 seller (and gives $3.00 of the fee back), then fails at the buyer's bank. Stripe leaves that
 reversal in place, so the seller's order page says its share stays taken back and that refunding
-again uses it; the seller refunds $30.00 again and nothing more leaves its balance ($63.00, as after
+again uses it, and its money page's row for the order nets $63.00 (as Stripe's balance) saying why;
+the seller refunds $30.00 again and nothing more leaves its balance ($63.00, as after
 one refund). Each page fits 375 px and passes axe-core. The sandbox over HTTP, its webhooks
 delivered to the live server."""
 
@@ -61,6 +62,12 @@ def test_a_failed_refund_sent_again_takes_the_sellers_share_once(
     expect(page.get_by_text("Your share of it stays taken back: refunding again uses it")).to_be_visible()
     fits_a_phone_and_passes_axe(page)
     assert stripe_balances(account) == {"usd": 6_300}, "the reversal stays"
+    page.goto(f"{live_server.url}/sell/money/")  # its earnings row says what Stripe's balance says, and why
+    row = page.get_by_test_id("earnings-row")
+    expect(row.get_by_test_id("order-net")).to_have_text("$63.00")
+    expect(row.get_by_test_id("kept-reversal")).to_contain_text("taken back for a refund that failed")
+    fits_a_phone_and_passes_axe(page)
+    page.goto(f"{live_server.url}/sell/orders/{order.pk}/")
 
     refund_30()
     fits_a_phone_and_passes_axe(page)

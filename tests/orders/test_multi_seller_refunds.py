@@ -16,7 +16,6 @@ fee shares add up to the fee ($10.30 / ¥1,000) and the reversals to the transfe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,7 +25,6 @@ from marketplace.errors import InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.ledger.chart import APPLICATION_FEE_REFUNDS
 from marketplace.ledger.models import LedgerTransaction
-from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.selectors import ledger_balance
 from marketplace.money import format_money
 from orders import services
@@ -38,7 +36,15 @@ from payouts.selectors import earnings_per_order, order_net
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
-from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
+from tests.payments.helpers import (
+    assert_ledger_equals_stripe,
+    money_page_row,
+    new_events,
+    process,
+    revenue_lines,
+    row_net,
+    stripe_balances,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -297,6 +303,9 @@ def test_a_refund_that_failed_after_the_sellers_share_was_taken_back_is_retried_
     assert format_money(plate_share, currency) in failed.attention and "again" in failed.attention
     assert stripe_balances(str(kiln.stripe_account_id)) == {currency: transfer - plate_share}, "the reversal stays"
     assert_ledger_equals_stripe()
+    row = money_page_row(kiln.user, kiln_order.pk)  # the money page says what Stripe's balance says
+    assert row_net(row) == format_money(transfer - plate_share, currency)
+    assert "taken back for a refund that failed; the next refund uses it" in row
 
     platform_before = stripe_balances()[currency]
     for amount in retries:
@@ -336,6 +345,8 @@ def test_the_plate_retried_alone_after_its_refund_failed_takes_nothing_more_from
     assert_ledger_equals_stripe()
     [earning] = earnings_per_order(seller_id=kiln.pk)
     assert (earning.refunded, earning.fee_refunded, order_net(earning)) == (4_000, plate_fee, transfer - plate_share)
+    row = money_page_row(kiln.user, kiln_order.pk)
+    assert row_net(row) == format_money(transfer - plate_share, currency) and "refund that failed" not in row
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
@@ -416,8 +427,13 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_alrea
     assert dispute.recovered_amount == sum(shares.values())  # the kept reversal counted with the new ones
     kept = TransferReversal.objects.get(stripe_id=failed.stripe_transfer_reversal_id)
     assert (kept.amount, kept.for_dispute) == (plate_share, dispute.stripe_id)  # no refund uses it again
-    months = revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9000, 1, 1, tzinfo=UTC))
-    assert sum(m.net_revenue for m in months if m.currency == currency) == stripe_balances()[currency]
+    lines = revenue_lines(currency)  # the kept reversal is recovered for the dispute, not a refund's
+    assert (lines["refunds_to_buyers"], lines["refunds_paid_by_platform"]) == (0, 0)
+    assert (lines["dispute_losses"], lines["dispute_recoveries"]) == (12_000, 12_000)
+    assert lines["fees_refunded"] == ledger_balance(account=APPLICATION_FEE_REFUNDS)[currency]
+    assert lines["net_revenue"] == stripe_balances()[currency]
     assert_ledger_equals_stripe()
     [earning] = earnings_per_order(seller_id=shops[0].pk)  # the money page's row
     assert order_net(earning) == after[shops[0].pk]
+    row = money_page_row(shops[0].user, kiln_order.pk)
+    assert row_net(row) == format_money(after[shops[0].pk], currency) and "the lost dispute counted it" in row

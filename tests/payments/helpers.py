@@ -1,15 +1,22 @@
 """What the money tests share: Stripe's balances read through the gateway, the ledger's beside them,
-and the sandbox's real events fed to the webhook pipeline (store, then process) in a chosen order."""
+the sandbox's real events fed to the webhook pipeline (store, then process) in a chosen order, an
+order's row on the seller's money page and the revenue report's lines over all months."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
+
+from django.test import Client
+from django.urls import reverse
 
 from marketplace.gateway.balances import balance_retrieve
 from marketplace.gateway.events import list_events
 from marketplace.ledger.chart import stripe_balance
+from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.selectors import ledger_balance
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from sellers.models import Seller
@@ -52,3 +59,31 @@ def process(events: Iterable[dict[str, Any]], *, copy: bool = False) -> list[str
         webhook_event_store(payload=payload, source="platform")
         statuses.append(str(webhook_event_process(event_id=payload["id"]).status))
     return statuses
+
+
+def money_page_row(user: Any, order_id: int) -> str:
+    """The order's row of the earnings table on its seller's money page (HTML), over HTTP."""
+    client = Client()
+    client.force_login(user)
+    page = client.get(reverse("sell_money")).content.decode()
+    rows = re.findall(r'<tr data-testid="earnings-row">.*?</tr>', page, re.S)
+    return next(row for row in rows if f">Order {order_id}</a>" in row)
+
+
+def row_net(row: str) -> str:
+    """The Net cell of a money page row, as the seller reads it ("$63.00")."""
+    found = re.search(r'data-testid="order-net">([^<]*)<', row)
+    assert found is not None, row
+    return found.group(1)
+
+
+def revenue_lines(currency: str) -> dict[str, int]:
+    """The revenue report's lines in `currency`, summed over every month."""
+    months = revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9000, 1, 1, tzinfo=UTC))
+    totals: dict[str, int] = {}
+    for month in months:
+        if month.currency == currency:
+            for name, value in month.as_row().items():
+                if isinstance(value, int):
+                    totals[name] = totals.get(name, 0) + value
+    return totals

@@ -6,7 +6,8 @@ ledger equals Stripe for the platform and the seller. USD and JPY."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -16,13 +17,21 @@ from django.urls import reverse
 
 from marketplace.errors import InvalidInput
 from marketplace.ledger.models import LedgerTransaction
-from marketplace.ledger.reports import revenue_by_month
 from marketplace.money import format_money
 from payments.models import Dispute, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import payment_refundable
 from payouts.models import ApplicationFeeRefund, TransferReversal
 from tests.factories import make_platform_admin
-from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
+from tests.orders.conftest import signed_in
+from tests.payments.helpers import (
+    assert_ledger_equals_stripe,
+    money_page_row,
+    new_events,
+    process,
+    revenue_lines,
+    row_net,
+    stripe_balances,
+)
 from tests.payments.test_refunds import STRIPE_FEE, paid_order, refund
 from tests.sandbox.helpers import client_for
 
@@ -193,6 +202,9 @@ def test_a_refund_that_failed_after_taking_the_sellers_share_is_retried_without_
     assert stripe_balances(account) == {currency: 6_300}, "the reversal and the fee refund stay"
     assert stripe_balances() == {currency: 3_700 - fee}
     assert_ledger_equals_stripe()
+    row = money_page_row(order.seller.user, order.pk)  # the money page says what Stripe's balance says
+    assert row_net(row) == format_money(6_300, currency)
+    assert "taken back for a refund that failed; the next refund uses it" in row
 
     first = refund(order, retries[0])
     assert first.status == RefundStatus.SUCCEEDED and first.reverse_transfer
@@ -203,6 +215,8 @@ def test_a_refund_that_failed_after_taking_the_sellers_share_is_retried_without_
         assert_ledger_equals_stripe()
         [earning] = earnings_per_order(seller_id=order.seller_id)
         assert order_net(earning) == 6_300
+        row = money_page_row(order.seller.user, order.pk)
+        assert row_net(row) == format_money(6_300, currency) and "refund that failed" not in row
     for amount in retries[1:]:
         assert refund(order, amount).status == RefundStatus.SUCCEEDED
     assert sorted(TransferReversal.objects.values_list("amount", flat=True)) == [3_000, 7_000]
@@ -238,7 +252,10 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_kept(
     then the buyer's bank disputes 5000 and the dispute is lost. The seller owes the dispute's part of
     the sale once: 5000 less its fee's share, 4500. The kept reversal counts first, so the recovery
     reverses 2000 (fee share 200), where it used to reverse all 5000 again (the seller gave back 8000
-    less 800). The seller ends at 4500, its money page says so, and the ledger equals Stripe."""
+    less 800). The seller ends at 4500, its money page says so (and why), and the ledger equals Stripe.
+    The revenue report counts the kept reversal as recovered for the dispute, not as taken back for
+    a refund (the refund failed: nothing was refunded): 5000 lost, 5000 recovered, 500 of the fee
+    given back, and its net revenue is the platform's Stripe balance."""
     from payouts.selectors import earnings_per_order, order_net
     from tests.payments.test_disputes import control
 
@@ -251,6 +268,7 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_kept(
         process(new_events(seen))
     failed.refresh_from_db()
     assert failed.status == RefundStatus.FAILED and stripe_balances(account) == {currency: 6_300}
+    assert row_net(money_page_row(order.seller.user, order.pk)) == format_money(6_300, currency)
 
     seen = {e["id"] for e in new_events(set())}
     assert order.payment is not None
@@ -268,5 +286,14 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_kept(
     assert_ledger_equals_stripe()
     [earning] = earnings_per_order(seller_id=order.seller_id)
     assert (earning.disputed, order_net(earning)) == (5_000, 4_500)
-    months = revenue_by_month(start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(9000, 1, 1, tzinfo=UTC))
-    assert sum(m.net_revenue for m in months if m.currency == currency) == stripe_balances()[currency]
+    row = money_page_row(order.seller.user, order.pk)
+    assert row_net(row) == format_money(4_500, currency) and "the lost dispute counted it" in row
+    lines = revenue_lines(currency)
+    assert (lines["refunds_to_buyers"], lines["refunds_paid_by_platform"]) == (0, 0)
+    assert (lines["dispute_losses"], lines["dispute_recoveries"], lines["fees_refunded"]) == (5_000, 5_000, 500)
+    assert lines["net_revenue"] == stripe_balances()[currency]
+    admin = signed_in(make_platform_admin(email="root@example.com"))  # the console's report says the same
+    report = admin.get("/console/revenue.csv").content.decode()
+    rows = [r for r in csv.DictReader(io.StringIO(report)) if r["currency"] == currency]
+    for line in ("refunds_paid_by_platform", "dispute_recoveries", "net_revenue"):
+        assert sum(int(r[line]) for r in rows) == lines[line]

@@ -4,7 +4,9 @@ one refund, more than is left is refused), an admin refunds the rest from the co
 paying), the buyer is emailed and sees both on "Your subscriptions", the money page's row and the
 ledger equal Stripe for the platform and the seller; a redelivered refund event posts nothing
 more; Stripe unreachable says so and posts nothing until the refund is sent; another shop's seller
-gets a 404. And the page after Checkout of a duplicate subscription says what happens to it."""
+gets a 404; a refund that fails after taking the seller's share back (card 5126) shows on the money
+page's row as Stripe's balance does. And the page after Checkout of a duplicate subscription says
+what happens to it."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import re
 from typing import Any
 
 import pytest
+import requests
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.urls import reverse
@@ -24,7 +27,7 @@ from subscriptions.models import Subscription, SubscriptionInvoice
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, pay, signed_in, wait_until
 from tests.orders.test_stripe_outage import stripe_down  # noqa: F401 - fixture
-from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
+from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 from tests.sandbox.helpers import client_for
 from tests.subscriptions.test_subscriptions import checkout_page, seller_with_plan, subscribe
 
@@ -221,4 +224,32 @@ def test_the_page_after_checkout_of_a_duplicate_says_it_is_canceled_and_refunded
     client.get(reverse("my_subscriptions"))
     assert len(later_said) == 1 and later_said[0].startswith("You already subscribe to Coffee box")
     assert sandbox_webhooks.wait_for_webhooks(15)
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price", "part"), [("usd", 2_999, 1_000), ("jpy", 3_333, 1_111)])
+def test_a_refund_that_failed_after_taking_the_sellers_share_shows_on_the_money_page(
+    sandbox_webhooks: Any, currency: str, price: int, part: int
+) -> None:
+    """Card 5126: the seller's refund of part of a payment takes its share back (the fee's share
+    comes back to it), then fails at the buyer's bank; Stripe leaves the reversal in place. The
+    money page's row of that payment nets what Stripe's balance holds, and says why."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    subscribe(sandbox_webhooks, UserFactory(), listing, card="4000000000005126")
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(payment__isnull=False).exists())
+    invoice = SubscriptionInvoice.objects.get(payment__isnull=False)
+    client = signed_in(seller.user)
+    page = client.get(reverse("sell_subscription_payment", args=[invoice.pk])).content.decode()
+    form = {"amount": MAJOR[currency](part), "reason": "Box arrived late", "form_token": _token(page)}
+    assert client.post(reverse("sell_subscription_refund", args=[invoice.pk]), form).status_code == 302
+    assert Refund.objects.get().stripe_transfer_reversal_id
+    requests.post(f"{sandbox_webhooks.url}/_sandbox/clock/advance", json={"seconds": 120}, timeout=10)
+    assert wait_until(lambda: Refund.objects.filter(status=RefundStatus.FAILED).exists(), timeout=20)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+
+    row = client.get(reverse("sell_money")).content.decode().split('data-testid="sub-earnings-row">')[1]
+    held = stripe_balances(str(seller.stripe_account_id))[currency]
+    assert held < price - (price * 1_000 + 5_000) // 10_000, "the reversal stays"
+    assert f'data-testid="sub-net">{format_money(held, currency)}' in row
+    assert "taken back for a refund that failed; the next refund uses it" in row
     assert_ledger_equals_stripe()
