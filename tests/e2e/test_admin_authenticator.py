@@ -16,18 +16,11 @@ from django.core import mail
 from django.test import Client
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import PHONE, log_in
-from tests.e2e.test_every_page import Phone
+from tests.e2e.browser import log_in, on_a_phone
 from tests.factories import PASSWORD, make_platform_admin, totp_code, with_totp
 from tests.orders.conftest import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _admin_phone(page: Page, axe_js: Path) -> Phone:
-    page.set_viewport_size(PHONE)
-    page.context.add_init_script(path=axe_js)
-    return Phone(page, "admin")
 
 
 def _type_code(page: Page) -> None:
@@ -39,7 +32,7 @@ def test_the_console_asks_the_code_of_a_session_that_has_not_passed_it(
     axe_js: Path, live_server: Any, page: Page, clean_cache: None, settings_mfa: None
 ) -> None:
     base = live_server.url
-    phone = _admin_phone(page, axe_js)
+    phone = on_a_phone(page, axe_js, "admin")
 
     # The login form: password, then the code, then the console.
     admin = make_platform_admin(email="root@example.com")
@@ -85,7 +78,7 @@ def test_an_admin_sets_up_the_app_only_with_a_code_from_the_inbox(
 ) -> None:
     """The password alone set up a thief's app: the set-up page now asks a code mailed to the account."""
     base = live_server.url
-    phone = _admin_phone(page, axe_js)
+    phone = on_a_phone(page, axe_js, "admin")
     admin = make_platform_admin(email="root@example.com")
 
     log_in(page, base, admin.email)  # the password is all it takes: there is no app to ask yet

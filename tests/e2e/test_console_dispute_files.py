@@ -12,8 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import log_in
-from tests.e2e.test_every_page import PHONE, Phone
+from tests.e2e.browser import log_in, on_a_phone
 from tests.factories import make_platform_admin
 from tests.orders.conftest import signed_in
 from tests.payments.test_dispute_evidence import PDF, PNG, _opened
@@ -30,8 +29,7 @@ def test_each_proof_file_has_its_own_named_kind_box_and_button(
         upload = SimpleUploadedFile(name, content, content_type=kind)
         assert client.post(f"/api/v1/seller/disputes/{dispute.pk}/files", {"file": upload}).status_code == 201
 
-    page.set_viewport_size(PHONE)
-    page.context.add_init_script(path=axe_js)
+    phone = on_a_phone(page, axe_js, "admin")
     log_in(page, live_server.url, make_platform_admin().email)
     page.goto(f"{live_server.url}/console/disputes/{dispute.pk}/")
     for name in ("label.pdf", "mug.png"):
@@ -41,6 +39,5 @@ def test_each_proof_file_has_its_own_named_kind_box_and_button(
     page.get_by_role("combobox", name="Kind of proof of mug.png").select_option(label="Not sent to the bank")
     page.get_by_role("button", name="Change the kind of mug.png").press("Enter")
     expect(page.locator(".messages")).to_contain_text("mug.png")
-    phone = Phone(page, "admin")
     phone.check()
     assert [str(c) for c in phone.checks if not c.ok] == []

@@ -14,8 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from orders.models import RefundRequest
-from tests.e2e.browser import log_in
-from tests.e2e.test_every_page import PHONE, Phone
+from tests.e2e.browser import log_in, on_a_phone
 from tests.factories import make_platform_admin
 from tests.orders.test_refunds import _client, _paid_two_lines, _post
 
@@ -30,8 +29,7 @@ def test_each_overdue_request_s_controls_name_their_order(
         assert _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
     RefundRequest.objects.update(created_at=timezone.now() - timedelta(days=5))  # no seller answered
 
-    page.set_viewport_size(PHONE)
-    page.context.add_init_script(path=axe_js)
+    phone = on_a_phone(page, axe_js, "admin")
     log_in(page, live_server.url, make_platform_admin().email)
     page.goto(f"{live_server.url}/console/refunds/")
     for order in orders:
@@ -50,6 +48,5 @@ def test_each_overdue_request_s_controls_name_their_order(
     page.get_by_role("button", name=f"Decline order {first}").press("Enter")
     expect(page.locator(".messages")).to_be_visible()
     expect(page.get_by_role("button", name=f"Decline order {first}")).to_have_count(0)
-    phone = Phone(page, "admin")
     phone.check()
     assert [str(c) for c in phone.checks if not c.ok] == []

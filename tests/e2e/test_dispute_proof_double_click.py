@@ -14,8 +14,7 @@ from playwright.sync_api import Page, expect
 
 from payments.disputes import dispute_evidence_save
 from payments.models import DisputeFile
-from tests.e2e.browser import log_in
-from tests.e2e.test_every_page import PHONE, Phone
+from tests.e2e.browser import log_in, on_a_phone
 from tests.payments.test_dispute_evidence import PDF, PNG, _opened
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -29,8 +28,7 @@ def test_the_same_proof_sent_twice_is_kept_once_and_the_evidence_still_saves(
     label.write_bytes(PDF)
     photo.write_bytes(PDF)  # the same bytes under another name: still the same proof
 
-    page.set_viewport_size(PHONE)
-    page.context.add_init_script(path=axe_js)
+    phone = on_a_phone(page, axe_js, "seller")
     log_in(page, live_server.url, seller.user.email)
     page.goto(f"{live_server.url}/sell/disputes/{dispute.pk}/")
     files = page.get_by_test_id("seller-files").get_by_role("listitem")
@@ -41,7 +39,6 @@ def test_the_same_proof_sent_twice_is_kept_once_and_the_evidence_still_saves(
         expect(files).to_have_count(1)
     expect(page.locator(".messages")).to_contain_text("This file is uploaded already, as label.pdf")
     expect(files).to_contain_text("label.pdf")
-    phone = Phone(page, "seller")
     phone.check()
     assert [str(c) for c in phone.checks if not c.ok] == []
     assert DisputeFile.objects.filter(dispute=dispute).count() == 1

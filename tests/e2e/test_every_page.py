@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
@@ -25,7 +24,7 @@ from django.core.management import call_command
 from django.db.models import Model
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from catalog.models import Category, Listing
 from marketplace.management.commands.seed_demo import DEMO_PASSWORD
@@ -35,10 +34,8 @@ from payments.models import Dispute
 from payouts.models import Payout
 from sellers.models import Seller
 from subscriptions.models import SubscriptionInvoice
-from tests.e2e.browser import PHONE, log_in
+from tests.e2e.browser import PHONE, Check, Phone, log_in
 from tests.factories import make_platform_admin
-
-BLOCKING = ("critical", "serious")
 
 ROLES = {
     "anonymous": None,
@@ -303,73 +300,6 @@ def test_form_targets_refuse_get() -> None:
 
 
 # --- The phone ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Check:
-    role: str
-    url: str
-    status: int
-    width: int
-    blocking: list[str]
-    minor: int
-
-    @property
-    def ok(self) -> bool:
-        return self.status < 500 and self.width <= PHONE["width"] and not self.blocking
-
-    def __str__(self) -> str:
-        problems = [f"HTTP {self.status}"] if self.status >= 500 else []
-        if self.width > PHONE["width"]:
-            problems.append(f"{self.width} px wide")
-        return f"{self.role:<9} {self.url}: {'; '.join(problems + self.blocking)}"
-
-
-class Phone:
-    """One role's browser tab at 375 px; axe-core is in every page it opens (an init script)."""
-
-    def __init__(self, page: Page, role: str) -> None:
-        self.page, self.role = page, role
-        self.checks: list[Check] = []
-        self._seen: set[str] = set()
-        self._answers: set[str] = set()
-
-    def check(self, status: int = 200, ready: str | None = None) -> None:
-        if ready:
-            # Drawn by a large script (Swagger UI): on a busy machine once past the 10 s default.
-            self.page.locator(ready).first.wait_for(timeout=60_000)
-        violations = self.page.evaluate(
-            """async () => (await axe.run({resultTypes: ['violations']})).violations.map(v => ({
-                 id: v.id, impact: v.impact, targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
-        )
-        blocking = [
-            f"{v['id']} ({v['impact']}): {', '.join(v['targets'])}" for v in violations if v["impact"] in BLOCKING
-        ]
-        width = self.page.evaluate("document.documentElement.scrollWidth")
-        url = "/" + self.page.url.split("://", 1)[1].split("/", 1)[1]
-        self.checks.append(Check(self.role, url, status, width, blocking, len(violations) - len(blocking)))
-
-    def visit(self, url: str, ready: str | None = None) -> None:
-        """Check the page `url` shows, unless this tab already checked it: redirects (to the login page,
-        say) and error pages (403, 404) look the same from every address; a flash message makes it another page."""
-        response = self.page.goto(url)
-        status = response.status if response else 0
-        shown = self.page.url.split("?", 1)[0] if self.page.url != url else url
-        key = f"{f'HTTP {status}' if 400 <= status < 500 else shown} {self.page.locator('.messages li').count()}"
-        if key not in self._seen:
-            self._seen.add(key)
-            self.check(status, ready)
-
-    def visit_if_new_answer(self, url: str) -> None:
-        """For the Django admin's model pages (none of these roles may see them): ask how this role is
-        answered with a plain request (no rendering, no axe), and open the page only for a new answer:
-        a redirect target, an error or a page of its own."""
-        response = self.page.request.get(url, max_redirects=0)
-        location = urlsplit(response.headers.get("location", "")).path
-        answer = url if response.status == 200 else f"HTTP {response.status} {location}"
-        if answer not in self._answers:
-            self._answers.add(answer)
-            self.visit(url)
 
 
 @pytest.fixture

@@ -13,18 +13,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from catalog.models import Category
-from tests.e2e.browser import log_in
-from tests.e2e.test_every_page import PHONE, Phone
+from tests.e2e.browser import Phone, log_in, on_a_phone
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _on_a_phone_with_axe(page: Page, axe_js: Path) -> Phone:
-    page.set_viewport_size(PHONE)
-    page.context.add_init_script(path=axe_js)
-    return Phone(page, "refused")
 
 
 def _fits_and_passes_axe(phone: Phone) -> None:
@@ -35,7 +28,7 @@ def _fits_and_passes_axe(phone: Phone) -> None:
 def test_a_refused_pause_reason_comes_back_focused_marked_and_described(
     axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
 ) -> None:
-    phone = _on_a_phone_with_axe(page, axe_js)
+    phone = on_a_phone(page, axe_js, "refused")
     seller = active_seller(sandbox, shop="Kiln & Co")
     log_in(page, live_server.url, make_platform_admin().email)
     page.goto(f"{live_server.url}/console/sellers/{seller.pk}/")
@@ -60,7 +53,7 @@ def test_a_refused_pause_reason_comes_back_focused_marked_and_described(
 def test_a_refused_listing_form_comes_back_with_the_cursor_in_the_first_wrong_box(
     axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
 ) -> None:
-    phone = _on_a_phone_with_axe(page, axe_js)
+    phone = on_a_phone(page, axe_js, "refused")
     seller = active_seller(sandbox, currency="jpy")
     Category.objects.create(name="Prints", slug="prints")
     log_in(page, live_server.url, seller.user.email)
@@ -97,7 +90,7 @@ def test_a_refused_listing_form_comes_back_with_the_cursor_in_the_first_wrong_bo
 def test_a_refused_fee_rule_comes_back_with_the_cursor_in_the_first_wrong_box(
     axe_js: Path, live_server: Any, page: Page, clean_cache: None
 ) -> None:
-    phone = _on_a_phone_with_axe(page, axe_js)
+    phone = on_a_phone(page, axe_js, "refused")
     log_in(page, live_server.url, make_platform_admin().email)
     page.goto(f"{live_server.url}/console/fees/")
     page.get_by_role("button", name="Save rule").click()
@@ -121,7 +114,7 @@ def test_a_refused_payout_schedule_or_statement_comes_back_with_the_cursor_in_th
 ) -> None:
     """Both forms used to redirect to the money page with the sentence at its top, the cursor nowhere:
     the seller had to find which box of which form it meant."""
-    phone = _on_a_phone_with_axe(page, axe_js)
+    phone = on_a_phone(page, axe_js, "refused")
     seller = active_seller(sandbox, currency="jpy")
     log_in(page, live_server.url, seller.user.email)
     page.goto(f"{live_server.url}/sell/money/")
@@ -161,7 +154,7 @@ def test_a_shop_name_like_another_shops_comes_back_saying_why(
     from tests.catalog.factories import SellerFactory
     from tests.factories import UserFactory
 
-    phone = _on_a_phone_with_axe(page, axe_js)
+    phone = on_a_phone(page, axe_js, "refused")
     SellerFactory(shop_name="Top")
     log_in(page, live_server.url, UserFactory().email)
     page.goto(f"{live_server.url}/sell/")

@@ -17,8 +17,7 @@ from playwright.sync_api import Browser, expect
 from fees.models import FeeRule
 from payments.models import RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
-from tests.e2e.browser import log_in
-from tests.e2e.test_every_page import PHONE, Phone
+from tests.e2e.browser import PHONE, Phone, log_in
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller
 from tests.orders.test_multi_seller_disputes import _lose_part_of_a_group_payment

@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.browser import log_in
-from tests.e2e.test_every_page import PHONE, Phone
+from tests.e2e.browser import log_in, on_a_phone
 from tests.factories import UserFactory
 from tests.orders.test_e2e_saved_cards import save_card
 from tests.orders.test_stripe_outage import UNREACHABLE
@@ -41,8 +40,7 @@ def test_while_stripe_is_down_the_page_never_says_the_buyer_has_no_cards(
 ) -> None:
     base = live_server.url
     buyer = UserFactory()
-    page.set_viewport_size(PHONE)
-    page.context.add_init_script(path=axe_js)
+    phone = on_a_phone(page, axe_js, "buyer")
     log_in(page, base, buyer.email)
     save_card(page, base, "4242424242424242")
     expect(page.get_by_test_id("card-row")).to_have_count(1)
@@ -52,7 +50,6 @@ def test_while_stripe_is_down_the_page_never_says_the_buyer_has_no_cards(
     expect(page.get_by_test_id("cards-unreadable")).to_contain_text("Your saved cards cannot be shown right now")
     expect(page.get_by_test_id("cards-unreadable")).to_contain_text(UNREACHABLE)
     expect(page.get_by_test_id("no-cards")).to_have_count(0)
-    phone = Phone(page, "buyer")
     phone.check()
 
     page.get_by_role("button", name="Add a card").click()

@@ -13,8 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from sellers.models import Seller
-from tests.e2e.browser import PHONE, log_in
-from tests.e2e.test_every_page import Phone
+from tests.e2e.browser import PHONE, log_in, on_a_phone
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -26,9 +25,7 @@ COUNTRY = "Country where your business is based"
 def test_the_currency_follows_the_country_and_a_refusal_lands_on_its_box(
     axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
 ) -> None:
-    page.set_viewport_size(PHONE)
-    page.context.add_init_script(path=axe_js)
-    phone = Phone(page, "seller-to-be")
+    phone = on_a_phone(page, axe_js, "seller-to-be")
     log_in(page, live_server.url, UserFactory().email)
     page.goto(live_server.url + "/sell/")
     currency = page.get_by_label(CURRENCY)
