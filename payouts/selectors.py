@@ -103,8 +103,9 @@ def seller_balance(*, account: str) -> BalanceView:
 def negative_balance_sentences(*, balance: BalanceView) -> list[str]:
     """A sentence for each currency whose available balance Stripe shows below zero: why, and what
     happens next. Money taken back from the seller (a refund's transfer reversal, a lost dispute's
-    recovery or its debt collected) after the sale's funds were paid out is taken from what the seller
-    holds, pending funds included, so the available balance goes negative while pending stays positive.
+    recovery or its debt collected) is taken from the available balance, whether the sale's own funds
+    are still pending or were paid out, so the available balance goes negative while pending stays
+    positive (the demo's sentence once said "after the funds had been paid out" above "No payouts yet").
     Stripe then nets the pending funds against it as they become available, and sends no payout
     while the balance is negative (connect-behaviour.md, "Negative balances"); without these words the
     seller read "-$45.00" and nothing else."""
@@ -116,7 +117,8 @@ def negative_balance_sentences(*, balance: BalanceView) -> list[str]:
         owed, held = -part.amount, max(pending.get(part.currency, 0), 0)
         why = (
             f"Your available balance in {part.currency.upper()} is {format_money(part.amount, part.currency)}: "
-            "money taken back for a refund or a lost dispute after the sale's funds had been paid out to your bank."
+            "money taken back for a refund or a lost dispute was more than your available funds, your sales' money "
+            "being still pending or already paid out to your bank."
         )
         if held >= owed:
             next_ = (

@@ -4,8 +4,8 @@ seller (and gives $3.00 of the fee back), then fails at the buyer's bank. Stripe
 reversal in place, so the seller's order page says its share stays taken back and that refunding
 again uses it, and its money page's row for the order nets $63.00 (as Stripe's balance) saying why;
 the seller refunds $30.00 again and nothing more leaves its balance ($63.00, as after
-one refund). Each page fits 375 px and passes axe-core. The sandbox over HTTP, its webhooks
-delivered to the live server."""
+one refund), and its order page says the failed refund's share was used. Each page fits 375 px
+and passes axe-core. The sandbox over HTTP, its webhooks delivered to the live server."""
 
 from __future__ import annotations
 
@@ -70,6 +70,10 @@ def test_a_failed_refund_sent_again_takes_the_sellers_share_once(
     page.goto(f"{live_server.url}/sell/orders/{order.pk}/")
 
     refund_30()
+    expect(
+        page.get_by_text("Your share of it was taken back then, and a later refund or a lost dispute used it")
+    ).to_be_visible()
+    expect(page.get_by_text("refunding again uses it")).to_have_count(0)
     fits_a_phone_and_passes_axe(page)
     retried = Refund.objects.get(status=RefundStatus.SUCCEEDED)
     assert (retried.amount, retried.share_reused, retried.stripe_transfer_reversal_id) == (3_000, 3_000, "")

@@ -208,6 +208,9 @@ def test_a_refund_that_failed_after_taking_the_sellers_share_is_retried_without_
 
     first = refund(order, retries[0])
     assert first.status == RefundStatus.SUCCEEDED and first.reverse_transfer
+    page = seller_page.get(reverse("sell_order_detail", args=[order.pk])).content.decode()
+    assert "refunding again uses it" not in page, "the retry used the kept share: a next refund takes it anew"
+    assert "Your share of it was taken back then, and a later refund or a lost dispute used it" in page
     if retries[0] == 3_000:
         assert (first.share_reused, first.stripe_transfer_reversal_id) == (3_000, "")
         assert stripe_balances(account) == {currency: 6_300}, "nothing more taken from the seller"

@@ -503,13 +503,35 @@ def test_a_negative_available_balance_says_why_and_what_happens_next(sandbox: An
     sentence = html.unescape(page.split('data-testid="negative-balance"')[1].split("</p>")[0])
     assert (
         f"Your available balance in {currency.upper()} is {format_money(available, currency)}: money taken back "
-        "for a refund or a lost dispute after the sale's funds had been paid out to your bank." in sentence
+        "for a refund or a lost dispute was more than your available funds, your sales' money being still pending "
+        "or already paid out to your bank." in sentence
     )
     assert (
         f"Stripe covers it from your pending {format_money(pending, currency)} as it becomes available, which "
         f"leaves you {format_money(pending + available, currency)}. Nothing is paid out to your bank until then."
         in sentence
     )
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_taken_back_before_any_payout_does_not_say_the_sale_was_paid_out(sandbox: Any, currency: str) -> None:
+    """Walking the demo: a shop that was never paid out refunds part of a sale whose funds are still
+    pending; Stripe takes the seller's share from the available balance all the same, which goes
+    negative. The page said the money was taken back "after the sale's funds had been paid out to your
+    bank" above "No payouts yet": its sentence now holds whether the funds were pending or paid out."""
+    seller = active_seller(sandbox, currency=currency)
+    sale = paid_order(sandbox, seller, 10_000)  # pending for days, never paid out
+    row = refund_create(payment=sale.payment, amount=5_000, origin=RefundOrigin.SELLER, order_id=sale.pk)
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+    assert not Payout.objects.exists()
+    available, pending = account_balance_parts(str(seller.stripe_account_id), currency)
+    assert available < 0 < pending + available
+
+    page = client_page(seller)
+    sentence = html.unescape(page.split('data-testid="negative-balance"')[1].split("</p>")[0])
+    assert "after the sale's funds had been paid out" not in sentence
+    assert "your sales' money being still pending or already paid out to your bank." in sentence
+    assert "No payouts yet." in page
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
