@@ -159,7 +159,7 @@ _STATUS_OF_STRIPE = {
     "canceled": RefundStatus.CANCELED,
 }
 
-# Why Stripe refused a refund, for the seller and the admin.
+# Why Stripe refused a refund (or we did not send it), for the seller and the admin.
 REFUSALS = {
     "balance_insufficient": (
         "The seller's Stripe balance is too low to give back their share of this refund, so Stripe refused it "
@@ -170,6 +170,12 @@ REFUSALS = {
         "so nothing was refunded."
     ),
     "charge_already_refunded": "This payment was already refunded in full at Stripe; nothing more was refunded.",
+    # Ours, before Stripe is called (`_destination_decision_holds`).
+    "not_everything_left": (
+        "Not sent: a refund of this payment written before it did not go through, so this one is no longer "
+        "everything left, and Stripe would take the seller's share of it beside the share a failed refund "
+        "already took back. Nothing was refunded and its amount is open again: refund what is left again."
+    ),
 }
 # Why a refund failed after Stripe took it (docs.stripe.com/api/refunds/object, failure_reason).
 FAILURES = {
@@ -199,7 +205,8 @@ def _destination_share_reused(*, payment: Payment, transfer: Transfer, amount: i
     that share and is sent without `reverse_transfer` and without `refund_application_fee`, since
     that share and its fee refund were made already. One in between would need a reversal Stripe's
     refund cannot make beside the kept one: refused, saying which refunds work. Decided once, under
-    the payment's lock, when the refund is written."""
+    the payment's lock, when the refund is written, and checked again when it is sent
+    (`_destination_decision_holds`): "everything left" holds only if Stripe sees it so."""
     unused = payment_reversals_unused(payment_id=payment.pk)
     if unused <= 0:
         return 0
@@ -239,7 +246,8 @@ def refund_create(
     it; the fee goes back to the seller as the platform's policy says (`REFUND_APPLICATION_FEE`),
     which Stripe only allows together with the reversal. On a destination charge whose earlier
     refund failed after its reversal, that kept reversal is used first (`_destination_share_reused`),
-    so the seller's share is never taken twice. The Stripe call happens after the commit
+    so the seller's share is never taken twice; that decision is checked again when it is sent
+    (`_destination_decision_holds`). The Stripe call happens after the commit
     (`refund_submit`): the caller calls it, and the outbox calls it again if Stripe could not be
     reached, with the same key, so one Stripe refund is made whatever happens. `token` names the
     submission (unique per order, see `Refund.token`); the caller looks for its refund first.
@@ -310,7 +318,9 @@ def refund_submit(*, refund_id: int) -> Refund:
     row is committed, by its creator and by the outbox: the second finds it sent, or sends it with
     the same key and gets the same Stripe refund. Stripe refusing it (the seller's balance too low,
     a dispute) marks it failed with a sentence saying why, and its amount is open again; Stripe
-    unreachable raises `PaymentProviderError` and leaves it to the outbox's retries."""
+    unreachable raises `PaymentProviderError` and leaves it to the outbox's retries.
+
+    A destination charge's refunds reach Stripe in the order they were written (`_destination_decision_holds`)."""
     refund = Refund.objects.select_related("payment", "order__seller").get(pk=refund_id)
     if refund.status != RefundStatus.CREATED or refund.stripe_refund_id:
         return refund
@@ -321,6 +331,8 @@ def refund_submit(*, refund_id: int) -> Refund:
         return _group_refund_submit(refund, metadata=metadata)
     reuses = bool(refund.share_reused)  # the seller's share is already on the platform's balance
     try:
+        if not _destination_decision_holds(refund):
+            raise InvalidInput(REFUSALS["not_everything_left"], code="not_everything_left")
         stripe_refund = gateway_checkout.refund_create(
             charge=refund.payment.stripe_charge_id,
             idempotency_ids=refund_idempotency_ids(refund),
@@ -340,6 +352,37 @@ def refund_submit(*, refund_id: int) -> Refund:
             _tell_listeners(refund)
         return refund
     return refund_record_stripe(stripe_refund=stripe_refund)
+
+
+def _destination_decision_holds(refund: Refund) -> bool:
+    """Send first the refunds of the same destination charge written before `refund` and not sent yet,
+    then say whether what `_destination_share_reused` decided for it still holds as Stripe will see it.
+
+    That decision depends on "everything left": with a kept reversal, a refund of everything left goes
+    with `reverse_transfer`, and Stripe then reverses only what is left of the transfer; the refunds
+    written before it, but sent after it, would make it a partial refund at Stripe, reversed in
+    proportion beside the kept reversal, so the outcome would depend on which send came first. Sending
+    in the order of writing (each earlier one with its own key, so a concurrent send of it makes the
+    same Stripe refund) makes Stripe see what was decided; should one of them not go through (Stripe
+    refused it), this one is no longer everything left and is refused ("not_everything_left")
+    (checked under the payment's lock). An outage raises `PaymentProviderError` from the earlier send,
+    so this one waits for the outbox's retry behind it."""
+    if not refund.reverse_transfer or refund.share_reused is None:
+        return True
+    earlier = Refund.objects.filter(
+        payment_id=refund.payment_id, pk__lt=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None
+    )
+    for earlier_id in earlier.order_by("pk").values_list("pk", flat=True):
+        refund_submit(refund_id=earlier_id)
+    if refund.share_reused:
+        return True
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        if payment_reversals_unused(payment_id=payment.pk) <= 0:
+            return True
+        sent = payment.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED))
+        left_at_stripe = payment.amount - (sent.aggregate(total=Sum("amount"))["total"] or 0)
+        return refund.amount >= left_at_stripe
 
 
 def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
