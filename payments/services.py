@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from marketplace import money
@@ -661,9 +661,9 @@ def group_reversals_unused(*, order_id: int, excluding: int | None = None) -> tu
 
 
 def group_reversals_kept(*, order_id: int) -> list[tuple[str, int]]:
-    """The reversals (id, amount) of an order's failed refunds that no lost dispute has counted yet:
+    """The reversals (id, what is kept of it) of an order's failed refunds that no lost dispute has counted yet:
     what a dispute's recovery names for itself when it counts them (`payments.group_recovery`)."""
-    return list(_kept_reversals(Refund.objects.filter(order_id=order_id)).values_list("stripe_id", "amount"))
+    return [(stripe_id, kept) for stripe_id, _amount, kept in _kept_reversals(Refund.objects.filter(order_id=order_id))]
 
 
 def payment_reversals_unused(*, payment_id: int) -> int:
@@ -675,24 +675,29 @@ def payment_reversals_unused(*, payment_id: int) -> int:
 
 def payment_reversals_kept(*, payment_id: int) -> list[tuple[str, int]]:
     """`group_reversals_kept` for a destination charge: the kept reversals (id, amount) of its failed
-    refunds that no lost dispute has counted yet (`payments.recovery`)."""
-    return list(_kept_reversals(Refund.objects.filter(payment_id=payment_id)).values_list("stripe_id", "amount"))
+    refunds that no lost dispute has counted yet, or counted in part (`payments.recovery`)."""
+    return [
+        (stripe_id, kept) for stripe_id, _amount, kept in _kept_reversals(Refund.objects.filter(payment_id=payment_id))
+    ]
 
 
-def _kept_reversals(refunds: QuerySet[Refund]) -> QuerySet[TransferReversalRow]:
+def _kept_reversals(refunds: QuerySet[Refund]) -> list[tuple[str, int, int]]:
+    """The reversals (id, amount, what is kept of it for a refund) of `refunds` that failed: all of
+    one no lost dispute counted, the part not counted of one a dispute counted in part."""
     failed = refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id="")
-    return TransferReversalRow.objects.filter(
-        stripe_id__in=failed.values("stripe_transfer_reversal_id"), for_dispute=""
+    rows = TransferReversalRow.objects.filter(stripe_id__in=failed.values("stripe_transfer_reversal_id")).filter(
+        Q(for_dispute="") | Q(kept_for_refund__gt=0)
     )
+    return [(r.stripe_id, r.amount, r.amount if not r.for_dispute else r.kept_for_refund) for r in rows]
 
 
 def _reversals_unused(*, refunds: QuerySet[Refund]) -> tuple[int, int]:
     failed = list(refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id=""))
-    reversed_by = dict(_kept_reversals(refunds).values_list("stripe_id", "amount"))
+    reversed_by = {stripe_id: (amount, kept) for stripe_id, amount, kept in _kept_reversals(refunds)}
     share = fee = 0
     for r in failed:
-        amount = reversed_by.get(r.stripe_transfer_reversal_id, 0)
-        share += amount
+        amount, kept = reversed_by.get(r.stripe_transfer_reversal_id, (0, 0))
+        share += kept
         if r.refund_application_fee and amount:
             fee += r.amount - amount - (r.share_reused or 0) - r.fee_reused
     used = refunds.filter(status__in=OPEN_REFUND_STATUSES).aggregate(share=Sum("share_reused"), fee=Sum("fee_reused"))
