@@ -172,9 +172,10 @@ REFUSALS = {
     "charge_already_refunded": "This payment was already refunded in full at Stripe; nothing more was refunded.",
     # Ours, before Stripe is called (`_destination_decision_holds`).
     "not_everything_left": (
-        "Not sent: a refund of this payment written before it did not go through, so this one is no longer "
-        "everything left, and Stripe would take the seller's share of it beside the share a failed refund "
-        "already took back. Nothing was refunded and its amount is open again: refund what is left again."
+        "Not sent: since it was written, a refund of this payment did not go through after the seller's share "
+        "was taken back (or one written before it was not sent), so this one is no longer everything left and "
+        "Stripe would take the seller's share of it beside the share already taken back. Nothing was refunded "
+        "and its amount is open again: refund again."
     ),
 }
 # Why a refund failed after Stripe took it (docs.stripe.com/api/refunds/object, failure_reason).
@@ -358,31 +359,32 @@ def _destination_decision_holds(refund: Refund) -> bool:
     """Send first the refunds of the same destination charge written before `refund` and not sent yet,
     then say whether what `_destination_share_reused` decided for it still holds as Stripe will see it.
 
-    That decision depends on "everything left": with a kept reversal, a refund of everything left goes
-    with `reverse_transfer`, and Stripe then reverses only what is left of the transfer; the refunds
-    written before it, but sent after it, would make it a partial refund at Stripe, reversed in
-    proportion beside the kept reversal, so the outcome would depend on which send came first. Sending
-    in the order of writing (each earlier one with its own key, so a concurrent send of it makes the
-    same Stripe refund) makes Stripe see what was decided; should one of them not go through (Stripe
-    refused it), this one is no longer everything left and is refused ("not_everything_left")
-    (checked under the payment's lock). An outage raises `PaymentProviderError` from the earlier send,
-    so this one waits for the outbox's retry behind it."""
-    if not refund.reverse_transfer or refund.share_reused is None:
+    Only a refund taking the share back that uses no kept reversal depends on it, and only while a
+    kept reversal is unused: as a refund of everything left it goes with `reverse_transfer`, and
+    Stripe reverses only what is left of the transfer; the refunds written before it, but sent after
+    it, would make it a partial refund at Stripe, reversed in proportion beside the kept reversal, so
+    the outcome would depend on which send came first. Sending in the order of writing (each earlier
+    one with its own key, so a concurrent send of it makes the same Stripe refund) makes Stripe see
+    what was decided. Should one of them not go through, or a refund fail after its reversal since
+    this one was written, it is no longer everything left (or no longer without a kept reversal)
+    and is refused ("not_everything_left"). Read just before the call, without a lock: one held here
+    would be released before Stripe is called anyway, and taking it before the ledger's (as
+    `refund_record_stripe` does) could deadlock a caller's transaction. An outage raises
+    `PaymentProviderError` from the earlier send, so this one waits for the outbox's retry behind it."""
+    if not refund.reverse_transfer or refund.share_reused != 0:
+        return True  # no reversal asked, or a kept reversal covers it: nothing hangs on the order
+    if payment_reversals_unused(payment_id=refund.payment_id) <= 0:
         return True
     earlier = Refund.objects.filter(
         payment_id=refund.payment_id, pk__lt=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None
     )
     for earlier_id in earlier.order_by("pk").values_list("pk", flat=True):
         refund_submit(refund_id=earlier_id)
-    if refund.share_reused:
+    if payment_reversals_unused(payment_id=refund.payment_id) <= 0:
         return True
-    with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
-        if payment_reversals_unused(payment_id=payment.pk) <= 0:
-            return True
-        sent = payment.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED))
-        left_at_stripe = payment.amount - (sent.aggregate(total=Sum("amount"))["total"] or 0)
-        return refund.amount >= left_at_stripe
+    payment = Payment.objects.get(pk=refund.payment_id)
+    sent = payment.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED))
+    return refund.amount >= payment.amount - (sent.aggregate(total=Sum("amount"))["total"] or 0)
 
 
 def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:

@@ -111,7 +111,7 @@ def test_everything_left_is_refused_with_a_sentence_once_an_earlier_refund_faile
         "not_everything_left",
         None,
     )
-    assert "no longer everything left" in refused.failure_message
+    assert "is no longer everything left" in refused.failure_message
     assert payment_refundable(payment=order.payment) == 10_000
     assert stripe_balances(account) == {currency: 6_300}
     assert stripe_balances() == {currency: 3_700 - STRIPE_FEE[currency]}
