@@ -161,7 +161,7 @@ def _count_kept_reversals(dispute: Dispute, share: DisputeShare) -> int:
         return 0
     kept = group_reversals_kept(order_id=share.order.pk)
     kept_reversals_count_for_dispute(
-        reversal_ids=[reversal_id for reversal_id, _amount in kept],
+        reversals=kept,
         dispute_id=dispute.stripe_id,
         destination=str(share.order.seller.stripe_account_id),
         amount=share.reused + share.fee_reused,

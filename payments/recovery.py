@@ -13,7 +13,8 @@ from the seller by itself; the platform does, by reversing the transfer (`DISPUT
 A refund that failed after its reversal left that reversal in place, and the seller's share of it on
 the platform's balance (`payments.services.payment_reversals_unused`): it counts first toward the
 disputed part and is named for the dispute, so the seller never gives the same share back twice,
-and what it counted is posted as recovered for the dispute (`kept_reversals_count_for_dispute`).
+and what it counted is posted as recovered for the dispute (`kept_reversals_count_for_dispute`);
+a dispute smaller than it counts only its part, and the rest stays kept for the next refund.
 
 A reversal beyond what the seller holds would leave the seller's Stripe balance negative, so the
 seller's balance (available + pending) is read first: what it cannot cover is recorded as the
@@ -109,11 +110,12 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
             reversal = None
         if reused:  # counted once, shown as taken for it on the money page, and recovered in the report
             kept_reversals_count_for_dispute(
-                reversal_ids=[reversal_id for reversal_id, _amount in payment_reversals_kept(payment_id=payment.pk)],
+                reversals=payment_reversals_kept(payment_id=payment.pk),
                 dispute_id=dispute.stripe_id,
                 destination=account,
                 amount=reused,
                 currency=dispute.currency,
+                counted=reused,  # a dispute smaller than them leaves the rest kept for a refund
             )
         dispute.recovered_amount = recovered  # at once; a debt's collections add to it (`SellerDebt.collected`)
         dispute.recovery_reversal_id = reversal.stripe_id if reversal is not None else ""

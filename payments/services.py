@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from marketplace import money
@@ -159,7 +159,7 @@ _STATUS_OF_STRIPE = {
     "canceled": RefundStatus.CANCELED,
 }
 
-# Why Stripe refused a refund, for the seller and the admin.
+# Why Stripe refused a refund (or we did not send it), for the seller and the admin.
 REFUSALS = {
     "balance_insufficient": (
         "The seller's Stripe balance is too low to give back their share of this refund, so Stripe refused it "
@@ -170,6 +170,13 @@ REFUSALS = {
         "so nothing was refunded."
     ),
     "charge_already_refunded": "This payment was already refunded in full at Stripe; nothing more was refunded.",
+    # Ours, before Stripe is called (`_destination_decision_holds`).
+    "not_everything_left": (
+        "Not sent: since it was written, a refund of this payment did not go through after the seller's share "
+        "was taken back (or one written before it was not sent), so this one is no longer everything left and "
+        "Stripe would take the seller's share of it beside the share already taken back. Nothing was refunded "
+        "and its amount is open again: refund again."
+    ),
 }
 # Why a refund failed after Stripe took it (docs.stripe.com/api/refunds/object, failure_reason).
 FAILURES = {
@@ -199,7 +206,8 @@ def _destination_share_reused(*, payment: Payment, transfer: Transfer, amount: i
     that share and is sent without `reverse_transfer` and without `refund_application_fee`, since
     that share and its fee refund were made already. One in between would need a reversal Stripe's
     refund cannot make beside the kept one: refused, saying which refunds work. Decided once, under
-    the payment's lock, when the refund is written."""
+    the payment's lock, when the refund is written, and checked again when it is sent
+    (`_destination_decision_holds`): "everything left" holds only if Stripe sees it so."""
     unused = payment_reversals_unused(payment_id=payment.pk)
     if unused <= 0:
         return 0
@@ -239,7 +247,8 @@ def refund_create(
     it; the fee goes back to the seller as the platform's policy says (`REFUND_APPLICATION_FEE`),
     which Stripe only allows together with the reversal. On a destination charge whose earlier
     refund failed after its reversal, that kept reversal is used first (`_destination_share_reused`),
-    so the seller's share is never taken twice. The Stripe call happens after the commit
+    so the seller's share is never taken twice; that decision is checked again when it is sent
+    (`_destination_decision_holds`). The Stripe call happens after the commit
     (`refund_submit`): the caller calls it, and the outbox calls it again if Stripe could not be
     reached, with the same key, so one Stripe refund is made whatever happens. `token` names the
     submission (unique per order, see `Refund.token`); the caller looks for its refund first.
@@ -310,7 +319,9 @@ def refund_submit(*, refund_id: int) -> Refund:
     row is committed, by its creator and by the outbox: the second finds it sent, or sends it with
     the same key and gets the same Stripe refund. Stripe refusing it (the seller's balance too low,
     a dispute) marks it failed with a sentence saying why, and its amount is open again; Stripe
-    unreachable raises `PaymentProviderError` and leaves it to the outbox's retries."""
+    unreachable raises `PaymentProviderError` and leaves it to the outbox's retries.
+
+    A destination charge's refunds reach Stripe in the order they were written (`_destination_decision_holds`)."""
     refund = Refund.objects.select_related("payment", "order__seller").get(pk=refund_id)
     if refund.status != RefundStatus.CREATED or refund.stripe_refund_id:
         return refund
@@ -321,6 +332,8 @@ def refund_submit(*, refund_id: int) -> Refund:
         return _group_refund_submit(refund, metadata=metadata)
     reuses = bool(refund.share_reused)  # the seller's share is already on the platform's balance
     try:
+        if not _destination_decision_holds(refund):
+            raise InvalidInput(REFUSALS["not_everything_left"], code="not_everything_left")
         stripe_refund = gateway_checkout.refund_create(
             charge=refund.payment.stripe_charge_id,
             idempotency_ids=refund_idempotency_ids(refund),
@@ -340,6 +353,38 @@ def refund_submit(*, refund_id: int) -> Refund:
             _tell_listeners(refund)
         return refund
     return refund_record_stripe(stripe_refund=stripe_refund)
+
+
+def _destination_decision_holds(refund: Refund) -> bool:
+    """Send first the refunds of the same destination charge written before `refund` and not sent yet,
+    then say whether what `_destination_share_reused` decided for it still holds as Stripe will see it.
+
+    Only a refund taking the share back that uses no kept reversal depends on it, and only while a
+    kept reversal is unused: as a refund of everything left it goes with `reverse_transfer`, and
+    Stripe reverses only what is left of the transfer; the refunds written before it, but sent after
+    it, would make it a partial refund at Stripe, reversed in proportion beside the kept reversal, so
+    the outcome would depend on which send came first. Sending in the order of writing (each earlier
+    one with its own key, so a concurrent send of it makes the same Stripe refund) makes Stripe see
+    what was decided. Should one of them not go through, or a refund fail after its reversal since
+    this one was written, it is no longer everything left (or no longer without a kept reversal)
+    and is refused ("not_everything_left"). Read just before the call, without a lock: one held here
+    would be released before Stripe is called anyway, and taking it before the ledger's (as
+    `refund_record_stripe` does) could deadlock a caller's transaction. An outage raises
+    `PaymentProviderError` from the earlier send, so this one waits for the outbox's retry behind it."""
+    if not refund.reverse_transfer or refund.share_reused != 0:
+        return True  # no reversal asked, or a kept reversal covers it: nothing hangs on the order
+    if payment_reversals_unused(payment_id=refund.payment_id) <= 0:
+        return True
+    earlier = Refund.objects.filter(
+        payment_id=refund.payment_id, pk__lt=refund.pk, status=RefundStatus.CREATED, stripe_refund_id=None
+    )
+    for earlier_id in earlier.order_by("pk").values_list("pk", flat=True):
+        refund_submit(refund_id=earlier_id)
+    if payment_reversals_unused(payment_id=refund.payment_id) <= 0:
+        return True
+    payment = Payment.objects.get(pk=refund.payment_id)
+    sent = payment.refunds.filter(status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED))
+    return refund.amount >= payment.amount - (sent.aggregate(total=Sum("amount"))["total"] or 0)
 
 
 def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
@@ -618,9 +663,9 @@ def group_reversals_unused(*, order_id: int, excluding: int | None = None) -> tu
 
 
 def group_reversals_kept(*, order_id: int) -> list[tuple[str, int]]:
-    """The reversals (id, amount) of an order's failed refunds that no lost dispute has counted yet:
+    """The reversals (id, what is kept of it) of an order's failed refunds that no lost dispute has counted yet:
     what a dispute's recovery names for itself when it counts them (`payments.group_recovery`)."""
-    return list(_kept_reversals(Refund.objects.filter(order_id=order_id)).values_list("stripe_id", "amount"))
+    return [(stripe_id, kept) for stripe_id, _amount, kept in _kept_reversals(Refund.objects.filter(order_id=order_id))]
 
 
 def payment_reversals_unused(*, payment_id: int) -> int:
@@ -632,24 +677,29 @@ def payment_reversals_unused(*, payment_id: int) -> int:
 
 def payment_reversals_kept(*, payment_id: int) -> list[tuple[str, int]]:
     """`group_reversals_kept` for a destination charge: the kept reversals (id, amount) of its failed
-    refunds that no lost dispute has counted yet (`payments.recovery`)."""
-    return list(_kept_reversals(Refund.objects.filter(payment_id=payment_id)).values_list("stripe_id", "amount"))
+    refunds that no lost dispute has counted yet, or counted in part (`payments.recovery`)."""
+    return [
+        (stripe_id, kept) for stripe_id, _amount, kept in _kept_reversals(Refund.objects.filter(payment_id=payment_id))
+    ]
 
 
-def _kept_reversals(refunds: QuerySet[Refund]) -> QuerySet[TransferReversalRow]:
+def _kept_reversals(refunds: QuerySet[Refund]) -> list[tuple[str, int, int]]:
+    """The reversals (id, amount, what is kept of it for a refund) of `refunds` that failed: all of
+    one no lost dispute counted, the part not counted of one a dispute counted in part."""
     failed = refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id="")
-    return TransferReversalRow.objects.filter(
-        stripe_id__in=failed.values("stripe_transfer_reversal_id"), for_dispute=""
+    rows = TransferReversalRow.objects.filter(stripe_id__in=failed.values("stripe_transfer_reversal_id")).filter(
+        Q(for_dispute="") | Q(kept_for_refund__gt=0)
     )
+    return [(r.stripe_id, r.amount, r.amount if not r.for_dispute else r.kept_for_refund) for r in rows]
 
 
 def _reversals_unused(*, refunds: QuerySet[Refund]) -> tuple[int, int]:
     failed = list(refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id=""))
-    reversed_by = dict(_kept_reversals(refunds).values_list("stripe_id", "amount"))
+    reversed_by = {stripe_id: (amount, kept) for stripe_id, amount, kept in _kept_reversals(refunds)}
     share = fee = 0
     for r in failed:
-        amount = reversed_by.get(r.stripe_transfer_reversal_id, 0)
-        share += amount
+        amount, kept = reversed_by.get(r.stripe_transfer_reversal_id, (0, 0))
+        share += kept
         if r.refund_application_fee and amount:
             fee += r.amount - amount - (r.share_reused or 0) - r.fee_reused
     used = refunds.filter(status__in=OPEN_REFUND_STATUSES).aggregate(share=Sum("share_reused"), fee=Sum("fee_reused"))

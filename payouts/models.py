@@ -60,6 +60,12 @@ class TransferReversal(models.Model):
         default="",
         help_text="The lost dispute (dp_...) whose recovery made it, if one did.",
     )
+    # A failed refund's kept reversal that a lost dispute counted only in part (the dispute's share
+    # smaller than it): the part not counted, still kept for the payment's next refund.
+    kept_for_refund = models.BigIntegerField(
+        default=0,
+        help_text="Of a failed refund's reversal named for a lost dispute, what the dispute did not count.",
+    )
     created_at = models.DateTimeField()
 
     class Meta:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db.models import Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
@@ -374,7 +374,7 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
         TransferReversal.objects.filter(transfer__payment_id=OuterRef("payment_id"), transfer__destination=account)
         .exclude(for_dispute="")
         .values("transfer__payment_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(F("amount") - F("kept_for_refund")))
         .values("total")
     )
     owed_for_disputes = (
@@ -466,7 +466,7 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
         )
         .exclude(for_dispute="")
         .values("transfer__payment_id")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(F("amount") - F("kept_for_refund")))
         .values("total")
     )
     owed_for_disputes = (
@@ -502,14 +502,23 @@ def _with_kept_reversals(rows: QuerySet[_Row], *, refunds: QuerySet[Refund], tak
     `payments.services._reversals_unused` in SQL; never more than is left of the `sale` after
     `refunds_taken`, since a destination charge's refund of everything left reverses only what is
     left of the transfer and so uses them without saying), `kept_fee_refunded` (that fee share) and
-    `kept_for_dispute` (those a lost dispute counted, `disputed` already has them)."""
+    `kept_for_dispute` (what a lost dispute counted of them, `disputed` already has it; a dispute
+    smaller than a kept reversal counts its part, and the rest stays in `kept_refunded`)."""
     reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id"))
+    # One a lost dispute counted in part keeps the rest for a refund (`TransferReversal.kept_for_refund`).
+    counted_in_part = reversal.exclude(for_dispute="").filter(kept_for_refund__gt=0)
+    kept_part = reversal.annotate(
+        kept=Case(When(for_dispute="", then=F("amount")), default=F("kept_for_refund"))
+    ).values("kept")
+    counted = reversal.exclude(for_dispute="").annotate(part=F("amount") - F("kept_for_refund")).values("part")
     failed = (
         refunds.exclude(status__in=OPEN_REFUND_STATUSES)
         .exclude(stripe_transfer_reversal_id="")
         .annotate(
-            kept=Coalesce(Subquery(reversal.filter(for_dispute="").values("amount")[:1]), Value(0)),
-            counted=Coalesce(Subquery(reversal.exclude(for_dispute="").values("amount")[:1]), Value(0)),
+            kept=Coalesce(Subquery(kept_part[:1]), Value(0)),
+            reversed=Coalesce(Subquery(reversal.filter(for_dispute="").values("amount")[:1]), Value(0))
+            + Coalesce(Subquery(counted_in_part.values("amount")[:1]), Value(0)),
+            counted=Coalesce(Subquery(counted[:1]), Value(0)),
         )
     )
 
@@ -517,7 +526,7 @@ def _with_kept_reversals(rows: QuerySet[_Row], *, refunds: QuerySet[Refund], tak
         summed = rows.values("payment_id").annotate(total=Sum(amount)).values("total")
         return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
 
-    fee_booked = F("amount") - F("kept") - Coalesce(F("share_reused"), Value(0)) - F("fee_reused")
+    fee_booked = F("amount") - F("reversed") - Coalesce(F("share_reused"), Value(0)) - F("fee_reused")
     used = refunds.filter(status__in=OPEN_REFUND_STATUSES)
     share_left = Greatest(total(failed, "kept") - total(used, Coalesce(F("share_reused"), Value(0))), Value(0))
     fee_left = Greatest(

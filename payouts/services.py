@@ -212,18 +212,40 @@ def transfer_reversal_name_dispute(*, reversal_id: str, dispute_id: str) -> None
 
 
 def kept_reversals_count_for_dispute(
-    *, reversal_ids: list[str], dispute_id: str, destination: str, amount: int, currency: str
+    *,
+    reversals: list[tuple[str, int]],
+    dispute_id: str,
+    destination: str,
+    amount: int,
+    currency: str,
+    counted: int | None = None,
 ) -> None:
     """A lost dispute's recovery counted `amount` of the reversals its payment's failed refunds left
-    in place (`reversal_ids`, of the seller `destination`): name them for it, so no refund or later
-    recovery counts them again and the seller's earnings show them as taken for it, and post that
-    amount as recovered for the dispute (`flows.kept_reversal_for_dispute`), so the revenue report
-    stops counting it as taken back for a refund. Within the recovery's transaction, once."""
-    for reversal_id in reversal_ids:
-        transfer_reversal_name_dispute(reversal_id=reversal_id, dispute_id=dispute_id)
+    in place (`reversals`: id and what is kept of each, of the seller `destination`): name them for it,
+    so no later recovery counts them again and the seller's earnings show them as taken for it, and
+    post that amount as recovered for the dispute (`flows.kept_reversal_for_dispute`), so the revenue
+    report stops counting it as taken back for a refund. Within the recovery's transaction, once.
+
+    `counted` (a destination charge's: the seller's share the dispute counted of them) keeps the part
+    not counted for a refund (`TransferReversal.kept_for_refund`), oldest reversal counted first: a
+    dispute smaller than the kept reversal takes only its share of it, and the rest stays what it was,
+    the seller's share of a refund that failed, which the payment's next refund uses. Naming the whole
+    reversal for the dispute while posting only its share would show the rest as taken for the
+    dispute on the money page and as taken back for refunds in the revenue report; this way the money
+    page (`payouts.selectors`), the report and the ledger each say the same and equal Stripe. Without
+    it (a payment for several shops, whose reversals also carry a fee share) they are named whole."""
+    left = counted
+    for reversal_id, kept in reversals:
+        part = kept if left is None else min(left, kept)
+        TransferReversal.objects.filter(stripe_id=reversal_id).update(
+            for_dispute=dispute_id, kept_for_refund=kept - part
+        )
+        if left is not None:
+            left -= part
     if amount <= 0:
         return
-    made = TransferReversal.objects.filter(stripe_id__in=reversal_ids).values_list("created_at", flat=True)
+    ids = [reversal_id for reversal_id, _kept in reversals]
+    made = TransferReversal.objects.filter(stripe_id__in=ids).values_list("created_at", flat=True)
     posting = flows.kept_reversal_for_dispute(
         dispute_id=dispute_id, seller=destination, amount=amount, currency=currency
     )
