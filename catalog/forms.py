@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -73,18 +75,33 @@ class ListingForm(forms.Form):
         self.order_fields(self.field_order)
 
 
+PERCENT_NOTATION = "Type the percentage as a number such as 10 or 2.9."
+
+
 class FeeRuleForm(forms.Form):
     """A fee rule typed by an admin: percentage with up to two decimals, fixed part in major units."""
 
     currency = forms.ChoiceField(choices=[(c, c.upper()) for c in money.LISTING_CURRENCIES])
     percent = forms.DecimalField(
-        min_value=0, max_value=100, decimal_places=2, label="Percentage", help_text="e.g. 10 or 2.9"
+        min_value=0,
+        max_value=100,
+        decimal_places=2,
+        label="Percentage",
+        help_text="e.g. 10 or 2.9",
+        error_messages={"invalid": PERCENT_NOTATION},
     )
     fixed = forms.CharField(label="Fixed amount per payment", help_text="In the currency above, e.g. 0.30 or 30.")
     seller = forms.IntegerField(required=False, min_value=1, label="Seller id (optional)")
     category = forms.ModelChoiceField(
         queryset=Category.objects.all(), required=False, empty_label="Any category", label="Category (optional)"
     )
+
+    def clean_percent(self) -> Decimal:
+        """Digits and a point only: Python's Decimal reads "1e2" as 100, a fee of 100 % nobody typed."""
+        if not re.fullmatch(r"\d+(\.\d+)?", str(self.data.get(self.add_prefix("percent"), "")).strip()):
+            raise forms.ValidationError(PERCENT_NOTATION, code="invalid")
+        percent: Decimal = self.cleaned_data["percent"]
+        return percent
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

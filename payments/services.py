@@ -178,11 +178,12 @@ REFUSALS = {
         "and its amount is open again: refund again."
     ),
 }
-# Why a refund failed after Stripe took it (docs.stripe.com/api/refunds/object, failure_reason).
+# Why a refund failed after Stripe took it (docs.stripe.com/api/refunds/object, failure_reason). The
+# sentence is stored once and read by the buyer, the seller and the admin: it names the card, not whose.
 FAILURES = {
-    "expired_or_canceled_card": "the buyer's card has expired or was canceled",
-    "lost_or_stolen_card": "the buyer's card was reported lost or stolen",
-    "declined": "the buyer's bank declined it",
+    "expired_or_canceled_card": "the card it was going back to has expired or was canceled",
+    "lost_or_stolen_card": "the card it was going back to was reported lost or stolen",
+    "declined": "the bank of the card it was going back to declined it",
     "insufficient_funds": "the platform's Stripe balance could not cover it",
 }
 

@@ -282,6 +282,17 @@ def test_admin_sets_fee_rules_in_the_console(client: Client) -> None:
     assert not FeeRule.objects.filter(pk=rule.pk).exists()
 
 
+@pytest.mark.parametrize("percent", ["1e2", "1E1", " 5e-1", "0x10", "10 %"])
+def test_a_percentage_in_another_notation_is_refused_not_read_as_a_number(client: Client, percent: str) -> None:
+    """ "1e2" is 100 to Python's Decimal, not to an admin who meant something else: a fee of 100 %."""
+    client.force_login(make_platform_admin())
+    rules = list(FeeRule.objects.values_list("pk", "basis_points"))
+    response = client.post(reverse("console_fees"), {"currency": "usd", "percent": percent, "fixed": "0"})
+    assert response.status_code == 422
+    assert "Type the percentage as a number such as 10 or 2.9." in response.content.decode()
+    assert list(FeeRule.objects.values_list("pk", "basis_points")) == rules
+
+
 def test_the_fee_console_does_not_exist_for_sellers(client: Client) -> None:
     client.force_login(SellerFactory().user)
     assert client.get(reverse("console_fees")).status_code == 404

@@ -141,6 +141,8 @@ def test_a_refund_that_fails_later_reopens_its_amount_with_a_reversing_posting(s
     sent.refresh_from_db()
     assert (sent.status, sent.failure_code) == (RefundStatus.FAILED, "expired_or_canceled_card")
     assert "failed after it was sent" in sent.failure_message and "open again" in sent.failure_message
+    # Read by the buyer too (the order page): the card, not "the buyer's card".
+    assert "the card it was going back to has expired or was canceled" in sent.failure_message
     assert "not taken from the seller a second time" in sent.attention
     assert _kinds().count("refund_failure") == 1 and _kinds().count("refund") == 1
     payment = Payment.objects.get()
