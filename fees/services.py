@@ -44,6 +44,12 @@ def fee_rule_set(
         raise InvalidInput("The fixed amount cannot be negative.", code="invalid_fixed_amount")
     if fixed_amount > money.MAXIMUM_CHARGE_AMOUNT:
         raise InvalidInput("The fixed amount is too large.", code="invalid_fixed_amount")
+    sells_in = money.normalise_currency(seller.default_currency) if seller and seller.default_currency else code
+    if seller is not None and sells_in != code:  # a shop sells in its own currency only: it would never apply
+        raise InvalidInput(
+            f"{seller.shop_name} sells in {sells_in.upper()}: a {code.upper()} rule for it would never apply.",
+            code="currency_not_sold",
+        )
     # Not a lock on a row that may not exist yet: two saves of a new rule at once (a double click,
     # two admins) both inserted, and the second hit the unique index, a 500. `update_or_create`
     # catches that and updates the row the first one made.

@@ -293,6 +293,23 @@ def test_a_percentage_in_another_notation_is_refused_not_read_as_a_number(client
     assert list(FeeRule.objects.values_list("pk", "basis_points")) == rules
 
 
+def test_a_rule_for_a_shop_in_a_currency_it_does_not_sell_in_is_refused(client: Client) -> None:
+    """A shop sells in its own currency: a EUR rule for a JPY shop would sit in the list and never apply."""
+    client.force_login(make_platform_admin())
+    shop = jpy_seller()
+    rules = FeeRule.objects.count()
+    response = client.post(
+        reverse("console_fees"), {"currency": "eur", "percent": "5", "fixed": "0", "seller": shop.pk}
+    )
+    assert response.status_code == 422
+    assert f"{shop.shop_name} sells in JPY: a EUR rule for it would never apply." in response.content.decode()
+    assert FeeRule.objects.count() == rules
+    response = client.post(
+        reverse("console_fees"), {"currency": "jpy", "percent": "5", "fixed": "0", "seller": shop.pk}
+    )
+    assert response.status_code == 302 and FeeRule.objects.get(seller=shop).basis_points == 500
+
+
 def test_the_fee_console_does_not_exist_for_sellers(client: Client) -> None:
     client.force_login(SellerFactory().user)
     assert client.get(reverse("console_fees")).status_code == 404
