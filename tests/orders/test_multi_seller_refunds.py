@@ -38,6 +38,7 @@ from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
 from tests.payments.helpers import (
     assert_ledger_equals_stripe,
+    lose_dispute,
     money_page_row,
     new_events,
     process,
@@ -391,7 +392,6 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_alrea
     shares; the ledger equals Stripe for the platform and every shop."""
     from marketplace import money
     from payments.models import Dispute
-    from tests.payments.test_disputes import control
 
     transfer, plate_share, _plate_fee, _rest_share, _rest_fee = EXAMPLE[currency]
     shops, kiln_order, failed = _plate_refund_failed_after_its_reversal(
@@ -401,14 +401,9 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_alrea
     balances = {s.pk: stripe_balances(str(s.stripe_account_id)).get(currency, 0) for s in shops}
     assert balances[shops[0].pk] == transfer - plate_share
 
-    seen = {e["id"] for e in new_events(set())}
     assert kiln_order.payment is not None
-    opened = control(
-        sandbox, f"charges/{kiln_order.payment.stripe_charge_id}/dispute", reason="fraudulent", amount=12_000
-    )
-    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "failed" not in process(new_events(seen))
+    charge = kiln_order.payment.stripe_charge_id
+    lose_dispute(sandbox, charge_id=charge, amount=12_000, on_commit=django_capture_on_commit_callbacks)
 
     dispute = Dispute.objects.get()
     assert (dispute.status, dispute.recovery) == ("lost", "recovered")

@@ -1,6 +1,6 @@
 """What the money tests share: Stripe's balances read through the gateway, the ledger's beside them,
-the sandbox's real events fed to the webhook pipeline (store, then process) in a chosen order, an
-order's row on the seller's money page and the revenue report's lines over all months."""
+the sandbox's real events fed to the webhook pipeline (store, then process) in a chosen order, a lost
+dispute, an order's row on the seller's money page and the revenue report's lines over all months."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
 from django.test import Client
 from django.urls import reverse
 
@@ -59,6 +60,23 @@ def process(events: Iterable[dict[str, Any]], *, copy: bool = False) -> list[str
         webhook_event_store(payload=payload, source="platform")
         statuses.append(str(webhook_event_process(event_id=payload["id"]).status))
     return statuses
+
+
+def lose_dispute(sandbox: Any, *, charge_id: str, amount: int, on_commit: Any) -> None:
+    """The buyer's bank disputes `amount` of the charge as fraud and the platform loses: the sandbox's
+    events of both fed to the pipeline, with the work they leave for the commit (the recovery) run.
+    `on_commit`: pytest-django's `django_capture_on_commit_callbacks`."""
+    seen = {e["id"] for e in new_events(set())}
+    opened = _control(sandbox, f"charges/{charge_id}/dispute", reason="fraudulent", amount=amount)
+    _control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with on_commit(execute=True):
+        assert "failed" not in process(new_events(seen))
+
+
+def _control(sandbox: Any, path: str, **data: Any) -> dict[str, Any]:
+    r = requests.post(f"{sandbox.url}/_sandbox/{path}", json=data, timeout=10)
+    r.raise_for_status()
+    return dict(r.json())
 
 
 def money_page_row(user: Any, order_id: int) -> str:

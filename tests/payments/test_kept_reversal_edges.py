@@ -131,17 +131,13 @@ def test_a_lost_dispute_smaller_than_the_kept_reversal_counts_only_its_part(
     equals Stripe: the seller at 4500, the platform's net revenue its balance, the ledger both."""
     from payments.services import payment_reversals_unused
     from payouts.selectors import earnings_per_order, order_net
-    from tests.payments.helpers import revenue_lines
-    from tests.payments.test_disputes import control
+    from tests.payments.helpers import lose_dispute, revenue_lines
 
     order = _fail_first_refund(sandbox, currency, 5_000, django_capture_on_commit_callbacks)
     account = str(order.seller.stripe_account_id)
     assert order.payment is not None
-    seen = {e["id"] for e in new_events(set())}
-    opened = control(sandbox, f"charges/{order.payment.stripe_charge_id}/dispute", reason="fraudulent", amount=2_000)
-    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "failed" not in process(new_events(seen))
+    charge = order.payment.stripe_charge_id
+    lose_dispute(sandbox, charge_id=charge, amount=2_000, on_commit=django_capture_on_commit_callbacks)
 
     dispute = Dispute.objects.get()
     assert (dispute.status, dispute.recovery) == ("lost", "recovered")

@@ -25,6 +25,7 @@ from tests.factories import make_platform_admin
 from tests.orders.conftest import signed_in
 from tests.payments.helpers import (
     assert_ledger_equals_stripe,
+    lose_dispute,
     money_page_row,
     new_events,
     process,
@@ -262,7 +263,6 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_kept(
     a refund (the refund failed: nothing was refunded): 5000 lost, 5000 recovered, 500 of the fee
     given back, and its net revenue is the platform's Stripe balance."""
     from payouts.selectors import earnings_per_order, order_net
-    from tests.payments.test_disputes import control
 
     order = paid_order(sandbox, currency, card="4000000000005126")
     account = str(order.seller.stripe_account_id)
@@ -275,12 +275,9 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_kept(
     assert failed.status == RefundStatus.FAILED and stripe_balances(account) == {currency: 6_300}
     assert row_net(money_page_row(order.seller.user, order.pk)) == format_money(6_300, currency)
 
-    seen = {e["id"] for e in new_events(set())}
     assert order.payment is not None
-    opened = control(sandbox, f"charges/{order.payment.stripe_charge_id}/dispute", reason="fraudulent", amount=5_000)
-    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
-    with django_capture_on_commit_callbacks(execute=True):
-        assert "failed" not in process(new_events(seen))
+    charge = order.payment.stripe_charge_id
+    lose_dispute(sandbox, charge_id=charge, amount=5_000, on_commit=django_capture_on_commit_callbacks)
 
     dispute = Dispute.objects.get()
     assert (dispute.status, dispute.recovery) == ("lost", "recovered")
