@@ -5,7 +5,6 @@ an admin's password set up their own app and then passed the very check meant to
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from tests.factories import PASSWORD, UserFactory, make_platform_admin
+from tests.factories import PASSWORD, UserFactory, make_platform_admin, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -28,11 +27,9 @@ ASK_CODE_FIRST = REQUEST_CODE + "?" + urlencode({"next": ACTIVATE})
 
 def _app_code(client: Client) -> str:
     """The code an app shows for the secret the set-up page offered this session."""
-    from allauth.mfa import app_settings
-    from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY, format_hotp_value, hotp_value
+    from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 
-    secret = client.session[SECRET_SESSION_KEY]
-    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
+    return totp_code(client.session[SECRET_SESSION_KEY])
 
 
 def _set_up_app(client: Client) -> Any:
