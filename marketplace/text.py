@@ -77,7 +77,7 @@ def has_direction_controls(text: str) -> bool:
 
 
 # Unicode's confusables.txt, version 13.0.0, verbatim (Unicode's terms of use in its header): the
-# data of UTS #39's skeleton. Stored keys are made from it (`sellers.models.shop_name_skeleton`), so
+# data of UTS #39's skeleton. Stored keys are made from it (`sellers.models.shop_name_looks`), so
 # a newer version comes with a migration that makes them again.
 CONFUSABLES = Path(__file__).with_name("confusables.txt")
 
@@ -121,8 +121,8 @@ def lookalike_from_another_alphabet(text: str) -> tuple[str, str, str] | None:
     (letter, its alphabet, the alphabet it looks like), or None. "Paypal" with a Cyrillic "a" (U+0430)
     among its Latin letters looks like "Paypal", and no real word needs it. Words wholly in one
     alphabet ("Moscow" beside the same word in Cyrillic), letters that look like nothing of the
-    others ("Ω Watches": Greek Omega) and other scripts ("Tokyo 東京") are not asked about: the
-    skeleton key tells those apart."""
+    others ("Ω Watches": Greek Omega) and other scripts ("Tokyo 東京") are not asked about: a
+    shop's looks tell those apart (`sellers.models.shop_name_looks`)."""
     for word in unicodedata.normalize("NFC", text).split():
         alphabets = {a for a in map(_alphabet, word) if a}
         if len(alphabets) < 2:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 
 from marketplace.text import BLANK_CHARACTERS, skeleton
 
@@ -59,18 +59,30 @@ def shop_name_key(shop_name: str) -> str:
     return " ".join(folded.split())
 
 
-def shop_name_skeleton(shop_name: str) -> str:
-    """The name as people see it, for telling whether two shops would look the same to a buyer: the
-    second key, beside `shop_name_key`, each unique.
+def shop_name_looks(shop_name: str) -> set[str]:
+    """The name as people see it, for telling whether two shops would look the same to a buyer: its
+    looks, none of which another shop may hold (`ShopNameLook`), beside the first key (`shop_name_key`).
 
-    Unicode's confusables skeleton (UTS #39, `marketplace.text.skeleton`) of the name as drawn (see
-    `shop_name_key`), then case folded: "KOT" spelt in Cyrillic or Greek capitals is "kot", as are
-    "Kot" and "KOT". The skeleton comes first because capitals are where alphabets look alike (the
-    Cyrillic capital Ka is drawn as "K", its small letter is not drawn as "k"). Not one key with
-    `shop_name_key`: the skeleton draws "I" as "l", so folded after it "KILN" would no longer be
-    "Kiln". A name wholly in another alphabet that also changes case ("KIT" in Cyrillic capitals
-    beside a shop "kit") passes both keys; one mixing alphabets in a word is refused before."""
-    return " ".join(skeleton(_as_drawn(shop_name)).casefold().split())
+    A look is Unicode's confusables skeleton (UTS #39, `marketplace.text.skeleton`: each letter
+    replaced by the one it is drawn like) of the name as drawn (see `shop_name_key`), three ways:
+    - as written, UTS #39's own comparison: "lKEA" with a small L looks like "IKEA", "lce" like "Ice";
+    - in capitals: "KIT" in Cyrillic capitals looks like Latin "KIT", which the first key refuses
+      beside a shop "kit" as the same name, so it is refused too, and so is the same name in Cyrillic
+      small letters (one name to the first key). Capitals are where Latin, Greek and Cyrillic look
+      alike: the Cyrillic small Ka is not drawn as "k";
+    - in small letters: "modem" looks like "modern" ("rn" is drawn as "m"), and so does "MODEM".
+    Capitals and small letters are those of the case-folded name ("STRA\u1e9eE" with a capital
+    sharp s is "STRASSE" in capitals), so they are the same however a shop writes its name's case.
+
+    No look is case folded after the skeleton: it draws a capital "I" as a small "l", which folding
+    then cannot tell from a small "L" (migration 0005's one key, folded so, refused "ALI" beside
+    "ALL" and "KILN" beside "KLLN", and let Cyrillic "KIT" pass beside "kit"). A shop's looks are
+    one pool, not a column each: a name as written that looks like another shop's in capitals
+    ("lKEA" beside "ikea") clashes too. A word mixing alphabets is refused before the looks are asked
+    (`sellers.services.shop_name_mixed_alphabets`)."""
+    drawn = _as_drawn(shop_name)
+    folded = drawn.casefold()
+    return {" ".join(skeleton(text).split()) for text in (drawn, folded.upper(), folded)}
 
 
 class SellerStatus(models.TextChoices):
@@ -125,13 +137,6 @@ class Seller(models.Model):
         help_text="`shop_name_key(shop_name)`, unique: no two shops read alike. Null only for shops that "
         "shared a name with an older one before the check existed (migration 0004).",
     )
-    shop_name_skeleton = models.TextField(  # noqa: DJ001 - null, not "": as shop_name_key
-        null=True,
-        blank=True,
-        editable=False,
-        help_text="`shop_name_skeleton(shop_name)`, unique: no two shops look alike. Null only for shops that "
-        "looked like an older one before the check existed (migration 0005).",
-    )
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. US, JP")
     default_currency = models.CharField(max_length=3, help_text="Lowercase ISO 4217, e.g. usd, jpy")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -179,24 +184,30 @@ class Seller(models.Model):
         indexes: ClassVar[list[models.Index]] = [models.Index(fields=["status"], name="seller_status_idx")]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(fields=["shop_name_key"], name="seller_shop_name_key_unique"),
-            models.UniqueConstraint(fields=["shop_name_skeleton"], name="seller_shop_name_skeleton_unique"),
         ]
 
     def __str__(self) -> str:
         return self.shop_name
 
     # The keys are written when the shop is created or renamed, not on every save: a shop that shared
-    # its name (or its look) with an older one before the check existed keeps a null key, and saving
-    # it for anything else (its status, a pause) must not collide with the older shop's key.
+    # its name (or its look) with an older one before the check existed keeps a null key (or fewer
+    # looks), and saving it for anything else (its status, a pause) must not collide with the older
+    # shop's. The looks are rows of their own (`ShopNameLook`), written in the same transaction.
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")
         writes_name = update_fields is None or "shop_name" in update_fields
-        if writes_name and self._shop_name_changed():
+        renamed = writes_name and self._shop_name_changed()
+        if renamed:
             self.shop_name_key = shop_name_key(self.shop_name)
-            self.shop_name_skeleton = shop_name_skeleton(self.shop_name)
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "shop_name_key", "shop_name_skeleton"}
-        super().save(*args, **kwargs)
+                kwargs["update_fields"] = {*update_fields, "shop_name_key"}
+            with transaction.atomic(using=kwargs.get("using")):
+                super().save(*args, **kwargs)
+                ShopNameLook.objects.filter(seller=self).delete()
+                looks = sorted(shop_name_looks(self.shop_name))
+                ShopNameLook.objects.bulk_create(ShopNameLook(seller=self, look=look) for look in looks)
+        else:
+            super().save(*args, **kwargs)
         if writes_name:
             self._saved_shop_name = self.__dict__.get("shop_name")
 
@@ -225,7 +236,8 @@ class Seller(models.Model):
             others = Seller.objects.exclude(pk=self.pk)
             if others.filter(shop_name_key=shop_name_key(self.shop_name)).exists():
                 raise ValidationError({"shop_name": SHOP_NAME_TAKEN})
-            if others.filter(shop_name_skeleton=shop_name_skeleton(self.shop_name)).exists():
+            looks = ShopNameLook.objects.filter(look__in=shop_name_looks(self.shop_name))
+            if looks.exclude(seller=self.pk).exists():
                 raise ValidationError({"shop_name": SHOP_NAME_LOOKALIKE})
 
     @property
@@ -248,6 +260,25 @@ class Seller(models.Model):
     def due_count(self) -> int:
         """How many distinct things Stripe needs now (currently or past due)."""
         return len(set(self.currently_due) | set(self.past_due))
+
+
+class ShopNameLook(models.Model):
+    """One of a shop's looks (`shop_name_looks`): unique, so no two shops look alike, whichever way
+    each is seen. Rows, not columns, because a look as written must meet another shop's look in
+    capitals too; a column each would compare only like with like. Written by `Seller.save` when the
+    shop is named or renamed; a shop that looked like an older one before the check existed holds
+    only the looks no older shop holds (migration 0006)."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="name_looks")
+    look = models.TextField()
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["look"], name="shop_name_look_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.look
 
 
 class SellerModerationEntry(models.Model):

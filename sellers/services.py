@@ -30,8 +30,9 @@ from sellers.models import (
     Seller,
     SellerModerationEntry,
     SellerStatus,
+    ShopNameLook,
     shop_name_key,
-    shop_name_skeleton,
+    shop_name_looks,
 )
 from sellers.selectors import seller_can_sell
 from sellers.status import derive_status
@@ -63,7 +64,8 @@ SHOP_NAME_ONE_LINE = "Keep the shop name on one line, without tabs or other cont
 def shop_name_mixed_alphabets(shop_name: str) -> str | None:
     """Why the name is refused when one of its words mixes letters of two alphabets drawn alike
     (`marketplace.text.lookalike_from_another_alphabet`: "Paypal" with a Cyrillic "a"), naming
-    the letter; None when it does not. A word wholly in one alphabet is for the skeleton key."""
+    the letter; None when it does not. A word wholly in one alphabet is for the shops' looks
+    (`sellers.models.shop_name_looks`)."""
     found = lookalike_from_another_alphabet(shop_name)
     if found is None:
         return None
@@ -122,8 +124,10 @@ def shop_name_taken(*, shop_name: str, user: Any) -> bool:
 
 
 def shop_name_lookalike(*, shop_name: str, user: Any) -> bool:
-    """Does another user's shop look like this name (`sellers.models.shop_name_skeleton`)?"""
-    return Seller.objects.filter(shop_name_skeleton=shop_name_skeleton(shop_name)).exclude(user=user).exists()
+    """Does another user's shop look like this name, as written, in capitals or in small letters
+    (`sellers.models.shop_name_looks`)?"""
+    looks = ShopNameLook.objects.filter(look__in=shop_name_looks(shop_name))
+    return looks.exclude(seller__user=user).exists()
 
 
 def seller_create(*, user: Any, shop_name: str, country: str, default_currency: str = "") -> Seller:
@@ -134,9 +138,9 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
 
     A name another shop already has, read as people read it, is refused (`shop_name_taken`), and so
     is one that looks like another shop's, seen as people see it (`shop_name_lookalike`: "KOT" in
-    Cyrillic capitals for "Kot"), or one mixing lookalike letters of two alphabets in a word
-    (`shop_name_mixed_alphabets`); the unique indexes on `shop_name_key` and `shop_name_skeleton`
-    settle two shops named alike at once. The profile is unique
+    Cyrillic capitals for "Kot", or for "kit"), or one mixing lookalike letters of two alphabets in a word
+    (`shop_name_mixed_alphabets`); the unique indexes on `shop_name_key` and on the shops' looks
+    (`sellers.models.ShopNameLook`) settle two shops named alike at once. The profile is unique
     per user, so a second submit finds the first row; the Stripe account is
     created under a row lock with an idempotency key from the seller id, so both submits end with
     the one account.

@@ -1,7 +1,8 @@
 """No two shops may look alike (`sellers.models.shop_name_skeleton`): a second key, Unicode's
 confusables skeleton of the name, with a unique index. As 0004 did for names read alike, shops that
 already look alike keep their names: the oldest holds the key, the others are left with none (nulls
-do not collide), so no new shop can take the look and the existing ones can still be saved."""
+do not collide), so no new shop can take the look and the existing ones can still be saved.
+Replaced by 0006 (`sellers.models.shop_name_looks`), which drops this column."""
 
 import importlib
 import unicodedata

@@ -149,7 +149,8 @@ def test_a_shop_name_like_another_shops_comes_back_saying_why(
     axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
 ) -> None:
     """A word mixing lookalike letters of two alphabets, then a name that looks like another shop's
-    in another alphabet: each refused with its own sentence, read with the box."""
+    in another alphabet, then one that looks like another shop's in capitals: each refused with its
+    own sentence, read with the box."""
     from sellers.models import Seller
     from tests.catalog.factories import SellerFactory
     from tests.factories import UserFactory
@@ -172,4 +173,13 @@ def test_a_shop_name_like_another_shops_comes_back_saying_why(
     page.get_by_role("button", name=re.compile("Start selling", re.I)).click()
     expect(box).to_have_accessible_description(re.compile("This name looks the same as another shop's"))
     _fits_and_passes_axe(phone)
-    assert Seller.objects.count() == 1
+
+    SellerFactory(shop_name="kit")
+    box.fill("\u041a\u0406\u0422")  # KIT in Cyrillic capitals: Latin "KIT" is "kit" to the first key
+    with page.expect_navigation() as answer:  # the page that comes back, not the one refusing TOP
+        page.get_by_role("button", name=re.compile("Start selling", re.I)).click()
+    assert answer.value is not None and answer.value.status == 422
+    expect(box).to_have_value("\u041a\u0406\u0422")
+    expect(box).to_have_accessible_description(re.compile("This name looks the same as another shop's"))
+    _fits_and_passes_axe(phone)
+    assert Seller.objects.count() == 2

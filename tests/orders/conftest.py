@@ -18,7 +18,7 @@ from django.test import Client
 from catalog.models import Cart, CartItem, Listing
 from fees.services import fee_rule_set
 from sellers import services as seller_services
-from sellers.models import Seller, shop_name_key, shop_name_skeleton
+from sellers.models import Seller, shop_name_key, shop_name_looks
 from tests.catalog.factories import ListingFactory
 from tests.factories import PASSWORD, UserFactory
 
@@ -34,12 +34,12 @@ def default_fees(db: Any) -> None:
 
 def active_seller(sandbox: Any, *, currency: str = "usd", shop: str = "Rosen Ceramics") -> Seller:
     """A seller whose Express account finished onboarding on the sandbox (charges enabled). No two
-    shops may read or look alike (`sellers.models.shop_name_key`, `shop_name_skeleton`): a name
+    shops may read or look alike (`sellers.models.shop_name_key`, `shop_name_looks`): a name
     another shop of the test has is numbered, "Rosen Ceramics 2"."""
     country = "JP" if currency == "jpy" else "US"
     name, n = shop, 1
     while Seller.objects.filter(
-        Q(shop_name_key=shop_name_key(name)) | Q(shop_name_skeleton=shop_name_skeleton(name))
+        Q(shop_name_key=shop_name_key(name)) | Q(name_looks__look__in=shop_name_looks(name))
     ).exists():
         n += 1
         name = f"{shop} {n}"

@@ -4,8 +4,9 @@ Names are compared as people read them: Unicode compatibility forms folded (NFKC
 letters are the letters), case folded ("STRASSE" is "straße"), format characters dropped (a
 zero-width space is not seen) and spaces around and between words counted once. And as they see
 them: letters of another alphabet drawn the same (a Cyrillic "a" for the Latin, Greek omicron for "o")
-make a name that looks like another shop's (Unicode's confusables skeleton, UTS #39), and a name that
-mixes such letters of two alphabets is refused outright.
+make a name that looks like another shop's (Unicode's confusables skeleton, UTS #39), as written, in
+capitals or in small letters (`sellers.models.shop_name_looks`), and a name that mixes such letters
+of two alphabets is refused outright.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.test import Client
 from marketplace import gateway
 from marketplace.errors import InvalidInput
 from sellers import services
-from sellers.models import Seller, shop_name_key, shop_name_skeleton
+from sellers.models import Seller, ShopNameLook, shop_name_key, shop_name_looks
 from tests.catalog.factories import SellerFactory
 from tests.factories import UserFactory
 from tests.sellers.conftest import start_selling
@@ -114,6 +115,7 @@ WHOLE_SCRIPT_LOOKALIKES = [
     ("Kot", "\u041a\u041e\u0422"),  # KOT in Cyrillic
     ("Top", "\u03a4\u039f\u03a1"),  # TOP in Greek: tau, omicron, rho
     ("Cosy Pop", "\u0421\u043e\u0455\u0443 \u0420\u043e\u0440"),  # Cosy Pop in Cyrillic
+    ("kit", "\u041a\u0406\u0422"),  # KIT in Cyrillic capitals: Latin "KIT" is "kit" to the first key
 ]
 # One letter or more of another alphabet among Latin ones.
 MIXED_SCRIPTS = [
@@ -134,7 +136,8 @@ REAL_NAMES = [
 @pytest.mark.parametrize(("taken", "name"), WHOLE_SCRIPT_LOOKALIKES)
 def test_the_lookalike_key_reads_the_name_as_people_see_it(taken: str, name: str) -> None:
     assert shop_name_key(name) != shop_name_key(taken)  # another alphabet: another name to the first key
-    assert shop_name_skeleton(name) == shop_name_skeleton(taken) == shop_name_skeleton(taken.upper())
+    for written in (taken, taken.upper(), taken.lower()):  # however the shop writes its name
+        assert shop_name_looks(name) & shop_name_looks(written), written
 
 
 @pytest.mark.parametrize(("taken", "name"), WHOLE_SCRIPT_LOOKALIKES)
@@ -205,31 +208,164 @@ def test_the_admin_form_refuses_a_rename_to_a_lookalike_of_another_shops_name() 
     assert "looks the same as another shop" in str(refused.value)
 
 
-@pytest.mark.parametrize(
-    ("migration_name", "fill", "column", "names", "kept", "refused"),
-    [
-        ("0004_shop_name_key", "fill_keys", "shop_name_key", ("Kiln", "KILN "), "kiln", "kiln"),
-        # 0005: shops that looked alike (TOP in Greek capitals, then in Cyrillic letters).
-        ("0005_shop_name_skeleton", "fill_skeletons", "shop_name_skeleton",
-         ("Top", "\u03a4\u039f\u03a1"), "top", "\u0422\u043e\u0440"),
-    ],
-)  # fmt: skip
-def test_the_migrations_keep_shops_that_already_share_a_name_or_a_look(
-    migration_name: str, fill: str, column: str, names: tuple[str, str], kept: str, refused: str
-) -> None:
-    """Shops named (0004) or looking (0005) alike before the check existed keep their names; the
-    oldest holds the key, so no new shop can take the name or the look, and the others can still be saved."""
-    first, second, third = SellerFactory(shop_name="A"), SellerFactory(shop_name="B"), SellerFactory(shop_name="C")
-    for seller, name in ((first, names[0]), (second, names[1]), (third, "Other")):
-        Seller.objects.filter(pk=seller.pk).update(shop_name=name, **{column: None})
-    migration = importlib.import_module(f"sellers.migrations.{migration_name}")
+# --- Which names clash: the first key, then the looks -----------------------------------------
 
-    getattr(migration, fill)(apps, None)
+TAKEN_CODE, LOOKALIKE = "shop_name_taken", "shop_name_lookalike"
+# (a shop's name, another name, how the second is refused beside the first: None when it is not).
+# Either way round: each key is unique in the database, so the order does not matter.
+NAME_PAIRS = [
+    # Read alike (`shop_name_key`): case, full-width letters, "ß".
+    ("kit", "KIT", TAKEN_CODE),
+    ("kit", "\uff2b\uff29\uff34", TAKEN_CODE),  # KIT in full-width capitals
+    ("Stra\u00dfe", "STRASSE", TAKEN_CODE),
+    ("Stra\u00dfe", "STRA\u1e9eE", TAKEN_CODE),  # the capital sharp s
+    ("\u03a9 Watches", "\u03c9 WATCHES", TAKEN_CODE),
+    # Another alphabet's capitals or small letters, as written.
+    ("Kot", "\u041a\u041e\u0422", LOOKALIKE),  # KOT in Cyrillic capitals
+    ("Top", "\u03a4\u039f\u03a1", LOOKALIKE),  # TOP in Greek capitals
+    ("Top", "\u03c4\u03bf\u03c1", LOOKALIKE),  # the same in Greek small letters
+    ("Top", "\u0422\u043e\u0440", LOOKALIKE),  # Top in Cyrillic letters
+    ("Cosy Pop", "\u0421\u043e\u0455\u0443 \u0420\u043e\u0440", LOOKALIKE),  # Cosy Pop in Cyrillic
+    # Looking like the other shop's name in capitals or in small letters, which the first key gives
+    # it: Latin "KIT" is refused beside "kit", so its lookalike in Cyrillic capitals is too.
+    ("kit", "\u041a\u0406\u0422", LOOKALIKE),  # KIT in Cyrillic capitals
+    ("kit", "\u043a\u0456\u0442", LOOKALIKE),  # the same in small letters: one name to the first key
+    ("not", "\u039d\u039f\u03a4", LOOKALIKE),  # NOT in Greek capitals
+    ("not", "\u03bd\u03bf\u03c4", LOOKALIKE),  # the same in small letters
+    ("ABE", "\u03b1\u03b2\u03b5", LOOKALIKE),  # alpha, beta, epsilon: ABE in capitals
+    ("ikea", "lKEA", LOOKALIKE),  # a small L before KEA: "IKEA", which the first key refuses
+    # Latin names Unicode counts as alike: "rn" is drawn like "m", capital "I" like small "l".
+    ("modern", "modem", LOOKALIKE),
+    ("MODERN", "modem", LOOKALIKE),  # "MODERN" is "modern" to the first key
+    ("Modern", "MODEM", LOOKALIKE),
+    ("IKEA", "lKEA", LOOKALIKE),
+    ("Ice", "lce", LOOKALIKE),  # a capital I, a small L: alike as written
+    ("Ice", "1CE", LOOKALIKE),  # a one
+    ("Oscar", "0scar", LOOKALIKE),  # a zero
+    # Not alike: the skeleton draws capital "I" as small "l", which no longer makes it an "L".
+    ("ALL", "ALI", None),
+    ("KLLN", "KILN", None),
+    ("ALL'S", "ALI'S", None),
+    ("All's", "ALI'S", None),
+    ("Ali's", "ALL'S", None),
+    ("Kiln", "Klln", None),
+    ("ILONA", "llona", None),
+    ("Paris", "Parls", None),
+    ("Kot", "\u041a\u043e\u0448", None),  # Cyrillic "Kosh": sha is no "t"
+    ("Caf\u00e9", "Cafe", None),
+]
 
-    keys = dict(Seller.objects.values_list("pk", column))
-    assert keys == {first.pk: kept, second.pk: None, third.pk: "other"}
-    second.refresh_from_db()
-    second.status = "paused"
-    second.save()  # a duplicate from before is still saved (its name is not changed)
+
+def _refused_code(name: str, *, user: Any) -> str | None:
+    if services.shop_name_taken(shop_name=name, user=user):
+        return TAKEN_CODE
+    if services.shop_name_lookalike(shop_name=name, user=user):
+        return LOOKALIKE
+    return None
+
+
+@pytest.mark.parametrize(("taken", "name", "refused"), NAME_PAIRS)
+def test_which_names_clash_with_a_shops_name(taken: str, name: str, refused: str | None) -> None:
+    """Each pair both ways: the check the seller's form, the API and the admin ask, and the database."""
+    assert services.shop_name_refusal(name) is None and services.shop_name_refusal(taken) is None
+    for first, second in ((taken, name), (name, taken)):
+        Seller.objects.all().delete()
+        SellerFactory(shop_name=first)
+        user = UserFactory()
+        assert _refused_code(second, user=user) == refused, (first, second)
+        if refused:
+            with pytest.raises(IntegrityError), transaction.atomic():
+                Seller.objects.create(user=user, shop_name=second, country="US")
+        else:
+            Seller.objects.create(user=user, shop_name=second, country="US")
+
+
+def test_a_renamed_shop_gives_up_its_old_looks_and_takes_the_new_ones() -> None:
+    kit = SellerFactory(shop_name="kit")
+    kit.shop_name = "KIT"  # its own name in capitals: its own looks are no other shop's
+    kit.save()
+    kit.shop_name = "Kiln"
+    kit.save(update_fields=["shop_name"])
+    assert set(ShopNameLook.objects.filter(seller=kit).values_list("look", flat=True)) == shop_name_looks("Kiln")
+    SellerFactory(shop_name="\u041a\u0406\u0422")  # KIT in Cyrillic capitals: no shop looks like it now
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SellerFactory(shop_name="KlLN")  # "KILN" in capitals, with a small L for the I
+
+
+def test_the_api_refuses_a_name_like_another_shops_in_capitals(sandbox: Any, seller_client: Client) -> None:
+    SellerFactory(shop_name="kit")
+    seller_client.get("/")
+    answer = seller_client.post(
+        "/api/v1/seller/",
+        {"shop_name": "\u041a\u0406\u0422", "country": "US"},
+        content_type="application/json",
+        headers={"X-CSRFToken": seller_client.cookies["csrftoken"].value},
+    )
+    assert answer.status_code == 422, answer.content
+    assert answer.json()["error"]["code"] == LOOKALIKE
+    assert "looks the same as another shop" in answer.json()["error"]["message"]
+    assert Seller.objects.count() == 1 and list(gateway.client().v1.accounts.list().data) == []
+
+
+def test_the_django_admin_refuses_a_rename_like_another_shops_in_capitals() -> None:
+    SellerFactory(shop_name="kit")
+    SellerFactory(shop_name="ALL")
+    other = SellerFactory(shop_name="Kiln")
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    url = f"/django-admin/sellers/seller/{other.pk}/change/"
+    data = {"user": other.user_id, "country": "US", "default_currency": "usd"}
+    data |= {"moderation_entries-TOTAL_FORMS": 0, "moderation_entries-INITIAL_FORMS": 0}  # its inline
+
+    refused = admin.post(url, {**data, "shop_name": "\u041a\u0406\u0422"})
+
+    assert refused.status_code == 200 and "looks the same as another shop" in refused.content.decode()
+    other.refresh_from_db()
+    assert other.shop_name == "Kiln"
+    assert admin.post(url, {**data, "shop_name": "ALI"}).status_code == 302  # not "ALL": it looks otherwise
+    other.refresh_from_db()
+    assert other.shop_name == "ALI"
+
+
+def _named_before_the_check(*names: str) -> list[Seller]:
+    """Shops named `names`, oldest first, as they were before a key existed (no keys, no looks)."""
+    sellers = [SellerFactory(shop_name=f"Shop {n}") for n in range(len(names))]
+    for seller, name in zip(sellers, names, strict=True):
+        Seller.objects.filter(pk=seller.pk).update(shop_name=name, shop_name_key=None)
+    ShopNameLook.objects.all().delete()
+    return sellers
+
+
+def _still_saved_and_held(younger: Seller, refused: str) -> None:
+    younger.refresh_from_db()
+    younger.status = "paused"
+    younger.save()  # a duplicate from before is still saved (its name is not changed)
     with pytest.raises(InvalidInput):
         services.seller_create(user=UserFactory(), shop_name=refused, country="US", default_currency="usd")
+
+
+def test_migration_0004_keeps_shops_that_already_share_a_name() -> None:
+    """Shops named alike before the check existed keep their names; the oldest holds the key, so no
+    new shop can take the name, and the others can still be saved."""
+    first, second, third = _named_before_the_check("Kiln", "KILN ", "Other")
+
+    importlib.import_module("sellers.migrations.0004_shop_name_key").fill_keys(apps, None)
+
+    keys = dict(Seller.objects.values_list("pk", "shop_name_key"))
+    assert keys == {first.pk: "kiln", second.pk: None, third.pk: "other"}
+    _still_saved_and_held(second, "kiln")
+
+
+def test_migration_0006_keeps_shops_that_already_look_alike() -> None:
+    """As 0004 (and 0005 with its key, gone with its column since 0006) for names read alike: the
+    oldest shop holds a look, a younger one that looks like it is left without that look and keeps
+    the others (Greek "TOP" keeps its small letters, which no Latin name has)."""
+    first, second, third = _named_before_the_check("Top", "\u03a4\u039f\u03a1", "Other")
+
+    importlib.import_module("sellers.migrations.0006_shop_name_looks").fill_looks(apps, None)
+
+    looks: dict[int, set[str]] = {}
+    for pk, look in ShopNameLook.objects.values_list("seller", "look"):
+        looks.setdefault(pk, set()).add(look)
+    assert looks == {first.pk: {"Top", "TOP", "top"}, second.pk: {"\u1d1bop"}, third.pk: {"Other", "OTHER", "other"}}
+    _still_saved_and_held(second, "\u0422\u043e\u0440")  # Top in Cyrillic letters
