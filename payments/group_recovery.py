@@ -12,7 +12,8 @@ proportion to their share of the disputed amount, each by its own reversal of it
   split the same way, as debt; `none` recovers nothing;
 - a reversal a failed refund of the order left in place (the seller's share of that refund, on the
   platform's balance) counts first toward that net share, and is named for the dispute, so the
-  seller does not give the same share back twice;
+  seller does not give the same share back twice; a dispute smaller than it counts only its part of
+  it, and of the fee share booked with it in proportion, and the rest stays kept for a refund;
 - a reversal of a separate transfer needs the seller's *available* balance: what it cannot cover is
   that seller's debt (`SellerDebt`, one per dispute and seller), collected later as the disputes
   issue does (`recovery.seller_debts_collect`).
@@ -38,7 +39,7 @@ from marketplace.gateway import transfers as gateway_transfers
 from marketplace.gateway.balances import balance_retrieve
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from payments.models import OPEN_REFUND_STATUSES, Dispute, DisputeStatus, Payment, RecoveryStatus, SellerDebt
-from payments.services import group_reversals_kept, group_reversals_unused
+from payments.services import KeptReversal, group_reversals_kept, group_reversals_unused, kept_reversals_counted
 from payouts.models import Transfer
 from payouts.services import (
     kept_reversals_count_for_dispute,
@@ -61,6 +62,7 @@ class DisputeShare:
     fee_given_back: int  # the platform fee's share of that part, which the platform bears
     reused: int = 0  # of that net share, what its failed refunds' kept reversals already took back
     fee_reused: int = 0  # of the fee's share, what was booked with those reversals
+    counted: tuple[KeptReversal, ...] = ()  # those reversals, each with what stays kept of it for a refund
 
 
 def pays_checkout_group(payment: Payment | None) -> bool:
@@ -76,7 +78,11 @@ def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]
     platform's balance (`payments.services.group_refund_shares`): that kept reversal, and the fee
     share booked with it, count first (`group_reversals_unused`, the same accounting a refund
     uses), so the seller gives back its net share of the dispute once, not that and the kept
-    reversal too. The reversal is what they do not cover, as far as the transfer goes."""
+    reversal too. The reversal is what they do not cover, as far as the transfer goes. A part
+    smaller than them counts only its share of them, with the fee share booked with it in
+    proportion (`kept_reversals_counted`): the whole order refunded (8970 reversed with the fee's
+    1030 given up) and failed, then 3449 of it lost in a dispute, counts 3094 and 355 of them, and
+    5876 and 675 stay kept for the order's next refund."""
     orders = list(
         payment.orders.filter(checkout_group__isnull=False)
         .select_related("seller")
@@ -92,10 +98,14 @@ def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]
     for order, part in zip(orders, parts, strict=True):
         transfer = transfers.get(order.stripe_transfer_id)
         reversal = reused = fee_reused = 0
+        counted: list[KeptReversal] = []
         if transfer is not None and part:
             share = money.round_half_up_div(transfer.amount * part, order.amount_total)
             unused_share, unused_fee = group_reversals_unused(order_id=order.pk)
-            reused, fee_reused = min(share, unused_share), min(part - share, unused_fee)
+            reused = min(share, unused_share)
+            counted, fee_reused = kept_reversals_counted(
+                group_reversals_kept(order_id=order.pk), share=reused, fee_at_most=min(part - share, unused_fee)
+            )
             reversal = min(transfer.amount - transfer.amount_reversed, share - reused)
         shares.append(
             DisputeShare(
@@ -105,6 +115,7 @@ def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]
                 fee_given_back=part - reversal - reused - fee_reused,
                 reused=reused,
                 fee_reused=fee_reused,
+                counted=tuple(counted),
             )
         )
     return shares
@@ -137,8 +148,9 @@ def group_dispute_recover(*, dispute_id: int) -> tuple[Dispute, list[Seller]] | 
         fee_parts = money.split_by_largest_remainder(fee, [s.disputed for s in shares]) if fee else [0] * len(shares)
         recovered_total, indebted = 0, []
         for share, fee_part in zip(shares, fee_parts, strict=True):
-            recovered = _recover_share(dispute, share) + _count_kept_reversals(dispute, share)
-            owed = share.reversal - recovered + fee_part
+            recovered = _recover_share(dispute, share)
+            owed = share.reversal - recovered + fee_part  # what the kept reversals counted is not in it
+            recovered += _count_kept_reversals(dispute, share)
             if owed > 0:
                 SellerDebt.objects.create(
                     seller=share.order.seller, dispute=dispute, currency=dispute.currency, amount=owed
@@ -153,21 +165,21 @@ def group_dispute_recover(*, dispute_id: int) -> tuple[Dispute, list[Seller]] | 
 
 def _count_kept_reversals(dispute: Dispute, share: DisputeShare) -> int:
     """Name for the dispute the kept reversals of the order's failed refunds that its share counted
-    (`DisputeShare.reused`), so that no refund or later recovery counts them again and the seller's
-    earnings and the dispute's recovery by shop show them as taken for it, and post what it counted,
-    with the fee share booked with them, as recovered for the dispute (the seller's part of it, as
-    its own reversal and fee share are); returns their amount."""
-    if not share.reused:
+    (`DisputeShare.reused`, `counted`), so that no refund or later recovery counts that part again
+    and the seller's earnings and the dispute's recovery by shop show it as taken for it, keeping
+    the rest for a refund, and post what it counted, with the fee share booked with it, as recovered
+    for the dispute (the seller's part of it, as its own reversal and fee share are); returns the
+    seller's share it counted (not the whole reversals: a smaller dispute leaves the rest kept)."""
+    if not share.counted:
         return 0
-    kept = group_reversals_kept(order_id=share.order.pk)
     kept_reversals_count_for_dispute(
-        reversals=kept,
+        reversals=share.counted,
         dispute_id=dispute.stripe_id,
         destination=str(share.order.seller.stripe_account_id),
         amount=share.reused + share.fee_reused,
         currency=dispute.currency,
     )
-    return sum(amount for _id, amount in kept)
+    return share.reused
 
 
 def _recover_share(dispute: Dispute, share: DisputeShare) -> int:

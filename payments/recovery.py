@@ -41,7 +41,7 @@ from marketplace.gateway import disputes as gateway_disputes
 from marketplace.gateway.balances import balance_retrieve
 from payments.group_recovery import group_dispute_recover
 from payments.models import Dispute, DisputeStatus, RecoveryStatus, SellerDebt
-from payments.services import payment_reversals_kept, payment_reversals_unused
+from payments.services import kept_reversals_counted, payment_reversals_kept, payment_reversals_unused
 from payouts.models import ApplicationFee, Transfer, TransferReversal
 from payouts.services import (
     application_fee_refund_record,
@@ -109,13 +109,13 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
         else:
             reversal = None
         if reused:  # counted once, shown as taken for it on the money page, and recovered in the report
+            counted, _fee = kept_reversals_counted(payment_reversals_kept(payment_id=payment.pk), share=reused)
             kept_reversals_count_for_dispute(
-                reversals=payment_reversals_kept(payment_id=payment.pk),
+                reversals=counted,  # a dispute smaller than them leaves the rest kept for a refund
                 dispute_id=dispute.stripe_id,
                 destination=account,
                 amount=reused,
                 currency=dispute.currency,
-                counted=reused,  # a dispute smaller than them leaves the rest kept for a refund
             )
         dispute.recovered_amount = recovered  # at once; a debt's collections add to it (`SellerDebt.collected`)
         dispute.recovery_reversal_id = reversal.stripe_id if reversal is not None else ""

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -232,10 +232,10 @@ def dispute_recovery_by_shop(*, dispute: Dispute) -> list[ShopRecovery]:
     `recovered_amount` adds them all up); none for a payment of one shop. Three queries."""
     if not dispute.recovery or dispute.payment is None or not pays_checkout_group(dispute.payment):
         return []
-    taken = dict(
+    taken = dict(  # of a failed refund's kept reversal, only what the dispute counted (the rest stays kept)
         TransferReversal.objects.filter(for_dispute=dispute.stripe_id)
         .values_list("transfer__destination")
-        .annotate(total=Sum("amount"))
+        .annotate(total=Sum(F("amount") - F("kept_for_refund")))
     )
     owed = dict(SellerDebt.objects.filter(dispute=dispute).values_list("seller_id").annotate(total=Sum("amount")))
     orders = dispute.payment.orders.select_related("seller").order_by("pk")

@@ -657,16 +657,28 @@ def group_reversals_unused(*, order_id: int, excluding: int | None = None) -> tu
     """What the reversals of an order's refunds that failed (or were canceled) took back from the
     seller and booked of the platform's fee, less what its other refunds not failed used of them.
     The fee booked with a reversal is what its refund gave up less what that refund itself reused
-    (`flows.separate_transfer_reversal`, from the reversal's metadata). A reversal a lost dispute's
-    recovery counted (named for it, `payments.group_recovery`) is used up."""
+    (`flows.separate_transfer_reversal`, from the reversal's metadata). What a lost dispute's
+    recovery counted of a reversal (named for it, `payments.group_recovery`) is used up; a dispute
+    smaller than it leaves the rest, and that much of the fee share, unused (`kept_reversals_counted`)."""
     refunds = Refund.objects.filter(order_id=order_id)
     return _reversals_unused(refunds=refunds if excluding is None else refunds.exclude(pk=excluding))
 
 
-def group_reversals_kept(*, order_id: int) -> list[tuple[str, int]]:
-    """The reversals (id, what is kept of it) of an order's failed refunds that no lost dispute has counted yet:
-    what a dispute's recovery names for itself when it counts them (`payments.group_recovery`)."""
-    return [(stripe_id, kept) for stripe_id, _amount, kept in _kept_reversals(Refund.objects.filter(order_id=order_id))]
+class KeptReversal(NamedTuple):
+    """A failed refund's reversal left in place (Stripe does not undo it) and what of it is still kept
+    for a refund: of the seller's share it took back (`share`) and of the platform's fee share booked
+    with it (`fee`: on a payment for several shops, the part of the fee its refund gave up, less what
+    that refund itself reused; 0 on a destination charge, whose fee refund is Stripe's own)."""
+
+    stripe_id: str
+    share: int
+    fee: int
+
+
+def group_reversals_kept(*, order_id: int) -> list[KeptReversal]:
+    """The reversals of an order's failed refunds, oldest first, with what is kept of each that no
+    lost dispute has counted yet: what a dispute's recovery counts first (`payments.group_recovery`)."""
+    return _kept_reversals(Refund.objects.filter(order_id=order_id))
 
 
 def payment_reversals_unused(*, payment_id: int) -> int:
@@ -676,35 +688,64 @@ def payment_reversals_unused(*, payment_id: int) -> int:
     return _reversals_unused(refunds=Refund.objects.filter(payment_id=payment_id))[0]
 
 
-def payment_reversals_kept(*, payment_id: int) -> list[tuple[str, int]]:
-    """`group_reversals_kept` for a destination charge: the kept reversals (id, amount) of its failed
-    refunds that no lost dispute has counted yet, or counted in part (`payments.recovery`)."""
-    return [
-        (stripe_id, kept) for stripe_id, _amount, kept in _kept_reversals(Refund.objects.filter(payment_id=payment_id))
-    ]
+def payment_reversals_kept(*, payment_id: int) -> list[KeptReversal]:
+    """`group_reversals_kept` for a destination charge (`payments.recovery`)."""
+    return _kept_reversals(Refund.objects.filter(payment_id=payment_id))
 
 
-def _kept_reversals(refunds: QuerySet[Refund]) -> list[tuple[str, int, int]]:
-    """The reversals (id, amount, what is kept of it for a refund) of `refunds` that failed: all of
-    one no lost dispute counted, the part not counted of one a dispute counted in part."""
-    failed = refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id="")
-    rows = TransferReversalRow.objects.filter(stripe_id__in=failed.values("stripe_transfer_reversal_id")).filter(
-        Q(for_dispute="") | Q(kept_for_refund__gt=0)
+def kept_reversals_counted(
+    reversals: Sequence[KeptReversal], *, share: int, fee_at_most: int = 0
+) -> tuple[list[KeptReversal], int]:
+    """A lost dispute counts `share` of the kept `reversals`, oldest first, and of each the fee share
+    booked with it in proportion to what it counts of it (rounded half up, `money.round_half_up_div`,
+    as the sandbox's `proportional` rounds a reversal's fee share; all of it with the whole of it),
+    `fee_at_most` in all (the dispute's own fee share, and what is unused of them). Returns the
+    reversals it counted something of, each with what stays kept of it for a refund, and the fee it
+    counted: a dispute smaller than them leaves the rest, share and fee alike, to the next refund."""
+    left, fee_left, counted = share, fee_at_most, []
+    for kept in reversals:
+        part = min(left, kept.share)
+        fee = kept.fee if part == kept.share else money.round_half_up_div(kept.fee * part, kept.share)
+        fee = min(fee, fee_left)
+        if part or fee:
+            counted.append(KeptReversal(kept.stripe_id, kept.share - part, kept.fee - fee))
+        left, fee_left = left - part, fee_left - fee
+        if left <= 0:
+            break
+    return counted, fee_at_most - fee_left
+
+
+def _kept_reversals(refunds: QuerySet[Refund]) -> list[KeptReversal]:
+    """The reversals of `refunds` that failed, oldest first, with what is kept of each: all of one no
+    lost dispute counted (its fee share: what its refund gave up less what that refund reused), the
+    part not counted of one a dispute counted in part (`TransferReversal.kept_for_refund`,
+    `fee_kept_for_refund`); one a dispute counted whole is left out."""
+    failed = {
+        r.stripe_transfer_reversal_id: r
+        for r in refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id="")
+    }
+    rows = (
+        TransferReversalRow.objects.filter(stripe_id__in=list(failed))
+        .filter(Q(for_dispute="") | Q(kept_for_refund__gt=0) | Q(fee_kept_for_refund__gt=0))
+        .order_by("created_at", "pk")
     )
-    return [(r.stripe_id, r.amount, r.amount if not r.for_dispute else r.kept_for_refund) for r in rows]
+    kept = []
+    for row in rows:
+        if row.for_dispute:
+            kept.append(KeptReversal(row.stripe_id, row.kept_for_refund, row.fee_kept_for_refund))
+            continue
+        r = failed[row.stripe_id]
+        fee = r.amount - row.amount - (r.share_reused or 0) - r.fee_reused if r.refund_application_fee else 0
+        kept.append(KeptReversal(row.stripe_id, row.amount, max(0, fee)))
+    return kept
 
 
 def _reversals_unused(*, refunds: QuerySet[Refund]) -> tuple[int, int]:
-    failed = list(refunds.exclude(status__in=OPEN_REFUND_STATUSES).exclude(stripe_transfer_reversal_id=""))
-    reversed_by = {stripe_id: (amount, kept) for stripe_id, amount, kept in _kept_reversals(refunds)}
-    share = fee = 0
-    for r in failed:
-        amount, kept = reversed_by.get(r.stripe_transfer_reversal_id, (0, 0))
-        share += kept
-        if r.refund_application_fee and amount:
-            fee += r.amount - amount - (r.share_reused or 0) - r.fee_reused
+    kept = _kept_reversals(refunds)
     used = refunds.filter(status__in=OPEN_REFUND_STATUSES).aggregate(share=Sum("share_reused"), fee=Sum("fee_reused"))
-    return max(0, share - (used["share"] or 0)), max(0, fee - (used["fee"] or 0))
+    share = sum(k.share for k in kept) - (used["share"] or 0)
+    fee = sum(k.fee for k in kept) - (used["fee"] or 0)
+    return max(0, share), max(0, fee)
 
 
 def refund_share_of_transfer(*, transfer: int, order_total: int, before: int, amount: int) -> int:

@@ -66,6 +66,13 @@ class TransferReversal(models.Model):
         default=0,
         help_text="Of a failed refund's reversal named for a lost dispute, what the dispute did not count.",
     )
+    # On a payment for several shops such a reversal also carries the platform's fee share its refund
+    # gave up: the dispute counts that in proportion to what it counts of the reversal, and this is
+    # the rest, kept with `kept_for_refund` for the order's next refund.
+    fee_kept_for_refund = models.BigIntegerField(
+        default=0,
+        help_text="Of the fee share booked with such a reversal, what the dispute did not count.",
+    )
     created_at = models.DateTimeField()
 
     class Meta:

@@ -503,22 +503,33 @@ def _with_kept_reversals(rows: QuerySet[_Row], *, refunds: QuerySet[Refund], tak
     `refunds_taken`, since a destination charge's refund of everything left reverses only what is
     left of the transfer and so uses them without saying), `kept_fee_refunded` (that fee share) and
     `kept_for_dispute` (what a lost dispute counted of them, `disputed` already has it; a dispute
-    smaller than a kept reversal counts its part, and the rest stays in `kept_refunded`)."""
+    smaller than a kept reversal counts its part, and the rest stays in `kept_refunded`, with the
+    rest of its fee share, on a payment for several shops, in `kept_fee_refunded`)."""
     reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id"))
-    # One a lost dispute counted in part keeps the rest for a refund (`TransferReversal.kept_for_refund`).
-    counted_in_part = reversal.exclude(for_dispute="").filter(kept_for_refund__gt=0)
+    # One a lost dispute counted in part keeps the rest for a refund (`TransferReversal.kept_for_refund`),
+    # and of the fee share booked with it (`fee_kept_for_refund`).
+    counted_by_dispute = reversal.exclude(for_dispute="")
     kept_part = reversal.annotate(
         kept=Case(When(for_dispute="", then=F("amount")), default=F("kept_for_refund"))
     ).values("kept")
-    counted = reversal.exclude(for_dispute="").annotate(part=F("amount") - F("kept_for_refund")).values("part")
+    counted = counted_by_dispute.annotate(part=F("amount") - F("kept_for_refund")).values("part")
     failed = (
         refunds.exclude(status__in=OPEN_REFUND_STATUSES)
         .exclude(stripe_transfer_reversal_id="")
         .annotate(
             kept=Coalesce(Subquery(kept_part[:1]), Value(0)),
-            reversed=Coalesce(Subquery(reversal.filter(for_dispute="").values("amount")[:1]), Value(0))
-            + Coalesce(Subquery(counted_in_part.values("amount")[:1]), Value(0)),
+            uncounted=Coalesce(Subquery(reversal.filter(for_dispute="").values("amount")[:1]), Value(0)),
             counted=Coalesce(Subquery(counted[:1]), Value(0)),
+        )
+        .annotate(
+            fee_kept=Case(
+                When(
+                    Q(uncounted__gt=0) & Q(refund_application_fee=True),
+                    then=F("amount") - F("uncounted") - Coalesce(F("share_reused"), Value(0)) - F("fee_reused"),
+                ),
+                default=Coalesce(Subquery(counted_by_dispute.values("fee_kept_for_refund")[:1]), Value(0)),
+                output_field=IntegerField(),
+            )
         )
     )
 
@@ -526,13 +537,9 @@ def _with_kept_reversals(rows: QuerySet[_Row], *, refunds: QuerySet[Refund], tak
         summed = rows.values("payment_id").annotate(total=Sum(amount)).values("total")
         return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
 
-    fee_booked = F("amount") - F("reversed") - Coalesce(F("share_reused"), Value(0)) - F("fee_reused")
     used = refunds.filter(status__in=OPEN_REFUND_STATUSES)
     share_left = Greatest(total(failed, "kept") - total(used, Coalesce(F("share_reused"), Value(0))), Value(0))
-    fee_left = Greatest(
-        total(failed.filter(Q(refund_application_fee=True) & Q(kept__gt=0)), fee_booked) - total(used, "fee_reused"),
-        Value(0),
-    )
+    fee_left = Greatest(total(failed, "fee_kept") - total(used, "fee_reused"), Value(0))
     return rows.annotate(
         refunds_taken=taken,
         kept_refunded=Least(share_left + fee_left, Greatest(F(sale) - F("refunds_taken"), Value(0))),

@@ -16,6 +16,7 @@ seller, queue instead of deadlocking.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -213,38 +214,34 @@ def transfer_reversal_name_dispute(*, reversal_id: str, dispute_id: str) -> None
 
 def kept_reversals_count_for_dispute(
     *,
-    reversals: list[tuple[str, int]],
+    reversals: Sequence[tuple[str, int, int]],
     dispute_id: str,
     destination: str,
     amount: int,
     currency: str,
-    counted: int | None = None,
 ) -> None:
     """A lost dispute's recovery counted `amount` of the reversals its payment's failed refunds left
-    in place (`reversals`: id and what is kept of each, of the seller `destination`): name them for it,
-    so no later recovery counts them again and the seller's earnings show them as taken for it, and
-    post that amount as recovered for the dispute (`flows.kept_reversal_for_dispute`), so the revenue
-    report stops counting it as taken back for a refund. Within the recovery's transaction, once.
+    in place, of the seller `destination` (`reversals`: those it counted something of, each with
+    what stays kept of it for a refund, of the seller's share and of the fee share booked with it,
+    `payments.services.kept_reversals_counted`): name them for it, so no later recovery counts
+    them again and the seller's earnings show what it counted as taken for it, keep the rest
+    (`TransferReversal.kept_for_refund`, `fee_kept_for_refund`), and post `amount` as recovered for
+    the dispute (`flows.kept_reversal_for_dispute`), so the revenue report stops counting it as taken
+    back for a refund. Within the recovery's transaction, once.
 
-    `counted` (a destination charge's: the seller's share the dispute counted of them) keeps the part
-    not counted for a refund (`TransferReversal.kept_for_refund`), oldest reversal counted first: a
-    dispute smaller than the kept reversal takes only its share of it, and the rest stays what it was,
-    the seller's share of a refund that failed, which the payment's next refund uses. Naming the whole
-    reversal for the dispute while posting only its share would show the rest as taken for the
-    dispute on the money page and as taken back for refunds in the revenue report; this way the money
-    page (`payouts.selectors`), the report and the ledger each say the same and equal Stripe. Without
-    it (a payment for several shops, whose reversals also carry a fee share) they are named whole."""
-    left = counted
-    for reversal_id, kept in reversals:
-        part = kept if left is None else min(left, kept)
+    A dispute smaller than a kept reversal takes only its part of it (on a payment for several
+    shops, with the fee share in proportion), and the rest stays what it was, the seller's share of
+    a refund that failed, which the next refund uses. Naming the whole reversal for the dispute
+    while posting only its part would show the rest as taken for the dispute on the money page and
+    leave the next refund nothing to use; this way the money page (`payouts.selectors`), the report
+    and the ledger each say the same and equal Stripe."""
+    for reversal_id, kept, fee_kept in reversals:
         TransferReversal.objects.filter(stripe_id=reversal_id).update(
-            for_dispute=dispute_id, kept_for_refund=kept - part
+            for_dispute=dispute_id, kept_for_refund=kept, fee_kept_for_refund=fee_kept
         )
-        if left is not None:
-            left -= part
     if amount <= 0:
         return
-    ids = [reversal_id for reversal_id, _kept in reversals]
+    ids = [reversal_id for reversal_id, _kept, _fee in reversals]
     made = TransferReversal.objects.filter(stripe_id__in=ids).values_list("created_at", flat=True)
     posting = flows.kept_reversal_for_dispute(
         dispute_id=dispute_id, seller=destination, amount=amount, currency=currency

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+from marketplace import money
 from marketplace.errors import InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.ledger.chart import APPLICATION_FEE_REFUNDS
@@ -29,8 +30,8 @@ from marketplace.ledger.selectors import ledger_balance
 from marketplace.money import format_money
 from orders import services
 from orders.models import Order
-from payments.models import Payment, RefundOrigin, RefundStatus
-from payments.services import REFUSALS, refund_create, refund_submit
+from payments.models import Dispute, Payment, RefundOrigin, RefundStatus
+from payments.services import REFUSALS, group_reversals_unused, refund_create, refund_submit
 from payouts.models import Transfer, TransferReversal
 from payouts.selectors import earnings_per_order, order_net
 from sellers.models import Seller
@@ -178,7 +179,6 @@ def test_the_console_dispute_page_tells_the_orders_refunds_from_the_payments(
     whole payment's refunds as that order's."""
     from django.test import Client
 
-    from payments.models import Dispute
     from tests.factories import make_platform_admin
     from tests.payments.helpers import new_events, process
     from tests.payments.test_disputes import control
@@ -259,12 +259,13 @@ def test_three_odd_yen_refunds_take_back_the_whole_transfer_and_fee_in_proportio
     assert (earning.refunded, earning.fee_kept, order_net(earning)) == (9_999, 0, 0)
 
 
-def _plate_refund_failed_after_its_reversal(
-    sandbox: Any, capture: Any, currency: str
+def _refund_failed_after_its_reversal(
+    sandbox: Any, capture: Any, currency: str, amount: int = 4_000
 ) -> tuple[list[Seller], Order, Any]:
     """The group paid with card 5126 (its refunds succeed, then fail a minute later), the shops on
-    manual payouts and two days on, so their funds are available and stay at Stripe; then the
-    plate's refund, its reversal made, failed at the buyer's bank and its events processed."""
+    manual payouts and two days on, so their funds are available and stay at Stripe; then a refund
+    of `amount` of Kiln & Co's order (the plate's, by default), its reversal made, failed at the
+    buyer's bank and its events processed."""
     from payouts.services import seller_payout_schedule_set
 
     shops, (kiln_order, _t, _p) = _paid_group(sandbox, capture, currency, card="4000000000005126")
@@ -274,7 +275,7 @@ def _plate_refund_failed_after_its_reversal(
         )
     _advance(sandbox, 2 * 86_400 + 60)
     seen = {e["id"] for e in new_events(set())}
-    failed = _refund(kiln_order, 4_000, capture)
+    failed = _refund(kiln_order, amount, capture)
     assert failed.status == RefundStatus.SUCCEEDED and failed.stripe_transfer_reversal_id
     _advance(sandbox, 120)  # the buyer's bank sends it back
     with capture(execute=True):
@@ -282,6 +283,18 @@ def _plate_refund_failed_after_its_reversal(
     failed.refresh_from_db()
     assert failed.status == RefundStatus.FAILED
     return shops, kiln_order, failed
+
+
+def _dispute_lost(sandbox: Any, capture: Any, kiln_order: Order, amount: int) -> tuple[Dispute, list[int], list[int]]:
+    """`amount` of the group's payment disputed and lost, its recovery run: the dispute, each order's
+    part of it (largest remainder over the orders) and its seller's net share of that part."""
+    assert kiln_order.payment is not None
+    lose_dispute(sandbox, charge_id=kiln_order.payment.stripe_charge_id, amount=amount, on_commit=capture)
+    orders = list(Order.objects.filter(checkout_group=kiln_order.checkout_group).order_by("pk"))
+    parts = money.split_by_largest_remainder(amount, [o.amount_total for o in orders])
+    transfers = [Transfer.objects.get(stripe_id=o.stripe_transfer_id).amount for o in orders]
+    shares = [money.round_half_up_div(t * p, o.amount_total) for o, t, p in zip(orders, transfers, parts, strict=True)]
+    return Dispute.objects.get(), parts, shares
 
 
 @pytest.mark.parametrize("retries", [(4_000, 6_000), (10_000,)], ids=["plate-then-mug", "whole-order"])
@@ -296,9 +309,7 @@ def test_a_refund_that_failed_after_the_sellers_share_was_taken_back_is_retried_
     plate again and the mug (or the whole order at once) the seller has given back its transfer once,
     the platform its fee once, and the ledger equals Stripe for the platform and every shop."""
     transfer, plate_share, plate_fee, rest_share, rest_fee = EXAMPLE[currency]
-    shops, kiln_order, failed = _plate_refund_failed_after_its_reversal(
-        sandbox, django_capture_on_commit_callbacks, currency
-    )
+    shops, kiln_order, failed = _refund_failed_after_its_reversal(sandbox, django_capture_on_commit_callbacks, currency)
     kiln = shops[0]
     others = {s.pk: stripe_balances(str(s.stripe_account_id)) for s in shops[1:]}
     assert format_money(plate_share, currency) in failed.attention and "again" in failed.attention
@@ -332,7 +343,7 @@ def test_the_plate_retried_alone_after_its_refund_failed_takes_nothing_more_from
     """The same refund again (the seller presses Refund a second time): no second reversal; the seller
     keeps the mug's share, and its money page says so."""
     transfer, plate_share, plate_fee, _rest_share, _rest_fee = EXAMPLE[currency]
-    (kiln, *_others), kiln_order, _failed = _plate_refund_failed_after_its_reversal(
+    (kiln, *_others), kiln_order, _failed = _refund_failed_after_its_reversal(
         sandbox, django_capture_on_commit_callbacks, currency
     )
 
@@ -390,36 +401,21 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_alrea
     not already cover (3836; ¥3,848), where it used to reverse the whole share again, capped by the
     transfer, so that the seller gave back everything it was paid. The other shops give back their own
     shares; the ledger equals Stripe for the platform and every shop."""
-    from marketplace import money
-    from payments.models import Dispute
-
     transfer, plate_share, _plate_fee, _rest_share, _rest_fee = EXAMPLE[currency]
-    shops, kiln_order, failed = _plate_refund_failed_after_its_reversal(
-        sandbox, django_capture_on_commit_callbacks, currency
-    )
-    orders = list(Order.objects.filter(checkout_group=kiln_order.checkout_group).order_by("pk"))
+    shops, kiln_order, failed = _refund_failed_after_its_reversal(sandbox, django_capture_on_commit_callbacks, currency)
     balances = {s.pk: stripe_balances(str(s.stripe_account_id)).get(currency, 0) for s in shops}
     assert balances[shops[0].pk] == transfer - plate_share
 
-    assert kiln_order.payment is not None
-    charge = kiln_order.payment.stripe_charge_id
-    lose_dispute(sandbox, charge_id=charge, amount=12_000, on_commit=django_capture_on_commit_callbacks)
+    dispute, parts, shares = _dispute_lost(sandbox, django_capture_on_commit_callbacks, kiln_order, 12_000)
 
-    dispute = Dispute.objects.get()
     assert (dispute.status, dispute.recovery) == ("lost", "recovered")
-    parts = money.split_by_largest_remainder(12_000, [o.amount_total for o in orders])
     assert parts == [8_276, 2_069, 1_655]
-    transfers = [Transfer.objects.get(stripe_id=o.stripe_transfer_id).amount for o in orders]
-    shares = {
-        o.seller_id: money.round_half_up_div(t * p, o.amount_total)
-        for o, t, p in zip(orders, transfers, parts, strict=True)
-    }
-    assert shares[shops[0].pk] == {"usd": 7_424, "jpy": 7_448}[currency]
+    assert shares[0] == {"usd": 7_424, "jpy": 7_448}[currency]
     after = {s.pk: stripe_balances(str(s.stripe_account_id)).get(currency, 0) for s in shops}
-    assert after[shops[0].pk] == transfer - shares[shops[0].pk], "the plate's reversal counts toward the share"
-    for shop in shops[1:]:
-        assert after[shop.pk] == balances[shop.pk] - shares[shop.pk]
-    assert dispute.recovered_amount == sum(shares.values())  # the kept reversal counted with the new ones
+    assert after[shops[0].pk] == transfer - shares[0], "the plate's reversal counts toward the share"
+    for shop, share in zip(shops[1:], shares[1:], strict=True):
+        assert after[shop.pk] == balances[shop.pk] - share
+    assert dispute.recovered_amount == sum(shares)  # the kept reversal counted with the new ones
     kept = TransferReversal.objects.get(stripe_id=failed.stripe_transfer_reversal_id)
     assert (kept.amount, kept.for_dispute) == (plate_share, dispute.stripe_id)  # no refund uses it again
     lines = revenue_lines(currency)  # the kept reversal is recovered for the dispute, not a refund's
@@ -432,3 +428,122 @@ def test_a_lost_dispute_after_a_failed_refund_counts_the_share_that_refund_alrea
     assert order_net(earning) == after[shops[0].pk]
     row = money_page_row(shops[0].user, kiln_order.pk)
     assert row_net(row) == format_money(after[shops[0].pk], currency) and "the lost dispute counted it" in row
+
+
+KEPT_EXAMPLE = {  # currency: (Kiln & Co's net share of its part of the dispute, its fee share, what stays kept of each)
+    "usd": (3_094, 355, 5_876, 675),
+    "jpy": (3_104, 345, 5_896, 655),
+}
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_lost_dispute_smaller_than_a_failed_refunds_kept_reversal_counts_only_its_part(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """Kiln & Co's whole order is refunded: its transfer (8970; ¥9,000) is reversed, the platform gives
+    up its fee (1030; ¥1,000), and the refund fails at the buyer's bank (card 5126): the reversal stays.
+    Then 5000 of the payment is disputed and lost. Kiln & Co's part is 3449 (largest remainder over
+    10000, 2500, 1999), its net share 3094 with a fee share of 355 (¥3,104 and ¥345), which the kept
+    reversal covers: the dispute counts that much of it, and of the fee booked with it in proportion,
+    and the rest (5876 and 675; ¥5,896 and ¥655) stays kept for a refund, where the whole reversal
+    used to be named for the dispute: the money page showed the whole transfer lost to a dispute of
+    3449 and the next refund found nothing kept. A refund of the rest of the order (6551) then uses
+    exactly what is still kept and reverses nothing; Stripe refuses it, the charge being disputed.
+    The money page, the revenue report and the ledger equal Stripe for the platform and every shop
+    after each step."""
+    from django.utils.html import escape
+
+    from tests.orders.test_multi_seller_disputes import _console_dispute_page
+
+    transfer = EXAMPLE[currency][0]
+    counted, counted_fee, kept, kept_fee = KEPT_EXAMPLE[currency]
+    shops, kiln_order, failed = _refund_failed_after_its_reversal(
+        sandbox, django_capture_on_commit_callbacks, currency, amount=10_000
+    )
+    kiln = shops[0]
+    balances = {s.pk: stripe_balances(str(s.stripe_account_id)).get(currency, 0) for s in shops}
+    assert balances[kiln.pk] == 0 and group_reversals_unused(order_id=kiln_order.pk) == (transfer, 10_000 - transfer)
+    assert_ledger_equals_stripe()
+
+    dispute, parts, shares = _dispute_lost(sandbox, django_capture_on_commit_callbacks, kiln_order, 5_000)
+
+    assert (dispute.status, dispute.recovery) == ("lost", "recovered")
+    assert parts[0] == 3_449 and counted + counted_fee == 3_449 and counted + kept == transfer
+    assert shares[0] == counted
+    after = {s.pk: stripe_balances(str(s.stripe_account_id)).get(currency, 0) for s in shops}
+    assert after[kiln.pk] == 0, "nothing more taken from Kiln & Co: its kept reversal covers its part"
+    for shop, share in zip(shops[1:], shares[1:], strict=True):
+        assert after[shop.pk] == balances[shop.pk] - share
+    assert dispute.recovered_amount == sum(shares)  # Kiln & Co's counted part, not its whole reversal
+    page = _console_dispute_page(dispute)  # what the admin reads of each shop
+    assert f"{format_money(sum(shares), currency)} taken back at once from 3 shops" in page
+    assert f"<li>{escape(kiln.shop_name)}: {format_money(counted, currency)} taken back</li>" in page
+    reversal = TransferReversal.objects.get(stripe_id=failed.stripe_transfer_reversal_id)
+    assert (reversal.amount, reversal.for_dispute, reversal.kept_for_refund) == (transfer, dispute.stripe_id, kept)
+    assert group_reversals_unused(order_id=kiln_order.pk) == (kept, kept_fee), "the rest stays kept for a refund"
+    assert_ledger_equals_stripe()
+
+    def shows_what_stripe_did() -> None:
+        [earning] = earnings_per_order(seller_id=kiln.pk)  # the money page's row
+        assert (earning.disputed, earning.kept_for_dispute) == (counted, counted)
+        assert (earning.refunded, earning.kept_refunded, earning.fee_kept) == (
+            kept + kept_fee,
+            kept + kept_fee,
+            counted_fee,
+        )
+        assert order_net(earning) == 0 == after[kiln.pk]
+        row = money_page_row(kiln.user, kiln_order.pk)
+        assert row_net(row) == format_money(0, currency)
+        assert f"Of it, {format_money(kept + kept_fee, currency)} was taken back for a refund that failed" in row
+        assert f"Of it, {format_money(counted, currency)} was taken back for a refund that failed, and the lost" in row
+        lines = revenue_lines(currency)
+        assert (lines["dispute_losses"], lines["dispute_recoveries"]) == (5_000, 5_000)
+        assert lines["refunds_to_buyers"] == 0
+        assert lines["refunds_paid_by_platform"] == -(kept + kept_fee), "the platform holds the kept share"
+        assert lines["fees_refunded"] == ledger_balance(account=APPLICATION_FEE_REFUNDS)[currency]
+        assert lines["net_revenue"] == stripe_balances()[currency]
+        assert_ledger_equals_stripe()
+
+    shows_what_stripe_did()
+
+    rest = _refund(kiln_order, 10_000 - 3_449, django_capture_on_commit_callbacks)
+
+    assert (rest.share_reused, rest.fee_reused) == (kept, kept_fee), "only what is still kept"
+    assert (rest.status, rest.failure_code, rest.stripe_transfer_reversal_id) == (
+        RefundStatus.FAILED,
+        "charge_disputed",
+        "",
+    )
+    assert Transfer.objects.get(stripe_id=kiln_order.stripe_transfer_id).amount_reversed == transfer
+    assert {s.pk: stripe_balances(str(s.stripe_account_id)).get(currency, 0) for s in shops} == after
+    assert group_reversals_unused(order_id=kiln_order.pk) == (kept, kept_fee)
+    shows_what_stripe_did()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_with_the_dispute_fee_recovered_the_kept_reversal_does_not_pay_the_sellers_part_of_it(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, settings: Any, currency: str
+) -> None:
+    """The same failed refund and lost dispute, the platform recovering the dispute fee too
+    (`seller_share_and_fee`): Kiln & Co owes its part of the dispute fee. The kept reversal counts
+    only toward its share of the disputed amount; it used to be subtracted whole from what the seller
+    owed as well, so the rest of it, the seller's money kept for a refund, silently paid the fee."""
+    from payments.models import SellerDebt
+
+    settings.DISPUTE_RECOVERY = "seller_share_and_fee"
+    counted, _counted_fee, kept, kept_fee = KEPT_EXAMPLE[currency]
+    shops, kiln_order, _failed = _refund_failed_after_its_reversal(
+        sandbox, django_capture_on_commit_callbacks, currency, amount=10_000
+    )
+
+    dispute, parts, _shares = _dispute_lost(sandbox, django_capture_on_commit_callbacks, kiln_order, 5_000)
+
+    fee_parts = money.split_by_largest_remainder(dispute.dispute_fee, parts)
+    assert dispute.dispute_fee > 0 and fee_parts[0] > 0
+    debt = SellerDebt.objects.get(seller=shops[0])
+    assert (debt.amount, debt.collected) == (fee_parts[0], 0), "its balance is empty: owed, not taken"
+    assert group_reversals_unused(order_id=kiln_order.pk) == (kept, kept_fee), "the rest stays kept"
+    [earning] = earnings_per_order(seller_id=shops[0].pk)
+    assert earning.disputed == counted + fee_parts[0] and order_net(earning) == -fee_parts[0]
+    assert stripe_balances(str(shops[0].stripe_account_id)) == {}
+    assert_ledger_equals_stripe()

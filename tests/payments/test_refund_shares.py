@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from marketplace.money import split_by_largest_remainder
-from payments.services import refund_share_of_transfer
+from payments.services import KeptReversal, kept_reversals_counted, refund_share_of_transfer
 
 
 @st.composite
@@ -65,3 +65,44 @@ def test_the_worked_example_in_jpy_with_odd_amounts() -> None:
         before += amount
     assert shares == [3_000, 2_999, 3_000] and sum(shares) == 8_999
     assert split_by_largest_remainder(8_999, [3_333, 3_333, 3_333]) == [3_000, 3_000, 2_999]
+
+
+@st.composite
+def kept_reversals_and_a_dispute(draw: st.DrawFn) -> tuple[list[KeptReversal], int, int]:
+    shares = draw(st.lists(st.integers(min_value=1, max_value=1_000_000), min_size=1, max_size=4))
+    kept = [KeptReversal(f"trr_{i}", s, draw(st.integers(min_value=0, max_value=s))) for i, s in enumerate(shares)]
+    share = draw(st.integers(min_value=0, max_value=sum(shares)))
+    return kept, share, draw(st.integers(min_value=0, max_value=sum(k.fee for k in kept)))
+
+
+@given(kept_reversals_and_a_dispute())
+def test_a_dispute_counts_its_share_of_the_kept_reversals_and_their_fee_in_proportion(
+    case: tuple[list[KeptReversal], int, int],
+) -> None:
+    """What a lost dispute counts of a failed refund's kept reversals and what stays kept of them add
+    up to what was kept, share and fee alike (nothing lost, nothing counted twice); the fee it counts
+    of each is within a unit of its proportion and never more than the dispute's own fee share."""
+    kept, share, fee_at_most = case
+    counted, fee = kept_reversals_counted(kept, share=share, fee_at_most=fee_at_most)
+    after = {r.stripe_id: r for r in counted}
+    rest = [after.get(k.stripe_id, k) for k in kept]
+    assert sum(k.share for k in kept) - sum(r.share for r in rest) == share
+    assert sum(k.fee for k in kept) - sum(r.fee for r in rest) == fee <= fee_at_most
+    for before, now in zip(kept, rest, strict=True):
+        assert 0 <= now.share <= before.share and 0 <= now.fee <= before.fee
+        exact = Fraction(before.fee * (before.share - now.share), before.share)
+        assert before.fee - now.fee <= exact + Fraction(1, 2)  # capped below it only by `fee_at_most`
+
+
+def test_the_worked_example_of_a_dispute_smaller_than_the_kept_reversal() -> None:
+    """Kiln & Co's whole order refunded and failed (8970 reversed, the fee's 1030 given up; ¥9,000 and
+    ¥1,000), then its part of a lost dispute 3449: its share 3094 and fee share 355 are counted
+    (¥3,104 and ¥345), and 5876 and 675 stay kept (¥5,896 and ¥655), as a refund of the rest
+    (6551) would take them (`tests/orders/test_multi_seller_refunds.py`)."""
+    for transfer, fee, share, fee_share in ((8_970, 1_030, 3_094, 355), (9_000, 1_000, 3_104, 345)):
+        counted, counted_fee = kept_reversals_counted(
+            [KeptReversal("trr_1", transfer, fee)], share=share, fee_at_most=3_449 - share
+        )
+        assert (counted, counted_fee) == ([KeptReversal("trr_1", transfer - share, fee - fee_share)], fee_share)
+        rest = refund_share_of_transfer(transfer=transfer, order_total=10_000, before=0, amount=10_000 - 3_449)
+        assert (rest, 10_000 - 3_449 - rest) == (transfer - share, fee - fee_share)
