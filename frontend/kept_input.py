@@ -26,17 +26,19 @@ def keep(
     *,
     prefixes: Iterable[str] = (),
     max_length: int = MAX_LENGTH,
+    extra: dict[str, str] | None = None,
 ) -> None:
     """Keep the posted `names` (an unticked checkbox as "") and every field starting with one of
     `prefixes`, for the next `take(request, form)`. `form` names the form on its page, e.g.
     "console:approve:12" for the approval form of request 12. A form with a longer text area than
-    MAX_LENGTH (a dispute statement) says how much of a value to keep."""
+    MAX_LENGTH (a dispute statement) says how much of a value to keep. `extra`: values the view adds
+    for the form drawn again (a refund refused until a box is ticked: show the box)."""
     wanted = list(names)
     wanted += [name for name in request.POST if any(name.startswith(p) for p in prefixes)]
     request.session[SESSION_KEY] = {
         "form": form,
         "at": time.time(),
-        "values": {name: request.POST.get(name, "")[:max_length] for name in wanted},
+        "values": {**{name: request.POST.get(name, "")[:max_length] for name in wanted}, **(extra or {})},
     }
 
 

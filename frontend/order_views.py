@@ -28,6 +28,7 @@ from marketplace.errors import DomainError, NotFound
 from orders import selectors, services
 from orders.api import checkout_urls
 from orders.models import Order, OrderStatus, RefundReason
+from payments.services import payment_whole_share
 from payouts.selectors import order_net, order_with_earnings, orders_with_earnings
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
@@ -235,6 +236,10 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         "refunds": refunds,
         "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views.refund_form_token`)
         "kept": kept,
+        # A refund of everything left would take the seller's whole share at Stripe: the form says so first.
+        "whole": (
+            payment_whole_share(payment=order.payment, refunds=refunds.refunds) if order.payment is not None else None
+        ),
     }
     return render(request, "sell/orders_detail.html", context)
 

@@ -10,6 +10,7 @@ why (the seller's balance too low, a dispute), and nothing is recorded as refund
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.contrib import messages
@@ -35,7 +36,7 @@ from orders.services.refunds import (
 )
 from payments.models import Refund, RefundOrigin, RefundStatus
 from payments.selectors import refunds_needing_attention, refunds_recent
-from payments.services import refund_attention_handle
+from payments.services import WHOLE_SHARE_UNCONFIRMED, refund_attention_handle
 from sellers.models import Seller
 from sellers.selectors import seller_for_user
 from subscriptions.selectors import subscription_payment_by_stripe_id
@@ -86,6 +87,23 @@ def refund_form_token(request: HttpRequest) -> str:
     if len(raw) > 64 or not (raw.isascii() and raw.isalnum()):
         raise InvalidInput("The form is out of date: reload the page and try again.", code="invalid_form_token")
     return f"form:{raw}"
+
+
+def whole_share_ok(request: HttpRequest) -> bool:
+    """The form's "Take back the whole share" box: the person read that a refund of everything left
+    after refunds the platform paid takes the seller's whole share at Stripe
+    (`payments.services.payment_whole_share`)."""
+    return request.POST.get("whole_share") == "on"
+
+
+def refund_refused(
+    request: HttpRequest, exc: DomainError, form: str, names: Iterable[str], *, prefixes: Iterable[str] = ()
+) -> None:
+    """A refund form's error: its sentence, and what was typed kept for the form drawn again, with
+    the box "Take back the whole share" shown when that is why it was refused (`whole_share_asked`)."""
+    messages.error(request, exc.message)
+    asked = {"whole_share_asked": "1"} if exc.code == WHOLE_SHARE_UNCONFIRMED else None
+    kept_input.keep(request, form, [*names, "whole_share"], prefixes=prefixes, extra=asked)
 
 
 def refund_said(request: HttpRequest, refund: Refund, done: str) -> None:
@@ -170,10 +188,10 @@ def sell_refund_request_approve(request: HttpRequest, request_id: int) -> HttpRe
             amount=refund_amount(request.POST.get("amount", ""), found.order.currency),
             restock=request.POST.get("restock") == "on",
             note=request.POST.get("note", ""),
+            whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        kept_input.keep(request, f"sell_approve:{request_id}", ["amount", "note", "restock"])
+        refund_refused(request, exc, f"sell_approve:{request_id}", ["amount", "note", "restock"])
     else:
         refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
     return redirect("sell_refund_requests")
@@ -211,10 +229,12 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
             reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
             restock=request.POST.get("restock") == "on",
             token=refund_form_token(request),
+            whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        kept_input.keep(request, f"sell_order_refund:{order_id}", ["amount", "reason", "restock"], prefixes=["qty_"])
+        refund_refused(
+            request, exc, f"sell_order_refund:{order_id}", ["amount", "reason", "restock"], prefixes=["qty_"]
+        )
     else:
         refund_said(request, refund, "{amount} refunded to the buyer.")
     return redirect("sell_order_detail", order_id=order_id)
@@ -268,10 +288,10 @@ def console_refund_request_approve(request: HttpRequest, request_id: int) -> Htt
             note=request.POST.get("note", ""),
             admin=True,
             reverse_transfer=request.POST.get("from_seller") == "on",
+            whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        kept_input.keep(request, f"console:approve:{request_id}", ["amount", "note", "restock", "from_seller"])
+        refund_refused(request, exc, f"console:approve:{request_id}", ["amount", "note", "restock", "from_seller"])
     else:
         refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
     return redirect("console_refunds")
@@ -315,10 +335,10 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
             restock=False,
             reverse_transfer=request.POST.get("from_seller") == "on",
             token=refund_form_token(request),
+            whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        kept_input.keep(request, "console:order_refund", CONSOLE_REFUND_FIELDS)
+        refund_refused(request, exc, "console:order_refund", CONSOLE_REFUND_FIELDS)
     else:
         refund_said(request, refund, f"Order {order.pk}: {{amount}} refunded to the buyer.")
     return redirect("console_refunds")
@@ -348,10 +368,10 @@ def console_subscription_refund(request: HttpRequest) -> HttpResponse:
             reason=request.POST.get("reason", "").strip() or "Refunded by the platform",
             reverse_transfer=request.POST.get("from_seller") == "on",
             token=refund_form_token(request),
+            whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        kept_input.keep(request, "console:subscription_refund", CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
+        refund_refused(request, exc, "console:subscription_refund", CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
     else:
         refund_said(request, refund, f"{invoice.subscription.title}: {{amount}} refunded to the buyer.")
     return redirect("console_refunds")

@@ -18,10 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend import kept_input
 from frontend.paging import page_number
-from frontend.refund_views import refund_amount, refund_form_token, refund_said
+from frontend.refund_views import refund_amount, refund_form_token, refund_refused, refund_said, whole_share_ok
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
 from payments.models import RefundOrigin
+from payments.services import payment_whole_share
 from sellers.models import Seller
 from subscriptions import selectors, services
 from subscriptions.models import Interval
@@ -173,6 +174,10 @@ def sell_subscription_payment(request: HttpRequest, invoice_id: int) -> HttpResp
         "invoice": found.invoice,
         "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views.refund_form_token`)
         "kept": kept_input.take(request, f"sell_subscription_refund:{invoice_id}"),
+        # A refund of everything left would take the seller's whole share at Stripe: the form says so first.
+        "whole": (
+            payment_whole_share(payment=found.invoice.payment, refunds=found.refunds) if found.invoice.payment else None
+        ),
     }
     return render(request, "subscriptions/sell_payment.html", context)
 
@@ -193,10 +198,10 @@ def sell_subscription_refund(request: HttpRequest, invoice_id: int) -> HttpRespo
             amount=refund_amount(request.POST.get("amount", ""), found.invoice.currency),
             reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
             token=refund_form_token(request),
+            whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        kept_input.keep(request, f"sell_subscription_refund:{invoice_id}", ["amount", "reason"])
+        refund_refused(request, exc, f"sell_subscription_refund:{invoice_id}", ["amount", "reason"])
     else:
         refund_said(request, refund, "{amount} refunded to the buyer.")
     return redirect("sell_subscription_payment", invoice_id=invoice_id)

@@ -219,7 +219,12 @@ def seller_refund_request_approve(request: HttpRequest, request_id: int, payload
     found = selectors.refund_request_for_seller(seller=seller, request_id=request_id)
     refused(
         refund_request_approve(
-            request=found, user=request.user, amount=payload.amount, restock=payload.restock, note=payload.note
+            request=found,
+            user=request.user,
+            amount=payload.amount,
+            restock=payload.restock,
+            note=payload.note,
+            whole_share_ok=payload.take_whole_share,
         )
     )
     return refund_request_out(selectors.refund_request_for_seller(seller=seller, request_id=request_id))
@@ -285,6 +290,7 @@ def seller_order_refund(
         reason=payload.reason,
         restock=payload.restock,
         token=_idempotency_token(idempotency_key),
+        whole_share_ok=payload.take_whole_share,
     )
     if idempotency_key and not _made_by(refund, payload):
         shown = format_money(refund.amount, refund.currency)

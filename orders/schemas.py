@@ -112,10 +112,18 @@ class RefundRequestOut(Schema):
     refund: RefundOut | None
 
 
+TAKE_WHOLE_SHARE_DOC = (
+    "After refunds the platform paid itself, a refund of everything left refunds the payment in full, and "
+    "Stripe then takes back all that is left of the shop's share, the part the platform paid for included. "
+    "Such a refund is refused (422 `whole_share_unconfirmed`, the message naming the amount) unless this is true."
+)
+
+
 class RefundApproveIn(InputSchema):
     amount: Whole | None = None
     restock: bool = False
     note: Text = Field(default="", max_length=500)
+    take_whole_share: bool = Field(default=False, description=TAKE_WHOLE_SHARE_DOC)
 
 
 class RefundDeclineIn(InputSchema):
@@ -127,3 +135,4 @@ class SellerRefundIn(InputSchema):
     lines: list[RefundLineIn] | None = None
     reason: Text = Field(max_length=300)
     restock: bool = False
+    take_whole_share: bool = Field(default=False, description=TAKE_WHOLE_SHARE_DOC)

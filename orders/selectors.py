@@ -25,6 +25,7 @@ from orders.models import (
     RefundRequestStatus,
 )
 from payments.models import OPEN_REFUND_STATUSES, Payment, Refund
+from payouts.selectors import refunds_with_shares
 from sellers.models import Seller
 
 TRANSFER_TO_SELLER = "orders.transfer_to_seller"  # the outbox follow-up that sends a group order's share
@@ -265,7 +266,9 @@ def charge_disputed(payment: Payment | None) -> bool:
 
 
 def order_refund_panel(*, order: Order) -> RefundPanel:
-    refunds = list(order.refunds.all())
+    """The order page's refunds (each with what it took from the seller, `refunds_with_shares`), requests
+    and what can still be asked."""
+    refunds = list(refunds_with_shares(order.refunds.all()))
     requests = list(order.refund_requests.select_related("refund").prefetch_related("lines__line"))
     taken: dict[int, int] = {}
     for row in (

@@ -1,5 +1,5 @@
 """Reads of disputes (the admins' queue, one dispute, a seller's own, a seller's dispute rate) and
-of refunds an admin must look at."""
+of refunds: those an admin must look at, and the latest."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from payments.models import (
     SellerDebt,
 )
 from payouts.models import TransferReversal
+from payouts.selectors import refunds_with_shares
 
 RATE_WINDOW = timedelta(days=90)
 
@@ -263,9 +264,10 @@ def refunds_needing_attention() -> QuerySet[Refund]:
 
 def refunds_recent(*, limit: int = 50) -> QuerySet[Refund]:
     """The latest refunds with their orders (and the orders' payments, for their status badges), or,
-    for a refund of a subscription payment, its subscription and shop."""
+    for a refund of a subscription payment, its subscription and shop; annotated by `refunds_with_shares`."""
     return (
-        Refund.objects.select_related("order__seller", "order__payment", "payment")
+        refunds_with_shares(Refund.objects.all())
+        .select_related("order__seller", "order__payment", "payment")
         .prefetch_related("requests")  # a request it answered, to say what was asked when it refunded less or more
         .prefetch_related("payment__subscription_invoices__subscription__seller")
         .order_by("-created_at", "-id")[:limit]

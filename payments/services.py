@@ -227,6 +227,89 @@ def _destination_share_reused(*, payment: Payment, transfer: Transfer, amount: i
     return share
 
 
+WHOLE_SHARE_UNCONFIRMED = "whole_share_unconfirmed"  # `refund_create`'s refusal: see `payment_whole_share`
+
+
+class WholeShare(NamedTuple):
+    """What a refund of everything left of a destination charge takes from the seller at Stripe when
+    refunds the platform paid came before it: Stripe reverses all that is left of the transfer
+    (`taken`) and refunds all that is left of the fee (`fee_back`, with `refund_application_fee`),
+    `beyond` more than the refund's own share, since "if the refund results in the entire charge
+    being refunded, the entire transfer is reversed" (connect-behaviour.md §a). `platform_paid` is
+    what those refunds came to, `amount` the refund of everything left."""
+
+    amount: int
+    taken: int
+    beyond: int
+    fee_back: int
+    platform_paid: int
+    currency: str
+
+
+def payment_whole_share(
+    *,
+    payment: Payment,
+    amount: int | None = None,
+    refund_fee: bool | None = None,
+    refunds: Sequence[Refund] | None = None,
+) -> WholeShare | None:
+    """What a refund of `amount` (None: everything left) taking the seller's share back would take
+    beyond its own share, when it is everything left of a destination charge and the platform paid
+    refunds of it (which left the seller its share of them); None otherwise. From the mirrored
+    transfer, fee and refunds (Stripe's figures), less the shares of refunds written and not sent yet,
+    which reverse theirs first. For the forms, which say it before the refund is sent, and for
+    `refund_create`, which refuses such a refund unless the person sending it has read that. The fee
+    comes back as `refund_fee` says (None: the platform's policy, `REFUND_APPLICATION_FEE`). A page
+    that has read the payment's `refunds` already passes them: without one the platform paid, no query."""
+    if refunds is not None and not any(r.status in OPEN_REFUND_STATUSES and not r.reverse_transfer for r in refunds):
+        return None
+    if payment.orders.filter(checkout_group__isnull=False).exists():
+        return None  # a payment for several shops: the platform reverses each shop's own share
+    transfer = Transfer.objects.filter(payment=payment).first()
+    rest = payment_refundable(payment=payment)
+    amount = rest if amount is None else amount
+    if transfer is None or rest <= 0 or amount < rest:
+        return None
+    open_refunds = payment.refunds.filter(status__in=OPEN_REFUND_STATUSES)
+    platform_paid = open_refunds.filter(reverse_transfer=False).aggregate(total=Sum("amount"))["total"] or 0
+    if not platform_paid:
+        return None
+    unsent = open_refunds.filter(status=RefundStatus.CREATED, stripe_refund_id=None, reverse_transfer=True)
+    unsent_total = unsent.aggregate(total=Sum("amount"))["total"] or 0
+
+    def share_of(whole: int, part: int) -> int:
+        return money.round_half_up_div(whole * part, payment.amount)
+
+    taken = transfer.amount - transfer.amount_reversed - share_of(transfer.amount, unsent_total)
+    # Its own share, less what a failed refund's kept reversal took of it already (`_destination_share_reused`).
+    beyond = taken - (share_of(transfer.amount, amount) - payment_reversals_unused(payment_id=payment.pk))
+    if beyond <= 0:
+        return None
+    fee = ApplicationFee.objects.filter(payment=payment).first()
+    refund_fee = settings.REFUND_APPLICATION_FEE if refund_fee is None else refund_fee
+    fee_back = fee.amount - fee.amount_refunded - share_of(fee.amount, unsent_total) if fee and refund_fee else 0
+    return WholeShare(amount, taken, beyond, max(fee_back, 0), int(platform_paid), payment.currency)
+
+
+def whole_share_sentence(whole: WholeShare) -> str:
+    """The refusal's sentence for a refund of everything left not confirmed (`refund_create`), naming
+    the amounts, for the seller and the admin alike."""
+    fee = (
+        f" The rest of the marketplace fee, {format_money(whole.fee_back, whole.currency)}, goes back to the seller."
+        if whole.fee_back
+        else ""
+    )
+    return (
+        f"This refund leaves nothing of the payment, so Stripe takes back all that is left of the seller's share: "
+        f"{format_money(whole.taken, whole.currency)} from the seller's balance, "
+        f"{format_money(whole.beyond, whole.currency)} more than this refund's own share, because the platform "
+        f"paid {format_money(whole.platform_paid, whole.currency)} of earlier refunds itself and Stripe takes the "
+        f"seller's share of those back too.{fee} Nothing was refunded. To refund it anyway, tick "
+        "“Take back the whole share” (in the API, send `take_whole_share`) and send it again; to leave the "
+        "seller their share, refund less, or a platform admin can refund it at the platform's cost."
+    )
+
+
 def refund_create(
     *,
     payment: Payment,
@@ -239,6 +322,7 @@ def refund_create(
     refund_application_fee: bool | None = None,
     created_by: Any = None,
     token: str = "",
+    whole_share_ok: bool = True,
 ) -> Refund:
     """Write a refund of `amount` and queue it for Stripe; refused when more than what is left.
 
@@ -249,7 +333,10 @@ def refund_create(
     which Stripe only allows together with the reversal. On a destination charge whose earlier
     refund failed after its reversal, that kept reversal is used first (`_destination_share_reused`),
     so the seller's share is never taken twice; that decision is checked again when it is sent
-    (`_destination_decision_holds`). The Stripe call happens after the commit
+    (`_destination_decision_holds`). A refund of everything left of a destination charge the platform
+    paid refunds of takes the seller's whole share at Stripe (`payment_whole_share`): without
+    `whole_share_ok` (a form's box, the API's `take_whole_share`) it is refused with a sentence naming
+    the amount (`whole_share_unconfirmed`). The Stripe call happens after the commit
     (`refund_submit`): the caller calls it, and the outbox calls it again if Stripe could not be
     reached, with the same key, so one Stripe refund is made whatever happens. `token` names the
     submission (unique per order, see `Refund.token`); the caller looks for its refund first.
@@ -282,6 +369,13 @@ def refund_create(
                 if reverse and destination is not None
                 else None
             )
+            whole = (
+                None
+                if whole_share_ok or not reverse
+                else payment_whole_share(payment=locked, amount=amount, refund_fee=refund_fee)
+            )
+            if whole is not None:
+                raise InvalidInput(whole_share_sentence(whole), code=WHOLE_SHARE_UNCONFIRMED)
         refund = Refund.objects.create(
             payment=locked,
             order_id=order_id,

@@ -343,6 +343,51 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     return PayoutContents(lines)
 
 
+# --- What refunds took from the seller -------------------------------------------------------------
+
+
+def refund_share_taken() -> Any:
+    """Correlated on a refund: what it took back from the seller's balance, as Stripe did it: its own
+    transfer reversal (the mirrored row, Stripe's figure) and what it reused of a failed refund's kept
+    reversal (`Refund.share_reused`); 0 for one the platform paid."""
+    reversal = TransferReversal.objects.filter(stripe_id=OuterRef("stripe_transfer_reversal_id")).values("amount")
+    return Coalesce(Subquery(reversal[:1], output_field=IntegerField()), Value(0)) + Coalesce(
+        F("share_reused"), Value(0)
+    )
+
+
+def refund_share_taken_beyond() -> Any:
+    """Correlated on a refund: what it took back from the seller beyond its own amount. Stripe reverses
+    the whole transfer, and refunds the whole fee, when a refund leaves nothing of a destination charge
+    ("If the refund results in the entire charge being refunded, the entire transfer is reversed",
+    connect-behaviour.md §a): after refunds the platform paid, which left the seller its share of them,
+    the refund of everything left takes those shares back too. 0 for any other refund (a reversal in
+    proportion never exceeds its refund; a refund of a shop's order reverses only its own share)."""
+    return Greatest(refund_share_taken() - F("amount"), Value(0))
+
+
+def refunds_with_shares(refunds: QuerySet[Refund]) -> QuerySet[Refund]:
+    """`refunds` annotated with `share_taken` (`refund_share_taken`), `share_taken_beyond`
+    (`refund_share_taken_beyond`) and, for one the platform paid, `share_taken_later`: whether a later
+    refund of its payment took its share back after all (Stripe, refunding everything left), so a page
+    that calls it "paid by the platform" says that too. One query."""
+    later = (
+        Refund.objects.filter(
+            payment_id=OuterRef("payment_id"),
+            pk__gt=OuterRef("pk"),
+            status=RefundStatus.SUCCEEDED,
+            reverse_transfer=True,
+        )
+        .annotate(beyond=refund_share_taken_beyond())
+        .filter(beyond__gt=0)
+    )
+    return refunds.annotate(
+        share_taken=refund_share_taken(),
+        share_taken_beyond=refund_share_taken_beyond(),
+        share_taken_later=Exists(later),
+    )
+
+
 # --- Earnings -----------------------------------------------------------------------------------
 
 
@@ -357,19 +402,17 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
     """The seller's paid subscription invoices, newest first, each annotated as an order is by
     `orders_with_earnings`, so the money page lists every sale whose money reached the seller (a
     subscription's invoice has no order): `fee_kept` (our application fee less what was given back),
-    `refunded` (its succeeded refunds taken back from the seller, and what a failed refund's reversal
-    left in place took, until a refund or a lost dispute uses it: `kept_refunded`), `disputed` (what lost disputes
+    `refunded` (its succeeded refunds taken back from the seller, as Stripe took them: see
+    `refunds_taken_beyond` in `orders_with_earnings`; and what a failed refund's reversal left in
+    place took, until a refund or a lost dispute uses it: `kept_refunded`), `disputed` (what lost disputes
     took from the seller or left it owing) and `net` (what the payment left in the seller's balance).
     Each invoice is its own destination charge, so everything is read off its payment. One query per
     page."""
     account = OuterRef("subscription__seller__stripe_account_id")
     fees = ApplicationFee.objects.filter(payment_id=OuterRef("payment_id"), account=account).values("payment_id")
-    taken_back = (
-        Refund.objects.filter(payment_id=OuterRef("payment_id"), status=RefundStatus.SUCCEEDED, reverse_transfer=True)
-        .values("payment_id")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
+    taken_back = Refund.objects.filter(
+        payment_id=OuterRef("payment_id"), status=RefundStatus.SUCCEEDED, reverse_transfer=True
+    ).annotate(beyond=refund_share_taken_beyond())
     reversed_for_disputes = (
         TransferReversal.objects.filter(transfer__payment_id=OuterRef("payment_id"), transfer__destination=account)
         .exclude(for_dispute="")
@@ -390,10 +433,11 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
         _with_kept_reversals(
             invoices.select_related("subscription__buyer", "payment"),
             refunds=Refund.objects.filter(payment_id=OuterRef("payment_id")),
-            taken=Coalesce(Subquery(taken_back, output_field=IntegerField()), Value(0)),
+            taken=_summed(taken_back, "payment_id", F("amount") + F("beyond")),
             sale="payment__amount",
         )
         .annotate(
+            refunds_taken_beyond=_summed(taken_back, "payment_id", F("beyond")),
             fee=Coalesce(
                 Subquery(fees.annotate(total=Sum("amount")).values("total"), output_field=IntegerField()), Value(0)
             ),
@@ -414,7 +458,10 @@ def subscription_payments_with_earnings(*, seller_id: int) -> QuerySet[Subscript
 def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
     """`orders`, each annotated with what it left the seller, from its own rows (one payment may
     pay several shops' orders, so nothing is read off the payment): `refunded` (its succeeded
-    refunds taken back from the seller: one the platform paid costs the seller nothing),
+    refunds taken back from the seller: one the platform paid costs the seller nothing, until a
+    refund of everything left of a destination charge takes its share back after all, since Stripe
+    then reverses the whole transfer; that refund counts what its mirrored reversal took, and what
+    it took beyond its own amount is `refunds_taken_beyond`, for the pages to say so),
     `disputed` (what its lost disputes took from this seller, or left it owing: a lost dispute whose
     loss the platform bears costs the seller nothing), `fee_refunded` (the platform's fee given back to this seller:
     its application fee's refunds on a destination charge; on a payment for several shops, which has
@@ -440,8 +487,9 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
         .annotate(total=Sum("amount_refunded"))
         .values("total")
     )
-    taken_back = Refund.objects.filter(order_id=OuterRef("pk"), status=RefundStatus.SUCCEEDED, reverse_transfer=True)
-    refunded = taken_back.values("order_id").annotate(total=Sum("amount")).values("total")
+    taken_back = Refund.objects.filter(
+        order_id=OuterRef("pk"), status=RefundStatus.SUCCEEDED, reverse_transfer=True
+    ).annotate(beyond=refund_share_taken_beyond())
     # A destination charge's fee comes back by Stripe's own fee refunds (above), whatever its refund's
     # reversal (a refund after a failed one may reverse less, or nothing, using the kept reversal).
     # A refund of a shop's order took back its own reversal and what it reused of a failed refund's.
@@ -479,10 +527,11 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
         _with_kept_reversals(
             orders,
             refunds=Refund.objects.filter(order_id=OuterRef("pk")),
-            taken=Coalesce(Subquery(refunded, output_field=IntegerField()), Value(0)),
+            taken=_summed(taken_back, "order_id", F("amount") + F("beyond")),
             sale="amount_total",
         )
         .annotate(
+            refunds_taken_beyond=_summed(taken_back, "order_id", F("beyond")),
             fee_refunded=Coalesce(Subquery(application_fee_refunded, output_field=IntegerField()), Value(0))
             + Coalesce(Subquery(fee_share_refunded, output_field=IntegerField()), Value(0))
             + F("kept_fee_refunded"),
@@ -492,6 +541,12 @@ def orders_with_earnings(*, orders: QuerySet[Order]) -> QuerySet[Order]:
         )
         .annotate(fee_kept=F("application_fee_amount") - F("fee_refunded"))
     )
+
+
+def _summed(refunds: QuerySet[Refund], by: str, amount: Any) -> Any:
+    """The sum of `amount` over `refunds` (correlated on the row, grouped `by` it), 0 when none."""
+    summed = refunds.values(by).annotate(total=Sum(amount)).values("total")
+    return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
 
 
 def _with_kept_reversals(rows: QuerySet[_Row], *, refunds: QuerySet[Refund], taken: Any, sale: str) -> QuerySet[_Row]:
@@ -534,8 +589,7 @@ def _with_kept_reversals(rows: QuerySet[_Row], *, refunds: QuerySet[Refund], tak
     )
 
     def total(rows: QuerySet[Refund], amount: Any) -> Any:
-        summed = rows.values("payment_id").annotate(total=Sum(amount)).values("total")
-        return Coalesce(Subquery(summed, output_field=IntegerField()), Value(0))
+        return _summed(rows, "payment_id", amount)
 
     used = refunds.filter(status__in=OPEN_REFUND_STATUSES)
     share_left = Greatest(total(failed, "kept") - total(used, Coalesce(F("share_reused"), Value(0))), Value(0))

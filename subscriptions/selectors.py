@@ -16,6 +16,7 @@ from marketplace.errors import NotFound
 from marketplace.money import format_money
 from payments.models import Refund, RefundStatus
 from payments.services import payment_refundable
+from payouts.selectors import refunds_with_shares
 from sellers.models import Seller
 from subscriptions.models import (
     LIVE_STATUSES,
@@ -102,7 +103,7 @@ def subscription_payment_for_seller(*, seller: Seller, invoice_id: int) -> Subsc
     return SubscriptionPayment(
         invoice=invoice,
         left=payment_refundable(payment=invoice.payment),
-        refunds=list(invoice.payment.refunds.order_by("-created_at", "-id")),
+        refunds=list(refunds_with_shares(invoice.payment.refunds.order_by("-created_at", "-id"))),
         others=list(others),
     )
 

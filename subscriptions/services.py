@@ -495,6 +495,7 @@ def subscription_payment_refund(
     reason: str,
     reverse_transfer: bool = True,
     token: str = "",
+    whole_share_ok: bool = True,
 ) -> Refund:
     """Refund `amount` (None: all that is left) of a paid subscription invoice's payment, with the
     machinery of order refunds: the row written under the payment's lock (never more than is left),
@@ -506,7 +507,8 @@ def subscription_payment_refund(
     bank disputed is refused before anything is written (Stripe refuses its refunds). Stripe
     unreachable leaves the refund "sending" with nothing posted, and the outbox sends it later; the
     returned refund says which (created, pending, succeeded, or failed with a sentence). The
-    subscription itself goes on: canceling it is the buyer's, in Stripe's portal."""
+    subscription itself goes on: canceling it is the buyer's, in Stripe's portal. `whole_share_ok`:
+    as `orders.services.refunds.order_refund` says."""
     if invoice.payment_id is None:
         raise Conflict("Only a paid subscription payment can be refunded.", code="not_paid")
     if amount is not None and (type(amount) is not int or amount <= 0):
@@ -528,6 +530,7 @@ def subscription_payment_refund(
                 reverse_transfer=reverse_transfer,
                 created_by=actor if getattr(actor, "pk", None) else None,
                 token=token,
+                whole_share_ok=whole_share_ok,
             )
     try:
         return refund_submit(refund_id=made.pk)

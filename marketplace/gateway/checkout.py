@@ -193,6 +193,8 @@ def refund_create(
     On a destination charge, `reverse_transfer` takes the seller's share back from the connected
     account, in proportion to the refund; `refund_application_fee` gives the same proportion of the
     platform's fee back *to the seller* (Stripe allows it only together with `reverse_transfer`).
+    A refund that leaves nothing of the charge reverses all that is left of the transfer and refunds
+    all that is left of the fee instead, the shares of earlier refunds the platform paid included.
     Without either the platform pays the whole refund. `idempotency_ids` are our own ids of the
     refund (its row), so a double click or a retry makes one Stripe refund. Stripe refuses a
     reversal the seller's balance cannot cover: `InvalidInput` with code `balance_insufficient`."""

@@ -171,6 +171,7 @@ def refund_request_approve(
     note: str = "",
     admin: bool = False,
     reverse_transfer: bool = True,
+    whole_share_ok: bool = True,
 ) -> Refund:
     """The seller (or an admin) approves: the refund of what was asked, or less (`amount`).
 
@@ -184,7 +185,7 @@ def refund_request_approve(
     opens the request again, and the page says why.
 
     An admin may have the platform pay it (`reverse_transfer=False`): the way out when Stripe refused
-    to take the seller's share back from a balance too low for it."""
+    to take the seller's share back from a balance too low for it. `whole_share_ok`: see `order_refund`."""
     order = request.order
     if request.status != RefundRequestStatus.OPEN:  # as read; the claim below is what decides
         raise Conflict("This request was answered already.", code="request_answered")
@@ -210,6 +211,7 @@ def refund_request_approve(
             reverse_transfer=reverse_transfer or not admin,
             token=f"{prefix}{attempt}",
             up_to_left=amount is None,  # "blank: what was asked", or what is left of the order if less now
+            whole_share_ok=whole_share_ok,
         )
         claimed = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
             status=RefundRequestStatus.APPROVED,
@@ -280,6 +282,7 @@ def order_refund(
     restock: bool,
     reverse_transfer: bool = True,
     token: str = "",
+    whole_share_ok: bool = True,
 ) -> Refund:
     """Refund (part of) an order: `amount`, or the lines' value, or (neither) all that is left.
 
@@ -292,6 +295,11 @@ def order_refund(
     `token` names the submission (a form's hidden token, an API `Idempotency-Key`): the same token
     on the same order returns the refund it made first, whatever else was sent with it, so a double
     click or a retried request makes one refund (and one Stripe refund, its key carrying the token).
+
+    A refund of everything left after refunds the platform paid takes the seller's whole share at
+    Stripe: the pages and the API pass whether the person sending it confirmed that
+    (`whole_share_ok`), and one not confirmed is refused with a sentence naming the amount
+    (`payments.services.payment_whole_share`); callers no person drives leave it True.
 
     A refund that leaves nothing of the order answers its open requests (`_requests_answered_by`);
     a request's own approval goes through `refund_request_approve`, which answers it itself."""
@@ -306,6 +314,7 @@ def order_refund(
             restock=restock,
             reverse_transfer=reverse_transfer,
             token=token,
+            whole_share_ok=whole_share_ok,
         )
     refund = _order_refund_send(order, refund)
     if refund.status != RefundStatus.FAILED:
@@ -325,6 +334,7 @@ def _order_refund_write(
     reverse_transfer: bool,
     token: str,
     up_to_left: bool = False,
+    whole_share_ok: bool = True,
 ) -> Refund:
     """The refund's row and its lines, under the payment's row lock; or, for a `token` already
     used on this order, the refund that token made (the lock orders the two submissions, so the
@@ -381,6 +391,7 @@ def _order_refund_write(
             reverse_transfer=reverse_transfer,
             created_by=actor if getattr(actor, "pk", None) else None,
             token=token,
+            whole_share_ok=whole_share_ok,
         )
         OrderLineRefund.objects.bulk_create(
             [OrderLineRefund(refund=refund, line=line, quantity=qty, restock=restock) for line, qty in chosen]

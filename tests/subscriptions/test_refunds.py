@@ -253,3 +253,47 @@ def test_a_refund_that_failed_after_taking_the_sellers_share_shows_on_the_money_
     assert f'data-testid="sub-net">{format_money(held, currency)}' in row
     assert "taken back for a refund that failed; the next refund uses it" in row
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price", "part"), [("usd", 2_999, 1_000), ("jpy", 3_333, 1_111)])
+def test_everything_left_after_the_platform_paid_part_takes_the_whole_share_and_the_page_says_so(
+    sandbox_webhooks: Any, currency: str, price: int, part: int
+) -> None:
+    """The admin refunds part of a subscription payment at the platform's cost; the seller's page then
+    says a refund of everything left takes back its whole share (Stripe reverses the whole transfer
+    and refunds the whole fee once the payment is refunded in full), refuses it until the box is
+    ticked, and the money page's row equals the seller's Stripe balance (0) afterwards."""
+    seller, _buyer, invoice = _paid_invoice(sandbox_webhooks, currency, price)
+    payment = invoice.payment
+    assert payment is not None
+    account = str(seller.stripe_account_id)
+    money = lambda amount: format_money(amount, currency)  # noqa: E731
+    fee = (price * 1_000 + 5_000) // 10_000
+    admin = signed_in(make_platform_admin())
+    console = admin.get(reverse("console_refunds")).content.decode()
+    paid = admin.post(
+        reverse("console_subscription_refund"),
+        {"stripe_id": invoice.stripe_invoice_id, "amount": MAJOR[currency](part), "form_token": _token(console)},
+    )
+    assert _messages(paid) == [f"Coffee box: {money(part)} refunded to the buyer."]
+    assert stripe_balances(account) == {currency: price - fee}
+
+    client = signed_in(seller.user)
+    page_url = reverse("sell_subscription_payment", args=[invoice.pk])
+    refund_url = reverse("sell_subscription_refund", args=[invoice.pk])
+    page = client.get(page_url).content.decode()
+    assert f"{money(price)} from your balance, {money(part)} more than that refund" in page
+    form = {"amount": "", "reason": "Closing", "form_token": _token(page)}
+    refused = client.post(refund_url, form)
+    assert "Nothing was refunded." in _messages(refused)[0] and Refund.objects.filter(payment=payment).count() == 1
+    assert 'name="whole_share"' in client.get(page_url).content.decode()  # the message read, the box shown
+    taken = client.post(refund_url, {**form, "whole_share": "on"})
+    assert _messages(taken) == [f"{money(price - part)} refunded to the buyer."]
+    assert stripe_balances(account) == {}
+    row = client.get(reverse("sell_money")).content.decode().split('data-testid="sub-earnings-row">')[1]
+    assert f'data-label="Refunds">{money(price)}' in row and f'data-testid="sub-net">{money(0)}' in row
+    assert f"Of it, {money(part)} is your share of refunds the marketplace paid" in row
+    page = client.get(page_url).content.decode()
+    assert "nothing taken from you" not in page and f"Stripe took back your whole share, {money(price)}" in page
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert_ledger_equals_stripe()
