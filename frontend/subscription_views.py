@@ -1,8 +1,9 @@
 """Subscriptions: "Subscribe" on a listing (Stripe's Checkout, `mode=subscription`), the buyer's
 "Your subscriptions" (with the refunds of their payments) and "Manage billing" (Stripe's customer
-portal, which comes back here), the seller's subscribers, monthly recurring revenue and which
-listings are sold by subscription, and a subscription payment's page, where the seller refunds it
-in full or in part. Views parse, call one service or selector, render."""
+portal, which comes back here), the seller's subscribers (each to end at its period end, or that
+end undone), monthly recurring revenue and which listings are sold by subscription, and a
+subscription payment's page, where the seller refunds it in full or in part. Views parse, call
+one service or selector, render."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -140,10 +143,15 @@ def sell_subscriptions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def sell_subscription_plan(request: HttpRequest, listing_id: int) -> HttpResponse:
-    """Sell a listing once, monthly or yearly."""
+    """Sell a listing once, monthly or yearly; sold once, its subscriptions may end at period end."""
     seller = _seller(request)
     try:
-        done = services.plan_set(seller=seller, listing_id=listing_id, interval=request.POST.get("interval", ""))
+        done = services.plan_set(
+            seller=seller,
+            listing_id=listing_id,
+            interval=request.POST.get("interval", ""),
+            end_subscriptions=request.POST.get("end_subscriptions") == "1",
+        )
     except NotFound:
         raise Http404("No such listing.") from None
     except DomainError as exc:
@@ -153,11 +161,48 @@ def sell_subscription_plan(request: HttpRequest, listing_id: int) -> HttpRespons
         said = "Sold once: buyers add it to their cart."
     else:
         said = f"Sold by subscription, {done.plan.get_interval_display().lower()}: buyers subscribe."
+    if done.ending:
+        said += (
+            f" Its {done.ending} subscription{pluralize(done.ending)} end{pluralize(done.ending, 's,')} at the end of"
+            " the period paid for: no further payment is taken and nothing is refunded."
+        )
     if done.kept == 1:
         said += " Its 1 subscriber keeps their subscription and is charged as before until they cancel it."
     elif done.kept:
         said += f" Its {done.kept} subscribers keep their subscription and are charged as before until they cancel it."
     messages.success(request, said)
+    return redirect("sell_subscriptions")
+
+
+@login_required
+@require_POST
+def sell_subscription_end(request: HttpRequest, subscription_id: int) -> HttpResponse:
+    """End a subscriber's subscription at its period end ("end") or undo the shop's end ("keep")."""
+    end = request.POST.get("action") != "keep"
+    try:
+        done = services.subscription_shop_end(seller=_seller(request), subscription_id=subscription_id, end=end)
+    except NotFound:
+        raise Http404("No such subscription.") from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("sell_subscriptions")
+    sub = done.subscription
+    until = date_filter(sub.current_period_end, "j M Y") if sub.current_period_end else "the end of its period"
+    who = f"{sub.buyer.email}'s subscription to {sub.title}"
+    if not done.sent:
+        messages.warning(
+            request,
+            f"Stripe could not be reached: your change to {who} is saved and sent again in a moment; "
+            "this page says when Stripe has it.",
+        )
+    elif end:
+        messages.success(
+            request,
+            f"{who} ends on {until}: they keep the period they paid for, nothing is refunded and no further "
+            "payment is taken. We emailed them.",
+        )
+    else:
+        messages.success(request, f"{who} goes on: its next payment is on {until}. We emailed them.")
     return redirect("sell_subscriptions")
 
 
@@ -214,6 +259,7 @@ urlpatterns = [
     path("account/subscriptions/billing/", manage_billing, name="manage_billing"),
     path("sell/subscriptions/", sell_subscriptions, name="sell_subscriptions"),
     path("sell/subscriptions/<int:listing_id>/plan/", sell_subscription_plan, name="sell_subscription_plan"),
+    path("sell/subscriptions/<int:subscription_id>/end/", sell_subscription_end, name="sell_subscription_end"),
     path("sell/subscriptions/payments/<int:invoice_id>/", sell_subscription_payment, name="sell_subscription_payment"),
     path(
         "sell/subscriptions/payments/<int:invoice_id>/refund/",

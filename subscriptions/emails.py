@@ -1,5 +1,6 @@
 """Subscription emails: a renewal failed or needs 3-D Secure (to the buyer, with Stripe's hosted
-invoice page), a subscription ended after Stripe's retries (to the seller and the buyer), and a
+invoice page), a subscription ended after Stripe's retries (to the seller and the buyer), ended at
+its period end by the shop or that end undone (to the buyer), and a
 refund of a subscription payment made (to the buyer) or failed after it was sent (to both).
 Plain text from `frontend/templates/emails/subscription_*`; links from SITE_URL."""
 
@@ -56,6 +57,18 @@ def send_ended_for_buyer(sub: Subscription) -> None:
 def send_duplicate_for_buyer(sub: Subscription) -> None:
     context = {"subscription": sub, "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions")}
     _send("subscription_duplicate_buyer", sub.buyer.email, context)
+
+
+def send_shop_ended(sub: Subscription) -> None:
+    """The shop ended it at its period end: the date, and that no further payment is taken."""
+    context = {"subscription": sub, "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions")}
+    _send("subscription_shop_ended", sub.buyer.email, context)
+
+
+def send_shop_kept(sub: Subscription) -> None:
+    """The shop undid its end: the subscription goes on, the next payment on that date."""
+    context = {"subscription": sub, "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions")}
+    _send("subscription_shop_kept", sub.buyer.email, context)
 
 
 def _refund_subscription(refund: Refund) -> Subscription:

@@ -1,5 +1,6 @@
 """Follow-ups of subscriptions, delivered through the outbox: emails (ids in, one email out),
-pausing collection with the seller's shop, and the fee policy's percent."""
+pausing collection with the seller's shop, the fee policy's percent, and the shop's end of a
+subscription at its period end (or its undo)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,21 @@ def follow_fee_policy(currency: str, change: str, subscription_id: int | None = 
 @follow_up("subscriptions.void_open_invoices")
 def void_open_invoices(subscription_id: int) -> None:
     services.subscription_open_invoices_void(subscription_id=subscription_id)
+
+
+@follow_up("subscriptions.shop_change_send")
+def shop_change_send(subscription_id: int, change: int) -> None:
+    services.subscription_shop_change_send(subscription_id=subscription_id, change=change)
+
+
+@follow_up("subscriptions.email.shop_ended")
+def shop_ended_email(subscription_id: int) -> None:
+    emails.send_shop_ended(_subscription(subscription_id))
+
+
+@follow_up("subscriptions.email.shop_kept")
+def shop_kept_email(subscription_id: int) -> None:
+    emails.send_shop_kept(_subscription(subscription_id))
 
 
 @follow_up("subscriptions.checkouts_close_older")

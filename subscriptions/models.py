@@ -59,6 +59,25 @@ class Subscription(models.Model):
     application_fee_basis_points = models.PositiveIntegerField()
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(
+        null=True, blank=True, help_text="Stripe's `canceled_at`: when its cancellation was last asked for."
+    )
+    shop_canceled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Stripe's `canceled_at` in its answer to the shop's own end at period end: while the two are "
+        "equal, the shop ended it (a buyer's cancellation in the portal has its own).",
+    )
+    shop_changes = models.PositiveIntegerField(
+        default=0, help_text="How many ends and undos of the shop Stripe answered (made or refused): names the next."
+    )
+    shop_pending = models.CharField(
+        max_length=4,
+        choices=[("", "None"), ("end", "End at period end"), ("keep", "Keep")],
+        blank=True,
+        default="",
+        help_text="The shop's change not yet answered by Stripe (its outbox follow-up sends it).",
+    )
     collection_paused = models.BooleanField(
         default=False, help_text="Stripe charges nothing at renewals (the seller's shop is paused)."
     )
@@ -76,6 +95,16 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_subscription_id
+
+    @property
+    def ended_by(self) -> str:
+        """Who set it to end at its period end: "shop", "buyer" (in Stripe's portal), or "" when it
+        is not set to. The shop's is the one whose `canceled_at` Stripe answered to the shop."""
+        if not self.cancel_at_period_end:
+            return ""
+        if self.shop_canceled_at is not None and self.canceled_at == self.shop_canceled_at:
+            return "shop"
+        return "buyer"
 
 
 def monthly_amount(amount: int, interval: str) -> int:

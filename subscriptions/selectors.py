@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 
 from catalog.models import Listing
@@ -192,8 +193,22 @@ def subscribers_of_seller(*, seller: Seller) -> Subscribers:
 
 
 def listings_with_plans(*, seller: Seller) -> QuerySet[Listing]:
-    """The seller's listings with how each is sold (`subscription_plan` or none), one query."""
-    return Listing.objects.filter(seller=seller).select_related("subscription_plan").order_by("title", "id")
+    """The seller's listings with how each is sold (`subscription_plan` or none) and `renewing`, how
+    many of its live subscriptions are not set to end (what selling it once may end), one query."""
+    renewing = (
+        Subscription.objects.filter(listing=OuterRef("pk"), status__in=LIVE_STATUSES, cancel_at_period_end=False)
+        .exclude(shop_pending="end")
+        .order_by()
+        .values("listing")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Listing.objects.filter(seller=seller)
+        .select_related("subscription_plan")
+        .annotate(renewing=Coalesce(Subquery(renewing), 0))
+        .order_by("title", "id")
+    )
 
 
 def subscribers_price_sentence(*, listing: Listing) -> str:

@@ -34,12 +34,13 @@ from operator import attrgetter
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.template.defaultfilters import date as date_filter
 from django.utils import timezone
 
 from catalog.cache import storefront_changed
 from catalog.models import Listing
 from fees.policy import rules_for
-from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
+from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound, PaymentProviderError
 from marketplace.gateway import subscriptions as gateway_subscriptions
 from marketplace.gateway.types import Charge, Invoice, PaymentIntent
 from marketplace.gateway.types import Subscription as StripeSubscription
@@ -70,27 +71,38 @@ CHECKOUT_LIFETIME = timedelta(minutes=30)
 class PlanSet:
     plan: SubscriptionPlan | None
     kept: int  # live subscriptions made another way, which Stripe goes on charging as they are
+    ending: int = 0  # live subscriptions the shop ends at their period end with this change
 
 
-def plan_set(*, seller: Seller, listing_id: int, interval: str) -> PlanSet:
+def plan_set(*, seller: Seller, listing_id: int, interval: str, end_subscriptions: bool = False) -> PlanSet:
     """Sell a listing of this seller by subscription (`month`/`year`), or once again (`""`). The
     listing page shows which (Subscribe or Add to cart): the storefront's cache is renewed. Only new
     subscriptions follow: those already made go on as they are until their buyers cancel them, and
-    `kept` counts those now sold differently, so the seller is told."""
+    `kept` counts those now sold differently, so the seller is told. Sold once again with
+    `end_subscriptions`, its live subscriptions end at their period end instead (`ending` of them:
+    each through its own outbox follow-up, so the change is saved when Stripe is unreachable)."""
     listing = Listing.objects.filter(pk=listing_id, seller=seller).first()
     if listing is None:
         raise NotFound("No such listing.")
     if interval not in ("", *Interval.values):
         raise InvalidInput("Choose once, monthly or yearly.", code="invalid_interval")
+    ending = 0
     with transaction.atomic():
         if interval == "":
             SubscriptionPlan.objects.filter(listing=listing).delete()
             plan = None
+            if end_subscriptions:
+                ending = subscriptions_shop_end_of_listing(listing=listing)
         else:
             plan, _ = SubscriptionPlan.objects.update_or_create(listing=listing, defaults={"interval": interval})
         storefront_changed()
-    kept = Subscription.objects.filter(listing=listing, status__in=LIVE_STATUSES).exclude(interval=interval).count()
-    return PlanSet(plan=plan, kept=kept)
+    kept = (
+        Subscription.objects.filter(listing=listing, status__in=LIVE_STATUSES, cancel_at_period_end=False)
+        .exclude(interval=interval)
+        .exclude(shop_pending=SHOP_END)
+        .count()
+    )
+    return PlanSet(plan=plan, kept=kept, ending=ending)
 
 
 def fee_percent_for(*, listing: Listing) -> Decimal:
@@ -241,6 +253,7 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
         "application_fee_basis_points": round((remote.application_fee_percent or 0) * 100),
         "current_period_end": _ts(item.current_period_end),
         "cancel_at_period_end": remote.cancel_at_period_end,
+        "canceled_at": _ts(remote.canceled_at),
         "collection_paused": remote.pause_collection is not None,
         "ended_at": _ts(remote.ended_at),
         "ended_for_nonpayment": ended_for_nonpayment,
@@ -310,6 +323,141 @@ def subscription_duplicate_cancel(*, subscription_id: int) -> bool:
     with transaction.atomic():
         outbox_add("subscriptions.email.duplicate_for_buyer", sub.pk, key=f"subscription-duplicate-buyer:{sub.pk}")
     return True
+
+
+SHOP_END, SHOP_KEEP = "end", "keep"
+
+
+@dataclass(frozen=True)
+class ShopChange:
+    subscription: Subscription
+    changed: bool  # False: it already was as asked (a double click, or a stale page)
+    sent: bool  # False: Stripe's answer has not come; the outbox sends it again
+
+
+def subscription_shop_end(*, seller: Seller, subscription_id: int, end: bool) -> ShopChange:
+    """The shop ends a subscriber's subscription at its period end (`end`), or undoes that. The
+    buyer keeps the period paid for: nothing is refunded or prorated and nothing more is charged;
+    Stripe cancels it when the period ends. Only the shop's own end can be undone by the shop: a
+    buyer who canceled in Stripe's portal decided it, and the shop cannot renew it for them.
+
+    Stripe is read first (a buyer's cancellation a moment ago may not have reached us), so nothing
+    is sent when it already is as asked. The change is then recorded as pending with its outbox
+    follow-up before it is sent, so that Stripe unreachable or an answer lost is sent again with
+    the same key and its answer recorded. A paused shop can still end its subscriptions. Another
+    shop's subscription is not found."""
+    sub = Subscription.objects.filter(pk=subscription_id, seller=seller).first()
+    if sub is None:
+        raise NotFound("No such subscription.")
+    wanted = SHOP_END if end else SHOP_KEEP
+    if not sub.shop_pending:
+        try:
+            _apply(gateway_subscriptions.subscription_retrieve(sub.stripe_subscription_id))
+        except PaymentProviderError as exc:
+            raise PaymentProviderError(f"{exc.message} Nothing was changed.", code=exc.code) from exc
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if sub.shop_pending and sub.shop_pending != wanted:
+            raise Conflict(
+                "Your last change to this subscription is still on its way to Stripe; try again in a moment.",
+                code="shop_change_pending",
+            )
+        if not sub.shop_pending:
+            if not _shop_change_needed(sub, end):
+                return ShopChange(subscription=sub, changed=False, sent=True)
+            _shop_change_queue(sub, wanted)
+        change = sub.shop_changes
+    try:
+        sub = subscription_shop_change_send(subscription_id=sub.pk, change=change)
+    except DomainError as exc:
+        logger.warning("subscription %s: the shop's change not sent yet (the outbox will retry): %s", sub.pk, exc)
+        return ShopChange(subscription=Subscription.objects.get(pk=sub.pk), changed=True, sent=False)
+    return ShopChange(subscription=sub, changed=True, sent=True)
+
+
+def _shop_change_queue(sub: Subscription, wanted: str) -> None:
+    """Record the shop's change as pending with the follow-up that sends it (the caller's transaction,
+    the row locked): the follow-up names the change, so it sends it at most once."""
+    sub.shop_pending = wanted
+    sub.save(update_fields=["shop_pending", "updated_at"])
+    key = f"subscription-shop-change:{sub.pk}:{sub.shop_changes}"
+    outbox_add("subscriptions.shop_change_send", sub.pk, sub.shop_changes, key=key)
+
+
+def _shop_change_needed(sub: Subscription, end: bool) -> bool:
+    """Whether the shop's end (or undo) changes anything, refusing what the shop may not do."""
+    if sub.status not in LIVE_STATUSES:
+        raise Conflict("This subscription has ended already.", code="subscription_ended")
+    if end:
+        if sub.status == SubscriptionStatus.PAST_DUE:  # its current period is not paid for
+            raise Conflict(
+                "Its payment is overdue and Stripe is still trying the card: it can be ended at its period end "
+                "once paid, and Stripe ends it if its retries fail.",
+                code="past_due",
+            )
+        if sub.ended_by == "buyer":
+            raise Conflict(
+                f"The buyer canceled it already: it ends on {date_filter(sub.current_period_end, 'j M Y')}.",
+                code="canceled_by_buyer",
+            )
+        return not sub.cancel_at_period_end
+    if sub.ended_by == "buyer":
+        raise Conflict(
+            "The buyer canceled this subscription themselves, on Stripe's billing page: only they can keep it.",
+            code="canceled_by_buyer",
+        )
+    return sub.cancel_at_period_end
+
+
+def subscription_shop_change_send(*, subscription_id: int, change: int) -> Subscription:
+    """Send the shop's pending change number `change` (see `subscription_shop_end`) to Stripe and
+    record its answer: who ended it (Stripe's `canceled_at` in the answer, which a buyer's own
+    cancellation does not share), and the buyer's email, once per change. The key names the change,
+    so a retry is one update at Stripe and an end, its undo and a second end are three. Done already:
+    nothing. One Stripe refuses (it ended meanwhile) is mirrored and the change dropped."""
+    sub = Subscription.objects.get(pk=subscription_id)
+    if not sub.shop_pending or sub.shop_changes != change:
+        return sub
+    end = sub.shop_pending == SHOP_END
+    try:
+        remote: StripeSubscription | None = gateway_subscriptions.subscription_cancel_at_period_end_set(
+            subscription_id=sub.stripe_subscription_id, end=end, change=f"{sub.pk}-{change}"
+        )
+    except InvalidInput:
+        remote = None
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if not sub.shop_pending or sub.shop_changes != change:  # a double click's twin recorded it
+            return sub
+        sub.shop_pending = ""
+        sub.shop_changes = change + 1  # a refused change is used up too: the next has its own key
+        if remote is None:
+            sub.save(update_fields=["shop_pending", "shop_changes", "updated_at"])
+            return subscription_sync(stripe_subscription_id=sub.stripe_subscription_id) or sub
+        sub.shop_canceled_at = _ts(remote.canceled_at) if end else None
+        sub.save(update_fields=["shop_pending", "shop_changes", "shop_canceled_at", "updated_at"])
+        name, said = ("shop_ended", "ended") if end else ("shop_kept", "kept")
+        outbox_add(f"subscriptions.email.{name}", sub.pk, key=f"subscription-shop-{said}-buyer:{sub.pk}:{change}")
+        return _apply(remote) or sub
+
+
+def subscriptions_shop_end_of_listing(*, listing: Listing) -> int:
+    """The shop sells `listing` once again and ends its live subscriptions at their period end: each
+    not already ending is marked pending with its own outbox follow-up (in the caller's transaction),
+    so Stripe unreachable delays them and loses none. Returns how many."""
+    ending = 0
+    live = Subscription.objects.select_for_update().filter(
+        listing=listing, status__in=LIVE_STATUSES, cancel_at_period_end=False
+    )
+    for sub in live.order_by("pk"):
+        if sub.shop_pending == SHOP_END:
+            ending += 1
+            continue
+        if sub.shop_pending:
+            continue
+        _shop_change_queue(sub, SHOP_END)
+        ending += 1
+    return ending
 
 
 def _follow_current_pause(sub: Subscription) -> None:
@@ -507,8 +655,9 @@ def subscription_payment_refund(
     bank disputed is refused before anything is written (Stripe refuses its refunds). Stripe
     unreachable leaves the refund "sending" with nothing posted, and the outbox sends it later; the
     returned refund says which (created, pending, succeeded, or failed with a sentence). The
-    subscription itself goes on: canceling it is the buyer's, in Stripe's portal. `whole_share_ok`:
-    as `orders.services.refunds.order_refund` says."""
+    subscription itself goes on: the buyer cancels it in Stripe's portal, or the shop ends it at its
+    period end (`subscription_shop_end`). `whole_share_ok`: as `orders.services.refunds.order_refund`
+    says."""
     if invoice.payment_id is None:
         raise Conflict("Only a paid subscription payment can be refunded.", code="not_paid")
     if amount is not None and (type(amount) is not int or amount <= 0):

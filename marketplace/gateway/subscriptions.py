@@ -1,5 +1,6 @@
 """Subscriptions sold by sellers: Checkout `mode=subscription`, the subscription and invoice reads
-the webhooks need, pausing a subscription's collection, and Stripe's customer portal.
+the webhooks need, pausing a subscription's collection, ending one at its period end for the shop,
+and Stripe's customer portal.
 
 Why here: the one door to Stripe. Each paid invoice of a subscription made here is a destination
 charge: `subscription_data.transfer_data.destination` is the seller's account and
@@ -118,6 +119,20 @@ def subscription_fee_percent_set(*, subscription_id: str, percent: str, change: 
     and a later change back to an earlier percent is not answered with that earlier update's replay."""
     params: dict[str, Any] = {"application_fee_percent": percent}
     key = gateway.idempotency_key("subscription-fee-percent", subscription_id, change, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return Subscription.from_stripe(
+        gateway.call(gateway.client().v1.subscriptions.update, subscription_id, params=params, options=options)
+    )
+
+
+def subscription_cancel_at_period_end_set(*, subscription_id: str, end: bool, change: str) -> Subscription:
+    """The shop ends the subscription at its period end (`end`), or undoes that: Stripe charges nothing
+    more, the buyer keeps the period paid for (no refund, no proration), and Stripe cancels it when the
+    period ends (`customer.subscription.deleted`). `change` names the shop's change (the subscription
+    and how many it made before): a retry or double click of one change is one update, while an end,
+    its undo and a second end are three real calls, not replays of the first."""
+    params: dict[str, Any] = {"cancel_at_period_end": end}
+    key = gateway.idempotency_key("subscription-cancel-at-period-end", subscription_id, change, params=params)
     options = gateway.request_options(idempotency_key=key)
     return Subscription.from_stripe(
         gateway.call(gateway.client().v1.subscriptions.update, subscription_id, params=params, options=options)

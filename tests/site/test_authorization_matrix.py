@@ -258,6 +258,14 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  404    404    302+   404    404    404",
     ),
+    # Ending a subscriber's subscription at its period end (or undoing it): its shop's seller only.
+    # The world's subscription is not at Stripe, so the seller's request is refused in a sentence.
+    "sell_subscription_end": Row(
+        {"subscription_id": "subscription"},
+        body={"action": "end"},
+        GET=                              "login  405    405    405    405    405    405",
+        POST=                             "login  404    404    302    404    404    404",
+    ),
     # A subscription payment's page and its refund: its shop's seller only (more than is left is
     # refused in a sentence, nothing written); the admins refund one from the console.
     "sell_subscription_payment": Row(
@@ -1101,6 +1109,7 @@ def build_world(sandbox: Any) -> World:
 
     objects = {
         "sub_payment": str(sub_invoice.pk),
+        "subscription": str(sub.pk),
         "payout": str(payout.pk),
         "statement_start": str(now.date()),
         "statement_end": str(now.date()),
