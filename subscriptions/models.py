@@ -2,10 +2,12 @@
 each buyer's subscription and its invoices.
 
 Stripe owns the truth (status, periods, retries); these rows mirror it for our pages and emails and
-are only written from what the gateway re-reads (`subscriptions.services.subscription_sync`), so an
-event arriving late or twice cannot move them backwards. Money is posted to the ledger like any
-charge: each paid invoice's charge becomes a `payments.Payment` (charge, Stripe fee, transfer,
-application fee), linked from its `SubscriptionInvoice`.
+are only written from what the gateway re-reads or answers (`subscriptions.services.subscription_sync`),
+so an event arriving late or twice cannot move them backwards; the shop's own end at period end adds
+what only we know: that the shop asked (`shop_pending`) and which cancellation was its
+(`shop_canceled_at`). Money is posted to the ledger like any charge: each paid invoice's charge
+becomes a `payments.Payment` (charge, Stripe fee, transfer, application fee), linked from its
+`SubscriptionInvoice`.
 """
 
 from __future__ import annotations

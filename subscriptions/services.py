@@ -18,6 +18,9 @@ Checkout (`mode=subscription`), mirroring what Stripe says, and the customer por
   `refund_submit`, the rows, idempotency keys and ledger postings of order refunds; a refund with no
   order names its submission per payment (`Refund.token`). The buyer is emailed and sees it on
   "Your subscriptions".
+- *The shop can end one*: at its period end (`cancel_at_period_end`, no refund), one by one from
+  Subscribers or all of a listing's when it is sold once again, and undo its own end, never a
+  buyer's (`subscription_shop_end`); the buyer is emailed each time.
 - *People are told*: a failed renewal emails the buyer the invoice's hosted page; one that needs
   3-D Secure too; when Stripe's retries end and it cancels, the seller is told. Emails are outbox
   rows keyed by what they say, so a repeated event sends each once.
