@@ -80,6 +80,11 @@ class Subscription(models.Model):
         default="",
         help_text="The shop's change not yet answered by Stripe (its outbox follow-up sends it).",
     )
+    shop_pending_read = models.BooleanField(
+        default=True,
+        help_text="Whether Stripe was read after the pending change was made: until it is, the change was never "
+        "sent, and its follow-up reads Stripe before sending it.",
+    )
     collection_paused = models.BooleanField(
         default=False, help_text="Stripe charges nothing at renewals (the seller's shop is paused)."
     )

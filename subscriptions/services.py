@@ -368,7 +368,7 @@ def subscription_shop_end(*, seller: Seller, subscription_id: int, end: bool) ->
         if not sub.shop_pending:
             if not _shop_change_needed(sub, end):
                 return ShopChange(subscription=sub, changed=False, sent=True)
-            _shop_change_queue(sub, wanted)
+            _shop_change_queue(sub, wanted, read=True)
         change = sub.shop_changes
     try:
         sub = subscription_shop_change_send(subscription_id=sub.pk, change=change)
@@ -378,11 +378,13 @@ def subscription_shop_end(*, seller: Seller, subscription_id: int, end: bool) ->
     return ShopChange(subscription=sub, changed=True, sent=True)
 
 
-def _shop_change_queue(sub: Subscription, wanted: str) -> None:
+def _shop_change_queue(sub: Subscription, wanted: str, *, read: bool) -> None:
     """Record the shop's change as pending with the follow-up that sends it (the caller's transaction,
-    the row locked): the follow-up names the change, so it sends it at most once."""
-    sub.shop_pending = wanted
-    sub.save(update_fields=["shop_pending", "updated_at"])
+    the row locked): the follow-up names the change, so it sends it at most once. `read`: the
+    caller read Stripe just before (the page's button); otherwise the follow-up reads it first
+    (`_shop_change_still_needed`)."""
+    sub.shop_pending, sub.shop_pending_read = wanted, read
+    sub.save(update_fields=["shop_pending", "shop_pending_read", "updated_at"])
     key = f"subscription-shop-change:{sub.pk}:{sub.shop_changes}"
     outbox_add("subscriptions.shop_change_send", sub.pk, sub.shop_changes, key=key)
 
@@ -421,6 +423,8 @@ def subscription_shop_change_send(*, subscription_id: int, change: int) -> Subsc
     sub = Subscription.objects.get(pk=subscription_id)
     if not sub.shop_pending or sub.shop_changes != change:
         return sub
+    if not sub.shop_pending_read and not _shop_change_still_needed(subscription_id=sub.pk, change=change):
+        return Subscription.objects.get(pk=subscription_id)
     end = sub.shop_pending == SHOP_END
     try:
         remote: StripeSubscription | None = gateway_subscriptions.subscription_cancel_at_period_end_set(
@@ -444,6 +448,35 @@ def subscription_shop_change_send(*, subscription_id: int, change: int) -> Subsc
         return _apply(remote) or sub
 
 
+def _shop_change_still_needed(*, subscription_id: int, change: int) -> bool:
+    """Before the first send of a change made without reading Stripe (a listing sold once again ends
+    its subscriptions in the plan's transaction), Stripe is read: a buyer who canceled in the portal a
+    moment before, whose webhook has not come, keeps the cancellation theirs (sent, the shop's
+    request would have Stripe stamp its own time as `canceled_at`, naming it the shop's). A change no
+    longer needed, or not the shop's to make, is dropped, its number used up; one still needed is
+    marked read, so that a retry after a send goes with the same key unread (Stripe's replayed answer
+    names the shop's end). Stripe unreachable raises: the outbox tries again."""
+    remote = gateway_subscriptions.subscription_retrieve(
+        Subscription.objects.get(pk=subscription_id).stripe_subscription_id
+    )
+    _apply(remote)
+    with transaction.atomic():
+        sub = Subscription.objects.select_for_update().get(pk=subscription_id)
+        if not sub.shop_pending or sub.shop_changes != change:
+            return False
+        try:
+            needed = _shop_change_needed(sub, sub.shop_pending == SHOP_END)
+        except Conflict:
+            needed = False
+        if needed:
+            sub.shop_pending_read = True
+            sub.save(update_fields=["shop_pending_read", "updated_at"])
+        else:
+            sub.shop_pending, sub.shop_changes = "", change + 1
+            sub.save(update_fields=["shop_pending", "shop_changes", "updated_at"])
+        return needed
+
+
 def subscriptions_shop_end_of_listing(*, listing: Listing) -> int:
     """The shop sells `listing` once again and ends its live subscriptions at their period end: each
     not already ending is marked pending with its own outbox follow-up (in the caller's transaction),
@@ -458,7 +491,7 @@ def subscriptions_shop_end_of_listing(*, listing: Listing) -> int:
             continue
         if sub.shop_pending:
             continue
-        _shop_change_queue(sub, SHOP_END)
+        _shop_change_queue(sub, SHOP_END, read=False)
         ending += 1
     return ending
 

@@ -44,4 +44,12 @@ class Migration(migrations.Migration):
                 max_length=4,
             ),
         ),
+        migrations.AddField(
+            model_name="subscription",
+            name="shop_pending_read",
+            field=models.BooleanField(
+                default=True,
+                help_text="Whether Stripe was read after the pending change was made: until it is, the change was never sent, and its follow-up reads Stripe before sending it.",
+            ),
+        ),
     ]

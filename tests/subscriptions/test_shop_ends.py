@@ -221,6 +221,32 @@ def test_selling_once_ends_the_listings_subscriptions_through_the_outbox(
         assert ended is not None and ended.status == SubscriptionStatus.CANCELED
 
 
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
+def test_selling_once_leaves_a_buyers_own_cancellation_not_heard_of_yet_as_the_buyers(
+    sandbox: Any, currency: str, price: int
+) -> None:
+    """The buyer canceled in the portal a moment before the shop sold the listing once and ended its
+    subscriptions, and the webhook has not come: the follow-up reads Stripe before its first send, so
+    the buyer's cancellation stays the buyer's (Stripe would otherwise stamp the shop's request on it),
+    the buyer is not told the shop ended it, and the shop cannot undo it."""
+    seller, listing = seller_with_plan(sandbox, currency, price, 1_000)
+    sub = subscribe_synced(sandbox, listing)
+    portal = services.billing_portal_url(user=sub.buyer, return_url="http://app/subs", visit="p" * 32)
+    status, _, _ = fetch_no_redirect(portal, f"action=cancel&subscription={sub.stripe_subscription_id}".encode())
+    assert status == 303
+    advance(sandbox, 5)  # the shop's request comes seconds later at Stripe
+    assert services.plan_set(seller=seller, listing_id=listing.pk, interval="", end_subscriptions=True).ending == 1
+    # Sent at commit (Stripe is up).
+    assert OutboxMessage.objects.get(name="subscriptions.shop_change_send").status == OutboxMessage.Status.DELIVERED
+    sub.refresh_from_db()
+    assert (sub.cancel_at_period_end, sub.ended_by, sub.shop_pending) == (True, "buyer", "")
+    assert updates_at_stripe(sandbox, sub) == 1  # the buyer's only
+    assert not shop_emails(sub.buyer)
+    with pytest.raises(Conflict, match="only they can keep it"):
+        services.subscription_shop_end(seller=seller, subscription_id=sub.pk, end=False)
+    assert_ledger_equals_stripe()
+
+
 def test_another_shops_subscription_is_not_found_and_a_paused_shop_can_end_its_own(sandbox: Any) -> None:
     seller, listing = seller_with_plan(sandbox, "usd", 1_500, 1_000)
     sub = subscribe_synced(sandbox, listing)
