@@ -24,6 +24,7 @@ from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, signed_in, wait_until
 from tests.payments.helpers import assert_ledger_equals_stripe
 from tests.sandbox.helpers import client_for, fetch_no_redirect
+from tests.sellers.conftest import signed_in_client
 from tests.subscriptions.test_fee_changes import subscribe_quietly
 from tests.subscriptions.test_subscriptions import DAY, advance, seller_with_plan, subscribe
 
@@ -77,6 +78,8 @@ def test_the_shop_ends_a_subscription_at_period_end_and_nothing_more_is_charged(
     assert "no further payment will be taken" in email.body
     mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
     assert f"Ends on {date}: ended by the shop" in mine
+    console = signed_in_client(make_platform_admin()).get(reverse("console_seller_detail", args=[seller.pk]))
+    assert f"Active: Ends on {date} (ended by the shop)" in console.content.decode()
 
     assert sandbox_webhooks.wait_for_webhooks(15)
     advance(sandbox_webhooks, 31 * DAY)
@@ -133,6 +136,8 @@ def test_the_shop_cannot_undo_the_buyers_own_cancellation(sandbox_webhooks: Any)
     page = signed_in(seller.user).get(reverse("sell_subscriptions")).content.decode()
     assert f"Ends on {ends_on(sub)} (ended by the buyer)" in page and "only they can keep it" in page
     assert "Keep subscription" not in page
+    console = signed_in_client(make_platform_admin()).get(reverse("console_seller_detail", args=[seller.pk]))
+    assert f"Active: Ends on {ends_on(sub)} (ended by the buyer)" in console.content.decode()
     response = signed_in(seller.user).post(reverse("sell_subscription_end", args=[sub.pk]), {"action": "keep"})
     assert response.status_code == 302
     assert client_for(sandbox_webhooks).v1.subscriptions.retrieve(sub.stripe_subscription_id).cancel_at_period_end
