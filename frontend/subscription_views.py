@@ -178,7 +178,11 @@ def sell_subscription_plan(request: HttpRequest, listing_id: int) -> HttpRespons
 @require_POST
 def sell_subscription_end(request: HttpRequest, subscription_id: int) -> HttpResponse:
     """End a subscriber's subscription at its period end ("end") or undo the shop's end ("keep")."""
-    end = request.POST.get("action") != "keep"
+    action = request.POST.get("action", "")
+    if action not in ("end", "keep"):  # a form of another page, or none: change nothing
+        messages.error(request, "Choose “End at period end” or “Keep subscription” on a subscriber's row.")
+        return redirect("sell_subscriptions")
+    end = action == "end"
     try:
         done = services.subscription_shop_end(seller=_seller(request), subscription_id=subscription_id, end=end)
     except NotFound:

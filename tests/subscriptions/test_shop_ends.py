@@ -258,11 +258,26 @@ def test_another_shops_subscription_is_not_found_and_a_paused_shop_can_end_its_o
     other = active_seller(sandbox, currency="usd")
     with pytest.raises(NotFound):
         services.subscription_shop_end(seller=other, subscription_id=sub.pk, end=True)
-    assert signed_in(other.user).post(reverse("sell_subscription_end", args=[sub.pk])).status_code == 404
-    assert signed_in(seller.user).post(reverse("sell_subscription_end", args=[10**9])).status_code == 404
+    end = {"action": "end"}
+    assert signed_in(other.user).post(reverse("sell_subscription_end", args=[sub.pk]), end).status_code == 404
+    assert signed_in(seller.user).post(reverse("sell_subscription_end", args=[10**9]), end).status_code == 404
     seller_pause(seller=seller, actor=make_platform_admin(), reason="Reports")
     done = services.subscription_shop_end(seller=seller, subscription_id=sub.pk, end=True)
     assert done.sent and done.subscription.ended_by == "shop"
+
+
+@pytest.mark.parametrize("form", [{}, {"action": ""}, {"action": "End"}, {"action": "cancel"}, {"action": "end\x00"}])
+def test_a_post_without_end_or_keep_changes_nothing_and_says_what_to_choose(sandbox: Any, form: dict[str, str]) -> None:
+    seller, listing = seller_with_plan(sandbox, "jpy", 3_333, 1_000)
+    sub = subscribe_synced(sandbox, listing)
+    response = signed_in(seller.user).post(reverse("sell_subscription_end", args=[sub.pk]), form, follow=True)
+    if "\x00" in form.get("action", ""):  # refused before any view, as every form with a NUL byte is
+        assert response.status_code == 400
+    else:
+        assert response.status_code == 200
+        assert "Choose “End at period end” or “Keep subscription”" in response.content.decode()
+    assert (Subscription.objects.get(pk=sub.pk).shop_pending, updates_at_stripe(sandbox, sub)) == ("", 0)
+    assert not client_for(sandbox).v1.subscriptions.retrieve(sub.stripe_subscription_id).cancel_at_period_end
 
 
 def subscribe_synced(sandbox: Any, listing: Any) -> Subscription:
