@@ -195,6 +195,7 @@ POST_ONLY: dict[str, Address] = {
     "subscribe": _url("subscribe", 1),
     "manage_billing": _url("manage_billing"),
     "sell_subscription_plan": _url("sell_subscription_plan", 1),
+    "sell_subscription_end": _url("sell_subscription_end", 1),
     "order_received": _url("order_received", 1),
     "sell_order_fulfil": _url("sell_order_fulfil", 1),
     "order_refund_request": _url("order_refund_request", 1),
