@@ -170,7 +170,11 @@ def seller_create(*, user: Any, shop_name: str, country: str, default_currency: 
         )
     except IntegrityError:  # the other submit inserted between our get and create, or another shop the name
         found = Seller.objects.filter(user=user).first()
-        if found is None:
+        if found is None:  # another shop took the name, or a look of it, since the checks above: say which
+            if shop_name_lookalike(shop_name=shop_name, user=user) and not shop_name_taken(
+                shop_name=shop_name, user=user
+            ):
+                raise InvalidInput(SHOP_NAME_LOOKALIKE, code="shop_name_lookalike") from None
             raise InvalidInput(SHOP_NAME_TAKEN, code="shop_name_taken") from None
         seller = found
     return seller_stripe_account_ensure(seller=seller)
