@@ -54,21 +54,24 @@ def send_ended_for_buyer(sub: Subscription) -> None:
     _send("subscription_ended_buyer", sub.buyer.email, context)
 
 
-def send_duplicate_for_buyer(sub: Subscription) -> None:
+def _send_buyer(template: str, sub: Subscription) -> None:
+    """An email about `sub` to its buyer, linking to "Your subscriptions"."""
     context = {"subscription": sub, "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions")}
-    _send("subscription_duplicate_buyer", sub.buyer.email, context)
+    _send(template, sub.buyer.email, context)
+
+
+def send_duplicate_for_buyer(sub: Subscription) -> None:
+    _send_buyer("subscription_duplicate_buyer", sub)
 
 
 def send_shop_ended(sub: Subscription) -> None:
     """The shop ended it at its period end: the date, and that no further payment is taken."""
-    context = {"subscription": sub, "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions")}
-    _send("subscription_shop_ended", sub.buyer.email, context)
+    _send_buyer("subscription_shop_ended", sub)
 
 
 def send_shop_kept(sub: Subscription) -> None:
     """The shop undid its end: the subscription goes on, the next payment on that date."""
-    context = {"subscription": sub, "subscriptions_url": settings.SITE_URL.rstrip("/") + reverse("my_subscriptions")}
-    _send("subscription_shop_kept", sub.buyer.email, context)
+    _send_buyer("subscription_shop_kept", sub)
 
 
 def _refund_subscription(refund: Refund) -> Subscription:

@@ -192,12 +192,18 @@ def subscribers_of_seller(*, seller: Seller) -> Subscribers:
     return Subscribers(rows=rows, revenue=recurring_revenue_of_seller(seller=seller))
 
 
+def renewing_subscriptions() -> QuerySet[Subscription]:
+    """Live subscriptions that renew: none set to end at its period end, nor with the shop's end on its
+    way to Stripe (`services.subscription_shop_end`)."""
+    return Subscription.objects.filter(status__in=LIVE_STATUSES, cancel_at_period_end=False).exclude(shop_pending="end")
+
+
 def listings_with_plans(*, seller: Seller) -> QuerySet[Listing]:
     """The seller's listings with how each is sold (`subscription_plan` or none) and `renewing`, how
-    many of its live subscriptions are not set to end (what selling it once may end), one query."""
+    many of its subscriptions renew (`renewing_subscriptions`: what selling it once may end), one query."""
     renewing = (
-        Subscription.objects.filter(listing=OuterRef("pk"), status__in=LIVE_STATUSES, cancel_at_period_end=False)
-        .exclude(shop_pending="end")
+        renewing_subscriptions()
+        .filter(listing=OuterRef("pk"))
         .order_by()
         .values("listing")
         .annotate(n=Count("pk"))

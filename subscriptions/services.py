@@ -63,7 +63,7 @@ from subscriptions.models import (
     SubscriptionPlan,
     SubscriptionStatus,
 )
-from subscriptions.selectors import earlier_live_twins
+from subscriptions.selectors import earlier_live_twins, renewing_subscriptions
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +99,7 @@ def plan_set(*, seller: Seller, listing_id: int, interval: str, end_subscription
         else:
             plan, _ = SubscriptionPlan.objects.update_or_create(listing=listing, defaults={"interval": interval})
         storefront_changed()
-    kept = (
-        Subscription.objects.filter(listing=listing, status__in=LIVE_STATUSES, cancel_at_period_end=False)
-        .exclude(interval=interval)
-        .exclude(shop_pending=SHOP_END)
-        .count()
-    )
+    kept = renewing_subscriptions().filter(listing=listing).exclude(interval=interval).count()
     return PlanSet(plan=plan, kept=kept, ending=ending)
 
 
