@@ -201,6 +201,15 @@ def _staff_in_django_admin(request: HttpRequest) -> bool:
     )
 
 
+def console_open_to(request: HttpRequest) -> bool:
+    """Would the console open to this request: a platform admin, and with `PLATFORM_ADMIN_REQUIRE_MFA`
+    a session that passed the authenticator app (what `PlatformAdminMfaMiddleware` asks). For what
+    shows admins more than others outside the console (`/healthz`'s details)."""
+    if not is_platform_admin(request.user):
+        return False
+    return not settings.PLATFORM_ADMIN_REQUIRE_MFA or _session_passed_mfa(request)
+
+
 def _session_passed_mfa(request: HttpRequest) -> bool:
     from allauth.account.authentication import get_authentication_records
 
