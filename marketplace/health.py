@@ -8,8 +8,8 @@ load balancer that pulled every web node for it would turn a partial outage into
 Anyone may ask (a load balancer sends no cookie), so the answer is cheap and says little: Stripe is
 read at most once per `HEALTHZ_STRIPE_PROBE_SECONDS` per process (each read spends the platform's
 Stripe rate limit, and a flood of requests here would spend it all), and only a platform admin to
-whom the console opens (`middleware.console_open_to`) sees the details (database vendor, broker mode, Stripe's address, error names, timings); others see each
-check's `ok`.
+whom the console opens (`middleware.console_open_to`) sees the details (database vendor, broker
+mode, Stripe's address, error names, timings); others see each check's `ok`.
 """
 
 from __future__ import annotations
