@@ -129,6 +129,7 @@ def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
             payment_method=request.POST.get("payment_method", ""),
             attempt=attempt,
             return_url=return_url,
+            price_seen=_price_seen(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -136,6 +137,14 @@ def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
     if started.redirect_url:
         return HttpResponseRedirect(started.redirect_url, status=303)
     return _after(request, started.order)
+
+
+def _price_seen(request: HttpRequest) -> tuple[int, str] | None:
+    """The price the listing's page showed next to the button (its hidden `price` and `currency`)."""
+    try:
+        return int(request.POST.get("price", "")), request.POST.get("currency", "")
+    except ValueError:
+        return None
 
 
 @login_required

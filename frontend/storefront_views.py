@@ -136,6 +136,8 @@ class ListingPage:
     stock: int
     interval: str | None  # sold by subscription, charged every `interval`; None: sold one by one
     price: str
+    price_amount: int  # minor units, with `currency`: what Buy now's form says the buyer saw
+    currency: str
     subscribe_url: str
     buy_now_url: str
     back: SafeString
@@ -158,6 +160,8 @@ def _listing_page(listing_id: int) -> ListingPage:
         stock=item.stock,
         interval=plan.interval if plan is not None else None,
         price=format_money(item.price, item.currency),
+        price_amount=item.price,
+        currency=item.currency,
         subscribe_url=reverse("subscribe", args=[item.pk]),
         buy_now_url=reverse("buy_now", args=[item.pk]),
         # Rendered by our template, escaping as it does.

@@ -66,7 +66,7 @@ class RejectUnreadableInputMiddleware:
 
 
 def _bad_request(request: HttpRequest, code: str, message: str) -> HttpResponse:
-    if request.path.startswith(API_PREFIX):
+    if request.path_info.startswith(API_PREFIX):
         return JsonResponse({"error": {"code": code, "message": message}}, status=400)
     return render(request, "400.html", {"message": message}, status=400)
 
@@ -74,7 +74,7 @@ def _bad_request(request: HttpRequest, code: str, message: str) -> HttpResponse:
 def _api_body(request: HttpRequest) -> bool:
     """Does the API receive a body it will read whole (JSON: forms are read by `_has_nul`)?"""
     return (
-        request.path.startswith(API_PREFIX)
+        request.path_info.startswith(API_PREFIX)
         and request.method not in SAFE_METHODS
         and request.content_type not in FORM_CONTENT_TYPES
     )
@@ -110,7 +110,7 @@ class ApiCsrfMiddleware:
     def process_view(
         self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
-        if request.method in SAFE_METHODS or not request.path.startswith(API_PREFIX):
+        if request.method in SAFE_METHODS or not request.path_info.startswith(API_PREFIX):
             return None
         if check_csrf(request) is None:
             return None
@@ -131,7 +131,7 @@ class ApiMethodNotAllowedMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if response.status_code != 405 or not request.path.startswith(API_PREFIX):
+        if response.status_code != 405 or not request.path_info.startswith(API_PREFIX):
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
@@ -156,16 +156,21 @@ class PlatformAdminMfaMiddleware:
     which belongs to the user it was written for), whatever opened the session.
 
     Django's admin asks the same of every staff user, in the platform admins' group or not: a
-    superuser outside it reached every table with the password alone."""
+    superuser outside it reached every table with the password alone.
+
+    Paths are matched on `path_info`, what URLs resolve from, as everywhere in this module:
+    `request.path` starts with the WSGI SCRIPT_NAME, which gunicorn takes from a `SCRIPT_NAME`
+    header of a trusted forwarder, so `/x/console/` with `SCRIPT_NAME: /x` opened the console
+    unchecked."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        page = request.path.startswith(CONSOLE_PREFIXES)
+        page = request.path_info.startswith(CONSOLE_PREFIXES)
         if (
             settings.PLATFORM_ADMIN_REQUIRE_MFA
-            and (page or request.path.startswith(CONSOLE_API_PREFIX))
+            and (page or request.path_info.startswith(CONSOLE_API_PREFIX))
             and (is_platform_admin(request.user) or _staff_in_django_admin(request))
             and not _session_passed_mfa(request)
         ):
@@ -190,10 +195,19 @@ DJANGO_ADMIN_OPEN = ("/django-admin/login/", "/django-admin/logout/")
 def _staff_in_django_admin(request: HttpRequest) -> bool:
     user = request.user
     return (
-        request.path.startswith(DJANGO_ADMIN_PREFIX)
-        and not request.path.startswith(DJANGO_ADMIN_OPEN)
+        request.path_info.startswith(DJANGO_ADMIN_PREFIX)
+        and not request.path_info.startswith(DJANGO_ADMIN_OPEN)
         and bool(user.is_authenticated and user.is_staff and user.is_active)
     )
+
+
+def console_open_to(request: HttpRequest) -> bool:
+    """Would the console open to this request: a platform admin, and with `PLATFORM_ADMIN_REQUIRE_MFA`
+    a session that passed the authenticator app (what `PlatformAdminMfaMiddleware` asks). For what
+    shows admins more than others outside the console (`/healthz`'s details)."""
+    if not is_platform_admin(request.user):
+        return False
+    return not settings.PLATFORM_ADMIN_REQUIRE_MFA or _session_passed_mfa(request)
 
 
 def _session_passed_mfa(request: HttpRequest) -> bool:

@@ -30,6 +30,7 @@ from marketplace.errors import CardDeclined, Conflict, DomainError, InvalidInput
 from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway.types import CheckoutSession, PaymentError, PaymentIntent, PaymentMethod
+from marketplace.money import format_money
 from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus
 from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
@@ -243,10 +244,12 @@ def default_card_for(*, user: Any) -> SavedCard | None:
     return cards[0] if cards else None
 
 
-def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str, payment_method: str) -> Order:
+def _buy_now_order(
+    *, buyer: Any, listing_id: int, attempt: str, payment_method: str, price_seen: tuple[int, str] | None
+) -> Order:
     """A one-unit order with its unit reserved and its fee snapshotted, to be paid with
     `payment_method`. `attempt` (a token of the form) makes a double submit find the first order,
-    and its card, instead of paying twice."""
+    and its card, instead of paying twice. `price_seen` must be the listing's price now (see `buy_now`)."""
     fingerprint = f"{BUY_NOW_FINGERPRINT_PREFIX}{attempt}"[:64]
     with transaction.atomic():
         listing = lock_listings([listing_id]).get(listing_id)  # first: two submits queue here
@@ -266,6 +269,12 @@ def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str, payment_method:
             raise InvalidInput("This is your own shop's listing: you cannot buy it.", code="own_listing")
         if not seller_can_sell(seller):
             raise Conflict(seller_cannot_sell_message(seller), code="seller_cannot_sell")
+        if price_seen != (listing.price, listing.currency):
+            raise Conflict(
+                f"The price of “{listing.title}” is now {format_money(listing.price, listing.currency)}: "
+                "nothing was charged. Press Buy now again to pay this price.",
+                code="price_changed",
+            )
         quote = fee_for(
             seller=seller,
             lines=[FeeLine(amount=listing.price, currency=listing.currency, category_id=listing.category_id)],
@@ -292,8 +301,21 @@ def _buy_now_order(*, buyer: Any, listing_id: int, attempt: str, payment_method:
         return order
 
 
-def buy_now(*, buyer: Any, listing_id: int, payment_method: str, attempt: str, return_url: str) -> BuyNow:
+def buy_now(
+    *,
+    buyer: Any,
+    listing_id: int,
+    payment_method: str,
+    attempt: str,
+    return_url: str,
+    price_seen: tuple[int, str] | None,
+) -> BuyNow:
     """Pay one unit of a listing with a saved card. `return_url` may contain `{ORDER_ID}`.
+
+    `price_seen` is the price (minor units, currency) the page the buyer pressed Buy now on showed;
+    None when it did not say. No Stripe page shows the amount before this charge, so the price the
+    buyer saw is the one agreed to: a listing whose price is another now (the shop changed it, the
+    page was old) is refused with its new price before anything is reserved or charged.
 
     The form sent again (a double click, a reload) finds its first order: settled, it is shown as it
     is; with the same card, the same PaymentIntent comes back (same idempotency key). With another
@@ -306,7 +328,9 @@ def buy_now(*, buyer: Any, listing_id: int, payment_method: str, attempt: str, r
     Raises `CardDeclined` (with the bank's reason; the order is closed and the unit released) and
     the other domain errors with a sentence for the buyer."""
     customer, pm = _own_card(buyer, payment_method)
-    order = _buy_now_order(buyer=buyer, listing_id=listing_id, attempt=attempt, payment_method=pm.id)
+    order = _buy_now_order(
+        buyer=buyer, listing_id=listing_id, attempt=attempt, payment_method=pm.id, price_seen=price_seen
+    )
     if order.status != OrderStatus.PENDING_PAYMENT:
         return BuyNow(order=order, redirect_url=None)
     if order.payment_method_id != pm.id:

@@ -405,3 +405,20 @@ def test_people_who_are_not_staff_are_not_asked_for_an_authenticator_app(client:
     assert client.get("/api/v1/me").status_code == 200
     assert client.get(reverse("console_home")).status_code == 404
     assert client.get(reverse("admin:index")).status_code == 302  # Django's admin: to the site's login
+
+
+@override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
+@pytest.mark.parametrize("path", ["/console/", "/console/refunds/", "/django-admin/", "/api/v1/console/revenue"])
+def test_a_script_name_does_not_take_the_console_past_the_authenticator_app(client: Client, path: str) -> None:
+    """The check matched `request.path`, which starts with the WSGI SCRIPT_NAME, while URLs resolve
+    from `path_info`. gunicorn takes SCRIPT_NAME from a `SCRIPT_NAME` request header of a trusted
+    forwarder (127.0.0.1 by default): `SCRIPT_NAME: /x` and `/x/console/` opened the console, its API
+    and Django's admin to an admin's password alone, no authenticator app asked."""
+    admin = make_platform_admin(is_superuser=True)
+    client.force_login(admin)
+    response = client.get(f"/x{path}", SCRIPT_NAME="/x", PATH_INFO=path)
+    assert response.status_code in (302, 403), (path, response.status_code)
+    if response.status_code == 403:
+        assert response.json()["error"]["code"] == "mfa_required"
+    else:
+        assert response["Location"].endswith(reverse("mfa_activate_totp"))

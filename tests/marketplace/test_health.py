@@ -67,3 +67,13 @@ def test_stripe_is_read_at_most_once_per_probe_period(admin_client: Client, sand
     assert admin_client.get("/healthz").json()["checks"]["stripe"] == first
     settings.HEALTHZ_STRIPE_PROBE_SECONDS = 0
     assert admin_client.get("/healthz").json()["checks"]["stripe"]["ok"] is False
+
+
+@override_settings(PLATFORM_ADMIN_REQUIRE_MFA=True)
+def test_the_details_wait_for_the_authenticator_app_as_the_console_does(client: Client, sandbox: Any) -> None:
+    """With admins' authenticator app required, the console opens only to a session that passed it;
+    `/healthz` showed its details (database vendor, broker mode, Stripe's address, errors) to an
+    admin's password alone."""
+    client.force_login(make_platform_admin())
+    body = client.get("/healthz").json()
+    assert body["checks"] == {"database": {"ok": True}, "broker": {"ok": True}, "stripe": {"ok": True}}

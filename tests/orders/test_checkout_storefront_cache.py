@@ -66,7 +66,14 @@ def test_the_unit_taken_by_buy_now_shows_at_once(sandbox: Any, client: Client, c
     assert "2 in stock" in client.get(page).content.decode()
     buyer = UserFactory()
     card = saved_card(sandbox, buyer, "pm_card_visa")
-    saved_cards.buy_now(buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="a" * 32, return_url="x")
+    saved_cards.buy_now(
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=card,
+        attempt="a" * 32,
+        return_url="x",
+        price_seen=(mug.price, mug.currency),
+    )
     assert "1 in stock" in client.get(page).content.decode()
 
 

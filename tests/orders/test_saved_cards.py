@@ -47,11 +47,21 @@ def test_three_d_secure_completed_then_only_the_webhook_settles(
     assert saved_cards.default_card_for(user=buyer) is not None
 
     started = saved_cards.buy_now(
-        buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="a" * 32, return_url="http://app/r?o={ORDER_ID}"
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=card,
+        attempt="a" * 32,
+        return_url="http://app/r?o={ORDER_ID}",
+        price_seen=(mug.price, mug.currency),
     )
     assert started.redirect_url and started.order.status == OrderStatus.PENDING_PAYMENT
     again = saved_cards.buy_now(
-        buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="a" * 32, return_url="http://app/r?o={ORDER_ID}"
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=card,
+        attempt="a" * 32,
+        return_url="http://app/r?o={ORDER_ID}",
+        price_seen=(mug.price, mug.currency),
     )
     assert again.order.pk == started.order.pk  # the same submit twice: one order, one payment
 
@@ -73,7 +83,12 @@ def test_failed_authentication_closes_the_order_by_webhook(sandbox_webhooks: Any
     buyer = UserFactory()
     card = saved_card(sandbox_webhooks, buyer, "pm_card_authenticationRequired")
     started = saved_cards.buy_now(
-        buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="b" * 32, return_url="http://app/r"
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=card,
+        attempt="b" * 32,
+        return_url="http://app/r",
+        price_seen=(mug.price, mug.currency),
     )
     assert started.redirect_url
     fetch_no_redirect(started.redirect_url, b"action=fail")
@@ -91,12 +106,26 @@ def test_decline_and_someone_elses_card(sandbox_webhooks: Any) -> None:
     buyer, other = UserFactory(), UserFactory()
     declining = saved_card(sandbox_webhooks, buyer, "pm_card_chargeCustomerFail")
     with pytest.raises(CardDeclined) as exc:
-        saved_cards.buy_now(buyer=buyer, listing_id=mug.pk, payment_method=declining, attempt="c" * 32, return_url="x")
+        saved_cards.buy_now(
+            buyer=buyer,
+            listing_id=mug.pk,
+            payment_method=declining,
+            attempt="c" * 32,
+            return_url="x",
+            price_seen=(mug.price, mug.currency),
+        )
     assert exc.value.message == "Your card was declined. Nothing was charged."
     order = Order.objects.get(buyer=buyer)
     assert order.status == OrderStatus.PAYMENT_FAILED and not order.stock_reserved
     with pytest.raises(NotFound):
-        saved_cards.buy_now(buyer=other, listing_id=mug.pk, payment_method=declining, attempt="d" * 32, return_url="x")
+        saved_cards.buy_now(
+            buyer=other,
+            listing_id=mug.pk,
+            payment_method=declining,
+            attempt="d" * 32,
+            return_url="x",
+            price_seen=(mug.price, mug.currency),
+        )
     with pytest.raises(NotFound):
         saved_cards.saved_card_remove(user=other, payment_method=declining)
     assert not Order.objects.filter(buyer=other).exists()
@@ -129,7 +158,9 @@ def test_the_buy_now_offer_is_remembered_and_forgotten_when_the_buyer_changes_ca
     client_for(sandbox).v1.payment_methods.detach(offered.id)
     assert [card.id for card in cache.get(key)] == [offered.id]  # now the default: the only card left
     with pytest.raises(NotFound):
-        saved_cards.buy_now(buyer=buyer, listing_id=0, payment_method=offered.id, attempt="a", return_url=RETURN_URL)
+        saved_cards.buy_now(
+            buyer=buyer, listing_id=0, payment_method=offered.id, attempt="a", return_url=RETURN_URL, price_seen=None
+        )
     assert saved_cards.default_card_for(user=buyer) is None
 
 
@@ -182,7 +213,14 @@ def test_a_seller_cannot_buy_now_from_its_own_shop(sandbox: Any) -> None:
     mug = listing_of(seller, price=2_000, stock=1)
     card = saved_card(sandbox, seller.user, "pm_card_visa")
     with pytest.raises(InvalidInput, match="your own shop's listing"):
-        saved_cards.buy_now(buyer=seller.user, listing_id=mug.pk, payment_method=card, attempt="e" * 32, return_url="x")
+        saved_cards.buy_now(
+            buyer=seller.user,
+            listing_id=mug.pk,
+            payment_method=card,
+            attempt="e" * 32,
+            return_url="x",
+            price_seen=(mug.price, mug.currency),
+        )
     assert not Order.objects.exists()
     mug.refresh_from_db()
     assert mug.stock == 1
@@ -207,7 +245,12 @@ def test_a_buy_now_left_at_the_bank_check_is_canceled_at_stripe_and_one_finished
     card = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
     left, finished = (
         saved_cards.buy_now(
-            buyer=buyer, listing_id=mug.pk, payment_method=card, attempt=attempt * 32, return_url="http://app/r"
+            buyer=buyer,
+            listing_id=mug.pk,
+            payment_method=card,
+            attempt=attempt * 32,
+            return_url="http://app/r",
+            price_seen=(mug.price, mug.currency),
         )
         for attempt in ("c", "d")
     )
@@ -239,7 +282,12 @@ def test_a_buy_now_left_at_the_bank_check_is_canceled_at_stripe_and_one_finished
 def _buy_now_at_the_bank_check(sandbox: Any, buyer: Any, listing: Any, attempt: str) -> saved_cards.BuyNow:
     card = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
     started = saved_cards.buy_now(
-        buyer=buyer, listing_id=listing.pk, payment_method=card, attempt=attempt, return_url="http://app/r"
+        buyer=buyer,
+        listing_id=listing.pk,
+        payment_method=card,
+        attempt=attempt,
+        return_url="http://app/r",
+        price_seen=(listing.price, listing.currency),
     )
     assert started.redirect_url and started.order.status == OrderStatus.PENDING_PAYMENT
     return started
@@ -339,7 +387,14 @@ def test_buy_now_of_one_unit_takes_one_unit_out_of_the_cart(sandbox: Any, curren
     buyer = UserFactory()
     cart_with(buyer, (mug, 3))
     card = saved_card(sandbox, buyer, "pm_card_visa")
-    done = saved_cards.buy_now(buyer=buyer, listing_id=mug.pk, payment_method=card, attempt="7" * 32, return_url="x")
+    done = saved_cards.buy_now(
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=card,
+        attempt="7" * 32,
+        return_url="x",
+        price_seen=(mug.price, mug.currency),
+    )
     assert done.order.status == OrderStatus.PAID
     assert CartItem.objects.get(cart__user=buyer, listing=mug).quantity == 2
     assert_ledger_equals_stripe()
@@ -487,7 +542,9 @@ def test_resuming_a_buy_now_whose_payment_was_never_made_closes_it(sandbox: Any)
     mug = listing_of(seller, price=2_000, stock=1)
     buyer = UserFactory()
     buyer_customer_ensure(user=buyer)
-    order = saved_cards._buy_now_order(buyer=buyer, listing_id=mug.pk, attempt="e5" * 16, payment_method="pm_x")
+    order = saved_cards._buy_now_order(
+        buyer=buyer, listing_id=mug.pk, attempt="e5" * 16, payment_method="pm_x", price_seen=(mug.price, mug.currency)
+    )
     mug.refresh_from_db()
     assert mug.stock == 0
     resumed = saved_cards.buy_now_resume(order=order)
@@ -614,11 +671,21 @@ def test_the_same_buy_now_form_sent_again_with_another_card_never_charges_twice(
 
     # The first submit waits at the bank's check; the second, with the Visa, goes back to that check.
     first = saved_cards.buy_now(
-        buyer=buyer, listing_id=mug.pk, payment_method=checked, attempt="a1" * 16, return_url="http://app/r"
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=checked,
+        attempt="a1" * 16,
+        return_url="http://app/r",
+        price_seen=(mug.price, mug.currency),
     )
     assert first.redirect_url
     again = saved_cards.buy_now(
-        buyer=buyer, listing_id=mug.pk, payment_method=visa, attempt="a1" * 16, return_url="http://app/r"
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=visa,
+        attempt="a1" * 16,
+        return_url="http://app/r",
+        price_seen=(mug.price, mug.currency),
     )
     assert (again.order.pk, again.redirect_url) == (first.order.pk, first.redirect_url)
     assert [(pi.status, pi.payment_method) for pi in _intents_at_stripe(sandbox, buyer)] == [
@@ -626,21 +693,38 @@ def test_the_same_buy_now_form_sent_again_with_another_card_never_charges_twice(
     ]
     fetch_no_redirect(first.redirect_url, b"action=complete")
     shown = saved_cards.buy_now(
-        buyer=buyer, listing_id=mug.pk, payment_method=visa, attempt="a1" * 16, return_url="http://app/r"
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=visa,
+        attempt="a1" * 16,
+        return_url="http://app/r",
+        price_seen=(mug.price, mug.currency),
     )
     assert shown.order.pk == first.order.pk and shown.order.status == OrderStatus.PAID
     assert [(pi.status, pi.amount) for pi in _intents_at_stripe(sandbox, buyer)] == [("succeeded", price)]
 
     # The first submit's order is made and its PaymentIntent is on its way: the second is refused.
-    on_its_way = saved_cards._buy_now_order(buyer=buyer, listing_id=mug.pk, attempt="b2" * 16, payment_method=visa)
+    on_its_way = saved_cards._buy_now_order(
+        buyer=buyer, listing_id=mug.pk, attempt="b2" * 16, payment_method=visa, price_seen=(mug.price, mug.currency)
+    )
     with pytest.raises(Conflict) as refused:
         saved_cards.buy_now(
-            buyer=buyer, listing_id=mug.pk, payment_method=checked, attempt="b2" * 16, return_url="http://app/r"
+            buyer=buyer,
+            listing_id=mug.pk,
+            payment_method=checked,
+            attempt="b2" * 16,
+            return_url="http://app/r",
+            price_seen=(mug.price, mug.currency),
         )
     assert refused.value.message == saved_cards.OTHER_CARD.format(card="Visa ending 3184")
     assert len(_intents_at_stripe(sandbox, buyer)) == 1, "nothing more was sent to Stripe"
     done = saved_cards.buy_now(
-        buyer=buyer, listing_id=mug.pk, payment_method=visa, attempt="b2" * 16, return_url="http://app/r"
+        buyer=buyer,
+        listing_id=mug.pk,
+        payment_method=visa,
+        attempt="b2" * 16,
+        return_url="http://app/r",
+        price_seen=(mug.price, mug.currency),
     )
     assert done.order.pk == on_its_way.pk and done.order.status == OrderStatus.PAID
     intents = _intents_at_stripe(sandbox, buyer)
@@ -666,7 +750,10 @@ def test_buy_now_pressed_twice_with_two_cards_on_the_page_charges_once(sandbox: 
     visa = saved_card(sandbox, buyer, "pm_card_visa")
     client = signed_in(buyer)
     url = f"/listing/{mug.pk}/buy-now/"
-    pressed = [client.post(url, {"attempt": "c3" * 16, "payment_method": card}) for card in (checked, visa)]
+    pressed = [
+        client.post(url, {"attempt": "c3" * 16, "payment_method": card, "price": price, "currency": currency})
+        for card in (checked, visa)
+    ]
     assert [p.status_code for p in pressed] == [303, 303]
     assert pressed[0]["Location"] == pressed[1]["Location"], "both to the first payment's bank check"
     [intent] = _intents_at_stripe(sandbox, buyer)
@@ -697,7 +784,10 @@ def test_a_double_click_that_changed_the_card_charges_one_card_once(sandbox: Any
             client = signed_in(buyer)
             pressed.wait()
             answers.append(
-                client.post(f"/listing/{mug.pk}/buy-now/", {"attempt": "d4" * 16, "payment_method": card}).status_code
+                client.post(
+                    f"/listing/{mug.pk}/buy-now/",
+                    {"attempt": "d4" * 16, "payment_method": card, "price": price, "currency": currency},
+                ).status_code
             )
         except BaseException as exc:  # noqa: BLE001 - reported below, not lost in the thread
             errors.append(exc)
@@ -719,3 +809,55 @@ def test_a_double_click_that_changed_the_card_charges_one_card_once(sandbox: Any
     mug.refresh_from_db()
     assert mug.stock == 1
     assert_ledger_equals_stripe()
+
+
+def _buy_now_form(client: Any, listing_id: int) -> dict[str, str]:
+    """The Buy now form's fields as the listing page renders them for this buyer."""
+    import re
+
+    page = client.get(f"/listing/{listing_id}/").content.decode()
+    form = re.search(r'<form method="post" action="/listing/\d+/buy-now/".*?</form>', page, re.S)
+    assert form is not None, "the page offers Buy now"
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
+    fields.pop("csrfmiddlewaretoken", None)
+    return fields
+
+
+@pytest.mark.parametrize(("currency", "price", "raised"), [("usd", 3_200, 99_900), ("jpy", 3_200, 99_900)])
+def test_buy_now_after_the_price_changed_charges_nothing_and_says_the_new_price(
+    sandbox: Any, currency: str, price: int, raised: int
+) -> None:
+    """Buy now pays at once, with no Stripe page to read the amount on: the buyer agreed to the price
+    the listing's page showed. A shop that raised it meanwhile (or a page left open for a day) charged
+    the new price, $999 for a bowl shown at $32. The press is now refused with the new price and
+    nothing charged; pressed again from the page that shows it, it pays that price."""
+    from catalog.services import listing_update
+    from marketplace.money import format_money
+    from tests.orders.conftest import signed_in
+
+    seller = active_seller(sandbox, currency=currency)
+    bowl = listing_of(seller, price=price, stock=2)
+    buyer = UserFactory()
+    saved_card(sandbox, buyer, "pm_card_visa")
+    client = signed_in(buyer)
+    form = _buy_now_form(client, bowl.pk)
+    listing_update(listing=bowl, data={"price": raised})
+
+    pressed = client.post(f"/listing/{bowl.pk}/buy-now/", form, follow=True)
+    assert pressed.redirect_chain[-1][0] == f"/listing/{bowl.pk}/"
+    said = pressed.content.decode()
+    assert f"is now {format_money(raised, currency)}" in said and "nothing was charged" in said.lower()
+    assert _intents_at_stripe(sandbox, buyer) == []
+    assert not Order.objects.filter(buyer=buyer, status=OrderStatus.PAID).exists()
+    bowl.refresh_from_db()
+    assert bowl.stock == 2, "no unit held for a payment that was not made"
+
+    # The same form without its price (an old page, a hand-made post) is refused alike.
+    bare = {k: v for k, v in _buy_now_form(client, bowl.pk).items() if k not in ("price", "currency")}
+    client.post(f"/listing/{bowl.pk}/buy-now/", bare)
+    assert _intents_at_stripe(sandbox, buyer) == []
+
+    client.post(f"/listing/{bowl.pk}/buy-now/", _buy_now_form(client, bowl.pk))
+    [intent] = _intents_at_stripe(sandbox, buyer)
+    assert (intent.status, intent.amount, intent.currency) == ("succeeded", raised, currency)
+    assert Order.objects.get(buyer=buyer, status=OrderStatus.PAID).amount_total == raised

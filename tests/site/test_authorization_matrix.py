@@ -212,7 +212,7 @@ PAGES: dict[str, Row] = {
     ),
     "buy_now": Row(
         {"listing_id": "listing"},
-        body={"payment_method": Ref("buyer_card")},
+        body={"payment_method": Ref("buyer_card"), "price": Ref("listing_price"), "currency": Ref("listing_currency")},
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302+   302    302    302    302    302",
     ),
@@ -1120,6 +1120,8 @@ def build_world(sandbox: Any) -> World:
         "seller": str(seller.pk),
         "paused_seller": str(paused.pk),
         "listing": str(listing.pk),
+        "listing_price": str(listing.price),
+        "listing_currency": listing.currency,
         "draft_listing": str(draft.pk),
         "draft_words": "Draft vase",
         "image": str(image.pk),

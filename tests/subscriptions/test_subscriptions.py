@@ -174,7 +174,12 @@ def test_buy_now_refuses_a_listing_sold_by_subscription(sandbox: Any) -> None:
     )
     with pytest.raises(InvalidInput, match="sold by subscription"):
         saved_cards.buy_now(
-            buyer=buyer, listing_id=box.pk, payment_method=pm.id, attempt="c" * 32, return_url="http://app/r"
+            buyer=buyer,
+            listing_id=box.pk,
+            payment_method=pm.id,
+            attempt="c" * 32,
+            return_url="http://app/r",
+            price_seen=(box.price, box.currency),
         )
 
 
