@@ -315,13 +315,19 @@ class RefundRequestLine(models.Model):
 
 class OrderLineRefund(models.Model):
     """Units of a line given back with a refund: a line is never refunded beyond its quantity, and
-    `restock` puts them back on the listing once the refund is made."""
+    `restock` puts them back on the listing once the refund is made (`restocked`: looked at once).
+
+    `put_back` is how many units it added to the listing's stock: fewer than `quantity` when a failed
+    refund of the line had put units back already. Those stay on stock when their refund fails (they
+    came back to the shop), and a later restocking refund of the line uses them first
+    (`orders.services.refunds._restock`), so no unit is counted twice."""
 
     refund = models.ForeignKey("payments.Refund", on_delete=models.PROTECT, related_name="order_lines")
     line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refunds")
     quantity = models.PositiveIntegerField()
     restock = models.BooleanField(default=False)
     restocked = models.BooleanField(default=False)
+    put_back = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [

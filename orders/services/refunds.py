@@ -452,6 +452,30 @@ def order_refunds_refresh(*, order_id: int) -> None:
         _refresh(order_id)
 
 
+# A refund whose units stand returned: made, or on its way to the buyer.
+MADE = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+
+
+def _restock(line_id: int, line_refund_id: int) -> None:
+    """Put a restocking line refund's units back on the listing, less those a failed refund of the
+    line put back already: they stayed on stock when it failed (they came back to the shop), and are
+    the same units when the refund is made again. So the units the line's refunds have put back come
+    to the most units its standing restocking refunds give back, never their sum with the failed ones'.
+
+    Under the line's row lock, so two refreshes of one line count one after the other; a line
+    refund is looked at once (`restocked`)."""
+    line = OrderLine.objects.select_for_update().get(pk=line_id)
+    if not OrderLineRefund.objects.filter(pk=line_refund_id, restocked=False).update(restocked=True):
+        return  # another refresh did it
+    of_line = OrderLineRefund.objects.filter(line_id=line_id)
+    standing = of_line.filter(restock=True, restocked=True, refund__status__in=MADE).aggregate(n=Sum("quantity"))
+    put_back = of_line.aggregate(n=Sum("put_back"))["n"] or 0
+    units = max(0, (standing["n"] or 0) - put_back)
+    if units:
+        OrderLineRefund.objects.filter(pk=line_refund_id).update(put_back=units)
+        Listing.objects.filter(pk=line.listing_id).update(stock=F("stock") + units)
+
+
 def _refresh(order_id: int) -> None:
     """Refunded amount; "Refunded" and closed once it is all; back to shipped / completed / paid if a
     refund failed; units back on stock for refunds made with `restock`; and the emails of refunds
@@ -476,16 +500,11 @@ def _refresh(order_id: int) -> None:
             )
             fields.update(status=reopened, closed_at=None)
     Order.objects.filter(pk=order.pk).update(**fields, updated_at=timezone.now())
-    for line_refund in OrderLineRefund.objects.filter(
-        line__order=order,
-        restock=True,
-        restocked=False,
-        refund__status__in=(RefundStatus.PENDING, RefundStatus.SUCCEEDED),
-    ).select_related("line"):
-        if OrderLineRefund.objects.filter(pk=line_refund.pk, restocked=False).update(restocked=True):
-            Listing.objects.filter(pk=line_refund.line.listing_id).update(stock=F("stock") + line_refund.quantity)
+    waiting = OrderLineRefund.objects.filter(line__order=order, restock=True, restocked=False, refund__status__in=MADE)
+    for line_id, line_refund_id in waiting.order_by("line_id", "pk").values_list("line_id", "pk"):
+        _restock(line_id, line_refund_id)
     for refund in order.refunds.exclude(origin=RefundOrigin.LATE_PAYMENT):
-        if refund.status in (RefundStatus.PENDING, RefundStatus.SUCCEEDED) and refund.stripe_refund_id:
+        if refund.status in MADE and refund.stripe_refund_id:
             outbox_add("orders.email.refund_made", refund.pk, key=f"refund-made:{refund.pk}")
         if refund.status == RefundStatus.FAILED and refund.stripe_refund_id:
             outbox_add("orders.email.refund_failed", refund.pk, key=f"refund-failed:{refund.pk}")

@@ -484,3 +484,42 @@ def test_a_request_asked_before_the_bank_disputed_the_payment_can_only_be_declin
     page = seller.get("/sell/refunds/").content.decode()
     assert 'data-testid="approve-form"' not in page and 'data-testid="decline-form"' in page
     assert 'data-testid="request-charged-back">The buyer&#x27;s bank has disputed this payment' in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_units_a_failed_refund_put_back_are_not_put_back_again_by_the_next(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """A restocking refund of both mugs put them back on stock, then failed at the buyer's bank: the mugs
+    stay on the shelf (they came back). Refunding them again with the box ticked must not count them a
+    second time (stock 3 + 2 + 2 = 7 would sell two mugs the shop does not have): the units a failed
+    refund put back are used first, and only units not back yet are added."""
+    order, mug, _ = _paid_two_lines(sandbox, currency, card="4000000000005126")
+    mug_line = order.lines.get(listing=mug)
+    seller = _client(order.seller.user)
+    url = f"/api/v1/seller/orders/{order.pk}/refunds"
+    body = {"lines": [{"line_id": mug_line.pk, "quantity": 1}], "reason": "Returned", "restock": True}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(seller, url, body).status_code == 201
+        assert _post(seller, url, {**body, "lines": [{"line_id": mug_line.pk, "quantity": 1}]}).status_code == 201
+    assert Listing.objects.get(pk=mug.pk).stock == 5  # 3 left after the sale, both mugs back
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 120}, timeout=10).raise_for_status()
+    with django_capture_on_commit_callbacks(execute=True):
+        process(new_events(seen))
+    assert sorted(r.status for r in Refund.objects.all()) == [RefundStatus.FAILED] * 2
+    assert Listing.objects.get(pk=mug.pk).stock == 5, "a failed refund leaves the units it put back"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(seller, url, body).status_code == 201  # one mug again: it is one of the two back already
+    assert Listing.objects.get(pk=mug.pk).stock == 5
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _post(seller, url, {**body, "restock": False}).status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):  # the vase, never put back: it goes back
+        vase_line = order.lines.exclude(pk=mug_line.pk).get()
+        assert _post(seller, url, {**body, "lines": [{"line_id": vase_line.pk, "quantity": 1}]}).status_code == 201
+    assert Listing.objects.get(pk=mug.pk).stock == 5
+    assert Listing.objects.get(pk=vase_line.listing_id).stock == 5
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 10_000)
+    assert_ledger_equals_stripe()
