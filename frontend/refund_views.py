@@ -127,8 +127,18 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
     except NotFound:
         raise Http404("No such order.") from None
     try:
-        lines = None if request.POST.get("scope") == "whole" else _chosen_lines(request, order)
-        if request.POST.get("scope") == "lines" and lines is None:
+        scope = request.POST.get("scope")
+        typed = _chosen_lines(request, order)
+        if scope == "whole" and typed:
+            # "The whole order" starts checked: units typed under "Some items" with it still chosen are
+            # what the buyer meant, and asking for the whole order instead would ask for far more.
+            raise InvalidInput(
+                "You entered units of some items but “The whole order” is chosen: choose “Some items” to "
+                "ask for those units, or clear them to ask for the whole order.",
+                code="scope_mismatch",
+            )
+        lines = None if scope == "whole" else typed
+        if scope == "lines" and lines is None:
             raise InvalidInput("Choose how many of which item, or ask for the whole order.", code="no_lines")
         refund_request_create(
             order=order,
