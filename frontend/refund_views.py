@@ -167,7 +167,8 @@ def sell_refund_requests(request: HttpRequest) -> HttpResponse:
     for one in found:
         one.kept = _kept_for(again, f"sell_approve:{one.pk}")  # type: ignore[attr-defined]
         # Asked before the bank disputed the payment: no refund can be made any more, only declined.
-        one.charged_back = selectors.payment_charged_back(one.order)  # type: ignore[attr-defined]
+        charged_back = selectors.payment_charged_back(one.order)
+        one.charged_back = selectors.charged_back_for_seller(one.order.payment) if charged_back else ""  # type: ignore[attr-defined]
     return render(
         request,
         "sell/refund_requests.html",
@@ -175,7 +176,6 @@ def sell_refund_requests(request: HttpRequest) -> HttpResponse:
             "seller": seller,
             "requests": found,
             "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS,
-            "charged_back": selectors.CHARGED_BACK_FOR_SELLER,
         },
     )
 

@@ -354,6 +354,34 @@ def test_a_payment_the_bank_disputed_offers_the_seller_and_the_admins_no_refund(
     assert order.amount_refunded == 0 and order.status == OrderStatus.PAID
 
 
+@pytest.mark.parametrize(
+    ("outcome", "said"), [("lost", "gave the buyer the disputed amount back"), ("won", "decided for you")]
+)
+def test_once_the_bank_decided_the_sellers_order_page_no_longer_says_it_decides(
+    sandbox: Any, outcome: str, said: str
+) -> None:
+    """The seller's order page of a disputed payment said "the bank decides whether the buyer gets the
+    money back" after the bank had decided too (beside a "Dispute lost" badge): it says what was decided."""
+    from payments.models import Dispute
+
+    order, _, _ = _paid_two_lines(sandbox, "jpy")
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute", json={}, timeout=10
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/disputes/{Dispute.objects.get().stripe_id}/resolve",
+        json={"outcome": outcome},
+        timeout=10,
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    page = _client(order.seller.user).get(f"/sell/orders/{order.pk}/").content.decode()
+    assert "decides whether" not in page and 'data-testid="seller-refund-form"' not in page
+    assert f"The buyer&#x27;s bank&#x27;s dispute of this payment is closed: the bank {said}" in page
+
+
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_refund_failing_later_reopens_the_order_and_tells_buyer_and_seller(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
