@@ -23,8 +23,9 @@ from marketplace.errors import NotFound, PaymentProviderError
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
 from marketplace.gateway.types import BalanceTransaction, PayoutSchedule
-from marketplace.ledger.chart import stripe_balance
+from marketplace.ledger.chart import AccountCode, stripe_balance
 from marketplace.ledger.flows import PostingKind
+from marketplace.ledger.models import LedgerLeg
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
 from marketplace.money import format_money
 from orders.models import Order
@@ -250,6 +251,10 @@ LINE_LABELS = {
     "adjustment": "Adjustment",
     "application_fee_refund": "Marketplace fee refunded",
 }
+# A lost dispute's recovery, or the collection of the debt it left, is a reversal of the seller's
+# payment as a refund's is (Stripe's `payment_refund`): named for what it was, not "Refund" of an order
+# whose page says no refund can be made.
+DISPUTE_RECOVERY_LABEL = "Taken back for a lost dispute"
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,8 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     """What the payout paid out (Stripe's balance transactions of the payout, read with the
     seller's `Stripe-Account`), each sale tied to our order, or named by its subscription when it
     is a subscription's invoice (no order); a refund taken back (its transfer reversal) and a fee
-    given back (its application fee refund) are tied to the same order: five queries, whatever the count."""
+    given back (its application fee refund) are tied to the same order, and a lost dispute's recovery is
+    named so rather than "Refund": six queries, whatever the count."""
     if not payout.automatic:
         return PayoutContents([], "You asked for this payout yourself: Stripe does not list what it contains.")
     if payout.reconciliation_status != "completed":
@@ -299,6 +305,14 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     reversals = {t.source_transfer_reversal for t in txns if t.source_transfer_reversal}
     payment_of.update(
         TransferReversal.objects.filter(stripe_id__in=reversals).values_list("stripe_id", "transfer__payment_id")
+    )
+    # The ledger booked each recovery against the seller's dispute losses (`flows.transfer_reversal`).
+    recoveries = set(
+        LedgerLeg.objects.filter(
+            transaction__source_id__in=reversals,
+            transaction__kind=PostingKind.TRANSFER_REVERSAL,
+            account__code=AccountCode.SELLER_DISPUTE_LOSSES,
+        ).values_list("transaction__source_id", flat=True)
     )
     fee_refunds = {t.source for t in txns if t.type == "application_fee_refund" and t.source}
     payment_of.update(
@@ -324,6 +338,8 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
         title = subscription_of.get(payment(t))
         if t.type == "payment" and title:
             return f"Subscription: {title}"
+        if t.source_transfer_reversal in recoveries:
+            return DISPUTE_RECOVERY_LABEL
         return LINE_LABELS.get(t.type, t.type.replace("_", " ").capitalize())
 
     lines = [

@@ -560,3 +560,48 @@ def account_balance_parts(account: str, currency: str) -> tuple[int, int]:
 
 def client_page(seller: Any) -> str:
     return str(signed_in(seller.user).get("/sell/money/").content.decode())
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_payouts_line_of_a_lost_dispute_is_not_called_a_refund(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Walking the demo: a lost dispute's recovery (the seller's transfer reversed, a `pyr_` on the
+    seller's payment as a refund's is) was listed in the payout as "Refund" of the order, whose own
+    page says no refund can be made and shows the money under "Taken by lost disputes"."""
+    from tests.payments.helpers import new_events, process
+
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    order = paid_order(sandbox, seller, 10_000, card=NOW)
+    assert order.payment is not None
+    seen = {e["id"] for e in new_events(set())}
+    control(sandbox, f"charges/{order.payment.stripe_charge_id}/dispute")
+    assert "failed" not in process(new_events(seen))
+    seen = {e["id"] for e in new_events(set())}
+    control(sandbox, f"disputes/{Dispute.objects.get().stripe_id}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):  # the recovery follows the outcome's commit
+        assert "failed" not in process(new_events(seen))
+    assert Dispute.objects.get().recovery_reversal_id
+    other = paid_order(sandbox, seller, 5_000, card=NOW)  # something to pay out
+    connect_seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, connect_seen)
+    advance(sandbox, DAY)
+    process_connect(account, connect_seen)
+    payout = Payout.objects.get(account=account)
+    assert payout.reconciliation_status == "completed"
+
+    client = signed_in(seller.user)
+    lines = client.get(f"/api/v1/seller/payouts/{payout.pk}").json()["lines"]
+    labels = sorted((line["type"], line["label"]) for line in lines)
+    assert labels == [
+        ("application_fee_refund", "Marketplace fee refunded"),
+        ("payment", "Sale"),
+        ("payment", "Sale"),
+        ("payment_refund", "Taken back for a lost dispute"),
+    ]
+    assert sorted(line["order_id"] for line in lines) == sorted([order.pk] * 3 + [other.pk])
+    detail = html.unescape(client.get(f"/sell/money/payouts/{payout.pk}/").content.decode())
+    assert "Taken back for a lost dispute" in detail and ">Refund<" not in detail
+    assert_ledger_equals_stripe()
