@@ -283,7 +283,8 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     seller's `Stripe-Account`), each sale tied to our order, or named by its subscription when it
     is a subscription's invoice (no order); a refund taken back (its transfer reversal) and a fee
     given back (its application fee refund) are tied to the same order, and a lost dispute's recovery is
-    named so rather than "Refund": six queries, whatever the count."""
+    named so rather than "Refund"; a shop's sale in a payment for several shops shows its order's sale and
+    fee (Stripe lists the transfer of the net, with no fee): six queries, whatever the count."""
     if not payout.automatic:
         return PayoutContents([], "You asked for this payout yourself: Stripe does not list what it contains.")
     if payout.reconciliation_status != "completed":
@@ -319,9 +320,11 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
         ApplicationFeeRefund.objects.filter(stripe_id__in=fee_refunds).values_list("stripe_id", "fee__payment_id")
     )
     payment_ids = [p for p in payment_of.values() if p]
-    order_of = dict(
-        Order.objects.filter(seller_id=seller_id, payment_id__in=payment_ids).values_list("payment_id", "id")
+    orders = Order.objects.filter(seller_id=seller_id, payment_id__in=payment_ids).values_list(
+        "payment_id", "id", "amount_total", "application_fee_amount"
     )
+    order_of = {payment_id: order_id for payment_id, order_id, _, _ in orders}
+    sale_of = {payment_id: (total, fee) for payment_id, _, total, fee in orders}
     subscription_of = dict(
         SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment_id__in=payment_ids).values_list(
             "payment_id", "subscription__title"
@@ -342,13 +345,22 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
             return DISPUTE_RECOVERY_LABEL
         return LINE_LABELS.get(t.type, t.type.replace("_", " ").capitalize())
 
+    def amount_and_fee(t: BalanceTransaction) -> tuple[int, int]:
+        # A shop's order in a payment for several shops reaches it as a transfer of the sale less our fee,
+        # which Stripe lists with no fee ("70.80, fee 0.00" for a 79.00 sale): shown as the order's sale and
+        # fee, as its page has them, the net the same.
+        total, fee = sale_of.get(payment(t), (0, 0))
+        if t.type == "payment" and t.fee == 0 and fee > 0 and t.amount == total - fee:
+            return total, fee
+        return t.amount, t.fee
+
     lines = [
         PayoutLine(
             stripe_id=t.id,
             type=t.type,
             label=label(t),
-            amount=t.amount,
-            fee=t.fee,
+            amount=amount_and_fee(t)[0],
+            fee=amount_and_fee(t)[1],
             net=t.net,
             currency=t.currency,
             source=t.source or "",

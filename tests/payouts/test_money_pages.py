@@ -605,3 +605,41 @@ def test_a_payouts_line_of_a_lost_dispute_is_not_called_a_refund(
     detail = html.unescape(client.get(f"/sell/money/payouts/{payout.pk}/").content.decode())
     assert "Taken back for a lost dispute" in detail and ">Refund<" not in detail
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_payouts_sale_of_a_payment_for_several_shops_shows_the_sale_and_fee_of_its_order(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """Walking the demo: a shop's order in a payment for several shops reaches the shop as a transfer
+    of its share less the fee, so Stripe's line is "79.00 less 8.20" written as 70.80 with no fee. The
+    payout listed "Sale 70.80, fee 0.00" while the order's page says "Sale 79.00, marketplace fee
+    8.20": it now shows the order's sale and fee, and the same net."""
+    kiln, tea = (active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House"))
+    account = str(kiln.stripe_account_id)
+    buyer = UserFactory()
+    cart = cart_with(buyer, (listing_of(kiln, price=7_900), 1), (listing_of(tea, price=5_000), 1))
+    started = order_services.checkout_start_cart(buyer=buyer, cart=cart, currency=currency, **URLS)
+    assert started.group is not None
+    pay(sandbox, str(started.group.checkout_session_id), card=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_sync_from_stripe(order=started.orders[0])
+    order = Order.objects.get(checkout_group=started.group, seller=kiln)
+    assert 0 < order.application_fee_amount < order.amount_total
+    seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    payout = Payout.objects.get(account=account)
+    assert payout.reconciliation_status == "completed"
+
+    client = signed_in(kiln.user)
+    [line] = client.get(f"/api/v1/seller/payouts/{payout.pk}").json()["lines"]
+    net = order.amount_total - order.application_fee_amount
+    assert (line["label"], line["order_id"]) == ("Sale", order.pk)
+    assert (line["amount"], line["fee"], line["net"]) == (order.amount_total, order.application_fee_amount, net)
+    assert payout.amount == net
+    detail = client.get(f"/sell/money/payouts/{payout.pk}/").content.decode()
+    assert f'data-label="Amount">{format_money(order.amount_total, currency)}</td>' in detail
+    assert f'data-label="Fee">{format_money(order.application_fee_amount, currency)}</td>' in detail
