@@ -643,3 +643,25 @@ def test_a_payouts_sale_of_a_payment_for_several_shops_shows_the_sale_and_fee_of
     detail = client.get(f"/sell/money/payouts/{payout.pk}/").content.decode()
     assert f'data-label="Amount">{format_money(order.amount_total, currency)}</td>' in detail
     assert f'data-label="Fee">{format_money(order.application_fee_amount, currency)}</td>' in detail
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_balance_read_just_before_a_refund_is_not_shown_after_it(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Walking the demo: a seller looks at the money page, refunds an order in full from its page and
+    comes back within 30 s: the balance still showed the sale's money available (cached), while the
+    earnings below had the refund. Money taken back from (or sent to) the seller forgets the cached
+    balance, so the next page reads Stripe's."""
+    seller = active_seller(sandbox, currency=currency)
+    order = paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    sold = format_money(order.amount_total - order.application_fee_amount, currency)
+    assert f'data-testid="available">{sold}</td>' in client.get("/sell/money/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/sell/orders/{order.pk}/refund/", {"reason": "Out of stock", "form_token": "t1"})
+    order.refresh_from_db()
+    assert order.amount_refunded == order.amount_total
+    page = client.get("/sell/money/").content.decode()
+    assert f'data-testid="available">{format_money(0, currency)}</td>' in page
