@@ -154,6 +154,33 @@ def test_the_sellers_own_full_refund_closes_the_order(sandbox: Any, currency: st
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_reason_the_seller_and_the_admin_give_is_read_by_the_buyer(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The refund forms say "Reason (the buyer reads it)", but the buyer's email and order page never
+    showed it: both now say why, in the words typed."""
+    from tests.factories import make_platform_admin
+
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    amount = "10.00" if currency == "usd" else "1000"
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(order.seller.user).post(
+            f"/sell/orders/{order.pk}/refund/",
+            {"amount": amount, "reason": "One mug arrived chipped", "form_token": "s1"},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(make_platform_admin()).post(
+            "/console/refunds/order/",
+            {"order_id": str(order.pk), "amount": amount, "reason": "Courier was late", "form_token": "a1"},
+        )
+    assert Refund.objects.filter(status=RefundStatus.SUCCEEDED).count() == 2
+    [by_seller, by_admin] = [m.body for m in mail.outbox if m.to == [order.buyer.email]]
+    assert "One mug arrived chipped" in by_seller and "Courier was late" in by_admin
+    page = _client(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+    assert "One mug arrived chipped" in page and "Courier was late" in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_misspelt_amount_or_lines_is_refused_not_read_as_everything(sandbox: Any, currency: str) -> None:
     order, mug, _ = _paid_two_lines(sandbox, currency)
     seller = _client(order.seller.user)
