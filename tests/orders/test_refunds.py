@@ -336,7 +336,7 @@ def test_a_payment_the_bank_disputed_offers_no_refund_request(sandbox: Any) -> N
     asked = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged", "lines": None})
     assert asked.status_code == 409 and asked.json()["error"]["code"] == "charge_disputed"
     assert not RefundRequest.objects.exists()
-    # Once the bank decided, the page no longer says it decides (beside a "Dispute won" badge).
+    # Once the bank decided, the page no longer says it decides (beside its "Your bank decided for the seller").
     from payments.models import Dispute
 
     seen = {e["id"] for e in new_events(set())}
@@ -384,7 +384,7 @@ def test_a_payment_the_bank_disputed_offers_the_seller_and_the_admins_no_refund(
 @pytest.mark.parametrize(
     ("outcome", "said"), [("lost", "gave the buyer the disputed amount back"), ("won", "decided for you")]
 )
-def test_once_the_bank_decided_the_sellers_order_page_no_longer_says_it_decides(
+def test_once_the_bank_decided_the_order_pages_say_what_it_decided_to_each_side(
     sandbox: Any, outcome: str, said: str
 ) -> None:
     """The seller's order page of a disputed payment said "the bank decides whether the buyer gets the
@@ -407,6 +407,14 @@ def test_once_the_bank_decided_the_sellers_order_page_no_longer_says_it_decides(
     page = _client(order.seller.user).get(f"/sell/orders/{order.pk}/").content.decode()
     assert "decides whether" not in page and 'data-testid="seller-refund-form"' not in page
     assert f"The buyer&#x27;s bank&#x27;s dispute of this payment is closed: the bank {said}" in page
+    assert f">Dispute {outcome}</span>" in page  # the seller's side: won or lost by the shop
+    # The buyer's pages said "Dispute lost" when their bank gave them the money back (Stripe's word is
+    # the seller's side), and "Dispute won" when it did not.
+    buyer = _client(order.buyer)
+    badge = {"lost": "Your bank refunded you", "won": "Your bank decided for the seller"}[outcome]
+    for url in (f"/orders/{order.pk}/", "/orders/"):
+        mine = buyer.get(url).content.decode()
+        assert f">{badge}</span>" in mine and "Dispute won" not in mine and "Dispute lost" not in mine, url
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
