@@ -176,6 +176,9 @@ def test_the_reason_the_seller_and_the_admin_give_is_read_by_the_buyer(
     assert Refund.objects.filter(status=RefundStatus.SUCCEEDED).count() == 2
     [by_seller, by_admin] = [m.body for m in mail.outbox if m.to == [order.buyer.email]]
     assert "One mug arrived chipped" in by_seller and "Courier was late" in by_admin
+    # The admin's refund, which the platform paid, was "Rosen Ceramics refunded …" to the buyer.
+    assert by_seller.startswith(f"{order.seller.shop_name} refunded ")
+    assert by_admin.startswith("The marketplace refunded ") and order.seller.shop_name not in by_admin
     page = _client(order.buyer).get(f"/orders/{order.pk}/").content.decode()
     assert "One mug arrived chipped" in page and "Courier was late" in page
 
