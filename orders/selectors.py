@@ -233,6 +233,12 @@ class RefundPanel:
     charged_back: str = ""  # why no refund can be asked any more: the buyer's bank disputed the payment
     charged_back_for_seller: str = ""  # the same, for the seller and the admins: none can be made either
 
+    @property
+    def units_left(self) -> bool:
+        """Is any unit left to ask back? Not once every unit was refunded for less than its price:
+        money is left, to ask for as a whole."""
+        return any(left > 0 for _, left in self.lines_left)
+
 
 CHARGED_BACK = (
     "Your bank has disputed this payment, so it decides whether you get the money back; "

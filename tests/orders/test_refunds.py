@@ -218,6 +218,27 @@ def test_a_misspelt_amount_or_lines_is_refused_not_read_as_everything(sandbox: A
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_with_every_unit_refunded_but_money_left_the_request_form_offers_no_empty_some_items(
+    sandbox: Any, currency: str
+) -> None:
+    """Walking the demo: the seller refunded every unit for less than their price, so money is left but
+    no unit; the buyer's form still offered "Some items:" with nothing under it (choosing it could
+    only be refused). It offers what is left, as a whole."""
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    lines = [{"line_id": line.pk, "quantity": line.quantity} for line in order.lines.all()]
+    made = _post(
+        _client(order.seller.user),
+        f"/api/v1/seller/orders/{order.pk}/refunds",
+        {"amount": 1_000, "lines": lines, "reason": "Chipped"},
+    )
+    assert made.status_code == 201, made.json()
+    page = _client(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+    assert 'data-testid="refund-request-form"' in page  # 9000 is left to ask for
+    assert 'id="scope-lines"' not in page and "Some items" not in page
+    assert 'id="scope-whole"' in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_items_asked_back_after_an_amount_refund_are_worth_what_is_left(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
 ) -> None:
