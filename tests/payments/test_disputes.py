@@ -219,7 +219,7 @@ def test_closing_an_inquiry_from_the_console_does_not_say_the_buyer_keeps_the_mo
     """Walking the demo: the console's "Accept the dispute" on an inquiry said "The buyer keeps the money
     and the dispute is lost", and after it "Dispute accepted: it is lost, and the buyer keeps the money",
     while Stripe closed the inquiry (`warning_closed`) with no money moved and nothing lost."""
-    _, _, events = disputed_order(sandbox, currency, card="4000000000001976")
+    seller, _, events = disputed_order(sandbox, currency, card="4000000000001976")
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(events)
     dispute = Dispute.objects.get()
@@ -234,6 +234,11 @@ def test_closing_an_inquiry_from_the_console_does_not_say_the_buyer_keeps_the_mo
     assert "keeps the money" not in said and "is lost" not in said
     assert "Inquiry closed: no money moved." in said
     assert stripe_balances() == {currency: PLATFORM_NET[currency]}
+    # The seller's page of it said "The evidence was sent to the bank; it decides now": none was sent,
+    # and nothing is left to decide.
+    theirs = html.unescape(signed_in(seller.user).get(f"/sell/disputes/{dispute.pk}/").content.decode())
+    assert "evidence was sent" not in theirs and "it decides now" not in theirs
+    assert "The bank closed its inquiry: nothing changes for you." in theirs
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
