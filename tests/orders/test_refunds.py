@@ -107,6 +107,17 @@ def test_a_line_refund_asked_and_approved_moves_the_money_and_tells_the_buyer(
     assert again.status_code == 422 and again.json()["error"]["code"] == "invalid_quantity"
 
 
+def test_an_open_request_on_the_sellers_order_page_leads_to_where_it_is_answered(sandbox: Any) -> None:
+    """Walking the demo: the seller's order page showed the buyer's request "Waiting for the seller" and
+    no way to answer it (that is on Refund requests): it links there, to the request."""
+    order, _, _ = _paid_two_lines(sandbox, "jpy")
+    asked = _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
+    assert asked.status_code == 201
+    page = _client(order.seller.user).get(f"/sell/orders/{order.pk}/").content.decode()
+    assert f'href="/sell/refunds/#request-{asked.json()["id"]}"' in page
+    assert "/sell/refunds/" not in _client(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+
+
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_declined_request_says_why_and_moves_nothing(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
