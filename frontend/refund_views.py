@@ -130,11 +130,11 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
         scope = request.POST.get("scope")
         typed = _chosen_lines(request, order)
         if scope == "whole" and typed:
-            # "The whole order" starts checked: units typed under "Some items" with it still chosen are
-            # what the buyer meant, and asking for the whole order instead would ask for far more.
+            # The whole order (or all that is left) starts checked: units typed under "Some items" with it
+            # still chosen are what the buyer meant, and asking for everything instead would ask for more.
             raise InvalidInput(
-                "You entered units of some items but “The whole order” is chosen: choose “Some items” to "
-                "ask for those units, or clear them to ask for the whole order.",
+                "You entered units of some items without choosing “Some items”: choose it to ask for those "
+                "units, or clear them to ask for the whole order.",
                 code="scope_mismatch",
             )
         lines = None if scope == "whole" else typed

@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog.models import Listing
 from fees.services import fee_rule_set
 from marketplace.gateway import checkout as gateway_checkout
+from marketplace.money import format_money
 from orders import services
 from orders.models import Order, OrderStatus, RefundRequest, RefundRequestStatus
 from payments.models import Refund, RefundStatus
@@ -247,6 +248,9 @@ def test_with_every_unit_refunded_but_money_left_the_request_form_offers_no_empt
     assert 'data-testid="refund-request-form"' in page  # 9000 is left to ask for
     assert 'id="scope-lines"' not in page and "Some items" not in page
     assert 'id="scope-whole"' in page
+    # And what is left is not called "The whole order (9,000)" of an order of 10,000.
+    left = format_money(9_000, currency)
+    assert "The whole order" not in page and f"Everything left of the order ({left})" in page
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
