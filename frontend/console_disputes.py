@@ -206,11 +206,14 @@ def console_dispute_accept(request: HttpRequest, dispute_id: int) -> HttpRespons
         messages.error(request, "Tick the confirmation: accepting a dispute cannot be undone.")
         return redirect("console_dispute_detail", dispute_id=dispute.pk)
     try:
-        services.dispute_accept(dispute=dispute)
+        closed = services.dispute_accept(dispute=dispute)
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Dispute accepted: it is lost, and the buyer keeps the money.")
+        if closed.status == DisputeStatus.WARNING_CLOSED:  # an inquiry: nothing was withdrawn, nothing is lost
+            messages.success(request, "Inquiry closed: no money moved. The buyer's bank may still open a dispute.")
+        else:
+            messages.success(request, "Dispute accepted: it is lost, and the buyer keeps the money.")
     return redirect("console_dispute_detail", dispute_id=dispute.pk)
 
 

@@ -127,8 +127,18 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
     except NotFound:
         raise Http404("No such order.") from None
     try:
-        lines = None if request.POST.get("scope") == "whole" else _chosen_lines(request, order)
-        if request.POST.get("scope") == "lines" and lines is None:
+        scope = request.POST.get("scope")
+        typed = _chosen_lines(request, order)
+        if scope == "whole" and typed:
+            # The whole order (or all that is left) starts checked: units typed under "Some items" with it
+            # still chosen are what the buyer meant, and asking for everything instead would ask for more.
+            raise InvalidInput(
+                "You entered units of some items without choosing “Some items”: choose it to ask for those "
+                "units, or clear them to ask for the whole order.",
+                code="scope_mismatch",
+            )
+        lines = None if scope == "whole" else typed
+        if scope == "lines" and lines is None:
             raise InvalidInput("Choose how many of which item, or ask for the whole order.", code="no_lines")
         refund_request_create(
             order=order,
@@ -157,7 +167,8 @@ def sell_refund_requests(request: HttpRequest) -> HttpResponse:
     for one in found:
         one.kept = _kept_for(again, f"sell_approve:{one.pk}")  # type: ignore[attr-defined]
         # Asked before the bank disputed the payment: no refund can be made any more, only declined.
-        one.charged_back = selectors.payment_charged_back(one.order)  # type: ignore[attr-defined]
+        charged_back = selectors.payment_charged_back(one.order)
+        one.charged_back = selectors.charged_back_for_seller(one.order.payment) if charged_back else ""  # type: ignore[attr-defined]
     return render(
         request,
         "sell/refund_requests.html",
@@ -165,7 +176,6 @@ def sell_refund_requests(request: HttpRequest) -> HttpResponse:
             "seller": seller,
             "requests": found,
             "admin_after_days": settings.REFUND_ADMIN_AFTER_DAYS,
-            "charged_back": selectors.CHARGED_BACK_FOR_SELLER,
         },
     )
 

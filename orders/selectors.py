@@ -233,6 +233,12 @@ class RefundPanel:
     charged_back: str = ""  # why no refund can be asked any more: the buyer's bank disputed the payment
     charged_back_for_seller: str = ""  # the same, for the seller and the admins: none can be made either
 
+    @property
+    def units_left(self) -> bool:
+        """Is any unit left to ask back? Not once every unit was refunded for less than its price:
+        money is left, to ask for as a whole."""
+        return any(left > 0 for _, left in self.lines_left)
+
 
 CHARGED_BACK = (
     "Your bank has disputed this payment, so it decides whether you get the money back; "
@@ -250,6 +256,20 @@ CHARGED_BACK_FOR_SELLER = (
     "The buyer's bank has disputed this payment, so the bank decides whether the buyer gets the money back; "
     "Stripe no longer takes a refund of it, so none can be made here."
 )
+# The same once decided, for the seller and the admins (the seller's page sat beside "Dispute lost" saying
+# the bank "decides").
+CHARGED_BACK_DECIDED_FOR_SELLER = {
+    "won": "The buyer's bank's dispute of this payment is closed: the bank decided for you, and Stripe takes "
+    "no refund of it, so none can be made here.",
+    "lost": "The buyer's bank's dispute of this payment is closed: the bank gave the buyer the disputed amount "
+    "back, so no refund can be made here.",
+}
+
+
+def charged_back_for_seller(payment: Payment | None) -> str:
+    """Why the seller and the admins can refund nothing of a payment the bank disputed, open or decided."""
+    status = payment.dispute_status if payment is not None else ""
+    return CHARGED_BACK_DECIDED_FOR_SELLER.get(status, CHARGED_BACK_FOR_SELLER)
 
 
 def payment_charged_back(order: Order) -> bool:
@@ -295,5 +315,5 @@ def order_refund_panel(*, order: Order) -> RefundPanel:
         can_request,
         ends,
         CHARGED_BACK_DECIDED.get(order.payment.dispute_status, CHARGED_BACK) if order.payment and charged_back else "",
-        CHARGED_BACK_FOR_SELLER if charged_back else "",
+        charged_back_for_seller(order.payment) if charged_back else "",
     )

@@ -23,8 +23,9 @@ from marketplace.errors import NotFound, PaymentProviderError
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
 from marketplace.gateway.types import BalanceTransaction, PayoutSchedule
-from marketplace.ledger.chart import stripe_balance
+from marketplace.ledger.chart import AccountCode, stripe_balance
 from marketplace.ledger.flows import PostingKind
+from marketplace.ledger.models import LedgerLeg
 from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
 from marketplace.money import format_money
 from orders.models import Order
@@ -137,7 +138,8 @@ def negative_balance_sentences(*, balance: BalanceView) -> list[str]:
 
 
 def balance_forget(*, account: str) -> None:
-    """The balance changed (a payout the seller asked for): the next page reads it from Stripe."""
+    """The balance changed (a payout the seller asked for, a transfer, its reversal, a fee given back):
+    the next page reads it from Stripe."""
     cache.delete(f"payouts:balance:{account}")
 
 
@@ -250,6 +252,10 @@ LINE_LABELS = {
     "adjustment": "Adjustment",
     "application_fee_refund": "Marketplace fee refunded",
 }
+# A lost dispute's recovery, or the collection of the debt it left, is a reversal of the seller's
+# payment as a refund's is (Stripe's `payment_refund`): named for what it was, not "Refund" of an order
+# whose page says no refund can be made.
+DISPUTE_RECOVERY_LABEL = "Taken back for a lost dispute"
 
 
 @dataclass(frozen=True)
@@ -277,7 +283,9 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     """What the payout paid out (Stripe's balance transactions of the payout, read with the
     seller's `Stripe-Account`), each sale tied to our order, or named by its subscription when it
     is a subscription's invoice (no order); a refund taken back (its transfer reversal) and a fee
-    given back (its application fee refund) are tied to the same order: five queries, whatever the count."""
+    given back (its application fee refund) are tied to the same order, and a lost dispute's recovery is
+    named so rather than "Refund"; a shop's sale in a payment for several shops shows its order's sale and
+    fee (Stripe lists the transfer of the net, with no fee): six queries, whatever the count."""
     if not payout.automatic:
         return PayoutContents([], "You asked for this payout yourself: Stripe does not list what it contains.")
     if payout.reconciliation_status != "completed":
@@ -300,14 +308,24 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     payment_of.update(
         TransferReversal.objects.filter(stripe_id__in=reversals).values_list("stripe_id", "transfer__payment_id")
     )
+    # The ledger booked each recovery against the seller's dispute losses (`flows.transfer_reversal`).
+    recoveries = set(
+        LedgerLeg.objects.filter(
+            transaction__source_id__in=reversals,
+            transaction__kind=PostingKind.TRANSFER_REVERSAL,
+            account__code=AccountCode.SELLER_DISPUTE_LOSSES,
+        ).values_list("transaction__source_id", flat=True)
+    )
     fee_refunds = {t.source for t in txns if t.type == "application_fee_refund" and t.source}
     payment_of.update(
         ApplicationFeeRefund.objects.filter(stripe_id__in=fee_refunds).values_list("stripe_id", "fee__payment_id")
     )
     payment_ids = [p for p in payment_of.values() if p]
-    order_of = dict(
-        Order.objects.filter(seller_id=seller_id, payment_id__in=payment_ids).values_list("payment_id", "id")
+    orders = Order.objects.filter(seller_id=seller_id, payment_id__in=payment_ids).values_list(
+        "payment_id", "id", "amount_total", "application_fee_amount"
     )
+    order_of = {payment_id: order_id for payment_id, order_id, _, _ in orders}
+    sale_of = {payment_id: (total, fee) for payment_id, _, total, fee in orders}
     subscription_of = dict(
         SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment_id__in=payment_ids).values_list(
             "payment_id", "subscription__title"
@@ -324,15 +342,26 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
         title = subscription_of.get(payment(t))
         if t.type == "payment" and title:
             return f"Subscription: {title}"
+        if t.source_transfer_reversal in recoveries:
+            return DISPUTE_RECOVERY_LABEL
         return LINE_LABELS.get(t.type, t.type.replace("_", " ").capitalize())
+
+    def amount_and_fee(t: BalanceTransaction) -> tuple[int, int]:
+        # A shop's order in a payment for several shops reaches it as a transfer of the sale less our fee,
+        # which Stripe lists with no fee ("70.80, fee 0.00" for a 79.00 sale): shown as the order's sale and
+        # fee, as its page has them, the net the same.
+        total, fee = sale_of.get(payment(t), (0, 0))
+        if t.type == "payment" and t.fee == 0 and fee > 0 and t.amount == total - fee:
+            return total, fee
+        return t.amount, t.fee
 
     lines = [
         PayoutLine(
             stripe_id=t.id,
             type=t.type,
             label=label(t),
-            amount=t.amount,
-            fee=t.fee,
+            amount=amount_and_fee(t)[0],
+            fee=amount_and_fee(t)[1],
             net=t.net,
             currency=t.currency,
             source=t.source or "",

@@ -51,6 +51,15 @@ from payouts.selectors import schedule_remember
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
 
+def _balance_forget_on_commit(account: str) -> None:
+    """Money moved to or from the seller's Stripe balance: the seller's next page reads the balance
+    from Stripe rather than the one cached a moment ago (a refund made from the order page, then the
+    money page within 30 s, showed the refunded sale's money still available beside its refund)."""
+    from payouts.selectors import balance_forget
+
+    transaction.on_commit(lambda: balance_forget(account=account))
+
+
 def transfer_record(
     *,
     transfer_id: str,
@@ -82,6 +91,7 @@ def transfer_record(
         created_at=when,
     )
     _post_with_row(posting, row, seller=destination, when=when)
+    _balance_forget_on_commit(destination)
 
 
 def application_fee_record(
@@ -185,6 +195,7 @@ def transfer_reversal_record(
                 dispute_recovery=dispute_recovery,
             )
         ledger_post_one(posting=posting, occurred_at=when)
+        _balance_forget_on_commit(destination)
         return TransferReversal.objects.get(stripe_id=reversal_id)
 
 
@@ -283,6 +294,7 @@ def application_fee_refund_record(
             fee_refund_id=fee_refund_id, seller=account, amount=amount, currency=currency
         )
         ledger_post_one(posting=posting, occurred_at=when)
+        _balance_forget_on_commit(account)
         return ApplicationFeeRefund.objects.get(stripe_id=fee_refund_id)
 
 

@@ -49,7 +49,7 @@ from marketplace.gateway.types import Charge, Invoice, PaymentIntent
 from marketplace.gateway.types import Subscription as StripeSubscription
 from marketplace.outbox.services import outbox_add
 from orders.models import StripeCustomer
-from orders.selectors import CHARGED_BACK_FOR_SELLER, charge_disputed
+from orders.selectors import charge_disputed, charged_back_for_seller
 from orders.services.checkout import buyer_customer_ensure
 from payments.models import Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import payment_record_charge, payment_refundable, refund_create, refund_submit
@@ -698,7 +698,7 @@ def subscription_payment_refund(
         made = Refund.objects.filter(payment=payment, order__isnull=True, token=token).first() if token else None
         if made is None:
             if charge_disputed(payment):
-                raise Conflict(CHARGED_BACK_FOR_SELLER, code="charge_disputed")
+                raise Conflict(charged_back_for_seller(payment), code="charge_disputed")
             left = payment_refundable(payment=payment)
             if left <= 0:
                 raise Conflict("This payment has been refunded in full already.", code="nothing_to_refund")

@@ -51,8 +51,8 @@ from orders.models import (
 )
 from orders.selectors import (
     CHARGED_BACK,
-    CHARGED_BACK_FOR_SELLER,
     charge_disputed,
+    charged_back_for_seller,
     open_refund_requests_cache_key,
     payment_charged_back,
 )
@@ -353,7 +353,7 @@ def _order_refund_write(
             if made is not None:
                 return made
         if charge_disputed(payment):  # Stripe would refuse it: say why, with nothing written or sent
-            raise Conflict(CHARGED_BACK_FOR_SELLER, code="charge_disputed")
+            raise Conflict(charged_back_for_seller(payment), code="charge_disputed")
         if amount is not None and (type(amount) is not int or amount <= 0):
             raise InvalidInput("A refund must be a positive amount.", code="invalid_amount")
         order_left = order.amount_total - _open_refunds_of(order)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from catalog.models import Listing
 from fees.services import fee_rule_set
 from marketplace.gateway import checkout as gateway_checkout
+from marketplace.money import format_money
 from orders import services
 from orders.models import Order, OrderStatus, RefundRequest, RefundRequestStatus
 from payments.models import Refund, RefundStatus
@@ -107,6 +108,17 @@ def test_a_line_refund_asked_and_approved_moves_the_money_and_tells_the_buyer(
     assert again.status_code == 422 and again.json()["error"]["code"] == "invalid_quantity"
 
 
+def test_an_open_request_on_the_sellers_order_page_leads_to_where_it_is_answered(sandbox: Any) -> None:
+    """Walking the demo: the seller's order page showed the buyer's request "Waiting for the seller" and
+    no way to answer it (that is on Refund requests): it links there, to the request."""
+    order, _, _ = _paid_two_lines(sandbox, "jpy")
+    asked = _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
+    assert asked.status_code == 201
+    page = _client(order.seller.user).get(f"/sell/orders/{order.pk}/").content.decode()
+    assert f'href="/sell/refunds/#request-{asked.json()["id"]}"' in page
+    assert "/sell/refunds/" not in _client(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+
+
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_declined_request_says_why_and_moves_nothing(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
@@ -154,6 +166,36 @@ def test_the_sellers_own_full_refund_closes_the_order(sandbox: Any, currency: st
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_reason_the_seller_and_the_admin_give_is_read_by_the_buyer(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The refund forms say "Reason (the buyer reads it)", but the buyer's email and order page never
+    showed it: both now say why, in the words typed."""
+    from tests.factories import make_platform_admin
+
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    amount = "10.00" if currency == "usd" else "1000"
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(order.seller.user).post(
+            f"/sell/orders/{order.pk}/refund/",
+            {"amount": amount, "reason": "One mug arrived chipped", "form_token": "s1"},
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(make_platform_admin()).post(
+            "/console/refunds/order/",
+            {"order_id": str(order.pk), "amount": amount, "reason": "Courier was late", "form_token": "a1"},
+        )
+    assert Refund.objects.filter(status=RefundStatus.SUCCEEDED).count() == 2
+    [by_seller, by_admin] = [m.body for m in mail.outbox if m.to == [order.buyer.email]]
+    assert "One mug arrived chipped" in by_seller and "Courier was late" in by_admin
+    # The admin's refund, which the platform paid, was "Rosen Ceramics refunded …" to the buyer.
+    assert by_seller.startswith(f"{order.seller.shop_name} refunded ")
+    assert by_admin.startswith("The marketplace refunded ") and order.seller.shop_name not in by_admin
+    page = _client(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+    assert "One mug arrived chipped" in page and "Courier was late" in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_misspelt_amount_or_lines_is_refused_not_read_as_everything(sandbox: Any, currency: str) -> None:
     order, mug, _ = _paid_two_lines(sandbox, currency)
     seller = _client(order.seller.user)
@@ -185,6 +227,30 @@ def test_a_misspelt_amount_or_lines_is_refused_not_read_as_everything(sandbox: A
     assert order.amount_refunded == 0
 
     assert _post(seller, url, {"amount": 1_000, "reason": "Goodwill"}).json()["amount"] == 1_000
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_with_every_unit_refunded_but_money_left_the_request_form_offers_no_empty_some_items(
+    sandbox: Any, currency: str
+) -> None:
+    """Walking the demo: the seller refunded every unit for less than their price, so money is left but
+    no unit; the buyer's form still offered "Some items:" with nothing under it (choosing it could
+    only be refused). It offers what is left, as a whole."""
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    lines = [{"line_id": line.pk, "quantity": line.quantity} for line in order.lines.all()]
+    made = _post(
+        _client(order.seller.user),
+        f"/api/v1/seller/orders/{order.pk}/refunds",
+        {"amount": 1_000, "lines": lines, "reason": "Chipped"},
+    )
+    assert made.status_code == 201, made.json()
+    page = _client(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+    assert 'data-testid="refund-request-form"' in page  # 9000 is left to ask for
+    assert 'id="scope-lines"' not in page and "Some items" not in page
+    assert 'id="scope-whole"' in page
+    # And what is left is not called "The whole order (9,000)" of an order of 10,000.
+    left = format_money(9_000, currency)
+    assert "The whole order" not in page and f"Everything left of the order ({left})" in page
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
@@ -309,7 +375,7 @@ def test_a_payment_the_bank_disputed_offers_no_refund_request(sandbox: Any) -> N
     asked = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged", "lines": None})
     assert asked.status_code == 409 and asked.json()["error"]["code"] == "charge_disputed"
     assert not RefundRequest.objects.exists()
-    # Once the bank decided, the page no longer says it decides (beside a "Dispute won" badge).
+    # Once the bank decided, the page no longer says it decides (beside its "Your bank decided for the seller").
     from payments.models import Dispute
 
     seen = {e["id"] for e in new_events(set())}
@@ -352,6 +418,42 @@ def test_a_payment_the_bank_disputed_offers_the_seller_and_the_admins_no_refund(
     assert not Refund.objects.exists()
     order.refresh_from_db()
     assert order.amount_refunded == 0 and order.status == OrderStatus.PAID
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"), [("lost", "gave the buyer the disputed amount back"), ("won", "decided for you")]
+)
+def test_once_the_bank_decided_the_order_pages_say_what_it_decided_to_each_side(
+    sandbox: Any, outcome: str, said: str
+) -> None:
+    """The seller's order page of a disputed payment said "the bank decides whether the buyer gets the
+    money back" after the bank had decided too (beside a "Dispute lost" badge): it says what was decided."""
+    from payments.models import Dispute
+
+    order, _, _ = _paid_two_lines(sandbox, "jpy")
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute", json={}, timeout=10
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(
+        f"{sandbox.url}/_sandbox/disputes/{Dispute.objects.get().stripe_id}/resolve",
+        json={"outcome": outcome},
+        timeout=10,
+    ).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    page = _client(order.seller.user).get(f"/sell/orders/{order.pk}/").content.decode()
+    assert "decides whether" not in page and 'data-testid="seller-refund-form"' not in page
+    assert f"The buyer&#x27;s bank&#x27;s dispute of this payment is closed: the bank {said}" in page
+    assert f">Dispute {outcome}</span>" in page  # the seller's side: won or lost by the shop
+    # The buyer's pages said "Dispute lost" when their bank gave them the money back (Stripe's word is
+    # the seller's side), and "Dispute won" when it did not.
+    buyer = _client(order.buyer)
+    badge = {"lost": "Your bank refunded you", "won": "Your bank decided for the seller"}[outcome]
+    for url in (f"/orders/{order.pk}/", "/orders/"):
+        mine = buyer.get(url).content.decode()
+        assert f">{badge}</span>" in mine and "Dispute won" not in mine and "Dispute lost" not in mine, url
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])

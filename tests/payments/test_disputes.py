@@ -9,6 +9,7 @@ Worked example (fee rule 10%): a 10000 charge leaves the platform 680 (USD; Stri
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -209,6 +210,35 @@ def test_an_inquiry_moves_no_money_and_closes_as_an_inquiry(
     assert len(closed) == 1 and "closed its inquiry" in closed[0].body
     assert stripe_balances() == {currency: PLATFORM_NET[currency]}
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_closing_an_inquiry_from_the_console_does_not_say_the_buyer_keeps_the_money(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Walking the demo: the console's "Accept the dispute" on an inquiry said "The buyer keeps the money
+    and the dispute is lost", and after it "Dispute accepted: it is lost, and the buyer keeps the money",
+    while Stripe closed the inquiry (`warning_closed`) with no money moved and nothing lost."""
+    seller, _, events = disputed_order(sandbox, currency, card="4000000000001976")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+    dispute = Dispute.objects.get()
+    admin = signed_in(_admin())
+    page = html.unescape(admin.get(f"/console/disputes/{dispute.pk}/").content.decode())
+    assert "keeps the money" not in page and "Close the inquiry" in page
+    assert "No money has moved" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        done = admin.post(f"/console/disputes/{dispute.pk}/accept/", {"confirm": "yes"}, follow=True)
+    said = html.unescape(done.content.decode())
+    assert Dispute.objects.get().status == "warning_closed"
+    assert "keeps the money" not in said and "is lost" not in said
+    assert "Inquiry closed: no money moved." in said
+    assert stripe_balances() == {currency: PLATFORM_NET[currency]}
+    # The seller's page of it said "The evidence was sent to the bank; it decides now": none was sent,
+    # and nothing is left to decide.
+    theirs = html.unescape(signed_in(seller.user).get(f"/sell/disputes/{dispute.pk}/").content.decode())
+    assert "evidence was sent" not in theirs and "it decides now" not in theirs
+    assert "The bank closed its inquiry: nothing changes for you." in theirs
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])

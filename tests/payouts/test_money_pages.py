@@ -560,3 +560,108 @@ def account_balance_parts(account: str, currency: str) -> tuple[int, int]:
 
 def client_page(seller: Any) -> str:
     return str(signed_in(seller.user).get("/sell/money/").content.decode())
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_payouts_line_of_a_lost_dispute_is_not_called_a_refund(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Walking the demo: a lost dispute's recovery (the seller's transfer reversed, a `pyr_` on the
+    seller's payment as a refund's is) was listed in the payout as "Refund" of the order, whose own
+    page says no refund can be made and shows the money under "Taken by lost disputes"."""
+    from tests.payments.helpers import new_events, process
+
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    order = paid_order(sandbox, seller, 10_000, card=NOW)
+    assert order.payment is not None
+    seen = {e["id"] for e in new_events(set())}
+    control(sandbox, f"charges/{order.payment.stripe_charge_id}/dispute")
+    assert "failed" not in process(new_events(seen))
+    seen = {e["id"] for e in new_events(set())}
+    control(sandbox, f"disputes/{Dispute.objects.get().stripe_id}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):  # the recovery follows the outcome's commit
+        assert "failed" not in process(new_events(seen))
+    assert Dispute.objects.get().recovery_reversal_id
+    other = paid_order(sandbox, seller, 5_000, card=NOW)  # something to pay out
+    connect_seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, connect_seen)
+    advance(sandbox, DAY)
+    process_connect(account, connect_seen)
+    payout = Payout.objects.get(account=account)
+    assert payout.reconciliation_status == "completed"
+
+    client = signed_in(seller.user)
+    lines = client.get(f"/api/v1/seller/payouts/{payout.pk}").json()["lines"]
+    labels = sorted((line["type"], line["label"]) for line in lines)
+    assert labels == [
+        ("application_fee_refund", "Marketplace fee refunded"),
+        ("payment", "Sale"),
+        ("payment", "Sale"),
+        ("payment_refund", "Taken back for a lost dispute"),
+    ]
+    assert sorted(line["order_id"] for line in lines) == sorted([order.pk] * 3 + [other.pk])
+    detail = html.unescape(client.get(f"/sell/money/payouts/{payout.pk}/").content.decode())
+    assert "Taken back for a lost dispute" in detail and ">Refund<" not in detail
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_payouts_sale_of_a_payment_for_several_shops_shows_the_sale_and_fee_of_its_order(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """Walking the demo: a shop's order in a payment for several shops reaches the shop as a transfer
+    of its share less the fee, so Stripe's line is "79.00 less 8.20" written as 70.80 with no fee. The
+    payout listed "Sale 70.80, fee 0.00" while the order's page says "Sale 79.00, marketplace fee
+    8.20": it now shows the order's sale and fee, and the same net."""
+    kiln, tea = (active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House"))
+    account = str(kiln.stripe_account_id)
+    buyer = UserFactory()
+    cart = cart_with(buyer, (listing_of(kiln, price=7_900), 1), (listing_of(tea, price=5_000), 1))
+    started = order_services.checkout_start_cart(buyer=buyer, cart=cart, currency=currency, **URLS)
+    assert started.group is not None
+    pay(sandbox, str(started.group.checkout_session_id), card=NOW)
+    with django_capture_on_commit_callbacks(execute=True):
+        order_services.order_sync_from_stripe(order=started.orders[0])
+    order = Order.objects.get(checkout_group=started.group, seller=kiln)
+    assert 0 < order.application_fee_amount < order.amount_total
+    seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    payout = Payout.objects.get(account=account)
+    assert payout.reconciliation_status == "completed"
+
+    client = signed_in(kiln.user)
+    [line] = client.get(f"/api/v1/seller/payouts/{payout.pk}").json()["lines"]
+    net = order.amount_total - order.application_fee_amount
+    assert (line["label"], line["order_id"]) == ("Sale", order.pk)
+    assert (line["amount"], line["fee"], line["net"]) == (order.amount_total, order.application_fee_amount, net)
+    assert payout.amount == net
+    detail = client.get(f"/sell/money/payouts/{payout.pk}/").content.decode()
+    assert f'data-label="Amount">{format_money(order.amount_total, currency)}</td>' in detail
+    assert f'data-label="Fee">{format_money(order.application_fee_amount, currency)}</td>' in detail
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_balance_read_just_before_a_refund_is_not_shown_after_it(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Walking the demo: a seller looks at the money page, refunds an order in full from its page and
+    comes back within 30 s: the balance still showed the sale's money available (cached), while the
+    earnings below had the refund. Money taken back from (or sent to) the seller forgets the cached
+    balance, so the next page reads Stripe's."""
+    seller = active_seller(sandbox, currency=currency)
+    order = paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    sold = format_money(order.amount_total - order.application_fee_amount, currency)
+    assert f'data-testid="available">{sold}</td>' in client.get("/sell/money/").content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/sell/orders/{order.pk}/refund/", {"reason": "Out of stock", "form_token": "t1"})
+    order.refresh_from_db()
+    assert order.amount_refunded == order.amount_total
+    page = client.get("/sell/money/").content.decode()
+    assert f'data-testid="available">{format_money(0, currency)}</td>' in page

@@ -120,8 +120,10 @@ def test_the_seller_refunds_part_the_admin_the_rest_and_everything_adds_up(
 
     # The buyer: an email for each refund, and both on "Your subscriptions".
     assert wait_until(lambda: sum(buyer.email in m.to and "Refund of" in m.subject for m in mail.outbox) == 2)
+    bodies = [m.body for m in mail.outbox if buyer.email in m.to and "Refund of" in m.subject]
+    assert any("Why: Box arrived late" in body for body in bodies)  # the form says the subscriber reads it
     mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
-    assert mine.count('data-testid="subscription-refund"') == 2
+    assert mine.count('data-testid="subscription-refund"') == 2 and "Box arrived late" in mine
     assert f"{money(part)} of your {money(price)} payment" in mine
     assert f"{money(price - part)} of your {money(price)} payment" in mine
 
