@@ -138,7 +138,7 @@ def negative_balance_sentences(*, balance: BalanceView) -> list[str]:
 
 
 def balance_forget(*, account: str) -> None:
-    """The balance changed (a payout the seller asked for, a transfer, its reversal, a fee given back):
+    """The balance changed (a payout the seller asked for, a transfer's reversal, a fee given back):
     the next page reads it from Stripe."""
     cache.delete(f"payouts:balance:{account}")
 

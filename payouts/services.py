@@ -46,17 +46,18 @@ from payouts.models import (
     Transfer,
     TransferReversal,
 )
-from payouts.selectors import schedule_remember
+from payouts.selectors import balance_forget, schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
 
 def _balance_forget_on_commit(account: str) -> None:
-    """Money moved to or from the seller's Stripe balance: the seller's next page reads the balance
-    from Stripe rather than the one cached a moment ago (a refund made from the order page, then the
-    money page within 30 s, showed the refunded sale's money still available beside its refund)."""
-    from payouts.selectors import balance_forget
-
+    """Money was taken back from the seller's Stripe balance, or a fee given back: the seller's next
+    page reads the balance from Stripe rather than the one cached a moment ago (a refund made from the
+    order page, then the money page within 30 s, showed the refunded sale's money still available
+    beside its refund). Not for a new sale's transfer, which reaches the seller's page late anyway
+    (its webhook), and is the webhook worker's most frequent money event: a cache round trip there
+    would cost every sale for a figure at most 30 s old."""
     transaction.on_commit(lambda: balance_forget(account=account))
 
 
@@ -91,7 +92,6 @@ def transfer_record(
         created_at=when,
     )
     _post_with_row(posting, row, seller=destination, when=when)
-    _balance_forget_on_commit(destination)
 
 
 def application_fee_record(
