@@ -11,6 +11,7 @@ from marketplace.gateway.events import list_events
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from orders import services as order_services
 from orders.models import Order
+from payouts.models import Payout
 from sellers.models import Seller
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, cart_with, listing_of, pay
@@ -52,3 +53,13 @@ def process_connect(account: str, seen: set[str]) -> list[str]:
         webhook_event_store(payload=event, source="connect")
         statuses.append(str(webhook_event_process(event_id=event["id"]).status))
     return statuses
+
+
+def paid_out(sandbox: Any, account: str) -> Payout:
+    """Two days on the sandbox's clock, the seller's Connect events processed after each: the sales'
+    funds become available and Stripe pays them out (its daily schedule). The one payout it made."""
+    seen: set[str] = set()
+    for _ in range(2):
+        advance(sandbox, DAY)
+        process_connect(account, seen)
+    return Payout.objects.get(account=account)

@@ -33,7 +33,7 @@ from tests.catalog.factories import ListingFactory
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
-from tests.payouts.helpers import DAY, advance, control, paid_order, process_connect
+from tests.payouts.helpers import DAY, advance, control, paid_order, paid_out, process_connect
 from tests.subscriptions.factories import subscription
 
 pytestmark = pytest.mark.django_db
@@ -58,12 +58,7 @@ def test_money_page_shows_balance_payouts_chart_and_earnings(sandbox: Any, curre
     assert 'data-testid="earnings-chart"' in page and f'data-total="{9_000 if currency == "jpy" else 8_970}"' in page
     assert f"Order {order.pk}" in page and "Stripe pays your available balance out every day." in page
 
-    seen: set[str] = set()
-    advance(sandbox, DAY)
-    process_connect(account, seen)
-    advance(sandbox, DAY)
-    process_connect(account, seen)
-    payout = Payout.objects.get()
+    payout = paid_out(sandbox, account)
     assert payout.status == "paid" and payout.reconciliation_status == "completed"
     detail = client.get(f"/sell/money/payouts/{payout.pk}/").content.decode()
     assert 'data-testid="payout-line"' in detail and f'href="/sell/orders/{order.pk}/"' in detail
@@ -459,12 +454,7 @@ def test_a_payouts_refund_and_fee_refund_lines_name_their_order(sandbox: Any, cu
     assert order.payment is not None
     row = refund_create(payment=order.payment, amount=3_000, origin=RefundOrigin.SELLER, order_id=order.pk)
     assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
-    seen: set[str] = set()
-    advance(sandbox, DAY)
-    process_connect(account, seen)
-    advance(sandbox, DAY)
-    process_connect(account, seen)
-    payout = Payout.objects.get(account=account)
+    payout = paid_out(sandbox, account)
     assert payout.status == "paid" and payout.reconciliation_status == "completed"
 
     client = signed_in(seller.user)
@@ -584,12 +574,7 @@ def test_a_payouts_line_of_a_lost_dispute_is_not_called_a_refund(
         assert "failed" not in process(new_events(seen))
     assert Dispute.objects.get().recovery_reversal_id
     other = paid_order(sandbox, seller, 5_000, card=NOW)  # something to pay out
-    connect_seen: set[str] = set()
-    advance(sandbox, DAY)
-    process_connect(account, connect_seen)
-    advance(sandbox, DAY)
-    process_connect(account, connect_seen)
-    payout = Payout.objects.get(account=account)
+    payout = paid_out(sandbox, account)
     assert payout.reconciliation_status == "completed"
 
     client = signed_in(seller.user)
@@ -626,12 +611,7 @@ def test_a_payouts_sale_of_a_payment_for_several_shops_shows_the_sale_and_fee_of
         order_services.order_sync_from_stripe(order=started.orders[0])
     order = Order.objects.get(checkout_group=started.group, seller=kiln)
     assert 0 < order.application_fee_amount < order.amount_total
-    seen: set[str] = set()
-    advance(sandbox, DAY)
-    process_connect(account, seen)
-    advance(sandbox, DAY)
-    process_connect(account, seen)
-    payout = Payout.objects.get(account=account)
+    payout = paid_out(sandbox, account)
     assert payout.reconciliation_status == "completed"
 
     client = signed_in(kiln.user)
