@@ -25,8 +25,12 @@ from marketplace.gateway import balances as gateway_balances
 from marketplace.gateway.types import BalanceTransaction, PayoutSchedule
 from marketplace.ledger.chart import AccountCode, stripe_balance
 from marketplace.ledger.flows import PostingKind
-from marketplace.ledger.models import LedgerLeg
-from marketplace.ledger.selectors import StatementLine, ledger_statement, ledger_totals_by_period
+from marketplace.ledger.selectors import (
+    StatementLine,
+    ledger_sources_posted_to,
+    ledger_statement,
+    ledger_totals_by_period,
+)
 from marketplace.money import format_money
 from orders.models import Order
 from payments.models import OPEN_REFUND_STATUSES, Refund, RefundStatus, SellerDebt
@@ -309,12 +313,8 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
         TransferReversal.objects.filter(stripe_id__in=reversals).values_list("stripe_id", "transfer__payment_id")
     )
     # The ledger booked each recovery against the seller's dispute losses (`flows.transfer_reversal`).
-    recoveries = set(
-        LedgerLeg.objects.filter(
-            transaction__source_id__in=reversals,
-            transaction__kind=PostingKind.TRANSFER_REVERSAL,
-            account__code=AccountCode.SELLER_DISPUTE_LOSSES,
-        ).values_list("transaction__source_id", flat=True)
+    recoveries = ledger_sources_posted_to(
+        source_ids=reversals, kind=PostingKind.TRANSFER_REVERSAL, code=AccountCode.SELLER_DISPUTE_LOSSES
     )
     fee_refunds = {t.source for t in txns if t.type == "application_fee_refund" and t.source}
     payment_of.update(
@@ -346,30 +346,27 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
             return DISPUTE_RECOVERY_LABEL
         return LINE_LABELS.get(t.type, t.type.replace("_", " ").capitalize())
 
-    def amount_and_fee(t: BalanceTransaction) -> tuple[int, int]:
+    def line(t: BalanceTransaction) -> PayoutLine:
+        amount, fee = t.amount, t.fee
         # A shop's order in a payment for several shops reaches it as a transfer of the sale less our fee,
         # which Stripe lists with no fee ("70.80, fee 0.00" for a 79.00 sale): shown as the order's sale and
         # fee, as its page has them, the net the same.
-        total, fee = sale_of.get(payment(t), (0, 0))
-        if t.type == "payment" and t.fee == 0 and fee > 0 and t.amount == total - fee:
-            return total, fee
-        return t.amount, t.fee
-
-    lines = [
-        PayoutLine(
+        order_total, order_fee = sale_of.get(payment(t), (0, 0))
+        if t.type == "payment" and fee == 0 and order_fee > 0 and amount == order_total - order_fee:
+            amount, fee = order_total, order_fee
+        return PayoutLine(
             stripe_id=t.id,
             type=t.type,
             label=label(t),
-            amount=amount_and_fee(t)[0],
-            fee=amount_and_fee(t)[1],
+            amount=amount,
+            fee=fee,
             net=t.net,
             currency=t.currency,
             source=t.source or "",
             order_id=order_of.get(payment(t)),
         )
-        for t in txns
-    ]
-    return PayoutContents(lines)
+
+    return PayoutContents([line(t) for t in txns])
 
 
 # --- What refunds took from the seller -------------------------------------------------------------

@@ -79,6 +79,17 @@ def ledger_last_movement() -> datetime | None:
     return last
 
 
+def ledger_sources_posted_to(*, source_ids: Iterable[str], kind: str, code: AccountCode) -> set[str]:
+    """Which of `source_ids` (Stripe ids) have a posting of `kind` with a leg on an account of `code`:
+    what a page asks to tell postings of one kind apart by where their money went (a transfer reversal
+    that recovered a lost dispute from one that gave a refund's share back). One query."""
+    return set(
+        LedgerLeg.objects.filter(
+            transaction__source_id__in=list(source_ids), transaction__kind=kind, account__code=code
+        ).values_list("transaction__source_id", flat=True)
+    )
+
+
 def ledger_balances_of_kind(*, kind: AccountKind, at: datetime | None = None) -> list[AccountBalance]:
     """Every account of `kind` with its balance per currency (e.g. all Stripe balances and bank
     payouts for `ASSET`), ordered by account name then currency."""
