@@ -168,6 +168,13 @@ class Refund(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_REFUND_STATUSES
 
+    @property
+    def reason_for_buyer(self) -> str:
+        """The reason a seller or an admin typed on a refund form ("the buyer reads it"), for the buyer's
+        pages and emails; "" for the others (a buyer's request carries the buyer's own words, and a
+        late payment's or the Dashboard's reason is not written to the buyer)."""
+        return self.reason if self.origin in (RefundOrigin.SELLER, RefundOrigin.ADMIN) else ""
+
 
 # Stripe's dispute reasons (Dispute object, `reason`).
 REASONS = (
