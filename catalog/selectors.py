@@ -242,7 +242,7 @@ def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
         if cart.user_id is not None and listing.seller.user_id == cart.user_id:
             problem = OWN_LISTING_PROBLEM
         elif listing.status != ListingStatus.PUBLISHED or not seller_can_sell(listing.seller):
-            problem = "No longer for sale: remove it to pay for the rest."
+            problem = "Not for sale now: remove it to pay for the rest."
         elif hasattr(listing, "subscription_plan"):  # the subscriptions app's plan
             problem = SUBSCRIPTION_PROBLEM
         elif stock == 0:

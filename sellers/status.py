@@ -182,7 +182,7 @@ def listings_sentence(s: Any, situation: Situation | None = None) -> str:
     if situation in LISTINGS_HIDDEN_BECAUSE:
         return LISTINGS_HIDDEN_BECAUSE[situation]
     if s.stripe_account_id and s.charges_enabled:
-        return "Your listings are visible to buyers."
+        return "Your published listings are visible to buyers."
     return "Your listings are hidden from buyers until your shop can take payments."
 
 

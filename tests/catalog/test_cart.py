@@ -76,7 +76,7 @@ def test_a_line_that_can_no_longer_be_bought_is_flagged_and_left_out_of_the_tota
     vase.stock = 1
     vase.save()
     page = client.get(reverse("cart")).content.decode()
-    assert "No longer for sale" in page
+    assert "Not for sale now: remove it to pay for the rest." in page
     assert "Only 1 left: lower the quantity." in page
     # Nothing is paid while a line needs fixing: the shop's Pay button is disabled and says why.
     assert 'data-testid="pay-button"' not in page

@@ -56,7 +56,7 @@ def test_seller_onboards_to_active_then_handles_requirements_due(
     expect(page.get_by_test_id("seller-status")).to_have_text("Active")
     expect(page.get_by_text("You're all set: your shop can take payments.")).to_be_visible()
     expect(page.get_by_role("button", name="Open Stripe Express dashboard")).to_be_visible()
-    expect(page.get_by_test_id("listings-visibility")).to_have_text("Your listings are visible to buyers.")
+    expect(page.get_by_test_id("listings-visibility")).to_have_text("Your published listings are visible to buyers.")
 
     # Stripe now needs more, by a deadline; the webhook brings it in.
     seller = Seller.objects.get()

@@ -94,7 +94,7 @@ CASES = [
             "by 15 January 2030, 00:00 UTC, or Stripe will pause payments and payouts",
         ),
         ("onboarding", "Provide the information"),
-        "Your listings are visible to buyers.",
+        "Your published listings are visible to buyers.",
     ),
     Case(
         Situation.ACTION_NO_DEADLINE,
@@ -102,7 +102,7 @@ CASES = [
         "Stripe needs more information",
         ("for now.", "Stripe hasn't set a deadline, but provide the information below soon"),
         ("onboarding", "Provide the information"),
-        "Your listings are visible to buyers.",
+        "Your published listings are visible to buyers.",
     ),
     Case(
         Situation.RESTRICTED,
@@ -130,7 +130,7 @@ CASES = [
         "Payouts are paused",
         ("for a reason it explains in your Stripe Express dashboard",),
         ("dashboard", "Open Stripe Express dashboard"),
-        "Your listings are visible to buyers.",
+        "Your published listings are visible to buyers.",
     ),
     Case(
         Situation.PENDING_VERIFICATION,
@@ -154,7 +154,7 @@ CASES = [
         "Your shop is ready to sell",
         ("Your shop can take payments and receive payouts.",),
         ("new_listing", "Add a listing"),
-        "Your listings are visible to buyers.",
+        "Your published listings are visible to buyers.",
     ),
     Case(
         Situation.PAUSED,
