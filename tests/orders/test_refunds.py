@@ -625,3 +625,34 @@ def test_units_a_failed_refund_put_back_are_not_put_back_again_by_the_next(
     order.refresh_from_db()
     assert (order.status, order.amount_refunded) == (OrderStatus.REFUNDED, 10_000)
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        (None, "The buyer's bank has disputed this payment: if you ship and the bank gives the buyer"),
+        ("lost", "The buyer's bank gave the buyer this payment back: if you ship now, you ship it unpaid."),
+        ("won", None),
+    ],
+)
+def test_shipping_a_disputed_order_says_what_the_seller_risks(sandbox: Any, outcome: str | None, said: str) -> None:
+    """Walking the demo: "Mark as shipped" was offered on an order whose dispute was lost (the bank had
+    given the buyer the money back) with nothing said. The seller still decides, told what it means."""
+    from payments.models import Dispute
+
+    order, _, _ = _paid_two_lines(sandbox, "usd")
+    seen = {e["id"] for e in new_events(set())}
+    control = f"{sandbox.url}/_sandbox/charges/{order.payment.stripe_charge_id}/dispute"
+    requests.post(control, json={}, timeout=10).raise_for_status()
+    assert "failed" not in process(new_events(seen))
+    if outcome:
+        seen = {e["id"] for e in new_events(set())}
+        resolve = f"{sandbox.url}/_sandbox/disputes/{Dispute.objects.get().stripe_id}/resolve"
+        requests.post(resolve, json={"outcome": outcome}, timeout=10).raise_for_status()
+        assert "failed" not in process(new_events(seen))
+    page = _client(order.seller.user).get(f"/sell/orders/{order.pk}/").content.decode()
+    assert 'data-testid="fulfil-form"' in page
+    if said:
+        assert said in page
+    else:
+        assert 'data-testid="ship-disputed"' not in page
