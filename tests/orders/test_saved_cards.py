@@ -861,3 +861,19 @@ def test_buy_now_after_the_price_changed_charges_nothing_and_says_the_new_price(
     [intent] = _intents_at_stripe(sandbox, buyer)
     assert (intent.status, intent.amount, intent.currency) == ("succeeded", raised, currency)
     assert Order.objects.get(buyer=buyer, status=OrderStatus.PAID).amount_total == raised
+
+
+def test_the_cards_page_does_not_say_its_default_renews_subscriptions(sandbox: Any, client: Any) -> None:
+    """A subscription started on Checkout keeps the card it was paid with (Stripe's
+    `subscription.default_payment_method`, changed only in the customer portal), so making another
+    card the default here does not change what renews it: a buyer whose renewal failed and who set
+    a good card as the default here was charged on the old card again. The page says so and points
+    to Manage billing instead of saying the saved cards renew the subscriptions."""
+    buyer = UserFactory()
+    saved_card(sandbox, buyer, "pm_card_visa")
+    client.force_login(buyer)
+    page = client.get("/account/cards/").content.decode()
+    assert "renew your subscriptions" not in page
+    assert 'Your default card pays in one click ("Buy now").' in page
+    assert "making a card the default here does not change it" in page
+    assert 'href="/account/subscriptions/"' in page
