@@ -291,3 +291,17 @@ def test_a_subscription_payments_page_and_the_buyers_refunds_take_fixed_queries(
     assert page.count('data-testid="subscription-refund"') == 5 and shown in page and "on its way to your card" in page
     assert seller_client.get(url).content.decode().count('data-testid="refund-row"') == 2
     assert signed_in(SellerFactory().user).get(url).status_code == 404
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 1_999, "$19.99"), ("jpy", 1_999, "¥1,999")])
+def test_a_subscription_ended_for_nonpayment_tells_the_buyer_why(currency: str, price: int, shown: str) -> None:
+    """Stripe cancels a subscription whose renewal failed every retry. The seller read "Canceled
+    (payments failed)" while the buyer, who canceled nothing, read only "Canceled"."""
+    buyer = UserFactory()
+    box = ListingFactory(title="Coffee box", price=price, currency=currency)
+    subscription(buyer, box, status="canceled", ended_at=END, ended_for_nonpayment=True)
+    tin = ListingFactory(title="Tea tin", price=price, currency=currency)
+    subscription(buyer, tin, status="canceled", ended_at=END)
+    page = signed_in(buyer).get("/account/subscriptions/").content.decode()
+    assert f"{shown} monthly" in page
+    assert page.count("Canceled: your payments failed") == 1
