@@ -217,7 +217,7 @@ def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
         left = [c for c in gateway_cards.payment_methods_list(customer=customer) if c.card is not None]
         if left:  # Stripe lists them newest first
             gateway_cards.customer_default_payment_method_set(
-                customer=customer, payment_method=left[0].id, replacing=pm.id
+                customer=customer, payment_method=left[0].id, replacing=pm.id, after_removing=pm.id
             )
             buyer_cards_changed(customer=customer)
     card = _card(pm, None)

@@ -877,3 +877,18 @@ def test_the_cards_page_does_not_say_its_default_renews_subscriptions(sandbox: A
     assert 'Your default card pays in one click ("Buy now").' in page
     assert "making a card the default here does not change it" in page
     assert 'href="/account/subscriptions/"' in page
+
+
+def test_removing_the_default_after_switching_defaults_still_leaves_a_default(sandbox: Any) -> None:
+    """Visa the default, then Mastercard, then Visa again; Visa removed: the newest card left
+    (Mastercard) is made the default with the key of "Mastercard replacing Visa", the first switch's,
+    so Stripe replayed that answer and changed nothing: no default at all, on the page as at Stripe."""
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    for card in (visa, mastercard, visa):
+        saved_cards.saved_card_make_default(user=buyer, payment_method=card)
+    saved_cards.saved_card_remove(user=buyer, payment_method=visa)
+    customer = client_for(sandbox).v1.customers.retrieve(buyer_customer_ensure(user=buyer))
+    assert customer.invoice_settings.default_payment_method == mastercard
+    assert [(c.id, c.is_default) for c in saved_cards.saved_cards_for(user=buyer)] == [(mastercard, True)]
