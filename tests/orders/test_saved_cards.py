@@ -892,3 +892,22 @@ def test_removing_the_default_after_switching_defaults_still_leaves_a_default(sa
     customer = client_for(sandbox).v1.customers.retrieve(buyer_customer_ensure(user=buyer))
     assert customer.invoice_settings.default_payment_method == mastercard
     assert [(c.id, c.is_default) for c in saved_cards.saved_cards_for(user=buyer)] == [(mastercard, True)]
+
+
+def test_switching_the_default_back_and_forth_switches_it_each_time(sandbox: Any, client: Any) -> None:
+    """Visa, Mastercard, Visa, Mastercard as the default from the cards page within Stripe's 24 hours
+    of keys: the fourth change had the second's key (Mastercard replacing Visa), so Stripe replayed
+    its answer and Visa stayed the default while the page said Mastercard was. Each visit's form is
+    one change; the same form sent twice at once is still one."""
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    client.force_login(buyer)
+    customer = buyer_customer_ensure(user=buyer)
+    stripe = client_for(sandbox)
+    for card in (visa, mastercard, visa, mastercard):
+        page = client.get("/account/cards/").content.decode()
+        assert f'action="/account/cards/{card}/default/"' in page
+        attempt = page.split(f'action="/account/cards/{card}/default/"', 1)[1].split('name="attempt" value="', 1)[1]
+        client.post(f"/account/cards/{card}/default/", {"attempt": attempt[:32]})
+        assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == card
