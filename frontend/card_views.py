@@ -89,7 +89,9 @@ def card_added(request: HttpRequest) -> HttpResponse:
 @require_POST
 def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
     try:
-        card = saved_cards.saved_card_make_default(user=request.user, payment_method=payment_method)
+        card = saved_cards.saved_card_make_default(
+            user=request.user, payment_method=payment_method, attempt=_attempt(request)
+        )
     except NotFound:
         raise Http404("No such saved card.") from None
     except DomainError as exc:

@@ -32,6 +32,7 @@ from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
 from orders.services import saved_cards
 from sellers.selectors import seller_can_sell
+from subscriptions import selectors as subscription_selectors
 
 PAGE_SIZE = 24
 
@@ -192,6 +193,10 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
             "page": page,
             "buy_card": _buy_now_card(request),
             "attempt": uuid.uuid4().hex,  # one "Buy now" submit pays once, however often it is sent
+            # The person's, so never in the cached page: a subscriber is told, not offered "Subscribe" again.
+            "subscribed": bool(page.interval)
+            and request.user.is_authenticated
+            and subscription_selectors.buyer_subscribes_to(user=request.user, listing_id=page.pk),
         },
     )
 

@@ -175,6 +175,18 @@ class Refund(models.Model):
         late payment's or the Dashboard's reason is not written to the buyer)."""
         return self.reason if self.origin in (RefundOrigin.SELLER, RefundOrigin.ADMIN) else ""
 
+    @property
+    def failure_for_buyer(self) -> str:
+        """Why it failed, as the buyer's order page says it. A refund Stripe refused (or we did not send)
+        has no Stripe id and moved no money; its `failure_message` is for the seller and the admin (the
+        shop's balance, what an admin can do), so the buyer reads only that nothing was refunded. One
+        that failed after Stripe took it keeps its sentence, written for everyone (it names the card)."""
+        if not self.failure_message:
+            return ""
+        if self.stripe_refund_id:
+            return self.failure_message
+        return "It did not go through, so nothing was refunded to your card."
+
 
 # Stripe's dispute reasons (Dispute object, `reason`).
 REASONS = (

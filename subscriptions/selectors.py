@@ -41,6 +41,12 @@ def earlier_live_twins(*, subscription: Subscription) -> QuerySet[Subscription]:
     )
 
 
+def buyer_subscribes_to(*, user: Any, listing_id: int) -> bool:
+    """Whether the buyer has a live subscription to this listing: its page then says so instead of
+    offering "Subscribe", which `services.subscription_checkout_start` would refuse."""
+    return Subscription.objects.filter(buyer=user, listing_id=listing_id, status__in=LIVE_STATUSES).exists()
+
+
 def subscriptions_of_buyer(*, user: Any) -> QuerySet[Subscription]:
     """Newest first, with the shop's name, in one query; never-started ones are left out. A past-due
     one carries `overdue_url`, the hosted page of its unpaid invoice: what the buyer owes is that

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -194,11 +195,15 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
     return customer, pm
 
 
-def saved_card_make_default(*, user: Any, payment_method: str) -> SavedCard:
+def saved_card_make_default(*, user: Any, payment_method: str, attempt: str | None = None) -> SavedCard:
+    """`attempt` is the cards page's visit (its form's token): one visit's change is one change at
+    Stripe, however often it is sent; without one, each call is its own."""
     customer, pm = _own_card(user, payment_method)
     current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     if current != pm.id:
-        gateway_cards.customer_default_payment_method_set(customer=customer, payment_method=pm.id, replacing=current)
+        gateway_cards.customer_default_payment_method_set(
+            customer=customer, payment_method=pm.id, replacing=current, attempt=attempt or uuid.uuid4().hex
+        )
     buyer_cards_changed(customer=customer)
     card = _card(pm, pm.id)
     assert card is not None
@@ -217,7 +222,7 @@ def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
         left = [c for c in gateway_cards.payment_methods_list(customer=customer) if c.card is not None]
         if left:  # Stripe lists them newest first
             gateway_cards.customer_default_payment_method_set(
-                customer=customer, payment_method=left[0].id, replacing=pm.id
+                customer=customer, payment_method=left[0].id, replacing=pm.id, after_removing=pm.id
             )
             buyer_cards_changed(customer=customer)
     card = _card(pm, None)

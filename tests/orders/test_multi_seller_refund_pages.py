@@ -168,6 +168,11 @@ def test_a_shop_whose_balance_cannot_cover_the_reversal_is_told_why_and_the_admi
     assert {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (kiln, tea, paper)} == before
     page = kiln_user.get(f"/sell/orders/{kiln_order.pk}/").content.decode()
     assert escape(REFUSALS["balance_insufficient"]) in page  # the failed refund's row says why
+    # The buyer is not told about the shop's balance nor what an admin can do: only that it did not go
+    # through and nothing was refunded (their card was never credited, no money moved).
+    mine = buyer.get(f"/orders/{kiln_order.pk}/").content.decode()
+    assert escape(REFUSALS["balance_insufficient"]) not in mine and "balance" not in mine
+    assert "It did not go through, so nothing was refunded to your card." in mine
 
     admin = _client(make_platform_admin())
     with django_capture_on_commit_callbacks(execute=True):

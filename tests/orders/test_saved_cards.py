@@ -861,3 +861,53 @@ def test_buy_now_after_the_price_changed_charges_nothing_and_says_the_new_price(
     [intent] = _intents_at_stripe(sandbox, buyer)
     assert (intent.status, intent.amount, intent.currency) == ("succeeded", raised, currency)
     assert Order.objects.get(buyer=buyer, status=OrderStatus.PAID).amount_total == raised
+
+
+def test_the_cards_page_does_not_say_its_default_renews_subscriptions(sandbox: Any, client: Any) -> None:
+    """A subscription started on Checkout keeps the card it was paid with (Stripe's
+    `subscription.default_payment_method`, changed only in the customer portal), so making another
+    card the default here does not change what renews it: a buyer whose renewal failed and who set
+    a good card as the default here was charged on the old card again. The page says so and points
+    to Manage billing instead of saying the saved cards renew the subscriptions."""
+    buyer = UserFactory()
+    saved_card(sandbox, buyer, "pm_card_visa")
+    client.force_login(buyer)
+    page = client.get("/account/cards/").content.decode()
+    assert "renew your subscriptions" not in page
+    assert 'Your default card pays in one click ("Buy now").' in page
+    assert "making a card the default here does not change it" in page
+    assert 'href="/account/subscriptions/"' in page
+
+
+def test_removing_the_default_after_switching_defaults_still_leaves_a_default(sandbox: Any) -> None:
+    """Visa the default, then Mastercard, then Visa again; Visa removed: the newest card left
+    (Mastercard) is made the default with the key of "Mastercard replacing Visa", the first switch's,
+    so Stripe replayed that answer and changed nothing: no default at all, on the page as at Stripe."""
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    for card in (visa, mastercard, visa):
+        saved_cards.saved_card_make_default(user=buyer, payment_method=card)
+    saved_cards.saved_card_remove(user=buyer, payment_method=visa)
+    customer = client_for(sandbox).v1.customers.retrieve(buyer_customer_ensure(user=buyer))
+    assert customer.invoice_settings.default_payment_method == mastercard
+    assert [(c.id, c.is_default) for c in saved_cards.saved_cards_for(user=buyer)] == [(mastercard, True)]
+
+
+def test_switching_the_default_back_and_forth_switches_it_each_time(sandbox: Any, client: Any) -> None:
+    """Visa, Mastercard, Visa, Mastercard as the default from the cards page within Stripe's 24 hours
+    of keys: the fourth change had the second's key (Mastercard replacing Visa), so Stripe replayed
+    its answer and Visa stayed the default while the page said Mastercard was. Each visit's form is
+    one change; the same form sent twice at once is still one."""
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    client.force_login(buyer)
+    customer = buyer_customer_ensure(user=buyer)
+    stripe = client_for(sandbox)
+    for card in (visa, mastercard, visa, mastercard):
+        page = client.get("/account/cards/").content.decode()
+        assert f'action="/account/cards/{card}/default/"' in page
+        attempt = page.split(f'action="/account/cards/{card}/default/"', 1)[1].split('name="attempt" value="', 1)[1]
+        client.post(f"/account/cards/{card}/default/", {"attempt": attempt[:32]})
+        assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == card

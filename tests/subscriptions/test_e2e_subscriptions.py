@@ -153,6 +153,6 @@ def test_a_failing_renewal_past_due_email_then_canceled(
     advance(sandbox_webhooks, 15 * DAY)
     assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.CANCELED, 20)
     page.goto(base + "/account/subscriptions/")
-    expect(page.get_by_test_id("subscription-status")).to_have_text("Canceled")
+    expect(page.get_by_test_id("subscription-status")).to_have_text("Canceled: your payments failed")
     assert wait_until(lambda: any(seller.user.email in m.to and "ended" in m.subject for m in mail.outbox))
     assert_ledger_equals_stripe()

@@ -291,3 +291,34 @@ def test_a_subscription_payments_page_and_the_buyers_refunds_take_fixed_queries(
     assert page.count('data-testid="subscription-refund"') == 5 and shown in page and "on its way to your card" in page
     assert seller_client.get(url).content.decode().count('data-testid="refund-row"') == 2
     assert signed_in(SellerFactory().user).get(url).status_code == 404
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 1_999, "$19.99"), ("jpy", 1_999, "¥1,999")])
+def test_a_subscription_ended_for_nonpayment_tells_the_buyer_why(currency: str, price: int, shown: str) -> None:
+    """Stripe cancels a subscription whose renewal failed every retry. The seller read "Canceled
+    (payments failed)" while the buyer, who canceled nothing, read only "Canceled"."""
+    buyer = UserFactory()
+    box = ListingFactory(title="Coffee box", price=price, currency=currency)
+    subscription(buyer, box, status="canceled", ended_at=END, ended_for_nonpayment=True)
+    tin = ListingFactory(title="Tea tin", price=price, currency=currency)
+    subscription(buyer, tin, status="canceled", ended_at=END)
+    page = signed_in(buyer).get("/account/subscriptions/").content.decode()
+    assert f"{shown} monthly" in page
+    assert page.count("Canceled: your payments failed") == 1
+
+
+@pytest.mark.parametrize(("currency", "shown"), [("usd", "$19.99"), ("jpy", "¥1,999")])
+def test_a_payment_of_an_ended_subscription_does_not_say_the_subscription_goes_on(currency: str, shown: str) -> None:
+    """The seller refunding a payment of a subscription Stripe canceled for nonpayment read "The
+    subscription goes on: the subscriber cancels it in their billing page", and its status without
+    why it ended; a live one's page still says it goes on."""
+    seller = SellerFactory()
+    box = ListingFactory(seller=seller, title="Coffee box", price=1_999, currency=currency)
+    ended = subscription(UserFactory(), box, status="canceled", ended_at=END, ended_for_nonpayment=True)
+    live = subscription(UserFactory(), box)
+    client = signed_in(seller.user)
+    page = client.get(f"/sell/subscriptions/payments/{paid_invoice(ended).pk}/").content.decode()
+    assert f"Canceled (payments failed), {shown} monthly" in page
+    assert "goes on" not in page and "The subscription has ended: a refund does not change that." in page
+    page = client.get(f"/sell/subscriptions/payments/{paid_invoice(live).pk}/").content.decode()
+    assert "The subscription goes on: the subscriber cancels it in their billing page." in page

@@ -481,3 +481,27 @@ def test_the_money_page_shows_what_each_subscription_payment_left_the_seller(
     balance = stripe_balances(seller.stripe_account_id).get(currency, 0)
     assert balance + paid_out == (price - fee) + net_oldest  # every row's net reached the seller
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 1_800, "$18.00"), ("jpy", 1_800, "¥1,800")])
+def test_the_listing_page_tells_a_subscriber_they_subscribe_instead_of_offering_subscribe(
+    sandbox: Any, currency: str, price: int, shown: str
+) -> None:
+    """A buyer who subscribes already was offered "Subscribe" on the listing's page (cached for every
+    visitor), pressed it and was only then told they subscribe; one whose subscription ended, or
+    another buyer, is offered it as before."""
+    from tests.subscriptions.factories import subscription
+
+    seller = active_seller(sandbox, currency=currency)
+    box = listing_of(seller, price=price, title="Coffee box")
+    services.plan_set(seller=seller, listing_id=box.pk, interval="month")
+    subscriber, other = UserFactory(), UserFactory()
+    assert 'data-testid="subscribe"' in signed_in(other).get(f"/listing/{box.pk}/").content.decode()
+    sub = subscription(subscriber, box)
+    page = signed_in(subscriber).get(f"/listing/{box.pk}/").content.decode()
+    assert 'data-testid="subscribe"' not in page
+    assert 'data-testid="subscribed"' in page and "You subscribe to this" in page
+    assert f"{shown} monthly" in page and 'href="/account/subscriptions/"' in page
+    assert 'data-testid="subscribe"' in signed_in(other).get(f"/listing/{box.pk}/").content.decode()
+    Subscription.objects.filter(pk=sub.pk).update(status=SubscriptionStatus.CANCELED)
+    assert 'data-testid="subscribe"' in signed_in(subscriber).get(f"/listing/{box.pk}/").content.decode()
