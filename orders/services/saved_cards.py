@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -195,14 +194,14 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
     return customer, pm
 
 
-def saved_card_make_default(*, user: Any, payment_method: str, attempt: str | None = None) -> SavedCard:
+def saved_card_make_default(*, user: Any, payment_method: str, attempt: str) -> SavedCard:
     """`attempt` is the cards page's visit (its form's token): one visit's change is one change at
-    Stripe, however often it is sent; without one, each call is its own."""
+    Stripe, however often it is sent, and another visit's is another change."""
     customer, pm = _own_card(user, payment_method)
     current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     if current != pm.id:
         gateway_cards.customer_default_payment_method_set(
-            customer=customer, payment_method=pm.id, replacing=current, attempt=attempt or uuid.uuid4().hex
+            customer=customer, payment_method=pm.id, replacing=current, attempt=attempt
         )
     buyer_cards_changed(customer=customer)
     card = _card(pm, pm.id)

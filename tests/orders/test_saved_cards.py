@@ -146,7 +146,7 @@ def test_the_buy_now_offer_is_remembered_and_forgotten_when_the_buyer_changes_ca
     assert cache.get(key) == (offered,)
 
     other = second if offered.id == first else first
-    saved_cards.saved_card_make_default(user=buyer, payment_method=other)
+    saved_cards.saved_card_make_default(user=buyer, payment_method=other, attempt="visit-1")
     assert cache.get(key) is None
     assert (saved_cards.default_card_for(user=buyer) or offered).id == other
 
@@ -563,7 +563,7 @@ def test_removing_the_default_card_makes_the_newest_card_left_the_default(sandbo
     have a card to charge; removing another card leaves the default alone."""
     buyer = UserFactory()
     first = saved_card(sandbox, buyer, "pm_card_visa")
-    saved_cards.saved_card_make_default(user=buyer, payment_method=first)
+    saved_cards.saved_card_make_default(user=buyer, payment_method=first, attempt="visit-1")
     older = saved_card(sandbox, buyer, "pm_card_mastercard")
     newest = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
 
@@ -591,8 +591,8 @@ def test_a_card_made_the_default_again_is_the_default(sandbox: Any) -> None:
     mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
     customer = buyer_customer_ensure(user=buyer)
     stripe = client_for(sandbox)
-    for card in (visa, mastercard, visa):
-        assert saved_cards.saved_card_make_default(user=buyer, payment_method=card).is_default
+    for visit, card in enumerate((visa, mastercard, visa)):
+        assert saved_cards.saved_card_make_default(user=buyer, payment_method=card, attempt=f"visit-{visit}").is_default
         assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == card
     assert [(c.id, c.is_default) for c in saved_cards.saved_cards_for(user=buyer)][:1] == [(visa, True)]
 
@@ -886,8 +886,8 @@ def test_removing_the_default_after_switching_defaults_still_leaves_a_default(sa
     buyer = UserFactory()
     visa = saved_card(sandbox, buyer, "pm_card_visa")
     mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
-    for card in (visa, mastercard, visa):
-        saved_cards.saved_card_make_default(user=buyer, payment_method=card)
+    for visit, card in enumerate((visa, mastercard, visa)):
+        saved_cards.saved_card_make_default(user=buyer, payment_method=card, attempt=f"visit-{visit}")
     saved_cards.saved_card_remove(user=buyer, payment_method=visa)
     customer = client_for(sandbox).v1.customers.retrieve(buyer_customer_ensure(user=buyer))
     assert customer.invoice_settings.default_payment_method == mastercard
