@@ -36,6 +36,19 @@ def saved_card(sandbox: Any, buyer: Any, pm: str) -> str:
     return str(seti.payment_method)
 
 
+def buy_now(buyer: Any, listing: Any, card: str, attempt: str, return_url: str = "x") -> saved_cards.BuyNow:
+    """ "Buy now" pressed on the listing's page as drawn: the price the form says it showed is the
+    listing's (`saved_cards.buy_now`'s `price_seen`)."""
+    return saved_cards.buy_now(
+        buyer=buyer,
+        listing_id=listing.pk,
+        payment_method=card,
+        attempt=attempt,
+        return_url=return_url,
+        price_seen=(listing.price, listing.currency),
+    )
+
+
 @pytest.mark.parametrize(("currency", "price"), [("usd", 3_300), ("jpy", 3_300)])
 def test_three_d_secure_completed_then_only_the_webhook_settles(
     sandbox_webhooks: Any, currency: str, price: int
@@ -46,23 +59,9 @@ def test_three_d_secure_completed_then_only_the_webhook_settles(
     card = saved_card(sandbox_webhooks, buyer, "pm_card_authenticationRequired")
     assert saved_cards.default_card_for(user=buyer) is not None
 
-    started = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=mug.pk,
-        payment_method=card,
-        attempt="a" * 32,
-        return_url="http://app/r?o={ORDER_ID}",
-        price_seen=(mug.price, mug.currency),
-    )
+    started = buy_now(buyer, mug, card, "a" * 32, "http://app/r?o={ORDER_ID}")
     assert started.redirect_url and started.order.status == OrderStatus.PENDING_PAYMENT
-    again = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=mug.pk,
-        payment_method=card,
-        attempt="a" * 32,
-        return_url="http://app/r?o={ORDER_ID}",
-        price_seen=(mug.price, mug.currency),
-    )
+    again = buy_now(buyer, mug, card, "a" * 32, "http://app/r?o={ORDER_ID}")
     assert again.order.pk == started.order.pk  # the same submit twice: one order, one payment
 
     status, location, _ = fetch_no_redirect(started.redirect_url, b"action=complete")
@@ -82,14 +81,7 @@ def test_failed_authentication_closes_the_order_by_webhook(sandbox_webhooks: Any
     mug = listing_of(seller, price=2_000, stock=1)
     buyer = UserFactory()
     card = saved_card(sandbox_webhooks, buyer, "pm_card_authenticationRequired")
-    started = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=mug.pk,
-        payment_method=card,
-        attempt="b" * 32,
-        return_url="http://app/r",
-        price_seen=(mug.price, mug.currency),
-    )
+    started = buy_now(buyer, mug, card, "b" * 32, "http://app/r")
     assert started.redirect_url
     fetch_no_redirect(started.redirect_url, b"action=fail")
     assert sandbox_webhooks.wait_for_webhooks(10)
@@ -106,26 +98,12 @@ def test_decline_and_someone_elses_card(sandbox_webhooks: Any) -> None:
     buyer, other = UserFactory(), UserFactory()
     declining = saved_card(sandbox_webhooks, buyer, "pm_card_chargeCustomerFail")
     with pytest.raises(CardDeclined) as exc:
-        saved_cards.buy_now(
-            buyer=buyer,
-            listing_id=mug.pk,
-            payment_method=declining,
-            attempt="c" * 32,
-            return_url="x",
-            price_seen=(mug.price, mug.currency),
-        )
+        buy_now(buyer, mug, declining, "c" * 32)
     assert exc.value.message == "Your card was declined. Nothing was charged."
     order = Order.objects.get(buyer=buyer)
     assert order.status == OrderStatus.PAYMENT_FAILED and not order.stock_reserved
     with pytest.raises(NotFound):
-        saved_cards.buy_now(
-            buyer=other,
-            listing_id=mug.pk,
-            payment_method=declining,
-            attempt="d" * 32,
-            return_url="x",
-            price_seen=(mug.price, mug.currency),
-        )
+        buy_now(other, mug, declining, "d" * 32)
     with pytest.raises(NotFound):
         saved_cards.saved_card_remove(user=other, payment_method=declining)
     assert not Order.objects.filter(buyer=other).exists()
@@ -213,14 +191,7 @@ def test_a_seller_cannot_buy_now_from_its_own_shop(sandbox: Any) -> None:
     mug = listing_of(seller, price=2_000, stock=1)
     card = saved_card(sandbox, seller.user, "pm_card_visa")
     with pytest.raises(InvalidInput, match="your own shop's listing"):
-        saved_cards.buy_now(
-            buyer=seller.user,
-            listing_id=mug.pk,
-            payment_method=card,
-            attempt="e" * 32,
-            return_url="x",
-            price_seen=(mug.price, mug.currency),
-        )
+        buy_now(seller.user, mug, card, "e" * 32)
     assert not Order.objects.exists()
     mug.refresh_from_db()
     assert mug.stock == 1
@@ -243,17 +214,7 @@ def test_a_buy_now_left_at_the_bank_check_is_canceled_at_stripe_and_one_finished
     mug = listing_of(seller, price=price, stock=2)
     buyer = UserFactory()
     card = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
-    left, finished = (
-        saved_cards.buy_now(
-            buyer=buyer,
-            listing_id=mug.pk,
-            payment_method=card,
-            attempt=attempt * 32,
-            return_url="http://app/r",
-            price_seen=(mug.price, mug.currency),
-        )
-        for attempt in ("c", "d")
-    )
+    left, finished = (buy_now(buyer, mug, card, attempt * 32, "http://app/r") for attempt in ("c", "d"))
     assert left.redirect_url and finished.redirect_url
     fetch_no_redirect(finished.redirect_url, b"action=complete")
     assert saved_cards.buy_now_sweep_abandoned() == 0  # not yet
@@ -281,14 +242,7 @@ def test_a_buy_now_left_at_the_bank_check_is_canceled_at_stripe_and_one_finished
 
 def _buy_now_at_the_bank_check(sandbox: Any, buyer: Any, listing: Any, attempt: str) -> saved_cards.BuyNow:
     card = saved_card(sandbox, buyer, "pm_card_authenticationRequired")
-    started = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=listing.pk,
-        payment_method=card,
-        attempt=attempt,
-        return_url="http://app/r",
-        price_seen=(listing.price, listing.currency),
-    )
+    started = buy_now(buyer, listing, card, attempt, "http://app/r")
     assert started.redirect_url and started.order.status == OrderStatus.PENDING_PAYMENT
     return started
 
@@ -387,14 +341,7 @@ def test_buy_now_of_one_unit_takes_one_unit_out_of_the_cart(sandbox: Any, curren
     buyer = UserFactory()
     cart_with(buyer, (mug, 3))
     card = saved_card(sandbox, buyer, "pm_card_visa")
-    done = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=mug.pk,
-        payment_method=card,
-        attempt="7" * 32,
-        return_url="x",
-        price_seen=(mug.price, mug.currency),
-    )
+    done = buy_now(buyer, mug, card, "7" * 32)
     assert done.order.status == OrderStatus.PAID
     assert CartItem.objects.get(cart__user=buyer, listing=mug).quantity == 2
     assert_ledger_equals_stripe()
@@ -670,36 +617,15 @@ def test_the_same_buy_now_form_sent_again_with_another_card_never_charges_twice(
     visa = saved_card(sandbox, buyer, "pm_card_visa")
 
     # The first submit waits at the bank's check; the second, with the Visa, goes back to that check.
-    first = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=mug.pk,
-        payment_method=checked,
-        attempt="a1" * 16,
-        return_url="http://app/r",
-        price_seen=(mug.price, mug.currency),
-    )
+    first = buy_now(buyer, mug, checked, "a1" * 16, "http://app/r")
     assert first.redirect_url
-    again = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=mug.pk,
-        payment_method=visa,
-        attempt="a1" * 16,
-        return_url="http://app/r",
-        price_seen=(mug.price, mug.currency),
-    )
+    again = buy_now(buyer, mug, visa, "a1" * 16, "http://app/r")
     assert (again.order.pk, again.redirect_url) == (first.order.pk, first.redirect_url)
     assert [(pi.status, pi.payment_method) for pi in _intents_at_stripe(sandbox, buyer)] == [
         ("requires_action", checked)
     ]
     fetch_no_redirect(first.redirect_url, b"action=complete")
-    shown = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=mug.pk,
-        payment_method=visa,
-        attempt="a1" * 16,
-        return_url="http://app/r",
-        price_seen=(mug.price, mug.currency),
-    )
+    shown = buy_now(buyer, mug, visa, "a1" * 16, "http://app/r")
     assert shown.order.pk == first.order.pk and shown.order.status == OrderStatus.PAID
     assert [(pi.status, pi.amount) for pi in _intents_at_stripe(sandbox, buyer)] == [("succeeded", price)]
 
@@ -708,24 +634,10 @@ def test_the_same_buy_now_form_sent_again_with_another_card_never_charges_twice(
         buyer=buyer, listing_id=mug.pk, attempt="b2" * 16, payment_method=visa, price_seen=(mug.price, mug.currency)
     )
     with pytest.raises(Conflict) as refused:
-        saved_cards.buy_now(
-            buyer=buyer,
-            listing_id=mug.pk,
-            payment_method=checked,
-            attempt="b2" * 16,
-            return_url="http://app/r",
-            price_seen=(mug.price, mug.currency),
-        )
+        buy_now(buyer, mug, checked, "b2" * 16, "http://app/r")
     assert refused.value.message == saved_cards.OTHER_CARD.format(card="Visa ending 3184")
     assert len(_intents_at_stripe(sandbox, buyer)) == 1, "nothing more was sent to Stripe"
-    done = saved_cards.buy_now(
-        buyer=buyer,
-        listing_id=mug.pk,
-        payment_method=visa,
-        attempt="b2" * 16,
-        return_url="http://app/r",
-        price_seen=(mug.price, mug.currency),
-    )
+    done = buy_now(buyer, mug, visa, "b2" * 16, "http://app/r")
     assert done.order.pk == on_its_way.pk and done.order.status == OrderStatus.PAID
     intents = _intents_at_stripe(sandbox, buyer)
     assert sorted((pi.metadata["order_id"], pi.status, pi.payment_method) for pi in intents) == sorted(
