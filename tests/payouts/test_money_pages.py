@@ -389,6 +389,21 @@ def test_earnings_per_order_leave_out_a_refund_the_platform_paid(sandbox: Any, c
     assert stripe_balances(str(seller.stripe_account_id)) == {currency: net}
 
 
+def kiln_order_paid_with_another_shop(sandbox: Any, currency: str, price: int, on_commit: Any) -> Order:
+    """One payment for two shops (Kiln & Co's item of `price`, Tea House's of 5,000), recorded with the
+    work its commit leaves (the transfers): Kiln & Co's order. `on_commit`:
+    pytest-django's `django_capture_on_commit_callbacks`."""
+    kiln, tea = (active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House"))
+    buyer = UserFactory()
+    cart = cart_with(buyer, (listing_of(kiln, price=price), 1), (listing_of(tea, price=5_000), 1))
+    started = order_services.checkout_start_cart(buyer=buyer, cart=cart, currency=currency, **URLS)
+    assert started.group is not None
+    pay(sandbox, str(started.group.checkout_session_id), card=NOW)
+    with on_commit(execute=True):
+        order_services.order_sync_from_stripe(order=started.orders[0])
+    return Order.objects.get(checkout_group=started.group, seller=kiln)
+
+
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_earnings_per_order_of_a_payment_for_several_shops_add_up_to_the_sellers_balance(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
@@ -396,15 +411,8 @@ def test_earnings_per_order_of_a_payment_for_several_shops_add_up_to_the_sellers
     """A refund of one shop's order in a payment for several shops takes back the shop's net share and
     gives back the fee's share (no application fee object carries it): the row's fee is what is kept,
     and the rows add up to the seller's Stripe balance."""
-    kiln, tea = (active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House"))
-    buyer = UserFactory()
-    cart = cart_with(buyer, (listing_of(kiln, price=10_000), 1), (listing_of(tea, price=5_000), 1))
-    started = order_services.checkout_start_cart(buyer=buyer, cart=cart, currency=currency, **URLS)
-    assert started.group is not None
-    pay(sandbox, str(started.group.checkout_session_id), card=NOW)
-    with django_capture_on_commit_callbacks(execute=True):
-        order_services.order_sync_from_stripe(order=started.orders[0])
-    order = Order.objects.get(checkout_group=started.group, seller=kiln)
+    order = kiln_order_paid_with_another_shop(sandbox, currency, 10_000, django_capture_on_commit_callbacks)
+    kiln = order.seller
     assert order.payment is not None
     with django_capture_on_commit_callbacks(execute=True):
         row = refund_create(payment=order.payment, amount=4_000, origin=RefundOrigin.SELLER, order_id=order.pk)
@@ -600,16 +608,9 @@ def test_a_payouts_sale_of_a_payment_for_several_shops_shows_the_sale_and_fee_of
     of its share less the fee, so Stripe's line is "79.00 less 8.20" written as 70.80 with no fee. The
     payout listed "Sale 70.80, fee 0.00" while the order's page says "Sale 79.00, marketplace fee
     8.20": it now shows the order's sale and fee, and the same net."""
-    kiln, tea = (active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House"))
+    order = kiln_order_paid_with_another_shop(sandbox, currency, 7_900, django_capture_on_commit_callbacks)
+    kiln = order.seller
     account = str(kiln.stripe_account_id)
-    buyer = UserFactory()
-    cart = cart_with(buyer, (listing_of(kiln, price=7_900), 1), (listing_of(tea, price=5_000), 1))
-    started = order_services.checkout_start_cart(buyer=buyer, cart=cart, currency=currency, **URLS)
-    assert started.group is not None
-    pay(sandbox, str(started.group.checkout_session_id), card=NOW)
-    with django_capture_on_commit_callbacks(execute=True):
-        order_services.order_sync_from_stripe(order=started.orders[0])
-    order = Order.objects.get(checkout_group=started.group, seller=kiln)
     assert 0 < order.application_fee_amount < order.amount_total
     payout = paid_out(sandbox, account)
     assert payout.reconciliation_status == "completed"
@@ -623,6 +624,9 @@ def test_a_payouts_sale_of_a_payment_for_several_shops_shows_the_sale_and_fee_of
     detail = client.get(f"/sell/money/payouts/{payout.pk}/").content.decode()
     assert f'data-label="Amount">{format_money(order.amount_total, currency)}</td>' in detail
     assert f'data-label="Fee">{format_money(order.application_fee_amount, currency)}</td>' in detail
+    tea = Order.objects.exclude(pk=order.pk).get(checkout_group=order.checkout_group).seller
+    process_connect(str(tea.stripe_account_id), set())  # Tea House was paid out the same days
+    assert_ledger_equals_stripe()
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
@@ -631,8 +635,8 @@ def test_the_balance_read_just_before_a_refund_is_not_shown_after_it(
 ) -> None:
     """Walking the demo: a seller looks at the money page, refunds an order in full from its page and
     comes back within 30 s: the balance still showed the sale's money available (cached), while the
-    earnings below had the refund. Money taken back from (or sent to) the seller forgets the cached
-    balance, so the next page reads Stripe's."""
+    earnings below had the refund. Money taken back from the seller (a reversal, a fee refund) forgets
+    the cached balance, so the next page reads Stripe's."""
     seller = active_seller(sandbox, currency=currency)
     order = paid_order(sandbox, seller, 10_000, card=NOW)
     client = signed_in(seller.user)
@@ -645,3 +649,4 @@ def test_the_balance_read_just_before_a_refund_is_not_shown_after_it(
     assert order.amount_refunded == order.amount_total
     page = client.get("/sell/money/").content.decode()
     assert f'data-testid="available">{format_money(0, currency)}</td>' in page
+    assert_ledger_equals_stripe()
