@@ -25,14 +25,19 @@ def advance(core: Core, seconds: int) -> int:
         start = base + store.clock_offset
         end = start + seconds
         t = start
-        if seconds == 0:
-            run_due(core)
-        while t < end:
-            # Each UTC midnight in between, and each moment a subscription renews or an invoice is retried, so a
-            # renewal's charge is dated at the period's end.
-            t = min((t // DAY + 1) * DAY, end, billing.next_due(core, after=t) or end)
-            store.clock_offset = t - base
-            run_due(core, midnight=t % DAY == 0)
+        try:
+            if seconds == 0:
+                store.frozen_at = t
+                run_due(core)
+            while t < end:
+                # Each UTC midnight in between, and each moment a subscription renews or an invoice is retried, so
+                # a renewal's charge is dated at the period's end.
+                t = min((t // DAY + 1) * DAY, end, billing.next_due(core, after=t) or end)
+                store.clock_offset = t - base
+                store.frozen_at = t
+                run_due(core, midnight=t % DAY == 0)
+        finally:
+            store.frozen_at = None
         store.clock_offset = end - base
         store.save()
         return end

@@ -69,6 +69,7 @@ class Store:
             self.seq: dict[str, int] = {}
             self.counter = 0
             self.clock_offset = 0
+            self.frozen_at: int | None = None  # while the clock advances: the moment being run (not saved)
             self.tokens: dict[str, Obj] = {}  # account-link and login-link tokens -> record
             self.idempotency: dict[str, Obj] = {}
             self.files: dict[str, str] = {}  # file id -> latin-1 text of the uploaded bytes
@@ -97,7 +98,13 @@ class Store:
 
     # -- clock -------------------------------------------------------------------------------------------------
     def now(self) -> int:
-        """Sandbox time: real time plus whatever the control API advanced it by."""
+        """Sandbox time: real time plus whatever the control API advanced it by.
+
+        While the clock advances, the moment being run stands still (as a Stripe test clock's frozen time does):
+        a renewal's charge is dated at its period's end even when the wall clock ticks over a second meanwhile.
+        """
+        if self.frozen_at is not None:
+            return self.frozen_at
         return int(time.time()) + self.clock_offset
 
     # -- objects -----------------------------------------------------------------------------------------------

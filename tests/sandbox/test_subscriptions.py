@@ -4,12 +4,15 @@ the hosted invoice page and the customer portal (connect-behaviour.md section g,
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import stripe
 
 from stripe_sandbox import Sandbox
+from stripe_sandbox import store as store_module
 
 from .helpers import balances, control, fetch_no_redirect, onboarded_account
 
@@ -159,6 +162,34 @@ def test_the_clock_renews_each_month_with_invoice_charge_transfer_and_fee(
         "invoice_payment.paid",
     ]
     assert [t for t in _types(client, mark) if t in order] == order
+
+
+@pytest.mark.parametrize(("currency", "amount"), [("usd", 2_000), ("jpy", 3_000)])
+def test_a_renewal_is_dated_at_its_period_end_while_the_wall_clock_ticks(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, amount: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a Stripe test clock, the sandbox's time stands still at each moment the clock is advanced through:
+    a wall clock that ticks over a second while the renewal runs (here: on every reading) leaves the renewal's
+    invoice, charge and transfer dated at the period's end, not a second or more after it."""
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=amount, currency=currency)
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    first_end = sub["items"].data[0].current_period_end
+    wall = [time.time()]
+
+    def ticking() -> float:
+        wall[0] += 1
+        return wall[0]
+
+    monkeypatch.setattr(store_module, "time", SimpleNamespace(time=ticking))  # the sandbox store's clock only
+    control(sb, "clock/advance", seconds=MONTH)
+    monkeypatch.undo()
+    renewal = client.v1.invoices.list(params={"subscription": sub.id}).data[0]
+    charge = client.v1.charges.retrieve(
+        client.v1.payment_intents.retrieve(renewal.payments.data[0].payment.payment_intent).latest_charge
+    )
+    transfer = client.v1.transfers.retrieve(charge.transfer)
+    assert (renewal.created, charge.created, transfer.created) == (first_end, first_end, first_end)
 
 
 @pytest.mark.parametrize(("currency", "amount", "fees"), [("usd", 2_000, [200, 300]), ("jpy", 1_999, [200, 300])])
