@@ -240,3 +240,22 @@ def test_checkout_setup_mode_requires_a_currency(client: stripe.StripeClient) ->
         params={"mode": "setup", "customer": cus.id, "currency": "JPY", "success_url": "http://app/ok"}
     )
     assert session.currency == "jpy"
+
+
+def test_a_card_saved_twice_has_two_payment_methods_with_one_fingerprint(client: stripe.StripeClient) -> None:
+    """Stripe saves the same card again as a new PaymentMethod (it does not deduplicate), and
+    `card.fingerprint` "uniquely identifies this particular card number" within the account, expiry
+    aside (support.stripe.com, "How can I detect duplicate cards or bank accounts?"): what the app
+    shows one saved card per card by. Another number, another fingerprint; another customer of the
+    same account, the same one."""
+    cus = client.v1.customers.create(params={"email": "b@example.com"})
+    other = client.v1.customers.create(params={"email": "c@example.com"})
+    first = client.v1.payment_methods.retrieve(_save(client, cus.id, "pm_card_visa").payment_method)
+    again = client.v1.payment_methods.retrieve(_save(client, cus.id, "pm_card_visa").payment_method)
+    mastercard = client.v1.payment_methods.retrieve(_save(client, cus.id, "pm_card_mastercard").payment_method)
+    elsewhere = client.v1.payment_methods.retrieve(_save(client, other.id, "pm_card_visa").payment_method)
+    assert first.id != again.id
+    assert [p.id for p in client.v1.customers.payment_methods.list(cus.id).data] == [mastercard.id, again.id, first.id]
+    assert isinstance(first.card.fingerprint, str) and first.card.fingerprint
+    assert first.card.fingerprint == again.card.fingerprint == elsewhere.card.fingerprint
+    assert mastercard.card.fingerprint != first.card.fingerprint

@@ -388,3 +388,60 @@ def test_first_payment_with_3ds_in_checkout_then_renewals_off_session(client: st
     control(sb, "clock/advance", seconds=MONTH)
     sub = client.v1.subscriptions.retrieve(sub.id)
     assert sub.status == "active" and client.v1.invoices.retrieve(sub.latest_invoice).status == "paid"
+
+
+@pytest.mark.parametrize(("currency", "amount"), [("usd", 2_000), ("jpy", 3_000)])
+def test_a_subscription_given_another_card_renews_on_that_card(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, amount: int
+) -> None:
+    """Checkout sets the subscription's `default_payment_method` (the card paid with), which "takes
+    precedence" over the customer's `invoice_settings.default_payment_method`: a new customer default
+    changes nothing, and `subscriptions.update(default_payment_method=...)` with another of the
+    customer's cards makes the next renewal charge that card (`customer.subscription.updated` with the
+    old card in `previous_attributes`). A card of another customer is refused."""
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=amount, currency=currency)
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    first = sub.default_payment_method
+    mastercard = client.v1.setup_intents.create(
+        params={
+            "customer": session.customer,
+            "payment_method": "pm_card_mastercard",
+            "confirm": True,
+            "return_url": "https://shop.example/return",
+        }
+    ).payment_method
+    client.v1.customers.update(session.customer, params={"invoice_settings": {"default_payment_method": mastercard}})
+    control(sb, "clock/advance", seconds=MONTH)
+    renewals = client.v1.charges.list(params={"customer": session.customer}).data
+    assert [c.payment_method_details.card.last4 for c in renewals] == ["4242", "4242"]
+
+    mark = _last_event(client)
+    sub = client.v1.subscriptions.update(sub.id, params={"default_payment_method": mastercard})
+    assert sub.default_payment_method == mastercard
+    event = client.v1.events.list(params={"limit": 1}).data[0]
+    assert (event.type, event.data.previous_attributes.to_dict()) == (
+        "customer.subscription.updated",
+        {"default_payment_method": first},
+    )
+    assert _types(client, mark) == ["customer.subscription.updated"]
+    control(sb, "clock/advance", seconds=MONTH)
+    charges = client.v1.charges.list(params={"customer": session.customer}).data
+    assert [(c.amount, c.payment_method_details.card.last4) for c in charges] == [
+        (amount, "4444"),
+        (amount, "4242"),
+        (amount, "4242"),
+    ]
+    assert charges[0].payment_method == mastercard
+    stranger = client.v1.customers.create(params={"email": "s@example.com"})
+    theirs = client.v1.setup_intents.create(
+        params={
+            "customer": stranger.id,
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "return_url": "https://shop.example/return",
+        }
+    ).payment_method
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.subscriptions.update(sub.id, params={"default_payment_method": theirs})
+    assert refused.value.param == "default_payment_method"  # type: ignore[attr-defined]
