@@ -1,7 +1,8 @@
 """The buyer's saved cards, and "Buy now" with one.
 
 Saving happens on Stripe's hosted page (`mode=setup`); the list, the default and removal are read
-from and written to Stripe (the cards live on the buyer's Customer, never here). "Buy now" pays one
+from and written to Stripe (the cards live on the buyer's Customer, never here), one row per card
+with the subscriptions it pays for. "Buy now" pays one
 unit of a listing with a saved card: paid at once, or after Stripe's 3-D Secure page, which sends
 the buyer back to `buy_now_return`. Views parse, call one service, render.
 """
@@ -88,8 +89,10 @@ def card_added(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
+    """Make the card the default, and move the buyer's live subscriptions to it (the same form, on
+    the default's row, moves the subscriptions other cards pay for)."""
     try:
-        card = saved_cards.saved_card_make_default(
+        change = saved_cards.saved_card_make_default(
             user=request.user, payment_method=payment_method, attempt=_attempt(request)
         )
     except NotFound:
@@ -97,21 +100,23 @@ def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{card.label} is now your default card.")
+        messages.success(request, change.message)
     return redirect("saved_cards")
 
 
 @login_required
 @require_POST
 def card_remove(request: HttpRequest, payment_method: str) -> HttpResponse:
+    """Remove the card; the subscriptions it pays move to the default first, or, with no other card,
+    nothing is removed and the sentence says why."""
     try:
-        card = saved_cards.saved_card_remove(user=request.user, payment_method=payment_method)
+        change = saved_cards.saved_card_remove(user=request.user, payment_method=payment_method)
     except NotFound:
         raise Http404("No such saved card.") from None
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Removed {card.label}.")
+        messages.success(request, change.message)
     return redirect("saved_cards")
 
 

@@ -1,6 +1,6 @@
 """Subscriptions sold by sellers: Checkout `mode=subscription`, the subscription and invoice reads
 the webhooks need, pausing a subscription's collection, ending one at its period end for the shop,
-and Stripe's customer portal.
+the card a subscription charges (moved with the buyer's saved cards), and Stripe's customer portal.
 
 Why here: the one door to Stripe. Each paid invoice of a subscription made here is a destination
 charge: `subscription_data.transfer_data.destination` is the seller's account and
@@ -133,6 +133,36 @@ def subscription_cancel_at_period_end_set(*, subscription_id: str, end: bool, ch
     its undo and a second end are three real calls, not replays of the first."""
     params: dict[str, Any] = {"cancel_at_period_end": end}
     key = gateway.idempotency_key("subscription-cancel-at-period-end", subscription_id, change, params=params)
+    options = gateway.request_options(idempotency_key=key)
+    return Subscription.from_stripe(
+        gateway.call(gateway.client().v1.subscriptions.update, subscription_id, params=params, options=options)
+    )
+
+
+def subscriptions_of_customer(customer: str) -> list[Subscription]:
+    """The customer's subscriptions not canceled (Stripe's default filter), newest first, every page:
+    which card each one charges is its own `default_payment_method`, else the customer's default."""
+    params: dict[str, Any] = {"customer": customer, "limit": 100}
+    with gateway.translate_errors():
+        page = gateway.client().v1.subscriptions.list(params)  # type: ignore[arg-type]
+        return [Subscription.from_stripe(sub) for sub in page.auto_paging_iter()]
+
+
+def subscription_default_payment_method_set(
+    *, subscription_id: str, payment_method: str, replacing: str | None, change: str
+) -> Subscription:
+    """The card the subscription's next invoices charge. Checkout sets the subscription's own
+    `default_payment_method`, which wins over the customer's `invoice_settings.default_payment_method`,
+    so a new default card reaches a subscription only through this.
+
+    `replacing` (the card it takes over from) and `change` (what asked: the cards page's visit, or
+    the removal of the card replaced) are in the key with the parameters: a double click is one
+    update, while moving the subscription to Visa, to Mastercard and back to Visa in other visits
+    are three, not a replay of the first."""
+    params: dict[str, Any] = {"default_payment_method": payment_method}
+    key = gateway.idempotency_key(
+        "subscription-default-card", subscription_id, replacing or "none", change, params=params
+    )
     options = gateway.request_options(idempotency_key=key)
     return Subscription.from_stripe(
         gateway.call(gateway.client().v1.subscriptions.update, subscription_id, params=params, options=options)

@@ -279,10 +279,15 @@ class Customer(StripeObject):
 
 
 class CardDetails(StripeModel):
+    """`fingerprint` is the same for the same card number within the account, whatever its expiry:
+    Stripe saves a card again as a new PaymentMethod (every Checkout does), and this tells that it
+    is one card."""
+
     brand: str
     last4: str
     exp_month: int
     exp_year: int
+    fingerprint: str | None = None
 
 
 class PaymentMethod(StripeObject):

@@ -2,6 +2,14 @@
 
 - *Saving* goes through Stripe's hosted page in `mode=setup`; the card lands on the buyer's
   Customer, and the first one saved becomes the default (`invoice_settings.default_payment_method`).
+- *One row per card*: Stripe saves a card again as a new PaymentMethod on every Checkout (each
+  subscription started saves it once more), so the PaymentMethods are grouped by `card.fingerprint`,
+  which is the same for the same card number. Removing a card removes all of its PaymentMethods.
+- *The cards pay the subscriptions*: Checkout in subscription mode gives each subscription its own
+  `default_payment_method` (the card paid with), which wins over the customer's default. So making
+  a card the default also moves the buyer's live subscriptions to it, and removing a card that pays
+  one moves it to the card left as the default first; with no other card to pay it the removal is
+  refused with a sentence. The cards page says which subscriptions each card pays for.
 - *Buying* makes a one-unit order with its stock reserved and its fee snapshotted, like a cart
   checkout, then the server creates and confirms a PaymentIntent with the saved card: a
   destination charge with our fee. Paid at once, or after the 3-D Secure page (the buyer comes
@@ -15,7 +23,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -29,13 +37,16 @@ from fees.policy import FeeLine, fee_for
 from marketplace.errors import CardDeclined, Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
+from marketplace.gateway import subscriptions as gateway_subscriptions
 from marketplace.gateway.types import CheckoutSession, PaymentError, PaymentIntent, PaymentMethod
+from marketplace.gateway.types import Subscription as StripeSubscription
 from marketplace.money import format_money
 from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus
 from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
 from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
+from subscriptions.models import LIVE_STATUSES, Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -63,18 +74,36 @@ BUY_NOW_LIFETIME = timedelta(minutes=30)
 
 @dataclass(frozen=True)
 class SavedCard:
+    """One card, however many times Stripe saved it. `id` is the PaymentMethod that stands for it
+    (the default when it is one of them, else the newest): the one "Buy now" charges and the forms
+    name. `payment_methods` are all of them (one `card.fingerprint`); `pays_for` the titles of the
+    live subscriptions whose renewals charge this card; `takes_subscriptions` says, on the default,
+    that some live subscription is paid by another card (the page offers to move them here)."""
+
     id: str
     brand: str
     last4: str
     exp_month: int
     exp_year: int
     is_default: bool
+    payment_methods: tuple[str, ...] = ()
+    pays_for: tuple[str, ...] = ()
+    takes_subscriptions: bool = False
 
     @property
     def label(self) -> str:
         """How a person names the card: "Visa ending 4242"."""
         brand = {"amex": "American Express", "mastercard": "Mastercard"}.get(self.brand, self.brand.title())
         return f"{brand} ending {self.last4}"
+
+
+@dataclass(frozen=True)
+class CardChange:
+    """A card made the default or removed, and the sentence that tells the buyer what changed
+    (which subscriptions it moved, to which card)."""
+
+    card: SavedCard
+    message: str
 
 
 @dataclass(frozen=True)
@@ -90,24 +119,94 @@ def _customer_of(user: Any) -> str | None:
 def _card(pm: PaymentMethod, default: str | None) -> SavedCard | None:
     if pm.card is None:
         return None
-    return SavedCard(pm.id, pm.card.brand, pm.card.last4, pm.card.exp_month, pm.card.exp_year, pm.id == default)
+    return SavedCard(
+        pm.id, pm.card.brand, pm.card.last4, pm.card.exp_month, pm.card.exp_year, pm.id == default, (pm.id,)
+    )
+
+
+def _same_card(pm: PaymentMethod) -> str:
+    """What tells one card from another: its fingerprint (the card number's), else its own id."""
+    return (pm.card.fingerprint if pm.card else None) or pm.id
+
+
+def _grouped(methods: list[PaymentMethod], default: str | None) -> list[SavedCard]:
+    """One SavedCard per card, in Stripe's order (newest first), the default first."""
+    groups: dict[str, list[PaymentMethod]] = {}
+    for pm in methods:
+        if pm.card is not None:
+            groups.setdefault(_same_card(pm), []).append(pm)
+    cards = []
+    for same in groups.values():
+        ids = tuple(pm.id for pm in same)
+        shown = _card(next((pm for pm in same if pm.id == default), same[0]), default)
+        assert shown is not None
+        cards.append(replace(shown, is_default=default in ids, payment_methods=ids))
+    cards.sort(key=lambda c: not c.is_default)
+    return cards
 
 
 def saved_cards_for(*, user: Any) -> list[SavedCard]:
-    """The buyer's saved cards, the default first, as Stripe has them now; no Stripe call for a
-    buyer who never paid."""
+    """The buyer's saved cards, one per card, the default first, each with the live subscriptions it
+    pays for, as Stripe has them now; no Stripe call for a buyer who never paid."""
     customer = _customer_of(user)
     if customer is None:
         return []
-    return _cards_of(customer)
+    default, cards = _default_and_cards(customer)
+    paid = _live_subscriptions(customer)
+    if not paid:
+        return cards
+    titles = _titles(paid)
+    charged = {sub.id: _charged_card(sub, default) for sub in paid}
+    cards = [
+        replace(card, pays_for=tuple(sorted(titles[s] for s, pm in charged.items() if pm in card.payment_methods)))
+        for card in cards
+    ]
+    return [
+        replace(c, takes_subscriptions=c.is_default and any(o.pays_for for o in cards if o is not c)) for c in cards
+    ]
 
 
 def _cards_of(customer: str) -> list[SavedCard]:
+    return _default_and_cards(customer)[1]
+
+
+def _default_and_cards(customer: str) -> tuple[str | None, list[SavedCard]]:
     default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
-    cards = [c for c in (_card(pm, default) for pm in gateway_cards.payment_methods_list(customer=customer)) if c]
-    cards.sort(key=lambda c: not c.is_default)
+    cards = _grouped(gateway_cards.payment_methods_list(customer=customer), default)
     cache.set(_offer_key(customer), (cards[0] if cards else None,), BUY_NOW_CARD_SECONDS)
-    return cards
+    return default, cards
+
+
+def _live_subscriptions(customer: str) -> list[StripeSubscription]:
+    """The customer's subscriptions Stripe still charges (active, past due, trialing), as Stripe has them."""
+    return [s for s in gateway_subscriptions.subscriptions_of_customer(customer) if s.status in LIVE_STATUSES]
+
+
+def _charged_card(sub: StripeSubscription, default: str | None) -> str | None:
+    """The PaymentMethod the subscription's next invoice charges: its own, else the customer's default."""
+    return sub.default_payment_method or default
+
+
+def _titles(subs: list[StripeSubscription]) -> dict[str, str]:
+    """What the buyer calls each subscription: its title here, or, before its first event is
+    mirrored, its listing's (from Stripe's metadata); two queries at most."""
+    titles = dict(
+        Subscription.objects.filter(stripe_subscription_id__in=[s.id for s in subs]).values_list(
+            "stripe_subscription_id", "title"
+        )
+    )
+    listing_ids = {s.id: s.metadata.get("listing_id", "") for s in subs if s.id not in titles}
+    wanted = [int(i) for i in listing_ids.values() if i.isdigit()]
+    listings = dict(Listing.objects.filter(pk__in=wanted).values_list("pk", "title")) if wanted else {}
+    for sub_id, listing_id in listing_ids.items():
+        titles[sub_id] = listings.get(int(listing_id), "a subscription") if listing_id.isdigit() else "a subscription"
+    return titles
+
+
+def _and(titles: list[str] | tuple[str, ...]) -> str:
+    """ "Beans", "Beans and Coffee box", "Beans, Coffee box and Tea"."""
+    ordered = sorted(titles)
+    return ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} and {ordered[-1]}"
 
 
 def _offer_key(customer: str) -> str:
@@ -194,11 +293,39 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
     return customer, pm
 
 
-def saved_card_make_default(*, user: Any, payment_method: str, attempt: str) -> SavedCard:
-    """`attempt` is the cards page's visit (its form's token): one visit's change is one change at
+def _methods_of_card(customer: str, pm: PaymentMethod) -> tuple[list[PaymentMethod], set[str]]:
+    """The customer's PaymentMethods (newest first) and the ids of those that are `pm`'s card."""
+    methods = [m for m in gateway_cards.payment_methods_list(customer=customer) if m.card is not None]
+    same = {m.id for m in methods if _same_card(m) == _same_card(pm)} | {pm.id}
+    return methods, same
+
+
+def saved_card_make_default(*, user: Any, payment_method: str, attempt: str) -> CardChange:
+    """Make the card the default, and the card of the buyer's live subscriptions: each one charging
+    another card is moved to it first (`subscriptions.update(default_payment_method=...)`, since a
+    subscription's own card wins over the customer's default), then the customer's default changes.
+    In that order, a move Stripe refuses or cannot take leaves the card not yet the default, so the
+    same button is there to finish it; one already moved is not sent again.
+
+    `attempt` is the cards page's visit (its form's token): one visit's change is one change at
     Stripe, however often it is sent, and another visit's is another change."""
     customer, pm = _own_card(user, payment_method)
     current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+    methods, same = _methods_of_card(customer, pm)
+    moved = []
+    paid = _live_subscriptions(customer)
+    titles = _titles(paid) if paid else {}
+    for sub in paid:
+        if _charged_card(sub, current) in same:
+            continue
+        if sub.default_payment_method is not None:
+            gateway_subscriptions.subscription_default_payment_method_set(
+                subscription_id=sub.id,
+                payment_method=pm.id,
+                replacing=sub.default_payment_method,
+                change=f"default-card:{attempt}",
+            )
+        moved.append(titles[sub.id])  # one without its own card follows the customer's default, below
     if current != pm.id:
         gateway_cards.customer_default_payment_method_set(
             customer=customer, payment_method=pm.id, replacing=current, attempt=attempt
@@ -206,27 +333,68 @@ def saved_card_make_default(*, user: Any, payment_method: str, attempt: str) -> 
     buyer_cards_changed(customer=customer)
     card = _card(pm, pm.id)
     assert card is not None
-    return card
+    card = replace(card, payment_methods=tuple(m.id for m in methods if m.id in same))
+    message = f"{card.label} is now your default card."
+    if moved:
+        message += f" It now pays for {_and(moved)} too."
+    return CardChange(card=card, message=message)
 
 
-def saved_card_remove(*, user: Any, payment_method: str) -> SavedCard:
-    """Detach the card. Stripe then clears the customer's default if it was this card: a buyer with
-    cards left gets the newest of them as the default (as the first card saved becomes it), so the
-    cards page names the card "Buy now" offers and renewals are not left without one."""
+def saved_card_remove(*, user: Any, payment_method: str) -> CardChange:
+    """Remove the card: every PaymentMethod of it (Stripe may hold it several times, one per Checkout).
+
+    A buyer expects their subscriptions to go on being charged on a card they still have. So the live
+    subscriptions this card pays are moved first to the card that will be the default: the default,
+    or when this card is the default, the newest card left, made the default (Stripe would clear the
+    default on detach, and the page names the card "Buy now" offers and renewals charge). Only then is
+    the card detached. With no other card to pay them, nothing is removed and the buyer is told why
+    (`Conflict`). Each step is keyed by the card removed, which goes once: a retry after a failure
+    finds what was done and does the rest."""
     customer, pm = _own_card(user, payment_method)
-    was_default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method == pm.id
-    gateway_cards.payment_method_detach(payment_method=pm.id)
-    buyer_cards_changed(customer=customer)
-    if was_default:
-        left = [c for c in gateway_cards.payment_methods_list(customer=customer) if c.card is not None]
-        if left:  # Stripe lists them newest first
-            gateway_cards.customer_default_payment_method_set(
-                customer=customer, payment_method=left[0].id, replacing=pm.id, after_removing=pm.id
-            )
-            buyer_cards_changed(customer=customer)
-    card = _card(pm, None)
+    default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+    methods, same = _methods_of_card(customer, pm)
+    card = _card(pm, default)
     assert card is not None
-    return card
+    left = [m for m in methods if m.id not in same]
+    paid = [s for s in _live_subscriptions(customer) if _charged_card(s, default) in same]
+    titles = _titles(paid) if paid else {}
+    paying = [titles[s.id] for s in paid]
+    if paying and not left:
+        them = "it" if len(paying) == 1 else "them"
+        raise Conflict(
+            f"{card.label} pays for your subscription{'s' if len(paying) > 1 else ''} to {_and(paying)}, and you "
+            f"have no other card to pay {them} with: add another card first, or cancel {them} under Your "
+            "subscriptions. Nothing was removed.",
+            code="card_pays_subscriptions",
+        )
+    new_default = left[0] if default in same and left else None  # Stripe lists them newest first
+    target = new_default or next((m for m in left if m.id == default), left[0] if left else None)
+    for sub in paid:
+        if target is not None and sub.default_payment_method in same:
+            gateway_subscriptions.subscription_default_payment_method_set(
+                subscription_id=sub.id,
+                payment_method=target.id,
+                replacing=sub.default_payment_method,
+                change=f"card-removed:{pm.id}",
+            )
+    if new_default is not None:
+        gateway_cards.customer_default_payment_method_set(
+            customer=customer, payment_method=new_default.id, replacing=default, after_removing=pm.id
+        )
+    for m in [m for m in methods if m.id in same] or [pm]:
+        try:
+            gateway_cards.payment_method_detach(payment_method=m.id)
+        except InvalidInput:  # detached meanwhile (another tab, the Dashboard): gone is what was asked
+            logger.info("payment method %s was already detached", m.id)
+    buyer_cards_changed(customer=customer)
+    message = f"Removed {card.label}."
+    target_card = _card(target, None) if target is not None else None
+    if paying and target_card is not None:
+        message += f" {_and(paying)} {'is' if len(paying) == 1 else 'are'} now paid with {target_card.label}"
+        message += ", now your default card." if new_default is not None else "."
+    elif new_default is not None and target_card is not None:
+        message += f" {target_card.label} is now your default card."
+    return CardChange(card=card, message=message)
 
 
 def default_card_for(*, user: Any) -> SavedCard | None:

@@ -56,7 +56,9 @@ def test_a_subscribers_pages_say_what_they_subscribe_to_and_how_it_ended(
         fits_a_phone_and_passes_axe(page)
 
         page.goto(f"{live_server.url}/account/cards/")
-        expect(page.get_by_text("making a card the default here does not change it")).to_be_visible()
+        expect(page.get_by_test_id("cards-subscriptions")).to_contain_text(
+            "Making a card the default moves your subscriptions to it"
+        )
         fits_a_phone_and_passes_axe(page)
     finally:
         page.context.close()

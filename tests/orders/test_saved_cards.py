@@ -539,7 +539,9 @@ def test_a_card_made_the_default_again_is_the_default(sandbox: Any) -> None:
     customer = buyer_customer_ensure(user=buyer)
     stripe = client_for(sandbox)
     for visit, card in enumerate((visa, mastercard, visa)):
-        assert saved_cards.saved_card_make_default(user=buyer, payment_method=card, attempt=f"visit-{visit}").is_default
+        assert saved_cards.saved_card_make_default(
+            user=buyer, payment_method=card, attempt=f"visit-{visit}"
+        ).card.is_default
         assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == card
     assert [(c.id, c.is_default) for c in saved_cards.saved_cards_for(user=buyer)][:1] == [(visa, True)]
 
@@ -775,19 +777,19 @@ def test_buy_now_after_the_price_changed_charges_nothing_and_says_the_new_price(
     assert Order.objects.get(buyer=buyer, status=OrderStatus.PAID).amount_total == raised
 
 
-def test_the_cards_page_does_not_say_its_default_renews_subscriptions(sandbox: Any, client: Any) -> None:
-    """A subscription started on Checkout keeps the card it was paid with (Stripe's
-    `subscription.default_payment_method`, changed only in the customer portal), so making another
-    card the default here does not change what renews it: a buyer whose renewal failed and who set
-    a good card as the default here was charged on the old card again. The page says so and points
-    to Manage billing instead of saying the saved cards renew the subscriptions."""
+def test_the_cards_page_says_the_default_moves_the_subscriptions(sandbox: Any, client: Any) -> None:
+    """A subscription started on Checkout has its own card (Stripe's `subscription.default_payment_method`,
+    which wins over the customer's default), so the page once said making a card the default did not
+    change what renews it, and a buyer whose renewal failed was charged on the old card again. Making a
+    card the default now moves the subscriptions to it, and the page says so, with each card's
+    subscriptions (`tests/orders/test_saved_cards_and_subscriptions.py`)."""
     buyer = UserFactory()
     saved_card(sandbox, buyer, "pm_card_visa")
     client.force_login(buyer)
     page = client.get("/account/cards/").content.decode()
-    assert "renew your subscriptions" not in page
     assert 'Your default card pays in one click ("Buy now").' in page
-    assert "making a card the default here does not change it" in page
+    assert "Making a card the default moves your subscriptions to it" in page
+    assert "does not change it" not in page
     assert 'href="/account/subscriptions/"' in page
 
 

@@ -1,0 +1,217 @@
+"""Saved cards and the subscriptions they pay for, through the sandbox over HTTP and its signed
+webhooks.
+
+Stripe saves a card again on every Checkout (a new PaymentMethod each time); `card.fingerprint` is
+the same for the same card number, so the cards page shows one row per card. Checkout in
+subscription mode sets the subscription's own `default_payment_method`, which wins over the
+customer's default: making a card the default here moves the buyer's live subscriptions to it, and
+removing a card that pays one moves it to the card left as the default (or is refused, with a
+sentence, when no card would be left to pay it). USD and JPY; after a renewal charged on the new
+card the ledger equals Stripe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+
+from marketplace.errors import Conflict
+from orders.services import saved_cards
+from orders.services.checkout import buyer_customer_ensure
+from subscriptions import services as subscription_services
+from subscriptions.models import Subscription, SubscriptionInvoice
+from tests.factories import UserFactory
+from tests.orders.conftest import active_seller, listing_of, pay, signed_in, wait_until
+from tests.orders.test_saved_cards import saved_card
+from tests.payments.helpers import assert_ledger_equals_stripe
+from tests.sandbox.helpers import client_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DAY = 86400
+VISA = "4242424242424242"
+MASTERCARD = "5555555555554444"
+
+
+def plans(sandbox: Any, currency: str, price: int, *titles: str) -> list[Any]:
+    seller = active_seller(sandbox, currency=currency, shop="Roastery")
+    listings = [listing_of(seller, price=price, title=title) for title in titles]
+    for listing in listings:
+        subscription_services.plan_set(seller=seller, listing_id=listing.pk, interval="month")
+    return listings
+
+
+def subscribe(sandbox: Any, buyer: Any, listing: Any, card: str) -> Subscription:
+    """The buyer subscribes on Stripe's Checkout paying with `card` (Checkout saves it on the
+    buyer's Customer, again when it is already saved), and comes back to our success page."""
+    start = subscription_services.subscription_checkout_start(
+        buyer=buyer,
+        listing_id=listing.pk,
+        attempt=f"{listing.pk:032d}",
+        success_url="http://a/ok",
+        cancel_url="http://a/",
+    )
+    assert pay(sandbox, start.session_id, card)["status"] == "succeeded"
+    sub = subscription_services.subscription_checkout_finish(buyer=buyer, session_id=start.session_id)
+    assert sub is not None and sub.status == "active"
+    return sub
+
+
+def card_of(sandbox: Any, sub: Subscription) -> str:
+    """The last four digits of the card Stripe will charge the subscription's next renewal on."""
+    stripe = client_for(sandbox)
+    remote = stripe.v1.subscriptions.retrieve(sub.stripe_subscription_id)
+    pm = (
+        remote.default_payment_method
+        or stripe.v1.customers.retrieve(remote.customer).invoice_settings.default_payment_method
+    )
+    return str(stripe.v1.payment_methods.retrieve(pm).card.last4)
+
+
+def rows(buyer: Any) -> list[tuple[str, bool, tuple[str, ...]]]:
+    return [(c.label, c.is_default, c.pays_for) for c in saved_cards.saved_cards_for(user=buyer)]
+
+
+def renew(sandbox: Any, sub: Subscription, paid: int) -> Any:
+    """A month passes: the renewal is charged; returns that charge, once our ledger has it."""
+    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 31 * DAY}, timeout=60).raise_for_status()
+    assert sandbox.wait_for_webhooks(30)
+    done = SubscriptionInvoice.objects.filter(subscription=sub, status="paid", payment__isnull=False)
+    assert wait_until(lambda: done.count() == paid, 20)
+    newest = done.order_by("-created_at").first()
+    assert newest is not None and newest.payment is not None
+    return client_for(sandbox).v1.charges.retrieve(newest.payment.stripe_charge_id)
+
+
+def test_a_card_subscribed_with_twice_is_one_saved_card_paying_for_both(sandbox: Any) -> None:
+    box, beans = plans(sandbox, "usd", 1_500, "Coffee box", "Beans")
+    buyer = UserFactory()
+    subscribe(sandbox, buyer, box, VISA)
+    subscribe(sandbox, buyer, beans, VISA)
+    at_stripe = client_for(sandbox).v1.customers.payment_methods.list(buyer_customer_ensure(user=buyer)).data
+    assert len(at_stripe) == 2 and len({pm.card.fingerprint for pm in at_stripe}) == 1
+
+    assert rows(buyer) == [("Visa ending 4242", False, ("Beans", "Coffee box"))]
+    [card] = saved_cards.saved_cards_for(user=buyer)
+    assert sorted(card.payment_methods) == sorted(pm.id for pm in at_stripe)
+    page = signed_in(buyer).get("/account/cards/").content.decode()
+    assert page.count('data-testid="card-row"') == 1
+    assert "Beans, Coffee box" in page
+
+
+def test_the_only_card_paying_a_subscription_is_not_removed_and_the_page_says_why(sandbox: Any) -> None:
+    box, beans = plans(sandbox, "jpy", 1_500, "Coffee box", "Beans")
+    buyer = UserFactory()
+    subscribe(sandbox, buyer, box, VISA)
+    subscribe(sandbox, buyer, beans, VISA)
+    [card] = saved_cards.saved_cards_for(user=buyer)
+    with pytest.raises(Conflict) as refused:
+        saved_cards.saved_card_remove(user=buyer, payment_method=card.id)
+    assert refused.value.message == (
+        "Visa ending 4242 pays for your subscriptions to Beans and Coffee box, and you have no other card to pay "
+        "them with: add another card first, or cancel them under Your subscriptions. Nothing was removed."
+    )
+    assert rows(buyer) == [("Visa ending 4242", False, ("Beans", "Coffee box"))]
+    assert len(client_for(sandbox).v1.customers.payment_methods.list(buyer_customer_ensure(user=buyer)).data) == 2
+
+    client = signed_in(buyer)
+    answer = client.post(f"/account/cards/{card.id}/remove/", follow=True)
+    assert "you have no other card to pay them with" in answer.content.decode()
+    assert answer.content.decode().count('data-testid="card-row"') == 1
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
+def test_making_a_card_the_default_moves_the_subscriptions_and_the_renewal_charges_it(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    [box] = plans(sandbox_webhooks, currency, price, "Coffee box")
+    buyer = UserFactory()
+    visa = saved_card(sandbox_webhooks, buyer, "pm_card_visa")
+    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
+    sub = subscribe(sandbox_webhooks, buyer, box, MASTERCARD)
+    assert rows(buyer) == [("Visa ending 4242", True, ()), ("Mastercard ending 4444", False, ("Coffee box",))]
+    assert card_of(sandbox_webhooks, sub) == "4444"
+
+    [mastercard] = [c.id for c in saved_cards.saved_cards_for(user=buyer) if not c.is_default]
+    changed = saved_cards.saved_card_make_default(user=buyer, payment_method=mastercard, attempt="visit-2")
+    assert changed.message == "Mastercard ending 4444 is now your default card."  # Coffee box already paid by it
+    changed = saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-3")
+    assert changed.message == "Visa ending 4242 is now your default card. It now pays for Coffee box too."
+    assert card_of(sandbox_webhooks, sub) == "4242"
+    again = saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-3")  # a double click
+    assert again.message == "Visa ending 4242 is now your default card."
+    assert rows(buyer) == [("Visa ending 4242", True, ("Coffee box",)), ("Mastercard ending 4444", False, ())]
+
+    charge = renew(sandbox_webhooks, sub, paid=2)
+    assert (charge.amount, charge.currency, charge.payment_method_details.card.last4) == (price, currency, "4242")
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_250), ("jpy", 1_250)])
+def test_removing_the_card_a_subscription_pays_with_moves_it_to_the_default_and_the_renewal_charges_that(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    [box] = plans(sandbox_webhooks, currency, price, "Coffee box")
+    buyer = UserFactory()
+    visa = saved_card(sandbox_webhooks, buyer, "pm_card_visa")
+    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
+    sub = subscribe(sandbox_webhooks, buyer, box, MASTERCARD)
+    [mastercard] = [c.id for c in saved_cards.saved_cards_for(user=buyer) if not c.is_default]
+
+    removed = saved_cards.saved_card_remove(user=buyer, payment_method=mastercard)
+    assert removed.message == "Removed Mastercard ending 4444. Coffee box is now paid with Visa ending 4242."
+    assert rows(buyer) == [("Visa ending 4242", True, ("Coffee box",))]
+    assert card_of(sandbox_webhooks, sub) == "4242"
+
+    charge = renew(sandbox_webhooks, sub, paid=2)
+    assert (charge.amount, charge.currency, charge.payment_method_details.card.last4) == (price, currency, "4242")
+    assert_ledger_equals_stripe()
+
+
+def test_removing_a_default_card_saved_twice_removes_both_and_its_subscriptions_go_to_the_card_left(
+    sandbox: Any,
+) -> None:
+    """Visa saved on the cards page and again by two subscription Checkouts: one row. Removing it
+    detaches all three PaymentMethods; the card left (Mastercard) becomes the default and pays both
+    subscriptions."""
+    box, beans = plans(sandbox, "usd", 900, "Coffee box", "Beans")
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
+    subscribe(sandbox, buyer, box, VISA)
+    subscribe(sandbox, buyer, beans, VISA)
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    assert rows(buyer) == [("Visa ending 4242", True, ("Beans", "Coffee box")), ("Mastercard ending 4444", False, ())]
+
+    removed = saved_cards.saved_card_remove(user=buyer, payment_method=visa)
+    assert removed.message == (
+        "Removed Visa ending 4242. Beans and Coffee box are now paid with Mastercard ending 4444, "
+        "now your default card."
+    )
+    customer = buyer_customer_ensure(user=buyer)
+    stripe = client_for(sandbox)
+    assert [pm.id for pm in stripe.v1.customers.payment_methods.list(customer).data] == [mastercard]
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == mastercard
+    assert rows(buyer) == [("Mastercard ending 4444", True, ("Beans", "Coffee box"))]
+
+
+def test_the_cards_page_says_the_default_pays_the_subscriptions_and_moves_them_with_a_button(sandbox: Any) -> None:
+    """A subscription started on Checkout with another card than the default is paid by that card;
+    the default's row then offers to move the subscriptions to it (its "Make ... the default" is not
+    there, it is the default already)."""
+    [box] = plans(sandbox, "usd", 1_000, "Coffee box")
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
+    sub = subscribe(sandbox, buyer, box, MASTERCARD)
+    client = signed_in(buyer)
+    page = client.get("/account/cards/").content.decode()
+    assert "Making a card the default moves your subscriptions to it" in page
+    assert "making a card the default here does not change it" not in page
+    assert "Pay my subscriptions with Visa ending 4242" in page
+    attempt = page.split(f'action="/account/cards/{visa}/default/"', 1)[1].split('name="attempt" value="', 1)[1][:32]
+    answer = client.post(f"/account/cards/{visa}/default/", {"attempt": attempt}, follow=True).content.decode()
+    assert "Visa ending 4242 is now your default card. It now pays for Coffee box too." in answer
+    assert "Pay my subscriptions with" not in answer
+    assert card_of(sandbox, sub) == "4242"
