@@ -215,3 +215,22 @@ def test_the_cards_page_says_the_default_pays_the_subscriptions_and_moves_them_w
     assert "Visa ending 4242 is now your default card. It now pays for Coffee box too." in answer
     assert "Pay my subscriptions with" not in answer
     assert card_of(sandbox, sub) == "4242"
+
+
+def test_moving_a_subscription_to_visa_mastercard_and_visa_again_moves_it_each_time(sandbox: Any) -> None:
+    """Each visit of the cards page is its own change at Stripe: keyed by the subscription and the
+    card alone, the third move (Mastercard to Visa again, within Stripe's 24 hours of keys) would be
+    answered with the first one's replay and the subscription left on Mastercard while the page said
+    Visa. A double click of one visit is still one change (no error, no second update)."""
+    [box] = plans(sandbox, "jpy", 800, "Coffee box")
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    sub = subscribe(sandbox, buyer, box, VISA)
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    for visit, (card, last4) in enumerate([(mastercard, "4444"), (visa, "4242"), (mastercard, "4444"), (visa, "4242")]):
+        for _ in range(2):  # a double click
+            saved_cards.saved_card_make_default(user=buyer, payment_method=card, attempt=f"visit-{visit}")
+        assert card_of(sandbox, sub) == last4
+    updates = client_for(sandbox).v1.events.list(params={"type": "customer.subscription.updated", "limit": 100}).data
+    moves = [e for e in updates if "default_payment_method" in (e.data.previous_attributes or {})]
+    assert len(moves) == 4
