@@ -12,15 +12,27 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from catalog.models import CartItem, Listing
+from catalog.models import Cart, CartItem, Listing, ListingStatus
+from fees.models import FeeRule
+from fees.services import fee_rule_set
+from marketplace.outbox.models import OutboxMessage
+from orders.models import Order, OrderStatus, RefundRequest, RefundRequestStatus
+from orders.services import checkout_start
+from orders.services.fulfilment import order_mark_fulfilled
+from orders.services.refunds import refund_request_create
+from sellers.models import Seller, SellerModerationEntry
 from tests.catalog.factories import ListingFactory, SellerFactory, jpy_seller
 from tests.factories import UserFactory
+from tests.orders.conftest import URLS
 from tests.orders.test_races import run_together
+from tests.site.conftest import World
 
 CURRENCIES = ["usd", "jpy"]
 
@@ -163,3 +175,146 @@ def test_the_apis_add_with_one_idempotency_key_adds_once_and_without_one_adds_ea
     assert add(**{"Idempotency-Key": "k2"}).status_code == 201 and _quantity(buyer, listing) == 2
     assert add().status_code == add().status_code == 201 and _quantity(buyer, listing) == 4
     assert add(**{"Idempotency-Key": "\x01"}).status_code == 422 and _quantity(buyer, listing) == 4
+
+
+# --- Every other form without a token: posted twice, done once, never a 500 ----------------------
+
+
+@dataclass
+class Form:
+    """A form as its page posts it, by `role`; `done` asserts it was done once, after both posts."""
+
+    role: str
+    url: str
+    data: dict[str, str]
+    done: Callable[[], None]
+    said_again: str = ""  # what the second post, one after the other, says (if not its own first words)
+
+
+def _refund_request(world: World) -> Form:
+    def done() -> None:
+        assert RefundRequest.objects.filter(order=world.order).count() == 1
+        assert OutboxMessage.objects.filter(name="orders.email.refund_requested").count() == 1
+
+    data = {"scope": "whole", "reason": "damaged", "note": "Chipped"}
+    return Form("buyer", f"/orders/{world.order.pk}/refund-request/", data, done)
+
+
+def _refund_decline(world: World) -> Form:
+    asked = refund_request_create(order=world.order, buyer=world.order.buyer, reason="damaged", note="", lines=None)
+
+    def done() -> None:
+        assert RefundRequest.objects.get(pk=asked.pk).status == RefundRequestStatus.DECLINED
+        assert OutboxMessage.objects.filter(name="orders.email.refund_request_answered").count() == 1
+
+    return Form("seller", f"/sell/refunds/{asked.pk}/decline/", {"reason": "Used"}, done)
+
+
+def _fulfil(world: World) -> Form:
+    def done() -> None:
+        order = Order.objects.get(pk=world.order.pk)
+        assert (order.status, order.tracking_number) == (OrderStatus.FULFILLED, "TRK1")
+        assert OutboxMessage.objects.filter(name="orders.email.order_shipped").count() == 1
+
+    return Form("seller", f"/sell/orders/{world.order.pk}/fulfil/", {"tracking_number": "TRK1"}, done)
+
+
+def _received(world: World) -> Form:
+    order_mark_fulfilled(order=world.order, seller=world.seller, tracking_number="TRK1")
+
+    def done() -> None:
+        assert Order.objects.get(pk=world.order.pk).status == OrderStatus.COMPLETED
+
+    return Form("buyer", f"/orders/{world.order.pk}/received/", {}, done)
+
+
+def _cancel(world: World) -> Form:
+    cart = Cart.objects.get(user=world.users["buyer"])
+    started = checkout_start(buyer=world.users["buyer"], cart=cart, seller_id=world.seller.pk, currency="usd", **URLS)
+    stock = Listing.objects.get(pk=world.listing.pk).stock
+
+    def done() -> None:
+        assert Order.objects.get(pk=started.order.pk).status == OrderStatus.CANCELED
+        assert Listing.objects.get(pk=world.listing.pk).stock == stock + 2, "the two units are given back once"
+
+    return Form("buyer", f"/orders/{started.order.pk}/cancel/", {}, done, "Order canceled. Nothing was charged.")
+
+
+def _cart_update(world: World) -> Form:
+    item = CartItem.objects.get(cart__user=world.users["buyer"])
+
+    def done() -> None:
+        assert CartItem.objects.get(pk=item.pk).quantity == 5
+
+    return Form("buyer", f"/cart/items/{item.pk}/update/", {"quantity": "5"}, done)
+
+
+def _cart_remove(world: World) -> Form:
+    item = CartItem.objects.get(cart__user=world.users["buyer"])
+
+    def done() -> None:
+        assert not CartItem.objects.filter(pk=item.pk).exists()
+
+    return Form("buyer", f"/cart/items/{item.pk}/remove/", {}, done)
+
+
+def _pause(world: World) -> Form:
+    def done() -> None:
+        assert SellerModerationEntry.objects.filter(seller=world.seller).count() == 1
+        assert Seller.objects.get(pk=world.seller.pk).paused_at is not None
+
+    return Form("admin", f"/console/sellers/{world.seller.pk}/pause/", {"reason": "Checking"}, done)
+
+
+def _fee_rule_delete(world: World) -> Form:
+    rule = fee_rule_set(currency="usd", basis_points=500, fixed_amount=0, seller=world.seller)
+
+    def done() -> None:
+        assert not FeeRule.objects.filter(pk=rule.pk).exists()
+        assert (
+            OutboxMessage.objects.filter(name="subscriptions.follow_fee_policy", key__contains="-deleted-").count() == 1
+        )
+
+    return Form("admin", f"/console/fees/{rule.pk}/delete/", {}, done, "This rule is deleted already.")
+
+
+def _publish(world: World) -> Form:
+    def done() -> None:
+        assert Listing.objects.get(pk=world.draft.pk).status == ListingStatus.PUBLISHED
+
+    return Form("seller", f"/sell/listings/{world.draft.pk}/publish/", {}, done)
+
+
+FORMS = {
+    "buyer asks for a refund": _refund_request,
+    "seller declines a refund request": _refund_decline,
+    "seller marks an order shipped": _fulfil,
+    "buyer says it arrived": _received,
+    "buyer cancels a pending order": _cancel,
+    "buyer changes a cart quantity": _cart_update,
+    "buyer removes a cart item": _cart_remove,
+    "admin pauses a seller": _pause,
+    "admin deletes a fee rule": _fee_rule_delete,
+    "seller publishes a draft": _publish,
+}
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one after the other", "at the same moment"])
+@pytest.mark.parametrize("name", FORMS)
+def test_a_form_posted_twice_is_done_once_and_both_posts_are_answered(world: World, name: str, together: bool) -> None:
+    form = FORMS[name](world)
+    clients = [world.client(form.role)] * 2
+    if together:
+        clients[1] = Client()
+        clients[1].cookies = clients[0].cookies
+        answers = run_together([lambda c=c: c.post(form.url, form.data) for c in clients])  # type: ignore[misc]
+    else:
+        answers = [c.post(form.url, form.data) for c in clients]
+
+    assert [a.status_code for a in answers] == [302, 302], [a.content[:300] for a in answers]
+    assert answers[0].url == answers[1].url
+    form.done()
+    said = [str(m) for m in clients[0].get(answers[1].url).context["messages"]]
+    assert said, "the page it lands on says what happened"
+    if form.said_again and not together:
+        assert said[-1] == form.said_again
