@@ -122,8 +122,9 @@ def seller_listings(request: HttpRequest, page: int = 1) -> ListingPageOut:
 
 
 def _idempotency_token(key: str | None) -> str:
-    """The listing's creation token from the `Idempotency-Key` header: a digest, in a namespace of its
-    own (a form's tokens are hex, never starting "api"), that fits the token's column whatever the key."""
+    """The token of a listing's creation or a cart's add from the `Idempotency-Key` header: a digest, in
+    a namespace of its own (a form's tokens are hex, never starting "api"), that fits the token's column
+    whatever the key."""
     if key is None or not key.strip():
         return ""
     key = key.strip()
@@ -237,10 +238,24 @@ def cart(request: HttpRequest) -> CartOut:
     return cart_out(request)
 
 
-@cart_router.post("/cart/items", response={201: CartOut, **errors(404)}, url_name="cart_items")
-def cart_item_add(request: HttpRequest, payload: CartItemIn) -> Status[CartOut]:
+@cart_router.post(
+    "/cart/items",
+    response={201: CartOut, **errors(404, 422)},
+    url_name="cart_items",
+    description=(
+        "Adds `quantity` on top of what the cart holds. Send an `Idempotency-Key` header to make retrying "
+        "safe: the same key adds nothing more while the item's last add was made with it. Without it, "
+        "every request adds."
+    ),
+)
+def cart_item_add(
+    request: HttpRequest,
+    payload: CartItemIn,
+    idempotency_key: HeaderEx[str | None, P(alias="Idempotency-Key", description="At most 80 printable ASCII.")] = None,
+) -> Status[CartOut]:
+    token = _idempotency_token(idempotency_key)  # refused before a cart is made for it
     current = services.cart_get_or_create(user=request.user, session=request.session)
-    services.cart_item_add(cart=current, listing_id=payload.listing_id, quantity=payload.quantity)
+    services.cart_item_add(cart=current, listing_id=payload.listing_id, quantity=payload.quantity, token=token)
     return Status(201, cart_out(request))
 
 

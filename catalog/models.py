@@ -183,6 +183,13 @@ class CartItem(models.Model):
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="cart_items")
     quantity = models.PositiveIntegerField()
     added_at = models.DateTimeField(auto_now_add=True)
+    add_token = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The token of the last add that made this quantity (a listing page's visit, an API "
+        "Idempotency-Key): posted again, it adds nothing.",
+    )
 
     class Meta:
         ordering = ("added_at", "id")

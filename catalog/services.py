@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends.base import SessionBase
@@ -295,22 +296,38 @@ def _check_quantity(quantity: int, listing: Listing) -> None:
         raise InvalidInput(f"At most {MAX_QUANTITY_PER_ITEM} per item.", code="invalid_quantity")
 
 
+@dataclass(frozen=True)
+class CartAdd:
+    item: CartItem
+    repeated: bool  # the same token added already: this add was that one, and added nothing
+
+
 @transaction.atomic
-def cart_item_add(*, cart: Cart, listing_id: int, quantity: int) -> CartItem:
-    """Add `quantity` units (on top of any already in the cart), within the stock."""
+def cart_item_add(*, cart: Cart, listing_id: int, quantity: int, token: str = "") -> CartAdd:
+    """Add `quantity` units (on top of any already in the cart), within the stock.
+
+    `token` names the add (the listing page's visit, the API's `Idempotency-Key`): the same token on
+    the same item again is the add it made, not another one, so a double click adds one unit and a
+    new visit's click adds the next. The cart's row lock makes two at once wait for each other
+    (SQLite: the demo's IMMEDIATE transactions do), so the second sees the first's token; it also
+    keeps two first adds of a listing from both creating its row. Without a token every call adds."""
+    Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk").first()
     listing = _buyable(listing_id, cart)
     item = CartItem.objects.select_for_update().filter(cart=cart, listing=listing).first()
+    if item is not None and token and item.add_token == token:
+        item.listing = listing
+        return CartAdd(item=item, repeated=True)
     total = quantity + (item.quantity if item else 0)
     if quantity < 1:
         _check_quantity(quantity, listing)
     _check_quantity(total, listing)
     if item is None:
-        item = CartItem.objects.create(cart=cart, listing=listing, quantity=total)
+        item = CartItem.objects.create(cart=cart, listing=listing, quantity=total, add_token=token)
     else:
-        item.quantity = total
-        item.save(update_fields=["quantity"])
+        item.quantity, item.add_token = total, token
+        item.save(update_fields=["quantity", "add_token"])
     cart.save(update_fields=["updated_at"])
-    return item
+    return CartAdd(item=item, repeated=False)
 
 
 def _item_of(cart: Cart, item_id: int) -> CartItem:

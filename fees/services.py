@@ -68,10 +68,17 @@ def fee_rule_set(
 
 
 @transaction.atomic
-def fee_rule_delete(*, rule: FeeRule) -> None:
+@transaction.atomic
+def fee_rule_delete(*, rule: FeeRule) -> bool:
+    """Delete the rule; False when it was gone already (a double click's second post, a second tab),
+    and then nothing follows: the subscriptions follow the policy once. Two at once: the second's
+    DELETE waits on the first's row lock and finds nothing."""
     pk = rule.pk
-    rule.delete()
+    _, deleted = FeeRule.objects.filter(pk=pk).delete()
+    if not deleted.get(FeeRule._meta.label):
+        return False
     _follow(rule.currency, change=f"rule-{pk}-deleted-{timezone.now().timestamp()}")
+    return True
 
 
 def _follow(currency: str, *, change: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
@@ -61,10 +61,10 @@ def fees(request: HttpRequest) -> HttpResponse:
 @require_POST
 def fee_rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     rule = FeeRule.objects.filter(pk=rule_id).first()
-    if rule is None:
-        raise Http404("No such rule.")
+    if rule is None or not services.fee_rule_delete(rule=rule):  # a double click's second post
+        messages.info(request, "This rule is deleted already.")
+        return redirect("console_fees")
     currency, seller, category = rule.currency, rule.seller, rule.category
-    services.fee_rule_delete(rule=rule)
     after = selectors.fee_rule_applying(currency=currency, seller_id=rule.seller_id, category_id=rule.category_id)
     messages.success(request, f"Rule deleted. {_who_pays_now(currency, seller, category, after)}")
     return redirect("console_fees")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.messages.storage.base import BaseStorage
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -192,7 +193,8 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
         {
             "page": page,
             "buy_card": _buy_now_card(request),
-            "attempt": uuid.uuid4().hex,  # one "Buy now" submit pays once, however often it is sent
+            # One "Buy now" pays once, one "Add to cart" adds once, however often the form is sent.
+            "attempt": uuid.uuid4().hex,
             # The person's, so never in the cached page: a subscriber is told, not offered "Subscribe" again.
             "subscribed": bool(page.interval)
             and request.user.is_authenticated
@@ -234,22 +236,53 @@ def _quantity(request: HttpRequest) -> int:
         return 0
 
 
+def _add_token(request: HttpRequest) -> str | None:
+    """The Add to cart form's token (drawn on each render of the listing's page), or None."""
+    try:
+        return uuid.UUID(request.POST.get("attempt", "")).hex
+    except ValueError:
+        return None
+
+
 @require_POST
 def cart_add(request: HttpRequest) -> HttpResponse:
+    """Add to cart, once per visit of the listing's page: the form's token makes a double click (or
+    the browser sending the form again) the same add, landing on the cart as the first did. A form
+    without a token (a page from before tokens, curl) adds nothing: it cannot be told from its own
+    second click, so the buyer is sent back to the listing's page, whose form has one, and told to
+    press again. Programs add through the API (`POST /api/v1/cart/items`, `Idempotency-Key`)."""
     try:
         listing_id = int(request.POST.get("listing", ""))
     except ValueError:
         raise Http404("No such listing.") from None
     if listing_id < 1:  # no listing has it, and the way back below could not be built
         raise Http404("No such listing.")
+    token = _add_token(request)
+    if token is None:
+        messages.error(request, "Nothing was added: the page was out of date. Press Add to cart again.")
+        return redirect("storefront_listing", listing_id=listing_id)
     try:
         current = services.cart_get_or_create(user=request.user, session=request.session)
-        item = services.cart_item_add(cart=current, listing_id=listing_id, quantity=_quantity(request))
+        added = services.cart_item_add(cart=current, listing_id=listing_id, quantity=_quantity(request), token=token)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("storefront_listing", listing_id=listing_id)
-    messages.success(request, f"Added to your cart: {item.listing.title} (now {item.quantity}).")
+    said = f"Added to your cart: {added.item.listing.title} (now {added.item.quantity})."
+    if not added.repeated:
+        messages.success(request, said)
+    elif said not in _waiting_messages(request):  # the first post's page was shown: say why nothing was added
+        messages.success(request, f"{said} Pressed twice: added once.")
     return redirect("cart")
+
+
+def _waiting_messages(request: HttpRequest) -> set[str]:
+    """The messages not shown yet (a double click's first answer is never shown: the browser leaves it
+    for the second's), kept for the next page."""
+    waiting = messages.get_messages(request)
+    said = {str(m) for m in waiting}
+    if isinstance(waiting, BaseStorage):
+        waiting.used = False
+    return said
 
 
 @require_POST

@@ -507,9 +507,11 @@ def orders_close_checkouts_of_seller(*, seller_id: int) -> int:
 def order_cancel(*, order: Order, buyer: Any) -> Order:
     """The buyer gives up a pending order: the session (a Buy now's PaymentIntent) is closed at Stripe
     first, so it cannot be paid afterwards, then the stock is released. One paid meanwhile makes the
-    order paid."""
+    order paid. One canceled already is returned as it is (the stock was released once)."""
     if order.buyer_id != buyer.pk:
         raise NotFound("No such order.")
+    if order.status == OrderStatus.CANCELED:  # a double click's second post: done already
+        return order
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict("Only an order waiting for payment can be canceled.", code="order_not_cancelable")
     if order.is_buy_now:  # no session: its PaymentIntent is what must not be paid afterwards

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ pytestmark = pytest.mark.django_db
 
 
 def add(client: Client, listing: Any, quantity: int = 1) -> Any:
-    return client.post(reverse("cart_add"), {"listing": listing.pk, "quantity": quantity}, follow=True)
+    """Add to cart from a new visit of the listing's page (its form's token)."""
+    form = {"listing": listing.pk, "quantity": quantity, "attempt": uuid.uuid4().hex}
+    return client.post(reverse("cart_add"), form, follow=True)
 
 
 def test_an_anonymous_visitor_fills_a_cart_kept_in_the_session(client: Client) -> None:

@@ -17,6 +17,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -65,7 +66,9 @@ def sign_up(demo: Demo, email: str) -> requests.Session:
 
 def check_out(demo: Demo, browser: requests.Session, listing: dict[str, Any]) -> str:
     """Add one unit to the cart and press Pay: the id of the Checkout Session it sends us to."""
-    added = _post(browser, f"{demo.url}/cart/add/", {"listing": listing["id"], "quantity": 1})
+    added = _post(
+        browser, f"{demo.url}/cart/add/", {"listing": listing["id"], "quantity": 1, "attempt": uuid.uuid4().hex}
+    )
     assert added.status_code == 302 and added.headers["Location"] == "/cart/", added.text[:2000]
     currency = listing["price"]["currency"]
     started = _post(browser, f"{demo.url}/checkout/", {"seller_id": listing["seller"]["id"], "currency": currency})
@@ -171,3 +174,26 @@ def test_buyers_and_sellers_returning_from_stripe_while_webhooks_arrive_all_land
     )
     assert unfinished == []
     assert "database is locked" not in demo.output and "OperationalError" not in demo.output
+
+
+def test_add_to_cart_sent_four_times_at_once_adds_one_unit_on_sqlite(demo: Demo) -> None:
+    """A double (or quadruple) click on Add to cart: the demo's SQLite has no row locks, its IMMEDIATE
+    transactions make the posts take turns, and each after the first finds the first's token."""
+    listing = next(
+        item
+        for item in requests.get(f"{demo.url}/api/v1/listings", timeout=60).json()["items"]
+        if item["stock"] >= 2 and item["subscription_interval"] is None
+    )
+    browser = sign_up(demo, f"clicker{int(time.time() * 1000)}@example.com")
+    page = browser.get(f"{demo.url}/listing/{listing['id']}/", timeout=60).text
+    attempt = re.search(r'name="attempt" value="([0-9a-f]{32})"', page)
+    assert attempt, page[:2000]
+    form = {"listing": listing["id"], "quantity": 1, "attempt": attempt.group(1)}
+
+    answers = run_together([lambda: _post(browser, f"{demo.url}/cart/add/", form) for _ in range(4)])
+
+    assert [(a.status_code, a.headers.get("Location")) for a in answers] == [(302, "/cart/")] * 4
+    cart = browser.get(f"{demo.url}/api/v1/cart", timeout=60).json()
+    assert [(line["listing_id"], line["quantity"]) for g in cart["groups"] for line in g["lines"]] == [
+        (listing["id"], 1)
+    ]

@@ -132,7 +132,7 @@ PAGES: dict[str, Row] = {
     "storefront_listing[draft]": Row({"listing_id": "draft_listing"}, GET=same("404"), POST=same("404")),
     # The cart is the session's (or the user's): someone else's cart item is not found in one's own.
     "cart": Row(GET=same("200"), POST=same("200")),
-    "cart_add": Row(body={"listing": Ref("listing")}, GET=same("405"), POST=same("302+")),
+    "cart_add": Row(body={"listing": Ref("listing"), "attempt": "ab" * 16}, GET=same("405"), POST=same("302+")),
     "cart_item_update": Row(
         {"item_id": "cart_item"},
         body={"quantity": "5"},

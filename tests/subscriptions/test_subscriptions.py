@@ -6,6 +6,7 @@ ledger invariant, in USD and JPY."""
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import pytest
@@ -156,7 +157,8 @@ def test_the_listing_page_offers_subscribe_once_sold_by_subscription(sandbox: An
     services.plan_set(seller=seller, listing_id=box.pk, interval="month")
     page = client.get(f"/listing/{box.pk}/").content.decode()
     assert "$18.00 monthly" in page and 'data-testid="subscribe"' in page and "Add to cart" not in page
-    refused = client.post("/cart/add/", {"listing": box.pk, "quantity": 1}, follow=True).content.decode()
+    form = {"listing": box.pk, "quantity": 1, "attempt": uuid.uuid4().hex}  # the page seen before
+    refused = client.post("/cart/add/", form, follow=True).content.decode()
     assert "This is sold by subscription: press Subscribe on its page." in refused
     with pytest.raises(InvalidInput):
         services.plan_set(seller=seller, listing_id=box.pk, interval="week")
