@@ -68,7 +68,6 @@ def fee_rule_set(
 
 
 @transaction.atomic
-@transaction.atomic
 def fee_rule_delete(*, rule: FeeRule) -> bool:
     """Delete the rule; False when it was gone already (a double click's second post, a second tab),
     and then nothing follows: the subscriptions follow the policy once. Two at once: the second's
