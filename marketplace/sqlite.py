@@ -24,7 +24,10 @@ def _like_pattern(pattern: str, escape: str | None) -> re.Pattern[str]:
     chars = iter(pattern)
     for ch in chars:
         if escape is not None and ch == escape:
-            parts.append(re.escape(next(chars, "").casefold()))
+            escaped = next(chars, None)
+            if escaped is None:  # a lone escape at the end: SQLite's LIKE matches nothing then
+                return re.compile(r"(?!)")
+            parts.append(re.escape(escaped.casefold()))
         elif ch == "%":
             parts.append(".*")
         elif ch == "_":

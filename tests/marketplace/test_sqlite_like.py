@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from marketplace.sqlite import sqlite_like
@@ -15,6 +15,7 @@ ASCII = st.text(alphabet="aAbB_%\\ x", max_size=8)
 
 
 @given(pattern=ASCII, value=st.text(alphabet="aAbB_%\\ x", max_size=8))
+@example(pattern="a\\", value="a")  # a lone escape at the end matches nothing
 def test_on_ascii_it_answers_as_sqlites_own_like(pattern: str, value: str) -> None:
     with sqlite3.connect(":memory:") as builtin:
         expected = builtin.execute("SELECT ? LIKE ? ESCAPE '\\'", (value, pattern)).fetchone()[0]
@@ -33,3 +34,4 @@ def test_beyond_ascii_it_folds_case_and_a_searched_wildcard_stays_a_character() 
         assert conn.execute(ask, ("a-b", "%a\\_b%")).fetchone() == (0,)
         assert conn.execute("SELECT 'Äpfel' LIKE 'äPFEL'").fetchone() == (1,)
         assert conn.execute("SELECT NULL LIKE 'a'").fetchone() == (None,)
+        assert conn.execute(ask, ("a", "a\\")).fetchone() == (0,)  # a lone escape at the end, as SQLite's
