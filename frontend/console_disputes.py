@@ -203,7 +203,11 @@ def console_dispute_file_field(request: HttpRequest, dispute_id: int, file_id: i
 def console_dispute_accept(request: HttpRequest, dispute_id: int) -> HttpResponse:
     dispute = _dispute(dispute_id)
     if request.POST.get("confirm") != "yes":
-        messages.error(request, "Tick the confirmation: accepting a dispute cannot be undone.")
+        # An inquiry's button says "Close inquiry": "accepting a dispute" named something it does not do.
+        if dispute.status == DisputeStatus.WARNING_NEEDS_RESPONSE:
+            messages.error(request, "Tick the confirmation: closing an inquiry cannot be undone.")
+        else:
+            messages.error(request, "Tick the confirmation: accepting a dispute cannot be undone.")
         return redirect("console_dispute_detail", dispute_id=dispute.pk)
     try:
         closed = services.dispute_accept(dispute=dispute)

@@ -29,6 +29,9 @@ DETAIL_ROWS = 50  # the newest of each list on a seller's page
 REASON_MAX_LENGTH = 2000
 
 
+UNPAUSE_REASON_REQUIRED = "Give a reason: other admins read it in the history below."
+
+
 class ModerationForm(forms.Form):
     reason = TextAreaField(
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -111,6 +114,8 @@ def console_seller_unpause(request: HttpRequest, seller_id: int) -> HttpResponse
 def _moderate(request: HttpRequest, seller_id: int, *, pause: bool) -> HttpResponse:
     seller = get_object_or_404(Seller, pk=seller_id)
     form = ModerationForm(request.POST)
+    if not pause:  # an unpause's reason goes to the history only: the seller never reads it
+        form.fields["reason"].error_messages["required"] = UNPAUSE_REASON_REQUIRED
     if not form.is_valid():  # the page again, with what was typed (a redirect would lose it)
         typed, error = form.data.get("reason", ""), " ".join(str(e) for e in form.errors["reason"])
         return _detail_page(request, seller.pk, typed_reason=typed, reason_error=error, status=422)

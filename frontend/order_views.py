@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from catalog.selectors import cart_view
@@ -28,6 +29,7 @@ from marketplace.errors import DomainError, NotFound
 from orders import selectors, services
 from orders.api import checkout_urls
 from orders.models import Order, OrderStatus, RefundReason
+from payments.selectors import disputes_of_order_for_seller
 from payments.services import payment_whole_share
 from payouts.selectors import order_net, order_with_earnings, orders_with_earnings
 from sellers.models import Seller
@@ -227,9 +229,17 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     _kept_quantities(refunds, kept)
     # What refunds and lost disputes left, as the money page says.
     earned = order_with_earnings(orders=Order.objects.filter(pk=order.pk))
+    disputed = order.payment is not None and bool(order.payment.dispute_status)
+    now = timezone.now()
     context = {
         "seller": seller,
         "order": order,
+        # Only a disputed payment's page asks (one query): the others keep their query count. Each
+        # with whether this seller may still add its side (it names them, and the deadline is ahead).
+        "disputes": [
+            (d, d.seller_id == seller.pk and d.is_answerable and (d.due_by is None or d.due_by > now))
+            for d in (disputes_of_order_for_seller(seller=seller, order=order) if disputed else [])
+        ],
         "earned": earned,
         "net": order_net(earned),
         "lines": list(order.lines.all()),

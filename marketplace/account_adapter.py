@@ -20,8 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from marketplace.email import email_queue
+from marketplace.models import User
 
 # The context's links of allauth's emails: confirmation, reset, and "an account already exists".
 LINKS = ("activate_url", "password_reset_url", "signup_url")
@@ -43,6 +45,16 @@ def on_site(url: str) -> str:
 
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ships no type hints
+    def clean_email(self, email: str) -> str:
+        """Refuse an address longer than the user table's column (254, what an email address may be):
+        allauth would cut it to fit (`user_field`), keeping an account whose address lost its domain,
+        which no confirmation reaches and which the address typed never signs in to. Signing up and
+        adding an address both ask this."""
+        limit = User._meta.get_field("email").max_length or 254
+        if len(email) > limit:
+            raise ValidationError(f"An email address has at most {limit} characters.", code="email_too_long")
+        return str(super().clean_email(email))
+
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         host = urlsplit(settings.SITE_URL).netloc
         ctx = {"email": email, **context, "current_site": _Site(domain=host, name=host)}

@@ -76,6 +76,14 @@ def disputes_for_seller(*, seller: Any) -> QuerySet[Dispute]:
     )
 
 
+def disputes_of_order_for_seller(*, seller: Any, order: Any) -> list[Dispute]:
+    """The disputes of the payment that paid `order`, as the seller sees them: the order's page links
+    each, since the dispute's page is where the seller adds its side before the deadline."""
+    if order.payment_id is None:
+        return []
+    return list(disputes_for_seller(seller=seller).filter(payment_id=order.payment_id))
+
+
 def dispute_for_seller(*, seller: Any, dispute_id: int) -> Dispute:
     """A dispute the seller sees (above); any other is "not found", never "forbidden"."""
     dispute = (

@@ -263,3 +263,47 @@ def test_the_seller_refunds_an_inquiry_in_full_and_the_bank_closes_it(
     assert Dispute.objects.get().status == "warning_closed"
     assert stripe_balances(str(seller.stripe_account_id)) == {}
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "card"), [("usd", DISPUTE_CARD), ("jpy", "4000000000001976")])
+def test_the_sellers_order_page_leads_to_the_dispute_where_they_add_their_side(
+    sandbox: Any, currency: str, card: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Walking the demo: the seller's page of a disputed order said "Disputed" and that no refund can
+    be made, with no way to the dispute's page, where the seller adds its side before the deadline
+    (found only under Disputes in the menu). It now links there with the deadline, and once the
+    dispute is decided, links there to read it."""
+    seller, order, events = disputed_order(sandbox, currency, card=card)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+    dispute = Dispute.objects.get()
+    assert dispute.due_by is not None
+    client = signed_in(seller.user)
+    page = html.unescape(client.get(f"/sell/orders/{order.pk}/").content.decode())
+    link = f'<a href="/sell/disputes/{dispute.pk}/">Add your side</a>'
+    asks = "is asking about" if card != DISPUTE_CARD else "disputes"
+    assert f"The buyer's bank {asks} this payment. {link} by {dispute.due_by:%-d %B %Y}" in page
+    other = paid_order_of(sandbox, seller, currency)
+    assert "Add your side" not in html.unescape(client.get(f"/sell/orders/{other}/").content.decode())
+
+    seen = {e["id"] for e in events} | {e["id"] for e in new_events(set())}
+    control(sandbox, f"disputes/{dispute.stripe_id}/resolve", outcome="won")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    page = html.unescape(client.get(f"/sell/orders/{order.pk}/").content.decode())
+    assert "Add your side" not in page
+    assert f'<a href="/sell/disputes/{dispute.pk}/">Read the dispute</a>' in page
+    assert_ledger_equals_stripe()
+
+
+def paid_order_of(sandbox: Any, seller: Seller, currency: str) -> int:
+    """Another order of the seller, paid with a card that draws no dispute (its events processed)."""
+    seen = {e["id"] for e in new_events(set())}
+    buyer = UserFactory()
+    listing = listing_of(seller, price=2_000, title="Plain mug")
+    order = order_services.checkout_start(
+        buyer=buyer, cart=cart_with(buyer, (listing, 1)), seller_id=seller.pk, currency=currency, **URLS
+    ).order
+    pay(sandbox, str(order.checkout_session_id))
+    assert "failed" not in process(new_events(seen))
+    return order.pk

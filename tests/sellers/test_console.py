@@ -158,3 +158,19 @@ def test_unpausing_a_shop_stripe_still_restricts_says_it_cannot_sell_yet(sandbox
     assert "Its listings stay hidden until Stripe lets it take payments again." in text
     page = admin_client.post(f"/console/sellers/{active.pk}/unpause/", {"reason": "Done"}, follow=True)
     assert "Active Shop is unpaused: its listings are shown again." in page.content.decode()
+
+
+def test_an_unpause_without_a_reason_does_not_say_the_seller_reads_it(sandbox: Any) -> None:
+    """Walking the demo: unpausing with no reason said "Give a reason: the seller and other admins will
+    read it.", right under the box labelled "the seller does not see it": an unpause's reason goes to
+    the history only. Pausing still says the seller reads it (their Sell page shows it)."""
+    client = signed_in_client(make_platform_admin())
+    active, _, _ = _three_sellers(sandbox)
+    refused = client.post(f"/console/sellers/{active.pk}/pause/", {"reason": ""})
+    assert "Give a reason: the seller and other admins will read it." in refused.content.decode()
+    client.post(f"/console/sellers/{active.pk}/pause/", {"reason": "Chargebacks under review"})
+    refused = client.post(f"/console/sellers/{active.pk}/unpause/", {"reason": "  "})
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "the seller does not see it" in page and "the seller and other admins will read it" not in page
+    assert "Give a reason: other admins read it in the history below." in page
