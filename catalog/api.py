@@ -244,7 +244,8 @@ def cart(request: HttpRequest) -> CartOut:
     url_name="cart_items",
     description=(
         "Adds `quantity` on top of what the cart holds. Send an `Idempotency-Key` header to make retrying "
-        "safe: the same key adds nothing more while the item's last add was made with it. Without it, "
+        "safe: the same key with the same quantity adds nothing more while the item's last add was made "
+        "with them (another quantity is another add). Without it, "
         "every request adds."
     ),
 )

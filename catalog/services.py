@@ -310,10 +310,16 @@ def cart_item_add(*, cart: Cart, listing_id: int, quantity: int, token: str = ""
     the same item again is the add it made, not another one, so a double click adds one unit and a
     new visit's click adds the next. The cart's row lock makes two at once wait for each other
     (SQLite: the demo's IMMEDIATE transactions do), so the second sees the first's token; it also
-    keeps two first adds of a listing from both creating its row. Without a token every call adds."""
+    keeps two first adds of a listing from both creating its row. Without a token every call adds.
+
+    The quantity is part of what is remembered: a resend carries the same one, while the same page
+    kept by the browser (Back from the cart) or a key reused with another quantity asks for more, and
+    replaying the first add then would drop it and say "added once"."""
     Cart.objects.select_for_update().filter(pk=cart.pk).values_list("pk").first()
     listing = _buyable(listing_id, cart)
     item = CartItem.objects.select_for_update().filter(cart=cart, listing=listing).first()
+    # At most 48 + 1 + 2 (MAX_QUANTITY_PER_ITEM) characters: a form's 32, the API's 63 cut to 48 (180 bits).
+    token = f"{token[:48]}:{quantity}" if token else ""
     if item is not None and token and item.add_token == token:
         item.listing = listing
         return CartAdd(item=item, repeated=True)

@@ -90,11 +90,16 @@ def card_added(request: HttpRequest) -> HttpResponse:
 @require_POST
 def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
     """Make the card the default, and move the buyer's live subscriptions to it (the same form, on
-    the default's row, moves the subscriptions other cards pay for)."""
+    the default's row, moves the subscriptions other cards pay for). The page's token is part of
+    every Stripe key of the change: a form without one (an old page, curl) would have a random key
+    and cannot be told from its own second click, so it changes nothing and the page says so."""
     try:
-        change = saved_cards.saved_card_make_default(
-            user=request.user, payment_method=payment_method, attempt=_attempt(request)
-        )
+        attempt = uuid.UUID(request.POST.get("attempt", "")).hex
+    except ValueError:
+        messages.error(request, "Nothing was changed: the page was out of date. Press the button again.")
+        return redirect("saved_cards")
+    try:
+        change = saved_cards.saved_card_make_default(user=request.user, payment_method=payment_method, attempt=attempt)
     except NotFound:
         raise Http404("No such saved card.") from None
     except DomainError as exc:

@@ -46,7 +46,7 @@ from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
 from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
-from subscriptions.models import LIVE_STATUSES, Subscription
+from subscriptions.models import LIVE_STATUSES, Subscription, SubscriptionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -177,9 +177,22 @@ def _default_and_cards(customer: str) -> tuple[str | None, list[SavedCard]]:
     return default, cards
 
 
-def _live_subscriptions(customer: str) -> list[StripeSubscription]:
-    """The customer's subscriptions Stripe still charges (active, past due, trialing), as Stripe has them."""
-    return [s for s in gateway_subscriptions.subscriptions_of_customer(customer) if s.status in LIVE_STATUSES]
+def _live_subscriptions(customer: str, *, ending: bool = False) -> list[StripeSubscription]:
+    """The customer's subscriptions Stripe still charges (active, past due, trialing), as Stripe has them.
+
+    One ending at its period end (canceled in Stripe's portal, or ended by the shop) charges nothing
+    more unless it is past due (its open invoice is retried): it is left out, so its card is not said
+    to pay for it and removing that card is not refused for it ("cancel them": done already), unless
+    `ending` asks for it too (a removal moves it along, in case it is renewed before it ends)."""
+    return [
+        s
+        for s in gateway_subscriptions.subscriptions_of_customer(customer)
+        if s.status in LIVE_STATUSES and (ending or _charges_again(s))
+    ]
+
+
+def _charges_again(sub: StripeSubscription) -> bool:
+    return not sub.cancel_at_period_end or sub.status == SubscriptionStatus.PAST_DUE
 
 
 def _charged_card(sub: StripeSubscription, default: str | None) -> str | None:
@@ -348,17 +361,18 @@ def saved_card_remove(*, user: Any, payment_method: str) -> CardChange:
     or when this card is the default, the newest card left, made the default (Stripe would clear the
     default on detach, and the page names the card "Buy now" offers and renewals charge). Only then is
     the card detached. With no other card to pay them, nothing is removed and the buyer is told why
-    (`Conflict`). Each step is keyed by the card removed, which goes once: a retry after a failure
-    finds what was done and does the rest."""
+    (`Conflict`); one ending at its period end never stops a removal (it charges nothing more), and
+    is moved too when there is a card to move it to. Each step is keyed by the card removed, which
+    goes once: a retry after a failure finds what was done and does the rest."""
     customer, pm = _own_card(user, payment_method)
     default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     methods, same = _methods_of_card(customer, pm)
     card = _card(pm, default)
     assert card is not None
     left = [m for m in methods if m.id not in same]
-    paid = [s for s in _live_subscriptions(customer) if _charged_card(s, default) in same]
+    paid = [s for s in _live_subscriptions(customer, ending=True) if _charged_card(s, default) in same]
     titles = _titles(paid) if paid else {}
-    paying = [titles[s.id] for s in paid]
+    paying = [titles[s.id] for s in paid if _charges_again(s)]
     if paying and not left:
         them = "it" if len(paying) == 1 else "them"
         raise Conflict(

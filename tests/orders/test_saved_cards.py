@@ -825,3 +825,23 @@ def test_switching_the_default_back_and_forth_switches_it_each_time(sandbox: Any
         attempt = page.split(f'action="/account/cards/{card}/default/"', 1)[1].split('name="attempt" value="', 1)[1]
         client.post(f"/account/cards/{card}/default/", {"attempt": attempt[:32]})
         assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == card
+
+
+def test_make_default_without_the_pages_token_changes_nothing_and_says_to_press_again(
+    sandbox: Any, client: Any
+) -> None:
+    """The Stripe keys of a default change (the customer's, its subscriptions') are made of our ids
+    and the cards page's visit token: a form without one (a page from before tokens, curl) would get
+    a random key, so it changes nothing, as Add to cart does, and the page says to press again."""
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    client.force_login(buyer)
+    customer = buyer_customer_ensure(user=buyer)
+    for attempt in (None, "", "not-a-token", "f" * 33):
+        form = {"attempt": attempt} if attempt is not None else {}
+        answer = client.post(f"/account/cards/{mastercard}/default/", form, follow=True)
+        assert answer.status_code == 200
+        assert "Nothing was changed: the page was out of date. Press the button again." in answer.content.decode()
+        assert client_for(sandbox).v1.customers.retrieve(customer).invoice_settings.default_payment_method == visa

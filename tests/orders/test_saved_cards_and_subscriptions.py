@@ -234,3 +234,31 @@ def test_moving_a_subscription_to_visa_mastercard_and_visa_again_moves_it_each_t
     updates = client_for(sandbox).v1.events.list(params={"type": "customer.subscription.updated", "limit": 100}).data
     moves = [e for e in updates if "default_payment_method" in (e.data.previous_attributes or {})]
     assert len(moves) == 4
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_100), ("jpy", 1_100)])
+def test_the_only_card_of_a_subscription_ending_at_its_period_end_can_be_removed(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """The buyer canceled in Stripe's portal (or the shop ended it): the subscription ends at its
+    period end and charges nothing more, so its card no longer "pays for" it and removing the
+    buyer's only card is not refused with "cancel them under Your subscriptions" (done already).
+    The period ends with no renewal charged on the removed card, and the ledger equals Stripe."""
+    [box] = plans(sandbox_webhooks, currency, price, "Coffee box")
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, box, VISA)
+    client_for(sandbox_webhooks).v1.subscriptions.update(sub.stripe_subscription_id, {"cancel_at_period_end": True})
+    [card] = saved_cards.saved_cards_for(user=buyer)
+    assert card.pays_for == ()
+
+    removed = saved_cards.saved_card_remove(user=buyer, payment_method=card.id)
+    assert removed.message == "Removed Visa ending 4242."
+    assert client_for(sandbox_webhooks).v1.customers.payment_methods.list(buyer_customer_ensure(user=buyer)).data == []
+
+    requests.post(
+        f"{sandbox_webhooks.url}/_sandbox/clock/advance", json={"seconds": 31 * DAY}, timeout=60
+    ).raise_for_status()
+    assert sandbox_webhooks.wait_for_webhooks(30)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == "canceled", 20)
+    assert SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 1
+    assert_ledger_equals_stripe()

@@ -202,6 +202,7 @@ PAGES: dict[str, Row] = {
     ),
     "saved_card_default": Row(
         {"payment_method": "buyer_card"},
+        body={"attempt": "0" * 32},  # the page's token, as its form sends it (without one nothing is asked)
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302    404    404    404    404    404",
     ),

@@ -115,6 +115,40 @@ def test_add_to_cart_again_from_a_new_visit_adds_another_unit(currency: str) -> 
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_add_to_cart_from_the_same_page_with_another_quantity_adds_it(currency: str) -> None:
+    """Back from the cart (the browser shows the page it kept, with its token), the buyer asks for 3
+    more: a new add, not the first one's replay ("Pressed twice: added once", 1 in the cart). The
+    same quantity again is still the double click."""
+    listing = _listing(currency, title="Blue mug", stock=10)
+    client, buyer = _signed_in()
+    form = _add_form(client, listing)
+    client.post("/cart/add/", form, follow=True)
+
+    more = client.post("/cart/add/", form | {"quantity": "3"}, follow=True)
+    assert _quantity(buyer, listing) == 4
+    assert _said(more) == ["Added to your cart: Blue mug (now 4)."]
+    again = client.post("/cart/add/", form | {"quantity": "3"}, follow=True)
+    assert _quantity(buyer, listing) == 4
+    assert _said(again) == ["Added to your cart: Blue mug (now 4). Pressed twice: added once."]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_the_apis_add_with_one_idempotency_key_and_another_quantity_adds_it(currency: str) -> None:
+    """The key names a request, its quantity included: a retry sends the same quantity."""
+    listing = _listing(currency, stock=10)
+    client, buyer = _signed_in()
+
+    def add(quantity: int) -> Any:
+        body = json.dumps({"listing_id": listing.pk, "quantity": quantity})
+        return client.post("/api/v1/cart/items", body, "application/json", headers={"Idempotency-Key": "k1"})
+
+    assert [add(q).status_code for q in (1, 1, 2, 2)] == [201] * 4
+    assert _quantity(buyer, listing) == 3
+
+
+@pytest.mark.django_db
 def test_add_to_cart_posted_twice_by_a_visitor_not_signed_in_adds_one_unit() -> None:
     listing = _listing("usd", title="Blue mug")
     client = Client()
