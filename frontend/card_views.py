@@ -41,13 +41,18 @@ def cards(request: HttpRequest) -> HttpResponse:
     return render(request, "orders/cards.html", context)
 
 
-def _attempt(request: HttpRequest) -> str:
-    """The form's one-time token (a double submit sends it twice), or a fresh one."""
-    attempt = request.POST.get("attempt", "")
+OUT_OF_DATE = "the page was out of date. Press the button again."
+
+
+def _attempt(request: HttpRequest) -> str | None:
+    """The form's one-time token (a double submit sends it twice), drawn when its page was; None
+    without one. Each form's Stripe keys are made of it: a form without one (an old page, curl)
+    would need a random key and cannot be told from its own second click, so it does nothing and
+    the page says so."""
     try:
-        return uuid.UUID(attempt).hex
+        return uuid.UUID(request.POST.get("attempt", "")).hex
     except ValueError:
-        return uuid.uuid4().hex
+        return None
 
 
 @login_required
@@ -56,10 +61,12 @@ def card_add(request: HttpRequest) -> HttpResponse:
     """303 to Stripe's page that saves a card."""
     back = request.build_absolute_uri(reverse("saved_cards"))
     done = request.build_absolute_uri(reverse("saved_card_added")) + "?session_id={CHECKOUT_SESSION_ID}"
+    attempt = _attempt(request)
+    if attempt is None:
+        messages.error(request, f"Nothing was started: {OUT_OF_DATE}")
+        return redirect("saved_cards")
     try:
-        url = saved_cards.saved_card_setup_start(
-            user=request.user, attempt=_attempt(request), success_url=done, cancel_url=back
-        )
+        url = saved_cards.saved_card_setup_start(user=request.user, attempt=attempt, success_url=done, cancel_url=back)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("saved_cards")
@@ -91,12 +98,10 @@ def card_added(request: HttpRequest) -> HttpResponse:
 def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
     """Make the card the default, and move the buyer's live subscriptions to it (the same form, on
     the default's row, moves the subscriptions other cards pay for). The page's token is part of
-    every Stripe key of the change: a form without one (an old page, curl) would have a random key
-    and cannot be told from its own second click, so it changes nothing and the page says so."""
-    try:
-        attempt = uuid.UUID(request.POST.get("attempt", "")).hex
-    except ValueError:
-        messages.error(request, "Nothing was changed: the page was out of date. Press the button again.")
+    every Stripe key of the change (`_attempt`)."""
+    attempt = _attempt(request)
+    if attempt is None:
+        messages.error(request, f"Nothing was changed: {OUT_OF_DATE}")
         return redirect("saved_cards")
     try:
         change = saved_cards.saved_card_make_default(user=request.user, payment_method=payment_method, attempt=attempt)
@@ -133,6 +138,9 @@ def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
     with another card pays nothing more: the first card's payment is shown as it stands (or the
     listing says it is on its way: `saved_cards.buy_now`)."""
     attempt = _attempt(request)
+    if attempt is None:
+        messages.error(request, f"Nothing was charged: {OUT_OF_DATE}")
+        return redirect("storefront_listing", listing_id=listing_id)
     return_url = request.build_absolute_uri(reverse("buy_now_return")) + "?order={ORDER_ID}"
     try:
         started = saved_cards.buy_now(

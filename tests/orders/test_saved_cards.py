@@ -845,3 +845,41 @@ def test_make_default_without_the_pages_token_changes_nothing_and_says_to_press_
         assert answer.status_code == 200
         assert "Nothing was changed: the page was out of date. Press the button again." in answer.content.decode()
         assert client_for(sandbox).v1.customers.retrieve(customer).invoice_settings.default_payment_method == visa
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_500), ("jpy", 2_500)])
+def test_buy_now_and_add_a_card_without_the_pages_token_do_nothing_and_say_to_press_again(
+    sandbox: Any, client: Any, currency: str, price: int
+) -> None:
+    """Buy now's PaymentIntent and Add a card's setup session are keyed by their page's token too: a
+    form without one would need a random key (a double click then pays twice), so nothing is charged
+    or started and the page says to press again; the page's own form then pays once."""
+    seller = active_seller(sandbox, currency=currency)
+    bowl = listing_of(seller, price=price, stock=2)
+    buyer = UserFactory()
+    saved_card(sandbox, buyer, "pm_card_visa")
+    client.force_login(buyer)
+    customer = buyer_customer_ensure(user=buyer)
+    stripe = client_for(sandbox)
+    sessions_before = len(stripe.v1.checkout.sessions.list(params={"customer": customer}).data)
+    for attempt in (None, "", "not-a-token"):
+        form = {k: v for k, v in _buy_now_form(client, bowl.pk).items() if k != "attempt"}
+        if attempt is not None:
+            form["attempt"] = attempt
+        answer = client.post(f"/listing/{bowl.pk}/buy-now/", form, follow=True)
+        assert answer.redirect_chain[-1][0] == f"/listing/{bowl.pk}/"
+        assert "Nothing was charged: the page was out of date. Press the button again." in answer.content.decode()
+        answer = client.post("/account/cards/add/", {} if attempt is None else {"attempt": attempt}, follow=True)
+        assert answer.redirect_chain[-1][0] == "/account/cards/"
+        assert "Nothing was started: the page was out of date. Press the button again." in answer.content.decode()
+    assert _intents_at_stripe(sandbox, buyer) == []
+    assert len(stripe.v1.checkout.sessions.list(params={"customer": customer}).data) == sessions_before
+    bowl.refresh_from_db()
+    assert bowl.stock == 2
+
+    form = _buy_now_form(client, bowl.pk)
+    client.post(f"/listing/{bowl.pk}/buy-now/", form)
+    client.post(f"/listing/{bowl.pk}/buy-now/", form)  # the same page's form twice: one payment
+    [intent] = _intents_at_stripe(sandbox, buyer)
+    assert (intent.status, intent.amount, intent.currency) == ("succeeded", price, currency)
+    assert_ledger_equals_stripe()

@@ -192,6 +192,7 @@ PAGES: dict[str, Row] = {
         POST=                             "login  405    405    405    405    405    405",
     ),
     "saved_card_add": Row(
+        body={"attempt": "1" * 32},  # the page's token, as its form sends it (without one nothing is started)
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  303    303+   303+   303+   303+   303+",
     ),
@@ -213,7 +214,12 @@ PAGES: dict[str, Row] = {
     ),
     "buy_now": Row(
         {"listing_id": "listing"},
-        body={"payment_method": Ref("buyer_card"), "price": Ref("listing_price"), "currency": Ref("listing_currency")},
+        body={
+            "payment_method": Ref("buyer_card"),
+            "price": Ref("listing_price"),
+            "currency": Ref("listing_currency"),
+            "attempt": "2" * 32,
+        },
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302+   302    302    302    302    302",
     ),
