@@ -208,12 +208,20 @@ def _titles(subs: list[StripeSubscription]) -> dict[str, str]:
             "stripe_subscription_id", "title"
         )
     )
-    listing_ids = {s.id: s.metadata.get("listing_id", "") for s in subs if s.id not in titles}
-    wanted = [int(i) for i in listing_ids.values() if i.isdigit()]
+    listing_ids = {s.id: _listing_pk(s.metadata.get("listing_id", "")) for s in subs if s.id not in titles}
+    wanted = [pk for pk in listing_ids.values() if pk is not None]
     listings = dict(Listing.objects.filter(pk__in=wanted).values_list("pk", "title")) if wanted else {}
-    for sub_id, listing_id in listing_ids.items():
-        titles[sub_id] = listings.get(int(listing_id), "a subscription") if listing_id.isdigit() else "a subscription"
+    for sub_id, pk in listing_ids.items():
+        titles[sub_id] = listings.get(pk, "a subscription") if pk is not None else "a subscription"
     return titles
+
+
+def _listing_pk(raw: str) -> int | None:
+    """A listing id from Stripe's metadata, which anyone with the Dashboard can edit: only decimal
+    digits within a primary key's range ("²" is a digit to `isdigit`, and 25 digits overflow bigint)."""
+    if not raw.isdecimal() or len(raw) > 18:
+        return None
+    return int(raw)
 
 
 def _and(titles: list[str] | tuple[str, ...]) -> str:

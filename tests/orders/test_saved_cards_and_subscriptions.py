@@ -262,3 +262,18 @@ def test_the_only_card_of_a_subscription_ending_at_its_period_end_can_be_removed
     assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == "canceled", 20)
     assert SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 1
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("listing_id", ["²", "9" * 25, "-3", ""])
+def test_the_cards_page_names_a_subscription_whose_listing_id_at_stripe_is_not_one_of_ours(
+    sandbox: Any, listing_id: str
+) -> None:
+    """Before a subscription's first event is mirrored here, the page names it from Stripe's
+    `metadata.listing_id`, which the Dashboard can edit: a superscript digit or an id past bigint
+    names it "a subscription" rather than failing the page."""
+    [beans] = plans(sandbox, "usd", 1_500, "Beans")
+    buyer = UserFactory()
+    sub = subscribe(sandbox, buyer, beans, VISA)
+    client_for(sandbox).v1.subscriptions.update(sub.stripe_subscription_id, {"metadata": {"listing_id": listing_id}})
+    Subscription.objects.filter(pk=sub.pk).delete()
+    assert [(label, pays_for) for label, _, pays_for in rows(buyer)] == [("Visa ending 4242", ("a subscription",))]
