@@ -122,6 +122,27 @@ def test_the_first_card_a_subscription_saved_becomes_the_default_once(sandbox: A
     assert page.count("<strong>Default</strong>") == 1
 
 
+def test_a_card_left_with_no_default_again_becomes_the_default_again(sandbox: Any) -> None:
+    """Visa made the default by the cards page; Mastercard saved and made the default, then removed in
+    the Dashboard (Stripe clears the default): Visa is alone with no default again, as the first
+    time. Keyed by the cards alone, the second change had the first's key within Stripe's 24 hours,
+    Stripe replayed the first answer, and the customer stayed with no default."""
+    [box] = plans(sandbox, "usd", 1_500, "Coffee box")
+    buyer = UserFactory()
+    subscribe(sandbox, buyer, box, VISA)
+    stripe = client_for(sandbox)
+    customer = buyer_customer_ensure(user=buyer)
+    [visa] = saved_cards.saved_cards_for(user=buyer)
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == visa.id
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    stripe.v1.customers.update(customer, params={"invoice_settings": {"default_payment_method": mastercard}})
+    stripe.v1.payment_methods.detach(mastercard)
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method is None
+
+    assert rows(buyer) == [("Visa ending 4242", True, ("Coffee box",))]
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == visa.id
+
+
 def test_buy_now_offers_the_first_card_made_the_default(sandbox: Any) -> None:
     """A listing page read first (no cards page visit): its Buy now offer is the card made the default."""
     [box] = plans(sandbox, "jpy", 900, "Coffee box")
