@@ -4,7 +4,8 @@ The refund, approval and dispute statement forms post, and on an error redirect 
 the page was drawn anew and empty, so what was typed was lost, and a checkbox that starts ticked
 came back ticked ("take it back from the seller": resubmitted as it looked, the seller paid a refund
 the admin had meant the platform to pay). `keep` puts the form's fields in the session; the page's
-view `take`s them once, for its template to fill the form with.
+view `take`s them once, for its template to fill the form with. The console's refund page draws
+itself at once instead (a 422, as the site's other refused forms) and takes them in the same request.
 """
 
 from __future__ import annotations

@@ -256,6 +256,17 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
 @platform_admin_required
 @require_GET
 def console_refunds(request: HttpRequest) -> HttpResponse:
+    return _console_refunds_page(request)
+
+
+def _console_refused(request: HttpRequest) -> HttpResponse:
+    """A refused console refund form (its sentence and what was typed already kept): the page drawn
+    at once, the form as it was sent, answering 422 as the site's other refused forms do, where a
+    redirect made it a 200 that scripts and tests could not tell from a success."""
+    return _console_refunds_page(request, status=422)
+
+
+def _console_refunds_page(request: HttpRequest, *, status: int = 200) -> HttpResponse:
     again = kept_input.take(request, "console:")  # what an approval or the order refund was sent with
     overdue = list(selectors.refund_requests_overdue()[:100])
     for found in overdue:
@@ -271,7 +282,7 @@ def console_refunds(request: HttpRequest) -> HttpResponse:
         # a payment's Stripe id from the seller page's Refund link: the form filled with it, nothing sent
         "sub_stripe_id": (request.GET.get("stripe_id") or "").strip()[:255],
     }
-    return render(request, "console/refunds.html", context)
+    return render(request, "console/refunds.html", context, status=status)
 
 
 def _kept_for(kept: dict[str, str] | None, form: str) -> dict[str, str] | None:
@@ -302,6 +313,7 @@ def console_refund_request_approve(request: HttpRequest, request_id: int) -> Htt
         )
     except DomainError as exc:
         refund_refused(request, exc, f"console:approve:{request_id}", ["amount", "note", "restock", "from_seller"])
+        return _console_refused(request)
     else:
         refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
     return redirect("console_refunds")
@@ -315,6 +327,7 @@ def console_refund_request_decline(request: HttpRequest, request_id: int) -> Htt
         refund_request_decline(request=found, user=request.user, reason=request.POST.get("reason", ""))
     except DomainError as exc:
         messages.error(request, exc.message)
+        return _console_refused(request)
     else:
         messages.success(request, "Declined. The buyer gets the reason by email.")
     return redirect("console_refunds")
@@ -333,7 +346,7 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
     if order is None:
         messages.error(request, "No order has that number.")
         kept_input.keep(request, "console:order_refund", CONSOLE_REFUND_FIELDS)
-        return redirect("console_refunds")
+        return _console_refused(request)
     try:
         refund = order_refund(
             order=order,
@@ -349,6 +362,7 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as exc:
         refund_refused(request, exc, "console:order_refund", CONSOLE_REFUND_FIELDS)
+        return _console_refused(request)
     else:
         refund_said(request, refund, f"Order {order.pk}: {{amount}} refunded to the buyer.")
     return redirect("console_refunds")
@@ -368,7 +382,7 @@ def console_subscription_refund(request: HttpRequest) -> HttpResponse:
     if invoice is None:
         messages.error(request, "No paid subscription payment has that Stripe id (in_…, ch_… or pi_…).")
         kept_input.keep(request, "console:subscription_refund", CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
-        return redirect("console_refunds")
+        return _console_refused(request)
     try:
         refund = subscription_payment_refund(
             invoice=invoice,
@@ -382,6 +396,7 @@ def console_subscription_refund(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as exc:
         refund_refused(request, exc, "console:subscription_refund", CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
+        return _console_refused(request)
     else:
         refund_said(request, refund, f"{invoice.subscription.title}: {{amount}} refunded to the buyer.")
     return redirect("console_refunds")

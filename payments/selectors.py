@@ -34,7 +34,9 @@ RATE_WINDOW = timedelta(days=90)
 def disputes_for_console(
     *, status: str = "", reason: str = "", seller_id: int | None = None, currency: str = ""
 ) -> QuerySet[Dispute]:
-    """The admins' queue: open disputes by default (`status="all"`: every one), soonest deadline first."""
+    """The admins' queue: open disputes by default (`status="all"`: every one), soonest deadline first,
+    those with no deadline last: said, not left to the database (Postgres sorts NULL last, the
+    demo's SQLite first, above the dispute due tomorrow)."""
     qs = Dispute.objects.select_related("seller", "order").annotate(
         file_count=Count("files", filter=~Q(files__evidence_field=NOT_SENT))
     )
@@ -50,7 +52,7 @@ def disputes_for_console(
         qs = qs.filter(seller_id=seller_id)
     if currency:
         qs = qs.filter(currency=currency.lower())
-    return qs.order_by("due_by", "pk")
+    return qs.order_by(F("due_by").asc(nulls_last=True), "pk")
 
 
 def dispute_for_console(*, dispute_id: int) -> Dispute:

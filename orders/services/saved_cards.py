@@ -2,6 +2,8 @@
 
 - *Saving* goes through Stripe's hosted page in `mode=setup`; the card lands on the buyer's
   Customer, and the first one saved becomes the default (`invoice_settings.default_payment_method`).
+  A card saved by subscribing has no such step: reading cards with no default makes the first one
+  the default (`_first_card_made_default`).
 - *One row per card*: Stripe saves a card again as a new PaymentMethod on every Checkout (each
   subscription started saves it once more), so the PaymentMethods are grouped by `card.fingerprint`,
   which is the same for the same card number. Removing a card removes all of its PaymentMethods.
@@ -172,9 +174,45 @@ def _cards_of(customer: str) -> list[SavedCard]:
 
 def _default_and_cards(customer: str) -> tuple[str | None, list[SavedCard]]:
     default = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
-    cards = _grouped(gateway_cards.payment_methods_list(customer=customer), default)
+    methods = gateway_cards.payment_methods_list(customer=customer)
+    if default is None and any(pm.card is not None for pm in methods):
+        default = _first_card_made_default(customer, methods)
+    cards = _grouped(methods, default)
     cache.set(_offer_key(customer), (cards[0] if cards else None,), BUY_NOW_CARD_SECONDS)
     return default, cards
+
+
+def _first_card_made_default(customer: str, methods: list[PaymentMethod]) -> str | None:
+    """Cards but no default: they came from subscribing (Checkout in subscription mode sets the
+    subscription's card, not the customer's default), or the default was removed elsewhere. The
+    first card saved becomes the default, as the first one saved on the cards page does
+    (`_card_saved`), so the page never shows a buyer's only card as not their default. Done here,
+    where the cards page and a listing's "Buy now" read the cards, not in the webhook worker: a
+    change and a read, once per customer left with no default, instead of calls on every
+    subscription's checkout event.
+
+    Keyed by the customer's card PaymentMethods (the state it fixes), so two pages read at once send
+    one change. The same state can come back within Stripe's 24 hours of keys (the default made
+    here, another card made the default and removed in the Dashboard): Stripe then replays the first
+    answer and changes nothing, so the customer is read again, and a change not made is sent once
+    more under the next round's key. Stripe unreachable leaves the page as it was (no default), to
+    try again next time."""
+    cards = [pm for pm in methods if pm.card is not None]
+    first = _grouped(cards, None)[-1].id  # Stripe lists them newest first; the card's newest PaymentMethod
+    held = ",".join(sorted(pm.id for pm in cards))
+    try:
+        for attempt in range(3):
+            gateway_cards.customer_default_payment_method_set(
+                customer=customer, payment_method=first, replacing=None, attempt=f"no-default:{attempt}:{held}"
+            )
+            now = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+            if now is not None:
+                return now
+    except DomainError as exc:
+        logger.warning("could not make %s the default card of %s: %s", first, customer, exc.message)
+        return None
+    logger.warning("Stripe replayed every change making %s the default card of %s", first, customer)
+    return None
 
 
 def _live_subscriptions(customer: str, *, ending: bool = False) -> list[StripeSubscription]:

@@ -74,3 +74,29 @@ def test_one_row_per_card_and_the_subscriptions_follow_the_cards(
     assert [str(c) for c in phone.checks if not c.ok] == []
     assert sandbox_webhooks.wait_for_webhooks(30)
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_200), ("jpy", 1_200)])
+def test_the_card_a_first_subscription_saved_is_shown_as_the_default(
+    axe_js: Path, live_server: Any, sandbox_webhooks: Any, page: Page, clean_cache: None, currency: str, price: int
+) -> None:
+    """A buyer whose only card came from subscribing (Checkout sets the subscription's card, not the
+    customer's default) sees it as their default card, as one saved on the cards page would be."""
+    base = live_server.url
+    [box] = plans(sandbox_webhooks, currency, price, "Coffee box")
+    buyer = UserFactory()
+    phone = on_a_phone(page, axe_js, "buyer")
+    log_in(page, base, buyer.email)
+    sub = subscribe(sandbox_webhooks, buyer, box, MASTERCARD)
+
+    page.goto(base + "/account/cards/")
+    row = page.get_by_test_id("card-row")
+    expect(row).to_have_count(1)
+    expect(row.locator('[data-label="Default"]')).to_have_text("Default")
+    expect(row.get_by_test_id("card-pays-for")).to_have_text("Coffee box")
+    expect(page.get_by_role("button", name="Make Mastercard ending 4444 the default")).to_have_count(0)
+    phone.check()
+    assert card_of(sandbox_webhooks, sub) == "4444"
+    assert [str(c) for c in phone.checks if not c.ok] == []
+    assert sandbox_webhooks.wait_for_webhooks(30)
+    assert_ledger_equals_stripe()

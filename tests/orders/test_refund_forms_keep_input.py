@@ -37,7 +37,9 @@ def test_the_admins_refund_form_comes_back_as_sent_with_the_platform_paying(sand
     admin = _client(make_platform_admin())
     assert _checked(admin.get("/console/refunds/").content.decode(), "from-seller"), "ticked when first drawn"
     form = {"order_id": str(order.pk), "amount": TOO_MANY_DECIMALS[currency], "reason": "Goodwill"}  # unticked
-    page = admin.post("/console/refunds/order/", form, follow=True).content.decode()
+    refused = admin.post("/console/refunds/order/", form)
+    assert refused.status_code == 422, "as the site's other refused forms, not a redirect to a 200"
+    page = refused.content.decode()
     assert "decimals" in page and not Refund.objects.exists()
     assert (_value(page, "order-id"), _value(page, "admin-amount"), _value(page, "admin-reason")) == (
         str(order.pk),
@@ -103,3 +105,52 @@ def test_the_buyers_note_as_long_as_the_text_area_allows_with_line_breaks_reache
     )
 
     assert order.refund_requests.get().note == typed.strip()
+
+
+def test_the_admins_other_refused_refund_forms_answer_422_with_the_sentence_and_what_was_typed(sandbox: Any) -> None:
+    """No such order, no such subscription payment, an approval refused: each comes back at once,
+    422, with its sentence and the form as it was sent."""
+    admin = _client(make_platform_admin())
+    missing = admin.post("/console/refunds/order/", {"order_id": "999999", "amount": "5", "reason": "Lost"})
+    assert missing.status_code == 422
+    page = missing.content.decode()
+    assert "No order has that number." in page
+    assert (_value(page, "order-id"), _value(page, "admin-amount"), _value(page, "admin-reason")) == (
+        "999999",
+        "5",
+        "Lost",
+    )
+    unknown = admin.post("/console/refunds/subscription/", {"stripe_id": "in_nothing", "amount": "3", "reason": "x"})
+    assert unknown.status_code == 422
+    page = unknown.content.decode()
+    assert "No paid subscription payment has that Stripe id" in page
+    assert (_value(page, "sub-stripe-id"), _value(page, "sub-amount")) == ("in_nothing", "3")
+    assert admin.get("/console/refunds/").status_code == 200
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_admins_refused_approval_answers_422_with_the_amount_and_note_typed(sandbox: Any, currency: str) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from orders.models import RefundRequest
+    from tests.orders.test_refund_request_amounts import _ask_two_mugs
+
+    order, mug, _ = _paid_two_lines(sandbox, currency)
+    request_id = _ask_two_mugs(order, mug)
+    RefundRequest.objects.filter(pk=request_id).update(created_at=timezone.now() - timedelta(days=30))
+    admin = _client(make_platform_admin())
+    form = {"amount": TOO_MANY_DECIMALS[currency], "note": "Sorry", "from_seller": "on"}
+    refused = admin.post(f"/console/refunds/{request_id}/approve/", form)
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "decimals" in page and not Refund.objects.exists()
+    assert (_value(page, f"camount-{request_id}"), _value(page, f"cnote-{request_id}")) == (
+        TOO_MANY_DECIMALS[currency],
+        "Sorry",
+    )
+    assert _checked(page, f"cfrom-{request_id}")
+    declined = admin.post(f"/console/refunds/{request_id}/decline/", {"reason": " "})
+    assert declined.status_code == 422
+    assert "Say why you decline: the buyer reads it." in declined.content.decode()

@@ -92,12 +92,66 @@ def test_a_card_subscribed_with_twice_is_one_saved_card_paying_for_both(sandbox:
     at_stripe = client_for(sandbox).v1.customers.payment_methods.list(buyer_customer_ensure(user=buyer)).data
     assert len(at_stripe) == 2 and len({pm.card.fingerprint for pm in at_stripe}) == 1
 
-    assert rows(buyer) == [("Visa ending 4242", False, ("Beans", "Coffee box"))]
+    assert rows(buyer) == [("Visa ending 4242", True, ("Beans", "Coffee box"))]
     [card] = saved_cards.saved_cards_for(user=buyer)
     assert sorted(card.payment_methods) == sorted(pm.id for pm in at_stripe)
     page = signed_in(buyer).get("/account/cards/").content.decode()
     assert page.count('data-testid="card-row"') == 1
     assert "Beans, Coffee box" in page
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_the_first_card_a_subscription_saved_becomes_the_default_once(sandbox: Any, currency: str, price: int) -> None:
+    """Checkout in subscription mode sets the subscription's card, not the customer's default: the
+    cards page (or a listing's Buy now) makes the first card saved the default, as saving one here
+    does, once; a second subscription's card stays not the default."""
+    box, beans = plans(sandbox, currency, price, "Coffee box", "Beans")
+    buyer = UserFactory()
+    subscribe(sandbox, buyer, box, VISA)
+    stripe = client_for(sandbox)
+    customer = buyer_customer_ensure(user=buyer)
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method is None
+    subscribe(sandbox, buyer, beans, MASTERCARD)
+
+    assert rows(buyer) == [("Visa ending 4242", True, ("Coffee box",)), ("Mastercard ending 4444", False, ("Beans",))]
+    visa = saved_cards.saved_cards_for(user=buyer)[0]
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == visa.id
+    offer = saved_cards.default_card_for(user=buyer)
+    assert offer is not None and (offer.id, offer.is_default) == (visa.id, True)
+    page = signed_in(buyer).get("/account/cards/").content.decode()
+    assert page.count("<strong>Default</strong>") == 1
+
+
+def test_a_card_left_with_no_default_again_becomes_the_default_again(sandbox: Any) -> None:
+    """Visa made the default by the cards page; Mastercard saved and made the default, then removed in
+    the Dashboard (Stripe clears the default): Visa is alone with no default again, as the first
+    time. Keyed by the cards alone, the second change had the first's key within Stripe's 24 hours,
+    Stripe replayed the first answer, and the customer stayed with no default."""
+    [box] = plans(sandbox, "usd", 1_500, "Coffee box")
+    buyer = UserFactory()
+    subscribe(sandbox, buyer, box, VISA)
+    stripe = client_for(sandbox)
+    customer = buyer_customer_ensure(user=buyer)
+    [visa] = saved_cards.saved_cards_for(user=buyer)
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == visa.id
+    mastercard = saved_card(sandbox, buyer, "pm_card_mastercard")
+    stripe.v1.customers.update(customer, params={"invoice_settings": {"default_payment_method": mastercard}})
+    stripe.v1.payment_methods.detach(mastercard)
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method is None
+
+    assert rows(buyer) == [("Visa ending 4242", True, ("Coffee box",))]
+    assert stripe.v1.customers.retrieve(customer).invoice_settings.default_payment_method == visa.id
+
+
+def test_buy_now_offers_the_first_card_made_the_default(sandbox: Any) -> None:
+    """A listing page read first (no cards page visit): its Buy now offer is the card made the default."""
+    [box] = plans(sandbox, "jpy", 900, "Coffee box")
+    buyer = UserFactory()
+    subscribe(sandbox, buyer, box, MASTERCARD)
+    offer = saved_cards.default_card_for(user=buyer)
+    assert offer is not None and offer.is_default and offer.label == "Mastercard ending 4444"
+    customer = client_for(sandbox).v1.customers.retrieve(buyer_customer_ensure(user=buyer))
+    assert customer.invoice_settings.default_payment_method == offer.id
 
 
 def test_the_only_card_paying_a_subscription_is_not_removed_and_the_page_says_why(sandbox: Any) -> None:
@@ -112,7 +166,7 @@ def test_the_only_card_paying_a_subscription_is_not_removed_and_the_page_says_wh
         "Visa ending 4242 pays for your subscriptions to Beans and Coffee box, and you have no other card to pay "
         "them with: add another card first, or cancel them under Your subscriptions. Nothing was removed."
     )
-    assert rows(buyer) == [("Visa ending 4242", False, ("Beans", "Coffee box"))]
+    assert rows(buyer) == [("Visa ending 4242", True, ("Beans", "Coffee box"))]
     assert len(client_for(sandbox).v1.customers.payment_methods.list(buyer_customer_ensure(user=buyer)).data) == 2
 
     client = signed_in(buyer)

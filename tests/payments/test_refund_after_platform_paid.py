@@ -187,8 +187,9 @@ def test_the_console_and_the_api_ask_for_the_box_too(
     admin = _client(make_platform_admin())
     form = {"order_id": str(order.pk), "amount": "", "reason": "Lost", "from_seller": "on", "form_token": "c1"}
     with django_capture_on_commit_callbacks(execute=True):
-        admin.post("/console/refunds/order/", form)
-    console = _text(admin.get("/console/refunds/").content.decode())
+        refused_page = admin.post("/console/refunds/order/", form)
+    assert refused_page.status_code == 422
+    console = _text(refused_page.content.decode())
     assert f"{format_money(10_000, currency)} from the seller's balance" in console
     assert "Take back the whole share if this refund is everything left" in console
     assert Refund.objects.count() == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -174,3 +175,15 @@ def test_an_unpause_without_a_reason_does_not_say_the_seller_reads_it(sandbox: A
     page = refused.content.decode()
     assert "the seller does not see it" in page and "the seller and other admins will read it" not in page
     assert "Give a reason: other admins read it in the history below." in page
+
+
+def test_seller_list_shows_a_deadline_as_the_other_pages_do_with_its_time_zone(
+    sandbox: Any, admin_client: Client
+) -> None:
+    """The list said "2026-12-05 17:04", no zone; the dispute pages say "5 December 2026, 17:04 UTC"."""
+    seller = seller_create(user=UserFactory(), shop_name="Late Shop", country="US", default_currency="usd")
+    Seller.objects.filter(pk=seller.pk).update(current_deadline=datetime(2026, 12, 5, 17, 4, tzinfo=UTC))
+    page = admin_client.get("/console/sellers/").content.decode()
+    assert '<td data-label="Deadline">5 December 2026, 17:04 UTC</td>' in page
+    detail = admin_client.get(f"/console/sellers/{seller.pk}/").content.decode()
+    assert "<td>5 December 2026, 17:04 UTC</td>" in detail

@@ -453,7 +453,7 @@ PAGES: dict[str, Row] = {
     "console_refund_request_approve": Row(
         {"request_id": "refund_request"},
         GET=                              "login  404    404    404    404    405    404",
-        POST=                             "login  404    404    404    404    302    404",
+        POST=                             "login  404    404    404    404    422    404",
     ),
     "console_refund_request_decline": Row(
         {"request_id": "refund_request"},
@@ -464,12 +464,12 @@ PAGES: dict[str, Row] = {
     "console_order_refund": Row(
         body={"order_id": Ref("paid_order"), "from_seller": "on"},
         GET=                              "login  404    404    404    404    405    404",
-        POST=                             "login  404    404    404    404    302    404",
+        POST=                             "login  404    404    404    404    422    404",
     ),
     "console_subscription_refund": Row(  # more than was paid: refused in a sentence, nothing written
         body={"stripe_id": "in_CANARYSUBINVOICE", "amount": "99999", "from_seller": "on"},
         GET=                              "login  404    404    404    404    405    404",
-        POST=                             "login  404    404    404    404    302    404",
+        POST=                             "login  404    404    404    404    422    404",
     ),
     "console_fees": Row(
         body={"currency": "usd", "percent": "7", "fixed": "0.10"},
