@@ -15,6 +15,7 @@ import stripe
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from marketplace.errors import Conflict
 from payments.disputes import EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
@@ -537,6 +538,8 @@ def test_the_console_queue_says_deadline_passed_and_each_link_names_its_dispute(
     admin = signed_in(make_platform_admin())
     row = admin.get("/console/disputes/").content.decode().split('data-testid="dispute-row"')[1]
     assert re.search(rf'aria-label="Dispute {dispute.pk}: [67] days left"', row)
+    # The deadline reads as on the dispute's page and the sellers list: a date in words, in UTC.
+    assert f'<span class="muted">{date_format(dispute.due_by, "j F Y, H:i e")}</span>' in row
     Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
     row = admin.get("/console/disputes/").content.decode().split('data-testid="dispute-row"')[1]
     assert f'aria-label="Dispute {dispute.pk}: deadline passed"' in row and "days left" not in row
