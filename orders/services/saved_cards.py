@@ -394,9 +394,12 @@ def saved_card_make_default(*, user: Any, payment_method: str, attempt: str) -> 
     card = _card(pm, pm.id)
     assert card is not None
     card = replace(card, payment_methods=tuple(m.id for m in methods if m.id in same))
-    message = f"{card.label} is now your default card."
-    if moved:
-        message += f" It now pays for {_and(moved)} too."
+    if moved and current in same:  # the default's "Pay my subscriptions with ...": it was the default already
+        message = f"{card.label} now pays for {_and(moved)} too."
+    else:
+        message = f"{card.label} is now your default card."
+        if moved:
+            message += f" It now pays for {_and(moved)} too."
     return CardChange(card=card, message=message)
 
 
