@@ -156,7 +156,7 @@ def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
         return redirect("storefront_listing", listing_id=listing_id)
     if started.redirect_url:
         return HttpResponseRedirect(started.redirect_url, status=303)
-    return _after(request, started.order)
+    return _after(request, started.order, again=started.again)
 
 
 def _price_seen(request: HttpRequest) -> tuple[int, str] | None:
@@ -201,9 +201,13 @@ def buy_now_resume(request: HttpRequest, order_id: int) -> HttpResponse:
     return _after(request, resumed.order)
 
 
-def _after(request: HttpRequest, order: Order) -> HttpResponse:
+def _after(request: HttpRequest, order: Order, again: bool = False) -> HttpResponse:
+    """The order's page once paid, else the listing with why not. `again`: the form was sent before
+    (Back, a double click, whose second answer is the one shown), and the sentence says it paid once,
+    as Add to cart's does: the same thanks alone read as a second payment."""
     if order.is_paid:
-        messages.success(request, "Thank you! Your payment went through.")
+        once = " Pressed twice: paid once." if again else ""
+        messages.success(request, f"Thank you! Your payment went through.{once}")
         return redirect("order_detail", order_id=order.pk)
     if order.status == OrderStatus.PAYMENT_FAILED:
         messages.error(request, order.status_message)

@@ -112,6 +112,7 @@ class CardChange:
 class BuyNow:
     order: Order
     redirect_url: str | None  # the 3-D Secure page, when the bank asks for it
+    again: bool = False  # the form sent before (a double click, Back): its first order, not a new one
 
 
 def _customer_of(user: Any) -> str | None:
@@ -393,9 +394,12 @@ def saved_card_make_default(*, user: Any, payment_method: str, attempt: str) -> 
     card = _card(pm, pm.id)
     assert card is not None
     card = replace(card, payment_methods=tuple(m.id for m in methods if m.id in same))
-    message = f"{card.label} is now your default card."
-    if moved:
-        message += f" It now pays for {_and(moved)} too."
+    if moved and current in same:  # the default's "Pay my subscriptions with ...": it was the default already
+        message = f"{card.label} now pays for {_and(moved)} too."
+    else:
+        message = f"{card.label} is now your default card."
+        if moved:
+            message += f" It now pays for {_and(moved)} too."
     return CardChange(card=card, message=message)
 
 
@@ -478,16 +482,17 @@ def default_card_for(*, user: Any) -> SavedCard | None:
 
 def _buy_now_order(
     *, buyer: Any, listing_id: int, attempt: str, payment_method: str, price_seen: tuple[int, str] | None
-) -> Order:
+) -> tuple[Order, bool]:
     """A one-unit order with its unit reserved and its fee snapshotted, to be paid with
     `payment_method`. `attempt` (a token of the form) makes a double submit find the first order,
-    and its card, instead of paying twice. `price_seen` must be the listing's price now (see `buy_now`)."""
+    and its card, instead of paying twice (True with it: found, not made). `price_seen` must be the
+    listing's price now (see `buy_now`)."""
     fingerprint = f"{BUY_NOW_FINGERPRINT_PREFIX}{attempt}"[:64]
     with transaction.atomic():
         listing = lock_listings([listing_id]).get(listing_id)  # first: two submits queue here
         existing = Order.objects.filter(buyer=buyer, cart_fingerprint=fingerprint).first()
         if existing is not None:
-            return existing
+            return existing, True
         if listing is None or not Listing.objects.visible().filter(pk=listing_id).exists():
             raise NotFound("This item is not available right now.")
         if Listing.objects.filter(pk=listing_id, subscription_plan__isnull=False).exists():
@@ -530,7 +535,7 @@ def _buy_now_order(
             fee_amount=quote.lines[0].fee,
         )
         change_stock({listing.pk: -1})
-        return order
+        return order, False
 
 
 def buy_now(
@@ -560,9 +565,14 @@ def buy_now(
     Raises `CardDeclined` (with the bank's reason; the order is closed and the unit released) and
     the other domain errors with a sentence for the buyer."""
     customer, pm = _own_card(buyer, payment_method)
-    order = _buy_now_order(
+    order, again = _buy_now_order(
         buyer=buyer, listing_id=listing_id, attempt=attempt, payment_method=pm.id, price_seen=price_seen
     )
+    return replace(_buy_now_pay(order, customer, pm, return_url), again=again)
+
+
+def _buy_now_pay(order: Order, customer: str, pm: PaymentMethod, return_url: str) -> BuyNow:
+    """`buy_now` once its order is there: shown as it is when settled, else paid (see `buy_now`)."""
     if order.status != OrderStatus.PENDING_PAYMENT:
         return BuyNow(order=order, redirect_url=None)
     if order.payment_method_id != pm.id:

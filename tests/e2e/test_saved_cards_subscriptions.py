@@ -43,9 +43,7 @@ def test_one_row_per_card_and_the_subscriptions_follow_the_cards(
     phone.check()
 
     page.get_by_role("button", name="Pay my subscriptions with Visa ending 4242").click()
-    expect(page.locator(".messages")).to_contain_text(
-        "Visa ending 4242 is now your default card. It now pays for Beans and Coffee box too."
-    )
+    expect(page.locator(".messages")).to_contain_text("Visa ending 4242 now pays for Beans and Coffee box too.")
     expect(visa.get_by_test_id("card-pays-for")).to_have_text("Beans, Coffee box")
     expect(mastercard.get_by_test_id("card-pays-for")).to_have_text("—")
     expect(page.get_by_role("button", name="Pay my subscriptions with Visa ending 4242")).to_have_count(0)

@@ -491,7 +491,7 @@ def test_resuming_a_buy_now_whose_payment_was_never_made_closes_it(sandbox: Any)
     mug = listing_of(seller, price=2_000, stock=1)
     buyer = UserFactory()
     buyer_customer_ensure(user=buyer)
-    order = saved_cards._buy_now_order(
+    order, _ = saved_cards._buy_now_order(
         buyer=buyer, listing_id=mug.pk, attempt="e5" * 16, payment_method="pm_x", price_seen=(mug.price, mug.currency)
     )
     mug.refresh_from_db()
@@ -634,7 +634,7 @@ def test_the_same_buy_now_form_sent_again_with_another_card_never_charges_twice(
     assert [(pi.status, pi.amount) for pi in _intents_at_stripe(sandbox, buyer)] == [("succeeded", price)]
 
     # The first submit's order is made and its PaymentIntent is on its way: the second is refused.
-    on_its_way = saved_cards._buy_now_order(
+    on_its_way, _ = saved_cards._buy_now_order(
         buyer=buyer, listing_id=mug.pk, attempt="b2" * 16, payment_method=visa, price_seen=(mug.price, mug.currency)
     )
     with pytest.raises(Conflict) as refused:
@@ -885,4 +885,28 @@ def test_buy_now_and_add_a_card_without_the_pages_token_do_nothing_and_say_to_pr
     client.post(f"/listing/{bowl.pk}/buy-now/", form)  # the same page's form twice: one payment
     [intent] = _intents_at_stripe(sandbox, buyer)
     assert (intent.status, intent.amount, intent.currency) == ("succeeded", price, currency)
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_500), ("jpy", 2_500)])
+def test_buy_now_sent_again_from_the_same_page_says_it_paid_once(
+    sandbox: Any, client: Any, currency: str, price: int
+) -> None:
+    """Back to the listing and Buy now again (or a double click, whose second answer is the one
+    shown): one payment, and the page says so, as Add to cart's "Pressed twice: added once." does; it
+    said "Thank you! Your payment went through." again, as if a second payment had gone through."""
+    seller = active_seller(sandbox, currency=currency)
+    bowl = listing_of(seller, price=price, stock=2)
+    buyer = UserFactory()
+    saved_card(sandbox, buyer, "pm_card_visa")
+    client.force_login(buyer)
+    form = _buy_now_form(client, bowl.pk)
+    first = client.post(f"/listing/{bowl.pk}/buy-now/", form, follow=True).content.decode()
+    assert "Thank you! Your payment went through." in first and "Pressed twice" not in first
+    again = client.post(f"/listing/{bowl.pk}/buy-now/", form, follow=True).content.decode()
+    assert "Thank you! Your payment went through. Pressed twice: paid once." in again
+    [intent] = _intents_at_stripe(sandbox, buyer)
+    assert (intent.status, intent.amount, intent.currency) == ("succeeded", price, currency)
+    bowl.refresh_from_db()
+    assert bowl.stock == 1
     assert_ledger_equals_stripe()

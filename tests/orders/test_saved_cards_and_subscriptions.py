@@ -266,7 +266,9 @@ def test_the_cards_page_says_the_default_pays_the_subscriptions_and_moves_them_w
     assert "Pay my subscriptions with Visa ending 4242" in page
     attempt = page.split(f'action="/account/cards/{visa}/default/"', 1)[1].split('name="attempt" value="', 1)[1][:32]
     answer = client.post(f"/account/cards/{visa}/default/", {"attempt": attempt}, follow=True).content.decode()
-    assert "Visa ending 4242 is now your default card. It now pays for Coffee box too." in answer
+    # It was the default already: the sentence says what changed (it said "is now your default card").
+    assert "Visa ending 4242 now pays for Coffee box too." in answer
+    assert "is now your default card" not in answer
     assert "Pay my subscriptions with" not in answer
     assert card_of(sandbox, sub) == "4242"
 
