@@ -69,7 +69,8 @@ CONFIRMING = (
 )
 # A payment we are confirming is re-read by the sweeper once it is this old (the webhook may beat it).
 CONFIRM_AFTER = timedelta(seconds=30)
-PAYMENT_NOT_COMPLETED = "Payment not completed. Your cart is still there; you can pay again whenever you like."
+# The flash over the order's page, which says the cart is kept and until when the items are held.
+PAYMENT_NOT_COMPLETED = "You left Stripe's page: nothing was charged."
 EXPIRED_MESSAGE = "The payment window closed before payment, so the reserved items were released."
 # A payment for several shops of which one shop's part cannot be delivered: only that part is refunded.
 GROUP_SOLD_OUT_REFUNDED = (

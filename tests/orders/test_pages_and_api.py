@@ -78,6 +78,11 @@ def test_cancel_return_keeps_the_cart_and_says_payment_not_completed(sandbox: An
     order = Order.objects.get(buyer=buyer)
     page = client.get(f"/checkout/canceled/?order={order.pk}", follow=True).content.decode()
     assert "Payment not completed" in page and "Your cart is still there" in page
+    # Said once, with until when the items are held: the flash over it says only what happened.
+    assert page.count("Your cart is still there") == 1 and "You left Stripe&#x27;s page: nothing was charged." in page
+    assert "whenever you like" not in page
+    cart_page = client.get("/cart/").content.decode()
+    assert cart_page.count("Stripe's secure page") == 1, "one shop's cart says it once, by its button"
     assert 'data-testid="resume-payment"' in page
     assert cart.items.count() == 1
 
