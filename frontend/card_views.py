@@ -88,6 +88,8 @@ def card_added(request: HttpRequest) -> HttpResponse:
         return redirect("saved_cards")
     if card is None:
         messages.warning(request, "The card was not saved.")
+    elif len(card.payment_methods) > 1:
+        messages.info(request, f"{card.label} was saved already: it is listed once.")
     else:
         messages.success(request, f"Saved: {card.label}{' (your default card)' if card.is_default else ''}.")
     return redirect("saved_cards")

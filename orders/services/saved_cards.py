@@ -301,7 +301,11 @@ def saved_card_setup_start(*, user: Any, attempt: str, success_url: str, cancel_
 
 def saved_card_setup_finish(*, user: Any, session_id: str) -> SavedCard | None:
     """Back from the setup page: the card saved by that session, made the default when the buyer
-    has none yet. Re-reads the session (never trusts the query string) and checks it is theirs."""
+    has none yet. Re-reads the session (never trusts the query string) and checks it is theirs.
+
+    Returned as its row on the cards page: a card saved again (Stripe makes it another PaymentMethod)
+    comes back with its earlier copies in `payment_methods`, so the page can say it was saved already
+    and is listed once, and `is_default` is the row's."""
     customer = _customer_of(user)
     if customer is None:
         raise NotFound("No such card setup.")
@@ -311,7 +315,11 @@ def saved_card_setup_finish(*, user: Any, session_id: str) -> SavedCard | None:
         raise NotFound("No such card setup.") from None
     if session.mode != "setup" or session.customer != customer:
         raise NotFound("No such card setup.")
-    return _card_saved(customer, session)
+    saved = _card_saved(customer, session)
+    if saved is None:
+        return None
+    row = next((c for c in _cards_of(customer) if saved.id in c.payment_methods), None)
+    return row or saved
 
 
 def saved_card_setup_completed(*, session_id: str) -> None:

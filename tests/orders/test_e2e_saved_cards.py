@@ -48,6 +48,9 @@ def test_saved_cards_page_default_and_remove(
     # The card that asks for 3-D Secure when it is saved: the challenge, then back to the list.
     save_card(page, base, "4000002500003155", three_ds="Complete")
     expect(page.get_by_text("Saved: Visa ending 3155.")).to_be_visible()
+    # The same card saved again is another PaymentMethod at Stripe, one row here, and the page says so.
+    save_card(page, base, "4242424242424242")
+    expect(page.get_by_text("Visa ending 4242 was saved already: it is listed once.")).to_be_visible()
     rows = page.get_by_test_id("card-row")
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("Visa ending 4242")
