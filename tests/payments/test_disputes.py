@@ -285,6 +285,11 @@ def test_the_sellers_order_page_leads_to_the_dispute_where_they_add_their_side(
     assert f"The buyer's bank {asks} this payment. {link} by {dispute.due_by:%-d %B %Y}" in page
     other = paid_order_of(sandbox, seller, currency)
     assert "Add your side" not in html.unescape(client.get(f"/sell/orders/{other}/").content.decode())
+    # A dispute Stripe gives no deadline (due_by null) is answered without one: no "by :" left hanging.
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=None)
+    page = html.unescape(client.get(f"/sell/orders/{order.pk}/").content.decode())
+    assert f"The buyer's bank {asks} this payment. {link}: what happened, and your proof." in page
+    Dispute.objects.filter(pk=dispute.pk).update(due_by=dispute.due_by)
 
     seen = {e["id"] for e in events} | {e["id"] for e in new_events(set())}
     control(sandbox, f"disputes/{dispute.stripe_id}/resolve", outcome="won")
