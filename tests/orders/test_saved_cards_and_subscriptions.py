@@ -175,19 +175,26 @@ def test_the_only_card_paying_a_subscription_is_not_removed_and_the_page_says_wh
     assert answer.content.decode().count('data-testid="card-row"') == 1
 
 
+def visa_default_and_a_box_paid_with_mastercard(sandbox: Any, currency: str, price: int) -> tuple[Any, str, str, Any]:
+    """A buyer whose default card is Visa, subscribed to "Coffee box" paying with Mastercard on Checkout
+    (which saves it and makes it the subscription's own card): the buyer, both cards' ids, the subscription."""
+    [box] = plans(sandbox, currency, price, "Coffee box")
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
+    sub = subscribe(sandbox, buyer, box, MASTERCARD)
+    [mastercard] = [c.id for c in saved_cards.saved_cards_for(user=buyer) if not c.is_default]
+    return buyer, visa, mastercard, sub
+
+
 @pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
 def test_making_a_card_the_default_moves_the_subscriptions_and_the_renewal_charges_it(
     sandbox_webhooks: Any, currency: str, price: int
 ) -> None:
-    [box] = plans(sandbox_webhooks, currency, price, "Coffee box")
-    buyer = UserFactory()
-    visa = saved_card(sandbox_webhooks, buyer, "pm_card_visa")
-    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
-    sub = subscribe(sandbox_webhooks, buyer, box, MASTERCARD)
+    buyer, visa, mastercard, sub = visa_default_and_a_box_paid_with_mastercard(sandbox_webhooks, currency, price)
     assert rows(buyer) == [("Visa ending 4242", True, ()), ("Mastercard ending 4444", False, ("Coffee box",))]
     assert card_of(sandbox_webhooks, sub) == "4444"
 
-    [mastercard] = [c.id for c in saved_cards.saved_cards_for(user=buyer) if not c.is_default]
     changed = saved_cards.saved_card_make_default(user=buyer, payment_method=mastercard, attempt="visit-2")
     assert changed.message == "Mastercard ending 4444 is now your default card."  # Coffee box already paid by it
     changed = saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-3")
@@ -206,12 +213,7 @@ def test_making_a_card_the_default_moves_the_subscriptions_and_the_renewal_charg
 def test_removing_the_card_a_subscription_pays_with_moves_it_to_the_default_and_the_renewal_charges_that(
     sandbox_webhooks: Any, currency: str, price: int
 ) -> None:
-    [box] = plans(sandbox_webhooks, currency, price, "Coffee box")
-    buyer = UserFactory()
-    visa = saved_card(sandbox_webhooks, buyer, "pm_card_visa")
-    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
-    sub = subscribe(sandbox_webhooks, buyer, box, MASTERCARD)
-    [mastercard] = [c.id for c in saved_cards.saved_cards_for(user=buyer) if not c.is_default]
+    buyer, _, mastercard, sub = visa_default_and_a_box_paid_with_mastercard(sandbox_webhooks, currency, price)
 
     removed = saved_cards.saved_card_remove(user=buyer, payment_method=mastercard)
     assert removed.message == "Removed Mastercard ending 4444. Coffee box is now paid with Visa ending 4242."
