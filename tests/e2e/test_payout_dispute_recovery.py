@@ -17,8 +17,8 @@ from payments.models import Dispute
 from tests.e2e.browser import phone_signed_in
 from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
 from tests.orders.conftest import active_seller, signed_in
-from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
-from tests.payouts.helpers import control, paid_order, paid_out
+from tests.payments.helpers import assert_ledger_equals_stripe, lose_dispute
+from tests.payouts.helpers import paid_order, paid_out
 from tests.payouts.test_money_pages import NOW
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -37,13 +37,12 @@ def test_a_payout_with_a_lost_disputes_recovery_reads_taken_back_on_a_phone(
     seller = active_seller(sandbox, currency=currency)
     order = paid_order(sandbox, seller, 10_000, card=NOW)
     assert order.payment is not None
-    seen = {e["id"] for e in new_events(set())}
-    control(sandbox, f"charges/{order.payment.stripe_charge_id}/dispute")
-    assert "failed" not in process(new_events(seen))
-    seen = {e["id"] for e in new_events(set())}
-    control(sandbox, f"disputes/{Dispute.objects.get().stripe_id}/resolve", outcome="lost")
-    with django_capture_on_commit_callbacks(execute=True):  # the recovery follows the outcome's commit
-        assert "failed" not in process(new_events(seen))
+    lose_dispute(
+        sandbox,
+        charge_id=str(order.payment.stripe_charge_id),
+        amount=order.amount_total,
+        on_commit=django_capture_on_commit_callbacks,
+    )
     assert Dispute.objects.get().recovery_reversal_id
     other = paid_order(sandbox, seller, 5_000, card=NOW)  # something to pay out
     payout = paid_out(sandbox, str(seller.stripe_account_id))

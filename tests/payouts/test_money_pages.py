@@ -567,19 +567,18 @@ def test_a_payouts_line_of_a_lost_dispute_is_not_called_a_refund(
     """Walking the demo: a lost dispute's recovery (the seller's transfer reversed, a `pyr_` on the
     seller's payment as a refund's is) was listed in the payout as "Refund" of the order, whose own
     page says no refund can be made and shows the money under "Taken by lost disputes"."""
-    from tests.payments.helpers import new_events, process
+    from tests.payments.helpers import lose_dispute
 
     seller = active_seller(sandbox, currency=currency)
     account = str(seller.stripe_account_id)
     order = paid_order(sandbox, seller, 10_000, card=NOW)
     assert order.payment is not None
-    seen = {e["id"] for e in new_events(set())}
-    control(sandbox, f"charges/{order.payment.stripe_charge_id}/dispute")
-    assert "failed" not in process(new_events(seen))
-    seen = {e["id"] for e in new_events(set())}
-    control(sandbox, f"disputes/{Dispute.objects.get().stripe_id}/resolve", outcome="lost")
-    with django_capture_on_commit_callbacks(execute=True):  # the recovery follows the outcome's commit
-        assert "failed" not in process(new_events(seen))
+    lose_dispute(
+        sandbox,
+        charge_id=str(order.payment.stripe_charge_id),
+        amount=order.amount_total,
+        on_commit=django_capture_on_commit_callbacks,
+    )
     assert Dispute.objects.get().recovery_reversal_id
     other = paid_order(sandbox, seller, 5_000, card=NOW)  # something to pay out
     payout = paid_out(sandbox, account)
