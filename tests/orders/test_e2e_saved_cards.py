@@ -42,9 +42,12 @@ def test_saved_cards_page_default_and_remove(
     log_in(page, base, buyer.email)
     page.goto(base + "/account/cards/")
     expect(page.get_by_test_id("no-cards")).to_be_visible()
+    # What the cards do for subscriptions is said only where there are cards.
+    expect(page.get_by_test_id("cards-subscriptions")).to_have_count(0)
 
     save_card(page, base, "4242424242424242")
     expect(page.get_by_text("Saved: Visa ending 4242 (your default card).")).to_be_visible()
+    expect(page.get_by_test_id("cards-subscriptions")).to_be_visible()
     # The card that asks for 3-D Secure when it is saved: the challenge, then back to the list.
     save_card(page, base, "4000002500003155", three_ds="Complete")
     expect(page.get_by_text("Saved: Visa ending 3155.")).to_be_visible()
