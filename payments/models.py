@@ -5,7 +5,8 @@ buyer, what was refunded and disputed of it, and under which Stripe ids, so that
 pay several orders (a cart with several shops: `orders.CheckoutGroup`) and refunds and disputes can hang off it.
 Orders point at their payment (`Order.payment`). Amounts are integer minor units of `currency`.
 
-Written only by `payments.services`, which also posts the money it records to the ledger.
+Written only by `payments.services`, which also posts the money it records to the ledger, but for
+the dispute's amount and status, which `payments.disputes` copies from Stripe's dispute.
 """
 
 from __future__ import annotations
