@@ -1,6 +1,6 @@
 """Follow-ups of payments, delivered through the outbox: sending a written refund to Stripe, with the
-same idempotency key however many times it takes to reach Stripe; and the dispute emails. Thin: ids
-in, one call or one email out."""
+same idempotency key however many times it takes to reach Stripe; the dispute emails; and the
+recovery of a lost dispute from its sellers. Thin: ids in, one call or one email out."""
 
 from __future__ import annotations
 

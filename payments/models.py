@@ -5,7 +5,8 @@ buyer, what was refunded and disputed of it, and under which Stripe ids, so that
 pay several orders (a cart with several shops: `orders.CheckoutGroup`) and refunds and disputes can hang off it.
 Orders point at their payment (`Order.payment`). Amounts are integer minor units of `currency`.
 
-Written only by `payments.services`, which also posts the money it records to the ledger.
+Written only by `payments.services`, which also posts the money it records to the ledger, but for
+the dispute's amount and status, which `payments.disputes` copies from Stripe's dispute.
 """
 
 from __future__ import annotations
@@ -165,10 +166,6 @@ class Refund(models.Model):
         return self.stripe_refund_id or f"refund {self.pk}"
 
     @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_REFUND_STATUSES
-
-    @property
     def reason_for_buyer(self) -> str:
         """The reason a seller or an admin typed on a refund form ("the buyer reads it"), for the buyer's
         pages and emails; "" for the others (a buyer's request carries the buyer's own words, and a
@@ -293,10 +290,6 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_id
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_DISPUTE_STATUSES
 
     @property
     def is_answerable(self) -> bool:

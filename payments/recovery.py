@@ -53,8 +53,6 @@ from sellers.models import Seller
 
 logger = logging.getLogger(__name__)
 
-RECOVERY_MODES = ("seller_share", "seller_share_and_fee", "none")
-
 
 def seller_balance(*, stripe_account: str, currency: str) -> int:
     """What the seller holds at Stripe in `currency`: available + pending (a reversal takes from both)."""

@@ -5,10 +5,12 @@
 - `TransferReversal`: a transfer taken (partly) back, e.g. with a refund.
 - `ApplicationFee`: the platform's fee taken back from the seller's share, and `ApplicationFeeRefund`.
 - `Payout`: what Stripe paid from a seller's balance to its bank (or failed to).
+- `BankAccount`: a seller's bank account, which posts nothing.
 
-Written only by `payouts.services`, which also posts each to the ledger, from whichever arrives
-first: the paid charge (which names its transfer and fee) or their own webhooks. Amounts are
-integer minor units of `currency`.
+Written only by `payouts.services`, which also posts each money row to the ledger, from whichever
+arrives first: the paid charge (which names its transfer and fee) or their own webhooks. Amounts are
+integer minor units of `currency`. The reconciliation's rows (`ReconciliationRun`, `ReconciliationLine`,
+`ReconciliationDifference`) mirror no Stripe object: `payouts.reconciliation` writes them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Follow-ups of subscriptions, delivered through the outbox: emails (ids in, one email out),
-pausing collection with the seller's shop, the fee policy's percent, and the shop's end of a
-subscription at its period end (or its undo)."""
+pausing collection with the seller's shop, the fee policy's percent, the shop's end of a
+subscription at its period end (or its undo), voiding the invoice an ended subscription leaves open,
+expiring the buyer's older Subscribe pages, and canceling a second subscription to one listing."""
 
 from __future__ import annotations
 

@@ -22,8 +22,8 @@ Checkout (`mode=subscription`), mirroring what Stripe says, and the customer por
   Subscribers or all of a listing's when it is sold once again, and undo its own end, never a
   buyer's (`subscription_shop_end`); the buyer is emailed each time.
 - *People are told*: a failed renewal emails the buyer the invoice's hosted page; one that needs
-  3-D Secure too; when Stripe's retries end and it cancels, the seller is told. Emails are outbox
-  rows keyed by what they say, so a repeated event sends each once.
+  3-D Secure too; when Stripe's retries end and it cancels, the seller and the buyer are told.
+  Emails are outbox rows keyed by what they say, so a repeated event sends each once.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Production: Postgres, Redis, S3, SES and real Stripe keys, all from the environment.
 
-`manage.py check --deploy` passes with zero warnings on these settings (tests/test_settings.py).
+`manage.py check --deploy` passes with zero warnings on these settings (tests/marketplace/test_settings.py).
 """
 
 from .base import *  # noqa: F403

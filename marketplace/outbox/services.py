@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., None])
 _registry: dict[str, Callable[..., None]] = {}
 _on_dead: dict[str, Callable[..., None]] = {}
 
-MAX_ATTEMPTS = 10  # with the backoff below: about 8 hours of retries
+MAX_ATTEMPTS = 10  # with the backoff below: about 4 hours of retries
 RETRY_BASE = timedelta(seconds=30)
 RETRY_MAX = timedelta(hours=2)
 KEEP_DELIVERED = timedelta(days=2)

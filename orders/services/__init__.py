@@ -5,11 +5,14 @@
 - `payment_state`: Stripe's answers (webhooks, success page, sweepers) settle it: paid once (with
   its `payments.Payment` and ledger postings), expired, failed, canceled, refunded late;
 - `fulfilment`: shipped, then received;
+- `refunds`: the buyer's refund requests, the seller's or an admin's decisions, and the refunds;
 - `saved_cards`: cards saved on the buyer's Customer, and "Buy now" with one (settled by the same
   paid path as Checkout).
 
 Callers import the names below from `orders.services`; they are what other apps, pages, tasks and
-tests use, and nothing more.
+tests use, and nothing more. `refunds` and `saved_cards` are not re-exported: callers import them
+as modules of their own (`orders.services.refunds`, `orders.services.saved_cards`), as they do
+`checkout.buyer_customer_ensure`, which subscriptions share.
 """
 
 from orders.services.checkout import CHECKOUT_LIFETIME, CheckoutStart, checkout_start, order_session_expire

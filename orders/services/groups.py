@@ -250,7 +250,7 @@ def order_transfer_to_seller(*, order_id: int) -> str | None:
 
 
 def order_transfer_failed(*, order_id: int) -> None:
-    """Stripe refused a group order's transfer every time the outbox tried (about 8 hours): the
+    """Stripe refused a group order's transfer every time the outbox tried (about 4 hours): the
     seller is owed its share and only a person can unblock it (the seller's account, the charge).
     Tell the platform admins once, by email; the console's home lists such orders until sent."""
     outbox_add("orders.email.group_transfer_failed", order_id, key=f"group-transfer-failed:{order_id}")

@@ -4,6 +4,7 @@ transfer is made. The other shops of the payment are paid as usual and the ledge
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from marketplace.outbox.models import OutboxMessage
-from marketplace.outbox.services import MAX_ATTEMPTS, outbox_deliver
+from marketplace.outbox.services import MAX_ATTEMPTS, outbox_deliver, retry_delay
 from orders import services
 from orders.models import Order
 from tests.factories import UserFactory, make_platform_admin
@@ -68,6 +69,10 @@ def test_a_transfer_stripe_keeps_refusing_is_told_to_the_admins_once_and_listed_
     assert f"order {refused.pk}" in email.subject and "Tea House" not in email.subject
     assert refused_shop.shop_name in email.subject and owed in email.body
     assert "capabilities" in email.body  # Stripe's own reason
+    # How long the outbox tried, as the email and the console say it: the waits between its attempts.
+    tried_for = sum((retry_delay(n) for n in range(1, MAX_ATTEMPTS)), start=timedelta())
+    said = f"for about {round(tried_for / timedelta(hours=1))} hours"
+    assert said in email.body
 
     client = Client()
     client.force_login(admin)
@@ -75,6 +80,7 @@ def test_a_transfer_stripe_keeps_refusing_is_told_to_the_admins_once_and_listed_
         page = client.get(reverse("console_home")).content.decode()
     assert 'data-testid="group-transfers-failed"' in page
     assert f"Order {refused.pk}" in page and owed in page and f"Order {paid.pk}" not in page
+    assert said in page
     refused.refresh_from_db()
     assert refused.stripe_transfer_id == "" and paid.__class__.objects.get(pk=paid.pk).stripe_transfer_id
     assert_ledger_equals_stripe()

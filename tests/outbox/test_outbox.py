@@ -18,10 +18,6 @@ from marketplace.outbox.models import OutboxMessage
 from tests.outbox.follow_ups import ALWAYS_FAIL, HOLD, SEND, held, release
 
 
-def _to(message: OutboxMessage) -> str:
-    return str(message.args[0])
-
-
 @pytest.mark.django_db
 def test_the_follow_up_of_a_rolled_back_change_is_neither_written_nor_sent(
     django_capture_on_commit_callbacks: Any,
