@@ -99,8 +99,9 @@ def card_added(request: HttpRequest) -> HttpResponse:
 @require_POST
 def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
     """Make the card the default, and move the buyer's live subscriptions to it (the same form, on
-    the default's row, moves the subscriptions other cards pay for). The page's token is part of
-    every Stripe key of the change (`_attempt`)."""
+    the default's row, moves the subscriptions other cards pay for). The page's token and the buyer's
+    count of card changes are part of every Stripe key of the change (`_attempt`), so a double post is
+    one change and a change back to an earlier card from the same page is another."""
     attempt = _attempt(request)
     if attempt is None:
         messages.error(request, f"Nothing was changed: {OUT_OF_DATE}")

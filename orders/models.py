@@ -57,6 +57,10 @@ class StripeCustomer(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stripe_customer")
     stripe_customer_id = models.CharField(max_length=255, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # In the idempotency keys of the changes to the buyer's cards at Stripe (the default card, the
+    # card each subscription charges), bumped after each: a change back to an earlier state is a new
+    # key, not a replay of the earlier answer (`orders.services.saved_cards`).
+    card_changes = models.PositiveIntegerField(default=0, help_text="Changes made to the buyer's cards at Stripe.")
 
     def __str__(self) -> str:
         return self.stripe_customer_id

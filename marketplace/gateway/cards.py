@@ -73,31 +73,19 @@ def payment_method_retrieve(payment_method: str) -> PaymentMethod:
 
 
 def customer_default_payment_method_set(
-    *,
-    customer: str,
-    payment_method: str,
-    replacing: str | None,
-    after_removing: str | None = None,
-    attempt: str | None = None,
+    *, customer: str, payment_method: str, replacing: str | None, change: str
 ) -> Customer:
     """Make a saved card the one used by default (Stripe refuses a card of another customer).
 
-    `replacing` (the default it takes over from, or None) is part of the key: a key of the customer
-    and card alone made the same card the default again within Stripe's 24 hours of keys (Visa,
-    Mastercard, Visa) a replay of the first change's answer, and Visa stayed behind. A double click
-    reads the same `replacing` and is still one change. `after_removing` (the removed default a new
-    one follows) keys that change by the removal instead, a card being removed once: keyed by
-    `replacing` it had the key of an earlier switch from that card to this one (Visa, Mastercard,
-    Visa, then Visa removed), whose answer Stripe replayed, and no card was left the default.
-    `attempt` (the cards page's visit) is part of the key too: keyed by the cards alone, a fourth
-    switch (Visa, Mastercard, Visa, Mastercard) had the second's key and Stripe replayed it."""
+    `replacing` (the default it takes over from, or None) and `change` (what asked, with the count
+    of the buyer's card changes made before it; or the removal of a card, which goes once) are in the
+    key with the parameters: a double click reads the same default and count and is one change, while
+    a change back to an earlier default (Visa, Mastercard, Visa) has a key of its own. Keyed by the
+    cards and the page's visit alone, the third of Mastercard, Visa, Mastercard on one visit had the
+    first's key within Stripe's 24 hours of keys: Stripe replayed the first answer and Visa stayed
+    the default."""
     params: dict[str, Any] = {"invoice_settings": {"default_payment_method": payment_method}}
-    if after_removing:
-        key = gateway.idempotency_key("customer-default-after-remove", customer, after_removing, params=params)
-    else:
-        key = gateway.idempotency_key(
-            "customer-default-card", customer, replacing or "none", attempt or "", params=params
-        )
+    key = gateway.idempotency_key("customer-default-card", customer, replacing or "none", change, params=params)
     options = gateway.request_options(idempotency_key=key)
     return Customer.from_stripe(
         gateway.call(gateway.client().v1.customers.update, customer, params=params, options=options)

@@ -155,10 +155,10 @@ def subscription_default_payment_method_set(
     `default_payment_method`, which wins over the customer's `invoice_settings.default_payment_method`,
     so a new default card reaches a subscription only through this.
 
-    `replacing` (the card it takes over from) and `change` (what asked: the cards page's visit, or
-    the removal of the card replaced) are in the key with the parameters: a double click is one
-    update, while moving the subscription to Visa, to Mastercard and back to Visa in other visits
-    are three, not a replay of the first."""
+    `replacing` (the card it takes over from) and `change` (what asked: the cards page's visit with
+    the count of the buyer's card changes made before it, or the removal of the card replaced) are in
+    the key with the parameters: a double click is one update, while moving the subscription to Visa,
+    to Mastercard and back to Visa, on one visit or several, are three, not a replay of the first."""
     params: dict[str, Any] = {"default_payment_method": payment_method}
     key = gateway.idempotency_key(
         "subscription-default-card", subscription_id, replacing or "none", change, params=params

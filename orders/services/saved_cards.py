@@ -32,6 +32,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Listing
@@ -43,7 +44,7 @@ from marketplace.gateway import subscriptions as gateway_subscriptions
 from marketplace.gateway.types import CheckoutSession, PaymentError, PaymentIntent, PaymentMethod
 from marketplace.gateway.types import Subscription as StripeSubscription
 from marketplace.money import format_money
-from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus
+from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus, StripeCustomer
 from orders.services._stock import change_stock, close_order, lock_listings
 from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
 from orders.services.payment_state import order_mark_paid_by_intent
@@ -192,28 +193,40 @@ def _first_card_made_default(customer: str, methods: list[PaymentMethod]) -> str
     change and a read, once per customer left with no default, instead of calls on every
     subscription's checkout event.
 
-    Keyed by the customer's card PaymentMethods (the state it fixes), so two pages read at once send
-    one change. The same state can come back within Stripe's 24 hours of keys (the default made
-    here, another card made the default and removed in the Dashboard): Stripe then replays the first
-    answer and changes nothing, so the customer is read again, and a change not made is sent once
-    more under the next round's key. Stripe unreachable leaves the page as it was (no default), to
-    try again next time."""
+    Keyed by the count of the buyer's card changes (`_card_changes`), read before the customer is
+    read again: two pages read at once send one change, and the same state come back later (the
+    default made here, another card made the default and removed in the Dashboard) is a new key,
+    not a replay of the first answer. Stripe unreachable leaves the page as it was (no default),
+    to try again next time."""
     cards = [pm for pm in methods if pm.card is not None]
     first = _grouped(cards, None)[-1].id  # Stripe lists them newest first; the card's newest PaymentMethod
-    held = ",".join(sorted(pm.id for pm in cards))
     try:
-        for attempt in range(3):
-            gateway_cards.customer_default_payment_method_set(
-                customer=customer, payment_method=first, replacing=None, attempt=f"no-default:{attempt}:{held}"
+        count = _card_changes(customer)
+        now = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+        if now is None:
+            made = gateway_cards.customer_default_payment_method_set(
+                customer=customer, payment_method=first, replacing=None, change=f"no-default:{count}"
             )
-            now = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
-            if now is not None:
-                return now
+            _card_changes_counted(customer)
+            now = made.invoice_settings.default_payment_method
     except DomainError as exc:
         logger.warning("could not make %s the default card of %s: %s", first, customer, exc.message)
         return None
-    logger.warning("Stripe replayed every change making %s the default card of %s", first, customer)
-    return None
+    return now
+
+
+def _card_changes(customer: str) -> int:
+    """How many changes to the buyer's cards Stripe made (`StripeCustomer.card_changes`), for the
+    keys of the next ones. Read before Stripe's state is: a second post that finds the count moved
+    also finds the first post's changes made, and sends nothing; one that finds it not moved sends
+    the first's requests again under their keys, and Stripe replays them."""
+    row = StripeCustomer.objects.filter(stripe_customer_id=customer).values_list("card_changes", flat=True).first()
+    return row or 0
+
+
+def _card_changes_counted(customer: str) -> None:
+    """One more change to the buyer's cards: the keys of the next ones are new."""
+    StripeCustomer.objects.filter(stripe_customer_id=customer).update(card_changes=F("card_changes") + 1)
 
 
 def _live_subscriptions(customer: str, *, ending: bool = False) -> list[StripeSubscription]:
@@ -332,16 +345,19 @@ def saved_card_setup_completed(*, session_id: str) -> None:
 
 def _card_saved(customer: str, session: CheckoutSession) -> SavedCard | None:
     """The card a completed setup session saved on `customer`, made the default when there is none
-    (the key is the same from the return page and the event: one change)."""
+    (the key is the same from the return page and the event, the count of card changes with it:
+    one change)."""
     seti = session.setup_intent
     if isinstance(seti, str) or seti is None or seti.status != "succeeded" or not seti.payment_method:
         return None
     buyer_cards_changed(customer=customer)
+    count = _card_changes(customer)
     current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
     if current is None:
         gateway_cards.customer_default_payment_method_set(
-            customer=customer, payment_method=seti.payment_method, replacing=None
+            customer=customer, payment_method=seti.payment_method, replacing=None, change=f"no-default:{count}"
         )
+        _card_changes_counted(customer)
         current = seti.payment_method
     return _card(gateway_cards.payment_method_retrieve(seti.payment_method), current)
 
@@ -375,29 +391,38 @@ def saved_card_make_default(*, user: Any, payment_method: str, attempt: str) -> 
     In that order, a move Stripe refuses or cannot take leaves the card not yet the default, so the
     same button is there to finish it; one already moved is not sent again.
 
-    `attempt` is the cards page's visit (its form's token): one visit's change is one change at
-    Stripe, however often it is sent, and another visit's is another change."""
+    Each Stripe key holds `attempt` (the cards page's visit, its form's token) and the count of the
+    buyer's card changes (`_card_changes`), counted once this change is through: the form sent twice
+    is one change at Stripe, while Mastercard, Visa and Mastercard again from one visit are three.
+    A change Stripe failed before making any of it is not counted, so its retry sends the same keys."""
     customer, pm = _own_card(user, payment_method)
-    current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
-    methods, same = _methods_of_card(customer, pm)
-    moved = []
-    paid = _live_subscriptions(customer)
-    titles = _titles(paid) if paid else {}
-    for sub in paid:
-        if _charged_card(sub, current) in same:
-            continue
-        if sub.default_payment_method is not None:
-            gateway_subscriptions.subscription_default_payment_method_set(
-                subscription_id=sub.id,
-                payment_method=pm.id,
-                replacing=sub.default_payment_method,
-                change=f"default-card:{attempt}",
+    change = f"default-card:{attempt}:{_card_changes(customer)}"
+    made = done = False
+    try:
+        current = gateway_cards.customer_retrieve(customer).invoice_settings.default_payment_method
+        methods, same = _methods_of_card(customer, pm)
+        moved = []
+        paid = _live_subscriptions(customer)
+        titles = _titles(paid) if paid else {}
+        for sub in paid:
+            if _charged_card(sub, current) in same:
+                continue
+            if sub.default_payment_method is not None:
+                gateway_subscriptions.subscription_default_payment_method_set(
+                    subscription_id=sub.id, payment_method=pm.id, replacing=sub.default_payment_method, change=change
+                )
+                made = True
+            moved.append(titles[sub.id])  # one without its own card follows the customer's default, below
+        if current != pm.id:
+            gateway_cards.customer_default_payment_method_set(
+                customer=customer, payment_method=pm.id, replacing=current, change=change
             )
-        moved.append(titles[sub.id])  # one without its own card follows the customer's default, below
-    if current != pm.id:
-        gateway_cards.customer_default_payment_method_set(
-            customer=customer, payment_method=pm.id, replacing=current, attempt=attempt
-        )
+        done = True
+    finally:
+        # Counted unless Stripe failed before making any of it (its retry sends the same keys); also
+        # when nothing was left to do, as Stripe may have made it under these keys, its answer lost.
+        if made or done:
+            _card_changes_counted(customer)
     buyer_cards_changed(customer=customer)
     card = _card(pm, pm.id)
     assert card is not None
@@ -451,7 +476,7 @@ def saved_card_remove(*, user: Any, payment_method: str) -> CardChange:
             )
     if new_default is not None:
         gateway_cards.customer_default_payment_method_set(
-            customer=customer, payment_method=new_default.id, replacing=default, after_removing=pm.id
+            customer=customer, payment_method=new_default.id, replacing=default, change=f"card-removed:{pm.id}"
         )
     for m in [m for m in methods if m.id in same] or [pm]:
         try:
