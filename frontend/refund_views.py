@@ -118,6 +118,23 @@ def refund_refused(
     kept_input.keep(request, form, [*names, "whole_share"], prefixes=prefixes, extra=extra or None)
 
 
+# A refusal about one box of a refund form is said beside that box, which the page focuses: the forms sit
+# low on long pages, and at 375 px a sentence flashed at the top was out of sight, the cursor nowhere.
+# Each maps an error's code to the box (`refund_refused`'s `boxes`); other errors (Stripe, a dispute, a
+# request answered meanwhile, the whole share unconfirmed) are about no box and stay at the top.
+REFUND_AMOUNT_BOXES = dict.fromkeys(
+    ("invalid_amount", "too_many_decimals", "amount_too_large", "refund_exceeds_remaining"), "amount"
+)
+APPROVE_BOXES = {**REFUND_AMOUNT_BOXES, "amount_above_request": "amount"}
+DECLINE_BOXES = {"reason_required": "reason"}
+SELLER_REFUND_BOXES = {**REFUND_AMOUNT_BOXES, "amount_above_lines": "amount", "restock_needs_items": "restock"}
+REFUND_REQUEST_BOXES = {
+    "invalid_reason": "reason",
+    "note_required": "note",
+    **dict.fromkeys(("no_lines", "scope_mismatch"), "scope"),
+}
+
+
 def refund_said(request: HttpRequest, refund: Refund, done: str) -> None:
     """What happened to a refund, in a sentence."""
     if refund.status == RefundStatus.FAILED:
@@ -160,8 +177,8 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
             lines=lines,
         )
     except DomainError as exc:
-        messages.error(request, exc.message)
-        kept_input.keep(request, f"order_refund_request:{order_id}", ["reason", "note", "scope"], prefixes=["qty_"])
+        form = f"order_refund_request:{order_id}"
+        refund_refused(request, exc, form, ["reason", "note", "scope"], prefixes=["qty_"], boxes=REFUND_REQUEST_BOXES)
     else:
         messages.success(request, "Your refund request is with the seller. We email you their answer.")
     return redirect("order_detail", order_id=order_id)
@@ -175,9 +192,10 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
 def sell_refund_requests(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     found = list(selectors.refund_requests_for_seller(seller=seller)[:100])
-    again = kept_input.take(request, "sell_approve:")  # what an approval was sent with, if it failed
+    again = kept_input.take(request, "sell_refund:")  # what an approval or a decline was sent with, if refused
     for one in found:
-        one.kept = _kept_for(again, f"sell_approve:{one.pk}")  # type: ignore[attr-defined]
+        one.kept = _kept_for(again, f"sell_refund:approve:{one.pk}")  # type: ignore[attr-defined]
+        one.kept_decline = _kept_for(again, f"sell_refund:decline:{one.pk}")  # type: ignore[attr-defined]
         # Asked before the bank disputed the payment: no refund can be made any more, only declined.
         charged_back = selectors.payment_charged_back(one.order)
         one.charged_back = selectors.charged_back_for_seller(one.order.payment) if charged_back else ""  # type: ignore[attr-defined]
@@ -213,7 +231,9 @@ def sell_refund_request_approve(request: HttpRequest, request_id: int) -> HttpRe
             whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        refund_refused(request, exc, f"sell_approve:{request_id}", ["amount", "note", "restock"])
+        refund_refused(
+            request, exc, f"sell_refund:approve:{request_id}", ["amount", "note", "restock"], boxes=APPROVE_BOXES
+        )
     else:
         refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
     return redirect("sell_refund_requests")
@@ -226,7 +246,7 @@ def sell_refund_request_decline(request: HttpRequest, request_id: int) -> HttpRe
     try:
         refund_request_decline(request=found, user=request.user, reason=request.POST.get("reason", ""))
     except DomainError as exc:
-        messages.error(request, exc.message)
+        refund_refused(request, exc, f"sell_refund:decline:{request_id}", ["reason"], boxes=DECLINE_BOXES)
     else:
         messages.success(request, "Declined. The buyer gets your reason by email.")
     return redirect("sell_refund_requests")
@@ -255,7 +275,12 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         refund_refused(
-            request, exc, f"sell_order_refund:{order_id}", ["amount", "reason", "restock"], prefixes=["qty_"]
+            request,
+            exc,
+            f"sell_order_refund:{order_id}",
+            ["amount", "reason", "restock"],
+            prefixes=["qty_"],
+            boxes=SELLER_REFUND_BOXES,
         )
     else:
         refund_said(request, refund, "{amount} refunded to the buyer.")
@@ -283,6 +308,7 @@ def _console_refunds_page(request: HttpRequest, *, status: int = 200) -> HttpRes
     overdue = list(selectors.refund_requests_overdue()[:100])
     for found in overdue:
         found.kept = _kept_for(again, f"console:approve:{found.pk}")  # type: ignore[attr-defined]
+        found.kept_decline = _kept_for(again, f"console:decline:{found.pk}")  # type: ignore[attr-defined]
     context = {
         "overdue": overdue,
         "attention": list(refunds_needing_attention()[:100]),
@@ -324,7 +350,13 @@ def console_refund_request_approve(request: HttpRequest, request_id: int) -> Htt
             whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        refund_refused(request, exc, f"console:approve:{request_id}", ["amount", "note", "restock", "from_seller"])
+        refund_refused(
+            request,
+            exc,
+            f"console:approve:{request_id}",
+            ["amount", "note", "restock", "from_seller"],
+            boxes=APPROVE_BOXES,
+        )
         return _console_refused(request)
     else:
         refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
@@ -338,7 +370,7 @@ def console_refund_request_decline(request: HttpRequest, request_id: int) -> Htt
     try:
         refund_request_decline(request=found, user=request.user, reason=request.POST.get("reason", ""))
     except DomainError as exc:
-        messages.error(request, exc.message)
+        refund_refused(request, exc, f"console:decline:{request_id}", ["reason"], boxes=DECLINE_BOXES)
         return _console_refused(request)
     else:
         messages.success(request, "Declined. The buyer gets the reason by email.")
@@ -350,10 +382,8 @@ CONSOLE_REFUND_FIELDS = ("order_id", "amount", "reason", "from_seller")
 # said beside that box, which the page focuses (at 375 px a sentence flashed at the top is out of sight).
 CONSOLE_REFUND_BOXES = {
     **dict.fromkeys(("order_not_found", "order_not_refundable", "charge_disputed", "nothing_to_refund"), "order_id"),
-    **dict.fromkeys(
-        ("invalid_amount", "too_many_decimals", "amount_too_large", "refund_exceeds_remaining", "amount_above_lines"),
-        "amount",
-    ),
+    **REFUND_AMOUNT_BOXES,
+    "amount_above_lines": "amount",
 }
 
 
@@ -390,6 +420,12 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
 
 
 CONSOLE_SUBSCRIPTION_REFUND_FIELDS = ("stripe_id", "amount", "reason", "from_seller")
+CONSOLE_SUBSCRIPTION_REFUND_BOXES = {
+    **REFUND_AMOUNT_BOXES,
+    **dict.fromkeys(
+        ("subscription_payment_not_found", "not_paid", "charge_disputed", "nothing_to_refund"), "stripe_id"
+    ),
+}
 
 
 @platform_admin_required
@@ -401,8 +437,15 @@ def console_subscription_refund(request: HttpRequest) -> HttpResponse:
     stripe_id = (request.POST.get("stripe_id") or "").strip()[:255]
     invoice = subscription_payment_by_stripe_id(stripe_id=stripe_id)
     if invoice is None:
-        messages.error(request, "No paid subscription payment has that Stripe id (in_…, ch_… or pi_…).")
-        kept_input.keep(request, "console:subscription_refund", CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
+        said = "No paid subscription payment has that Stripe id (in_…, ch_… or pi_…)."
+        missing = NotFound(said, code="subscription_payment_not_found")
+        refund_refused(
+            request,
+            missing,
+            "console:subscription_refund",
+            CONSOLE_SUBSCRIPTION_REFUND_FIELDS,
+            boxes=CONSOLE_SUBSCRIPTION_REFUND_BOXES,
+        )
         return _console_refused(request)
     try:
         refund = subscription_payment_refund(
@@ -416,7 +459,13 @@ def console_subscription_refund(request: HttpRequest) -> HttpResponse:
             whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        refund_refused(request, exc, "console:subscription_refund", CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
+        refund_refused(
+            request,
+            exc,
+            "console:subscription_refund",
+            CONSOLE_SUBSCRIPTION_REFUND_FIELDS,
+            boxes=CONSOLE_SUBSCRIPTION_REFUND_BOXES,
+        )
         return _console_refused(request)
     else:
         refund_said(request, refund, f"{invoice.subscription.title}: {{amount}} refunded to the buyer.")

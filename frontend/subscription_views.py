@@ -21,7 +21,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend import kept_input
 from frontend.paging import page_number
-from frontend.refund_views import refund_amount, refund_form_token, refund_refused, refund_said, whole_share_ok
+from frontend.refund_views import (
+    REFUND_AMOUNT_BOXES,
+    refund_amount,
+    refund_form_token,
+    refund_refused,
+    refund_said,
+    whole_share_ok,
+)
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
 from payments.models import RefundOrigin
@@ -250,7 +257,8 @@ def sell_subscription_refund(request: HttpRequest, invoice_id: int) -> HttpRespo
             whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        refund_refused(request, exc, f"sell_subscription_refund:{invoice_id}", ["amount", "reason"])
+        form = f"sell_subscription_refund:{invoice_id}"
+        refund_refused(request, exc, form, ["amount", "reason"], boxes=REFUND_AMOUNT_BOXES)
     else:
         refund_said(request, refund, "{amount} refunded to the buyer.")
     return redirect("sell_subscription_payment", invoice_id=invoice_id)

@@ -88,9 +88,12 @@ def test_the_seller_refunds_part_the_admin_the_rest_and_everything_adds_up(
     assert [r.amount for r in _stripe_refunds(sandbox_webhooks, payment.stripe_charge_id)] == [part]
 
     too_much = client.post(refund_url, {**form, "amount": MAJOR[currency](price), "form_token": "b" * 32})
-    assert _messages(too_much) == [f"At most {money(price - part)} can still be refunded ({money(price)} was asked)."]
+    assert _messages(too_much) == []  # said beside the amount, not at the top
     assert Refund.objects.filter(payment=payment).count() == 1
-    assert f'value="{MAJOR[currency](price)}"' in client.get(page_url).content.decode()  # what was typed is kept
+    again_page = client.get(page_url).content.decode()
+    assert f'value="{MAJOR[currency](price)}" aria-invalid="true"' in again_page  # what was typed is kept
+    said = f"At most {money(price - part)} can still be refunded ({money(price)} was asked)."
+    assert f'<p class="errorlist" id="refund-amount-error">{said}</p>' in again_page
 
     other = signed_in(active_seller(sandbox_webhooks, currency=currency, shop="Other shop").user)
     assert other.get(page_url).status_code == 404
@@ -108,7 +111,9 @@ def test_the_seller_refunds_part_the_admin_the_rest_and_everything_adds_up(
     rest = Refund.objects.get(payment=payment, origin=RefundOrigin.ADMIN)
     assert (rest.amount, rest.reverse_transfer, rest.refund_application_fee) == (price - part, False, False)
     refused = admin.post(reverse("console_subscription_refund"), {**admin_form, "form_token": "d" * 32})
-    assert _messages(refused) == ["This payment has been refunded in full already."]
+    assert (refused.status_code, _messages(refused)) == (422, [])  # said beside the Stripe id that names it
+    said = "This payment has been refunded in full already."
+    assert f'<p class="errorlist" id="sub-stripe-id-error">{said}</p>' in refused.content.decode()
     assert "Subscription: Coffee box" in admin.get(reverse("console_refunds")).content.decode()
 
     assert sandbox_webhooks.wait_for_webhooks(15)
