@@ -5,6 +5,7 @@ the money moves at the sandbox and the ledger follows. USD and JPY."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -251,6 +252,13 @@ def test_with_every_unit_refunded_but_money_left_the_request_form_offers_no_empt
     # And what is left is not called "The whole order (9,000)" of an order of 10,000.
     left = format_money(9_000, currency)
     assert "The whole order" not in page and f"Everything left of the order ({left})" in page
+    # "Some items" sent anyway (a page drawn before the refund, or by hand): refused with its sentence,
+    # said on the page although the page has no "Some items" to say it beside.
+    buyer = _client(order.buyer)
+    asked = {"reason": "damaged", "note": "", "scope": "lines"}
+    page = buyer.post(f"/orders/{order.pk}/refund-request/", asked, follow=True).content.decode()
+    assert not RefundRequest.objects.exists()
+    assert re.search(r'<p class="errorlist" id="scope-whole-error">\w[^<]+</p>', page), page
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
