@@ -357,6 +357,8 @@ def _order_refund_write(
         if amount is not None and (type(amount) is not int or amount <= 0):
             raise InvalidInput("A refund must be a positive amount.", code="invalid_amount")
         order_left = order.amount_total - _open_refunds_of(order)
+        if order_left <= 0:  # whatever amount a stale form sends: "at most 0 can be refunded" said it askew
+            raise Conflict("Everything in this order has been refunded already.", code="nothing_to_refund")
         chosen = _checked_lines(order, lines) if lines is not None else []
         value = sum(line.unit_amount * qty for line, qty in chosen) if chosen else order_left
         if amount is None:

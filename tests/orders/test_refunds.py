@@ -664,3 +664,35 @@ def test_shipping_a_disputed_order_says_what_the_seller_risks(sandbox: Any, outc
         assert said in page
     else:
         assert 'data-testid="ship-disputed"' not in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_an_amount_sent_for_an_order_refunded_in_full_is_told_it_is_refunded_already(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A stale form (Back after the refund of everything, or a second tab) sent with an amount said
+    "At most $0.00 can still be refunded ($5.00 was asked)" beside the amount, where the same form
+    with the amount blank, and the console's subscription form with any amount, say the payment was
+    refunded in full: every face now says the order was refunded already, beside the order number."""
+    from tests.factories import make_platform_admin
+
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    seller = _client(order.seller.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        everything = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": None, "reason": "x"})
+    assert everything.status_code == 201 and everything.json()["amount"] == 10_000
+    again = _post(seller, f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": 500, "reason": "x"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "nothing_to_refund", again.json()
+    amount = "5.00" if currency == "usd" else "500"
+    page = seller.post(f"/sell/orders/{order.pk}/refund/", {"amount": amount, "form_token": "s2"}, follow=True)
+    assert "Everything in this order has been refunded already." in page.content.decode()
+    assert "can still be refunded" not in page.content.decode()
+    console = _client(make_platform_admin()).post(
+        "/console/refunds/order/", {"order_id": str(order.pk), "amount": amount, "form_token": "a1"}
+    )
+    text = console.content.decode()
+    assert console.status_code == 422
+    assert '<p class="errorlist" id="order-id-error">Everything in this order has been refunded already.</p>' in text
+    assert "can still be refunded" not in text
+    assert Refund.objects.filter(order=order).count() == 1
+    assert_ledger_equals_stripe()
