@@ -5,7 +5,8 @@ left it), nothing refunded. The sentence is said once, beside the box to correct
 marked invalid and described by it: the form is the last of a long page, and at 375 px the sentence
 flashed at the top was out of sight and the cursor at the top of the page (tests/e2e/
 test_form_errors_focus.py: the site's other refused forms). The page fits 375 px and passes axe-core.
-USD and JPY, the sandbox over HTTP; the amount then typed right refunds, and the ledger equals Stripe."""
+USD and JPY, the sandbox over HTTP; the amount then typed right refunds, and the ledger equals Stripe;
+once the rest is refunded, an amount sent again is told the order was refunded already, beside its number."""
 
 from __future__ import annotations
 
@@ -90,4 +91,18 @@ def test_a_refused_refund_answers_422_saying_why_beside_the_box_to_correct_with_
     expect(form.get_by_label(AMOUNT)).to_have_value("")
     refund = Refund.objects.get()
     assert (refund.amount, refund.reverse_transfer) == (2_500, False)
+    assert_ledger_equals_stripe()
+
+    # The rest refunded, the form sent again with an amount (a stale form, Back and resubmit) says the
+    # order was refunded already, beside its number: it said "At most $0.00 can still be refunded".
+    form.get_by_label("Order number").fill(number)
+    form.get_by_label(FROM_SELLER).uncheck()
+    form.get_by_role("button", name="Refund", exact=True).click()
+    rest = format_money(7_500, currency)
+    expect(page.locator(".messages")).to_contain_text(f"Order {order.pk}: {rest} refunded to the buyer.")
+    _refused(
+        page, phone, form, number, PART[currency], "Everything in this order has been refunded already.", "Order number"
+    )
+    assert [str(c) for c in phone.checks if not c.ok] == []
+    assert Refund.objects.count() == 2
     assert_ledger_equals_stripe()
