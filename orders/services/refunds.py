@@ -91,6 +91,8 @@ def refund_request_create(
     note = note.strip()
     if reason == RefundReason.OTHER and not note:
         raise InvalidInput("Tell the seller what went wrong.", code="note_required")
+    if order.status == OrderStatus.REFUNDED:  # a page drawn before the last refund: the order was paid, not unpaid
+        raise Conflict("Everything in this order has been refunded already.", code="nothing_to_refund")
     if order.status not in REFUNDABLE_STATUSES:
         raise Conflict("Only a paid, shipped or completed order can be refunded.", code="order_not_refundable")
     if payment_charged_back(order):

@@ -696,3 +696,28 @@ def test_an_amount_sent_for_an_order_refunded_in_full_is_told_it_is_refunded_alr
     assert "can still be refunded" not in text
     assert Refund.objects.filter(order=order).count() == 1
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_request_sent_for_an_order_refunded_in_full_is_told_it_is_refunded_already(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The buyer's "Ask for a refund" sent from a page drawn before the seller refunded everything
+    said "Only a paid, shipped or completed order can be refunded.", of an order the buyer paid, the
+    badge beside it saying Refunded: it now says the order was refunded already."""
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    with django_capture_on_commit_callbacks(execute=True):
+        everything = _post(
+            _client(order.seller.user), f"/api/v1/seller/orders/{order.pk}/refunds", {"amount": None, "reason": "x"}
+        )
+    assert everything.status_code == 201 and everything.json()["amount"] == 10_000
+    buyer = _client(order.buyer)
+    page = buyer.post(f"/orders/{order.pk}/refund-request/", {"reason": "damaged", "scope": "whole"}, follow=True)
+    text = page.content.decode()
+    assert "Everything in this order has been refunded already." in text
+    assert "Only a paid, shipped or completed order can be refunded." not in text
+    asked = _post(buyer, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged", "note": ""})
+    assert asked.status_code == 409 and asked.json()["error"]["code"] == "nothing_to_refund", asked.json()
+    assert not RefundRequest.objects.filter(order=order).exists()
+    assert Refund.objects.filter(order=order).count() == 1
+    assert_ledger_equals_stripe()
