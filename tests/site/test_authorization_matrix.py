@@ -128,7 +128,13 @@ PAGES: dict[str, Row] = {
     "storefront_category": Row({"slug": "category"}, GET=same("200"), POST=same("200")),
     "storefront_search": Row(query={"q": "draft_words"}, GET=same("200"), POST=same("200")),
     "storefront_shop": Row({"seller_id": "seller"}, GET=same("200"), POST=same("200")),
-    "storefront_listing": Row({"listing_id": "listing"}, GET=same("200"), POST=same("200")),
+    # The buyer's card was saved with no default: the page's "Buy now" makes it the default at Stripe
+    # and counts that change of the buyer's cards (`StripeCustomer.card_changes`, in the next keys).
+    "storefront_listing": Row(
+        {"listing_id": "listing"},
+        GET=                              "200    200+   200    200    200    200    200",
+        POST=same("200"),
+    ),
     "storefront_listing[draft]": Row({"listing_id": "draft_listing"}, GET=same("404"), POST=same("404")),
     # The cart is the session's (or the user's): someone else's cart item is not found in one's own.
     "cart": Row(GET=same("200"), POST=same("200")),
@@ -186,7 +192,7 @@ PAGES: dict[str, Row] = {
         POST=                             "login  302+   404    404    404    404    404",
     ),
     # Saved cards live on the user's own Stripe Customer: another user's card is not found. Adding one
-    # makes a Customer for a user who never paid (a row); a card changed at Stripe writes none here.
+    # makes a Customer for a user who never paid (a row); a new default counts the buyer's card changes.
     "saved_cards": Row(
         GET=                              "login  200    200    200    200    200    200",
         POST=                             "login  405    405    405    405    405    405",
@@ -205,7 +211,7 @@ PAGES: dict[str, Row] = {
         {"payment_method": "buyer_card"},
         body={"attempt": "0" * 32},  # the page's token, as its form sends it (without one nothing is asked)
         GET=                              "login  405    405    405    405    405    405",
-        POST=                             "login  302    404    404    404    404    404",
+        POST=                             "login  302+   404    404    404    404    404",
     ),
     "saved_card_remove": Row(
         {"payment_method": "buyer_card"},
