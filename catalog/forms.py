@@ -25,7 +25,9 @@ class PriceField(forms.CharField):
         example = "1,000" if places == 0 else "12." + "5" + "0" * (places - 1)
         kwargs.setdefault("help_text", f"In {currency.upper()}, e.g. {example}.")
         super().__init__(**kwargs)
-        self.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+        # No autocomplete="off": Chromium does not bring such a box back with the browser's Back, and a
+        # form refused before its view reads it (a NUL, marketplace.middleware) is retyped from there.
+        self.widget.attrs.update({"inputmode": "decimal"})
 
     def to_python(self, value: Any) -> int | None:  # type: ignore[override]
         text = super().to_python(value)

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from ninja.utils import check_csrf
 
 from marketplace.roles import is_platform_admin
@@ -29,6 +29,8 @@ NUL_IN_INPUT = (
     "This request contains a NUL character (%00), which is not valid in an address or a form. "
     "Check the link, or retype what you entered."
 )
+# A page's form: the 400 page adds that what was typed is still in the form, and a way back to it.
+NUL_IN_FORM = "This form contains a NUL character (%00), which is not valid in a form."
 UNREADABLE_FORM = "This form could not be read: it is malformed or too large. Reload the page and try again."
 BODY_TOO_LARGE = f"This request's body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes the API reads."
 
@@ -41,7 +43,9 @@ class RejectUnreadableInputMiddleware:
     Postgres refuses NUL in text, so such a value reached the database as a 500 in whichever view read
     it (search, filters, ids in paths, forms). Checking every request once here covers every view,
     present and future. JSON bodies of the API are checked by its schemas (`marketplace.schemas.Text`).
-    The API gets the project's error shape; pages get a page that says what is wrong.
+    The API gets the project's error shape; pages get a page that says what is wrong. A page's form
+    refused for a NUL in a field gets a way back to the form that keeps what the person typed in it
+    (`_back_to_form`): a pasted invisible character must not cost them the whole form.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -49,12 +53,15 @@ class RejectUnreadableInputMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         try:
-            has_nul = _has_nul(request)
+            nul_in_form = _nul_in_form(request)
         except (MultiPartParserError, SuspiciousOperation):
             # Parsing the form here is what CsrfViewMiddleware would do next; Django's own answer to
             # these errors is a bare 400 page, and for the API not the error shape it documents.
             return _bad_request(request, "unreadable_form", UNREADABLE_FORM)
-        if has_nul:
+        nul_in_address = _nul_in_address(request)
+        if nul_in_form and not nul_in_address and not request.path_info.startswith(API_PREFIX):
+            return _back_to_form(request, NUL_IN_FORM)
+        if nul_in_form or nul_in_address:
             return _bad_request(request, "invalid_characters", NUL_IN_INPUT)
         if _api_body(request):
             try:
@@ -71,8 +78,21 @@ def _bad_request(request: HttpRequest, code: str, message: str) -> HttpResponse:
     return render(request, "400.html", {"message": message}, status=400)
 
 
+def _back_to_form(request: HttpRequest, message: str) -> HttpResponse:
+    """The 400 page with "Back to the form": the browser's Back (history.back(), by
+    `js/history-back.js`), which shows the form again with what was typed in it (a new visit of the
+    form's address would show it empty). Without scripts, the button is a link to the page the form
+    was sent from, when the Referer names one of this site's pages; never to another site."""
+    referer = request.headers.get("referer", "")
+    same_origin = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    context = {"message": message, "back_to_form": True, "form_url": referer if same_origin else ""}
+    return render(request, "400.html", context, status=400)
+
+
 def _api_body(request: HttpRequest) -> bool:
-    """Does the API receive a body it will read whole (JSON: forms are read by `_has_nul`)?"""
+    """Does the API receive a body it will read whole (JSON: forms are read by `_nul_in_form`)?"""
     return (
         request.path_info.startswith(API_PREFIX)
         and request.method not in SAFE_METHODS
@@ -80,9 +100,11 @@ def _api_body(request: HttpRequest) -> bool:
     )
 
 
-def _has_nul(request: HttpRequest) -> bool:
-    if NUL in request.path_info or _any_nul(request.GET):
-        return True
+def _nul_in_address(request: HttpRequest) -> bool:
+    return NUL in request.path_info or _any_nul(request.GET)
+
+
+def _nul_in_form(request: HttpRequest) -> bool:
     if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
         # Uploaded files' names need no check: Django drops non-printable characters from them.
         return _any_nul(request.POST)

@@ -5,8 +5,11 @@ form fields and API bodies. A form Django cannot parse is a 400 in words too.
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -70,14 +73,63 @@ def test_the_admin_console(url: str) -> None:
     assert_page_400(signed_in(make_platform_admin()).get(url))
 
 
+def assert_form_400(response: Any) -> str:
+    """The 400 page of a page's form: it says what was typed is kept and leads back to the form."""
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This form contains a NUL character (%00)" in page and "What you typed is still in the form" in page
+    assert "Back to the form" in page and "js/history-back.js" in page and "Back to the storefront" in page
+    return page
+
+
 def test_a_form_field_on_the_sell_form() -> None:
     seller = SellerFactory()
     client = signed_in(seller.user)
     form = {"title": "Mug", "price": "12.00", "stock": "1", "category": CategoryFactory().pk}
-    assert_page_400(client.post("/sell/listings/new/", {**form, "title": "Mu\x00g"}))
-    assert_page_400(client.post("/sell/listings/new/", {**form, "description\x00": "x"}))
+    assert_form_400(client.post("/sell/listings/new/", {**form, "title": "Mu\x00g"}))  # multipart, as the page
+    assert_form_400(client.post("/sell/listings/new/", {**form, "description\x00": "x"}))
+    urlencoded = urlencode({**form, "title": "Mu\x00g"})
+    assert_form_400(client.post("/sell/listings/new/", urlencoded, content_type="application/x-www-form-urlencoded"))
     assert not Listing.objects.exists()
     assert client.post("/sell/listings/new/", form).status_code == 302  # the same form without NUL is saved
+
+
+@pytest.mark.parametrize(
+    ("referer", "secure", "link"),
+    [
+        ("http://testserver/sell/listings/new/?from=home", False, "/sell/listings/new/?from=home"),
+        ("https://testserver/sell/", True, "https://testserver/sell/"),
+        ("https://evil.example/sell/listings/new/", False, None),  # another site: never a link to it
+        ("//evil.example/sell/", False, None),
+        ("javascript:alert(1)", False, None),
+        ("http://testserver/sell/", True, None),  # from https down to http: not the same origin
+        ("", False, None),
+    ],
+)
+def test_back_to_the_form_links_only_to_a_page_of_this_site(referer: str, secure: bool, link: str | None) -> None:
+    """Without scripts "Back to the form" is a link to the page the form came from (the Referer),
+    when it is a page of this site; else it is a button a script shows, going back in history."""
+    client = signed_in(SellerFactory().user)
+    extra = {"HTTP_REFERER": referer} if referer else {}
+    page = assert_form_400(client.post("/sell/listings/new/", {"title": "Mu\x00g"}, secure=secure, **extra))
+    anchors = re.findall(r'<a class="button" href="([^"]*)" data-history-back>Back to the form</a>', page)
+    if link is None:
+        assert anchors == [] and "evil.example" not in page and "javascript:" not in page
+        assert '<button type="button" data-history-back hidden>Back to the form</button>' in page
+    else:
+        assert [html.unescape(a) for a in anchors] == [referer]
+        assert link in html.unescape(anchors[0])
+
+
+def test_a_nul_in_the_address_of_a_form_or_in_an_api_form_is_not_answered_as_a_typed_form() -> None:
+    """The back-to-the-form page is for what was typed in a page's form; a NUL in the address (which
+    going back would not remove) or in a form sent to the API keeps the answers it had."""
+    listing = ListingFactory()
+    client = signed_in(listing.seller.user)
+    page = client.post("/sell/listings/new/?from=a%00b", {"title": "Mug"}).content.decode()
+    assert SENTENCE in page and "Back to the form" not in page
+    api = client.post(f"/api/v1/seller/listings/{listing.pk}/images", {"alt_text": "a\x00b"})
+    assert_api_400(api)
 
 
 def test_an_uploaded_files_name_with_nul_is_harmless() -> None:
