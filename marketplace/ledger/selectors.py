@@ -52,9 +52,6 @@ class MonthlyReport:
     def currencies(self) -> list[str]:
         return sorted({line.currency for line in self.lines})
 
-    def lines_in(self, currency: str) -> list[ReportLine]:
-        return [line for line in self.lines if line.currency == currency]
-
 
 def ledger_balance(*, account: AccountRef, at: datetime | None = None) -> dict[str, int]:
     """The account's balance per currency, of everything that occurred up to `at` (inclusive; now

@@ -47,7 +47,7 @@ class Leg:
 
 @dataclass(frozen=True)
 class Posting:
-    """A transaction not yet posted: what `flows` builds and `ledger_post_all` posts."""
+    """A transaction not yet posted: what `flows` builds and `ledger_post_one` posts."""
 
     source_id: str
     kind: str
@@ -134,12 +134,6 @@ def ledger_post_one(
     if with_row is not None and connection.vendor != "postgresql":
         type(with_row)._default_manager.bulk_create([with_row], ignore_conflicts=True)
     return posted
-
-
-def ledger_post_all(*, postings: Sequence[Posting], occurred_at: datetime) -> list[LedgerTransaction]:
-    """Post several postings at once (e.g. the three of a destination charge): all or none."""
-    with transaction.atomic():
-        return [ledger_post_one(posting=p, occurred_at=occurred_at) for p in postings]
 
 
 def ledger_reverse(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from django.db import transaction
+
 from marketplace.ledger import flows
-from marketplace.ledger.services import Posting
+from marketplace.ledger.models import LedgerTransaction
+from marketplace.ledger.services import Posting, ledger_post_one
 
 WHEN = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
 
@@ -22,3 +26,11 @@ def sale(n: object, *, seller: str, currency: str = "usd", stripe_fee: int = 320
         stripe_fee=stripe_fee,
         currency=currency,
     )
+
+
+def post_together(*, postings: Sequence[Posting], occurred_at: datetime) -> list[LedgerTransaction]:
+    """Post `postings` as a webhook handler posts a paid charge's (`payments.services`): each through
+    `ledger_post_one`, inside one database transaction of the caller's, so that one refused takes
+    the others with it."""
+    with transaction.atomic():
+        return [ledger_post_one(posting=posting, occurred_at=occurred_at) for posting in postings]

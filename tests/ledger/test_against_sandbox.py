@@ -18,14 +18,15 @@ from marketplace.ledger import flows
 from marketplace.ledger.chart import PLATFORM_BALANCE, stripe_balance
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.selectors import ledger_balance
-from marketplace.ledger.services import Posting, ledger_post_all, ledger_reverse
+from marketplace.ledger.services import Posting, ledger_reverse
+from tests.ledger.helpers import post_together
 from tests.sandbox.helpers import balances, client_for, control, destination_session, onboarded_account
 
 DAY = 86_400
 
 
 def _post(created: int, *postings: Posting) -> list[LedgerTransaction]:
-    return ledger_post_all(postings=postings, occurred_at=datetime.fromtimestamp(created, tz=UTC))
+    return post_together(postings=postings, occurred_at=datetime.fromtimestamp(created, tz=UTC))
 
 
 def _assert_ledger_matches_stripe(client: stripe.StripeClient, seller: str, currency: str) -> None:

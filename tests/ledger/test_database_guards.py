@@ -14,8 +14,8 @@ from django.db import IntegrityError, connection, transaction
 
 from marketplace.ledger.chart import BUYER_PAYMENTS, PLATFORM_BALANCE
 from marketplace.ledger.models import Account, LedgerLeg, LedgerTransaction
-from marketplace.ledger.services import Leg, ledger_post, ledger_post_all
-from tests.ledger.helpers import WHEN, sale
+from marketplace.ledger.services import Leg, ledger_post
+from tests.ledger.helpers import WHEN, post_together, sale
 
 # Transactional tests flush what they committed; flushing the ledger's tables alone is seconds faster.
 LEDGER_ONLY = ["marketplace.ledger"]
@@ -176,7 +176,7 @@ def _resave_leg() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
 def test_entries_are_immutable(mutation: str) -> None:
-    ledger_post_all(postings=sale(1, seller="acct_1"), occurred_at=WHEN)
+    post_together(postings=sale(1, seller="acct_1"), occurred_at=WHEN)
     before = sorted(LedgerLeg.objects.values_list("id", "transaction_id", "account_id", "amount", "currency"))
     with pytest.raises(IntegrityError, match="refused"), transaction.atomic():
         MUTATIONS[mutation]()

@@ -32,11 +32,10 @@ from marketplace.ledger.services import (
     UnbalancedPosting,
     ledger_lock_stripe_account,
     ledger_post,
-    ledger_post_all,
     ledger_post_one,
     ledger_reverse,
 )
-from tests.ledger.helpers import WHEN, sale
+from tests.ledger.helpers import WHEN, post_together, sale
 
 SELLER = "acct_1SellerUSD"
 CHARGE_LEGS = [
@@ -73,7 +72,7 @@ def test_a_balanced_posting_is_stored_with_its_accounts_created_on_first_use() -
 @pytest.mark.django_db
 def test_per_seller_accounts_are_keyed_by_the_stripe_account() -> None:
     for seller, currency in ((SELLER, "usd"), ("acct_2SellerJPY", "jpy")):
-        ledger_post_all(
+        post_together(
             postings=[
                 flows.application_fee(application_fee_id=f"fee_{seller}", seller=seller, amount=700, currency=currency)
             ],
@@ -178,7 +177,7 @@ def test_other_legs_for_a_source_already_posted_are_refused() -> None:
 
 @pytest.mark.django_db
 def test_a_reversal_undoes_a_transaction_once() -> None:
-    [payout] = ledger_post_all(
+    [payout] = post_together(
         postings=[flows.payout(payout_id="po_1", stripe_account=SELLER, amount=9_000, currency="usd")], occurred_at=WHEN
     )
     assert ledger_balance(account=stripe_balance(SELLER)) == {"usd": -9_000}
@@ -197,12 +196,13 @@ def test_a_reversal_undoes_a_transaction_once() -> None:
 
 
 @pytest.mark.django_db
-def test_postings_posted_together_are_all_or_nothing() -> None:
+def test_postings_posted_in_one_transaction_are_all_or_nothing() -> None:
+    """A handler posts a paid charge's postings in one transaction: a conflict on the last undoes the others."""
     _post()  # ch_1 already posted with the charge's legs
     postings = sale(1, seller=SELLER, stripe_fee=300)  # not what was posted: a conflict, after tr_1 and fee_1
     postings.append(postings.pop(0))
     with pytest.raises(PostingConflict):
-        ledger_post_all(postings=postings, occurred_at=WHEN)
+        post_together(postings=postings, occurred_at=WHEN)
     assert list(LedgerTransaction.objects.values_list("source_id", flat=True)) == ["ch_1"]
 
 
@@ -225,7 +225,7 @@ def test_ten_threads_posting_the_same_source_make_one_transaction() -> None:
     def worker() -> None:
         try:
             start.wait(timeout=30)
-            ids.extend(t.pk for t in ledger_post_all(postings=postings, occurred_at=WHEN))
+            ids.extend(t.pk for t in post_together(postings=postings, occurred_at=WHEN))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:

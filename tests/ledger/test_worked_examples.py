@@ -28,19 +28,19 @@ from marketplace.ledger.chart import (
     stripe_balance,
 )
 from marketplace.ledger.selectors import ledger_balance, ledger_balances_of_kind
-from marketplace.ledger.services import Posting, ledger_post_all, ledger_reverse
-from tests.ledger.helpers import WHEN, sale
+from marketplace.ledger.services import Posting, ledger_reverse
+from tests.ledger.helpers import WHEN, post_together, sale
 
 SELLER = "acct_1WorkedExample"
 CURRENCIES = [("usd", 320), ("jpy", 360)]
 
 
 def _paid(currency: str, stripe_fee: int) -> None:
-    ledger_post_all(postings=sale(1, seller=SELLER, currency=currency, stripe_fee=stripe_fee), occurred_at=WHEN)
+    post_together(postings=sale(1, seller=SELLER, currency=currency, stripe_fee=stripe_fee), occurred_at=WHEN)
 
 
 def _post(*postings: Posting) -> None:
-    ledger_post_all(postings=postings, occurred_at=WHEN)
+    post_together(postings=postings, occurred_at=WHEN)
 
 
 def _platform(currency: str) -> int:
@@ -166,7 +166,7 @@ def test_a_payout_moves_the_seller_balance_to_the_bank_and_a_failed_one_comes_ba
     currency: str, stripe_fee: int
 ) -> None:
     _paid(currency, stripe_fee)
-    [payout] = ledger_post_all(
+    [payout] = post_together(
         postings=[flows.payout(payout_id="po_1", stripe_account=SELLER, amount=9_000, currency=currency)],
         occurred_at=WHEN,
     )
