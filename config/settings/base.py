@@ -319,7 +319,7 @@ STRIPE_WEBHOOK_SECRETS = env.list("STRIPE_WEBHOOK_SECRETS", default=[])
 STRIPE_CONNECT_WEBHOOK_SECRETS = env.list("STRIPE_CONNECT_WEBHOOK_SECRETS", default=[])
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
 # Seconds to connect to Stripe and to wait for its answer (the SDK's default is 80). With the retries
-# above one call takes at most 3 x (2 + 5) s + 1.5 s of backoff = 22.5 s (gateway.worst_case_seconds),
+# above one call takes at most 3 x (2 + 5) s + 1.5 s of backoff = 22.5 s (tests/faults/timing.py),
 # under gunicorn's 30 s worker timeout, so a hanging Stripe ends in a sentence, not a killed worker.
 STRIPE_CONNECT_TIMEOUT = env.float("STRIPE_CONNECT_TIMEOUT", default=2.0)
 STRIPE_READ_TIMEOUT = env.float("STRIPE_READ_TIMEOUT", default=5.0)

@@ -68,8 +68,9 @@ def client() -> stripe.StripeClient:
 
     Its HTTP client has connect and read timeouts (`STRIPE_CONNECT_TIMEOUT`, `STRIPE_READ_TIMEOUT`):
     the SDK's own default waits 80 s, so a hanging Stripe held a web worker until gunicorn killed it
-    mid-checkout, leaving the order pending with its stock reserved. `worst_case_seconds()` is
-    what one call can take at most; it must stay under the web worker's timeout.
+    mid-checkout, leaving the order pending with its stock reserved. What one call can take at most
+    (every retry waiting out both timeouts) must stay under the web worker's timeout
+    (`tests/marketplace/test_settings.py` checks it).
     """
     return _client_for(
         settings.STRIPE_SECRET_KEY,
@@ -78,18 +79,6 @@ def client() -> stripe.StripeClient:
         settings.STRIPE_MAX_NETWORK_RETRIES,
         (float(settings.STRIPE_CONNECT_TIMEOUT), float(settings.STRIPE_READ_TIMEOUT)),
     )
-
-
-def worst_case_seconds() -> float:
-    """The longest one SDK call can take when Stripe hangs: every attempt waits out its connect and
-    read timeouts, plus the SDK's longest backoffs between attempts. (The read timeout bounds each
-    wait for bytes, so a Stripe that trickles a response byte by byte could exceed it; a hanging
-    or unreachable one cannot.)"""
-    retries = int(settings.STRIPE_MAX_NETWORK_RETRIES)
-    attempt = float(settings.STRIPE_CONNECT_TIMEOUT) + float(settings.STRIPE_READ_TIMEOUT)
-    http = stripe.HTTPClient
-    backoff = sum(min(http.INITIAL_DELAY * 2 ** (n - 1), http.MAX_DELAY) for n in range(1, retries + 1))
-    return float((retries + 1) * attempt + backoff)
 
 
 def ping(*, timeout: float) -> dict[str, Any]:

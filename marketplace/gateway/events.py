@@ -24,7 +24,6 @@ __all__ = [
     "WebhookSignatureError",
     "key_is_live",
     "list_events",
-    "signature_timestamp",
     "verify_event",
 ]
 
@@ -42,7 +41,7 @@ def key_is_live(key: str | None = None) -> bool:
     return key.startswith(("sk_live_", "rk_live_"))
 
 
-def signature_timestamp(header: str) -> int:
+def _signature_timestamp(header: str) -> int:
     """The `t=` of a Stripe-Signature header; a missing or garbled one is a signature error."""
     for item in header.split(","):
         key, sep, value = item.strip().partition("=")
@@ -70,7 +69,7 @@ def verify_event(
     """
     if not header:
         raise WebhookSignatureError("missing Stripe-Signature header")
-    timestamp = signature_timestamp(header)
+    timestamp = _signature_timestamp(header)
     current = time.time() if now is None else now
     if timestamp > current + tolerance:
         raise WebhookSignatureError("timestamp is in the future")

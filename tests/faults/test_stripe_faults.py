@@ -15,7 +15,6 @@ from django.test import Client
 from django.urls import reverse
 
 from catalog.models import CartItem, Listing
-from marketplace import gateway
 from marketplace.gateway import checkout as gateway_checkout
 from orders import services
 from orders.models import Order, OrderStatus
@@ -23,6 +22,7 @@ from orders.services.checkout import CHECKOUT_LIFETIME, EXPIRES_AT_MARGIN
 from orders.tasks import sweep_expired_checkouts
 from tests.factories import UserFactory, make_platform_admin
 from tests.faults.conftest import PrivateSandbox
+from tests.faults.timing import stripe_call_worst_case_seconds
 from tests.orders.conftest import active_seller, cart_with, listing_of, pay, signed_in
 from tests.webhooks.broker import wait_for
 
@@ -58,7 +58,7 @@ def test_a_hanging_stripe_ends_the_checkout_in_seconds_with_a_true_sentence_and_
     response = _api_checkout(client, seller.pk, currency)
     elapsed = time.monotonic() - started
     # Two timed-out calls at most (the Customer, the session), not gunicorn's 30 s.
-    assert elapsed < 2 * gateway.worst_case_seconds() + 1, elapsed
+    assert elapsed < 2 * stripe_call_worst_case_seconds() + 1, elapsed
     assert response.status_code == 502
     assert response.json()["error"]["message"] == CHECKOUT_UNREACHABLE
     assert Listing.objects.get(pk=listing.pk).stock == 5  # the reservation was given back
@@ -175,7 +175,7 @@ def test_stripe_failing_after_the_payment_says_we_are_confirming_and_the_sweeper
     started = time.monotonic()
     with django_capture_on_commit_callbacks(execute=True):
         response = client.get(reverse("checkout_success"), {"session_id": order.checkout_session_id}, follow=True)
-    assert time.monotonic() - started < gateway.worst_case_seconds() + 1
+    assert time.monotonic() - started < stripe_call_worst_case_seconds() + 1
     assert response.status_code == 200
     page = response.content.decode()
     assert CONFIRMING in page
