@@ -169,6 +169,15 @@ class Cart(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="cart"
     )
+    opening_add = models.CharField(
+        max_length=32,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="A visitor's cart: the token of the Add to cart form (a listing page's visit) that opened "
+        "it, so that the same form posted twice at once, before either answer brought the session's "
+        "cookie, opens one cart. Cleared when a user takes the cart at sign-in.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

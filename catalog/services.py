@@ -250,13 +250,24 @@ def cart_find(*, user: Any, session: SessionBase) -> Cart | None:
     return Cart.objects.filter(pk=cart_id, user__isnull=True).first()
 
 
-def cart_get_or_create(*, user: Any, session: SessionBase) -> Cart:
+def cart_get_or_create(*, user: Any, session: SessionBase, opening_add: str = "") -> Cart:
+    """The current cart, opened when there is none: one per user, else one per browser session.
+
+    A visitor's first Add to cart clicked twice sends both posts before either answer brings the
+    session's cookie, so neither finds the other's cart in its (new, empty) session, and each opened
+    one. `opening_add`, the token of the Add to cart form (drawn by us for one visit of the listing's
+    page, so only that browser has it), is what both posts share: the cart is opened unique on it, and
+    the second post joins the first's cart (`cart_item_add` then finds its add already made). Not the
+    API's `Idempotency-Key`: its caller chooses it, and another caller may choose the same."""
     cart = cart_find(user=user, session=session)
     if cart is not None:
         return cart
     if user is not None and user.is_authenticated:
         cart, _ = Cart.objects.get_or_create(user=user)
         setattr(user, CART_ID, cart.pk)  # see cart_find
+    elif opening_add:
+        cart, _ = Cart.objects.get_or_create(opening_add=opening_add)
+        session[CART_SESSION_KEY] = cart.pk
     else:
         cart = Cart.objects.create()
         session[CART_SESSION_KEY] = cart.pk
@@ -370,8 +381,8 @@ def cart_merge_on_login(*, user: User, session: SessionBase) -> Cart | None:
         return Cart.objects.filter(user=user).first()
     mine = Cart.objects.select_for_update().filter(user=user).first()
     if mine is None:
-        anonymous.user = user
-        anonymous.save(update_fields=["user", "updated_at"])
+        anonymous.user, anonymous.opening_add = user, None  # no later visitor's form may open it again
+        anonymous.save(update_fields=["user", "opening_add", "updated_at"])
         return anonymous
     existing = {item.listing_id: item for item in mine.items.select_related("listing")}
     for incoming in anonymous.items.select_related("listing"):

@@ -101,15 +101,14 @@ def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
     """Make the card the default, and move the buyer's live subscriptions to it (the same form, on
     the default's row, moves the subscriptions other cards pay for). The page's token and the buyer's
     count of card changes are part of every Stripe key of the change (`_attempt`), so a double post is
-    one change and a change back to an earlier card from the same page is another."""
+    one change and a change back to an earlier card from the same page is another. A card no longer
+    saved (removed in another tab) comes back to the cards page with `saved_cards.CARD_GONE`."""
     attempt = _attempt(request)
     if attempt is None:
         messages.error(request, f"Nothing was changed: {OUT_OF_DATE}")
         return redirect("saved_cards")
     try:
         change = saved_cards.saved_card_make_default(user=request.user, payment_method=payment_method, attempt=attempt)
-    except NotFound:
-        raise Http404("No such saved card.") from None
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -121,11 +120,10 @@ def card_default(request: HttpRequest, payment_method: str) -> HttpResponse:
 @require_POST
 def card_remove(request: HttpRequest, payment_method: str) -> HttpResponse:
     """Remove the card; the subscriptions it pays move to the default first, or, with no other card,
-    nothing is removed and the sentence says why."""
+    nothing is removed and the sentence says why. Clicked twice, the second post finds the card gone
+    and comes back to the cards page with `saved_cards.CARD_GONE`, as another buyer's card does."""
     try:
         change = saved_cards.saved_card_remove(user=request.user, payment_method=payment_method)
-    except NotFound:
-        raise Http404("No such saved card.") from None
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -250,7 +250,9 @@ def cart_add(request: HttpRequest) -> HttpResponse:
     the browser sending the form again) the same add, landing on the cart as the first did. A form
     without a token (a page from before tokens, curl) adds nothing: it cannot be told from its own
     second click, so the buyer is sent back to the listing's page, whose form has one, and told to
-    press again. Programs add through the API (`POST /api/v1/cart/items`, `Idempotency-Key`)."""
+    press again. The token also opens a visitor's cart, so that a first double click, whose posts
+    both come before the session's cookie, opens one (`services.cart_get_or_create`). Programs add
+    through the API (`POST /api/v1/cart/items`, `Idempotency-Key`)."""
     try:
         listing_id = int(request.POST.get("listing", ""))
     except ValueError:
@@ -262,7 +264,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Nothing was added: the page was out of date. Press Add to cart again.")
         return redirect("storefront_listing", listing_id=listing_id)
     try:
-        current = services.cart_get_or_create(user=request.user, session=request.session)
+        current = services.cart_get_or_create(user=request.user, session=request.session, opening_add=token)
         added = services.cart_item_add(cart=current, listing_id=listing_id, quantity=_quantity(request), token=token)
     except DomainError as exc:
         messages.error(request, exc.message)

@@ -362,10 +362,16 @@ def _card_saved(customer: str, session: CheckoutSession) -> SavedCard | None:
     return _card(gateway_cards.payment_method_retrieve(seti.payment_method), current)
 
 
+CARD_GONE = "That card is no longer saved on your account."
+
+
 def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
+    """The buyer's Customer and the card, which must be theirs now. A card removed meanwhile (Remove
+    clicked twice, a page left open in another tab) and another buyer's card get the same sentence
+    (`CARD_GONE`, a `NotFound`), so the answer tells nothing about anyone else's cards."""
     customer = _customer_of(user)
     if customer is None or not payment_method.startswith("pm_"):
-        raise NotFound("No such saved card.")
+        raise NotFound(CARD_GONE)
     try:
         pm = gateway_cards.payment_method_retrieve(payment_method)
     except InvalidInput:
@@ -373,7 +379,7 @@ def _own_card(user: Any, payment_method: str) -> tuple[str, PaymentMethod]:
     if pm is None or pm.customer != customer:
         # e.g. a "Buy now" offer of a card removed elsewhere: ask Stripe next time
         buyer_cards_changed(customer=customer)
-        raise NotFound("No such saved card.")
+        raise NotFound(CARD_GONE)
     return customer, pm
 
 
@@ -502,7 +508,7 @@ def default_card_for(*, user: Any) -> SavedCard | None:
     buyer saves, removes or picks a default card here, when Stripe's event says the cards changed
     elsewhere (a card saved by a Checkout payment, removed or made default in the Dashboard), and
     refreshed by the cards page. "Buy now" with a card removed elsewhere before its event came is
-    refused ("No such saved card") and forgets the offer, and the buyer pays through the cart."""
+    refused (`CARD_GONE`) and forgets the offer, and the buyer pays through the cart."""
     customer = _customer_of(user)
     if customer is None:
         return None

@@ -128,6 +128,27 @@ def test_the_cart_follows_the_buyer_when_they_log_in_and_merges_with_their_saved
     assert "Tea bowl" in page and "Blue mug" in page
 
 
+def test_a_cart_taken_at_sign_in_is_not_reopened_by_its_first_form_after_signing_out(client: Client) -> None:
+    """A visitor's cart is opened by its first Add to cart form (`cart_get_or_create`'s `opening_add`,
+    which a double click's two posts share). Once the buyer signs in and the cart is theirs, that
+    form sent again signed out (Back, press again) opens a new visitor's cart: it never lands in, or
+    points the session at, the buyer's cart."""
+    buyer = UserFactory(email="ada@example.com")
+    mug = ListingFactory(title="Blue mug", stock=5)
+    form = {"listing": mug.pk, "quantity": 1, "attempt": uuid.uuid4().hex}
+    client.post(reverse("cart_add"), form)
+    client.post(reverse("account_login"), {"login": "ada@example.com", "password": PASSWORD})
+    assert Cart.objects.get().user == buyer
+    client.post(reverse("account_logout"))
+
+    page = client.post(reverse("cart_add"), form, follow=True).content.decode()
+    assert "Added to your cart: Blue mug (now 1)." in page and "Pressed twice" not in page
+    assert [(c.user, [i.quantity for i in c.items.all()]) for c in Cart.objects.order_by("pk")] == [
+        (buyer, [1]),
+        (None, [1]),
+    ]
+
+
 def test_a_seller_cannot_buy_from_its_own_shop(client: Client) -> None:
     """Subscriptions refuse it, and so do the cart and checkout: the shop's owner adding its own item
     is told why, and one brought in by an anonymous cart at login blocks the payment with a sentence."""

@@ -7,14 +7,15 @@ ledger equals the sandbox's balances for the platform and the seller."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from catalog.models import CartItem
 from orders.models import Order, OrderStatus
-from tests.e2e.browser import log_in
+from tests.e2e.browser import log_in, phone_signed_in
 from tests.factories import UserFactory
 from tests.orders.conftest import active_seller, listing_of, wait_until
 from tests.orders.test_e2e_checkout import add_to_cart
@@ -187,3 +188,45 @@ def test_a_buy_now_left_at_the_bank_check_can_be_finished_from_its_order_page(
     assert paid.status == OrderStatus.PAID and paid.payment is not None
     assert paid.payment.transfers.get().amount == price
     assert_ledger_equals_stripe()
+
+
+def test_remove_and_make_default_from_a_stale_tab_land_on_the_cards_page_with_a_sentence(
+    live_server: Any, sandbox: Any, browser: Browser, clean_cache: None, axe_js: Path
+) -> None:
+    """The cards page open in three tabs on a phone: a card removed in the first, then Remove and Make
+    default pressed for it in the others (a double click on Remove sends the second post the same
+    way, once the first removed the card). The buyer used to get the site's 404 page; now they are
+    back on their cards page with the sentence, the other cards as they were (375 px, axe)."""
+    from orders.services import saved_cards
+    from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
+    from tests.orders.test_saved_cards import saved_card
+
+    base = live_server.url
+    buyer = UserFactory()
+    visa = saved_card(sandbox, buyer, "pm_card_visa")
+    saved_card(sandbox, buyer, "pm_card_mastercard")
+    saved_card(sandbox, buyer, "pm_card_createDispute")  # Visa ending 0259
+    saved_cards.saved_card_make_default(user=buyer, payment_method=visa, attempt="visit-1")
+    first = phone_signed_in(browser, axe_js, base, buyer.email)
+    stale = {
+        "Remove Mastercard ending 4444": first.context.new_page(),
+        "Make Mastercard ending 4444 the default": first.context.new_page(),
+    }
+    for tab in (first, *stale.values()):
+        tab.goto(base + "/account/cards/")
+        expect(tab.get_by_test_id("card-row")).to_have_count(3)
+
+    first.get_by_role("button", name="Remove Mastercard ending 4444").click()
+    expect(first.get_by_text("Removed Mastercard ending 4444.")).to_be_visible()
+    for button, tab in stale.items():
+        tab.get_by_role("button", name=button).click()
+        expect(tab.get_by_role("heading", name="Saved cards")).to_be_visible()
+        expect(tab.get_by_role("status")).to_have_text("That card is no longer saved on your account.")
+        rows = tab.get_by_test_id("card-row")
+        expect(rows).to_have_count(2)
+        expect(rows.first).to_contain_text("Visa ending 4242")
+        expect(rows.first).to_contain_text("Default")
+        expect(rows.nth(1)).to_contain_text("Visa ending 0259")
+        fits_a_phone_and_passes_axe(tab)
+    first.context.close()
+    assert [c.label for c in saved_cards.saved_cards_for(user=buyer)] == ["Visa ending 4242", "Visa ending 0259"]

@@ -191,8 +191,10 @@ PAGES: dict[str, Row] = {
         GET=                              "login  405    405    405    405    405    405",
         POST=                             "login  302+   404    404    404    404    404",
     ),
-    # Saved cards live on the user's own Stripe Customer: another user's card is not found. Adding one
-    # makes a Customer for a user who never paid (a row); a new default counts the buyer's card changes.
+    # Saved cards live on the user's own Stripe Customer: another user's card is answered as a card no
+    # longer saved (back to their cards page with one sentence, the same as for a card of their own
+    # removed meanwhile: it tells nothing). Adding one makes a Customer for a user who never paid (a
+    # row); a new default counts the buyer's card changes.
     "saved_cards": Row(
         GET=                              "login  200    200    200    200    200    200",
         POST=                             "login  405    405    405    405    405    405",
@@ -211,12 +213,12 @@ PAGES: dict[str, Row] = {
         {"payment_method": "buyer_card"},
         body={"attempt": "0" * 32},  # the page's token, as its form sends it (without one nothing is asked)
         GET=                              "login  405    405    405    405    405    405",
-        POST=                             "login  302+   404    404    404    404    404",
+        POST=                             "login  302+   302    302    302    302    302",
     ),
     "saved_card_remove": Row(
         {"payment_method": "buyer_card"},
         GET=                              "login  405    405    405    405    405    405",
-        POST=                             "login  302    404    404    404    404    404",
+        POST=                             "login  302    302    302    302    302    302",
     ),
     "buy_now": Row(
         {"listing_id": "listing"},

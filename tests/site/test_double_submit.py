@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from catalog.models import Cart, CartItem, Listing, ListingStatus
@@ -158,6 +159,30 @@ def test_add_to_cart_posted_twice_by_a_visitor_not_signed_in_adds_one_unit() -> 
     client.post("/cart/add/", form)
 
     assert [(i.listing_id, i.quantity) for i in CartItem.objects.all()] == [(listing.pk, 1)]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("currency", CURRENCIES)
+def test_a_new_visitors_double_click_on_add_to_cart_makes_one_cart(currency: str) -> None:
+    """Browsing makes no session (only the CSRF cookie), so the two posts of a visitor's first double
+    click reach us at once without a session cookie and neither finds the other's cart: each opened a
+    cart of its own (two carts, two sessions, one of them kept by the browser). The second now joins
+    the first's cart and its add is the same add: one cart with one unit, whichever session's cookie
+    the browser keeps."""
+    listing = _listing(currency, title="Blue mug")
+    browser = Client()
+    form = _add_form(browser, listing)
+    assert settings.SESSION_COOKIE_NAME not in browser.cookies  # nothing shared but the form and its CSRF cookie
+    posts = [Client() for _ in range(2)]
+    for each in posts:
+        each.cookies.load({name: morsel.value for name, morsel in browser.cookies.items()})
+
+    answers = run_together([lambda c=c: c.post("/cart/add/", form) for c in posts])  # type: ignore[misc]
+
+    assert [(a.status_code, a.url) for a in answers] == [(302, "/cart/")] * 2
+    assert [(i.listing_id, i.quantity) for i in CartItem.objects.all()] == [(listing.pk, 1)]
+    [cart] = Cart.objects.all()
+    assert [each.session.get("cart_id") for each in posts] == [cart.pk, cart.pk]
 
 
 @pytest.mark.django_db(transaction=True)
