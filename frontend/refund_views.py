@@ -9,6 +9,7 @@ why (the seller's balance too low, a dispute), and nothing is recorded as refund
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 
@@ -31,6 +32,7 @@ from orders.services.refunds import (
     DECISION_NOTE_MAX,
     NOTE_MAX,
     LineQuantity,
+    LineQuantityRefused,
     order_refund,
     refund_request_approve,
     refund_request_create,
@@ -67,14 +69,16 @@ def refund_amount(text: str, currency: str) -> int | None:
 
 
 def _chosen_lines(request: HttpRequest, order: Order) -> list[LineQuantity] | None:
-    """`qty_<line id>` fields: the units of each line to give back; none filled means the whole order."""
+    """`qty_<line id>` fields: the units of each line to give back; none filled means the whole order.
+    Digits are read as amounts are (`parse_major_units`): ASCII, and full-width ones as ASCII. One
+    that is no number is refused beside its line's box (`LineQuantityRefused`)."""
     chosen = []
     for line in order.lines.all():
-        raw = (request.POST.get(f"qty_{line.pk}") or "").strip()
+        raw = unicodedata.normalize("NFKC", request.POST.get(f"qty_{line.pk}") or "").strip()
         if raw in ("", "0"):
             continue
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
-            raise InvalidInput(f"Enter a number of “{line.title}”.", code="invalid_quantity")
+            raise LineQuantityRefused(f"Enter a number of “{line.title}”.", line_id=line.pk)
         chosen.append(LineQuantity(line.pk, int(raw)))
     return chosen or None
 
@@ -110,10 +114,13 @@ def refund_refused(
     """A refund form's error: its sentence, and what was typed kept for the form drawn again, with
     the box "Take back the whole share" shown when that is why it was refused (`whole_share_asked`).
     `boxes` maps an error's code to the field it is about: that sentence is said beside the field
-    (`error`, `error_box` kept for the template, which focuses it) instead of flashed at the top.
+    (`error`, `error_box` kept for the template, which focuses it) instead of flashed at the top. Units
+    of a line refused are said beside that line's box (`qty_<line id>`), on the forms that have them.
     Text refused as too long comes back whole, for the person to shorten (`KEPT_TEXT_MAX`)."""
+    prefixes = list(prefixes)
     extra = {"whole_share_asked": "1"} if exc.code == WHOLE_SHARE_UNCONFIRMED else {}
-    box = (boxes or {}).get(exc.code)
+    line_box = f"qty_{exc.line_id}" if isinstance(exc, LineQuantityRefused) else None
+    box = line_box if line_box and "qty_" in prefixes else (boxes or {}).get(exc.code)
     if box:
         extra |= {"error": exc.message, "error_box": box}
     else:

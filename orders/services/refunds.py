@@ -70,6 +70,17 @@ NOTE_MAX = RefundRequest._meta.get_field("note").max_length or 500
 DECISION_NOTE_MAX = RefundRequest._meta.get_field("decision_note").max_length or 500
 
 
+class LineQuantityRefused(InvalidInput):
+    """Units of one order line refused (not a number, more than are left): `line_id` names the line,
+    so that a form says it beside that line's box."""
+
+    code = "invalid_quantity"
+
+    def __init__(self, message: str, *, line_id: int) -> None:
+        super().__init__(message)
+        self.line_id = line_id
+
+
 @dataclass(frozen=True)
 class LineQuantity:
     """Units of one order line: what a request asks back, or a refund gives back."""
@@ -151,8 +162,8 @@ def _checked_lines(order: Order, lines: Sequence[LineQuantity]) -> list[tuple[Or
         seen.add(item.line_id)
         left = line.quantity - refunded.get(line.pk, 0)
         if type(item.quantity) is not int or not 1 <= item.quantity <= left:
-            raise InvalidInput(
-                f"At most {left} of “{line.title}” can be refunded (asked: {item.quantity}).", code="invalid_quantity"
+            raise LineQuantityRefused(
+                f"At most {left} of “{line.title}” can be refunded (asked: {item.quantity}).", line_id=line.pk
             )
         chosen.append((line, item.quantity))
     return chosen
