@@ -127,7 +127,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         raise Http404("No such order.") from None
     refunds = selectors.order_refund_panel(order=order)
     kept = kept_input.take(request, f"order_refund_request:{order.pk}")  # the request's input, if refused
-    _kept_quantities(refunds, kept)
+    _kept_quantities(request, refunds, kept)
     context = {
         "order": order,
         "lines": list(order.lines.all()),
@@ -139,10 +139,19 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     return render(request, "orders/detail.html", context)
 
 
-def _kept_quantities(refunds: Any, kept: dict[str, str] | None) -> None:
-    """Each refundable line's units as the refused form had them (`qty_<line id>`), else 0."""
-    for line, _left in refunds.lines_left:
+def _kept_quantities(request: HttpRequest, refunds: Any, kept: dict[str, str] | None) -> None:
+    """Each refundable line's units as the refused form had them (`qty_<line id>`), else 0. Units
+    refused are said beside their line's box; a line no longer drawn (its last unit refunded since
+    the form was drawn) has none, so its sentence is said at the top instead of nowhere."""
+    drawn = set()
+    for line, left in refunds.lines_left:
         line.kept_qty = (kept or {}).get(f"qty_{line.pk}") or "0"
+        if left:
+            drawn.add(f"qty_{line.pk}")
+    box = (kept or {}).get("error_box", "")
+    if kept is not None and box.startswith("qty_") and box not in drawn:
+        messages.error(request, kept["error"])
+        kept["error_box"] = ""
 
 
 @login_required
@@ -226,7 +235,7 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         raise Http404("No such order.") from None
     refunds = selectors.order_refund_panel(order=order)
     kept = kept_input.take(request, f"sell_order_refund:{order.pk}")  # the refund's input, if refused
-    _kept_quantities(refunds, kept)
+    _kept_quantities(request, refunds, kept)
     # What refunds and lost disputes left, as the money page says.
     earned = order_with_earnings(orders=Order.objects.filter(pk=order.pk))
     disputed = order.payment is not None and bool(order.payment.dispute_status)

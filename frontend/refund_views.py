@@ -9,6 +9,7 @@ why (the seller's balance too low, a dispute), and nothing is recorded as refund
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 
@@ -28,7 +29,10 @@ from marketplace.money import format_money, parse_major_units
 from orders import selectors
 from orders.models import Order, RefundRequest
 from orders.services.refunds import (
+    DECISION_NOTE_MAX,
+    NOTE_MAX,
     LineQuantity,
+    LineQuantityRefused,
     order_refund,
     refund_request_approve,
     refund_request_create,
@@ -65,14 +69,16 @@ def refund_amount(text: str, currency: str) -> int | None:
 
 
 def _chosen_lines(request: HttpRequest, order: Order) -> list[LineQuantity] | None:
-    """`qty_<line id>` fields: the units of each line to give back; none filled means the whole order."""
+    """`qty_<line id>` fields: the units of each line to give back; none filled means the whole order.
+    Digits are read as amounts are (`parse_major_units`): ASCII, and full-width ones as ASCII. One
+    that is no number is refused beside its line's box (`LineQuantityRefused`)."""
     chosen = []
     for line in order.lines.all():
-        raw = (request.POST.get(f"qty_{line.pk}") or "").strip()
+        raw = unicodedata.normalize("NFKC", request.POST.get(f"qty_{line.pk}") or "").strip()
         if raw in ("", "0"):
             continue
         if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
-            raise InvalidInput(f"Enter a number of “{line.title}”.", code="invalid_quantity")
+            raise LineQuantityRefused(f"Enter a number of “{line.title}”.", line_id=line.pk)
         chosen.append(LineQuantity(line.pk, int(raw)))
     return chosen or None
 
@@ -108,14 +114,25 @@ def refund_refused(
     """A refund form's error: its sentence, and what was typed kept for the form drawn again, with
     the box "Take back the whole share" shown when that is why it was refused (`whole_share_asked`).
     `boxes` maps an error's code to the field it is about: that sentence is said beside the field
-    (`error`, `error_box` kept for the template, which focuses it) instead of flashed at the top."""
+    (`error`, `error_box` kept for the template, which focuses it) instead of flashed at the top. Units
+    of a line refused are said beside that line's box (`qty_<line id>`), on the forms that have them.
+    Text refused as too long comes back whole, for the person to shorten (`KEPT_TEXT_MAX`)."""
+    prefixes = list(prefixes)
     extra = {"whole_share_asked": "1"} if exc.code == WHOLE_SHARE_UNCONFIRMED else {}
-    box = (boxes or {}).get(exc.code)
+    line_box = f"qty_{exc.line_id}" if isinstance(exc, LineQuantityRefused) else None
+    box = line_box if line_box and "qty_" in prefixes else (boxes or {}).get(exc.code)
     if box:
         extra |= {"error": exc.message, "error_box": box}
     else:
         messages.error(request, exc.message)
-    kept_input.keep(request, form, [*names, "whole_share"], prefixes=prefixes, extra=extra or None)
+    kept_input.keep(
+        request, form, [*names, "whole_share"], prefixes=prefixes, max_length=KEPT_TEXT_MAX, extra=extra or None
+    )
+
+
+# A refused form's text comes back whole up to ten times its longest box (a note): one refused as too
+# long is there to be shortened, not cut again where the person cannot see it.
+KEPT_TEXT_MAX = 10 * max(NOTE_MAX, DECISION_NOTE_MAX)
 
 
 # A refusal about one box of a refund form is said beside that box, which the page focuses: the forms sit
@@ -125,12 +142,19 @@ def refund_refused(
 REFUND_AMOUNT_BOXES = dict.fromkeys(
     ("invalid_amount", "too_many_decimals", "amount_too_large", "refund_exceeds_remaining"), "amount"
 )
-APPROVE_BOXES = {**REFUND_AMOUNT_BOXES, "amount_above_request": "amount"}
-DECLINE_BOXES = {"reason_required": "reason"}
-SELLER_REFUND_BOXES = {**REFUND_AMOUNT_BOXES, "amount_above_lines": "amount", "restock_needs_items": "restock"}
+# A refund's own reason (the buyer reads it), on the forms that have one: an approval's is the request's.
+REFUND_REASON_BOXES = {"reason_too_long": "reason"}
+APPROVE_BOXES = {**REFUND_AMOUNT_BOXES, "amount_above_request": "amount", "note_too_long": "note"}
+DECLINE_BOXES = {"reason_required": "reason", "reason_too_long": "reason"}
+SELLER_REFUND_BOXES = {
+    **REFUND_AMOUNT_BOXES,
+    **REFUND_REASON_BOXES,
+    "amount_above_lines": "amount",
+    "restock_needs_items": "restock",
+}
 REFUND_REQUEST_BOXES = {
     "invalid_reason": "reason",
-    "note_required": "note",
+    **dict.fromkeys(("note_required", "note_too_long"), "note"),
     **dict.fromkeys(("no_lines", "scope_mismatch"), "scope"),
 }
 
@@ -173,7 +197,7 @@ def order_refund_request(request: HttpRequest, order_id: int) -> HttpResponse:
             order=order,
             buyer=request.user,
             reason=request.POST.get("reason", ""),
-            note=posted_text(request, "note"),  # cut at 500 characters, counted as the text area counts them
+            note=posted_text(request, "note"),  # its line breaks counted as the text area counts them
             lines=lines,
         )
     except DomainError as exc:
@@ -383,6 +407,7 @@ CONSOLE_REFUND_FIELDS = ("order_id", "amount", "reason", "from_seller")
 CONSOLE_REFUND_BOXES = {
     **dict.fromkeys(("order_not_found", "order_not_refundable", "charge_disputed", "nothing_to_refund"), "order_id"),
     **REFUND_AMOUNT_BOXES,
+    **REFUND_REASON_BOXES,
     "amount_above_lines": "amount",
 }
 
@@ -422,6 +447,7 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
 CONSOLE_SUBSCRIPTION_REFUND_FIELDS = ("stripe_id", "amount", "reason", "from_seller")
 CONSOLE_SUBSCRIPTION_REFUND_BOXES = {
     **REFUND_AMOUNT_BOXES,
+    **REFUND_REASON_BOXES,
     **dict.fromkeys(
         ("subscription_payment_not_found", "not_paid", "charge_disputed", "nothing_to_refund"), "stripe_id"
     ),

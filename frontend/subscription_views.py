@@ -23,6 +23,7 @@ from frontend import kept_input
 from frontend.paging import page_number
 from frontend.refund_views import (
     REFUND_AMOUNT_BOXES,
+    REFUND_REASON_BOXES,
     refund_amount,
     refund_form_token,
     refund_refused,
@@ -258,7 +259,7 @@ def sell_subscription_refund(request: HttpRequest, invoice_id: int) -> HttpRespo
         )
     except DomainError as exc:
         form = f"sell_subscription_refund:{invoice_id}"
-        refund_refused(request, exc, form, ["amount", "reason"], boxes=REFUND_AMOUNT_BOXES)
+        refund_refused(request, exc, form, ["amount", "reason"], boxes={**REFUND_AMOUNT_BOXES, **REFUND_REASON_BOXES})
     else:
         refund_said(request, refund, "{amount} refunded to the buyer.")
     return redirect("sell_subscription_payment", invoice_id=invoice_id)

@@ -2,7 +2,7 @@
 
 Why this module exists: the number of decimals of a currency decides what "100" means (one dollar,
 or one hundred yen), and getting it wrong is a bug that costs real money. So there is exactly one
-exponent table, one formatter for people, one parser for seller forms and one largest-remainder split,
+exponent table, one formatter for people, one parser for typed amounts and one largest-remainder split,
 and nothing else in the project multiplies or divides by 100.
 
 - Floats are never used. `Decimal` appears only at the parse boundary (`parse_major_units`) and in
@@ -110,23 +110,36 @@ def format_money(amount: int, currency: str) -> str:
 
 # ASCII digits only: `\d` and `int()` also read other scripts' digits, so "100\u0660" (an Arabic-Indic
 # zero, which reads as "100." to a Latin eye) was 1000. Full-width digits, which a Japanese keyboard types,
-# become ASCII by NFKC before this.
-_NUMBER = re.compile(r"^(?P<int>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)?(?:\.(?P<frac>[0-9]*))?$")
+# become ASCII by NFKC before this. Thousands are grouped by commas or by spaces, one kind in an amount.
+_NUMBER = re.compile(r"^(?P<int>[0-9]{1,3}(?P<sep>[, ])[0-9]{3}(?:(?P=sep)[0-9]{3})*|[0-9]+)?(?:\.(?P<frac>[0-9]*))?$")
+# "1.000" or "12.500": a point followed by three digits, as other countries group thousands.
+_POINT_GROUPED = re.compile(r"^[0-9]{1,3}(?:\.[0-9]{3})+$")
 
 
 def parse_major_units(text: str, currency: str) -> int:
-    """A seller's "12.50" in USD -> 1250 cents; "1,000" in JPY -> 1000.
+    """A person's "12.50" in USD -> 1250 cents; "1,000" in JPY -> 1000.
 
-    Refuses negatives, signs, exponents, NaN/Infinity, more decimals than the currency has ("1.5" yen,
-    "1.005" dollars), digits of other scripts than ASCII (full-width ones are read as ASCII) and amounts
-    above Stripe's maximum. Thousands separators must be well placed.
+    What is read, as an American or a Japanese person writes an amount: a point before the decimals,
+    and thousands grouped by commas ("1,000", "12,345.67") or spaces ("1 000", a no-break space too),
+    each group of three digits. Full-width digits, comma, point and space (a Japanese keyboard's)
+    are read as their ASCII twins: "1,000" typed full-width is the same number.
+
+    What is refused, never read as another number: a grouping that is not in threes ("1,00",
+    "1,0000", "12 50") or a comma before the decimals ("10,5", a European decimal comma), with a
+    sentence saying how to write the amount; a point followed by three digits in a currency with
+    fewer decimals ("1.000", "12.500": a European thousands point, not one dollar or one yen);
+    negatives, signs, exponents, NaN/Infinity, more decimals than the currency has ("1.5" yen,
+    "1.005" dollars), digits of other scripts than ASCII, and amounts above Stripe's maximum.
+    Trailing zero decimals are not decimals ("1000.00" yen is 1000).
     """
     code = normalise_currency(currency)
     places = exponent(code)
-    raw = unicodedata.normalize("NFKC", text or "").strip().replace(" ", "")
+    raw = unicodedata.normalize("NFKC", text or "").strip()
     if raw.startswith("-"):
         raise InvalidInput("Enter an amount of zero or more.", code="negative_amount")
     match = _NUMBER.match(raw)
+    if match is None and re.fullmatch(r"[0-9][0-9, .]*", raw) and re.search(r"[, ]", raw):
+        raise InvalidInput(_how_to_write(code), code="invalid_amount")
     if not raw or not match or (match.group("int") is None and not match.group("frac")):
         # The example is one the currency takes: "12.50" told a yen amount to have decimals it refuses.
         example = format_major_units(1250 * 10 ** max(places - 2, 0), code)
@@ -136,7 +149,10 @@ def parse_major_units(text: str, currency: str) -> int:
         if places == 0:
             raise InvalidInput(f"{code.upper()} has no decimals: enter a whole number.", code="too_many_decimals")
         raise InvalidInput(f"{code.upper()} has at most {places} decimals.", code="too_many_decimals")
-    whole = Decimal((match.group("int") or "0").replace(",", "") + "." + (frac or "0"))
+    if places < 3 and _POINT_GROUPED.match(raw):  # its zeros dropped, it would be read: 1 for 1000
+        raise InvalidInput(_how_to_write(code), code="invalid_amount")
+    digits = re.sub(r"[, ]", "", match.group("int") or "0")
+    whole = Decimal(digits + "." + (frac or "0"))
     minor = whole.scaleb(places)
     if minor != minor.to_integral_value():  # pragma: no cover - excluded by the decimals check above
         raise InvalidInput("Too many decimals.", code="too_many_decimals")
@@ -147,6 +163,20 @@ def parse_major_units(text: str, currency: str) -> int:
             code="amount_too_large",
         )
     return amount
+
+
+def _how_to_write(currency: str) -> str:
+    """How to write an amount of `currency`, for one grouped or pointed otherwise ("10,5", "1,00")."""
+    places = exponent(currency)
+    example = 123_450 * 10 ** max(places - 2, 0) if places else 1_250
+    grouped = format_money(example, currency).lstrip("$¥€£").removeprefix(f"{currency.upper()} ")
+    plain = format_major_units(example, currency)
+    if places == 0:
+        return f"Write the amount as {grouped} or {plain}: a whole number, commas only between groups of three digits."
+    return (
+        f"Write the amount as {grouped} or {plain}: a point before the decimals, "
+        "commas only between groups of three digits."
+    )
 
 
 def format_major_units(amount: int, currency: str) -> str:

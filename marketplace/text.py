@@ -4,6 +4,7 @@ A browser counts each line break of a `<textarea>` as one character for `maxleng
 as CRLF, two (HTML's form submission normalises line breaks so). A text the browser let through at
 the limit then reached the server longer than the limit, was refused, and what was written was lost.
 With CRLF and lone CRs made LF before anything counts, the server takes what the browser allows.
+A text still longer than its field is refused with a sentence, never cut (`within_limit`).
 
 And the other way round: a name typed into a one-line field (a shop's, a listing's title) must hold
 no line break at all, which a crafted post can send (`on_one_line`).
@@ -22,6 +23,8 @@ from typing import Any
 
 from django import forms
 
+from marketplace.errors import InvalidInput
+
 # Line breaks, tabs and the other control characters, and Unicode's line and paragraph separators.
 NOT_ON_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})
 # What draws nothing by itself: spaces and separators, format characters (zero-width spaces, bidi
@@ -35,6 +38,17 @@ BLANK_CHARACTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 def lf_line_breaks(text: str) -> str:
     """`text` with CRLF and lone CR as LF."""
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def within_limit(text: str, *, limit: int, what: str, code: str) -> str:
+    """`text` with its line breaks LF (`lf_line_breaks`), refused when longer than `limit` with a
+    sentence naming the limit and the length: a form's text stored as `text[:limit]` lost the end of
+    what was typed without a word (a post made past the browser's `maxlength`, or a browser counting
+    otherwise). `what` starts the sentence ("The note"), `code` is the error's."""
+    text = lf_line_breaks(text)
+    if len(text) > limit:
+        raise InvalidInput(f"{what} can be at most {limit:,} characters long; this one has {len(text):,}.", code=code)
+    return text
 
 
 class TextAreaField(forms.CharField):

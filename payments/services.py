@@ -38,6 +38,7 @@ from marketplace.ledger import flows
 from marketplace.ledger.services import ledger_lock_stripe_account, ledger_post_one, ledger_reverse
 from marketplace.money import format_money
 from marketplace.outbox.services import outbox_add
+from marketplace.text import within_limit
 from payments.models import (
     OPEN_REFUND_STATUSES,
     REFUND_STATUS_RANK,
@@ -227,6 +228,7 @@ def _destination_share_reused(*, payment: Payment, transfer: Transfer, amount: i
     return share
 
 
+REFUND_REASON_MAX = Refund._meta.get_field("reason").max_length or 300  # what a refund's reason holds
 WHOLE_SHARE_UNCONFIRMED = "whole_share_unconfirmed"  # `refund_create`'s refusal: see `payment_whole_share`
 
 
@@ -340,9 +342,12 @@ def refund_create(
     (`refund_submit`): the caller calls it, and the outbox calls it again if Stripe could not be
     reached, with the same key, so one Stripe refund is made whatever happens. `token` names the
     submission (unique per order, see `Refund.token`); the caller looks for its refund first.
+    A `reason` longer than a refund's holds (typed on a form, the buyer reads it) is refused with a
+    sentence (`reason_too_long`), not cut.
     """
     if type(amount) is not int or amount <= 0:
         raise InvalidInput("A refund must be a positive whole amount.", code="invalid_amount")
+    reason = within_limit(reason, limit=REFUND_REASON_MAX, what="The reason", code="reason_too_long")
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         left = payment_refundable(payment=locked)
@@ -385,7 +390,7 @@ def refund_create(
             reverse_transfer=reverse,
             refund_application_fee=refund_fee,
             share_reused=share_reused,
-            reason=reason[:300],
+            reason=reason,
             created_by=created_by,
             token=token,
         )

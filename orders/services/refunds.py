@@ -38,6 +38,7 @@ from catalog.models import Listing
 from marketplace.errors import Conflict, DomainError, InvalidInput, NotFound
 from marketplace.money import format_money
 from marketplace.outbox.services import outbox_add
+from marketplace.text import within_limit
 from orders.models import (
     PAID_STATUSES,
     Order,
@@ -57,11 +58,27 @@ from orders.selectors import (
     payment_charged_back,
 )
 from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, RefundOrigin, RefundStatus
-from payments.services import refund_create, refund_submit
+from payments.services import REFUND_REASON_MAX, refund_create, refund_submit
 
 logger = logging.getLogger(__name__)
 
 REFUNDABLE_STATUSES = (*PAID_STATUSES,)
+
+
+# What a person types on the request and decision forms, as long as their fields hold.
+NOTE_MAX = RefundRequest._meta.get_field("note").max_length or 500
+DECISION_NOTE_MAX = RefundRequest._meta.get_field("decision_note").max_length or 500
+
+
+class LineQuantityRefused(InvalidInput):
+    """Units of one order line refused (not a number, more than are left): `line_id` names the line,
+    so that a form says it beside that line's box."""
+
+    code = "invalid_quantity"
+
+    def __init__(self, message: str, *, line_id: int) -> None:
+        super().__init__(message)
+        self.line_id = line_id
 
 
 @dataclass(frozen=True)
@@ -88,7 +105,7 @@ def refund_request_create(
         raise NotFound("No such order.", code="order_not_found")
     if reason not in RefundReason.values:
         raise InvalidInput("Choose a reason for the refund.", code="invalid_reason")
-    note = note.strip()
+    note = within_limit(note.strip(), limit=NOTE_MAX, what="The note", code="note_too_long")
     if reason == RefundReason.OTHER and not note:
         raise InvalidInput("Tell the seller what went wrong.", code="note_required")
     if order.status == OrderStatus.REFUNDED:  # a page drawn before the last refund: the order was paid, not unpaid
@@ -116,7 +133,7 @@ def refund_request_create(
             raise Conflict("Everything in this order has been refunded already.", code="nothing_to_refund")
         try:
             request = RefundRequest.objects.create(
-                order=locked, reason=reason, note=note[:500], whole_order=not chosen, amount=amount
+                order=locked, reason=reason, note=note, whole_order=not chosen, amount=amount
             )
         except IntegrityError:  # pragma: no cover - the order's row lock serializes requests
             raise Conflict("You already asked for a refund of this order.", code="request_open") from None
@@ -145,8 +162,8 @@ def _checked_lines(order: Order, lines: Sequence[LineQuantity]) -> list[tuple[Or
         seen.add(item.line_id)
         left = line.quantity - refunded.get(line.pk, 0)
         if type(item.quantity) is not int or not 1 <= item.quantity <= left:
-            raise InvalidInput(
-                f"At most {left} of “{line.title}” can be refunded (asked: {item.quantity}).", code="invalid_quantity"
+            raise LineQuantityRefused(
+                f"At most {left} of “{line.title}” can be refunded (asked: {item.quantity}).", line_id=line.pk
             )
         chosen.append((line, item.quantity))
     return chosen
@@ -189,6 +206,7 @@ def refund_request_approve(
     An admin may have the platform pay it (`reverse_transfer=False`): the way out when Stripe refused
     to take the seller's share back from a balance too low for it. `whole_share_ok`: see `order_refund`."""
     order = request.order
+    note = within_limit(note.strip(), limit=DECISION_NOTE_MAX, what="The note", code="note_too_long")
     if request.status != RefundRequestStatus.OPEN:  # as read; the claim below is what decides
         raise Conflict("This request was answered already.", code="request_answered")
     if amount is not None and amount > request.amount:
@@ -208,7 +226,7 @@ def refund_request_approve(
             origin=RefundOrigin.ADMIN if admin else RefundOrigin.BUYER_REQUEST,
             amount=amount if amount is not None else request.amount,
             lines=lines,
-            reason=f"{request.get_reason_display()}{': ' + request.note if request.note else ''}",
+            reason=_approved_reason(request),
             restock=restock,
             reverse_transfer=reverse_transfer or not admin,
             token=f"{prefix}{attempt}",
@@ -219,7 +237,7 @@ def refund_request_approve(
             status=RefundRequestStatus.APPROVED,
             decided_by=user,
             decided_at=timezone.now(),
-            decision_note=note.strip()[:500],
+            decision_note=note,
             refund=refund,
         )
         if not claimed:
@@ -232,6 +250,15 @@ def refund_request_approve(
         _nav_count_changed(order.seller_id)
     request.refresh_from_db()
     return refund
+
+
+def _approved_reason(request: RefundRequest) -> str:
+    """The refund's reason for an approved request: the reason chosen and the buyer's note, which
+    may be longer than a refund's reason holds; shortened then with "…" said, the note itself kept
+    whole on the request."""
+    said = f"{request.get_reason_display()}{': ' + request.note if request.note else ''}"
+    limit = REFUND_REASON_MAX
+    return said if len(said) <= limit else said[: limit - 1].rstrip() + "…"
 
 
 def _request_reopen(request_id: int, refund: Refund) -> None:
@@ -249,12 +276,12 @@ def _request_reopen(request_id: int, refund: Refund) -> None:
 
 def refund_request_decline(*, request: RefundRequest, user: Any, reason: str) -> RefundRequest:
     """The seller (or an admin) declines, saying why (the buyer reads it)."""
-    reason = reason.strip()
+    reason = within_limit(reason.strip(), limit=DECISION_NOTE_MAX, what="The reason", code="reason_too_long")
     if not reason:
         raise InvalidInput("Say why you decline: the buyer reads it.", code="reason_required")
     with transaction.atomic():
         updated = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
-            status=RefundRequestStatus.DECLINED, decided_by=user, decided_at=timezone.now(), decision_note=reason[:500]
+            status=RefundRequestStatus.DECLINED, decided_by=user, decided_at=timezone.now(), decision_note=reason
         )
         if not updated:
             raise Conflict("This request was answered already.", code="request_answered")

@@ -1,8 +1,9 @@
-"""Money arithmetic: exponents, formatting for people, parsing sellers' input, the largest-remainder split."""
+"""Money arithmetic: exponents, formatting for people, parsing typed amounts, the largest-remainder split."""
 
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -57,6 +58,20 @@ def test_format_money_for_people(amount: int, currency: str, text: str) -> None:
         ("1.234", "kwd", 1234),
         ("\uff11\uff10\uff10\uff10", "jpy", 1000),  # full-width digits, as a Japanese keyboard types them
         ("\uff11\uff12\uff0e\uff15\uff10", "usd", 1250),  # with a full-width full stop
+        ("1,000", "usd", 100_000),  # one thousand dollars, as an American writes it
+        ("1,000.50", "usd", 100_050),
+        ("12,345.67", "usd", 1_234_567),
+        ("1,000,000", "jpy", 1_000_000),
+        (" 12 ", "usd", 1_200),
+        (" 12 ", "jpy", 12),
+        ("\uff11\uff12", "usd", 1_200),
+        ("\uff11\uff12", "jpy", 12),
+        ("\uff11\uff0c\uff10\uff10\uff10", "jpy", 1_000),  # full-width digits and comma: 1,000
+        ("1 000", "jpy", 1_000),  # thousands grouped by a space
+        ("1\u00a0000.50", "usd", 100_050),  # or a no-break space
+        ("1\u3000000", "jpy", 1_000),  # or a full-width space
+        ("5.", "usd", 500),
+        ("1000.00", "usd", 100_000),
     ],
 )
 def test_parse_major_units(text: str, currency: str, amount: int) -> None:
@@ -87,6 +102,66 @@ def test_parse_major_units_refuses_what_a_seller_did_not_mean(text: str, currenc
     with pytest.raises(InvalidInput) as caught:
         money.parse_major_units(text, currency)
     assert caught.value.code == code
+
+
+HOW_TO_WRITE = {
+    "usd": "Write the amount as 1,234.50 or 1234.50: a point before the decimals, commas only between groups of "
+    "three digits.",
+    "jpy": "Write the amount as 1,250 or 1250: a whole number, commas only between groups of three digits.",
+}
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1,00",  # a comma not before three digits: one, or one hundred?
+        "10,5",  # a European decimal comma: ten and a half, never 105
+        "10,50",
+        "1,0000",
+        "1,000,0",
+        "12 50",  # spaces not in threes were taken out: 1250 dollars for 12.50
+        "1 2",
+        "12\u00a050",
+        "1,000 000",  # commas and spaces in one amount
+        "1 000,50",  # a European amount: 1000.50 written with a decimal comma
+        "1.000",  # a European thousands point: one thousand, not one dollar or one yen
+        "\uff11\uff0c\uff10\uff10",  # full-width "1,00"
+    ],
+)
+def test_an_ambiguous_or_misgrouped_amount_is_refused_saying_how_to_write_it(text: str, currency: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        money.parse_major_units(text, currency)
+    assert (caught.value.code, caught.value.message) == ("invalid_amount", HOW_TO_WRITE[currency])
+
+
+def test_a_point_before_three_digits_is_refused_unless_the_currency_has_three_decimals() -> None:
+    """ "12.500" was $12.50 (its zeros dropped), where a European means twelve thousand five hundred."""
+    with pytest.raises(InvalidInput, match=re.escape(HOW_TO_WRITE["usd"])):
+        money.parse_major_units("12.500", "usd")
+    with pytest.raises(InvalidInput, match="JPY has no decimals"):
+        money.parse_major_units("12.500", "jpy")
+    assert money.parse_major_units("1.000", "kwd") == 1_000
+    assert money.parse_major_units("12.500", "kwd") == 12_500
+
+
+@given(
+    amount=st.integers(min_value=0, max_value=money.MAXIMUM_CHARGE_AMOUNT),
+    currency=st.sampled_from(["usd", "jpy"]),
+    grouping=st.sampled_from(["", ",", " ", "\u00a0"]),
+    full_width=st.booleans(),
+    padding=st.sampled_from(["", " ", "  "]),
+)
+def test_an_amount_formatted_with_or_without_grouping_parses_back_to_the_same_minor_units(
+    amount: int, currency: str, grouping: str, full_width: bool, padding: str
+) -> None:
+    """What a person copies from a receipt ("1,234.50", "¥1,250") or types (grouped or not, on a Japanese
+    keyboard's full-width digits) is the amount it shows."""
+    places = money.exponent(currency)
+    text = f"{Decimal(amount).scaleb(-places):,.{places}f}".replace(",", grouping or "")
+    if full_width:
+        text = text.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789,."})
+    assert money.parse_major_units(padding + text + padding, currency) == amount
 
 
 def test_yen_error_says_there_are_no_decimals() -> None:
