@@ -226,7 +226,7 @@ def sell_payout_now(request: HttpRequest) -> HttpResponse:
         payout = services.seller_payout_request(
             account=str(seller.stripe_account_id),
             seller_id=seller.pk,
-            currency=request.POST.get("currency", "").strip().lower()[:3],
+            currency=request.POST.get("currency", "").strip().lower(),
             form_token=request.POST.get("form_token", "").strip(),
         )
     except DomainError as exc:

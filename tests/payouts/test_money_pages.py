@@ -149,6 +149,9 @@ def test_a_seller_on_manual_payouts_pays_the_available_balance_out(sandbox: Any,
     assert (
         f'<option value="{currency}">{currency.upper()} ({format_money(available, currency)} available)' in payout_form
     )
+    crafted = client.post("/sell/money/payout/", {"currency": f"{currency}x", "form_token": token}, follow=True)
+    assert "Choose one of your balance&#x27;s currencies." in crafted.content.decode()  # not read as {currency}
+    assert not Payout.objects.exists()
     form = {"currency": currency, "form_token": token}
     first = client.post("/sell/money/payout/", form, follow=True).content.decode()
     again = client.post("/sell/money/payout/", form, follow=True).content.decode()  # a double click
