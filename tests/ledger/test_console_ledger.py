@@ -130,13 +130,18 @@ def test_moving_between_months_and_an_empty_month(sandbox: Any) -> None:
     assert 'data-testid="ledger"' not in empty and "Download CSV" not in empty
 
 
-def test_without_a_month_it_is_this_month_in_the_sites_time_zone(settings: Any) -> None:
-    settings.TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: on the 31st at 11:00 UTC, it is already next month there
+@pytest.mark.parametrize(("zone", "shown"), [("UTC", "March 2026"), ("Pacific/Kiritimati", "April 2026")])
+def test_without_a_month_it_is_this_month_in_the_sites_time_zone(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, zone: str, shown: str
+) -> None:
+    """On 31 March 2026 at 11:00 UTC it is already 1 April at UTC+14."""
+    settings.TIME_ZONE = zone
     admin = signed_in(make_platform_admin(email="root@example.com"))
-    here = timezone.localtime(timezone.now(), timezone.get_default_timezone())
+    monkeypatch.setattr(console_ledger.timezone, "now", lambda: datetime(2026, 3, 31, 11, 0, tzinfo=UTC))
     page = admin.get("/console/ledger/").content.decode()
-    assert f"<h1>Ledger: {here:%B %Y}</h1>" in page and f'value="{here:%Y-%m}"' in page
-    assert "(Pacific/Kiritimati)" in page
+    month = datetime.strptime(shown, "%B %Y")
+    assert f"<h1>Ledger: {shown}</h1>" in page and f'value="{month:%Y-%m}"' in page
+    assert f"calendar month ({zone})" in page
 
 
 def test_the_first_and_last_months_have_no_link_past_them(client: Client) -> None:
