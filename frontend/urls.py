@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("frontend.console_fees")),
     path("", include("frontend.console_events")),  # webhook event log, replay
     path("", include("frontend.console_revenue")),  # revenue by month, payment health, reconciliation
+    path("", include("frontend.console_ledger")),  # the ledger's monthly report (trial balance) and its CSV
     path("", include("frontend.order_views")),  # checkout, buyer orders, seller orders received
     path("", include("frontend.refund_views")),  # refund requests, decisions, the admins' refunds
     path("", include("frontend.console_disputes")),  # the disputes queue, evidence, accept

@@ -19,6 +19,9 @@ from marketplace.errors import InvalidInput
 from marketplace.ledger.chart import AccountCode, AccountKind, AccountRef
 from marketplace.ledger.models import Account, LedgerLeg
 
+# The years a monthly report exists for: December 9999 would end in the year 10000, past `datetime`.
+REPORT_YEARS = range(2000, 9999)
+
 
 @dataclass(frozen=True)
 class AccountBalance:
@@ -103,8 +106,9 @@ def ledger_balances_of_kind(*, kind: AccountKind, at: datetime | None = None) ->
 
 def ledger_monthly_report(*, year: int, month: int) -> MonthlyReport:
     """What moved on each account in each currency during a calendar month (in the site's time zone):
-    debits, credits and the net change, one aggregate over the month's legs."""
-    if not (1 <= month <= 12 and 2000 <= year <= 9998):
+    debits, credits and the net change, one aggregate over the month's legs. The console's Ledger
+    page reads it as a trial balance, for an accountant."""
+    if not (1 <= month <= 12 and year in REPORT_YEARS):
         raise InvalidInput("Pick a month between January 2000 and December 9998.", code="invalid_month")
     zone = timezone.get_default_timezone()
     start = datetime(year, month, 1, tzinfo=zone)

@@ -493,6 +493,14 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    200    404",
     ),
+    "console_ledger": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
+    ),
+    "console_ledger_csv": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
+    ),
     "console_reconciliation": Row(
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    200    404",
