@@ -26,6 +26,7 @@ from frontend.form_focus import focus_first_error
 from marketplace.errors import InvalidInput
 from marketplace.ledger.chart import CHART, AccountKind
 from marketplace.ledger.selectors import REPORT_YEARS, MonthlyReport, ReportLine, ledger_monthly_report
+from marketplace.text import spreadsheet_text
 from sellers.models import Seller
 
 KIND_LABELS = {
@@ -185,7 +186,7 @@ def console_ledger_csv(request: HttpRequest) -> HttpResponse:
                     row.name,
                     line.account.kind.value,
                     row.stripe_account,
-                    row.shop_name,
+                    spreadsheet_text(row.shop_name),
                     line.debits,
                     line.credits,
                     line.net,

@@ -28,6 +28,7 @@ from frontend.charts import Bar, bar_chart
 from frontend.form_focus import focus_first_error
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
+from marketplace.text import spreadsheet_text
 from payments.selectors import seller_debts_outstanding
 from payouts import selectors, services
 from payouts.failures import failure_sentence
@@ -290,7 +291,7 @@ def sell_statement(request: HttpRequest) -> HttpResponseBase:
                     line.occurred_at.astimezone(UTC).isoformat(),
                     line.kind,
                     line.source_id,
-                    line.description,
+                    spreadsheet_text(line.description),
                     line.currency,
                     line.amount,
                     format_money(line.amount, line.currency),

@@ -61,6 +61,18 @@ class TextAreaField(forms.CharField):
         return lf_line_breaks(text) if text is not None else None
 
 
+# What a spreadsheet opening a CSV reads as the start of a formula (OWASP's "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """`text` for a CSV's text column, read as text by a spreadsheet: one starting as a formula does
+    (a shop named "=HYPERLINK(...)", typed by its seller) gets a leading apostrophe, which the
+    spreadsheet shows as nothing and which stops it running the formula in the admin's or seller's
+    copy. Numbers' columns are left alone: "-1030" is a number there."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def on_one_line(text: str) -> bool:
     """Does `text` hold no line break, tab or other control character? A name (a shop's, a
     listing's title) is written into email subjects, where a line break makes the message fail to

