@@ -42,16 +42,28 @@ class Check:
     width: int
     blocking: list[str]
     minor: int
+    stranded: list[str]  # a tick box's or a choice's label drawn on a line of its own, away from its box
 
     @property
     def ok(self) -> bool:
-        return self.status < 500 and self.width <= PHONE["width"] and not self.blocking
+        return self.status < 500 and self.width <= PHONE["width"] and not self.blocking and not self.stranded
 
     def __str__(self) -> str:
         problems = [f"HTTP {self.status}"] if self.status >= 500 else []
         if self.width > PHONE["width"]:
             problems.append(f"{self.width} px wide")
+        problems += [f"label of #{box} not beside its box" for box in self.stranded]
         return f"{self.role:<9} {self.url}: {'; '.join(problems + self.blocking)}"
+
+
+# Each checkbox or radio button followed by its own label (`<input id=x> <label for=x>`): is the label's
+# first line beside the box? The site's labels are blocks (above their text boxes), and a tick box's
+# label was pushed onto the next line, under a box standing alone.
+STRANDED_LABELS = """() => [...document.querySelectorAll('input[type=checkbox][id], input[type=radio][id]')]
+  .filter(box => box.nextElementSibling && box.nextElementSibling.matches(`label[for="${box.id}"]`))
+  .filter(box => box.getClientRects().length && box.nextElementSibling.getClientRects().length)
+  .filter(box => box.nextElementSibling.getClientRects()[0].top >= box.getBoundingClientRect().bottom)
+  .map(box => box.id)"""
 
 
 class Phone:
@@ -75,8 +87,9 @@ class Phone:
             f"{v['id']} ({v['impact']}): {', '.join(v['targets'])}" for v in violations if v["impact"] in BLOCKING
         ]
         width = self.page.evaluate("document.documentElement.scrollWidth")
+        stranded = self.page.evaluate(STRANDED_LABELS)
         url = "/" + self.page.url.split("://", 1)[1].split("/", 1)[1]
-        self.checks.append(Check(self.role, url, status, width, blocking, len(violations) - len(blocking)))
+        self.checks.append(Check(self.role, url, status, width, blocking, len(violations) - len(blocking), stranded))
 
     def visit(self, url: str, ready: str | None = None) -> None:
         """Check the page `url` shows, unless this tab already checked it: redirects (to the login page,

@@ -1,5 +1,6 @@
-"""Every page, for every role, on a 375 px phone: nothing is wider than the screen, and axe-core finds
-no critical or serious violation. Pages showing a flash message (success, error) are checked too.
+"""Every page, for every role, on a 375 px phone: nothing is wider than the screen, axe-core finds
+no critical or serious violation, and each tick box's or choice's label is beside its box. Pages
+showing a flash message (success, error) are checked too.
 
 The pages come from the URL resolver: a new URL fails `test_every_url_is_classified` until it is
 listed below, as a page (with how to build its address from the seeded demo) or with the reason it
