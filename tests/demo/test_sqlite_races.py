@@ -197,3 +197,41 @@ def test_add_to_cart_sent_four_times_at_once_adds_one_unit_on_sqlite(demo: Demo)
     assert [(line["listing_id"], line["quantity"]) for g in cart["groups"] for line in g["lines"]] == [
         (listing["id"], 1)
     ]
+
+
+def test_a_visitors_first_add_to_cart_sent_four_times_at_once_opens_one_cart_on_sqlite(demo: Demo) -> None:
+    """A visitor (no session yet) clicking Add to cart four times: each post comes before any answer
+    brought the session's cookie, so each is a new session, and each opened a cart of its own. On the
+    demo's SQLite the posts take turns (IMMEDIATE transactions) and the later ones join the cart the
+    first opened on the form's token: what one session adds, every other sees."""
+    listings = [
+        item
+        for item in requests.get(f"{demo.url}/api/v1/listings", timeout=60).json()["items"]
+        if item["stock"] >= 2 and item["subscription_interval"] is None
+    ]
+    first = listings[0]
+    second = next(item for item in listings[1:] if item["price"]["currency"] == first["price"]["currency"])
+    visit = requests.Session()
+    page = visit.get(f"{demo.url}/listing/{first['id']}/", timeout=60).text
+    attempt = re.search(r'name="attempt" value="([0-9a-f]{32})"', page)
+    assert attempt and "sessionid" not in visit.cookies, page[:2000]
+    form = {"listing": first["id"], "quantity": 1, "attempt": attempt.group(1)}
+    clicks = [requests.Session() for _ in range(4)]
+    for click in clicks:  # the same browser: its CSRF cookie, no session yet
+        click.cookies.update(visit.cookies)
+
+    answers = run_together([lambda click=click: _post(click, f"{demo.url}/cart/add/", form) for click in clicks])
+
+    assert [(a.status_code, a.headers.get("Location")) for a in answers] == [(302, "/cart/")] * 4
+    assert len({click.cookies.get("sessionid") for click in clicks}) == 4  # four sessions, as a browser's race gives
+    more = clicks[0].get(f"{demo.url}/listing/{second['id']}/", timeout=60).text
+    again = re.search(r'name="attempt" value="([0-9a-f]{32})"', more)
+    assert again, more[:2000]
+    added = _post(
+        clicks[0], f"{demo.url}/cart/add/", {"listing": second["id"], "quantity": 1, "attempt": again.group(1)}
+    )
+    assert added.status_code == 302, added.text[:2000]
+    for click in clicks:
+        cart = click.get(f"{demo.url}/api/v1/cart", timeout=60).json()
+        lines = sorted((line["listing_id"], line["quantity"]) for g in cart["groups"] for line in g["lines"])
+        assert lines == sorted([(first["id"], 1), (second["id"], 1)])
