@@ -13,6 +13,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend import kept_input
 from frontend.decorators import platform_admin_required
 from frontend.downloads import private_file_response
 from frontend.form_text import posted_text
@@ -102,6 +103,8 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
             evidence.setdefault("shipping_date", order.fulfilled_at.date().isoformat())
         evidence.setdefault("customer_email_address", order.buyer.email)
         evidence.setdefault("product_description", ", ".join(f"{li.quantity} x {li.title}" for li in order.lines.all()))
+    kept = kept_input.take(request, f"console_evidence:{dispute.pk}") if answerable else None
+    evidence |= {name: kept[name] for name in services.EVIDENCE_TEXT_FIELDS if name in kept} if kept else {}
     fields = [(name, label, evidence.get(name, "")) for name, label in services.EVIDENCE_TEXT_FIELDS.items()]
     context = {
         "dispute": dispute,
@@ -136,6 +139,13 @@ def console_dispute_evidence(request: HttpRequest, dispute_id: int) -> HttpRespo
         services.dispute_evidence_save(dispute=dispute, evidence=evidence, submit=submit and not unconfirmed)
     except DomainError as exc:
         messages.error(request, exc.message)
+        # The draft stays as it was: what was typed comes back in the form, to be shortened or fixed.
+        kept_input.keep(
+            request,
+            f"console_evidence:{dispute.pk}",
+            services.EVIDENCE_TEXT_FIELDS,
+            max_length=services.EVIDENCE_TEXT_MAX,
+        )
     else:
         if unconfirmed:
             messages.error(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from marketplace.errors import Conflict
-from payments.disputes import EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
+from payments.disputes import EVIDENCE_TEXT_FIELDS, EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
 from payments.models import Dispute, DisputeFile, DisputeStatus
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
@@ -384,6 +384,32 @@ def test_evidence_as_long_as_the_text_area_allows_with_line_breaks_is_saved(sand
     r = admin.post(f"/console/disputes/{dispute.pk}/evidence/", form, follow=True)
     assert "Draft saved at Stripe" in r.content.decode()
     assert Dispute.objects.get().evidence["product_description"] == typed.strip()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_evidence_longer_than_stripe_takes_in_all_is_refused_before_the_draft_changes(
+    sandbox: Any, currency: str
+) -> None:
+    """Each box takes 20,000 characters, Stripe 150,000 over all of them. Eight full boxes were kept as the
+    draft before Stripe refused them: the page counted 9 parts of evidence Stripe did not have, and drew
+    the refused text as the draft. They are refused first now, with the total, and the draft stays."""
+    _, _, dispute = _opened(sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    url = f"/console/disputes/{dispute.pk}/evidence/"
+    admin.post(url, {"uncategorized_text": "Signed for on delivery.", "action": "save"})
+    dispute.refresh_from_db()
+    draft = dispute.evidence
+    assert draft["uncategorized_text"] == "Signed for on delivery."
+    full = dict.fromkeys(list(EVIDENCE_TEXT_FIELDS)[:8], "x" * EVIDENCE_TEXT_MAX)
+
+    page = admin.post(url, {**full, "action": "save"}, follow=True).content.decode()
+
+    assert "All the evidence together is 160,000 characters; Stripe takes at most 150,000." in page
+    assert page.count("x" * EVIDENCE_TEXT_MAX) == 8, "what was typed comes back, to be shortened"
+    dispute.refresh_from_db()
+    assert dispute.evidence == draft and dispute.evidence_version == 1
+    remote = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    assert remote.evidence.uncategorized_text == "Signed for on delivery." and not remote.evidence.shipping_address
 
 
 def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
