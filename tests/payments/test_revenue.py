@@ -68,15 +68,17 @@ def test_revenue_by_month_and_currency_chart_csv_and_api(sandbox: Any) -> None:
     assert signed_in(UserFactory()).get("/console/revenue/").status_code == 404
 
 
-def test_payment_health_counts_checkouts_declines_and_rates(sandbox: Any) -> None:
-    seller = active_seller(sandbox)
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_payment_health_counts_checkouts_declines_and_rates(sandbox: Any, currency: str) -> None:
+    seller = active_seller(sandbox, currency=currency)
     paid_order(sandbox, seller, 2_000)
     declined = paid_order(sandbox, seller, 3_000, card="4000000000000002")
-    assert declined.payment_error
+    assert declined.payment_error.endswith(".")  # the bank's sentence
     admin = signed_in(make_platform_admin(email="root@example.com"))
     page = admin.get("/console/revenue/").content.decode()
     assert 'data-testid="success-rate">50%' in page
-    assert f"{declined.payment_error}: 1" in page
+    # "Your card was declined.: 1" read as a typo: the count follows the sentence in brackets.
+    assert f"<li>{declined.payment_error} (1 order)</li>" in page
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
