@@ -444,6 +444,8 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
 
     if not form_token or len(form_token) > 64 or not (form_token.isascii() and form_token.isalnum()):
         raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_form_token")
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):  # the form's list sends one
+        raise InvalidInput("Choose the currency to pay out.", code="invalid_currency")
     made_by_form = f"payouts:payout-now:{seller_id}:{form_token}:{currency}"
     earlier = Payout.objects.filter(pk=cache.get(made_by_form) or 0, account=account).first()
     if earlier is not None:
