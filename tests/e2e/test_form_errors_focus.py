@@ -16,7 +16,7 @@ from catalog.models import Category
 from payments.models import Dispute
 from tests.e2e.browser import Phone, log_in, on_a_phone
 from tests.factories import make_platform_admin
-from tests.orders.conftest import active_seller
+from tests.orders.conftest import active_seller, listing_of
 from tests.payments.helpers import process
 from tests.payments.test_disputes import disputed_order
 
@@ -222,3 +222,33 @@ def test_an_unticked_confirmation_on_a_dispute_comes_back_focused_marked_and_des
     _fits_and_passes_axe(phone)
     dispute.refresh_from_db()
     assert dispute.submitted_at is None and dispute.evidence == {**dispute.evidence, "shipping_carrier": "Yamato"}
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 2_400, "$24.00"), ("jpy", 3_600, "¥3,600")])
+def test_a_refused_cart_quantity_comes_back_focused_marked_and_described(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None, currency: str, price: int, shown: str
+) -> None:
+    """More than the stock typed in the cart said so at the top of the page, the cursor nowhere and the box
+    back at the old quantity: the box now keeps what was typed, says why beside it and is focused."""
+    mug = listing_of(active_seller(sandbox, currency=currency), price=price, stock=5, title="Speckled mug")
+    phone = on_a_phone(page, axe_js, "refused")
+    page.goto(f"{live_server.url}/listing/{mug.pk}/")
+    page.get_by_role("button", name="Add to cart").click()
+    box = page.get_by_label("Quantity of Speckled mug")
+    box.fill("50")
+    page.get_by_role("button", name="Update").click()
+
+    box = page.get_by_label("Quantity of Speckled mug")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("50")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description("Only 5 of “Speckled mug” left: choose 5 or fewer.")
+    box_id = box.get_attribute("id")
+    expect(box).to_have_attribute("aria-describedby", f"{box_id}-error")
+    expect(page.get_by_test_id("line-total")).to_have_text(shown)  # nothing changed
+    _fits_and_passes_axe(phone)
+
+    box.fill("2")
+    page.get_by_role("button", name="Update").click()
+    expect(page.locator(".messages")).to_contain_text("Quantity updated.")
+    expect(page.get_by_label("Quantity of Speckled mug")).not_to_have_attribute("aria-invalid", "true")
