@@ -572,3 +572,23 @@ def test_the_console_queue_says_deadline_passed_and_each_link_names_its_dispute(
     Dispute.objects.filter(pk=dispute.pk).update(status=DisputeStatus.UNDER_REVIEW)
     row = admin.get("/console/disputes/?status=all").content.decode().split('data-testid="dispute-row"')[1]
     assert f'aria-label="Dispute {dispute.pk}">—</a>' in row
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_seller_reads_what_each_of_its_proof_files_shows(sandbox: Any, currency: str) -> None:
+    """The seller chose "What it shows" for each upload, then read only "label.pdf (61 bytes)": which
+    kind of proof each file is (and whether the platform's team moved it out of the evidence) is said."""
+    seller, _, dispute = _opened(sandbox, currency)
+    client = signed_in(seller.user)
+    url = f"/sell/disputes/{dispute.pk}/files/"
+    for name, kind, content in (
+        ("label.pdf", "shipping_documentation", pdf(1)),
+        ("chat.png", "customer_communication", png(1)),
+    ):
+        upload = SimpleUploadedFile(name, content, content_type="application/pdf")
+        assert client.post(url, {"file": upload, "evidence_field": kind}).status_code == 302
+    DisputeFile.objects.filter(filename="chat.png").update(evidence_field="not_sent")
+    page = client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    listed = page.split('data-testid="seller-files"', 1)[1].split("</ul>", 1)[0]
+    assert "label.pdf</a> (Shipping label or proof of delivery, " in listed
+    assert "chat.png</a> (Not sent to the bank, " in listed
