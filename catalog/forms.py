@@ -11,6 +11,7 @@ from django import forms
 
 from catalog.images import ACCEPTED, MAX_IMAGE_BYTES
 from catalog.models import DESCRIPTION_MAX_LENGTH, MAX_STOCK, Category
+from catalog.services import price_below_minimum
 from marketplace import money
 from marketplace.errors import InvalidInput
 from marketplace.text import TextAreaField
@@ -36,6 +37,8 @@ class PriceField(forms.CharField):
         try:
             return money.parse_major_units(str(text), self.currency)
         except InvalidInput as exc:
+            if exc.code == "negative_amount":  # "zero or more" (the parser's) sent the seller to a refused 0
+                exc = price_below_minimum(self.currency)
             raise forms.ValidationError(exc.message, code=exc.code) from exc
 
 

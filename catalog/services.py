@@ -39,13 +39,19 @@ MAX_QUANTITY_PER_ITEM = 99
 # --- Listings ------------------------------------------------------------------------------------
 
 
-def _check_price(price: int, currency: str) -> None:
+def price_below_minimum(currency: str) -> InvalidInput:
+    """The refusal of a price under Stripe's minimum charge, zero and a negative one alike (the listing
+    form's own parse refuses a negative before this service sees it: `catalog.forms.PriceField`)."""
     minimum = money.minimum_charge_amount(currency)
-    if price < minimum:
-        raise InvalidInput(
-            f"The lowest price Stripe can charge in {currency.upper()} is {money.format_money(minimum, currency)}.",
-            code="price_below_minimum",
-        )
+    return InvalidInput(
+        f"The lowest price Stripe can charge in {currency.upper()} is {money.format_money(minimum, currency)}.",
+        code="price_below_minimum",
+    )
+
+
+def _check_price(price: int, currency: str) -> None:
+    if price < money.minimum_charge_amount(currency):
+        raise price_below_minimum(currency)
     if price > money.MAXIMUM_CHARGE_AMOUNT:
         raise InvalidInput(
             f"The highest price is {money.format_money(money.MAXIMUM_CHARGE_AMOUNT, currency)}.",

@@ -7,7 +7,8 @@ The rule, in minor units of the payment's currency:
    `FALLBACK_BASIS_POINTS` and no fixed part apply, so a new currency is never free by accident.
 2. Percentage part = sum(line amount x line basis points) / 10,000, rounded **half up once** on the
    total (not per line), so 5 cents at 10 % is 1 cent, and ten lines do not accumulate ten roundings.
-3. Fixed part: charged once per payment, the largest fixed amount among the lines' rules (with a single
+3. Fixed part: charged once per payment of one shop, i.e. per order (a payment for several shops is one
+   order per shop, each with its own fee), the largest fixed amount among the lines' rules (with a single
    category, that is simply the winning rule's fixed amount).
 4. Fee = min(percentage part + fixed part, amount): the seller is never charged more than the sale.
 5. The fee is split over lines by largest remainder, in proportion to what each line contributes

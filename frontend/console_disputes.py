@@ -13,6 +13,7 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend import kept_input
 from frontend.decorators import platform_admin_required
 from frontend.downloads import private_file_response
 from frontend.form_text import posted_text
@@ -102,6 +103,10 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
             evidence.setdefault("shipping_date", order.fulfilled_at.date().isoformat())
         evidence.setdefault("customer_email_address", order.buyer.email)
         evidence.setdefault("product_description", ", ".join(f"{li.quantity} x {li.title}" for li in order.lines.all()))
+    # A refused save's text, or an unticked confirmation said beside its box; one of them at most.
+    kept = kept_input.take(request, f"console_evidence:{dispute.pk}") if answerable else None
+    evidence |= {name: kept[name] for name in services.EVIDENCE_TEXT_FIELDS if name in kept} if kept else {}
+    kept_accept = kept_input.take(request, f"console_accept:{dispute.pk}") if answerable else None
     fields = [(name, label, evidence.get(name, "")) for name, label in services.EVIDENCE_TEXT_FIELDS.items()]
     context = {
         "dispute": dispute,
@@ -112,6 +117,8 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
         "days_left": selectors.days_left(dispute),
         "complete": selectors.evidence_completeness(dispute, file_count=len(sent)),
         "fields": fields,
+        "kept_evidence": kept,
+        "kept_accept": kept_accept,
         "file_fields": services.EVIDENCE_FILE_FIELDS,
         "file_kinds": services.FILE_KINDS,
         "max_files": services.MAX_FILES_PER_SIDE,  # at the cap the upload form gives way to a sentence
@@ -136,12 +143,21 @@ def console_dispute_evidence(request: HttpRequest, dispute_id: int) -> HttpRespo
         services.dispute_evidence_save(dispute=dispute, evidence=evidence, submit=submit and not unconfirmed)
     except DomainError as exc:
         messages.error(request, exc.message)
+        # The draft stays as it was: what was typed comes back in the form, to be shortened or fixed.
+        kept_input.keep(
+            request,
+            f"console_evidence:{dispute.pk}",
+            services.EVIDENCE_TEXT_FIELDS,
+            max_length=services.EVIDENCE_TEXT_MAX,
+        )
     else:
-        if unconfirmed:
-            messages.error(
-                request,
+        if unconfirmed:  # said beside the box to tick, which the page focuses (`_box_error.html`)
+            said = (
                 "Saved as a draft, not submitted: tick the confirmation, because evidence can be submitted"
-                " to the bank only once.",
+                " to the bank only once."
+            )
+            kept_input.keep(
+                request, f"console_evidence:{dispute.pk}", [], extra={"error": said, "error_box": "confirm"}
             )
         elif submit:
             messages.success(request, "Evidence submitted to the bank. It decides now; we email everyone when it does.")
@@ -204,10 +220,12 @@ def console_dispute_accept(request: HttpRequest, dispute_id: int) -> HttpRespons
     dispute = _dispute(dispute_id)
     if request.POST.get("confirm") != "yes":
         # An inquiry's button says "Close inquiry": "accepting a dispute" named something it does not do.
+        # Said beside the box to tick, which the page focuses (`_box_error.html`).
         if dispute.status == DisputeStatus.WARNING_NEEDS_RESPONSE:
-            messages.error(request, "Tick the confirmation: closing an inquiry cannot be undone.")
+            said = "Tick the confirmation: closing an inquiry cannot be undone."
         else:
-            messages.error(request, "Tick the confirmation: accepting a dispute cannot be undone.")
+            said = "Tick the confirmation: accepting a dispute cannot be undone."
+        kept_input.keep(request, f"console_accept:{dispute.pk}", [], extra={"error": said, "error_box": "confirm"})
         return redirect("console_dispute_detail", dispute_id=dispute.pk)
     try:
         closed = services.dispute_accept(dispute=dispute)

@@ -84,6 +84,9 @@ def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
     part = selectors.dispute_part_for_seller(dispute=dispute, seller=seller)
     # Stripe still awaits an answer past the deadline, but takes no more evidence: no forms then.
     past_deadline = dispute.is_answerable and dispute.due_by is not None and dispute.due_by <= timezone.now()
+    files = [f for f in dispute.files.all() if f.side == DisputeFileSide.SELLER]
+    for f in files:  # what each shows, as chosen at upload or moved since by the platform's team
+        f.kind_label = services.FILE_KINDS.get(f.evidence_field, f.evidence_field)  # type: ignore[attr-defined]
     context = {
         "seller": seller,
         "dispute": dispute,
@@ -92,7 +95,7 @@ def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         "order": part.order if part else dispute.order,
         "reason_text": services.reason_text(dispute.reason),
         "days_left": selectors.days_left(dispute),
-        "files": [f for f in dispute.files.all() if f.side == DisputeFileSide.SELLER],
+        "files": files,
         "file_fields": services.EVIDENCE_FILE_FIELDS,
         "max_files": services.MAX_FILES_PER_SIDE,  # at the cap the upload form gives way to a sentence
         "answerable": dispute.is_answerable and not past_deadline,

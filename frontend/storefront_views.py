@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from catalog import selectors, services
 from catalog.cache import storefront_cached
 from catalog.models import Category
+from frontend import kept_input
 from frontend.paging import page_number
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
@@ -226,7 +227,11 @@ def _unavailable(request: HttpRequest, heading: str, text: str, *, shop: Any = N
 
 def cart(request: HttpRequest) -> HttpResponse:
     current = services.cart_find(user=request.user, session=request.session)
-    return render(request, "storefront/cart.html", {"cart": selectors.cart_view(cart=current)})
+    # A refused quantity (`cart_item_update`): said beside its line's box, which keeps what was typed.
+    kept = kept_input.take(request, "cart_item:")
+    kept_item = int(kept["form"].removeprefix("cart_item:")) if kept else None
+    context = {"cart": selectors.cart_view(cart=current), "kept": kept, "kept_item": kept_item}
+    return render(request, "storefront/cart.html", context)
 
 
 def _quantity(request: HttpRequest) -> int:
@@ -294,8 +299,10 @@ def cart_item_update(request: HttpRequest, item_id: int) -> HttpResponse:
         raise Http404("Your cart is empty.")
     try:
         services.cart_item_set_quantity(cart=current, item_id=item_id, quantity=_quantity(request))
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    except DomainError as exc:  # said beside the line's box, focused: at the top it left the cursor nowhere
+        kept_input.keep(
+            request, f"cart_item:{item_id}", ["quantity"], extra={"error": exc.message, "error_box": "quantity"}
+        )
     else:
         messages.success(request, "Quantity updated.")
     return redirect("cart")

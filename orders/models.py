@@ -302,6 +302,13 @@ class RefundRequest(models.Model):
     def __str__(self) -> str:
         return f"Refund request {self.pk} of order {self.order_id}"
 
+    @property
+    def amount_if_blank(self) -> int:
+        """What approving it with the amount left blank refunds: what was asked, or what is left of the
+        order when a refund made since (the seller's own, an admin's) left less (`refund_request_approve`'s
+        `up_to_left`). The approval forms say it beside their amount box."""
+        return min(self.amount, self.order.amount_refundable)
+
 
 class RefundRequestLine(models.Model):
     request = models.ForeignKey(RefundRequest, on_delete=models.CASCADE, related_name="lines")

@@ -70,7 +70,8 @@ EVIDENCE_FILE_FIELDS: dict[str, str] = {
 # cannot be deleted (they are what the seller sent).
 NOT_SENT = "not_sent"
 FILE_KINDS: dict[str, str] = {**EVIDENCE_FILE_FIELDS, NOT_SENT: "Not sent to the bank"}
-EVIDENCE_TEXT_MAX = 20_000  # per field; Stripe's limit is 150,000 characters over all fields
+EVIDENCE_TEXT_MAX = 20_000  # per field
+EVIDENCE_TEXT_TOTAL_MAX = 150_000  # Stripe's limit over all the text fields of a dispute's evidence
 MAX_FILE_BYTES = 4 * 1024 * 1024
 # Files kept per dispute and side (seller, platform): the bank receives one file of each kind of proof
 # (EVIDENCE_FILE_FIELDS), so a few to choose from are plenty, and uploads in a loop cannot fill the storage.
@@ -229,8 +230,9 @@ def _refuse_unless_answerable(dispute: Dispute, *, now: datetime | None = None) 
 
 
 def clean_evidence(evidence: Mapping[str, Any]) -> dict[str, str]:
-    """Only Stripe's text fields we edit, as trimmed strings within the length limit; unknown names
-    are refused with their name, so a typo is never silently dropped."""
+    """Only Stripe's text fields we edit, as trimmed strings within the length limits (each field's, and
+    Stripe's over all of them: refused here, before the draft is written, not by Stripe after); unknown
+    names are refused with their name, so a typo is never silently dropped."""
     unknown = sorted(set(evidence) - set(EVIDENCE_TEXT_FIELDS))
     if unknown:
         raise InvalidInput(f"Unknown evidence field: {', '.join(unknown)}.", code="unknown_evidence_field")
@@ -247,6 +249,13 @@ def clean_evidence(evidence: Mapping[str, Any]) -> dict[str, str]:
             )
         if value.strip():
             cleaned[name] = value.strip()
+    total = sum(len(value) for value in cleaned.values())
+    if total > EVIDENCE_TEXT_TOTAL_MAX:
+        raise InvalidInput(
+            f"All the evidence together is {total:,} characters; Stripe takes at most {EVIDENCE_TEXT_TOTAL_MAX:,}."
+            " Shorten some of it.",
+            code="evidence_too_long",
+        )
     return cleaned
 
 

@@ -16,7 +16,6 @@ seller, queue instead of deadlocking.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -445,8 +444,8 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
 
     if not form_token or len(form_token) > 64 or not (form_token.isascii() and form_token.isalnum()):
         raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_form_token")
-    if not re.fullmatch(r"[a-z]{3}", currency):  # "usdx" is no currency, not USD with a letter too many
-        raise InvalidInput("Choose one of your balance's currencies.", code="invalid_currency")
+    if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):  # the form's list sends one
+        raise InvalidInput("Choose the currency to pay out.", code="invalid_currency")
     made_by_form = f"payouts:payout-now:{seller_id}:{form_token}:{currency}"
     earlier = Payout.objects.filter(pk=cache.get(made_by_form) or 0, account=account).first()
     if earlier is not None:

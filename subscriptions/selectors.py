@@ -224,11 +224,13 @@ def listings_with_plans(*, seller: Seller) -> QuerySet[Listing]:
 
 
 def subscribers_price_sentence(*, listing: Listing) -> str:
-    """What the listing's live subscribers pay when it is not its price now, in words ("" when they
+    """What the listing's renewing subscribers pay when it is not its price now, in words ("" when they
     all pay it): Stripe goes on charging each subscription the price it was made with, so a seller
-    who changes the price must read that the subscribers keep theirs."""
+    who changes the price must read that the subscribers keep theirs. One ending at its period end
+    pays nothing more (`renewing_subscriptions`): it was counted among those who "keep paying"."""
     rows = (
-        Subscription.objects.filter(listing=listing, status__in=LIVE_STATUSES)
+        renewing_subscriptions()
+        .filter(listing=listing)
         .exclude(amount=listing.price, currency=listing.currency)
         .values("amount", "currency", "interval")
         .annotate(n=Count("pk"))

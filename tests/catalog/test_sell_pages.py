@@ -79,6 +79,24 @@ def test_the_new_listing_form_posted_twice_makes_one_draft(
     assert Listing.objects.filter(seller=other).count() == 1
 
 
+@pytest.mark.parametrize(("currency", "lowest"), [("usd", "$0.50"), ("jpy", "¥50")])
+def test_a_negative_price_is_told_the_lowest_price_as_zero_is(client: Client, currency: str, lowest: str) -> None:
+    """ "-1" was told "Enter an amount of zero or more.", and the 0 typed next "The lowest price Stripe can
+    charge ... is ¥50.": the first sentence sent the seller to a price refused in turn."""
+    seller = SellerFactory(default_currency=currency) if currency == "usd" else jpy_seller()
+    client.force_login(seller.user)
+    said = f"The lowest price Stripe can charge in {currency.upper()} is {lowest}."
+    for price in ("-1", "0"):
+        response = client.post(
+            reverse("sell_listing_new"),
+            {"title": "Tea bowl", "price": price, "stock": "1", "category": CategoryFactory().pk},
+        )
+        assert response.status_code == 422
+        page = response.content.decode()
+        assert said in page and "zero or more" not in page, price
+    assert not Listing.objects.exists()
+
+
 def test_form_errors_are_shown_next_to_their_field(client: Client) -> None:
     seller = jpy_seller()
     client.force_login(seller.user)

@@ -46,8 +46,10 @@ def test_the_admin_reads_an_inquiry_and_closes_it_on_a_phone(
         fits_a_phone_and_passes_axe(page)
 
         page.get_by_role("button", name="Close inquiry").click()
-        expect(page.locator(".messages")).to_contain_text("Tick the confirmation: closing an inquiry cannot be undone.")
-        expect(page.locator(".messages")).not_to_contain_text("accepting a dispute")
+        box = page.get_by_label("I close this inquiry without an answer; this cannot be undone.")
+        expect(box).to_be_focused()
+        expect(box).to_have_accessible_description("Tick the confirmation: closing an inquiry cannot be undone.")
+        expect(page.get_by_text("accepting a dispute")).to_have_count(0)
         expect(page.get_by_test_id("dispute-status")).to_have_text("Inquiry: needs response")
         fits_a_phone_and_passes_axe(page)
 

@@ -34,7 +34,7 @@ def test_each_overdue_request_s_controls_name_their_order(
     page.goto(f"{live_server.url}/console/refunds/")
     for order in orders:
         for role, name in (
-            ("textbox", f"Amount for order {order.pk} (blank: all asked)"),
+            ("textbox", f"Amount for order {order.pk} (blank: {'$100.00' if order.currency == 'usd' else '¥10,000'})"),
             ("textbox", f"Note to the buyer of order {order.pk}"),
             ("checkbox", f"Take it back from the seller of order {order.pk} (untick: the platform pays)"),
             ("button", f"Approve and refund order {order.pk}"),

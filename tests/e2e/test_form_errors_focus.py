@@ -13,9 +13,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from catalog.models import Category
+from payments.models import Dispute
 from tests.e2e.browser import Phone, log_in, on_a_phone
 from tests.factories import make_platform_admin
-from tests.orders.conftest import active_seller
+from tests.orders.conftest import active_seller, listing_of
+from tests.payments.helpers import process
+from tests.payments.test_disputes import disputed_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -183,3 +186,69 @@ def test_a_shop_name_like_another_shops_comes_back_saying_why(
     expect(box).to_have_accessible_description(re.compile("This name looks the same as another shop's"))
     _fits_and_passes_axe(phone)
     assert Seller.objects.count() == 2
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_an_unticked_confirmation_on_a_dispute_comes_back_focused_marked_and_described(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None, currency: str
+) -> None:
+    """ "Submit evidence to the bank" and "Accept dispute" unticked said so at the top of a long page, the
+    cursor nowhere: the box to tick is now focused and says why."""
+    _, _, events = disputed_order(sandbox, currency)
+    assert "failed" not in process(events)
+    dispute = Dispute.objects.get()
+    phone = on_a_phone(page, axe_js, "refused")
+    log_in(page, live_server.url, make_platform_admin().email)
+    page.goto(f"{live_server.url}/console/disputes/{dispute.pk}/")
+
+    page.get_by_label("Shipping carrier").fill("Yamato")
+    page.get_by_role("button", name="Submit evidence to the bank").click()
+    box = page.get_by_label(re.compile("^I have checked the evidence"))
+    expect(box).to_be_focused()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    said = "Saved as a draft, not submitted: tick the confirmation, because evidence can be submitted to the bank"
+    said += " only once."
+    expect(box).to_have_accessible_description(said)
+    expect(page.get_by_label("Shipping carrier")).to_have_value("Yamato")  # the draft
+    _fits_and_passes_axe(phone)
+
+    page.get_by_role("button", name="Accept dispute").click()
+    box = page.get_by_label("I accept this dispute; this cannot be undone.")
+    expect(box).to_be_focused()
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description("Tick the confirmation: accepting a dispute cannot be undone.")
+    expect(page.get_by_label(re.compile("^I have checked the evidence"))).not_to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_test_id("dispute-status")).to_have_text("Needs response")
+    _fits_and_passes_axe(phone)
+    dispute.refresh_from_db()
+    assert dispute.submitted_at is None and dispute.evidence == {**dispute.evidence, "shipping_carrier": "Yamato"}
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 2_400, "$24.00"), ("jpy", 3_600, "¥3,600")])
+def test_a_refused_cart_quantity_comes_back_focused_marked_and_described(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None, currency: str, price: int, shown: str
+) -> None:
+    """More than the stock typed in the cart said so at the top of the page, the cursor nowhere and the box
+    back at the old quantity: the box now keeps what was typed, says why beside it and is focused."""
+    mug = listing_of(active_seller(sandbox, currency=currency), price=price, stock=5, title="Speckled mug")
+    phone = on_a_phone(page, axe_js, "refused")
+    page.goto(f"{live_server.url}/listing/{mug.pk}/")
+    page.get_by_role("button", name="Add to cart").click()
+    box = page.get_by_label("Quantity of Speckled mug")
+    box.fill("50")
+    page.get_by_role("button", name="Update").click()
+
+    box = page.get_by_label("Quantity of Speckled mug")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("50")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description("Only 5 of “Speckled mug” left: choose 5 or fewer.")
+    box_id = box.get_attribute("id")
+    expect(box).to_have_attribute("aria-describedby", f"{box_id}-error")
+    expect(page.get_by_test_id("line-total")).to_have_text(shown)  # nothing changed
+    _fits_and_passes_axe(phone)
+
+    box.fill("2")
+    page.get_by_role("button", name="Update").click()
+    expect(page.locator(".messages")).to_contain_text("Quantity updated.")
+    expect(page.get_by_label("Quantity of Speckled mug")).not_to_have_attribute("aria-invalid", "true")

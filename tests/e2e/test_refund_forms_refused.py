@@ -32,6 +32,7 @@ from tests.subscriptions.test_subscriptions import seller_with_plan, subscribe
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 ABOVE_THE_ORDER = {"usd": "100.01", "jpy": "10001"}  # the order is 10000 minor units
+WHOLE = {"usd": "$100.00", "jpy": "¥10,000"}  # what the request asks (the whole order), shown for a blank amount
 PART = {"usd": "25.00", "jpy": "2500"}
 PRICE = {"usd": 2_999, "jpy": 3_333}  # the subscription's payment
 EXAMPLE = {"usd": "12.50", "jpy": "1250"}
@@ -84,7 +85,7 @@ def test_the_consoles_request_and_subscription_refund_forms_say_a_refusal_beside
     log_in(page, live_server.url, make_platform_admin().email)
     page.goto(f"{live_server.url}/console/refunds/")
     request = RefundRequest.objects.get()
-    amount = page.get_by_role("textbox", name=f"Amount for order {order.pk} (blank: all asked)", exact=True)
+    amount = page.get_by_role("textbox", name=f"Amount for order {order.pk} (blank: {WHOLE[currency]})", exact=True)
     note = page.get_by_role("textbox", name=f"Note to the buyer of order {order.pk}", exact=True)
     approve = page.get_by_role("button", name=f"Approve and refund order {order.pk}", exact=True)
     decline_reason = page.get_by_role("textbox", name=f"Reason for declining order {order.pk}", exact=True)
@@ -194,6 +195,8 @@ def test_the_sellers_request_and_order_refund_forms_say_a_refusal_beside_its_box
     expect(page.locator("[aria-invalid=true]")).to_have_count(0)
 
     page.goto(f"{live_server.url}/sell/refunds/")
+    # Blank now refunds what is left of the order, less than asked: the box says so.
+    asked = page.get_by_label(f"Amount to refund (blank: {format_money(7_500, currency)})")
     asked.fill(_major(1_000, currency))
     page.get_by_role("button", name="Approve and refund").click()
     expect(page.locator(".messages")).to_contain_text(f"Approved: {format_money(1_000, currency)} refunded")

@@ -38,7 +38,7 @@ from payments.group_recovery import group_dispute_shares
 from payments.models import Payment
 from payouts.models import Transfer
 from sellers.models import Seller
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 
@@ -372,3 +372,26 @@ def test_a_cart_changed_in_another_tab_between_its_check_and_its_lock_makes_noth
 
     started = services.checkout_start_cart(buyer=buyer, cart=cart, currency="usd", **URLS)  # checked again: pays
     assert sorted(line.quantity for order in started.orders for line in order.lines.all()) == [1, 3]
+
+
+@pytest.mark.parametrize(("currency", "fixed", "fees"), [("usd", 30, (190, 580)), ("jpy", 30, (190, 580))])
+def test_each_shop_of_one_payment_pays_its_own_fixed_fee_as_the_console_says(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str, fixed: int, fees: tuple[int, int]
+) -> None:
+    """One payment for two shops at 10 % + a fixed amount: each shop's order pays the fixed amount (the fee
+    policy of a single-shop checkout, per order). The console's fees page said the fixed amount "is taken
+    once per payment", which a payment for several shops contradicted."""
+    fee_rule_set(currency=currency, basis_points=1_000, fixed_amount=fixed)
+    towel, board = (
+        listing_of(active_seller(sandbox, currency=currency, shop=shop), price=price, stock=5)
+        for shop, price in (("Lisbon Linen", 1_600), ("Brooklyn Ceramics", 5_500))
+    )
+    started = start_cart(UserFactory(), currency, (towel, 1), (board, 1))
+    pay(sandbox, str(started.group and started.group.checkout_session_id))
+    settle(started.orders[0], django_capture_on_commit_callbacks)
+    orders = Order.objects.filter(checkout_group=started.group).order_by("amount_total")
+    assert tuple(o.application_fee_amount for o in orders) == fees
+    page = signed_in(make_platform_admin()).get("/console/fees/").content.decode()
+    assert "once per payment" not in page
+    assert "the fixed amount is taken once per order (a payment for several shops is one order per shop)" in page
+    assert_ledger_equals_stripe()

@@ -163,3 +163,34 @@ def test_three_odd_yen_refunds_of_a_destination_charge_leave_every_page_and_the_
     assert stripe_balances(account) == {}
     page = _text(_client(buyer), f"/orders/{order.pk}/")
     assert page.count("¥3,333 Refunded") == 3 and "Refunded ¥9,999" in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_blank_amount_of_a_request_says_what_is_left_after_a_refund_made_since(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The buyer asks for the whole order (100.00), then the seller refunds 10.00 from the order's page:
+    approving the request with the amount left blank refunds the 90.00 left, and the box says so on the
+    seller's page and on the admins' (it said "blank: $100.00" and "blank: all asked")."""
+    shown = {"usd": ("$100.00", "10.00", "$90.00"), "jpy": ("¥10,000", "1000", "¥9,000")}
+    asked, typed, left = shown[currency]
+    order, _mug, _vase = _paid_two_lines(sandbox, currency)
+    buyer, seller = _client(order.buyer), _client(order.seller.user)
+    buyer.post(f"/orders/{order.pk}/refund-request/", {"reason": "damaged", "scope": "whole"})
+    request = RefundRequest.objects.get()
+    assert request.amount == 10_000
+    with django_capture_on_commit_callbacks(execute=True):
+        seller.post(f"/sell/orders/{order.pk}/refund/", {"amount": typed, "reason": "Goodwill"})
+    assert Refund.objects.get().amount == 1_000
+
+    requests_page = _text(seller, "/sell/refunds/")
+    assert f"Order {order.pk}: {asked} asked" in requests_page
+    assert f"Amount to refund (blank: {left})" in requests_page
+    RefundRequest.objects.filter(pk=request.pk).update(created_at=timezone.now() - timedelta(days=30))
+    admin = _client(make_platform_admin())
+    assert f"for order {order.pk} (blank: {left})" in _text(admin, "/console/refunds/")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seller.post(f"/sell/refunds/{request.pk}/approve/", {"amount": ""})
+    assert sorted(Refund.objects.values_list("amount", flat=True)) == [1_000, 9_000]
+    assert_ledger_equals_stripe()

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from marketplace.errors import Conflict
-from payments.disputes import EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
+from payments.disputes import EVIDENCE_TEXT_FIELDS, EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
 from payments.models import Dispute, DisputeFile, DisputeStatus
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
@@ -386,6 +386,32 @@ def test_evidence_as_long_as_the_text_area_allows_with_line_breaks_is_saved(sand
     assert Dispute.objects.get().evidence["product_description"] == typed.strip()
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_evidence_longer_than_stripe_takes_in_all_is_refused_before_the_draft_changes(
+    sandbox: Any, currency: str
+) -> None:
+    """Each box takes 20,000 characters, Stripe 150,000 over all of them. Eight full boxes were kept as the
+    draft before Stripe refused them: the page counted 9 parts of evidence Stripe did not have, and drew
+    the refused text as the draft. They are refused first now, with the total, and the draft stays."""
+    _, _, dispute = _opened(sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    url = f"/console/disputes/{dispute.pk}/evidence/"
+    admin.post(url, {"uncategorized_text": "Signed for on delivery.", "action": "save"})
+    dispute.refresh_from_db()
+    draft = dispute.evidence
+    assert draft["uncategorized_text"] == "Signed for on delivery."
+    full = dict.fromkeys(list(EVIDENCE_TEXT_FIELDS)[:8], "x" * EVIDENCE_TEXT_MAX)
+
+    page = admin.post(url, {**full, "action": "save"}, follow=True).content.decode()
+
+    assert "All the evidence together is 160,000 characters; Stripe takes at most 150,000." in page
+    assert page.count("x" * EVIDENCE_TEXT_MAX) == 8, "what was typed comes back, to be shortened"
+    dispute.refresh_from_db()
+    assert dispute.evidence == draft and dispute.evidence_version == 1
+    remote = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    assert remote.evidence.uncategorized_text == "Signed for on delivery." and not remote.evidence.shipping_address
+
+
 def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
     django_assert_max_num_queries: Any,
 ) -> None:
@@ -546,3 +572,23 @@ def test_the_console_queue_says_deadline_passed_and_each_link_names_its_dispute(
     Dispute.objects.filter(pk=dispute.pk).update(status=DisputeStatus.UNDER_REVIEW)
     row = admin.get("/console/disputes/?status=all").content.decode().split('data-testid="dispute-row"')[1]
     assert f'aria-label="Dispute {dispute.pk}">—</a>' in row
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_seller_reads_what_each_of_its_proof_files_shows(sandbox: Any, currency: str) -> None:
+    """The seller chose "What it shows" for each upload, then read only "label.pdf (61 bytes)": which
+    kind of proof each file is (and whether the platform's team moved it out of the evidence) is said."""
+    seller, _, dispute = _opened(sandbox, currency)
+    client = signed_in(seller.user)
+    url = f"/sell/disputes/{dispute.pk}/files/"
+    for name, kind, content in (
+        ("label.pdf", "shipping_documentation", pdf(1)),
+        ("chat.png", "customer_communication", png(1)),
+    ):
+        upload = SimpleUploadedFile(name, content, content_type="application/pdf")
+        assert client.post(url, {"file": upload, "evidence_field": kind}).status_code == 302
+    DisputeFile.objects.filter(filename="chat.png").update(evidence_field="not_sent")
+    page = client.get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    listed = page.split('data-testid="seller-files"', 1)[1].split("</ul>", 1)[0]
+    assert "label.pdf</a> (Shipping label or proof of delivery, " in listed
+    assert "chat.png</a> (Not sent to the bank, " in listed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,8 @@ from tests.orders.conftest import active_seller, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 from tests.payments.test_disputes import control, disputed_order
 from tests.payouts.helpers import paid_order
+from tests.subscriptions.test_shop_ends import subscribe_synced
+from tests.subscriptions.test_subscriptions import seller_with_plan
 
 pytestmark = pytest.mark.django_db
 
@@ -65,15 +68,42 @@ def test_revenue_by_month_and_currency_chart_csv_and_api(sandbox: Any) -> None:
     assert signed_in(UserFactory()).get("/console/revenue/").status_code == 404
 
 
-def test_payment_health_counts_checkouts_declines_and_rates(sandbox: Any) -> None:
-    seller = active_seller(sandbox)
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_payment_health_counts_checkouts_declines_and_rates(sandbox: Any, currency: str) -> None:
+    seller = active_seller(sandbox, currency=currency)
     paid_order(sandbox, seller, 2_000)
     declined = paid_order(sandbox, seller, 3_000, card="4000000000000002")
-    assert declined.payment_error
+    assert declined.payment_error.endswith(".")  # the bank's sentence
     admin = signed_in(make_platform_admin(email="root@example.com"))
     page = admin.get("/console/revenue/").content.decode()
     assert 'data-testid="success-rate">50%' in page
-    assert f"{declined.payment_error}: 1" in page
+    # "Your card was declined.: 1" read as a typo: the count follows the sentence in brackets.
+    assert f"<li>{declined.payment_error} (1 order)</li>" in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_payment_health_shows_the_payments_its_refund_and_dispute_rates_are_of(sandbox: Any, currency: str) -> None:
+    """One order paid, then refunded, and one subscription payment (no order, no checkout of the cart):
+    the month read "1 checkout, 1 paid, refund rate 50%", a rate of a count the page did not show. The
+    row now shows the 2 payments the rates are of."""
+    seller = active_seller(sandbox, currency=currency)
+    order = paid_order(sandbox, seller, 2_000)
+    refund = refund_create(payment=order.payment, amount=500, origin=RefundOrigin.SELLER, order_id=order.pk)
+    assert refund_submit(refund_id=refund.pk).status == RefundStatus.SUCCEEDED
+    _, plan = seller_with_plan(sandbox, currency, 1_500, 1_000)
+    subscribe_synced(sandbox, plan)
+    page = signed_in(make_platform_admin(email="root@example.com")).get("/console/revenue/").content.decode()
+    assert '<th scope="col">Payments</th><th scope="col">Refund rate</th>' in page
+    row = page.split('data-testid="health-row">', 1)[1].split("</tr>", 1)[0]
+    assert re.sub(r"<[^>]+>", " ", row).split() == [
+        *timezone.now().strftime("%b %Y").split(),
+        "1",
+        "1",
+        "100%",
+        "2",
+        "50%",
+        "0%",
+    ]
 
 
 def test_revenue_page_queries_do_not_grow_with_orders(sandbox: Any) -> None:

@@ -150,7 +150,7 @@ def test_a_seller_on_manual_payouts_pays_the_available_balance_out(sandbox: Any,
         f'<option value="{currency}">{currency.upper()} ({format_money(available, currency)} available)' in payout_form
     )
     crafted = client.post("/sell/money/payout/", {"currency": f"{currency}x", "form_token": token}, follow=True)
-    assert "Choose one of your balance&#x27;s currencies." in crafted.content.decode()  # not read as {currency}
+    assert "Choose the currency to pay out." in crafted.content.decode()  # not read as {currency}
     assert not Payout.objects.exists()
     form = {"currency": currency, "form_token": token}
     first = client.post("/sell/money/payout/", form, follow=True).content.decode()
@@ -189,6 +189,23 @@ def test_pay_out_now_is_offered_only_for_a_currency_with_something_available(san
     page = client.get("/sell/money/").content.decode()
     assert 'data-testid="payout-now-form"' in page
     assert "Nothing is available to pay out yet" not in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_pay_out_now_with_no_currency_asks_for_one(sandbox: Any, currency: str) -> None:
+    """A form sent without its currency (or with a made-up one) read "Nothing is available to pay out in
+    right now" (a blank where the currency goes, or whatever was sent, in capitals): it asks for one."""
+    seller = active_seller(sandbox, currency=currency)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    assert client.post("/sell/money/schedule/", {"interval": "manual", "form_token": "m1"}).status_code == 302
+    for sent in ("", "  ", "$", "1e3", "ü"):
+        page = client.post("/sell/money/payout/", {"currency": sent, "form_token": "c1"}, follow=True)
+        assert "Choose the currency to pay out." in page.content.decode(), sent
+        assert "Nothing is available" not in page.content.decode()
+    assert not Payout.objects.exists()
+    page = client.post("/sell/money/payout/", {"currency": currency.upper(), "form_token": "c2"}, follow=True)
+    assert f"{format_money(9_000 if currency == 'jpy' else 8_970, currency)} is on its way" in page.content.decode()
 
 
 def test_pay_out_now_is_refused_on_an_automatic_schedule(sandbox: Any) -> None:

@@ -233,6 +233,8 @@ def test_a_new_price_on_a_listing_sold_by_subscription_tells_the_seller_subscrib
     subscription(UserFactory(), box)
     subscription(UserFactory(), box, status="past_due")
     subscription(UserFactory(), box, status="canceled", ended_at=END)
+    # Canceled by its buyer at the period's end: it pays nothing more, so it does not "keep paying".
+    subscription(UserFactory(), box, cancel_at_period_end=True)
     client = signed_in(seller.user)
     url = reverse("sell_listing_edit", args=[box.pk])
     form = {"title": "Coffee box", "price": typed, "stock": "5", "category": box.category_id}
