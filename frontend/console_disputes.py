@@ -22,7 +22,7 @@ from marketplace.money import LISTING_CURRENCIES
 from marketplace.schemas import MAX_ID
 from payments import disputes as services
 from payments import selectors
-from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus
+from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus, reason_label
 from sellers.models import Seller
 
 PAGE_SIZE = 50
@@ -71,7 +71,7 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
         "currency": currency,
         "seller_id": seller_id,
         "statuses": DisputeStatus.choices,
-        "reasons": sorted(REASONS),
+        "reasons": [(code, reason_label(code)) for code in sorted(REASONS)],
         "currencies": LISTING_CURRENCIES,  # a choice, as status and reason are: a typed "XYZ" showed nothing
         "sellers": Seller.objects.filter(disputes__isnull=False).distinct().order_by("shop_name"),
     }

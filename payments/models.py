@@ -204,6 +204,12 @@ REASONS = (
 )
 
 
+def reason_label(reason: str) -> str:
+    """A dispute reason's name for a list or a filter ("bank_cannot_process" -> "Bank cannot process"):
+    the queue showed Stripe's codes, where the dispute's page says a sentence (`disputes.reason_text`)."""
+    return reason.replace("_", " ").capitalize()
+
+
 class DisputeStatus(models.TextChoices):
     """Stripe's dispute statuses (`warning_*` are inquiries: no money moves until they escalate)."""
 
@@ -290,6 +296,11 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_id
+
+    @property
+    def reason_label(self) -> str:
+        """Stripe's reason as a person reads it in a list ("Product not received"): `reason_label`."""
+        return reason_label(self.reason)
 
     @property
     def is_answerable(self) -> bool:

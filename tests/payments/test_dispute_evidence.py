@@ -592,3 +592,18 @@ def test_the_seller_reads_what_each_of_its_proof_files_shows(sandbox: Any, curre
     listed = page.split('data-testid="seller-files"', 1)[1].split("</ul>", 1)[0]
     assert "label.pdf</a> (Shipping label or proof of delivery, " in listed
     assert "chat.png</a> (Not sent to the bank, " in listed
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_queue_names_reasons_in_words(sandbox: Any, currency: str) -> None:
+    """The queue's Reason column and filter showed Stripe's codes ("bank_cannot_process"), where the
+    dispute's own page says a sentence: the list names each reason in words, the filter still sends the code."""
+    _, _, dispute = _opened(sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    page = admin.get("/console/disputes/", {"reason": dispute.reason}).content.decode()
+    row = page.split('data-testid="dispute-row"')[1]
+    label = dispute.reason.replace("_", " ").capitalize()
+    assert f'<td data-label="Reason">{label}</td>' in row
+    assert f'<option value="{dispute.reason}" selected>{label}</option>' in page
+    assert '<option value="bank_cannot_process" >Bank cannot process</option>' in page
+    assert '<option value="product_not_received" >Product not received</option>' in page
