@@ -27,7 +27,8 @@ class Bar:
 def bar_chart(*, chart_id: str, title: str, bars: list[Bar], currency: str) -> SafeString:
     """An SVG bar chart of `bars` in `currency`, scaled to the largest magnitude, with a zero line
     (bars below it are losses). Every bar carries its formatted amount as a `<title>` tooltip and
-    a `data-amount` attribute (minor units) that tests read."""
+    a `data-amount` attribute (minor units) that tests read. Past six bars every other one is labelled,
+    the latest (this week, this month: the one a seller looks for) always."""
     top = max([b.amount for b in bars if b.amount > 0], default=0)
     bottom = -min([b.amount for b in bars if b.amount < 0], default=0)
     span = (top + bottom) or 1
@@ -52,7 +53,7 @@ def bar_chart(*, chart_id: str, title: str, bars: list[Bar], currency: str) -> S
             f'<rect class="bar" x="{x:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{max(h, 0):.1f}" '
             f'fill="{fill}" data-amount="{bar.amount}"><title>{escape(label)}</title></rect>'
         )
-        if i % 2 == 0 or len(bars) <= 6:
+        if (len(bars) - 1 - i) % 2 == 0 or len(bars) <= 6:  # every other one, counted from the latest
             parts.append(
                 f'<text x="{x + slot * 0.35:.1f}" y="{HEIGHT - 8}" font-size="12" text-anchor="middle" '
                 f'fill="#5b6477">{escape(bar.label)}</text>'
