@@ -38,8 +38,10 @@ seller_router = Router(tags=["seller listings"])
 cart_router = Router(tags=["cart"], auth=None)
 
 API_PAGE_SIZE = 24
+# What `POST /api/v1/checkout` does with this cart (orders/api.py), said to the API's clients.
 MULTI_SELLER_NOTE = (
-    "Each seller is paid by its own checkout: a cart with items from several sellers is paid once per group."
+    "One payment per currency: POST /api/v1/checkout with a currency pays every shop of that currency at once, "
+    "one order per shop; with a seller_id too, it pays that shop alone."
 )
 
 

@@ -134,6 +134,20 @@ def test_cart_api_groups_by_seller_and_checks_stock() -> None:
     assert client.delete(f"/api/v1/cart/items/{item_id}").status_code == 404
 
 
+def test_the_cart_note_says_what_checkout_does_one_payment_per_currency() -> None:
+    """The note told API clients each seller was paid by its own checkout; `POST /api/v1/checkout`
+    without `seller_id` pays every shop of a currency in one payment (one order per shop)."""
+    client = csrf_client()
+    usd_shops = [ListingFactory(price=1250), ListingFactory(price=800)]
+    post: Any = client.post
+    for listing in [*usd_shops, ListingFactory(price=3000, seller=jpy_seller())]:
+        post("/api/v1/cart/items", {"listing_id": listing.pk, "quantity": 1}, content_type="application/json")
+    note = client.get("/api/v1/cart").json()["note"]
+    assert "its own checkout" not in note
+    assert "one payment per currency" in note.lower() and "one order per shop" in note
+    assert "seller_id" in note  # and how to pay one shop alone
+
+
 def test_cart_writes_need_the_csrf_token() -> None:
     client = Client(enforce_csrf_checks=True)
     mug = ListingFactory()
