@@ -197,9 +197,9 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
             # One "Buy now" pays once, one "Add to cart" adds once, however often the form is sent.
             "attempt": uuid.uuid4().hex,
             # The person's, so never in the cached page: a subscriber is told, not offered "Subscribe" again.
-            "subscribed": bool(page.interval)
-            and request.user.is_authenticated
-            and subscription_selectors.buyer_subscribes_to(user=request.user, listing_id=page.pk),
+            "subscribed": subscription_selectors.buyer_subscription_to(user=request.user, listing_id=page.pk)
+            if page.interval and request.user.is_authenticated
+            else None,
         },
     )
 

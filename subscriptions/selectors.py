@@ -41,10 +41,13 @@ def earlier_live_twins(*, subscription: Subscription) -> QuerySet[Subscription]:
     )
 
 
-def buyer_subscribes_to(*, user: Any, listing_id: int) -> bool:
-    """Whether the buyer has a live subscription to this listing: its page then says so instead of
-    offering "Subscribe", which `services.subscription_checkout_start` would refuse."""
-    return Subscription.objects.filter(buyer=user, listing_id=listing_id, status__in=LIVE_STATUSES).exists()
+def buyer_subscription_to(*, user: Any, listing_id: int) -> Subscription | None:
+    """The buyer's live subscription to this listing, if any: its page then says so (and when it ends,
+    if canceled at the period's end) instead of offering "Subscribe", which
+    `services.subscription_checkout_start` would refuse."""
+    return (
+        Subscription.objects.filter(buyer=user, listing_id=listing_id, status__in=LIVE_STATUSES).order_by("-id").first()
+    )
 
 
 def subscriptions_of_buyer(*, user: Any) -> QuerySet[Subscription]:

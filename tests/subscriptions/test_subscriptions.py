@@ -507,3 +507,25 @@ def test_the_listing_page_tells_a_subscriber_they_subscribe_instead_of_offering_
     assert 'data-testid="subscribe"' in signed_in(other).get(f"/listing/{box.pk}/").content.decode()
     Subscription.objects.filter(pk=sub.pk).update(status=SubscriptionStatus.CANCELED)
     assert 'data-testid="subscribe"' in signed_in(subscriber).get(f"/listing/{box.pk}/").content.decode()
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 1_800, "$18.00"), ("jpy", 1_800, "¥1,800")])
+def test_the_listing_page_of_a_subscription_ending_says_it_ends_not_that_it_is_charged_every_month(
+    sandbox: Any, currency: str, price: int, shown: str
+) -> None:
+    """Canceled on Stripe's billing page (it ends at the period's end), the listing's page still read
+    "You subscribe to this: $18.00 every month. Cancel it ...", while Your subscriptions said
+    "None: ends on 4 Mar 2031": it says when it ends, that nothing more is charged, and not "Cancel it"."""
+    from tests.subscriptions.factories import subscription
+
+    seller = active_seller(sandbox, currency=currency)
+    box = listing_of(seller, price=price, title="Coffee box")
+    services.plan_set(seller=seller, listing_id=box.pk, interval="month")
+    subscriber = UserFactory()
+    subscription(subscriber, box, cancel_at_period_end=True)
+    page = signed_in(subscriber).get(f"/listing/{box.pk}/").content.decode()
+    said = page.split('data-testid="subscribed">', 1)[1].split("</p>", 1)[0]
+    assert "ends on 4 Mar 2031" in said and "not charged again" in said
+    assert f"{shown} every month" not in said and "Cancel it" not in said
+    assert 'href="/account/subscriptions/"' in said
+    assert 'data-testid="subscribe"' not in page  # still live: Stripe would refuse a second one
