@@ -252,3 +252,38 @@ def test_a_refused_cart_quantity_comes_back_focused_marked_and_described(
     page.get_by_role("button", name="Update").click()
     expect(page.locator(".messages")).to_contain_text("Quantity updated.")
     expect(page.get_by_label("Quantity of Speckled mug")).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_a_refused_sign_in_sign_up_or_password_change_puts_the_cursor_back_in_the_form(
+    live_server: Any, page: Page
+) -> None:
+    """allauth's refused forms came back with the cursor on the page's body: a wrong password put it
+    nowhere, a too short new password too. The cursor is now in the form: the first box of a refused
+    sign-in (its error is the whole form's), the first wrong box of the others."""
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    base = live_server.url
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password:", exact=True).fill("not-the-password")
+    page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
+    expect(page.get_by_text("not correct")).to_be_visible()
+    expect(page.get_by_label("Email")).to_be_focused()
+
+    page.goto(base + "/accounts/signup/")
+    page.get_by_label("Email").fill("someone.new@example.com")
+    page.get_by_label("Password:", exact=True).fill("short")
+    page.get_by_label("Password (again):").fill("short")
+    page.get_by_role("button", name=re.compile("Sign Up", re.I)).click()
+    expect(page.get_by_text("too short")).to_be_visible()
+    expect(page.get_by_label("Password:", exact=True)).to_be_focused()
+
+    log_in(page, base, user.email)
+    page.goto(base + "/accounts/password/change/")
+    page.get_by_label("Current Password:").fill("not-the-password")
+    page.get_by_label("New Password:", exact=True).fill("Another-long-pass-1")
+    page.get_by_label("New Password (again):").fill("Another-long-pass-1")
+    page.get_by_role("button", name=re.compile("Change Password", re.I)).click()
+    expect(page.get_by_text("Please type your current password.")).to_be_visible()
+    expect(page.get_by_label("Current Password:")).to_be_focused()
