@@ -138,10 +138,12 @@ def checkout_urls(request: HttpRequest) -> tuple[str, str]:
     return success, cancel
 
 
-# Without seller_id: everything in the cart in that currency, one payment (one order per shop).
-# 404: nothing from this shop (or in this currency) in the cart; 409: a shop cannot sell now; 502: Stripe unreachable.
 @router.post("/checkout", response={201: CheckoutOut, **errors(404, 409, 502)}, url_name="checkout")
 def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
+    """Pay the cart's items in `currency`: every shop of that currency in one payment, one order per
+    shop (`order_ids`); with `seller_id`, that shop's items alone. Send the buyer to `url`, Stripe's
+    page; the items leave the cart once the payment goes through. 404: nothing from this shop (or in
+    this currency) in the cart; 409: a shop cannot sell now; 502: Stripe could not be reached."""
     success, cancel = checkout_urls(request)
     cart = cart_find(user=request.user, session=request.session)
     if payload.seller_id is not None:

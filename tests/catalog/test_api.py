@@ -309,3 +309,14 @@ def test_a_cart_quantity_or_listing_that_is_not_a_json_integer_is_a_422(field: s
     assert response.status_code == 422, response.content
     assert [f["loc"] for f in response.json()["error"]["fields"]] == [["body", "payload", field]]
     assert client.get("/api/v1/cart").json()["groups"] == []
+
+
+def test_the_openapi_document_tells_buyers_how_listings_and_checkout_work(client: Client) -> None:
+    """The docs page read, under GET /listings, our own profiling note ("A profile showed the page's
+    time in its two queries"), and nothing at all under POST /checkout, the call that takes the money."""
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    listings = paths["/api/v1/listings"]["get"]["description"]
+    assert "profile" not in listings and "catalog.cache" not in listings
+    assert "24" in listings and "page" in listings
+    checkout = paths["/api/v1/checkout"]["post"].get("description", "")
+    assert "currency" in checkout and "seller_id" in checkout and "url" in checkout
