@@ -107,6 +107,21 @@ def test_jpy_receipt_has_no_decimals_and_seller_sees_net_after_fee(sandbox: Any)
     assert 'data-testid="seller-net">¥9,000<' in seller_page and "¥1,000" in seller_page
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_order_page_says_both_its_times_in_utc(sandbox: Any, currency: str) -> None:
+    """ "placed 1 December 2026, 00:52." and, below, "Paid 1 December 2026, 00:52 UTC": the first time
+    read as the buyer's own clock. Both say UTC, as the times on the page elsewhere do."""
+    from datetime import UTC, datetime
+
+    order = paid_order(sandbox, currency=currency, price=10_000)
+    Order.objects.filter(pk=order.pk).update(
+        created_at=datetime(2026, 12, 1, 0, 52, tzinfo=UTC), paid_at=datetime(2026, 12, 1, 0, 53, tzinfo=UTC)
+    )
+    page = signed_in(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+    assert "placed 1 December 2026, 00:52 UTC." in page
+    assert "Paid 1 December 2026, 00:53 UTC" in page
+
+
 def test_seller_marks_shipped_with_tracking_then_buyer_completes(
     sandbox: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
