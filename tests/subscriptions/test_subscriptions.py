@@ -529,3 +529,26 @@ def test_the_listing_page_of_a_subscription_ending_says_it_ends_not_that_it_is_c
     assert f"{shown} every month" not in said and "Cancel it" not in said
     assert 'href="/account/subscriptions/"' in said
     assert 'data-testid="subscribe"' not in page  # still live: Stripe would refuse a second one
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_800), ("jpy", 1_800)])
+def test_your_subscriptions_says_a_subscription_you_canceled_can_be_renewed_until_it_ends(
+    sandbox: Any, currency: str, price: int
+) -> None:
+    """Canceled in Stripe's portal, a row read "None: ends on 4 Mar 2031" and the only button's text
+    "Cancel, change your card or see your invoices": nothing said it could be undone, which Stripe's
+    page does (Renew). One the shop ended says who ended it, and no renewing."""
+    from tests.subscriptions.factories import END, subscription
+
+    seller = active_seller(sandbox, currency=currency)
+    box = listing_of(seller, price=price, title="Coffee box")
+    services.plan_set(seller=seller, listing_id=box.pk, interval="month")
+    buyer = UserFactory()
+    sub = subscription(buyer, box, cancel_at_period_end=True)
+    page = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    cell = page.split('data-testid="subscription-next">', 1)[1].split("</td>", 1)[0]
+    assert "ends on 4 Mar 2031" in cell and "Renew" in cell and "Manage billing" in cell
+    Subscription.objects.filter(pk=sub.pk).update(canceled_at=END, shop_canceled_at=END)
+    page = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    cell = page.split('data-testid="subscription-next">', 1)[1].split("</td>", 1)[0]
+    assert "ended by" in cell and "Renew" not in cell
