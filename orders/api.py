@@ -6,6 +6,8 @@ shop's order is a 404, exactly like one that does not exist.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -46,9 +48,12 @@ from sellers.selectors import seller_for_user
 router = Router(tags=["orders"])
 
 
-def order_out(order: Order) -> OrderOut:
+def order_out(order: Order, *, for_the_shop: bool) -> OrderOut:
     """An order annotated by `payouts.selectors.orders_with_earnings`: `seller_net` is what the shop
-    keeps of it (after refunds taken back and lost disputes), as its order and money pages say."""
+    keeps of it (after refunds taken back and lost disputes), as its order and money pages say. The
+    platform's fee and the shop's net are given to the shop only (`for_the_shop`): its buyer's pages
+    never showed them, and the buyer's API did (what the platform charges the shop, its refunds and
+    lost disputes)."""
     return OrderOut(
         id=order.pk,
         status=order.status,
@@ -59,8 +64,8 @@ def order_out(order: Order) -> OrderOut:
         currency=order.currency,
         amount_total=order.amount_total,
         amount_total_display=format_money(order.amount_total, order.currency),
-        application_fee_amount=order.application_fee_amount,
-        seller_net=order_net(order),
+        application_fee_amount=order.application_fee_amount if for_the_shop else None,
+        seller_net=order_net(order) if for_the_shop else None,
         tracking_number=order.tracking_number,
         carrier=order.carrier,
         created_at=order.created_at,
@@ -76,7 +81,7 @@ def order_out(order: Order) -> OrderOut:
                 unit_amount=line.unit_amount,
                 quantity=line.quantity,
                 amount=line.amount,
-                fee_amount=line.fee_amount,
+                fee_amount=line.fee_amount if for_the_shop else None,
             )
             for line in order.lines.all()
         ],
@@ -166,25 +171,29 @@ def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
 ORDERS_PER_PAGE = 100
 
 
-def _page(orders: QuerySet[Order], page: int) -> list[OrderOut]:
-    return [order_out(order) for order in orders_with_earnings(orders=orders)[page_slice(page, ORDERS_PER_PAGE)]]
+def _page(orders: QuerySet[Order], page: int, *, for_the_shop: bool) -> list[OrderOut]:
+    window = orders_with_earnings(orders=orders)[page_slice(page, ORDERS_PER_PAGE)]
+    return [order_out(order, for_the_shop=for_the_shop) for order in window]
 
 
 @router.get("/orders", response={200: list[OrderOut], **errors(422)}, url_name="orders")
 def orders(request: HttpRequest, page: Page = 1) -> list[OrderOut]:
     """The buyer's orders, newest first, 100 a page (an empty page: no more)."""
-    return _page(selectors.orders_for_buyer(buyer=request.user).prefetch_related("lines"), page)
+    return _page(selectors.orders_for_buyer(buyer=request.user).prefetch_related("lines"), page, for_the_shop=False)
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **errors(404)}, url_name="order")
 def order(request: HttpRequest, order_id: int) -> OrderOut:
-    """The buyer's order, or an order of the signed-in seller's shop (both see its refunds)."""
-    return _order_out(selectors.order_seen_by(user=request.user, order_id=order_id))
+    """The buyer's order, or an order of the signed-in seller's shop (both see its refunds; the shop
+    alone its fee and net)."""
+    return _order_out(selectors.order_seen_by(user=request.user, order_id=order_id), shop_user=request.user)
 
 
-def _order_out(orders: QuerySet[Order]) -> OrderOut:
-    """The one order of `orders`, read with what it left the seller, its shop, lines and refunds."""
-    return order_out(order_with_earnings(orders=orders.select_related("seller").prefetch_related("lines", "refunds")))
+def _order_out(orders: QuerySet[Order], *, shop_user: Any) -> OrderOut:
+    """The one order of `orders`, read with what it left the seller, its shop, lines and refunds; the
+    fee and the net shown when `shop_user` is its shop's."""
+    order = order_with_earnings(orders=orders.select_related("seller").prefetch_related("lines", "refunds"))
+    return order_out(order, for_the_shop=order.seller.user_id == shop_user.pk)
 
 
 # 404: not the buyer's order; 409: not refundable now (status, window, a request already open); 422: bad lines.
@@ -330,7 +339,8 @@ def _made_by(refund: Refund, payload: SellerRefundIn) -> bool:
 def seller_orders(request: HttpRequest, page: Page = 1) -> list[OrderOut]:
     """The shop's paid orders, newest first, 100 a page (an empty page: no more)."""
     seller = seller_for_user(user=request.user)
-    return _page(selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines"), page)
+    shop_orders = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")
+    return _page(shop_orders, page, for_the_shop=True)
 
 
 # 409: only a paid order ships.
@@ -343,4 +353,4 @@ def seller_order_fulfil(request: HttpRequest, order_id: int, payload: FulfilIn) 
     services.order_mark_fulfilled(
         order=order, seller=seller, tracking_number=payload.tracking_number, carrier=payload.carrier
     )
-    return _order_out(Order.objects.filter(pk=order.pk))
+    return _order_out(Order.objects.filter(pk=order.pk), shop_user=request.user)

@@ -40,7 +40,12 @@ class OrderLineOut(Schema):
     unit_amount: int
     quantity: int
     amount: int
-    fee_amount: int
+    fee_amount: int | None = Field(description="The platform's fee on this line; null to the order's buyer.")
+
+
+# What the platform takes and what the shop keeps are the shop's and the platform's business: the
+# buyer's own view of an order (`/orders`, `/orders/{id}` as its buyer) has them null.
+FOR_THE_SHOP = "; null to the order's buyer (the shop's and the platform's business)."
 
 
 class OrderOut(Schema):
@@ -53,11 +58,11 @@ class OrderOut(Schema):
     currency: str
     amount_total: int
     amount_total_display: str
-    application_fee_amount: int
-    seller_net: int = Field(
+    application_fee_amount: int | None = Field(description="The platform's fee on this order" + FOR_THE_SHOP)
+    seller_net: int | None = Field(
         description="What the shop keeps of this order: the sale less the platform's fee it kept, refunds "
         "taken back from the shop (a failed refund's share too while it stays taken back) and what lost "
-        "disputes took (its order and money pages show the same)."
+        "disputes took (its order and money pages show the same)" + FOR_THE_SHOP
     )
     tracking_number: str
     carrier: str

@@ -178,12 +178,18 @@ def test_api_checkout_orders_and_fulfil(sandbox: Any) -> None:
     assert [(o["id"], o["status"], o["amount_total"], o["amount_total_display"]) for o in orders] == [
         (body["order_id"], "paid", 6_000, "$60.00")
     ]
-    assert orders[0]["application_fee_amount"] == 630 and orders[0]["seller_net"] == 5_370
-    assert sum(line["fee_amount"] for line in orders[0]["lines"]) == 630
+    # The platform's fee and what the shop keeps are the shop's: the buyer's API has them null.
+    assert orders[0]["application_fee_amount"] is None and orders[0]["seller_net"] is None
+    assert [line["fee_amount"] for line in orders[0]["lines"]] == [None] * len(orders[0]["lines"])
+    assert client.get(f"/api/v1/orders/{body['order_id']}").json()["seller_net"] is None
 
     seller_client = Client()
     seller_client.force_login(seller.user)
-    assert [o["id"] for o in seller_client.get("/api/v1/seller/orders").json()] == [body["order_id"]]
+    shop_orders = seller_client.get("/api/v1/seller/orders").json()
+    assert [o["id"] for o in shop_orders] == [body["order_id"]]
+    assert shop_orders[0]["application_fee_amount"] == 630 and shop_orders[0]["seller_net"] == 5_370
+    assert sum(line["fee_amount"] for line in shop_orders[0]["lines"]) == 630
+    assert seller_client.get(f"/api/v1/orders/{body['order_id']}").json()["seller_net"] == 5_370
     # A carrier longer than the 60 characters kept was cut silently: the buyer read another name.
     long_carrier = {"tracking_number": "JP123", "carrier": "Yamato Transport " * 4}
     refused = seller_client.post(
