@@ -37,6 +37,15 @@ from sellers.selectors import seller_for_user
 
 ORDERS_PER_PAGE = 50
 
+# A refused "Mark as shipped" is said beside the box it is about, which the page focuses, and the form
+# keeps what was typed: it came back empty, the sentence flashed at the top of a long page, the cursor
+# nowhere. Each maps an error's code to its box; another refusal (the order is not paid) stays at the top.
+FULFIL_BOXES = {
+    "tracking_number_required": "tracking_number",
+    "invalid_tracking_number": "tracking_number",
+    "invalid_carrier": "carrier",
+}
+
 
 @login_required
 @require_http_methods(["GET", "POST"])
@@ -255,6 +264,7 @@ def sell_order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         "refunds": refunds,
         "form_token": uuid.uuid4().hex,  # the refund form's (see `refund_views.refund_form_token`)
         "kept": kept,
+        "kept_ship": kept_input.take(request, f"sell_order_fulfil:{order.pk}"),  # the shipping form's, if refused
         # A refund of everything left would take the seller's whole share at Stripe: the form says so first.
         "whole": (
             payment_whole_share(payment=order.payment, refunds=refunds.refunds) if order.payment is not None else None
@@ -278,7 +288,11 @@ def sell_order_fulfil(request: HttpRequest, order_id: int) -> HttpResponse:
     except NotFound:
         raise Http404("No such order.") from None
     except DomainError as exc:
-        messages.error(request, exc.message)
+        if box := FULFIL_BOXES.get(exc.code):  # said beside its box, focused, with what was typed
+            extra = {"error": exc.message, "error_box": box}
+            kept_input.keep(request, f"sell_order_fulfil:{order_id}", set(FULFIL_BOXES.values()), extra=extra)
+        else:
+            messages.error(request, exc.message)
     else:
         messages.success(request, "Marked as shipped. The buyer gets the tracking number by email.")
     return redirect("sell_order_detail", order_id=order_id)

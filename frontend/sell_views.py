@@ -103,7 +103,8 @@ def sell_home(request: HttpRequest) -> HttpResponse:
         level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
         messages.add_message(request, level, text)
     banner = payout_failure_banner(account=seller.stripe_account_id) if seller.stripe_account_id else None
-    return render(request, "sell/seller_home.html", {"o": overview, "banner": banner})
+    context = {"o": overview, "banner": banner, "country": services.country_name(seller.country)}
+    return render(request, "sell/seller_home.html", context)
 
 
 @login_required

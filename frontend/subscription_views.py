@@ -165,10 +165,15 @@ def sell_subscription_plan(request: HttpRequest, listing_id: int) -> HttpRespons
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("sell_subscriptions")
-    if done.plan is None:
-        said = "Sold once: buyers add it to their cart."
+    sold = "Sold once" if done.plan is None else f"Sold by subscription, {done.plan.get_interval_display().lower()}"
+    if not done.published:  # the Subscribers page lists drafts too
+        said = f"{sold}. Buyers cannot see it yet: publish it on Your listings."
+    elif not done.shop_can_sell:
+        said = f"{sold}. Buyers cannot see it yet: your shop cannot sell for now (Your shop says why)."
+    elif done.plan is None:
+        said = f"{sold}: buyers add it to their cart."
     else:
-        said = f"Sold by subscription, {done.plan.get_interval_display().lower()}: buyers subscribe."
+        said = f"{sold}: buyers subscribe."
     if done.ending:
         said += (
             f" Its {done.ending} subscription{pluralize(done.ending)} end{pluralize(done.ending, 's,')} at the end of"

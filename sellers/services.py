@@ -113,6 +113,11 @@ def shop_name_refusal(shop_name: str) -> tuple[str, str] | None:
     return None
 
 
+def country_name(country: str) -> str:
+    """The name the Start selling form showed for a supported country ("Japan"), else the code itself."""
+    return SUPPORTED_COUNTRIES[country][0] if country in SUPPORTED_COUNTRIES else country
+
+
 def currencies_of(country: str) -> list[str]:
     """The payout currencies of a supported country, its own first ([] for another country)."""
     return SUPPORTED_COUNTRIES[country][1] if country in SUPPORTED_COUNTRIES else []

@@ -75,6 +75,10 @@ class PlanSet:
     plan: SubscriptionPlan | None
     kept: int  # live subscriptions made another way, which Stripe goes on charging as they are
     ending: int = 0  # live subscriptions the shop ends at their period end with this change
+    # Can buyers see the listing? A draft, an unpublished listing or a shop that cannot sell is not on
+    # sale: the seller is told so, not that "buyers subscribe".
+    published: bool = True
+    shop_can_sell: bool = True
 
 
 def plan_set(*, seller: Seller, listing_id: int, interval: str, end_subscriptions: bool = False) -> PlanSet:
@@ -100,7 +104,9 @@ def plan_set(*, seller: Seller, listing_id: int, interval: str, end_subscription
             plan, _ = SubscriptionPlan.objects.update_or_create(listing=listing, defaults={"interval": interval})
         storefront_changed()
     kept = renewing_subscriptions().filter(listing=listing).exclude(interval=interval).count()
-    return PlanSet(plan=plan, kept=kept, ending=ending)
+    return PlanSet(
+        plan=plan, kept=kept, ending=ending, published=listing.is_published, shop_can_sell=seller_can_sell(seller)
+    )
 
 
 def fee_percent_for(*, listing: Listing) -> Decimal:

@@ -669,3 +669,21 @@ def test_the_balance_read_just_before_a_refund_is_not_shown_after_it(
     page = client.get("/sell/money/").content.decode()
     assert f'data-testid="available">{format_money(0, currency)}</td>' in page
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_seller_stripe_pays_nothing_out_to_is_told_so_beside_the_schedule(sandbox: Any, currency: str) -> None:
+    """A restricted (or not yet onboarded) seller's money page said "Stripe pays your available balance
+    out every day" while their home page said payouts were paused: Stripe pays nothing out to an
+    account without payouts enabled, whatever its schedule."""
+    from sellers.models import Seller
+
+    seller = active_seller(sandbox, currency=currency)
+    client = signed_in(seller.user)
+    assert 'data-testid="payouts-disabled"' not in client.get("/sell/money/").content.decode()
+
+    Seller.objects.filter(pk=seller.pk).update(payouts_enabled=False, status="restricted")
+    page = client.get("/sell/money/").content.decode()
+    assert 'data-testid="payouts-disabled"' in page
+    assert "Stripe pays nothing out to your bank until payouts are enabled on your account" in page
+    assert 'href="/sell/"' in page

@@ -431,3 +431,18 @@ def test_seller_created_without_a_stripe_account_gets_one_from_the_next_step(san
     assert made.stripe_account_id and made.stripe_account_id.startswith("acct_")
     page = client.get("/sell/").content.decode()
     assert "Finish setting up payments" in page
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("country", "currency", "said"),
+    [("JP", "jpy", "Japan · Currency: JPY"), ("US", "usd", "United States · Currency: USD")],
+)
+def test_the_shop_card_names_the_country_not_its_code(country: str, currency: str, said: str) -> None:
+    """The seller's home said "Country: JP", the code the form never showed: the form offers "Japan"."""
+    from tests.catalog.factories import SellerFactory
+    from tests.orders.conftest import signed_in
+
+    seller = SellerFactory(country=country, default_currency=currency)
+    page = signed_in(seller.user).get("/sell/").content.decode()
+    assert f"Country: {said}" in page

@@ -324,3 +324,32 @@ def test_a_payment_of_an_ended_subscription_does_not_say_the_subscription_goes_o
     assert "goes on" not in page and "The subscription has ended: a refund does not change that." in page
     page = client.get(f"/sell/subscriptions/payments/{paid_invoice(live).pk}/").content.decode()
     assert "The subscription goes on: the subscriber cancels it in their billing page." in page
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_800), ("jpy", 1_800)])
+@pytest.mark.parametrize("hidden", ["draft", "unpublished", "shop cannot sell"])
+def test_a_plan_set_on_a_listing_buyers_cannot_see_does_not_say_they_subscribe(
+    currency: str, price: int, hidden: str
+) -> None:
+    """The Subscribers page lists drafts too: setting one monthly said "buyers subscribe", as if it were
+    on sale, when no buyer can see it until it is published (or the shop can sell)."""
+    seller = SellerFactory(charges_enabled=hidden != "shop cannot sell")
+    status = {"draft": "draft", "unpublished": "unpublished"}.get(hidden, "published")
+    box = ListingFactory(seller=seller, title="Coffee box", price=price, currency=currency, status=status)
+    client = signed_in(seller.user)
+    page = client.post(f"/sell/subscriptions/{box.pk}/plan/", {"interval": "month"}, follow=True).content.decode()
+    assert "Sold by subscription, monthly" in page
+    assert "buyers subscribe." not in page
+    assert "Buyers cannot see it yet" in page
+    page = client.post(f"/sell/subscriptions/{box.pk}/plan/", {"interval": ""}, follow=True).content.decode()
+    assert "Sold once" in page and "buyers add it to their cart." not in page
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_800), ("jpy", 1_800)])
+def test_a_plan_set_on_a_listing_on_sale_says_buyers_subscribe(currency: str, price: int) -> None:
+    seller = SellerFactory()
+    box = ListingFactory(seller=seller, title="Coffee box", price=price, currency=currency)
+    client = signed_in(seller.user)
+    page = client.post(f"/sell/subscriptions/{box.pk}/plan/", {"interval": "month"}, follow=True).content.decode()
+    assert "Sold by subscription, monthly: buyers subscribe." in page
+    assert "Buyers cannot see it yet" not in page
