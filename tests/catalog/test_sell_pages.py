@@ -14,6 +14,7 @@ from django.utils import timezone
 from catalog.forms import ListingForm
 from catalog.models import Listing, ListingStatus
 from fees.models import FeeRule
+from subscriptions.models import Interval, SubscriptionPlan
 from tests.catalog.factories import CategoryFactory, ListingFactory, SellerFactory, jpy_seller, png_upload
 from tests.factories import UserFactory, make_platform_admin
 
@@ -475,3 +476,22 @@ def test_a_title_nobody_can_see_or_that_turns_text_around_is_refused_on_the_page
     assert list(Listing.objects.values_list("title", flat=True)) == ["Mug"]
     ok = client.patch(f"/api/v1/seller/listings/{listing.pk}", {"title": "كوب أزرق"}, content_type="application/json")
     assert ok.status_code == 200
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_published_listing_with_no_stock_left_says_sold_out(client: Client, currency: str) -> None:
+    """A published listing sold out read "Published" and a 0 in the stock column: nothing said buyers
+    can no longer buy it. A draft with no stock, or a subscription (never counted), says nothing."""
+    seller = jpy_seller() if currency == "jpy" else SellerFactory()
+    ListingFactory(seller=seller, title="Sold mug", stock=0, status=ListingStatus.PUBLISHED)
+    ListingFactory(seller=seller, title="Stocked mug", stock=3, status=ListingStatus.PUBLISHED)
+    ListingFactory(seller=seller, title="Draft mug", stock=0, status=ListingStatus.DRAFT)
+    box = ListingFactory(seller=seller, title="Tea box", stock=0, status=ListingStatus.PUBLISHED)
+    SubscriptionPlan.objects.create(listing=box, interval=Interval.MONTH)
+    client.force_login(seller.user)
+    page = client.get(reverse("sell_listings")).content.decode()
+    rows = {row.split("</a>")[0].rsplit(">", 1)[-1]: row for row in page.split('data-testid="seller-listing"')[1:]}
+    assert 'data-testid="sold-out"' in rows["Sold mug"]
+    assert 'data-testid="sold-out"' not in rows["Stocked mug"]
+    assert 'data-testid="sold-out"' not in rows["Draft mug"]
+    assert 'data-testid="sold-out"' not in rows["Tea box"]  # sold by subscription: no stock counted
