@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from catalog.models import Category, Listing
-from tests.e2e.browser import log_in, on_a_phone
+from tests.e2e.browser import Phone, log_in, on_a_phone
 from tests.orders.conftest import active_seller
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -21,14 +21,20 @@ KEPT = "What you typed is still in the form"
 DESCRIPTION = "Hand-printed on cotton paper,\nsigned on the back."
 
 
-def test_back_to_the_form_brings_back_what_was_typed(
-    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
-) -> None:
+def _new_listing_form(axe_js: Path, live_server: Any, page: Page, sandbox: Any) -> Phone:
+    """A seller's new-listing form, open on a phone, with a category to choose."""
     phone = on_a_phone(page, axe_js, "seller")
     seller = active_seller(sandbox)
     Category.objects.create(name="Prints", slug="prints")
     log_in(page, live_server.url, seller.user.email)
     page.goto(f"{live_server.url}/sell/listings/new/")
+    return phone
+
+
+def test_back_to_the_form_brings_back_what_was_typed(
+    axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
+) -> None:
+    phone = _new_listing_form(axe_js, live_server, page, sandbox)
     page.get_by_label("Title").fill("Indigo print")
     page.get_by_label("Description", exact=True).fill(DESCRIPTION)
     page.get_by_label("Price").fill("24.50")
@@ -70,11 +76,7 @@ def test_without_a_referer_the_button_still_goes_back_to_the_form(
     axe_js: Path, live_server: Any, page: Page, sandbox: Any, clean_cache: None
 ) -> None:
     """A browser or proxy that sends no Referer leaves no page to link to: the script's button alone."""
-    phone = on_a_phone(page, axe_js, "seller")
-    seller = active_seller(sandbox)
-    Category.objects.create(name="Prints", slug="prints")
-    log_in(page, live_server.url, seller.user.email)
-    page.goto(f"{live_server.url}/sell/listings/new/")
+    phone = _new_listing_form(axe_js, live_server, page, sandbox)
     # What a browser told to send no Referer does (a referrer policy of "no-referrer").
     page.evaluate("""() => {
         const policy = document.createElement('meta');
