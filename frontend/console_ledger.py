@@ -8,8 +8,6 @@ Each page is a fixed number of queries whatever the number of accounts: the repo
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from frontend.decorators import platform_admin_required
+from frontend.downloads import csv_response
 from frontend.form_focus import focus_first_error
 from marketplace.errors import InvalidInput
 from marketplace.ledger.chart import CHART, AccountKind
@@ -171,30 +170,23 @@ def console_ledger_csv(request: HttpRequest) -> HttpResponse:
     form, report = _report(request)
     if report is None:
         return _page(request, form, report)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["month", "currency", "account", "kind", "stripe_account", "shop", "debits", "credits", "net_change"]
-    )
-    for section in _sections(report):
-        for row in section.rows:
-            line = row.line
-            writer.writerow(
-                [
-                    f"{report.start:%Y-%m}",
-                    line.currency,
-                    row.name,
-                    line.account.kind.value,
-                    row.stripe_account,
-                    spreadsheet_text(row.shop_name),
-                    line.debits,
-                    line.credits,
-                    line.net,
-                ]
-            )
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="ledger-{report.start:%Y-%m}.csv"'
-    return response
+    header = ["month", "currency", "account", "kind", "stripe_account", "shop", "debits", "credits", "net_change"]
+    lines = [
+        [
+            f"{report.start:%Y-%m}",
+            row.line.currency,
+            row.name,
+            row.line.account.kind.value,
+            row.stripe_account,
+            spreadsheet_text(row.shop_name),
+            row.line.debits,
+            row.line.credits,
+            row.line.net,
+        ]
+        for section in _sections(report)
+        for row in section.rows
+    ]
+    return csv_response([header, *lines], filename=f"ledger-{report.start:%Y-%m}.csv")
 
 
 urlpatterns = [

@@ -4,8 +4,6 @@ queries."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import UTC, datetime
 
@@ -17,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from frontend.charts import Bar, bar_chart
 from frontend.decorators import platform_admin_required
+from frontend.downloads import csv_response
 from marketplace.ledger.chart import DISPUTED_FUNDS
 from marketplace.ledger.reports import FIGURES, RevenueMonth, month_start, next_month, revenue_by_month
 from marketplace.ledger.selectors import ledger_balance, ledger_last_movement
@@ -98,16 +97,10 @@ def console_revenue(request: HttpRequest) -> HttpResponse:
 @platform_admin_required
 def console_revenue_csv(request: HttpRequest) -> HttpResponse:
     start, end = _window()
-    out = io.StringIO()
-    writer = csv.writer(out)
     columns = ["month", "currency", *FIGURES, "refunds_paid_by_platform", "net_revenue"]
-    writer.writerow(columns)
-    for row in revenue_by_month(start=start, end=end):
-        values = row.as_row()
-        writer.writerow([values[c] for c in columns])
-    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="revenue-{start:%Y-%m}-{end:%Y-%m}.csv"'
-    return response
+    values = [row.as_row() for row in revenue_by_month(start=start, end=end)]
+    lines = [[row[c] for c in columns] for row in values]
+    return csv_response([columns, *lines], filename=f"revenue-{start:%Y-%m}-{end:%Y-%m}.csv")
 
 
 urlpatterns = [

@@ -1,4 +1,5 @@
-"""How a private file leaves the site: only as a download, with the type we found in its bytes.
+"""How files leave the site: a private file only as a download, with the type we found in its bytes;
+a report as a CSV attachment (`csv_response`).
 
 Proof files are whatever a seller or an admin uploaded. Served inline from our origin, a file that
 is also HTML (a PDF whose first bytes say `%PDF-` can hold a `<script>`) would run as our page. So
@@ -7,6 +8,10 @@ type and `nosniff` (browsers must not guess another), and never into a shared ca
 """
 
 from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
 
 from django.http import Http404, HttpResponse
 from django.utils.http import content_disposition_header
@@ -27,4 +32,14 @@ def private_file_response(upload: DisputeFile) -> HttpResponse:
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def csv_response(rows: Iterable[Sequence[object]], *, filename: str) -> HttpResponse:
+    """`rows` (the header first) as a UTF-8 CSV attachment named `filename`: the console's reports.
+    Text a person typed goes through `marketplace.text.spreadsheet_text` first."""
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
