@@ -298,7 +298,9 @@ def _buyable(listing_id: int, cart: Cart) -> Listing:
     return listing
 
 
-def _check_quantity(quantity: int, listing: Listing) -> None:
+def check_quantity(quantity: int, listing: Listing) -> None:
+    """Refuse, with a sentence for the buyer, a quantity of `listing` that is not 1..its stock (plus
+    `held`, see `_buyable`) and at most `MAX_QUANTITY_PER_ITEM`: a cart's, or a Buy now's."""
     if quantity < 1:
         raise InvalidInput("Choose a quantity of at least 1.", code="invalid_quantity")
     stock = listing.stock + getattr(listing, "held", 0)  # see _buyable
@@ -342,8 +344,8 @@ def cart_item_add(*, cart: Cart, listing_id: int, quantity: int, token: str = ""
         return CartAdd(item=item, repeated=True)
     total = quantity + (item.quantity if item else 0)
     if quantity < 1:
-        _check_quantity(quantity, listing)
-    _check_quantity(total, listing)
+        check_quantity(quantity, listing)
+    check_quantity(total, listing)
     if item is None:
         item = CartItem.objects.create(cart=cart, listing=listing, quantity=total, add_token=token)
     else:
@@ -363,7 +365,7 @@ def _item_of(cart: Cart, item_id: int) -> CartItem:
 def cart_item_set_quantity(*, cart: Cart, item_id: int, quantity: int) -> CartItem:
     item = _item_of(cart, item_id)
     listing = _buyable(item.listing_id, cart)
-    _check_quantity(quantity, listing)
+    check_quantity(quantity, listing)
     item.quantity = quantity
     item.save(update_fields=["quantity"])
     return item

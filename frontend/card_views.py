@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from frontend.storefront_views import posted_quantity
 from marketplace.errors import DomainError, NotFound
 from orders import selectors
 from orders.models import Order, OrderStatus
@@ -134,7 +135,9 @@ def card_remove(request: HttpRequest, payment_method: str) -> HttpResponse:
 @login_required
 @require_POST
 def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
-    """Pay one unit now with the saved card named in the form; 303 to the 3-D Secure page when the
+    """Pay now, with the saved card named in the form, for the quantity in the page's box (Buy now
+    is a second button of the Add to cart form); a quantity out of 1..stock comes back to the
+    listing with the sentence, nothing charged; 303 to the 3-D Secure page when the
     bank asks for it. A decline comes back to the listing with the bank's reason. The form sent again
     with another card pays nothing more: the first card's payment is shown as it stands (or the
     listing says it is on its way: `saved_cards.buy_now`)."""
@@ -151,6 +154,7 @@ def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
             attempt=attempt,
             return_url=return_url,
             price_seen=_price_seen(request),
+            quantity=posted_quantity(request),
         )
     except DomainError as exc:
         messages.error(request, exc.message)

@@ -234,7 +234,9 @@ def cart(request: HttpRequest) -> HttpResponse:
     return render(request, "storefront/cart.html", context)
 
 
-def _quantity(request: HttpRequest) -> int:
+def posted_quantity(request: HttpRequest) -> int:
+    """A quantity box (the listing page's, for Add to cart and Buy now; the cart's): 1 when absent
+    (an older page), 0 when not a whole number, which the services refuse with a sentence."""
     try:
         return int(request.POST.get("quantity", "1"))
     except ValueError:
@@ -270,7 +272,9 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         return redirect("storefront_listing", listing_id=listing_id)
     try:
         current = services.cart_get_or_create(user=request.user, session=request.session, opening_add=token)
-        added = services.cart_item_add(cart=current, listing_id=listing_id, quantity=_quantity(request), token=token)
+        added = services.cart_item_add(
+            cart=current, listing_id=listing_id, quantity=posted_quantity(request), token=token
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("storefront_listing", listing_id=listing_id)
@@ -298,7 +302,7 @@ def cart_item_update(request: HttpRequest, item_id: int) -> HttpResponse:
     if current is None:
         raise Http404("Your cart is empty.")
     try:
-        services.cart_item_set_quantity(cart=current, item_id=item_id, quantity=_quantity(request))
+        services.cart_item_set_quantity(cart=current, item_id=item_id, quantity=posted_quantity(request))
     except DomainError as exc:  # said beside the line's box, focused: at the top it left the cursor nowhere
         kept_input.keep(
             request, f"cart_item:{item_id}", ["quantity"], extra={"error": exc.message, "error_box": "quantity"}

@@ -12,12 +12,13 @@
   a card the default also moves the buyer's live subscriptions to it, and removing a card that pays
   one moves it to the card left as the default first; with no other card to pay it the removal is
   refused with a sentence. The cards page says which subscriptions each card pays for.
-- *Buying* makes a one-unit order with its stock reserved and its fee snapshotted, like a cart
-  checkout, then the server creates and confirms a PaymentIntent with the saved card: a
-  destination charge with our fee. Paid at once, or after the 3-D Secure page (the buyer comes
-  back to `return_url`), or by `payment_intent.succeeded`: all three settle through
-  `order_mark_paid_by_intent`, the same single paid path (payment, ledger, emails) as Checkout.
-- A decline or a failed authentication closes the order with the reason, releases the unit and
+- *Buying* makes an order of the quantity in the listing page's box, its units reserved and its
+  fee snapshotted, like a cart checkout, then the server creates and confirms a PaymentIntent
+  with the saved card for price times quantity: a destination charge with our fee. Paid at once,
+  or after the 3-D Secure page (the buyer comes back to `return_url`), or by
+  `payment_intent.succeeded`: all three settle through `order_mark_paid_by_intent`, the same
+  single paid path (payment, ledger, emails) as Checkout.
+- A decline or a failed authentication closes the order with the reason, releases the units and
   leaves the cart alone. A Buy now left at the 3-D Secure page is canceled at Stripe after
   `BUY_NOW_LIFETIME` (`buy_now_sweep_abandoned`, from the orders sweeper), then closed the same way.
 """
@@ -36,7 +37,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Listing
-from fees.policy import FeeLine, fee_for
+from catalog.services import check_quantity
 from marketplace.errors import CardDeclined, Conflict, DomainError, InvalidInput, NotFound
 from marketplace.gateway import cards as gateway_cards
 from marketplace.gateway import checkout as gateway_checkout
@@ -44,8 +45,8 @@ from marketplace.gateway import subscriptions as gateway_subscriptions
 from marketplace.gateway.types import CheckoutSession, PaymentError, PaymentIntent, PaymentMethod
 from marketplace.gateway.types import Subscription as StripeSubscription
 from marketplace.money import format_money
-from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus, StripeCustomer
-from orders.services._stock import change_stock, close_order, lock_listings
+from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderStatus, StripeCustomer
+from orders.services._stock import close_order, lock_listings, order_create_reserving
 from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
 from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
@@ -520,13 +521,21 @@ def default_card_for(*, user: Any) -> SavedCard | None:
 
 
 def _buy_now_order(
-    *, buyer: Any, listing_id: int, attempt: str, payment_method: str, price_seen: tuple[int, str] | None
+    *,
+    buyer: Any,
+    listing_id: int,
+    quantity: int,
+    attempt: str,
+    payment_method: str,
+    price_seen: tuple[int, str] | None,
 ) -> tuple[Order, bool]:
-    """A one-unit order with its unit reserved and its fee snapshotted, to be paid with
-    `payment_method`. `attempt` (a token of the form) makes a double submit find the first order,
-    and its card, instead of paying twice (True with it: found, not made). `price_seen` must be the
-    listing's price now (see `buy_now`)."""
-    fingerprint = f"{BUY_NOW_FINGERPRINT_PREFIX}{attempt}"[:64]
+    """An order of `quantity` units with them reserved and its fee snapshotted as a cart
+    checkout's is (on price times quantity), to be paid with `payment_method`. `attempt` (a token of
+    the form) and the quantity make a double submit find the first order, and its card, instead of
+    paying twice (True with it: found, not made); the same page sent with another quantity is
+    another purchase, not the first one's payment. `price_seen` must be the listing's price now
+    (see `buy_now`)."""
+    fingerprint = f"{BUY_NOW_FINGERPRINT_PREFIX}{attempt[:40]}:{quantity}"[:64]
     with transaction.atomic():
         listing = lock_listings([listing_id]).get(listing_id)  # first: two submits queue here
         existing = Order.objects.filter(buyer=buyer, cart_fingerprint=fingerprint).first()
@@ -540,6 +549,7 @@ def _buy_now_order(
             )
         if listing.stock < 1:
             raise InvalidInput(f"“{listing.title}” is sold out.", code="out_of_stock")
+        check_quantity(quantity, listing)
         seller = listing.seller
         if seller.user_id == buyer.pk:
             raise InvalidInput("This is your own shop's listing: you cannot buy it.", code="own_listing")
@@ -551,29 +561,15 @@ def _buy_now_order(
                 "nothing was charged. Press Buy now again to pay this price.",
                 code="price_changed",
             )
-        quote = fee_for(
-            seller=seller,
-            lines=[FeeLine(amount=listing.price, currency=listing.currency, category_id=listing.category_id)],
-        )
-        order = Order.objects.create(
+        order, _ = order_create_reserving(
             buyer=buyer,
             seller=seller,
             currency=listing.currency,
-            amount_total=quote.amount,
-            application_fee_amount=quote.fee,
+            quantities={listing.pk: quantity},
+            locked={listing.pk: listing},
             cart_fingerprint=fingerprint,
-            stock_reserved=True,
             payment_method_id=payment_method,
         )
-        OrderLine.objects.create(
-            order=order,
-            listing=listing,
-            title=listing.title,
-            unit_amount=listing.price,
-            quantity=1,
-            fee_amount=quote.lines[0].fee,
-        )
-        change_stock({listing.pk: -1})
         return order, False
 
 
@@ -585,27 +581,36 @@ def buy_now(
     attempt: str,
     return_url: str,
     price_seen: tuple[int, str] | None,
+    quantity: int = 1,
 ) -> BuyNow:
-    """Pay one unit of a listing with a saved card. `return_url` may contain `{ORDER_ID}`.
+    """Pay `quantity` units of a listing (the page's quantity box; 1 to its stock, else refused
+    with a sentence before anything is reserved or charged) with a saved card: price times quantity.
+    `return_url` may contain `{ORDER_ID}`.
 
     `price_seen` is the price (minor units, currency) the page the buyer pressed Buy now on showed;
     None when it did not say. No Stripe page shows the amount before this charge, so the price the
     buyer saw is the one agreed to: a listing whose price is another now (the shop changed it, the
     page was old) is refused with its new price before anything is reserved or charged.
 
-    The form sent again (a double click, a reload) finds its first order: settled, it is shown as it
-    is; with the same card, the same PaymentIntent comes back (same idempotency key). With another
-    card (a double click that changed the choice) nothing is sent to Stripe: the key has the card in
-    it, so that request made a second PaymentIntent, charged while the first waited at the bank's
+    The form sent again (a double click, a reload) with the same quantity finds its first order:
+    settled, it is shown as it is; with the same card, the same PaymentIntent comes back (same
+    idempotency key: it is the order's, and the order is the quantity's). With another card (a
+    double click that changed the choice) nothing is sent to Stripe: the key has the card in it,
+    so that request made a second PaymentIntent, charged while the first waited at the bank's
     check or was still on its way. The first attempt's PaymentIntent is read and applied instead (the
     bank's check again, paid, or closed); while it is still on its way (not at Stripe yet) the
     submit is refused with `OTHER_CARD` (`Conflict`).
 
-    Raises `CardDeclined` (with the bank's reason; the order is closed and the unit released) and
+    Raises `CardDeclined` (with the bank's reason; the order is closed and the units released) and
     the other domain errors with a sentence for the buyer."""
     customer, pm = _own_card(buyer, payment_method)
     order, again = _buy_now_order(
-        buyer=buyer, listing_id=listing_id, attempt=attempt, payment_method=pm.id, price_seen=price_seen
+        buyer=buyer,
+        listing_id=listing_id,
+        quantity=quantity,
+        attempt=attempt,
+        payment_method=pm.id,
+        price_seen=price_seen,
     )
     return replace(_buy_now_pay(order, customer, pm, return_url), again=again)
 
@@ -714,7 +719,7 @@ def buy_now_sweep_abandoned(*, now: Any = None, limit: int = 100) -> int:
     """Beat: Buy now orders still pending after `BUY_NOW_LIFETIME` (the buyer left the 3-D Secure
     page, and no event came). Each PaymentIntent is read from Stripe: paid ones become paid, others
     are canceled at Stripe first, so that a late authentication cannot charge the card, then the
-    order is closed and its unit released. Returns how many orders changed."""
+    order is closed and its units released. Returns how many orders changed."""
     now = now or timezone.now()
     due = list(
         Order.objects.filter(

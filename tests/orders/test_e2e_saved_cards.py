@@ -190,6 +190,50 @@ def test_a_buy_now_left_at_the_bank_check_can_be_finished_from_its_order_page(
     assert_ledger_equals_stripe()
 
 
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 1_500, "$30.00"), ("jpy", 1_500, "¥3,000")])
+def test_buy_now_buys_the_quantity_typed_in_the_box(
+    live_server: Any,
+    sandbox_webhooks: Any,
+    page: Page,
+    clean_cache: None,
+    axe_js: Any,
+    currency: str,
+    price: int,
+    shown: str,
+) -> None:
+    """On a phone (axe-core clean): the buyer types 2 in the listing's quantity box and presses Buy
+    now; 2 are bought and paid (the box belonged to Add to cart only, and Buy now paid for one)."""
+    from tests.e2e.test_refund_flow import PHONE, fits_a_phone_and_passes_axe
+
+    base = live_server.url
+    seller = active_seller(sandbox_webhooks, currency=currency, shop="Kiln and Co")
+    mug = listing_of(seller, price=price, stock=5, title="Speckled mug")
+    buyer = UserFactory()
+    page.set_viewport_size(PHONE)
+    page.context.add_init_script(path=axe_js)
+    log_in(page, base, buyer.email)
+    save_card(page, base, "4242424242424242")
+    page.goto(f"{base}/listing/{mug.pk}/")
+    expect(page.get_by_role("button", name="Buy now with Visa ending 4242")).to_have_accessible_description(
+        re.compile("^The quantity above at .* each, paid at once with your saved card")
+    )
+    fits_a_phone_and_passes_axe(page)
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_role("button", name="Buy now with Visa ending 4242").click()
+    expect(page.get_by_text("Thank you! Your payment went through.")).to_be_visible()
+    expect(page.get_by_test_id("order-status")).to_have_text("Paid")
+    expect(page.get_by_test_id("order-total")).to_have_text(shown)
+    fits_a_phone_and_passes_axe(page)
+    order = Order.objects.get(buyer=buyer)
+    assert [(line.quantity, line.unit_amount) for line in order.lines.all()] == [(2, price)]
+    mug.refresh_from_db()
+    assert mug.stock == 3
+    assert sandbox_webhooks.wait_for_webhooks(10)
+    assert wait_until(lambda: Order.objects.get(pk=order.pk).payment is not None)
+    assert Order.objects.get(pk=order.pk).payment.transfers.get().amount == 2 * price  # type: ignore[union-attr]
+    assert_ledger_equals_stripe()
+
+
 def test_remove_and_make_default_from_a_stale_tab_land_on_the_cards_page_with_a_sentence(
     live_server: Any, sandbox: Any, browser: Browser, clean_cache: None, axe_js: Path
 ) -> None:

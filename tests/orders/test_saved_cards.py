@@ -492,7 +492,12 @@ def test_resuming_a_buy_now_whose_payment_was_never_made_closes_it(sandbox: Any)
     buyer = UserFactory()
     buyer_customer_ensure(user=buyer)
     order, _ = saved_cards._buy_now_order(
-        buyer=buyer, listing_id=mug.pk, attempt="e5" * 16, payment_method="pm_x", price_seen=(mug.price, mug.currency)
+        buyer=buyer,
+        listing_id=mug.pk,
+        quantity=1,
+        attempt="e5" * 16,
+        payment_method="pm_x",
+        price_seen=(mug.price, mug.currency),
     )
     mug.refresh_from_db()
     assert mug.stock == 0
@@ -635,7 +640,12 @@ def test_the_same_buy_now_form_sent_again_with_another_card_never_charges_twice(
 
     # The first submit's order is made and its PaymentIntent is on its way: the second is refused.
     on_its_way, _ = saved_cards._buy_now_order(
-        buyer=buyer, listing_id=mug.pk, attempt="b2" * 16, payment_method=visa, price_seen=(mug.price, mug.currency)
+        buyer=buyer,
+        listing_id=mug.pk,
+        quantity=1,
+        attempt="b2" * 16,
+        payment_method=visa,
+        price_seen=(mug.price, mug.currency),
     )
     with pytest.raises(Conflict) as refused:
         buy_now(buyer, mug, checked, "b2" * 16, "http://app/r")
@@ -728,15 +738,89 @@ def test_a_double_click_that_changed_the_card_charges_one_card_once(sandbox: Any
 
 
 def _buy_now_form(client: Any, listing_id: int) -> dict[str, str]:
-    """The Buy now form's fields as the listing page renders them for this buyer."""
+    """What pressing Buy now on the listing page, as rendered for this buyer, sends: its form's
+    hidden fields and its quantity box as drawn (Buy now is a second button of that form)."""
     import re
 
     page = client.get(f"/listing/{listing_id}/").content.decode()
-    form = re.search(r'<form method="post" action="/listing/\d+/buy-now/".*?</form>', page, re.S)
+    form = re.search(
+        r'<form method="post"[^>]*>(?:(?!</form>).)*formaction="/listing/\d+/buy-now/".*?</form>', page, re.S
+    )
     assert form is not None, "the page offers Buy now"
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0)))
     fields.pop("csrfmiddlewaretoken", None)
+    box = re.search(r'<input class="qty" id="quantity" name="quantity"[^>]*value="([^"]*)"', form.group(0))
+    assert box is not None, "Buy now sends the quantity box"
+    fields["quantity"] = box.group(1)
     return fields
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_250), ("jpy", 1_250)])
+def test_buy_now_pays_the_quantity_typed_in_the_box_once(sandbox: Any, client: Any, currency: str, price: int) -> None:
+    """The quantity box belonged to Add to cart only: a buyer who typed 3 and pressed Buy now paid
+    for one. Now 3 are ordered, charged 3 times the price with the fee of any order of that amount,
+    and taken from stock; the same press sent twice pays once, while the same page sent with
+    another quantity is a purchase of its own, not the first one's payment."""
+    from fees.policy import FeeLine, fee_for
+
+    seller = active_seller(sandbox, currency=currency)
+    bowl = listing_of(seller, price=price, stock=5)
+    buyer = UserFactory()
+    saved_card(sandbox, buyer, "pm_card_visa")
+    client.force_login(buyer)
+    form = {**_buy_now_form(client, bowl.pk), "quantity": "3"}
+    first = client.post(f"/listing/{bowl.pk}/buy-now/", form, follow=True).content.decode()
+    assert "Thank you! Your payment went through." in first
+    again = client.post(f"/listing/{bowl.pk}/buy-now/", form, follow=True).content.decode()
+    assert "Pressed twice: paid once." in again
+
+    order = Order.objects.get(buyer=buyer)
+    [line] = order.lines.all()
+    expected = fee_for(
+        seller=seller, lines=[FeeLine(amount=3 * price, currency=currency, category_id=bowl.category_id)]
+    )
+    assert (order.status, line.quantity, line.unit_amount) == (OrderStatus.PAID, 3, price)
+    assert (order.amount_total, order.application_fee_amount) == (3 * price, expected.fee)
+    [intent] = _intents_at_stripe(sandbox, buyer)
+    assert (intent.status, intent.amount, intent.currency) == ("succeeded", 3 * price, currency)
+    assert order.payment is not None and order.payment.application_fees.get().amount == expected.fee
+    bowl.refresh_from_db()
+    assert bowl.stock == 2
+
+    client.post(f"/listing/{bowl.pk}/buy-now/", {**form, "quantity": "1"})
+    assert sorted(i.amount for i in _intents_at_stripe(sandbox, buyer)) == sorted([price, 3 * price])
+    bowl.refresh_from_db()
+    assert bowl.stock == 1
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_250), ("jpy", 1_250)])
+def test_buy_now_of_a_quantity_not_in_stock_or_not_a_number_charges_nothing_and_says_why(
+    sandbox: Any, client: Any, currency: str, price: int
+) -> None:
+    seller = active_seller(sandbox, currency=currency)
+    bowl = listing_of(seller, price=price, stock=5)
+    buyer = UserFactory()
+    saved_card(sandbox, buyer, "pm_card_visa")
+    client.force_login(buyer)
+    form = _buy_now_form(client, bowl.pk)
+    said = {
+        "6": "Only 5 of",
+        "0": "Choose a quantity of at least 1.",
+        "-2": "Choose a quantity of at least 1.",
+        "abc": "Choose a quantity of at least 1.",
+        "2.5": "Choose a quantity of at least 1.",
+        "99999999999999999999999": "Only 5 of",
+    }
+    for typed, sentence in said.items():
+        pressed = client.post(f"/listing/{bowl.pk}/buy-now/", {**form, "quantity": typed}, follow=True)
+        assert pressed.redirect_chain[-1][0] == f"/listing/{bowl.pk}/", typed
+        assert sentence in pressed.content.decode(), typed
+    assert _intents_at_stripe(sandbox, buyer) == []
+    assert not Order.objects.filter(buyer=buyer).exists()
+    bowl.refresh_from_db()
+    assert bowl.stock == 5
+    assert_ledger_equals_stripe()
 
 
 @pytest.mark.parametrize(("currency", "price", "raised"), [("usd", 3_200, 99_900), ("jpy", 3_200, 99_900)])
