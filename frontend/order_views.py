@@ -213,23 +213,30 @@ def sell_orders(request: HttpRequest) -> HttpResponse:
     """Each order with what the seller receives of it after refunds and lost disputes, as the money
     page counts it (`payouts.selectors.orders_with_earnings`), not the sale less the fee; newest
     first, SELLER_ORDERS_PER_PAGE a page (the newest 100 and no more left a busy shop's older orders,
-    unshipped ones too, out of reach)."""
+    unshipped ones too, out of reach). `?status=` keeps one filter's orders (to find what to ship),
+    each filter with its count; an unknown one is ignored, as the console's filters do."""
     seller = _seller(request)
+    status = request.GET.get("status") or ""
+    status = status if status in selectors.SELLER_ORDER_FILTERS else ""
     raw = request.GET.get("page", "")
     number = int(raw) if raw.isascii() and raw.isdigit() and 0 < len(raw) <= 6 and int(raw) > 0 else 1
     start = (number - 1) * SELLER_ORDERS_PER_PAGE
     # One row more than the page tells whether older orders follow, without counting them all.
     rows = list(
-        orders_with_earnings(orders=selectors.orders_for_seller(seller=seller))[
+        orders_with_earnings(orders=selectors.orders_for_seller(seller=seller, show=status))[
             start : start + SELLER_ORDERS_PER_PAGE + 1
         ]
     )
+    counts = selectors.seller_order_counts(seller=seller)
     context = {
         "seller": seller,
         "orders": [(o, order_net(o)) for o in rows[:SELLER_ORDERS_PER_PAGE]],
         "number": number,
         "newer": number - 1 if number > 1 else None,
         "older": number + 1 if len(rows) > SELLER_ORDERS_PER_PAGE else None,
+        "status": status,
+        "filters": [("", "All", counts["all"])]
+        + [(key, label, counts[key]) for key, (label, _) in selectors.SELLER_ORDER_FILTERS.items()],
     }
     return render(request, "sell/orders.html", context)
 

@@ -97,15 +97,40 @@ def orders_paid_together(*, order: Order) -> list[Order]:
     )
 
 
-def orders_for_seller(*, seller: Seller) -> QuerySet[Order]:
-    """Orders of the shop that were paid (or later refunded): what the seller has to act on."""
+# The seller's order list filters (`?status=`): what to ship first, then the statuses the list shows,
+# named as its badges name them (`OrderStatus` labels, "Partially refunded", "Disputed"). Refunded takes
+# the partly refunded too, and Disputed any order whose payment has had a dispute (also an inquiry).
+SELLER_ORDER_FILTERS: dict[str, tuple[str, Q]] = {
+    "to_ship": ("To ship", Q(status=OrderStatus.PAID)),
+    "shipped": (OrderStatus.FULFILLED.label, Q(status=OrderStatus.FULFILLED)),
+    "completed": (OrderStatus.COMPLETED.label, Q(status=OrderStatus.COMPLETED)),
+    "refunded": ("Refunded / partly refunded", Q(status=OrderStatus.REFUNDED) | Q(amount_refunded__gt=0)),
+    "disputed": ("Disputed", Q(payment__dispute_status__gt="")),
+}
+
+
+def orders_for_seller(*, seller: Seller, show: str = "") -> QuerySet[Order]:
+    """Orders of the shop that were paid (or later refunded): what the seller has to act on; `show`,
+    a key of SELLER_ORDER_FILTERS, keeps only those it names (another value: all of them)."""
+    _, only = SELLER_ORDER_FILTERS.get(show, ("", Q()))
     return (
-        Order.objects.filter(seller=seller)
+        Order.objects.filter(only, seller=seller)
         .exclude(paid_at__isnull=True)
         .select_related("buyer", "payment")
         .annotate(line_count=Count("lines"))
         .order_by("-paid_at", "-id")
     )
+
+
+def seller_order_counts(*, seller: Seller) -> dict[str, int]:
+    """How many of the shop's listed orders each filter of SELLER_ORDER_FILTERS shows, and "all": one
+    grouped query, whatever the number of orders."""
+    counts: dict[str, int] = (
+        Order.objects.filter(seller=seller)
+        .exclude(paid_at__isnull=True)
+        .aggregate(all=Count("pk"), **{key: Count("pk", filter=q) for key, (_, q) in SELLER_ORDER_FILTERS.items()})
+    )
+    return counts
 
 
 def order_seen_by(*, user: Any, order_id: int) -> QuerySet[Order]:

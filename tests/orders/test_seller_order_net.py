@@ -118,18 +118,21 @@ def _paid_row(seller: Any, currency: str = "usd") -> Order:
     )
 
 
-def test_the_seller_order_list_costs_the_same_queries_whatever_the_number_of_orders() -> None:
+@pytest.mark.parametrize("query", ["", "?status=to_ship"])
+def test_the_seller_order_list_costs_the_same_queries_whatever_the_number_of_orders(query: str) -> None:
+    """Filtered or not, with the count of each filter (one grouped query)."""
     seller = SellerFactory()
     client = signed_in(seller.user)
     _paid_row(seller)
-    client.get("/sell/orders/")  # the nav's cached counts filled
+    client.get(f"/sell/orders/{query}")  # the nav's cached counts filled
     with CaptureQueriesContext(connection) as one:
-        client.get("/sell/orders/")
+        client.get(f"/sell/orders/{query}")
     _paid_row(seller)
     _paid_row(seller)
     with CaptureQueriesContext(connection) as three:
-        page = client.get("/sell/orders/").content.decode()
+        page = client.get(f"/sell/orders/{query}").content.decode()
     assert page.count('data-testid="seller-net">$89.70<') == 3
+    assert "To ship (3)" in page
     assert len(three) == len(one)
 
 
