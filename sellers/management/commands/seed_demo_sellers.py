@@ -40,7 +40,7 @@ class DemoSeller:
 DEMO_SELLERS = [
     DemoSeller("seller.active@marketplace.test", "Hokusai Prints", "JP", "jpy", "active"),
     DemoSeller("seller.active.us@marketplace.test", "Brooklyn Ceramics", "US", "usd", "active"),
-    DemoSeller("seller.action@marketplace.test", "Lisbon Linen", "US", "usd", "action_required"),
+    DemoSeller("seller.action@marketplace.test", "Portland Linen", "US", "usd", "action_required"),
     DemoSeller("seller.restricted@marketplace.test", "Berlin Bikes", "DE", "eur", "restricted"),
     DemoSeller("seller.later@marketplace.test", "Dublin Wool", "IE", "eur", "later"),
     DemoSeller("seller.onboarding@marketplace.test", "Paris Textiles", "FR", "eur", "onboarding"),
