@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -126,6 +126,18 @@ def ledger_monthly_report(*, year: int, month: int) -> MonthlyReport:
     order = list(AccountKind)
     lines.sort(key=lambda line: (line.currency, order.index(line.account.kind), line.account.name))
     return MonthlyReport(start=start, end=end, lines=lines)
+
+
+def ledger_months(*, current: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The first and last (year, month), in the site's time zone, that a monthly report has anything
+    to say about: from the month of the earliest leg to that of the latest, `current` always within
+    (an empty ledger is this month alone). The console's Ledger page moves between these and no
+    further, so its month links end instead of walking every month back to the year 2000."""
+    zone = timezone.get_default_timezone()
+    span = LedgerLeg.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    moments = [moment.astimezone(zone) for moment in span.values() if moment is not None]
+    months = [current, *((moment.year, moment.month) for moment in moments)]
+    return min(months), max(months)
 
 
 def _refs(account_ids: set[int]) -> dict[int, AccountRef]:
