@@ -62,14 +62,23 @@ class ListingQuerySet(models.QuerySet["Listing"]):
         )
 
     def search(self, text: str) -> ListingQuerySet:
-        """Every word must appear in the title or the description (case-insensitive).
+        """Every word must appear in the title, the description or the shop's name (case-insensitive).
 
-        Plain `icontains` keeps the demo's SQLite and Postgres identical; a Postgres full-text index is the
-        next step when the catalog grows (noted in the catalog report).
+        The shop's name counts because every card shows it ("by Brooklyn Ceramics"): a buyer typing a
+        shop's name expects its items, and "brooklyn mug" its mugs. Only the listings this queryset
+        already holds are searched, so `visible()` still hides a paused shop's items, by name too.
+        The seller is the listing's foreign key, joined once whatever the number of words (and the
+        same join `for_cards()` selects), so this stays one query.
+
+        Plain `icontains` keeps the demo's SQLite and Postgres identical (it escapes `%`, `_` and the
+        backslash, so a buyer's are searched for as themselves); a Postgres full-text index is the next
+        step when the catalog grows (noted in the catalog report).
         """
         qs = self
         for word in text.split()[:8]:
-            qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word))
+            qs = qs.filter(
+                Q(title__icontains=word) | Q(description__icontains=word) | Q(seller__shop_name__icontains=word)
+            )
         return qs
 
 
