@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from catalog.models import ListingStatus
 from tests.catalog.factories import ListingFactory, SellerFactory, jpy_seller
+from tests.catalog.test_storefront import _title
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def _titles(client: Client, query: str) -> set[str]:
     """The titles the search page's cards show for `query`, checked against the public API's answer."""
     page = client.get(reverse("storefront_search"), {"q": query}).content.decode()
-    cards = [card.split('<h3><a href="', 1)[1].split(">", 1)[1].split("<", 1)[0] for card in _cards(page)]
+    cards = [_title(card) for card in _cards(page)]
     api = client.get("/api/v1/listings", {"q": query}).json()["items"]
     assert sorted(item["title"] for item in api) == sorted(cards), query
     return set(cards)
