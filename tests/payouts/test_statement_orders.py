@@ -114,6 +114,18 @@ def test_the_statement_page_queries_do_not_grow_with_its_lines(sandbox: Any) -> 
     assert counts[0] == counts[1], counts
 
 
+def test_the_csv_names_every_line_across_its_batches(sandbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CSV names its lines a batch at a time while the database streams them: lines of one sale
+    split over two batches still name that sale."""
+    seller = active_seller(sandbox)
+    orders = [paid_order(sandbox, seller, price, card=NOW) for price in (2_000, 3_000, 4_000)]
+    client = signed_in(seller.user)
+    whole = [(r["stripe_object"], r["order"]) for r in statement_csv(client)]
+    monkeypatch.setattr("payouts.selectors.STATEMENT_BATCH", 4)  # 4 and 2: the second sale split
+    assert [(r["stripe_object"], r["order"]) for r in statement_csv(client)] == whole
+    assert Counter(order for _, order in whole) == Counter({f"Order {order.pk}": 2 for order in orders})
+
+
 def test_a_refused_date_comes_back_to_the_money_page_with_its_sentence(sandbox: Any) -> None:
     client = signed_in(active_seller(sandbox).user)
     bad = client.get("/sell/money/statement/", {"start": "2024-02-01", "end": "2024-01-01"})
