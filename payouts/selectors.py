@@ -35,7 +35,7 @@ from marketplace.ledger.selectors import (
 )
 from marketplace.money import format_money
 from orders.models import Order
-from payments.models import OPEN_REFUND_STATUSES, Refund, RefundStatus, SellerDebt
+from payments.models import OPEN_REFUND_STATUSES, Dispute, Refund, RefundStatus, SellerDebt
 from payouts.failures import failure_reason_and_way_out
 from payouts.models import (
     ApplicationFee,
@@ -764,7 +764,7 @@ def statement_rows(*, account: str, start: datetime, end: datetime) -> QuerySet[
 
 
 def statement_named(*, rows: Iterable[StatementRow], seller_id: int) -> list[SellerStatementLine]:
-    """The lines of `rows` (of `statement_rows`), each with its order, in at most seven queries
+    """The lines of `rows` (of `statement_rows`), each with its order, in at most eight queries
     whatever the number of lines.
 
     A ledger line names a Stripe object (`source_id`); our mirror of that object names the payment it
@@ -773,8 +773,10 @@ def statement_named(*, rows: Iterable[StatementRow], seller_id: int) -> list[Sel
     its order's own `stripe_transfer_id`). A sale, its application fee, a refund's transfer reversal
     and fee refund, and a lost dispute's recovery all name the order they took from or gave to;
     a subscription's invoice, which is no order, names its subscription payment. A reversal that
-    collects a lost dispute's debt is taken from whichever later sale had funds (`payments.recovery`),
-    so it names no order, and says so; so does a payout, which pays out many sales at once."""
+    collects a lost dispute's debt is taken from whichever later sale had funds (`payments.recovery`):
+    it names the disputed sale's order (`TransferReversal.for_debt_of`), not the sale it took from,
+    or, collected before we kept that, no order, and says so; so does a payout, which pays out many
+    sales at once."""
     lines = [statement_line(row) for row in rows]
     by_kind: dict[str, set[str]] = {}
     for line in lines:
@@ -786,21 +788,30 @@ def statement_named(*, rows: Iterable[StatementRow], seller_id: int) -> list[Sel
             payment_of[stripe_id], transfer_of[stripe_id] = payment_id, stripe_id
     if ids := by_kind.get(PostingKind.APPLICATION_FEE):
         payment_of.update(ApplicationFee.objects.filter(stripe_id__in=ids).values_list("stripe_id", "payment_id"))
-    debts: set[str] = set()
+    debts: set[str] = set()  # collections of a debt recorded before `for_debt_of`: their dispute unknown
     recoveries: set[str] = set()
     if ids := by_kind.get(PostingKind.TRANSFER_REVERSAL):
         reversals = TransferReversal.objects.filter(stripe_id__in=ids).values_list(
-            "stripe_id", "transfer__payment_id", "transfer__stripe_id", "for_dispute"
+            "stripe_id", "transfer__payment_id", "transfer__stripe_id", "for_dispute", "for_debt_of"
         )
-        unnamed = set()
-        for stripe_id, payment_id, transfer_id, for_dispute in reversals:
+        unnamed, debt_of = set(), {}
+        for stripe_id, payment_id, transfer_id, for_dispute, for_debt_of in reversals:
+            if for_debt_of:  # taken from a later sale for the disputed one: named by the dispute's payment
+                debt_of[stripe_id] = for_debt_of
+                continue
             payment_of[stripe_id], transfer_of[stripe_id] = payment_id, transfer_id
             if for_dispute:
                 recoveries.add(stripe_id)
             else:
                 unnamed.add(stripe_id)
-        # A recovery named for no dispute is a debt's collection (`flows.transfer_reversal` booked it
-        # against the seller's dispute losses); one named for its dispute took from that sale.
+        if debt_of:
+            disputed = dict(
+                Dispute.objects.filter(stripe_id__in=debt_of.values()).values_list("stripe_id", "payment_id")
+            )
+            payment_of.update({stripe_id: disputed.get(dispute) for stripe_id, dispute in debt_of.items()})
+            recoveries.update(debt_of)
+        # A recovery named for no dispute is a debt's collection from before `for_debt_of` (the
+        # ledger booked it against the seller's dispute losses, `flows.transfer_reversal`).
         if unnamed:
             debts = ledger_sources_posted_to(
                 source_ids=unnamed, kind=PostingKind.TRANSFER_REVERSAL, code=AccountCode.SELLER_DISPUTE_LOSSES

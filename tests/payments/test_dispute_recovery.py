@@ -183,14 +183,20 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     order_page = seller_client.get(f"/sell/orders/{dispute.order_id}/").content.decode()
     assert "Taken by lost disputes" in order_page and "you owe" not in order_page  # collected now
     # The statement: each sale's lines name their order; the collection is the debt's, taken from the new
-    # sale's transfer, so it names no order (not the new sale's), and the payout none either.
+    # sale's transfer for the disputed sale, so it names the disputed order, and the payout none.
     span = {"start": str(datetime.now(UTC).date()), "end": str(datetime.now(UTC).date() + timedelta(days=10))}
     lines = {(r["kind"], r["stripe_object"]): r["order"] for r in statement_csv(seller_client, span)}
-    assert lines[("transfer_reversal", reversal.stripe_id)] == NO_ORDER_DEBT
+    assert lines[("transfer_reversal", reversal.stripe_id)] == f"Order {dispute.order_id}"
     assert lines[("transfer", reversal.transfer.stripe_id)] == f"Order {later.pk}"
     assert sorted(order for (kind, _), order in lines.items() if kind != "transfer_reversal") == sorted(
         [f"Order {dispute.order_id}"] * 2 + [f"Order {later.pk}"] * 2 + [NO_ORDER_PAYOUT]
     )
+    taken = f'<a href="/sell/orders/{dispute.order_id}/">Order {dispute.order_id}</a>'
+    page = seller_client.get("/sell/money/statement/", span).content.decode()
+    assert ("transfer_reversal", taken) in statement_page(seller_client, span)
+    assert "Taken back for a lost dispute" in page and "Taken back for a refund" not in page
+    # A collection recorded before reversals named their debt's dispute says it names no order.
+    TransferReversal.objects.filter(pk=reversal.pk).update(for_debt_of="")
     assert ("transfer_reversal", NO_ORDER_DEBT) in statement_page(seller_client, span)
     # The revenue report: the bank took 10000, the seller gave 9000 back (its share; the platform's
     # fee of 1000 is not refunded), so the platform lost 1000 of it, and its result is its balance.
