@@ -24,6 +24,7 @@ from tests.orders.conftest import active_seller, listing_of, pay, signed_in
 from tests.orders.test_multi_seller import WORKED, settle, start_cart, three_shops
 from tests.payments.helpers import assert_ledger_equals_stripe, lose_dispute, new_events
 from tests.payouts.helpers import SPAN, link, paid_order, paid_out, statement_csv, statement_page
+from tests.payouts.test_money_pages import kiln_order_paid_with_another_shop
 
 pytestmark = pytest.mark.django_db
 NOW = "4000000000000077"  # funds available at once
@@ -133,3 +134,28 @@ def test_a_refused_date_comes_back_to_the_money_page_with_its_sentence(sandbox: 
     empty = client.get("/sell/money/statement/", SPAN).content.decode()
     assert 'data-testid="statement-empty"' in empty
     assert f'href="/sell/money/statement.csv?start={SPAN["start"]}&amp;end={SPAN["end"]}"' in empty
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_of_one_shops_order_in_a_payment_for_several_names_that_order_only(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """Kiln & Co's order is refunded in part: its reversal (which gives back the fee's share too)
+    names Kiln & Co's order; Tea House's statement keeps its own sale only."""
+    kiln_order = kiln_order_paid_with_another_shop(sandbox, currency, 10_000, django_capture_on_commit_callbacks)
+    assert kiln_order.payment is not None and kiln_order.checkout_group is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        row = refund_create(
+            payment=kiln_order.payment, amount=4_000, origin=RefundOrigin.SELLER, order_id=kiln_order.pk
+        )
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+    assert_ledger_equals_stripe()
+    tea_order = Order.objects.exclude(pk=kiln_order.pk).get(checkout_group=kiln_order.checkout_group)
+    kiln = signed_in(kiln_order.seller.user)
+    assert sorted((r["kind"], r["order"]) for r in statement_csv(kiln)) == [
+        ("transfer", f"Order {kiln_order.pk}"),
+        ("transfer_reversal", f"Order {kiln_order.pk}"),
+    ]
+    assert sorted(statement_page(kiln)) == [("transfer", link(kiln_order)), ("transfer_reversal", link(kiln_order))]
+    tea = signed_in(tea_order.seller.user)
+    assert [(r["kind"], r["order"]) for r in statement_csv(tea)] == [("transfer", f"Order {tea_order.pk}")]
