@@ -7,11 +7,11 @@ person reads is positive in the normal case. Times are `occurred_at` (when Strip
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Max, Min, Q, Sum
+from django.db.models import Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -204,17 +204,23 @@ class StatementLine:
     amount: int  # on the account, debit positive
 
 
-def ledger_statement(*, account: AccountRef, start: datetime, end: datetime) -> Iterator[StatementLine]:
-    """Every leg on `account` from `start` (inclusive) to `end` (exclusive), oldest first, streamed
-    from the database in chunks (a CSV statement of years of sales never sits in memory)."""
+StatementRow = tuple[datetime, str, str, str, str, int]  # a `StatementLine`'s fields, as the database gives them
+
+
+def ledger_statement_rows(*, account: AccountRef, start: datetime, end: datetime) -> QuerySet[LedgerLeg, StatementRow]:
+    """Every leg on `account` from `start` (inclusive) to `end` (exclusive), oldest first, as rows a
+    page can count and slice (`Paginator`) or a file can stream from the database in chunks (a CSV
+    statement of years of sales never sits in memory); `statement_line` makes each a line."""
     legs = LedgerLeg.objects.filter(
         account__code=account.code,
         account__stripe_account=account.stripe_account,
         occurred_at__gte=start,
         occurred_at__lt=end,
     ).order_by("occurred_at", "id")
-    rows = legs.values_list(
+    return legs.values_list(
         "occurred_at", "transaction__kind", "transaction__source_id", "transaction__description", "currency", "amount"
     )
-    for when, kind, source, text, currency, amount in rows.iterator(chunk_size=2000):
-        yield StatementLine(when, kind, source, text, currency, amount)
+
+
+def statement_line(row: StatementRow) -> StatementLine:
+    return StatementLine(*row)
