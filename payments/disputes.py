@@ -288,12 +288,15 @@ def dispute_evidence_save(*, dispute: Dispute, evidence: Mapping[str, Any], subm
 
 
 def dispute_accept(*, dispute: Dispute) -> Dispute:
-    """Accept the dispute at Stripe (`close`): it is lost, for good. Refused once submitted or closed."""
+    """Accept the dispute at Stripe (`close`): it is lost, for good. Refused once submitted or closed,
+    and while a submission is on its way (`submitted_at` is claimed before Stripe answers, the status
+    still "needs response"): Stripe closes a dispute under review too, losing the evidence just sent."""
     with transaction.atomic():
         row = _locked(dispute)
         if row.status in CLOSED_DISPUTE_STATUSES or row.accepted_at is not None:
             raise Conflict("This dispute is closed already.", code="dispute_closed")
-        if row.status not in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE):
+        submitted = row.submitted_at is not None or row.submission_count
+        if submitted or row.status not in (DisputeStatus.NEEDS_RESPONSE, DisputeStatus.WARNING_NEEDS_RESPONSE):
             raise Conflict("Evidence was submitted: the bank decides now.", code="dispute_in_review")
         row.accepted_at = timezone.now()
         row.save(update_fields=["accepted_at", "updated_at"])

@@ -394,6 +394,13 @@ SCHEDULE_REFUSALS = {
 }
 
 
+def _is_form_token(form_token: str) -> bool:
+    """Is it a token the money page draws (ASCII letters and digits, at most 64)? It goes into
+    Stripe's idempotency key, a request header: full-width digits cannot be sent in one, and the page said
+    Stripe could not be reached."""
+    return bool(form_token) and len(form_token) <= 64 and form_token.isascii() and form_token.isalnum()
+
+
 def seller_payout_schedule_set(
     *,
     account: str,
@@ -412,7 +419,7 @@ def seller_payout_schedule_set(
         raise InvalidInput(SCHEDULE_REFUSALS["weekly_anchor"], code="invalid_schedule")
     if interval == "monthly" and (monthly_anchor is None or not 1 <= monthly_anchor <= 31):
         raise InvalidInput(SCHEDULE_REFUSALS["monthly_anchor"], code="invalid_schedule")
-    if not form_token or len(form_token) > 64:
+    if not _is_form_token(form_token):
         raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_schedule")
     wanted = PayoutSchedule(
         interval=interval,
@@ -448,7 +455,7 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
     from payments.models import SellerDebt
     from payouts.selectors import balance_forget
 
-    if not form_token or len(form_token) > 64 or not (form_token.isascii() and form_token.isalnum()):
+    if not _is_form_token(form_token):
         raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_form_token")
     if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):  # the form's list sends one
         raise InvalidInput("Choose the currency to pay out.", code="invalid_currency")

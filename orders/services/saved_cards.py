@@ -652,10 +652,14 @@ def _buy_now_pay(order: Order, customer: str, pm: PaymentMethod, return_url: str
 
 def buy_now_settle(*, order: Order, payment_intent: str) -> Order:
     """Back from the 3-D Secure page, or a webhook about it: re-read the PaymentIntent, check it is
-    this order's, and apply what Stripe says."""
+    this order's, and apply what Stripe says. One Stripe does not know is not found: Stripe's
+    sentence repeats the id, which comes from the address, so a made-up link put its words on our page."""
     if not payment_intent.startswith("pi_"):
         raise NotFound("No such payment.")
-    intent = gateway_checkout.payment_intent_retrieve(payment_intent)
+    try:
+        intent = gateway_checkout.payment_intent_retrieve(payment_intent)
+    except InvalidInput:
+        raise NotFound("No such payment.") from None
     if intent.metadata.get("order_id") != str(order.pk):
         raise NotFound("No such payment.")
     return _apply(order, intent).order

@@ -994,3 +994,28 @@ def test_buy_now_sent_again_from_the_same_page_says_it_paid_once(
     bowl.refresh_from_db()
     assert bowl.stock == 1
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_bank_check_return_with_a_payment_stripe_does_not_know_is_the_sites_404(
+    sandbox: Any, client: Any, currency: str
+) -> None:
+    """Stripe's 3-D Secure page sends the buyer back with `payment_intent` in the address. One Stripe
+    does not know (a link someone made up) flashed Stripe's developer sentence with the address's text
+    in it ("No such payment_intent: 'pi_ Call us at ...'") on the buyer's orders: any words a link
+    carried, shown by the site. It is the site's 404, as an unknown card setup is; the order is as it was."""
+    seller = active_seller(sandbox, currency=currency)
+    print_ = listing_of(seller, price=3_300, stock=2)
+    buyer = UserFactory()
+    card = saved_card(sandbox, buyer, "pm_card_visa")
+    order = buy_now(buyer, print_, card, "e" * 32).order
+    assert order.is_paid
+    client.force_login(buyer)
+    words = "pi_ Your account is locked: call +1 555 0100"
+    for intent in (words, "pi_unknown", "pi_" + "a" * 5_000):
+        response = client.get("/buy-now/return/", {"order": order.pk, "payment_intent": intent}, follow=True)
+        page = response.content.decode()
+        assert response.status_code == 404 and "No such payment" in page
+        assert "payment_intent:" not in page and "call +1 555" not in page
+    order.refresh_from_db()
+    assert order.is_paid

@@ -18,7 +18,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from marketplace.errors import Conflict
-from payments.disputes import EVIDENCE_TEXT_FIELDS, EVIDENCE_TEXT_MAX, MAX_FILES_PER_SIDE, dispute_evidence_save
+from payments.disputes import (
+    EVIDENCE_TEXT_FIELDS,
+    EVIDENCE_TEXT_MAX,
+    MAX_FILES_PER_SIDE,
+    dispute_accept,
+    dispute_evidence_save,
+)
 from payments.models import Dispute, DisputeFile, DisputeStatus
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
@@ -607,3 +613,19 @@ def test_the_queue_names_reasons_in_words(sandbox: Any, currency: str) -> None:
     assert f'<option value="{dispute.reason}" selected>{label}</option>' in page
     assert '<option value="bank_cannot_process" >Bank cannot process</option>' in page
     assert '<option value="product_not_received" >Product not received</option>' in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_accept_while_a_submission_is_on_its_way_to_stripe_is_refused(sandbox: Any, currency: str) -> None:
+    """Submit claims the dispute (`submitted_at`) before Stripe answers; the row still says "needs
+    response" until it does. Accept pressed then (a second tab, another admin) was let through and
+    closed the dispute at Stripe, which closes one under review too: the evidence sent for nothing,
+    the dispute lost. It is refused with the sentence, and Stripe's dispute is left open."""
+    _, _, dispute = _opened(sandbox, currency)
+    Dispute.objects.filter(pk=dispute.pk).update(submitted_at=timezone.now())  # the submission in flight
+    dispute.refresh_from_db()
+    with pytest.raises(Conflict, match=r"Evidence was submitted: the bank decides now\."):
+        dispute_accept(dispute=dispute)
+    assert _stripe().v1.disputes.retrieve(dispute.stripe_id).status == "needs_response"
+    dispute.refresh_from_db()
+    assert dispute.accepted_at is None and dispute.status == DisputeStatus.NEEDS_RESPONSE

@@ -687,3 +687,19 @@ def test_a_seller_stripe_pays_nothing_out_to_is_told_so_beside_the_schedule(sand
     assert 'data-testid="payouts-disabled"' in page
     assert "Stripe pays nothing out to your bank until payouts are enabled on your account" in page
     assert 'href="/sell/"' in page
+
+
+@pytest.mark.parametrize("token", ["\uff11\uff12", "\u0663", "\u202eevil", "t-1"])
+def test_a_schedule_form_whose_token_is_no_token_is_refused_as_expired(sandbox: Any, token: str) -> None:
+    """The form's hidden token becomes part of Stripe's idempotency key, a request header: one with
+    letters a header cannot carry (full-width digits) never reached Stripe, and the page said Stripe could not be
+    reached. It is refused as an out-of-date form, as Pay out now refuses it, and nothing changes."""
+    seller = active_seller(sandbox)
+    client = signed_in(seller.user)
+    form = {"interval": "weekly", "weekly_anchor": "friday", "form_token": token}
+    refused = client.post("/sell/money/schedule/", form)
+    page = refused.content.decode()
+    assert refused.status_code == 422 and "This form has expired: reload the page and try again." in page
+    assert "cannot be reached" not in page
+    schedule = account_retrieve(str(seller.stripe_account_id)).payout_schedule
+    assert schedule is None or schedule.interval != "weekly"
