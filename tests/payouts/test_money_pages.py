@@ -242,6 +242,28 @@ def test_a_failed_payout_shows_its_sentence_and_a_banner_until_a_later_one_is_pa
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_failed_payouts_page_says_its_money_went_back_not_to_look_again_after_arrival(
+    sandbox: Any, currency: str
+) -> None:
+    """A failed payout never arrives: "look again after its arrival date" sent the seller back for a
+    list that never comes. Its page says the money is back in the Stripe balance, as the balance shows."""
+    seller = active_seller(sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    seen: set[str] = set()
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    payout = Payout.objects.get()
+    control(sandbox, f"payouts/{payout.stripe_id}/fail", failure_code="no_account")
+    process_connect(account, seen)
+    assert stripe_balances(account) == {currency: payout.amount}  # the money is back
+    detail = signed_in(seller.user).get(f"/sell/money/payouts/{payout.pk}/").content.decode()
+    assert "look again after its arrival date" not in detail
+    amount = format_money(payout.amount, currency)
+    assert f"This payout did not reach your bank: its {amount} went back to your Stripe balance." in detail
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(sandbox: Any, currency: str) -> None:
     """Stripe disables the bank account with a failed payout (`account.external_account.updated`,
     status errored) and sends no payout until the details are updated: the banner says so and asks
