@@ -288,6 +288,10 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
         assert f"Your payout of {amount} failed:</strong>" in page and 'role="alert"' in page
         assert "Update your bank account in your Stripe Express dashboard" in page
         assert "Stripe sends no payout until then." in page
+    # The status card under the banner does not say the opposite ("can ... receive payouts").
+    home = client.get("/sell/").content.decode()
+    assert "receive payouts" not in home
+    assert "Your shop can take payments; Stripe sends no payout until your bank account works again." in home
     advance(sandbox, DAY)  # a payout day: nothing goes to an errored bank account
     process_connect(account, seen)
     assert Payout.objects.count() == 1
@@ -301,6 +305,7 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
     assert f"Your payout of {amount} failed:</strong>" in page and 'role="alert"' not in page
     assert "Your bank details have been updated since: Stripe sends this money with your next payout." in page
     assert "Stripe sends no payout until then." not in page
+    assert "Your shop can take payments and receive payouts." in page
 
     # Delivered again, late (after a newer state): the read of the account keeps Stripe's latest.
     failed_again = next(e for e in events if e["type"] == "account.external_account.updated")
