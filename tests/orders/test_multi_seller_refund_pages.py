@@ -142,15 +142,18 @@ def test_the_refund_pages_on_a_payment_for_several_shops(
         assert 'data-testid="recent-refund"' in admin.get("/console/refunds/").content.decode()
 
 
+def _paid_funds_pending(sandbox: Any, capture: Any, currency: str) -> tuple[list[Any], list[Order]]:
+    """The worked example's payment for three shops, paid with a card whose funds stay pending: no shop
+    has an available balance to give its share of a refund back from, so Stripe refuses one."""
+    return _paid_group(sandbox, capture, currency, card="4242424242424242")
+
+
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_shop_whose_balance_cannot_cover_the_reversal_is_told_why_and_the_admin_can_pay_it(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
 ) -> None:
-    (kiln, tea, paper), (kiln_order, _tea_order, _paper_order) = _paid_group(
-        sandbox,
-        django_capture_on_commit_callbacks,
-        currency,
-        card="4242424242424242",  # funds still pending
+    (kiln, tea, paper), (kiln_order, _tea_order, _paper_order) = _paid_funds_pending(
+        sandbox, django_capture_on_commit_callbacks, currency
     )
     buyer, kiln_user = _client(kiln_order.buyer), _client(kiln.user)
     before = {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (kiln, tea, paper)}
@@ -196,11 +199,8 @@ def test_a_refund_stripe_refused_keeps_what_the_seller_typed(
     """Stripe refusing the refund (the shop's balance too low) is not the person's mistake: the form
     comes back as it was sent, the approval's amount and note, the shop's own refund's units, amount
     and reason, for them to send again once the balance can cover it or to hand to an admin."""
-    (kiln, _tea, _paper), (kiln_order, _tea_order, _paper_order) = _paid_group(
-        sandbox,
-        django_capture_on_commit_callbacks,
-        currency,
-        card="4242424242424242",  # funds still pending
+    (kiln, _tea, _paper), (kiln_order, _tea_order, _paper_order) = _paid_funds_pending(
+        sandbox, django_capture_on_commit_callbacks, currency
     )
     buyer, kiln_user = _client(kiln_order.buyer), _client(kiln.user)
     mug = kiln_order.lines.order_by("pk").first()
