@@ -91,8 +91,9 @@ def _page(queryset: Any, page: int) -> ListingPageOut:
 def listings(
     request: HttpRequest, q: Text = "", category: Text = "", seller: Id | None = None, page: int = 1
 ) -> ListingPageOut:
-    """The listings for sale, newest first, 24 a page: `q` matches every word, `category` is a
-    category's slug (an unknown one is a 422), `seller` a shop's id."""
+    """The listings for sale, newest first, 24 a page: `q` holds words that must each appear in the
+    title, the description or the shop's name, `category` is a category's slug (an unknown one is a
+    422), `seller` a shop's id."""
     # What every visitor sees alike: from the storefront's cache (`catalog.cache`) while the catalog is
     # unchanged. A profile showed the page's time in its two queries and in building 24 items.
     query = q.strip()[:100]

@@ -2,8 +2,13 @@
 what moved on each account in each currency (debits, credits, net change), with each currency's
 totals as a trial balance, and the same figures as a CSV, for an accountant.
 
+The month links go from the first month with an entry to the later of the last one and this month
+(`ledger_months`); a month outside, typed or in an old address, gets the sentence naming them
+beside the box, not an empty report linking on to the next month, and so on to the year 9998.
+
 Each page is a fixed number of queries whatever the number of accounts: the report's two
-(`ledger_monthly_report`) and one for the names of the shops whose accounts moved.
+(`ledger_monthly_report`), one for the months the ledger spans and one for the names of the shops
+whose accounts moved.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from frontend.downloads import csv_response
 from frontend.form_focus import focus_first_error
 from marketplace.errors import InvalidInput
 from marketplace.ledger.chart import CHART, AccountKind
-from marketplace.ledger.selectors import REPORT_YEARS, MonthlyReport, ReportLine, ledger_monthly_report
+from marketplace.ledger.selectors import MonthlyReport, ReportLine, ledger_monthly_report, ledger_months
 from marketplace.text import spreadsheet_text
 from sellers.models import Seller
 
@@ -115,33 +120,52 @@ def _sections(report: MonthlyReport) -> list[Section]:
     return [Section(currency, rows) for currency, rows in sections.items()]
 
 
-def _neighbour(start: datetime, step: int) -> str | None:
-    """`?month=` of the month before (-1) or after (+1), None past the months a report exists for."""
-    index = start.year * 12 + start.month - 1 + step
-    year, month = divmod(index, 12)
-    return f"{year:04d}-{month + 1:02d}" if year in REPORT_YEARS else None
+Month = tuple[int, int]  # (year, month)
 
 
-def _report(request: HttpRequest) -> tuple[MonthForm, MonthlyReport | None]:
-    """The month asked for and its report; None and the form with its sentence when the month is
-    not one (the page then says so beside the box, and shows no figures)."""
+def _month_name(month: Month) -> str:
+    return f"{datetime(month[0], month[1], 1):%B %Y}"
+
+
+def _outside(first: Month, last: Month) -> str:
+    if first == last:
+        return f"Pick {_month_name(first)}: the ledger has no entries in other months."
+    return f"Pick a month from {_month_name(first)} to {_month_name(last)}: the ledger has no entries in other months."
+
+
+def _neighbour(start: datetime, step: int, months: tuple[Month, Month]) -> str | None:
+    """`?month=` of the month before (-1) or after (+1), None past the months the ledger spans."""
+    year, month = divmod(start.year * 12 + start.month - 1 + step, 12)
+    return f"{year:04d}-{month + 1:02d}" if months[0] <= (year, month + 1) <= months[1] else None
+
+
+def _report(request: HttpRequest) -> tuple[MonthForm, MonthlyReport | None, tuple[Month, Month]]:
+    """The month asked for, its report and the months the ledger spans; None and the form with its
+    sentence when the month is not one, or is outside them (the page then says so beside the box,
+    and shows no figures)."""
     form = MonthForm(request.GET)
+    today = timezone.localtime(timezone.now(), timezone.get_default_timezone())
+    months = ledger_months(current=(today.year, today.month))
     if not form.is_valid():
         focus_first_error(form)
-        return form, None
-    asked = form.cleaned_data["month"]
-    if asked is None:
-        today = timezone.localtime(timezone.now(), timezone.get_default_timezone())
-        asked = (today.year, today.month)
+        return form, None, months
+    asked = form.cleaned_data["month"] or (today.year, today.month)
     try:
-        return form, ledger_monthly_report(year=asked[0], month=asked[1])
+        report = ledger_monthly_report(year=asked[0], month=asked[1])  # first: it says what is not a month
     except InvalidInput as exc:
         form.add_error("month", exc.message)
         focus_first_error(form)
-        return form, None
+        return form, None, months
+    if not months[0] <= asked <= months[1]:
+        form.add_error("month", _outside(*months))
+        focus_first_error(form)
+        return form, None, months
+    return form, report, months
 
 
-def _page(request: HttpRequest, form: MonthForm, report: MonthlyReport | None) -> HttpResponse:
+def _page(
+    request: HttpRequest, form: MonthForm, report: MonthlyReport | None, months: tuple[Month, Month]
+) -> HttpResponse:
     context: dict[str, object] = {"form": form, "report": report, "time_zone": timezone.get_default_timezone_name()}
     if report is not None:
         month = f"{report.start:%Y-%m}"
@@ -149,8 +173,8 @@ def _page(request: HttpRequest, form: MonthForm, report: MonthlyReport | None) -
             "form": MonthForm(initial={"month": month}),  # the month shown, the current one included
             "month": month,
             "sections": _sections(report),
-            "previous": _neighbour(report.start, -1),
-            "next": _neighbour(report.start, +1),
+            "previous": _neighbour(report.start, -1, months),
+            "next": _neighbour(report.start, +1, months),
         }
     return render(request, "console/ledger.html", context)
 
@@ -158,8 +182,7 @@ def _page(request: HttpRequest, form: MonthForm, report: MonthlyReport | None) -
 @platform_admin_required
 @require_GET
 def console_ledger(request: HttpRequest) -> HttpResponse:
-    form, report = _report(request)
-    return _page(request, form, report)
+    return _page(request, *_report(request))
 
 
 @platform_admin_required
@@ -167,9 +190,9 @@ def console_ledger(request: HttpRequest) -> HttpResponse:
 def console_ledger_csv(request: HttpRequest) -> HttpResponse:
     """The page's figures in minor units, one line per account and currency; a month that is not one
     gets the page and its sentence, as the page itself does."""
-    form, report = _report(request)
+    form, report, months = _report(request)
     if report is None:
-        return _page(request, form, report)
+        return _page(request, form, report, months)
     header = ["month", "currency", "account", "kind", "stripe_account", "shop", "debits", "credits", "net_change"]
     lines = [
         [

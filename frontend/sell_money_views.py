@@ -1,6 +1,7 @@
 """The seller's money pages: balance, payouts and what each contains, the payout schedule,
 earnings per order and per week (chart), the monthly recurring revenue of subscriptions (the
-same figures as the Subscribers page), and a CSV statement for any dates.
+same figures as the Subscribers page), and a statement for any dates, on a page and as a CSV, each
+line naming the order it stems from (`payouts.selectors.statement_named`).
 
 Every page works on the signed-in user's own shop; another shop's payout is a 404 like one that
 does not exist. Balance and schedule come from Stripe through short caches, and a Stripe outage
@@ -13,6 +14,7 @@ import csv
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -40,6 +42,7 @@ from subscriptions.selectors import recurring_revenue_of_seller
 EARNINGS_PER_PAGE = 25
 PAYOUTS_PER_PAGE = 25
 STATEMENT_MAX_DAYS = 3660
+STATEMENT_PER_PAGE = 50
 
 
 def _seller(request: HttpRequest) -> Seller:
@@ -274,6 +277,42 @@ def sell_payout_detail(request: HttpRequest, payout_id: int) -> HttpResponse:
     )
 
 
+def _statement_span(form: StatementForm) -> tuple[datetime, datetime]:
+    """The form's dates as [start, end) in UTC: `end` is the day after the last one included."""
+    start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=UTC)
+    end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=UTC)
+    return start, end
+
+
+@login_required
+@require_GET
+def sell_statement_page(request: HttpRequest) -> HttpResponse:
+    """The statement on a page, each line with the order it stems from as a link (or why it has
+    none), a page of lines at a time; the same dates' CSV is a link away."""
+    seller = _seller(request)
+    form = StatementForm(request.GET)
+    if not form.is_valid():
+        return _money_page(request, seller, statement_form=form)
+    start, end = _statement_span(form)
+    page = Paginator(
+        selectors.statement_rows(account=str(seller.stripe_account_id), start=start, end=end), STATEMENT_PER_PAGE
+    ).get_page(request.GET.get("page"))
+    lines = selectors.statement_named(rows=page.object_list, seller_id=seller.pk)
+    dates = urlencode({"start": form.cleaned_data["start"], "end": form.cleaned_data["end"]})
+    return render(
+        request,
+        "sell/statement.html",
+        {
+            "seller": seller,
+            "lines": lines,
+            "page": page,
+            "dates": dates,
+            "first": start,
+            "last": end - timedelta(days=1),
+        },
+    )
+
+
 @login_required
 @require_GET
 def sell_statement(request: HttpRequest) -> HttpResponseBase:
@@ -281,20 +320,23 @@ def sell_statement(request: HttpRequest) -> HttpResponseBase:
     form = StatementForm(request.GET)
     if not form.is_valid():
         return _money_page(request, seller, statement_form=form)
-    start = datetime.combine(form.cleaned_data["start"], time.min, tzinfo=UTC)
-    end = datetime.combine(form.cleaned_data["end"] + timedelta(days=1), time.min, tzinfo=UTC)
-    lines = selectors.statement(account=str(seller.stripe_account_id), start=start, end=end)
+    start, end = _statement_span(form)
+    lines = selectors.statement(seller_id=seller.pk, account=str(seller.stripe_account_id), start=start, end=end)
 
     def rows() -> Iterator[str]:
         out = _Line()
         writer = csv.writer(out)
-        writer.writerow(["date_utc", "kind", "stripe_object", "description", "currency", "amount_minor", "amount"])
+        writer.writerow(
+            ["date_utc", "kind", "order", "stripe_object", "description", "currency", "amount_minor", "amount"]
+        )
         yield out.take()
-        for line in lines:
+        for named in lines:
+            line = named.line
             writer.writerow(
                 [
                     line.occurred_at.astimezone(UTC).isoformat(),
                     line.kind,
+                    spreadsheet_text(named.reference),
                     line.source_id,
                     spreadsheet_text(line.description),
                     line.currency,
@@ -328,6 +370,7 @@ urlpatterns = [
     path("sell/money/", sell_money, name="sell_money"),
     path("sell/money/schedule/", sell_payout_schedule, name="sell_payout_schedule"),
     path("sell/money/payout/", sell_payout_now, name="sell_payout_now"),
+    path("sell/money/statement/", sell_statement_page, name="sell_statement_page"),
     path("sell/money/statement.csv", sell_statement, name="sell_statement"),
     path("sell/money/payouts/", sell_payouts, name="sell_payouts"),
     path("sell/money/payouts/<int:payout_id>/", sell_payout_detail, name="sell_payout_detail"),

@@ -34,7 +34,10 @@ class StartSellingForm(forms.Form):
     """The country decides the currency: the box starts at "the country's own" (USD for a US shop,
     JPY for a Japanese one), which needs no script; when the country changes, the page asks this
     form again for the new country (htmx: `sell_home` with `?country=`) and the box shows its
-    currency, its other payout currencies next. It once listed every currency A to Z, AUD first."""
+    currency, its other payout currencies next, and no other: it once listed every currency A to Z,
+    AUD first, then each country's own first and the others after, which `seller_create` then refused.
+    A currency posted for another country (the box of the country shown before, without a script)
+    is refused beside the box, naming the country's."""
 
     shop_name = forms.CharField(max_length=120, label="Shop name")
     country = forms.ChoiceField(choices=COUNTRY_CHOICES, label="Country where your business is based")
@@ -45,10 +48,12 @@ class StartSellingForm(forms.Form):
         if self.is_bound:
             country = str(self.data.get("country", ""))
         own = services.currencies_of(country)
-        others = [c for c in services.SUPPORTED_CURRENCIES if c not in own]
         currency = self.fields["default_currency"]
         assert isinstance(currency, forms.ChoiceField)  # for mypy: declared so above
-        currency.choices = [(COUNTRYS_OWN, COUNTRYS_OWN_LABEL), *((c, c.upper()) for c in own + others)]
+        currency.choices = [(COUNTRYS_OWN, COUNTRYS_OWN_LABEL), *((c, c.upper()) for c in own)]
+        if own:  # else the country box says what is wrong
+            allowed = ", ".join(c.upper() for c in own)
+            currency.error_messages["invalid_choice"] = f"For this country, choose one of: {allowed}."
         self.fields["country"].widget.attrs.update(
             {
                 "hx-get": reverse("sell_home"),
@@ -64,15 +69,6 @@ class StartSellingForm(forms.Form):
         if refused := services.shop_name_refusal(name):
             raise forms.ValidationError(refused[1])
         return name
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean() or {}
-        country, currency = str(data.get("country") or ""), data.get("default_currency")
-        own = services.currencies_of(country)
-        if own and currency and currency not in own:  # blank: the country's own (`services.seller_create`)
-            allowed = ", ".join(c.upper() for c in own)
-            self.add_error("default_currency", f"For this country, choose one of: {allowed}.")
-        return data
 
 
 def start_form_for(country: str) -> StartSellingForm:

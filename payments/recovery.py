@@ -47,6 +47,7 @@ from payouts.services import (
     application_fee_refund_record,
     kept_reversals_count_for_dispute,
     transfer_reversal_from_stripe,
+    transfer_reversal_name_debt,
     transfer_reversal_name_dispute,
 )
 from sellers.models import Seller
@@ -140,7 +141,8 @@ def _reverse(
     transfer: Transfer, amount: int, *, refund_fee: bool, ids: tuple[object, ...], dispute: Dispute | None = None
 ) -> TransferReversal:
     """Reverse `amount` of the transfer for a lost dispute: its recovery (`dispute`, which the
-    reversal is then named after) or a debt's collection (none)."""
+    reversal is then named after) or a debt's collection (none: the caller names it for the debt's
+    dispute, `transfer_reversal_name_debt`)."""
     stripe_reversal = gateway_disputes.transfer_reversal_create(
         transfer_id=transfer.stripe_id,
         amount=amount,
@@ -192,13 +194,14 @@ def seller_debts_collect(*, seller: Seller) -> int:
                 if take <= 0:
                     continue
                 try:
-                    _reverse(transfer, take, refund_fee=False, ids=("debt", debt.pk, debt.collected))
+                    reversal = _reverse(transfer, take, refund_fee=False, ids=("debt", debt.pk, debt.collected))
                 except InvalidInput as exc:
                     # A separate transfer (a payment for several shops) is reversed only from the
                     # seller's *available* funds: what is pending is collected when it is available.
                     if exc.code != "balance_insufficient":
                         raise
                     break
+                transfer_reversal_name_debt(reversal_id=reversal.stripe_id, dispute_id=debt.dispute.stripe_id)
                 SellerDebt.objects.filter(pk=debt.pk).update(collected=F("collected") + take)
                 debt.refresh_from_db()
                 wanted -= take

@@ -62,6 +62,14 @@ class TransferReversal(models.Model):
         default="",
         help_text="The lost dispute (dp_...) whose recovery made it, if one did.",
     )
+    # Ours too: a debt's collection reverses whichever later sale had funds, so the seller's statement
+    # names the disputed sale by this, not the sale it took from; earnings count it by the debt.
+    for_debt_of = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The lost dispute (dp_...) whose debt it collected, if it did.",
+    )
     # A failed refund's kept reversal that a lost dispute counted only in part (the dispute's share
     # smaller than it): the part not counted, still kept for the payment's next refund.
     kept_for_refund = models.BigIntegerField(

@@ -391,13 +391,24 @@ def _record(run: ReconciliationRun, found: list[Found], accounts: list[str], sin
 
 
 def _orders_of(keys: set[str]) -> dict[str, int]:
-    """Our order behind each Stripe object that we can trace (a charge, a transfer, a fee)."""
+    """Our order behind each Stripe object that we can trace (a charge, a transfer, a fee).
+
+    A payment for several shops has one charge and one transfer per shop: each transfer is its own
+    order's (`Order.stripe_transfer_id`), and the charge names no single order. A destination charge,
+    its transfer and its fee are the one order's of their payment."""
+    order_of = dict(Order.objects.filter(stripe_transfer_id__in=keys).values_list("stripe_transfer_id", "id"))
     payment_of: dict[str, int] = {}
     payment_of.update(Payment.objects.filter(stripe_charge_id__in=keys).values_list("stripe_charge_id", "id"))
     for model in (Transfer, ApplicationFee):
         rows = model.objects.filter(stripe_id__in=keys, payment__isnull=False).values_list("stripe_id", "payment_id")
-        payment_of.update({k: p for k, p in rows if p is not None})
-    order_of = dict(
-        Order.objects.filter(payment_id__in=set(payment_of.values())).order_by("pk").values_list("payment_id", "id")
-    )
-    return {key: order_of[p] for key, p in payment_of.items() if p in order_of}
+        payment_of.update({k: p for k, p in rows if p is not None and k not in order_of})
+    orders_of_payment: dict[int, list[int]] = {}
+    for payment_id, order_id in Order.objects.filter(payment_id__in=set(payment_of.values())).values_list(
+        "payment_id", "id"
+    ):
+        orders_of_payment.setdefault(payment_id, []).append(order_id)
+    for key, payment_id in payment_of.items():
+        orders = orders_of_payment.get(payment_id, [])
+        if len(orders) == 1:
+            order_of[key] = orders[0]
+    return order_of

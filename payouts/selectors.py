@@ -9,7 +9,7 @@ read from our own rows and the ledger, in a fixed number of queries whatever the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -27,13 +27,15 @@ from marketplace.ledger.chart import AccountCode, stripe_balance
 from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import (
     StatementLine,
+    StatementRow,
     ledger_sources_posted_to,
-    ledger_statement,
+    ledger_statement_rows,
     ledger_totals_by_period,
+    statement_line,
 )
 from marketplace.money import format_money
 from orders.models import Order
-from payments.models import OPEN_REFUND_STATUSES, Refund, RefundStatus, SellerDebt
+from payments.models import OPEN_REFUND_STATUSES, Dispute, Refund, RefundStatus, SellerDebt
 from payouts.failures import failure_reason_and_way_out
 from payouts.models import (
     ApplicationFee,
@@ -704,6 +706,161 @@ def weekly_earnings(*, account: str, weeks: int = 12, now: datetime | None = Non
     ]
 
 
-def statement(*, account: str, start: datetime, end: datetime) -> Iterator[StatementLine]:
-    """Every movement of the seller's Stripe balance in [start, end), payouts included, streamed."""
-    return ledger_statement(account=stripe_balance(account), start=start, end=end)
+# --- The statement ----------------------------------------------------------------------------
+
+STATEMENT_BATCH = 500  # lines named together: a handful of queries per batch, never one per line
+NO_ORDER_PAYOUT = "No order: money paid out to your bank"
+NO_ORDER_DEBT = "No single order: collects what a lost dispute left you owing"
+NO_ORDER = "No order"
+STATEMENT_LABELS: dict[str, str] = {
+    PostingKind.TRANSFER: "Sale",
+    PostingKind.APPLICATION_FEE: "Marketplace fee",
+    PostingKind.TRANSFER_REVERSAL: "Taken back for a refund",
+    PostingKind.APPLICATION_FEE_REFUND: "Marketplace fee refunded",
+    PostingKind.PAYOUT: "Payout",
+    PostingKind.PAYOUT_FAILURE: LINE_LABELS["payout_failure"],
+    PostingKind.PAYOUT_CANCEL: LINE_LABELS["payout_cancel"],
+}
+
+
+@dataclass(frozen=True)
+class SellerStatementLine:
+    """A line of the seller's statement with what it stems from, as the seller's pages name it: the
+    order (its number, as the orders pages show it), a subscription payment, or why it has none."""
+
+    line: StatementLine
+    order_id: int | None = None
+    subscription_payment_id: int | None = None  # a `SubscriptionInvoice`, whose page names its payment
+    subscription_title: str = ""
+    no_order: str = ""
+    recovery: bool = False  # a transfer reversal that recovered a lost dispute (or collected its debt)
+
+    @property
+    def label(self) -> str:
+        """What the line is, in the words of the payout's page (`LINE_LABELS`)."""
+        if self.recovery:
+            return DISPUTE_RECOVERY_LABEL
+        kind = self.line.kind
+        return STATEMENT_LABELS.get(kind, kind.replace("_", " ").capitalize())
+
+    @property
+    def reference(self) -> str:
+        if self.order_id is not None:
+            return f"Order {self.order_id}"
+        if self.subscription_payment_id is not None:
+            return f"Subscription payment: {self.subscription_title}"
+        return self.no_order
+
+
+def statement(*, seller_id: int, account: str, start: datetime, end: datetime) -> Iterator[SellerStatementLine]:
+    """Every movement of the seller's Stripe balance in [start, end), payouts included, streamed,
+    each named by its order (`statement_named`), a batch of lines at a time."""
+    batch: list[StatementRow] = []
+    for row in statement_rows(account=account, start=start, end=end).iterator(chunk_size=STATEMENT_BATCH):
+        batch.append(row)
+        if len(batch) == STATEMENT_BATCH:
+            yield from statement_named(rows=batch, seller_id=seller_id)
+            batch = []
+    yield from statement_named(rows=batch, seller_id=seller_id)
+
+
+def statement_rows(*, account: str, start: datetime, end: datetime) -> QuerySet[Any, StatementRow]:
+    """The statement's rows for a page to count and slice; `statement_named` names a page's."""
+    return ledger_statement_rows(account=stripe_balance(account), start=start, end=end)
+
+
+def statement_named(*, rows: Iterable[StatementRow], seller_id: int) -> list[SellerStatementLine]:
+    """The lines of `rows` (of `statement_rows`), each with its order, in at most eight queries
+    whatever the number of lines.
+
+    A ledger line names a Stripe object (`source_id`); our mirror of that object names the payment it
+    belongs to, and the seller's order of that payment is the order (a payment for several shops has
+    one order per shop, so the seller decides which; a shop's transfer in such a payment is also
+    its order's own `stripe_transfer_id`). A sale, its application fee, a refund's transfer reversal
+    and fee refund, and a lost dispute's recovery all name the order they took from or gave to;
+    a subscription's invoice, which is no order, names its subscription payment. A reversal that
+    collects a lost dispute's debt is taken from whichever later sale had funds (`payments.recovery`):
+    it names the disputed sale's order (`TransferReversal.for_debt_of`), not the sale it took from,
+    or, collected before we kept that, no order, and says so; so does a payout, which pays out many
+    sales at once."""
+    lines = [statement_line(row) for row in rows]
+    by_kind: dict[str, set[str]] = {}
+    for line in lines:
+        by_kind.setdefault(line.kind, set()).add(line.source_id)
+    payment_of: dict[str, int | None] = {}  # Stripe object -> our payment
+    transfer_of: dict[str, str] = {}  # Stripe object -> the transfer it is or reverses
+    if ids := by_kind.get(PostingKind.TRANSFER):
+        for stripe_id, payment_id in Transfer.objects.filter(stripe_id__in=ids).values_list("stripe_id", "payment_id"):
+            payment_of[stripe_id], transfer_of[stripe_id] = payment_id, stripe_id
+    if ids := by_kind.get(PostingKind.APPLICATION_FEE):
+        payment_of.update(ApplicationFee.objects.filter(stripe_id__in=ids).values_list("stripe_id", "payment_id"))
+    debts: set[str] = set()  # collections of a debt recorded before `for_debt_of`: their dispute unknown
+    recoveries: set[str] = set()
+    if ids := by_kind.get(PostingKind.TRANSFER_REVERSAL):
+        reversals = TransferReversal.objects.filter(stripe_id__in=ids).values_list(
+            "stripe_id", "transfer__payment_id", "transfer__stripe_id", "for_dispute", "for_debt_of"
+        )
+        unnamed, debt_of = set(), {}
+        for stripe_id, payment_id, transfer_id, for_dispute, for_debt_of in reversals:
+            if for_debt_of:  # taken from a later sale for the disputed one: named by the dispute's payment
+                debt_of[stripe_id] = for_debt_of
+                continue
+            payment_of[stripe_id], transfer_of[stripe_id] = payment_id, transfer_id
+            if for_dispute:
+                recoveries.add(stripe_id)
+            else:
+                unnamed.add(stripe_id)
+        if debt_of:
+            disputed = dict(
+                Dispute.objects.filter(stripe_id__in=debt_of.values()).values_list("stripe_id", "payment_id")
+            )
+            payment_of.update({stripe_id: disputed.get(dispute) for stripe_id, dispute in debt_of.items()})
+            recoveries.update(debt_of)
+        # A recovery named for no dispute is a debt's collection from before `for_debt_of` (the
+        # ledger booked it against the seller's dispute losses, `flows.transfer_reversal`).
+        if unnamed:
+            debts = ledger_sources_posted_to(
+                source_ids=unnamed, kind=PostingKind.TRANSFER_REVERSAL, code=AccountCode.SELLER_DISPUTE_LOSSES
+            )
+    if ids := by_kind.get(PostingKind.APPLICATION_FEE_REFUND):
+        payment_of.update(
+            ApplicationFeeRefund.objects.filter(stripe_id__in=ids).values_list("stripe_id", "fee__payment_id")
+        )
+    payments = {p for p in payment_of.values() if p}
+    transfers = set(transfer_of.values())
+    order_of_payment: dict[int, int] = {}
+    order_of_transfer: dict[str, int] = {}
+    invoice_of: dict[int, tuple[int, str]] = {}
+    if payments or transfers:
+        orders = Order.objects.filter(seller_id=seller_id).filter(
+            Q(payment_id__in=payments) | Q(stripe_transfer_id__in=transfers - {""})
+        )
+        for order_id, payment_id, transfer_id in orders.values_list("id", "payment_id", "stripe_transfer_id"):
+            if payment_id is not None:
+                order_of_payment.setdefault(payment_id, order_id)
+            if transfer_id:
+                order_of_transfer[transfer_id] = order_id
+    if payments:
+        invoices = SubscriptionInvoice.objects.filter(subscription__seller_id=seller_id, payment_id__in=payments)
+        for invoice_id, payment_id, title in invoices.values_list("id", "payment_id", "subscription__title"):
+            invoice_of[payment_id] = (invoice_id, title)
+
+    def named(line: StatementLine) -> SellerStatementLine:
+        source = line.source_id
+        if line.kind in PAYOUT_KINDS:
+            return SellerStatementLine(line, no_order=NO_ORDER_PAYOUT)
+        if source in debts:
+            return SellerStatementLine(line, no_order=NO_ORDER_DEBT, recovery=True)
+        recovery = source in recoveries
+        order_id = order_of_transfer.get(transfer_of.get(source, "")) or order_of_payment.get(
+            payment_of.get(source) or 0
+        )
+        if order_id is not None:
+            return SellerStatementLine(line, order_id=order_id, recovery=recovery)
+        if invoice := invoice_of.get(payment_of.get(source) or 0):
+            return SellerStatementLine(
+                line, subscription_payment_id=invoice[0], subscription_title=invoice[1], recovery=recovery
+            )
+        return SellerStatementLine(line, no_order=NO_ORDER, recovery=recovery)
+
+    return [named(line) for line in lines]

@@ -223,6 +223,12 @@ def transfer_reversal_name_dispute(*, reversal_id: str, dispute_id: str) -> None
     TransferReversal.objects.filter(stripe_id=reversal_id).update(for_dispute=dispute_id)
 
 
+def transfer_reversal_name_debt(*, reversal_id: str, dispute_id: str) -> None:
+    """Say which lost dispute's debt a reversal collected (`TransferReversal.for_debt_of`): it was
+    taken from a later sale, and the seller's statement names the disputed sale's order by it."""
+    TransferReversal.objects.filter(stripe_id=reversal_id).update(for_debt_of=dispute_id)
+
+
 def kept_reversals_count_for_dispute(
     *,
     reversals: Sequence[tuple[str, int, int]],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from marketplace.outbox.services import follow_up
 from sellers import emails
 from sellers.models import Seller
+from sellers.selectors import seller_can_sell
 
 
 def _seller(seller_id: int) -> Seller:
@@ -14,7 +15,11 @@ def _seller(seller_id: int) -> Seller:
 
 @follow_up("sellers.email.onboarding_complete")
 def onboarding_complete_email(seller_id: int) -> None:
-    emails.send_onboarding_complete(_seller(seller_id))
+    seller = _seller(seller_id)
+    # It says the shop takes payments and its listings are visible: not to a seller paused, or
+    # restricted by Stripe, since the change that queued it (once, keyed: it is not queued again).
+    if seller_can_sell(seller):
+        emails.send_onboarding_complete(seller)
 
 
 @follow_up("sellers.email.action_required")

@@ -50,7 +50,6 @@ SUPPORTED_COUNTRIES: dict[str, tuple[str, list[str]]] = {
     "CA": ("Canada", ["cad", "usd"]),
     "AU": ("Australia", ["aud"]),
 }
-SUPPORTED_CURRENCIES = sorted({c for _, currencies in SUPPORTED_COUNTRIES.values() for c in currencies})
 
 ACTION_STATUSES = frozenset({SellerStatus.ACTION_REQUIRED, SellerStatus.RESTRICTED})
 

@@ -7,11 +7,11 @@ person reads is positive in the normal case. Times are `occurred_at` (when Strip
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth, TruncWeek
 from django.utils import timezone
 
@@ -128,6 +128,18 @@ def ledger_monthly_report(*, year: int, month: int) -> MonthlyReport:
     return MonthlyReport(start=start, end=end, lines=lines)
 
 
+def ledger_months(*, current: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The first and last (year, month), in the site's time zone, that a monthly report has anything
+    to say about: from the month of the earliest leg to that of the latest, `current` always within
+    (an empty ledger is this month alone). The console's Ledger page moves between these and no
+    further, so its month links end instead of walking every month back to the year 2000."""
+    zone = timezone.get_default_timezone()
+    span = LedgerLeg.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    moments = [moment.astimezone(zone) for moment in span.values() if moment is not None]
+    months = [current, *((moment.year, moment.month) for moment in moments)]
+    return min(months), max(months)
+
+
 def _refs(account_ids: set[int]) -> dict[int, AccountRef]:
     rows = Account.objects.filter(id__in=account_ids).values_list("id", "code", "stripe_account")
     return {pk: AccountRef(AccountCode(code), stripe_account) for pk, code, stripe_account in rows}
@@ -192,17 +204,23 @@ class StatementLine:
     amount: int  # on the account, debit positive
 
 
-def ledger_statement(*, account: AccountRef, start: datetime, end: datetime) -> Iterator[StatementLine]:
-    """Every leg on `account` from `start` (inclusive) to `end` (exclusive), oldest first, streamed
-    from the database in chunks (a CSV statement of years of sales never sits in memory)."""
+StatementRow = tuple[datetime, str, str, str, str, int]  # a `StatementLine`'s fields, as the database gives them
+
+
+def ledger_statement_rows(*, account: AccountRef, start: datetime, end: datetime) -> QuerySet[LedgerLeg, StatementRow]:
+    """Every leg on `account` from `start` (inclusive) to `end` (exclusive), oldest first, as rows a
+    page can count and slice (`Paginator`) or a file can stream from the database in chunks (a CSV
+    statement of years of sales never sits in memory); `statement_line` makes each a line."""
     legs = LedgerLeg.objects.filter(
         account__code=account.code,
         account__stripe_account=account.stripe_account,
         occurred_at__gte=start,
         occurred_at__lt=end,
     ).order_by("occurred_at", "id")
-    rows = legs.values_list(
+    return legs.values_list(
         "occurred_at", "transaction__kind", "transaction__source_id", "transaction__description", "currency", "amount"
     )
-    for when, kind, source, text, currency, amount in rows.iterator(chunk_size=2000):
-        yield StatementLine(when, kind, source, text, currency, amount)
+
+
+def statement_line(row: StatementRow) -> StatementLine:
+    return StatementLine(*row)

@@ -140,6 +140,8 @@ PAGES: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
     ("home", lambda ctx: reverse("home")),
     ("category", lambda ctx: reverse("storefront_category", args=["kitchen"])),
     ("search", lambda ctx: reverse("storefront_search") + "?q=mug"),
+    # A shop's name: its items are found through their seller, joined in the same query.
+    ("search-shop", lambda ctx: reverse("storefront_search") + "?q=" + ctx["seller"].shop_name),
     ("shop", lambda ctx: reverse("storefront_shop", args=[ctx["seller"].pk])),
     ("listing", lambda ctx: reverse("storefront_listing", args=[ctx["listing"].pk])),
 ]

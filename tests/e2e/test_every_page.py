@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,11 @@ PAGES: dict[str, Address] = {
     "sell_listing_edit": _url("sell_listing_edit", lambda s: s.listing.pk),
     "sell_money": _url("sell_money"),
     "sell_payouts": _url("sell_payouts"),
+    # the demo's sales and their fees, each line naming its order
+    "sell_statement_page": lambda s: (
+        reverse("sell_statement_page") + f"?start={date.today() - timedelta(days=60)}"
+        f"&end={date.today() + timedelta(days=60)}"
+    ),
     # the demo seeds no payout yet: the seller's first one when there is one, else the site's 404
     "sell_payout_detail": _url("sell_payout_detail", lambda s: s.payout_id),
     # the admin console

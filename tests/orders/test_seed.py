@@ -35,7 +35,7 @@ def test_seed_demo_orders_pays_two_usd_shops_at_once_once(sandbox: Any) -> None:
     """The demo's payment for several shops: one charge, one order and one transfer per shop, in the
     payment's transfer group; run again, it is not made twice. The ledger equals Stripe."""
     UserFactory(email="buyer@marketplace.test")
-    shops = [active_seller(sandbox, currency="usd", shop=name) for name in ("Brooklyn Ceramics", "Lisbon Linen")]
+    shops = [active_seller(sandbox, currency="usd", shop=name) for name in ("Brooklyn Ceramics", "Portland Linen")]
     for shop, price in zip(shops, (3_200, 2_450), strict=True):
         listing_of(shop, price=price)
     out = StringIO()
@@ -44,7 +44,7 @@ def test_seed_demo_orders_pays_two_usd_shops_at_once_once(sandbox: Any) -> None:
     group_orders = list(Order.objects.filter(checkout_group__isnull=False).order_by("pk"))
     assert [(o.seller.shop_name, o.status) for o in group_orders] == [
         ("Brooklyn Ceramics", OrderStatus.PAID),
-        ("Lisbon Linen", OrderStatus.PAID),
+        ("Portland Linen", OrderStatus.PAID),
     ]
     payment = group_orders[0].payment
     assert payment is not None and {o.payment_id for o in group_orders} == {payment.pk}

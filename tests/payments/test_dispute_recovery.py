@@ -12,7 +12,7 @@ import csv
 import io
 import uuid
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ from marketplace.webhooks.services import webhook_event_process, webhook_event_s
 from payments.models import Dispute, SellerDebt
 from payments.recovery import dispute_recover, seller_debts_collect, seller_debts_collect_all
 from payouts.models import ApplicationFeeRefund, TransferReversal
-from payouts.selectors import earnings_per_order, order_net
+from payouts.selectors import NO_ORDER_DEBT, NO_ORDER_PAYOUT, earnings_per_order, order_net
 from subscriptions import services as subscription_services
 from subscriptions.models import SubscriptionInvoice
 from tests.factories import UserFactory, make_platform_admin
@@ -39,7 +39,7 @@ from tests.payments.helpers import (
 )
 from tests.payments.test_disputes import PLATFORM_NET, control, disputed_order
 from tests.payments.test_ledger_invariant import _checkout
-from tests.payouts.helpers import process_connect
+from tests.payouts.helpers import process_connect, statement_csv, statement_page
 
 pytestmark = pytest.mark.django_db
 
@@ -192,6 +192,22 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     assert "Taken by lost disputes" in order_page and "you owe" not in order_page  # collected now
     dispute_page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
     assert "<strong>Recovery:</strong> Recovered from the seller" in dispute_page and "still owed" not in dispute_page
+    # The statement: each sale's lines name their order; the collection is the debt's, taken from the new
+    # sale's transfer for the disputed sale, so it names the disputed order, and the payout none.
+    span = {"start": str(datetime.now(UTC).date()), "end": str(datetime.now(UTC).date() + timedelta(days=10))}
+    lines = {(r["kind"], r["stripe_object"]): r["order"] for r in statement_csv(seller_client, span)}
+    assert lines[("transfer_reversal", reversal.stripe_id)] == f"Order {dispute.order_id}"
+    assert lines[("transfer", reversal.transfer.stripe_id)] == f"Order {later.pk}"
+    assert sorted(order for (kind, _), order in lines.items() if kind != "transfer_reversal") == sorted(
+        [f"Order {dispute.order_id}"] * 2 + [f"Order {later.pk}"] * 2 + [NO_ORDER_PAYOUT]
+    )
+    taken = f'<a href="/sell/orders/{dispute.order_id}/">Order {dispute.order_id}</a>'
+    page = seller_client.get("/sell/money/statement/", span).content.decode()
+    assert ("transfer_reversal", taken) in statement_page(seller_client, span)
+    assert "Taken back for a lost dispute" in page and "Taken back for a refund" not in page
+    # A collection recorded before reversals named their debt's dispute says it names no order.
+    TransferReversal.objects.filter(pk=reversal.pk).update(for_debt_of="")
+    assert ("transfer_reversal", NO_ORDER_DEBT) in statement_page(seller_client, span)
     # The revenue report: the bank took 10000, the seller gave 9000 back (its share; the platform's
     # fee of 1000 is not refunded), so the platform lost 1000 of it, and its result is its balance.
     month = _revenue_now(currency)
@@ -259,6 +275,14 @@ def test_a_lost_dispute_on_a_subscription_invoice_is_recovered_from_its_seller(
     assert (dispute.status, dispute.recovery, dispute.recovered_amount) == ("lost", "recovered", 9_000)
     assert stripe_balances(account) == {}
     assert_ledger_equals_stripe()
+    # Every line of the statement names the subscription payment, with a link to its page.
+    invoice = SubscriptionInvoice.objects.get()
+    client = signed_in(seller.user)
+    named = "Subscription payment: Coffee box"
+    kinds = ["application_fee", "application_fee_refund", "transfer", "transfer_reversal"]
+    assert sorted((r["kind"], r["order"]) for r in statement_csv(client)) == [(kind, named) for kind in kinds]
+    link = f'<a href="/sell/subscriptions/payments/{invoice.pk}/">{named}</a>'
+    assert sorted(statement_page(client)) == [(kind, link) for kind in kinds]
 
 
 def _revenue_now(currency: str) -> RevenueMonth:

@@ -1,11 +1,17 @@
-"""What the payout tests share: sellers with paid sales, the sandbox's clock, and its Connect
-events (a seller's `payout.*`) fed to the webhook pipeline as the Connect endpoint would."""
+"""What the payout tests share: sellers with paid sales, the sandbox's clock, its Connect events
+(a seller's `payout.*`) fed to the webhook pipeline as the Connect endpoint would, and the seller's
+statement as its page and its CSV show it."""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from datetime import date, timedelta
 from typing import Any
 
 import requests
+from django.test import Client
 
 from marketplace.gateway.events import list_events
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
@@ -18,6 +24,27 @@ from tests.orders.conftest import URLS, cart_with, listing_of, pay
 from tests.payments.helpers import new_events, process
 
 DAY = 86400
+SPAN = {"start": str(date.today() - timedelta(days=3)), "end": str(date.today() + timedelta(days=3))}
+ROW = re.compile(
+    r'<tr data-testid="statement-row" data-kind="(\w+)">.*?data-testid="statement-order">(.*?)</td>', re.DOTALL
+)
+
+
+def statement_csv(client: Client, span: dict[str, str] = SPAN) -> list[dict[str, str]]:
+    response = client.get("/sell/money/statement.csv", span)
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def statement_page(client: Client, span: dict[str, str] = SPAN) -> list[tuple[str, str]]:
+    """The page's lines: (kind, what its Order cell holds)."""
+    response = client.get("/sell/money/statement/", span)
+    assert response.status_code == 200
+    return ROW.findall(response.content.decode())
+
+
+def link(order: Order) -> str:
+    return f'<a href="/sell/orders/{order.pk}/">Order {order.pk}</a>'
 
 
 def paid_order(sandbox: Any, seller: Seller, price: int, card: str = "4242424242424242") -> Order:

@@ -23,10 +23,12 @@ from marketplace.ledger import flows
 from marketplace.ledger.chart import BUYER_PAYMENTS, PLATFORM_BALANCE
 from marketplace.ledger.models import LedgerLeg, LedgerTransaction
 from marketplace.ledger.services import Leg, ledger_post, ledger_post_one, ledger_reverse
+from orders import services as order_services
+from orders.models import Order
 from payouts.models import DifferenceKind, Payout, ReconciliationDifference, ReconciliationLine, ReconciliationRun
 from payouts.reconciliation import reconcile
-from tests.factories import make_platform_admin
-from tests.orders.conftest import active_seller, signed_in
+from tests.factories import UserFactory, make_platform_admin
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe
 from tests.payouts.helpers import DAY, advance, control, paid_order, process_connect
 
@@ -224,3 +226,36 @@ def test_the_page_says_which_accounts_and_days_each_run_checked() -> None:
     assert "1 Stripe transaction of 1 account (only acct_One), <strong>1 difference</strong>" in runs
     assert "2 Stripe transactions of 1 account (the platform only, from 2 Nov 2026)" in runs
     assert "did not finish: Stripe refused or could not be reached, or it is still running" in runs
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_difference_on_one_shops_transfer_names_that_shops_order_not_the_last_of_the_payment(
+    sandbox: Any, currency: str
+) -> None:
+    """One payment for two shops: a difference on the first shop's transfer is that shop's order's
+    (it was shown against the payment's last order), and one on the shared charge names no single order."""
+    kiln, tea = (active_seller(sandbox, currency=currency, shop=name) for name in ("Kiln & Co", "Tea House"))
+    buyer = UserFactory()
+    cart = cart_with(
+        buyer, (listing_of(kiln, price=6_000, title="Mug"), 1), (listing_of(tea, price=2_500, title="Cup"), 1)
+    )
+    started = order_services.checkout_start_cart(buyer=buyer, cart=cart, currency=currency, **URLS)
+    assert started.group is not None
+    pay(sandbox, str(started.group.checkout_session_id), card=NOW)
+    order_services.order_sync_from_stripe(order=started.orders[0])
+    first, last = Order.objects.filter(checkout_group=started.group).order_by("pk")
+    assert first.seller_id == kiln.pk and first.stripe_transfer_id and first.payment is not None
+    charge = first.payment.stripe_charge_id
+    for source in (first.stripe_transfer_id, charge):  # a stray cent on each, as a bad hand posting would leave
+        ledger_post(
+            source_id=source,
+            kind="correction",
+            description="a stray cent",
+            occurred_at=timezone.now(),
+            legs=[Leg(PLATFORM_BALANCE, -1, currency), Leg(BUYER_PAYMENTS, 1, currency)],
+        )
+
+    reconcile()
+    on_transfer = ReconciliationDifference.objects.get(key=first.stripe_transfer_id, stripe_account="")
+    assert on_transfer.order_id == first.pk != last.pk
+    assert ReconciliationDifference.objects.get(key=charge, stripe_account="").order_id is None

@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from sellers.models import Seller
-from sellers.services import seller_create, seller_refresh_from_stripe
+from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe
 from sellers.tasks import send_seller_deadline_reminders
 from tests.factories import UserFactory
 from tests.sellers.conftest import set_requirements, submit_onboarding
@@ -36,6 +36,28 @@ def test_onboarding_complete_email_is_sent_once(sandbox: Any, django_capture_on_
     assert mail.outbox[0].to == [seller.user.email]
     assert mail.outbox[0].subject == "[Marketplace] Mailed Shop is ready to sell"
     assert "can now take payments and receive payouts" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("stopped", ["paused", "restricted"])
+def test_no_ready_to_sell_email_to_a_seller_who_can_no_longer_sell_when_it_goes(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, stopped: str
+) -> None:
+    """The email says the listings are visible: a seller paused, or restricted by Stripe, before it is
+    delivered (a busy worker, or the demo seeding a seller's history at once) is not told so."""
+    seller = _onboard(sandbox)
+    with django_capture_on_commit_callbacks(execute=False) as delivery:
+        seller_refresh_from_stripe(seller=seller)  # active: the email is queued
+    assert Seller.objects.get(pk=seller.pk).status == "active"
+    if stopped == "paused":
+        seller_pause(seller=seller, actor=None, reason="Photos do not match the items.")
+    else:
+        due = ["individual.verification.document"]
+        set_requirements(sandbox, str(seller.stripe_account_id), currently_due=due, past_due=due)
+        seller_refresh_from_stripe(seller=seller)
+    for deliver in delivery:
+        deliver()
+
+    assert [m.subject for m in mail.outbox if "ready to sell" in m.subject] == []
 
 
 def test_action_required_email_lists_sentences_and_deadline(

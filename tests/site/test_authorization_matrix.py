@@ -409,6 +409,11 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    200    200    404    404",
         POST=                             "login  405    405    405    405    405    405",
     ),
+    "sell_statement_page": Row(
+        query={"start": "statement_start", "end": "statement_end"},
+        GET=                              "login  404    404    200    200    404    404",
+        POST=                             "login  405    405    405    405    405    405",
+    ),
     "sell_payouts": Row(
         GET=                              "login  404    404    200    200    404    404",
         POST=                             "login  405    405    405    405    405    405",

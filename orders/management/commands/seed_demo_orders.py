@@ -5,7 +5,7 @@ API, which is for demo and test seeding only. The order then becomes paid the wa
 makes it paid (the session is re-read from Stripe).
 
 Then one payment for several shops: a cart with one listing of each active USD shop (two in the
-demo: Brooklyn Ceramics and Lisbon Linen) paid at once, so a newcomer sees one Checkout Session, one
+demo: Brooklyn Ceramics and Portland Linen) paid at once, so a newcomer sees one Checkout Session, one
 order per shop and one transfer per shop from the one charge (separate charges and transfers).
 
 Called by `seed_demo` after sellers and listings. Idempotent: a shop the demo buyer already paid,

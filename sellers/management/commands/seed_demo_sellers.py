@@ -4,6 +4,12 @@ Called by `seed_demo` (after the sandbox is up). The app's own path creates each
 Express account (the gateway); only what a *person* would do on Stripe's side (submitting the hosted
 onboarding form, Stripe later asking for more by a deadline) goes through the sandbox's control API,
 which is for demo and test seeding only. Idempotent: an existing seller is re-read, not re-made.
+
+Each seller's history (onboarded, then asked for more, restricted or paused) is one transaction, so
+its follow-ups (the seller's emails) are delivered once it is in the state it ends in: the restricted
+and the paused sellers pass through "active" on the way, and are not mailed that they are ready to
+sell (`sellers.follow_ups.onboarding_complete_email`). Stripe's webhooks meanwhile find no seller
+for the account yet, and the ones after find it as it ends.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.urls import reverse
 
 from marketplace.errors import DomainError
@@ -40,7 +47,7 @@ class DemoSeller:
 DEMO_SELLERS = [
     DemoSeller("seller.active@marketplace.test", "Hokusai Prints", "JP", "jpy", "active"),
     DemoSeller("seller.active.us@marketplace.test", "Brooklyn Ceramics", "US", "usd", "active"),
-    DemoSeller("seller.action@marketplace.test", "Lisbon Linen", "US", "usd", "action_required"),
+    DemoSeller("seller.action@marketplace.test", "Portland Linen", "US", "usd", "action_required"),
     DemoSeller("seller.restricted@marketplace.test", "Berlin Bikes", "DE", "eur", "restricted"),
     DemoSeller("seller.later@marketplace.test", "Dublin Wool", "IE", "eur", "later"),
     DemoSeller("seller.onboarding@marketplace.test", "Paris Textiles", "FR", "eur", "onboarding"),
@@ -82,7 +89,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo sellers (password for all: {DEMO_PASSWORD})")
         for demo in DEMO_SELLERS:
             try:
-                seller = self._seed(demo)
+                with transaction.atomic():
+                    seller = self._seed(demo)
             except (DomainError, OSError) as exc:
                 raise CommandError(f"could not seed {demo.email}: {exc}") from exc
             line = f"  {seller.get_status_display():<22} {demo.email:<38} {demo.shop}"
