@@ -22,7 +22,7 @@ from marketplace.money import LISTING_CURRENCIES
 from marketplace.schemas import MAX_ID
 from payments import disputes as services
 from payments import selectors
-from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus, reason_label
+from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus, RecoveryStatus, reason_label
 from sellers.models import Seller
 
 PAGE_SIZE = 50
@@ -127,6 +127,7 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
         "answerable": answerable,
         "past_deadline": past_deadline,
         "recovery_by_shop": selectors.dispute_recovery_by_shop(dispute=dispute),
+        "debt_owed": selectors.dispute_debt_owed(dispute=dispute) if dispute.recovery == RecoveryStatus.DEBT else 0,
     }
     return render(request, "console/disputes_detail.html", context)
 

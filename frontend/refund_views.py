@@ -159,10 +159,27 @@ REFUND_REQUEST_BOXES = {
 }
 
 
-def refund_said(request: HttpRequest, refund: Refund, done: str) -> None:
-    """What happened to a refund, in a sentence."""
+# Each refund form's fields, kept when the form is refused or Stripe refuses the refund.
+APPROVE_FIELDS = ("amount", "note", "restock")
+CONSOLE_APPROVE_FIELDS = (*APPROVE_FIELDS, "from_seller")
+SELLER_REFUND_FIELDS = ("amount", "reason", "restock")
+
+
+def refund_said(
+    request: HttpRequest,
+    refund: Refund,
+    done: str,
+    *,
+    form: str,
+    names: Iterable[str],
+    prefixes: Iterable[str] = (),
+) -> None:
+    """What happened to a refund, in a sentence. One Stripe refused (the seller's balance too low) keeps
+    what was typed, as a refused form does (`refund_refused`): nothing was refunded, and the person sends
+    it again later or hands it on, where the form drawn empty had lost the amount, note and units."""
     if refund.status == RefundStatus.FAILED:
         messages.error(request, refund.failure_message)
+        kept_input.keep(request, form, [*names, "whole_share"], prefixes=prefixes, max_length=KEPT_TEXT_MAX)
     elif refund.status == RefundStatus.CREATED:
         messages.warning(request, "Stripe could not be reached; the refund is sent automatically as soon as it can.")
     else:
@@ -255,11 +272,10 @@ def sell_refund_request_approve(request: HttpRequest, request_id: int) -> HttpRe
             whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        refund_refused(
-            request, exc, f"sell_refund:approve:{request_id}", ["amount", "note", "restock"], boxes=APPROVE_BOXES
-        )
+        refund_refused(request, exc, f"sell_refund:approve:{request_id}", APPROVE_FIELDS, boxes=APPROVE_BOXES)
     else:
-        refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
+        said = f"sell_refund:approve:{request_id}"
+        refund_said(request, refund, "Approved: {amount} refunded to the buyer.", form=said, names=APPROVE_FIELDS)
     return redirect("sell_refund_requests")
 
 
@@ -302,12 +318,15 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
             request,
             exc,
             f"sell_order_refund:{order_id}",
-            ["amount", "reason", "restock"],
+            SELLER_REFUND_FIELDS,
             prefixes=["qty_"],
             boxes=SELLER_REFUND_BOXES,
         )
     else:
-        refund_said(request, refund, "{amount} refunded to the buyer.")
+        said = f"sell_order_refund:{order_id}"
+        refund_said(
+            request, refund, "{amount} refunded to the buyer.", form=said, names=SELLER_REFUND_FIELDS, prefixes=["qty_"]
+        )
     return redirect("sell_order_detail", order_id=order_id)
 
 
@@ -378,12 +397,15 @@ def console_refund_request_approve(request: HttpRequest, request_id: int) -> Htt
             request,
             exc,
             f"console:approve:{request_id}",
-            ["amount", "note", "restock", "from_seller"],
+            CONSOLE_APPROVE_FIELDS,
             boxes=APPROVE_BOXES,
         )
         return _console_refused(request)
     else:
-        refund_said(request, refund, "Approved: {amount} refunded to the buyer.")
+        said = f"console:approve:{request_id}"
+        refund_said(
+            request, refund, "Approved: {amount} refunded to the buyer.", form=said, names=CONSOLE_APPROVE_FIELDS
+        )
     return redirect("console_refunds")
 
 
@@ -440,7 +462,8 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
         refund_refused(request, exc, "console:order_refund", CONSOLE_REFUND_FIELDS, boxes=CONSOLE_REFUND_BOXES)
         return _console_refused(request)
     else:
-        refund_said(request, refund, f"Order {order.pk}: {{amount}} refunded to the buyer.")
+        done = f"Order {order.pk}: {{amount}} refunded to the buyer."
+        refund_said(request, refund, done, form="console:order_refund", names=CONSOLE_REFUND_FIELDS)
     return redirect("console_refunds")
 
 
@@ -494,7 +517,8 @@ def console_subscription_refund(request: HttpRequest) -> HttpResponse:
         )
         return _console_refused(request)
     else:
-        refund_said(request, refund, f"{invoice.subscription.title}: {{amount}} refunded to the buyer.")
+        done = f"{invoice.subscription.title}: {{amount}} refunded to the buyer."
+        refund_said(request, refund, done, form="console:subscription_refund", names=CONSOLE_SUBSCRIPTION_REFUND_FIELDS)
     return redirect("console_refunds")
 
 

@@ -103,7 +103,10 @@ class StatementForm(forms.Form):
         return data
 
 
-def _chart_context(account: str) -> list[dict[str, object]]:
+def _chart_context(account: str, owed: dict[str, int]) -> list[dict[str, object]]:
+    """The weekly charts, each with what the seller owes from lost disputes in its currency (`owed`): the
+    chart counts what moved the Stripe balance, and a debt its balance could not cover has not moved it yet,
+    so the caption names it, where the earnings per order already take it."""
     charts = []
     for series in selectors.weekly_earnings(account=account):
         bars = [Bar(start.strftime("%d %b"), amount) for start, amount in series.weeks]
@@ -111,6 +114,7 @@ def _chart_context(account: str) -> list[dict[str, object]]:
             {
                 "currency": series.currency,
                 "total": series.total,
+                "owed": owed.get(series.currency, 0),
                 "weeks": series.weeks,
                 "svg": bar_chart(
                     chart_id=f"earnings-{series.currency}",
@@ -168,6 +172,7 @@ def _money_page(
     # A balance Stripe could not give now keeps the form (what it holds is not known).
     payable = balance.available if balance.stale else [part for part in balance.available if part.amount > 0]
     refused = schedule_form.is_bound or statement_form.is_bound  # only a refused form comes back bound
+    debts = seller_debts_outstanding(seller=seller)
     return render(
         request,
         "sell/money.html",
@@ -186,9 +191,9 @@ def _money_page(
             "orders_page": orders,
             "sub_payments": list(sub_payments.object_list),
             "sub_payments_page": sub_payments,
-            "charts": _chart_context(account),
+            "charts": _chart_context(account, debts),
             "statement_form": statement_form,
-            "debts": seller_debts_outstanding(seller=seller),
+            "debts": debts,
             "revenue": recurring_revenue_of_seller(seller=seller),
         },
         status=422 if refused else 200,

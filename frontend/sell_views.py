@@ -99,8 +99,20 @@ def sell_home(request: HttpRequest) -> HttpResponse:
         level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
         messages.add_message(request, level, text)
     banner = payout_failure_banner(account=seller.stripe_account_id) if seller.stripe_account_id else None
-    context = {"o": overview, "banner": banner, "country": services.country_name(seller.country)}
+    sentence = overview.message.sentence
+    if banner and not banner.bank_updated and overview.message.situation == Situation.ACTIVE:
+        # Under the failed payout's banner, "can ... receive payouts" said the opposite of it.
+        sentence = NO_PAYOUT_TO_ERRORED_BANK
+    context = {
+        "o": overview,
+        "status_sentence": sentence,
+        "banner": banner,
+        "country": services.country_name(seller.country),
+    }
     return render(request, "sell/seller_home.html", context)
+
+
+NO_PAYOUT_TO_ERRORED_BANK = "Your shop can take payments; Stripe sends no payout until your bank account works again."
 
 
 @login_required

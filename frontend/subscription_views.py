@@ -252,6 +252,7 @@ def sell_subscription_refund(request: HttpRequest, invoice_id: int) -> HttpRespo
         found = selectors.subscription_payment_for_seller(seller=_seller(request), invoice_id=invoice_id)
     except NotFound:
         raise Http404("No such subscription payment.") from None
+    form = f"sell_subscription_refund:{invoice_id}"
     try:
         refund = services.subscription_payment_refund(
             invoice=found.invoice,
@@ -263,10 +264,9 @@ def sell_subscription_refund(request: HttpRequest, invoice_id: int) -> HttpRespo
             whole_share_ok=whole_share_ok(request),
         )
     except DomainError as exc:
-        form = f"sell_subscription_refund:{invoice_id}"
         refund_refused(request, exc, form, ["amount", "reason"], boxes={**REFUND_AMOUNT_BOXES, **REFUND_REASON_BOXES})
     else:
-        refund_said(request, refund, "{amount} refunded to the buyer.")
+        refund_said(request, refund, "{amount} refunded to the buyer.", form=form, names=["amount", "reason"])
     return redirect("sell_subscription_payment", invoice_id=invoice_id)
 
 

@@ -79,7 +79,7 @@ def send_refund_requested(request: RefundRequest) -> None:
 
 
 def send_refund_request_received(request: RefundRequest) -> None:
-    """To the buyer: we passed the request on."""
+    """To the buyer: the shop has the request, and when our team decides instead."""
     order = request.order
     url = reverse("order_detail", args=[order.pk])
     context = {"request": request, "order": order, "days": settings.REFUND_ADMIN_AFTER_DAYS}

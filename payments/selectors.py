@@ -198,6 +198,15 @@ def seller_debts_outstanding(*, seller: Any) -> dict[str, int]:
     return {c: a for c, a in owed.items() if a}
 
 
+def dispute_debt_owed(*, dispute: Dispute) -> int:
+    """What the seller still owes from this lost dispute (0 once collected): the console's dispute page
+    says it beside what was taken back at once, which may be nothing."""
+    owed = SellerDebt.objects.filter(dispute=dispute, settled_at__isnull=True).aggregate(
+        total=Sum(F("amount") - F("collected"))
+    )["total"]
+    return int(owed or 0)
+
+
 @dataclass(frozen=True)
 class DisputePart:
     """One shop's side of a dispute on a payment for several shops: its own order, its part of the

@@ -291,7 +291,13 @@ def payout_contents(*, payout: Payout, seller_id: int) -> PayoutContents:
     is a subscription's invoice (no order); a refund taken back (its transfer reversal) and a fee
     given back (its application fee refund) are tied to the same order, and a lost dispute's recovery is
     named so rather than "Refund"; a shop's sale in a payment for several shops shows its order's sale and
-    fee (Stripe lists the transfer of the net, with no fee): six queries, whatever the count."""
+    fee (Stripe lists the transfer of the net, with no fee): six queries, whatever the count. A failed or
+    canceled payout never arrives, so it is never listed: its money went back to the balance."""
+    if payout.status in (PayoutStatus.FAILED, PayoutStatus.CANCELED):
+        amount = format_money(payout.amount, payout.currency)
+        return PayoutContents(
+            [], f"This payout did not reach your bank: its {amount} went back to your Stripe balance."
+        )
     if not payout.automatic:
         return PayoutContents([], "You asked for this payout yourself: Stripe does not list what it contains.")
     if payout.reconciliation_status != "completed":

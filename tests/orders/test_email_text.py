@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core import mail
 
 from orders import emails
-from orders.models import Order
+from orders.models import Order, RefundRequest
 from tests.catalog.factories import SellerFactory
 from tests.factories import UserFactory
 
@@ -45,3 +45,17 @@ def test_a_shop_name_stored_on_two_lines_still_gets_its_orders_confirmed() -> No
     emails.send_order_confirmation(order)
     (sent,) = mail.outbox
     assert "Kiln and Co" in sent.subject and "\n" not in sent.subject
+
+
+@pytest.mark.django_db
+def test_the_buyers_refund_request_email_says_who_has_it_in_its_subject() -> None:
+    """The subject read "We passed your refund request for order 6 on", which looks cut off in an inbox:
+    it says now whose shop has the request, as the email's first line does."""
+    seller = SellerFactory(shop_name="Kiln & Co")
+    order = Order.objects.create(
+        buyer=UserFactory(), seller=seller, currency="jpy", amount_total=1000, application_fee_amount=100
+    )
+    request = RefundRequest.objects.create(order=order, reason="damaged", amount=1000)
+    emails.send_refund_request_received(request)
+    (sent,) = mail.outbox
+    assert sent.subject == f"[Marketplace] Your refund request for order {order.pk} is with Kiln & Co"

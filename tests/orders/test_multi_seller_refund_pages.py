@@ -142,15 +142,18 @@ def test_the_refund_pages_on_a_payment_for_several_shops(
         assert 'data-testid="recent-refund"' in admin.get("/console/refunds/").content.decode()
 
 
+def _paid_funds_pending(sandbox: Any, capture: Any, currency: str) -> tuple[list[Any], list[Order]]:
+    """The worked example's payment for three shops, paid with a card whose funds stay pending: no shop
+    has an available balance to give its share of a refund back from, so Stripe refuses one."""
+    return _paid_group(sandbox, capture, currency, card="4242424242424242")
+
+
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_shop_whose_balance_cannot_cover_the_reversal_is_told_why_and_the_admin_can_pay_it(
     sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
 ) -> None:
-    (kiln, tea, paper), (kiln_order, _tea_order, _paper_order) = _paid_group(
-        sandbox,
-        django_capture_on_commit_callbacks,
-        currency,
-        card="4242424242424242",  # funds still pending
+    (kiln, tea, paper), (kiln_order, _tea_order, _paper_order) = _paid_funds_pending(
+        sandbox, django_capture_on_commit_callbacks, currency
     )
     buyer, kiln_user = _client(kiln_order.buyer), _client(kiln.user)
     before = {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (kiln, tea, paper)}
@@ -184,3 +187,64 @@ def test_a_shop_whose_balance_cannot_cover_the_reversal_is_told_why_and_the_admi
     assert {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (kiln, tea, paper)} == before
     assert ">Refunded</span>" in buyer.get(f"/orders/{kiln_order.pk}/").content.decode()
     assert_ledger_equals_stripe()
+
+
+AMOUNTS = {"usd": "5.50", "jpy": "550"}
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_stripe_refused_keeps_what_the_seller_typed(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """Stripe refusing the refund (the shop's balance too low) is not the person's mistake: the form
+    comes back as it was sent, the approval's amount and note, the shop's own refund's units, amount
+    and reason, for them to send again once the balance can cover it or to hand to an admin."""
+    (kiln, _tea, _paper), (kiln_order, _tea_order, _paper_order) = _paid_funds_pending(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    buyer, kiln_user = _client(kiln_order.buyer), _client(kiln.user)
+    mug = kiln_order.lines.order_by("pk").first()
+    assert mug is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        buyer.post(
+            f"/orders/{kiln_order.pk}/refund-request/",
+            {"reason": "not_as_described", "scope": "lines", f"qty_{mug.pk}": "1"},
+        )
+    request = RefundRequest.objects.get(order=kiln_order)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = kiln_user.post(
+            f"/sell/refunds/{request.pk}/approve/",
+            {"amount": AMOUNTS[currency], "note": "Sorry about the chip", "restock": "on"},
+            follow=True,
+        )
+    assert _messages(refused) == [REFUSALS["balance_insufficient"]]
+    page = refused.content.decode()
+    assert f'value="{AMOUNTS[currency]}"' in page and 'value="Sorry about the chip"' in page
+    assert f'id="restock-{request.pk}" name="restock" checked' in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = kiln_user.post(
+            f"/sell/orders/{kiln_order.pk}/refund/",
+            {f"qty_{mug.pk}": "1", "amount": AMOUNTS[currency], "reason": "Out of glaze"},
+            follow=True,
+        )
+    assert _messages(refused) == [REFUSALS["balance_insufficient"]]
+    page = refused.content.decode()
+    assert f'value="{AMOUNTS[currency]}"' in page and 'value="Out of glaze"' in page
+    assert f'name="qty_{mug.pk}" type="number" min="0" max="1" value="1"' in page
+
+    admin = _client(make_platform_admin())
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = admin.post(
+            "/console/refunds/order/",
+            {"order_id": str(kiln_order.pk), "amount": AMOUNTS[currency], "reason": "Late", "from_seller": "on"},
+            follow=True,
+        )
+    assert _messages(refused) == [REFUSALS["balance_insufficient"]]
+    page = refused.content.decode()
+    assert f'name="order_id" inputmode="numeric" required value="{kiln_order.pk}"' in page
+    assert f'id="admin-amount" name="amount" inputmode="decimal" autocomplete="off" value="{AMOUNTS[currency]}"' in page
+    assert 'value="Late"' in page and 'id="from-seller" name="from_seller" checked' in page
+    kiln_order.refresh_from_db()
+    assert kiln_order.amount_refunded == 0

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from marketplace.gateway.balances import balance_retrieve
 from marketplace.gateway.events import list_events
@@ -20,6 +21,7 @@ from marketplace.ledger.chart import stripe_balance
 from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.selectors import ledger_balance
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
+from payments.models import Dispute, DisputeStatus, SellerDebt
 from sellers.models import Seller
 
 
@@ -105,3 +107,27 @@ def revenue_lines(currency: str) -> dict[str, int]:
                 if isinstance(value, int):
                     totals[name] = totals.get(name, 0) + value
     return totals
+
+
+def lost_dispute_debt(seller: Any, currency: str, amount: int, collected: int = 0, settled: bool = False) -> Any:
+    """A lost dispute of `amount` the seller's balance could not cover: the SellerDebt it left, `collected`
+    of it taken so far, or settled."""
+    n = Dispute.objects.count()
+    dispute = Dispute.objects.create(
+        stripe_id=f"dp_{seller.pk}_{n}",
+        stripe_charge_id=f"ch_{seller.pk}_{n}",
+        seller=seller,
+        amount=amount,
+        currency=currency,
+        reason="fraudulent",
+        status=DisputeStatus.LOST,
+        stripe_created_at=timezone.now(),
+    )
+    return SellerDebt.objects.create(
+        seller=seller,
+        dispute=dispute,
+        currency=currency,
+        amount=amount,
+        collected=collected,
+        settled_at=timezone.now() if settled else None,
+    )

@@ -154,8 +154,16 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     # The order's page says the same: owed, not taken (nothing was taken from the seller's balance yet).
     order_page = seller_client.get(f"/sell/orders/{dispute.order_id}/").content.decode()
     assert f"Lost disputes (you owe {owed} of it" in order_page and "Taken by lost disputes" not in order_page
-    admin_page = signed_in(make_platform_admin()).get(f"/console/sellers/{seller.pk}/").content.decode()
+    admin = signed_in(make_platform_admin())
+    admin_page = admin.get(f"/console/sellers/{seller.pk}/").content.decode()
     assert f"Owes the platform from lost disputes:</strong> {owed}" in admin_page
+    # The dispute's page: nothing was taken back, not "Partly recovered", and what is owed.
+    dispute_page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert "Partly recovered" not in dispute_page
+    assert (
+        f"<strong>Recovery:</strong> Nothing taken back at once; {owed} still owed by the seller, collected "
+        "from its next funds.</p>" in dispute_page
+    )
 
     # A later sale of 12000 lands: 10800 for the seller; the debt is collected from it, once.
     later = _checkout(seller, 12_000)
@@ -182,6 +190,8 @@ def test_a_seller_paid_out_owes_the_share_and_pays_it_once_from_the_next_sale(
     assert _earnings(seller, later.pk) == (12_000, 1_200, 0, 0, 10_800)
     order_page = seller_client.get(f"/sell/orders/{dispute.order_id}/").content.decode()
     assert "Taken by lost disputes" in order_page and "you owe" not in order_page  # collected now
+    dispute_page = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
+    assert "<strong>Recovery:</strong> Recovered from the seller" in dispute_page and "still owed" not in dispute_page
     # The statement: each sale's lines name their order; the collection is the debt's, taken from the new
     # sale's transfer for the disputed sale, so it names the disputed order, and the payout none.
     span = {"start": str(datetime.now(UTC).date()), "end": str(datetime.now(UTC).date() + timedelta(days=10))}

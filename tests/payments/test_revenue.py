@@ -20,12 +20,18 @@ from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.services import Leg, ledger_post
 from payments.health import payment_health
-from payments.models import Dispute, DisputeStatus, RefundOrigin, RefundStatus, SellerDebt
+from payments.models import RefundOrigin, RefundStatus, SellerDebt
 from payments.services import refund_create, refund_submit
 from sellers.models import Seller
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
-from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
+from tests.payments.helpers import (
+    assert_ledger_equals_stripe,
+    lost_dispute_debt,
+    new_events,
+    process,
+    stripe_balances,
+)
 from tests.payments.test_disputes import control, disputed_order
 from tests.payouts.helpers import paid_order
 from tests.subscriptions.test_shop_ends import subscribe_synced
@@ -124,25 +130,8 @@ def _owing_seller(shop: str, currency: str, *debts: tuple[int, int], settled: bo
     seller = Seller.objects.create(
         user=UserFactory(), shop_name=shop, default_currency=currency, stripe_account_id=f"acct_{shop.replace(' ', '')}"
     )
-    for n, (amount, collected) in enumerate(debts):
-        dispute = Dispute.objects.create(
-            stripe_id=f"dp_{seller.pk}_{n}",
-            stripe_charge_id=f"ch_{seller.pk}_{n}",
-            seller=seller,
-            amount=amount,
-            currency=currency,
-            reason="fraudulent",
-            status=DisputeStatus.LOST,
-            stripe_created_at=timezone.now(),
-        )
-        SellerDebt.objects.create(
-            seller=seller,
-            dispute=dispute,
-            currency=currency,
-            amount=amount,
-            collected=collected,
-            settled_at=timezone.now() if settled else None,
-        )
+    for amount, collected in debts:
+        lost_dispute_debt(seller, currency, amount, collected, settled=settled)
     return seller
 
 

@@ -25,14 +25,14 @@ from marketplace.money import format_money
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from orders import services as order_services
 from orders.models import Order
-from payments.models import Dispute, DisputeStatus, RefundOrigin, RefundStatus, SellerDebt
+from payments.models import Dispute, RefundOrigin, RefundStatus, SellerDebt
 from payments.services import refund_create, refund_submit
 from payouts.models import ApplicationFee, BankAccount, Payout
 from payouts.selectors import Amount, BalanceView, earnings_per_order, negative_balance_sentences, order_net
 from tests.catalog.factories import ListingFactory
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
-from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
+from tests.payments.helpers import assert_ledger_equals_stripe, lost_dispute_debt, stripe_balances
 from tests.payouts.helpers import DAY, advance, control, paid_order, paid_out, process_connect
 from tests.subscriptions.factories import subscription
 
@@ -126,17 +126,7 @@ def test_a_seller_on_manual_payouts_pays_the_available_balance_out(sandbox: Any,
     manual = {"interval": "manual", "form_token": "m1"}
     assert client.post("/sell/money/schedule/", manual).status_code == 302
 
-    owed = Dispute.objects.create(
-        stripe_id="dp_owed",
-        stripe_charge_id="ch_owed",
-        seller=seller,
-        amount=500,
-        currency=currency,
-        reason="fraudulent",
-        status=DisputeStatus.LOST,
-        stripe_created_at=timezone.now(),
-    )
-    debt = SellerDebt.objects.create(seller=seller, dispute=owed, currency=currency, amount=500)
+    debt = lost_dispute_debt(seller, currency, 500)
     refused = client.post("/sell/money/payout/", {"currency": currency, "form_token": "d1"}, follow=True)
     assert "You owe the platform for a lost dispute" in refused.content.decode()  # collected from it first
     assert not Payout.objects.exists()
@@ -266,6 +256,16 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
         assert f"Your payout of {amount} failed:</strong>" in page and 'role="alert"' in page
         assert "Update your bank account in your Stripe Express dashboard" in page
         assert "Stripe sends no payout until then." in page
+    # A failed payout never arrives: its page does not send the seller back "after its arrival date" for
+    # a list of what it contains that never comes, but says where the money is, as the balance shows.
+    assert stripe_balances(account) == {currency: payout.amount}
+    detail = client.get(f"/sell/money/payouts/{payout.pk}/").content.decode()
+    assert "look again after its arrival date" not in detail
+    assert f"This payout did not reach your bank: its {amount} went back to your Stripe balance." in detail
+    # The status card under the banner does not say the opposite ("can ... receive payouts").
+    home = client.get("/sell/").content.decode()
+    assert "receive payouts" not in home
+    assert "Your shop can take payments; Stripe sends no payout until your bank account works again." in home
     advance(sandbox, DAY)  # a payout day: nothing goes to an errored bank account
     process_connect(account, seen)
     assert Payout.objects.count() == 1
@@ -279,6 +279,7 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
     assert f"Your payout of {amount} failed:</strong>" in page and 'role="alert"' not in page
     assert "Your bank details have been updated since: Stripe sends this money with your next payout." in page
     assert "Stripe sends no payout until then." not in page
+    assert "Your shop can take payments and receive payouts." in page
 
     # Delivered again, late (after a newer state): the read of the account keeps Stripe's latest.
     failed_again = next(e for e in events if e["type"] == "account.external_account.updated")
@@ -703,3 +704,23 @@ def test_a_schedule_form_whose_token_is_no_token_is_refused_as_expired(sandbox: 
     assert "cannot be reached" not in page
     schedule = account_retrieve(str(seller.stripe_account_id)).payout_schedule
     assert schedule is None or schedule.interval != "weekly"
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_weekly_earnings_say_the_dispute_debt_they_do_not_count_yet(sandbox: Any, currency: str) -> None:
+    """The chart counts what moved the Stripe balance: a lost dispute the balance could not cover is owed,
+    not taken yet, so "after fees, refunds and disputes" read higher than the earnings per order by that
+    debt. The caption names it, in the chart's currency only."""
+    seller = active_seller(sandbox, currency=currency)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    lost_dispute_debt(seller, currency, 5_000, collected=1_000)
+    page = html.unescape(signed_in(seller.user).get("/sell/money/").content.decode())
+    net = format_money(9_000 if currency == "jpy" else 8_970, currency)
+    owed = format_money(4_000, currency)
+    assert (
+        f"Last 12 weeks in {currency.upper()}: {net} after fees, refunds and disputes, before the {owed} you owe "
+        "from lost disputes: it counts when it is taken from your funds." in page
+    )
+    SellerDebt.objects.update(collected=5_000, settled_at=timezone.now())
+    page = html.unescape(signed_in(seller.user).get("/sell/money/").content.decode())
+    assert f"{net} after fees, refunds and disputes." in page and "you owe" not in page

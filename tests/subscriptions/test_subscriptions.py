@@ -14,6 +14,7 @@ import requests
 from django.core import mail
 from django.urls import reverse
 
+from catalog.models import Listing
 from fees.models import FeeRule
 from marketplace.errors import Conflict, InvalidInput, NotFound
 from marketplace.money import format_money
@@ -529,6 +530,27 @@ def test_the_listing_page_of_a_subscription_ending_says_it_ends_not_that_it_is_c
     assert f"{shown} every month" not in said and "Cancel it" not in said
     assert 'href="/account/subscriptions/"' in said
     assert 'data-testid="subscribe"' not in page  # still live: Stripe would refuse a second one
+
+
+@pytest.mark.parametrize(("currency", "old", "new"), [("usd", "$18.00", "$20.00"), ("jpy", "¥1,800", "¥2,000")])
+def test_the_listing_page_says_the_price_the_subscriber_pays_not_the_new_price(
+    sandbox: Any, currency: str, old: str, new: str
+) -> None:
+    """The shop raised the price: its subscriber keeps paying the old one (the seller is told so, and
+    Your subscriptions says it), but the listing's page told the subscriber "You subscribe to this: ¥2,000
+    every month". It says what they pay; the page's price is the new subscribers'."""
+    from tests.subscriptions.factories import subscription
+
+    seller = active_seller(sandbox, currency=currency)
+    box = listing_of(seller, price=1_800, title="Coffee box")
+    services.plan_set(seller=seller, listing_id=box.pk, interval="month")
+    subscriber = UserFactory()
+    subscription(subscriber, box)
+    Listing.objects.filter(pk=box.pk).update(price=2_000)
+    page = signed_in(subscriber).get(f"/listing/{box.pk}/").content.decode()
+    said = page.split('data-testid="subscribed">', 1)[1].split("</p>", 1)[0]
+    assert f"You subscribe to this: {old} every month." in said and new not in said
+    assert f"{new} monthly" in page  # the price new subscribers pay
 
 
 @pytest.mark.parametrize(("currency", "price"), [("usd", 1_800), ("jpy", 1_800)])
