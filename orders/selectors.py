@@ -180,11 +180,29 @@ def transfer_failure_reason(order_id: int) -> str:
     return lines[-1].split(": ", 1)[-1] if lines else ""
 
 
+def _with_refunded_since(requests: QuerySet[RefundRequest]) -> QuerySet[RefundRequest]:
+    """Each request with `refunded_since`: minor units of its order refunded (or being refunded) since
+    the buyer asked, by the seller's own refund or an admin's. Approving may then give the same units
+    back twice (a refund of an amount names no item), so the approval forms of open requests say it
+    (an open request has no refund of its own: one Stripe refused is failed, and reopens it); one subquery."""
+    since = (
+        Refund.objects.filter(
+            order_id=OuterRef("order_id"), created_at__gt=OuterRef("created_at"), status__in=OPEN_REFUND_STATUSES
+        )
+        .order_by()
+        .values("order_id")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    return requests.annotate(refunded_since=Coalesce(Subquery(since), Value(0)))
+
+
 def refund_requests_for_seller(*, seller: Seller) -> QuerySet[RefundRequest]:
     """The shop's refund requests, open ones first (oldest first: they have waited longest), then
-    the answered ones, newest first; with each order's payment (whether the bank disputed it)."""
+    the answered ones, newest first; with each order's payment (whether the bank disputed it) and what
+    was refunded of it since the buyer asked (`_with_refunded_since`)."""
     return (
-        RefundRequest.objects.filter(order__seller=seller)
+        _with_refunded_since(RefundRequest.objects.filter(order__seller=seller))
         .select_related("order__buyer", "order__payment", "refund")
         .prefetch_related("lines__line")
         .annotate(
@@ -223,10 +241,11 @@ def open_refund_request_count(*, seller_id: int) -> int:
 
 
 def refund_requests_overdue(*, now: datetime | None = None) -> QuerySet[RefundRequest]:
-    """Open requests no seller answered within `REFUND_ADMIN_AFTER_DAYS`: the admins' to decide."""
+    """Open requests no seller answered within `REFUND_ADMIN_AFTER_DAYS`: the admins' to decide,
+    with what was refunded of each order since the buyer asked (`_with_refunded_since`)."""
     before = (now or timezone.now()) - timedelta(days=settings.REFUND_ADMIN_AFTER_DAYS)
     return (
-        RefundRequest.objects.filter(status=RefundRequestStatus.OPEN, created_at__lt=before)
+        _with_refunded_since(RefundRequest.objects.filter(status=RefundRequestStatus.OPEN, created_at__lt=before))
         .select_related("order__seller", "order__buyer")
         .prefetch_related("lines__line")
         .order_by("created_at", "id")

@@ -171,24 +171,30 @@ def test_the_blank_amount_of_a_request_says_what_is_left_after_a_refund_made_sin
 ) -> None:
     """The buyer asks for the whole order (100.00), then the seller refunds 10.00 from the order's page:
     approving the request with the amount left blank refunds the 90.00 left, and the box says so on the
-    seller's page and on the admins' (it said "blank: $100.00" and "blank: all asked")."""
-    shown = {"usd": ("$100.00", "10.00", "$90.00"), "jpy": ("¥10,000", "1000", "¥9,000")}
-    asked, typed, left = shown[currency]
+    seller's page and on the admins' (it said "blank: $100.00" and "blank: all asked"). Both pages
+    also say the 10.00 was refunded after the buyer asked: a refund of an amount names no item, so
+    approving could give the same item back twice (the request read "Waiting for the seller" as if
+    nothing had happened)."""
+    shown = {"usd": ("$100.00", "10.00", "$90.00", "$10.00"), "jpy": ("¥10,000", "1000", "¥9,000", "¥1,000")}
+    asked, typed, left, since = shown[currency]
+    said = f"{since} of this order was refunded after the buyer asked. If that covers this request, decline it"
     order, _mug, _vase = _paid_two_lines(sandbox, currency)
     buyer, seller = _client(order.buyer), _client(order.seller.user)
     buyer.post(f"/orders/{order.pk}/refund-request/", {"reason": "damaged", "scope": "whole"})
     request = RefundRequest.objects.get()
     assert request.amount == 10_000
+    assert "refunded after the buyer asked" not in _text(seller, "/sell/refunds/")
     with django_capture_on_commit_callbacks(execute=True):
         seller.post(f"/sell/orders/{order.pk}/refund/", {"amount": typed, "reason": "Goodwill"})
     assert Refund.objects.get().amount == 1_000
 
     requests_page = _text(seller, "/sell/refunds/")
     assert f"Order {order.pk}: {asked} asked" in requests_page
-    assert f"Amount to refund (blank: {left})" in requests_page
+    assert f"Amount to refund (blank: {left})" in requests_page and said in requests_page
     RefundRequest.objects.filter(pk=request.pk).update(created_at=timezone.now() - timedelta(days=30))
     admin = _client(make_platform_admin())
-    assert f"for order {order.pk} (blank: {left})" in _text(admin, "/console/refunds/")
+    console = _text(admin, "/console/refunds/")
+    assert f"for order {order.pk} (blank: {left})" in console and said in console
 
     with django_capture_on_commit_callbacks(execute=True):
         seller.post(f"/sell/refunds/{request.pk}/approve/", {"amount": ""})
