@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from tests.catalog.factories import SellerFactory
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_platform_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,38 @@ def test_a_method_an_endpoint_does_not_take_answers_in_the_error_shape(
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert set(response["Allow"].replace(" ", "").split(",")) == allowed
     assert ", ".join(sorted(allowed)) in response.json()["error"]["message"]
+
+
+# Every list of the API, with who may read it: one envelope, one `page` parameter, no silent cap.
+LISTS = {
+    "/api/v1/listings": "anyone",
+    "/api/v1/seller/listings": "seller",
+    "/api/v1/seller/payouts": "seller",
+}
+
+
+def _reader(who: str) -> Client:
+    client = Client()
+    if who == "seller":
+        client.force_login(SellerFactory().user)
+    elif who == "admin":
+        client.force_login(make_platform_admin())
+    return client
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_answers_one_envelope_and_one_page_parameter(path: str) -> None:
+    """The orders' lists answered a bare list, the listings' and the payouts' `{items, count, page,
+    pages}` whose `page` was clamped to the last (asking page 9 of 1 answered page 1 again, so a client
+    looping until an empty page never stopped); refund requests and seller disputes had no page at
+    all. Now every list: the envelope, `page` from 1 (anything else a 422), an empty page past the end."""
+    client = _reader(LISTS[path])
+    first = client.get(path)
+    assert first.status_code == 200, first.content
+    assert first.json() == {"items": [], "count": 0, "page": 1, "pages": 1}
+    assert client.get(path, {"page": 9}).json() == {"items": [], "count": 0, "page": 9, "pages": 1}
+    for bad in ("0", "-1", "abc", "99999999999999999999"):
+        response = client.get(path, {"page": bad})
+        assert response.status_code == 422, (path, bad)
+        assert response.json()["error"]["code"] == "invalid_input"
+        assert response.json()["error"]["fields"][0]["loc"] == ["query", "page"]
