@@ -1,10 +1,11 @@
 """API shapes shared by every router: the one error body, the one page of a list, and the text type
 of every string input.
 
-Why `Page` and `PageOut`: the listings' and the payouts' `{items, count, page, pages}` took any
-integer for `page` and clamped it to the last page (Django's `get_page`), so a client reading until
-an empty page never stopped. A list's `page` is `Page` (from 1, anything else a 422), and a page past
-the end is empty, never another page; `PageOut` is the envelope and `paged` fills it.
+Why `Page` and `PageOut`: the lists answered three ways (a bare list, 100 a page; `{items, count, page,
+pages}` whose page was clamped to the last, so a client looping until an empty page never stopped; the
+first 100 and no way to the rest). Every list is now `PageOut`'s envelope, the shape the public
+listings' clients already read, which alone tells a client how many there are and when to stop; its
+`page` is `Page` (from 1, anything else a 422), and a page past the end is empty, never another page.
 
 Why `Text`: Postgres refuses NUL characters in text, so a JSON string carrying `\\u0000` reached the
 database as a 500. Its pattern refuses NUL with a 422 in the project's error shape, and the OpenAPI

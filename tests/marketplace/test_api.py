@@ -130,7 +130,12 @@ def test_a_method_an_endpoint_does_not_take_answers_in_the_error_shape(
 LISTS = {
     "/api/v1/listings": "anyone",
     "/api/v1/seller/listings": "seller",
+    "/api/v1/orders": "seller",
+    "/api/v1/seller/orders": "seller",
+    "/api/v1/seller/refund-requests": "seller",
+    "/api/v1/seller/disputes": "seller",
     "/api/v1/seller/payouts": "seller",
+    "/api/v1/console/disputes": "admin",
 }
 
 
@@ -159,3 +164,20 @@ def test_every_list_answers_one_envelope_and_one_page_parameter(path: str) -> No
         assert response.status_code == 422, (path, bad)
         assert response.json()["error"]["code"] == "invalid_input"
         assert response.json()["error"]["fields"][0]["loc"] == ["query", "page"]
+
+
+def test_the_openapi_document_says_every_list_is_the_envelope_with_a_page_from_1(client: Client) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for path in LISTS:
+        operation = document["paths"][path]["get"]
+        ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        envelope = schemas[ok["$ref"].rsplit("/", 1)[-1]]
+        assert set(envelope["properties"]) == {"items", "count", "page", "pages"}, path
+        assert envelope["properties"]["items"]["type"] == "array", path
+        [page] = [p for p in operation["parameters"] if p["name"] == "page"]
+        assert (page["in"], page["schema"]["minimum"]) == ("query", 1), path
+    for path, methods in document["paths"].items():  # no other list hides as a bare array
+        if "get" in methods and "200" in methods["get"]["responses"]:
+            schema = methods["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            assert schema.get("type") != "array", path

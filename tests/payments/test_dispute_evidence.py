@@ -69,9 +69,10 @@ def test_seller_statement_and_proof_then_admin_draft_and_one_submission(sandbox:
     admin = signed_in(make_platform_admin())
 
     # The seller: its list, its statement and a PDF; another seller sees nothing of it.
-    status, listed = _json(seller_client, "get", "/api/v1/seller/disputes")
+    status, body = _json(seller_client, "get", "/api/v1/seller/disputes")
+    listed = body["items"]
     assert status == 200 and [d["id"] for d in listed] == [dispute.pk] and listed[0]["days_left"] in (6, 7)
-    assert _json(other, "get", "/api/v1/seller/disputes") == (200, [])
+    assert _json(other, "get", "/api/v1/seller/disputes") == (200, {"items": [], "count": 0, "page": 1, "pages": 1})
     url = f"/api/v1/seller/disputes/{dispute.pk}"
     assert _json(other, "put", f"{url}/statement", {"statement": "Not mine"})[0] == 404
     status, body = _json(seller_client, "put", f"{url}/statement", {"statement": "Delivered on the 3rd, signed."})
@@ -93,7 +94,8 @@ def test_seller_statement_and_proof_then_admin_draft_and_one_submission(sandbox:
     assert _json(seller_client, "post", f"{console}/submit")[0] == 403
 
     # The admin: the queue, a draft (nothing sent to the bank), a photo, the submission.
-    status, queue = _json(admin, "get", "/api/v1/console/disputes?status=needs_response")
+    status, body = _json(admin, "get", "/api/v1/console/disputes?status=needs_response")
+    queue = body["items"]
     assert status == 200 and [d["id"] for d in queue] == [dispute.pk]
     assert queue[0]["seller_statement"] == "Delivered on the 3rd, signed."
     evidence = {"product_description": "A stoneware mug", "shipping_carrier": "UPS", "uncategorized_text": "Signed."}
@@ -194,7 +196,8 @@ def test_a_closed_dispute_shows_only_the_evidence_there_was_not_the_drafts_sugge
 def test_the_queue_refuses_an_unknown_reason_rather_than_answering_no_disputes(sandbox: Any) -> None:
     _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
-    assert [d["reason"] for d in _json(admin, "get", "/api/v1/console/disputes?reason=fraudulent")[1]] == ["fraudulent"]
+    listed = _json(admin, "get", "/api/v1/console/disputes?reason=fraudulent")[1]["items"]
+    assert [d["reason"] for d in listed] == ["fraudulent"]
 
     status, body = _json(admin, "get", "/api/v1/console/disputes?reason=fraudlent")
 
@@ -206,7 +209,8 @@ def test_the_queue_refuses_an_unknown_currency_rather_than_answering_no_disputes
     payment in it were disputed; an upper-case code is the same currency."""
     _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
-    assert [d["currency"] for d in _json(admin, "get", "/api/v1/console/disputes?currency=JPY")[1]] == ["jpy"]
+    listed = _json(admin, "get", "/api/v1/console/disputes?currency=JPY")[1]["items"]
+    assert [d["currency"] for d in listed] == ["jpy"]
 
     status, body = _json(admin, "get", "/api/v1/console/disputes?currency=xyz")
 
@@ -437,10 +441,11 @@ def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
     admin = signed_in(make_platform_admin())
     with django_assert_max_num_queries(12):
         status, first = _json(admin, "get", "/api/v1/console/disputes")
-    assert status == 200 and len(first) == 200 and first[0]["stripe_id"] == "dp_0"
+    assert status == 200 and len(first["items"]) == 200 and first["items"][0]["stripe_id"] == "dp_0"
+    assert (first["count"], first["pages"]) == (201, 2)
     status, second = _json(admin, "get", "/api/v1/console/disputes?page=2")
-    assert status == 200 and [d["stripe_id"] for d in second] == ["dp_200"]
-    assert _json(admin, "get", "/api/v1/console/disputes?page=3") == (200, [])
+    assert status == 200 and [d["stripe_id"] for d in second["items"]] == ["dp_200"]
+    assert _json(admin, "get", "/api/v1/console/disputes?page=3")[1]["items"] == []
     for bad in ("0", "-1", "abc", "99999999999999999999"):
         assert _json(admin, "get", f"/api/v1/console/disputes?page={bad}")[0] == 422
 
@@ -607,3 +612,30 @@ def test_the_queue_names_reasons_in_words(sandbox: Any, currency: str) -> None:
     assert f'<option value="{dispute.reason}" selected>{label}</option>' in page
     assert '<option value="bank_cannot_process" >Bank cannot process</option>' in page
     assert '<option value="product_not_received" >Product not received</option>' in page
+
+
+def test_a_seller_with_101_disputes_reaches_the_oldest_on_page_2() -> None:
+    """The seller's list answered the newest 100 and had no `page`: the oldest dispute was out of reach."""
+    from tests.catalog.factories import SellerFactory
+
+    seller, now = SellerFactory(), timezone.now()
+    Dispute.objects.bulk_create(
+        Dispute(
+            stripe_id=f"dp_{n}",
+            stripe_charge_id=f"ch_{n}",
+            seller=seller,
+            amount=1_000,
+            currency="jpy",
+            reason="fraudulent",
+            status="needs_response",
+            due_by=now + timedelta(days=7),
+            stripe_created_at=now + timedelta(minutes=n),
+        )
+        for n in range(101)
+    )
+    client = signed_in(seller.user)
+    status, first = _json(client, "get", "/api/v1/seller/disputes")
+    assert status == 200 and (len(first["items"]), first["count"], first["pages"]) == (100, 101, 2)
+    assert first["items"][0]["stripe_id"] == "dp_100"
+    status, second = _json(client, "get", "/api/v1/seller/disputes?page=2")
+    assert [d["stripe_id"] for d in second["items"]] == ["dp_0"]
