@@ -262,7 +262,7 @@ def _cart_or_404(request: HttpRequest) -> Any:
 
     current = services.cart_find(user=request.user, session=request.session)
     if current is None:
-        raise NotFound("This item is not in your cart.")
+        raise NotFound("This item is not in your cart.", code="cart_item_not_found")
     return current
 
 

@@ -23,7 +23,7 @@ PAGE_SIZE = 25
 def _account(request: HttpRequest) -> tuple[Seller, str]:
     seller = seller_for_user(user=request.user)
     if not seller.stripe_account_id:
-        raise NotFound("Your shop has no Stripe account yet.")
+        raise NotFound("Your shop has no Stripe account yet.", code="stripe_account_not_found")
     return seller, str(seller.stripe_account_id)
 
 
@@ -67,7 +67,7 @@ def payout(request: HttpRequest, payout_id: int) -> PayoutDetailOut:
     seller, account = _account(request)
     found = selectors.payout_for_account(account=account, payout_id=payout_id)
     if found is None:
-        raise NotFound("No such payout.")
+        raise NotFound("No such payout.", code="payout_not_found")
     contents = selectors.payout_contents(payout=found, seller_id=seller.pk)
     return PayoutDetailOut(
         **payout_out(found).model_dump(),

@@ -38,7 +38,7 @@ def test_public_listing_detail_and_404_for_hidden(client: Client) -> None:
     hidden = ListingFactory(status=ListingStatus.UNPUBLISHED)
     assert client.get(f"/api/v1/listings/{shown.pk}").json()["title"] == "Blue mug"
     response = client.get(f"/api/v1/listings/{hidden.pk}")
-    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert response.status_code == 404 and response.json()["error"]["code"] == "listing_unavailable"
 
 
 def test_a_listing_sold_by_subscription_says_so_in_the_list_and_the_detail(client: Client) -> None:

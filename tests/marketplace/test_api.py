@@ -181,3 +181,55 @@ def test_the_openapi_document_says_every_list_is_the_envelope_with_a_page_from_1
         if "get" in methods and "200" in methods["get"]["responses"]:
             schema = methods["get"]["responses"]["200"]["content"]["application/json"]["schema"]
             assert schema.get("type") != "array", path
+
+
+def test_another_users_object_is_one_404_naming_what_is_not_found() -> None:
+    """The same situation, an object that does not exist or is someone else's, answered
+    `order_not_found` or `refund_request_not_found` from one router and a bare `not_found` from the
+    others (a dispute, a payout, a listing, a cart item), and a listing not for sale was `not_found`
+    read and `listing_unavailable` added to the cart. A 404's code now names what was not found."""
+    from datetime import timedelta
+
+    from catalog.models import ListingStatus
+    from payments.models import Dispute
+    from payouts.models import Payout
+    from tests.catalog.factories import ListingFactory
+
+    owner = SellerFactory()
+    now = timezone.now()
+    dispute = Dispute.objects.create(
+        stripe_id="dp_theirs", stripe_charge_id="ch_theirs", seller=owner, amount=1_000, currency="usd",
+        reason="fraudulent", status="needs_response", due_by=now + timedelta(days=7), stripe_created_at=now,
+    )  # fmt: skip
+    payout = Payout.objects.create(
+        stripe_id="po_theirs", account=owner.stripe_account_id, amount=1_000, currency="usd", status="paid",
+        arrival_date=now, created_at=now,
+    )  # fmt: skip
+    listing = ListingFactory(seller=owner)
+    hidden = ListingFactory(seller=owner, status=ListingStatus.UNPUBLISHED)
+    client = Client()
+    client.force_login(SellerFactory().user)
+    json_body = {"content_type": "application/json"}
+    asked = {
+        "dispute_not_found": client.put(
+            f"/api/v1/seller/disputes/{dispute.pk}/statement", {"statement": "Mine?"}, **json_body
+        ),
+        "payout_not_found": client.get(f"/api/v1/seller/payouts/{payout.pk}"),
+        "listing_not_found": client.patch(f"/api/v1/seller/listings/{listing.pk}", {"stock": 1}, **json_body),
+        "cart_item_not_found": client.patch("/api/v1/cart/items/999999", {"quantity": 1}, **json_body),
+        "order_not_found": client.get("/api/v1/orders/999999"),
+        "refund_request_not_found": client.post(
+            "/api/v1/seller/refund-requests/999999/decline", {"reason": "x"}, **json_body
+        ),
+    }
+    for code, response in asked.items():
+        assert response.status_code == 404, (code, response.content)
+        assert response.json()["error"]["code"] == code, (code, response.content)
+    read = client.get(f"/api/v1/listings/{hidden.pk}")
+    added = client.post("/api/v1/cart/items", {"listing_id": hidden.pk, "quantity": 1}, **json_body)
+    assert read.status_code == added.status_code == 404
+    assert (
+        read.json()
+        == added.json()
+        == {"error": {"code": "listing_unavailable", "message": "This listing is not for sale."}}
+    )
