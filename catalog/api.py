@@ -90,9 +90,7 @@ def listings(
     query = q.strip()[:100]
 
     def compute() -> ListingPageOut:
-        current = Category.objects.filter(slug=category).first() if category else None
-        if category and current is None:
-            return ListingPageOut(items=[], count=0, page=page, pages=1)
+        current = _category(category) if category else None  # unknown: a 422, never cached
         return _page(selectors.storefront_listings(category=current, seller_id=seller, query=query), page)
 
     return storefront_cached(f"api-listings:{(category, seller, page, query)!r}", compute)

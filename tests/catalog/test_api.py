@@ -320,3 +320,15 @@ def test_the_openapi_document_tells_buyers_how_listings_and_checkout_work(client
     assert "24" in listings and "page" in listings
     checkout = paths["/api/v1/checkout"]["post"].get("description", "")
     assert "currency" in checkout and "seller_id" in checkout and "url" in checkout
+
+
+def test_an_unknown_category_is_a_422_as_its_docs_say(client: Client) -> None:
+    """`?category=` with a slug no category has answered an empty page, read as "nothing for sale
+    there", while the docs said 422, as a listing's own unknown category and the console's unknown
+    filters answer."""
+    listing = ListingFactory()
+    response = client.get("/api/v1/listings", {"category": "no-such-category"})
+    assert response.status_code == 422
+    assert response.json()["error"] == {"code": "unknown_category", "message": "No category “no-such-category”."}
+    known = client.get("/api/v1/listings", {"category": listing.category.slug}).json()
+    assert [item["id"] for item in known["items"]] == [listing.pk]
