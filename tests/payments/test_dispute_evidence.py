@@ -416,28 +416,35 @@ def test_evidence_longer_than_stripe_takes_in_all_is_refused_before_the_draft_ch
     assert remote.evidence.uncategorized_text == "Signed for on delivery." and not remote.evidence.shipping_address
 
 
-def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
-    django_assert_max_num_queries: Any,
-) -> None:
-    """The queue answered the 200 soonest and no way to the rest: a platform with 201 open disputes
-    never saw the one due last through the API. `page` pages it, 200 at a time."""
+def _many_disputes(count: int, *, currency: str, apart: str) -> Any:
+    """`count` open disputes `dp_0`... of one new shop, a minute apart in `apart` (`due_by` or
+    `stripe_created_at`): to page through."""
     from tests.catalog.factories import SellerFactory
 
     seller, now = SellerFactory(), timezone.now()
+    times = {"due_by": now + timedelta(days=1), "stripe_created_at": now}
     Dispute.objects.bulk_create(
         Dispute(
             stripe_id=f"dp_{n}",
             stripe_charge_id=f"ch_{n}",
             seller=seller,
             amount=1_000,
-            currency="usd",
+            currency=currency,
             reason="fraudulent",
             status="needs_response",
-            due_by=now + timedelta(days=1, minutes=n),
-            stripe_created_at=now,
+            **{**times, apart: times[apart] + timedelta(minutes=n)},
         )
-        for n in range(201)
+        for n in range(count)
     )
+    return seller
+
+
+def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
+    django_assert_max_num_queries: Any,
+) -> None:
+    """The queue answered the 200 soonest and no way to the rest: a platform with 201 open disputes
+    never saw the one due last through the API. `page` pages it, 200 at a time."""
+    _many_disputes(201, currency="usd", apart="due_by")
     admin = signed_in(make_platform_admin())
     with django_assert_max_num_queries(12):
         status, first = _json(admin, "get", "/api/v1/console/disputes")
@@ -616,23 +623,7 @@ def test_the_queue_names_reasons_in_words(sandbox: Any, currency: str) -> None:
 
 def test_a_seller_with_101_disputes_reaches_the_oldest_on_page_2() -> None:
     """The seller's list answered the newest 100 and had no `page`: the oldest dispute was out of reach."""
-    from tests.catalog.factories import SellerFactory
-
-    seller, now = SellerFactory(), timezone.now()
-    Dispute.objects.bulk_create(
-        Dispute(
-            stripe_id=f"dp_{n}",
-            stripe_charge_id=f"ch_{n}",
-            seller=seller,
-            amount=1_000,
-            currency="jpy",
-            reason="fraudulent",
-            status="needs_response",
-            due_by=now + timedelta(days=7),
-            stripe_created_at=now + timedelta(minutes=n),
-        )
-        for n in range(101)
-    )
+    seller = _many_disputes(101, currency="jpy", apart="stripe_created_at")
     client = signed_in(seller.user)
     status, first = _json(client, "get", "/api/v1/seller/disputes")
     assert status == 200 and (len(first["items"]), first["count"], first["pages"]) == (100, 101, 2)
