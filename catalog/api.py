@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest
 from ninja import File, Router, Status, UploadedFile
 from ninja.params import HeaderEx, P
@@ -30,7 +29,7 @@ from catalog.schemas import (
 )
 from marketplace import money
 from marketplace.errors import InvalidInput
-from marketplace.schemas import Id, Text, errors
+from marketplace.schemas import Id, Page, Text, errors, paged
 from sellers.selectors import seller_for_user
 
 public_router = Router(tags=["listings"], auth=None)
@@ -74,14 +73,7 @@ def _category(slug: str) -> Category:
 
 
 def _page(queryset: Any, page: int) -> ListingPageOut:
-    paginator = Paginator(queryset, API_PAGE_SIZE)
-    current = paginator.get_page(page)
-    return ListingPageOut(
-        items=[listing_out(item) for item in current.object_list],
-        count=paginator.count,
-        page=current.number,
-        pages=paginator.num_pages,
-    )
+    return ListingPageOut(**paged(queryset, page, API_PAGE_SIZE, listing_out))
 
 
 # --- Public --------------------------------------------------------------------------------------
@@ -89,19 +81,17 @@ def _page(queryset: Any, page: int) -> ListingPageOut:
 
 @public_router.get("/listings", response=ListingPageOut, url_name="listings")
 def listings(
-    request: HttpRequest, q: Text = "", category: Text = "", seller: Id | None = None, page: int = 1
+    request: HttpRequest, q: Text = "", category: Text = "", seller: Id | None = None, page: Page = 1
 ) -> ListingPageOut:
-    """The listings for sale, newest first, 24 a page: `q` holds words that must each appear in the
-    title, the description or the shop's name, `category` is a category's slug (an unknown one is a
-    422), `seller` a shop's id."""
+    """The listings for sale, newest first, 24 a page (past the last, no items): `q` holds words that
+    must each appear in the title, the description or the shop's name, `category` is a category's slug
+    (an unknown one is a 422), `seller` a shop's id."""
     # What every visitor sees alike: from the storefront's cache (`catalog.cache`) while the catalog is
     # unchanged. A profile showed the page's time in its two queries and in building 24 items.
     query = q.strip()[:100]
 
     def compute() -> ListingPageOut:
-        current = Category.objects.filter(slug=category).first() if category else None
-        if category and current is None:
-            return ListingPageOut(items=[], count=0, page=1, pages=1)
+        current = _category(category) if category else None  # unknown: a 422, never cached
         return _page(selectors.storefront_listings(category=current, seller_id=seller, query=query), page)
 
     return storefront_cached(f"api-listings:{(category, seller, page, query)!r}", compute)
@@ -122,7 +112,8 @@ def _own(request: HttpRequest, listing_id: int) -> Listing:
 
 
 @seller_router.get("/seller/listings", response={200: ListingPageOut, **errors(404)}, url_name="seller_listings")
-def seller_listings(request: HttpRequest, page: int = 1) -> ListingPageOut:
+def seller_listings(request: HttpRequest, page: Page = 1) -> ListingPageOut:
+    """The shop's listings, newest first, 24 a page (past the last, no items)."""
     return _page(selectors.listings_for_seller(seller=seller_for_user(user=request.user)), page)
 
 
@@ -270,7 +261,7 @@ def _cart_or_404(request: HttpRequest) -> Any:
 
     current = services.cart_find(user=request.user, session=request.session)
     if current is None:
-        raise NotFound("This item is not in your cart.")
+        raise NotFound("This item is not in your cart.", code="cart_item_not_found")
     return current
 
 

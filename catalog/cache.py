@@ -41,7 +41,7 @@ VERSION_KEY = "storefront:version"
 # Part of every entry's key. Entries are pickled objects (`frontend.storefront_views.Cards` and
 # `ListingPage`, models, `ListingPageOut`): change this whenever one of them changes shape, so that code
 # of another shape (a deploy, old and new processes side by side) never reads them.
-ENTRY_FORMAT = 3
+ENTRY_FORMAT = 4
 TIMEOUT = 300  # seconds; see the module's docstring for why there is one at all
 VERSION_TIMEOUT = 86_400  # a version that expires is replaced by a new one: every entry is then read anew
 

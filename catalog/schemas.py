@@ -10,7 +10,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
 
 from catalog.models import DESCRIPTION_MAX_LENGTH, MAX_STOCK
-from marketplace.schemas import InputSchema, Text, Whole
+from marketplace.schemas import InputSchema, PageOut, Text, Whole
 
 
 class MoneyOut(Schema):
@@ -48,11 +48,8 @@ class ListingOut(Schema):
     )
 
 
-class ListingPageOut(Schema):
+class ListingPageOut(PageOut):
     items: list[ListingOut]
-    count: int
-    page: int
-    pages: int
 
 
 ListingTitle = Annotated[Text, Field(min_length=1, max_length=140)]

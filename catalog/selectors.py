@@ -37,7 +37,7 @@ def storefront_listing(*, listing_id: int) -> Listing:
         .first()
     )
     if listing is None:
-        raise NotFound("This listing is not for sale.")
+        raise NotFound("This listing is not for sale.", code="listing_unavailable")
     return listing
 
 
@@ -75,7 +75,7 @@ def listing_for_seller(*, seller: Seller, listing_id: int) -> Listing:
         Listing.objects.select_related("category", "subscription_plan").filter(seller=seller, pk=listing_id).first()
     )
     if listing is None:
-        raise NotFound("No such listing.")
+        raise NotFound("No such listing.", code="listing_not_found")
     return listing
 
 

@@ -358,7 +358,7 @@ def cart_item_add(*, cart: Cart, listing_id: int, quantity: int, token: str = ""
 def _item_of(cart: Cart, item_id: int) -> CartItem:
     item = CartItem.objects.select_related("listing").filter(cart=cart, pk=item_id).first()
     if item is None:
-        raise NotFound("This item is not in your cart.")
+        raise NotFound("This item is not in your cart.", code="cart_item_not_found")
     return item
 
 

@@ -1,4 +1,11 @@
-"""API shapes shared by every router: the one error body, and the text type of every string input.
+"""API shapes shared by every router: the one error body, the one page of a list, and the text type
+of every string input.
+
+Why `Page` and `PageOut`: the lists answered three ways (a bare list, 100 a page; `{items, count, page,
+pages}` whose page was clamped to the last, so a client looping until an empty page never stopped; the
+first 100 and no way to the rest). Every list is now `PageOut`'s envelope, the shape the public
+listings' clients already read, which alone tells a client how many there are and when to stop; its
+`page` is `Page` (from 1, anything else a 422), and a page past the end is empty, never another page.
 
 Why `Text`: Postgres refuses NUL characters in text, so a JSON string carrying `\\u0000` reached the
 database as a 500. Its pattern refuses NUL with a 422 in the project's error shape, and the OpenAPI
@@ -20,8 +27,11 @@ for several means "everything" (a refund's `amount` and `lines`, a checkout's `s
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from math import ceil
+from typing import Annotated, Any, TypeVar
 
+from django.db.models import QuerySet
 from ninja import Schema
 from pydantic import ConfigDict, Field, Strict
 
@@ -35,13 +45,38 @@ MAX_ID = 2**63 - 1  # BigAutoField's largest, and SQLite's INTEGER's
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 # A list operation's `?page=`: far past any list, and small enough that its OFFSET never overflows.
-Page = Annotated[int, Field(ge=1, le=1_000_000, description="1 for the first page, 2 for the next; past the last: []")]
+Page = Annotated[
+    int, Field(ge=1, le=1_000_000, description="1 for the first page, 2 for the next; past the last: no items")
+]
 
 
 def page_slice(page: int, per_page: int) -> slice:
     """The rows of `page` (1-based) of a list `per_page` long, for a queryset's `[...]`."""
     start = (page - 1) * per_page
     return slice(start, start + per_page)
+
+
+class PageOut(Schema):
+    """The envelope of every list (see the module); each list's schema adds `items: list[ItsOut]`."""
+
+    count: int = Field(description="How many the whole list holds.")
+    page: int = Field(description="This page's number, as asked: past the last, `items` is empty.")
+    pages: int = Field(description="How many pages the list has (1 when it is empty).")
+
+
+Row = TypeVar("Row")
+Item = TypeVar("Item")
+
+
+def paged(rows: QuerySet[Any, Row], page: int, per_page: int, out: Callable[[Row], Item]) -> dict[str, Any]:
+    """`page` of `rows`, `per_page` a page, each row through `out`: the fields of a `PageOut`."""
+    count = rows.count()
+    return {
+        "items": [out(row) for row in rows[page_slice(page, per_page)]],
+        "count": count,
+        "page": page,
+        "pages": max(1, ceil(count / per_page)),
+    }
 
 
 class InputSchema(Schema):

@@ -16,7 +16,7 @@ from ninja import Header, Router, Status
 from catalog.services import cart_find
 from marketplace.errors import Conflict, InvalidInput
 from marketplace.money import format_money
-from marketplace.schemas import Page, errors, page_slice
+from marketplace.schemas import Page, errors, paged
 from orders import selectors, services
 from orders.models import Order, RefundRequest
 from orders.schemas import (
@@ -25,6 +25,7 @@ from orders.schemas import (
     FulfilIn,
     OrderLineOut,
     OrderOut,
+    OrderPageOut,
     RefundApproveIn,
     RefundDeclineIn,
     RefundLineIn,
@@ -32,6 +33,7 @@ from orders.schemas import (
     RefundRequestIn,
     RefundRequestLineOut,
     RefundRequestOut,
+    RefundRequestPageOut,
     SellerRefundIn,
 )
 from orders.services.refunds import (
@@ -169,16 +171,23 @@ def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
 
 
 ORDERS_PER_PAGE = 100
+REFUND_REQUESTS_PER_PAGE = 100
 
 
-def _page(orders: QuerySet[Order], page: int, *, for_the_shop: bool) -> list[OrderOut]:
-    window = orders_with_earnings(orders=orders)[page_slice(page, ORDERS_PER_PAGE)]
-    return [order_out(order, for_the_shop=for_the_shop) for order in window]
+def _page(orders: QuerySet[Order], page: int, *, for_the_shop: bool) -> OrderPageOut:
+    return OrderPageOut(
+        **paged(
+            orders_with_earnings(orders=orders),
+            page,
+            ORDERS_PER_PAGE,
+            lambda order: order_out(order, for_the_shop=for_the_shop),
+        )
+    )
 
 
-@router.get("/orders", response={200: list[OrderOut], **errors(422)}, url_name="orders")
-def orders(request: HttpRequest, page: Page = 1) -> list[OrderOut]:
-    """The buyer's orders, newest first, 100 a page (an empty page: no more)."""
+@router.get("/orders", response={200: OrderPageOut, **errors(422)}, url_name="orders")
+def orders(request: HttpRequest, page: Page = 1) -> OrderPageOut:
+    """The buyer's orders, newest first, 100 a page (past the last, no items)."""
     return _page(selectors.orders_for_buyer(buyer=request.user).prefetch_related("lines"), page, for_the_shop=False)
 
 
@@ -211,12 +220,16 @@ def order_refund_request(request: HttpRequest, order_id: int, payload: RefundReq
 
 
 @router.get(
-    "/seller/refund-requests", response={200: list[RefundRequestOut], **errors(404)}, url_name="seller_refund_requests"
+    "/seller/refund-requests",
+    response={200: RefundRequestPageOut, **errors(404, 422)},
+    url_name="seller_refund_requests",
 )
-def seller_refund_requests(request: HttpRequest) -> list[RefundRequestOut]:
-    """The shop's refund requests, open ones first."""
+def seller_refund_requests(request: HttpRequest, page: Page = 1) -> RefundRequestPageOut:
+    """The shop's refund requests, open ones first (oldest first), then the answered ones, newest
+    first; 100 a page (past the last, no items). It answered the first 100 with no way to the rest."""
     seller = seller_for_user(user=request.user)
-    return [refund_request_out(r) for r in selectors.refund_requests_for_seller(seller=seller)[:100]]
+    requests_ = selectors.refund_requests_for_seller(seller=seller)
+    return RefundRequestPageOut(**paged(requests_, page, REFUND_REQUESTS_PER_PAGE, refund_request_out))
 
 
 # 409: answered already, or Stripe refused the refund (the message says why); 422: more than asked.
@@ -335,9 +348,9 @@ def _made_by(refund: Refund, payload: SellerRefundIn) -> bool:
     return True
 
 
-@router.get("/seller/orders", response={200: list[OrderOut], **errors(404, 422)}, url_name="seller_orders")
-def seller_orders(request: HttpRequest, page: Page = 1) -> list[OrderOut]:
-    """The shop's paid orders, newest first, 100 a page (an empty page: no more)."""
+@router.get("/seller/orders", response={200: OrderPageOut, **errors(404, 422)}, url_name="seller_orders")
+def seller_orders(request: HttpRequest, page: Page = 1) -> OrderPageOut:
+    """The shop's paid orders, newest first, 100 a page (past the last, no items)."""
     seller = seller_for_user(user=request.user)
     shop_orders = selectors.orders_for_seller(seller=seller).select_related("seller").prefetch_related("lines")
     return _page(shop_orders, page, for_the_shop=True)

@@ -5,7 +5,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
-from marketplace.schemas import InputSchema, Text, Whole
+from marketplace.schemas import InputSchema, PageOut, Text, Whole
 
 
 class CheckoutIn(InputSchema):
@@ -74,6 +74,10 @@ class OrderOut(Schema):
     refunds: list[RefundOut]
 
 
+class OrderPageOut(PageOut):
+    items: list[OrderOut]
+
+
 class FulfilIn(InputSchema):
     tracking_number: Text
     carrier: Text = ""
@@ -115,6 +119,10 @@ class RefundRequestOut(Schema):
     created_at: datetime
     decided_at: datetime | None
     refund: RefundOut | None
+
+
+class RefundRequestPageOut(PageOut):
+    items: list[RefundRequestOut]
 
 
 TAKE_WHOLE_SHARE_DOC = (

@@ -17,11 +17,20 @@ from ninja.security import SessionAuth
 from marketplace.errors import InvalidInput, PermissionDenied
 from marketplace.money import LISTING_CURRENCIES, format_money
 from marketplace.roles import is_platform_admin
-from marketplace.schemas import Id, Page, errors, page_slice
+from marketplace.schemas import Id, Page, errors, paged
 from payments import disputes as services
 from payments import selectors
 from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus
-from payments.schemas import ConsoleDisputeOut, DisputeFileFieldIn, DisputeFileOut, DisputeOut, EvidenceIn, StatementIn
+from payments.schemas import (
+    ConsoleDisputeOut,
+    ConsoleDisputePageOut,
+    DisputeFileFieldIn,
+    DisputeFileOut,
+    DisputeOut,
+    DisputePageOut,
+    EvidenceIn,
+    StatementIn,
+)
 from sellers.selectors import seller_for_user
 
 router = Router(tags=["disputes"])
@@ -40,6 +49,7 @@ class PlatformAdminAuth(SessionAuth):
 
 ADMIN_AUTH = PlatformAdminAuth()
 CONSOLE_QUEUE_PAGE = 200
+SELLER_DISPUTES_PAGE = 100
 
 
 def _fields(dispute: Dispute, *, sides: tuple[str, ...]) -> dict[str, Any]:
@@ -104,7 +114,7 @@ def _console_dispute(request: HttpRequest, dispute_id: int) -> Dispute:
 @router.get(
     "/console/disputes",
     auth=ADMIN_AUTH,
-    response={200: list[ConsoleDisputeOut], **errors(403, 422)},
+    response={200: ConsoleDisputePageOut, **errors(403, 422)},
     url_name="console_disputes",
 )
 def console_disputes(
@@ -114,9 +124,9 @@ def console_disputes(
     currency: str = "",
     seller_id: Id | None = None,
     page: Page = 1,
-) -> list[ConsoleDisputeOut]:
+) -> ConsoleDisputePageOut:
     """Open disputes by default, soonest evidence deadline first; `status=all` for every one.
-    200 a page: `page=2` for the next ones, an empty list past the last (it answered the first 200
+    200 a page: `page=2` for the next ones, no items past the last (it answered the first 200
     and had no way to the rest)."""
     if status and status not in (*DisputeStatus.values, "all"):
         raise InvalidInput(f"Unknown status: {status}.", code="invalid_status")
@@ -128,7 +138,7 @@ def console_disputes(
             f"Unknown currency: {currency}. currency must be one of {supported}.", code="invalid_currency"
         )
     qs = selectors.disputes_for_console(status=status, reason=reason, seller_id=seller_id, currency=currency)
-    return [console_dispute_out(d) for d in qs.prefetch_related("files")[page_slice(page, CONSOLE_QUEUE_PAGE)]]
+    return ConsoleDisputePageOut(**paged(qs.prefetch_related("files"), page, CONSOLE_QUEUE_PAGE, console_dispute_out))
 
 
 @router.get(
@@ -215,11 +225,13 @@ def console_dispute_file_field(
 # --- Seller -------------------------------------------------------------------------------------------
 
 
-@router.get("/seller/disputes", response={200: list[DisputeOut], **errors(404)}, url_name="seller_disputes")
-def seller_disputes(request: HttpRequest) -> list[DisputeOut]:
+@router.get("/seller/disputes", response={200: DisputePageOut, **errors(404, 422)}, url_name="seller_disputes")
+def seller_disputes(request: HttpRequest, page: Page = 1) -> DisputePageOut:
+    """The shop's disputes, newest first, 100 a page (past the last, no items). It answered the
+    newest 100 with no way to the older ones."""
     seller = seller_for_user(user=request.user)
     qs = selectors.disputes_for_seller(seller=seller).select_related("seller").prefetch_related("files")
-    return [dispute_out(d) for d in qs[:100]]
+    return DisputePageOut(**paged(qs, page, SELLER_DISPUTES_PAGE, dispute_out))
 
 
 @router.put(

@@ -441,7 +441,7 @@ def dispute_file_set_field(*, dispute: Dispute, file_id: int, evidence_field: st
         row = _locked(dispute)
         upload = DisputeFile.objects.select_for_update().filter(pk=file_id, dispute=row).first()
         if upload is None:
-            raise NotFound("No such file on this dispute.", code="not_found")
+            raise NotFound("No such file on this dispute.", code="dispute_file_not_found")
         _refuse_unless_answerable(row)
         upload.evidence_field = evidence_field
         upload.save(update_fields=["evidence_field"])

@@ -7,7 +7,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from marketplace.schemas import InputSchema, Text
+from marketplace.schemas import InputSchema, PageOut, Text
 
 
 class DisputeFileOut(Schema):
@@ -42,10 +42,18 @@ class DisputeOut(Schema):
     files: list[DisputeFileOut]
 
 
+class DisputePageOut(PageOut):
+    items: list[DisputeOut]
+
+
 class ConsoleDisputeOut(DisputeOut):
     evidence: dict[str, str]
     evidence_parts: int
     evidence_parts_total: int
+
+
+class ConsoleDisputePageOut(PageOut):
+    items: list[ConsoleDisputeOut]
 
 
 class DisputeFileFieldIn(InputSchema):

@@ -58,7 +58,7 @@ def disputes_for_console(
 def dispute_for_console(*, dispute_id: int) -> Dispute:
     dispute = Dispute.objects.select_related("seller__user", "order__buyer", "payment").filter(pk=dispute_id).first()
     if dispute is None:
-        raise NotFound("No such dispute.")
+        raise NotFound("No such dispute.", code="dispute_not_found")
     return dispute
 
 
@@ -92,7 +92,7 @@ def dispute_for_seller(*, seller: Any, dispute_id: int) -> Dispute:
         Dispute.objects.select_related("order", "seller", "payment").filter(_seller_sees(seller), pk=dispute_id).first()
     )
     if dispute is None:
-        raise NotFound("No such dispute.")
+        raise NotFound("No such dispute.", code="dispute_not_found")
     return dispute
 
 
@@ -114,7 +114,7 @@ def dispute_file_for_console(*, dispute_id: int, file_id: int) -> DisputeFile:
     """Any proof file of the dispute, for a platform admin (the view checks that first)."""
     upload = DisputeFile.objects.filter(pk=file_id, dispute_id=dispute_id).first()
     if upload is None:
-        raise NotFound("No such file.")
+        raise NotFound("No such file.", code="dispute_file_not_found")
     return upload
 
 
@@ -126,7 +126,7 @@ def dispute_file_for_seller(*, seller: Any, dispute_id: int, file_id: int) -> Di
         pk=file_id, dispute_id=dispute_id, dispute__seller=seller, side=DisputeFileSide.SELLER
     ).first()
     if upload is None:
-        raise NotFound("No such file.")
+        raise NotFound("No such file.", code="dispute_file_not_found")
     return upload
 
 

@@ -4,12 +4,11 @@ Stripe outage answers the last balance read with `stale` and a message, never a 
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest
 from ninja import Router
 
 from marketplace.errors import NotFound
-from marketplace.schemas import errors
+from marketplace.schemas import Page, errors, paged
 from payouts import selectors
 from payouts.failures import failure_sentence
 from payouts.models import Payout, PayoutStatus
@@ -24,7 +23,7 @@ PAGE_SIZE = 25
 def _account(request: HttpRequest) -> tuple[Seller, str]:
     seller = seller_for_user(user=request.user)
     if not seller.stripe_account_id:
-        raise NotFound("Your shop has no Stripe account yet.")
+        raise NotFound("Your shop has no Stripe account yet.", code="stripe_account_not_found")
     return seller, str(seller.stripe_account_id)
 
 
@@ -57,16 +56,10 @@ def balance(request: HttpRequest) -> BalanceOut:
 
 
 @router.get("/seller/payouts", response={200: PayoutPageOut, **errors(404)}, url_name="seller_payouts")
-def payouts(request: HttpRequest, page: int = 1) -> PayoutPageOut:
+def payouts(request: HttpRequest, page: Page = 1) -> PayoutPageOut:
+    """The shop's payouts, newest first, 25 a page (past the last, no items)."""
     _, account = _account(request)
-    paginator = Paginator(selectors.payouts_for_account(account=account), PAGE_SIZE)
-    current = paginator.get_page(page)
-    return PayoutPageOut(
-        items=[payout_out(p) for p in current.object_list],
-        count=paginator.count,
-        page=current.number,
-        pages=paginator.num_pages,
-    )
+    return PayoutPageOut(**paged(selectors.payouts_for_account(account=account), page, PAGE_SIZE, payout_out))
 
 
 @router.get("/seller/payouts/{payout_id}", response={200: PayoutDetailOut, **errors(404)}, url_name="seller_payout")
@@ -74,7 +67,7 @@ def payout(request: HttpRequest, payout_id: int) -> PayoutDetailOut:
     seller, account = _account(request)
     found = selectors.payout_for_account(account=account, payout_id=payout_id)
     if found is None:
-        raise NotFound("No such payout.")
+        raise NotFound("No such payout.", code="payout_not_found")
     contents = selectors.payout_contents(payout=found, seller_id=seller.pk)
     return PayoutDetailOut(
         **payout_out(found).model_dump(),

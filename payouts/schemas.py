@@ -6,6 +6,8 @@ from datetime import datetime
 
 from ninja import Schema
 
+from marketplace.schemas import PageOut
+
 
 class AmountOut(Schema):
     amount: int
@@ -33,11 +35,8 @@ class PayoutOut(Schema):
     failure_sentence: str
 
 
-class PayoutPageOut(Schema):
+class PayoutPageOut(PageOut):
     items: list[PayoutOut]
-    count: int
-    page: int
-    pages: int
 
 
 class PayoutLineOut(Schema):

@@ -25,7 +25,7 @@ def order_mark_fulfilled(*, order: Order, seller: Seller, tracking_number: str, 
     with transaction.atomic():
         locked = Order.objects.select_for_update().filter(pk=order.pk, seller=seller).first()
         if locked is None:
-            raise NotFound("No such order.")
+            raise NotFound("No such order.", code="order_not_found")
         if locked.status == OrderStatus.FULFILLED and locked.tracking_number == tracking:
             return locked
         if locked.status != OrderStatus.PAID:
@@ -47,7 +47,7 @@ def order_complete(*, order: Order, buyer: Any) -> Order:
     with transaction.atomic():
         locked = Order.objects.select_for_update().filter(pk=order.pk, buyer_id=buyer.pk).first()
         if locked is None:
-            raise NotFound("No such order.")
+            raise NotFound("No such order.", code="order_not_found")
         if locked.status == OrderStatus.COMPLETED:
             return locked
         if locked.status != OrderStatus.FULFILLED:

@@ -510,7 +510,7 @@ def order_cancel(*, order: Order, buyer: Any) -> Order:
     first, so it cannot be paid afterwards, then the stock is released. One paid meanwhile makes the
     order paid. One canceled already is returned as it is (the stock was released once)."""
     if order.buyer_id != buyer.pk:
-        raise NotFound("No such order.")
+        raise NotFound("No such order.", code="order_not_found")
     if order.status == OrderStatus.CANCELED:  # a double click's second post: done already
         return order
     if order.status != OrderStatus.PENDING_PAYMENT:

@@ -38,7 +38,7 @@ def test_public_listing_detail_and_404_for_hidden(client: Client) -> None:
     hidden = ListingFactory(status=ListingStatus.UNPUBLISHED)
     assert client.get(f"/api/v1/listings/{shown.pk}").json()["title"] == "Blue mug"
     response = client.get(f"/api/v1/listings/{hidden.pk}")
-    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert response.status_code == 404 and response.json()["error"]["code"] == "listing_unavailable"
 
 
 def test_a_listing_sold_by_subscription_says_so_in_the_list_and_the_detail(client: Client) -> None:
@@ -320,3 +320,15 @@ def test_the_openapi_document_tells_buyers_how_listings_and_checkout_work(client
     assert "24" in listings and "page" in listings
     checkout = paths["/api/v1/checkout"]["post"].get("description", "")
     assert "currency" in checkout and "seller_id" in checkout and "url" in checkout
+
+
+def test_an_unknown_category_is_a_422_as_its_docs_say(client: Client) -> None:
+    """`?category=` with a slug no category has answered an empty page, read as "nothing for sale
+    there", while the docs said 422, as a listing's own unknown category and the console's unknown
+    filters answer."""
+    listing = ListingFactory()
+    response = client.get("/api/v1/listings", {"category": "no-such-category"})
+    assert response.status_code == 422
+    assert response.json()["error"] == {"code": "unknown_category", "message": "No category “no-such-category”."}
+    known = client.get("/api/v1/listings", {"category": listing.category.slug}).json()
+    assert [item["id"] for item in known["items"]] == [listing.pk]

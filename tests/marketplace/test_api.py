@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orders.models import Order
 from tests.catalog.factories import SellerFactory
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_platform_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,112 @@ def test_a_method_an_endpoint_does_not_take_answers_in_the_error_shape(
     assert response.json()["error"]["code"] == "method_not_allowed"
     assert set(response["Allow"].replace(" ", "").split(",")) == allowed
     assert ", ".join(sorted(allowed)) in response.json()["error"]["message"]
+
+
+# Every list of the API, with who may read it: one envelope, one `page` parameter, no silent cap.
+LISTS = {
+    "/api/v1/listings": "anyone",
+    "/api/v1/seller/listings": "seller",
+    "/api/v1/orders": "seller",
+    "/api/v1/seller/orders": "seller",
+    "/api/v1/seller/refund-requests": "seller",
+    "/api/v1/seller/disputes": "seller",
+    "/api/v1/seller/payouts": "seller",
+    "/api/v1/console/disputes": "admin",
+}
+
+
+def _reader(who: str) -> Client:
+    client = Client()
+    if who == "seller":
+        client.force_login(SellerFactory().user)
+    elif who == "admin":
+        client.force_login(make_platform_admin())
+    return client
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_every_list_answers_one_envelope_and_one_page_parameter(path: str) -> None:
+    """The orders' lists answered a bare list, the listings' and the payouts' `{items, count, page,
+    pages}` whose `page` was clamped to the last (asking page 9 of 1 answered page 1 again, so a client
+    looping until an empty page never stopped); refund requests and seller disputes had no page at
+    all. Now every list: the envelope, `page` from 1 (anything else a 422), an empty page past the end."""
+    client = _reader(LISTS[path])
+    first = client.get(path)
+    assert first.status_code == 200, first.content
+    assert first.json() == {"items": [], "count": 0, "page": 1, "pages": 1}
+    assert client.get(path, {"page": 9}).json() == {"items": [], "count": 0, "page": 9, "pages": 1}
+    for bad in ("0", "-1", "abc", "99999999999999999999"):
+        response = client.get(path, {"page": bad})
+        assert response.status_code == 422, (path, bad)
+        assert response.json()["error"]["code"] == "invalid_input"
+        assert response.json()["error"]["fields"][0]["loc"] == ["query", "page"]
+
+
+def test_the_openapi_document_says_every_list_is_the_envelope_with_a_page_from_1(client: Client) -> None:
+    document = client.get("/api/v1/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for path in LISTS:
+        operation = document["paths"][path]["get"]
+        ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        envelope = schemas[ok["$ref"].rsplit("/", 1)[-1]]
+        assert set(envelope["properties"]) == {"items", "count", "page", "pages"}, path
+        assert envelope["properties"]["items"]["type"] == "array", path
+        [page] = [p for p in operation["parameters"] if p["name"] == "page"]
+        assert (page["in"], page["schema"]["minimum"]) == ("query", 1), path
+    for path, methods in document["paths"].items():  # no other list hides as a bare array
+        if "get" in methods and "200" in methods["get"]["responses"]:
+            schema = methods["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+            assert schema.get("type") != "array", path
+
+
+def test_another_users_object_is_one_404_naming_what_is_not_found() -> None:
+    """The same situation, an object that does not exist or is someone else's, answered
+    `order_not_found` or `refund_request_not_found` from one router and a bare `not_found` from the
+    others (a dispute, a payout, a listing, a cart item), and a listing not for sale was `not_found`
+    read and `listing_unavailable` added to the cart. A 404's code now names what was not found."""
+    from datetime import timedelta
+
+    from catalog.models import ListingStatus
+    from payments.models import Dispute
+    from payouts.models import Payout
+    from tests.catalog.factories import ListingFactory
+
+    owner = SellerFactory()
+    now = timezone.now()
+    dispute = Dispute.objects.create(
+        stripe_id="dp_theirs", stripe_charge_id="ch_theirs", seller=owner, amount=1_000, currency="usd",
+        reason="fraudulent", status="needs_response", due_by=now + timedelta(days=7), stripe_created_at=now,
+    )  # fmt: skip
+    payout = Payout.objects.create(
+        stripe_id="po_theirs", account=owner.stripe_account_id, amount=1_000, currency="usd", status="paid",
+        arrival_date=now, created_at=now,
+    )  # fmt: skip
+    listing = ListingFactory(seller=owner)
+    hidden = ListingFactory(seller=owner, status=ListingStatus.UNPUBLISHED)
+    client = Client()
+    client.force_login(SellerFactory().user)
+    json_body = {"content_type": "application/json"}
+    asked = {
+        "dispute_not_found": client.put(
+            f"/api/v1/seller/disputes/{dispute.pk}/statement", {"statement": "Mine?"}, **json_body
+        ),
+        "payout_not_found": client.get(f"/api/v1/seller/payouts/{payout.pk}"),
+        "listing_not_found": client.patch(f"/api/v1/seller/listings/{listing.pk}", {"stock": 1}, **json_body),
+        "cart_item_not_found": client.patch("/api/v1/cart/items/999999", {"quantity": 1}, **json_body),
+        "order_not_found": client.get("/api/v1/orders/999999"),
+        "refund_request_not_found": client.post(
+            "/api/v1/seller/refund-requests/999999/decline", {"reason": "x"}, **json_body
+        ),
+    }
+    for code, response in asked.items():
+        assert response.status_code == 404, (code, response.content)
+        assert response.json()["error"]["code"] == code, (code, response.content)
+    read = client.get(f"/api/v1/listings/{hidden.pk}")
+    added = client.post("/api/v1/cart/items", {"listing_id": hidden.pk, "quantity": 1}, **json_body)
+    assert read.status_code == added.status_code == 404
+    assert (
+        read.json()
+        == added.json()
+        == {"error": {"code": "listing_unavailable", "message": "This listing is not for sale."}}
+    )

@@ -279,7 +279,7 @@ def test_the_api_pays_a_cart_of_two_shops_at_once_without_a_seller_id(
     assert body["order_ids"] == [o.pk for o in orders] and body["order_id"] == orders[0].pk
     pay(sandbox, body["url"].rsplit("/", 1)[-1])
     settle(orders[0], django_capture_on_commit_callbacks)
-    listed = client.get("/api/v1/orders").json()
+    listed = client.get("/api/v1/orders").json()["items"]
     assert sorted((o["shop_name"], o["status"]) for o in listed) == [("Kiln & Co", "paid"), ("Tea House", "paid")]
     missing = client.post("/api/v1/checkout", json.dumps({"currency": "eur"}), "application/json")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "cart_group_not_found"

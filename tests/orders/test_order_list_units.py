@@ -90,9 +90,11 @@ def test_a_buyer_with_more_orders_than_a_page_reaches_the_oldest_on_the_next_pag
     last = client.get("/orders/?page=3").content.decode()
     assert f">Order {oldest.pk}<" in last and 'rel="prev"' in last
     assert client.get("/orders/?page=x").status_code == 200  # anything but a number: the first page
-    api = client.get("/api/v1/orders").json()
+    listed = client.get("/api/v1/orders").json()
+    assert (listed["count"], listed["page"], listed["pages"]) == (121, 1, 2)
+    api = listed["items"]
     assert len(api) == 100 and api[0]["id"] == newest.pk  # the API's newest 100, newest first
-    rest = client.get("/api/v1/orders", {"page": 2}).json()  # and the others after them
+    rest = client.get("/api/v1/orders", {"page": 2}).json()["items"]  # and the others after them
     assert len(rest) == 21 and rest[-1]["id"] == oldest.pk and not {o["id"] for o in api} & {o["id"] for o in rest}
-    assert client.get("/api/v1/orders", {"page": 3}).json() == []
+    assert client.get("/api/v1/orders", {"page": 3}).json()["items"] == []
     assert client.get("/api/v1/orders", {"page": 0}).status_code == 422

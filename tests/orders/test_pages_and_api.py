@@ -150,7 +150,7 @@ def test_other_buyers_and_other_shops_get_404(sandbox: Any) -> None:
     other = signed_in(other_seller.user)
     assert other.get(f"/sell/orders/{order.pk}/").status_code == 404
     assert other.post(f"/sell/orders/{order.pk}/fulfil/", {"tracking_number": "X1"}).status_code == 404
-    assert other.get("/api/v1/seller/orders").json() == []
+    assert other.get("/api/v1/seller/orders").json()["items"] == []
     response = other.post(
         f"/api/v1/seller/orders/{order.pk}/fulfil", json.dumps({"tracking_number": "X1"}), "application/json"
     )
@@ -174,7 +174,7 @@ def test_api_checkout_orders_and_fulfil(sandbox: Any) -> None:
     pay(sandbox, body["url"].rsplit("/", 1)[-1])
     services.order_sync_from_stripe(order=Order.objects.get(pk=body["order_id"]))
 
-    orders = client.get("/api/v1/orders").json()
+    orders = client.get("/api/v1/orders").json()["items"]
     assert [(o["id"], o["status"], o["amount_total"], o["amount_total_display"]) for o in orders] == [
         (body["order_id"], "paid", 6_000, "$60.00")
     ]
@@ -185,7 +185,7 @@ def test_api_checkout_orders_and_fulfil(sandbox: Any) -> None:
 
     seller_client = Client()
     seller_client.force_login(seller.user)
-    shop_orders = seller_client.get("/api/v1/seller/orders").json()
+    shop_orders = seller_client.get("/api/v1/seller/orders").json()["items"]
     assert [o["id"] for o in shop_orders] == [body["order_id"]]
     assert shop_orders[0]["application_fee_amount"] == 630 and shop_orders[0]["seller_net"] == 5_370
     assert sum(line["fee_amount"] for line in shop_orders[0]["lines"]) == 630

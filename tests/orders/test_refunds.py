@@ -78,7 +78,7 @@ def test_a_line_refund_asked_and_approved_moves_the_money_and_tells_the_buyer(
     assert request["lines"] == [{"line_id": mug_line.pk, "title": "Mug", "quantity": 1}]
     assert sorted(m.to[0] for m in mail.outbox) == sorted([order.buyer.email, order.seller.user.email])
 
-    listed = seller.get("/api/v1/seller/refund-requests").json()
+    listed = seller.get("/api/v1/seller/refund-requests").json()["items"]
     assert [r["id"] for r in listed] == [request["id"]]
     with django_capture_on_commit_callbacks(execute=True):
         approved = _post(
@@ -332,7 +332,7 @@ def test_others_orders_and_requests_are_404(sandbox: Any) -> None:
     assert _post(stranger, f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"}).status_code == 404
     request = _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
     other = _client(other_seller.user)
-    assert other.get("/api/v1/seller/refund-requests").json() == []
+    assert other.get("/api/v1/seller/refund-requests").json()["items"] == []
     for action, body in (("approve", {}), ("decline", {"reason": "no"})):
         url = f"/api/v1/seller/refund-requests/{request.json()['id']}/{action}"
         assert _post(other, url, body).status_code == 404
@@ -721,3 +721,26 @@ def test_a_request_sent_for_an_order_refunded_in_full_is_told_it_is_refunded_alr
     assert not RefundRequest.objects.filter(order=order).exists()
     assert Refund.objects.filter(order=order).count() == 1
     assert_ledger_equals_stripe()
+
+
+def test_a_shop_with_101_refund_requests_reaches_the_oldest_on_page_2() -> None:
+    """The list answered the first 100 and had no `page`: the 101st request, the oldest answered one,
+    could not be read through the API at all."""
+    from tests.catalog.factories import SellerFactory
+
+    seller, buyer = SellerFactory(), UserFactory()
+    orders = Order.objects.bulk_create(
+        Order(buyer=buyer, seller=seller, currency="jpy", amount_total=1_000, application_fee_amount=100, status="paid")
+        for _ in range(101)
+    )
+    requests_made = [
+        RefundRequest.objects.create(order=order, reason="damaged", amount=1_000, status=RefundRequestStatus.DECLINED)
+        for order in orders
+    ]
+    client = Client()
+    client.force_login(seller.user)
+    first = client.get("/api/v1/seller/refund-requests").json()
+    assert (len(first["items"]), first["count"], first["pages"]) == (100, 101, 2)
+    second = client.get("/api/v1/seller/refund-requests", {"page": 2}).json()
+    assert [r["id"] for r in second["items"]] == [requests_made[0].pk]
+    assert client.get("/api/v1/seller/refund-requests", {"page": 3}).json()["items"] == []

@@ -76,10 +76,10 @@ def test_the_api_pages_the_orders_received_too() -> None:
     )
     newest_first = list(Order.objects.filter(seller=seller).order_by("-paid_at", "-id").values_list("pk", flat=True))
     client = signed_in(seller.user)
-    first = [o["id"] for o in client.get("/api/v1/seller/orders").json()]
-    second = [o["id"] for o in client.get("/api/v1/seller/orders", {"page": 2}).json()]
+    first = [o["id"] for o in client.get("/api/v1/seller/orders").json()["items"]]
+    second = [o["id"] for o in client.get("/api/v1/seller/orders", {"page": 2}).json()["items"]]
     assert first + second == newest_first
-    assert client.get("/api/v1/seller/orders", {"page": 3}).json() == []
+    assert client.get("/api/v1/seller/orders", {"page": 3}).json()["items"] == []
     assert client.get("/api/v1/seller/orders", {"page": 0}).status_code == 422
 
 

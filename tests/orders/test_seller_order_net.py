@@ -35,13 +35,13 @@ def _shown(order: Order) -> tuple[str, str, str]:
     same. Its buyer is not told (null): what the shop keeps is the shop's business."""
     client = signed_in(order.seller.user)
     by_api = {
-        next(o for o in client.get("/api/v1/seller/orders").json() if o["id"] == order.pk)["seller_net"],
+        next(o for o in client.get("/api/v1/seller/orders").json()["items"] if o["id"] == order.pk)["seller_net"],
         client.get(f"/api/v1/orders/{order.pk}").json()["seller_net"],
     }
     assert len(by_api) == 1
     buyer = signed_in(order.buyer)
     assert buyer.get(f"/api/v1/orders/{order.pk}").json()["seller_net"] is None
-    assert buyer.get("/api/v1/orders").json()[0]["seller_net"] is None
+    assert buyer.get("/api/v1/orders").json()["items"][0]["seller_net"] is None
     listed = client.get("/sell/orders/").content.decode()
     row = listed.split(f">Order {order.pk}</a>", 1)[1].split("</tr>", 1)[0]
     page = client.get(f"/sell/orders/{order.pk}/").content.decode()

@@ -75,9 +75,10 @@ def test_seller_statement_and_proof_then_admin_draft_and_one_submission(sandbox:
     admin = signed_in(make_platform_admin())
 
     # The seller: its list, its statement and a PDF; another seller sees nothing of it.
-    status, listed = _json(seller_client, "get", "/api/v1/seller/disputes")
+    status, body = _json(seller_client, "get", "/api/v1/seller/disputes")
+    listed = body["items"]
     assert status == 200 and [d["id"] for d in listed] == [dispute.pk] and listed[0]["days_left"] in (6, 7)
-    assert _json(other, "get", "/api/v1/seller/disputes") == (200, [])
+    assert _json(other, "get", "/api/v1/seller/disputes") == (200, {"items": [], "count": 0, "page": 1, "pages": 1})
     url = f"/api/v1/seller/disputes/{dispute.pk}"
     assert _json(other, "put", f"{url}/statement", {"statement": "Not mine"})[0] == 404
     status, body = _json(seller_client, "put", f"{url}/statement", {"statement": "Delivered on the 3rd, signed."})
@@ -99,7 +100,8 @@ def test_seller_statement_and_proof_then_admin_draft_and_one_submission(sandbox:
     assert _json(seller_client, "post", f"{console}/submit")[0] == 403
 
     # The admin: the queue, a draft (nothing sent to the bank), a photo, the submission.
-    status, queue = _json(admin, "get", "/api/v1/console/disputes?status=needs_response")
+    status, body = _json(admin, "get", "/api/v1/console/disputes?status=needs_response")
+    queue = body["items"]
     assert status == 200 and [d["id"] for d in queue] == [dispute.pk]
     assert queue[0]["seller_statement"] == "Delivered on the 3rd, signed."
     evidence = {"product_description": "A stoneware mug", "shipping_carrier": "UPS", "uncategorized_text": "Signed."}
@@ -200,7 +202,8 @@ def test_a_closed_dispute_shows_only_the_evidence_there_was_not_the_drafts_sugge
 def test_the_queue_refuses_an_unknown_reason_rather_than_answering_no_disputes(sandbox: Any) -> None:
     _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
-    assert [d["reason"] for d in _json(admin, "get", "/api/v1/console/disputes?reason=fraudulent")[1]] == ["fraudulent"]
+    listed = _json(admin, "get", "/api/v1/console/disputes?reason=fraudulent")[1]["items"]
+    assert [d["reason"] for d in listed] == ["fraudulent"]
 
     status, body = _json(admin, "get", "/api/v1/console/disputes?reason=fraudlent")
 
@@ -212,7 +215,8 @@ def test_the_queue_refuses_an_unknown_currency_rather_than_answering_no_disputes
     payment in it were disputed; an upper-case code is the same currency."""
     _opened(sandbox, "jpy")
     admin = signed_in(make_platform_admin())
-    assert [d["currency"] for d in _json(admin, "get", "/api/v1/console/disputes?currency=JPY")[1]] == ["jpy"]
+    listed = _json(admin, "get", "/api/v1/console/disputes?currency=JPY")[1]["items"]
+    assert [d["currency"] for d in listed] == ["jpy"]
 
     status, body = _json(admin, "get", "/api/v1/console/disputes?currency=xyz")
 
@@ -418,35 +422,43 @@ def test_evidence_longer_than_stripe_takes_in_all_is_refused_before_the_draft_ch
     assert remote.evidence.uncategorized_text == "Signed for on delivery." and not remote.evidence.shipping_address
 
 
-def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
-    django_assert_max_num_queries: Any,
-) -> None:
-    """The queue answered the 200 soonest and no way to the rest: a platform with 201 open disputes
-    never saw the one due last through the API. `page` pages it, 200 at a time."""
+def _many_disputes(count: int, *, currency: str, apart: str) -> Any:
+    """`count` open disputes `dp_0`... of one new shop, a minute apart in `apart` (`due_by` or
+    `stripe_created_at`): to page through."""
     from tests.catalog.factories import SellerFactory
 
     seller, now = SellerFactory(), timezone.now()
+    times = {"due_by": now + timedelta(days=1), "stripe_created_at": now}
     Dispute.objects.bulk_create(
         Dispute(
             stripe_id=f"dp_{n}",
             stripe_charge_id=f"ch_{n}",
             seller=seller,
             amount=1_000,
-            currency="usd",
+            currency=currency,
             reason="fraudulent",
             status="needs_response",
-            due_by=now + timedelta(days=1, minutes=n),
-            stripe_created_at=now,
+            **{**times, apart: times[apart] + timedelta(minutes=n)},
         )
-        for n in range(201)
+        for n in range(count)
     )
+    return seller
+
+
+def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
+    django_assert_max_num_queries: Any,
+) -> None:
+    """The queue answered the 200 soonest and no way to the rest: a platform with 201 open disputes
+    never saw the one due last through the API. `page` pages it, 200 at a time."""
+    _many_disputes(201, currency="usd", apart="due_by")
     admin = signed_in(make_platform_admin())
     with django_assert_max_num_queries(12):
         status, first = _json(admin, "get", "/api/v1/console/disputes")
-    assert status == 200 and len(first) == 200 and first[0]["stripe_id"] == "dp_0"
+    assert status == 200 and len(first["items"]) == 200 and first["items"][0]["stripe_id"] == "dp_0"
+    assert (first["count"], first["pages"]) == (201, 2)
     status, second = _json(admin, "get", "/api/v1/console/disputes?page=2")
-    assert status == 200 and [d["stripe_id"] for d in second] == ["dp_200"]
-    assert _json(admin, "get", "/api/v1/console/disputes?page=3") == (200, [])
+    assert status == 200 and [d["stripe_id"] for d in second["items"]] == ["dp_200"]
+    assert _json(admin, "get", "/api/v1/console/disputes?page=3")[1]["items"] == []
     for bad in ("0", "-1", "abc", "99999999999999999999"):
         assert _json(admin, "get", f"/api/v1/console/disputes?page={bad}")[0] == 422
 
@@ -629,3 +641,14 @@ def test_accept_while_a_submission_is_on_its_way_to_stripe_is_refused(sandbox: A
     assert _stripe().v1.disputes.retrieve(dispute.stripe_id).status == "needs_response"
     dispute.refresh_from_db()
     assert dispute.accepted_at is None and dispute.status == DisputeStatus.NEEDS_RESPONSE
+
+
+def test_a_seller_with_101_disputes_reaches_the_oldest_on_page_2() -> None:
+    """The seller's list answered the newest 100 and had no `page`: the oldest dispute was out of reach."""
+    seller = _many_disputes(101, currency="jpy", apart="stripe_created_at")
+    client = signed_in(seller.user)
+    status, first = _json(client, "get", "/api/v1/seller/disputes")
+    assert status == 200 and (len(first["items"]), first["count"], first["pages"]) == (100, 101, 2)
+    assert first["items"][0]["stripe_id"] == "dp_100"
+    status, second = _json(client, "get", "/api/v1/seller/disputes?page=2")
+    assert [d["stripe_id"] for d in second["items"]] == ["dp_0"]

@@ -112,7 +112,7 @@ def test_everything_left_after_a_refund_the_platform_paid_shows_what_stripe_took
     assert f"Stripe took back your whole share, {format_money(10_000, currency)}" in text
     # The seller's orders list and the API say the same.
     listed = seller.get("/api/v1/seller/orders")
-    assert [o["seller_net"] for o in json.loads(listed.content)] == [0]
+    assert [o["seller_net"] for o in json.loads(listed.content)["items"]] == [0]
     # The revenue report: the platform paid nothing in the end; its net revenue is its Stripe balance.
     lines = revenue_lines(currency)
     assert lines["refunds_paid_by_platform"] == 0 and lines["net_revenue"] == -fee
@@ -223,7 +223,7 @@ def test_the_api_refund_with_take_whole_share_goes_through(
     assert made.status_code == 201 and made.json()["amount"] == 8_000
     assert stripe_balances(str(order.seller.stripe_account_id)) == {}
     assert_ledger_equals_stripe()
-    [listed] = json.loads(api.get("/api/v1/seller/orders").content)
+    [listed] = json.loads(api.get("/api/v1/seller/orders").content)["items"]
     assert listed["seller_net"] == 0
 
 

@@ -70,7 +70,7 @@ def test_revenue_by_month_and_currency_chart_csv_and_api(sandbox: Any) -> None:
         assert admin.get("/api/v1/console/revenue").json()["net_revenue"] == 710  # this month, USD by default
     assert admin.get("/api/v1/console/revenue", {"month": "2024-13"}).status_code == 422
     assert admin.get("/api/v1/console/revenue", {"month": "1999-01"}).json()["error"]["code"] == "invalid_month"
-    assert signed_in(UserFactory()).get("/api/v1/console/revenue").status_code == 404
+    assert signed_in(UserFactory()).get("/api/v1/console/revenue").status_code == 403
     assert signed_in(UserFactory()).get("/console/revenue/").status_code == 404
 
 
@@ -247,8 +247,15 @@ def test_a_supported_currency_in_any_case_is_answered(currency: str) -> None:
     assert answer.status_code == 200 and answer.json()["currency"] == currency.lower()
 
 
-def test_a_bad_currency_from_someone_not_admin_is_still_a_404() -> None:
-    assert signed_in(UserFactory()).get("/api/v1/console/revenue", {"currency": "xyz"}).status_code == 404
+def test_someone_not_admin_gets_the_consoles_one_403_whatever_they_send() -> None:
+    """The console's revenue answered a signed-in non-admin 404 `not_found`, its disputes 403
+    `forbidden`: one console, one answer, before the input is read (a bad currency is not a 422)."""
+    client = signed_in(UserFactory())
+    revenue = client.get("/api/v1/console/revenue", {"currency": "xyz"})
+    disputes = client.get("/api/v1/console/disputes")
+    assert revenue.status_code == disputes.status_code == 403
+    assert revenue.json() == disputes.json()
+    assert revenue.json() == {"error": {"code": "forbidden", "message": "Only platform admins can use the console."}}
 
 
 def test_a_currency_the_ledger_holds_is_answered_though_nobody_lists_in_it() -> None:

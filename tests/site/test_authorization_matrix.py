@@ -769,9 +769,7 @@ API: dict[str, Row] = {
     "POST /api/v1/seller/dashboard-link": Row(
         POST=                             "401    404    404    200    200    404    404",
     ),
-    "GET /api/v1/console/revenue": Row(
-        GET=                              "401    404    404    404    404    200    404",
-    ),
+    "GET /api/v1/console/revenue": Row(GET=CONSOLE_403),
     "GET /api/v1/seller/balance": Row(GET=SELLERS),
     "GET /api/v1/seller/payouts": Row(GET=SELLERS),
     "GET /api/v1/seller/payouts/{payout_id}": Row(
