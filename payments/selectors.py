@@ -31,14 +31,23 @@ from payouts.selectors import refunds_with_shares
 RATE_WINDOW = timedelta(days=90)
 
 
+# What `Dispute.subscription_payment` reads and the pages show of it: one query for a page of disputes.
+SUBSCRIPTION_PAYMENT = (
+    "payment__subscription_invoices__subscription__listing",
+    "payment__subscription_invoices__subscription__buyer",
+)
+
+
 def disputes_for_console(
     *, status: str = "", reason: str = "", seller_id: int | None = None, currency: str = ""
 ) -> QuerySet[Dispute]:
     """The admins' queue: open disputes by default (`status="all"`: every one), soonest deadline first,
     those with no deadline last: said, not left to the database (Postgres sorts NULL last, the
     demo's SQLite first, above the dispute due tomorrow)."""
-    qs = Dispute.objects.select_related("seller", "order").annotate(
-        file_count=Count("files", filter=~Q(files__evidence_field=NOT_SENT))
+    qs = (
+        Dispute.objects.select_related("seller", "order")
+        .prefetch_related(*SUBSCRIPTION_PAYMENT)
+        .annotate(file_count=Count("files", filter=~Q(files__evidence_field=NOT_SENT)))
     )
     if status == "all":
         pass
@@ -56,7 +65,12 @@ def disputes_for_console(
 
 
 def dispute_for_console(*, dispute_id: int) -> Dispute:
-    dispute = Dispute.objects.select_related("seller__user", "order__buyer", "payment").filter(pk=dispute_id).first()
+    dispute = (
+        Dispute.objects.select_related("seller__user", "order__buyer", "payment")
+        .prefetch_related(*SUBSCRIPTION_PAYMENT)
+        .filter(pk=dispute_id)
+        .first()
+    )
     if dispute is None:
         raise NotFound("No such dispute.")
     return dispute
@@ -74,6 +88,7 @@ def disputes_for_seller(*, seller: Any) -> QuerySet[Dispute]:
     return (
         Dispute.objects.filter(_seller_sees(seller))
         .select_related("order", "seller")
+        .prefetch_related(*SUBSCRIPTION_PAYMENT)
         .order_by("-stripe_created_at", "-pk")
     )
 
