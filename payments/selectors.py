@@ -163,8 +163,8 @@ def evidence_completeness(dispute: Dispute, *, file_count: int | None = None) ->
 @dataclass(frozen=True)
 class DisputeRate:
     disputes: int
-    paid_orders: int
-    basis_points: int  # disputes per paid orders, in hundredths of a percent
+    payments: int  # paid orders and paid subscription payments
+    basis_points: int  # disputes per payment, in hundredths of a percent
     flagged: bool
 
     @property
@@ -173,7 +173,8 @@ class DisputeRate:
 
 
 def seller_dispute_rate(*, seller: Any, now: datetime | None = None) -> DisputeRate:
-    """Disputes opened in the last 90 days over the orders paid in them; flagged above
+    """Disputes opened in the last 90 days over the payments made in them (orders and subscription
+    payments, as payment health counts them: a dispute of either is counted); flagged above
     `DISPUTE_RATE_THRESHOLD_BPS` (0.75% by default, the level card networks start watching)."""
     return sellers_dispute_rates(seller_ids=[seller.pk], now=now)[seller.pk]
 
@@ -182,23 +183,28 @@ def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None)
     """`seller_dispute_rate` for many sellers in one query (the sellers list)."""
     from orders.models import Order
     from sellers.models import Seller
+    from subscriptions.models import SubscriptionInvoice
 
     since = (now or timezone.now()) - RATE_WINDOW
 
-    def count_of(qs: QuerySet[Any]) -> Subquery:
-        counted = qs.order_by().values("seller_id").annotate(n=Count("pk")).values("n")
+    def count_of(qs: QuerySet[Any], seller: str = "seller_id") -> Subquery:
+        counted = qs.order_by().values(seller).annotate(n=Count("pk")).values("n")
         return Subquery(counted, output_field=IntegerField())
 
     disputes = Dispute.objects.filter(seller_id=OuterRef("pk"), stripe_created_at__gte=since)
     paid = Order.objects.filter(seller_id=OuterRef("pk"), paid_at__gte=since)
+    subscription_paid = SubscriptionInvoice.objects.filter(
+        subscription__seller_id=OuterRef("pk"), payment__isnull=False, payment__created_at__gte=since
+    )
     rows = Seller.objects.filter(pk__in=seller_ids).annotate(
-        n_disputes=Coalesce(count_of(disputes), 0), n_paid=Coalesce(count_of(paid), 0)
+        n_disputes=Coalesce(count_of(disputes), 0),
+        n_paid=Coalesce(count_of(paid), 0) + Coalesce(count_of(subscription_paid, "subscription__seller_id"), 0),
     )
     threshold = int(settings.DISPUTE_RATE_THRESHOLD_BPS)
     rates = {}
-    for seller_id, n, orders in rows.values_list("pk", "n_disputes", "n_paid"):
-        bps = (n * 10_000 // orders) if orders else (10_000 if n else 0)
-        rates[seller_id] = DisputeRate(disputes=n, paid_orders=orders, basis_points=bps, flagged=bps > threshold)
+    for seller_id, n, payments in rows.values_list("pk", "n_disputes", "n_paid"):
+        bps = (n * 10_000 // payments) if payments else (10_000 if n else 0)
+        rates[seller_id] = DisputeRate(disputes=n, payments=payments, basis_points=bps, flagged=bps > threshold)
     return rates
 
 

@@ -254,7 +254,7 @@ def test_the_seller_page_shows_the_dispute_rate_and_the_list_flags_it(sandbox: A
     seller, _, _ = _opened(sandbox)
     admin = signed_in(make_platform_admin())
     page = admin.get(f"/console/sellers/{seller.pk}/").content.decode()
-    assert "1 dispute over 1 paid order in 90 days: <strong>100.00%</strong>" in page
+    assert "1 dispute over 1 payment in 90 days (orders and subscription payments): <strong>100.00%</strong>" in page
     assert 'data-testid="dispute-flag"' in admin.get("/console/sellers/").content.decode()
 
 

@@ -47,3 +47,15 @@ def test_a_disputed_subscription_payment_names_its_subscription(
     # The evidence's suggestions, as for an order: who paid, and for what.
     assert f">{buyer.email}</textarea>" in console
     assert ">Coffee box, a monthly subscription</textarea>" in console
+
+
+def test_the_dispute_rate_counts_subscription_payments_among_the_payments(sandbox_webhooks: Any) -> None:
+    """A shop's disputes of subscription payments are counted over its payments, subscription payments included,
+    as payment health counts them: one disputed payment of two is 50%, not "1 dispute over 0 paid orders: 100%"."""
+    seller, listing = seller_with_plan(sandbox_webhooks, "usd", 2_500, 1_000)
+    subscribe(sandbox_webhooks, UserFactory(), listing, card=DISPUTED_CARD)
+    subscribe(sandbox_webhooks, UserFactory(), listing)
+    assert wait_until(lambda: Dispute.objects.filter(payment__isnull=False).exists())
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(payment__isnull=False).count() == 2)
+    page = signed_in(make_platform_admin()).get(f"/console/sellers/{seller.pk}/").content.decode()
+    assert "1 dispute over 2 payments in 90 days (orders and subscription payments): <strong>50.00%</strong>" in page
