@@ -244,18 +244,22 @@ def posted_quantity(request: HttpRequest) -> int:
         return 0
 
 
+def _quantity_in(text: str) -> int | None:
+    """A quantity box's text as a positive whole number of at most six digits, else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 and int(text) > 0 else None
+
+
 def back_to_listing(request: HttpRequest, listing_id: int) -> HttpResponse:
     """A refused Add to cart or Buy now (a quantity over the stock, a declined card) goes back to the listing
     with the quantity typed in its box again (`?quantity=`), so the buyer loses nothing."""
     url = reverse("storefront_listing", kwargs={"listing_id": listing_id})
-    typed = request.POST.get("quantity", "")
-    return redirect(f"{url}?quantity={typed}" if typed.isascii() and typed.isdigit() and len(typed) <= 6 else url)
+    typed = _quantity_in(request.POST.get("quantity", ""))
+    return redirect(f"{url}?quantity={typed}" if typed else url)
 
 
 def _typed_quantity(request: HttpRequest) -> int:
     """The quantity a refusal brought back (`back_to_listing`), else 1."""
-    typed = request.GET.get("quantity", "")
-    return int(typed) if typed.isascii() and typed.isdigit() and 0 < len(typed) <= 6 and int(typed) > 0 else 1
+    return _quantity_in(request.GET.get("quantity", "")) or 1
 
 
 def _add_token(request: HttpRequest) -> str | None:
