@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from frontend.storefront_views import posted_quantity
+from frontend.storefront_views import back_to_listing, posted_quantity
 from marketplace.errors import DomainError, NotFound
 from orders import selectors
 from orders.models import Order, OrderStatus
@@ -138,7 +138,8 @@ def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
     """Pay now, with the saved card named in the form, for the quantity in the page's box (Buy now
     is a second button of the Add to cart form); a quantity out of 1..stock comes back to the
     listing with the sentence, nothing charged; 303 to the 3-D Secure page when the
-    bank asks for it. A decline comes back to the listing with the bank's reason. The form sent again
+    bank asks for it. A decline comes back to the listing with the bank's reason (the quantity
+    typed still in its box, `back_to_listing`). The form sent again
     with another card pays nothing more: the first card's payment is shown as it stands (or the
     listing says it is on its way: `saved_cards.buy_now`)."""
     attempt = _attempt(request)
@@ -158,7 +159,7 @@ def buy_now(request: HttpRequest, listing_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect("storefront_listing", listing_id=listing_id)
+        return back_to_listing(request, listing_id)
     if started.redirect_url:
         return HttpResponseRedirect(started.redirect_url, status=303)
     return _after(request, started.order, again=started.again)

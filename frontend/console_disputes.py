@@ -103,6 +103,11 @@ def console_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpRespons
             evidence.setdefault("shipping_date", order.fulfilled_at.date().isoformat())
         evidence.setdefault("customer_email_address", order.buyer.email)
         evidence.setdefault("product_description", ", ".join(f"{li.quantity} x {li.title}" for li in order.lines.all()))
+    paid_for = dispute.subscription_payment
+    if answerable and paid_for is not None:  # a subscription's payment: its subscriber, and what they subscribe to
+        evidence.setdefault("customer_email_address", paid_for.subscription.buyer.email)
+        interval = "yearly" if paid_for.subscription.interval == "year" else "monthly"
+        evidence.setdefault("product_description", f"{paid_for.subscription.listing.title}, a {interval} subscription")
     # A refused save's text, or an unticked confirmation said beside its box; one of them at most.
     kept = kept_input.take(request, f"console_evidence:{dispute.pk}") if answerable else None
     evidence |= {name: kept[name] for name in services.EVIDENCE_TEXT_FIELDS if name in kept} if kept else {}

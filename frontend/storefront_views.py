@@ -196,6 +196,7 @@ def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
             "buy_card": _buy_now_card(request),
             # One "Buy now" pays once, one "Add to cart" adds once, however often the form is sent.
             "attempt": uuid.uuid4().hex,
+            "quantity": _typed_quantity(request),
             # The person's, so never in the cached page: a subscriber is told, not offered "Subscribe" again.
             "subscribed": subscription_selectors.buyer_subscription_to(user=request.user, listing_id=page.pk)
             if page.interval and request.user.is_authenticated
@@ -243,6 +244,24 @@ def posted_quantity(request: HttpRequest) -> int:
         return 0
 
 
+def _quantity_in(text: str) -> int | None:
+    """A quantity box's text as a positive whole number of at most six digits, else None."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 and int(text) > 0 else None
+
+
+def back_to_listing(request: HttpRequest, listing_id: int) -> HttpResponse:
+    """A refused Add to cart or Buy now (a quantity over the stock, a declined card) goes back to the listing
+    with the quantity typed in its box again (`?quantity=`), so the buyer loses nothing."""
+    url = reverse("storefront_listing", kwargs={"listing_id": listing_id})
+    typed = _quantity_in(request.POST.get("quantity", ""))
+    return redirect(f"{url}?quantity={typed}" if typed else url)
+
+
+def _typed_quantity(request: HttpRequest) -> int:
+    """The quantity a refusal brought back (`back_to_listing`), else 1."""
+    return _quantity_in(request.GET.get("quantity", "")) or 1
+
+
 def _add_token(request: HttpRequest) -> str | None:
     """The Add to cart form's token (drawn on each render of the listing's page), or None."""
     try:
@@ -277,7 +296,7 @@ def cart_add(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as exc:
         messages.error(request, exc.message)
-        return redirect("storefront_listing", listing_id=listing_id)
+        return back_to_listing(request, listing_id)
     said = f"Added to your cart: {added.item.listing.title} (now {added.item.quantity})."
     if not added.repeated:
         messages.success(request, said)

@@ -12,7 +12,7 @@ the dispute's amount and status, which `payments.disputes` copies from Stripe's 
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -296,6 +296,15 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return self.stripe_id
+
+    @property
+    def subscription_payment(self) -> Any:
+        """The subscription invoice whose payment is disputed (a payment with no order), or None: the pages
+        name such a dispute by it (its listing, subscriber and date), as others by their order. Prefetch
+        `payments.selectors.SUBSCRIPTION_PAYMENT` to read it without a query per dispute."""
+        if self.order_id is not None or self.payment_id is None:
+            return None
+        return next(iter(self.payment.subscription_invoices.all()), None)  # type: ignore[union-attr]
 
     @property
     def reason_label(self) -> str:

@@ -31,14 +31,23 @@ from payouts.selectors import refunds_with_shares
 RATE_WINDOW = timedelta(days=90)
 
 
+# What `Dispute.subscription_payment` reads and the pages show of it: one query for a page of disputes.
+SUBSCRIPTION_PAYMENT = (
+    "payment__subscription_invoices__subscription__listing",
+    "payment__subscription_invoices__subscription__buyer",
+)
+
+
 def disputes_for_console(
     *, status: str = "", reason: str = "", seller_id: int | None = None, currency: str = ""
 ) -> QuerySet[Dispute]:
     """The admins' queue: open disputes by default (`status="all"`: every one), soonest deadline first,
     those with no deadline last: said, not left to the database (Postgres sorts NULL last, the
     demo's SQLite first, above the dispute due tomorrow)."""
-    qs = Dispute.objects.select_related("seller", "order").annotate(
-        file_count=Count("files", filter=~Q(files__evidence_field=NOT_SENT))
+    qs = (
+        Dispute.objects.select_related("seller", "order")
+        .prefetch_related(*SUBSCRIPTION_PAYMENT)
+        .annotate(file_count=Count("files", filter=~Q(files__evidence_field=NOT_SENT)))
     )
     if status == "all":
         pass
@@ -56,7 +65,12 @@ def disputes_for_console(
 
 
 def dispute_for_console(*, dispute_id: int) -> Dispute:
-    dispute = Dispute.objects.select_related("seller__user", "order__buyer", "payment").filter(pk=dispute_id).first()
+    dispute = (
+        Dispute.objects.select_related("seller__user", "order__buyer", "payment")
+        .prefetch_related(*SUBSCRIPTION_PAYMENT)
+        .filter(pk=dispute_id)
+        .first()
+    )
     if dispute is None:
         raise NotFound("No such dispute.", code="dispute_not_found")
     return dispute
@@ -74,6 +88,7 @@ def disputes_for_seller(*, seller: Any) -> QuerySet[Dispute]:
     return (
         Dispute.objects.filter(_seller_sees(seller))
         .select_related("order", "seller")
+        .prefetch_related(*SUBSCRIPTION_PAYMENT)
         .order_by("-stripe_created_at", "-pk")
     )
 
@@ -148,8 +163,8 @@ def evidence_completeness(dispute: Dispute, *, file_count: int | None = None) ->
 @dataclass(frozen=True)
 class DisputeRate:
     disputes: int
-    paid_orders: int
-    basis_points: int  # disputes per paid orders, in hundredths of a percent
+    payments: int  # paid orders and paid subscription payments
+    basis_points: int  # disputes per payment, in hundredths of a percent
     flagged: bool
 
     @property
@@ -158,7 +173,8 @@ class DisputeRate:
 
 
 def seller_dispute_rate(*, seller: Any, now: datetime | None = None) -> DisputeRate:
-    """Disputes opened in the last 90 days over the orders paid in them; flagged above
+    """Disputes opened in the last 90 days over the payments made in them (orders and subscription
+    payments, as payment health counts them: a dispute of either is counted); flagged above
     `DISPUTE_RATE_THRESHOLD_BPS` (0.75% by default, the level card networks start watching)."""
     return sellers_dispute_rates(seller_ids=[seller.pk], now=now)[seller.pk]
 
@@ -167,23 +183,28 @@ def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None)
     """`seller_dispute_rate` for many sellers in one query (the sellers list)."""
     from orders.models import Order
     from sellers.models import Seller
+    from subscriptions.models import SubscriptionInvoice
 
     since = (now or timezone.now()) - RATE_WINDOW
 
-    def count_of(qs: QuerySet[Any]) -> Subquery:
-        counted = qs.order_by().values("seller_id").annotate(n=Count("pk")).values("n")
+    def count_of(qs: QuerySet[Any], seller: str = "seller_id") -> Subquery:
+        counted = qs.order_by().values(seller).annotate(n=Count("pk")).values("n")
         return Subquery(counted, output_field=IntegerField())
 
     disputes = Dispute.objects.filter(seller_id=OuterRef("pk"), stripe_created_at__gte=since)
     paid = Order.objects.filter(seller_id=OuterRef("pk"), paid_at__gte=since)
+    subscription_paid = SubscriptionInvoice.objects.filter(
+        subscription__seller_id=OuterRef("pk"), payment__isnull=False, payment__created_at__gte=since
+    )
     rows = Seller.objects.filter(pk__in=seller_ids).annotate(
-        n_disputes=Coalesce(count_of(disputes), 0), n_paid=Coalesce(count_of(paid), 0)
+        n_disputes=Coalesce(count_of(disputes), 0),
+        n_paid=Coalesce(count_of(paid), 0) + Coalesce(count_of(subscription_paid, "subscription__seller_id"), 0),
     )
     threshold = int(settings.DISPUTE_RATE_THRESHOLD_BPS)
     rates = {}
-    for seller_id, n, orders in rows.values_list("pk", "n_disputes", "n_paid"):
-        bps = (n * 10_000 // orders) if orders else (10_000 if n else 0)
-        rates[seller_id] = DisputeRate(disputes=n, paid_orders=orders, basis_points=bps, flagged=bps > threshold)
+    for seller_id, n, payments in rows.values_list("pk", "n_disputes", "n_paid"):
+        bps = (n * 10_000 // payments) if payments else (10_000 if n else 0)
+        rates[seller_id] = DisputeRate(disputes=n, payments=payments, basis_points=bps, flagged=bps > threshold)
     return rates
 
 

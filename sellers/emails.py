@@ -1,10 +1,13 @@
-"""The seller's emails: onboarding complete, action required, and the deadline reminder.
+"""The seller's emails: onboarding complete, action required, the deadline reminder, and the
+platform's pause and unpause of the shop.
 
 Each is a subject line and a plain-text body rendered from `frontend/templates/emails/seller_*`,
 with links built from SITE_URL (emails are read outside any request).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -13,11 +16,12 @@ from django.urls import reverse
 
 from marketplace.email import email_subject
 from sellers.models import Seller
-from sellers.selectors import seller_overview
+from sellers.selectors import seller_can_sell, seller_overview
 
 
-def _send(seller: Seller, template: str) -> None:
+def _send(seller: Seller, template: str, **extra: Any) -> None:
     context = {
+        **extra,
         "seller": seller,
         "overview": seller_overview(seller=seller),
         "sell_url": settings.SITE_URL.rstrip("/") + reverse("sell_home"),
@@ -37,3 +41,12 @@ def send_action_required(seller: Seller) -> None:
 
 def send_deadline_reminder(seller: Seller) -> None:
     _send(seller, "seller_deadline_reminder")
+
+
+def send_paused(seller: Seller, *, reason: str) -> None:
+    _send(seller, "seller_paused", reason=reason)
+
+
+def send_unpaused(seller: Seller) -> None:
+    """Where the shop stands now: selling again, or what Stripe still holds it back for."""
+    _send(seller, "seller_unpaused", can_sell=seller_can_sell(seller))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marketplace.outbox.services import follow_up
 from sellers import emails
-from sellers.models import Seller
+from sellers.models import Seller, SellerModerationEntry
 from sellers.selectors import seller_can_sell
 
 
@@ -32,3 +32,18 @@ def action_required_email(seller_id: int) -> None:
 @follow_up("sellers.email.deadline_reminder")
 def deadline_reminder_email(seller_id: int) -> None:
     emails.send_deadline_reminder(_seller(seller_id))
+
+
+@follow_up("sellers.email.paused")
+def paused_email(seller_id: int, entry_id: int) -> None:
+    seller = _seller(seller_id)
+    # Unpaused before it went: the pause is over, and the unpause's email says where the shop stands.
+    if seller.paused_at is not None:
+        emails.send_paused(seller, reason=SellerModerationEntry.objects.get(pk=entry_id).reason)
+
+
+@follow_up("sellers.email.unpaused")
+def unpaused_email(seller_id: int) -> None:
+    seller = _seller(seller_id)
+    if seller.paused_at is None:  # paused again before it went: that pause's email says so
+        emails.send_unpaused(seller)

@@ -359,7 +359,8 @@ def seller_mark_disconnected(*, seller: Seller) -> Seller:
 def seller_pause(*, seller: Seller, actor: Any, reason: str) -> Seller:
     """Hide the seller's listings and refuse checkout of their items, with who, when and why; their
     open Checkout Sessions are expired at Stripe (an outbox follow-up), so none can be paid after,
-    and their subscriptions charge nothing until the unpause (another follow-up)."""
+    and their subscriptions charge nothing until the unpause (another follow-up). The seller is
+    emailed the reason (a third), as their shop vanished from buyers' sight at once."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Say why the seller is paused; the seller and other admins will read it.")
@@ -378,11 +379,14 @@ def seller_pause(*, seller: Seller, actor: Any, reason: str) -> Seller:
         )
         _close_checkouts_if_stopped(locked, could_sell=could_sell)
         outbox_add("subscriptions.follow_seller_pause", locked.pk, entry.pk)
+        outbox_add("sellers.email.paused", locked.pk, entry.pk)
     _copy_state(locked, seller)
     return seller
 
 
 def seller_unpause(*, seller: Seller, actor: Any, reason: str) -> Seller:
+    """Show the seller's listings again (if Stripe lets the shop sell) and let their subscriptions
+    charge again; the reason is for the history, and the seller is emailed where their shop stands."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput("Say why the seller is unpaused.")
@@ -399,6 +403,7 @@ def seller_unpause(*, seller: Seller, actor: Any, reason: str) -> Seller:
             seller=locked, action=SellerModerationEntry.Action.UNPAUSE, reason=reason, actor=actor
         )
         outbox_add("subscriptions.follow_seller_pause", locked.pk, entry.pk)
+        outbox_add("sellers.email.unpaused", locked.pk)
     _copy_state(locked, seller)
     return seller
 

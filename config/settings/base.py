@@ -379,7 +379,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 }
 
 # --- Disputes ---------------------------------------------------------------------------------
-# A seller whose disputes over paid orders (90 days) exceed this, in basis points, is flagged (0.75%).
+# A seller whose disputes over payments (orders and subscription payments, 90 days) exceed this,
+# in basis points, is flagged (0.75%).
 DISPUTE_RATE_THRESHOLD_BPS = env.int("DISPUTE_RATE_THRESHOLD_BPS", default=75)
 # What a lost dispute takes back from the seller: seller_share (the transfer reversed with the
 # application fee refunded), seller_share_and_fee (plus Stripe's dispute fee), or none.

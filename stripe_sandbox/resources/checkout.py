@@ -444,7 +444,10 @@ def pay(core: Core, session: Obj, card_number: str, email: str | None = None) ->
 
 def _pay_subscription(core: Core, session: Obj, pm_name: str, owner: str, email: str | None) -> dict[str, Any]:
     """The first invoice of a new subscription, paid with the buyer present. A declined card leaves the session
-    open; the next card is tried on the same (still incomplete) subscription and invoice."""
+    open; the next card is tried on the same (still incomplete) subscription and invoice. The card is saved on the
+    customer only once it paid (`_after_confirm`): Stripe attaches a `setup_future_usage` card "after the
+    PaymentIntent is confirmed and any required actions from the user are complete", so a declined card, or one
+    whose 3-D Secure failed, is not among the buyer's cards."""
     customer = session["customer"]
     if not customer:
         now = core.store.now()
@@ -459,7 +462,6 @@ def _pay_subscription(core: Core, session: Obj, pm_name: str, owner: str, email:
         customer = core.store.add(cus, owner)["id"]
         session["customer"] = customer
     pm = methods.new_payment_method(core, owner, payments.CARDS[pm_name])
-    methods.attach(core, pm, customer)
     sub = core.store.objects.get(session.get("_subscription") or "")
     if sub is None:
         sd = session["_sub_data"]
@@ -557,6 +559,7 @@ def _after_confirm(core: Core, session: Obj, pi: Obj, email: str | None = None) 
         session.update(status="complete", payment_status="paid", url=None)
         if session["mode"] == "subscription":
             sub = core.store.objects[session["_subscription"]]
+            methods.attach(core, core.store.objects[sub["default_payment_method"]], session["customer"])
             session.update(subscription=sub["id"], invoice=sub["latest_invoice"])
         session["customer_details"] = _customer_details(session, email)
         core.emit("checkout.session.completed", session, account=owner)

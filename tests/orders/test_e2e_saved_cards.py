@@ -130,15 +130,24 @@ def test_buy_now_with_saved_cards_and_3ds(
 def test_buy_now_decline_says_why(live_server: Any, sandbox_webhooks: Any, page: Page, clean_cache: None) -> None:
     base = live_server.url
     seller = active_seller(sandbox_webhooks, shop="Kiln and Co")
-    mug = listing_of(seller, price=2_500, stock=1, title="Speckled mug")
+    mug = listing_of(seller, price=2_500, stock=3, title="Speckled mug")
     buyer = UserFactory()
     log_in(page, base, buyer.email)
     save_card(page, base, "4000000000000341")  # saves fine; every payment with it is declined
     page.goto(f"{base}/listing/{mug.pk}/")
+    page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Buy now with Visa ending 0341").click()
     expect(page.get_by_text("Your card was declined. Nothing was charged.")).to_be_visible()
     expect(page.get_by_role("heading", name="Speckled mug")).to_be_visible()
-    expect(page.get_by_text("1 in stock")).to_be_visible()
+    expect(page.get_by_text("3 in stock")).to_be_visible()
+    # The quantity typed is still in its box, for another card or Add to cart: the refusal lost nothing.
+    expect(page.get_by_label("Quantity")).to_have_value("2")
+    page.get_by_label("Quantity").fill("4")  # more than the stock: refused with the sentence, 4 kept
+    page.get_by_label("Quantity").evaluate("box => box.removeAttribute('max')")  # as a page older than the stock
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_role("heading", name="Speckled mug")).to_be_visible()
+    expect(page.get_by_label("Quantity")).to_have_value("4")
+    assert not CartItem.objects.filter(listing=mug).exists()
 
 
 @pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 2_800, "$28.00"), ("jpy", 2_800, "¥2,800")])

@@ -240,11 +240,31 @@ def test_accepting_asks_for_a_confirmation_and_loses_the_dispute(sandbox: Any) -
     assert_ledger_equals_stripe()
 
 
+def test_a_dispute_the_platform_accepted_is_not_told_to_the_seller_as_the_banks_decision(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The admin accepted it, maybe days before the deadline for the seller's side: the seller's email and page
+    say the platform gave it up, not that "the bank decided for the buyer"."""
+    from django.core import mail
+
+    seller, _, dispute = _opened(sandbox, "usd")
+    admin = signed_in(make_platform_admin())
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(f"/console/disputes/{dispute.pk}/accept/", {"confirm": "yes"})
+    assert Dispute.objects.get().status == "lost"
+    told = [m.body for m in mail.outbox if m.to == [seller.user.email] and "Dispute lost" in m.subject]
+    assert len(told) == 1 and "bank decided" not in told[0]
+    assert "The platform accepted the dispute instead of contesting it: $100.00 goes back to the buyer" in told[0]
+    page = signed_in(seller.user).get(f"/sell/disputes/{dispute.pk}/").content.decode()
+    assert "The platform accepted the dispute instead of contesting it" in page and "bank decided" not in page
+
+
 def test_the_seller_page_shows_the_dispute_rate_and_the_list_flags_it(sandbox: Any) -> None:
     seller, _, _ = _opened(sandbox)
     admin = signed_in(make_platform_admin())
     page = admin.get(f"/console/sellers/{seller.pk}/").content.decode()
-    assert "1 dispute over 1 paid order in 90 days: <strong>100.00%</strong>" in page
+    assert "1 dispute over 1 payment in 90 days (orders and subscription payments): <strong>100.00%</strong>" in page
     assert 'data-testid="dispute-flag"' in admin.get("/console/sellers/").content.decode()
 
 

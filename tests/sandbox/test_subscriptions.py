@@ -287,6 +287,25 @@ def test_a_failed_first_payment_leaves_checkout_open_and_the_next_card_pays(
     assert sub.status == "active" and invoice.status == "paid" and invoice.attempt_count == 2
 
 
+def test_only_the_card_that_paid_is_saved_on_the_customer(client: stripe.StripeClient, sb: Sandbox) -> None:
+    """Stripe saves the card of a subscription's Checkout "after the PaymentIntent is confirmed and any required
+    actions from the user are complete" (`setup_future_usage`): a declined card, or one whose 3-D Secure failed,
+    is not left on the buyer's Customer to be listed among their cards."""
+    seller = onboarded_account(client, sb)
+    session, result = _subscribe(client, sb, seller, amount=1_500, currency="usd", card="4000000000000002")
+    assert result["status"] == "declined"
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4000002760003184")
+    assert result["status"] == "requires_action"
+    control(sb, f"checkout/sessions/{session.id}/authenticate", outcome="fail")
+    assert client.v1.payment_methods.list(params={"customer": session.customer, "type": "card"}).data == []
+    control(sb, f"checkout/sessions/{session.id}/pay", card="4000002760003184")
+    control(sb, f"checkout/sessions/{session.id}/authenticate", outcome="complete")
+    session = client.v1.checkout.sessions.retrieve(session.id)
+    saved = client.v1.payment_methods.list(params={"customer": session.customer, "type": "card"}).data
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    assert [pm.card.last4 for pm in saved] == ["3184"] and sub.default_payment_method == saved[0].id
+
+
 def test_portal_cancels_at_period_end_and_returns(client: stripe.StripeClient, sb: Sandbox) -> None:
     seller = onboarded_account(client, sb)
     session, _ = _subscribe(client, sb, seller, amount=1_500, currency="usd")

@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from sellers.models import Seller
-from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe
+from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
 from sellers.tasks import send_seller_deadline_reminders
 from tests.factories import UserFactory
 from tests.sellers.conftest import set_requirements, submit_onboarding
@@ -111,3 +111,48 @@ def test_deadline_reminder_is_sent_once_per_deadline(sandbox: Any, django_captur
     seller.refresh_from_db()
     assert seller.current_deadline is not None
     assert seller.current_deadline - timezone.now() < timedelta(days=3)
+
+
+def test_a_paused_seller_is_mailed_the_reason_and_mailed_again_when_unpaused(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A pause hides the shop from buyers at once: its seller learns it by email, with the admin's reason, not
+    on the next visit of the Sell page; the unpause says the shop sells again (the first "ready to sell"
+    email is keyed once per seller, so this is the one that says it)."""
+    seller = _onboard(sandbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_refresh_from_stripe(seller=seller)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_pause(seller=seller, actor=None, reason="Photos do not match the items.")
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        ([seller.user.email], "[Marketplace] The marketplace has paused Mailed Shop")
+    ]
+    assert "Photos do not match the items." in mail.outbox[0].body
+    assert "buyers can't see your listings or order from you" in mail.outbox[0].body
+
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_unpause(seller=seller, actor=None, reason="Photos fixed.")
+    opened = "[Marketplace] Mailed Shop is open again"
+    assert [(m.to, m.subject) for m in mail.outbox] == [([seller.user.email], opened)]
+    body = mail.outbox[0].body
+    assert "Your shop can take payments and receive payouts." in body and "Photos fixed." not in body
+
+
+def test_an_unpaused_seller_stripe_still_restricts_is_told_what_stripe_needs(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Unpaused while Stripe restricts the account: the email does not say the shop sells again."""
+    seller = _onboard(sandbox)
+    seller_refresh_from_stripe(seller=seller)
+    seller_pause(seller=seller, actor=None, reason="Photos do not match the items.")
+    due = ["individual.verification.document"]
+    set_requirements(sandbox, str(seller.stripe_account_id), currently_due=due, past_due=due)
+    seller_refresh_from_stripe(seller=seller)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_unpause(seller=seller, actor=None, reason="Photos fixed.")
+    assert [m.subject for m in mail.outbox] == ["[Marketplace] The marketplace unpaused Mailed Shop"]
+    assert "Payments and payouts are paused" in mail.outbox[0].body
+    assert "can take payments and receive payouts" not in mail.outbox[0].body
