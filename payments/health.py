@@ -47,26 +47,10 @@ class HealthMonth:
     refunded: int
     disputed: int
 
-    @staticmethod
-    def _rate(part: int, whole: int) -> float | None:
-        return part / whole if whole else None
-
     @property
     def decided(self) -> int:
-        """Checkouts with an outcome: paid or failed, not still open."""
+        """Checkouts with an outcome, paid or failed: what the success rate is of (`percent_of`)."""
         return self.paid + self.failed
-
-    @property
-    def success_rate(self) -> float | None:
-        return self._rate(self.paid, self.decided)
-
-    @property
-    def refund_rate(self) -> float | None:
-        return self._rate(self.refunded, self.payments)
-
-    @property
-    def dispute_rate(self) -> float | None:
-        return self._rate(self.disputed, self.payments)
 
 
 @dataclass(frozen=True)

@@ -58,4 +58,4 @@ def test_the_dispute_rate_counts_subscription_payments_among_the_payments(sandbo
     assert wait_until(lambda: Dispute.objects.filter(payment__isnull=False).exists())
     assert wait_until(lambda: SubscriptionInvoice.objects.filter(payment__isnull=False).count() == 2)
     page = signed_in(make_platform_admin()).get(f"/console/sellers/{seller.pk}/").content.decode()
-    assert "1 dispute over 2 payments in 90 days (orders and subscription payments): <strong>50.00%</strong>" in page
+    assert "1 dispute over 2 payments in 90 days (orders and subscription payments): <strong>50%</strong>" in page
