@@ -630,6 +630,8 @@ def test_the_console_queue_says_deadline_passed_and_each_link_names_its_dispute(
     admin = signed_in(make_platform_admin())
     row = admin.get("/console/disputes/").content.decode().split('data-testid="dispute-row"')[1]
     assert re.search(rf'aria-label="Dispute {dispute.pk}: [67] days left"', row)
+    # An order is named as one, not a bare number, in the column that also holds subscription payments.
+    assert f'<td data-label="Disputed payment">Order {dispute.order_id}</td>' in row
     # The deadline reads as on the dispute's page and the sellers list: a date in words, in UTC.
     assert f'<span class="muted">{date_format(dispute.due_by, "j F Y, H:i e")}</span>' in row
     Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))
