@@ -11,7 +11,8 @@ while the sale's funds are still pending leaves that total positive (the console
 anything" beside a Money page showing -¥7,380). Stripe takes reversals from the available balance,
 pays nothing out while it is negative, and the platform answers for it (connect-behaviour.md,
 "Negative balances"). The same read, not a rule of our own, so the two pages cannot disagree; and
-not a Stripe call per seller per page view.
+not a Stripe call per seller per page view: it is read again after each change we make or hear of,
+and for every seller by the beat job `payouts.reread_balances` (one never read is not listed until then).
 
 Checkout success is paid orders over orders that went to Stripe's payment page that month (an
 order is made when the buyer is sent there); declines are the bank's reasons recorded on orders

@@ -46,6 +46,7 @@ from payouts.models import (
     Transfer,
     TransferReversal,
 )
+from sellers.models import Seller
 from subscriptions.models import SubscriptionInvoice
 
 _Row = TypeVar("_Row", Order, SubscriptionInvoice)
@@ -154,12 +155,26 @@ def balance_reread(*, account: str) -> None:
     seller_balance(account=account)
 
 
+def seller_balances_reread() -> int:
+    """Every seller's balance read from Stripe again (`balance_reread`), a beat job's: a seller who
+    never opened the Money page since the platform last moved their money, a read the cache lost,
+    or a change Stripe made that we hear nothing of (its fees, an adjustment; `balance.available` is
+    not sent for negative moves) would otherwise be missing from the console's negative balances.
+    One Stripe call per seller per run, on a worker, never on a page. Returns how many were read."""
+    accounts = Seller.objects.exclude(stripe_account_id=None).values_list("stripe_account_id", flat=True)
+    n = 0
+    for account in accounts.iterator():
+        balance_reread(account=str(account))
+        n += 1
+    return n
+
+
 def last_read_balances(*, accounts: Iterable[str]) -> dict[str, BalanceView]:
     """The balance `seller_balance` last read from Stripe for each account that has one: the very
     figure the seller's Money page shows (it shows this read for 30 s, and it when Stripe cannot be
     reached), in one cache round trip whatever the number of sellers, so a page listing every
     seller's balance costs no Stripe call. `balance_reread` keeps it current after every change of
-    a seller's balance the platform makes or hears of."""
+    a seller's balance the platform makes or hears of, and `seller_balances_reread` every few hours."""
     keys = {f"payouts:balance-last:{account}": account for account in accounts}
     return {keys[key]: _balance_view(stored) for key, stored in cache.get_many(list(keys)).items()}
 

@@ -14,10 +14,8 @@ from playwright.sync_api import Page, expect
 from marketplace.money import format_money
 from tests.e2e.browser import log_in, on_a_phone
 from tests.factories import make_platform_admin
-from tests.orders.conftest import active_seller
-from tests.payments.helpers import assert_ledger_equals_stripe, lose_dispute
-from tests.payouts.helpers import paid_order
-from tests.payouts.test_money_pages import account_balance_parts
+from tests.payments.helpers import assert_ledger_equals_stripe
+from tests.payments.test_revenue import seller_after_a_lost_dispute
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,14 +30,9 @@ def test_an_admin_finds_a_seller_whose_available_balance_is_negative_on_a_phone(
     currency: str,
     django_capture_on_commit_callbacks: Any,
 ) -> None:
-    seller = active_seller(sandbox, currency=currency, shop="Owing Pottery")
-    order = paid_order(sandbox, seller, 10_000)  # pending for days
-    assert order.payment is not None
-    lose_dispute(
-        sandbox, charge_id=order.payment.stripe_charge_id, amount=5_000, on_commit=django_capture_on_commit_callbacks
+    seller, available = seller_after_a_lost_dispute(
+        sandbox, currency, "Owing Pottery", django_capture_on_commit_callbacks
     )
-    available, pending = account_balance_parts(str(seller.stripe_account_id), currency)
-    assert available < 0 < available + pending
     assert_ledger_equals_stripe()
 
     phone = on_a_phone(page, axe_js, "admin")

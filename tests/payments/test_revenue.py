@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -24,6 +25,7 @@ from marketplace.money import format_money
 from payments.health import payment_health
 from payments.models import RefundOrigin, RefundStatus, SellerDebt
 from payments.services import refund_create, refund_submit
+from payouts.tasks import reread_balances
 from sellers.models import Seller
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
@@ -169,6 +171,20 @@ def test_payment_health_lists_sellers_with_debts_usd_and_jpy() -> None:
     assert "Paid Up" not in page and "No seller owes anything" not in page
 
 
+def seller_after_a_lost_dispute(sandbox: Any, currency: str, shop: str, on_commit: Any) -> tuple[Seller, int]:
+    """A seller who lost a dispute over half of a 10,000 sale whose funds are still pending: the
+    recovery is taken from the available balance, which goes below zero while the total stays
+    positive. Returns the seller and its available balance at Stripe.
+    `on_commit`: pytest-django's `django_capture_on_commit_callbacks`."""
+    seller = active_seller(sandbox, currency=currency, shop=shop)
+    order = paid_order(sandbox, seller, 10_000)  # pending for days
+    assert order.payment is not None
+    lose_dispute(sandbox, charge_id=order.payment.stripe_charge_id, amount=5_000, on_commit=on_commit)
+    available, pending = account_balance_parts(str(seller.stripe_account_id), currency)
+    assert available < 0 < available + pending  # the ledger's total is positive
+    return seller, available
+
+
 def test_a_negative_available_balance_is_listed_though_pending_makes_the_total_positive(
     sandbox: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -179,18 +195,10 @@ def test_a_negative_available_balance_is_listed_though_pending_makes_the_total_p
     balance per currency, the very figure the Money page shows, without the seller opening it."""
     admin, owing, queries_per_page = signed_in(make_platform_admin(email="root@example.com")), {}, []
     for currency in ("usd", "jpy"):
-        seller = active_seller(sandbox, currency=currency, shop=f"Owing {currency}")
-        order = paid_order(sandbox, seller, 10_000)  # pending for days
-        assert order.payment is not None
-        lose_dispute(
-            sandbox,
-            charge_id=order.payment.stripe_charge_id,
-            amount=5_000,
-            on_commit=django_capture_on_commit_callbacks,
+        seller, available = seller_after_a_lost_dispute(
+            sandbox, currency, f"Owing {currency}", django_capture_on_commit_callbacks
         )
-        available, pending = account_balance_parts(str(seller.stripe_account_id), currency)
-        assert available < 0 < available + pending  # the ledger's total is positive
-        assert ledger_balance(account=stripe_balance(str(seller.stripe_account_id)))[currency] == available + pending
+        assert ledger_balance(account=stripe_balance(str(seller.stripe_account_id)))[currency] > 0
         owing[currency] = (seller, available)
         with CaptureQueriesContext(connection) as queries:
             assert admin.get("/console/revenue/").status_code == 200
@@ -215,6 +223,28 @@ def test_a_negative_available_balance_is_listed_though_pending_makes_the_total_p
         shown = format_money(available, currency)
         assert f'href="/console/sellers/{seller.pk}/">{seller.shop_name}</a>: {shown} available' in page
         assert shown in signed_in(seller.user).get("/sell/money/").content.decode()  # the same figure
+
+
+def test_a_seller_whose_balance_was_never_read_is_listed_after_the_beat_rereads_balances(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The console lists what the Money page last read: a seller who never opened it, or whose read the
+    cache lost, was missing; the beat job reads every seller's balance again."""
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    owing = {
+        currency: seller_after_a_lost_dispute(
+            sandbox, currency, f"Unread {currency}", django_capture_on_commit_callbacks
+        )
+        for currency in ("usd", "jpy")
+    }
+    cache.clear()
+    assert "No seller owes anything" in admin.get("/console/revenue/").content.decode()
+
+    assert reread_balances() == 2
+    page = admin.get("/console/revenue/").content.decode()
+    for currency, (seller, available) in owing.items():
+        assert f"{seller.shop_name}</a>: {format_money(available, currency)} available" in page
+    assert_ledger_equals_stripe()
 
 
 def test_payment_health_queries_do_not_grow_with_owing_sellers() -> None:
