@@ -1,8 +1,18 @@
 """Payment health for the console: checkout success, declines by reason, refund and dispute rates
-per month, and the sellers who owe the platform: those whose Stripe balance is below zero (from
-the ledger) and those with debts from lost disputes not collected yet (`SellerDebt`: a debt is owed
-money that has not moved at Stripe, so it has no ledger posting until it is collected). A few
-aggregate queries, whatever the number of orders and sellers.
+per month, and the sellers who owe the platform: those whose *available* balance at Stripe is below
+zero in a currency, and those with debts from lost disputes not collected yet (`SellerDebt`: a debt
+is owed money that has not moved at Stripe, so it has no ledger posting until it is collected). A
+few aggregate queries and one cache round trip, whatever the number of orders and sellers.
+
+The negative balances are the available ones, as the balance the seller's Money page last read from
+Stripe holds them (`payouts.selectors.last_read_balances`), not the ledger's: the ledger holds
+available and pending together, and a lost dispute or refund taken from the available balance
+while the sale's funds are still pending leaves that total positive (the console said "No seller owes
+anything" beside a Money page showing -¥7,380). Stripe takes reversals from the available balance,
+pays nothing out while it is negative, and the platform answers for it (connect-behaviour.md,
+"Negative balances"). The same read, not a rule of our own, so the two pages cannot disagree; and
+not a Stripe call per seller per page view: it is read again after each change we make or hear of,
+and for every seller by the beat job `payouts.reread_balances` (one never read is not listed until then).
 
 Checkout success is paid orders over the orders that went to Stripe's payment page that month (an
 order is made when the buyer is sent there) and have an outcome: paid, or failed (declined by the
@@ -22,10 +32,9 @@ from datetime import UTC, datetime
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
-from marketplace.ledger.chart import AccountCode, AccountKind
-from marketplace.ledger.selectors import ledger_balances_of_kind
 from orders.models import Order, OrderStatus
 from payments.models import Payment, SellerDebt
+from payouts.selectors import last_read_balances
 from sellers.models import Seller
 
 # A checkout that ended unpaid, or whose buyer's card was declined (the session stays open for another
@@ -55,10 +64,10 @@ class HealthMonth:
 
 @dataclass(frozen=True)
 class NegativeBalance:
-    seller_id: int | None
+    seller_id: int
     shop_name: str
     currency: str
-    balance: int  # minor units, below zero
+    balance: int  # minor units, below zero: the available balance at Stripe
 
 
 @dataclass(frozen=True)
@@ -74,7 +83,7 @@ class OutstandingDebt:
 class PaymentHealth:
     months: list[HealthMonth]
     declines: list[tuple[str, int]]  # (the bank's reason, how many orders), most frequent first
-    negative_balances: list[NegativeBalance]
+    negative_balances: list[NegativeBalance]  # per currency, most negative first
     debts: list[OutstandingDebt]  # per currency, largest first
 
 
@@ -129,17 +138,15 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
         .annotate(n=Count("id"))
         .order_by("-n", "payment_error")[:20]
     )
+    sellers = list(Seller.objects.exclude(stripe_account_id=None).values_list("id", "shop_name", "stripe_account_id"))
+    read = last_read_balances(accounts=[str(account) for _, _, account in sellers])
     negative = [
-        b
-        for b in ledger_balances_of_kind(kind=AccountKind.ASSET)
-        if b.account.code == AccountCode.STRIPE_BALANCE and b.account.stripe_account and b.balance < 0
+        NegativeBalance(seller_id=seller_id, shop_name=shop, currency=part.currency, balance=part.amount)
+        for seller_id, shop, account in sellers
+        if str(account) in read
+        for part in read[str(account)].available
+        if part.amount < 0
     ]
-    shops = dict(
-        Seller.objects.filter(stripe_account_id__in=[b.account.stripe_account for b in negative]).values_list(
-            "stripe_account_id", "id"
-        )
-    )
-    names = dict(Seller.objects.filter(id__in=shops.values()).values_list("id", "shop_name"))
     debts = (
         SellerDebt.objects.filter(settled_at__isnull=True, collected__lt=F("amount"))
         .values("seller_id", "seller__shop_name", "currency")
@@ -149,15 +156,7 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
     return PaymentHealth(
         months=months,
         declines=[(str(reason), int(n)) for reason, n in declines],
-        negative_balances=[
-            NegativeBalance(
-                seller_id=shops.get(b.account.stripe_account),
-                shop_name=names.get(shops.get(b.account.stripe_account, 0), b.account.stripe_account),
-                currency=b.currency,
-                balance=b.balance,
-            )
-            for b in negative
-        ],
+        negative_balances=sorted(negative, key=lambda b: (b.currency, b.balance, b.shop_name)),
         debts=[
             OutstandingDebt(
                 seller_id=int(row["seller_id"]),

@@ -22,6 +22,7 @@ from payments import services
 from payments.disputes import dispute_sync
 from payments.models import Payment, SellerDebt
 from payments.recovery import seller_debts_collect
+from payouts.selectors import balance_reread
 from sellers.models import Seller
 
 
@@ -61,9 +62,13 @@ def dispute_changed(event: WebhookEvent) -> None:
 
 @webhook_handler("balance.available")
 def balance_available(event: WebhookEvent) -> None:
-    """Funds became available on a seller's account (Connect endpoint): collect its dispute debts."""
+    """Funds became available on a seller's account (Connect endpoint): collect its dispute debts,
+    and read the balance again (`balance_reread`), as pending funds covering a negative available
+    balance change what the console lists as owed. The balance is read, not taken from the event,
+    because Stripe does not deliver events in order."""
     if not event.account:
         return
+    balance_reread(account=event.account)
     seller = Seller.objects.filter(stripe_account_id=event.account).first()
     if seller is not None and SellerDebt.objects.filter(seller=seller, settled_at__isnull=True).exists():
         seller_debts_collect(seller=seller)

@@ -46,6 +46,7 @@ from payouts.models import (
     Transfer,
     TransferReversal,
 )
+from sellers.models import Seller
 from subscriptions.models import SubscriptionInvoice
 
 _Row = TypeVar("_Row", Order, SubscriptionInvoice)
@@ -143,10 +144,39 @@ def negative_balance_sentences(*, balance: BalanceView) -> list[str]:
     return sentences
 
 
-def balance_forget(*, account: str) -> None:
-    """The balance changed (a payout the seller asked for, a transfer's reversal, a fee given back):
-    the next page reads it from Stripe."""
+def balance_reread(*, account: str) -> None:
+    """The balance changed (a payout the seller asked for, a transfer's reversal, a fee given back,
+    funds that became available): read it from Stripe now, so the seller's next page shows it and the
+    last read that the console's "Sellers with a negative balance" lists from
+    (`last_read_balances`) is the balance after the change, whether or not the seller looks. One
+    Stripe call per change, never per page; never raises for Stripe being down (the next change or
+    page view reads it again)."""
     cache.delete(f"payouts:balance:{account}")
+    seller_balance(account=account)
+
+
+def seller_balances_reread() -> int:
+    """Every seller's balance read from Stripe again (`balance_reread`), a beat job's: a seller who
+    never opened the Money page since the platform last moved their money, a read the cache lost,
+    or a change Stripe made that we hear nothing of (its fees, an adjustment; `balance.available` is
+    not sent for negative moves) would otherwise be missing from the console's negative balances.
+    One Stripe call per seller per run, on a worker, never on a page. Returns how many were read."""
+    accounts = Seller.objects.exclude(stripe_account_id=None).values_list("stripe_account_id", flat=True)
+    n = 0
+    for account in accounts.iterator():
+        balance_reread(account=str(account))
+        n += 1
+    return n
+
+
+def last_read_balances(*, accounts: Iterable[str]) -> dict[str, BalanceView]:
+    """The balance `seller_balance` last read from Stripe for each account that has one: the very
+    figure the seller's Money page shows (it shows this read for 30 s, and it when Stripe cannot be
+    reached), in one cache round trip whatever the number of sellers, so a page listing every
+    seller's balance costs no Stripe call. `balance_reread` keeps it current after every change of
+    a seller's balance the platform makes or hears of, and `seller_balances_reread` every few hours."""
+    keys = {f"payouts:balance-last:{account}": account for account in accounts}
+    return {keys[key]: _balance_view(stored) for key, stored in cache.get_many(list(keys)).items()}
 
 
 def _balance_view(stored: dict[str, object]) -> BalanceView:

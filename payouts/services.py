@@ -46,19 +46,20 @@ from payouts.models import (
     Transfer,
     TransferReversal,
 )
-from payouts.selectors import balance_forget, schedule_remember
+from payouts.selectors import balance_reread, schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
 
-def _balance_forget_on_commit(account: str) -> None:
-    """Money was taken back from the seller's Stripe balance, or a fee given back: the seller's next
-    page reads the balance from Stripe rather than the one cached a moment ago (a refund made from the
-    order page, then the money page within 30 s, showed the refunded sale's money still available
-    beside its refund). Not for a new sale's transfer, which reaches the seller's page late anyway
-    (its webhook), and is the webhook worker's most frequent money event: a cache round trip there
-    would cost every sale for a figure at most 30 s old."""
-    transaction.on_commit(lambda: balance_forget(account=account))
+def _balance_reread_on_commit(account: str) -> None:
+    """Money was taken back from the seller's Stripe balance, or a fee given back: read the balance
+    from Stripe once committed, so the seller's next page does not show the one cached a moment ago (a
+    refund made from the order page, then the money page within 30 s, showed the refunded sale's money
+    still available beside its refund), and the console's negative balances see a reversal that took
+    the available balance below zero without the seller opening the page. Not for a new sale's
+    transfer, which adds to pending, not available, and is the webhook worker's most frequent money
+    event: a Stripe call there would cost every sale for a figure at most 30 s old."""
+    transaction.on_commit(lambda: balance_reread(account=account))
 
 
 def transfer_record(
@@ -195,7 +196,7 @@ def transfer_reversal_record(
                 dispute_recovery=dispute_recovery,
             )
         ledger_post_one(posting=posting, occurred_at=when)
-        _balance_forget_on_commit(destination)
+        _balance_reread_on_commit(destination)
         return TransferReversal.objects.get(stripe_id=reversal_id)
 
 
@@ -300,7 +301,7 @@ def application_fee_refund_record(
             fee_refund_id=fee_refund_id, seller=account, amount=amount, currency=currency
         )
         ledger_post_one(posting=posting, occurred_at=when)
-        _balance_forget_on_commit(account)
+        _balance_reread_on_commit(account)
         return ApplicationFeeRefund.objects.get(stripe_id=fee_refund_id)
 
 
@@ -453,7 +454,7 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
     seller who owes the platform for lost disputes in that currency is refused: those debts are
     collected from the available balance (`payments.recovery.seller_debts_collect`), which this would empty first."""
     from payments.models import SellerDebt
-    from payouts.selectors import balance_forget
+    from payouts.selectors import balance_reread
 
     if not _is_form_token(form_token):
         raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_form_token")
@@ -484,5 +485,5 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
     )
     row = payout_record(payout=payout, account=account, seen_at=payout.created)
     cache.set(made_by_form, row.pk, timeout=86_400)
-    balance_forget(account=account)
+    balance_reread(account=account)
     return row

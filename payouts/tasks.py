@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from payouts.reconciliation import ReconciliationRunning, reconcile
+from payouts.selectors import seller_balances_reread
 
 
 @shared_task(name="payouts.reconcile_nightly")
@@ -16,3 +17,10 @@ def reconcile_nightly() -> int:
         return reconcile().run.differences
     except ReconciliationRunning:
         return -1
+
+
+@shared_task(name="payouts.reread_balances")
+def reread_balances() -> int:
+    """Beat: every seller's Stripe balance read again, for the console's negative balances
+    (`seller_balances_reread`). Returns how many were read."""
+    return seller_balances_reread()

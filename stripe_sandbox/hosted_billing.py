@@ -129,7 +129,11 @@ def portal_page(core: Core, req: BaseHTTPRequestHandler, query: str, body: bytes
                 return redirect(f"{session['url']}?done={notice}")
         if "done=" in query:
             notice = query.split("done=", 1)[1].split("&")[0]
-        subs = [s for s in core.store.find("subscription", None, customer=customer) if s["status"] != "incomplete"]
+        subs = [
+            s
+            for s in core.store.find("subscription", None, customer=customer)
+            if s["status"] not in ("incomplete", "incomplete_expired")  # never started: nothing to manage
+        ]
         invoices = [i for i in core.store.find("invoice", None, customer=customer) if i["status"] != "draft"]
         cus = core.store.objects[customer]
         default_pm = cus["invoice_settings"].get("default_payment_method") or next(

@@ -22,6 +22,13 @@ def invoice_paid(event: WebhookEvent) -> None:
     services.invoice_sync(stripe_invoice_id=event.stripe_object(Invoice).id)
 
 
+@webhook_handler("invoice.voided")
+def invoice_voided(event: WebhookEvent) -> None:
+    """Stripe voids a first invoice left unpaid for 23 hours itself (the subscription then ends
+    `incomplete_expired`), besides the ones we void: the mirror must not keep it open."""
+    services.invoice_sync(stripe_invoice_id=event.stripe_object(Invoice).id)
+
+
 @webhook_handler("invoice.payment_failed")
 def invoice_payment_failed(event: WebhookEvent) -> None:
     services.invoice_payment_failed(stripe_invoice_id=event.stripe_object(Invoice).id)

@@ -375,6 +375,9 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # Collect sellers' dispute debts from funds that arrived, should a balance.available event be missed.
     "payments-collect-seller-debts": {"task": "payments.collect_seller_debts", "schedule": 3600.0},
     # Match every Stripe balance transaction to the ledger (differences: the console's reconciliation page).
+    # Read every seller's Stripe balance again, so the console's negative available balances include a
+    # seller who never opened the Money page, or whose balance Stripe changed without an event to us.
+    "payouts-reread-balances": {"task": "payouts.reread_balances", "schedule": 6 * 3600.0},
     "payouts-reconcile-nightly": {"task": "payouts.reconcile_nightly", "schedule": crontab(hour=3, minute=15)},
 }
 

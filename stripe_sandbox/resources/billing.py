@@ -16,6 +16,15 @@ between ``invoice.created`` and finalizing; the sandbox finalizes at once. A fai
 after the last failure the subscription is canceled (the Dashboard's default "cancel the subscription").
 A renewal that needs the customer (3-D Secure) leaves its PaymentIntent in ``requires_action`` and sends
 ``invoice.payment_action_required``; the customer authenticates from the hosted invoice page.
+
+A subscription whose first invoice is not paid within 23 hours of its creation (a Checkout whose card was declined,
+or whose 3-D Secure was never finished, then abandoned) becomes ``incomplete_expired`` when the clock passes that
+time: "This is a terminal status, the open invoice will be voided and no further invoices will be generated"
+(the API reference's ``Subscription.status``; changelog 2019-03-14 "subscriptions successfully created first payment
+fails"). The sandbox sends ``customer.subscription.updated`` (as Laravel Cashier's handler of that event expects),
+then cancels the invoice's PaymentIntent and voids the invoice (``payment_intent.canceled``, ``invoice.voided``).
+Whether Stripe also sends ``customer.subscription.deleted`` and sets ``ended_at`` then is UNCONFIRMED; the sandbox
+sets ``ended_at`` (the status is terminal) and sends no ``deleted``.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from ..store import Obj, list_envelope, new_id
 from . import methods, payments
 
 RETRY_EVERY = 2 * 86400
+INCOMPLETE_EXPIRES_AFTER = 23 * 3600
 MAX_ATTEMPTS = 8
 INTERVALS = ("day", "week", "month", "year")
 
@@ -575,12 +585,21 @@ def next_due(core: Core, *, after: int) -> int | None:
         for s in core.store.find("subscription", None)
         if s["status"] in ("active", "past_due") and _period(s)[1] > after
     ]
+    times += [
+        s["created"] + INCOMPLETE_EXPIRES_AFTER
+        for s in core.store.find("subscription", None, status="incomplete")
+        if s["created"] + INCOMPLETE_EXPIRES_AFTER > after
+    ]
     return min(times) if times else None
 
 
 def run_due(core: Core) -> None:
-    """The clock passed a period end or a retry time: renew, retry, or end subscriptions set to cancel."""
+    """The clock passed a period end, a retry time or an incomplete subscription's 23 hours: renew, retry, end
+    subscriptions set to cancel, or expire the ones never paid."""
     now = core.store.now()
+    for sub in core.store.find("subscription", None, status="incomplete"):
+        if sub["created"] + INCOMPLETE_EXPIRES_AFTER <= now:
+            _expire_incomplete(core, sub)
     for invoice in reversed(core.store.find("invoice", None, status="open")):
         due = invoice["next_payment_attempt"]
         if due is not None and due <= now:
@@ -625,6 +644,17 @@ def _renew(core: Core, sub: Obj, start: int) -> None:
         attempt(core, invoice, default_payment_method(core, sub), customer_present=False)
 
 
+def _expire_incomplete(core: Core, sub: Obj) -> None:
+    """23 hours without a paid first invoice: the subscription ends ``incomplete_expired`` and its open invoice is
+    voided, so nothing can pay it any more (module docstring)."""
+    before = copy.deepcopy(sub)
+    sub.update(status="incomplete_expired", ended_at=core.store.now())
+    core.emit("customer.subscription.updated", sub, account=core.store.owner[sub["id"]], previous=diff(before, sub))
+    invoice = core.store.objects.get(sub["latest_invoice"] or "")
+    if invoice is not None and invoice["status"] == "open":
+        _void(core, invoice)
+
+
 def _resume_if_due(core: Core, sub: Obj, now: int) -> None:
     """``pause_collection.resumes_at`` has passed: collection resumes (the field is unset). Stripe unsets it
     at that time; the sandbox at the first renewal after it, which charges the same."""
@@ -636,8 +666,8 @@ def _resume_if_due(core: Core, sub: Obj, now: int) -> None:
 
 
 def _close_unpaid(core: Core, invoice: Obj, status: str, transition: str, event: str) -> None:
-    """A renewal while collection is paused: the invoice is finalized and at once voided or marked
-    uncollectible; nothing is charged and it is never retried."""
+    """An invoice closed unpaid (a renewal while collection is paused, a void, an expired first invoice): voided or
+    marked uncollectible; nothing is charged and it is never retried."""
     invoice.update(status=status, next_payment_attempt=None, auto_advance=False)
     invoice["status_transitions"][transition] = core.store.now()
     core.emit(event, invoice, account=core.store.owner[invoice["id"]])
@@ -748,12 +778,17 @@ def invoice_void(ctx: Ctx, in_id: str) -> Obj:
     ctx.params({})
     if invoice["status"] not in ("open", "uncollectible"):
         raise invalid(f"You can only void an open or uncollectible invoice; this one is {invoice['status']}.")
-    pi = ctx.store.objects.get(invoice.get("_pi") or "")
-    if pi is not None and pi["status"] in ("requires_payment_method", "requires_confirmation", "requires_action"):
-        pi.update(status="canceled", canceled_at=ctx.store.now(), cancellation_reason="void_invoice", next_action=None)
-        ctx.core.emit("payment_intent.canceled", pi, account=ctx.owner)
-    _close_unpaid(ctx.core, invoice, "void", "voided_at", "invoice.voided")
+    _void(ctx.core, invoice)
     return invoice
+
+
+def _void(core: Core, invoice: Obj) -> None:
+    """The invoice is voided and its unfinished PaymentIntent canceled (``cancellation_reason=void_invoice``)."""
+    pi = core.store.objects.get(invoice.get("_pi") or "")
+    if pi is not None and pi["status"] in ("requires_payment_method", "requires_confirmation", "requires_action"):
+        pi.update(status="canceled", canceled_at=core.store.now(), cancellation_reason="void_invoice", next_action=None)
+        core.emit("payment_intent.canceled", pi, account=core.store.owner[pi["id"]])
+    _close_unpaid(core, invoice, "void", "voided_at", "invoice.voided")
 
 
 def invoice_list(ctx: Ctx) -> Obj:

@@ -444,7 +444,8 @@ def pay(core: Core, session: Obj, card_number: str, email: str | None = None) ->
 
 def _pay_subscription(core: Core, session: Obj, pm_name: str, owner: str, email: str | None) -> dict[str, Any]:
     """The first invoice of a new subscription, paid with the buyer present. A declined card leaves the session
-    open; the next card is tried on the same (still incomplete) subscription and invoice. The card is saved on the
+    open; the next card is tried on the same (still incomplete) subscription and invoice, or, once that one expired
+    (``incomplete_expired`` after 23 hours, its invoice voided), on a new subscription. The card is saved on the
     customer only once it paid (`_after_confirm`): Stripe attaches a `setup_future_usage` card "after the
     PaymentIntent is confirmed and any required actions from the user are complete", so a declined card, or one
     whose 3-D Secure failed, is not among the buyer's cards."""
@@ -463,7 +464,7 @@ def _pay_subscription(core: Core, session: Obj, pm_name: str, owner: str, email:
         session["customer"] = customer
     pm = methods.new_payment_method(core, owner, payments.CARDS[pm_name])
     sub = core.store.objects.get(session.get("_subscription") or "")
-    if sub is None:
+    if sub is None or sub["status"] != "incomplete":
         sd = session["_sub_data"]
         sub = billing.create_subscription(
             core,

@@ -405,6 +405,18 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     still = client.v1.checkout.sessions.list(params={"customer": buyer.id, "status": "open"}).data
     assert [s.id for s in still] == [tabs[1].id]
     keep(client.v1.checkout.sessions.expire(tabs[1].id))
+    # An abandoned Subscribe page: the card declined, nobody came back; the incomplete subscription expires after
+    # 23 hours (in the clock's advance below), its invoice voided and its PaymentIntent canceled.
+    abandoned = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "customer": buyer.id,
+            "success_url": "http://a/ok",
+            "line_items": [{"price": box.id, "quantity": 1}],
+            "subscription_data": {"application_fee_percent": "10", "transfer_data": {"destination": seller}},
+        }
+    )
+    control(sb, f"checkout/sessions/{abandoned.id}/pay", card="4000000000000002")
     subscription = keep(client.v1.subscriptions.retrieve(sub_session.subscription))
     for item in subscription["items"].data:
         keep(item)
@@ -426,6 +438,9 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep(client.v1.subscriptions.update(paused, params={"pause_collection": {"behavior": "void"}}))
     keep(client.v1.subscriptions.update(sub_session.subscription, params={"application_fee_percent": "12.5"}))
     control(sb, "clock/advance", seconds=45 * 86400)  # renewals: one failing until canceled, one ended, one voided
+    expired = client.v1.subscriptions.list(params={"customer": buyer.id, "status": "incomplete_expired"})
+    keep_list(expired)
+    assert [client.v1.invoices.retrieve(x.latest_invoice).status for x in expired.data] == ["void"]
     keep_list(client.v1.invoices.list(params={"customer": buyer.id, "limit": 100}))
     keep_list(client.v1.subscriptions.list(params={"customer": buyer.id, "status": "all"}))
 

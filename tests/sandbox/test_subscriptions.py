@@ -464,3 +464,54 @@ def test_a_subscription_given_another_card_renews_on_that_card(
     with pytest.raises(stripe.InvalidRequestError) as refused:
         client.v1.subscriptions.update(sub.id, params={"default_payment_method": theirs})
     assert refused.value.param == "default_payment_method"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("currency", "shown"), [("usd", "$79.00"), ("jpy", "¥7,900")])
+def test_an_abandoned_subscription_checkout_expires_after_23_hours_and_its_invoice_is_voided(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, shown: str
+) -> None:
+    """Declined, then a 3-D Secure card whose authentication is never finished: the incomplete subscription becomes
+    ``incomplete_expired`` 23 hours after it was created and its open invoice is voided (API reference,
+    ``Subscription.status``), so the buyer's portal no longer lists it nor an open invoice to pay."""
+    seller = onboarded_account(client, sb)
+    session, result = _subscribe(client, sb, seller, amount=7_900, currency=currency, card="4000000000000002")
+    assert result["status"] == "declined"
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4000002760003184")
+    assert result["status"] == "requires_action"
+    (sub,) = client.v1.subscriptions.list(params={"customer": session.customer, "status": "all"}).data
+    mark = _last_event(client)
+    control(sb, "clock/advance", seconds=23 * 3600 - 60)
+    assert client.v1.subscriptions.retrieve(sub.id).status == "incomplete"
+    assert client.v1.invoices.retrieve(sub.latest_invoice).status == "open"
+    control(sb, "clock/advance", seconds=60)
+    sub = client.v1.subscriptions.retrieve(sub.id)
+    invoice = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert sub.status == "incomplete_expired" and sub.ended_at == sub.created + 23 * 3600
+    assert invoice.status == "void" and invoice.status_transitions.voided_at == sub.ended_at
+    pi = client.v1.payment_intents.retrieve(invoice.payments.data[0].payment.payment_intent)
+    assert pi.status == "canceled" and pi.cancellation_reason == "void_invoice"
+    assert _types(client, mark) == ["customer.subscription.updated", "payment_intent.canceled", "invoice.voided"]
+    updated = client.v1.events.list(params={"type": "customer.subscription.updated", "limit": 1}).data[0]
+    assert updated.data.previous_attributes["status"] == "incomplete"
+    _, _, page = fetch_no_redirect(_portal(client, session.customer).url)
+    assert "No subscriptions." in page and f"<td>{shown}</td><td>void</td>" in page and ">open<" not in page
+    control(sb, "clock/advance", seconds=DAY)  # nothing is retried or renewed
+    assert len(client.v1.invoices.list(params={"customer": session.customer}).data) == 1
+    assert client.v1.checkout.sessions.retrieve(session.id).status == "expired"
+
+
+def test_an_expired_incomplete_subscription_is_replaced_when_the_open_checkout_is_paid(
+    client: stripe.StripeClient, sb: Sandbox
+) -> None:
+    """The Checkout Session outlives the subscription's 23 hours (Sessions last 24 by default): paying it then
+    starts a new subscription; the expired one and its voided invoice stay as they are."""
+    seller = onboarded_account(client, sb)
+    session, result = _subscribe(client, sb, seller, amount=1_500, currency="usd", card="4000000000000002")
+    (expired,) = client.v1.subscriptions.list(params={"customer": session.customer, "status": "all"}).data
+    control(sb, "clock/advance", seconds=23 * 3600)
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")
+    session = client.v1.checkout.sessions.retrieve(session.id)
+    assert result["status"] == "succeeded" and session.subscription != expired.id
+    assert client.v1.subscriptions.retrieve(session.subscription).status == "active"
+    assert client.v1.subscriptions.retrieve(expired.id).status == "incomplete_expired"
+    assert client.v1.invoices.retrieve(expired.latest_invoice).status == "void"

@@ -574,3 +574,39 @@ def test_your_subscriptions_says_a_subscription_you_canceled_can_be_renewed_unti
     page = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
     cell = page.split('data-testid="subscription-next">', 1)[1].split("</td>", 1)[0]
     assert "ended by" in cell and "Renew" not in cell
+
+
+@pytest.mark.parametrize(("currency", "shown"), [("usd", "$79.00"), ("jpy", "¥7,900")])
+def test_an_abandoned_subscription_checkout_leaves_nothing_to_pay_after_23_hours(
+    sandbox_webhooks: Any, currency: str, shown: str
+) -> None:
+    """The card declined, then 3-D Secure never finished: Stripe's subscription waits `incomplete`
+    with its first invoice open, then after 23 hours ends `incomplete_expired` and voids the invoice.
+    The buyer's billing page said "open" for it forever; our mirror kept the invoice open. Now the
+    invoice is void on both sides, "Your subscriptions" lists nothing, and Subscribe is offered again."""
+    _, listing = seller_with_plan(sandbox_webhooks, currency, 7_900, 1_000)
+    buyer = UserFactory()
+    start = services.subscription_checkout_start(
+        buyer=buyer, listing_id=listing.pk, attempt="b" * 32, success_url="http://app/ok", cancel_url="http://app/no"
+    )
+    session_id = start.url.rstrip("/").rsplit("/", 1)[-1]
+    assert pay(sandbox_webhooks, session_id, "4000000000000002")["status"] == "declined"
+    assert pay(sandbox_webhooks, session_id, "4000002760003184")["status"] == "requires_action"
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription__buyer=buyer, status="open").exists())
+    unpaid = SubscriptionInvoice.objects.get(subscription__buyer=buyer)
+    advance(sandbox_webhooks, 23 * 3600)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.get(pk=unpaid.pk).status == "void")
+    assert Subscription.objects.get(buyer=buyer).status == SubscriptionStatus.INCOMPLETE_EXPIRED
+    page = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    assert 'data-testid="no-subscriptions"' in page and shown not in page
+    assert 'data-testid="subscribe"' in signed_in(buyer).get(f"/listing/{listing.pk}/").content.decode()
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="x" * 32)
+    _, _, billing = fetch_no_redirect(portal)
+    assert "No subscriptions." in billing and f"<td>{shown}</td><td>void</td>" in billing
+    assert ">open<" not in billing
+    _, _, invoice_page = fetch_no_redirect(unpaid.hosted_invoice_url, b"cardNumber=4242424242424242")
+    assert "This invoice is void." in invoice_page
+    assert not [m for m in mail.outbox if buyer.email in m.to]
+    assert_ledger_equals_stripe()
