@@ -134,7 +134,7 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
         order = selectors.order_for_buyer(buyer=request.user, order_id=order_id)
     except NotFound:
         raise Http404("No such order.") from None
-    refunds = selectors.order_refund_panel(order=order)
+    refunds = selectors.order_refund_panel(order=order, for_buyer=True)
     kept = kept_input.take(request, f"order_refund_request:{order.pk}")  # the request's input, if refused
     _kept_quantities(request, refunds, kept)
     context = {

@@ -178,7 +178,9 @@ def refund_said(
     what was typed, as a refused form does (`refund_refused`): nothing was refunded, and the person sends
     it again later or hands it on, where the form drawn empty had lost the amount, note and units."""
     if refund.status == RefundStatus.FAILED:
-        messages.error(request, refund.failure_message)
+        # The console's forms are the admins'; every other is the seller's, who reads its own sentence.
+        said = refund.failure_message if form.startswith("console:") else refund.failure_for_seller
+        messages.error(request, said)
         kept_input.keep(request, form, [*names, "whole_share"], prefixes=prefixes, max_length=KEPT_TEXT_MAX)
     elif refund.status == RefundStatus.CREATED:
         messages.warning(request, "Stripe could not be reached; the refund is sent automatically as soon as it can.")

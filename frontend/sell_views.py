@@ -94,25 +94,13 @@ def sell_home(request: HttpRequest) -> HttpResponse:
     if seller is None:
         form = start_form_for(str(request.GET.get("country", "")))
         return render(request, "sell/start.html", {"form": form})
-    overview = selectors.seller_overview(seller=seller)
+    banner = payout_failure_banner(account=seller.stripe_account_id) if seller.stripe_account_id else None
+    overview = selectors.seller_overview(seller=seller, bank_errored=bool(banner and not banner.bank_updated))
     if request.session.pop(RETURNED_FROM_ONBOARDING, False):
         level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
         messages.add_message(request, level, text)
-    banner = payout_failure_banner(account=seller.stripe_account_id) if seller.stripe_account_id else None
-    sentence = overview.message.sentence
-    if banner and not banner.bank_updated and overview.message.situation == Situation.ACTIVE:
-        # Under the failed payout's banner, "can ... receive payouts" said the opposite of it.
-        sentence = NO_PAYOUT_TO_ERRORED_BANK
-    context = {
-        "o": overview,
-        "status_sentence": sentence,
-        "banner": banner,
-        "country": services.country_name(seller.country),
-    }
+    context = {"o": overview, "banner": banner, "country": services.country_name(seller.country)}
     return render(request, "sell/seller_home.html", context)
-
-
-NO_PAYOUT_TO_ERRORED_BANK = "Your shop can take payments; Stripe sends no payout until your bank account works again."
 
 
 @login_required

@@ -24,7 +24,7 @@ from orders.models import (
     RefundRequest,
     RefundRequestStatus,
 )
-from payments.models import OPEN_REFUND_STATUSES, Payment, Refund
+from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, RefundStatus
 from payouts.selectors import refunds_with_shares
 from sellers.models import Seller
 
@@ -329,10 +329,15 @@ def charge_disputed(payment: Payment | None) -> bool:
     return bool(status) and not status.startswith("warning_")
 
 
-def order_refund_panel(*, order: Order) -> RefundPanel:
+def order_refund_panel(*, order: Order, for_buyer: bool = False) -> RefundPanel:
     """The order page's refunds (each with what it took from the seller, `refunds_with_shares`), requests
-    and what can still be asked."""
-    refunds = list(refunds_with_shares(order.refunds.all()))
+    and what can still be asked. `for_buyer`: without the refunds that failed before they left, which
+    Stripe refused or we never sent (no Stripe id): no money moved and none is on its way back, so the
+    buyer is not told of a refund that never was; one that failed after Stripe made it stays, with why."""
+    shown = order.refunds.all()
+    if for_buyer:
+        shown = shown.exclude(status=RefundStatus.FAILED, stripe_refund_id__isnull=True)
+    refunds = list(refunds_with_shares(shown))
     requests = list(order.refund_requests.select_related("refund").prefetch_related("lines__line"))
     taken: dict[int, int] = {}
     for row in (

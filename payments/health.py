@@ -14,10 +14,14 @@ pays nothing out while it is negative, and the platform answers for it (connect-
 not a Stripe call per seller per page view: it is read again after each change we make or hear of,
 and for every seller by the beat job `payouts.reread_balances` (one never read is not listed until then).
 
-Checkout success is paid orders over orders that went to Stripe's payment page that month (an
-order is made when the buyer is sent there); declines are the bank's reasons recorded on orders
-whose last attempt failed. Refund and dispute rates are the share of that month's payments with
-any refund, or any dispute.
+Checkout success is paid orders over the orders that went to Stripe's payment page that month (an
+order is made when the buyer is sent there) and have an outcome: paid, or failed (declined by the
+bank, its payment failed, or its session expired unpaid). An order whose session is still open and
+has had no declined attempt is neither: the buyer may still pay, so it is shown apart as open, and
+an order canceled before any attempt (the buyer went back, a changed cart replaced it) is no
+payment that failed. Declines are the bank's reasons recorded on orders whose last attempt
+failed. Refund and dispute rates are the share of that month's payments with any refund, or any
+dispute.
 """
 
 from __future__ import annotations
@@ -28,10 +32,17 @@ from datetime import UTC, datetime
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import TruncMonth
 
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from payments.models import Payment, SellerDebt
 from payouts.selectors import last_read_balances
 from sellers.models import Seller
+
+# A checkout that ended unpaid, or whose buyer's card was declined (the session stays open for another
+# card, but the attempt failed); one still open with no failed attempt is `OPEN`, neither paid nor failed.
+FAILED = Q(paid_at__isnull=True) & (
+    Q(status__in=[OrderStatus.EXPIRED, OrderStatus.PAYMENT_FAILED]) | ~Q(payment_error="")
+)
+OPEN = Q(paid_at__isnull=True, status=OrderStatus.PENDING_PAYMENT, payment_error="")
 
 
 @dataclass(frozen=True)
@@ -39,25 +50,16 @@ class HealthMonth:
     month: datetime
     checkouts: int
     paid: int
+    failed: int
+    open: int
     payments: int
     refunded: int
     disputed: int
 
-    @staticmethod
-    def _rate(part: int, whole: int) -> float | None:
-        return part / whole if whole else None
-
     @property
-    def success_rate(self) -> float | None:
-        return self._rate(self.paid, self.checkouts)
-
-    @property
-    def refund_rate(self) -> float | None:
-        return self._rate(self.refunded, self.payments)
-
-    @property
-    def dispute_rate(self) -> float | None:
-        return self._rate(self.disputed, self.payments)
+    def decided(self) -> int:
+        """Checkouts with an outcome, paid or failed: what the success rate is of (`percent_of`)."""
+        return self.paid + self.failed
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,12 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
         Order.objects.filter(created_at__gte=start, created_at__lt=end)
         .annotate(month=TruncMonth("created_at", tzinfo=UTC))
         .values("month")
-        .annotate(checkouts=Count("id"), paid=Count("id", filter=Q(paid_at__isnull=False)))
+        .annotate(
+            checkouts=Count("id"),
+            paid=Count("id", filter=Q(paid_at__isnull=False)),
+            failed=Count("id", filter=FAILED),
+            open=Count("id", filter=OPEN),
+        )
     )
     payments = (
         Payment.objects.filter(created_at__gte=start, created_at__lt=end)
@@ -104,7 +111,9 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
     )
     by_month: dict[datetime, dict[str, int]] = {}
     for row in orders:
-        by_month.setdefault(row["month"], {}).update(checkouts=row["checkouts"], paid=row["paid"])
+        by_month.setdefault(row["month"], {}).update(
+            checkouts=row["checkouts"], paid=row["paid"], failed=row["failed"], open=row["open"]
+        )
     for row in payments:
         by_month.setdefault(row["month"], {}).update(
             payments=row["payments"], refunded=row["refunded"], disputed=row["disputed"]
@@ -114,6 +123,8 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
             month=month,
             checkouts=v.get("checkouts", 0),
             paid=v.get("paid", 0),
+            failed=v.get("failed", 0),
+            open=v.get("open", 0),
             payments=v.get("payments", 0),
             refunded=v.get("refunded", 0),
             disputed=v.get("disputed", 0),

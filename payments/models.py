@@ -173,16 +173,23 @@ class Refund(models.Model):
         return self.reason if self.origin in (RefundOrigin.SELLER, RefundOrigin.ADMIN) else ""
 
     @property
-    def failure_for_buyer(self) -> str:
-        """Why it failed, as the buyer's order page says it. A refund Stripe refused (or we did not send)
-        has no Stripe id and moved no money; its `failure_message` is for the seller and the admin (the
-        shop's balance, what an admin can do), so the buyer reads only that nothing was refunded. One
-        that failed after Stripe took it keeps its sentence, written for everyone (it names the card)."""
-        if not self.failure_message:
-            return ""
-        if self.stripe_refund_id:
-            return self.failure_message
-        return "It did not go through, so nothing was refunded to your card."
+    def failure_for_seller(self) -> str:
+        """Why it failed, as the seller's pages say it. A refund Stripe refused for the seller's balance
+        has a `failure_message` for the admins (whose balance, what an admin can do); the seller reads
+        what happened to them and what they can do. Every other sentence is written for both."""
+        if not self.stripe_refund_id and self.failure_code in REFUSALS_FOR_SELLER:
+            return REFUSALS_FOR_SELLER[self.failure_code]
+        return self.failure_message
+
+
+# A refusal as the seller reads it (`Refund.failure_for_seller`); the admins read `payments.services.REFUSALS`.
+REFUSALS_FOR_SELLER = {
+    "balance_insufficient": (
+        "Stripe refused this refund: your Stripe balance is too low to give back your share of it, so nothing "
+        "was refunded. Refund again once your pending funds are available, or ask the marketplace to refund it "
+        "from its own balance."
+    ),
+}
 
 
 # Stripe's dispute reasons (Dispute object, `reason`).

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from marketplace.errors import NotFound, PermissionDenied
+from marketplace.rates import percent_text
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS, NOT_SENT
 from payments.group_recovery import group_dispute_shares, pays_checkout_group
 from payments.models import (
@@ -164,18 +165,20 @@ def evidence_completeness(dispute: Dispute, *, file_count: int | None = None) ->
 class DisputeRate:
     disputes: int
     payments: int  # paid orders and paid subscription payments
-    basis_points: int  # disputes per payment, in hundredths of a percent
     flagged: bool
 
     @property
     def percent(self) -> str:
-        return f"{self.basis_points / 100:.2f}%"
+        """Disputes over payments as the console shows every rate; disputes with no payment in the window
+        (paid before it) read 100%."""
+        return percent_text(self.disputes, self.payments) if self.payments else ("100%" if self.disputes else "0%")
 
 
 def seller_dispute_rate(*, seller: Any, now: datetime | None = None) -> DisputeRate:
     """Disputes opened in the last 90 days over the payments made in them (orders and subscription
     payments, as payment health counts them: a dispute of either is counted); flagged above
-    `DISPUTE_RATE_THRESHOLD_BPS` (0.75% by default, the level card networks start watching)."""
+    `DISPUTE_RATE_THRESHOLD_BPS` (0.75% by default, the level card networks start watching), compared
+    on the exact counts: a rate a hair above the threshold is above it, whatever its rounded text."""
     return sellers_dispute_rates(seller_ids=[seller.pk], now=now)[seller.pk]
 
 
@@ -203,8 +206,8 @@ def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None)
     threshold = int(settings.DISPUTE_RATE_THRESHOLD_BPS)
     rates = {}
     for seller_id, n, payments in rows.values_list("pk", "n_disputes", "n_paid"):
-        bps = (n * 10_000 // payments) if payments else (10_000 if n else 0)
-        rates[seller_id] = DisputeRate(disputes=n, payments=payments, basis_points=bps, flagged=bps > threshold)
+        flagged = n * 10_000 > threshold * payments if payments else n > 0
+        rates[seller_id] = DisputeRate(disputes=n, payments=payments, flagged=flagged)
     return rates
 
 

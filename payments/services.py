@@ -160,7 +160,8 @@ _STATUS_OF_STRIPE = {
     "canceled": RefundStatus.CANCELED,
 }
 
-# Why Stripe refused a refund (or we did not send it), for the seller and the admin.
+# Why Stripe refused a refund (or we did not send it), for the admins; the seller reads its own sentence
+# (`payments.models.REFUSALS_FOR_SELLER`), and the buyer is not shown a refund that never left.
 REFUSALS = {
     "balance_insufficient": (
         "The seller's Stripe balance is too low to give back their share of this refund, so Stripe refused it "

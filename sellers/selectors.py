@@ -77,9 +77,10 @@ class SellerOverview:
     pending_verification: list[str] = field(default_factory=list)
 
 
-def seller_overview(*, seller: Seller) -> SellerOverview:
+def seller_overview(*, seller: Seller, bank_errored: bool = False) -> SellerOverview:
+    """`bank_errored`: as for `status_message` (the seller home knows it from its failed-payout banner)."""
     status = SellerStatus(seller.status)
-    message = status_message(seller)
+    message = status_message(seller, bank_errored=bank_errored)
     due = list(dict.fromkeys([*seller.past_due, *seller.currently_due]))
     later = [c for c in seller.eventually_due if c not in due]
     errors = [

@@ -140,7 +140,14 @@ def _day(moment: datetime) -> str:
     return dateformat.format(timezone.localtime(moment), "j F Y")
 
 
-def _for_now(s: Any) -> str:
+# Under the banner of a payout that failed on a bank account Stripe has disabled since, "can ... receive
+# payouts" says the opposite of it: Stripe sends none until the seller updates the account.
+NO_PAYOUT_TO_ERRORED_BANK = "Stripe sends no payout until your bank account works again."
+
+
+def _for_now(s: Any, bank_errored: bool) -> str:
+    if s.payouts_enabled and bank_errored:
+        return f"Your shop can take payments for now; {NO_PAYOUT_TO_ERRORED_BANK}"
     if s.payouts_enabled:
         return "Your shop can take payments and receive payouts for now."
     return "Your shop can take payments for now, but Stripe is holding your payouts."
@@ -186,9 +193,12 @@ def listings_sentence(s: Any, situation: Situation | None = None) -> str:
     return "Your listings are hidden from buyers until your shop can take payments."
 
 
-def status_message(s: Any) -> StatusMessage:
-    """The status card's headline, sentence and next step, for every situation (`s` as for derive_status)."""
+def status_message(s: Any, *, bank_errored: bool = False) -> StatusMessage:
+    """The status card's headline, sentence and next step, for every situation (`s` as for derive_status).
+    `bank_errored`: a payout failed and the bank account is still disabled (`payout_failure_banner`), so a
+    shop that can receive payouts by its capabilities gets none: the sentence says so, not the opposite."""
     situation = derive_situation(s)
+    for_now = _for_now(s, bank_errored)
     reason = s.disabled_reason or ""
     pause_reason = ""
     if situation == Situation.NEW:
@@ -217,7 +227,7 @@ def status_message(s: Any) -> StatusMessage:
         headline = f"Stripe needs more information by {_day(s.current_deadline)}"
         if s.charges_enabled:
             sentence = (
-                f"{_for_now(s)} Provide the information below by {_when(s.current_deadline)}, or Stripe will "
+                f"{for_now} Provide the information below by {_when(s.current_deadline)}, or Stripe will "
                 "pause payments and payouts on your account."
             )
         else:
@@ -230,7 +240,7 @@ def status_message(s: Any) -> StatusMessage:
         headline = "Stripe needs more information"
         if s.charges_enabled:
             sentence = (
-                f"{_for_now(s)} Stripe hasn't set a deadline, but provide the information below soon so that "
+                f"{for_now} Stripe hasn't set a deadline, but provide the information below soon so that "
                 "payments aren't interrupted when it does."
             )
         else:
@@ -261,7 +271,11 @@ def status_message(s: Any) -> StatusMessage:
         step = _new_listing("Add your listings meanwhile")
     elif situation == Situation.ACTIVE:
         headline = "Your shop is ready to sell"
-        sentence = "Your shop can take payments and receive payouts."
+        sentence = (
+            f"Your shop can take payments; {NO_PAYOUT_TO_ERRORED_BANK}"
+            if bank_errored
+            else "Your shop can take payments and receive payouts."
+        )
         step = _new_listing("Add a listing")
     elif situation == Situation.PAUSED:
         headline = "The marketplace has paused your shop"

@@ -55,7 +55,7 @@ def test_the_queue_reads_each_deadline_in_words_and_utc_with_the_undated_dispute
         expect(rows).to_have_count(3)
         for row, dispute, due in zip(rows.all(), (soon, later, undated), (due_soon, later.due_by, None), strict=True):
             expect(row.get_by_role("cell").nth(1)).to_have_text(format_money(dispute.amount, currency))
-            expect(row.get_by_role("cell").nth(4)).to_have_text(str(dispute.order_id))
+            expect(row.get_by_role("cell").nth(4)).to_have_text(f"Order {dispute.order_id}")
             deadline = row.get_by_role("cell").first
             if due is None:
                 expect(deadline).to_have_text("—")

@@ -20,6 +20,7 @@ from django.utils.html import escape
 
 from marketplace.money import format_money
 from orders.models import Order, OrderStatus, RefundRequest, RefundRequestStatus
+from payments.models import REFUSALS_FOR_SELLER
 from payments.services import REFUSALS
 from payouts.models import Transfer
 from tests.factories import make_platform_admin
@@ -164,18 +165,20 @@ def test_a_shop_whose_balance_cannot_cover_the_reversal_is_told_why_and_the_admi
 
     with django_capture_on_commit_callbacks(execute=True):
         refused = kiln_user.post(f"/sell/refunds/{request.pk}/approve/", {"amount": ""}, follow=True)
-    assert _messages(refused) == [REFUSALS["balance_insufficient"]]
+    assert _messages(refused) == [REFUSALS_FOR_SELLER["balance_insufficient"]]  # addressed to the seller
     request.refresh_from_db()
     kiln_order.refresh_from_db()
     assert request.status == RefundRequestStatus.OPEN and kiln_order.amount_refunded == 0
     assert {s.pk: stripe_balances(str(s.stripe_account_id)) for s in (kiln, tea, paper)} == before
     page = kiln_user.get(f"/sell/orders/{kiln_order.pk}/").content.decode()
-    assert escape(REFUSALS["balance_insufficient"]) in page  # the failed refund's row says why
-    # The buyer is not told about the shop's balance nor what an admin can do: only that it did not go
-    # through and nothing was refunded (their card was never credited, no money moved).
+    assert escape(REFUSALS_FOR_SELLER["balance_insufficient"]) in page  # the failed refund's row says why
+    assert escape(REFUSALS["balance_insufficient"]) not in page  # the admins' sentence
+    # The buyer is not told of a refund that never left (no money moved, none is on its way): their
+    # request reads as waiting for the seller, which it is, and no "Failed" refund row.
     mine = buyer.get(f"/orders/{kiln_order.pk}/").content.decode()
     assert escape(REFUSALS["balance_insufficient"]) not in mine and "balance" not in mine
-    assert "It did not go through, so nothing was refunded to your card." in mine
+    assert 'data-testid="refund-row"' not in mine and "Failed" not in mine
+    assert 'data-testid="refund-request-status">Waiting for the seller<' in mine
 
     admin = _client(make_platform_admin())
     with django_capture_on_commit_callbacks(execute=True):
@@ -218,7 +221,7 @@ def test_a_refund_stripe_refused_keeps_what_the_seller_typed(
             {"amount": AMOUNTS[currency], "note": "Sorry about the chip", "restock": "on"},
             follow=True,
         )
-    assert _messages(refused) == [REFUSALS["balance_insufficient"]]
+    assert _messages(refused) == [REFUSALS_FOR_SELLER["balance_insufficient"]]  # addressed to the seller
     page = refused.content.decode()
     assert f'value="{AMOUNTS[currency]}"' in page and 'value="Sorry about the chip"' in page
     assert f'id="restock-{request.pk}" name="restock" checked' in page
@@ -229,7 +232,7 @@ def test_a_refund_stripe_refused_keeps_what_the_seller_typed(
             {f"qty_{mug.pk}": "1", "amount": AMOUNTS[currency], "reason": "Out of glaze"},
             follow=True,
         )
-    assert _messages(refused) == [REFUSALS["balance_insufficient"]]
+    assert _messages(refused) == [REFUSALS_FOR_SELLER["balance_insufficient"]]  # addressed to the seller
     page = refused.content.decode()
     assert f'value="{AMOUNTS[currency]}"' in page and 'value="Out of glaze"' in page
     assert f'name="qty_{mug.pk}" type="number" min="0" max="1" value="1"' in page
@@ -241,7 +244,7 @@ def test_a_refund_stripe_refused_keeps_what_the_seller_typed(
             {"order_id": str(kiln_order.pk), "amount": AMOUNTS[currency], "reason": "Late", "from_seller": "on"},
             follow=True,
         )
-    assert _messages(refused) == [REFUSALS["balance_insufficient"]]
+    assert _messages(refused) == [REFUSALS["balance_insufficient"]]  # the admins' sentence
     page = refused.content.decode()
     assert f'name="order_id" inputmode="numeric" required value="{kiln_order.pk}"' in page
     assert f'id="admin-amount" name="amount" inputmode="decimal" autocomplete="off" value="{AMOUNTS[currency]}"' in page

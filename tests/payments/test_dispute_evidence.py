@@ -25,11 +25,12 @@ from payments.disputes import (
     dispute_accept,
     dispute_evidence_save,
 )
-from payments.models import Dispute, DisputeFile, DisputeStatus
+from payments.models import Dispute, DisputeFile, DisputeStatus, Payment
 from tests.factories import make_platform_admin
 from tests.orders.conftest import active_seller, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, process, stripe_balances
 from tests.payments.test_disputes import PLATFORM_NET, disputed_order
+from tests.payouts.helpers import paid_order
 
 pytestmark = pytest.mark.django_db
 
@@ -264,8 +265,35 @@ def test_the_seller_page_shows_the_dispute_rate_and_the_list_flags_it(sandbox: A
     seller, _, _ = _opened(sandbox)
     admin = signed_in(make_platform_admin())
     page = admin.get(f"/console/sellers/{seller.pk}/").content.decode()
-    assert "1 dispute over 1 payment in 90 days (orders and subscription payments): <strong>100.00%</strong>" in page
+    assert "1 dispute over 1 payment in 90 days (orders and subscription payments): <strong>100%</strong>" in page
     assert 'data-testid="dispute-flag"' in admin.get("/console/sellers/").content.decode()
+
+
+def test_the_dispute_rate_is_flagged_on_its_exact_value_and_shown_rounded_half_up(sandbox: Any, settings: Any) -> None:
+    """1 dispute in 3 payments is 33.333...%: with the threshold at 33.33% it is above it. The flag
+    compared the rate cut to whole hundredths of a percent (33.33%, not above), so a shop over the
+    threshold went unflagged; and on the console's revenue page 1 dispute in 8 payments read "12%"
+    (12.5 rounded half to even), half a point less than the truth."""
+    settings.DISPUTE_RATE_THRESHOLD_BPS = 3333
+    seller, _, _ = _opened(sandbox)
+    paid_order(sandbox, seller, 1_000)
+    paid_order(sandbox, seller, 1_000)
+    admin = signed_in(make_platform_admin())
+    page = admin.get(f"/console/sellers/{seller.pk}/").content.decode()
+    assert "1 dispute over 3 payments in 90 days (orders and subscription payments): <strong>33.33%</strong>" in page
+    assert "above the threshold" in page
+    assert 'data-testid="dispute-flag"' in admin.get("/console/sellers/").content.decode()
+
+    for n in range(5):
+        Payment.objects.create(
+            stripe_payment_intent_id=f"pi_rate{n}",
+            stripe_charge_id=f"ch_rate{n}",
+            currency="usd",
+            amount=1_000,
+            created_at=timezone.now(),
+        )
+    row = admin.get("/console/revenue/").content.decode().split('data-testid="health-row">', 1)[1].split("</tr>")[0]
+    assert re.sub(r"<[^>]+>", " ", row).split()[-3:] == ["8", "0%", "12.5%"]
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
@@ -602,6 +630,8 @@ def test_the_console_queue_says_deadline_passed_and_each_link_names_its_dispute(
     admin = signed_in(make_platform_admin())
     row = admin.get("/console/disputes/").content.decode().split('data-testid="dispute-row"')[1]
     assert re.search(rf'aria-label="Dispute {dispute.pk}: [67] days left"', row)
+    # An order is named as one, not a bare number, in the column that also holds subscription payments.
+    assert f'<td data-label="Disputed payment">Order {dispute.order_id}</td>' in row
     # The deadline reads as on the dispute's page and the sellers list: a date in words, in UTC.
     assert f'<span class="muted">{date_format(dispute.due_by, "j F Y, H:i e")}</span>' in row
     Dispute.objects.filter(pk=dispute.pk).update(due_by=timezone.now() - timedelta(minutes=1))

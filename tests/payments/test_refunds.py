@@ -30,7 +30,7 @@ from payments.services import payment_refundable, refund_create, refund_submit
 from payouts.models import ApplicationFeeRefund, TransferReversal
 from sellers.models import Seller
 from tests.factories import UserFactory
-from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, stripe_balances
 
 STRIPE_FEE = {"usd": 320, "jpy": 360}
@@ -147,6 +147,35 @@ def test_a_seller_balance_too_low_for_the_reversal_is_refused_with_a_sentence(sa
     absorbed = refund(order, 5_000, reverse_transfer=False)
     assert absorbed.status == RefundStatus.SUCCEEDED
     assert gateway_checkout.charge_retrieve(payment.stripe_charge_id).amount_refunded == 5_000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_stripe_refused_for_the_sellers_balance_reads_to_each_as_theirs(sandbox: Any, currency: str) -> None:
+    """The seller whose balance was too low read a sentence for the admin ("The seller's Stripe balance is
+    too low ... A platform admin can refund it"), and the buyer a "Failed" refund that never left. The seller
+    now reads what happened and what they can do; the buyer sees nothing of a refund Stripe never made."""
+    order = paid_order(sandbox, currency)
+    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 4 * 86400}, timeout=10).raise_for_status()
+    seller = signed_in(order.seller.user)
+    page = seller.post(
+        f"/sell/orders/{order.pk}/refund/",
+        {"amount": "20" if currency == "jpy" else "0.20", "reason": "Goodwill", "form_token": "t1"},
+        follow=True,
+    ).content.decode()
+    refused = Refund.objects.get()
+    assert (refused.status, refused.failure_code, refused.stripe_refund_id) == ("failed", "balance_insufficient", None)
+    told = (
+        "Stripe refused this refund: your Stripe balance is too low to give back your share of it, so nothing "
+        "was refunded. Refund again once your pending funds are available, or ask the marketplace to refund it "
+        "from its own balance."
+    )
+    assert page.count(told) == 2  # the message at the top, and the refund's row
+    assert "The seller's" not in page and "A platform admin" not in page
+
+    buyer_page = signed_in(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+    assert 'data-testid="refund-row"' not in buyer_page and "Failed" not in buyer_page
+    assert "nothing was refunded" not in buyer_page
 
 
 @pytest.mark.django_db(transaction=True)

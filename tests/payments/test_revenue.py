@@ -22,13 +22,14 @@ from marketplace.ledger.reports import revenue_by_month
 from marketplace.ledger.selectors import ledger_balance
 from marketplace.ledger.services import Leg, ledger_post
 from marketplace.money import format_money
+from orders import services as order_services
 from payments.health import payment_health
 from payments.models import RefundOrigin, RefundStatus, SellerDebt
 from payments.services import refund_create, refund_submit
 from payouts.tasks import reread_balances
 from sellers.models import Seller
 from tests.factories import UserFactory, make_platform_admin
-from tests.orders.conftest import active_seller, signed_in
+from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, signed_in
 from tests.payments.helpers import (
     assert_ledger_equals_stripe,
     lose_dispute,
@@ -94,6 +95,27 @@ def test_payment_health_counts_checkouts_declines_and_rates(sandbox: Any, curren
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_checkout_still_open_is_neither_a_success_nor_a_failure(sandbox: Any, currency: str) -> None:
+    """A buyer on Stripe's payment page who has not paid yet read as a failed checkout: one paid and
+    one open showed "Success rate 50%". Only checkouts that ended unpaid (declined, payment failed,
+    session expired) count against the rate; the open one is shown apart."""
+    seller = active_seller(sandbox, currency=currency)
+    paid_order(sandbox, seller, 2_000)
+    buyer = UserFactory()
+    order_services.checkout_start(
+        buyer=buyer,
+        cart=cart_with(buyer, (listing_of(seller, price=3_000), 1)),
+        seller_id=seller.pk,
+        currency=currency,
+        **URLS,
+    )
+    page = signed_in(make_platform_admin(email="root@example.com")).get("/console/revenue/").content.decode()
+    row = page.split('data-testid="health-row">', 1)[1].split("</tr>", 1)[0]
+    # Month, checkouts, paid, failed, open, success rate, payments, refund rate, dispute rate.
+    assert re.sub(r"<[^>]+>", " ", row).split()[2:] == ["2", "1", "0", "1", "100%", "1", "0%", "0%"]
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_payment_health_shows_the_payments_its_refund_and_dispute_rates_are_of(sandbox: Any, currency: str) -> None:
     """One order paid, then refunded, and one subscription payment (no order, no checkout of the cart):
     the month read "1 checkout, 1 paid, refund rate 50%", a rate of a count the page did not show. The
@@ -111,6 +133,8 @@ def test_payment_health_shows_the_payments_its_refund_and_dispute_rates_are_of(s
         *timezone.now().strftime("%b %Y").split(),
         "1",
         "1",
+        "0",
+        "0",
         "100%",
         "2",
         "50%",

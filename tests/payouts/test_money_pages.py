@@ -29,6 +29,7 @@ from payments.models import Dispute, RefundOrigin, RefundStatus, SellerDebt
 from payments.services import refund_create, refund_submit
 from payouts.models import ApplicationFee, BankAccount, Payout
 from payouts.selectors import Amount, BalanceView, earnings_per_order, negative_balance_sentences, order_net
+from sellers.models import Seller
 from tests.catalog.factories import ListingFactory
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
@@ -266,6 +267,16 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
     home = client.get("/sell/").content.decode()
     assert "receive payouts" not in home
     assert "Your shop can take payments; Stripe sends no payout until your bank account works again." in home
+    # Nor when Stripe needs more information while the account still works ("Action required"): it said
+    # "can take payments and receive payouts for now" under the banner.
+    for deadline in (timezone.now() + timedelta(days=10), None):
+        Seller.objects.filter(pk=seller.pk).update(
+            requirements={"currently_due": ["individual.id_number"]}, current_deadline=deadline
+        )
+        home = client.get("/sell/").content.decode()
+        assert "Stripe needs more information" in home and "receive payouts" not in home
+        assert "Your shop can take payments for now; Stripe sends no payout until your bank account works" in home
+    Seller.objects.filter(pk=seller.pk).update(requirements={}, current_deadline=None)
     advance(sandbox, DAY)  # a payout day: nothing goes to an errored bank account
     process_connect(account, seen)
     assert Payout.objects.count() == 1

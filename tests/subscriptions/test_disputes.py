@@ -35,13 +35,16 @@ def test_a_disputed_subscription_payment_names_its_subscription(
     seller_pages = signed_in(seller.user)
     disputes = seller_pages.get("/sell/disputes/").content.decode()
     assert named in disputes and f"Dispute {dispute.pk}" not in disputes
+    # The column holds a subscription payment here, an order elsewhere: it was headed "Order".
+    assert '<th scope="col">Disputed payment</th>' in disputes and '<th scope="col">Order</th>' not in disputes
     detail = seller_pages.get(f"/sell/disputes/{dispute.pk}/").content.decode()
     link = f'<a href="/sell/subscriptions/payments/{paid.pk}/">{named}</a>'
     assert f"<strong>Subscription payment:</strong> {link}" in detail
 
     admin = signed_in(make_platform_admin())
     queue = admin.get("/console/disputes/").content.decode()
-    assert named in queue
+    assert named in queue and f'<td data-label="Disputed payment">{named}</td>' in queue
+    assert '<th scope="col">Disputed payment</th>' in queue and '<th scope="col">Order</th>' not in queue
     console = admin.get(f"/console/disputes/{dispute.pk}/").content.decode()
     assert f"<strong>Subscription payment:</strong> {named}" in console
     # The evidence's suggestions, as for an order: who paid, and for what.
@@ -58,4 +61,4 @@ def test_the_dispute_rate_counts_subscription_payments_among_the_payments(sandbo
     assert wait_until(lambda: Dispute.objects.filter(payment__isnull=False).exists())
     assert wait_until(lambda: SubscriptionInvoice.objects.filter(payment__isnull=False).count() == 2)
     page = signed_in(make_platform_admin()).get(f"/console/sellers/{seller.pk}/").content.decode()
-    assert "1 dispute over 2 payments in 90 days (orders and subscription payments): <strong>50.00%</strong>" in page
+    assert "1 dispute over 2 payments in 90 days (orders and subscription payments): <strong>50%</strong>" in page

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from payments.models import Refund
 from subscriptions.models import SubscriptionInvoice
@@ -324,6 +326,34 @@ def test_a_payment_of_an_ended_subscription_does_not_say_the_subscription_goes_o
     assert "goes on" not in page and "The subscription has ended: a refund does not change that." in page
     page = client.get(f"/sell/subscriptions/payments/{paid_invoice(live).pk}/").content.decode()
     assert "The subscription goes on: the subscriber cancels it in their billing page." in page
+
+
+@pytest.mark.parametrize(("currency", "shown"), [("usd", "$19.99"), ("jpy", "¥1,999")])
+@pytest.mark.parametrize("by", ["buyer", "shop"])
+def test_a_payment_of_a_canceled_subscription_does_not_ask_the_subscriber_to_cancel_it(
+    currency: str, shown: str, by: str
+) -> None:
+    """A subscription canceled at its period end (by the buyer in Stripe's portal, or by the shop) is
+    still active until then: its payment's refund form said "The subscription goes on: the subscriber
+    cancels it in their billing page", of one already canceled. It says when it ends instead."""
+    seller = SellerFactory()
+    box = ListingFactory(seller=seller, title="Coffee box", price=1_999, currency=currency)
+    asked = END - timedelta(days=3)
+    sub = subscription(
+        UserFactory(),
+        box,
+        cancel_at_period_end=True,
+        canceled_at=asked,
+        shop_canceled_at=asked if by == "shop" else None,
+    )
+    page = signed_in(seller.user).get(f"/sell/subscriptions/payments/{paid_invoice(sub).pk}/").content.decode()
+    assert f"{shown} monthly" in page
+    assert "goes on" not in page and "the subscriber cancels it" not in page
+    ends = date_format(timezone.localtime(END), "j M Y")
+    assert (
+        f"The subscription is canceled and ends on {ends}, with no payment after: a refund does not change that."
+        in page
+    )
 
 
 @pytest.mark.parametrize(("currency", "price"), [("usd", 1_800), ("jpy", 1_800)])

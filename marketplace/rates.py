@@ -1,0 +1,17 @@
+"""A share of a count as a person reads it: "12.5%", "33.33%", "0.75%", "100%".
+
+Hundredths of a percent, rounded half up, trailing zeros dropped. Django's `widthratio` rounds to a
+whole percent, half to even: 1 dispute in 8 payments read "12%", half a point under the truth, and a
+dispute rate is read against a threshold of 0.75%, so whole percents hide what matters. Every page
+that shows a rate of payments (the console's payment health and its sellers' dispute rates) formats
+it here, so one rate reads the same wherever it is. A decision against a threshold compares the
+exact counts, never this text (`payments.selectors.sellers_dispute_rates`).
+"""
+
+from __future__ import annotations
+
+
+def percent_text(part: int, whole: int) -> str:
+    hundredths = (2 * part * 10_000 + whole) // (2 * whole)  # part / whole in 0.01%, half up; integers only
+    units, fraction = divmod(hundredths, 100)
+    return f"{units}.{fraction:02d}".rstrip("0").rstrip(".") + "%"
