@@ -37,6 +37,8 @@ def test_proportional_shares_never_exceed_the_whole(total: int, parts: list[int]
     currency=st.sampled_from(["usd", "jpy"]),
 )
 @example(amount=1000, fee_pct=0, refunds=[50, 100], currency="usd")  # no application fee at all
+@example(amount=1450, fee_pct=86, refunds=[23, 76, 66, 98], currency="usd")  # the last refund 1 cent short
+@example(amount=652, fee_pct=87, refunds=[29, 97, 97, 21], currency="jpy")  # the third refund ¥1 short
 def test_money_is_conserved_across_refunds(
     sandbox_server: Sandbox, amount: int, fee_pct: int, refunds: list[int], currency: str
 ) -> None:
@@ -56,9 +58,22 @@ def test_money_is_conserved_across_refunds(
             break
         # Stripe refuses refund_application_fee on a charge without a fee (a 0 % or rounded-away fee here).
         fee_flag = bool(charge.application_fee)
-        client.v1.refunds.create(
-            params={"charge": charge.id, "amount": part, "reverse_transfer": True, "refund_application_fee": fee_flag}
-        )
+        try:
+            client.v1.refunds.create(
+                params={
+                    "charge": charge.id,
+                    "amount": part,
+                    "reverse_transfer": True,
+                    "refund_application_fee": fee_flag,
+                }
+            )
+        except stripe.InvalidRequestError as exc:
+            # Each refund's reversal and fee refund are rounded apart (half up), so after several partial
+            # refunds the seller may hold up to a minor unit a refund less than the next one's net share:
+            # Stripe refuses it then (balance_insufficient), and nothing moves (the sums below still hold).
+            held, net_share = sum(balances(client, seller, currency)), (amount - app_fee) * part / amount
+            assert exc.code == "balance_insufficient" and 0 <= held < net_share + len(refunds), (exc, held)
+            break
         refunded += part
     stripe_fee = processing_fee(amount, currency)
     platform = sum(balances(client, None, currency))
