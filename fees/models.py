@@ -13,13 +13,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from marketplace.rates import basis_points_text
+
 MAX_BASIS_POINTS = 10_000
 
 
 def percent_label(basis_points: int) -> str:
     """1000 -> "10 %", 290 -> "2.9 %", 5 -> "0.05 %" (for people)."""
-    whole, rest = divmod(basis_points, 100)
-    return f"{whole}.{rest:02d}".rstrip("0").rstrip(".") + " %"
+    return basis_points_text(basis_points, space=" ")
 
 
 class FeeRule(models.Model):

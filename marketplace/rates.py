@@ -11,7 +11,13 @@ exact counts, never this text (`payments.selectors.sellers_dispute_rates`).
 from __future__ import annotations
 
 
+def basis_points_text(basis_points: int, *, space: str = "") -> str:
+    """Hundredths of a percent as a person reads them, trailing zeros dropped: 1250 -> "12.5%", 5 ->
+    "0.05%" (the fee policy's labels put a `space` before the sign: "10 %")."""
+    units, fraction = divmod(basis_points, 100)
+    return f"{units}.{fraction:02d}".rstrip("0").rstrip(".") + space + "%"
+
+
 def percent_text(part: int, whole: int) -> str:
     hundredths = (2 * part * 10_000 + whole) // (2 * whole)  # part / whole in 0.01%, half up; integers only
-    units, fraction = divmod(hundredths, 100)
-    return f"{units}.{fraction:02d}".rstrip("0").rstrip(".") + "%"
+    return basis_points_text(hundredths)
