@@ -66,6 +66,19 @@ def _expand_one(core: Core, node: Any, parts: list[str]) -> None:
         _expand_one(core, value, rest)
 
 
+def _refuse_other_origins(req: BaseHTTPRequestHandler) -> None:
+    """A form of the control page or a hosted page acts only when posted from the sandbox's own pages.
+
+    The control API takes no key, so that a tester's plain HTML form works; a page of another origin
+    (the demo app's, on another port of the same host, or any site visited while the demo runs) could
+    otherwise post to it: empty the sandbox, send its events elsewhere, lose a seller's disputes. A
+    browser names the page a form comes from in `Origin` ("null" for an opaque one); a script names none."""
+    origin = req.headers.get("Origin")
+    if origin is None or urlsplit(origin).netloc == (req.headers.get("Host") or ""):
+        return
+    raise StripeError(403, f"This form is taken only from the sandbox's own pages; it came from {origin}.")
+
+
 def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -93,6 +106,9 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            if ctype.startswith("text/html"):  # no page of another origin may frame ours and click for the tester
+                self.send_header("X-Frame-Options", "DENY")
+                self.send_header("Content-Security-Policy", "frame-ancestors 'none'")
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.end_headers()
@@ -116,6 +132,8 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
                 return
             handler, groups = found
             try:
+                if method != "GET":
+                    _refuse_other_origins(self)
                 status, ctype, out, headers = handler(core, self, split.query, body, *groups)
             except StripeError as exc:
                 status, ctype, out, headers = self._web_error(path, exc)
