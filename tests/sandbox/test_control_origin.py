@@ -13,11 +13,13 @@ from __future__ import annotations
 import html
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import stripe
+from playwright.sync_api import Page, expect
 
 from stripe_sandbox import Sandbox
 
@@ -90,3 +92,25 @@ def test_no_other_site_can_frame_a_sandbox_page(sb: Sandbox) -> None:
             headers = exc.headers
         assert headers["X-Frame-Options"] == "DENY", path
         assert headers["Content-Security-Policy"] == "frame-ancestors 'none'", path
+
+
+@pytest.mark.e2e
+def test_a_browser_posting_a_control_form_from_the_apps_origin_reads_why_nothing_happened(
+    page: Page, sb: Sandbox, page_is_usable: Callable[[], None]
+) -> None:
+    """Chromium names the app's page as the form's origin; the sandbox answers with its refusal page."""
+    app_page = "http://127.0.0.1:8000/innocent-looking-page"
+    form = (
+        '<!doctype html><html lang="en"><head><title>A page</title></head><body><main>'
+        f'<form method="post" action="{sb.url}/_sandbox/reset"><button>Win a prize</button></form>'
+        "</main></body></html>"
+    )
+    page.route(app_page, lambda route: route.fulfill(body=form, content_type="text/html"))
+    page.goto(app_page)
+    page.get_by_role("button", name="Win a prize").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "This form is taken only from the sandbox's own pages; it came from http://127.0.0.1:8000."
+    )
+    page_is_usable()
+    page.get_by_role("link", name="Back to the control page").click()
+    expect(page).to_have_url(f"{sb.url}/_sandbox/")
