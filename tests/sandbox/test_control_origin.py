@@ -1,4 +1,5 @@
-"""The control API and the hosted pages act on a form only when it comes from the sandbox's own pages.
+"""The control API and the hosted pages act on a form only when it comes from the sandbox's own pages,
+and the sandbox answers only to the names a machine gives itself.
 
 The demo runs the app and the sandbox side by side (127.0.0.1:8000 and 127.0.0.1:12111: one site to a
 browser), and the control API acts for whoever asks: no key, by design, so a tester's plain HTML form works.
@@ -114,3 +115,42 @@ def test_a_browser_posting_a_control_form_from_the_apps_origin_reads_why_nothing
     page_is_usable()
     page.get_by_role("link", name="Back to the control page").click()
     expect(page).to_have_url(f"{sb.url}/_sandbox/")
+
+
+def _as_host(url: str, host: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, str]:
+    req = urllib.request.Request(
+        url, method=method, headers={"Host": host, **(headers or {})}, data=b"" if method == "POST" else None
+    )
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.mark.parametrize("name", ["attacker.example", "rebind.attacker.example"])
+def test_a_page_whose_name_was_rebound_to_the_sandbox_gets_nothing(
+    client: stripe.StripeClient, sb: Sandbox, name: str
+) -> None:
+    """DNS rebinding: a site the tester visits points its own name at 127.0.0.1 once its page is
+    loaded; the page's requests then go to the sandbox as same-origin ones (Host and Origin both its
+    name), so it could read every object and post any control form, or call the API with any test key."""
+    seller = onboarded_account(client, sb)
+    port = sb.url.rsplit(":", 1)[1]
+    host = f"{name}:{port}"
+    status, page = _as_host(f"{sb.url}/_sandbox/", host)
+    assert status == 403
+    assert seller not in page
+    status, _ = _as_host(f"{sb.url}/_sandbox/reset", host, "POST", {"Origin": f"http://{host}"})
+    assert status == 403
+    status, body = _as_host(f"{sb.url}/v1/accounts/{seller}", host, headers={"Authorization": "Bearer sk_test_x"})
+    assert status == 403
+    assert seller not in body
+    assert client.v1.accounts.retrieve(seller).id == seller
+
+
+@pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "stripe-sandbox", "[::1]", "0.0.0.0"])
+def test_the_names_a_machine_or_a_compose_network_gives_the_sandbox_are_answered(sb: Sandbox, name: str) -> None:
+    port = sb.url.rsplit(":", 1)[1]
+    status, _ = _as_host(f"{sb.url}/_sandbox/clock", f"{name}:{port}")
+    assert status == 200
