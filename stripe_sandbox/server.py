@@ -77,7 +77,10 @@ def _named_as_a_machine(host: str | None) -> bool:
     Such a name is a public one, with dots. Scripts of HTTP/1.0 that send no Host are answered."""
     if host is None:
         return True
-    name = urlsplit(f"//{host}").hostname or ""
+    try:
+        name = urlsplit(f"//{host}").hostname or ""
+    except ValueError:  # "[x": no name at all
+        return False
     try:
         ipaddress.ip_address(name)
     except ValueError:
@@ -93,8 +96,13 @@ def _refuse_other_origins(req: BaseHTTPRequestHandler) -> None:
     otherwise post to it: empty the sandbox, send its events elsewhere, lose a seller's disputes. A
     browser names the page a form comes from in `Origin` ("null" for an opaque one); a script names none."""
     origin = req.headers.get("Origin")
-    if origin is None or urlsplit(origin).netloc == (req.headers.get("Host") or ""):
+    if origin is None:
         return
+    try:
+        if urlsplit(origin).netloc == (req.headers.get("Host") or ""):
+            return
+    except ValueError:  # "http://[x": from no page of ours
+        pass
     raise StripeError(403, f"This form is taken only from the sandbox's own pages; it came from {origin}.")
 
 

@@ -28,7 +28,7 @@ from .helpers import control, destination_session, get_json, onboarded_account
 
 # The demo app's own origin (the sandbox is on another port of the same host), another site, and the
 # opaque origin a browser sends from a sandboxed frame or a page told to send no referrer.
-OTHER_ORIGINS = ["http://127.0.0.1:8000", "https://attacker.example", "null"]
+OTHER_ORIGINS = ["http://127.0.0.1:8000", "https://attacker.example", "null", "http://[x"]
 
 
 def _post(url: str, origin: str, **data: Any) -> tuple[int, str]:
@@ -128,7 +128,7 @@ def _as_host(url: str, host: str, method: str = "GET", headers: dict[str, str] |
         return exc.code, exc.read().decode()
 
 
-@pytest.mark.parametrize("name", ["attacker.example", "rebind.attacker.example"])
+@pytest.mark.parametrize("name", ["attacker.example", "rebind.attacker.example", "[x"])
 def test_a_page_whose_name_was_rebound_to_the_sandbox_gets_nothing(
     client: stripe.StripeClient, sb: Sandbox, name: str
 ) -> None:
