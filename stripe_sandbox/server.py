@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import hashlib
+import ipaddress
 import json
 import re
 import socket
@@ -66,6 +67,45 @@ def _expand_one(core: Core, node: Any, parts: list[str]) -> None:
         _expand_one(core, value, rest)
 
 
+def _named_as_a_machine(host: str | None) -> bool:
+    """Is `host` (the Host header) a name the sandbox's own machine or network gives it: an address,
+    localhost, or a name of one label (a compose service's, a machine's)?
+
+    A site the tester visits can point its own name at 127.0.0.1 once its page is loaded (DNS
+    rebinding): the page's requests then reach the sandbox as same-origin ones, Host and Origin both
+    that name, free to read every object, post any control form and call the API with any test key.
+    Such a name is a public one, with dots. Scripts of HTTP/1.0 that send no Host are answered."""
+    if host is None:
+        return True
+    try:
+        name = urlsplit(f"//{host}").hostname or ""
+    except ValueError:  # "[x": no name at all
+        return False
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return name == "localhost" or name.endswith(".localhost") or "." not in name
+    return True
+
+
+def _refuse_other_origins(req: BaseHTTPRequestHandler) -> None:
+    """A form of the control page or a hosted page acts only when posted from the sandbox's own pages.
+
+    The control API takes no key, so that a tester's plain HTML form works; a page of another origin
+    (the demo app's, on another port of the same host, or any site visited while the demo runs) could
+    otherwise post to it: empty the sandbox, send its events elsewhere, lose a seller's disputes. A
+    browser names the page a form comes from in `Origin` ("null" for an opaque one); a script names none."""
+    origin = req.headers.get("Origin")
+    if origin is None:
+        return
+    try:
+        if urlsplit(origin).netloc == (req.headers.get("Host") or ""):
+            return
+    except ValueError:  # "http://[x": from no page of ours
+        pass
+    raise StripeError(403, f"This form is taken only from the sandbox's own pages; it came from {origin}.")
+
+
 def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -93,6 +133,9 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            if ctype.startswith("text/html"):  # no page of another origin may frame ours and click for the tester
+                self.send_header("X-Frame-Options", "DENY")
+                self.send_header("Content-Security-Policy", "frame-ancestors 'none'")
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.end_headers()
@@ -107,6 +150,14 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
             path = split.path.rstrip("/") or "/"
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
+            if not _named_as_a_machine(self.headers.get("Host")):
+                refused = StripeError(403, f"This sandbox answers to its machine's names, not {self.headers['Host']}.")
+                if path.startswith("/v1/"):
+                    self._json(403, refused.body(), {})
+                else:
+                    status, ctype, out, headers = self._web_error(path, refused)
+                    self._send(status, out, ctype, headers)
+                return
             found = web.match(method, path)
             if not found and path.startswith("/v1/"):
                 self._api(method, path, split.query, body)
@@ -116,6 +167,8 @@ def make_handler(core: Core, api: Router, web: Router) -> type[BaseHTTPRequestHa
                 return
             handler, groups = found
             try:
+                if method != "GET":
+                    _refuse_other_origins(self)
                 status, ctype, out, headers = handler(core, self, split.query, body, *groups)
             except StripeError as exc:
                 status, ctype, out, headers = self._web_error(path, exc)

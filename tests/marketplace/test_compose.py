@@ -46,3 +46,13 @@ def test_docker_compose_config_rejects_a_broken_file(tmp_path: Path) -> None:
         [str(COMPOSE_BINARY), "-f", str(broken), "config", "-q"], capture_output=True, text=True, timeout=60
     )
     assert result.returncode != 0
+
+
+def test_the_sandbox_is_published_on_the_hosts_loopback_only() -> None:
+    """The sandbox's control API takes no key: anyone who reaches its port may empty it, send its events
+    (buyers' emails in them) elsewhere, or fail a seller's payouts. Published on every address, that was
+    anyone who could reach the app at the host's address; its hosted pages are addressed to the machine
+    itself anyway (`http://0.0.0.0:12111/...`)."""
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    ports = spec["services"]["stripe-sandbox"]["ports"]
+    assert ports and all(str(port).startswith("127.0.0.1:") for port in ports), ports
