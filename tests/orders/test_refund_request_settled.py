@@ -25,6 +25,7 @@ from orders.selectors import refund_requests_overdue
 from orders.services.refunds import order_refund, refund_request_approve
 from payments.models import Refund, RefundOrigin, RefundStatus
 from tests.factories import make_platform_admin
+from tests.orders.test_multi_seller_refunds import _paid_group
 from tests.orders.test_races import run_together
 from tests.orders.test_refunds import _paid_two_lines
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
@@ -79,6 +80,13 @@ def _dashboard_refund(sandbox: Any, order: Order, amount: int) -> list[dict[str,
             "refund_application_fee": True,
         }
     )
+    return new_events(seen)
+
+
+def _clock_advance(sandbox: Any) -> list[dict[str, Any]]:
+    """Two minutes later at the sandbox: its async refund cards' refunds succeed or fail. Their events."""
+    seen = {e["id"] for e in new_events(set())}
+    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 120}, timeout=10).raise_for_status()
     return new_events(seen)
 
 
@@ -203,9 +211,7 @@ def test_a_refund_that_fails_later_opens_the_request_it_settled_again(sandbox: A
     assert refund.status == RefundStatus.SUCCEEDED
     _assert_settled(request, refund=refund, by=order.seller.user)
 
-    seen = {e["id"] for e in new_events(set())}
-    requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 120}, timeout=10).raise_for_status()
-    events = new_events(seen)
+    events = _clock_advance(sandbox)
     assert set(process(events)) == {"processed"}
     assert set(process(events, copy=True)) == {"processed"}  # redelivered
     refund.refresh_from_db()
@@ -261,4 +267,43 @@ def test_a_dashboard_refunds_events_twice_and_the_sellers_approval_at_once_answe
     else:
         assert request.status == RefundRequestStatus.APPROVED and request.refund == results[0]
     assert _emails_answered(request) == 1
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_pending_refund_settles_the_request_and_its_success_tells_the_buyer_nothing_more(
+    sandbox: Any, currency: str
+) -> None:
+    """Card 7726: Stripe takes the refund as pending, then it succeeds. The order counts it refunded
+    from the start, and so does the request; the later success changes nothing the buyer is told."""
+    order, _, _ = _paid_two_lines(sandbox, currency, card="4000000000007726")
+    request = _asked(order)
+    refund = _sellers_refund(order, 3_000)
+    assert refund.status == RefundStatus.PENDING
+    _assert_settled(request, refund=refund, by=order.seller.user)
+
+    assert set(process(_clock_advance(sandbox))) == {"processed"}
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    _assert_settled(request, refund=refund, by=order.seller.user)
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_of_one_shops_order_in_a_cart_paid_once_settles_only_that_orders_request(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """A payment for several shops: its refunds are the platform's own reversal then refund, recorded
+    the same way. The Tea House's whole order refunded settles the buyer's request of it; the
+    Kiln's request of the same payment stays the Kiln's to answer."""
+    _, orders = _paid_group(sandbox, django_capture_on_commit_callbacks, currency)
+    kiln_order, tea_order = orders[0], orders[1]
+    kiln_request = _asked(kiln_order)
+    tea_request = _asked(tea_order, mugs=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = _sellers_refund(tea_order, 2_500)
+    assert refund.status == RefundStatus.SUCCEEDED
+    _assert_settled(tea_request, refund=refund, by=tea_order.seller.user)
+    kiln_request.refresh_from_db()
+    assert kiln_request.status == RefundRequestStatus.OPEN
     assert_ledger_equals_stripe()
