@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from importlib import import_module
 from typing import Any
 
 import pytest
 import requests
+from django.apps import apps
 from django.test import Client
 from django.utils import timezone
 
@@ -307,3 +309,39 @@ def test_a_refund_of_one_shops_order_in_a_cart_paid_once_settles_only_that_order
     kiln_request.refresh_from_db()
     assert kiln_request.status == RefundRequestStatus.OPEN
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_migration_settles_requests_left_open_before_it_that_refunds_since_cover(
+    sandbox: Any, currency: str
+) -> None:
+    """Before this change, a request covered by the seller's own refund stayed open. Migration orders
+    0011 settles those as a refund recorded now would (without an email: the buyer was told of the
+    refund), leaves one that a smaller refund does not cover open, and can run twice."""
+    covered, _, _ = _paid_two_lines(sandbox, currency)
+    covered_request = _asked(covered)
+    refund = _sellers_refund(covered, 3_000)
+    short, _, _ = _paid_two_lines(sandbox, currency)
+    short_request = _asked(short, mugs=2)
+    _sellers_refund(short, 3_000)
+    RefundRequest.objects.filter(pk=covered_request.pk).update(  # as it was left before
+        status=RefundRequestStatus.OPEN, refund=None, decided_by=None, decided_at=None, decision_note=""
+    )
+    emails = OutboxMessage.objects.count()
+
+    for _ in range(2):
+        import_module("orders.migrations.0011_refundrequest_settled").settle_covered(apps, None)
+
+    covered_request.refresh_from_db()
+    assert (covered_request.status, covered_request.refund, covered_request.decided_by) == (
+        RefundRequestStatus.SETTLED,
+        refund,
+        covered.seller.user,
+    )
+    assert covered_request.decision_note == (
+        f"Settled by the refund of {format_money(3_000, currency)} made after the request."
+    )
+    short_request.refresh_from_db()
+    assert short_request.status == RefundRequestStatus.OPEN
+    assert OutboxMessage.objects.count() == emails
+    assert _overdue_ids() == [short_request.pk]
