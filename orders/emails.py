@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from marketplace.email import email_subject
-from orders.models import Order, RefundRequest
+from orders.models import Order, RefundRequest, RefundRequestStatus
 from orders.selectors import transfer_failure_reason
 from payments.models import Refund
 from payments.selectors import refund_share_kept
@@ -87,7 +87,10 @@ def send_refund_request_received(request: RefundRequest) -> None:
 
 
 def send_refund_request_answered(request: RefundRequest) -> None:
-    """To the buyer: approved (for how much) or declined (why)."""
+    """To the buyer: approved (for how much), settled by a refund made another way, or declined (why).
+    Nothing when it is open again by now (the refund that settled it failed before this left)."""
+    if request.status == RefundRequestStatus.OPEN:
+        return
     order = request.order
     url = reverse("order_detail", args=[order.pk])
     _send_refund("refund_request_answered", order.buyer.email, url, {"request": request, "order": order})

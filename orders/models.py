@@ -264,15 +264,22 @@ class RefundReason(models.TextChoices):
 
 
 class RefundRequestStatus(models.TextChoices):
+    """`settled`: answered by refunds made another way since the buyer asked (the seller's own, an
+    admin's, one in the Stripe Dashboard) that cover what was asked. Not `approved`: nobody approved
+    it, and the refund it points at (when one refund covers it) is not its own, so a refund failing
+    later opens exactly these again (`orders.services.refunds._requests_follow`), never an approval."""
+
     OPEN = "open", "Waiting for the seller"
     APPROVED = "approved", "Approved"
     DECLINED = "declined", "Declined"
+    SETTLED = "settled", "Refunded"
 
 
 class RefundRequest(models.Model):
     """A buyer asks for (part of) an order back; the seller approves (maybe for less) or declines, and
     an admin steps in when the seller has not answered within `REFUND_ADMIN_AFTER_DAYS`. The money
-    itself is a `payments.Refund` (`refund`), made when the request is approved."""
+    itself is a `payments.Refund` (`refund`), made when the request is approved; or refunds made
+    another way since it was asked settle it (`settled`, `refund` then the one refund that covers it, if one does)."""
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_requests")
     reason = models.CharField(max_length=20, choices=RefundReason.choices)

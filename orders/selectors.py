@@ -184,7 +184,9 @@ def _with_refunded_since(requests: QuerySet[RefundRequest]) -> QuerySet[RefundRe
     """Each request with `refunded_since`: minor units of its order refunded (or being refunded) since
     the buyer asked, by the seller's own refund or an admin's. Approving may then give the same units
     back twice (a refund of an amount names no item), so the approval forms of open requests say it
-    (an open request has no refund of its own: one Stripe refused is failed, and reopens it); one subquery."""
+    (an open request has no refund of its own: one Stripe refused is failed, and reopens it); one subquery.
+    Refunds since that cover what was asked settle the request instead (`orders.services.refunds._requests_follow`),
+    so an open request shows less than it asked, or refunds still being sent."""
     since = (
         Refund.objects.filter(
             order_id=OuterRef("order_id"), created_at__gt=OuterRef("created_at"), status__in=OPEN_REFUND_STATUSES

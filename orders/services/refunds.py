@@ -15,7 +15,9 @@
   with a token (form, API `Idempotency-Key`, request), so a double click makes one refund.
 - *The order follows its refunds* (`order_refunds_refresh`, after each refund and each refund
   event): how much is refunded, "Refunded" and closed once all of it is, back to its earlier state
-  if a refund fails, units back on stock when asked, and the emails of each step.
+  if a refund fails, units back on stock when asked, and the emails of each step. So does its open
+  request: refunds made another way that cover it settle it, and it opens again if they fail
+  (`_requests_follow`).
 
 Every email is an outbox row written with the change it reports, keyed so it is sent once.
 """
@@ -330,8 +332,8 @@ def order_refund(
     (`whole_share_ok`), and one not confirmed is refused with a sentence naming the amount
     (`payments.services.payment_whole_share`); callers no person drives leave it True.
 
-    A refund that leaves nothing of the order answers its open requests (`_requests_answered_by`);
-    a request's own approval goes through `refund_request_approve`, which answers it itself."""
+    A refund that covers the order's open request settles it once recorded (`_requests_follow`); a
+    request's own approval goes through `refund_request_approve`, which answers it itself."""
     with transaction.atomic():
         refund = _order_refund_write(
             order=order,
@@ -345,10 +347,7 @@ def order_refund(
             token=token,
             whole_share_ok=whole_share_ok,
         )
-    refund = _order_refund_send(order, refund)
-    if refund.status != RefundStatus.FAILED:
-        _requests_answered_by(order.pk, refund, actor)
-    return refund
+    return _order_refund_send(order, refund)
 
 
 def _order_refund_write(
@@ -442,39 +441,102 @@ def _order_refund_send(order: Order, refund: Refund) -> Refund:
     return refund
 
 
-def _requests_answered_by(order_id: int, refund: Refund, actor: Any) -> None:
-    """A refund made outside a request (the seller's own, an admin's from the console) that leaves
-    nothing of the order to refund answers its open requests: approved with it, the buyer told once,
-    so no request waits on an order with nothing left in it."""
-    order = Order.objects.get(pk=order_id)
-    if _open_refunds_of(order) < order.amount_total:
-        return
-    answered = list(
-        RefundRequest.objects.filter(order=order, status=RefundRequestStatus.OPEN).values_list("pk", flat=True)
-    )
-    for request_id in answered:
-        updated = RefundRequest.objects.filter(pk=request_id, status=RefundRequestStatus.OPEN).update(
-            status=RefundRequestStatus.APPROVED,
-            decided_by=actor if getattr(actor, "pk", None) else None,
-            decided_at=timezone.now(),
-            decision_note="The whole order was refunded.",
-            refund=refund,
-        )
-        if updated:
-            outbox_add("orders.email.refund_request_answered", request_id, key=f"refund-request-answered:{request_id}")
-    if answered:
-        _nav_count_changed(order.seller_id)
-
-
 def _open_refunds_of(order: Order) -> int:
     total = Refund.objects.filter(order=order, status__in=OPEN_REFUND_STATUSES).aggregate(total=Sum("amount"))["total"]
     return int(total or 0)
 
 
 def order_follow_refund(refund: Refund) -> None:
-    """`payments` recorded a change of `refund` (inside its transaction): its order follows."""
+    """`payments` recorded a change of `refund` (inside its transaction): its order follows, and so
+    does its refund request (`_requests_follow`)."""
     if refund.order_id is not None:
         _refresh(refund.order_id)
+        _requests_follow(refund, order_id=refund.order_id)
+
+
+# --- Requests settled by refunds made another way ----------------------------------------------------
+
+
+def _requests_follow(refund: Refund, *, order_id: int) -> None:
+    """A buyer's open request is settled by refunds made another way since they asked (the seller's
+    own, an admin's, one in the Stripe Dashboard) once those cover what was asked, or leave nothing of
+    the order: the seller has nothing left to decide and no admin should be asked to. Decided where
+    every refund's state is recorded (`payments.services.refund_listener`: our own call's answer and
+    every refund event, inside that transaction, under the payment's row lock), with the request's
+    row locked and a conditional update, so redelivered events and concurrent paths settle it once,
+    and an approval at the same moment either wins the request or finds it answered.
+
+    It is settled when its refunds are pending or succeeded, as the order counts them refunded, and
+    opened again if one fails or is canceled and those left no longer cover it: Stripe may fail a
+    refund it first called succeeded (connect-behaviour.md §a, card 5126; a pending one fails after
+    45 days), and a request must not stay closed for money the buyer never got."""
+    if refund.status in MADE:
+        _request_settle(refund, order_id=order_id)
+    elif refund.status in (RefundStatus.FAILED, RefundStatus.CANCELED):
+        _requests_unsettle(order_id=order_id)
+
+
+def _made_since(request: RefundRequest) -> list[Refund]:
+    """The refunds of the request's order made since it was asked, pending or succeeded, but not
+    another request's own (one approved after this one was settled is that request's money)."""
+    refunds = Refund.objects.filter(order_id=request.order_id, status__in=MADE, created_at__gt=request.created_at)
+    return list(refunds.exclude(requests__status=RefundRequestStatus.APPROVED).order_by("pk"))
+
+
+def _covered(request: RefundRequest, since: list[Refund]) -> bool:
+    """What was asked is refunded, or nothing of the order is left to refund."""
+    order = request.order
+    made = Refund.objects.filter(order=order, status__in=MADE).aggregate(total=Sum("amount"))["total"] or 0
+    return sum(r.amount for r in since) >= request.amount or made >= order.amount_total
+
+
+def _request_settle(refund: Refund, *, order_id: int) -> None:
+    request = (
+        RefundRequest.objects.select_for_update(of=("self",))
+        .select_related("order")
+        .filter(order_id=order_id, status=RefundRequestStatus.OPEN)
+        .first()
+    )
+    if request is None:
+        return
+    since = _made_since(request)
+    if not _covered(request, since):
+        return  # the pages say what was refunded since (`orders.selectors._with_refunded_since`)
+    one = refund if refund in since and (refund.amount >= request.amount or len(since) == 1) else None
+    what = "refund" if one is not None else "refunds"
+    amount = one.amount if one is not None else sum(r.amount for r in since)
+    note = f"Settled by the {what} of {format_money(amount, request.order.currency)} made after the request."
+    settled = RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.OPEN).update(
+        status=RefundRequestStatus.SETTLED,
+        refund=one,
+        decided_by_id=refund.created_by_id,
+        decided_at=timezone.now(),
+        decision_note=note,
+    )
+    if settled:
+        # Keyed by the refund too: a request opened again by a failed refund and settled by the next is told again.
+        key = f"refund-request-settled:{request.pk}:{refund.pk}"
+        outbox_add("orders.email.refund_request_answered", request.pk, key=key)
+        _nav_count_changed(request.order.seller_id)
+
+
+def _requests_unsettle(*, order_id: int) -> None:
+    """The order's settled requests that the refunds still standing no longer cover wait for the
+    seller again. Unless the buyer asked again meanwhile (one open request per order): the new one is
+    then the one to answer."""
+    settled = RefundRequest.objects.select_for_update(of=("self",)).select_related("order")
+    for request in settled.filter(order_id=order_id, status=RefundRequestStatus.SETTLED).order_by("pk"):
+        if _covered(request, _made_since(request)):
+            continue
+        try:
+            with transaction.atomic():
+                RefundRequest.objects.filter(pk=request.pk, status=RefundRequestStatus.SETTLED).update(
+                    status=RefundRequestStatus.OPEN, refund=None, decided_by=None, decided_at=None, decision_note=""
+                )
+        except IntegrityError:
+            logger.warning("refund request %s not reopened: the buyer has asked again", request.pk)
+        else:
+            _nav_count_changed(request.order.seller_id)
 
 
 def order_refunds_refresh(*, order_id: int) -> None:

@@ -569,12 +569,15 @@ def test_a_console_refund_of_the_whole_order_answers_its_open_request(
         admin.post("/console/refunds/order/", {"order_id": str(order.pk), "reason": "Lost in the post"})
     request = RefundRequest.objects.get()
     assert (request.status, request.refund, request.decision_note) == (
-        RefundRequestStatus.APPROVED,
+        RefundRequestStatus.SETTLED,
         Refund.objects.get(),
-        "The whole order was refunded.",
+        "Settled by the refund of $100.00 made after the request.",
     )
     assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
-    assert any(m.to == [order.buyer.email] and "approved" in m.subject for m in mail.outbox)
+    [told] = [m for m in mail.outbox if m.to == [order.buyer.email] and "request" in m.subject]
+    assert told.subject.endswith(f"Your refund request for order {order.pk} was settled by a refund")
+    assert "was refunded after you asked for $30.00 back, which covers your refund request" in told.body
+    assert "Settled by the refund of $100.00 made after the request." in told.body
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
