@@ -735,3 +735,42 @@ def test_the_weekly_earnings_say_the_dispute_debt_they_do_not_count_yet(sandbox:
     SellerDebt.objects.update(collected=5_000, settled_at=timezone.now())
     page = html.unescape(signed_in(seller.user).get("/sell/money/").content.decode())
     assert f"{net} after fees, refunds and disputes." in page and "you owe" not in page
+
+
+SELLER_LISTS = (
+    "/api/v1/seller/payouts",
+    "/api/v1/seller/orders",
+    "/api/v1/seller/listings",
+    "/api/v1/seller/refund-requests",
+    "/api/v1/seller/disputes",
+)
+
+
+@pytest.mark.parametrize(("currency", "country"), [("usd", "US"), ("jpy", "JP")])
+def test_a_shop_without_a_stripe_account_has_no_balance_and_no_payouts(currency: str, country: str) -> None:
+    """A shop whose Stripe account was never made (Stripe unreachable when it opened): its payouts
+    and balance answered 404 `stripe_account_not_found` while its orders answered an empty page, two
+    answers to one situation, and a 404 reads as a wrong address. Every list of the shop is an empty
+    page, its balance holds nothing and says why and what to do, as `GET /seller/` does."""
+    seller = Seller.objects.create(user=UserFactory(), shop_name="Not Yet", country=country, default_currency=currency)
+    client = signed_in(seller.user)
+    for path in SELLER_LISTS:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.content)
+        assert response.json() == {"items": [], "count": 0, "page": 1, "pages": 1}, path
+    balance = client.get("/api/v1/seller/balance")
+    assert balance.status_code == 200, balance.content
+    assert balance.json() == {
+        "available": [],
+        "pending": [],
+        "as_of": None,
+        "stale": False,
+        "message": "Your shop has no Stripe account yet, so it has no balance: set up payments with Stripe "
+        "(POST /api/v1/seller/onboarding-link) to take payments and receive payouts.",
+    }
+    missing = client.get("/api/v1/seller/payouts/1")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "payout_not_found"
+    dashboard = client.post("/api/v1/seller/dashboard-link")
+    assert dashboard.status_code == 409 and dashboard.json()["error"]["code"] == "onboarding_incomplete"
+    status = client.get("/api/v1/seller/").json()
+    assert (status["status"], status["status_headline"]) == ("onboarding", "Set up payments to start selling")
