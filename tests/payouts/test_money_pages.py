@@ -277,6 +277,8 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
         assert "Stripe needs more information" in home and "receive payouts" not in home
         assert "Your shop can take payments for now; Stripe sends no payout until your bank account works" in home
     Seller.objects.filter(pk=seller.pk).update(requirements={}, current_deadline=None)
+    # The API says what the home page says: it answered "can take payments and receive payouts".
+    assert_api_says_as_the_home_page(client, payout, bank_errored=True)
     advance(sandbox, DAY)  # a payout day: nothing goes to an errored bank account
     process_connect(account, seen)
     assert Payout.objects.count() == 1
@@ -291,6 +293,7 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
     assert "Your bank details have been updated since: Stripe sends this money with your next payout." in page
     assert "Stripe sends no payout until then." not in page
     assert "Your shop can take payments and receive payouts." in page
+    assert_api_says_as_the_home_page(client, payout, bank_errored=False)
 
     # Delivered again, late (after a newer state): the read of the account keeps Stripe's latest.
     failed_again = next(e for e in events if e["type"] == "account.external_account.updated")
@@ -303,6 +306,24 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
     process_connect(account, seen)
     assert Payout.objects.filter(status="paid").exists()
     assert 'data-testid="payout-failed-banner"' not in client.get("/sell/").content.decode()
+    api = client.get("/api/v1/seller/").json()
+    assert (api["bank_errored"], api["failed_payout"]) == (False, None)
+    assert_ledger_equals_stripe()
+
+
+def assert_api_says_as_the_home_page(client: Any, payout: Payout, *, bank_errored: bool) -> None:
+    """`GET /api/v1/seller/` and the seller home, read now: the same status sentence, and the home's
+    failed-payout banner as `failed_payout` (its payout, amount and sentence) with `bank_errored`."""
+    home = html.unescape(client.get("/sell/").content.decode())
+    api = client.get("/api/v1/seller/").json()
+    assert api["bank_errored"] is bank_errored
+    failed = api["failed_payout"]
+    assert (failed["id"], failed["amount"], failed["currency"]) == (payout.pk, payout.amount, payout.currency)
+    assert failed["bank_updated"] is not bank_errored
+    amount = format_money(payout.amount, payout.currency)
+    assert f"Your payout of {amount} failed:</strong> {failed['sentence']}</p>" in home
+    explanation = re.search(r'data-testid="status-explanation">([^<]*)<', home)
+    assert explanation is not None and api["status_explanation"] == explanation.group(1)
 
 
 def test_statement_csv_lists_every_movement_of_the_range(sandbox: Any) -> None:
