@@ -23,7 +23,6 @@ from sellers.models import Seller
 from sellers.selectors import seller_for_user
 
 router = Router(tags=["seller money"])
-PAGE_SIZE = 25
 NO_ACCOUNT_SENTENCE = (
     "Your shop has no Stripe account yet, so it has no balance: set up payments with Stripe "
     "(POST /api/v1/seller/onboarding-link) to take payments and receive payouts."
@@ -67,10 +66,10 @@ def balance(request: HttpRequest) -> BalanceOut:
 
 @router.get("/seller/payouts", response={200: PayoutPageOut, **errors(404)}, url_name="seller_payouts")
 def payouts(request: HttpRequest, page: Page = 1) -> PayoutPageOut:
-    """The shop's payouts, newest first, 25 a page (past the last, no items)."""
+    """The shop's payouts, newest first, 100 a page (past the last, no items)."""
     _, account = _account(request)
     rows = selectors.payouts_for_account(account=account) if account else Payout.objects.none()
-    return PayoutPageOut(**paged(rows, page, PAGE_SIZE, payout_out))
+    return PayoutPageOut(**paged(rows, page, payout_out))
 
 
 @router.get("/seller/payouts/{payout_id}", response={200: PayoutDetailOut, **errors(404)}, url_name="seller_payout")
