@@ -53,6 +53,9 @@ def payout_out(payout: Payout) -> PayoutOut:
 
 @router.get("/seller/balance", response={200: BalanceOut, **errors(404)}, url_name="seller_balance")
 def balance(request: HttpRequest) -> BalanceOut:
+    """The shop's Stripe balance, available and pending per currency. Stripe unreachable: the last one
+    read, `stale` and a `message` saying when; a shop without its Stripe account yet: none, and a
+    `message` saying to set up payments. 404 `seller_not_found`: the user has no shop."""
     _, account = _account(request)
     view = selectors.seller_balance(account=account) if account else BalanceView(sentence=NO_ACCOUNT_SENTENCE)
     return BalanceOut(
@@ -66,7 +69,8 @@ def balance(request: HttpRequest) -> BalanceOut:
 
 @router.get("/seller/payouts", response={200: PayoutPageOut, **errors(404)}, url_name="seller_payouts")
 def payouts(request: HttpRequest, page: Page = 1) -> PayoutPageOut:
-    """The shop's payouts, newest first, 100 a page (past the last, no items)."""
+    """The shop's payouts, newest first, 100 a page (past the last, no items; none while the shop has
+    no Stripe account)."""
     _, account = _account(request)
     rows = selectors.payouts_for_account(account=account) if account else Payout.objects.none()
     return PayoutPageOut(**paged(rows, page, payout_out))
