@@ -29,14 +29,13 @@ from catalog.schemas import (
 )
 from marketplace import money
 from marketplace.errors import InvalidInput
-from marketplace.schemas import Id, Page, Text, errors, paged
+from marketplace.schemas import PER_PAGE, Id, Page, Text, errors, paged
 from sellers.selectors import seller_for_user
 
 public_router = Router(tags=["listings"], auth=None)
 seller_router = Router(tags=["seller listings"])
 cart_router = Router(tags=["cart"], auth=None)
 
-API_PAGE_SIZE = 24
 # What `POST /api/v1/checkout` does with this cart (orders/api.py), said to the API's clients.
 MULTI_SELLER_NOTE = (
     "One payment per currency: POST /api/v1/checkout with a currency pays every shop of that currency at once, "
@@ -72,8 +71,8 @@ def _category(slug: str) -> Category:
     return category
 
 
-def _page(queryset: Any, page: int) -> ListingPageOut:
-    return ListingPageOut(**paged(queryset, page, API_PAGE_SIZE, listing_out))
+def _page(queryset: Any, page: int, *, per_page: int = PER_PAGE) -> ListingPageOut:
+    return ListingPageOut(**paged(queryset, page, listing_out, per_page=per_page))
 
 
 # --- Public --------------------------------------------------------------------------------------
@@ -83,16 +82,17 @@ def _page(queryset: Any, page: int) -> ListingPageOut:
 def listings(
     request: HttpRequest, q: Text = "", category: Text = "", seller: Id | None = None, page: Page = 1
 ) -> ListingPageOut:
-    """The listings for sale, newest first, 24 a page (past the last, no items): `q` holds words that
-    must each appear in the title, the description or the shop's name, `category` is a category's slug
-    (an unknown one is a 422), `seller` a shop's id."""
+    """The listings for sale, newest first, 24 a page as on the storefront (past the last, no items):
+    `q` holds words that must each appear in the title, the description or the shop's name, `category`
+    is a category's slug (an unknown one is a 422), `seller` a shop's id."""
     # What every visitor sees alike: from the storefront's cache (`catalog.cache`) while the catalog is
     # unchanged. A profile showed the page's time in its two queries and in building 24 items.
     query = q.strip()[:100]
 
     def compute() -> ListingPageOut:
         current = _category(category) if category else None  # unknown: a 422, never cached
-        return _page(selectors.storefront_listings(category=current, seller_id=seller, query=query), page)
+        found = selectors.storefront_listings(category=current, seller_id=seller, query=query)
+        return _page(found, page, per_page=selectors.STOREFRONT_PER_PAGE)
 
     return storefront_cached(f"api-listings:{(category, seller, page, query)!r}", compute)
 
@@ -113,7 +113,7 @@ def _own(request: HttpRequest, listing_id: int) -> Listing:
 
 @seller_router.get("/seller/listings", response={200: ListingPageOut, **errors(404)}, url_name="seller_listings")
 def seller_listings(request: HttpRequest, page: Page = 1) -> ListingPageOut:
-    """The shop's listings, newest first, 24 a page (past the last, no items)."""
+    """The shop's listings, newest first, 100 a page (past the last, no items)."""
     return _page(selectors.listings_for_seller(seller=seller_for_user(user=request.user)), page)
 
 

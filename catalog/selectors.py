@@ -17,6 +17,12 @@ def categories() -> list[Category]:
     return list(Category.objects.all())
 
 
+# The storefront's grid, a page at a time: its pages and `GET /api/v1/listings`, so that a storefront
+# built on the API shows the pages the site shows (the one list not `marketplace.schemas.PER_PAGE`: its
+# answers, cached for every visitor alike, are the API's busiest; README's Benchmarks measure 24 cards).
+STOREFRONT_PER_PAGE = 24
+
+
 def storefront_listings(*, category: Category | None = None, seller_id: int | None = None, query: str = "") -> Any:
     """Visible listings for a storefront page, newest first, ready for cards (one query per page)."""
     qs: ListingQuerySet = Listing.objects.visible().for_cards()

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend.form_focus import focus_first_error
 from marketplace.errors import DomainError, NotFound
-from payouts.selectors import payout_failure_banner
+from payouts.selectors import seller_home_overview
 from sellers import selectors, services
 from sellers.links import onboarding_urls
 from sellers.models import Seller
@@ -94,8 +94,7 @@ def sell_home(request: HttpRequest) -> HttpResponse:
     if seller is None:
         form = start_form_for(str(request.GET.get("country", "")))
         return render(request, "sell/start.html", {"form": form})
-    banner = payout_failure_banner(account=seller.stripe_account_id) if seller.stripe_account_id else None
-    overview = selectors.seller_overview(seller=seller, bank_errored=bool(banner and not banner.bank_updated))
+    overview, banner = seller_home_overview(seller=seller)
     if request.session.pop(RETURNED_FROM_ONBOARDING, False):
         level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
         messages.add_message(request, level, text)

@@ -36,8 +36,6 @@ from orders.services import saved_cards
 from sellers.selectors import seller_can_sell
 from subscriptions import selectors as subscription_selectors
 
-PAGE_SIZE = 24
-
 
 @dataclass(frozen=True)
 class Cards:
@@ -57,7 +55,7 @@ def _browse(*, query: str = "", current: Category | None = None) -> str:
 
 
 def _cards(listings: Any, number: int, *, empty_text: str, query: str = "", current: Category | None = None) -> Cards:
-    page = Paginator(listings, PAGE_SIZE).get_page(number)
+    page = Paginator(listings, selectors.STOREFRONT_PER_PAGE).get_page(number)
     html = render_to_string("storefront/_cards.html", {"page": page, "query": query, "empty_text": empty_text})
     browse = _browse(query=query, current=current)
     return Cards(browse=browse, html=html, count=page.paginator.count, current=current)

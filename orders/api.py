@@ -170,16 +170,11 @@ def checkout(request: HttpRequest, payload: CheckoutIn) -> Status[CheckoutOut]:
     return Status(201, CheckoutOut(order_id=ids[0], order_ids=ids, url=started.url))
 
 
-ORDERS_PER_PAGE = 100
-REFUND_REQUESTS_PER_PAGE = 100
-
-
 def _page(orders: QuerySet[Order], page: int, *, for_the_shop: bool) -> OrderPageOut:
     return OrderPageOut(
         **paged(
             orders_with_earnings(orders=orders),
             page,
-            ORDERS_PER_PAGE,
             lambda order: order_out(order, for_the_shop=for_the_shop),
         )
     )
@@ -229,7 +224,7 @@ def seller_refund_requests(request: HttpRequest, page: Page = 1) -> RefundReques
     first; 100 a page (past the last, no items). It answered the first 100 with no way to the rest."""
     seller = seller_for_user(user=request.user)
     requests_ = selectors.refund_requests_for_seller(seller=seller)
-    return RefundRequestPageOut(**paged(requests_, page, REFUND_REQUESTS_PER_PAGE, refund_request_out))
+    return RefundRequestPageOut(**paged(requests_, page, refund_request_out))
 
 
 # 409: answered already, or Stripe refused the refund (the message says why); 422: more than asked.

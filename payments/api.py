@@ -48,8 +48,6 @@ class PlatformAdminAuth(SessionAuth):
 
 
 ADMIN_AUTH = PlatformAdminAuth()
-CONSOLE_QUEUE_PAGE = 200
-SELLER_DISPUTES_PAGE = 100
 
 
 def _fields(dispute: Dispute, *, sides: tuple[str, ...]) -> dict[str, Any]:
@@ -126,7 +124,7 @@ def console_disputes(
     page: Page = 1,
 ) -> ConsoleDisputePageOut:
     """Open disputes by default, soonest evidence deadline first; `status=all` for every one.
-    200 a page: `page=2` for the next ones, no items past the last (it answered the first 200
+    100 a page: `page=2` for the next ones, no items past the last (it answered the first 200
     and had no way to the rest)."""
     if status and status not in (*DisputeStatus.values, "all"):
         raise InvalidInput(f"Unknown status: {status}.", code="invalid_status")
@@ -138,7 +136,7 @@ def console_disputes(
             f"Unknown currency: {currency}. currency must be one of {supported}.", code="invalid_currency"
         )
     qs = selectors.disputes_for_console(status=status, reason=reason, seller_id=seller_id, currency=currency)
-    return ConsoleDisputePageOut(**paged(qs.prefetch_related("files"), page, CONSOLE_QUEUE_PAGE, console_dispute_out))
+    return ConsoleDisputePageOut(**paged(qs.prefetch_related("files"), page, console_dispute_out))
 
 
 @router.get(
@@ -231,7 +229,7 @@ def seller_disputes(request: HttpRequest, page: Page = 1) -> DisputePageOut:
     newest 100 with no way to the older ones."""
     seller = seller_for_user(user=request.user)
     qs = selectors.disputes_for_seller(seller=seller).select_related("seller").prefetch_related("files")
-    return DisputePageOut(**paged(qs, page, SELLER_DISPUTES_PAGE, dispute_out))
+    return DisputePageOut(**paged(qs, page, dispute_out))
 
 
 @router.put(

@@ -47,6 +47,7 @@ from payouts.models import (
     TransferReversal,
 )
 from sellers.models import Seller
+from sellers.selectors import SellerOverview, seller_overview
 from subscriptions.models import SubscriptionInvoice
 
 _Row = TypeVar("_Row", Order, SubscriptionInvoice)
@@ -276,6 +277,15 @@ def payout_failure_banner(*, account: str) -> PayoutFailureBanner | None:
         sentence=failure_reason_and_way_out(failed.failure_code, bank=bank),
         bank_updated=bank_updated,
     )
+
+
+def seller_home_overview(*, seller: Seller) -> tuple[SellerOverview, PayoutFailureBanner | None]:
+    """The seller's status as its home page and `GET /api/v1/seller/` both say it, with the banner of
+    its last failed payout: a bank account still errored by that failure changes the status sentence
+    (Stripe sends no payout until it is updated, `sellers.status.status_message`). One place, so the
+    API cannot answer "can receive payouts" under the page's banner (it did)."""
+    banner = payout_failure_banner(account=seller.stripe_account_id) if seller.stripe_account_id else None
+    return seller_overview(seller=seller, bank_errored=bool(banner and not banner.bank_updated)), banner
 
 
 LINE_LABELS = {

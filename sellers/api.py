@@ -11,17 +11,18 @@ from ninja import Router, Status
 
 from marketplace.errors import Conflict
 from marketplace.schemas import errors
+from payouts.selectors import seller_home_overview
 from sellers import selectors, services
 from sellers.links import onboarding_urls
 from sellers.models import Seller
-from sellers.schemas import LinkOut, RequirementsOut, SellerIn, SellerOut
+from sellers.schemas import FailedPayoutOut, LinkOut, RequirementsOut, SellerIn, SellerOut
 
 router = Router(tags=["seller"])
 
 
 def _out(request: HttpRequest) -> SellerOut:
     seller = selectors.seller_for_user(user=request.user)
-    o = selectors.seller_overview(seller=seller)
+    o, banner = seller_home_overview(seller=seller)
     reqs = seller.requirements
     return SellerOut(
         id=seller.pk,
@@ -48,6 +49,16 @@ def _out(request: HttpRequest) -> SellerOut:
             sentences=o.due_sentences,
             errors=o.errors,
         ),
+        bank_errored=o.bank_errored,
+        failed_payout=FailedPayoutOut(
+            id=banner.payout.pk,
+            amount=banner.payout.amount,
+            currency=banner.payout.currency,
+            sentence=banner.sentence,
+            bank_updated=banner.bank_updated,
+        )
+        if banner
+        else None,
     )
 
 

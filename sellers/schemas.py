@@ -45,6 +45,16 @@ class RequirementsOut(Schema):
     errors: list[str]
 
 
+class FailedPayoutOut(Schema):
+    """The shop's last failed payout while no later one was paid: the seller home's banner."""
+
+    id: int = Field(description="The payout, as `GET /api/v1/seller/payouts/{id}` reads it.")
+    amount: int = Field(description="In the currency's minor units.")
+    currency: str
+    sentence: str = Field(description="Why it failed and the way out, as the seller home says it.")
+    bank_updated: bool = Field(description="The bank details were updated since: the money goes with the next payout.")
+
+
 class SellerOut(Schema):
     id: int
     shop_name: str
@@ -62,6 +72,12 @@ class SellerOut(Schema):
     can_sell: bool
     capabilities: dict[str, str]
     requirements: RequirementsOut
+    bank_errored: bool = Field(
+        description="A payout failed and the bank account is still disabled by it: Stripe sends no payout "
+        "until the seller updates it in the Stripe Express dashboard (`POST /api/v1/seller/dashboard-link`); "
+        "`status_explanation` says so, as the seller home does."
+    )
+    failed_payout: FailedPayoutOut | None
 
 
 class LinkOut(Schema):

@@ -75,10 +75,12 @@ class SellerOverview:
     can_sell: bool
     actions: list[NextStep]
     pending_verification: list[str] = field(default_factory=list)
+    bank_errored: bool = False  # as given to `seller_overview`
 
 
 def seller_overview(*, seller: Seller, bank_errored: bool = False) -> SellerOverview:
-    """`bank_errored`: as for `status_message` (the seller home knows it from its failed-payout banner)."""
+    """`bank_errored`: as for `status_message`, known from the seller's failed-payout banner
+    (`payouts.selectors.seller_home_overview` reads it, for the seller home and the API)."""
     status = SellerStatus(seller.status)
     message = status_message(seller, bank_errored=bank_errored)
     due = list(dict.fromkeys([*seller.past_due, *seller.currently_due]))
@@ -117,6 +119,7 @@ def seller_overview(*, seller: Seller, bank_errored: bool = False) -> SellerOver
         pending_verification=requirement_sentences(
             seller.requirements.get("pending_verification") or [], country=seller.country
         ),
+        bank_errored=bank_errored,
     )
 
 

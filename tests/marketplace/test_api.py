@@ -166,6 +166,55 @@ def test_every_list_answers_one_envelope_and_one_page_parameter(path: str) -> No
         assert response.json()["error"]["fields"][0]["loc"] == ["query", "page"]
 
 
+@pytest.mark.parametrize(("currency", "country"), [("usd", "US"), ("jpy", "JP")])
+def test_every_list_answers_one_page_size_but_the_storefronts(currency: str, country: str) -> None:
+    """The lists answered 24, 25, 100 or 200 a page, for no reason but where each was written: a
+    client paging through them all had to learn each. Every list answers `PER_PAGE` a page but the
+    storefront's listings, `STOREFRONT_PER_PAGE`, the grid of the storefront's pages (see catalog.api)."""
+    from datetime import timedelta
+
+    from catalog.models import Listing, ListingStatus
+    from catalog.selectors import STOREFRONT_PER_PAGE
+    from marketplace.schemas import PER_PAGE
+    from orders.models import RefundRequest
+    from payments.models import Dispute
+    from payouts.models import Payout
+    from tests.catalog.factories import CategoryFactory
+
+    n, now = PER_PAGE + 1, timezone.now()
+    seller = SellerFactory(country=country, default_currency=currency)
+    category = CategoryFactory()
+    Listing.objects.bulk_create(
+        Listing(seller=seller, category=category, title=f"Mug {i}", price=1_000, currency=currency, stock=1,
+                status=ListingStatus.PUBLISHED, published_at=now)
+        for i in range(n)
+    )  # fmt: skip
+    orders = Order.objects.bulk_create(
+        Order(buyer=seller.user, seller=seller, currency=currency, amount_total=1_000, application_fee_amount=100,
+              status="paid", paid_at=now)
+        for _ in range(n)
+    )  # fmt: skip
+    RefundRequest.objects.bulk_create(RefundRequest(order=o, reason="damaged", amount=1_000) for o in orders)
+    Dispute.objects.bulk_create(
+        Dispute(stripe_id=f"dp_{i}", stripe_charge_id=f"ch_{i}", seller=seller, order=o, amount=1_000,
+                currency=currency, reason="fraudulent", status="needs_response", due_by=now + timedelta(days=7),
+                stripe_created_at=now)
+        for i, o in enumerate(orders)
+    )  # fmt: skip
+    Payout.objects.bulk_create(
+        Payout(stripe_id=f"po_{i}", account=seller.stripe_account_id, amount=1_000, currency=currency, status="paid",
+               arrival_date=now, created_at=now)
+        for i in range(n)
+    )  # fmt: skip
+    clients = {"anyone": Client(), "seller": Client(), "admin": Client()}
+    clients["seller"].force_login(seller.user)
+    clients["admin"].force_login(make_platform_admin())
+    for path, who in LISTS.items():
+        size = STOREFRONT_PER_PAGE if path == "/api/v1/listings" else PER_PAGE
+        first = clients[who].get(path).json()
+        assert (len(first["items"]), first["count"], first["pages"]) == (size, n, -(-n // size)), path
+
+
 def test_the_openapi_document_says_every_list_is_the_envelope_with_a_page_from_1(client: Client) -> None:
     document = client.get("/api/v1/openapi.json").json()
     schemas = document["components"]["schemas"]

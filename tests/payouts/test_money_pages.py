@@ -277,6 +277,8 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
         assert "Stripe needs more information" in home and "receive payouts" not in home
         assert "Your shop can take payments for now; Stripe sends no payout until your bank account works" in home
     Seller.objects.filter(pk=seller.pk).update(requirements={}, current_deadline=None)
+    # The API says what the home page says: it answered "can take payments and receive payouts".
+    assert_api_says_as_the_home_page(client, payout, bank_errored=True)
     advance(sandbox, DAY)  # a payout day: nothing goes to an errored bank account
     process_connect(account, seen)
     assert Payout.objects.count() == 1
@@ -291,6 +293,7 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
     assert "Your bank details have been updated since: Stripe sends this money with your next payout." in page
     assert "Stripe sends no payout until then." not in page
     assert "Your shop can take payments and receive payouts." in page
+    assert_api_says_as_the_home_page(client, payout, bank_errored=False)
 
     # Delivered again, late (after a newer state): the read of the account keeps Stripe's latest.
     failed_again = next(e for e in events if e["type"] == "account.external_account.updated")
@@ -303,6 +306,24 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
     process_connect(account, seen)
     assert Payout.objects.filter(status="paid").exists()
     assert 'data-testid="payout-failed-banner"' not in client.get("/sell/").content.decode()
+    api = client.get("/api/v1/seller/").json()
+    assert (api["bank_errored"], api["failed_payout"]) == (False, None)
+    assert_ledger_equals_stripe()
+
+
+def assert_api_says_as_the_home_page(client: Any, payout: Payout, *, bank_errored: bool) -> None:
+    """`GET /api/v1/seller/` and the seller home, read now: the same status sentence, and the home's
+    failed-payout banner as `failed_payout` (its payout, amount and sentence) with `bank_errored`."""
+    home = html.unescape(client.get("/sell/").content.decode())
+    api = client.get("/api/v1/seller/").json()
+    assert api["bank_errored"] is bank_errored
+    failed = api["failed_payout"]
+    assert (failed["id"], failed["amount"], failed["currency"]) == (payout.pk, payout.amount, payout.currency)
+    assert failed["bank_updated"] is not bank_errored
+    amount = format_money(payout.amount, payout.currency)
+    assert f"Your payout of {amount} failed:</strong> {failed['sentence']}</p>" in home
+    explanation = re.search(r'data-testid="status-explanation">([^<]*)<', home)
+    assert explanation is not None and api["status_explanation"] == explanation.group(1)
 
 
 def test_statement_csv_lists_every_movement_of_the_range(sandbox: Any) -> None:
@@ -735,3 +756,42 @@ def test_the_weekly_earnings_say_the_dispute_debt_they_do_not_count_yet(sandbox:
     SellerDebt.objects.update(collected=5_000, settled_at=timezone.now())
     page = html.unescape(signed_in(seller.user).get("/sell/money/").content.decode())
     assert f"{net} after fees, refunds and disputes." in page and "you owe" not in page
+
+
+SELLER_LISTS = (
+    "/api/v1/seller/payouts",
+    "/api/v1/seller/orders",
+    "/api/v1/seller/listings",
+    "/api/v1/seller/refund-requests",
+    "/api/v1/seller/disputes",
+)
+
+
+@pytest.mark.parametrize(("currency", "country"), [("usd", "US"), ("jpy", "JP")])
+def test_a_shop_without_a_stripe_account_has_no_balance_and_no_payouts(currency: str, country: str) -> None:
+    """A shop whose Stripe account was never made (Stripe unreachable when it opened): its payouts
+    and balance answered 404 `stripe_account_not_found` while its orders answered an empty page, two
+    answers to one situation, and a 404 reads as a wrong address. Every list of the shop is an empty
+    page, its balance holds nothing and says why and what to do, as `GET /seller/` does."""
+    seller = Seller.objects.create(user=UserFactory(), shop_name="Not Yet", country=country, default_currency=currency)
+    client = signed_in(seller.user)
+    for path in SELLER_LISTS:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.content)
+        assert response.json() == {"items": [], "count": 0, "page": 1, "pages": 1}, path
+    balance = client.get("/api/v1/seller/balance")
+    assert balance.status_code == 200, balance.content
+    assert balance.json() == {
+        "available": [],
+        "pending": [],
+        "as_of": None,
+        "stale": False,
+        "message": "Your shop has no Stripe account yet, so it has no balance: set up payments with Stripe "
+        "(POST /api/v1/seller/onboarding-link) to take payments and receive payouts.",
+    }
+    missing = client.get("/api/v1/seller/payouts/1")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "payout_not_found"
+    dashboard = client.post("/api/v1/seller/dashboard-link")
+    assert dashboard.status_code == 409 and dashboard.json()["error"]["code"] == "onboarding_incomplete"
+    status = client.get("/api/v1/seller/").json()
+    assert (status["status"], status["status_headline"]) == ("onboarding", "Set up payments to start selling")
