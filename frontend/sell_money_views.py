@@ -4,16 +4,18 @@ same figures as the Subscribers page), and a statement for any dates, on a page 
 line naming the order it stems from (`payouts.selectors.statement_named`).
 
 Every page works on the signed-in user's own shop; another shop's payout is a 404 like one that
-does not exist. Balance and schedule come from Stripe through short caches, and a Stripe outage
+does not exist. A shop without its Stripe account is led to onboarding (`_to_money_without_account`). Balance and schedule come from Stripe through short caches, and a Stripe outage
 shows the last figure with a sentence (`payouts.selectors`), never an error page.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from typing import ParamSpec
 from urllib.parse import urlencode
 
 from django import forms
@@ -43,6 +45,11 @@ EARNINGS_PER_PAGE = 25
 PAYOUTS_PER_PAGE = 25
 STATEMENT_MAX_DAYS = 3660
 STATEMENT_PER_PAGE = 50
+P = ParamSpec("P")
+
+
+class _NoStripeAccount(Exception):
+    """The shop's Stripe account was never made (Stripe was unreachable when the shop opened)."""
 
 
 def _seller(request: HttpRequest) -> Seller:
@@ -51,8 +58,23 @@ def _seller(request: HttpRequest) -> Seller:
     except NotFound:
         raise Http404("You don't have a shop yet.") from None
     if not seller.stripe_account_id:
-        raise Http404("Your shop has no Stripe account yet.")
+        raise _NoStripeAccount
     return seller
+
+
+def _to_money_without_account(view: Callable[P, HttpResponseBase]) -> Callable[P, HttpResponseBase]:
+    """A money page or form of a shop without its Stripe account leads to the Money page, which says
+    why there is nothing to show and offers onboarding, changing nothing: the nav shows Money to
+    every seller, and a bare 404 there was a dead end."""
+
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
+        try:
+            return view(*args, **kwargs)
+        except _NoStripeAccount:
+            return redirect("sell_money")
+
+    return wrapped
 
 
 def _refusal(name: str) -> dict[str, str]:
@@ -130,7 +152,11 @@ def _chart_context(account: str, owed: dict[str, int]) -> list[dict[str, object]
 @login_required
 @require_GET
 def sell_money(request: HttpRequest) -> HttpResponse:
-    return _money_page(request, _seller(request))
+    try:
+        seller = _seller(request)
+    except _NoStripeAccount:
+        return render(request, "sell/money_no_account.html")
+    return _money_page(request, seller)
 
 
 def _money_page(
@@ -202,6 +228,7 @@ def _money_page(
 
 @login_required
 @require_POST
+@_to_money_without_account
 def sell_payout_schedule(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     form = ScheduleForm(request.POST)
@@ -228,6 +255,7 @@ def sell_payout_schedule(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@_to_money_without_account
 def sell_payout_now(request: HttpRequest) -> HttpResponse:
     """Manual payouts: the available balance of one currency, to the bank now."""
     seller = _seller(request)
@@ -249,6 +277,7 @@ def sell_payout_now(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@_to_money_without_account
 def sell_payouts(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     page = Paginator(selectors.payouts_for_account(account=str(seller.stripe_account_id)), PAYOUTS_PER_PAGE).get_page(
@@ -259,6 +288,7 @@ def sell_payouts(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@_to_money_without_account
 def sell_payout_detail(request: HttpRequest, payout_id: int) -> HttpResponse:
     seller = _seller(request)
     payout = selectors.payout_for_account(account=str(seller.stripe_account_id), payout_id=payout_id)
@@ -286,6 +316,7 @@ def _statement_span(form: StatementForm) -> tuple[datetime, datetime]:
 
 @login_required
 @require_GET
+@_to_money_without_account
 def sell_statement_page(request: HttpRequest) -> HttpResponse:
     """The statement on a page, each line with the order it stems from as a link (or why it has
     none), a page of lines at a time; the same dates' CSV is a link away."""
@@ -315,6 +346,7 @@ def sell_statement_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@_to_money_without_account
 def sell_statement(request: HttpRequest) -> HttpResponseBase:
     seller = _seller(request)
     form = StatementForm(request.GET)

@@ -31,6 +31,7 @@ from payouts.models import ApplicationFee, BankAccount, Payout
 from payouts.selectors import Amount, BalanceView, earnings_per_order, negative_balance_sentences, order_net
 from sellers.models import Seller
 from tests.catalog.factories import ListingFactory
+from tests.e2e.test_money_before_stripe import LEAD_TO_MONEY
 from tests.factories import UserFactory
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, lost_dispute_debt, stripe_balances
@@ -795,3 +796,24 @@ def test_a_shop_without_a_stripe_account_has_no_balance_and_no_payouts(currency:
     assert dashboard.status_code == 409 and dashboard.json()["error"]["code"] == "onboarding_incomplete"
     status = client.get("/api/v1/seller/").json()
     assert (status["status"], status["status_headline"]) == ("onboarding", "Set up payments to start selling")
+
+
+@pytest.mark.parametrize(("currency", "country"), [("usd", "US"), ("jpy", "JP")])
+def test_the_money_pages_of_a_shop_without_a_stripe_account_lead_to_onboarding(currency: str, country: str) -> None:
+    """The nav shows Money to every seller; for a shop whose Stripe account was never made the money
+    pages answered a bare 404. The Money page says why and offers onboarding; the others lead to it,
+    and its forms (schedule, pay out now) change nothing and call no one."""
+    seller = Seller.objects.create(user=UserFactory(), shop_name="Not Yet", country=country, default_currency=currency)
+    client = signed_in(seller.user)
+    money = client.get("/sell/money/")
+    assert money.status_code == 200
+    text = money.content.decode()
+    assert 'data-testid="money-no-account"' in text and "Set up payments with Stripe" in text
+    for path in LEAD_TO_MONEY:
+        assert client.get(path).url == "/sell/money/", path
+    schedule = {"interval": "weekly", "weekly_anchor": "friday", "monthly_anchor": "", "form_token": "t1"}
+    for path, form in (("/sell/money/schedule/", schedule), ("/sell/money/payout/", {"form_token": "t2"})):
+        response = client.post(path, form)
+        assert (response.status_code, response.url) == (302, "/sell/money/"), path
+    seller.refresh_from_db()
+    assert seller.stripe_account_id is None
