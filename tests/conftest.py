@@ -158,6 +158,23 @@ def sandbox(sb: Any, settings: Any) -> Any:
 
 
 @pytest.fixture
+def stripe_down(sandbox: Any, settings: Any) -> Any:
+    """Turn Stripe off and on again through settings only: `stripe_down(True)` points the gateway
+    at a port nobody listens on (no retries), `stripe_down(False)` back at the sandbox."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]  # nobody listens once the socket is closed
+
+    def switch(down: bool) -> None:
+        settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port}" if down else sandbox.url
+        settings.STRIPE_MAX_NETWORK_RETRIES = 0
+
+    return switch
+
+
+@pytest.fixture
 def sandbox_webhooks(sandbox: Any, live_server: Any, settings: Any) -> Iterator[Any]:
     """The sandbox delivering signed webhooks to this test's live server.
 

@@ -735,3 +735,31 @@ def test_the_weekly_earnings_say_the_dispute_debt_they_do_not_count_yet(sandbox:
     SellerDebt.objects.update(collected=5_000, settled_at=timezone.now())
     page = html.unescape(signed_in(seller.user).get("/sell/money/").content.decode())
     assert f"{net} after fees, refunds and disputes." in page and "you owe" not in page
+
+
+@pytest.mark.parametrize(("currency", "interval", "anchor"), [("usd", "weekly", "friday"), ("jpy", "manual", "")])
+def test_a_schedule_change_while_stripe_is_down_comes_back_as_chosen_with_a_sentence(
+    sandbox: Any, stripe_down: Any, currency: str, interval: str, anchor: str
+) -> None:
+    """Stripe down and the schedule no longer cached (it is kept 5 minutes): the page cannot say the
+    schedule, and hid its form, so a refused change came back as a 422 with neither the sentence nor
+    what the seller chose. The form comes back as sent, with Stripe's outage beside it; sent again
+    once Stripe is back, it is one change at Stripe."""
+    seller = active_seller(sandbox, currency=currency)
+    client = signed_in(seller.user)
+    form = {"interval": interval, "weekly_anchor": anchor, "monthly_anchor": "", "form_token": "down1"}
+
+    cache.delete(f"payouts:schedule:{seller.stripe_account_id}")
+    stripe_down(True)
+    refused = client.post("/sell/money/schedule/", form)
+    page = html.unescape(refused.content.decode())
+    assert refused.status_code == 422
+    assert "Our payment provider could not be reached; please try again in a moment." in page
+    assert 'data-testid="schedule-form"' in page and f'<option value="{interval}" selected>' in page
+    assert 'name="form_token" value="down1"' in page  # the same form again is the same change at Stripe
+
+    stripe_down(False)
+    assert client.post("/sell/money/schedule/", form).status_code == 302
+    schedule = account_retrieve(str(seller.stripe_account_id)).payout_schedule
+    assert schedule is not None and schedule.interval == interval
+    assert (schedule.weekly_anchor or "") == anchor
