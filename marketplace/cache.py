@@ -131,3 +131,13 @@ class FallbackRedisCache(RedisCache):
 
     def clear(self) -> Any:
         return self._use("clear")
+
+
+def cache_is_shared() -> bool:
+    """Whether the default cache is one every process sees: Redis, answering (or any backend without
+    a fallback). False while this process is on its own memory: what it reads there is not what
+    other processes wrote, and what it writes or deletes there never reaches them."""
+    from django.core.cache import cache
+
+    is_shared = getattr(cache, "is_shared", None)
+    return bool(is_shared()) if is_shared is not None else True

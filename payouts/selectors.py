@@ -19,6 +19,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySe
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
+from marketplace.cache import cache_is_shared
 from marketplace.errors import NotFound, PaymentProviderError
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
@@ -169,14 +170,21 @@ def seller_balances_reread() -> int:
     return n
 
 
-def last_read_balances(*, accounts: Iterable[str]) -> dict[str, BalanceView]:
+def last_read_balances(*, accounts: Iterable[str]) -> dict[str, BalanceView] | None:
     """The balance `seller_balance` last read from Stripe for each account that has one: the very
     figure the seller's Money page shows (it shows this read for 30 s, and it when Stripe cannot be
     reached), in one cache round trip whatever the number of sellers, so a page listing every
     seller's balance costs no Stripe call. `balance_reread` keeps it current after every change of
-    a seller's balance the platform makes or hears of, and `seller_balances_reread` every few hours."""
+    a seller's balance the platform makes or hears of, and `seller_balances_reread` every few hours.
+
+    None while Redis cannot be reached: the reads are in Redis, and this process's own memory holds
+    none of the other processes' (nor the beat's), so "no seller's balance is negative" would be
+    untrue."""
     keys = {f"payouts:balance-last:{account}": account for account in accounts}
-    return {keys[key]: _balance_view(stored) for key, stored in cache.get_many(list(keys)).items()}
+    stored = cache.get_many(list(keys))
+    if not cache_is_shared():
+        return None
+    return {keys[key]: _balance_view(value) for key, value in stored.items()}
 
 
 def _balance_view(stored: dict[str, object]) -> BalanceView:
