@@ -59,6 +59,19 @@ STALE_SENTENCE = (
     "It will update by itself once Stripe answers again."
 )
 NEVER_READ_SENTENCE = "Stripe cannot be reached right now, and we have not read your balance before. Try again soon."
+# Stripe down and Redis too: the last read is in Redis, out of reach, which is not "never read".
+UNFETCHED_SENTENCE = (
+    "Stripe cannot be reached right now, and the last balance we read cannot be fetched now either. Try again soon."
+)
+
+
+def _shared_get(key: str) -> Any:
+    """`cache.get`, but None for what only this process's memory held (Redis down): no other process's
+    change or invalidation reaches it, so it may be a figure Stripe no longer has."""
+    value = cache.get(key)
+    return value if cache_is_shared() else None
+
+
 PAYOUT_KINDS = (PostingKind.PAYOUT, PostingKind.PAYOUT_FAILURE, PostingKind.PAYOUT_CANCEL)
 
 
@@ -85,17 +98,19 @@ class BalanceView:
 
 def seller_balance(*, account: str) -> BalanceView:
     """The balance available and pending per currency, read with the seller's `Stripe-Account`
-    at most every `BALANCE_FRESH_SECONDS`; never raises for Stripe being down."""
+    at most every `BALANCE_FRESH_SECONDS` (on every view while Redis is down, `_shared_get`); never
+    raises for Stripe being down."""
     fresh_key, last_key = f"payouts:balance:{account}", f"payouts:balance-last:{account}"
-    cached = cache.get(fresh_key)
+    cached = _shared_get(fresh_key)
     if cached is not None:
         return _balance_view(cached)
     try:
         balance = gateway_balances.balance_retrieve(account=account)
     except PaymentProviderError:
-        last = cache.get(last_key)
+        last = cache.get(last_key)  # this process's own last read, with its time, is still true
         if last is None:
-            return BalanceView(stale=True, sentence=NEVER_READ_SENTENCE)
+            sentence = NEVER_READ_SENTENCE if cache_is_shared() else UNFETCHED_SENTENCE
+            return BalanceView(stale=True, sentence=sentence)
         view = _balance_view(last)
         when = timezone.localtime(view.as_of).strftime("%d %b %Y, %H:%M %Z") if view.as_of else "an earlier time"
         return BalanceView(view.available, view.pending, view.as_of, True, STALE_SENTENCE.format(when=when))
@@ -204,7 +219,7 @@ def _balance_view(stored: dict[str, object]) -> BalanceView:
 def seller_payout_schedule(*, account: str) -> PayoutSchedule | None:
     """The payout schedule Stripe has for the account (cached); None when Stripe cannot say now."""
     key = f"payouts:schedule:{account}"
-    cached = cache.get(key)
+    cached = _shared_get(key)
     if cached is not None:
         return PayoutSchedule.model_validate(cached)
     try:

@@ -18,9 +18,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from marketplace.gateway.accounts import account_retrieve
+from marketplace.gateway.accounts import account_payout_schedule_update, account_retrieve
 from marketplace.gateway.balances import balance_retrieve as account_retrieve_balance
 from marketplace.gateway.events import list_events
+from marketplace.gateway.types import PayoutSchedule
 from marketplace.money import format_money
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from orders import services as order_services
@@ -763,3 +764,32 @@ def test_a_schedule_change_while_stripe_is_down_comes_back_as_chosen_with_a_sent
     schedule = account_retrieve(str(seller.stripe_account_id)).payout_schedule
     assert schedule is not None and schedule.interval == interval
     assert (schedule.weekly_anchor or "") == anchor
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_with_redis_down_the_money_page_reads_stripe_not_this_process_s_memory(
+    sandbox: Any, redis_down: Any, stripe_down: Any, currency: str
+) -> None:
+    """While Redis is down each process caches in its own memory, which no other process's change
+    reaches: a schedule changed through another web process (here: at Stripe, as that process did)
+    was shown as before for up to 5 minutes, beside "Payout schedule saved". The page reads Stripe
+    then; and with Stripe down as well, it does not say the balance was never read."""
+    seller = active_seller(sandbox, currency=currency)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    assert "every day" in client.get("/sell/money/").content.decode()  # read, and kept in Redis
+
+    redis_down(True)
+    assert "every day" in client.get("/sell/money/").content.decode()  # read again, kept in this process
+    wanted = PayoutSchedule(interval="weekly", weekly_anchor="friday")
+    account_payout_schedule_update(
+        account_id=str(seller.stripe_account_id), seller_id=seller.pk, schedule=wanted, form_token="elsewhere"
+    )
+    page = client.get("/sell/money/").content.decode()
+    assert "Stripe pays your available balance out every Friday." in page
+
+    cache.clear()  # this process never read the balance while Redis is down
+    stripe_down(True)
+    page = html.unescape(client.get("/sell/money/").content.decode())
+    assert "we have not read your balance before" not in page
+    assert "Stripe cannot be reached right now, and the last balance we read cannot be fetched now either." in page
