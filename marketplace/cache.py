@@ -141,3 +141,13 @@ def cache_is_shared() -> bool:
 
     is_shared = getattr(cache, "is_shared", None)
     return bool(is_shared()) if is_shared is not None else True
+
+
+def shared_get(key: str) -> Any:
+    """`cache.get`, but None for what only this process's memory held (Redis down): no other process's
+    change or invalidation reaches that memory, so it may hold what is no longer true. For values a
+    page states as facts (a balance, a schedule, a count), which are then read afresh."""
+    from django.core.cache import cache
+
+    value = cache.get(key)
+    return value if cache_is_shared() else None

@@ -19,7 +19,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySe
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
-from marketplace.cache import cache_is_shared
+from marketplace.cache import cache_is_shared, shared_get
 from marketplace.errors import NotFound, PaymentProviderError
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
@@ -65,13 +65,6 @@ UNFETCHED_SENTENCE = (
 )
 
 
-def _shared_get(key: str) -> Any:
-    """`cache.get`, but None for what only this process's memory held (Redis down): no other process's
-    change or invalidation reaches it, so it may be a figure Stripe no longer has."""
-    value = cache.get(key)
-    return value if cache_is_shared() else None
-
-
 PAYOUT_KINDS = (PostingKind.PAYOUT, PostingKind.PAYOUT_FAILURE, PostingKind.PAYOUT_CANCEL)
 
 
@@ -98,10 +91,10 @@ class BalanceView:
 
 def seller_balance(*, account: str) -> BalanceView:
     """The balance available and pending per currency, read with the seller's `Stripe-Account`
-    at most every `BALANCE_FRESH_SECONDS` (on every view while Redis is down, `_shared_get`); never
+    at most every `BALANCE_FRESH_SECONDS` (on every view while Redis is down, `shared_get`); never
     raises for Stripe being down."""
     fresh_key, last_key = f"payouts:balance:{account}", f"payouts:balance-last:{account}"
-    cached = _shared_get(fresh_key)
+    cached = shared_get(fresh_key)
     if cached is not None:
         return _balance_view(cached)
     try:
@@ -219,7 +212,7 @@ def _balance_view(stored: dict[str, object]) -> BalanceView:
 def seller_payout_schedule(*, account: str) -> PayoutSchedule | None:
     """The payout schedule Stripe has for the account (cached); None when Stripe cannot say now."""
     key = f"payouts:schedule:{account}"
-    cached = _shared_get(key)
+    cached = shared_get(key)
     if cached is not None:
         return PayoutSchedule.model_validate(cached)
     try:
