@@ -35,6 +35,8 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db import transaction
 
+from marketplace.cache import cache_is_shared
+
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "storefront:version"
@@ -48,35 +50,29 @@ VERSION_TIMEOUT = 86_400  # a version that expires is replaced by a new one: eve
 T = TypeVar("T")
 
 
-def _shared() -> bool:
-    """Whether the default cache is one every process sees (see the docstring)."""
-    is_shared = getattr(cache, "is_shared", None)
-    return bool(is_shared()) if is_shared is not None else True
-
-
 def storefront_cached(key: str, compute: Callable[[], T]) -> T:
     """`compute()`'s result, from the cache when it was computed for the current version of the catalog.
 
     `key` names the read and its arguments (a long or user-typed part is hashed here). One round trip
     to Redis reads the version and the entry together; the entry carries the version it was computed
     for, and is used only when that is still the current one."""
-    if not _shared():
+    if not cache_is_shared():
         return compute()
     full = f"storefront:{ENTRY_FORMAT}:{hashlib.sha256(key.encode()).hexdigest()}"
     found = cache.get_many([VERSION_KEY, full])
     version = found.get(VERSION_KEY)
-    if not _shared():
+    if not cache_is_shared():
         return compute()
     if version is None:
         cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT)
         version = cache.get(VERSION_KEY)
-        if version is None or not _shared():
+        if version is None or not cache_is_shared():
             return compute()
     entry: Any = found.get(full)
     if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version:
         return entry[1]  # type: ignore[no-any-return]
     value = compute()  # read after the version: see the docstring of the module
-    if _shared():
+    if cache_is_shared():
         cache.set(full, (version, value), timeout=TIMEOUT)
     return value
 
@@ -91,5 +87,5 @@ def storefront_changed() -> None:
 
 def _new_version() -> None:
     cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=VERSION_TIMEOUT)
-    if not _shared():
+    if not cache_is_shared():
         logger.warning("storefront cache: Redis did not answer; cached pages may lag for up to %s s", TIMEOUT)

@@ -20,7 +20,7 @@ from marketplace.ledger.chart import DISPUTED_FUNDS
 from marketplace.ledger.reports import FIGURES, RevenueMonth, month_start, next_month, revenue_by_month
 from marketplace.ledger.selectors import ledger_balance, ledger_last_movement
 from marketplace.outbox.services import outbox_add
-from payments.health import payment_health
+from payments.health import UNLISTED_BALANCES, payment_health
 from payouts.models import ReconciliationDifference, ReconciliationRun
 
 MONTHS_SHOWN = 12
@@ -90,7 +90,13 @@ def console_revenue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "console/revenue.html",
-        {"tables": tables, "labels": LABELS, "health": payment_health(start=start, end=end), "start": start},
+        {
+            "tables": tables,
+            "labels": LABELS,
+            "health": payment_health(start=start, end=end),
+            "unlisted_balances": UNLISTED_BALANCES,
+            "start": start,
+        },
     )
 
 

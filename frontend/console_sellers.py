@@ -147,9 +147,20 @@ def _said_unpaused(request: HttpRequest, seller: Seller) -> None:
 @require_POST
 def console_seller_refresh(request: HttpRequest, seller_id: int) -> HttpResponse:
     seller = get_object_or_404(Seller, pk=seller_id)
-    try:
-        services.seller_refresh_from_stripe(seller=seller)
-        messages.success(request, "Re-read from Stripe.")
-    except DomainError as exc:
-        messages.error(request, exc.message)
+    # Nothing is read for a shop without an account (started while Stripe was down) or one that
+    # disconnected: "Re-read from Stripe." would say a read happened.
+    if not seller.stripe_account_id:
+        messages.info(
+            request,
+            f"{seller.shop_name} has no Stripe account yet, so there is nothing to read: its owner creates one"
+            " with “Set up payments with Stripe”.",
+        )
+    elif seller.disconnected_at is not None:
+        messages.info(request, f"{seller.shop_name} disconnected its Stripe account: Stripe no longer lets us read it.")
+    else:
+        try:
+            services.seller_refresh_from_stripe(seller=seller)
+            messages.success(request, "Re-read from Stripe.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
     return redirect("console_seller_detail", seller_id=seller.pk)

@@ -4,8 +4,9 @@ same figures as the Subscribers page), and a statement for any dates, on a page 
 line naming the order it stems from (`payouts.selectors.statement_named`).
 
 Every page works on the signed-in user's own shop; another shop's payout is a 404 like one that
-does not exist. A shop without its Stripe account is led to onboarding (`_to_money_without_account`). Balance and schedule come from Stripe through short caches, and a Stripe outage
-shows the last figure with a sentence (`payouts.selectors`), never an error page.
+does not exist. A shop without its Stripe account is led to onboarding (`_to_money_without_account`).
+Balance and schedule come from Stripe through short caches, and a Stripe outage shows the last
+figure with a sentence (`payouts.selectors`), never an error page.
 """
 
 from __future__ import annotations

@@ -131,3 +131,23 @@ class FallbackRedisCache(RedisCache):
 
     def clear(self) -> Any:
         return self._use("clear")
+
+
+def cache_is_shared() -> bool:
+    """Whether the default cache is one every process sees: Redis, answering (or any backend without
+    a fallback). False while this process is on its own memory: what it reads there is not what
+    other processes wrote, and what it writes or deletes there never reaches them."""
+    from django.core.cache import cache
+
+    is_shared = getattr(cache, "is_shared", None)
+    return bool(is_shared()) if is_shared is not None else True
+
+
+def shared_get(key: str) -> Any:
+    """`cache.get`, but None for what only this process's memory held (Redis down): no other process's
+    change or invalidation reaches that memory, so it may hold what is no longer true. For values a
+    page states as facts (a balance, a schedule, a count), which are then read afresh."""
+    from django.core.cache import cache
+
+    value = cache.get(key)
+    return value if cache_is_shared() else None

@@ -13,6 +13,7 @@ from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, S
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from marketplace.cache import shared_get
 from marketplace.errors import NotFound
 from marketplace.outbox.models import OutboxMessage
 from orders.models import (
@@ -233,9 +234,10 @@ def open_refund_requests_cache_key(seller_id: int) -> str:
 def open_refund_request_count(*, seller_id: int) -> int:
     """The Sell area nav's count of requests waiting for the seller. Every page's header shows it, so
     it is cached (the header costs the session and the user only); the services that open or answer
-    a request drop the entry when they commit (`orders.services.refunds`)."""
+    a request drop the entry when they commit (`orders.services.refunds`); while Redis is down that
+    drop reaches no other process, so it is counted on each page then (`shared_get`)."""
     key = open_refund_requests_cache_key(seller_id)
-    count = cache.get(key)
+    count = shared_get(key)
     if count is None:
         count = RefundRequest.objects.filter(order__seller_id=seller_id, status=RefundRequestStatus.OPEN).count()
         cache.set(key, count, OPEN_REQUESTS_CACHE_SECONDS)

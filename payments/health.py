@@ -1,8 +1,9 @@
 """Payment health for the console: checkout success, declines by reason, refund and dispute rates
 per month, and the sellers who owe the platform: those whose *available* balance at Stripe is below
-zero in a currency, and those with debts from lost disputes not collected yet (`SellerDebt`: a debt
-is owed money that has not moved at Stripe, so it has no ledger posting until it is collected). A
-few aggregate queries and one cache round trip, whatever the number of orders and sellers.
+zero in a currency (or, while Redis is down, that they cannot be listed), and those with debts
+from lost disputes not collected yet (`SellerDebt`: a debt is owed money that has not moved at
+Stripe, so it has no ledger posting until it is collected). A few aggregate queries and one cache
+round trip, whatever the number of orders and sellers.
 
 The negative balances are the available ones, as the balance the seller's Money page last read from
 Stripe holds them (`payouts.selectors.last_read_balances`), not the ledger's: the ledger holds
@@ -36,6 +37,12 @@ from orders.models import Order, OrderStatus
 from payments.models import Payment, SellerDebt
 from payouts.selectors import last_read_balances
 from sellers.models import Seller
+
+# Said instead of the list (and of "No seller owes anything") while Redis, which keeps the reads, is down.
+UNLISTED_BALANCES = (
+    "Sellers' available balances cannot be listed right now: the last reads of them are kept in Redis, which"
+    " cannot be reached. They are listed again once it answers."
+)
 
 # A checkout that ended unpaid, or whose buyer's card was declined (the session stays open for another
 # card, but the attempt failed); one still open with no failed attempt is `OPEN`, neither paid nor failed.
@@ -83,7 +90,8 @@ class OutstandingDebt:
 class PaymentHealth:
     months: list[HealthMonth]
     declines: list[tuple[str, int]]  # (the bank's reason, how many orders), most frequent first
-    negative_balances: list[NegativeBalance]  # per currency, most negative first
+    # Per currency, most negative first; None while the last reads cannot be had (Redis down).
+    negative_balances: list[NegativeBalance] | None
     debts: list[OutstandingDebt]  # per currency, largest first
 
 
@@ -140,13 +148,17 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
     )
     sellers = list(Seller.objects.exclude(stripe_account_id=None).values_list("id", "shop_name", "stripe_account_id"))
     read = last_read_balances(accounts=[str(account) for _, _, account in sellers])
-    negative = [
-        NegativeBalance(seller_id=seller_id, shop_name=shop, currency=part.currency, balance=part.amount)
-        for seller_id, shop, account in sellers
-        if str(account) in read
-        for part in read[str(account)].available
-        if part.amount < 0
-    ]
+    negative = (
+        None
+        if read is None
+        else [
+            NegativeBalance(seller_id=seller_id, shop_name=shop, currency=part.currency, balance=part.amount)
+            for seller_id, shop, account in sellers
+            if str(account) in read
+            for part in read[str(account)].available
+            if part.amount < 0
+        ]
+    )
     debts = (
         SellerDebt.objects.filter(settled_at__isnull=True, collected__lt=F("amount"))
         .values("seller_id", "seller__shop_name", "currency")
@@ -156,7 +168,9 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
     return PaymentHealth(
         months=months,
         declines=[(str(reason), int(n)) for reason, n in declines],
-        negative_balances=sorted(negative, key=lambda b: (b.currency, b.balance, b.shop_name)),
+        negative_balances=None
+        if negative is None
+        else sorted(negative, key=lambda b: (b.currency, b.balance, b.shop_name)),
         debts=[
             OutstandingDebt(
                 seller_id=int(row["seller_id"]),

@@ -19,6 +19,7 @@ from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySe
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
 
+from marketplace.cache import cache_is_shared, shared_get
 from marketplace.errors import NotFound, PaymentProviderError
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
@@ -59,6 +60,12 @@ STALE_SENTENCE = (
     "It will update by itself once Stripe answers again."
 )
 NEVER_READ_SENTENCE = "Stripe cannot be reached right now, and we have not read your balance before. Try again soon."
+# Stripe down and Redis too: the last read is in Redis, out of reach, which is not "never read".
+UNFETCHED_SENTENCE = (
+    "Stripe cannot be reached right now, and the last balance we read cannot be fetched now either. Try again soon."
+)
+
+
 PAYOUT_KINDS = (PostingKind.PAYOUT, PostingKind.PAYOUT_FAILURE, PostingKind.PAYOUT_CANCEL)
 
 
@@ -85,17 +92,19 @@ class BalanceView:
 
 def seller_balance(*, account: str) -> BalanceView:
     """The balance available and pending per currency, read with the seller's `Stripe-Account`
-    at most every `BALANCE_FRESH_SECONDS`; never raises for Stripe being down."""
+    at most every `BALANCE_FRESH_SECONDS` (on every view while Redis is down, `shared_get`); never
+    raises for Stripe being down."""
     fresh_key, last_key = f"payouts:balance:{account}", f"payouts:balance-last:{account}"
-    cached = cache.get(fresh_key)
+    cached = shared_get(fresh_key)
     if cached is not None:
         return _balance_view(cached)
     try:
         balance = gateway_balances.balance_retrieve(account=account)
     except PaymentProviderError:
-        last = cache.get(last_key)
+        last = cache.get(last_key)  # this process's own last read, with its time, is still true
         if last is None:
-            return BalanceView(stale=True, sentence=NEVER_READ_SENTENCE)
+            sentence = NEVER_READ_SENTENCE if cache_is_shared() else UNFETCHED_SENTENCE
+            return BalanceView(stale=True, sentence=sentence)
         view = _balance_view(last)
         when = timezone.localtime(view.as_of).strftime("%d %b %Y, %H:%M %Z") if view.as_of else "an earlier time"
         return BalanceView(view.available, view.pending, view.as_of, True, STALE_SENTENCE.format(when=when))
@@ -170,14 +179,21 @@ def seller_balances_reread() -> int:
     return n
 
 
-def last_read_balances(*, accounts: Iterable[str]) -> dict[str, BalanceView]:
+def last_read_balances(*, accounts: Iterable[str]) -> dict[str, BalanceView] | None:
     """The balance `seller_balance` last read from Stripe for each account that has one: the very
     figure the seller's Money page shows (it shows this read for 30 s, and it when Stripe cannot be
     reached), in one cache round trip whatever the number of sellers, so a page listing every
     seller's balance costs no Stripe call. `balance_reread` keeps it current after every change of
-    a seller's balance the platform makes or hears of, and `seller_balances_reread` every few hours."""
+    a seller's balance the platform makes or hears of, and `seller_balances_reread` every few hours.
+
+    None while Redis cannot be reached: the reads are in Redis, and this process's own memory holds
+    none of the other processes' (nor the beat's), so "no seller's balance is negative" would be
+    untrue."""
     keys = {f"payouts:balance-last:{account}": account for account in accounts}
-    return {keys[key]: _balance_view(stored) for key, stored in cache.get_many(list(keys)).items()}
+    stored = cache.get_many(list(keys))
+    if not cache_is_shared():
+        return None
+    return {keys[key]: _balance_view(value) for key, value in stored.items()}
 
 
 def _balance_view(stored: dict[str, object]) -> BalanceView:
@@ -197,7 +213,7 @@ def _balance_view(stored: dict[str, object]) -> BalanceView:
 def seller_payout_schedule(*, account: str) -> PayoutSchedule | None:
     """The payout schedule Stripe has for the account (cached); None when Stripe cannot say now."""
     key = f"payouts:schedule:{account}"
-    cached = cache.get(key)
+    cached = shared_get(key)
     if cached is not None:
         return PayoutSchedule.model_validate(cached)
     try:

@@ -157,6 +157,40 @@ def sandbox(sb: Any, settings: Any) -> Any:
     return sb
 
 
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nobody listens once the socket is closed
+
+
+@pytest.fixture
+def stripe_down(sandbox: Any, settings: Any) -> Any:
+    """Turn Stripe off and on again through settings only: `stripe_down(True)` points the gateway
+    at a port nobody listens on (no retries), `stripe_down(False)` back at the sandbox."""
+    closed_port = _closed_port()
+
+    def switch(down: bool) -> None:
+        settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port}" if down else sandbox.url
+        settings.STRIPE_MAX_NETWORK_RETRIES = 0
+
+    return switch
+
+
+@pytest.fixture
+def redis_down(settings: Any) -> Any:
+    """Turn the cache's Redis off and on again through settings only: `redis_down(True)` points it
+    at a port nobody listens on (each process then uses its own memory, `marketplace.cache`),
+    `redis_down(False)` back at the test's Redis."""
+    up, closed = settings.CACHES, f"redis://127.0.0.1:{_closed_port()}/0"
+
+    def switch(down: bool) -> None:
+        settings.CACHES = {"default": {**up["default"], "LOCATION": closed}} if down else up
+
+    return switch
+
+
 @pytest.fixture
 def sandbox_webhooks(sandbox: Any, live_server: Any, settings: Any) -> Iterator[Any]:
     """The sandbox delivering signed webhooks to this test's live server.

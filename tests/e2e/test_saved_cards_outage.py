@@ -6,7 +6,6 @@ the sandbox (its hosted page saves the card)."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +18,6 @@ from tests.orders.test_e2e_saved_cards import save_card
 from tests.orders.test_stripe_outage import UNREACHABLE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def stripe_down(sandbox: Any, settings: Any) -> Any:
-    """`stripe_down(True)`: Stripe unreachable (a port nobody listens on); `stripe_down(False)`: back."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]
-
-    def switch(down: bool) -> None:
-        settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port}" if down else sandbox.url
-        settings.STRIPE_MAX_NETWORK_RETRIES = 0
-
-    return switch
 
 
 def test_while_stripe_is_down_the_page_never_says_the_buyer_has_no_cards(

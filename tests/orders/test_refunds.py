@@ -747,3 +747,23 @@ def test_a_shop_with_101_refund_requests_reaches_the_oldest_on_page_2() -> None:
     second = client.get("/api/v1/seller/refund-requests", {"page": 2}).json()
     assert [r["id"] for r in second["items"]] == [requests_made[0].pk]
     assert client.get("/api/v1/seller/refund-requests", {"page": 3}).json()["items"] == []
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_with_redis_down_the_nav_counts_the_open_requests_not_this_process_s_memory(
+    sandbox: Any, redis_down: Any, currency: str
+) -> None:
+    """The Sell nav's count of requests waiting is cached, and dropped by the process that opens or
+    answers one. With Redis down that drop reaches only its own process's memory: another process
+    showed "1 waiting" for 5 minutes after the request was answered. It counts afresh then."""
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    asked = _post(_client(order.buyer), f"/api/v1/orders/{order.pk}/refund-requests", {"reason": "damaged"})
+    assert asked.status_code == 201
+    seller = _client(order.seller.user)
+    waiting = '<span class="badge warn">1<span class="visually-hidden"> waiting</span>'
+
+    redis_down(True)
+    assert waiting in seller.get("/sell/").content.decode()  # counted, and kept in this process
+    # Declined through another process: its cache drop never reaches this one's memory.
+    RefundRequest.objects.filter(pk=asked.json()["id"]).update(status=RefundRequestStatus.DECLINED)
+    assert waiting not in seller.get("/sell/").content.decode()

@@ -6,7 +6,6 @@ sandbox: the retry works as if nothing had happened.
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
@@ -24,20 +23,6 @@ pytestmark = pytest.mark.django_db
 # At checkout no payment page was given out, so "nothing was charged" is true; elsewhere it is not said.
 CHECKOUT_UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
 UNREACHABLE = "Our payment provider could not be reached; please try again in a moment."
-
-
-@pytest.fixture
-def stripe_down(sandbox: Any, settings: Any) -> Any:
-    """Turn Stripe off and on again: `stripe_down(True)` / `stripe_down(False)`."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        closed_port = s.getsockname()[1]  # nobody listens once the socket is closed
-
-    def switch(down: bool) -> None:
-        settings.STRIPE_API_BASE = f"http://127.0.0.1:{closed_port}" if down else sandbox.url
-        settings.STRIPE_MAX_NETWORK_RETRIES = 0
-
-    return switch
 
 
 def _messages(response: Any) -> list[str]:

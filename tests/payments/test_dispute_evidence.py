@@ -5,6 +5,7 @@ query counts and the dispute rate (the files' privacy and S3: test_dispute_files
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import timedelta
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from marketplace.errors import Conflict
+from marketplace.gateway import UNREACHABLE
 from payments.disputes import (
     EVIDENCE_TEXT_FIELDS,
     EVIDENCE_TEXT_MAX,
@@ -702,3 +704,49 @@ def test_a_seller_with_101_disputes_reaches_the_oldest_on_page_2() -> None:
     assert first["items"][0]["stripe_id"] == "dp_100"
     status, second = _json(client, "get", "/api/v1/seller/disputes?page=2")
     assert [d["stripe_id"] for d in second["items"]] == ["dp_0"]
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_while_stripe_is_down_typed_evidence_is_kept_said_unsent_and_sent_once_it_is_back(
+    sandbox: Any, stripe_down: Any, currency: str
+) -> None:
+    """An earlier note feared a draft typed while Stripe is down was lost. It is not: the text comes
+    back in the form and stays on later visits, the page says Stripe could not be reached (not "Draft
+    saved at Stripe"), a submission or an acceptance changes nothing, and the seller's statement and
+    proof, kept here, go to Stripe with the evidence once it is back."""
+    seller, _, dispute = _opened(sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    page_url = f"/console/disputes/{dispute.pk}/"
+    typed = {"uncategorized_text": "Signed for at the door on the 3rd.", "shipping_carrier": "UPS"}
+
+    stripe_down(True)
+    said = signed_in(seller.user).post(
+        f"/sell/disputes/{dispute.pk}/statement/", {"statement": "Delivered, signed."}, follow=True
+    )
+    assert "Saved. The platform's team reads it" in html.unescape(said.content.decode())
+    photo = SimpleUploadedFile("door.png", png(1), content_type="image/png")
+    said = admin.post(f"{page_url}files/", {"file": photo, "evidence_field": "shipping_documentation"}, follow=True)
+    assert "door.png attached." in said.content.decode()
+
+    said = admin.post(f"{page_url}evidence/", {**typed, "action": "save"}, follow=True)
+    page = html.unescape(said.content.decode())
+    assert UNREACHABLE in page and "Draft saved" not in page
+    assert "Signed for at the door on the 3rd." in page  # in the form, to press again
+    assert "Signed for at the door on the 3rd." in html.unescape(admin.get(page_url).content.decode())  # and later
+    said = admin.post(f"{page_url}evidence/", {**typed, "action": "submit", "confirm": "yes"}, follow=True)
+    assert UNREACHABLE in html.unescape(said.content.decode())
+    said = admin.post(f"{page_url}accept/", {"confirm": "yes"}, follow=True)
+    assert UNREACHABLE in html.unescape(said.content.decode())
+    row = Dispute.objects.get()
+    assert (row.status, row.submitted_at, row.accepted_at, row.submission_count) == ("needs_response", None, None, 0)
+
+    stripe_down(False)
+    at_stripe = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    assert at_stripe.evidence.uncategorized_text in (None, "")  # nothing reached Stripe meanwhile
+    said = admin.post(f"{page_url}evidence/", {**typed, "action": "submit", "confirm": "yes"}, follow=True)
+    assert "Evidence submitted to the bank." in said.content.decode()
+    at_stripe = _stripe().v1.disputes.retrieve(dispute.stripe_id)
+    assert at_stripe.evidence.uncategorized_text == "Signed for at the door on the 3rd."
+    assert at_stripe.evidence.shipping_documentation == DisputeFile.objects.get().stripe_file_id != ""
+    assert at_stripe.evidence_details.submission_count == 1 and Dispute.objects.get().submission_count == 1
+    assert_ledger_equals_stripe()

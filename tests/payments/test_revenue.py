@@ -5,6 +5,7 @@ Stripe's ¥360 leaves ¥640. Query counts do not grow with orders; only admins s
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from marketplace.ledger.selectors import ledger_balance
 from marketplace.ledger.services import Leg, ledger_post
 from marketplace.money import format_money
 from orders import services as order_services
-from payments.health import payment_health
+from payments.health import UNLISTED_BALANCES, payment_health
 from payments.models import RefundOrigin, RefundStatus, SellerDebt
 from payments.services import refund_create, refund_submit
 from payouts.tasks import reread_balances
@@ -414,3 +415,34 @@ def test_a_refund_the_platform_paid_is_a_cost_of_net_revenue(sandbox: Any, curre
     page = admin.get("/console/revenue/").content.decode()
     assert "Refunds paid by the platform" in page
     assert f'data-currency="{currency}" data-total="{stripe_balances()[currency]}"' in page
+
+
+def test_with_redis_down_the_console_does_not_say_no_seller_owes_anything(
+    sandbox: Any, redis_down: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The balances the console lists sellers' negative ones from are the Money page's last reads,
+    kept in Redis: with Redis down this process's memory has none of them, and the page said "No
+    seller owes anything" beside sellers owing ¥ and $. It says the balances cannot be listed now,
+    still lists the debts (from the database), and lists the balances again once Redis is back."""
+    admin = signed_in(make_platform_admin(email="root@example.com"))
+    owing = {
+        currency: seller_after_a_lost_dispute(
+            sandbox, currency, f"Owing {currency}", django_capture_on_commit_callbacks
+        )
+        for currency in ("usd", "jpy")
+    }
+    assert 'data-testid="negative-balances"' in admin.get("/console/revenue/").content.decode()
+
+    redis_down(True)
+    page = html.unescape(admin.get("/console/revenue/").content.decode())
+    assert "No seller owes anything" not in page and 'data-testid="negative-balances"' not in page
+    assert UNLISTED_BALANCES in page
+    health = payment_health(start=timezone.now() - timedelta(days=30), end=timezone.now() + timedelta(days=1))
+    assert health.negative_balances is None
+
+    redis_down(False)
+    page = admin.get("/console/revenue/").content.decode()
+    assert UNLISTED_BALANCES not in page
+    for currency, (seller, available) in owing.items():
+        assert f"{seller.shop_name}</a>: {format_money(available, currency)} available" in page
+    assert_ledger_equals_stripe()

@@ -18,9 +18,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from marketplace.gateway.accounts import account_retrieve
+from marketplace.gateway.accounts import account_payout_schedule_update, account_retrieve
 from marketplace.gateway.balances import balance_retrieve as account_retrieve_balance
 from marketplace.gateway.events import list_events
+from marketplace.gateway.types import PayoutSchedule
 from marketplace.money import format_money
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from orders import services as order_services
@@ -817,3 +818,60 @@ def test_the_money_pages_of_a_shop_without_a_stripe_account_lead_to_onboarding(c
         assert (response.status_code, response.url) == (302, "/sell/money/"), path
     seller.refresh_from_db()
     assert seller.stripe_account_id is None
+
+
+@pytest.mark.parametrize(("currency", "interval", "anchor"), [("usd", "weekly", "friday"), ("jpy", "manual", "")])
+def test_a_schedule_change_while_stripe_is_down_comes_back_as_chosen_with_a_sentence(
+    sandbox: Any, stripe_down: Any, currency: str, interval: str, anchor: str
+) -> None:
+    """Stripe down and the schedule no longer cached (it is kept 5 minutes): the page cannot say the
+    schedule, and hid its form, so a refused change came back as a 422 with neither the sentence nor
+    what the seller chose. The form comes back as sent, with Stripe's outage beside it; sent again
+    once Stripe is back, it is one change at Stripe."""
+    seller = active_seller(sandbox, currency=currency)
+    client = signed_in(seller.user)
+    form = {"interval": interval, "weekly_anchor": anchor, "monthly_anchor": "", "form_token": "down1"}
+
+    cache.delete(f"payouts:schedule:{seller.stripe_account_id}")
+    stripe_down(True)
+    refused = client.post("/sell/money/schedule/", form)
+    page = html.unescape(refused.content.decode())
+    assert refused.status_code == 422
+    assert "Our payment provider could not be reached; please try again in a moment." in page
+    assert 'data-testid="schedule-form"' in page and f'<option value="{interval}" selected>' in page
+    assert 'name="form_token" value="down1"' in page  # the same form again is the same change at Stripe
+
+    stripe_down(False)
+    assert client.post("/sell/money/schedule/", form).status_code == 302
+    schedule = account_retrieve(str(seller.stripe_account_id)).payout_schedule
+    assert schedule is not None and schedule.interval == interval
+    assert (schedule.weekly_anchor or "") == anchor
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_with_redis_down_the_money_page_reads_stripe_not_this_process_s_memory(
+    sandbox: Any, redis_down: Any, stripe_down: Any, currency: str
+) -> None:
+    """While Redis is down each process caches in its own memory, which no other process's change
+    reaches: a schedule changed through another web process (here: at Stripe, as that process did)
+    was shown as before for up to 5 minutes, beside "Payout schedule saved". The page reads Stripe
+    then; and with Stripe down as well, it does not say the balance was never read."""
+    seller = active_seller(sandbox, currency=currency)
+    paid_order(sandbox, seller, 10_000, card=NOW)
+    client = signed_in(seller.user)
+    assert "every day" in client.get("/sell/money/").content.decode()  # read, and kept in Redis
+
+    redis_down(True)
+    assert "every day" in client.get("/sell/money/").content.decode()  # read again, kept in this process
+    wanted = PayoutSchedule(interval="weekly", weekly_anchor="friday")
+    account_payout_schedule_update(
+        account_id=str(seller.stripe_account_id), seller_id=seller.pk, schedule=wanted, form_token="elsewhere"
+    )
+    page = client.get("/sell/money/").content.decode()
+    assert "Stripe pays your available balance out every Friday." in page
+
+    cache.clear()  # this process never read the balance while Redis is down
+    stripe_down(True)
+    page = html.unescape(client.get("/sell/money/").content.decode())
+    assert "we have not read your balance before" not in page
+    assert "Stripe cannot be reached right now, and the last balance we read cannot be fetched now either." in page

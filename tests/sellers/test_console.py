@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from marketplace.gateway import UNREACHABLE
 from sellers.models import Seller, SellerStatus
-from sellers.services import seller_create, seller_refresh_from_stripe
+from sellers.services import seller_create, seller_mark_disconnected, seller_refresh_from_stripe
 from sellers.status import PAST_DUE
 from tests.factories import UserFactory, make_platform_admin
 from tests.sellers.conftest import complete_onboarding, set_requirements, signed_in_client, start_selling
@@ -187,3 +188,46 @@ def test_seller_list_shows_a_deadline_as_the_other_pages_do_with_its_time_zone(
     assert '<td data-label="Deadline">5 December 2026, 17:04 UTC</td>' in page
     detail = admin_client.get(f"/console/sellers/{seller.pk}/").content.decode()
     assert "<td>5 December 2026, 17:04 UTC</td>" in detail
+
+
+def _said(response: Any) -> list[str]:
+    """The messages the page the post redirected to shows (reading them there uses them up)."""
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_re_reading_a_shop_says_what_happened_while_stripe_is_down_and_for_a_shop_without_an_account(
+    sandbox: Any, admin_client: Client, stripe_down: Any
+) -> None:
+    """A shop started while Stripe was down has no Stripe account: "Re-read from Stripe" read
+    nothing and said "Re-read from Stripe." An outage says so and changes nothing; once Stripe is
+    back the re-read reads."""
+    stripe_down(True)
+    owner = signed_in_client(UserFactory())
+    owner.post("/sell/start/", {"shop_name": "Rainy Day Shop", "country": "US", "default_currency": "usd"})
+    no_account = Seller.objects.get(shop_name="Rainy Day Shop")
+    assert no_account.stripe_account_id is None
+    response = admin_client.post(f"/console/sellers/{no_account.pk}/refresh/", follow=True)
+    assert response.status_code == 200
+    assert _said(response) == [
+        "Rainy Day Shop has no Stripe account yet, so there is nothing to read: its owner creates one with"
+        " “Set up payments with Stripe”."
+    ]
+
+    stripe_down(False)
+    complete_onboarding(sandbox, start_selling(signed_in_client(UserFactory()), shop="Sunny Day Shop"))
+    active = seller_refresh_from_stripe(seller=Seller.objects.get(shop_name="Sunny Day Shop"))
+    read_at = active.stripe_state_updated_at
+    assert read_at is not None
+    stripe_down(True)
+    response = admin_client.post(f"/console/sellers/{active.pk}/refresh/", follow=True)
+    assert _said(response) == [UNREACHABLE]
+    assert Seller.objects.get(pk=active.pk).stripe_state_updated_at == read_at
+
+    stripe_down(False)
+    response = admin_client.post(f"/console/sellers/{active.pk}/refresh/", follow=True)
+    assert _said(response) == ["Re-read from Stripe."]
+    assert Seller.objects.get(pk=active.pk).stripe_state_updated_at > read_at
+
+    seller_mark_disconnected(seller=active)  # it removed the platform's access: nothing to read either
+    response = admin_client.post(f"/console/sellers/{active.pk}/refresh/", follow=True)
+    assert _said(response) == ["Sunny Day Shop disconnected its Stripe account: Stripe no longer lets us read it."]

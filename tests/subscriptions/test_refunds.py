@@ -26,7 +26,6 @@ from subscriptions import services
 from subscriptions.models import Subscription, SubscriptionInvoice
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, pay, signed_in, wait_until
-from tests.orders.test_stripe_outage import stripe_down  # noqa: F401 - fixture
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process, stripe_balances
 from tests.sandbox.helpers import client_for
 from tests.subscriptions.test_subscriptions import checkout_page, seller_with_plan, subscribe
@@ -168,7 +167,7 @@ def test_a_redelivered_refund_event_posts_nothing_more(sandbox_webhooks: Any, cu
 
 def test_stripe_unreachable_says_so_and_posts_nothing_until_the_refund_is_sent(
     sandbox: Any,
-    stripe_down: Any,  # noqa: F811
+    stripe_down: Any,
 ) -> None:
     seller, listing = seller_with_plan(sandbox, "jpy", 2_000, 1_000)
     buyer = UserFactory()
