@@ -740,6 +740,7 @@ def weekly_earnings(*, account: str, weeks: int = 12, now: datetime | None = Non
 
 STATEMENT_BATCH = 500  # lines named together: a handful of queries per batch, never one per line
 NO_ORDER_PAYOUT = "No order: money paid out to your bank"
+NO_ORDER_PAYOUT_RETURNED = "No order: a payout that came back to your balance"  # failed or canceled
 NO_ORDER_DEBT = "No single order: collects what a lost dispute left you owing"
 NO_ORDER = "No order"
 STATEMENT_LABELS: dict[str, str] = {
@@ -877,8 +878,10 @@ def statement_named(*, rows: Iterable[StatementRow], seller_id: int) -> list[Sel
 
     def named(line: StatementLine) -> SellerStatementLine:
         source = line.source_id
-        if line.kind in PAYOUT_KINDS:
+        if line.kind == PostingKind.PAYOUT:
             return SellerStatementLine(line, no_order=NO_ORDER_PAYOUT)
+        if line.kind in PAYOUT_KINDS:
+            return SellerStatementLine(line, no_order=NO_ORDER_PAYOUT_RETURNED)
         if source in debts:
             return SellerStatementLine(line, no_order=NO_ORDER_DEBT, recovery=True)
         recovery = source in recoveries
