@@ -264,16 +264,29 @@ class PayoutFailureBanner:
 
 
 def payout_failure_banner(*, account: str) -> PayoutFailureBanner | None:
-    """One query when nothing failed (the seller home's usual case), two when something did."""
+    """One query when nothing failed (the seller home's usual case), two when something did, three
+    once the bank details were updated (a later payout on its way)."""
     failed = payout_failure_unresolved(account=account)
     if failed is None:
         return None
     banks = list(BankAccount.objects.filter(account=account).values_list("status", flat=True))
     bank_updated = bool(banks) and "errored" not in banks
     bank = "updated" if bank_updated else "errored" if banks else ""
+    on_its_way = ""
+    if bank_updated:
+        sent = (
+            Payout.objects.filter(
+                account=account,
+                status__in=(PayoutStatus.PENDING, PayoutStatus.IN_TRANSIT),
+                created_at__gt=failed.created_at,
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        on_its_way = format_money(sent.amount, sent.currency) if sent else ""
     return PayoutFailureBanner(
         payout=failed,
-        sentence=failure_reason_and_way_out(failed.failure_code, bank=bank),
+        sentence=failure_reason_and_way_out(failed.failure_code, bank=bank, on_its_way=on_its_way),
         bank_updated=bank_updated,
     )
 
