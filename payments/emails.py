@@ -39,7 +39,16 @@ def _send(template: str, to: Iterable[str], **context: Any) -> None:
 
 def _context(dispute: Dispute) -> dict[str, Any]:
     deadline = timezone.localtime(dispute.due_by).strftime("%-d %B %Y, %H:%M %Z") if dispute.due_by else ""
+    # A subscription payment has no order: named as the pages name it (its listing, date, subscriber).
+    invoice = dispute.subscription_payment
     return {
+        "listing_title": invoice.subscription.listing.title if invoice else "",
+        "payment_name": (
+            f"the {timezone.localtime(invoice.created_at):%-d %b %Y} payment of {invoice.subscription.listing.title} "
+            f"by {invoice.subscription.buyer.email}"
+            if invoice
+            else ""
+        ),
         "dispute": dispute,
         "amount": disputes.amount_text(dispute),
         "reason": disputes.reason_text(dispute.reason),
