@@ -91,6 +91,7 @@ def sell_dispute_detail(request: HttpRequest, dispute_id: int) -> HttpResponse:
         "seller": seller,
         "dispute": dispute,
         "part": part,
+        "debt": selectors.seller_dispute_debt(dispute=dispute, seller=seller),
         "answers": _answers(seller, dispute),
         "order": part.order if part else dispute.order,
         "reason_text": services.reason_text(dispute.reason),

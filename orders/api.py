@@ -55,7 +55,7 @@ def order_out(order: Order, *, for_the_shop: bool) -> OrderOut:
     keeps of it (after refunds taken back and lost disputes), as its order and money pages say. The
     platform's fee and the shop's net are given to the shop only (`for_the_shop`): its buyer's pages
     never showed them, and the buyer's API did (what the platform charges the shop, its refunds and
-    lost disputes)."""
+    lost disputes). A refund that never left (`Refund.never_left`) is the shop's to read, not the buyer's."""
     return OrderOut(
         id=order.pk,
         status=order.status,
@@ -74,7 +74,7 @@ def order_out(order: Order, *, for_the_shop: bool) -> OrderOut:
         paid_at=order.paid_at,
         fulfilled_at=order.fulfilled_at,
         amount_refunded=order.amount_refunded,
-        refunds=[refund_out(refund) for refund in order.refunds.all()],
+        refunds=[refund_out(refund) for refund in order.refunds.all() if for_the_shop or not refund.never_left],
         lines=[
             OrderLineOut(
                 id=line.pk,

@@ -1,6 +1,7 @@
 """The dispute emails: opened and reminders (seller and admins), closed (seller and buyer).
 On a payment for several shops, the shops the dispute does not name (another shop answers it) are
-told too when it opens and closes, each of its own order and part: their money is at stake as well.
+told too when it opens and closes, each of its own order and part: their money is at stake as well;
+the shop it names reads its own part too, beside the whole payment it answers for.
 
 Plain text from `frontend/templates/emails/dispute_*`, links built from SITE_URL. Each tells its
 reader what it means for them in plain words: the reason, the deadline, what happens next.
@@ -38,7 +39,16 @@ def _send(template: str, to: Iterable[str], **context: Any) -> None:
 
 def _context(dispute: Dispute) -> dict[str, Any]:
     deadline = timezone.localtime(dispute.due_by).strftime("%-d %B %Y, %H:%M %Z") if dispute.due_by else ""
+    # A subscription payment has no order: named as the pages name it (its listing, date, subscriber).
+    invoice = dispute.subscription_payment
     return {
+        "listing_title": invoice.subscription.listing.title if invoice else "",
+        "payment_name": (
+            f"the {timezone.localtime(invoice.created_at):%-d %b %Y} payment of {invoice.subscription.listing.title} "
+            f"by {invoice.subscription.buyer.email}"
+            if invoice
+            else ""
+        ),
         "dispute": dispute,
         "amount": disputes.amount_text(dispute),
         "reason": disputes.reason_text(dispute.reason),
@@ -52,32 +62,42 @@ def _seller_email(dispute: Dispute) -> list[str]:
     return [dispute.seller.user.email] if dispute.seller is not None else []
 
 
-def _other_shops(dispute: Dispute) -> list[tuple[str, dict[str, Any]]]:
-    """Each other shop of a payment for several shops: its email, and its order and part for the
-    email's context. None for a payment of one shop."""
+def _parts(dispute: Dispute) -> dict[int, tuple[str, dict[str, Any]]]:
+    """On a payment for several shops, each shop's email and the email's context of its own order
+    and part (`amount`; the whole disputed amount as `payment_amount`), by seller id: the shop the
+    dispute names is told its part too, not the whole payment's amount as its order's. Empty for a
+    payment of one shop."""
     if dispute.payment is None or not pays_checkout_group(dispute.payment):
-        return []
+        return {}
     answering = dispute.seller.shop_name if dispute.seller is not None else "The platform"
-    return [
-        (
+    return {
+        share.order.seller_id: (
             share.order.seller.user.email,
             {
                 "order": share.order,
                 "amount": format_money(share.disputed, dispute.currency),
+                "payment_amount": disputes.amount_text(dispute),
                 "answering_shop": answering,
             },
         )
         for share in group_dispute_shares(payment=dispute.payment, amount=dispute.amount)
-        if share.order.seller_id != dispute.seller_id
-    ]
+    }
+
+
+def _send_to_shops(dispute: Dispute, template: str, others_template: str, context: dict[str, Any]) -> None:
+    """The seller the dispute names reads `template`, each other shop of its payment `others_template`,
+    each of its own order and part."""
+    url = _url("sell_dispute_detail", dispute.pk)
+    parts = _parts(dispute)
+    own = parts.pop(dispute.seller_id, ("", {}))[1] if dispute.seller_id is not None else {}
+    _send(template, _seller_email(dispute), url=url, **{**context, **own})
+    for email, part in parts.values():
+        _send(others_template, [email], url=url, **{**context, **part})
 
 
 def send_dispute_opened(dispute: Dispute) -> None:
     context = _context(dispute)
-    url = _url("sell_dispute_detail", dispute.pk)
-    _send("dispute_opened_seller", _seller_email(dispute), url=url, **context)
-    for email, own in _other_shops(dispute):
-        _send("dispute_opened_shop", [email], url=url, **{**context, **own})
+    _send_to_shops(dispute, "dispute_opened_seller", "dispute_opened_shop", context)
     admins = disputes.platform_admin_emails()
     _send("dispute_opened_admin", admins, url=_url("console_dispute_detail", dispute.pk), **context)
 
@@ -91,10 +111,7 @@ def send_dispute_reminder(dispute: Dispute, days: int) -> None:
 
 def send_dispute_closed(dispute: Dispute) -> None:
     context = _context(dispute)
-    url = _url("sell_dispute_detail", dispute.pk)
-    _send("dispute_closed_seller", _seller_email(dispute), url=url, **context)
-    for email, own in _other_shops(dispute):
-        _send("dispute_closed_seller", [email], url=url, **{**context, **own})
+    _send_to_shops(dispute, "dispute_closed_seller", "dispute_closed_seller", context)
     if dispute.order is not None:
         buyer_url = _url("order_detail", dispute.order.pk)
         _send("dispute_closed_buyer", [dispute.order.buyer.email], url=buyer_url, **context)

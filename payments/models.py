@@ -173,6 +173,13 @@ class Refund(models.Model):
         return self.reason if self.origin in (RefundOrigin.SELLER, RefundOrigin.ADMIN) else ""
 
     @property
+    def never_left(self) -> bool:
+        """Failed before it left: Stripe refused it, or we never sent it (no Stripe id). No money moved
+        and none is on its way back, so the buyer is not told of it (its order, its subscriptions, the
+        API); the seller and the admins are, with why."""
+        return self.status == RefundStatus.FAILED and not self.stripe_refund_id
+
+    @property
     def failure_for_seller(self) -> str:
         """Why it failed, as the seller's pages say it. A refund Stripe refused for the seller's balance
         has a `failure_message` for the admins (whose balance, what an admin can do); the seller reads

@@ -233,12 +233,11 @@ def dispute_debt_owed(*, dispute: Dispute) -> int:
 
 @dataclass(frozen=True)
 class DisputePart:
-    """One shop's side of a dispute on a payment for several shops: its own order, its part of the
-    disputed amount (largest remainder over the orders, as recovery splits it) and what it owes."""
+    """One shop's side of a dispute on a payment for several shops: its own order and its part of the
+    disputed amount (largest remainder over the orders, as recovery splits it)."""
 
     order: Any
     disputed: int
-    debt: SellerDebt | None
 
 
 def dispute_part_for_seller(*, dispute: Dispute, seller: Any) -> DisputePart | None:
@@ -255,11 +254,13 @@ def dispute_part_for_seller(*, dispute: Dispute, seller: Any) -> DisputePart | N
     )
     if share is None:
         return None
-    return DisputePart(
-        order=share.order,
-        disputed=share.disputed,
-        debt=SellerDebt.objects.filter(dispute=dispute, seller=seller).first(),
-    )
+    return DisputePart(order=share.order, disputed=share.disputed)
+
+
+def seller_dispute_debt(*, dispute: Dispute, seller: Any) -> SellerDebt | None:
+    """What the seller's balance could not give back of its share of a lost dispute (its own part's, on a
+    payment for several shops), owed or since collected; None when its balance covered it."""
+    return SellerDebt.objects.filter(dispute=dispute, seller=seller).first()
 
 
 @dataclass(frozen=True)

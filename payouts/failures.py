@@ -37,6 +37,7 @@ WAYS_OUT: dict[str, str] = {
 
 STOPPED = "Stripe sends no payout until then."
 BANK_UPDATED = "Your bank details have been updated since: Stripe sends this money with your next payout."
+BANK_UPDATED_SENT = "Your bank details have been updated since, and a payout of {amount} is on its way to your bank."
 
 
 def failure_sentence(code: str, *, bank: str = "") -> str:
@@ -47,10 +48,14 @@ def failure_sentence(code: str, *, bank: str = "") -> str:
     return f"This payout failed: {failure_reason_and_way_out(code, bank=bank)}"
 
 
-def failure_reason_and_way_out(code: str, *, bank: str = "") -> str:
+def failure_reason_and_way_out(code: str, *, bank: str = "", on_its_way: str = "") -> str:
     """`failure_sentence` after its "This payout failed:", for a text that has said so already
-    (the banner: "Your payout of $14.40 failed: ...")."""
+    (the banner: "Your payout of $14.40 failed: ..."). `on_its_way`: the amount of a later payout
+    on its way to the updated bank account (the banner said the money goes "with your next payout"
+    while that payout was sent)."""
     reason = REASONS.get(code, "your bank returned it")
+    if bank == "updated" and on_its_way:
+        return f"{reason}. {BANK_UPDATED_SENT.format(amount=on_its_way)}"
     if bank == "updated":
         return f"{reason}. {BANK_UPDATED}"
     way_out = WAYS_OUT.get(code, UPDATE_BANK)

@@ -281,16 +281,29 @@ class PayoutFailureBanner:
 
 
 def payout_failure_banner(*, account: str) -> PayoutFailureBanner | None:
-    """One query when nothing failed (the seller home's usual case), two when something did."""
+    """One query when nothing failed (the seller home's usual case), two when something did, three
+    once the bank details were updated (a later payout on its way)."""
     failed = payout_failure_unresolved(account=account)
     if failed is None:
         return None
     banks = list(BankAccount.objects.filter(account=account).values_list("status", flat=True))
     bank_updated = bool(banks) and "errored" not in banks
     bank = "updated" if bank_updated else "errored" if banks else ""
+    on_its_way = ""
+    if bank_updated:
+        sent = (
+            Payout.objects.filter(
+                account=account,
+                status__in=(PayoutStatus.PENDING, PayoutStatus.IN_TRANSIT),
+                created_at__gt=failed.created_at,
+            )
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        on_its_way = format_money(sent.amount, sent.currency) if sent else ""
     return PayoutFailureBanner(
         payout=failed,
-        sentence=failure_reason_and_way_out(failed.failure_code, bank=bank),
+        sentence=failure_reason_and_way_out(failed.failure_code, bank=bank, on_its_way=on_its_way),
         bank_updated=bank_updated,
     )
 
@@ -766,6 +779,7 @@ def weekly_earnings(*, account: str, weeks: int = 12, now: datetime | None = Non
 
 STATEMENT_BATCH = 500  # lines named together: a handful of queries per batch, never one per line
 NO_ORDER_PAYOUT = "No order: money paid out to your bank"
+NO_ORDER_PAYOUT_RETURNED = "No order: a payout that came back to your balance"  # failed or canceled
 NO_ORDER_DEBT = "No single order: collects what a lost dispute left you owing"
 NO_ORDER = "No order"
 STATEMENT_LABELS: dict[str, str] = {
@@ -903,8 +917,10 @@ def statement_named(*, rows: Iterable[StatementRow], seller_id: int) -> list[Sel
 
     def named(line: StatementLine) -> SellerStatementLine:
         source = line.source_id
-        if line.kind in PAYOUT_KINDS:
+        if line.kind == PostingKind.PAYOUT:
             return SellerStatementLine(line, no_order=NO_ORDER_PAYOUT)
+        if line.kind in PAYOUT_KINDS:
+            return SellerStatementLine(line, no_order=NO_ORDER_PAYOUT_RETURNED)
         if source in debts:
             return SellerStatementLine(line, no_order=NO_ORDER_DEBT, recovery=True)
         recovery = source in recoveries

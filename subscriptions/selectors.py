@@ -68,10 +68,13 @@ def subscriptions_of_buyer(*, user: Any) -> QuerySet[Subscription]:
 def refunds_of_buyer_subscriptions(*, user: Any) -> dict[int, list[Refund]]:
     """The refunds of the buyer's subscription payments, newest first, per subscription id, each with
     `paid_amount` and `paid_at` (the payment it gave back part of): one query, for "Your
-    subscriptions" to say what was given back and whether it reached them."""
+    subscriptions" to say what was given back and whether it reached them. Without the refunds that
+    failed before they left (Stripe refused them, or we never sent them: no Stripe id), as the order
+    page leaves them out: no money moved and none is on its way back."""
     rows = (
         Refund.objects.filter(payment__subscription_invoices__subscription__buyer=user)
         .exclude(status=RefundStatus.CANCELED)
+        .exclude(status=RefundStatus.FAILED, stripe_refund_id__isnull=True)
         .annotate(
             subscription_id=F("payment__subscription_invoices__subscription_id"),
             paid_amount=F("payment__amount"),

@@ -75,11 +75,12 @@ def test_a_payout_goes_from_in_transit_to_paid_and_shows_its_order(
     expect(page).to_have_url(re.compile(rf"/sell/orders/{order.pk}/$"))
 
 
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_a_failed_payout_shows_its_sentence_and_a_banner_until_the_next_is_paid(
-    live_server: Any, page: Page, sandbox_webhooks: Any, clean_cache: None
+    live_server: Any, page: Page, sandbox_webhooks: Any, clean_cache: None, currency: str
 ) -> None:
     sandbox = sandbox_webhooks
-    seller = active_seller(sandbox)
+    seller = active_seller(sandbox, currency=currency)
     order = _sale(sandbox, seller, 10_000)
     _advance(sandbox, DAY)
     assert wait_until(lambda: Payout.objects.exists(), timeout=30)
@@ -94,7 +95,7 @@ def test_a_failed_payout_shows_its_sentence_and_a_banner_until_the_next_is_paid(
     page.get_by_role("link", name="Sell", exact=True).click()
     banner = page.get_by_test_id("payout-failed-banner")
     expect(banner).to_contain_text(
-        f"Your payout of {format_money(order.seller_net, 'usd')} failed: your bank account has been closed."
+        f"Your payout of {format_money(order.seller_net, currency)} failed: your bank account has been closed."
     )
     expect(banner.get_by_role("button", name="Open your Stripe Express dashboard")).to_be_visible()
     banner.get_by_role("link", name="See the payout").click()
@@ -102,7 +103,13 @@ def test_a_failed_payout_shows_its_sentence_and_a_banner_until_the_next_is_paid(
     expect(page.get_by_test_id("payout-failure")).to_contain_text("Update your bank account in your Stripe Express")
 
     requests.post(f"{sandbox.url}/_sandbox/accounts/{seller.stripe_account_id}/bank_account", timeout=30)
-    _advance(sandbox, 2 * DAY)  # paid out again, and arrived
+    _advance(sandbox, DAY)  # the next payout day sends it again: the banner says it is on its way
+    assert wait_until(lambda: Payout.objects.filter(status__in=["pending", "in_transit"]).exists(), timeout=30)
+    page.get_by_role("link", name="Sell", exact=True).click()
+    expect(page.get_by_test_id("payout-failed-banner")).to_contain_text(
+        f"a payout of {format_money(order.seller_net, currency)} is on its way to your bank."
+    )
+    _advance(sandbox, 2 * DAY)  # arrived
     assert wait_until(lambda: Payout.objects.filter(status="paid").exists(), timeout=30)
     page.get_by_role("link", name="Sell", exact=True).click()
     expect(page.get_by_test_id("status-headline")).to_be_visible()

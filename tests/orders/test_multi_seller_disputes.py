@@ -167,15 +167,19 @@ def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_on
     dispute = Dispute.objects.get()
 
     parts = [3_429, 1_143, 428]
-    # Every shop is told, of its own order: the first answers, the others follow (their part at stake).
+    # Every shop is told, of its own order and part: the first answers, the others follow (their part at
+    # stake). The first shop's email named the whole disputed amount as its order's ("order 6: $104.00"
+    # for a $72.00 order), where the other shops read their part.
     for index, (shop, part) in enumerate(zip(shops, parts, strict=True)):
         order = Order.objects.get(payment=dispute.payment, seller=shop)
         [opened_email] = [m for m in mail.outbox if m.to == [shop.user.email] and "bank disputes" in m.subject]
-        assert f"order {order.pk}" in opened_email.subject
+        assert opened_email.subject.endswith(f"a payment with your order {order.pk}: {format_money(part, currency)}")
+        assert f"Your part of the disputed amount: {format_money(part, currency)}." in opened_email.body
         if index:
-            assert f"Your part of the disputed amount: {format_money(part, currency)}." in opened_email.body
             assert f"{shops[0].shop_name} answers the dispute for the whole payment" in opened_email.body
         else:
+            whole = format_money(5_000, currency)
+            assert f"You answer the dispute for the whole payment ({whole})" in opened_email.body
             assert "upload your proof" in opened_email.body
     for index, (shop, part) in enumerate(zip(shops, parts, strict=True)):
         client, page = _pages_of(shop, dispute, django_assert_max_num_queries)
@@ -220,12 +224,15 @@ def test_every_shop_of_the_payment_sees_the_dispute_its_part_and_its_debt_and_on
     control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(new_events(seen))
-    for shop, owed in zip(shops, RECOVERED[currency], strict=True):
+    for shop, owed, part in zip(shops, RECOVERED[currency], parts, strict=True):
         _, page = _pages_of(shop, dispute, django_assert_max_num_queries)
         assert f"<strong>You owe the platform:</strong> {format_money(owed, currency)}" in page
         order = Order.objects.get(payment=dispute.payment, seller=shop)
         [closed_email] = [m for m in mail.outbox if m.to == [shop.user.email] and "Dispute lost" in m.subject]
-        assert f"order {order.pk}" in closed_email.subject and "recovers your share" in closed_email.body
+        assert closed_email.subject.endswith(f"Dispute lost: {format_money(part, currency)}, order {order.pk}")
+        assert f"{format_money(part, currency)} goes back to them for order {order.pk}." in closed_email.body
+        # Its balance (funds pending) gave nothing back: the email no longer says only that it was taken.
+        assert "what your balance cannot cover is collected from your next funds" in closed_email.body
     assert_ledger_equals_stripe()
 
 

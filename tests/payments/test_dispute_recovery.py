@@ -22,6 +22,7 @@ from django.core import mail
 from marketplace.gateway.events import list_events
 from marketplace.ledger.models import LedgerTransaction
 from marketplace.ledger.reports import RevenueMonth, month_start, next_month, revenue_by_month
+from marketplace.money import format_money
 from marketplace.webhooks.services import webhook_event_process, webhook_event_store
 from payments.models import Dispute, SellerDebt
 from payments.recovery import dispute_recover, seller_debts_collect, seller_debts_collect_all
@@ -261,22 +262,31 @@ def test_a_lost_dispute_on_a_subscription_invoice_is_recovered_from_its_seller(
     payment = SubscriptionInvoice.objects.get().payment
     assert payment is not None and stripe_balances(account) == {currency: 9_000}
 
+    make_platform_admin()
     control(sandbox, f"charges/{payment.stripe_charge_id}/dispute", reason="fraudulent")
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(new_events(seen))
     dispute = Dispute.objects.get()
     assert (dispute.seller_id, dispute.order_id, dispute.payment_id) == (seller.pk, None, payment.pk)
-    assert any(m.to == [seller.user.email] and "disputes a payment" in m.subject for m in mail.outbox)
+    # The emails name the subscription payment, as the pages do ("a payment for $100.00" named nothing).
+    invoice = SubscriptionInvoice.objects.select_related("subscription__buyer").get()
+    paid = f"the {invoice.created_at:%-d %b %Y} payment of Coffee box by {invoice.subscription.buyer.email}"
+    [opened] = [m for m in mail.outbox if m.to == [seller.user.email] and "disputes" in m.subject]
+    assert opened.subject.endswith("disputes a payment of Coffee box: " + format_money(10_000, currency))
+    assert f"({paid})" in opened.body
+    assert any(f"opened on {paid} ({seller.shop_name})" in m.body for m in mail.outbox if "New dispute" in m.subject)
 
     control(sandbox, f"disputes/{dispute.stripe_id}/resolve", outcome="lost")
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(new_events(seen))
     dispute.refresh_from_db()
     assert (dispute.status, dispute.recovery, dispute.recovered_amount) == ("lost", "recovered", 9_000)
+    [lost] = [m for m in mail.outbox if m.to == [seller.user.email] and "Dispute lost" in m.subject]
+    assert lost.subject.endswith(f"Dispute lost: {format_money(10_000, currency)}, Coffee box")
+    assert f"goes back to them for {paid}." in lost.body
     assert stripe_balances(account) == {}
     assert_ledger_equals_stripe()
     # Every line of the statement names the subscription payment, with a link to its page.
-    invoice = SubscriptionInvoice.objects.get()
     client = signed_in(seller.user)
     named = "Subscription payment: Coffee box"
     kinds = ["application_fee", "application_fee_refund", "transfer", "transfer_reversal"]

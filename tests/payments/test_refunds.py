@@ -176,6 +176,10 @@ def test_a_refund_stripe_refused_for_the_sellers_balance_reads_to_each_as_theirs
     buyer_page = signed_in(order.buyer).get(f"/orders/{order.pk}/").content.decode()
     assert 'data-testid="refund-row"' not in buyer_page and "Failed" not in buyer_page
     assert "nothing was refunded" not in buyer_page
+    # Nor through the API, which listed it to the buyer as a failed refund; the shop still reads it.
+    assert signed_in(order.buyer).get(f"/api/v1/orders/{order.pk}").json()["refunds"] == []
+    [shop_sees] = seller.get(f"/api/v1/orders/{order.pk}").json()["refunds"]
+    assert (shop_sees["status"], shop_sees["amount"]) == ("failed", refused.amount)
 
 
 @pytest.mark.django_db(transaction=True)

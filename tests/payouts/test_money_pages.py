@@ -304,7 +304,21 @@ def test_a_failed_payout_errors_the_bank_account_until_the_seller_updates_it(san
     assert webhook_event_process(event_id=replay["id"]).status == "processed"
     assert BankAccount.objects.get(account=account).status == "new"
 
-    advance(sandbox, 2 * DAY)  # paid out again, and arrived
+    # The next payout day sends the money again: the banner no longer says it goes "with your next payout"
+    # while that payout is on its way (Pay out now read the same).
+    advance(sandbox, DAY)
+    process_connect(account, seen)
+    [again] = Payout.objects.filter(status__in=["pending", "in_transit"])
+    assert again.amount == payout.amount
+    for url in ("/sell/", "/sell/money/"):
+        page = client.get(url).content.decode()
+        assert f"Your payout of {amount} failed:</strong>" in page
+        assert (
+            f"Your bank details have been updated since, and a payout of {amount} is on its way to your bank." in page
+        )
+        assert "Stripe sends this money with your next payout" not in page
+
+    advance(sandbox, 2 * DAY)  # arrived
     process_connect(account, seen)
     assert Payout.objects.filter(status="paid").exists()
     assert 'data-testid="payout-failed-banner"' not in client.get("/sell/").content.decode()

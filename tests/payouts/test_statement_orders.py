@@ -18,12 +18,13 @@ from django.test.utils import CaptureQueriesContext
 from orders.models import Order
 from payments.models import Dispute, RefundOrigin, RefundStatus
 from payments.services import refund_create, refund_submit
-from payouts.selectors import NO_ORDER_PAYOUT
+from payouts.selectors import NO_ORDER_PAYOUT, NO_ORDER_PAYOUT_RETURNED
 from tests.factories import UserFactory
 from tests.orders.conftest import active_seller, listing_of, pay, signed_in
 from tests.orders.test_multi_seller import WORKED, settle, start_cart, three_shops
 from tests.payments.helpers import assert_ledger_equals_stripe, lose_dispute, new_events
-from tests.payouts.helpers import SPAN, link, paid_order, paid_out, statement_csv, statement_page
+from tests.payments.test_disputes import control
+from tests.payouts.helpers import SPAN, link, paid_order, paid_out, process_connect, statement_csv, statement_page
 from tests.payouts.test_money_pages import kiln_order_paid_with_another_shop
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,17 @@ def test_every_line_of_a_sale_its_refund_and_its_lost_dispute_names_its_order(
     [payout] = [r for r in statement_csv(client, span) if r["kind"] == "payout"]
     assert payout["order"] == NO_ORDER_PAYOUT and payout["stripe_object"].startswith("po_")
     assert ("payout", NO_ORDER_PAYOUT) in statement_page(client, span)
+
+    # The bank sends it back: that line is money back from the bank, not "money paid out to your bank".
+    control(sandbox, f"payouts/{payout['stripe_object']}/fail", failure_code="account_closed")
+    assert "failed" not in process_connect(str(seller.stripe_account_id), set())
+    [returned] = [r for r in statement_csv(client, span) if r["kind"] == "payout_failure"]
+    assert (returned["order"], returned["amount_minor"]) == (
+        NO_ORDER_PAYOUT_RETURNED,
+        str(-int(payout["amount_minor"])),
+    )
+    assert ("payout_failure", NO_ORDER_PAYOUT_RETURNED) in statement_page(client, span)
+    assert_ledger_equals_stripe()
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])

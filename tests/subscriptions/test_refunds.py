@@ -303,3 +303,38 @@ def test_everything_left_after_the_platform_paid_part_takes_the_whole_share_and_
     assert "nothing taken from you" not in page and f"Stripe took back your whole share, {money(price)}" in page
     assert sandbox_webhooks.wait_for_webhooks(15)
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price", "part"), [("usd", 2_999, 1_234), ("jpy", 3_333, 1_111)])
+def test_a_refund_stripe_refused_for_the_sellers_balance_is_not_listed_to_the_subscriber(
+    sandbox_webhooks: Any, currency: str, price: int, part: int
+) -> None:
+    """The seller's share was paid out to its bank, so Stripe refuses an admin's refund taken from the
+    seller (balance_insufficient) and nothing is refunded: "Your subscriptions" listed it to the buyer,
+    twice after a second try, as "the refund failed; the shop or our team will refund you another
+    way", a refund that never left (the order page stopped listing those). A refund that went through
+    afterwards, from the platform's balance, is listed once."""
+    seller, buyer, invoice = _paid_invoice(sandbox_webhooks, currency, price)
+    account = str(seller.stripe_account_id)
+    requests.post(f"{sandbox_webhooks.url}/_sandbox/clock/advance", json={"seconds": 3 * 86_400}, timeout=10)
+    assert wait_until(lambda: stripe_balances(account) == {})  # paid out on the daily schedule
+    admin = signed_in(make_platform_admin())
+    form = {"stripe_id": invoice.stripe_invoice_id, "amount": MAJOR[currency](part), "from_seller": "on"}
+    for _ in range(2):
+        console = admin.get(reverse("console_refunds")).content.decode()
+        refused = admin.post(reverse("console_subscription_refund"), {**form, "form_token": _token(console)})
+        assert "too low to give back their share" in _messages(refused)[0]
+    assert list(Refund.objects.values_list("status", "stripe_refund_id")) == [(RefundStatus.FAILED, None)] * 2
+    assert _stripe_refunds(sandbox_webhooks, str(invoice.payment and invoice.payment.stripe_charge_id)) == []
+    mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    assert 'data-testid="subscription-refund"' not in mine and "refund you another way" not in mine
+
+    console = admin.get(reverse("console_refunds")).content.decode()
+    platform_pays = {**form, "from_seller": "", "form_token": _token(console)}
+    paid = admin.post(reverse("console_subscription_refund"), platform_pays)
+    assert _messages(paid) == [f"Coffee box: {format_money(part, currency)} refunded to the buyer."]
+    mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    assert mine.count('data-testid="subscription-refund"') == 1
+    assert f"{format_money(part, currency)} of your {format_money(price, currency)} payment" in mine
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert_ledger_equals_stripe()
