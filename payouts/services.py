@@ -36,7 +36,7 @@ from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from marketplace.ledger import flows
 from marketplace.ledger.services import Posting, ledger_lock_stripe_account, ledger_post_one, ledger_reverse
 from marketplace.outbox.services import outbox_add
-from payments.models import Payment
+from payments.models import Payment, SellerDebt
 from payouts.models import (
     ApplicationFee,
     ApplicationFeeRefund,
@@ -453,9 +453,6 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
     available and says so). A
     seller who owes the platform for lost disputes in that currency is refused: those debts are
     collected from the available balance (`payments.recovery.seller_debts_collect`), which this would empty first."""
-    from payments.models import SellerDebt
-    from payouts.selectors import balance_reread
-
     if not _is_form_token(form_token):
         raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_form_token")
     if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):  # the form's list sends one
