@@ -546,14 +546,7 @@ def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
         if reversal is not None and transfer is not None:
             transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)
         for fee, fee_refund in fee_refunds:
-            application_fee_refund_record(
-                fee_refund_id=fee_refund.id,
-                application_fee_id=fee.stripe_id,
-                account=fee.account,
-                amount=fee_refund.amount,
-                currency=fee_refund.currency,
-                created=fee_refund.created,
-            )
+            application_fee_refund_record(fee_refund=fee_refund, application_fee_id=fee.stripe_id, account=fee.account)
         _payment_refresh_refunded(payment)
         _tell_listeners(refund)
         return refund

@@ -30,6 +30,7 @@ from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
 from marketplace.gateway import payouts as gateway_payouts
 from marketplace.gateway.accounts import AccountAccessRevoked
+from marketplace.gateway.types import ApplicationFeeRefund as StripeApplicationFeeRefund
 from marketplace.gateway.types import Payout as StripePayout
 from marketplace.gateway.types import PayoutSchedule
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
@@ -275,17 +276,12 @@ def _metadata_amount(metadata: dict[str, str], key: str) -> int | None:
 
 
 def application_fee_refund_record(
-    *,
-    fee_refund_id: str,
-    application_fee_id: str,
-    account: str,
-    amount: int,
-    currency: str,
-    created: int,
+    *, fee_refund: StripeApplicationFeeRefund, application_fee_id: str, account: str
 ) -> ApplicationFeeRefund:
     """Mirror a refund of the platform's fee (money from the platform's balance back to the
     seller's) and post it. Once per Stripe id; the fee must be recorded."""
-    when = datetime.fromtimestamp(created, tz=UTC)
+    fee_refund_id, amount, currency = fee_refund.id, fee_refund.amount, fee_refund.currency
+    when = datetime.fromtimestamp(fee_refund.created, tz=UTC)
     with transaction.atomic(savepoint=False):
         ledger_lock_stripe_account(stripe_account=account)
         fee = ApplicationFee.objects.filter(stripe_id=application_fee_id).first()
