@@ -1,17 +1,19 @@
-"""Writes of the seller's side: mirror a transfer or an application fee, and post it to the ledger.
+"""Writes of the seller's side: mirror a transfer or an application fee, their reversals and
+refunds, and a payout, posting each to the ledger; mirror the seller's bank accounts; set the
+seller's payout schedule and pay out now.
 
-Each may be learnt twice and in any order: from the paid charge that names it (Stripe creates a
-destination charge's transfer and fee with the charge) and from its own webhook
+A transfer or a fee may be learnt twice and in any order: from the paid charge that names it
+(Stripe creates a destination charge's transfer and fee with the charge) and from its own webhook
 (`transfer.created`, `application_fee.created`). The row is inserted once on its Stripe id (a
 second insert does nothing) and the posting is unique on (Stripe id, kind) with the same legs
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
-Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work is one statement
-(`_post_with_row`: the seller's ledger lock, the posting's transaction and legs, and the mirror
-row), which keeps the worker's cost per event down (`make bench-webhooks`). The lock
-(`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the same
-seller, queue instead of deadlocking.
+`transfer_record` and `application_fee_record` run inside the caller's database transaction (the
+webhook's, or the payment's) without a savepoint of their own: an error aborts the whole change,
+and a webhook's work is one statement (`_post_with_row`: the seller's ledger lock, the posting's
+transaction and legs, and the mirror row), which keeps the worker's cost per event down
+(`make bench-webhooks`). The lock (`ledger_lock_stripe_account`) makes the charge's path and these
+events, racing for the same seller, queue instead of deadlocking.
 """
 
 from __future__ import annotations
