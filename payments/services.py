@@ -1,5 +1,7 @@
 """Writes of payments: record a paid charge once, with its ledger postings, in one transaction;
-and refunds, from the row written before Stripe is called to the postings of what Stripe did.
+refunds, from the row written before Stripe is called to the postings of what Stripe did, and the
+seller's share each takes back (reversals a failed refund kept, shares of a group payment); and
+the postings of a dispute's balance transactions (`dispute_post_balance_transactions`).
 
 `payment_record_charge` is the one path from "Stripe says this charge succeeded" to a `Payment`
 row and the ledger. It is reached from the Checkout Session (webhook, success page, sweeper) and
