@@ -28,7 +28,7 @@ from catalog.schemas import (
     SellerBriefOut,
 )
 from marketplace import money
-from marketplace.errors import InvalidInput
+from marketplace.errors import InvalidInput, NotFound
 from marketplace.schemas import PER_PAGE, Id, Page, Text, errors, paged
 from sellers.selectors import seller_for_user
 
@@ -257,8 +257,6 @@ def cart_item_add(
 
 
 def _cart_or_404(request: HttpRequest) -> Any:
-    from marketplace.errors import NotFound
-
     current = services.cart_find(user=request.user, session=request.session)
     if current is None:
         raise NotFound("This item is not in your cart.", code="cart_item_not_found")

@@ -18,6 +18,8 @@ from django.core.files.storage import default_storage
 from django.db import models
 from django.db.models import Q
 
+from sellers.models import Seller
+
 # The one limit of a listing's description, for the API, the Sell form and the services alike.
 DESCRIPTION_MAX_LENGTH = 10_000
 MAX_STOCK = 1_000_000  # units of a listing a seller may put on sale (form, API and edits alike)
@@ -49,8 +51,6 @@ class ListingQuerySet(models.QuerySet["Listing"]):
         "Can take charges" is the sellers app's one definition (`Seller.objects.sellable()`: charges
         enabled, not paused by the platform, not disconnected), reused here so the two never disagree.
         """
-        from sellers.models import Seller
-
         return self.filter(status=ListingStatus.PUBLISHED, seller__in=Seller.objects.sellable())
 
     def for_cards(self) -> ListingQuerySet:
@@ -77,8 +77,6 @@ class ListingQuerySet(models.QuerySet["Listing"]):
         backslash, so a buyer's are searched for as themselves); a Postgres full-text index is the next
         step when the catalog grows (noted in the catalog report).
         """
-        from sellers.models import Seller
-
         qs = self
         for word in text.split()[:8]:
             shops = Seller.objects.filter(shop_name__icontains=word).values("pk")

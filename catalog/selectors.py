@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from catalog.models import Cart, CartItem, Category, Listing, ListingImage, ListingQuerySet, ListingStatus
 from marketplace import money
 from marketplace.errors import NotFound
+from orders.selectors import units_held_for_cart
+from sellers.selectors import seller_can_sell
 
 if TYPE_CHECKING:
     from sellers.models import Seller
@@ -226,9 +228,6 @@ def cart_view(*, cart: Cart | None, lock: bool = False) -> CartView:
     page unpaid must not read the buyer's own reservation as "Only 1 left". Once it is released
     (expired, canceled), the stock has the units back and nothing is counted.
     """
-    from orders.selectors import units_held_for_cart
-    from sellers.selectors import seller_can_sell
-
     if cart is None:
         return CartView(cart_id=None, groups=[])
     items = (

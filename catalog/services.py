@@ -27,6 +27,7 @@ from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from marketplace.sessions import CART_ID
 from marketplace.text import DIRECTION_CONTROLS_REFUSED, has_direction_controls, on_one_line, shows_something
+from orders.selectors import units_held_for_cart
 
 if TYPE_CHECKING:
     from marketplace.models import User
@@ -283,8 +284,6 @@ def cart_get_or_create(*, user: Any, session: SessionBase, opening_add: str = ""
 def _buyable(listing_id: int, cart: Cart) -> Listing:
     """The listing if it can be put in a cart, with `held`: the units the cart's own pending checkout
     holds of it (same statement), which the cart may take again (`catalog.selectors.cart_view`)."""
-    from orders.selectors import units_held_for_cart
-
     listings = Listing.objects.visible().select_related("seller", "subscription_plan").filter(pk=listing_id)
     if cart.user_id is not None:
         listings = listings.annotate(held=units_held_for_cart(buyer_id=cart.user_id, listing="pk", currency="currency"))

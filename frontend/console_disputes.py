@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from frontend import kept_input
 from frontend.decorators import platform_admin_required
+from frontend.dispute_uploads import dispute_file_posted
 from frontend.downloads import private_file_response
 from frontend.form_text import posted_text
 from marketplace.errors import DomainError, NotFound
@@ -176,25 +177,13 @@ def console_dispute_evidence(request: HttpRequest, dispute_id: int) -> HttpRespo
 @require_POST
 def console_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
     dispute = _dispute(dispute_id)
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, "Choose a file to upload.")
-        return redirect("console_dispute_detail", dispute_id=dispute.pk)
-    try:
-        added = services.dispute_file_add(
-            dispute=dispute,
-            upload=upload,
-            user=request.user,
-            side=DisputeFileSide.ADMIN,
-            evidence_field=request.POST.get("evidence_field", ""),
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        if added.created:
-            messages.success(request, f"{upload.name} attached. It goes to Stripe with the evidence.")
-        else:
-            messages.success(request, f"This file is attached already, as {added.file.filename}: it is kept once.")
+    dispute_file_posted(
+        request,
+        dispute,
+        side=DisputeFileSide.ADMIN,
+        added="{name} attached. It goes to Stripe with the evidence.",
+        kept_as="This file is attached already, as {name}: it is kept once.",
+    )
     return redirect("console_dispute_detail", dispute_id=dispute.pk)
 
 

@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from marketplace.roles import SELLER_ID, is_platform_admin, is_seller
+from orders.selectors import open_refund_request_count
 
 
 def roles(request: HttpRequest) -> dict[str, bool | int]:
@@ -20,8 +21,6 @@ def roles(request: HttpRequest) -> dict[str, bool | int]:
 
 
 def _open_refund_requests(user: Any) -> int:
-    from orders.selectors import open_refund_request_count
-
     seller_id = getattr(user, SELLER_ID, None)
     if seller_id is None:
         seller_id = user.seller.pk

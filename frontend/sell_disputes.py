@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend import kept_input
+from frontend.dispute_uploads import dispute_file_posted
 from frontend.downloads import private_file_response
 from frontend.form_text import posted_text
 from marketplace.errors import DomainError, NotFound
@@ -136,25 +137,13 @@ def sell_dispute_file(request: HttpRequest, dispute_id: int) -> HttpResponse:
     seller, dispute = _own(request, dispute_id)
     if not _answers(seller, dispute):
         return _not_yours(request, dispute)
-    upload = request.FILES.get("file")
-    if upload is None:
-        messages.error(request, "Choose a file to upload.")
-        return redirect("sell_dispute_detail", dispute_id=dispute.pk)
-    try:
-        added = services.dispute_file_add(
-            dispute=dispute,
-            upload=upload,
-            user=request.user,
-            side=DisputeFileSide.SELLER,
-            evidence_field=request.POST.get("evidence_field", ""),
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        if added.created:
-            messages.success(request, f"{upload.name} uploaded.")
-        else:
-            messages.success(request, f"This file is uploaded already, as {added.file.filename}: it is kept once.")
+    dispute_file_posted(
+        request,
+        dispute,
+        side=DisputeFileSide.SELLER,
+        added="{name} uploaded.",
+        kept_as="This file is uploaded already, as {name}: it is kept once.",
+    )
     return redirect("sell_dispute_detail", dispute_id=dispute.pk)
 
 

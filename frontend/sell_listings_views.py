@@ -24,6 +24,7 @@ from marketplace import money
 from marketplace.errors import InvalidInput, NotFound
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell
+from sellers.status import listings_sentence
 from subscriptions.selectors import subscribers_price_sentence
 
 # Which form field a service error belongs to, so the message appears next to it.
@@ -74,9 +75,6 @@ def listings(request: HttpRequest) -> HttpResponse:
     if seller is None:
         messages.info(request, "Open a shop first, then list your products.")
         return redirect("sell_home")
-    from sellers.selectors import seller_can_sell
-    from sellers.status import listings_sentence
-
     page = Paginator(selectors.listings_for_seller(seller=seller), LISTINGS_PER_PAGE).get_page(page_number(request))
     return render(
         request,

@@ -22,6 +22,8 @@ from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import EmailMessage, EmailMultiAlternatives
 
+from marketplace.outbox.services import outbox_add
+
 logger = logging.getLogger(__name__)
 
 
@@ -36,8 +38,6 @@ def email_subject(template: str, context: dict[str, Any]) -> str:
 
 def email_queue(message: EmailMessage) -> None:
     """Store `message` in the outbox (in the caller's transaction, if any) to be sent by a worker."""
-    from marketplace.outbox.services import outbox_add
-
     stored = {
         "subject": str(message.subject),
         "body": str(message.body),

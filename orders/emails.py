@@ -17,6 +17,7 @@ from django.urls import reverse
 from marketplace.email import email_subject
 from orders.models import Order, RefundRequest, RefundRequestStatus
 from orders.selectors import transfer_failure_reason
+from payments.disputes import platform_admin_emails
 from payments.models import Refund
 from payments.selectors import refund_share_kept
 
@@ -50,8 +51,6 @@ def send_order_refunded(order: Order) -> None:
 
 def send_group_transfer_failed(order: Order) -> None:
     """To every platform admin: a seller of a group payment is owed its share and Stripe keeps refusing it."""
-    from payments.disputes import platform_admin_emails  # payments imports orders: read at call time
-
     context = {
         "order": order,
         "console_url": settings.SITE_URL.rstrip("/") + reverse("console_home"),

@@ -333,6 +333,11 @@ def charge_disputed(payment: Payment | None) -> bool:
     return bool(status) and not status.startswith("warning_")
 
 
+def refund_window_ends(order: Order) -> datetime | None:
+    """When the buyer can no longer ask for a refund (None for an order never paid)."""
+    return order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
+
+
 def order_refund_panel(*, order: Order, for_buyer: bool = False) -> RefundPanel:
     """The order page's refunds (each with what it took from the seller, `refunds_with_shares`), requests
     and what can still be asked. `for_buyer`: without the refunds that failed before they left, which
@@ -351,7 +356,7 @@ def order_refund_panel(*, order: Order, for_buyer: bool = False) -> RefundPanel:
     ):
         taken[row["line_id"]] = int(row["total"])
     lines_left = [(line, line.quantity - taken.get(line.pk, 0)) for line in order.lines.all()]
-    ends = order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
+    ends = refund_window_ends(order)
     charged_back = payment_charged_back(order)
     can_request = (
         order.is_paid

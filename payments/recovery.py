@@ -160,14 +160,7 @@ def _record_fee_refunds(fee: ApplicationFee | None) -> None:
     if fee is None:
         return
     for fee_refund in gateway_checkout.application_fee_refunds_list(fee.stripe_id):
-        application_fee_refund_record(
-            fee_refund_id=fee_refund.id,
-            application_fee_id=fee.stripe_id,
-            account=fee.account,
-            amount=fee_refund.amount,
-            currency=fee_refund.currency,
-            created=fee_refund.created,
-        )
+        application_fee_refund_record(fee_refund=fee_refund, application_fee_id=fee.stripe_id, account=fee.account)
 
 
 def seller_debts_collect(*, seller: Seller) -> int:

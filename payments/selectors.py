@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from marketplace.errors import NotFound, PermissionDenied
 from marketplace.rates import percent_text
+from orders.models import Order
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS, NOT_SENT
 from payments.group_recovery import group_dispute_shares, pays_checkout_group
 from payments.models import (
@@ -28,6 +29,8 @@ from payments.models import (
 )
 from payouts.models import TransferReversal
 from payouts.selectors import refunds_with_shares
+from sellers.models import Seller
+from subscriptions.models import SubscriptionInvoice
 
 RATE_WINDOW = timedelta(days=90)
 
@@ -184,10 +187,6 @@ def seller_dispute_rate(*, seller: Any, now: datetime | None = None) -> DisputeR
 
 def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None) -> dict[int, DisputeRate]:
     """`seller_dispute_rate` for many sellers in one query (the sellers list)."""
-    from orders.models import Order
-    from sellers.models import Seller
-    from subscriptions.models import SubscriptionInvoice
-
     since = (now or timezone.now()) - RATE_WINDOW
 
     def count_of(qs: QuerySet[Any], seller: str = "seller_id") -> Subquery:

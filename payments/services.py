@@ -1,5 +1,7 @@
 """Writes of payments: record a paid charge once, with its ledger postings, in one transaction;
-and refunds, from the row written before Stripe is called to the postings of what Stripe did.
+refunds, from the row written before Stripe is called to the postings of what Stripe did, and the
+seller's share each takes back (reversals a failed refund kept, shares of a group payment); and
+the postings of a dispute's balance transactions (`dispute_post_balance_transactions`).
 
 `payment_record_charge` is the one path from "Stripe says this charge succeeded" to a `Payment`
 row and the ledger. It is reached from the Checkout Session (webhook, success page, sweeper) and
@@ -546,14 +548,7 @@ def refund_record_stripe(*, stripe_refund: StripeRefund) -> Refund:
         if reversal is not None and transfer is not None:
             transfer_reversal_from_stripe(reversal=reversal, destination=transfer.destination)
         for fee, fee_refund in fee_refunds:
-            application_fee_refund_record(
-                fee_refund_id=fee_refund.id,
-                application_fee_id=fee.stripe_id,
-                account=fee.account,
-                amount=fee_refund.amount,
-                currency=fee_refund.currency,
-                created=fee_refund.created,
-            )
+            application_fee_refund_record(fee_refund=fee_refund, application_fee_id=fee.stripe_id, account=fee.account)
         _payment_refresh_refunded(payment)
         _tell_listeners(refund)
         return refund

@@ -1,17 +1,19 @@
-"""Writes of the seller's side: mirror a transfer or an application fee, and post it to the ledger.
+"""Writes of the seller's side: mirror a transfer or an application fee, their reversals and
+refunds, and a payout, posting each to the ledger; mirror the seller's bank accounts; set the
+seller's payout schedule and pay out now.
 
-Each may be learnt twice and in any order: from the paid charge that names it (Stripe creates a
-destination charge's transfer and fee with the charge) and from its own webhook
+A transfer or a fee may be learnt twice and in any order: from the paid charge that names it
+(Stripe creates a destination charge's transfer and fee with the charge) and from its own webhook
 (`transfer.created`, `application_fee.created`). The row is inserted once on its Stripe id (a
 second insert does nothing) and the posting is unique on (Stripe id, kind) with the same legs
 either way, so it is recorded and posted once; the charge's path links the row to its payment.
 
-Both run inside the caller's database transaction (the webhook's, or the payment's) without a
-savepoint of their own: an error aborts the whole change, and a webhook's work is one statement
-(`_post_with_row`: the seller's ledger lock, the posting's transaction and legs, and the mirror
-row), which keeps the worker's cost per event down (`make bench-webhooks`). The lock
-(`ledger_lock_stripe_account`) makes the charge's path and these events, racing for the same
-seller, queue instead of deadlocking.
+`transfer_record` and `application_fee_record` run inside the caller's database transaction (the
+webhook's, or the payment's) without a savepoint of their own: an error aborts the whole change,
+and a webhook's work is one statement (`_post_with_row`: the seller's ledger lock, the posting's
+transaction and legs, and the mirror row), which keeps the worker's cost per event down
+(`make bench-webhooks`). The lock (`ledger_lock_stripe_account`) makes the charge's path and these
+events, racing for the same seller, queue instead of deadlocking.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
 from marketplace.gateway import payouts as gateway_payouts
 from marketplace.gateway.accounts import AccountAccessRevoked
+from marketplace.gateway.types import ApplicationFeeRefund as StripeApplicationFeeRefund
 from marketplace.gateway.types import Payout as StripePayout
 from marketplace.gateway.types import PayoutSchedule
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from marketplace.ledger import flows
 from marketplace.ledger.services import Posting, ledger_lock_stripe_account, ledger_post_one, ledger_reverse
 from marketplace.outbox.services import outbox_add
-from payments.models import Payment
+from payments.models import Payment, SellerDebt
 from payouts.models import (
     ApplicationFee,
     ApplicationFeeRefund,
@@ -275,17 +278,12 @@ def _metadata_amount(metadata: dict[str, str], key: str) -> int | None:
 
 
 def application_fee_refund_record(
-    *,
-    fee_refund_id: str,
-    application_fee_id: str,
-    account: str,
-    amount: int,
-    currency: str,
-    created: int,
+    *, fee_refund: StripeApplicationFeeRefund, application_fee_id: str, account: str
 ) -> ApplicationFeeRefund:
     """Mirror a refund of the platform's fee (money from the platform's balance back to the
     seller's) and post it. Once per Stripe id; the fee must be recorded."""
-    when = datetime.fromtimestamp(created, tz=UTC)
+    fee_refund_id, amount, currency = fee_refund.id, fee_refund.amount, fee_refund.currency
+    when = datetime.fromtimestamp(fee_refund.created, tz=UTC)
     with transaction.atomic(savepoint=False):
         ledger_lock_stripe_account(stripe_account=account)
         fee = ApplicationFee.objects.filter(stripe_id=application_fee_id).first()
@@ -453,9 +451,6 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
     available and says so). A
     seller who owes the platform for lost disputes in that currency is refused: those debts are
     collected from the available balance (`payments.recovery.seller_debts_collect`), which this would empty first."""
-    from payments.models import SellerDebt
-    from payouts.selectors import balance_reread
-
     if not _is_form_token(form_token):
         raise InvalidInput(SCHEDULE_REFUSALS["form_token"], code="invalid_form_token")
     if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):  # the form's list sends one

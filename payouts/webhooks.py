@@ -52,7 +52,10 @@ def platform_fee_of(transfer: Transfer) -> int | None:
 
 @webhook_handler("application_fee.created")
 def application_fee_created(event: WebhookEvent) -> None:
-    fee = event.stripe_object(ApplicationFee)
+    _fee_record(event.stripe_object(ApplicationFee))
+
+
+def _fee_record(fee: ApplicationFee) -> None:
     services.application_fee_record(
         application_fee_id=fee.id,
         account=fee.account,
@@ -78,22 +81,9 @@ def transfer_reversed(event: WebhookEvent) -> None:
 def application_fee_refunded(event: WebhookEvent) -> None:
     """Record every refund of the fee (the event carries the fee), the fee itself first."""
     fee = event.stripe_object(ApplicationFee)
-    services.application_fee_record(
-        application_fee_id=fee.id,
-        account=fee.account,
-        amount=fee.amount,
-        currency=fee.currency,
-        created=fee.created,
-    )
+    _fee_record(fee)
     for fee_refund in gateway_checkout.application_fee_refunds_list(fee.id):
-        services.application_fee_refund_record(
-            fee_refund_id=fee_refund.id,
-            application_fee_id=fee.id,
-            account=fee.account,
-            amount=fee_refund.amount,
-            currency=fee_refund.currency,
-            created=fee_refund.created,
-        )
+        services.application_fee_refund_record(fee_refund=fee_refund, application_fee_id=fee.id, account=fee.account)
 
 
 @webhook_handler(

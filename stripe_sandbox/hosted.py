@@ -6,7 +6,6 @@ No JavaScript, no CDN; every input has a label so browser tests can drive them b
 from __future__ import annotations
 
 import html
-import json
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -413,10 +412,6 @@ def file_contents(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
         if data is None:
             raise StripeError(404, f"No such file upload: '{file_id}'", code="resource_missing", param="id")
     return 200, "application/octet-stream", base64.b64decode(data), {}
-
-
-def as_json(obj: Any, status: int = 200) -> Response:
-    return status, "application/json", json.dumps(obj, indent=2).encode(), {}
 
 
 ROUTES: list[Route] = [

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from marketplace.outbox.models import OutboxMessage
+from marketplace.webhooks.broker import send_tasks
 
 logger = logging.getLogger("marketplace.outbox")
 
@@ -68,8 +69,7 @@ def outbox_add(name: str, *args: Any, key: str | None = None) -> OutboxMessage |
 def _nudge(message_id: int) -> None:
     """Ask a worker to deliver now. A refusal is logged by `send_tasks`, never raised: the row is
     committed and the sweeper delivers it; the request that made the change must not fail."""
-    from marketplace.outbox.tasks import deliver_outbox_message
-    from marketplace.webhooks.broker import send_tasks
+    from marketplace.outbox.tasks import deliver_outbox_message  # the tasks module imports this one
 
     send_tasks(deliver_outbox_message, [(message_id,)], what="outbox messages")
 

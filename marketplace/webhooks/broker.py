@@ -69,7 +69,7 @@ def send(event_ids: Sequence[str]) -> bool:
     The events are committed already: failing the caller would lose nothing but make it retry
     (Stripe would resend an event we have), and the sweeper sends them again once the broker is back.
     """
-    from marketplace.webhooks.tasks import process_event, process_events
+    from marketplace.webhooks.tasks import process_event, process_events  # the tasks module imports this one
 
     if process_event.app.conf.task_always_eager:
         return send_tasks(process_event, [(event_id,) for event_id in event_ids], what="webhook events")

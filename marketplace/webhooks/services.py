@@ -295,7 +295,7 @@ def enqueue_processing(*event_ids: str) -> bool:
 def _enqueue_stored(event_id: str, *, batched: bool) -> None:
     """The hand-off once a stored event's row commits: through the relay when `batched`, unless
     tasks are eager (tests, the demo: the event is processed at once)."""
-    from marketplace.webhooks.tasks import process_event
+    from marketplace.webhooks.tasks import process_event  # the tasks module imports this one
 
     if batched and not process_event.app.conf.task_always_eager:
         relay.submit(event_id)

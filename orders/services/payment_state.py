@@ -37,7 +37,7 @@ from orders.selectors import TRANSFER_TO_SELLER
 from orders.services._stock import close_order, release_stock, try_reserve
 from orders.services.checkout import CHECKOUT_LIFETIME
 from orders.services.refunds import order_refunds_refresh
-from payments.models import RefundOrigin
+from payments.models import Payment, RefundOrigin
 from payments.services import (
     charge_with_balance_transaction,
     payment_record_charge,
@@ -195,11 +195,9 @@ def _settle_paid(order_id: int, charge: Charge | None, *, session_id: str | None
             return order
         if not seller_can_sell(Seller.objects.get(pk=order.seller_id)):
             _refund_late(order, why="seller_stopped_selling", message=SHOP_STOPPED_REFUNDED)
-            order.save(update_fields=["payment", "updated_at"])
             return order
         if not try_reserve(order):
             _refund_late(order, why="sold_out_after_reservation_expired", message=SOLD_OUT_REFUNDED)
-            order.save(update_fields=["payment", "updated_at"])
             return order
         _make_paid(order, session_id)
         return order
@@ -269,13 +267,37 @@ def _make_paid(order: Order, session_id: str | None) -> None:
 
 def _refund_group_order(order: Order, *, why: str, message: str) -> None:
     """Refund one shop's order of a payment for several shops: its amount from the platform's charge.
-    Nothing was transferred for it, so nothing is reversed and no fee is involved. A
-    `payments.Refund` like any other (written here, sent after the commit, recorded and posted with
-    what Stripe answers); release what the order holds and tell the buyer what happened to this part."""
-    payment = order.payment
-    if payment is None:
-        raise Conflict(f"order {order.pk} is paid but has no payment to refund")
+    Nothing was transferred for it, so nothing is reversed and no fee is involved."""
+    payment = _payment_to_refund(order)
     amount = min(order.amount_total, payment_refundable(payment=payment))
+    formatted = message.format(amount=money.format_money(order.amount_total, order.currency))
+    _refund_and_close(order, payment, amount=amount, why=why, message=formatted, with_seller_share=False)
+
+
+def _refund_late(order: Order, *, why: str, message: str) -> None:
+    """A payment we will not keep (the stock is gone, or the shop stopped selling): refund it all,
+    the seller's share and our fee included, release what the order still holds, tell the buyer."""
+    payment = _payment_to_refund(order)
+    left = payment_refundable(payment=payment)
+    _refund_and_close(order, payment, amount=left, why=why, message=message, with_seller_share=True)
+
+
+def _payment_to_refund(order: Order) -> Payment:
+    if order.payment is None:
+        raise Conflict(f"order {order.pk} is paid but has no payment to refund")
+    return order.payment
+
+
+def _refund_and_close(
+    order: Order, payment: Payment, *, amount: int, why: str, message: str, with_seller_share: bool
+) -> None:
+    """Refund `amount` of a late payment and close the order as refunded, telling the buyer.
+
+    The refund is a `payments.Refund` like any other, written here in the order's transaction and
+    sent to Stripe once it commits (keyed by its row, retried by the outbox), then recorded and
+    posted with what Stripe answers: with `with_seller_share`, its transfer reversal and fee refund.
+    The order is locked and turns refunded here, so the webhook and the success page racing, or a
+    retried webhook, refund once."""
     if amount > 0:
         refund = refund_create(
             payment=payment,
@@ -283,13 +305,13 @@ def _refund_group_order(order: Order, *, why: str, message: str) -> None:
             origin=RefundOrigin.LATE_PAYMENT,
             reason=why.replace("_", " ").capitalize() + ".",
             order_id=order.pk,
-            reverse_transfer=False,
-            refund_application_fee=False,
+            reverse_transfer=with_seller_share,
+            refund_application_fee=with_seller_share,
         )
         transaction.on_commit(lambda: _submit_quietly(refund.pk))
     release_stock(order)
     order.status = OrderStatus.REFUNDED
-    order.status_message = message.format(amount=money.format_money(order.amount_total, order.currency))
+    order.status_message = message
     order.closed_at = timezone.now()
     order.payment_confirming_since = None
     order.save(
@@ -304,39 +326,6 @@ def _refund_group_order(order: Order, *, why: str, message: str) -> None:
         ]
     )
     order_refunds_refresh(order_id=order.pk)  # its refunded amount (the email's) is this order's part
-    outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}")
-
-
-def _refund_late(order: Order, *, why: str, message: str) -> None:
-    """A payment we will not keep (the stock is gone, or the shop stopped selling): refund it all,
-    the seller's share and our fee included, release what the order still holds, tell the buyer.
-
-    The refund is a `payments.Refund` like any other, written here in the order's transaction and
-    sent to Stripe once it commits (keyed by its row, retried by the outbox), then recorded and
-    posted with its transfer reversal and fee refund. The order is locked and turns refunded here,
-    so the webhook and the success page racing, or a retried webhook, refund once."""
-    payment = order.payment
-    if payment is None:
-        raise Conflict(f"order {order.pk} is paid but has no payment to refund")
-    left = payment_refundable(payment=payment)
-    if left > 0:
-        refund = refund_create(
-            payment=payment,
-            amount=left,
-            origin=RefundOrigin.LATE_PAYMENT,
-            reason=why.replace("_", " ").capitalize() + ".",
-            order_id=order.pk,
-            reverse_transfer=True,
-            refund_application_fee=True,
-        )
-        transaction.on_commit(lambda: _submit_quietly(refund.pk))
-    release_stock(order)
-    order.status = OrderStatus.REFUNDED
-    order.status_message = message
-    order.closed_at = timezone.now()
-    order.payment_confirming_since = None
-    order.save(update_fields=["status", "status_message", "closed_at", "stock_reserved", "payment_confirming_since"])
-    order_refunds_refresh(order_id=order.pk)
     outbox_add("orders.email.order_refunded", order.pk, key=f"order-refunded:{order.pk}")
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -58,6 +57,7 @@ from orders.selectors import (
     charged_back_for_seller,
     open_refund_requests_cache_key,
     payment_charged_back,
+    refund_window_ends,
 )
 from payments.models import OPEN_REFUND_STATUSES, Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import REFUND_REASON_MAX, refund_create, refund_submit
@@ -92,11 +92,6 @@ class LineQuantity:
 
 
 # --- The buyer's request ----------------------------------------------------------------------------
-
-
-def refund_window_ends(order: Order) -> Any:
-    """When the buyer can no longer ask (None for an order never paid)."""
-    return order.paid_at + timedelta(days=settings.REFUND_WINDOW_DAYS) if order.paid_at else None
 
 
 def refund_request_create(
