@@ -26,6 +26,7 @@ from catalog.services import cart_find
 from frontend import kept_input
 from frontend.paging import page_number
 from marketplace.errors import DomainError, NotFound
+from marketplace.money import format_money
 from orders import selectors, services
 from orders.api import checkout_urls
 from orders.models import Order, OrderStatus, RefundReason
@@ -99,10 +100,23 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     if order.checkout_group_id is not None:  # one payment, one order per shop: show them all
         if order.is_paid or order.status == OrderStatus.REFUNDED:
             messages.success(request, "Thank you! Your payment went through: one order per shop below.")
+            _say_cart_left(request)
         return redirect("order_list")
     if order.is_paid:
         messages.success(request, "Thank you! Your payment went through.")
+        _say_cart_left(request)
     return redirect("order_detail", order_id=order.pk)
+
+
+def _say_cart_left(request: HttpRequest) -> None:
+    """A cart in several currencies is paid once per currency: after one, what it still holds is said
+    with a link to it (base.html draws the link for the `cart-left` tag), or the buyer may leave
+    thinking everything was paid."""
+    left = cart_view(cart=cart_find(user=request.user, session=request.session)).payments
+    if left:
+        owed = " and ".join(format_money(p.subtotal, p.currency) for p in left)
+        payments = "in a payment of its own" if len(left) == 1 else "in one payment per currency"
+        messages.info(request, f"Your cart still holds {owed} to pay, {payments}.", extra_tags="cart-left")
 
 
 @login_required

@@ -193,8 +193,8 @@ class Refund(models.Model):
 REFUSALS_FOR_SELLER = {
     "balance_insufficient": (
         "Stripe refused this refund: your Stripe balance is too low to give back your share of it, so nothing "
-        "was refunded. Refund again once your pending funds are available, or ask the marketplace to refund it "
-        "from its own balance."
+        "was refunded. Refund again once your available balance can cover it (money from a sale becomes available "
+        "a few days after it), or ask the marketplace to refund it from its own balance."
     ),
 }
 

@@ -14,6 +14,7 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from catalog.models import ListingStatus
 from marketplace.email import email_subject
 from sellers.models import Seller
 from sellers.selectors import seller_can_sell, seller_overview
@@ -31,8 +32,21 @@ def _send(seller: Seller, template: str, **extra: Any) -> None:
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [seller.user.email])
 
 
+def _listings(seller: Seller) -> dict[str, Any]:
+    """What buyers see of the shop's listings once it sells: a shop just onboarded often has none, or
+    only drafts, so "your listings are visible" would be untrue; the email says so and where to go."""
+    published = seller.listings.filter(status=ListingStatus.PUBLISHED).count()
+    site = settings.SITE_URL.rstrip("/")
+    return {
+        "published": published,
+        "unpublished": seller.listings.count() - published,
+        "listings_url": site + reverse("sell_listings"),
+        "new_listing_url": site + reverse("sell_listing_new"),
+    }
+
+
 def send_onboarding_complete(seller: Seller) -> None:
-    _send(seller, "seller_onboarding_complete")
+    _send(seller, "seller_onboarding_complete", **_listings(seller))
 
 
 def send_action_required(seller: Seller) -> None:
@@ -49,4 +63,4 @@ def send_paused(seller: Seller, *, reason: str) -> None:
 
 def send_unpaused(seller: Seller) -> None:
     """Where the shop stands now: selling again, or what Stripe still holds it back for."""
-    _send(seller, "seller_unpaused", can_sell=seller_can_sell(seller))
+    _send(seller, "seller_unpaused", can_sell=seller_can_sell(seller), **_listings(seller))

@@ -140,7 +140,8 @@ def checkout_page(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
         if req.command == "GET":
             return _render_checkout(core, session, _last_error(core, session))
         data = form(body)
-        result = checkout.pay(core, session, data.get("cardNumber", ""), data.get("email") or None)
+        email = _customer_email(core, session) or data.get("email") or None  # the customer's is not editable
+        result = checkout.pay(core, session, data.get("cardNumber", ""), email)
         core.store.save()
         if result["redirect_url"]:  # the 3-D Secure step, or success_url once paid
             return redirect(result["redirect_url"])
@@ -149,6 +150,13 @@ def checkout_page(core: Core, req: BaseHTTPRequestHandler, query: str, body: byt
         if result["code"] == "invalid_number":  # never reached the PaymentIntent: nothing to show after a redirect
             return _render_checkout(core, session, result["error"], data.get("email"))
         return redirect(_checkout_url(core, session))  # declined: the page shows why and takes another card
+
+
+def _customer_email(core: Core, session: Obj) -> str:
+    """The session's Customer's email: Stripe prefills it and does not let it be edited ("if the
+    Customer already has a valid email set, the email will be prefilled and not editable")."""
+    customer = core.store.objects.get(session.get("customer") or "") or {}
+    return str(customer.get("email") or "")
 
 
 def _last_error(core: Core, session: Obj) -> str | None:
@@ -227,7 +235,9 @@ def _render_checkout(core: Core, session: Obj, error: str | None, email: str | N
     alert = f'<p role="alert" id="error">{esc(error)}</p>' if error else ""
     cancel = f'<p><a href="{esc(session["cancel_url"])}">Cancel</a></p>' if session["cancel_url"] else ""
     pi = core.store.objects.get(session["payment_intent"] or "") or {}
-    email = email or session["customer_email"] or pi.get("receipt_email") or ""
+    fixed = _customer_email(core, session)
+    readonly = " readonly" if fixed else ""
+    email = fixed or email or session["customer_email"] or pi.get("receipt_email") or ""
     every = ""
     if session["mode"] == "subscription":
         rec = session["_line_items"][0]["price"]["recurring"]
@@ -244,7 +254,7 @@ def _render_checkout(core: Core, session: Obj, error: str | None, email: str | N
 </tfoot></table>
 {alert}
 <form method="post" action="{esc(_checkout_url(core, session))}">
-<p><label for="email">Email</label><input type="email" id="email" name="email" value="{esc(email)}"></p>
+<p><label for="email">Email</label><input type="email" id="email" name="email" value="{esc(email)}"{readonly}></p>
 <p><label for="cardNumber">Card number</label>
 <input type="text" id="cardNumber" name="cardNumber" inputmode="numeric" autocomplete="cc-number" list="test-cards"
  required></p><datalist id="test-cards">{options}</datalist>

@@ -1,8 +1,8 @@
-"""Subscription emails: a renewal failed or needs 3-D Secure (to the buyer, with Stripe's hosted
-invoice page), a subscription ended after Stripe's retries (to the seller and the buyer), ended at
-its period end by the shop or that end undone (to the buyer), and a
-refund of a subscription payment made (to the buyer) or failed after it was sent (to both).
-Plain text from `frontend/templates/emails/subscription_*`; links from SITE_URL."""
+"""Subscription emails: a subscription started (to the buyer and the seller), a renewal failed or
+needs 3-D Secure (to the buyer, with Stripe's hosted invoice page), a subscription ended after
+Stripe's retries (to the seller and the buyer), ended at its period end by the shop or that end undone
+(to the buyer), and a refund of a subscription payment made (to the buyer) or failed after it was
+sent (to both). Plain text from `frontend/templates/emails/subscription_*`; links from SITE_URL."""
 
 from __future__ import annotations
 
@@ -39,6 +39,17 @@ def send_payment_failed(invoice: SubscriptionInvoice) -> None:
 
 def send_action_required(invoice: SubscriptionInvoice) -> None:
     _send("subscription_action_required", invoice.subscription.buyer.email, _buyer_context(invoice))
+
+
+def send_started_for_buyer(sub: Subscription) -> None:
+    """Its confirmation, as a paid order's: what is paid, when next, and where to cancel."""
+    _send_buyer("subscription_started_buyer", sub)
+
+
+def send_started_for_seller(sub: Subscription) -> None:
+    """A new subscriber, as a new paid order is told to the seller."""
+    context = {"subscription": sub, "subscribers_url": settings.SITE_URL.rstrip("/") + reverse("sell_subscriptions")}
+    _send("subscription_started_seller", sub.seller.user.email, context)
 
 
 def send_ended_for_seller(sub: Subscription) -> None:

@@ -1,4 +1,5 @@
-"""Follow-ups of subscriptions, delivered through the outbox: emails (ids in, one email out),
+"""Follow-ups of subscriptions, delivered through the outbox: emails (ids in, one email out; a
+subscription's start told to its buyer and its seller),
 pausing collection with the seller's shop, the fee policy's percent, the shop's end of a
 subscription at its period end (or its undo), voiding the invoice an ended subscription leaves open,
 expiring the buyer's older Subscribe pages, and canceling a second subscription to one listing."""
@@ -8,7 +9,8 @@ from __future__ import annotations
 from marketplace.outbox.services import follow_up
 from payments.models import Refund
 from subscriptions import emails, services
-from subscriptions.models import Subscription, SubscriptionInvoice
+from subscriptions.models import LIVE_STATUSES, Subscription, SubscriptionInvoice
+from subscriptions.selectors import earlier_live_twins
 
 
 def _invoice(invoice_id: int) -> SubscriptionInvoice:
@@ -27,6 +29,27 @@ def payment_failed_email(invoice_id: int) -> None:
 @follow_up("subscriptions.email.action_required")
 def action_required_email(invoice_id: int) -> None:
     emails.send_action_required(_invoice(invoice_id))
+
+
+def _started(subscription_id: int) -> Subscription | None:
+    """The subscription whose start is told, unless it no longer goes on or is a second one to the same
+    listing (canceled and refunded, its buyer told that instead)."""
+    sub = _subscription(subscription_id)
+    if sub.status not in LIVE_STATUSES or earlier_live_twins(subscription=sub).exists():
+        return None
+    return sub
+
+
+@follow_up("subscriptions.email.started_for_buyer")
+def started_for_buyer_email(subscription_id: int) -> None:
+    if sub := _started(subscription_id):
+        emails.send_started_for_buyer(sub)
+
+
+@follow_up("subscriptions.email.started_for_seller")
+def started_for_seller_email(subscription_id: int) -> None:
+    if sub := _started(subscription_id):
+        emails.send_started_for_seller(sub)
 
 
 @follow_up("subscriptions.email.ended_for_seller")

@@ -224,8 +224,9 @@ def _ts(value: int | None) -> datetime | None:
 
 def subscription_sync(*, stripe_subscription_id: str) -> Subscription | None:
     """Re-read a subscription and mirror it; None when it is not one of ours (no listing of ours in
-    its metadata, or a customer we do not know). A subscription ended by Stripe after its retries
-    failed tells the seller, once."""
+    its metadata, or a customer we do not know). One active for the first time (its first payment
+    made) is told to its buyer and its seller, once; one ended by Stripe after its retries failed
+    tells the seller, once."""
     remote = gateway_subscriptions.subscription_retrieve(stripe_subscription_id)
     return _apply(remote)
 
@@ -267,6 +268,7 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
         # (`earlier_live_twins`).
         list(StripeCustomer.objects.select_for_update().filter(user_id=buyer_id).values_list("pk", flat=True))
         sub = Subscription.objects.select_for_update().filter(stripe_subscription_id=remote.id).first()
+        was_active = sub is not None and sub.status in LIVE_STATUSES
         if sub is None:
             try:
                 with transaction.atomic():
@@ -280,9 +282,13 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
                     )
             except IntegrityError:  # the webhook and the success page at once: the other one wrote it
                 sub = Subscription.objects.select_for_update().get(stripe_subscription_id=remote.id)
+                was_active = sub.status in LIVE_STATUSES
         for field, value in values.items():
             setattr(sub, field, value)
         sub.save()
+        if not was_active and sub.status == SubscriptionStatus.ACTIVE:  # its first payment made
+            outbox_add("subscriptions.email.started_for_buyer", sub.pk, key=f"subscription-started-buyer:{sub.pk}")
+            outbox_add("subscriptions.email.started_for_seller", sub.pk, key=f"subscription-started-seller:{sub.pk}")
         if ended_for_nonpayment:
             outbox_add("subscriptions.email.ended_for_seller", sub.pk, key=f"subscription-ended-seller:{sub.pk}")
             outbox_add("subscriptions.email.ended_for_buyer", sub.pk, key=f"subscription-ended-buyer:{sub.pk}")

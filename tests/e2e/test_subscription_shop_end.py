@@ -59,8 +59,8 @@ def test_the_seller_ends_and_undoes_a_subscription_on_a_phone_and_the_buyer_read
     remote = client_for(sandbox_webhooks).v1.subscriptions.retrieve(sub.stripe_subscription_id)
     assert remote.cancel_at_period_end
     assert Subscription.objects.get(pk=sub.pk).shop_changes == 3  # end (tapped twice), keep, end
-    subjects = [m.subject for m in mail.outbox if buyer.email in m.to and "Coffee box" in m.subject]
-    assert len(subjects) == 3, subjects
+    subjects = [m.subject for m in mail.outbox if buyer.email in m.to and "subscription to Coffee box" in m.subject]
+    assert len(subjects) == 3, subjects  # the shop's end, its undo, its end again (not the start's confirmation)
 
     page = phone_signed_in(browser, axe_js, live_server.url, buyer.email)
     page.goto(live_server.url + "/account/subscriptions/")

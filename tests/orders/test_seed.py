@@ -53,3 +53,22 @@ def test_seed_demo_orders_pays_two_usd_shops_at_once_once(sandbox: Any) -> None:
     assert sum(transfers.values()) + sum(o.application_fee_amount for o in group_orders) == payment.amount
     assert "payment for several shops: already made" in out.getvalue()
     assert_ledger_equals_stripe()
+
+
+def test_seed_demo_orders_buy_each_shops_first_listing_not_the_last_sold_by_subscription(sandbox: Any) -> None:
+    """`seed_demo_subscriptions` sells each demo shop's last listing by subscription, and its docstring says
+    the orders buy the first; they bought the newest, that same last one, so the demo buyer had bought once
+    the "Waxed canvas bike bag" it also subscribes to yearly. Each order, the single ones (USD and JPY) and
+    the payment for two shops, buys its shop's first listing."""
+    UserFactory(email="buyer@marketplace.test")
+    first, last = {}, {}
+    for currency, shop in (("usd", "Brooklyn Ceramics"), ("jpy", "Hokusai Prints"), ("usd", "Portland Linen")):
+        seller = active_seller(sandbox, currency=currency, shop=shop)
+        first[seller.pk] = listing_of(seller, price=3_200, title="Bought once").pk
+        last[seller.pk] = listing_of(seller, price=7_900, title="Sold by subscription").pk
+    call_command("seed_demo_orders", stdout=StringIO())
+
+    bought = [(o.seller_id, line.listing_id) for o in Order.objects.all() for line in o.lines.all()]
+    assert len(bought) == 4  # two single orders, two in the payment for several shops
+    assert all(listing == first[seller] for seller, listing in bought), bought
+    assert_ledger_equals_stripe()

@@ -154,7 +154,9 @@ def test_a_seller_balance_too_low_for_the_reversal_is_refused_with_a_sentence(sa
 def test_a_refund_stripe_refused_for_the_sellers_balance_reads_to_each_as_theirs(sandbox: Any, currency: str) -> None:
     """The seller whose balance was too low read a sentence for the admin ("The seller's Stripe balance is
     too low ... A platform admin can refund it"), and the buyer a "Failed" refund that never left. The seller
-    now reads what happened and what they can do; the buyer sees nothing of a refund Stripe never made."""
+    now reads what happened and what they can do; the buyer sees nothing of a refund Stripe never made.
+    Their money here is paid out, nothing pending: "Refund again once your pending funds are available"
+    promised funds that were not there, so the sentence names what can cover it, which is always true."""
     order = paid_order(sandbox, currency)
     requests.post(f"{sandbox.url}/_sandbox/clock/advance", json={"seconds": 4 * 86400}, timeout=10).raise_for_status()
     seller = signed_in(order.seller.user)
@@ -167,9 +169,10 @@ def test_a_refund_stripe_refused_for_the_sellers_balance_reads_to_each_as_theirs
     assert (refused.status, refused.failure_code, refused.stripe_refund_id) == ("failed", "balance_insufficient", None)
     told = (
         "Stripe refused this refund: your Stripe balance is too low to give back your share of it, so nothing "
-        "was refunded. Refund again once your pending funds are available, or ask the marketplace to refund it "
-        "from its own balance."
+        "was refunded. Refund again once your available balance can cover it (money from a sale becomes available "
+        "a few days after it), or ask the marketplace to refund it from its own balance."
     )
+    assert stripe_balances(str(order.seller.stripe_account_id)) == {}  # paid out: nothing pending
     assert page.count(told) == 2  # the message at the top, and the refund's row
     assert "The seller's" not in page and "A platform admin" not in page
 

@@ -126,3 +126,19 @@ def test_a_charge_over_eight_digits_is_refused_as_stripe_does(
         client.v1.payment_intents.create(params={"amount": 100_000_000, "currency": currency})
     assert exc.value.code == "amount_too_large"
     assert destination_session(client, acct, 99_999_999, 1_000, currency=currency).amount_total == 99_999_999
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_customer_with_an_email_finds_it_filled_in_and_fixed(
+    client: stripe.StripeClient, sb: Sandbox, currency: str
+) -> None:
+    """Stripe: with `customer` given, "if the Customer already has a valid email set, the email will be
+    prefilled and not editable in Checkout". The page showed an empty box to a signed-in buyer."""
+    seller = onboarded_account(client, sb)
+    customer = client.v1.customers.create(params={"email": "signed.in@example.com"})
+    session = destination_session(client, seller, 2_000, 200, currency=currency, customer=customer.id)
+    _, _, page = fetch_no_redirect(session.url)
+    assert 'name="email" value="signed.in@example.com" readonly' in page
+    plain = destination_session(client, seller, 2_000, 200, currency=currency)
+    _, _, page = fetch_no_redirect(plain.url)
+    assert 'name="email" value=""' in page and "readonly" not in page  # no customer: the buyer types it

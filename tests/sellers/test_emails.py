@@ -7,12 +7,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
+from catalog.services import listing_create, listing_publish
 from sellers.models import Seller
 from sellers.services import seller_create, seller_pause, seller_refresh_from_stripe, seller_unpause
 from sellers.tasks import send_seller_deadline_reminders
+from tests.catalog.factories import CategoryFactory
 from tests.factories import UserFactory
 from tests.sellers.conftest import set_requirements, submit_onboarding
 
@@ -36,6 +39,37 @@ def test_onboarding_complete_email_is_sent_once(sandbox: Any, django_capture_on_
     assert mail.outbox[0].to == [seller.user.email]
     assert mail.outbox[0].subject == "[Marketplace] Mailed Shop is ready to sell"
     assert "can now take payments and receive payouts" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+@pytest.mark.parametrize("listings", ["none", "draft", "published"])
+def test_the_ready_to_sell_email_says_what_buyers_see_of_the_shops_listings(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, listings: str, currency: str
+) -> None:
+    """A shop just onboarded often has no listing, or only the draft it saved before setting up payments:
+    "Your listings are visible on the marketplace" was untrue of both. The email says what buyers see,
+    and where to add or publish a listing."""
+    country = "JP" if currency == "jpy" else "US"
+    seller = seller_create(user=UserFactory(), shop_name="Mailed Shop", country=country, default_currency=currency)
+    if listings != "none":
+        listing = listing_create(
+            seller=seller, title="Tea bowl", description="", price=3_000, stock=2, category=CategoryFactory()
+        )
+    submit_onboarding(sandbox, seller)
+    if listings == "published":
+        listing_publish(listing=listing)
+    with django_capture_on_commit_callbacks(execute=True):
+        seller_refresh_from_stripe(seller=seller)
+
+    [email] = [m for m in mail.outbox if "ready to sell" in m.subject]
+    site = settings.SITE_URL.rstrip("/")
+    says = {
+        "none": f"You have no listing yet: add one and publish it, and buyers see it: {site}/sell/listings/new/",
+        "draft": f"Buyers see a listing once you publish it: your 1 unpublished listing waits on {site}/sell/listings/",
+        "published": "Your 1 published listing is visible to buyers.",
+    }
+    assert says[listings] in email.body
+    assert "Your listings are visible" not in email.body
 
 
 @pytest.mark.parametrize("stopped", ["paused", "restricted"])
@@ -138,6 +172,7 @@ def test_a_paused_seller_is_mailed_the_reason_and_mailed_again_when_unpaused(
     assert [(m.to, m.subject) for m in mail.outbox] == [([seller.user.email], opened)]
     body = mail.outbox[0].body
     assert "Your shop can take payments and receive payouts." in body and "Photos fixed." not in body
+    assert "visible to buyers again" not in body  # it has no published listing to show
 
 
 def test_an_unpaused_seller_stripe_still_restricts_is_told_what_stripe_needs(

@@ -94,6 +94,38 @@ def test_subscribe_and_renew_each_invoice_a_destination_charge_with_our_fee(
     assert_ledger_equals_stripe()
 
 
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
+def test_a_new_subscription_is_confirmed_to_the_buyer_and_told_to_the_seller_once(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """A paid order mails its buyer a confirmation and its seller "You have a new paid order"; a subscription
+    mailed neither, so its seller learned of a subscriber only from the Subscribers page. Each is told
+    once, when it starts: not again at renewal."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    amount = format_money(price, currency)
+
+    def started(to: str) -> list[Any]:
+        return [m for m in mail.outbox if to in m.to and "Coffee box" in m.subject]
+
+    assert wait_until(lambda: len(started(buyer.email)) == 1 and len(started(seller.user.email)) == 1)
+    [to_buyer], [to_seller] = started(buyer.email), started(seller.user.email)
+    assert to_buyer.subject == f"[Marketplace] You subscribed to Coffee box: {amount} monthly"
+    date = f"{sub.current_period_end:%-d %B %Y}"
+    assert f"The first payment of {amount} is made; the next is on {date}" in to_buyer.body
+    assert reverse("my_subscriptions") in to_buyer.body
+    assert to_seller.subject == f"[Marketplace] New subscriber to Coffee box: {amount} monthly"
+    assert f"{buyer.email} subscribed to Coffee box: {amount} monthly." in to_seller.body
+    assert reverse("sell_subscriptions") in to_seller.body
+
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 2)
+    assert len(started(buyer.email)) == 1 and len(started(seller.user.email)) == 1
+    assert_ledger_equals_stripe()
+
+
 def test_a_failing_renewal_is_past_due_emails_the_invoice_then_ends_and_tells_the_seller(
     sandbox_webhooks: Any,
 ) -> None:

@@ -1,4 +1,5 @@
-"""Demo orders: the demo buyer pays one listing of each of two active shops (USD and JPY), for real
+"""Demo orders: the demo buyer pays one listing of each of two active shops (USD and JPY), each shop's
+first (its last is sold by subscription, `seed_demo_subscriptions`), for real
 through the sandbox: the app's own checkout creates the order and the Checkout Session, and only the
 buyer's part (submitting the hosted page with 4242 4242 4242 4242) goes through the sandbox's control
 API, which is for demo and test seeding only. The order then becomes paid the way the success page
@@ -52,7 +53,9 @@ class Command(BaseCommand):
             if Order.objects.filter(buyer=buyer, seller=seller, status__in=PAID_STATUSES).exists():
                 self.stdout.write(f"  {seller.shop_name}: already has a paid demo order")
                 continue
-            listing = Listing.objects.visible().filter(seller=seller, currency=currency, stock__gt=0).first()
+            listing = (
+                Listing.objects.visible().filter(seller=seller, currency=currency, stock__gt=0).order_by("pk").first()
+            )
             if listing is None:
                 self.stdout.write(f"  {seller.shop_name}: no listing in stock, skipped")
                 continue
@@ -84,7 +87,7 @@ class Command(BaseCommand):
         listings = [
             listing
             for seller in Seller.objects.sellable().filter(default_currency=GROUP_CURRENCY).order_by("pk")[:3]
-            if (listing := Listing.objects.visible().filter(seller=seller, stock__gt=0).order_by("pk").last())
+            if (listing := Listing.objects.visible().filter(seller=seller, stock__gt=0).order_by("pk").first())
         ]
         if len(listings) < 2:
             self.stdout.write("  payment for several shops: fewer than two active USD shops, skipped")
