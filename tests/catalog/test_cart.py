@@ -64,10 +64,20 @@ def test_cart_groups_items_by_seller_with_totals_per_currency_and_says_each_curr
     assert "so you pay 2 times: once per currency (USD, JPY)" in page
     assert '<li data-testid="total-usd">USD: <strong>$29.99</strong></li>' in page
     assert '<li data-testid="total-jpy">JPY: <strong>¥6,000</strong></li>' in page
+    assert "Amounts in different currencies are not added together." in page
     # One payment per currency; a currency with one shop posts that seller and currency.
     assert page.count('data-testid="pay-button"') == 2
     assert page.count(f'action="{reverse("checkout")}"') == 2
     assert f'name="seller_id" value="{jpy_shop.pk}"' in page and 'name="currency" value="jpy"' in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_cart_in_one_currency_does_not_speak_of_currencies_apart(client: Client, currency: str) -> None:
+    shop = jpy_seller(shop_name="Tokyo Tea") if currency == "jpy" else SellerFactory(shop_name="Kiln & Co")
+    add(client, ListingFactory(seller=shop, title="Tea bowl", price=3000), 2)
+    page = client.get(reverse("cart")).content.decode()
+    assert f'data-testid="total-{currency}"' in page
+    assert "not added together" not in page
 
 
 def test_a_line_that_can_no_longer_be_bought_is_flagged_and_left_out_of_the_total(client: Client) -> None:
