@@ -14,10 +14,11 @@ from django.views.decorators.http import require_GET, require_POST
 from frontend.decorators import platform_admin_required
 from marketplace.errors import DomainError
 from marketplace.text import TextAreaField
+from orders.selectors import charge_disputed
 from payments.selectors import (
-    disputes_for_console,
     seller_debts_outstanding,
     seller_dispute_rate,
+    seller_disputes_for_console,
     sellers_dispute_rates,
 )
 from sellers import selectors, services
@@ -80,16 +81,19 @@ def _detail_page(
     `reason_error` said next to it (the box focused, so a keyboard or screen-reader user lands on it)."""
     seller = get_object_or_404(Seller.objects.select_related("user", "paused_by"), pk=seller_id)
     subscribers = subscribers_of_seller(seller=seller)
+    sub_payments = list(subscription_payments_of_seller(seller=seller)[:DETAIL_ROWS])
     context = {
         "o": selectors.seller_overview(seller=seller),
         "seller": seller,
         "history": seller.moderation_entries.select_related("actor")[:DETAIL_ROWS],
         "dispute_rate": seller_dispute_rate(seller=seller),
         "debts": seller_debts_outstanding(seller=seller),
-        "disputes": list(disputes_for_console(status="all", seller_id=seller.pk)[:DETAIL_ROWS]),
+        "disputes": seller_disputes_for_console(seller=seller, limit=DETAIL_ROWS),
         "revenue": subscribers.revenue,
         "subscriptions": list(subscribers.rows[:DETAIL_ROWS]),
-        "sub_payments": list(subscription_payments_of_seller(seller=seller)[:DETAIL_ROWS]),
+        "sub_payments": sub_payments,
+        # Stripe refuses any refund of a charge the bank disputed (`charge_disputed`): no Refund link.
+        "charged_back": {i.payment_id for i in sub_payments if charge_disputed(i.payment)},
         "detail_rows": DETAIL_ROWS,
         "form": ModerationForm(),
         "reason_max_length": REASON_MAX_LENGTH,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from marketplace import money
@@ -38,6 +38,7 @@ from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import transfers as gateway_transfers
 from marketplace.gateway.balances import balance_retrieve
 from marketplace.gateway.types import TransferReversal as StripeTransferReversal
+from orders.models import Order
 from payments.models import OPEN_REFUND_STATUSES, Dispute, DisputeStatus, Payment, RecoveryStatus, SellerDebt
 from payments.services import KeptReversal, group_reversals_kept, group_reversals_unused, kept_reversals_counted
 from payouts.models import Transfer
@@ -48,7 +49,6 @@ from payouts.services import (
 )
 
 if TYPE_CHECKING:
-    from orders.models import Order
     from sellers.models import Seller
 
 
@@ -69,6 +69,26 @@ def pays_checkout_group(payment: Payment | None) -> bool:
     return payment is not None and payment.orders.filter(checkout_group__isnull=False).exists()
 
 
+def group_orders(*, payment_ids: list[int]) -> QuerySet[Order]:
+    """The orders of these payments for several shops, oldest first, each with what its refunds took
+    (`refunded`): `dispute_parts` weighs them by it."""
+    return (
+        Order.objects.filter(payment_id__in=payment_ids, checkout_group__isnull=False)
+        .annotate(refunded=Coalesce(Sum("refunds__amount", filter=Q(refunds__status__in=OPEN_REFUND_STATUSES)), 0))
+        .order_by("pk")
+    )
+
+
+def dispute_parts(*, orders: list[Order], amount: int) -> list[int]:
+    """Each order's part of a dispute of `amount` on their payment (the orders of one payment, from
+    `group_orders`): largest remainder over what each still holds of the charge, so the parts add up
+    to the dispute. Empty when they hold nothing. Recovery and every page naming a shop's part use it."""
+    weights = [max(0, order.amount_total - order.refunded) for order in orders]  # type: ignore[attr-defined]
+    if not orders or sum(weights) == 0:
+        return []
+    return money.split_by_largest_remainder(min(amount, sum(weights)), weights)
+
+
 def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]:
     """Split a dispute of `amount` over the payment's orders and give each seller's recovery (see the
     module docstring). Three orders of 10000, 3333 and 1250 (fees 1030, 167, 0) disputed for 5000:
@@ -83,16 +103,10 @@ def group_dispute_shares(*, payment: Payment, amount: int) -> list[DisputeShare]
     proportion (`kept_reversals_counted`): the whole order refunded (8970 reversed with the fee's
     1030 given up) and failed, then 3449 of it lost in a dispute, counts 3094 and 355 of them, and
     5876 and 675 stay kept for the order's next refund."""
-    orders = list(
-        payment.orders.filter(checkout_group__isnull=False)
-        .select_related("seller")
-        .annotate(refunded=Coalesce(Sum("refunds__amount", filter=Q(refunds__status__in=OPEN_REFUND_STATUSES)), 0))
-        .order_by("pk")
-    )
-    weights = [max(0, order.amount_total - order.refunded) for order in orders]
-    if not orders or sum(weights) == 0:
+    orders = list(group_orders(payment_ids=[payment.pk]).select_related("seller"))
+    parts = dispute_parts(orders=orders, amount=amount)
+    if not parts:
         return []
-    parts = money.split_by_largest_remainder(min(amount, sum(weights)), weights)
     transfers = {t.stripe_id: t for t in Transfer.objects.filter(stripe_id__in=[o.stripe_transfer_id for o in orders])}
     shares = []
     for order, part in zip(orders, parts, strict=True):

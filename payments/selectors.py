@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ from marketplace.errors import NotFound, PermissionDenied
 from marketplace.rates import percent_text
 from orders.models import Order
 from payments.disputes import EVIDENCE_FILE_FIELDS, EVIDENCE_TEXT_FIELDS, NOT_SENT
-from payments.group_recovery import group_dispute_shares, pays_checkout_group
+from payments.group_recovery import dispute_parts, group_dispute_shares, group_orders, pays_checkout_group
 from payments.models import (
     OPEN_DISPUTE_STATUSES,
     OPEN_REFUND_STATUSES,
@@ -61,8 +61,8 @@ def disputes_for_console(
         qs = qs.filter(status__in=OPEN_DISPUTE_STATUSES)
     if reason:
         qs = qs.filter(reason=reason)
-    if seller_id is not None:
-        qs = qs.filter(seller_id=seller_id)
+    if seller_id is not None:  # those of its payments for several shops too, as its own pages show them
+        qs = qs.filter(_seller_sees(seller_id))
     if currency:
         qs = qs.filter(currency=currency.lower())
     return qs.order_by(F("due_by").asc(nulls_last=True), "pk")
@@ -81,11 +81,38 @@ def dispute_for_console(*, dispute_id: int) -> Dispute:
 
 
 def _seller_sees(seller: Any) -> Q:
-    """A dispute is the seller's when it names the seller, or when it is on a payment for several
-    shops of which the seller had an order: each of them pays its part if it is lost. (A Dispute names
-    one seller, the first shop's, which alone answers it.)"""
+    """A dispute is the seller's (a Seller or its id) when it names the seller, or when it is on a
+    payment for several shops of which the seller had an order: each of them pays its part if it is
+    lost. (A Dispute names one seller, the first shop's, which alone answers it.)"""
     group_payments = Payment.objects.filter(orders__seller=seller, orders__checkout_group__isnull=False)
     return Q(seller=seller) | Q(payment__in=group_payments.values("pk"))
+
+
+@dataclass(frozen=True)
+class SellerDispute:
+    """A dispute on the console's page of one seller; `part`: on a payment for several shops, the
+    seller's own order and its part of the disputed amount (as the seller's own page names them)."""
+
+    dispute: Dispute
+    part: DisputePart | None
+
+
+def seller_disputes_for_console(*, seller: Any, limit: int) -> list[SellerDispute]:
+    """The seller's disputes as its console page lists them (those of its payments for several shops
+    too, each with its own order and part), soonest deadline first: one query for the orders of those
+    payments (none without an order's dispute), however many there are."""
+    disputes = list(disputes_for_console(status="all", seller_id=seller.pk)[:limit])
+    shared = [d.payment_id for d in disputes if d.payment_id is not None and d.order_id is not None]
+    orders: dict[int | None, list[Any]] = {}
+    for order in group_orders(payment_ids=shared) if shared else []:
+        orders.setdefault(order.payment_id, []).append(order)
+    rows = []
+    for d in disputes:
+        group = orders.get(d.payment_id, [])
+        parts = zip(group, dispute_parts(orders=group, amount=d.amount), strict=False)
+        own = next((DisputePart(order=o, disputed=p) for o, p in parts if o.seller_id == seller.pk), None)
+        rows.append(SellerDispute(dispute=d, part=own))
+    return rows
 
 
 def disputes_for_seller(*, seller: Any) -> QuerySet[Dispute]:
@@ -186,21 +213,27 @@ def seller_dispute_rate(*, seller: Any, now: datetime | None = None) -> DisputeR
 
 
 def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None) -> dict[int, DisputeRate]:
-    """`seller_dispute_rate` for many sellers in one query (the sellers list)."""
+    """`seller_dispute_rate` for many sellers in one query (the sellers list). A dispute of a payment for
+    several shops counts for each shop whose order it paid, not only the first, which the Dispute
+    names: the bank disputes the whole payment, so each shop's sale in it is disputed (and each pays
+    its part if it is lost), as each shop's order counts among its payments."""
     since = (now or timezone.now()) - RATE_WINDOW
 
-    def count_of(qs: QuerySet[Any], seller: str = "seller_id") -> Subquery:
-        counted = qs.order_by().values(seller).annotate(n=Count("pk")).values("n")
+    def count_of(qs: QuerySet[Any]) -> Subquery:  # COUNT over the filtered rows, with no GROUP BY
+        counted = qs.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
         return Subquery(counted, output_field=IntegerField())
 
-    disputes = Dispute.objects.filter(seller_id=OuterRef("pk"), stripe_created_at__gte=since)
+    shop_paid = Order.objects.filter(
+        payment_id=OuterRef("payment_id"), seller_id=OuterRef(OuterRef("pk")), checkout_group__isnull=False
+    )
+    disputes = Dispute.objects.filter(Q(seller_id=OuterRef("pk")) | Exists(shop_paid), stripe_created_at__gte=since)
     paid = Order.objects.filter(seller_id=OuterRef("pk"), paid_at__gte=since)
     subscription_paid = SubscriptionInvoice.objects.filter(
         subscription__seller_id=OuterRef("pk"), payment__isnull=False, payment__created_at__gte=since
     )
     rows = Seller.objects.filter(pk__in=seller_ids).annotate(
         n_disputes=Coalesce(count_of(disputes), 0),
-        n_paid=Coalesce(count_of(paid), 0) + Coalesce(count_of(subscription_paid, "subscription__seller_id"), 0),
+        n_paid=Coalesce(count_of(paid), 0) + Coalesce(count_of(subscription_paid), 0),
     )
     threshold = int(settings.DISPUTE_RATE_THRESHOLD_BPS)
     rates = {}
