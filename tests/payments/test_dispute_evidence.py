@@ -20,6 +20,7 @@ from django.utils.formats import date_format
 
 from marketplace.errors import Conflict
 from marketplace.gateway import UNREACHABLE
+from marketplace.schemas import PER_PAGE
 from payments.disputes import (
     EVIDENCE_TEXT_FIELDS,
     EVIDENCE_TEXT_MAX,
@@ -495,20 +496,20 @@ def _many_disputes(count: int, *, currency: str, apart: str) -> Any:
     return seller
 
 
-def test_the_queue_api_pages_past_200_disputes_in_a_fixed_number_of_queries(
+def test_the_queue_api_pages_past_the_first_page_of_disputes_in_a_fixed_number_of_queries(
     django_assert_max_num_queries: Any,
 ) -> None:
     """The queue answered the 200 soonest and no way to the rest: a platform with 201 open disputes
-    never saw the one due last through the API. `page` pages it, 200 at a time."""
-    _many_disputes(201, currency="usd", apart="due_by")
+    never saw the one due last through the API. `page` pages it, `PER_PAGE` at a time, like every list."""
+    _many_disputes(2 * PER_PAGE + 1, currency="usd", apart="due_by")
     admin = signed_in(make_platform_admin())
     with django_assert_max_num_queries(12):
         status, first = _json(admin, "get", "/api/v1/console/disputes")
-    assert status == 200 and len(first["items"]) == 200 and first["items"][0]["stripe_id"] == "dp_0"
-    assert (first["count"], first["pages"]) == (201, 2)
-    status, second = _json(admin, "get", "/api/v1/console/disputes?page=2")
-    assert status == 200 and [d["stripe_id"] for d in second["items"]] == ["dp_200"]
-    assert _json(admin, "get", "/api/v1/console/disputes?page=3")[1]["items"] == []
+    assert status == 200 and len(first["items"]) == PER_PAGE and first["items"][0]["stripe_id"] == "dp_0"
+    assert (first["count"], first["pages"]) == (2 * PER_PAGE + 1, 3)
+    status, last = _json(admin, "get", "/api/v1/console/disputes?page=3")
+    assert status == 200 and [d["stripe_id"] for d in last["items"]] == [f"dp_{2 * PER_PAGE}"]
+    assert _json(admin, "get", "/api/v1/console/disputes?page=4")[1]["items"] == []
     for bad in ("0", "-1", "abc", "99999999999999999999"):
         assert _json(admin, "get", f"/api/v1/console/disputes?page={bad}")[0] == 422
 
