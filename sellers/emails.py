@@ -19,12 +19,16 @@ from sellers.models import Seller
 from sellers.selectors import seller_can_sell, seller_overview
 
 
+def _site_url(name: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(name)
+
+
 def _send(seller: Seller, template: str, **extra: Any) -> None:
     context = {
         **extra,
         "seller": seller,
         "overview": seller_overview(seller=seller),
-        "sell_url": settings.SITE_URL.rstrip("/") + reverse("sell_home"),
+        "sell_url": _site_url("sell_home"),
     }
     subject = email_subject(f"emails/{template}_subject.txt", context)
     body = render_to_string(f"emails/{template}.txt", context)
@@ -32,7 +36,14 @@ def _send(seller: Seller, template: str, **extra: Any) -> None:
 
 
 def send_onboarding_complete(seller: Seller) -> None:
-    _send(seller, "seller_onboarding_complete")
+    """A seller who has published nothing yet (most finish onboarding first) is not told their listings
+    are visible, but where to add the first."""
+    _send(
+        seller,
+        "seller_onboarding_complete",
+        has_visible_listings=seller.listings.visible().exists(),
+        new_listing_url=_site_url("sell_listing_new"),
+    )
 
 
 def send_action_required(seller: Seller) -> None:

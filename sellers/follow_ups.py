@@ -16,7 +16,7 @@ def _seller(seller_id: int) -> Seller:
 @follow_up("sellers.email.onboarding_complete")
 def onboarding_complete_email(seller_id: int) -> None:
     seller = _seller(seller_id)
-    # It says the shop takes payments and its listings are visible: not to a seller paused, or
+    # It says the shop takes payments (and its published listings are visible): not to a seller paused, or
     # restricted by Stripe, since the change that queued it (once, keyed: it is not queued again).
     if seller_can_sell(seller):
         emails.send_onboarding_complete(seller)

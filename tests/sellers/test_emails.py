@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
@@ -36,6 +37,33 @@ def test_onboarding_complete_email_is_sent_once(sandbox: Any, django_capture_on_
     assert mail.outbox[0].to == [seller.user.email]
     assert mail.outbox[0].subject == "[Marketplace] Mailed Shop is ready to sell"
     assert "can now take payments and receive payouts" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize(("country", "currency"), [("US", "usd"), ("JP", "jpy")])
+def test_ready_to_sell_email_says_the_listings_are_visible_only_when_some_are(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, country: str, currency: str
+) -> None:
+    """A new seller finishes onboarding before listing anything: 'Your listings are visible on the
+    marketplace' was untrue (there were none); they are told to add their first, with the link."""
+    from catalog.models import ListingStatus
+    from tests.catalog.factories import ListingFactory
+
+    bare = seller_create(user=UserFactory(), shop_name="Bare Shop", country=country, default_currency=currency)
+    listed = seller_create(user=UserFactory(), shop_name="Listed Shop", country=country, default_currency=currency)
+    ListingFactory(seller=bare, status=ListingStatus.DRAFT, published_at=None)
+    ListingFactory(seller=listed)
+    for seller in (bare, listed):
+        submit_onboarding(sandbox, seller)
+        with django_capture_on_commit_callbacks(execute=True):
+            seller_refresh_from_stripe(seller=seller)
+
+    bodies = {m.subject: m.body for m in mail.outbox}
+    bare_body = bodies["[Marketplace] Bare Shop is ready to sell"]
+    assert "visible" not in bare_body
+    assert f"Add your first listing: {settings.SITE_URL}/sell/listings/new/" in bare_body
+    listed_body = bodies["[Marketplace] Listed Shop is ready to sell"]
+    assert "Your published listings are visible on the marketplace." in listed_body
+    assert "first listing" not in listed_body
 
 
 @pytest.mark.parametrize("stopped", ["paused", "restricted"])
