@@ -31,7 +31,10 @@ def action_required_email(seller_id: int) -> None:
 
 @follow_up("sellers.email.deadline_reminder")
 def deadline_reminder_email(seller_id: int) -> None:
-    emails.send_deadline_reminder(_seller(seller_id))
+    seller = _seller(seller_id)
+    # Provided meanwhile (the deadline goes with it): no list to remind of.
+    if seller.due_count and seller.current_deadline is not None:
+        emails.send_deadline_reminder(seller)
 
 
 @follow_up("sellers.email.paused")
