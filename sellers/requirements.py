@@ -207,7 +207,15 @@ def requirement_sentences(codes: Iterable[str], *, country: str = "US") -> list[
     return list(seen)
 
 
-def disabled_reason_sentence(reason: str | None) -> str | None:
+# `requirements.past_due` on an account that never took a payment: a new account is disabled so from the
+# start (sellers.status), and Stripe has nothing to *re*-enable.
+PAST_DUE_NEVER_ENABLED = "Stripe needs the information below before it enables payments and payouts on your account."
+
+
+def disabled_reason_sentence(reason: str | None, *, ever_enabled: bool = True) -> str | None:
+    """`ever_enabled`: as `sellers.status.ever_enabled` says of the account."""
     if not reason:
         return None
+    if reason == "requirements.past_due" and not ever_enabled:
+        return PAST_DUE_NEVER_ENABLED
     return DISABLED_REASON_SENTENCES.get(reason) or f"Stripe has disabled your account ({humanise(reason)})."
