@@ -96,8 +96,7 @@ def sell_home(request: HttpRequest) -> HttpResponse:
         return render(request, "sell/start.html", {"form": form})
     overview, banner = seller_home_overview(seller=seller)
     if request.session.pop(RETURNED_FROM_ONBOARDING, False):
-        level, text = RETURN_MESSAGES.get(overview.message.situation, RETURN_MESSAGE_OTHERWISE)
-        messages.add_message(request, level, text)
+        messages.add_message(request, *return_message(overview))
     context = {"o": overview, "banner": banner, "country": services.country_name(seller.country)}
     return render(request, "sell/seller_home.html", context)
 
@@ -165,7 +164,16 @@ RETURN_MESSAGES = {
     Situation.ONBOARDING: (messages.WARNING, "Onboarding isn't finished yet. Continue whenever you're ready."),
     Situation.LATER: (messages.INFO, "Thanks! Stripe needs a few more details before your shop can take payments."),
 }
-RETURN_MESSAGE_OTHERWISE = (messages.WARNING, "Stripe still needs a few things from you: see below.")
+RETURN_MESSAGE_DUE = (messages.WARNING, "Stripe still needs a few things from you: see below.")
+RETURN_MESSAGE_OTHERWISE = (messages.INFO, "You're back from Stripe: where your shop stands is below.")
+
+
+def return_message(overview: selectors.SellerOverview) -> tuple[int, str]:
+    """Past the situations above, "Stripe still needs" only when the card lists something: a shop Stripe
+    restricted for a reason of its own (`listed`, `other`), or paused by the marketplace, has nothing to give."""
+    if overview.message.situation in RETURN_MESSAGES:
+        return RETURN_MESSAGES[overview.message.situation]
+    return RETURN_MESSAGE_DUE if overview.due_sentences else RETURN_MESSAGE_OTHERWISE
 
 
 @login_required

@@ -20,12 +20,16 @@ from sellers.models import Seller
 from sellers.selectors import seller_can_sell, seller_overview
 
 
+def _site_url(name: str) -> str:
+    return settings.SITE_URL.rstrip("/") + reverse(name)
+
+
 def _send(seller: Seller, template: str, **extra: Any) -> None:
     context = {
         **extra,
         "seller": seller,
         "overview": seller_overview(seller=seller),
-        "sell_url": settings.SITE_URL.rstrip("/") + reverse("sell_home"),
+        "sell_url": _site_url("sell_home"),
     }
     subject = email_subject(f"emails/{template}_subject.txt", context)
     body = render_to_string(f"emails/{template}.txt", context)
@@ -36,12 +40,11 @@ def _listings(seller: Seller) -> dict[str, Any]:
     """What buyers see of the shop's listings once it sells: a shop just onboarded often has none, or
     only drafts, so "your listings are visible" would be untrue; the email says so and where to go."""
     published = seller.listings.filter(status=ListingStatus.PUBLISHED).count()
-    site = settings.SITE_URL.rstrip("/")
     return {
         "published": published,
         "unpublished": seller.listings.count() - published,
-        "listings_url": site + reverse("sell_listings"),
-        "new_listing_url": site + reverse("sell_listing_new"),
+        "listings_url": _site_url("sell_listings"),
+        "new_listing_url": _site_url("sell_listing_new"),
     }
 
 

@@ -16,7 +16,7 @@ def _seller(seller_id: int) -> Seller:
 @follow_up("sellers.email.onboarding_complete")
 def onboarding_complete_email(seller_id: int) -> None:
     seller = _seller(seller_id)
-    # It says the shop takes payments and its listings are visible: not to a seller paused, or
+    # It says the shop takes payments (and its published listings are visible): not to a seller paused, or
     # restricted by Stripe, since the change that queued it (once, keyed: it is not queued again).
     if seller_can_sell(seller):
         emails.send_onboarding_complete(seller)
@@ -31,7 +31,10 @@ def action_required_email(seller_id: int) -> None:
 
 @follow_up("sellers.email.deadline_reminder")
 def deadline_reminder_email(seller_id: int) -> None:
-    emails.send_deadline_reminder(_seller(seller_id))
+    seller = _seller(seller_id)
+    # Provided meanwhile (the deadline goes with it): no list to remind of.
+    if seller.due_count and seller.current_deadline is not None:
+        emails.send_deadline_reminder(seller)
 
 
 @follow_up("sellers.email.paused")

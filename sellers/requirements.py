@@ -37,6 +37,21 @@ CODE_SENTENCES: dict[str, str] = {
     "default_currency": "Choose the currency of your payouts.",
 }
 
+# The account's own documents, asked for as `documents.<kind>.files` (Stripe's `documents` hash on
+# the Account: what each kind is, in its API reference).
+DOCUMENT_SENTENCES: dict[str, str] = {
+    "bank_account_ownership_verification": "Upload a bank statement or a voided check showing your bank "
+    "account's number.",
+    "company_license": "Upload your business's licence to operate.",
+    "company_memorandum_of_association": "Upload your company's memorandum of association.",
+    "company_ministerial_decree": "Upload the ministerial decree establishing your company.",
+    "company_registration_verification": "Upload a document proving your business's registration.",
+    "company_tax_id_verification": "Upload a document proving your business's tax ID.",
+    "proof_of_address": "Upload a proof of your business's address.",
+    "proof_of_registration": "Upload your business's registration certificate.",
+    "proof_of_ultimate_beneficial_ownership": "Upload a document showing who ultimately owns your business.",
+}
+
 # Fields of a person or company, after the owner prefix, as a noun phrase.
 FIELD_PHRASES: dict[str, str] = {
     "first_name": "first name",
@@ -177,6 +192,10 @@ def requirement_sentence(code: str, *, country: str = "US") -> str:
         return CODE_SENTENCES["tos_acceptance.date"]
     elif code.startswith("external_account"):
         return CODE_SENTENCES["external_account"]
+    elif code.startswith("documents."):
+        kind = code.removeprefix("documents.").partition(".")[0]
+        if kind in DOCUMENT_SENTENCES:
+            return DOCUMENT_SENTENCES[kind]
     return f"Stripe needs more information: {humanise(code)}."
 
 
@@ -188,7 +207,15 @@ def requirement_sentences(codes: Iterable[str], *, country: str = "US") -> list[
     return list(seen)
 
 
-def disabled_reason_sentence(reason: str | None) -> str | None:
+# `requirements.past_due` on an account that never took a payment: a new account is disabled so from the
+# start (sellers.status), and Stripe has nothing to *re*-enable.
+PAST_DUE_NEVER_ENABLED = "Stripe needs the information below before it enables payments and payouts on your account."
+
+
+def disabled_reason_sentence(reason: str | None, *, ever_enabled: bool = True) -> str | None:
+    """`ever_enabled`: as `sellers.status.ever_enabled` says of the account."""
     if not reason:
         return None
+    if reason == "requirements.past_due" and not ever_enabled:
+        return PAST_DUE_NEVER_ENABLED
     return DISABLED_REASON_SENTENCES.get(reason) or f"Stripe has disabled your account ({humanise(reason)})."

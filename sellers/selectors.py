@@ -12,7 +12,7 @@ from django.utils import timezone
 from marketplace.errors import NotFound
 from sellers.models import Seller, SellerStatus
 from sellers.requirements import disabled_reason_sentence, requirement_sentences
-from sellers.status import STATUS_BADGE, NextStep, StatusMessage, status_message
+from sellers.status import STATUS_BADGE, NextStep, StatusMessage, ever_enabled, status_message
 
 
 def seller_can_sell(seller: Seller | None) -> bool:
@@ -109,7 +109,7 @@ def seller_overview(*, seller: Seller, bank_errored: bool = False) -> SellerOver
         due_sentences=requirement_sentences(due, country=seller.country),
         eventually_due_sentences=requirement_sentences(later, country=seller.country),
         errors=errors,
-        disabled_reason_sentence=disabled_reason_sentence(seller.disabled_reason)
+        disabled_reason_sentence=disabled_reason_sentence(seller.disabled_reason, ever_enabled=ever_enabled(seller))
         if status not in (SellerStatus.PAUSED, SellerStatus.DISCONNECTED)
         else None,
         current_deadline=deadline,

@@ -56,6 +56,12 @@ def _due(s: Any) -> bool:
     return bool(reqs.get("currently_due") or reqs.get("past_due"))
 
 
+def ever_enabled(s: Any) -> bool:
+    """Stripe let the account take payments, now or once: its `requirements.past_due` is then a lapse,
+    not a new account's setup."""
+    return bool(s.charges_enabled or s.charges_first_enabled_at is not None)
+
+
 def derive_status(s: Any) -> SellerStatus:
     """`s` is a Seller (or a StripeState); see the module docstring for the order of the rules."""
     reason = s.disabled_reason or ""
@@ -67,8 +73,7 @@ def derive_status(s: Any) -> SellerStatus:
         return SellerStatus.REJECTED
     if not s.stripe_account_id or not s.details_submitted:
         return SellerStatus.ONBOARDING
-    never_enabled = not s.charges_enabled and s.charges_first_enabled_at is None
-    if never_enabled and reason in ("", PAST_DUE) and _due(s):
+    if not ever_enabled(s) and reason in ("", PAST_DUE) and _due(s):
         return SellerStatus.ONBOARDING
     if reason and reason not in PENDING_REASONS:
         return SellerStatus.RESTRICTED

@@ -50,7 +50,7 @@ from marketplace.gateway.types import Subscription as StripeSubscription
 from marketplace.outbox.services import outbox_add
 from orders.models import StripeCustomer
 from orders.selectors import charge_disputed, charged_back_for_seller
-from orders.services.checkout import buyer_customer_ensure
+from orders.services.checkout import buyer_customer_ensure, raise_if_shop_refused
 from payments.models import Payment, Refund, RefundOrigin, RefundStatus
 from payments.services import payment_record_charge, payment_refundable, refund_create, refund_submit
 from sellers.models import Seller, SellerModerationEntry
@@ -153,21 +153,25 @@ def subscription_checkout_start(
     # To the minute, so that a slow double click sends the same parameters and the gateway's key
     # (which holds them) gets the same page; 2 minutes more, never under Stripe's 30-minute minimum.
     expires = (timezone.now() + CHECKOUT_LIFETIME + timedelta(minutes=2)).replace(second=0, microsecond=0)
-    session = gateway_subscriptions.subscription_checkout_create(
-        user_id=buyer.pk,
-        listing_id=listing.pk,
-        attempt=attempt,
-        customer=customer,
-        seller_account=str(listing.seller.stripe_account_id),
-        product_name=listing.title,
-        unit_amount=listing.price,
-        currency=listing.currency,
-        interval=plan.interval,
-        application_fee_percent=str(fee_percent_for(listing=listing)),
-        success_url=success_url,
-        cancel_url=cancel_url,
-        expires_at=int(expires.timestamp()),
-    )
+    try:
+        session = gateway_subscriptions.subscription_checkout_create(
+            user_id=buyer.pk,
+            listing_id=listing.pk,
+            attempt=attempt,
+            customer=customer,
+            seller_account=str(listing.seller.stripe_account_id),
+            product_name=listing.title,
+            unit_amount=listing.price,
+            currency=listing.currency,
+            interval=plan.interval,
+            application_fee_percent=str(fee_percent_for(listing=listing)),
+            success_url=success_url,
+            cancel_url=cancel_url,
+            expires_at=int(expires.timestamp()),
+        )
+    except DomainError as exc:
+        raise_if_shop_refused(exc, listing.seller)
+        raise
     with transaction.atomic():
         outbox_add(
             "subscriptions.checkouts_close_older",

@@ -31,7 +31,9 @@ from marketplace.outbox.services import outbox_add
 from marketplace.sessions import STRIPE_CUSTOMER_ID
 from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderLine, OrderStatus, StripeCustomer
 from orders.services._stock import close_order, lock_listings, order_create_reserving
+from sellers.models import Seller
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
+from sellers.services import seller_refresh_from_stripe
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +41,8 @@ logger = logging.getLogger(__name__)
 # travel time and clock skew, so "30 minutes" is never refused as 29:59.
 CHECKOUT_LIFETIME = timedelta(minutes=30)
 EXPIRES_AT_MARGIN = timedelta(seconds=60)
+# Stripe's code when a payment's destination account may not receive it (its `transfers` capability off).
+DESTINATION_REFUSED = "insufficient_capabilities_for_transfer"
 CHECKOUT_UNREACHABLE = "Our payment provider could not be reached. Nothing was charged; please try again in a moment."
 
 
@@ -161,6 +165,16 @@ def _order_for_checkout(*, buyer: Any, group: CartGroup) -> tuple[Order, list[Or
     )
 
 
+def raise_if_shop_refused(exc: DomainError, seller: Seller) -> None:
+    """Stripe refusing the payment's destination (`exc`) means the shop can no longer take payments
+    although our row says it can (its `account.updated` late or lost): the row is read again from Stripe,
+    which hides its listings now, and the buyer reads the shop's sentence (a `Conflict`), not Stripe's
+    "Your destination account needs to have at least one of the following capabilities"."""
+    if exc.code == DESTINATION_REFUSED:
+        seller_refresh_from_stripe(seller=seller)
+        raise Conflict(seller_cannot_sell_message(seller), code="seller_cannot_sell") from exc
+
+
 def checkout_start(
     *, buyer: Any, cart: Cart | None, seller_id: int, currency: str, success_url: str, cancel_url: str
 ) -> CheckoutStart:
@@ -211,6 +225,7 @@ def checkout_start(
                 close_order(locked, OrderStatus.CANCELED, "We could not start the payment. Nothing was charged.")
         if isinstance(exc, PaymentProviderError):
             raise checkout_not_started(exc) from exc
+        raise_if_shop_refused(exc, group.seller)
         raise
     expires_at = datetime.fromtimestamp(session.expires_at, tz=UTC)
     stored = Order.objects.filter(pk=order.pk, checkout_session_id__isnull=True).update(

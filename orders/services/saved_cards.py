@@ -47,7 +47,7 @@ from marketplace.gateway.types import Subscription as StripeSubscription
 from marketplace.money import format_money
 from orders.models import BUY_NOW_FINGERPRINT_PREFIX, Order, OrderStatus, StripeCustomer
 from orders.services._stock import close_order, lock_listings, order_create_reserving
-from orders.services.checkout import buyer_customer_ensure, buyer_customer_of
+from orders.services.checkout import buyer_customer_ensure, buyer_customer_of, raise_if_shop_refused
 from orders.services.payment_state import order_mark_paid_by_intent
 from sellers.selectors import seller_can_sell, seller_cannot_sell_message
 from subscriptions.models import LIVE_STATUSES, Subscription, SubscriptionStatus
@@ -640,8 +640,9 @@ def _buy_now_pay(order: Order, customer: str, pm: PaymentMethod, return_url: str
         sentence = f"{exc.message} Nothing was charged."
         _close_failed(order.pk, sentence)
         raise CardDeclined(sentence, code=exc.code) from exc
-    except InvalidInput:
+    except InvalidInput as exc:
         _close_failed(order.pk, NOT_PAID)
+        raise_if_shop_refused(exc, order.seller)
         raise
     # Kept so that settling it later (the sweeper, the buyer's Cancel) is one retrieve; an order
     # without it is one whose create answer was lost, found by listing (`_intent_of`).

@@ -91,3 +91,39 @@ def test_seller_onboards_to_active_then_handles_requirements_due(
     expect(page.get_by_test_id("seller-status")).to_have_text("Active")
     expect(page.get_by_test_id("status-headline")).to_have_text("Your shop is ready to sell")
     expect(page.get_by_test_id("requirements")).to_have_count(0)
+
+
+@pytest.mark.parametrize("why", ["listed", "paused"])
+def test_back_from_stripe_with_nothing_due_is_not_told_stripe_needs_something(
+    live_server: Any, browser: Any, axe_js: Any, sandbox_webhooks: Any, clean_cache: None, why: str
+) -> None:
+    """A seller Stripe holds back for a reason of its own (a screening list: nothing to provide) or the
+    marketplace paused comes back from a Stripe link opened before (another tab): the page said "Stripe still
+    needs a few things from you: see below" above a card that asks for nothing."""
+    from sellers.services import seller_pause
+    from tests.e2e.browser import phone_signed_in
+    from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
+    from tests.orders.conftest import active_seller
+
+    seller = active_seller(sandbox_webhooks, shop="Quiet Kiln")
+    if why == "listed":
+        requests.post(
+            f"{sandbox_webhooks.url}/_sandbox/accounts/{seller.stripe_account_id}/requirements",
+            json={"currently_due": [], "disabled_reason": "listed"},
+            timeout=10,
+        ).raise_for_status()
+        assert sandbox_webhooks.wait_for_webhooks()
+    else:
+        seller_pause(seller=seller, actor=None, reason="Photos under review")
+    page = phone_signed_in(browser, axe_js, live_server.url, seller.user.email)
+    try:
+        page.goto(f"{live_server.url}/sell/onboarding/{seller.pk}/return/")
+        expect(page.get_by_test_id("seller-status")).to_have_text(
+            "Restricted" if why == "listed" else "Paused by the platform"
+        )
+        expect(page.get_by_test_id("requirements")).to_have_count(0)
+        expect(page.get_by_text("Stripe still needs")).to_have_count(0)
+        expect(page.locator(".messages")).to_have_text("You're back from Stripe: where your shop stands is below.")
+        fits_a_phone_and_passes_axe(page)
+    finally:
+        page.context.close()

@@ -12,11 +12,13 @@ from django.core import mail
 from django.urls import reverse
 
 from catalog.models import Listing
+from marketplace.errors import Conflict
 from marketplace.gateway import checkout as gateway_checkout
 from orders import services
 from orders.models import Order, OrderStatus
 from payments.models import Refund, RefundOrigin, RefundStatus
 from payouts.models import ApplicationFeeRefund, TransferReversal
+from sellers.models import Seller
 from sellers.services import seller_pause, seller_refresh_from_stripe
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import URLS, active_seller, cart_with, listing_of, pay, signed_in
@@ -133,3 +135,55 @@ def test_a_seller_disabled_by_stripe_has_their_open_sessions_expired(
     assert _session(order).status == "expired"
     order.refresh_from_db()
     assert order.status == OrderStatus.CANCELED and Listing.objects.get(pk=listing.pk).stock == 3
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_500), ("jpy", 2_500)])
+def test_stripe_refusing_a_shop_our_row_still_calls_able_tells_the_buyer_about_the_shop(
+    sandbox: Any, currency: str, price: int
+) -> None:
+    """Stripe disabled the shop and its account.updated is late (or lost): our row still says it sells.
+    Paying (the cart's Checkout, Buy now with a saved card) flashed Stripe's sentence for developers,
+    "Your destination account needs to have at least one of the following capabilities enabled:
+    transfers, crypto_transfers, legacy_payments", and the listing stayed on sale. The shop's account
+    is read again (its listings hide) and the buyer reads that the shop can't take orders."""
+    from tests.orders.test_saved_cards import buy_now, saved_card
+
+    seller = active_seller(sandbox, currency=currency, shop="Stale Studio")
+    listing = listing_of(seller, price=price, stock=5)
+    buyer = UserFactory()
+    cart = cart_with(buyer, (listing, 1))
+    due = ["individual.verification.document"]
+    set_requirements(sandbox, str(seller.stripe_account_id), currently_due=due, past_due=due)  # no webhook here
+    seller.refresh_from_db()
+    assert seller.charges_enabled, "our row has not heard yet"
+
+    with pytest.raises(Conflict) as refused:
+        services.checkout_start(buyer=buyer, cart=cart, seller_id=seller.pk, currency=currency, **URLS)
+    assert refused.value.code == "seller_cannot_sell"
+    assert refused.value.message.startswith("Stale Studio can't take orders right now")
+    seller.refresh_from_db()
+    assert not seller.charges_enabled
+    assert not Listing.objects.visible().filter(pk=listing.pk).exists()
+    listing.refresh_from_db()
+    assert listing.stock == 5, "the reservation is released"
+
+    # Buy now, from a page drawn before: the row is stale again (as it was for the cart).
+    Seller.objects.filter(pk=seller.pk).update(charges_enabled=True, status="active")
+    card = saved_card(sandbox, buyer, "pm_card_visa")
+    with pytest.raises(Conflict) as refused:
+        buy_now(buyer, listing, card, "c" * 32)
+    assert refused.value.message.startswith("Stale Studio can't take orders right now")
+    assert not Seller.objects.get(pk=seller.pk).charges_enabled
+    assert not Order.objects.filter(status=OrderStatus.PENDING_PAYMENT).exists()
+
+    # Subscribe, the listing now sold by subscription, the row stale once more.
+    from subscriptions import services as subscription_services
+
+    Seller.objects.filter(pk=seller.pk).update(charges_enabled=True, status="active")
+    subscription_services.plan_set(seller=seller, listing_id=listing.pk, interval="month")
+    with pytest.raises(Conflict) as refused:
+        subscription_services.subscription_checkout_start(
+            buyer=buyer, listing_id=listing.pk, attempt="d" * 32, success_url="http://a/ok", cancel_url="http://a/"
+        )
+    assert refused.value.message.startswith("Stale Studio can't take orders right now")
+    assert not Seller.objects.get(pk=seller.pk).charges_enabled

@@ -10,7 +10,7 @@ from django.test import Client
 from marketplace import gateway
 from sellers.models import Seller
 from tests.factories import UserFactory
-from tests.sellers.conftest import complete_onboarding, signed_in_client, start_selling
+from tests.sellers.conftest import complete_onboarding, set_requirements, signed_in_client, start_selling
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,25 @@ def test_seller_status_and_requirements(sandbox: Any, seller_client: Client) -> 
     assert "before your shop can take payments" in body["status_explanation"]
     assert body["disabled_reason"] == "requirements.past_due"
     assert body["requirements"]["currently_due"] == ["individual.id_number", "individual.verification.document"]
+    # Never enabled: Stripe has nothing to re-enable (the sentence said "before it re-enables payments").
+    assert body["disabled_reason_sentence"] == (
+        "Stripe needs the information below before it enables payments and payouts on your account."
+    )
+
+
+def test_a_shop_stripe_disabled_after_it_sold_reads_re_enables(sandbox: Any, seller_client: Client) -> None:
+    url = start_selling(seller_client)
+    complete_onboarding(sandbox, url)
+    seller = Seller.objects.get()
+    seller_client.get(f"/sell/onboarding/{seller.pk}/return/")
+    due = ["individual.verification.document"]
+    set_requirements(sandbox, str(seller.stripe_account_id), currently_due=due, past_due=due)
+    seller_client.get(f"/sell/onboarding/{seller.pk}/return/")
+    body = seller_client.get("/api/v1/seller/").json()
+    assert body["status"] == "restricted"
+    assert body["disabled_reason_sentence"] == (
+        "Stripe needs the information below before it re-enables payments and payouts on your account."
+    )
 
 
 def test_onboarding_link_and_dashboard_link(sandbox: Any, seller_user: Any) -> None:

@@ -147,6 +147,52 @@ def test_deadline_reminder_is_sent_once_per_deadline(sandbox: Any, django_captur
     assert seller.current_deadline - timezone.now() < timedelta(days=3)
 
 
+def test_no_deadline_reminder_to_a_seller_who_provided_everything_before_it_went(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The reminder is queued through the outbox: a seller who sent what Stripe asked for before it was
+    delivered read 'Stripe still needs the following ... by' above an empty list."""
+    seller = _onboard(sandbox)
+    soon = int(time.time()) + 2 * 86400
+    set_requirements(sandbox, str(seller.stripe_account_id), currently_due=["external_account"], current_deadline=soon)
+    seller_refresh_from_stripe(seller=seller)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=False) as delivery:
+        assert send_seller_deadline_reminders() == 1
+    submit_onboarding(sandbox, seller)  # everything provided
+    seller_refresh_from_stripe(seller=seller)
+    assert seller.due_count == 0
+    for deliver in delivery:
+        deliver()
+
+    assert [m.subject for m in mail.outbox if m.subject.startswith("[Marketplace] Reminder")] == []
+
+
+def test_deadline_reminder_to_a_shop_stripe_already_paused_does_not_say_it_will_be_paused(
+    sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Something past due (payments and payouts paused already) and more due by a deadline: the reminder
+    said 'If it is not provided by then, payments and payouts will be paused.'"""
+    seller = _onboard(sandbox)
+    soon = int(time.time()) + 2 * 86400
+    set_requirements(
+        sandbox,
+        str(seller.stripe_account_id),
+        currently_due=["external_account", "individual.verification.document"],
+        past_due=["individual.verification.document"],
+        current_deadline=soon,
+    )
+    seller_refresh_from_stripe(seller=seller)
+    assert not seller.charges_enabled
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_seller_deadline_reminders() == 1
+
+    body = mail.outbox[0].body
+    assert "will be paused" not in body
+    assert "Payments and payouts on your account are paused until you provide it." in body
+
+
 def test_a_paused_seller_is_mailed_the_reason_and_mailed_again_when_unpaused(
     sandbox: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -140,12 +140,37 @@ def test_every_disabled_reason_stripe_documents_has_its_own_sentence() -> None:
         ),
         ("external_account", "Add the bank account where you want to receive payouts."),
         ("business_profile.mcc", "Choose the category that best describes what you sell."),
+        (
+            "documents.bank_account_ownership_verification.files",
+            "Upload a bank statement or a voided check showing your bank account's number.",
+        ),
+        ("documents.company_tax_id_verification.files", "Upload a document proving your business's tax ID."),
         ("something.entirely_new", "Stripe needs more information: something entirely new."),
         ("individual.some_future_field", "Stripe needs more information: individual some future field."),
     ],
 )
 def test_requirement_sentences(code: str, sentence: str) -> None:
     assert requirement_sentence(code) == sentence
+
+
+def test_every_account_document_stripe_asks_for_is_named_in_words() -> None:
+    """Stripe asks for the account's documents as `documents.<kind>.files`; they read "Stripe needs more
+    information: documents bank account ownership verification files", the code with its dots gone."""
+    kinds = [
+        "bank_account_ownership_verification",
+        "company_license",
+        "company_memorandum_of_association",
+        "company_ministerial_decree",
+        "company_registration_verification",
+        "company_tax_id_verification",
+        "proof_of_address",
+        "proof_of_registration",
+        "proof_of_ultimate_beneficial_ownership",
+    ]
+    for kind in kinds:
+        sentence = requirement_sentence(f"documents.{kind}.files")
+        assert sentence.startswith("Upload ") and sentence.endswith("."), sentence
+    assert len({requirement_sentence(f"documents.{kind}.files") for kind in kinds}) == len(kinds)
 
 
 def test_day_month_and_year_read_as_one_sentence() -> None:

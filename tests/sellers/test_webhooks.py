@@ -41,6 +41,26 @@ def test_account_updated_makes_the_seller_active_without_the_return_page(sandbox
     assert Seller.objects.sellable().filter(pk=seller.pk).exists()
 
 
+def test_documents_stripe_asks_for_by_account_updated_are_named_in_words(sandbox_webhooks: Any) -> None:
+    """An active seller whose bank account Stripe wants proof of read the code itself on the Sell page and
+    in the action-required email ("documents bank account ownership verification files")."""
+    from sellers.selectors import seller_overview
+
+    seller = _new_seller()
+    submit_onboarding(sandbox_webhooks, seller)
+    assert sandbox_webhooks.wait_for_webhooks()
+    seller = _wait_for(seller, lambda s: s.status == SellerStatus.ACTIVE)
+    due = ["documents.bank_account_ownership_verification.files", "documents.proof_of_registration.files"]
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=due)
+    assert sandbox_webhooks.wait_for_webhooks()
+
+    seller = _wait_for(seller, lambda s: s.status == SellerStatus.ACTION_REQUIRED)
+    assert seller_overview(seller=seller).due_sentences == [
+        "Upload a bank statement or a voided check showing your bank account's number.",
+        "Upload your business's registration certificate.",
+    ]
+
+
 def test_out_of_order_events_never_move_status_backwards(sandbox_webhooks: Any) -> None:
     seller = _new_seller()
     requests.post(f"{sandbox_webhooks.url}/_sandbox/deliveries/hold", timeout=10).raise_for_status()
