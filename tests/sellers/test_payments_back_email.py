@@ -4,6 +4,7 @@ and the outbox run eagerly here, so once the sandbox has no delivery left the em
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -145,6 +146,33 @@ def test_a_shop_the_marketplace_paused_hears_it_from_the_unpause(sandbox_webhook
     seller_unpause(seller=seller, actor=None, reason="Photos fixed.")
     assert _subjects() == ["Back Again is open again"]
     assert "Your shop can take payments and receive payouts." in mail.outbox[0].body
+
+
+def test_a_shop_unpaused_while_stripe_holds_it_hears_it_when_stripe_lifts_the_hold(sandbox_webhooks: Any) -> None:
+    """Unpaused while Stripe still restricts it, the shop was told what Stripe holds it back for; when Stripe
+    lifts the hold, that is the news, and this email says it."""
+    seller = _active_seller(sandbox_webhooks, country="JP", currency="jpy")
+    seller_pause(seller=seller, actor=None, reason="Photos do not match the items.")
+    _restrict(sandbox_webhooks, seller)
+    seller_unpause(seller=seller, actor=None, reason="Photos fixed.")
+    assert "The marketplace unpaused Back Again" in _subjects()
+    assert _restore(sandbox_webhooks, seller).status == SellerStatus.ACTIVE
+    assert _subjects().count(BACK) == 1
+
+
+def test_nothing_was_held_back_when_a_shop_provides_what_stripe_asked_for_by_a_deadline(
+    sandbox_webhooks: Any,
+) -> None:
+    """Something due by a deadline, payments and payouts still on: providing it is not a comeback."""
+    seller = _active_seller(sandbox_webhooks, country="US", currency="usd")
+    deadline = int(time.time()) + 10 * 86400
+    set_requirements(
+        sandbox_webhooks, str(seller.stripe_account_id), currently_due=DUE, past_due=[], current_deadline=deadline
+    )
+    held = _settled(sandbox_webhooks, seller)
+    assert held.status == SellerStatus.ACTION_REQUIRED and held.charges_enabled and held.payouts_enabled
+    assert _restore(sandbox_webhooks, seller).status == SellerStatus.ACTIVE
+    assert BACK not in _subjects()
 
 
 @pytest.mark.django_db  # not transactional: the on-commit delivery is held and run by hand
