@@ -1,5 +1,5 @@
-"""The seller's emails: onboarding complete, action required, the deadline reminder, and the
-platform's pause and unpause of the shop.
+"""The seller's emails: onboarding complete, action required, the deadline reminder, Stripe letting the
+shop take payments and receive payouts again, and the platform's pause and unpause of the shop.
 
 Each is a subject line and a plain-text body rendered from `frontend/templates/emails/seller_*`,
 with links built from SITE_URL (emails are read outside any request).
@@ -38,7 +38,8 @@ def _send(seller: Seller, template: str, **extra: Any) -> None:
 
 def _listings(seller: Seller) -> dict[str, Any]:
     """What buyers see of the shop's listings once it sells: a shop just onboarded often has none, or
-    only drafts, so "your listings are visible" would be untrue; the email says so and where to go."""
+    only drafts, so "your listings are visible" would be untrue; the email says so and where to go
+    (the sentence: `emails/_seller_listings.txt`)."""
     published = seller.listings.filter(status=ListingStatus.PUBLISHED).count()
     return {
         "published": published,
@@ -50,6 +51,10 @@ def _listings(seller: Seller) -> dict[str, Any]:
 
 def send_onboarding_complete(seller: Seller) -> None:
     _send(seller, "seller_onboarding_complete", **_listings(seller))
+
+
+def send_payments_back(seller: Seller) -> None:
+    _send(seller, "seller_payments_back", **_listings(seller))
 
 
 def send_action_required(seller: Seller) -> None:

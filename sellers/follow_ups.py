@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marketplace.outbox.services import follow_up
 from sellers import emails
-from sellers.models import Seller, SellerModerationEntry
+from sellers.models import Seller, SellerModerationEntry, SellerStatus
 from sellers.selectors import seller_can_sell
 
 
@@ -20,6 +20,15 @@ def onboarding_complete_email(seller_id: int) -> None:
     # restricted by Stripe, since the change that queued it (once, keyed: it is not queued again).
     if seller_can_sell(seller):
         emails.send_onboarding_complete(seller)
+
+
+@follow_up("sellers.email.payments_back")
+def payments_back_email(seller_id: int) -> None:
+    seller = _seller(seller_id)
+    # Restricted again, or paused by the marketplace, before it went: "again" would be untrue, and that
+    # change's own email says where the shop stands.
+    if seller.status == SellerStatus.ACTIVE:
+        emails.send_payments_back(seller)
 
 
 @follow_up("sellers.email.action_required")

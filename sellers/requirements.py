@@ -114,6 +114,12 @@ OWNER_WORDS: dict[str, str] = {
     "executives": "each executive's",
 }
 _PERSON = re.compile(r"^person_[A-Za-z0-9]+$")
+# A `person_<id>.` field has no possessive that reads well ("a person's (on your account) address"):
+# it is said after the field instead, "the address for a person on your account".
+PERSON = "a person on your account"
+
+# Fields asked for with another verb than "Provide" (a selfie check is done, not handed over).
+FIELD_VERBS: dict[str, str] = {"verification.proof_of_liveness": "Complete"}
 
 # Why Stripe disabled an account (requirements.disabled_reason), in plain words, each saying what
 # happens next. Meanings from Stripe's API reference and its "Handle verification with the API" guide
@@ -155,17 +161,17 @@ def _owner_and_field(code: str) -> tuple[str | None, str]:
     if rest and head in OWNER_WORDS:
         return OWNER_WORDS[head], rest
     if rest and _PERSON.match(head):
-        return "a person's (on your account)", rest
+        return PERSON, rest
     return None, code
 
 
-def _field_phrase(field: str) -> str | None:
-    """The longest known prefix of the field path: `dob.day` -> date of birth, `address.line1` -> address."""
+def _known_field(field: str) -> str | None:
+    """The longest known prefix of the field path: `dob.day` -> `dob`, `address.line1` -> `address`."""
     parts = field.split(".")
     for n in range(len(parts), 0, -1):
-        phrase = FIELD_PHRASES.get(".".join(parts[:n]))
-        if phrase:
-            return phrase
+        known = ".".join(parts[:n])
+        if known in FIELD_PHRASES:
+            return known
     return None
 
 
@@ -181,11 +187,13 @@ def requirement_sentence(code: str, *, country: str = "US") -> str:
         return CODE_SENTENCES[code]
     owner, field = _owner_and_field(code)
     if owner is not None:
-        phrase = _field_phrase(field)
-        if phrase == FIELD_PHRASES["id_number"] and country.upper() != "US":
-            phrase = ID_NUMBER_OUTSIDE_US
-        if phrase:
-            return f"Provide {owner} {phrase}."
+        known = _known_field(field)
+        if known is not None:
+            phrase = FIELD_PHRASES[known]
+            if known == "id_number" and country.upper() != "US":
+                phrase = ID_NUMBER_OUTSIDE_US
+            verb = FIELD_VERBS.get(known, "Provide")
+            return f"{verb} the {phrase} for {owner}." if owner == PERSON else f"{verb} {owner} {phrase}."
     elif code.startswith("business_profile."):
         return f"Add your business's {humanise(code.removeprefix('business_profile.'))}."
     elif code.startswith("tos_acceptance."):

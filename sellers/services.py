@@ -52,6 +52,8 @@ SUPPORTED_COUNTRIES: dict[str, tuple[str, list[str]]] = {
 }
 
 ACTION_STATUSES = frozenset({SellerStatus.ACTION_REQUIRED, SellerStatus.RESTRICTED})
+# Stripe's own holds on an onboarded shop (not the marketplace's pause, nor a closed or disconnected account).
+STRIPE_HOLD_STATUSES = ACTION_STATUSES | {SellerStatus.PENDING_VERIFICATION}
 
 # Characters that draw nothing: spaces, format characters (zero-width space and joiners, direction
 # marks, the byte-order mark) and control characters; and marks, which draw only on a character
@@ -261,8 +263,17 @@ def _requirements(account: Account) -> dict[str, Any]:
 
 
 def _apply_account(seller: Seller, account: Account, snapshot_at: datetime) -> None:
+    """Called with the row locked, so `before_*` is the state the previous read left: the emails are decided
+    from that transition. An event redelivered, replayed or late re-reads the account and finds the state it
+    already mirrored, so it queues nothing (and a stale read never gets here: `_sync`).
+
+    "Payments back": Stripe held back an onboarded shop (payments or payouts disabled: restricted, things
+    past due, or verifying what the seller sent for it) and now lets it sell; the first onboarding has its
+    own email ("ready to sell", keyed once per seller). A shop the marketplace has paused stays paused, so
+    it is told nothing now; the unpause's email says it is open again."""
     before_status = seller.status
     could_sell = seller_can_sell(seller)
+    held_by_stripe = before_status in STRIPE_HOLD_STATUSES and not (seller.charges_enabled and seller.payouts_enabled)
     before_deadline = seller.current_deadline
     seller.details_submitted = account.details_submitted
     seller.charges_enabled = account.charges_enabled
@@ -280,6 +291,9 @@ def _apply_account(seller: Seller, account: Account, snapshot_at: datetime) -> N
         seller.onboarding_completed_at = timezone.now()
         fields.append("onboarding_completed_at")
         outbox_add("sellers.email.onboarding_complete", seller.pk, key=f"seller-onboarding-complete:{seller.pk}")
+    elif status == SellerStatus.ACTIVE and held_by_stripe:
+        key = f"seller-payments-back:{seller.pk}:{snapshot_at.isoformat()}"  # one per transition: the read that saw it
+        outbox_add("sellers.email.payments_back", seller.pk, key=key)
     elif (
         status in ACTION_STATUSES
         and seller.details_submitted

@@ -136,8 +136,17 @@ def test_every_disabled_reason_stripe_documents_has_its_own_sentence() -> None:
         ("representative.address.line1", "Provide your company representative's address."),
         (
             "person_1Abc2Def.verification.additional_document",
-            "Provide a person's (on your account) proof of address (such as a utility bill or bank statement).",
+            "Provide the proof of address (such as a utility bill or bank statement) for a person on your account.",
         ),
+        (
+            "person_1Abc2Def.verification.document",
+            "Provide the identity document (a photo of a passport, ID card or driving licence) for a person on "
+            "your account.",
+        ),
+        ("person_1Abc2Def.dob.year", "Provide the date of birth for a person on your account."),
+        ("individual.verification.proof_of_liveness", "Complete your selfie check."),
+        ("representative.verification.proof_of_liveness", "Complete your company representative's selfie check."),
+        ("person_1Abc2Def.verification.proof_of_liveness", "Complete the selfie check for a person on your account."),
         ("external_account", "Add the bank account where you want to receive payouts."),
         ("business_profile.mcc", "Choose the category that best describes what you sell."),
         (
