@@ -436,8 +436,8 @@ def _order_refund_send(order: Order, refund: Refund) -> Refund:
     return refund
 
 
-def _open_refunds_of(order: Order) -> int:
-    total = Refund.objects.filter(order=order, status__in=OPEN_REFUND_STATUSES).aggregate(total=Sum("amount"))["total"]
+def _open_refunds_of(order: Order, statuses: Sequence[str] = OPEN_REFUND_STATUSES) -> int:
+    total = Refund.objects.filter(order=order, status__in=statuses).aggregate(total=Sum("amount"))["total"]
     return int(total or 0)
 
 
@@ -480,9 +480,8 @@ def _made_since(request: RefundRequest) -> list[Refund]:
 
 def _covered(request: RefundRequest, since: list[Refund]) -> bool:
     """What was asked is refunded, or nothing of the order is left to refund."""
-    order = request.order
-    made = Refund.objects.filter(order=order, status__in=MADE).aggregate(total=Sum("amount"))["total"] or 0
-    return sum(r.amount for r in since) >= request.amount or made >= order.amount_total
+    made = _open_refunds_of(request.order, statuses=MADE)
+    return sum(r.amount for r in since) >= request.amount or made >= request.order.amount_total
 
 
 def _request_settle(refund: Refund, *, order_id: int) -> None:
