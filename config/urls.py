@@ -40,6 +40,7 @@ if settings.DEBUG or settings.SERVE_MEDIA:
     media = settings.MEDIA_URL.strip("/")
     urlpatterns += [re_path(rf"^{media}/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT})]
 
+handler400 = "frontend.error_views.bad_request"
 handler403 = "frontend.error_views.permission_denied"
 handler404 = "frontend.error_views.page_not_found"
 handler500 = "frontend.error_views.server_error"

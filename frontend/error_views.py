@@ -1,4 +1,4 @@
-"""The site's own 403, 404 and 500 pages, in its layout, each with a way back (`config.urls` names
+"""The site's own 400, 403, 404 and 500 pages, in its layout, each with a way back (`config.urls` names
 them; `CSRF_FAILURE_VIEW` names the 403 of a form sent with a stale or missing CSRF token, which
 Django would otherwise answer with its own bare page).
 
@@ -15,6 +15,7 @@ import logging
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.urls import Resolver404, reverse
+from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,18 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     template = loader.get_template("404.html")
     context = {"message": message, "ways_back": ways_back(request.path)}
     return HttpResponse(template.render(context, request), status=404)
+
+
+BAD_REQUEST = "This request could not be read: too many parameters, or a host name this site does not answer to."
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """What Django refuses before any view (`SuspiciousOperation`: more parameters than
+    DATA_UPLOAD_MAX_NUMBER_FIELDS, a Host not in ALLOWED_HOSTS). The page is Django's own view of our
+    400.html; the API answers in its error shape."""
+    if request.path.startswith("/api/"):
+        return _api_error(400, "bad_request", BAD_REQUEST)
+    return defaults.bad_request(request, exception or Exception())
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

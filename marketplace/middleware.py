@@ -33,12 +33,23 @@ NUL_IN_INPUT = (
 NUL_IN_FORM = "This form contains a NUL character (%00), which is not valid in a form."
 UNREADABLE_FORM = "This form could not be read: it is malformed or too large. Reload the page and try again."
 BODY_TOO_LARGE = f"This request's body is larger than the {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes the API reads."
+# `REQUEST_BODY_MAX_BYTES` in whole MB, for people.
+_CAP_MB = f"{settings.REQUEST_BODY_MAX_BYTES // (1024 * 1024)} MB"
+UPLOAD_TOO_LARGE = f"This request is larger than the {_CAP_MB} this site accepts, so it was not read."
+FORM_TOO_LARGE = (
+    f"This form is larger than the {_CAP_MB} this site accepts, so it was not read: a file in it is too large."
+)
+NUL_FORM_HINT = (
+    "What you typed is still in the form. Go back to it, remove the invalid character (it can come in with "
+    "pasted text, and may not show), and send the form again."
+)
+LARGE_FORM_HINT = "What you typed is still in the form. Go back to it, choose a smaller file, and send the form again."
 
 
 class RejectUnreadableInputMiddleware:
     """Answer 400, in words, to a NUL character in the path, the query string or a form field, and to a
     form Django cannot parse (a broken multipart body, too many fields, too large) or an API body too
-    large to read.
+    large to read; and 413, unread, to a body declared larger than `REQUEST_BODY_MAX_BYTES`.
 
     Postgres refuses NUL in text, so such a value reached the database as a 500 in whichever view read
     it (search, filters, ids in paths, forms). Checking every request once here covers every view,
@@ -52,6 +63,14 @@ class RejectUnreadableInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _declared_length(request) > settings.REQUEST_BODY_MAX_BYTES:
+            # Before anything reads the form: Django would parse a multipart body of any size to the
+            # end, its files to temporary files (an anonymous POST of 400 MB to `/` was, before its 403).
+            if request.path_info.startswith(API_PREFIX):
+                return JsonResponse({"error": {"code": "body_too_large", "message": UPLOAD_TOO_LARGE}}, status=413)
+            if request.content_type in FORM_CONTENT_TYPES:
+                return _back_to_form(request, FORM_TOO_LARGE, hint=LARGE_FORM_HINT, status=413)
+            return render(request, "400.html", {"message": UPLOAD_TOO_LARGE}, status=413)
         try:
             nul_in_form = _nul_in_form(request)
         except (MultiPartParserError, SuspiciousOperation):
@@ -60,7 +79,7 @@ class RejectUnreadableInputMiddleware:
             return _bad_request(request, "unreadable_form", UNREADABLE_FORM)
         nul_in_address = _nul_in_address(request)
         if nul_in_form and not nul_in_address and not request.path_info.startswith(API_PREFIX):
-            return _back_to_form(request, NUL_IN_FORM)
+            return _back_to_form(request, NUL_IN_FORM, hint=NUL_FORM_HINT)
         if nul_in_form or nul_in_address:
             return _bad_request(request, "invalid_characters", NUL_IN_INPUT)
         if _api_body(request):
@@ -78,17 +97,25 @@ def _bad_request(request: HttpRequest, code: str, message: str) -> HttpResponse:
     return render(request, "400.html", {"message": message}, status=400)
 
 
-def _back_to_form(request: HttpRequest, message: str) -> HttpResponse:
-    """The 400 page with "Back to the form": the browser's Back (history.back(), by
-    `js/history-back.js`), which shows the form again with what was typed in it (a new visit of the
-    form's address would show it empty). Without scripts, the button is a link to the page the form
-    was sent from, when the Referer names one of this site's pages; never to another site."""
+def _declared_length(request: HttpRequest) -> int:
+    """The body's length as its Content-Length says (Django reads no more than that, and nothing
+    without one); 0 when there is none or it is no number."""
+    declared = request.META.get("CONTENT_LENGTH") or ""
+    return int(declared) if declared.isascii() and declared.isdigit() else 0
+
+
+def _back_to_form(request: HttpRequest, message: str, *, hint: str, status: int = 400) -> HttpResponse:
+    """The 400 page (or `status`) with "Back to the form" and `hint`, what to change there: the browser's
+    Back (history.back(), by `js/history-back.js`), which shows the form again with what was typed in
+    it (a new visit of the form's address would show it empty). Without scripts, the button is a link
+    to the page the form was sent from, when the Referer names one of this site's pages; never to
+    another site."""
     referer = request.headers.get("referer", "")
     same_origin = url_has_allowed_host_and_scheme(
         referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
-    context = {"message": message, "back_to_form": True, "form_url": referer if same_origin else ""}
-    return render(request, "400.html", context, status=400)
+    context = {"message": message, "form_hint": hint, "back_to_form": True, "form_url": referer if same_origin else ""}
+    return render(request, "400.html", context, status=status)
 
 
 def _api_body(request: HttpRequest) -> bool:

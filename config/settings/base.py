@@ -391,6 +391,12 @@ DISPUTE_RECOVERY = env.str("DISPUTE_RECOVERY", default="seller_share")
 if DISPUTE_RECOVERY not in ("seller_share", "seller_share_and_fee", "none"):
     raise ImproperlyConfigured("DISPUTE_RECOVERY must be seller_share, seller_share_and_fee or none.")
 
+# The largest request body read at all, by its declared length (`marketplace.middleware`): Django caps
+# neither a multipart form's files nor the whole body, and parses them (to temporary files) when the
+# NUL or CSRF check first reads the form, before any view could refuse a file. Well above every size a
+# form or the API accepts (images 5 MB, dispute files 4 MB, JSON bodies DATA_UPLOAD_MAX_MEMORY_SIZE).
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=10 * 1024 * 1024)
+
 # --- Webhook pipeline -------------------------------------------------------------------------
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=1024 * 1024)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)

@@ -56,3 +56,16 @@ def test_the_sandbox_is_published_on_the_hosts_loopback_only() -> None:
     spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     ports = spec["services"]["stripe-sandbox"]["ports"]
     assert ports and all(str(port).startswith("127.0.0.1:") for port in ports), ports
+
+
+def test_the_web_app_is_published_on_the_hosts_loopback_only() -> None:
+    """web trusts the proxy in front of it: the client's address in the last X-Forwarded-For entry
+    (`ALLAUTH_TRUSTED_PROXY_COUNT: 1`, what the login rate limits count per address) and the scheme in
+    X-Forwarded-Proto. Published on every address, a client reaching port 8000 directly wrote that
+    entry itself: a new address per request, and failed logins were never limited per address
+    (password spraying across accounts), while its plain HTTP request passed as HTTPS."""
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    web = spec["services"]["web"]
+    assert str(web["environment"]["ALLAUTH_TRUSTED_PROXY_COUNT"]).startswith("${ALLAUTH_TRUSTED_PROXY_COUNT:-1}")
+    ports = web["ports"]
+    assert ports and all(str(port).startswith("127.0.0.1:") for port in ports), ports

@@ -220,3 +220,26 @@ def test_an_api_body_too_large_to_read_is_a_400_in_the_error_shape(settings: Any
     assert response.json()["error"]["code"] == "body_too_large"
     listing.refresh_from_db()
     assert listing.title == "Blue mug"
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("/api/v1/listings?" + "&".join(f"f{i}=1" for i in range(1100)), "testserver"),  # DATA_UPLOAD_MAX_NUMBER_FIELDS
+        ("/api/v1/listings", "evil.example"),  # a Host not in ALLOWED_HOSTS
+    ],
+)
+def test_djangos_own_400_under_the_api_keeps_the_error_shape(url: str, host: str) -> None:
+    """Requests Django refuses before any view (too many parameters, an unknown Host) were answered with
+    the site's HTML 400 page under /api/ too, which a client reading `{"error": {"code", "message"}}` cannot."""
+    response = Client().get(url, HTTP_HOST=host)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    error = response.json()["error"]
+    assert error["code"] == "bad_request" and error["message"].startswith("This request could not be read")
+
+
+def test_too_many_parameters_on_a_page_get_the_sites_400_page() -> None:
+    response = Client().get("/search/?" + "&".join(f"f{i}=1" for i in range(1100)))
+    assert response.status_code == 400
+    assert "We could not read this request" in response.content.decode()
