@@ -26,7 +26,8 @@ from marketplace.money import format_money
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import outbox_deliver
 from orders.models import Order
-from payments.models import Dispute, DisputeFile, SellerDebt
+from payments.models import Dispute, DisputeFile, RefundOrigin, SellerDebt
+from payments.services import refund_create, refund_submit
 from payouts.models import Transfer, TransferReversal
 from payouts.selectors import earnings_per_order, order_net
 from tests.factories import UserFactory, make_platform_admin
@@ -300,3 +301,57 @@ def test_revenue_of_a_lost_dispute_recovered_from_each_shop_equals_the_platforms
     assert sum(m.dispute_losses for m in ours) == sum(m.dispute_recoveries for m in ours) == 5_000
     assert sum(m.fees_refunded for m in ours) == 5_000 - sum(RECOVERED[currency])
     assert sum(m.net_revenue for m in ours) == stripe_balances()[currency]
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_dispute_after_the_first_shops_order_was_refunded_in_full_is_answered_by_a_shop_at_stake(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The bank disputes what is left of the charge, none of it the first shop's once its order was
+    refunded in full (here by the platform). The dispute named that first order all the same: its
+    shop answered for money it no longer had at stake, the console's evidence described its refunded
+    items to the bank, and the shop that stood to lose (and then owed) its part could not write its side.
+    It names the order holding the largest part of what the charge still holds."""
+    shops = three_shops(sandbox, currency)
+    amounts = WORKED[currency][0]
+    started = start_cart(
+        UserFactory(), currency, *((listing_of(s, price=a), 1) for s, a in zip(shops, amounts, strict=True))
+    )
+    seen = {e["id"] for e in new_events(set())}
+    pay(sandbox, str(started.group and started.group.checkout_session_id))
+    settle(started.orders[0], django_capture_on_commit_callbacks)
+    orders = list(Order.objects.filter(checkout_group=started.group).order_by("pk"))
+    assert orders[0].payment is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        row = refund_create(
+            payment=orders[0].payment,
+            amount=amounts[0],
+            origin=RefundOrigin.ADMIN,
+            order_id=orders[0].pk,
+            reverse_transfer=False,
+        )
+    assert refund_submit(refund_id=row.pk).status == "succeeded"
+    opened = control(sandbox, f"charges/{orders[0].payment.stripe_charge_id}/dispute", reason="fraudulent")
+    assert opened["amount"] == amounts[1] + amounts[2]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    dispute = Dispute.objects.get()
+    assert (dispute.order_id, dispute.seller_id) == (orders[1].pk, shops[1].pk)
+
+    page = _console_dispute_page(dispute)
+    seller_page = reverse("console_seller_detail", args=[shops[1].pk])
+    assert f'<strong>Seller:</strong> <a href="{seller_page}">{escape(shops[1].shop_name)}</a>' in page
+    [line] = orders[1].lines.all()
+    assert escape(f"1 x {line.title}") in page
+    statement = {"statement": "Shipped with tracking."}
+    for shop, answers in ((shops[1], True), (shops[0], False)):
+        client = Client()
+        client.force_login(shop.user)
+        put = client.put(f"/api/v1/seller/disputes/{dispute.pk}/statement", statement, content_type="application/json")
+        assert (put.status_code == 200) is answers
+
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    assert {d.seller_id for d in SellerDebt.objects.filter(dispute=dispute)} == {shops[1].pk, shops[2].pk}
+    assert_ledger_equals_stripe()
