@@ -27,6 +27,7 @@ from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import outbox_deliver
 from orders.models import Order
 from payments.models import Dispute, DisputeFile, RefundOrigin, SellerDebt
+from payments.selectors import sellers_dispute_rates
 from payments.services import refund_create, refund_submit
 from payouts.models import Transfer, TransferReversal
 from payouts.selectors import earnings_per_order, order_net
@@ -303,15 +304,11 @@ def test_revenue_of_a_lost_dispute_recovered_from_each_shop_equals_the_platforms
     assert sum(m.net_revenue for m in ours) == stripe_balances()[currency]
 
 
-@pytest.mark.parametrize("currency", ["usd", "jpy"])
-def test_a_dispute_after_the_first_shops_order_was_refunded_in_full_is_answered_by_a_shop_at_stake(
-    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
-) -> None:
-    """The bank disputes what is left of the charge, none of it the first shop's once its order was
-    refunded in full (here by the platform). The dispute named that first order all the same: its
-    shop answered for money it no longer had at stake, the console's evidence described its refunded
-    items to the bank, and the shop that stood to lose (and then owed) its part could not write its side.
-    It names the order holding the largest part of what the charge still holds."""
+def _dispute_after_the_first_order_was_refunded(
+    sandbox: Any, capture: Any, currency: str
+) -> tuple[list[Any], list[Order], Dispute, dict[str, Any], set[str]]:
+    """The three shops' payment, the first shop's order refunded in full by the platform, then the
+    rest of the charge disputed: what the bank disputes is none of the first shop's."""
     shops = three_shops(sandbox, currency)
     amounts = WORKED[currency][0]
     started = start_cart(
@@ -319,10 +316,10 @@ def test_a_dispute_after_the_first_shops_order_was_refunded_in_full_is_answered_
     )
     seen = {e["id"] for e in new_events(set())}
     pay(sandbox, str(started.group and started.group.checkout_session_id))
-    settle(started.orders[0], django_capture_on_commit_callbacks)
+    settle(started.orders[0], capture)
     orders = list(Order.objects.filter(checkout_group=started.group).order_by("pk"))
     assert orders[0].payment is not None
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         row = refund_create(
             payment=orders[0].payment,
             amount=amounts[0],
@@ -333,9 +330,22 @@ def test_a_dispute_after_the_first_shops_order_was_refunded_in_full_is_answered_
     assert refund_submit(refund_id=row.pk).status == "succeeded"
     opened = control(sandbox, f"charges/{orders[0].payment.stripe_charge_id}/dispute", reason="fraudulent")
     assert opened["amount"] == amounts[1] + amounts[2]
-    with django_capture_on_commit_callbacks(execute=True):
+    with capture(execute=True):
         assert "failed" not in process(new_events(seen))
-    dispute = Dispute.objects.get()
+    return shops, orders, Dispute.objects.get(), opened, seen
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_dispute_after_the_first_shops_order_was_refunded_in_full_is_answered_by_a_shop_at_stake(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The dispute named the first order all the same: its shop answered for money it no longer had
+    at stake, the console's evidence described its refunded items to the bank, and the shop that
+    stood to lose (and then owed) its part could not write its side. It names the order holding the
+    largest part of what the charge still holds."""
+    shops, orders, dispute, opened, seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
     assert (dispute.order_id, dispute.seller_id) == (orders[1].pk, shops[1].pk)
 
     page = _console_dispute_page(dispute)
@@ -354,4 +364,24 @@ def test_a_dispute_after_the_first_shops_order_was_refunded_in_full_is_answered_
     with django_capture_on_commit_callbacks(execute=True):
         assert "failed" not in process(new_events(seen))
     assert {d.seller_id for d in SellerDebt.objects.filter(dispute=dispute)} == {shops[1].pk, shops[2].pk}
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_shop_whose_order_was_refunded_in_full_before_the_dispute_is_not_counted_in_its_dispute_rate(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """Its part of the disputed amount is nothing (the console's seller page reads "$0.00 of order
+    N"), yet the dispute counted in its rate, and a shop with few sales was flagged "High dispute
+    rate" on the sellers list for a payment whose rest, another shop's, the bank disputed."""
+    shops, _orders, dispute, opened, seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    rates = sellers_dispute_rates(seller_ids=[shop.pk for shop in shops])
+    assert [(rates[shop.pk].disputes, rates[shop.pk].payments) for shop in shops] == [(0, 1), (1, 1), (1, 1)]
+    assert not rates[shops[0].pk].flagged
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    assert not SellerDebt.objects.filter(dispute=dispute, seller=shops[0]).exists()
     assert_ledger_equals_stripe()
