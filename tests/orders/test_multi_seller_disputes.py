@@ -385,3 +385,27 @@ def test_a_shop_whose_order_was_refunded_in_full_before_the_dispute_is_not_count
         assert "failed" not in process(new_events(seen))
     assert not SellerDebt.objects.filter(dispute=dispute, seller=shops[0]).exists()
     assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_shop_whose_order_was_refunded_in_full_before_the_dispute_is_not_emailed_about_it(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """It read "A buyer's bank disputes a payment with your order 7: $0.00" and, once lost, "Dispute
+    lost: $0.00 ... The platform recovers your share of the sale from your balance": nothing of its
+    sale was disputed, nothing was taken. The shops at stake are told, each of its own part."""
+    shops, orders, _dispute, opened, seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    with django_capture_on_commit_callbacks(execute=True):
+        for message in OutboxMessage.objects.all():
+            outbox_deliver(message_id=message.pk)
+    subjects = {shop.pk: [m.subject for m in mail.outbox if m.to == [shop.user.email]] for shop in shops}
+    assert not [s for s in subjects[shops[0].pk] if "isput" in s]
+    for shop, order in zip(shops[1:], orders[1:], strict=True):
+        assert [s for s in subjects[shop.pk] if "bank disputes" in s]
+        assert [s for s in subjects[shop.pk] if f"Dispute lost: {format_money(order.amount_total, currency)}" in s]
+    assert_ledger_equals_stripe()
