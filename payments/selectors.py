@@ -68,6 +68,18 @@ def disputes_for_console(
     return qs.order_by(F("due_by").asc(nulls_last=True), "pk")
 
 
+def sellers_with_disputes() -> QuerySet[Seller]:
+    """The shops the console's queue offers to filter by, by name: each a filter finds disputes of
+    (`_seller_sees`), the shop a dispute names and every other shop of a disputed payment for several
+    shops, whose part is disputed too. One query."""
+    disputed_group_orders = Order.objects.filter(checkout_group__isnull=False, payment__disputes__isnull=False)
+    return (
+        Seller.objects.filter(Q(disputes__isnull=False) | Q(pk__in=disputed_group_orders.values("seller_id")))
+        .distinct()
+        .order_by("shop_name")
+    )
+
+
 def dispute_for_console(*, dispute_id: int) -> Dispute:
     dispute = (
         Dispute.objects.select_related("seller__user", "order__buyer", "payment")

@@ -40,6 +40,8 @@ from tests.payments.test_disputes import control
 pytestmark = pytest.mark.django_db
 
 RECOVERED = {"usd": [3_076, 1_086, 428], "jpy": [3_086, 1_086, 428]}
+# The console's dispute queue, the seller filter's shops among them, whatever the number of shops.
+QUEUE_QUERIES = 7
 
 
 def _lose_part_of_a_group_payment(sandbox: Any, currency: str, capture: Any, card: str) -> tuple[list[Any], Dispute]:
@@ -408,4 +410,24 @@ def test_a_shop_whose_order_was_refunded_in_full_before_the_dispute_is_not_email
     for shop, order in zip(shops[1:], orders[1:], strict=True):
         assert [s for s in subjects[shop.pk] if "bank disputes" in s]
         assert [s for s in subjects[shop.pk] if f"Dispute lost: {format_money(order.amount_total, currency)}" in s]
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_console_queue_filters_by_every_shop_of_the_disputed_payment_in_a_fixed_number_of_queries(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any, currency: str
+) -> None:
+    """Each shop of the payment is a choice of the queue's seller filter, and choosing it shows the
+    dispute (its console page lists it too); the page's queries do not grow with the shops."""
+    shops, _orders, dispute, _opened, _seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    client = Client()
+    client.force_login(make_platform_admin())
+    for shop in shops:
+        with django_assert_num_queries(QUEUE_QUERIES):
+            page = client.get(reverse("console_disputes"), {"seller": shop.pk}).content.decode()
+        assert f'<option value="{shop.pk}" selected>{escape(shop.shop_name)}</option>' in page
+        assert page.count('data-testid="dispute-row"') == 1
+        assert reverse("console_dispute_detail", args=[dispute.pk]) in page
     assert_ledger_equals_stripe()
