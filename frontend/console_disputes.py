@@ -24,7 +24,6 @@ from marketplace.schemas import MAX_ID
 from payments import disputes as services
 from payments import selectors
 from payments.models import REASONS, Dispute, DisputeFileSide, DisputeStatus, RecoveryStatus, reason_label
-from sellers.models import Seller
 
 PAGE_SIZE = 50
 
@@ -74,7 +73,7 @@ def console_disputes(request: HttpRequest) -> HttpResponse:
         "statuses": DisputeStatus.choices,
         "reasons": [(code, reason_label(code)) for code in sorted(REASONS)],
         "currencies": LISTING_CURRENCIES,  # a choice, as status and reason are: a typed "XYZ" showed nothing
-        "sellers": Seller.objects.filter(disputes__isnull=False).distinct().order_by("shop_name"),
+        "sellers": selectors.sellers_with_disputes(),
     }
     return render(request, "console/disputes.html", context)
 

@@ -34,6 +34,7 @@ from marketplace.gateway.types import Dispute as StripeDispute
 from marketplace.money import format_money
 from marketplace.outbox.services import outbox_add
 from orders.models import Order
+from payments.group_recovery import group_orders
 from payments.models import (
     CLOSED_DISPUTE_STATUSES,
     DISPUTE_FILE_EXTENSIONS,
@@ -140,13 +141,20 @@ def _order_id(metadata: Mapping[str, str]) -> int | None:
 
 
 def _order_for(*, payment: Payment | None, order_id: int | None) -> Order | None:
+    """The order a dispute names: its shop answers for the whole payment. On a payment for several
+    shops, the one holding the largest part of what the charge still holds (the oldest among equals):
+    the first order, refunded in full, had nothing left at stake, while the shop that did could not
+    answer and its items were not those the evidence described."""
     if order_id is not None:
         order = Order.objects.filter(pk=order_id).first()
         if order is not None:
             return order
-    if payment is not None:
-        return Order.objects.filter(payment=payment).order_by("pk").first()
-    return None
+    if payment is None:
+        return None
+    orders = list(group_orders(payment_ids=[payment.pk]))
+    if orders:
+        return max(orders, key=lambda o: o.amount_total - o.refunded)  # type: ignore[attr-defined]
+    return Order.objects.filter(payment=payment).order_by("pk").first()
 
 
 def _when(ts: int | None) -> datetime | None:

@@ -1,7 +1,8 @@
 """The dispute emails: opened and reminders (seller and admins), closed (seller and buyer).
 On a payment for several shops, the shops the dispute does not name (another shop answers it) are
-told too when it opens and closes, each of its own order and part: their money is at stake as well;
-the shop it names reads its own part too, beside the whole payment it answers for.
+told too when it opens and closes, each of its own order and part: their money is at stake as well
+(not a shop whose part is nothing); the shop it names reads its own part too, beside the whole
+payment it answers for.
 
 Plain text from `frontend/templates/emails/dispute_*`, links built from SITE_URL. Each tells its
 reader what it means for them in plain words: the reason, the deadline, what happens next.
@@ -65,8 +66,9 @@ def _seller_email(dispute: Dispute) -> list[str]:
 def _parts(dispute: Dispute) -> dict[int, tuple[str, dict[str, Any]]]:
     """On a payment for several shops, each shop's email and the email's context of its own order
     and part (`amount`; the whole disputed amount as `payment_amount`), by seller id: the shop the
-    dispute names is told its part too, not the whole payment's amount as its order's. Empty for a
-    payment of one shop."""
+    dispute names is told its part too, not the whole payment's amount as its order's. Not a shop whose
+    part is nothing (its order refunded in full before the dispute): none of its sale is disputed, and
+    nothing is taken from it. Empty for a payment of one shop."""
     if dispute.payment is None or not pays_checkout_group(dispute.payment):
         return {}
     answering = dispute.seller.shop_name if dispute.seller is not None else "The platform"
@@ -81,6 +83,7 @@ def _parts(dispute: Dispute) -> dict[int, tuple[str, dict[str, Any]]]:
             },
         )
         for share in group_dispute_shares(payment=dispute.payment, amount=dispute.amount)
+        if share.disputed
     }
 
 

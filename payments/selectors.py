@@ -68,6 +68,18 @@ def disputes_for_console(
     return qs.order_by(F("due_by").asc(nulls_last=True), "pk")
 
 
+def sellers_with_disputes() -> QuerySet[Seller]:
+    """The shops the console's queue offers to filter by, by name: each a filter finds disputes of
+    (`_seller_sees`), the shop a dispute names and every other shop of a disputed payment for several
+    shops, whose part is disputed too. One query."""
+    disputed_group_orders = Order.objects.filter(checkout_group__isnull=False, payment__disputes__isnull=False)
+    return (
+        Seller.objects.filter(Q(disputes__isnull=False) | Q(pk__in=disputed_group_orders.values("seller_id")))
+        .distinct()
+        .order_by("shop_name")
+    )
+
+
 def dispute_for_console(*, dispute_id: int) -> Dispute:
     dispute = (
         Dispute.objects.select_related("seller__user", "order__buyer", "payment")
@@ -214,9 +226,11 @@ def seller_dispute_rate(*, seller: Any, now: datetime | None = None) -> DisputeR
 
 def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None) -> dict[int, DisputeRate]:
     """`seller_dispute_rate` for many sellers in one query (the sellers list). A dispute of a payment for
-    several shops counts for each shop whose order it paid, not only the first, which the Dispute
-    names: the bank disputes the whole payment, so each shop's sale in it is disputed (and each pays
-    its part if it is lost), as each shop's order counts among its payments."""
+    several shops counts for each shop whose order it paid, not only the one the Dispute names: the
+    bank disputes the whole payment, so each shop's sale in it is disputed (and each pays its part if
+    it is lost), as each shop's order counts among its payments. Not a shop whose order was refunded
+    in full: Stripe refuses refunds of a disputed charge, so that was before the dispute, which then
+    disputes none of its sale (its part is nothing, `group_recovery.dispute_parts`)."""
     since = (now or timezone.now()) - RATE_WINDOW
 
     def count_of(qs: QuerySet[Any]) -> Subquery:  # COUNT over the filtered rows, with no GROUP BY
@@ -224,7 +238,10 @@ def sellers_dispute_rates(*, seller_ids: list[int], now: datetime | None = None)
         return Subquery(counted, output_field=IntegerField())
 
     shop_paid = Order.objects.filter(
-        payment_id=OuterRef("payment_id"), seller_id=OuterRef(OuterRef("pk")), checkout_group__isnull=False
+        payment_id=OuterRef("payment_id"),
+        seller_id=OuterRef(OuterRef("pk")),
+        checkout_group__isnull=False,
+        amount_refunded__lt=F("amount_total"),
     )
     disputes = Dispute.objects.filter(Q(seller_id=OuterRef("pk")) | Exists(shop_paid), stripe_created_at__gte=since)
     paid = Order.objects.filter(seller_id=OuterRef("pk"), paid_at__gte=since)

@@ -19,6 +19,7 @@ from payments.models import Dispute
 from tests.e2e.browser import phone_signed_in
 from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
 from tests.factories import make_platform_admin
+from tests.orders.test_multi_seller_disputes import _dispute_after_the_first_order_was_refunded
 from tests.payments.helpers import assert_ledger_equals_stripe, process
 from tests.payments.test_disputes import disputed_order
 
@@ -62,6 +63,39 @@ def test_the_queue_reads_each_deadline_in_words_and_utc_with_the_undated_dispute
                 expect(deadline.get_by_role("link", name=f"Dispute {dispute.pk}", exact=True)).to_be_visible()
             else:
                 expect(deadline.locator(".muted")).to_have_text(f"{due:%-d %B %Y, %H:%M} UTC")
+        fits_a_phone_and_passes_axe(page)
+    finally:
+        page.context.close()
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_seller_filter_offers_every_shop_of_a_disputed_payment_for_several_shops(
+    live_server: Any,
+    browser: Browser,
+    sandbox: Any,
+    clean_cache: None,
+    axe_js: Path,
+    currency: str,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """The filter listed only the shop the Dispute names: the other shops of the payment, whose parts
+    are disputed too and whose console pages list the dispute, could not be chosen, though the queue
+    filtered by them (`?seller=`) shows it."""
+    shops, _orders, dispute, _opened, _seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    page = phone_signed_in(browser, axe_js, live_server.url, make_platform_admin().email)
+    try:
+        page.goto(f"{live_server.url}/console/disputes/")
+        choices = page.locator("#f-seller option")
+        expect(choices).to_have_text(["Any", *sorted(shop.shop_name for shop in shops)])
+        page.get_by_label("Seller").select_option(label=shops[2].shop_name)
+        page.get_by_role("button", name="Filter").click()
+        expect(page.get_by_label("Seller")).to_have_value(str(shops[2].pk))
+        rows = page.get_by_test_id("dispute-row")
+        expect(rows).to_have_count(1)
+        expect(rows.first.get_by_role("cell").nth(1)).to_have_text(format_money(dispute.amount, currency))
         fits_a_phone_and_passes_axe(page)
     finally:
         page.context.close()

@@ -26,7 +26,9 @@ from marketplace.money import format_money
 from marketplace.outbox.models import OutboxMessage
 from marketplace.outbox.services import outbox_deliver
 from orders.models import Order
-from payments.models import Dispute, DisputeFile, SellerDebt
+from payments.models import Dispute, DisputeFile, RefundOrigin, SellerDebt
+from payments.selectors import sellers_dispute_rates
+from payments.services import refund_create, refund_submit
 from payouts.models import Transfer, TransferReversal
 from payouts.selectors import earnings_per_order, order_net
 from tests.factories import UserFactory, make_platform_admin
@@ -38,6 +40,8 @@ from tests.payments.test_disputes import control
 pytestmark = pytest.mark.django_db
 
 RECOVERED = {"usd": [3_076, 1_086, 428], "jpy": [3_086, 1_086, 428]}
+# The console's dispute queue, the seller filter's shops among them, whatever the number of shops.
+QUEUE_QUERIES = 7
 
 
 def _lose_part_of_a_group_payment(sandbox: Any, currency: str, capture: Any, card: str) -> tuple[list[Any], Dispute]:
@@ -300,3 +304,130 @@ def test_revenue_of_a_lost_dispute_recovered_from_each_shop_equals_the_platforms
     assert sum(m.dispute_losses for m in ours) == sum(m.dispute_recoveries for m in ours) == 5_000
     assert sum(m.fees_refunded for m in ours) == 5_000 - sum(RECOVERED[currency])
     assert sum(m.net_revenue for m in ours) == stripe_balances()[currency]
+
+
+def _dispute_after_the_first_order_was_refunded(
+    sandbox: Any, capture: Any, currency: str
+) -> tuple[list[Any], list[Order], Dispute, dict[str, Any], set[str]]:
+    """The three shops' payment, the first shop's order refunded in full by the platform, then the
+    rest of the charge disputed: what the bank disputes is none of the first shop's."""
+    shops = three_shops(sandbox, currency)
+    amounts = WORKED[currency][0]
+    started = start_cart(
+        UserFactory(), currency, *((listing_of(s, price=a), 1) for s, a in zip(shops, amounts, strict=True))
+    )
+    seen = {e["id"] for e in new_events(set())}
+    pay(sandbox, str(started.group and started.group.checkout_session_id))
+    settle(started.orders[0], capture)
+    orders = list(Order.objects.filter(checkout_group=started.group).order_by("pk"))
+    assert orders[0].payment is not None
+    with capture(execute=True):
+        row = refund_create(
+            payment=orders[0].payment,
+            amount=amounts[0],
+            origin=RefundOrigin.ADMIN,
+            order_id=orders[0].pk,
+            reverse_transfer=False,
+        )
+    assert refund_submit(refund_id=row.pk).status == "succeeded"
+    opened = control(sandbox, f"charges/{orders[0].payment.stripe_charge_id}/dispute", reason="fraudulent")
+    assert opened["amount"] == amounts[1] + amounts[2]
+    with capture(execute=True):
+        assert "failed" not in process(new_events(seen))
+    return shops, orders, Dispute.objects.get(), opened, seen
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_dispute_after_the_first_shops_order_was_refunded_in_full_is_answered_by_a_shop_at_stake(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """The dispute named the first order all the same: its shop answered for money it no longer had
+    at stake, the console's evidence described its refunded items to the bank, and the shop that
+    stood to lose (and then owed) its part could not write its side. It names the order holding the
+    largest part of what the charge still holds."""
+    shops, orders, dispute, opened, seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    assert (dispute.order_id, dispute.seller_id) == (orders[1].pk, shops[1].pk)
+
+    page = _console_dispute_page(dispute)
+    seller_page = reverse("console_seller_detail", args=[shops[1].pk])
+    assert f'<strong>Seller:</strong> <a href="{seller_page}">{escape(shops[1].shop_name)}</a>' in page
+    [line] = orders[1].lines.all()
+    assert escape(f"1 x {line.title}") in page
+    statement = {"statement": "Shipped with tracking."}
+    for shop, answers in ((shops[1], True), (shops[0], False)):
+        client = Client()
+        client.force_login(shop.user)
+        put = client.put(f"/api/v1/seller/disputes/{dispute.pk}/statement", statement, content_type="application/json")
+        assert (put.status_code == 200) is answers
+
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    assert {d.seller_id for d in SellerDebt.objects.filter(dispute=dispute)} == {shops[1].pk, shops[2].pk}
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_shop_whose_order_was_refunded_in_full_before_the_dispute_is_not_counted_in_its_dispute_rate(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """Its part of the disputed amount is nothing (the console's seller page reads "$0.00 of order
+    N"), yet the dispute counted in its rate, and a shop with few sales was flagged "High dispute
+    rate" on the sellers list for a payment whose rest, another shop's, the bank disputed."""
+    shops, _orders, dispute, opened, seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    rates = sellers_dispute_rates(seller_ids=[shop.pk for shop in shops])
+    assert [(rates[shop.pk].disputes, rates[shop.pk].payments) for shop in shops] == [(0, 1), (1, 1), (1, 1)]
+    assert not rates[shops[0].pk].flagged
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    assert not SellerDebt.objects.filter(dispute=dispute, seller=shops[0]).exists()
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_shop_whose_order_was_refunded_in_full_before_the_dispute_is_not_emailed_about_it(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str
+) -> None:
+    """It read "A buyer's bank disputes a payment with your order 7: $0.00" and, once lost, "Dispute
+    lost: $0.00 ... The platform recovers your share of the sale from your balance": nothing of its
+    sale was disputed, nothing was taken. The shops at stake are told, each of its own part."""
+    shops, orders, _dispute, opened, seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    control(sandbox, f"disputes/{opened['id']}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    with django_capture_on_commit_callbacks(execute=True):
+        for message in OutboxMessage.objects.all():
+            outbox_deliver(message_id=message.pk)
+    subjects = {shop.pk: [m.subject for m in mail.outbox if m.to == [shop.user.email]] for shop in shops}
+    assert not [s for s in subjects[shops[0].pk] if "isput" in s]
+    for shop, order in zip(shops[1:], orders[1:], strict=True):
+        assert [s for s in subjects[shop.pk] if "bank disputes" in s]
+        assert [s for s in subjects[shop.pk] if f"Dispute lost: {format_money(order.amount_total, currency)}" in s]
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_the_console_queue_filters_by_every_shop_of_the_disputed_payment_in_a_fixed_number_of_queries(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, django_assert_num_queries: Any, currency: str
+) -> None:
+    """Each shop of the payment is a choice of the queue's seller filter, and choosing it shows the
+    dispute (its console page lists it too); the page's queries do not grow with the shops."""
+    shops, _orders, dispute, _opened, _seen = _dispute_after_the_first_order_was_refunded(
+        sandbox, django_capture_on_commit_callbacks, currency
+    )
+    client = Client()
+    client.force_login(make_platform_admin())
+    for shop in shops:
+        with django_assert_num_queries(QUEUE_QUERIES):
+            page = client.get(reverse("console_disputes"), {"seller": shop.pk}).content.decode()
+        assert f'<option value="{shop.pk}" selected>{escape(shop.shop_name)}</option>' in page
+        assert page.count('data-testid="dispute-row"') == 1
+        assert reverse("console_dispute_detail", args=[dispute.pk]) in page
+    assert_ledger_equals_stripe()
