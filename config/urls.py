@@ -43,3 +43,4 @@ if settings.DEBUG or settings.SERVE_MEDIA:
 handler403 = "frontend.error_views.permission_denied"
 handler404 = "frontend.error_views.page_not_found"
 handler500 = "frontend.error_views.server_error"
+handler429 = "frontend.error_views.too_many_requests"  # not Django's: allauth looks it up here
