@@ -69,6 +69,21 @@ def test_a_stranger_guessing_from_one_address_is_stopped_but_the_owner_elsewhere
     assert response.status_code == 302 and _signed_in(owner)
 
 
+def test_guesses_under_other_host_names_count_as_one(settings: Any, clean_cache: None) -> None:
+    """allauth keyed the count by the request's host as well (its Site, here the Host header): with
+    more than one name served (or a `*` in DJANGO_ALLOWED_HOSTS) each name gave five more guesses."""
+    settings.ALLOWED_HOSTS = ["*"]
+    UserFactory(email=OWNER)
+    stranger = Client(REMOTE_ADDR=STRANGER_IP)
+    pages = [
+        stranger.post(
+            reverse("account_login"), {"login": OWNER, "password": f"guess-{n}"}, HTTP_HOST=f"h{n}.example"
+        ).content.decode()
+        for n in range(_rate("login_failed", "key").amount + 1)
+    ]
+    assert LIMITED not in pages[-2] and LIMITED in pages[-1]
+
+
 def test_one_address_guessing_across_accounts_is_stopped(clean_cache: None) -> None:
     stranger = Client(REMOTE_ADDR=STRANGER_IP)
     per_ip = _rate("login_failed", "ip").amount
