@@ -219,6 +219,9 @@ ACCOUNT_RATE_LIMITS = {
     # Emailed codes (re-authentication, which staff without an authenticator app must pass to set one
     # up: `marketplace.mfa_enrolment`): asked per IP and per address; re-authentication tries per user.
     "request_login_code": "20/h/ip,5/h/key",
+    # Sign-up with someone's address emails them (a confirmation link, or "you already have an account"):
+    # allauth's one per 3 minutes per address is 20 an hour from any number of strangers; 5 an hour more.
+    "confirm_email": "1/180s/key,5/h/key",
     "reauthenticate": "10/m/user",
 }
 # Such a code works for three minutes and for three wrong tries (allauth's defaults, stated).

@@ -199,3 +199,26 @@ def test_emailed_codes_to_one_address_are_a_few_an_hour(
     assert sent == per_address.amount
     assert "Too many" in response.content.decode()
     assert len(mail.outbox) == per_address.amount
+
+
+def test_account_exists_emails_to_one_address_are_a_few_an_hour(
+    clean_cache: None, clock: list[float], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Signing up with someone's address emails them ("you already have an account", or a confirmation
+    link): allauth's default was one every 3 minutes per address, 20 an hour, from any number of strangers."""
+    UserFactory(email=OWNER)
+    per_address = _rate_of("confirm_email", per="key", longest=False)
+    hourly = _rate_of("confirm_email", per="key", longest=True)
+    assert hourly.duration >= 3600 and hourly.amount <= 5 and per_address.duration >= 180
+    post = {"email": OWNER, "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"}
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(hourly.amount + 3):
+            clock[0] += per_address.duration + 1  # past the cooldown, still inside the hour
+            response = Client(REMOTE_ADDR=f"10.0.1.{n}").post(reverse("account_signup"), post)
+            assert response.status_code == 302  # the same answer every time: nothing tells the limit either
+    assert len(mail.outbox) == hourly.amount
+
+
+def _rate_of(action: str, *, per: str, longest: bool) -> ratelimit.Rate:
+    rates = [rate for rate in ratelimit.parse_rates(settings.ACCOUNT_RATE_LIMITS[action]) if rate.per == per]
+    return max(rates, key=lambda rate: rate.duration) if longest else min(rates, key=lambda rate: rate.duration)
