@@ -64,7 +64,9 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth sh
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         """The key of allauth's "login_failed" rate counted per "key": the client address and the account,
         where allauth has the account alone. allauth asks it both when counting a failed sign-in and when a
-        password reset clears the count, so both see the pair."""
+        password reset clears the count, so both see the pair. A private method of allauth (65.22), the
+        one its maintainer names for this (django-allauth issue 3584); tests/marketplace/test_login_lockout.py
+        fails if a new allauth stops asking it."""
         return f"{ratelimit.get_ip(request)}:{self._account_key(request, **credentials)}"
 
     def _account_key(self, request: HttpRequest, **credentials: Any) -> str:
