@@ -44,3 +44,4 @@ handler400 = "frontend.error_views.bad_request"
 handler403 = "frontend.error_views.permission_denied"
 handler404 = "frontend.error_views.page_not_found"
 handler500 = "frontend.error_views.server_error"
+handler429 = "frontend.error_views.too_many_requests"  # not Django's: allauth looks it up here

@@ -9,8 +9,12 @@ the cursor in its first box.
 
 from __future__ import annotations
 
+from typing import Any
+
 from allauth.account import forms as allauth_forms
 from django import forms
+from django.contrib.auth.hashers import make_password
+from django.http import HttpRequest
 
 from frontend.form_focus import focus_first_error
 
@@ -32,7 +36,13 @@ class LoginForm(_FocusFirstError, allauth_forms.LoginForm):
 
 
 class SignupForm(_FocusFirstError, allauth_forms.SignupForm):
-    pass
+    def try_save(self, request: HttpRequest) -> Any:
+        """A taken address (production: allauth answers it as a new one and emails its owner) hashes the
+        password too, and throws the hash away: a new account's hashing is the slowest step of sign-up,
+        and an answer that came faster said the address was taken."""
+        if self.account_already_exists:
+            make_password(self.cleaned_data.get("password1"))
+        return super().try_save(request)
 
 
 class AddEmailForm(_FocusFirstError, allauth_forms.AddEmailForm):

@@ -1,10 +1,11 @@
-"""The site's own 400, 403, 404 and 500 pages, in its layout, each with a way back (`config.urls` names
+"""The site's own 400, 403, 404, 429 and 500 pages, in its layout, each with a way back (`config.urls` names
 them; `CSRF_FAILURE_VIEW` names the 403 of a form sent with a stale or missing CSRF token, which
-Django would otherwise answer with its own bare page).
+Django would otherwise answer with its own bare page; allauth answers a rate limit with the 429 that
+`config.urls.handler429` names, else with a bare page of its own).
 
 403 and 404 render with the request, so the header knows who is signed in. 500 renders without it: what
 failed may be the database or the session, and the error page must not fail the same way; if even
-its template fails, a plain page with a link home goes out. Under `/api/` both answer in the API's
+its template fails, a plain page with a link home goes out. Under `/api/` they answer in the API's
 error shape instead of HTML.
 """
 
@@ -83,6 +84,12 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
 def _forbidden(request: HttpRequest, template_name: str) -> HttpResponse:
     context = {"ways_back": ways_back(request.path)}
     return HttpResponse(loader.get_template(template_name).render(context, request), status=403)
+
+
+def too_many_requests(request: HttpRequest) -> HttpResponse:
+    """An allauth rate limit (password-reset emails asked too often, sign-in pages sent too fast)."""
+    context = {"ways_back": ways_back(request.path)}
+    return HttpResponse(loader.get_template("429.html").render(context, request), status=429)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

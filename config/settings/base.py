@@ -29,6 +29,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # A form sent with a stale or missing token gets the site's own 403 page with a way to retry.
 CSRF_FAILURE_VIEW = "frontend.error_views.csrf_failure"
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# The marketplace's name, as emails greet and sign with it ("Hello from Marketplace!") and as
+# authenticator apps list it. Not the host: the demo's is "127.0.0.1:8000".
+SITE_NAME = env.str("SITE_NAME", default="Marketplace")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -179,6 +182,9 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")
+# allauth's default, stated: with verification mandatory (production), sign-up answers a taken address
+# as a new one and emails its owner instead; with "optional" (the demo) it says the address is taken.
+ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = False
 ACCOUNT_LOGOUT_ON_GET = False
@@ -197,14 +203,25 @@ ACCOUNT_FORMS = {
 }
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_RATE_LIMITS = {
-    # allauth's defaults, stated so that a reader sees them: failed logins per IP and per account.
+    # Failed sign-ins. allauth counts "key" per account, wherever the tries come from: five wrong passwords
+    # every five minutes from a stranger kept a seller or an admin locked out for good. Our adapter makes
+    # that key the pair (client address, account) (marketplace.account_adapter), so one address guessing
+    # is stopped after 5 tries at an account and 10 a minute in all, while the owner elsewhere signs in.
     "login_failed": "10/m/ip,5/300s/key",
+    # Ours: every address's failures at one account together. One address gets at most 60 an hour at an
+    # account (5 per 5 minutes), so only many addresses at once reach 300. Whoever is locked out by that
+    # signs in through a reset link from their inbox (ACCOUNT_LOGIN_ON_PASSWORD_RESET), which clears it.
+    "login_failed_account": "300/h/key",
     "signup": "20/m/ip",
-    "reset_password": "20/m/ip,5/m/key",
-    # Emailed codes (sign-in and re-authentication, which staff without an authenticator app must pass
-    # to set one up: `marketplace.mfa_enrolment`): asked per IP and per address; re-authentication tries
-    # per user.
-    "request_login_code": "20/m/ip,3/m/key",
+    # Emails a stranger can have sent to someone else's address: a few an hour per address ("key"; a
+    # reset link works for days, so the owner of a flooded inbox still has one), and per asking address.
+    "reset_password": "20/h/ip,3/h/key",
+    # Emailed codes (re-authentication, which staff without an authenticator app must pass to set one
+    # up: `marketplace.mfa_enrolment`): asked per IP and per address; re-authentication tries per user.
+    "request_login_code": "20/h/ip,5/h/key",
+    # Sign-up with someone's address emails them (a confirmation link, or "you already have an account"):
+    # allauth's one per 3 minutes per address is 20 an hour from any number of strangers; 5 an hour more.
+    "confirm_email": "1/180s/key,5/h/key",
     "reauthenticate": "10/m/user",
 }
 # Such a code works for three minutes and for three wrong tries (allauth's defaults, stated).
@@ -217,10 +234,13 @@ ACCOUNT_REAUTHENTICATION_METHODS = ("password", "code", "mfa")
 # the outermost of this many proxies of ours (the ones before it are the client's to invent). 0 (the
 # default, for a server reached directly) ignores the header, so a client cannot choose its address.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Marketplace] "
+# A reset link proves the inbox is the account's: it signs its owner in, even while strangers' failed
+# sign-ins hold the account at the ceiling above. An account with an authenticator app still asks for it.
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_ADAPTER = "marketplace.account_adapter.AccountAdapter"  # its emails go through the outbox
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = "Marketplace"
+MFA_TOTP_ISSUER = SITE_NAME
 # Platform admins must have TOTP before they can use the console (forced in production).
 PLATFORM_ADMIN_REQUIRE_MFA = env.bool("PLATFORM_ADMIN_REQUIRE_MFA", default=False)
 PLATFORM_ADMINS_GROUP = "platform admins"

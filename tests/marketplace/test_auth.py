@@ -299,6 +299,28 @@ def test_account_emails_link_to_the_site_not_to_the_host_the_request_named(
     assert "evil.example" not in sent.body + sent.subject
 
 
+@pytest.mark.parametrize("kind", ["password_reset", "signup", "already_exists"])
+def test_account_emails_greet_with_the_marketplace_name_not_the_host(
+    client: Client, mailoutbox: list, django_capture_on_commit_callbacks: Any, settings: Any, kind: str
+) -> None:
+    """The demo's emails said "Hello from 127.0.0.1:8102!": allauth names the site by its host when no
+    Site row names it. They greet and sign with `SITE_NAME`."""
+    settings.SITE_URL = "http://127.0.0.1:8102"  # as `make demo` sets it
+    UserFactory(email="kim@example.com")
+    post: dict[str, str] = {"email": "kim@example.com"}
+    if kind != "password_reset":
+        email = "new@example.com" if kind == "signup" else "kim@example.com"
+        post = {"email": email, "password1": "a-long-pass-phrase-9", "password2": "a-long-pass-phrase-9"}
+    url = reverse("account_reset_password" if kind == "password_reset" else "account_signup")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url, post)
+    [sent] = mailoutbox
+    assert settings.SITE_NAME == "Marketplace"
+    assert "Hello from Marketplace!" in sent.body and "Thank you for using Marketplace!" in sent.body, sent.body
+    assert sent.subject.startswith("[Marketplace] ")
+    assert "from 127.0.0.1" not in sent.body and "using 127.0.0.1" not in sent.body
+
+
 # --- Staff sessions must have passed the authenticator app themselves ---------------------------
 
 
