@@ -1,0 +1,121 @@
+"""Stripe does the work and its answer never reaches us (`HangingProxy` in `swallow` mode): the retry
+must reach the same result, by sending the same idempotency key (Stripe replays its first answer) or
+by reading what Stripe has, and our rows must end as Stripe's. Against a private sandbox, through
+the real SDK; nothing inside the gateway is patched."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pytest
+import requests
+
+from payments.disputes import ALREADY_SUBMITTED_AT_STRIPE, ANSWER_LOST_SUBMISSION
+from payments.models import Dispute, DisputeStatus
+from tests.factories import make_platform_admin
+from tests.faults.conftest import PrivateSandbox
+from tests.orders.conftest import signed_in
+from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
+from tests.payments.test_disputes import disputed_order
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+TYPED = {"uncategorized_text": "Signed for at the door on the 3rd.", "shipping_carrier": "UPS"}
+SUBMIT = {**TYPED, "action": "submit", "confirm": "yes"}
+
+
+def at_stripe(sandbox: PrivateSandbox, path: str) -> dict[str, Any]:
+    """Stripe's object as it is, read past the proxy (whatever its mode)."""
+    r = requests.get(f"{sandbox.url}/v1/{path}", headers={"Authorization": "Bearer sk_test_marketplace"}, timeout=10)
+    r.raise_for_status()
+    return dict(r.json())
+
+
+def _opened(sandbox: PrivateSandbox, currency: str) -> tuple[Dispute, set[str]]:
+    seen: set[str] = set()
+    _, _, events = disputed_order(sandbox, currency)
+    assert "failed" not in process(events)
+    new_events(seen)
+    return Dispute.objects.get(), seen
+
+
+def _page(response: Any) -> str:
+    assert response.status_code == 200
+    return html.unescape(response.content.decode())
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_submission_whose_answer_was_lost_is_sent_again_with_its_key_and_stripe_replays_it(
+    private_sandbox: PrivateSandbox, currency: str
+) -> None:
+    """The defect: the answer lost, we cleared our "submitted" mark and the retry went with a new key,
+    which Stripe refused (the dispute was under review) until its webhook came."""
+    dispute, seen = _opened(private_sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    url = f"/console/disputes/{dispute.pk}/evidence/"
+
+    private_sandbox.proxy.mode = "swallow"
+    page = _page(admin.post(url, SUBMIT, follow=True))
+    assert ANSWER_LOST_SUBMISSION in page
+    assert "Signed for at the door on the 3rd." in page  # kept in the form, to send again
+    assert at_stripe(private_sandbox, f"disputes/{dispute.stripe_id}")["evidence_details"]["submission_count"] == 1
+    row = Dispute.objects.get()
+    assert (row.status, row.submitted_at, row.evidence["shipping_carrier"]) == ("needs_response", None, "UPS")
+
+    private_sandbox.proxy.mode = "forward"
+    page = _page(admin.post(url, SUBMIT, follow=True))
+    assert "Evidence submitted to the bank." in page and "Stripe refused" not in page
+    remote = at_stripe(private_sandbox, f"disputes/{dispute.stripe_id}")
+    assert (remote["status"], remote["evidence_details"]["submission_count"]) == ("under_review", 1)
+    row = Dispute.objects.get()
+    assert (row.status, row.submission_count) == (DisputeStatus.UNDER_REVIEW, 1) and row.submitted_at is not None
+    assert "failed" not in process(new_events(seen))
+    assert_ledger_equals_stripe()  # the countered fee, charged once, is in the ledger once
+
+
+@pytest.mark.parametrize(("currency", "retry"), [("usd", "changed"), ("jpy", "draft")])
+def test_after_a_lost_submission_another_request_reads_stripes_state_and_says_so(
+    private_sandbox: PrivateSandbox, currency: str, retry: str
+) -> None:
+    """A retry that is not the same request (the text changed, or saved as a draft) cannot be
+    replayed; Stripe refuses it, and the page says what happened from Stripe's own state instead of
+    passing on Stripe's refusal, and shows what the bank received."""
+    dispute, seen = _opened(private_sandbox, currency)
+    admin = signed_in(make_platform_admin())
+    url = f"/console/disputes/{dispute.pk}/evidence/"
+    private_sandbox.proxy.mode = "swallow"
+    assert ANSWER_LOST_SUBMISSION in _page(admin.post(url, SUBMIT, follow=True))
+
+    private_sandbox.proxy.mode = "forward"
+    again = {**SUBMIT, "shipping_carrier": "UPS Ground"} if retry == "changed" else {**TYPED, "action": "save"}
+    page = _page(admin.post(url, again, follow=True))
+    assert ALREADY_SUBMITTED_AT_STRIPE in page
+    assert "can no longer be updated" not in page and "Draft saved" not in page
+    row = Dispute.objects.get()
+    assert (row.status, row.submission_count) == (DisputeStatus.UNDER_REVIEW, 1) and row.submitted_at is not None
+    assert row.evidence["shipping_carrier"] == "UPS"  # what the bank has, not what was refused
+    remote = at_stripe(private_sandbox, f"disputes/{dispute.stripe_id}")
+    assert (remote["evidence"]["shipping_carrier"], remote["evidence_details"]["submission_count"]) == ("UPS", 1)
+    assert "failed" not in process(new_events(seen))
+    assert_ledger_equals_stripe()
+
+
+def test_accepting_after_a_lost_submission_does_not_close_the_dispute_under_review(
+    private_sandbox: PrivateSandbox,
+) -> None:
+    """Stripe closes a dispute under review too: accepting after a lost submission answer would
+    lose the dispute the evidence was just sent for."""
+    dispute, seen = _opened(private_sandbox, "usd")
+    admin = signed_in(make_platform_admin())
+    private_sandbox.proxy.mode = "swallow"
+    assert ANSWER_LOST_SUBMISSION in _page(admin.post(f"/console/disputes/{dispute.pk}/evidence/", SUBMIT, follow=True))
+
+    private_sandbox.proxy.mode = "forward"
+    page = _page(admin.post(f"/console/disputes/{dispute.pk}/accept/", {"confirm": "yes"}, follow=True))
+    assert ALREADY_SUBMITTED_AT_STRIPE in page and "Dispute accepted" not in page
+    assert at_stripe(private_sandbox, f"disputes/{dispute.stripe_id}")["status"] == "under_review"
+    row = Dispute.objects.get()
+    assert (row.status, row.accepted_at) == (DisputeStatus.UNDER_REVIEW, None)
+    assert "failed" not in process(new_events(seen))
+    assert_ledger_equals_stripe()
