@@ -11,13 +11,18 @@ from typing import Any
 import pytest
 import requests
 
+from marketplace.money import format_money
 from payments.disputes import ALREADY_SUBMITTED_AT_STRIPE, ANSWER_LOST_SUBMISSION
 from payments.models import Dispute, DisputeStatus
+from payouts.models import Payout
+from payouts.services import NOTHING_TO_PAY_OUT, PAYOUT_ANSWER_LOST
 from tests.factories import make_platform_admin
 from tests.faults.conftest import PrivateSandbox
-from tests.orders.conftest import signed_in
+from tests.orders.conftest import active_seller, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
 from tests.payments.test_disputes import disputed_order
+from tests.payouts.helpers import paid_order, process_connect
+from tests.payouts.test_money_pages import NOW as FUNDS_AVAILABLE_AT_ONCE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -28,6 +33,14 @@ SUBMIT = {**TYPED, "action": "submit", "confirm": "yes"}
 def at_stripe(sandbox: PrivateSandbox, path: str) -> dict[str, Any]:
     """Stripe's object as it is, read past the proxy (whatever its mode)."""
     r = requests.get(f"{sandbox.url}/v1/{path}", headers={"Authorization": "Bearer sk_test_marketplace"}, timeout=10)
+    r.raise_for_status()
+    return dict(r.json())
+
+
+def at_stripe_as(sandbox: PrivateSandbox, path: str, account: str) -> dict[str, Any]:
+    """A connected account's objects as they are at Stripe, read past the proxy."""
+    headers = {"Authorization": "Bearer sk_test_marketplace", "Stripe-Account": account}
+    r = requests.get(f"{sandbox.url}/v1/{path}", headers=headers, timeout=10)
     r.raise_for_status()
     return dict(r.json())
 
@@ -118,4 +131,34 @@ def test_accepting_after_a_lost_submission_does_not_close_the_dispute_under_revi
     row = Dispute.objects.get()
     assert (row.status, row.accepted_at) == (DisputeStatus.UNDER_REVIEW, None)
     assert "failed" not in process(new_events(seen))
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "available"), [("usd", 8_970), ("jpy", 9_000)])
+def test_a_payout_whose_answer_was_lost_is_found_by_the_next_press_not_said_to_be_nothing(
+    private_sandbox: PrivateSandbox, currency: str, available: int
+) -> None:
+    """Stripe made the payout and its answer was lost: the page drew a new form, whose payout (new
+    key, the balance now empty) said "Nothing is available to pay out" while the money was on its way,
+    and no payout row until its webhook. The next press sends the lost request again, with its key."""
+    seller = active_seller(private_sandbox, currency=currency)
+    account = str(seller.stripe_account_id)
+    paid_order(private_sandbox, seller, 10_000, card=FUNDS_AVAILABLE_AT_ONCE)
+    client = signed_in(seller.user)
+    assert client.post("/sell/money/schedule/", {"interval": "manual", "form_token": "m1"}).status_code == 302
+
+    private_sandbox.proxy.mode = "swallow_posts"
+    page = _page(client.post("/sell/money/payout/", {"currency": currency, "form_token": "a" * 32}, follow=True))
+    assert PAYOUT_ANSWER_LOST in page
+    [made] = at_stripe_as(private_sandbox, "payouts", account)["data"]
+    assert made["amount"] == available and not Payout.objects.exists()
+
+    private_sandbox.proxy.mode = "forward"
+    page = _page(client.post("/sell/money/payout/", {"currency": currency, "form_token": "b" * 32}, follow=True))
+    assert f"{format_money(available, currency)} is on its way to your bank account" in page
+    assert NOTHING_TO_PAY_OUT.format(currency=currency.upper()) not in page
+    [payout] = Payout.objects.filter(account=account)
+    assert (payout.stripe_id, payout.amount, payout.currency) == (made["id"], available, currency)
+    assert len(at_stripe_as(private_sandbox, "payouts", account)["data"]) == 1
+    assert "failed" not in process_connect(account, set())
     assert_ledger_equals_stripe()
