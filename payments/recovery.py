@@ -39,6 +39,7 @@ from marketplace.errors import InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import disputes as gateway_disputes
 from marketplace.gateway.balances import balance_retrieve
+from marketplace.gateway.types import TransferReversal as StripeTransferReversal
 from payments.group_recovery import group_dispute_recover
 from payments.models import Dispute, DisputeStatus, RecoveryStatus, SellerDebt
 from payments.services import kept_reversals_counted, payment_reversals_kept, payment_reversals_unused
@@ -93,20 +94,28 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
         seller_share = amount - fee_share
         owed_fee = dispute.dispute_fee if mode == "seller_share_and_fee" else 0
         holds = seller_balance(stripe_account=account, currency=dispute.currency)
-        recovered = 0
-        if seller_share > 0 and holds >= seller_share:
-            reversal = _reverse(
-                transfer, amount, refund_fee=fee_share > 0, ids=("dispute", dispute.pk), dispute=dispute
-            )
+        ids = ("dispute", dispute.pk)
+        made = _reversal_made(transfer, ids=ids)
+        if made is not None:
+            # An earlier run's reversal whose answer was lost (this is the outbox's retry): Stripe made it,
+            # so its terms stand, not today's (the seller's balance, which it emptied, read again now).
+            reversal = _reversal_record(made, transfer=transfer, dispute=dispute)
+            recovered, seller_share = int(made.metadata["recovered"]), int(made.metadata["seller_share"])
+            if made.metadata.get("fee_refunded") == "yes":
+                _record_fee_refunds(fee)
+        elif seller_share > 0 and holds >= seller_share:
+            terms = {"recovered": str(seller_share), "seller_share": str(seller_share), "fee_refunded": "yes"}
+            reversal = _reverse(transfer, amount, refund_fee=fee_share > 0, ids=ids, dispute=dispute, terms=terms)
             _record_fee_refunds(fee)
             recovered = seller_share
         elif seller_share > 0 and holds > 0:
             # Not enough for the whole share: take what is there (without the fee refund, which would
             # give part of it straight back) and the rest becomes the seller's debt.
-            reversal = _reverse(transfer, holds, refund_fee=False, ids=("dispute", dispute.pk), dispute=dispute)
+            terms = {"recovered": str(holds), "seller_share": str(seller_share), "fee_refunded": "no"}
+            reversal = _reverse(transfer, holds, refund_fee=False, ids=ids, dispute=dispute, terms=terms)
             recovered = holds
         else:
-            reversal = None
+            reversal, recovered = None, 0
         if reused:  # counted once, shown as taken for it on the money page, and recovered in the report
             counted, _fee = kept_reversals_counted(payment_reversals_kept(payment_id=payment.pk), share=reused)
             kept_reversals_count_for_dispute(
@@ -138,18 +147,47 @@ def _fee_share(fee: ApplicationFee | None, amount: int, transfer_amount: int) ->
 
 
 def _reverse(
-    transfer: Transfer, amount: int, *, refund_fee: bool, ids: tuple[object, ...], dispute: Dispute | None = None
+    transfer: Transfer,
+    amount: int,
+    *,
+    refund_fee: bool,
+    ids: tuple[object, ...],
+    dispute: Dispute | None = None,
+    terms: dict[str, str] | None = None,
 ) -> TransferReversal:
     """Reverse `amount` of the transfer for a lost dispute: its recovery (`dispute`, which the
     reversal is then named after) or a debt's collection (none: the caller names it for the debt's
-    dispute, `transfer_reversal_name_debt`)."""
+    dispute, `transfer_reversal_name_debt`). The reversal carries `ids` and the recovery's `terms` in
+    its metadata, so a run after its answer was lost finds it at Stripe (`_reversal_made`)."""
     stripe_reversal = gateway_disputes.transfer_reversal_create(
         transfer_id=transfer.stripe_id,
         amount=amount,
         refund_application_fee=refund_fee,
         idempotency_ids=ids,
-        metadata={"reason": "dispute_recovery"},
+        metadata={"reason": "dispute_recovery", "recovery": _step(ids), **(terms or {})},
     )
+    return _reversal_record(stripe_reversal, transfer=transfer, dispute=dispute)
+
+
+def _step(ids: tuple[object, ...]) -> str:
+    return ":".join(str(i) for i in ids)
+
+
+def _reversal_made(transfer: Transfer, *, ids: tuple[object, ...]) -> StripeTransferReversal | None:
+    """The transfer's reversal at Stripe for this step of a recovery (`ids`), if an earlier run made it
+    and its answer was lost. The retry could not send the same request again: its amount came from the
+    seller's balance, which that reversal had changed, so a new key reversed a second time or, with the
+    balance emptied, wrote a debt for what was already taken."""
+    step = _step(ids)
+    return next(
+        (r for r in gateway_checkout.transfer_reversals_list(transfer.stripe_id) if r.metadata.get("recovery") == step),
+        None,
+    )
+
+
+def _reversal_record(
+    stripe_reversal: StripeTransferReversal, *, transfer: Transfer, dispute: Dispute | None
+) -> TransferReversal:
     reversal = transfer_reversal_from_stripe(reversal=stripe_reversal, destination=transfer.destination)
     if dispute is not None:
         transfer_reversal_name_dispute(reversal_id=reversal.stripe_id, dispute_id=dispute.stripe_id)

@@ -13,14 +13,15 @@ import requests
 
 from marketplace.money import format_money
 from payments.disputes import ALREADY_SUBMITTED_AT_STRIPE, ANSWER_LOST_SUBMISSION
-from payments.models import Dispute, DisputeStatus
-from payouts.models import Payout
+from payments.models import Dispute, DisputeStatus, SellerDebt
+from payments.recovery import dispute_recover
+from payouts.models import Payout, Transfer, TransferReversal
 from payouts.services import NOTHING_TO_PAY_OUT, PAYOUT_ANSWER_LOST
 from tests.factories import make_platform_admin
 from tests.faults.conftest import PrivateSandbox
 from tests.orders.conftest import active_seller, signed_in
 from tests.payments.helpers import assert_ledger_equals_stripe, new_events, process
-from tests.payments.test_disputes import disputed_order
+from tests.payments.test_disputes import control, disputed_order
 from tests.payouts.helpers import paid_order, process_connect
 from tests.payouts.test_money_pages import NOW as FUNDS_AVAILABLE_AT_ONCE
 
@@ -161,4 +162,39 @@ def test_a_payout_whose_answer_was_lost_is_found_by_the_next_press_not_said_to_b
     assert (payout.stripe_id, payout.amount, payout.currency) == (made["id"], available, currency)
     assert len(at_stripe_as(private_sandbox, "payouts", account)["data"]) == 1
     assert "failed" not in process_connect(account, set())
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_recovery_reversal_whose_answer_was_lost_is_not_taken_twice_nor_owed(
+    private_sandbox: PrivateSandbox, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The seller holds exactly its share. Stripe reversed it and the answer was lost; the outbox's
+    retry read the seller's balance again (empty now), reversed nothing and wrote a debt of the whole
+    share, which the debt collection then took a second time from the next sale."""
+    seller, _, events = disputed_order(private_sandbox, currency)
+    account = str(seller.stripe_account_id)
+    seen = {e["id"] for e in events}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+    dispute = Dispute.objects.get()
+    control(private_sandbox, f"disputes/{dispute.stripe_id}/resolve", outcome="lost")
+    private_sandbox.proxy.mode = "swallow_posts"
+    with django_capture_on_commit_callbacks(execute=True):
+        process(new_events(seen))  # the recovery's reversal: made at Stripe, its answer lost
+    [made] = at_stripe(private_sandbox, f"transfers/{Transfer.objects.get().stripe_id}/reversals")["data"]
+    assert made["amount"] == 10_000
+    assert Dispute.objects.get().recovery == "" and not SellerDebt.objects.exists()
+
+    private_sandbox.proxy.mode = "forward"
+    dispute_recover(dispute_id=dispute.pk)  # the outbox's retry
+    dispute.refresh_from_db()
+    recovery = (dispute.recovery, dispute.recovered_amount, dispute.recovery_reversal_id)
+    assert recovery == ("recovered", 9_000, made["id"])
+    assert not SellerDebt.objects.exists()
+    assert len(at_stripe(private_sandbox, f"transfers/{Transfer.objects.get().stripe_id}/reversals")["data"]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    assert "failed" not in process_connect(account, set())
+    assert TransferReversal.objects.count() == 1
     assert_ledger_equals_stripe()
