@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 import requests
 
+from marketplace.errors import PaymentProviderError
 from marketplace.money import format_money
 from payments.disputes import ALREADY_SUBMITTED_AT_STRIPE, ANSWER_LOST_SUBMISSION
 from payments.models import Dispute, DisputeStatus, SellerDebt
-from payments.recovery import dispute_recover
+from payments.recovery import dispute_recover, seller_debts_collect
 from payouts.models import Payout, Transfer, TransferReversal
 from payouts.services import NOTHING_TO_PAY_OUT, PAYOUT_ANSWER_LOST
 from tests.factories import make_platform_admin
@@ -197,4 +198,45 @@ def test_a_recovery_reversal_whose_answer_was_lost_is_not_taken_twice_nor_owed(
         assert "failed" not in process(new_events(seen))
     assert "failed" not in process_connect(account, set())
     assert TransferReversal.objects.count() == 1
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_debt_collection_whose_answer_was_lost_is_not_collected_twice(
+    private_sandbox: PrivateSandbox, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A seller paid out owes its 9000 share; a later sale leaves it 10800. Stripe reversed 9000 and the
+    answer was lost: the next run read the balance again (1800 now), reversed 1800 under a new key and
+    still counted 7200 owed, to take again from the next sale."""
+    seller, _, events = disputed_order(private_sandbox, currency)
+    account = str(seller.stripe_account_id)
+    seen = {e["id"] for e in events}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(events)
+    requests.post(f"{private_sandbox.url}/_sandbox/clock/advance", json={"seconds": 3 * 86400}, timeout=10)
+    assert "failed" not in process_connect(account, set())  # its 9000, paid out to its bank
+    control(private_sandbox, f"disputes/{Dispute.objects.get().stripe_id}/resolve", outcome="lost")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    debt = SellerDebt.objects.get()
+    assert (debt.amount, debt.collected) == (9_000, 0)
+    later = paid_order(private_sandbox, seller, 12_000)  # 10800 for the seller
+    transfer = Transfer.objects.get(payment=later.payment)
+
+    private_sandbox.proxy.mode = "swallow_posts"
+    with pytest.raises(PaymentProviderError):
+        seller_debts_collect(seller=seller)
+    [made] = at_stripe(private_sandbox, f"transfers/{transfer.stripe_id}/reversals")["data"]
+    assert made["amount"] == 9_000
+
+    private_sandbox.proxy.mode = "forward"
+    assert seller_debts_collect(seller=seller) == 9_000  # the next run (the beat job, a balance event)
+    debt.refresh_from_db()
+    assert (debt.collected, debt.settled_at is not None) == (9_000, True)
+    assert len(at_stripe(private_sandbox, f"transfers/{transfer.stripe_id}/reversals")["data"]) == 1
+    assert seller_debts_collect(seller=seller) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert "failed" not in process(new_events(seen))
+    assert "failed" not in process_connect(account, set())
+    assert TransferReversal.objects.get().amount == 9_000
     assert_ledger_equals_stripe()
