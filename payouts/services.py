@@ -442,8 +442,8 @@ NOTHING_TO_PAY_OUT = (
 # idempotency key, so the resend is always either Stripe's first answer or a payout the seller asked again.
 STRIPE_KEEPS_KEYS = 23 * 3600
 PAYOUT_ANSWER_LOST = (
-    "Stripe did not answer, so we cannot tell yet whether the payout was made. Press Pay out again: if it "
-    "was, you see that payout, never a second one."
+    "Stripe did not answer, so we cannot tell yet whether the payout was made. It is never made twice: press "
+    "Pay out now again to find out, or wait, and it shows under your payouts as soon as Stripe tells us."
 )
 
 
