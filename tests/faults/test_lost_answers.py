@@ -14,8 +14,9 @@ import requests
 from marketplace.errors import PaymentProviderError
 from marketplace.money import format_money
 from payments.disputes import ALREADY_SUBMITTED_AT_STRIPE, ANSWER_LOST_SUBMISSION
-from payments.models import Dispute, DisputeStatus, SellerDebt
+from payments.models import Dispute, DisputeStatus, RefundOrigin, RefundStatus, SellerDebt
 from payments.recovery import dispute_recover, seller_debts_collect
+from payments.services import refund_create, refund_submit
 from payouts.models import Payout, Transfer, TransferReversal
 from payouts.services import NOTHING_TO_PAY_OUT, PAYOUT_ANSWER_LOST
 from tests.factories import make_platform_admin
@@ -239,4 +240,33 @@ def test_a_debt_collection_whose_answer_was_lost_is_not_collected_twice(
         assert "failed" not in process(new_events(seen))
     assert "failed" not in process_connect(account, set())
     assert TransferReversal.objects.get().amount == 9_000
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_whose_answer_was_lost_is_sent_again_with_its_key_and_recorded_once(
+    private_sandbox: PrivateSandbox, currency: str
+) -> None:
+    """The audit's check of a flow that already holds: the refund's row is written before Stripe is
+    called and its key is the row, so the outbox's retry after a lost answer gets Stripe's first
+    refund (one refund, one reversal, one fee refund) and the row ends as Stripe's."""
+    seller = active_seller(private_sandbox, currency=currency)
+    order = paid_order(private_sandbox, seller, 10_000, card=FUNDS_AVAILABLE_AT_ONCE)
+    assert order.payment is not None
+    row = refund_create(payment=order.payment, amount=3_000, origin=RefundOrigin.SELLER, order_id=order.pk)
+
+    private_sandbox.proxy.mode = "swallow_posts"
+    with pytest.raises(PaymentProviderError):
+        refund_submit(refund_id=row.pk)
+    [made] = at_stripe(private_sandbox, f"refunds?charge={order.payment.stripe_charge_id}")["data"]
+    row.refresh_from_db()
+    assert made["amount"] == 3_000 and row.status == RefundStatus.CREATED and row.stripe_refund_id is None
+
+    private_sandbox.proxy.mode = "forward"
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED  # the outbox's retry
+    row.refresh_from_db()
+    assert row.stripe_refund_id == made["id"]
+    assert len(at_stripe(private_sandbox, f"refunds?charge={order.payment.stripe_charge_id}")["data"]) == 1
+    assert TransferReversal.objects.count() == 1
+    assert "failed" not in process(new_events(set()))
     assert_ledger_equals_stripe()
