@@ -317,14 +317,16 @@ def _release_submission_claim(row: Dispute) -> None:
     Dispute.objects.filter(pk=row.pk, submission_count=0).update(submitted_at=None)
 
 
-def _refuse_if_submitted_at_stripe(row: Dispute) -> None:
+def _refuse_if_submitted_at_stripe(row: Dispute, *, remote: StripeDispute | None = None) -> None:
     """Stripe refused a change: if it is because Stripe has a submission we never heard of (its answer
-    lost), write Stripe's dispute with the evidence the bank received, and say so. Otherwise, or if
-    Stripe cannot be read now, return: the caller passes on Stripe's refusal."""
-    try:
-        remote = gateway_disputes.dispute_retrieve(row.stripe_id)
-    except PaymentProviderError:
-        return
+    lost), write Stripe's dispute (`remote`, read now if not given) with the evidence the bank
+    received, and say so. Otherwise, or if Stripe cannot be read now, return: the caller passes on
+    Stripe's refusal."""
+    if remote is None:
+        try:
+            remote = gateway_disputes.dispute_retrieve(row.stripe_id)
+        except PaymentProviderError:
+            return
     if not remote.evidence_details.submission_count:
         return
     sent = remote.evidence.model_dump()
@@ -354,7 +356,7 @@ def dispute_accept(*, dispute: Dispute) -> Dispute:
         current = gateway_disputes.dispute_retrieve(row.stripe_id)
         if current.evidence_details.submission_count:
             Dispute.objects.filter(pk=row.pk).update(accepted_at=None)
-            _refuse_if_submitted_at_stripe(row)
+            _refuse_if_submitted_at_stripe(row, remote=current)
         remote = gateway_disputes.dispute_close(dispute_id=row.stripe_id)
     except Exception:
         Dispute.objects.filter(pk=row.pk).exclude(status=DisputeStatus.LOST).update(accepted_at=None)
