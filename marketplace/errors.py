@@ -42,6 +42,13 @@ class PaymentProviderError(DomainError):
     code = "payment_provider_error"
 
 
+class PaymentProviderNoAnswer(PaymentProviderError):
+    """The request went out and its answer never came (a read timeout, a connection dropped mid-answer):
+    Stripe may have done the work. The same code and sentence as its parent, for every caller that only
+    knows Stripe failed; one that knows what the call was for can say so, and a retry with the same
+    idempotency key gets Stripe's first answer."""
+
+
 class CardDeclined(DomainError):
     status = 402
     code = "card_declined"

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from marketplace.errors import Conflict, InvalidInput, NotFound
+from marketplace.errors import Conflict, InvalidInput, NotFound, PaymentProviderError, PaymentProviderNoAnswer
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import disputes as gateway_disputes
 from marketplace.gateway.types import Dispute as StripeDispute
@@ -83,6 +83,18 @@ FILE_TYPES = {  # first bytes -> content type (its extension: `models.DISPUTE_FI
     b"\xff\xd8\xff": "image/jpeg",
 }
 REMINDER_DAYS = (5, 2)
+# A submission whose answer never came (a read timeout): Stripe may have it. Sent again unchanged, it
+# carries the same idempotency key and Stripe answers what it did the first time, never a second one.
+ANSWER_LOST_SUBMISSION = (
+    "Our payment provider did not answer, so we cannot tell yet whether the bank received the evidence. "
+    "It is kept below: submit it again. If it had arrived, it is not sent twice."
+)
+# Stripe refused a change because it already had a submission (one whose answer was lost, sent with other
+# text since): read back from Stripe, the page shows what the bank received.
+ALREADY_SUBMITTED_AT_STRIPE = (
+    "Stripe already had evidence for this dispute: an earlier submission reached it though its answer was "
+    "lost on the way. The bank decides with the evidence shown here; nothing more can be sent."
+)
 
 # Stripe's reasons, for people.
 REASON_TEXT: dict[str, str] = {
@@ -270,7 +282,12 @@ def clean_evidence(evidence: Mapping[str, Any]) -> dict[str, str]:
 def dispute_evidence_save(*, dispute: Dispute, evidence: Mapping[str, Any], submit: bool) -> Dispute:
     """The admin's evidence: saved as a draft at Stripe (`submit=False`), or sent to the bank once
     (`submit=True`). Files not yet at Stripe are uploaded first (each once). Refused after the
-    deadline and after a first submission, with a sentence."""
+    deadline and after a first submission, with a sentence.
+
+    A submission whose answer was lost leaves the evidence here and the dispute open to the next click,
+    which sends the same request with the same key (Stripe replays its first answer). A change Stripe
+    refuses because it already has a submission (sent with other text since, or a draft) is answered
+    from Stripe's own dispute, read back: what the bank received, and a sentence saying so."""
     cleaned = clean_evidence(evidence)
     with transaction.atomic():
         row = _locked(dispute)
@@ -285,20 +302,55 @@ def dispute_evidence_save(*, dispute: Dispute, evidence: Mapping[str, Any], subm
         # an empty one clears what an earlier draft put there (a text cleared, a file moved away).
         cleared = dict.fromkeys([*EVIDENCE_TEXT_FIELDS, *EVIDENCE_FILE_FIELDS], "")
         payload = {**cleared, **cleaned, **_file_evidence(row)}
-        remote = gateway_disputes.dispute_update(
-            dispute_id=row.stripe_id, evidence=payload, submit=submit, version=row.evidence_version
-        )
+        try:
+            remote = gateway_disputes.dispute_update(
+                dispute_id=row.stripe_id, evidence=payload, submit=submit, version=row.evidence_version
+            )
+        except InvalidInput:
+            _refuse_if_submitted_at_stripe(row)
+            raise
+        except PaymentProviderNoAnswer as exc:
+            if submit:
+                raise PaymentProviderNoAnswer(ANSWER_LOST_SUBMISSION) from exc
+            raise
     except Exception:
-        if submit:
-            Dispute.objects.filter(pk=row.pk, submission_count=0).update(submitted_at=None)
+        _release_submission_claim(row)
         raise
     return _after_change(remote)
+
+
+def _release_submission_claim(row: Dispute) -> None:
+    """The submission failed or is not known to have arrived: the dispute is open to the next click
+    (whose same request Stripe replays if the first did arrive)."""
+    Dispute.objects.filter(pk=row.pk, submission_count=0).update(submitted_at=None)
+
+
+def _refuse_if_submitted_at_stripe(row: Dispute, *, remote: StripeDispute | None = None) -> None:
+    """Stripe refused a change: if it is because Stripe has a submission we never heard of (its answer
+    lost), write Stripe's dispute (`remote`, read now if not given) with the evidence the bank
+    received, and say so. Otherwise, or if Stripe cannot be read now, return: the caller passes on
+    Stripe's refusal."""
+    if remote is None:
+        try:
+            remote = gateway_disputes.dispute_retrieve(row.stripe_id)
+        except PaymentProviderError:
+            return
+    if not remote.evidence_details.submission_count:
+        return
+    sent = remote.evidence.model_dump()
+    Dispute.objects.filter(pk=row.pk).update(
+        evidence={name: sent[name] for name in EVIDENCE_TEXT_FIELDS if sent.get(name)}
+    )
+    _after_change(remote)
+    raise Conflict(ALREADY_SUBMITTED_AT_STRIPE, code="dispute_already_submitted")
 
 
 def dispute_accept(*, dispute: Dispute) -> Dispute:
     """Accept the dispute at Stripe (`close`): it is lost, for good. Refused once submitted or closed,
     and while a submission is on its way (`submitted_at` is claimed before Stripe answers, the status
-    still "needs response"): Stripe closes a dispute under review too, losing the evidence just sent."""
+    still "needs response"): Stripe closes a dispute under review too, losing the evidence just sent.
+    For the same reason Stripe's dispute is read first: a submission whose answer was lost left ours
+    open, and accepting then lost the dispute the evidence had reached Stripe for."""
     with transaction.atomic():
         row = _locked(dispute)
         if row.status in CLOSED_DISPUTE_STATUSES or row.accepted_at is not None:
@@ -309,6 +361,10 @@ def dispute_accept(*, dispute: Dispute) -> Dispute:
         row.accepted_at = timezone.now()
         row.save(update_fields=["accepted_at", "updated_at"])
     try:
+        current = gateway_disputes.dispute_retrieve(row.stripe_id)
+        if current.evidence_details.submission_count:
+            Dispute.objects.filter(pk=row.pk).update(accepted_at=None)
+            _refuse_if_submitted_at_stripe(row, remote=current)
         remote = gateway_disputes.dispute_close(dispute_id=row.stripe_id)
     except Exception:
         Dispute.objects.filter(pk=row.pk).exclude(status=DisputeStatus.LOST).update(accepted_at=None)

@@ -208,7 +208,7 @@ def _recover_share(dispute: Dispute, share: DisputeShare) -> int:
         return 0
     account = str(share.order.seller.stripe_account_id)
     transfer_id = str(share.order.stripe_transfer_id)
-    made = _reversal_for(dispute, transfer_id)
+    made = reversal_made(transfer_id, dispute=str(dispute.pk))
     if made is None:
         holds = _available(stripe_account=account, currency=dispute.currency)
         amount, fee_back = (share.reversal, share.fee_given_back) if holds >= share.reversal else (holds, 0)
@@ -234,7 +234,9 @@ def _recover_share(dispute: Dispute, share: DisputeShare) -> int:
     return made.amount
 
 
-def _reversal_for(dispute: Dispute, transfer_id: str) -> StripeTransferReversal | None:
-    """The reversal of `transfer_id` an earlier run made for `dispute`, if any (Stripe's list)."""
+def reversal_made(transfer_id: str, **metadata: str) -> StripeTransferReversal | None:
+    """The reversal of `transfer_id` an earlier run made, found by its `metadata` in Stripe's list:
+    that run's answer lost (or it died before its commit), the retry cannot send the same request
+    again, its amount being read from a balance that reversal had changed."""
     reversals = gateway_checkout.transfer_reversals_list(transfer_id)
-    return next((r for r in reversals if r.metadata.get("dispute") == str(dispute.pk)), None)
+    return next((r for r in reversals if all(r.metadata.get(k) == v for k, v in metadata.items())), None)

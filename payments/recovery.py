@@ -39,7 +39,8 @@ from marketplace.errors import InvalidInput
 from marketplace.gateway import checkout as gateway_checkout
 from marketplace.gateway import disputes as gateway_disputes
 from marketplace.gateway.balances import balance_retrieve
-from payments.group_recovery import group_dispute_recover
+from marketplace.gateway.types import TransferReversal as StripeTransferReversal
+from payments.group_recovery import group_dispute_recover, reversal_made
 from payments.models import Dispute, DisputeStatus, RecoveryStatus, SellerDebt
 from payments.services import kept_reversals_counted, payment_reversals_kept, payment_reversals_unused
 from payouts.models import ApplicationFee, Transfer, TransferReversal
@@ -93,20 +94,30 @@ def dispute_recover(*, dispute_id: int) -> Dispute:
         seller_share = amount - fee_share
         owed_fee = dispute.dispute_fee if mode == "seller_share_and_fee" else 0
         holds = seller_balance(stripe_account=account, currency=dispute.currency)
-        recovered = 0
-        if seller_share > 0 and holds >= seller_share:
-            reversal = _reverse(
-                transfer, amount, refund_fee=fee_share > 0, ids=("dispute", dispute.pk), dispute=dispute
-            )
+        ids = ("dispute", dispute.pk)
+        made = reversal_made(transfer.stripe_id, dispute=str(dispute.pk))
+        if made is not None:
+            # An earlier run's reversal whose answer was lost (this is the outbox's retry): Stripe made it,
+            # so its terms stand, not today's (the seller's balance, which it emptied, read again now).
+            reversal = _reversal_record(made, transfer=transfer, dispute=dispute)
+            recovered, seller_share = int(made.metadata["recovered"]), int(made.metadata["seller_share"])
+            if made.metadata.get("fee_refunded") == "yes":
+                _record_fee_refunds(fee)
+        elif seller_share > 0 and holds >= seller_share:
+            terms = {"recovered": str(seller_share), "seller_share": str(seller_share), "fee_refunded": "yes"}
+            terms["dispute"] = str(dispute.pk)
+            reversal = _reverse(transfer, amount, refund_fee=fee_share > 0, ids=ids, dispute=dispute, terms=terms)
             _record_fee_refunds(fee)
             recovered = seller_share
         elif seller_share > 0 and holds > 0:
             # Not enough for the whole share: take what is there (without the fee refund, which would
             # give part of it straight back) and the rest becomes the seller's debt.
-            reversal = _reverse(transfer, holds, refund_fee=False, ids=("dispute", dispute.pk), dispute=dispute)
+            terms = {"recovered": str(holds), "seller_share": str(seller_share), "fee_refunded": "no"}
+            terms["dispute"] = str(dispute.pk)
+            reversal = _reverse(transfer, holds, refund_fee=False, ids=ids, dispute=dispute, terms=terms)
             recovered = holds
         else:
-            reversal = None
+            reversal, recovered = None, 0
         if reused:  # counted once, shown as taken for it on the money page, and recovered in the report
             counted, _fee = kept_reversals_counted(payment_reversals_kept(payment_id=payment.pk), share=reused)
             kept_reversals_count_for_dispute(
@@ -138,18 +149,68 @@ def _fee_share(fee: ApplicationFee | None, amount: int, transfer_amount: int) ->
 
 
 def _reverse(
-    transfer: Transfer, amount: int, *, refund_fee: bool, ids: tuple[object, ...], dispute: Dispute | None = None
+    transfer: Transfer,
+    amount: int,
+    *,
+    refund_fee: bool,
+    ids: tuple[object, ...],
+    dispute: Dispute,
+    terms: dict[str, str],
 ) -> TransferReversal:
-    """Reverse `amount` of the transfer for a lost dispute: its recovery (`dispute`, which the
-    reversal is then named after) or a debt's collection (none: the caller names it for the debt's
-    dispute, `transfer_reversal_name_debt`)."""
-    stripe_reversal = gateway_disputes.transfer_reversal_create(
+    """Reverse `amount` of the transfer for a lost dispute's recovery, and record it named after the
+    dispute (a debt's collections: `seller_debts_collect`)."""
+    stripe_reversal = _create_reversal(transfer, amount, ids=ids, terms=terms, refund_fee=refund_fee)
+    return _reversal_record(stripe_reversal, transfer=transfer, dispute=dispute)
+
+
+def _create_reversal(
+    transfer: Transfer, amount: int, *, ids: tuple[object, ...], terms: dict[str, str], refund_fee: bool = False
+) -> StripeTransferReversal:
+    """The reversal at Stripe. `terms` go in its metadata: what names its step, for a run after its
+    answer was lost to find it (`reversal_made`), and what it recovered."""
+    return gateway_disputes.transfer_reversal_create(
         transfer_id=transfer.stripe_id,
         amount=amount,
         refund_application_fee=refund_fee,
         idempotency_ids=ids,
-        metadata={"reason": "dispute_recovery"},
+        metadata={"reason": "dispute_recovery", **terms},
     )
+
+
+def _debt_step(debt: SellerDebt) -> str:
+    """A collection's step: the debt and what was collected of it before (the reversal's key holds both)."""
+    return f"{debt.pk}:{debt.collected}"
+
+
+def _debt_reversal_made(debt: SellerDebt, transfers: list[Transfer]) -> tuple[Transfer, StripeTransferReversal] | None:
+    """The reversal an earlier run made for this step of the debt, its answer lost: on the transfer that
+    run chose (newest first, the first with something left to reverse) or on a newer one the reversal
+    has since emptied (its `transfer.reversed` recorded), so those are looked at, from the newest, until
+    the first with something left."""
+    step = _debt_step(debt)
+    for transfer in transfers:
+        left = transfer.amount > transfer.amount_reversed
+        if left or transfer.amount_reversed > 0:
+            made = reversal_made(transfer.stripe_id, debt=step)
+            if made is not None:
+                return transfer, made
+        if left:
+            return None
+    return None
+
+
+def _debt_collected(debt: SellerDebt, made: StripeTransferReversal, *, transfer: Transfer) -> int:
+    """Record a collection's reversal, named for the debt's dispute, and count it on the debt."""
+    reversal = _reversal_record(made, transfer=transfer, dispute=None)
+    transfer_reversal_name_debt(reversal_id=reversal.stripe_id, dispute_id=debt.dispute.stripe_id)
+    SellerDebt.objects.filter(pk=debt.pk).update(collected=F("collected") + made.amount)
+    debt.refresh_from_db()
+    return made.amount
+
+
+def _reversal_record(
+    stripe_reversal: StripeTransferReversal, *, transfer: Transfer, dispute: Dispute | None
+) -> TransferReversal:
     reversal = transfer_reversal_from_stripe(reversal=stripe_reversal, destination=transfer.destination)
     if dispute is not None:
         transfer_reversal_name_dispute(reversal_id=reversal.stripe_id, dispute_id=dispute.stripe_id)
@@ -177,28 +238,29 @@ def seller_debts_collect(*, seller: Seller) -> int:
             debt = SellerDebt.objects.select_for_update().get(pk=debt_id)
             if debt.outstanding <= 0:
                 continue
+            transfers = Transfer.objects.filter(destination=account, currency=debt.currency).order_by("-created_at")
+            made = _debt_reversal_made(debt, list(transfers))
+            if made is not None:
+                total += _debt_collected(debt, made[1], transfer=made[0])
             holds = seller_balance(stripe_account=account, currency=debt.currency)
             wanted = min(debt.outstanding, holds)
-            transfers = Transfer.objects.filter(destination=account, currency=debt.currency).order_by("-created_at")
-            for transfer in transfers:
+            for transfer in transfers.all():
                 if wanted <= 0:
                     break
                 take = min(wanted, transfer.amount - transfer.amount_reversed)
                 if take <= 0:
                     continue
+                step = {"debt": _debt_step(debt)}
                 try:
-                    reversal = _reverse(transfer, take, refund_fee=False, ids=("debt", debt.pk, debt.collected))
+                    made_now = _create_reversal(transfer, take, ids=("debt", debt.pk, debt.collected), terms=step)
                 except InvalidInput as exc:
                     # A separate transfer (a payment for several shops) is reversed only from the
                     # seller's *available* funds: what is pending is collected when it is available.
                     if exc.code != "balance_insufficient":
                         raise
                     break
-                transfer_reversal_name_debt(reversal_id=reversal.stripe_id, dispute_id=debt.dispute.stripe_id)
-                SellerDebt.objects.filter(pk=debt.pk).update(collected=F("collected") + take)
-                debt.refresh_from_db()
                 wanted -= take
-                total += take
+                total += _debt_collected(debt, made_now, transfer=transfer)
             if debt.outstanding <= 0:
                 SellerDebt.objects.filter(pk=debt.pk).update(settled_at=timezone.now())
                 others = SellerDebt.objects.filter(dispute_id=debt.dispute_id, settled_at__isnull=True)

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from marketplace.errors import Conflict, InvalidInput
+from marketplace.errors import Conflict, InvalidInput, PaymentProviderNoAnswer
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
 from marketplace.gateway import payouts as gateway_payouts
@@ -438,6 +438,15 @@ NOTHING_TO_PAY_OUT = (
 )
 
 
+# How long a payout whose answer was lost is sent again as it was: under the 24 hours Stripe keeps an
+# idempotency key, so the resend is always either Stripe's first answer or a payout the seller asked again.
+STRIPE_KEEPS_KEYS = 23 * 3600
+PAYOUT_ANSWER_LOST = (
+    "Stripe did not answer, so we cannot tell yet whether the payout was made. It is never made twice: press "
+    "Pay out now again to find out, or wait, and it shows under your payouts as soon as Stripe tells us."
+)
+
+
 def seller_payout_request(*, account: str, seller_id: int, currency: str, form_token: str) -> Payout:
     """Pay the seller's available balance in `currency` out to its bank now, for a seller on a
     manual schedule: Stripe then pays nothing out by itself, and without this the seller who chose
@@ -459,6 +468,11 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
     earlier = Payout.objects.filter(pk=cache.get(made_by_form) or 0, account=account).first()
     if earlier is not None:
         return earlier
+    unanswered = f"payouts:payout-unanswered:{seller_id}:{currency}"
+    lost = _payout_resend(account=account, seller_id=seller_id, currency=currency, key=unanswered)
+    if lost is not None:
+        cache.set(made_by_form, lost.pk, timeout=86_400)
+        return lost
     schedule = gateway_accounts.account_retrieve(account).payout_schedule
     if schedule is None or schedule.interval != "manual":
         raise Conflict(
@@ -475,10 +489,42 @@ def seller_payout_request(*, account: str, seller_id: int, currency: str, form_t
     available = sum(part.amount for part in balance.available if part.currency == currency)
     if available <= 0:
         raise InvalidInput(NOTHING_TO_PAY_OUT.format(currency=currency.upper()), code="nothing_to_pay_out")
-    payout = gateway_payouts.payout_create(
-        account=account, amount=available, currency=currency, seller_id=seller_id, form_token=form_token
-    )
+    try:
+        payout = gateway_payouts.payout_create(
+            account=account, amount=available, currency=currency, seller_id=seller_id, form_token=form_token
+        )
+    except PaymentProviderNoAnswer as exc:
+        cache.set(unanswered, {"amount": available, "form_token": form_token}, timeout=STRIPE_KEEPS_KEYS)
+        raise PaymentProviderNoAnswer(PAYOUT_ANSWER_LOST) from exc
     row = payout_record(payout=payout, account=account, seen_at=payout.created)
     cache.set(made_by_form, row.pk, timeout=86_400)
+    balance_reread(account=account)
+    return row
+
+
+def _payout_resend(*, account: str, seller_id: int, currency: str, key: str) -> Payout | None:
+    """A payout whose answer was lost (remembered under `key`) is sent again as it was, with its key,
+    before anything else: made, Stripe answers it again and it is recorded now; not made, it is made
+    now (the seller pressed again), or Stripe refuses it (the balance changed since) and the press goes
+    on as a new one. Without this the next press, with a new form's key and the balance the lost payout
+    had emptied, said "Nothing is available to pay out" while the money was on its way."""
+    pending = cache.get(key)
+    if not isinstance(pending, dict):
+        return None
+    try:
+        payout = gateway_payouts.payout_create(
+            account=account,
+            amount=int(pending["amount"]),
+            currency=currency,
+            seller_id=seller_id,
+            form_token=str(pending["form_token"]),
+        )
+    except InvalidInput:
+        cache.delete(key)
+        return None
+    except PaymentProviderNoAnswer as exc:
+        raise PaymentProviderNoAnswer(PAYOUT_ANSWER_LOST) from exc
+    cache.delete(key)
+    row = payout_record(payout=payout, account=account, seen_at=payout.created)
     balance_reread(account=account)
     return row

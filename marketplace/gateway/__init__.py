@@ -23,10 +23,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import requests
 import stripe
+import urllib3
 from django.conf import settings
 
-from marketplace.errors import CardDeclined, InvalidInput, PaymentProviderError
+from marketplace.errors import CardDeclined, InvalidInput, PaymentProviderError, PaymentProviderNoAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -161,9 +163,26 @@ def translate_errors() -> Iterator[None]:
         # Our keys hash the parameters, so this is a bug of ours; Stripe's sentence is for developers.
         logger.error("stripe refused an idempotency key: %s", exc)
         raise PaymentProviderError(IDEMPOTENCY_REFUSED, code="idempotency_error") from exc
+    except stripe.APIConnectionError as exc:
+        logger.error("stripe unreachable: %s", exc)
+        raise (PaymentProviderNoAnswer if _answer_lost(exc) else PaymentProviderError)(UNREACHABLE) from exc
     except stripe.StripeError as exc:
         logger.error("stripe error: %s", exc)
         raise PaymentProviderError(UNREACHABLE) from exc
+
+
+def _answer_lost(exc: stripe.APIConnectionError) -> bool:
+    """Did the request (its last attempt) go out, its answer lost? Not when no connection was made:
+    a connect timeout, or a refused or unresolved address (urllib3's `NewConnectionError`)."""
+    cause = exc.__cause__
+    if isinstance(cause, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(cause, requests.exceptions.ReadTimeout | requests.exceptions.ChunkedEncodingError):
+        return True
+    if isinstance(cause, requests.exceptions.ConnectionError):
+        reason = getattr(cause.args[0], "reason", None) if cause.args else None
+        return not isinstance(reason, urllib3.exceptions.NewConnectionError)
+    return False
 
 
 def call(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

@@ -29,10 +29,16 @@ def dispute_update(*, dispute_id: str, evidence: Mapping[str, str], submit: bool
     """Save the evidence at Stripe, staged (`submit=False`) or sent to the bank (`submit=True`).
 
     `evidence` uses Stripe's field names; a file field holds a `file_...` id from `file_create`.
-    `version` is our own counter of the dispute's evidence saves, so a new save with the same
-    fields still reaches Stripe while a retry of one save does not."""
+    A draft's key holds `version`, our own counter of the dispute's evidence saves, so a new save
+    with the same fields still reaches Stripe (after another draft changed them). A submission's key
+    is its content alone: Stripe takes one, so the same submission sent again (after its answer was
+    lost, by the next click) must be the same request, which Stripe answers as it did the first time;
+    with a new key Stripe refused it, the dispute being under review by then."""
     params: dict[str, Any] = {"evidence": dict(evidence), "submit": submit}
-    key = gateway.idempotency_key("dispute-update", dispute_id, version, params=params)
+    if submit:
+        key = gateway.idempotency_key("dispute-submit", dispute_id, params=params)
+    else:
+        key = gateway.idempotency_key("dispute-update", dispute_id, version, params=params)
     options = gateway.request_options(idempotency_key=key)
     return Dispute.from_stripe(gateway.call(gateway.client().v1.disputes.update, dispute_id, params, options))
 

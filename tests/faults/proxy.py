@@ -4,7 +4,8 @@ an overloaded Stripe does: connections are still accepted, but no answer comes b
 Modes, applied to every chunk (so kept-alive connections follow a change too): `forward` (a plain
 proxy), `blackhole` (requests are read and dropped: Stripe never sees them), `swallow` (requests
 go through, answers are dropped: Stripe does the work and we never hear of it, the case that
-idempotency keys exist for).
+idempotency keys exist for), `swallow_posts` (as `swallow` for the answers to POST requests only: the
+reads before and after a change go through, so only the change's answer is lost).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+
+METHODS = (b"GET", b"POST", b"DELETE", b"HEAD", b"PUT", b"PATCH")
 
 
 class HangingProxy:
@@ -65,18 +68,29 @@ class HangingProxy:
             client.close()
             return
         upstream.settimeout(None)
-        threading.Thread(target=self._pipe, args=(upstream, client, ("forward",)), daemon=True).start()
-        self._pipe(client, upstream, ("forward", "swallow"))
+        last_request = [b""]  # the method of the request this connection answers now (no pipelining)
+        answers = threading.Thread(target=self._pipe, args=(upstream, client, ("forward",), last_request), daemon=True)
+        answers.start()
+        self._pipe(client, upstream, ("forward", "swallow", "swallow_posts"), last_request)
 
-    def _pipe(self, source: socket.socket, target: socket.socket, passes_in: tuple[str, ...]) -> None:
+    def _pipe(
+        self, source: socket.socket, target: socket.socket, passes_in: tuple[str, ...], last_request: list[bytes]
+    ) -> None:
         """Copy bytes from `source` to `target` while the mode is one of `passes_in` (else drop them),
-        until either side closes."""
+        until either side closes. Requests note their method in `last_request`; in `swallow_posts` the
+        answers to a POST are dropped."""
+        requests = "swallow" in passes_in
         try:
             while not self._stop.is_set():
                 data = source.recv(65536)
                 if not data:
                     break
-                if self.mode in passes_in:
+                method = data[:8].split(b" ", 1)[0]
+                if requests and method in METHODS:  # a request line starts the chunk
+                    last_request[0] = method
+                if self.mode in passes_in or (
+                    not requests and self.mode == "swallow_posts" and last_request[0] != b"POST"
+                ):
                     target.sendall(data)
         except OSError:
             pass
