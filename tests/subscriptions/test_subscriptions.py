@@ -29,6 +29,7 @@ from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, listing_of, pay, signed_in, wait_until
 from tests.payments.helpers import assert_ledger_equals_stripe
 from tests.sandbox.helpers import client_for, fetch_no_redirect
+from tests.sellers.conftest import set_requirements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -278,6 +279,55 @@ def test_a_paused_shops_subscriptions_charge_nothing_until_it_is_unpaused(
     assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 2)
     assert wait_until(lambda: Payment.objects.count() == 2)
     assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {currency: price}
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
+def test_a_shop_stripe_disables_has_its_subscriptions_charge_nothing_until_stripe_enables_it(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Stripe disables the shop (requirements past due: `transfers` inactive). Stripe refuses any charge
+    to it, so each renewal failed as if the buyer's card had: past due, "your payment failed" emails
+    about a card that works, retries, then the subscription canceled for nonpayment. Now its collection
+    is paused like a paused shop's (`pause_collection=void`): the renewal is voided, nothing is charged
+    or emailed as failed, the buyer and the seller read why; once Stripe enables the shop it charges
+    again. The ledger stays equal to Stripe."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 1)
+    client = client_for(sandbox_webhooks)
+    due = ["individual.verification.document"]
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=due, past_due=due)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).collection_paused)
+    remote = client.v1.subscriptions.retrieve(sub.stripe_subscription_id)
+    assert remote.pause_collection is not None and remote.pause_collection.behavior == "void"
+    mail.outbox.clear()
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    invoices = client.v1.invoices.list(params={"subscription": sub.stripe_subscription_id}).data
+    assert sorted(i.status for i in invoices) == ["paid", "void"]
+    assert len(client.v1.charges.list(params={"customer": sub_customer(sub)}).data) == 1
+    sub.refresh_from_db()
+    assert (sub.status, sub.collection_paused) == (SubscriptionStatus.ACTIVE, True)
+    assert not [m for m in mail.outbox if buyer.email in m.to], "no payment-failed email for a card that works"
+    shop = seller.shop_name
+    mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    assert f"None while {shop} can't take payments: you are not charged for it" in mine
+    sell = signed_in(seller.user).get(reverse("sell_subscriptions")).content.decode()
+    assert "None while Stripe holds your shop's payments" in sell
+    assert "charged again once Stripe lets your shop take payments" in sell
+    assert_ledger_equals_stripe()
+
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=[])
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: not Subscription.objects.get(pk=sub.pk).collection_paused)
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 2)
+    assert wait_until(lambda: Payment.objects.count() == 2)
+    assert Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.ACTIVE
     assert_ledger_equals_stripe()
 
 
