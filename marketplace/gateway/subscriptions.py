@@ -142,7 +142,8 @@ def subscription_cancel_at_period_end_set(*, subscription_id: str, end: bool, ch
 
 
 def subscriptions_of_customer(customer: str) -> list[Subscription]:
-    """The customer's subscriptions not canceled (Stripe's default filter), newest first, every page:
+    """The customer's subscriptions not canceled (Stripe's default filter, which keeps `incomplete`
+    and `incomplete_expired` ones: callers pick the statuses they mean), newest first, every page:
     which card each one charges is its own `default_payment_method`, else the customer's default."""
     params: dict[str, Any] = {"customer": customer, "limit": 100}
     with gateway.translate_errors():

@@ -562,3 +562,30 @@ def test_no_renewal_is_charged_to_a_seller_stripe_has_disabled(
     assert client.v1.invoices.retrieve(invoice.id).status == "paid"
     assert client.v1.subscriptions.retrieve(sub.id).status == "active"
     assert balances(client, seller, currency)[1] > seller_before[1]
+
+
+def test_listing_without_a_status_leaves_out_only_canceled_subscriptions(
+    client: stripe.StripeClient, sb: Sandbox
+) -> None:
+    """The API reference's ``status`` of ``GET /v1/subscriptions``: "If no value is supplied, all subscriptions
+    that have not been canceled are returned"; ``ended`` is "canceled and subscriptions that are expired due to
+    incomplete payment", so an ``incomplete_expired`` one is not a canceled one: the default list has it."""
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=1_500, currency="usd", card="4000000000000002")
+    control(sb, "clock/advance", seconds=23 * 3600)
+    customer = session.customer
+    (expired,) = client.v1.subscriptions.list(params={"customer": customer, "status": "all"}).data
+    assert expired.status == "incomplete_expired"
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")
+    assert result["status"] == "succeeded"
+    live = client.v1.checkout.sessions.retrieve(session.id).subscription
+    client.v1.subscriptions.cancel(live)
+
+    def ids(**params: str) -> set[str]:
+        return {s.id for s in client.v1.subscriptions.list(params={"customer": customer, **params}).data}
+
+    assert ids() == {expired.id}
+    assert ids(status="ended") == {expired.id, live}
+    assert ids(status="canceled") == {live}
+    assert ids(status="incomplete_expired") == {expired.id}
+    assert ids(status="all") == {expired.id, live}
