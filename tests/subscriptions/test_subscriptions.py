@@ -684,6 +684,10 @@ def test_an_abandoned_subscription_checkout_leaves_nothing_to_pay_after_23_hours
     page = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
     assert 'data-testid="no-subscriptions"' in page and shown not in page
     assert 'data-testid="subscribe"' in signed_in(buyer).get(f"/listing/{listing.pk}/").content.decode()
+    seller = listing.seller
+    subscribers = signed_in(seller.user).get(reverse("sell_subscriptions")).content.decode()
+    assert 'data-testid="subscriber-row"' not in subscribers and 'data-testid="mrr-none"' in subscribers
+    assert selectors.recurring_revenue_of_seller(seller=seller).live == 0
     portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="x" * 32)
     _, _, billing = fetch_no_redirect(portal)
     assert "No subscriptions." in billing and f"<td>{shown}</td><td>void</td>" in billing
