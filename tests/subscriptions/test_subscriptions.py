@@ -381,6 +381,37 @@ def test_a_subscription_paid_on_a_page_opened_before_the_pause_is_not_charged_wh
 
 
 @pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_a_renewal_invoice_voided_at_stripe_is_void_here_and_no_longer_offered_to_pay(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Someone voids an overdue renewal's invoice in Stripe's Dashboard (`POST /v1/invoices/{id}/void`;
+    the customer portal cannot void: its features are customer_update, invoice_history,
+    payment_method_update and subscription_cancel/pause/update): `invoice.voided` makes the mirror
+    void, so "Your subscriptions" no longer links its page to pay, and nothing more is charged for it."""
+    _, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="v" * 32)
+    fetch_no_redirect(portal, b"action=card&cardNumber=4000000000000341")
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="open").exists())
+    unpaid = SubscriptionInvoice.objects.get(subscription=sub, status="open")
+    assert unpaid.hosted_invoice_url in signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    client = client_for(sandbox_webhooks)
+    client.v1.invoices.void_invoice(unpaid.stripe_invoice_id)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.get(pk=unpaid.pk).status == "void")
+    assert unpaid.hosted_invoice_url not in signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    advance(sandbox_webhooks, 2 * DAY)  # no retry of a void invoice
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    charges = client.v1.charges.list(params={"customer": sub_customer(sub)}).data
+    assert [c.amount for c in charges if c.status == "succeeded"] == [price]
+    assert SubscriptionInvoice.objects.get(pk=unpaid.pk).status == "void"
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
 def test_a_subscription_ended_for_nonpayment_leaves_no_invoice_to_pay(
     sandbox_webhooks: Any, currency: str, price: int
 ) -> None:
