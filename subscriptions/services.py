@@ -662,13 +662,14 @@ def _invoice_apply(invoice: Invoice) -> SubscriptionInvoice | None:
 def invoice_payment_failed(*, stripe_invoice_id: str) -> SubscriptionInvoice | None:
     """A renewal was declined: the subscription is past due; the buyer gets the invoice's page to
     pay it (one email per attempt). The first payment failing in Checkout is the buyer's to see
-    there: no email."""
+    there: no email. Nor while the shop cannot take payments: Stripe refuses any charge to it, so
+    the attempt failed whatever the card, and its page would refuse the buyer's payment too."""
     invoice = gateway_subscriptions.invoice_retrieve(stripe_invoice_id)
     row = _invoice_apply(invoice)
     if row is None or row.status != "open":
         return row
     sub = subscription_sync(stripe_subscription_id=row.subscription.stripe_subscription_id)
-    if sub is None or sub.status == SubscriptionStatus.INCOMPLETE:
+    if sub is None or sub.status == SubscriptionStatus.INCOMPLETE or shop_collection_stops(sub.seller):
         return row
     key = f"subscription-payment-failed:{row.pk}:{invoice.attempt_count}"
     outbox_add("subscriptions.email.payment_failed", row.pk, key=key)

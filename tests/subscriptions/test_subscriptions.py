@@ -331,6 +331,52 @@ def test_a_shop_stripe_disables_has_its_subscriptions_charge_nothing_until_strip
     assert_ledger_equals_stripe()
 
 
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
+def test_an_overdue_renewal_of_a_shop_stripe_disables_is_not_blamed_on_the_buyers_card(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """A renewal declined, then Stripe disables the shop: Stripe still retries the open invoice and
+    refuses each retry (no charge can go to the shop), which sent the buyer "your payment failed" with
+    a page to pay that Stripe refuses too. Now no such email while the shop can't take payments, and
+    "Your subscriptions" says why nothing is charged, without the link. Once Stripe enables the shop
+    the buyer's new card pays it; the ledger stays equal to Stripe."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="d" * 32)
+    fetch_no_redirect(portal, b"action=card&cardNumber=4000000000000341")
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.PAST_DUE)
+    unpaid = SubscriptionInvoice.objects.get(subscription=sub, status="open")
+    due = ["individual.verification.document"]
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=due, past_due=due)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).collection_paused)
+    mail.outbox.clear()
+    advance(sandbox_webhooks, 2 * DAY)  # Stripe's retry, refused
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    client = client_for(sandbox_webhooks)
+    assert client.v1.invoices.retrieve(unpaid.stripe_invoice_id).attempt_count >= 2
+    assert not [m for m in mail.outbox if buyer.email in m.to]
+    mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    shown = format_money(price, currency)
+    assert f"{shown} overdue: {seller.shop_name} can't take payments now, so nothing is charged until it can" in mine
+    assert unpaid.hosted_invoice_url not in mine
+
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=[])
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: not Subscription.objects.get(pk=sub.pk).collection_paused)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="e" * 32)
+    fetch_no_redirect(portal, b"action=card&cardNumber=4242424242424242")
+    advance(sandbox_webhooks, 2 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.get(pk=unpaid.pk).status == "paid")
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.ACTIVE)
+    assert wait_until(lambda: Payment.objects.count() == 2)
+    assert_ledger_equals_stripe()
+
+
 def sub_customer(sub: Subscription) -> str:
     return str(buyer_customer_ensure(user=sub.buyer))
 
