@@ -10,18 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Browser, expect
 
 from catalog.models import Listing
 from sellers.services import seller_pause, seller_refresh_from_stripe
 from subscriptions import services
-from subscriptions.models import Subscription
-from tests.catalog.factories import ListingFactory
+from subscriptions.models import Subscription, SubscriptionInvoice
+from tests.catalog.factories import ListingFactory, SellerFactory
 from tests.e2e.browser import phone_signed_in
 from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
 from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, pay, wait_until
 from tests.sellers.conftest import set_requirements
+from tests.subscriptions.factories import subscription
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -101,5 +103,36 @@ def test_a_paused_shops_subscriptions_say_nothing_is_charged_to_buyer_and_seller
         row = rows.filter(has_text=title)
         expect(row).to_contain_text(amount)
         expect(row).to_contain_text(row_says)
+    fits_a_phone_and_passes_axe(page)
+    page.context.close()
+
+
+@pytest.mark.parametrize(("currency", "price", "shown"), [("usd", 2_999, "$29.99"), ("jpy", 3_333, "¥3,333")])
+def test_an_overdue_subscription_of_a_shop_stripe_holds_says_why_nothing_is_charged(
+    live_server: Any, browser: Browser, clean_cache: None, axe_js: Path, currency: str, price: int, shown: str
+) -> None:
+    """Past due when Stripe disabled the shop: Stripe refuses any charge to it, so the row says nothing is
+    charged until the shop can take payments, with no page to pay that would refuse the buyer too."""
+    seller = SellerFactory(shop_name="Kiln & Co", charges_enabled=False)
+    listing = ListingFactory(seller=seller, title="Coffee box", price=price, currency=currency)
+    buyer = UserFactory()
+    sub = subscription(buyer, listing, status="past_due", collection_paused=True)
+    SubscriptionInvoice.objects.create(
+        subscription=sub,
+        stripe_invoice_id=f"in_{sub.pk}",
+        status="open",
+        amount_due=price,
+        currency=currency,
+        hosted_invoice_url="https://invoice.example/pay",
+        created_at=timezone.now(),
+    )
+    page = phone_signed_in(browser, axe_js, live_server.url, buyer.email)
+    page.goto(live_server.url + "/account/subscriptions/")
+    row = page.get_by_test_id("subscription-row")
+    expect(row.get_by_test_id("subscription-status")).to_have_text("Payment overdue")
+    expect(row.get_by_test_id("subscription-next")).to_have_text(
+        f"{shown} overdue: Kiln & Co can't take payments now, so nothing is charged until it can"
+    )
+    expect(row.get_by_role("link", name="pay it now")).to_have_count(0)
     fits_a_phone_and_passes_axe(page)
     page.context.close()
