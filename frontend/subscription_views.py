@@ -138,6 +138,7 @@ def sell_subscriptions(request: HttpRequest) -> HttpResponse:
         request,
         "subscriptions/sell.html",
         {
+            "seller": seller,
             "revenue": subscribers.revenue,
             "rows": list(subs_page),
             "subs_page": subs_page,

@@ -303,6 +303,12 @@ def _apply_account(seller: Seller, account: Account, snapshot_at: datetime) -> N
         outbox_add("sellers.email.action_required", seller.pk)
     seller.save(update_fields=fields)
     _close_checkouts_if_stopped(seller, could_sell=could_sell)
+    if could_sell != seller_can_sell(seller) and seller.paused_at is None:
+        # Stripe disabled or enabled the shop: its subscriptions stop or start charging to match, as for
+        # a pause here (`subscriptions.services.subscriptions_follow_seller_pause`); the change is this read.
+        change = f"stripe:{snapshot_at.isoformat()}"
+        key = f"seller-collection:{seller.pk}:{change}"
+        outbox_add("subscriptions.follow_seller_pause", seller.pk, change, key=key)
     if before_status != status:
         logger.info("seller %s status %s -> %s", seller.pk, before_status, status)
 

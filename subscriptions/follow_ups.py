@@ -63,8 +63,10 @@ def ended_for_buyer_email(subscription_id: int) -> None:
 
 
 @follow_up("subscriptions.follow_seller_pause")
-def follow_seller_pause(seller_id: int, moderation_id: int) -> None:
-    services.subscriptions_follow_seller_pause(seller_id=seller_id, moderation_id=moderation_id)
+def follow_seller_pause(seller_id: int, change: int | str) -> None:
+    """`change`: the moderation entry of a pause or unpause, or `stripe:<time>` for a read of the account
+    that saw Stripe disable or enable the shop (`sellers.services._apply_account`)."""
+    services.subscriptions_follow_seller_pause(seller_id=seller_id, change=str(change))
 
 
 @follow_up("subscriptions.follow_fee_policy")

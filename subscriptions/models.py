@@ -86,7 +86,8 @@ class Subscription(models.Model):
         "sent, and its follow-up reads Stripe before sending it.",
     )
     collection_paused = models.BooleanField(
-        default=False, help_text="Stripe charges nothing at renewals (the seller's shop is paused)."
+        default=False,
+        help_text="Stripe charges nothing at renewals (the seller's shop is paused here, or Stripe disabled it).",
     )
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_for_nonpayment = models.BooleanField(default=False)

@@ -298,8 +298,8 @@ def _apply(remote: StripeSubscription) -> Subscription | None:
             outbox_add("subscriptions.email.ended_for_buyer", sub.pk, key=f"subscription-ended-buyer:{sub.pk}")
         if sub.status == SubscriptionStatus.CANCELED:
             outbox_add("subscriptions.void_open_invoices", sub.pk, key=f"subscription-void-open-invoices:{sub.pk}")
-        if sub.status in LIVE_STATUSES and not sub.collection_paused and listing.seller.paused_at is not None:
-            _follow_current_pause(sub)
+        if sub.status in LIVE_STATUSES and not sub.collection_paused and shop_collection_stops(listing.seller):
+            _follow_current_pause(sub, listing.seller)
         if sub.status in LIVE_STATUSES:
             _follow_current_fee(sub, listing)
         if sub.status in LIVE_STATUSES and earlier_live_twins(subscription=sub).exists():
@@ -507,36 +507,52 @@ def subscriptions_shop_end_of_listing(*, listing: Listing) -> int:
     return ending
 
 
-def _follow_current_pause(sub: Subscription) -> None:
-    """A subscription that became live while its shop is paused (a Checkout page opened before the
-    pause and paid after it): the pause's follow-up ran before it existed, so run it again for the
-    current pause, once per subscription, so its renewals are voided like the shop's others."""
-    entry = (
-        SellerModerationEntry.objects.filter(seller_id=sub.seller_id, action=SellerModerationEntry.Action.PAUSE)
-        .order_by("-created_at", "-id")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if entry is not None:
-        key = f"subscription-follow-pause:{sub.pk}:{entry}"
-        outbox_add("subscriptions.follow_seller_pause", sub.seller_id, entry, key=key)
+def shop_collection_stops(seller: Seller) -> bool:
+    """Do the shop's subscriptions charge nothing now? While it cannot take payments: paused here, or
+    disabled by Stripe (charges not enabled, `transfers` inactive: Stripe refuses any destination
+    charge to it, so a renewal would fail as if the buyer's card had, be retried, and end the
+    subscription for nonpayment), or disconnected (`seller_can_sell`)."""
+    return not seller_can_sell(seller)
 
 
-def subscriptions_follow_seller_pause(*, seller_id: int, moderation_id: int) -> int:
-    """The platform paused or unpaused the seller's shop (moderation entry `moderation_id`): its live
-    subscriptions stop or start charging at renewal to match. A paused shop cannot provide what a
-    renewal would charge for, so Stripe voids each renewal's invoice while the pause lasts
-    (`pause_collection`); the subscriptions stay active and resume on unpause. The shop's state is
-    read now, so a late follow-up of an earlier pause or unpause sets what holds today. Returns how
-    many subscriptions changed."""
-    paused = Seller.objects.filter(pk=seller_id, paused_at__isnull=False).exists()
+def _follow_current_pause(sub: Subscription, seller: Seller) -> None:
+    """A subscription that became live while its shop cannot take payments (a Checkout page opened
+    before a pause, or before Stripe disabled the shop, and paid after): the change's follow-up ran
+    before it existed, so run it again for the current change, once per subscription, so its
+    renewals are voided like the shop's others. The change is the latest pause here, else the read
+    of the account that found Stripe's state (`stripe:<time>`, as `sellers.services` names it)."""
+    change: str | None = None
+    if seller.paused_at is not None:
+        entry = (
+            SellerModerationEntry.objects.filter(seller_id=seller.pk, action=SellerModerationEntry.Action.PAUSE)
+            .order_by("-created_at", "-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        change = str(entry) if entry is not None else None
+    if change is None:
+        updated = seller.stripe_state_updated_at
+        change = f"stripe:{updated.isoformat() if updated else 'never'}"
+    key = f"subscription-follow-pause:{sub.pk}:{change}"
+    outbox_add("subscriptions.follow_seller_pause", sub.seller_id, change, key=key)
+
+
+def subscriptions_follow_seller_pause(*, seller_id: int, change: str) -> int:
+    """The platform paused or unpaused the seller's shop, or Stripe disabled or enabled it (`change`
+    names which: a moderation entry, or `stripe:<time>` of the account's read): its live
+    subscriptions stop or start charging at renewal to match. A shop that cannot take payments cannot
+    provide what a renewal would charge for, and Stripe would refuse the charge to it anyway, so
+    Stripe voids each renewal's invoice meanwhile (`pause_collection`); the subscriptions stay active
+    and resume when the shop can sell again. The shop's state is read now, so a late follow-up of an
+    earlier change sets what holds today. Returns how many subscriptions changed."""
+    paused = shop_collection_stops(Seller.objects.get(pk=seller_id))
     changing = Subscription.objects.filter(seller_id=seller_id, status__in=LIVE_STATUSES).exclude(
         collection_paused=paused
     )
     changed = 0
     for sub in changing.order_by("pk"):
         remote = gateway_subscriptions.subscription_collection_pause(
-            subscription_id=sub.stripe_subscription_id, paused=paused, moderation_id=moderation_id
+            subscription_id=sub.stripe_subscription_id, paused=paused, change=change
         )
         _apply(remote)
         changed += 1
@@ -646,13 +662,14 @@ def _invoice_apply(invoice: Invoice) -> SubscriptionInvoice | None:
 def invoice_payment_failed(*, stripe_invoice_id: str) -> SubscriptionInvoice | None:
     """A renewal was declined: the subscription is past due; the buyer gets the invoice's page to
     pay it (one email per attempt). The first payment failing in Checkout is the buyer's to see
-    there: no email."""
+    there: no email. Nor while the shop cannot take payments: Stripe refuses any charge to it, so
+    the attempt failed whatever the card, and its page would refuse the buyer's payment too."""
     invoice = gateway_subscriptions.invoice_retrieve(stripe_invoice_id)
     row = _invoice_apply(invoice)
     if row is None or row.status != "open":
         return row
     sub = subscription_sync(stripe_subscription_id=row.subscription.stripe_subscription_id)
-    if sub is None or sub.status == SubscriptionStatus.INCOMPLETE:
+    if sub is None or sub.status == SubscriptionStatus.INCOMPLETE or shop_collection_stops(sub.seller):
         return row
     key = f"subscription-payment-failed:{row.pk}:{invoice.attempt_count}"
     outbox_add("subscriptions.email.payment_failed", row.pk, key=key)

@@ -99,14 +99,16 @@ def subscription_retrieve(subscription_id: str) -> Subscription:
     return Subscription.from_stripe(gateway.call(gateway.client().v1.subscriptions.retrieve, subscription_id))
 
 
-def subscription_collection_pause(*, subscription_id: str, paused: bool, moderation_id: int) -> Subscription:
-    """Stop charging the buyer while the seller's shop is paused, or start again. Stripe's "unable to
-    provide services" case: `pause_collection[behavior]=void`, each renewal's invoice is voided and
-    nothing is charged; the subscription stays active. `""` resumes collection. The key holds the
-    moderation entry that asked (each pause and unpause is its own), so a retry of one is one change
-    and a later pause is not answered with an earlier unpause's replay."""
+def subscription_collection_pause(*, subscription_id: str, paused: bool, change: str) -> Subscription:
+    """Stop charging the buyer while the seller's shop cannot take payments (paused here, or disabled
+    by Stripe), or start again. Stripe's "unable to provide services" case:
+    `pause_collection[behavior]=void`, each renewal's invoice is voided and nothing is charged; the
+    subscription stays active. `""` resumes collection. The key holds the change that asked (the
+    moderation entry of a pause or unpause, or the read of the account that saw Stripe disable or
+    enable the shop: each is its own), so a retry of one is one change and a later pause is not
+    answered with an earlier unpause's replay."""
     params: dict[str, Any] = {"pause_collection": {"behavior": "void"} if paused else ""}
-    key = gateway.idempotency_key("subscription-collection", subscription_id, moderation_id, params=params)
+    key = gateway.idempotency_key("subscription-collection", subscription_id, change, params=params)
     options = gateway.request_options(idempotency_key=key)
     return Subscription.from_stripe(
         gateway.call(gateway.client().v1.subscriptions.update, subscription_id, params=params, options=options)
@@ -140,7 +142,8 @@ def subscription_cancel_at_period_end_set(*, subscription_id: str, end: bool, ch
 
 
 def subscriptions_of_customer(customer: str) -> list[Subscription]:
-    """The customer's subscriptions not canceled (Stripe's default filter), newest first, every page:
+    """The customer's subscriptions not canceled (Stripe's default filter, which keeps `incomplete`
+    and `incomplete_expired` ones: callers pick the statuses they mean), newest first, every page:
     which card each one charges is its own `default_payment_method`, else the customer's default."""
     params: dict[str, Any] = {"customer": customer, "limit": 100}
     with gateway.translate_errors():

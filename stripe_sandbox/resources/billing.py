@@ -14,6 +14,9 @@ invoice is created, finalized and paid off-session with the default payment meth
 between ``invoice.created`` and finalizing; the sandbox finalizes at once. A failed renewal makes the subscription
 ``past_due`` and is retried on a fixed stand-in for Smart Retries' default (8 tries within 2 weeks: every 2 days);
 after the last failure the subscription is canceled (the Dashboard's default "cancel the subscription").
+A renewal, a retry or a payment on the hosted invoice page whose destination can no longer receive transfers
+(Stripe disabled the seller's account: ``transfers`` inactive) makes no charge and fails like a decline; what Stripe
+records on the invoice then (``last_finalization_error``, an error on the PaymentIntent) is UNCONFIRMED.
 A renewal that needs the customer (3-D Secure) leaves its PaymentIntent in ``requires_action`` and sends
 ``invoice.payment_action_required``; the customer authenticates from the hosted invoice page.
 
@@ -446,9 +449,10 @@ def attempt(core: Core, invoice: Obj, pm: str | None, *, customer_present: bool)
         return {}
     try:
         pi = _payment_intent(core, invoice, pm)
+        payments.check_charge_destination(core, pi)  # a retry re-uses the PaymentIntent made before
     except StripeError:
         # E.g. the seller's account can no longer receive transfers: Stripe cannot make the charge; the attempt
-        # fails like a decline (the exact error Stripe records is UNCONFIRMED).
+        # fails like a decline, nothing is charged (what Stripe records on the invoice then is UNCONFIRMED).
         invoice["attempt_count"] += 1
         invoice["attempted"] = True
         _failed(core, invoice, None)

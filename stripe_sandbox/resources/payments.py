@@ -364,9 +364,21 @@ def _set_up_for_off_session(core: Core, pm: str | None) -> bool:
     return bool(obj and obj.get("object") == "payment_method" and obj.get("_set_up"))
 
 
+def check_charge_destination(core: Core, pi: Obj) -> None:
+    """A destination charge is refused when it is made, not only when its PaymentIntent is created: an account
+    Stripe has disabled since (requirements past due, payments paused) has its ``transfers`` capability inactive,
+    and "pausing payments blocks creation of any charges" (docs.stripe.com/connect/pausing-payments-or-payouts-on-
+    connected-accounts). So a retry of a subscription's renewal, its hosted invoice page or a Checkout page opened
+    before the account was disabled charges nothing and moves no money to it."""
+    if pi.get("transfer_data"):
+        check_destination(core, pi["transfer_data"]["destination"], "transfer_data[destination]")
+
+
 def confirm(core: Core, pi: Obj, *, raise_on_decline: bool, authenticated: bool = False) -> Obj:
     """Run the payment: 3-D Secure step, decline, or a successful charge and everything it moves; an invoice's
-    PaymentIntent then brings its invoice and subscription along, whatever the outcome."""
+    PaymentIntent then brings its invoice and subscription along, whatever the outcome. A destination that can
+    no longer receive transfers is refused first (``check_charge_destination``): nothing happens to the intent."""
+    check_charge_destination(core, pi)
     try:
         return _confirm(core, pi, raise_on_decline=raise_on_decline, authenticated=authenticated)
     finally:

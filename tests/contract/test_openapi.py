@@ -437,7 +437,23 @@ def world(sandbox_server: Sandbox) -> Iterator[dict[str, list[dict[str, Any]]]]:
     keep_list(client.v1.invoices.list(params={"subscription": twin}))
     keep(client.v1.subscriptions.update(paused, params={"pause_collection": {"behavior": "void"}}))
     keep(client.v1.subscriptions.update(sub_session.subscription, params={"application_fee_percent": "12.5"}))
+    # A shop Stripe disables after its subscription started: its renewals are refused (no charge can go to it).
+    held = onboarded_account(client, sb)
+    held_session = client.v1.checkout.sessions.create(
+        params={
+            "mode": "subscription",
+            "customer": buyer.id,
+            "success_url": "http://a/ok",
+            "line_items": [{"price": box.id, "quantity": 1}],
+            "subscription_data": {"application_fee_percent": "10", "transfer_data": {"destination": held}},
+        }
+    )
+    control(sb, f"checkout/sessions/{held_session.id}/pay", card="4242424242424242")
+    held_sub = client.v1.checkout.sessions.retrieve(held_session.id).subscription
+    control(sb, f"accounts/{held}/requirements", past_due="individual.id_number")
     control(sb, "clock/advance", seconds=45 * 86400)  # renewals: one failing until canceled, one ended, one voided
+    refused = keep(client.v1.invoices.retrieve(keep(client.v1.subscriptions.retrieve(held_sub)).latest_invoice))
+    assert refused.status == "open" and refused.attempt_count >= 1
     expired = client.v1.subscriptions.list(params={"customer": buyer.id, "status": "incomplete_expired"})
     keep_list(expired)
     assert [client.v1.invoices.retrieve(x.latest_invoice).status for x in expired.data] == ["void"]

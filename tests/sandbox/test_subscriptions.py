@@ -515,3 +515,77 @@ def test_an_expired_incomplete_subscription_is_replaced_when_the_open_checkout_i
     assert client.v1.subscriptions.retrieve(session.subscription).status == "active"
     assert client.v1.subscriptions.retrieve(expired.id).status == "incomplete_expired"
     assert client.v1.invoices.retrieve(expired.latest_invoice).status == "void"
+
+
+@pytest.mark.parametrize(("currency", "amount"), [("usd", 2_000), ("jpy", 1_999)])
+def test_no_renewal_is_charged_to_a_seller_stripe_has_disabled(
+    client: stripe.StripeClient, sb: Sandbox, currency: str, amount: int
+) -> None:
+    """A renewal declined while the seller could sell, then Stripe disables the seller (requirements past due:
+    ``transfers`` inactive): neither the buyer paying the hosted invoice page nor Stripe's retry makes a charge or
+    moves money to the seller, as Stripe refuses any destination charge to such an account ("pausing payments
+    blocks creation of any charges", docs.stripe.com/connect/pausing-payments-or-payouts-on-connected-accounts).
+    Once the seller is enabled again the next retry is paid."""
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=amount, currency=currency)
+    fetch_no_redirect(_portal(client, session.customer).url, b"action=card&cardNumber=4000000000000341")
+    control(sb, "clock/advance", seconds=MONTH)
+    sub = client.v1.subscriptions.retrieve(session.subscription)
+    invoice = client.v1.invoices.retrieve(sub.latest_invoice)
+    assert sub.status == "past_due" and invoice.status == "open"
+    control(
+        sb,
+        f"accounts/{seller}/requirements",
+        currently_due="individual.verification.document",
+        disabled_reason="requirements.past_due",
+    )
+    seller_before = balances(client, seller, currency)
+    charges_before = len(client.v1.charges.list(params={"limit": 100}).data)
+    mark = _last_event(client)
+    _, _, page = fetch_no_redirect(invoice.hosted_invoice_url, b"cardNumber=4242424242424242")
+    assert "insufficient_capabilities_for_transfer" not in page and "Paid on" not in page
+    control(sb, "clock/advance", seconds=2 * DAY)  # Stripe's retry
+    invoice = client.v1.invoices.retrieve(invoice.id)
+    assert invoice.status == "open" and client.v1.subscriptions.retrieve(sub.id).status == "past_due"
+    assert len(client.v1.charges.list(params={"limit": 100}).data) == charges_before
+    assert balances(client, seller, currency) == seller_before
+    types = _types(client, mark)
+    assert "charge.succeeded" not in types and "transfer.created" not in types and "invoice.payment_failed" in types
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        client.v1.payment_intents.confirm(
+            invoice.payments.data[0].payment.payment_intent, params={"payment_method": "pm_card_visa"}
+        )
+    assert refused.value.code == "insufficient_capabilities_for_transfer"  # type: ignore[attr-defined]
+    control(sb, f"accounts/{seller}/requirements", currently_due="")
+    fetch_no_redirect(_portal(client, session.customer).url, b"action=card&cardNumber=4242424242424242")
+    control(sb, "clock/advance", seconds=2 * DAY)
+    assert client.v1.invoices.retrieve(invoice.id).status == "paid"
+    assert client.v1.subscriptions.retrieve(sub.id).status == "active"
+    assert balances(client, seller, currency)[1] > seller_before[1]
+
+
+def test_listing_without_a_status_leaves_out_only_canceled_subscriptions(
+    client: stripe.StripeClient, sb: Sandbox
+) -> None:
+    """The API reference's ``status`` of ``GET /v1/subscriptions``: "If no value is supplied, all subscriptions
+    that have not been canceled are returned"; ``ended`` is "canceled and subscriptions that are expired due to
+    incomplete payment", so an ``incomplete_expired`` one is not a canceled one: the default list has it."""
+    seller = onboarded_account(client, sb)
+    session, _ = _subscribe(client, sb, seller, amount=1_500, currency="usd", card="4000000000000002")
+    control(sb, "clock/advance", seconds=23 * 3600)
+    customer = session.customer
+    (expired,) = client.v1.subscriptions.list(params={"customer": customer, "status": "all"}).data
+    assert expired.status == "incomplete_expired"
+    result = control(sb, f"checkout/sessions/{session.id}/pay", card="4242424242424242")
+    assert result["status"] == "succeeded"
+    live = client.v1.checkout.sessions.retrieve(session.id).subscription
+    client.v1.subscriptions.cancel(live)
+
+    def ids(**params: str) -> set[str]:
+        return {s.id for s in client.v1.subscriptions.list(params={"customer": customer, **params}).data}
+
+    assert ids() == {expired.id}
+    assert ids(status="ended") == {expired.id, live}
+    assert ids(status="canceled") == {live}
+    assert ids(status="incomplete_expired") == {expired.id}
+    assert ids(status="all") == {expired.id, live}

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from payments.models import Refund
+from sellers.models import Seller
 from subscriptions.models import SubscriptionInvoice
 from tests.catalog.factories import ListingFactory, SellerFactory
 from tests.factories import UserFactory
@@ -120,14 +121,23 @@ def test_a_visitor_not_signed_in_is_asked_to_sign_in_and_comes_back_to_the_listi
 def test_a_paused_shop_reads_its_subscribers_are_kept_not_that_it_has_none(currency: str, price: int) -> None:
     """While the platform pauses the shop its subscriptions stay active and charge nothing: the
     recurring revenue read "No active subscriptions yet." above a table of active subscribers."""
-    seller = SellerFactory()
+    seller = SellerFactory(paused_at=timezone.now())
     box = ListingFactory(seller=seller, title="Coffee box", price=price, currency=currency)
     subscription(UserFactory(), box, collection_paused=True)
     subscription(UserFactory(), box, interval="year", collection_paused=True)
     page = signed_in(seller.user).get("/sell/subscriptions/").content.decode()
     mrr = page.split('<h2 id="mrr-h">')[1].split("</section>")[0]
     assert "No active subscriptions yet." not in mrr
-    assert "Nothing while your shop is paused: its 2 subscriptions are charged again once it is unpaused." in mrr
+    assert "Nothing while your shop is paused: its 2 subscriptions are charged again once it is unpaused.</p>" in mrr
+    # Stripe holds the shop's payments instead (not paused here): the page says whose hold it is.
+    Seller.objects.filter(pk=seller.pk).update(paused_at=None, charges_enabled=False)
+    page = signed_in(seller.user).get("/sell/subscriptions/").content.decode()
+    mrr = page.split('<h2 id="mrr-h">')[1].split("</section>")[0]
+    assert (
+        "Nothing while Stripe holds your shop's payments: its 2 subscriptions are charged again once Stripe lets"
+        " your shop take payments.</p>"
+    ) in mrr
+    assert "None while Stripe holds your shop's payments" in page
 
 
 def test_subscribe_on_a_page_shown_before_the_seller_sold_it_once_again_says_so_on_the_listing() -> None:

@@ -29,6 +29,7 @@ from tests.factories import UserFactory, make_platform_admin
 from tests.orders.conftest import active_seller, listing_of, pay, signed_in, wait_until
 from tests.payments.helpers import assert_ledger_equals_stripe
 from tests.sandbox.helpers import client_for, fetch_no_redirect
+from tests.sellers.conftest import set_requirements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -281,6 +282,101 @@ def test_a_paused_shops_subscriptions_charge_nothing_until_it_is_unpaused(
     assert_ledger_equals_stripe()
 
 
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
+def test_a_shop_stripe_disables_has_its_subscriptions_charge_nothing_until_stripe_enables_it(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Stripe disables the shop (requirements past due: `transfers` inactive). Stripe refuses any charge
+    to it, so each renewal failed as if the buyer's card had: past due, "your payment failed" emails
+    about a card that works, retries, then the subscription canceled for nonpayment. Now its collection
+    is paused like a paused shop's (`pause_collection=void`): the renewal is voided, nothing is charged
+    or emailed as failed, the buyer and the seller read why; once Stripe enables the shop it charges
+    again. The ledger stays equal to Stripe."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 1)
+    client = client_for(sandbox_webhooks)
+    due = ["individual.verification.document"]
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=due, past_due=due)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).collection_paused)
+    remote = client.v1.subscriptions.retrieve(sub.stripe_subscription_id)
+    assert remote.pause_collection is not None and remote.pause_collection.behavior == "void"
+    mail.outbox.clear()
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    invoices = client.v1.invoices.list(params={"subscription": sub.stripe_subscription_id}).data
+    assert sorted(i.status for i in invoices) == ["paid", "void"]
+    assert len(client.v1.charges.list(params={"customer": sub_customer(sub)}).data) == 1
+    sub.refresh_from_db()
+    assert (sub.status, sub.collection_paused) == (SubscriptionStatus.ACTIVE, True)
+    assert not [m for m in mail.outbox if buyer.email in m.to], "no payment-failed email for a card that works"
+    shop = seller.shop_name
+    mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    assert f"None while {shop} can't take payments: you are not charged for it" in mine
+    sell = signed_in(seller.user).get(reverse("sell_subscriptions")).content.decode()
+    assert "None while Stripe holds your shop's payments" in sell
+    assert "charged again once Stripe lets your shop take payments" in sell
+    assert_ledger_equals_stripe()
+
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=[])
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: not Subscription.objects.get(pk=sub.pk).collection_paused)
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="paid").count() == 2)
+    assert wait_until(lambda: Payment.objects.count() == 2)
+    assert Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.ACTIVE
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 2_999), ("jpy", 3_333)])
+def test_an_overdue_renewal_of_a_shop_stripe_disables_is_not_blamed_on_the_buyers_card(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """A renewal declined, then Stripe disables the shop: Stripe still retries the open invoice and
+    refuses each retry (no charge can go to the shop), which sent the buyer "your payment failed" with
+    a page to pay that Stripe refuses too. Now no such email while the shop can't take payments, and
+    "Your subscriptions" says why nothing is charged, without the link. Once Stripe enables the shop
+    the buyer's new card pays it; the ledger stays equal to Stripe."""
+    seller, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="d" * 32)
+    fetch_no_redirect(portal, b"action=card&cardNumber=4000000000000341")
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.PAST_DUE)
+    unpaid = SubscriptionInvoice.objects.get(subscription=sub, status="open")
+    due = ["individual.verification.document"]
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=due, past_due=due)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).collection_paused)
+    mail.outbox.clear()
+    advance(sandbox_webhooks, 2 * DAY)  # Stripe's retry, refused
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    client = client_for(sandbox_webhooks)
+    assert client.v1.invoices.retrieve(unpaid.stripe_invoice_id).attempt_count >= 2
+    assert not [m for m in mail.outbox if buyer.email in m.to]
+    mine = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    shown = format_money(price, currency)
+    assert f"{shown} overdue: {seller.shop_name} can't take payments now, so nothing is charged until it can" in mine
+    assert unpaid.hosted_invoice_url not in mine
+
+    set_requirements(sandbox_webhooks, str(seller.stripe_account_id), currently_due=[])
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: not Subscription.objects.get(pk=sub.pk).collection_paused)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="e" * 32)
+    fetch_no_redirect(portal, b"action=card&cardNumber=4242424242424242")
+    advance(sandbox_webhooks, 2 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.get(pk=unpaid.pk).status == "paid")
+    assert wait_until(lambda: Subscription.objects.get(pk=sub.pk).status == SubscriptionStatus.ACTIVE)
+    assert wait_until(lambda: Payment.objects.count() == 2)
+    assert_ledger_equals_stripe()
+
+
 def sub_customer(sub: Subscription) -> str:
     return str(buyer_customer_ensure(user=sub.buyer))
 
@@ -327,6 +423,37 @@ def test_a_subscription_paid_on_a_page_opened_before_the_pause_is_not_charged_wh
     assert sorted(i.status for i in invoices) == ["paid", "void"]
     assert len(client.v1.charges.list(params={"customer": sub_customer(sub)}).data) == 1
     assert selectors.recurring_revenue_of_seller(seller=seller).mrr == {}
+    assert_ledger_equals_stripe()
+
+
+@pytest.mark.parametrize(("currency", "price"), [("usd", 1_500), ("jpy", 1_500)])
+def test_a_renewal_invoice_voided_at_stripe_is_void_here_and_no_longer_offered_to_pay(
+    sandbox_webhooks: Any, currency: str, price: int
+) -> None:
+    """Someone voids an overdue renewal's invoice in Stripe's Dashboard (`POST /v1/invoices/{id}/void`;
+    the customer portal cannot void: its features are customer_update, invoice_history,
+    payment_method_update and subscription_cancel/pause/update): `invoice.voided` makes the mirror
+    void, so "Your subscriptions" no longer links its page to pay, and nothing more is charged for it."""
+    _, listing = seller_with_plan(sandbox_webhooks, currency, price, 1_000)
+    buyer = UserFactory()
+    sub = subscribe(sandbox_webhooks, buyer, listing)
+    portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="v" * 32)
+    fetch_no_redirect(portal, b"action=card&cardNumber=4000000000000341")
+    advance(sandbox_webhooks, 31 * DAY)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.filter(subscription=sub, status="open").exists())
+    unpaid = SubscriptionInvoice.objects.get(subscription=sub, status="open")
+    assert unpaid.hosted_invoice_url in signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    client = client_for(sandbox_webhooks)
+    client.v1.invoices.void_invoice(unpaid.stripe_invoice_id)
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    assert wait_until(lambda: SubscriptionInvoice.objects.get(pk=unpaid.pk).status == "void")
+    assert unpaid.hosted_invoice_url not in signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
+    advance(sandbox_webhooks, 2 * DAY)  # no retry of a void invoice
+    assert sandbox_webhooks.wait_for_webhooks(15)
+    charges = client.v1.charges.list(params={"customer": sub_customer(sub)}).data
+    assert [c.amount for c in charges if c.status == "succeeded"] == [price]
+    assert SubscriptionInvoice.objects.get(pk=unpaid.pk).status == "void"
     assert_ledger_equals_stripe()
 
 
@@ -634,6 +761,10 @@ def test_an_abandoned_subscription_checkout_leaves_nothing_to_pay_after_23_hours
     page = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
     assert 'data-testid="no-subscriptions"' in page and shown not in page
     assert 'data-testid="subscribe"' in signed_in(buyer).get(f"/listing/{listing.pk}/").content.decode()
+    seller = listing.seller
+    subscribers = signed_in(seller.user).get(reverse("sell_subscriptions")).content.decode()
+    assert 'data-testid="subscriber-row"' not in subscribers and 'data-testid="mrr-none"' in subscribers
+    assert selectors.recurring_revenue_of_seller(seller=seller).live == 0
     portal = services.billing_portal_url(user=buyer, return_url="http://app/subs", visit="x" * 32)
     _, _, billing = fetch_no_redirect(portal)
     assert "No subscriptions." in billing and f"<td>{shown}</td><td>void</td>" in billing
