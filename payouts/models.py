@@ -212,7 +212,10 @@ class AvailableBalance(models.Model):
     reading every seller's balance (a partial index holds only the negative ones), and a reversal
     must move the figure without a Stripe call per reversal; it moves in the reversal's own
     transaction, once per reversal. Stripe's next read (the Money page, `balance.available`, the beat)
-    replaces it, so anything Stripe changed that we do not mirror lasts until then."""
+    replaces it, so anything Stripe changed that we do not mirror lasts until then; so does a read
+    that crossed a reversal (Stripe answered before the reversal and the row was written after its
+    move, or a reversal already in Stripe's answer is mirrored only after it, from a late webhook):
+    the figure is off by that reversal until the next read, at most the beat's interval."""
 
     account = models.CharField(max_length=255, help_text="The connected account, acct_...")
     currency = models.CharField(max_length=3)

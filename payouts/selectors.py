@@ -95,7 +95,8 @@ class BalanceView:
 def seller_balance(*, account: str) -> BalanceView:
     """The balance available and pending per currency, read with the seller's `Stripe-Account`
     at most every `BALANCE_FRESH_SECONDS` (on every view while Redis is down, `shared_get`); never
-    raises for Stripe being down."""
+    raises for Stripe being down. Each read from Stripe also replaces the account's `AvailableBalance`
+    rows, the console's figures of the sellers who owe."""
     fresh_key, last_key = f"payouts:balance:{account}", f"payouts:balance-last:{account}"
     cached = shared_get(fresh_key)
     if cached is not None:

@@ -498,6 +498,10 @@ PAGES: dict[str, Row] = {
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    200    404",
     ),
+    "console_negative_balances": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
+    ),
     "console_ledger": Row(
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    405    404",
