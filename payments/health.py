@@ -1,19 +1,20 @@
 """Payment health for the console: checkout success, declines by reason, refund and dispute rates
 per month, and the sellers who owe the platform: those whose *available* balance at Stripe is below
-zero in a currency (or, while Redis is down, that they cannot be listed), and those with debts
-from lost disputes not collected yet (`SellerDebt`: a debt is owed money that has not moved at
-Stripe, so it has no ledger posting until it is collected). A few aggregate queries and one cache
-round trip, whatever the number of orders and sellers.
+zero in a currency, and those with debts from lost disputes not collected yet (`SellerDebt`: a debt
+is owed money that has not moved at Stripe, so it has no ledger posting until it is collected). A
+few aggregate queries, whatever the number of orders and sellers.
 
-The negative balances are the available ones, as the balance the seller's Money page last read from
-Stripe holds them (`payouts.selectors.last_read_balances`), not the ledger's: the ledger holds
-available and pending together, and a lost dispute or refund taken from the available balance
-while the sale's funds are still pending leaves that total positive (the console said "No seller owes
-anything" beside a Money page showing -¥7,380). Stripe takes reversals from the available balance,
-pays nothing out while it is negative, and the platform answers for it (connect-behaviour.md,
-"Negative balances"). The same read, not a rule of our own, so the two pages cannot disagree; and
-not a Stripe call per seller per page view: it is read again after each change we make or hear of,
-and for every seller by the beat job `payouts.reread_balances` (one never read is not listed until then).
+The negative balances are the available ones, as Stripe last said them (`payouts.models.AvailableBalance`:
+the balance the seller's Money page last read, moved by the reversals and fee refunds mirrored since),
+not the ledger's: the ledger holds available and pending together, and a lost dispute or refund
+taken from the available balance while the sale's funds are still pending leaves that total positive
+(the console said "No seller owes anything" beside a Money page showing -¥7,380). Stripe takes
+reversals from the available balance, pays nothing out while it is negative, and the platform
+answers for it (connect-behaviour.md, "Negative balances"). Stripe's read, not a rule of our own, so
+the two pages cannot disagree; and not a Stripe call per seller per page view. Only the sellers who
+owe are read (a partial index), the first `NEGATIVE_SHOWN` of them with the count of the others, whose
+full list is paged (`negative_balances`): a marketplace of many sellers costs this panel the same one
+query as one of a single seller.
 
 Checkout success is paid orders over the orders that went to Stripe's payment page that month (an
 order is made when the buyer is sent there) and have an outcome: paid, or failed (declined by the
@@ -27,22 +28,20 @@ dispute.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, Sum, Window
 from django.db.models.functions import TruncMonth
 
 from orders.models import Order, OrderStatus
 from payments.models import Payment, SellerDebt
-from payouts.selectors import last_read_balances
-from sellers.models import Seller
+from payouts.models import AvailableBalance
+from payouts.selectors import negative_balances
 
-# Said instead of the list (and of "No seller owes anything") while Redis, which keeps the reads, is down.
-UNLISTED_BALANCES = (
-    "Sellers' available balances cannot be listed right now: the last reads of them are kept in Redis, which"
-    " cannot be reached. They are listed again once it answers."
-)
+NEGATIVE_SHOWN = 10  # sellers below zero listed on the revenue page; the others are a link away
+
 
 # A checkout that ended unpaid, or whose buyer's card was declined (the session stays open for another
 # card, but the attempt failed); one still open with no failed attempt is `OPEN`, neither paid nor failed.
@@ -90,8 +89,8 @@ class OutstandingDebt:
 class PaymentHealth:
     months: list[HealthMonth]
     declines: list[tuple[str, int]]  # (the bank's reason, how many orders), most frequent first
-    # Per currency, most negative first; None while the last reads cannot be had (Redis down).
-    negative_balances: list[NegativeBalance] | None
+    negative_balances: list[NegativeBalance]  # the first `NEGATIVE_SHOWN`, per currency, most negative first
+    negative_more: int  # how many more sellers' available balances are below zero
     debts: list[OutstandingDebt]  # per currency, largest first
 
 
@@ -146,19 +145,8 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
         .annotate(n=Count("id"))
         .order_by("-n", "payment_error")[:20]
     )
-    sellers = list(Seller.objects.exclude(stripe_account_id=None).values_list("id", "shop_name", "stripe_account_id"))
-    read = last_read_balances(accounts=[str(account) for _, _, account in sellers])
-    negative = (
-        None
-        if read is None
-        else [
-            NegativeBalance(seller_id=seller_id, shop_name=shop, currency=part.currency, balance=part.amount)
-            for seller_id, shop, account in sellers
-            if str(account) in read
-            for part in read[str(account)].available
-            if part.amount < 0
-        ]
-    )
+    first = list(negative_balances().annotate(listed=Window(Count("id")))[:NEGATIVE_SHOWN])
+    negative, negative_more = negative_balances_listed(first), (first[0].listed - len(first) if first else 0)
     debts = (
         SellerDebt.objects.filter(settled_at__isnull=True, collected__lt=F("amount"))
         .values("seller_id", "seller__shop_name", "currency")
@@ -168,9 +156,8 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
     return PaymentHealth(
         months=months,
         declines=[(str(reason), int(n)) for reason, n in declines],
-        negative_balances=None
-        if negative is None
-        else sorted(negative, key=lambda b: (b.currency, b.balance, b.shop_name)),
+        negative_balances=negative,
+        negative_more=negative_more,
         debts=[
             OutstandingDebt(
                 seller_id=int(row["seller_id"]),
@@ -182,3 +169,16 @@ def payment_health(*, start: datetime, end: datetime) -> PaymentHealth:
             for row in debts
         ],
     )
+
+
+def negative_balances_listed(rows: Iterable[AvailableBalance]) -> list[NegativeBalance]:
+    """Rows of `payouts.selectors.negative_balances` as the console lists them."""
+    return [
+        NegativeBalance(
+            seller_id=int(row.seller_id),  # type: ignore[attr-defined]
+            shop_name=str(row.shop_name),  # type: ignore[attr-defined]
+            currency=row.currency,
+            balance=row.amount,
+        )
+        for row in rows
+    ]

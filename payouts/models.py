@@ -6,6 +6,8 @@
 - `ApplicationFee`: the platform's fee taken back from the seller's share, and `ApplicationFeeRefund`.
 - `Payout`: what Stripe paid from a seller's balance to its bank (or failed to).
 - `BankAccount`: a seller's bank account, which posts nothing.
+- `AvailableBalance`: a seller's available balance per currency as Stripe last said it, moved by
+  the reversals and fee refunds mirrored since.
 
 Written only by `payouts.services`, which also posts each money row to the ledger, from whichever
 arrives first: the paid charge (which names its transfer and fee) or their own webhooks. Amounts are
@@ -199,6 +201,37 @@ class BankAccount(models.Model):
     @property
     def errored(self) -> bool:
         return self.status == "errored"
+
+
+class AvailableBalance(models.Model):
+    """A seller's available balance at Stripe in one currency, as Stripe last said it (`read_at`),
+    moved since by the transfer reversals and fee refunds we mirrored (each is taken from, or given
+    to, the available balance at once). What the console's "Sellers with a negative balance" lists.
+
+    Why a row: the console must list the sellers whose available balance is below zero without
+    reading every seller's balance (a partial index holds only the negative ones), and a reversal
+    must move the figure without a Stripe call per reversal; it moves in the reversal's own
+    transaction, once per reversal. Stripe's next read (the Money page, `balance.available`, the beat)
+    replaces it, so anything Stripe changed that we do not mirror lasts until then; so does a read
+    that crossed a reversal (Stripe answered before the reversal and the row was written after its
+    move, or a reversal already in Stripe's answer is mirrored only after it, from a late webhook):
+    the figure is off by that reversal until the next read, at most the beat's interval."""
+
+    account = models.CharField(max_length=255, help_text="The connected account, acct_...")
+    currency = models.CharField(max_length=3)
+    amount = models.BigIntegerField(help_text="Minor units; below zero when the seller owes.")
+    read_at = models.DateTimeField(help_text="When Stripe's balance was last read.")
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["account", "currency"], name="available_balance_unique"),
+        ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["currency", "amount"], condition=Q(amount__lt=0), name="available_balance_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.amount} {self.currency} available"
 
 
 class ReconciliationRun(models.Model):

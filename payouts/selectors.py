@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest, Least
 from django.utils import timezone
@@ -23,7 +24,7 @@ from marketplace.cache import cache_is_shared, shared_get
 from marketplace.errors import NotFound, PaymentProviderError
 from marketplace.gateway import accounts as gateway_accounts
 from marketplace.gateway import balances as gateway_balances
-from marketplace.gateway.types import BalanceTransaction, PayoutSchedule
+from marketplace.gateway.types import BalanceAmount, BalanceTransaction, PayoutSchedule
 from marketplace.ledger.chart import AccountCode, stripe_balance
 from marketplace.ledger.flows import PostingKind
 from marketplace.ledger.selectors import (
@@ -41,6 +42,7 @@ from payouts.failures import failure_reason_and_way_out
 from payouts.models import (
     ApplicationFee,
     ApplicationFeeRefund,
+    AvailableBalance,
     BankAccount,
     Payout,
     PayoutStatus,
@@ -93,7 +95,8 @@ class BalanceView:
 def seller_balance(*, account: str) -> BalanceView:
     """The balance available and pending per currency, read with the seller's `Stripe-Account`
     at most every `BALANCE_FRESH_SECONDS` (on every view while Redis is down, `shared_get`); never
-    raises for Stripe being down."""
+    raises for Stripe being down. Each read from Stripe also replaces the account's `AvailableBalance`
+    rows, the console's figures of the sellers who owe."""
     fresh_key, last_key = f"payouts:balance:{account}", f"payouts:balance-last:{account}"
     cached = shared_get(fresh_key)
     if cached is not None:
@@ -108,14 +111,31 @@ def seller_balance(*, account: str) -> BalanceView:
         view = _balance_view(last)
         when = timezone.localtime(view.as_of).strftime("%d %b %Y, %H:%M %Z") if view.as_of else "an earlier time"
         return BalanceView(view.available, view.pending, view.as_of, True, STALE_SENTENCE.format(when=when))
+    now = timezone.now()
     stored = {
         "available": [(part.amount, part.currency) for part in balance.available],
         "pending": [(part.amount, part.currency) for part in balance.pending],
-        "as_of": timezone.now().timestamp(),
+        "as_of": now.timestamp(),
     }
     cache.set(fresh_key, stored, BALANCE_FRESH_SECONDS)
     cache.set(last_key, stored, LAST_KNOWN_SECONDS)
+    _available_balances_store(account=account, available=balance.available, read_at=now)
     return _balance_view(stored)
+
+
+def _available_balances_store(*, account: str, available: Iterable[BalanceAmount], read_at: datetime) -> None:
+    """Stripe's read of the available balance replaces the account's `AvailableBalance` rows (what the
+    console lists the sellers who owe from): one row per currency Stripe lists, none for a currency
+    it no longer does. Two statements, whatever moved since: Stripe's figure is the truth."""
+    parts = {part.currency: part.amount for part in available}
+    with transaction.atomic():
+        AvailableBalance.objects.filter(account=account).exclude(currency__in=list(parts)).delete()
+        AvailableBalance.objects.bulk_create(
+            [AvailableBalance(account=account, currency=c, amount=a, read_at=read_at) for c, a in parts.items()],
+            update_conflicts=True,
+            unique_fields=["account", "currency"],
+            update_fields=["amount", "read_at"],
+        )
 
 
 def negative_balance_sentences(*, balance: BalanceView) -> list[str]:
@@ -155,22 +175,28 @@ def negative_balance_sentences(*, balance: BalanceView) -> list[str]:
 
 
 def balance_reread(*, account: str) -> None:
-    """The balance changed (a payout the seller asked for, a transfer's reversal, a fee given back,
-    funds that became available): read it from Stripe now, so the seller's next page shows it and the
-    last read that the console's "Sellers with a negative balance" lists from
-    (`last_read_balances`) is the balance after the change, whether or not the seller looks. One
-    Stripe call per change, never per page; never raises for Stripe being down (the next change or
-    page view reads it again)."""
-    cache.delete(f"payouts:balance:{account}")
+    """The balance changed in a way we do not mirror (a payout the seller asked for, funds that
+    became available): read it from Stripe now, so the seller's next page shows it and the
+    console's "Sellers with a negative balance" (`negative_balances`) lists the balance after the
+    change, whether or not the seller looks. One Stripe call per change, never per page; never
+    raises for Stripe being down (the next change or page view reads it again)."""
+    balance_fresh_forget(account=account)
     seller_balance(account=account)
 
 
+def balance_fresh_forget(*, account: str) -> None:
+    """The seller's next Money page reads Stripe, not the balance cached a moment ago (a refund made
+    from the order page, then the Money page within 30 s, showed the refunded sale's money still
+    available beside its refund)."""
+    cache.delete(f"payouts:balance:{account}")
+
+
 def seller_balances_reread() -> int:
-    """Every seller's balance read from Stripe again (`balance_reread`), a beat job's: a seller who
-    never opened the Money page since the platform last moved their money, a read the cache lost,
-    or a change Stripe made that we hear nothing of (its fees, an adjustment; `balance.available` is
-    not sent for negative moves) would otherwise be missing from the console's negative balances.
-    One Stripe call per seller per run, on a worker, never on a page. Returns how many were read."""
+    """Every seller's balance read from Stripe again (`balance_reread`), a beat job's: a seller
+    never read since the table was made, or a change Stripe made that we hear nothing of (its fees,
+    an adjustment; `balance.available` is not sent for negative moves) would otherwise be missing
+    from the console's negative balances. One Stripe call per seller per run, on a worker, never
+    on a page. Returns how many were read."""
     accounts = Seller.objects.exclude(stripe_account_id=None).values_list("stripe_account_id", flat=True)
     n = 0
     for account in accounts.iterator():
@@ -179,21 +205,18 @@ def seller_balances_reread() -> int:
     return n
 
 
-def last_read_balances(*, accounts: Iterable[str]) -> dict[str, BalanceView] | None:
-    """The balance `seller_balance` last read from Stripe for each account that has one: the very
-    figure the seller's Money page shows (it shows this read for 30 s, and it when Stripe cannot be
-    reached), in one cache round trip whatever the number of sellers, so a page listing every
-    seller's balance costs no Stripe call. `balance_reread` keeps it current after every change of
-    a seller's balance the platform makes or hears of, and `seller_balances_reread` every few hours.
-
-    None while Redis cannot be reached: the reads are in Redis, and this process's own memory holds
-    none of the other processes' (nor the beat's), so "no seller's balance is negative" would be
-    untrue."""
-    keys = {f"payouts:balance-last:{account}": account for account in accounts}
-    stored = cache.get_many(list(keys))
-    if not cache_is_shared():
-        return None
-    return {keys[key]: _balance_view(value) for key, value in stored.items()}
+def negative_balances() -> QuerySet[AvailableBalance]:
+    """The sellers' available balances below zero (`AvailableBalance`), per currency, most negative
+    first, each with `seller_id` and `shop_name`: the very figure the seller's Money page last read,
+    moved by the reversals mirrored since. Read from the partial index of the negative ones only, so
+    a page of it, and its count, cost one query each whatever the number of sellers."""
+    seller = Seller.objects.filter(stripe_account_id=OuterRef("account"))
+    return (
+        AvailableBalance.objects.filter(amount__lt=0)
+        .annotate(seller_id=Subquery(seller.values("id")[:1]), shop_name=Subquery(seller.values("shop_name")[:1]))
+        .exclude(seller_id=None)
+        .order_by("currency", "amount", "shop_name", "id")
+    )
 
 
 def _balance_view(stored: dict[str, object]) -> BalanceView:

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from marketplace.errors import Conflict, InvalidInput, PaymentProviderNoAnswer
@@ -43,26 +43,35 @@ from payments.models import Payment, SellerDebt
 from payouts.models import (
     ApplicationFee,
     ApplicationFeeRefund,
+    AvailableBalance,
     BankAccount,
     Payout,
     PayoutStatus,
     Transfer,
     TransferReversal,
 )
-from payouts.selectors import balance_reread, schedule_remember
+from payouts.selectors import balance_fresh_forget, balance_reread, schedule_remember
 
 Mirror = TypeVar("Mirror", Transfer, ApplicationFee)
 
 
-def _balance_reread_on_commit(account: str) -> None:
-    """Money was taken back from the seller's Stripe balance, or a fee given back: read the balance
-    from Stripe once committed, so the seller's next page does not show the one cached a moment ago (a
-    refund made from the order page, then the money page within 30 s, showed the refunded sale's money
-    still available beside its refund), and the console's negative balances see a reversal that took
-    the available balance below zero without the seller opening the page. Not for a new sale's
-    transfer, which adds to pending, not available, and is the webhook worker's most frequent money
-    event: a Stripe call there would cost every sale for a figure at most 30 s old."""
-    transaction.on_commit(lambda: balance_reread(account=account))
+def _available_balance_move(*, account: str, currency: str, change: int) -> None:
+    """Money was taken back from the seller's available balance at Stripe (a transfer reversal), or
+    given to it (a fee refund): move the seller's `AvailableBalance` by what we mirrored, in the
+    mirror's own transaction, instead of reading the balance from Stripe for every reversal (a
+    refund of an order of many shops, a dispute's recovery, each webhook of one: a call each). Stripe
+    takes both from, or adds both to, the available balance at once (connect-behaviour.md, (d)), so
+    the console's negative balances see a reversal that took it below zero without the seller
+    opening the page. Once per Stripe object: the caller moves it only when it wrote the mirror row.
+
+    An account never read in that currency has no figure to move: its balance is read from Stripe
+    once committed (`balance_reread`), and moved from then on. Either way the seller's next Money page
+    reads Stripe rather than the balance cached before the change."""
+    moved = AvailableBalance.objects.filter(account=account, currency=currency).update(amount=F("amount") + change)
+    if moved:
+        transaction.on_commit(lambda: balance_fresh_forget(account=account))
+    else:
+        transaction.on_commit(lambda: balance_reread(account=account))
 
 
 def transfer_record(
@@ -166,6 +175,7 @@ def transfer_reversal_record(
         transfer = Transfer.objects.filter(stripe_id=transfer_id).first()
         if transfer is None:
             raise NotRecordedYet(f"Transfer {transfer_id} of reversal {reversal_id} is not recorded yet.")
+        is_new = not TransferReversal.objects.filter(stripe_id=reversal_id).exists()
         TransferReversal.objects.bulk_create(
             [
                 TransferReversal(
@@ -199,7 +209,8 @@ def transfer_reversal_record(
                 dispute_recovery=dispute_recovery,
             )
         ledger_post_one(posting=posting, occurred_at=when)
-        _balance_reread_on_commit(destination)
+        if is_new:
+            _available_balance_move(account=destination, currency=currency, change=-amount)
         return TransferReversal.objects.get(stripe_id=reversal_id)
 
 
@@ -289,6 +300,7 @@ def application_fee_refund_record(
         fee = ApplicationFee.objects.filter(stripe_id=application_fee_id).first()
         if fee is None:
             raise NotRecordedYet(f"Application fee {application_fee_id} of {fee_refund_id} is not recorded yet.")
+        is_new = not ApplicationFeeRefund.objects.filter(stripe_id=fee_refund_id).exists()
         ApplicationFeeRefund.objects.bulk_create(
             [ApplicationFeeRefund(stripe_id=fee_refund_id, fee=fee, amount=amount, currency=currency, created_at=when)],
             ignore_conflicts=True,
@@ -299,7 +311,8 @@ def application_fee_refund_record(
             fee_refund_id=fee_refund_id, seller=account, amount=amount, currency=currency
         )
         ledger_post_one(posting=posting, occurred_at=when)
-        _balance_reread_on_commit(account)
+        if is_new:
+            _available_balance_move(account=account, currency=currency, change=amount)
         return ApplicationFeeRefund.objects.get(stripe_id=fee_refund_id)
 
 

@@ -61,11 +61,12 @@ def customer_retrieve(customer: str) -> Customer:
 
 
 def payment_methods_list(*, customer: str) -> list[PaymentMethod]:
-    """The cards saved on the Customer, newest first (at most 100: a person has a handful)."""
-    page = gateway.call(
-        gateway.client().v1.customers.payment_methods.list, customer, params={"type": "card", "limit": 100}
-    )
-    return [PaymentMethod.from_stripe(pm) for pm in page.data]
+    """The cards saved on the Customer, newest first, every page of them. A person has a handful of
+    cards, but Stripe saves the card again on every Checkout and every subscription started: one page
+    of 100 left a buyer's oldest cards off the cards page."""
+    with gateway.translate_errors():
+        page = gateway.client().v1.customers.payment_methods.list(customer, {"type": "card", "limit": 100})
+        return [PaymentMethod.from_stripe(pm) for pm in page.auto_paging_iter()]
 
 
 def payment_method_retrieve(payment_method: str) -> PaymentMethod:

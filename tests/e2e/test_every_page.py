@@ -140,6 +140,7 @@ PAGES: dict[str, Address] = {
     "console_fees": _url("console_fees"),
     "console_refunds": _url("console_refunds"),
     "console_revenue": _url("console_revenue"),
+    "console_negative_balances": _url("console_negative_balances"),
     "console_ledger": _url("console_ledger"),
     "console_reconciliation": _url("console_reconciliation"),
     "console_events": _url("console_events"),

@@ -390,8 +390,8 @@ PAGES: dict[str, Row] = {
         POST=                             "login  404    404    302+   404    404    404",
     ),
     # The seller's money: each shop its own; a payout of another shop does not exist.
-    "sell_money": Row(
-        GET=                              "login  404    404    200    200    404    404",
+    "sell_money": Row(  # a read of the balance from Stripe is kept as the console's figure (AvailableBalance)
+        GET=                              "login  404    404    200+   200+   404    404",
         POST=                             "login  405    405    405    405    405    405",
     ),
     "sell_payout_schedule": Row(
@@ -497,6 +497,10 @@ PAGES: dict[str, Row] = {
     "console_revenue": Row(
         GET=                              "login  404    404    404    404    200    404",
         POST=                             "login  404    404    404    404    200    404",
+    ),
+    "console_negative_balances": Row(
+        GET=                              "login  404    404    404    404    200    404",
+        POST=                             "login  404    404    404    404    405    404",
     ),
     "console_ledger": Row(
         GET=                              "login  404    404    404    404    200    404",
@@ -770,7 +774,7 @@ API: dict[str, Row] = {
         POST=                             "401    404    404    200    200    404    404",
     ),
     "GET /api/v1/console/revenue": Row(GET=CONSOLE_403),
-    "GET /api/v1/seller/balance": Row(GET=SELLERS),
+    "GET /api/v1/seller/balance": Row(GET="401    404    404    200+   200+   404    404"),  # as the Money page
     "GET /api/v1/seller/payouts": Row(GET=SELLERS),
     "GET /api/v1/seller/payouts/{payout_id}": Row(
         {"payout_id": "payout"},
