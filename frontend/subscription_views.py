@@ -259,7 +259,7 @@ def sell_subscription_refund(request: HttpRequest, invoice_id: int) -> HttpRespo
             actor=request.user,
             origin=RefundOrigin.SELLER,
             amount=refund_amount(request.POST.get("amount", ""), found.invoice.currency),
-            reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
+            reason=request.POST.get("reason", "").strip(),  # none typed, none said to the buyer
             token=refund_form_token(request),
             whole_share_ok=whole_share_ok(request),
         )
