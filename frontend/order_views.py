@@ -108,15 +108,21 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
     return redirect("order_detail", order_id=order.pk)
 
 
-def _say_cart_left(request: HttpRequest) -> None:
+def _say_cart_left(request: HttpRequest, *, after_a_payment: bool = True) -> None:
     """A cart in several currencies is paid once per currency: after one, what it still holds is said
     with a link to it (base.html draws the link for the `cart-left` tag), or the buyer may leave
-    thinking everything was paid."""
+    thinking everything was paid. Back from a session that expired unpaid, what it holds is said the
+    same way, without the words about paying one currency at a time."""
     left = cart_view(cart=cart_find(user=request.user, session=request.session)).payments
     if left:
         owed = " and ".join(format_money(p.subtotal, p.currency) for p in left)
         payments = "in a payment of its own" if len(left) == 1 else "in one payment per currency"
-        messages.info(request, f"Your cart still holds {owed} to pay, {payments}.", extra_tags="cart-left")
+        said = (
+            f"Your cart still holds {owed} to pay, {payments}."
+            if after_a_payment
+            else f"Your cart still holds {owed} to pay."
+        )
+        messages.info(request, said, extra_tags="cart-left")
 
 
 @login_required
@@ -131,6 +137,10 @@ def checkout_canceled(request: HttpRequest) -> HttpResponse:
         order = services.order_sync_from_stripe(order=order)
     if order.status == OrderStatus.PENDING_PAYMENT:
         messages.warning(request, services.PAYMENT_NOT_COMPLETED)
+    elif order.status == OrderStatus.EXPIRED:
+        # Stripe's page of an expired session links here: the order page says the items were released,
+        # and without this the only way on was "All your orders", though the cart still holds them.
+        _say_cart_left(request, after_a_payment=False)
     return redirect("order_detail", order_id=order.pk)
 
 

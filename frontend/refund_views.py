@@ -310,7 +310,7 @@ def sell_order_refund(request: HttpRequest, order_id: int) -> HttpResponse:
             origin=RefundOrigin.SELLER,
             amount=refund_amount(request.POST.get("amount", ""), order.currency),
             lines=_chosen_lines(request, order),
-            reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
+            reason=request.POST.get("reason", "").strip(),  # none typed, none said to the buyer
             restock=request.POST.get("restock") == "on",
             token=refund_form_token(request),
             whole_share_ok=whole_share_ok(request),
@@ -454,7 +454,7 @@ def console_order_refund(request: HttpRequest) -> HttpResponse:
             origin=RefundOrigin.ADMIN,
             amount=refund_amount(request.POST.get("amount", ""), order.currency),
             lines=None,
-            reason=request.POST.get("reason", "").strip() or "Refunded by the platform",
+            reason=request.POST.get("reason", "").strip(),  # none typed, none said to the buyer
             restock=False,
             reverse_transfer=request.POST.get("from_seller") == "on",
             token=refund_form_token(request),
@@ -504,7 +504,7 @@ def console_subscription_refund(request: HttpRequest) -> HttpResponse:
             actor=request.user,
             origin=RefundOrigin.ADMIN,
             amount=refund_amount(request.POST.get("amount", ""), invoice.currency),
-            reason=request.POST.get("reason", "").strip() or "Refunded by the platform",
+            reason=request.POST.get("reason", "").strip(),  # none typed, none said to the buyer
             reverse_transfer=request.POST.get("from_seller") == "on",
             token=refund_form_token(request),
             whole_share_ok=whole_share_ok(request),

@@ -5,6 +5,8 @@ themselves."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -58,18 +60,25 @@ def _not_yours(request: HttpRequest, dispute: Dispute) -> HttpResponse:
 def sell_disputes(request: HttpRequest) -> HttpResponse:
     seller = _seller(request)
     disputes = list(selectors.disputes_for_seller(seller=seller)[:100])
-    # A dispute another shop answers names that shop's order: this shop's own order of the payment is
-    # the one it knows (one query for the page).
-    shared = [d.payment_id for d in disputes if d.seller_id != seller.pk and d.payment_id is not None]
-    own_order: dict[int | None, int] = dict(
-        Order.objects.filter(payment_id__in=shared, seller=seller).values_list("payment_id", "pk")
-    )
+    # A dispute names the order of the shop that answers it: this shop's own order of the payment is the
+    # one it knows. A payment for several shops says so beside its amount, the whole payment's, also to
+    # the shop that answers (its row read "Order 8 ¥26,400" of a ¥2,400 order). One query for the page.
+    paid = [d.payment_id for d in disputes if d.payment_id is not None]
+    own_order: dict[int | None, int] = {}
+    shops_paid: Counter[int | None] = Counter()
+    for payment_id, order_id, shop_id in Order.objects.filter(payment_id__in=paid).values_list(
+        "payment_id", "pk", "seller_id"
+    ):
+        shops_paid[payment_id] += 1
+        if shop_id == seller.pk:
+            own_order[payment_id] = order_id
     now = timezone.now()
     rows = [
         {
             "d": d,
             "days_left": selectors.days_left(d),
             "own_order": own_order.get(d.payment_id),
+            "several_shops": shops_paid[d.payment_id] > 1,
             "past_deadline": d.is_answerable and d.due_by is not None and d.due_by <= now,
         }
         for d in disputes

@@ -14,10 +14,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from catalog import selectors, services
 from catalog.forms import ListingForm
+from catalog.images import clean_image_upload
 from frontend.form_focus import focus_first_error
 from frontend.paging import page_number
 from marketplace import money
@@ -69,6 +71,23 @@ def _attach_error(form: ListingForm, exc: InvalidInput) -> None:
     form.add_error(ERROR_FIELDS.get(exc.code), exc.message)
 
 
+def _image_asked_again(request: HttpRequest, form: ListingForm) -> None:
+    """A refused form saved nothing, its image neither, and no browser sends a chosen file a second
+    time: the page came back with the Image box empty and not a word, and the seller who put the price
+    right saved a listing without its image. Said beside the box, naming the file; a file that is no
+    image we take is said so now (`clean_image_upload`), not once the other boxes are right."""
+    upload = request.FILES.get("image")
+    if upload is None or "image" in form.errors:
+        return
+    try:
+        clean_image_upload(upload)
+    except InvalidInput as exc:
+        form.add_error("image", exc.message)
+        return
+    name = Truncator(upload.name or "").chars(60)
+    form.add_error("image", f"Choose your image (“{name}”) again: it was not saved, as the form was refused.")
+
+
 @login_required
 def listings(request: HttpRequest) -> HttpResponse:
     seller = _seller_or_none(request)
@@ -114,6 +133,8 @@ def listing_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"“{listing.title}” is saved as a draft. Publish it when you are ready.")
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
+    if request.method == "POST":
+        _image_asked_again(request, form)
     focus_first_error(form)
     # A refused form keeps its token: nothing was made with it, and a double click of the fixed form
     # must still make one draft.
@@ -168,6 +189,8 @@ def listing_edit(request: HttpRequest, listing_id: int) -> HttpResponse:
             messages.success(request, f"Your changes are saved. {kept}".strip())
             return redirect("sell_listing_edit", listing_id=listing.pk)
     status = 422 if request.method == "POST" else 200
+    if request.method == "POST":
+        _image_asked_again(request, form)
     focus_first_error(form)
     shown = _stock_shown(request)
     context = {

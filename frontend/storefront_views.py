@@ -32,7 +32,7 @@ from frontend import kept_input
 from frontend.paging import page_number
 from marketplace.errors import DomainError, NotFound
 from marketplace.money import format_money
-from orders.services import saved_cards
+from orders.services import PAYMENT_NOT_COMPLETED, saved_cards
 from sellers.selectors import seller_can_sell
 from subscriptions import selectors as subscription_selectors
 
@@ -174,6 +174,12 @@ def _listing_page(listing_id: int) -> ListingPage:
 
 
 def listing(request: HttpRequest, listing_id: int) -> HttpResponse:
+    if request.GET.get("left") == "checkout":
+        # Stripe's Cancel link of a subscription's Checkout (`subscription_views.subscribe`): the buyer,
+        # maybe after a declined card, came back to the listing without a word. Said once, as an order's
+        # Checkout says it, then the listing's own address.
+        messages.warning(request, PAYMENT_NOT_COMPLETED)
+        return redirect("storefront_listing", listing_id=listing_id)
     try:
         page = storefront_cached(f"listing-page:{listing_id}", lambda: _listing_page(listing_id))
     except NotFound:

@@ -53,7 +53,8 @@ def _attempt(request: HttpRequest) -> str:
 def subscribe(request: HttpRequest, listing_id: int) -> HttpResponse:
     """303 to Stripe's Checkout for a subscription to this listing."""
     done = request.build_absolute_uri(reverse("subscription_started")) + "?session_id={CHECKOUT_SESSION_ID}"
-    back = request.build_absolute_uri(reverse("storefront_listing", args=[listing_id]))
+    # Back by Stripe's Cancel link, the listing says nothing was charged (`storefront_views.listing`).
+    back = request.build_absolute_uri(reverse("storefront_listing", args=[listing_id])) + "?left=checkout"
     try:
         start = services.subscription_checkout_start(
             buyer=request.user, listing_id=listing_id, attempt=_attempt(request), success_url=done, cancel_url=back
@@ -260,7 +261,7 @@ def sell_subscription_refund(request: HttpRequest, invoice_id: int) -> HttpRespo
             actor=request.user,
             origin=RefundOrigin.SELLER,
             amount=refund_amount(request.POST.get("amount", ""), found.invoice.currency),
-            reason=request.POST.get("reason", "").strip() or "Refunded by the shop",
+            reason=request.POST.get("reason", "").strip(),  # none typed, none said to the buyer
             token=refund_form_token(request),
             whole_share_ok=whole_share_ok(request),
         )

@@ -814,6 +814,10 @@ STATEMENT_LABELS: dict[str, str] = {
     PostingKind.PAYOUT_FAILURE: LINE_LABELS["payout_failure"],
     PostingKind.PAYOUT_CANCEL: LINE_LABELS["payout_cancel"],
 }
+FEE_OFF_LABELS: dict[str, str] = {
+    PostingKind.TRANSFER: "Sale, less the marketplace fee",
+    PostingKind.TRANSFER_REVERSAL: "Taken back for a refund, less the marketplace fee's share",
+}
 
 
 @dataclass(frozen=True)
@@ -827,13 +831,19 @@ class SellerStatementLine:
     subscription_title: str = ""
     no_order: str = ""
     recovery: bool = False  # a transfer reversal that recovered a lost dispute (or collected its debt)
+    fee_off: bool = False  # a shop's part of a payment for several shops: the fee was never a line of its own
 
     @property
     def label(self) -> str:
-        """What the line is, in the words of the payout's page (`LINE_LABELS`)."""
+        """What the line is, in the words of the payout's page (`LINE_LABELS`). A shop's part of a
+        payment for several shops came in one transfer less the fee, and a refund of it takes back the
+        part less the fee's share (`FEE_OFF_LABELS`): named "Sale" as a shop paid alone, whose fee is a
+        line of its own, it read ¥21,600 where the order's page says a sale of ¥24,000."""
         if self.recovery:
             return DISPUTE_RECOVERY_LABEL
         kind = self.line.kind
+        if self.fee_off and kind in FEE_OFF_LABELS:
+            return FEE_OFF_LABELS[kind]
         return STATEMENT_LABELS.get(kind, kind.replace("_", " ").capitalize())
 
     @property
@@ -951,7 +961,9 @@ def statement_named(*, rows: Iterable[StatementRow], seller_id: int) -> list[Sel
             payment_of.get(source) or 0
         )
         if order_id is not None:
-            return SellerStatementLine(line, order_id=order_id, recovery=recovery)
+            # Only a payment for several shops gives its orders a transfer of their own (`Order.stripe_transfer_id`).
+            fee_off = transfer_of.get(source, "") in order_of_transfer
+            return SellerStatementLine(line, order_id=order_id, recovery=recovery, fee_off=fee_off)
         if invoice := invoice_of.get(payment_of.get(source) or 0):
             return SellerStatementLine(
                 line, subscription_payment_id=invoice[0], subscription_title=invoice[1], recovery=recovery

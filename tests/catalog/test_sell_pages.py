@@ -495,3 +495,48 @@ def test_a_published_listing_with_no_stock_left_says_sold_out(client: Client, cu
     assert 'data-testid="sold-out"' not in rows["Stocked mug"]
     assert 'data-testid="sold-out"' not in rows["Draft mug"]
     assert 'data-testid="sold-out"' not in rows["Tea box"]  # sold by subscription: no stock counted
+
+
+@pytest.mark.parametrize(
+    ("currency", "wrong_price", "price"), [("usd", "12.505", "12.50"), ("jpy", "1,250.5", "1,250")]
+)
+@pytest.mark.parametrize("form", ["new", "edit"])
+def test_an_image_chosen_in_a_refused_form_is_asked_for_again_by_name(
+    client: Client, currency: str, wrong_price: str, price: str, form: str
+) -> None:
+    """A seller chose an image, got the price wrong, corrected it and saved: the listing had no image.
+    Nothing is saved from a refused form and no browser sends the file again, and the page came back
+    with the Image box empty and not a word about it. It now says so beside the box, naming the file;
+    a file that is no image is said so at once, not after the other boxes are put right."""
+    seller = jpy_seller() if currency == "jpy" else SellerFactory()
+    category = CategoryFactory()
+    client.force_login(seller.user)
+    url = reverse("sell_listing_new")
+    if form == "edit":
+        listing = ListingFactory(seller=seller, currency=currency, price=1250, title="Tea bowl")
+        url = reverse("sell_listing_edit", args=[listing.pk])
+    fields = {"title": "Tea bowl", "price": wrong_price, "stock": "1", "category": category.pk}
+    response = client.post(url, {**fields, "image": png_upload("kiln-photo.png")})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert 'id="id_price_error"' in page  # the price is what was wrong
+    assert "Choose your image (“kiln-photo.png”) again: it was not saved, as the form was refused." in page
+
+    response = client.post(url, {**fields, "image": SimpleUploadedFile("notes.png", b"hello", "image/png")})
+    page = response.content.decode()
+    assert "This file is not an image we accept (PNG, JPEG or WebP), or it is damaged." in page
+    assert "again" not in page.split('id="id_image_error"')[1].split("</ul>")[0]
+
+    response = client.post(url, {**fields, "price": price, "image": png_upload("kiln-photo.png")}, follow=True)
+    assert response.status_code == 200
+    listing = Listing.objects.get()
+    assert (listing.price, listing.currency, listing.images.count()) == (1250, currency, 1)
+
+
+def test_a_refused_form_without_an_image_says_nothing_of_one(client: Client) -> None:
+    seller = SellerFactory()
+    client.force_login(seller.user)
+    fields = {"title": "Tea bowl", "price": "1.999", "stock": "1", "category": CategoryFactory().pk}
+    response = client.post(reverse("sell_listing_new"), fields)
+    assert response.status_code == 422
+    assert "Choose your image" not in response.content.decode()

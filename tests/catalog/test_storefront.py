@@ -199,3 +199,21 @@ def test_a_card_says_monthly_and_sold_out_as_the_listings_page_does(
 
 def _title(card: str) -> str:
     return card.split('<h3><a href="', 1)[1].split(">", 1)[1].split("<", 1)[0]
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_back_from_a_subscriptions_checkout_by_cancel_the_listing_says_nothing_was_charged_once(
+    client: Client, currency: str
+) -> None:
+    """Stripe's Cancel link of a subscription's Checkout is the listing with `left=checkout`: the
+    buyer came back without a word; now the sentence an order's Checkout says, once, then the
+    listing's own address (a reload says nothing)."""
+    seller = jpy_seller() if currency == "jpy" else SellerFactory()
+    listing = ListingFactory(seller=seller, currency=currency, status=ListingStatus.PUBLISHED)
+    url = reverse("storefront_listing", args=[listing.pk])
+    said = "You left Stripe&#x27;s page: nothing was charged."
+    response = client.get(url, {"left": "checkout"})
+    assert (response.status_code, response["Location"]) == (302, url)
+    assert said in client.get(url).content.decode()
+    assert said not in client.get(url).content.decode()
+    assert said not in client.get(url, {"left": "elsewhere"}).content.decode()

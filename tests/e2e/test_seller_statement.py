@@ -22,6 +22,7 @@ from tests.e2e.test_refund_flow import fits_a_phone_and_passes_axe
 from tests.orders.conftest import active_seller
 from tests.payments.helpers import assert_ledger_equals_stripe
 from tests.payouts.helpers import paid_order
+from tests.payouts.test_money_pages import kiln_order_paid_with_another_shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 NOW = "4000000000000077"  # funds available at once
@@ -67,4 +68,35 @@ def test_a_seller_reads_which_order_each_statement_line_stems_from(
         + [(kind, f"Order {refunded.pk}") for kind in ("transfer_reversal", "application_fee_refund")]
     )
     assert all(line["stripe_object"] for line in lines)
+    page.context.close()
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_sale_paid_with_another_shop_reads_less_the_fee_as_its_order_page_adds_up(
+    live_server: Any,
+    browser: Browser,
+    sandbox: Any,
+    clean_cache: None,
+    axe_js: Path,
+    django_capture_on_commit_callbacks: Any,
+    currency: str,
+) -> None:
+    """The shop's part of a payment for several shops came as one transfer less the fee: the line said
+    "Sale" with the amount the order's page calls "You receive", beside no fee line."""
+    order = kiln_order_paid_with_another_shop(sandbox, currency, 10_000, django_capture_on_commit_callbacks)
+    assert_ledger_equals_stripe()
+    page = phone_signed_in(browser, axe_js, live_server.url, order.seller.user.email)
+    page.goto(live_server.url + "/sell/money/")
+    form = page.get_by_test_id("statement-form")
+    form.get_by_label("To (included)").fill(str(date.today() + timedelta(days=3)))
+    form.get_by_role("button", name="Show statement").click()
+    row = page.get_by_test_id("statement-row")
+    expect(row).to_have_count(1)
+    expect(row.get_by_role("cell").nth(1)).to_have_text("Sale, less the marketplace fee")
+    expect(row.get_by_test_id("statement-amount")).to_have_text(format_money(order.seller_net, currency))
+    fits_a_phone_and_passes_axe(page)
+
+    row.get_by_role("link", name=f"Order {order.pk}").click()
+    expect(page.get_by_role("heading", name=f"Order {order.pk}")).to_be_visible()
+    expect(page.get_by_text(format_money(order.application_fee_amount, currency)).first).to_be_visible()
     page.context.close()

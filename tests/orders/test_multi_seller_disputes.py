@@ -133,9 +133,11 @@ def _pages_of(shop: Any, dispute: Dispute, queries: Any) -> tuple[Client, str]:
     with queries(8):
         listing = client.get(reverse("sell_disputes")).content.decode()
     assert listing.count('data-testid="seller-dispute-row"') == 1
-    # Each shop's row names its own order of the payment, not the dispute's row id.
+    # Each shop's row names its own order of the payment, not the dispute's row id, and says the amount
+    # beside it is the whole payment's: the shop that answers read "Order 8 ¥26,400" of its ¥2,400 order.
     own = Order.objects.get(payment=dispute.payment, seller=shop)
-    assert f'{reverse("sell_dispute_detail", args=[dispute.pk])}">Order {own.pk}' in listing
+    detail = reverse("sell_dispute_detail", args=[dispute.pk])
+    assert f'{detail}">Order {own.pk}: a payment for several shops<' in listing
     return client, client.get(reverse("sell_dispute_detail", args=[dispute.pk])).content.decode()
 
 

@@ -167,6 +167,30 @@ def test_the_sellers_own_full_refund_closes_the_order(sandbox: Any, currency: st
 
 
 @pytest.mark.parametrize("currency", ["usd", "jpy"])
+def test_a_refund_sent_without_a_reason_gives_the_buyer_none_rather_than_words_nobody_wrote(
+    sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The forms' reason box may stay empty; the pages then stored "Refunded by the shop" (or "by the
+    platform") as the reason the buyer reads: "Why: Refunded by the shop" in the email, and under a
+    refund Stripe refused, "Failed" above "Refunded by the shop". No reason typed is none said."""
+    from tests.factories import make_platform_admin
+
+    order, _, _ = _paid_two_lines(sandbox, currency)
+    amount = "10.00" if currency == "usd" else "1000"
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(order.seller.user).post(f"/sell/orders/{order.pk}/refund/", {"amount": amount, "form_token": "s1"})
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(make_platform_admin()).post(
+            "/console/refunds/order/", {"order_id": str(order.pk), "amount": amount, "form_token": "a1"}
+        )
+    assert list(Refund.objects.values_list("status", "reason")) == [(RefundStatus.SUCCEEDED, "")] * 2
+    emails = [m.body for m in mail.outbox if m.to == [order.buyer.email]]
+    assert len(emails) == 2 and not any("Why:" in body or "Refunded by the" in body for body in emails)
+    page = _client(order.buyer).get(f"/orders/{order.pk}/").content.decode()
+    assert page.count('data-testid="refund-status"') == 2 and 'data-testid="refund-reason"' not in page
+
+
+@pytest.mark.parametrize("currency", ["usd", "jpy"])
 def test_the_reason_the_seller_and_the_admin_give_is_read_by_the_buyer(
     sandbox: Any, currency: str, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -171,3 +171,36 @@ def test_a_refund_of_one_shops_order_in_a_payment_for_several_names_that_order_o
     assert sorted(statement_page(kiln)) == [("transfer", link(kiln_order)), ("transfer_reversal", link(kiln_order))]
     tea = signed_in(tea_order.seller.user)
     assert [(r["kind"], r["order"]) for r in statement_csv(tea)] == [("transfer", f"Order {tea_order.pk}")]
+
+
+LABELED = re.compile(
+    r'data-kind="(\w+)">.*?<td data-label="What">(.*?)</td>.*?data-testid="statement-amount">(.*?)</td>', re.DOTALL
+)
+
+
+# 10,000 less the fee (10 %, and 30 cents in USD); 4,000 back less the fee's share (412 cents, ¥400).
+@pytest.mark.parametrize(
+    ("currency", "fee", "sale", "back"), [("usd", 1_030, "$89.70", "-$35.88"), ("jpy", 1_000, "¥9,000", "-¥3,600")]
+)
+def test_a_sale_paid_with_other_shops_says_the_fee_is_already_off_as_the_order_page_counts_it(
+    sandbox: Any, django_capture_on_commit_callbacks: Any, currency: str, fee: int, sale: str, back: str
+) -> None:
+    """A shop's part of a payment for several shops reaches it less the marketplace fee, in one
+    transfer, and its refund takes back the share less the fee's. The statement called them "Sale"
+    and "Taken back for a refund" as for a shop paid alone, where the fee is a line of its own: a
+    seller read "Sale ¥21,600" for an order whose page says "Sale ¥24,000", and found no fee line."""
+    order = kiln_order_paid_with_another_shop(sandbox, currency, 10_000, django_capture_on_commit_callbacks)
+    assert order.payment is not None and order.application_fee_amount == fee  # the order page's fee
+    with django_capture_on_commit_callbacks(execute=True):
+        row = refund_create(payment=order.payment, amount=4_000, origin=RefundOrigin.SELLER, order_id=order.pk)
+    assert refund_submit(refund_id=row.pk).status == RefundStatus.SUCCEEDED
+    assert_ledger_equals_stripe()
+    response = signed_in(order.seller.user).get("/sell/money/statement/", SPAN)
+    assert sorted(LABELED.findall(response.content.decode())) == [
+        ("transfer", "Sale, less the marketplace fee", sale),
+        ("transfer_reversal", "Taken back for a refund, less the marketplace fee&#x27;s share", back),
+    ]
+
+    alone = paid_order(sandbox, active_seller(sandbox, currency=currency, shop="Alone"), 10_000, card=NOW)
+    response = signed_in(alone.seller.user).get("/sell/money/statement/", SPAN)
+    assert [label for _, label, _ in LABELED.findall(response.content.decode())] == ["Sale", "Marketplace fee"]
