@@ -729,6 +729,7 @@ def test_your_subscriptions_says_a_subscription_you_canceled_can_be_renewed_unti
     page = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
     cell = page.split('data-testid="subscription-next">', 1)[1].split("</td>", 1)[0]
     assert "ends on 4 Mar 2031" in cell and "Renew" in cell and "Manage billing" in cell
+    assert "None: ends on 4 Mar 2031, as you canceled it." in cell  # one colon, not "…2031: you canceled it"
     Subscription.objects.filter(pk=sub.pk).update(canceled_at=END, shop_canceled_at=END)
     page = signed_in(buyer).get(reverse("my_subscriptions")).content.decode()
     cell = page.split('data-testid="subscription-next">', 1)[1].split("</td>", 1)[0]
